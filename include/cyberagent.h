@@ -1,0 +1,13 @@
+/*
+ * libcyberagent — umbrella header. Include this, or one module header from
+ * include/cyberagent/. See docs/ARCHITECTURE.md for the ownership and
+ * thread-safety rules every module follows.
+ */
+#ifndef CYBERAGENT_H
+#define CYBERAGENT_H
+
+#include "cyberagent/common.h"
+#include "cyberagent/version.h"
+#include "cyberagent/identity.h"
+
+#endif /* CYBERAGENT_H */

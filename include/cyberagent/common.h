@@ -1,0 +1,152 @@
+/*
+ * libcyberagent — common definitions shared by every module.
+ *
+ * THREAD SAFETY: everything in this header is safe to call from any thread.
+ *
+ * OWNERSHIP RULE (used by every module, see docs/ARCHITECTURE.md):
+ *   Variable-length output goes into a buffer the caller owns:
+ *       ca_status ca_x_y(..., uint8_t *out, size_t out_cap, size_t *out_len);
+ *   On success *out_len is the number of bytes written. When `out` is NULL or
+ *   `out_cap` is too small, nothing is written to `out`, *out_len is set to the
+ *   exact size needed and CA_ERR_BUFFER_TOO_SMALL is returned, so a caller may
+ *   ask for the size first and call again. Text output is NUL-terminated and
+ *   *out_len excludes the NUL (the buffer needs *out_len + 1 bytes).
+ *   The library never returns heap memory for the caller to free, except
+ *   opaque handles, which are released with their own ca_<type>_free();
+ *   every ca_<type>_free(NULL) is a no-op. Input pointers are borrowed for the
+ *   duration of the call only, unless a function's comment says otherwise.
+ */
+#ifndef CYBERAGENT_COMMON_H
+#define CYBERAGENT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Export macro: the library is built with -fvisibility=hidden. */
+#if defined(_WIN32)
+#if defined(CA_BUILDING_LIBRARY)
+#define CA_API __declspec(dllexport)
+#else
+#define CA_API
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define CA_API __attribute__((visibility("default")))
+#else
+#define CA_API
+#endif
+
+/* Functions whose result must not be ignored. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CA_NODISCARD __attribute__((warn_unused_result))
+#else
+#define CA_NODISCARD
+#endif
+
+/*
+ * Status codes. 0 is success; failures are negative. Values are stable and
+ * append-only: a code is never renumbered or reused. Each module owns a block
+ * of one hundred codes, so modules grow without touching each other.
+ */
+typedef int ca_status;
+
+enum {
+    CA_OK = 0,
+
+    /* general: -1 .. -99 */
+    CA_ERR_INVALID_ARGUMENT = -1, /* NULL where a value is required, bad option, ... */
+    CA_ERR_NO_MEMORY = -2,        /* an allocation failed */
+    CA_ERR_BUFFER_TOO_SMALL = -3, /* see OWNERSHIP RULE: *out_len holds the size needed */
+    CA_ERR_LIMIT = -4,            /* input exceeds a limit the caller can see or set */
+    CA_ERR_INIT = -5,             /* the crypto backend could not be initialized */
+    CA_ERR_IO = -6,               /* a file system call failed (errno in ca_last_error) */
+    CA_ERR_OVERFLOW = -7,         /* integer arithmetic would overflow */
+    CA_ERR_NOT_FOUND = -8,        /* the named object does not exist */
+    CA_ERR_UNSUPPORTED = -9,      /* well-formed, but a version or feature this build lacks */
+    CA_ERR_STATE = -10,           /* the call is not allowed in the object's current state */
+
+    /* identity: -100 .. -199 */
+    CA_ERR_BAD_SIGNATURE = -100,      /* the signature does not verify */
+    CA_ERR_BAD_DID = -101,            /* not a did:key Ed25519 identifier in canonical form */
+    CA_ERR_BAD_KEY = -102,            /* a public key is not a usable curve point */
+    CA_ERR_KEYFILE_CORRUPT = -103,    /* key file damaged, truncated or not a key file */
+    CA_ERR_WRONG_PASSPHRASE = -104,   /* key file intact but the passphrase does not open it */
+    CA_ERR_KEYFILE_TOO_COSTLY = -105, /* key file asks for more KDF work than allowed */
+
+    /* envelope: -200 .. -299 */
+    CA_ERR_MALFORMED = -200,     /* not canonical MessagePack of the expected shape */
+    CA_ERR_BAD_VERSION = -201,   /* envelope version this build does not speak */
+    CA_ERR_EXPIRED = -202,       /* now is past expires_at (plus allowed skew) */
+    CA_ERR_NOT_YET_VALID = -203, /* created_at is in the future beyond allowed skew */
+    CA_ERR_REPLAY = -204,        /* message id already seen and not yet expired */
+    CA_ERR_REPLAY_FULL = -205,   /* replay guard is full; it refuses rather than forgets */
+    CA_ERR_DECOMPRESS = -206,    /* body does not decompress, or exceeds the cap */
+    CA_ERR_SEALED = -207,        /* sealed body cannot be opened with this identity */
+    CA_ERR_WRONG_KIND = -208,    /* envelope kind is not the one the caller expected */
+
+    /* task: -300 .. -399 */
+
+    /* ledger: -400 .. -499 */
+
+    /* reputation: -500 .. -599 */
+
+    /* routing: -600 .. -699 */
+
+    CA_STATUS_RESERVED_END_ = -10000
+};
+
+/* Short stable name of a status, e.g. "CA_ERR_BAD_SIGNATURE". Never NULL. */
+CA_API const char *ca_status_str(ca_status status);
+
+/*
+ * Human sentence describing the last failure on the calling thread
+ * ("" when the thread has seen none). Valid until the next library call on
+ * the same thread. Thread-local: each thread sees its own.
+ */
+CA_API const char *ca_last_error(void);
+
+/*
+ * Initialize the crypto backend. Idempotent and thread-safe; every function
+ * that needs it calls it, so calling it first is optional but lets a program
+ * fail early. Returns CA_OK or CA_ERR_INIT.
+ */
+CA_API ca_status ca_init(void);
+
+/* Fixed-size values: plain structs of bytes, safe to copy and pass by FFI. */
+#define CA_AGENT_ID_BYTES 32u
+#define CA_HASH_BYTES 32u
+#define CA_SIGNATURE_BYTES 64u
+
+/* An agent id is its 32-byte Ed25519 public key. */
+typedef struct ca_agent_id {
+    uint8_t bytes[CA_AGENT_ID_BYTES];
+} ca_agent_id;
+
+/* BLAKE2b-256 digest (message ids, parent links, state hashes). */
+typedef struct ca_hash {
+    uint8_t bytes[CA_HASH_BYTES];
+} ca_hash;
+
+/* Detached Ed25519 signature. */
+typedef struct ca_signature {
+    uint8_t bytes[CA_SIGNATURE_BYTES];
+} ca_signature;
+
+CA_API size_t ca_agent_id_bytes(void);
+CA_API size_t ca_hash_bytes(void);
+CA_API size_t ca_signature_bytes(void);
+
+/* Constant-time equality of two byte strings of equal length (1 if equal). */
+CA_API int ca_equal(const void *a, const void *b, size_t len);
+
+/* Overwrite memory with zeros in a way the compiler cannot remove. */
+CA_API void ca_wipe(void *p, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CYBERAGENT_COMMON_H */

@@ -1,0 +1,132 @@
+/* Status names, thread-local last error, library initialization. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <sodium.h>
+
+#include "cyberagent/version.h"
+#include "internal.h"
+
+#define CAI_LAST_ERROR_MAX 256
+
+static _Thread_local char last_error[CAI_LAST_ERROR_MAX];
+
+const char *ca_status_str(ca_status status)
+{
+    switch (status) {
+#define CAI_NAME(code)                                                                             \
+    case code:                                                                                     \
+        return #code;
+        CAI_NAME(CA_OK)
+        CAI_NAME(CA_ERR_INVALID_ARGUMENT)
+        CAI_NAME(CA_ERR_NO_MEMORY)
+        CAI_NAME(CA_ERR_BUFFER_TOO_SMALL)
+        CAI_NAME(CA_ERR_LIMIT)
+        CAI_NAME(CA_ERR_INIT)
+        CAI_NAME(CA_ERR_IO)
+        CAI_NAME(CA_ERR_OVERFLOW)
+        CAI_NAME(CA_ERR_NOT_FOUND)
+        CAI_NAME(CA_ERR_UNSUPPORTED)
+        CAI_NAME(CA_ERR_STATE)
+
+        CAI_NAME(CA_ERR_BAD_SIGNATURE)
+        CAI_NAME(CA_ERR_BAD_DID)
+        CAI_NAME(CA_ERR_BAD_KEY)
+        CAI_NAME(CA_ERR_KEYFILE_CORRUPT)
+        CAI_NAME(CA_ERR_WRONG_PASSPHRASE)
+        CAI_NAME(CA_ERR_KEYFILE_TOO_COSTLY)
+
+        CAI_NAME(CA_ERR_MALFORMED)
+        CAI_NAME(CA_ERR_BAD_VERSION)
+        CAI_NAME(CA_ERR_EXPIRED)
+        CAI_NAME(CA_ERR_NOT_YET_VALID)
+        CAI_NAME(CA_ERR_REPLAY)
+        CAI_NAME(CA_ERR_REPLAY_FULL)
+        CAI_NAME(CA_ERR_DECOMPRESS)
+        CAI_NAME(CA_ERR_SEALED)
+        CAI_NAME(CA_ERR_WRONG_KIND)
+
+        /* task */
+
+        /* ledger */
+
+        /* reputation */
+
+        /* routing */
+#undef CAI_NAME
+    default:
+        return "CA_ERR_UNKNOWN";
+    }
+}
+
+const char *ca_last_error(void)
+{
+    return last_error;
+}
+
+ca_status cai_fail(ca_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void cai_clear_error(void)
+{
+    last_error[0] = '\0';
+}
+
+ca_status cai_ensure_init(void)
+{
+    /* sodium_init() is itself idempotent and thread-safe (it takes a lock). */
+    static _Atomic int ready = 0;
+    if (CAI_LIKELY(ready))
+        return CA_OK;
+    if (sodium_init() < 0)
+        return cai_fail(CA_ERR_INIT, "libsodium could not be initialized");
+    ready = 1;
+    return CA_OK;
+}
+
+ca_status ca_init(void)
+{
+    return cai_ensure_init();
+}
+
+const char *ca_version_string(void)
+{
+    return CA_VERSION_STRING;
+}
+
+unsigned ca_version_number(void)
+{
+    return CA_VERSION_NUMBER;
+}
+
+size_t ca_agent_id_bytes(void)
+{
+    return CA_AGENT_ID_BYTES;
+}
+
+size_t ca_hash_bytes(void)
+{
+    return CA_HASH_BYTES;
+}
+
+size_t ca_signature_bytes(void)
+{
+    return CA_SIGNATURE_BYTES;
+}
+
+int ca_equal(const void *a, const void *b, size_t len)
+{
+    return sodium_memcmp(a, b, len) == 0;
+}
+
+void ca_wipe(void *p, size_t len)
+{
+    if (p != NULL)
+        sodium_memzero(p, len);
+}

@@ -1,0 +1,83 @@
+/*
+ * Internal helpers shared by all modules. Not installed, not exported.
+ * Internal names use the prefix cai_ so they never collide with the public ca_.
+ */
+#ifndef CYBERAGENT_INTERNAL_H
+#define CYBERAGENT_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "cyberagent/common.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CAI_PRINTF(fmt_idx, va_idx) __attribute__((format(printf, fmt_idx, va_idx)))
+#define CAI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CAI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define CAI_PRINTF(fmt_idx, va_idx)
+#define CAI_LIKELY(x) (x)
+#define CAI_UNLIKELY(x) (x)
+#endif
+
+/*
+ * Records a human sentence for ca_last_error() on this thread and returns
+ * `status`, so failures read `return cai_fail(CA_ERR_X, "...", ...);`.
+ */
+ca_status cai_fail(ca_status status, const char *fmt, ...) CAI_PRINTF(2, 3);
+
+/* Clears the thread's last error (called on success paths of public calls). */
+void cai_clear_error(void);
+
+/* ca_init() without the public error bookkeeping; CA_OK or CA_ERR_INIT. */
+ca_status cai_ensure_init(void);
+
+/* Checks a required pointer argument. */
+#define CAI_REQUIRE(ptr)                                                                           \
+    do {                                                                                           \
+        if (CAI_UNLIKELY((ptr) == NULL))                                                           \
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s: argument '%s' must not be NULL",         \
+                            __func__, #ptr);                                                       \
+    } while (0)
+
+/*
+ * Implements the OWNERSHIP RULE's size check: sets *out_len to `needed` and
+ * fails with CA_ERR_BUFFER_TOO_SMALL when out is NULL or out_cap < needed.
+ */
+static inline ca_status cai_check_out(const void *out, size_t out_cap, size_t *out_len,
+                                      size_t needed)
+{
+    *out_len = needed;
+    if (out == NULL || out_cap < needed)
+        return cai_fail(CA_ERR_BUFFER_TOO_SMALL, "output buffer holds %zu bytes, %zu needed",
+                        out == NULL ? (size_t)0 : out_cap, needed);
+    return CA_OK;
+}
+
+/* Little-endian fixed-width helpers (wire and file formats are little-endian). */
+static inline void cai_store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t cai_load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void cai_store_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t cai_load_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+#endif /* CYBERAGENT_INTERNAL_H */

@@ -1,0 +1,47 @@
+/* Small helpers shared by the cmocka tests. */
+#ifndef CA_TEST_UTIL_H
+#define CA_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* Asserts a ca_status, printing both names and the last error on mismatch. */
+#define assert_status(expected, expr)                                                              \
+    do {                                                                                           \
+        ca_status got_ = (expr);                                                                   \
+        if (got_ != (expected))                                                                    \
+            fail_msg("%s: expected %s, got %s (%s)", #expr, ca_status_str(expected),              \
+                     ca_status_str(got_), ca_last_error());                                        \
+    } while (0)
+
+#define assert_ok(expr) assert_status(CA_OK, expr)
+
+/* Decodes hex into out; returns the byte count or (size_t)-1 on bad input. */
+static inline size_t test_hex_decode(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(hex);
+    if (n == 1 && hex[0] == '-')
+        return 0;
+    if (n % 2 != 0 || n / 2 > cap)
+        return (size_t)-1;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return (size_t)-1;
+        out[i] = (uint8_t)v;
+    }
+    return n / 2;
+}
+
+static inline void test_hex_exact(const char *hex, uint8_t *out, size_t len)
+{
+    assert_int_equal(test_hex_decode(hex, out, len), len);
+}
+
+#endif
