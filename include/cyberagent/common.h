@@ -116,8 +116,8 @@ CA_API const char *ca_last_error(void);
 CA_API ca_status ca_init(void);
 
 /* Fixed-size values: plain structs of bytes, safe to copy and pass by FFI. */
-#define CA_AGENT_ID_BYTES 32u
-#define CA_HASH_BYTES 32u
+#define CA_AGENT_ID_BYTES  32u
+#define CA_HASH_BYTES      32u
 #define CA_SIGNATURE_BYTES 64u
 
 /* An agent id is its 32-byte Ed25519 public key. */

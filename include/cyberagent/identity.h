@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define CA_SEED_BYTES 32u
+#define CA_SEED_BYTES          32u
 #define CA_X25519_PUBLIC_BYTES 32u
 /* Length of the text "did:key:z6Mk..." for an Ed25519 key, without NUL. */
 #define CA_DID_MAX_CHARS 56u
@@ -107,12 +107,9 @@ CA_API size_t ca_keyfile_bytes(void);
  * Encrypts the identity's seed under `passphrase` into `out` (OWNERSHIP RULE;
  * CA_KEYFILE_BYTES suffice). `opts` may be NULL for defaults.
  */
-CA_API CA_NODISCARD ca_status ca_identity_export_encrypted(const ca_identity *identity,
-                                                           const char *passphrase,
-                                                           size_t passphrase_len,
-                                                           const ca_keyfile_options *opts,
-                                                           uint8_t *out, size_t out_cap,
-                                                           size_t *out_len);
+CA_API CA_NODISCARD ca_status ca_identity_export_encrypted(
+    const ca_identity *identity, const char *passphrase, size_t passphrase_len,
+    const ca_keyfile_options *opts, uint8_t *out, size_t out_cap, size_t *out_len);
 
 /*
  * Opens bytes made by ca_identity_export_encrypted. Distinct statuses:

@@ -8,10 +8,10 @@
 #include "cyberagent/identity.h"
 #include "internal.h"
 
-#define DID_PREFIX "did:key:z"
+#define DID_PREFIX     "did:key:z"
 #define DID_PREFIX_LEN (sizeof DID_PREFIX - 1)
 #define MULTICODEC_LEN 2u
-#define RAW_LEN (MULTICODEC_LEN + CA_AGENT_ID_BYTES)
+#define RAW_LEN        (MULTICODEC_LEN + CA_AGENT_ID_BYTES)
 /* 0xed01 followed by 32 bytes always needs exactly 47 base58 digits. */
 #define B58_LEN (CA_DID_MAX_CHARS - DID_PREFIX_LEN)
 

@@ -27,17 +27,17 @@
 #include "identity/identity_internal.h"
 #include "internal.h"
 
-#define KF_MAGIC "CAKEYv1\n"
+#define KF_MAGIC     "CAKEYv1\n"
 #define KF_MAGIC_LEN 8u
-#define KF_OPS_OFF 8u
-#define KF_MEM_OFF 16u
-#define KF_SALT_OFF 24u
+#define KF_OPS_OFF   8u
+#define KF_MEM_OFF   16u
+#define KF_SALT_OFF  24u
 #define KF_NONCE_OFF 40u
-#define KF_AD_LEN 64u
-#define KF_CT_OFF 64u
-#define KF_CT_LEN (CA_SEED_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
-#define KF_SUM_OFF (KF_CT_OFF + KF_CT_LEN)
-#define KF_SUM_LEN 16u
+#define KF_AD_LEN    64u
+#define KF_CT_OFF    64u
+#define KF_CT_LEN    (CA_SEED_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define KF_SUM_OFF   (KF_CT_OFF + KF_CT_LEN)
+#define KF_SUM_LEN   16u
 
 _Static_assert(KF_SUM_OFF + KF_SUM_LEN == CA_KEYFILE_BYTES, "key file layout");
 _Static_assert(crypto_pwhash_SALTBYTES == 16, "salt size");
@@ -171,10 +171,11 @@ ca_status ca_identity_import_encrypted(ca_identity **out, const uint8_t *data, s
         ops > crypto_pwhash_OPSLIMIT_MAX || mem > crypto_pwhash_MEMLIMIT_MAX)
         return cai_fail(CA_ERR_KEYFILE_CORRUPT, "key file names an impossible Argon2id cost");
     if (ops > o.max_opslimit || mem > o.max_memlimit)
-        return cai_fail(CA_ERR_KEYFILE_TOO_COSTLY,
-                        "key file asks for Argon2id ops %llu / mem %llu, above the allowed %llu / %zu",
-                        (unsigned long long)ops, (unsigned long long)mem,
-                        (unsigned long long)o.max_opslimit, o.max_memlimit);
+        return cai_fail(
+            CA_ERR_KEYFILE_TOO_COSTLY,
+            "key file asks for Argon2id ops %llu / mem %llu, above the allowed %llu / %zu",
+            (unsigned long long)ops, (unsigned long long)mem, (unsigned long long)o.max_opslimit,
+            o.max_memlimit);
 
     uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
     uint8_t seed[CA_SEED_BYTES];

@@ -4,7 +4,7 @@
 #include "bench.h"
 #include "cyberagent.h"
 
-#define KEYS 64
+#define KEYS    64
 #define MSG_LEN 256
 
 void bench_identity(void)
