@@ -7,6 +7,9 @@ packages=(
   build-essential cmake pkg-config git
   libsodium-dev libmsgpack-dev libzstd-dev libcmocka-dev
   clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes
+  clang-format clang-tidy cppcheck   # static checks (tests/run.d/05-lint.sh)
+  abigail-tools                      # ABI baseline check (abidw, abidiff)
+  g++                                # public headers must compile as C++
   python3                            # Python binding and its tests
   cargo rustc                        # Rust binding and its tests
   nats-server libnats-dev            # cross-process examples

@@ -1,0 +1,79 @@
+# Interface-contract tests: the promises the public interface makes, checked
+# on every build (see docs/ARCHITECTURE.md, "Build and test layout").
+#   contract_headers   each include/ header compiles alone as C11 and C++11
+#                      (-pedantic -Werror), has extern "C", states THREAD SAFETY;
+#                      the umbrella header includes them all
+#   contract_exports   nm -D of libcyberagent.so == the CA_API declarations
+#   contract_readme_N  the README's ```c blocks, compiled and run
+#   contract_install   cmake --install, then find_package and pkg-config consumers
+find_package(Python3 COMPONENTS Interpreter QUIET)
+set(CA_CONTRACT_DIR ${PROJECT_SOURCE_DIR}/tests/contract)
+set(CA_CONTRACT_DEFINES)
+if(CA_EXPERIMENTAL)
+  list(APPEND CA_CONTRACT_DEFINES --define CA_EXPERIMENTAL)
+endif()
+
+if(Python3_Interpreter_FOUND)
+  # C++ compiler of the same family as the C compiler, found without enabling CXX.
+  if(CMAKE_C_COMPILER_ID MATCHES "Clang")
+    find_program(CA_CONTRACT_CXX NAMES clang++ c++ g++)
+  else()
+    find_program(CA_CONTRACT_CXX NAMES g++ c++ clang++)
+  endif()
+  if(NOT CA_CONTRACT_CXX)
+    message(WARNING "no C++ compiler: contract_headers checks C11 only")
+    set(CA_CONTRACT_CXX "")
+  endif()
+  add_test(NAME contract_headers
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_headers.py
+      --include ${PROJECT_SOURCE_DIR}/include --cc ${CMAKE_C_COMPILER} --cxx "${CA_CONTRACT_CXX}"
+      ${CA_CONTRACT_DEFINES})
+  add_test(NAME contract_exports
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_exports.py
+      --lib $<TARGET_FILE:cyberagent> --include ${PROJECT_SOURCE_DIR}/include
+      --cc ${CMAKE_C_COMPILER} --nm ${CMAKE_NM} ${CA_CONTRACT_DEFINES})
+else()
+  message(WARNING "python3 not found: contract_headers and contract_exports are not registered")
+endif()
+
+# README examples: every ```c block becomes an executable linked against the
+# shared library through the public headers only, built with the project's
+# warnings, and run as a test. Editing README.md re-runs the configure step.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/README.md)
+file(READ ${PROJECT_SOURCE_DIR}/README.md ca_readme)
+set(ca_readme_n 0)
+while(TRUE)
+  string(FIND "${ca_readme}" "```c\n" ca_pos)
+  if(ca_pos EQUAL -1)
+    break()
+  endif()
+  math(EXPR ca_pos "${ca_pos} + 5")
+  string(SUBSTRING "${ca_readme}" ${ca_pos} -1 ca_readme)
+  string(FIND "${ca_readme}" "```" ca_end)
+  if(ca_end EQUAL -1)
+    message(FATAL_ERROR "README.md: unterminated ```c block")
+  endif()
+  string(SUBSTRING "${ca_readme}" 0 ${ca_end} ca_code)
+  math(EXPR ca_readme_n "${ca_readme_n} + 1")
+  set(ca_src ${CMAKE_CURRENT_BINARY_DIR}/readme_example_${ca_readme_n}.c)
+  # Write through a temporary file so an unchanged block does not rebuild.
+  file(WRITE ${ca_src}.tmp "${ca_code}")
+  configure_file(${ca_src}.tmp ${ca_src} COPYONLY)
+  add_executable(readme_example_${ca_readme_n} ${ca_src})
+  target_link_libraries(readme_example_${ca_readme_n} PRIVATE cyberagent)
+  add_test(NAME contract_readme_${ca_readme_n} COMMAND readme_example_${ca_readme_n})
+endwhile()
+if(ca_readme_n EQUAL 0)
+  message(SEND_ERROR "README.md has no ```c example block")
+endif()
+
+# Install into a scratch prefix and build downstream consumers.
+set(CA_CONTRACT_CFLAGS "")
+if(CA_SANITIZE)
+  set(CA_CONTRACT_CFLAGS "-fsanitize=address,undefined")
+endif()
+add_test(NAME contract_install
+  COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/contract_install -DLIBDIR=${CMAKE_INSTALL_LIBDIR}
+    -DC_COMPILER=${CMAKE_C_COMPILER} "-DC_FLAGS=${CA_CONTRACT_CFLAGS}"
+    -P ${CA_CONTRACT_DIR}/install_test.cmake)
