@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Refreshes the ABI baseline abi/<SONAME>.abi from the dev preset's build.
+# Run it only for an intended ABI change, and commit the new file together
+# with that change (see docs/ABI.md). Usage: tests/abi/update.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build/dev}
+if [ "$build" = build/dev ]; then
+  cmake --preset dev >/dev/null
+  cmake --build --preset dev -j "$(nproc 2>/dev/null || echo 2)" --target cyberagent >/dev/null
+fi
+lib="$build/lib/libcyberagent.so"
+soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
+mkdir -p abi
+abidw --headers-dir include --no-corpus-path --no-show-locs --out-file "abi/$soname.abi" "$lib"
+echo "wrote abi/$soname.abi ($(grep -c '<elf-symbol ' "abi/$soname.abi") symbols)"
