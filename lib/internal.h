@@ -12,19 +12,25 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CAI_PRINTF(fmt_idx, va_idx) __attribute__((format(printf, fmt_idx, va_idx)))
-#define CAI_LIKELY(x) __builtin_expect(!!(x), 1)
-#define CAI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CAI_LIKELY(x)               __builtin_expect(!!(x), 1)
+#define CAI_UNLIKELY(x)             __builtin_expect(!!(x), 0)
 #else
 #define CAI_PRINTF(fmt_idx, va_idx)
-#define CAI_LIKELY(x) (x)
+#define CAI_LIKELY(x)   (x)
 #define CAI_UNLIKELY(x) (x)
 #endif
 
+/* Records a human sentence (printf-style) for ca_last_error() on this thread. */
+void cai_record_error(const char *fmt, ...) CAI_PRINTF(1, 2);
+
 /*
- * Records a human sentence for ca_last_error() on this thread and returns
+ * Records a human sentence for ca_last_error() on this thread and yields
  * `status`, so failures read `return cai_fail(CA_ERR_X, "...", ...);`.
+ * A macro so that static analyzers see the value: a failure stays a failure
+ * on every path they follow. `status` is evaluated once, AFTER the sentence
+ * is recorded: compute anything that reads errno into a variable first.
  */
-ca_status cai_fail(ca_status status, const char *fmt, ...) CAI_PRINTF(2, 3);
+#define cai_fail(status, ...) (cai_record_error(__VA_ARGS__), (ca_status)(status))
 
 /* Clears the thread's last error (called on success paths of public calls). */
 void cai_clear_error(void);

@@ -64,13 +64,12 @@ const char *ca_last_error(void)
     return last_error;
 }
 
-ca_status cai_fail(ca_status status, const char *fmt, ...)
+void cai_record_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     (void)vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    return status;
 }
 
 void cai_clear_error(void)

@@ -88,8 +88,9 @@ static ca_status derive_key(uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBY
                             const char *pass, size_t pass_len, const uint8_t *salt, uint64_t ops,
                             uint64_t mem)
 {
-    if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, pass, pass_len, salt, ops,
-                      (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
+    /* crypto_pwhash declares its password nonnull, even when its length is 0. */
+    if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, pass != NULL ? pass : "",
+                      pass_len, salt, ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
         return cai_fail(CA_ERR_NO_MEMORY, "Argon2id could not allocate %llu bytes",
                         (unsigned long long)mem);
     return CA_OK;
@@ -117,7 +118,7 @@ ca_status ca_identity_export_encrypted(const ca_identity *identity, const char *
     if (st != CA_OK)
         return st;
 
-    memcpy(out, KF_MAGIC, KF_MAGIC_LEN);
+    memcpy(out, KF_MAGIC, KF_MAGIC_LEN); /* NOLINT(bugprone-not-null-terminated-result): binary */
     cai_store_le64(out + KF_OPS_OFF, o.opslimit);
     cai_store_le64(out + KF_MEM_OFF, (uint64_t)o.memlimit);
     randombytes_buf(out + KF_SALT_OFF, crypto_pwhash_SALTBYTES);
@@ -243,9 +244,10 @@ ca_status ca_identity_load(ca_identity **out, const char *path, const char *pass
     *out = NULL;
     CAI_REQUIRE(path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cai_fail(errno == ENOENT ? CA_ERR_NOT_FOUND : CA_ERR_IO, "cannot open %s: %s", path,
-                        strerror(errno));
+    if (fd < 0) {
+        ca_status st = errno == ENOENT ? CA_ERR_NOT_FOUND : CA_ERR_IO;
+        return cai_fail(st, "cannot open %s: %s", path, strerror(errno));
+    }
     /* Read one byte more than a key file holds, to tell "too long" from "exact". */
     uint8_t file[CA_KEYFILE_BYTES + 1];
     size_t len = 0;

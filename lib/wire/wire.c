@@ -349,7 +349,7 @@ static ca_status wr_skip_depth(cai_wire_reader *r, int depth)
     uint8_t tag = *r->p;
     const uint8_t *p;
     size_t n;
-    uint64_t v;
+    uint64_t v = 0;
     bool b;
     if (tag <= 0x7f || (tag >= 0xcc && tag <= 0xcf))
         return cai_wr_uint(r, &v);

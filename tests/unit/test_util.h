@@ -16,7 +16,7 @@
     do {                                                                                           \
         ca_status got_ = (expr);                                                                   \
         if (got_ != (expected))                                                                    \
-            fail_msg("%s: expected %s, got %s (%s)", #expr, ca_status_str(expected),              \
+            fail_msg("%s: expected %s, got %s (%s)", #expr, ca_status_str(expected),               \
                      ca_status_str(got_), ca_last_error());                                        \
     } while (0)
 
