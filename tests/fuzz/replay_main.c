@@ -22,8 +22,8 @@
 
 static int run_one(const uint8_t *data, size_t size)
 {
-    /* Exact-size heap copy (malloc(0) may return NULL; keep a valid pointer). */
-    uint8_t *copy = malloc(size > 0 ? size : 1);
+    /* Exact-size heap copy (never a NULL pointer, even for size 0). */
+    uint8_t *copy = calloc(1, size > 0 ? size : 1);
     if (copy == NULL) {
         fprintf(stderr, "replay: out of memory\n");
         return -1;

@@ -1,0 +1,65 @@
+/*
+ * cyberagent CLI — shared helpers. The CLI uses the public API only
+ * (<cyberagent.h>), as any program outside the library would.
+ */
+#ifndef CA_CLI_H
+#define CA_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cyberagent.h>
+
+/* Exit statuses: 0 success, 1 the input or operation failed, 2 usage error. */
+#define CLI_FAIL  1
+#define CLI_USAGE 2
+
+/* Prints "cyberagent <cmd>: <message>" as one line on stderr; returns CLI_FAIL. */
+int cli_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Same, for a failed library call: "<what>: CA_ERR_X: <last error>". */
+int cli_status_error(const char *cmd, const char *what, ca_status st);
+
+/* Option value lookup: returns argv[i + 1] for "--name VALUE" and advances *i. */
+const char *cli_value(int argc, char **argv, int *i);
+
+/* Parses a decimal uint64; 0 on success, -1 on any junk or overflow. */
+int cli_parse_u64(const char *s, uint64_t *out);
+
+/* Exactly 2 * len hex digits into out; 0 on success, -1 otherwise. */
+int cli_hex_decode(const char *hex, uint8_t *out, size_t len);
+void cli_hex_print(const uint8_t *p, size_t len); /* lowercase hex to stdout */
+
+/* The did:key text of an agent id (buffer of CA_DID_MAX_CHARS + 1). */
+void cli_did(const ca_agent_id *id, char *out);
+
+/*
+ * Reads all of stdin up to `cap` bytes into a malloc'd buffer (never more:
+ * a longer or endless stream is an error, not a hang). 0 on success.
+ */
+int cli_read_stdin(const char *cmd, size_t cap, uint8_t **out, size_t *out_len);
+
+/*
+ * Passphrase from $CA_PASSPHRASE, else prompted on /dev/tty without echo
+ * (twice when `confirm`). Caller wipes and frees it. NULL on failure (reported).
+ */
+char *cli_passphrase(const char *cmd, int confirm);
+
+/*
+ * Identity from "--seed HEX" or "--key FILE" (passphrase as above). Exactly
+ * one of seed_hex/key_path is non-NULL. NULL on failure (reported).
+ */
+ca_identity *cli_load_identity(const char *cmd, const char *seed_hex, const char *key_path);
+
+/* Subcommands; each gets argv after the command name. */
+int cmd_keygen(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif /* CA_CLI_H */

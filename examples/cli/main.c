@@ -1,0 +1,62 @@
+/*
+ * cyberagent — command-line front end to libcyberagent, built on the public
+ * API only. Run `cyberagent help` for the commands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: cyberagent COMMAND [OPTIONS]\n"
+    "\n"
+    "  keygen --out FILE [--force] [--fast-kdf]\n"
+    "      new identity, saved encrypted to FILE; prints its did:key\n"
+    "  id (--seed HEX | --key FILE)\n"
+    "      prints the identity's did:key\n"
+#ifdef CA_CLI_ENVELOPES
+    "  sign (--seed HEX | --key FILE) [--kind N] [--to DID] [--now MS] [--ttl MS]\n"
+    "       [--compress] [--seal]\n"
+    "      signs the body read from stdin; writes the envelope to stdout\n"
+    "  verify [--now MS]\n"
+    "      checks the envelope on stdin; prints the sender's did:key and the message id\n"
+    "  inspect [--now MS] [--seed HEX | --key FILE]\n"
+    "      prints the envelope on stdin as JSON\n"
+#endif
+    "\n"
+    "Key files are encrypted with a passphrase taken from $CA_PASSPHRASE, or\n"
+    "asked for on the terminal. Times are milliseconds since the Unix epoch.\n"
+    "Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.\n";
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {
+        {"keygen", cmd_keygen}, {"id", cmd_id},
+#ifdef CA_CLI_ENVELOPES
+        {"sign", cmd_sign},     {"verify", cmd_verify}, {"inspect", cmd_inspect},
+#endif
+    };
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("cyberagent %s\n", ca_version_string());
+        return 0;
+    }
+    if (ca_init() != CA_OK)
+        return cli_status_error(argv[1], "initialization", CA_ERR_INIT);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "cyberagent: unknown command '%s'\n\n%s", argv[1], usage);
+    return CLI_USAGE;
+}
