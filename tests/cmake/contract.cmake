@@ -4,6 +4,7 @@
 #                      (-pedantic -Werror), has extern "C", states THREAD SAFETY;
 #                      the umbrella header includes them all
 #   contract_exports   nm -D of libcyberagent.so == the CA_API declarations
+#   contract_status    status codes unique, in their module block, named in status.c
 #   contract_readme_N  the README's ```c blocks, compiled and run
 #   contract_install   cmake --install, then find_package and pkg-config consumers
 find_package(Python3 COMPONENTS Interpreter QUIET)
@@ -32,8 +33,11 @@ if(Python3_Interpreter_FOUND)
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_exports.py
       --lib $<TARGET_FILE:cyberagent> --include ${PROJECT_SOURCE_DIR}/include
       --cc ${CMAKE_C_COMPILER} --nm ${CMAKE_NM} ${CA_CONTRACT_DEFINES})
+  add_test(NAME contract_status
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_status.py
+      ${PROJECT_SOURCE_DIR}/include/cyberagent/common.h ${PROJECT_SOURCE_DIR}/lib/core/status.c)
 else()
-  message(WARNING "python3 not found: contract_headers and contract_exports are not registered")
+  message(WARNING "python3 not found: contract_headers, _exports and _status are not registered")
 endif()
 
 # README examples: every ```c block becomes an executable linked against the
