@@ -9,5 +9,6 @@
 #include "cyberagent/common.h"
 #include "cyberagent/version.h"
 #include "cyberagent/identity.h"
+#include "cyberagent/envelope.h"
 
 #endif /* CYBERAGENT_H */

@@ -146,7 +146,9 @@ typedef struct ca_replay_guard ca_replay_guard;
  * A guard remembering up to `capacity` message ids, each until its
  * expires_at + max_skew_ms (use the skew given to ca_envelope_verify, so a
  * message the verifier still accepts is never forgotten). Memory is fixed at
- * creation: about 48 bytes per slot.
+ * creation: at most 64 bytes per id of capacity (a 48-byte record plus its
+ * hash-table slots). CA_ERR_INVALID_ARGUMENT for capacity 0, CA_ERR_LIMIT
+ * above 2^28.
  */
 CA_API CA_NODISCARD ca_status ca_replay_guard_new(ca_replay_guard **out, size_t capacity,
                                                   uint64_t max_skew_ms);
@@ -156,7 +158,8 @@ CA_API void ca_replay_guard_free(ca_replay_guard *guard);
  * Records the envelope's id until its expires_at + max_skew_ms, after dropping
  * entries that have expired at `now`. CA_ERR_REPLAY when the id is already
  * recorded; CA_ERR_REPLAY_FULL when every slot holds an unexpired id (it
- * refuses rather than forgets).
+ * refuses rather than forgets); CA_ERR_EXPIRED (nothing recorded) when now is
+ * already past expires_at + max_skew_ms, since the verifier rejects it anyway.
  */
 CA_API CA_NODISCARD ca_status ca_replay_guard_check(ca_replay_guard *guard, const ca_envelope *env,
                                                     uint64_t now);

@@ -1,0 +1,43 @@
+/*
+ * Envelope internals shared with the modules that carry their messages in
+ * envelopes (task, ledger, card): zero-copy views into a decoded envelope.
+ * Every pointer returned here points into the envelope's own copy of the
+ * input and stays valid until ca_envelope_free(env).
+ */
+#ifndef CYBERAGENT_ENVELOPE_INTERNAL_H
+#define CYBERAGENT_ENVELOPE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cyberagent/envelope.h"
+
+/* Wire flag bits (docs/WIRE.md, key 7). */
+#define CAI_ENV_FLAG_COMPRESSED 0x1u
+#define CAI_ENV_FLAG_SEALED     0x2u
+#define CAI_ENV_FLAGS_KNOWN     0x3u
+
+/* The complete canonical encoding (what ca_envelope_encoded copies out). */
+const uint8_t *cai_envelope_raw(const ca_envelope *env, size_t *len);
+
+/* The body exactly as on the wire (compressed and/or sealed when the flags say so). */
+const uint8_t *cai_envelope_wire_body(const ca_envelope *env, size_t *len);
+
+/*
+ * The body as the sender wrote it, without a copy when it is neither
+ * compressed nor sealed. Otherwise it is decompressed / opened (same rules
+ * and statuses as ca_envelope_body) into a heap buffer returned in *owned,
+ * which the caller releases with free(); *owned is NULL when nothing was
+ * allocated. On failure *body and *owned are NULL.
+ */
+ca_status cai_envelope_body_view(const ca_envelope *env, const ca_identity *reader,
+                                 const ca_envelope_options *opts, const uint8_t **body, size_t *len,
+                                 uint8_t **owned);
+
+/* The message id without a copy (BLAKE2b-256 of the signed bytes). */
+const ca_hash *cai_envelope_id_ref(const ca_envelope *env);
+
+/* The sender without a copy. */
+const ca_agent_id *cai_envelope_sender_ref(const ca_envelope *env);
+
+#endif /* CYBERAGENT_ENVELOPE_INTERNAL_H */
