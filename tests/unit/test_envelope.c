@@ -930,6 +930,7 @@ static void test_replay_model(void **state)
         uint32_t idx;
         uint64_t until;
     } model[CAP];
+    memset(model, 0, sizeof model);
     size_t mcount = 0;
     uint64_t now = T0;
     for (int op = 0; op < OPS; op++) {
