@@ -10,5 +10,6 @@
 #include "cyberagent/version.h"
 #include "cyberagent/identity.h"
 #include "cyberagent/envelope.h"
+#include "cyberagent/ledger.h"
 
 #endif /* CYBERAGENT_H */

@@ -90,6 +90,24 @@ enum {
     /* task: -300 .. -399 */
 
     /* ledger: -400 .. -499 */
+    CA_ERR_LEDGER_INSUFFICIENT_FUNDS = -400, /* the account lacks the units the op moves */
+    CA_ERR_LEDGER_UNKNOWN_ACCOUNT = -401,    /* the account named does not exist */
+    CA_ERR_LEDGER_UNAUTHORIZED = -402,       /* the signer may not perform this op */
+    CA_ERR_LEDGER_DUPLICATE = -403,          /* nonce already used: the op was applied before */
+    CA_ERR_LEDGER_BAD_NONCE = -404,          /* nonce is not the signer's next one (gap) */
+    CA_ERR_LEDGER_JAILED = -405,             /* the account is jailed: no bonding or escrow work */
+    CA_ERR_LEDGER_EVIDENCE_USED = -406,      /* this evidence has already been used */
+    CA_ERR_LEDGER_ESCROW_EXISTS = -407,      /* an escrow with this award id exists */
+    CA_ERR_LEDGER_UNKNOWN_ESCROW = -408,     /* no escrow has this award id */
+    CA_ERR_LEDGER_ESCROW_CLOSED = -409,      /* the escrow is already settled */
+    CA_ERR_LEDGER_TOO_EARLY = -410,          /* deadline not passed / nothing matured yet */
+    CA_ERR_LEDGER_TOO_LATE = -411,           /* deadline already passed */
+    CA_ERR_LEDGER_DELIVERED = -412,          /* the worker recorded its result in time */
+    CA_ERR_LEDGER_SELF_DEALING = -413,       /* both sides of the op are one account */
+    CA_ERR_LEDGER_BAD_EVIDENCE = -414,       /* evidence does not prove the offence charged */
+    CA_ERR_LEDGER_CORRUPT = -415,            /* journal or snapshot damaged (not a torn tail) */
+    CA_ERR_LEDGER_INVARIANT = -416,          /* an invariant check failed */
+    CA_ERR_LEDGER_OPTIONS_MISMATCH = -417,   /* stored ledger was made with other options */
 
     /* reputation: -500 .. -599 */
 

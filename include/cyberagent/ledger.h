@@ -1,0 +1,283 @@
+/*
+ * libcyberagent — staking, escrow and slashing ledger (docs/LEDGER.md).
+ *
+ * A deterministic state machine over integer base units (uint64). Operations
+ * (ops) are signed messages; any replica that applies the same ops in the same
+ * order, with the same `now` for each, reaches the same state and the same
+ * state hash. Every op is validated completely before anything changes: it
+ * applies entirely or not at all, and a failure names its precise cause.
+ *
+ * Invariant after every op:
+ *     sum(balance + bonded + unbonding) + escrowed + burned == minted
+ *
+ * OWNERSHIP: a ca_ledger owns its memory and, in durable mode, its directory
+ * (one process at a time). Output follows the OWNERSHIP RULE in common.h.
+ * THREAD SAFETY: a ca_ledger is not thread-safe; serialize every call on one
+ * handle (read-only queries included). Distinct handles are independent.
+ * Functions without a handle are thread-safe.
+ * TIME: the ledger never reads a clock. `now` is the caller's time in its own
+ * unit (seconds are typical); delays and deadlines use the same unit.
+ */
+#ifndef CYBERAGENT_LEDGER_H
+#define CYBERAGENT_LEDGER_H
+
+#include "common.h"
+#include "identity.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Parts per million: fractions are integers in [0, CA_LEDGER_PPM]. */
+#define CA_LEDGER_PPM 1000000u
+
+/* Op types. Append-only; values are part of the wire format. */
+typedef enum ca_ledger_op_type {
+    CA_LEDGER_OP_MINT = 1,           /* authority: create `amount` units on `counterparty` */
+    CA_LEDGER_OP_TRANSFER = 2,       /* owner: move `amount` from signer to `counterparty` */
+    CA_LEDGER_OP_BOND = 3,           /* owner: balance -> bonded stake */
+    CA_LEDGER_OP_UNBOND = 4,         /* owner: bonded -> unbonding entry (matures after delay) */
+    CA_LEDGER_OP_WITHDRAW = 5,       /* owner: every matured unbonding entry -> balance */
+    CA_LEDGER_OP_ESCROW_OPEN = 6,    /* hirer (+ worker consent): lock payment and collateral */
+    CA_LEDGER_OP_ESCROW_DELIVER = 7, /* worker: record that the RESULT came by the deadline */
+    CA_LEDGER_OP_ESCROW_RELEASE = 8, /* hirer: payment and collateral to the worker */
+    CA_LEDGER_OP_ESCROW_REFUND = 9,  /* worker any time; hirer after a missed deadline */
+    CA_LEDGER_OP_ESCROW_SPLIT = 10,  /* arbiter: split by a dispute verdict */
+    CA_LEDGER_OP_SLASH = 11          /* reporter / arbiter: slash on evidence */
+} ca_ledger_op_type;
+
+/* Kinds of slashing evidence. Append-only. */
+typedef enum ca_ledger_evidence {
+    CA_LEDGER_EVIDENCE_EQUIVOCATION = 1,    /* two conflicting signed messages for one task */
+    CA_LEDGER_EVIDENCE_MISSED_DEADLINE = 2, /* escrow open, no RESULT recorded, deadline past */
+    CA_LEDGER_EVIDENCE_DISPUTE = 3          /* verdict signed by the arbiter */
+} ca_ledger_evidence;
+
+/*
+ * One operation. Fields unused by a type must be zero. Per type:
+ *
+ *   type            signer        counterparty  ref          amount          amount2 deadline MINT
+ * authority     recipient     -            units           -                - TRANSFER        owner
+ * recipient     -            units           -                - BOND            owner         - -
+ * units           -                - UNBOND          owner         -             -            units
+ * -                - WITHDRAW        owner         -             -            -               - -
+ *   ESCROW_OPEN     hirer         worker        award id     payment         collateral deadline
+ *   ESCROW_DELIVER  worker        -             award id     -               -                -
+ *   ESCROW_RELEASE  hirer         -             award id     -               -                -
+ *   ESCROW_REFUND   worker/hirer  -             award id     -               -                -
+ *   ESCROW_SPLIT    arbiter       -             award id     pay to worker   collateral to hirer -
+ *   SLASH           reporter      offender      see below    -               -                -
+ *
+ * SLASH `ref`: EQUIVOCATION: hash of the evidence object; MISSED_DEADLINE and
+ * DISPUTE: the award id of the escrow. DISPUTE is signed by the arbiter.
+ * `nonce` is the signer's next nonce: 1 for its first op, then +1 per applied
+ * op (failed ops consume nothing). A nonce already used answers
+ * CA_ERR_LEDGER_DUPLICATE, so a retried op is never applied twice.
+ */
+typedef struct ca_ledger_op {
+    uint32_t type;     /* ca_ledger_op_type */
+    uint32_t evidence; /* ca_ledger_evidence, SLASH only */
+    ca_agent_id signer;
+    uint64_t nonce;
+    ca_agent_id counterparty;
+    ca_hash ref;
+    uint64_t amount;
+    uint64_t amount2;
+    uint64_t deadline;
+} ca_ledger_op;
+
+#define CA_LEDGER_OPTIONS_VERSION 1u
+
+/*
+ * Ledger parameters. Every field except the capacity hint is part of the
+ * replicated rules: replicas must agree on them, and a durable ledger refuses
+ * to open with different ones (CA_ERR_LEDGER_OPTIONS_MISMATCH).
+ */
+typedef struct ca_ledger_options {
+    unsigned int version;  /* CA_LEDGER_OPTIONS_VERSION */
+    ca_agent_id authority; /* the only signer of MINT */
+    ca_agent_id arbiter;   /* signer of ESCROW_SPLIT and DISPUTE slashes */
+    uint64_t unbonding_delay;
+    /* Fraction of bonded + unbonding stake slashed, per evidence kind. */
+    uint32_t slash_equivocation_ppm;
+    uint32_t slash_missed_deadline_ppm;
+    uint32_t slash_dispute_ppm;
+    /* Shares of each slashed amount; burn gets the rest. Sum <= CA_LEDGER_PPM. */
+    uint32_t reporter_share_ppm;
+    uint32_t victim_share_ppm;
+    /* Jail durations per evidence kind (0 = no jail). */
+    uint64_t jail_equivocation;
+    uint64_t jail_missed_deadline;
+    uint64_t jail_dispute;
+    /* Limits. */
+    uint32_t max_unbonding_entries; /* per account, 1..255 */
+    uint32_t max_accounts;
+    uint32_t max_escrows;
+    /* Capacity hint (accounts to preallocate); not a replicated rule. */
+    uint32_t initial_accounts;
+} ca_ledger_options;
+
+/*
+ * Defaults: authority and arbiter all-zero (set them), delay 21 days in
+ * seconds, slashes 5% / 1% / 10%, reporter 10%, victim 40%, jail 7 days for
+ * equivocation, none otherwise; 16 unbonding entries, 2^24 accounts and
+ * escrows. CA_ERR_UNSUPPORTED when `version` is newer than this build.
+ */
+CA_API ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version);
+
+typedef struct ca_ledger ca_ledger;
+
+/* In-memory ledger. */
+CA_API CA_NODISCARD ca_status ca_ledger_new(ca_ledger **out, const ca_ledger_options *opts);
+
+/* What recovery found when opening a durable ledger. */
+typedef struct ca_ledger_open_info {
+    uint64_t snapshot_seq; /* seq covered by the snapshot loaded (0: none) */
+    uint64_t replayed;     /* journal records applied after the snapshot */
+    uint64_t torn_bytes;   /* bytes of an incomplete tail record cut off */
+} ca_ledger_open_info;
+
+/*
+ * Durable ledger in directory `dir` (created if missing). Recovery loads the
+ * snapshot, replays the journal, cuts a torn tail (incomplete last record)
+ * and reports a damaged record followed by valid ones as
+ * CA_ERR_LEDGER_CORRUPT (nothing is skipped). `info` may be NULL.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
+                                             const ca_ledger_options *opts,
+                                             ca_ledger_open_info *info);
+
+/* Releases memory and closes files without syncing. NULL is a no-op. */
+CA_API void ca_ledger_free(ca_ledger *ledger);
+
+/*
+ * Applies an op the caller has authenticated by other means (the signature
+ * layer, or a trusted local source). On success *seq_out (may be NULL) is the
+ * op's sequence number (1, 2, ...). The result is provisional in durable mode
+ * until ca_ledger_commit() reports a durable seq >= it.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_apply(ca_ledger *ledger, const ca_ledger_op *op,
+                                              uint64_t now, uint64_t *seq_out);
+
+/*
+ * Decodes a signed op (ca_ledger_op_sign), checks its signatures and applies
+ * it; the signed bytes are what the journal keeps. CA_ERR_MALFORMED,
+ * CA_ERR_BAD_SIGNATURE, CA_ERR_LIMIT, or any status of ca_ledger_apply.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_submit(ca_ledger *ledger, const uint8_t *msg,
+                                               size_t msg_len, uint64_t now, uint64_t *seq_out);
+
+/*
+ * Group commit: writes every pending journal record and fsyncs once.
+ * *durable_seq (may be NULL) receives the highest seq now durable: every op
+ * with seq <= it survives a crash. In-memory mode: returns the applied seq.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_commit(ca_ledger *ledger, uint64_t *durable_seq);
+
+/*
+ * Commits, writes a checksummed snapshot (temporary file, fsync, atomic
+ * rename) and truncates the journal. CA_ERR_STATE in in-memory mode.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_snapshot(ca_ledger *ledger);
+
+/* ---- signed ops ---- */
+
+/* Largest signed op accepted (bytes). */
+#define CA_LEDGER_OP_MAX_BYTES 4096u
+CA_API size_t ca_ledger_op_max_bytes(void);
+
+/*
+ * Canonical encoding of `op` (MessagePack map, docs/LEDGER.md) that both
+ * signatures cover, after the domain tag "cyberagent/1/ledger-op".
+ * OWNERSHIP RULE output.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out,
+                                                  size_t out_cap, size_t *out_len);
+
+/*
+ * Signs `op` with `signer` (must match op->signer) and, for ESCROW_OPEN,
+ * `cosigner` = the worker (its consent to lock the collateral; NULL for other
+ * types). Output: signed op bytes (OWNERSHIP RULE; CA_LEDGER_OP_MAX_BYTES suffice).
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca_identity *signer,
+                                                const ca_identity *cosigner, uint8_t *out,
+                                                size_t out_cap, size_t *out_len);
+
+/*
+ * Strict decoder of signed op bytes (signatures are NOT checked here; use
+ * ca_ledger_submit, or ca_ledger_op_verify). CA_ERR_MALFORMED on any deviation.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len,
+                                                  ca_ledger_op *op_out);
+
+/* Checks the signatures of signed op bytes. CA_OK or CA_ERR_BAD_SIGNATURE / MALFORMED. */
+CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len);
+
+/* ---- queries ---- */
+
+typedef struct ca_ledger_account_info {
+    uint64_t balance;   /* spendable */
+    uint64_t bonded;    /* staked, slashable */
+    uint64_t unbonding; /* leaving, still slashable until matured */
+    uint64_t nonce;     /* last nonce used by this signer */
+    uint64_t jailed_until;
+    uint32_t unbonding_entries;
+} ca_ledger_account_info;
+
+/* CA_ERR_LEDGER_UNKNOWN_ACCOUNT when the account does not exist. */
+CA_API CA_NODISCARD ca_status ca_ledger_account(const ca_ledger *ledger, const ca_agent_id *id,
+                                                ca_ledger_account_info *out);
+
+typedef enum ca_ledger_escrow_state {
+    CA_LEDGER_ESCROW_OPEN = 1,
+    CA_LEDGER_ESCROW_RELEASED = 2,
+    CA_LEDGER_ESCROW_REFUNDED = 3,
+    CA_LEDGER_ESCROW_SPLIT = 4
+} ca_ledger_escrow_state;
+
+typedef struct ca_ledger_escrow_info {
+    ca_agent_id hirer;
+    ca_agent_id worker;
+    uint64_t payment;
+    uint64_t collateral;
+    uint64_t deadline;
+    uint32_t state;     /* ca_ledger_escrow_state */
+    uint32_t delivered; /* 1 when the worker recorded its RESULT */
+} ca_ledger_escrow_info;
+
+/* CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id. */
+CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
+                                               ca_ledger_escrow_info *out);
+
+typedef struct ca_ledger_totals {
+    uint64_t minted;
+    uint64_t burned;
+    uint64_t escrowed; /* locked in open escrows */
+    uint64_t seq;      /* ops applied */
+    uint64_t accounts;
+    uint64_t escrows; /* ever opened */
+} ca_ledger_totals;
+
+CA_API void ca_ledger_totals_get(const ca_ledger *ledger, ca_ledger_totals *out);
+
+/*
+ * Deterministic state hash (BLAKE2b-256 over a sum of per-record hashes, see
+ * docs/LEDGER.md): equal on replicas that hold the same state.
+ */
+CA_API ca_status ca_ledger_state_hash(ca_ledger *ledger, ca_hash *out);
+
+/*
+ * Verifies every invariant from scratch: conservation, per-account unbonding
+ * sums, escrow totals, index consistency, and the incremental state hash.
+ * CA_OK or CA_ERR_LEDGER_INVARIANT with the first violation in ca_last_error().
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_check(ca_ledger *ledger);
+
+/* Memory held by the ledger's tables, in bytes (for capacity planning). */
+CA_API size_t ca_ledger_memory_bytes(const ca_ledger *ledger);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CYBERAGENT_LEDGER_H */

@@ -1,0 +1,1081 @@
+/*
+ * Ledger core: accounts, unbonding queue, escrows, slashing, state hash,
+ * invariant check. Every op is validated completely (validate_*) before the
+ * first change (commit_*), so a failure leaves the state untouched.
+ */
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "ledger/ledger_internal.h"
+
+size_t ca_ledger_op_max_bytes(void)
+{
+    return CA_LEDGER_OP_MAX_BYTES;
+}
+
+ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
+{
+    CAI_REQUIRE(opts);
+    if (version > CA_LEDGER_OPTIONS_VERSION || version == 0)
+        return cai_fail(CA_ERR_UNSUPPORTED, "ledger options version %u not supported", version);
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    opts->unbonding_delay = 21u * 24u * 3600u;
+    opts->slash_equivocation_ppm = 50000;
+    opts->slash_missed_deadline_ppm = 10000;
+    opts->slash_dispute_ppm = 100000;
+    opts->reporter_share_ppm = 100000;
+    opts->victim_share_ppm = 400000;
+    opts->jail_equivocation = 7u * 24u * 3600u;
+    opts->max_unbonding_entries = 16;
+    opts->max_accounts = 1u << 24;
+    opts->max_escrows = 1u << 24;
+    return CA_OK;
+}
+
+ca_status cai_ledger_validate_options(const ca_ledger_options *o)
+{
+    if (o->version != CA_LEDGER_OPTIONS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "ledger options version %u not supported", o->version);
+    if (o->slash_equivocation_ppm > CA_LEDGER_PPM || o->slash_missed_deadline_ppm > CA_LEDGER_PPM ||
+        o->slash_dispute_ppm > CA_LEDGER_PPM)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "slash fractions must be <= %u ppm",
+                        CA_LEDGER_PPM);
+    if ((uint64_t)o->reporter_share_ppm + o->victim_share_ppm > CA_LEDGER_PPM)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "reporter + victim shares exceed %u ppm",
+                        CA_LEDGER_PPM);
+    if (o->max_unbonding_entries < 1 || o->max_unbonding_entries > 255)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_unbonding_entries must be 1..255");
+    if (o->max_accounts < 2 || o->max_accounts > (1u << 30) || o->max_escrows < 1 ||
+        o->max_escrows > (1u << 30))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_accounts 2..2^30, max_escrows 1..2^30");
+    return CA_OK;
+}
+
+void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
+{
+    uint8_t buf[200], *p = buf;
+    memcpy(p, "cyberagent/1/ledger-options", 27);
+    p += 27;
+    memcpy(p, o->authority.bytes, 32);
+    p += 32;
+    memcpy(p, o->arbiter.bytes, 32);
+    p += 32;
+    const uint64_t v[] = {
+        o->unbonding_delay,       o->slash_equivocation_ppm, o->slash_missed_deadline_ppm,
+        o->slash_dispute_ppm,     o->reporter_share_ppm,     o->victim_share_ppm,
+        o->jail_equivocation,     o->jail_missed_deadline,   o->jail_dispute,
+        o->max_unbonding_entries, o->max_accounts,           o->max_escrows};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++, p += 8)
+        cai_store_le64(p, v[i]);
+    crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
+}
+
+/* ---------------------------------------------------------------- indexes */
+
+static inline uint64_t key_hash(const ca_ledger *l, const uint8_t *key)
+{
+    uint64_t a, b;
+    memcpy(&a, key, 8);
+    memcpy(&b, key + 8, 8);
+    uint64_t h = (a ^ l->hkey[0]) * 0x9E3779B97F4A7C15ull;
+    h ^= (b ^ l->hkey[1]) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 31;
+    h *= 0x94D049BB133111EBull;
+    return h ^ (h >> 29);
+}
+
+/* Dense index of the element whose first 32 bytes equal key, or CAI_NONE. */
+static inline uint32_t idx_find(const cai_index *ix, const void *base, size_t stride,
+                                const uint8_t *key, uint64_t h)
+{
+    if (ix->slots == NULL)
+        return CAI_NONE;
+    for (uint32_t i = (uint32_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+        uint32_t s = ix->slots[i];
+        if (s == 0)
+            return CAI_NONE;
+        const uint8_t *k = (const uint8_t *)base + (size_t)(s - 1) * stride;
+        if (memcmp(k, key, 32) == 0)
+            return s - 1;
+    }
+}
+
+static void idx_put(cai_index *ix, uint64_t h, uint32_t dense)
+{
+    uint32_t i = (uint32_t)h & ix->mask;
+    while (ix->slots[i] != 0)
+        i = (i + 1) & ix->mask;
+    ix->slots[i] = dense + 1;
+    ix->count++;
+}
+
+/* Makes room for one more key (load factor <= 1/2). */
+static ca_status idx_reserve(ca_ledger *l, cai_index *ix, const void *base, size_t stride,
+                             uint32_t want)
+{
+    uint64_t cap = ix->slots ? (uint64_t)ix->mask + 1 : 0;
+    if ((uint64_t)want * 2 <= cap)
+        return CA_OK;
+    uint64_t ncap = cap ? cap : 16;
+    while ((uint64_t)want * 2 > ncap)
+        ncap *= 2;
+    if (ncap > (1ull << 31))
+        return cai_fail(CA_ERR_LIMIT, "ledger index too large");
+    uint32_t *slots = calloc((size_t)ncap, sizeof *slots);
+    if (slots == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a ledger index");
+    cai_index nix = {slots, (uint32_t)(ncap - 1), 0};
+    for (uint32_t d = 0; d < ix->count; d++)
+        idx_put(&nix, key_hash(l, (const uint8_t *)base + (size_t)d * stride), d);
+    free(ix->slots);
+    *ix = nix;
+    return CA_OK;
+}
+
+static ca_status grow(void **arr, uint32_t *cap, uint32_t want, size_t elem)
+{
+    if (want <= *cap)
+        return CA_OK;
+    uint64_t ncap = *cap ? (uint64_t)*cap * 2 : 16;
+    while (ncap < want)
+        ncap *= 2;
+    if (ncap > UINT32_MAX)
+        ncap = UINT32_MAX;
+    void *p = realloc(*arr, (size_t)ncap * elem);
+    if (p == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a ledger table");
+    *arr = p;
+    *cap = (uint32_t)ncap;
+    return CA_OK;
+}
+
+static inline uint32_t acc_find(const ca_ledger *l, const ca_agent_id *id)
+{
+    return idx_find(&l->acc_index, l->accounts, sizeof(cai_account), id->bytes,
+                    key_hash(l, id->bytes));
+}
+
+static inline uint32_t esc_find(const ca_ledger *l, const ca_hash *award)
+{
+    return idx_find(&l->esc_index, l->escrows, sizeof(cai_escrow), award->bytes,
+                    key_hash(l, award->bytes));
+}
+
+static inline uint32_t ev_find(const ca_ledger *l, const ca_hash *h)
+{
+    return idx_find(&l->ev_index, l->evidence, sizeof(ca_hash), h->bytes, key_hash(l, h->bytes));
+}
+
+/*
+ * Reserves memory for `n` more accounts, escrows, evidence and unbonding
+ * entries, so that the commit phase of an op never fails on allocation.
+ */
+static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, uint32_t unb)
+{
+    ca_status st;
+    if (acc) {
+        uint32_t want = l->n_accounts + acc;
+        if ((st = grow((void **)&l->accounts, &l->cap_accounts, want, sizeof(cai_account))) ||
+            (st = idx_reserve(l, &l->acc_index, l->accounts, sizeof(cai_account), want)) ||
+            (st = grow((void **)&l->dirty_acc, &l->cap_dirty_acc, want, sizeof(uint32_t))))
+            return st;
+    }
+    if (esc) {
+        uint32_t want = l->n_escrows + esc;
+        if ((st = grow((void **)&l->escrows, &l->cap_escrows, want, sizeof(cai_escrow))) ||
+            (st = idx_reserve(l, &l->esc_index, l->escrows, sizeof(cai_escrow), want)) ||
+            (st = grow((void **)&l->dirty_esc, &l->cap_dirty_esc, want, sizeof(uint32_t))))
+            return st;
+    }
+    if (ev) {
+        uint32_t want = l->n_evidence + ev;
+        if ((st = grow((void **)&l->evidence, &l->cap_evidence, want, sizeof(ca_hash))) ||
+            (st = idx_reserve(l, &l->ev_index, l->evidence, sizeof(ca_hash), want)))
+            return st;
+    }
+    if (unb && l->unbond_free == CAI_NONE) {
+        if ((st = grow((void **)&l->unbonds, &l->cap_unbonds, l->n_unbonds + unb,
+                       sizeof(cai_unbond))))
+            return st;
+    }
+    return CA_OK;
+}
+
+/* ------------------------------------------------------------- state hash */
+
+static void sum_add(uint64_t s[4], const uint8_t h[32], int negate)
+{
+    cai_u128 carry = negate ? 1 : 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t w = cai_load_le64(h + 8 * i);
+        if (negate)
+            w = ~w; /* s - h == s + ~h + 1 (mod 2^256) */
+        cai_u128 t = (cai_u128)s[i] + w + carry;
+        s[i] = (uint64_t)t;
+        carry = t >> 64;
+    }
+}
+
+static void account_digest(const ca_ledger *l, const cai_account *a, uint8_t out[32])
+{
+    uint8_t buf[8 + 32 + 40 + 16 * 255], *p = buf;
+    memcpy(p, "account\0", 8);
+    p += 8;
+    memcpy(p, a->id.bytes, 32);
+    p += 32;
+    const uint64_t v[] = {a->balance, a->bonded, a->unbonding, a->nonce, a->jailed_until};
+    for (int i = 0; i < 5; i++, p += 8)
+        cai_store_le64(p, v[i]);
+    for (uint32_t e = a->unbond_head; e != CAI_NONE; e = l->unbonds[e].next) {
+        cai_store_le64(p, l->unbonds[e].amount);
+        cai_store_le64(p + 8, l->unbonds[e].mature_at);
+        p += 16;
+    }
+    crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
+}
+
+static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[32])
+{
+    uint8_t buf[8 + 32 * 3 + 24 + 2], *p = buf;
+    memcpy(p, "escrow\0\0", 8);
+    p += 8;
+    memcpy(p, e->award.bytes, 32);
+    memcpy(p + 32, l->accounts[e->hirer].id.bytes, 32);
+    memcpy(p + 64, l->accounts[e->worker].id.bytes, 32);
+    p += 96;
+    cai_store_le64(p, e->payment);
+    cai_store_le64(p + 8, e->collateral);
+    cai_store_le64(p + 16, e->deadline);
+    p[24] = e->state;
+    p[25] = e->delivered;
+    p += 26;
+    crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
+}
+
+static void evidence_digest(const ca_hash *h, uint8_t out[32])
+{
+    uint8_t buf[40];
+    memcpy(buf, "evidence", 8);
+    memcpy(buf + 8, h->bytes, 32);
+    crypto_generichash(out, 32, buf, sizeof buf, NULL, 0);
+}
+
+/* Before the first change to an existing account in a hash epoch: take it out of the sum. */
+static inline void touch_acc(ca_ledger *l, uint32_t i)
+{
+    cai_account *a = &l->accounts[i];
+    if (a->flags & CAI_DIRTY)
+        return;
+    uint8_t d[32];
+    account_digest(l, a, d);
+    sum_add(l->hsum, d, 1);
+    a->flags |= CAI_DIRTY;
+    l->dirty_acc[l->n_dirty_acc++] = i;
+}
+
+static inline void touch_esc(ca_ledger *l, uint32_t i)
+{
+    cai_escrow *e = &l->escrows[i];
+    if (e->flags & CAI_DIRTY)
+        return;
+    uint8_t d[32];
+    escrow_digest(l, e, d);
+    sum_add(l->hsum, d, 1);
+    e->flags |= CAI_DIRTY;
+    l->dirty_esc[l->n_dirty_esc++] = i;
+}
+
+void cai_ledger_flush_hash(ca_ledger *l)
+{
+    uint8_t d[32];
+    for (uint32_t k = 0; k < l->n_dirty_acc; k++) {
+        cai_account *a = &l->accounts[l->dirty_acc[k]];
+        account_digest(l, a, d);
+        sum_add(l->hsum, d, 0);
+        a->flags &= (uint16_t)~CAI_DIRTY;
+    }
+    l->n_dirty_acc = 0;
+    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
+        cai_escrow *e = &l->escrows[l->dirty_esc[k]];
+        escrow_digest(l, e, d);
+        sum_add(l->hsum, d, 0);
+        e->flags &= (uint16_t)~CAI_DIRTY;
+    }
+    l->n_dirty_esc = 0;
+}
+
+static void final_hash(const ca_ledger *l, const uint64_t sum[4], ca_hash *out)
+{
+    uint8_t buf[26 + 32 + 16], *p = buf;
+    memcpy(p, "cyberagent/1/ledger-state", 25);
+    p += 25;
+    *p++ = 0;
+    for (int i = 0; i < 4; i++, p += 8)
+        cai_store_le64(p, sum[i]);
+    cai_store_le64(p, l->minted);
+    cai_store_le64(p + 8, l->burned);
+    p += 16;
+    crypto_generichash(out->bytes, 32, buf, (size_t)(p - buf), NULL, 0);
+}
+
+ca_status ca_ledger_state_hash(ca_ledger *l, ca_hash *out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(out);
+    cai_ledger_flush_hash(l);
+    final_hash(l, l->hsum, out);
+    return CA_OK;
+}
+
+/* --------------------------------------------------------------- lifecycle */
+
+ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
+{
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
+    if ((st = cai_ledger_validate_options(opts)) != CA_OK)
+        return st;
+    ca_ledger *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a ledger");
+    l->opts = *opts;
+    randombytes_buf(l->hkey, sizeof l->hkey);
+    l->unbond_free = CAI_NONE;
+    uint32_t hint = opts->initial_accounts;
+    if (hint > opts->max_accounts)
+        hint = opts->max_accounts;
+    if (hint > 0 && reserve(l, hint, 0, 0, 0) != CA_OK) {
+        ca_ledger_free(l);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory reserving %u accounts", hint);
+    }
+    *out = l;
+    return CA_OK;
+}
+
+ca_status ca_ledger_new(ca_ledger **out, const ca_ledger_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(opts);
+    ca_status st = cai_ledger_create(out, opts);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+void ca_ledger_free(ca_ledger *l)
+{
+    if (l == NULL)
+        return;
+    cai_store_close(l->store);
+    free(l->accounts);
+    free(l->acc_index.slots);
+    free(l->unbonds);
+    free(l->escrows);
+    free(l->esc_index.slots);
+    free(l->evidence);
+    free(l->ev_index.slots);
+    free(l->dirty_acc);
+    free(l->dirty_esc);
+    free(l);
+}
+
+size_t ca_ledger_memory_bytes(const ca_ledger *l)
+{
+    if (l == NULL)
+        return 0;
+    size_t n = sizeof *l;
+    n += (size_t)l->cap_accounts * (sizeof(cai_account) + sizeof(uint32_t));
+    n += l->acc_index.slots ? ((size_t)l->acc_index.mask + 1) * sizeof(uint32_t) : 0;
+    n += (size_t)l->cap_unbonds * sizeof(cai_unbond);
+    n += (size_t)l->cap_escrows * (sizeof(cai_escrow) + sizeof(uint32_t));
+    n += l->esc_index.slots ? ((size_t)l->esc_index.mask + 1) * sizeof(uint32_t) : 0;
+    n += (size_t)l->cap_evidence * sizeof(ca_hash);
+    n += l->ev_index.slots ? ((size_t)l->ev_index.mask + 1) * sizeof(uint32_t) : 0;
+    return n;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static const uint8_t zero32[32];
+
+static inline int is_zero32(const uint8_t *p)
+{
+    return memcmp(p, zero32, 32) == 0;
+}
+
+static inline int id_eq(const ca_agent_id *a, const ca_agent_id *b)
+{
+    return memcmp(a->bytes, b->bytes, 32) == 0;
+}
+
+/* New account (memory reserved beforehand). Created dirty: not yet in the sum. */
+static uint32_t acc_create(ca_ledger *l, const ca_agent_id *id)
+{
+    uint32_t i = l->n_accounts++;
+    cai_account *a = &l->accounts[i];
+    memset(a, 0, sizeof *a);
+    a->id = *id;
+    a->unbond_head = CAI_NONE;
+    a->flags = CAI_DIRTY;
+    l->dirty_acc[l->n_dirty_acc++] = i;
+    idx_put(&l->acc_index, key_hash(l, id->bytes), i);
+    return i;
+}
+
+/* ceil(x * ppm / 10^6), <= x for ppm <= 10^6. */
+static inline uint64_t ppm_ceil(uint64_t x, uint32_t ppm)
+{
+    cai_u128 p = (cai_u128)x * ppm;
+    return (uint64_t)((p + (CA_LEDGER_PPM - 1)) / CA_LEDGER_PPM);
+}
+
+static inline uint64_t ppm_floor(uint64_t x, uint32_t ppm)
+{
+    return (uint64_t)(((cai_u128)x * ppm) / CA_LEDGER_PPM);
+}
+
+/* Evidence key: BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
+static void evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
+                         ca_hash *out)
+{
+    uint8_t buf[21 + 4 + 64];
+    memcpy(buf, "cyberagent/1/evidence", 21);
+    cai_store_le32(buf + 21, kind);
+    memcpy(buf + 25, ref->bytes, 32);
+    memcpy(buf + 57, offender->bytes, 32);
+    crypto_generichash(out->bytes, 32, buf, sizeof buf, NULL, 0);
+}
+
+static uint32_t slash_ppm(const ca_ledger_options *o, uint32_t kind)
+{
+    return kind == CA_LEDGER_EVIDENCE_EQUIVOCATION      ? o->slash_equivocation_ppm
+           : kind == CA_LEDGER_EVIDENCE_MISSED_DEADLINE ? o->slash_missed_deadline_ppm
+                                                        : o->slash_dispute_ppm;
+}
+
+static uint64_t jail_for(const ca_ledger_options *o, uint32_t kind)
+{
+    return kind == CA_LEDGER_EVIDENCE_EQUIVOCATION      ? o->jail_equivocation
+           : kind == CA_LEDGER_EVIDENCE_MISSED_DEADLINE ? o->jail_missed_deadline
+                                                        : o->jail_dispute;
+}
+
+/* ------------------------------------------------------------- validation */
+
+/* Which fields each type uses (1 bit each): cp, ref, amount, amount2, deadline, evidence. */
+
+static const uint8_t type_fields[12] = {
+    0,
+    F_CP | F_AMT,                         /* MINT */
+    F_CP | F_AMT,                         /* TRANSFER */
+    F_AMT,                                /* BOND */
+    F_AMT,                                /* UNBOND */
+    0,                                    /* WITHDRAW */
+    F_CP | F_REF | F_AMT | F_AMT2 | F_DL, /* ESCROW_OPEN */
+    F_REF,                                /* DELIVER */
+    F_REF,                                /* RELEASE */
+    F_REF,                                /* REFUND */
+    F_REF | F_AMT | F_AMT2,               /* SPLIT */
+    F_CP | F_REF | F_EV,                  /* SLASH */
+};
+
+unsigned cai_ledger_type_fields(uint32_t type)
+{
+    return type >= 1 && type <= CA_LEDGER_OP_SLASH ? type_fields[type] : 0;
+}
+
+static ca_status check_shape(const ca_ledger_op *op)
+{
+    if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
+    uint8_t f = type_fields[op->type];
+    if ((!(f & F_CP) && !is_zero32(op->counterparty.bytes)) ||
+        (!(f & F_REF) && !is_zero32(op->ref.bytes)) || (!(f & F_AMT) && op->amount != 0) ||
+        (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
+        (!(f & F_EV) && op->evidence != 0))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
+                        op->type);
+    switch (op->type) {
+    case CA_LEDGER_OP_MINT:
+    case CA_LEDGER_OP_TRANSFER:
+    case CA_LEDGER_OP_BOND:
+    case CA_LEDGER_OP_UNBOND:
+        if (op->amount == 0)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "amount must be > 0");
+        break;
+    case CA_LEDGER_OP_ESCROW_OPEN:
+        if (op->amount == 0)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "escrow payment must be > 0");
+        break;
+    case CA_LEDGER_OP_SLASH:
+        if (op->evidence < CA_LEDGER_EVIDENCE_EQUIVOCATION ||
+            op->evidence > CA_LEDGER_EVIDENCE_DISPUTE)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown evidence kind %u", op->evidence);
+        break;
+    default:
+        break;
+    }
+    return CA_OK;
+}
+
+/* Validated plan of a SLASH, computed before any change. */
+typedef struct slash_plan {
+    uint32_t offender, victim; /* victim CAI_NONE: its share burns */
+    int reporter_paid;
+    uint64_t total, to_reporter, to_victim, to_burn, from_bonded;
+    ca_hash key;
+} slash_plan;
+
+static ca_status need_accounts(const ca_ledger *l, uint32_t n)
+{
+    if (n > 0 && (uint64_t)l->n_accounts + n > l->opts.max_accounts)
+        return cai_fail(CA_ERR_LIMIT, "ledger holds the maximum of %u accounts",
+                        l->opts.max_accounts);
+    return CA_OK;
+}
+
+ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+{
+    const ca_ledger_options *o = &l->opts;
+    ca_status st = check_shape(op);
+    if (st != CA_OK)
+        return st;
+
+    /* Roles fixed by the options. */
+    if (op->type == CA_LEDGER_OP_MINT && !id_eq(&op->signer, &o->authority))
+        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "only the authority may mint");
+    if ((op->type == CA_LEDGER_OP_ESCROW_SPLIT ||
+         (op->type == CA_LEDGER_OP_SLASH && op->evidence == CA_LEDGER_EVIDENCE_DISPUTE)) &&
+        !id_eq(&op->signer, &o->arbiter))
+        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "only the arbiter may sign this op");
+    if ((op->type == CA_LEDGER_OP_TRANSFER || op->type == CA_LEDGER_OP_ESCROW_OPEN ||
+         op->type == CA_LEDGER_OP_SLASH) &&
+        id_eq(&op->signer, &op->counterparty))
+        return cai_fail(CA_ERR_LEDGER_SELF_DEALING, "signer and counterparty are one account");
+
+    /* Nonce. */
+    uint32_t si = acc_find(l, &op->signer);
+    uint64_t last = si == CAI_NONE ? 0 : l->accounts[si].nonce;
+    if (op->nonce <= last)
+        return cai_fail(CA_ERR_LEDGER_DUPLICATE, "nonce %llu already used (last %llu)",
+                        (unsigned long long)op->nonce, (unsigned long long)last);
+    if (op->nonce != last + 1)
+        return cai_fail(CA_ERR_LEDGER_BAD_NONCE, "nonce %llu skips ahead of %llu",
+                        (unsigned long long)op->nonce, (unsigned long long)last + 1);
+
+    uint32_t ci = CAI_NONE, ei = CAI_NONE;
+    slash_plan sp;
+    uint64_t mature_at = 0;
+
+    /* ---- validate (no change yet) ---- */
+    switch (op->type) {
+    case CA_LEDGER_OP_MINT: {
+        if (op->amount > UINT64_MAX - l->minted)
+            return cai_fail(CA_ERR_OVERFLOW, "minting would overflow the supply");
+        ci = acc_find(l, &op->counterparty);
+        uint32_t fresh =
+            (si == CAI_NONE) + (ci == CAI_NONE && !id_eq(&op->signer, &op->counterparty));
+        if ((st = need_accounts(l, fresh)) || (st = reserve(l, fresh, 0, 0, 0)))
+            return st;
+        break;
+    }
+    case CA_LEDGER_OP_TRANSFER:
+        if (si == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "sender has no account");
+        if (l->accounts[si].balance < op->amount)
+            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "balance %llu < %llu",
+                            (unsigned long long)l->accounts[si].balance,
+                            (unsigned long long)op->amount);
+        ci = acc_find(l, &op->counterparty);
+        if (ci == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
+            return st;
+        break;
+    case CA_LEDGER_OP_BOND:
+        if (si == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "signer has no account");
+        if (now < l->accounts[si].jailed_until)
+            return cai_fail(CA_ERR_LEDGER_JAILED, "account jailed until %llu",
+                            (unsigned long long)l->accounts[si].jailed_until);
+        if (l->accounts[si].balance < op->amount)
+            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "balance too small to bond");
+        break;
+    case CA_LEDGER_OP_UNBOND:
+        if (si == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "signer has no account");
+        if (l->accounts[si].bonded < op->amount)
+            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "bonded stake too small");
+        if (l->accounts[si].unbond_count >= o->max_unbonding_entries)
+            return cai_fail(CA_ERR_LIMIT, "account has %u unbonding entries (the maximum)",
+                            o->max_unbonding_entries);
+        if (now > UINT64_MAX - o->unbonding_delay)
+            return cai_fail(CA_ERR_OVERFLOW, "now + unbonding delay overflows");
+        mature_at = now + o->unbonding_delay;
+        if ((st = reserve(l, 0, 0, 0, 1)))
+            return st;
+        break;
+    case CA_LEDGER_OP_WITHDRAW: {
+        if (si == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "signer has no account");
+        int any = 0;
+        for (uint32_t e = l->accounts[si].unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
+            any |= l->unbonds[e].mature_at <= now;
+        if (!any)
+            return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "no unbonding entry has matured");
+        break;
+    }
+    case CA_LEDGER_OP_ESCROW_OPEN:
+        if (esc_find(l, &op->ref) != CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_ESCROW_EXISTS, "an escrow for this award exists");
+        if (l->n_escrows >= o->max_escrows)
+            return cai_fail(CA_ERR_LIMIT, "ledger holds the maximum of %u escrows", o->max_escrows);
+        if (op->deadline <= now)
+            return cai_fail(CA_ERR_LEDGER_TOO_LATE, "escrow deadline is not in the future");
+        if (si == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "hirer has no account");
+        ci = acc_find(l, &op->counterparty);
+        if (ci == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "worker has no account");
+        if (now < l->accounts[ci].jailed_until)
+            return cai_fail(CA_ERR_LEDGER_JAILED, "worker jailed until %llu",
+                            (unsigned long long)l->accounts[ci].jailed_until);
+        if (l->accounts[si].balance < op->amount)
+            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "hirer cannot cover the payment");
+        if (l->accounts[ci].balance < op->amount2)
+            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "worker cannot cover the collateral");
+        if ((st = reserve(l, 0, 1, 0, 0)))
+            return st;
+        break;
+    case CA_LEDGER_OP_ESCROW_DELIVER:
+    case CA_LEDGER_OP_ESCROW_RELEASE:
+    case CA_LEDGER_OP_ESCROW_REFUND:
+    case CA_LEDGER_OP_ESCROW_SPLIT: {
+        ei = esc_find(l, &op->ref);
+        if (ei == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
+        const cai_escrow *e = &l->escrows[ei];
+        int is_hirer = si == e->hirer, is_worker = si == e->worker;
+        if ((op->type == CA_LEDGER_OP_ESCROW_DELIVER && !is_worker) ||
+            (op->type == CA_LEDGER_OP_ESCROW_RELEASE && !is_hirer) ||
+            (op->type == CA_LEDGER_OP_ESCROW_REFUND && !is_hirer && !is_worker))
+            return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "signer is not the party this op needs");
+        if (e->state != CA_LEDGER_ESCROW_OPEN)
+            return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED, "escrow already settled");
+        if (op->type == CA_LEDGER_OP_ESCROW_DELIVER) {
+            if (e->delivered)
+                return cai_fail(CA_ERR_LEDGER_DELIVERED, "result already recorded");
+            if (now > e->deadline)
+                return cai_fail(CA_ERR_LEDGER_TOO_LATE, "deadline passed");
+        } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND && is_hirer) {
+            if (e->delivered)
+                return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
+            if (now <= e->deadline)
+                return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "deadline not passed");
+        } else if (op->type == CA_LEDGER_OP_ESCROW_SPLIT) {
+            if (op->amount > e->payment || op->amount2 > e->collateral)
+                return cai_fail(CA_ERR_INVALID_ARGUMENT, "split exceeds the escrowed amounts");
+        }
+        if (op->type == CA_LEDGER_OP_ESCROW_SPLIT && si == CAI_NONE &&
+            ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
+            return st;
+        break;
+    }
+    case CA_LEDGER_OP_SLASH: {
+        memset(&sp, 0, sizeof sp);
+        sp.offender = acc_find(l, &op->counterparty);
+        sp.victim = CAI_NONE;
+        if (sp.offender == CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "offender has no account");
+        if (op->evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) {
+            ei = esc_find(l, &op->ref);
+            if (ei == CAI_NONE)
+                return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
+            const cai_escrow *e = &l->escrows[ei];
+            if (op->evidence == CA_LEDGER_EVIDENCE_MISSED_DEADLINE) {
+                if (sp.offender != e->worker)
+                    return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not the worker");
+                if (e->state != CA_LEDGER_ESCROW_OPEN)
+                    return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED, "escrow already settled");
+                if (e->delivered)
+                    return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
+                if (now <= e->deadline)
+                    return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "deadline not passed");
+                sp.victim = e->hirer;
+            } else {
+                if (sp.offender != e->worker && sp.offender != e->hirer)
+                    return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not a party");
+                sp.victim = sp.offender == e->worker ? e->hirer : e->worker;
+            }
+            ei = CAI_NONE; /* the escrow itself does not change */
+        }
+        evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
+        if (ev_find(l, &sp.key) != CAI_NONE)
+            return cai_fail(CA_ERR_LEDGER_EVIDENCE_USED, "evidence already used");
+        if (si == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
+            return st;
+        if ((st = reserve(l, 0, 0, 1, 0)))
+            return st;
+        /* Amounts: each bucket (bond, each unmatured unbonding entry) loses ceil(x*ppm/1e6). */
+        uint32_t ppm = slash_ppm(o, op->evidence);
+        const cai_account *off = &l->accounts[sp.offender];
+        sp.from_bonded = ppm_ceil(off->bonded, ppm);
+        sp.total = sp.from_bonded;
+        for (uint32_t e = off->unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
+            if (l->unbonds[e].mature_at > now)
+                sp.total += ppm_ceil(l->unbonds[e].amount, ppm);
+        sp.reporter_paid = op->evidence != CA_LEDGER_EVIDENCE_DISPUTE;
+        sp.to_reporter = sp.reporter_paid ? ppm_floor(sp.total, o->reporter_share_ppm) : 0;
+        sp.to_victim = sp.victim != CAI_NONE ? ppm_floor(sp.total, o->victim_share_ppm) : 0;
+        sp.to_burn = sp.total - sp.to_reporter - sp.to_victim;
+        break;
+    }
+    default:
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type");
+    }
+
+    /* ---- commit (cannot fail: memory reserved, arithmetic bounded by minted) ---- */
+    if (si == CAI_NONE)
+        si = acc_create(l, &op->signer);
+    else
+        touch_acc(l, si);
+    l->accounts[si].nonce = op->nonce;
+    cai_account *s = &l->accounts[si];
+
+    switch (op->type) {
+    case CA_LEDGER_OP_MINT:
+        if (ci == CAI_NONE)
+            ci = id_eq(&op->signer, &op->counterparty) ? si : acc_create(l, &op->counterparty);
+        else
+            touch_acc(l, ci);
+        l->accounts[ci].balance += op->amount;
+        l->minted += op->amount;
+        break;
+    case CA_LEDGER_OP_TRANSFER:
+        if (ci == CAI_NONE)
+            ci = acc_create(l, &op->counterparty);
+        else
+            touch_acc(l, ci);
+        s = &l->accounts[si];
+        s->balance -= op->amount;
+        l->accounts[ci].balance += op->amount;
+        break;
+    case CA_LEDGER_OP_BOND:
+        s->balance -= op->amount;
+        s->bonded += op->amount;
+        break;
+    case CA_LEDGER_OP_UNBOND: {
+        uint32_t e;
+        if (l->unbond_free != CAI_NONE) {
+            e = l->unbond_free;
+            l->unbond_free = l->unbonds[e].next;
+        } else {
+            e = l->n_unbonds++;
+        }
+        l->unbonds[e] = (cai_unbond){op->amount, mature_at, CAI_NONE};
+        uint32_t *link = &s->unbond_head;
+        while (*link != CAI_NONE)
+            link = &l->unbonds[*link].next;
+        *link = e;
+        s->unbond_count++;
+        s->bonded -= op->amount;
+        s->unbonding += op->amount;
+        break;
+    }
+    case CA_LEDGER_OP_WITHDRAW: {
+        uint32_t *link = &s->unbond_head;
+        while (*link != CAI_NONE) {
+            uint32_t e = *link;
+            if (l->unbonds[e].mature_at <= now) {
+                s->unbonding -= l->unbonds[e].amount;
+                s->balance += l->unbonds[e].amount;
+                s->unbond_count--;
+                *link = l->unbonds[e].next;
+                l->unbonds[e].next = l->unbond_free;
+                l->unbond_free = e;
+            } else {
+                link = &l->unbonds[e].next;
+            }
+        }
+        break;
+    }
+    case CA_LEDGER_OP_ESCROW_OPEN: {
+        touch_acc(l, ci);
+        uint32_t e = l->n_escrows++;
+        l->escrows[e] = (cai_escrow){op->ref,  op->amount, op->amount2,           op->deadline,
+                                     si,       ci,         CA_LEDGER_ESCROW_OPEN, 0,
+                                     CAI_DIRTY};
+        l->dirty_esc[l->n_dirty_esc++] = e;
+        idx_put(&l->esc_index, key_hash(l, op->ref.bytes), e);
+        l->accounts[si].balance -= op->amount;
+        l->accounts[ci].balance -= op->amount2;
+        l->escrowed += op->amount + op->amount2;
+        break;
+    }
+    case CA_LEDGER_OP_ESCROW_DELIVER:
+        touch_esc(l, ei);
+        l->escrows[ei].delivered = 1;
+        break;
+    case CA_LEDGER_OP_ESCROW_RELEASE:
+    case CA_LEDGER_OP_ESCROW_REFUND:
+    case CA_LEDGER_OP_ESCROW_SPLIT: {
+        touch_esc(l, ei);
+        cai_escrow *e = &l->escrows[ei];
+        uint64_t to_worker, to_hirer;
+        if (op->type == CA_LEDGER_OP_ESCROW_RELEASE) {
+            to_worker = e->payment + e->collateral;
+            to_hirer = 0;
+            e->state = CA_LEDGER_ESCROW_RELEASED;
+        } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND) {
+            to_worker = e->collateral;
+            to_hirer = e->payment;
+            e->state = CA_LEDGER_ESCROW_REFUNDED;
+        } else {
+            to_worker = op->amount + (e->collateral - op->amount2);
+            to_hirer = (e->payment - op->amount) + op->amount2;
+            e->state = CA_LEDGER_ESCROW_SPLIT;
+        }
+        touch_acc(l, e->hirer);
+        touch_acc(l, e->worker);
+        l->accounts[e->worker].balance += to_worker;
+        l->accounts[e->hirer].balance += to_hirer;
+        l->escrowed -= e->payment + e->collateral;
+        break;
+    }
+    case CA_LEDGER_OP_SLASH: {
+        touch_acc(l, sp.offender);
+        cai_account *off = &l->accounts[sp.offender];
+        uint32_t ppm = slash_ppm(o, op->evidence);
+        off->bonded -= sp.from_bonded;
+        uint32_t *link = &off->unbond_head;
+        while (*link != CAI_NONE) {
+            uint32_t e = *link;
+            if (l->unbonds[e].mature_at > now) {
+                uint64_t cut = ppm_ceil(l->unbonds[e].amount, ppm);
+                l->unbonds[e].amount -= cut;
+                off->unbonding -= cut;
+            }
+            if (l->unbonds[e].amount == 0) {
+                off->unbond_count--;
+                *link = l->unbonds[e].next;
+                l->unbonds[e].next = l->unbond_free;
+                l->unbond_free = e;
+            } else {
+                link = &l->unbonds[e].next;
+            }
+        }
+        uint64_t jail = jail_for(o, op->evidence);
+        if (jail > 0) {
+            uint64_t until = now > UINT64_MAX - jail ? UINT64_MAX : now + jail;
+            if (until > off->jailed_until)
+                off->jailed_until = until;
+        }
+        if (sp.to_reporter) {
+            l->accounts[si].balance += sp.to_reporter; /* si touched above */
+        }
+        if (sp.to_victim) {
+            touch_acc(l, sp.victim);
+            l->accounts[sp.victim].balance += sp.to_victim;
+        }
+        l->burned += sp.to_burn;
+        uint32_t k = l->n_evidence++;
+        l->evidence[k] = sp.key;
+        idx_put(&l->ev_index, key_hash(l, sp.key.bytes), k);
+        uint8_t d[32];
+        evidence_digest(&sp.key, d);
+        sum_add(l->hsum, d, 0);
+        break;
+    }
+    default:
+        break;
+    }
+    l->seq++;
+    return CA_OK;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+ca_status ca_ledger_account(const ca_ledger *l, const ca_agent_id *id, ca_ledger_account_info *out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(id);
+    CAI_REQUIRE(out);
+    uint32_t i = acc_find(l, id);
+    if (i == CAI_NONE)
+        return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "no such account");
+    const cai_account *a = &l->accounts[i];
+    *out = (ca_ledger_account_info){a->balance, a->bonded,       a->unbonding,
+                                    a->nonce,   a->jailed_until, a->unbond_count};
+    return CA_OK;
+}
+
+ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_escrow_info *out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(award);
+    CAI_REQUIRE(out);
+    uint32_t i = esc_find(l, award);
+    if (i == CAI_NONE)
+        return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
+    const cai_escrow *e = &l->escrows[i];
+    out->hirer = l->accounts[e->hirer].id;
+    out->worker = l->accounts[e->worker].id;
+    out->payment = e->payment;
+    out->collateral = e->collateral;
+    out->deadline = e->deadline;
+    out->state = e->state;
+    out->delivered = e->delivered;
+    return CA_OK;
+}
+
+void ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
+{
+    if (l == NULL || out == NULL)
+        return;
+    *out =
+        (ca_ledger_totals){l->minted, l->burned, l->escrowed, l->seq, l->n_accounts, l->n_escrows};
+}
+
+/* ------------------------------------------------------------------ check */
+
+ca_status ca_ledger_check(ca_ledger *l)
+{
+    CAI_REQUIRE(l);
+    cai_u128 total = 0, escrowed = 0;
+    uint32_t entries = 0;
+    for (uint32_t i = 0; i < l->n_accounts; i++) {
+        const cai_account *a = &l->accounts[i];
+        if (acc_find(l, &a->id) != i)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u not found by its id", i);
+        cai_u128 unb = 0;
+        uint32_t n = 0;
+        for (uint32_t e = a->unbond_head; e != CAI_NONE; e = l->unbonds[e].next) {
+            if (e >= l->n_unbonds || ++n > l->opts.max_unbonding_entries)
+                return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u unbonding list broken", i);
+            if (l->unbonds[e].amount == 0)
+                return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u has an empty entry", i);
+            unb += l->unbonds[e].amount;
+        }
+        if (n != a->unbond_count || unb != a->unbonding)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u unbonding sum/count mismatch", i);
+        entries += n;
+        total += (cai_u128)a->balance + a->bonded + a->unbonding;
+    }
+    uint32_t free_n = 0;
+    for (uint32_t e = l->unbond_free; e != CAI_NONE; e = l->unbonds[e].next)
+        if (e >= l->n_unbonds || ++free_n > l->n_unbonds)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "unbonding free list broken");
+    if (entries + free_n != l->n_unbonds)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT, "unbonding entries leaked");
+    for (uint32_t i = 0; i < l->n_escrows; i++) {
+        const cai_escrow *e = &l->escrows[i];
+        if (esc_find(l, &e->award) != i || e->hirer >= l->n_accounts ||
+            e->worker >= l->n_accounts || e->hirer == e->worker || e->state < 1 || e->state > 4 ||
+            e->delivered > 1)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "escrow %u inconsistent", i);
+        if (e->state == CA_LEDGER_ESCROW_OPEN)
+            escrowed += (cai_u128)e->payment + e->collateral;
+    }
+    if (escrowed != l->escrowed)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT, "escrowed total mismatch");
+    for (uint32_t i = 0; i < l->n_evidence; i++)
+        if (ev_find(l, &l->evidence[i]) != i)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "evidence %u not indexed", i);
+    if (l->acc_index.count != l->n_accounts || l->esc_index.count != l->n_escrows ||
+        l->ev_index.count != l->n_evidence)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT, "index counts mismatch");
+    if (total + escrowed + l->burned != l->minted)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT,
+                        "conservation broken: balances+bonded+unbonding+escrowed+burned != minted");
+    /* The incremental hash sum must equal one computed from scratch. */
+    cai_ledger_flush_hash(l);
+    uint64_t sum[4] = {0, 0, 0, 0};
+    uint8_t d[32];
+    for (uint32_t i = 0; i < l->n_accounts; i++) {
+        account_digest(l, &l->accounts[i], d);
+        sum_add(sum, d, 0);
+    }
+    for (uint32_t i = 0; i < l->n_escrows; i++) {
+        escrow_digest(l, &l->escrows[i], d);
+        sum_add(sum, d, 0);
+    }
+    for (uint32_t i = 0; i < l->n_evidence; i++) {
+        evidence_digest(&l->evidence[i], d);
+        sum_add(sum, d, 0);
+    }
+    if (memcmp(sum, l->hsum, sizeof sum) != 0)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT, "incremental state hash diverged");
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* --------------------------------------------------------- snapshot loading */
+
+ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_unbond *entries,
+                                  uint32_t n_entries)
+{
+    if (acc_find(l, &a->id) != CAI_NONE)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an account");
+    ca_status st = need_accounts(l, 1);
+    if (st == CA_OK)
+        st = reserve(l, 1, 0, 0, 0);
+    if (st == CA_OK && n_entries > 0)
+        st = grow((void **)&l->unbonds, &l->cap_unbonds, l->n_unbonds + n_entries,
+                  sizeof(cai_unbond));
+    if (st != CA_OK)
+        return st;
+    uint32_t i = acc_create(l, &a->id);
+    cai_account *d = &l->accounts[i];
+    d->balance = a->balance;
+    d->bonded = a->bonded;
+    d->nonce = a->nonce;
+    d->jailed_until = a->jailed_until;
+    uint32_t *link = &d->unbond_head;
+    for (uint32_t k = 0; k < n_entries; k++) {
+        uint32_t e = l->n_unbonds++;
+        l->unbonds[e] = entries[k];
+        l->unbonds[e].next = CAI_NONE;
+        *link = e;
+        link = &l->unbonds[e].next;
+        d->unbonding += entries[k].amount; /* bounded: caller checks the total */
+        d->unbond_count++;
+    }
+    return CA_OK;
+}
+
+ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
+{
+    if (esc_find(l, &e->award) != CAI_NONE)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an escrow");
+    if (l->n_escrows >= l->opts.max_escrows)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows");
+    ca_status st = reserve(l, 0, 1, 0, 0);
+    if (st != CA_OK)
+        return st;
+    uint32_t i = l->n_escrows++;
+    l->escrows[i] = *e;
+    l->escrows[i].flags = CAI_DIRTY;
+    l->dirty_esc[l->n_dirty_esc++] = i;
+    idx_put(&l->esc_index, key_hash(l, e->award.bytes), i);
+    if (e->state == CA_LEDGER_ESCROW_OPEN)
+        l->escrowed += e->payment + e->collateral; /* caller checks overflow */
+    return CA_OK;
+}
+
+ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h)
+{
+    if (ev_find(l, h) != CAI_NONE)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an evidence key");
+    ca_status st = reserve(l, 0, 0, 1, 0);
+    if (st != CA_OK)
+        return st;
+    uint32_t k = l->n_evidence++;
+    l->evidence[k] = *h;
+    idx_put(&l->ev_index, key_hash(l, h->bytes), k);
+    uint8_t d[32];
+    evidence_digest(h, d);
+    sum_add(l->hsum, d, 0);
+    return CA_OK;
+}

@@ -1,0 +1,314 @@
+/*
+ * Ledger op encoding and signatures (docs/LEDGER.md, "Op encoding").
+ *
+ * An op is a canonical MessagePack map (lib/wire) with the keys its type
+ * uses, always present even when zero:
+ *   0 type, 1 signer (bin 32), 2 nonce, 3 counterparty (bin 32), 4 ref (bin 32),
+ *   5 amount, 6 amount2, 7 deadline, 8 evidence kind,
+ *   14 cosignature (bin 64, ESCROW_OPEN only: the worker), 15 signature (bin 64).
+ * Both signatures are Ed25519 over "cyberagent/1/ledger-op" || the map
+ * without keys 14 and 15 (the "unsigned encoding").
+ */
+#include <sodium.h>
+
+#include "ledger/ledger_internal.h"
+#include "wire/wire.h"
+
+static const char sig_tag[] = "cyberagent/1/ledger-op";
+#define SIG_TAG_LEN (sizeof sig_tag - 1)
+
+enum { K_TYPE = 0, K_SIGNER, K_NONCE, K_CP, K_REF, K_AMT, K_AMT2, K_DL, K_EV, K_COSIG = 14, K_SIG };
+
+static uint32_t field_count(unsigned f)
+{
+    uint32_t n = 3;
+    for (unsigned b = 1; b <= F_EV; b <<= 1)
+        n += (f & b) != 0;
+    return n;
+}
+
+static void write_fields(cai_wire_writer *w, const ca_ledger_op *op, unsigned f, uint32_t extra)
+{
+    cai_ww_map(w, field_count(f) + extra);
+    cai_ww_kuint(w, K_TYPE, op->type);
+    cai_ww_kbin(w, K_SIGNER, op->signer.bytes, 32);
+    cai_ww_kuint(w, K_NONCE, op->nonce);
+    if (f & F_CP)
+        cai_ww_kbin(w, K_CP, op->counterparty.bytes, 32);
+    if (f & F_REF)
+        cai_ww_kbin(w, K_REF, op->ref.bytes, 32);
+    if (f & F_AMT)
+        cai_ww_kuint(w, K_AMT, op->amount);
+    if (f & F_AMT2)
+        cai_ww_kuint(w, K_AMT2, op->amount2);
+    if (f & F_DL)
+        cai_ww_kuint(w, K_DL, op->deadline);
+    if (f & F_EV)
+        cai_ww_kuint(w, K_EV, op->evidence);
+}
+
+/* Every field the type does not use must be zero: there is one encoding per op. */
+static ca_status check_unused(const ca_ledger_op *op, unsigned f)
+{
+    static const uint8_t z[32];
+    if (f == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
+    if ((!(f & F_CP) && memcmp(op->counterparty.bytes, z, 32) != 0) ||
+        (!(f & F_REF) && memcmp(op->ref.bytes, z, 32) != 0) || (!(f & F_AMT) && op->amount != 0) ||
+        (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
+        (!(f & F_EV) && op->evidence != 0))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
+                        op->type);
+    return CA_OK;
+}
+
+ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len)
+{
+    unsigned f = cai_ledger_type_fields(op->type);
+    ca_status st = check_unused(op, f);
+    if (st != CA_OK)
+        return st;
+    cai_wire_writer w;
+    cai_ww_init(&w, out, cap);
+    write_fields(&w, op, f, 0);
+    return cai_ww_finish(&w, len);
+}
+
+ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(op);
+    CAI_REQUIRE(out_len);
+    ca_status st = cai_ledger_op_encode(op, out, out_cap, out_len);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+/* Signs tag || unsigned encoding. */
+static ca_status sign_unsigned(const ca_identity *id, const uint8_t *enc, size_t n,
+                               ca_signature *sig)
+{
+    uint8_t buf[SIG_TAG_LEN + CA_LEDGER_OP_MAX_BYTES];
+    memcpy(buf, sig_tag, SIG_TAG_LEN);
+    memcpy(buf + SIG_TAG_LEN, enc, n);
+    return ca_identity_sign(id, buf, SIG_TAG_LEN + n, sig);
+}
+
+static ca_status verify_unsigned(const ca_agent_id *who, const uint8_t *enc, size_t n,
+                                 const uint8_t sig[64])
+{
+    uint8_t buf[SIG_TAG_LEN + CA_LEDGER_OP_MAX_BYTES];
+    memcpy(buf, sig_tag, SIG_TAG_LEN);
+    memcpy(buf + SIG_TAG_LEN, enc, n);
+    ca_signature s;
+    memcpy(s.bytes, sig, 64);
+    return ca_identity_verify(who, buf, SIG_TAG_LEN + n, &s);
+}
+
+ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca_identity *signer,
+                            const ca_identity *cosigner, uint8_t *out, size_t out_cap,
+                            size_t *out_len)
+{
+    CAI_REQUIRE(op);
+    CAI_REQUIRE(signer);
+    CAI_REQUIRE(out_len);
+    *out_len = 0;
+    ca_agent_id sid;
+    ca_identity_id(signer, &sid);
+    if (memcmp(sid.bytes, op->signer.bytes, 32) != 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "signer identity is not op->signer");
+    int open = op->type == CA_LEDGER_OP_ESCROW_OPEN;
+    if (open) {
+        if (cosigner == NULL)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "ESCROW_OPEN needs the worker as cosigner");
+        ca_agent_id cid;
+        ca_identity_id(cosigner, &cid);
+        if (memcmp(cid.bytes, op->counterparty.bytes, 32) != 0)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "cosigner is not the worker");
+    } else if (cosigner != NULL) {
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosigner");
+    }
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
+    if (st != CA_OK)
+        return st;
+    ca_signature sig, cosig;
+    if ((st = sign_unsigned(signer, enc, n, &sig)) != CA_OK)
+        return st;
+    if (open && (st = sign_unsigned(cosigner, enc, n, &cosig)) != CA_OK)
+        return st;
+    cai_wire_writer w;
+    cai_ww_init(&w, out, out_cap);
+    write_fields(&w, op, cai_ledger_type_fields(op->type), open ? 2u : 1u);
+    if (open)
+        cai_ww_kbin(&w, K_COSIG, cosig.bytes, 64);
+    cai_ww_kbin(&w, K_SIG, sig.bytes, 64);
+    st = cai_ww_finish(&w, out_len);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+/*
+ * Strict decoder. `want_sig`: 1 for signed bytes (key 15 required, key 14
+ * exactly for ESCROW_OPEN), 0 for the unsigned encoding (neither).
+ */
+static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_op *op,
+                        const uint8_t **sig, const uint8_t **cosig)
+{
+    if (len > CA_LEDGER_OP_MAX_BYTES)
+        return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes exceeds %u", len,
+                        CA_LEDGER_OP_MAX_BYTES);
+    memset(op, 0, sizeof *op);
+    *sig = NULL;
+    *cosig = NULL;
+    cai_wire_reader r;
+    cai_wire_map m;
+    cai_wr_init(&r, msg, len);
+    ca_status st;
+    uint64_t v;
+    if ((st = cai_wr_map(&r, &m)) || (st = cai_wr_require(&m, K_TYPE)) ||
+        (st = cai_wr_uint_max(&r, CA_LEDGER_OP_SLASH, &v)))
+        return st;
+    unsigned f = cai_ledger_type_fields((uint32_t)v);
+    if (f == 0)
+        return cai_fail(CA_ERR_MALFORMED, "unknown ledger op type %llu", (unsigned long long)v);
+    op->type = (uint32_t)v;
+    if ((st = cai_wr_require(&m, K_SIGNER)) || (st = cai_wr_bin_fixed(&r, op->signer.bytes, 32)) ||
+        (st = cai_wr_require(&m, K_NONCE)) || (st = cai_wr_uint(&r, &op->nonce)))
+        return st;
+    if ((f & F_CP) && ((st = cai_wr_require(&m, K_CP)) ||
+                       (st = cai_wr_bin_fixed(&r, op->counterparty.bytes, 32))))
+        return st;
+    if ((f & F_REF) &&
+        ((st = cai_wr_require(&m, K_REF)) || (st = cai_wr_bin_fixed(&r, op->ref.bytes, 32))))
+        return st;
+    if ((f & F_AMT) && ((st = cai_wr_require(&m, K_AMT)) || (st = cai_wr_uint(&r, &op->amount))))
+        return st;
+    if ((f & F_AMT2) && ((st = cai_wr_require(&m, K_AMT2)) || (st = cai_wr_uint(&r, &op->amount2))))
+        return st;
+    if ((f & F_DL) && ((st = cai_wr_require(&m, K_DL)) || (st = cai_wr_uint(&r, &op->deadline))))
+        return st;
+    if (f & F_EV) {
+        if ((st = cai_wr_require(&m, K_EV)) ||
+            (st = cai_wr_uint_max(&r, CA_LEDGER_EVIDENCE_DISPUTE, &v)))
+            return st;
+        if (v < CA_LEDGER_EVIDENCE_EQUIVOCATION)
+            return cai_fail(CA_ERR_MALFORMED, "unknown evidence kind 0");
+        op->evidence = (uint32_t)v;
+    }
+    if (want_sig) {
+        if (op->type == CA_LEDGER_OP_ESCROW_OPEN) {
+            if ((st = cai_wr_require(&m, K_COSIG)) || (st = cai_wr_bin_max(&r, 64, cosig, &len)))
+                return st;
+            if (len != 64)
+                return cai_fail(CA_ERR_MALFORMED, "cosignature must be 64 bytes");
+        }
+        if ((st = cai_wr_require(&m, K_SIG)) || (st = cai_wr_bin_max(&r, 64, sig, &len)))
+            return st;
+        if (len != 64)
+            return cai_fail(CA_ERR_MALFORMED, "signature must be 64 bytes");
+    }
+    if ((st = cai_wr_map_end(&m)) || (st = cai_wr_end(&r)))
+        return st;
+    return CA_OK;
+}
+
+ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
+                                      const uint8_t **sig, const uint8_t **cosig)
+{
+    const uint8_t *s = NULL, *c = NULL;
+    ca_status st = decode(msg, len, sig != NULL, op, &s, &c);
+    if (sig)
+        *sig = s;
+    if (cosig)
+        *cosig = c;
+    return st;
+}
+
+ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *op_out)
+{
+    CAI_REQUIRE(msg);
+    CAI_REQUIRE(op_out);
+    const uint8_t *s, *c;
+    ca_status st = decode(msg, msg_len, 1, op_out, &s, &c);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+/* Verifies signatures of decoded signed bytes. */
+static ca_status verify_decoded(const ca_ledger_op *op, const uint8_t *sig, const uint8_t *cosig)
+{
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
+    if (st != CA_OK)
+        return st;
+    if (verify_unsigned(&op->signer, enc, n, sig) != CA_OK)
+        return cai_fail(CA_ERR_BAD_SIGNATURE, "ledger op signature does not verify");
+    if (cosig != NULL && verify_unsigned(&op->counterparty, enc, n, cosig) != CA_OK)
+        return cai_fail(CA_ERR_BAD_SIGNATURE, "worker cosignature does not verify");
+    return CA_OK;
+}
+
+ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len)
+{
+    CAI_REQUIRE(msg);
+    ca_ledger_op op;
+    const uint8_t *s, *c;
+    ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
+    if (st == CA_OK)
+        st = verify_decoded(&op, s, c);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+ca_status ca_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, uint64_t now,
+                           uint64_t *seq_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(msg);
+    ca_ledger_op op;
+    const uint8_t *s, *c;
+    ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
+    if (st == CA_OK)
+        st = verify_decoded(&op, s, c);
+    if (st == CA_OK && l->store != NULL)
+        st = cai_store_reserve(l, msg_len);
+    if (st == CA_OK)
+        st = cai_ledger_apply_op(l, &op, now);
+    if (st != CA_OK)
+        return st;
+    if (l->store != NULL)
+        cai_store_append(l, CAI_REC_SIGNED, msg, msg_len, now);
+    if (seq_out)
+        *seq_out = l->seq;
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, uint64_t *seq_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(op);
+    ca_status st;
+    if (l->store == NULL) {
+        st = cai_ledger_apply_op(l, op, now);
+        if (st != CA_OK)
+            return st;
+    } else {
+        uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+        size_t n = 0;
+        if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) ||
+            (st = cai_store_reserve(l, n)) || (st = cai_ledger_apply_op(l, op, now)))
+            return st;
+        cai_store_append(l, CAI_REC_TRUSTED, enc, n, now);
+    }
+    if (seq_out)
+        *seq_out = l->seq;
+    cai_clear_error();
+    return CA_OK;
+}

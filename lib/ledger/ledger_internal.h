@@ -1,0 +1,143 @@
+/* Ledger internals shared by the core, the op codec and the durable store. */
+#ifndef CYBERAGENT_LEDGER_INTERNAL_H
+#define CYBERAGENT_LEDGER_INTERNAL_H
+
+#include <stdio.h>
+
+#include "cyberagent/ledger.h"
+#include "internal.h"
+
+#define CAI_NONE UINT32_MAX
+
+/* 128-bit intermediates for fractions and sums (GCC and clang). */
+__extension__ typedef unsigned __int128 cai_u128;
+
+/* Account record: 80 bytes; index slots add 4 bytes / load factor (<= 0.5). */
+typedef struct cai_account {
+    ca_agent_id id; /* key; must stay first */
+    uint64_t balance;
+    uint64_t bonded;
+    uint64_t unbonding; /* sum of this account's unbonding entries */
+    uint64_t nonce;
+    uint64_t jailed_until;
+    uint32_t unbond_head; /* first entry in the pool, CAI_NONE when empty */
+    uint16_t unbond_count;
+    uint16_t flags; /* CAI_DIRTY: contribution removed from the hash sum */
+} cai_account;
+
+typedef struct cai_unbond {
+    uint64_t amount;
+    uint64_t mature_at;
+    uint32_t next; /* next entry of the same account, or CAI_NONE (also the free list) */
+} cai_unbond;
+
+typedef struct cai_escrow {
+    ca_hash award; /* key; must stay first */
+    uint64_t payment;
+    uint64_t collateral;
+    uint64_t deadline;
+    uint32_t hirer; /* account indices */
+    uint32_t worker;
+    uint8_t state; /* ca_ledger_escrow_state */
+    uint8_t delivered;
+    uint16_t flags;
+} cai_escrow;
+
+#define CAI_DIRTY 1u
+
+/* Open-addressing index: slot = dense index + 1, 0 = empty; capacity a power of two. */
+typedef struct cai_index {
+    uint32_t *slots;
+    uint32_t mask; /* capacity - 1 */
+    uint32_t count;
+} cai_index;
+
+typedef struct cai_store cai_store; /* durable mode, ledger_store.c */
+
+struct ca_ledger {
+    ca_ledger_options opts;
+    uint64_t hkey[2]; /* per-handle hashing key for the indexes (not part of the state) */
+
+    cai_account *accounts;
+    uint32_t n_accounts, cap_accounts;
+    cai_index acc_index;
+
+    cai_unbond *unbonds;
+    uint32_t n_unbonds, cap_unbonds, unbond_free;
+
+    cai_escrow *escrows;
+    uint32_t n_escrows, cap_escrows;
+    cai_index esc_index;
+
+    ca_hash *evidence;
+    uint32_t n_evidence, cap_evidence;
+    cai_index ev_index;
+
+    uint64_t minted, burned, escrowed, seq;
+
+    /* State hash: sum mod 2^256 of record hashes; dirty records are out of the sum. */
+    uint64_t hsum[4];
+    uint32_t *dirty_acc;
+    uint32_t n_dirty_acc, cap_dirty_acc;
+    uint32_t *dirty_esc;
+    uint32_t n_dirty_esc, cap_dirty_esc;
+
+    cai_store *store; /* NULL in memory mode */
+};
+
+/* Fields each op type uses (bit set of F_*). */
+enum { F_CP = 1, F_REF = 2, F_AMT = 4, F_AMT2 = 8, F_DL = 16, F_EV = 32 };
+unsigned cai_ledger_type_fields(uint32_t type);
+
+/* Core (ledger.c). */
+ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts);
+ca_status cai_ledger_validate_options(const ca_ledger_options *opts);
+/* Validates and applies without journaling; increments seq on success. */
+ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now);
+/* Folds dirty records back into the hash sum. */
+void cai_ledger_flush_hash(ca_ledger *l);
+/* Digest of the replicated options (stored in journal and snapshot headers). */
+void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32]);
+/* Inserts records while loading a snapshot (no validation beyond duplicates). */
+ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_unbond *entries,
+                                  uint32_t n_entries);
+ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e);
+ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h);
+
+/* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
+ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);
+/* Strict decode of signed bytes; also returns the signed-part length for verification. */
+ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
+                                      const uint8_t **sig, const uint8_t **cosig);
+
+/* Durable store (ledger_store.c). */
+/* Makes room for one record (before the op is applied), then appends it (cannot fail). */
+ca_status cai_store_reserve(ca_ledger *l, size_t payload_len);
+void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t len,
+                      uint64_t now);
+ca_status cai_store_commit(ca_ledger *l, uint64_t *durable);
+ca_status cai_store_snapshot(ca_ledger *l);
+void cai_store_close(cai_store *s);
+
+/* Journal record types. */
+#define CAI_REC_SIGNED  1u /* payload: signed op bytes */
+#define CAI_REC_TRUSTED 2u /* payload: unsigned canonical op encoding */
+
+/*
+ * Snapshot and journal parsing on memory buffers (used by recovery and by the
+ * fuzz targets). Snapshot: a fresh ledger from bytes. Journal: replays records
+ * into `l` (seq continuing from l->seq); *good_end = offset after the last
+ * good record, *torn = 1 when a torn tail follows it.
+ */
+#define CAI_SNAP_SKIP_CHECKSUM 1u /* fuzzing only: accept any checksum and state hash */
+ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_options *opts,
+                              unsigned flags, ca_ledger **out);
+ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **buf, size_t *len); /* malloc'd */
+ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_t *good_end,
+                             int *torn, uint64_t *replayed);
+#define CAI_JOURNAL_HEADER_BYTES 32u
+void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
+                        uint64_t base_seq);
+uint32_t cai_crc32c(uint32_t crc, const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,791 @@
+/*
+ * Durable mode: append-only journal with group commit, checksummed
+ * snapshots, crash recovery (docs/LEDGER.md, "Durability").
+ *
+ * Directory layout: `journal`, `snapshot`, transient `snapshot.tmp`.
+ *
+ * Journal = header (32 bytes: "CALJRNL1", base seq u64, first 12 bytes of
+ * the options digest, crc32c of the preceding 28 bytes) then records:
+ *   len u32 | crc32c u32 | seq u64 | now u64 | type u8 | payload[len]
+ * The crc covers len, seq, now, type and payload. Integers little-endian.
+ *
+ * Snapshot = "CALSNAP1" | version u32 | 0 u32 | options digest[32] | seq u64 |
+ *   minted u64 | burned u64 | n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
+ *   accounts: id[32] balance bonded nonce jailed_until (u64 each) n u8, n x (amount, mature_at)
+ *   escrows: award[32] hirer u32 worker u32 (account positions) payment collateral
+ *            deadline (u64) state u8 delivered u8
+ *   evidence keys [32] each | state hash[32] | BLAKE2b-256 of all preceding bytes[32]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ledger/ledger_internal.h"
+
+#define REC_HDR          25u
+#define AUTO_WRITE_BYTES (1u << 20)
+
+struct cai_store {
+    char *journal_path, *snap_path, *tmp_path, *dir;
+    int jfd;
+    uint8_t *buf; /* records appended but not yet written */
+    size_t len, cap;
+    uint64_t written_seq; /* last seq handed to write() */
+    uint64_t durable_seq; /* last seq covered by an fsync */
+    int failed;           /* a write or fsync failed: the handle refuses further work */
+};
+
+/* ---------------------------------------------------------------- crc32c */
+
+static uint32_t crc_table[8][256];
+static int crc_ready;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+    crc_ready = 1;
+}
+
+/* CRC-32C (Castagnoli), slicing by 8. `crc` is 0 for a fresh computation. */
+uint32_t cai_crc32c(uint32_t crc, const uint8_t *p, size_t n)
+{
+    if (!crc_ready)
+        crc_init(); /* idempotent: concurrent first calls write identical values */
+    crc = ~crc;
+    while (n >= 8) {
+        uint32_t lo = crc ^ cai_load_le32(p), hi = cai_load_le32(p + 4);
+        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^
+              crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
+              crc_table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
+    return ~crc;
+}
+
+static uint32_t record_crc(const uint8_t *rec, size_t payload_len)
+{
+    uint32_t c = cai_crc32c(0, rec, 4);
+    return cai_crc32c(c, rec + 8, REC_HDR - 8 + payload_len);
+}
+
+/* ---------------------------------------------------------------- journal */
+
+void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
+                        uint64_t base_seq)
+{
+    uint8_t digest[32];
+    cai_ledger_options_digest(opts, digest);
+    memcpy(out, "CALJRNL1", 8);
+    cai_store_le64(out + 8, base_seq);
+    memcpy(out + 16, digest, 12);
+    cai_store_le32(out + 28, cai_crc32c(0, out, 28));
+}
+
+/* Is there a record with a valid checksum and a later seq anywhere after `from`? */
+static int valid_record_after(const uint8_t *buf, size_t len, size_t from, uint64_t bad_seq)
+{
+    for (size_t p = from; p + REC_HDR <= len; p++) {
+        uint64_t seq = cai_load_le64(buf + p + 8);
+        if (seq <= bad_seq || seq - bad_seq > (len - from) / REC_HDR + 1)
+            continue;
+        uint32_t n = cai_load_le32(buf + p);
+        if (n == 0 || n > CA_LEDGER_OP_MAX_BYTES || p + REC_HDR + n > len)
+            continue;
+        if (record_crc(buf + p, n) == cai_load_le32(buf + p + 4))
+            return 1;
+    }
+    return 0;
+}
+
+ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_t *good_end,
+                             int *torn, uint64_t *replayed)
+{
+    *good_end = 0;
+    *torn = 0;
+    *replayed = 0;
+    if (len < CAI_JOURNAL_HEADER_BYTES) {
+        *torn = len > 0; /* a header cut while being written: an empty journal */
+        return CA_OK;
+    }
+    if (memcmp(buf, "CALJRNL1", 8) != 0 || cai_crc32c(0, buf, 28) != cai_load_le32(buf + 28))
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal header damaged");
+    uint8_t digest[32];
+    cai_ledger_options_digest(&l->opts, digest);
+    if (memcmp(buf + 16, digest, 12) != 0)
+        return cai_fail(CA_ERR_LEDGER_OPTIONS_MISMATCH,
+                        "journal was written with other ledger options");
+    uint64_t expected = cai_load_le64(buf + 8);
+    if (expected == 0 || expected > l->seq + 1)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                        "journal starts at seq %llu but the state ends at %llu",
+                        (unsigned long long)expected, (unsigned long long)l->seq);
+    size_t off = CAI_JOURNAL_HEADER_BYTES;
+    *good_end = off;
+    while (off < len) {
+        const uint8_t *r = buf + off;
+        size_t left = len - off;
+        int bad = 0;
+        uint32_t n = 0;
+        if (left < REC_HDR) {
+            bad = 1;
+        } else {
+            n = cai_load_le32(r);
+            if (n == 0 || n > CA_LEDGER_OP_MAX_BYTES || REC_HDR + (size_t)n > left ||
+                record_crc(r, n) != cai_load_le32(r + 4))
+                bad = 1;
+        }
+        if (bad) {
+            if (valid_record_after(buf, len, off + 1, expected - 1))
+                return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                                "journal record %llu at offset %zu is damaged and valid "
+                                "records follow it",
+                                (unsigned long long)expected, off);
+            *torn = 1;
+            return CA_OK;
+        }
+        uint64_t seq = cai_load_le64(r + 8), now = cai_load_le64(r + 16);
+        uint8_t type = r[24];
+        if (seq != expected)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record has seq %llu, expected %llu",
+                            (unsigned long long)seq, (unsigned long long)expected);
+        if (type != CAI_REC_SIGNED && type != CAI_REC_TRUSTED)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu has unknown type %u",
+                            (unsigned long long)seq, type);
+        if (seq > l->seq) {
+            ca_ledger_op op;
+            const uint8_t *sig = NULL, *cosig = NULL;
+            ca_status st = cai_ledger_op_decode_signed(r + REC_HDR, n, &op,
+                                                       type == CAI_REC_SIGNED ? &sig : NULL,
+                                                       type == CAI_REC_SIGNED ? &cosig : NULL);
+            if (st != CA_OK)
+                return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
+                                (unsigned long long)seq);
+            st = cai_ledger_apply_op(l, &op, now);
+            if (st != CA_OK)
+                return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
+                                (unsigned long long)seq, ca_status_str(st));
+            (*replayed)++;
+        }
+        expected++;
+        off += REC_HDR + n;
+        *good_end = off;
+    }
+    return CA_OK;
+}
+
+/* ---------------------------------------------------------------- snapshot */
+
+typedef struct sbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 4096;
+        while (nc < b->len + n)
+            nc *= 2;
+        uint8_t *q = realloc(b->p, nc);
+        if (q == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void sb_u64(sbuf *b, uint64_t v)
+{
+    uint8_t t[8];
+    cai_store_le64(t, v);
+    sb_put(b, t, 8);
+}
+
+static void sb_u32(sbuf *b, uint32_t v)
+{
+    uint8_t t[4];
+    cai_store_le32(t, v);
+    sb_put(b, t, 4);
+}
+
+ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
+{
+    sbuf b = {0};
+    uint8_t digest[32];
+    cai_ledger_options_digest(&l->opts, digest);
+    sb_put(&b, "CALSNAP1", 8);
+    sb_u32(&b, 1);
+    sb_u32(&b, 0);
+    sb_put(&b, digest, 32);
+    sb_u64(&b, l->seq);
+    sb_u64(&b, l->minted);
+    sb_u64(&b, l->burned);
+    sb_u32(&b, l->n_accounts);
+    sb_u32(&b, l->n_escrows);
+    sb_u32(&b, l->n_evidence);
+    sb_u32(&b, 0);
+    for (uint32_t i = 0; i < l->n_accounts; i++) {
+        const cai_account *a = &l->accounts[i];
+        sb_put(&b, a->id.bytes, 32);
+        sb_u64(&b, a->balance);
+        sb_u64(&b, a->bonded);
+        sb_u64(&b, a->nonce);
+        sb_u64(&b, a->jailed_until);
+        uint8_t n = (uint8_t)a->unbond_count;
+        sb_put(&b, &n, 1);
+        for (uint32_t e = a->unbond_head; e != CAI_NONE; e = l->unbonds[e].next) {
+            sb_u64(&b, l->unbonds[e].amount);
+            sb_u64(&b, l->unbonds[e].mature_at);
+        }
+    }
+    for (uint32_t i = 0; i < l->n_escrows; i++) {
+        const cai_escrow *e = &l->escrows[i];
+        sb_put(&b, e->award.bytes, 32);
+        sb_u32(&b, e->hirer);
+        sb_u32(&b, e->worker);
+        sb_u64(&b, e->payment);
+        sb_u64(&b, e->collateral);
+        sb_u64(&b, e->deadline);
+        uint8_t sd[2] = {e->state, e->delivered};
+        sb_put(&b, sd, 2);
+    }
+    for (uint32_t i = 0; i < l->n_evidence; i++)
+        sb_put(&b, l->evidence[i].bytes, 32);
+    ca_hash h;
+    (void)ca_ledger_state_hash(l, &h);
+    sb_put(&b, h.bytes, 32);
+    if (!b.oom) {
+        uint8_t sum[32];
+        crypto_generichash(sum, 32, b.p, b.len, NULL, 0);
+        sb_put(&b, sum, 32);
+    }
+    if (b.oom) {
+        free(b.p);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a snapshot");
+    }
+    *out = b.p;
+    *out_len = b.len;
+    return CA_OK;
+}
+
+typedef struct rd {
+    const uint8_t *p, *end;
+} rd;
+
+static int rd_take(rd *r, size_t n, const uint8_t **out)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return 0;
+    *out = r->p;
+    r->p += n;
+    return 1;
+}
+
+#define SNAP_FAIL(...) cai_fail(CA_ERR_LEDGER_CORRUPT, __VA_ARGS__)
+
+ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_options *opts,
+                              unsigned flags, ca_ledger **out)
+{
+    *out = NULL;
+    const size_t fixed = 8 + 8 + 32 + 24 + 16;
+    if (len < fixed + 64)
+        return SNAP_FAIL("snapshot too short (%zu bytes)", len);
+    if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != 1 ||
+        cai_load_le32(buf + 12) != 0)
+        return SNAP_FAIL("not a version 1 ledger snapshot");
+    if (!(flags & CAI_SNAP_SKIP_CHECKSUM)) {
+        uint8_t sum[32];
+        crypto_generichash(sum, 32, buf, len - 32, NULL, 0);
+        if (memcmp(sum, buf + len - 32, 32) != 0)
+            return SNAP_FAIL("snapshot checksum mismatch");
+    }
+    uint8_t digest[32];
+    cai_ledger_options_digest(opts, digest);
+    if (memcmp(buf + 16, digest, 32) != 0)
+        return cai_fail(CA_ERR_LEDGER_OPTIONS_MISMATCH,
+                        "snapshot was written with other ledger options");
+    ca_ledger *l = NULL;
+    ca_status st = cai_ledger_create(&l, opts);
+    if (st != CA_OK)
+        return st;
+    rd r = {buf + 48, buf + len - 64};
+    const uint8_t *p;
+    (void)rd_take(&r, 40, &p); /* length checked above */
+    uint64_t seq = cai_load_le64(p), minted = cai_load_le64(p + 8), burned = cai_load_le64(p + 16);
+    uint32_t na = cai_load_le32(p + 24), ne = cai_load_le32(p + 28), nv = cai_load_le32(p + 32);
+    if (cai_load_le32(p + 36) != 0) {
+        st = SNAP_FAIL("snapshot reserved field not zero");
+        goto fail;
+    }
+    size_t rest = (size_t)(r.end - r.p);
+    if ((uint64_t)na * 65 + (uint64_t)ne * 66 + (uint64_t)nv * 32 > rest ||
+        na > opts->max_accounts || ne > opts->max_escrows) {
+        st = SNAP_FAIL("snapshot counts exceed its size or the limits");
+        goto fail;
+    }
+    cai_u128 total = burned;
+    for (uint32_t i = 0; i < na; i++) {
+        cai_account a;
+        memset(&a, 0, sizeof a);
+        if (!rd_take(&r, 65, &p)) {
+            st = SNAP_FAIL("snapshot truncated in account %u", i);
+            goto fail;
+        }
+        memcpy(a.id.bytes, p, 32);
+        a.balance = cai_load_le64(p + 32);
+        a.bonded = cai_load_le64(p + 40);
+        a.nonce = cai_load_le64(p + 48);
+        a.jailed_until = cai_load_le64(p + 56);
+        uint8_t n = p[64];
+        cai_unbond ent[255];
+        if (n > opts->max_unbonding_entries || !rd_take(&r, (size_t)n * 16, &p)) {
+            st = SNAP_FAIL("snapshot account %u has a bad unbonding list", i);
+            goto fail;
+        }
+        total += (cai_u128)a.balance + a.bonded;
+        for (uint32_t k = 0; k < n; k++) {
+            ent[k].amount = cai_load_le64(p + 16 * k);
+            ent[k].mature_at = cai_load_le64(p + 16 * k + 8);
+            ent[k].next = CAI_NONE;
+            if (ent[k].amount == 0) {
+                st = SNAP_FAIL("snapshot account %u has an empty unbonding entry", i);
+                goto fail;
+            }
+            total += ent[k].amount;
+        }
+        if (total > minted) {
+            st = SNAP_FAIL("snapshot holds more units than were minted");
+            goto fail;
+        }
+        if ((st = cai_ledger_load_account(l, &a, ent, n)) != CA_OK)
+            goto fail;
+    }
+    for (uint32_t i = 0; i < ne; i++) {
+        cai_escrow e;
+        memset(&e, 0, sizeof e);
+        if (!rd_take(&r, 66, &p)) {
+            st = SNAP_FAIL("snapshot truncated in escrow %u", i);
+            goto fail;
+        }
+        memcpy(e.award.bytes, p, 32);
+        e.hirer = cai_load_le32(p + 32);
+        e.worker = cai_load_le32(p + 36);
+        e.payment = cai_load_le64(p + 40);
+        e.collateral = cai_load_le64(p + 48);
+        e.deadline = cai_load_le64(p + 56);
+        e.state = p[64];
+        e.delivered = p[65];
+        if (e.hirer >= na || e.worker >= na || e.hirer == e.worker || e.state < 1 || e.state > 4 ||
+            e.delivered > 1 || e.payment == 0) {
+            st = SNAP_FAIL("snapshot escrow %u is inconsistent", i);
+            goto fail;
+        }
+        if (e.state == CA_LEDGER_ESCROW_OPEN) {
+            total += (cai_u128)e.payment + e.collateral;
+            if (total > minted) {
+                st = SNAP_FAIL("snapshot holds more units than were minted");
+                goto fail;
+            }
+        }
+        if ((st = cai_ledger_load_escrow(l, &e)) != CA_OK)
+            goto fail;
+    }
+    for (uint32_t i = 0; i < nv; i++) {
+        ca_hash h;
+        if (!rd_take(&r, 32, &p)) {
+            st = SNAP_FAIL("snapshot truncated in evidence %u", i);
+            goto fail;
+        }
+        memcpy(h.bytes, p, 32);
+        if ((st = cai_ledger_load_evidence(l, &h)) != CA_OK)
+            goto fail;
+    }
+    if (r.p != r.end) {
+        st = SNAP_FAIL("snapshot has trailing bytes");
+        goto fail;
+    }
+    if (total != minted) {
+        st = SNAP_FAIL("snapshot breaks conservation");
+        goto fail;
+    }
+    l->seq = seq;
+    l->minted = minted;
+    l->burned = burned;
+    if (ca_ledger_check(l) != CA_OK) {
+        st = SNAP_FAIL("snapshot state fails the invariants: %s", ca_last_error());
+        goto fail;
+    }
+    ca_hash h;
+    (void)ca_ledger_state_hash(l, &h);
+    if (!(flags & CAI_SNAP_SKIP_CHECKSUM) && memcmp(h.bytes, buf + len - 64, 32) != 0) {
+        st = SNAP_FAIL("snapshot state hash mismatch");
+        goto fail;
+    }
+    *out = l;
+    return CA_OK;
+fail:
+    if (st == CA_ERR_LIMIT || st == CA_ERR_INVALID_ARGUMENT)
+        st = SNAP_FAIL("snapshot exceeds the ledger limits");
+    ca_ledger_free(l);
+    return st;
+}
+
+/* -------------------------------------------------------------- file I/O */
+
+static ca_status io_fail(const char *what, const char *path)
+{
+    return cai_fail(CA_ERR_IO, "%s %s: %s", what, path, strerror(errno));
+}
+
+static ca_status write_all(int fd, const uint8_t *p, size_t n, const char *path)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return io_fail("write", path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return CA_OK;
+}
+
+static ca_status read_file(const char *path, uint8_t **out, size_t *len, int *exists)
+{
+    *out = NULL;
+    *len = 0;
+    *exists = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return CA_OK;
+        return io_fail("open", path);
+    }
+    *exists = 1;
+    struct stat sbst;
+    if (fstat(fd, &sbst) != 0) {
+        close(fd);
+        return io_fail("stat", path);
+    }
+    size_t n = (size_t)sbst.st_size;
+    uint8_t *b = malloc(n ? n : 1);
+    if (b == NULL) {
+        close(fd);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory reading %s", path);
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(b);
+            close(fd);
+            return io_fail("read", path);
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = b;
+    *len = n;
+    return CA_OK;
+}
+
+static ca_status sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail("open", dir);
+    int rc = fsync(fd);
+    close(fd);
+    if (rc != 0 && errno != EINVAL)
+        return io_fail("fsync", dir);
+    return CA_OK;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}
+
+void cai_store_close(cai_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->jfd >= 0)
+        close(s->jfd);
+    free(s->buf);
+    free(s->journal_path);
+    free(s->snap_path);
+    free(s->tmp_path);
+    free(s->dir);
+    free(s);
+}
+
+ca_status cai_store_reserve(ca_ledger *l, size_t n)
+{
+    cai_store *s = l->store;
+    if (s->failed)
+        return cai_fail(CA_ERR_IO, "an earlier journal write failed; reopen the ledger");
+    size_t need = s->len + REC_HDR + n;
+    if (need <= s->cap)
+        return CA_OK;
+    size_t nc = s->cap ? s->cap * 2 : 65536;
+    while (nc < need)
+        nc *= 2;
+    uint8_t *b = realloc(s->buf, nc);
+    if (b == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory for the journal buffer");
+    s->buf = b;
+    s->cap = nc;
+    return CA_OK;
+}
+
+static ca_status store_write(cai_store *s, uint64_t last_seq)
+{
+    if (s->len == 0)
+        return CA_OK;
+    ca_status st = write_all(s->jfd, s->buf, s->len, s->journal_path);
+    if (st != CA_OK) {
+        s->failed = 1;
+        return st;
+    }
+    s->len = 0;
+    s->written_seq = last_seq;
+    return CA_OK;
+}
+
+void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t n, uint64_t now)
+{
+    cai_store *s = l->store;
+    uint8_t *r = s->buf + s->len;
+    cai_store_le32(r, (uint32_t)n);
+    cai_store_le64(r + 8, l->seq);
+    cai_store_le64(r + 16, now);
+    r[24] = rtype;
+    memcpy(r + REC_HDR, payload, n);
+    cai_store_le32(r + 4, record_crc(r, n));
+    s->len += REC_HDR + n;
+    if (s->len >= AUTO_WRITE_BYTES)
+        (void)store_write(s, l->seq); /* a failure is sticky and reported by the next call */
+}
+
+ca_status cai_store_commit(ca_ledger *l, uint64_t *durable)
+{
+    cai_store *s = l->store;
+    if (s->failed)
+        return cai_fail(CA_ERR_IO, "an earlier journal write failed; reopen the ledger");
+    ca_status st = store_write(s, l->seq);
+    if (st != CA_OK)
+        return st;
+    if (s->durable_seq < s->written_seq) {
+        if (fdatasync(s->jfd) != 0) {
+            s->failed = 1;
+            return io_fail("fdatasync", s->journal_path);
+        }
+        s->durable_seq = s->written_seq;
+    }
+    if (durable)
+        *durable = s->durable_seq;
+    return CA_OK;
+}
+
+ca_status ca_ledger_commit(ca_ledger *l, uint64_t *durable_seq)
+{
+    CAI_REQUIRE(l);
+    if (l->store == NULL) {
+        if (durable_seq)
+            *durable_seq = l->seq;
+        return CA_OK;
+    }
+    ca_status st = cai_store_commit(l, durable_seq);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+ca_status cai_store_snapshot(ca_ledger *l)
+{
+    cai_store *s = l->store;
+    ca_status st = cai_store_commit(l, NULL);
+    if (st != CA_OK)
+        return st;
+    uint8_t *snap = NULL;
+    size_t n = 0;
+    if ((st = cai_snapshot_encode(l, &snap, &n)) != CA_OK)
+        return st;
+    int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(snap);
+        return io_fail("create", s->tmp_path);
+    }
+    st = write_all(fd, snap, n, s->tmp_path);
+    free(snap);
+    if (st == CA_OK && fsync(fd) != 0)
+        st = io_fail("fsync", s->tmp_path);
+    close(fd);
+    if (st == CA_OK && rename(s->tmp_path, s->snap_path) != 0)
+        st = io_fail("rename", s->tmp_path);
+    if (st == CA_OK)
+        st = sync_dir(s->dir);
+    if (st != CA_OK)
+        return st;
+    /* The snapshot covers every journal record: start the journal afresh. */
+    uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
+    cai_journal_header(hdr, &l->opts, l->seq + 1);
+    if (ftruncate(s->jfd, 0) != 0 || lseek(s->jfd, 0, SEEK_SET) != 0) {
+        s->failed = 1;
+        return io_fail("truncate", s->journal_path);
+    }
+    if ((st = write_all(s->jfd, hdr, sizeof hdr, s->journal_path)) != CA_OK ||
+        fdatasync(s->jfd) != 0) {
+        s->failed = 1;
+        return st != CA_OK ? st : io_fail("fdatasync", s->journal_path);
+    }
+    return CA_OK;
+}
+
+ca_status ca_ledger_snapshot(ca_ledger *l)
+{
+    CAI_REQUIRE(l);
+    if (l->store == NULL)
+        return cai_fail(CA_ERR_STATE, "snapshots need a durable ledger (ca_ledger_open)");
+    ca_status st = cai_store_snapshot(l);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_options *opts,
+                         ca_ledger_open_info *info)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(dir);
+    CAI_REQUIRE(opts);
+    ca_ledger_open_info inf = {0, 0, 0};
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
+    if ((st = cai_ledger_validate_options(opts)) != CA_OK)
+        return st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return io_fail("mkdir", dir);
+    cai_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
+    s->jfd = -1;
+    s->dir = join(dir, ".");
+    s->journal_path = join(dir, "journal");
+    s->snap_path = join(dir, "snapshot");
+    s->tmp_path = join(dir, "snapshot.tmp");
+    ca_ledger *l = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int exists = 0;
+    if (!s->dir || !s->journal_path || !s->snap_path || !s->tmp_path) {
+        st = cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
+        goto fail;
+    }
+    s->jfd = open(s->journal_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->jfd < 0) {
+        st = io_fail("open", s->journal_path);
+        goto fail;
+    }
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(s->jfd, F_SETLK, &fl) != 0) {
+        st = cai_fail(CA_ERR_STATE, "ledger %s is open in another process", dir);
+        goto fail;
+    }
+    (void)unlink(s->tmp_path);
+    if ((st = read_file(s->snap_path, &data, &len, &exists)) != CA_OK)
+        goto fail;
+    if (exists) {
+        st = cai_snapshot_decode(data, len, opts, 0, &l);
+        free(data);
+        data = NULL;
+        if (st != CA_OK)
+            goto fail;
+        inf.snapshot_seq = l->seq;
+    } else if ((st = cai_ledger_create(&l, opts)) != CA_OK) {
+        goto fail;
+    }
+    if ((st = read_file(s->journal_path, &data, &len, &exists)) != CA_OK)
+        goto fail;
+    size_t good_end = 0;
+    int torn = 0;
+    if ((st = cai_journal_replay(l, data, len, &good_end, &torn, &inf.replayed)) != CA_OK)
+        goto fail;
+    if (good_end < CAI_JOURNAL_HEADER_BYTES) {
+        /* Missing or cut header: start a fresh journal after the snapshot. */
+        uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
+        cai_journal_header(hdr, opts, l->seq + 1);
+        if (ftruncate(s->jfd, 0) != 0) {
+            st = io_fail("truncate", s->journal_path);
+            goto fail;
+        }
+        if ((st = write_all(s->jfd, hdr, sizeof hdr, s->journal_path)) != CA_OK)
+            goto fail;
+        inf.torn_bytes = len;
+    } else if (torn) {
+        if (ftruncate(s->jfd, (off_t)good_end) != 0) {
+            st = io_fail("truncate", s->journal_path);
+            goto fail;
+        }
+        inf.torn_bytes = len - good_end;
+    }
+    if (lseek(s->jfd, 0, SEEK_END) < 0 || fsync(s->jfd) != 0) {
+        st = io_fail("fsync", s->journal_path);
+        goto fail;
+    }
+    if ((st = sync_dir(s->dir)) != CA_OK)
+        goto fail;
+    free(data);
+    s->written_seq = s->durable_seq = l->seq;
+    l->store = s;
+    *out = l;
+    if (info)
+        *info = inf;
+    cai_clear_error();
+    return CA_OK;
+fail:
+    free(data);
+    ca_ledger_free(l);
+    cai_store_close(s);
+    return st;
+}

@@ -1,0 +1,1397 @@
+/*
+ * Ledger: every op and every failure status, all-or-nothing, rounding,
+ * invariants, state hash, signed ops, durable mode, and a differential test
+ * against a deliberately simple reference model (>= 1M random ops).
+ */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cyberagent.h"
+#include "ledger/ledger_internal.h"
+#include "test_util.h"
+
+static ca_agent_id agent(unsigned k)
+{
+    ca_agent_id id;
+    memset(&id, 0, sizeof id);
+    id.bytes[0] = (uint8_t)k;
+    id.bytes[31] = 0xA5;
+    return id;
+}
+
+static ca_hash award(unsigned k)
+{
+    ca_hash h;
+    memset(&h, 0, sizeof h);
+    cai_store_le32(h.bytes, k);
+    return h;
+}
+
+#define AUTH 0u
+#define ARB  1u
+
+static ca_ledger_options base_opts(void)
+{
+    ca_ledger_options o;
+    assert_ok(ca_ledger_options_init(&o, CA_LEDGER_OPTIONS_VERSION));
+    o.authority = agent(AUTH);
+    o.arbiter = agent(ARB);
+    o.unbonding_delay = 100;
+    o.slash_equivocation_ppm = 50000;
+    o.slash_missed_deadline_ppm = 10000;
+    o.slash_dispute_ppm = 100000;
+    o.reporter_share_ppm = 100000;
+    o.victim_share_ppm = 400000;
+    o.jail_equivocation = 1000;
+    o.jail_missed_deadline = 0;
+    o.jail_dispute = 50;
+    return o;
+}
+
+/* Per-signer nonces kept by the test. */
+static uint64_t nonces[256];
+
+static ca_ledger_op mkop(uint32_t type, unsigned signer)
+{
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = type;
+    op.signer = agent(signer);
+    op.nonce = nonces[signer] + 1;
+    return op;
+}
+
+/* Applies; on success advances the test's nonce; checks invariants; failure => state unchanged. */
+static ca_status run(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+{
+    ca_hash before, after;
+    assert_ok(ca_ledger_state_hash(l, &before));
+    ca_ledger_totals tb, ta;
+    ca_ledger_totals_get(l, &tb);
+    ca_status st = ca_ledger_apply(l, op, now, NULL);
+    if (st == CA_OK) {
+        nonces[op->signer.bytes[0]] = op->nonce;
+    } else {
+        assert_true(ca_last_error()[0] != '\0');
+        assert_ok(ca_ledger_state_hash(l, &after));
+        assert_memory_equal(before.bytes, after.bytes, 32);
+        ca_ledger_totals_get(l, &ta);
+        assert_memory_equal(&ta, &tb, sizeof ta);
+    }
+    assert_ok(ca_ledger_check(l));
+    return st;
+}
+
+static ca_status mint(ca_ledger *l, unsigned to, uint64_t amount)
+{
+    ca_ledger_op op = mkop(CA_LEDGER_OP_MINT, AUTH);
+    op.counterparty = agent(to);
+    op.amount = amount;
+    return run(l, &op, 0);
+}
+
+static ca_status xfer(ca_ledger *l, unsigned from, unsigned to, uint64_t amount)
+{
+    ca_ledger_op op = mkop(CA_LEDGER_OP_TRANSFER, from);
+    op.counterparty = agent(to);
+    op.amount = amount;
+    return run(l, &op, 0);
+}
+
+static ca_status simple(ca_ledger *l, uint32_t type, unsigned who, uint64_t amount, uint64_t now)
+{
+    ca_ledger_op op = mkop(type, who);
+    op.amount = amount;
+    return run(l, &op, now);
+}
+
+static ca_status esc_open(ca_ledger *l, unsigned hirer, unsigned worker, unsigned k, uint64_t pay,
+                          uint64_t col, uint64_t deadline, uint64_t now)
+{
+    ca_ledger_op op = mkop(CA_LEDGER_OP_ESCROW_OPEN, hirer);
+    op.counterparty = agent(worker);
+    op.ref = award(k);
+    op.amount = pay;
+    op.amount2 = col;
+    op.deadline = deadline;
+    return run(l, &op, now);
+}
+
+static ca_status esc_op(ca_ledger *l, uint32_t type, unsigned who, unsigned k, uint64_t now)
+{
+    ca_ledger_op op = mkop(type, who);
+    op.ref = award(k);
+    return run(l, &op, now);
+}
+
+static ca_status slash(ca_ledger *l, unsigned reporter, unsigned offender, uint32_t kind,
+                       ca_hash ref, uint64_t now)
+{
+    ca_ledger_op op = mkop(CA_LEDGER_OP_SLASH, reporter);
+    op.counterparty = agent(offender);
+    op.evidence = kind;
+    op.ref = ref;
+    return run(l, &op, now);
+}
+
+static ca_ledger_account_info acct(ca_ledger *l, unsigned k)
+{
+    ca_ledger_account_info a;
+    ca_agent_id id = agent(k);
+    assert_ok(ca_ledger_account(l, &id, &a));
+    return a;
+}
+
+static ca_ledger *fresh(const ca_ledger_options *o)
+{
+    memset(nonces, 0, sizeof nonces);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, o));
+    return l;
+}
+
+/* ------------------------------------------------------------ unit tests */
+
+static void test_options(void **state)
+{
+    (void)state;
+    ca_ledger_options o;
+    assert_status(CA_ERR_UNSUPPORTED, ca_ledger_options_init(&o, CA_LEDGER_OPTIONS_VERSION + 1));
+    o = base_opts();
+    ca_ledger *l = NULL;
+    o.reporter_share_ppm = 700000;
+    o.victim_share_ppm = 300001;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_new(&l, &o));
+    assert_null(l);
+    o = base_opts();
+    o.slash_dispute_ppm = CA_LEDGER_PPM + 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_new(&l, &o));
+    o = base_opts();
+    o.max_unbonding_entries = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_new(&l, &o));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_new(NULL, &o));
+    ca_ledger_free(NULL);
+    assert_int_equal(ca_ledger_op_max_bytes(), CA_LEDGER_OP_MAX_BYTES);
+}
+
+static void test_mint_transfer(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    ca_ledger *l = fresh(&o);
+    ca_agent_id nobody = agent(9);
+    ca_ledger_account_info info;
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, ca_ledger_account(l, &nobody, &info));
+
+    /* Only the authority mints. */
+    ca_ledger_op op = mkop(CA_LEDGER_OP_MINT, 2);
+    op.counterparty = agent(2);
+    op.amount = 5;
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, run(l, &op, 0));
+    assert_ok(mint(l, 2, 1000));
+    assert_int_equal(acct(l, 2).balance, 1000);
+    assert_int_equal(acct(l, AUTH).nonce, 1);
+    /* Supply overflow. */
+    assert_status(CA_ERR_OVERFLOW, mint(l, 3, UINT64_MAX - 999));
+    assert_ok(mint(l, 3, UINT64_MAX - 1000));
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_true(t.minted == UINT64_MAX);
+    assert_int_equal(t.seq, 2);
+
+    /* Nonces: duplicate (retry never applies twice) and gaps. */
+    op = mkop(CA_LEDGER_OP_TRANSFER, 2);
+    op.counterparty = agent(4);
+    op.amount = 10;
+    assert_ok(run(l, &op, 0));
+    assert_status(CA_ERR_LEDGER_DUPLICATE, run(l, &op, 0));
+    assert_int_equal(acct(l, 2).balance, 990);
+    op.nonce += 2;
+    assert_status(CA_ERR_LEDGER_BAD_NONCE, run(l, &op, 0));
+
+    /* Transfer failures. */
+    assert_status(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, xfer(l, 2, 4, 991));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, xfer(l, 7, 2, 1));
+    assert_status(CA_ERR_LEDGER_SELF_DEALING, xfer(l, 2, 2, 1));
+    assert_status(CA_ERR_INVALID_ARGUMENT, xfer(l, 2, 4, 0));
+    op = mkop(CA_LEDGER_OP_TRANSFER, 2);
+    op.counterparty = agent(4);
+    op.amount = 1;
+    op.deadline = 3; /* a field TRANSFER does not use */
+    assert_status(CA_ERR_INVALID_ARGUMENT, run(l, &op, 0));
+    op.deadline = 0;
+    op.type = 99;
+    assert_status(CA_ERR_INVALID_ARGUMENT, run(l, &op, 0));
+    assert_ok(xfer(l, 2, 4, 990));
+    assert_int_equal(acct(l, 2).balance, 0);
+    assert_int_equal(acct(l, 4).balance, 1000);
+    ca_ledger_free(l);
+}
+
+static void test_account_limit(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    o.max_accounts = 3;
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, 2, 100)); /* authority + 2 */
+    assert_ok(xfer(l, 2, 3, 1));
+    assert_status(CA_ERR_LIMIT, xfer(l, 2, 4, 1));
+    assert_status(CA_ERR_LIMIT, mint(l, 5, 1));
+    assert_ok(mint(l, 3, 1));
+    ca_ledger_free(l);
+}
+
+static void test_bond_unbond_withdraw(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    o.max_unbonding_entries = 2;
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, 2, 1000));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, simple(l, CA_LEDGER_OP_BOND, 3, 1, 0));
+    assert_status(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, simple(l, CA_LEDGER_OP_BOND, 2, 1001, 0));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, 2, 600, 0));
+    assert_status(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, simple(l, CA_LEDGER_OP_UNBOND, 2, 601, 10));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, simple(l, CA_LEDGER_OP_UNBOND, 3, 1, 10));
+    assert_ok(simple(l, CA_LEDGER_OP_UNBOND, 2, 100, 10)); /* matures at 110 */
+    assert_ok(simple(l, CA_LEDGER_OP_UNBOND, 2, 50, 20));  /* matures at 120 */
+    assert_status(CA_ERR_LIMIT, simple(l, CA_LEDGER_OP_UNBOND, 2, 1, 20));
+    ca_ledger_account_info a = acct(l, 2);
+    assert_int_equal(a.balance, 400);
+    assert_int_equal(a.bonded, 450);
+    assert_int_equal(a.unbonding, 150);
+    assert_int_equal(a.unbonding_entries, 2);
+    assert_status(CA_ERR_LEDGER_TOO_EARLY, simple(l, CA_LEDGER_OP_WITHDRAW, 2, 0, 109));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, simple(l, CA_LEDGER_OP_WITHDRAW, 3, 0, 200));
+    assert_status(CA_ERR_INVALID_ARGUMENT, simple(l, CA_LEDGER_OP_WITHDRAW, 2, 5, 200));
+    assert_ok(simple(l, CA_LEDGER_OP_WITHDRAW, 2, 0, 110));
+    a = acct(l, 2);
+    assert_int_equal(a.balance, 500);
+    assert_int_equal(a.unbonding, 50);
+    assert_int_equal(a.unbonding_entries, 1);
+    assert_ok(simple(l, CA_LEDGER_OP_UNBOND, 2, 1, 110)); /* the freed slot is reused */
+    assert_ok(simple(l, CA_LEDGER_OP_WITHDRAW, 2, 0, 500));
+    a = acct(l, 2);
+    assert_int_equal(a.balance, 551);
+    assert_int_equal(a.bonded, 449);
+    assert_int_equal(a.unbonding, 0);
+    /* now + delay overflows. */
+    assert_status(CA_ERR_OVERFLOW, simple(l, CA_LEDGER_OP_UNBOND, 2, 1, UINT64_MAX - 5));
+    ca_ledger_free(l);
+}
+
+static void test_escrow(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    o.max_escrows = 4;
+    ca_ledger *l = fresh(&o);
+    const unsigned H = 2, W = 3, X = 4;
+    assert_ok(mint(l, H, 1000));
+    assert_ok(mint(l, W, 100));
+    assert_status(CA_ERR_INVALID_ARGUMENT, esc_open(l, H, W, 1, 0, 10, 50, 0));
+    assert_status(CA_ERR_LEDGER_SELF_DEALING, esc_open(l, H, H, 1, 10, 0, 50, 0));
+    assert_status(CA_ERR_LEDGER_TOO_LATE, esc_open(l, H, W, 1, 10, 10, 50, 50));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, esc_open(l, X, W, 1, 10, 10, 50, 0));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, esc_open(l, H, X, 1, 10, 10, 50, 0));
+    assert_status(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, esc_open(l, H, W, 1, 1001, 10, 50, 0));
+    assert_status(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, esc_open(l, H, W, 1, 100, 101, 50, 0));
+    assert_ok(esc_open(l, H, W, 1, 100, 20, 50, 0));
+    assert_status(CA_ERR_LEDGER_ESCROW_EXISTS, esc_open(l, H, W, 1, 100, 20, 50, 0));
+    assert_int_equal(acct(l, H).balance, 900);
+    assert_int_equal(acct(l, W).balance, 80);
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrowed, 120);
+    ca_hash a1 = award(1);
+    ca_ledger_escrow_info e;
+    assert_ok(ca_ledger_escrow(l, &a1, &e));
+    assert_int_equal(e.state, CA_LEDGER_ESCROW_OPEN);
+    assert_int_equal(e.payment, 100);
+    assert_int_equal(e.collateral, 20);
+    assert_memory_equal(e.worker.bytes, agent(W).bytes, 32);
+    ca_hash a9 = award(9);
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow(l, &a9, &e));
+
+    /* Deliver: worker only, in time, once. */
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, W, 9, 10));
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, H, 1, 10));
+    assert_status(CA_ERR_LEDGER_TOO_LATE, esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, W, 1, 51));
+    /* Hirer refund before the deadline is refused; after it, allowed unless delivered. */
+    assert_status(CA_ERR_LEDGER_TOO_EARLY, esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, H, 1, 50));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, W, 1, 50));
+    assert_status(CA_ERR_LEDGER_DELIVERED, esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, W, 1, 50));
+    assert_status(CA_ERR_LEDGER_DELIVERED, esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, H, 1, 60));
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, W, 1, 60));
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, X, 1, 60));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, H, 1, 60));
+    assert_int_equal(acct(l, W).balance, 200);
+    assert_status(CA_ERR_LEDGER_ESCROW_CLOSED, esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, H, 1, 60));
+    assert_status(CA_ERR_LEDGER_ESCROW_CLOSED, esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, W, 1, 60));
+
+    /* Worker refund any time; hirer refund after a missed deadline. */
+    assert_ok(esc_open(l, H, W, 2, 100, 20, 200, 60));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, W, 2, 61));
+    assert_int_equal(acct(l, H).balance, 900);
+    assert_int_equal(acct(l, W).balance, 200);
+    assert_ok(esc_open(l, H, W, 3, 100, 20, 200, 60));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, H, 3, 201));
+    assert_ok(ca_ledger_escrow(l, &(ca_hash){{3}}, &e));
+    assert_int_equal(e.state, CA_LEDGER_ESCROW_REFUNDED);
+
+    /* Split by the arbiter. */
+    assert_ok(esc_open(l, H, W, 4, 100, 20, 300, 60));
+    assert_status(CA_ERR_LIMIT, esc_open(l, H, W, 5, 100, 20, 300, 60));
+    ca_ledger_op op = mkop(CA_LEDGER_OP_ESCROW_SPLIT, H);
+    op.ref = award(4);
+    op.amount = 30;
+    op.amount2 = 5;
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, run(l, &op, 70));
+    op = mkop(CA_LEDGER_OP_ESCROW_SPLIT, ARB);
+    op.ref = award(4);
+    op.amount = 101;
+    assert_status(CA_ERR_INVALID_ARGUMENT, run(l, &op, 70));
+    op.amount = 30;
+    op.amount2 = 21;
+    assert_status(CA_ERR_INVALID_ARGUMENT, run(l, &op, 70));
+    op.amount2 = 5;
+    uint64_t hb = acct(l, H).balance, wb = acct(l, W).balance;
+    assert_ok(run(l, &op, 70));
+    assert_int_equal(acct(l, H).balance, hb + 70 + 5);
+    assert_int_equal(acct(l, W).balance, wb + 30 + 15);
+    assert_status(
+        CA_ERR_LEDGER_ESCROW_CLOSED,
+        run(l,
+            &(ca_ledger_op){
+                .type = op.type, .signer = op.signer, .nonce = nonces[ARB] + 1, .ref = op.ref},
+            70));
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrowed, 0);
+    assert_int_equal(t.escrows, 4);
+    ca_ledger_free(l);
+}
+
+static void test_slash_rounding_and_shares(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    ca_ledger *l = fresh(&o);
+    const unsigned OFF = 2, REP = 3;
+    assert_ok(mint(l, OFF, 10000));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, OFF, 999, 0));
+    assert_ok(simple(l, CA_LEDGER_OP_UNBOND, OFF, 21, 0)); /* matures at 100 */
+    assert_ok(simple(l, CA_LEDGER_OP_UNBOND, OFF, 1, 50)); /* matures at 150 */
+    /* Equivocation 5%: bond 977 -> ceil(48.85)=49; entry 21 -> ceil(1.05)=2; entry 1 -> 1. */
+    ca_hash ev = {{0xEE}};
+    assert_status(CA_ERR_LEDGER_SELF_DEALING,
+                  slash(l, OFF, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+                  slash(l, REP, 7, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    assert_ok(slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    ca_ledger_account_info a = acct(l, OFF);
+    assert_int_equal(a.bonded, 977 - 49);
+    assert_int_equal(a.unbonding, 19);        /* 21-2, and the entry of 1 is gone */
+    assert_int_equal(a.unbonding_entries, 1); /* emptied entries are removed */
+    assert_int_equal(a.jailed_until, 1060);
+    /* total 52: reporter floor(5.2)=5, no victim for equivocation, burn 47 */
+    assert_int_equal(acct(l, REP).balance, 5);
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.burned, 47);
+    assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
+                  slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 61));
+    /* Jailed: no bonding, no escrow work; transfers still allowed. */
+    assert_status(CA_ERR_LEDGER_JAILED, simple(l, CA_LEDGER_OP_BOND, OFF, 1, 1059));
+    assert_ok(mint(l, 4, 500));
+    assert_status(CA_ERR_LEDGER_JAILED, esc_open(l, 4, OFF, 1, 10, 0, 2000, 1059));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, OFF, 1, 1060));
+    /* A matured entry is no longer slashable. */
+    ca_hash ev2 = {{0xEF}};
+    assert_ok(slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev2, 1061));
+    a = acct(l, OFF);
+    assert_int_equal(a.unbonding, 19);
+    assert_int_equal(a.bonded, 929 - 47); /* ceil(46.45) = 47 */
+    ca_ledger_free(l);
+}
+
+static void test_slash_missed_deadline_and_dispute(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    ca_ledger *l = fresh(&o);
+    const unsigned H = 2, W = 3, R = 5;
+    assert_ok(mint(l, H, 1000));
+    assert_ok(mint(l, W, 1000));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, W, 1000, 0));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, H, 500, 0));
+    assert_ok(esc_open(l, H, W, 1, 100, 0, 50, 0));
+    ca_hash a1 = award(1), a2 = award(2);
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW,
+                  slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a2, 51));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  slash(l, R, H, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 51));
+    assert_status(CA_ERR_LEDGER_TOO_EARLY,
+                  slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 50));
+    /* 1% of 1000 = 10: reporter 1, victim (hirer) 4, burn 5. The reporter gets an account. */
+    assert_ok(slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 51));
+    assert_int_equal(acct(l, W).bonded, 990);
+    assert_int_equal(acct(l, R).balance, 1);
+    assert_int_equal(acct(l, H).balance, 900 - 500 + 4);
+    assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
+                  slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 52));
+    /* Delivered in time: no missed-deadline slash; settled escrow: none either. */
+    assert_ok(esc_open(l, H, W, 2, 100, 0, 60, 55));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, W, 2, 56));
+    assert_status(CA_ERR_LEDGER_DELIVERED,
+                  slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a2, 61));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, H, 1, 61));
+    ca_hash a3 = award(3);
+    assert_ok(esc_open(l, H, W, 3, 10, 0, 70, 61));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, W, 3, 62));
+    assert_status(CA_ERR_LEDGER_ESCROW_CLOSED,
+                  slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a3, 71));
+
+    /* Dispute: arbiter only, offender must be a party, victim = other party, no reporter pay. */
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, slash(l, R, H, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE, slash(l, ARB, R, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70));
+    uint64_t wb = acct(l, W).balance;
+    assert_ok(slash(l, ARB, H, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70));
+    /* 10% of 500 = 50: victim 20, burn 30; hirer jailed 50. */
+    assert_int_equal(acct(l, H).bonded, 450);
+    assert_int_equal(acct(l, W).balance, wb + 20);
+    assert_int_equal(acct(l, H).jailed_until, 120);
+    assert_int_equal(acct(l, ARB).balance, 0);
+    assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
+                  slash(l, ARB, H, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70));
+    assert_ok(slash(l, ARB, W, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70)); /* other party: own key */
+    ca_ledger_op op = mkop(CA_LEDGER_OP_SLASH, R);
+    op.counterparty = agent(W);
+    op.evidence = 4;
+    assert_status(CA_ERR_INVALID_ARGUMENT, run(l, &op, 70));
+    ca_ledger_free(l);
+}
+
+/* Full slash with all-burn shares and a zero-stake offender (jail only). */
+static void test_slash_edges(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    o.slash_equivocation_ppm = CA_LEDGER_PPM;
+    o.reporter_share_ppm = 0;
+    o.victim_share_ppm = 0;
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, 2, 77));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, 2, 70, 0));
+    assert_ok(simple(l, CA_LEDGER_OP_UNBOND, 2, 7, 0));
+    assert_ok(slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{1}}, 1));
+    ca_ledger_account_info a = acct(l, 2);
+    assert_int_equal(a.bonded + a.unbonding + a.unbonding_entries, 0);
+    assert_int_equal(a.balance, 7);
+    assert_ok(slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{2}}, 5000));
+    assert_int_equal(acct(l, 2).jailed_until, 6000);
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.burned, 70);
+    ca_ledger_free(l);
+}
+
+/* Same ops => same hash, whatever each handle's private index layout; any change => other hash. */
+static void test_state_hash(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    ca_ledger *a = fresh(&o);
+    for (unsigned k = 2; k < 40; k++)
+        assert_ok(mint(a, k, k * 10));
+    ca_ledger *b = fresh(&o);
+    for (unsigned k = 2; k < 40; k++)
+        assert_ok(mint(b, k, k * 10));
+    ca_hash ha, hb;
+    assert_ok(ca_ledger_state_hash(a, &ha));
+    assert_ok(ca_ledger_state_hash(b, &hb));
+    assert_memory_equal(ha.bytes, hb.bytes, 32);
+    ca_ledger_op op = mkop(CA_LEDGER_OP_TRANSFER, 5);
+    op.counterparty = agent(6);
+    op.amount = 1;
+    assert_ok(ca_ledger_apply(a, &op, 0, NULL));
+    assert_ok(ca_ledger_state_hash(a, &ha));
+    assert_memory_not_equal(ha.bytes, hb.bytes, 32);
+    assert_ok(ca_ledger_apply(b, &op, 0, NULL));
+    assert_ok(ca_ledger_state_hash(b, &hb));
+    assert_memory_equal(ha.bytes, hb.bytes, 32);
+    assert_true(ca_ledger_memory_bytes(a) > 0);
+    ca_ledger_free(a);
+    ca_ledger_free(b);
+}
+
+/* ------------------------------------------------------------ signed ops */
+
+static ca_identity *ident(unsigned k)
+{
+    uint8_t seed[32] = {(uint8_t)k, 0x77};
+    ca_identity *id = NULL;
+    assert_ok(ca_identity_from_seed(&id, seed));
+    return id;
+}
+
+static void test_signed_ops(void **state)
+{
+    (void)state;
+    ca_identity *auth = ident(1), *h = ident(2), *w = ident(3);
+    ca_ledger_options o = base_opts();
+    ca_identity_id(auth, &o.authority);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &o));
+    ca_agent_id hid, wid;
+    ca_identity_id(h, &hid);
+    ca_identity_id(w, &wid);
+
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    op.signer = o.authority;
+    op.nonce = 1;
+    op.counterparty = hid;
+    op.amount = 1000;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_ledger_op_sign(&op, auth, NULL, NULL, 0, &n));
+    assert_true(n > 0 && n <= CA_LEDGER_OP_MAX_BYTES);
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_sign(&op, h, NULL, msg, sizeof msg, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_sign(&op, auth, w, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_op_sign(&op, auth, NULL, msg, sizeof msg, &n));
+    ca_ledger_op back;
+    assert_ok(ca_ledger_op_decode(msg, n, &back));
+    assert_memory_equal(&back, &op, sizeof op);
+    assert_ok(ca_ledger_op_verify(msg, n));
+    /* Any flipped bit: malformed or bad signature, never accepted. */
+    for (size_t i = 0; i < n * 8; i += 5) {
+        msg[i / 8] ^= (uint8_t)(1u << (i % 8));
+        ca_status st = ca_ledger_submit(l, msg, n, 0, NULL);
+        assert_true(st == CA_ERR_MALFORMED || st == CA_ERR_BAD_SIGNATURE || st == CA_ERR_LIMIT);
+        msg[i / 8] ^= (uint8_t)(1u << (i % 8));
+    }
+    msg[n] = 0;
+    assert_status(CA_ERR_MALFORMED, ca_ledger_submit(l, msg, n + 1, 0, NULL)); /* trailing */
+    uint64_t seq = 0;
+    assert_ok(ca_ledger_submit(l, msg, n, 0, &seq));
+    assert_int_equal(seq, 1);
+    assert_status(CA_ERR_LEDGER_DUPLICATE, ca_ledger_submit(l, msg, n, 0, NULL));
+
+    /* Escrow open needs the worker's cosignature. */
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_TRANSFER;
+    op.signer = hid;
+    op.nonce = 1;
+    op.counterparty = wid;
+    op.amount = 100;
+    assert_ok(ca_ledger_op_sign(&op, h, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 0, NULL));
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_ESCROW_OPEN;
+    op.signer = hid;
+    op.nonce = 2;
+    op.counterparty = wid;
+    op.ref = award(1);
+    op.amount = 50;
+    op.amount2 = 10;
+    op.deadline = 100;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_sign(&op, h, NULL, msg, sizeof msg, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_sign(&op, h, auth, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_op_sign(&op, h, w, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_op_decode(msg, n, &back));
+    assert_memory_equal(&back, &op, sizeof op);
+    /* Swap the cosignature for the hirer's own signature: refused. */
+    uint8_t bad[CA_LEDGER_OP_MAX_BYTES];
+    memcpy(bad, msg, n);
+    memcpy(bad + n - 64 - 3 - 64, msg + n - 64, 64);
+    assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_submit(l, bad, n, 0, NULL));
+    assert_ok(ca_ledger_submit(l, msg, n, 0, NULL));
+    ca_ledger_escrow_info e;
+    ca_hash a1 = award(1);
+    assert_ok(ca_ledger_escrow(l, &a1, &e));
+    assert_int_equal(e.collateral, 10);
+
+    /* Unsigned encoding: deterministic and shorter than the signed form. */
+    size_t un = 0;
+    assert_ok(ca_ledger_op_encode(&op, bad, sizeof bad, &un));
+    assert_int_equal(un, n - 2 - 66 - 66);
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
+    ca_identity_free(auth);
+    ca_identity_free(h);
+    ca_identity_free(w);
+}
+
+/* ------------------------------------------------------------ durable mode */
+
+static void rmtree(const char *dir)
+{
+    char p[512];
+    const char *names[] = {"journal", "snapshot", "snapshot.tmp"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        (void)unlink(p);
+    }
+    (void)rmdir(dir);
+}
+
+static void file_patch(const char *dir, const char *name, long off, int xor_mask, long truncate_to)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    if (xor_mask) {
+        if (off < 0) {
+            fseek(f, 0, SEEK_END);
+            off += ftell(f);
+        }
+        fseek(f, off, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, off, SEEK_SET);
+        fputc(c ^ xor_mask, f);
+    }
+    fclose(f);
+    if (truncate_to >= 0)
+        assert_int_equal(truncate(p, truncate_to), 0);
+}
+
+static long file_size(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static void populate(ca_ledger *l, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        ca_ledger_op op = mkop(CA_LEDGER_OP_MINT, AUTH);
+        op.counterparty = agent(2 + i % 5);
+        op.amount = 100 + i;
+        assert_ok(ca_ledger_apply(l, &op, i, NULL));
+        nonces[AUTH]++;
+    }
+}
+
+static void test_durable(void **state)
+{
+    (void)state;
+    const char *dir = CA_TEST_TMP_DIR "/ledger_durable";
+    rmtree(dir);
+    ca_ledger_options o = base_opts();
+    memset(nonces, 0, sizeof nonces);
+    ca_ledger *l = NULL;
+    ca_ledger_open_info info;
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.replayed, 0);
+    populate(l, 10);
+    uint64_t d = 0;
+    assert_ok(ca_ledger_commit(l, &d));
+    assert_int_equal(d, 10);
+    populate(l,
+             5); /* not committed: lost by a crash, kept by a clean free? no: free does not sync */
+    assert_ok(ca_ledger_commit(l, &d));
+    assert_int_equal(d, 15);
+    ca_hash h1, h2;
+    assert_ok(ca_ledger_state_hash(l, &h1));
+    ca_ledger_free(l);
+
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.replayed, 15);
+    assert_int_equal(info.torn_bytes, 0);
+    assert_ok(ca_ledger_state_hash(l, &h2));
+    assert_memory_equal(h1.bytes, h2.bytes, 32);
+    assert_ok(ca_ledger_snapshot(l));
+    populate(l, 3);
+    assert_ok(ca_ledger_commit(l, &d));
+    assert_int_equal(d, 18);
+    assert_ok(ca_ledger_state_hash(l, &h1));
+    ca_ledger_free(l);
+
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.snapshot_seq, 15);
+    assert_int_equal(info.replayed, 3);
+    assert_ok(ca_ledger_state_hash(l, &h2));
+    assert_memory_equal(h1.bytes, h2.bytes, 32);
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
+
+    /* Other options: refused. */
+    ca_ledger_options o2 = o;
+    o2.unbonding_delay++;
+    assert_status(CA_ERR_LEDGER_OPTIONS_MISMATCH, ca_ledger_open(&l, dir, &o2, NULL));
+
+    /* Torn tail: the last record is cut, the rest replays. */
+    long js = file_size(dir, "journal");
+    file_patch(dir, "journal", 0, 0, js - 7);
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.replayed, 2);
+    assert_true(info.torn_bytes > 0);
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.seq, 17);
+    ca_ledger_free(l);
+    assert_true(file_size(dir, "journal") < js - 7); /* the tail was cut on disk */
+
+    /* A flipped bit in the first record, with a valid one after it: corrupt. */
+    file_patch(dir, "journal", CAI_JOURNAL_HEADER_BYTES + 30, 0x10, -1);
+    assert_status(CA_ERR_LEDGER_CORRUPT, ca_ledger_open(&l, dir, &o, NULL));
+    file_patch(dir, "journal", CAI_JOURNAL_HEADER_BYTES + 30, 0x10, -1);
+    /* ... in the length field too. */
+    file_patch(dir, "journal", CAI_JOURNAL_HEADER_BYTES + 1, 0x40, -1);
+    assert_status(CA_ERR_LEDGER_CORRUPT, ca_ledger_open(&l, dir, &o, NULL));
+    file_patch(dir, "journal", CAI_JOURNAL_HEADER_BYTES + 1, 0x40, -1);
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    ca_ledger_free(l);
+
+    /* Damaged snapshot: corrupt, never silently dropped. */
+    file_patch(dir, "snapshot", 100, 0x01, -1);
+    assert_status(CA_ERR_LEDGER_CORRUPT, ca_ledger_open(&l, dir, &o, NULL));
+    file_patch(dir, "snapshot", 100, 0x01, -1);
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_snapshot(NULL));
+    ca_ledger_free(l);
+    ca_ledger *m = fresh(&o);
+    assert_status(CA_ERR_STATE, ca_ledger_snapshot(m));
+    assert_ok(ca_ledger_commit(m, &d));
+    ca_ledger_free(m);
+    rmtree(dir);
+}
+
+/* Signed ops are journaled as signed bytes and replay. */
+static void test_durable_signed(void **state)
+{
+    (void)state;
+    const char *dir = CA_TEST_TMP_DIR "/ledger_durable_signed";
+    rmtree(dir);
+    ca_identity *auth = ident(1);
+    ca_ledger_options o = base_opts();
+    ca_identity_id(auth, &o.authority);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    for (unsigned i = 1; i <= 4; i++) {
+        ca_ledger_op op;
+        memset(&op, 0, sizeof op);
+        op.type = CA_LEDGER_OP_MINT;
+        op.signer = o.authority;
+        op.nonce = i;
+        op.counterparty = agent(10 + i);
+        op.amount = i;
+        assert_ok(ca_ledger_op_sign(&op, auth, NULL, msg, sizeof msg, &n));
+        assert_ok(ca_ledger_submit(l, msg, n, 7, NULL));
+    }
+    ca_hash h1, h2;
+    assert_ok(ca_ledger_state_hash(l, &h1));
+    assert_ok(ca_ledger_commit(l, NULL));
+    ca_ledger_free(l);
+    ca_ledger_open_info info;
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.replayed, 4);
+    assert_ok(ca_ledger_state_hash(l, &h2));
+    assert_memory_equal(h1.bytes, h2.bytes, 32);
+    ca_ledger_free(l);
+    ca_identity_free(auth);
+    rmtree(dir);
+}
+
+/* ------------------------------------------------------------ differential */
+
+/*
+ * Reference model: the rules of docs/LEDGER.md written the plainest way
+ * (linear search, arrays indexed by small numbers), sharing no code with the
+ * ledger. Agents are agent(0..N_AGENTS-1), awards award(0..N_AWARDS-1),
+ * equivocation refs {k} for k < N_EVREF.
+ */
+#define N_AGENTS 24
+#define N_AWARDS 65536
+#define N_EVREF  16
+#define MAX_E    255
+
+typedef struct {
+    int exists;
+    uint64_t bal, bonded, nonce, jail;
+    int n;
+    uint64_t amt[MAX_E], mat[MAX_E];
+} ref_acc;
+
+typedef struct {
+    int exists, hirer, worker, state, delivered;
+    uint64_t pay, col, dl;
+    int used_missed, used_dispute[2]; /* [0] hirer offender, [1] worker offender */
+} ref_esc;
+
+typedef struct {
+    ca_ledger_options o;
+    ref_acc a[N_AGENTS];
+    int naccounts, nescrows;
+    ref_esc e[N_AWARDS];
+    unsigned char used_eq[N_AGENTS][N_EVREF];
+    uint64_t minted, burned;
+} ref_model;
+
+static int who(const ca_agent_id *id)
+{
+    for (int k = 0; k < N_AGENTS; k++) {
+        ca_agent_id x = agent((unsigned)k);
+        if (memcmp(x.bytes, id->bytes, 32) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* award(k) -> k; anything else -> -1. */
+static int award_no(const ca_hash *h)
+{
+    static const uint8_t z[28];
+    uint32_t k = cai_load_le32(h->bytes);
+    return k < N_AWARDS && memcmp(h->bytes + 4, z, 28) == 0 ? (int)k : -1;
+}
+
+static uint64_t ceil_ppm(uint64_t x, uint32_t ppm)
+{
+    /* x*ppm/1e6 rounded up, with x split to stay in 64 bits: x = q*1e6 + r. */
+    uint64_t q = x / 1000000, r = x % 1000000;
+    return q * ppm + (r * ppm + 999999) / 1000000;
+}
+
+static uint64_t floor_ppm(uint64_t x, uint32_t ppm)
+{
+    uint64_t q = x / 1000000, r = x % 1000000;
+    return q * ppm + (r * ppm) / 1000000;
+}
+
+static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
+{
+    const ca_ledger_options *o = &m->o;
+    int s = who(&op->signer), c = who(&op->counterparty);
+    ref_acc *A = m->a;
+    uint32_t t = op->type;
+    static const ca_hash zh;
+    static const ca_agent_id zid;
+    int uses_cp = t == 1 || t == 2 || t == 6 || t == 11;
+    int uses_ref = t >= 6;
+    int uses_amt = (t >= 1 && t <= 4) || t == 6 || t == 10;
+    int uses_amt2 = t == 6 || t == 10;
+    if (t < 1 || t > 11)
+        return CA_ERR_INVALID_ARGUMENT;
+    if ((!uses_cp && memcmp(&op->counterparty, &zid, 32)) ||
+        (!uses_ref && memcmp(&op->ref, &zh, 32)) || (!uses_amt && op->amount) ||
+        (!uses_amt2 && op->amount2) || (t != 6 && op->deadline) || (t != 11 && op->evidence))
+        return CA_ERR_INVALID_ARGUMENT;
+    if ((t <= 4 || t == 6) && op->amount == 0)
+        return CA_ERR_INVALID_ARGUMENT;
+    if (t == 11 && (op->evidence < 1 || op->evidence > 3))
+        return CA_ERR_INVALID_ARGUMENT;
+    if (t == 1 && s != AUTH)
+        return CA_ERR_LEDGER_UNAUTHORIZED;
+    if ((t == 10 || (t == 11 && op->evidence == 3)) && s != ARB)
+        return CA_ERR_LEDGER_UNAUTHORIZED;
+    if ((t == 2 || t == 6 || t == 11) && s == c)
+        return CA_ERR_LEDGER_SELF_DEALING;
+    uint64_t last = A[s].exists ? A[s].nonce : 0;
+    if (op->nonce <= last)
+        return CA_ERR_LEDGER_DUPLICATE;
+    if (op->nonce != last + 1)
+        return CA_ERR_LEDGER_BAD_NONCE;
+    int k = award_no(&op->ref);
+#define NEWACC(cond)                                                                               \
+    do {                                                                                           \
+        if ((cond) && (uint64_t)m->naccounts + 1 > o->max_accounts)                                \
+            return CA_ERR_LIMIT;                                                                   \
+    } while (0)
+    switch (t) {
+    case 1: {
+        if (op->amount > UINT64_MAX - m->minted)
+            return CA_ERR_OVERFLOW;
+        int need = !A[s].exists + (!A[c].exists && c != s);
+        if (need && (uint64_t)m->naccounts + (uint64_t)need > o->max_accounts)
+            return CA_ERR_LIMIT;
+        if (!A[s].exists)
+            A[s].exists = 1, m->naccounts++;
+        if (!A[c].exists)
+            A[c].exists = 1, m->naccounts++;
+        A[c].bal += op->amount;
+        m->minted += op->amount;
+        break;
+    }
+    case 2:
+        if (!A[s].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if (A[s].bal < op->amount)
+            return CA_ERR_LEDGER_INSUFFICIENT_FUNDS;
+        NEWACC(!A[c].exists);
+        if (!A[c].exists)
+            A[c].exists = 1, m->naccounts++;
+        A[s].bal -= op->amount;
+        A[c].bal += op->amount;
+        break;
+    case 3:
+        if (!A[s].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if (now < A[s].jail)
+            return CA_ERR_LEDGER_JAILED;
+        if (A[s].bal < op->amount)
+            return CA_ERR_LEDGER_INSUFFICIENT_FUNDS;
+        A[s].bal -= op->amount;
+        A[s].bonded += op->amount;
+        break;
+    case 4:
+        if (!A[s].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if (A[s].bonded < op->amount)
+            return CA_ERR_LEDGER_INSUFFICIENT_FUNDS;
+        if ((uint32_t)A[s].n >= o->max_unbonding_entries)
+            return CA_ERR_LIMIT;
+        if (now > UINT64_MAX - o->unbonding_delay)
+            return CA_ERR_OVERFLOW;
+        A[s].bonded -= op->amount;
+        A[s].amt[A[s].n] = op->amount;
+        A[s].mat[A[s].n] = now + o->unbonding_delay;
+        A[s].n++;
+        break;
+    case 5: {
+        if (!A[s].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        int any = 0;
+        for (int i = 0; i < A[s].n; i++)
+            any |= A[s].mat[i] <= now;
+        if (!any)
+            return CA_ERR_LEDGER_TOO_EARLY;
+        int j = 0;
+        for (int i = 0; i < A[s].n; i++) {
+            if (A[s].mat[i] <= now) {
+                A[s].bal += A[s].amt[i];
+            } else {
+                A[s].amt[j] = A[s].amt[i];
+                A[s].mat[j] = A[s].mat[i];
+                j++;
+            }
+        }
+        A[s].n = j;
+        break;
+    }
+    case 6: {
+        if (k >= 0 && m->e[k].exists)
+            return CA_ERR_LEDGER_ESCROW_EXISTS;
+        if ((uint64_t)m->nescrows >= o->max_escrows)
+            return CA_ERR_LIMIT;
+        if (op->deadline <= now)
+            return CA_ERR_LEDGER_TOO_LATE;
+        if (!A[s].exists || !A[c].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if (now < A[c].jail)
+            return CA_ERR_LEDGER_JAILED;
+        if (A[s].bal < op->amount || A[c].bal < op->amount2)
+            return CA_ERR_LEDGER_INSUFFICIENT_FUNDS;
+        ref_esc *e = &m->e[k];
+        memset(e, 0, sizeof *e);
+        e->exists = 1;
+        e->hirer = s;
+        e->worker = c;
+        e->state = 1;
+        e->pay = op->amount;
+        e->col = op->amount2;
+        e->dl = op->deadline;
+        m->nescrows++;
+        A[s].bal -= op->amount;
+        A[c].bal -= op->amount2;
+        break;
+    }
+    case 7:
+    case 8:
+    case 9:
+    case 10: {
+        if (k < 0 || !m->e[k].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ESCROW;
+        ref_esc *e = &m->e[k];
+        if ((t == 7 && s != e->worker) || (t == 8 && s != e->hirer) ||
+            (t == 9 && s != e->hirer && s != e->worker))
+            return CA_ERR_LEDGER_UNAUTHORIZED;
+        if (e->state != 1)
+            return CA_ERR_LEDGER_ESCROW_CLOSED;
+        if (t == 7) {
+            if (e->delivered)
+                return CA_ERR_LEDGER_DELIVERED;
+            if (now > e->dl)
+                return CA_ERR_LEDGER_TOO_LATE;
+            e->delivered = 1;
+            break;
+        }
+        if (t == 9 && s == e->hirer) {
+            if (e->delivered)
+                return CA_ERR_LEDGER_DELIVERED;
+            if (now <= e->dl)
+                return CA_ERR_LEDGER_TOO_EARLY;
+        }
+        if (t == 10 && (op->amount > e->pay || op->amount2 > e->col))
+            return CA_ERR_INVALID_ARGUMENT;
+        if (t == 10)
+            NEWACC(!A[s].exists);
+        if (!A[s].exists)
+            A[s].exists = 1, m->naccounts++;
+        if (t == 8) {
+            A[e->worker].bal += e->pay + e->col;
+            e->state = 2;
+        } else if (t == 9) {
+            A[e->hirer].bal += e->pay;
+            A[e->worker].bal += e->col;
+            e->state = 3;
+        } else {
+            A[e->worker].bal += op->amount + (e->col - op->amount2);
+            A[e->hirer].bal += (e->pay - op->amount) + op->amount2;
+            e->state = 4;
+        }
+        break;
+    }
+    case 11: {
+        if (c < 0 || !A[c].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        int victim = -1;
+        unsigned char *used;
+        if (op->evidence == 1) {
+            used = &m->used_eq[c][op->ref.bytes[0] % N_EVREF];
+        } else {
+            int kk = award_no(&op->ref);
+            if (kk < 0 || !m->e[kk].exists)
+                return CA_ERR_LEDGER_UNKNOWN_ESCROW;
+            ref_esc *e = &m->e[kk];
+            if (op->evidence == 2) {
+                if (c != e->worker)
+                    return CA_ERR_LEDGER_BAD_EVIDENCE;
+                if (e->state != 1)
+                    return CA_ERR_LEDGER_ESCROW_CLOSED;
+                if (e->delivered)
+                    return CA_ERR_LEDGER_DELIVERED;
+                if (now <= e->dl)
+                    return CA_ERR_LEDGER_TOO_EARLY;
+                victim = e->hirer;
+                used = (unsigned char *)&e->used_missed;
+            } else {
+                if (c != e->worker && c != e->hirer)
+                    return CA_ERR_LEDGER_BAD_EVIDENCE;
+                victim = c == e->worker ? e->hirer : e->worker;
+                used = (unsigned char *)&e->used_dispute[c == e->worker];
+            }
+        }
+        if (*used)
+            return CA_ERR_LEDGER_EVIDENCE_USED;
+        NEWACC(!A[s].exists);
+        *used = 1;
+        if (!A[s].exists)
+            A[s].exists = 1, m->naccounts++;
+        uint32_t ppm = op->evidence == 1   ? o->slash_equivocation_ppm
+                       : op->evidence == 2 ? o->slash_missed_deadline_ppm
+                                           : o->slash_dispute_ppm;
+        uint64_t total = ceil_ppm(A[c].bonded, ppm);
+        A[c].bonded -= ceil_ppm(A[c].bonded, ppm);
+        int j = 0;
+        for (int i = 0; i < A[c].n; i++) {
+            if (A[c].mat[i] > now) {
+                uint64_t cut = ceil_ppm(A[c].amt[i], ppm);
+                total += cut;
+                A[c].amt[i] -= cut;
+            }
+            if (A[c].amt[i] > 0) {
+                A[c].amt[j] = A[c].amt[i];
+                A[c].mat[j] = A[c].mat[i];
+                j++;
+            }
+        }
+        A[c].n = j;
+        uint64_t rep = op->evidence != 3 ? floor_ppm(total, o->reporter_share_ppm) : 0;
+        uint64_t vic = victim >= 0 ? floor_ppm(total, o->victim_share_ppm) : 0;
+        A[s].bal += rep;
+        if (victim >= 0)
+            A[victim].bal += vic;
+        m->burned += total - rep - vic;
+        uint64_t jail = op->evidence == 1   ? o->jail_equivocation
+                        : op->evidence == 2 ? o->jail_missed_deadline
+                                            : o->jail_dispute;
+        if (jail) {
+            uint64_t until = now > UINT64_MAX - jail ? UINT64_MAX : now + jail;
+            if (until > A[c].jail)
+                A[c].jail = until;
+        }
+        break;
+    }
+    }
+    A[s].nonce = op->nonce;
+    return CA_OK;
+}
+
+/* xorshift64* */
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+static uint64_t rnd(uint64_t *s, uint64_t n)
+{
+    return rng_next(s) % n;
+}
+
+static uint64_t rnd_amount(uint64_t *s)
+{
+    switch (rnd(s, 16)) {
+    case 0:
+        return 0;
+    case 1:
+        return UINT64_MAX - rnd(s, 3);
+    case 2:
+        return 1 + rnd(s, 5000);
+    default:
+        return 1 + rnd(s, 120);
+    }
+}
+
+static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
+{
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    uint32_t t = (uint32_t)(rnd(s, 60) == 0 ? rnd(s, 14) : 1 + rnd(s, 11));
+    if (rnd(s, 4) == 0)
+        t = CA_LEDGER_OP_TRANSFER;
+    op.type = t;
+    unsigned sg = (unsigned)rnd(s, N_AGENTS);
+    if (t == CA_LEDGER_OP_MINT && rnd(s, 8))
+        sg = AUTH;
+    if ((t == CA_LEDGER_OP_ESCROW_SPLIT || t == CA_LEDGER_OP_SLASH) && rnd(s, 3) == 0)
+        sg = ARB;
+    /* Awards near the newest one: some fresh, most recent (open or just settled). */
+    unsigned k = (unsigned)(m->nescrows + rnd(s, 24));
+    k = k >= 16 ? k - 16 : k;
+    if (k >= N_AWARDS)
+        k = (unsigned)rnd(s, N_AWARDS);
+    if (t >= 7 && t <= 10 && rnd(s, 4) && m->e[k].exists) {
+        /* Pick the party the op needs, most of the time. */
+        sg = t == 7 ? (unsigned)m->e[k].worker : t == 8 ? (unsigned)m->e[k].hirer : sg;
+        if (t == 9)
+            sg = (unsigned)(rnd(s, 2) ? m->e[k].hirer : m->e[k].worker);
+    }
+    op.signer = agent(sg);
+    uint64_t n = m->a[sg].exists ? m->a[sg].nonce : 0;
+    switch (rnd(s, 40)) {
+    case 0:
+        op.nonce = n;
+        break;
+    case 1:
+        op.nonce = n + 2;
+        break;
+    case 2:
+        op.nonce = 0;
+        break;
+    default:
+        op.nonce = n + 1;
+    }
+    unsigned cp = (unsigned)rnd(s, N_AGENTS);
+    switch (t) {
+    case CA_LEDGER_OP_MINT:
+        op.counterparty = agent(cp);
+        op.amount = rnd(s, 50) == 0 ? UINT64_MAX / 3 : rnd_amount(s) % 100000;
+        break;
+    case CA_LEDGER_OP_TRANSFER:
+        op.counterparty = agent(cp);
+        op.amount = rnd_amount(s);
+        break;
+    case CA_LEDGER_OP_BOND:
+    case CA_LEDGER_OP_UNBOND:
+        op.amount = rnd_amount(s);
+        break;
+    case CA_LEDGER_OP_ESCROW_OPEN:
+        op.counterparty = agent(cp);
+        op.ref = award(k);
+        op.amount = rnd_amount(s);
+        op.amount2 = rnd(s, 3) ? rnd(s, 60) : rnd_amount(s);
+        op.deadline = now + rnd(s, 40) - 3;
+        break;
+    case CA_LEDGER_OP_ESCROW_DELIVER:
+    case CA_LEDGER_OP_ESCROW_RELEASE:
+    case CA_LEDGER_OP_ESCROW_REFUND:
+        op.ref = award(k);
+        break;
+    case CA_LEDGER_OP_ESCROW_SPLIT:
+        op.ref = award(k);
+        op.amount = m->e[k].exists && rnd(s, 4) ? rnd(s, m->e[k].pay + 2) : rnd_amount(s);
+        op.amount2 = m->e[k].exists && rnd(s, 4) ? rnd(s, m->e[k].col + 2) : rnd(s, 10);
+        break;
+    case CA_LEDGER_OP_SLASH:
+        op.evidence = (uint32_t)(rnd(s, 30) == 0 ? rnd(s, 5) : 1 + rnd(s, 3));
+        if (op.evidence == 1) {
+            memset(op.ref.bytes, 0, 32);
+            op.ref.bytes[0] = (uint8_t)rnd(s, N_EVREF);
+            op.ref.bytes[1] = 0xEE;
+            op.counterparty = agent(cp);
+        } else {
+            op.ref = award(k);
+            if (m->e[k].exists && rnd(s, 3))
+                cp = (unsigned)(rnd(s, 2) ? m->e[k].worker : m->e[k].hirer);
+            op.counterparty = agent(cp);
+        }
+        break;
+    default:
+        break;
+    }
+    if (rnd(s, 200) == 0)
+        op.deadline = 1; /* stray field */
+    if (rnd(s, 300) == 0 && t != CA_LEDGER_OP_ESCROW_OPEN && op.evidence != 1)
+        op.ref.bytes[7] ^= 1; /* an award id the model does not know */
+    return op;
+}
+
+static void compare(const ref_model *m, ca_ledger *l)
+{
+    for (unsigned k = 0; k < N_AGENTS; k++) {
+        ca_agent_id id = agent(k);
+        ca_ledger_account_info a;
+        ca_status st = ca_ledger_account(l, &id, &a);
+        if (!m->a[k].exists) {
+            assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, st);
+            continue;
+        }
+        assert_ok(st);
+        uint64_t unb = 0;
+        for (int i = 0; i < m->a[k].n; i++)
+            unb += m->a[k].amt[i];
+        assert_true(a.balance == m->a[k].bal && a.bonded == m->a[k].bonded && a.unbonding == unb &&
+                    a.nonce == m->a[k].nonce && a.jailed_until == m->a[k].jail &&
+                    a.unbonding_entries == (uint32_t)m->a[k].n);
+    }
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_true(t.minted == m->minted && t.burned == m->burned);
+    assert_int_equal(t.accounts, (uint64_t)m->naccounts);
+    assert_int_equal(t.escrows, (uint64_t)m->nescrows);
+}
+
+static unsigned long diff_ops_total(void)
+{
+    const char *e = getenv("CA_LEDGER_DIFF_OPS");
+    if (e && *e)
+        return strtoul(e, NULL, 10);
+#if defined(__SANITIZE_ADDRESS__)
+    return 200000;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 200000;
+#endif
+#endif
+    return 1000000;
+}
+
+static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long nops)
+{
+    ref_model *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->o = o;
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &o));
+    uint64_t s = seed, now = 1000;
+    unsigned long counts[2] = {0, 0}, hist[32] = {0};
+    for (unsigned long i = 0; i < nops; i++) {
+        now += rnd(&s, 4);
+        ca_ledger_op op = random_op(m, &s, now);
+        ca_status want = ref_apply(m, &op, now);
+        ca_status got = ca_ledger_apply(l, &op, now, NULL);
+        if (got != want)
+            fail_msg("op %lu (seed %llu, type %u): ledger %s (%s), model %s", i,
+                     (unsigned long long)seed, op.type, ca_status_str(got), ca_last_error(),
+                     ca_status_str(want));
+        counts[got == CA_OK]++;
+        hist[got == CA_OK ? 0 : got <= -400 ? -got - 399 : got >= -10 ? 20 - got : 31]++;
+        if (op.type >= 6 && op.type <= 10 && cai_load_le32(op.ref.bytes) < N_AWARDS) {
+            unsigned k = cai_load_le32(op.ref.bytes);
+            ca_ledger_escrow_info e;
+            ca_status st = ca_ledger_escrow(l, &op.ref, &e);
+            if (m->e[k].exists && memcmp(op.ref.bytes + 4, (uint8_t[28]){0}, 28) == 0) {
+                assert_ok(st);
+                assert_true(e.state == (uint32_t)m->e[k].state &&
+                            e.delivered == (uint32_t)m->e[k].delivered &&
+                            e.payment == m->e[k].pay && e.collateral == m->e[k].col);
+            }
+        }
+        if (i % 4096 == 0) {
+            compare(m, l);
+            if (i % 65536 == 0)
+                assert_ok(ca_ledger_check(l));
+        }
+    }
+    compare(m, l);
+    assert_ok(ca_ledger_check(l));
+    /* Every outcome must be represented: each ledger status and the general ones. */
+    print_message("differential seed %llu: %lu ops, %lu applied\n", (unsigned long long)seed, nops,
+                  counts[1]);
+    for (int i = 0; i < 32; i++)
+        if (hist[i])
+            print_message("  %s %lu\n",
+                          ca_status_str(i == 0 ? 0 : i < 20 ? -399 - i : i < 31 ? 20 - i : -9999),
+                          hist[i]);
+    /* Both outcomes must be well represented. */
+    assert_true(counts[0] > nops / 10 && counts[1] > nops / 10);
+    ca_ledger_free(l);
+    free(m);
+}
+
+static void test_differential(void **state)
+{
+    (void)state;
+    unsigned long total = diff_ops_total(), per = total / 4 + 1;
+    ca_ledger_options o = base_opts();
+    o.max_accounts = 20;
+    o.max_escrows = 400;
+    o.max_unbonding_entries = 4;
+    o.unbonding_delay = 50;
+    o.slash_equivocation_ppm = 333333;
+    o.slash_missed_deadline_ppm = 7;
+    o.slash_dispute_ppm = 999999;
+    o.reporter_share_ppm = 123457;
+    o.victim_share_ppm = 234567;
+    o.jail_equivocation = 30;
+    o.jail_missed_deadline = 5;
+    o.jail_dispute = UINT64_MAX - 3;
+    run_differential(o, 0x1234567, per);
+    o.slash_equivocation_ppm = CA_LEDGER_PPM;
+    o.reporter_share_ppm = 0;
+    o.victim_share_ppm = CA_LEDGER_PPM;
+    o.max_accounts = 1u << 20;
+    o.max_escrows = 1u << 20;
+    o.max_unbonding_entries = 255;
+    o.jail_dispute = 0;
+    run_differential(o, 0xBEEF, per);
+    o = base_opts();
+    run_differential(o, 42, per);
+    o.unbonding_delay = 0;
+    o.slash_missed_deadline_ppm = 1;
+    o.reporter_share_ppm = CA_LEDGER_PPM;
+    o.victim_share_ppm = 0;
+    run_differential(o, 7, per);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_mint_transfer),
+        cmocka_unit_test(test_account_limit),
+        cmocka_unit_test(test_bond_unbond_withdraw),
+        cmocka_unit_test(test_escrow),
+        cmocka_unit_test(test_slash_rounding_and_shares),
+        cmocka_unit_test(test_slash_missed_deadline_and_dispute),
+        cmocka_unit_test(test_slash_edges),
+        cmocka_unit_test(test_state_hash),
+        cmocka_unit_test(test_signed_ops),
+        cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_durable_signed),
+        cmocka_unit_test(test_differential),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
