@@ -11,5 +11,6 @@
 #include "cyberagent/identity.h"
 #include "cyberagent/envelope.h"
 #include "cyberagent/ledger.h"
+#include "cyberagent/reputation.h"
 
 #endif /* CYBERAGENT_H */

@@ -1,0 +1,218 @@
+/*
+ * libcyberagent — reputation: ratings from settled, paid tasks; local Beta
+ * scores with time decay; global EigenTrust scores with a pre-trusted and/or
+ * stake-weighted teleport vector. See docs/REPUTATION.md for the formulas.
+ *
+ * Model in one paragraph: the handle stores a set of settled ratings (one per
+ * task), per-agent stakes and pre-trust flags. ca_reputation_update(now)
+ * recomputes every score from that set: the results are a pure function of
+ * (ratings, stakes, pre-trust flags, options, now) and, with warm start, the
+ * previous scores. Insertion order never matters: agents are ordered by id
+ * and ratings by (ratee, rater) before any floating-point sum. Evidence is
+ * integer fixed point; scores are IEEE-754 doubles computed with +, -, *, /
+ * only, in a fixed order, without FMA contraction, so every conforming
+ * platform (FLT_EVAL_METHOD == 0) gets the same bits. Scores are local
+ * derived data, never signed or replicated state.
+ *
+ * OWNERSHIP: a ca_reputation owns all its memory; inputs are copied. Query
+ * output goes into caller buffers (OWNERSHIP RULE in common.h; counts of
+ * ca_reputation_score entries where stated).
+ * THREAD SAFETY: a handle is not thread-safe: one thread at a time may call
+ * any function on it (const queries may run concurrently with each other
+ * but not with a mutating call). Distinct handles are independent.
+ */
+#ifndef CYBERAGENT_REPUTATION_H
+#define CYBERAGENT_REPUTATION_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ca_reputation ca_reputation;
+
+/* Hard ceilings (indices are 32-bit). Options may set lower limits. */
+#define CA_REPUTATION_MAX_AGENTS_LIMIT  0xFFFFFFF0u
+#define CA_REPUTATION_MAX_RATINGS_LIMIT 0xFFFFFFF0u
+/* A rating is an integer 0 (worst) .. 100 (best). */
+#define CA_REPUTATION_RATING_MAX 100u
+/* Weights are capped here (isqrt of 2^50 units). */
+#define CA_REPUTATION_WEIGHT_MAX 0x1FFFFFFu
+/* Snapshot format version written by this build. */
+#define CA_REPUTATION_SNAPSHOT_VERSION 1u
+
+CA_API size_t ca_reputation_rating_max(void);
+CA_API size_t ca_reputation_weight_max(void);
+
+#define CA_REPUTATION_OPTIONS_VERSION 1u
+
+typedef struct ca_reputation_options {
+    unsigned int version; /* CA_REPUTATION_OPTIONS_VERSION */
+    /* Evidence halves every half_life_ms (default 30 days; 1000 .. 2^47). */
+    uint64_t half_life_ms;
+    /* EigenTrust teleport weight a in parts per million (default 150000 = 0.15; 1 .. 1e6). */
+    uint32_t damping_ppm;
+    /*
+     * Share of the teleport vector given to stake when both pre-trusted
+     * agents and stakes exist, in ppm (default 500000); the rest is spread
+     * evenly over the pre-trusted agents.
+     */
+    uint32_t stake_share_ppm;
+    /* Stop when the L1 change of one iteration is below this (default 1e-9, > 0). */
+    double tolerance;
+    /* Iteration cap per update (default 200, >= 1). */
+    uint32_t max_iterations;
+    /* Start from the previous scores when there are any (default 1). */
+    int warm_start;
+    /*
+     * Payment unit for weights: weight = floor(sqrt(amount / unit_amount)),
+     * capped at CA_REPUTATION_WEIGHT_MAX. A rating whose weight would be 0
+     * (amount < unit_amount) is refused as unpaid. Default 1.
+     */
+    uint64_t unit_amount;
+    /* Capacity limits the handle enforces (CA_ERR_LIMIT beyond them). */
+    uint32_t max_agents;  /* default 1 << 24 */
+    uint32_t max_ratings; /* default 1 << 27 */
+} ca_reputation_options;
+
+/* Fills defaults. CA_ERR_UNSUPPORTED when `version` is newer than this build. */
+CA_API ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int version);
+
+/* New empty handle. `opts` may be NULL for defaults; invalid values give CA_ERR_INVALID_ARGUMENT.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_new(ca_reputation **out,
+                                                const ca_reputation_options *opts);
+
+/* Releases the handle. NULL is a no-op. */
+CA_API void ca_reputation_free(ca_reputation *rep);
+
+/*
+ * Pre-sizes storage for `agents` agents and `ratings` ratings (bulk loading:
+ * no regrowth, no slack). Never shrinks; CA_ERR_LIMIT beyond the options' limits.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents,
+                                                    size_t ratings);
+
+/* Bytes of memory the handle holds (all tables and stored scores). */
+CA_API size_t ca_reputation_memory_bytes(const ca_reputation *rep);
+
+/*
+ * The weight a payment buys: floor(sqrt(amount / unit_amount)) capped at
+ * CA_REPUTATION_WEIGHT_MAX (integer square root, exact). Concave, so one large
+ * payment cannot drown many independent hirers, and every unit of weight costs
+ * at least unit_amount, so floods of ratings cost real money.
+ */
+CA_API uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount);
+
+/*
+ * Ingests one settled rating given as plain fields. The caller vouches that
+ * the task was paid `amount` (a verified receipt; see ca_reputation_add_receipt
+ * once the task module provides one). `task` identifies the task or award;
+ * only its first 8 bytes (a 64-bit fingerprint) are kept for
+ * one-rating-per-task deduplication. `time_ms` is when the task settled
+ * (Unix ms, stored with one-second resolution, must be < 2^32 s).
+ * Errors: CA_ERR_SELF_RATING (rater == ratee), CA_ERR_DUPLICATE_RATING (task
+ * already rated), CA_ERR_UNPAID_RATING (weight 0), CA_ERR_INVALID_ARGUMENT
+ * (rating > 100, time out of range), CA_ERR_LIMIT (max_agents/max_ratings),
+ * CA_ERR_NO_MEMORY. On failure nothing changes. Scores move at the next
+ * ca_reputation_update().
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
+                                                       const ca_agent_id *rater,
+                                                       const ca_agent_id *ratee, uint32_t rating,
+                                                       uint64_t amount, uint64_t time_ms);
+
+/*
+ * Stake of an agent in base units, as the ledger reports it (0 removes the
+ * stake weight). Registers the agent if unknown. Used by the teleport vector
+ * at the next update.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_set_stake(ca_reputation *rep, const ca_agent_id *agent,
+                                                      uint64_t amount);
+
+/* Marks (1) or unmarks (0) an agent as pre-trusted. Registers the agent if unknown. */
+CA_API CA_NODISCARD ca_status ca_reputation_set_pretrusted(ca_reputation *rep,
+                                                           const ca_agent_id *agent,
+                                                           int pretrusted);
+
+/* What the last update did. */
+typedef struct ca_reputation_stats {
+    uint32_t iterations; /* power iterations run */
+    int converged;       /* 1 when the L1 change fell below the tolerance */
+    double l1_change;    /* L1 change of the last iteration */
+    uint64_t agents;     /* agents scored */
+    uint64_t ratings;    /* ratings stored */
+    uint64_t edges;      /* distinct rater->ratee pairs with positive trust */
+} ca_reputation_stats;
+
+/*
+ * Recomputes local (Beta) and global (EigenTrust) scores as of `now_ms`.
+ * Cost: O(ratings + agents log agents) to rebuild, then the iterations.
+ * Returns CA_OK also when the iteration cap was hit (stats->converged == 0);
+ * `stats` may be NULL.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_update(ca_reputation *rep, uint64_t now_ms,
+                                                   ca_reputation_stats *stats);
+
+/* One agent's scores and evidence, as of the last update. */
+typedef struct ca_reputation_score {
+    ca_agent_id agent;
+    double global;      /* EigenTrust trust; sums to 1 over all agents */
+    double expected;    /* Beta expected value (r + 1) / (r + s + 2) */
+    double uncertainty; /* 2 / (r + s + 2): 1 = no evidence, -> 0 with evidence */
+    double positive;    /* r: decayed positive evidence, in weight units */
+    double negative;    /* s: decayed negative evidence, in weight units */
+    uint64_t ratings_received;
+    uint64_t ratings_given;
+    uint64_t stake;
+    int pretrusted;
+} ca_reputation_score;
+
+/*
+ * Scores of one agent. CA_ERR_NOT_FOUND when the agent is unknown. Before the
+ * first update, global is 0 and the Beta values are those of no evidence.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_get(const ca_reputation *rep, const ca_agent_id *agent,
+                                                ca_reputation_score *out);
+
+/*
+ * The `n` agents with the highest global score (ties: smaller id first),
+ * best first, into `out` (capacity `out_cap` entries). Follows the OWNERSHIP
+ * RULE counted in entries: *out_len = min(n, agents); CA_ERR_BUFFER_TOO_SMALL
+ * when out is NULL or out_cap < *out_len.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_top(const ca_reputation *rep, size_t n,
+                                                ca_reputation_score *out, size_t out_cap,
+                                                size_t *out_len);
+
+/* Number of known agents and stored ratings. */
+CA_API size_t ca_reputation_agent_count(const ca_reputation *rep);
+CA_API size_t ca_reputation_rating_count(const ca_reputation *rep);
+
+/*
+ * Canonical snapshot of the whole state (agents sorted by id, ratings,
+ * task fingerprints, stakes, pre-trust, last scores, scoring options) with a
+ * BLAKE2b-256 checksum; identical state gives identical bytes regardless of
+ * insertion order. OWNERSHIP RULE (bytes).
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out,
+                                                            size_t out_cap, size_t *out_len);
+
+/*
+ * Loads a snapshot into an empty handle whose scoring options (half-life,
+ * damping, stake share, unit amount) equal those recorded. Strict: wrong
+ * magic, version, order, counts, flags, non-finite or out-of-range scores,
+ * trailing bytes or a bad checksum give CA_ERR_SNAPSHOT_CORRUPT;
+ * a newer version CA_ERR_UNSUPPORTED; counts beyond the handle's limits
+ * CA_ERR_LIMIT; a non-empty handle or other options CA_ERR_STATE. On failure
+ * the handle is unchanged. Queries answer immediately after a load.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in,
+                                                            size_t in_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CYBERAGENT_REPUTATION_H */

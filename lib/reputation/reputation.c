@@ -1,0 +1,459 @@
+/* Reputation handle: options, agent table, rating store, one-rating-per-task index. */
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "reputation_internal.h"
+
+#define CAI_DEFAULT_HALF_LIFE_MS (30ull * 24 * 3600 * 1000)
+#define CAI_MAX_HALF_LIFE_MS     (1ull << 47)
+
+size_t ca_reputation_rating_max(void)
+{
+    return CA_REPUTATION_RATING_MAX;
+}
+
+size_t ca_reputation_weight_max(void)
+{
+    return CA_REPUTATION_WEIGHT_MAX;
+}
+
+ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int version)
+{
+    CAI_REQUIRE(opts);
+    if (version == 0 || version > CA_REPUTATION_OPTIONS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED,
+                        "reputation options version %u unknown (this build: %u)", version,
+                        CA_REPUTATION_OPTIONS_VERSION);
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    opts->half_life_ms = CAI_DEFAULT_HALF_LIFE_MS;
+    opts->damping_ppm = 150000;
+    opts->stake_share_ppm = 500000;
+    opts->tolerance = 1e-9;
+    opts->max_iterations = 200;
+    opts->warm_start = 1;
+    opts->unit_amount = 1;
+    opts->max_agents = 1u << 24;
+    opts->max_ratings = 1u << 27;
+    cai_clear_error();
+    return CA_OK;
+}
+
+static ca_status check_options(const ca_reputation_options *o)
+{
+    if (o->version == 0 || o->version > CA_REPUTATION_OPTIONS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "reputation options version %u unknown", o->version);
+    if (o->half_life_ms < 1000 || o->half_life_ms > CAI_MAX_HALF_LIFE_MS)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "half_life_ms must be within 1000 .. 2^47");
+    if (o->damping_ppm == 0 || o->damping_ppm > 1000000)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "damping_ppm must be within 1 .. 1000000");
+    if (o->stake_share_ppm > 1000000)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "stake_share_ppm must be at most 1000000");
+    if (!(o->tolerance > 0.0) || o->tolerance > 1.0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "tolerance must be within (0, 1]");
+    if (o->max_iterations == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_iterations must be at least 1");
+    if (o->unit_amount == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unit_amount must be at least 1");
+    if (o->max_agents == 0 || o->max_agents > CA_REPUTATION_MAX_AGENTS_LIMIT ||
+        o->max_ratings > CA_REPUTATION_MAX_RATINGS_LIMIT)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_agents/max_ratings out of range");
+    return CA_OK;
+}
+
+ca_status ca_reputation_new(ca_reputation **out, const ca_reputation_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    ca_reputation_options defaults;
+    if (opts == NULL) {
+        (void)ca_reputation_options_init(&defaults, CA_REPUTATION_OPTIONS_VERSION);
+        opts = &defaults;
+    }
+    ca_status st = check_options(opts);
+    if (st != CA_OK)
+        return st;
+    if ((st = cai_ensure_init()) != CA_OK)
+        return st;
+    ca_reputation *rep = calloc(1, sizeof *rep);
+    if (rep == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a reputation handle");
+    rep->opts = *opts;
+    rep->opts.version = CA_REPUTATION_OPTIONS_VERSION;
+    randombytes_buf(rep->hash_key, sizeof rep->hash_key);
+    *out = rep;
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **out)
+{
+    ca_reputation *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a reputation handle");
+    c->opts = rep->opts;
+    memcpy(c->hash_key, rep->hash_key, sizeof c->hash_key);
+    *out = c;
+    return CA_OK;
+}
+
+void ca_reputation_free(ca_reputation *rep)
+{
+    if (rep == NULL)
+        return;
+    free(rep->agents);
+    free(rep->agent_slots);
+    free(rep->ratings);
+    free(rep->fps);
+    free(rep->order);
+    free(rep);
+}
+
+size_t ca_reputation_agent_count(const ca_reputation *rep)
+{
+    return rep == NULL ? 0 : rep->n_agents;
+}
+
+size_t ca_reputation_rating_count(const ca_reputation *rep)
+{
+    return rep == NULL ? 0 : rep->n_ratings;
+}
+
+size_t ca_reputation_memory_bytes(const ca_reputation *rep)
+{
+    if (rep == NULL)
+        return 0;
+    size_t order = rep->order != NULL ? (size_t)rep->order_agents * sizeof(uint32_t) : 0;
+    return sizeof *rep + (size_t)rep->cap_agents * sizeof(cai_rep_agent) +
+           (size_t)rep->agent_slot_cap * sizeof(uint32_t) +
+           (size_t)rep->cap_ratings * sizeof(cai_rating) + (size_t)rep->fp_cap * sizeof(uint64_t) +
+           order;
+}
+
+/* ---- hashing: keyed SipHash so crafted ids or task hashes cannot flood one slot ---- */
+
+static uint64_t agent_hash(const ca_reputation *rep, const ca_agent_id *id)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id->bytes, CA_AGENT_ID_BYTES, rep->hash_key);
+    return cai_load_le64(h);
+}
+
+static uint64_t fp_hash(const ca_reputation *rep, uint64_t fp)
+{
+    uint8_t b[8], h[crypto_shorthash_BYTES];
+    cai_store_le64(b, fp);
+    crypto_shorthash(h, b, sizeof b, rep->hash_key);
+    return cai_load_le64(h);
+}
+
+/* Slot in [0, cap) for a 64-bit hash (multiply-shift range reduction). */
+static uint32_t fp_slot(uint64_t h, uint32_t cap)
+{
+    return (uint32_t)(((h >> 32) * (uint64_t)cap) >> 32);
+}
+
+uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id)
+{
+    if (rep->agent_slot_cap == 0)
+        return UINT32_MAX;
+    uint32_t mask = rep->agent_slot_cap - 1;
+    for (uint32_t s = (uint32_t)agent_hash(rep, id) & mask;; s = (s + 1) & mask) {
+        uint32_t v = rep->agent_slots[s];
+        if (v == 0)
+            return UINT32_MAX;
+        if (memcmp(rep->agents[v - 1].id.bytes, id->bytes, CA_AGENT_ID_BYTES) == 0)
+            return v - 1;
+    }
+}
+
+static int fp_contains(const ca_reputation *rep, uint64_t fp)
+{
+    if (fp == 0)
+        return rep->has_zero_fp;
+    if (rep->fp_cap == 0)
+        return 0;
+    for (uint32_t s = fp_slot(fp_hash(rep, fp), rep->fp_cap);;) {
+        uint64_t v = rep->fps[s];
+        if (v == 0)
+            return 0;
+        if (v == fp)
+            return 1;
+        if (++s == rep->fp_cap)
+            s = 0;
+    }
+}
+
+/* ---- capacity: growing never changes what the handle answers ---- */
+
+static ca_status grow_agent_slots(ca_reputation *rep, uint32_t agents)
+{
+    uint64_t want = 16;
+    while (want < 2ull * agents)
+        want <<= 1;
+    if (want <= rep->agent_slot_cap)
+        return CA_OK;
+    if (want > UINT32_MAX)
+        return cai_fail(CA_ERR_LIMIT, "agent table cannot grow further");
+    uint32_t cap = (uint32_t)want, mask = cap - 1;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the agent table");
+    for (uint32_t i = 0; i < rep->n_agents; i++) {
+        uint32_t s = (uint32_t)agent_hash(rep, &rep->agents[i].id) & mask;
+        while (slots[s] != 0)
+            s = (s + 1) & mask;
+        slots[s] = i + 1;
+    }
+    free(rep->agent_slots);
+    rep->agent_slots = slots;
+    rep->agent_slot_cap = cap;
+    return CA_OK;
+}
+
+static ca_status grow_agents(ca_reputation *rep, uint32_t agents, int exact)
+{
+    if (agents > rep->cap_agents) {
+        uint64_t cap = exact ? agents : (uint64_t)rep->cap_agents + rep->cap_agents / 2 + 16;
+        if (cap < agents)
+            cap = agents;
+        if (cap > rep->opts.max_agents)
+            cap = rep->opts.max_agents;
+        cai_rep_agent *a = realloc(rep->agents, (size_t)cap * sizeof *a);
+        if (a == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the agent list");
+        rep->agents = a;
+        rep->cap_agents = (uint32_t)cap;
+    }
+    return grow_agent_slots(rep, agents);
+}
+
+static ca_status rehash_fps(ca_reputation *rep, uint64_t cap64)
+{
+    if (cap64 > UINT32_MAX)
+        return cai_fail(CA_ERR_LIMIT, "task index cannot grow further");
+    uint32_t cap = (uint32_t)cap64;
+    uint64_t *t = calloc(cap, sizeof *t);
+    if (t == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the task index");
+    for (uint32_t i = 0; i < rep->fp_cap; i++) {
+        uint64_t fp = rep->fps[i];
+        if (fp == 0)
+            continue;
+        uint32_t s = fp_slot(fp_hash(rep, fp), cap);
+        while (t[s] != 0)
+            if (++s == cap)
+                s = 0;
+        t[s] = fp;
+    }
+    free(rep->fps);
+    rep->fps = t;
+    rep->fp_cap = cap;
+    return CA_OK;
+}
+
+/* Keeps the task index at most 85% full. */
+static ca_status grow_fps(ca_reputation *rep, uint32_t count, int exact)
+{
+    if ((uint64_t)count * 20 < (uint64_t)rep->fp_cap * 17)
+        return CA_OK;
+    uint64_t cap = (uint64_t)count * 20 / 17 + 2;
+    if (!exact && cap < (uint64_t)rep->fp_cap * 2)
+        cap = (uint64_t)rep->fp_cap * 2 < 64 ? 64 : (uint64_t)rep->fp_cap * 2;
+    return rehash_fps(rep, cap);
+}
+
+static ca_status grow_ratings(ca_reputation *rep, uint32_t ratings, int exact)
+{
+    if (ratings <= rep->cap_ratings)
+        return CA_OK;
+    uint64_t cap = exact ? ratings : (uint64_t)rep->cap_ratings + rep->cap_ratings / 2 + 16;
+    if (cap < ratings)
+        cap = ratings;
+    if (cap > rep->opts.max_ratings)
+        cap = rep->opts.max_ratings;
+    cai_rating *r = realloc(rep->ratings, (size_t)cap * sizeof *r);
+    if (r == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the rating store");
+    rep->ratings = r;
+    rep->cap_ratings = (uint32_t)cap;
+    return CA_OK;
+}
+
+ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents, size_t ratings)
+{
+    CAI_REQUIRE(rep);
+    if (agents > rep->opts.max_agents || ratings > rep->opts.max_ratings)
+        return cai_fail(CA_ERR_LIMIT, "reserve beyond max_agents/max_ratings");
+    ca_status st;
+    if ((st = grow_agents(rep, (uint32_t)agents, 1)) != CA_OK ||
+        (st = grow_ratings(rep, (uint32_t)ratings, 1)) != CA_OK ||
+        (st = grow_fps(rep, (uint32_t)ratings, 1)) != CA_OK)
+        return st;
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* Capacity is ensured by the caller. */
+ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx)
+{
+    uint32_t i = rep->n_agents, mask = rep->agent_slot_cap - 1;
+    uint32_t s = (uint32_t)agent_hash(rep, id) & mask;
+    while (rep->agent_slots[s] != 0)
+        s = (s + 1) & mask;
+    rep->agent_slots[s] = i + 1;
+    cai_rep_agent *a = &rep->agents[i];
+    memset(a, 0, sizeof *a);
+    a->id = *id;
+    rep->n_agents = i + 1;
+    *idx = i;
+    return CA_OK;
+}
+
+ca_status cai_reputation_insert_fp(ca_reputation *rep, uint64_t fp)
+{
+    if (fp == 0) {
+        rep->has_zero_fp = 1;
+        return CA_OK;
+    }
+    uint32_t s = fp_slot(fp_hash(rep, fp), rep->fp_cap);
+    while (rep->fps[s] != 0)
+        if (++s == rep->fp_cap)
+            s = 0;
+    rep->fps[s] = fp;
+    return CA_OK;
+}
+
+/* Finds or registers one agent (capacity for one more is ensured first). */
+static ca_status find_or_add(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx)
+{
+    uint32_t i = cai_reputation_find(rep, id);
+    if (i != UINT32_MAX) {
+        *idx = i;
+        return CA_OK;
+    }
+    if (rep->n_agents >= rep->opts.max_agents)
+        return cai_fail(CA_ERR_LIMIT, "reputation holds max_agents (%u) agents",
+                        rep->opts.max_agents);
+    ca_status st = grow_agents(rep, rep->n_agents + 1, 0);
+    if (st != CA_OK)
+        return st;
+    return cai_reputation_insert_agent(rep, id, idx);
+}
+
+/* ---- weight ---- */
+
+static uint32_t isqrt64(uint64_t v)
+{
+    /* Bit-by-bit integer square root: exact floor(sqrt(v)). */
+    uint64_t res = 0, bit = 1ull << 62;
+    while (bit > v)
+        bit >>= 2;
+    while (bit != 0) {
+        if (v >= res + bit) {
+            v -= res + bit;
+            res = (res >> 1) + bit;
+        } else {
+            res >>= 1;
+        }
+        bit >>= 2;
+    }
+    return (uint32_t)res;
+}
+
+static uint32_t weight_of(const ca_reputation_options *o, uint64_t amount)
+{
+    uint32_t w = isqrt64(amount / o->unit_amount);
+    return w > CA_REPUTATION_WEIGHT_MAX ? CA_REPUTATION_WEIGHT_MAX : w;
+}
+
+uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount)
+{
+    if (rep == NULL)
+        return 0;
+    return weight_of(&rep->opts, amount);
+}
+
+/* ---- ingest ---- */
+
+ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
+                                   const ca_agent_id *rater, const ca_agent_id *ratee,
+                                   uint32_t rating, uint64_t amount, uint64_t time_ms)
+{
+    CAI_REQUIRE(rep);
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(rater);
+    CAI_REQUIRE(ratee);
+    if (rating > CA_REPUTATION_RATING_MAX)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "rating %u is above %u", rating,
+                        CA_REPUTATION_RATING_MAX);
+    if (time_ms / 1000 > UINT32_MAX)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "rating time beyond 2^32 seconds");
+    if (memcmp(rater->bytes, ratee->bytes, CA_AGENT_ID_BYTES) == 0)
+        return cai_fail(CA_ERR_SELF_RATING, "an agent cannot rate its own task");
+    uint32_t w = weight_of(&rep->opts, amount);
+    if (w == 0)
+        return cai_fail(CA_ERR_UNPAID_RATING,
+                        "payment of %llu buys no weight (unit_amount is %llu)",
+                        (unsigned long long)amount, (unsigned long long)rep->opts.unit_amount);
+    uint64_t fp = cai_load_le64(task->bytes);
+    if (fp_contains(rep, fp))
+        return cai_fail(CA_ERR_DUPLICATE_RATING, "this task has already been rated");
+    if (rep->n_ratings >= rep->opts.max_ratings)
+        return cai_fail(CA_ERR_LIMIT, "reputation holds max_ratings (%u) ratings",
+                        rep->opts.max_ratings);
+    uint32_t new_agents = (cai_reputation_find(rep, rater) == UINT32_MAX) +
+                          (cai_reputation_find(rep, ratee) == UINT32_MAX);
+    if ((uint64_t)rep->n_agents + new_agents > rep->opts.max_agents)
+        return cai_fail(CA_ERR_LIMIT, "reputation holds max_agents (%u) agents",
+                        rep->opts.max_agents);
+    /* Every allocation first, so a failure leaves the state unchanged. */
+    ca_status st;
+    if ((st = grow_agents(rep, rep->n_agents + new_agents, 0)) != CA_OK ||
+        (st = grow_ratings(rep, rep->n_ratings + 1, 0)) != CA_OK ||
+        (st = grow_fps(rep, rep->n_ratings + 1, 0)) != CA_OK)
+        return st;
+    uint32_t a = 0, b = 0;
+    (void)find_or_add(rep, rater, &a);
+    (void)find_or_add(rep, ratee, &b);
+    (void)cai_reputation_insert_fp(rep, fp);
+    cai_rating *r = &rep->ratings[rep->n_ratings++];
+    r->rater = a;
+    r->ratee = b;
+    r->time_s = (uint32_t)(time_ms / 1000);
+    r->packed = w << CAI_RATING_BITS | rating;
+    rep->agents[a].given++;
+    rep->agents[b].received++;
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_reputation_set_stake(ca_reputation *rep, const ca_agent_id *agent, uint64_t amount)
+{
+    CAI_REQUIRE(rep);
+    CAI_REQUIRE(agent);
+    uint32_t i;
+    ca_status st = find_or_add(rep, agent, &i);
+    if (st != CA_OK)
+        return st;
+    rep->agents[i].stake = amount;
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_reputation_set_pretrusted(ca_reputation *rep, const ca_agent_id *agent, int pretrusted)
+{
+    CAI_REQUIRE(rep);
+    CAI_REQUIRE(agent);
+    uint32_t i;
+    ca_status st = find_or_add(rep, agent, &i);
+    if (st != CA_OK)
+        return st;
+    if (pretrusted)
+        rep->agents[i].flags |= CAI_AGENT_PRETRUSTED;
+    else
+        rep->agents[i].flags &= ~CAI_AGENT_PRETRUSTED;
+    cai_clear_error();
+    return CA_OK;
+}

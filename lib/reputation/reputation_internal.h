@@ -1,0 +1,149 @@
+/* Reputation internals: storage layout shared by the reputation sources. */
+#ifndef CYBERAGENT_REPUTATION_INTERNAL_H
+#define CYBERAGENT_REPUTATION_INTERNAL_H
+
+#include <float.h>
+
+#include "cyberagent/reputation.h"
+#include "internal.h"
+
+/*
+ * Scores must be bit-identical on every platform: IEEE-754 doubles evaluated
+ * in their own precision (no x87 extended precision), no fast-math, no FMA
+ * contraction (lib/CMakeLists.txt adds -ffp-contract=off for these sources;
+ * the pragma covers clang when built another way).
+ */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "lib/reputation needs FLT_EVAL_METHOD == 0 (SSE2 or a non-x87 FPU) for reproducible scores"
+#endif
+#if defined(__FAST_MATH__)
+#error "lib/reputation must not be built with -ffast-math"
+#endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* One stored rating: 16 bytes, no pointers. Agents are indices into the agent table. */
+typedef struct cai_rating {
+    uint32_t rater;
+    uint32_t ratee;
+    uint32_t time_s; /* settlement time, Unix seconds */
+    uint32_t packed; /* weight << 7 | rating (0..100) */
+} cai_rating;
+
+#define CAI_RATING_BITS 7u
+#define CAI_RATING_MASK 0x7Fu
+
+static inline uint32_t cai_rating_weight(const cai_rating *r)
+{
+    return r->packed >> CAI_RATING_BITS;
+}
+
+static inline uint32_t cai_rating_value(const cai_rating *r)
+{
+    return r->packed & CAI_RATING_MASK;
+}
+
+#define CAI_AGENT_PRETRUSTED 1u
+
+typedef struct cai_rep_agent {
+    ca_agent_id id;
+    uint64_t stake;
+    uint64_t pos;  /* decayed positive evidence at the last update, Q12 weight x percent */
+    uint64_t neg;  /* decayed negative evidence, same units */
+    double global; /* EigenTrust score at the last update */
+    uint32_t received;
+    uint32_t given;
+    uint32_t flags;
+} cai_rep_agent;
+
+/* Evidence fixed point: weight units times 2^12, times the rating percent. */
+#define CAI_EVIDENCE_SHIFT 12u
+#define CAI_EVIDENCE_SCALE (100.0 * 4096.0)
+
+struct ca_reputation {
+    ca_reputation_options opts;
+    uint8_t hash_key[16]; /* keys table hashing only; never affects results */
+
+    cai_rep_agent *agents;
+    uint32_t n_agents, cap_agents;
+    uint32_t *agent_slots; /* index + 1, 0 = empty; power-of-two size */
+    uint32_t agent_slot_cap;
+
+    cai_rating *ratings;
+    uint32_t n_ratings, cap_ratings;
+
+    uint64_t *fps; /* task fingerprints, open addressing, 0 = empty */
+    uint32_t fp_cap;
+    int has_zero_fp; /* fingerprint 0 is kept aside */
+
+    uint32_t *order;       /* rank -> agent index (agents sorted by id) */
+    uint32_t order_agents; /* agent count when order was computed */
+
+    int scored;              /* at least one update has run */
+    uint32_t scored_agents;  /* agents that existed at the last update */
+    uint64_t last_update_ms; /* now_ms of the last update */
+};
+
+/* 2^(-delta/half_life) in Q32 (2^32 = 1), integer only, rounding down. */
+uint64_t cai_reputation_decay_q32(uint64_t delta_ms, uint64_t half_life_ms);
+
+/* Evidence units of one rating at time now_ms (weight x decay, Q12). */
+uint64_t cai_reputation_evidence(const cai_rating *r, uint64_t now_ms, uint64_t half_life_ms);
+
+/* Index of an agent or UINT32_MAX. */
+uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id);
+
+/*
+ * Fills order[0..n) with agent indices sorted by id. Returns CA_ERR_NO_MEMORY
+ * only through the caller's allocation; this sorts in place.
+ */
+void cai_reputation_sort_agents(const ca_reputation *rep, uint32_t *order);
+
+/* Makes rep->order current (sorted by id). */
+ca_status cai_reputation_ensure_order(ca_reputation *rep);
+
+/* Fills a public score record from an agent. */
+void cai_reputation_fill_score(const ca_reputation *rep, uint32_t idx, ca_reputation_score *out);
+
+/* Allocates an empty handle with the same options and hash key (for imports). */
+ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **out);
+
+/* Inserts agents/fingerprints into tables sized by reserve (no growth checks). */
+ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx);
+ca_status cai_reputation_insert_fp(ca_reputation *rep, uint64_t fp);
+
+/*
+ * The rating graph of one update in rank space (agents ordered by id):
+ * column j lists the raters i of agent j in increasing rank with
+ * val = max(s_ij, 0) as a float (exactly (float)(double)s_ij, s_ij < 2^53).
+ */
+typedef struct cai_rep_graph {
+    uint32_t n;
+    uint32_t edges;
+    uint32_t *colptr; /* n + 1 */
+    uint32_t *src;    /* edges */
+    float *val;       /* edges */
+    double *out_sum;  /* n: W_i = sum of val over i's out-edges (0 = dangling) */
+    double *p;        /* n: teleport distribution */
+    double *t;        /* n: current scores */
+    double *tn;       /* n: next scores */
+    double *u;        /* n: t_i / W_i */
+} cai_rep_graph;
+
+/* Builds the graph and the Beta evidence as of now_ms; rep->order is made current. */
+ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_graph *g);
+
+/* Sets g->t to the start vector: previous scores (warm) or p (cold). */
+void cai_reputation_start(const ca_reputation *rep, cai_rep_graph *g, int warm);
+
+/* Power iteration until the L1 change is below tol or max_iter; scores in g->t. */
+void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32_t max_iter,
+                            ca_reputation_stats *stats);
+
+/* Stores g->t into the agents and marks the handle scored at now_ms. */
+void cai_reputation_commit(ca_reputation *rep, const cai_rep_graph *g, uint64_t now_ms);
+
+void cai_reputation_graph_free(cai_rep_graph *g);
+
+#endif /* CYBERAGENT_REPUTATION_INTERNAL_H */

@@ -1,0 +1,543 @@
+/* Reputation: weights, refusals, Beta math, decay, EigenTrust against a dense reference,
+ * convergence, warm start, determinism, top N, snapshots. */
+#include <stdlib.h>
+
+#include "cyberagent.h"
+#include "reputation/reputation_internal.h"
+#include "test_util.h"
+
+#define HOUR_MS (3600ull * 1000)
+#define T0_MS   (1700000000ull * 1000) /* a whole second */
+
+/* Deterministic ids whose byte order differs from their creation order. */
+static ca_agent_id agent(uint32_t n)
+{
+    ca_agent_id id;
+    uint64_t x = (uint64_t)n * 0x9E3779B97F4A7C15ull + 0x1234567ull;
+    for (size_t i = 0; i < CA_AGENT_ID_BYTES; i++) {
+        x ^= x >> 29;
+        x *= 0xBF58476D1CE4E5B9ull;
+        id.bytes[i] = (uint8_t)(x >> 56);
+    }
+    return id;
+}
+
+static ca_hash task(uint64_t n)
+{
+    ca_hash h;
+    memset(&h, 0xA5, sizeof h);
+    uint64_t x = n * 0xD6E8FEB86659FD93ull + 7;
+    for (int i = 0; i < 8; i++)
+        h.bytes[i] = (uint8_t)(x >> (8 * i));
+    return h;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s += 0x9E3779B97F4A7C15ull;
+    uint64_t z = *s;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static ca_reputation *new_rep_tol(double tol)
+{
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.tolerance = tol;
+    o.max_iterations = 1000;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, &o));
+    return rep;
+}
+
+static ca_reputation *new_rep(void)
+{
+    return new_rep_tol(1e-13);
+}
+
+static void add(ca_reputation *rep, uint64_t t, uint32_t from, uint32_t to, uint32_t rating,
+                uint64_t amount, uint64_t time_ms)
+{
+    ca_hash h = task(t);
+    ca_agent_id a = agent(from), b = agent(to);
+    assert_ok(ca_reputation_add_rating(rep, &h, &a, &b, rating, amount, time_ms));
+}
+
+static ca_reputation_score score_of(const ca_reputation *rep, uint32_t n)
+{
+    ca_agent_id id = agent(n);
+    ca_reputation_score s;
+    assert_ok(ca_reputation_get(rep, &id, &s));
+    return s;
+}
+
+static void test_options_and_lifecycle(void **state)
+{
+    (void)state;
+    ca_reputation_free(NULL);
+    ca_reputation_options o;
+    assert_status(CA_ERR_UNSUPPORTED, ca_reputation_options_init(&o, 99));
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    ca_reputation *rep = NULL;
+    o.damping_ppm = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_new(&rep, &o));
+    assert_null(rep);
+    o.damping_ppm = 150000;
+    o.half_life_ms = 10;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_new(&rep, &o));
+    o.half_life_ms = HOUR_MS;
+    o.tolerance = 0.0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_new(&rep, &o));
+    assert_ok(ca_reputation_new(&rep, NULL));
+    assert_int_equal(ca_reputation_agent_count(rep), 0);
+    ca_reputation_stats st;
+    assert_ok(ca_reputation_update(rep, T0_MS, &st));
+    assert_int_equal(st.agents, 0);
+    assert_int_equal(ca_reputation_rating_max(), 100);
+    assert_int_equal(ca_reputation_weight_max(), CA_REPUTATION_WEIGHT_MAX);
+    assert_string_equal(ca_status_str(CA_ERR_DUPLICATE_RATING), "CA_ERR_DUPLICATE_RATING");
+    ca_reputation_free(rep);
+}
+
+static void test_weight(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    assert_int_equal(ca_reputation_weight(rep, 0), 0);
+    assert_int_equal(ca_reputation_weight(rep, 1), 1);
+    assert_int_equal(ca_reputation_weight(rep, 3), 1);
+    assert_int_equal(ca_reputation_weight(rep, 4), 2);
+    assert_int_equal(ca_reputation_weight(rep, 99), 9);
+    assert_int_equal(ca_reputation_weight(rep, 100), 10);
+    assert_int_equal(ca_reputation_weight(rep, 0xFFFFFFFFull * 0xFFFFFFFFull), 0x1FFFFFF);
+    assert_int_equal(ca_reputation_weight(rep, UINT64_MAX), CA_REPUTATION_WEIGHT_MAX);
+    /* Monotone and exactly the integer square root. */
+    for (uint64_t a = 0; a < 5000; a++) {
+        uint64_t w = ca_reputation_weight(rep, a);
+        assert_true(w * w <= a && (w + 1) * (w + 1) > a);
+    }
+    ca_reputation_free(rep);
+
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.unit_amount = 10;
+    assert_ok(ca_reputation_new(&rep, &o));
+    assert_int_equal(ca_reputation_weight(rep, 9), 0);
+    assert_int_equal(ca_reputation_weight(rep, 40), 2);
+    ca_hash h = task(1);
+    ca_agent_id a = agent(1), b = agent(2);
+    assert_status(CA_ERR_UNPAID_RATING, ca_reputation_add_rating(rep, &h, &a, &b, 100, 9, T0_MS));
+    assert_ok(ca_reputation_add_rating(rep, &h, &a, &b, 100, 10, T0_MS));
+    ca_reputation_free(rep);
+}
+
+static void test_refusals_change_nothing(void **state)
+{
+    (void)state;
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.max_agents = 3;
+    o.max_ratings = 3;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, &o));
+    ca_hash h1 = task(1), h2 = task(2), h3 = task(3), h4 = task(4), h5 = task(5);
+    ca_agent_id a = agent(1), b = agent(2), c = agent(3), d = agent(4);
+    assert_ok(ca_reputation_add_rating(rep, &h1, &a, &b, 90, 100, T0_MS));
+    assert_status(CA_ERR_SELF_RATING, ca_reputation_add_rating(rep, &h2, &a, &a, 100, 100, T0_MS));
+    /* One rating per task, whoever submits it. */
+    assert_status(CA_ERR_DUPLICATE_RATING,
+                  ca_reputation_add_rating(rep, &h1, &a, &b, 90, 100, T0_MS));
+    assert_status(CA_ERR_DUPLICATE_RATING,
+                  ca_reputation_add_rating(rep, &h1, &c, &b, 10, 100, T0_MS));
+    assert_status(CA_ERR_UNPAID_RATING, ca_reputation_add_rating(rep, &h2, &a, &b, 90, 0, T0_MS));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_reputation_add_rating(rep, &h2, &a, &b, 101, 100, T0_MS));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_reputation_add_rating(rep, &h2, &a, &b, 50, 100, (UINT32_MAX + 1ull) * 1000));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_reputation_add_rating(rep, NULL, &a, &b, 50, 100, T0_MS));
+    assert_int_equal(ca_reputation_agent_count(rep), 2);
+    assert_int_equal(ca_reputation_rating_count(rep), 1);
+    assert_ok(ca_reputation_add_rating(rep, &h2, &b, &c, 80, 100, T0_MS));
+    /* A fourth agent is over max_agents: nothing changes, the task stays unrated. */
+    assert_status(CA_ERR_LIMIT, ca_reputation_add_rating(rep, &h3, &a, &d, 80, 100, T0_MS));
+    assert_status(CA_ERR_LIMIT, ca_reputation_set_stake(rep, &d, 5));
+    assert_int_equal(ca_reputation_agent_count(rep), 3);
+    assert_ok(ca_reputation_add_rating(rep, &h3, &c, &a, 80, 100, T0_MS));
+    assert_status(CA_ERR_LIMIT, ca_reputation_add_rating(rep, &h4, &c, &b, 80, 100, T0_MS));
+    assert_int_equal(ca_reputation_rating_count(rep), 3);
+    ca_agent_id missing = agent(77);
+    ca_reputation_score s;
+    assert_status(CA_ERR_NOT_FOUND, ca_reputation_get(rep, &missing, &s));
+    (void)h5;
+    ca_reputation_free(rep);
+}
+
+static void test_decay(void **state)
+{
+    (void)state;
+    const uint64_t h = 7 * 24 * HOUR_MS;
+    assert_true(cai_reputation_decay_q32(0, h) == 1ull << 32);
+    assert_true(cai_reputation_decay_q32(h, h) == 1ull << 31);
+    assert_true(cai_reputation_decay_q32(3 * h, h) == 1ull << 29);
+    assert_true(cai_reputation_decay_q32(h / 2, h) == 3037000500u); /* 2^-1/2, rounded */
+    assert_true(cai_reputation_decay_q32(33 * h, h) == 0);
+    assert_true(cai_reputation_decay_q32(UINT64_MAX, h) == 0);
+    /* Monotone non-increasing, and within 1e-8 of 2^(-x) at quarter points. */
+    uint64_t prev = 1ull << 32;
+    for (uint64_t d = 0; d < 4 * h; d += h / 997) {
+        uint64_t v = cai_reputation_decay_q32(d, h);
+        assert_true(v <= prev);
+        prev = v;
+    }
+    const double quarter[4] = {1.0, 0.8408964152537145, 0.7071067811865476, 0.5946035575013605};
+    for (int q = 0; q < 4; q++) {
+        double got = (double)cai_reputation_decay_q32((uint64_t)q * (h / 4), h) / 4294967296.0;
+        assert_true(got - quarter[q] < 1e-8 && quarter[q] - got < 1e-8);
+    }
+}
+
+static void test_beta(void **state)
+{
+    (void)state;
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.half_life_ms = 10 * HOUR_MS;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, &o));
+    /* Before any update: no evidence. */
+    add(rep, 1, 1, 2, 100, 1, T0_MS);
+    ca_reputation_score s = score_of(rep, 2);
+    assert_true(s.expected == 0.5 && s.uncertainty == 1.0 && s.global == 0.0);
+
+    assert_ok(ca_reputation_update(rep, T0_MS, NULL));
+    s = score_of(rep, 2);
+    assert_true(s.positive == 1.0 && s.negative == 0.0);
+    assert_true(s.expected == 2.0 / 3.0);
+    assert_true(s.uncertainty == 2.0 / 3.0);
+    assert_int_equal(s.ratings_received, 1);
+    assert_int_equal(score_of(rep, 1).ratings_given, 1);
+
+    /* weight 4 (amount 16), rating 75: r += 3, s += 1. */
+    add(rep, 2, 3, 2, 75, 16, T0_MS);
+    /* rating 0 from another hirer: all negative. */
+    add(rep, 3, 1, 4, 0, 1, T0_MS);
+    assert_ok(ca_reputation_update(rep, T0_MS, NULL));
+    s = score_of(rep, 2);
+    assert_true(s.positive == 4.0 && s.negative == 1.0);
+    assert_true(s.expected == 5.0 / 7.0);
+    assert_true(score_of(rep, 4).expected == 1.0 / 3.0);
+
+    /* One half-life later every piece of evidence has halved. */
+    assert_ok(ca_reputation_update(rep, T0_MS + 10 * HOUR_MS, NULL));
+    s = score_of(rep, 2);
+    assert_true(s.positive == 2.0 && s.negative == 0.5);
+    assert_true(s.expected == 3.0 / 4.5);
+    /* Ratings time-stamped after `now` count in full, never more. */
+    add(rep, 4, 5, 6, 100, 1, T0_MS + 100 * HOUR_MS);
+    assert_ok(ca_reputation_update(rep, T0_MS, NULL));
+    assert_true(score_of(rep, 6).positive == 1.0);
+    /* Long after, the evidence is gone and the agent is back to no evidence. */
+    assert_ok(ca_reputation_update(rep, T0_MS + 400 * HOUR_MS, NULL));
+    s = score_of(rep, 2);
+    assert_true(s.positive == 0.0 && s.negative == 0.0 && s.expected == 0.5);
+    ca_reputation_free(rep);
+}
+
+/* ---- EigenTrust against a dense reference ---- */
+
+#define DN 7
+
+static void dense_reference(double s[DN][DN], const double p[DN], double a, double out[DN])
+{
+    double c[DN][DN];
+    for (int i = 0; i < DN; i++) {
+        double sum = 0;
+        for (int j = 0; j < DN; j++)
+            sum += s[i][j] > 0 ? s[i][j] : 0;
+        for (int j = 0; j < DN; j++)
+            c[i][j] = sum > 0 ? (s[i][j] > 0 ? s[i][j] : 0) / sum : p[j]; /* dangling -> p */
+    }
+    double t[DN];
+    memcpy(t, p, sizeof t);
+    for (int it = 0; it < 10000; it++) {
+        double tn[DN];
+        for (int j = 0; j < DN; j++) {
+            double acc = 0;
+            for (int i = 0; i < DN; i++)
+                acc += c[i][j] * t[i];
+            tn[j] = (1 - a) * acc + a * p[j];
+        }
+        memcpy(t, tn, sizeof t);
+    }
+    memcpy(out, t, sizeof t);
+}
+
+static void check_against_dense(int pre_mask, const uint64_t stake[DN])
+{
+    ca_reputation *rep = new_rep();
+    double s[DN][DN] = {{0}};
+    uint64_t seed = 42, tn = 1;
+    for (int k = 0; k < 30; k++) {
+        uint32_t i = (uint32_t)(rng_next(&seed) % DN), j = (uint32_t)(rng_next(&seed) % DN);
+        if (i == j || i == DN - 1) /* agent DN-1 never rates: a dangling row */
+            continue;
+        uint32_t v = (uint32_t)(rng_next(&seed) % 101);
+        uint64_t amount = 1 + rng_next(&seed) % 400;
+        add(rep, tn++, i, j, v, amount, T0_MS);
+        double w = (double)ca_reputation_weight(rep, amount);
+        s[i][j] += w * (2.0 * v - 100.0);
+    }
+    double p[DN], total_stake = 0;
+    int pre = 0;
+    for (int i = 0; i < DN; i++) {
+        ca_agent_id id = agent((uint32_t)i);
+        assert_ok(ca_reputation_set_stake(rep, &id, stake[i]));
+        assert_ok(ca_reputation_set_pretrusted(rep, &id, (pre_mask >> i) & 1));
+        total_stake += (double)stake[i];
+        pre += (pre_mask >> i) & 1;
+    }
+    for (int i = 0; i < DN; i++) {
+        double vp = pre ? (((pre_mask >> i) & 1) ? 1.0 / pre : 0) : 0;
+        double vs = total_stake > 0 ? (double)stake[i] / total_stake : 0;
+        if (pre && total_stake > 0)
+            p[i] = 0.5 * vp + 0.5 * vs;
+        else if (pre)
+            p[i] = vp;
+        else if (total_stake > 0)
+            p[i] = vs;
+        else
+            p[i] = 1.0 / DN;
+    }
+    double ref[DN];
+    dense_reference(s, p, 0.15, ref);
+    ca_reputation_stats st;
+    assert_ok(ca_reputation_update(rep, T0_MS, &st));
+    assert_true(st.converged);
+    double sum = 0;
+    for (int i = 0; i < DN; i++) {
+        double g = score_of(rep, (uint32_t)i).global;
+        sum += g;
+        if (!(g - ref[i] < 1e-10 && ref[i] - g < 1e-10))
+            fail_msg("agent %d: got %.17g, dense reference %.17g", i, g, ref[i]);
+    }
+    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+    ca_reputation_free(rep);
+}
+
+static void test_eigentrust_dense(void **state)
+{
+    (void)state;
+    const uint64_t none[DN] = {0}, some[DN] = {0, 500, 0, 1500, 0, 0, 1000};
+    check_against_dense(0, none);    /* uniform teleport */
+    check_against_dense(0x5, none);  /* pre-trusted only */
+    check_against_dense(0, some);    /* stake only */
+    check_against_dense(0x42, some); /* both, half and half */
+}
+
+/* Random market: n agents, m ratings, mostly positive. */
+static void fill_random(ca_reputation *rep, uint32_t n, uint32_t m, uint64_t seed, uint64_t first)
+{
+    for (uint32_t k = 0; k < m; k++) {
+        uint32_t i = (uint32_t)(rng_next(&seed) % n), j = (uint32_t)(rng_next(&seed) % n);
+        if (i == j)
+            j = (j + 1) % n;
+        uint32_t v =
+            (uint32_t)(rng_next(&seed) % 4 == 0 ? rng_next(&seed) % 50 : 60 + rng_next(&seed) % 41);
+        add(rep, first + k, i, j, v, 1 + rng_next(&seed) % 10000,
+            T0_MS + (rng_next(&seed) % 1000) * 60000);
+    }
+}
+
+static void test_convergence_and_warm_start(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep_tol(1e-8);
+    fill_random(rep, 300, 3000, 7, 1);
+    for (uint32_t i = 0; i < 5; i++) {
+        ca_agent_id id = agent(i);
+        assert_ok(ca_reputation_set_pretrusted(rep, &id, 1));
+    }
+    ca_reputation_stats cold;
+    assert_ok(ca_reputation_update(rep, T0_MS + 1000 * 60000, &cold));
+    assert_true(cold.converged);
+    assert_true(cold.l1_change < 1e-8);
+    assert_true(cold.iterations > 5);
+    assert_int_equal(cold.ratings, 3000);
+    double sum = 0;
+    for (uint32_t i = 0; i < 300; i++)
+        sum += score_of(rep, i).global;
+    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+
+    /* A few new receipts: the warm update needs fewer iterations than a cold one. */
+    fill_random(rep, 300, 10, 99, 100000);
+    ca_reputation_stats warm;
+    assert_ok(ca_reputation_update(rep, T0_MS + 1000 * 60000, &warm));
+    assert_true(warm.converged);
+    ca_reputation *cold_rep = new_rep_tol(1e-8);
+    fill_random(cold_rep, 300, 3000, 7, 1);
+    fill_random(cold_rep, 300, 10, 99, 100000);
+    for (uint32_t i = 0; i < 5; i++) {
+        ca_agent_id id = agent(i);
+        assert_ok(ca_reputation_set_pretrusted(cold_rep, &id, 1));
+    }
+    ca_reputation_stats cold2;
+    assert_ok(ca_reputation_update(cold_rep, T0_MS + 1000 * 60000, &cold2));
+    print_message("cold %u iterations, warm after 10 new ratings %u\n", cold2.iterations,
+                  warm.iterations);
+    assert_true(warm.iterations < cold2.iterations);
+    for (uint32_t i = 0; i < 300; i++) {
+        double a = score_of(rep, i).global, b = score_of(cold_rep, i).global;
+        assert_true(a - b < 1e-8 && b - a < 1e-8);
+    }
+    /* The iteration cap is honoured and reported. */
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.max_iterations = 2;
+    o.tolerance = 1e-15;
+    ca_reputation *capped = NULL;
+    assert_ok(ca_reputation_new(&capped, &o));
+    fill_random(capped, 300, 3000, 7, 1);
+    ca_reputation_stats cs;
+    assert_ok(ca_reputation_update(capped, T0_MS, &cs));
+    assert_int_equal(cs.iterations, 2);
+    assert_false(cs.converged);
+    ca_reputation_free(capped);
+    ca_reputation_free(cold_rep);
+    ca_reputation_free(rep);
+}
+
+/*
+ * The spec: scores are a function of the set of ratings, stakes and flags, not
+ * of the order they arrived in. Two handles fed the same data in different
+ * orders give bit-identical doubles.
+ */
+static void test_order_independent_bits(void **state)
+{
+    (void)state;
+    enum { N = 120, M = 1500 };
+    struct r {
+        uint32_t i, j, v;
+        uint64_t amount, time;
+    } *rs = malloc(M * sizeof *rs);
+    assert_non_null(rs);
+    uint64_t seed = 5;
+    for (uint32_t k = 0; k < M; k++) {
+        rs[k].i = (uint32_t)(rng_next(&seed) % N);
+        rs[k].j = (uint32_t)(rng_next(&seed) % N);
+        if (rs[k].i == rs[k].j)
+            rs[k].j = (rs[k].j + 1) % N;
+        rs[k].v = (uint32_t)(rng_next(&seed) % 101);
+        rs[k].amount = 1 + rng_next(&seed) % 100000;
+        rs[k].time = T0_MS + (rng_next(&seed) % 5000) * 1000;
+    }
+    ca_reputation *a = new_rep(), *b = new_rep();
+    for (uint32_t k = 0; k < M; k++)
+        add(a, k, rs[k].i, rs[k].j, rs[k].v, rs[k].amount, rs[k].time);
+    for (uint32_t n = 0; n < N; n += 7) {
+        ca_agent_id id = agent(n);
+        assert_ok(ca_reputation_set_stake(a, &id, 1000 + n));
+    }
+    /* b: stakes first, ratings in reverse. */
+    for (uint32_t n = 0; n < N; n += 7) {
+        ca_agent_id id = agent(n);
+        assert_ok(ca_reputation_set_stake(b, &id, 1000 + n));
+    }
+    for (uint32_t k = M; k-- > 0;)
+        add(b, k, rs[k].i, rs[k].j, rs[k].v, rs[k].amount, rs[k].time);
+    for (int round = 0; round < 2; round++) {
+        uint64_t now = T0_MS + 6000 * 1000 + (uint64_t)round * 24 * HOUR_MS;
+        ca_reputation_stats sa, sb;
+        assert_ok(ca_reputation_update(a, now, &sa));
+        assert_ok(ca_reputation_update(b, now, &sb));
+        assert_int_equal(sa.iterations, sb.iterations);
+        for (uint32_t n = 0; n < N; n++) {
+            ca_reputation_score x = score_of(a, n), y = score_of(b, n);
+            assert_memory_equal(&x.global, &y.global, sizeof x.global);
+            assert_memory_equal(&x.positive, &y.positive, sizeof x.positive);
+            assert_memory_equal(&x.negative, &y.negative, sizeof x.negative);
+            assert_memory_equal(&x.expected, &y.expected, sizeof x.expected);
+        }
+    }
+    free(rs);
+    ca_reputation_free(a);
+    ca_reputation_free(b);
+}
+
+static void test_top(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    fill_random(rep, 50, 600, 11, 1);
+    assert_ok(ca_reputation_update(rep, T0_MS, NULL));
+    size_t len = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_reputation_top(rep, 10, NULL, 0, &len));
+    assert_int_equal(len, 10);
+    ca_reputation_score top[60];
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_reputation_top(rep, 10, top, 9, &len));
+    assert_ok(ca_reputation_top(rep, 10, top, 60, &len));
+    assert_int_equal(len, 10);
+    ca_reputation_score all[60];
+    assert_ok(ca_reputation_top(rep, 1000, all, 60, &len));
+    assert_int_equal(len, 50);
+    for (size_t i = 1; i < len; i++)
+        assert_true(all[i - 1].global > all[i].global ||
+                    (all[i - 1].global == all[i].global &&
+                     memcmp(all[i - 1].agent.bytes, all[i].agent.bytes, 32) < 0));
+    for (size_t i = 0; i < 10; i++)
+        assert_memory_equal(&top[i], &all[i], sizeof top[i]);
+    /* Fewer than 10 agents beat the 10th. */
+    int above = 0;
+    for (uint32_t n = 0; n < 50; n++)
+        above += score_of(rep, n).global > top[9].global;
+    assert_true(above < 10);
+    assert_ok(ca_reputation_top(rep, 0, NULL, 0, &len));
+    assert_int_equal(len, 0);
+    ca_reputation_free(rep);
+}
+
+/* Sybils with no trusted path get nothing from a pre-trusted teleport. */
+static void test_sybil_ring_isolated(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    uint64_t tn = 1;
+    /* Honest cluster 0..9, pre-trusted 0 and 1. */
+    for (uint32_t i = 0; i < 10; i++)
+        for (uint32_t j = 0; j < 10; j++)
+            if (i != j)
+                add(rep, tn++, i, j, 90, 100, T0_MS);
+    /* A ring of 20 sybils 100..119 rating each other perfectly with big payments. */
+    for (uint32_t i = 100; i < 120; i++)
+        for (uint32_t j = 100; j < 120; j++)
+            if (i != j)
+                add(rep, tn++, i, j, 100, 1000000, T0_MS);
+    for (uint32_t i = 0; i < 2; i++) {
+        ca_agent_id id = agent(i);
+        assert_ok(ca_reputation_set_pretrusted(rep, &id, 1));
+    }
+    assert_ok(ca_reputation_update(rep, T0_MS, NULL));
+    for (uint32_t i = 100; i < 120; i++)
+        assert_true(score_of(rep, i).global == 0.0);
+    assert_true(score_of(rep, 5).global > 0.05);
+    ca_reputation_free(rep);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_and_lifecycle),
+        cmocka_unit_test(test_weight),
+        cmocka_unit_test(test_refusals_change_nothing),
+        cmocka_unit_test(test_decay),
+        cmocka_unit_test(test_beta),
+        cmocka_unit_test(test_eigentrust_dense),
+        cmocka_unit_test(test_convergence_and_warm_start),
+        cmocka_unit_test(test_order_independent_bits),
+        cmocka_unit_test(test_top),
+        cmocka_unit_test(test_sybil_ring_isolated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
