@@ -45,6 +45,7 @@ static inline uint32_t cai_rating_value(const cai_rating *r)
 }
 
 #define CAI_AGENT_PRETRUSTED 1u
+#define CAI_AGENT_SCORED     2u /* had a score at the last update (warm start) */
 
 typedef struct cai_rep_agent {
     ca_agent_id id;
@@ -81,7 +82,6 @@ struct ca_reputation {
     uint32_t order_agents; /* agent count when order was computed */
 
     int scored;              /* at least one update has run */
-    uint32_t scored_agents;  /* agents that existed at the last update */
     uint64_t last_update_ms; /* now_ms of the last update */
 };
 

@@ -255,7 +255,7 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
 void cai_reputation_start(const ca_reputation *rep, cai_rep_graph *g, int warm)
 {
     uint32_t n = g->n;
-    if (!warm || !rep->scored || rep->scored_agents == 0) {
+    if (!warm || !rep->scored) {
         memcpy(g->t, g->p, (size_t)n * sizeof *g->t);
         return;
     }
@@ -263,7 +263,7 @@ void cai_reputation_start(const ca_reputation *rep, cai_rep_graph *g, int warm)
     double sum = 0.0;
     for (uint32_t r = 0; r < n; r++) {
         uint32_t idx = rep->order[r];
-        g->t[r] = idx < rep->scored_agents ? rep->agents[idx].global : g->p[r];
+        g->t[r] = (rep->agents[idx].flags & CAI_AGENT_SCORED) ? rep->agents[idx].global : g->p[r];
         sum += g->t[r];
     }
     if (!(sum > 0.0)) {
@@ -324,10 +324,12 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
 
 void cai_reputation_commit(ca_reputation *rep, const cai_rep_graph *g, uint64_t now_ms)
 {
-    for (uint32_t r = 0; r < g->n; r++)
-        rep->agents[rep->order[r]].global = g->t[r];
+    for (uint32_t r = 0; r < g->n; r++) {
+        cai_rep_agent *a = &rep->agents[rep->order[r]];
+        a->global = g->t[r];
+        a->flags |= CAI_AGENT_SCORED;
+    }
     rep->scored = 1;
-    rep->scored_agents = rep->n_agents;
     rep->last_update_ms = now_ms;
 }
 

@@ -1,20 +1,306 @@
-/* Snapshot export/import: placeholder until the format lands. */
+/*
+ * Snapshot: canonical little-endian bytes of the whole reputation state.
+ *
+ *   header  56 bytes  "CARP", version u32 (1), half_life_ms u64, damping_ppm u32,
+ *                     stake_share_ppm u32, unit_amount u64, last_update_ms u64,
+ *                     flags u32 (bit 0: scored), agent_count u32, rating_count u32,
+ *                     reserved u32 (0)
+ *   agents  68 bytes each, ids strictly increasing:
+ *                     id[32], stake u64, global (IEEE-754 binary64 bits) u64,
+ *                     positive u64, negative u64, flags u32 (bit 0 pre-trusted,
+ *                     bit 1 scored at the last update)
+ *   ratings 16 bytes each, (ratee, rater, time, packed) non-decreasing:
+ *                     rater u32, ratee u32 (agent positions above), time_s u32,
+ *                     packed u32 (weight << 7 | rating)
+ *   tasks   8 bytes each (one per rating), strictly increasing fingerprints u64
+ *   check   32 bytes  BLAKE2b-256 of everything before
+ *
+ * The decoder checks structure first and the checksum last, then builds a new
+ * state aside and swaps it in, so a failure never changes the handle.
+ */
+#include <stdlib.h>
+
+#include <sodium.h>
+
 #include "reputation_internal.h"
+
+#define SNAP_MAGIC        "CARP"
+#define SNAP_HEADER       56u
+#define SNAP_AGENT        68u
+#define SNAP_RATING       16u
+#define SNAP_TASK         8u
+#define SNAP_CHECK        32u
+#define SNAP_FLAG_SCORED  1u
+#define AGENT_FLAGS_KNOWN (CAI_AGENT_PRETRUSTED | CAI_AGENT_SCORED)
+#define INF_BITS          0x7FF0000000000000ull /* +infinity */
+
+static int snap_size(uint64_t agents, uint64_t ratings, size_t *out)
+{
+    uint64_t n =
+        SNAP_HEADER + agents * SNAP_AGENT + ratings * (SNAP_RATING + SNAP_TASK) + SNAP_CHECK;
+    if (n > SIZE_MAX)
+        return 0;
+    *out = (size_t)n;
+    return 1;
+}
+
+static uint64_t double_bits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static double bits_double(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static int cmp_rating(const void *a, const void *b)
+{
+    const cai_rating *x = a, *y = b;
+    const uint32_t kx[4] = {x->ratee, x->rater, x->time_s, x->packed};
+    const uint32_t ky[4] = {y->ratee, y->rater, y->time_s, y->packed};
+    for (int i = 0; i < 4; i++)
+        if (kx[i] != ky[i])
+            return kx[i] < ky[i] ? -1 : 1;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
 
 ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, size_t out_cap,
                                         size_t *out_len)
 {
-    (void)rep;
-    (void)out;
-    (void)out_cap;
-    (void)out_len;
-    return cai_fail(CA_ERR_UNSUPPORTED, "not yet");
+    CAI_REQUIRE(rep);
+    CAI_REQUIRE(out_len);
+    uint32_t n = rep->n_agents, nr = rep->n_ratings;
+    size_t need;
+    if (!snap_size(n, nr, &need))
+        return cai_fail(CA_ERR_OVERFLOW, "snapshot larger than the address space");
+    ca_status st = cai_check_out(out, out_cap, out_len, need);
+    if (st != CA_OK)
+        return st;
+    uint32_t *order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    uint32_t *rank = malloc((size_t)(n ? n : 1) * sizeof *rank);
+    cai_rating *rs = malloc((size_t)(nr ? nr : 1) * sizeof *rs);
+    uint64_t *fps = malloc((size_t)(nr ? nr : 1) * sizeof *fps);
+    if (!order || !rank || !rs || !fps) {
+        free(order);
+        free(rank);
+        free(rs);
+        free(fps);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory writing a snapshot");
+    }
+    cai_reputation_sort_agents(rep, order);
+    for (uint32_t r = 0; r < n; r++)
+        rank[order[r]] = r;
+    for (uint32_t k = 0; k < nr; k++) {
+        rs[k] = rep->ratings[k];
+        rs[k].rater = rank[rs[k].rater];
+        rs[k].ratee = rank[rs[k].ratee];
+    }
+    qsort(rs, nr, sizeof *rs, cmp_rating);
+    uint32_t nf = 0;
+    if (rep->has_zero_fp)
+        fps[nf++] = 0;
+    for (uint32_t i = 0; i < rep->fp_cap; i++)
+        if (rep->fps[i] != 0)
+            fps[nf++] = rep->fps[i];
+    qsort(fps, nf, sizeof *fps, cmp_u64);
+
+    uint8_t *p = out;
+    memcpy(p, SNAP_MAGIC, 4);
+    cai_store_le32(p + 4, CA_REPUTATION_SNAPSHOT_VERSION);
+    cai_store_le64(p + 8, rep->opts.half_life_ms);
+    cai_store_le32(p + 16, rep->opts.damping_ppm);
+    cai_store_le32(p + 20, rep->opts.stake_share_ppm);
+    cai_store_le64(p + 24, rep->opts.unit_amount);
+    cai_store_le64(p + 32, rep->scored ? rep->last_update_ms : 0);
+    cai_store_le32(p + 40, rep->scored ? SNAP_FLAG_SCORED : 0);
+    cai_store_le32(p + 44, n);
+    cai_store_le32(p + 48, nr);
+    cai_store_le32(p + 52, 0);
+    p += SNAP_HEADER;
+    for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
+        const cai_rep_agent *a = &rep->agents[order[r]];
+        memcpy(p, a->id.bytes, CA_AGENT_ID_BYTES);
+        cai_store_le64(p + 32, a->stake);
+        cai_store_le64(p + 40, double_bits(a->global));
+        cai_store_le64(p + 48, a->pos);
+        cai_store_le64(p + 56, a->neg);
+        cai_store_le32(p + 64, a->flags & AGENT_FLAGS_KNOWN);
+    }
+    for (uint32_t k = 0; k < nr; k++, p += SNAP_RATING) {
+        cai_store_le32(p, rs[k].rater);
+        cai_store_le32(p + 4, rs[k].ratee);
+        cai_store_le32(p + 8, rs[k].time_s);
+        cai_store_le32(p + 12, rs[k].packed);
+    }
+    for (uint32_t k = 0; k < nf; k++, p += SNAP_TASK)
+        cai_store_le64(p, fps[k]);
+    crypto_generichash(p, SNAP_CHECK, out, (size_t)(p - out), NULL, 0);
+    free(order);
+    free(rank);
+    free(rs);
+    free(fps);
+    cai_clear_error();
+    return CA_OK;
+}
+
+#define CORRUPT(...) cai_fail(CA_ERR_SNAPSHOT_CORRUPT, "reputation snapshot: " __VA_ARGS__)
+
+/* Structure checks that need no allocation. */
+static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, size_t in_len,
+                                 uint32_t *agents_out, uint32_t *ratings_out)
+{
+    if (in_len < SNAP_HEADER + SNAP_CHECK)
+        return CORRUPT("%zu bytes is shorter than a header", in_len);
+    if (memcmp(in, SNAP_MAGIC, 4) != 0)
+        return CORRUPT("bad magic");
+    uint32_t version = cai_load_le32(in + 4);
+    if (version == 0)
+        return CORRUPT("version 0");
+    if (version > CA_REPUTATION_SNAPSHOT_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "reputation snapshot version %u is newer than %u",
+                        version, CA_REPUTATION_SNAPSHOT_VERSION);
+    uint32_t flags = cai_load_le32(in + 40);
+    if ((flags & ~SNAP_FLAG_SCORED) != 0 || cai_load_le32(in + 52) != 0)
+        return CORRUPT("unknown flags or reserved bits set");
+    if (!(flags & SNAP_FLAG_SCORED) && cai_load_le64(in + 32) != 0)
+        return CORRUPT("update time without scores");
+    uint32_t n = cai_load_le32(in + 44), nr = cai_load_le32(in + 48);
+    size_t need;
+    if (!snap_size(n, nr, &need) || need != in_len) {
+        if (n > rep->opts.max_agents || nr > rep->opts.max_ratings)
+            return cai_fail(CA_ERR_LIMIT, "snapshot holds %u agents and %u ratings, beyond limits",
+                            n, nr);
+        return CORRUPT("length %zu does not match %u agents and %u ratings", in_len, n, nr);
+    }
+    if (n > rep->opts.max_agents || nr > rep->opts.max_ratings)
+        return cai_fail(CA_ERR_LIMIT, "snapshot holds %u agents and %u ratings, beyond limits", n,
+                        nr);
+    if (nr > 0 && n < 2)
+        return CORRUPT("ratings without two agents");
+    int scored = (flags & SNAP_FLAG_SCORED) != 0;
+    const uint8_t *p = in + SNAP_HEADER;
+    for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
+        if (r > 0 && memcmp(p - SNAP_AGENT, p, CA_AGENT_ID_BYTES) >= 0)
+            return CORRUPT("agents not in strictly increasing id order");
+        uint64_t g = cai_load_le64(p + 40);
+        uint32_t af = cai_load_le32(p + 64);
+        if ((af & ~AGENT_FLAGS_KNOWN) != 0)
+            return CORRUPT("unknown agent flags");
+        if (!scored && (af & CAI_AGENT_SCORED))
+            return CORRUPT("agent scored in an unscored state");
+        if (!(af & CAI_AGENT_SCORED)) {
+            if (g != 0 || cai_load_le64(p + 48) != 0 || cai_load_le64(p + 56) != 0)
+                return CORRUPT("scores on an agent without an update");
+        } else if (g >= INF_BITS) { /* sign bit clear and finite */
+            return CORRUPT("global score negative or not finite");
+        }
+    }
+    const uint8_t *prev = NULL;
+    for (uint32_t k = 0; k < nr; k++, p += SNAP_RATING) {
+        uint32_t rater = cai_load_le32(p), ratee = cai_load_le32(p + 4);
+        uint32_t packed = cai_load_le32(p + 12);
+        if (rater >= n || ratee >= n || rater == ratee)
+            return CORRUPT("rating %u names bad agents", k);
+        if ((packed & CAI_RATING_MASK) > CA_REPUTATION_RATING_MAX ||
+            (packed >> CAI_RATING_BITS) == 0 ||
+            (packed >> CAI_RATING_BITS) > CA_REPUTATION_WEIGHT_MAX)
+            return CORRUPT("rating %u has a bad value or weight", k);
+        if (prev != NULL) {
+            cai_rating a = {cai_load_le32(prev), cai_load_le32(prev + 4), cai_load_le32(prev + 8),
+                            cai_load_le32(prev + 12)};
+            cai_rating b = {rater, ratee, cai_load_le32(p + 8), packed};
+            if (cmp_rating(&a, &b) > 0)
+                return CORRUPT("ratings not in canonical order");
+        }
+        prev = p;
+    }
+    for (uint32_t k = 0; k < nr; k++, p += SNAP_TASK)
+        if (k > 0 && cai_load_le64(p - SNAP_TASK) >= cai_load_le64(p))
+            return CORRUPT("task fingerprints not strictly increasing");
+    uint8_t check[SNAP_CHECK];
+    crypto_generichash(check, sizeof check, in, (size_t)(p - in), NULL, 0);
+    if (memcmp(check, p, SNAP_CHECK) != 0)
+        return CORRUPT("checksum mismatch");
+    *agents_out = n;
+    *ratings_out = nr;
+    return CA_OK;
 }
 
 ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, size_t in_len)
 {
-    (void)rep;
-    (void)in;
-    (void)in_len;
-    return cai_fail(CA_ERR_UNSUPPORTED, "not yet");
+    CAI_REQUIRE(rep);
+    if (in == NULL && in_len != 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "snapshot bytes are NULL");
+    if (rep->n_agents != 0 || rep->n_ratings != 0)
+        return cai_fail(CA_ERR_STATE, "snapshots load only into an empty handle");
+    uint32_t n = 0, nr = 0;
+    ca_status st = check_structure(rep, in, in_len, &n, &nr);
+    if (st != CA_OK)
+        return st;
+    if (cai_load_le64(in + 8) != rep->opts.half_life_ms ||
+        cai_load_le32(in + 16) != rep->opts.damping_ppm ||
+        cai_load_le32(in + 20) != rep->opts.stake_share_ppm ||
+        cai_load_le64(in + 24) != rep->opts.unit_amount)
+        return cai_fail(CA_ERR_STATE, "snapshot was made with other scoring options");
+
+    ca_reputation *fresh = NULL;
+    if ((st = cai_reputation_clone_empty(rep, &fresh)) != CA_OK)
+        return st;
+    if ((st = ca_reputation_reserve(fresh, n, nr)) != CA_OK) {
+        ca_reputation_free(fresh);
+        return st;
+    }
+    fresh->order = malloc((size_t)(n ? n : 1) * sizeof *fresh->order);
+    if (fresh->order == NULL) {
+        ca_reputation_free(fresh);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory loading a snapshot");
+    }
+    fresh->order_agents = n;
+    const uint8_t *p = in + SNAP_HEADER;
+    for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
+        ca_agent_id id;
+        uint32_t idx;
+        memcpy(id.bytes, p, CA_AGENT_ID_BYTES);
+        (void)cai_reputation_insert_agent(fresh, &id, &idx);
+        cai_rep_agent *a = &fresh->agents[idx];
+        a->stake = cai_load_le64(p + 32);
+        a->global = bits_double(cai_load_le64(p + 40));
+        a->pos = cai_load_le64(p + 48);
+        a->neg = cai_load_le64(p + 56);
+        a->flags = cai_load_le32(p + 64);
+        fresh->order[r] = idx; /* indices are assigned in id order */
+    }
+    for (uint32_t k = 0; k < nr; k++, p += SNAP_RATING) {
+        cai_rating *x = &fresh->ratings[k];
+        x->rater = cai_load_le32(p);
+        x->ratee = cai_load_le32(p + 4);
+        x->time_s = cai_load_le32(p + 8);
+        x->packed = cai_load_le32(p + 12);
+        fresh->agents[x->rater].given++;
+        fresh->agents[x->ratee].received++;
+    }
+    fresh->n_ratings = nr;
+    for (uint32_t k = 0; k < nr; k++, p += SNAP_TASK)
+        (void)cai_reputation_insert_fp(fresh, cai_load_le64(p));
+    fresh->scored = (cai_load_le32(in + 40) & SNAP_FLAG_SCORED) != 0;
+    fresh->last_update_ms = cai_load_le64(in + 32);
+
+    /* Swap the new state in; the old (empty) one leaves with `fresh`. */
+    ca_reputation tmp = *rep;
+    *rep = *fresh;
+    *fresh = tmp;
+    ca_reputation_free(fresh);
+    cai_clear_error();
+    return CA_OK;
 }

@@ -2,6 +2,8 @@
  * convergence, warm start, determinism, top N, snapshots. */
 #include <stdlib.h>
 
+#include <sodium.h>
+
 #include "cyberagent.h"
 #include "reputation/reputation_internal.h"
 #include "test_util.h"
@@ -525,6 +527,176 @@ static void test_sybil_ring_isolated(void **state)
     ca_reputation_free(rep);
 }
 
+/* ---- snapshots ---- */
+
+static uint8_t *export_all(const ca_reputation *rep, size_t *len)
+{
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_reputation_snapshot_export(rep, NULL, 0, len));
+    uint8_t *buf = malloc(*len);
+    assert_non_null(buf);
+    size_t got = 0;
+    assert_ok(ca_reputation_snapshot_export(rep, buf, *len, &got));
+    assert_int_equal(got, *len);
+    return buf;
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+    (void)state;
+    ca_reputation *a = new_rep();
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.tolerance = 1e-13;
+    o.max_iterations = 1000;
+
+    /* Empty state round-trips too. */
+    size_t len0 = 0;
+    uint8_t *snap0 = export_all(a, &len0);
+    assert_int_equal(len0, 56 + 32);
+    ca_reputation *e = NULL;
+    assert_ok(ca_reputation_new(&e, &o));
+    assert_ok(ca_reputation_snapshot_import(e, snap0, len0));
+    ca_reputation_free(e);
+    free(snap0);
+
+    fill_random(a, 40, 300, 3, 1);
+    add(a, 0, 1, 2, 100, 5, T0_MS); /* task 0 has fingerprint 7: exercise small values */
+    ca_agent_id s1 = agent(3), s2 = agent(41);
+    assert_ok(ca_reputation_set_stake(a, &s1, 1000));
+    assert_ok(ca_reputation_set_pretrusted(a, &s1, 1));
+    assert_ok(ca_reputation_update(a, T0_MS + 3600000, NULL));
+    assert_ok(ca_reputation_set_stake(a, &s2, 77)); /* an agent added after the update */
+    fill_random(a, 40, 20, 4, 5000);                /* ratings after the update */
+
+    size_t len = 0;
+    uint8_t *snap = export_all(a, &len);
+    assert_int_equal(len, 56 + 68 * ca_reputation_agent_count(a) +
+                              24 * ca_reputation_rating_count(a) + 32);
+    ca_reputation *b = NULL;
+    assert_ok(ca_reputation_new(&b, &o));
+    assert_ok(ca_reputation_snapshot_import(b, snap, len));
+    assert_int_equal(ca_reputation_agent_count(b), ca_reputation_agent_count(a));
+    assert_int_equal(ca_reputation_rating_count(b), ca_reputation_rating_count(a));
+    /* Same answers right after loading, and the same bytes when exported again. */
+    for (uint32_t n = 0; n < 42; n++) {
+        ca_agent_id id = agent(n);
+        ca_reputation_score x, y;
+        ca_status st = ca_reputation_get(a, &id, &x);
+        assert_status(st, ca_reputation_get(b, &id, &y));
+        if (st == CA_OK)
+            assert_memory_equal(&x, &y, sizeof x);
+    }
+    size_t len2 = 0;
+    uint8_t *snap2 = export_all(b, &len2);
+    assert_int_equal(len, len2);
+    assert_memory_equal(snap, snap2, len);
+    /* Duplicates are still refused after a restart. */
+    ca_hash h = task(7);
+    ca_agent_id x = agent(1), y = agent(2);
+    assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_rating(b, &h, &x, &y, 50, 10, T0_MS));
+    /* The next update gives bit-identical scores on both. */
+    assert_ok(ca_reputation_update(a, T0_MS + 7200000, NULL));
+    assert_ok(ca_reputation_update(b, T0_MS + 7200000, NULL));
+    for (uint32_t n = 0; n < 42; n++) {
+        ca_agent_id id = agent(n);
+        ca_reputation_score p, q;
+        if (ca_reputation_get(a, &id, &p) != CA_OK)
+            continue;
+        assert_ok(ca_reputation_get(b, &id, &q));
+        assert_memory_equal(&p, &q, sizeof p);
+    }
+    /* Only into an empty handle with the same scoring options. */
+    assert_status(CA_ERR_STATE, ca_reputation_snapshot_import(b, snap, len));
+    ca_reputation *c = NULL;
+    o.half_life_ms += 1000;
+    assert_ok(ca_reputation_new(&c, &o));
+    assert_status(CA_ERR_STATE, ca_reputation_snapshot_import(c, snap, len));
+    ca_reputation_free(c);
+    o.half_life_ms -= 1000;
+    o.max_ratings = 10;
+    assert_ok(ca_reputation_new(&c, &o));
+    assert_status(CA_ERR_LIMIT, ca_reputation_snapshot_import(c, snap, len));
+    assert_int_equal(ca_reputation_agent_count(c), 0);
+    ca_reputation_free(c);
+    free(snap);
+    free(snap2);
+    ca_reputation_free(a);
+    ca_reputation_free(b);
+}
+
+/* The same state reached in another order exports the same bytes. */
+static void test_snapshot_canonical(void **state)
+{
+    (void)state;
+    ca_reputation *a = new_rep(), *b = new_rep();
+    for (uint32_t k = 0; k < 200; k++)
+        add(a, k, k % 17, 17 + (k * 5 + 1) % 23, k % 101, 1 + k * 13, T0_MS + k * 1000);
+    for (uint32_t k = 200; k-- > 0;)
+        add(b, k, k % 17, 17 + (k * 5 + 1) % 23, k % 101, 1 + k * 13, T0_MS + k * 1000);
+    assert_ok(ca_reputation_update(a, T0_MS + 500000, NULL));
+    assert_ok(ca_reputation_update(b, T0_MS + 500000, NULL));
+    size_t la = 0, lb = 0;
+    uint8_t *sa = export_all(a, &la), *sb = export_all(b, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(sa, sb, la);
+    free(sa);
+    free(sb);
+    ca_reputation_free(a);
+    ca_reputation_free(b);
+}
+
+static ca_status try_import(const uint8_t *buf, size_t len)
+{
+    ca_reputation *r = new_rep();
+    ca_status st = ca_reputation_snapshot_import(r, buf, len);
+    if (st != CA_OK)
+        assert_int_equal(ca_reputation_agent_count(r), 0);
+    ca_reputation_free(r);
+    return st;
+}
+
+static void test_snapshot_rejects_corruption(void **state)
+{
+    (void)state;
+    ca_reputation *a = new_rep();
+    fill_random(a, 6, 12, 9, 1);
+    assert_ok(ca_reputation_update(a, T0_MS, NULL));
+    size_t len = 0;
+    uint8_t *snap = export_all(a, &len);
+    uint8_t *buf = malloc(len + 1);
+    assert_non_null(buf);
+    assert_ok(try_import(snap, len));
+    /* Every single-bit flip anywhere is refused. */
+    for (size_t i = 0; i < len; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(buf, snap, len);
+            buf[i] ^= (uint8_t)(1u << bit);
+            ca_status st = try_import(buf, len);
+            if (st != CA_ERR_SNAPSHOT_CORRUPT && st != CA_ERR_UNSUPPORTED && st != CA_ERR_LIMIT &&
+                st != CA_ERR_STATE)
+                fail_msg("flip at %zu bit %d: %s", i, bit, ca_status_str(st));
+        }
+    }
+    /* Every truncation, and one trailing byte. */
+    for (size_t l = 0; l < len; l++)
+        assert_status(CA_ERR_SNAPSHOT_CORRUPT, try_import(snap, l));
+    memcpy(buf, snap, len);
+    buf[len] = 0;
+    assert_status(CA_ERR_SNAPSHOT_CORRUPT, try_import(buf, len + 1));
+    /* A newer version is reported as such. */
+    memcpy(buf, snap, len);
+    buf[4] = 2;
+    assert_status(CA_ERR_UNSUPPORTED, try_import(buf, len));
+    /* Structural errors are found even under a valid checksum. */
+    memcpy(buf, snap, len);
+    memcpy(buf + 56, snap + 56 + 68, 32); /* first agent id = second: not increasing */
+    crypto_generichash(buf + len - 32, 32, buf, len - 32, NULL, 0);
+    assert_status(CA_ERR_SNAPSHOT_CORRUPT, try_import(buf, len));
+    free(buf);
+    free(snap);
+    ca_reputation_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +710,9 @@ int main(void)
         cmocka_unit_test(test_order_independent_bits),
         cmocka_unit_test(test_top),
         cmocka_unit_test(test_sybil_ring_isolated),
+        cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_snapshot_canonical),
+        cmocka_unit_test(test_snapshot_rejects_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
