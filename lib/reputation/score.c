@@ -101,7 +101,7 @@ ca_status cai_reputation_ensure_order(ca_reputation *rep)
 {
     if (rep->order != NULL && rep->order_agents == rep->n_agents)
         return CA_OK;
-    uint32_t *order = malloc((size_t)(rep->n_agents ? rep->n_agents : 1) * sizeof *order);
+    uint32_t *order = calloc((size_t)(rep->n_agents ? rep->n_agents : 1), sizeof *order);
     if (order == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory ordering agents");
     cai_reputation_sort_agents(rep, order);
@@ -160,10 +160,11 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
     uint32_t n = rep->n_agents, nr = rep->n_ratings;
     size_t n1 = (size_t)n + 1, rr = nr ? nr : 1;
     uint32_t *rank = malloc(n1 * sizeof *rank), *cnt = malloc(n1 * sizeof *cnt);
-    uint32_t *perm = malloc(rr * sizeof *perm);
+    /* calloc: large zeroed blocks come straight from the OS, and analyzers see them defined. */
+    uint32_t *perm = calloc(rr, sizeof *perm);
     g->n = n;
     g->colptr = malloc(n1 * sizeof *g->colptr);
-    g->src = malloc(rr * sizeof *g->src);
+    g->src = calloc(rr, sizeof *g->src);
     g->val = malloc(rr * sizeof *g->val);
     g->out_sum = calloc(n1, sizeof *g->out_sum);
     g->p = malloc(n1 * sizeof *g->p);

@@ -24,7 +24,7 @@
 
 #include "reputation_internal.h"
 
-#define SNAP_MAGIC        "CARP"
+static const uint8_t snap_magic[4] = {'C', 'A', 'R', 'P'};
 #define SNAP_HEADER       56u
 #define SNAP_AGENT        68u
 #define SNAP_RATING       16u
@@ -116,7 +116,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     qsort(fps, nf, sizeof *fps, cmp_u64);
 
     uint8_t *p = out;
-    memcpy(p, SNAP_MAGIC, 4);
+    memcpy(p, snap_magic, sizeof snap_magic);
     cai_store_le32(p + 4, CA_REPUTATION_SNAPSHOT_VERSION);
     cai_store_le64(p + 8, rep->opts.half_life_ms);
     cai_store_le32(p + 16, rep->opts.damping_ppm);
@@ -162,7 +162,7 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
 {
     if (in_len < SNAP_HEADER + SNAP_CHECK)
         return CORRUPT("%zu bytes is shorter than a header", in_len);
-    if (memcmp(in, SNAP_MAGIC, 4) != 0)
+    if (memcmp(in, snap_magic, sizeof snap_magic) != 0)
         return CORRUPT("bad magic");
     uint32_t version = cai_load_le32(in + 4);
     if (version == 0)
