@@ -110,10 +110,10 @@ enum {
     CA_ERR_LEDGER_OPTIONS_MISMATCH = -417,   /* stored ledger was made with other options */
 
     /* reputation: -500 .. -599 */
-    CA_ERR_SELF_RATING = -500,      /* an agent rated itself */
-    CA_ERR_DUPLICATE_RATING = -501, /* this task has already been rated */
-    CA_ERR_UNPAID_RATING = -502,    /* the payment buys no weight (amount below the unit) */
-    CA_ERR_SNAPSHOT_CORRUPT = -503, /* reputation snapshot damaged or not canonical */
+    CA_ERR_SELF_RATING = -500,        /* an agent rated itself */
+    CA_ERR_DUPLICATE_RATING = -501,   /* this task has already been rated */
+    CA_ERR_UNPAID_RATING = -502,      /* the payment buys no weight (amount below the unit) */
+    CA_ERR_REPUTATION_CORRUPT = -503, /* reputation snapshot damaged or not canonical */
 
     /* routing: -600 .. -699 */
 

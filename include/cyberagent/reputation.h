@@ -203,7 +203,7 @@ CA_API CA_NODISCARD ca_status ca_reputation_snapshot_export(const ca_reputation 
  * Loads a snapshot into an empty handle whose scoring options (half-life,
  * damping, stake share, unit amount) equal those recorded. Strict: wrong
  * magic, version, order, counts, flags, non-finite or out-of-range scores,
- * trailing bytes or a bad checksum give CA_ERR_SNAPSHOT_CORRUPT;
+ * trailing bytes or a bad checksum give CA_ERR_REPUTATION_CORRUPT;
  * a newer version CA_ERR_UNSUPPORTED; counts beyond the handle's limits
  * CA_ERR_LIMIT; a non-empty handle or other options CA_ERR_STATE. On failure
  * the handle is unchanged. Queries answer immediately after a load.

@@ -72,7 +72,7 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_SELF_RATING)
         CAI_NAME(CA_ERR_DUPLICATE_RATING)
         CAI_NAME(CA_ERR_UNPAID_RATING)
-        CAI_NAME(CA_ERR_SNAPSHOT_CORRUPT)
+        CAI_NAME(CA_ERR_REPUTATION_CORRUPT)
 
         /* routing */
 #undef CAI_NAME

@@ -154,7 +154,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     return CA_OK;
 }
 
-#define CORRUPT(...) cai_fail(CA_ERR_SNAPSHOT_CORRUPT, "reputation snapshot: " __VA_ARGS__)
+#define CORRUPT(...) cai_fail(CA_ERR_REPUTATION_CORRUPT, "reputation snapshot: " __VA_ARGS__)
 
 /* Structure checks that need no allocation. */
 static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, size_t in_len,

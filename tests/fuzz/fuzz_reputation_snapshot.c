@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ca_reputation_new(&rep, &o) == CA_OK);
     ca_status st = ca_reputation_snapshot_import(rep, data, size);
     if (st != CA_OK) {
-        FUZZ_CHECK(st == CA_ERR_SNAPSHOT_CORRUPT || st == CA_ERR_UNSUPPORTED ||
+        FUZZ_CHECK(st == CA_ERR_REPUTATION_CORRUPT || st == CA_ERR_UNSUPPORTED ||
                    st == CA_ERR_LIMIT || st == CA_ERR_STATE);
         FUZZ_CHECK(ca_last_error()[0] != '\0');
         FUZZ_CHECK(ca_reputation_agent_count(rep) == 0);

@@ -672,17 +672,17 @@ static void test_snapshot_rejects_corruption(void **state)
             memcpy(buf, snap, len);
             buf[i] ^= (uint8_t)(1u << bit);
             ca_status st = try_import(buf, len);
-            if (st != CA_ERR_SNAPSHOT_CORRUPT && st != CA_ERR_UNSUPPORTED && st != CA_ERR_LIMIT &&
+            if (st != CA_ERR_REPUTATION_CORRUPT && st != CA_ERR_UNSUPPORTED && st != CA_ERR_LIMIT &&
                 st != CA_ERR_STATE)
                 fail_msg("flip at %zu bit %d: %s", i, bit, ca_status_str(st));
         }
     }
     /* Every truncation, and one trailing byte. */
     for (size_t l = 0; l < len; l++)
-        assert_status(CA_ERR_SNAPSHOT_CORRUPT, try_import(snap, l));
+        assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(snap, l));
     memcpy(buf, snap, len);
     buf[len] = 0;
-    assert_status(CA_ERR_SNAPSHOT_CORRUPT, try_import(buf, len + 1));
+    assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len + 1));
     /* A newer version is reported as such. */
     memcpy(buf, snap, len);
     buf[4] = 2;
@@ -691,7 +691,7 @@ static void test_snapshot_rejects_corruption(void **state)
     memcpy(buf, snap, len);
     memcpy(buf + 56, snap + 56 + 68, 32); /* first agent id = second: not increasing */
     crypto_generichash(buf + len - 32, 32, buf, len - 32, NULL, 0);
-    assert_status(CA_ERR_SNAPSHOT_CORRUPT, try_import(buf, len));
+    assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len));
     free(buf);
     free(snap);
     ca_reputation_free(a);
