@@ -88,6 +88,17 @@ enum {
     CA_ERR_WRONG_KIND = -208,    /* envelope kind is not the one the caller expected */
 
     /* task: -300 .. -399 */
+    CA_ERR_BAD_CAPABILITY = -300,      /* capability name breaks the grammar (card.h) */
+    CA_ERR_TASK_MISMATCH = -301,       /* message belongs to another task */
+    CA_ERR_TASK_UNKNOWN_PARENT = -302, /* parent or referenced message not in the thread (yet) */
+    CA_ERR_TASK_FORBIDDEN = -303,      /* sender may not send this kind of message here */
+    CA_ERR_TASK_ORDER = -304,          /* message kind not allowed in the task's state */
+    CA_ERR_TASK_DEADLINE = -305,       /* on the wrong side of a deadline */
+    CA_ERR_TASK_TERMS = -306,          /* price, collateral, payment or terms out of bounds */
+    CA_ERR_TASK_DUPLICATE = -307,      /* message already in the thread */
+    CA_ERR_TASK_EQUIVOCATION = -308,   /* signer already sent a different message of this kind */
+    CA_ERR_TASK_TIMESTAMP = -309,      /* created_at earlier than the parent's */
+    CA_ERR_BAD_EVIDENCE = -310,        /* evidence does not prove an equivocation */
 
     /* ledger: -400 .. -499 */
     CA_ERR_LEDGER_INSUFFICIENT_FUNDS = -400, /* the account lacks the units the op moves */

@@ -1,0 +1,144 @@
+/*
+ * libcyberagent — agent cards: an agent's signed self-description (what it
+ * can do, at what price, where to reach it, the stake it claims), carried in
+ * an envelope of kind CA_KIND_CARD. The agent id is the envelope's sender.
+ * Body format and the A2A mapping: docs/PROTOCOL.md.
+ *
+ * OWNERSHIP: ca_card_sign writes into a caller buffer (OWNERSHIP RULE in
+ * common.h). ca_card_parse / ca_card_open return a handle that owns copies of
+ * every field; strings returned by accessors are NUL-terminated, valid UTF-8
+ * without NUL bytes, and live as long as the handle. Free with ca_card_free.
+ * THREAD SAFETY: a ca_card is immutable; any number of threads may read one
+ * at once. Functions without a handle are thread-safe.
+ */
+#ifndef CYBERAGENT_CARD_H
+#define CYBERAGENT_CARD_H
+
+#include "common.h"
+#include "envelope.h"
+#include "identity.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits (bytes of UTF-8, without NUL). */
+#define CA_CARD_NAME_MAX           128u  /* display name: 1 .. 128 */
+#define CA_CARD_DESCRIPTION_MAX    1024u /* description: 0 .. 1024 */
+#define CA_CARD_ENDPOINT_MAX       256u  /* endpoint: 1 .. 256 */
+#define CA_CARD_CAPABILITIES_MAX   64u   /* capabilities per card: 1 .. 64 */
+#define CA_CAPABILITY_MAX          64u   /* capability name: 1 .. 64 */
+#define CA_CAPABILITY_SEGMENTS_MAX 8u    /* dot-separated segments: 1 .. 8 */
+
+CA_API size_t ca_card_name_max(void);
+CA_API size_t ca_card_description_max(void);
+CA_API size_t ca_card_endpoint_max(void);
+CA_API size_t ca_card_capabilities_max(void);
+CA_API size_t ca_capability_max(void);
+CA_API size_t ca_capability_segments_max(void);
+
+/*
+ * Capability grammar: 1 .. CA_CAPABILITY_SEGMENTS_MAX segments separated by
+ * '.', each segment 1 or more of [a-z0-9-], CA_CAPABILITY_MAX bytes in all
+ * (e.g. "llm.translate.en-fr"). `name` need not be NUL-terminated.
+ * CA_OK or CA_ERR_BAD_CAPABILITY.
+ */
+CA_API CA_NODISCARD ca_status ca_capability_check(const char *name, size_t name_len);
+
+/* One advertised capability. `name` is NUL-terminated. */
+typedef struct ca_card_capability {
+    const char *name;    /* capability name (grammar above) */
+    uint64_t price;      /* price per task in integer base units */
+    uint64_t latency_ms; /* promised latency bound in ms; 0 = no bound given */
+} ca_card_capability;
+
+/* ---- signing ---- */
+
+#define CA_CARD_PARAMS_VERSION 1u
+
+typedef struct ca_card_params {
+    unsigned int version;    /* CA_CARD_PARAMS_VERSION */
+    const char *name;        /* NUL-terminated UTF-8, 1 .. CA_CARD_NAME_MAX bytes */
+    const char *description; /* NUL-terminated UTF-8, may be NULL or "" */
+    const char *endpoint;    /* NUL-terminated UTF-8 (NATS subject, URL, ...) */
+    uint64_t stake;          /* stake the agent claims, base units (routing checks the ledger) */
+    uint64_t not_before;     /* validity window, ms since the Unix epoch; not_before < not_after */
+    uint64_t not_after;
+    uint64_t sequence; /* a newer card (higher sequence) replaces an older one */
+    const ca_card_capability *capabilities; /* any order; names must be distinct */
+    size_t capability_count;                /* 1 .. CA_CARD_CAPABILITIES_MAX */
+    uint64_t created_at; /* envelope time, ms; the envelope expires at not_after */
+} ca_card_params;
+
+/* Zeroes the params and sets `version`. CA_ERR_UNSUPPORTED for an unknown version. */
+CA_API ca_status ca_card_params_init(ca_card_params *params, unsigned int version);
+
+/*
+ * Validates the params, encodes the card body (capabilities sorted by name)
+ * and signs it as a CA_KIND_CARD envelope from `signer` into `out`
+ * (OWNERSHIP RULE). `id_out` (optional) receives the message id.
+ * Statuses: CA_ERR_INVALID_ARGUMENT (missing field, bad UTF-8, duplicate
+ * capability, empty window), CA_ERR_LIMIT (a bound above), CA_ERR_BAD_CAPABILITY.
+ */
+CA_API CA_NODISCARD ca_status ca_card_sign(const ca_identity *signer, const ca_card_params *params,
+                                           uint8_t *out, size_t out_cap, size_t *out_len,
+                                           ca_hash *id_out);
+
+/* ---- parsing ---- */
+
+typedef struct ca_card ca_card;
+
+/*
+ * Strict parser of a card from an envelope the caller has verified
+ * (ca_envelope_verify / ca_envelope_open): kind CA_KIND_CARD (else
+ * CA_ERR_WRONG_KIND), no recipient and no parent, canonical body within the
+ * limits above (else CA_ERR_MALFORMED / CA_ERR_BAD_CAPABILITY). Does not
+ * check the validity window; see ca_card_valid_at.
+ */
+CA_API CA_NODISCARD ca_status ca_card_parse(ca_card **out, const ca_envelope *env);
+
+/*
+ * Decode + verify the envelope at `now` + parse, then require
+ * not_before <= now <= not_after (CA_ERR_NOT_YET_VALID / CA_ERR_EXPIRED).
+ * `opts` may be NULL.
+ */
+CA_API CA_NODISCARD ca_status ca_card_open(ca_card **out, const uint8_t *data, size_t len,
+                                           uint64_t now, const ca_envelope_options *opts);
+
+CA_API void ca_card_free(ca_card *card);
+
+/* Accessors. Strings live as long as the card. */
+CA_API void ca_card_agent(const ca_card *card, ca_agent_id *out); /* = envelope sender */
+CA_API void ca_card_message_id(const ca_card *card, ca_hash *out);
+CA_API uint64_t ca_card_created_at(const ca_card *card);
+CA_API const char *ca_card_name(const ca_card *card);
+CA_API const char *ca_card_description(const ca_card *card); /* "" when absent */
+CA_API const char *ca_card_endpoint(const ca_card *card);
+CA_API uint64_t ca_card_stake(const ca_card *card);
+CA_API uint64_t ca_card_not_before(const ca_card *card);
+CA_API uint64_t ca_card_not_after(const ca_card *card);
+CA_API uint64_t ca_card_sequence(const ca_card *card);
+/* 1 when not_before <= now <= not_after, else 0. */
+CA_API int ca_card_valid_at(const ca_card *card, uint64_t now);
+
+/* Capabilities are in ascending byte order of their names. */
+CA_API size_t ca_card_capability_count(const ca_card *card);
+/* Fills *out with capability `index` (CA_ERR_NOT_FOUND when out of range). */
+CA_API ca_status ca_card_capability_at(const ca_card *card, size_t index, ca_card_capability *out);
+/* Exact-name lookup (binary search); CA_ERR_NOT_FOUND when absent. */
+CA_API ca_status ca_card_find_capability(const ca_card *card, const char *name, size_t name_len,
+                                         ca_card_capability *out);
+
+/*
+ * The card as an A2A Agent Card JSON document (protocolVersion "0.3.0";
+ * mapping in docs/PROTOCOL.md). Text output under the OWNERSHIP RULE
+ * (NUL-terminated, *out_len excludes the NUL).
+ */
+CA_API CA_NODISCARD ca_status ca_card_to_a2a_json(const ca_card *card, char *out, size_t out_cap,
+                                                  size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CYBERAGENT_CARD_H */

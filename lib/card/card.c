@@ -1,0 +1,512 @@
+/* Agent cards: capability grammar, canonical body, signing, strict parsing, accessors. */
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "card/card_internal.h"
+#include "internal.h"
+#include "wire/wire.h"
+
+size_t ca_card_name_max(void)
+{
+    return CA_CARD_NAME_MAX;
+}
+
+size_t ca_card_description_max(void)
+{
+    return CA_CARD_DESCRIPTION_MAX;
+}
+
+size_t ca_card_endpoint_max(void)
+{
+    return CA_CARD_ENDPOINT_MAX;
+}
+
+size_t ca_card_capabilities_max(void)
+{
+    return CA_CARD_CAPABILITIES_MAX;
+}
+
+size_t ca_capability_max(void)
+{
+    return CA_CAPABILITY_MAX;
+}
+
+size_t ca_capability_segments_max(void)
+{
+    return CA_CAPABILITY_SEGMENTS_MAX;
+}
+
+ca_status ca_capability_check(const char *name, size_t name_len)
+{
+    if (name == NULL)
+        return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name is NULL");
+    if (name_len == 0 || name_len > CA_CAPABILITY_MAX)
+        return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has %zu bytes (1 .. %u allowed)",
+                        name_len, CA_CAPABILITY_MAX);
+    size_t segments = 1, seg_len = 0;
+    for (size_t i = 0; i < name_len; i++) {
+        char c = name[i];
+        if (c == '.') {
+            if (seg_len == 0)
+                return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has an empty segment");
+            if (++segments > CA_CAPABILITY_SEGMENTS_MAX)
+                return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has more than %u segments",
+                                CA_CAPABILITY_SEGMENTS_MAX);
+            seg_len = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+            seg_len++;
+        } else {
+            return cai_fail(CA_ERR_BAD_CAPABILITY,
+                            "capability name has a byte 0x%02x outside [a-z0-9-.] at %zu",
+                            (unsigned)(unsigned char)c, i);
+        }
+    }
+    if (seg_len == 0)
+        return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has an empty segment");
+    return CA_OK;
+}
+
+ca_status cai_text_check(const char *what, const char *s, size_t len, size_t min, size_t max)
+{
+    if (len < min || len > max)
+        return cai_fail(CA_ERR_LIMIT, "%s has %zu bytes (%zu .. %zu allowed)", what, len, min, max);
+    if (len > 0 && memchr(s, '\0', len) != NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s contains a NUL byte", what);
+    if (!cai_utf8_valid((const uint8_t *)s, len))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s is not valid UTF-8", what);
+    return CA_OK;
+}
+
+/* Byte-wise order of two strings given with lengths (the order of the wire). */
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n > 0 ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* ---- the parsed card ---- */
+
+struct ca_card {
+    ca_agent_id agent;
+    ca_hash id;
+    uint64_t created_at;
+    uint64_t stake, not_before, not_after, sequence;
+    const char *name, *description, *endpoint;
+    size_t cap_count;
+    ca_card_capability *caps; /* points into the same allocation */
+    /* followed by: caps array, then the strings, NUL-terminated */
+};
+
+ca_status ca_card_params_init(ca_card_params *params, unsigned int version)
+{
+    CAI_REQUIRE(params);
+    if (version != CA_CARD_PARAMS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "ca_card_params version %u unknown (this build: %u)",
+                        version, CA_CARD_PARAMS_VERSION);
+    memset(params, 0, sizeof *params);
+    params->version = version;
+    return CA_OK;
+}
+
+ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out_cap,
+                               size_t *out_len)
+{
+    if (p->version != CA_CARD_PARAMS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "ca_card_params version %u unknown", p->version);
+    if (p->name == NULL || p->endpoint == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "card needs a name and an endpoint");
+    size_t name_len = strlen(p->name), end_len = strlen(p->endpoint);
+    size_t desc_len = p->description != NULL ? strlen(p->description) : 0;
+    ca_status st = cai_text_check("card name", p->name, name_len, 1, CA_CARD_NAME_MAX);
+    if (st == CA_OK && desc_len > 0)
+        st = cai_text_check("card description", p->description, desc_len, 0,
+                            CA_CARD_DESCRIPTION_MAX);
+    if (st == CA_OK)
+        st = cai_text_check("card endpoint", p->endpoint, end_len, 1, CA_CARD_ENDPOINT_MAX);
+    if (st != CA_OK)
+        return st;
+    if (p->not_before >= p->not_after)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "card validity window is empty");
+    if (p->capability_count == 0 || p->capability_count > CA_CARD_CAPABILITIES_MAX)
+        return cai_fail(CA_ERR_LIMIT, "card has %zu capabilities (1 .. %u allowed)",
+                        p->capability_count, CA_CARD_CAPABILITIES_MAX);
+    if (p->capabilities == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "card capabilities are NULL");
+    /* Sort indices by name (insertion sort, at most 64 entries), refuse duplicates. */
+    size_t order[CA_CARD_CAPABILITIES_MAX], lens[CA_CARD_CAPABILITIES_MAX];
+    for (size_t i = 0; i < p->capability_count; i++) {
+        const char *n = p->capabilities[i].name;
+        if (n == NULL)
+            return cai_fail(CA_ERR_BAD_CAPABILITY, "capability %zu has no name", i);
+        lens[i] = strnlen(n, CA_CAPABILITY_MAX + 1);
+        st = ca_capability_check(n, lens[i]);
+        if (st != CA_OK)
+            return st;
+        size_t j = i;
+        while (j > 0) {
+            size_t o = order[j - 1];
+            int c = name_cmp(p->capabilities[o].name, lens[o], n, lens[i]);
+            if (c == 0)
+                return cai_fail(CA_ERR_INVALID_ARGUMENT, "capability '%s' listed twice", n);
+            if (c < 0)
+                break;
+            order[j] = o;
+            j--;
+        }
+        order[j] = i;
+    }
+    cai_wire_writer w;
+    cai_ww_init(&w, out, out_cap);
+    cai_ww_map(&w, 7u + (desc_len > 0));
+    cai_ww_kstr(&w, CAI_CARD_NAME, p->name, name_len);
+    if (desc_len > 0)
+        cai_ww_kstr(&w, CAI_CARD_DESCRIPTION, p->description, desc_len);
+    cai_ww_kstr(&w, CAI_CARD_ENDPOINT, p->endpoint, end_len);
+    cai_ww_kuint(&w, CAI_CARD_STAKE, p->stake);
+    cai_ww_kuint(&w, CAI_CARD_NOT_BEFORE, p->not_before);
+    cai_ww_kuint(&w, CAI_CARD_NOT_AFTER, p->not_after);
+    cai_ww_kuint(&w, CAI_CARD_SEQUENCE, p->sequence);
+    cai_ww_uint(&w, CAI_CARD_CAPABILITIES);
+    cai_ww_array(&w, (uint32_t)p->capability_count);
+    for (size_t k = 0; k < p->capability_count; k++) {
+        const ca_card_capability *c = &p->capabilities[order[k]];
+        cai_ww_map(&w, 2u + (c->latency_ms != 0));
+        cai_ww_kstr(&w, CAI_CAP_NAME, c->name, lens[order[k]]);
+        cai_ww_kuint(&w, CAI_CAP_PRICE, c->price);
+        if (c->latency_ms != 0)
+            cai_ww_kuint(&w, CAI_CAP_LATENCY, c->latency_ms);
+    }
+    return cai_ww_finish(&w, out_len);
+}
+
+/* A string read from the wire: zero-copy view. */
+typedef struct {
+    const char *p;
+    size_t n;
+} text_view;
+
+static ca_status read_text(cai_wire_reader *r, const char *what, size_t min, size_t max,
+                           text_view *v)
+{
+    ca_status st = cai_wr_str_max(r, max, &v->p, &v->n);
+    if (st != CA_OK)
+        return st;
+    if (v->n < min || memchr(v->p, '\0', v->n) != NULL)
+        return cai_fail(CA_ERR_MALFORMED, "malformed card: %s is empty or contains NUL", what);
+    return CA_OK;
+}
+
+static char *copy_text(char **dst, text_view v)
+{
+    char *s = *dst;
+    if (v.n > 0)
+        memcpy(s, v.p, v.n);
+    s[v.n] = '\0';
+    *dst += v.n + 1;
+    return s;
+}
+
+ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len)
+{
+    *out = NULL;
+    text_view name = {0}, desc = {"", 0}, endpoint = {0};
+    text_view cap_names[CA_CARD_CAPABILITIES_MAX];
+    uint64_t prices[CA_CARD_CAPABILITIES_MAX], lat[CA_CARD_CAPABILITIES_MAX];
+    uint64_t stake = 0, nb = 0, na = 0, seq = 0;
+    uint32_t ncaps = 0;
+    bool present = false;
+    cai_wire_reader r;
+    cai_wire_map m;
+    cai_wr_init(&r, body, len);
+    ca_status st = cai_wr_map(&r, &m);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_NAME);
+    if (st == CA_OK)
+        st = read_text(&r, "name", 1, CA_CARD_NAME_MAX, &name);
+    if (st == CA_OK)
+        st = cai_wr_field(&m, CAI_CARD_DESCRIPTION, &present);
+    if (st == CA_OK && present)
+        st = read_text(&r, "description", 1, CA_CARD_DESCRIPTION_MAX, &desc);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_ENDPOINT);
+    if (st == CA_OK)
+        st = read_text(&r, "endpoint", 1, CA_CARD_ENDPOINT_MAX, &endpoint);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_STAKE);
+    if (st == CA_OK)
+        st = cai_wr_uint(&r, &stake);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_NOT_BEFORE);
+    if (st == CA_OK)
+        st = cai_wr_uint(&r, &nb);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_NOT_AFTER);
+    if (st == CA_OK)
+        st = cai_wr_uint(&r, &na);
+    if (st == CA_OK && nb >= na)
+        st = cai_fail(CA_ERR_MALFORMED, "malformed card: validity window is empty");
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_SEQUENCE);
+    if (st == CA_OK)
+        st = cai_wr_uint(&r, &seq);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, CAI_CARD_CAPABILITIES);
+    if (st == CA_OK)
+        st = cai_wr_array(&r, &ncaps);
+    if (st == CA_OK && (ncaps == 0 || ncaps > CA_CARD_CAPABILITIES_MAX))
+        st = cai_fail(CA_ERR_MALFORMED, "malformed card: %u capabilities (1 .. %u allowed)", ncaps,
+                      CA_CARD_CAPABILITIES_MAX);
+    size_t text_total = name.n + desc.n + endpoint.n + 3;
+    for (uint32_t i = 0; st == CA_OK && i < ncaps; i++) {
+        cai_wire_map cm;
+        lat[i] = 0;
+        st = cai_wr_map(&r, &cm);
+        if (st == CA_OK)
+            st = cai_wr_require(&cm, CAI_CAP_NAME);
+        if (st == CA_OK)
+            st = cai_wr_str_max(&r, CA_CAPABILITY_MAX, &cap_names[i].p, &cap_names[i].n);
+        if (st == CA_OK)
+            st = ca_capability_check(cap_names[i].p, cap_names[i].n);
+        if (st == CA_OK && i > 0 &&
+            name_cmp(cap_names[i - 1].p, cap_names[i - 1].n, cap_names[i].p, cap_names[i].n) >= 0)
+            st = cai_fail(CA_ERR_MALFORMED,
+                          "malformed card: capabilities not in strictly ascending order");
+        if (st == CA_OK)
+            st = cai_wr_require(&cm, CAI_CAP_PRICE);
+        if (st == CA_OK)
+            st = cai_wr_uint(&r, &prices[i]);
+        if (st == CA_OK)
+            st = cai_wr_field(&cm, CAI_CAP_LATENCY, &present);
+        if (st == CA_OK && present) {
+            st = cai_wr_uint(&r, &lat[i]);
+            if (st == CA_OK && lat[i] == 0)
+                st = cai_fail(CA_ERR_MALFORMED, "malformed card: latency 0 must be omitted");
+        }
+        if (st == CA_OK)
+            st = cai_wr_map_end(&cm);
+        if (st == CA_OK)
+            text_total += cap_names[i].n + 1;
+    }
+    if (st == CA_OK)
+        st = cai_wr_map_end(&m);
+    if (st == CA_OK)
+        st = cai_wr_end(&r);
+    if (st != CA_OK)
+        return st;
+
+    size_t head = sizeof(ca_card) + ncaps * sizeof(ca_card_capability);
+    ca_card *card = calloc(1, head + text_total);
+    if (card == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a card");
+    card->caps = (ca_card_capability *)(void *)(card + 1);
+    char *s = (char *)card + head;
+    card->name = copy_text(&s, name);
+    card->description = copy_text(&s, desc);
+    card->endpoint = copy_text(&s, endpoint);
+    card->stake = stake;
+    card->not_before = nb;
+    card->not_after = na;
+    card->sequence = seq;
+    card->cap_count = ncaps;
+    for (uint32_t i = 0; i < ncaps; i++) {
+        card->caps[i].name = copy_text(&s, cap_names[i]);
+        card->caps[i].price = prices[i];
+        card->caps[i].latency_ms = lat[i];
+    }
+    *out = card;
+    return CA_OK;
+}
+
+ca_status ca_card_sign(const ca_identity *signer, const ca_card_params *params, uint8_t *out,
+                       size_t out_cap, size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(signer);
+    CAI_REQUIRE(params);
+    CAI_REQUIRE(out_len);
+    size_t body_len = 0;
+    ca_status st = cai_card_body_encode(params, NULL, 0, &body_len);
+    if (st != CA_OK && st != CA_ERR_BUFFER_TOO_SMALL)
+        return st;
+    uint8_t *body = malloc(body_len > 0 ? body_len : 1);
+    if (body == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a card");
+    st = cai_card_body_encode(params, body, body_len, &body_len);
+    if (st == CA_OK) {
+        ca_envelope_params ep;
+        (void)ca_envelope_params_init(&ep, CA_ENVELOPE_PARAMS_VERSION);
+        ep.kind = CA_KIND_CARD;
+        ep.created_at = params->created_at;
+        ep.expires_at = params->not_after;
+        if (ep.expires_at <= ep.created_at)
+            st = cai_fail(CA_ERR_INVALID_ARGUMENT, "card created_at is not before not_after");
+        else
+            st = ca_envelope_sign(signer, &ep, body, body_len, out, out_cap, out_len, id_out);
+    }
+    free(body);
+    return st;
+}
+
+ca_status ca_card_parse(ca_card **out, const ca_envelope *env)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(env);
+    if (ca_envelope_kind(env) != CA_KIND_CARD)
+        return cai_fail(CA_ERR_WRONG_KIND, "envelope of kind %u is not a card",
+                        ca_envelope_kind(env));
+    ca_agent_id tmp;
+    ca_hash parent;
+    if (ca_envelope_recipient(env, &tmp) || ca_envelope_parent(env, &parent))
+        return cai_fail(CA_ERR_MALFORMED, "malformed card: a card has no recipient or parent");
+    size_t body_len = 0;
+    ca_status st = ca_envelope_body(env, NULL, NULL, NULL, 0, &body_len);
+    if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
+        return st;
+    uint8_t *body = malloc(body_len > 0 ? body_len : 1);
+    if (body == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory reading a card");
+    st = ca_envelope_body(env, NULL, NULL, body, body_len, &body_len);
+    ca_card *card = NULL;
+    if (st == CA_OK)
+        st = cai_card_body_decode(&card, body, body_len);
+    free(body);
+    if (st != CA_OK)
+        return st;
+    ca_envelope_sender(env, &card->agent);
+    ca_envelope_id(env, &card->id);
+    card->created_at = ca_envelope_created_at(env);
+    *out = card;
+    return CA_OK;
+}
+
+ca_status ca_card_open(ca_card **out, const uint8_t *data, size_t len, uint64_t now,
+                       const ca_envelope_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    ca_envelope *env = NULL;
+    ca_status st = ca_envelope_open(&env, data, len, now, opts);
+    if (st != CA_OK)
+        return st;
+    ca_card *card = NULL;
+    st = ca_card_parse(&card, env);
+    ca_envelope_free(env);
+    if (st != CA_OK)
+        return st;
+    if (now < card->not_before)
+        st = cai_fail(CA_ERR_NOT_YET_VALID, "card is valid only from %llu ms",
+                      (unsigned long long)card->not_before);
+    else if (now > card->not_after)
+        st = cai_fail(CA_ERR_EXPIRED, "card expired at %llu ms",
+                      (unsigned long long)card->not_after);
+    if (st != CA_OK) {
+        ca_card_free(card);
+        return st;
+    }
+    *out = card;
+    return CA_OK;
+}
+
+void ca_card_free(ca_card *card)
+{
+    free(card);
+}
+
+void ca_card_agent(const ca_card *card, ca_agent_id *out)
+{
+    if (card != NULL && out != NULL)
+        *out = card->agent;
+}
+
+void ca_card_message_id(const ca_card *card, ca_hash *out)
+{
+    if (card != NULL && out != NULL)
+        *out = card->id;
+}
+
+uint64_t ca_card_created_at(const ca_card *card)
+{
+    return card != NULL ? card->created_at : 0;
+}
+
+const char *ca_card_name(const ca_card *card)
+{
+    return card != NULL ? card->name : "";
+}
+
+const char *ca_card_description(const ca_card *card)
+{
+    return card != NULL ? card->description : "";
+}
+
+const char *ca_card_endpoint(const ca_card *card)
+{
+    return card != NULL ? card->endpoint : "";
+}
+
+uint64_t ca_card_stake(const ca_card *card)
+{
+    return card != NULL ? card->stake : 0;
+}
+
+uint64_t ca_card_not_before(const ca_card *card)
+{
+    return card != NULL ? card->not_before : 0;
+}
+
+uint64_t ca_card_not_after(const ca_card *card)
+{
+    return card != NULL ? card->not_after : 0;
+}
+
+uint64_t ca_card_sequence(const ca_card *card)
+{
+    return card != NULL ? card->sequence : 0;
+}
+
+int ca_card_valid_at(const ca_card *card, uint64_t now)
+{
+    return card != NULL && now >= card->not_before && now <= card->not_after;
+}
+
+size_t ca_card_capability_count(const ca_card *card)
+{
+    return card != NULL ? card->cap_count : 0;
+}
+
+ca_status ca_card_capability_at(const ca_card *card, size_t index, ca_card_capability *out)
+{
+    CAI_REQUIRE(card);
+    CAI_REQUIRE(out);
+    if (index >= card->cap_count)
+        return cai_fail(CA_ERR_NOT_FOUND, "card has %zu capabilities, index %zu asked",
+                        card->cap_count, index);
+    *out = card->caps[index];
+    return CA_OK;
+}
+
+ca_status ca_card_find_capability(const ca_card *card, const char *name, size_t name_len,
+                                  ca_card_capability *out)
+{
+    CAI_REQUIRE(card);
+    CAI_REQUIRE(name);
+    size_t lo = 0, hi = card->cap_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *n = card->caps[mid].name;
+        int c = name_cmp(n, strlen(n), name, name_len);
+        if (c == 0) {
+            if (out != NULL)
+                *out = card->caps[mid];
+            return CA_OK;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return cai_fail(CA_ERR_NOT_FOUND, "card has no capability '%.*s'", (int)name_len, name);
+}

@@ -1,0 +1,30 @@
+/* Agent cards: body codec shared by card.c, the tests and the fuzz target. */
+#ifndef CYBERAGENT_CARD_INTERNAL_H
+#define CYBERAGENT_CARD_INTERNAL_H
+
+#include "cyberagent/card.h"
+
+/* Body map keys (docs/PROTOCOL.md). */
+enum {
+    CAI_CARD_NAME = 0,
+    CAI_CARD_DESCRIPTION = 1,
+    CAI_CARD_ENDPOINT = 2,
+    CAI_CARD_STAKE = 3,
+    CAI_CARD_NOT_BEFORE = 4,
+    CAI_CARD_NOT_AFTER = 5,
+    CAI_CARD_SEQUENCE = 6,
+    CAI_CARD_CAPABILITIES = 7,
+};
+enum { CAI_CAP_NAME = 0, CAI_CAP_PRICE = 1, CAI_CAP_LATENCY = 2 };
+
+/* Validates params and writes the canonical body (OWNERSHIP RULE). */
+ca_status cai_card_body_encode(const ca_card_params *params, uint8_t *out, size_t out_cap,
+                               size_t *out_len);
+
+/* Strict body decoder: a card whose envelope fields (agent, id, time) are zero. */
+ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len);
+
+/* Shared string check: valid UTF-8, no NUL, length within [min, max]. */
+ca_status cai_text_check(const char *what, const char *s, size_t len, size_t min, size_t max);
+
+#endif
