@@ -1,0 +1,65 @@
+"""libcyberagent for Python: agents hiring agents, over ctypes.
+
+Pure Python, standard library only. The shared library is found through
+``CYBERAGENT_LIBRARY`` (a path), else the build tree of a checkout, else the
+system (see ``cyberagent._lib``); it is loaded on first use.
+
+First lines::
+
+    import cyberagent
+    me = cyberagent.Identity.generate()
+    sig = me.sign(b"hello")
+    assert cyberagent.verify_detached(me.public_key, b"hello", sig)
+    print(me.did)
+
+Threads: ctypes releases the GIL during every C call, so threads that verify
+or sign run in parallel. Which objects may be shared between threads is the C
+headers' rule, repeated in each class's docstring: immutable objects
+(:class:`Identity`, decoded envelopes) may be used by many threads at once;
+mutable ones (replay guards, ledgers, registries) need one owner or a lock.
+Every failure raises a subclass of :class:`Error`.
+"""
+
+from . import _sigs
+from .core import equal, init, last_error, library_path, sizes, status_str, version_string, version_number, wipe
+from .errors import (
+    ArgumentError,
+    ArithmeticOverflow,
+    BadKeyError,
+    DecompressError,
+    DidError,
+    EnvelopeError,
+    Error,
+    ExpiredError,
+    FileError,
+    IdentityError,
+    InitError,
+    KeyFileCorrupt,
+    KeyFileError,
+    KeyFileTooCostly,
+    LedgerError,
+    LimitError,
+    MalformedError,
+    NoMemoryError,
+    NotFoundError,
+    NotYetValidError,
+    ReplayError,
+    ReplayFullError,
+    ReputationError,
+    RoutingError,
+    SealedError,
+    SignatureError,
+    StateError,
+    TaskError,
+    UnsupportedError,
+    VersionError,
+    WrongKindError,
+    WrongPassphrase,
+)
+from .identity import Identity, did_encode, did_parse, keyfile_options, verify_detached, x25519_public_key
+
+#: Numeric constants of the public headers (sizes, status codes, kinds, ...).
+CONSTANTS = dict(_sigs.CONSTANTS)
+globals().update({k: v for k, v in _sigs.CONSTANTS.items() if not k.endswith("_")})
+
+__version__ = "0.1.0"

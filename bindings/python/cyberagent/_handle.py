@@ -1,0 +1,50 @@
+"""Base class for objects that own a C handle."""
+
+import weakref
+from typing import Any, Callable, Optional
+
+
+class Handle:
+    """Owns one C handle and frees it exactly once.
+
+    The handle is released by :meth:`close`, by leaving a ``with`` block, or by
+    the garbage collector (a ``weakref.finalize`` finalizer), whichever comes
+    first; the finalizer runs at most once, so the handle is never freed twice.
+    Using the object after :meth:`close` raises ``ValueError``.
+    Closing is not thread-safe: close only after every other use has ended,
+    as the C headers require for ``ca_<type>_free``.
+    """
+
+    __slots__ = ("_ptr", "_finalizer", "__weakref__")
+
+    def __init__(self, ptr: Any, free: Callable[[Any], None]) -> None:
+        if not ptr:
+            raise ValueError("null handle")
+        self._ptr = ptr
+        self._finalizer: Optional[weakref.finalize] = weakref.finalize(self, free, ptr)
+
+    def _p(self) -> Any:
+        p = self._ptr
+        if p is None:
+            raise ValueError("%s is closed" % type(self).__name__)
+        return p
+
+    @property
+    def closed(self) -> bool:
+        """True once the handle has been released."""
+        return self._ptr is None
+
+    def close(self) -> None:
+        """Releases the C handle now (idempotent)."""
+        fin = self._finalizer
+        self._ptr = None
+        if fin is not None:
+            self._finalizer = None
+            fin()
+
+    def __enter__(self) -> "Handle":
+        self._p()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

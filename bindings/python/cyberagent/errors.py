@@ -1,0 +1,230 @@
+"""Exceptions: every failing C call raises a subclass of :class:`Error`.
+
+The class is chosen from the status code: first an exact match (e.g.
+``CA_ERR_WRONG_PASSPHRASE`` -> :class:`WrongPassphrase`), then the module's
+block of codes (-100.. identity, -200.. envelope, -300.. task, -400.. ledger,
+-500.. reputation, -600.. routing), else :class:`Error` itself. Catch
+``cyberagent.Error`` to catch them all.
+"""
+
+from typing import Dict, Optional, Type
+
+from . import _sigs
+
+_C = _sigs.CONSTANTS
+
+
+class Error(Exception):
+    """A libcyberagent call failed.
+
+    Attributes:
+        status: the negative ``ca_status`` code.
+        status_name: its stable name, e.g. ``"CA_ERR_BAD_SIGNATURE"``.
+        message: the library's sentence from ``ca_last_error()``.
+    """
+
+    def __init__(self, status: int, message: str = "", status_name: Optional[str] = None) -> None:
+        self.status = status
+        self.status_name = status_name if status_name is not None else _name(status)
+        self.message = message or self.status_name
+        super().__init__("%s (%s)" % (self.message, self.status_name))
+
+
+# general
+class ArgumentError(Error, ValueError):
+    """CA_ERR_INVALID_ARGUMENT: a NULL, out-of-range or inconsistent argument."""
+
+
+class LimitError(Error, ValueError):
+    """CA_ERR_LIMIT: input exceeds a limit the caller can see or set."""
+
+
+class ArithmeticOverflow(Error, ArithmeticError):
+    """CA_ERR_OVERFLOW: integer arithmetic would overflow."""
+
+
+class NoMemoryError(Error, MemoryError):
+    """CA_ERR_NO_MEMORY."""
+
+
+class InitError(Error):
+    """CA_ERR_INIT: the crypto backend could not be initialized."""
+
+
+class FileError(Error):
+    """CA_ERR_IO: a file system call failed (the message carries errno's text)."""
+
+
+class NotFoundError(Error, LookupError):
+    """CA_ERR_NOT_FOUND: the named object does not exist."""
+
+
+class UnsupportedError(Error):
+    """CA_ERR_UNSUPPORTED: a version or feature this build lacks."""
+
+
+class StateError(Error):
+    """CA_ERR_STATE: not allowed in the object's current state."""
+
+
+# identity
+class IdentityError(Error):
+    """Identity block (-100 .. -199)."""
+
+
+class SignatureError(IdentityError):
+    """CA_ERR_BAD_SIGNATURE: the signature does not verify."""
+
+
+class DidError(IdentityError, ValueError):
+    """CA_ERR_BAD_DID: not a canonical did:key Ed25519 identifier."""
+
+
+class BadKeyError(IdentityError, ValueError):
+    """CA_ERR_BAD_KEY: a public key is not a usable curve point."""
+
+
+class KeyFileError(IdentityError):
+    """A key file could not be opened."""
+
+
+class KeyFileCorrupt(KeyFileError):
+    """CA_ERR_KEYFILE_CORRUPT: damaged, truncated or not a key file."""
+
+
+class WrongPassphrase(KeyFileError):
+    """CA_ERR_WRONG_PASSPHRASE: the file is intact but the passphrase does not open it."""
+
+
+class KeyFileTooCostly(KeyFileError):
+    """CA_ERR_KEYFILE_TOO_COSTLY: the file asks for more KDF work than allowed."""
+
+
+# envelope
+class EnvelopeError(Error):
+    """Envelope block (-200 .. -299)."""
+
+
+class MalformedError(EnvelopeError, ValueError):
+    """CA_ERR_MALFORMED: not canonical MessagePack of the expected shape."""
+
+
+class VersionError(EnvelopeError):
+    """CA_ERR_BAD_VERSION: an envelope version this build does not speak."""
+
+
+class ExpiredError(EnvelopeError):
+    """CA_ERR_EXPIRED: now is past expires_at plus the allowed skew."""
+
+
+class NotYetValidError(EnvelopeError):
+    """CA_ERR_NOT_YET_VALID: created_at is in the future beyond the allowed skew."""
+
+
+class ReplayError(EnvelopeError):
+    """CA_ERR_REPLAY: the message id was already seen and has not expired."""
+
+
+class ReplayFullError(EnvelopeError):
+    """CA_ERR_REPLAY_FULL: the replay guard is full (it refuses rather than forgets)."""
+
+
+class DecompressError(EnvelopeError):
+    """CA_ERR_DECOMPRESS: the body does not decompress, or exceeds the cap."""
+
+
+class SealedError(EnvelopeError):
+    """CA_ERR_SEALED: the sealed body cannot be opened with this identity."""
+
+
+class WrongKindError(EnvelopeError):
+    """CA_ERR_WRONG_KIND: the envelope kind is not the one expected."""
+
+
+# later modules: one family each; exact classes are added as their codes appear
+class TaskError(Error):
+    """Task block (-300 .. -399)."""
+
+
+class LedgerError(Error):
+    """Ledger block (-400 .. -499)."""
+
+
+class ReputationError(Error):
+    """Reputation block (-500 .. -599)."""
+
+
+class RoutingError(Error):
+    """Routing block (-600 .. -699)."""
+
+
+_EXACT: Dict[str, Type[Error]] = {
+    "CA_ERR_INVALID_ARGUMENT": ArgumentError,
+    "CA_ERR_NO_MEMORY": NoMemoryError,
+    "CA_ERR_LIMIT": LimitError,
+    "CA_ERR_INIT": InitError,
+    "CA_ERR_IO": FileError,
+    "CA_ERR_OVERFLOW": ArithmeticOverflow,
+    "CA_ERR_NOT_FOUND": NotFoundError,
+    "CA_ERR_UNSUPPORTED": UnsupportedError,
+    "CA_ERR_STATE": StateError,
+    "CA_ERR_BAD_SIGNATURE": SignatureError,
+    "CA_ERR_BAD_DID": DidError,
+    "CA_ERR_BAD_KEY": BadKeyError,
+    "CA_ERR_KEYFILE_CORRUPT": KeyFileCorrupt,
+    "CA_ERR_WRONG_PASSPHRASE": WrongPassphrase,
+    "CA_ERR_KEYFILE_TOO_COSTLY": KeyFileTooCostly,
+    "CA_ERR_MALFORMED": MalformedError,
+    "CA_ERR_BAD_VERSION": VersionError,
+    "CA_ERR_EXPIRED": ExpiredError,
+    "CA_ERR_NOT_YET_VALID": NotYetValidError,
+    "CA_ERR_REPLAY": ReplayError,
+    "CA_ERR_REPLAY_FULL": ReplayFullError,
+    "CA_ERR_DECOMPRESS": DecompressError,
+    "CA_ERR_SEALED": SealedError,
+    "CA_ERR_WRONG_KIND": WrongKindError,
+}
+
+_BY_CODE: Dict[int, Type[Error]] = {_C[k]: v for k, v in _EXACT.items() if k in _C}
+
+_BLOCKS = [
+    (-199, -100, IdentityError),
+    (-299, -200, EnvelopeError),
+    (-399, -300, TaskError),
+    (-499, -400, LedgerError),
+    (-599, -500, ReputationError),
+    (-699, -600, RoutingError),
+]
+
+
+def _name(status: int) -> str:
+    for k, v in _C.items():
+        if v == status and (k.startswith("CA_ERR_") or k == "CA_OK"):
+            return k
+    return "CA_ERR_UNKNOWN"
+
+
+def error_class(status: int) -> Type[Error]:
+    """The exception class raised for a status code."""
+    cls = _BY_CODE.get(status)
+    if cls is not None:
+        return cls
+    for lo, hi, fam in _BLOCKS:
+        if lo <= status <= hi:
+            return fam
+    return Error
+
+
+def make_error(status: int) -> Error:
+    """Builds the exception for `status` with this thread's ca_last_error() sentence."""
+    from ._lib import F
+
+    message = (F.ca_last_error() or b"").decode("utf-8", "replace")
+    name = (F.ca_status_str(status) or b"").decode("ascii", "replace")
+    return error_class(status)(status, message, name)
+
+
+def check(status: int) -> None:
+    """Raises the matching :class:`Error` when ``status`` is not CA_OK."""
+    if status != 0:
+        raise make_error(status)

@@ -1,0 +1,114 @@
+//! Safe Rust API for libcyberagent: agents hiring agents without a trusted
+//! middleman. Handles are owned types freed on `Drop`; every fallible call
+//! returns [`Result`] with an [`Error`] carrying the status code and the
+//! library's sentence; bytes go in as slices and come out as arrays or
+//! `Vec<u8>`. Types are `Send`/`Sync` exactly where the C headers allow
+//! sharing between threads. The raw declarations are in `cyberagent-sys`.
+//!
+//! ```
+//! use cyberagent::Identity;
+//!
+//! let alice = Identity::generate()?;
+//! let sig = alice.sign(b"hello")?;
+//! assert!(cyberagent::verify_detached(&alice.public_key(), b"hello", &sig)?);
+//! let did = alice.did();
+//! assert_eq!(cyberagent::did_parse(&did)?, alice.public_key());
+//! # Ok::<(), cyberagent::Error>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub use cyberagent_sys as sys;
+
+mod error;
+mod identity;
+
+pub use error::{Error, Result};
+pub use identity::{
+    did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions, PublicKey, Seed,
+    Signature,
+};
+
+/// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
+pub mod status {
+    pub use cyberagent_sys::{
+        CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_VERSION, CA_ERR_BUFFER_TOO_SMALL,
+        CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT, CA_ERR_IO,
+        CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_LIMIT, CA_ERR_MALFORMED, CA_ERR_NOT_FOUND,
+        CA_ERR_NOT_YET_VALID, CA_ERR_NO_MEMORY, CA_ERR_OVERFLOW, CA_ERR_REPLAY, CA_ERR_REPLAY_FULL,
+        CA_ERR_SEALED, CA_ERR_STATE, CA_ERR_UNSUPPORTED, CA_ERR_WRONG_KIND, CA_ERR_WRONG_PASSPHRASE, CA_OK,
+    };
+}
+
+/// A 32-byte BLAKE2b-256 digest (message ids, parent links, state hashes).
+pub type Hash = [u8; sys::CA_HASH_BYTES];
+
+/// Initializes the crypto backend (optional, idempotent, thread-safe).
+pub fn init() -> Result<()> {
+    // SAFETY: no arguments; thread-safe.
+    error::check(unsafe { sys::ca_init() })
+}
+
+/// Version of the linked library, e.g. `"0.1.0"`.
+pub fn version_string() -> String {
+    // SAFETY: returns a static NUL-terminated string.
+    unsafe { error::cstr(sys::ca_version_string()) }
+}
+
+/// `major * 10000 + minor * 100 + patch` of the linked library.
+pub fn version_number() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { sys::ca_version_number() }
+}
+
+/// Stable name of a status code, e.g. `"CA_ERR_BAD_SIGNATURE"`.
+///
+/// ```
+/// assert_eq!(cyberagent::status_str(cyberagent::status::CA_ERR_BAD_DID), "CA_ERR_BAD_DID");
+/// ```
+pub fn status_str(status: i32) -> &'static str {
+    // SAFETY: ca_status_str returns a static ASCII string, never NULL.
+    let p = unsafe { sys::ca_status_str(status) };
+    if p.is_null() {
+        return "CA_ERR_UNKNOWN";
+    }
+    // SAFETY: static lifetime per common.h ("Short stable name").
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap_or("CA_ERR_UNKNOWN")
+}
+
+/// This thread's sentence for its last failed call ("" if none). Errors
+/// returned by this crate already carry it.
+pub fn last_error() -> String {
+    // SAFETY: thread-local NUL-terminated string.
+    unsafe { error::cstr(sys::ca_last_error()) }
+}
+
+/// Constant-time equality; `false` for different lengths.
+pub fn equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    // SAFETY: both slices are valid for len bytes.
+    unsafe { sys::ca_equal(a.as_ptr() as *const _, b.as_ptr() as *const _, a.len()) == 1 }
+}
+
+/// Overwrites `buf` with zeros in a way the compiler cannot remove.
+pub fn wipe(buf: &mut [u8]) {
+    // SAFETY: buf is writable for its length.
+    unsafe { sys::ca_wipe(buf.as_mut_ptr() as *mut _, buf.len()) }
+}
+
+/// The library's fixed sizes as its size functions report them:
+/// (agent id, hash, signature, seed, did max chars, key file).
+pub fn sizes() -> [usize; 6] {
+    // SAFETY: pure functions without arguments.
+    unsafe {
+        [
+            sys::ca_agent_id_bytes(),
+            sys::ca_hash_bytes(),
+            sys::ca_signature_bytes(),
+            sys::ca_seed_bytes(),
+            sys::ca_did_max_chars(),
+            sys::ca_keyfile_bytes(),
+        ]
+    }
+}

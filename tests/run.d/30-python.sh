@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Python binding tests (stdlib unittest) against the dev build of the library,
+# with the python3 on PATH and, when it is another interpreter, Debian's.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+lib="$root/build/dev/lib/libcyberagent.so.0"
+if [ ! -e "$lib" ]; then
+  cmake --preset dev >/dev/null
+  cmake --build --preset dev -j 2 --target cyberagent
+fi
+export CYBERAGENT_LIBRARY="$lib"
+pys=(python3)
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+  pys+=(/usr/bin/python3)
+fi
+cd bindings/python
+for py in "${pys[@]}"; do
+  echo "--- $("$py" --version 2>&1) ($py)"
+  "$py" -m unittest discover -s tests
+done
