@@ -57,6 +57,15 @@ from .errors import (
     WrongPassphrase,
 )
 from .identity import Identity, did_encode, did_parse, keyfile_options, verify_detached, x25519_public_key
+from .envelope import (
+    Envelope,
+    ReplayGuard,
+    envelope_bound,
+    envelope_options,
+    kind_name,
+    sign_envelope,
+    sign_envelope_with_id,
+)
 
 #: Numeric constants of the public headers (sizes, status codes, kinds, ...).
 CONSTANTS = dict(_sigs.CONSTANTS)

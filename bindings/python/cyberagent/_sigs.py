@@ -19,6 +19,7 @@ from ctypes import (
     c_size_t,
     c_uint,
     c_uint8,
+    c_uint32,
     c_uint64,
     c_void_p,
 )
@@ -71,6 +72,24 @@ CONSTANTS = {
     "CA_DID_MAX_CHARS": 56,
     "CA_KEYFILE_OPTIONS_VERSION": 1,
     "CA_KEYFILE_BYTES": 128,
+    # envelope.h
+    "CA_ENVELOPE_VERSION": 1,
+    "CA_KIND_CARD": 1,
+    "CA_KIND_TASK_REQUEST": 16,
+    "CA_KIND_TASK_BID": 17,
+    "CA_KIND_TASK_AWARD": 18,
+    "CA_KIND_TASK_RESULT": 19,
+    "CA_KIND_TASK_RECEIPT": 20,
+    "CA_KIND_TASK_CANCEL": 21,
+    "CA_KIND_TASK_DISPUTE": 22,
+    "CA_KIND_LEDGER_MIN": 32,
+    "CA_KIND_LEDGER_MAX": 63,
+    "CA_KIND_LIBRARY_MAX": 0xFFFF,
+    "CA_KIND_APP_MIN": 0x10000,
+    "CA_ENVELOPE_COMPRESS": 0x1,
+    "CA_ENVELOPE_SEAL": 0x2,
+    "CA_ENVELOPE_PARAMS_VERSION": 1,
+    "CA_ENVELOPE_OPTIONS_VERSION": 1,
 }
 
 _C = CONSTANTS
@@ -100,11 +119,34 @@ class ca_keyfile_options(Structure):
     ]
 
 
+class ca_envelope_params(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("kind", c_uint32),
+        ("recipient", POINTER(ca_agent_id)),
+        ("created_at", c_uint64),
+        ("expires_at", c_uint64),
+        ("parent", POINTER(ca_hash)),
+        ("flags", c_uint32),
+    ]
+
+
+class ca_envelope_options(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("max_envelope_bytes", c_size_t),
+        ("max_body_bytes", c_size_t),
+        ("max_skew_ms", c_uint64),
+    ]
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
     ca_signature,
     ca_keyfile_options,
+    ca_envelope_params,
+    ca_envelope_options,
 ]
 
 # ---- opaque handles ----
@@ -112,6 +154,14 @@ STRUCTS = [
 
 class ca_identity(Structure):
     """Opaque: only ever used through a pointer."""
+
+
+class ca_envelope(Structure):
+    """Opaque."""
+
+
+class ca_replay_guard(Structure):
+    """Opaque."""
 
 
 # ---- the table ----
@@ -159,4 +209,37 @@ SIGNATURES = [
     ),
     ("ca_identity_save", ca_status, [P(ca_identity), buf, buf, c_size_t, P(ca_keyfile_options)]),
     ("ca_identity_load", ca_status, [P(P(ca_identity)), buf, buf, c_size_t, P(ca_keyfile_options)]),
+    # envelope.h
+    ("ca_kind_name", c_char_p, [c_uint32]),
+    ("ca_envelope_params_init", ca_status, [P(ca_envelope_params), c_uint]),
+    ("ca_envelope_bound", c_size_t, [c_size_t]),
+    (
+        "ca_envelope_sign",
+        ca_status,
+        [P(ca_identity), P(ca_envelope_params), buf, c_size_t, buf, c_size_t, P(c_size_t), P(ca_hash)],
+    ),
+    ("ca_envelope_options_init", ca_status, [P(ca_envelope_options), c_uint]),
+    ("ca_envelope_decode", ca_status, [P(P(ca_envelope)), buf, c_size_t, P(ca_envelope_options)]),
+    ("ca_envelope_verify", ca_status, [P(ca_envelope), c_uint64, P(ca_envelope_options)]),
+    ("ca_envelope_open", ca_status, [P(P(ca_envelope)), buf, c_size_t, c_uint64, P(ca_envelope_options)]),
+    ("ca_envelope_free", None, [P(ca_envelope)]),
+    ("ca_envelope_kind", c_uint32, [P(ca_envelope)]),
+    ("ca_envelope_sender", None, [P(ca_envelope), P(ca_agent_id)]),
+    ("ca_envelope_recipient", c_int, [P(ca_envelope), P(ca_agent_id)]),
+    ("ca_envelope_created_at", c_uint64, [P(ca_envelope)]),
+    ("ca_envelope_expires_at", c_uint64, [P(ca_envelope)]),
+    ("ca_envelope_parent", c_int, [P(ca_envelope), P(ca_hash)]),
+    ("ca_envelope_flags", c_uint32, [P(ca_envelope)]),
+    ("ca_envelope_id", None, [P(ca_envelope), P(ca_hash)]),
+    ("ca_envelope_signature", None, [P(ca_envelope), P(ca_signature)]),
+    (
+        "ca_envelope_body",
+        ca_status,
+        [P(ca_envelope), P(ca_identity), P(ca_envelope_options), buf, c_size_t, P(c_size_t)],
+    ),
+    ("ca_envelope_encoded", ca_status, [P(ca_envelope), buf, c_size_t, P(c_size_t)]),
+    ("ca_replay_guard_new", ca_status, [P(P(ca_replay_guard)), c_size_t, c_uint64]),
+    ("ca_replay_guard_free", None, [P(ca_replay_guard)]),
+    ("ca_replay_guard_check", ca_status, [P(ca_replay_guard), P(ca_envelope), c_uint64]),
+    ("ca_replay_guard_count", c_size_t, [P(ca_replay_guard)]),
 ]

@@ -17,3 +17,29 @@ RFC8032_PUBLIC = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325
 RFC8032_SIG_EMPTY = bytes.fromhex(
     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
 )
+
+VECTORS_FILE = os.path.join(REPO_ROOT, "tests", "vectors", "envelope_vectors.txt")
+
+
+def read_envelope_vectors(path=VECTORS_FILE):
+    """The envelope vectors (docs/WIRE.md): a list of dicts of strings."""
+    vectors, cur = [], {}
+    with open(path, encoding="ascii") as fh:
+        for line in fh:
+            line = line.rstrip("\r\n")
+            if line.startswith("#"):
+                continue
+            if not line:
+                if cur:
+                    vectors.append(cur)
+                cur = {}
+                continue
+            key, _, value = line.partition(" = ")
+            cur[key.strip()] = value.strip()
+    if cur:
+        vectors.append(cur)
+    return vectors
+
+
+def hex_or_none(v):
+    return None if v == "-" else bytes.fromhex(v)

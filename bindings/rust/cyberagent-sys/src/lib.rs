@@ -174,3 +174,116 @@ extern "C" {
         opts: *const ca_keyfile_options,
     ) -> ca_status;
 }
+
+// ---- envelope.h ----
+pub const CA_ENVELOPE_VERSION: c_uint = 1;
+pub const CA_KIND_CARD: u32 = 1;
+pub const CA_KIND_TASK_REQUEST: u32 = 16;
+pub const CA_KIND_TASK_BID: u32 = 17;
+pub const CA_KIND_TASK_AWARD: u32 = 18;
+pub const CA_KIND_TASK_RESULT: u32 = 19;
+pub const CA_KIND_TASK_RECEIPT: u32 = 20;
+pub const CA_KIND_TASK_CANCEL: u32 = 21;
+pub const CA_KIND_TASK_DISPUTE: u32 = 22;
+pub const CA_KIND_LEDGER_MIN: u32 = 32;
+pub const CA_KIND_LEDGER_MAX: u32 = 63;
+pub const CA_KIND_LIBRARY_MAX: u32 = 0xffff;
+pub const CA_KIND_APP_MIN: u32 = 0x10000;
+pub const CA_ENVELOPE_COMPRESS: u32 = 0x1;
+pub const CA_ENVELOPE_SEAL: u32 = 0x2;
+pub const CA_ENVELOPE_PARAMS_VERSION: c_uint = 1;
+pub const CA_ENVELOPE_OPTIONS_VERSION: c_uint = 1;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_envelope_params {
+    pub version: c_uint,
+    pub kind: u32,
+    pub recipient: *const ca_agent_id,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub parent: *const ca_hash,
+    pub flags: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ca_envelope_options {
+    pub version: c_uint,
+    pub max_envelope_bytes: usize,
+    pub max_body_bytes: usize,
+    pub max_skew_ms: u64,
+}
+
+/// Opaque decoded envelope (envelope.h). Immutable: readable from many threads.
+#[repr(C)]
+pub struct ca_envelope {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// Opaque replay guard (envelope.h). Not thread-safe: one owner or a lock.
+#[repr(C)]
+pub struct ca_replay_guard {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_kind_name(kind: u32) -> *const c_char;
+    pub fn ca_envelope_params_init(params: *mut ca_envelope_params, version: c_uint) -> ca_status;
+    pub fn ca_envelope_bound(body_len: usize) -> usize;
+    pub fn ca_envelope_sign(
+        signer: *const ca_identity,
+        params: *const ca_envelope_params,
+        body: *const u8,
+        body_len: usize,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_envelope_options_init(opts: *mut ca_envelope_options, version: c_uint) -> ca_status;
+    pub fn ca_envelope_decode(
+        out: *mut *mut ca_envelope,
+        data: *const u8,
+        len: usize,
+        opts: *const ca_envelope_options,
+    ) -> ca_status;
+    pub fn ca_envelope_verify(env: *const ca_envelope, now: u64, opts: *const ca_envelope_options) -> ca_status;
+    pub fn ca_envelope_open(
+        out: *mut *mut ca_envelope,
+        data: *const u8,
+        len: usize,
+        now: u64,
+        opts: *const ca_envelope_options,
+    ) -> ca_status;
+    pub fn ca_envelope_free(env: *mut ca_envelope);
+    pub fn ca_envelope_kind(env: *const ca_envelope) -> u32;
+    pub fn ca_envelope_sender(env: *const ca_envelope, out: *mut ca_agent_id);
+    pub fn ca_envelope_recipient(env: *const ca_envelope, out: *mut ca_agent_id) -> c_int;
+    pub fn ca_envelope_created_at(env: *const ca_envelope) -> u64;
+    pub fn ca_envelope_expires_at(env: *const ca_envelope) -> u64;
+    pub fn ca_envelope_parent(env: *const ca_envelope, out: *mut ca_hash) -> c_int;
+    pub fn ca_envelope_flags(env: *const ca_envelope) -> u32;
+    pub fn ca_envelope_id(env: *const ca_envelope, out: *mut ca_hash);
+    pub fn ca_envelope_signature(env: *const ca_envelope, out: *mut ca_signature);
+    pub fn ca_envelope_body(
+        env: *const ca_envelope,
+        reader: *const ca_identity,
+        opts: *const ca_envelope_options,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_envelope_encoded(
+        env: *const ca_envelope,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_replay_guard_new(out: *mut *mut ca_replay_guard, capacity: usize, max_skew_ms: u64) -> ca_status;
+    pub fn ca_replay_guard_free(guard: *mut ca_replay_guard);
+    pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64) -> ca_status;
+    pub fn ca_replay_guard_count(guard: *const ca_replay_guard) -> usize;
+}

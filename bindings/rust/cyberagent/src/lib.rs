@@ -19,9 +19,13 @@
 
 pub use cyberagent_sys as sys;
 
+mod envelope;
 mod error;
 mod identity;
 
+pub use envelope::{
+    envelope_bound, kind_name, sign_envelope, Envelope, EnvelopeOptions, EnvelopeParams, ReplayGuard,
+};
 pub use error::{Error, Result};
 pub use identity::{
     did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions, PublicKey, Seed,

@@ -1,0 +1,242 @@
+"""Envelopes: docs/WIRE.md vectors byte for byte, sign/decode/verify, errors, replay guard."""
+
+import threading
+import unittest
+
+import helpers
+from helpers import hex_or_none, read_envelope_vectors
+
+import cyberagent
+from cyberagent import Envelope, Identity, ReplayGuard
+
+T0 = 1_700_000_000_000
+
+
+def make(signer=None, body=b"x" * 256, **kw):
+    signer = signer or Identity.generate()
+    args = dict(kind=cyberagent.CA_KIND_TASK_REQUEST, created_at=T0, expires_at=T0 + 60_000)
+    args.update(kw)
+    return cyberagent.sign_envelope(signer, body, **args)
+
+
+class TestVectors(unittest.TestCase):
+    def setUp(self):
+        self.vectors = read_envelope_vectors()
+        self.assertGreaterEqual(len(self.vectors), 5)
+
+    def test_every_vector(self):
+        for v in self.vectors:
+            with self.subTest(v["name"]):
+                env = bytes.fromhex(v["envelope"])
+                body = hex_or_none(v["body"]) or b""
+                signer = Identity.from_seed(bytes.fromhex(v["seed"]))
+                self.assertEqual(signer.public_key.hex(), v["sender"])
+                self.assertEqual(signer.did, v["sender_did"])
+                sign_flags = int(v["sign_flags"])
+                if v["mode"] == "sign":
+                    data, mid = cyberagent.sign_envelope_with_id(
+                        signer,
+                        body,
+                        kind=int(v["kind"]),
+                        created_at=int(v["created_at"]),
+                        expires_at=int(v["expires_at"]),
+                        recipient=hex_or_none(v["recipient"]),
+                        parent=hex_or_none(v["parent"]),
+                        compress=bool(sign_flags & cyberagent.CA_ENVELOPE_COMPRESS),
+                        seal=bool(sign_flags & cyberagent.CA_ENVELOPE_SEAL),
+                    )
+                    self.assertEqual(data.hex(), v["envelope"])
+                    self.assertEqual(mid.hex(), v["id"])
+                with Envelope.open(env, int(v["created_at"])) as e:
+                    self.assertEqual(e.kind, int(v["kind"]))
+                    self.assertEqual(e.sender.hex(), v["sender"])
+                    self.assertEqual(e.sender_did, v["sender_did"])
+                    self.assertEqual(e.recipient, hex_or_none(v["recipient"]))
+                    self.assertEqual(e.parent, hex_or_none(v["parent"]))
+                    self.assertEqual(e.created_at, int(v["created_at"]))
+                    self.assertEqual(e.expires_at, int(v["expires_at"]))
+                    self.assertEqual(e.flags, int(v["flags"]))
+                    self.assertEqual(e.id.hex(), v["id"])
+                    self.assertEqual(e.signature, env[-64:])
+                    self.assertEqual(e.encoded, env)
+                    self.assertEqual(bytes(e), env)
+                    reader = None
+                    if v["reader_seed"] != "-":
+                        reader = Identity.from_seed(bytes.fromhex(v["reader_seed"]))
+                    self.assertEqual(e.body(reader), body)
+                    # the signature covers the domain tag + the signed bytes
+                    signed = bytes.fromhex(v["signed"])
+                    self.assertTrue(cyberagent.verify_detached(e.sender, signed, e.signature))
+
+
+class TestEnvelope(unittest.TestCase):
+    def test_roundtrip_fields(self):
+        alice, bob = Identity.generate(), Identity.generate()
+        parent = bytes(range(32))
+        data, mid = cyberagent.sign_envelope_with_id(
+            alice, b"hello", kind=cyberagent.CA_KIND_TASK_BID, created_at=T0, expires_at=T0 + 5000,
+            recipient=bob.did, parent=parent,
+        )
+        self.assertLessEqual(len(data), cyberagent.envelope_bound(5))
+        e = Envelope.open(data, T0 + 1000)
+        self.assertEqual(e.kind, cyberagent.CA_KIND_TASK_BID)
+        self.assertEqual(e.kind_name, cyberagent.kind_name(cyberagent.CA_KIND_TASK_BID))
+        self.assertEqual(e.sender, alice.public_key)
+        self.assertEqual(e.recipient, bob.public_key)
+        self.assertEqual(e.parent, parent)
+        self.assertEqual(e.id, mid)
+        self.assertFalse(e.compressed)
+        self.assertFalse(e.sealed)
+        self.assertEqual(e.body(), b"hello")
+        self.assertIn("kind=17", repr(e))
+        self.assertIn(alice.did, repr(e))
+        # recipient may be an Identity or raw key bytes too
+        d2 = make(alice, recipient=bob)
+        d3 = make(alice, recipient=bob.public_key)
+        self.assertEqual(d2, d3)
+
+    def test_kind_names(self):
+        self.assertIsNotNone(cyberagent.kind_name(cyberagent.CA_KIND_TASK_REQUEST))
+        self.assertIsNone(cyberagent.kind_name(cyberagent.CA_KIND_APP_MIN + 5))
+        e = Envelope.decode(make(kind=cyberagent.CA_KIND_APP_MIN + 5))
+        self.assertIsNone(e.kind_name)
+
+    def test_decode_then_verify(self):
+        data = make()
+        e = Envelope.decode(data)
+        e.verify(T0)
+        self.assertTrue(e.is_valid(T0))
+        with self.assertRaises(cyberagent.ExpiredError):
+            e.verify(T0 + 60_000 + 30_001)
+        e.verify(T0 + 60_000 + 30_000)
+        with self.assertRaises(cyberagent.ExpiredError):
+            e.verify(T0 + 60_001, max_skew_ms=0)
+        with self.assertRaises(cyberagent.NotYetValidError):
+            e.verify(T0 - 30_001)
+        self.assertFalse(e.is_valid(T0 - 30_001))
+
+    def test_tampered_envelope_raises(self):
+        data = bytearray(make(body=b"pay 10"))
+        i = bytes(data).index(b"pay 10")
+        data[i + 4] = ord("9")
+        e = Envelope.decode(bytes(data))  # still well-formed
+        with self.assertRaises(cyberagent.SignatureError) as cm:
+            e.verify(T0)
+        self.assertEqual(cm.exception.status, cyberagent.CA_ERR_BAD_SIGNATURE)
+        with self.assertRaises(cyberagent.SignatureError):
+            Envelope.open(bytes(data), T0)
+
+    def test_malformed_inputs_raise(self):
+        data = make()
+        for bad in (b"", b"\x00", data[:-1], data + b"\x00", b"\xff" * 100):
+            with self.assertRaises(cyberagent.EnvelopeError):
+                Envelope.open(bad, T0)
+        with self.assertRaises(cyberagent.MalformedError):
+            Envelope.decode(data + b"\x00")
+        with self.assertRaises(cyberagent.LimitError):
+            Envelope.decode(data, max_envelope_bytes=10)
+
+    def test_compression_and_bomb_cap(self):
+        me = Identity.generate()
+        body = b"A" * 100_000
+        data = make(me, body=body, compress=True)
+        self.assertLess(len(data), 2000)
+        e = Envelope.open(data, T0)
+        self.assertTrue(e.compressed)
+        self.assertEqual(e.body(), body)
+        with self.assertRaises(cyberagent.Error) as cm:
+            e.body(max_body_bytes=1000)
+        self.assertIn(cm.exception.status, (cyberagent.CA_ERR_DECOMPRESS, cyberagent.CA_ERR_LIMIT))
+
+    def test_sealed(self):
+        alice, bob, eve = Identity.generate(), Identity.generate(), Identity.generate()
+        data = make(alice, body=b"secret", recipient=bob, seal=True)
+        self.assertNotIn(b"secret", data)
+        e = Envelope.open(data, T0)  # anyone can verify
+        self.assertTrue(e.sealed)
+        self.assertEqual(e.body(bob), b"secret")
+        with self.assertRaises(cyberagent.SealedError):
+            e.body(eve)
+        with self.assertRaises(cyberagent.Error):
+            e.body()
+        with self.assertRaises(cyberagent.ArgumentError):
+            make(alice, seal=True)  # no recipient
+
+    def test_sign_argument_errors(self):
+        me = Identity.generate()
+        with self.assertRaises(cyberagent.Error):
+            make(me, kind=0)
+        with self.assertRaises(cyberagent.Error):
+            make(me, created_at=T0, expires_at=T0)
+        with self.assertRaises(ValueError):
+            make(me, parent=b"short")
+        with self.assertRaises(cyberagent.DidError):
+            make(me, recipient="did:key:nope")
+
+    def test_options(self):
+        self.assertIsNone(cyberagent.envelope_options())
+        o = cyberagent.envelope_options(max_skew_ms=5)
+        self.assertEqual(o.max_skew_ms, 5)
+        self.assertEqual(o.max_body_bytes, 1 << 20)
+        self.assertEqual(o.max_envelope_bytes, (1 << 20) + 4096)
+
+    def test_handle_lifetime(self):
+        e = Envelope.decode(make())
+        e.close()
+        e.close()
+        with self.assertRaises(ValueError):
+            e.kind  # noqa: B018
+        self.assertIn("closed", repr(e))
+        for _ in range(2000):
+            Envelope.decode(DATA)
+
+    def test_shared_across_threads(self):
+        e = Envelope.open(DATA, T0)
+        ok = []
+
+        def work():
+            ok.append(all(e.is_valid(T0) and e.body() == b"x" * 256 for _ in range(100)))
+
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(ok, [True] * 4)
+
+
+DATA = make()
+
+
+class TestReplayGuard(unittest.TestCase):
+    def test_replay_and_full(self):
+        me = Identity.generate()
+        g = ReplayGuard(2, max_skew_ms=0)
+        a = Envelope.open(make(me, body=b"a"), T0)
+        b = Envelope.open(make(me, body=b"b"), T0)
+        c = Envelope.open(make(me, body=b"c"), T0)
+        g.check(a, T0)
+        self.assertEqual(len(g), 1)
+        with self.assertRaises(cyberagent.ReplayError) as cm:
+            g.check(a, T0)
+        self.assertEqual(cm.exception.status, cyberagent.CA_ERR_REPLAY)
+        g.check(b, T0)
+        with self.assertRaises(cyberagent.ReplayFullError):
+            g.check(c, T0)
+        # once a and b expire, their slots are reused
+        with self.assertRaises(cyberagent.ExpiredError):
+            g.check(c, T0 + 60_001)  # too old to be remembered
+        d = Envelope.open(make(me, body=b"d", created_at=T0 + 60_000, expires_at=T0 + 120_000), T0 + 60_000)
+        g.check(d, T0 + 60_001)
+        self.assertEqual(len(g), 1)
+        self.assertIn("1 ids", repr(g))
+        g.close()
+        self.assertIn("closed", repr(g))
+
+    def test_bad_capacity(self):
+        with self.assertRaises(cyberagent.Error):
+            ReplayGuard(0)
+
+
+if __name__ == "__main__":
+    unittest.main()
