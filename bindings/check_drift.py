@@ -89,6 +89,17 @@ RUST_PRIMITIVES = {
 TYPE_WORDS = {"int", "long", "char", "short", "unsigned", "signed", "double", "float", "void"}
 
 
+def pointee_suffix(kind):
+    """What a pointer kind says about its target: nothing for bytes, text, void
+    and callbacks ("*"), the struct or handle name, or an integer wider than a
+    byte ("*u64" for a uint64_t out-parameter), or a further pointer."""
+    if kind.startswith("struct:"):
+        return kind[len("struct:"):]
+    if kind in ("i8", "u8", "void", "fn", "enum") or kind.startswith("?"):
+        return ""
+    return kind
+
+
 class Problems:
     def __init__(self):
         self.lines = []
@@ -219,6 +230,8 @@ def split_top(s, sep=","):
 class CHeaders:
     def __init__(self, include_dir):
         self.functions = {}  # name -> (ret_kind, [param kinds], header)
+        self.raw = {}  # name -> (return text, [parameter texts]) for --suggest
+        self.struct_order = []
         self.structs = {}  # name -> [(field, kind)]
         self.opaque = set()
         self.typedefs = {}  # name -> kind
@@ -231,10 +244,12 @@ class CHeaders:
         self.files.sort()
         defined = {"__GNUC__", "__linux__", "__x86_64__", "__LP64__"}
         texts = []
+        self.text_all = ""
         for path in self.files:
             with open(path, encoding="utf-8") as fh:
                 raw = strip_comments(fh.read())
             texts.append((path, preprocess(raw, defined, self.macros)))
+            self.text_all += texts[-1][1] + "\n"
         # Typedefs first (from every header), then declarations.
         for _path, text in texts:
             self._collect_types(text)
@@ -251,6 +266,7 @@ class CHeaders:
                     continue
                 fields.append(self._field(decl))
             self.structs[name] = fields
+            self.struct_order.append(name)
             self.typedefs[name] = "struct:" + name
         for m in re.finditer(r"typedef\s+struct\s+(\w+)\s+(\w+)\s*;", text):
             self.opaque.add(m.group(2))
@@ -298,8 +314,7 @@ class CHeaders:
         base = " ".join(toks)
         kind = self.base_kind(base)
         if stars:
-            pointee = kind[len("struct:"):] if kind.startswith("struct:") else ""
-            kind = "*" * stars + pointee
+            kind = "*" * stars + pointee_suffix(kind)
         return (kind, name) if want_name else kind
 
     def base_kind(self, base):
@@ -318,11 +333,14 @@ class CHeaders:
                 continue
             ret = self.type_kind(fm.group(1))
             params = []
+            raw = []
             plist = fm.group(3).strip()
             if plist and plist != "void":
                 for p in split_top(plist):
                     params.append(self.type_kind(p, array_is_pointer=True))
+                    raw.append(p)
             self.functions[fm.group(2)] = (ret, params, header)
+            self.raw[fm.group(2)] = (fm.group(1).strip(), raw)
 
 
 # ---------------------------------------------------------------- Python
@@ -344,9 +362,7 @@ def py_kind(t):
         inner = py_kind(t._type_)
         if inner.startswith("*"):
             return "*" + inner
-        if inner.startswith("struct:"):
-            return "*" + inner[len("struct:"):]
-        return "*"
+        return "*" + pointee_suffix(inner)
     if isinstance(t, type) and issubclass(t, ctypes.Structure):
         return "struct:" + t.__name__
     if isinstance(t, type) and issubclass(t, ctypes.Array):
@@ -404,7 +420,7 @@ class RustSys:
                 self.opaque.add(m.group(1))
                 continue
             for f in split_top(body):
-                fm = re.match(r"(?:pub\s+)?(\w+)\s*:\s*(.+)$", f.strip(), re.S)
+                fm = re.match(r"(?:pub\s+)?(?:r#)?(\w+)\s*:\s*(.+)$", f.strip(), re.S)
                 if fm:
                     fields.append((fm.group(1), self.kind(fm.group(2))))
             self.structs[m.group(1)] = fields
@@ -450,9 +466,7 @@ class RustSys:
             inner = self.kind(pm.group(2))
             if inner.startswith("*"):
                 return "*" + inner
-            if inner.startswith("struct:"):
-                return "*" + inner[len("struct:"):]
-            return "*"
+            return "*" + pointee_suffix(inner)
         am = re.match(r"\[\s*(.+?)\s*;\s*(.+)\]$", t)
         if am:
             n = am.group(2).strip()
@@ -567,41 +581,125 @@ def compare(headers, py, rust, problems, check_python=True, check_rust=True):
 # ---------------------------------------------------------------- suggestions
 
 PY_OF = {"void": "None", "i8": "c_int8", "u8": "c_uint8", "i16": "c_int16", "u16": "c_uint16",
-         "i32": "c_int32", "u32": "c_uint32", "i64": "c_int64", "u64": "c_uint64",
-         "usize": "c_size_t", "isize": "c_ssize_t", "bool": "c_bool", "fn": "c_void_p"}
-RS_OF = {"void": "", "i8": "i8", "u8": "u8", "i16": "i16", "u16": "u16", "i32": "c_int",
-         "u32": "u32", "i64": "i64", "u64": "u64", "usize": "usize", "isize": "isize", "bool": "bool"}
+         "i32": "c_int", "u32": "c_uint32", "i64": "c_int64", "u64": "c_uint64",
+         "usize": "c_size_t", "isize": "c_ssize_t", "bool": "c_bool", "fn": "c_void_p", "enum": "c_int"}
+RS_PRIM = {"char": "c_char", "signed char": "i8", "unsigned char": "u8", "int": "c_int", "unsigned": "c_uint",
+           "unsigned int": "c_uint", "uint8_t": "u8", "int8_t": "i8", "uint16_t": "u16", "int16_t": "i16",
+           "uint32_t": "u32", "int32_t": "i32", "uint64_t": "u64", "int64_t": "i64", "size_t": "usize",
+           "void": "c_void", "bool": "bool", "_Bool": "bool", "ca_status": "ca_status"}
+
+
+def _parse_decl(headers, text):
+    """(base C type text, stars, const-before-star, name) of a parameter or field."""
+    text = text.strip()
+    arr = re.search(r"\[[^\]]*\]\s*$", text)
+    stars = text.count("*") + (1 if arr else 0)
+    if arr:
+        text = text[: arr.start()]
+    const = bool(re.match(r"\s*const\b", text)) or bool(re.search(r"\bconst\b[^*]*\*", text))
+    toks = [t for t in re.findall(r"[A-Za-z_]\w*", text) if t not in ("const", "volatile", "restrict", "struct")]
+    name = None
+    if len(toks) >= 2 and toks[-1] not in TYPE_WORDS:
+        name = toks.pop()
+    return " ".join(toks), stars, const, name
+
+
+def _rust_type(headers, base, stars, const):
+    if base in RS_PRIM:
+        t = RS_PRIM[base]
+    elif headers.typedefs.get(base) == "fn":
+        t = base
+    elif headers.typedefs.get(base) == "enum":
+        t = "c_int"
+    else:
+        t = base
+    if stars:
+        t = ("*const " if const else "*mut ") + t
+        t = "*mut " * (stars - 1) + t
+    return t
+
+
+def _py_type(headers, base, stars):
+    kind = headers.base_kind(base)
+    if not stars:
+        if kind.startswith("struct:"):
+            return kind[7:]
+        return "ca_status" if base == "ca_status" else PY_OF.get(kind, kind)
+    inner = pointee_suffix(kind)
+    if not inner:
+        t = "buf" if kind in ("u8", "i8") else "c_void_p"
+        return "P(" * (stars - 1) + t + ")" * (stars - 1)
+    t = inner if inner.startswith("ca_") else PY_OF.get(inner, inner)
+    return "P(" * stars + t + ")" * stars
 
 
 def suggest(headers, py, rust):
     have_py = {e[0] for e in py.SIGNATURES} if py else set()
+    py_structs = {c.__name__ for c in getattr(py, "STRUCTS", [])}
+    pconst = getattr(py, "CONSTANTS", {})
+    out_py, out_rs = [], []
+    for name, val in sorted(headers.macros.items(), key=lambda kv: kv[0]):
+        if name.startswith("CA_") and not name.endswith("_H"):
+            if name not in pconst:
+                out_py.append('    "%s": %d,' % (name, val))
+            if name not in rust.consts:
+                typ = "ca_status" if name.startswith("CA_ERR_") else ("usize" if name.endswith(("_BYTES", "_CHARS")) else "u32")
+                if typ == "u32" and val < 0:
+                    typ = "i32"
+                out_rs.append("pub const %s: %s = %d;" % (name, typ, val))
+    for sname in headers.struct_order:
+        fields = headers.structs[sname]
+        body = re.search(r"typedef\s+struct\s+%s\s*\{([^{}]*)\}\s*%s\s*;" % (sname, sname), headers.text_all)
+        decls = [d for d in body.group(1).split(";") if d.strip()] if body else []
+        if sname not in py_structs:
+            out_py.append("\n\nclass %s(Structure):\n    _fields_ = [" % sname)
+            for (fname, kind), d in zip(fields, decls):
+                base, stars, const, _n = _parse_decl(headers, d)
+                arr = re.search(r"\[([^\]]*)\]\s*$", d.strip())
+                t = _py_type(headers, base, stars - (1 if arr else 0))
+                if arr:
+                    t = "%s * %s" % (t, kind.split("[")[-1].rstrip("]"))
+                out_py.append('        ("%s", %s),' % (fname, t))
+            out_py.append("    ]")
+        if sname not in rust.structs:
+            out_rs.append("\n#[repr(C)]\n#[derive(Clone, Copy, Debug)]\npub struct %s {" % sname)
+            for (fname, kind), d in zip(fields, decls):
+                base, stars, const, _n = _parse_decl(headers, d)
+                arr = re.search(r"\[([^\]]*)\]\s*$", d.strip())
+                if arr:
+                    t = "[%s; %s]" % (_rust_type(headers, base, 0, False), arr.group(1).strip())
+                else:
+                    t = _rust_type(headers, base, stars, const)
+                out_rs.append("    pub %s: %s," % (fname, t))
+            out_rs.append("}")
+    for oname in sorted(headers.opaque):
+        if oname not in rust.opaque:
+            out_rs.append("\n#[repr(C)]\npub struct %s {\n    _private: [u8; 0],\n"
+                          "    _marker: PhantomData<(*mut u8, PhantomPinned)>,\n}" % oname)
+            out_py.append("\n\nclass %s(Structure):\n    \"\"\"Opaque.\"\"\"" % oname)
+    rs_fns = []
     for name, (ret, params, header) in sorted(headers.functions.items()):
-        def pyk(k):
-            if k.startswith("*"):
-                inner = k.lstrip("*")
-                n = len(k) - len(inner)
-                if not inner:
-                    return "c_char_p" if n == 1 else "POINTER(" * (n - 1) + "c_char_p" + ")" * (n - 1)
-                return "POINTER(" * n + inner + ")" * n
-            if k.startswith("struct:"):
-                return k[7:]
-            return PY_OF.get(k, k)
-
-        def rsk(k):
-            if k.startswith("*"):
-                inner = k.lstrip("*")
-                n = len(k) - len(inner)
-                return "*mut " * n + (inner or "u8")
-            if k.startswith("struct:"):
-                return k[7:]
-            return RS_OF.get(k, k)
-
+        rtext, raw = headers.raw[name]
+        rtext = " ".join(t for t in rtext.split() if t not in ("CA_API", "CA_NODISCARD"))
+        rbase, rstars, rconst, _n = _parse_decl(headers, rtext + " x")
         if name not in have_py:
-            print('    ("%s", %s, [%s]),' % (name, pyk(ret), ", ".join(pyk(k) for k in params)))
-        if rust is not None and name not in rust.functions:
-            r = rsk(ret)
-            print("    pub fn %s(%s)%s;" % (name, ", ".join("a%d: %s" % (i, rsk(k)) for i, k in enumerate(params)),
-                                           " -> " + r if r else ""))
+            args = ", ".join(_py_type(headers, *_parse_decl(headers, p)[:2]) for p in raw)
+            out_py.append('    ("%s", %s, [%s]),' % (name, _py_type(headers, rbase, rstars), args))
+        if name not in rust.functions:
+            args = []
+            for i, p in enumerate(raw):
+                base, stars, const, pname = _parse_decl(headers, p)
+                args.append("%s: %s" % (pname or "a%d" % i, _rust_type(headers, base, stars, const)))
+            r = _rust_type(headers, rbase, rstars, rconst)
+            rs_fns.append("    pub fn %s(%s)%s;" % (name, ", ".join(args), "" if r == "c_void" else " -> " + r))
+    if rs_fns:
+        out_rs.append("\nextern \"C\" {")
+        out_rs.extend(rs_fns)
+        out_rs.append("}")
+    print("# ---- Python (bindings/python/cyberagent/_sigs.py) ----")
+    print("\n".join(out_py))
+    print("\n// ---- Rust (bindings/rust/cyberagent-sys/src/lib.rs) ----")
+    print("\n".join(out_rs))
 
 
 def main():

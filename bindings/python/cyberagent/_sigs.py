@@ -90,6 +90,46 @@ CONSTANTS = {
     "CA_ENVELOPE_SEAL": 0x2,
     "CA_ENVELOPE_PARAMS_VERSION": 1,
     "CA_ENVELOPE_OPTIONS_VERSION": 1,
+    # ledger.h
+    "CA_ERR_LEDGER_BAD_EVIDENCE": -414,
+    "CA_ERR_LEDGER_BAD_NONCE": -404,
+    "CA_ERR_LEDGER_CORRUPT": -415,
+    "CA_ERR_LEDGER_DELIVERED": -412,
+    "CA_ERR_LEDGER_DUPLICATE": -403,
+    "CA_ERR_LEDGER_ESCROW_CLOSED": -409,
+    "CA_ERR_LEDGER_ESCROW_EXISTS": -407,
+    "CA_ERR_LEDGER_EVIDENCE_USED": -406,
+    "CA_ERR_LEDGER_INSUFFICIENT_FUNDS": -400,
+    "CA_ERR_LEDGER_INVARIANT": -416,
+    "CA_ERR_LEDGER_JAILED": -405,
+    "CA_ERR_LEDGER_OPTIONS_MISMATCH": -417,
+    "CA_ERR_LEDGER_SELF_DEALING": -413,
+    "CA_ERR_LEDGER_TOO_EARLY": -410,
+    "CA_ERR_LEDGER_TOO_LATE": -411,
+    "CA_ERR_LEDGER_UNAUTHORIZED": -402,
+    "CA_ERR_LEDGER_UNKNOWN_ACCOUNT": -401,
+    "CA_ERR_LEDGER_UNKNOWN_ESCROW": -408,
+    "CA_LEDGER_ESCROW_OPEN": 1,
+    "CA_LEDGER_ESCROW_REFUNDED": 3,
+    "CA_LEDGER_ESCROW_RELEASED": 2,
+    "CA_LEDGER_ESCROW_SPLIT": 4,
+    "CA_LEDGER_EVIDENCE_DISPUTE": 3,
+    "CA_LEDGER_EVIDENCE_EQUIVOCATION": 1,
+    "CA_LEDGER_EVIDENCE_MISSED_DEADLINE": 2,
+    "CA_LEDGER_OPTIONS_VERSION": 1,
+    "CA_LEDGER_OP_BOND": 3,
+    "CA_LEDGER_OP_ESCROW_DELIVER": 7,
+    "CA_LEDGER_OP_ESCROW_OPEN": 6,
+    "CA_LEDGER_OP_ESCROW_REFUND": 9,
+    "CA_LEDGER_OP_ESCROW_RELEASE": 8,
+    "CA_LEDGER_OP_ESCROW_SPLIT": 10,
+    "CA_LEDGER_OP_MAX_BYTES": 4096,
+    "CA_LEDGER_OP_MINT": 1,
+    "CA_LEDGER_OP_SLASH": 11,
+    "CA_LEDGER_OP_TRANSFER": 2,
+    "CA_LEDGER_OP_UNBOND": 4,
+    "CA_LEDGER_OP_WITHDRAW": 5,
+    "CA_LEDGER_PPM": 1000000,
 }
 
 _C = CONSTANTS
@@ -140,6 +180,87 @@ class ca_envelope_options(Structure):
     ]
 
 
+class ca_ledger_op(Structure):
+    _fields_ = [
+        ("type", c_uint32),
+        ("evidence", c_uint32),
+        ("signer", ca_agent_id),
+        ("nonce", c_uint64),
+        ("counterparty", ca_agent_id),
+        ("ref", ca_hash),
+        ("amount", c_uint64),
+        ("amount2", c_uint64),
+        ("deadline", c_uint64),
+    ]
+
+
+class ca_ledger_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("authority", ca_agent_id),
+        ("arbiter", ca_agent_id),
+        ("unbonding_delay", c_uint64),
+        ("slash_equivocation_ppm", c_uint32),
+        ("slash_missed_deadline_ppm", c_uint32),
+        ("slash_dispute_ppm", c_uint32),
+        ("reporter_share_ppm", c_uint32),
+        ("victim_share_ppm", c_uint32),
+        ("jail_equivocation", c_uint64),
+        ("jail_missed_deadline", c_uint64),
+        ("jail_dispute", c_uint64),
+        ("max_unbonding_entries", c_uint32),
+        ("max_accounts", c_uint32),
+        ("max_escrows", c_uint32),
+        ("initial_accounts", c_uint32),
+    ]
+
+
+class ca_ledger_open_info(Structure):
+    _fields_ = [
+        ("snapshot_seq", c_uint64),
+        ("replayed", c_uint64),
+        ("torn_bytes", c_uint64),
+    ]
+
+
+class ca_ledger_account_info(Structure):
+    _fields_ = [
+        ("balance", c_uint64),
+        ("bonded", c_uint64),
+        ("unbonding", c_uint64),
+        ("nonce", c_uint64),
+        ("jailed_until", c_uint64),
+        ("unbonding_entries", c_uint32),
+    ]
+
+
+class ca_ledger_escrow_info(Structure):
+    _fields_ = [
+        ("hirer", ca_agent_id),
+        ("worker", ca_agent_id),
+        ("payment", c_uint64),
+        ("collateral", c_uint64),
+        ("deadline", c_uint64),
+        ("state", c_uint32),
+        ("delivered", c_uint32),
+    ]
+
+
+class ca_ledger_totals(Structure):
+    _fields_ = [
+        ("minted", c_uint64),
+        ("burned", c_uint64),
+        ("escrowed", c_uint64),
+        ("seq", c_uint64),
+        ("accounts", c_uint64),
+        ("escrows", c_uint64),
+    ]
+
+
+class ca_ledger(Structure):
+    """Opaque."""
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
@@ -147,6 +268,12 @@ STRUCTS = [
     ca_keyfile_options,
     ca_envelope_params,
     ca_envelope_options,
+    ca_ledger_op,
+    ca_ledger_options,
+    ca_ledger_open_info,
+    ca_ledger_account_info,
+    ca_ledger_escrow_info,
+    ca_ledger_totals,
 ]
 
 # ---- opaque handles ----
@@ -242,4 +369,24 @@ SIGNATURES = [
     ("ca_replay_guard_free", None, [P(ca_replay_guard)]),
     ("ca_replay_guard_check", ca_status, [P(ca_replay_guard), P(ca_envelope), c_uint64]),
     ("ca_replay_guard_count", c_size_t, [P(ca_replay_guard)]),
+    # ledger.h
+    ("ca_ledger_account", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_account_info)]),
+    ("ca_ledger_apply", ca_status, [P(ca_ledger), P(ca_ledger_op), c_uint64, P(c_uint64)]),
+    ("ca_ledger_check", ca_status, [P(ca_ledger)]),
+    ("ca_ledger_commit", ca_status, [P(ca_ledger), P(c_uint64)]),
+    ("ca_ledger_escrow", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_escrow_info)]),
+    ("ca_ledger_free", None, [P(ca_ledger)]),
+    ("ca_ledger_memory_bytes", c_size_t, [P(ca_ledger)]),
+    ("ca_ledger_new", ca_status, [P(P(ca_ledger)), P(ca_ledger_options)]),
+    ("ca_ledger_op_decode", ca_status, [buf, c_size_t, P(ca_ledger_op)]),
+    ("ca_ledger_op_encode", ca_status, [P(ca_ledger_op), buf, c_size_t, P(c_size_t)]),
+    ("ca_ledger_op_max_bytes", c_size_t, []),
+    ("ca_ledger_op_sign", ca_status, [P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),
+    ("ca_ledger_op_verify", ca_status, [buf, c_size_t]),
+    ("ca_ledger_open", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), P(ca_ledger_open_info)]),
+    ("ca_ledger_options_init", ca_status, [P(ca_ledger_options), c_uint32]),
+    ("ca_ledger_snapshot", ca_status, [P(ca_ledger)]),
+    ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),
+    ("ca_ledger_submit", ca_status, [P(ca_ledger), buf, c_size_t, c_uint64, P(c_uint64)]),
+    ("ca_ledger_totals_get", None, [P(ca_ledger), P(ca_ledger_totals)]),
 ]

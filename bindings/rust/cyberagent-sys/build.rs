@@ -27,11 +27,9 @@ fn build_tree(manifest: &Path) -> Option<PathBuf> {
         }
     }
     let mut others: Vec<PathBuf> = match std::fs::read_dir(&build) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("lib"))
-            .filter(|d| has_lib(d))
-            .collect(),
+        Ok(entries) => {
+            entries.filter_map(|e| e.ok()).map(|e| e.path().join("lib")).filter(|d| has_lib(d)).collect()
+        }
         Err(_) => Vec::new(),
     };
     others.sort_by_key(|d| {
@@ -42,10 +40,7 @@ fn build_tree(manifest: &Path) -> Option<PathBuf> {
 }
 
 fn pkg_config() -> Option<PathBuf> {
-    let out = Command::new("pkg-config")
-        .args(["--variable=libdir", "cyberagent"])
-        .output()
-        .ok()?;
+    let out = Command::new("pkg-config").args(["--variable=libdir", "cyberagent"]).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -63,10 +58,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
 
-    let from_env = env::var("CYBERAGENT_LIB_DIR")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from);
+    let from_env = env::var("CYBERAGENT_LIB_DIR").ok().filter(|s| !s.is_empty()).map(PathBuf::from);
     let dir = match from_env {
         Some(d) => Some(d),
         None => build_tree(&manifest).or_else(pkg_config),

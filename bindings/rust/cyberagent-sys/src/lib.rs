@@ -250,7 +250,11 @@ extern "C" {
         len: usize,
         opts: *const ca_envelope_options,
     ) -> ca_status;
-    pub fn ca_envelope_verify(env: *const ca_envelope, now: u64, opts: *const ca_envelope_options) -> ca_status;
+    pub fn ca_envelope_verify(
+        env: *const ca_envelope,
+        now: u64,
+        opts: *const ca_envelope_options,
+    ) -> ca_status;
     pub fn ca_envelope_open(
         out: *mut *mut ca_envelope,
         data: *const u8,
@@ -282,8 +286,195 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
-    pub fn ca_replay_guard_new(out: *mut *mut ca_replay_guard, capacity: usize, max_skew_ms: u64) -> ca_status;
+    pub fn ca_replay_guard_new(
+        out: *mut *mut ca_replay_guard,
+        capacity: usize,
+        max_skew_ms: u64,
+    ) -> ca_status;
     pub fn ca_replay_guard_free(guard: *mut ca_replay_guard);
-    pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64) -> ca_status;
+    pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64)
+        -> ca_status;
     pub fn ca_replay_guard_count(guard: *const ca_replay_guard) -> usize;
+}
+
+// ---- ledger.h ----
+pub const CA_ERR_LEDGER_BAD_EVIDENCE: ca_status = -414;
+pub const CA_ERR_LEDGER_BAD_NONCE: ca_status = -404;
+pub const CA_ERR_LEDGER_CORRUPT: ca_status = -415;
+pub const CA_ERR_LEDGER_DELIVERED: ca_status = -412;
+pub const CA_ERR_LEDGER_DUPLICATE: ca_status = -403;
+pub const CA_ERR_LEDGER_ESCROW_CLOSED: ca_status = -409;
+pub const CA_ERR_LEDGER_ESCROW_EXISTS: ca_status = -407;
+pub const CA_ERR_LEDGER_EVIDENCE_USED: ca_status = -406;
+pub const CA_ERR_LEDGER_INSUFFICIENT_FUNDS: ca_status = -400;
+pub const CA_ERR_LEDGER_INVARIANT: ca_status = -416;
+pub const CA_ERR_LEDGER_JAILED: ca_status = -405;
+pub const CA_ERR_LEDGER_OPTIONS_MISMATCH: ca_status = -417;
+pub const CA_ERR_LEDGER_SELF_DEALING: ca_status = -413;
+pub const CA_ERR_LEDGER_TOO_EARLY: ca_status = -410;
+pub const CA_ERR_LEDGER_TOO_LATE: ca_status = -411;
+pub const CA_ERR_LEDGER_UNAUTHORIZED: ca_status = -402;
+pub const CA_ERR_LEDGER_UNKNOWN_ACCOUNT: ca_status = -401;
+pub const CA_ERR_LEDGER_UNKNOWN_ESCROW: ca_status = -408;
+pub const CA_LEDGER_ESCROW_OPEN: u32 = 1;
+pub const CA_LEDGER_ESCROW_REFUNDED: u32 = 3;
+pub const CA_LEDGER_ESCROW_RELEASED: u32 = 2;
+pub const CA_LEDGER_ESCROW_SPLIT: u32 = 4;
+pub const CA_LEDGER_EVIDENCE_DISPUTE: u32 = 3;
+pub const CA_LEDGER_EVIDENCE_EQUIVOCATION: u32 = 1;
+pub const CA_LEDGER_EVIDENCE_MISSED_DEADLINE: u32 = 2;
+pub const CA_LEDGER_OPTIONS_VERSION: u32 = 1;
+pub const CA_LEDGER_OP_BOND: u32 = 3;
+pub const CA_LEDGER_OP_ESCROW_DELIVER: u32 = 7;
+pub const CA_LEDGER_OP_ESCROW_OPEN: u32 = 6;
+pub const CA_LEDGER_OP_ESCROW_REFUND: u32 = 9;
+pub const CA_LEDGER_OP_ESCROW_RELEASE: u32 = 8;
+pub const CA_LEDGER_OP_ESCROW_SPLIT: u32 = 10;
+pub const CA_LEDGER_OP_MAX_BYTES: usize = 4096;
+pub const CA_LEDGER_OP_MINT: u32 = 1;
+pub const CA_LEDGER_OP_SLASH: u32 = 11;
+pub const CA_LEDGER_OP_TRANSFER: u32 = 2;
+pub const CA_LEDGER_OP_UNBOND: u32 = 4;
+pub const CA_LEDGER_OP_WITHDRAW: u32 = 5;
+pub const CA_LEDGER_PPM: u32 = 1000000;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_op {
+    pub r#type: u32,
+    pub evidence: u32,
+    pub signer: ca_agent_id,
+    pub nonce: u64,
+    pub counterparty: ca_agent_id,
+    pub r#ref: ca_hash,
+    pub amount: u64,
+    pub amount2: u64,
+    pub deadline: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_options {
+    pub version: c_uint,
+    pub authority: ca_agent_id,
+    pub arbiter: ca_agent_id,
+    pub unbonding_delay: u64,
+    pub slash_equivocation_ppm: u32,
+    pub slash_missed_deadline_ppm: u32,
+    pub slash_dispute_ppm: u32,
+    pub reporter_share_ppm: u32,
+    pub victim_share_ppm: u32,
+    pub jail_equivocation: u64,
+    pub jail_missed_deadline: u64,
+    pub jail_dispute: u64,
+    pub max_unbonding_entries: u32,
+    pub max_accounts: u32,
+    pub max_escrows: u32,
+    pub initial_accounts: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_open_info {
+    pub snapshot_seq: u64,
+    pub replayed: u64,
+    pub torn_bytes: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_account_info {
+    pub balance: u64,
+    pub bonded: u64,
+    pub unbonding: u64,
+    pub nonce: u64,
+    pub jailed_until: u64,
+    pub unbonding_entries: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_escrow_info {
+    pub hirer: ca_agent_id,
+    pub worker: ca_agent_id,
+    pub payment: u64,
+    pub collateral: u64,
+    pub deadline: u64,
+    pub state: u32,
+    pub delivered: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_totals {
+    pub minted: u64,
+    pub burned: u64,
+    pub escrowed: u64,
+    pub seq: u64,
+    pub accounts: u64,
+    pub escrows: u64,
+}
+
+#[repr(C)]
+pub struct ca_ledger {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_ledger_account(
+        ledger: *const ca_ledger,
+        id: *const ca_agent_id,
+        out: *mut ca_ledger_account_info,
+    ) -> ca_status;
+    pub fn ca_ledger_apply(
+        ledger: *mut ca_ledger,
+        op: *const ca_ledger_op,
+        now: u64,
+        seq_out: *mut u64,
+    ) -> ca_status;
+    pub fn ca_ledger_check(ledger: *mut ca_ledger) -> ca_status;
+    pub fn ca_ledger_commit(ledger: *mut ca_ledger, durable_seq: *mut u64) -> ca_status;
+    pub fn ca_ledger_escrow(
+        ledger: *const ca_ledger,
+        award_id: *const ca_hash,
+        out: *mut ca_ledger_escrow_info,
+    ) -> ca_status;
+    pub fn ca_ledger_free(ledger: *mut ca_ledger);
+    pub fn ca_ledger_memory_bytes(ledger: *const ca_ledger) -> usize;
+    pub fn ca_ledger_new(out: *mut *mut ca_ledger, opts: *const ca_ledger_options) -> ca_status;
+    pub fn ca_ledger_op_decode(msg: *const u8, msg_len: usize, op_out: *mut ca_ledger_op) -> ca_status;
+    pub fn ca_ledger_op_encode(
+        op: *const ca_ledger_op,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_ledger_op_max_bytes() -> usize;
+    pub fn ca_ledger_op_sign(
+        op: *const ca_ledger_op,
+        signer: *const ca_identity,
+        cosigner: *const ca_identity,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_ledger_op_verify(msg: *const u8, msg_len: usize) -> ca_status;
+    pub fn ca_ledger_open(
+        out: *mut *mut ca_ledger,
+        dir: *const c_char,
+        opts: *const ca_ledger_options,
+        info: *mut ca_ledger_open_info,
+    ) -> ca_status;
+    pub fn ca_ledger_options_init(opts: *mut ca_ledger_options, version: c_uint) -> ca_status;
+    pub fn ca_ledger_snapshot(ledger: *mut ca_ledger) -> ca_status;
+    pub fn ca_ledger_state_hash(ledger: *mut ca_ledger, out: *mut ca_hash) -> ca_status;
+    pub fn ca_ledger_submit(
+        ledger: *mut ca_ledger,
+        msg: *const u8,
+        msg_len: usize,
+        now: u64,
+        seq_out: *mut u64,
+    ) -> ca_status;
+    pub fn ca_ledger_totals_get(ledger: *const ca_ledger, out: *mut ca_ledger_totals);
 }

@@ -68,12 +68,8 @@ pub struct EnvelopeOptions {
 impl EnvelopeOptions {
     /// The C options struct with defaults filled in.
     pub fn to_c(&self) -> Result<sys::ca_envelope_options> {
-        let mut o = sys::ca_envelope_options {
-            version: 0,
-            max_envelope_bytes: 0,
-            max_body_bytes: 0,
-            max_skew_ms: 0,
-        };
+        let mut o =
+            sys::ca_envelope_options { version: 0, max_envelope_bytes: 0, max_body_bytes: 0, max_skew_ms: 0 };
         // SAFETY: o is writable.
         check(unsafe { sys::ca_envelope_options_init(&mut o, sys::CA_ENVELOPE_OPTIONS_VERSION) })?;
         if let Some(v) = self.max_envelope_bytes {

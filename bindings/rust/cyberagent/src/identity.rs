@@ -138,7 +138,11 @@ impl Identity {
     }
 
     /// Loads an encrypted key file written by [`Identity::save`].
-    pub fn load<P: AsRef<Path>>(path: P, passphrase: &[u8], opts: Option<&KeyfileOptions>) -> Result<Identity> {
+    pub fn load<P: AsRef<Path>>(
+        path: P,
+        passphrase: &[u8],
+        opts: Option<&KeyfileOptions>,
+    ) -> Result<Identity> {
         let o = match opts {
             Some(o) => Some(o.to_c()?),
             None => None,
@@ -159,7 +163,12 @@ impl Identity {
     }
 
     /// Writes an encrypted key file (mode 0600, atomic replace).
-    pub fn save<P: AsRef<Path>>(&self, path: P, passphrase: &[u8], opts: Option<&KeyfileOptions>) -> Result<()> {
+    pub fn save<P: AsRef<Path>>(
+        &self,
+        path: P,
+        passphrase: &[u8],
+        opts: Option<&KeyfileOptions>,
+    ) -> Result<()> {
         let o = match opts {
             Some(o) => Some(o.to_c()?),
             None => None,

@@ -62,7 +62,8 @@ fn wire_vectors_byte_for_byte() {
         let created: u64 = v["created_at"].parse().unwrap();
         let env_bytes = unhex(&v["envelope"]);
         if v["mode"] == "sign" {
-            let mut p = EnvelopeParams::new(v["kind"].parse().unwrap(), created, v["expires_at"].parse().unwrap());
+            let mut p =
+                EnvelopeParams::new(v["kind"].parse().unwrap(), created, v["expires_at"].parse().unwrap());
             p.recipient = recipient.as_ref();
             p.parent = parent.as_ref();
             p.compress = sign_flags & cyberagent::sys::CA_ENVELOPE_COMPRESS != 0;
@@ -109,7 +110,8 @@ fn errors_and_options() {
 
 #[test]
 fn sealed_and_compressed() {
-    let (alice, bob, eve) = (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
+    let (alice, bob, eve) =
+        (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
     let body = vec![b'z'; 50_000];
     let bob_key = bob.public_key();
     let mut p = EnvelopeParams::new(19, T0, T0 + 1000);
