@@ -582,11 +582,15 @@ def compare(headers, py, rust, problems, check_python=True, check_rust=True):
 
 PY_OF = {"void": "None", "i8": "c_int8", "u8": "c_uint8", "i16": "c_int16", "u16": "c_uint16",
          "i32": "c_int", "u32": "c_uint32", "i64": "c_int64", "u64": "c_uint64",
-         "usize": "c_size_t", "isize": "c_ssize_t", "bool": "c_bool", "fn": "c_void_p", "enum": "c_int"}
+         "usize": "c_size_t", "isize": "c_ssize_t", "bool": "c_bool", "fn": "c_void_p", "enum": "c_int",
+         "f64": "c_double", "f32": "c_float"}
 RS_PRIM = {"char": "c_char", "signed char": "i8", "unsigned char": "u8", "int": "c_int", "unsigned": "c_uint",
            "unsigned int": "c_uint", "uint8_t": "u8", "int8_t": "i8", "uint16_t": "u16", "int16_t": "i16",
            "uint32_t": "u32", "int32_t": "i32", "uint64_t": "u64", "int64_t": "i64", "size_t": "usize",
-           "void": "c_void", "bool": "bool", "_Bool": "bool", "ca_status": "ca_status"}
+           "void": "c_void", "bool": "bool", "_Bool": "bool", "ca_status": "ca_status", "double": "f64",
+           "float": "f32"}
+RS_KEYWORDS = {"in", "type", "ref", "fn", "match", "mod", "move", "impl", "struct", "use", "where", "loop",
+               "self", "super", "crate", "box", "let", "mut", "static", "const", "extern", "trait", "enum"}
 
 
 def _parse_decl(headers, text):
@@ -689,7 +693,10 @@ def suggest(headers, py, rust):
             args = []
             for i, p in enumerate(raw):
                 base, stars, const, pname = _parse_decl(headers, p)
-                args.append("%s: %s" % (pname or "a%d" % i, _rust_type(headers, base, stars, const)))
+                pname = pname or "a%d" % i
+                if pname in RS_KEYWORDS:
+                    pname += "_"
+                args.append("%s: %s" % (pname, _rust_type(headers, base, stars, const)))
             r = _rust_type(headers, rbase, rstars, rconst)
             rs_fns.append("    pub fn %s(%s)%s;" % (name, ", ".join(args), "" if r == "c_void" else " -> " + r))
     if rs_fns:

@@ -15,6 +15,7 @@ from ctypes import (
     POINTER,
     Structure,
     c_char_p,
+    c_double,
     c_int,
     c_size_t,
     c_uint,
@@ -25,6 +26,8 @@ from ctypes import (
 )
 
 ca_status = c_int
+P = POINTER
+buf = c_char_p  # const uint8_t * / char * / uint8_t * (caller buffer): bytes or a ctypes char array
 
 # ---- constants (numeric #defines and enumerators of the public headers) ----
 
@@ -130,6 +133,35 @@ CONSTANTS = {
     "CA_LEDGER_OP_UNBOND": 4,
     "CA_LEDGER_OP_WITHDRAW": 5,
     "CA_LEDGER_PPM": 1000000,
+    # card.h, reputation.h
+    "CA_CAPABILITY_MAX": 64,
+    "CA_CAPABILITY_SEGMENTS_MAX": 8,
+    "CA_CARD_CAPABILITIES_MAX": 64,
+    "CA_CARD_DESCRIPTION_MAX": 1024,
+    "CA_CARD_ENDPOINT_MAX": 256,
+    "CA_CARD_NAME_MAX": 128,
+    "CA_CARD_PARAMS_VERSION": 1,
+    "CA_ERR_BAD_CAPABILITY": -300,
+    "CA_ERR_BAD_EVIDENCE": -310,
+    "CA_ERR_DUPLICATE_RATING": -501,
+    "CA_ERR_REPUTATION_CORRUPT": -503,
+    "CA_ERR_SELF_RATING": -500,
+    "CA_ERR_TASK_DEADLINE": -305,
+    "CA_ERR_TASK_DUPLICATE": -307,
+    "CA_ERR_TASK_EQUIVOCATION": -308,
+    "CA_ERR_TASK_FORBIDDEN": -303,
+    "CA_ERR_TASK_MISMATCH": -301,
+    "CA_ERR_TASK_ORDER": -304,
+    "CA_ERR_TASK_TERMS": -306,
+    "CA_ERR_TASK_TIMESTAMP": -309,
+    "CA_ERR_TASK_UNKNOWN_PARENT": -302,
+    "CA_ERR_UNPAID_RATING": -502,
+    "CA_REPUTATION_MAX_AGENTS_LIMIT": 4294967280,
+    "CA_REPUTATION_MAX_RATINGS_LIMIT": 4294967280,
+    "CA_REPUTATION_OPTIONS_VERSION": 1,
+    "CA_REPUTATION_RATING_MAX": 100,
+    "CA_REPUTATION_SNAPSHOT_VERSION": 1,
+    "CA_REPUTATION_WEIGHT_MAX": 33554431,
 }
 
 _C = CONSTANTS
@@ -261,6 +293,79 @@ class ca_ledger(Structure):
     """Opaque."""
 
 
+class ca_card_capability(Structure):
+    _fields_ = [
+        ("name", buf),
+        ("price", c_uint64),
+        ("latency_ms", c_uint64),
+    ]
+
+
+class ca_card_params(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("name", buf),
+        ("description", buf),
+        ("endpoint", buf),
+        ("stake", c_uint64),
+        ("not_before", c_uint64),
+        ("not_after", c_uint64),
+        ("sequence", c_uint64),
+        ("capabilities", P(ca_card_capability)),
+        ("capability_count", c_size_t),
+        ("created_at", c_uint64),
+    ]
+
+
+class ca_reputation_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("half_life_ms", c_uint64),
+        ("damping_ppm", c_uint32),
+        ("stake_share_ppm", c_uint32),
+        ("tolerance", c_double),
+        ("max_iterations", c_uint32),
+        ("warm_start", c_int),
+        ("unit_amount", c_uint64),
+        ("max_agents", c_uint32),
+        ("max_ratings", c_uint32),
+    ]
+
+
+class ca_reputation_stats(Structure):
+    _fields_ = [
+        ("iterations", c_uint32),
+        ("converged", c_int),
+        ("l1_change", c_double),
+        ("agents", c_uint64),
+        ("ratings", c_uint64),
+        ("edges", c_uint64),
+    ]
+
+
+class ca_reputation_score(Structure):
+    _fields_ = [
+        ("agent", ca_agent_id),
+        ("global", c_double),
+        ("expected", c_double),
+        ("uncertainty", c_double),
+        ("positive", c_double),
+        ("negative", c_double),
+        ("ratings_received", c_uint64),
+        ("ratings_given", c_uint64),
+        ("stake", c_uint64),
+        ("pretrusted", c_int),
+    ]
+
+
+class ca_card(Structure):
+    """Opaque."""
+
+
+class ca_reputation(Structure):
+    """Opaque."""
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
@@ -274,6 +379,11 @@ STRUCTS = [
     ca_ledger_account_info,
     ca_ledger_escrow_info,
     ca_ledger_totals,
+    ca_card_capability,
+    ca_card_params,
+    ca_reputation_options,
+    ca_reputation_stats,
+    ca_reputation_score,
 ]
 
 # ---- opaque handles ----
@@ -292,9 +402,6 @@ class ca_replay_guard(Structure):
 
 
 # ---- the table ----
-
-P = POINTER
-buf = c_char_p  # const uint8_t * / char * / uint8_t * (caller buffer)
 
 SIGNATURES = [
     # common.h
@@ -389,4 +496,50 @@ SIGNATURES = [
     ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_submit", ca_status, [P(ca_ledger), buf, c_size_t, c_uint64, P(c_uint64)]),
     ("ca_ledger_totals_get", None, [P(ca_ledger), P(ca_ledger_totals)]),
+    # card.h, reputation.h
+    ("ca_capability_check", ca_status, [buf, c_size_t]),
+    ("ca_capability_max", c_size_t, []),
+    ("ca_capability_segments_max", c_size_t, []),
+    ("ca_card_agent", None, [P(ca_card), P(ca_agent_id)]),
+    ("ca_card_capabilities_max", c_size_t, []),
+    ("ca_card_capability_at", ca_status, [P(ca_card), c_size_t, P(ca_card_capability)]),
+    ("ca_card_capability_count", c_size_t, [P(ca_card)]),
+    ("ca_card_created_at", c_uint64, [P(ca_card)]),
+    ("ca_card_description", buf, [P(ca_card)]),
+    ("ca_card_description_max", c_size_t, []),
+    ("ca_card_endpoint", buf, [P(ca_card)]),
+    ("ca_card_endpoint_max", c_size_t, []),
+    ("ca_card_find_capability", ca_status, [P(ca_card), buf, c_size_t, P(ca_card_capability)]),
+    ("ca_card_free", None, [P(ca_card)]),
+    ("ca_card_message_id", None, [P(ca_card), P(ca_hash)]),
+    ("ca_card_name", buf, [P(ca_card)]),
+    ("ca_card_name_max", c_size_t, []),
+    ("ca_card_not_after", c_uint64, [P(ca_card)]),
+    ("ca_card_not_before", c_uint64, [P(ca_card)]),
+    ("ca_card_open", ca_status, [P(P(ca_card)), buf, c_size_t, c_uint64, P(ca_envelope_options)]),
+    ("ca_card_params_init", ca_status, [P(ca_card_params), c_uint32]),
+    ("ca_card_parse", ca_status, [P(P(ca_card)), P(ca_envelope)]),
+    ("ca_card_sequence", c_uint64, [P(ca_card)]),
+    ("ca_card_sign", ca_status, [P(ca_identity), P(ca_card_params), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_card_stake", c_uint64, [P(ca_card)]),
+    ("ca_card_to_a2a_json", ca_status, [P(ca_card), buf, c_size_t, P(c_size_t)]),
+    ("ca_card_valid_at", c_int, [P(ca_card), c_uint64]),
+    ("ca_reputation_add_rating", ca_status, [P(ca_reputation), P(ca_hash), P(ca_agent_id), P(ca_agent_id), c_uint32, c_uint64, c_uint64]),
+    ("ca_reputation_agent_count", c_size_t, [P(ca_reputation)]),
+    ("ca_reputation_free", None, [P(ca_reputation)]),
+    ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score)]),
+    ("ca_reputation_memory_bytes", c_size_t, [P(ca_reputation)]),
+    ("ca_reputation_new", ca_status, [P(P(ca_reputation)), P(ca_reputation_options)]),
+    ("ca_reputation_options_init", ca_status, [P(ca_reputation_options), c_uint32]),
+    ("ca_reputation_rating_count", c_size_t, [P(ca_reputation)]),
+    ("ca_reputation_rating_max", c_size_t, []),
+    ("ca_reputation_reserve", ca_status, [P(ca_reputation), c_size_t, c_size_t]),
+    ("ca_reputation_set_pretrusted", ca_status, [P(ca_reputation), P(ca_agent_id), c_int]),
+    ("ca_reputation_set_stake", ca_status, [P(ca_reputation), P(ca_agent_id), c_uint64]),
+    ("ca_reputation_snapshot_export", ca_status, [P(ca_reputation), buf, c_size_t, P(c_size_t)]),
+    ("ca_reputation_snapshot_import", ca_status, [P(ca_reputation), buf, c_size_t]),
+    ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, P(c_size_t)]),
+    ("ca_reputation_update", ca_status, [P(ca_reputation), c_uint64, P(ca_reputation_stats)]),
+    ("ca_reputation_weight", c_uint32, [P(ca_reputation), c_uint64]),
+    ("ca_reputation_weight_max", c_size_t, []),
 ]

@@ -478,3 +478,221 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_ledger_totals_get(ledger: *const ca_ledger, out: *mut ca_ledger_totals);
 }
+
+// ---- card.h, reputation.h ----
+pub const CA_CAPABILITY_MAX: u32 = 64;
+pub const CA_CAPABILITY_SEGMENTS_MAX: u32 = 8;
+pub const CA_CARD_CAPABILITIES_MAX: u32 = 64;
+pub const CA_CARD_DESCRIPTION_MAX: u32 = 1024;
+pub const CA_CARD_ENDPOINT_MAX: u32 = 256;
+pub const CA_CARD_NAME_MAX: u32 = 128;
+pub const CA_CARD_PARAMS_VERSION: u32 = 1;
+pub const CA_ERR_BAD_CAPABILITY: ca_status = -300;
+pub const CA_ERR_BAD_EVIDENCE: ca_status = -310;
+pub const CA_ERR_DUPLICATE_RATING: ca_status = -501;
+pub const CA_ERR_REPUTATION_CORRUPT: ca_status = -503;
+pub const CA_ERR_SELF_RATING: ca_status = -500;
+pub const CA_ERR_TASK_DEADLINE: ca_status = -305;
+pub const CA_ERR_TASK_DUPLICATE: ca_status = -307;
+pub const CA_ERR_TASK_EQUIVOCATION: ca_status = -308;
+pub const CA_ERR_TASK_FORBIDDEN: ca_status = -303;
+pub const CA_ERR_TASK_MISMATCH: ca_status = -301;
+pub const CA_ERR_TASK_ORDER: ca_status = -304;
+pub const CA_ERR_TASK_TERMS: ca_status = -306;
+pub const CA_ERR_TASK_TIMESTAMP: ca_status = -309;
+pub const CA_ERR_TASK_UNKNOWN_PARENT: ca_status = -302;
+pub const CA_ERR_UNPAID_RATING: ca_status = -502;
+pub const CA_REPUTATION_MAX_AGENTS_LIMIT: u32 = 4294967280;
+pub const CA_REPUTATION_MAX_RATINGS_LIMIT: u32 = 4294967280;
+pub const CA_REPUTATION_OPTIONS_VERSION: u32 = 1;
+pub const CA_REPUTATION_RATING_MAX: u32 = 100;
+pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 1;
+pub const CA_REPUTATION_WEIGHT_MAX: u32 = 33554431;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_card_capability {
+    pub name: *const c_char,
+    pub price: u64,
+    pub latency_ms: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_card_params {
+    pub version: c_uint,
+    pub name: *const c_char,
+    pub description: *const c_char,
+    pub endpoint: *const c_char,
+    pub stake: u64,
+    pub not_before: u64,
+    pub not_after: u64,
+    pub sequence: u64,
+    pub capabilities: *const ca_card_capability,
+    pub capability_count: usize,
+    pub created_at: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_reputation_options {
+    pub version: c_uint,
+    pub half_life_ms: u64,
+    pub damping_ppm: u32,
+    pub stake_share_ppm: u32,
+    pub tolerance: f64,
+    pub max_iterations: u32,
+    pub warm_start: c_int,
+    pub unit_amount: u64,
+    pub max_agents: u32,
+    pub max_ratings: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_reputation_stats {
+    pub iterations: u32,
+    pub converged: c_int,
+    pub l1_change: f64,
+    pub agents: u64,
+    pub ratings: u64,
+    pub edges: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_reputation_score {
+    pub agent: ca_agent_id,
+    pub global: f64,
+    pub expected: f64,
+    pub uncertainty: f64,
+    pub positive: f64,
+    pub negative: f64,
+    pub ratings_received: u64,
+    pub ratings_given: u64,
+    pub stake: u64,
+    pub pretrusted: c_int,
+}
+
+#[repr(C)]
+pub struct ca_card {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+#[repr(C)]
+pub struct ca_reputation {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_capability_check(name: *const c_char, name_len: usize) -> ca_status;
+    pub fn ca_capability_max() -> usize;
+    pub fn ca_capability_segments_max() -> usize;
+    pub fn ca_card_agent(card: *const ca_card, out: *mut ca_agent_id);
+    pub fn ca_card_capabilities_max() -> usize;
+    pub fn ca_card_capability_at(
+        card: *const ca_card,
+        index: usize,
+        out: *mut ca_card_capability,
+    ) -> ca_status;
+    pub fn ca_card_capability_count(card: *const ca_card) -> usize;
+    pub fn ca_card_created_at(card: *const ca_card) -> u64;
+    pub fn ca_card_description(card: *const ca_card) -> *const c_char;
+    pub fn ca_card_description_max() -> usize;
+    pub fn ca_card_endpoint(card: *const ca_card) -> *const c_char;
+    pub fn ca_card_endpoint_max() -> usize;
+    pub fn ca_card_find_capability(
+        card: *const ca_card,
+        name: *const c_char,
+        name_len: usize,
+        out: *mut ca_card_capability,
+    ) -> ca_status;
+    pub fn ca_card_free(card: *mut ca_card);
+    pub fn ca_card_message_id(card: *const ca_card, out: *mut ca_hash);
+    pub fn ca_card_name(card: *const ca_card) -> *const c_char;
+    pub fn ca_card_name_max() -> usize;
+    pub fn ca_card_not_after(card: *const ca_card) -> u64;
+    pub fn ca_card_not_before(card: *const ca_card) -> u64;
+    pub fn ca_card_open(
+        out: *mut *mut ca_card,
+        data: *const u8,
+        len: usize,
+        now: u64,
+        opts: *const ca_envelope_options,
+    ) -> ca_status;
+    pub fn ca_card_params_init(params: *mut ca_card_params, version: c_uint) -> ca_status;
+    pub fn ca_card_parse(out: *mut *mut ca_card, env: *const ca_envelope) -> ca_status;
+    pub fn ca_card_sequence(card: *const ca_card) -> u64;
+    pub fn ca_card_sign(
+        signer: *const ca_identity,
+        params: *const ca_card_params,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_card_stake(card: *const ca_card) -> u64;
+    pub fn ca_card_to_a2a_json(
+        card: *const ca_card,
+        out: *mut c_char,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_card_valid_at(card: *const ca_card, now: u64) -> c_int;
+    pub fn ca_reputation_add_rating(
+        rep: *mut ca_reputation,
+        task: *const ca_hash,
+        rater: *const ca_agent_id,
+        ratee: *const ca_agent_id,
+        rating: u32,
+        amount: u64,
+        time_ms: u64,
+    ) -> ca_status;
+    pub fn ca_reputation_agent_count(rep: *const ca_reputation) -> usize;
+    pub fn ca_reputation_free(rep: *mut ca_reputation);
+    pub fn ca_reputation_get(
+        rep: *const ca_reputation,
+        agent: *const ca_agent_id,
+        out: *mut ca_reputation_score,
+    ) -> ca_status;
+    pub fn ca_reputation_memory_bytes(rep: *const ca_reputation) -> usize;
+    pub fn ca_reputation_new(out: *mut *mut ca_reputation, opts: *const ca_reputation_options) -> ca_status;
+    pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
+    pub fn ca_reputation_rating_count(rep: *const ca_reputation) -> usize;
+    pub fn ca_reputation_rating_max() -> usize;
+    pub fn ca_reputation_reserve(rep: *mut ca_reputation, agents: usize, ratings: usize) -> ca_status;
+    pub fn ca_reputation_set_pretrusted(
+        rep: *mut ca_reputation,
+        agent: *const ca_agent_id,
+        pretrusted: c_int,
+    ) -> ca_status;
+    pub fn ca_reputation_set_stake(
+        rep: *mut ca_reputation,
+        agent: *const ca_agent_id,
+        amount: u64,
+    ) -> ca_status;
+    pub fn ca_reputation_snapshot_export(
+        rep: *const ca_reputation,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_reputation_snapshot_import(rep: *mut ca_reputation, in_: *const u8, in_len: usize)
+        -> ca_status;
+    pub fn ca_reputation_top(
+        rep: *const ca_reputation,
+        n: usize,
+        out: *mut ca_reputation_score,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_reputation_update(
+        rep: *mut ca_reputation,
+        now_ms: u64,
+        stats: *mut ca_reputation_stats,
+    ) -> ca_status;
+    pub fn ca_reputation_weight(rep: *const ca_reputation, amount: u64) -> u32;
+    pub fn ca_reputation_weight_max() -> usize;
+}
