@@ -64,7 +64,11 @@ typedef struct ca_envelope_params {
 /* Zeroes the params and sets `version`. CA_ERR_UNSUPPORTED for an unknown version. */
 CA_API ca_status ca_envelope_params_init(ca_envelope_params *params, unsigned int version);
 
-/* Upper bound of the encoded size of an envelope carrying `body_len` body bytes. */
+/* Most bytes an envelope adds to its body (fields, signature, sealed box). */
+#define CA_ENVELOPE_MAX_OVERHEAD 257u
+
+/* Upper bound of the encoded size of an envelope carrying `body_len` body
+ * bytes: body_len + CA_ENVELOPE_MAX_OVERHEAD (SIZE_MAX if that overflows). */
 CA_API size_t ca_envelope_bound(size_t body_len);
 
 /*

@@ -44,6 +44,7 @@ enum {
 #define ENV_MAX_BODY_IN ((size_t)UINT32_MAX - ENV_SEAL_BYTES)
 
 _Static_assert(ENV_SEAL_BYTES == 48, "sealed box overhead");
+_Static_assert(ENV_OVERHEAD + ENV_SEAL_BYTES == CA_ENVELOPE_MAX_OVERHEAD, "documented overhead");
 _Static_assert(CA_ENVELOPE_COMPRESS == CAI_ENV_FLAG_COMPRESSED, "flag bits");
 _Static_assert(CA_ENVELOPE_SEAL == CAI_ENV_FLAG_SEALED, "flag bits");
 _Static_assert(crypto_box_PUBLICKEYBYTES == CA_X25519_PUBLIC_BYTES, "X25519 key size");
@@ -137,7 +138,7 @@ static ca_status env_options(const ca_envelope_options *in, ca_envelope_options 
 
 size_t ca_envelope_bound(size_t body_len)
 {
-    size_t extra = ENV_OVERHEAD + ENV_SEAL_BYTES;
+    size_t extra = CA_ENVELOPE_MAX_OVERHEAD;
     return body_len > SIZE_MAX - extra ? SIZE_MAX : body_len + extra;
 }
 

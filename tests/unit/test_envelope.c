@@ -123,7 +123,8 @@ static void test_sizes_kinds_options(void **state)
     assert_null(ca_kind_name(0));
     assert_null(ca_kind_name(2));
     assert_null(ca_kind_name(CA_KIND_APP_MIN));
-    assert_true(ca_envelope_bound(0) >= 257);
+    assert_int_equal(ca_envelope_bound(0), CA_ENVELOPE_MAX_OVERHEAD);
+    assert_int_equal(ca_envelope_bound(100), 100 + CA_ENVELOPE_MAX_OVERHEAD);
     assert_true(ca_envelope_bound(SIZE_MAX) == SIZE_MAX);
 
     ca_envelope_options o;
@@ -329,6 +330,31 @@ static void test_ownership_rule(void **state)
     ca_envelope_free(e);
     free(buf);
     ca_identity_free(a);
+}
+
+/* The bound is exact for the largest envelope: every field at its widest, sealed, bin32 body. */
+static void test_bound_is_tight(void **state)
+{
+    (void)state;
+    ca_identity *a = ident(1), *b = ident(2);
+    ca_agent_id bid;
+    ca_identity_id(b, &bid);
+    ca_hash parent;
+    memset(parent.bytes, 3, sizeof parent.bytes);
+    ca_envelope_params p = params(0xffffffffu, CA_ENVELOPE_SEAL | CA_ENVELOPE_COMPRESS);
+    p.recipient = &bid;
+    p.parent = &parent;
+    p.created_at = (uint64_t)1 << 40;
+    p.expires_at = UINT64_MAX;
+    size_t n = 70000, len;
+    uint8_t *body = malloc(n);
+    randombytes_buf(body, n); /* incompressible */
+    uint8_t *enc = sign_alloc(a, &p, body, n, &len, NULL);
+    assert_int_equal(len, ca_envelope_bound(n));
+    free(enc);
+    free(body);
+    ca_identity_free(a);
+    ca_identity_free(b);
 }
 
 static void test_bad_arguments(void **state)
@@ -1177,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_fields),
         cmocka_unit_test(test_signed_bytes_rule),
         cmocka_unit_test(test_ownership_rule),
+        cmocka_unit_test(test_bound_is_tight),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_mutations),
