@@ -13,5 +13,6 @@
 #include "cyberagent/card.h"
 #include "cyberagent/ledger.h"
 #include "cyberagent/reputation.h"
+#include "cyberagent/routing.h"
 
 #endif /* CYBERAGENT_H */

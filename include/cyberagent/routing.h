@@ -1,0 +1,335 @@
+/*
+ * libcyberagent — routing: a registry of agent cards indexed by capability,
+ * ranked selection with an explainable utility and optional Thompson-sampling
+ * exploration, and a Kademlia-style XOR-distance table for discovery.
+ * See docs/ROUTING.md for the utility formula and the index design.
+ *
+ * OWNERSHIP: a ca_routing (and a ca_kad) owns copies of everything added to
+ * it; input pointers are borrowed for the duration of a call. Query results
+ * are written into an array the caller owns; text (names, endpoints) comes
+ * out under the OWNERSHIP RULE of common.h.
+ * THREAD SAFETY: a handle is not locked. Calls that take a const handle
+ * (queries, lookups, closest) may run concurrently with each other; every
+ * other call on the same handle needs exclusive access. Different handles
+ * are independent. Functions without a handle are thread-safe.
+ */
+#ifndef CYBERAGENT_ROUTING_H
+#define CYBERAGENT_ROUTING_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Sizes and ceilings (macros and functions) ---- */
+
+/* Hard ceilings; the options below may only lower them. */
+#define CA_ROUTING_MAX_CAPABILITY_CHARS 64u    /* one capability name, bytes */
+#define CA_ROUTING_MAX_CAPABILITIES     64u    /* capabilities in one card */
+#define CA_ROUTING_MAX_NAME_CHARS       255u   /* display name, bytes */
+#define CA_ROUTING_MAX_ENDPOINT_BYTES   65535u /* endpoint, bytes */
+/* Features and reputation are fractions in parts per million. */
+#define CA_ROUTING_PPM 1000000u
+
+CA_API size_t ca_routing_max_capability_chars(void);
+CA_API size_t ca_routing_max_capabilities(void);
+CA_API size_t ca_routing_max_name_chars(void);
+CA_API size_t ca_routing_max_endpoint_bytes(void);
+
+/* ---- Utility weights ----
+ *
+ * Each candidate's score is the sum of four named terms,
+ *     term_x = weight_x * feature_x,      feature_x in [0, CA_ROUTING_PPM],
+ *   price feature      = floor(PPM * price_ref / (price_ref + price))
+ *   reputation feature = the reputation in ppm (ca_routing_set_reputation), or,
+ *                        when exploring, a Beta sample (see ca_routing_query)
+ *   stake feature      = floor(PPM * stake / (stake + stake_ref))
+ *   latency feature    = floor(PPM * latency_ref_ms / (latency_ref_ms + latency_ms))
+ *                        for a capability with a latency bound, 0 without one.
+ * Cheaper, better rated, more staked and faster all score higher; each
+ * feature saturates, so no single one can be bought without limit. Ties in
+ * score break by agent id bytes (smaller first), then by capability name.
+ * All arithmetic is integer and exact.
+ */
+typedef struct ca_routing_weights {
+    uint32_t price;
+    uint32_t reputation;
+    uint32_t stake;
+    uint32_t latency;
+    uint64_t price_ref;      /* price at which the price feature is one half; >= 1 */
+    uint64_t stake_ref;      /* stake at which the stake feature is one half; >= 1 */
+    uint32_t latency_ref_ms; /* latency at which the latency feature is one half; >= 1 */
+} ca_routing_weights;
+
+/* Defaults: price 3, reputation 4, stake 2, latency 1; price_ref 1000,
+ * stake_ref 1000000, latency_ref_ms 1000. */
+CA_API void ca_routing_weights_default(ca_routing_weights *w);
+
+/* ---- The registry ---- */
+
+#define CA_ROUTING_OPTIONS_VERSION 1u
+
+typedef struct ca_routing_options {
+    unsigned int version;              /* CA_ROUTING_OPTIONS_VERSION */
+    size_t max_agents;                 /* default 16777216 */
+    size_t max_capabilities_per_agent; /* default 16, <= CA_ROUTING_MAX_CAPABILITIES */
+    size_t max_capability_names;       /* distinct names in the registry, default 1048576 */
+    size_t max_capability_chars;       /* default and ceiling CA_ROUTING_MAX_CAPABILITY_CHARS */
+    size_t max_name_chars;             /* default 64 */
+    size_t max_endpoint_bytes;         /* default 256 */
+    uint32_t default_reputation_ppm;   /* score of an agent nobody rated yet; default 500000 */
+    ca_routing_weights weights;        /* the registry's ranking; see above */
+    size_t expected_agents;            /* capacity to reserve up front; 0 = grow on demand */
+} ca_routing_options;
+
+/* Fills defaults. CA_ERR_UNSUPPORTED when `version` is newer than this build. */
+CA_API ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version);
+
+typedef struct ca_routing ca_routing;
+
+/* New empty registry; `opts` may be NULL for defaults. */
+CA_API CA_NODISCARD ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts);
+
+/* Releases everything. NULL is a no-op. */
+CA_API void ca_routing_free(ca_routing *rt);
+
+/* Number of registered agents. */
+CA_API size_t ca_routing_count(const ca_routing *rt);
+
+/*
+ * Capability names are dotted labels, each label one or more of [A-Za-z0-9_-],
+ * at most max_capability_chars bytes: "llm.translate.en-fr".
+ * A pattern is a name (exact match), a name followed by ".*" (every capability
+ * with at least one more label under that prefix: "llm.translate.*" matches
+ * "llm.translate.en-fr" but not "llm.translate"), or "*" (everything).
+ */
+
+#ifdef CA_EXPERIMENTAL
+/*
+ * EXPERIMENTAL: adds the fields of an agent card directly, without a signed
+ * card. The stable entry point is the card add (card.h); this one exists for
+ * tests and simulations and may change.
+ */
+typedef struct ca_routing_capability {
+    const char *name;
+    size_t name_len;
+    uint64_t price;      /* base units per task */
+    uint32_t latency_ms; /* promised bound; 0 = no bound */
+} ca_routing_capability;
+
+typedef struct ca_routing_entry {
+    ca_agent_id agent;
+    uint64_t sequence;
+    uint64_t valid_from; /* valid while valid_from <= now <= valid_until */
+    uint64_t valid_until;
+    uint64_t stake; /* claimed stake; see ca_routing_set_stake */
+    const char *name;
+    size_t name_len;
+    const uint8_t *endpoint;
+    size_t endpoint_len;
+    const ca_routing_capability *capabilities;
+    size_t capability_count;
+} ca_routing_entry;
+
+/* Add or replace; same rules and statuses as the card add (docs/ROUTING.md). */
+CA_API CA_NODISCARD ca_status ca_routing_add_entry(ca_routing *rt, const ca_routing_entry *entry,
+                                                   uint64_t now);
+#endif
+
+/* Removes an agent. CA_ERR_NOT_FOUND when it is not registered. */
+CA_API ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent);
+
+/*
+ * Removes every agent whose validity window ended (now > valid_until).
+ * `removed` (may be NULL) receives how many. O(removed * log n).
+ */
+CA_API ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed);
+
+/*
+ * Reputation in parts per million (0..CA_ROUTING_PPM), e.g. a Beta expected
+ * value or an EigenTrust score rescaled by the caller. O(c log n) for an agent
+ * with c capabilities. Kept when the agent's card is replaced.
+ */
+CA_API ca_status ca_routing_set_reputation(ca_routing *rt, const ca_agent_id *agent,
+                                           uint32_t reputation_ppm);
+
+/*
+ * Beta evidence for exploration, in thousandths of a rating (so decayed,
+ * fractional evidence fits): exploration samples Beta(positive + 1,
+ * negative + 1). O(1) after the lookup. Kept when the card is replaced.
+ */
+CA_API ca_status ca_routing_set_evidence(ca_routing *rt, const ca_agent_id *agent,
+                                         uint64_t positive_milli, uint64_t negative_milli);
+
+/*
+ * Stake as the ledger sees it. From the first call on, this value replaces
+ * the stake the card claims and survives card replacement (a card cannot
+ * raise its own stake). O(c log n).
+ */
+CA_API ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_t stake);
+
+/* What the registry holds about one agent. */
+typedef struct ca_routing_agent_info {
+    uint64_t sequence;
+    uint64_t valid_from;
+    uint64_t valid_until;
+    uint64_t stake;         /* effective stake (ledger's once set, else claimed) */
+    uint64_t claimed_stake; /* what the card says */
+    uint64_t positive_milli;
+    uint64_t negative_milli;
+    uint32_t reputation_ppm;
+    uint32_t capability_count;
+    int stake_from_ledger; /* 1 once ca_routing_set_stake was called */
+} ca_routing_agent_info;
+
+CA_API ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent,
+                                ca_routing_agent_info *out);
+
+/* Endpoint bytes / display name of an agent (OWNERSHIP RULE; the name is text). */
+CA_API ca_status ca_routing_endpoint(const ca_routing *rt, const ca_agent_id *agent, uint8_t *out,
+                                     size_t out_cap, size_t *out_len);
+CA_API ca_status ca_routing_name(const ca_routing *rt, const ca_agent_id *agent, char *out,
+                                 size_t out_cap, size_t *out_len);
+
+/* ---- Queries ---- */
+
+#define CA_ROUTING_QUERY_VERSION 1u
+
+typedef struct ca_routing_query {
+    unsigned int version;   /* CA_ROUTING_QUERY_VERSION */
+    const char *capability; /* a pattern, see above */
+    size_t capability_len;
+    uint64_t now;                /* only cards valid at `now` are candidates */
+    uint64_t max_price;          /* default UINT64_MAX */
+    uint64_t min_stake;          /* default 0 */
+    uint32_t min_reputation_ppm; /* default 0; compared with the set reputation */
+    uint32_t max_latency_ms;     /* 0 = any; else the capability must promise <= this */
+    /* NULL = the registry's weights. Other weights rank by a full scan of the
+     * matching capabilities instead of the index order. */
+    const ca_routing_weights *weights;
+    /* Exploration: 1 = the reputation feature is a sample of
+     * Beta(positive + 1, negative + 1) (evidence from ca_routing_set_evidence)
+     * drawn from a generator seeded by (seed, agent id): the same seed and
+     * registry contents give the same ranking. Full scan. */
+    int thompson;
+    uint64_t seed;
+} ca_routing_query;
+
+/* Fills defaults (no filters, registry weights, no exploration). */
+CA_API ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version);
+
+/* One ranked candidate with the score broken into its named terms. */
+typedef struct ca_routing_result {
+    ca_agent_id agent;
+    int64_t score; /* = price_term + reputation_term + stake_term + latency_term */
+    int64_t price_term;
+    int64_t reputation_term;
+    int64_t stake_term;
+    int64_t latency_term;
+    uint32_t price_ppm; /* the features the terms were computed from */
+    uint32_t reputation_ppm;
+    uint32_t stake_ppm;
+    uint32_t latency_ppm;
+    uint64_t price; /* the matched capability's price, latency bound and the stake */
+    uint64_t stake;
+    uint32_t latency_ms;
+    uint32_t capability_len;
+    char capability[CA_ROUTING_MAX_CAPABILITY_CHARS + 1]; /* matched capability, NUL-terminated */
+} ca_routing_result;
+
+/*
+ * Writes the best min(k, matches) candidates, best first, into out[0..k) and
+ * their number into *out_count. An agent appears at most once (with its best
+ * matching capability). With the registry's weights and no exploration, the
+ * index is walked in score order and stops after k accepted candidates.
+ * CA_ERR_ROUTING_BAD_CAPABILITY for a malformed pattern; no match is CA_OK
+ * with *out_count = 0.
+ */
+CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q,
+                                   ca_routing_result *out, size_t k, size_t *out_count);
+
+/*
+ * One line explaining a result, e.g.
+ * "score 5200000 = price 3*500000 + reputation 4*700000 + stake 2*450000 + latency 1*0"
+ * (OWNERSHIP RULE for text).
+ */
+CA_API ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,
+                                           size_t *out_len);
+
+/*
+ * The exploration sampler on its own, so simulations and other languages can
+ * reproduce a ranking: a Beta(positive/1000 + 1, negative/1000 + 1) sample
+ * in ppm for (seed, agent), exactly as ca_routing_select draws it.
+ */
+CA_API ca_status ca_routing_thompson_sample(uint64_t seed, const ca_agent_id *agent,
+                                            uint64_t positive_milli, uint64_t negative_milli,
+                                            uint32_t *sample_ppm);
+
+/* ---- Discovery: Kademlia-style table ---- */
+
+#define CA_KAD_OPTIONS_VERSION 1u
+
+typedef struct ca_kad_options {
+    unsigned int version; /* CA_KAD_OPTIONS_VERSION */
+    size_t bucket_size;   /* contacts per bucket (Kademlia's k), default 20 */
+    size_t cache_size;    /* replacement cache per bucket, default 8 */
+    size_t max_contacts;  /* ceiling over all buckets, default 16777216 */
+} ca_kad_options;
+
+CA_API ca_status ca_kad_options_init(ca_kad_options *opts, unsigned int version);
+
+typedef struct ca_kad ca_kad;
+
+/* New table around `self` (never stored as a contact). `opts` may be NULL. */
+CA_API CA_NODISCARD ca_status ca_kad_new(ca_kad **out, const ca_agent_id *self,
+                                         const ca_kad_options *opts);
+CA_API void ca_kad_free(ca_kad *kad);
+
+/* What ca_kad_seen did with a contact. */
+typedef enum ca_kad_outcome {
+    CA_KAD_ADDED = 0,     /* the bucket had room */
+    CA_KAD_REFRESHED = 1, /* already a contact: now the most recently seen */
+    CA_KAD_REPLACED = 2,  /* took the place of a contact marked failed */
+    CA_KAD_CACHED = 3,    /* bucket full of live contacts: kept in the replacement cache */
+    CA_KAD_IGNORED = 4    /* it is the table's own id */
+} ca_kad_outcome;
+
+/*
+ * Records that `id` was heard from. Classic policy: a full bucket keeps its
+ * long-lived contacts; a newcomer replaces only a contact marked failed,
+ * otherwise it waits in the bucket's bounded replacement cache (most recent
+ * kept). `outcome` may be NULL.
+ */
+CA_API ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcome);
+
+/*
+ * Marks a contact as failed (it did not answer). When the bucket's
+ * replacement cache holds someone, the most recent cached id takes its place
+ * at once; otherwise the failed contact stays, is skipped by ca_kad_closest,
+ * and gives way to the next newcomer. CA_ERR_NOT_FOUND if not a contact.
+ */
+CA_API ca_status ca_kad_mark_failed(ca_kad *kad, const ca_agent_id *id);
+
+/* Removes a contact (or a cached id). CA_ERR_NOT_FOUND if neither. */
+CA_API ca_status ca_kad_remove(ca_kad *kad, const ca_agent_id *id);
+
+/* Live contacts (not counting cached or failed ones). */
+CA_API size_t ca_kad_count(const ca_kad *kad);
+
+/*
+ * The min(k, live contacts) live contacts closest to `target` by XOR
+ * distance, closest first, into out[0..k). `target` may be any id.
+ */
+CA_API ca_status ca_kad_closest(const ca_kad *kad, const ca_agent_id *target, ca_agent_id *out,
+                                size_t k, size_t *out_count);
+
+/* Index of the bucket `id` falls in: the number of leading bits it shares
+ * with self (0..255); 256 for self itself. */
+CA_API unsigned ca_kad_bucket_index(const ca_agent_id *self, const ca_agent_id *id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CYBERAGENT_ROUTING_H */

@@ -1,0 +1,1035 @@
+/*
+ * Routing registry: agents by id, capability names interned, one max-heap of
+ * postings per capability ordered by the registry's utility, a min-heap on
+ * validity for expiry. Every update is O(c log n) for c capabilities.
+ */
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "routing_internal.h"
+
+size_t ca_routing_max_capability_chars(void)
+{
+    return CA_ROUTING_MAX_CAPABILITY_CHARS;
+}
+
+size_t ca_routing_max_capabilities(void)
+{
+    return CA_ROUTING_MAX_CAPABILITIES;
+}
+
+size_t ca_routing_max_name_chars(void)
+{
+    return CA_ROUTING_MAX_NAME_CHARS;
+}
+
+size_t ca_routing_max_endpoint_bytes(void)
+{
+    return CA_ROUTING_MAX_ENDPOINT_BYTES;
+}
+
+void ca_routing_weights_default(ca_routing_weights *w)
+{
+    if (w == NULL)
+        return;
+    w->price = 3;
+    w->reputation = 4;
+    w->stake = 2;
+    w->latency = 1;
+    w->price_ref = 1000;
+    w->stake_ref = 1000000;
+    w->latency_ref_ms = 1000;
+}
+
+ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version)
+{
+    CAI_REQUIRE(opts);
+    if (version == 0 || version > CA_ROUTING_OPTIONS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "routing options version %u; this build knows 1..%u",
+                        version, CA_ROUTING_OPTIONS_VERSION);
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    opts->max_agents = (size_t)1 << 24;
+    opts->max_capabilities_per_agent = 16;
+    opts->max_capability_names = (size_t)1 << 20;
+    opts->max_capability_chars = CA_ROUTING_MAX_CAPABILITY_CHARS;
+    opts->max_name_chars = 64;
+    opts->max_endpoint_bytes = 256;
+    opts->default_reputation_ppm = CA_ROUTING_PPM / 2;
+    ca_routing_weights_default(&opts->weights);
+    opts->expected_agents = 0;
+    return CA_OK;
+}
+
+static ca_status check_weights(const ca_routing_weights *w)
+{
+    if (w->price_ref == 0 || w->stake_ref == 0 || w->latency_ref_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "routing weights: price_ref, stake_ref and latency_ref_ms must be >= 1");
+    return CA_OK;
+}
+
+/* ---- Features and terms (exact integer arithmetic) ---- */
+
+/* floor(PPM * num / (num + other)) for num + other > 0, exact for all inputs. */
+static uint32_t ratio_ppm(uint64_t num, uint64_t other)
+{
+    const uint64_t lim = (uint64_t)1 << 43;
+    if (num < lim && other < lim)
+        return (uint32_t)(CA_ROUTING_PPM * num / (num + other));
+    /* 128-bit: N = PPM * num, D = num + other; quotient <= PPM < 2^20. */
+    uint64_t p_lo = (uint64_t)CA_ROUTING_PPM * (num & 0xffffffffu);
+    uint64_t p_hi = (uint64_t)CA_ROUTING_PPM * (num >> 32);
+    uint64_t n_lo = p_lo + (p_hi << 32);
+    uint64_t n_hi = (p_hi >> 32) + (n_lo < p_lo);
+    uint64_t d_lo = num + other;
+    uint64_t d_hi = d_lo < num;
+    uint32_t q = 0;
+    for (int bit = 20; bit >= 0; bit--) {
+        /* s = D << bit (fits: D < 2^65, bit <= 20) */
+        uint64_t s_lo = d_lo << bit;
+        uint64_t s_hi = bit == 0 ? d_hi : (d_hi << bit) | (d_lo >> (64 - bit));
+        if (s_hi < n_hi || (s_hi == n_hi && s_lo <= n_lo)) {
+            uint64_t borrow = n_lo < s_lo;
+            n_lo -= s_lo;
+            n_hi -= s_hi + borrow;
+            q |= (uint32_t)1 << bit;
+        }
+    }
+    return q;
+}
+
+void cai_routing_terms(const ca_routing_weights *w, uint64_t price, uint32_t reputation_ppm,
+                       uint64_t stake, uint32_t latency_ms, cai_terms *out)
+{
+    out->price_ppm = ratio_ppm(w->price_ref, price);
+    out->reputation_ppm = reputation_ppm;
+    out->stake_ppm = ratio_ppm(stake, w->stake_ref);
+    out->latency_ppm = latency_ms == 0 ? 0
+                                       : (uint32_t)((uint64_t)CA_ROUTING_PPM * w->latency_ref_ms /
+                                                    ((uint64_t)w->latency_ref_ms + latency_ms));
+    out->price = (int64_t)w->price * out->price_ppm;
+    out->reputation = (int64_t)w->reputation * out->reputation_ppm;
+    out->stake = (int64_t)w->stake * out->stake_ppm;
+    out->latency = (int64_t)w->latency * out->latency_ppm;
+    out->total = out->price + out->reputation + out->stake + out->latency;
+}
+
+/* ---- Hashing ---- */
+
+static uint64_t keyed_hash(const ca_routing *rt, const void *p, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, p, len, rt->hash_key);
+    return cai_load_le64(h);
+}
+
+static uint64_t id_prefix(const ca_agent_id *id)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | id->bytes[i];
+    return v;
+}
+
+int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id)
+{
+    uint32_t i = (uint32_t)keyed_hash(rt, id->bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
+    for (;; i = (i + 1) & rt->id_mask) {
+        uint32_t v = rt->id_table[i];
+        if (v == 0)
+            return -1;
+        if (memcmp(rt->agents[v - 1]->id.bytes, id->bytes, CA_AGENT_ID_BYTES) == 0)
+            return (int64_t)(v - 1);
+    }
+}
+
+/* Slot of agent index `ai` in the id table (it must be there). */
+static uint32_t id_slot(const ca_routing *rt, uint32_t ai)
+{
+    uint32_t i =
+        (uint32_t)keyed_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
+    while (rt->id_table[i] != ai + 1)
+        i = (i + 1) & rt->id_mask;
+    return i;
+}
+
+/* Linear-probing deletion by backward shift (no tombstones). */
+static void table_delete(uint32_t *table, uint32_t mask, uint32_t hole,
+                         uint32_t (*home)(const ca_routing *, uint32_t), const ca_routing *rt)
+{
+    uint32_t j = hole;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (table[j] == 0)
+            break;
+        uint32_t h = home(rt, table[j] - 1);
+        /* Move table[j] into the hole unless its home lies cyclically in (hole, j]. */
+        int in_range = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
+        if (!in_range) {
+            table[hole] = table[j];
+            hole = j;
+        }
+    }
+    table[hole] = 0;
+}
+
+static uint32_t agent_home(const ca_routing *rt, uint32_t ai)
+{
+    return (uint32_t)keyed_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
+}
+
+static uint32_t cap_home(const ca_routing *rt, uint32_t ci)
+{
+    return (uint32_t)keyed_hash(rt, rt->caps[ci].name, rt->caps[ci].name_len) & rt->name_mask;
+}
+
+int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len)
+{
+    uint32_t i = (uint32_t)keyed_hash(rt, name, len) & rt->name_mask;
+    for (;; i = (i + 1) & rt->name_mask) {
+        uint32_t v = rt->name_table[i];
+        if (v == 0)
+            return -1;
+        const cai_cap *c = &rt->caps[v - 1];
+        if (c->name_len == len && memcmp(c->name, name, len) == 0)
+            return (int64_t)(v - 1);
+    }
+}
+
+/* Rebuilds an open-addressing table at a new size (power of two). */
+static ca_status table_resize(ca_routing *rt, int ids, uint32_t new_slots)
+{
+    uint32_t *t = calloc(new_slots, sizeof *t);
+    if (t == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory growing a hash table");
+    uint32_t mask = new_slots - 1;
+    if (ids) {
+        free(rt->id_table);
+        rt->id_table = t;
+        rt->id_mask = mask;
+        for (uint32_t a = 0; a < rt->nagents; a++) {
+            uint32_t i = agent_home(rt, a);
+            while (t[i] != 0)
+                i = (i + 1) & mask;
+            t[i] = a + 1;
+        }
+    } else {
+        free(rt->name_table);
+        rt->name_table = t;
+        rt->name_mask = mask;
+        for (uint32_t c = 0; c < rt->ncaps_slots; c++) {
+            if (rt->caps[c].name == NULL)
+                continue;
+            uint32_t i = cap_home(rt, c);
+            while (t[i] != 0)
+                i = (i + 1) & mask;
+            t[i] = c + 1;
+        }
+    }
+    return CA_OK;
+}
+
+/* Table size for n keys at load factor <= 1/2. */
+static uint32_t table_slots_for(size_t n)
+{
+    uint32_t s = 16;
+    while ((size_t)s < 2 * n && s < (1u << 31))
+        s <<= 1;
+    return s;
+}
+
+/* ---- Capability names ---- */
+
+static int label_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_';
+}
+
+ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t len,
+                                 int allow_pattern)
+{
+    if (name == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: capability name is NULL");
+    if (allow_pattern) {
+        if (len == 1 && name[0] == '*')
+            return CA_OK;
+        if (len >= 2 && name[len - 1] == '*' && name[len - 2] == '.')
+            len -= 2;
+    }
+    if (len > rt->opts.max_capability_chars)
+        return cai_fail(CA_ERR_LIMIT, "routing: capability name of %zu bytes exceeds %zu", len,
+                        rt->opts.max_capability_chars);
+    if (len == 0)
+        return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY, "routing: empty capability name");
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] == '.') {
+            if (label == 0)
+                return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY,
+                                "routing: empty label at byte %zu of a capability name", i);
+            label = 0;
+        } else if (label_char(name[i])) {
+            label++;
+        } else {
+            return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY,
+                            "routing: byte %zu of a capability name is not [A-Za-z0-9_-.]", i);
+        }
+    }
+    if (label == 0)
+        return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY, "routing: capability name ends with '.'");
+    return CA_OK;
+}
+
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return (alen > blen) - (alen < blen);
+}
+
+/* First position in rt->sorted whose name is >= (name, len). */
+static uint32_t sorted_lower_bound(const ca_routing *rt, const char *name, size_t len)
+{
+    uint32_t lo = 0, hi = rt->live_caps;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const cai_cap *c = &rt->caps[rt->sorted[mid]];
+        if (name_cmp(c->name, c->name_len, name, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void cai_routing_prefix_range(const ca_routing *rt, const char *prefix, size_t len, uint32_t *lo,
+                              uint32_t *hi)
+{
+    uint32_t i = sorted_lower_bound(rt, prefix, len);
+    *lo = i;
+    while (i < rt->live_caps) {
+        const cai_cap *c = &rt->caps[rt->sorted[i]];
+        if (c->name_len < len || memcmp(c->name, prefix, len) != 0)
+            break;
+        i++;
+    }
+    *hi = i;
+}
+
+/* Finds or creates the capability; *created = 1 when new (and still empty). */
+static ca_status cap_intern(ca_routing *rt, const char *name, size_t len, uint32_t *out,
+                            int *created)
+{
+    *created = 0;
+    int64_t found = cai_routing_find_cap(rt, name, len);
+    if (found >= 0) {
+        *out = (uint32_t)found;
+        return CA_OK;
+    }
+    if (rt->live_caps >= rt->opts.max_capability_names)
+        return cai_fail(CA_ERR_LIMIT, "routing: registry holds the maximum of %zu capability names",
+                        rt->opts.max_capability_names);
+    /* Reserve everything first, then link. */
+    if ((size_t)(rt->live_caps + 1) * 2 > (size_t)rt->name_mask + 1) {
+        ca_status st = table_resize(rt, 0, (rt->name_mask + 1) * 2);
+        if (st != CA_OK)
+            return st;
+    }
+    if (rt->free_cap == UINT32_MAX && rt->ncaps_slots == rt->caps_cap) {
+        uint32_t nc = rt->caps_cap ? rt->caps_cap * 2 : 16;
+        cai_cap *caps = realloc(rt->caps, (size_t)nc * sizeof *caps);
+        if (caps == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for capabilities");
+        rt->caps = caps;
+        uint32_t *sorted = realloc(rt->sorted, (size_t)nc * sizeof *sorted);
+        if (sorted == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for capabilities");
+        rt->sorted = sorted;
+        rt->caps_cap = nc;
+    }
+    char *copy = malloc(len);
+    if (copy == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for a capability name");
+    memcpy(copy, name, len);
+    uint32_t ci;
+    if (rt->free_cap != UINT32_MAX) {
+        ci = rt->free_cap;
+        rt->free_cap = rt->caps[ci].next_free;
+    } else {
+        ci = rt->ncaps_slots++;
+    }
+    cai_cap *c = &rt->caps[ci];
+    memset(c, 0, sizeof *c);
+    c->name = copy;
+    c->name_len = (uint32_t)len;
+    uint32_t i = cap_home(rt, ci);
+    while (rt->name_table[i] != 0)
+        i = (i + 1) & rt->name_mask;
+    rt->name_table[i] = ci + 1;
+    uint32_t pos = sorted_lower_bound(rt, name, len);
+    memmove(rt->sorted + pos + 1, rt->sorted + pos, (rt->live_caps - pos) * sizeof *rt->sorted);
+    rt->sorted[pos] = ci;
+    rt->live_caps++;
+    *out = ci;
+    *created = 1;
+    return CA_OK;
+}
+
+/* Drops a capability that no agent offers any more. */
+static void cap_release_if_empty(ca_routing *rt, uint32_t ci)
+{
+    cai_cap *c = &rt->caps[ci];
+    if (c->name == NULL || c->count != 0)
+        return;
+    uint32_t i = cap_home(rt, ci);
+    while (rt->name_table[i] != ci + 1)
+        i = (i + 1) & rt->name_mask;
+    table_delete(rt->name_table, rt->name_mask, i, cap_home, rt);
+    uint32_t pos = sorted_lower_bound(rt, c->name, c->name_len);
+    memmove(rt->sorted + pos, rt->sorted + pos + 1, (rt->live_caps - pos - 1) * sizeof *rt->sorted);
+    rt->live_caps--;
+    free(c->name);
+    free(c->heap);
+    memset(c, 0, sizeof *c);
+    c->next_free = rt->free_cap;
+    rt->free_cap = ci;
+}
+
+static ca_status cap_reserve(cai_cap *c, uint32_t extra)
+{
+    if (c->count + extra <= c->capacity)
+        return CA_OK;
+    uint32_t nc = c->capacity < 4 ? 4 : c->capacity + c->capacity / 2;
+    if (nc < c->count + extra)
+        nc = c->count + extra;
+    cai_posting *h = realloc(c->heap, (size_t)nc * sizeof *h);
+    if (h == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory growing a capability index");
+    c->heap = h;
+    c->capacity = nc;
+    return CA_OK;
+}
+
+/* ---- Posting heaps (max-heap in ranking order) ---- */
+
+int cai_posting_before(const ca_routing *rt, const cai_posting *a, const cai_posting *b)
+{
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->id_prefix != b->id_prefix)
+        return a->id_prefix < b->id_prefix;
+    return memcmp(rt->agents[a->agent]->id.bytes, rt->agents[b->agent]->id.bytes,
+                  CA_AGENT_ID_BYTES) < 0;
+}
+
+static void heap_put(ca_routing *rt, cai_cap *c, uint32_t pos, const cai_posting *p)
+{
+    c->heap[pos] = *p;
+    rt->agents[p->agent]->caps[p->slot].pos = pos;
+}
+
+static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
+{
+    cai_posting p = c->heap[pos];
+    /* up */
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (!cai_posting_before(rt, &p, &c->heap[parent]))
+            break;
+        heap_put(rt, c, pos, &c->heap[parent]);
+        pos = parent;
+    }
+    /* down */
+    for (;;) {
+        uint32_t l = 2 * pos + 1, best = pos;
+        const cai_posting *bp = &p;
+        if (l < c->count && cai_posting_before(rt, &c->heap[l], bp)) {
+            best = l;
+            bp = &c->heap[l];
+        }
+        if (l + 1 < c->count && cai_posting_before(rt, &c->heap[l + 1], bp))
+            best = l + 1;
+        if (best == pos)
+            break;
+        heap_put(rt, c, pos, &c->heap[best]);
+        pos = best;
+    }
+    heap_put(rt, c, pos, &p);
+}
+
+static void heap_remove_at(ca_routing *rt, cai_cap *c, uint32_t pos)
+{
+    c->count--;
+    if (pos == c->count)
+        return;
+    heap_put(rt, c, pos, &c->heap[c->count]);
+    heap_sift(rt, c, pos);
+}
+
+/* ---- Expiry heap (min-heap on valid_until) ---- */
+
+static void expiry_put(ca_routing *rt, uint32_t pos, cai_expiry e)
+{
+    rt->expiry[pos] = e;
+    rt->agents[e.agent]->expiry_pos = pos;
+}
+
+static void expiry_sift(ca_routing *rt, uint32_t pos)
+{
+    cai_expiry e = rt->expiry[pos];
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (rt->expiry[parent].valid_until <= e.valid_until)
+            break;
+        expiry_put(rt, pos, rt->expiry[parent]);
+        pos = parent;
+    }
+    for (;;) {
+        uint32_t l = 2 * pos + 1, best = pos;
+        uint64_t bv = e.valid_until;
+        if (l < rt->nagents && rt->expiry[l].valid_until < bv) {
+            best = l;
+            bv = rt->expiry[l].valid_until;
+        }
+        if (l + 1 < rt->nagents && rt->expiry[l + 1].valid_until < bv)
+            best = l + 1;
+        if (best == pos)
+            break;
+        expiry_put(rt, pos, rt->expiry[best]);
+        pos = best;
+    }
+    expiry_put(rt, pos, e);
+}
+
+/* ---- Handle ---- */
+
+static ca_status reserve_agents(ca_routing *rt, size_t n)
+{
+    if (n > rt->agents_cap) {
+        size_t nc = rt->agents_cap < 16 ? 16 : (size_t)rt->agents_cap + rt->agents_cap / 2;
+        if (nc < n)
+            nc = n;
+        if (nc > rt->opts.max_agents)
+            nc = rt->opts.max_agents;
+        cai_agent **a = realloc(rt->agents, nc * sizeof *a);
+        if (a == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for agents");
+        rt->agents = a;
+        cai_expiry *e = realloc(rt->expiry, nc * sizeof *e);
+        if (e == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for agents");
+        rt->expiry = e;
+        rt->agents_cap = (uint32_t)nc;
+    }
+    if (n * 2 > (size_t)rt->id_mask + 1)
+        return table_resize(rt, 1, table_slots_for(n));
+    return CA_OK;
+}
+
+ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
+    ca_routing_options o;
+    if (opts == NULL) {
+        (void)ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION);
+    } else {
+        if (opts->version == 0 || opts->version > CA_ROUTING_OPTIONS_VERSION)
+            return cai_fail(CA_ERR_UNSUPPORTED,
+                            "routing options version %u; this build knows 1..%u", opts->version,
+                            CA_ROUTING_OPTIONS_VERSION);
+        o = *opts;
+    }
+    if (o.max_agents == 0 || o.max_agents > UINT32_MAX / 4 || o.max_capabilities_per_agent == 0 ||
+        o.max_capabilities_per_agent > CA_ROUTING_MAX_CAPABILITIES || o.max_capability_names == 0 ||
+        o.max_capability_names > UINT32_MAX / 4 || o.max_capability_chars == 0 ||
+        o.max_capability_chars > CA_ROUTING_MAX_CAPABILITY_CHARS ||
+        o.max_name_chars > CA_ROUTING_MAX_NAME_CHARS ||
+        o.max_endpoint_bytes > CA_ROUTING_MAX_ENDPOINT_BYTES ||
+        o.default_reputation_ppm > CA_ROUTING_PPM || o.expected_agents > o.max_agents)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "routing options: a limit is zero or above its ceiling in routing.h");
+    st = check_weights(&o.weights);
+    if (st != CA_OK)
+        return st;
+    ca_routing *rt = calloc(1, sizeof *rt);
+    if (rt == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
+    rt->opts = o;
+    randombytes_buf(rt->hash_key, sizeof rt->hash_key);
+    rt->free_cap = UINT32_MAX;
+    rt->id_table = calloc(16, sizeof *rt->id_table);
+    rt->name_table = calloc(16, sizeof *rt->name_table);
+    rt->id_mask = rt->name_mask = 15;
+    if (rt->id_table == NULL || rt->name_table == NULL ||
+        (o.expected_agents && reserve_agents(rt, o.expected_agents) != CA_OK)) {
+        ca_routing_free(rt);
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
+    }
+    *out = rt;
+    cai_clear_error();
+    return CA_OK;
+}
+
+void ca_routing_free(ca_routing *rt)
+{
+    if (rt == NULL)
+        return;
+    for (uint32_t i = 0; i < rt->nagents; i++)
+        free(rt->agents[i]);
+    for (uint32_t c = 0; c < rt->ncaps_slots; c++) {
+        free(rt->caps[c].name);
+        free(rt->caps[c].heap);
+    }
+    free(rt->agents);
+    free(rt->expiry);
+    free(rt->id_table);
+    free(rt->caps);
+    free(rt->name_table);
+    free(rt->sorted);
+    free(rt);
+}
+
+size_t ca_routing_count(const ca_routing *rt)
+{
+    return rt == NULL ? 0 : rt->nagents;
+}
+
+/* ---- Add, replace, remove ---- */
+
+static void fill_posting(const ca_routing *rt, const cai_agent *a, uint32_t ai, uint16_t slot,
+                         uint64_t price, uint32_t latency_ms, cai_posting *p)
+{
+    cai_terms t;
+    cai_routing_terms(&rt->opts.weights, price, a->reputation_ppm, a->stake, latency_ms, &t);
+    p->score = t.total;
+    p->id_prefix = id_prefix(&a->id);
+    p->price = price;
+    p->stake = a->stake;
+    p->agent = ai;
+    p->reputation_ppm = a->reputation_ppm;
+    p->latency_ms = latency_ms;
+    p->slot = slot;
+    p->pad_ = 0;
+}
+
+/* Removes every posting of agent ai from the capability heaps. */
+static void unlink_postings(ca_routing *rt, uint32_t ai)
+{
+    cai_agent *a = rt->agents[ai];
+    for (uint32_t s = 0; s < a->ncaps; s++) {
+        cai_cap *c = &rt->caps[a->caps[s].cap];
+        heap_remove_at(rt, c, a->caps[s].pos);
+    }
+}
+
+static void release_caps_of(ca_routing *rt, const cai_agent *a)
+{
+    for (uint32_t s = 0; s < a->ncaps; s++)
+        cap_release_if_empty(rt, a->caps[s].cap);
+}
+
+/* Does the stored agent carry exactly the entry's content? */
+static int same_content(const ca_routing *rt, const cai_agent *a, const cai_routing_entry *e)
+{
+    if (a->valid_from != e->valid_from || a->valid_until != e->valid_until ||
+        a->claimed_stake != e->stake || a->name_len != e->name_len ||
+        a->endpoint_len != e->endpoint_len || a->ncaps != e->capability_count)
+        return 0;
+    if (e->name_len && memcmp(cai_agent_name(a), e->name, e->name_len) != 0)
+        return 0;
+    if (e->endpoint_len && memcmp(cai_agent_endpoint(a), e->endpoint, e->endpoint_len) != 0)
+        return 0;
+    for (uint32_t s = 0; s < a->ncaps; s++) {
+        const cai_cap *c = &rt->caps[a->caps[s].cap];
+        const cai_posting *p = &c->heap[a->caps[s].pos];
+        const cai_routing_capability *ec = &e->capabilities[s];
+        if (c->name_len != ec->name_len || memcmp(c->name, ec->name, ec->name_len) != 0 ||
+            p->price != ec->price || p->latency_ms != ec->latency_ms)
+            return 0;
+    }
+    return 1;
+}
+
+static ca_status check_entry(const ca_routing *rt, const cai_routing_entry *e, uint64_t now)
+{
+    const ca_routing_options *o = &rt->opts;
+    if (e->valid_from > e->valid_until)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "routing: valid_from %llu is after valid_until %llu",
+                        (unsigned long long)e->valid_from, (unsigned long long)e->valid_until);
+    if (now > e->valid_until)
+        return cai_fail(CA_ERR_EXPIRED, "routing: card expired at %llu, now is %llu",
+                        (unsigned long long)e->valid_until, (unsigned long long)now);
+    if (e->name_len > o->max_name_chars)
+        return cai_fail(CA_ERR_LIMIT, "routing: name of %zu bytes exceeds %zu", e->name_len,
+                        o->max_name_chars);
+    if (e->endpoint_len > o->max_endpoint_bytes)
+        return cai_fail(CA_ERR_LIMIT, "routing: endpoint of %zu bytes exceeds %zu", e->endpoint_len,
+                        o->max_endpoint_bytes);
+    if ((e->name_len && e->name == NULL) || (e->endpoint_len && e->endpoint == NULL) ||
+        (e->capability_count && e->capabilities == NULL))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: NULL pointer with a nonzero length");
+    if (e->capability_count > o->max_capabilities_per_agent)
+        return cai_fail(CA_ERR_LIMIT, "routing: %zu capabilities exceed %zu per agent",
+                        e->capability_count, o->max_capabilities_per_agent);
+    for (size_t i = 0; i < e->capability_count; i++) {
+        const cai_routing_capability *c = &e->capabilities[i];
+        ca_status st = cai_routing_check_name(rt, c->name, c->name_len, 0);
+        if (st != CA_OK)
+            return st;
+        for (size_t j = 0; j < i; j++)
+            if (e->capabilities[j].name_len == c->name_len &&
+                memcmp(e->capabilities[j].name, c->name, c->name_len) == 0)
+                return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY,
+                                "routing: capability %zu repeats capability %zu", i, j);
+    }
+    return CA_OK;
+}
+
+ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint64_t now)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(e);
+    ca_status st = check_entry(rt, e, now);
+    if (st != CA_OK)
+        return st;
+    int64_t found = cai_routing_find_agent(rt, &e->agent);
+    const cai_agent *old = found >= 0 ? rt->agents[found] : NULL;
+    if (old != NULL) {
+        if (e->sequence < old->sequence)
+            return cai_fail(CA_ERR_ROUTING_STALE,
+                            "routing: card sequence %llu is older than the registered %llu",
+                            (unsigned long long)e->sequence, (unsigned long long)old->sequence);
+        if (e->sequence == old->sequence) {
+            if (same_content(rt, old, e)) {
+                cai_clear_error();
+                return CA_OK;
+            }
+            return cai_fail(CA_ERR_ROUTING_CONFLICT,
+                            "routing: a different card with sequence %llu is registered",
+                            (unsigned long long)e->sequence);
+        }
+    } else if (rt->nagents >= rt->opts.max_agents) {
+        return cai_fail(CA_ERR_LIMIT, "routing: registry holds the maximum of %zu agents",
+                        rt->opts.max_agents);
+    }
+
+    /* Reserve: record, agent slots, capability names and heap room. */
+    size_t ncaps = e->capability_count;
+    cai_agent *a =
+        malloc(sizeof *a + ncaps * sizeof(cai_agent_cap) + e->name_len + e->endpoint_len);
+    if (a == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for an agent");
+    if (old == NULL && (st = reserve_agents(rt, (size_t)rt->nagents + 1)) != CA_OK) {
+        free(a);
+        return st;
+    }
+    uint32_t cap_ids[CA_ROUTING_MAX_CAPABILITIES];
+    int created[CA_ROUTING_MAX_CAPABILITIES];
+    size_t done = 0;
+    for (; done < ncaps; done++) {
+        const cai_routing_capability *c = &e->capabilities[done];
+        st = cap_intern(rt, c->name, c->name_len, &cap_ids[done], &created[done]);
+        if (st == CA_OK)
+            st = cap_reserve(&rt->caps[cap_ids[done]], 1);
+        if (st != CA_OK) {
+            /* Undo: drop the names this call created (they have no postings). */
+            for (size_t j = 0; j <= done; j++)
+                if (created[j])
+                    cap_release_if_empty(rt, cap_ids[j]);
+            free(a);
+            return st;
+        }
+    }
+
+    /* Commit. */
+    memset(a, 0, sizeof *a);
+    a->id = e->agent;
+    a->sequence = e->sequence;
+    a->valid_from = e->valid_from;
+    a->valid_until = e->valid_until;
+    a->claimed_stake = e->stake;
+    a->ncaps = (uint8_t)ncaps;
+    a->name_len = (uint8_t)e->name_len;
+    a->endpoint_len = (uint16_t)e->endpoint_len;
+    if (e->name_len)
+        memcpy((char *)cai_agent_name(a), e->name, e->name_len);
+    if (e->endpoint_len)
+        memcpy((uint8_t *)cai_agent_endpoint(a), e->endpoint, e->endpoint_len);
+    uint32_t ai;
+    if (old != NULL) {
+        ai = (uint32_t)found;
+        a->flags = old->flags;
+        a->stake = (old->flags & CAI_AGENT_STAKE_FROM_LEDGER) ? old->stake : e->stake;
+        a->reputation_ppm = old->reputation_ppm;
+        a->positive_milli = old->positive_milli;
+        a->negative_milli = old->negative_milli;
+        a->expiry_pos = old->expiry_pos;
+        unlink_postings(rt, ai);
+        cai_agent *prev = rt->agents[ai];
+        rt->agents[ai] = a;
+        /* Old capabilities nobody offers any more go away. */
+        for (uint32_t s = 0; s < prev->ncaps; s++) {
+            int still = 0;
+            for (size_t j = 0; j < ncaps; j++)
+                still |= cap_ids[j] == prev->caps[s].cap;
+            if (!still)
+                cap_release_if_empty(rt, prev->caps[s].cap);
+        }
+        free(prev);
+        rt->expiry[a->expiry_pos].valid_until = a->valid_until;
+        expiry_sift(rt, a->expiry_pos);
+    } else {
+        ai = rt->nagents++;
+        a->stake = e->stake;
+        a->reputation_ppm = rt->opts.default_reputation_ppm;
+        rt->agents[ai] = a;
+        uint32_t i = agent_home(rt, ai);
+        while (rt->id_table[i] != 0)
+            i = (i + 1) & rt->id_mask;
+        rt->id_table[i] = ai + 1;
+        a->expiry_pos = ai;
+        expiry_put(rt, ai, (cai_expiry){a->valid_until, ai});
+        expiry_sift(rt, ai);
+    }
+    for (uint32_t s = 0; s < ncaps; s++) {
+        cai_cap *c = &rt->caps[cap_ids[s]];
+        a->caps[s].cap = cap_ids[s];
+        cai_posting p;
+        fill_posting(rt, a, ai, (uint16_t)s, e->capabilities[s].price,
+                     e->capabilities[s].latency_ms, &p);
+        uint32_t pos = c->count++;
+        heap_put(rt, c, pos, &p);
+        heap_sift(rt, c, pos);
+    }
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* Removes agent ai completely; the last agent moves into its index. */
+static void remove_agent(ca_routing *rt, uint32_t ai)
+{
+    cai_agent *a = rt->agents[ai];
+    unlink_postings(rt, ai);
+    table_delete(rt->id_table, rt->id_mask, id_slot(rt, ai), agent_home, rt);
+    /* expiry: move the last heap element into a's place */
+    uint32_t epos = a->expiry_pos;
+    uint32_t last_e = rt->nagents - 1;
+    cai_expiry moved_e = rt->expiry[last_e];
+    release_caps_of(rt, a);
+    uint32_t last = rt->nagents - 1;
+    if (ai != last) {
+        /* Re-point everything that refers to the last agent's index. */
+        cai_agent *m = rt->agents[last];
+        uint32_t slot = id_slot(rt, last);
+        rt->id_table[slot] = ai + 1;
+        for (uint32_t s = 0; s < m->ncaps; s++)
+            rt->caps[m->caps[s].cap].heap[m->caps[s].pos].agent = ai;
+        rt->expiry[m->expiry_pos].agent = ai;
+        if (moved_e.agent == last)
+            moved_e.agent = ai;
+        rt->agents[ai] = m;
+    }
+    rt->nagents--;
+    if (epos != last_e) {
+        expiry_put(rt, epos, moved_e);
+        expiry_sift(rt, epos);
+    }
+    free(a);
+}
+
+ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    int64_t ai = cai_routing_find_agent(rt, agent);
+    if (ai < 0)
+        return cai_fail(CA_ERR_NOT_FOUND, "routing: agent is not registered");
+    remove_agent(rt, (uint32_t)ai);
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed)
+{
+    CAI_REQUIRE(rt);
+    size_t n = 0;
+    while (rt->nagents > 0 && rt->expiry[0].valid_until < now) {
+        remove_agent(rt, rt->expiry[0].agent);
+        n++;
+    }
+    if (removed != NULL)
+        *removed = n;
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* Recomputes every posting of agent ai after a stake or reputation change. */
+static void refresh_postings(ca_routing *rt, uint32_t ai)
+{
+    cai_agent *a = rt->agents[ai];
+    for (uint32_t s = 0; s < a->ncaps; s++) {
+        cai_cap *c = &rt->caps[a->caps[s].cap];
+        uint32_t pos = a->caps[s].pos;
+        cai_posting *p = &c->heap[pos];
+        fill_posting(rt, a, ai, (uint16_t)s, p->price, p->latency_ms, p);
+        heap_sift(rt, c, pos);
+    }
+}
+
+static ca_status lookup(const ca_routing *rt, const ca_agent_id *agent, uint32_t *ai)
+{
+    int64_t i = cai_routing_find_agent(rt, agent);
+    if (i < 0)
+        return cai_fail(CA_ERR_NOT_FOUND, "routing: agent is not registered");
+    *ai = (uint32_t)i;
+    return CA_OK;
+}
+
+ca_status ca_routing_set_reputation(ca_routing *rt, const ca_agent_id *agent,
+                                    uint32_t reputation_ppm)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    if (reputation_ppm > CA_ROUTING_PPM)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: reputation %u ppm exceeds %u",
+                        reputation_ppm, CA_ROUTING_PPM);
+    uint32_t ai;
+    ca_status st = lookup(rt, agent, &ai);
+    if (st != CA_OK)
+        return st;
+    rt->agents[ai]->reputation_ppm = reputation_ppm;
+    refresh_postings(rt, ai);
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_routing_set_evidence(ca_routing *rt, const ca_agent_id *agent, uint64_t positive_milli,
+                                  uint64_t negative_milli)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    uint32_t ai;
+    ca_status st = lookup(rt, agent, &ai);
+    if (st != CA_OK)
+        return st;
+    rt->agents[ai]->positive_milli = positive_milli;
+    rt->agents[ai]->negative_milli = negative_milli;
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_t stake)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    uint32_t ai;
+    ca_status st = lookup(rt, agent, &ai);
+    if (st != CA_OK)
+        return st;
+    rt->agents[ai]->stake = stake;
+    rt->agents[ai]->flags |= CAI_AGENT_STAKE_FROM_LEDGER;
+    refresh_postings(rt, ai);
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent, ca_routing_agent_info *out)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    CAI_REQUIRE(out);
+    uint32_t ai;
+    ca_status st = lookup(rt, agent, &ai);
+    if (st != CA_OK)
+        return st;
+    const cai_agent *a = rt->agents[ai];
+    memset(out, 0, sizeof *out);
+    out->sequence = a->sequence;
+    out->valid_from = a->valid_from;
+    out->valid_until = a->valid_until;
+    out->stake = a->stake;
+    out->claimed_stake = a->claimed_stake;
+    out->positive_milli = a->positive_milli;
+    out->negative_milli = a->negative_milli;
+    out->reputation_ppm = a->reputation_ppm;
+    out->capability_count = a->ncaps;
+    out->stake_from_ledger = (a->flags & CAI_AGENT_STAKE_FROM_LEDGER) != 0;
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_routing_endpoint(const ca_routing *rt, const ca_agent_id *agent, uint8_t *out,
+                              size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    CAI_REQUIRE(out_len);
+    uint32_t ai;
+    ca_status st = lookup(rt, agent, &ai);
+    if (st != CA_OK)
+        return st;
+    const cai_agent *a = rt->agents[ai];
+    st = cai_check_out(out, out_cap, out_len, a->endpoint_len);
+    if (st != CA_OK)
+        return st;
+    if (a->endpoint_len)
+        memcpy(out, cai_agent_endpoint(a), a->endpoint_len);
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_routing_name(const ca_routing *rt, const ca_agent_id *agent, char *out, size_t out_cap,
+                          size_t *out_len)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(agent);
+    CAI_REQUIRE(out_len);
+    uint32_t ai;
+    ca_status st = lookup(rt, agent, &ai);
+    if (st != CA_OK)
+        return st;
+    const cai_agent *a = rt->agents[ai];
+    st = cai_check_out(out, out_cap, out_len, (size_t)a->name_len + 1);
+    *out_len = a->name_len;
+    if (st != CA_OK)
+        return st;
+    memcpy(out, cai_agent_name(a), a->name_len);
+    out[a->name_len] = '\0';
+    cai_clear_error();
+    return CA_OK;
+}
+
+#ifdef CA_EXPERIMENTAL
+ca_status ca_routing_add_entry(ca_routing *rt, const ca_routing_entry *entry, uint64_t now)
+{
+    CAI_REQUIRE(entry);
+    cai_routing_capability caps[CA_ROUTING_MAX_CAPABILITIES];
+    if (entry->capability_count > CA_ROUTING_MAX_CAPABILITIES)
+        return cai_fail(CA_ERR_LIMIT, "routing: %zu capabilities exceed %u",
+                        entry->capability_count, CA_ROUTING_MAX_CAPABILITIES);
+    if (entry->capability_count && entry->capabilities == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: capabilities is NULL");
+    for (size_t i = 0; i < entry->capability_count; i++) {
+        caps[i].name = entry->capabilities[i].name;
+        caps[i].name_len = entry->capabilities[i].name_len;
+        caps[i].price = entry->capabilities[i].price;
+        caps[i].latency_ms = entry->capabilities[i].latency_ms;
+    }
+    cai_routing_entry e = {entry->agent,           entry->sequence,
+                           entry->valid_from,      entry->valid_until,
+                           entry->stake,           entry->name,
+                           entry->name_len,        entry->endpoint,
+                           entry->endpoint_len,    caps,
+                           entry->capability_count};
+    return cai_routing_add_entry(rt, &e, now);
+}
+#endif

@@ -1,0 +1,146 @@
+/*
+ * Routing internals: the registry's data layout, shared by registry.c,
+ * select.c and thompson.c, and the card-less add used by tests and benches.
+ */
+#ifndef CYBERAGENT_ROUTING_INTERNAL_H
+#define CYBERAGENT_ROUTING_INTERNAL_H
+
+#include "cyberagent/routing.h"
+#include "internal.h"
+
+/* Same layout and meaning as the experimental public ca_routing_entry. */
+typedef struct cai_routing_capability {
+    const char *name;
+    size_t name_len;
+    uint64_t price;
+    uint32_t latency_ms;
+} cai_routing_capability;
+
+typedef struct cai_routing_entry {
+    ca_agent_id agent;
+    uint64_t sequence;
+    uint64_t valid_from;
+    uint64_t valid_until;
+    uint64_t stake;
+    const char *name;
+    size_t name_len;
+    const uint8_t *endpoint;
+    size_t endpoint_len;
+    const cai_routing_capability *capabilities;
+    size_t capability_count;
+} cai_routing_entry;
+
+/* Add or replace (the one implementation behind every public add). */
+ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *entry, uint64_t now);
+
+/*
+ * One (agent, capability) pair in a capability's max-heap. Everything a
+ * query filters and ranks on is here, so a query touches one cache line per
+ * candidate; `score` is the utility under the registry's weights.
+ */
+typedef struct cai_posting {
+    int64_t score;
+    uint64_t id_prefix; /* first 8 id bytes, big-endian: tie-break without a pointer chase */
+    uint64_t price;
+    uint64_t stake;
+    uint32_t agent; /* index into rt->agents */
+    uint32_t reputation_ppm;
+    uint32_t latency_ms;
+    uint16_t slot; /* which of the agent's capabilities */
+    uint16_t pad_;
+} cai_posting;
+
+typedef struct cai_cap {
+    char *name; /* NULL when the slot is free */
+    uint32_t name_len;
+    uint32_t count;
+    uint32_t capacity;
+    uint32_t next_free;
+    cai_posting *heap;
+} cai_cap;
+
+typedef struct cai_agent_cap {
+    uint32_t cap; /* index into rt->caps */
+    uint32_t pos; /* position in that capability's heap */
+} cai_agent_cap;
+
+#define CAI_AGENT_STAKE_FROM_LEDGER 1u
+
+/* One registered agent: one allocation, fixed part + caps + name + endpoint. */
+typedef struct cai_agent {
+    ca_agent_id id;
+    uint64_t sequence;
+    uint64_t valid_from;
+    uint64_t valid_until;
+    uint64_t stake;
+    uint64_t claimed_stake;
+    uint64_t positive_milli;
+    uint64_t negative_milli;
+    uint32_t reputation_ppm;
+    uint32_t expiry_pos; /* position in rt->expiry */
+    uint16_t endpoint_len;
+    uint8_t name_len;
+    uint8_t ncaps;
+    uint8_t flags;
+    cai_agent_cap caps[]; /* then name bytes, then endpoint bytes */
+} cai_agent;
+
+static inline const char *cai_agent_name(const cai_agent *a)
+{
+    return (const char *)(a->caps + a->ncaps);
+}
+
+static inline const uint8_t *cai_agent_endpoint(const cai_agent *a)
+{
+    return (const uint8_t *)(a->caps + a->ncaps) + a->name_len;
+}
+
+typedef struct cai_expiry {
+    uint64_t valid_until;
+    uint32_t agent;
+} cai_expiry;
+
+struct ca_routing {
+    ca_routing_options opts;
+    uint8_t hash_key[16]; /* keyed hashing of ids and names against flooding */
+
+    cai_agent **agents; /* dense; removal moves the last one into the hole */
+    uint32_t nagents, agents_cap;
+
+    uint32_t *id_table; /* open addressing, agent index + 1, 0 = empty */
+    uint32_t id_mask;
+
+    cai_expiry *expiry; /* min-heap on valid_until, nagents long */
+
+    cai_cap *caps; /* capability slots, some free */
+    uint32_t ncaps_slots, caps_cap, free_cap, live_caps;
+    uint32_t *name_table; /* open addressing, cap index + 1 */
+    uint32_t name_mask;
+    uint32_t *sorted; /* live cap indices in name order, for prefix ranges */
+};
+
+/* Features (ppm) and terms of one candidate. */
+typedef struct cai_terms {
+    uint32_t price_ppm, reputation_ppm, stake_ppm, latency_ppm;
+    int64_t price, reputation, stake, latency, total;
+} cai_terms;
+
+void cai_routing_terms(const ca_routing_weights *w, uint64_t price, uint32_t reputation_ppm,
+                       uint64_t stake, uint32_t latency_ms, cai_terms *out);
+
+/* Lookups and checks shared by the query code. */
+int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id);
+int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len);
+ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t len,
+                                 int allow_pattern);
+/* Range [*lo, *hi) of rt->sorted whose names start with prefix. */
+void cai_routing_prefix_range(const ca_routing *rt, const char *prefix, size_t len, uint32_t *lo,
+                              uint32_t *hi);
+/* Heap order: 1 when a ranks strictly before b. */
+int cai_posting_before(const ca_routing *rt, const cai_posting *a, const cai_posting *b);
+
+/* Thompson sampler: Beta(pos/1000 + 1, neg/1000 + 1) in ppm, seeded by (seed, id). */
+uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positive_milli,
+                          uint64_t negative_milli);
+
+#endif

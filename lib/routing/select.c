@@ -1,0 +1,351 @@
+/*
+ * Routing queries. Two paths, same answer as a brute-force ranking:
+ * - index order (registry weights, no exploration): a best-first walk over
+ *   the matching capabilities' max-heaps; it stops after k accepted
+ *   candidates, so its cost is the number of postings ranked above the k-th
+ *   accepted one (times log of the frontier);
+ * - full scan (other weights or exploration): every posting of the matching
+ *   capabilities is filtered, scored and sorted.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "routing_internal.h"
+
+ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version)
+{
+    CAI_REQUIRE(q);
+    if (version == 0 || version > CA_ROUTING_QUERY_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "routing query version %u; this build knows 1..%u",
+                        version, CA_ROUTING_QUERY_VERSION);
+    memset(q, 0, sizeof *q);
+    q->version = version;
+    q->max_price = UINT64_MAX;
+    return CA_OK;
+}
+
+static int passes(const ca_routing *rt, const ca_routing_query *q, const cai_posting *p)
+{
+    if (p->price > q->max_price || p->stake < q->min_stake ||
+        p->reputation_ppm < q->min_reputation_ppm)
+        return 0;
+    if (q->max_latency_ms != 0 && (p->latency_ms == 0 || p->latency_ms > q->max_latency_ms))
+        return 0;
+    const cai_agent *a = rt->agents[p->agent];
+    return a->valid_from <= q->now && q->now <= a->valid_until;
+}
+
+static void fill_result(const ca_routing *rt, const ca_routing_weights *w, const cai_posting *p,
+                        uint32_t cap, uint32_t reputation_ppm, ca_routing_result *r)
+{
+    cai_terms t;
+    cai_routing_terms(w, p->price, reputation_ppm, p->stake, p->latency_ms, &t);
+    memset(r, 0, sizeof *r);
+    r->agent = rt->agents[p->agent]->id;
+    r->score = t.total;
+    r->price_term = t.price;
+    r->reputation_term = t.reputation;
+    r->stake_term = t.stake;
+    r->latency_term = t.latency;
+    r->price_ppm = t.price_ppm;
+    r->reputation_ppm = t.reputation_ppm;
+    r->stake_ppm = t.stake_ppm;
+    r->latency_ppm = t.latency_ppm;
+    r->price = p->price;
+    r->stake = p->stake;
+    r->latency_ms = p->latency_ms;
+    const cai_cap *c = &rt->caps[cap];
+    r->capability_len = c->name_len;
+    memcpy(r->capability, c->name, c->name_len);
+    r->capability[c->name_len] = '\0';
+}
+
+/* ---- Index-order walk ---- */
+
+typedef struct frontier_item {
+    uint32_t rank; /* position in the matching list = capability name order */
+    uint32_t pos;  /* position in that capability's heap */
+} frontier_item;
+
+typedef struct walk {
+    const ca_routing *rt;
+    const uint32_t *list; /* matching capability indices, in name order */
+    frontier_item *items;
+    size_t n, cap;
+    frontier_item stack_items[256];
+} walk;
+
+static const cai_posting *item_posting(const walk *w, frontier_item it)
+{
+    return &w->rt->caps[w->list[it.rank]].heap[it.pos];
+}
+
+static int item_before(const walk *w, frontier_item a, frontier_item b)
+{
+    const cai_posting *pa = item_posting(w, a), *pb = item_posting(w, b);
+    if (cai_posting_before(w->rt, pa, pb))
+        return 1;
+    if (cai_posting_before(w->rt, pb, pa))
+        return 0;
+    return a.rank < b.rank; /* same agent, same score: capability name order */
+}
+
+static ca_status walk_push(walk *w, frontier_item it)
+{
+    if (w->n == w->cap) {
+        size_t nc = w->cap * 2;
+        frontier_item *ni;
+        if (w->items == w->stack_items) {
+            ni = malloc(nc * sizeof *ni);
+            if (ni != NULL)
+                memcpy(ni, w->items, w->n * sizeof *ni);
+        } else {
+            ni = realloc(w->items, nc * sizeof *ni);
+        }
+        if (ni == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory in a query");
+        w->items = ni;
+        w->cap = nc;
+    }
+    size_t i = w->n++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!item_before(w, it, w->items[parent]))
+            break;
+        w->items[i] = w->items[parent];
+        i = parent;
+    }
+    w->items[i] = it;
+    return CA_OK;
+}
+
+static frontier_item walk_pop(walk *w)
+{
+    frontier_item top = w->items[0];
+    frontier_item last = w->items[--w->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, best = i;
+        frontier_item bi = last;
+        if (l < w->n && item_before(w, w->items[l], bi)) {
+            best = l;
+            bi = w->items[l];
+        }
+        if (l + 1 < w->n && item_before(w, w->items[l + 1], bi))
+            best = l + 1;
+        if (best == i)
+            break;
+        w->items[i] = w->items[best];
+        i = best;
+    }
+    if (w->n > 0)
+        w->items[i] = last;
+    return top;
+}
+
+static ca_status select_indexed(const ca_routing *rt, const ca_routing_query *q,
+                                const uint32_t *list, size_t nlist, ca_routing_result *out,
+                                size_t k, size_t *count)
+{
+    walk w;
+    w.rt = rt;
+    w.list = list;
+    w.items = w.stack_items;
+    w.n = 0;
+    w.cap = sizeof w.stack_items / sizeof w.stack_items[0];
+    ca_status st = CA_OK;
+    for (size_t r = 0; r < nlist && st == CA_OK; r++)
+        if (rt->caps[list[r]].count > 0)
+            st = walk_push(&w, (frontier_item){(uint32_t)r, 0});
+    size_t n = 0;
+    while (st == CA_OK && w.n > 0 && n < k) {
+        frontier_item it = walk_pop(&w);
+        const cai_cap *c = &rt->caps[list[it.rank]];
+        const cai_posting *p = &c->heap[it.pos];
+        if (passes(rt, q, p)) {
+            int dup = 0;
+            if (nlist > 1) {
+                const uint8_t *id = rt->agents[p->agent]->id.bytes;
+                for (size_t i = 0; i < n && !dup; i++)
+                    dup = memcmp(out[i].agent.bytes, id, CA_AGENT_ID_BYTES) == 0;
+            }
+            if (!dup)
+                fill_result(rt, &rt->opts.weights, p, list[it.rank], p->reputation_ppm, &out[n++]);
+        }
+        uint32_t l = 2 * it.pos + 1;
+        if (l < c->count)
+            st = walk_push(&w, (frontier_item){it.rank, l});
+        if (st == CA_OK && l + 1 < c->count)
+            st = walk_push(&w, (frontier_item){it.rank, l + 1});
+    }
+    if (w.items != w.stack_items)
+        free(w.items);
+    *count = st == CA_OK ? n : 0;
+    return st;
+}
+
+/* ---- Full scan ---- */
+
+typedef struct cand {
+    int64_t score;
+    uint64_t id_prefix;
+    const uint8_t *id;
+    uint32_t agent;
+    uint32_t rank;
+    uint32_t pos;
+    uint32_t reputation_ppm;
+} cand;
+
+static int cand_rank_cmp(const void *pa, const void *pb)
+{
+    const cand *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->id_prefix != b->id_prefix)
+        return a->id_prefix < b->id_prefix ? -1 : 1;
+    int c = memcmp(a->id, b->id, CA_AGENT_ID_BYTES);
+    if (c != 0)
+        return c;
+    return (a->rank > b->rank) - (a->rank < b->rank);
+}
+
+static int cand_agent_cmp(const void *pa, const void *pb)
+{
+    const cand *a = pa, *b = pb;
+    if (a->agent != b->agent)
+        return a->agent < b->agent ? -1 : 1;
+    return cand_rank_cmp(pa, pb);
+}
+
+static ca_status select_scan(const ca_routing *rt, const ca_routing_query *q,
+                             const ca_routing_weights *wt, const uint32_t *list, size_t nlist,
+                             ca_routing_result *out, size_t k, size_t *count)
+{
+    size_t total = 0;
+    for (size_t r = 0; r < nlist; r++)
+        total += rt->caps[list[r]].count;
+    *count = 0;
+    if (total == 0)
+        return CA_OK;
+    cand *cs = malloc(total * sizeof *cs);
+    if (cs == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory in a query");
+    size_t n = 0;
+    for (size_t r = 0; r < nlist; r++) {
+        const cai_cap *c = &rt->caps[list[r]];
+        for (uint32_t i = 0; i < c->count; i++) {
+            const cai_posting *p = &c->heap[i];
+            if (!passes(rt, q, p))
+                continue;
+            const cai_agent *a = rt->agents[p->agent];
+            uint32_t rep = p->reputation_ppm;
+            if (q->thompson)
+                rep = cai_thompson_ppm(q->seed, &a->id, a->positive_milli, a->negative_milli);
+            cai_terms t;
+            cai_routing_terms(wt, p->price, rep, p->stake, p->latency_ms, &t);
+            cs[n++] = (cand){t.total, p->id_prefix, a->id.bytes, p->agent, (uint32_t)r, i, rep};
+        }
+    }
+    if (nlist > 1 && n > 1) {
+        /* One entry per agent: its best capability. */
+        qsort(cs, n, sizeof *cs, cand_agent_cmp);
+        size_t m = 1;
+        for (size_t i = 1; i < n; i++)
+            if (cs[i].agent != cs[m - 1].agent)
+                cs[m++] = cs[i];
+        n = m;
+    }
+    qsort(cs, n, sizeof *cs, cand_rank_cmp);
+    if (n > k)
+        n = k;
+    for (size_t i = 0; i < n; i++) {
+        const cai_posting *p = &rt->caps[list[cs[i].rank]].heap[cs[i].pos];
+        fill_result(rt, wt, p, list[cs[i].rank], cs[i].reputation_ppm, &out[i]);
+    }
+    free(cs);
+    *count = n;
+    return CA_OK;
+}
+
+static int same_weights(const ca_routing_weights *a, const ca_routing_weights *b)
+{
+    return a->price == b->price && a->reputation == b->reputation && a->stake == b->stake &&
+           a->latency == b->latency && a->price_ref == b->price_ref &&
+           a->stake_ref == b->stake_ref && a->latency_ref_ms == b->latency_ref_ms;
+}
+
+ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_routing_result *out,
+                            size_t k, size_t *out_count)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(q);
+    CAI_REQUIRE(out_count);
+    *out_count = 0;
+    if (k > 0 && out == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: out is NULL with k = %zu", k);
+    if (q->version == 0 || q->version > CA_ROUTING_QUERY_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "routing query version %u; this build knows 1..%u",
+                        q->version, CA_ROUTING_QUERY_VERSION);
+    if (q->thompson != 0 && q->thompson != 1)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: thompson must be 0 or 1");
+    const char *pat = q->capability;
+    size_t len = q->capability_len;
+    ca_status st = cai_routing_check_name(rt, pat, len, 1);
+    if (st != CA_OK)
+        return st;
+    const ca_routing_weights *wt = q->weights ? q->weights : &rt->opts.weights;
+    if (wt->price_ref == 0 || wt->stake_ref == 0 || wt->latency_ref_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "routing weights: price_ref, stake_ref and latency_ref_ms must be >= 1");
+
+    const uint32_t *list;
+    size_t nlist;
+    uint32_t single;
+    if (len == 1 && pat[0] == '*') {
+        list = rt->sorted;
+        nlist = rt->live_caps;
+    } else if (len >= 2 && pat[len - 1] == '*') {
+        uint32_t lo, hi;
+        cai_routing_prefix_range(rt, pat, len - 1, &lo, &hi); /* keeps the '.' */
+        list = rt->sorted + lo;
+        nlist = hi - lo;
+    } else {
+        int64_t ci = cai_routing_find_cap(rt, pat, len);
+        single = ci < 0 ? 0 : (uint32_t)ci;
+        list = &single;
+        nlist = ci < 0 ? 0 : 1;
+    }
+    cai_clear_error();
+    if (k == 0 || nlist == 0)
+        return CA_OK;
+    int indexed = !q->thompson && same_weights(wt, &rt->opts.weights);
+    st = indexed ? select_indexed(rt, q, list, nlist, out, k, out_count)
+                 : select_scan(rt, q, wt, list, nlist, out, k, out_count);
+    if (st == CA_OK)
+        cai_clear_error();
+    return st;
+}
+
+ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,
+                                    size_t *out_len)
+{
+    CAI_REQUIRE(r);
+    CAI_REQUIRE(out_len);
+    char buf[512];
+    int n = snprintf(buf, sizeof buf,
+                     "score %" PRId64 " = price %" PRId64 " (%" PRIu32 " ppm) + reputation %" PRId64
+                     " (%" PRIu32 " ppm) + stake %" PRId64 " (%" PRIu32 " ppm) + latency %" PRId64
+                     " (%" PRIu32 " ppm)",
+                     r->score, r->price_term, r->price_ppm, r->reputation_term, r->reputation_ppm,
+                     r->stake_term, r->stake_ppm, r->latency_term, r->latency_ppm);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: result does not format");
+    ca_status st = cai_check_out(out, out_cap, out_len, (size_t)n + 1);
+    *out_len = (size_t)n;
+    if (st != CA_OK)
+        return st;
+    memcpy(out, buf, (size_t)n + 1);
+    cai_clear_error();
+    return CA_OK;
+}
