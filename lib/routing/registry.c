@@ -515,7 +515,7 @@ static ca_status reserve_agents(ca_routing *rt, size_t n)
             nc = n;
         if (nc > rt->opts.max_agents)
             nc = rt->opts.max_agents;
-        cai_agent **a = realloc(rt->agents, nc * sizeof *a);
+        cai_agent **a = realloc(rt->agents, nc * sizeof(cai_agent *));
         if (a == NULL)
             return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for agents");
         rt->agents = a;

@@ -52,7 +52,7 @@ static void rng_seed(rng *r, uint64_t seed, const ca_agent_id *id)
 {
     uint64_t x = seed;
     (void)splitmix64(&x);
-    for (int w = 0; w < 4; w++)
+    for (size_t w = 0; w < 4; w++)
         x ^= splitmix64(&x) ^ cai_load_le64(id->bytes + 8 * w);
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&x);

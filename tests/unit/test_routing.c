@@ -1,0 +1,845 @@
+/* Routing registry and selection: rules, filters, ranking, expiry, prefixes,
+ * exploration, and a randomized comparison against a brute-force ranking. */
+#include <stdlib.h>
+
+#include "cyberagent.h"
+#include "routing/routing_internal.h"
+#include "test_util.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+static ca_agent_id make_id(uint32_t n)
+{
+    ca_agent_id id;
+    uint64_t x = n * 0x9e3779b97f4a7c15u + 7;
+    for (int i = 0; i < 32; i++) {
+        x ^= x >> 29;
+        x *= 0xbf58476d1ce4e5b9u;
+        id.bytes[i] = (uint8_t)(x >> 56);
+    }
+    return id;
+}
+
+/* An entry with one capability unless the caller fills more. */
+typedef struct tentry {
+    cai_routing_entry e;
+    cai_routing_capability caps[8];
+} tentry;
+
+static void tentry_init(tentry *t, uint32_t n, uint64_t seq, const char *cap, uint64_t price)
+{
+    memset(t, 0, sizeof *t);
+    t->e.agent = make_id(n);
+    t->e.sequence = seq;
+    t->e.valid_from = 0;
+    t->e.valid_until = 1000;
+    t->e.stake = 0;
+    t->e.name = "agent-name-16byt";
+    t->e.name_len = 16;
+    t->e.endpoint = (const uint8_t *)"nats://agents.example/worker-001";
+    t->e.endpoint_len = 32;
+    t->e.capabilities = t->caps;
+    if (cap != NULL) {
+        t->caps[0].name = cap;
+        t->caps[0].name_len = strlen(cap);
+        t->caps[0].price = price;
+        t->e.capability_count = 1;
+    }
+}
+
+static void add_cap(tentry *t, const char *cap, uint64_t price, uint32_t latency)
+{
+    size_t i = t->e.capability_count++;
+    t->caps[i].name = cap;
+    t->caps[i].name_len = strlen(cap);
+    t->caps[i].price = price;
+    t->caps[i].latency_ms = latency;
+}
+
+static ca_routing *new_rt(void)
+{
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, NULL));
+    return rt;
+}
+
+static size_t run_query(const ca_routing *rt, const char *pat, ca_routing_result *out, size_t k,
+                        ca_routing_query *qopt)
+{
+    ca_routing_query q;
+    if (qopt != NULL) {
+        q = *qopt;
+    } else {
+        assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+        q.now = 10;
+    }
+    q.capability = pat;
+    q.capability_len = strlen(pat);
+    size_t n = 99;
+    assert_ok(ca_routing_select(rt, &q, out, k, &n));
+    return n;
+}
+
+static void test_options_and_sizes(void **state)
+{
+    (void)state;
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    assert_int_equal(o.default_reputation_ppm, 500000);
+    assert_status(CA_ERR_UNSUPPORTED, ca_routing_options_init(&o, 99));
+    assert_int_equal(ca_routing_max_capability_chars(), CA_ROUTING_MAX_CAPABILITY_CHARS);
+    assert_int_equal(ca_routing_max_capabilities(), CA_ROUTING_MAX_CAPABILITIES);
+    assert_int_equal(ca_routing_max_name_chars(), CA_ROUTING_MAX_NAME_CHARS);
+    assert_int_equal(ca_routing_max_endpoint_bytes(), CA_ROUTING_MAX_ENDPOINT_BYTES);
+    ca_routing *rt = NULL;
+    o.max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES + 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
+    assert_null(rt);
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.weights.price_ref = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.expected_agents = 1000;
+    assert_ok(ca_routing_new(&rt, &o));
+    assert_int_equal(ca_routing_count(rt), 0);
+    ca_routing_free(rt);
+    ca_routing_free(NULL);
+    assert_string_equal(ca_status_str(CA_ERR_ROUTING_STALE), "CA_ERR_ROUTING_STALE");
+    assert_string_equal(ca_status_str(CA_ERR_ROUTING_CONFLICT), "CA_ERR_ROUTING_CONFLICT");
+    assert_string_equal(ca_status_str(CA_ERR_ROUTING_BAD_CAPABILITY),
+                        "CA_ERR_ROUTING_BAD_CAPABILITY");
+}
+
+static void test_add_get_and_sequence_rules(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    tentry_init(&t, 1, 5, "llm.translate.en-fr", 100);
+    t.e.stake = 777;
+    assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+    assert_int_equal(ca_routing_count(rt), 1);
+
+    ca_routing_agent_info info;
+    assert_ok(ca_routing_get(rt, &t.e.agent, &info));
+    assert_int_equal(info.sequence, 5);
+    assert_int_equal(info.stake, 777);
+    assert_int_equal(info.claimed_stake, 777);
+    assert_int_equal(info.reputation_ppm, 500000);
+    assert_int_equal(info.capability_count, 1);
+    assert_int_equal(info.stake_from_ledger, 0);
+
+    uint8_t ep[64];
+    size_t len = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_routing_endpoint(rt, &t.e.agent, NULL, 0, &len));
+    assert_int_equal(len, 32);
+    assert_ok(ca_routing_endpoint(rt, &t.e.agent, ep, sizeof ep, &len));
+    assert_memory_equal(ep, t.e.endpoint, 32);
+    char name[32];
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_routing_name(rt, &t.e.agent, name, 16, &len));
+    assert_int_equal(len, 16);
+    assert_ok(ca_routing_name(rt, &t.e.agent, name, sizeof name, &len));
+    assert_string_equal(name, "agent-name-16byt");
+
+    /* Same sequence, same content: accepted, nothing changes. */
+    assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+    /* Same sequence, other content: conflict. */
+    t.caps[0].price = 101;
+    assert_status(CA_ERR_ROUTING_CONFLICT, cai_routing_add_entry(rt, &t.e, 10));
+    /* Older: stale. */
+    t.e.sequence = 4;
+    assert_status(CA_ERR_ROUTING_STALE, cai_routing_add_entry(rt, &t.e, 10));
+    /* Newer: replaces, with other capabilities. */
+    t.e.sequence = 6;
+    t.caps[0].name = "code.review";
+    t.caps[0].name_len = strlen("code.review");
+    assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+    assert_int_equal(ca_routing_count(rt), 1);
+    ca_routing_result r[4];
+    assert_int_equal(run_query(rt, "llm.translate.en-fr", r, 4, NULL), 0);
+    assert_int_equal(run_query(rt, "code.review", r, 4, NULL), 1);
+    assert_int_equal(r[0].price, 101);
+    /* The dropped capability name is gone from the registry. */
+    assert_int_equal(cai_routing_find_cap(rt, "llm.translate.en-fr", 19), -1);
+    assert_int_equal(rt->live_caps, 1);
+
+    /* Refusals leave no trace. */
+    assert_ok(ca_routing_get(rt, &t.e.agent, &info));
+    assert_int_equal(info.sequence, 6);
+    ca_routing_free(rt);
+}
+
+static void test_entry_validation(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    const char *bad[] = {"", ".a", "a.", "a..b", "a b", "a.*", "a/b", "a.b*", "caf\xc3", "*"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tentry_init(&t, 1, 1, bad[i], 1);
+        assert_status(CA_ERR_ROUTING_BAD_CAPABILITY, cai_routing_add_entry(rt, &t.e, 10));
+    }
+    char longname[CA_ROUTING_MAX_CAPABILITY_CHARS + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    tentry_init(&t, 1, 1, longname, 1);
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(rt, &t.e, 10));
+    longname[CA_ROUTING_MAX_CAPABILITY_CHARS] = '\0';
+    tentry_init(&t, 1, 1, longname, 1);
+    assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+
+    tentry_init(&t, 2, 1, "a.b", 1);
+    add_cap(&t, "a.b", 2, 0);
+    assert_status(CA_ERR_ROUTING_BAD_CAPABILITY, cai_routing_add_entry(rt, &t.e, 10));
+    tentry_init(&t, 2, 1, "a.b", 1);
+    t.e.valid_from = 20;
+    t.e.valid_until = 19;
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_routing_add_entry(rt, &t.e, 10));
+    t.e.valid_from = 0;
+    t.e.valid_until = 9;
+    assert_status(CA_ERR_EXPIRED, cai_routing_add_entry(rt, &t.e, 10));
+    t.e.valid_until = 10;
+    assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_agents = 2;
+    o.max_capabilities_per_agent = 2;
+    o.max_capability_names = 3;
+    ca_routing *small = NULL;
+    assert_ok(ca_routing_new(&small, &o));
+    tentry_init(&t, 1, 1, "a", 1);
+    add_cap(&t, "b", 1, 0);
+    add_cap(&t, "c", 1, 0);
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(small, &t.e, 10));
+    t.e.capability_count = 2;
+    assert_ok(cai_routing_add_entry(small, &t.e, 10));
+    tentry_init(&t, 2, 1, "c", 1);
+    add_cap(&t, "d", 1, 0); /* "d" would be the fourth name */
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(small, &t.e, 10));
+    assert_int_equal(small->live_caps, 2); /* "c" interned then released again */
+    t.e.capability_count = 1;
+    assert_ok(cai_routing_add_entry(small, &t.e, 10));
+    tentry_init(&t, 3, 1, "a", 1);
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(small, &t.e, 10));
+    tentry_init(&t, 1, 2, "a", 1); /* replacing needs no new slot */
+    t.e.name_len = 65;
+    t.e.name = longname;
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(small, &t.e, 10));
+    t.e.name_len = 3;
+    assert_ok(cai_routing_add_entry(small, &t.e, 10));
+    ca_routing_free(small);
+    ca_routing_free(rt);
+}
+
+static void test_prefix_matching(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    const char *caps[] = {"llm.translate",    "llm.translate.en-fr",       "llm.translate.en-de",
+                          "llm.translatex.y", "llm.translate.en-fr.legal", "llm",
+                          "code.review"};
+    tentry t;
+    for (uint32_t i = 0; i < 7; i++) {
+        tentry_init(&t, i, 1, caps[i], 100 + i);
+        assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+    }
+    ca_routing_result r[16];
+    assert_int_equal(run_query(rt, "llm.translate.*", r, 16, NULL), 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(strncmp(r[i].capability, "llm.translate.", 14) == 0);
+    assert_int_equal(run_query(rt, "llm.translate", r, 16, NULL), 1);
+    assert_string_equal(r[0].capability, "llm.translate");
+    assert_int_equal(run_query(rt, "llm.*", r, 16, NULL), 5);
+    assert_int_equal(run_query(rt, "*", r, 16, NULL), 7);
+    assert_int_equal(run_query(rt, "llm.translate.en-fr.*", r, 16, NULL), 1);
+    assert_int_equal(run_query(rt, "nothing.*", r, 16, NULL), 0);
+    assert_int_equal(run_query(rt, "nothing", r, 16, NULL), 0);
+    assert_int_equal(run_query(rt, "*", r, 0, NULL), 0);
+
+    /* One agent under several matching capabilities appears once, with its best. */
+    tentry_init(&t, 100, 1, "llm.translate.en-fr", 5);
+    add_cap(&t, "llm.translate.en-de", 1, 0);
+    assert_ok(cai_routing_add_entry(rt, &t.e, 10));
+    size_t n = run_query(rt, "llm.translate.*", r, 16, NULL);
+    assert_int_equal(n, 4);
+    assert_memory_equal(r[0].agent.bytes, t.e.agent.bytes, 32);
+    assert_string_equal(r[0].capability, "llm.translate.en-de");
+    assert_int_equal(r[0].price, 1);
+
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    size_t cnt;
+    const char *badpat[] = {"llm.", "llm*", ".*", "llm.*.x", "**", "llm.**"};
+    for (size_t i = 0; i < sizeof badpat / sizeof badpat[0]; i++) {
+        q.capability = badpat[i];
+        q.capability_len = strlen(badpat[i]);
+        assert_status(CA_ERR_ROUTING_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 16, &cnt));
+    }
+    ca_routing_free(rt);
+}
+
+static void test_filters(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    /* agent i: price 100*i, stake 1000*i, latency 10*i (0 for i = 0), valid [i, 100+i] */
+    for (uint32_t i = 0; i < 10; i++) {
+        tentry_init(&t, i, 1, NULL, 0);
+        add_cap(&t, "x.y", 100 * i, 10 * i);
+        t.e.stake = 1000 * i;
+        t.e.valid_from = i;
+        t.e.valid_until = 100 + i;
+        assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+        assert_ok(ca_routing_set_reputation(rt, &t.e.agent, 100000 * i));
+    }
+    ca_routing_result r[16];
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.now = 50;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 10);
+    q.max_price = 450;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_true(r[i].price <= 450);
+    q.min_stake = 2000;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 3);
+    q.min_reputation_ppm = 300000;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 2);
+    q.max_latency_ms = 30;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 1);
+    assert_int_equal(r[0].latency_ms, 30);
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.max_latency_ms = 1000; /* agent 0 promises nothing: excluded */
+    q.now = 50;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 9);
+    /* Validity at now: at 3 agents 4..9 are not valid yet; at 105 agents 0..4 have ended. */
+    q.max_latency_ms = 0;
+    q.now = 3;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 4);
+    q.now = 105;
+    assert_int_equal(run_query(rt, "x.y", r, 16, &q), 5);
+    /* k bounds the answer. */
+    q.now = 50;
+    assert_int_equal(run_query(rt, "x.y", r, 3, &q), 3);
+    ca_routing_free(rt);
+}
+
+static void test_ranking_terms_and_updates(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    tentry_init(&t, 1, 1, NULL, 0);
+    add_cap(&t, "svc", 1000, 1000); /* price feature 1/2, latency feature 1/2 */
+    t.e.stake = 1000000;            /* stake feature 1/2 */
+    assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    ca_routing_result r[4];
+    assert_int_equal(run_query(rt, "svc", r, 4, NULL), 1);
+    assert_int_equal(r[0].price_ppm, 500000);
+    assert_int_equal(r[0].stake_ppm, 500000);
+    assert_int_equal(r[0].latency_ppm, 500000);
+    assert_int_equal(r[0].reputation_ppm, 500000);
+    assert_int_equal(r[0].price_term, 1500000);
+    assert_int_equal(r[0].reputation_term, 2000000);
+    assert_int_equal(r[0].stake_term, 1000000);
+    assert_int_equal(r[0].latency_term, 500000);
+    assert_int_equal(r[0].score, 5000000);
+    char line[256];
+    size_t len;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_routing_result_explain(&r[0], line, 10, &len));
+    assert_ok(ca_routing_result_explain(&r[0], line, sizeof line, &len));
+    assert_int_equal(len, strlen(line));
+    assert_string_equal(line, "score 5000000 = price 1500000 (500000 ppm) + reputation 2000000 "
+                              "(500000 ppm) + stake 1000000 (500000 ppm) + latency 500000 "
+                              "(500000 ppm)");
+
+    /* A second, identical agent: ties break by id bytes. */
+    tentry t2;
+    tentry_init(&t2, 2, 1, NULL, 0);
+    add_cap(&t2, "svc", 1000, 1000);
+    t2.e.stake = 1000000;
+    assert_ok(cai_routing_add_entry(rt, &t2.e, 0));
+    assert_int_equal(run_query(rt, "svc", r, 4, NULL), 2);
+    int first_is_1 = memcmp(t.e.agent.bytes, t2.e.agent.bytes, 32) < 0;
+    assert_memory_equal(r[0].agent.bytes, (first_is_1 ? t.e.agent : t2.e.agent).bytes, 32);
+
+    /* Reputation and stake updates reorder. */
+    const ca_agent_id *low = first_is_1 ? &t2.e.agent : &t.e.agent;
+    assert_ok(ca_routing_set_reputation(rt, low, 600000));
+    assert_int_equal(run_query(rt, "svc", r, 4, NULL), 2);
+    assert_memory_equal(r[0].agent.bytes, low->bytes, 32);
+    assert_int_equal(r[0].reputation_term, 2400000);
+    const ca_agent_id *high = first_is_1 ? &t.e.agent : &t2.e.agent;
+    assert_ok(ca_routing_set_stake(rt, high, 3000000)); /* 3/4 -> +500000 > +400000 */
+    assert_int_equal(run_query(rt, "svc", r, 4, NULL), 2);
+    assert_memory_equal(r[0].agent.bytes, high->bytes, 32);
+    assert_int_equal(r[0].stake_ppm, 750000);
+
+    /* Ledger stake survives a card that claims more; reputation survives too. */
+    tentry *th = first_is_1 ? &t : &t2;
+    th->e.sequence = 2;
+    th->e.stake = 999999999;
+    assert_ok(cai_routing_add_entry(rt, &th->e, 0));
+    ca_routing_agent_info info;
+    assert_ok(ca_routing_get(rt, high, &info));
+    assert_int_equal(info.stake, 3000000);
+    assert_int_equal(info.claimed_stake, 999999999);
+    assert_int_equal(info.stake_from_ledger, 1);
+    assert_ok(ca_routing_get(rt, low, &info));
+    assert_int_equal(info.reputation_ppm, 600000);
+
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_set_reputation(rt, low, 1000001));
+    ca_agent_id nobody = make_id(99);
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_set_reputation(rt, &nobody, 1));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_set_stake(rt, &nobody, 1));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_set_evidence(rt, &nobody, 1, 1));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_get(rt, &nobody, &info));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_remove(rt, &nobody));
+
+    /* Other weights: full-scan path, same terms formula. */
+    ca_routing_weights w;
+    ca_routing_weights_default(&w);
+    w.stake = 0;
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.weights = &w;
+    assert_int_equal(run_query(rt, "svc", r, 4, &q), 2);
+    assert_memory_equal(r[0].agent.bytes, low->bytes, 32);
+    assert_int_equal(r[0].stake_term, 0);
+    ca_routing_free(rt);
+}
+
+static void test_expiry_and_remove(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    for (uint32_t i = 0; i < 50; i++) {
+        tentry_init(&t, i, 1, i % 2 ? "odd" : "even", i);
+        t.e.valid_until = 100 + (i * 37) % 50;
+        assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    }
+    size_t removed = 99;
+    assert_ok(ca_routing_expire(rt, 100, &removed));
+    assert_int_equal(removed, 0);
+    assert_ok(ca_routing_expire(rt, 125, &removed));
+    assert_int_equal(removed, 25); /* valid_until 100..124 */
+    assert_int_equal(ca_routing_count(rt), 25);
+    for (uint32_t i = 0; i < 50; i++) {
+        ca_agent_id id = make_id(i);
+        ca_routing_agent_info info;
+        ca_status st = ca_routing_get(rt, &id, &info);
+        assert_int_equal(st, 100 + (i * 37) % 50 < 125 ? CA_ERR_NOT_FOUND : CA_OK);
+    }
+    /* An expired agent may register again (nothing remembers it). */
+    tentry_init(&t, 0, 1, "even", 0);
+    t.e.valid_until = 500;
+    assert_ok(cai_routing_add_entry(rt, &t.e, 130));
+    ca_agent_id id0 = make_id(0);
+    assert_ok(ca_routing_remove(rt, &id0));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_remove(rt, &id0));
+    ca_routing_result r[64];
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.now = 125;
+    assert_int_equal(run_query(rt, "*", r, 64, &q), 25);
+    assert_ok(ca_routing_expire(rt, 1000, NULL));
+    assert_int_equal(ca_routing_count(rt), 0);
+    assert_int_equal(rt->live_caps, 0);
+    ca_routing_free(rt);
+}
+
+static void test_thompson(void **state)
+{
+    (void)state;
+    ca_agent_id id = make_id(1);
+    uint32_t a, b;
+    assert_ok(ca_routing_thompson_sample(42, &id, 3000, 1000, &a));
+    assert_ok(ca_routing_thompson_sample(42, &id, 3000, 1000, &b));
+    assert_int_equal(a, b);
+    /* Known answers pin the sampler across builds and platforms. */
+    uint32_t v1, v2, v3;
+    assert_ok(ca_routing_thompson_sample(1, &id, 0, 0, &v1));
+    assert_ok(ca_routing_thompson_sample(2, &id, 10000, 0, &v2));
+    assert_ok(ca_routing_thompson_sample(3, &id, 1000000, 3000000, &v3));
+    /* Computed by this implementation on x86-64 when the sampler was written;
+     * a change here means rankings under exploration changed for every seed. */
+    assert_int_equal(v1, 315844);
+    assert_int_equal(v2, 908982);
+    assert_int_equal(v3, 255268);
+    /* Means converge to (r + 1) / (r + s + 2). */
+    const uint64_t ev[][2] = {{0, 0}, {8000, 2000}, {1000, 9000}, {200000, 100000}};
+    for (size_t c = 0; c < 4; c++) {
+        double sum = 0, sum2 = 0;
+        const int n = 4000;
+        for (int s = 0; s < n; s++) {
+            uint32_t x;
+            assert_ok(ca_routing_thompson_sample((uint64_t)s, &id, ev[c][0], ev[c][1], &x));
+            assert_true(x <= CA_ROUTING_PPM);
+            sum += x / 1e6;
+            sum2 += (x / 1e6) * (x / 1e6);
+        }
+        double r = (double)ev[c][0] / 1000.0, f = (double)ev[c][1] / 1000.0;
+        double mean = (r + 1) / (r + f + 2);
+        double var = mean * (1 - mean) / (r + f + 3);
+        assert_true(sum / n > mean - 0.02 && sum / n < mean + 0.02);
+        double v = sum2 / n - (sum / n) * (sum / n);
+        assert_true(v > var * 0.85 && v < var * 1.15);
+    }
+
+    /* Selection: same seed, same ranking; seeds spread work to newcomers. */
+    ca_routing *rt = new_rt();
+    tentry t;
+    for (uint32_t i = 0; i < 20; i++) {
+        tentry_init(&t, i, 1, "job", 100);
+        assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    }
+    /* agents 0..9: proven good (90 of 100); 10..14: newcomers; 15..19: proven bad */
+    for (uint32_t i = 0; i < 20; i++) {
+        ca_agent_id x = make_id(i);
+        if (i < 10)
+            assert_ok(ca_routing_set_evidence(rt, &x, 90000, 10000));
+        else if (i >= 15)
+            assert_ok(ca_routing_set_evidence(rt, &x, 10000, 90000));
+    }
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.thompson = 1;
+    q.seed = 7;
+    ca_routing_result r1[5], r2[5];
+    assert_int_equal(run_query(rt, "job", r1, 5, &q), 5);
+    assert_int_equal(run_query(rt, "job", r2, 5, &q), 5);
+    assert_memory_equal(r1, r2, sizeof r1);
+    int wins[3] = {0, 0, 0};
+    for (uint64_t s = 0; s < 2000; s++) {
+        q.seed = s;
+        assert_int_equal(run_query(rt, "job", r1, 1, &q), 1);
+        uint32_t who = 99;
+        for (uint32_t i = 0; i < 20; i++) {
+            ca_agent_id x = make_id(i);
+            if (memcmp(x.bytes, r1[0].agent.bytes, 32) == 0)
+                who = i;
+        }
+        assert_true(who < 20);
+        uint32_t sample;
+        assert_ok(ca_routing_thompson_sample(s, &r1[0].agent,
+                                             who < 10    ? 90000
+                                             : who >= 15 ? 10000
+                                                         : 0,
+                                             who < 10    ? 10000
+                                             : who >= 15 ? 90000
+                                                         : 0,
+                                             &sample));
+        assert_int_equal(r1[0].reputation_ppm, sample);
+        wins[who < 10 ? 0 : who < 15 ? 1 : 2]++;
+    }
+    print_message("thompson wins: proven %d, newcomers %d, bad %d\n", wins[0], wins[1], wins[2]);
+    assert_true(wins[1] > 100); /* newcomers get work */
+    assert_true(wins[0] > wins[1]);
+    assert_true(wins[2] < 5); /* proven bad agents almost never */
+    ca_routing_free(rt);
+}
+
+/* ---- Randomized comparison against a brute-force model ---- */
+
+#define M_AGENTS 160
+#define M_CAPS   12
+static const char *mcaps[M_CAPS] = {"a", "a.b", "a.b.c", "a.b.d", "a.c",           "a.c.x",
+                                    "b", "b.a", "b.b",   "bb.a",  "c.long-name_1", "c.z"};
+
+typedef struct mcap {
+    int cap;
+    uint64_t price;
+    uint32_t latency;
+} mcap;
+
+typedef struct magent {
+    int present;
+    uint64_t seq, from, until, claimed, stake;
+    int ledger;
+    uint32_t rep;
+    uint64_t pos, neg;
+    int ncaps;
+    mcap caps[4];
+} magent;
+
+static uint64_t rnd_state = 12345;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static uint32_t ref_ratio(uint64_t num, uint64_t other)
+{
+    return (uint32_t)((u128)1000000 * num / ((u128)num + other));
+}
+
+static int64_t ref_score(const ca_routing_weights *w, uint64_t price, uint32_t rep, uint64_t stake,
+                         uint32_t lat, uint32_t feat[4])
+{
+    feat[0] = ref_ratio(w->price_ref, price);
+    feat[1] = rep;
+    feat[2] = ref_ratio(stake, w->stake_ref);
+    feat[3] = lat == 0 ? 0 : ref_ratio(w->latency_ref_ms, lat);
+    return (int64_t)w->price * feat[0] + (int64_t)w->reputation * feat[1] +
+           (int64_t)w->stake * feat[2] + (int64_t)w->latency * feat[3];
+}
+
+typedef struct refres {
+    int agent;
+    int cap;
+    int64_t score;
+    uint32_t feat[4];
+} refres;
+
+static int pattern_match(const char *pat, const char *name)
+{
+    size_t pl = strlen(pat);
+    if (strcmp(pat, "*") == 0)
+        return 1;
+    if (pl >= 2 && pat[pl - 1] == '*')
+        return strncmp(name, pat, pl - 1) == 0 && strlen(name) > pl - 1;
+    return strcmp(pat, name) == 0;
+}
+
+static ca_agent_id mids[M_AGENTS];
+
+static int refres_better(const refres *a, const refres *b)
+{
+    if (a->score != b->score)
+        return a->score > b->score;
+    int c = memcmp(mids[a->agent].bytes, mids[b->agent].bytes, 32);
+    if (c != 0)
+        return c < 0;
+    return strcmp(mcaps[a->cap], mcaps[b->cap]) < 0;
+}
+
+static size_t ref_query(const magent *m, const ca_routing_query *q, const char *pat, size_t k,
+                        refres *out)
+{
+    const ca_routing_weights *w = q->weights;
+    size_t n = 0;
+    for (int i = 0; i < M_AGENTS; i++) {
+        const magent *a = &m[i];
+        if (!a->present || a->from > q->now || q->now > a->until)
+            continue;
+        refres best = {-1, -1, 0, {0}};
+        for (int c = 0; c < a->ncaps; c++) {
+            const mcap *mc = &a->caps[c];
+            if (!pattern_match(pat, mcaps[mc->cap]) || mc->price > q->max_price ||
+                a->stake < q->min_stake || a->rep < q->min_reputation_ppm)
+                continue;
+            if (q->max_latency_ms && (mc->latency == 0 || mc->latency > q->max_latency_ms))
+                continue;
+            uint32_t rep = a->rep;
+            if (q->thompson)
+                assert_ok(ca_routing_thompson_sample(q->seed, &mids[i], a->pos, a->neg, &rep));
+            refres r = {i, mc->cap, 0, {0}};
+            r.score = ref_score(w, mc->price, rep, a->stake, mc->latency, r.feat);
+            if (best.agent < 0 || refres_better(&r, &best))
+                best = r;
+        }
+        if (best.agent >= 0)
+            out[n++] = best;
+    }
+    /* selection sort of the top k */
+    size_t take = n < k ? n : k;
+    for (size_t i = 0; i < take; i++) {
+        size_t b = i;
+        for (size_t j = i + 1; j < n; j++)
+            if (refres_better(&out[j], &out[b]))
+                b = j;
+        refres tmp = out[i];
+        out[i] = out[b];
+        out[b] = tmp;
+    }
+    return take;
+}
+
+static void model_add(ca_routing *rt, magent *m, int i, uint64_t now)
+{
+    magent na = {0};
+    na.present = 1;
+    na.seq = m[i].present ? m[i].seq + 1 + rnd() % 2 : 1 + rnd() % 3;
+    na.from = rnd() % 50;
+    na.until = now + rnd() % 200;
+    uint64_t huge = rnd() % 10 == 0;
+    na.claimed = huge ? UINT64_MAX - rnd() % 1000 : rnd() % 3000000;
+    na.ncaps = 1 + (int)(rnd() % 4);
+    cai_routing_capability caps[4];
+    int used[M_CAPS] = {0};
+    for (int c = 0; c < na.ncaps; c++) {
+        int ci;
+        do
+            ci = (int)(rnd() % M_CAPS);
+        while (used[ci]);
+        used[ci] = 1;
+        na.caps[c].cap = ci;
+        na.caps[c].price = rnd() % 8 == 0 ? UINT64_MAX - rnd() % 5 : rnd() % 5000;
+        na.caps[c].latency = rnd() % 3 == 0 ? 0 : (uint32_t)(rnd() % 3000);
+        if (rnd() % 16 == 0)
+            na.caps[c].latency = UINT32_MAX;
+        caps[c] = (cai_routing_capability){mcaps[ci], strlen(mcaps[ci]), na.caps[c].price,
+                                           na.caps[c].latency};
+    }
+    cai_routing_entry e = {mids[i], na.seq, na.from, na.until, na.claimed,      "n",
+                           1,       NULL,   0,       caps,     (size_t)na.ncaps};
+    assert_ok(cai_routing_add_entry(rt, &e, now));
+    if (m[i].present) {
+        na.ledger = m[i].ledger;
+        na.stake = m[i].ledger ? m[i].stake : na.claimed;
+        na.rep = m[i].rep;
+        na.pos = m[i].pos;
+        na.neg = m[i].neg;
+    } else {
+        na.stake = na.claimed;
+        na.rep = 500000;
+    }
+    m[i] = na;
+}
+
+static void test_randomized_vs_brute_force(void **state)
+{
+    (void)state;
+    for (uint32_t i = 0; i < M_AGENTS; i++)
+        mids[i] = make_id(i);
+    /* a few ids sharing their first 8 bytes exercise the full-id tie-break */
+    for (uint32_t i = 1; i < 6; i++)
+        memcpy(mids[i].bytes, mids[0].bytes, 8 + i);
+    static magent m[M_AGENTS];
+    memset(m, 0, sizeof m);
+    ca_routing *rt = new_rt();
+    uint64_t now = 100;
+    size_t queries = 0, compared = 0;
+    for (int step = 0; step < 20000; step++) {
+        int i = (int)(rnd() % M_AGENTS);
+        uint64_t op = rnd() % 100;
+        if (op < 40) {
+            model_add(rt, m, i, now);
+        } else if (op < 50 && m[i].present) {
+            assert_ok(ca_routing_remove(rt, &mids[i]));
+            m[i].present = 0;
+        } else if (op < 62 && m[i].present) {
+            uint32_t rep =
+                rnd() % 4 == 0 ? (uint32_t)(rnd() % 3) * 500000 : (uint32_t)(rnd() % 1000001);
+            assert_ok(ca_routing_set_reputation(rt, &mids[i], rep));
+            m[i].rep = rep;
+        } else if (op < 72 && m[i].present) {
+            uint64_t stake = rnd() % 5 == 0 ? UINT64_MAX : rnd() % 4000000;
+            assert_ok(ca_routing_set_stake(rt, &mids[i], stake));
+            m[i].stake = stake;
+            m[i].ledger = 1;
+        } else if (op < 78 && m[i].present) {
+            m[i].pos = rnd() % 50000;
+            m[i].neg = rnd() % 50000;
+            assert_ok(ca_routing_set_evidence(rt, &mids[i], m[i].pos, m[i].neg));
+        } else if (op < 82 && m[i].present) {
+            /* stale and conflicting cards are refused and change nothing */
+            cai_routing_capability c = {mcaps[0], 1, 1, 0};
+            cai_routing_entry e = {mids[i], m[i].seq - 1, 0, now + 10, 0, "n", 1, NULL, 0, &c, 1};
+            if (m[i].seq > 0)
+                assert_status(CA_ERR_ROUTING_STALE, cai_routing_add_entry(rt, &e, now));
+            e.sequence = m[i].seq;
+            assert_status(CA_ERR_ROUTING_CONFLICT, cai_routing_add_entry(rt, &e, now));
+        } else if (op < 85) {
+            now += rnd() % 30;
+            size_t removed = 0, expect = 0;
+            for (int j = 0; j < M_AGENTS; j++)
+                if (m[j].present && m[j].until < now) {
+                    m[j].present = 0;
+                    expect++;
+                }
+            assert_ok(ca_routing_expire(rt, now, &removed));
+            assert_int_equal(removed, expect);
+        }
+        if (step % 2 != 0)
+            continue;
+        /* query */
+        ca_routing_query q;
+        assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+        ca_routing_weights w;
+        ca_routing_weights_default(&w);
+        q.now = now - rnd() % 60;
+        if (rnd() % 2)
+            q.max_price = rnd() % 6000;
+        if (rnd() % 3 == 0)
+            q.min_stake = rnd() % 2000000;
+        if (rnd() % 3 == 0)
+            q.min_reputation_ppm = (uint32_t)(rnd() % 1000000);
+        if (rnd() % 4 == 0)
+            q.max_latency_ms = (uint32_t)(rnd() % 3000);
+        if (rnd() % 4 == 0) {
+            w.price = (uint32_t)(rnd() % 10);
+            w.reputation = (uint32_t)(rnd() % 10);
+            w.stake = rnd() % 5 == 0 ? UINT32_MAX : (uint32_t)(rnd() % 10);
+            w.latency = (uint32_t)(rnd() % 10);
+            w.price_ref = 1 + rnd() % 4000;
+            q.weights = &w;
+        }
+        if (rnd() % 6 == 0) {
+            q.thompson = 1;
+            q.seed = rnd();
+        }
+        char pat[32];
+        uint64_t pk = rnd() % 4;
+        const char *base = mcaps[rnd() % M_CAPS];
+        if (pk == 0)
+            snprintf(pat, sizeof pat, "*");
+        else if (pk == 1)
+            snprintf(pat, sizeof pat, "%s.*", base);
+        else if (pk == 2)
+            snprintf(pat, sizeof pat, "%.1s.*", base);
+        else
+            snprintf(pat, sizeof pat, "%s", base);
+        size_t k = 1 + rnd() % 12;
+        ca_routing_result got[16];
+        static refres want[M_AGENTS];
+        ca_routing_weights defw;
+        ca_routing_weights_default(&defw);
+        ca_routing_query rq = q;
+        if (rq.weights == NULL)
+            rq.weights = &defw;
+        size_t nw = ref_query(m, &rq, pat, k, want);
+        size_t ng = run_query(rt, pat, got, k, &q);
+        queries++;
+        assert_int_equal(ng, nw);
+        for (size_t j = 0; j < ng; j++) {
+            if (memcmp(got[j].agent.bytes, mids[want[j].agent].bytes, 32) != 0)
+                fail_msg("step %d query %s k %zu: rank %zu differs", step, pat, k, j);
+            assert_int_equal(got[j].score, want[j].score);
+            assert_string_equal(got[j].capability, mcaps[want[j].cap]);
+            assert_int_equal(got[j].price_ppm, want[j].feat[0]);
+            assert_int_equal(got[j].reputation_ppm, want[j].feat[1]);
+            assert_int_equal(got[j].stake_ppm, want[j].feat[2]);
+            assert_int_equal(got[j].latency_ppm, want[j].feat[3]);
+            assert_int_equal(got[j].price_term + got[j].reputation_term + got[j].stake_term +
+                                 got[j].latency_term,
+                             got[j].score);
+            compared++;
+        }
+    }
+    print_message("randomized: %zu queries, %zu ranked results compared\n", queries, compared);
+    assert_true(compared > 10000);
+    ca_routing_free(rt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_and_sizes),
+        cmocka_unit_test(test_add_get_and_sequence_rules),
+        cmocka_unit_test(test_entry_validation),
+        cmocka_unit_test(test_prefix_matching),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_ranking_terms_and_updates),
+        cmocka_unit_test(test_expiry_and_remove),
+        cmocka_unit_test(test_thompson),
+        cmocka_unit_test(test_randomized_vs_brute_force),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
