@@ -129,7 +129,6 @@ enum {
     /* routing: -600 .. -699 */
     CA_ERR_ROUTING_STALE = -600,          /* a card with a higher sequence is registered */
     CA_ERR_ROUTING_CONFLICT = -601,       /* same sequence as the registered card, other content */
-    CA_ERR_ROUTING_BAD_CAPABILITY = -602, /* capability name or pattern not well-formed */
 
     CA_STATUS_RESERVED_END_ = -10000
 };

@@ -16,6 +16,7 @@
 #ifndef CYBERAGENT_ROUTING_H
 #define CYBERAGENT_ROUTING_H
 
+#include "card.h"
 #include "common.h"
 
 #ifdef __cplusplus
@@ -25,10 +26,10 @@ extern "C" {
 /* ---- Sizes and ceilings (macros and functions) ---- */
 
 /* Hard ceilings; the options below may only lower them. */
-#define CA_ROUTING_MAX_CAPABILITY_CHARS 64u    /* one capability name, bytes */
-#define CA_ROUTING_MAX_CAPABILITIES     64u    /* capabilities in one card */
-#define CA_ROUTING_MAX_NAME_CHARS       255u   /* display name, bytes */
-#define CA_ROUTING_MAX_ENDPOINT_BYTES   65535u /* endpoint, bytes */
+#define CA_ROUTING_MAX_CAPABILITY_CHARS CA_CAPABILITY_MAX        /* one capability name, bytes */
+#define CA_ROUTING_MAX_CAPABILITIES     CA_CARD_CAPABILITIES_MAX /* capabilities in one card */
+#define CA_ROUTING_MAX_NAME_CHARS       255u                     /* display name, bytes */
+#define CA_ROUTING_MAX_ENDPOINT_BYTES   65535u                   /* endpoint, bytes */
 /* Features and reputation are fractions in parts per million. */
 #define CA_ROUTING_PPM 1000000u
 
@@ -98,12 +99,31 @@ CA_API void ca_routing_free(ca_routing *rt);
 CA_API size_t ca_routing_count(const ca_routing *rt);
 
 /*
- * Capability names are dotted labels, each label one or more of [A-Za-z0-9_-],
- * at most max_capability_chars bytes: "llm.translate.en-fr".
- * A pattern is a name (exact match), a name followed by ".*" (every capability
- * with at least one more label under that prefix: "llm.translate.*" matches
- * "llm.translate.en-fr" but not "llm.translate"), or "*" (everything).
+ * Capability names follow the card grammar (ca_capability_check in card.h):
+ * 1..8 segments of [a-z0-9-] joined by '.', at most max_capability_chars
+ * bytes: "llm.translate.en-fr". A pattern is a name (exact match), a name
+ * followed by ".*" (every capability with at least one more segment under
+ * that prefix: "llm.translate.*" matches "llm.translate.en-fr" but not
+ * "llm.translate"), or "*" (everything).
  */
+
+/*
+ * Adds or replaces the agent's card. `card` comes from ca_card_open or
+ * ca_card_parse, so its signature is already verified; the agent is the
+ * card's signer. Rules, all leaving the registry unchanged on failure:
+ *   no card for the agent yet          -> added (CA_ERR_LIMIT at max_agents)
+ *   a lower sequence registered        -> replaced
+ *   same sequence, same content        -> CA_OK, nothing changes
+ *   same sequence, other content       -> CA_ERR_ROUTING_CONFLICT
+ *   a higher sequence registered       -> CA_ERR_ROUTING_STALE
+ *   now > not_after                    -> CA_ERR_EXPIRED
+ * A card not valid yet (now < not_before) is stored and becomes a candidate
+ * at not_before. Latency bounds above UINT32_MAX ms are stored as UINT32_MAX.
+ * The card's claimed stake counts until ca_routing_set_stake is called;
+ * reputation starts at default_reputation_ppm. O(c log n).
+ */
+CA_API CA_NODISCARD ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card,
+                                                  uint64_t now);
 
 #ifdef CA_EXPERIMENTAL
 /*
@@ -243,7 +263,7 @@ typedef struct ca_routing_result {
  * their number into *out_count. An agent appears at most once (with its best
  * matching capability). With the registry's weights and no exploration, the
  * index is walked in score order and stops after k accepted candidates.
- * CA_ERR_ROUTING_BAD_CAPABILITY for a malformed pattern; no match is CA_OK
+ * CA_ERR_BAD_CAPABILITY for a malformed pattern; no match is CA_OK
  * with *out_count = 0.
  */
 CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q,

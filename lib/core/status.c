@@ -88,7 +88,6 @@ const char *ca_status_str(ca_status status)
         /* routing */
         CAI_NAME(CA_ERR_ROUTING_STALE)
         CAI_NAME(CA_ERR_ROUTING_CONFLICT)
-        CAI_NAME(CA_ERR_ROUTING_BAD_CAPABILITY)
 #undef CAI_NAME
     default:
         return "CA_ERR_UNKNOWN";

@@ -51,10 +51,10 @@ ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->max_agents = (size_t)1 << 24;
-    opts->max_capabilities_per_agent = 16;
+    opts->max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES;
     opts->max_capability_names = (size_t)1 << 20;
     opts->max_capability_chars = CA_ROUTING_MAX_CAPABILITY_CHARS;
-    opts->max_name_chars = 64;
+    opts->max_name_chars = CA_CARD_NAME_MAX;
     opts->max_endpoint_bytes = 256;
     opts->default_reputation_ppm = CA_ROUTING_PPM / 2;
     ca_routing_weights_default(&opts->weights);
@@ -242,12 +242,6 @@ static uint32_t table_slots_for(size_t n)
 
 /* ---- Capability names ---- */
 
-static int label_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '_';
-}
-
 ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t len,
                                  int allow_pattern)
 {
@@ -262,25 +256,7 @@ ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t 
     if (len > rt->opts.max_capability_chars)
         return cai_fail(CA_ERR_LIMIT, "routing: capability name of %zu bytes exceeds %zu", len,
                         rt->opts.max_capability_chars);
-    if (len == 0)
-        return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY, "routing: empty capability name");
-    size_t label = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (name[i] == '.') {
-            if (label == 0)
-                return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY,
-                                "routing: empty label at byte %zu of a capability name", i);
-            label = 0;
-        } else if (label_char(name[i])) {
-            label++;
-        } else {
-            return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY,
-                            "routing: byte %zu of a capability name is not [A-Za-z0-9_-.]", i);
-        }
-    }
-    if (label == 0)
-        return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY, "routing: capability name ends with '.'");
-    return CA_OK;
+    return ca_capability_check(name, len);
 }
 
 static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -688,7 +664,7 @@ static ca_status check_entry(const ca_routing *rt, const cai_routing_entry *e, u
         for (size_t j = 0; j < i; j++)
             if (e->capabilities[j].name_len == c->name_len &&
                 memcmp(e->capabilities[j].name, c->name, c->name_len) == 0)
-                return cai_fail(CA_ERR_ROUTING_BAD_CAPABILITY,
+                return cai_fail(CA_ERR_INVALID_ARGUMENT,
                                 "routing: capability %zu repeats capability %zu", i, j);
     }
     return CA_OK;
@@ -1006,6 +982,40 @@ ca_status ca_routing_name(const ca_routing *rt, const ca_agent_id *agent, char *
     out[a->name_len] = '\0';
     cai_clear_error();
     return CA_OK;
+}
+
+ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card, uint64_t now)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(card);
+    size_t n = ca_card_capability_count(card);
+    if (n > CA_ROUTING_MAX_CAPABILITIES)
+        return cai_fail(CA_ERR_LIMIT, "routing: %zu capabilities exceed %u", n,
+                        CA_ROUTING_MAX_CAPABILITIES);
+    cai_routing_capability caps[CA_ROUTING_MAX_CAPABILITIES];
+    for (size_t i = 0; i < n; i++) {
+        ca_card_capability c;
+        ca_status st = ca_card_capability_at(card, i, &c);
+        if (st != CA_OK)
+            return st;
+        caps[i].name = c.name;
+        caps[i].name_len = strlen(c.name);
+        caps[i].price = c.price;
+        caps[i].latency_ms = c.latency_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)c.latency_ms;
+    }
+    cai_routing_entry e;
+    ca_card_agent(card, &e.agent);
+    e.sequence = ca_card_sequence(card);
+    e.valid_from = ca_card_not_before(card);
+    e.valid_until = ca_card_not_after(card);
+    e.stake = ca_card_stake(card);
+    e.name = ca_card_name(card);
+    e.name_len = strlen(e.name);
+    e.endpoint = (const uint8_t *)ca_card_endpoint(card);
+    e.endpoint_len = strlen(ca_card_endpoint(card));
+    e.capabilities = caps;
+    e.capability_count = n;
+    return cai_routing_add_entry(rt, &e, now);
 }
 
 #ifdef CA_EXPERIMENTAL

@@ -106,8 +106,7 @@ static void test_options_and_sizes(void **state)
     ca_routing_free(NULL);
     assert_string_equal(ca_status_str(CA_ERR_ROUTING_STALE), "CA_ERR_ROUTING_STALE");
     assert_string_equal(ca_status_str(CA_ERR_ROUTING_CONFLICT), "CA_ERR_ROUTING_CONFLICT");
-    assert_string_equal(ca_status_str(CA_ERR_ROUTING_BAD_CAPABILITY),
-                        "CA_ERR_ROUTING_BAD_CAPABILITY");
+    assert_string_equal(ca_status_str(CA_ERR_BAD_CAPABILITY), "CA_ERR_BAD_CAPABILITY");
 }
 
 static void test_add_get_and_sequence_rules(void **state)
@@ -174,10 +173,22 @@ static void test_entry_validation(void **state)
     (void)state;
     ca_routing *rt = new_rt();
     tentry t;
-    const char *bad[] = {"", ".a", "a.", "a..b", "a b", "a.*", "a/b", "a.b*", "caf\xc3", "*"};
+    const char *bad[] = {"",
+                         ".a",
+                         "a.",
+                         "a..b",
+                         "a b",
+                         "a.*",
+                         "a/b",
+                         "a.b*",
+                         "caf\xc3",
+                         "*",
+                         "A.b",
+                         "a_b",
+                         "a.b.c.d.e.f.g.h.i"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tentry_init(&t, 1, 1, bad[i], 1);
-        assert_status(CA_ERR_ROUTING_BAD_CAPABILITY, cai_routing_add_entry(rt, &t.e, 10));
+        assert_status(CA_ERR_BAD_CAPABILITY, cai_routing_add_entry(rt, &t.e, 10));
     }
     char longname[CA_ROUTING_MAX_CAPABILITY_CHARS + 2];
     memset(longname, 'a', sizeof longname - 1);
@@ -190,7 +201,7 @@ static void test_entry_validation(void **state)
 
     tentry_init(&t, 2, 1, "a.b", 1);
     add_cap(&t, "a.b", 2, 0);
-    assert_status(CA_ERR_ROUTING_BAD_CAPABILITY, cai_routing_add_entry(rt, &t.e, 10));
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_routing_add_entry(rt, &t.e, 10));
     tentry_init(&t, 2, 1, "a.b", 1);
     t.e.valid_from = 20;
     t.e.valid_until = 19;
@@ -223,8 +234,10 @@ static void test_entry_validation(void **state)
     tentry_init(&t, 3, 1, "a", 1);
     assert_status(CA_ERR_LIMIT, cai_routing_add_entry(small, &t.e, 10));
     tentry_init(&t, 1, 2, "a", 1); /* replacing needs no new slot */
-    t.e.name_len = 65;
-    t.e.name = longname;
+    static char longer[CA_CARD_NAME_MAX + 1];
+    memset(longer, 'n', sizeof longer);
+    t.e.name_len = CA_CARD_NAME_MAX + 1;
+    t.e.name = longer;
     assert_status(CA_ERR_LIMIT, cai_routing_add_entry(small, &t.e, 10));
     t.e.name_len = 3;
     assert_ok(cai_routing_add_entry(small, &t.e, 10));
@@ -274,7 +287,7 @@ static void test_prefix_matching(void **state)
     for (size_t i = 0; i < sizeof badpat / sizeof badpat[0]; i++) {
         q.capability = badpat[i];
         q.capability_len = strlen(badpat[i]);
-        assert_status(CA_ERR_ROUTING_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 16, &cnt));
+        assert_status(CA_ERR_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 16, &cnt));
     }
     ca_routing_free(rt);
 }
@@ -547,7 +560,7 @@ static void test_thompson(void **state)
 #define M_AGENTS 160
 #define M_CAPS   12
 static const char *mcaps[M_CAPS] = {"a", "a.b", "a.b.c", "a.b.d", "a.c",           "a.c.x",
-                                    "b", "b.a", "b.b",   "bb.a",  "c.long-name_1", "c.z"};
+                                    "b", "b.a", "b.b",   "bb.a",  "c.long-name-1", "c.z"};
 
 typedef struct mcap {
     int cap;
@@ -828,6 +841,84 @@ static void test_randomized_vs_brute_force(void **state)
     ca_routing_free(rt);
 }
 
+/* ---- Signed cards ---- */
+
+#define CARD_NOW 1700000000000ull
+
+static ca_card *signed_card(uint8_t tag, uint64_t seq, uint64_t price, uint64_t stake)
+{
+    uint8_t seed[32] = {tag, 0x60};
+    ca_identity *id = NULL;
+    assert_ok(ca_identity_from_seed(&id, seed));
+    const ca_card_capability caps[] = {
+        {"llm.translate.en-fr", price, 500},
+        {"llm.summarize", price * 2, 0},
+    };
+    ca_card_params p;
+    assert_ok(ca_card_params_init(&p, CA_CARD_PARAMS_VERSION));
+    p.name = "translator";
+    p.endpoint = "nats://agents.translate";
+    p.stake = stake;
+    p.not_before = CARD_NOW - 1000;
+    p.not_after = CARD_NOW + 3600000;
+    p.sequence = seq;
+    p.capabilities = caps;
+    p.capability_count = 2;
+    p.created_at = CARD_NOW;
+    uint8_t buf[1024];
+    size_t len = 0;
+    assert_ok(ca_card_sign(id, &p, buf, sizeof buf, &len, NULL));
+    ca_identity_free(id);
+    ca_card *card = NULL;
+    assert_ok(ca_card_open(&card, buf, len, CARD_NOW, NULL));
+    return card;
+}
+
+static void test_signed_cards(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    ca_card *a1 = signed_card(1, 1, 100, 5000000), *a2 = signed_card(1, 2, 80, 5000000);
+    ca_card *a2b = signed_card(1, 2, 81, 5000000), *b1 = signed_card(2, 1, 100, 0);
+    assert_ok(ca_routing_add_card(rt, a1, CARD_NOW));
+    assert_ok(ca_routing_add_card(rt, a1, CARD_NOW)); /* idempotent */
+    assert_ok(ca_routing_add_card(rt, a2, CARD_NOW));
+    assert_status(CA_ERR_ROUTING_STALE, ca_routing_add_card(rt, a1, CARD_NOW));
+    assert_status(CA_ERR_ROUTING_CONFLICT, ca_routing_add_card(rt, a2b, CARD_NOW));
+    assert_status(CA_ERR_EXPIRED, ca_routing_add_card(rt, b1, CARD_NOW + 3600001));
+    assert_ok(ca_routing_add_card(rt, b1, CARD_NOW));
+    assert_int_equal(ca_routing_count(rt), 2);
+
+    ca_agent_id agent;
+    ca_card_agent(a2, &agent);
+    ca_routing_agent_info info;
+    assert_ok(ca_routing_get(rt, &agent, &info));
+    assert_int_equal(info.sequence, 2);
+    assert_int_equal(info.stake, 5000000);
+    assert_int_equal(info.capability_count, 2);
+    char name[64];
+    size_t len;
+    assert_ok(ca_routing_name(rt, &agent, name, sizeof name, &len));
+    assert_string_equal(name, "translator");
+
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.now = CARD_NOW;
+    ca_routing_result r[4];
+    assert_int_equal(run_query(rt, "llm.*", r, 4, &q), 2);
+    assert_memory_equal(r[0].agent.bytes, agent.bytes, 32); /* cheaper, staked */
+    assert_string_equal(r[0].capability, "llm.translate.en-fr");
+    assert_int_equal(r[0].price, 80);
+    assert_int_equal(r[0].latency_ms, 500);
+    q.max_latency_ms = 1000;
+    assert_int_equal(run_query(rt, "llm.summarize", r, 4, &q), 0);
+    ca_card_free(a1);
+    ca_card_free(a2);
+    ca_card_free(a2b);
+    ca_card_free(b1);
+    ca_routing_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -840,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_expiry_and_remove),
         cmocka_unit_test(test_thompson),
         cmocka_unit_test(test_randomized_vs_brute_force),
+        cmocka_unit_test(test_signed_cards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
