@@ -178,11 +178,16 @@ void bench_envelope(void)
     int ops = bench_quick() ? 4 * KEYS : 32 * KEYS;
     double sign_rate, verify_rate;
     (void)ratio(msgs, op_raw_sign, op_env_sign, 1, KEYS, &sign_rate); /* warm-up */
-    double sr = ratio(msgs, op_raw_sign, op_env_sign, rounds, ops, &sign_rate);
+    /*
+     * envelope_sign_ratio is the issue's "encode+sign": ca_envelope_sign with
+     * id_out NULL. Asking for the message id adds one BLAKE2b of the signed
+     * bytes (about 3% more); that cost is shown on its own line.
+     */
+    double sr = ratio(msgs, op_raw_sign, op_env_sign_noid, rounds, ops, &sign_rate);
     double vr = ratio(msgs, op_raw_verify, op_env_verify, rounds, ops, &verify_rate);
-    double noid_rate, nr = ratio(msgs, op_raw_sign, op_env_sign_noid, rounds, ops / 4, &noid_rate);
+    double id_rate, ir = ratio(msgs, op_raw_sign, op_env_sign, rounds, ops / 4, &id_rate);
     bench_figure("envelope_sign_ratio", sr, "x");
-    bench_figure("envelope_sign_noid_ratio", nr, "x"); /* id_out NULL: no BLAKE2b */
+    bench_figure("envelope_sign_with_id_ratio", ir, "x");
     bench_figure("envelope_verify_ratio", vr, "x");
     bench_figure("envelope_sign_per_s", sign_rate, "ops/s");
     bench_figure("envelope_verify_per_s", verify_rate, "ops/s");
