@@ -1333,7 +1333,10 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
     for (int i = 0; i < 32; i++)
         if (hist[i])
             print_message("  %s %lu\n",
-                          ca_status_str(i == 0 ? 0 : i < 20 ? -399 - i : i < 31 ? 20 - i : -9999),
+                          ca_status_str(i == 0   ? 0
+                                        : i < 20 ? -399 - i
+                                        : i < 31 ? 20 - i
+                                                 : -9999),
                           hist[i]);
     /* Both outcomes must be well represented. */
     assert_true(counts[0] > nops / 10 && counts[1] > nops / 10);
