@@ -56,6 +56,9 @@ from .errors import (
     WrongKindError,
     WrongPassphrase,
 )
+from .errors import GENERATED as _GENERATED_ERRORS
+
+globals().update(_GENERATED_ERRORS)
 from .identity import Identity, did_encode, did_parse, keyfile_options, verify_detached, x25519_public_key
 from .envelope import (
     Envelope,
@@ -66,6 +69,11 @@ from .envelope import (
     sign_envelope,
     sign_envelope_with_id,
 )
+
+from . import card, ledger, reputation
+from .card import Capability, Card, capability_check, is_capability, sign_card, sign_card_with_id
+from .ledger import Ledger, LedgerOp, op_decode, op_encode, op_sign, op_verify
+from .reputation import Reputation
 
 #: Numeric constants of the public headers (sizes, status codes, kinds, ...).
 CONSTANTS = dict(_sigs.CONSTANTS)

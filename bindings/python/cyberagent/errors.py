@@ -197,6 +197,28 @@ _BLOCKS = [
 ]
 
 
+def _camel(status_name: str) -> str:
+    words = status_name[len("CA_ERR_"):].split("_")
+    return "".join(w.capitalize() for w in words) + "Error"
+
+
+# Every other status code gets its own class, named after it and placed in its
+# module's family: CA_ERR_LEDGER_INSUFFICIENT_FUNDS -> LedgerInsufficientFundsError
+# (a LedgerError), CA_ERR_TASK_ORDER -> TaskOrderError (a TaskError), ...
+GENERATED: Dict[str, Type[Error]] = {}
+for _k, _v in sorted(_C.items(), key=lambda kv: -kv[1]):
+    if not _k.startswith("CA_ERR_") or _v in _BY_CODE:
+        continue
+    _fam: Type[Error] = Error
+    for _lo, _hi, _f in _BLOCKS:
+        if _lo <= _v <= _hi:
+            _fam = _f
+    _cls = type(_camel(_k), (_fam,), {"__doc__": "%s (%d)." % (_k, _v), "__module__": __name__})
+    globals()[_cls.__name__] = _cls
+    GENERATED[_cls.__name__] = _cls
+    _BY_CODE[_v] = _cls
+
+
 def _name(status: int) -> str:
     for k, v in _C.items():
         if v == status and (k.startswith("CA_ERR_") or k == "CA_OK"):

@@ -1,0 +1,310 @@
+"""Staking, escrow and slashing ledger: a deterministic state machine over
+integer base units, driven by signed operations (docs/LEDGER.md).
+
+The ledger never reads a clock: ``now`` is the caller's time in its own unit
+(seconds are typical); delays and deadlines use the same unit.
+
+THREAD SAFETY: a C ledger is not thread-safe (include/cyberagent/ledger.h);
+:class:`Ledger` serializes every call with a lock, so the Python object may be
+shared between threads. The op functions are thread-safe.
+"""
+
+import ctypes
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, TypeVar
+
+from . import _sigs
+from ._handle import Handle
+from ._lib import F, out_bytes
+from .errors import check, make_error
+from .identity import BytesLike, Identity, PathLike, _bytes
+
+_C = _sigs.CONSTANTS
+_byref = ctypes.byref
+_ZERO32 = bytes(32)
+
+PPM: int = _C["CA_LEDGER_PPM"]
+OP_MINT: int = _C["CA_LEDGER_OP_MINT"]
+OP_TRANSFER: int = _C["CA_LEDGER_OP_TRANSFER"]
+OP_BOND: int = _C["CA_LEDGER_OP_BOND"]
+OP_UNBOND: int = _C["CA_LEDGER_OP_UNBOND"]
+OP_WITHDRAW: int = _C["CA_LEDGER_OP_WITHDRAW"]
+OP_ESCROW_OPEN: int = _C["CA_LEDGER_OP_ESCROW_OPEN"]
+OP_ESCROW_DELIVER: int = _C["CA_LEDGER_OP_ESCROW_DELIVER"]
+OP_ESCROW_RELEASE: int = _C["CA_LEDGER_OP_ESCROW_RELEASE"]
+OP_ESCROW_REFUND: int = _C["CA_LEDGER_OP_ESCROW_REFUND"]
+OP_ESCROW_SPLIT: int = _C["CA_LEDGER_OP_ESCROW_SPLIT"]
+OP_SLASH: int = _C["CA_LEDGER_OP_SLASH"]
+EVIDENCE_EQUIVOCATION: int = _C["CA_LEDGER_EVIDENCE_EQUIVOCATION"]
+EVIDENCE_MISSED_DEADLINE: int = _C["CA_LEDGER_EVIDENCE_MISSED_DEADLINE"]
+EVIDENCE_DISPUTE: int = _C["CA_LEDGER_EVIDENCE_DISPUTE"]
+ESCROW_OPEN: int = _C["CA_LEDGER_ESCROW_OPEN"]
+ESCROW_RELEASED: int = _C["CA_LEDGER_ESCROW_RELEASED"]
+ESCROW_REFUNDED: int = _C["CA_LEDGER_ESCROW_REFUNDED"]
+ESCROW_SPLIT: int = _C["CA_LEDGER_ESCROW_SPLIT"]
+
+
+@dataclass
+class LedgerOp:
+    """One ledger operation (``ca_ledger_op``); fields unused by a type stay zero.
+
+    See include/cyberagent/ledger.h for which fields each type uses, e.g.
+    ``LedgerOp(OP_TRANSFER, signer=alice.public_key, nonce=1,
+    counterparty=bob.public_key, amount=10)``.
+    """
+
+    type: int
+    signer: bytes = _ZERO32
+    nonce: int = 0
+    counterparty: bytes = _ZERO32
+    ref: bytes = _ZERO32
+    amount: int = 0
+    amount2: int = 0
+    deadline: int = 0
+    evidence: int = 0
+
+    def to_c(self) -> _sigs.ca_ledger_op:
+        o = _sigs.ca_ledger_op()
+        o.type = self.type
+        o.evidence = self.evidence
+        o.signer = _sigs.ca_agent_id.from_buffer_copy(_bytes(self.signer, "signer", 32))
+        o.nonce = self.nonce
+        o.counterparty = _sigs.ca_agent_id.from_buffer_copy(_bytes(self.counterparty, "counterparty", 32))
+        o.ref = _sigs.ca_hash.from_buffer_copy(_bytes(self.ref, "ref", 32))
+        o.amount = self.amount
+        o.amount2 = self.amount2
+        o.deadline = self.deadline
+        return o
+
+    @classmethod
+    def from_c(cls, o: _sigs.ca_ledger_op) -> "LedgerOp":
+        return cls(
+            type=int(o.type),
+            signer=bytes(o.signer),
+            nonce=int(o.nonce),
+            counterparty=bytes(o.counterparty),
+            ref=bytes(o.ref),
+            amount=int(o.amount),
+            amount2=int(o.amount2),
+            deadline=int(o.deadline),
+            evidence=int(o.evidence),
+        )
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    balance: int
+    bonded: int
+    unbonding: int
+    nonce: int
+    jailed_until: int
+    unbonding_entries: int
+
+
+@dataclass(frozen=True)
+class EscrowInfo:
+    hirer: bytes
+    worker: bytes
+    payment: int
+    collateral: int
+    deadline: int
+    state: int
+    delivered: bool
+
+
+@dataclass(frozen=True)
+class Totals:
+    minted: int
+    burned: int
+    escrowed: int
+    seq: int
+    accounts: int
+    escrows: int
+
+
+@dataclass(frozen=True)
+class OpenInfo:
+    """What recovery found when opening a durable ledger."""
+
+    snapshot_seq: int
+    replayed: int
+    torn_bytes: int
+
+
+def ledger_options(authority: Optional[BytesLike] = None, arbiter: Optional[BytesLike] = None, **fields: int):  # type: ignore[no-untyped-def]
+    """A ``ca_ledger_options`` with the C defaults, ``authority``/``arbiter`` public
+    keys, and any other field given by name (``unbonding_delay=...``,
+    ``slash_equivocation_ppm=...``, ``max_accounts=...``, ...)."""
+    o = _sigs.ca_ledger_options()
+    check(F.ca_ledger_options_init(_byref(o), _C["CA_LEDGER_OPTIONS_VERSION"]))
+    if authority is not None:
+        o.authority = _sigs.ca_agent_id.from_buffer_copy(_bytes(authority, "authority", 32))
+    if arbiter is not None:
+        o.arbiter = _sigs.ca_agent_id.from_buffer_copy(_bytes(arbiter, "arbiter", 32))
+    names = {f[0] for f in _sigs.ca_ledger_options._fields_}
+    for k, v in fields.items():
+        if k not in names or k in ("version", "authority", "arbiter"):
+            raise TypeError("unknown ledger option %r" % k)
+        setattr(o, k, v)
+    return o
+
+
+def op_max_bytes() -> int:
+    """Largest signed op accepted, in bytes."""
+    return int(F.ca_ledger_op_max_bytes())
+
+
+def op_encode(op: LedgerOp) -> bytes:
+    """Canonical encoding of ``op`` that the signatures cover (after the domain tag)."""
+    c = op.to_c()
+    return out_bytes(lambda out, cap, n: F.ca_ledger_op_encode(_byref(c), out, cap, n), 256)
+
+
+def op_sign(op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None) -> bytes:
+    """Signed op bytes. ``signer`` must match ``op.signer``; ``cosigner`` is the
+    worker for ESCROW_OPEN (its consent to lock the collateral), else None."""
+    c = op.to_c()
+    sp = signer._p()
+    cp = cosigner._p() if cosigner is not None else None
+    return out_bytes(
+        lambda out, cap, n: F.ca_ledger_op_sign(_byref(c), sp, cp, out, cap, n),
+        _C["CA_LEDGER_OP_MAX_BYTES"],
+    )
+
+
+def op_decode(msg: BytesLike) -> LedgerOp:
+    """Strict decoder of signed op bytes (signatures are not checked here)."""
+    m = _bytes(msg, "msg")
+    c = _sigs.ca_ledger_op()
+    check(F.ca_ledger_op_decode(m, len(m), _byref(c)))
+    return LedgerOp.from_c(c)
+
+
+def op_verify(msg: BytesLike) -> bool:
+    """True when the signatures of signed op bytes hold; False for a bad
+    signature; raises :class:`~cyberagent.MalformedError` for bad bytes."""
+    m = _bytes(msg, "msg")
+    st = F.ca_ledger_op_verify(m, len(m))
+    if st == 0:
+        return True
+    if st == _C["CA_ERR_BAD_SIGNATURE"]:
+        return False
+    raise make_error(st)
+
+
+T = TypeVar("T")
+
+
+class Ledger(Handle):
+    """A ledger, in memory (``Ledger(...)``) or durable (``Ledger.open(dir, ...)``).
+
+    Options: ``authority`` (the only MINT signer), ``arbiter`` (ESCROW_SPLIT and
+    DISPUTE slashes) and any ``ca_ledger_options`` field by name.
+    """
+
+    __slots__ = ("_lock", "open_info")
+
+    def __init__(
+        self, authority: Optional[BytesLike] = None, arbiter: Optional[BytesLike] = None, **options: int
+    ) -> None:
+        o = ledger_options(authority, arbiter, **options)
+        p = ctypes.POINTER(_sigs.ca_ledger)()
+        check(F.ca_ledger_new(_byref(p), _byref(o)))
+        super().__init__(p, F.ca_ledger_free)
+        self._lock = threading.Lock()
+        self.open_info: Optional[OpenInfo] = None
+
+    @classmethod
+    def open(
+        cls,
+        directory: PathLike,
+        authority: Optional[BytesLike] = None,
+        arbiter: Optional[BytesLike] = None,
+        **options: int,
+    ) -> "Ledger":
+        """Durable ledger in ``directory`` (created if missing), recovered from its
+        snapshot and journal; ``.open_info`` tells what recovery found."""
+        o = ledger_options(authority, arbiter, **options)
+        info = _sigs.ca_ledger_open_info()
+        p = ctypes.POINTER(_sigs.ca_ledger)()
+        check(F.ca_ledger_open(_byref(p), os.fsencode(directory), _byref(o), _byref(info)))
+        self = cls.__new__(cls)
+        Handle.__init__(self, p, F.ca_ledger_free)
+        self._lock = threading.Lock()
+        self.open_info = OpenInfo(int(info.snapshot_seq), int(info.replayed), int(info.torn_bytes))
+        return self
+
+    def _locked(self, fn: Callable[[Any], T]) -> T:
+        with self._lock:
+            return fn(self._p())
+
+    def apply(self, op: LedgerOp, now: int) -> int:
+        """Applies an op authenticated by other means; returns its sequence number."""
+        c = op.to_c()
+        seq = ctypes.c_uint64()
+        self._locked(lambda p: check(F.ca_ledger_apply(p, _byref(c), now, _byref(seq))))
+        return int(seq.value)
+
+    def submit(self, msg: BytesLike, now: int) -> int:
+        """Decodes signed op bytes, checks the signatures and applies; returns the seq."""
+        m = _bytes(msg, "msg")
+        seq = ctypes.c_uint64()
+        self._locked(lambda p: check(F.ca_ledger_submit(p, m, len(m), now, _byref(seq))))
+        return int(seq.value)
+
+    def commit(self) -> int:
+        """Group commit (durable mode: write + one fsync); returns the durable seq."""
+        seq = ctypes.c_uint64()
+        self._locked(lambda p: check(F.ca_ledger_commit(p, _byref(seq))))
+        return int(seq.value)
+
+    def snapshot(self) -> None:
+        """Commits, writes a snapshot and truncates the journal (durable mode only)."""
+        self._locked(lambda p: check(F.ca_ledger_snapshot(p)))
+
+    def account(self, agent: BytesLike) -> AccountInfo:
+        """The account of a public key; :class:`~cyberagent.LedgerUnknownAccountError` if none."""
+        a = _sigs.ca_agent_id.from_buffer_copy(_bytes(agent, "agent", 32))
+        i = _sigs.ca_ledger_account_info()
+        self._locked(lambda p: check(F.ca_ledger_account(p, _byref(a), _byref(i))))
+        return AccountInfo(
+            int(i.balance), int(i.bonded), int(i.unbonding), int(i.nonce), int(i.jailed_until),
+            int(i.unbonding_entries),
+        )
+
+    def escrow(self, award_id: BytesLike) -> EscrowInfo:
+        """The escrow of an award id; :class:`~cyberagent.LedgerUnknownEscrowError` if none."""
+        h = _sigs.ca_hash.from_buffer_copy(_bytes(award_id, "award_id", 32))
+        e = _sigs.ca_ledger_escrow_info()
+        self._locked(lambda p: check(F.ca_ledger_escrow(p, _byref(h), _byref(e))))
+        return EscrowInfo(
+            bytes(e.hirer), bytes(e.worker), int(e.payment), int(e.collateral), int(e.deadline),
+            int(e.state), bool(e.delivered),
+        )
+
+    def totals(self) -> Totals:
+        t = _sigs.ca_ledger_totals()
+        self._locked(lambda p: F.ca_ledger_totals_get(p, _byref(t)))
+        return Totals(int(t.minted), int(t.burned), int(t.escrowed), int(t.seq), int(t.accounts), int(t.escrows))
+
+    def state_hash(self) -> bytes:
+        """Deterministic state hash: equal on replicas holding the same state."""
+        h = _sigs.ca_hash()
+        self._locked(lambda p: check(F.ca_ledger_state_hash(p, _byref(h))))
+        return bytes(h)
+
+    def check(self) -> None:
+        """Verifies every invariant from scratch; raises :class:`~cyberagent.LedgerInvariantError`."""
+        self._locked(lambda p: check(F.ca_ledger_check(p)))
+
+    def memory_bytes(self) -> int:
+        return int(self._locked(lambda p: F.ca_ledger_memory_bytes(p)))
+
+    def __repr__(self) -> str:
+        if self._ptr is None:
+            return "<Ledger closed>"
+        t = self.totals()
+        return "<Ledger seq=%d accounts=%d minted=%d>" % (t.seq, t.accounts, t.minted)
+

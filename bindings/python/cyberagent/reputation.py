@@ -1,0 +1,188 @@
+"""Reputation: ratings from settled, paid tasks; local Beta scores with time
+decay; global EigenTrust scores (docs/REPUTATION.md). Scores are local derived
+data (doubles), never signed or replicated state.
+
+THREAD SAFETY: a C reputation handle is not thread-safe
+(include/cyberagent/reputation.h); :class:`Reputation` serializes every call
+with a lock, so the Python object may be shared between threads.
+"""
+
+import ctypes
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, TypeVar
+
+from . import _sigs
+from ._handle import Handle
+from ._lib import F, out_bytes
+from .errors import check
+from .identity import BytesLike, _bytes
+
+_C = _sigs.CONSTANTS
+_byref = ctypes.byref
+
+RATING_MAX: int = _C["CA_REPUTATION_RATING_MAX"]
+WEIGHT_MAX: int = _C["CA_REPUTATION_WEIGHT_MAX"]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One agent's scores and evidence as of the last update."""
+
+    agent: bytes
+    global_: float  # EigenTrust trust (sums to 1 over all agents); `global` is a keyword
+    expected: float
+    uncertainty: float
+    positive: float
+    negative: float
+    ratings_received: int
+    ratings_given: int
+    stake: int
+    pretrusted: bool
+
+    @classmethod
+    def from_c(cls, s: _sigs.ca_reputation_score) -> "Score":
+        return cls(
+            bytes(s.agent), float(getattr(s, "global")), float(s.expected), float(s.uncertainty),
+            float(s.positive), float(s.negative), int(s.ratings_received), int(s.ratings_given),
+            int(s.stake), bool(s.pretrusted),
+        )
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What the last update did."""
+
+    iterations: int
+    converged: bool
+    l1_change: float
+    agents: int
+    ratings: int
+    edges: int
+
+
+def rating_max() -> int:
+    return int(F.ca_reputation_rating_max())
+
+
+def weight_max() -> int:
+    return int(F.ca_reputation_weight_max())
+
+
+def reputation_options(**fields: Any) -> _sigs.ca_reputation_options:
+    """A ``ca_reputation_options`` with the C defaults and any field overridden by
+    name (``half_life_ms``, ``damping_ppm``, ``stake_share_ppm``, ``tolerance``,
+    ``max_iterations``, ``warm_start``, ``unit_amount``, ``max_agents``, ``max_ratings``)."""
+    o = _sigs.ca_reputation_options()
+    check(F.ca_reputation_options_init(_byref(o), _C["CA_REPUTATION_OPTIONS_VERSION"]))
+    names = {f[0] for f in _sigs.ca_reputation_options._fields_}
+    for k, v in fields.items():
+        if k not in names or k == "version":
+            raise TypeError("unknown reputation option %r" % k)
+        setattr(o, k, v)
+    return o
+
+
+def _aid(b: BytesLike, name: str) -> _sigs.ca_agent_id:
+    return _sigs.ca_agent_id.from_buffer_copy(_bytes(b, name, 32))
+
+
+T = TypeVar("T")
+
+
+class Reputation(Handle):
+    """A store of paid ratings, stakes and pre-trust flags, and the scores computed from them."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, **options: Any) -> None:
+        o = reputation_options(**options)
+        p = ctypes.POINTER(_sigs.ca_reputation)()
+        check(F.ca_reputation_new(_byref(p), _byref(o)))
+        super().__init__(p, F.ca_reputation_free)
+        self._lock = threading.Lock()
+
+    def _locked(self, fn: Callable[[Any], T]) -> T:
+        with self._lock:
+            return fn(self._p())
+
+    def reserve(self, agents: int, ratings: int) -> None:
+        """Pre-sizes storage for bulk loading."""
+        self._locked(lambda p: check(F.ca_reputation_reserve(p, agents, ratings)))
+
+    def memory_bytes(self) -> int:
+        return int(self._locked(lambda p: F.ca_reputation_memory_bytes(p)))
+
+    def weight(self, amount: int) -> int:
+        """The weight a payment buys: floor(sqrt(amount / unit_amount)), capped."""
+        return int(self._locked(lambda p: F.ca_reputation_weight(p, amount)))
+
+    def add_rating(
+        self, task: BytesLike, rater: BytesLike, ratee: BytesLike, rating: int, amount: int, time_ms: int
+    ) -> None:
+        """Ingests one settled, paid rating (0..100). Raises
+        :class:`~cyberagent.SelfRatingError`, :class:`~cyberagent.DuplicateRatingError`,
+        :class:`~cyberagent.UnpaidRatingError`, ..."""
+        t = _sigs.ca_hash.from_buffer_copy(_bytes(task, "task", 32))
+        a, b = _aid(rater, "rater"), _aid(ratee, "ratee")
+        self._locked(
+            lambda p: check(F.ca_reputation_add_rating(p, _byref(t), _byref(a), _byref(b), rating, amount, time_ms))
+        )
+
+    def set_stake(self, agent: BytesLike, amount: int) -> None:
+        a = _aid(agent, "agent")
+        self._locked(lambda p: check(F.ca_reputation_set_stake(p, _byref(a), amount)))
+
+    def set_pretrusted(self, agent: BytesLike, pretrusted: bool = True) -> None:
+        a = _aid(agent, "agent")
+        self._locked(lambda p: check(F.ca_reputation_set_pretrusted(p, _byref(a), 1 if pretrusted else 0)))
+
+    def update(self, now_ms: int) -> Stats:
+        """Recomputes every score as of ``now_ms``."""
+        s = _sigs.ca_reputation_stats()
+        self._locked(lambda p: check(F.ca_reputation_update(p, now_ms, _byref(s))))
+        return Stats(int(s.iterations), bool(s.converged), float(s.l1_change), int(s.agents), int(s.ratings), int(s.edges))
+
+    def get(self, agent: BytesLike) -> Optional[Score]:
+        """Scores of one agent, or None when the agent is unknown."""
+        a = _aid(agent, "agent")
+        s = _sigs.ca_reputation_score()
+        st = self._locked(lambda p: F.ca_reputation_get(p, _byref(a), _byref(s)))
+        if st == _C["CA_ERR_NOT_FOUND"]:
+            return None
+        check(st)
+        return Score.from_c(s)
+
+    def top(self, n: int) -> List[Score]:
+        """The ``n`` agents with the highest global score, best first."""
+
+        def run(p: Any) -> List[Score]:
+            k = min(n, int(F.ca_reputation_agent_count(p)))
+            arr = (_sigs.ca_reputation_score * max(k, 1))()
+            got = ctypes.c_size_t()
+            check(F.ca_reputation_top(p, n, arr, k, _byref(got)))
+            return [Score.from_c(arr[i]) for i in range(got.value)]
+
+        return self._locked(run)
+
+    @property
+    def agent_count(self) -> int:
+        return int(self._locked(lambda p: F.ca_reputation_agent_count(p)))
+
+    @property
+    def rating_count(self) -> int:
+        return int(self._locked(lambda p: F.ca_reputation_rating_count(p)))
+
+    def snapshot_export(self) -> bytes:
+        """Canonical snapshot bytes of the whole state."""
+        return self._locked(lambda p: out_bytes(lambda out, cap, n: F.ca_reputation_snapshot_export(p, out, cap, n), 4096))
+
+    def snapshot_import(self, data: BytesLike) -> None:
+        """Loads a snapshot into this empty handle (same scoring options)."""
+        d = _bytes(data, "data")
+        self._locked(lambda p: check(F.ca_reputation_snapshot_import(p, d, len(d))))
+
+    def __repr__(self) -> str:
+        if self._ptr is None:
+            return "<Reputation closed>"
+        return "<Reputation agents=%d ratings=%d>" % (self.agent_count, self.rating_count)

@@ -1,0 +1,78 @@
+"""Reputation through the binding."""
+
+import unittest
+
+import helpers  # noqa: F401
+
+import cyberagent
+from cyberagent import Identity, Reputation
+from cyberagent import reputation as R
+
+T0 = 1_700_000_000_000
+
+
+def h(i):
+    return i.to_bytes(8, "big") + bytes(24)  # only the first 8 bytes identify a task
+
+
+class TestReputation(unittest.TestCase):
+    def test_ratings_scores_top_snapshot(self):
+        a, b, c = (Identity.generate().public_key for _ in range(3))
+        rep = Reputation()
+        rep.reserve(10, 10)
+        rep.add_rating(h(1), a, b, 100, 100, T0)
+        rep.add_rating(h(2), a, c, 0, 100, T0)
+        rep.add_rating(h(3), b, c, 10, 100, T0)
+        rep.set_stake(a, 1000)
+        rep.set_pretrusted(a)
+        self.assertEqual(rep.agent_count, 3)
+        self.assertEqual(rep.rating_count, 3)
+        self.assertEqual(rep.weight(100), 10)
+        self.assertGreater(rep.memory_bytes(), 0)
+        stats = rep.update(T0 + 1000)
+        self.assertEqual(stats.agents, 3)
+        self.assertEqual(stats.ratings, 3)
+        sb = rep.get(b)
+        self.assertGreater(sb.expected, rep.get(c).expected)
+        self.assertEqual(sb.ratings_received, 1)
+        self.assertTrue(rep.get(a).pretrusted)
+        self.assertEqual(rep.get(a).stake, 1000)
+        self.assertIsNone(rep.get(Identity.generate().public_key))
+        top = rep.top(10)
+        self.assertEqual(len(top), 3)
+        self.assertAlmostEqual(sum(s.global_ for s in top), 1.0, places=6)
+        self.assertEqual(len(rep.top(1)), 1)
+        snap = rep.snapshot_export()
+        rep2 = Reputation()
+        rep2.snapshot_import(snap)
+        self.assertEqual(rep2.snapshot_export(), snap)
+        self.assertEqual(rep2.get(b), sb)
+        with self.assertRaises(cyberagent.StateError):
+            rep2.snapshot_import(snap)
+        with self.assertRaises(cyberagent.ReputationCorruptError):
+            Reputation().snapshot_import(snap[:-1])
+        self.assertIn("agents=3", repr(rep))
+
+    def test_errors(self):
+        a, b = Identity.generate().public_key, Identity.generate().public_key
+        rep = Reputation(unit_amount=10)
+        with self.assertRaises(cyberagent.SelfRatingError):
+            rep.add_rating(h(1), a, a, 50, 100, T0)
+        with self.assertRaises(cyberagent.UnpaidRatingError):
+            rep.add_rating(h(1), a, b, 50, 9, T0)
+        rep.add_rating(h(1), a, b, 50, 100, T0)
+        with self.assertRaises(cyberagent.DuplicateRatingError):
+            rep.add_rating(h(1), a, b, 50, 100, T0)
+        with self.assertRaises(cyberagent.ArgumentError):
+            rep.add_rating(h(2), a, b, 101, 100, T0)
+        with self.assertRaises(TypeError):
+            Reputation(nope=1)
+
+    def test_limits(self):
+        self.assertEqual(R.rating_max(), cyberagent.CA_REPUTATION_RATING_MAX)
+        self.assertEqual(R.weight_max(), cyberagent.CA_REPUTATION_WEIGHT_MAX)
+        self.assertEqual(R.reputation_options(damping_ppm=1).damping_ppm, 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
