@@ -19,10 +19,14 @@
 
 pub use cyberagent_sys as sys;
 
+mod card;
 mod envelope;
 mod error;
 mod identity;
+mod ledger;
+mod reputation;
 
+pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
 pub use envelope::{
     envelope_bound, kind_name, sign_envelope, Envelope, EnvelopeOptions, EnvelopeParams, ReplayGuard,
 };
@@ -31,6 +35,8 @@ pub use identity::{
     did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions, PublicKey, Seed,
     Signature,
 };
+pub use ledger::{ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp};
+pub use reputation::{reputation_limits, reputation_options, Reputation};
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {

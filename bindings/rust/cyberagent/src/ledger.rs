@@ -1,0 +1,270 @@
+//! Staking, escrow and slashing ledger: a deterministic state machine over
+//! integer base units driven by signed operations.
+
+use std::ffi::CString;
+use std::fmt;
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+use cyberagent_sys as sys;
+
+use crate::error::{check, out_bytes, Error, Result};
+use crate::identity::{Identity, PublicKey};
+use crate::Hash;
+
+/// One operation; fields unused by a type stay zero (see ledger.h's table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LedgerOp {
+    /// `CA_LEDGER_OP_*`
+    pub kind: u32,
+    /// `CA_LEDGER_EVIDENCE_*` (SLASH only)
+    pub evidence: u32,
+    pub signer: PublicKey,
+    pub nonce: u64,
+    pub counterparty: PublicKey,
+    pub reference: Hash,
+    pub amount: u64,
+    pub amount2: u64,
+    pub deadline: u64,
+}
+
+impl LedgerOp {
+    pub fn to_c(&self) -> sys::ca_ledger_op {
+        sys::ca_ledger_op {
+            r#type: self.kind,
+            evidence: self.evidence,
+            signer: sys::ca_agent_id { bytes: self.signer },
+            nonce: self.nonce,
+            counterparty: sys::ca_agent_id { bytes: self.counterparty },
+            r#ref: sys::ca_hash { bytes: self.reference },
+            amount: self.amount,
+            amount2: self.amount2,
+            deadline: self.deadline,
+        }
+    }
+
+    pub fn from_c(o: &sys::ca_ledger_op) -> LedgerOp {
+        LedgerOp {
+            kind: o.r#type,
+            evidence: o.evidence,
+            signer: o.signer.bytes,
+            nonce: o.nonce,
+            counterparty: o.counterparty.bytes,
+            reference: o.r#ref.bytes,
+            amount: o.amount,
+            amount2: o.amount2,
+            deadline: o.deadline,
+        }
+    }
+
+    /// Canonical encoding the signatures cover (after the domain tag).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let c = self.to_c();
+        out_bytes(256, |out, cap, n| unsafe {
+            // SAFETY: out writable for cap.
+            sys::ca_ledger_op_encode(&c, out, cap, n)
+        })
+    }
+
+    /// Signed op bytes; `cosigner` is the worker for ESCROW_OPEN, else `None`.
+    pub fn sign(&self, signer: &Identity, cosigner: Option<&Identity>) -> Result<Vec<u8>> {
+        let c = self.to_c();
+        let co = cosigner.map_or(ptr::null(), |i| i.as_ptr());
+        out_bytes(sys::CA_LEDGER_OP_MAX_BYTES, |out, cap, n| unsafe {
+            // SAFETY: identities live for the call; out writable for cap.
+            sys::ca_ledger_op_sign(&c, signer.as_ptr(), co, out, cap, n)
+        })
+    }
+
+    /// Strict decoder of signed op bytes (signatures not checked).
+    pub fn decode(msg: &[u8]) -> Result<LedgerOp> {
+        // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
+        let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        // SAFETY: msg valid for its length.
+        check(unsafe { sys::ca_ledger_op_decode(msg.as_ptr(), msg.len(), &mut c) })?;
+        Ok(LedgerOp::from_c(&c))
+    }
+}
+
+/// `Ok(true)` when the signatures of signed op bytes hold, `Ok(false)` when not.
+pub fn ledger_op_verify(msg: &[u8]) -> Result<bool> {
+    // SAFETY: msg valid for its length.
+    match unsafe { sys::ca_ledger_op_verify(msg.as_ptr(), msg.len()) } {
+        sys::CA_OK => Ok(true),
+        sys::CA_ERR_BAD_SIGNATURE => Ok(false),
+        other => Err(Error::from_status(other)),
+    }
+}
+
+/// Largest signed op accepted, in bytes.
+pub fn ledger_op_max_bytes() -> usize {
+    // SAFETY: pure function.
+    unsafe { sys::ca_ledger_op_max_bytes() }
+}
+
+/// Ledger options with the C defaults; set `authority`/`arbiter` and any field.
+pub fn ledger_options(authority: &PublicKey, arbiter: &PublicKey) -> Result<sys::ca_ledger_options> {
+    // SAFETY: all-zero is valid; then initialized by the library.
+    let mut o: sys::ca_ledger_options = unsafe { std::mem::zeroed() };
+    // SAFETY: o writable.
+    check(unsafe { sys::ca_ledger_options_init(&mut o, sys::CA_LEDGER_OPTIONS_VERSION) })?;
+    o.authority = sys::ca_agent_id { bytes: *authority };
+    o.arbiter = sys::ca_agent_id { bytes: *arbiter };
+    Ok(o)
+}
+
+/// A ledger, in memory ([`Ledger::new`]) or durable ([`Ledger::open`]).
+///
+/// Thread safety (ledger.h): not thread-safe, so `Send` but not `Sync`;
+/// queries take `&self` and mutations `&mut self`; wrap it in a `Mutex` to share.
+///
+/// ```
+/// use cyberagent::{Identity, Ledger, LedgerOp, sys};
+/// let authority = Identity::generate()?;
+/// let alice = Identity::generate()?;
+/// let opts = cyberagent::ledger_options(&authority.public_key(), &[0; 32])?;
+/// let mut ledger = Ledger::new(&opts)?;
+/// let mint = LedgerOp {
+///     kind: sys::CA_LEDGER_OP_MINT,
+///     signer: authority.public_key(),
+///     nonce: 1,
+///     counterparty: alice.public_key(),
+///     amount: 1000,
+///     ..Default::default()
+/// };
+/// ledger.submit(&mint.sign(&authority, None)?, 0)?;
+/// assert_eq!(ledger.account(&alice.public_key())?.balance, 1000);
+/// # Ok::<(), cyberagent::Error>(())
+/// ```
+pub struct Ledger {
+    ptr: NonNull<sys::ca_ledger>,
+    open_info: Option<sys::ca_ledger_open_info>,
+}
+
+// SAFETY: no thread affinity; exclusive access for mutation is enforced by &mut.
+unsafe impl Send for Ledger {}
+
+impl Ledger {
+    fn from_raw(p: *mut sys::ca_ledger, info: Option<sys::ca_ledger_open_info>) -> Result<Ledger> {
+        match NonNull::new(p) {
+            Some(ptr) => Ok(Ledger { ptr, open_info: info }),
+            None => Err(Error::invalid_argument("library returned a NULL ledger")),
+        }
+    }
+
+    /// In-memory ledger.
+    pub fn new(opts: &sys::ca_ledger_options) -> Result<Ledger> {
+        let mut p = ptr::null_mut();
+        // SAFETY: opts valid.
+        check(unsafe { sys::ca_ledger_new(&mut p, opts) })?;
+        Ledger::from_raw(p, None)
+    }
+
+    /// Durable ledger in `dir` (created if missing), recovered from snapshot + journal.
+    pub fn open<P: AsRef<Path>>(dir: P, opts: &sys::ca_ledger_options) -> Result<Ledger> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = CString::new(dir.as_ref().as_os_str().as_bytes())
+            .map_err(|_| Error::invalid_argument("path contains a NUL byte"))?;
+        // SAFETY: plain integers.
+        let mut info: sys::ca_ledger_open_info = unsafe { std::mem::zeroed() };
+        let mut p = ptr::null_mut();
+        // SAFETY: all pointers valid.
+        check(unsafe { sys::ca_ledger_open(&mut p, c.as_ptr(), opts, &mut info) })?;
+        Ledger::from_raw(p, Some(info))
+    }
+
+    /// What recovery found (durable ledgers only).
+    pub fn open_info(&self) -> Option<sys::ca_ledger_open_info> {
+        self.open_info
+    }
+
+    /// Applies an op authenticated by other means; returns its seq.
+    pub fn apply(&mut self, op: &LedgerOp, now: u64) -> Result<u64> {
+        let c = op.to_c();
+        let mut seq = 0u64;
+        // SAFETY: exclusive access; pointers valid.
+        check(unsafe { sys::ca_ledger_apply(self.ptr.as_ptr(), &c, now, &mut seq) })?;
+        Ok(seq)
+    }
+
+    /// Checks the signatures of signed op bytes and applies the op; returns its seq.
+    pub fn submit(&mut self, msg: &[u8], now: u64) -> Result<u64> {
+        let mut seq = 0u64;
+        // SAFETY: exclusive access; msg valid for its length.
+        check(unsafe { sys::ca_ledger_submit(self.ptr.as_ptr(), msg.as_ptr(), msg.len(), now, &mut seq) })?;
+        Ok(seq)
+    }
+
+    /// Group commit; returns the highest durable seq.
+    pub fn commit(&mut self) -> Result<u64> {
+        let mut seq = 0u64;
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_ledger_commit(self.ptr.as_ptr(), &mut seq) })?;
+        Ok(seq)
+    }
+
+    /// Commit + snapshot + journal truncation (durable mode only).
+    pub fn snapshot(&mut self) -> Result<()> {
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_ledger_snapshot(self.ptr.as_ptr()) })
+    }
+
+    pub fn account(&self, id: &PublicKey) -> Result<sys::ca_ledger_account_info> {
+        let a = sys::ca_agent_id { bytes: *id };
+        // SAFETY: plain integers.
+        let mut out: sys::ca_ledger_account_info = unsafe { std::mem::zeroed() };
+        // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
+        check(unsafe { sys::ca_ledger_account(self.ptr.as_ptr(), &a, &mut out) })?;
+        Ok(out)
+    }
+
+    pub fn escrow(&self, award_id: &Hash) -> Result<sys::ca_ledger_escrow_info> {
+        let h = sys::ca_hash { bytes: *award_id };
+        // SAFETY: plain data.
+        let mut out: sys::ca_ledger_escrow_info = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        check(unsafe { sys::ca_ledger_escrow(self.ptr.as_ptr(), &h, &mut out) })?;
+        Ok(out)
+    }
+
+    pub fn totals(&self) -> sys::ca_ledger_totals {
+        // SAFETY: plain integers.
+        let mut t: sys::ca_ledger_totals = unsafe { std::mem::zeroed() };
+        // SAFETY: live handle.
+        unsafe { sys::ca_ledger_totals_get(self.ptr.as_ptr(), &mut t) };
+        t
+    }
+
+    /// Deterministic state hash.
+    pub fn state_hash(&mut self) -> Result<Hash> {
+        let mut h = sys::ca_hash { bytes: [0; sys::CA_HASH_BYTES] };
+        // SAFETY: exclusive access (the C call takes a non-const handle).
+        check(unsafe { sys::ca_ledger_state_hash(self.ptr.as_ptr(), &mut h) })?;
+        Ok(h.bytes)
+    }
+
+    /// Verifies every invariant from scratch.
+    pub fn check(&mut self) -> Result<()> {
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_ledger_check(self.ptr.as_ptr()) })
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        // SAFETY: live handle.
+        unsafe { sys::ca_ledger_memory_bytes(self.ptr.as_ptr()) }
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, freed once.
+        unsafe { sys::ca_ledger_free(self.ptr.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.totals();
+        write!(f, "Ledger(seq={}, accounts={}, minted={})", t.seq, t.accounts, t.minted)
+    }
+}

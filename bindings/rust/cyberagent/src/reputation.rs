@@ -1,0 +1,177 @@
+//! Reputation: paid ratings, Beta scores with decay, EigenTrust global scores.
+
+use std::fmt;
+use std::ptr::{self, NonNull};
+
+use cyberagent_sys as sys;
+
+use crate::error::{check, Error, Result};
+use crate::identity::PublicKey;
+use crate::Hash;
+
+/// Reputation options with the C defaults (set fields, then pass to [`Reputation::new`]).
+pub fn reputation_options() -> Result<sys::ca_reputation_options> {
+    // SAFETY: all-zero is valid for this plain struct; then initialized.
+    let mut o: sys::ca_reputation_options = unsafe { std::mem::zeroed() };
+    // SAFETY: o writable.
+    check(unsafe { sys::ca_reputation_options_init(&mut o, sys::CA_REPUTATION_OPTIONS_VERSION) })?;
+    Ok(o)
+}
+
+/// Largest rating (100) and weight cap as the library reports them.
+pub fn reputation_limits() -> (usize, usize) {
+    // SAFETY: pure functions.
+    unsafe { (sys::ca_reputation_rating_max(), sys::ca_reputation_weight_max()) }
+}
+
+/// Ratings, stakes and pre-trust flags, and the scores computed from them.
+///
+/// Thread safety (reputation.h): not thread-safe, so `Send` but not `Sync`.
+///
+/// ```
+/// use cyberagent::Reputation;
+/// let mut rep = Reputation::new(None)?;
+/// let (a, b) = ([1u8; 32], [2u8; 32]);
+/// rep.add_rating(&[9u8; 32], &a, &b, 100, 100, 1_700_000_000_000)?;
+/// rep.update(1_700_000_001_000)?;
+/// assert!(rep.get(&b)?.unwrap().expected > 0.5);
+/// # Ok::<(), cyberagent::Error>(())
+/// ```
+pub struct Reputation {
+    ptr: NonNull<sys::ca_reputation>,
+}
+
+// SAFETY: no thread affinity; exclusive access for mutation is enforced by &mut.
+unsafe impl Send for Reputation {}
+
+impl Reputation {
+    /// A new empty store; `None` for default options.
+    pub fn new(opts: Option<&sys::ca_reputation_options>) -> Result<Reputation> {
+        let mut p = ptr::null_mut();
+        // SAFETY: opts valid or NULL.
+        check(unsafe { sys::ca_reputation_new(&mut p, opts.map_or(ptr::null(), |o| o as *const _)) })?;
+        match NonNull::new(p) {
+            Some(ptr) => Ok(Reputation { ptr }),
+            None => Err(Error::invalid_argument("library returned a NULL reputation handle")),
+        }
+    }
+
+    fn raw(&self) -> *mut sys::ca_reputation {
+        self.ptr.as_ptr()
+    }
+
+    pub fn reserve(&mut self, agents: usize, ratings: usize) -> Result<()> {
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_reputation_reserve(self.raw(), agents, ratings) })
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        // SAFETY: read-only query.
+        unsafe { sys::ca_reputation_memory_bytes(self.raw()) }
+    }
+
+    /// The weight a payment buys.
+    pub fn weight(&self, amount: u64) -> u32 {
+        // SAFETY: read-only query.
+        unsafe { sys::ca_reputation_weight(self.raw(), amount) }
+    }
+
+    /// Ingests one settled, paid rating (0..=100).
+    pub fn add_rating(
+        &mut self,
+        task: &Hash,
+        rater: &PublicKey,
+        ratee: &PublicKey,
+        rating: u32,
+        amount: u64,
+        time_ms: u64,
+    ) -> Result<()> {
+        let t = sys::ca_hash { bytes: *task };
+        let (a, b) = (sys::ca_agent_id { bytes: *rater }, sys::ca_agent_id { bytes: *ratee });
+        // SAFETY: exclusive access; pointers valid.
+        check(unsafe { sys::ca_reputation_add_rating(self.raw(), &t, &a, &b, rating, amount, time_ms) })
+    }
+
+    pub fn set_stake(&mut self, agent: &PublicKey, amount: u64) -> Result<()> {
+        let a = sys::ca_agent_id { bytes: *agent };
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_reputation_set_stake(self.raw(), &a, amount) })
+    }
+
+    pub fn set_pretrusted(&mut self, agent: &PublicKey, pretrusted: bool) -> Result<()> {
+        let a = sys::ca_agent_id { bytes: *agent };
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_reputation_set_pretrusted(self.raw(), &a, pretrusted as i32) })
+    }
+
+    /// Recomputes every score as of `now_ms`.
+    pub fn update(&mut self, now_ms: u64) -> Result<sys::ca_reputation_stats> {
+        // SAFETY: plain data.
+        let mut s: sys::ca_reputation_stats = unsafe { std::mem::zeroed() };
+        // SAFETY: exclusive access.
+        check(unsafe { sys::ca_reputation_update(self.raw(), now_ms, &mut s) })?;
+        Ok(s)
+    }
+
+    /// Scores of one agent, or `None` when unknown.
+    pub fn get(&self, agent: &PublicKey) -> Result<Option<sys::ca_reputation_score>> {
+        let a = sys::ca_agent_id { bytes: *agent };
+        // SAFETY: plain data.
+        let mut s: sys::ca_reputation_score = unsafe { std::mem::zeroed() };
+        // SAFETY: read-only query.
+        match unsafe { sys::ca_reputation_get(self.raw(), &a, &mut s) } {
+            sys::CA_OK => Ok(Some(s)),
+            sys::CA_ERR_NOT_FOUND => Ok(None),
+            other => Err(Error::from_status(other)),
+        }
+    }
+
+    /// The `n` agents with the highest global score, best first.
+    pub fn top(&self, n: usize) -> Result<Vec<sys::ca_reputation_score>> {
+        let k = n.min(self.agent_count());
+        // SAFETY: plain data.
+        let mut v: Vec<sys::ca_reputation_score> = (0..k).map(|_| unsafe { std::mem::zeroed() }).collect();
+        let mut got = 0usize;
+        // SAFETY: v has k writable entries.
+        check(unsafe { sys::ca_reputation_top(self.raw(), n, v.as_mut_ptr(), v.len(), &mut got) })?;
+        v.truncate(got);
+        Ok(v)
+    }
+
+    pub fn agent_count(&self) -> usize {
+        // SAFETY: read-only query.
+        unsafe { sys::ca_reputation_agent_count(self.raw()) }
+    }
+
+    pub fn rating_count(&self) -> usize {
+        // SAFETY: read-only query.
+        unsafe { sys::ca_reputation_rating_count(self.raw()) }
+    }
+
+    /// Canonical snapshot bytes.
+    pub fn snapshot_export(&self) -> Result<Vec<u8>> {
+        crate::error::out_bytes(4096, |out, cap, n| unsafe {
+            // SAFETY: out writable for cap.
+            sys::ca_reputation_snapshot_export(self.raw(), out, cap, n)
+        })
+    }
+
+    /// Loads a snapshot into this empty handle.
+    pub fn snapshot_import(&mut self, data: &[u8]) -> Result<()> {
+        // SAFETY: exclusive access; data valid.
+        check(unsafe { sys::ca_reputation_snapshot_import(self.raw(), data.as_ptr(), data.len()) })
+    }
+}
+
+impl Drop for Reputation {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, freed once.
+        unsafe { sys::ca_reputation_free(self.ptr.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Reputation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Reputation(agents={}, ratings={})", self.agent_count(), self.rating_count())
+    }
+}

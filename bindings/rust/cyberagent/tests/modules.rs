@@ -1,0 +1,154 @@
+//! Cards, ledger and reputation through the safe API.
+
+use cyberagent::{
+    status, sys, Capability, Card, CardParams, Envelope, Identity, Ledger, LedgerOp, Reputation,
+};
+
+const T0: u64 = 1_700_000_000_000;
+
+#[test]
+fn card_roundtrip_and_errors() {
+    let me = Identity::generate().unwrap();
+    let mut params = CardParams {
+        name: "Translator".into(),
+        description: Some("EN->FR".into()),
+        endpoint: "agents.translator".into(),
+        stake: 500,
+        not_before: T0,
+        not_after: T0 + 1000,
+        sequence: 2,
+        capabilities: vec![
+            Capability::new("llm.translate.en-fr", 50, 2000),
+            Capability::new("llm.summarize", 20, 0),
+        ],
+        created_at: T0,
+    };
+    let (bytes, id) = cyberagent::sign_card(&me, &params).unwrap();
+    let card = Card::open(&bytes, T0 + 1, None).unwrap();
+    assert_eq!(card.message_id(), id);
+    assert_eq!(card.agent(), me.public_key());
+    assert_eq!(card.agent_did(), me.did());
+    assert_eq!(
+        (card.name(), card.description(), card.endpoint()),
+        ("Translator", "EN->FR", "agents.translator")
+    );
+    assert_eq!((card.stake(), card.sequence(), card.created_at()), (500, 2, T0));
+    assert_eq!((card.not_before(), card.not_after()), (T0, T0 + 1000));
+    assert!(card.valid_at(T0) && !card.valid_at(T0 + 1001));
+    let caps = card.capabilities().unwrap();
+    assert_eq!(caps[0], Capability::new("llm.summarize", 20, 0));
+    assert_eq!(card.capability_at(5).unwrap_err().status(), status::CA_ERR_NOT_FOUND);
+    assert_eq!(card.find_capability("nope").unwrap(), None);
+    assert!(card.to_a2a_json().unwrap().contains("Translator"));
+    let env = Envelope::open(&bytes, T0, None).unwrap();
+    assert_eq!(Card::parse(&env).unwrap().name(), "Translator");
+    assert_eq!(cyberagent::card_limits()[0], sys::CA_CARD_NAME_MAX as usize);
+    params.capabilities = vec![Capability::new("Bad", 1, 0)];
+    assert_eq!(cyberagent::sign_card(&me, &params).unwrap_err().name(), "CA_ERR_BAD_CAPABILITY");
+}
+
+#[test]
+fn ledger_escrow_flow() {
+    let (auth, alice, bob) =
+        (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
+    let opts = cyberagent::ledger_options(&auth.public_key(), &[0; 32]).unwrap();
+    let mut led = Ledger::new(&opts).unwrap();
+    let mut nonce = std::collections::HashMap::new();
+    let mut op = |kind: u32, who: &Identity| {
+        let n = nonce.entry(who.public_key()).or_insert(0u64);
+        *n += 1;
+        LedgerOp { kind, signer: who.public_key(), nonce: *n, ..Default::default() }
+    };
+    for who in [&alice, &bob] {
+        let mut m = op(sys::CA_LEDGER_OP_MINT, &auth);
+        m.counterparty = who.public_key();
+        m.amount = 1000;
+        led.submit(&m.sign(&auth, None).unwrap(), 1).unwrap();
+    }
+    let mut b = op(sys::CA_LEDGER_OP_BOND, &bob);
+    b.amount = 500;
+    let signed = b.sign(&bob, None).unwrap();
+    assert!(signed.len() <= cyberagent::ledger_op_max_bytes());
+    assert_eq!(LedgerOp::decode(&signed).unwrap(), b);
+    assert_eq!(cyberagent::ledger_op_verify(&signed), Ok(true));
+    assert!(!b.encode().unwrap().is_empty());
+    led.submit(&signed, 1).unwrap();
+    let award = [7u8; 32];
+    let mut open = op(sys::CA_LEDGER_OP_ESCROW_OPEN, &alice);
+    open.counterparty = bob.public_key();
+    open.reference = award;
+    open.amount = 100;
+    open.amount2 = 50;
+    open.deadline = 100;
+    led.submit(&open.sign(&alice, Some(&bob)).unwrap(), 2).unwrap();
+    let mut d = op(sys::CA_LEDGER_OP_ESCROW_DELIVER, &bob);
+    d.reference = award;
+    led.apply(&d, 3).unwrap();
+    let mut r = op(sys::CA_LEDGER_OP_ESCROW_RELEASE, &alice);
+    r.reference = award;
+    led.apply(&r, 4).unwrap();
+    let e = led.escrow(&award).unwrap();
+    assert_eq!(e.state, sys::CA_LEDGER_ESCROW_RELEASED);
+    assert_eq!(led.account(&alice.public_key()).unwrap().balance, 900);
+    let mut t = op(sys::CA_LEDGER_OP_TRANSFER, &alice);
+    t.counterparty = bob.public_key();
+    t.amount = 1_000_000;
+    assert_eq!(led.apply(&t, 5).unwrap_err().status(), sys::CA_ERR_LEDGER_INSUFFICIENT_FUNDS);
+    led.check().unwrap();
+    assert_eq!(led.commit().unwrap(), led.totals().seq);
+    assert_eq!(led.state_hash().unwrap().len(), 32);
+    assert!(led.memory_bytes() > 0);
+    assert_eq!(led.snapshot().unwrap_err().status(), status::CA_ERR_STATE);
+
+    let dir = std::env::temp_dir().join(format!("ca-rust-ledger-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let mut d = Ledger::open(&dir, &opts).unwrap();
+        let mut m = LedgerOp {
+            kind: sys::CA_LEDGER_OP_MINT,
+            signer: auth.public_key(),
+            nonce: 1,
+            ..Default::default()
+        };
+        m.counterparty = alice.public_key();
+        m.amount = 5;
+        d.submit(&m.sign(&auth, None).unwrap(), 1).unwrap();
+        d.snapshot().unwrap();
+    }
+    let d = Ledger::open(&dir, &opts).unwrap();
+    assert_eq!(d.open_info().unwrap().snapshot_seq, 1);
+    assert_eq!(d.account(&alice.public_key()).unwrap().balance, 5);
+    drop(d);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn reputation_scores() {
+    let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let mut o = cyberagent::reputation_options().unwrap();
+    o.unit_amount = 1;
+    let mut rep = Reputation::new(Some(&o)).unwrap();
+    rep.reserve(4, 4).unwrap();
+    rep.add_rating(&[1; 32], &a, &b, 100, 100, T0).unwrap();
+    rep.add_rating(&[2; 32], &a, &c, 0, 100, T0).unwrap();
+    assert_eq!(
+        rep.add_rating(&[2; 32], &a, &c, 0, 100, T0).unwrap_err().status(),
+        sys::CA_ERR_DUPLICATE_RATING
+    );
+    assert_eq!(rep.add_rating(&[3; 32], &a, &a, 0, 100, T0).unwrap_err().status(), sys::CA_ERR_SELF_RATING);
+    rep.set_stake(&a, 10).unwrap();
+    rep.set_pretrusted(&a, true).unwrap();
+    let stats = rep.update(T0 + 1).unwrap();
+    assert_eq!(stats.agents, 3);
+    assert!(rep.get(&b).unwrap().unwrap().expected > rep.get(&c).unwrap().unwrap().expected);
+    assert!(rep.get(&[9; 32]).unwrap().is_none());
+    assert_eq!(rep.top(10).unwrap().len(), 3);
+    assert_eq!((rep.agent_count(), rep.rating_count()), (3, 2));
+    assert_eq!(rep.weight(100), 10);
+    assert!(rep.memory_bytes() > 0);
+    let snap = rep.snapshot_export().unwrap();
+    let mut rep2 = Reputation::new(Some(&o)).unwrap();
+    rep2.snapshot_import(&snap).unwrap();
+    assert_eq!(rep2.snapshot_export().unwrap(), snap);
+    assert_eq!(cyberagent::reputation_limits().0, 100);
+}
