@@ -193,6 +193,7 @@ pub const CA_ENVELOPE_COMPRESS: u32 = 0x1;
 pub const CA_ENVELOPE_SEAL: u32 = 0x2;
 pub const CA_ENVELOPE_PARAMS_VERSION: c_uint = 1;
 pub const CA_ENVELOPE_OPTIONS_VERSION: c_uint = 1;
+pub const CA_ENVELOPE_MAX_OVERHEAD: usize = 257;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
