@@ -272,7 +272,7 @@ class CHeaders:
             self.opaque.add(m.group(2))
             self.typedefs[m.group(2)] = "struct:" + m.group(2)
         for m in re.finditer(r"typedef\s+enum\s*\w*\s*\{.*?\}\s*(\w+)\s*;", text, re.S):
-            self.typedefs[m.group(1)] = "enum"
+            self.typedefs[m.group(1)] = "i32"  # enums are int-sized here (gcc, clang)
         # Enumerators (status codes, ...) are checked like numeric macros.
         for m in re.finditer(r"\benum\s*\w*\s*\{(.*?)\}", text, re.S):
             for item in m.group(1).split(","):
@@ -471,11 +471,12 @@ class RustSys:
         if am:
             n = am.group(2).strip()
             n = re.sub(r"\s+as\s+\w+", "", n)
-            val = self.consts.get(n)
-            if val is None:
+            expr = re.sub(r"\b[A-Z_][A-Z0-9_]*\b", lambda m: str(self.consts.get(m.group(0), m.group(0))), n)
+            val = n
+            if re.fullmatch(r"[0-9xa-fA-F_\s()+\-*]+", expr):
                 try:
-                    val = int(n.replace("_", ""), 0)
-                except ValueError:
+                    val = eval(expr.replace("_", ""), {"__builtins__": {}}, {})  # noqa: S307 - digits only
+                except Exception:
                     val = n
             return "%s[%s]" % (self.kind(am.group(1)), val)
         t = t.split("::")[-1]

@@ -16,7 +16,9 @@ from ctypes import (
     Structure,
     c_char_p,
     c_double,
+    c_char,
     c_int,
+    c_int64,
     c_size_t,
     c_uint,
     c_uint8,
@@ -163,6 +165,22 @@ CONSTANTS = {
     "CA_REPUTATION_RATING_MAX": 100,
     "CA_REPUTATION_SNAPSHOT_VERSION": 1,
     "CA_REPUTATION_WEIGHT_MAX": 33554431,
+    # routing.h
+    "CA_ERR_ROUTING_CONFLICT": -601,
+    "CA_ERR_ROUTING_STALE": -600,
+    "CA_KAD_ADDED": 0,
+    "CA_KAD_CACHED": 3,
+    "CA_KAD_IGNORED": 4,
+    "CA_KAD_OPTIONS_VERSION": 1,
+    "CA_KAD_REFRESHED": 1,
+    "CA_KAD_REPLACED": 2,
+    "CA_ROUTING_MAX_CAPABILITIES": 64,
+    "CA_ROUTING_MAX_CAPABILITY_CHARS": 64,
+    "CA_ROUTING_MAX_ENDPOINT_BYTES": 65535,
+    "CA_ROUTING_MAX_NAME_CHARS": 255,
+    "CA_ROUTING_OPTIONS_VERSION": 1,
+    "CA_ROUTING_PPM": 1000000,
+    "CA_ROUTING_QUERY_VERSION": 1,
 }
 
 _C = CONSTANTS
@@ -367,6 +385,101 @@ class ca_reputation(Structure):
     """Opaque."""
 
 
+class ca_routing_weights(Structure):
+    _fields_ = [
+        ("price", c_uint32),
+        ("reputation", c_uint32),
+        ("stake", c_uint32),
+        ("latency", c_uint32),
+        ("price_ref", c_uint64),
+        ("stake_ref", c_uint64),
+        ("latency_ref_ms", c_uint32),
+    ]
+
+
+class ca_routing_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("max_agents", c_size_t),
+        ("max_capabilities_per_agent", c_size_t),
+        ("max_capability_names", c_size_t),
+        ("max_capability_chars", c_size_t),
+        ("max_name_chars", c_size_t),
+        ("max_endpoint_bytes", c_size_t),
+        ("default_reputation_ppm", c_uint32),
+        ("weights", ca_routing_weights),
+        ("expected_agents", c_size_t),
+    ]
+
+
+class ca_routing_agent_info(Structure):
+    _fields_ = [
+        ("sequence", c_uint64),
+        ("valid_from", c_uint64),
+        ("valid_until", c_uint64),
+        ("stake", c_uint64),
+        ("claimed_stake", c_uint64),
+        ("positive_milli", c_uint64),
+        ("negative_milli", c_uint64),
+        ("reputation_ppm", c_uint32),
+        ("capability_count", c_uint32),
+        ("stake_from_ledger", c_int),
+    ]
+
+
+class ca_routing_query(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("capability", buf),
+        ("capability_len", c_size_t),
+        ("now", c_uint64),
+        ("max_price", c_uint64),
+        ("min_stake", c_uint64),
+        ("min_reputation_ppm", c_uint32),
+        ("max_latency_ms", c_uint32),
+        ("weights", P(ca_routing_weights)),
+        ("thompson", c_int),
+        ("seed", c_uint64),
+    ]
+
+
+class ca_routing_result(Structure):
+    _fields_ = [
+        ("agent", ca_agent_id),
+        ("score", c_int64),
+        ("price_term", c_int64),
+        ("reputation_term", c_int64),
+        ("stake_term", c_int64),
+        ("latency_term", c_int64),
+        ("price_ppm", c_uint32),
+        ("reputation_ppm", c_uint32),
+        ("stake_ppm", c_uint32),
+        ("latency_ppm", c_uint32),
+        ("price", c_uint64),
+        ("stake", c_uint64),
+        ("latency_ms", c_uint32),
+        ("capability_len", c_uint32),
+        ("capability", c_char * 65),
+    ]
+
+
+class ca_kad_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("bucket_size", c_size_t),
+        ("cache_size", c_size_t),
+        ("max_contacts", c_size_t),
+    ]
+
+
+class ca_kad(Structure):
+    """Opaque."""
+
+
+class ca_routing(Structure):
+    """Opaque."""
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
@@ -385,6 +498,12 @@ STRUCTS = [
     ca_reputation_options,
     ca_reputation_stats,
     ca_reputation_score,
+    ca_routing_weights,
+    ca_routing_options,
+    ca_routing_agent_info,
+    ca_routing_query,
+    ca_routing_result,
+    ca_kad_options,
 ]
 
 # ---- opaque handles ----
@@ -543,4 +662,36 @@ SIGNATURES = [
     ("ca_reputation_update", ca_status, [P(ca_reputation), c_uint64, P(ca_reputation_stats)]),
     ("ca_reputation_weight", c_uint32, [P(ca_reputation), c_uint64]),
     ("ca_reputation_weight_max", c_size_t, []),
+    # routing.h
+    ("ca_kad_bucket_index", c_uint32, [P(ca_agent_id), P(ca_agent_id)]),
+    ("ca_kad_closest", ca_status, [P(ca_kad), P(ca_agent_id), P(ca_agent_id), c_size_t, P(c_size_t)]),
+    ("ca_kad_count", c_size_t, [P(ca_kad)]),
+    ("ca_kad_free", None, [P(ca_kad)]),
+    ("ca_kad_mark_failed", ca_status, [P(ca_kad), P(ca_agent_id)]),
+    ("ca_kad_new", ca_status, [P(P(ca_kad)), P(ca_agent_id), P(ca_kad_options)]),
+    ("ca_kad_options_init", ca_status, [P(ca_kad_options), c_uint32]),
+    ("ca_kad_remove", ca_status, [P(ca_kad), P(ca_agent_id)]),
+    ("ca_kad_seen", ca_status, [P(ca_kad), P(ca_agent_id), P(c_int)]),
+    ("ca_routing_add_card", ca_status, [P(ca_routing), P(ca_card), c_uint64]),
+    ("ca_routing_count", c_size_t, [P(ca_routing)]),
+    ("ca_routing_endpoint", ca_status, [P(ca_routing), P(ca_agent_id), buf, c_size_t, P(c_size_t)]),
+    ("ca_routing_expire", ca_status, [P(ca_routing), c_uint64, P(c_size_t)]),
+    ("ca_routing_free", None, [P(ca_routing)]),
+    ("ca_routing_get", ca_status, [P(ca_routing), P(ca_agent_id), P(ca_routing_agent_info)]),
+    ("ca_routing_max_capabilities", c_size_t, []),
+    ("ca_routing_max_capability_chars", c_size_t, []),
+    ("ca_routing_max_endpoint_bytes", c_size_t, []),
+    ("ca_routing_max_name_chars", c_size_t, []),
+    ("ca_routing_name", ca_status, [P(ca_routing), P(ca_agent_id), buf, c_size_t, P(c_size_t)]),
+    ("ca_routing_new", ca_status, [P(P(ca_routing)), P(ca_routing_options)]),
+    ("ca_routing_options_init", ca_status, [P(ca_routing_options), c_uint32]),
+    ("ca_routing_query_init", ca_status, [P(ca_routing_query), c_uint32]),
+    ("ca_routing_remove", ca_status, [P(ca_routing), P(ca_agent_id)]),
+    ("ca_routing_result_explain", ca_status, [P(ca_routing_result), buf, c_size_t, P(c_size_t)]),
+    ("ca_routing_select", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_result), c_size_t, P(c_size_t)]),
+    ("ca_routing_set_evidence", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64, c_uint64]),
+    ("ca_routing_set_reputation", ca_status, [P(ca_routing), P(ca_agent_id), c_uint32]),
+    ("ca_routing_set_stake", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64]),
+    ("ca_routing_thompson_sample", ca_status, [c_uint64, P(ca_agent_id), c_uint64, c_uint64, P(c_uint32)]),
+    ("ca_routing_weights_default", None, [P(ca_routing_weights)]),
 ]

@@ -697,3 +697,205 @@ extern "C" {
     pub fn ca_reputation_weight(rep: *const ca_reputation, amount: u64) -> u32;
     pub fn ca_reputation_weight_max() -> usize;
 }
+
+// ---- routing.h ----
+pub const CA_ERR_ROUTING_CONFLICT: ca_status = -601;
+pub const CA_ERR_ROUTING_STALE: ca_status = -600;
+pub const CA_KAD_ADDED: u32 = 0;
+pub const CA_KAD_CACHED: u32 = 3;
+pub const CA_KAD_IGNORED: u32 = 4;
+pub const CA_KAD_OPTIONS_VERSION: u32 = 1;
+pub const CA_KAD_REFRESHED: u32 = 1;
+pub const CA_KAD_REPLACED: u32 = 2;
+pub const CA_ROUTING_MAX_CAPABILITIES: u32 = 64;
+pub const CA_ROUTING_MAX_CAPABILITY_CHARS: usize = 64;
+pub const CA_ROUTING_MAX_ENDPOINT_BYTES: usize = 65535;
+pub const CA_ROUTING_MAX_NAME_CHARS: usize = 255;
+pub const CA_ROUTING_OPTIONS_VERSION: u32 = 1;
+pub const CA_ROUTING_PPM: u32 = 1000000;
+pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_routing_weights {
+    pub price: u32,
+    pub reputation: u32,
+    pub stake: u32,
+    pub latency: u32,
+    pub price_ref: u64,
+    pub stake_ref: u64,
+    pub latency_ref_ms: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_routing_options {
+    pub version: c_uint,
+    pub max_agents: usize,
+    pub max_capabilities_per_agent: usize,
+    pub max_capability_names: usize,
+    pub max_capability_chars: usize,
+    pub max_name_chars: usize,
+    pub max_endpoint_bytes: usize,
+    pub default_reputation_ppm: u32,
+    pub weights: ca_routing_weights,
+    pub expected_agents: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_routing_agent_info {
+    pub sequence: u64,
+    pub valid_from: u64,
+    pub valid_until: u64,
+    pub stake: u64,
+    pub claimed_stake: u64,
+    pub positive_milli: u64,
+    pub negative_milli: u64,
+    pub reputation_ppm: u32,
+    pub capability_count: u32,
+    pub stake_from_ledger: c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_routing_query {
+    pub version: c_uint,
+    pub capability: *const c_char,
+    pub capability_len: usize,
+    pub now: u64,
+    pub max_price: u64,
+    pub min_stake: u64,
+    pub min_reputation_ppm: u32,
+    pub max_latency_ms: u32,
+    pub weights: *const ca_routing_weights,
+    pub thompson: c_int,
+    pub seed: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_routing_result {
+    pub agent: ca_agent_id,
+    pub score: i64,
+    pub price_term: i64,
+    pub reputation_term: i64,
+    pub stake_term: i64,
+    pub latency_term: i64,
+    pub price_ppm: u32,
+    pub reputation_ppm: u32,
+    pub stake_ppm: u32,
+    pub latency_ppm: u32,
+    pub price: u64,
+    pub stake: u64,
+    pub latency_ms: u32,
+    pub capability_len: u32,
+    pub capability: [c_char; CA_ROUTING_MAX_CAPABILITY_CHARS + 1],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_kad_options {
+    pub version: c_uint,
+    pub bucket_size: usize,
+    pub cache_size: usize,
+    pub max_contacts: usize,
+}
+
+#[repr(C)]
+pub struct ca_kad {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+#[repr(C)]
+pub struct ca_routing {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_kad_bucket_index(self_: *const ca_agent_id, id: *const ca_agent_id) -> c_uint;
+    pub fn ca_kad_closest(
+        kad: *const ca_kad,
+        target: *const ca_agent_id,
+        out: *mut ca_agent_id,
+        k: usize,
+        out_count: *mut usize,
+    ) -> ca_status;
+    pub fn ca_kad_count(kad: *const ca_kad) -> usize;
+    pub fn ca_kad_free(kad: *mut ca_kad);
+    pub fn ca_kad_mark_failed(kad: *mut ca_kad, id: *const ca_agent_id) -> ca_status;
+    pub fn ca_kad_new(
+        out: *mut *mut ca_kad,
+        self_: *const ca_agent_id,
+        opts: *const ca_kad_options,
+    ) -> ca_status;
+    pub fn ca_kad_options_init(opts: *mut ca_kad_options, version: c_uint) -> ca_status;
+    pub fn ca_kad_remove(kad: *mut ca_kad, id: *const ca_agent_id) -> ca_status;
+    pub fn ca_kad_seen(kad: *mut ca_kad, id: *const ca_agent_id, outcome: *mut c_int) -> ca_status;
+    pub fn ca_routing_add_card(rt: *mut ca_routing, card: *const ca_card, now: u64) -> ca_status;
+    pub fn ca_routing_count(rt: *const ca_routing) -> usize;
+    pub fn ca_routing_endpoint(
+        rt: *const ca_routing,
+        agent: *const ca_agent_id,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_routing_expire(rt: *mut ca_routing, now: u64, removed: *mut usize) -> ca_status;
+    pub fn ca_routing_free(rt: *mut ca_routing);
+    pub fn ca_routing_get(
+        rt: *const ca_routing,
+        agent: *const ca_agent_id,
+        out: *mut ca_routing_agent_info,
+    ) -> ca_status;
+    pub fn ca_routing_max_capabilities() -> usize;
+    pub fn ca_routing_max_capability_chars() -> usize;
+    pub fn ca_routing_max_endpoint_bytes() -> usize;
+    pub fn ca_routing_max_name_chars() -> usize;
+    pub fn ca_routing_name(
+        rt: *const ca_routing,
+        agent: *const ca_agent_id,
+        out: *mut c_char,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_routing_new(out: *mut *mut ca_routing, opts: *const ca_routing_options) -> ca_status;
+    pub fn ca_routing_options_init(opts: *mut ca_routing_options, version: c_uint) -> ca_status;
+    pub fn ca_routing_query_init(q: *mut ca_routing_query, version: c_uint) -> ca_status;
+    pub fn ca_routing_remove(rt: *mut ca_routing, agent: *const ca_agent_id) -> ca_status;
+    pub fn ca_routing_result_explain(
+        r: *const ca_routing_result,
+        out: *mut c_char,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_routing_select(
+        rt: *const ca_routing,
+        q: *const ca_routing_query,
+        out: *mut ca_routing_result,
+        k: usize,
+        out_count: *mut usize,
+    ) -> ca_status;
+    pub fn ca_routing_set_evidence(
+        rt: *mut ca_routing,
+        agent: *const ca_agent_id,
+        positive_milli: u64,
+        negative_milli: u64,
+    ) -> ca_status;
+    pub fn ca_routing_set_reputation(
+        rt: *mut ca_routing,
+        agent: *const ca_agent_id,
+        reputation_ppm: u32,
+    ) -> ca_status;
+    pub fn ca_routing_set_stake(rt: *mut ca_routing, agent: *const ca_agent_id, stake: u64) -> ca_status;
+    pub fn ca_routing_thompson_sample(
+        seed: u64,
+        agent: *const ca_agent_id,
+        positive_milli: u64,
+        negative_milli: u64,
+        sample_ppm: *mut u32,
+    ) -> ca_status;
+    pub fn ca_routing_weights_default(w: *mut ca_routing_weights);
+}
