@@ -67,7 +67,7 @@ static double percentile(double *v, size_t n, double p)
 
 static void bench_registry(size_t nagents, size_t ncaps)
 {
-    char(*names)[16] = malloc(ncaps * sizeof *names);
+    char(*names)[32] = malloc(ncaps * sizeof *names);
     ca_agent_id *ids = malloc(nagents * sizeof *ids);
     if (names == NULL || ids == NULL)
         return;
