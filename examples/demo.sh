@@ -23,29 +23,27 @@ show cyberagent id --key alice.key
 show cyberagent id --seed 9d61b1...7f60 "   # RFC 8032 test key"
 "$cli" id --seed 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
 
-if "$cli" help | grep -q '^  sign'; then
-  bob=$("$cli" keygen --out "$demo/bob.key")
-  now=$(($(date +%s) * 1000))
-  show cyberagent keygen --out bob.key
-  echo "$bob"
-  show "echo 'Translate 200 words to French, pay 5' | cyberagent sign --key alice.key --to \$bob --ttl 600000 > task.env"
-  echo 'Translate 200 words to French, pay 5' |
-    "$cli" sign --key "$demo/alice.key" --to "$bob" --now "$now" --ttl 600000 >"$demo/task.env"
-  echo "($(wc -c <"$demo/task.env") bytes of canonical MessagePack, signed by alice)"
-  show "cyberagent verify < task.env"
-  "$cli" verify --now "$now" <"$demo/task.env"
-  show "cyberagent inspect < task.env"
-  "$cli" inspect --now "$now" <"$demo/task.env"
-  show "echo 'the French text' | cyberagent sign --key bob.key --to \$alice --seal --compress > result.env"
-  echo 'the French text' |
-    "$cli" sign --key "$demo/bob.key" --to "$alice" --seal --compress --now "$now" >"$demo/result.env"
-  show "cyberagent inspect --key alice.key < result.env    # sealed: only alice reads the body"
-  "$cli" inspect --now "$now" --key "$demo/alice.key" <"$demo/result.env"
-  show "flip one byte of task.env, then: cyberagent verify"
-  python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; sys.stdout.buffer.write(b)' \
-    "$demo/task.env" >"$demo/tampered.env"
-  "$cli" verify --now "$now" <"$demo/tampered.env" 2>&1 || echo "(exit status $?: rejected)"
-fi
+bob=$("$cli" keygen --out "$demo/bob.key")
+now=$(($(date +%s) * 1000))
+show cyberagent keygen --out bob.key
+echo "$bob"
+show "echo 'Translate 200 words to French, pay 5' | cyberagent sign --key alice.key --to \$bob --ttl 600000 > task.env"
+echo 'Translate 200 words to French, pay 5' |
+  "$cli" sign --key "$demo/alice.key" --to "$bob" --now "$now" --ttl 600000 >"$demo/task.env"
+echo "($(wc -c <"$demo/task.env") bytes of canonical MessagePack, signed by alice)"
+show "cyberagent verify < task.env"
+"$cli" verify --now "$now" <"$demo/task.env"
+show "cyberagent inspect < task.env"
+"$cli" inspect --now "$now" <"$demo/task.env"
+show "echo 'the French text' | cyberagent sign --key bob.key --to \$alice --seal --compress > result.env"
+echo 'the French text' |
+  "$cli" sign --key "$demo/bob.key" --to "$alice" --seal --compress --now "$now" >"$demo/result.env"
+show "cyberagent inspect --key alice.key < result.env    # sealed: only alice reads the body"
+"$cli" inspect --now "$now" --key "$demo/alice.key" <"$demo/result.env"
+show "flip one byte of task.env, then: cyberagent verify"
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; sys.stdout.buffer.write(b)' \
+  "$demo/task.env" >"$demo/tampered.env"
+"$cli" verify --now "$now" <"$demo/tampered.env" 2>&1 || echo "(exit status $?: rejected)"
 
 echo
 echo "demo finished: the CLI source is examples/cli/, the API docs/ARCHITECTURE.md"

@@ -14,15 +14,15 @@ static const char usage[] =
     "      new identity, saved encrypted to FILE; prints its did:key\n"
     "  id (--seed HEX | --key FILE)\n"
     "      prints the identity's did:key\n"
-#ifdef CA_CLI_ENVELOPES
     "  sign (--seed HEX | --key FILE) [--kind N] [--to DID] [--now MS] [--ttl MS]\n"
-    "       [--compress] [--seal]\n"
+    "       [--parent HEX] [--compress] [--seal]\n"
     "      signs the body read from stdin; writes the envelope to stdout\n"
+    "      (defaults: kind 65536, the first application kind; now from the clock;\n"
+    "      ttl 3600000)\n"
     "  verify [--now MS]\n"
     "      checks the envelope on stdin; prints the sender's did:key and the message id\n"
     "  inspect [--now MS] [--seed HEX | --key FILE]\n"
     "      prints the envelope on stdin as JSON\n"
-#endif
     "\n"
     "Key files are encrypted with a passphrase taken from $CA_PASSPHRASE, or\n"
     "asked for on the terminal. Times are milliseconds since the Unix epoch.\n"
@@ -34,10 +34,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        {"keygen", cmd_keygen}, {"id", cmd_id},
-#ifdef CA_CLI_ENVELOPES
-        {"sign", cmd_sign},     {"verify", cmd_verify}, {"inspect", cmd_inspect},
-#endif
+        {"keygen", cmd_keygen}, {"id", cmd_id},           {"sign", cmd_sign},
+        {"verify", cmd_verify}, {"inspect", cmd_inspect},
     };
     if (argc < 2) {
         fputs(usage, stderr);

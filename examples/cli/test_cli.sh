@@ -60,78 +60,74 @@ if command -v setsid >/dev/null 2>&1; then
 fi
 
 # ---- envelopes: sign / verify / inspect ----
-if "$cli" help | grep -q '^  sign'; then
-  seed2=4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb
-  t0=1700000000000
-  "$cli" id --seed $seed2 >"$work/bob.did"
-  bob=$(cat "$work/bob.did")
-  printf 'translate this, please' >"$work/body"
+seed2=4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb
+t0=1700000000000
+"$cli" id --seed $seed2 >"$work/bob.did"
+bob=$(cat "$work/bob.did")
+printf 'translate this, please' >"$work/body"
 
-  stdin_file="$work/body" run "sign" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
-  cp "$work/out" "$work/env"
-  stdin_file="$work/env" run "verify" 0 "$cli" verify --now $((t0 + 1))
-  grep -q "^sender $did1\$" "$work/out" || { echo "FAIL verify: sender line"; fails=$((fails + 1)); }
-  grep -Eq '^id [0-9a-f]{64}$' "$work/out" || { echo "FAIL verify: id line"; fails=$((fails + 1)); }
-  stdin_file="$work/env" run "verify: expired" 1 "$cli" verify --now $((t0 + 600000))
-  grep -q CA_ERR_EXPIRED "$work/err" || { echo "FAIL expired status"; fails=$((fails + 1)); }
-  stdin_file="$work/env" run "verify: not yet valid" 1 "$cli" verify --now $((t0 - 600000))
-  stdin_file="$work/env" run "inspect" 0 "$cli" inspect --now $((t0 + 1))
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["body_text"]=="translate this, please" and d["valid"], d' \
-      "$work/out" || { echo "FAIL inspect: JSON"; fails=$((fails + 1)); }
-  fi
-  # Same inputs, same bytes: signing is deterministic for fixed key and time.
-  stdin_file="$work/body" run "sign again" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
-  cmp -s "$work/out" "$work/env" || { echo "FAIL sign is not deterministic"; fails=$((fails + 1)); }
+stdin_file="$work/body" run "sign" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
+cp "$work/out" "$work/env"
+stdin_file="$work/env" run "verify" 0 "$cli" verify --now $((t0 + 1))
+grep -q "^sender $did1\$" "$work/out" || { echo "FAIL verify: sender line"; fails=$((fails + 1)); }
+grep -Eq '^id [0-9a-f]{64}$' "$work/out" || { echo "FAIL verify: id line"; fails=$((fails + 1)); }
+stdin_file="$work/env" run "verify: expired" 1 "$cli" verify --now $((t0 + 600000))
+grep -q CA_ERR_EXPIRED "$work/err" || { echo "FAIL expired status"; fails=$((fails + 1)); }
+stdin_file="$work/env" run "verify: not yet valid" 1 "$cli" verify --now $((t0 - 600000))
+stdin_file="$work/env" run "inspect" 0 "$cli" inspect --now $((t0 + 1))
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["body_text"]=="translate this, please" and d["valid"], d' \
+    "$work/out" || { echo "FAIL inspect: JSON"; fails=$((fails + 1)); }
+fi
+# Same inputs, same bytes: signing is deterministic for fixed key and time.
+stdin_file="$work/body" run "sign again" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
+cmp -s "$work/out" "$work/env" || { echo "FAIL sign is not deterministic"; fails=$((fails + 1)); }
 
-  # Sealed and compressed, to bob: only bob's key opens the body.
-  head -c 2000 /dev/zero | tr '\0' 'a' >"$work/big"
-  stdin_file="$work/big" run "sign --seal --compress" 0 \
-    "$cli" sign --seed $seed1 --now $t0 --to "$bob" --seal --compress --kind 65537
-  cp "$work/out" "$work/sealed"
-  stdin_file="$work/sealed" run "verify sealed" 0 "$cli" verify --now $((t0 + 1))
-  stdin_file="$work/sealed" run "inspect sealed (bob)" 0 "$cli" inspect --now $((t0 + 1)) --seed $seed2
-  grep -q '"body_bytes": 2000' "$work/out" || { echo "FAIL bob cannot open"; fails=$((fails + 1)); }
-  stdin_file="$work/sealed" run "inspect sealed (stranger)" 0 "$cli" inspect --now $((t0 + 1))
-  grep -q CA_ERR_SEALED "$work/out" || { echo "FAIL stranger body status"; fails=$((fails + 1)); }
+# Sealed and compressed, to bob: only bob's key opens the body.
+head -c 2000 /dev/zero | tr '\0' 'a' >"$work/big"
+stdin_file="$work/big" run "sign --seal --compress" 0 \
+  "$cli" sign --seed $seed1 --now $t0 --to "$bob" --seal --compress --kind 65537
+cp "$work/out" "$work/sealed"
+stdin_file="$work/sealed" run "verify sealed" 0 "$cli" verify --now $((t0 + 1))
+stdin_file="$work/sealed" run "inspect sealed (bob)" 0 "$cli" inspect --now $((t0 + 1)) --seed $seed2
+grep -q '"body_bytes": 2000' "$work/out" || { echo "FAIL bob cannot open"; fails=$((fails + 1)); }
+stdin_file="$work/sealed" run "inspect sealed (stranger)" 0 "$cli" inspect --now $((t0 + 1))
+grep -q CA_ERR_SEALED "$work/out" || { echo "FAIL stranger body status"; fails=$((fails + 1)); }
 
-  stdin_file="$work/body" run "sign: --seal without --to" 1 "$cli" sign --seed $seed1 --seal
-  stdin_file="$work/body" run "sign: bad --to" 1 "$cli" sign --seed $seed1 --to did:key:zzz
-  stdin_file="$work/body" run "sign: bad --kind" 1 "$cli" sign --seed $seed1 --kind 0
-  stdin_file="$work/body" run "sign: bad --now" 1 "$cli" sign --seed $seed1 --now 12x
-  stdin_file="$work/body" run "sign: with key file" 0 "$cli" sign --key "$work/me.key"
+stdin_file="$work/body" run "sign: --seal without --to" 1 "$cli" sign --seed $seed1 --seal
+stdin_file="$work/body" run "sign: bad --to" 1 "$cli" sign --seed $seed1 --to did:key:zzz
+stdin_file="$work/body" run "sign: bad --kind" 1 "$cli" sign --seed $seed1 --kind 0
+stdin_file="$work/body" run "sign: bad --now" 1 "$cli" sign --seed $seed1 --now 12x
+stdin_file="$work/body" run "sign: with key file" 0 "$cli" sign --key "$work/me.key"
 
-  # Garbage: every input must give exit 1 and one line, never a crash or hang.
-  garbage() { # NAME FILE
-    stdin_file="$2" run "verify: $1" 1 "$cli" verify --now $((t0 + 1))
-    stdin_file="$2" run "inspect: $1" 1 "$cli" inspect --now $((t0 + 1))
-  }
-  : >"$work/g"; garbage "empty input" "$work/g"
-  head -c 1 "$work/env" >"$work/g"; garbage "one byte" "$work/g"
-  for n in 1 2 3 4 5 6 7 8; do
-    head -c $((n * 97)) /dev/urandom >"$work/g"; garbage "random $((n * 97)) bytes" "$work/g"
-  done
-  size=$(wc -c <"$work/env")
-  for ((n = 2; n < size; n += 9)); do
-    head -c $n "$work/env" >"$work/g"; garbage "truncated to $n" "$work/g"
-  done
-  cat "$work/env" "$work/body" >"$work/g"; garbage "trailing bytes" "$work/g"
-  for ((i = 0; i < size; i += 7)); do
-    python3 - "$work/env" "$work/g" $i <<'PY'
+# Garbage: every input must give exit 1 and one line, never a crash or hang.
+garbage() { # NAME FILE
+  stdin_file="$2" run "verify: $1" 1 "$cli" verify --now $((t0 + 1))
+  stdin_file="$2" run "inspect: $1" 1 "$cli" inspect --now $((t0 + 1))
+}
+: >"$work/g"; garbage "empty input" "$work/g"
+head -c 1 "$work/env" >"$work/g"; garbage "one byte" "$work/g"
+for n in 1 2 3 4 5 6 7 8; do
+  head -c $((n * 97)) /dev/urandom >"$work/g"; garbage "random $((n * 97)) bytes" "$work/g"
+done
+size=$(wc -c <"$work/env")
+for ((n = 2; n < size; n += 9)); do
+  head -c $n "$work/env" >"$work/g"; garbage "truncated to $n" "$work/g"
+done
+cat "$work/env" "$work/body" >"$work/g"; garbage "trailing bytes" "$work/g"
+for ((i = 0; i < size; i += 7)); do
+  python3 - "$work/env" "$work/g" $i <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read()); i = int(sys.argv[3]); b[i] ^= 0x01
 open(sys.argv[2], "wb").write(b)
 PY
-    stdin_file="$work/g" run "verify: bit flipped at $i" 1 "$cli" verify --now $((t0 + 1))
-  done
-  head -c $((2 * 1024 * 1024)) /dev/zero >"$work/g"; garbage "2 MiB of zeros" "$work/g"
-  # An endless stream is cut at the size limit, not read forever.
-  timeout 60 bash -c "yes | '$cli' verify --now $t0" >/dev/null 2>"$work/err"
-  rc=$?
-  if [ $rc -ne 1 ]; then echo "FAIL endless stdin: exit $rc"; fails=$((fails + 1)); else echo "ok   endless stdin"; fi
-else
-  echo "skip envelope commands (the envelope module is not in this build)"
-fi
+  stdin_file="$work/g" run "verify: bit flipped at $i" 1 "$cli" verify --now $((t0 + 1))
+done
+head -c $((2 * 1024 * 1024)) /dev/zero >"$work/g"; garbage "2 MiB of zeros" "$work/g"
+# An endless stream is cut at the size limit, not read forever.
+timeout 60 bash -c "yes | '$cli' verify --now $t0" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -ne 1 ]; then echo "FAIL endless stdin: exit $rc"; fails=$((fails + 1)); else echo "ok   endless stdin"; fi
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails CLI checks failed"
