@@ -118,7 +118,7 @@ ca_status ca_identity_export_encrypted(const ca_identity *identity, const char *
     if (st != CA_OK)
         return st;
 
-    memcpy(out, KF_MAGIC, KF_MAGIC_LEN); /* NOLINT(bugprone-not-null-terminated-result): binary */
+    memcpy(out, KF_MAGIC, KF_MAGIC_LEN);
     cai_store_le64(out + KF_OPS_OFF, o.opslimit);
     cai_store_le64(out + KF_MEM_OFF, (uint64_t)o.memlimit);
     randombytes_buf(out + KF_SALT_OFF, crypto_pwhash_SALTBYTES);

@@ -21,13 +21,13 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
         return cai_fail(CA_ERR_UNSUPPORTED, "ledger options version %u not supported", version);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->unbonding_delay = 21u * 24u * 3600u;
+    opts->unbonding_delay = (uint64_t)21 * 24 * 3600;
     opts->slash_equivocation_ppm = 50000;
     opts->slash_missed_deadline_ppm = 10000;
     opts->slash_dispute_ppm = 100000;
     opts->reporter_share_ppm = 100000;
     opts->victim_share_ppm = 400000;
-    opts->jail_equivocation = 7u * 24u * 3600u;
+    opts->jail_equivocation = (uint64_t)7 * 24 * 3600;
     opts->max_unbonding_entries = 16;
     opts->max_accounts = 1u << 24;
     opts->max_escrows = 1u << 24;
@@ -209,7 +209,7 @@ static void sum_add(uint64_t s[4], const uint8_t h[32], int negate)
 {
     cai_u128 carry = negate ? 1 : 0;
     for (int i = 0; i < 4; i++) {
-        uint64_t w = cai_load_le64(h + 8 * i);
+        uint64_t w = cai_load_le64(h + 8 * (size_t)i);
         if (negate)
             w = ~w; /* s - h == s + ~h + 1 (mod 2^256) */
         cai_u128 t = (cai_u128)s[i] + w + carry;

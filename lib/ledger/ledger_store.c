@@ -367,8 +367,8 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
         }
         total += (cai_u128)a.balance + a.bonded;
         for (uint32_t k = 0; k < n; k++) {
-            ent[k].amount = cai_load_le64(p + 16 * k);
-            ent[k].mature_at = cai_load_le64(p + 16 * k + 8);
+            ent[k].amount = cai_load_le64(p + 16 * (size_t)k);
+            ent[k].mature_at = cai_load_le64(p + 16 * (size_t)k + 8);
             ent[k].next = CAI_NONE;
             if (ent[k].amount == 0) {
                 st = SNAP_FAIL("snapshot account %u has an empty unbonding entry", i);
