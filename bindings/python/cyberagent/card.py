@@ -10,7 +10,7 @@ import ctypes
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _sigs
-from ._handle import Handle
+from ._handle import LightHandle
 from ._lib import F, out_bytes, out_text
 from .envelope import Envelope, _oref, envelope_options
 from .errors import check, make_error
@@ -149,7 +149,7 @@ def _cap(c: _sigs.ca_card_capability) -> Capability:
     return Capability(c.name.decode("utf-8"), int(c.price), int(c.latency_ms))
 
 
-class Card(Handle):
+class Card(LightHandle):
     """A parsed, verified agent card (immutable; share across threads freely)."""
 
     __slots__ = ()

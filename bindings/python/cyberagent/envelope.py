@@ -16,9 +16,9 @@ import threading
 from typing import Optional, Tuple, Union
 
 from . import _sigs
-from ._handle import Handle
+from ._handle import Handle, LightHandle
 from ._lib import F, out_bytes
-from .errors import check
+from .errors import check, make_error
 from .identity import BytesLike, Identity, _agent_id, _bytes, did_encode, did_parse
 
 _C = _sigs.CONSTANTS
@@ -30,6 +30,7 @@ SEAL: int = _C["CA_ENVELOPE_SEAL"]
 HASH_BYTES: int = _C["CA_HASH_BYTES"]
 
 Recipient = Union[bytes, str, Identity]
+_EnvelopePtr = ctypes.POINTER(_sigs.ca_envelope)
 
 
 def kind_name(kind: int) -> Optional[str]:
@@ -147,7 +148,7 @@ def sign_envelope(
     )[0]
 
 
-class Envelope(Handle):
+class Envelope(LightHandle):
     """A decoded envelope (owns a private copy of its bytes).
 
     Get one from :meth:`open` (decode + verify: what a receiver wants) or
@@ -170,7 +171,7 @@ class Envelope(Handle):
         raises :class:`~cyberagent.MalformedError` and friends. No signature check."""
         d = data if type(data) is bytes else _bytes(data, "data")
         o = envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms)
-        p = ctypes.POINTER(_sigs.ca_envelope)()
+        p = _EnvelopePtr()
         check(F.ca_envelope_decode(_byref(p), d, len(d), _oref(o)))
         return cls(p, F.ca_envelope_free)
 
@@ -190,9 +191,14 @@ class Envelope(Handle):
         :class:`~cyberagent.NotYetValidError`, :class:`~cyberagent.MalformedError`, ...
         """
         d = data if type(data) is bytes else _bytes(data, "data")
-        o = envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms)
-        p = ctypes.POINTER(_sigs.ca_envelope)()
-        check(F.ca_envelope_open(_byref(p), d, len(d), now, _oref(o)))
+        if max_envelope_bytes is None and max_body_bytes is None and max_skew_ms is None:
+            o = None  # the hot path: defaults, no options struct
+        else:
+            o = _byref(envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms))
+        p = _EnvelopePtr()
+        st = F.ca_envelope_open(_byref(p), d, len(d), now, o)
+        if st:
+            raise make_error(st)
         return cls(p, F.ca_envelope_free)
 
     def verify(self, now: int, *, max_skew_ms: Optional[int] = None) -> None:
