@@ -127,8 +127,9 @@ enum {
     CA_ERR_REPUTATION_CORRUPT = -503, /* reputation snapshot damaged or not canonical */
 
     /* routing: -600 .. -699 */
-    CA_ERR_ROUTING_STALE = -600,    /* a card with a higher sequence is registered */
-    CA_ERR_ROUTING_CONFLICT = -601, /* same sequence as the registered card, other content */
+    CA_ERR_ROUTING_STALE = -600,      /* a card with a higher sequence is registered */
+    CA_ERR_ROUTING_CONFLICT = -601,   /* same sequence as the registered card, other content */
+    CA_ERR_ROUTING_INELIGIBLE = -602, /* the bidder fails one of the query's filters */
 
     CA_STATUS_RESERVED_END_ = -10000
 };

@@ -277,6 +277,36 @@ CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query 
 CA_API ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,
                                            size_t *out_len);
 
+/* ---- Ranking bids ---- */
+
+/* One bid for a task: who, at what price, optionally with its own latency promise. */
+typedef struct ca_routing_bid {
+    ca_agent_id agent;
+    uint64_t price;      /* replaces the card's price */
+    uint32_t latency_ms; /* 0 = the card's bound for the capability */
+} ca_routing_bid;
+
+/*
+ * Scores one bid with the same utility, weights, exploration and filters as
+ * ca_routing_select, the bid's price (and latency, if given) in place of the
+ * card's, for the bidder's best capability matching q->capability.
+ * CA_OK: *out holds the score and its terms. CA_ERR_NOT_FOUND: the bidder is
+ * not registered or offers no matching capability. CA_ERR_ROUTING_INELIGIBLE:
+ * the bid fails a filter (price, stake, reputation, latency, validity at
+ * q->now); *out is still filled, so the caller can say why.
+ */
+CA_API ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
+                                      const ca_routing_bid *bid, ca_routing_result *out);
+
+/*
+ * Ranks bids: scores each (ca_routing_score_bid), drops unknown and
+ * ineligible ones, and writes the best min(k, eligible) into out[0..k), best
+ * first, ties by agent id then capability. *out_count receives how many.
+ */
+CA_API ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
+                                      const ca_routing_bid *bids, size_t bid_count,
+                                      ca_routing_result *out, size_t k, size_t *out_count);
+
 /*
  * The exploration sampler on its own, so simulations and other languages can
  * reproduce a ranking: a Beta(positive/1000 + 1, negative/1000 + 1) sample

@@ -88,6 +88,7 @@ const char *ca_status_str(ca_status status)
         /* routing */
         CAI_NAME(CA_ERR_ROUTING_STALE)
         CAI_NAME(CA_ERR_ROUTING_CONFLICT)
+        CAI_NAME(CA_ERR_ROUTING_INELIGIBLE)
 #undef CAI_NAME
     default:
         return "CA_ERR_UNKNOWN";

@@ -275,6 +275,25 @@ static int same_weights(const ca_routing_weights *a, const ca_routing_weights *b
            a->stake_ref == b->stake_ref && a->latency_ref_ms == b->latency_ref_ms;
 }
 
+/* Checks a query; *wt receives the weights it ranks by. */
+static ca_status check_query(const ca_routing *rt, const ca_routing_query *q,
+                             const ca_routing_weights **wt)
+{
+    if (q->version == 0 || q->version > CA_ROUTING_QUERY_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "routing query version %u; this build knows 1..%u",
+                        q->version, CA_ROUTING_QUERY_VERSION);
+    if (q->thompson != 0 && q->thompson != 1)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: thompson must be 0 or 1");
+    ca_status st = cai_routing_check_name(rt, q->capability, q->capability_len, 1);
+    if (st != CA_OK)
+        return st;
+    *wt = q->weights ? q->weights : &rt->opts.weights;
+    if ((*wt)->price_ref == 0 || (*wt)->stake_ref == 0 || (*wt)->latency_ref_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "routing weights: price_ref, stake_ref and latency_ref_ms must be >= 1");
+    return CA_OK;
+}
+
 ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_routing_result *out,
                             size_t k, size_t *out_count)
 {
@@ -284,20 +303,12 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     *out_count = 0;
     if (k > 0 && out == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: out is NULL with k = %zu", k);
-    if (q->version == 0 || q->version > CA_ROUTING_QUERY_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "routing query version %u; this build knows 1..%u",
-                        q->version, CA_ROUTING_QUERY_VERSION);
-    if (q->thompson != 0 && q->thompson != 1)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: thompson must be 0 or 1");
-    const char *pat = q->capability;
-    size_t len = q->capability_len;
-    ca_status st = cai_routing_check_name(rt, pat, len, 1);
+    const ca_routing_weights *wt;
+    ca_status st = check_query(rt, q, &wt);
     if (st != CA_OK)
         return st;
-    const ca_routing_weights *wt = q->weights ? q->weights : &rt->opts.weights;
-    if (wt->price_ref == 0 || wt->stake_ref == 0 || wt->latency_ref_ms == 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT,
-                        "routing weights: price_ref, stake_ref and latency_ref_ms must be >= 1");
+    const char *pat = q->capability;
+    size_t len = q->capability_len;
 
     const uint32_t *list;
     size_t nlist;
@@ -325,6 +336,122 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     if (st == CA_OK)
         cai_clear_error();
     return st;
+}
+
+/* ---- Bids ---- */
+
+static int cap_matches(const cai_cap *c, const char *pat, size_t len)
+{
+    if (len == 1 && pat[0] == '*')
+        return 1;
+    if (len >= 2 && pat[len - 1] == '*')
+        return c->name_len > len - 1 && memcmp(c->name, pat, len - 1) == 0;
+    return c->name_len == len && memcmp(c->name, pat, len) == 0;
+}
+
+ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
+                               const ca_routing_bid *bid, ca_routing_result *out)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(q);
+    CAI_REQUIRE(bid);
+    CAI_REQUIRE(out);
+    const ca_routing_weights *wt;
+    ca_status st = check_query(rt, q, &wt);
+    if (st != CA_OK)
+        return st;
+    int64_t ai = cai_routing_find_agent(rt, &bid->agent);
+    if (ai < 0)
+        return cai_fail(CA_ERR_NOT_FOUND, "routing: bidder is not registered");
+    const cai_agent *a = rt->agents[ai];
+    uint32_t rep = q->thompson
+                       ? cai_thompson_ppm(q->seed, &a->id, a->positive_milli, a->negative_milli)
+                       : a->reputation_ppm;
+    int found = 0, best_ok = 0;
+    ca_routing_result best;
+    memset(&best, 0, sizeof best);
+    for (uint32_t s = 0; s < a->ncaps; s++) {
+        const cai_cap *c = &rt->caps[a->caps[s].cap];
+        if (!cap_matches(c, q->capability, q->capability_len))
+            continue;
+        cai_posting p = c->heap[a->caps[s].pos];
+        p.price = bid->price;
+        if (bid->latency_ms != 0)
+            p.latency_ms = bid->latency_ms;
+        int ok = passes(rt, q, &p);
+        ca_routing_result r;
+        fill_result(rt, wt, &p, a->caps[s].cap, rep, &r);
+        if (!found || ok > best_ok ||
+            (ok == best_ok &&
+             (r.score > best.score ||
+              (r.score == best.score && strcmp(r.capability, best.capability) < 0)))) {
+            found = 1;
+            best_ok = ok;
+            best = r;
+        }
+    }
+    if (!found)
+        return cai_fail(CA_ERR_NOT_FOUND, "routing: bidder offers no capability matching '%.*s'",
+                        (int)(q->capability_len > 64 ? 64 : q->capability_len), q->capability);
+    *out = best;
+    if (!best_ok)
+        return cai_fail(
+            CA_ERR_ROUTING_INELIGIBLE,
+            "routing: bid fails a filter (price, stake, reputation, latency or validity)");
+    cai_clear_error();
+    return CA_OK;
+}
+
+static int result_rank_cmp(const void *pa, const void *pb)
+{
+    const ca_routing_result *a = pa, *b = pb;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    int c = memcmp(a->agent.bytes, b->agent.bytes, CA_AGENT_ID_BYTES);
+    if (c != 0)
+        return c;
+    return strcmp(a->capability, b->capability);
+}
+
+ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
+                               const ca_routing_bid *bids, size_t bid_count, ca_routing_result *out,
+                               size_t k, size_t *out_count)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(q);
+    CAI_REQUIRE(out_count);
+    *out_count = 0;
+    if ((bid_count > 0 && bids == NULL) || (k > 0 && out == NULL))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: bids or out is NULL");
+    const ca_routing_weights *wt;
+    ca_status st = check_query(rt, q, &wt);
+    if (st != CA_OK)
+        return st;
+    if (bid_count == 0 || k == 0) {
+        cai_clear_error();
+        return CA_OK;
+    }
+    ca_routing_result *tmp = malloc(bid_count * sizeof *tmp);
+    if (tmp == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory ranking bids");
+    size_t n = 0;
+    for (size_t i = 0; i < bid_count; i++) {
+        st = ca_routing_score_bid(rt, q, &bids[i], &tmp[n]);
+        if (st == CA_OK)
+            n++;
+        else if (st != CA_ERR_NOT_FOUND && st != CA_ERR_ROUTING_INELIGIBLE) {
+            free(tmp);
+            return st;
+        }
+    }
+    qsort(tmp, n, sizeof *tmp, result_rank_cmp);
+    if (n > k)
+        n = k;
+    memcpy(out, tmp, n * sizeof *tmp);
+    free(tmp);
+    *out_count = n;
+    cai_clear_error();
+    return CA_OK;
 }
 
 ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,

@@ -919,6 +919,78 @@ static void test_signed_cards(void **state)
     ca_routing_free(rt);
 }
 
+static void test_bids(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    for (uint32_t i = 0; i < 4; i++) {
+        tentry_init(&t, i, 1, NULL, 0);
+        add_cap(&t, "job.translate", 1000, 800);
+        if (i == 3)
+            t.caps[0].name = "job.review", t.caps[0].name_len = 10;
+        t.e.stake = 1000000;
+        assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    }
+    ca_agent_id id0 = make_id(0), id1 = make_id(1), id2 = make_id(2), id3 = make_id(3);
+    ca_agent_id stranger = make_id(77);
+    assert_ok(ca_routing_set_reputation(rt, &id2, 900000));
+    ca_routing_bid bids[5] = {
+        {id0, 1000, 0},   /* card price: price_ppm 500000 */
+        {id1, 250, 0},    /* cheaper bid wins over the same card */
+        {id2, 3000, 0},   /* expensive but well rated */
+        {id3, 10, 0},     /* does not offer job.translate */
+        {stranger, 1, 0}, /* not registered */
+    };
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "job.translate";
+    q.capability_len = strlen(q.capability);
+    ca_routing_result r[5];
+    assert_ok(ca_routing_score_bid(rt, &q, &bids[0], &r[0]));
+    assert_int_equal(r[0].price, 1000);
+    assert_int_equal(r[0].price_ppm, 500000);
+    assert_int_equal(r[0].latency_ms, 800);
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_score_bid(rt, &q, &bids[3], &r[0]));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_score_bid(rt, &q, &bids[4], &r[0]));
+    ca_routing_bid fast = {id0, 1000, 100};
+    assert_ok(ca_routing_score_bid(rt, &q, &fast, &r[0]));
+    assert_int_equal(r[0].latency_ms, 100);
+    assert_int_equal(r[0].latency_ppm, 909090);
+
+    size_t n = 0;
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 5, &n));
+    assert_int_equal(n, 3);
+    /* id1: price 800000*3 + rep 500000*4 = 4400000 + stake/latency (same for all)
+     * id2: price  250000*3 + rep 900000*4 = 4350000; id0: 1500000 + 2000000 = 3500000 */
+    assert_memory_equal(r[0].agent.bytes, id1.bytes, 32);
+    assert_memory_equal(r[1].agent.bytes, id2.bytes, 32);
+    assert_memory_equal(r[2].agent.bytes, id0.bytes, 32);
+    assert_true(r[0].score > r[1].score && r[1].score > r[2].score);
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 1, &n));
+    assert_int_equal(n, 1);
+    assert_memory_equal(r[0].agent.bytes, id1.bytes, 32);
+
+    /* A filter drops the bid, and says so. */
+    q.max_price = 2000;
+    assert_status(CA_ERR_ROUTING_INELIGIBLE, ca_routing_score_bid(rt, &q, &bids[2], &r[0]));
+    assert_int_equal(r[0].price, 3000);
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 5, &n));
+    assert_int_equal(n, 2);
+    q.max_price = UINT64_MAX;
+    /* Prefix patterns work for bids too. */
+    q.capability = "job.*";
+    q.capability_len = 5;
+    assert_ok(ca_routing_score_bid(rt, &q, &bids[3], &r[0]));
+    assert_string_equal(r[0].capability, "job.review");
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 5, &n));
+    assert_int_equal(n, 4);
+    assert_memory_equal(r[0].agent.bytes, id3.bytes, 32); /* price 10 */
+    assert_ok(ca_routing_rank_bids(rt, &q, NULL, 0, r, 5, &n));
+    assert_int_equal(n, 0);
+    ca_routing_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -932,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_thompson),
         cmocka_unit_test(test_randomized_vs_brute_force),
         cmocka_unit_test(test_signed_cards),
+        cmocka_unit_test(test_bids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
