@@ -51,7 +51,7 @@ static void write_fields(cai_wire_writer *w, const ca_ledger_op *op, unsigned f,
 static ca_status check_unused(const ca_ledger_op *op, unsigned f)
 {
     static const uint8_t z[32];
-    if (f == 0)
+    if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
     if ((!(f & F_CP) && memcmp(op->counterparty.bytes, z, 32) != 0) ||
         (!(f & F_REF) && memcmp(op->ref.bytes, z, 32) != 0) || (!(f & F_AMT) && op->amount != 0) ||
@@ -172,7 +172,7 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
         (st = cai_wr_uint_max(&r, CA_LEDGER_OP_SLASH, &v)))
         return st;
     unsigned f = cai_ledger_type_fields((uint32_t)v);
-    if (f == 0)
+    if (v < 1)
         return cai_fail(CA_ERR_MALFORMED, "unknown ledger op type %llu", (unsigned long long)v);
     op->type = (uint32_t)v;
     if ((st = cai_wr_require(&m, K_SIGNER)) || (st = cai_wr_bin_fixed(&r, op->signer.bytes, 32)) ||

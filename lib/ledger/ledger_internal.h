@@ -118,6 +118,8 @@ void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_
 ca_status cai_store_commit(ca_ledger *l, uint64_t *durable);
 ca_status cai_store_snapshot(ca_ledger *l);
 void cai_store_close(cai_store *s);
+/* Tests of damaged files only: skip fsync (never set in the library itself). */
+extern int cai_ledger_sync_disabled;
 
 /* Journal record types. */
 #define CAI_REC_SIGNED  1u /* payload: signed op bytes */

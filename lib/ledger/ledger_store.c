@@ -29,6 +29,18 @@
 #define REC_HDR          25u
 #define AUTO_WRITE_BYTES (1u << 20)
 
+int cai_ledger_sync_disabled;
+
+static int do_fsync(int fd)
+{
+    return cai_ledger_sync_disabled ? 0 : fsync(fd);
+}
+
+static int do_fdatasync(int fd)
+{
+    return cai_ledger_sync_disabled ? 0 : fdatasync(fd);
+}
+
 struct cai_store {
     char *journal_path, *snap_path, *tmp_path, *dir;
     int jfd;
@@ -521,7 +533,7 @@ static ca_status sync_dir(const char *dir)
     int fd = open(dir, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return io_fail("open", dir);
-    int rc = fsync(fd);
+    int rc = do_fsync(fd);
     close(fd);
     if (rc != 0 && errno != EINVAL)
         return io_fail("fsync", dir);
@@ -611,7 +623,7 @@ ca_status cai_store_commit(ca_ledger *l, uint64_t *durable)
     if (st != CA_OK)
         return st;
     if (s->durable_seq < s->written_seq) {
-        if (fdatasync(s->jfd) != 0) {
+        if (do_fdatasync(s->jfd) != 0) {
             s->failed = 1;
             return io_fail("fdatasync", s->journal_path);
         }
@@ -653,7 +665,7 @@ ca_status cai_store_snapshot(ca_ledger *l)
     }
     st = write_all(fd, snap, n, s->tmp_path);
     free(snap);
-    if (st == CA_OK && fsync(fd) != 0)
+    if (st == CA_OK && do_fsync(fd) != 0)
         st = io_fail("fsync", s->tmp_path);
     close(fd);
     if (st == CA_OK && rename(s->tmp_path, s->snap_path) != 0)
@@ -670,7 +682,7 @@ ca_status cai_store_snapshot(ca_ledger *l)
         return io_fail("truncate", s->journal_path);
     }
     if ((st = write_all(s->jfd, hdr, sizeof hdr, s->journal_path)) != CA_OK ||
-        fdatasync(s->jfd) != 0) {
+        do_fdatasync(s->jfd) != 0) {
         s->failed = 1;
         return st != CA_OK ? st : io_fail("fdatasync", s->journal_path);
     }
@@ -751,6 +763,7 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     int torn = 0;
     if ((st = cai_journal_replay(l, data, len, &good_end, &torn, &inf.replayed)) != CA_OK)
         goto fail;
+    int changed = 0;
     if (good_end < CAI_JOURNAL_HEADER_BYTES) {
         /* Missing or cut header: start a fresh journal after the snapshot. */
         uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
@@ -762,21 +775,29 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
         if ((st = write_all(s->jfd, hdr, sizeof hdr, s->journal_path)) != CA_OK)
             goto fail;
         inf.torn_bytes = len;
+        changed = 2;
     } else if (torn) {
         if (ftruncate(s->jfd, (off_t)good_end) != 0) {
             st = io_fail("truncate", s->journal_path);
             goto fail;
         }
         inf.torn_bytes = len - good_end;
+        changed = 1;
     }
-    if (lseek(s->jfd, 0, SEEK_END) < 0 || fsync(s->jfd) != 0) {
+    if (lseek(s->jfd, 0, SEEK_END) < 0) {
+        st = io_fail("seek", s->journal_path);
+        goto fail;
+    }
+    /* Sync only what recovery changed; replayed records are synced by the next commit. */
+    if (changed && do_fsync(s->jfd) != 0) {
         st = io_fail("fsync", s->journal_path);
         goto fail;
     }
-    if ((st = sync_dir(s->dir)) != CA_OK)
+    if (changed == 2 && (st = sync_dir(s->dir)) != CA_OK)
         goto fail;
     free(data);
-    s->written_seq = s->durable_seq = l->seq;
+    s->written_seq = l->seq;
+    s->durable_seq = l->seq - inf.replayed; /* records found may not have been synced yet */
     l->store = s;
     *out = l;
     if (info)

@@ -604,7 +604,8 @@ static void test_signed_ops(void **state)
     assert_ok(ca_ledger_op_decode(msg, n, &back));
     assert_memory_equal(&back, &op, sizeof op);
     /* Swap the cosignature for the hirer's own signature: refused. */
-    uint8_t bad[CA_LEDGER_OP_MAX_BYTES];
+    uint8_t bad[CA_LEDGER_OP_MAX_BYTES + 1];
+    size_t un = 0;
     memcpy(bad, msg, n);
     memcpy(bad + n - 64 - 3 - 64, msg + n - 64, 64);
     assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_submit(l, bad, n, 0, NULL));
@@ -614,8 +615,37 @@ static void test_signed_ops(void **state)
     assert_ok(ca_ledger_escrow(l, &a1, &e));
     assert_int_equal(e.collateral, 10);
 
+    /* Every op type round-trips through sign / decode / verify. */
+    for (uint32_t t = CA_LEDGER_OP_MINT; t <= CA_LEDGER_OP_SLASH; t++) {
+        unsigned f = cai_ledger_type_fields(t);
+        ca_ledger_op x;
+        memset(&x, 0, sizeof x);
+        x.type = t;
+        x.signer = hid;
+        x.nonce = 1000 + t;
+        if (f & F_CP)
+            x.counterparty = wid;
+        if (f & F_REF)
+            x.ref = award(t);
+        if (f & F_AMT)
+            x.amount = 1ull << (3 * t);
+        if (f & F_AMT2)
+            x.amount2 = 300 + t;
+        if (f & F_DL)
+            x.deadline = UINT64_MAX;
+        if (f & F_EV)
+            x.evidence = CA_LEDGER_EVIDENCE_DISPUTE;
+        assert_ok(ca_ledger_op_sign(&x, h, t == CA_LEDGER_OP_ESCROW_OPEN ? w : NULL, bad,
+                                    sizeof bad, &un));
+        assert_ok(ca_ledger_op_verify(bad, un));
+        assert_ok(ca_ledger_op_decode(bad, un, &back));
+        assert_memory_equal(&back, &x, sizeof x);
+        bad[un] = 0;
+        assert_status(CA_ERR_MALFORMED, ca_ledger_op_decode(bad, un + 1, &back));
+        assert_status(CA_ERR_MALFORMED, ca_ledger_op_decode(bad, un - 1, &back));
+    }
+
     /* Unsigned encoding: deterministic and shorter than the signed form. */
-    size_t un = 0;
     assert_ok(ca_ledger_op_encode(&op, bad, sizeof bad, &un));
     assert_int_equal(un, n - 2 - 66 - 66);
     assert_ok(ca_ledger_check(l));
