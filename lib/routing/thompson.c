@@ -118,9 +118,12 @@ static double cai_log(double x)
     }
     double z = (m - 1.0) / (m + 1.0), z2 = z * z;
     /* |z| <= 0.1716, z^2 <= 0.0295: terms to z^23 reach double precision */
+    /* 1/k for k = 23, 21, ..., 3: the same correctly rounded values as dividing each time */
+    static const double inv[] = {1.0 / 23, 1.0 / 21, 1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13,
+                                 1.0 / 11, 1.0 / 9,  1.0 / 7,  1.0 / 5,  1.0 / 3};
     double sum = 0.0;
-    for (int k = 23; k >= 3; k -= 2)
-        sum = (sum + 1.0 / k) * z2;
+    for (size_t i = 0; i < sizeof inv / sizeof inv[0]; i++)
+        sum = (sum + inv[i]) * z2;
     double log_m = 2.0 * z * (1.0 + sum);
     return log_m + (double)e * 0.69314718055994530942;
 }

@@ -80,6 +80,64 @@ static size_t run_query(const ca_routing *rt, const char *pat, ca_routing_result
     return n;
 }
 
+/* Every internal invariant of the registry (test-only, O(n)). */
+static void check_invariants(const ca_routing *rt)
+{
+    size_t postings = 0;
+    for (uint32_t i = 0; i < rt->nagents; i++) {
+        const cai_agent *a = rt->agents[i];
+        assert_int_equal(cai_routing_find_agent(rt, &a->id), (int64_t)i);
+        assert_true(a->expiry_pos < rt->nagents);
+        assert_int_equal(rt->expiry[a->expiry_pos].agent, i);
+        assert_int_equal(rt->expiry[a->expiry_pos].valid_until, a->valid_until);
+        for (uint32_t s = 0; s < a->ncaps; s++) {
+            const cai_cap *c = &rt->caps[a->caps[s].cap];
+            assert_non_null(c->name);
+            assert_true(a->caps[s].pos < c->count);
+            const cai_posting *p = &c->heap[a->caps[s].pos];
+            assert_int_equal(p->agent, i);
+            assert_int_equal(p->slot, s);
+            assert_int_equal(p->stake, a->stake);
+            assert_int_equal(p->reputation_ppm, a->reputation_ppm);
+            uint64_t prefix = 0;
+            for (int b = 0; b < 8; b++)
+                prefix = (prefix << 8) | a->id.bytes[b];
+            assert_int_equal(p->id_prefix, prefix);
+            cai_terms t;
+            cai_routing_terms(&rt->opts.weights, p->price, p->reputation_ppm, p->stake,
+                              p->latency_ms, &t);
+            assert_int_equal(p->score, t.total);
+        }
+        postings += a->ncaps;
+    }
+    for (uint32_t j = 1; j < rt->nagents; j++)
+        assert_true(rt->expiry[(j - 1) / 2].valid_until <= rt->expiry[j].valid_until);
+    size_t live = 0, heap_total = 0;
+    for (uint32_t ci = 0; ci < rt->ncaps_slots; ci++) {
+        const cai_cap *c = &rt->caps[ci];
+        if (c->name == NULL)
+            continue;
+        live++;
+        assert_true(c->count > 0); /* names nobody offers are dropped */
+        assert_int_equal(cai_routing_find_cap(rt, c->name, c->name_len), (int64_t)ci);
+        for (uint32_t j = 1; j < c->count; j++)
+            assert_false(cai_posting_before(rt, &c->heap[j], &c->heap[(j - 1) / 2]));
+        heap_total += c->count;
+    }
+    assert_int_equal(live, rt->live_caps);
+    assert_int_equal(heap_total, postings);
+    for (uint32_t j = 0; j < rt->live_caps; j++) {
+        const cai_cap *c = &rt->caps[rt->sorted[j]];
+        assert_non_null(c->name);
+        if (j > 0) {
+            const cai_cap *b = &rt->caps[rt->sorted[j - 1]];
+            size_t m = b->name_len < c->name_len ? b->name_len : c->name_len;
+            int cmp = memcmp(b->name, c->name, m);
+            assert_true(cmp < 0 || (cmp == 0 && b->name_len < c->name_len));
+        }
+    }
+}
+
 static void test_options_and_sizes(void **state)
 {
     (void)state;
@@ -458,7 +516,9 @@ static void test_expiry_and_remove(void **state)
     assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
     q.now = 125;
     assert_int_equal(run_query(rt, "*", r, 64, &q), 25);
+    check_invariants(rt);
     assert_ok(ca_routing_expire(rt, 1000, NULL));
+    check_invariants(rt);
     assert_int_equal(ca_routing_count(rt), 0);
     assert_int_equal(rt->live_caps, 0);
     ca_routing_free(rt);
@@ -682,7 +742,7 @@ static void model_add(ca_routing *rt, magent *m, int i, uint64_t now)
     na.from = rnd() % 50;
     na.until = now + rnd() % 200;
     uint64_t huge = rnd() % 10 == 0;
-    na.claimed = huge ? UINT64_MAX - rnd() % 1000 : rnd() % 3000000;
+    na.claimed = huge ? UINT64_MAX - rnd() % 1000 : rnd() % 2 ? 1000000 : rnd() % 3000000;
     na.ncaps = 1 + (int)(rnd() % 4);
     cai_routing_capability caps[4];
     int used[M_CAPS] = {0};
@@ -693,8 +753,11 @@ static void model_add(ca_routing *rt, magent *m, int i, uint64_t now)
         while (used[ci]);
         used[ci] = 1;
         na.caps[c].cap = ci;
-        na.caps[c].price = rnd() % 8 == 0 ? UINT64_MAX - rnd() % 5 : rnd() % 5000;
-        na.caps[c].latency = rnd() % 3 == 0 ? 0 : (uint32_t)(rnd() % 3000);
+        uint64_t kind = rnd() % 8;
+        na.caps[c].price = kind == 0  ? UINT64_MAX - rnd() % 5
+                           : kind < 4 ? (rnd() % 3) * 1000 /* frequent ties */
+                                      : rnd() % 5000;
+        na.caps[c].latency = rnd() % 3 == 0 ? 0 : rnd() % 2 ? 1000 : (uint32_t)(rnd() % 3000);
         if (rnd() % 16 == 0)
             na.caps[c].latency = UINT32_MAX;
         caps[c] = (cai_routing_capability){mcaps[ci], strlen(mcaps[ci]), na.caps[c].price,
@@ -728,7 +791,7 @@ static void test_randomized_vs_brute_force(void **state)
     memset(m, 0, sizeof m);
     ca_routing *rt = new_rt();
     uint64_t now = 100;
-    size_t queries = 0, compared = 0;
+    size_t queries = 0, compared = 0, ties = 0;
     for (int step = 0; step < 20000; step++) {
         int i = (int)(rnd() % M_AGENTS);
         uint64_t op = rnd() % 100;
@@ -739,7 +802,7 @@ static void test_randomized_vs_brute_force(void **state)
             m[i].present = 0;
         } else if (op < 62 && m[i].present) {
             uint32_t rep =
-                rnd() % 4 == 0 ? (uint32_t)(rnd() % 3) * 500000 : (uint32_t)(rnd() % 1000001);
+                rnd() % 2 == 0 ? (uint32_t)(rnd() % 3) * 500000 : (uint32_t)(rnd() % 1000001);
             assert_ok(ca_routing_set_reputation(rt, &mids[i], rep));
             m[i].rep = rep;
         } else if (op < 72 && m[i].present) {
@@ -770,6 +833,8 @@ static void test_randomized_vs_brute_force(void **state)
             assert_ok(ca_routing_expire(rt, now, &removed));
             assert_int_equal(removed, expect);
         }
+        if (step % 97 == 0)
+            check_invariants(rt);
         if (step % 2 != 0)
             continue;
         /* query */
@@ -825,6 +890,8 @@ static void test_randomized_vs_brute_force(void **state)
             if (memcmp(got[j].agent.bytes, mids[want[j].agent].bytes, 32) != 0)
                 fail_msg("step %d query %s k %zu: rank %zu differs", step, pat, k, j);
             assert_int_equal(got[j].score, want[j].score);
+            if (j > 0 && got[j].score == got[j - 1].score)
+                ties++;
             assert_string_equal(got[j].capability, mcaps[want[j].cap]);
             assert_int_equal(got[j].price_ppm, want[j].feat[0]);
             assert_int_equal(got[j].reputation_ppm, want[j].feat[1]);
@@ -836,7 +903,9 @@ static void test_randomized_vs_brute_force(void **state)
             compared++;
         }
     }
-    print_message("randomized: %zu queries, %zu ranked results compared\n", queries, compared);
+    print_message("randomized: %zu queries, %zu ranked results compared, %zu ties\n", queries,
+                  compared, ties);
+    assert_true(ties > 100);
     assert_true(compared > 10000);
     ca_routing_free(rt);
 }
