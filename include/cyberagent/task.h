@@ -1,0 +1,356 @@
+/*
+ * libcyberagent — the task hiring protocol: typed message bodies (request,
+ * bid, award, result, receipt, cancel, dispute) carried in signed envelopes,
+ * the task thread state machine, equivocation evidence and whole-thread
+ * serialization. Field-level specification: docs/PROTOCOL.md.
+ *
+ * A task is a hash-linked thread: the REQUEST's message id is the task id;
+ * every later message names the task id in its body and its parent (the
+ * message it answers) in the envelope's parent field.
+ *
+ * OWNERSHIP: builders (ca_task_*_sign), ca_task_evidence,
+ * ca_evidence_encode and ca_task_serialize write into caller buffers
+ * (OWNERSHIP RULE in common.h). ca_task_msg, ca_task and ca_evidence are
+ * handles freed with their _free function. Views filled by
+ * ca_task_msg_<kind>() borrow pointers from the ca_task_msg and are valid
+ * while it lives; a ca_task_msg returned by ca_task_message*() is owned by
+ * the task and valid while the task lives.
+ * THREAD SAFETY: ca_task_msg and ca_evidence are immutable (shareable). A
+ * ca_task is not thread-safe: one owner, or a lock; const accessors may run
+ * concurrently with each other. Functions without a handle are thread-safe.
+ */
+#ifndef CYBERAGENT_TASK_H
+#define CYBERAGENT_TASK_H
+
+#include "common.h"
+#include "envelope.h"
+#include "identity.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits (bytes). */
+#define CA_TASK_INLINE_MAX       524288u /* inline input/output bytes */
+#define CA_TASK_URI_MAX          1024u   /* content URI */
+#define CA_TASK_TEXT_MAX         1024u   /* failure message, cancel/dispute reason */
+#define CA_TASK_REFS_MAX         16u     /* message ids a dispute relies on: 1 .. 16 */
+#define CA_TASK_RATING_MAX       100u    /* receipt rating: 0 .. 100 */
+#define CA_TASK_MESSAGES_DEFAULT 1024u   /* default message bound of a ca_task */
+
+CA_API size_t ca_task_inline_max(void);
+CA_API size_t ca_task_uri_max(void);
+CA_API size_t ca_task_text_max(void);
+CA_API size_t ca_task_refs_max(void);
+
+/*
+ * Content: inline bytes, or a BLAKE2b-256 content hash plus a URI where the
+ * bytes can be fetched. `uri` NULL selects inline (data may be empty).
+ */
+typedef struct ca_task_content {
+    const uint8_t *data; /* inline bytes (uri == NULL) */
+    size_t data_len;     /* 0 .. CA_TASK_INLINE_MAX */
+    const char *uri;     /* NUL-terminated UTF-8, 1 .. CA_TASK_URI_MAX bytes, or NULL */
+    ca_hash hash;        /* hash of the content behind `uri` */
+} ca_task_content;
+
+/*
+ * Typed bodies. As builder input, pointers are borrowed for the call; as
+ * parser output (ca_task_msg_<kind>), they point into the ca_task_msg.
+ * Times are ms since the Unix epoch; amounts are integer base units.
+ */
+
+/* REQUEST (CA_KIND_TASK_REQUEST): no parent; its message id is the task id. */
+typedef struct ca_task_request {
+    const char *capability; /* capability name (card.h grammar) */
+    ca_task_content input;
+    uint64_t max_price;  /* the most the requester pays */
+    uint64_t deadline;   /* the result is due by then; > created_at */
+    uint64_t collateral; /* collateral the worker must lock */
+    /* Direct hire: only `recipient` may bid. Carried as the envelope's
+     * recipient. Builder: set in ca_envelope_params.recipient. Parser: filled. */
+    int has_recipient;
+    ca_agent_id recipient;
+} ca_task_request;
+
+/* BID (CA_KIND_TASK_BID): parent = the task id. */
+typedef struct ca_task_bid {
+    ca_hash task;
+    uint64_t price;      /* <= request max_price */
+    uint64_t completion; /* promised completion time; <= request deadline */
+    uint64_t collateral; /* >= request collateral */
+} ca_task_bid;
+
+/* AWARD (CA_KIND_TASK_AWARD): parent = the chosen bid; sets the escrow terms. */
+typedef struct ca_task_award {
+    ca_hash task;
+    ca_hash bid;         /* message id of the chosen bid (= envelope parent) */
+    ca_agent_id worker;  /* the bid's sender */
+    uint64_t price;      /* = bid price: payment the requester locks */
+    uint64_t collateral; /* = bid collateral: what the worker locks */
+    uint64_t deadline;   /* result due; bid completion <= deadline <= request deadline */
+} ca_task_award;
+
+/* RESULT (CA_KIND_TASK_RESULT): parent = the award. Output or failure report. */
+typedef struct ca_task_result {
+    ca_hash task;
+    ca_hash award;               /* = envelope parent */
+    int failed;                  /* 0: `output` holds the output; 1: a failure report */
+    ca_task_content output;      /* when !failed */
+    uint64_t failure_code;       /* application-defined, when failed */
+    const char *failure_message; /* NUL-terminated UTF-8, may be "" (or NULL as input) */
+} ca_task_result;
+
+/* RECEIPT (CA_KIND_TASK_RECEIPT): parent = the result. Settles and rates. */
+typedef struct ca_task_receipt {
+    ca_hash task;
+    ca_hash award;      /* the award this receipt settles */
+    ca_hash result;     /* = envelope parent */
+    ca_agent_id worker; /* the awarded worker (who is rated) */
+    int accept;         /* 1 accept, 0 reject */
+    uint32_t rating;    /* 0 .. 100 */
+    uint64_t paid;      /* amount paid; <= award price */
+} ca_task_receipt;
+
+/* CANCEL (CA_KIND_TASK_CANCEL): parent = the task id (before an award) or the
+ * award (after its deadline passed without a result). */
+typedef struct ca_task_cancel {
+    ca_hash task;
+    const char *reason; /* NUL-terminated UTF-8, may be "" (or NULL as input) */
+} ca_task_cancel;
+
+/* DISPUTE (CA_KIND_TASK_DISPUTE): parent = any message of the thread. */
+typedef struct ca_task_dispute {
+    ca_hash task;
+    const char *reason;  /* NUL-terminated UTF-8, 1 .. CA_TASK_TEXT_MAX bytes */
+    const ca_hash *refs; /* message ids the dispute relies on */
+    size_t ref_count;    /* 1 .. CA_TASK_REFS_MAX */
+} ca_task_dispute;
+
+/*
+ * Builders: validate the body, encode it canonically and sign it in an
+ * envelope. `env` gives created_at, expires_at, flags, recipient and parent;
+ * its `kind` is ignored (the builder sets it). When env->parent is NULL the
+ * builder uses the parent the body implies (bid: task; award: bid; result:
+ * award; receipt: result; cancel: task); when given it must match that
+ * (CA_ERR_INVALID_ARGUMENT). Dispute needs an explicit parent. Output under
+ * the OWNERSHIP RULE; `id_out` (optional) receives the message id.
+ * Task messages should not be sealed: a sealed thread cannot be audited.
+ */
+CA_API CA_NODISCARD ca_status ca_task_request_sign(const ca_identity *signer,
+                                                   const ca_envelope_params *env,
+                                                   const ca_task_request *body, uint8_t *out,
+                                                   size_t out_cap, size_t *out_len,
+                                                   ca_hash *id_out);
+CA_API CA_NODISCARD ca_status ca_task_bid_sign(const ca_identity *signer,
+                                               const ca_envelope_params *env,
+                                               const ca_task_bid *body, uint8_t *out,
+                                               size_t out_cap, size_t *out_len, ca_hash *id_out);
+CA_API CA_NODISCARD ca_status ca_task_award_sign(const ca_identity *signer,
+                                                 const ca_envelope_params *env,
+                                                 const ca_task_award *body, uint8_t *out,
+                                                 size_t out_cap, size_t *out_len, ca_hash *id_out);
+CA_API CA_NODISCARD ca_status ca_task_result_sign(const ca_identity *signer,
+                                                  const ca_envelope_params *env,
+                                                  const ca_task_result *body, uint8_t *out,
+                                                  size_t out_cap, size_t *out_len, ca_hash *id_out);
+CA_API CA_NODISCARD ca_status ca_task_receipt_sign(const ca_identity *signer,
+                                                   const ca_envelope_params *env,
+                                                   const ca_task_receipt *body, uint8_t *out,
+                                                   size_t out_cap, size_t *out_len,
+                                                   ca_hash *id_out);
+CA_API CA_NODISCARD ca_status ca_task_cancel_sign(const ca_identity *signer,
+                                                  const ca_envelope_params *env,
+                                                  const ca_task_cancel *body, uint8_t *out,
+                                                  size_t out_cap, size_t *out_len, ca_hash *id_out);
+CA_API CA_NODISCARD ca_status ca_task_dispute_sign(const ca_identity *signer,
+                                                   const ca_envelope_params *env,
+                                                   const ca_task_dispute *body, uint8_t *out,
+                                                   size_t out_cap, size_t *out_len,
+                                                   ca_hash *id_out);
+
+/* ---- parsed messages ---- */
+
+typedef struct ca_task_msg ca_task_msg;
+
+/*
+ * Strict parser of a task message from an envelope the caller has verified:
+ * a task kind (else CA_ERR_WRONG_KIND), canonical body within the limits
+ * (else CA_ERR_MALFORMED / CA_ERR_BAD_CAPABILITY), envelope parent as the
+ * kind requires (absent for a request, present otherwise, and equal to the
+ * body's bid / award / result link). `reader` opens sealed bodies (may be
+ * NULL). The handle keeps a copy of the encoded envelope.
+ */
+CA_API CA_NODISCARD ca_status ca_task_msg_parse(ca_task_msg **out, const ca_envelope *env,
+                                                const ca_identity *reader);
+CA_API void ca_task_msg_free(ca_task_msg *msg);
+
+CA_API uint32_t ca_task_msg_kind(const ca_task_msg *msg);
+CA_API void ca_task_msg_id(const ca_task_msg *msg, ca_hash *out);
+CA_API void ca_task_msg_sender(const ca_task_msg *msg, ca_agent_id *out);
+CA_API uint64_t ca_task_msg_created_at(const ca_task_msg *msg);
+/* The task id: the body's task field, or the message's own id for a request. */
+CA_API void ca_task_msg_task_id(const ca_task_msg *msg, ca_hash *out);
+/* 1 and *out filled when the message has a parent (every kind but request). */
+CA_API int ca_task_msg_parent(const ca_task_msg *msg, ca_hash *out);
+/* The encoded, signed envelope (OWNERSHIP RULE). */
+CA_API CA_NODISCARD ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out,
+                                                  size_t out_cap, size_t *out_len);
+
+/* Typed views: CA_ERR_WRONG_KIND when the message is of another kind. */
+CA_API ca_status ca_task_msg_request(const ca_task_msg *msg, ca_task_request *out);
+CA_API ca_status ca_task_msg_bid(const ca_task_msg *msg, ca_task_bid *out);
+CA_API ca_status ca_task_msg_award(const ca_task_msg *msg, ca_task_award *out);
+CA_API ca_status ca_task_msg_result(const ca_task_msg *msg, ca_task_result *out);
+CA_API ca_status ca_task_msg_receipt(const ca_task_msg *msg, ca_task_receipt *out);
+CA_API ca_status ca_task_msg_cancel(const ca_task_msg *msg, ca_task_cancel *out);
+CA_API ca_status ca_task_msg_dispute(const ca_task_msg *msg, ca_task_dispute *out);
+
+/* ---- the task thread state machine ---- */
+
+/* States, one to one with A2A task states. Values are stable. */
+typedef enum ca_task_state {
+    CA_TASK_SUBMITTED = 1,      /* request accepted, collecting bids */
+    CA_TASK_WORKING = 2,        /* awarded, result pending */
+    CA_TASK_INPUT_REQUIRED = 3, /* result delivered, the requester's receipt pending */
+    CA_TASK_COMPLETED = 4,      /* receipt accepted an output */
+    CA_TASK_FAILED = 5,         /* receipt closed a failure report */
+    CA_TASK_CANCELED = 6,       /* canceled by the requester */
+    CA_TASK_REJECTED = 7        /* receipt rejected the output */
+} ca_task_state;
+
+/* A2A name of a state ("submitted", "working", "input-required", ...), or "unknown". */
+CA_API const char *ca_task_state_name(ca_task_state state);
+
+#define CA_TASK_OPTIONS_VERSION 1u
+
+typedef struct ca_task_options {
+    unsigned int version; /* CA_TASK_OPTIONS_VERSION */
+    size_t max_messages;  /* messages a thread may hold; default CA_TASK_MESSAGES_DEFAULT */
+    /* Envelope limits and clock skew used to verify each message; default
+     * ca_envelope_options_init values. */
+    size_t max_envelope_bytes;
+    size_t max_body_bytes;
+    uint64_t max_skew_ms;
+} ca_task_options;
+
+/* Fills the defaults. CA_ERR_UNSUPPORTED for an unknown version. */
+CA_API ca_status ca_task_options_init(ca_task_options *opts, unsigned int version);
+
+typedef struct ca_task ca_task;
+
+/*
+ * New thread from its REQUEST. The envelope is verified (signature and time
+ * at `now`) and parsed; then deadline > created_at is required. `opts` may be
+ * NULL. The handle keeps its own copies.
+ */
+CA_API CA_NODISCARD ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
+                                          const ca_task_options *opts);
+CA_API void ca_task_free(ca_task *task);
+
+/*
+ * Verifies `env` (signature and time at `now`), parses it and applies the
+ * protocol rules (docs/PROTOCOL.md). On success the message joins the thread
+ * and the state may change; on failure nothing changes and the status says
+ * why: CA_ERR_TASK_DUPLICATE, _MISMATCH, _FORBIDDEN, _EQUIVOCATION,
+ * _UNKNOWN_PARENT, _ORDER, _TIMESTAMP, _DEADLINE, _TERMS, CA_ERR_LIMIT, or an
+ * envelope / parse status.
+ */
+CA_API CA_NODISCARD ca_status ca_task_apply(ca_task *task, const ca_envelope *env, uint64_t now);
+/* Decode + ca_task_apply. */
+CA_API CA_NODISCARD ca_status ca_task_apply_bytes(ca_task *task, const uint8_t *data, size_t len,
+                                                  uint64_t now);
+
+CA_API ca_task_state ca_task_get_state(const ca_task *task);
+CA_API void ca_task_id(const ca_task *task, ca_hash *out); /* = the request's message id */
+CA_API void ca_task_requester(const ca_task *task, ca_agent_id *out);
+/* The accepted award (1), or 0 when none. */
+CA_API int ca_task_award_msg(const ca_task *task, const ca_task_msg **out);
+/* The accepted result (1), or 0 when none. */
+CA_API int ca_task_result_msg(const ca_task *task, const ca_task_msg **out);
+/* Number of accepted bids. */
+CA_API size_t ca_task_bid_count(const ca_task *task);
+/* 1 when the requester (who = 0) or the worker (who = 1) has disputed. */
+CA_API int ca_task_disputed(const ca_task *task, int who);
+
+/* Accepted messages, in acceptance order (0 is the request). */
+CA_API size_t ca_task_message_count(const ca_task *task);
+CA_API const ca_task_msg *ca_task_message(const ca_task *task, size_t index);
+/* Lookup by message id; NULL when not in the thread. */
+CA_API const ca_task_msg *ca_task_find(const ca_task *task, const ca_hash *id);
+
+/*
+ * Order-independent digest of the thread: BLAKE2b-256 over the state, the
+ * dispute flags and the sorted ids of the accepted messages. Two nodes that
+ * accepted the same messages (in any order) have the same digest.
+ */
+CA_API void ca_task_digest(const ca_task *task, ca_hash *out);
+
+/*
+ * After ca_task_apply returned CA_ERR_TASK_EQUIVOCATION for `env`: writes the
+ * evidence (the accepted message and `env`) under the OWNERSHIP RULE.
+ * CA_ERR_NOT_FOUND when the thread holds no conflicting message.
+ */
+CA_API CA_NODISCARD ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env,
+                                               uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Whole thread as bytes (canonical: version and the signed envelopes in
+ * acceptance order), under the OWNERSHIP RULE.
+ */
+CA_API CA_NODISCARD ca_status ca_task_serialize(const ca_task *task, uint8_t *out, size_t out_cap,
+                                                size_t *out_len);
+
+/*
+ * Rebuilds a thread from ca_task_serialize bytes, re-verifying every
+ * envelope and re-applying every rule in audit mode: each message is
+ * checked at its own created_at instead of a wall clock, so a thread can be
+ * audited long after its deadlines. Any failure fails the whole call (the
+ * sentence names the message index). `opts` may be NULL.
+ */
+CA_API CA_NODISCARD ca_status ca_task_deserialize(ca_task **out, const uint8_t *data, size_t len,
+                                                  const ca_task_options *opts);
+
+/* ---- equivocation evidence ---- */
+
+/*
+ * Evidence that one agent signed two different messages of the same kind
+ * (BID, AWARD or RESULT) for the same task. Self-contained: both signed
+ * envelopes in canonical order; anyone verifies it offline.
+ */
+typedef struct ca_evidence ca_evidence;
+
+/*
+ * Builds evidence from two envelopes (any order). Requirements: both
+ * signatures verify, same sender, same kind in {BID, AWARD, RESULT}, same
+ * task id in readable (unsealed) bodies, different message ids. Else
+ * CA_ERR_BAD_EVIDENCE. Output under the OWNERSHIP RULE.
+ */
+CA_API CA_NODISCARD ca_status ca_evidence_encode(const ca_envelope *a, const ca_envelope *b,
+                                                 uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Strict decode + full verification (signatures, kinds, sender, task,
+ * canonical order). Independent of time. CA_ERR_MALFORMED or
+ * CA_ERR_BAD_EVIDENCE on failure.
+ */
+CA_API CA_NODISCARD ca_status ca_evidence_open(ca_evidence **out, const uint8_t *data, size_t len);
+CA_API void ca_evidence_free(ca_evidence *ev);
+CA_API void ca_evidence_offender(const ca_evidence *ev, ca_agent_id *out);
+CA_API void ca_evidence_task(const ca_evidence *ev, ca_hash *out); /* the request's id */
+CA_API uint32_t ca_evidence_kind(const ca_evidence *ev);
+/* The two message ids, ascending (index 0 or 1). */
+CA_API void ca_evidence_message(const ca_evidence *ev, int index, ca_hash *out);
+/* Unique id of this evidence: BLAKE2b-256 of its canonical bytes ("evidence works once"). */
+CA_API void ca_evidence_hash(const ca_evidence *ev, ca_hash *out);
+
+/* One call: open, copy out the fields (each out pointer optional), free. */
+CA_API CA_NODISCARD ca_status ca_evidence_verify(const uint8_t *data, size_t len,
+                                                 ca_agent_id *offender, ca_hash *task,
+                                                 uint32_t *kind, ca_hash *evidence_hash);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CYBERAGENT_TASK_H */

@@ -1,0 +1,665 @@
+/* The task thread state machine: who may send what, when, for how much. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "internal.h"
+#include "task/task_internal.h"
+#include "wire/wire.h"
+
+struct ca_task {
+    ca_task_options opts;
+    ca_envelope_options env_opts;
+    ca_task_msg **msgs; /* acceptance order; [0] is the request */
+    size_t count, cap;
+    ca_task_state state;
+    ca_hash id;
+    ca_agent_id requester;
+    const ca_task_msg *award, *result, *receipt, *cancel;
+    bool disputed[2];
+    size_t bids;
+};
+
+const char *ca_task_state_name(ca_task_state state)
+{
+    switch (state) {
+    case CA_TASK_SUBMITTED:
+        return "submitted";
+    case CA_TASK_WORKING:
+        return "working";
+    case CA_TASK_INPUT_REQUIRED:
+        return "input-required";
+    case CA_TASK_COMPLETED:
+        return "completed";
+    case CA_TASK_FAILED:
+        return "failed";
+    case CA_TASK_CANCELED:
+        return "canceled";
+    case CA_TASK_REJECTED:
+        return "rejected";
+    default:
+        return "unknown";
+    }
+}
+
+ca_status ca_task_options_init(ca_task_options *opts, unsigned int version)
+{
+    CAI_REQUIRE(opts);
+    if (version != CA_TASK_OPTIONS_VERSION)
+        return cai_fail(CA_ERR_UNSUPPORTED, "ca_task_options version %u unknown (this build: %u)",
+                        version, CA_TASK_OPTIONS_VERSION);
+    ca_envelope_options eo;
+    ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
+    if (st != CA_OK)
+        return st;
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    opts->max_messages = CA_TASK_MESSAGES_DEFAULT;
+    opts->max_envelope_bytes = eo.max_envelope_bytes;
+    opts->max_body_bytes = eo.max_body_bytes;
+    opts->max_skew_ms = eo.max_skew_ms;
+    return CA_OK;
+}
+
+static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
+                              ca_envelope_options *eo)
+{
+    ca_status st;
+    if (in == NULL) {
+        st = ca_task_options_init(opts, CA_TASK_OPTIONS_VERSION);
+        if (st != CA_OK)
+            return st;
+    } else {
+        if (in->version != CA_TASK_OPTIONS_VERSION)
+            return cai_fail(CA_ERR_UNSUPPORTED, "ca_task_options version %u unknown", in->version);
+        *opts = *in;
+    }
+    if (opts->max_messages < 1)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_messages must be at least 1");
+    st = ca_envelope_options_init(eo, CA_ENVELOPE_OPTIONS_VERSION);
+    eo->max_envelope_bytes = opts->max_envelope_bytes;
+    eo->max_body_bytes = opts->max_body_bytes;
+    eo->max_skew_ms = opts->max_skew_ms;
+    return st;
+}
+
+static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
+{
+    cai_task_msg_view v;
+    for (size_t i = 0; i < t->count; i++) {
+        cai_task_msg_view_of(t->msgs[i], &v);
+        if (memcmp(v.id->bytes, id->bytes, CA_HASH_BYTES) == 0)
+            return t->msgs[i];
+    }
+    return NULL;
+}
+
+static bool same_agent(const ca_agent_id *a, const ca_agent_id *b)
+{
+    return memcmp(a->bytes, b->bytes, CA_AGENT_ID_BYTES) == 0;
+}
+
+static bool same_hash(const ca_hash *a, const ca_hash *b)
+{
+    return memcmp(a->bytes, b->bytes, CA_HASH_BYTES) == 0;
+}
+
+/* An accepted message of `kind` from `sender` with another id, or NULL. */
+static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_agent_id *sender,
+                                      const ca_hash *id)
+{
+    cai_task_msg_view v;
+    for (size_t i = 1; i < t->count; i++) {
+        cai_task_msg_view_of(t->msgs[i], &v);
+        if (v.kind == kind && same_agent(v.sender, sender) && !same_hash(v.id, id))
+            return t->msgs[i];
+    }
+    return NULL;
+}
+
+#define U64(x) ((unsigned long long)(x))
+
+/*
+ * The rules. `now` is the caller's clock; in audit mode it is the message's
+ * own created_at, so the checks reduce to the signed times.
+ */
+static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t now, uint32_t *next)
+{
+    cai_task_msg_view m, req, par;
+    cai_task_msg_view_of(msg, &m);
+    cai_task_msg_view_of(t->msgs[0], &req);
+    const ca_task_request *rq = &req.body->u.request;
+    const uint64_t skew = t->opts.max_skew_ms;
+    const bool from_requester = same_agent(m.sender, &t->requester);
+    *next = (uint32_t)t->state;
+    const ca_task_msg *parent = find(t, m.parent);
+    if (parent != NULL)
+        cai_task_msg_view_of(parent, &par);
+
+    switch (m.kind) {
+    case CA_KIND_TASK_REQUEST:
+        return cai_fail(CA_ERR_TASK_MISMATCH, "a request starts a new task");
+
+    case CA_KIND_TASK_BID: {
+        const ca_task_bid *b = &m.body->u.bid;
+        if (from_requester)
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "the requester may not bid on its own task");
+        if (rq->has_recipient && !same_agent(m.sender, &rq->recipient))
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "direct hire: only the recipient may bid");
+        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
+            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "bidder already placed a different bid");
+        if (t->state != CA_TASK_SUBMITTED)
+            return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(t->state));
+        if (m.created_at < req.created_at)
+            return cai_fail(CA_ERR_TASK_TIMESTAMP, "bid created before its request");
+        if (m.created_at > rq->deadline || now > rq->deadline + skew)
+            return cai_fail(CA_ERR_TASK_DEADLINE, "bid after the request deadline %llu",
+                            U64(rq->deadline));
+        if (b->price > rq->max_price)
+            return cai_fail(CA_ERR_TASK_TERMS, "bid price %llu above max price %llu", U64(b->price),
+                            U64(rq->max_price));
+        if (b->collateral < rq->collateral)
+            return cai_fail(CA_ERR_TASK_TERMS, "bid collateral %llu below required %llu",
+                            U64(b->collateral), U64(rq->collateral));
+        if (b->completion > rq->deadline || b->completion <= m.created_at)
+            return cai_fail(CA_ERR_TASK_TERMS,
+                            "bid completion %llu not between its creation and the deadline",
+                            U64(b->completion));
+        return CA_OK;
+    }
+
+    case CA_KIND_TASK_AWARD: {
+        const ca_task_award *a = &m.body->u.award;
+        if (!from_requester)
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester awards");
+        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
+            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "requester already made a different award");
+        if (t->state != CA_TASK_SUBMITTED)
+            return cai_fail(CA_ERR_TASK_ORDER, "award in state %s", ca_task_state_name(t->state));
+        if (parent == NULL || par.kind != CA_KIND_TASK_BID)
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "award names a bid not in the thread");
+        const ca_task_bid *b = &par.body->u.bid;
+        if (m.created_at < par.created_at)
+            return cai_fail(CA_ERR_TASK_TIMESTAMP, "award created before its bid");
+        if (m.created_at > rq->deadline || now > rq->deadline + skew)
+            return cai_fail(CA_ERR_TASK_DEADLINE, "award after the request deadline %llu",
+                            U64(rq->deadline));
+        if (!same_agent(&a->worker, par.sender))
+            return cai_fail(CA_ERR_TASK_TERMS, "award worker is not the bidder");
+        if (a->price != b->price || a->collateral != b->collateral)
+            return cai_fail(CA_ERR_TASK_TERMS, "award price or collateral differs from the bid");
+        if (a->deadline < b->completion || a->deadline > rq->deadline ||
+            a->deadline <= m.created_at)
+            return cai_fail(CA_ERR_TASK_TERMS,
+                            "award deadline %llu outside [bid completion, request deadline]",
+                            U64(a->deadline));
+        *next = CA_TASK_WORKING;
+        return CA_OK;
+    }
+
+    case CA_KIND_TASK_RESULT: {
+        if (t->award == NULL)
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "result before any award");
+        cai_task_msg_view aw;
+        cai_task_msg_view_of(t->award, &aw);
+        const ca_task_award *a = &aw.body->u.award;
+        if (!same_agent(m.sender, &a->worker))
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the awarded worker sends the result");
+        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
+            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "worker already sent a different result");
+        if (t->state != CA_TASK_WORKING)
+            return cai_fail(CA_ERR_TASK_ORDER, "result in state %s", ca_task_state_name(t->state));
+        if (!same_hash(m.parent, aw.id))
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "result names another award");
+        if (m.created_at < aw.created_at)
+            return cai_fail(CA_ERR_TASK_TIMESTAMP, "result created before its award");
+        if (m.created_at > a->deadline || now > a->deadline + skew)
+            return cai_fail(CA_ERR_TASK_DEADLINE, "result after the award deadline %llu",
+                            U64(a->deadline));
+        *next = CA_TASK_INPUT_REQUIRED;
+        return CA_OK;
+    }
+
+    case CA_KIND_TASK_RECEIPT: {
+        const ca_task_receipt *r = &m.body->u.receipt;
+        if (!from_requester)
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester sends the receipt");
+        if (t->result == NULL && (t->state == CA_TASK_SUBMITTED || t->state == CA_TASK_WORKING))
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "receipt before any result");
+        if (t->state != CA_TASK_INPUT_REQUIRED)
+            return cai_fail(CA_ERR_TASK_ORDER, "receipt in state %s", ca_task_state_name(t->state));
+        cai_task_msg_view aw, rs;
+        cai_task_msg_view_of(t->award, &aw);
+        cai_task_msg_view_of(t->result, &rs);
+        if (!same_hash(m.parent, rs.id))
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "receipt names another result");
+        if (!same_hash(&r->award, aw.id) || !same_agent(&r->worker, &aw.body->u.award.worker))
+            return cai_fail(CA_ERR_TASK_TERMS, "receipt names another award or worker");
+        if (r->paid > aw.body->u.award.price)
+            return cai_fail(CA_ERR_TASK_TERMS, "receipt pays %llu, above the award price %llu",
+                            U64(r->paid), U64(aw.body->u.award.price));
+        if (m.created_at < rs.created_at)
+            return cai_fail(CA_ERR_TASK_TIMESTAMP, "receipt created before its result");
+        if (rs.body->u.result.failed)
+            *next = CA_TASK_FAILED;
+        else
+            *next = r->accept ? CA_TASK_COMPLETED : CA_TASK_REJECTED;
+        return CA_OK;
+    }
+
+    case CA_KIND_TASK_CANCEL: {
+        if (!from_requester)
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester cancels");
+        if (parent == NULL)
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "cancel names a message not in the "
+                                                        "thread");
+        if (t->state == CA_TASK_SUBMITTED) {
+            if (par.kind != CA_KIND_TASK_REQUEST)
+                return cai_fail(CA_ERR_TASK_ORDER, "cancel before award must name the request");
+        } else if (t->state == CA_TASK_WORKING) {
+            cai_task_msg_view aw;
+            cai_task_msg_view_of(t->award, &aw);
+            uint64_t dl = aw.body->u.award.deadline;
+            if (!same_hash(m.parent, aw.id))
+                return cai_fail(CA_ERR_TASK_ORDER, "cancel after award must name the award");
+            if (m.created_at <= dl || now <= dl)
+                return cai_fail(CA_ERR_TASK_DEADLINE,
+                                "cancel after award only once its deadline %llu has passed",
+                                U64(dl));
+        } else {
+            return cai_fail(CA_ERR_TASK_ORDER, "cancel in state %s", ca_task_state_name(t->state));
+        }
+        if (m.created_at < par.created_at)
+            return cai_fail(CA_ERR_TASK_TIMESTAMP, "cancel created before its parent");
+        *next = CA_TASK_CANCELED;
+        return CA_OK;
+    }
+
+    case CA_KIND_TASK_DISPUTE: {
+        const ca_task_dispute *d = &m.body->u.dispute;
+        if (t->award == NULL)
+            return cai_fail(CA_ERR_TASK_ORDER, "dispute before any award");
+        cai_task_msg_view aw;
+        cai_task_msg_view_of(t->award, &aw);
+        int who = from_requester ? 0 : same_agent(m.sender, &aw.body->u.award.worker) ? 1 : -1;
+        if (who < 0)
+            return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester or the worker disputes");
+        if (t->disputed[who])
+            return cai_fail(CA_ERR_TASK_ORDER, "this party already disputed");
+        if (parent == NULL)
+            return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "dispute names a parent not in the "
+                                                        "thread");
+        for (size_t i = 0; i < d->ref_count; i++)
+            if (find(t, &d->refs[i]) == NULL)
+                return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT,
+                                "dispute relies on message %zu, not in the thread", i);
+        if (m.created_at < par.created_at)
+            return cai_fail(CA_ERR_TASK_TIMESTAMP, "dispute created before its parent");
+        return CA_OK;
+    }
+    default:
+        return cai_fail(CA_ERR_WRONG_KIND, "not a task message");
+    }
+}
+
+/* Takes ownership of msg on success. */
+static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
+{
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        if (cap > t->opts.max_messages)
+            cap = t->opts.max_messages;
+        ca_task_msg **n = realloc(t->msgs, cap * sizeof(ca_task_msg *));
+        if (n == NULL)
+            return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a task thread");
+        t->msgs = n;
+        t->cap = cap;
+    }
+    t->msgs[t->count++] = msg;
+    cai_task_msg_view v;
+    cai_task_msg_view_of(msg, &v);
+    switch (v.kind) {
+    case CA_KIND_TASK_BID:
+        t->bids++;
+        break;
+    case CA_KIND_TASK_AWARD:
+        t->award = msg;
+        break;
+    case CA_KIND_TASK_RESULT:
+        t->result = msg;
+        break;
+    case CA_KIND_TASK_RECEIPT:
+        t->receipt = msg;
+        break;
+    case CA_KIND_TASK_CANCEL:
+        t->cancel = msg;
+        break;
+    case CA_KIND_TASK_DISPUTE:
+        t->disputed[same_agent(v.sender, &t->requester) ? 0 : 1] = true;
+        break;
+    default:
+        break;
+    }
+    t->state = (ca_task_state)next;
+    return CA_OK;
+}
+
+static ca_status verify_env(const ca_envelope *env, uint64_t now, bool audit,
+                            const ca_envelope_options *eo)
+{
+    return ca_envelope_verify(env, audit ? ca_envelope_created_at(env) : now, eo);
+}
+
+static ca_status task_new(ca_task **out, const ca_envelope *request, uint64_t now, bool audit,
+                          const ca_task_options *opts)
+{
+    ca_task *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a task");
+    ca_status st = resolve_opts(opts, &t->opts, &t->env_opts);
+    if (st == CA_OK && ca_envelope_kind(request) != CA_KIND_TASK_REQUEST)
+        st = cai_fail(CA_ERR_WRONG_KIND, "a task starts with a request, not kind %u",
+                      ca_envelope_kind(request));
+    if (st == CA_OK)
+        st = verify_env(request, now, audit, &t->env_opts);
+    ca_task_msg *msg = NULL;
+    if (st == CA_OK)
+        st = cai_task_msg_parse(&msg, request, NULL, &t->env_opts);
+    if (st == CA_OK) {
+        cai_task_msg_view v;
+        cai_task_msg_view_of(msg, &v);
+        if (v.body->u.request.deadline <= v.created_at)
+            st = cai_fail(CA_ERR_TASK_DEADLINE, "request deadline is not after its creation");
+        t->id = *v.id;
+        t->requester = *v.sender;
+    }
+    if (st == CA_OK)
+        st = accept_msg(t, msg, CA_TASK_SUBMITTED);
+    if (st != CA_OK) {
+        ca_task_msg_free(msg);
+        ca_task_free(t);
+        return st;
+    }
+    *out = t;
+    return CA_OK;
+}
+
+ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
+                      const ca_task_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(request);
+    return task_new(out, request, now, false, opts);
+}
+
+void ca_task_free(ca_task *task)
+{
+    if (task == NULL)
+        return;
+    for (size_t i = 0; i < task->count; i++)
+        ca_task_msg_free(task->msgs[i]);
+    free(task->msgs);
+    free(task);
+}
+
+static ca_status task_apply(ca_task *t, const ca_envelope *env, uint64_t now, bool audit)
+{
+    uint32_t kind = ca_envelope_kind(env);
+    if (!cai_task_kind(kind))
+        return cai_fail(CA_ERR_WRONG_KIND, "envelope of kind %u is not a task message", kind);
+    if (audit)
+        now = ca_envelope_created_at(env);
+    ca_status st = verify_env(env, now, audit, &t->env_opts);
+    if (st != CA_OK)
+        return st;
+    ca_task_msg *msg = NULL;
+    st = cai_task_msg_parse(&msg, env, NULL, &t->env_opts);
+    if (st != CA_OK)
+        return st;
+    cai_task_msg_view v;
+    cai_task_msg_view_of(msg, &v);
+    uint32_t next = 0;
+    if (find(t, v.id) != NULL)
+        st = cai_fail(CA_ERR_TASK_DUPLICATE, "message already in the thread");
+    else if (!same_hash(v.task, &t->id))
+        st = cai_fail(CA_ERR_TASK_MISMATCH, "message belongs to another task");
+    else if (t->count >= t->opts.max_messages)
+        st = cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu messages",
+                      t->opts.max_messages);
+    else
+        st = check_rules(t, msg, now, &next);
+    if (st == CA_OK)
+        st = accept_msg(t, msg, next);
+    if (st != CA_OK)
+        ca_task_msg_free(msg);
+    return st;
+}
+
+ca_status ca_task_apply(ca_task *task, const ca_envelope *env, uint64_t now)
+{
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(env);
+    return task_apply(task, env, now, false);
+}
+
+ca_status ca_task_apply_bytes(ca_task *task, const uint8_t *data, size_t len, uint64_t now)
+{
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(data);
+    ca_envelope *env = NULL;
+    ca_status st = ca_envelope_decode(&env, data, len, &task->env_opts);
+    if (st != CA_OK)
+        return st;
+    st = task_apply(task, env, now, false);
+    ca_envelope_free(env);
+    return st;
+}
+
+ca_task_state ca_task_get_state(const ca_task *task)
+{
+    return task != NULL ? task->state : (ca_task_state)0;
+}
+
+void ca_task_id(const ca_task *task, ca_hash *out)
+{
+    if (task != NULL && out != NULL)
+        *out = task->id;
+}
+
+void ca_task_requester(const ca_task *task, ca_agent_id *out)
+{
+    if (task != NULL && out != NULL)
+        *out = task->requester;
+}
+
+int ca_task_award_msg(const ca_task *task, const ca_task_msg **out)
+{
+    if (task == NULL || task->award == NULL)
+        return 0;
+    if (out != NULL)
+        *out = task->award;
+    return 1;
+}
+
+int ca_task_result_msg(const ca_task *task, const ca_task_msg **out)
+{
+    if (task == NULL || task->result == NULL)
+        return 0;
+    if (out != NULL)
+        *out = task->result;
+    return 1;
+}
+
+size_t ca_task_bid_count(const ca_task *task)
+{
+    return task != NULL ? task->bids : 0;
+}
+
+int ca_task_disputed(const ca_task *task, int who)
+{
+    return task != NULL && (who == 0 || who == 1) && task->disputed[who];
+}
+
+size_t ca_task_message_count(const ca_task *task)
+{
+    return task != NULL ? task->count : 0;
+}
+
+const ca_task_msg *ca_task_message(const ca_task *task, size_t index)
+{
+    return task != NULL && index < task->count ? task->msgs[index] : NULL;
+}
+
+const ca_task_msg *ca_task_find(const ca_task *task, const ca_hash *id)
+{
+    return task != NULL && id != NULL ? find(task, id) : NULL;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, CA_HASH_BYTES);
+}
+
+void ca_task_digest(const ca_task *task, ca_hash *out)
+{
+    if (task == NULL || out == NULL)
+        return;
+    ca_hash *ids = malloc(task->count * sizeof *ids);
+    crypto_generichash_state h;
+    static const char tag[] = "cyberagent/1/task-digest";
+    uint8_t head[3] = {(uint8_t)task->state, task->disputed[0], task->disputed[1]};
+    crypto_generichash_init(&h, NULL, 0, CA_HASH_BYTES);
+    crypto_generichash_update(&h, (const uint8_t *)tag, sizeof tag - 1);
+    crypto_generichash_update(&h, head, sizeof head);
+    if (ids != NULL) {
+        for (size_t i = 0; i < task->count; i++)
+            ca_task_msg_id(task->msgs[i], &ids[i]);
+        qsort(ids, task->count, sizeof *ids, hash_cmp);
+        crypto_generichash_update(&h, ids[0].bytes, task->count * CA_HASH_BYTES);
+        free(ids);
+    } else {
+        /* Out of memory: a digest that can never match a real one. */
+        memset(head, 0xff, sizeof head);
+        crypto_generichash_update(&h, head, sizeof head);
+    }
+    crypto_generichash_final(&h, out->bytes, CA_HASH_BYTES);
+}
+
+ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t *out,
+                           size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(env);
+    CAI_REQUIRE(out_len);
+    uint32_t kind = ca_envelope_kind(env);
+    ca_agent_id sender;
+    ca_hash id;
+    ca_envelope_sender(env, &sender);
+    ca_envelope_id(env, &id);
+    const ca_task_msg *prior = NULL;
+    if (kind == CA_KIND_TASK_BID || kind == CA_KIND_TASK_AWARD || kind == CA_KIND_TASK_RESULT)
+        prior = conflicting(task, kind, &sender, &id);
+    if (prior == NULL)
+        return cai_fail(CA_ERR_NOT_FOUND, "the thread holds no message this one conflicts with");
+    size_t len = 0;
+    ca_status st = ca_envelope_encoded(env, NULL, 0, &len);
+    if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
+        return st;
+    uint8_t *buf = malloc(len);
+    if (buf == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory building evidence");
+    st = ca_envelope_encoded(env, buf, len, &len);
+    cai_task_msg_view v;
+    cai_task_msg_view_of(prior, &v);
+    if (st == CA_OK)
+        st = cai_evidence_encode_bytes(v.env, v.env_len, buf, len, out, out_cap, out_len);
+    free(buf);
+    return st;
+}
+
+/* ---- serialization ---- */
+
+enum { SER_VERSION = 0, SER_MESSAGES = 1 };
+#define CAI_TASK_SER_VERSION 1u
+
+ca_status ca_task_serialize(const ca_task *task, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(out_len);
+    cai_wire_writer w;
+    cai_ww_init(&w, out, out_cap);
+    cai_ww_map(&w, 2);
+    cai_ww_kuint(&w, SER_VERSION, CAI_TASK_SER_VERSION);
+    cai_ww_uint(&w, SER_MESSAGES);
+    cai_ww_array(&w, (uint32_t)task->count);
+    for (size_t i = 0; i < task->count; i++) {
+        cai_task_msg_view v;
+        cai_task_msg_view_of(task->msgs[i], &v);
+        cai_ww_bin(&w, v.env, v.env_len);
+    }
+    ca_status st = cai_ww_finish(&w, out_len);
+    if (st == CA_ERR_BUFFER_TOO_SMALL)
+        return cai_check_out(NULL, 0, out_len, *out_len);
+    return st;
+}
+
+ca_status ca_task_deserialize(ca_task **out, const uint8_t *data, size_t len,
+                              const ca_task_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(data);
+    ca_task_options o;
+    ca_envelope_options eo;
+    ca_status st = resolve_opts(opts, &o, &eo);
+    if (st != CA_OK)
+        return st;
+    cai_wire_reader r;
+    cai_wire_map m;
+    uint64_t version = 0;
+    uint32_t n = 0;
+    cai_wr_init(&r, data, len);
+    st = cai_wr_map(&r, &m);
+    if (st == CA_OK)
+        st = cai_wr_require(&m, SER_VERSION);
+    if (st == CA_OK)
+        st = cai_wr_uint(&r, &version);
+    if (st == CA_OK && version != CAI_TASK_SER_VERSION)
+        st = cai_fail(CA_ERR_UNSUPPORTED, "task thread version %llu unknown", U64(version));
+    if (st == CA_OK)
+        st = cai_wr_require(&m, SER_MESSAGES);
+    if (st == CA_OK)
+        st = cai_wr_array(&r, &n);
+    if (st == CA_OK && (n == 0 || n > o.max_messages))
+        st = cai_fail(CA_ERR_MALFORMED, "malformed task thread: %u messages (1 .. %zu)", n,
+                      o.max_messages);
+    ca_task *t = NULL;
+    for (uint32_t i = 0; st == CA_OK && i < n; i++) {
+        const uint8_t *p;
+        size_t plen;
+        ca_envelope *env = NULL;
+        st = cai_wr_bin_max(&r, o.max_envelope_bytes, &p, &plen);
+        if (st == CA_OK)
+            st = ca_envelope_decode(&env, p, plen, &eo);
+        if (st == CA_OK)
+            st = i == 0 ? task_new(&t, env, 0, true, &o) : task_apply(t, env, 0, true);
+        ca_envelope_free(env);
+        if (st != CA_OK) {
+            char why[200];
+            (void)snprintf(why, sizeof why, "%s", ca_last_error());
+            (void)cai_fail(st, "task thread message %u: %s", i, why);
+        }
+    }
+    if (st == CA_OK)
+        st = cai_wr_map_end(&m);
+    if (st == CA_OK)
+        st = cai_wr_end(&r);
+    if (st != CA_OK) {
+        ca_task_free(t);
+        return st;
+    }
+    *out = t;
+    return CA_OK;
+}

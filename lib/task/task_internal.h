@@ -1,0 +1,69 @@
+/* Task protocol internals: body codec (shared with tests and fuzz targets), message handle. */
+#ifndef CYBERAGENT_TASK_INTERNAL_H
+#define CYBERAGENT_TASK_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "cyberagent/task.h"
+
+/*
+ * A decoded body: the public struct of its kind, with zero-copy pointers
+ * into the body bytes. Strings are NOT NUL-terminated here: their lengths
+ * are in text_len / uri_len. Dispute refs are copied into `refs`.
+ */
+typedef struct cai_task_body {
+    uint32_t kind;
+    union {
+        ca_task_request request;
+        ca_task_bid bid;
+        ca_task_award award;
+        ca_task_result result;
+        ca_task_receipt receipt;
+        ca_task_cancel cancel;
+        ca_task_dispute dispute;
+    } u;
+    const char *text; /* capability, failure message or reason */
+    size_t text_len;
+    const char *uri; /* input or output URI */
+    size_t uri_len;
+    ca_hash refs[CA_TASK_REFS_MAX];
+} cai_task_body;
+
+/* 1 for the seven task kinds. */
+bool cai_task_kind(uint32_t kind);
+
+/* Validates `body` (the public struct for `kind`) and encodes it (OWNERSHIP RULE). */
+ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, size_t out_cap,
+                               size_t *out_len);
+
+/* Strict decoder of a body of `kind`. */
+ca_status cai_task_body_decode(uint32_t kind, const uint8_t *data, size_t len, cai_task_body *out);
+
+/* The task id named by a decoded body (for a request: none, returns false). */
+bool cai_task_body_task(const cai_task_body *b, ca_hash *out);
+
+/* The parse used by ca_task_msg_parse; `opts` for the body size cap (NULL: default). */
+ca_status cai_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca_identity *reader,
+                             const ca_envelope_options *opts);
+
+/* Zero-copy access to a message's fields for the state machine. */
+typedef struct cai_task_msg_view {
+    uint32_t kind;
+    const ca_hash *id;
+    const ca_agent_id *sender;
+    uint64_t created_at;
+    bool has_parent;
+    const ca_hash *parent;
+    const ca_hash *task;       /* the task id (own id for a request) */
+    const cai_task_body *body; /* public struct views are NUL-terminated copies */
+    const uint8_t *env;
+    size_t env_len;
+} cai_task_msg_view;
+
+void cai_task_msg_view_of(const ca_task_msg *msg, cai_task_msg_view *v);
+
+/* Evidence from two encoded envelopes (any order). */
+ca_status cai_evidence_encode_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                                    uint8_t *out, size_t out_cap, size_t *out_len);
+
+#endif

@@ -1,0 +1,344 @@
+/* Task messages: builders (body + envelope), strict parsing into a handle, typed views. */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "task/task_internal.h"
+
+struct ca_task_msg {
+    uint32_t kind;
+    ca_hash id;
+    ca_agent_id sender;
+    uint64_t created_at;
+    bool has_parent;
+    ca_hash parent;
+    ca_hash task;
+    cai_task_body body; /* public views point into this allocation */
+    const uint8_t *env;
+    size_t env_len;
+    /* followed by: env bytes, body bytes, text copy + NUL, uri copy + NUL */
+};
+
+/* The parent a body implies (false for request and dispute). */
+static bool implied_parent(const cai_task_body *b, ca_hash *out)
+{
+    switch (b->kind) {
+    case CA_KIND_TASK_BID:
+        *out = b->u.bid.task;
+        return true;
+    case CA_KIND_TASK_AWARD:
+        *out = b->u.award.bid;
+        return true;
+    case CA_KIND_TASK_RESULT:
+        *out = b->u.result.award;
+        return true;
+    case CA_KIND_TASK_RECEIPT:
+        *out = b->u.receipt.result;
+        return true;
+    case CA_KIND_TASK_CANCEL:
+        *out = b->u.cancel.task;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- builders ---- */
+
+static ca_status sign_body(const ca_identity *signer, const ca_envelope_params *env, uint32_t kind,
+                           const void *body, const ca_hash *implied, const ca_agent_id *recipient,
+                           uint8_t *out, size_t out_cap, size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(signer);
+    CAI_REQUIRE(env);
+    CAI_REQUIRE(body);
+    CAI_REQUIRE(out_len);
+    ca_envelope_params p = *env;
+    p.kind = kind;
+    if (kind == CA_KIND_TASK_REQUEST) {
+        if (p.parent != NULL)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "a task request has no parent");
+    } else if (p.parent == NULL) {
+        if (implied == NULL)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "a dispute needs an explicit parent");
+        p.parent = implied;
+    } else if (implied != NULL && memcmp(p.parent->bytes, implied->bytes, CA_HASH_BYTES) != 0) {
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "envelope parent differs from the parent the body names");
+    }
+    if (recipient != NULL) {
+        if (p.recipient != NULL &&
+            memcmp(p.recipient->bytes, recipient->bytes, CA_AGENT_ID_BYTES) != 0)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                            "request recipient and envelope recipient differ");
+        p.recipient = recipient;
+    }
+    size_t body_len = 0;
+    ca_status st = cai_task_body_encode(kind, body, NULL, 0, &body_len);
+    if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
+        return st;
+    uint8_t *buf = malloc(body_len);
+    if (buf == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a task body");
+    st = cai_task_body_encode(kind, body, buf, body_len, &body_len);
+    if (st == CA_OK)
+        st = ca_envelope_sign(signer, &p, buf, body_len, out, out_cap, out_len, id_out);
+    free(buf);
+    return st;
+}
+
+ca_status ca_task_request_sign(const ca_identity *signer, const ca_envelope_params *env,
+                               const ca_task_request *body, uint8_t *out, size_t out_cap,
+                               size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(env);
+    CAI_REQUIRE(body);
+    if (body->deadline <= env->created_at)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "request deadline is not after created_at");
+    return sign_body(signer, env, CA_KIND_TASK_REQUEST, body, NULL,
+                     body->has_recipient ? &body->recipient : NULL, out, out_cap, out_len, id_out);
+}
+
+ca_status ca_task_bid_sign(const ca_identity *signer, const ca_envelope_params *env,
+                           const ca_task_bid *body, uint8_t *out, size_t out_cap, size_t *out_len,
+                           ca_hash *id_out)
+{
+    CAI_REQUIRE(body);
+    return sign_body(signer, env, CA_KIND_TASK_BID, body, &body->task, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+ca_status ca_task_award_sign(const ca_identity *signer, const ca_envelope_params *env,
+                             const ca_task_award *body, uint8_t *out, size_t out_cap,
+                             size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(body);
+    return sign_body(signer, env, CA_KIND_TASK_AWARD, body, &body->bid, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+ca_status ca_task_result_sign(const ca_identity *signer, const ca_envelope_params *env,
+                              const ca_task_result *body, uint8_t *out, size_t out_cap,
+                              size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(body);
+    return sign_body(signer, env, CA_KIND_TASK_RESULT, body, &body->award, NULL, out, out_cap,
+                     out_len, id_out);
+}
+
+ca_status ca_task_receipt_sign(const ca_identity *signer, const ca_envelope_params *env,
+                               const ca_task_receipt *body, uint8_t *out, size_t out_cap,
+                               size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(body);
+    return sign_body(signer, env, CA_KIND_TASK_RECEIPT, body, &body->result, NULL, out, out_cap,
+                     out_len, id_out);
+}
+
+ca_status ca_task_cancel_sign(const ca_identity *signer, const ca_envelope_params *env,
+                              const ca_task_cancel *body, uint8_t *out, size_t out_cap,
+                              size_t *out_len, ca_hash *id_out)
+{
+    CAI_REQUIRE(body);
+    /* A cancel after an award names the award as parent: no implied check then. */
+    return sign_body(signer, env, CA_KIND_TASK_CANCEL, body,
+                     env != NULL && env->parent != NULL ? NULL : &body->task, NULL, out, out_cap,
+                     out_len, id_out);
+}
+
+ca_status ca_task_dispute_sign(const ca_identity *signer, const ca_envelope_params *env,
+                               const ca_task_dispute *body, uint8_t *out, size_t out_cap,
+                               size_t *out_len, ca_hash *id_out)
+{
+    return sign_body(signer, env, CA_KIND_TASK_DISPUTE, body, NULL, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+/* ---- parsing ---- */
+
+static const char *copy_text(char **dst, const char *src, size_t n)
+{
+    char *s = *dst;
+    if (n > 0)
+        memcpy(s, src, n);
+    s[n] = '\0';
+    *dst += n + 1;
+    return s;
+}
+
+ca_status cai_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca_identity *reader,
+                             const ca_envelope_options *opts)
+{
+    *out = NULL;
+    uint32_t kind = ca_envelope_kind(env);
+    if (!cai_task_kind(kind))
+        return cai_fail(CA_ERR_WRONG_KIND, "envelope of kind %u is not a task message", kind);
+    size_t env_len = 0, body_len = 0;
+    ca_status st = ca_envelope_encoded(env, NULL, 0, &env_len);
+    if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
+        return st;
+    st = ca_envelope_body(env, reader, opts, NULL, 0, &body_len);
+    if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
+        return st;
+    ca_task_msg *m = calloc(1, sizeof *m + env_len + 2 * body_len + 2);
+    if (m == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory parsing a task message");
+    uint8_t *envb = (uint8_t *)(m + 1);
+    uint8_t *bodyb = envb + env_len;
+    char *text = (char *)(bodyb + body_len);
+    st = ca_envelope_encoded(env, envb, env_len, &env_len);
+    if (st == CA_OK)
+        st = ca_envelope_body(env, reader, opts, bodyb, body_len, &body_len);
+    if (st == CA_OK)
+        st = cai_task_body_decode(kind, bodyb, body_len, &m->body);
+    if (st != CA_OK) {
+        free(m);
+        return st;
+    }
+    m->kind = kind;
+    m->env = envb;
+    m->env_len = env_len;
+    ca_envelope_id(env, &m->id);
+    ca_envelope_sender(env, &m->sender);
+    m->created_at = ca_envelope_created_at(env);
+    m->has_parent = ca_envelope_parent(env, &m->parent) != 0;
+    cai_task_body *b = &m->body;
+    ca_hash implied;
+    if (kind == CA_KIND_TASK_REQUEST) {
+        m->task = m->id;
+        if (m->has_parent)
+            st = cai_fail(CA_ERR_MALFORMED, "malformed task request: it has a parent");
+    } else {
+        (void)cai_task_body_task(b, &m->task);
+        if (!m->has_parent)
+            st = cai_fail(CA_ERR_MALFORMED, "malformed task message: no parent");
+        else if (kind != CA_KIND_TASK_CANCEL && implied_parent(b, &implied) &&
+                 memcmp(implied.bytes, m->parent.bytes, CA_HASH_BYTES) != 0)
+            st = cai_fail(CA_ERR_MALFORMED,
+                          "malformed task message: envelope parent differs from the body's link");
+    }
+    if (st != CA_OK) {
+        free(m);
+        return st;
+    }
+    /* NUL-terminated copies; the views point at them. */
+    const char *t = copy_text(&text, b->text != NULL ? b->text : "", b->text_len);
+    const char *u = b->uri != NULL ? copy_text(&text, b->uri, b->uri_len) : NULL;
+    switch (kind) {
+    case CA_KIND_TASK_REQUEST:
+        b->u.request.capability = t;
+        b->u.request.input.uri = u;
+        b->u.request.has_recipient = ca_envelope_recipient(env, &b->u.request.recipient) != 0;
+        break;
+    case CA_KIND_TASK_RESULT:
+        b->u.result.output.uri = u;
+        b->u.result.failure_message = t;
+        break;
+    case CA_KIND_TASK_CANCEL:
+        b->u.cancel.reason = t;
+        break;
+    case CA_KIND_TASK_DISPUTE:
+        b->u.dispute.reason = t;
+        b->u.dispute.refs = b->refs;
+        break;
+    default:
+        break;
+    }
+    *out = m;
+    return CA_OK;
+}
+
+ca_status ca_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca_identity *reader)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(env);
+    return cai_task_msg_parse(out, env, reader, NULL);
+}
+
+void ca_task_msg_free(ca_task_msg *msg)
+{
+    free(msg);
+}
+
+void cai_task_msg_view_of(const ca_task_msg *m, cai_task_msg_view *v)
+{
+    v->kind = m->kind;
+    v->id = &m->id;
+    v->sender = &m->sender;
+    v->created_at = m->created_at;
+    v->has_parent = m->has_parent;
+    v->parent = &m->parent;
+    v->task = &m->task;
+    v->body = &m->body;
+    v->env = m->env;
+    v->env_len = m->env_len;
+}
+
+uint32_t ca_task_msg_kind(const ca_task_msg *msg)
+{
+    return msg != NULL ? msg->kind : 0;
+}
+
+void ca_task_msg_id(const ca_task_msg *msg, ca_hash *out)
+{
+    if (msg != NULL && out != NULL)
+        *out = msg->id;
+}
+
+void ca_task_msg_sender(const ca_task_msg *msg, ca_agent_id *out)
+{
+    if (msg != NULL && out != NULL)
+        *out = msg->sender;
+}
+
+uint64_t ca_task_msg_created_at(const ca_task_msg *msg)
+{
+    return msg != NULL ? msg->created_at : 0;
+}
+
+void ca_task_msg_task_id(const ca_task_msg *msg, ca_hash *out)
+{
+    if (msg != NULL && out != NULL)
+        *out = msg->task;
+}
+
+int ca_task_msg_parent(const ca_task_msg *msg, ca_hash *out)
+{
+    if (msg == NULL || !msg->has_parent)
+        return 0;
+    if (out != NULL)
+        *out = msg->parent;
+    return 1;
+}
+
+ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(msg);
+    CAI_REQUIRE(out_len);
+    ca_status st = cai_check_out(out, out_cap, out_len, msg->env_len);
+    if (st == CA_OK)
+        memcpy(out, msg->env, msg->env_len);
+    return st;
+}
+
+/* NOLINTBEGIN(bugprone-macro-parentheses): token pasting, not expressions */
+#define VIEW(name, KIND)                                                                           \
+    ca_status ca_task_msg_##name(const ca_task_msg *msg, ca_task_##name *out)                      \
+    {                                                                                              \
+        CAI_REQUIRE(msg);                                                                          \
+        CAI_REQUIRE(out);                                                                          \
+        if (msg->kind != KIND)                                                                     \
+            return cai_fail(CA_ERR_WRONG_KIND, "task message of kind %u is not a " #name,          \
+                            msg->kind);                                                            \
+        *out = msg->body.u.name;                                                                   \
+        return CA_OK;                                                                              \
+    }
+VIEW(request, CA_KIND_TASK_REQUEST)
+VIEW(bid, CA_KIND_TASK_BID)
+VIEW(award, CA_KIND_TASK_AWARD)
+VIEW(result, CA_KIND_TASK_RESULT)
+VIEW(receipt, CA_KIND_TASK_RECEIPT)
+VIEW(cancel, CA_KIND_TASK_CANCEL)
+VIEW(dispute, CA_KIND_TASK_DISPUTE)
+#undef VIEW
+/* NOLINTEND(bugprone-macro-parentheses) */

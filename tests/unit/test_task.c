@@ -1,0 +1,866 @@
+/* Task protocol: bodies, every rule of the thread state machine, evidence, serialization. */
+#include <stdlib.h>
+
+#include "cyberagent.h"
+#include "task/task_internal.h"
+#include "task_helpers.h"
+#include "test_util.h"
+#include "wire/wire.h"
+
+#define T0 TH_T0
+
+static ca_identity *R, *W1, *W2, *X; /* requester, two bidders, an outsider */
+static ca_agent_id RID, W1ID, W2ID, XID;
+
+static int setup(void **state)
+{
+    (void)state;
+    ca_identity **ids[4] = {&R, &W1, &W2, &X};
+    ca_agent_id *pks[4] = {&RID, &W1ID, &W2ID, &XID};
+    for (int i = 0; i < 4; i++) {
+        uint8_t seed[32] = {(uint8_t)(i + 1), 0x7a};
+        if (ca_identity_from_seed(ids[i], seed) != CA_OK)
+            return -1;
+        ca_identity_id(*ids[i], pks[i]);
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ca_identity_free(R);
+    ca_identity_free(W1);
+    ca_identity_free(W2);
+    ca_identity_free(X);
+    return 0;
+}
+
+/* Applies at the message's own time + 10 ms. */
+static ca_status put(ca_task *t, const th_msg *m)
+{
+    ca_envelope *env = NULL;
+    ca_status st = ca_envelope_decode(&env, m->buf, m->len, NULL);
+    if (st != CA_OK)
+        return st;
+    uint64_t now = ca_envelope_created_at(env) + 10;
+    ca_envelope_free(env);
+    return th_apply(t, m, now);
+}
+
+static ca_task *start(const th_hire *h)
+{
+    ca_task *t = NULL;
+    assert_ok(th_new(&t, &h->request, T0 + 10));
+    return t;
+}
+
+/* Applies a rejected message and checks the thread did not change. */
+static void expect_reject(ca_task *t, const th_msg *m, uint64_t now, ca_status want)
+{
+    ca_hash before, after;
+    ca_task_digest(t, &before);
+    size_t n = ca_task_message_count(t);
+    ca_task_state s = ca_task_get_state(t);
+    ca_status got = th_apply(t, m, now);
+    if (got != want)
+        fail_msg("expected %s, got %s (%s)", ca_status_str(want), ca_status_str(got),
+                 ca_last_error());
+    ca_task_digest(t, &after);
+    assert_memory_equal(before.bytes, after.bytes, 32);
+    assert_int_equal(n, ca_task_message_count(t));
+    assert_int_equal(s, ca_task_get_state(t));
+}
+
+static void test_happy_path(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task *t = start(&h);
+    assert_int_equal(ca_task_get_state(t), CA_TASK_SUBMITTED);
+    assert_string_equal(ca_task_state_name(CA_TASK_SUBMITTED), "submitted");
+    ca_hash id;
+    ca_task_id(t, &id);
+    assert_memory_equal(id.bytes, h.request.id.bytes, 32);
+    ca_agent_id who;
+    ca_task_requester(t, &who);
+    assert_memory_equal(who.bytes, RID.bytes, 32);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.bid2));
+    assert_int_equal(ca_task_bid_count(t), 2);
+    assert_false(ca_task_award_msg(t, NULL));
+    assert_ok(put(t, &h.award));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_WORKING);
+    assert_string_equal(ca_task_state_name(ca_task_get_state(t)), "working");
+    const ca_task_msg *aw = NULL;
+    assert_true(ca_task_award_msg(t, &aw));
+    ca_task_award a;
+    assert_ok(ca_task_msg_award(aw, &a));
+    assert_memory_equal(a.worker.bytes, W1ID.bytes, 32);
+    assert_true(a.price == 80 && a.collateral == 10 && a.deadline == T0 + 8000);
+    assert_ok(put(t, &h.result));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_INPUT_REQUIRED);
+    assert_string_equal(ca_task_state_name(ca_task_get_state(t)), "input-required");
+    assert_ok(put(t, &h.receipt));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_COMPLETED);
+    assert_int_equal(ca_task_message_count(t), 6);
+
+    /* typed views of every message */
+    const ca_task_msg *m = ca_task_message(t, 0);
+    ca_task_request rq;
+    assert_ok(ca_task_msg_request(m, &rq));
+    assert_string_equal(rq.capability, "llm.translate.en-fr");
+    assert_int_equal(rq.input.data_len, 7);
+    assert_memory_equal(rq.input.data, "bonjour", 7);
+    assert_null(rq.input.uri);
+    assert_false(rq.has_recipient);
+    assert_false(ca_task_msg_parent(m, NULL));
+    ca_task_bid bid;
+    assert_status(CA_ERR_WRONG_KIND, ca_task_msg_bid(m, &bid));
+    m = ca_task_find(t, &h.result.id);
+    assert_non_null(m);
+    ca_task_result res;
+    assert_ok(ca_task_msg_result(m, &res));
+    assert_false(res.failed);
+    assert_memory_equal(res.output.data, "bonjour -> hello", 16);
+    ca_hash parent;
+    assert_true(ca_task_msg_parent(m, &parent));
+    assert_memory_equal(parent.bytes, h.award.id.bytes, 32);
+    ca_task_msg_task_id(m, &parent);
+    assert_memory_equal(parent.bytes, h.request.id.bytes, 32);
+    m = ca_task_find(t, &h.receipt.id);
+    ca_task_receipt rc;
+    assert_ok(ca_task_msg_receipt(m, &rc));
+    assert_true(rc.accept && rc.rating == 90 && rc.paid == 80);
+    assert_memory_equal(rc.worker.bytes, W1ID.bytes, 32);
+    uint8_t enc[2048];
+    size_t enc_len = 0;
+    assert_ok(ca_task_msg_encoded(m, enc, sizeof enc, &enc_len));
+    assert_int_equal(enc_len, h.receipt.len);
+    assert_memory_equal(enc, h.receipt.buf, enc_len);
+    assert_null(ca_task_message(t, 6));
+
+    /* the digest does not depend on the order the two bids came in */
+    ca_task *t2 = start(&h);
+    assert_ok(put(t2, &h.bid2));
+    assert_ok(put(t2, &h.bid1));
+    assert_ok(put(t2, &h.award));
+    assert_ok(put(t2, &h.result));
+    assert_ok(put(t2, &h.receipt));
+    ca_hash d1, d2;
+    ca_task_digest(t, &d1);
+    ca_task_digest(t2, &d2);
+    assert_memory_equal(d1.bytes, d2.bytes, 32);
+    ca_task_free(t2);
+    ca_task_free(t);
+    ca_task_free(NULL);
+}
+
+static void test_failed_and_rejected(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 1));
+    ca_task *t = start(&h);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.award));
+    assert_ok(put(t, &h.result));
+    ca_task_result res;
+    const ca_task_msg *m = NULL;
+    assert_true(ca_task_result_msg(t, &m));
+    assert_ok(ca_task_msg_result(m, &res));
+    assert_true(res.failed && res.failure_code == 7);
+    assert_string_equal(res.failure_message, "model overloaded");
+    assert_ok(put(t, &h.receipt));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_FAILED);
+    ca_task_free(t);
+
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    th_msg reject;
+    assert_ok(th_receipt(&reject, R, &h.request.id, &h.award.id, &h.result.id, &W1ID, 0, 5, 0,
+                         T0 + 2000));
+    t = start(&h);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.award));
+    assert_ok(put(t, &h.result));
+    assert_ok(put(t, &reject));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_REJECTED);
+    assert_string_equal(ca_task_state_name(CA_TASK_REJECTED), "rejected");
+    /* terminal: a second receipt is out of order */
+    expect_reject(t, &h.receipt, T0 + 2010, CA_ERR_TASK_ORDER);
+    ca_task_free(t);
+}
+
+static void test_request_rules(void **state)
+{
+    (void)state;
+    th_msg m;
+    ca_task *t = NULL;
+    /* deadline not after creation: the builder refuses; a hand-made one is refused by the task */
+    assert_status(CA_ERR_INVALID_ARGUMENT, th_request(&m, R, T0, T0, 100, 10, NULL));
+    /* a non-request cannot start a task */
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    assert_status(CA_ERR_WRONG_KIND, th_new(&t, &h.bid1, T0 + 110));
+    assert_null(t);
+    /* the request is verified: expired, not yet valid, forged */
+    assert_status(CA_ERR_EXPIRED, th_new(&t, &h.request, T0 + 2 * TH_DAY));
+    assert_status(CA_ERR_NOT_YET_VALID, th_new(&t, &h.request, T0 - TH_DAY));
+    m = h.request;
+    m.buf[m.len - 3] ^= 0x40;
+    assert_status(CA_ERR_BAD_SIGNATURE, th_new(&t, &m, T0 + 10));
+    /* another request is another task */
+    t = start(&h);
+    th_msg other;
+    assert_ok(th_request(&other, R, T0 + 1, T0 + 10000, 100, 10, NULL));
+    expect_reject(t, &other, T0 + 20, CA_ERR_TASK_MISMATCH);
+    expect_reject(t, &h.request, T0 + 20, CA_ERR_TASK_DUPLICATE);
+    ca_task_free(t);
+}
+
+static void test_bid_rules(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task *t = start(&h);
+    const ca_hash *task = &h.request.id;
+    th_msg m;
+    uint64_t now = T0 + 500;
+    assert_ok(th_bid(&m, R, task, T0 + 100, 80, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_FORBIDDEN); /* requester bids */
+    assert_ok(th_bid(&m, W1, task, T0 + 100, 101, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* above max price */
+    assert_ok(th_bid(&m, W1, task, T0 + 100, 80, T0 + 5000, 9));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* collateral below required */
+    assert_ok(th_bid(&m, W1, task, T0 + 100, 80, T0 + 10001, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* completion after deadline */
+    assert_ok(th_bid(&m, W1, task, T0 + 100, 80, T0 + 100, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* completion not after creation */
+    assert_ok(th_bid(&m, W1, task, T0 + 10001, 80, T0 + 10000, 10));
+    expect_reject(t, &m, T0 + 10001, CA_ERR_TASK_DEADLINE); /* created after deadline */
+    expect_reject(t, &h.bid1, T0 + 10000 + 30001, CA_ERR_TASK_DEADLINE); /* arrives too late */
+    assert_ok(th_bid(&m, W1, task, T0 - 1, 80, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_TIMESTAMP); /* before the request */
+    ca_hash other_task = {{9}};
+    assert_ok(th_bid(&m, W1, &other_task, T0 + 100, 80, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_MISMATCH);
+    /* a forged bid: any flipped signature bit */
+    m = h.bid1;
+    m.buf[m.len - 1] ^= 1;
+    expect_reject(t, &m, now, CA_ERR_BAD_SIGNATURE);
+    /* the first real bid goes in; a repeat is a duplicate; a second one is equivocation */
+    assert_ok(th_apply(t, &h.bid1, now));
+    expect_reject(t, &h.bid1, now, CA_ERR_TASK_DUPLICATE);
+    assert_ok(th_bid(&m, W1, task, T0 + 150, 70, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
+    /* evidence from the thread verifies offline */
+    ca_envelope *env = NULL;
+    assert_ok(ca_envelope_decode(&env, m.buf, m.len, NULL));
+    uint8_t ev[8192];
+    size_t ev_len = 0;
+    assert_ok(ca_task_evidence(t, env, ev, sizeof ev, &ev_len));
+    ca_agent_id offender;
+    ca_hash ev_task, ev_hash;
+    uint32_t kind = 0;
+    assert_ok(ca_evidence_verify(ev, ev_len, &offender, &ev_task, &kind, &ev_hash));
+    assert_memory_equal(offender.bytes, W1ID.bytes, 32);
+    assert_memory_equal(ev_task.bytes, task->bytes, 32);
+    assert_int_equal(kind, CA_KIND_TASK_BID);
+    ca_envelope_free(env);
+    /* no evidence for a message that conflicts with nothing */
+    assert_ok(ca_envelope_decode(&env, h.bid2.buf, h.bid2.len, NULL));
+    assert_status(CA_ERR_NOT_FOUND, ca_task_evidence(t, env, ev, sizeof ev, &ev_len));
+    ca_envelope_free(env);
+    /* after the award, bids are out of order */
+    assert_ok(put(t, &h.award));
+    expect_reject(t, &h.bid2, T0 + 400, CA_ERR_TASK_ORDER);
+    ca_task_free(t);
+
+    /* direct hire: only the recipient bids */
+    th_msg req;
+    assert_ok(th_request(&req, R, T0, T0 + 10000, 100, 10, &W2ID));
+    assert_ok(th_new(&t, &req, T0 + 10));
+    ca_task_request rq;
+    assert_ok(ca_task_msg_request(ca_task_message(t, 0), &rq));
+    assert_true(rq.has_recipient);
+    assert_memory_equal(rq.recipient.bytes, W2ID.bytes, 32);
+    assert_ok(th_bid(&m, W1, &req.id, T0 + 100, 80, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_FORBIDDEN);
+    assert_ok(th_bid(&m, W2, &req.id, T0 + 100, 80, T0 + 5000, 10));
+    assert_ok(th_apply(t, &m, now));
+    ca_task_free(t);
+}
+
+static void test_award_rules(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task *t = start(&h);
+    const ca_hash *task = &h.request.id;
+    th_msg m;
+    uint64_t now = T0 + 400;
+    /* the bid is not in yet: unknown parent */
+    expect_reject(t, &h.award, now, CA_ERR_TASK_UNKNOWN_PARENT);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.bid2));
+    assert_ok(th_award(&m, W2, task, &h.bid1.id, &W1ID, 80, 10, T0 + 8000, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_FORBIDDEN); /* not the requester */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W2ID, 80, 10, T0 + 8000, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* worker is not the bidder */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W1ID, 79, 10, T0 + 8000, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* price differs */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W1ID, 80, 11, T0 + 8000, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* collateral differs */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W1ID, 80, 10, T0 + 4999, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* deadline before promised completion */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W1ID, 80, 10, T0 + 10001, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* deadline after the request's */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W1ID, 80, 10, T0 + 8000, T0 + 50));
+    expect_reject(t, &m, now, CA_ERR_TASK_TIMESTAMP); /* before its bid */
+    assert_ok(th_award(&m, R, task, &h.bid1.id, &W1ID, 80, 10, T0 + 10000, T0 + 10001));
+    expect_reject(t, &m, T0 + 10001, CA_ERR_TASK_DEADLINE); /* after the request deadline */
+    assert_ok(th_award(&m, R, task, &h.request.id, &W1ID, 80, 10, T0 + 8000, T0 + 300));
+    expect_reject(t, &m, now, CA_ERR_TASK_UNKNOWN_PARENT); /* parent is not a bid */
+    assert_ok(put(t, &h.award));
+    /* a second, different award is equivocation, with verifiable evidence */
+    assert_ok(th_award(&m, R, task, &h.bid2.id, &W2ID, 90, 20, T0 + 8000, T0 + 310));
+    expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
+    ca_envelope *env = NULL;
+    assert_ok(ca_envelope_decode(&env, m.buf, m.len, NULL));
+    uint8_t ev[8192];
+    size_t ev_len = 0;
+    assert_ok(ca_task_evidence(t, env, ev, sizeof ev, &ev_len));
+    ca_agent_id off;
+    uint32_t kind;
+    assert_ok(ca_evidence_verify(ev, ev_len, &off, NULL, &kind, NULL));
+    assert_memory_equal(off.bytes, RID.bytes, 32);
+    assert_int_equal(kind, CA_KIND_TASK_AWARD);
+    ca_envelope_free(env);
+    ca_task_free(t);
+
+    /* no award after a cancel */
+    t = start(&h);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(th_cancel(&m, R, task, task, T0 + 200));
+    assert_ok(put(t, &m));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_CANCELED);
+    expect_reject(t, &h.award, now, CA_ERR_TASK_ORDER);
+    ca_task_free(t);
+}
+
+static void test_result_rules(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task *t = start(&h);
+    const ca_hash *task = &h.request.id;
+    th_msg m;
+    uint64_t now = T0 + 1010;
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.bid2));
+    expect_reject(t, &h.result, now, CA_ERR_TASK_UNKNOWN_PARENT); /* before the award */
+    assert_ok(put(t, &h.award));
+    assert_ok(th_result(&m, W2, task, &h.award.id, T0 + 1000, 0, "x"));
+    expect_reject(t, &m, now, CA_ERR_TASK_FORBIDDEN); /* a losing bidder */
+    assert_ok(th_result(&m, R, task, &h.award.id, T0 + 1000, 0, "x"));
+    expect_reject(t, &m, now, CA_ERR_TASK_FORBIDDEN); /* the requester */
+    assert_ok(th_result(&m, W1, task, &h.award.id, T0 + 8001, 0, "x"));
+    expect_reject(t, &m, T0 + 8001, CA_ERR_TASK_DEADLINE); /* created after the deadline */
+    expect_reject(t, &h.result, T0 + 8000 + 30001, CA_ERR_TASK_DEADLINE); /* arrives too late */
+    assert_ok(th_result(&m, W1, task, &h.award.id, T0 + 299, 0, "x"));
+    expect_reject(t, &m, now, CA_ERR_TASK_TIMESTAMP); /* before the award */
+    assert_ok(th_result(&m, W1, task, &h.bid1.id, T0 + 1000, 0, "x"));
+    expect_reject(t, &m, now, CA_ERR_TASK_UNKNOWN_PARENT); /* names a bid, not the award */
+    assert_ok(put(t, &h.result));
+    assert_ok(th_result(&m, W1, task, &h.award.id, T0 + 1001, 0, "something else"));
+    expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
+    ca_envelope *env = NULL;
+    assert_ok(ca_envelope_decode(&env, m.buf, m.len, NULL));
+    uint8_t ev[8192];
+    size_t ev_len = 0;
+    assert_ok(ca_task_evidence(t, env, ev, sizeof ev, &ev_len));
+    ca_agent_id off;
+    uint32_t kind;
+    assert_ok(ca_evidence_verify(ev, ev_len, &off, NULL, &kind, NULL));
+    assert_memory_equal(off.bytes, W1ID.bytes, 32);
+    assert_int_equal(kind, CA_KIND_TASK_RESULT);
+    ca_envelope_free(env);
+    /* even after the receipt, a second result is still equivocation */
+    assert_ok(put(t, &h.receipt));
+    expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
+    ca_task_free(t);
+}
+
+static void test_receipt_rules(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task *t = start(&h);
+    const ca_hash *task = &h.request.id;
+    th_msg m;
+    uint64_t now = T0 + 2010;
+    assert_ok(put(t, &h.bid1));
+    expect_reject(t, &h.receipt, now, CA_ERR_TASK_UNKNOWN_PARENT); /* before award */
+    assert_ok(put(t, &h.award));
+    expect_reject(t, &h.receipt, now, CA_ERR_TASK_UNKNOWN_PARENT); /* before result */
+    assert_ok(put(t, &h.result));
+    assert_ok(th_receipt(&m, W1, task, &h.award.id, &h.result.id, &W1ID, 1, 100, 80, T0 + 2000));
+    expect_reject(t, &m, now, CA_ERR_TASK_FORBIDDEN); /* the worker rates itself */
+    assert_ok(th_receipt(&m, R, task, &h.award.id, &h.result.id, &W1ID, 1, 90, 81, T0 + 2000));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* pays more than the award price */
+    assert_ok(th_receipt(&m, R, task, &h.award.id, &h.result.id, &W2ID, 1, 90, 80, T0 + 2000));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* names another worker */
+    assert_ok(th_receipt(&m, R, task, &h.bid1.id, &h.result.id, &W1ID, 1, 90, 80, T0 + 2000));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS); /* names another award */
+    assert_ok(th_receipt(&m, R, task, &h.award.id, &h.award.id, &W1ID, 1, 90, 80, T0 + 2000));
+    expect_reject(t, &m, now, CA_ERR_TASK_UNKNOWN_PARENT); /* parent is not the result */
+    assert_ok(th_receipt(&m, R, task, &h.award.id, &h.result.id, &W1ID, 1, 90, 80, T0 + 999));
+    expect_reject(t, &m, now, CA_ERR_TASK_TIMESTAMP); /* before the result */
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  th_receipt(&m, R, task, &h.award.id, &h.result.id, &W1ID, 1, 101, 80, T0 + 2000));
+    assert_ok(put(t, &h.receipt));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_COMPLETED);
+    ca_task_free(t);
+}
+
+static void test_cancel_rules(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    const ca_hash *task = &h.request.id;
+    th_msg m;
+    ca_task *t = start(&h);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(th_cancel(&m, W1, task, task, T0 + 200));
+    expect_reject(t, &m, T0 + 210, CA_ERR_TASK_FORBIDDEN); /* only the requester cancels */
+    assert_ok(th_cancel(&m, R, task, &h.bid1.id, T0 + 200));
+    expect_reject(t, &m, T0 + 210, CA_ERR_TASK_ORDER); /* must name the request */
+    ca_hash nowhere = {{3}};
+    assert_ok(th_cancel(&m, R, task, &nowhere, T0 + 200));
+    expect_reject(t, &m, T0 + 210, CA_ERR_TASK_UNKNOWN_PARENT);
+    assert_ok(put(t, &h.award));
+    /* after the award: only once its deadline has passed, naming the award */
+    assert_ok(th_cancel(&m, R, task, task, T0 + 9000));
+    expect_reject(t, &m, T0 + 9010, CA_ERR_TASK_ORDER);
+    assert_ok(th_cancel(&m, R, task, &h.award.id, T0 + 8000));
+    expect_reject(t, &m, T0 + 8010, CA_ERR_TASK_DEADLINE); /* created at the deadline */
+    assert_ok(th_cancel(&m, R, task, &h.award.id, T0 + 8001));
+    expect_reject(t, &m, T0 + 7000, CA_ERR_TASK_DEADLINE); /* our clock: not yet passed */
+    assert_ok(th_apply(t, &m, T0 + 8010));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_CANCELED);
+    assert_string_equal(ca_task_state_name(CA_TASK_CANCELED), "canceled");
+    /* a late result after that cancel: deadline (and state) forbid it */
+    expect_reject(t, &h.result, T0 + 8020, CA_ERR_TASK_ORDER);
+    ca_task_free(t);
+
+    /* no cancel once a result is in */
+    t = start(&h);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.award));
+    assert_ok(put(t, &h.result));
+    assert_ok(th_cancel(&m, R, task, &h.award.id, T0 + 9000));
+    expect_reject(t, &m, T0 + 9010, CA_ERR_TASK_ORDER);
+    ca_task_free(t);
+}
+
+static void test_dispute_rules(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    const ca_hash *task = &h.request.id;
+    th_msg m, m2;
+    ca_task *t = start(&h);
+    assert_ok(put(t, &h.bid1));
+    assert_ok(th_dispute(&m, R, task, &h.bid1.id, &h.bid1.id, 1, T0 + 200));
+    expect_reject(t, &m, T0 + 210, CA_ERR_TASK_ORDER); /* nothing awarded yet */
+    assert_ok(put(t, &h.award));
+    assert_ok(put(t, &h.result));
+    ca_hash refs[2] = {h.award.id, h.result.id};
+    assert_ok(th_dispute(&m, X, task, &h.result.id, refs, 2, T0 + 1500));
+    expect_reject(t, &m, T0 + 1510, CA_ERR_TASK_FORBIDDEN); /* an outsider */
+    assert_ok(th_dispute(&m, W2, task, &h.result.id, refs, 2, T0 + 1500));
+    expect_reject(t, &m, T0 + 1510, CA_ERR_TASK_FORBIDDEN); /* a losing bidder */
+    ca_hash bad_refs[2] = {h.award.id, {{5}}};
+    assert_ok(th_dispute(&m, R, task, &h.result.id, bad_refs, 2, T0 + 1500));
+    expect_reject(t, &m, T0 + 1510, CA_ERR_TASK_UNKNOWN_PARENT); /* relies on an unknown id */
+    assert_ok(th_dispute(&m, R, task, &h.result.id, refs, 2, T0 + 500));
+    expect_reject(t, &m, T0 + 1510, CA_ERR_TASK_TIMESTAMP); /* before its parent */
+    assert_ok(th_dispute(&m, R, task, &h.result.id, refs, 2, T0 + 1500));
+    assert_ok(th_apply(t, &m, T0 + 1510));
+    assert_true(ca_task_disputed(t, 0));
+    assert_false(ca_task_disputed(t, 1));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_INPUT_REQUIRED); /* state unchanged */
+    ca_task_dispute d;
+    assert_ok(ca_task_msg_dispute(ca_task_find(t, &m.id), &d));
+    assert_int_equal(d.ref_count, 2);
+    assert_memory_equal(d.refs[1].bytes, h.result.id.bytes, 32);
+    assert_string_equal(d.reason, "output is not French");
+    assert_ok(th_dispute(&m2, R, task, &h.award.id, refs, 1, T0 + 1600));
+    expect_reject(t, &m2, T0 + 1610, CA_ERR_TASK_ORDER); /* one dispute per party */
+    /* the worker may dispute too, even after the receipt */
+    assert_ok(put(t, &h.receipt));
+    assert_ok(th_dispute(&m2, W1, task, &h.receipt.id, &h.receipt.id, 1, T0 + 2500));
+    assert_ok(put(t, &m2));
+    assert_true(ca_task_disputed(t, 1));
+    ca_task_free(t);
+    /* the builder needs an explicit parent and distinct refs */
+    ca_envelope_params ep;
+    th_env(&ep, T0, NULL);
+    ca_task_dispute body = {*task, "x", refs, 1};
+    size_t len;
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_task_dispute_sign(R, &ep, &body, m.buf, sizeof m.buf, &len, NULL));
+    ca_hash twice[2] = {h.award.id, h.award.id};
+    body.refs = twice;
+    body.ref_count = 2;
+    ep.parent = &h.award.id;
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_task_dispute_sign(R, &ep, &body, m.buf, sizeof m.buf, &len, NULL));
+    body.ref_count = 0;
+    assert_status(CA_ERR_LIMIT,
+                  ca_task_dispute_sign(R, &ep, &body, m.buf, sizeof m.buf, &len, NULL));
+}
+
+static void test_limit(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task_options o;
+    assert_ok(ca_task_options_init(&o, CA_TASK_OPTIONS_VERSION));
+    assert_int_equal(o.max_messages, CA_TASK_MESSAGES_DEFAULT);
+    o.max_messages = 2;
+    ca_envelope *env = NULL;
+    ca_task *t = NULL;
+    assert_ok(ca_envelope_decode(&env, h.request.buf, h.request.len, NULL));
+    assert_ok(ca_task_new(&t, env, T0 + 10, &o));
+    ca_envelope_free(env);
+    assert_ok(put(t, &h.bid1));
+    expect_reject(t, &h.bid2, T0 + 210, CA_ERR_LIMIT);
+    ca_task_free(t);
+    assert_status(CA_ERR_UNSUPPORTED, ca_task_options_init(&o, 77));
+}
+
+/* Body codec: builder parent rules, sealed bodies, content forms, strict decoding. */
+static void test_bodies(void **state)
+{
+    (void)state;
+    th_msg m;
+    ca_envelope_params ep;
+    ca_hash task = {{1}}, other = {{2}};
+    /* a bid whose explicit parent differs from the task it names */
+    th_env(&ep, T0, &other);
+    ca_task_bid bid = {task, 1, 2, 3};
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_task_bid_sign(W1, &ep, &bid, m.buf, sizeof m.buf, &m.len, NULL));
+    /* a request with a parent */
+    ca_task_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.capability = "a.b";
+    rq.deadline = T0 + 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, NULL));
+    th_env(&ep, T0, NULL);
+    rq.capability = "A.B";
+    assert_status(CA_ERR_BAD_CAPABILITY,
+                  ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, NULL));
+    rq.capability = "a.b";
+    rq.input.uri = "https://example.org/in.txt";
+    rq.input.data_len = 1;
+    rq.input.data = (const uint8_t *)"x";
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, NULL));
+    rq.input.data_len = 0;
+    memset(rq.input.hash.bytes, 0xab, 32);
+    assert_ok(ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, &m.id));
+    ca_envelope *env = NULL;
+    ca_task_msg *msg = NULL;
+    assert_ok(ca_envelope_open(&env, m.buf, m.len, T0, NULL));
+    assert_ok(ca_task_msg_parse(&msg, env, NULL));
+    ca_task_request got;
+    assert_ok(ca_task_msg_request(msg, &got));
+    assert_string_equal(got.input.uri, "https://example.org/in.txt");
+    assert_memory_equal(got.input.hash.bytes, rq.input.hash.bytes, 32);
+    assert_int_equal(ca_task_msg_kind(msg), CA_KIND_TASK_REQUEST);
+    assert_true(ca_task_msg_created_at(msg) == T0);
+    ca_task_msg_free(msg);
+    ca_envelope_free(env);
+
+    /* sealed + compressed result: the recipient reads it, nobody else */
+    ca_task_result res;
+    memset(&res, 0, sizeof res);
+    res.task = task;
+    res.award = other;
+    static uint8_t big[4000];
+    memset(big, 'z', sizeof big);
+    res.output.data = big;
+    res.output.data_len = sizeof big;
+    th_env(&ep, T0, NULL);
+    ep.recipient = &RID;
+    ep.flags = CA_ENVELOPE_SEAL | CA_ENVELOPE_COMPRESS;
+    uint8_t sealed[8192];
+    size_t sealed_len;
+    assert_ok(ca_task_result_sign(W1, &ep, &res, sealed, sizeof sealed, &sealed_len, NULL));
+    assert_ok(ca_envelope_open(&env, sealed, sealed_len, T0, NULL));
+    assert_status(CA_ERR_SEALED, ca_task_msg_parse(&msg, env, NULL));
+    assert_status(CA_ERR_SEALED, ca_task_msg_parse(&msg, env, X));
+    assert_ok(ca_task_msg_parse(&msg, env, R));
+    assert_ok(ca_task_msg_result(msg, &res));
+    assert_int_equal(res.output.data_len, sizeof big);
+    assert_memory_equal(res.output.data, big, sizeof big);
+    ca_task_msg_free(msg);
+    ca_envelope_free(env);
+
+    /* every body round-trips and rejects every strict prefix */
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 1));
+    const th_msg *all[] = {&h.request, &h.bid1, &h.award, &h.result, &h.receipt};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        assert_ok(ca_envelope_decode(&env, all[i]->buf, all[i]->len, NULL));
+        uint8_t body[2048];
+        size_t blen = 0;
+        assert_ok(ca_envelope_body(env, NULL, NULL, body, sizeof body, &blen));
+        cai_task_body b;
+        uint32_t kind = ca_envelope_kind(env);
+        assert_ok(cai_task_body_decode(kind, body, blen, &b));
+        for (size_t cut = 0; cut < blen; cut++)
+            assert_status(CA_ERR_MALFORMED, cai_task_body_decode(kind, body, cut, &b));
+        body[blen] = 0;
+        assert_status(CA_ERR_MALFORMED, cai_task_body_decode(kind, body, blen + 1, &b));
+        assert_status(CA_ERR_WRONG_KIND, cai_task_body_decode(99, body, blen, &b));
+        ca_envelope_free(env);
+    }
+    /* hand-made: rating above 100, empty failure message present, both content forms */
+    uint8_t buf[256];
+    cai_wire_writer w;
+    size_t len;
+    cai_task_body b;
+    cai_ww_init(&w, buf, sizeof buf);
+    cai_ww_map(&w, 7);
+    cai_ww_kbin(&w, 0, task.bytes, 32);
+    cai_ww_kbin(&w, 1, task.bytes, 32);
+    cai_ww_kbin(&w, 2, task.bytes, 32);
+    cai_ww_kbin(&w, 3, task.bytes, 32);
+    cai_ww_uint(&w, 4);
+    cai_ww_bool(&w, true);
+    cai_ww_kuint(&w, 5, 101);
+    cai_ww_kuint(&w, 6, 0);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_MALFORMED, cai_task_body_decode(CA_KIND_TASK_RECEIPT, buf, len, &b));
+    cai_ww_init(&w, buf, sizeof buf);
+    cai_ww_map(&w, 3);
+    cai_ww_kbin(&w, 0, task.bytes, 32);
+    cai_ww_kbin(&w, 1, task.bytes, 32);
+    cai_ww_uint(&w, 3);
+    cai_ww_map(&w, 2);
+    cai_ww_kuint(&w, 0, 1);
+    cai_ww_kstr(&w, 1, "", 0);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_MALFORMED, cai_task_body_decode(CA_KIND_TASK_RESULT, buf, len, &b));
+    cai_ww_init(&w, buf, sizeof buf);
+    cai_ww_map(&w, 4);
+    cai_ww_kbin(&w, 0, task.bytes, 32);
+    cai_ww_kbin(&w, 1, task.bytes, 32);
+    cai_ww_uint(&w, 2);
+    cai_ww_map(&w, 1);
+    cai_ww_kbin(&w, 0, "x", 1);
+    cai_ww_uint(&w, 3);
+    cai_ww_map(&w, 1);
+    cai_ww_kuint(&w, 0, 1);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_MALFORMED, cai_task_body_decode(CA_KIND_TASK_RESULT, buf, len, &b));
+}
+
+static void test_evidence(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    const ca_hash *task = &h.request.id;
+    th_msg b2, other_task_bid, w2bid;
+    assert_ok(th_bid(&b2, W1, task, T0 + 150, 70, T0 + 5000, 10));
+    ca_hash other = {{8}};
+    assert_ok(th_bid(&other_task_bid, W1, &other, T0 + 150, 70, T0 + 5000, 10));
+    assert_ok(th_bid(&w2bid, W2, task, T0 + 150, 70, T0 + 5000, 10));
+    ca_envelope *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *e5 = NULL;
+    assert_ok(ca_envelope_decode(&e1, h.bid1.buf, h.bid1.len, NULL));
+    assert_ok(ca_envelope_decode(&e2, b2.buf, b2.len, NULL));
+    assert_ok(ca_envelope_decode(&e3, other_task_bid.buf, other_task_bid.len, NULL));
+    assert_ok(ca_envelope_decode(&e4, w2bid.buf, w2bid.len, NULL));
+    assert_ok(ca_envelope_decode(&e5, h.award.buf, h.award.len, NULL));
+    static uint8_t ev[8192], ev2[8192];
+    size_t len = 0, len2 = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_evidence_encode(e1, e2, NULL, 0, &len));
+    assert_ok(ca_evidence_encode(e1, e2, ev, sizeof ev, &len));
+    assert_ok(ca_evidence_encode(e2, e1, ev2, sizeof ev2, &len2));
+    assert_int_equal(len, len2); /* canonical: the same bytes in either order */
+    assert_memory_equal(ev, ev2, len);
+    ca_evidence *e = NULL;
+    assert_ok(ca_evidence_open(&e, ev, len));
+    ca_agent_id off;
+    ca_hash t, h0, h1, hash;
+    ca_evidence_offender(e, &off);
+    ca_evidence_task(e, &t);
+    ca_evidence_message(e, 0, &h0);
+    ca_evidence_message(e, 1, &h1);
+    ca_evidence_hash(e, &hash);
+    assert_memory_equal(off.bytes, W1ID.bytes, 32);
+    assert_memory_equal(t.bytes, task->bytes, 32);
+    assert_int_equal(ca_evidence_kind(e), CA_KIND_TASK_BID);
+    assert_true(memcmp(h0.bytes, h1.bytes, 32) < 0);
+    ca_evidence_free(e);
+    ca_evidence_free(NULL);
+    ca_hash hash2;
+    assert_ok(ca_evidence_verify(ev, len, NULL, NULL, NULL, &hash2));
+    assert_memory_equal(hash.bytes, hash2.bytes, 32);
+    /* not evidence: same message, other task, other signer, other kind */
+    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e1, ev2, sizeof ev2, &len2));
+    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e3, ev2, sizeof ev2, &len2));
+    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e4, ev2, sizeof ev2, &len2));
+    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e5, ev2, sizeof ev2, &len2));
+    /* every byte flip and every truncation is refused */
+    for (size_t i = 0; i < len; i += 7) {
+        memcpy(ev2, ev, len);
+        ev2[i] ^= 0x01;
+        ca_status st = ca_evidence_verify(ev2, len, NULL, NULL, NULL, NULL);
+        if (st == CA_OK)
+            fail_msg("flip at %zu accepted", i);
+    }
+    for (size_t cut = 0; cut < len; cut += 13)
+        assert_true(ca_evidence_verify(ev, cut, NULL, NULL, NULL, NULL) != CA_OK);
+    /* messages out of id order are not canonical */
+    cai_wire_writer w;
+    uint8_t *lo = h0.bytes[0] == 0 ? NULL : NULL;
+    (void)lo;
+    const th_msg *first = memcmp(h.bid1.id.bytes, b2.id.bytes, 32) < 0 ? &h.bid1 : &b2;
+    const th_msg *second = first == &h.bid1 ? &b2 : &h.bid1;
+    cai_ww_init(&w, ev2, sizeof ev2);
+    cai_ww_map(&w, 3);
+    cai_ww_kuint(&w, 0, CA_KIND_TASK_BID);
+    cai_ww_kbin(&w, 1, second->buf, second->len);
+    cai_ww_kbin(&w, 2, first->buf, first->len);
+    assert_ok(cai_ww_finish(&w, &len2));
+    assert_status(CA_ERR_MALFORMED, ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
+    /* a wrong kind field */
+    cai_ww_init(&w, ev2, sizeof ev2);
+    cai_ww_map(&w, 3);
+    cai_ww_kuint(&w, 0, CA_KIND_TASK_RESULT);
+    cai_ww_kbin(&w, 1, first->buf, first->len);
+    cai_ww_kbin(&w, 2, second->buf, second->len);
+    assert_ok(cai_ww_finish(&w, &len2));
+    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
+    ca_envelope_free(e1);
+    ca_envelope_free(e2);
+    ca_envelope_free(e3);
+    ca_envelope_free(e4);
+    ca_envelope_free(e5);
+}
+
+static void test_serialize(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task *t = start(&h);
+    assert_ok(put(t, &h.bid2));
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.award));
+    assert_ok(put(t, &h.result));
+    assert_ok(put(t, &h.receipt));
+    th_msg d;
+    assert_ok(th_dispute(&d, W1, &h.request.id, &h.receipt.id, &h.receipt.id, 1, T0 + 3000));
+    assert_ok(put(t, &d));
+    size_t need = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_task_serialize(t, NULL, 0, &need));
+    uint8_t *buf = malloc(need), *copy = malloc(need);
+    assert_non_null(buf);
+    assert_non_null(copy);
+    size_t len = 0;
+    assert_ok(ca_task_serialize(t, buf, need, &len));
+    assert_int_equal(len, need);
+    /* audited long after every deadline: still valid */
+    ca_task *t2 = NULL;
+    assert_ok(ca_task_deserialize(&t2, buf, len, NULL));
+    ca_hash d1, d2;
+    ca_task_digest(t, &d1);
+    ca_task_digest(t2, &d2);
+    assert_memory_equal(d1.bytes, d2.bytes, 32);
+    assert_int_equal(ca_task_get_state(t2), CA_TASK_COMPLETED);
+    assert_true(ca_task_disputed(t2, 1));
+    ca_task_free(t2);
+    /* truncation, trailing bytes, a flipped bit anywhere: refused */
+    for (size_t cut = 0; cut < len; cut += 17)
+        assert_true(ca_task_deserialize(&t2, buf, cut, NULL) != CA_OK);
+    for (size_t i = 0; i < len; i += 11) {
+        memcpy(copy, buf, len);
+        copy[i] ^= 0x10;
+        ca_status st = ca_task_deserialize(&t2, copy, len, NULL);
+        if (st == CA_OK)
+            fail_msg("flip at byte %zu accepted", i);
+        assert_null(t2);
+    }
+    /* a message moved before its parent: the rules are re-applied, so it fails */
+    cai_wire_writer w;
+    cai_ww_init(&w, copy, need);
+    cai_ww_map(&w, 2);
+    cai_ww_kuint(&w, 0, 1);
+    cai_ww_uint(&w, 1);
+    cai_ww_array(&w, 3);
+    cai_ww_bin(&w, h.request.buf, h.request.len);
+    cai_ww_bin(&w, h.award.buf, h.award.len);
+    cai_ww_bin(&w, h.bid1.buf, h.bid1.len);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_TASK_UNKNOWN_PARENT, ca_task_deserialize(&t2, copy, len, NULL));
+    assert_non_null(strstr(ca_last_error(), "message 1"));
+    /* a forbidden transition hidden in a thread: refused */
+    th_msg selfbid;
+    assert_ok(th_bid(&selfbid, R, &h.request.id, T0 + 100, 1, T0 + 500, 10));
+    cai_ww_init(&w, copy, need);
+    cai_ww_map(&w, 2);
+    cai_ww_kuint(&w, 0, 1);
+    cai_ww_uint(&w, 1);
+    cai_ww_array(&w, 2);
+    cai_ww_bin(&w, h.request.buf, h.request.len);
+    cai_ww_bin(&w, selfbid.buf, selfbid.len);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_TASK_FORBIDDEN, ca_task_deserialize(&t2, copy, len, NULL));
+    /* an empty thread and an unknown version */
+    cai_ww_init(&w, copy, need);
+    cai_ww_map(&w, 2);
+    cai_ww_kuint(&w, 0, 1);
+    cai_ww_uint(&w, 1);
+    cai_ww_array(&w, 0);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_MALFORMED, ca_task_deserialize(&t2, copy, len, NULL));
+    cai_ww_init(&w, copy, need);
+    cai_ww_map(&w, 2);
+    cai_ww_kuint(&w, 0, 2);
+    cai_ww_uint(&w, 1);
+    cai_ww_array(&w, 0);
+    assert_ok(cai_ww_finish(&w, &len));
+    assert_status(CA_ERR_UNSUPPORTED, ca_task_deserialize(&t2, copy, len, NULL));
+    free(buf);
+    free(copy);
+    ca_task_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_happy_path),    cmocka_unit_test(test_failed_and_rejected),
+        cmocka_unit_test(test_request_rules), cmocka_unit_test(test_bid_rules),
+        cmocka_unit_test(test_award_rules),   cmocka_unit_test(test_result_rules),
+        cmocka_unit_test(test_receipt_rules), cmocka_unit_test(test_cancel_rules),
+        cmocka_unit_test(test_dispute_rules), cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_bodies),        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_serialize),
+    };
+    return cmocka_run_group_tests_name("task", tests, setup, teardown);
+}
