@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first quick-start command: installs what is missing, builds the
-# release preset, and walks through the `cyberagent` CLI.
+# release preset, walks through the `cyberagent` CLI, and ends with the hiring
+# demo (examples/hire): a dozen agents hiring each other in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/deps.sh
@@ -46,4 +47,9 @@ python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 
 "$cli" verify --now "$now" <"$demo/tampered.env" 2>&1 || echo "(exit status $?: rejected)"
 
 echo
-echo "demo finished: the CLI source is examples/cli/, the API docs/ARCHITECTURE.md"
+echo "=== the hiring demo: agents hire agents (source: examples/hire/, data flow:"
+echo "    docs/ARCHITECTURE.md; try --agents 200 --tasks 2000 --seed 7, or --json) ==="
+echo
+rm -rf "$demo"
+trap - EXIT
+exec "$PWD/build/release/examples/hire/cyberagent-hire" "$@"
