@@ -71,7 +71,6 @@ struct hire_story {
     ca_ledger *ledger;
     ca_reputation *rep;
     ca_routing *rt;
-    ca_routing_result *results; /* capacity: workers */
     ca_reputation_score *scores;
     uint32_t **cap_workers; /* per capability: worker agent indices */
     uint32_t *cap_count;
@@ -358,7 +357,6 @@ static ca_status setup(hire_story *s)
     s->now = EPOCH_MS;
 
     s->ag = calloc(s->n, sizeof *s->ag);
-    s->results = calloc(s->workers, sizeof *s->results);
     s->scores = calloc(s->n, sizeof *s->scores);
     s->rec = calloc(c->tasks ? c->tasks : 1, sizeof *s->rec);
     s->cap_workers = calloc(s->ncaps, sizeof *s->cap_workers);
@@ -368,8 +366,7 @@ static ca_status setup(hire_story *s)
         slots <<= 1;
     s->index_mask = slots - 1;
     s->index_slots = malloc(slots * sizeof *s->index_slots);
-    if (!s->ag || !s->results || !s->scores || !s->rec || !s->cap_workers || !s->cap_count ||
-        !s->index_slots)
+    if (!s->ag || !s->scores || !s->rec || !s->cap_workers || !s->cap_count || !s->index_slots)
         return fail(CA_ERR_NO_MEMORY, "story allocation");
     for (uint32_t k = 0; k < slots; k++)
         s->index_slots[k] = -1;
@@ -519,7 +516,6 @@ void hire_story_free(hire_story *s)
     ca_reputation_free(s->rep);
     ca_routing_free(s->rt);
     free(s->ag);
-    free(s->results);
     free(s->scores);
     free(s->rec);
     free(s->cap_workers);
@@ -689,11 +685,8 @@ static void explain(const ca_routing_result *r, char *out, size_t cap)
         (double)r->stake_term / 1e6, (double)r->latency_term / 1e6);
 }
 
-/*
- * Routing ranks the registry's agents for the capability; the best-ranked
- * bidder wins. (Routing ranks registered cards, not a given set of bids, so
- * the query asks for every match and the story keeps the bidders.)
- */
+/* Routing ranks the bids (bid price in place of the card's, the worker's
+ * verified card, reputation and ledger stake); the best one wins. */
 static ca_status choose(hire_story *s, hire *h, uint32_t *bid_index)
 {
     ca_routing_query q;
@@ -704,30 +697,31 @@ static ca_status choose(hire_story *s, hire *h, uint32_t *bid_index)
     q.max_price = MAX_PRICE;
     q.thompson = s->cfg.explore;
     q.seed = splitmix(&s->rng);
+    ca_routing_bid bids[64];
+    for (uint32_t b = 0; b < h->nbids; b++) {
+        bids[b].agent = s->ag[h->bidders[b]].p.pk;
+        bids[b].price = h->bid_price[b];
+        bids[b].latency_ms = 0; /* the card's bound */
+    }
+    ca_routing_result best[2];
     size_t got = 0;
-    TRY(ca_routing_select(s->rt, &q, s->results, s->workers, &got), "routing select");
-    int found = 0;
-    h->runner = NO_AGENT;
+    TRY(ca_routing_rank_bids(s->rt, &q, bids, h->nbids, best, 2, &got), "routing rank bids");
+    if (got == 0)
+        return fail(CA_ERR_NOT_FOUND, "no eligible bid");
     hire_event ev;
     ev_init(&ev, HIRE_EV_AWARD, (int32_t)h->num, NO_AGENT, NO_AGENT);
-    for (size_t r = 0; r < got && found < 2; r++)
-        for (uint32_t b = 0; b < h->nbids; b++) {
-            if (!same_id(&s->results[r].agent, &s->ag[h->bidders[b]].p.pk))
-                continue;
-            if (found == 0) {
-                *bid_index = b;
-                h->worker = (int32_t)h->bidders[b];
-                explain(&s->results[r], ev.text, sizeof ev.text);
-                ev.amount = (uint64_t)s->results[r].score;
-            } else {
-                h->runner = (int32_t)h->bidders[b];
-                ev.amount2 = (uint64_t)s->results[r].score;
-            }
-            found++;
-            break;
+    h->runner = NO_AGENT;
+    for (uint32_t b = 0; b < h->nbids; b++) {
+        if (same_id(&best[0].agent, &bids[b].agent)) {
+            *bid_index = b;
+            h->worker = (int32_t)h->bidders[b];
         }
-    if (found == 0)
-        return fail(CA_ERR_NOT_FOUND, "no bidder is in the routing registry");
+        if (got > 1 && same_id(&best[1].agent, &bids[b].agent))
+            h->runner = (int32_t)h->bidders[b];
+    }
+    explain(&best[0], ev.text, sizeof ev.text);
+    ev.amount = (uint64_t)best[0].score;
+    ev.amount2 = got > 1 ? (uint64_t)best[1].score : 0;
     ev.agent = h->worker;
     ev.other = h->runner;
     emit(s, &ev);
