@@ -95,17 +95,88 @@ static const char *kind_name(hire_event_kind k)
     return "?";
 }
 
+/* JSON names of an event's amounts (NULL: unused) and of its value field. */
+static void json_fields(hire_event_kind k, const char *f[4], const char **value)
+{
+    f[0] = f[1] = f[2] = f[3] = NULL;
+    *value = NULL;
+    switch (k) {
+    case HIRE_EV_AGENT:
+        f[0] = "minted", f[1] = "stake";
+        break;
+    case HIRE_EV_REQUEST:
+        f[0] = "max_price", f[1] = "collateral", f[2] = "due_in_ms";
+        break;
+    case HIRE_EV_BIDS:
+        f[0] = "bids";
+        break;
+    case HIRE_EV_AWARD:
+        f[0] = "score", f[1] = "runner_up_score";
+        break;
+    case HIRE_EV_ESCROW:
+        f[0] = "payment", f[1] = "collateral";
+        break;
+    case HIRE_EV_DELIVERED:
+        f[0] = "after_ms";
+        break;
+    case HIRE_EV_PAID:
+        f[0] = "paid", f[1] = "collateral_back", f[2] = "reputation_before_ppm",
+        f[3] = "reputation_after_ppm", *value = "rating";
+        break;
+    case HIRE_EV_EQUIVOCATION:
+        f[0] = "evidence_bytes";
+        break;
+    case HIRE_EV_SLASH:
+        f[0] = "slashed", f[1] = "reporter_reward", f[2] = "victim_share", f[3] = "burned";
+        break;
+    case HIRE_EV_SPLIT:
+        f[0] = "collateral_to_hirer", f[1] = "payment_back";
+        break;
+    case HIRE_EV_MISSED:
+        f[0] = "promised_ms";
+        break;
+    case HIRE_EV_REFUND:
+        f[0] = "payment_back", f[1] = "collateral_back";
+        break;
+    case HIRE_EV_REPUTATION:
+        f[0] = "before_ppm", f[1] = "after_ppm";
+        break;
+    default:
+        break;
+    }
+}
+
 static void print_json_event(out_ctx *o, const hire_event *e)
 {
-    printf("%s\n    {\"t_ms\": %" PRIu64 ", \"task\": %d, \"event\": \"%s\", \"agent\": ",
+    printf("%s\n    {\"t_ms\": %" PRIu64 ", \"task\": %d, \"event\": \"%s\"",
            o->first_event ? "" : ",", e->time_ms, e->task, kind_name(e->kind));
-    json_str(nm(e->agent_name));
-    printf(", \"other\": ");
-    json_str(nm(e->other_name));
-    printf(", \"amounts\": [%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 "], \"value\": %u, "
-           "\"text\": ",
-           e->amount, e->amount2, e->amount3, e->amount4, e->rating);
-    json_str(e->text);
+    if (e->agent_name[0]) {
+        printf(", \"agent\": ");
+        json_str(e->agent_name);
+    }
+    if (e->other_name[0]) {
+        printf(", \"%s\": ", e->kind == HIRE_EV_AWARD ? "runner_up" : "hirer");
+        json_str(e->other_name);
+    }
+    const char *f[4], *value;
+    const uint64_t v[4] = {e->amount, e->amount2, e->amount3, e->amount4};
+    json_fields(e->kind, f, &value);
+    for (int i = 0; i < 4; i++)
+        if (f[i] != NULL)
+            printf(", \"%s\": %" PRIu64, f[i], v[i]);
+    if (value != NULL)
+        printf(", \"%s\": %u", value, e->rating);
+    if (e->kind == HIRE_EV_SLASH)
+        printf(", \"ppm\": %u, \"jailed\": %s", e->rating & 0x7fffffffu,
+               (e->rating & 0x80000000u) ? "true" : "false");
+    if (e->text[0]) {
+        printf(", \"%s\": ", e->kind == HIRE_EV_AGENT          ? "capabilities"
+                             : e->kind == HIRE_EV_REQUEST      ? "capability"
+                             : e->kind == HIRE_EV_EQUIVOCATION ? "evidence_hash_prefix"
+                             : e->kind == HIRE_EV_SLASH        ? "evidence"
+                                                               : "text");
+        json_str(e->text);
+    }
     putchar('}');
     o->first_event = 0;
 }
