@@ -61,5 +61,10 @@ int cmd_id(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+int cmd_thread(int argc, char **argv);
+
+/* inspect: typed fields of a task message or card body, as JSON members (task_cmds.c). */
+void cli_typed_body_json(const ca_envelope *env, const ca_identity *reader);
 
 #endif /* CA_CLI_H */

@@ -309,7 +309,6 @@ int cmd_inspect(int argc, char **argv)
         body_st = body == NULL ? CA_ERR_NO_MEMORY
                                : ca_envelope_body(env, reader, &opts, body, body_len, &body_len);
     }
-    ca_identity_free(reader);
 
     char did[CA_DID_MAX_CHARS + 1];
     ca_agent_id who;
@@ -347,6 +346,8 @@ int cmd_inspect(int argc, char **argv)
     printf("  \"encoded_bytes\": %zu,\n", len);
     printf("  \"valid\": %s,\n  \"status\": \"%s\",\n", verdict == CA_OK ? "true" : "false",
            ca_status_str(verdict));
+    cli_typed_body_json(env, reader);
+    ca_identity_free(reader);
     if (body_st == CA_OK) {
         printf("  \"body_bytes\": %zu,\n", body_len);
         json_hex("body_hex", body, body_len);

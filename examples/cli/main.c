@@ -22,7 +22,11 @@ static const char usage[] =
     "  verify [--now MS]\n"
     "      checks the envelope on stdin; prints the sender's did:key and the message id\n"
     "  inspect [--now MS] [--seed HEX | --key FILE]\n"
-    "      prints the envelope on stdin as JSON\n"
+    "      prints the envelope on stdin as JSON (typed fields for task messages and cards)\n"
+    "  evidence [FILE]\n"
+    "      verifies equivocation evidence (FILE or stdin) offline; prints offender and task\n"
+    "  thread [FILE]\n"
+    "      re-verifies a serialized task thread (FILE or stdin); prints its state\n"
     "\n"
     "Key files are encrypted with a passphrase taken from $CA_PASSPHRASE, or\n"
     "asked for on the terminal. Times are milliseconds since the Unix epoch.\n"
@@ -35,7 +39,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         {"keygen", cmd_keygen}, {"id", cmd_id},           {"sign", cmd_sign},
-        {"verify", cmd_verify}, {"inspect", cmd_inspect},
+        {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"evidence", cmd_evidence},
+        {"thread", cmd_thread},
     };
     if (argc < 2) {
         fputs(usage, stderr);

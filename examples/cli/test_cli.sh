@@ -129,6 +129,31 @@ timeout 60 bash -c "yes | '$cli' verify --now $t0" >/dev/null 2>"$work/err"
 rc=$?
 if [ $rc -ne 1 ]; then echo "FAIL endless stdin: exit $rc"; fails=$((fails + 1)); else echo "ok   endless stdin"; fi
 
+# ---- task messages, equivocation evidence, task threads ----
+corpus=$(cd "$(dirname "$0")/../../tests/fuzz/corpus" && pwd)
+tail -c +2 "$corpus/task_body/bid" >"$work/bid.body" # first byte: kind selector of the fuzz target
+task_hex=$(od -An -tx1 -v -j4 -N32 "$work/bid.body" | tr -d ' \n')
+stdin_file="$work/bid.body" run "sign a bid" 0 "$cli" sign --seed $seed1 --kind 17 --parent "$task_hex" --now $t0
+cp "$work/out" "$work/bid.env"
+stdin_file="$work/bid.env" run "inspect a bid" 0 "$cli" inspect --now $((t0 + 1))
+grep -q '"task_body": {"task": "'"$task_hex"'", "price": 80,' "$work/out" || { echo "FAIL inspect: typed bid"; fails=$((fails + 1)); }
+stdin_file="$work/bid.body" run "sign a bid without parent" 0 "$cli" sign --seed $seed1 --kind 17 --now $t0
+cp "$work/out" "$work/bid2.env"
+stdin_file="$work/bid2.env" run "inspect a bid without parent" 0 "$cli" inspect --now $((t0 + 1))
+grep -q '"task_body_status": "CA_ERR_MALFORMED"' "$work/out" || { echo "FAIL inspect: bad bid status"; fails=$((fails + 1)); }
+run "evidence" 0 "$cli" evidence "$corpus/evidence/bids"
+grep -q '"kind_name": "task.bid"' "$work/out" || { echo "FAIL evidence: kind"; fails=$((fails + 1)); }
+stdin_file="$corpus/evidence/results" run "evidence from stdin" 0 "$cli" evidence
+run "evidence: forged" 1 "$cli" evidence "$corpus/evidence/bids_forged"
+grep -q CA_ERR_BAD_EVIDENCE "$work/err" || { echo "FAIL forged evidence status"; fails=$((fails + 1)); }
+run "evidence: not evidence" 1 "$cli" evidence "$corpus/task_thread/hire"
+run "evidence: missing file" 1 "$cli" evidence "$work/none"
+run "evidence: usage" 2 "$cli" evidence a b
+run "thread" 0 "$cli" thread "$corpus/task_thread/hire"
+grep -q '"state": "completed"' "$work/out" || { echo "FAIL thread: state"; fails=$((fails + 1)); }
+run "thread: truncated" 1 "$cli" thread "$corpus/task_thread/truncated"
+run "thread: garbage" 1 "$cli" thread "$corpus/evidence/bids"
+
 if [ "$fails" -ne 0 ]; then
   echo "$fails CLI checks failed"
   exit 1
