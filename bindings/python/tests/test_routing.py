@@ -1,0 +1,143 @@
+"""Routing registry and Kademlia table through the binding."""
+
+import threading
+import unittest
+
+import helpers  # noqa: F401
+
+import cyberagent
+from cyberagent import Card, Identity, Kad, Routing
+from cyberagent import routing as RT
+
+T0 = 1_700_000_000_000
+
+
+def card(me, price, seq=1, caps=None, stake=0, name="agent"):
+    data = cyberagent.sign_card(
+        me, name=name, endpoint="nats.%s" % name, capabilities=caps or [("llm.translate.en-fr", price, 500)],
+        not_before=T0, not_after=T0 + 3_600_000, created_at=T0, stake=stake, sequence=seq,
+    )
+    return Card.open(data, T0)
+
+
+class TestRouting(unittest.TestCase):
+    def test_add_select_explain(self):
+        rt = Routing()
+        cheap, dear = Identity.generate(), Identity.generate()
+        rt.add_card(card(cheap, 10, name="cheap"), T0)
+        rt.add_card(card(dear, 5000, name="dear"), T0)
+        self.assertEqual(len(rt), 2)
+        res = rt.select("llm.translate.*", T0, k=5)
+        self.assertEqual([r.agent for r in res], [cheap.public_key, dear.public_key])
+        top = res[0]
+        self.assertEqual(top.capability, "llm.translate.en-fr")
+        self.assertEqual(top.score, top.price_term + top.reputation_term + top.stake_term + top.latency_term)
+        self.assertTrue(top.explanation.startswith("score %d" % top.score))
+        self.assertEqual(top.price, 10)
+        self.assertEqual(rt.select("llm.translate.en-fr", T0, max_price=100)[0].agent, cheap.public_key)
+        self.assertEqual(rt.select("nothing.here", T0), [])
+        with self.assertRaises(cyberagent.BadCapabilityError):
+            rt.select("Bad!", T0)
+        self.assertEqual(rt.name(cheap.public_key), "cheap")
+        self.assertEqual(rt.endpoint(cheap.public_key), b"nats.cheap")
+        self.assertIn("2 agents", repr(rt))
+
+    def test_reputation_stake_evidence_and_thompson(self):
+        rt = Routing(weights=RT.routing_weights(price=0, latency=0, stake=0))
+        a, b = Identity.generate(), Identity.generate()
+        rt.add_card(card(a, 10, stake=77), T0)
+        rt.add_card(card(b, 10), T0)
+        info = rt.get(a.public_key)
+        self.assertEqual((info.stake, info.claimed_stake, info.stake_from_ledger), (77, 77, False))
+        rt.set_stake(a.public_key, 5)
+        self.assertTrue(rt.get(a.public_key).stake_from_ledger)
+        rt.set_reputation(a.public_key, 100_000)
+        rt.set_reputation(b.public_key, 900_000)
+        self.assertEqual(rt.select("*", T0)[0].agent, b.public_key)
+        self.assertEqual(len(rt.select("*", T0, min_reputation_ppm=500_000)), 1)
+        rt.set_evidence(a.public_key, 9000, 1000)
+        s1 = rt.select("*", T0, thompson=True, seed=42)
+        s2 = rt.select("*", T0, thompson=True, seed=42)
+        self.assertEqual(s1, s2)
+        rep = [r.reputation_ppm for r in s1 if r.agent == a.public_key][0]
+        self.assertEqual(rep, RT.thompson_sample(42, a.public_key, 9000, 1000))
+        self.assertEqual(rt.get(a.public_key).positive_milli, 9000)
+        self.assertIsNone(rt.get(Identity.generate().public_key))
+
+    def test_replace_stale_conflict_remove_expire(self):
+        rt = Routing()
+        a = Identity.generate()
+        rt.add_card(card(a, 10, seq=2), T0)
+        with self.assertRaises(cyberagent.RoutingStaleError):
+            rt.add_card(card(a, 10, seq=1), T0)
+        with self.assertRaises(cyberagent.RoutingConflictError):
+            rt.add_card(card(a, 11, seq=2), T0)
+        rt.add_card(card(a, 12, seq=3), T0)
+        self.assertEqual(rt.get(a.public_key).sequence, 3)
+        rt.remove(a.public_key)
+        with self.assertRaises(cyberagent.NotFoundError):
+            rt.remove(a.public_key)
+        rt.add_card(card(a, 12, seq=4), T0)
+        self.assertEqual(rt.expire(T0 + 3_600_001), 1)
+        self.assertEqual(len(rt), 0)
+
+    def test_limits_and_options(self):
+        lim = RT.limits()
+        self.assertEqual(lim["capability_chars"], cyberagent.CA_ROUTING_MAX_CAPABILITY_CHARS)
+        self.assertEqual(lim["capabilities"], cyberagent.CA_ROUTING_MAX_CAPABILITIES)
+        self.assertEqual(lim["name_chars"], cyberagent.CA_ROUTING_MAX_NAME_CHARS)
+        self.assertEqual(lim["endpoint_bytes"], cyberagent.CA_ROUTING_MAX_ENDPOINT_BYTES)
+        self.assertEqual(RT.routing_options(max_agents=1).max_agents, 1)
+        rt = Routing(max_agents=1)
+        rt.add_card(card(Identity.generate(), 1), T0)
+        with self.assertRaises(cyberagent.LimitError):
+            rt.add_card(card(Identity.generate(), 1), T0)
+        with self.assertRaises(TypeError):
+            Routing(bogus=1)
+
+    def test_shared_across_threads(self):
+        rt = Routing()
+        for _ in range(20):
+            rt.add_card(card(Identity.generate(), 10), T0)
+        errs = []
+
+        def work():
+            try:
+                for _ in range(100):
+                    assert len(rt.select("*", T0, k=3)) == 3
+            except Exception as exc:  # pragma: no cover
+                errs.append(exc)
+
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(errs, [])
+
+
+class TestKad(unittest.TestCase):
+    def test_table(self):
+        me = bytes(32)
+        kad = Kad(me, bucket_size=2, cache_size=1)
+        self.assertEqual(kad.seen(me), RT.KAD_IGNORED)
+        ids = [bytes([0x80 | i]) + bytes(31) for i in range(4)]  # all in bucket 0
+        self.assertEqual(kad.seen(ids[0]), RT.KAD_ADDED)
+        self.assertEqual(kad.seen(ids[1]), RT.KAD_ADDED)
+        self.assertEqual(kad.seen(ids[0]), RT.KAD_REFRESHED)
+        self.assertEqual(kad.seen(ids[2]), RT.KAD_CACHED)
+        self.assertEqual(len(kad), 2)
+        kad.mark_failed(ids[0])  # the cached id takes its place
+        self.assertEqual(set(kad.closest(ids[2], 5)), {ids[1], ids[2]})
+        kad.remove(ids[1])
+        with self.assertRaises(cyberagent.NotFoundError):
+            kad.remove(ids[3])
+        self.assertEqual(kad.closest(ids[2], 1), [ids[2]])
+        self.assertEqual(RT.kad_bucket_index(me, ids[0]), 0)
+        self.assertEqual(RT.kad_bucket_index(me, me), 256)
+        self.assertEqual(RT.kad_bucket_index(me, b"\x01" + bytes(31)), 7)
+        self.assertIn("contacts", repr(kad))
+
+
+if __name__ == "__main__":
+    unittest.main()
