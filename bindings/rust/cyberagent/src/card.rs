@@ -201,6 +201,11 @@ impl Card {
         self.ptr.as_ptr()
     }
 
+    /// The raw handle, valid while `self` lives.
+    pub fn as_ptr(&self) -> *const sys::ca_card {
+        self.ptr.as_ptr()
+    }
+
     /// Public key of the agent (the envelope's sender).
     pub fn agent(&self) -> PublicKey {
         let mut a = sys::ca_agent_id { bytes: [0; sys::CA_AGENT_ID_BYTES] };

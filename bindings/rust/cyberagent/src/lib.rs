@@ -25,6 +25,7 @@ mod error;
 mod identity;
 mod ledger;
 mod reputation;
+mod routing;
 
 pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
 pub use envelope::{
@@ -37,6 +38,10 @@ pub use identity::{
 };
 pub use ledger::{ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp};
 pub use reputation::{reputation_limits, reputation_options, Reputation};
+pub use routing::{
+    kad_bucket_index, routing_limits, routing_options, routing_weights_default, thompson_sample, Candidate,
+    Kad, Query, Routing,
+};
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {

@@ -152,3 +152,69 @@ fn reputation_scores() {
     assert_eq!(rep2.snapshot_export().unwrap(), snap);
     assert_eq!(cyberagent::reputation_limits().0, 100);
 }
+
+#[test]
+fn routing_and_kad() {
+    use cyberagent::{Kad, Query, Routing};
+    let mk = |me: &Identity, price: u64, seq: u64| {
+        let p = CardParams {
+            name: "agent".into(),
+            endpoint: "nats.agent".into(),
+            capabilities: vec![Capability::new("llm.translate.en-fr", price, 500)],
+            not_before: T0,
+            not_after: T0 + 1000,
+            sequence: seq,
+            created_at: T0,
+            ..Default::default()
+        };
+        Card::open(&cyberagent::sign_card(me, &p).unwrap().0, T0, None).unwrap()
+    };
+    let (cheap, dear) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let mut rt = Routing::new(Some(&cyberagent::routing_options().unwrap())).unwrap();
+    rt.add_card(&mk(&cheap, 10, 1), T0).unwrap();
+    rt.add_card(&mk(&dear, 5000, 1), T0).unwrap();
+    assert_eq!(rt.add_card(&mk(&dear, 5000, 0), T0).unwrap_err().status(), sys::CA_ERR_ROUTING_STALE);
+    assert_eq!(rt.count(), 2);
+    let q = Query { capability: "llm.translate.*", now: T0, ..Default::default() };
+    let res = rt.select(&q, 5).unwrap();
+    assert_eq!(res[0].agent(), cheap.public_key());
+    assert_eq!(res[0].capability(), "llm.translate.en-fr");
+    assert!(res[0].explain().starts_with("score "));
+    assert!(format!("{:?}", res[0]).contains("llm.translate.en-fr"));
+    rt.set_reputation(&dear.public_key(), 1_000_000).unwrap();
+    rt.set_stake(&dear.public_key(), 9).unwrap();
+    rt.set_evidence(&dear.public_key(), 5000, 0).unwrap();
+    let info = rt.get(&dear.public_key()).unwrap().unwrap();
+    assert_eq!((info.stake, info.stake_from_ledger, info.positive_milli), (9, 1, 5000));
+    let w = cyberagent::routing_weights_default();
+    let tq = Query { capability: "*", now: T0, thompson: Some(7), weights: Some(&w), ..Default::default() };
+    assert_eq!(rt.select(&tq, 5).unwrap().len(), 2);
+    assert!(cyberagent::thompson_sample(7, &dear.public_key(), 5000, 0).unwrap() <= 1_000_000);
+    assert_eq!(rt.endpoint(&cheap.public_key()).unwrap(), b"nats.agent");
+    assert_eq!(rt.name(&cheap.public_key()).unwrap(), "agent");
+    rt.remove(&cheap.public_key()).unwrap();
+    assert_eq!(rt.expire(T0 + 1001).unwrap(), 1);
+    assert!(rt.get(&dear.public_key()).unwrap().is_none());
+    assert_eq!(cyberagent::routing_limits()[2], 255);
+
+    let me = [0u8; 32];
+    let mut o = Kad::options().unwrap();
+    o.bucket_size = 2;
+    let mut kad = Kad::new(&me, Some(&o)).unwrap();
+    let ids: Vec<[u8; 32]> = (0..3u8)
+        .map(|i| {
+            let mut a = [0u8; 32];
+            a[0] = 0x80 | i;
+            a
+        })
+        .collect();
+    assert_eq!(kad.seen(&me).unwrap(), sys::CA_KAD_IGNORED);
+    assert_eq!(kad.seen(&ids[0]).unwrap(), sys::CA_KAD_ADDED);
+    assert_eq!(kad.seen(&ids[1]).unwrap(), sys::CA_KAD_ADDED);
+    assert_eq!(kad.seen(&ids[2]).unwrap(), sys::CA_KAD_CACHED);
+    kad.mark_failed(&ids[0]).unwrap();
+    assert_eq!(kad.count(), 2);
+    assert_eq!(kad.closest(&ids[2], 1).unwrap(), vec![ids[2]]);
+    kad.remove(&ids[1]).unwrap();
+    assert_eq!(cyberagent::kad_bucket_index(&me, &ids[0]), 0);
+}
