@@ -82,18 +82,19 @@ class _Functions:
         with _lock:
             if "ca_init" not in self.__dict__:
                 lib = _open()
+                table = {}
                 for fname, restype, argtypes in _sigs.SIGNATURES:
                     try:
                         fn = getattr(lib, fname)
                     except AttributeError:
                         raise ImportError(
-                            "%s (%s) lacks %s: the library is older than this binding"
-                            % (_loaded_path, lib, fname)
+                            "%s lacks %s: the library is older than this binding" % (_loaded_path, fname)
                         ) from None
                     fn.restype = restype
                     fn.argtypes = argtypes
-                    self.__dict__[fname] = fn
-                self.__dict__["_lib"] = lib
+                    table[fname] = fn
+                table["_lib"] = lib
+                self.__dict__.update(table)  # all or nothing
         try:
             return self.__dict__[name]
         except KeyError:

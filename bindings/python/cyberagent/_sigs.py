@@ -181,6 +181,8 @@ CONSTANTS = {
     "CA_ROUTING_OPTIONS_VERSION": 1,
     "CA_ROUTING_PPM": 1000000,
     "CA_ROUTING_QUERY_VERSION": 1,
+    # routing.h (bids)
+    "CA_ERR_ROUTING_INELIGIBLE": -602,
 }
 
 _C = CONSTANTS
@@ -480,6 +482,14 @@ class ca_routing(Structure):
     """Opaque."""
 
 
+class ca_routing_bid(Structure):
+    _fields_ = [
+        ("agent", ca_agent_id),
+        ("price", c_uint64),
+        ("latency_ms", c_uint32),
+    ]
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
@@ -504,6 +514,7 @@ STRUCTS = [
     ca_routing_query,
     ca_routing_result,
     ca_kad_options,
+    ca_routing_bid,
 ]
 
 # ---- opaque handles ----
@@ -694,4 +705,7 @@ SIGNATURES = [
     ("ca_routing_set_stake", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64]),
     ("ca_routing_thompson_sample", ca_status, [c_uint64, P(ca_agent_id), c_uint64, c_uint64, P(c_uint32)]),
     ("ca_routing_weights_default", None, [P(ca_routing_weights)]),
+    # routing.h (bids)
+    ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t, P(c_size_t)]),
+    ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
 ]

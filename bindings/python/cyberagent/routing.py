@@ -10,7 +10,7 @@ Python objects may be shared between threads. Functions are thread-safe.
 import ctypes
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from . import _sigs
 from ._handle import Handle
@@ -127,6 +127,51 @@ class Candidate:
         )
 
 
+def _query(
+    capability: str,
+    now: int,
+    max_price: Optional[int],
+    min_stake: Optional[int],
+    min_reputation_ppm: Optional[int],
+    max_latency_ms: Optional[int],
+    weights: Optional[_sigs.ca_routing_weights],
+    thompson: bool,
+    seed: int,
+) -> _sigs.ca_routing_query:
+    cap = capability.encode("utf-8")
+    q = _sigs.ca_routing_query()
+    check(F.ca_routing_query_init(_byref(q), _C["CA_ROUTING_QUERY_VERSION"]))
+    q.capability = cap  # the struct keeps a reference to the bytes
+    q.capability_len = len(cap)
+    q.now = now
+    if max_price is not None:
+        q.max_price = max_price
+    if min_stake is not None:
+        q.min_stake = min_stake
+    if min_reputation_ppm is not None:
+        q.min_reputation_ppm = min_reputation_ppm
+    if max_latency_ms is not None:
+        q.max_latency_ms = max_latency_ms
+    if weights is not None:
+        q.weights = ctypes.pointer(weights)
+    q.thompson = 1 if thompson else 0
+    q.seed = seed
+    return q
+
+
+Bid = Tuple[bytes, int, int]  # (agent public key, price, latency_ms or 0)
+
+
+def _bid(b: Any) -> _sigs.ca_routing_bid:
+    agent, price = b[0], b[1]
+    latency = b[2] if len(b) > 2 else 0
+    c = _sigs.ca_routing_bid()
+    c.agent = _aid(agent)
+    c.price = price
+    c.latency_ms = latency
+    return c
+
+
 class Routing(Handle):
     """A registry of agent cards. Options: any ``ca_routing_options`` field by
     name, plus ``weights`` (from :func:`routing_weights`)."""
@@ -217,27 +262,65 @@ class Routing(Handle):
     ) -> List[Candidate]:
         """The best ``k`` candidates for a capability pattern (``"a.b"``, ``"a.*"``
         or ``"*"``), best first, each with its score broken into named terms."""
-        cap = capability.encode("utf-8")
-        q = _sigs.ca_routing_query()
-        check(F.ca_routing_query_init(_byref(q), _C["CA_ROUTING_QUERY_VERSION"]))
-        q.capability = cap
-        q.capability_len = len(cap)
-        q.now = now
-        if max_price is not None:
-            q.max_price = max_price
-        if min_stake is not None:
-            q.min_stake = min_stake
-        if min_reputation_ppm is not None:
-            q.min_reputation_ppm = min_reputation_ppm
-        if max_latency_ms is not None:
-            q.max_latency_ms = max_latency_ms
-        if weights is not None:
-            q.weights = ctypes.pointer(weights)
-        q.thompson = 1 if thompson else 0
-        q.seed = seed
+        q = _query(capability, now, max_price, min_stake, min_reputation_ppm, max_latency_ms, weights, thompson, seed)
         arr = (_sigs.ca_routing_result * max(k, 1))()
         n = ctypes.c_size_t()
         self._locked(lambda p: check(F.ca_routing_select(p, _byref(q), arr, k, _byref(n))))
+        return [Candidate.from_c(arr[i]) for i in range(n.value)]
+
+    def score_bid(
+        self,
+        capability: str,
+        now: int,
+        bid: Bid,
+        *,
+        max_price: Optional[int] = None,
+        min_stake: Optional[int] = None,
+        min_reputation_ppm: Optional[int] = None,
+        max_latency_ms: Optional[int] = None,
+        weights: Optional[_sigs.ca_routing_weights] = None,
+        thompson: bool = False,
+        seed: int = 0,
+    ) -> Tuple[Optional[Candidate], bool]:
+        """Scores one bid ``(agent, price[, latency_ms])`` with the query's utility,
+        the bid's price in place of the card's. Returns ``(candidate, eligible)``;
+        ``(None, False)`` when the bidder is unknown or offers no matching capability.
+        An ineligible bid (fails a filter) still comes with its candidate, so the
+        caller can say why."""
+        q = _query(capability, now, max_price, min_stake, min_reputation_ppm, max_latency_ms, weights, thompson, seed)
+        b = _bid(bid)
+        r = _sigs.ca_routing_result()
+        st = self._locked(lambda p: F.ca_routing_score_bid(p, _byref(q), _byref(b), _byref(r)))
+        if st == _C["CA_ERR_NOT_FOUND"]:
+            return None, False
+        if st not in (0, _C["CA_ERR_ROUTING_INELIGIBLE"]):
+            check(st)
+        return Candidate.from_c(r), st == 0
+
+    def rank_bids(
+        self,
+        capability: str,
+        now: int,
+        bids: Sequence[Bid],
+        k: int = 5,
+        *,
+        max_price: Optional[int] = None,
+        min_stake: Optional[int] = None,
+        min_reputation_ppm: Optional[int] = None,
+        max_latency_ms: Optional[int] = None,
+        weights: Optional[_sigs.ca_routing_weights] = None,
+        thompson: bool = False,
+        seed: int = 0,
+    ) -> List[Candidate]:
+        """The best ``k`` eligible bids ``(agent, price[, latency_ms])``, best first;
+        unknown and ineligible bidders are dropped."""
+        q = _query(capability, now, max_price, min_stake, min_reputation_ppm, max_latency_ms, weights, thompson, seed)
+        arr_b = (_sigs.ca_routing_bid * max(len(bids), 1))(*[_bid(b) for b in bids])
+        arr = (_sigs.ca_routing_result * max(k, 1))()
+        n = ctypes.c_size_t()
+        self._locked(
+            lambda p: check(F.ca_routing_rank_bids(p, _byref(q), arr_b, len(bids), arr, k, _byref(n)))
+        )
         return [Candidate.from_c(arr[i]) for i in range(n.value)]
 
     def __repr__(self) -> str:

@@ -116,6 +116,28 @@ class TestRouting(unittest.TestCase):
         self.assertEqual(errs, [])
 
 
+class TestBids(unittest.TestCase):
+    def test_rank_and_score_bids(self):
+        rt = Routing()
+        a, b, c = Identity.generate(), Identity.generate(), Identity.generate()
+        rt.add_card(card(a, 100), T0)
+        rt.add_card(card(b, 100), T0)
+        bids = [(a.public_key, 90), (b.public_key, 20, 100), (c.public_key, 1)]
+        ranked = rt.rank_bids("llm.translate.en-fr", T0, bids, k=5)
+        self.assertEqual([r.agent for r in ranked], [b.public_key, a.public_key])
+        self.assertEqual(ranked[0].price, 20)
+        self.assertEqual(ranked[0].latency_ms, 100)
+        self.assertEqual(len(rt.rank_bids("llm.translate.en-fr", T0, bids, k=5, max_price=50)), 1)
+        cand, ok = rt.score_bid("llm.translate.en-fr", T0, (a.public_key, 90))
+        self.assertTrue(ok)
+        self.assertEqual(cand.price, 90)
+        cand, ok = rt.score_bid("llm.translate.en-fr", T0, (a.public_key, 90), max_price=50)
+        self.assertFalse(ok)
+        self.assertEqual(cand.agent, a.public_key)
+        self.assertEqual(rt.score_bid("llm.translate.en-fr", T0, (c.public_key, 1)), (None, False))
+        self.assertEqual(rt.rank_bids("llm.translate.en-fr", T0, []), [])
+
+
 class TestKad(unittest.TestCase):
     def test_table(self):
         me = bytes(32)

@@ -899,3 +899,32 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_routing_weights_default(w: *mut ca_routing_weights);
 }
+
+// ---- routing.h (bids) ----
+pub const CA_ERR_ROUTING_INELIGIBLE: ca_status = -602;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_routing_bid {
+    pub agent: ca_agent_id,
+    pub price: u64,
+    pub latency_ms: u32,
+}
+
+extern "C" {
+    pub fn ca_routing_rank_bids(
+        rt: *const ca_routing,
+        q: *const ca_routing_query,
+        bids: *const ca_routing_bid,
+        bid_count: usize,
+        out: *mut ca_routing_result,
+        k: usize,
+        out_count: *mut usize,
+    ) -> ca_status;
+    pub fn ca_routing_score_bid(
+        rt: *const ca_routing,
+        q: *const ca_routing_query,
+        bid: *const ca_routing_bid,
+        out: *mut ca_routing_result,
+    ) -> ca_status;
+}

@@ -39,8 +39,8 @@ pub use identity::{
 pub use ledger::{ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp};
 pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{
-    kad_bucket_index, routing_limits, routing_options, routing_weights_default, thompson_sample, Candidate,
-    Kad, Query, Routing,
+    kad_bucket_index, routing_limits, routing_options, routing_weights_default, thompson_sample, Bid,
+    Candidate, Kad, Query, Routing,
 };
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].

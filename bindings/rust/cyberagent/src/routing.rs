@@ -71,6 +71,58 @@ pub struct Query<'a> {
     pub thompson: Option<u64>,
 }
 
+impl<'a> Query<'a> {
+    /// The C query; borrows `capability` and `weights` (valid while `self` lives).
+    pub fn to_c(&self) -> Result<sys::ca_routing_query> {
+        let q = self;
+        // SAFETY: plain data; then initialized by the library.
+        let mut cq: sys::ca_routing_query = unsafe { std::mem::zeroed() };
+        // SAFETY: cq writable.
+        check(unsafe { sys::ca_routing_query_init(&mut cq, sys::CA_ROUTING_QUERY_VERSION) })?;
+        cq.capability = q.capability.as_ptr() as *const c_char;
+        cq.capability_len = q.capability.len();
+        cq.now = q.now;
+        if let Some(v) = q.max_price {
+            cq.max_price = v;
+        }
+        if let Some(v) = q.min_stake {
+            cq.min_stake = v;
+        }
+        if let Some(v) = q.min_reputation_ppm {
+            cq.min_reputation_ppm = v;
+        }
+        if let Some(v) = q.max_latency_ms {
+            cq.max_latency_ms = v;
+        }
+        if let Some(w) = q.weights {
+            cq.weights = w;
+        }
+        if let Some(seed) = q.thompson {
+            cq.thompson = 1;
+            cq.seed = seed;
+        }
+        Ok(cq)
+    }
+}
+
+/// One bid: who, at what price, optionally with its own latency promise (0 = the card's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bid {
+    pub agent: PublicKey,
+    pub price: u64,
+    pub latency_ms: u32,
+}
+
+impl Bid {
+    fn to_c(self) -> sys::ca_routing_bid {
+        sys::ca_routing_bid {
+            agent: sys::ca_agent_id { bytes: self.agent },
+            price: self.price,
+            latency_ms: self.latency_ms,
+        }
+    }
+}
+
 /// One ranked candidate (the C result struct) with helpers.
 #[derive(Clone, Copy)]
 pub struct Candidate(pub sys::ca_routing_result);
@@ -225,37 +277,54 @@ impl Routing {
 
     /// The best `k` candidates, best first.
     pub fn select(&self, q: &Query<'_>, k: usize) -> Result<Vec<Candidate>> {
-        // SAFETY: plain data; then initialized by the library.
-        let mut cq: sys::ca_routing_query = unsafe { std::mem::zeroed() };
-        // SAFETY: cq writable.
-        check(unsafe { sys::ca_routing_query_init(&mut cq, sys::CA_ROUTING_QUERY_VERSION) })?;
-        cq.capability = q.capability.as_ptr() as *const c_char;
-        cq.capability_len = q.capability.len();
-        cq.now = q.now;
-        if let Some(v) = q.max_price {
-            cq.max_price = v;
-        }
-        if let Some(v) = q.min_stake {
-            cq.min_stake = v;
-        }
-        if let Some(v) = q.min_reputation_ppm {
-            cq.min_reputation_ppm = v;
-        }
-        if let Some(v) = q.max_latency_ms {
-            cq.max_latency_ms = v;
-        }
-        if let Some(w) = q.weights {
-            cq.weights = w;
-        }
-        if let Some(seed) = q.thompson {
-            cq.thompson = 1;
-            cq.seed = seed;
-        }
+        let cq = q.to_c()?;
         // SAFETY: plain data.
         let mut v: Vec<sys::ca_routing_result> = (0..k).map(|_| unsafe { std::mem::zeroed() }).collect();
         let mut n = 0usize;
         // SAFETY: const query; v holds k entries; the pattern outlives the call.
         check(unsafe { sys::ca_routing_select(self.ptr.as_ptr(), &cq, v.as_mut_ptr(), k, &mut n) })?;
+        v.truncate(n);
+        Ok(v.into_iter().map(Candidate).collect())
+    }
+}
+
+impl Routing {
+    /// Scores one bid with the query's utility (bid price in place of the card's).
+    /// `Ok(None)`: the bidder is unknown or offers no matching capability;
+    /// `Ok(Some((candidate, eligible)))` otherwise (an ineligible bid fails a filter).
+    pub fn score_bid(&self, q: &Query<'_>, bid: &Bid) -> Result<Option<(Candidate, bool)>> {
+        let cq = q.to_c()?;
+        let b = bid.to_c();
+        // SAFETY: plain data.
+        let mut r: sys::ca_routing_result = unsafe { std::mem::zeroed() };
+        // SAFETY: const query; pointers valid.
+        match unsafe { sys::ca_routing_score_bid(self.ptr.as_ptr(), &cq, &b, &mut r) } {
+            sys::CA_OK => Ok(Some((Candidate(r), true))),
+            sys::CA_ERR_ROUTING_INELIGIBLE => Ok(Some((Candidate(r), false))),
+            sys::CA_ERR_NOT_FOUND => Ok(None),
+            other => Err(Error::from_status(other)),
+        }
+    }
+
+    /// The best `k` eligible bids, best first.
+    pub fn rank_bids(&self, q: &Query<'_>, bids: &[Bid], k: usize) -> Result<Vec<Candidate>> {
+        let cq = q.to_c()?;
+        let cb: Vec<sys::ca_routing_bid> = bids.iter().map(|b| b.to_c()).collect();
+        // SAFETY: plain data.
+        let mut v: Vec<sys::ca_routing_result> = (0..k).map(|_| unsafe { std::mem::zeroed() }).collect();
+        let mut n = 0usize;
+        // SAFETY: const query; arrays sized as passed.
+        check(unsafe {
+            sys::ca_routing_rank_bids(
+                self.ptr.as_ptr(),
+                &cq,
+                cb.as_ptr(),
+                cb.len(),
+                v.as_mut_ptr(),
+                k,
+                &mut n,
+            )
+        })?;
         v.truncate(n);
         Ok(v.into_iter().map(Candidate).collect())
     }

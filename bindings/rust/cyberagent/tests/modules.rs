@@ -218,3 +218,37 @@ fn routing_and_kad() {
     kad.remove(&ids[1]).unwrap();
     assert_eq!(cyberagent::kad_bucket_index(&me, &ids[0]), 0);
 }
+
+#[test]
+fn routing_bids() {
+    use cyberagent::{Bid, Query, Routing};
+    let (a, b, c) =
+        (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
+    let mut rt = Routing::new(None).unwrap();
+    for me in [&a, &b] {
+        let p = CardParams {
+            name: "x".into(),
+            endpoint: "e".into(),
+            capabilities: vec![Capability::new("llm.summarize", 100, 0)],
+            not_before: T0,
+            not_after: T0 + 1000,
+            created_at: T0,
+            ..Default::default()
+        };
+        rt.add_card(&Card::open(&cyberagent::sign_card(me, &p).unwrap().0, T0, None).unwrap(), T0).unwrap();
+    }
+    let bids = [
+        Bid { agent: a.public_key(), price: 90, latency_ms: 0 },
+        Bid { agent: b.public_key(), price: 20, latency_ms: 0 },
+        Bid { agent: c.public_key(), price: 1, latency_ms: 0 },
+    ];
+    let q = Query { capability: "llm.summarize", now: T0, ..Default::default() };
+    let ranked = rt.rank_bids(&q, &bids, 5).unwrap();
+    assert_eq!(ranked.iter().map(|r| r.agent()).collect::<Vec<_>>(), vec![b.public_key(), a.public_key()]);
+    assert_eq!(ranked[0].0.price, 20);
+    let strict = Query { max_price: Some(50), ..q.clone() };
+    let (cand, ok) = rt.score_bid(&strict, &bids[0]).unwrap().unwrap();
+    assert!(!ok);
+    assert_eq!(cand.agent(), a.public_key());
+    assert!(rt.score_bid(&q, &bids[2]).unwrap().is_none());
+}
