@@ -234,6 +234,7 @@ class CHeaders:
         self.struct_order = []
         self.structs = {}  # name -> [(field, kind)]
         self.opaque = set()
+        self.enums = set()
         self.typedefs = {}  # name -> kind
         self.macros = {}
         self.files = []
@@ -272,6 +273,7 @@ class CHeaders:
             self.opaque.add(m.group(2))
             self.typedefs[m.group(2)] = "struct:" + m.group(2)
         for m in re.finditer(r"typedef\s+enum\s*\w*\s*\{.*?\}\s*(\w+)\s*;", text, re.S):
+            self.enums.add(m.group(1))
             self.typedefs[m.group(1)] = "i32"  # enums are int-sized here (gcc, clang)
         # Enumerators (status codes, ...) are checked like numeric macros.
         for m in re.finditer(r"\benum\s*\w*\s*\{(.*?)\}", text, re.S):
@@ -614,7 +616,7 @@ def _rust_type(headers, base, stars, const):
         t = RS_PRIM[base]
     elif headers.typedefs.get(base) == "fn":
         t = base
-    elif headers.typedefs.get(base) == "enum":
+    elif base in headers.enums:
         t = "c_int"
     else:
         t = base

@@ -183,6 +183,21 @@ CONSTANTS = {
     "CA_ROUTING_QUERY_VERSION": 1,
     # routing.h (bids)
     "CA_ERR_ROUTING_INELIGIBLE": -602,
+    # task.h
+    "CA_TASK_CANCELED": 6,
+    "CA_TASK_COMPLETED": 4,
+    "CA_TASK_FAILED": 5,
+    "CA_TASK_INLINE_MAX": 524288,
+    "CA_TASK_INPUT_REQUIRED": 3,
+    "CA_TASK_MESSAGES_DEFAULT": 1024,
+    "CA_TASK_OPTIONS_VERSION": 1,
+    "CA_TASK_RATING_MAX": 100,
+    "CA_TASK_REFS_MAX": 16,
+    "CA_TASK_REJECTED": 7,
+    "CA_TASK_SUBMITTED": 1,
+    "CA_TASK_TEXT_MAX": 1024,
+    "CA_TASK_URI_MAX": 1024,
+    "CA_TASK_WORKING": 2,
 }
 
 _C = CONSTANTS
@@ -490,6 +505,108 @@ class ca_routing_bid(Structure):
     ]
 
 
+class ca_task_content(Structure):
+    _fields_ = [
+        ("data", buf),
+        ("data_len", c_size_t),
+        ("uri", buf),
+        ("hash", ca_hash),
+    ]
+
+
+class ca_task_request(Structure):
+    _fields_ = [
+        ("capability", buf),
+        ("input", ca_task_content),
+        ("max_price", c_uint64),
+        ("deadline", c_uint64),
+        ("collateral", c_uint64),
+        ("has_recipient", c_int),
+        ("recipient", ca_agent_id),
+    ]
+
+
+class ca_task_bid(Structure):
+    _fields_ = [
+        ("task", ca_hash),
+        ("price", c_uint64),
+        ("completion", c_uint64),
+        ("collateral", c_uint64),
+    ]
+
+
+class ca_task_award(Structure):
+    _fields_ = [
+        ("task", ca_hash),
+        ("bid", ca_hash),
+        ("worker", ca_agent_id),
+        ("price", c_uint64),
+        ("collateral", c_uint64),
+        ("deadline", c_uint64),
+    ]
+
+
+class ca_task_result(Structure):
+    _fields_ = [
+        ("task", ca_hash),
+        ("award", ca_hash),
+        ("failed", c_int),
+        ("output", ca_task_content),
+        ("failure_code", c_uint64),
+        ("failure_message", buf),
+    ]
+
+
+class ca_task_receipt(Structure):
+    _fields_ = [
+        ("task", ca_hash),
+        ("award", ca_hash),
+        ("result", ca_hash),
+        ("worker", ca_agent_id),
+        ("accept", c_int),
+        ("rating", c_uint32),
+        ("paid", c_uint64),
+    ]
+
+
+class ca_task_cancel(Structure):
+    _fields_ = [
+        ("task", ca_hash),
+        ("reason", buf),
+    ]
+
+
+class ca_task_dispute(Structure):
+    _fields_ = [
+        ("task", ca_hash),
+        ("reason", buf),
+        ("refs", P(ca_hash)),
+        ("ref_count", c_size_t),
+    ]
+
+
+class ca_task_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("max_messages", c_size_t),
+        ("max_envelope_bytes", c_size_t),
+        ("max_body_bytes", c_size_t),
+        ("max_skew_ms", c_uint64),
+    ]
+
+
+class ca_evidence(Structure):
+    """Opaque."""
+
+
+class ca_task(Structure):
+    """Opaque."""
+
+
+class ca_task_msg(Structure):
+    """Opaque."""
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
@@ -515,6 +632,15 @@ STRUCTS = [
     ca_routing_result,
     ca_kad_options,
     ca_routing_bid,
+    ca_task_content,
+    ca_task_request,
+    ca_task_bid,
+    ca_task_award,
+    ca_task_result,
+    ca_task_receipt,
+    ca_task_cancel,
+    ca_task_dispute,
+    ca_task_options,
 ]
 
 # ---- opaque handles ----
@@ -708,4 +834,61 @@ SIGNATURES = [
     # routing.h (bids)
     ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t, P(c_size_t)]),
     ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
+    # task.h
+    ("ca_evidence_encode", ca_status, [P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
+    ("ca_evidence_free", None, [P(ca_evidence)]),
+    ("ca_evidence_hash", None, [P(ca_evidence), P(ca_hash)]),
+    ("ca_evidence_kind", c_uint32, [P(ca_evidence)]),
+    ("ca_evidence_message", None, [P(ca_evidence), c_int, P(ca_hash)]),
+    ("ca_evidence_offender", None, [P(ca_evidence), P(ca_agent_id)]),
+    ("ca_evidence_open", ca_status, [P(P(ca_evidence)), buf, c_size_t]),
+    ("ca_evidence_task", None, [P(ca_evidence), P(ca_hash)]),
+    ("ca_evidence_verify", ca_status, [buf, c_size_t, P(ca_agent_id), P(ca_hash), P(c_uint32), P(ca_hash)]),
+    ("ca_task_apply", ca_status, [P(ca_task), P(ca_envelope), c_uint64]),
+    ("ca_task_apply_bytes", ca_status, [P(ca_task), buf, c_size_t, c_uint64]),
+    ("ca_task_award_msg", c_int, [P(ca_task), P(P(ca_task_msg))]),
+    ("ca_task_award_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_award), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_bid_count", c_size_t, [P(ca_task)]),
+    ("ca_task_bid_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_bid), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_cancel_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_cancel), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_deserialize", ca_status, [P(P(ca_task)), buf, c_size_t, P(ca_task_options)]),
+    ("ca_task_digest", None, [P(ca_task), P(ca_hash)]),
+    ("ca_task_dispute_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_dispute), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_disputed", c_int, [P(ca_task), c_int]),
+    ("ca_task_evidence", ca_status, [P(ca_task), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
+    ("ca_task_find", P(ca_task_msg), [P(ca_task), P(ca_hash)]),
+    ("ca_task_free", None, [P(ca_task)]),
+    ("ca_task_get_state", c_int, [P(ca_task)]),
+    ("ca_task_id", None, [P(ca_task), P(ca_hash)]),
+    ("ca_task_inline_max", c_size_t, []),
+    ("ca_task_message", P(ca_task_msg), [P(ca_task), c_size_t]),
+    ("ca_task_message_count", c_size_t, [P(ca_task)]),
+    ("ca_task_msg_award", ca_status, [P(ca_task_msg), P(ca_task_award)]),
+    ("ca_task_msg_bid", ca_status, [P(ca_task_msg), P(ca_task_bid)]),
+    ("ca_task_msg_cancel", ca_status, [P(ca_task_msg), P(ca_task_cancel)]),
+    ("ca_task_msg_created_at", c_uint64, [P(ca_task_msg)]),
+    ("ca_task_msg_dispute", ca_status, [P(ca_task_msg), P(ca_task_dispute)]),
+    ("ca_task_msg_encoded", ca_status, [P(ca_task_msg), buf, c_size_t, P(c_size_t)]),
+    ("ca_task_msg_free", None, [P(ca_task_msg)]),
+    ("ca_task_msg_id", None, [P(ca_task_msg), P(ca_hash)]),
+    ("ca_task_msg_kind", c_uint32, [P(ca_task_msg)]),
+    ("ca_task_msg_parent", c_int, [P(ca_task_msg), P(ca_hash)]),
+    ("ca_task_msg_parse", ca_status, [P(P(ca_task_msg)), P(ca_envelope), P(ca_identity)]),
+    ("ca_task_msg_receipt", ca_status, [P(ca_task_msg), P(ca_task_receipt)]),
+    ("ca_task_msg_request", ca_status, [P(ca_task_msg), P(ca_task_request)]),
+    ("ca_task_msg_result", ca_status, [P(ca_task_msg), P(ca_task_result)]),
+    ("ca_task_msg_sender", None, [P(ca_task_msg), P(ca_agent_id)]),
+    ("ca_task_msg_task_id", None, [P(ca_task_msg), P(ca_hash)]),
+    ("ca_task_new", ca_status, [P(P(ca_task)), P(ca_envelope), c_uint64, P(ca_task_options)]),
+    ("ca_task_options_init", ca_status, [P(ca_task_options), c_uint32]),
+    ("ca_task_receipt_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_receipt), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_refs_max", c_size_t, []),
+    ("ca_task_request_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_request), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_requester", None, [P(ca_task), P(ca_agent_id)]),
+    ("ca_task_result_msg", c_int, [P(ca_task), P(P(ca_task_msg))]),
+    ("ca_task_result_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_result), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_task_serialize", ca_status, [P(ca_task), buf, c_size_t, P(c_size_t)]),
+    ("ca_task_state_name", buf, [c_int]),
+    ("ca_task_text_max", c_size_t, []),
+    ("ca_task_uri_max", c_size_t, []),
 ]

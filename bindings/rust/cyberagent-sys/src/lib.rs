@@ -928,3 +928,288 @@ extern "C" {
         out: *mut ca_routing_result,
     ) -> ca_status;
 }
+
+// ---- task.h ----
+
+/// `ca_task_state` (an int-sized C enum): `CA_TASK_SUBMITTED` ... `CA_TASK_REJECTED`.
+pub type ca_task_state = c_int;
+pub const CA_TASK_CANCELED: u32 = 6;
+pub const CA_TASK_COMPLETED: u32 = 4;
+pub const CA_TASK_FAILED: u32 = 5;
+pub const CA_TASK_INLINE_MAX: u32 = 524288;
+pub const CA_TASK_INPUT_REQUIRED: u32 = 3;
+pub const CA_TASK_MESSAGES_DEFAULT: u32 = 1024;
+pub const CA_TASK_OPTIONS_VERSION: u32 = 1;
+pub const CA_TASK_RATING_MAX: u32 = 100;
+pub const CA_TASK_REFS_MAX: u32 = 16;
+pub const CA_TASK_REJECTED: u32 = 7;
+pub const CA_TASK_SUBMITTED: u32 = 1;
+pub const CA_TASK_TEXT_MAX: u32 = 1024;
+pub const CA_TASK_URI_MAX: u32 = 1024;
+pub const CA_TASK_WORKING: u32 = 2;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_content {
+    pub data: *const u8,
+    pub data_len: usize,
+    pub uri: *const c_char,
+    pub hash: ca_hash,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_request {
+    pub capability: *const c_char,
+    pub input: ca_task_content,
+    pub max_price: u64,
+    pub deadline: u64,
+    pub collateral: u64,
+    pub has_recipient: c_int,
+    pub recipient: ca_agent_id,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_bid {
+    pub task: ca_hash,
+    pub price: u64,
+    pub completion: u64,
+    pub collateral: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_award {
+    pub task: ca_hash,
+    pub bid: ca_hash,
+    pub worker: ca_agent_id,
+    pub price: u64,
+    pub collateral: u64,
+    pub deadline: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_result {
+    pub task: ca_hash,
+    pub award: ca_hash,
+    pub failed: c_int,
+    pub output: ca_task_content,
+    pub failure_code: u64,
+    pub failure_message: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_receipt {
+    pub task: ca_hash,
+    pub award: ca_hash,
+    pub result: ca_hash,
+    pub worker: ca_agent_id,
+    pub accept: c_int,
+    pub rating: u32,
+    pub paid: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_cancel {
+    pub task: ca_hash,
+    pub reason: *const c_char,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_dispute {
+    pub task: ca_hash,
+    pub reason: *const c_char,
+    pub refs: *const ca_hash,
+    pub ref_count: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_options {
+    pub version: c_uint,
+    pub max_messages: usize,
+    pub max_envelope_bytes: usize,
+    pub max_body_bytes: usize,
+    pub max_skew_ms: u64,
+}
+
+#[repr(C)]
+pub struct ca_evidence {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+#[repr(C)]
+pub struct ca_task {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+#[repr(C)]
+pub struct ca_task_msg {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_evidence_encode(
+        a: *const ca_envelope,
+        b: *const ca_envelope,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_evidence_free(ev: *mut ca_evidence);
+    pub fn ca_evidence_hash(ev: *const ca_evidence, out: *mut ca_hash);
+    pub fn ca_evidence_kind(ev: *const ca_evidence) -> u32;
+    pub fn ca_evidence_message(ev: *const ca_evidence, index: c_int, out: *mut ca_hash);
+    pub fn ca_evidence_offender(ev: *const ca_evidence, out: *mut ca_agent_id);
+    pub fn ca_evidence_open(out: *mut *mut ca_evidence, data: *const u8, len: usize) -> ca_status;
+    pub fn ca_evidence_task(ev: *const ca_evidence, out: *mut ca_hash);
+    pub fn ca_evidence_verify(
+        data: *const u8,
+        len: usize,
+        offender: *mut ca_agent_id,
+        task: *mut ca_hash,
+        kind: *mut u32,
+        evidence_hash: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_apply(task: *mut ca_task, env: *const ca_envelope, now: u64) -> ca_status;
+    pub fn ca_task_apply_bytes(task: *mut ca_task, data: *const u8, len: usize, now: u64) -> ca_status;
+    pub fn ca_task_award_msg(task: *const ca_task, out: *mut *const ca_task_msg) -> c_int;
+    pub fn ca_task_award_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_award,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_bid_count(task: *const ca_task) -> usize;
+    pub fn ca_task_bid_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_bid,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_cancel_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_cancel,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_deserialize(
+        out: *mut *mut ca_task,
+        data: *const u8,
+        len: usize,
+        opts: *const ca_task_options,
+    ) -> ca_status;
+    pub fn ca_task_digest(task: *const ca_task, out: *mut ca_hash);
+    pub fn ca_task_dispute_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_dispute,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_disputed(task: *const ca_task, who: c_int) -> c_int;
+    pub fn ca_task_evidence(
+        task: *const ca_task,
+        env: *const ca_envelope,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_task_find(task: *const ca_task, id: *const ca_hash) -> *const ca_task_msg;
+    pub fn ca_task_free(task: *mut ca_task);
+    pub fn ca_task_get_state(task: *const ca_task) -> ca_task_state;
+    pub fn ca_task_id(task: *const ca_task, out: *mut ca_hash);
+    pub fn ca_task_inline_max() -> usize;
+    pub fn ca_task_message(task: *const ca_task, index: usize) -> *const ca_task_msg;
+    pub fn ca_task_message_count(task: *const ca_task) -> usize;
+    pub fn ca_task_msg_award(msg: *const ca_task_msg, out: *mut ca_task_award) -> ca_status;
+    pub fn ca_task_msg_bid(msg: *const ca_task_msg, out: *mut ca_task_bid) -> ca_status;
+    pub fn ca_task_msg_cancel(msg: *const ca_task_msg, out: *mut ca_task_cancel) -> ca_status;
+    pub fn ca_task_msg_created_at(msg: *const ca_task_msg) -> u64;
+    pub fn ca_task_msg_dispute(msg: *const ca_task_msg, out: *mut ca_task_dispute) -> ca_status;
+    pub fn ca_task_msg_encoded(
+        msg: *const ca_task_msg,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_task_msg_free(msg: *mut ca_task_msg);
+    pub fn ca_task_msg_id(msg: *const ca_task_msg, out: *mut ca_hash);
+    pub fn ca_task_msg_kind(msg: *const ca_task_msg) -> u32;
+    pub fn ca_task_msg_parent(msg: *const ca_task_msg, out: *mut ca_hash) -> c_int;
+    pub fn ca_task_msg_parse(
+        out: *mut *mut ca_task_msg,
+        env: *const ca_envelope,
+        reader: *const ca_identity,
+    ) -> ca_status;
+    pub fn ca_task_msg_receipt(msg: *const ca_task_msg, out: *mut ca_task_receipt) -> ca_status;
+    pub fn ca_task_msg_request(msg: *const ca_task_msg, out: *mut ca_task_request) -> ca_status;
+    pub fn ca_task_msg_result(msg: *const ca_task_msg, out: *mut ca_task_result) -> ca_status;
+    pub fn ca_task_msg_sender(msg: *const ca_task_msg, out: *mut ca_agent_id);
+    pub fn ca_task_msg_task_id(msg: *const ca_task_msg, out: *mut ca_hash);
+    pub fn ca_task_new(
+        out: *mut *mut ca_task,
+        request: *const ca_envelope,
+        now: u64,
+        opts: *const ca_task_options,
+    ) -> ca_status;
+    pub fn ca_task_options_init(opts: *mut ca_task_options, version: c_uint) -> ca_status;
+    pub fn ca_task_receipt_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_receipt,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_refs_max() -> usize;
+    pub fn ca_task_request_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_request,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_requester(task: *const ca_task, out: *mut ca_agent_id);
+    pub fn ca_task_result_msg(task: *const ca_task, out: *mut *const ca_task_msg) -> c_int;
+    pub fn ca_task_result_sign(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        body: *const ca_task_result,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_task_serialize(
+        task: *const ca_task,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_task_state_name(state: ca_task_state) -> *const c_char;
+    pub fn ca_task_text_max() -> usize;
+    pub fn ca_task_uri_max() -> usize;
+}
