@@ -9,7 +9,12 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 .ci/deps.sh
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# Each step header also reports how long the previous step took.
+last=$SECONDS
+step() {
+  printf '\n=== %s === (previous step %ds, total %ds)\n' "$*" $((SECONDS - last)) "$SECONDS"
+  last=$SECONDS
+}
 
 step "C: dev preset (debug, -Werror)"
 cmake --preset dev >/dev/null
