@@ -507,7 +507,7 @@ class ca_routing_bid(Structure):
 
 class ca_task_content(Structure):
     _fields_ = [
-        ("data", buf),
+        ("data", P(c_uint8)),  # binary: read with string_at(data, data_len)
         ("data_len", c_size_t),
         ("uri", buf),
         ("hash", ca_hash),
