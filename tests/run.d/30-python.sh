@@ -19,3 +19,7 @@ for py in "${pys[@]}"; do
   echo "--- $("$py" --version 2>&1) ($py)"
   "$py" -m unittest discover -s tests
 done
+cd "$root"
+echo "--- examples/python/hire.py"
+python3 examples/python/hire.py >/dev/null
+echo "hiring story ran"
