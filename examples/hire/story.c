@@ -666,6 +666,8 @@ static ca_status collect_bids(hire_story *s, hire *h)
         h->bid_price[b] = bid.price;
         h->bid_done[b] = bid.completion;
         TRY(thread_apply(s, h, s->buf[1], len, NULL), "hirer applies bid");
+        if (s->cfg.on_event == NULL)
+            continue; /* text only for a listener */
         int w = snprintf(txt + off, sizeof ev.text - off, "%s%s %" PRIu64, b ? ", " : "", a->name,
                          bid.price);
         if (w > 0 && (size_t)w < sizeof ev.text - off)
@@ -719,7 +721,8 @@ static ca_status choose(hire_story *s, hire *h, uint32_t *bid_index)
         if (got > 1 && same_id(&best[1].agent, &bids[b].agent))
             h->runner = (int32_t)h->bidders[b];
     }
-    explain(&best[0], ev.text, sizeof ev.text);
+    if (s->cfg.on_event != NULL)
+        explain(&best[0], ev.text, sizeof ev.text);
     ev.amount = (uint64_t)best[0].score;
     ev.amount2 = got > 1 ? (uint64_t)best[1].score : 0;
     ev.agent = h->worker;
