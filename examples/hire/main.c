@@ -392,7 +392,7 @@ int main(int argc, char **argv)
                  parse_u64(i + 1 < argc ? argv[++i] : NULL, 1000000, &v) && v >= 4)
             cfg.agents = (uint32_t)v;
         else if (strcmp(a, "--tasks") == 0 &&
-                 parse_u64(i + 1 < argc ? argv[++i] : NULL, 10000000, &v))
+                 parse_u64(i + 1 < argc ? argv[++i] : NULL, 1000000, &v))
             cfg.tasks = (uint32_t)v;
         else if (strcmp(a, "--seed") == 0 &&
                  parse_u64(i + 1 < argc ? argv[++i] : NULL, UINT64_MAX, &v))
