@@ -1,5 +1,12 @@
 /* Reputation handle: options, agent table, rating store, one-rating-per-task index. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
+#endif
 #include <stdlib.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <sodium.h>
 
@@ -81,6 +88,7 @@ ca_status ca_reputation_new(ca_reputation **out, const ca_reputation_options *op
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a reputation handle");
     rep->opts = *opts;
     rep->opts.version = CA_REPUTATION_OPTIONS_VERSION;
+    rep->block_shift = CAI_BLOCK_SHIFT;
     randombytes_buf(rep->hash_key, sizeof rep->hash_key);
     *out = rep;
     cai_clear_error();
@@ -93,6 +101,7 @@ ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **o
     if (c == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a reputation handle");
     c->opts = rep->opts;
+    c->block_shift = rep->block_shift;
     memcpy(c->hash_key, rep->hash_key, sizeof c->hash_key);
     *out = c;
     return CA_OK;
@@ -129,6 +138,23 @@ size_t ca_reputation_memory_bytes(const ca_reputation *rep)
            (size_t)rep->agent_slot_cap * sizeof(uint32_t) +
            (size_t)rep->cap_ratings * sizeof(cai_rating) + (size_t)rep->fp_cap * sizeof(uint64_t) +
            order;
+}
+
+void cai_reputation_advise_huge(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* Only worth it for tables of several huge pages; advice, never an error. */
+    const uintptr_t page = 4096, huge = (uintptr_t)2 << 20;
+    if (p == NULL || bytes < 2 * huge)
+        return;
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
 }
 
 /* ---- hashing: keyed SipHash so crafted ids or task hashes cannot flood one slot ---- */
@@ -168,16 +194,20 @@ uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id)
     }
 }
 
-static int fp_contains(const ca_reputation *rep, uint64_t fp)
+/*
+ * 1 when fp is present; otherwise 0 and *slot is where it would go (valid
+ * until the table changes). The table always has a free slot.
+ */
+static int fp_probe(const ca_reputation *rep, uint64_t fp, uint32_t *slot)
 {
     if (fp == 0)
         return rep->has_zero_fp;
-    if (rep->fp_cap == 0)
-        return 0;
     for (uint32_t s = fp_slot(fp_hash(rep, fp), rep->fp_cap);;) {
         uint64_t v = rep->fps[s];
-        if (v == 0)
+        if (v == 0) {
+            *slot = s;
             return 0;
+        }
         if (v == fp)
             return 1;
         if (++s == rep->fp_cap)
@@ -200,6 +230,7 @@ static ca_status grow_agent_slots(ca_reputation *rep, uint32_t agents)
     uint32_t *slots = calloc(cap, sizeof *slots);
     if (slots == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the agent table");
+    cai_reputation_advise_huge(slots, (size_t)cap * sizeof *slots);
     for (uint32_t i = 0; i < rep->n_agents; i++) {
         uint32_t s = (uint32_t)agent_hash(rep, &rep->agents[i].id) & mask;
         while (slots[s] != 0)
@@ -223,6 +254,7 @@ static ca_status grow_agents(ca_reputation *rep, uint32_t agents, int exact)
         cai_rep_agent *a = realloc(rep->agents, (size_t)cap * sizeof *a);
         if (a == NULL)
             return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the agent list");
+        cai_reputation_advise_huge(a, (size_t)cap * sizeof *a);
         rep->agents = a;
         rep->cap_agents = (uint32_t)cap;
     }
@@ -237,6 +269,7 @@ static ca_status rehash_fps(ca_reputation *rep, uint64_t cap64)
     uint64_t *t = calloc(cap, sizeof *t);
     if (t == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the task index");
+    cai_reputation_advise_huge(t, (size_t)cap * sizeof *t);
     for (uint32_t i = 0; i < rep->fp_cap; i++) {
         uint64_t fp = rep->fps[i];
         if (fp == 0)
@@ -276,6 +309,7 @@ static ca_status grow_ratings(ca_reputation *rep, uint32_t ratings, int exact)
     cai_rating *r = realloc(rep->ratings, (size_t)cap * sizeof *r);
     if (r == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the rating store");
+    cai_reputation_advise_huge(r, (size_t)cap * sizeof *r);
     rep->ratings = r;
     rep->cap_ratings = (uint32_t)cap;
     return CA_OK;
@@ -397,27 +431,34 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
         return cai_fail(CA_ERR_UNPAID_RATING,
                         "payment of %llu buys no weight (unit_amount is %llu)",
                         (unsigned long long)amount, (unsigned long long)rep->opts.unit_amount);
+    /* Room for one more task first (growing changes nothing observable), then one probe. */
+    ca_status st = grow_fps(rep, rep->n_ratings + 1, 0);
+    if (st != CA_OK)
+        return st;
     uint64_t fp = cai_load_le64(task->bytes);
-    if (fp_contains(rep, fp))
+    uint32_t slot = 0;
+    if (fp_probe(rep, fp, &slot))
         return cai_fail(CA_ERR_DUPLICATE_RATING, "this task has already been rated");
     if (rep->n_ratings >= rep->opts.max_ratings)
         return cai_fail(CA_ERR_LIMIT, "reputation holds max_ratings (%u) ratings",
                         rep->opts.max_ratings);
-    uint32_t new_agents = (cai_reputation_find(rep, rater) == UINT32_MAX) +
-                          (cai_reputation_find(rep, ratee) == UINT32_MAX);
+    uint32_t a = cai_reputation_find(rep, rater), b = cai_reputation_find(rep, ratee);
+    uint32_t new_agents = (a == UINT32_MAX) + (b == UINT32_MAX);
     if ((uint64_t)rep->n_agents + new_agents > rep->opts.max_agents)
         return cai_fail(CA_ERR_LIMIT, "reputation holds max_agents (%u) agents",
                         rep->opts.max_agents);
-    /* Every allocation first, so a failure leaves the state unchanged. */
-    ca_status st;
+    /* Every allocation before the first change, so a failure leaves the state unchanged. */
     if ((st = grow_agents(rep, rep->n_agents + new_agents, 0)) != CA_OK ||
-        (st = grow_ratings(rep, rep->n_ratings + 1, 0)) != CA_OK ||
-        (st = grow_fps(rep, rep->n_ratings + 1, 0)) != CA_OK)
+        (st = grow_ratings(rep, rep->n_ratings + 1, 0)) != CA_OK)
         return st;
-    uint32_t a = 0, b = 0;
-    (void)find_or_add(rep, rater, &a);
-    (void)find_or_add(rep, ratee, &b);
-    (void)cai_reputation_insert_fp(rep, fp);
+    if (a == UINT32_MAX)
+        (void)cai_reputation_insert_agent(rep, rater, &a);
+    if (b == UINT32_MAX)
+        (void)cai_reputation_insert_agent(rep, ratee, &b);
+    if (fp == 0)
+        rep->has_zero_fp = 1;
+    else
+        rep->fps[slot] = fp;
     cai_rating *r = &rep->ratings[rep->n_ratings++];
     r->rater = a;
     r->ratee = b;

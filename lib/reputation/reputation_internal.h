@@ -81,9 +81,14 @@ struct ca_reputation {
     uint32_t *order;       /* rank -> agent index (agents sorted by id) */
     uint32_t order_agents; /* agent count when order was computed */
 
+    uint32_t block_shift; /* sources per gather block = 2^block_shift (tests shrink it) */
+
     int scored;              /* at least one update has run */
     uint64_t last_update_ms; /* now_ms of the last update */
 };
+
+/* Asks Linux for transparent huge pages on a large table (TLB misses); no-op elsewhere. */
+void cai_reputation_advise_huge(void *p, size_t bytes);
 
 /* 2^(-delta/half_life) in Q32 (2^32 = 1), integer only, rounding down. */
 uint64_t cai_reputation_decay_q32(uint64_t delta_ms, uint64_t half_life_ms);
@@ -113,23 +118,58 @@ ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **o
 ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx);
 ca_status cai_reputation_insert_fp(ca_reputation *rep, uint64_t fp);
 
+/* One edge of the trust graph, stored under its column (the ratee). */
+typedef struct cai_rep_edge {
+    uint32_t src; /* the rater */
+    float val;    /* max(s_ij, 0) as (float)(double)s_ij with s_ij < 2^53 */
+} cai_rep_edge;
+
+/* Lanes of columns summed side by side (independent chains, same per-column order). */
+#define CAI_LANES 8u
+/* Default: 2^17 doubles of u = 1 MiB per block, inside a 2 MiB L2. */
+#define CAI_BLOCK_SHIFT 17u
+
+/* Columns that have the same number of raters. */
+typedef struct cai_rep_group {
+    uint32_t degree;
+    uint32_t columns;
+    uint32_t col_off;  /* into dst */
+    uint32_t edge_off; /* into e */
+} cai_rep_group;
+
 /*
- * The rating graph of one update in rank space (agents ordered by id):
- * column j lists the raters i of agent j in increasing rank with
- * val = max(s_ij, 0) as a float (exactly (float)(double)s_ij, s_ij < 2^53).
+ * The rating graph of one update in rank space (agents ordered by id).
+ * Edges are split into blocks of 2^block_shift sources (raters), so the
+ * gather of u_i for one block stays in cache. Inside a block, columns
+ * (ratees) are grouped by their number of edges in the block; runs of
+ * CAI_LANES columns store their edges interleaved step by step, so the
+ * iteration sums CAI_LANES columns at once without branches. Every column
+ * still adds its terms in increasing rater rank, starting from 0.0, block
+ * after block: the same bits as a plain column-by-column loop.
  */
 typedef struct cai_rep_graph {
     uint32_t n;
     uint32_t edges;
-    uint32_t *colptr; /* n + 1 */
-    uint32_t *src;    /* edges */
-    float *val;       /* edges */
-    double *out_sum;  /* n: W_i = sum of val over i's out-edges (0 = dangling) */
-    double *p;        /* n: teleport distribution */
-    double *t;        /* n: current scores */
-    double *tn;       /* n: next scores */
-    double *u;        /* n: t_i / W_i */
+    uint32_t block_shift;
+    uint32_t groups;
+    cai_rep_group *group;
+    uint32_t *dst;   /* column of each stored column slot */
+    cai_rep_edge *e; /* edges */
+    double *out_sum; /* n: W_i = sum of val over i's out-edges (0 = dangling) */
+    double *p;       /* n: teleport distribution */
+    double *t;       /* n: current scores */
+    double *tn;      /* n: next scores */
+    double *u;       /* n: t_i / W_i */
 } cai_rep_graph;
+
+/* Edge k of column j in CSC form: for tools that want the plain graph (bench). */
+typedef struct cai_rep_triplet {
+    uint32_t dst, src;
+    float val;
+} cai_rep_triplet;
+
+/* Writes the edges as (dst, src, val), sorted by (dst, src); out holds g->edges. */
+void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out);
 
 /* Builds the graph and the Beta evidence as of now_ms; rep->order is made current. */
 ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_graph *g);

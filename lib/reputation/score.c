@@ -9,6 +9,15 @@
 
 #include "reputation_internal.h"
 
+/* Zeroed array for the large, randomly accessed tables of the iteration. */
+static void *big_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count, size);
+    if (p != NULL)
+        cai_reputation_advise_huge(p, count * size);
+    return p;
+}
+
 /* round(2^32 * 2^(-2^-(i+1))) for i = 0..15, i.e. 2^-1/2, 2^-1/4, ... 2^-1/65536 in Q32. */
 static const uint32_t decay_steps[16] = {
     3037000500u, 3611622603u, 3938502376u, 4112874773u, 4202935003u, 4248701965u,
@@ -115,9 +124,9 @@ ca_status cai_reputation_ensure_order(ca_reputation *rep)
 
 void cai_reputation_graph_free(cai_rep_graph *g)
 {
-    free(g->colptr);
-    free(g->src);
-    free(g->val);
+    free(g->group);
+    free(g->dst);
+    free(g->e);
     free(g->out_sum);
     free(g->p);
     free(g->t);
@@ -151,104 +160,290 @@ static void teleport(const ca_reputation *rep, cai_rep_graph *g)
     }
 }
 
+/* A rating reduced for sorting: ranks and evidence << 7 | rating. */
+typedef struct sort_rec {
+    uint32_t ratee;
+    uint32_t rater;
+    uint64_t ev;
+} sort_rec;
+
+#define RADIX_BITS 11u
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+/* One stable counting pass on bits [shift, shift + width) of the rater or ratee rank. */
+static void radix_pass(const sort_rec *in, sort_rec *out, uint32_t m, int by_ratee, unsigned shift,
+                       uint32_t *count)
+{
+    const uint32_t mask = RADIX_SIZE - 1;
+    memset(count, 0, RADIX_SIZE * sizeof *count);
+    for (uint32_t k = 0; k < m; k++)
+        count[((by_ratee ? in[k].ratee : in[k].rater) >> shift) & mask]++;
+    uint32_t sum = 0;
+    for (uint32_t d = 0; d < RADIX_SIZE; d++) {
+        uint32_t c = count[d];
+        count[d] = sum;
+        sum += c;
+    }
+    for (uint32_t k = 0; k < m; k++)
+        out[count[((by_ratee ? in[k].ratee : in[k].rater) >> shift) & mask]++] = in[k];
+}
+
+static ca_status grow_groups(cai_rep_graph *g, uint32_t *cap)
+{
+    if (g->groups < *cap)
+        return CA_OK;
+    uint32_t nc = *cap ? *cap * 2 : 64;
+    cai_rep_group *ng = realloc(g->group, (size_t)nc * sizeof *ng);
+    if (ng == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+    g->group = ng;
+    *cap = nc;
+    return CA_OK;
+}
+
+/*
+ * Lays the (dst, src)-sorted edges out (see cai_rep_graph): split by source
+ * block (stable, so each block stays in (dst, src) order), then inside each
+ * block group the columns by their number of edges in that block, and store
+ * runs of CAI_LANES columns interleaved step by step.
+ */
+static ca_status layout(cai_rep_graph *g, const cai_rep_triplet *tmp, uint32_t m)
+{
+    const uint32_t n = g->n;
+    const uint32_t blocks =
+        (uint32_t)(((uint64_t)n + (1u << g->block_shift) - 1) >> g->block_shift);
+    const size_t mm = m ? m : 1;
+    uint32_t *bptr = calloc((size_t)blocks + 2, sizeof *bptr);
+    cai_rep_triplet *part = calloc(mm, sizeof *part);
+    uint32_t *run_start = calloc(mm, sizeof *run_start), *run_len = calloc(mm, sizeof *run_len);
+    uint32_t *run_dst = calloc(mm, sizeof *run_dst), *sorted = calloc(mm, sizeof *sorted);
+    uint32_t *by_len = NULL;
+    uint32_t group_cap = 0;
+    ca_status st = CA_OK;
+    g->dst = big_calloc(mm, sizeof *g->dst);
+    if (!bptr || !part || !run_start || !run_len || !run_dst || !sorted || !g->dst) {
+        st = cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+        goto done;
+    }
+    for (uint32_t k = 0; k < m; k++)
+        bptr[(tmp[k].src >> g->block_shift) + 1]++;
+    for (uint32_t b = 0; b < blocks; b++)
+        bptr[b + 1] += bptr[b];
+    {
+        uint32_t *fill = calloc((size_t)blocks + 1, sizeof *fill);
+        if (fill == NULL) {
+            st = cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+            goto done;
+        }
+        memcpy(fill, bptr, (size_t)blocks * sizeof *fill);
+        for (uint32_t k = 0; k < m; k++)
+            part[fill[tmp[k].src >> g->block_shift]++] = tmp[k];
+        free(fill);
+    }
+    uint32_t pos = 0, cpos = 0;
+    for (uint32_t b = 0; b < blocks; b++) {
+        /* Runs of equal dst inside the block. */
+        uint32_t runs = 0, maxlen = 0;
+        for (uint32_t k = bptr[b]; k < bptr[b + 1];) {
+            uint32_t k2 = k + 1;
+            while (k2 < bptr[b + 1] && part[k2].dst == part[k].dst)
+                k2++;
+            run_dst[runs] = part[k].dst;
+            run_start[runs] = k;
+            run_len[runs] = k2 - k;
+            maxlen = run_len[runs] > maxlen ? run_len[runs] : maxlen;
+            runs++;
+            k = k2;
+        }
+        if (runs == 0)
+            continue;
+        /* Runs by length, then by dst (counting sort, stable). */
+        free(by_len);
+        by_len = calloc((size_t)maxlen + 2, sizeof *by_len);
+        if (by_len == NULL) {
+            st = cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+            goto done;
+        }
+        for (uint32_t r = 0; r < runs; r++)
+            by_len[run_len[r] + 1]++;
+        for (uint32_t d = 0; d <= maxlen; d++)
+            by_len[d + 1] += by_len[d];
+        for (uint32_t r = 0; r < runs; r++)
+            sorted[by_len[run_len[r]]++] = r;
+        for (uint32_t ci = 0; ci < runs;) {
+            const uint32_t d = run_len[sorted[ci]];
+            uint32_t c = 0;
+            while (ci + c < runs && run_len[sorted[ci + c]] == d)
+                c++;
+            if ((st = grow_groups(g, &group_cap)) != CA_OK)
+                goto done;
+            cai_rep_group *grp = &g->group[g->groups++];
+            grp->degree = d;
+            grp->columns = c;
+            grp->col_off = cpos;
+            grp->edge_off = pos;
+            uint32_t i = 0;
+            for (; i + CAI_LANES <= c; i += CAI_LANES)
+                for (uint32_t step = 0; step < d; step++)
+                    for (uint32_t l = 0; l < CAI_LANES; l++) {
+                        const cai_rep_triplet *x = &part[run_start[sorted[ci + i + l]] + step];
+                        g->e[pos].src = x->src;
+                        g->e[pos].val = x->val;
+                        pos++;
+                    }
+            for (; i < c; i++)
+                for (uint32_t step = 0; step < d; step++) {
+                    const cai_rep_triplet *x = &part[run_start[sorted[ci + i]] + step];
+                    g->e[pos].src = x->src;
+                    g->e[pos].val = x->val;
+                    pos++;
+                }
+            for (uint32_t k = 0; k < c; k++)
+                g->dst[cpos++] = run_dst[sorted[ci + k]];
+            ci += c;
+        }
+    }
+done:
+    free(bptr);
+    free(part);
+    free(run_start);
+    free(run_len);
+    free(run_dst);
+    free(sorted);
+    free(by_len);
+    return st;
+}
+
+void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out)
+{
+    size_t o = 0;
+    for (uint32_t gi = 0; gi < g->groups; gi++) {
+        const cai_rep_group *grp = &g->group[gi];
+        const cai_rep_edge *e = g->e + grp->edge_off;
+        const uint32_t d = grp->degree;
+        uint32_t i = 0;
+        for (; i + CAI_LANES <= grp->columns; i += CAI_LANES, e += (size_t)CAI_LANES * d)
+            for (uint32_t step = 0; step < d; step++)
+                for (uint32_t l = 0; l < CAI_LANES; l++, o++) {
+                    out[o].dst = g->dst[grp->col_off + i + l];
+                    out[o].src = e[step * CAI_LANES + l].src;
+                    out[o].val = e[step * CAI_LANES + l].val;
+                }
+        for (; i < grp->columns; i++, e += d)
+            for (uint32_t step = 0; step < d; step++, o++) {
+                out[o].dst = g->dst[grp->col_off + i];
+                out[o].src = e[step].src;
+                out[o].val = e[step].val;
+            }
+    }
+}
+
 ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_graph *g)
 {
     memset(g, 0, sizeof *g);
     ca_status st = cai_reputation_ensure_order(rep);
     if (st != CA_OK)
         return st;
-    uint32_t n = rep->n_agents, nr = rep->n_ratings;
-    size_t n1 = (size_t)n + 1, rr = nr ? nr : 1;
-    uint32_t *rank = malloc(n1 * sizeof *rank), *cnt = malloc(n1 * sizeof *cnt);
-    /* calloc: large zeroed blocks come straight from the OS, and analyzers see them defined. */
-    uint32_t *perm = calloc(rr, sizeof *perm);
+    const uint32_t n = rep->n_agents, nr = rep->n_ratings;
+    const size_t n1 = (size_t)n + 1, rr = nr ? nr : 1;
     g->n = n;
-    g->colptr = malloc(n1 * sizeof *g->colptr);
-    g->src = calloc(rr, sizeof *g->src);
-    g->val = malloc(rr * sizeof *g->val);
-    g->out_sum = calloc(n1, sizeof *g->out_sum);
-    g->p = malloc(n1 * sizeof *g->p);
-    g->t = malloc(n1 * sizeof *g->t);
-    g->tn = malloc(n1 * sizeof *g->tn);
-    g->u = malloc(n1 * sizeof *g->u);
-    if (!rank || !cnt || !perm || !g->colptr || !g->src || !g->val || !g->out_sum || !g->p ||
-        !g->t || !g->tn || !g->u) {
+    g->block_shift = rep->block_shift;
+    uint32_t *rank = calloc(n1, sizeof *rank), *count = calloc(RADIX_SIZE, sizeof *count);
+    /* calloc: large zeroed blocks come straight from the OS, and analyzers see them defined. */
+    sort_rec *a = calloc(rr, sizeof *a), *b = calloc(rr, sizeof *b);
+    cai_rep_triplet *tmp = calloc(rr, sizeof *tmp);
+    g->e = big_calloc(rr, sizeof *g->e);
+    g->out_sum = big_calloc(n1, sizeof *g->out_sum);
+    g->p = big_calloc(n1, sizeof *g->p);
+    g->t = big_calloc(n1, sizeof *g->t);
+    g->tn = big_calloc(n1, sizeof *g->tn);
+    g->u = big_calloc(n1, sizeof *g->u);
+    if (!rank || !count || !a || !b || !tmp || !g->e || !g->out_sum || !g->p || !g->t || !g->tn ||
+        !g->u) {
         free(rank);
-        free(cnt);
-        free(perm);
+        free(count);
+        free(a);
+        free(b);
+        free(tmp);
         cai_reputation_graph_free(g);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory building the rating graph");
     }
     for (uint32_t r = 0; r < n; r++)
         rank[rep->order[r]] = r;
 
-    /* Two stable counting sorts: by rater rank, then by ratee rank. g->src is scratch. */
-    const cai_rating *rt = rep->ratings;
-    memset(cnt, 0, n1 * sizeof *cnt);
-    for (uint32_t k = 0; k < nr; k++)
-        cnt[rank[rt[k].rater] + 1]++;
-    for (uint32_t r = 0; r < n; r++)
-        cnt[r + 1] += cnt[r];
-    for (uint32_t k = 0; k < nr; k++)
-        g->src[cnt[rank[rt[k].rater]]++] = k;
-    memset(cnt, 0, n1 * sizeof *cnt);
-    for (uint32_t k = 0; k < nr; k++)
-        cnt[rank[rt[k].ratee] + 1]++;
-    for (uint32_t r = 0; r < n; r++)
-        cnt[r + 1] += cnt[r];
-    for (uint32_t i = 0; i < nr; i++) {
-        uint32_t k = g->src[i];
-        perm[cnt[rank[rt[k].ratee]]++] = k;
+    /* Evidence of every rating as of now_ms, in storage order (sequential). */
+    const uint64_t hl = rep->opts.half_life_ms;
+    for (uint32_t k = 0; k < nr; k++) {
+        const cai_rating *x = &rep->ratings[k];
+        a[k].ratee = rank[x->ratee];
+        a[k].rater = rank[x->rater];
+        a[k].ev = cai_reputation_evidence(x, now_ms, hl) << CAI_RATING_BITS | cai_rating_value(x);
     }
-    free(cnt);
+    free(rank);
+    /* LSD radix sort by (ratee, rater): rater digits first, then ratee digits. */
+    unsigned bits = 0;
+    while (bits < 32 && (n - 1u) >> bits != 0)
+        bits++;
+    for (int by_ratee = 0; by_ratee < 2; by_ratee++)
+        for (unsigned shift = 0; shift < bits; shift += RADIX_BITS) {
+            radix_pass(a, b, nr, by_ratee, shift, count);
+            sort_rec *sw = a;
+            a = b;
+            b = sw;
+        }
+    free(b);
 
     /*
      * One sweep in (ratee, rater) order: Beta evidence per ratee and
      * s_ij = positive - negative evidence per pair. Integer sums (saturating,
      * all terms non-negative) do not depend on the order of equal pairs.
      */
-    const uint64_t hl = rep->opts.half_life_ms;
     const uint64_t s_cap = (1ull << 53) - 1;
-    uint32_t e = 0, i = 0;
-    for (uint32_t j = 0; j < n; j++) {
-        g->colptr[j] = e;
+    uint32_t e = 0;
+    for (uint32_t r = 0; r < n; r++)
+        rep->agents[r].pos = rep->agents[r].neg = 0; /* agents nobody rated: no evidence */
+    memset(count, 0, RADIX_SIZE * sizeof *count);
+    for (uint32_t i = 0; i < nr;) {
+        const uint32_t j = a[i].ratee;
         uint64_t bpos = 0, bneg = 0;
-        while (i < nr && rank[rt[perm[i]].ratee] == j) {
-            uint32_t src = rank[rt[perm[i]].rater];
+        do {
+            const uint32_t src = a[i].rater;
             uint64_t ps = 0, ns = 0;
             do {
-                const cai_rating *x = &rt[perm[i]];
-                uint64_t ev = cai_reputation_evidence(x, now_ms, hl);
-                uint32_t v = cai_rating_value(x);
+                uint64_t ev = a[i].ev >> CAI_RATING_BITS;
+                uint32_t v = (uint32_t)(a[i].ev & CAI_RATING_MASK);
                 ps = sat_add(ps, ev * v);
                 ns = sat_add(ns, ev * (CA_REPUTATION_RATING_MAX - v));
                 i++;
-            } while (i < nr && rank[rt[perm[i]].ratee] == j && rank[rt[perm[i]].rater] == src);
+            } while (i < nr && a[i].ratee == j && a[i].rater == src);
             bpos = sat_add(bpos, ps);
             bneg = sat_add(bneg, ns);
             if (ps > ns) {
-                uint64_t s = ps - ns;
-                if (s > s_cap)
-                    s = s_cap;
-                /* i > e always, so the slot being written was already read. */
-                g->src[e] = src;
-                g->val[e] = (float)(double)s; /* exact to double, one IEEE rounding to float */
+                uint64_t sv = ps - ns;
+                tmp[e].dst = j;
+                tmp[e].src = src;
+                tmp[e].val =
+                    (float)(double)(sv > s_cap ? s_cap : sv); /* exact, then one rounding */
                 e++;
             }
-        }
-        cai_rep_agent *a = &rep->agents[rep->order[j]];
-        a->pos = bpos;
-        a->neg = bneg;
+        } while (i < nr && a[i].ratee == j);
+        cai_rep_agent *ag = &rep->agents[rep->order[j]];
+        ag->pos = bpos;
+        ag->neg = bneg;
     }
-    g->colptr[n] = e;
+    free(a);
+    free(count);
     g->edges = e;
-    free(perm);
-    free(rank);
 
-    /* Out-sums W_i, accumulated in column order (fixed). */
-    for (uint32_t j = 0; j < n; j++)
-        for (uint32_t k = g->colptr[j]; k < g->colptr[j + 1]; k++)
-            g->out_sum[g->src[k]] += (double)g->val[k];
+    /* Out-sums W_i: for each i its edges are added in increasing dst order. */
+    for (uint32_t k = 0; k < e; k++)
+        g->out_sum[tmp[k].src] += (double)tmp[k].val;
+    st = layout(g, tmp, e);
+    free(tmp);
+    if (st != CA_OK) {
+        cai_reputation_graph_free(g);
+        return st;
+    }
     teleport(rep, g);
     return CA_OK;
 }
@@ -279,36 +474,71 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
                             ca_reputation_stats *stats)
 {
     const uint32_t n = g->n;
-    const uint32_t *restrict colptr = g->colptr;
-    const uint32_t *restrict src = g->src;
-    const float *restrict val = g->val;
+    const cai_rep_edge *restrict edge = g->e;
     const double *restrict w = g->out_sum, *restrict p = g->p;
     const double keep = 1.0 - damping;
     double l1 = 0.0;
     uint32_t it = 0;
     int converged = 0;
+    /* u_i = t_i / W_i; dangling agents (W_i = 0) hand their trust to p. */
+    double dangling = 0.0;
+    for (uint32_t r = 0; r < n; r++) {
+        if (w[r] > 0.0) {
+            g->u[r] = g->t[r] / w[r];
+        } else {
+            g->u[r] = 0.0;
+            dangling += g->t[r];
+        }
+    }
     while (it < max_iter && !converged) {
         double *restrict t = g->t, *restrict tn = g->tn, *restrict u = g->u;
-        /* u_i = t_i / W_i; dangling agents (W_i = 0) hand their trust to p. */
-        double dangling = 0.0;
-        for (uint32_t r = 0; r < n; r++) {
-            if (w[r] > 0.0) {
-                u[r] = t[r] / w[r];
-            } else {
-                u[r] = 0.0;
-                dangling += t[r];
+        /*
+         * acc_j = sum over the raters i of j, in increasing i, of val_ij * u_i,
+         * starting from 0.0. Source blocks run in order and continue each
+         * column's sum where the previous block left it; inside a block
+         * CAI_LANES columns of equal degree run side by side, each lane its
+         * own chain, so the order of additions per column is fixed.
+         */
+        memset(tn, 0, (size_t)n * sizeof *tn);
+        for (uint32_t gi = 0; gi < g->groups; gi++) {
+            const cai_rep_group *grp = &g->group[gi];
+            const cai_rep_edge *restrict e = edge + grp->edge_off;
+            const uint32_t *restrict dst = g->dst + grp->col_off;
+            const uint32_t d = grp->degree;
+            uint32_t i = 0;
+            for (; i + CAI_LANES <= grp->columns; i += CAI_LANES) {
+                double acc[CAI_LANES];
+                for (uint32_t l = 0; l < CAI_LANES; l++)
+                    acc[l] = tn[dst[i + l]];
+                for (uint32_t step = 0; step < d; step++, e += CAI_LANES)
+                    for (uint32_t l = 0; l < CAI_LANES; l++)
+                        acc[l] += (double)e[l].val * u[e[l].src];
+                for (uint32_t l = 0; l < CAI_LANES; l++)
+                    tn[dst[i + l]] = acc[l];
+            }
+            for (; i < grp->columns; i++) {
+                double acc = tn[dst[i]];
+                for (uint32_t step = 0; step < d; step++, e++)
+                    acc += (double)e->val * u[e->src];
+                tn[dst[i]] = acc;
             }
         }
+        /* New scores, their L1 change, and the next u and dangling mass (same order). */
         l1 = 0.0;
+        double next_dangling = 0.0;
         for (uint32_t j = 0; j < n; j++) {
-            double acc = 0.0;
-            for (uint32_t k = colptr[j]; k < colptr[j + 1]; k++)
-                acc += (double)val[k] * u[src[k]];
-            double v = keep * (acc + dangling * p[j]) + damping * p[j];
+            double v = keep * (tn[j] + dangling * p[j]) + damping * p[j];
             double d = v - t[j];
             l1 += d < 0.0 ? -d : d;
             tn[j] = v;
+            if (w[j] > 0.0) {
+                u[j] = v / w[j];
+            } else {
+                u[j] = 0.0;
+                next_dangling += v;
+            }
         }
+        dangling = next_dangling;
         g->t = tn;
         g->tn = t;
         it++;
