@@ -88,7 +88,8 @@ ca_status ca_reputation_new(ca_reputation **out, const ca_reputation_options *op
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a reputation handle");
     rep->opts = *opts;
     rep->opts.version = CA_REPUTATION_OPTIONS_VERSION;
-    rep->block_shift = CAI_BLOCK_SHIFT;
+    rep->dst_shift = CAI_DST_SHIFT;
+    rep->src_shift = CAI_SRC_SHIFT;
     randombytes_buf(rep->hash_key, sizeof rep->hash_key);
     *out = rep;
     cai_clear_error();
@@ -101,7 +102,8 @@ ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **o
     if (c == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a reputation handle");
     c->opts = rep->opts;
-    c->block_shift = rep->block_shift;
+    c->dst_shift = rep->dst_shift;
+    c->src_shift = rep->src_shift;
     memcpy(c->hash_key, rep->hash_key, sizeof c->hash_key);
     *out = c;
     return CA_OK;

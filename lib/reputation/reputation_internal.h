@@ -81,7 +81,7 @@ struct ca_reputation {
     uint32_t *order;       /* rank -> agent index (agents sorted by id) */
     uint32_t order_agents; /* agent count when order was computed */
 
-    uint32_t block_shift; /* sources per gather block = 2^block_shift (tests shrink it) */
+    uint32_t dst_shift, src_shift; /* iteration tile (tests shrink it) */
 
     int scored;              /* at least one update has run */
     uint64_t last_update_ms; /* now_ms of the last update */
@@ -118,48 +118,41 @@ ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **o
 ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx);
 ca_status cai_reputation_insert_fp(ca_reputation *rep, uint64_t fp);
 
-/* One edge of the trust graph, stored under its column (the ratee). */
+/*
+ * One edge of the trust graph inside its tile: idx = (src - tile's first
+ * src) << dst_shift | (dst - tile's first dst).
+ */
 typedef struct cai_rep_edge {
-    uint32_t src; /* the rater */
-    float val;    /* max(s_ij, 0) as (float)(double)s_ij with s_ij < 2^53 */
+    uint32_t idx;
+    float val; /* max(s_ij, 0) as (float)(double)s_ij with s_ij < 2^53 */
 } cai_rep_edge;
 
-/* Lanes of columns summed side by side (independent chains, same per-column order). */
-#define CAI_LANES 8u
-/* Default: 2^17 doubles of u = 1 MiB per block, inside a 2 MiB L2. */
-#define CAI_BLOCK_SHIFT 17u
-
-/* Columns that have the same number of raters. */
-typedef struct cai_rep_group {
-    uint32_t degree;
-    uint32_t columns;
-    uint32_t col_off;  /* into dst */
-    uint32_t edge_off; /* into e */
-} cai_rep_group;
+/* Default tile: 2^16 ratees (512 KiB of sums) by 2^14 raters (128 KiB of u), both in L2. */
+#define CAI_DST_SHIFT 16u
+#define CAI_SRC_SHIFT 14u
 
 /*
- * The rating graph of one update in rank space (agents ordered by id).
- * Edges are split into blocks of 2^block_shift sources (raters), so the
- * gather of u_i for one block stays in cache. Inside a block, columns
- * (ratees) are grouped by their number of edges in the block; runs of
- * CAI_LANES columns store their edges interleaved step by step, so the
- * iteration sums CAI_LANES columns at once without branches. Every column
- * still adds its terms in increasing rater rank, starting from 0.0, block
- * after block: the same bits as a plain column-by-column loop.
+ * The rating graph of one update in rank space (agents ordered by id), cut
+ * into tiles of 2^dst_shift ratees by 2^src_shift raters so that both the
+ * sums being built and the values gathered stay in cache. Tiles run by dst
+ * block, then by src block; inside a tile, edges run by (dst, src). Each
+ * ratee j therefore receives its terms val_ij * u_i in increasing rater
+ * rank i, starting from 0.0: the same additions, in the same order, as a
+ * plain column-by-column loop, hence the same bits.
  */
 typedef struct cai_rep_graph {
     uint32_t n;
     uint32_t edges;
-    uint32_t block_shift;
-    uint32_t groups;
-    cai_rep_group *group;
-    uint32_t *dst;   /* column of each stored column slot */
-    cai_rep_edge *e; /* edges */
-    double *out_sum; /* n: W_i = sum of val over i's out-edges (0 = dangling) */
-    double *p;       /* n: teleport distribution */
-    double *t;       /* n: current scores */
-    double *tn;      /* n: next scores */
-    double *u;       /* n: t_i / W_i */
+    uint32_t dst_shift, src_shift;
+    uint32_t dst_blocks, src_blocks;
+    uint32_t *tile_ptr; /* dst_blocks * src_blocks + 1 */
+    cai_rep_edge *e;    /* edges */
+    double *out_sum;    /* n: W_i = sum of val over i's out-edges (0 = dangling) */
+    double *p;          /* n: teleport distribution */
+    double *t;          /* n: current scores */
+    double *tn;         /* n: next scores */
+    double *u;          /* n: t_i / W_i */
+    double *u_next;     /* n: the same for the next iteration */
 } cai_rep_graph;
 
 /* Edge k of column j in CSC form: for tools that want the plain graph (bench). */

@@ -124,14 +124,14 @@ ca_status cai_reputation_ensure_order(ca_reputation *rep)
 
 void cai_reputation_graph_free(cai_rep_graph *g)
 {
-    free(g->group);
-    free(g->dst);
+    free(g->tile_ptr);
     free(g->e);
     free(g->out_sum);
     free(g->p);
     free(g->t);
     free(g->tn);
     free(g->u);
+    free(g->u_next);
     memset(g, 0, sizeof *g);
 }
 
@@ -188,154 +188,46 @@ static void radix_pass(const sort_rec *in, sort_rec *out, uint32_t m, int by_rat
         out[count[((by_ratee ? in[k].ratee : in[k].rater) >> shift) & mask]++] = in[k];
 }
 
-static ca_status grow_groups(cai_rep_graph *g, uint32_t *cap)
-{
-    if (g->groups < *cap)
-        return CA_OK;
-    uint32_t nc = *cap ? *cap * 2 : 64;
-    cai_rep_group *ng = realloc(g->group, (size_t)nc * sizeof *ng);
-    if (ng == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-    g->group = ng;
-    *cap = nc;
-    return CA_OK;
-}
-
-/*
- * Lays the (dst, src)-sorted edges out (see cai_rep_graph): split by source
- * block (stable, so each block stays in (dst, src) order), then inside each
- * block group the columns by their number of edges in that block, and store
- * runs of CAI_LANES columns interleaved step by step.
- */
+/* Splits the (dst, src)-sorted edges into tiles (stable: each tile keeps (dst, src) order). */
 static ca_status layout(cai_rep_graph *g, const cai_rep_triplet *tmp, uint32_t m)
 {
-    const uint32_t n = g->n;
-    const uint32_t blocks =
-        (uint32_t)(((uint64_t)n + (1u << g->block_shift) - 1) >> g->block_shift);
-    const size_t mm = m ? m : 1;
-    uint32_t *bptr = calloc((size_t)blocks + 2, sizeof *bptr);
-    cai_rep_triplet *part = calloc(mm, sizeof *part);
-    uint32_t *run_start = calloc(mm, sizeof *run_start), *run_len = calloc(mm, sizeof *run_len);
-    uint32_t *run_dst = calloc(mm, sizeof *run_dst), *sorted = calloc(mm, sizeof *sorted);
-    uint32_t *by_len = NULL;
-    uint32_t group_cap = 0;
-    ca_status st = CA_OK;
-    g->dst = big_calloc(mm, sizeof *g->dst);
-    if (!bptr || !part || !run_start || !run_len || !run_dst || !sorted || !g->dst) {
-        st = cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-        goto done;
-    }
+    const uint64_t tiles = (uint64_t)g->dst_blocks * g->src_blocks;
+    if (tiles >= UINT32_MAX)
+        return cai_fail(CA_ERR_LIMIT, "too many iteration tiles");
+    g->tile_ptr = calloc((size_t)tiles + 2, sizeof *g->tile_ptr);
+    if (g->tile_ptr == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+    const uint32_t ds = g->dst_shift, ss = g->src_shift, sb = g->src_blocks;
+    const uint32_t dmask = (1u << ds) - 1, smask = (1u << ss) - 1;
     for (uint32_t k = 0; k < m; k++)
-        bptr[(tmp[k].src >> g->block_shift) + 1]++;
-    for (uint32_t b = 0; b < blocks; b++)
-        bptr[b + 1] += bptr[b];
-    {
-        uint32_t *fill = calloc((size_t)blocks + 1, sizeof *fill);
-        if (fill == NULL) {
-            st = cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-            goto done;
-        }
-        memcpy(fill, bptr, (size_t)blocks * sizeof *fill);
-        for (uint32_t k = 0; k < m; k++)
-            part[fill[tmp[k].src >> g->block_shift]++] = tmp[k];
-        free(fill);
+        g->tile_ptr[(tmp[k].dst >> ds) * sb + (tmp[k].src >> ss) + 1]++;
+    for (uint64_t t = 0; t < tiles; t++)
+        g->tile_ptr[t + 1] += g->tile_ptr[t];
+    uint32_t *fill = calloc((size_t)tiles + 1, sizeof *fill);
+    if (fill == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+    memcpy(fill, g->tile_ptr, (size_t)tiles * sizeof *fill);
+    for (uint32_t k = 0; k < m; k++) {
+        uint32_t pos = fill[(tmp[k].dst >> ds) * sb + (tmp[k].src >> ss)]++;
+        g->e[pos].idx = (tmp[k].src & smask) << ds | (tmp[k].dst & dmask);
+        g->e[pos].val = tmp[k].val;
     }
-    uint32_t pos = 0, cpos = 0;
-    for (uint32_t b = 0; b < blocks; b++) {
-        /* Runs of equal dst inside the block. */
-        uint32_t runs = 0, maxlen = 0;
-        for (uint32_t k = bptr[b]; k < bptr[b + 1];) {
-            uint32_t k2 = k + 1;
-            while (k2 < bptr[b + 1] && part[k2].dst == part[k].dst)
-                k2++;
-            run_dst[runs] = part[k].dst;
-            run_start[runs] = k;
-            run_len[runs] = k2 - k;
-            maxlen = run_len[runs] > maxlen ? run_len[runs] : maxlen;
-            runs++;
-            k = k2;
-        }
-        if (runs == 0)
-            continue;
-        /* Runs by length, then by dst (counting sort, stable). */
-        free(by_len);
-        by_len = calloc((size_t)maxlen + 2, sizeof *by_len);
-        if (by_len == NULL) {
-            st = cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-            goto done;
-        }
-        for (uint32_t r = 0; r < runs; r++)
-            by_len[run_len[r] + 1]++;
-        for (uint32_t d = 0; d <= maxlen; d++)
-            by_len[d + 1] += by_len[d];
-        for (uint32_t r = 0; r < runs; r++)
-            sorted[by_len[run_len[r]]++] = r;
-        for (uint32_t ci = 0; ci < runs;) {
-            const uint32_t d = run_len[sorted[ci]];
-            uint32_t c = 0;
-            while (ci + c < runs && run_len[sorted[ci + c]] == d)
-                c++;
-            if ((st = grow_groups(g, &group_cap)) != CA_OK)
-                goto done;
-            cai_rep_group *grp = &g->group[g->groups++];
-            grp->degree = d;
-            grp->columns = c;
-            grp->col_off = cpos;
-            grp->edge_off = pos;
-            uint32_t i = 0;
-            for (; i + CAI_LANES <= c; i += CAI_LANES)
-                for (uint32_t step = 0; step < d; step++)
-                    for (uint32_t l = 0; l < CAI_LANES; l++) {
-                        const cai_rep_triplet *x = &part[run_start[sorted[ci + i + l]] + step];
-                        g->e[pos].src = x->src;
-                        g->e[pos].val = x->val;
-                        pos++;
-                    }
-            for (; i < c; i++)
-                for (uint32_t step = 0; step < d; step++) {
-                    const cai_rep_triplet *x = &part[run_start[sorted[ci + i]] + step];
-                    g->e[pos].src = x->src;
-                    g->e[pos].val = x->val;
-                    pos++;
-                }
-            for (uint32_t k = 0; k < c; k++)
-                g->dst[cpos++] = run_dst[sorted[ci + k]];
-            ci += c;
-        }
-    }
-done:
-    free(bptr);
-    free(part);
-    free(run_start);
-    free(run_len);
-    free(run_dst);
-    free(sorted);
-    free(by_len);
-    return st;
+    free(fill);
+    return CA_OK;
 }
 
 void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out)
 {
-    size_t o = 0;
-    for (uint32_t gi = 0; gi < g->groups; gi++) {
-        const cai_rep_group *grp = &g->group[gi];
-        const cai_rep_edge *e = g->e + grp->edge_off;
-        const uint32_t d = grp->degree;
-        uint32_t i = 0;
-        for (; i + CAI_LANES <= grp->columns; i += CAI_LANES, e += (size_t)CAI_LANES * d)
-            for (uint32_t step = 0; step < d; step++)
-                for (uint32_t l = 0; l < CAI_LANES; l++, o++) {
-                    out[o].dst = g->dst[grp->col_off + i + l];
-                    out[o].src = e[step * CAI_LANES + l].src;
-                    out[o].val = e[step * CAI_LANES + l].val;
-                }
-        for (; i < grp->columns; i++, e += d)
-            for (uint32_t step = 0; step < d; step++, o++) {
-                out[o].dst = g->dst[grp->col_off + i];
-                out[o].src = e[step].src;
-                out[o].val = e[step].val;
+    const uint32_t ds = g->dst_shift, ss = g->src_shift, dmask = (1u << ds) - 1;
+    for (uint32_t db = 0; db < g->dst_blocks; db++)
+        for (uint32_t sb = 0; sb < g->src_blocks; sb++) {
+            uint32_t t = db * g->src_blocks + sb;
+            for (uint32_t k = g->tile_ptr[t]; k < g->tile_ptr[t + 1]; k++) {
+                out[k].dst = (db << ds) + (g->e[k].idx & dmask);
+                out[k].src = (sb << ss) + (g->e[k].idx >> ds);
+                out[k].val = g->e[k].val;
             }
-    }
+        }
 }
 
 ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_graph *g)
@@ -347,7 +239,10 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
     const uint32_t n = rep->n_agents, nr = rep->n_ratings;
     const size_t n1 = (size_t)n + 1, rr = nr ? nr : 1;
     g->n = n;
-    g->block_shift = rep->block_shift;
+    g->dst_shift = rep->dst_shift;
+    g->src_shift = rep->src_shift;
+    g->dst_blocks = (uint32_t)(((uint64_t)n + (1u << g->dst_shift) - 1) >> g->dst_shift);
+    g->src_blocks = (uint32_t)(((uint64_t)n + (1u << g->src_shift) - 1) >> g->src_shift);
     uint32_t *rank = calloc(n1, sizeof *rank), *count = calloc(RADIX_SIZE, sizeof *count);
     /* calloc: large zeroed blocks come straight from the OS, and analyzers see them defined. */
     sort_rec *a = calloc(rr, sizeof *a), *b = calloc(rr, sizeof *b);
@@ -358,6 +253,7 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
     g->t = big_calloc(n1, sizeof *g->t);
     g->tn = big_calloc(n1, sizeof *g->tn);
     g->u = big_calloc(n1, sizeof *g->u);
+    g->u_next = big_calloc(n1, sizeof *g->u_next);
     if (!rank || !count || !a || !b || !tmp || !g->e || !g->out_sum || !g->p || !g->t || !g->tn ||
         !g->u) {
         free(rank);
@@ -490,57 +386,50 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
             dangling += g->t[r];
         }
     }
+    const uint32_t ds = g->dst_shift, ss = g->src_shift, dmask = (1u << ds) - 1;
     while (it < max_iter && !converged) {
-        double *restrict t = g->t, *restrict tn = g->tn, *restrict u = g->u;
-        /*
-         * acc_j = sum over the raters i of j, in increasing i, of val_ij * u_i,
-         * starting from 0.0. Source blocks run in order and continue each
-         * column's sum where the previous block left it; inside a block
-         * CAI_LANES columns of equal degree run side by side, each lane its
-         * own chain, so the order of additions per column is fixed.
-         */
-        memset(tn, 0, (size_t)n * sizeof *tn);
-        for (uint32_t gi = 0; gi < g->groups; gi++) {
-            const cai_rep_group *grp = &g->group[gi];
-            const cai_rep_edge *restrict e = edge + grp->edge_off;
-            const uint32_t *restrict dst = g->dst + grp->col_off;
-            const uint32_t d = grp->degree;
-            uint32_t i = 0;
-            for (; i + CAI_LANES <= grp->columns; i += CAI_LANES) {
-                double acc[CAI_LANES];
-                for (uint32_t l = 0; l < CAI_LANES; l++)
-                    acc[l] = tn[dst[i + l]];
-                for (uint32_t step = 0; step < d; step++, e += CAI_LANES)
-                    for (uint32_t l = 0; l < CAI_LANES; l++)
-                        acc[l] += (double)e[l].val * u[e[l].src];
-                for (uint32_t l = 0; l < CAI_LANES; l++)
-                    tn[dst[i + l]] = acc[l];
-            }
-            for (; i < grp->columns; i++) {
-                double acc = tn[dst[i]];
-                for (uint32_t step = 0; step < d; step++, e++)
-                    acc += (double)e->val * u[e->src];
-                tn[dst[i]] = acc;
-            }
-        }
-        /* New scores, their L1 change, and the next u and dangling mass (same order). */
-        l1 = 0.0;
+        double *restrict t = g->t, *restrict tn = g->tn;
+        const double *restrict u = g->u;
+        double *restrict un = g->u_next;
         double next_dangling = 0.0;
-        for (uint32_t j = 0; j < n; j++) {
-            double v = keep * (tn[j] + dangling * p[j]) + damping * p[j];
-            double d = v - t[j];
-            l1 += d < 0.0 ? -d : d;
-            tn[j] = v;
-            if (w[j] > 0.0) {
-                u[j] = v / w[j];
-            } else {
-                u[j] = 0.0;
-                next_dangling += v;
+        l1 = 0.0;
+        for (uint32_t db = 0; db < g->dst_blocks; db++) {
+            const uint32_t j0 = db << ds, j1 = n - j0 > dmask ? j0 + dmask + 1 : n;
+            double *restrict sums = tn + j0;
+            /*
+             * tn_j = sum over the raters i of j, in increasing i, of
+             * val_ij * u_i, starting from 0.0: the tiles of this dst block
+             * run by src block and each tile by (dst, src), so every j sees
+             * exactly that sequence of additions.
+             */
+            memset(sums, 0, (size_t)(j1 - j0) * sizeof *sums);
+            for (uint32_t sb = 0; sb < g->src_blocks; sb++) {
+                const double *restrict ub = u + ((size_t)sb << ss);
+                const uint32_t tile = db * g->src_blocks + sb;
+                const cai_rep_edge *restrict e = edge + g->tile_ptr[tile];
+                const cai_rep_edge *restrict end = edge + g->tile_ptr[tile + 1];
+                for (; e < end; e++)
+                    sums[e->idx & dmask] += (double)e->val * ub[e->idx >> ds];
+            }
+            /* New scores while the block is in cache; L1 change, next u and dangling in j order. */
+            for (uint32_t j = j0; j < j1; j++) {
+                double v = keep * (tn[j] + dangling * p[j]) + damping * p[j];
+                double d = v - t[j];
+                l1 += d < 0.0 ? -d : d;
+                tn[j] = v;
+                if (w[j] > 0.0) {
+                    un[j] = v / w[j];
+                } else {
+                    un[j] = 0.0;
+                    next_dangling += v;
+                }
             }
         }
         dangling = next_dangling;
         g->t = tn;
         g->tn = t;
+        g->u_next = g->u;
+        g->u = un;
         it++;
         converged = l1 < tol;
     }

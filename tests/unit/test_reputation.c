@@ -528,17 +528,18 @@ static void test_sybil_ring_isolated(void **state)
 }
 
 /*
- * The gather blocks and lanes are a storage layout only: any block size gives
+ * The iteration tiles are a storage layout only: any block size gives
  * the same bits as one block (a plain column-by-column loop).
  */
 static void test_blocks_do_not_change_bits(void **state)
 {
     (void)state;
-    uint32_t shifts[3] = {CAI_BLOCK_SHIFT, 3, 0};
+    uint32_t dshift[3] = {CAI_DST_SHIFT, 3, 1}, sshift[3] = {CAI_SRC_SHIFT, 2, 0};
     ca_reputation *reps[3];
     for (int r = 0; r < 3; r++) {
         reps[r] = new_rep();
-        reps[r]->block_shift = shifts[r];
+        reps[r]->dst_shift = dshift[r];
+        reps[r]->src_shift = sshift[r];
         fill_random(reps[r], 200, 4000, 21, 1);
         ca_agent_id id = agent(7);
         assert_ok(ca_reputation_set_pretrusted(reps[r], &id, 1));
