@@ -149,10 +149,10 @@ void cai_reputation_advise_huge(void *p, size_t bytes)
     const uintptr_t page = 4096, huge = (uintptr_t)2 << 20;
     if (p == NULL || bytes < 2 * huge)
         return;
-    uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t)p + bytes) & ~(page - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+    size_t skip = (size_t)((page - (uintptr_t)p % page) % page);
+    size_t len = (bytes - skip) & ~(size_t)(page - 1);
+    if (len > 0)
+        (void)madvise((uint8_t *)p + skip, len, MADV_HUGEPAGE);
 #else
     (void)p;
     (void)bytes;
