@@ -26,6 +26,7 @@ mod identity;
 mod ledger;
 mod reputation;
 mod routing;
+mod task;
 
 pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
 pub use envelope::{
@@ -41,6 +42,10 @@ pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{
     kad_bucket_index, routing_limits, routing_options, routing_weights_default, thompson_sample, Bid,
     Candidate, Kad, Query, Routing,
+};
+pub use task::{
+    evidence_encode, evidence_verify, sign_task, task_limits, task_options, task_state_name, Content,
+    Evidence, Task, TaskBody, TaskMsg,
 };
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].

@@ -1,0 +1,697 @@
+//! The task hiring protocol: typed signed messages, the thread state machine,
+//! equivocation evidence and thread serialization (docs/PROTOCOL.md).
+
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::marker::PhantomData;
+use std::os::raw::c_char;
+use std::ptr::{self, NonNull};
+
+use cyberagent_sys as sys;
+
+use crate::envelope::{Envelope, EnvelopeParams};
+use crate::error::{check, out_bytes, Error, Result};
+use crate::identity::{Identity, PublicKey};
+use crate::Hash;
+
+/// Task content: inline bytes, or a content hash plus a URI to fetch it from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    Inline(Vec<u8>),
+    Uri { uri: String, hash: Hash },
+}
+
+impl Default for Content {
+    fn default() -> Content {
+        Content::Inline(Vec::new())
+    }
+}
+
+/// A typed task message body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskBody {
+    Request {
+        capability: String,
+        input: Content,
+        max_price: u64,
+        deadline: u64,
+        collateral: u64,
+        /// Direct hire (carried as the envelope's recipient).
+        recipient: Option<PublicKey>,
+    },
+    Bid {
+        task: Hash,
+        price: u64,
+        completion: u64,
+        collateral: u64,
+    },
+    Award {
+        task: Hash,
+        bid: Hash,
+        worker: PublicKey,
+        price: u64,
+        collateral: u64,
+        deadline: u64,
+    },
+    Result {
+        task: Hash,
+        award: Hash,
+        failed: bool,
+        output: Content,
+        failure_code: u64,
+        failure_message: String,
+    },
+    Receipt {
+        task: Hash,
+        award: Hash,
+        result: Hash,
+        worker: PublicKey,
+        accept: bool,
+        rating: u32,
+        paid: u64,
+    },
+    Cancel {
+        task: Hash,
+        reason: String,
+    },
+    Dispute {
+        task: Hash,
+        reason: String,
+        refs: Vec<Hash>,
+    },
+}
+
+fn zero_hash() -> sys::ca_hash {
+    sys::ca_hash { bytes: [0; 32] }
+}
+
+fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::invalid_argument("text contains a NUL byte"))
+}
+
+/// Keeps the C strings a content borrows alive for the call.
+fn content_in(c: &Content, keep: &mut Vec<CString>) -> Result<sys::ca_task_content> {
+    Ok(match c {
+        Content::Inline(d) => {
+            sys::ca_task_content { data: d.as_ptr(), data_len: d.len(), uri: ptr::null(), hash: zero_hash() }
+        }
+        Content::Uri { uri, hash } => {
+            let u = cstr(uri)?;
+            let p = u.as_ptr();
+            keep.push(u);
+            sys::ca_task_content {
+                data: ptr::null(),
+                data_len: 0,
+                uri: p,
+                hash: sys::ca_hash { bytes: *hash },
+            }
+        }
+    })
+}
+
+unsafe fn text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        // SAFETY: the caller passes a NUL-terminated string.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+unsafe fn content_out(c: &sys::ca_task_content) -> Content {
+    if !c.uri.is_null() {
+        // SAFETY: NUL-terminated, lives as long as the message.
+        Content::Uri { uri: unsafe { text(c.uri) }, hash: c.hash.bytes }
+    } else if c.data_len == 0 {
+        Content::Inline(Vec::new())
+    } else {
+        // SAFETY: data points to data_len bytes inside the message.
+        Content::Inline(unsafe { std::slice::from_raw_parts(c.data, c.data_len) }.to_vec())
+    }
+}
+
+/// Builds, signs and encodes a task message; returns its bytes and message id.
+/// `env` gives created_at, expires_at, recipient (direct hire) and, for a
+/// dispute, the parent; its `kind` is ignored (the body sets it).
+///
+/// ```
+/// use cyberagent::{sign_task, Content, EnvelopeParams, Identity, Task, TaskBody};
+/// let hirer = Identity::generate()?;
+/// let req = TaskBody::Request {
+///     capability: "llm.summarize".into(), input: Content::Inline(b"text".to_vec()),
+///     max_price: 100, deadline: 60_000, collateral: 0, recipient: None,
+/// };
+/// let (bytes, task_id) = sign_task(&hirer, &EnvelopeParams::new(0, 1_000, 3_600_000), &req)?;
+/// let thread = Task::new(&cyberagent::Envelope::open(&bytes, 1_000, None)?, 1_000, None)?;
+/// assert_eq!(thread.id(), task_id);
+/// assert_eq!(thread.state_name(), "submitted");
+/// # Ok::<(), cyberagent::Error>(())
+/// ```
+pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -> Result<(Vec<u8>, Hash)> {
+    let recipient = env.recipient.map(|r| sys::ca_agent_id { bytes: *r });
+    let parent = env.parent.map(|p| sys::ca_hash { bytes: *p });
+    // SAFETY: all-zero params are valid; then initialized by the library.
+    let mut ep: sys::ca_envelope_params = unsafe { std::mem::zeroed() };
+    // SAFETY: ep writable.
+    check(unsafe { sys::ca_envelope_params_init(&mut ep, sys::CA_ENVELOPE_PARAMS_VERSION) })?;
+    ep.created_at = env.created_at;
+    ep.expires_at = env.expires_at;
+    ep.recipient = recipient.as_ref().map_or(ptr::null(), |r| r as *const _);
+    ep.parent = parent.as_ref().map_or(ptr::null(), |h| h as *const _);
+    ep.flags = if env.compress { sys::CA_ENVELOPE_COMPRESS } else { 0 };
+    let mut keep: Vec<CString> = Vec::new();
+    let mut id = zero_hash();
+    let s = signer.as_ptr();
+    let ep_ref = &ep;
+    let h = |b: &Hash| sys::ca_hash { bytes: *b };
+    let a = |k: &PublicKey| sys::ca_agent_id { bytes: *k };
+    let bytes = match body {
+        TaskBody::Request { capability, input, max_price, deadline, collateral, recipient } => {
+            let cap = cstr(capability)?;
+            let b = sys::ca_task_request {
+                capability: cap.as_ptr(),
+                input: content_in(input, &mut keep)?,
+                max_price: *max_price,
+                deadline: *deadline,
+                collateral: *collateral,
+                has_recipient: recipient.is_some() as i32,
+                recipient: a(&recipient.unwrap_or([0; 32])),
+            };
+            // SAFETY (all arms): every pointer in the body and params outlives the call.
+            out_bytes(1024, |o, c, n| unsafe { sys::ca_task_request_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+        TaskBody::Bid { task, price, completion, collateral } => {
+            let b = sys::ca_task_bid {
+                task: h(task),
+                price: *price,
+                completion: *completion,
+                collateral: *collateral,
+            };
+            out_bytes(512, |o, c, n| unsafe { sys::ca_task_bid_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+        TaskBody::Award { task, bid, worker, price, collateral, deadline } => {
+            let b = sys::ca_task_award {
+                task: h(task),
+                bid: h(bid),
+                worker: a(worker),
+                price: *price,
+                collateral: *collateral,
+                deadline: *deadline,
+            };
+            out_bytes(512, |o, c, n| unsafe { sys::ca_task_award_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+        TaskBody::Result { task, award, failed, output, failure_code, failure_message } => {
+            let msg = cstr(failure_message)?;
+            let b = sys::ca_task_result {
+                task: h(task),
+                award: h(award),
+                failed: *failed as i32,
+                output: if *failed {
+                    sys::ca_task_content {
+                        data: ptr::null(),
+                        data_len: 0,
+                        uri: ptr::null(),
+                        hash: zero_hash(),
+                    }
+                } else {
+                    content_in(output, &mut keep)?
+                },
+                failure_code: *failure_code,
+                failure_message: msg.as_ptr(),
+            };
+            out_bytes(1024, |o, c, n| unsafe { sys::ca_task_result_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+        TaskBody::Receipt { task, award, result, worker, accept, rating, paid } => {
+            let b = sys::ca_task_receipt {
+                task: h(task),
+                award: h(award),
+                result: h(result),
+                worker: a(worker),
+                accept: *accept as i32,
+                rating: *rating,
+                paid: *paid,
+            };
+            out_bytes(512, |o, c, n| unsafe { sys::ca_task_receipt_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+        TaskBody::Cancel { task, reason } => {
+            let r = cstr(reason)?;
+            let b = sys::ca_task_cancel { task: h(task), reason: r.as_ptr() };
+            out_bytes(512, |o, c, n| unsafe { sys::ca_task_cancel_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+        TaskBody::Dispute { task, reason, refs } => {
+            let r = cstr(reason)?;
+            let cr: Vec<sys::ca_hash> = refs.iter().map(h).collect();
+            let b = sys::ca_task_dispute {
+                task: h(task),
+                reason: r.as_ptr(),
+                refs: cr.as_ptr(),
+                ref_count: cr.len(),
+            };
+            out_bytes(1024, |o, c, n| unsafe { sys::ca_task_dispute_sign(s, ep_ref, &b, o, c, n, &mut id) })?
+        }
+    };
+    drop(keep);
+    Ok((bytes, id.bytes))
+}
+
+/// A parsed task message: owned (from [`TaskMsg::parse`]) or borrowed from a
+/// [`Task`] (lifetime `'a`). Immutable (task.h): `Send + Sync`.
+pub struct TaskMsg<'a> {
+    ptr: NonNull<sys::ca_task_msg>,
+    owned: bool,
+    _task: PhantomData<&'a Task>,
+}
+
+// SAFETY: task.h: "ca_task_msg and ca_evidence are immutable (shareable)".
+unsafe impl Send for TaskMsg<'_> {}
+unsafe impl Sync for TaskMsg<'_> {}
+
+impl TaskMsg<'static> {
+    /// Parses a task message from a verified envelope (`reader` opens sealed bodies).
+    pub fn parse(env: &Envelope, reader: Option<&Identity>) -> Result<TaskMsg<'static>> {
+        let mut p = ptr::null_mut();
+        // SAFETY: env live; reader live or NULL.
+        check(unsafe {
+            sys::ca_task_msg_parse(&mut p, env.as_ptr(), reader.map_or(ptr::null(), |r| r.as_ptr()))
+        })?;
+        match NonNull::new(p) {
+            Some(ptr) => Ok(TaskMsg { ptr, owned: true, _task: PhantomData }),
+            None => Err(Error::invalid_argument("library returned a NULL message")),
+        }
+    }
+}
+
+impl<'a> TaskMsg<'a> {
+    fn borrowed(p: *const sys::ca_task_msg) -> Option<TaskMsg<'a>> {
+        NonNull::new(p as *mut sys::ca_task_msg).map(|ptr| TaskMsg { ptr, owned: false, _task: PhantomData })
+    }
+
+    fn raw(&self) -> *const sys::ca_task_msg {
+        self.ptr.as_ptr()
+    }
+
+    pub fn kind(&self) -> u32 {
+        // SAFETY: live handle (all accessors below).
+        unsafe { sys::ca_task_msg_kind(self.raw()) }
+    }
+
+    pub fn id(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_task_msg_id(self.raw(), &mut h) };
+        h.bytes
+    }
+
+    pub fn sender(&self) -> PublicKey {
+        let mut a = sys::ca_agent_id { bytes: [0; 32] };
+        unsafe { sys::ca_task_msg_sender(self.raw(), &mut a) };
+        a.bytes
+    }
+
+    pub fn created_at(&self) -> u64 {
+        unsafe { sys::ca_task_msg_created_at(self.raw()) }
+    }
+
+    pub fn task_id(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_task_msg_task_id(self.raw(), &mut h) };
+        h.bytes
+    }
+
+    pub fn parent(&self) -> Option<Hash> {
+        let mut h = zero_hash();
+        if unsafe { sys::ca_task_msg_parent(self.raw(), &mut h) } != 0 {
+            Some(h.bytes)
+        } else {
+            None
+        }
+    }
+
+    /// The encoded, signed envelope.
+    pub fn encoded(&self) -> Result<Vec<u8>> {
+        out_bytes(1024, |o, c, n| unsafe { sys::ca_task_msg_encoded(self.raw(), o, c, n) })
+    }
+
+    /// The typed body.
+    pub fn body(&self) -> Result<TaskBody> {
+        let m = self.raw();
+        // SAFETY: each view is filled by the library with pointers into the
+        // message, copied out before this function returns.
+        unsafe {
+            Ok(match self.kind() {
+                sys::CA_KIND_TASK_REQUEST => {
+                    let mut v: sys::ca_task_request = std::mem::zeroed();
+                    check(sys::ca_task_msg_request(m, &mut v))?;
+                    TaskBody::Request {
+                        capability: text(v.capability),
+                        input: content_out(&v.input),
+                        max_price: v.max_price,
+                        deadline: v.deadline,
+                        collateral: v.collateral,
+                        recipient: if v.has_recipient != 0 { Some(v.recipient.bytes) } else { None },
+                    }
+                }
+                sys::CA_KIND_TASK_BID => {
+                    let mut v: sys::ca_task_bid = std::mem::zeroed();
+                    check(sys::ca_task_msg_bid(m, &mut v))?;
+                    TaskBody::Bid {
+                        task: v.task.bytes,
+                        price: v.price,
+                        completion: v.completion,
+                        collateral: v.collateral,
+                    }
+                }
+                sys::CA_KIND_TASK_AWARD => {
+                    let mut v: sys::ca_task_award = std::mem::zeroed();
+                    check(sys::ca_task_msg_award(m, &mut v))?;
+                    TaskBody::Award {
+                        task: v.task.bytes,
+                        bid: v.bid.bytes,
+                        worker: v.worker.bytes,
+                        price: v.price,
+                        collateral: v.collateral,
+                        deadline: v.deadline,
+                    }
+                }
+                sys::CA_KIND_TASK_RESULT => {
+                    let mut v: sys::ca_task_result = std::mem::zeroed();
+                    check(sys::ca_task_msg_result(m, &mut v))?;
+                    TaskBody::Result {
+                        task: v.task.bytes,
+                        award: v.award.bytes,
+                        failed: v.failed != 0,
+                        output: content_out(&v.output),
+                        failure_code: v.failure_code,
+                        failure_message: text(v.failure_message),
+                    }
+                }
+                sys::CA_KIND_TASK_RECEIPT => {
+                    let mut v: sys::ca_task_receipt = std::mem::zeroed();
+                    check(sys::ca_task_msg_receipt(m, &mut v))?;
+                    TaskBody::Receipt {
+                        task: v.task.bytes,
+                        award: v.award.bytes,
+                        result: v.result.bytes,
+                        worker: v.worker.bytes,
+                        accept: v.accept != 0,
+                        rating: v.rating,
+                        paid: v.paid,
+                    }
+                }
+                sys::CA_KIND_TASK_CANCEL => {
+                    let mut v: sys::ca_task_cancel = std::mem::zeroed();
+                    check(sys::ca_task_msg_cancel(m, &mut v))?;
+                    TaskBody::Cancel { task: v.task.bytes, reason: text(v.reason) }
+                }
+                _ => {
+                    let mut v: sys::ca_task_dispute = std::mem::zeroed();
+                    check(sys::ca_task_msg_dispute(m, &mut v))?;
+                    let refs = if v.ref_count == 0 {
+                        Vec::new()
+                    } else {
+                        std::slice::from_raw_parts(v.refs, v.ref_count).iter().map(|h| h.bytes).collect()
+                    };
+                    TaskBody::Dispute { task: v.task.bytes, reason: text(v.reason), refs }
+                }
+            })
+        }
+    }
+}
+
+impl Drop for TaskMsg<'_> {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: owned handle, freed once.
+            unsafe { sys::ca_task_msg_free(self.ptr.as_ptr()) }
+        }
+    }
+}
+
+impl fmt::Debug for TaskMsg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskMsg").field("kind", &self.kind()).field("body", &self.body()).finish()
+    }
+}
+
+/// A2A name of a task state ("submitted", "working", ...).
+pub fn task_state_name(state: i32) -> &'static str {
+    // SAFETY: returns a static string, never NULL.
+    let p = unsafe { sys::ca_task_state_name(state) };
+    if p.is_null() {
+        return "unknown";
+    }
+    // SAFETY: static ASCII.
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("unknown")
+}
+
+/// Task limits: (inline bytes, URI bytes, text bytes, dispute refs).
+pub fn task_limits() -> [usize; 4] {
+    // SAFETY: pure functions.
+    unsafe {
+        [sys::ca_task_inline_max(), sys::ca_task_uri_max(), sys::ca_task_text_max(), sys::ca_task_refs_max()]
+    }
+}
+
+/// Thread options with the library defaults.
+pub fn task_options() -> Result<sys::ca_task_options> {
+    // SAFETY: plain data, then initialized.
+    let mut o: sys::ca_task_options = unsafe { std::mem::zeroed() };
+    check(unsafe { sys::ca_task_options_init(&mut o, sys::CA_TASK_OPTIONS_VERSION) })?;
+    Ok(o)
+}
+
+/// A task thread. Thread safety (task.h): const accessors may run
+/// concurrently, mutation needs `&mut`: `Send + Sync`.
+pub struct Task {
+    ptr: NonNull<sys::ca_task>,
+}
+
+// SAFETY: as documented above.
+unsafe impl Send for Task {}
+unsafe impl Sync for Task {}
+
+impl Task {
+    fn from_raw(p: *mut sys::ca_task) -> Result<Task> {
+        match NonNull::new(p) {
+            Some(ptr) => Ok(Task { ptr }),
+            None => Err(Error::invalid_argument("library returned a NULL task")),
+        }
+    }
+
+    fn raw(&self) -> *const sys::ca_task {
+        self.ptr.as_ptr()
+    }
+
+    /// New thread from its REQUEST (verified at `now`).
+    pub fn new(request: &Envelope, now: u64, opts: Option<&sys::ca_task_options>) -> Result<Task> {
+        let mut p = ptr::null_mut();
+        // SAFETY: request live; opts valid or NULL.
+        check(unsafe {
+            sys::ca_task_new(&mut p, request.as_ptr(), now, opts.map_or(ptr::null(), |o| o as *const _))
+        })?;
+        Task::from_raw(p)
+    }
+
+    /// Rebuilds and audits a thread from [`Task::serialize`] bytes.
+    pub fn deserialize(data: &[u8], opts: Option<&sys::ca_task_options>) -> Result<Task> {
+        let mut p = ptr::null_mut();
+        // SAFETY: data valid for its length.
+        check(unsafe {
+            sys::ca_task_deserialize(
+                &mut p,
+                data.as_ptr(),
+                data.len(),
+                opts.map_or(ptr::null(), |o| o as *const _),
+            )
+        })?;
+        Task::from_raw(p)
+    }
+
+    /// Verifies and applies one message; on failure nothing changes.
+    pub fn apply(&mut self, env: &Envelope, now: u64) -> Result<()> {
+        // SAFETY: exclusive access; env live.
+        check(unsafe { sys::ca_task_apply(self.ptr.as_ptr(), env.as_ptr(), now) })
+    }
+
+    /// Decode + [`Task::apply`].
+    pub fn apply_bytes(&mut self, data: &[u8], now: u64) -> Result<()> {
+        // SAFETY: exclusive access; data valid.
+        check(unsafe { sys::ca_task_apply_bytes(self.ptr.as_ptr(), data.as_ptr(), data.len(), now) })
+    }
+
+    /// `CA_TASK_*` state.
+    pub fn state(&self) -> i32 {
+        // SAFETY: const accessor (all below).
+        unsafe { sys::ca_task_get_state(self.raw()) }
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        task_state_name(self.state())
+    }
+
+    pub fn id(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_task_id(self.raw(), &mut h) };
+        h.bytes
+    }
+
+    pub fn requester(&self) -> PublicKey {
+        let mut a = sys::ca_agent_id { bytes: [0; 32] };
+        unsafe { sys::ca_task_requester(self.raw(), &mut a) };
+        a.bytes
+    }
+
+    /// The accepted award, if any.
+    pub fn award(&self) -> Option<TaskMsg<'_>> {
+        let mut m: *const sys::ca_task_msg = ptr::null();
+        if unsafe { sys::ca_task_award_msg(self.raw(), &mut m) } != 0 {
+            TaskMsg::borrowed(m)
+        } else {
+            None
+        }
+    }
+
+    /// The accepted result, if any.
+    pub fn result(&self) -> Option<TaskMsg<'_>> {
+        let mut m: *const sys::ca_task_msg = ptr::null();
+        if unsafe { sys::ca_task_result_msg(self.raw(), &mut m) } != 0 {
+            TaskMsg::borrowed(m)
+        } else {
+            None
+        }
+    }
+
+    pub fn bid_count(&self) -> usize {
+        unsafe { sys::ca_task_bid_count(self.raw()) }
+    }
+
+    /// Whether the requester (`by_worker` false) or the worker has disputed.
+    pub fn disputed(&self, by_worker: bool) -> bool {
+        unsafe { sys::ca_task_disputed(self.raw(), by_worker as i32) != 0 }
+    }
+
+    pub fn message_count(&self) -> usize {
+        unsafe { sys::ca_task_message_count(self.raw()) }
+    }
+
+    /// Accepted message `index` (0 is the request).
+    pub fn message(&self, index: usize) -> Option<TaskMsg<'_>> {
+        TaskMsg::borrowed(unsafe { sys::ca_task_message(self.raw(), index) })
+    }
+
+    pub fn find(&self, id: &Hash) -> Option<TaskMsg<'_>> {
+        let h = sys::ca_hash { bytes: *id };
+        TaskMsg::borrowed(unsafe { sys::ca_task_find(self.raw(), &h) })
+    }
+
+    /// Order-independent digest of the thread.
+    pub fn digest(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_task_digest(self.raw(), &mut h) };
+        h.bytes
+    }
+
+    /// After `apply` failed with `CA_ERR_TASK_EQUIVOCATION` for `env`: the evidence bytes.
+    pub fn evidence(&self, env: &Envelope) -> Result<Vec<u8>> {
+        out_bytes(2048, |o, c, n| unsafe { sys::ca_task_evidence(self.raw(), env.as_ptr(), o, c, n) })
+    }
+
+    /// The whole thread as canonical bytes.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        out_bytes(4096, |o, c, n| unsafe { sys::ca_task_serialize(self.raw(), o, c, n) })
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, freed once.
+        unsafe { sys::ca_task_free(self.ptr.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Task({} messages, {})", self.message_count(), self.state_name())
+    }
+}
+
+/// Evidence bytes from two envelopes of one sender, kind and task (`CA_ERR_BAD_EVIDENCE` otherwise).
+pub fn evidence_encode(a: &Envelope, b: &Envelope) -> Result<Vec<u8>> {
+    // SAFETY: both envelopes live; out writable for cap.
+    out_bytes(2048, |o, c, n| unsafe { sys::ca_evidence_encode(a.as_ptr(), b.as_ptr(), o, c, n) })
+}
+
+/// Opens and verifies evidence in one call: (offender, task, kind, evidence hash).
+pub fn evidence_verify(data: &[u8]) -> Result<(PublicKey, Hash, u32, Hash)> {
+    let (mut off, mut task, mut kind, mut h) =
+        (sys::ca_agent_id { bytes: [0; 32] }, zero_hash(), 0u32, zero_hash());
+    // SAFETY: data valid; outs writable.
+    check(unsafe {
+        sys::ca_evidence_verify(data.as_ptr(), data.len(), &mut off, &mut task, &mut kind, &mut h)
+    })?;
+    Ok((off.bytes, task.bytes, kind, h.bytes))
+}
+
+/// Opened, verified equivocation evidence (immutable: `Send + Sync`).
+pub struct Evidence {
+    ptr: NonNull<sys::ca_evidence>,
+}
+
+// SAFETY: immutable (task.h).
+unsafe impl Send for Evidence {}
+unsafe impl Sync for Evidence {}
+
+impl Evidence {
+    pub fn open(data: &[u8]) -> Result<Evidence> {
+        let mut p = ptr::null_mut();
+        // SAFETY: data valid.
+        check(unsafe { sys::ca_evidence_open(&mut p, data.as_ptr(), data.len()) })?;
+        match NonNull::new(p) {
+            Some(ptr) => Ok(Evidence { ptr }),
+            None => Err(Error::invalid_argument("library returned NULL evidence")),
+        }
+    }
+
+    pub fn offender(&self) -> PublicKey {
+        let mut a = sys::ca_agent_id { bytes: [0; 32] };
+        // SAFETY: live handle (all accessors).
+        unsafe { sys::ca_evidence_offender(self.ptr.as_ptr(), &mut a) };
+        a.bytes
+    }
+
+    pub fn task(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_evidence_task(self.ptr.as_ptr(), &mut h) };
+        h.bytes
+    }
+
+    pub fn kind(&self) -> u32 {
+        unsafe { sys::ca_evidence_kind(self.ptr.as_ptr()) }
+    }
+
+    /// The two message ids, ascending (`index` 0 or 1).
+    pub fn message(&self, index: usize) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_evidence_message(self.ptr.as_ptr(), (index.min(1)) as i32, &mut h) };
+        h.bytes
+    }
+
+    /// Unique id of this evidence (what a ledger SLASH references).
+    pub fn hash(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_evidence_hash(self.ptr.as_ptr(), &mut h) };
+        h.bytes
+    }
+}
+
+impl Drop for Evidence {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, freed once.
+        unsafe { sys::ca_evidence_free(self.ptr.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Evidence(kind {})", self.kind())
+    }
+}

@@ -1,0 +1,149 @@
+//! Task protocol through the safe API.
+
+use cyberagent::{
+    evidence_encode, evidence_verify, sign_task, status, sys, Content, Envelope, EnvelopeParams, Evidence,
+    Identity, Task, TaskBody, TaskMsg,
+};
+
+const T0: u64 = 1_700_000_000_000;
+const TTL: u64 = 3_600_000;
+
+fn at(dt: u64) -> EnvelopeParams<'static> {
+    EnvelopeParams::new(0, T0 + dt, T0 + dt + TTL)
+}
+
+fn open(b: &[u8], dt: u64) -> Envelope {
+    Envelope::open(b, T0 + dt, None).unwrap()
+}
+
+#[test]
+fn full_thread_and_audit() {
+    let (hirer, worker, other) =
+        (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
+    let req = TaskBody::Request {
+        capability: "llm.summarize".into(),
+        input: Content::Inline(b"text\0nul".to_vec()),
+        max_price: 100,
+        deadline: T0 + 60_000,
+        collateral: 10,
+        recipient: None,
+    };
+    let (rb, task) = sign_task(&hirer, &at(0), &req).unwrap();
+    let mut th = Task::new(&open(&rb, 0), T0, None).unwrap();
+    assert_eq!(
+        (th.id(), th.requester(), th.state()),
+        (task, hirer.public_key(), sys::CA_TASK_SUBMITTED as i32)
+    );
+    let bid = TaskBody::Bid { task, price: 50, completion: T0 + 30_000, collateral: 10 };
+    let (bb, bid_id) = sign_task(&worker, &at(1), &bid).unwrap();
+    th.apply(&open(&bb, 1), T0 + 1).unwrap();
+    let (ob, _) = sign_task(
+        &other,
+        &at(1),
+        &TaskBody::Bid { task, price: 60, completion: T0 + 30_000, collateral: 10 },
+    )
+    .unwrap();
+    th.apply_bytes(&ob, T0 + 1).unwrap();
+    assert_eq!(th.bid_count(), 2);
+    let award = TaskBody::Award {
+        task,
+        bid: bid_id,
+        worker: worker.public_key(),
+        price: 50,
+        collateral: 10,
+        deadline: T0 + 40_000,
+    };
+    let (ab, award_id) = sign_task(&hirer, &at(2), &award).unwrap();
+    th.apply(&open(&ab, 2), T0 + 2).unwrap();
+    assert_eq!(th.state_name(), "working");
+    assert_eq!(th.award().unwrap().id(), award_id);
+    let result = TaskBody::Result {
+        task,
+        award: award_id,
+        failed: false,
+        output: Content::Inline(b"summary".to_vec()),
+        failure_code: 0,
+        failure_message: String::new(),
+    };
+    let (resb, result_id) = sign_task(&worker, &at(3), &result).unwrap();
+    th.apply(&open(&resb, 3), T0 + 3).unwrap();
+    assert_eq!(th.result().unwrap().body().unwrap(), result);
+    let receipt = TaskBody::Receipt {
+        task,
+        award: award_id,
+        result: result_id,
+        worker: worker.public_key(),
+        accept: true,
+        rating: 90,
+        paid: 50,
+    };
+    let (recb, _) = sign_task(&hirer, &at(4), &receipt).unwrap();
+    th.apply(&open(&recb, 4), T0 + 4).unwrap();
+    assert_eq!(th.state(), sys::CA_TASK_COMPLETED as i32);
+    assert_eq!(th.message_count(), 6);
+    assert_eq!(th.message(0).unwrap().body().unwrap(), req);
+    assert_eq!(th.find(&bid_id).unwrap().body().unwrap(), bid);
+    assert!(th.find(&[0; 32]).is_none());
+    assert!(!th.disputed(false));
+    let audited = Task::deserialize(&th.serialize().unwrap(), None).unwrap();
+    assert_eq!(audited.digest(), th.digest());
+    assert!(format!("{:?}", th).contains("completed"));
+
+    let m = TaskMsg::parse(&open(&rb, 0), None).unwrap();
+    assert_eq!((m.kind(), m.id(), m.task_id(), m.parent()), (sys::CA_KIND_TASK_REQUEST, task, task, None));
+    assert_eq!((m.sender(), m.created_at()), (hirer.public_key(), T0));
+    assert_eq!(m.encoded().unwrap(), rb);
+}
+
+#[test]
+fn equivocation_evidence_cancel_dispute() {
+    let (hirer, worker) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let req = TaskBody::Request {
+        capability: "a.b".into(),
+        input: Content::Uri { uri: "https://example.org/in".into(), hash: [5; 32] },
+        max_price: 100,
+        deadline: T0 + 60_000,
+        collateral: 0,
+        recipient: Some(worker.public_key()),
+    };
+    let mut p = at(0);
+    let wk = worker.public_key();
+    p.recipient = Some(&wk);
+    let (rb, task) = sign_task(&hirer, &p, &req).unwrap();
+    let mut th = Task::new(&open(&rb, 0), T0, None).unwrap();
+    assert_eq!(th.message(0).unwrap().body().unwrap(), req);
+    let (b1, b1_id) =
+        sign_task(&worker, &at(1), &TaskBody::Bid { task, price: 50, completion: T0 + 10, collateral: 0 })
+            .unwrap();
+    let (b2, _) =
+        sign_task(&worker, &at(2), &TaskBody::Bid { task, price: 40, completion: T0 + 10, collateral: 0 })
+            .unwrap();
+    th.apply(&open(&b1, 1), T0 + 1).unwrap();
+    let e2 = open(&b2, 2);
+    assert_eq!(th.apply(&e2, T0 + 2).unwrap_err().status(), sys::CA_ERR_TASK_EQUIVOCATION);
+    let ev = th.evidence(&e2).unwrap();
+    assert_eq!(evidence_encode(&open(&b1, 1), &e2).unwrap(), ev);
+    let (off, t, kind, h) = evidence_verify(&ev).unwrap();
+    assert_eq!((off, t, kind), (worker.public_key(), task, sys::CA_KIND_TASK_BID));
+    let e = Evidence::open(&ev).unwrap();
+    assert_eq!((e.offender(), e.task(), e.kind(), e.hash()), (off, task, kind, h));
+    assert_ne!(e.message(0), e.message(1));
+    let award = TaskBody::Award { task, bid: b1_id, worker: wk, price: 50, collateral: 0, deadline: T0 + 20 };
+    let (ab, award_id) = sign_task(&hirer, &at(3), &award).unwrap();
+    th.apply(&open(&ab, 3), T0 + 3).unwrap();
+    let dispute = TaskBody::Dispute { task, reason: "late".into(), refs: vec![b1_id] };
+    let mut dp = at(4);
+    dp.parent = Some(&award_id);
+    let (db, _) = sign_task(&hirer, &dp, &dispute).unwrap();
+    th.apply(&open(&db, 4), T0 + 4).unwrap();
+    assert!(th.disputed(false));
+    assert_eq!(th.message(th.message_count() - 1).unwrap().body().unwrap(), dispute);
+    let cancel = TaskBody::Cancel { task, reason: "no".into() };
+    assert!(sign_task(&hirer, &at(5), &cancel).is_ok());
+    assert_eq!(cyberagent::task_state_name(sys::CA_TASK_FAILED as i32), "failed");
+    assert_eq!(cyberagent::task_limits()[3], sys::CA_TASK_REFS_MAX as usize);
+    let mut o = cyberagent::task_options().unwrap();
+    o.max_messages = 1;
+    let mut small = Task::new(&open(&rb, 0), T0, Some(&o)).unwrap();
+    assert_eq!(small.apply(&open(&b1, 1), T0 + 1).unwrap_err().status(), status::CA_ERR_LIMIT);
+}
