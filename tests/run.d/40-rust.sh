@@ -14,3 +14,11 @@ export CARGO_TARGET_DIR="$root/build/cargo"
 cd bindings/rust
 cargo --version
 cargo test --offline --quiet
+# The hiring story in Rust must tell exactly what the Python one tells (same
+# keys, same messages, same ledger state hash): the bindings agree byte for byte.
+cargo run --offline --quiet --example hire >"$CARGO_TARGET_DIR/hire-rust.txt"
+if command -v python3 >/dev/null; then
+  python3 "$root/examples/python/hire.py" >"$CARGO_TARGET_DIR/hire-python.txt"
+  diff "$CARGO_TARGET_DIR/hire-python.txt" "$CARGO_TARGET_DIR/hire-rust.txt"
+  echo "hiring story: Rust and Python agree ($(tail -1 "$CARGO_TARGET_DIR/hire-rust.txt"))"
+fi
