@@ -536,6 +536,17 @@ int main(int argc, char **argv)
         printf("  [%s] same state on a second run with seed %" PRIu64 ": ledger state hash "
                "%.16s…\n",
                same ? "ok" : "FAIL", cfg.seed, hash_hex);
+        uint32_t cheats = 0, after = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            hire_agent_summary a;
+            hire_story_agent(s, i, &a);
+            cheats += a.offences > 0;
+            after += a.won_after_offence;
+        }
+        if (cheats > 0)
+            printf("  [%s] awards to cheaters after their offence: %u (informational: reputation "
+                   "and stake steer routing away)\n",
+                   after == 0 ? "ok" : "--", after);
         printf("  %" PRIu64 " signatures made and %" PRIu64 " checked\n", tot.signs, tot.verifies);
     }
     if (mode == MODE_QUIET)
