@@ -37,7 +37,8 @@ if (( rc & 4 )); then
   if echo "$report" | grep -Eq '(^|[^0-9])[1-9][0-9]* (Removed|Changed)'; then
     echo "ABI change against $baseline (removed or changed interfaces):" >&2
     echo "$report" >&2
-    echo "If the change is intended, follow docs/ABI.md (SONAME bump or baseline refresh)." >&2
+    echo "If the change is intended: docs/ABI.md says when the SONAME must move; then run" >&2
+    echo "tests/abi/update.sh and commit abi/ together with the change." >&2
     exit 1
   fi
   echo "ABI grew compatibly since the baseline:"

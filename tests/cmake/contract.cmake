@@ -6,6 +6,7 @@
 #   contract_exports   nm -D of libcyberagent.so == the CA_API declarations
 #   contract_status    status codes unique, in their module block, named in status.c
 #   contract_readme_N  the README's ```c blocks, compiled and run
+#   contract_quickstart the README's Quick start: one ```sh block, two commands
 #   contract_install   cmake --install, then find_package and pkg-config consumers
 find_package(Python3 COMPONENTS Interpreter QUIET)
 set(CA_CONTRACT_DIR ${PROJECT_SOURCE_DIR}/tests/contract)
@@ -36,8 +37,10 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME contract_status
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_status.py
       ${PROJECT_SOURCE_DIR}/include/cyberagent/common.h ${PROJECT_SOURCE_DIR}/lib/core/status.c)
+  add_test(NAME contract_quickstart
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_readme.py ${PROJECT_SOURCE_DIR}/README.md)
 else()
-  message(WARNING "python3 not found: contract_headers, _exports and _status are not registered")
+  message(WARNING "python3 not found: contract_headers, _exports, _status, _quickstart not registered")
 endif()
 
 # README examples: every ```c block becomes an executable linked against the
