@@ -4,3 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python3 bindings/check_drift.py
+# ...and the checker itself detects each kind of drift.
+python3 bindings/test_check_drift.py 2>&1 | tail -3
