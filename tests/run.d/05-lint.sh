@@ -31,11 +31,13 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 --inl
 
 [ -f build/dev/compile_commands.json ] || cmake --preset dev >/dev/null
 # clang-tidy's analyzer dominates the run time, so a file that passed is not
-# analyzed again until it, a header, .clang-tidy or the tool changes (cache
+# analyzed again until it, a header, .clang-tidy, the CMake files or the tool
+# changes (cache
 # under build/dev/, keyed by content hashes; a fresh clone checks everything).
 cache=build/dev/clang-tidy-ok
 mkdir -p "$cache"
-common=$( (clang-tidy --version; cat .clang-tidy; find include lib -name '*.h' | sort | xargs cat) |
+common=$( (clang-tidy --version; cat .clang-tidy CMakeLists.txt lib/CMakeLists.txt
+  find include lib -name '*.h' | sort | xargs cat) |
   sha256sum | cut -c1-64)
 todo=()
 for f in "${lib_sources[@]}"; do
