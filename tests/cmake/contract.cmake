@@ -5,6 +5,7 @@
 #                      the umbrella header includes them all
 #   contract_exports   nm -D of libcyberagent.so == the CA_API declarations
 #   contract_status    status codes unique, in their module block, named in status.c
+#   contract_conventions options structs versioned (+ macro, _init), handles have _free
 #   contract_readme_N  the README's ```c blocks, compiled and run
 #   contract_quickstart the README's Quick start: one ```sh block, two commands
 #   contract_install   cmake --install, then find_package and pkg-config consumers
@@ -37,6 +38,8 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME contract_status
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_status.py
       ${PROJECT_SOURCE_DIR}/include/cyberagent/common.h ${PROJECT_SOURCE_DIR}/lib/core/status.c)
+  add_test(NAME contract_conventions
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_conventions.py ${PROJECT_SOURCE_DIR}/include)
   add_test(NAME contract_quickstart
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_readme.py ${PROJECT_SOURCE_DIR}/README.md)
 else()

@@ -32,8 +32,8 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 --inl
 [ -f build/dev/compile_commands.json ] || cmake --preset dev >/dev/null
 # clang-tidy's analyzer dominates the run time, so a file that passed is not
 # analyzed again until it, a header, .clang-tidy, the CMake files or the tool
-# changes (cache
-# under build/dev/, keyed by content hashes; a fresh clone checks everything).
+# changes (cache under build/dev/, keyed by content hashes; a fresh clone
+# checks everything).
 cache=build/dev/clang-tidy-ok
 mkdir -p "$cache"
 common=$( (clang-tidy --version; cat .clang-tidy CMakeLists.txt lib/CMakeLists.txt
