@@ -25,6 +25,7 @@
 #define CYBERAGENT_REPUTATION_H
 
 #include "common.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +123,19 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const
                                                        const ca_agent_id *rater,
                                                        const ca_agent_id *ratee, uint32_t rating,
                                                        uint64_t amount, uint64_t time_ms);
+
+/*
+ * Ingests the rating of a settled task thread: the thread (ca_task, which
+ * verified every signature and protocol rule) must hold an accepted RECEIPT
+ * (state completed, rejected or failed), else CA_ERR_STATE. Then, as
+ * docs/PROTOCOL.md says: rater = the requester (the receipt's signer),
+ * ratee = the awarded worker, rating and weight from the receipt's `rating`
+ * and `paid`, time = the receipt's created_at, one rating per task id.
+ * Where a ledger is kept, the caller adds the receipt only once the task's
+ * escrow has been released or split (the ledger is the authority on money).
+ * Same errors as ca_reputation_add_rating.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_add_receipt(ca_reputation *rep, const ca_task *task);
 
 /*
  * Stake of an agent in base units, as the ledger reports it (0 removes the

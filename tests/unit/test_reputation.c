@@ -6,6 +6,7 @@
 
 #include "cyberagent.h"
 #include "reputation/reputation_internal.h"
+#include "task_helpers.h"
 #include "test_util.h"
 
 #define HOUR_MS (3600ull * 1000)
@@ -558,6 +559,56 @@ static void test_blocks_do_not_change_bits(void **state)
         ca_reputation_free(reps[r]);
 }
 
+/* A settled task thread rates its worker once: rater = requester, weight from `paid`. */
+static void test_receipt_from_task_thread(void **state)
+{
+    (void)state;
+    ca_identity *req = NULL, *w1 = NULL, *w2 = NULL;
+    uint8_t s1[32] = {11}, s2[32] = {12}, s3[32] = {13};
+    assert_ok(ca_identity_from_seed(&req, s1));
+    assert_ok(ca_identity_from_seed(&w1, s2));
+    assert_ok(ca_identity_from_seed(&w2, s3));
+    ca_agent_id rid, wid;
+    ca_identity_id(req, &rid);
+    ca_identity_id(w1, &wid);
+    th_hire h;
+    assert_ok(th_build_hire(&h, req, w1, w2, 0));
+    ca_task *t = NULL;
+    assert_ok(th_new(&t, &h.request, TH_T0 + 10));
+    assert_ok(th_apply(t, &h.bid1, TH_T0 + 110));
+    assert_ok(th_apply(t, &h.bid2, TH_T0 + 210));
+    assert_ok(th_apply(t, &h.award, TH_T0 + 310));
+    assert_ok(th_apply(t, &h.result, TH_T0 + 1010));
+
+    ca_reputation *rep = new_rep();
+    /* Not settled yet: nothing to rate. */
+    assert_status(CA_ERR_STATE, ca_reputation_add_receipt(rep, t));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_receipt(rep, NULL));
+    assert_ok(th_apply(t, &h.receipt, TH_T0 + 2010));
+    assert_ok(ca_reputation_add_receipt(rep, t));
+    assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_receipt(rep, t));
+    assert_int_equal(ca_reputation_rating_count(rep), 1);
+    assert_ok(ca_reputation_update(rep, TH_T0 + 2000, NULL));
+    ca_reputation_score s;
+    assert_ok(ca_reputation_get(rep, &wid, &s));
+    /* rating 90, paid 80: weight isqrt(80) = 8, so r = 7.2 and s = 0.8. */
+    assert_int_equal(s.ratings_received, 1);
+    assert_true(s.positive > 7.2 - 1e-9 && s.positive < 7.2 + 1e-9);
+    assert_true(s.negative > 0.8 - 1e-9 && s.negative < 0.8 + 1e-9);
+    assert_ok(ca_reputation_get(rep, &rid, &s));
+    assert_int_equal(s.ratings_given, 1);
+    /* The same task offered as plain fields is a duplicate too. */
+    ca_hash task_id;
+    ca_task_id(t, &task_id);
+    assert_status(CA_ERR_DUPLICATE_RATING,
+                  ca_reputation_add_rating(rep, &task_id, &rid, &wid, 100, 80, TH_T0));
+    ca_reputation_free(rep);
+    ca_task_free(t);
+    ca_identity_free(req);
+    ca_identity_free(w1);
+    ca_identity_free(w2);
+}
+
 /* ---- snapshots ---- */
 
 static uint8_t *export_all(const ca_reputation *rep, size_t *len)
@@ -742,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_blocks_do_not_change_bits),
         cmocka_unit_test(test_top),
         cmocka_unit_test(test_sybil_ring_isolated),
+        cmocka_unit_test(test_receipt_from_task_thread),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_canonical),
         cmocka_unit_test(test_snapshot_rejects_corruption),

@@ -782,6 +782,7 @@ SIGNATURES = [
     ("ca_card_to_a2a_json", ca_status, [P(ca_card), buf, c_size_t, P(c_size_t)]),
     ("ca_card_valid_at", c_int, [P(ca_card), c_uint64]),
     ("ca_reputation_add_rating", ca_status, [P(ca_reputation), P(ca_hash), P(ca_agent_id), P(ca_agent_id), c_uint32, c_uint64, c_uint64]),
+    ("ca_reputation_add_receipt", ca_status, [P(ca_reputation), P(ca_task)]),
     ("ca_reputation_agent_count", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_free", None, [P(ca_reputation)]),
     ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score)]),

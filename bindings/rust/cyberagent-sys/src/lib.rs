@@ -651,6 +651,7 @@ extern "C" {
         amount: u64,
         time_ms: u64,
     ) -> ca_status;
+    pub fn ca_reputation_add_receipt(rep: *mut ca_reputation, task: *const ca_task) -> ca_status;
     pub fn ca_reputation_agent_count(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_free(rep: *mut ca_reputation);
     pub fn ca_reputation_get(
