@@ -835,9 +835,10 @@ static ca_status sign_receipt(hire_story *s, hire *h, int accept, uint32_t ratin
 }
 
 /*
- * A rating the story vouches for. `amount` buys its weight: the price paid
- * for a settled task; for a slashed task, the slashed stake (the story's
- * policy: proven cheating weighs as much as the stake it cost).
+ * A zero rating for a slashed task, which the story vouches for: such a task
+ * pays nothing (or has no receipt at all), so the slashed stake buys the
+ * rating its weight (the story's policy: proven cheating weighs as much as
+ * the stake it cost).
  */
 static ca_status rate(hire_story *s, hire *h, uint32_t rating, uint64_t amount)
 {
@@ -874,7 +875,9 @@ static ca_status honest_finish(hire_story *s, hire *h)
     op.type = CA_LEDGER_OP_ESCROW_RELEASE;
     op.ref = h->award_id;
     TRY(ledger_do(s, &s->ag[h->hirer].p, NULL, &op), "escrow release");
-    TRY(rate(s, h, rating, h->price), "rate");
+    /* The settled thread itself is the rating: rater, ratee, rating and paid come from the
+     * verified RECEIPT (ca_reputation_add_receipt), after the escrow was released. */
+    TRY(ca_reputation_add_receipt(s->rep, h->task), "reputation receipt");
     uint32_t before = wk->rep_ppm;
     TRY(settled(s), "settle");
     wk->completed++;

@@ -727,10 +727,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             return 1;
         op.type = CA_LEDGER_OP_ESCROW_RELEASE;
         TRY("market", local_op(mk, &mk->hirer, &op), "release");
-        TRY("market",
-            ca_reputation_add_rating(mk->rep, &task_id, &mk->hirer.pk, &mk->worker, 90, mk->price,
-                                     now_ms()),
-            "rating");
+        TRY("market", ca_reputation_add_receipt(mk->rep, mk->task), "rating");
         mk->completed++;
         printf(", delivered, paid\n");
     } else if (results < 0) {
