@@ -344,6 +344,14 @@ CA_API void ca_evidence_message(const ca_evidence *ev, int index, ca_hash *out);
 /* Unique id of this evidence: BLAKE2b-256 of its canonical bytes ("evidence works once"). */
 CA_API void ca_evidence_hash(const ca_evidence *ev, ca_hash *out);
 
+/*
+ * Offense key: BLAKE2b-256 of "cyberagent/1/offense" || offender || task id
+ * || kind (LE32). Every pair of conflicting messages of one agent, task and
+ * kind has the same key (while each pair has its own evidence hash), so a
+ * ledger keyed on it punishes one offense once, however many pairs exist.
+ */
+CA_API void ca_evidence_offense(const ca_evidence *ev, ca_hash *out);
+
 /* One call: open, copy out the fields (each out pointer optional), free. */
 CA_API CA_NODISCARD ca_status ca_evidence_verify(const uint8_t *data, size_t len,
                                                  ca_agent_id *offender, ca_hash *task,

@@ -230,6 +230,22 @@ void ca_evidence_message(const ca_evidence *ev, int index, ca_hash *out)
         *out = ev->ids[index];
 }
 
+void ca_evidence_offense(const ca_evidence *ev, ca_hash *out)
+{
+    if (ev == NULL || out == NULL)
+        return;
+    static const char tag[] = "cyberagent/1/offense";
+    uint8_t kind[4];
+    cai_store_le32(kind, ev->kind);
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, CA_HASH_BYTES);
+    crypto_generichash_update(&h, (const uint8_t *)tag, sizeof tag - 1);
+    crypto_generichash_update(&h, ev->offender.bytes, CA_AGENT_ID_BYTES);
+    crypto_generichash_update(&h, ev->task.bytes, CA_HASH_BYTES);
+    crypto_generichash_update(&h, kind, sizeof kind);
+    crypto_generichash_final(&h, out->bytes, CA_HASH_BYTES);
+}
+
 void ca_evidence_hash(const ca_evidence *ev, ca_hash *out)
 {
     if (ev != NULL && out != NULL)

@@ -720,6 +720,25 @@ static void test_evidence(void **state)
     ca_hash hash2;
     assert_ok(ca_evidence_verify(ev, len, NULL, NULL, NULL, &hash2));
     assert_memory_equal(hash.bytes, hash2.bytes, 32);
+    /* a third bid: another pair, another evidence hash, the same offense key */
+    th_msg b3;
+    assert_ok(th_bid(&b3, W1, task, T0 + 170, 60, T0 + 5000, 10));
+    ca_envelope *e6 = NULL;
+    assert_ok(ca_envelope_decode(&e6, b3.buf, b3.len, NULL));
+    assert_ok(ca_evidence_encode(e1, e6, ev2, sizeof ev2, &len2));
+    ca_evidence *ea = NULL, *eb = NULL;
+    assert_ok(ca_evidence_open(&ea, ev, len));
+    assert_ok(ca_evidence_open(&eb, ev2, len2));
+    ca_hash ha, hb, oa, ob;
+    ca_evidence_hash(ea, &ha);
+    ca_evidence_hash(eb, &hb);
+    ca_evidence_offense(ea, &oa);
+    ca_evidence_offense(eb, &ob);
+    assert_memory_not_equal(ha.bytes, hb.bytes, 32);
+    assert_memory_equal(oa.bytes, ob.bytes, 32);
+    ca_evidence_free(ea);
+    ca_evidence_free(eb);
+    ca_envelope_free(e6);
     /* not evidence: same message, other task, other signer, other kind */
     assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e1, ev2, sizeof ev2, &len2));
     assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e3, ev2, sizeof ev2, &len2));
