@@ -120,6 +120,12 @@ static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_
 
 #define U64(x) ((unsigned long long)(x))
 
+/* a + b, saturating at UINT64_MAX (a deadline near the end of time never wraps). */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /*
  * The rules. `now` is the caller's clock; in audit mode it is the message's
  * own created_at, so the checks reduce to the signed times.
@@ -153,7 +159,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
             return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(t->state));
         if (m.created_at < req.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "bid created before its request");
-        if (m.created_at > rq->deadline || now > rq->deadline + skew)
+        if (m.created_at > rq->deadline || now > sat_add(rq->deadline, skew))
             return cai_fail(CA_ERR_TASK_DEADLINE, "bid after the request deadline %llu",
                             U64(rq->deadline));
         if (b->price > rq->max_price)
@@ -182,7 +188,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_bid *b = &par.body->u.bid;
         if (m.created_at < par.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "award created before its bid");
-        if (m.created_at > rq->deadline || now > rq->deadline + skew)
+        if (m.created_at > rq->deadline || now > sat_add(rq->deadline, skew))
             return cai_fail(CA_ERR_TASK_DEADLINE, "award after the request deadline %llu",
                             U64(rq->deadline));
         if (!same_agent(&a->worker, par.sender))
@@ -214,7 +220,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "result names another award");
         if (m.created_at < aw.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "result created before its award");
-        if (m.created_at > a->deadline || now > a->deadline + skew)
+        if (m.created_at > a->deadline || now > sat_add(a->deadline, skew))
             return cai_fail(CA_ERR_TASK_DEADLINE, "result after the award deadline %llu",
                             U64(a->deadline));
         *next = CA_TASK_INPUT_REQUIRED;

@@ -528,6 +528,20 @@ static void test_dispute_rules(void **state)
                   ca_task_dispute_sign(R, &ep, &body, m.buf, sizeof m.buf, &len, NULL));
 }
 
+/* Deadlines at the end of time: the skew allowance saturates instead of wrapping. */
+static void test_far_deadline(void **state)
+{
+    (void)state;
+    const uint64_t end = UINT64_MAX - 5;
+    th_msg rq, bid;
+    ca_task *t = NULL;
+    assert_ok(th_request(&rq, R, T0, end, 100, 10, NULL));
+    assert_ok(th_new(&t, &rq, T0 + 10));
+    assert_ok(th_bid(&bid, W1, &rq.id, T0 + 100, 80, end, 10));
+    assert_ok(th_apply(t, &bid, T0 + 110));
+    ca_task_free(t);
+}
+
 static void test_limit(void **state)
 {
     (void)state;
@@ -877,9 +891,9 @@ int main(void)
         cmocka_unit_test(test_request_rules), cmocka_unit_test(test_bid_rules),
         cmocka_unit_test(test_award_rules),   cmocka_unit_test(test_result_rules),
         cmocka_unit_test(test_receipt_rules), cmocka_unit_test(test_cancel_rules),
-        cmocka_unit_test(test_dispute_rules), cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_bodies),        cmocka_unit_test(test_evidence),
-        cmocka_unit_test(test_serialize),
+        cmocka_unit_test(test_dispute_rules), cmocka_unit_test(test_far_deadline),
+        cmocka_unit_test(test_limit),         cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_evidence),      cmocka_unit_test(test_serialize),
     };
     return cmocka_run_group_tests_name("task", tests, setup, teardown);
 }
