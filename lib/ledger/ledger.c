@@ -74,6 +74,30 @@ void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
 
 /* ---------------------------------------------------------------- indexes */
 
+/* 32-byte equality and zero test without a library call (hot path). */
+static inline int eq32(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 32; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, a + i, 8);
+        memcpy(&v, b + i, 8);
+        x |= u ^ v;
+    }
+    return x == 0;
+}
+
+static inline int zero32(const uint8_t *a)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 32; i += 8) {
+        uint64_t u;
+        memcpy(&u, a + i, 8);
+        x |= u;
+    }
+    return x == 0;
+}
+
 static inline uint64_t key_hash(const ca_ledger *l, const uint8_t *key)
 {
     uint64_t a, b;
@@ -97,7 +121,7 @@ static inline uint32_t idx_find(const cai_index *ix, const void *base, size_t st
         if (s == 0)
             return CAI_NONE;
         const uint8_t *k = (const uint8_t *)base + (size_t)(s - 1) * stride;
-        if (memcmp(k, key, 32) == 0)
+        if (eq32(k, key))
             return s - 1;
     }
 }
@@ -347,6 +371,10 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
     uint32_t hint = opts->initial_accounts;
     if (hint > opts->max_accounts)
         hint = opts->max_accounts;
+    /* Exactly `hint` records (later growth doubles). */
+    if (hint > 0 && (l->accounts = malloc((size_t)hint * sizeof(cai_account))) != NULL &&
+        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
+        l->cap_accounts = l->cap_dirty_acc = hint;
     if (hint > 0 && reserve(l, hint, 0, 0, 0) != CA_OK) {
         ca_ledger_free(l);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory reserving %u accounts", hint);
@@ -400,16 +428,14 @@ size_t ca_ledger_memory_bytes(const ca_ledger *l)
 
 /* ---------------------------------------------------------------- helpers */
 
-static const uint8_t zero32[32];
-
 static inline int is_zero32(const uint8_t *p)
 {
-    return memcmp(p, zero32, 32) == 0;
+    return zero32(p);
 }
 
 static inline int id_eq(const ca_agent_id *a, const ca_agent_id *b)
 {
-    return memcmp(a->bytes, b->bytes, 32) == 0;
+    return eq32(a->bytes, b->bytes);
 }
 
 /* New account (memory reserved beforehand). Created dirty: not yet in the sum. */
@@ -1078,4 +1104,42 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h)
     evidence_digest(h, d);
     sum_add(l->hsum, d, 0);
     return CA_OK;
+}
+
+/* ------------------------------------------------------------ batch prefetch */
+
+/*
+ * Two-stage prefetch for ca_ledger_apply_batch: stage 0 pulls the index slots
+ * of an op's two accounts into cache and remembers their positions; stage 1
+ * (a few ops later, once the slots are there) pulls the account records they
+ * point to. Hints only: no effect on results.
+ */
+void cai_ledger_prefetch_slots(const ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2])
+{
+    if (l->acc_index.slots == NULL) {
+        pos[0] = pos[1] = CAI_NONE;
+        return;
+    }
+    pos[0] = (uint32_t)key_hash(l, op->signer.bytes) & l->acc_index.mask;
+    pos[1] = (uint32_t)key_hash(l, op->counterparty.bytes) & l->acc_index.mask;
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&l->acc_index.slots[pos[0]]);
+    __builtin_prefetch(&l->acc_index.slots[pos[1]]);
+#endif
+}
+
+void cai_ledger_prefetch_records(const ca_ledger *l, const uint32_t pos[2])
+{
+#if defined(__GNUC__) || defined(__clang__)
+    for (int k = 0; k < 2; k++) {
+        if (pos[k] == CAI_NONE || pos[k] > l->acc_index.mask)
+            continue;
+        uint32_t s = l->acc_index.slots[pos[k]];
+        if (s != 0 && s - 1 < l->n_accounts)
+            __builtin_prefetch(&l->accounts[s - 1], 1);
+    }
+#else
+    (void)l;
+    (void)pos;
+#endif
 }

@@ -312,3 +312,33 @@ ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, ui
     cai_clear_error();
     return CA_OK;
 }
+
+ca_status ca_ledger_apply_batch(ca_ledger *l, const ca_ledger_op *ops, size_t n, uint64_t now,
+                                ca_status *results, size_t *applied)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(results);
+    if (n > 0)
+        CAI_REQUIRE(ops);
+    /* Index slots are fetched AHEAD ops ahead, records AHEAD / 2 ahead. */
+    enum { AHEAD = 16 };
+    uint32_t pos[AHEAD][2];
+    size_t ok = 0;
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        cai_ledger_prefetch_slots(l, &ops[i], pos[i % AHEAD]);
+    for (size_t i = 0; i < n && i < AHEAD / 2; i++)
+        cai_ledger_prefetch_records(l, pos[i % AHEAD]);
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD / 2 < n)
+            cai_ledger_prefetch_records(l, pos[(i + AHEAD / 2) % AHEAD]);
+        results[i] = ca_ledger_apply(l, &ops[i], now, NULL);
+        ok += results[i] == CA_OK;
+        /* pos[i % AHEAD] is free again: fill it for op i + AHEAD. */
+        if (i + AHEAD < n)
+            cai_ledger_prefetch_slots(l, &ops[i + AHEAD], pos[i % AHEAD]);
+    }
+    if (applied)
+        *applied = ok;
+    cai_clear_error();
+    return CA_OK;
+}

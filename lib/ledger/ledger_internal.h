@@ -94,6 +94,9 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts);
 ca_status cai_ledger_validate_options(const ca_ledger_options *opts);
 /* Validates and applies without journaling; increments seq on success. */
 ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now);
+/* Cache hints for a later op of a batch: index slots first, then the records. */
+void cai_ledger_prefetch_slots(const ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2]);
+void cai_ledger_prefetch_records(const ca_ledger *l, const uint32_t pos[2]);
 /* Folds dirty records back into the hash sum. */
 void cai_ledger_flush_hash(ca_ledger *l);
 /* Digest of the replicated options (stored in journal and snapshot headers). */

@@ -1,0 +1,31 @@
+/*
+ * Fuzz target: the strict decoder of signed ledger ops.
+ * Invariants: never crashes; failures are CA_ERR_MALFORMED or CA_ERR_LIMIT;
+ * on success the op re-encodes (ca_ledger_op_encode) to exactly the input
+ * without its signature fields, so every op has one encoding, and
+ * verification answers CA_OK or CA_ERR_BAD_SIGNATURE.
+ */
+#include <string.h>
+
+#include "cyberagent.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ca_ledger_op op;
+    ca_status st = ca_ledger_op_decode(data, size, &op);
+    if (st != CA_OK) {
+        FUZZ_CHECK(st == CA_ERR_MALFORMED || st == CA_ERR_LIMIT);
+        return 0;
+    }
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    FUZZ_CHECK(ca_ledger_op_encode(&op, enc, sizeof enc, &n) == CA_OK);
+    size_t sigs = op.type == CA_LEDGER_OP_ESCROW_OPEN ? 2 : 1;
+    FUZZ_CHECK(size == n + sigs * 67);
+    FUZZ_CHECK(data[0] == enc[0] + sigs); /* fixmap count */
+    FUZZ_CHECK(memcmp(data + 1, enc + 1, n - 1) == 0);
+    st = ca_ledger_op_verify(data, size);
+    FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_SIGNATURE);
+    return 0;
+}
