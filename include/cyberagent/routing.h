@@ -300,8 +300,9 @@ CA_API ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_que
 
 /*
  * Ranks bids: scores each (ca_routing_score_bid), drops unknown and
- * ineligible ones, and writes the best min(k, eligible) into out[0..k), best
- * first, ties by agent id then capability. *out_count receives how many.
+ * ineligible ones, keeps each agent's best bid only, and writes the best
+ * min(k, eligible agents) into out[0..k), best first, ties by agent id then
+ * capability. *out_count receives how many.
  */
 CA_API ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
                                       const ca_routing_bid *bids, size_t bid_count,

@@ -534,3 +534,87 @@ ca_status ca_kad_closest(const ca_kad *kad, const ca_agent_id *target, ca_agent_
     cai_clear_error();
     return CA_OK;
 }
+
+/* ---- self-check (tests and fuzzing) ---- */
+
+#define KCHECK(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return cai_fail(CA_ERR_STATE, "kad invariant broken: %s (line %d)", #cond, __LINE__);  \
+    } while (0)
+
+/* In-order walk: leaves ascending, each counted once, crit bits increasing downwards. */
+static ca_status check_subtree(const ca_kad *kad, uint32_t p, int min_pos, size_t *leaves,
+                               const ca_agent_id **prev)
+{
+    if (p & KAD_LEAF) {
+        uint32_t c = p & ~KAD_LEAF;
+        KCHECK(c < kad->ncontacts && kad->contacts[c].state == KAD_LIVE);
+        if (*prev != NULL)
+            KCHECK(memcmp((*prev)->bytes, kad->contacts[c].id.bytes, CA_AGENT_ID_BYTES) < 0);
+        *prev = &kad->contacts[c].id;
+        (*leaves)++;
+        return CA_OK;
+    }
+    KCHECK(p < kad->nnodes);
+    const kad_node *q = &kad->nodes[p];
+    unsigned bit = (unsigned)(~q->otherbits) & 0xffu;
+    KCHECK(q->byte < CA_AGENT_ID_BYTES && bit != 0 && (bit & (bit - 1)) == 0);
+    int pos = 8 * q->byte;
+    while (!(bit & (0x80u >> (pos % 8))))
+        pos++;
+    KCHECK(pos > min_pos);
+    ca_status st = check_subtree(kad, q->child[0], pos, leaves, prev);
+    if (st == CA_OK)
+        st = check_subtree(kad, q->child[1], pos, leaves, prev);
+    return st;
+}
+
+ca_status cai_kad_check(const ca_kad *kad)
+{
+    size_t live = 0, members = 0, used = 0;
+    for (int b = 0; b < KAD_BUCKETS; b++) {
+        const kad_bucket *bk = &kad->buckets[b];
+        KCHECK(bk->live.count <= kad->opts.bucket_size);
+        KCHECK(bk->cache.count <= kad->opts.cache_size);
+        size_t n = 0, failed = 0;
+        uint32_t prev = KAD_NIL;
+        for (uint32_t c = bk->live.head; c != KAD_NIL; c = kad->contacts[c].next, n++) {
+            const kad_contact *x = &kad->contacts[c];
+            KCHECK(x->prev == prev && x->bucket == b && x->state != KAD_CACHED);
+            KCHECK(ca_kad_bucket_index(&kad->self, &x->id) == (unsigned)b);
+            failed += x->state == KAD_FAILED;
+            prev = c;
+        }
+        KCHECK(prev == bk->live.tail && n == bk->live.count && failed == bk->failed);
+        KCHECK(failed == 0 || bk->cache.count == 0); /* a failure with a cache promotes at once */
+        live += n - failed;
+        members += n;
+        n = 0;
+        prev = KAD_NIL;
+        for (uint32_t c = bk->cache.head; c != KAD_NIL; c = kad->contacts[c].next, n++) {
+            const kad_contact *x = &kad->contacts[c];
+            KCHECK(x->prev == prev && x->bucket == b && x->state == KAD_CACHED);
+            prev = c;
+        }
+        KCHECK(prev == bk->cache.tail && n == bk->cache.count);
+    }
+    for (uint32_t i = 0; i <= kad->mask; i++) {
+        if (kad->table[i] == 0)
+            continue;
+        used++;
+        const kad_contact *x = &kad->contacts[kad->table[i] - 1];
+        KCHECK(kad_slot(kad, &x->id) == i);
+    }
+    KCHECK(used == kad->used && live == kad->live && members == kad->members);
+    KCHECK(members <= kad->opts.max_contacts);
+    size_t leaves = 0;
+    const ca_agent_id *prev = NULL;
+    if (kad->root != KAD_NIL) {
+        ca_status st = check_subtree(kad, kad->root, -1, &leaves, &prev);
+        if (st != CA_OK)
+            return st;
+    }
+    KCHECK(leaves == live);
+    return CA_OK;
+}

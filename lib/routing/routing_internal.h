@@ -139,6 +139,10 @@ void cai_routing_prefix_range(const ca_routing *rt, const char *prefix, size_t l
 /* Heap order: 1 when a ranks strictly before b. */
 int cai_posting_before(const ca_routing *rt, const cai_posting *a, const cai_posting *b);
 
+/* Every internal invariant (O(n)); CA_OK or CA_ERR_STATE naming the broken one. */
+ca_status cai_routing_check(const ca_routing *rt);
+ca_status cai_kad_check(const ca_kad *kad);
+
 /* Thompson sampler: Beta(pos/1000 + 1, neg/1000 + 1) in ppm, seeded by (seed, id). */
 uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positive_milli,
                           uint64_t negative_milli);

@@ -319,8 +319,8 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     } else if (len >= 2 && pat[len - 1] == '*') {
         uint32_t lo, hi;
         cai_routing_prefix_range(rt, pat, len - 1, &lo, &hi); /* keeps the '.' */
-        list = rt->sorted + lo;
         nlist = hi - lo;
+        list = nlist > 0 ? rt->sorted + lo : NULL; /* sorted is NULL before any name */
     } else {
         int64_t ci = cai_routing_find_cap(rt, pat, len);
         single = ci < 0 ? 0 : (uint32_t)ci;
@@ -413,6 +413,13 @@ static int result_rank_cmp(const void *pa, const void *pb)
     return strcmp(a->capability, b->capability);
 }
 
+static int result_agent_cmp(const void *pa, const void *pb)
+{
+    const ca_routing_result *a = pa, *b = pb;
+    int c = memcmp(a->agent.bytes, b->agent.bytes, CA_AGENT_ID_BYTES);
+    return c != 0 ? c : result_rank_cmp(pa, pb);
+}
+
 ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
                                const ca_routing_bid *bids, size_t bid_count, ca_routing_result *out,
                                size_t k, size_t *out_count)
@@ -443,6 +450,15 @@ ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
             free(tmp);
             return st;
         }
+    }
+    if (n > 1) {
+        /* One entry per agent: its best bid. */
+        qsort(tmp, n, sizeof *tmp, result_agent_cmp);
+        size_t m = 1;
+        for (size_t i = 1; i < n; i++)
+            if (memcmp(tmp[i].agent.bytes, tmp[m - 1].agent.bytes, CA_AGENT_ID_BYTES) != 0)
+                tmp[m++] = tmp[i];
+        n = m;
     }
     qsort(tmp, n, sizeof *tmp, result_rank_cmp);
     if (n > k)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cyberagent.h"
+#include "routing/routing_internal.h"
 #include "test_util.h"
 
 static uint64_t rs = 88172645463325252u;
@@ -170,6 +171,7 @@ static void test_policy(void **state)
     assert_int_equal(ca_kad_count(kad), 0);
     assert_ok(ca_kad_closest(kad, &self, got, 8, &n));
     assert_int_equal(n, 0);
+    assert_ok(cai_kad_check(kad));
     ca_kad_free(kad);
 }
 
@@ -209,6 +211,7 @@ static void test_closest_vs_brute_force(void **state)
             set[j] = set[--n];
         }
         assert_int_equal(ca_kad_count(kad), n);
+        assert_ok(cai_kad_check(kad));
         for (int t = 0; t < 60; t++) {
             ca_agent_id target;
             if (t % 3 == 0)
@@ -348,6 +351,7 @@ static void test_policy_randomized(void **state)
                     set[n++] = mb[b].live[i];
         assert_int_equal(ca_kad_count(kad), n);
         if (step % 7 == 0) {
+            assert_ok(cai_kad_check(kad));
             ca_agent_id target;
             rand_id(&target);
             check_closest(kad, set, n, &target, 1 + rnd() % 14);

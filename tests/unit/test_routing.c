@@ -80,62 +80,9 @@ static size_t run_query(const ca_routing *rt, const char *pat, ca_routing_result
     return n;
 }
 
-/* Every internal invariant of the registry (test-only, O(n)). */
 static void check_invariants(const ca_routing *rt)
 {
-    size_t postings = 0;
-    for (uint32_t i = 0; i < rt->nagents; i++) {
-        const cai_agent *a = rt->agents[i];
-        assert_int_equal(cai_routing_find_agent(rt, &a->id), (int64_t)i);
-        assert_true(a->expiry_pos < rt->nagents);
-        assert_int_equal(rt->expiry[a->expiry_pos].agent, i);
-        assert_int_equal(rt->expiry[a->expiry_pos].valid_until, a->valid_until);
-        for (uint32_t s = 0; s < a->ncaps; s++) {
-            const cai_cap *c = &rt->caps[a->caps[s].cap];
-            assert_non_null(c->name);
-            assert_true(a->caps[s].pos < c->count);
-            const cai_posting *p = &c->heap[a->caps[s].pos];
-            assert_int_equal(p->agent, i);
-            assert_int_equal(p->slot, s);
-            assert_int_equal(p->stake, a->stake);
-            assert_int_equal(p->reputation_ppm, a->reputation_ppm);
-            uint64_t prefix = 0;
-            for (int b = 0; b < 8; b++)
-                prefix = (prefix << 8) | a->id.bytes[b];
-            assert_int_equal(p->id_prefix, prefix);
-            cai_terms t;
-            cai_routing_terms(&rt->opts.weights, p->price, p->reputation_ppm, p->stake,
-                              p->latency_ms, &t);
-            assert_int_equal(p->score, t.total);
-        }
-        postings += a->ncaps;
-    }
-    for (uint32_t j = 1; j < rt->nagents; j++)
-        assert_true(rt->expiry[(j - 1) / 2].valid_until <= rt->expiry[j].valid_until);
-    size_t live = 0, heap_total = 0;
-    for (uint32_t ci = 0; ci < rt->ncaps_slots; ci++) {
-        const cai_cap *c = &rt->caps[ci];
-        if (c->name == NULL)
-            continue;
-        live++;
-        assert_true(c->count > 0); /* names nobody offers are dropped */
-        assert_int_equal(cai_routing_find_cap(rt, c->name, c->name_len), (int64_t)ci);
-        for (uint32_t j = 1; j < c->count; j++)
-            assert_false(cai_posting_before(rt, &c->heap[j], &c->heap[(j - 1) / 2]));
-        heap_total += c->count;
-    }
-    assert_int_equal(live, rt->live_caps);
-    assert_int_equal(heap_total, postings);
-    for (uint32_t j = 0; j < rt->live_caps; j++) {
-        const cai_cap *c = &rt->caps[rt->sorted[j]];
-        assert_non_null(c->name);
-        if (j > 0) {
-            const cai_cap *b = &rt->caps[rt->sorted[j - 1]];
-            size_t m = b->name_len < c->name_len ? b->name_len : c->name_len;
-            int cmp = memcmp(b->name, c->name, m);
-            assert_true(cmp < 0 || (cmp == 0 && b->name_len < c->name_len));
-        }
-    }
+    assert_ok(cai_routing_check(rt));
 }
 
 static void test_options_and_sizes(void **state)
@@ -1057,6 +1004,39 @@ static void test_bids(void **state)
     assert_memory_equal(r[0].agent.bytes, id3.bytes, 32); /* price 10 */
     assert_ok(ca_routing_rank_bids(rt, &q, NULL, 0, r, 5, &n));
     assert_int_equal(n, 0);
+    /* The same agent bidding twice appears once, with its better bid. */
+    ca_routing_bid twice[3] = {{id0, 900, 0}, {id0, 100, 0}, {id1, 5000, 0}};
+    assert_ok(ca_routing_rank_bids(rt, &q, twice, 3, r, 5, &n));
+    assert_int_equal(n, 2);
+    assert_memory_equal(r[0].agent.bytes, id0.bytes, 32);
+    assert_int_equal(r[0].price, 100);
+    ca_routing_free(rt);
+}
+
+static void test_check_detects_corruption(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    tentry t;
+    for (uint32_t i = 0; i < 20; i++) {
+        tentry_init(&t, i, 1, "x.y", 100 + i);
+        assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    }
+    check_invariants(rt);
+    cai_cap *c = &rt->caps[rt->sorted[0]];
+    c->heap[3].score += 1; /* stale score */
+    assert_status(CA_ERR_STATE, cai_routing_check(rt));
+    c->heap[3].score -= 1;
+    cai_posting tmp = c->heap[0]; /* heap order broken (back-pointers too) */
+    c->heap[0] = c->heap[c->count - 1];
+    c->heap[c->count - 1] = tmp;
+    assert_status(CA_ERR_STATE, cai_routing_check(rt));
+    c->heap[c->count - 1] = c->heap[0];
+    c->heap[0] = tmp;
+    rt->expiry[0].valid_until += 1;
+    assert_status(CA_ERR_STATE, cai_routing_check(rt));
+    rt->expiry[0].valid_until -= 1;
+    check_invariants(rt);
     ca_routing_free(rt);
 }
 
@@ -1074,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_randomized_vs_brute_force),
         cmocka_unit_test(test_signed_cards),
         cmocka_unit_test(test_bids),
+        cmocka_unit_test(test_check_detects_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

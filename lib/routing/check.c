@@ -1,0 +1,73 @@
+/* Registry self-check: every internal invariant, O(n). For tests and fuzzing. */
+#include "routing_internal.h"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return cai_fail(CA_ERR_STATE, "routing invariant broken: %s (line %d)", #cond,         \
+                            __LINE__);                                                             \
+    } while (0)
+
+ca_status cai_routing_check(const ca_routing *rt)
+{
+    size_t postings = 0;
+    CHECK(rt->nagents <= rt->agents_cap && rt->nagents <= rt->opts.max_agents);
+    CHECK((size_t)rt->nagents * 2 <= (size_t)rt->id_mask + 1);
+    for (uint32_t i = 0; i < rt->nagents; i++) {
+        const cai_agent *a = rt->agents[i];
+        CHECK(cai_routing_find_agent(rt, &a->id) == (int64_t)i);
+        CHECK(a->expiry_pos < rt->nagents);
+        CHECK(rt->expiry[a->expiry_pos].agent == i);
+        CHECK(rt->expiry[a->expiry_pos].valid_until == a->valid_until);
+        CHECK(a->valid_from <= a->valid_until);
+        CHECK(a->reputation_ppm <= CA_ROUTING_PPM);
+        CHECK(a->ncaps <= rt->opts.max_capabilities_per_agent);
+        for (uint32_t s = 0; s < a->ncaps; s++) {
+            CHECK(a->caps[s].cap < rt->ncaps_slots);
+            const cai_cap *c = &rt->caps[a->caps[s].cap];
+            CHECK(c->name != NULL);
+            CHECK(a->caps[s].pos < c->count);
+            const cai_posting *p = &c->heap[a->caps[s].pos];
+            CHECK(p->agent == i && p->slot == s);
+            CHECK(p->stake == a->stake && p->reputation_ppm == a->reputation_ppm);
+            uint64_t prefix = 0;
+            for (int b = 0; b < 8; b++)
+                prefix = (prefix << 8) | a->id.bytes[b];
+            CHECK(p->id_prefix == prefix);
+            cai_terms t;
+            cai_routing_terms(&rt->opts.weights, p->price, p->reputation_ppm, p->stake,
+                              p->latency_ms, &t);
+            CHECK(p->score == t.total);
+            for (uint32_t s2 = 0; s2 < s; s2++)
+                CHECK(a->caps[s2].cap != a->caps[s].cap);
+        }
+        postings += a->ncaps;
+    }
+    for (uint32_t j = 1; j < rt->nagents; j++)
+        CHECK(rt->expiry[(j - 1) / 2].valid_until <= rt->expiry[j].valid_until);
+    size_t live = 0, heap_total = 0;
+    for (uint32_t ci = 0; ci < rt->ncaps_slots; ci++) {
+        const cai_cap *c = &rt->caps[ci];
+        if (c->name == NULL)
+            continue;
+        live++;
+        CHECK(c->count > 0 && c->count <= c->capacity); /* names nobody offers are dropped */
+        CHECK(cai_routing_find_cap(rt, c->name, c->name_len) == (int64_t)ci);
+        for (uint32_t j = 1; j < c->count; j++)
+            CHECK(!cai_posting_before(rt, &c->heap[j], &c->heap[(j - 1) / 2]));
+        heap_total += c->count;
+    }
+    CHECK(live == rt->live_caps && live <= rt->opts.max_capability_names);
+    CHECK(heap_total == postings);
+    for (uint32_t j = 0; j < rt->live_caps; j++) {
+        const cai_cap *c = &rt->caps[rt->sorted[j]];
+        CHECK(c->name != NULL);
+        if (j > 0) {
+            const cai_cap *b = &rt->caps[rt->sorted[j - 1]];
+            size_t m = b->name_len < c->name_len ? b->name_len : c->name_len;
+            int cmp = memcmp(b->name, c->name, m);
+            CHECK(cmp < 0 || (cmp == 0 && b->name_len < c->name_len));
+        }
+    }
+    return CA_OK;
+}

@@ -1,0 +1,225 @@
+/*
+ * Fuzz target: routing has no decoder, so this one reads its input as a
+ * stream of operations on a small registry and a small Kademlia table
+ * (adds, replacements, removals, stake/reputation/evidence updates, expiry,
+ * queries, bids; seen/failed/remove/closest).
+ * Invariants: never crashes; every status is one the API documents; after
+ * every operation the structures pass their full self-check; every query
+ * answer is sorted, duplicate-free, within k, satisfies the filters, and its
+ * terms add up to its score; closest answers are in XOR order.
+ */
+#include <string.h>
+
+#include "cyberagent.h"
+#include "fuzz.h"
+#include "routing/routing_internal.h"
+
+typedef struct reader {
+    const uint8_t *p;
+    size_t n;
+} reader;
+
+static uint8_t next(reader *r)
+{
+    if (r->n == 0)
+        return 0;
+    r->n--;
+    return *r->p++;
+}
+
+static ca_agent_id pool_id(uint8_t i)
+{
+    ca_agent_id id;
+    memset(id.bytes, 0, sizeof id.bytes);
+    id.bytes[0] = (uint8_t)(i & 0xf0u); /* ids share prefixes in groups */
+    id.bytes[7] = (uint8_t)(i & 0x0fu);
+    id.bytes[31] = (uint8_t)(i * 37u);
+    return id;
+}
+
+static const char *const caps[] = {"a", "a.b", "a.b.c", "a.c", "b", "b.a", "c.d.e", "x"};
+static const char *const pats[] = {"*",   "a.*", "a",  "a.b", "a.b.*",
+                                   "b.*", "c.*", "zz", "A.b", "a."};
+
+static int xor_le(const ca_agent_id *t, const ca_agent_id *a, const ca_agent_id *b)
+{
+    for (int i = 0; i < 32; i++) {
+        int da = t->bytes[i] ^ a->bytes[i], db = t->bytes[i] ^ b->bytes[i];
+        if (da != db)
+            return da < db;
+    }
+    return 1;
+}
+
+static void check_results(const ca_routing_query *q, const ca_routing_result *r, size_t n, size_t k)
+{
+    FUZZ_CHECK(n <= k);
+    for (size_t i = 0; i < n; i++) {
+        FUZZ_CHECK(r[i].price_term + r[i].reputation_term + r[i].stake_term + r[i].latency_term ==
+                   r[i].score);
+        FUZZ_CHECK(r[i].price <= q->max_price && r[i].stake >= q->min_stake);
+        if (q->max_latency_ms)
+            FUZZ_CHECK(r[i].latency_ms != 0 && r[i].latency_ms <= q->max_latency_ms);
+        FUZZ_CHECK(r[i].capability_len == strlen(r[i].capability));
+        if (i > 0) {
+            FUZZ_CHECK(r[i - 1].score >= r[i].score);
+            if (r[i - 1].score == r[i].score)
+                FUZZ_CHECK(memcmp(r[i - 1].agent.bytes, r[i].agent.bytes, 32) < 0);
+        }
+        for (size_t j = 0; j < i; j++)
+            FUZZ_CHECK(memcmp(r[j].agent.bytes, r[i].agent.bytes, 32) != 0);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    reader rd = {data, size};
+    ca_routing_options o;
+    FUZZ_CHECK(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION) == CA_OK);
+    o.max_agents = 12;
+    o.max_capabilities_per_agent = 4;
+    o.max_capability_names = 6;
+    ca_routing *rt = NULL;
+    FUZZ_CHECK(ca_routing_new(&rt, &o) == CA_OK);
+    ca_kad_options ko;
+    FUZZ_CHECK(ca_kad_options_init(&ko, CA_KAD_OPTIONS_VERSION) == CA_OK);
+    ko.bucket_size = 3;
+    ko.cache_size = 2;
+    ko.max_contacts = 20;
+    ca_agent_id self = pool_id(0x55);
+    ca_kad *kad = NULL;
+    FUZZ_CHECK(ca_kad_new(&kad, &self, &ko) == CA_OK);
+    uint64_t now = 100;
+
+    while (rd.n > 0) {
+        uint8_t op = next(&rd) % 12;
+        ca_agent_id id = pool_id(next(&rd) % 24);
+        ca_status st;
+        switch (op) {
+        case 0:
+        case 1: {
+            cai_routing_capability cs[5];
+            size_t nc = next(&rd) % 6;
+            for (size_t i = 0; i < nc; i++) {
+                uint8_t b = next(&rd);
+                cs[i].name = caps[b % 8];
+                cs[i].name_len = strlen(cs[i].name);
+                cs[i].price = b == 255 ? UINT64_MAX : (uint64_t)next(&rd) * 100;
+                cs[i].latency_ms = (uint32_t)next(&rd) * 10;
+            }
+            uint64_t from = now - 50 + next(&rd);
+            cai_routing_entry e = {id,
+                                   next(&rd) % 6,
+                                   from,
+                                   from + next(&rd) * 3,
+                                   (uint64_t)next(&rd) * 50000,
+                                   "w",
+                                   1,
+                                   NULL,
+                                   0,
+                                   cs,
+                                   nc};
+            st = cai_routing_add_entry(rt, &e, now);
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_ROUTING_STALE || st == CA_ERR_ROUTING_CONFLICT ||
+                       st == CA_ERR_EXPIRED || st == CA_ERR_INVALID_ARGUMENT || st == CA_ERR_LIMIT);
+            break;
+        }
+        case 2:
+            st = ca_routing_remove(rt, &id);
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
+            break;
+        case 3:
+            st = ca_routing_set_reputation(rt, &id, (uint32_t)next(&rd) * 4000u);
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND || st == CA_ERR_INVALID_ARGUMENT);
+            break;
+        case 4:
+            st = ca_routing_set_stake(rt, &id,
+                                      next(&rd) == 255 ? UINT64_MAX : (uint64_t)next(&rd) * 70000);
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
+            break;
+        case 5:
+            st = ca_routing_set_evidence(rt, &id, (uint64_t)next(&rd) * 1000,
+                                         (uint64_t)next(&rd) * 1000);
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
+            break;
+        case 6: {
+            now += next(&rd);
+            size_t removed = 0, before = ca_routing_count(rt);
+            FUZZ_CHECK(ca_routing_expire(rt, now, &removed) == CA_OK);
+            FUZZ_CHECK(ca_routing_count(rt) + removed == before);
+            break;
+        }
+        case 7:
+        case 8: {
+            ca_routing_query q;
+            FUZZ_CHECK(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION) == CA_OK);
+            const char *pat = pats[next(&rd) % 10];
+            q.capability = pat;
+            q.capability_len = strlen(pat);
+            q.now = now - 20 + next(&rd) % 40;
+            uint8_t f = next(&rd);
+            if (f & 1)
+                q.max_price = (uint64_t)next(&rd) * 100;
+            if (f & 2)
+                q.min_stake = (uint64_t)next(&rd) * 50000;
+            if (f & 4)
+                q.min_reputation_ppm = (uint32_t)next(&rd) * 4000u;
+            if (f & 8)
+                q.max_latency_ms = (uint32_t)next(&rd) * 10;
+            ca_routing_weights w;
+            ca_routing_weights_default(&w);
+            if (f & 16) {
+                w.price = next(&rd);
+                w.stake = next(&rd);
+                q.weights = &w;
+            }
+            q.thompson = (f & 32) != 0;
+            q.seed = next(&rd);
+            size_t k = next(&rd) % 8, n = 99;
+            ca_routing_result r[8];
+            if (op == 7) {
+                st = ca_routing_select(rt, &q, r, k, &n);
+            } else {
+                ca_routing_bid bids[4];
+                for (int i = 0; i < 4; i++) {
+                    bids[i].agent = pool_id(next(&rd) % 24);
+                    bids[i].price = (uint64_t)next(&rd) * 100;
+                    bids[i].latency_ms = (uint32_t)next(&rd) * 10;
+                }
+                st = ca_routing_rank_bids(rt, &q, bids, 4, r, k, &n);
+            }
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_CAPABILITY);
+            if (st == CA_OK)
+                check_results(&q, r, n, k);
+            else
+                FUZZ_CHECK(n == 0);
+            break;
+        }
+        case 9: {
+            ca_kad_outcome out;
+            FUZZ_CHECK(ca_kad_seen(kad, &id, &out) == CA_OK);
+            FUZZ_CHECK(out <= CA_KAD_IGNORED);
+            break;
+        }
+        case 10:
+            st = next(&rd) & 1 ? ca_kad_mark_failed(kad, &id) : ca_kad_remove(kad, &id);
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
+            break;
+        default: {
+            ca_agent_id out[8];
+            size_t k = next(&rd) % 9, n = 99;
+            FUZZ_CHECK(ca_kad_closest(kad, &id, out, k, &n) == CA_OK);
+            FUZZ_CHECK(n <= k && n <= ca_kad_count(kad));
+            FUZZ_CHECK(n == k || n == ca_kad_count(kad));
+            for (size_t i = 1; i < n; i++)
+                FUZZ_CHECK(xor_le(&id, &out[i - 1], &out[i]));
+            break;
+        }
+        }
+        FUZZ_CHECK(cai_routing_check(rt) == CA_OK);
+        FUZZ_CHECK(cai_kad_check(kad) == CA_OK);
+    }
+    ca_routing_free(rt);
+    ca_kad_free(kad);
+    return 0;
+}
