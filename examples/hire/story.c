@@ -981,18 +981,24 @@ static ca_status equivocate(hire_story *s, hire *h)
     TRY(st, "evidence");
     /* Anyone can check the evidence offline; the reporter does before it files it. */
     ca_agent_id offender;
-    ca_hash ev_task, ev_hash;
-    uint32_t ev_kind = 0;
-    TRY(ca_evidence_verify(evidence, elen, &offender, &ev_task, &ev_kind, &ev_hash),
-        "evidence verify");
+    ca_hash ev_task, ev_hash, offense;
+    ca_evidence *evo = NULL;
+    TRY(ca_evidence_open(&evo, evidence, elen), "evidence verify");
     count_verify(s, env_signed_len(la), 2);
+    ca_evidence_offender(evo, &offender);
+    ca_evidence_task(evo, &ev_task);
+    ca_evidence_hash(evo, &ev_hash);
+    /* The ledger is keyed on the offense (agent, task, kind), not on the pair of
+     * messages, so a third conflicting result cannot be slashed a second time. */
+    ca_evidence_offense(evo, &offense);
+    ca_evidence_free(evo);
     if (!same_id(&offender, &wk->p.pk) || memcmp(&ev_task, &h->task_id, sizeof ev_task) != 0)
         return fail(CA_ERR_BAD_EVIDENCE, "evidence names another agent or task");
     ev_init(&ev, HIRE_EV_EQUIVOCATION, (int32_t)h->num, h->worker, (int32_t)h->hirer);
     hex(ev_hash.bytes, 4, ev.text);
     ev.amount = elen;
     emit(s, &ev);
-    TRY(slash(s, h, CA_LEDGER_EVIDENCE_EQUIVOCATION, &ev_hash), "slash");
+    TRY(slash(s, h, CA_LEDGER_EVIDENCE_EQUIVOCATION, &offense), "slash");
 
     /* The hirer rejects the result and disputes, citing the accepted result. */
     s->now += 100;

@@ -696,16 +696,19 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             uint8_t ev[8192];
             size_t ev_len = 0;
             ca_agent_id offender;
-            ca_hash ev_hash;
+            ca_hash offense;
+            ca_evidence *evo = NULL;
             TRY("market", ca_task_evidence(mk->task, env, ev, sizeof ev, &ev_len), "evidence");
-            TRY("market", ca_evidence_verify(ev, ev_len, &offender, NULL, NULL, &ev_hash),
-                "evidence verify");
+            TRY("market", ca_evidence_open(&evo, ev, ev_len), "evidence verify");
+            ca_evidence_offender(evo, &offender);
+            ca_evidence_offense(evo, &offense); /* one slash per offense, whatever the pair */
+            ca_evidence_free(evo);
             ca_ledger_op op;
             memset(&op, 0, sizeof op);
             op.type = CA_LEDGER_OP_SLASH;
             op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
             op.counterparty = offender;
-            op.ref = ev_hash;
+            op.ref = offense;
             ca_ledger_account_info before, after;
             TRY("market", ca_ledger_account(mk->ledger, &offender, &before), "account");
             TRY("market", local_op(mk, &mk->hirer, &op), "slash");
