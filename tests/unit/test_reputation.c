@@ -609,6 +609,39 @@ static void test_receipt_from_task_thread(void **state)
     ca_identity_free(w2);
 }
 
+/* Extremes: maximal weights piled on one pair, evidence decayed to nothing, huge times. */
+static void test_extremes(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    for (uint64_t k = 0; k < 3000; k++)
+        add(rep, k, 1, 2, 100, UINT64_MAX, T0_MS);
+    add(rep, 5000, 2, 3, 0, UINT64_MAX, 0);
+    add(rep, 5001, 3, 1, 55, 1, (uint64_t)UINT32_MAX * 1000);
+    ca_reputation_stats st;
+    assert_ok(ca_reputation_update(rep, T0_MS, &st));
+    assert_true(st.converged);
+    double sum = 0;
+    for (uint32_t n = 1; n <= 3; n++) {
+        ca_reputation_score s = score_of(rep, n);
+        assert_true(s.global >= 0 && s.global <= 1);
+        assert_true(s.expected > 0 && s.expected < 1);
+        sum += s.global;
+    }
+    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+    /* Saturated evidence still reads as overwhelming. */
+    assert_true(score_of(rep, 2).expected > 0.999999);
+    /* Far in the future everything has decayed: no edges, t = p (uniform). */
+    assert_ok(ca_reputation_update(rep, UINT64_MAX, &st));
+    assert_int_equal(st.edges, 0);
+    for (uint32_t n = 1; n <= 3; n++) {
+        ca_reputation_score s = score_of(rep, n);
+        assert_true(s.positive == 0 && s.negative == 0 && s.expected == 0.5);
+        assert_true(s.global > 1.0 / 3 - 1e-12 && s.global < 1.0 / 3 + 1e-12);
+    }
+    ca_reputation_free(rep);
+}
+
 /* ---- snapshots ---- */
 
 static uint8_t *export_all(const ca_reputation *rep, size_t *len)
@@ -793,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_blocks_do_not_change_bits),
         cmocka_unit_test(test_top),
         cmocka_unit_test(test_sybil_ring_isolated),
+        cmocka_unit_test(test_extremes),
         cmocka_unit_test(test_receipt_from_task_thread),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_canonical),
