@@ -108,8 +108,8 @@ CA_API uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount);
 
 /*
  * Ingests one settled rating given as plain fields. The caller vouches that
- * the task was paid `amount` (a verified receipt; see ca_reputation_add_receipt
- * once the task module provides one). `task` identifies the task or award;
+ * the task was paid `amount` (ca_reputation_add_receipt does this from a
+ * verified task thread). `task` identifies the task (the task id);
  * only its first 8 bytes (a 64-bit fingerprint) are kept for
  * one-rating-per-task deduplication. `time_ms` is when the task settled
  * (Unix ms, stored with one-second resolution, must be < 2^32 s).
