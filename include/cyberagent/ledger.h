@@ -224,6 +224,23 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg
 /* Checks the signatures of signed op bytes. CA_OK or CA_ERR_BAD_SIGNATURE / MALFORMED. */
 CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len);
 
+/* Largest equivocation evidence object accepted (bytes). */
+#define CA_LEDGER_EVIDENCE_MAX_BYTES 2097152u
+CA_API size_t ca_ledger_evidence_max_bytes(void);
+
+/*
+ * Submits a signed SLASH op for EQUIVOCATION together with the evidence
+ * object it is about (ca_evidence_encode, task.h). Checks the op's
+ * signature, then the evidence (ca_evidence_verify): it must verify, its
+ * offender must be op.counterparty and its hash must be op.ref, else
+ * CA_ERR_LEDGER_BAD_EVIDENCE. The journal keeps both. ca_ledger_submit
+ * refuses EQUIVOCATION slashes without evidence (CA_ERR_LEDGER_BAD_EVIDENCE).
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_submit_evidence(ca_ledger *ledger, const uint8_t *msg,
+                                                        size_t msg_len, const uint8_t *evidence,
+                                                        size_t evidence_len, uint64_t now,
+                                                        uint64_t *seq_out);
+
 /* ---- queries ---- */
 
 typedef struct ca_ledger_account_info {

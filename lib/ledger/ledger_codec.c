@@ -9,9 +9,12 @@
  * Both signatures are Ed25519 over "cyberagent/1/ledger-op" || the map
  * without keys 14 and 15 (the "unsigned encoding").
  */
+#include <stdlib.h>
+
 #include <sodium.h>
 
 #include "ledger/ledger_internal.h"
+#include "cyberagent/task.h"
 #include "wire/wire.h"
 
 static const char sig_tag[] = "cyberagent/1/ledger-op";
@@ -266,28 +269,78 @@ ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len)
     return st;
 }
 
-ca_status ca_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, uint64_t now,
-                           uint64_t *seq_out)
+size_t ca_ledger_evidence_max_bytes(void)
 {
-    CAI_REQUIRE(l);
-    CAI_REQUIRE(msg);
+    return CA_LEDGER_EVIDENCE_MAX_BYTES;
+}
+
+static int is_equivocation(const ca_ledger_op *op)
+{
+    return op->type == CA_LEDGER_OP_SLASH && op->evidence == CA_LEDGER_EVIDENCE_EQUIVOCATION;
+}
+
+/* Decode, signatures, evidence (when given), apply, journal. */
+static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *ev,
+                        size_t ev_len, uint64_t now, uint64_t *seq_out)
+{
     ca_ledger_op op;
     const uint8_t *s, *c;
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
     if (st == CA_OK)
         st = verify_decoded(&op, s, c);
-    if (st == CA_OK && l->store != NULL)
-        st = cai_store_reserve(l, msg_len);
-    if (st == CA_OK)
-        st = cai_ledger_apply_op(l, &op, now);
     if (st != CA_OK)
         return st;
-    if (l->store != NULL)
-        cai_store_append(l, CAI_REC_SIGNED, msg, msg_len, now);
+    if (ev == NULL && is_equivocation(&op))
+        return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                        "an equivocation slash needs its evidence (ca_ledger_submit_evidence)");
+    if (ev != NULL) {
+        if (!is_equivocation(&op))
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "only equivocation slashes carry evidence");
+        if (ev_len > CA_LEDGER_EVIDENCE_MAX_BYTES)
+            return cai_fail(CA_ERR_LIMIT, "evidence of %zu bytes exceeds %u", ev_len,
+                            CA_LEDGER_EVIDENCE_MAX_BYTES);
+        ca_agent_id offender;
+        ca_hash h;
+        if (ca_evidence_verify(ev, ev_len, &offender, NULL, NULL, &h) != CA_OK)
+            return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "equivocation evidence does not verify");
+        if (memcmp(offender.bytes, op.counterparty.bytes, 32) != 0 ||
+            memcmp(h.bytes, op.ref.bytes, 32) != 0)
+            return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                            "evidence names another offender or hashes to another ref");
+    }
+    if (l->store != NULL && (st = cai_store_reserve(l, 4 + msg_len + ev_len)) != CA_OK)
+        return st;
+    if ((st = cai_ledger_apply_op(l, &op, now)) != CA_OK)
+        return st;
+    if (l->store != NULL) {
+        if (ev == NULL) {
+            cai_store_append(l, CAI_REC_SIGNED, msg, msg_len, now);
+        } else {
+            cai_store_append2(l, CAI_REC_EVIDENCE, msg, msg_len, ev, ev_len, now);
+        }
+    }
     if (seq_out)
         *seq_out = l->seq;
     cai_clear_error();
     return CA_OK;
+}
+
+ca_status ca_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, uint64_t now,
+                           uint64_t *seq_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(msg);
+    return submit(l, msg, msg_len, NULL, 0, now, seq_out);
+}
+
+ca_status ca_ledger_submit_evidence(ca_ledger *l, const uint8_t *msg, size_t msg_len,
+                                    const uint8_t *evidence, size_t evidence_len, uint64_t now,
+                                    uint64_t *seq_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(msg);
+    CAI_REQUIRE(evidence);
+    return submit(l, msg, msg_len, evidence, evidence_len, now, seq_out);
 }
 
 ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, uint64_t *seq_out)

@@ -118,6 +118,10 @@ ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_
 ca_status cai_store_reserve(ca_ledger *l, size_t payload_len);
 void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t len,
                       uint64_t now);
+/* The same with a payload in two parts (p2 may be NULL); CAI_REC_EVIDENCE adds the u32 length of p1
+ * first. */
+void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1, const uint8_t *p2,
+                       size_t n2, uint64_t now);
 ca_status cai_store_commit(ca_ledger *l, uint64_t *durable);
 ca_status cai_store_snapshot(ca_ledger *l);
 void cai_store_close(cai_store *s);
@@ -125,8 +129,11 @@ void cai_store_close(cai_store *s);
 extern int cai_ledger_sync_disabled;
 
 /* Journal record types. */
-#define CAI_REC_SIGNED  1u /* payload: signed op bytes */
-#define CAI_REC_TRUSTED 2u /* payload: unsigned canonical op encoding */
+#define CAI_REC_SIGNED   1u /* payload: signed op bytes */
+#define CAI_REC_TRUSTED  2u /* payload: unsigned canonical op encoding */
+#define CAI_REC_EVIDENCE 3u /* payload: u32 op length | signed op | evidence object */
+/* Largest journal record payload. */
+#define CAI_RECORD_MAX (4u + CA_LEDGER_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
 
 /*
  * Snapshot and journal parsing on memory buffers (used by recovery and by the

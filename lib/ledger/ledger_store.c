@@ -117,7 +117,7 @@ static int valid_record_after(const uint8_t *buf, size_t len, size_t from, uint6
         if (seq <= bad_seq || seq - bad_seq > (len - from) / REC_HDR + 1)
             continue;
         uint32_t n = cai_load_le32(buf + p);
-        if (n == 0 || n > CA_LEDGER_OP_MAX_BYTES || p + REC_HDR + n > len)
+        if (n == 0 || n > CAI_RECORD_MAX || p + REC_HDR + n > len)
             continue;
         if (record_crc(buf + p, n) == cai_load_le32(buf + p + 4))
             return 1;
@@ -158,7 +158,7 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_
             bad = 1;
         } else {
             n = cai_load_le32(r);
-            if (n == 0 || n > CA_LEDGER_OP_MAX_BYTES || REC_HDR + (size_t)n > left ||
+            if (n == 0 || n > CAI_RECORD_MAX || REC_HDR + (size_t)n > left ||
                 record_crc(r, n) != cai_load_le32(r + 4))
                 bad = 1;
         }
@@ -176,15 +176,26 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_
         if (seq != expected)
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record has seq %llu, expected %llu",
                             (unsigned long long)seq, (unsigned long long)expected);
-        if (type != CAI_REC_SIGNED && type != CAI_REC_TRUSTED)
+        if (type != CAI_REC_SIGNED && type != CAI_REC_TRUSTED && type != CAI_REC_EVIDENCE)
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu has unknown type %u",
                             (unsigned long long)seq, type);
         if (seq > l->seq) {
             ca_ledger_op op;
-            const uint8_t *sig = NULL, *cosig = NULL;
-            ca_status st = cai_ledger_op_decode_signed(r + REC_HDR, n, &op,
-                                                       type == CAI_REC_SIGNED ? &sig : NULL,
-                                                       type == CAI_REC_SIGNED ? &cosig : NULL);
+            const uint8_t *sig = NULL, *cosig = NULL, *body = r + REC_HDR;
+            size_t body_len = n;
+            int sig_ok = type != CAI_REC_TRUSTED;
+            if (type == CAI_REC_EVIDENCE) { /* u32 op length | signed op | evidence */
+                body_len = n >= 4 ? cai_load_le32(body) : 0;
+                body += 4;
+                if (n < 4 || body_len > n - 4 || body_len == n - 4)
+                    return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu is malformed",
+                                    (unsigned long long)seq);
+            }
+            ca_status st = cai_ledger_op_decode_signed(body, body_len, &op, sig_ok ? &sig : NULL,
+                                                       sig_ok ? &cosig : NULL);
+            if (st == CA_OK && type == CAI_REC_EVIDENCE &&
+                (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION))
+                st = CA_ERR_MALFORMED;
             if (st != CA_OK)
                 return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
                                 (unsigned long long)seq);
@@ -601,13 +612,26 @@ static ca_status store_write(cai_store *s, uint64_t last_seq)
 
 void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t n, uint64_t now)
 {
+    cai_store_append2(l, rtype, payload, n, NULL, 0, now);
+}
+
+void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1, const uint8_t *p2,
+                       size_t n2, uint64_t now)
+{
     cai_store *s = l->store;
-    uint8_t *r = s->buf + s->len;
+    uint8_t *r = s->buf + s->len, *q = r + REC_HDR;
+    size_t n = n1 + n2 + (rtype == CAI_REC_EVIDENCE ? 4 : 0);
     cai_store_le32(r, (uint32_t)n);
     cai_store_le64(r + 8, l->seq);
     cai_store_le64(r + 16, now);
     r[24] = rtype;
-    memcpy(r + REC_HDR, payload, n);
+    if (rtype == CAI_REC_EVIDENCE) { /* u32 op length | op | evidence */
+        cai_store_le32(q, (uint32_t)n1);
+        q += 4;
+    }
+    memcpy(q, p1, n1);
+    if (n2 > 0)
+        memcpy(q + n1, p2, n2);
     cai_store_le32(r + 4, record_crc(r, n));
     s->len += REC_HDR + n;
     if (s->len >= AUTO_WRITE_BYTES)

@@ -9,6 +9,7 @@
 
 #include "cyberagent.h"
 #include "ledger/ledger_internal.h"
+#include "task_helpers.h"
 #include "test_util.h"
 
 static ca_agent_id agent(unsigned k)
@@ -831,6 +832,116 @@ static void test_durable_signed(void **state)
     rmtree(dir);
 }
 
+/* Equivocation evidence from task.h travels with the signed slash and is journaled with it. */
+static void test_equivocation_evidence(void **state)
+{
+    (void)state;
+    const char *dir = CA_TEST_TMP_DIR "/ledger_evidence";
+    rmtree(dir);
+    ca_identity *auth = ident(1), *w = ident(3), *rep = ident(4);
+    ca_ledger_options o = base_opts();
+    ca_identity_id(auth, &o.authority);
+    ca_agent_id wid, rid;
+    ca_identity_id(w, &wid);
+    ca_identity_id(rep, &rid);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    op.signer = o.authority;
+    op.nonce = 1;
+    op.counterparty = wid;
+    op.amount = 1000;
+    assert_ok(ca_ledger_op_sign(&op, auth, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_BOND;
+    op.signer = wid;
+    op.nonce = 1;
+    op.amount = 1000;
+    assert_ok(ca_ledger_op_sign(&op, w, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
+
+    /* Two different bids by the worker for one task: equivocation. */
+    ca_hash task = {{0x7A}};
+    th_msg b1, b2;
+    assert_ok(th_bid(&b1, w, &task, 1000, 50, 5000, 0));
+    assert_ok(th_bid(&b2, w, &task, 1000, 60, 5000, 0));
+    ca_envelope *e1 = NULL, *e2 = NULL;
+    assert_ok(ca_envelope_decode(&e1, b1.buf, b1.len, NULL));
+    assert_ok(ca_envelope_decode(&e2, b2.buf, b2.len, NULL));
+    static uint8_t ev[8192];
+    size_t ev_len = 0;
+    assert_ok(ca_evidence_encode(e1, e2, ev, sizeof ev, &ev_len));
+    ca_envelope_free(e1);
+    ca_envelope_free(e2);
+    ca_hash evh;
+    ca_agent_id offender;
+    assert_ok(ca_evidence_verify(ev, ev_len, &offender, NULL, NULL, &evh));
+    assert_memory_equal(offender.bytes, wid.bytes, 32);
+
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_SLASH;
+    op.signer = rid;
+    op.nonce = 1;
+    op.counterparty = wid;
+    op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
+    op.ref = evh;
+    assert_ok(ca_ledger_op_sign(&op, rep, NULL, msg, sizeof msg, &n));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE, ca_ledger_submit(l, msg, n, 2, NULL));
+    ev[ev_len - 1] ^= 1;
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 2, NULL));
+    ev[ev_len - 1] ^= 1;
+    /* The op must name the evidence's hash and offender. */
+    ca_ledger_op wrong = op;
+    wrong.ref.bytes[0] ^= 1;
+    size_t wn = 0;
+    uint8_t wmsg[CA_LEDGER_OP_MAX_BYTES];
+    assert_ok(ca_ledger_op_sign(&wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
+    assert_ok(ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 2, NULL));
+    ca_ledger_account_info a;
+    assert_ok(ca_ledger_account(l, &wid, &a));
+    assert_int_equal(a.bonded, 950);
+    assert_int_equal(a.jailed_until, 2 + o.jail_equivocation);
+    /* The same evidence works once (a fresh op, same evidence). */
+    op.nonce = 2;
+    assert_ok(ca_ledger_op_sign(&op, rep, NULL, msg, sizeof msg, &n));
+    assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
+                  ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 3, NULL));
+    /* Evidence only rides on equivocation slashes. */
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_WITHDRAW;
+    op.signer = wid;
+    op.nonce = 2;
+    assert_ok(ca_ledger_op_sign(&op, w, NULL, msg, sizeof msg, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 3, NULL));
+    assert_int_equal(ca_ledger_evidence_max_bytes(), CA_LEDGER_EVIDENCE_MAX_BYTES);
+
+    /* Journaled with its evidence: a reopen replays it. */
+    ca_hash h1, h2;
+    assert_ok(ca_ledger_state_hash(l, &h1));
+    assert_ok(ca_ledger_commit(l, NULL));
+    ca_ledger_free(l);
+    ca_ledger_open_info info;
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.replayed, 3);
+    assert_ok(ca_ledger_state_hash(l, &h2));
+    assert_memory_equal(h1.bytes, h2.bytes, 32);
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
+    ca_identity_free(auth);
+    ca_identity_free(w);
+    ca_identity_free(rep);
+    rmtree(dir);
+}
+
 /* ------------------------------------------------------------ differential */
 
 /*
@@ -1424,6 +1535,7 @@ int main(void)
         cmocka_unit_test(test_signed_ops),
         cmocka_unit_test(test_durable),
         cmocka_unit_test(test_durable_signed),
+        cmocka_unit_test(test_equivocation_evidence),
         cmocka_unit_test(test_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
