@@ -81,7 +81,9 @@ struct hire_story {
     uint32_t done, settled_since_update;
     uint64_t now; /* absolute ms */
     uint64_t rng;
-    uint64_t last_slash; /* stake taken by the latest slash */
+    uint64_t last_slash;     /* stake taken by the latest slash */
+    const uint8_t *slash_ev; /* equivocation evidence submitted with the next op, or NULL */
+    size_t slash_ev_len;
     uint64_t signs, verifies, sign_bytes, verify_bytes, messages;
     ca_ledger_options lopts;
     uint8_t buf[8][ENV_BUF];
@@ -224,7 +226,9 @@ static ca_status ledger_do(hire_story *s, party *signer, const party *cosigner, 
     if (st == CA_ERR_BUFFER_TOO_SMALL)
         st = CA_OK;
     if (st == CA_OK)
-        st = ca_ledger_submit(s->ledger, msg, len, s->now, NULL);
+        st = s->slash_ev != NULL ? ca_ledger_submit_evidence(s->ledger, msg, len, s->slash_ev,
+                                                             s->slash_ev_len, s->now, NULL)
+                                 : ca_ledger_submit(s->ledger, msg, len, s->now, NULL);
     if (st != CA_OK)
         return st;
     signer->nonce++;
@@ -893,7 +897,9 @@ static ca_status honest_finish(hire_story *s, hire *h)
 }
 
 /* Slashes `offender` on evidence `ref` and reports the split of the slashed stake. */
-static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref)
+/* `proof`: the equivocation evidence the ledger checks (NULL for a missed deadline). */
+static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref,
+                       const uint8_t *proof, size_t proof_len)
 {
     agent *hr = &s->ag[h->hirer], *wk = &s->ag[h->worker];
     ca_ledger_account_info ob, oa, hb, ha;
@@ -907,7 +913,11 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
     op.evidence = kind;
     op.counterparty = wk->p.pk;
     op.ref = *ref;
-    TRY(ledger_do(s, &hr->p, NULL, &op), "slash");
+    s->slash_ev = proof;
+    s->slash_ev_len = proof_len;
+    ca_status sst = ledger_do(s, &hr->p, NULL, &op);
+    s->slash_ev = NULL;
+    TRY(sst, "slash");
     TRY(account(s, &wk->p.pk, &oa), "account");
     TRY(account(s, &hr->p.pk, &ha), "account");
     ca_ledger_totals_get(s->ledger, &ta);
@@ -998,7 +1008,7 @@ static ca_status equivocate(hire_story *s, hire *h)
     hex(ev_hash.bytes, 4, ev.text);
     ev.amount = elen;
     emit(s, &ev);
-    TRY(slash(s, h, CA_LEDGER_EVIDENCE_EQUIVOCATION, &offense), "slash");
+    TRY(slash(s, h, CA_LEDGER_EVIDENCE_EQUIVOCATION, &offense, evidence, elen), "slash");
 
     /* The hirer rejects the result and disputes, citing the accepted result. */
     s->now += 100;
@@ -1073,7 +1083,7 @@ static ca_status miss_deadline(hire_story *s, hire *h)
     emit(s, &ev);
 
     /* The missed-deadline evidence is the escrow itself: open, no delivery, past due. */
-    TRY(slash(s, h, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, &h->award_id), "slash");
+    TRY(slash(s, h, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, &h->award_id, NULL, 0), "slash");
     ca_ledger_op op;
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_ESCROW_REFUND;

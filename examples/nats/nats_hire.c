@@ -394,7 +394,9 @@ static ca_status sync_stake(market *mk, const ca_agent_id *id)
     return st;
 }
 
-static ca_status local_op(market *mk, party *p, ca_ledger_op *op)
+/* `ev`: equivocation evidence the ledger checks with a SLASH (NULL otherwise). */
+static ca_status local_op_ev(market *mk, party *p, ca_ledger_op *op, const uint8_t *ev,
+                             size_t ev_len)
 {
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t len = 0;
@@ -402,10 +404,17 @@ static ca_status local_op(market *mk, party *p, ca_ledger_op *op)
     op->nonce = p->nonce + 1;
     ca_status st = ca_ledger_op_sign(op, p->id, NULL, msg, sizeof msg, &len);
     if (st == CA_OK)
-        st = ca_ledger_submit(mk->ledger, msg, len, now_ms(), NULL);
+        st = ev != NULL
+                 ? ca_ledger_submit_evidence(mk->ledger, msg, len, ev, ev_len, now_ms(), NULL)
+                 : ca_ledger_submit(mk->ledger, msg, len, now_ms(), NULL);
     if (st == CA_OK)
         p->nonce++;
     return st;
+}
+
+static ca_status local_op(market *mk, party *p, ca_ledger_op *op)
+{
+    return local_op_ev(mk, p, op, NULL, 0);
 }
 
 /* ca.join: a verified card joins routing and gets its starting funds. */
@@ -711,7 +720,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             op.ref = offense;
             ca_ledger_account_info before, after;
             TRY("market", ca_ledger_account(mk->ledger, &offender, &before), "account");
-            TRY("market", local_op(mk, &mk->hirer, &op), "slash");
+            TRY("market", local_op_ev(mk, &mk->hirer, &op, ev, ev_len), "slash");
             TRY("market", ca_ledger_account(mk->ledger, &offender, &after), "account");
             TRY("market", sync_stake(mk, &offender), "stake");
             slashed = before.bonded - after.bonded;
