@@ -68,7 +68,7 @@ typedef enum ca_ledger_evidence {
  *   ESCROW_SPLIT    arbiter       -             award id     pay to worker   collateral to hirer -
  *   SLASH           reporter      offender      see below    -               -                -
  *
- * SLASH `ref`: EQUIVOCATION: hash of the evidence object; MISSED_DEADLINE and
+ * SLASH `ref`: EQUIVOCATION: the offense key (ca_evidence_offense); MISSED_DEADLINE and
  * DISPUTE: the award id of the escrow. DISPUTE is signed by the arbiter.
  * `nonce` is the signer's next nonce: 1 for its first op, then +1 per applied
  * op (failed ops consume nothing). A nonce already used answers
@@ -231,8 +231,9 @@ CA_API size_t ca_ledger_evidence_max_bytes(void);
 /*
  * Submits a signed SLASH op for EQUIVOCATION together with the evidence
  * object it is about (ca_evidence_encode, task.h). Checks the op's
- * signature, then the evidence (ca_evidence_verify): it must verify, its
- * offender must be op.counterparty and its hash must be op.ref, else
+ * signature, then the evidence (ca_evidence_open): it must verify, its
+ * offender must be op.counterparty and its offense key (ca_evidence_offense:
+ * agent, task, kind) must be op.ref, so one offense is slashed once, else
  * CA_ERR_LEDGER_BAD_EVIDENCE. The journal keeps both. ca_ledger_submit
  * refuses EQUIVOCATION slashes without evidence (CA_ERR_LEDGER_BAD_EVIDENCE).
  */

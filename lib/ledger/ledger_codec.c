@@ -299,14 +299,19 @@ static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const 
         if (ev_len > CA_LEDGER_EVIDENCE_MAX_BYTES)
             return cai_fail(CA_ERR_LIMIT, "evidence of %zu bytes exceeds %u", ev_len,
                             CA_LEDGER_EVIDENCE_MAX_BYTES);
-        ca_agent_id offender;
-        ca_hash h;
-        if (ca_evidence_verify(ev, ev_len, &offender, NULL, NULL, &h) != CA_OK)
+        /* ref is the offense key (agent, task, kind): one slash per offense, whatever the pair. */
+        ca_evidence *evo = NULL;
+        if (ca_evidence_open(&evo, ev, ev_len) != CA_OK)
             return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "equivocation evidence does not verify");
+        ca_agent_id offender;
+        ca_hash offense;
+        ca_evidence_offender(evo, &offender);
+        ca_evidence_offense(evo, &offense);
+        ca_evidence_free(evo);
         if (memcmp(offender.bytes, op.counterparty.bytes, 32) != 0 ||
-            memcmp(h.bytes, op.ref.bytes, 32) != 0)
+            memcmp(offense.bytes, op.ref.bytes, 32) != 0)
             return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
-                            "evidence names another offender or hashes to another ref");
+                            "evidence names another offender or another offense than ref");
     }
     if (l->store != NULL && (st = cai_store_reserve(l, 4 + msg_len + ev_len)) != CA_OK)
         return st;

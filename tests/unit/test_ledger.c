@@ -878,9 +878,14 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_evidence_encode(e1, e2, ev, sizeof ev, &ev_len));
     ca_envelope_free(e1);
     ca_envelope_free(e2);
-    ca_hash evh;
+    ca_hash evh, pair_hash;
     ca_agent_id offender;
-    assert_ok(ca_evidence_verify(ev, ev_len, &offender, NULL, NULL, &evh));
+    ca_evidence *evo = NULL;
+    assert_ok(ca_evidence_open(&evo, ev, ev_len));
+    ca_evidence_offender(evo, &offender);
+    ca_evidence_offense(evo, &evh);
+    ca_evidence_hash(evo, &pair_hash);
+    ca_evidence_free(evo);
     assert_memory_equal(offender.bytes, wid.bytes, 32);
 
     memset(&op, 0, sizeof op);
@@ -896,11 +901,16 @@ static void test_equivocation_evidence(void **state)
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
                   ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 2, NULL));
     ev[ev_len - 1] ^= 1;
-    /* The op must name the evidence's hash and offender. */
+    /* The op must name the evidence's offense key (not the pair's hash) and offender. */
     ca_ledger_op wrong = op;
-    wrong.ref.bytes[0] ^= 1;
+    wrong.ref = pair_hash;
     size_t wn = 0;
     uint8_t wmsg[CA_LEDGER_OP_MAX_BYTES];
+    assert_ok(ca_ledger_op_sign(&wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
+    wrong = op;
+    wrong.counterparty = rid;
     assert_ok(ca_ledger_op_sign(&wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
                   ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
@@ -909,7 +919,7 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_account(l, &wid, &a));
     assert_int_equal(a.bonded, 950);
     assert_int_equal(a.jailed_until, 2 + o.jail_equivocation);
-    /* The same evidence works once (a fresh op, same evidence). */
+    /* The same offense works once (a fresh op; a third bid would give another pair, same key). */
     op.nonce = 2;
     assert_ok(ca_ledger_op_sign(&op, rep, NULL, msg, sizeof msg, &n));
     assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
