@@ -360,13 +360,43 @@ static void test_policy_randomized(void **state)
     ca_kad_free(kad);
 }
 
+static void test_max_contacts(void **state)
+{
+    (void)state;
+    ca_agent_id self;
+    memset(self.bytes, 0, 32);
+    ca_kad_options o;
+    assert_ok(ca_kad_options_init(&o, CA_KAD_OPTIONS_VERSION));
+    o.max_contacts = 2;
+    ca_kad *kad = NULL;
+    assert_ok(ca_kad_new(&kad, &self, &o));
+    ca_agent_id ids[3];
+    for (int i = 0; i < 3; i++) {
+        memset(ids[i].bytes, 0, 32);
+        ids[i].bytes[0] = (uint8_t)(0x80 >> i); /* buckets 0, 1, 2 */
+    }
+    ca_kad_outcome out;
+    assert_ok(ca_kad_seen(kad, &ids[0], &out));
+    assert_int_equal(out, CA_KAD_ADDED);
+    assert_ok(ca_kad_seen(kad, &ids[1], &out));
+    assert_int_equal(out, CA_KAD_ADDED);
+    assert_ok(ca_kad_seen(kad, &ids[2], &out)); /* its bucket has room, the table does not */
+    assert_int_equal(out, CA_KAD_CACHED);
+    assert_int_equal(ca_kad_count(kad), 2);
+    assert_ok(ca_kad_remove(kad, &ids[0]));
+    assert_ok(ca_kad_seen(kad, &ids[2], &out)); /* heard again, now there is room */
+    assert_int_equal(out, CA_KAD_ADDED);
+    assert_int_equal(ca_kad_count(kad), 2);
+    assert_ok(cai_kad_check(kad));
+    ca_kad_free(kad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bucket_index),
-        cmocka_unit_test(test_policy),
-        cmocka_unit_test(test_closest_vs_brute_force),
-        cmocka_unit_test(test_policy_randomized),
+        cmocka_unit_test(test_bucket_index),           cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_closest_vs_brute_force), cmocka_unit_test(test_policy_randomized),
+        cmocka_unit_test(test_max_contacts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
