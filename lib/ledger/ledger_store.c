@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,7 +55,7 @@ struct cai_store {
 /* ---------------------------------------------------------------- crc32c */
 
 static uint32_t crc_table[8][256];
-static int crc_ready;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
 {
@@ -67,14 +68,12 @@ static void crc_init(void)
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
             crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    crc_ready = 1;
 }
 
 /* CRC-32C (Castagnoli), slicing by 8. `crc` is 0 for a fresh computation. */
 uint32_t cai_crc32c(uint32_t crc, const uint8_t *p, size_t n)
 {
-    if (!crc_ready)
-        crc_init(); /* idempotent: concurrent first calls write identical values */
+    (void)pthread_once(&crc_once, crc_init);
     crc = ~crc;
     while (n >= 8) {
         uint32_t lo = crc ^ cai_load_le32(p), hi = cai_load_le32(p + 4);
