@@ -232,6 +232,8 @@ static ca_status ledger_do(hire_story *s, party *signer, const party *cosigner, 
     if (st != CA_OK)
         return st;
     signer->nonce++;
+    if (s->slash_ev != NULL)
+        s->verifies += 2; /* the ledger checks the evidence's two signatures too */
     unsigned sigs = cosigner ? 2u : 1u;
     count_sign(s, enc + 22);
     if (cosigner) {
