@@ -15,8 +15,9 @@
  * THREAD SAFETY: a ca_ledger is not thread-safe; serialize every call on one
  * handle (read-only queries included). Distinct handles are independent.
  * Functions without a handle are thread-safe.
- * TIME: the ledger never reads a clock. `now` is the caller's time in its own
- * unit (seconds are typical); delays and deadlines use the same unit.
+ * TIME: the ledger never reads a clock. `now` is the caller's time in ms since
+ * the Unix epoch, the unit of every other module (envelopes, tasks, cards);
+ * delays, deadlines and jail durations use the same unit.
  */
 #ifndef CYBERAGENT_LEDGER_H
 #define CYBERAGENT_LEDGER_H
@@ -119,7 +120,7 @@ typedef struct ca_ledger_options {
 
 /*
  * Defaults: authority and arbiter all-zero (set them), delay 21 days in
- * seconds, slashes 5% / 1% / 10%, reporter 10%, victim 40%, jail 7 days for
+ * ms, slashes 5% / 1% / 10%, reporter 10%, victim 40%, jail 7 days for
  * equivocation, none otherwise; 16 unbonding entries, 2^24 accounts and
  * escrows. CA_ERR_UNSUPPORTED when `version` is newer than this build.
  */

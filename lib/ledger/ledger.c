@@ -21,13 +21,14 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
         return cai_fail(CA_ERR_UNSUPPORTED, "ledger options version %u not supported", version);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->unbonding_delay = (uint64_t)21 * 24 * 3600;
+    opts->unbonding_delay =
+        (uint64_t)21 * 24 * 3600 * 1000; /* ms, like every time in the library */
     opts->slash_equivocation_ppm = 50000;
     opts->slash_missed_deadline_ppm = 10000;
     opts->slash_dispute_ppm = 100000;
     opts->reporter_share_ppm = 100000;
     opts->victim_share_ppm = 400000;
-    opts->jail_equivocation = (uint64_t)7 * 24 * 3600;
+    opts->jail_equivocation = (uint64_t)7 * 24 * 3600 * 1000;
     opts->max_unbonding_entries = 16;
     opts->max_accounts = 1u << 24;
     opts->max_escrows = 1u << 24;
