@@ -216,6 +216,20 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca
                                                 size_t out_cap, size_t *out_len);
 
 /*
+ * The same in two steps, for a hirer and a worker in different processes:
+ * the worker computes its consent to an ESCROW_OPEN with ca_ledger_op_cosign
+ * and sends the 64-byte signature; the hirer attaches it with
+ * ca_ledger_op_sign_cosigned, which checks it (CA_ERR_BAD_SIGNATURE) before
+ * signing. For other op types `cosig` must be NULL.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
+                                                  ca_signature *cosig_out);
+CA_API CA_NODISCARD ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op,
+                                                         const ca_identity *signer,
+                                                         const ca_signature *cosig, uint8_t *out,
+                                                         size_t out_cap, size_t *out_len);
+
+/*
  * Strict decoder of signed op bytes (signatures are NOT checked here; use
  * ca_ledger_submit, or ca_ledger_op_verify). CA_ERR_MALFORMED on any deviation.
  */

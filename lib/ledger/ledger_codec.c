@@ -108,48 +108,91 @@ static ca_status verify_unsigned(const ca_agent_id *who, const uint8_t *enc, siz
     return ca_identity_verify(who, buf, SIG_TAG_LEN + n, &s);
 }
 
-ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca_identity *signer,
-                            const ca_identity *cosigner, uint8_t *out, size_t out_cap,
-                            size_t *out_len)
+/* Checks that `who` is the identity an op names in `expected`. */
+static ca_status require_identity(const ca_identity *who, const ca_agent_id *expected,
+                                  const char *what)
+{
+    ca_agent_id id;
+    ca_identity_id(who, &id);
+    if (memcmp(id.bytes, expected->bytes, CA_AGENT_ID_BYTES) != 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s", what);
+    return CA_OK;
+}
+
+ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
+                              ca_signature *cosig_out)
+{
+    CAI_REQUIRE(op);
+    CAI_REQUIRE(worker);
+    CAI_REQUIRE(cosig_out);
+    if (op->type != CA_LEDGER_OP_ESCROW_OPEN)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosignature");
+    ca_status st = require_identity(worker, &op->counterparty, "cosigner is not the worker");
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    if (st == CA_OK)
+        st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
+    if (st == CA_OK)
+        st = sign_unsigned(worker, enc, n, cosig_out);
+    return st;
+}
+
+ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op, const ca_identity *signer,
+                                     const ca_signature *cosig, uint8_t *out, size_t out_cap,
+                                     size_t *out_len)
 {
     CAI_REQUIRE(op);
     CAI_REQUIRE(signer);
     CAI_REQUIRE(out_len);
     *out_len = 0;
-    ca_agent_id sid;
-    ca_identity_id(signer, &sid);
-    if (memcmp(sid.bytes, op->signer.bytes, 32) != 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "signer identity is not op->signer");
-    int open = op->type == CA_LEDGER_OP_ESCROW_OPEN;
-    if (open) {
-        if (cosigner == NULL)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "ESCROW_OPEN needs the worker as cosigner");
-        ca_agent_id cid;
-        ca_identity_id(cosigner, &cid);
-        if (memcmp(cid.bytes, op->counterparty.bytes, 32) != 0)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "cosigner is not the worker");
-    } else if (cosigner != NULL) {
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosigner");
-    }
-    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
-    size_t n = 0;
-    ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
+    ca_status st = require_identity(signer, &op->signer, "signer identity is not op->signer");
     if (st != CA_OK)
         return st;
-    ca_signature sig, cosig;
-    if ((st = sign_unsigned(signer, enc, n, &sig)) != CA_OK)
+    int open = op->type == CA_LEDGER_OP_ESCROW_OPEN;
+    if (open && cosig == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "ESCROW_OPEN needs the worker's cosignature");
+    if (!open && cosig != NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosignature");
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) != CA_OK)
         return st;
-    if (open && (st = sign_unsigned(cosigner, enc, n, &cosig)) != CA_OK)
+    /* A consent that does not verify is refused here, not by every replica later. */
+    if (open && (st = verify_unsigned(&op->counterparty, enc, n, cosig->bytes)) != CA_OK)
+        return st;
+    ca_signature sig;
+    if ((st = sign_unsigned(signer, enc, n, &sig)) != CA_OK)
         return st;
     cai_wire_writer w;
     cai_ww_init(&w, out, out_cap);
     write_fields(&w, op, cai_ledger_type_fields(op->type), open ? 2u : 1u);
     if (open)
-        cai_ww_kbin(&w, K_COSIG, cosig.bytes, 64);
+        cai_ww_kbin(&w, K_COSIG, cosig->bytes, 64);
     cai_ww_kbin(&w, K_SIG, sig.bytes, 64);
     st = cai_ww_finish(&w, out_len);
     if (st == CA_OK)
         cai_clear_error();
+    return st;
+}
+
+ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca_identity *signer,
+                            const ca_identity *cosigner, uint8_t *out, size_t out_cap,
+                            size_t *out_len)
+{
+    CAI_REQUIRE(op);
+    CAI_REQUIRE(out_len);
+    *out_len = 0;
+    if (op->type != CA_LEDGER_OP_ESCROW_OPEN) {
+        if (cosigner != NULL)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosigner");
+        return ca_ledger_op_sign_cosigned(op, signer, NULL, out, out_cap, out_len);
+    }
+    if (cosigner == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "ESCROW_OPEN needs the worker as cosigner");
+    ca_signature cosig;
+    ca_status st = ca_ledger_op_cosign(op, cosigner, &cosig);
+    if (st == CA_OK)
+        st = ca_ledger_op_sign_cosigned(op, signer, &cosig, out, out_cap, out_len);
     return st;
 }
 

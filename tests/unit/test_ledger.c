@@ -604,6 +604,31 @@ static void test_signed_ops(void **state)
     assert_ok(ca_ledger_op_sign(&op, h, w, msg, sizeof msg, &n));
     assert_ok(ca_ledger_op_decode(msg, n, &back));
     assert_memory_equal(&back, &op, sizeof op);
+    /* The same op in two steps (worker's detached consent, then the hirer) is byte-identical. */
+    ca_signature consent;
+    uint8_t two_step[CA_LEDGER_OP_MAX_BYTES];
+    size_t two_n = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_cosign(&op, h, &consent));
+    assert_ok(ca_ledger_op_cosign(&op, w, &consent));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_ledger_op_sign_cosigned(&op, h, NULL, two_step, sizeof two_step, &two_n));
+    assert_ok(ca_ledger_op_sign_cosigned(&op, h, &consent, two_step, sizeof two_step, &two_n));
+    assert_int_equal(two_n, n);
+    assert_memory_equal(two_step, msg, n);
+    /* A consent for other terms is refused before anything is signed. */
+    ca_ledger_op other = op;
+    other.amount2 = 9;
+    assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_op_sign_cosigned(&other, h, &consent, two_step,
+                                                                   sizeof two_step, &two_n));
+    ca_ledger_op transfer = op;
+    transfer.type = CA_LEDGER_OP_TRANSFER;
+    transfer.ref = (ca_hash){{0}};
+    transfer.amount2 = 0;
+    transfer.deadline = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_cosign(&transfer, w, &consent));
+    assert_status(
+        CA_ERR_INVALID_ARGUMENT,
+        ca_ledger_op_sign_cosigned(&transfer, h, &consent, two_step, sizeof two_step, &two_n));
     /* Swap the cosignature for the hirer's own signature: refused. */
     uint8_t bad[CA_LEDGER_OP_MAX_BYTES + 1];
     size_t un = 0;

@@ -174,6 +174,29 @@ def op_sign(op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None)
     )
 
 
+def op_cosign(op: LedgerOp, worker: Identity) -> bytes:
+    """The worker's 64-byte consent to an ESCROW_OPEN, to send to the hirer
+    (who attaches it with :func:`op_sign_cosigned`)."""
+    c = op.to_c()
+    sig = _sigs.ca_signature()
+    check(F.ca_ledger_op_cosign(_byref(c), worker._p(), _byref(sig)))
+    return bytes(sig.bytes)
+
+
+def op_sign_cosigned(op: LedgerOp, signer: Identity, cosignature: Optional[BytesLike] = None) -> bytes:
+    """Signed op bytes with the worker's detached consent from :func:`op_cosign`
+    (ESCROW_OPEN only; None otherwise). A consent that does not verify raises."""
+    c = op.to_c()
+    cs = None
+    if cosignature is not None:
+        cs = _sigs.ca_signature.from_buffer_copy(_bytes(cosignature, "cosignature", 64))
+    return out_bytes(
+        lambda out, cap, n: F.ca_ledger_op_sign_cosigned(
+            _byref(c), signer._p(), _byref(cs) if cs is not None else None, out, cap, n),
+        _C["CA_LEDGER_OP_MAX_BYTES"],
+    )
+
+
 def op_decode(msg: BytesLike) -> LedgerOp:
     """Strict decoder of signed op bytes (signatures are not checked here)."""
     m = _bytes(msg, "msg")

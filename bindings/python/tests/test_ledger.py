@@ -87,8 +87,17 @@ class TestLedger(unittest.TestCase):
             w.submit(L.OP_MINT, w.auth, counterparty=who.public_key, amount=1000)
         w.submit(L.OP_BOND, w.bob, amount=500)
         award = hashlib.blake2b(b"award", digest_size=32).digest()
-        w.submit(L.OP_ESCROW_OPEN, w.alice, cosigner=w.bob, counterparty=w.bob.public_key, ref=award,
-                 amount=100, amount2=50, deadline=1000)
+        open_op = w.op(L.OP_ESCROW_OPEN, w.alice, counterparty=w.bob.public_key, ref=award,
+                       amount=100, amount2=50, deadline=1000)
+        consent = L.op_cosign(open_op, w.bob)  # in the worker's process
+        self.assertEqual(len(consent), 64)
+        with self.assertRaises(cyberagent.Error):
+            L.op_cosign(open_op, w.alice)  # only the worker consents
+        two_step = L.op_sign_cosigned(open_op, w.alice, consent)  # in the hirer's process
+        self.assertEqual(two_step, L.op_sign(open_op, w.alice, w.bob))
+        with self.assertRaises(cyberagent.Error):
+            L.op_sign_cosigned(open_op, w.alice, bytes(64))
+        w.led.submit(two_step, 100)
         e = w.led.escrow(award)
         self.assertEqual((e.hirer, e.worker, e.payment, e.collateral), (w.alice.public_key, w.bob.public_key, 100, 50))
         self.assertEqual(e.state, L.ESCROW_OPEN)

@@ -460,6 +460,19 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
+    pub fn ca_ledger_op_cosign(
+        op: *const ca_ledger_op,
+        worker: *const ca_identity,
+        cosig_out: *mut ca_signature,
+    ) -> ca_status;
+    pub fn ca_ledger_op_sign_cosigned(
+        op: *const ca_ledger_op,
+        signer: *const ca_identity,
+        cosig: *const ca_signature,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_op_verify(msg: *const u8, msg_len: usize) -> ca_status;
     pub fn ca_ledger_open(
         out: *mut *mut ca_ledger,

@@ -76,6 +76,28 @@ impl LedgerOp {
         })
     }
 
+    /// The worker's detached consent to an ESCROW_OPEN, sent to the hirer, who
+    /// attaches it with [`LedgerOp::sign_cosigned`].
+    pub fn cosign(&self, worker: &Identity) -> Result<[u8; 64]> {
+        let c = self.to_c();
+        let mut sig = sys::ca_signature { bytes: [0u8; 64] };
+        // SAFETY: the identity lives for the call; sig is writable.
+        check(unsafe { sys::ca_ledger_op_cosign(&c, worker.as_ptr(), &mut sig) })?;
+        Ok(sig.bytes)
+    }
+
+    /// Signed op bytes carrying the worker's consent from [`LedgerOp::cosign`]
+    /// (ESCROW_OPEN only, else `None`); a consent that does not verify is an error.
+    pub fn sign_cosigned(&self, signer: &Identity, cosignature: Option<&[u8; 64]>) -> Result<Vec<u8>> {
+        let c = self.to_c();
+        let cs = cosignature.map(|b| sys::ca_signature { bytes: *b });
+        let cp = cs.as_ref().map_or(ptr::null(), |s| s as *const sys::ca_signature);
+        out_bytes(sys::CA_LEDGER_OP_MAX_BYTES, |out, cap, n| unsafe {
+            // SAFETY: identity and consent live for the call; out writable for cap.
+            sys::ca_ledger_op_sign_cosigned(&c, signer.as_ptr(), cp, out, cap, n)
+        })
+    }
+
     /// Strict decoder of signed op bytes (signatures not checked).
     pub fn decode(msg: &[u8]) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).

@@ -80,7 +80,12 @@ fn ledger_escrow_flow() {
     open.amount = 100;
     open.amount2 = 50;
     open.deadline = 100;
-    led.submit(&open.sign(&alice, Some(&bob)).unwrap(), 2).unwrap();
+    let consent = open.cosign(&bob).unwrap(); // in the worker's process
+    assert!(open.cosign(&alice).is_err());
+    let two_step = open.sign_cosigned(&alice, Some(&consent)).unwrap(); // in the hirer's
+    assert_eq!(two_step, open.sign(&alice, Some(&bob)).unwrap());
+    assert!(open.sign_cosigned(&alice, Some(&[0u8; 64])).is_err());
+    led.submit(&two_step, 2).unwrap();
     let mut d = op(sys::CA_LEDGER_OP_ESCROW_DELIVER, &bob);
     d.reference = award;
     led.apply(&d, 3).unwrap();
