@@ -17,12 +17,14 @@
  *   ca.agent.<id>      each agent's inbox (its card endpoint): BID, AWARD, RESULT, RECEIPT
  *   ca.done            market -> workers: the story is over
  *
- * The escrow needs the worker's consent to lock its collateral. The ledger
- * takes that consent only as a cosignature made in the same call as the
- * hirer's signature (ca_ledger_op_sign with both identities), which two
- * processes cannot do; so the worker signs a consent envelope (application
- * kind CONSENT_KIND, parent and body = the award id) and the market, having
- * verified it, applies the op with ca_ledger_apply.
+ * The escrow needs the worker's consent to lock its collateral. The ledger's
+ * two-step consent (ca_ledger_op_cosign in the worker, ca_ledger_op_sign_cosigned
+ * in the hirer) signs the whole op, including the hirer's ledger nonce, which
+ * only the market knows; rather than add a round trip for it, the worker here
+ * signs a consent envelope (application kind CONSENT_KIND, parent and body =
+ * the award id) and the market, having verified it, applies the op with
+ * ca_ledger_apply. The cost: a replica replaying the journal cannot re-check
+ * that consent.
  */
 #include <inttypes.h>
 #include <nats/nats.h>
