@@ -13,4 +13,6 @@ lib="$build/lib/libcyberagent.so"
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 mkdir -p abi
 abidw --headers-dir include --no-corpus-path --no-show-locs --out-file "abi/$soname.abi" "$lib"
+# Source paths of this checkout mean nothing elsewhere: keep them relative.
+sed -i -e "s|path='$PWD/|path='|g" -e "s|comp-dir-path='[^']*'|comp-dir-path='.'|g" "abi/$soname.abi"
 echo "wrote abi/$soname.abi ($(grep -c '<elf-symbol ' "abi/$soname.abi") symbols)"
