@@ -90,7 +90,10 @@ class LightHandle:
         p = getattr(self, "_ptr", None)
         if p is not None:
             self._ptr = None
-            self._free(p)
+            try:
+                self._free(p)
+            except Exception:  # interpreter shutdown: the library may be gone already
+                pass
 
     def __enter__(self) -> Any:
         self._p()

@@ -170,9 +170,14 @@ class Envelope(LightHandle):
         """Strict decode only (canonical encoding, known version, size limits);
         raises :class:`~cyberagent.MalformedError` and friends. No signature check."""
         d = data if type(data) is bytes else _bytes(data, "data")
-        o = envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms)
+        if max_envelope_bytes is None and max_body_bytes is None and max_skew_ms is None:
+            o = None
+        else:
+            o = _byref(envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms))
         p = _EnvelopePtr()
-        check(F.ca_envelope_decode(_byref(p), d, len(d), _oref(o)))
+        st = F.ca_envelope_decode(_byref(p), d, len(d), o)
+        if st:
+            raise make_error(st)
         return cls(p, F.ca_envelope_free)
 
     @classmethod
