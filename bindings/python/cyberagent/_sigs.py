@@ -843,6 +843,7 @@ SIGNATURES = [
     ("ca_evidence_hash", None, [P(ca_evidence), P(ca_hash)]),
     ("ca_evidence_kind", c_uint32, [P(ca_evidence)]),
     ("ca_evidence_message", None, [P(ca_evidence), c_int, P(ca_hash)]),
+    ("ca_evidence_offense", None, [P(ca_evidence), P(ca_hash)]),
     ("ca_evidence_offender", None, [P(ca_evidence), P(ca_agent_id)]),
     ("ca_evidence_open", ca_status, [P(P(ca_evidence)), buf, c_size_t]),
     ("ca_evidence_task", None, [P(ca_evidence), P(ca_hash)]),

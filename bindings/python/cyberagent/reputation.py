@@ -129,6 +129,12 @@ class Reputation(Handle):
             lambda p: check(F.ca_reputation_add_rating(p, _byref(t), _byref(a), _byref(b), rating, amount, time_ms))
         )
 
+    def add_receipt(self, task: Any) -> None:
+        """Ingests the rating of a settled :class:`~cyberagent.Task` thread (rater =
+        requester, ratee = worker, weight from the paid amount, one per task id).
+        Where a ledger is kept, add it only once the escrow is released or split."""
+        self._locked(lambda p: task._locked(lambda tp: check(F.ca_reputation_add_receipt(p, tp))))
+
     def set_stake(self, agent: BytesLike, amount: int) -> None:
         a = _aid(agent, "agent")
         self._locked(lambda p: check(F.ca_reputation_set_stake(p, _byref(a), amount)))

@@ -643,8 +643,16 @@ class Evidence(LightHandle):
         return bytes(h)
 
     @property
+    def offense(self) -> bytes:
+        """Offense key: the same for every conflicting pair of one agent, task and
+        kind, so a ledger keyed on it punishes one offense once."""
+        h = _sigs.ca_hash()
+        F.ca_evidence_offense(self._p(), _byref(h))
+        return bytes(h)
+
+    @property
     def hash(self) -> bytes:
-        """Unique id of this evidence (what the ledger's SLASH references)."""
+        """Unique id of this evidence pair."""
         h = _sigs.ca_hash()
         F.ca_evidence_hash(self._p(), _byref(h))
         return bytes(h)

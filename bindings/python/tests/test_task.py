@@ -71,6 +71,14 @@ class TestTask(unittest.TestCase):
         self.assertEqual(again.digest(), th.digest())
         self.assertEqual(again.state, T.COMPLETED)
         self.assertIn("completed", repr(th))
+        # the settled thread rates the worker: rater = requester, weight from the paid amount
+        rep = cyberagent.Reputation()
+        rep.add_receipt(th)
+        with self.assertRaises(cyberagent.DuplicateRatingError):
+            rep.add_receipt(th)
+        rep.update(T0 + 5)
+        self.assertEqual(rep.get(s.worker.public_key).ratings_received, 1)
+        self.assertEqual(rep.get(s.hirer.public_key).ratings_given, 1)
 
     def test_message_parse_and_views(self):
         s = Story()
@@ -116,6 +124,8 @@ class TestTask(unittest.TestCase):
         with T.Evidence.open(ev) as e:
             self.assertEqual(e.offender, s.worker.public_key)
             self.assertEqual(e.hash, summary.hash)
+            self.assertEqual(len(e.offense), 32)
+            self.assertNotEqual(e.offense, e.hash)
             self.assertEqual(e.kind, cyberagent.CA_KIND_TASK_BID)
             self.assertNotEqual(e.message(0), e.message(1))
         with self.assertRaises(cyberagent.BadEvidenceError):

@@ -1081,6 +1081,7 @@ extern "C" {
     pub fn ca_evidence_free(ev: *mut ca_evidence);
     pub fn ca_evidence_hash(ev: *const ca_evidence, out: *mut ca_hash);
     pub fn ca_evidence_kind(ev: *const ca_evidence) -> u32;
+    pub fn ca_evidence_offense(ev: *const ca_evidence, out: *mut ca_hash);
     pub fn ca_evidence_message(ev: *const ca_evidence, index: c_int, out: *mut ca_hash);
     pub fn ca_evidence_offender(ev: *const ca_evidence, out: *mut ca_agent_id);
     pub fn ca_evidence_open(out: *mut *mut ca_evidence, data: *const u8, len: usize) -> ca_status;

@@ -92,6 +92,13 @@ impl Reputation {
         check(unsafe { sys::ca_reputation_add_rating(self.raw(), &t, &a, &b, rating, amount, time_ms) })
     }
 
+    /// Ingests the rating of a settled task thread (rater = requester, ratee =
+    /// worker, weight from the paid amount, one per task id).
+    pub fn add_receipt(&mut self, task: &crate::Task) -> Result<()> {
+        // SAFETY: exclusive access to the store; the task is only read.
+        check(unsafe { sys::ca_reputation_add_receipt(self.raw(), task.as_ptr()) })
+    }
+
     pub fn set_stake(&mut self, agent: &PublicKey, amount: u64) -> Result<()> {
         let a = sys::ca_agent_id { bytes: *agent };
         // SAFETY: exclusive access.

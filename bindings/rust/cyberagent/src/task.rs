@@ -481,6 +481,11 @@ impl Task {
         self.ptr.as_ptr()
     }
 
+    /// The raw handle, valid while `self` lives.
+    pub fn as_ptr(&self) -> *const sys::ca_task {
+        self.ptr.as_ptr()
+    }
+
     /// New thread from its REQUEST (verified at `now`).
     pub fn new(request: &Envelope, now: u64, opts: Option<&sys::ca_task_options>) -> Result<Task> {
         let mut p = ptr::null_mut();
@@ -675,7 +680,14 @@ impl Evidence {
         h.bytes
     }
 
-    /// Unique id of this evidence (what a ledger SLASH references).
+    /// Offense key: equal for every conflicting pair of one agent, task and kind.
+    pub fn offense(&self) -> Hash {
+        let mut h = zero_hash();
+        unsafe { sys::ca_evidence_offense(self.ptr.as_ptr(), &mut h) };
+        h.bytes
+    }
+
+    /// Unique id of this evidence pair.
     pub fn hash(&self) -> Hash {
         let mut h = zero_hash();
         unsafe { sys::ca_evidence_hash(self.ptr.as_ptr(), &mut h) };

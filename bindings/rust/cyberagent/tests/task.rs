@@ -88,6 +88,11 @@ fn full_thread_and_audit() {
     let audited = Task::deserialize(&th.serialize().unwrap(), None).unwrap();
     assert_eq!(audited.digest(), th.digest());
     assert!(format!("{:?}", th).contains("completed"));
+    let mut rep = cyberagent::Reputation::new(None).unwrap();
+    rep.add_receipt(&th).unwrap();
+    assert_eq!(rep.add_receipt(&th).unwrap_err().status(), sys::CA_ERR_DUPLICATE_RATING);
+    rep.update(T0 + 5).unwrap();
+    assert_eq!(rep.get(&worker.public_key()).unwrap().unwrap().ratings_received, 1);
 
     let m = TaskMsg::parse(&open(&rb, 0), None).unwrap();
     assert_eq!((m.kind(), m.id(), m.task_id(), m.parent()), (sys::CA_KIND_TASK_REQUEST, task, task, None));
@@ -128,6 +133,7 @@ fn equivocation_evidence_cancel_dispute() {
     let e = Evidence::open(&ev).unwrap();
     assert_eq!((e.offender(), e.task(), e.kind(), e.hash()), (off, task, kind, h));
     assert_ne!(e.message(0), e.message(1));
+    assert_ne!(e.offense(), e.hash());
     let award = TaskBody::Award { task, bid: b1_id, worker: wk, price: 50, collateral: 0, deadline: T0 + 20 };
     let (ab, award_id) = sign_task(&hirer, &at(3), &award).unwrap();
     th.apply(&open(&ab, 3), T0 + 3).unwrap();
