@@ -735,6 +735,7 @@ SIGNATURES = [
     ("ca_replay_guard_count", c_size_t, [P(ca_replay_guard)]),
     # ledger.h
     ("ca_ledger_account", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_account_info)]),
+    ("ca_ledger_apply_batch", ca_status, [P(ca_ledger), P(ca_ledger_op), c_size_t, c_uint64, P(ca_status), P(c_size_t)]),
     ("ca_ledger_apply", ca_status, [P(ca_ledger), P(ca_ledger_op), c_uint64, P(c_uint64)]),
     ("ca_ledger_check", ca_status, [P(ca_ledger)]),
     ("ca_ledger_commit", ca_status, [P(ca_ledger), P(c_uint64)]),

@@ -270,6 +270,15 @@ class Ledger(Handle):
         self._locked(lambda p: check(F.ca_ledger_apply(p, _byref(c), now, _byref(seq))))
         return int(seq.value)
 
+    def apply_batch(self, ops: "list[LedgerOp]", now: int) -> "list[int]":
+        """Applies ops in order, each independently (like repeated :meth:`apply`,
+        faster for large batches); returns one status per op (0 = applied)."""
+        arr = (_sigs.ca_ledger_op * max(len(ops), 1))(*[op.to_c() for op in ops])
+        res = (_sigs.ca_status * max(len(ops), 1))()
+        applied = ctypes.c_size_t()
+        self._locked(lambda p: check(F.ca_ledger_apply_batch(p, arr, len(ops), now, res, _byref(applied))))
+        return [int(res[i]) for i in range(len(ops))]
+
     def submit(self, msg: BytesLike, now: int) -> int:
         """Decodes signed op bytes, checks the signatures and applies; returns the seq."""
         m = _bytes(msg, "msg")

@@ -64,6 +64,15 @@ class TestLedger(unittest.TestCase):
         with self.assertRaises(cyberagent.LedgerDuplicateError):
             w.led.submit(msg, 2)
 
+    def test_apply_batch(self):
+        w = World()
+        ops = [w.op(L.OP_MINT, w.auth, counterparty=w.alice.public_key, amount=10),
+               w.op(L.OP_TRANSFER, w.alice, counterparty=w.bob.public_key, amount=100),
+               w.op(L.OP_MINT, w.auth, counterparty=w.bob.public_key, amount=5)]
+        res = w.led.apply_batch(ops, 1)
+        self.assertEqual(res, [0, cyberagent.CA_ERR_LEDGER_INSUFFICIENT_FUNDS, 0])
+        self.assertEqual(w.led.account(w.bob.public_key).balance, 5)
+
     def test_op_encode_sign_decode_verify(self):
         a, b = Identity.generate(), Identity.generate()
         op = LedgerOp(L.OP_TRANSFER, signer=a.public_key, nonce=7, counterparty=b.public_key, amount=5)

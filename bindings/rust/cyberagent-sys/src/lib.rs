@@ -428,6 +428,14 @@ extern "C" {
         id: *const ca_agent_id,
         out: *mut ca_ledger_account_info,
     ) -> ca_status;
+    pub fn ca_ledger_apply_batch(
+        ledger: *mut ca_ledger,
+        ops: *const ca_ledger_op,
+        n: usize,
+        now: u64,
+        results: *mut ca_status,
+        applied: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_apply(
         ledger: *mut ca_ledger,
         op: *const ca_ledger_op,

@@ -209,6 +209,25 @@ impl Ledger {
         Ok(seq)
     }
 
+    /// Applies `ops` in order, each independently; one status per op (`CA_OK` = applied).
+    pub fn apply_batch(&mut self, ops: &[LedgerOp], now: u64) -> Result<Vec<i32>> {
+        let c: Vec<sys::ca_ledger_op> = ops.iter().map(|o| o.to_c()).collect();
+        let mut results = vec![0i32; ops.len()];
+        let mut applied = 0usize;
+        // SAFETY: exclusive access; arrays sized n.
+        check(unsafe {
+            sys::ca_ledger_apply_batch(
+                self.ptr.as_ptr(),
+                c.as_ptr(),
+                c.len(),
+                now,
+                results.as_mut_ptr(),
+                &mut applied,
+            )
+        })?;
+        Ok(results)
+    }
+
     /// Checks the signatures of signed op bytes and applies the op; returns its seq.
     pub fn submit(&mut self, msg: &[u8], now: u64) -> Result<u64> {
         let mut seq = 0u64;

@@ -100,6 +100,15 @@ fn ledger_escrow_flow() {
     t.amount = 1_000_000;
     assert_eq!(led.apply(&t, 5).unwrap_err().status(), sys::CA_ERR_LEDGER_INSUFFICIENT_FUNDS);
     led.check().unwrap();
+    let mut big = op(sys::CA_LEDGER_OP_TRANSFER, &alice);
+    big.counterparty = bob.public_key();
+    big.amount = 1_000_000;
+    let mut small = op(sys::CA_LEDGER_OP_TRANSFER, &bob);
+    small.counterparty = alice.public_key();
+    small.amount = 1;
+    let res = led.apply_batch(&[big, small], 6).unwrap();
+    assert_ne!(res[0], sys::CA_OK); // refused (its nonce follows an earlier failed op)
+    assert_eq!(res[1], sys::CA_OK);
     assert_eq!(led.commit().unwrap(), led.totals().seq);
     assert_eq!(led.state_hash().unwrap().len(), 32);
     assert!(led.memory_bytes() > 0);
