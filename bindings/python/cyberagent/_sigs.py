@@ -198,6 +198,8 @@ CONSTANTS = {
     "CA_TASK_TEXT_MAX": 1024,
     "CA_TASK_URI_MAX": 1024,
     "CA_TASK_WORKING": 2,
+    # ledger.h (evidence)
+    "CA_LEDGER_EVIDENCE_MAX_BYTES": 2097152,
 }
 
 _C = CONSTANTS
@@ -896,4 +898,7 @@ SIGNATURES = [
     ("ca_task_state_name", buf, [c_int]),
     ("ca_task_text_max", c_size_t, []),
     ("ca_task_uri_max", c_size_t, []),
+    # ledger.h (evidence)
+    ("ca_ledger_evidence_max_bytes", c_size_t, []),
+    ("ca_ledger_submit_evidence", ca_status, [P(ca_ledger), buf, c_size_t, buf, c_size_t, c_uint64, P(c_uint64)]),
 ]

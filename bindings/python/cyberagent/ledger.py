@@ -156,6 +156,11 @@ def op_max_bytes() -> int:
     return int(F.ca_ledger_op_max_bytes())
 
 
+def evidence_max_bytes() -> int:
+    """Largest equivocation evidence object the ledger accepts, in bytes."""
+    return int(F.ca_ledger_evidence_max_bytes())
+
+
 def op_encode(op: LedgerOp) -> bytes:
     """Canonical encoding of ``op`` that the signatures cover (after the domain tag)."""
     c = op.to_c()
@@ -284,6 +289,15 @@ class Ledger(Handle):
         m = _bytes(msg, "msg")
         seq = ctypes.c_uint64()
         self._locked(lambda p: check(F.ca_ledger_submit(p, m, len(m), now, _byref(seq))))
+        return int(seq.value)
+
+    def submit_evidence(self, msg: BytesLike, evidence: BytesLike, now: int) -> int:
+        """Submits a signed EQUIVOCATION SLASH op with its evidence object
+        (:func:`cyberagent.task.evidence_encode`); the op's ``ref`` must be the
+        evidence's offense key and its counterparty the offender. Returns the seq."""
+        m, e = _bytes(msg, "msg"), _bytes(evidence, "evidence")
+        seq = ctypes.c_uint64()
+        self._locked(lambda p: check(F.ca_ledger_submit_evidence(p, m, len(m), e, len(e), now, _byref(seq))))
         return int(seq.value)
 
     def commit(self) -> int:

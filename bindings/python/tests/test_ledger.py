@@ -121,6 +121,30 @@ class TestLedger(unittest.TestCase):
             w.led.escrow(bytes(32))
         w.led.check()
 
+    def test_slash_with_evidence(self):
+        from cyberagent import task as T
+
+        w = World()
+        w.submit(L.OP_MINT, w.auth, counterparty=w.bob.public_key, amount=1000)
+        w.submit(L.OP_BOND, w.bob, amount=1000)
+        t0 = 1_700_000_000_000
+        req, task_id = T.sign_request(w.alice, capability="a.b", max_price=10, deadline=t0 + 60_000,
+                                      created_at=t0, expires_at=t0 + 3_600_000)
+        b1, _ = T.sign_bid(w.bob, task=task_id, price=5, completion=t0 + 10, collateral=0, created_at=t0 + 1,
+                           expires_at=t0 + 3_600_000)
+        b2, _ = T.sign_bid(w.bob, task=task_id, price=4, completion=t0 + 10, collateral=0, created_at=t0 + 2,
+                           expires_at=t0 + 3_600_000)
+        ev = T.evidence_encode(b1, b2)
+        self.assertLessEqual(len(ev), L.evidence_max_bytes())
+        offense = T.Evidence.open(ev).offense
+        slash = L.op_sign(w.op(L.OP_SLASH, w.alice, counterparty=w.bob.public_key, ref=offense,
+                               evidence=L.EVIDENCE_EQUIVOCATION), w.alice)
+        with self.assertRaises(cyberagent.LedgerBadEvidenceError):
+            w.led.submit(slash, 200)  # an equivocation slash needs its evidence
+        w.led.submit_evidence(slash, ev, 200)
+        self.assertLess(w.led.account(w.bob.public_key).bonded, 1000)
+        w.led.check()
+
     def test_durable_reopen(self):
         auth, alice = Identity.generate(), Identity.generate()
         with tempfile.TemporaryDirectory() as d:

@@ -1236,3 +1236,19 @@ extern "C" {
     pub fn ca_task_text_max() -> usize;
     pub fn ca_task_uri_max() -> usize;
 }
+
+// ---- ledger.h (evidence) ----
+pub const CA_LEDGER_EVIDENCE_MAX_BYTES: usize = 2097152;
+
+extern "C" {
+    pub fn ca_ledger_evidence_max_bytes() -> usize;
+    pub fn ca_ledger_submit_evidence(
+        ledger: *mut ca_ledger,
+        msg: *const u8,
+        msg_len: usize,
+        evidence: *const u8,
+        evidence_len: usize,
+        now: u64,
+        seq_out: *mut u64,
+    ) -> ca_status;
+}

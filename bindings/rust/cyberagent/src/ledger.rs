@@ -118,6 +118,12 @@ pub fn ledger_op_verify(msg: &[u8]) -> Result<bool> {
     }
 }
 
+/// Largest equivocation evidence object accepted, in bytes.
+pub fn ledger_evidence_max_bytes() -> usize {
+    // SAFETY: pure function.
+    unsafe { sys::ca_ledger_evidence_max_bytes() }
+}
+
 /// Largest signed op accepted, in bytes.
 pub fn ledger_op_max_bytes() -> usize {
     // SAFETY: pure function.
@@ -233,6 +239,24 @@ impl Ledger {
         let mut seq = 0u64;
         // SAFETY: exclusive access; msg valid for its length.
         check(unsafe { sys::ca_ledger_submit(self.ptr.as_ptr(), msg.as_ptr(), msg.len(), now, &mut seq) })?;
+        Ok(seq)
+    }
+
+    /// Submits a signed EQUIVOCATION SLASH op with its evidence object; returns its seq.
+    pub fn submit_evidence(&mut self, msg: &[u8], evidence: &[u8], now: u64) -> Result<u64> {
+        let mut seq = 0u64;
+        // SAFETY: exclusive access; both slices valid for their lengths.
+        check(unsafe {
+            sys::ca_ledger_submit_evidence(
+                self.ptr.as_ptr(),
+                msg.as_ptr(),
+                msg.len(),
+                evidence.as_ptr(),
+                evidence.len(),
+                now,
+                &mut seq,
+            )
+        })?;
         Ok(seq)
     }
 

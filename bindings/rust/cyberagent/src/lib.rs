@@ -37,7 +37,9 @@ pub use identity::{
     did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions, PublicKey, Seed,
     Signature,
 };
-pub use ledger::{ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp};
+pub use ledger::{
+    ledger_evidence_max_bytes, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp,
+};
 pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{
     kad_bucket_index, routing_limits, routing_options, routing_weights_default, thompson_sample, Bid,

@@ -113,6 +113,17 @@ fn ledger_escrow_flow() {
     assert_eq!(led.state_hash().unwrap().len(), 32);
     assert!(led.memory_bytes() > 0);
     assert_eq!(led.snapshot().unwrap_err().status(), status::CA_ERR_STATE);
+    let mut slash = op(sys::CA_LEDGER_OP_SLASH, &alice);
+    slash.counterparty = bob.public_key();
+    slash.evidence = sys::CA_LEDGER_EVIDENCE_EQUIVOCATION;
+    let signed = slash.sign(&alice, None).unwrap();
+    let err = led.submit_evidence(&signed, b"not evidence", 7).unwrap_err();
+    assert!(
+        err.status() == sys::CA_ERR_LEDGER_BAD_EVIDENCE || err.status() == sys::CA_ERR_MALFORMED,
+        "{}",
+        err
+    );
+    assert_eq!(cyberagent::ledger_evidence_max_bytes(), sys::CA_LEDGER_EVIDENCE_MAX_BYTES);
 
     let dir = std::env::temp_dir().join(format!("ca-rust-ledger-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
