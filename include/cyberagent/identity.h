@@ -26,6 +26,7 @@ extern "C" {
 
 CA_API size_t ca_seed_bytes(void);
 CA_API size_t ca_did_max_chars(void);
+CA_API size_t ca_x25519_public_bytes(void);
 
 typedef struct ca_identity ca_identity;
 

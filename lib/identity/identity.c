@@ -12,6 +12,11 @@ size_t ca_seed_bytes(void)
     return CA_SEED_BYTES;
 }
 
+size_t ca_x25519_public_bytes(void)
+{
+    return CA_X25519_PUBLIC_BYTES;
+}
+
 /* The secret key (seed || public key, libsodium layout) lives in sodium_malloc memory. */
 struct ca_identity {
     uint8_t *secret; /* crypto_sign_SECRETKEYBYTES, guarded, read-only after creation */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ABI check: compares a built libcyberagent.so against the baseline stored in
-# abi/<SONAME>.abi (see docs/ABI.md).
+# tests/abi/<SONAME>.abi (see docs/ABI.md).
 #   Passes when the ABI is unchanged or only grew (added functions/variables,
 #   or changes libabigail classes as harmless, e.g. enumerators or struct
 #   members appended at the end).
@@ -10,7 +10,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 lib=${1:?usage: check.sh LIBRARY [INCLUDE_DIR [ABI_DIR]]}
 inc=${2:-$here/../../include}
-abidir=${3:-$here/../../abi}
+abidir=${3:-$here}
 
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 baseline="$abidir/$soname.abi"
@@ -38,7 +38,7 @@ if (( rc & 4 )); then
     echo "ABI change against $baseline (removed or changed interfaces):" >&2
     echo "$report" >&2
     echo "If the change is intended: docs/ABI.md says when the SONAME must move; then run" >&2
-    echo "tests/abi/update.sh and commit abi/ together with the change." >&2
+    echo "tests/abi/update.sh and commit tests/abi/ together with the change." >&2
     exit 1
   fi
   echo "ABI grew compatibly since the baseline:"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the ABI baseline abi/<SONAME>.abi from the dev preset's build.
+# Refreshes the ABI baseline tests/abi/<SONAME>.abi from the dev preset's build.
 # Run it only for an intended ABI change, and commit the new file together
 # with that change (see docs/ABI.md). Usage: tests/abi/update.sh [BUILD_DIR]
 set -euo pipefail
@@ -11,8 +11,8 @@ if [ "$build" = build/dev ]; then
 fi
 lib="$build/lib/libcyberagent.so"
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
-mkdir -p abi
-abidw --headers-dir include --no-corpus-path --no-show-locs --out-file "abi/$soname.abi" "$lib"
+mkdir -p tests/abi
+abidw --headers-dir include --no-corpus-path --no-show-locs --out-file "tests/abi/$soname.abi" "$lib"
 # Source paths of this checkout mean nothing elsewhere: keep them relative.
-sed -i -e "s|path='$PWD/|path='|g" -e "s|comp-dir-path='[^']*'|comp-dir-path='.'|g" "abi/$soname.abi"
-echo "wrote abi/$soname.abi ($(grep -c '<elf-symbol ' "abi/$soname.abi") symbols)"
+sed -i -e "s|path='$PWD/|path='|g" -e "s|comp-dir-path='[^']*'|comp-dir-path='.'|g" "tests/abi/$soname.abi"
+echo "wrote tests/abi/$soname.abi ($(grep -c '<elf-symbol ' "tests/abi/$soname.abi") symbols)"

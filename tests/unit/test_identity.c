@@ -215,6 +215,7 @@ static void test_buffer_rule(void **state)
     assert_int_equal(need, CA_DID_MAX_CHARS);
     assert_int_equal(ca_did_max_chars(), CA_DID_MAX_CHARS);
     assert_int_equal(ca_seed_bytes(), 32);
+    assert_int_equal(ca_x25519_public_bytes(), CA_X25519_PUBLIC_BYTES);
 }
 
 static void test_generate_and_null_args(void **state)

@@ -678,6 +678,7 @@ SIGNATURES = [
     # identity.h
     ("ca_seed_bytes", c_size_t, []),
     ("ca_did_max_chars", c_size_t, []),
+    ("ca_x25519_public_bytes", c_size_t, []),
     ("ca_identity_generate", ca_status, [P(P(ca_identity))]),
     ("ca_identity_from_seed", ca_status, [P(P(ca_identity)), buf]),
     ("ca_identity_free", None, [P(ca_identity)]),

@@ -77,4 +77,5 @@ def sizes() -> Dict[str, int]:
         "seed": int(F.ca_seed_bytes()),
         "did_max_chars": int(F.ca_did_max_chars()),
         "keyfile": int(F.ca_keyfile_bytes()),
+        "x25519_public": int(F.ca_x25519_public_bytes()),
     }

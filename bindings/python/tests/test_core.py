@@ -35,6 +35,7 @@ class TestCore(unittest.TestCase):
         self.assertEqual(s["signature"], cyberagent.CA_SIGNATURE_BYTES)
         self.assertEqual(s["seed"], cyberagent.CA_SEED_BYTES)
         self.assertEqual(s["did_max_chars"], cyberagent.CA_DID_MAX_CHARS)
+        self.assertEqual(s["x25519_public"], 32)
         self.assertEqual(s["keyfile"], cyberagent.CA_KEYFILE_BYTES)
         self.assertEqual(ctypes.sizeof(_sigs.ca_agent_id), s["agent_id"])
         self.assertEqual(ctypes.sizeof(_sigs.ca_signature), s["signature"])

@@ -115,6 +115,7 @@ pub struct ca_keyfile_options {
 extern "C" {
     pub fn ca_seed_bytes() -> usize;
     pub fn ca_did_max_chars() -> usize;
+    pub fn ca_x25519_public_bytes() -> usize;
     pub fn ca_identity_generate(out: *mut *mut ca_identity) -> ca_status;
     pub fn ca_identity_from_seed(out: *mut *mut ca_identity, seed: *const u8) -> ca_status;
     pub fn ca_identity_free(identity: *mut ca_identity);

@@ -120,8 +120,8 @@ pub fn wipe(buf: &mut [u8]) {
 }
 
 /// The library's fixed sizes as its size functions report them:
-/// (agent id, hash, signature, seed, did max chars, key file).
-pub fn sizes() -> [usize; 6] {
+/// (agent id, hash, signature, seed, did max chars, key file, X25519 public key).
+pub fn sizes() -> [usize; 7] {
     // SAFETY: pure functions without arguments.
     unsafe {
         [
@@ -131,6 +131,7 @@ pub fn sizes() -> [usize; 6] {
             sys::ca_seed_bytes(),
             sys::ca_did_max_chars(),
             sys::ca_keyfile_bytes(),
+            sys::ca_x25519_public_bytes(),
         ]
     }
 }
