@@ -135,7 +135,8 @@ typedef struct cai_rep_edge {
  * The rating graph of one update in rank space (agents ordered by id), cut
  * into tiles of 2^dst_shift ratees by 2^src_shift raters so that both the
  * sums being built and the values gathered stay in cache. Tiles run by dst
- * block, then by src block; inside a tile, edges run by (dst, src). Each
+ * block, then by src block; inside a tile, edges run by (src, dst), so the
+ * gathered u_i are read in increasing order (a stream, not random). Each
  * ratee j therefore receives its terms val_ij * u_i in increasing rater
  * rank i, starting from 0.0: the same additions, in the same order, as a
  * plain column-by-column loop, hence the same bits.
@@ -161,7 +162,7 @@ typedef struct cai_rep_triplet {
     float val;
 } cai_rep_triplet;
 
-/* Writes the edges as (dst, src, val), sorted by (dst, src); out holds g->edges. */
+/* Writes the edges as (dst, src, val) in tile order (not sorted); out holds g->edges. */
 void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out);
 
 /* Builds the graph and the Beta evidence as of now_ms; rep->order is made current. */

@@ -188,8 +188,8 @@ static void radix_pass(const sort_rec *in, sort_rec *out, uint32_t m, int by_rat
         out[count[((by_ratee ? in[k].ratee : in[k].rater) >> shift) & mask]++] = in[k];
 }
 
-/* Splits the (dst, src)-sorted edges into tiles (stable: each tile keeps (dst, src) order). */
-static ca_status layout(cai_rep_graph *g, const cai_rep_triplet *tmp, uint32_t m)
+/* Splits the (src, dst)-sorted edges into tiles (stable: each tile keeps that order). */
+static ca_status layout_sorted(cai_rep_graph *g, const cai_rep_triplet *tmp, uint32_t m)
 {
     const uint64_t tiles = (uint64_t)g->dst_blocks * g->src_blocks;
     if (tiles >= UINT32_MAX)
@@ -214,6 +214,32 @@ static ca_status layout(cai_rep_graph *g, const cai_rep_triplet *tmp, uint32_t m
     }
     free(fill);
     return CA_OK;
+}
+
+/*
+ * Splits the edges into tiles, each tile in (src, dst) order. tmp arrives in
+ * (dst, src) order; a stable counting pass by src turns it into (src, dst)
+ * order, and the stable split into tiles keeps that order inside each tile.
+ */
+static ca_status layout(cai_rep_graph *g, const cai_rep_triplet *in, uint32_t m)
+{
+    cai_rep_triplet *tmp = calloc((size_t)(m ? m : 1), sizeof *tmp);
+    uint32_t *at = calloc((size_t)g->n + 1, sizeof *at);
+    if (tmp == NULL || at == NULL) {
+        free(tmp);
+        free(at);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
+    }
+    for (uint32_t k = 0; k < m; k++)
+        at[in[k].src + 1]++;
+    for (uint32_t i = 0; i < g->n; i++)
+        at[i + 1] += at[i];
+    for (uint32_t k = 0; k < m; k++)
+        tmp[at[in[k].src]++] = in[k];
+    free(at);
+    ca_status st = layout_sorted(g, tmp, m);
+    free(tmp);
+    return st;
 }
 
 void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out)
@@ -366,6 +392,19 @@ void cai_reputation_start(const ca_reputation *rep, cai_rep_graph *g, int warm)
         g->t[r] = g->t[r] / sum;
 }
 
+/*
+ * |d| by clearing the sign bit: the same value as d < 0 ? -d : d (for -0.0
+ * it gives +0.0, which adds the same), without a data-dependent branch.
+ */
+static inline double abs_exact(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    b &= ~(1ull << 63);
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
 void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32_t max_iter,
                             ca_reputation_stats *stats)
 {
@@ -399,7 +438,7 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
             /*
              * tn_j = sum over the raters i of j, in increasing i, of
              * val_ij * u_i, starting from 0.0: the tiles of this dst block
-             * run by src block and each tile by (dst, src), so every j sees
+             * run by src block and each tile by (src, dst), so every j sees
              * exactly that sequence of additions.
              */
             memset(sums, 0, (size_t)(j1 - j0) * sizeof *sums);
@@ -415,7 +454,7 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
             for (uint32_t j = j0; j < j1; j++) {
                 double v = keep * (tn[j] + dangling * p[j]) + damping * p[j];
                 double d = v - t[j];
-                l1 += d < 0.0 ? -d : d;
+                l1 += abs_exact(d);
                 tn[j] = v;
                 if (w[j] > 0.0) {
                     un[j] = v / w[j];
