@@ -47,6 +47,20 @@ ca_status cai_ensure_init(void);
     } while (0)
 
 /*
+ * Checks the version field of an options or params struct: versions run from
+ * 1 to `known` (the struct's *_VERSION macro in this build); anything else is
+ * CA_ERR_UNSUPPORTED, so every module refuses a future struct the same way.
+ */
+#define CAI_REQUIRE_VERSION(what, version, known)                                                  \
+    do {                                                                                           \
+        unsigned int v_ = (version);                                                               \
+        if (CAI_UNLIKELY(v_ == 0 || v_ > (known)))                                                 \
+            return cai_fail(CA_ERR_UNSUPPORTED,                                                    \
+                            "%s version %u is not supported (this build: 1..%u)", (what), v_,      \
+                            (unsigned int)(known));                                                \
+    } while (0)
+
+/*
  * Implements the OWNERSHIP RULE's size check: sets *out_len to `needed` and
  * fails with CA_ERR_BUFFER_TOO_SMALL when out is NULL or out_cap < needed.
  */

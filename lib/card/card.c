@@ -103,9 +103,7 @@ struct ca_card {
 ca_status ca_card_params_init(ca_card_params *params, unsigned int version)
 {
     CAI_REQUIRE(params);
-    if (version != CA_CARD_PARAMS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_card_params version %u unknown (this build: %u)",
-                        version, CA_CARD_PARAMS_VERSION);
+    CAI_REQUIRE_VERSION("ca_card_params", version, CA_CARD_PARAMS_VERSION);
     memset(params, 0, sizeof *params);
     params->version = version;
     return CA_OK;
@@ -114,8 +112,7 @@ ca_status ca_card_params_init(ca_card_params *params, unsigned int version)
 ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out_cap,
                                size_t *out_len)
 {
-    if (p->version != CA_CARD_PARAMS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_card_params version %u unknown", p->version);
+    CAI_REQUIRE_VERSION("ca_card_params", p->version, CA_CARD_PARAMS_VERSION);
     if (p->name == NULL || p->endpoint == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "card needs a name and an endpoint");
     size_t name_len = strlen(p->name), end_len = strlen(p->endpoint);

@@ -102,9 +102,7 @@ const char *ca_kind_name(uint32_t kind)
 ca_status ca_envelope_params_init(ca_envelope_params *params, unsigned int version)
 {
     CAI_REQUIRE(params);
-    if (version == 0 || version > CA_ENVELOPE_PARAMS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_envelope_params version %u is not supported",
-                        version);
+    CAI_REQUIRE_VERSION("ca_envelope_params", version, CA_ENVELOPE_PARAMS_VERSION);
     memset(params, 0, sizeof *params);
     params->version = version;
     return CA_OK;
@@ -113,9 +111,7 @@ ca_status ca_envelope_params_init(ca_envelope_params *params, unsigned int versi
 ca_status ca_envelope_options_init(ca_envelope_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version == 0 || version > CA_ENVELOPE_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_envelope_options version %u is not supported",
-                        version);
+    CAI_REQUIRE_VERSION("ca_envelope_options", version, CA_ENVELOPE_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->max_envelope_bytes = ((size_t)1 << 20) + 4096;
@@ -129,9 +125,7 @@ static ca_status env_options(const ca_envelope_options *in, ca_envelope_options 
 {
     if (in == NULL)
         return ca_envelope_options_init(out, CA_ENVELOPE_OPTIONS_VERSION);
-    if (in->version == 0 || in->version > CA_ENVELOPE_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_envelope_options version %u is not supported",
-                        in->version);
+    CAI_REQUIRE_VERSION("ca_envelope_options", in->version, CA_ENVELOPE_OPTIONS_VERSION);
     *out = *in; /* version 1 is the whole struct; later versions copy field by field */
     return CA_OK;
 }
@@ -201,9 +195,7 @@ static void env_write_fields(cai_wire_writer *w, const env_fields *f)
 
 static ca_status env_check_params(const ca_envelope_params *p, const uint8_t *body, size_t body_len)
 {
-    if (p->version == 0 || p->version > CA_ENVELOPE_PARAMS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_envelope_params version %u is not supported",
-                        p->version);
+    CAI_REQUIRE_VERSION("ca_envelope_params", p->version, CA_ENVELOPE_PARAMS_VERSION);
     if (body == NULL && body_len != 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "ca_envelope_sign: body is NULL but body_len > 0");
     if (p->kind == 0)

@@ -51,9 +51,7 @@ size_t ca_keyfile_bytes(void)
 ca_status ca_keyfile_options_init(ca_keyfile_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version == 0 || version > CA_KEYFILE_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_keyfile_options version %u is not supported",
-                        version);
+    CAI_REQUIRE_VERSION("ca_keyfile_options", version, CA_KEYFILE_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
@@ -67,9 +65,7 @@ static ca_status resolve_options(const ca_keyfile_options *in, ca_keyfile_option
 {
     if (in == NULL)
         return ca_keyfile_options_init(out, CA_KEYFILE_OPTIONS_VERSION);
-    if (in->version == 0 || in->version > CA_KEYFILE_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_keyfile_options version %u is not supported",
-                        in->version);
+    CAI_REQUIRE_VERSION("ca_keyfile_options", in->version, CA_KEYFILE_OPTIONS_VERSION);
     *out = *in;
     return CA_OK;
 }

@@ -17,8 +17,7 @@ size_t ca_ledger_op_max_bytes(void)
 ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version > CA_LEDGER_OPTIONS_VERSION || version == 0)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ledger options version %u not supported", version);
+    CAI_REQUIRE_VERSION("ledger options", version, CA_LEDGER_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->unbonding_delay =
@@ -37,8 +36,7 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
 
 ca_status cai_ledger_validate_options(const ca_ledger_options *o)
 {
-    if (o->version != CA_LEDGER_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ledger options version %u not supported", o->version);
+    CAI_REQUIRE_VERSION("ledger options", o->version, CA_LEDGER_OPTIONS_VERSION);
     if (o->slash_equivocation_ppm > CA_LEDGER_PPM || o->slash_missed_deadline_ppm > CA_LEDGER_PPM ||
         o->slash_dispute_ppm > CA_LEDGER_PPM)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "slash fractions must be <= %u ppm",

@@ -28,10 +28,7 @@ size_t ca_reputation_weight_max(void)
 ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version == 0 || version > CA_REPUTATION_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED,
-                        "reputation options version %u unknown (this build: %u)", version,
-                        CA_REPUTATION_OPTIONS_VERSION);
+    CAI_REQUIRE_VERSION("reputation options", version, CA_REPUTATION_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->half_life_ms = CAI_DEFAULT_HALF_LIFE_MS;
@@ -49,8 +46,7 @@ ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int v
 
 static ca_status check_options(const ca_reputation_options *o)
 {
-    if (o->version == 0 || o->version > CA_REPUTATION_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "reputation options version %u unknown", o->version);
+    CAI_REQUIRE_VERSION("reputation options", o->version, CA_REPUTATION_OPTIONS_VERSION);
     if (o->half_life_ms < 1000 || o->half_life_ms > CAI_MAX_HALF_LIFE_MS)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "half_life_ms must be within 1000 .. 2^47");
     if (o->damping_ppm == 0 || o->damping_ppm > 1000000)

@@ -59,9 +59,7 @@ struct ca_kad {
 ca_status ca_kad_options_init(ca_kad_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version == 0 || version > CA_KAD_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "kad options version %u; this build knows 1..%u",
-                        version, CA_KAD_OPTIONS_VERSION);
+    CAI_REQUIRE_VERSION("kad options", version, CA_KAD_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->bucket_size = 20;
@@ -100,9 +98,7 @@ ca_status ca_kad_new(ca_kad **out, const ca_agent_id *self, const ca_kad_options
     if (opts == NULL) {
         (void)ca_kad_options_init(&o, CA_KAD_OPTIONS_VERSION);
     } else {
-        if (opts->version == 0 || opts->version > CA_KAD_OPTIONS_VERSION)
-            return cai_fail(CA_ERR_UNSUPPORTED, "kad options version %u; this build knows 1..%u",
-                            opts->version, CA_KAD_OPTIONS_VERSION);
+        CAI_REQUIRE_VERSION("kad options", opts->version, CA_KAD_OPTIONS_VERSION);
         o = *opts;
     }
     if (o.bucket_size == 0 || o.max_contacts == 0 || o.max_contacts > (size_t)1 << 28 ||

@@ -45,9 +45,7 @@ void ca_routing_weights_default(ca_routing_weights *w)
 ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version == 0 || version > CA_ROUTING_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "routing options version %u; this build knows 1..%u",
-                        version, CA_ROUTING_OPTIONS_VERSION);
+    CAI_REQUIRE_VERSION("routing options", version, CA_ROUTING_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
     opts->max_agents = (size_t)1 << 24;
@@ -517,10 +515,7 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
     if (opts == NULL) {
         (void)ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION);
     } else {
-        if (opts->version == 0 || opts->version > CA_ROUTING_OPTIONS_VERSION)
-            return cai_fail(CA_ERR_UNSUPPORTED,
-                            "routing options version %u; this build knows 1..%u", opts->version,
-                            CA_ROUTING_OPTIONS_VERSION);
+        CAI_REQUIRE_VERSION("routing options", opts->version, CA_ROUTING_OPTIONS_VERSION);
         o = *opts;
     }
     if (o.max_agents == 0 || o.max_agents > UINT32_MAX / 4 || o.max_capabilities_per_agent == 0 ||

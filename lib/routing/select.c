@@ -16,9 +16,7 @@
 ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version)
 {
     CAI_REQUIRE(q);
-    if (version == 0 || version > CA_ROUTING_QUERY_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "routing query version %u; this build knows 1..%u",
-                        version, CA_ROUTING_QUERY_VERSION);
+    CAI_REQUIRE_VERSION("routing query", version, CA_ROUTING_QUERY_VERSION);
     memset(q, 0, sizeof *q);
     q->version = version;
     q->max_price = UINT64_MAX;
@@ -279,9 +277,7 @@ static int same_weights(const ca_routing_weights *a, const ca_routing_weights *b
 static ca_status check_query(const ca_routing *rt, const ca_routing_query *q,
                              const ca_routing_weights **wt)
 {
-    if (q->version == 0 || q->version > CA_ROUTING_QUERY_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "routing query version %u; this build knows 1..%u",
-                        q->version, CA_ROUTING_QUERY_VERSION);
+    CAI_REQUIRE_VERSION("routing query", q->version, CA_ROUTING_QUERY_VERSION);
     if (q->thompson != 0 && q->thompson != 1)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: thompson must be 0 or 1");
     ca_status st = cai_routing_check_name(rt, q->capability, q->capability_len, 1);

@@ -46,9 +46,7 @@ const char *ca_task_state_name(ca_task_state state)
 ca_status ca_task_options_init(ca_task_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
-    if (version != CA_TASK_OPTIONS_VERSION)
-        return cai_fail(CA_ERR_UNSUPPORTED, "ca_task_options version %u unknown (this build: %u)",
-                        version, CA_TASK_OPTIONS_VERSION);
+    CAI_REQUIRE_VERSION("ca_task_options", version, CA_TASK_OPTIONS_VERSION);
     ca_envelope_options eo;
     ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
@@ -71,8 +69,7 @@ static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
         if (st != CA_OK)
             return st;
     } else {
-        if (in->version != CA_TASK_OPTIONS_VERSION)
-            return cai_fail(CA_ERR_UNSUPPORTED, "ca_task_options version %u unknown", in->version);
+        CAI_REQUIRE_VERSION("ca_task_options", in->version, CA_TASK_OPTIONS_VERSION);
         *opts = *in;
     }
     if (opts->max_messages < 1)
