@@ -24,12 +24,15 @@
  *
  * What is modelled, and what is not (docs/REPUTATION.md says the same):
  * cards enter routing through the card-less internal add (no signatures:
- * this measures policy, not crypto); stake and slashing are kept here with
- * the ledger's rule (stake -= stake * ppm / 10^6) and pushed to routing and
- * reputation as the hire example does with ledger figures; the only
- * slashing evidence modelled is a lost dispute (CA_LEDGER_EVIDENCE_DISPUTE):
- * an honest hirer disputes bad work and the arbiter, who can check the work,
- * rules against the worker. Malicious hirers never dispute. Honest workers
+ * this measures policy, not crypto). The full policy runs the real ledger
+ * (ca_ledger_apply, the trusted path, unsigned ops): every agent is minted
+ * funds and bonds the same stake, every task is escrowed, delivered and
+ * released or, on a lost dispute, split back to the hirer and slashed by the
+ * arbiter; the ledger's stake (bonded + unbonding) is pushed to routing and
+ * reputation as the hire example does. The only slashing evidence modelled
+ * is a lost dispute (CA_LEDGER_EVIDENCE_DISPUTE): an honest hirer disputes
+ * bad work and the arbiter, who can check the work, rules against the
+ * worker. Malicious hirers never dispute. Honest workers
  * never fail, every bid has the same price, every task pays the same amount.
  *
  * Usage: ca-sim            short version, asserts the goal (a ctest)
@@ -51,14 +54,15 @@ enum { MODEL_A, MODEL_B, MODEL_C, MODEL_D, MODELS };
 enum { POL_RANDOM, POL_EIGEN, POL_FULL, POLICIES };
 enum { HONEST, PRETRUSTED, INDEPENDENT, COLLECTIVE, SPY };
 
-#define PPM     1000000u
-#define T0_MS   (1700000000ull * 1000)
-#define TASK_MS 60000ull /* one task a minute */
-#define PRICE   100u
-#define STAKE0  1000000u /* everyone bonds the same at the start (= stake_ref) */
-#define MAXBID  16u
-#define CAPNAME "sim.task"
-#define NSHARES 8u
+#define PPM        1000000u
+#define T0_MS      (1700000000ull * 1000)
+#define TASK_MS    60000ull /* one task a minute */
+#define PRICE      100u
+#define STAKE0     1000000u /* everyone bonds the same at the start (= stake_ref) */
+#define COLLATERAL 100u     /* the worker's collateral in each escrow */
+#define MAXBID     16u
+#define CAPNAME    "sim.task"
+#define NSHARES    8u
 
 static const uint32_t shares[NSHARES] = {0, 10, 20, 30, 40, 50, 60, 70};
 static const char model_names[MODELS] = {'A', 'B', 'C', 'D'};
@@ -81,6 +85,7 @@ typedef struct agent {
     ca_agent_id id;
     int role;
     uint64_t stake;
+    uint64_t nonce; /* last ledger nonce used as signer */
     double global;
 } agent;
 
@@ -91,6 +96,9 @@ typedef struct sim {
     agent *ag;
     ca_reputation *rep;
     ca_routing *rt;
+    ca_ledger *led; /* full policy only */
+    ca_agent_id authority, arbiter;
+    uint64_t authority_nonce, arbiter_nonce;
     uint64_t gen;  /* task stream: hirer, bidders, camouflage draws */
     uint64_t pick; /* policy choices and Thompson seeds */
     uint64_t now;
@@ -130,12 +138,67 @@ static int malicious_hirer(int role)
     return role == INDEPENDENT || role == COLLECTIVE || role == SPY;
 }
 
-/* Pushes stake to routing and reputation (the full policy only). */
+/*
+ * One ledger op through the trusted path (ca_ledger_apply: the simulation
+ * is its own trusted source, so ops are not signed). The signer's nonce
+ * advances only when the op applies, as the ledger's does.
+ */
+static ca_status ledger_op(sim *s, uint32_t type, const ca_agent_id *signer, uint64_t *nonce,
+                           const ca_agent_id *counterparty, const ca_hash *ref, uint64_t amount,
+                           uint64_t amount2)
+{
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = type;
+    op.signer = *signer;
+    op.nonce = *nonce + 1;
+    if (counterparty != NULL)
+        op.counterparty = *counterparty;
+    if (ref != NULL)
+        op.ref = *ref;
+    op.amount = amount;
+    op.amount2 = amount2;
+    if (type == CA_LEDGER_OP_ESCROW_OPEN)
+        op.deadline = s->now + TASK_MS;
+    if (type == CA_LEDGER_OP_SLASH)
+        op.evidence = CA_LEDGER_EVIDENCE_DISPUTE;
+    TRY(ca_ledger_apply(s->led, &op, s->now, NULL));
+    *nonce = op.nonce;
+    return CA_OK;
+}
+
+/* Pushes the ledger's stake (bonded + unbonding) to routing and reputation (full policy). */
 static ca_status push_stake(sim *s, uint32_t i)
 {
+    ca_ledger_account_info a;
+    TRY(ca_ledger_account(s->led, &s->ag[i].id, &a));
+    s->ag[i].stake = a.bonded + a.unbonding;
     TRY(ca_reputation_set_stake(s->rep, &s->ag[i].id, s->ag[i].stake));
     TRY(ca_routing_set_stake(s->rt, &s->ag[i].id, s->ag[i].stake));
     return CA_OK;
+}
+
+/*
+ * One task on the ledger (full policy): the hirer escrows the price and the
+ * worker its collateral, the worker delivers; the hirer releases, or, for
+ * bad work an honest hirer disputes, the arbiter splits the escrow back to
+ * the hirer (payment and collateral) and slashes the worker for the lost
+ * dispute (the ledger's DISPUTE fraction and jail term).
+ */
+static ca_status ledger_task(sim *s, uint32_t h, uint32_t w, const ca_hash *task, int disputed)
+{
+    agent *hr = &s->ag[h], *wk = &s->ag[w];
+    TRY(ledger_op(s, CA_LEDGER_OP_ESCROW_OPEN, &hr->id, &hr->nonce, &wk->id, task, PRICE,
+                  COLLATERAL));
+    TRY(ledger_op(s, CA_LEDGER_OP_ESCROW_DELIVER, &wk->id, &wk->nonce, NULL, task, 0, 0));
+    if (!disputed) {
+        TRY(ledger_op(s, CA_LEDGER_OP_ESCROW_RELEASE, &hr->id, &hr->nonce, NULL, task, 0, 0));
+        return CA_OK;
+    }
+    TRY(ledger_op(s, CA_LEDGER_OP_ESCROW_SPLIT, &s->arbiter, &s->arbiter_nonce, NULL, task, 0,
+                  COLLATERAL));
+    TRY(ledger_op(s, CA_LEDGER_OP_SLASH, &s->arbiter, &s->arbiter_nonce, &wk->id, task, 0, 0));
+    return push_stake(s, w);
 }
 
 /* Recomputes scores and pushes them to routing. */
@@ -213,6 +276,19 @@ static ca_status setup(sim *s)
     }
     TRY(ca_routing_new(&s->rt, &o));
 
+    if (s->policy == POL_FULL) {
+        /* The ledger with its default rules; only the two identities are ours. */
+        memset(&s->authority, 0xA0, sizeof s->authority);
+        memset(&s->arbiter, 0xA1, sizeof s->arbiter);
+        ca_ledger_options lo;
+        TRY(ca_ledger_options_init(&lo, CA_LEDGER_OPTIONS_VERSION));
+        lo.authority = s->authority;
+        lo.arbiter = s->arbiter;
+        lo.slash_dispute_ppm = c->slash_ppm;
+        lo.initial_accounts = c->agents + 2;
+        TRY(ca_ledger_new(&s->led, &lo));
+    }
+
     cai_routing_capability cap = {CAPNAME, sizeof CAPNAME - 1, PRICE, 0};
     for (uint32_t i = 0; i < c->agents; i++) {
         cai_routing_entry e;
@@ -228,7 +304,12 @@ static ca_status setup(sim *s)
         if (s->ag[i].role == PRETRUSTED)
             TRY(ca_reputation_set_pretrusted(s->rep, &s->ag[i].id, 1));
         if (s->policy == POL_FULL) {
-            s->ag[i].stake = STAKE0;
+            /* Funds for every task it could hire or take, and the same bond for all. */
+            uint64_t funds = STAKE0 + (uint64_t)c->tasks * (PRICE + COLLATERAL);
+            TRY(ledger_op(s, CA_LEDGER_OP_MINT, &s->authority, &s->authority_nonce, &s->ag[i].id,
+                          NULL, funds, 0));
+            TRY(ledger_op(s, CA_LEDGER_OP_BOND, &s->ag[i].id, &s->ag[i].nonce, NULL, NULL, STAKE0,
+                          0));
             TRY(push_stake(s, i));
         } else {
             TRY(ca_routing_set_stake(s->rt, &s->ag[i].id, 0));
@@ -385,25 +466,29 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
         memset(&task, 0, sizeof task);
         uint64_t key = ((uint64_t)t + 1) * 0x9E3779B97F4A7C15ull;
         memcpy(task.bytes, &key, sizeof key);
+        /* Full policy: the task is settled on the ledger first (lost
+         * dispute: an honest hirer disputes bad work, the arbiter rules
+         * against the worker); the rating then counts with the escrowed
+         * payment as its weight. */
+        if (policy == POL_FULL) {
+            st = ledger_task(&s, h, w, &task, !good && !malicious_hirer(hr));
+            if (st != CA_OK)
+                break;
+        }
         uint64_t amount = policy == POL_FULL ? PRICE : 1u;
         st =
             ca_reputation_add_rating(s.rep, &task, &s.ag[h].id, &s.ag[w].id, rating, amount, s.now);
         if (st != CA_OK)
             break;
-        /* Lost dispute: an honest hirer disputes bad work, the arbiter
-         * rules against the worker, the ledger slashes its stake. */
-        if (policy == POL_FULL && !good && !malicious_hirer(hr)) {
-            s.ag[w].stake -=
-                s.ag[w].stake / PPM * c->slash_ppm + s.ag[w].stake % PPM * c->slash_ppm / PPM;
-            st = push_stake(&s, w);
-            if (st != CA_OK)
-                break;
-        }
         if ((t + 1) % c->update_every == 0)
             st = sync(&s);
     }
+    /* The ledger's invariants (conservation, sums, state hash) still hold. */
+    if (st == CA_OK && s.led != NULL)
+        st = ca_ledger_check(s.led);
     *honest = h_tasks;
     *failed = h_failed;
+    ca_ledger_free(s.led);
     ca_routing_free(s.rt);
     ca_reputation_free(s.rep);
     free(pool);
