@@ -25,6 +25,16 @@ static const uint32_t decay_steps[16] = {
     4294603903u, 4294785595u, 4294876445u, 4294921870u,
 };
 
+/* 2^(-frac / 2^16) in Q32 for frac < 2^16: the steps of its set bits, largest first. */
+static uint64_t decay_frac_q32(uint64_t frac)
+{
+    uint64_t x = 1ull << 32;
+    for (unsigned i = 0; i < 16; i++)
+        if (frac & (0x8000u >> i))
+            x = (x * decay_steps[i]) >> 32;
+    return x;
+}
+
 uint64_t cai_reputation_decay_q32(uint64_t delta_ms, uint64_t half_life_ms)
 {
     if (delta_ms == 0)
@@ -34,20 +44,39 @@ uint64_t cai_reputation_decay_q32(uint64_t delta_ms, uint64_t half_life_ms)
         return 0;
     uint64_t rem = delta_ms - k * half_life_ms;
     uint64_t frac = (rem << 16) / half_life_ms; /* rem < half_life <= 2^47 */
-    uint64_t x = 1ull << 32;
-    for (unsigned i = 0; i < 16; i++)
-        if (frac & (0x8000u >> i))
-            x = (x * decay_steps[i]) >> 32;
-    return x >> k;
+    return decay_frac_q32(frac) >> k;
 }
 
-uint64_t cai_reputation_evidence(const cai_rating *r, uint64_t now_ms, uint64_t half_life_ms)
+void cai_reputation_decay_table_init(uint32_t table[CAI_DECAY_TABLE_SIZE])
 {
-    uint64_t t_ms = (uint64_t)r->time_s * 1000u;
-    uint64_t delta = now_ms > t_ms ? now_ms - t_ms : 0;
-    /* weight < 2^25, decay <= 2^32: the product fits; the result is Q12 weight units. */
-    return ((uint64_t)cai_rating_weight(r) * cai_reputation_decay_q32(delta, half_life_ms)) >>
-           (32u - CAI_EVIDENCE_SHIFT);
+    /*
+     * decay_frac_q32(f) applies f's lowest set bit last, so each entry is one
+     * step from the entry without that bit: the same products, the same bits.
+     * Entry 0 would be 2^32, which does not fit: lookups add it back.
+     */
+    table[0] = 0;
+    for (uint32_t f = 1; f < CAI_DECAY_TABLE_SIZE; f++) {
+        uint32_t low = f & (0u - f), bit = 0;
+        while ((0x8000u >> bit) != low)
+            bit++;
+        uint32_t rest = f & (f - 1);
+        uint64_t x = rest == 0 ? 1ull << 32 : table[rest];
+        table[f] = (uint32_t)((x * decay_steps[bit]) >> 32);
+    }
+}
+
+uint64_t cai_reputation_decay_lookup(const uint32_t table[CAI_DECAY_TABLE_SIZE], uint64_t delta_ms,
+                                     uint64_t half_life_ms)
+{
+    /* floor(delta * 2^16 / h) = k * 2^16 + frac: one division instead of two. */
+    if (delta_ms >= 33 * half_life_ms) /* h <= 2^47: no overflow */
+        return 0;
+    if (delta_ms >> 47 != 0)
+        return cai_reputation_decay_q32(delta_ms, half_life_ms);
+    uint64_t kf = (delta_ms << 16) / half_life_ms;
+    uint64_t frac = kf & (CAI_DECAY_TABLE_SIZE - 1);
+    uint64_t x = table[frac] + ((uint64_t)(frac == 0) << 32);
+    return x >> (kf >> 16);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -160,24 +189,61 @@ static void teleport(const ca_reputation *rep, cai_rep_graph *g)
     }
 }
 
-/* A rating reduced for sorting: ranks and evidence << 7 | rating. */
+/*
+ * Where an edge (dst, src) goes in the iteration's order: by dst block, then
+ * src, then dst inside the block. Sorting ratings by this key puts each
+ * rater-ratee pair together, lays every tile out contiguously in (src, dst)
+ * order, and keeps src ascending for every dst, so the build needs no
+ * second sort to tile the graph.
+ */
+typedef struct edge_key {
+    unsigned dst_shift, src_bits;
+    uint32_t dmask;
+} edge_key;
+
+static uint64_t key_of(const edge_key *k, uint32_t dst, uint32_t src)
+{
+    return (uint64_t)(dst >> k->dst_shift) << (k->src_bits + k->dst_shift) |
+           (uint64_t)src << k->dst_shift | (dst & k->dmask);
+}
+
+static uint32_t key_src(const edge_key *k, uint64_t key)
+{
+    return (uint32_t)((key >> k->dst_shift) & ((1ull << k->src_bits) - 1));
+}
+
+static uint32_t key_dst(const edge_key *k, uint64_t key)
+{
+    return (uint32_t)((key >> (k->src_bits + k->dst_shift)) << k->dst_shift) |
+           ((uint32_t)key & k->dmask);
+}
+
+/* Bits needed to write v (0 for 0). */
+static unsigned bit_width(uint64_t v)
+{
+    unsigned b = 0;
+    while (v >> b != 0)
+        b++;
+    return b;
+}
+
+/* A rating reduced for sorting: its edge key and its evidence << 7 | rating. */
 typedef struct sort_rec {
-    uint32_t ratee;
-    uint32_t rater;
+    uint64_t key;
     uint64_t ev;
 } sort_rec;
 
 #define RADIX_BITS 11u
 #define RADIX_SIZE (1u << RADIX_BITS)
 
-/* One stable counting pass on bits [shift, shift + width) of the rater or ratee rank. */
-static void radix_pass(const sort_rec *in, sort_rec *out, uint32_t m, int by_ratee, unsigned shift,
+/* One stable counting pass on key bits [shift, shift + RADIX_BITS). */
+static void radix_pass(const sort_rec *in, sort_rec *out, uint32_t m, unsigned shift,
                        uint32_t *count)
 {
-    const uint32_t mask = RADIX_SIZE - 1;
+    const uint64_t mask = RADIX_SIZE - 1;
     memset(count, 0, RADIX_SIZE * sizeof *count);
     for (uint32_t k = 0; k < m; k++)
-        count[((by_ratee ? in[k].ratee : in[k].rater) >> shift) & mask]++;
+        count[(in[k].key >> shift) & mask]++;
     uint32_t sum = 0;
     for (uint32_t d = 0; d < RADIX_SIZE; d++) {
         uint32_t c = count[d];
@@ -185,61 +251,7 @@ static void radix_pass(const sort_rec *in, sort_rec *out, uint32_t m, int by_rat
         sum += c;
     }
     for (uint32_t k = 0; k < m; k++)
-        out[count[((by_ratee ? in[k].ratee : in[k].rater) >> shift) & mask]++] = in[k];
-}
-
-/* Splits the (src, dst)-sorted edges into tiles (stable: each tile keeps that order). */
-static ca_status layout_sorted(cai_rep_graph *g, const cai_rep_triplet *tmp, uint32_t m)
-{
-    const uint64_t tiles = (uint64_t)g->dst_blocks * g->src_blocks;
-    if (tiles >= UINT32_MAX)
-        return cai_fail(CA_ERR_LIMIT, "too many iteration tiles");
-    g->tile_ptr = calloc((size_t)tiles + 2, sizeof *g->tile_ptr);
-    if (g->tile_ptr == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-    const uint32_t ds = g->dst_shift, ss = g->src_shift, sb = g->src_blocks;
-    const uint32_t dmask = (1u << ds) - 1, smask = (1u << ss) - 1;
-    for (uint32_t k = 0; k < m; k++)
-        g->tile_ptr[(tmp[k].dst >> ds) * sb + (tmp[k].src >> ss) + 1]++;
-    for (uint64_t t = 0; t < tiles; t++)
-        g->tile_ptr[t + 1] += g->tile_ptr[t];
-    uint32_t *fill = calloc((size_t)tiles + 1, sizeof *fill);
-    if (fill == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-    memcpy(fill, g->tile_ptr, (size_t)tiles * sizeof *fill);
-    for (uint32_t k = 0; k < m; k++) {
-        uint32_t pos = fill[(tmp[k].dst >> ds) * sb + (tmp[k].src >> ss)]++;
-        g->e[pos].idx = (tmp[k].src & smask) << ds | (tmp[k].dst & dmask);
-        g->e[pos].val = tmp[k].val;
-    }
-    free(fill);
-    return CA_OK;
-}
-
-/*
- * Splits the edges into tiles, each tile in (src, dst) order. tmp arrives in
- * (dst, src) order; a stable counting pass by src turns it into (src, dst)
- * order, and the stable split into tiles keeps that order inside each tile.
- */
-static ca_status layout(cai_rep_graph *g, const cai_rep_triplet *in, uint32_t m)
-{
-    cai_rep_triplet *tmp = calloc((size_t)(m ? m : 1), sizeof *tmp);
-    uint32_t *at = calloc((size_t)g->n + 1, sizeof *at);
-    if (tmp == NULL || at == NULL) {
-        free(tmp);
-        free(at);
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory laying out the rating graph");
-    }
-    for (uint32_t k = 0; k < m; k++)
-        at[in[k].src + 1]++;
-    for (uint32_t i = 0; i < g->n; i++)
-        at[i + 1] += at[i];
-    for (uint32_t k = 0; k < m; k++)
-        tmp[at[in[k].src]++] = in[k];
-    free(at);
-    ca_status st = layout_sorted(g, tmp, m);
-    free(tmp);
-    return st;
+        out[count[(in[k].key >> shift) & mask]++] = in[k];
 }
 
 void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out)
@@ -256,6 +268,56 @@ void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out)
         }
 }
 
+/* Allocations of one build, freed together. */
+typedef struct build_tmp {
+    uint32_t *rank, *count, *decay;
+    sort_rec *a, *b;
+    uint64_t *beta; /* 2 per rank: positive, negative evidence */
+} build_tmp;
+
+static void build_tmp_free(build_tmp *t)
+{
+    free(t->rank);
+    free(t->count);
+    free(t->decay);
+    free(t->a);
+    free(t->b);
+    free(t->beta);
+    memset(t, 0, sizeof *t);
+}
+
+/*
+ * Evidence of every rating as of now_ms (storage order, sequential), keyed by
+ * its edge, then sorted by key (LSD radix, stable). Returns the sorted array.
+ */
+static sort_rec *sort_ratings(const ca_reputation *rep, uint64_t now_ms, const edge_key *ek,
+                              unsigned key_bits, build_tmp *t)
+{
+    const uint32_t n = rep->n_agents, nr = rep->n_ratings;
+    const uint64_t hl = rep->opts.half_life_ms;
+    for (uint32_t r = 0; r < n; r++)
+        t->rank[rep->order[r]] = r;
+    cai_reputation_decay_table_init(t->decay);
+    for (uint32_t k = 0; k < nr; k++) {
+        const cai_rating *x = &rep->ratings[k];
+        const uint64_t t_ms = (uint64_t)x->time_s * 1000u;
+        const uint64_t delta = now_ms > t_ms ? now_ms - t_ms : 0;
+        /* weight < 2^25, decay <= 2^32: the product fits; ev is in Q12 weight units. */
+        const uint64_t ev =
+            ((uint64_t)cai_rating_weight(x) * cai_reputation_decay_lookup(t->decay, delta, hl)) >>
+            (32u - CAI_EVIDENCE_SHIFT);
+        t->a[k].key = key_of(ek, t->rank[x->ratee], t->rank[x->rater]);
+        t->a[k].ev = ev << CAI_RATING_BITS | cai_rating_value(x);
+    }
+    for (unsigned shift = 0; shift < key_bits; shift += RADIX_BITS) {
+        radix_pass(t->a, t->b, nr, shift, t->count);
+        sort_rec *sw = t->a;
+        t->a = t->b;
+        t->b = sw;
+    }
+    return t->a;
+}
+
 ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_graph *g)
 {
     memset(g, 0, sizeof *g);
@@ -269,10 +331,22 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
     g->src_shift = rep->src_shift;
     g->dst_blocks = (uint32_t)(((uint64_t)n + (1u << g->dst_shift) - 1) >> g->dst_shift);
     g->src_blocks = (uint32_t)(((uint64_t)n + (1u << g->src_shift) - 1) >> g->src_shift);
-    uint32_t *rank = calloc(n1, sizeof *rank), *count = calloc(RADIX_SIZE, sizeof *count);
+    const uint64_t tiles = (uint64_t)g->dst_blocks * g->src_blocks;
+    if (tiles >= UINT32_MAX)
+        return cai_fail(CA_ERR_LIMIT, "too many iteration tiles");
+    const edge_key ek = {g->dst_shift, bit_width(n > 0 ? n - 1 : 0), (1u << g->dst_shift) - 1};
+    const unsigned key_bits =
+        g->dst_shift + ek.src_bits + bit_width(g->dst_blocks > 0 ? g->dst_blocks - 1 : 0);
+
+    build_tmp t = {0};
+    t.rank = calloc(n1, sizeof *t.rank);
+    t.count = calloc(RADIX_SIZE, sizeof *t.count);
+    t.decay = malloc(CAI_DECAY_TABLE_SIZE * sizeof *t.decay);
     /* calloc: large zeroed blocks come straight from the OS, and analyzers see them defined. */
-    sort_rec *a = calloc(rr, sizeof *a), *b = calloc(rr, sizeof *b);
-    cai_rep_triplet *tmp = calloc(rr, sizeof *tmp);
+    t.a = calloc(rr, sizeof *t.a);
+    t.b = calloc(rr, sizeof *t.b);
+    t.beta = calloc(2 * n1, sizeof *t.beta);
+    g->tile_ptr = calloc((size_t)tiles + 1, sizeof *g->tile_ptr);
     g->e = big_calloc(rr, sizeof *g->e);
     g->out_sum = big_calloc(n1, sizeof *g->out_sum);
     g->p = big_calloc(n1, sizeof *g->p);
@@ -280,92 +354,58 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
     g->tn = big_calloc(n1, sizeof *g->tn);
     g->u = big_calloc(n1, sizeof *g->u);
     g->u_next = big_calloc(n1, sizeof *g->u_next);
-    if (!rank || !count || !a || !b || !tmp || !g->e || !g->out_sum || !g->p || !g->t || !g->tn ||
-        !g->u) {
-        free(rank);
-        free(count);
-        free(a);
-        free(b);
-        free(tmp);
+    if (!t.rank || !t.count || !t.decay || !t.a || !t.b || !t.beta || !g->tile_ptr || !g->e ||
+        !g->out_sum || !g->p || !g->t || !g->tn || !g->u || !g->u_next) {
+        build_tmp_free(&t);
         cai_reputation_graph_free(g);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory building the rating graph");
     }
-    for (uint32_t r = 0; r < n; r++)
-        rank[rep->order[r]] = r;
-
-    /* Evidence of every rating as of now_ms, in storage order (sequential). */
-    const uint64_t hl = rep->opts.half_life_ms;
-    for (uint32_t k = 0; k < nr; k++) {
-        const cai_rating *x = &rep->ratings[k];
-        a[k].ratee = rank[x->ratee];
-        a[k].rater = rank[x->rater];
-        a[k].ev = cai_reputation_evidence(x, now_ms, hl) << CAI_RATING_BITS | cai_rating_value(x);
-    }
-    free(rank);
-    /* LSD radix sort by (ratee, rater): rater digits first, then ratee digits. */
-    unsigned bits = 0;
-    while (bits < 32 && (n - 1u) >> bits != 0)
-        bits++;
-    for (int by_ratee = 0; by_ratee < 2; by_ratee++)
-        for (unsigned shift = 0; shift < bits; shift += RADIX_BITS) {
-            radix_pass(a, b, nr, by_ratee, shift, count);
-            sort_rec *sw = a;
-            a = b;
-            b = sw;
-        }
-    free(b);
+    const sort_rec *a = sort_ratings(rep, now_ms, &ek, key_bits, &t);
 
     /*
-     * One sweep in (ratee, rater) order: Beta evidence per ratee and
-     * s_ij = positive - negative evidence per pair. Integer sums (saturating,
-     * all terms non-negative) do not depend on the order of equal pairs.
+     * One sweep in key order. Per rater-ratee pair, s_ij = positive - negative
+     * evidence; per ratee, the Beta evidence. All are saturating integer sums
+     * of non-negative terms, so they do not depend on the order of the terms.
+     * Edges come out in tile order, each tile in (src, dst) order; each rater's
+     * W_i receives its values in increasing dst (fixed order, same bits).
      */
     const uint64_t s_cap = (1ull << 53) - 1;
+    const uint32_t ds = g->dst_shift, ss = g->src_shift, sb = g->src_blocks;
+    const uint32_t dmask = (1u << ds) - 1, smask = (1u << ss) - 1;
     uint32_t e = 0;
-    for (uint32_t r = 0; r < n; r++)
-        rep->agents[r].pos = rep->agents[r].neg = 0; /* agents nobody rated: no evidence */
-    memset(count, 0, RADIX_SIZE * sizeof *count);
     for (uint32_t i = 0; i < nr;) {
-        const uint32_t j = a[i].ratee;
-        uint64_t bpos = 0, bneg = 0;
+        const uint64_t key = a[i].key;
+        uint64_t ps = 0, ns = 0;
         do {
-            const uint32_t src = a[i].rater;
-            uint64_t ps = 0, ns = 0;
-            do {
-                uint64_t ev = a[i].ev >> CAI_RATING_BITS;
-                uint32_t v = (uint32_t)(a[i].ev & CAI_RATING_MASK);
-                ps = sat_add(ps, ev * v);
-                ns = sat_add(ns, ev * (CA_REPUTATION_RATING_MAX - v));
-                i++;
-            } while (i < nr && a[i].ratee == j && a[i].rater == src);
-            bpos = sat_add(bpos, ps);
-            bneg = sat_add(bneg, ns);
-            if (ps > ns) {
-                uint64_t sv = ps - ns;
-                tmp[e].dst = j;
-                tmp[e].src = src;
-                tmp[e].val =
-                    (float)(double)(sv > s_cap ? s_cap : sv); /* exact, then one rounding */
-                e++;
-            }
-        } while (i < nr && a[i].ratee == j);
-        cai_rep_agent *ag = &rep->agents[rep->order[j]];
-        ag->pos = bpos;
-        ag->neg = bneg;
+            uint64_t ev = a[i].ev >> CAI_RATING_BITS;
+            uint32_t v = (uint32_t)(a[i].ev & CAI_RATING_MASK);
+            ps = sat_add(ps, ev * v);
+            ns = sat_add(ns, ev * (CA_REPUTATION_RATING_MAX - v));
+            i++;
+        } while (i < nr && a[i].key == key);
+        const uint32_t dst = key_dst(&ek, key), src = key_src(&ek, key);
+        t.beta[2 * (size_t)dst] = sat_add(t.beta[2 * (size_t)dst], ps);
+        t.beta[2 * (size_t)dst + 1] = sat_add(t.beta[2 * (size_t)dst + 1], ns);
+        if (ps > ns) {
+            const uint64_t sv = ps - ns;
+            const float val =
+                (float)(double)(sv > s_cap ? s_cap : sv); /* exact, then one rounding */
+            g->e[e].idx = (src & smask) << ds | (dst & dmask);
+            g->e[e].val = val;
+            g->tile_ptr[(dst >> ds) * sb + (src >> ss) + 1]++;
+            g->out_sum[src] += (double)val;
+            e++;
+        }
     }
-    free(a);
-    free(count);
     g->edges = e;
-
-    /* Out-sums W_i: for each i its edges are added in increasing dst order. */
-    for (uint32_t k = 0; k < e; k++)
-        g->out_sum[tmp[k].src] += (double)tmp[k].val;
-    st = layout(g, tmp, e);
-    free(tmp);
-    if (st != CA_OK) {
-        cai_reputation_graph_free(g);
-        return st;
+    for (uint64_t k = 0; k < tiles; k++)
+        g->tile_ptr[k + 1] += g->tile_ptr[k];
+    for (uint32_t r = 0; r < n; r++) {
+        cai_rep_agent *ag = &rep->agents[rep->order[r]];
+        ag->pos = t.beta[2 * (size_t)r];
+        ag->neg = t.beta[2 * (size_t)r + 1]; /* agents nobody rated: no evidence */
     }
+    build_tmp_free(&t);
     teleport(rep, g);
     return CA_OK;
 }

@@ -202,6 +202,37 @@ static void test_decay(void **state)
     }
 }
 
+/* The table path of an update gives exactly the bits of the step-by-step decay. */
+static void test_decay_table(void **state)
+{
+    (void)state;
+    uint32_t *table = malloc(CAI_DECAY_TABLE_SIZE * sizeof *table);
+    assert_non_null(table);
+    cai_reputation_decay_table_init(table);
+    const uint64_t hs[] = {1000,       7 * 24 * HOUR_MS, 30 * 24 * HOUR_MS, 1000003,
+                           1ull << 40, (1ull << 47) - 1, 1ull << 47};
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        const uint64_t h = hs[i];
+        const uint64_t edge[] = {0,          1,          h - 1,  h,          h + 1,
+                                 32 * h,     33 * h - 1, 33 * h, 33 * h + 1, (1ull << 47) - 1,
+                                 1ull << 47, UINT64_MAX};
+        for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
+            assert_true(cai_reputation_decay_lookup(table, edge[e], h) ==
+                        cai_reputation_decay_q32(edge[e], h));
+        for (int k = 0; k < 20000; k++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            const uint64_t d = (x >> 11) % (34 * h);
+            assert_true(cai_reputation_decay_lookup(table, d, h) == cai_reputation_decay_q32(d, h));
+        }
+    }
+    /* Every fraction of one half-life of 2^16 ms: each table entry once. */
+    for (uint64_t d = 0; d < CAI_DECAY_TABLE_SIZE; d++)
+        assert_true(cai_reputation_decay_lookup(table, d, CAI_DECAY_TABLE_SIZE) ==
+                    cai_reputation_decay_q32(d, CAI_DECAY_TABLE_SIZE));
+    free(table);
+}
+
 static void test_beta(void **state)
 {
     (void)state;
@@ -819,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_weight),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_decay),
+        cmocka_unit_test(test_decay_table),
         cmocka_unit_test(test_beta),
         cmocka_unit_test(test_eigentrust_dense),
         cmocka_unit_test(test_convergence_and_warm_start),
