@@ -293,6 +293,16 @@ typedef struct ca_ledger_escrow_info {
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
 
+/*
+ * What the worker received of an escrow's payment (collateral not counted):
+ * 0 while open and after a refund, the payment once released, the verdict's
+ * `amount` once split. CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this
+ * award id. The reputation module weighs ratings by it
+ * (ca_reputation_add_settled).
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_escrow_paid(const ca_ledger *ledger,
+                                                    const ca_hash *award_id, uint64_t *paid_out);
+
 typedef struct ca_ledger_totals {
     uint64_t minted;
     uint64_t burned;

@@ -25,6 +25,7 @@
 #define CYBERAGENT_REPUTATION_H
 
 #include "common.h"
+#include "ledger.h"
 #include "task.h"
 
 #ifdef __cplusplus
@@ -131,11 +132,35 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const
  * docs/PROTOCOL.md says: rater = the requester (the receipt's signer),
  * ratee = the awarded worker, rating and weight from the receipt's `rating`
  * and `paid`, time = the receipt's created_at, one rating per task id.
- * Where a ledger is kept, the caller adds the receipt only once the task's
- * escrow has been released or split (the ledger is the authority on money).
- * Same errors as ca_reputation_add_rating.
+ * The receipt's `paid` is the requester's own claim: where a ledger is kept,
+ * use ca_reputation_add_settled, which checks the money. Same errors as
+ * ca_reputation_add_rating.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_receipt(ca_reputation *rep, const ca_task *task);
+
+/*
+ * Ingests the rating of a settled task thread whose money went through
+ * `ledger`: the rating counts only when the ledger paid the worker. Checks,
+ * in this order, each failure changing nothing:
+ *   - the thread holds an accepted RECEIPT (as ca_reputation_add_receipt),
+ *     else CA_ERR_STATE;
+ *   - the ledger has an escrow for the receipt's award id, else
+ *     CA_ERR_LEDGER_UNKNOWN_ESCROW;
+ *   - the escrow's hirer is the task's requester (the rater) and its worker
+ *     the receipt's worker (the ratee), else CA_ERR_ESCROW_MISMATCH;
+ *   - the escrow was released or split, else CA_ERR_UNPAID_RATING (open: not
+ *     paid yet, add it again once settled; refunded: never paid).
+ * The weight comes from what the ledger paid the worker
+ * (ca_ledger_escrow_paid: the payment when released, the verdict's share of
+ * it when split; collateral does not count), NOT from the receipt's `paid`:
+ * where the two disagree the ledger wins. A split that paid the worker less
+ * than unit_amount is CA_ERR_UNPAID_RATING. Rater, ratee, rating, time and
+ * one rating per task id as ca_reputation_add_receipt, with the same errors
+ * as ca_reputation_add_rating.
+ * THREAD SAFETY: reads `ledger`; no other call may use that ledger meanwhile.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
+                                                        const ca_ledger *ledger);
 
 /*
  * Stake of an agent in base units, as the ledger reports it (0 removes the

@@ -261,7 +261,7 @@ static void account_digest(const ca_ledger *l, const cai_account *a, uint8_t out
 
 static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[32])
 {
-    uint8_t buf[8 + 32 * 3 + 24 + 2], *p = buf;
+    uint8_t buf[8 + 32 * 3 + 24 + 2 + 8], *p = buf;
     memcpy(p, "escrow\0\0", 8);
     p += 8;
     memcpy(p, e->award.bytes, 32);
@@ -274,6 +274,11 @@ static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[3
     p[24] = e->state;
     p[25] = e->delivered;
     p += 26;
+    /* Only a split records a payout of its own (open/refunded pay 0, released the payment). */
+    if (e->state == CA_LEDGER_ESCROW_SPLIT) {
+        cai_store_le64(p, e->paid);
+        p += 8;
+    }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
 }
 
@@ -829,9 +834,9 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     case CA_LEDGER_OP_ESCROW_OPEN: {
         touch_acc(l, ci);
         uint32_t e = l->n_escrows++;
-        l->escrows[e] = (cai_escrow){op->ref,  op->amount, op->amount2,           op->deadline,
-                                     si,       ci,         CA_LEDGER_ESCROW_OPEN, 0,
-                                     CAI_DIRTY};
+        l->escrows[e] = (cai_escrow){op->ref, op->amount, op->amount2, op->deadline,
+                                     0,       si,         ci,          CA_LEDGER_ESCROW_OPEN,
+                                     0,       CAI_DIRTY};
         l->dirty_esc[l->n_dirty_esc++] = e;
         idx_put(&l->esc_index, key_hash(l, op->ref.bytes), e);
         l->accounts[si].balance -= op->amount;
@@ -852,6 +857,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
         if (op->type == CA_LEDGER_OP_ESCROW_RELEASE) {
             to_worker = e->payment + e->collateral;
             to_hirer = 0;
+            e->paid = e->payment;
             e->state = CA_LEDGER_ESCROW_RELEASED;
         } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND) {
             to_worker = e->collateral;
@@ -860,6 +866,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
         } else {
             to_worker = op->amount + (e->collateral - op->amount2);
             to_hirer = (e->payment - op->amount) + op->amount2;
+            e->paid = op->amount;
             e->state = CA_LEDGER_ESCROW_SPLIT;
         }
         touch_acc(l, e->hirer);
@@ -955,6 +962,18 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     return CA_OK;
 }
 
+ca_status ca_ledger_escrow_paid(const ca_ledger *l, const ca_hash *award, uint64_t *paid_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(award);
+    CAI_REQUIRE(paid_out);
+    uint32_t i = esc_find(l, award);
+    if (i == CAI_NONE)
+        return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
+    *paid_out = l->escrows[i].paid;
+    return CA_OK;
+}
+
 void ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
 {
     if (l == NULL || out == NULL)
@@ -998,7 +1017,7 @@ ca_status ca_ledger_check(ca_ledger *l)
         const cai_escrow *e = &l->escrows[i];
         if (esc_find(l, &e->award) != i || e->hirer >= l->n_accounts ||
             e->worker >= l->n_accounts || e->hirer == e->worker || e->state < 1 || e->state > 4 ||
-            e->delivered > 1)
+            e->delivered > 1 || !cai_escrow_paid_ok(e))
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "escrow %u inconsistent", i);
         if (e->state == CA_LEDGER_ESCROW_OPEN)
             escrowed += (cai_u128)e->payment + e->collateral;

@@ -36,6 +36,8 @@ typedef struct cai_escrow {
     uint64_t payment;
     uint64_t collateral;
     uint64_t deadline;
+    uint64_t
+        paid; /* payment the worker received: 0 open/refunded, payment released, verdict split */
     uint32_t hirer; /* account indices */
     uint32_t worker;
     uint8_t state; /* ca_ledger_escrow_state */
@@ -105,6 +107,19 @@ void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32]);
 ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_unbond *entries,
                                   uint32_t n_entries);
 ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e);
+
+/* The payout agrees with the state: 0 open or refunded, the payment released, <= it split. */
+static inline int cai_escrow_paid_ok(const cai_escrow *e)
+{
+    switch (e->state) {
+    case CA_LEDGER_ESCROW_RELEASED:
+        return e->paid == e->payment;
+    case CA_LEDGER_ESCROW_SPLIT:
+        return e->paid <= e->payment;
+    default:
+        return e->paid == 0;
+    }
+}
 ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h);
 
 /* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */

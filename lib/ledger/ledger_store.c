@@ -13,7 +13,8 @@
  *   minted u64 | burned u64 | n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
  *   accounts: id[32] balance bonded nonce jailed_until (u64 each) n u8, n x (amount, mature_at)
  *   escrows: award[32] hirer u32 worker u32 (account positions) payment collateral
- *            deadline (u64) state u8 delivered u8
+ *            deadline (u64) state u8 delivered u8 paid u64 (payment the worker received)
+ * Version 2 added `paid` (version 1 snapshots are refused).
  *   evidence keys [32] each | state hash[32] | BLAKE2b-256 of all preceding bytes[32]
  */
 #include <errno.h>
@@ -28,6 +29,8 @@
 #include "ledger/ledger_internal.h"
 
 #define REC_HDR          25u
+#define CAI_SNAP_VERSION 2u
+#define ESC_BYTES        74u
 #define AUTO_WRITE_BYTES (1u << 20)
 
 int cai_ledger_sync_disabled;
@@ -259,7 +262,7 @@ ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
     uint8_t digest[32];
     cai_ledger_options_digest(&l->opts, digest);
     sb_put(&b, "CALSNAP1", 8);
-    sb_u32(&b, 1);
+    sb_u32(&b, CAI_SNAP_VERSION);
     sb_u32(&b, 0);
     sb_put(&b, digest, 32);
     sb_u64(&b, l->seq);
@@ -293,6 +296,7 @@ ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
         sb_u64(&b, e->deadline);
         uint8_t sd[2] = {e->state, e->delivered};
         sb_put(&b, sd, 2);
+        sb_u64(&b, e->paid);
     }
     for (uint32_t i = 0; i < l->n_evidence; i++)
         sb_put(&b, l->evidence[i].bytes, 32);
@@ -335,9 +339,9 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     const size_t fixed = 8 + 8 + 32 + 24 + 16;
     if (len < fixed + 64)
         return SNAP_FAIL("snapshot too short (%zu bytes)", len);
-    if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != 1 ||
+    if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != CAI_SNAP_VERSION ||
         cai_load_le32(buf + 12) != 0)
-        return SNAP_FAIL("not a version 1 ledger snapshot");
+        return SNAP_FAIL("not a version 2 ledger snapshot");
     if (!(flags & CAI_SNAP_SKIP_CHECKSUM)) {
         uint8_t sum[32];
         crypto_generichash(sum, 32, buf, len - 32, NULL, 0);
@@ -363,7 +367,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
         goto fail;
     }
     size_t rest = (size_t)(r.end - r.p);
-    if ((uint64_t)na * 65 + (uint64_t)ne * 66 + (uint64_t)nv * 32 > rest ||
+    if ((uint64_t)na * 65 + (uint64_t)ne * ESC_BYTES + (uint64_t)nv * 32 > rest ||
         na > opts->max_accounts || ne > opts->max_escrows) {
         st = SNAP_FAIL("snapshot counts exceed its size or the limits");
         goto fail;
@@ -408,7 +412,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     for (uint32_t i = 0; i < ne; i++) {
         cai_escrow e;
         memset(&e, 0, sizeof e);
-        if (!rd_take(&r, 66, &p)) {
+        if (!rd_take(&r, ESC_BYTES, &p)) {
             st = SNAP_FAIL("snapshot truncated in escrow %u", i);
             goto fail;
         }
@@ -420,8 +424,9 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
         e.deadline = cai_load_le64(p + 56);
         e.state = p[64];
         e.delivered = p[65];
+        e.paid = cai_load_le64(p + 66);
         if (e.hirer >= na || e.worker >= na || e.hirer == e.worker || e.state < 1 || e.state > 4 ||
-            e.delivered > 1 || e.payment == 0) {
+            e.delivered > 1 || e.payment == 0 || !cai_escrow_paid_ok(&e)) {
             st = SNAP_FAIL("snapshot escrow %u is inconsistent", i);
             goto fail;
         }

@@ -315,6 +315,11 @@ static void test_escrow(void **state)
     assert_memory_equal(e.worker.bytes, agent(W).bytes, 32);
     ca_hash a9 = award(9);
     assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow(l, &a9, &e));
+    uint64_t paid = 1;
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow_paid(l, &a9, &paid));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_escrow_paid(l, &a1, NULL));
+    assert_ok(ca_ledger_escrow_paid(l, &a1, &paid));
+    assert_int_equal(paid, 0); /* open: nothing paid yet */
 
     /* Deliver: worker only, in time, once. */
     assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, esc_op(l, CA_LEDGER_OP_ESCROW_DELIVER, W, 9, 10));
@@ -329,6 +334,8 @@ static void test_escrow(void **state)
     assert_status(CA_ERR_LEDGER_UNAUTHORIZED, esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, X, 1, 60));
     assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, H, 1, 60));
     assert_int_equal(acct(l, W).balance, 200);
+    assert_ok(ca_ledger_escrow_paid(l, &a1, &paid));
+    assert_int_equal(paid, 100); /* released: the payment, collateral not counted */
     assert_status(CA_ERR_LEDGER_ESCROW_CLOSED, esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, H, 1, 60));
     assert_status(CA_ERR_LEDGER_ESCROW_CLOSED, esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, W, 1, 60));
 
@@ -341,6 +348,8 @@ static void test_escrow(void **state)
     assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, H, 3, 201));
     assert_ok(ca_ledger_escrow(l, &(ca_hash){{3}}, &e));
     assert_int_equal(e.state, CA_LEDGER_ESCROW_REFUNDED);
+    assert_ok(ca_ledger_escrow_paid(l, &(ca_hash){{3}}, &paid));
+    assert_int_equal(paid, 0);
 
     /* Split by the arbiter. */
     assert_ok(esc_open(l, H, W, 4, 100, 20, 300, 60));
@@ -362,6 +371,9 @@ static void test_escrow(void **state)
     assert_ok(run(l, &op, 70));
     assert_int_equal(acct(l, H).balance, hb + 70 + 5);
     assert_int_equal(acct(l, W).balance, wb + 30 + 15);
+    ca_hash a4 = award(4);
+    assert_ok(ca_ledger_escrow_paid(l, &a4, &paid));
+    assert_int_equal(paid, 30); /* split: the verdict's share of the payment */
     assert_status(
         CA_ERR_LEDGER_ESCROW_CLOSED,
         run(l,
@@ -819,6 +831,48 @@ static void test_durable(void **state)
     rmtree(dir);
 }
 
+/* What an escrow paid the worker survives a snapshot and a journal replay. */
+static void test_escrow_paid_durable(void **state)
+{
+    (void)state;
+    const char *dir = CA_TEST_TMP_DIR "/ledger_escrow_paid";
+    rmtree(dir);
+    ca_ledger_options o = base_opts();
+    memset(nonces, 0, sizeof nonces);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    assert_ok(mint(l, 2, 1000));
+    assert_ok(mint(l, 3, 1000));
+    for (unsigned k = 1; k <= 4; k++)
+        assert_ok(esc_open(l, 2, 3, k, 100, 20, 50, 0));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, 2, 1, 10));
+    assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_REFUND, 3, 2, 10));
+    ca_ledger_op op = mkop(CA_LEDGER_OP_ESCROW_SPLIT, ARB);
+    op.ref = award(3);
+    op.amount = 37;
+    op.amount2 = 5;
+    assert_ok(run(l, &op, 10));
+    const uint64_t want[5] = {0, 100, 0, 37, 0};
+    for (int round = 0; round < 3; round++) {
+        for (unsigned k = 1; k <= 4; k++) {
+            ca_hash a = award(k);
+            uint64_t paid = 1;
+            assert_ok(ca_ledger_escrow_paid(l, &a, &paid));
+            assert_int_equal(paid, want[k]);
+        }
+        assert_ok(ca_ledger_check(l));
+        if (round == 0) /* next round: from the journal */
+            assert_ok(ca_ledger_commit(l, NULL));
+        else if (round == 1) /* last round: from the snapshot */
+            assert_ok(ca_ledger_snapshot(l));
+        ca_ledger_free(l);
+        l = NULL;
+        assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    }
+    ca_ledger_free(l);
+    rmtree(dir);
+}
+
 /* Signed ops are journaled as signed bytes and replay. */
 static void test_durable_signed(void **state)
 {
@@ -999,7 +1053,7 @@ typedef struct {
 
 typedef struct {
     int exists, hirer, worker, state, delivered;
-    uint64_t pay, col, dl;
+    uint64_t pay, col, dl, paid;
     int used_missed, used_dispute[2]; /* [0] hirer offender, [1] worker offender */
 } ref_esc;
 
@@ -1214,6 +1268,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
             A[s].exists = 1, m->naccounts++;
         if (t == 8) {
             A[e->worker].bal += e->pay + e->col;
+            e->paid = e->pay;
             e->state = 2;
         } else if (t == 9) {
             A[e->hirer].bal += e->pay;
@@ -1222,6 +1277,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         } else {
             A[e->worker].bal += op->amount + (e->col - op->amount2);
             A[e->hirer].bal += (e->pay - op->amount) + op->amount2;
+            e->paid = op->amount;
             e->state = 4;
         }
         break;
@@ -1493,6 +1549,9 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
                 assert_true(e.state == (uint32_t)m->e[k].state &&
                             e.delivered == (uint32_t)m->e[k].delivered &&
                             e.payment == m->e[k].pay && e.collateral == m->e[k].col);
+                uint64_t paid = 1;
+                assert_ok(ca_ledger_escrow_paid(l, &op.ref, &paid));
+                assert_true(paid == m->e[k].paid);
             }
         }
         if (i % 4096 == 0) {
@@ -1569,6 +1628,7 @@ int main(void)
         cmocka_unit_test(test_state_hash),
         cmocka_unit_test(test_signed_ops),
         cmocka_unit_test(test_durable),
+        cmocka_unit_test(test_escrow_paid_durable),
         cmocka_unit_test(test_durable_signed),
         cmocka_unit_test(test_equivocation_evidence),
         cmocka_unit_test(test_differential),

@@ -893,6 +893,226 @@ static void test_snapshot_rejects_corruption(void **state)
     ca_reputation_free(a);
 }
 
+/* ---- ratings checked against the ledger (ca_reputation_add_settled) ---- */
+
+enum { SX_REQ, SX_W1, SX_W2, SX_AUTH, SX_ARB, SX_N };
+
+/* A settled thread (requester, worker w1, rating 90) and a ledger where every party has funds. */
+typedef struct settled_fx {
+    ca_identity *who[3];
+    ca_agent_id id[SX_N];
+    uint64_t nonce[SX_N];
+    th_hire h;
+    ca_task *t;
+    ca_ledger *l;
+} settled_fx;
+
+static void sx_op(settled_fx *f, uint32_t type, int signer, int counterparty, uint64_t amount,
+                  uint64_t amount2)
+{
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = type;
+    op.signer = f->id[signer];
+    op.nonce = f->nonce[signer] + 1;
+    if (counterparty >= 0)
+        op.counterparty = f->id[counterparty];
+    if (type != CA_LEDGER_OP_MINT)
+        op.ref = f->h.award.id;
+    if (type == CA_LEDGER_OP_ESCROW_OPEN)
+        op.deadline = TH_T0 + 100000;
+    op.amount = amount;
+    op.amount2 = amount2;
+    assert_ok(ca_ledger_apply(f->l, &op, TH_T0 + 3000, NULL));
+    f->nonce[signer]++;
+}
+
+/* The receipt says `receipt_paid`; the award's price is 80. */
+static void sx_setup(settled_fx *f, uint64_t receipt_paid)
+{
+    memset(f, 0, sizeof *f);
+    for (int i = 0; i < 3; i++) {
+        uint8_t seed[32] = {(uint8_t)(21 + i), 0x5e};
+        assert_ok(ca_identity_from_seed(&f->who[i], seed));
+        ca_identity_id(f->who[i], &f->id[i]);
+    }
+    memset(f->id[SX_AUTH].bytes, 0xA1, CA_AGENT_ID_BYTES);
+    memset(f->id[SX_ARB].bytes, 0xA2, CA_AGENT_ID_BYTES);
+    assert_ok(th_build_hire(&f->h, f->who[SX_REQ], f->who[SX_W1], f->who[SX_W2], 0));
+    if (receipt_paid != 80)
+        assert_ok(th_receipt(&f->h.receipt, f->who[SX_REQ], &f->h.request.id, &f->h.award.id,
+                             &f->h.result.id, &f->id[SX_W1], 1, 90, receipt_paid, TH_T0 + 2000));
+    assert_ok(th_new(&f->t, &f->h.request, TH_T0 + 10));
+    assert_ok(th_apply(f->t, &f->h.bid1, TH_T0 + 110));
+    assert_ok(th_apply(f->t, &f->h.bid2, TH_T0 + 210));
+    assert_ok(th_apply(f->t, &f->h.award, TH_T0 + 310));
+    assert_ok(th_apply(f->t, &f->h.result, TH_T0 + 1010));
+    assert_ok(th_apply(f->t, &f->h.receipt, TH_T0 + 2010));
+    ca_ledger_options o;
+    assert_ok(ca_ledger_options_init(&o, CA_LEDGER_OPTIONS_VERSION));
+    o.authority = f->id[SX_AUTH];
+    o.arbiter = f->id[SX_ARB];
+    assert_ok(ca_ledger_new(&f->l, &o));
+    for (int i = SX_REQ; i <= SX_W2; i++)
+        sx_op(f, CA_LEDGER_OP_MINT, SX_AUTH, i, 1000, 0);
+}
+
+static void sx_free(settled_fx *f)
+{
+    ca_ledger_free(f->l);
+    ca_task_free(f->t);
+    for (int i = 0; i < 3; i++)
+        ca_identity_free(f->who[i]);
+}
+
+/* Positive and negative evidence of the worker right after its rating. */
+static void sx_expect(const settled_fx *f, ca_reputation *rep, double positive, double negative)
+{
+    assert_ok(ca_reputation_update(rep, TH_T0 + 2000, NULL));
+    ca_reputation_score s;
+    assert_ok(ca_reputation_get(rep, &f->id[SX_W1], &s));
+    assert_int_equal(s.ratings_received, 1);
+    if (!(s.positive > positive - 1e-9 && s.positive < positive + 1e-9 &&
+          s.negative > negative - 1e-9 && s.negative < negative + 1e-9))
+        fail_msg("evidence %.9f / %.9f, expected %.9f / %.9f", s.positive, s.negative, positive,
+                 negative);
+}
+
+/* Released: the weight is what the ledger paid; one rating per task, whichever call. */
+static void test_settled_released(void **state)
+{
+    (void)state;
+    settled_fx f;
+    sx_setup(&f, 80);
+    ca_reputation *rep = new_rep();
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_reputation_add_settled(rep, f.t, f.l));
+    sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+    assert_status(CA_ERR_UNPAID_RATING, ca_reputation_add_settled(rep, f.t, f.l)); /* open */
+    assert_int_equal(ca_reputation_rating_count(rep), 0);
+    sx_op(&f, CA_LEDGER_OP_ESCROW_RELEASE, SX_REQ, -1, 0, 0);
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_settled(NULL, f.t, f.l));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_settled(rep, NULL, f.l));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_settled(rep, f.t, NULL));
+    assert_ok(ca_reputation_add_settled(rep, f.t, f.l));
+    /* rating 90, paid 80 (collateral not counted): weight isqrt(80) = 8. */
+    sx_expect(&f, rep, 7.2, 0.8);
+    assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_settled(rep, f.t, f.l));
+    assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_receipt(rep, f.t));
+    assert_int_equal(ca_reputation_rating_count(rep), 1);
+    ca_reputation_score s;
+    assert_ok(ca_reputation_get(rep, &f.id[SX_REQ], &s));
+    assert_int_equal(s.ratings_given, 1);
+
+    /* A thread that is not settled yet has nothing to rate. */
+    ca_task *open = NULL;
+    assert_ok(th_new(&open, &f.h.request, TH_T0 + 10));
+    assert_status(CA_ERR_STATE, ca_reputation_add_settled(rep, open, f.l));
+    ca_task_free(open);
+    ca_reputation_free(rep);
+    sx_free(&f);
+}
+
+/* Split: the worker's share of the payment buys the weight; a zero share buys none. */
+static void test_settled_split(void **state)
+{
+    (void)state;
+    settled_fx f;
+    sx_setup(&f, 80);
+    ca_reputation *rep = new_rep();
+    sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+    sx_op(&f, CA_LEDGER_OP_ESCROW_SPLIT, SX_ARB, -1, 25, 10);
+    assert_ok(ca_reputation_add_settled(rep, f.t, f.l));
+    sx_expect(&f, rep, 4.5, 0.5); /* weight isqrt(25) = 5 */
+    ca_reputation_free(rep);
+    sx_free(&f);
+
+    sx_setup(&f, 80);
+    rep = new_rep();
+    sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+    sx_op(&f, CA_LEDGER_OP_ESCROW_SPLIT, SX_ARB, -1, 0, 0);
+    assert_status(CA_ERR_UNPAID_RATING, ca_reputation_add_settled(rep, f.t, f.l));
+    assert_int_equal(ca_reputation_rating_count(rep), 0);
+    ca_reputation_free(rep);
+    sx_free(&f);
+}
+
+/* The receipt's `paid` is a claim; the ledger's payout wins, up or down. */
+static void test_settled_ledger_wins(void **state)
+{
+    (void)state;
+    settled_fx f;
+    sx_setup(&f, 1); /* the receipt claims 1, the ledger pays 80 */
+    ca_reputation *plain = new_rep(), *rep = new_rep();
+    assert_ok(ca_reputation_add_receipt(plain, f.t));
+    sx_expect(&f, plain, 0.9, 0.1); /* weight 1 from the claim */
+    sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+    sx_op(&f, CA_LEDGER_OP_ESCROW_RELEASE, SX_REQ, -1, 0, 0);
+    assert_ok(ca_reputation_add_settled(rep, f.t, f.l));
+    sx_expect(&f, rep, 7.2, 0.8); /* weight 8 from the ledger */
+    ca_reputation_free(plain);
+    ca_reputation_free(rep);
+    sx_free(&f);
+
+    sx_setup(&f, 80); /* the receipt claims 80, the arbiter gave the worker 4 */
+    rep = new_rep();
+    sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+    sx_op(&f, CA_LEDGER_OP_ESCROW_SPLIT, SX_ARB, -1, 4, 0);
+    assert_ok(ca_reputation_add_settled(rep, f.t, f.l));
+    sx_expect(&f, rep, 1.8, 0.2); /* weight 2 */
+    ca_reputation_free(rep);
+    sx_free(&f);
+}
+
+/* Every refusal names its cause and leaves the handle byte for byte as it was. */
+static void test_settled_refusals_change_nothing(void **state)
+{
+    (void)state;
+    enum { UNKNOWN, OPEN, REFUNDED, OTHER_WORKER, OTHER_HIRER, OTHER_WORKER_OPEN, N_CASES };
+    const ca_status want[N_CASES] = {CA_ERR_LEDGER_UNKNOWN_ESCROW, CA_ERR_UNPAID_RATING,
+                                     CA_ERR_UNPAID_RATING,         CA_ERR_ESCROW_MISMATCH,
+                                     CA_ERR_ESCROW_MISMATCH,       CA_ERR_ESCROW_MISMATCH};
+    ca_reputation *rep = new_rep();
+    add(rep, 1, 1, 2, 70, 100, T0_MS); /* some prior state */
+    size_t before_len = 0, after_len = 0;
+    uint8_t *before = export_all(rep, &before_len);
+    for (int c = 0; c < N_CASES; c++) {
+        settled_fx f;
+        sx_setup(&f, 80);
+        switch (c) {
+        case OPEN:
+            sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+            break;
+        case REFUNDED:
+            sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 10);
+            sx_op(&f, CA_LEDGER_OP_ESCROW_REFUND, SX_W1, -1, 0, 0);
+            break;
+        case OTHER_WORKER: /* paid, but to someone the receipt does not rate */
+            sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W2, 80, 10);
+            sx_op(&f, CA_LEDGER_OP_ESCROW_RELEASE, SX_REQ, -1, 0, 0);
+            break;
+        case OTHER_HIRER: /* the award id escrowed by someone other than the rater */
+            sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_W2, SX_W1, 80, 10);
+            sx_op(&f, CA_LEDGER_OP_ESCROW_RELEASE, SX_W2, -1, 0, 0);
+            break;
+        case OTHER_WORKER_OPEN: /* parties are checked before the state */
+            sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W2, 80, 10);
+            break;
+        default:
+            break;
+        }
+        assert_status(want[c], ca_reputation_add_settled(rep, f.t, f.l));
+        uint8_t *after = export_all(rep, &after_len);
+        assert_int_equal(after_len, before_len);
+        assert_memory_equal(after, before, before_len);
+        free(after);
+        sx_free(&f);
+    }
+    assert_int_equal(ca_reputation_rating_count(rep), 1);
+    assert_int_equal(ca_reputation_agent_count(rep), 2);
+    free(before);
+    ca_reputation_free(rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -911,6 +1131,10 @@ int main(void)
         cmocka_unit_test(test_sybil_ring_isolated),
         cmocka_unit_test(test_extremes),
         cmocka_unit_test(test_receipt_from_task_thread),
+        cmocka_unit_test(test_settled_released),
+        cmocka_unit_test(test_settled_split),
+        cmocka_unit_test(test_settled_ledger_wins),
+        cmocka_unit_test(test_settled_refusals_change_nothing),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_canonical),
         cmocka_unit_test(test_snapshot_rejects_corruption),

@@ -330,6 +330,15 @@ class Ledger(Handle):
             int(e.state), bool(e.delivered),
         )
 
+    def escrow_paid(self, award_id: BytesLike) -> int:
+        """What the worker received of the escrow's payment: 0 while open or after a
+        refund, the payment once released, the verdict's share once split;
+        :class:`~cyberagent.LedgerUnknownEscrowError` if there is no such escrow."""
+        h = _sigs.ca_hash.from_buffer_copy(_bytes(award_id, "award_id", 32))
+        paid = ctypes.c_uint64(0)
+        self._locked(lambda p: check(F.ca_ledger_escrow_paid(p, _byref(h), _byref(paid))))
+        return int(paid.value)
+
     def totals(self) -> Totals:
         t = _sigs.ca_ledger_totals()
         self._locked(lambda p: F.ca_ledger_totals_get(p, _byref(t)))

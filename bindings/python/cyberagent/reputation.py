@@ -131,9 +131,22 @@ class Reputation(Handle):
 
     def add_receipt(self, task: Any) -> None:
         """Ingests the rating of a settled :class:`~cyberagent.Task` thread (rater =
-        requester, ratee = worker, weight from the paid amount, one per task id).
-        Where a ledger is kept, add it only once the escrow is released or split."""
+        requester, ratee = worker, weight from the receipt's paid amount, one per task id).
+        Where a ledger is kept, use :meth:`add_settled`, which checks the money."""
         self._locked(lambda p: task._locked(lambda tp: check(F.ca_reputation_add_receipt(p, tp))))
+
+    def add_settled(self, task: Any, ledger: Any) -> None:
+        """Ingests the rating of a settled :class:`~cyberagent.Task` thread whose escrow
+        went through ``ledger`` (a :class:`~cyberagent.Ledger`). The escrow for the
+        award must exist (:class:`~cyberagent.LedgerUnknownEscrowError`), be between the
+        requester and the rated worker (:class:`~cyberagent.EscrowMismatchError`) and be
+        released or split (:class:`~cyberagent.UnpaidRatingError`); the weight comes
+        from what the ledger paid the worker, not from the receipt's ``paid``."""
+        self._locked(
+            lambda p: task._locked(
+                lambda tp: ledger._locked(lambda lp: check(F.ca_reputation_add_settled(p, tp, lp)))
+            )
+        )
 
     def set_stake(self, agent: BytesLike, amount: int) -> None:
         a = _aid(agent, "agent")

@@ -80,6 +80,67 @@ class TestTask(unittest.TestCase):
         self.assertEqual(rep.get(s.worker.public_key).ratings_received, 1)
         self.assertEqual(rep.get(s.hirer.public_key).ratings_given, 1)
 
+    def _settled(self, paid=50):
+        """A completed thread (price 50, rating 90, the receipt claiming ``paid``) and its award id."""
+        s = Story()
+        th = s.thread
+        bid, bid_id = s.bid()
+        th.apply(bid, T0 + 1)
+        award, award_id = T.sign_award(s.hirer, task=s.task_id, bid=bid_id, worker=s.worker.public_key, price=50,
+                                       collateral=10, deadline=T0 + 40_000, **times(2))
+        th.apply(award, T0 + 2)
+        result, result_id = T.sign_result(s.worker, task=s.task_id, award=award_id, output=b"summary", **times(3))
+        th.apply(result, T0 + 3)
+        receipt, _ = T.sign_receipt(s.hirer, task=s.task_id, award=award_id, result=result_id,
+                                    worker=s.worker.public_key, accept=True, rating=90, paid=paid, **times(4))
+        th.apply(receipt, T0 + 4)
+        return s, award_id
+
+    def test_settled_rating_checks_the_ledger(self):
+        from cyberagent import ledger as L
+        s, award_id = self._settled(paid=1)  # the receipt claims 1; the ledger will pay 50
+        auth, arb = Identity.generate(), Identity.generate()
+        led = cyberagent.Ledger(authority=auth.public_key, arbiter=arb.public_key)
+        nonces = {}
+
+        def apply(type_, signer, **kw):
+            nonces[signer] = nonces.get(signer, 0) + 1
+            led.apply(L.LedgerOp(type_, signer=signer, nonce=nonces[signer], **kw), T0 + 5)
+
+        for who in (s.hirer, s.worker):
+            apply(L.OP_MINT, auth.public_key, counterparty=who.public_key, amount=1000)
+        rep = cyberagent.Reputation()
+        with self.assertRaises(cyberagent.LedgerUnknownEscrowError):
+            rep.add_settled(s.thread, led)
+        apply(L.OP_ESCROW_OPEN, s.hirer.public_key, counterparty=s.worker.public_key, ref=award_id, amount=50,
+              amount2=10, deadline=T0 + 40_000)
+        self.assertEqual(led.escrow_paid(award_id), 0)
+        with self.assertRaises(cyberagent.UnpaidRatingError):  # still open
+            rep.add_settled(s.thread, led)
+        apply(L.OP_ESCROW_RELEASE, s.hirer.public_key, ref=award_id)
+        self.assertEqual(led.escrow_paid(award_id), 50)
+        rep.add_settled(s.thread, led)
+        with self.assertRaises(cyberagent.DuplicateRatingError):
+            rep.add_settled(s.thread, led)
+        rep.update(T0 + 4)
+        score = rep.get(s.worker.public_key)
+        self.assertEqual(score.ratings_received, 1)
+        self.assertAlmostEqual(score.positive, 6.3)  # weight isqrt(50) = 7 from the ledger, not 1
+
+        # An escrow for the award between other parties is refused.
+        s2, award2 = self._settled()
+        for who in (s2.hirer, s2.worker, s2.other):
+            apply(L.OP_MINT, auth.public_key, counterparty=who.public_key, amount=1000)
+        apply(L.OP_ESCROW_OPEN, s2.hirer.public_key, counterparty=s2.other.public_key, ref=award2, amount=50,
+              amount2=10, deadline=T0 + 40_000)
+        apply(L.OP_ESCROW_RELEASE, s2.hirer.public_key, ref=award2)
+        with self.assertRaises(cyberagent.EscrowMismatchError) as cm:
+            rep.add_settled(s2.thread, led)
+        self.assertIsInstance(cm.exception, cyberagent.ReputationError)
+        self.assertEqual(rep.rating_count, 1)
+        with self.assertRaises(cyberagent.LedgerUnknownEscrowError):
+            led.escrow_paid(bytes(32))
+
     def test_message_parse_and_views(self):
         s = Story()
         m = TaskMessage.parse(s.req, now=T0)

@@ -450,6 +450,11 @@ extern "C" {
         award_id: *const ca_hash,
         out: *mut ca_ledger_escrow_info,
     ) -> ca_status;
+    pub fn ca_ledger_escrow_paid(
+        ledger: *const ca_ledger,
+        award_id: *const ca_hash,
+        paid_out: *mut u64,
+    ) -> ca_status;
     pub fn ca_ledger_free(ledger: *mut ca_ledger);
     pub fn ca_ledger_memory_bytes(ledger: *const ca_ledger) -> usize;
     pub fn ca_ledger_new(out: *mut *mut ca_ledger, opts: *const ca_ledger_options) -> ca_status;
@@ -513,6 +518,7 @@ pub const CA_CARD_PARAMS_VERSION: u32 = 1;
 pub const CA_ERR_BAD_CAPABILITY: ca_status = -300;
 pub const CA_ERR_BAD_EVIDENCE: ca_status = -310;
 pub const CA_ERR_DUPLICATE_RATING: ca_status = -501;
+pub const CA_ERR_ESCROW_MISMATCH: ca_status = -504;
 pub const CA_ERR_REPUTATION_CORRUPT: ca_status = -503;
 pub const CA_ERR_SELF_RATING: ca_status = -500;
 pub const CA_ERR_TASK_DEADLINE: ca_status = -305;
@@ -674,6 +680,11 @@ extern "C" {
         time_ms: u64,
     ) -> ca_status;
     pub fn ca_reputation_add_receipt(rep: *mut ca_reputation, task: *const ca_task) -> ca_status;
+    pub fn ca_reputation_add_settled(
+        rep: *mut ca_reputation,
+        task: *const ca_task,
+        ledger: *const ca_ledger,
+    ) -> ca_status;
     pub fn ca_reputation_agent_count(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_free(rep: *mut ca_reputation);
     pub fn ca_reputation_get(

@@ -292,6 +292,21 @@ impl Ledger {
         Ok(out)
     }
 
+    /// What the worker received of the escrow's payment: 0 while open or
+    /// after a refund, the payment once released, the verdict's share once split.
+    pub fn escrow_paid(&self, award_id: &Hash) -> Result<u64> {
+        let h = sys::ca_hash { bytes: *award_id };
+        let mut paid = 0u64;
+        // SAFETY: read-only query on a live handle; pointers valid.
+        check(unsafe { sys::ca_ledger_escrow_paid(self.ptr.as_ptr(), &h, &mut paid) })?;
+        Ok(paid)
+    }
+
+    /// The raw handle for read-only use by other modules, valid while `self` lives.
+    pub(crate) fn as_const_ptr(&self) -> *const sys::ca_ledger {
+        self.ptr.as_ptr()
+    }
+
     pub fn totals(&self) -> sys::ca_ledger_totals {
         // SAFETY: plain integers.
         let mut t: sys::ca_ledger_totals = unsafe { std::mem::zeroed() };

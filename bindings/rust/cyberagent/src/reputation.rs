@@ -99,6 +99,17 @@ impl Reputation {
         check(unsafe { sys::ca_reputation_add_receipt(self.raw(), task.as_ptr()) })
     }
 
+    /// Ingests the rating of a settled task thread whose escrow went through
+    /// `ledger`: the escrow for the award must exist (`CA_ERR_LEDGER_UNKNOWN_ESCROW`),
+    /// be between the requester and the rated worker (`CA_ERR_ESCROW_MISMATCH`)
+    /// and be released or split (`CA_ERR_UNPAID_RATING`); the weight comes from
+    /// what the ledger paid the worker, not from the receipt's `paid`.
+    pub fn add_settled(&mut self, task: &crate::Task, ledger: &crate::Ledger) -> Result<()> {
+        // SAFETY: exclusive access to the store; the task and the ledger are only read
+        // (&Ledger: no mutation can run meanwhile, and Ledger is not Sync).
+        check(unsafe { sys::ca_reputation_add_settled(self.raw(), task.as_ptr(), ledger.as_const_ptr()) })
+    }
+
     pub fn set_stake(&mut self, agent: &PublicKey, amount: u64) -> Result<()> {
         let a = sys::ca_agent_id { bytes: *agent };
         // SAFETY: exclusive access.

@@ -2,7 +2,7 @@
 
 use cyberagent::{
     evidence_encode, evidence_verify, sign_task, status, sys, Content, Envelope, EnvelopeParams, Evidence,
-    Identity, Task, TaskBody, TaskMsg,
+    Identity, Ledger, LedgerOp, Task, TaskBody, TaskMsg,
 };
 
 const T0: u64 = 1_700_000_000_000;
@@ -98,6 +98,124 @@ fn full_thread_and_audit() {
     assert_eq!((m.kind(), m.id(), m.task_id(), m.parent()), (sys::CA_KIND_TASK_REQUEST, task, task, None));
     assert_eq!((m.sender(), m.created_at()), (hirer.public_key(), T0));
     assert_eq!(m.encoded().unwrap(), rb);
+}
+
+/// A completed thread (price 50, rating 90, the receipt claiming `paid`): hirer, worker, other, award id.
+fn settled(paid: u64) -> (Task, Identity, Identity, Identity, [u8; 32]) {
+    let (hirer, worker, other) =
+        (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
+    let req = TaskBody::Request {
+        capability: "llm.summarize".into(),
+        input: Content::Inline(b"text".to_vec()),
+        max_price: 100,
+        deadline: T0 + 60_000,
+        collateral: 10,
+        recipient: None,
+    };
+    let (rb, task) = sign_task(&hirer, &at(0), &req).unwrap();
+    let mut th = Task::new(&open(&rb, 0), T0, None).unwrap();
+    let bid = TaskBody::Bid { task, price: 50, completion: T0 + 30_000, collateral: 10 };
+    let (bb, bid_id) = sign_task(&worker, &at(1), &bid).unwrap();
+    th.apply_bytes(&bb, T0 + 1).unwrap();
+    let award = TaskBody::Award {
+        task,
+        bid: bid_id,
+        worker: worker.public_key(),
+        price: 50,
+        collateral: 10,
+        deadline: T0 + 40_000,
+    };
+    let (ab, award_id) = sign_task(&hirer, &at(2), &award).unwrap();
+    th.apply_bytes(&ab, T0 + 2).unwrap();
+    let result = TaskBody::Result {
+        task,
+        award: award_id,
+        failed: false,
+        output: Content::Inline(b"summary".to_vec()),
+        failure_code: 0,
+        failure_message: String::new(),
+    };
+    let (resb, result_id) = sign_task(&worker, &at(3), &result).unwrap();
+    th.apply_bytes(&resb, T0 + 3).unwrap();
+    let receipt = TaskBody::Receipt {
+        task,
+        award: award_id,
+        result: result_id,
+        worker: worker.public_key(),
+        accept: true,
+        rating: 90,
+        paid,
+    };
+    let (recb, _) = sign_task(&hirer, &at(4), &receipt).unwrap();
+    th.apply_bytes(&recb, T0 + 4).unwrap();
+    (th, hirer, worker, other, award_id)
+}
+
+#[test]
+fn settled_rating_checks_the_ledger() {
+    let (auth, arb) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let opts = cyberagent::ledger_options(&auth.public_key(), &arb.public_key()).unwrap();
+    let mut ledger = Ledger::new(&opts).unwrap();
+    let mut nonces = std::collections::HashMap::new();
+    let mut apply = |ledger: &mut Ledger, mut op: LedgerOp| {
+        let n = nonces.entry(op.signer).or_insert(0u64);
+        *n += 1;
+        op.nonce = *n;
+        ledger.apply(&op, T0 + 5).unwrap();
+    };
+    let mint = |to: &Identity| LedgerOp {
+        kind: sys::CA_LEDGER_OP_MINT,
+        signer: auth.public_key(),
+        counterparty: to.public_key(),
+        amount: 1000,
+        ..Default::default()
+    };
+    let escrow = |hirer: &Identity, worker: &Identity, award: [u8; 32]| LedgerOp {
+        kind: sys::CA_LEDGER_OP_ESCROW_OPEN,
+        signer: hirer.public_key(),
+        counterparty: worker.public_key(),
+        reference: award,
+        amount: 50,
+        amount2: 10,
+        deadline: T0 + 40_000,
+        ..Default::default()
+    };
+    let release = |hirer: &Identity, award: [u8; 32]| LedgerOp {
+        kind: sys::CA_LEDGER_OP_ESCROW_RELEASE,
+        signer: hirer.public_key(),
+        reference: award,
+        ..Default::default()
+    };
+
+    // The receipt claims 1; the ledger pays 50, and the ledger wins.
+    let (th, hirer, worker, _, award_id) = settled(1);
+    apply(&mut ledger, mint(&hirer));
+    apply(&mut ledger, mint(&worker));
+    let mut rep = cyberagent::Reputation::new(None).unwrap();
+    let status = |r: cyberagent::Result<()>| r.unwrap_err().status();
+    assert_eq!(status(rep.add_settled(&th, &ledger)), sys::CA_ERR_LEDGER_UNKNOWN_ESCROW);
+    apply(&mut ledger, escrow(&hirer, &worker, award_id));
+    assert_eq!(ledger.escrow_paid(&award_id).unwrap(), 0);
+    assert_eq!(status(rep.add_settled(&th, &ledger)), sys::CA_ERR_UNPAID_RATING);
+    apply(&mut ledger, release(&hirer, award_id));
+    assert_eq!(ledger.escrow_paid(&award_id).unwrap(), 50);
+    rep.add_settled(&th, &ledger).unwrap();
+    assert_eq!(status(rep.add_settled(&th, &ledger)), sys::CA_ERR_DUPLICATE_RATING);
+    rep.update(T0 + 4).unwrap();
+    let s = rep.get(&worker.public_key()).unwrap().unwrap();
+    assert_eq!(s.ratings_received, 1);
+    assert!((s.positive - 6.3).abs() < 1e-9, "weight isqrt(50) = 7, got {}", s.positive);
+
+    // An escrow for the award between other parties is refused.
+    let (th2, hirer2, worker2, other2, award2) = settled(50);
+    for who in [&hirer2, &worker2, &other2] {
+        apply(&mut ledger, mint(who));
+    }
+    apply(&mut ledger, escrow(&hirer2, &other2, award2));
+    apply(&mut ledger, release(&hirer2, award2));
+    assert_eq!(status(rep.add_settled(&th2, &ledger)), sys::CA_ERR_ESCROW_MISMATCH);
+    assert_eq!(rep.rating_count(), 1);
+    assert_eq!(ledger.escrow_paid(&[0; 32]).unwrap_err().status(), sys::CA_ERR_LEDGER_UNKNOWN_ESCROW);
 }
 
 #[test]
