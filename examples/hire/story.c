@@ -881,9 +881,10 @@ static ca_status honest_finish(hire_story *s, hire *h)
     op.type = CA_LEDGER_OP_ESCROW_RELEASE;
     op.ref = h->award_id;
     TRY(ledger_do(s, &s->ag[h->hirer].p, NULL, &op), "escrow release");
-    /* The settled thread itself is the rating: rater, ratee, rating and paid come from the
-     * verified RECEIPT (ca_reputation_add_receipt), after the escrow was released. */
-    TRY(ca_reputation_add_receipt(s->rep, h->task), "reputation receipt");
+    /* The settled thread itself is the rating: rater, ratee and rating come from the verified
+     * RECEIPT, the weight from what the ledger paid once the escrow was released
+     * (ca_reputation_add_settled checks the escrow's parties and state). */
+    TRY(ca_reputation_add_settled(s->rep, h->task, s->ledger), "reputation receipt");
     uint32_t before = wk->rep_ppm;
     TRY(settled(s), "settle");
     wk->completed++;

@@ -741,7 +741,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             return 1;
         op.type = CA_LEDGER_OP_ESCROW_RELEASE;
         TRY("market", local_op(mk, &mk->hirer, &op), "release");
-        TRY("market", ca_reputation_add_receipt(mk->rep, mk->task), "rating");
+        TRY("market", ca_reputation_add_settled(mk->rep, mk->task, mk->ledger), "rating");
         mk->completed++;
         printf(", delivered, paid\n");
     } else if (results < 0) {

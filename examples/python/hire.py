@@ -72,7 +72,7 @@ for n in range(1, 7):
                                 accept=True, rating=rating, paid=price, created_at=now + 4, expires_at=now + TTL)
     thread.apply(receipt, now + 4)
     ledger_op(L.OP_ESCROW_RELEASE, alice, ref=award_id)
-    reputation.add_rating(award_id, alice.public_key, worker.public_key, rating, price, now + 4)  # paid rating
+    reputation.add_settled(thread, ledger)  # the receipt rates; the ledger says what was paid
     reputation.update(now + 4)
     for w in workers.values():
         score = reputation.get(w.public_key)

@@ -164,14 +164,7 @@ fn main() -> Result<()> {
         let release =
             LedgerOp { kind: sys::CA_LEDGER_OP_ESCROW_RELEASE, reference: award_id, ..Default::default() };
         books.op(release, &alice, None, now)?;
-        reputation.add_rating(
-            &award_id,
-            &alice.public_key(),
-            &worker.public_key(),
-            *quality,
-            price,
-            now + 4,
-        )?;
+        reputation.add_settled(&thread, &books.ledger)?; // the receipt rates; the ledger says what was paid
         reputation.update(now + 4)?;
         for (_, w, _, _) in &workers {
             if let Some(s) = reputation.get(&w.public_key())? {
