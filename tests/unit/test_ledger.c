@@ -873,6 +873,46 @@ static void test_escrow_paid_durable(void **state)
     rmtree(dir);
 }
 
+/* A snapshot's escrow payout must agree with the escrow's state. */
+static void test_snapshot_rejects_bad_payout(void **state)
+{
+    (void)state;
+    ca_ledger_options o = base_opts();
+    for (int split = 0; split < 2; split++) {
+        ca_ledger *l = fresh(&o);
+        assert_ok(mint(l, 2, 1000));
+        assert_ok(mint(l, 3, 1000));
+        assert_ok(esc_open(l, 2, 3, 1, 100, 20, 50, 0));
+        if (split) {
+            ca_ledger_op op = mkop(CA_LEDGER_OP_ESCROW_SPLIT, ARB);
+            op.ref = award(1);
+            op.amount = 40;
+            assert_ok(run(l, &op, 10));
+        } else {
+            assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, 2, 1, 10));
+        }
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        assert_ok(cai_snapshot_encode(l, &buf, &len));
+        ca_ledger *back = NULL;
+        assert_ok(cai_snapshot_decode(buf, len, &o, 0, &back));
+        ca_ledger_free(back);
+        /* The one escrow is the last record: its payout ends 64 bytes before the end. */
+        uint8_t *paid = buf + len - 64 - 8;
+        assert_int_equal(cai_load_le64(paid), split ? 40 : 100);
+        const uint64_t bad[2][2] = {{99, 0}, {101, UINT64_MAX}};
+        for (int k = 0; k < 2; k++) {
+            cai_store_le64(paid, bad[split][k]);
+            back = NULL;
+            assert_status(CA_ERR_LEDGER_CORRUPT,
+                          cai_snapshot_decode(buf, len, &o, CAI_SNAP_SKIP_CHECKSUM, &back));
+            assert_null(back);
+        }
+        free(buf);
+        ca_ledger_free(l);
+    }
+}
+
 /* Signed ops are journaled as signed bytes and replay. */
 static void test_durable_signed(void **state)
 {
@@ -1629,6 +1669,7 @@ int main(void)
         cmocka_unit_test(test_signed_ops),
         cmocka_unit_test(test_durable),
         cmocka_unit_test(test_escrow_paid_durable),
+        cmocka_unit_test(test_snapshot_rejects_bad_payout),
         cmocka_unit_test(test_durable_signed),
         cmocka_unit_test(test_equivocation_evidence),
         cmocka_unit_test(test_differential),
