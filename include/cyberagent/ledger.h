@@ -57,17 +57,18 @@ typedef enum ca_ledger_evidence {
 /*
  * One operation. Fields unused by a type must be zero. Per type:
  *
- *   type            signer        counterparty  ref          amount          amount2 deadline MINT
- * authority     recipient     -            units           -                - TRANSFER        owner
- * recipient     -            units           -                - BOND            owner         - -
- * units           -                - UNBOND          owner         -             -            units
- * -                - WITHDRAW        owner         -             -            -               - -
- *   ESCROW_OPEN     hirer         worker        award id     payment         collateral deadline
- *   ESCROW_DELIVER  worker        -             award id     -               -                -
- *   ESCROW_RELEASE  hirer         -             award id     -               -                -
- *   ESCROW_REFUND   worker/hirer  -             award id     -               -                -
- *   ESCROW_SPLIT    arbiter       -             award id     pay to worker   collateral to hirer -
- *   SLASH           reporter      offender      see below    -               -                -
+ *   type           signer       counterparty ref        amount         amount2          deadline
+ *   MINT           authority    recipient    -          units          -                -
+ *   TRANSFER       owner        recipient    -          units          -                -
+ *   BOND           owner        -            -          units          -                -
+ *   UNBOND         owner        -            -          units          -                -
+ *   WITHDRAW       owner        -            -          -              -                -
+ *   ESCROW_OPEN    hirer        worker       award id   payment        collateral       deadline
+ *   ESCROW_DELIVER worker       -            award id   -              -                -
+ *   ESCROW_RELEASE hirer        -            award id   -              -                -
+ *   ESCROW_REFUND  worker/hirer -            award id   -              -                -
+ *   ESCROW_SPLIT   arbiter      -            award id   pay to worker  collat. to hirer -
+ *   SLASH          reporter     offender     see below  -              -                -
  *
  * SLASH `ref`: EQUIVOCATION: the offense key (ca_evidence_offense); MISSED_DEADLINE and
  * DISPUTE: the award id of the escrow. DISPUTE is signed by the arbiter.

@@ -170,6 +170,20 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_settled(ca_reputation *rep, cons
 CA_API CA_NODISCARD ca_status ca_reputation_set_stake(ca_reputation *rep, const ca_agent_id *agent,
                                                       uint64_t amount);
 
+/*
+ * Sets the stake of every agent the handle knows from `ledger`, as of now_ms:
+ * bonded + unbonding (all the ledger can still slash), 0 for an agent
+ * without a ledger account, and 0 while the ledger jails the agent
+ * (jailed_until > now_ms: slashed on evidence, it gets no teleport weight
+ * until released). The ledger becomes the only source of stakes: values set
+ * with ca_reputation_set_stake are overwritten. Agents the ledger knows but
+ * the handle does not are not added (register them with set_stake first).
+ * O(agents) lookups. Used by the teleport vector at the next update.
+ * THREAD SAFETY: reads `ledger`; no other call may use that ledger meanwhile.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_sync_stakes(ca_reputation *rep, const ca_ledger *ledger,
+                                                        uint64_t now_ms);
+
 /* Marks (1) or unmarks (0) an agent as pre-trusted. Registers the agent if unknown. */
 CA_API CA_NODISCARD ca_status ca_reputation_set_pretrusted(ca_reputation *rep,
                                                            const ca_agent_id *agent,

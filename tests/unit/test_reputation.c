@@ -917,7 +917,7 @@ static void sx_op(settled_fx *f, uint32_t type, int signer, int counterparty, ui
     op.nonce = f->nonce[signer] + 1;
     if (counterparty >= 0)
         op.counterparty = f->id[counterparty];
-    if (type != CA_LEDGER_OP_MINT)
+    if (type >= CA_LEDGER_OP_ESCROW_OPEN) /* escrow ops name the award */
         op.ref = f->h.award.id;
     if (type == CA_LEDGER_OP_ESCROW_OPEN)
         op.deadline = TH_T0 + 100000;
@@ -927,8 +927,8 @@ static void sx_op(settled_fx *f, uint32_t type, int signer, int counterparty, ui
     f->nonce[signer]++;
 }
 
-/* The receipt says `receipt_paid`; the award's price is 80. */
-static void sx_setup(settled_fx *f, uint64_t receipt_paid)
+/* The receipt says `receipt_paid`; the award's price is 80; a lost dispute jails for jail_ms. */
+static void sx_setup_jail(settled_fx *f, uint64_t receipt_paid, uint64_t jail_ms)
 {
     memset(f, 0, sizeof *f);
     for (int i = 0; i < 3; i++) {
@@ -952,9 +952,15 @@ static void sx_setup(settled_fx *f, uint64_t receipt_paid)
     assert_ok(ca_ledger_options_init(&o, CA_LEDGER_OPTIONS_VERSION));
     o.authority = f->id[SX_AUTH];
     o.arbiter = f->id[SX_ARB];
+    o.jail_dispute = jail_ms;
     assert_ok(ca_ledger_new(&f->l, &o));
     for (int i = SX_REQ; i <= SX_W2; i++)
         sx_op(f, CA_LEDGER_OP_MINT, SX_AUTH, i, 1000, 0);
+}
+
+static void sx_setup(settled_fx *f, uint64_t receipt_paid)
+{
+    sx_setup_jail(f, receipt_paid, 0);
 }
 
 static void sx_free(settled_fx *f)
@@ -1037,6 +1043,62 @@ static void test_settled_split(void **state)
 }
 
 /* The receipt's `paid` is a claim; the ledger's payout wins, up or down. */
+/* Stake from the ledger: bonded + unbonding, 0 without an account, 0 while jailed. */
+static void test_sync_stakes(void **state)
+{
+    (void)state;
+    settled_fx f;
+    sx_setup_jail(&f, 80, 5000);
+    sx_op(&f, CA_LEDGER_OP_BOND, SX_W1, -1, 300, 0);
+    sx_op(&f, CA_LEDGER_OP_BOND, SX_W2, -1, 200, 0);
+    sx_op(&f, CA_LEDGER_OP_UNBOND, SX_W2, -1, 50, 0);
+    ca_reputation *rep = new_rep();
+    ca_agent_id stranger;
+    memset(stranger.bytes, 0x77, sizeof stranger.bytes);
+    assert_ok(ca_reputation_set_stake(rep, &f.id[SX_W1], 5));
+    assert_ok(ca_reputation_set_stake(rep, &f.id[SX_W2], 1));
+    assert_ok(ca_reputation_set_stake(rep, &f.id[SX_REQ], 9));
+    assert_ok(ca_reputation_set_stake(rep, &stranger, 999));
+    assert_int_equal(ca_reputation_sync_stakes(NULL, f.l, 0), CA_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ca_reputation_sync_stakes(rep, NULL, 0), CA_ERR_INVALID_ARGUMENT);
+    const uint64_t now = TH_T0 + 3000;
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, now));
+    ca_reputation_score sc;
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc));
+    assert_int_equal(sc.stake, 300);
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W2], &sc));
+    assert_int_equal(sc.stake, 200); /* 150 bonded + 50 unbonding */
+    assert_ok(ca_reputation_get(rep, &f.id[SX_REQ], &sc));
+    assert_int_equal(sc.stake, 0); /* an account, nothing bonded */
+    assert_ok(ca_reputation_get(rep, &stranger, &sc));
+    assert_int_equal(sc.stake, 0);                       /* no account */
+    assert_int_equal(ca_reputation_agent_count(rep), 4); /* the ledger's other accounts not added */
+
+    /* The arbiter rules against W1 (10% slashed, jailed 5 s): no stake weight while jailed. */
+    sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 20);
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_SLASH;
+    op.evidence = CA_LEDGER_EVIDENCE_DISPUTE;
+    op.signer = f.id[SX_ARB];
+    op.nonce = 1;
+    op.counterparty = f.id[SX_W1];
+    op.ref = f.h.award.id;
+    assert_ok(ca_ledger_apply(f.l, &op, now, NULL));
+    ca_ledger_account_info acc;
+    assert_ok(ca_ledger_account(f.l, &f.id[SX_W1], &acc));
+    assert_true(acc.jailed_until > now);
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, now));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc));
+    assert_int_equal(sc.stake, 0);
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, acc.jailed_until));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc));
+    assert_int_equal(sc.stake, acc.bonded + acc.unbonding);
+    assert_true(sc.stake < 300); /* what the slash left */
+    ca_reputation_free(rep);
+    sx_free(&f);
+}
+
 static void test_settled_ledger_wins(void **state)
 {
     (void)state;
@@ -1134,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_settled_released),
         cmocka_unit_test(test_settled_split),
         cmocka_unit_test(test_settled_ledger_wins),
+        cmocka_unit_test(test_sync_stakes),
         cmocka_unit_test(test_settled_refusals_change_nothing),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_canonical),

@@ -803,6 +803,7 @@ SIGNATURES = [
     ("ca_reputation_reserve", ca_status, [P(ca_reputation), c_size_t, c_size_t]),
     ("ca_reputation_set_pretrusted", ca_status, [P(ca_reputation), P(ca_agent_id), c_int]),
     ("ca_reputation_set_stake", ca_status, [P(ca_reputation), P(ca_agent_id), c_uint64]),
+    ("ca_reputation_sync_stakes", ca_status, [P(ca_reputation), P(ca_ledger), c_uint64]),
     ("ca_reputation_snapshot_export", ca_status, [P(ca_reputation), buf, c_size_t, P(c_size_t)]),
     ("ca_reputation_snapshot_import", ca_status, [P(ca_reputation), buf, c_size_t]),
     ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, P(c_size_t)]),

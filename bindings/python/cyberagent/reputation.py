@@ -152,6 +152,13 @@ class Reputation(Handle):
         a = _aid(agent, "agent")
         self._locked(lambda p: check(F.ca_reputation_set_stake(p, _byref(a), amount)))
 
+    def sync_stakes(self, ledger: Any, now_ms: int) -> None:
+        """Sets every known agent's stake from ``ledger`` (a :class:`~cyberagent.Ledger`)
+        as of ``now_ms``: bonded + unbonding, 0 without an account or while jailed."""
+        self._locked(
+            lambda p: ledger._locked(lambda lp: check(F.ca_reputation_sync_stakes(p, lp, now_ms)))
+        )
+
     def set_pretrusted(self, agent: BytesLike, pretrusted: bool = True) -> None:
         a = _aid(agent, "agent")
         self._locked(lambda p: check(F.ca_reputation_set_pretrusted(p, _byref(a), 1 if pretrusted else 0)))

@@ -127,6 +127,12 @@ class TestTask(unittest.TestCase):
         self.assertEqual(score.ratings_received, 1)
         self.assertAlmostEqual(score.positive, 6.3)  # weight isqrt(50) = 7 from the ledger, not 1
 
+        # Stakes straight from the ledger: what the worker bonded, 0 for the hirer.
+        apply(L.OP_BOND, s.worker.public_key, amount=300)
+        rep.sync_stakes(led, T0 + 5)
+        self.assertEqual(rep.get(s.worker.public_key).stake, 300)
+        self.assertEqual(rep.get(s.hirer.public_key).stake, 0)
+
         # An escrow for the award between other parties is refused.
         s2, award2 = self._settled()
         for who in (s2.hirer, s2.worker, s2.other):

@@ -116,6 +116,14 @@ impl Reputation {
         check(unsafe { sys::ca_reputation_set_stake(self.raw(), &a, amount) })
     }
 
+    /// Sets every known agent's stake from `ledger` as of `now_ms`: bonded +
+    /// unbonding, 0 without an account or while the ledger jails the agent.
+    pub fn sync_stakes(&mut self, ledger: &crate::Ledger, now_ms: u64) -> Result<()> {
+        // SAFETY: exclusive access to the store; the ledger is only read
+        // (&Ledger: no mutation can run meanwhile, and Ledger is not Sync).
+        check(unsafe { sys::ca_reputation_sync_stakes(self.raw(), ledger.as_const_ptr(), now_ms) })
+    }
+
     pub fn set_pretrusted(&mut self, agent: &PublicKey, pretrusted: bool) -> Result<()> {
         let a = sys::ca_agent_id { bytes: *agent };
         // SAFETY: exclusive access.

@@ -206,6 +206,15 @@ fn settled_rating_checks_the_ledger() {
     assert_eq!(s.ratings_received, 1);
     assert!((s.positive - 6.3).abs() < 1e-9, "weight isqrt(50) = 7, got {}", s.positive);
 
+    // Stakes straight from the ledger: what the worker bonded, 0 for the hirer.
+    apply(
+        &mut ledger,
+        LedgerOp { kind: sys::CA_LEDGER_OP_BOND, signer: worker.public_key(), amount: 300, ..Default::default() },
+    );
+    rep.sync_stakes(&ledger, T0 + 5).unwrap();
+    assert_eq!(rep.get(&worker.public_key()).unwrap().unwrap().stake, 300);
+    assert_eq!(rep.get(&hirer.public_key()).unwrap().unwrap().stake, 0);
+
     // An escrow for the award between other parties is refused.
     let (th2, hirer2, worker2, other2, award2) = settled(50);
     for who in [&hirer2, &worker2, &other2] {
