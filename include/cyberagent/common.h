@@ -126,6 +126,7 @@ enum {
     CA_ERR_UNPAID_RATING = -502,      /* the payment buys no weight (amount below the unit) */
     CA_ERR_REPUTATION_CORRUPT = -503, /* reputation snapshot damaged or not canonical */
     CA_ERR_ESCROW_MISMATCH = -504,    /* the task's escrow names other parties than its thread */
+    CA_ERR_DUPLICATE_OFFENSE = -505,  /* this offense has already been recorded */
 
     /* routing: -600 .. -699 */
     CA_ERR_ROUTING_STALE = -600,      /* a card with a higher sequence is registered */

@@ -41,8 +41,9 @@ typedef struct ca_reputation ca_reputation;
 #define CA_REPUTATION_RATING_MAX 100u
 /* Weights are capped here (isqrt of 2^50 units). */
 #define CA_REPUTATION_WEIGHT_MAX 0x1FFFFFFu
-/* Snapshot format version written by this build. */
-#define CA_REPUTATION_SNAPSHOT_VERSION 1u
+/* Newest snapshot format version this build reads and writes (it writes 1 when there are no
+ * offenses). */
+#define CA_REPUTATION_SNAPSHOT_VERSION 2u
 
 CA_API size_t ca_reputation_rating_max(void);
 CA_API size_t ca_reputation_weight_max(void);
@@ -183,6 +184,39 @@ CA_API CA_NODISCARD ca_status ca_reputation_set_stake(ca_reputation *rep, const 
  */
 CA_API CA_NODISCARD ca_status ca_reputation_sync_stakes(ca_reputation *rep, const ca_ledger *ledger,
                                                         uint64_t now_ms);
+
+/* Offense kinds: the same values as ca_ledger_evidence (ledger.h). */
+#define CA_REPUTATION_OFFENSE_EQUIVOCATION    1u /* two conflicting signed messages for one task */
+#define CA_REPUTATION_OFFENSE_MISSED_DEADLINE 2u /* escrow open, no RESULT, deadline past */
+#define CA_REPUTATION_OFFENSE_DISPUTE         3u /* a dispute lost by the arbiter's verdict */
+
+/* Halvings of an agent's credibility per fresh offense (a factor of 16). */
+#define CA_REPUTATION_OFFENSE_HALVINGS 4u
+
+/*
+ * Records verified slashing evidence against `offender`: a slash the ledger
+ * applied (kind = the SLASH op's evidence kind, ref = its ref, time_ms =
+ * when it was applied, Unix ms < 2^32 s). Add an offense only once the
+ * ledger accepted the slash: the ledger is the authority on evidence.
+ * One record per (kind, ref, offender), as in the ledger; a repeat gives
+ * CA_ERR_DUPLICATE_OFFENSE. Registers the offender if unknown.
+ *
+ * Effect at the next update (docs/REPUTATION.md, "Offenses"): the agent's
+ * credibility c = 2^-(CA_REPUTATION_OFFENSE_HALVINGS * O), O = sum over its
+ * offenses of 2^-(age / half_life): a fresh offense divides c by 16, and
+ * offenses fade like ratings. In EigenTrust
+ * an edge into the agent carries c of its weight and the agent passes on c
+ * of its own trust; the rest goes to the teleport vector, as a dangling
+ * agent's does. So a proven cheater neither collects the trust its raters
+ * (or its ring) give it nor passes trust on to its ring. Local (Beta)
+ * scores are not changed. Errors: CA_ERR_INVALID_ARGUMENT (kind not 1..3,
+ * time out of range), CA_ERR_DUPLICATE_OFFENSE, CA_ERR_LIMIT (max_agents,
+ * or max_ratings offenses), CA_ERR_NO_MEMORY; on failure nothing changes.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind,
+                                                        const ca_hash *ref,
+                                                        const ca_agent_id *offender,
+                                                        uint64_t time_ms);
 
 /* Marks (1) or unmarks (0) an agent as pre-trusted. Registers the agent if unknown. */
 CA_API CA_NODISCARD ca_status ca_reputation_set_pretrusted(ca_reputation *rep,

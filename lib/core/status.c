@@ -85,6 +85,7 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_UNPAID_RATING)
         CAI_NAME(CA_ERR_REPUTATION_CORRUPT)
         CAI_NAME(CA_ERR_ESCROW_MISMATCH)
+        CAI_NAME(CA_ERR_DUPLICATE_OFFENSE)
 
         /* routing */
         CAI_NAME(CA_ERR_ROUTING_STALE)

@@ -112,6 +112,7 @@ void ca_reputation_free(ca_reputation *rep)
     free(rep->agents);
     free(rep->agent_slots);
     free(rep->ratings);
+    free(rep->offenses);
     free(rep->fps);
     free(rep->order);
     free(rep);
@@ -135,7 +136,7 @@ size_t ca_reputation_memory_bytes(const ca_reputation *rep)
     return sizeof *rep + (size_t)rep->cap_agents * sizeof(cai_rep_agent) +
            (size_t)rep->agent_slot_cap * sizeof(uint32_t) +
            (size_t)rep->cap_ratings * sizeof(cai_rating) + (size_t)rep->fp_cap * sizeof(uint64_t) +
-           order;
+           (size_t)rep->cap_offenses * sizeof(cai_offense) + order;
 }
 
 void cai_reputation_advise_huge(void *p, size_t bytes)
@@ -430,7 +431,7 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
                         "payment of %llu buys no weight (unit_amount is %llu)",
                         (unsigned long long)amount, (unsigned long long)rep->opts.unit_amount);
     /* Room for one more task first (growing changes nothing observable), then one probe. */
-    ca_status st = grow_fps(rep, rep->n_ratings + 1, 0);
+    ca_status st = grow_fps(rep, rep->n_ratings + rep->n_offenses + 1, 0);
     if (st != CA_OK)
         return st;
     uint64_t fp = cai_load_le64(task->bytes);
@@ -493,6 +494,79 @@ ca_status ca_reputation_set_pretrusted(ca_reputation *rep, const ca_agent_id *ag
         rep->agents[i].flags |= CAI_AGENT_PRETRUSTED;
     else
         rep->agents[i].flags &= ~CAI_AGENT_PRETRUSTED;
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* The first 8 bytes of the ledger's evidence key (docs/LEDGER.md, "State"). */
+uint64_t cai_reputation_offense_fp(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender)
+{
+    uint8_t buf[21 + 4 + 64], key[32];
+    memcpy(buf, "cyberagent/1/evidence", 21);
+    cai_store_le32(buf + 21, kind);
+    memcpy(buf + 25, ref->bytes, 32);
+    memcpy(buf + 57, offender->bytes, 32);
+    crypto_generichash(key, sizeof key, buf, sizeof buf, NULL, 0);
+    return cai_load_le64(key);
+}
+
+ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count)
+{
+    if (count <= rep->cap_offenses)
+        return CA_OK;
+    uint64_t cap = (uint64_t)rep->cap_offenses + rep->cap_offenses / 2 + 16;
+    if (cap < count)
+        cap = count;
+    if (cap > rep->opts.max_ratings)
+        cap = rep->opts.max_ratings;
+    cai_offense *o = realloc(rep->offenses, (size_t)cap * sizeof *o);
+    if (o == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the offense store");
+    rep->offenses = o;
+    rep->cap_offenses = (uint32_t)cap;
+    return CA_OK;
+}
+
+ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_hash *ref,
+                                    const ca_agent_id *offender, uint64_t time_ms)
+{
+    CAI_REQUIRE(rep);
+    CAI_REQUIRE(ref);
+    CAI_REQUIRE(offender);
+    if (kind < CA_REPUTATION_OFFENSE_EQUIVOCATION || kind > CA_REPUTATION_OFFENSE_DISPUTE)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense kind %u is not 1 .. 3", kind);
+    if (time_ms / 1000 > UINT32_MAX)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense time beyond 2^32 seconds");
+    ca_status st = grow_fps(rep, rep->n_ratings + rep->n_offenses + 1, 0);
+    if (st != CA_OK)
+        return st;
+    uint64_t fp = cai_reputation_offense_fp(kind, ref, offender);
+    uint32_t slot = 0;
+    if (fp_probe(rep, fp, &slot))
+        return cai_fail(CA_ERR_DUPLICATE_OFFENSE, "this offense has already been recorded");
+    if (rep->n_offenses >= rep->opts.max_ratings)
+        return cai_fail(CA_ERR_LIMIT, "reputation holds max_ratings (%u) offenses",
+                        rep->opts.max_ratings);
+    uint32_t a = cai_reputation_find(rep, offender);
+    if (a == UINT32_MAX && rep->n_agents >= rep->opts.max_agents)
+        return cai_fail(CA_ERR_LIMIT, "reputation holds max_agents (%u) agents",
+                        rep->opts.max_agents);
+    if ((a == UINT32_MAX && (st = grow_agents(rep, rep->n_agents + 1, 0)) != CA_OK) ||
+        (st = cai_reputation_grow_offenses(rep, rep->n_offenses + 1)) != CA_OK)
+        return st;
+    if (a == UINT32_MAX)
+        (void)cai_reputation_insert_agent(rep, offender, &a);
+    if (fp == 0)
+        rep->has_zero_fp = 1;
+    else
+        rep->fps[slot] = fp;
+    cai_offense *o = &rep->offenses[rep->n_offenses++];
+    memset(o, 0, sizeof *o);
+    o->fp = fp;
+    o->agent = a;
+    o->time_s = (uint32_t)(time_ms / 1000);
+    o->kind = kind;
+    rep->agents[a].offenses++;
     cai_clear_error();
     return CA_OK;
 }

@@ -44,6 +44,15 @@ static inline uint32_t cai_rating_value(const cai_rating *r)
     return r->packed & CAI_RATING_MASK;
 }
 
+/* One recorded offense (verified slashing evidence): 24 bytes. */
+typedef struct cai_offense {
+    uint64_t fp;     /* dedup fingerprint of (kind, ref, offender) */
+    uint32_t agent;  /* index into the agent table */
+    uint32_t time_s; /* when the slash landed, Unix seconds */
+    uint32_t kind;   /* ca_ledger_evidence */
+    uint32_t pad_;
+} cai_offense;
+
 #define CAI_AGENT_PRETRUSTED 1u
 #define CAI_AGENT_SCORED     2u /* had a score at the last update (warm start) */
 
@@ -56,6 +65,7 @@ typedef struct cai_rep_agent {
     uint32_t received;
     uint32_t given;
     uint32_t flags;
+    uint32_t offenses; /* offenses recorded against it */
 } cai_rep_agent;
 
 /* Evidence fixed point: weight units times 2^12, times the rating percent. */
@@ -73,6 +83,9 @@ struct ca_reputation {
 
     cai_rating *ratings;
     uint32_t n_ratings, cap_ratings;
+
+    cai_offense *offenses;
+    uint32_t n_offenses, cap_offenses;
 
     uint64_t *fps; /* task fingerprints, open addressing, 0 = empty */
     uint32_t fp_cap;
@@ -102,6 +115,12 @@ uint64_t cai_reputation_decay_q32(uint64_t delta_ms, uint64_t half_life_ms);
 void cai_reputation_decay_table_init(uint32_t table[CAI_DECAY_TABLE_SIZE]);
 uint64_t cai_reputation_decay_lookup(const uint32_t table[CAI_DECAY_TABLE_SIZE], uint64_t delta_ms,
                                      uint64_t half_life_ms);
+
+/* Dedup fingerprint of an offense: the first 8 bytes of the ledger's evidence key. */
+uint64_t cai_reputation_offense_fp(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender);
+
+/* Room for `count` offenses. */
+ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count);
 
 /* Index of an agent or UINT32_MAX. */
 uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id);
@@ -161,6 +180,13 @@ typedef struct cai_rep_graph {
     double *tn;         /* n: next scores */
     double *u;          /* n: t_i / W_i */
     double *u_next;     /* n: the same for the next iteration */
+    /*
+     * n, or NULL when no agent has an offense: the share of t_i that does
+     * not flow along i's edges (its own lost credibility and the trust its
+     * edges into offenders lose) and goes to the teleport vector instead.
+     * out_sum then holds W_i / credibility_i.
+     */
+    double *leak;
 } cai_rep_graph;
 
 /* Edge k of column j in CSC form: for tools that want the plain graph (bench). */

@@ -161,6 +161,7 @@ void cai_reputation_graph_free(cai_rep_graph *g)
     free(g->tn);
     free(g->u);
     free(g->u_next);
+    free(g->leak);
     memset(g, 0, sizeof *g);
 }
 
@@ -268,11 +269,62 @@ void cai_reputation_graph_triplets(const cai_rep_graph *g, cai_rep_triplet *out)
         }
 }
 
+/*
+ * Offenses (docs/REPUTATION.md, "Offenses"): an agent's credibility is
+ * c_i = 2^-(H * O_i), H = CA_REPUTATION_OFFENSE_HALVINGS, O_i = sum over its
+ * offenses of 2^-(age / half_life) (a fresh offense divides it by 2^H;
+ * offenses fade like ratings). Integer up to the last step: O_i is a
+ * saturating Q32 sum, c_i = D(H * O_i) in Q32 with the decay function, then
+ * one exact conversion to double. cred is in rank order.
+ */
+static void credibility(const ca_reputation *rep, uint64_t now_ms, const uint32_t *rank,
+                        uint64_t *o, double *cred)
+{
+    const uint32_t n = rep->n_agents;
+    const uint64_t hl = rep->opts.half_life_ms;
+    for (uint32_t k = 0; k < rep->n_offenses; k++) {
+        const cai_offense *x = &rep->offenses[k];
+        uint64_t t_ms = (uint64_t)x->time_s * 1000u;
+        uint64_t d = cai_reputation_decay_q32(now_ms > t_ms ? now_ms - t_ms : 0, hl);
+        o[rank[x->agent]] = sat_add(o[rank[x->agent]], d);
+    }
+    const uint64_t halvings = CA_REPUTATION_OFFENSE_HALVINGS;
+    for (uint32_t r = 0; r < n; r++) {
+        uint64_t x = o[r] > UINT64_MAX / halvings ? UINT64_MAX : o[r] * halvings;
+        cred[r] = (double)cai_reputation_decay_q32(x, 1ull << 32) / 4294967296.0;
+    }
+}
+
+/*
+ * Credibility in the graph (only when some agent has an offense): an edge
+ * i -> j carries c_j of its weight (trust into an offender is not passed
+ * on), and i passes on c_i of its trust (an offender is not a credible
+ * rater). What is lost goes to the teleport vector like a dangling agent's
+ * trust: leak_i = 1 - c_i * K_i / W_i, K_i = the sum of i's scaled edges (in
+ * the order of W_i), and out_sum becomes W_i / c_i so that
+ * u_i = t_i / out_sum_i = c_i * t_i / W_i. A fully discredited agent
+ * (c_i = 0) is dangling. The build drops edges scaled to 0.
+ */
+static void discredit(cai_rep_graph *g, const double *cred, const double *kept)
+{
+    for (uint32_t r = 0; r < g->n; r++) {
+        double w = g->out_sum[r];
+        if (w > 0.0 && cred[r] > 0.0) {
+            g->leak[r] = 1.0 - cred[r] * kept[r] / w;
+            g->out_sum[r] = w / cred[r];
+        } else {
+            g->out_sum[r] = 0.0; /* dangling: all of t_i goes to the teleport vector */
+        }
+    }
+}
+
 /* Allocations of one build, freed together. */
 typedef struct build_tmp {
     uint32_t *rank, *count, *decay;
     sort_rec *a, *b;
-    uint64_t *beta; /* 2 per rank: positive, negative evidence */
+    uint64_t *beta;      /* 2 per rank: positive, negative evidence */
+    uint64_t *offense;   /* per rank: offense evidence (with offenses only) */
+    double *cred, *kept; /* per rank: credibility, sum of scaled out-edges (idem) */
 } build_tmp;
 
 static void build_tmp_free(build_tmp *t)
@@ -283,6 +335,9 @@ static void build_tmp_free(build_tmp *t)
     free(t->a);
     free(t->b);
     free(t->beta);
+    free(t->offense);
+    free(t->cred);
+    free(t->kept);
     memset(t, 0, sizeof *t);
 }
 
@@ -354,13 +409,23 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
     g->tn = big_calloc(n1, sizeof *g->tn);
     g->u = big_calloc(n1, sizeof *g->u);
     g->u_next = big_calloc(n1, sizeof *g->u_next);
+    const int offenses = rep->n_offenses > 0;
+    if (offenses) {
+        t.offense = calloc(n1, sizeof *t.offense);
+        t.cred = calloc(n1, sizeof *t.cred);
+        t.kept = calloc(n1, sizeof *t.kept);
+        g->leak = big_calloc(n1, sizeof *g->leak);
+    }
     if (!t.rank || !t.count || !t.decay || !t.a || !t.b || !t.beta || !g->tile_ptr || !g->e ||
-        !g->out_sum || !g->p || !g->t || !g->tn || !g->u || !g->u_next) {
+        !g->out_sum || !g->p || !g->t || !g->tn || !g->u || !g->u_next ||
+        (offenses && (!t.offense || !t.cred || !t.kept || !g->leak))) {
         build_tmp_free(&t);
         cai_reputation_graph_free(g);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory building the rating graph");
     }
     const sort_rec *a = sort_ratings(rep, now_ms, &ek, key_bits, &t);
+    if (offenses)
+        credibility(rep, now_ms, t.rank, t.offense, t.cred);
 
     /*
      * One sweep in key order. Per rater-ratee pair, s_ij = positive - negative
@@ -388,13 +453,18 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
         t.beta[2 * (size_t)dst + 1] = sat_add(t.beta[2 * (size_t)dst + 1], ns);
         if (ps > ns) {
             const uint64_t sv = ps - ns;
-            const float val =
-                (float)(double)(sv > s_cap ? s_cap : sv); /* exact, then one rounding */
-            g->e[e].idx = (src & smask) << ds | (dst & dmask);
-            g->e[e].val = val;
-            g->tile_ptr[(dst >> ds) * sb + (src >> ss) + 1]++;
+            float val = (float)(double)(sv > s_cap ? s_cap : sv); /* exact, then one rounding */
             g->out_sum[src] += (double)val;
-            e++;
+            if (offenses) {
+                val = (float)((double)val * t.cred[dst]); /* an offender's share */
+                t.kept[src] += (double)val;
+            }
+            if (val > 0.0f) {
+                g->e[e].idx = (src & smask) << ds | (dst & dmask);
+                g->e[e].val = val;
+                g->tile_ptr[(dst >> ds) * sb + (src >> ss) + 1]++;
+                e++;
+            }
         }
     }
     g->edges = e;
@@ -405,6 +475,8 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
         ag->pos = t.beta[2 * (size_t)r];
         ag->neg = t.beta[2 * (size_t)r + 1]; /* agents nobody rated: no evidence */
     }
+    if (offenses)
+        discredit(g, t.cred, t.kept);
     build_tmp_free(&t);
     teleport(rep, g);
     return CA_OK;
@@ -456,10 +528,13 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
     uint32_t it = 0;
     int converged = 0;
     /* u_i = t_i / W_i; dangling agents (W_i = 0) hand their trust to p. */
+    const double *restrict leak = g->leak; /* NULL without offenses */
     double dangling = 0.0;
     for (uint32_t r = 0; r < n; r++) {
         if (w[r] > 0.0) {
             g->u[r] = g->t[r] / w[r];
+            if (leak != NULL)
+                dangling += g->t[r] * leak[r];
         } else {
             g->u[r] = 0.0;
             dangling += g->t[r];
@@ -498,6 +573,8 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
                 tn[j] = v;
                 if (w[j] > 0.0) {
                     un[j] = v / w[j];
+                    if (leak != NULL)
+                        next_dangling += v * leak[j];
                 } else {
                     un[j] = 0.0;
                     next_dangling += v;

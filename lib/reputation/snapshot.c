@@ -1,10 +1,10 @@
 /*
  * Snapshot: canonical little-endian bytes of the whole reputation state.
  *
- *   header  56 bytes  "CARP", version u32 (1), half_life_ms u64, damping_ppm u32,
- *                     stake_share_ppm u32, unit_amount u64, last_update_ms u64,
- *                     flags u32 (bit 0: scored), agent_count u32, rating_count u32,
- *                     reserved u32 (0)
+ *   header  56 bytes  "CARP", version u32 (1 without offenses, else 2), half_life_ms
+ *                     u64, damping_ppm u32, stake_share_ppm u32, unit_amount u64,
+ *                     last_update_ms u64, flags u32 (bit 0: scored), agent_count u32,
+ *                     rating_count u32, offense_count u32 (0 in version 1, > 0 in 2)
  *   agents  68 bytes each, ids strictly increasing:
  *                     id[32], stake u64, global (IEEE-754 binary64 bits) u64,
  *                     positive u64, negative u64, flags u32 (bit 0 pre-trusted,
@@ -13,6 +13,9 @@
  *                     rater u32, ratee u32 (agent positions above), time_s u32,
  *                     packed u32 (weight << 7 | rating)
  *   tasks   8 bytes each (one per rating), strictly increasing fingerprints u64
+ *   offenses 20 bytes each (version 2), fingerprints strictly increasing and
+ *                     none equal to a task's: fp u64, agent u32 (position
+ *                     above), time_s u32, kind u32 (1 .. 3)
  *   check   32 bytes  BLAKE2b-256 of everything before
  *
  * The decoder checks structure first and the checksum last, then builds a new
@@ -29,15 +32,16 @@ static const uint8_t snap_magic[4] = {'C', 'A', 'R', 'P'};
 #define SNAP_AGENT        68u
 #define SNAP_RATING       16u
 #define SNAP_TASK         8u
+#define SNAP_OFFENSE      20u
 #define SNAP_CHECK        32u
 #define SNAP_FLAG_SCORED  1u
 #define AGENT_FLAGS_KNOWN (CAI_AGENT_PRETRUSTED | CAI_AGENT_SCORED)
 #define INF_BITS          0x7FF0000000000000ull /* +infinity */
 
-static int snap_size(uint64_t agents, uint64_t ratings, size_t *out)
+static int snap_size(uint64_t agents, uint64_t ratings, uint64_t offenses, size_t *out)
 {
-    uint64_t n =
-        SNAP_HEADER + agents * SNAP_AGENT + ratings * (SNAP_RATING + SNAP_TASK) + SNAP_CHECK;
+    uint64_t n = SNAP_HEADER + agents * SNAP_AGENT + ratings * (SNAP_RATING + SNAP_TASK) +
+                 offenses * SNAP_OFFENSE + SNAP_CHECK;
     if (n > SIZE_MAX)
         return 0;
     *out = (size_t)n;
@@ -75,14 +79,20 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_offense(const void *a, const void *b)
+{
+    const cai_offense *x = a, *y = b;
+    return (x->fp > y->fp) - (x->fp < y->fp);
+}
+
 ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, size_t out_cap,
                                         size_t *out_len)
 {
     CAI_REQUIRE(rep);
     CAI_REQUIRE(out_len);
-    uint32_t n = rep->n_agents, nr = rep->n_ratings;
+    uint32_t n = rep->n_agents, nr = rep->n_ratings, no = rep->n_offenses;
     size_t need;
-    if (!snap_size(n, nr, &need))
+    if (!snap_size(n, nr, no, &need))
         return cai_fail(CA_ERR_OVERFLOW, "snapshot larger than the address space");
     ca_status st = cai_check_out(out, out_cap, out_len, need);
     if (st != CA_OK)
@@ -90,12 +100,14 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     uint32_t *order = malloc((size_t)(n ? n : 1) * sizeof *order);
     uint32_t *rank = malloc((size_t)(n ? n : 1) * sizeof *rank);
     cai_rating *rs = malloc((size_t)(nr ? nr : 1) * sizeof *rs);
-    uint64_t *fps = malloc((size_t)(nr ? nr : 1) * sizeof *fps);
-    if (!order || !rank || !rs || !fps) {
+    uint64_t *fps = malloc(((size_t)nr + no + 1) * sizeof *fps);
+    cai_offense *os = malloc(((size_t)no + 1) * sizeof *os);
+    if (!order || !rank || !rs || !fps || !os) {
         free(order);
         free(rank);
         free(rs);
         free(fps);
+        free(os);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory writing a snapshot");
     }
     cai_reputation_sort_agents(rep, order);
@@ -114,10 +126,24 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
         if (rep->fps[i] != 0)
             fps[nf++] = rep->fps[i];
     qsort(fps, nf, sizeof *fps, cmp_u64);
+    /* The table holds rating and offense fingerprints (never equal): tasks = the difference. */
+    for (uint32_t k = 0; k < no; k++) {
+        os[k] = rep->offenses[k];
+        os[k].agent = rank[os[k].agent];
+    }
+    qsort(os, no, sizeof *os, cmp_offense);
+    uint32_t nt = 0;
+    for (uint32_t i = 0, k = 0; i < nf; i++) {
+        while (k < no && os[k].fp < fps[i])
+            k++;
+        if (k < no && os[k].fp == fps[i])
+            continue;
+        fps[nt++] = fps[i];
+    }
 
     uint8_t *p = out;
     memcpy(p, snap_magic, sizeof snap_magic);
-    cai_store_le32(p + 4, CA_REPUTATION_SNAPSHOT_VERSION);
+    cai_store_le32(p + 4, no > 0 ? 2u : 1u); /* version 1 readers load what has no offenses */
     cai_store_le64(p + 8, rep->opts.half_life_ms);
     cai_store_le32(p + 16, rep->opts.damping_ppm);
     cai_store_le32(p + 20, rep->opts.stake_share_ppm);
@@ -126,7 +152,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     cai_store_le32(p + 40, rep->scored ? SNAP_FLAG_SCORED : 0);
     cai_store_le32(p + 44, n);
     cai_store_le32(p + 48, nr);
-    cai_store_le32(p + 52, 0);
+    cai_store_le32(p + 52, no);
     p += SNAP_HEADER;
     for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
         const cai_rep_agent *a = &rep->agents[order[r]];
@@ -143,13 +169,20 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
         cai_store_le32(p + 8, rs[k].time_s);
         cai_store_le32(p + 12, rs[k].packed);
     }
-    for (uint32_t k = 0; k < nf; k++, p += SNAP_TASK)
+    for (uint32_t k = 0; k < nt; k++, p += SNAP_TASK)
         cai_store_le64(p, fps[k]);
+    for (uint32_t k = 0; k < no; k++, p += SNAP_OFFENSE) {
+        cai_store_le64(p, os[k].fp);
+        cai_store_le32(p + 8, os[k].agent);
+        cai_store_le32(p + 12, os[k].time_s);
+        cai_store_le32(p + 16, os[k].kind);
+    }
     crypto_generichash(p, SNAP_CHECK, out, (size_t)(p - out), NULL, 0);
     free(order);
     free(rank);
     free(rs);
     free(fps);
+    free(os);
     cai_clear_error();
     return CA_OK;
 }
@@ -158,7 +191,8 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
 
 /* Structure checks that need no allocation. */
 static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, size_t in_len,
-                                 uint32_t *agents_out, uint32_t *ratings_out)
+                                 uint32_t *agents_out, uint32_t *ratings_out,
+                                 uint32_t *offenses_out)
 {
     if (in_len < SNAP_HEADER + SNAP_CHECK)
         return CORRUPT("%zu bytes is shorter than a header", in_len);
@@ -171,21 +205,29 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
         return cai_fail(CA_ERR_UNSUPPORTED, "reputation snapshot version %u is newer than %u",
                         version, CA_REPUTATION_SNAPSHOT_VERSION);
     uint32_t flags = cai_load_le32(in + 40);
-    if ((flags & ~SNAP_FLAG_SCORED) != 0 || cai_load_le32(in + 52) != 0)
-        return CORRUPT("unknown flags or reserved bits set");
+    uint32_t no = cai_load_le32(in + 52);
+    if ((flags & ~SNAP_FLAG_SCORED) != 0)
+        return CORRUPT("unknown flags");
+    if ((version == 1) != (no == 0))
+        return CORRUPT("version %u with %u offenses", version, no);
     if (!(flags & SNAP_FLAG_SCORED) && cai_load_le64(in + 32) != 0)
         return CORRUPT("update time without scores");
     uint32_t n = cai_load_le32(in + 44), nr = cai_load_le32(in + 48);
+    int beyond =
+        n > rep->opts.max_agents || nr > rep->opts.max_ratings || no > rep->opts.max_ratings;
     size_t need;
-    if (!snap_size(n, nr, &need) || need != in_len) {
-        if (n > rep->opts.max_agents || nr > rep->opts.max_ratings)
-            return cai_fail(CA_ERR_LIMIT, "snapshot holds %u agents and %u ratings, beyond limits",
-                            n, nr);
-        return CORRUPT("length %zu does not match %u agents and %u ratings", in_len, n, nr);
+    if (!snap_size(n, nr, no, &need) || need != in_len) {
+        if (beyond)
+            return cai_fail(CA_ERR_LIMIT,
+                            "snapshot holds %u agents, %u ratings and %u offenses, beyond limits",
+                            n, nr, no);
+        return CORRUPT("length %zu does not match %u agents, %u ratings and %u offenses", in_len, n,
+                       nr, no);
     }
-    if (n > rep->opts.max_agents || nr > rep->opts.max_ratings)
-        return cai_fail(CA_ERR_LIMIT, "snapshot holds %u agents and %u ratings, beyond limits", n,
-                        nr);
+    if (beyond)
+        return cai_fail(CA_ERR_LIMIT,
+                        "snapshot holds %u agents, %u ratings and %u offenses, beyond limits", n,
+                        nr, no);
     if (nr > 0 && n < 2)
         return CORRUPT("ratings without two agents");
     int scored = (flags & SNAP_FLAG_SCORED) != 0;
@@ -225,15 +267,30 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
         }
         prev = p;
     }
+    const uint8_t *tasks = p;
     for (uint32_t k = 0; k < nr; k++, p += SNAP_TASK)
         if (k > 0 && cai_load_le64(p - SNAP_TASK) >= cai_load_le64(p))
             return CORRUPT("task fingerprints not strictly increasing");
+    for (uint32_t k = 0, t = 0; k < no; k++, p += SNAP_OFFENSE) {
+        uint64_t fp = cai_load_le64(p);
+        uint32_t kind = cai_load_le32(p + 16);
+        if (k > 0 && cai_load_le64(p - SNAP_OFFENSE) >= fp)
+            return CORRUPT("offense fingerprints not strictly increasing");
+        while (t < nr && cai_load_le64(tasks + (size_t)t * SNAP_TASK) < fp)
+            t++;
+        if (t < nr && cai_load_le64(tasks + (size_t)t * SNAP_TASK) == fp)
+            return CORRUPT("offense %u has a task's fingerprint", k);
+        if (cai_load_le32(p + 8) >= n || kind < CA_REPUTATION_OFFENSE_EQUIVOCATION ||
+            kind > CA_REPUTATION_OFFENSE_DISPUTE)
+            return CORRUPT("offense %u names a bad agent or kind", k);
+    }
     uint8_t check[SNAP_CHECK];
     crypto_generichash(check, sizeof check, in, (size_t)(p - in), NULL, 0);
     if (memcmp(check, p, SNAP_CHECK) != 0)
         return CORRUPT("checksum mismatch");
     *agents_out = n;
     *ratings_out = nr;
+    *offenses_out = no;
     return CA_OK;
 }
 
@@ -242,10 +299,10 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     CAI_REQUIRE(rep);
     if (in == NULL && in_len != 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "snapshot bytes are NULL");
-    if (rep->n_agents != 0 || rep->n_ratings != 0)
+    if (rep->n_agents != 0 || rep->n_ratings != 0 || rep->n_offenses != 0)
         return cai_fail(CA_ERR_STATE, "snapshots load only into an empty handle");
-    uint32_t n = 0, nr = 0;
-    ca_status st = check_structure(rep, in, in_len, &n, &nr);
+    uint32_t n = 0, nr = 0, no = 0;
+    ca_status st = check_structure(rep, in, in_len, &n, &nr, &no);
     if (st != CA_OK)
         return st;
     if (cai_load_le64(in + 8) != rep->opts.half_life_ms ||
@@ -257,7 +314,8 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     ca_reputation *fresh = NULL;
     if ((st = cai_reputation_clone_empty(rep, &fresh)) != CA_OK)
         return st;
-    if ((st = ca_reputation_reserve(fresh, n, nr)) != CA_OK) {
+    if ((st = ca_reputation_reserve(fresh, n, (size_t)nr + no)) != CA_OK ||
+        (st = cai_reputation_grow_offenses(fresh, no)) != CA_OK) {
         ca_reputation_free(fresh);
         return st;
     }
@@ -293,6 +351,17 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     fresh->n_ratings = nr;
     for (uint32_t k = 0; k < nr; k++, p += SNAP_TASK)
         (void)cai_reputation_insert_fp(fresh, cai_load_le64(p));
+    for (uint32_t k = 0; k < no; k++, p += SNAP_OFFENSE) {
+        cai_offense *o = &fresh->offenses[k];
+        memset(o, 0, sizeof *o);
+        o->fp = cai_load_le64(p);
+        o->agent = cai_load_le32(p + 8);
+        o->time_s = cai_load_le32(p + 12);
+        o->kind = cai_load_le32(p + 16);
+        fresh->agents[o->agent].offenses++;
+        (void)cai_reputation_insert_fp(fresh, o->fp);
+    }
+    fresh->n_offenses = no;
     fresh->scored = (cai_load_le32(in + 40) & SNAP_FLAG_SCORED) != 0;
     fresh->last_update_ms = cai_load_le64(in + 32);
 

@@ -17,9 +17,12 @@
  *   eigen   plain EigenTrust: every rating weight 1, teleport to the
  *           pre-trusted agents only, no stake, no slashing, no exploration;
  *           routing ranks the bids by global trust, ties chosen at random;
- *   full    the library's policy: ratings weighted by the amount paid, stake
- *           in routing and in the EigenTrust teleport, slashing on the
- *           evidence the protocol produces, Thompson exploration in routing.
+ *   full    the library's defaults (ca_reputation_options_init,
+ *           ca_routing_options_init, ca_ledger_options_init with only the
+ *           authority and the arbiter set): ratings weighted by the amount
+ *           paid, stake from the ledger in routing and in the EigenTrust
+ *           teleport, each slash recorded as an offense in reputation
+ *           (ca_reputation_add_offense), Thompson exploration in routing.
  * Measured: the share of honest hirers' tasks that failed (bad work).
  *
  * What is modelled, and what is not (docs/REPUTATION.md says the same):
@@ -29,18 +32,22 @@
  * funds and bonds the same stake, every task is escrowed, delivered and
  * released or, on a lost dispute, split back to the hirer and slashed by the
  * arbiter; the ledger's stake (bonded + unbonding) is pushed to routing and
- * reputation as the hire example does. The only slashing evidence modelled
- * is a lost dispute (CA_LEDGER_EVIDENCE_DISPUTE): an honest hirer disputes
- * bad work and the arbiter, who can check the work, rules against the
- * worker. Malicious hirers never dispute. Honest workers
+ * reputation as the hire example does, and the slash to reputation as an
+ * offense. Jailed agents (the ledger refuses them as workers) do not bid;
+ * with the default rules a lost dispute jails no one. The only slashing
+ * evidence modelled is a lost dispute (CA_LEDGER_EVIDENCE_DISPUTE): an
+ * honest hirer disputes bad work and the arbiter, who can check the work,
+ * rules against the worker. Malicious hirers never dispute. Honest workers
  * never fail, every bid has the same price, every task pays the same amount.
  *
  * Usage: ca-sim            short version, asserts the goal (a ctest)
  *        ca-sim --table    the full table (longer runs)
  *        ca-sim --seed N   another seed (either mode)
- *        ca-sim --tune W S D P   full policy: routing stake weight W, teleport
- *                          stake share S ppm, damping D ppm, slash P ppm
- *                          (defaults 16 900000 300000 500000)
+ *        ca-sim --models CD   only these threat models
+ *        ca-sim --tune W S D P   full policy with other settings than the
+ *                          defaults: routing stake weight W, teleport stake
+ *                          share S ppm, damping D ppm, dispute slash P ppm
+ *        CA_SIM_DEBUG=1    prints per-role mean trust and stake after each full run
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -72,12 +79,14 @@ typedef struct sim_config {
     uint32_t pretrusted;
     uint32_t tasks;
     uint32_t bidders;
-    uint32_t update_every;    /* tasks between reputation updates */
-    uint32_t camouflage_ppm;  /* model C: share of good work */
-    uint32_t slash_ppm;       /* stake slashed on a lost dispute */
-    uint32_t stake_weight;    /* full policy: routing weight of the stake feature */
-    uint32_t stake_share_ppm; /* full policy: stake's share of the teleport vector */
-    uint32_t damping_ppm;     /* full policy: EigenTrust teleport weight */
+    uint32_t update_every;   /* tasks between reputation updates */
+    uint32_t camouflage_ppm; /* model C: share of good work */
+    /* --tune: overrides of the library defaults for the full policy (0 = defaults). */
+    int tuned;
+    uint32_t slash_ppm;       /* ledger: stake slashed on a lost dispute */
+    uint32_t stake_weight;    /* routing weight of the stake feature */
+    uint32_t stake_share_ppm; /* stake's share of the EigenTrust teleport vector */
+    uint32_t damping_ppm;     /* EigenTrust teleport weight */
     uint64_t seed;
 } sim_config;
 
@@ -198,6 +207,8 @@ static ca_status ledger_task(sim *s, uint32_t h, uint32_t w, const ca_hash *task
     TRY(ledger_op(s, CA_LEDGER_OP_ESCROW_SPLIT, &s->arbiter, &s->arbiter_nonce, NULL, task, 0,
                   COLLATERAL));
     TRY(ledger_op(s, CA_LEDGER_OP_SLASH, &s->arbiter, &s->arbiter_nonce, &wk->id, task, 0, 0));
+    /* The slash is verified evidence for reputation too. */
+    TRY(ca_reputation_add_offense(s->rep, CA_REPUTATION_OFFENSE_DISPUTE, task, &wk->id, s->now));
     return push_stake(s, w);
 }
 
@@ -256,8 +267,10 @@ static ca_status setup(sim *s)
     TRY(ca_reputation_options_init(&ro, CA_REPUTATION_OPTIONS_VERSION));
     ro.warm_start = 1;
     if (s->policy == POL_FULL) {
-        ro.stake_share_ppm = c->stake_share_ppm;
-        ro.damping_ppm = c->damping_ppm;
+        if (c->tuned) {
+            ro.stake_share_ppm = c->stake_share_ppm;
+            ro.damping_ppm = c->damping_ppm;
+        }
     }
     TRY(ca_reputation_new(&s->rep, &ro));
     TRY(ca_reputation_reserve(s->rep, c->agents, c->tasks));
@@ -272,7 +285,8 @@ static ca_status setup(sim *s)
         o.weights.reputation = 1;
         o.default_reputation_ppm = 0; /* no trust until EigenTrust gives some */
     } else {
-        o.weights.stake = c->stake_weight;
+        if (c->tuned)
+            o.weights.stake = c->stake_weight;
     }
     TRY(ca_routing_new(&s->rt, &o));
 
@@ -284,7 +298,8 @@ static ca_status setup(sim *s)
         TRY(ca_ledger_options_init(&lo, CA_LEDGER_OPTIONS_VERSION));
         lo.authority = s->authority;
         lo.arbiter = s->arbiter;
-        lo.slash_dispute_ppm = c->slash_ppm;
+        if (c->tuned)
+            lo.slash_dispute_ppm = c->slash_ppm;
         lo.initial_accounts = c->agents + 2;
         TRY(ca_ledger_new(&s->led, &lo));
     }
@@ -432,14 +447,37 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
          * and spies hire a collective member when one bids (collusion),
          * everyone else of theirs picks at random. */
         uint32_t w = UINT32_MAX;
+        uint32_t nbid = c->bidders;
+        if (policy == POL_FULL) {
+            /* Jailed agents cannot take escrowed work: they do not bid. */
+            uint32_t kept = 0;
+            for (uint32_t b = 0; b < nbid; b++) {
+                ca_ledger_account_info ai;
+                st = ca_ledger_account(s.led, &s.ag[bidders[b]].id, &ai);
+                if (st != CA_OK)
+                    break;
+                if (ai.jailed_until <= s.now)
+                    bidders[kept++] = bidders[b];
+            }
+            if (st != CA_OK)
+                break;
+            nbid = kept;
+            if (nbid == 0) {
+                if (!malicious_hirer(hr)) {
+                    h_tasks++;
+                    h_failed++;
+                }
+                continue;
+            }
+        }
         if (malicious_hirer(hr)) {
-            for (uint32_t b = 0; b < c->bidders && w == UINT32_MAX; b++)
+            for (uint32_t b = 0; b < nbid && w == UINT32_MAX; b++)
                 if (in_collective(model, s.ag[bidders[b]].role) && hr != INDEPENDENT)
                     w = bidders[b];
             if (w == UINT32_MAX)
-                w = bidders[below(&s.pick, c->bidders)];
+                w = bidders[below(&s.pick, nbid)];
         } else {
-            st = choose(&s, bidders, c->bidders, &w);
+            st = choose(&s, bidders, nbid, &w);
             if (st != CA_OK)
                 break;
         }
@@ -483,6 +521,23 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
         if ((t + 1) % c->update_every == 0)
             st = sync(&s);
     }
+    if (getenv("CA_SIM_DEBUG") != NULL && policy == POL_FULL && st == CA_OK) {
+        double g[5] = {0}, stk[5] = {0};
+        uint32_t cnt[5] = {0};
+        for (uint32_t i = 0; i < c->agents; i++) {
+            int r = s.ag[i].role;
+            g[r] += s.ag[i].global * c->agents;
+            stk[r] += (double)s.ag[i].stake;
+            cnt[r]++;
+        }
+        fprintf(stderr, "  %c %u%%:", model_names[model], share);
+        for (int r = 0; r < 5; r++)
+            if (cnt[r])
+                fprintf(stderr, " role%d n=%u gn=%.3f stake=%.0f;", r, cnt[r], g[r] / cnt[r],
+                        stk[r] / cnt[r]);
+        fprintf(stderr, " failed %llu/%llu\n", (unsigned long long)h_failed,
+                (unsigned long long)h_tasks);
+    }
     /* The ledger's invariants (conservation, sums, state hash) still hold. */
     if (st == CA_OK && s.led != NULL)
         st = ca_ledger_check(s.led);
@@ -494,6 +549,13 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
     free(pool);
     free(s.ag);
     return st;
+}
+
+static uint32_t default_slash_ppm(void)
+{
+    ca_ledger_options lo;
+    return ca_ledger_options_init(&lo, CA_LEDGER_OPTIONS_VERSION) == CA_OK ? lo.slash_dispute_ppm
+                                                                           : 0;
 }
 
 static double pct(uint64_t a, uint64_t b)
@@ -509,24 +571,25 @@ int main(int argc, char **argv)
                     .bidders = 10,
                     .update_every = 25,
                     .camouflage_ppm = 500000,
-                    .slash_ppm = 500000,
-                    .stake_weight = 16,
-                    .stake_share_ppm = 900000,
-                    .damping_ppm = 300000,
                     .seed = 1};
     int table = 0;
+    const char *only = "ABCD";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--table") == 0)
             table = 1;
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             c.seed = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--tune") == 0 && i + 4 < argc) {
+            c.tuned = 1;
             c.stake_weight = (uint32_t)strtoul(argv[++i], NULL, 10);
             c.stake_share_ppm = (uint32_t)strtoul(argv[++i], NULL, 10);
             c.damping_ppm = (uint32_t)strtoul(argv[++i], NULL, 10);
             c.slash_ppm = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--models") == 0 && i + 1 < argc) {
+            only = argv[++i];
         } else {
-            fprintf(stderr, "usage: ca-sim [--table] [--seed N]\n");
+            fprintf(stderr,
+                    "usage: ca-sim [--table] [--seed N] [--models ABCD] [--tune W S D P]\n");
             return 2;
         }
     }
@@ -539,12 +602,14 @@ int main(int argc, char **argv)
     printf("ca-sim: %" PRIu32 " agents (%" PRIu32 " pre-trusted), %" PRIu32 " tasks, %" PRIu32
            " bidders, seed %" PRIu64 ", camouflage %.0f%%, slash %.0f%%\n",
            c.agents, c.pretrusted, c.tasks, c.bidders, c.seed, c.camouflage_ppm / 1e4,
-           c.slash_ppm / 1e4);
+           (c.tuned ? c.slash_ppm : default_slash_ppm()) / 1e4);
     printf("| model | malicious | random | EigenTrust | full | full/random | full/EigenTrust | "
            "goal |\n|---|---|---|---|---|---|---|---|\n");
     int misses = 0;
     cell last_c = {0, {0, 0, 0}};
     for (int m = 0; m < MODELS; m++) {
+        if (strchr(only, model_names[m]) == NULL)
+            continue;
         for (uint32_t k = 0; k < NSHARES; k++) {
             cell cl;
             memset(&cl, 0, sizeof cl);

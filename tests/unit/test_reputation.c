@@ -881,8 +881,12 @@ static void test_snapshot_rejects_corruption(void **state)
     assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len + 1));
     /* A newer version is reported as such. */
     memcpy(buf, snap, len);
-    buf[4] = 2;
+    buf[4] = 3;
     assert_status(CA_ERR_UNSUPPORTED, try_import(buf, len));
+    /* Version 2 without offenses (or 1 with some) is not canonical. */
+    buf[4] = 2;
+    crypto_generichash(buf + len - 32, 32, buf, len - 32, NULL, 0);
+    assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len));
     /* Structural errors are found even under a valid checksum. */
     memcpy(buf, snap, len);
     memcpy(buf + 56, snap + 56 + 68, 32); /* first agent id = second: not increasing */
@@ -1175,6 +1179,217 @@ static void test_settled_refusals_change_nothing(void **state)
     ca_reputation_free(rep);
 }
 
+static void offend(ca_reputation *rep, uint64_t ref, uint32_t who, uint64_t time_ms)
+{
+    ca_hash h = task(1000000 + ref);
+    ca_agent_id id = agent(who);
+    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &id, time_ms));
+}
+
+static void test_offense_refusals(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    ca_hash h = task(1);
+    ca_agent_id a = agent(1), b = agent(2);
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_offense(rep, 0, &h, &a, T0_MS));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_offense(rep, 4, &h, &a, T0_MS));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_reputation_add_offense(rep, 3, &h, &a, (UINT32_MAX + 1ull) * 1000));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_offense(rep, 3, NULL, &a, T0_MS));
+    assert_int_equal(ca_reputation_agent_count(rep), 0);
+    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &a, T0_MS));
+    assert_int_equal(ca_reputation_agent_count(rep), 1); /* the offender is registered */
+    /* One record per (kind, ref, offender), as in the ledger. */
+    assert_status(CA_ERR_DUPLICATE_OFFENSE,
+                  ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &a, T0_MS));
+    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &b, T0_MS));
+    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_MISSED_DEADLINE, &h, &a, T0_MS));
+    assert_string_equal(ca_status_str(CA_ERR_DUPLICATE_OFFENSE), "CA_ERR_DUPLICATE_OFFENSE");
+    /* A rating is still accepted for the task (its key is the task id, not the evidence key). */
+    assert_ok(ca_reputation_add_rating(rep, &h, &b, &a, 0, 100, T0_MS));
+    ca_reputation_free(rep);
+}
+
+/*
+ * Offenses against the dense reference: c = 16^-k for k fresh offenses; an
+ * edge i -> j carries c_i c_j of c_ij, the rest of t_i goes to p.
+ */
+static void test_offense_dense(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    double s[DN][DN] = {{0}};
+    uint64_t seed = 7, tn = 1;
+    for (int k = 0; k < 30; k++) {
+        uint32_t i = (uint32_t)(rng_next(&seed) % DN), j = (uint32_t)(rng_next(&seed) % DN);
+        if (i == j || i == DN - 1)
+            continue;
+        uint32_t v = (uint32_t)(rng_next(&seed) % 101);
+        uint64_t amount = 1 + rng_next(&seed) % 400;
+        add(rep, tn++, i, j, v, amount, T0_MS);
+        s[i][j] += (double)ca_reputation_weight(rep, amount) * (2.0 * v - 100.0);
+    }
+    const int offenses[DN] = {0, 1, 0, 2, 0, 1, 0};
+    double cred[DN], p[DN];
+    uint64_t ref = 1;
+    for (int i = 0; i < DN; i++) {
+        for (int k = 0; k < offenses[i]; k++)
+            offend(rep, ref++, (uint32_t)i, T0_MS);
+        cred[i] = offenses[i] == 0 ? 1.0 : offenses[i] == 1 ? 1.0 / 16 : 1.0 / 256;
+        p[i] = 1.0 / DN;
+    }
+    double c[DN][DN], leak[DN];
+    for (int i = 0; i < DN; i++) {
+        double sum = 0;
+        for (int j = 0; j < DN; j++)
+            sum += s[i][j] > 0 ? s[i][j] : 0;
+        leak[i] = 1.0;
+        for (int j = 0; j < DN; j++) {
+            c[i][j] = sum > 0 ? (s[i][j] > 0 ? s[i][j] : 0) / sum * cred[i] * cred[j] : 0;
+            leak[i] -= c[i][j];
+        }
+    }
+    double t[DN];
+    memcpy(t, p, sizeof t);
+    for (int it = 0; it < 10000; it++) {
+        double tn2[DN], lost = 0;
+        for (int i = 0; i < DN; i++)
+            lost += t[i] * leak[i];
+        for (int j = 0; j < DN; j++) {
+            double acc = 0;
+            for (int i = 0; i < DN; i++)
+                acc += c[i][j] * t[i];
+            tn2[j] = 0.85 * (acc + lost * p[j]) + 0.15 * p[j];
+        }
+        memcpy(t, tn2, sizeof t);
+    }
+    ca_reputation_stats st;
+    assert_ok(ca_reputation_update(rep, T0_MS, &st));
+    assert_true(st.converged);
+    double sum = 0;
+    for (int i = 0; i < DN; i++) {
+        double g = score_of(rep, (uint32_t)i).global;
+        sum += g;
+        if (!(g - t[i] < 1e-10 && t[i] - g < 1e-10))
+            fail_msg("agent %d: got %.17g, dense reference %.17g", i, g, t[i]);
+    }
+    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+    ca_reputation_free(rep);
+}
+
+/*
+ * A camouflaged ring: honest raters rate its members well, the members rate
+ * each other 100. Without offenses the ring pumps that trust up; one
+ * lost dispute per member takes it away, and an offense fades with time.
+ */
+static void test_offense_breaks_ring(void **state)
+{
+    (void)state;
+    ca_reputation *plain = new_rep(), *judged = new_rep();
+    ca_reputation *both[2] = {plain, judged};
+    for (int h = 0; h < 2; h++) {
+        uint64_t tn = 1;
+        for (uint32_t i = 0; i < 10; i++)
+            for (uint32_t j = 0; j < 10; j++)
+                if (i != j)
+                    add(both[h], tn++, i, j, 90, 100, T0_MS);
+        for (uint32_t i = 0; i < 10; i++) /* each honest agent had one good task from the ring */
+            add(both[h], tn++, i, 20 + i % 5, 100, 100, T0_MS);
+        for (uint32_t i = 20; i < 25; i++)
+            for (uint32_t j = 20; j < 25; j++)
+                if (i != j)
+                    add(both[h], tn++, i, j, 100, 100, T0_MS);
+        for (uint32_t i = 0; i < 2; i++) {
+            ca_agent_id id = agent(i);
+            assert_ok(ca_reputation_set_pretrusted(both[h], &id, 1));
+        }
+    }
+    for (uint32_t i = 20; i < 25; i++)
+        offend(judged, i, i, T0_MS);
+    assert_ok(ca_reputation_update(plain, T0_MS, NULL));
+    assert_ok(ca_reputation_update(judged, T0_MS, NULL));
+    double ring_plain = 0, ring_judged = 0;
+    for (uint32_t i = 20; i < 25; i++) {
+        ring_plain += score_of(plain, i).global;
+        ring_judged += score_of(judged, i).global;
+    }
+    assert_true(ring_plain > 0.3);              /* the ring keeps what it was given */
+    assert_true(ring_judged < ring_plain / 50); /* not once its members are proven cheats */
+    /* Local scores do not change. */
+    assert_true(score_of(plain, 20).expected == score_of(judged, 20).expected);
+    /* Offenses fade with the half-life (30 days by default): four half-lives later the
+     * credibility is 2^-(4 / 16) = 0.84 again. */
+    assert_ok(ca_reputation_update(judged, T0_MS + 4 * 30 * 24 * HOUR_MS, NULL));
+    double later = 0;
+    for (uint32_t i = 20; i < 25; i++)
+        later += score_of(judged, i).global;
+    assert_true(later > ring_judged * 10);
+    ca_reputation_free(plain);
+    ca_reputation_free(judged);
+}
+
+/* Offenses are part of the state: order-independent, in snapshots, deduplicated after a restart. */
+static void test_offense_snapshot(void **state)
+{
+    (void)state;
+    ca_reputation *a = new_rep(), *b = new_rep();
+    fill_random(a, 30, 200, 11, 1);
+    fill_random(b, 30, 200, 11, 1);
+    for (uint32_t k = 0; k < 12; k++)
+        offend(a, k, k % 7, T0_MS + k * HOUR_MS);
+    for (uint32_t k = 12; k-- > 0;)
+        offend(b, k, k % 7, T0_MS + k * HOUR_MS);
+    offend(a, 99, 77, T0_MS); /* an offender nobody rated */
+    offend(b, 99, 77, T0_MS);
+    assert_ok(ca_reputation_update(a, T0_MS + 24 * HOUR_MS, NULL));
+    assert_ok(ca_reputation_update(b, T0_MS + 24 * HOUR_MS, NULL));
+    size_t la = 0, lb = 0;
+    uint8_t *sa = export_all(a, &la), *sb = export_all(b, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(sa, sb, la);
+    assert_int_equal(cai_load_le32(sa + 4), 2);
+    assert_int_equal(cai_load_le32(sa + 52), 13);
+    assert_int_equal(la, 56 + 68 * ca_reputation_agent_count(a) +
+                             24 * ca_reputation_rating_count(a) + 20 * 13 + 32);
+    ca_reputation *c = new_rep();
+    assert_ok(ca_reputation_snapshot_import(c, sa, la));
+    size_t lc = 0;
+    uint8_t *sc = export_all(c, &lc);
+    assert_int_equal(la, lc);
+    assert_memory_equal(sa, sc, la);
+    ca_hash h = task(1000000 + 3);
+    ca_agent_id id = agent(3);
+    assert_status(CA_ERR_DUPLICATE_OFFENSE,
+                  ca_reputation_add_offense(c, CA_REPUTATION_OFFENSE_DISPUTE, &h, &id, T0_MS));
+    assert_ok(ca_reputation_update(a, T0_MS + 48 * HOUR_MS, NULL));
+    assert_ok(ca_reputation_update(c, T0_MS + 48 * HOUR_MS, NULL));
+    for (uint32_t n = 0; n < 80; n++) {
+        ca_agent_id x = agent(n);
+        ca_reputation_score p, q;
+        if (ca_reputation_get(a, &x, &p) != CA_OK)
+            continue;
+        assert_ok(ca_reputation_get(c, &x, &q));
+        assert_memory_equal(&p, &q, sizeof p);
+    }
+    /* An offense with a task's fingerprint is refused on import. */
+    uint8_t *buf = malloc(la);
+    assert_non_null(buf);
+    memcpy(buf, sa, la);
+    size_t tasks = 56 + 68 * ca_reputation_agent_count(a) + 16 * ca_reputation_rating_count(a);
+    size_t offs = tasks + 8 * ca_reputation_rating_count(a);
+    memcpy(buf + offs, buf + tasks, 8); /* first offense fp = first task fp (the smallest) */
+    crypto_generichash(buf + la - 32, 32, buf, la - 32, NULL, 0);
+    assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, la));
+    free(buf);
+    free(sa);
+    free(sb);
+    free(sc);
+    ca_reputation_free(a);
+    ca_reputation_free(b);
+    ca_reputation_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1201,6 +1416,10 @@ int main(void)
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_canonical),
         cmocka_unit_test(test_snapshot_rejects_corruption),
+        cmocka_unit_test(test_offense_refusals),
+        cmocka_unit_test(test_offense_dense),
+        cmocka_unit_test(test_offense_breaks_ring),
+        cmocka_unit_test(test_offense_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,6 +148,17 @@ class Reputation(Handle):
             )
         )
 
+    def add_offense(self, kind: int, ref: BytesLike, offender: BytesLike, time_ms: int) -> None:
+        """Records verified slashing evidence (a slash the ledger applied: its evidence
+        ``kind`` 1..3, ``ref`` and offender). At the next update the offender's
+        credibility is divided by 16 per fresh offense, fading with the half-life:
+        trust given to it, and trust it gives, goes back to the teleport vector.
+        Raises :class:`~cyberagent.ReputationError` (``CA_ERR_DUPLICATE_OFFENSE``) for
+        a repeat."""
+        r = _sigs.ca_hash.from_buffer_copy(_bytes(ref, "ref", 32))
+        a = _aid(offender, "offender")
+        self._locked(lambda p: check(F.ca_reputation_add_offense(p, kind, _byref(r), _byref(a), time_ms)))
+
     def set_stake(self, agent: BytesLike, amount: int) -> None:
         a = _aid(agent, "agent")
         self._locked(lambda p: check(F.ca_reputation_set_stake(p, _byref(a), amount)))

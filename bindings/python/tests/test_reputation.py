@@ -68,6 +68,41 @@ class TestReputation(unittest.TestCase):
         with self.assertRaises(TypeError):
             Reputation(nope=1)
 
+    def test_offenses(self):
+        ids = [Identity.generate().public_key for _ in range(6)]
+        honest, ring = ids[:3], ids[3:]
+        plain, judged = Reputation(), Reputation()
+        for rep in (plain, judged):
+            n = 1
+            for i in honest:
+                for j in honest + ring[:1]:  # the ring's first member did one good task for each
+                    if i != j:
+                        rep.add_rating(h(n), i, j, 100, 100, T0)
+                        n += 1
+            for i in ring:
+                for j in ring:
+                    if i != j:
+                        rep.add_rating(h(n), i, j, 100, 100, T0)
+                        n += 1
+            rep.set_pretrusted(honest[0])
+        for k, m in enumerate(ring):
+            judged.add_offense(cyberagent.CA_REPUTATION_OFFENSE_DISPUTE, h(1000 + k), m, T0)
+        with self.assertRaises(cyberagent.DuplicateOffenseError):
+            judged.add_offense(cyberagent.CA_REPUTATION_OFFENSE_DISPUTE, h(1000), ring[0], T0)
+        with self.assertRaises(cyberagent.ArgumentError):
+            judged.add_offense(9, h(1), ring[0], T0)
+        plain.update(T0)
+        judged.update(T0)
+        before = sum(plain.get(m).global_ for m in ring)
+        after = sum(judged.get(m).global_ for m in ring)
+        self.assertGreater(before, 0.3)
+        self.assertLess(after, before / 20)
+        snap = judged.snapshot_export()
+        self.assertEqual(int.from_bytes(snap[4:8], "little"), cyberagent.CA_REPUTATION_SNAPSHOT_VERSION)
+        again = Reputation()
+        again.snapshot_import(snap)
+        self.assertEqual(again.snapshot_export(), snap)
+
     def test_limits(self):
         self.assertEqual(R.rating_max(), cyberagent.CA_REPUTATION_RATING_MAX)
         self.assertEqual(R.weight_max(), cyberagent.CA_REPUTATION_WEIGHT_MAX)

@@ -517,6 +517,7 @@ pub const CA_CARD_NAME_MAX: u32 = 128;
 pub const CA_CARD_PARAMS_VERSION: u32 = 1;
 pub const CA_ERR_BAD_CAPABILITY: ca_status = -300;
 pub const CA_ERR_BAD_EVIDENCE: ca_status = -310;
+pub const CA_ERR_DUPLICATE_OFFENSE: ca_status = -505;
 pub const CA_ERR_DUPLICATE_RATING: ca_status = -501;
 pub const CA_ERR_ESCROW_MISMATCH: ca_status = -504;
 pub const CA_ERR_REPUTATION_CORRUPT: ca_status = -503;
@@ -533,9 +534,13 @@ pub const CA_ERR_TASK_UNKNOWN_PARENT: ca_status = -302;
 pub const CA_ERR_UNPAID_RATING: ca_status = -502;
 pub const CA_REPUTATION_MAX_AGENTS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_MAX_RATINGS_LIMIT: u32 = 4294967280;
+pub const CA_REPUTATION_OFFENSE_DISPUTE: u32 = 3;
+pub const CA_REPUTATION_OFFENSE_EQUIVOCATION: u32 = 1;
+pub const CA_REPUTATION_OFFENSE_HALVINGS: u32 = 4;
+pub const CA_REPUTATION_OFFENSE_MISSED_DEADLINE: u32 = 2;
 pub const CA_REPUTATION_OPTIONS_VERSION: u32 = 1;
 pub const CA_REPUTATION_RATING_MAX: u32 = 100;
-pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 1;
+pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 2;
 pub const CA_REPUTATION_WEIGHT_MAX: u32 = 33554431;
 
 #[repr(C)]
@@ -670,6 +675,13 @@ extern "C" {
         out_len: *mut usize,
     ) -> ca_status;
     pub fn ca_card_valid_at(card: *const ca_card, now: u64) -> c_int;
+    pub fn ca_reputation_add_offense(
+        rep: *mut ca_reputation,
+        kind: u32,
+        reference: *const ca_hash,
+        offender: *const ca_agent_id,
+        time_ms: u64,
+    ) -> ca_status;
     pub fn ca_reputation_add_rating(
         rep: *mut ca_reputation,
         task: *const ca_hash,

@@ -110,6 +110,23 @@ impl Reputation {
         check(unsafe { sys::ca_reputation_add_settled(self.raw(), task.as_ptr(), ledger.as_const_ptr()) })
     }
 
+    /// Records verified slashing evidence (a slash the ledger applied: its
+    /// evidence `kind` 1..=3, `reference` and offender). At the next update
+    /// the offender's credibility is divided by 16 per fresh offense, fading
+    /// with the half-life. A repeat fails with `CA_ERR_DUPLICATE_OFFENSE`.
+    pub fn add_offense(
+        &mut self,
+        kind: u32,
+        reference: &Hash,
+        offender: &PublicKey,
+        time_ms: u64,
+    ) -> Result<()> {
+        let r = sys::ca_hash { bytes: *reference };
+        let a = sys::ca_agent_id { bytes: *offender };
+        // SAFETY: exclusive access; pointers valid.
+        check(unsafe { sys::ca_reputation_add_offense(self.raw(), kind, &r, &a, time_ms) })
+    }
+
     pub fn set_stake(&mut self, agent: &PublicKey, amount: u64) -> Result<()> {
         let a = sys::ca_agent_id { bytes: *agent };
         // SAFETY: exclusive access.

@@ -176,6 +176,17 @@ fn reputation_scores() {
     rep2.snapshot_import(&snap).unwrap();
     assert_eq!(rep2.snapshot_export().unwrap(), snap);
     assert_eq!(cyberagent::reputation_limits().0, 100);
+    // A lost dispute: b's credibility drops to 1/16, so the trust a gives it goes back to p.
+    let before = rep.get(&b).unwrap().unwrap().global;
+    rep.add_offense(sys::CA_REPUTATION_OFFENSE_DISPUTE, &[1; 32], &b, T0).unwrap();
+    assert_eq!(
+        rep.add_offense(sys::CA_REPUTATION_OFFENSE_DISPUTE, &[1; 32], &b, T0).unwrap_err().status(),
+        sys::CA_ERR_DUPLICATE_OFFENSE
+    );
+    rep.update(T0 + 2).unwrap();
+    assert!(rep.get(&b).unwrap().unwrap().global < before);
+    let snap = rep.snapshot_export().unwrap();
+    assert_eq!(u32::from_le_bytes(snap[4..8].try_into().unwrap()), sys::CA_REPUTATION_SNAPSHOT_VERSION);
 }
 
 #[test]
