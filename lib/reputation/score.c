@@ -352,15 +352,18 @@ static sort_rec *sort_ratings(const ca_reputation *rep, uint64_t now_ms, const e
     const uint64_t hl = rep->opts.half_life_ms;
     for (uint32_t r = 0; r < n; r++)
         t->rank[rep->order[r]] = r;
-    cai_reputation_decay_table_init(t->decay);
+    /* The table costs 2^16 steps to fill: worth it for many ratings only (same bits either way). */
+    const int table = nr >= CAI_DECAY_TABLE_SIZE / 8;
+    if (table)
+        cai_reputation_decay_table_init(t->decay);
     for (uint32_t k = 0; k < nr; k++) {
         const cai_rating *x = &rep->ratings[k];
         const uint64_t t_ms = (uint64_t)x->time_s * 1000u;
         const uint64_t delta = now_ms > t_ms ? now_ms - t_ms : 0;
+        const uint64_t d = table ? cai_reputation_decay_lookup(t->decay, delta, hl)
+                                 : cai_reputation_decay_q32(delta, hl);
         /* weight < 2^25, decay <= 2^32: the product fits; ev is in Q12 weight units. */
-        const uint64_t ev =
-            ((uint64_t)cai_rating_weight(x) * cai_reputation_decay_lookup(t->decay, delta, hl)) >>
-            (32u - CAI_EVIDENCE_SHIFT);
+        const uint64_t ev = ((uint64_t)cai_rating_weight(x) * d) >> (32u - CAI_EVIDENCE_SHIFT);
         t->a[k].key = key_of(ek, t->rank[x->ratee], t->rank[x->rater]);
         t->a[k].ev = ev << CAI_RATING_BITS | cai_rating_value(x);
     }
