@@ -157,6 +157,9 @@ typedef struct cai_rep_edge {
 #define CAI_DST_SHIFT 16u
 #define CAI_SRC_SHIFT 14u
 
+/* The iteration prefetches the edge stream this many edges (2 KiB) ahead. */
+#define CAI_EDGE_AHEAD 256u
+
 /*
  * The rating graph of one update in rank space (agents ordered by id), cut
  * into tiles of 2^dst_shift ratees by 2^src_shift raters so that both the

@@ -520,11 +520,27 @@ static inline double abs_exact(double d)
     return d;
 }
 
+/*
+ * Asks for the edge CAI_EDGE_AHEAD places ahead of e if the edge array
+ * (ending at last) has one: a hint that never faults or changes a result.
+ */
+static inline void edge_prefetch(const cai_rep_edge *e, const cai_rep_edge *last)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (last - e > (ptrdiff_t)CAI_EDGE_AHEAD)
+        __builtin_prefetch(e + CAI_EDGE_AHEAD, 0, 3);
+#else
+    (void)e;
+    (void)last;
+#endif
+}
+
 void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32_t max_iter,
                             ca_reputation_stats *stats)
 {
     const uint32_t n = g->n;
     const cai_rep_edge *restrict edge = g->e;
+    const cai_rep_edge *const last = g->e + g->edges;
     const double *restrict w = g->out_sum, *restrict p = g->p;
     const double keep = 1.0 - damping;
     double l1 = 0.0;
@@ -565,6 +581,35 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
                 const uint32_t tile = db * g->src_blocks + sb;
                 const cai_rep_edge *restrict e = edge + g->tile_ptr[tile];
                 const cai_rep_edge *restrict end = edge + g->tile_ptr[tile + 1];
+                /*
+                 * Eight edges at a time: all eight loads of u and products
+                 * first, then the eight read-modify-writes of sums in edge
+                 * order (the same additions in the same order; only the
+                 * independent loads move earlier). The edge stream comes
+                 * from memory and is prefetched 2 KiB ahead: measured, the
+                 * hardware prefetcher alone leaves the loop waiting on it.
+                 */
+                for (; end - e >= 8; e += 8) {
+                    edge_prefetch(e, last);
+                    const uint32_t i0 = e[0].idx, i1 = e[1].idx, i2 = e[2].idx, i3 = e[3].idx;
+                    const uint32_t i4 = e[4].idx, i5 = e[5].idx, i6 = e[6].idx, i7 = e[7].idx;
+                    const double p0 = (double)e[0].val * ub[i0 >> ds];
+                    const double p1 = (double)e[1].val * ub[i1 >> ds];
+                    const double p2 = (double)e[2].val * ub[i2 >> ds];
+                    const double p3 = (double)e[3].val * ub[i3 >> ds];
+                    const double p4 = (double)e[4].val * ub[i4 >> ds];
+                    const double p5 = (double)e[5].val * ub[i5 >> ds];
+                    const double p6 = (double)e[6].val * ub[i6 >> ds];
+                    const double p7 = (double)e[7].val * ub[i7 >> ds];
+                    sums[i0 & dmask] += p0;
+                    sums[i1 & dmask] += p1;
+                    sums[i2 & dmask] += p2;
+                    sums[i3 & dmask] += p3;
+                    sums[i4 & dmask] += p4;
+                    sums[i5 & dmask] += p5;
+                    sums[i6 & dmask] += p6;
+                    sums[i7 & dmask] += p7;
+                }
                 for (; e < end; e++)
                     sums[e->idx & dmask] += (double)e->val * ub[e->idx >> ds];
             }
