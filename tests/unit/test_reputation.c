@@ -611,7 +611,9 @@ static void test_sybil_ring_isolated(void **state)
 
 /*
  * The iteration tiles are a storage layout only: any block size gives
- * the same bits as one block (a plain column-by-column loop).
+ * the same bits as one block (a plain column-by-column loop). The default
+ * block puts all edges in one tile (the eight-edge path of the inner loop);
+ * the tiny blocks give tiles of a few edges (the one-edge tail).
  */
 static void test_blocks_do_not_change_bits(void **state)
 {
