@@ -315,6 +315,22 @@ static void dense_reference(double s[DN][DN], const double p[DN], double a, doub
     memcpy(out, t, sizeof t);
 }
 
+/* One update of agents 0..DN-1; their scores must match a dense reference and sum to 1. */
+static void update_matches_dense(ca_reputation *rep, const double *ref)
+{
+    ca_reputation_stats st;
+    assert_ok(ca_reputation_update(rep, T0_MS, &st));
+    assert_true(st.converged);
+    double sum = 0;
+    for (int i = 0; i < DN; i++) {
+        double g = score_of(rep, (uint32_t)i).global;
+        sum += g;
+        if (!(g - ref[i] < 1e-10 && ref[i] - g < 1e-10))
+            fail_msg("agent %d: got %.17g, dense reference %.17g", i, g, ref[i]);
+    }
+    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+}
+
 static void check_against_dense(int pre_mask, const uint64_t stake[DN])
 {
     ca_reputation *rep = new_rep();
@@ -353,17 +369,7 @@ static void check_against_dense(int pre_mask, const uint64_t stake[DN])
     }
     double ref[DN];
     dense_reference(s, p, 0.15, ref);
-    ca_reputation_stats st;
-    assert_ok(ca_reputation_update(rep, T0_MS, &st));
-    assert_true(st.converged);
-    double sum = 0;
-    for (int i = 0; i < DN; i++) {
-        double g = score_of(rep, (uint32_t)i).global;
-        sum += g;
-        if (!(g - ref[i] < 1e-10 && ref[i] - g < 1e-10))
-            fail_msg("agent %d: got %.17g, dense reference %.17g", i, g, ref[i]);
-    }
-    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+    update_matches_dense(rep, ref);
     ca_reputation_free(rep);
 }
 
@@ -1266,17 +1272,7 @@ static void test_offense_dense(void **state)
         }
         memcpy(t, tn2, sizeof t);
     }
-    ca_reputation_stats st;
-    assert_ok(ca_reputation_update(rep, T0_MS, &st));
-    assert_true(st.converged);
-    double sum = 0;
-    for (int i = 0; i < DN; i++) {
-        double g = score_of(rep, (uint32_t)i).global;
-        sum += g;
-        if (!(g - t[i] < 1e-10 && t[i] - g < 1e-10))
-            fail_msg("agent %d: got %.17g, dense reference %.17g", i, g, t[i]);
-    }
-    assert_true(sum > 1 - 1e-12 && sum < 1 + 1e-12);
+    update_matches_dense(rep, t);
     ca_reputation_free(rep);
 }
 
