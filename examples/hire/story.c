@@ -249,22 +249,26 @@ static ca_status account(const hire_story *s, const ca_agent_id *id, ca_ledger_a
     return ca_ledger_account(s->ledger, id, out);
 }
 
-/* Pushes an agent's bonded stake from the ledger to routing and reputation. */
+/* Pushes an agent's stake (bonded + unbonding) from the ledger to routing, which
+ * takes stakes agent by agent. Reputation reads them all from the ledger at each
+ * update (sync_reputation). */
 static ca_status sync_stake(hire_story *s, uint32_t i)
 {
     ca_ledger_account_info a;
     TRY(account(s, &s->ag[i].p.pk, &a), "ledger account");
     s->ag[i].stake = a.bonded + a.unbonding;
-    TRY(ca_reputation_set_stake(s->rep, &s->ag[i].p.pk, s->ag[i].stake), "reputation stake");
     if (s->ag[i].role != HIRE_HIRER)
         TRY(ca_routing_set_stake(s->rt, &s->ag[i].p.pk, s->ag[i].stake), "routing stake");
     return CA_OK;
 }
 
-/* Recomputes scores and pushes each Beta expected value to routing. */
+/* Recomputes scores and pushes each Beta expected value to routing. Every
+ * agent's stake comes from the ledger as of now: bonded + unbonding, 0 while
+ * jailed (a slashed agent teleports no trust until released). */
 static ca_status sync_reputation(hire_story *s)
 {
     size_t len = 0;
+    TRY(ca_reputation_sync_stakes(s->rep, s->ledger, s->now), "reputation stakes");
     TRY(ca_reputation_update(s->rep, s->now, NULL), "reputation update");
     TRY(ca_reputation_top(s->rep, s->n, s->scores, s->n, &len), "reputation scores");
     for (size_t k = 0; k < len; k++) {
@@ -472,6 +476,8 @@ static ca_status setup(hire_story *s)
             a->rep_ppm = 500000;
         }
         TRY(sync_stake(s, i), "stake");
+        /* Registers the agent with reputation; its stake is read from the ledger. */
+        TRY(ca_reputation_set_stake(s->rep, &a->p.pk, 0), "reputation agent");
         hire_event ev;
         ev_init(&ev, HIRE_EV_AGENT, 0, (int32_t)i, NO_AGENT);
         ev.amount = op.amount;
@@ -921,6 +927,9 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
     ca_status sst = ledger_do(s, &hr->p, NULL, &op);
     s->slash_ev = NULL;
     TRY(sst, "slash");
+    /* The ledger applied the slash on verified evidence: reputation records the
+     * offense under the same kind and ref (the offender's credibility falls). */
+    TRY(ca_reputation_add_offense(s->rep, kind, ref, &wk->p.pk, s->now), "reputation offense");
     TRY(account(s, &wk->p.pk, &oa), "account");
     TRY(account(s, &hr->p.pk, &ha), "account");
     ca_ledger_totals_get(s->ledger, &ta);

@@ -385,14 +385,14 @@ static void reply_status(market *mk, natsMsg *m, ca_status st)
         (void)natsConnection_Publish(mk->nc, natsMsg_GetReply(m), r, (int)strlen(r));
 }
 
+/* Routing takes an agent's stake from the ledger agent by agent; reputation reads
+ * every known agent's at each update (ca_reputation_sync_stakes). */
 static ca_status sync_stake(market *mk, const ca_agent_id *id)
 {
     ca_ledger_account_info a;
     ca_status st = ca_ledger_account(mk->ledger, id, &a);
     if (st == CA_OK)
         st = ca_routing_set_stake(mk->rt, id, a.bonded + a.unbonding);
-    if (st == CA_OK)
-        st = ca_reputation_set_stake(mk->rep, id, a.bonded + a.unbonding);
     return st;
 }
 
@@ -458,6 +458,9 @@ static void serve_ledger(market *mk, natsMsg *m)
     if (st == CA_OK && op.type == CA_LEDGER_OP_BOND) {
         mk->bonded++;
         st = sync_stake(mk, &op.signer);
+        /* Registers the worker with reputation; its stake is read from the ledger. */
+        if (st == CA_OK)
+            st = ca_reputation_set_stake(mk->rep, &op.signer, 0);
     }
     reply_status(mk, m, st);
 }
@@ -723,6 +726,11 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             ca_ledger_account_info before, after;
             TRY("market", ca_ledger_account(mk->ledger, &offender, &before), "account");
             TRY("market", local_op_ev(mk, &mk->hirer, &op, ev, ev_len), "slash");
+            /* The ledger applied the slash on verified evidence: reputation records
+             * the offense under the same kind and ref. */
+            TRY("market",
+                ca_reputation_add_offense(mk->rep, op.evidence, &op.ref, &offender, now_ms()),
+                "offense");
             TRY("market", ca_ledger_account(mk->ledger, &offender, &after), "account");
             TRY("market", sync_stake(mk, &offender), "stake");
             slashed = before.bonded - after.bonded;
@@ -766,6 +774,10 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             op.evidence = CA_LEDGER_EVIDENCE_MISSED_DEADLINE;
             op.counterparty = mk->worker;
             TRY("market", local_op(mk, &mk->hirer, &op), "slash");
+            TRY("market",
+                ca_reputation_add_offense(mk->rep, op.evidence, &op.ref, &mk->worker, now_ms()),
+                "offense");
+            TRY("market", sync_stake(mk, &mk->worker), "stake");
             memset(&op, 0, sizeof op);
             op.ref = mk->award_id;
             op.type = CA_LEDGER_OP_ESCROW_REFUND;
@@ -774,8 +786,11 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     }
     ca_task_free(mk->task);
     mk->task = NULL;
-    /* Scores move; routing sees them at the next award. */
-    TRY("market", ca_reputation_update(mk->rep, now_ms(), NULL), "reputation");
+    /* Scores move; routing sees them at the next award. Stakes as of now come from
+     * the ledger (0 while jailed). */
+    uint64_t done = now_ms();
+    TRY("market", ca_reputation_sync_stakes(mk->rep, mk->ledger, done), "reputation stakes");
+    TRY("market", ca_reputation_update(mk->rep, done, NULL), "reputation");
     ca_reputation_score sc;
     if (ca_reputation_get(mk->rep, &mk->worker, &sc) == CA_OK) {
         TRY("market",
