@@ -73,6 +73,7 @@ for n in range(1, 7):
     thread.apply(receipt, now + 4)
     ledger_op(L.OP_ESCROW_RELEASE, alice, ref=award_id)
     reputation.add_settled(thread, ledger)  # the receipt rates; the ledger says what was paid
+    reputation.sync_stakes(ledger, now + 4)  # every rated agent's stake, as the ledger holds it
     reputation.update(now + 4)
     for w in workers.values():
         score = reputation.get(w.public_key)

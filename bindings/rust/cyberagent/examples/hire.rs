@@ -165,6 +165,7 @@ fn main() -> Result<()> {
             LedgerOp { kind: sys::CA_LEDGER_OP_ESCROW_RELEASE, reference: award_id, ..Default::default() };
         books.op(release, &alice, None, now)?;
         reputation.add_settled(&thread, &books.ledger)?; // the receipt rates; the ledger says what was paid
+        reputation.sync_stakes(&books.ledger, now + 4)?; // every rated agent's stake, as the ledger holds it
         reputation.update(now + 4)?;
         for (_, w, _, _) in &workers {
             if let Some(s) = reputation.get(&w.public_key())? {
