@@ -17,14 +17,14 @@
  *   ca.agent.<id>      each agent's inbox (its card endpoint): BID, AWARD, RESULT, RECEIPT
  *   ca.done            market -> workers: the story is over
  *
- * The escrow needs the worker's consent to lock its collateral. The ledger's
- * two-step consent (ca_ledger_op_cosign in the worker, ca_ledger_op_sign_cosigned
- * in the hirer) signs the whole op, including the hirer's ledger nonce, which
- * only the market knows; rather than add a round trip for it, the worker here
- * signs a consent envelope (application kind CONSENT_KIND, parent and body =
- * the award id) and the market, having verified it, applies the op with
- * ca_ledger_apply. The cost: a replica replaying the journal cannot re-check
- * that consent.
+ * The escrow needs the worker's consent to lock its collateral. Both sides
+ * derive the same ESCROW_OPEN from the AWARD (ca_ledger_op_escrow_open); the
+ * worker signs its consent to those terms (ca_ledger_op_cosign: it covers
+ * hirer, worker, award, payment, collateral and deadline, not the hirer's
+ * nonce, which the worker cannot know) and sends the 64 bytes on
+ * ca.consent; the market adds its next nonce, signs with the consent
+ * attached (ca_ledger_op_sign_cosigned) and submits the signed op, so the
+ * journal holds both signatures and any replica can re-check them.
  */
 #include <inttypes.h>
 #include <nats/nats.h>
@@ -35,11 +35,10 @@
 
 #include <cyberagent.h>
 
-#define CONSENT_KIND (CA_KIND_APP_MIN + 1u)
-#define NCAPS        3u
-#define COLLATERAL   20u
-#define MAX_PRICE    100u
-#define BUF          4096u
+#define NCAPS      3u
+#define COLLATERAL 20u
+#define MAX_PRICE  100u
+#define BUF        4096u
 
 static const char *const caps[NCAPS] = {"llm.translate.en-fr", "code.review.c", "llm.summarize"};
 
@@ -247,25 +246,22 @@ static int worker_award(worker *w, ca_envelope *env)
     ca_task_msg_id(msg, &award_id);
     ca_agent_id hirer;
     ca_task_msg_sender(msg, &hirer);
+    ca_ledger_op escrow;
+    if (st == CA_OK)
+        st = ca_ledger_op_escrow_open(&escrow, msg);
     ca_task_msg_free(msg);
     TRY(w->name, st, "award");
     if (memcmp(&aw.worker, &w->pk, sizeof w->pk) != 0)
         return 0;
     w->wins++;
-    uint64_t now = now_ms();
-    /* Consent to lock the collateral for this award: a signed envelope. */
+    /* Consent to lock the collateral on the award's terms: 64 bytes of signature. */
     ca_envelope_params ep;
-    env_params(&ep, now);
-    ep.kind = CONSENT_KIND;
-    ep.parent = &award_id;
     uint8_t out[BUF];
     size_t len = 0;
+    ca_signature consent;
     char reply[64];
-    TRY(w->name,
-        ca_envelope_sign(w->id, &ep, award_id.bytes, sizeof award_id.bytes, out, sizeof out, &len,
-                         NULL),
-        "consent");
-    if (ask(w->nc, "ca.consent", out, len, reply, sizeof reply)) {
+    TRY(w->name, ca_ledger_op_cosign(&escrow, w->id, &consent), "consent");
+    if (ask(w->nc, "ca.consent", consent.bytes, sizeof consent.bytes, reply, sizeof reply)) {
         fprintf(stderr, "cyberagent-nats %s: escrow not opened (%s): no work\n", w->name, reply);
         return 0;
     }
@@ -374,6 +370,7 @@ typedef struct market {
     ca_hash award_id;
     ca_agent_id worker;
     uint64_t price, deadline;
+    ca_ledger_op escrow; /* the ESCROW_OPEN the award calls for (nonce filled in at consent) */
     int escrow_open;
     uint32_t joined, bonded, completed, slashed, refunded;
 } market;
@@ -465,47 +462,30 @@ static void serve_ledger(market *mk, natsMsg *m)
     reply_status(mk, m, st);
 }
 
-/* ca.consent: the awarded worker agrees to lock its collateral; the market opens the escrow. */
+/*
+ * ca.consent: the awarded worker's cosignature on the award's escrow terms;
+ * the market signs the op with it and submits it like any signed op.
+ */
 static void serve_consent(market *mk, natsMsg *m)
 {
-    ca_envelope *env = NULL;
-    uint64_t now = now_ms();
-    ca_status st = ca_envelope_open(&env, (const uint8_t *)natsMsg_GetData(m),
-                                    (size_t)natsMsg_GetDataLength(m), now, NULL);
-    uint8_t body[CA_HASH_BYTES + 1];
-    size_t blen = 0;
-    ca_agent_id sender;
-    ca_hash parent;
-    if (st == CA_OK)
-        st = ca_envelope_body(env, NULL, NULL, body, sizeof body, &blen);
-    if (st == CA_OK) {
-        ca_envelope_sender(env, &sender);
-        if (ca_envelope_kind(env) != CONSENT_KIND || !ca_envelope_parent(env, &parent) ||
-            mk->task == NULL || blen != CA_HASH_BYTES ||
-            memcmp(&parent, &mk->award_id, sizeof parent) != 0 ||
-            memcmp(body, &mk->award_id, CA_HASH_BYTES) != 0 ||
-            memcmp(&sender, &mk->worker, sizeof sender) != 0)
-            st = CA_ERR_TASK_MISMATCH;
-    }
-    if (st == CA_OK) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
-        op.type = CA_LEDGER_OP_ESCROW_OPEN;
-        op.signer = mk->hirer.pk;
+    ca_status st = CA_ERR_TASK_MISMATCH;
+    if (mk->task != NULL && !mk->escrow_open &&
+        natsMsg_GetDataLength(m) == (int)sizeof(ca_signature)) {
+        ca_signature consent;
+        memcpy(consent.bytes, natsMsg_GetData(m), sizeof consent.bytes);
+        ca_ledger_op op = mk->escrow;
         op.nonce = mk->hirer.nonce + 1;
-        op.counterparty = mk->worker;
-        op.ref = mk->award_id;
-        op.amount = mk->price;
-        op.amount2 = COLLATERAL;
-        op.deadline = mk->deadline;
-        /* Authenticated by the market's own hirer key and the verified consent. */
-        st = ca_ledger_apply(mk->ledger, &op, now, NULL);
+        uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+        size_t len = 0;
+        /* A consent from anyone but the awarded worker, or to other terms, fails here. */
+        st = ca_ledger_op_sign_cosigned(&op, mk->hirer.id, &consent, msg, sizeof msg, &len);
+        if (st == CA_OK)
+            st = ca_ledger_submit(mk->ledger, msg, len, now_ms(), NULL);
         if (st == CA_OK) {
             mk->hirer.nonce++;
             mk->escrow_open = 1;
         }
     }
-    ca_envelope_free(env);
     reply_status(mk, m, st);
 }
 
@@ -683,6 +663,12 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
         "award");
     TRY("market", ca_envelope_decode(&env, out, len, NULL), "award decode");
     st = ca_task_apply(mk->task, env, now_ms());
+    ca_task_msg *award_msg = NULL;
+    if (st == CA_OK)
+        st = ca_task_msg_parse(&award_msg, env, NULL);
+    if (st == CA_OK) /* the escrow the worker will consent to: derived from the award alike */
+        st = ca_ledger_op_escrow_open(&mk->escrow, award_msg);
+    ca_task_msg_free(award_msg);
     ca_envelope_free(env);
     TRY("market", st, "award apply");
     mk->worker = aw.worker;

@@ -24,6 +24,7 @@
 
 #include "common.h"
 #include "identity.h"
+#include "task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -222,7 +223,22 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca
  * and sends the 64-byte signature; the hirer attaches it with
  * ca_ledger_op_sign_cosigned, which checks it (CA_ERR_BAD_SIGNATURE) before
  * signing. For other op types `cosig` must be NULL.
+ * The consent covers the escrow's terms (hirer, worker, award id, payment,
+ * collateral, deadline), not the hirer's nonce: the worker may sign it with
+ * any nonce (0 is fine) and the hirer fills in its next nonce when it signs,
+ * whatever other ops it applied in between. One consent opens one escrow: the
+ * ledger keeps one escrow per award id. ca_ledger_op_escrow_open builds the
+ * op from the AWARD, so both sides sign the same terms.
  */
+/*
+ * The ESCROW_OPEN an AWARD calls for, nonce 0: signer = the award's sender
+ * (the requester), counterparty = the awarded worker, ref = the award's
+ * message id, amount = its price, amount2 = its collateral, deadline = its
+ * deadline. `award` must be an AWARD (else the error of ca_task_msg_award).
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out,
+                                                       const ca_task_msg *award);
+
 CA_API CA_NODISCARD ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
                                                   ca_signature *cosig_out);
 CA_API CA_NODISCARD ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op,

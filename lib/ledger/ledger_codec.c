@@ -6,8 +6,12 @@
  *   0 type, 1 signer (bin 32), 2 nonce, 3 counterparty (bin 32), 4 ref (bin 32),
  *   5 amount, 6 amount2, 7 deadline, 8 evidence kind,
  *   14 cosignature (bin 64, ESCROW_OPEN only: the worker), 15 signature (bin 64).
- * Both signatures are Ed25519 over "cyberagent/1/ledger-op" || the map
- * without keys 14 and 15 (the "unsigned encoding").
+ * The signature is Ed25519 over "cyberagent/1/ledger-op" || the map without
+ * keys 14 and 15 (the "unsigned encoding"). The worker's cosignature is its
+ * consent to the escrow's terms: Ed25519 over "cyberagent/1/escrow-consent"
+ * || the unsigned encoding with the nonce set to 0, so it can be given before
+ * the hirer knows which nonce the op will carry (its other ops may come
+ * first), and, under its own tag, it can never pass for an op signature.
  */
 #include <stdlib.h>
 
@@ -18,7 +22,9 @@
 #include "wire/wire.h"
 
 static const char sig_tag[] = "cyberagent/1/ledger-op";
-#define SIG_TAG_LEN (sizeof sig_tag - 1)
+static const char consent_tag[] = "cyberagent/1/escrow-consent";
+#define TAG_MAX (sizeof consent_tag - 1)
+_Static_assert(sizeof sig_tag <= sizeof consent_tag, "TAG_MAX is the longest tag");
 
 enum { K_TYPE = 0, K_SIGNER, K_NONCE, K_CP, K_REF, K_AMT, K_AMT2, K_DL, K_EV, K_COSIG = 14, K_SIG };
 
@@ -88,24 +94,44 @@ ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_c
 }
 
 /* Signs tag || unsigned encoding. */
-static ca_status sign_unsigned(const ca_identity *id, const uint8_t *enc, size_t n,
-                               ca_signature *sig)
+static ca_status sign_tagged(const char *tag, const ca_identity *id, const uint8_t *enc, size_t n,
+                             ca_signature *sig)
 {
-    uint8_t buf[SIG_TAG_LEN + CA_LEDGER_OP_MAX_BYTES];
-    memcpy(buf, sig_tag, SIG_TAG_LEN);
-    memcpy(buf + SIG_TAG_LEN, enc, n);
-    return ca_identity_sign(id, buf, SIG_TAG_LEN + n, sig);
+    uint8_t buf[TAG_MAX + CA_LEDGER_OP_MAX_BYTES];
+    const size_t t = strlen(tag);
+    memcpy(buf, tag, t);
+    memcpy(buf + t, enc, n);
+    return ca_identity_sign(id, buf, t + n, sig);
 }
 
-static ca_status verify_unsigned(const ca_agent_id *who, const uint8_t *enc, size_t n,
-                                 const uint8_t sig[64])
+static ca_status verify_tagged(const char *tag, const ca_agent_id *who, const uint8_t *enc,
+                               size_t n, const uint8_t sig[64])
 {
-    uint8_t buf[SIG_TAG_LEN + CA_LEDGER_OP_MAX_BYTES];
-    memcpy(buf, sig_tag, SIG_TAG_LEN);
-    memcpy(buf + SIG_TAG_LEN, enc, n);
+    uint8_t buf[TAG_MAX + CA_LEDGER_OP_MAX_BYTES];
+    const size_t t = strlen(tag);
+    memcpy(buf, tag, t);
+    memcpy(buf + t, enc, n);
     ca_signature s;
     memcpy(s.bytes, sig, 64);
-    return ca_identity_verify(who, buf, SIG_TAG_LEN + n, &s);
+    return ca_identity_verify(who, buf, t + n, &s);
+}
+
+/* What the worker's consent covers: the op's unsigned encoding with nonce 0. */
+static ca_status consent_encoding(const ca_ledger_op *op, uint8_t *enc, size_t cap, size_t *n)
+{
+    ca_ledger_op terms = *op;
+    terms.nonce = 0;
+    return cai_ledger_op_encode(&terms, enc, cap, n);
+}
+
+static ca_status verify_consent(const ca_ledger_op *op, const uint8_t cosig[64])
+{
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_status st = consent_encoding(op, enc, sizeof enc, &n);
+    if (st == CA_OK && verify_tagged(consent_tag, &op->counterparty, enc, n, cosig) != CA_OK)
+        st = cai_fail(CA_ERR_BAD_SIGNATURE, "worker cosignature does not verify");
+    return st;
 }
 
 /* Checks that `who` is the identity an op names in `expected`. */
@@ -116,6 +142,26 @@ static ca_status require_identity(const ca_identity *who, const ca_agent_id *exp
     ca_identity_id(who, &id);
     if (memcmp(id.bytes, expected->bytes, CA_AGENT_ID_BYTES) != 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s", what);
+    return CA_OK;
+}
+
+ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out, const ca_task_msg *award)
+{
+    CAI_REQUIRE(op_out);
+    CAI_REQUIRE(award);
+    ca_task_award aw;
+    ca_status st = ca_task_msg_award(award, &aw);
+    if (st != CA_OK)
+        return st;
+    memset(op_out, 0, sizeof *op_out);
+    op_out->type = CA_LEDGER_OP_ESCROW_OPEN;
+    ca_task_msg_sender(award, &op_out->signer);
+    op_out->counterparty = aw.worker;
+    ca_task_msg_id(award, &op_out->ref);
+    op_out->amount = aw.price;
+    op_out->amount2 = aw.collateral;
+    op_out->deadline = aw.deadline;
+    cai_clear_error();
     return CA_OK;
 }
 
@@ -131,9 +177,11 @@ ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     if (st == CA_OK)
-        st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
+        st = consent_encoding(op, enc, sizeof enc, &n);
     if (st == CA_OK)
-        st = sign_unsigned(worker, enc, n, cosig_out);
+        st = sign_tagged(consent_tag, worker, enc, n, cosig_out);
+    if (st == CA_OK)
+        cai_clear_error();
     return st;
 }
 
@@ -158,10 +206,10 @@ ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op, const ca_identity *
     if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) != CA_OK)
         return st;
     /* A consent that does not verify is refused here, not by every replica later. */
-    if (open && (st = verify_unsigned(&op->counterparty, enc, n, cosig->bytes)) != CA_OK)
+    if (open && (st = verify_consent(op, cosig->bytes)) != CA_OK)
         return st;
     ca_signature sig;
-    if ((st = sign_unsigned(signer, enc, n, &sig)) != CA_OK)
+    if ((st = sign_tagged(sig_tag, signer, enc, n, &sig)) != CA_OK)
         return st;
     cai_wire_writer w;
     cai_ww_init(&w, out, out_cap);
@@ -292,11 +340,9 @@ static ca_status verify_decoded(const ca_ledger_op *op, const uint8_t *sig, cons
     ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
     if (st != CA_OK)
         return st;
-    if (verify_unsigned(&op->signer, enc, n, sig) != CA_OK)
+    if (verify_tagged(sig_tag, &op->signer, enc, n, sig) != CA_OK)
         return cai_fail(CA_ERR_BAD_SIGNATURE, "ledger op signature does not verify");
-    if (cosig != NULL && verify_unsigned(&op->counterparty, enc, n, cosig) != CA_OK)
-        return cai_fail(CA_ERR_BAD_SIGNATURE, "worker cosignature does not verify");
-    return CA_OK;
+    return cosig != NULL ? verify_consent(op, cosig) : CA_OK;
 }
 
 ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len)

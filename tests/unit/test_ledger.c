@@ -693,6 +693,104 @@ static void test_signed_ops(void **state)
     ca_identity_free(w);
 }
 
+/*
+ * Cross-process escrow: the worker consents to the AWARD's terms before the
+ * hirer knows its nonce; the hirer's other ops come first; the consent still
+ * opens exactly one escrow, with exactly those terms.
+ */
+static void test_consent_to_award_terms(void **state)
+{
+    (void)state;
+    ca_identity *auth = ident(1), *h = ident(2), *w = ident(3), *w2 = ident(4);
+    th_hire hh;
+    assert_ok(th_build_hire(&hh, h, w, w2, 0));
+    ca_envelope *env = NULL, *req_env = NULL;
+    ca_task_msg *aw_msg = NULL, *req_msg = NULL;
+    assert_ok(ca_envelope_open(&env, hh.award.buf, hh.award.len, TH_T0 + 400, NULL));
+    assert_ok(ca_task_msg_parse(&aw_msg, env, NULL));
+    assert_ok(ca_envelope_open(&req_env, hh.request.buf, hh.request.len, TH_T0 + 400, NULL));
+    assert_ok(ca_task_msg_parse(&req_msg, req_env, NULL));
+    ca_task_award aw;
+    assert_ok(ca_task_msg_award(aw_msg, &aw));
+
+    ca_ledger_op op;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_escrow_open(NULL, aw_msg));
+    assert_true(ca_ledger_op_escrow_open(&op, req_msg) != CA_OK); /* not an AWARD */
+    assert_ok(ca_ledger_op_escrow_open(&op, aw_msg));
+    ca_agent_id hid, wid;
+    ca_identity_id(h, &hid);
+    ca_identity_id(w, &wid);
+    assert_int_equal(op.type, CA_LEDGER_OP_ESCROW_OPEN);
+    assert_memory_equal(&op.signer, &hid, sizeof hid);
+    assert_memory_equal(&op.counterparty, &wid, sizeof wid);
+    assert_memory_equal(&op.ref, &hh.award.id, sizeof op.ref);
+    assert_true(op.nonce == 0 && op.amount == aw.price && op.amount2 == aw.collateral &&
+                op.deadline == aw.deadline && op.evidence == 0);
+
+    /* The worker consents to the terms, knowing nothing of the hirer's nonce. */
+    ca_signature consent;
+    assert_ok(ca_ledger_op_cosign(&op, w, &consent));
+
+    ca_ledger_options o = base_opts();
+    ca_identity_id(auth, &o.authority);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &o));
+    const uint64_t now = TH_T0 + 500;
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    uint64_t auth_nonce = 0;
+    const ca_agent_id *to[2] = {&hid, &wid};
+    for (int i = 0; i < 2; i++) {
+        ca_ledger_op m;
+        memset(&m, 0, sizeof m);
+        m.type = CA_LEDGER_OP_MINT;
+        m.signer = o.authority;
+        m.nonce = ++auth_nonce;
+        m.counterparty = *to[i];
+        m.amount = 1000;
+        assert_ok(ca_ledger_op_sign(&m, auth, NULL, msg, sizeof msg, &n));
+        assert_ok(ca_ledger_submit(l, msg, n, now, NULL));
+    }
+    /* Meanwhile the hirer spends its nonce 1 on something else. */
+    ca_ledger_op t;
+    memset(&t, 0, sizeof t);
+    t.type = CA_LEDGER_OP_TRANSFER;
+    t.signer = hid;
+    t.nonce = 1;
+    t.counterparty = wid;
+    t.amount = 5;
+    assert_ok(ca_ledger_op_sign(&t, h, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, now, NULL));
+
+    op.nonce = 2;
+    assert_ok(ca_ledger_op_sign_cosigned(&op, h, &consent, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_op_verify(msg, n)); /* what any replica checks */
+    assert_ok(ca_ledger_submit(l, msg, n, now, NULL));
+    ca_ledger_escrow_info e;
+    assert_ok(ca_ledger_escrow(l, &hh.award.id, &e));
+    assert_true(e.payment == aw.price && e.collateral == aw.collateral &&
+                e.deadline == aw.deadline && e.state == CA_LEDGER_ESCROW_OPEN);
+    /* One consent, one escrow: the same terms under the next nonce are refused by the ledger. */
+    op.nonce = 3;
+    assert_ok(ca_ledger_op_sign_cosigned(&op, h, &consent, msg, sizeof msg, &n));
+    assert_status(CA_ERR_LEDGER_ESCROW_EXISTS, ca_ledger_submit(l, msg, n, now, NULL));
+    /* Other terms (a larger collateral) do not carry the consent. */
+    op.amount2 = aw.collateral + 1;
+    assert_status(CA_ERR_BAD_SIGNATURE,
+                  ca_ledger_op_sign_cosigned(&op, h, &consent, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_check(l));
+
+    ca_ledger_free(l);
+    ca_task_msg_free(aw_msg);
+    ca_task_msg_free(req_msg);
+    ca_envelope_free(env);
+    ca_envelope_free(req_env);
+    ca_identity_free(auth);
+    ca_identity_free(h);
+    ca_identity_free(w);
+    ca_identity_free(w2);
+}
+
 /* ------------------------------------------------------------ durable mode */
 
 static void rmtree(const char *dir)
@@ -1667,6 +1765,7 @@ int main(void)
         cmocka_unit_test(test_slash_edges),
         cmocka_unit_test(test_state_hash),
         cmocka_unit_test(test_signed_ops),
+        cmocka_unit_test(test_consent_to_award_terms),
         cmocka_unit_test(test_durable),
         cmocka_unit_test(test_escrow_paid_durable),
         cmocka_unit_test(test_snapshot_rejects_bad_payout),

@@ -753,6 +753,7 @@ SIGNATURES = [
     ("ca_ledger_free", None, [P(ca_ledger)]),
     ("ca_ledger_memory_bytes", c_size_t, [P(ca_ledger)]),
     ("ca_ledger_new", ca_status, [P(P(ca_ledger)), P(ca_ledger_options)]),
+    ("ca_ledger_op_escrow_open", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_cosign", ca_status, [P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
     ("ca_ledger_op_decode", ca_status, [buf, c_size_t, P(ca_ledger_op)]),
     ("ca_ledger_op_encode", ca_status, [P(ca_ledger_op), buf, c_size_t, P(c_size_t)]),

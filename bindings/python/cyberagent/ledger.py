@@ -179,9 +179,20 @@ def op_sign(op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None)
     )
 
 
+def op_escrow_open(award: Any) -> LedgerOp:
+    """The ESCROW_OPEN an AWARD (a :class:`~cyberagent.TaskMessage`) calls for, with
+    nonce 0: hirer and worker derive the same terms from it; the worker consents
+    with :func:`op_cosign`, the hirer sets its next nonce and signs with
+    :func:`op_sign_cosigned`."""
+    c = _sigs.ca_ledger_op()
+    check(F.ca_ledger_op_escrow_open(_byref(c), award._p()))
+    return LedgerOp.from_c(c)
+
+
 def op_cosign(op: LedgerOp, worker: Identity) -> bytes:
     """The worker's 64-byte consent to an ESCROW_OPEN, to send to the hirer
-    (who attaches it with :func:`op_sign_cosigned`)."""
+    (who attaches it with :func:`op_sign_cosigned`). It covers the escrow's
+    terms, not the hirer's nonce."""
     c = op.to_c()
     sig = _sigs.ca_signature()
     check(F.ca_ledger_op_cosign(_byref(c), worker._p(), _byref(sig)))

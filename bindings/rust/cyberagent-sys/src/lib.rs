@@ -474,6 +474,7 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
+    pub fn ca_ledger_op_escrow_open(op_out: *mut ca_ledger_op, award: *const ca_task_msg) -> ca_status;
     pub fn ca_ledger_op_cosign(
         op: *const ca_ledger_op,
         worker: *const ca_identity,

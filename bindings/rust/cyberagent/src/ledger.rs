@@ -76,8 +76,21 @@ impl LedgerOp {
         })
     }
 
+    /// The ESCROW_OPEN an AWARD calls for, with nonce 0: hirer and worker
+    /// derive the same terms from it; the worker consents with
+    /// [`LedgerOp::cosign`], the hirer sets its next nonce and signs with
+    /// [`LedgerOp::sign_cosigned`].
+    pub fn escrow_open(award: &crate::TaskMsg<'_>) -> Result<LedgerOp> {
+        // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
+        let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        // SAFETY: the message lives for the call; c is writable.
+        check(unsafe { sys::ca_ledger_op_escrow_open(&mut c, award.raw()) })?;
+        Ok(LedgerOp::from_c(&c))
+    }
+
     /// The worker's detached consent to an ESCROW_OPEN, sent to the hirer, who
-    /// attaches it with [`LedgerOp::sign_cosigned`].
+    /// attaches it with [`LedgerOp::sign_cosigned`]. It covers the escrow's
+    /// terms, not the hirer's nonce.
     pub fn cosign(&self, worker: &Identity) -> Result<[u8; 64]> {
         let c = self.to_c();
         let mut sig = sys::ca_signature { bytes: [0u8; 64] };

@@ -286,7 +286,7 @@ impl<'a> TaskMsg<'a> {
         NonNull::new(p as *mut sys::ca_task_msg).map(|ptr| TaskMsg { ptr, owned: false, _task: PhantomData })
     }
 
-    fn raw(&self) -> *const sys::ca_task_msg {
+    pub(crate) fn raw(&self) -> *const sys::ca_task_msg {
         self.ptr.as_ptr()
     }
 

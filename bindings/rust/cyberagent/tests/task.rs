@@ -206,6 +206,14 @@ fn settled_rating_checks_the_ledger() {
     assert_eq!(s.ratings_received, 1);
     assert!((s.positive - 6.3).abs() < 1e-9, "weight isqrt(50) = 7, got {}", s.positive);
 
+    // The escrow terms come from the award alike on both sides.
+    let terms = LedgerOp::escrow_open(&th.award().unwrap()).unwrap();
+    assert_eq!(
+        (terms.kind, terms.signer, terms.counterparty, terms.reference, terms.amount, terms.amount2, terms.nonce),
+        (sys::CA_LEDGER_OP_ESCROW_OPEN, hirer.public_key(), worker.public_key(), award_id, 50, 10, 0)
+    );
+    assert!(LedgerOp::escrow_open(&th.message(0).unwrap()).is_err()); // the REQUEST
+
     // Stakes straight from the ledger: what the worker bonded, 0 for the hirer.
     apply(
         &mut ledger,
