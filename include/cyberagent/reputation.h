@@ -42,8 +42,9 @@ typedef struct ca_reputation ca_reputation;
 /* Weights are capped here (isqrt of 2^50 units). */
 #define CA_REPUTATION_WEIGHT_MAX 0x1FFFFFFu
 /* Newest snapshot format version this build reads and writes (it writes 1 when there are no
- * offenses). */
-#define CA_REPUTATION_SNAPSHOT_VERSION 2u
+ * offenses, 2 with offenses, 3 only when pruned ratings left more task fingerprints than
+ * ratings). */
+#define CA_REPUTATION_SNAPSHOT_VERSION 3u
 
 CA_API size_t ca_reputation_rating_max(void);
 CA_API size_t ca_reputation_weight_max(void);
@@ -74,7 +75,12 @@ typedef struct ca_reputation_options {
      * (amount < unit_amount) is refused as unpaid. Default 1.
      */
     uint64_t unit_amount;
-    /* Capacity limits the handle enforces (CA_ERR_LIMIT beyond them). */
+    /*
+     * Capacity limits the handle enforces (CA_ERR_LIMIT beyond them).
+     * max_ratings bounds the tasks a handle ever takes (each keeps its
+     * fingerprint after ca_reputation_prune, so that it cannot be rated
+     * again), hence the stored ratings too; and, apart, the offenses.
+     */
     uint32_t max_agents;  /* default 1 << 24 */
     uint32_t max_ratings; /* default 1 << 27 */
 } ca_reputation_options;
@@ -117,8 +123,9 @@ CA_API uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount);
  * (Unix ms, stored with one-second resolution, must be < 2^32 s).
  * Errors: CA_ERR_SELF_RATING (rater == ratee), CA_ERR_DUPLICATE_RATING (task
  * already rated), CA_ERR_UNPAID_RATING (weight 0), CA_ERR_INVALID_ARGUMENT
- * (rating > 100, time out of range), CA_ERR_LIMIT (max_agents/max_ratings),
- * CA_ERR_NO_MEMORY. On failure nothing changes. Scores move at the next
+ * (rating > 100, time out of range), CA_ERR_LIMIT (max_agents, or max_ratings
+ * tasks taken, pruned ones included), CA_ERR_NO_MEMORY. On failure nothing
+ * changes. Scores move at the next
  * ca_reputation_update().
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
@@ -241,6 +248,25 @@ typedef struct ca_reputation_stats {
  */
 CA_API CA_NODISCARD ca_status ca_reputation_update(ca_reputation *rep, uint64_t now_ms,
                                                    ca_reputation_stats *stats);
+
+/*
+ * Drops every rating whose evidence at now_ms is exactly 0 (docs/REPUTATION.md,
+ * "Pruning"): weight * D(now_ms - time) / 2^20 rounds to 0, at the latest 33
+ * half-lives after the rating (about 12 for weight 1). Such a rating adds
+ * nothing to any sum of an update at now_ms or later, so pruning changes no
+ * score bit of those updates. Ratings time-stamped after now_ms are never
+ * dropped. The others keep their order; the agents' ratings_received/given
+ * count stored ratings and go down; agents stay registered. The task
+ * fingerprints stay: a pruned task is still refused as a duplicate and still
+ * counts against max_ratings. The rating store shrinks when it is less than
+ * half used (if that reallocation fails the old block is kept: not an error).
+ * *pruned_out (may be NULL) receives the number of ratings dropped.
+ * Cost: O(ratings), no allocation beyond a 256 KiB decay table for 8192
+ * ratings or more (if that fails, the same bits come from the slower form).
+ * Errors: CA_ERR_INVALID_ARGUMENT (rep NULL). THREAD SAFETY: mutating call.
+ */
+CA_API CA_NODISCARD ca_status ca_reputation_prune(ca_reputation *rep, uint64_t now_ms,
+                                                  size_t *pruned_out);
 
 /* One agent's scores and evidence, as of the last update. */
 typedef struct ca_reputation_score {

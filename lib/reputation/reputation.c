@@ -314,6 +314,13 @@ static ca_status grow_ratings(ca_reputation *rep, uint32_t ratings, int exact)
     return CA_OK;
 }
 
+ca_status cai_reputation_reserve_fps(ca_reputation *rep, uint64_t count)
+{
+    if (count > UINT32_MAX)
+        return cai_fail(CA_ERR_LIMIT, "task index cannot grow further");
+    return grow_fps(rep, (uint32_t)count, 1);
+}
+
 ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents, size_t ratings)
 {
     CAI_REQUIRE(rep);
@@ -346,6 +353,7 @@ ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id,
 
 ca_status cai_reputation_insert_fp(ca_reputation *rep, uint64_t fp)
 {
+    rep->n_fps++;
     if (fp == 0) {
         rep->has_zero_fp = 1;
         return CA_OK;
@@ -431,15 +439,16 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
                         "payment of %llu buys no weight (unit_amount is %llu)",
                         (unsigned long long)amount, (unsigned long long)rep->opts.unit_amount);
     /* Room for one more task first (growing changes nothing observable), then one probe. */
-    ca_status st = grow_fps(rep, rep->n_ratings + rep->n_offenses + 1, 0);
+    ca_status st = grow_fps(rep, rep->n_fps + 1, 0);
     if (st != CA_OK)
         return st;
     uint64_t fp = cai_load_le64(task->bytes);
     uint32_t slot = 0;
     if (fp_probe(rep, fp, &slot))
         return cai_fail(CA_ERR_DUPLICATE_RATING, "this task has already been rated");
-    if (rep->n_ratings >= rep->opts.max_ratings)
-        return cai_fail(CA_ERR_LIMIT, "reputation holds max_ratings (%u) ratings",
+    /* Tasks, pruned or not, count against max_ratings: that bounds the fingerprint table too. */
+    if (rep->n_fps - rep->n_offenses >= rep->opts.max_ratings)
+        return cai_fail(CA_ERR_LIMIT, "reputation has taken max_ratings (%u) tasks",
                         rep->opts.max_ratings);
     uint32_t a = cai_reputation_find(rep, rater), b = cai_reputation_find(rep, ratee);
     uint32_t new_agents = (a == UINT32_MAX) + (b == UINT32_MAX);
@@ -458,6 +467,7 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
         rep->has_zero_fp = 1;
     else
         rep->fps[slot] = fp;
+    rep->n_fps++;
     cai_rating *r = &rep->ratings[rep->n_ratings++];
     r->rater = a;
     r->ratee = b;
@@ -537,7 +547,7 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense kind %u is not 1 .. 3", kind);
     if (time_ms / 1000 > UINT32_MAX)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense time beyond 2^32 seconds");
-    ca_status st = grow_fps(rep, rep->n_ratings + rep->n_offenses + 1, 0);
+    ca_status st = grow_fps(rep, rep->n_fps + 1, 0);
     if (st != CA_OK)
         return st;
     uint64_t fp = cai_reputation_offense_fp(kind, ref, offender);
@@ -560,6 +570,7 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
         rep->has_zero_fp = 1;
     else
         rep->fps[slot] = fp;
+    rep->n_fps++;
     cai_offense *o = &rep->offenses[rep->n_offenses++];
     memset(o, 0, sizeof *o);
     o->fp = fp;
@@ -567,6 +578,56 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
     o->time_s = (uint32_t)(time_ms / 1000);
     o->kind = kind;
     rep->agents[a].offenses++;
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* ---- pruning ---- */
+
+ca_status ca_reputation_prune(ca_reputation *rep, uint64_t now_ms, size_t *pruned_out)
+{
+    if (pruned_out != NULL)
+        *pruned_out = 0;
+    CAI_REQUIRE(rep);
+    const uint32_t nr = rep->n_ratings;
+    const uint64_t hl = rep->opts.half_life_ms;
+    /* The same evidence as an update at now_ms (sort_ratings in score.c), same bits. */
+    uint32_t *table =
+        nr >= CAI_DECAY_TABLE_SIZE / 8 ? malloc(CAI_DECAY_TABLE_SIZE * sizeof *table) : NULL;
+    if (table != NULL)
+        cai_reputation_decay_table_init(table);
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < nr; k++) {
+        const cai_rating *x = &rep->ratings[k];
+        const uint64_t t_ms = (uint64_t)x->time_s * 1000u;
+        const uint64_t delta = now_ms > t_ms ? now_ms - t_ms : 0;
+        const uint64_t d = table ? cai_reputation_decay_lookup(table, delta, hl)
+                                 : cai_reputation_decay_q32(delta, hl);
+        if ((((uint64_t)cai_rating_weight(x) * d) >> (32u - CAI_EVIDENCE_SHIFT)) == 0) {
+            /* No evidence now, hence none at any later time (D never grows with age). */
+            rep->agents[x->rater].given--;
+            rep->agents[x->ratee].received--;
+            continue;
+        }
+        rep->ratings[kept++] = *x;
+    }
+    free(table);
+    rep->n_ratings = kept;
+    if (kept < rep->cap_ratings / 2) {
+        if (kept == 0) {
+            free(rep->ratings);
+            rep->ratings = NULL;
+            rep->cap_ratings = 0;
+        } else {
+            cai_rating *r = realloc(rep->ratings, (size_t)kept * sizeof *r);
+            if (r != NULL) { /* else keep the larger block: not an error */
+                rep->ratings = r;
+                rep->cap_ratings = kept;
+            }
+        }
+    }
+    if (pruned_out != NULL)
+        *pruned_out = nr - kept;
     cai_clear_error();
     return CA_OK;
 }

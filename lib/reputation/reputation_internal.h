@@ -87,8 +87,10 @@ struct ca_reputation {
     cai_offense *offenses;
     uint32_t n_offenses, cap_offenses;
 
-    uint64_t *fps; /* task fingerprints, open addressing, 0 = empty */
+    uint64_t *fps; /* task and offense fingerprints, open addressing, 0 = empty */
     uint32_t fp_cap;
+    uint32_t n_fps;  /* fingerprints held (fingerprint 0 included): >= n_ratings + n_offenses,
+                        more once ratings are pruned (their fingerprints stay) */
     int has_zero_fp; /* fingerprint 0 is kept aside */
 
     uint32_t *order;       /* rank -> agent index (agents sorted by id) */
@@ -139,6 +141,9 @@ void cai_reputation_fill_score(const ca_reputation *rep, uint32_t idx, ca_reputa
 
 /* Allocates an empty handle with the same options and hash key (for imports). */
 ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **out);
+
+/* Room for `count` fingerprints in all (exact size, for imports). */
+ca_status cai_reputation_reserve_fps(ca_reputation *rep, uint64_t count);
 
 /* Inserts agents/fingerprints into tables sized by reserve (no growth checks). */
 ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx);

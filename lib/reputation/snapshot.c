@@ -1,10 +1,13 @@
 /*
  * Snapshot: canonical little-endian bytes of the whole reputation state.
  *
- *   header  56 bytes  "CARP", version u32 (1 without offenses, else 2), half_life_ms
- *                     u64, damping_ppm u32, stake_share_ppm u32, unit_amount u64,
- *                     last_update_ms u64, flags u32 (bit 0: scored), agent_count u32,
- *                     rating_count u32, offense_count u32 (0 in version 1, > 0 in 2)
+ *   header  56 bytes  "CARP", version u32, half_life_ms u64, damping_ppm u32,
+ *                     stake_share_ppm u32, unit_amount u64, last_update_ms u64,
+ *                     flags u32 (bit 0: scored), agent_count u32, rating_count u32,
+ *                     offense_count u32;
+ *           version 1: no offenses, one task per rating; version 2: offenses,
+ *           one task per rating; version 3 (pruned ratings left fingerprints):
+ *           60 bytes, then task_count u32 > rating_count, any offense count
  *   agents  68 bytes each, ids strictly increasing:
  *                     id[32], stake u64, global (IEEE-754 binary64 bits) u64,
  *                     positive u64, negative u64, flags u32 (bit 0 pre-trusted,
@@ -12,8 +15,9 @@
  *   ratings 16 bytes each, (ratee, rater, time, packed) non-decreasing:
  *                     rater u32, ratee u32 (agent positions above), time_s u32,
  *                     packed u32 (weight << 7 | rating)
- *   tasks   8 bytes each (one per rating), strictly increasing fingerprints u64
- *   offenses 20 bytes each (version 2), fingerprints strictly increasing and
+ *   tasks   8 bytes each (one per rating in versions 1 and 2, task_count in 3),
+ *                     strictly increasing fingerprints u64
+ *   offenses 20 bytes each (versions 2 and 3), fingerprints strictly increasing and
  *                     none equal to a task's: fp u64, agent u32 (position
  *                     above), time_s u32, kind u32 (1 .. 3)
  *   check   32 bytes  BLAKE2b-256 of everything before
@@ -29,6 +33,7 @@
 
 static const uint8_t snap_magic[4] = {'C', 'A', 'R', 'P'};
 #define SNAP_HEADER       56u
+#define SNAP_HEADER_V3    60u
 #define SNAP_AGENT        68u
 #define SNAP_RATING       16u
 #define SNAP_TASK         8u
@@ -38,10 +43,24 @@ static const uint8_t snap_magic[4] = {'C', 'A', 'R', 'P'};
 #define AGENT_FLAGS_KNOWN (CAI_AGENT_PRETRUSTED | CAI_AGENT_SCORED)
 #define INF_BITS          0x7FF0000000000000ull /* +infinity */
 
-static int snap_size(uint64_t agents, uint64_t ratings, uint64_t offenses, size_t *out)
+/* The canonical version: 3 only when the task count differs from the rating count. */
+static uint32_t snap_version(uint32_t ratings, uint32_t tasks, uint32_t offenses)
 {
-    uint64_t n = SNAP_HEADER + agents * SNAP_AGENT + ratings * (SNAP_RATING + SNAP_TASK) +
-                 offenses * SNAP_OFFENSE + SNAP_CHECK;
+    if (tasks != ratings)
+        return 3u;
+    return offenses > 0 ? 2u : 1u;
+}
+
+static uint32_t snap_header(uint32_t version)
+{
+    return version >= 3u ? SNAP_HEADER_V3 : SNAP_HEADER;
+}
+
+static int snap_size(uint32_t version, uint64_t agents, uint64_t ratings, uint64_t tasks,
+                     uint64_t offenses, size_t *out)
+{
+    uint64_t n = snap_header(version) + agents * SNAP_AGENT + ratings * SNAP_RATING +
+                 tasks * SNAP_TASK + offenses * SNAP_OFFENSE + SNAP_CHECK;
     if (n > SIZE_MAX)
         return 0;
     *out = (size_t)n;
@@ -91,8 +110,10 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     CAI_REQUIRE(rep);
     CAI_REQUIRE(out_len);
     uint32_t n = rep->n_agents, nr = rep->n_ratings, no = rep->n_offenses;
+    uint32_t ntask = rep->n_fps - no; /* every fingerprint is a task's or an offense's */
+    uint32_t version = snap_version(nr, ntask, no);
     size_t need;
-    if (!snap_size(n, nr, no, &need))
+    if (!snap_size(version, n, nr, ntask, no, &need))
         return cai_fail(CA_ERR_OVERFLOW, "snapshot larger than the address space");
     ca_status st = cai_check_out(out, out_cap, out_len, need);
     if (st != CA_OK)
@@ -100,7 +121,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     uint32_t *order = malloc((size_t)(n ? n : 1) * sizeof *order);
     uint32_t *rank = malloc((size_t)(n ? n : 1) * sizeof *rank);
     cai_rating *rs = malloc((size_t)(nr ? nr : 1) * sizeof *rs);
-    uint64_t *fps = malloc(((size_t)nr + no + 1) * sizeof *fps);
+    uint64_t *fps = malloc(((size_t)rep->n_fps + 1) * sizeof *fps);
     cai_offense *os = malloc(((size_t)no + 1) * sizeof *os);
     if (!order || !rank || !rs || !fps || !os) {
         free(order);
@@ -122,7 +143,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     uint32_t nf = 0;
     if (rep->has_zero_fp)
         fps[nf++] = 0;
-    for (uint32_t i = 0; i < rep->fp_cap; i++)
+    for (uint32_t i = 0; i < rep->fp_cap && nf < rep->n_fps; i++)
         if (rep->fps[i] != 0)
             fps[nf++] = rep->fps[i];
     qsort(fps, nf, sizeof *fps, cmp_u64);
@@ -143,7 +164,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
 
     uint8_t *p = out;
     memcpy(p, snap_magic, sizeof snap_magic);
-    cai_store_le32(p + 4, no > 0 ? 2u : 1u); /* version 1 readers load what has no offenses */
+    cai_store_le32(p + 4, version); /* older readers load what they can represent */
     cai_store_le64(p + 8, rep->opts.half_life_ms);
     cai_store_le32(p + 16, rep->opts.damping_ppm);
     cai_store_le32(p + 20, rep->opts.stake_share_ppm);
@@ -153,7 +174,9 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     cai_store_le32(p + 44, n);
     cai_store_le32(p + 48, nr);
     cai_store_le32(p + 52, no);
-    p += SNAP_HEADER;
+    if (version >= 3u)
+        cai_store_le32(p + 56, ntask);
+    p += snap_header(version);
     for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
         const cai_rep_agent *a = &rep->agents[order[r]];
         memcpy(p, a->id.bytes, CA_AGENT_ID_BYTES);
@@ -169,8 +192,8 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
         cai_store_le32(p + 8, rs[k].time_s);
         cai_store_le32(p + 12, rs[k].packed);
     }
-    for (uint32_t k = 0; k < nt; k++, p += SNAP_TASK)
-        cai_store_le64(p, fps[k]);
+    for (uint32_t k = 0; k < ntask; k++, p += SNAP_TASK) /* nt == ntask (n_fps is exact) */
+        cai_store_le64(p, k < nt ? fps[k] : 0);
     for (uint32_t k = 0; k < no; k++, p += SNAP_OFFENSE) {
         cai_store_le64(p, os[k].fp);
         cai_store_le32(p + 8, os[k].agent);
@@ -191,7 +214,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
 
 /* Structure checks that need no allocation. */
 static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, size_t in_len,
-                                 uint32_t *agents_out, uint32_t *ratings_out,
+                                 uint32_t *agents_out, uint32_t *ratings_out, uint32_t *tasks_out,
                                  uint32_t *offenses_out)
 {
     if (in_len < SNAP_HEADER + SNAP_CHECK)
@@ -208,30 +231,38 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
     uint32_t no = cai_load_le32(in + 52);
     if ((flags & ~SNAP_FLAG_SCORED) != 0)
         return CORRUPT("unknown flags");
-    if ((version == 1) != (no == 0))
-        return CORRUPT("version %u with %u offenses", version, no);
     if (!(flags & SNAP_FLAG_SCORED) && cai_load_le64(in + 32) != 0)
         return CORRUPT("update time without scores");
-    uint32_t n = cai_load_le32(in + 44), nr = cai_load_le32(in + 48);
+    uint32_t n = cai_load_le32(in + 44), nr = cai_load_le32(in + 48), nt = nr;
+    if (version >= 3u) {
+        if (in_len < SNAP_HEADER_V3 + SNAP_CHECK)
+            return CORRUPT("%zu bytes is shorter than a version 3 header", in_len);
+        nt = cai_load_le32(in + 56);
+    }
+    /* One encoding per state: the version follows from the counts. */
+    if (snap_version(nr, nt, no) != version)
+        return CORRUPT("version %u with %u ratings, %u tasks and %u offenses", version, nr, nt, no);
+    if (nt < nr)
+        return CORRUPT("%u tasks for %u ratings", nt, nr);
     int beyond =
-        n > rep->opts.max_agents || nr > rep->opts.max_ratings || no > rep->opts.max_ratings;
+        n > rep->opts.max_agents || nt > rep->opts.max_ratings || no > rep->opts.max_ratings;
     size_t need;
-    if (!snap_size(n, nr, no, &need) || need != in_len) {
+    if (!snap_size(version, n, nr, nt, no, &need) || need != in_len) {
         if (beyond)
             return cai_fail(CA_ERR_LIMIT,
-                            "snapshot holds %u agents, %u ratings and %u offenses, beyond limits",
-                            n, nr, no);
-        return CORRUPT("length %zu does not match %u agents, %u ratings and %u offenses", in_len, n,
-                       nr, no);
+                            "snapshot holds %u agents, %u tasks and %u offenses, beyond limits", n,
+                            nt, no);
+        return CORRUPT("length %zu does not match %u agents, %u ratings, %u tasks and %u offenses",
+                       in_len, n, nr, nt, no);
     }
     if (beyond)
         return cai_fail(CA_ERR_LIMIT,
-                        "snapshot holds %u agents, %u ratings and %u offenses, beyond limits", n,
-                        nr, no);
+                        "snapshot holds %u agents, %u tasks and %u offenses, beyond limits", n, nt,
+                        no);
     if (nr > 0 && n < 2)
         return CORRUPT("ratings without two agents");
     int scored = (flags & SNAP_FLAG_SCORED) != 0;
-    const uint8_t *p = in + SNAP_HEADER;
+    const uint8_t *p = in + snap_header(version);
     for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
         if (r > 0 && memcmp(p - SNAP_AGENT, p, CA_AGENT_ID_BYTES) >= 0)
             return CORRUPT("agents not in strictly increasing id order");
@@ -268,7 +299,7 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
         prev = p;
     }
     const uint8_t *tasks = p;
-    for (uint32_t k = 0; k < nr; k++, p += SNAP_TASK)
+    for (uint32_t k = 0; k < nt; k++, p += SNAP_TASK)
         if (k > 0 && cai_load_le64(p - SNAP_TASK) >= cai_load_le64(p))
             return CORRUPT("task fingerprints not strictly increasing");
     for (uint32_t k = 0, t = 0; k < no; k++, p += SNAP_OFFENSE) {
@@ -276,9 +307,9 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
         uint32_t kind = cai_load_le32(p + 16);
         if (k > 0 && cai_load_le64(p - SNAP_OFFENSE) >= fp)
             return CORRUPT("offense fingerprints not strictly increasing");
-        while (t < nr && cai_load_le64(tasks + (size_t)t * SNAP_TASK) < fp)
+        while (t < nt && cai_load_le64(tasks + (size_t)t * SNAP_TASK) < fp)
             t++;
-        if (t < nr && cai_load_le64(tasks + (size_t)t * SNAP_TASK) == fp)
+        if (t < nt && cai_load_le64(tasks + (size_t)t * SNAP_TASK) == fp)
             return CORRUPT("offense %u has a task's fingerprint", k);
         if (cai_load_le32(p + 8) >= n || kind < CA_REPUTATION_OFFENSE_EQUIVOCATION ||
             kind > CA_REPUTATION_OFFENSE_DISPUTE)
@@ -290,6 +321,7 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
         return CORRUPT("checksum mismatch");
     *agents_out = n;
     *ratings_out = nr;
+    *tasks_out = nt;
     *offenses_out = no;
     return CA_OK;
 }
@@ -299,10 +331,10 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     CAI_REQUIRE(rep);
     if (in == NULL && in_len != 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "snapshot bytes are NULL");
-    if (rep->n_agents != 0 || rep->n_ratings != 0 || rep->n_offenses != 0)
+    if (rep->n_agents != 0 || rep->n_ratings != 0 || rep->n_offenses != 0 || rep->n_fps != 0)
         return cai_fail(CA_ERR_STATE, "snapshots load only into an empty handle");
-    uint32_t n = 0, nr = 0, no = 0;
-    ca_status st = check_structure(rep, in, in_len, &n, &nr, &no);
+    uint32_t n = 0, nr = 0, nt = 0, no = 0;
+    ca_status st = check_structure(rep, in, in_len, &n, &nr, &nt, &no);
     if (st != CA_OK)
         return st;
     if (cai_load_le64(in + 8) != rep->opts.half_life_ms ||
@@ -315,6 +347,7 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     if ((st = cai_reputation_clone_empty(rep, &fresh)) != CA_OK)
         return st;
     if ((st = ca_reputation_reserve(fresh, n, (size_t)nr + no)) != CA_OK ||
+        (st = cai_reputation_reserve_fps(fresh, (uint64_t)nt + no)) != CA_OK ||
         (st = cai_reputation_grow_offenses(fresh, no)) != CA_OK) {
         ca_reputation_free(fresh);
         return st;
@@ -325,7 +358,7 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory loading a snapshot");
     }
     fresh->order_agents = n;
-    const uint8_t *p = in + SNAP_HEADER;
+    const uint8_t *p = in + snap_header(cai_load_le32(in + 4));
     for (uint32_t r = 0; r < n; r++, p += SNAP_AGENT) {
         ca_agent_id id;
         uint32_t idx;
@@ -349,7 +382,7 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
         fresh->agents[x->ratee].received++;
     }
     fresh->n_ratings = nr;
-    for (uint32_t k = 0; k < nr; k++, p += SNAP_TASK)
+    for (uint32_t k = 0; k < nt; k++, p += SNAP_TASK)
         (void)cai_reputation_insert_fp(fresh, cai_load_le64(p));
     for (uint32_t k = 0; k < no; k++, p += SNAP_OFFENSE) {
         cai_offense *o = &fresh->offenses[k];

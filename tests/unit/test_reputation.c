@@ -1,5 +1,5 @@
 /* Reputation: weights, refusals, Beta math, decay, EigenTrust against a dense reference,
- * convergence, warm start, determinism, top N, snapshots. */
+ * convergence, warm start, determinism, top N, snapshots, pruning. */
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -889,7 +889,7 @@ static void test_snapshot_rejects_corruption(void **state)
     assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len + 1));
     /* A newer version is reported as such. */
     memcpy(buf, snap, len);
-    buf[4] = 3;
+    buf[4] = CA_REPUTATION_SNAPSHOT_VERSION + 1;
     assert_status(CA_ERR_UNSUPPORTED, try_import(buf, len));
     /* Version 2 without offenses (or 1 with some) is not canonical. */
     buf[4] = 2;
@@ -1388,6 +1388,290 @@ static void test_offense_snapshot(void **state)
     ca_reputation_free(c);
 }
 
+/* ---- pruning ---- */
+
+#define DAY_MS (24 * HOUR_MS)
+
+/* Evidence of one rating at now_ms, as the update computes it. */
+static uint64_t evidence_at(uint32_t weight, uint64_t time_ms, uint64_t now_ms)
+{
+    uint64_t t = time_ms / 1000 * 1000, hl = 30 * DAY_MS;
+    return ((uint64_t)weight * cai_reputation_decay_q32(now_ms > t ? now_ms - t : 0, hl)) >> 20;
+}
+
+/* A market with old ratings (most of them without evidence by now) and new ones. */
+typedef struct prune_market {
+    uint32_t received[64], given[64]; /* expected after pruning at `now` */
+    size_t dead;                      /* ratings without evidence at `now` */
+} prune_market;
+
+static void prune_add(ca_reputation *rep, prune_market *m, uint64_t t, uint32_t from, uint32_t to,
+                      uint32_t rating, uint64_t amount, uint64_t time_ms, uint64_t now)
+{
+    add(rep, t, from, to, rating, amount, time_ms);
+    if (evidence_at(ca_reputation_weight(rep, amount), time_ms, now) == 0) {
+        m->dead++;
+        return;
+    }
+    m->given[from]++;
+    m->received[to]++;
+}
+
+static void prune_fill(ca_reputation *rep, prune_market *m, uint64_t now)
+{
+    memset(m, 0, sizeof *m);
+    uint64_t seed = 42;
+    for (uint32_t k = 0; k < 700; k++) {
+        uint32_t i = (uint32_t)(rng_next(&seed) % 40), j = (uint32_t)(rng_next(&seed) % 40);
+        if (i == j)
+            j = (j + 1) % 40;
+        uint32_t v = (uint32_t)(rng_next(&seed) % 101);
+        uint64_t kind = rng_next(&seed) % 4;
+        /* weight 1 or 2 a year ago (no evidence left), 10^6 a year ago (some), or recent */
+        uint64_t amount = kind == 1 ? 1000000000000ull : 1 + kind;
+        uint64_t time_ms = kind < 3 ? T0_MS - 365 * DAY_MS + k * 1000 : T0_MS + k * 60000;
+        prune_add(rep, m, k, i, j, v, amount, time_ms, now);
+    }
+    /* Agents 50 and 51 only ever exchanged ratings that are gone by now. */
+    prune_add(rep, m, 5000, 50, 51, 90, 1, T0_MS - 400 * DAY_MS, now);
+    prune_add(rep, m, 5001, 51, 50, 10, 3, T0_MS - 400 * DAY_MS, now);
+    ca_agent_id s = agent(3), p = agent(7);
+    assert_ok(ca_reputation_set_stake(rep, &s, 5000));
+    assert_ok(ca_reputation_set_pretrusted(rep, &p, 1));
+}
+
+/* Every score field but the rating counters is bit-identical. */
+static void assert_same_scores(const ca_reputation *a, const ca_reputation *b)
+{
+    assert_int_equal(ca_reputation_agent_count(a), ca_reputation_agent_count(b));
+    for (uint32_t n = 0; n < 64; n++) {
+        ca_agent_id id = agent(n);
+        ca_reputation_score x, y;
+        ca_status st = ca_reputation_get(a, &id, &x);
+        assert_status(st, ca_reputation_get(b, &id, &y));
+        if (st != CA_OK)
+            continue;
+        assert_memory_equal(&x.global, &y.global, sizeof x.global);
+        assert_memory_equal(&x.expected, &y.expected, sizeof x.expected);
+        assert_memory_equal(&x.uncertainty, &y.uncertainty, sizeof x.uncertainty);
+        assert_memory_equal(&x.positive, &y.positive, sizeof x.positive);
+        assert_memory_equal(&x.negative, &y.negative, sizeof x.negative);
+        assert_int_equal(x.stake, y.stake);
+        assert_int_equal(x.pretrusted, y.pretrusted);
+    }
+}
+
+static void test_prune_score_neutral(void **state)
+{
+    (void)state;
+    const uint64_t now = T0_MS + 800 * 60000, later = now + 3 * DAY_MS;
+    ca_reputation *a = new_rep(), *b = new_rep();
+    prune_market m;
+    prune_fill(a, &m, now);
+    prune_fill(b, &m, now);
+    assert_true(m.dead > 300 && m.dead < 702); /* both kinds exist */
+    size_t total = ca_reputation_rating_count(a);
+    assert_ok(ca_reputation_update(a, T0_MS, NULL));
+    assert_ok(ca_reputation_update(b, T0_MS, NULL));
+
+    /* Nothing has evidence 0 yet at a time before every rating... */
+    size_t pruned = 99, mem = ca_reputation_memory_bytes(b), len0 = 0, len1 = 0;
+    uint8_t *s0 = export_all(b, &len0);
+    assert_ok(ca_reputation_prune(b, T0_MS - 400 * DAY_MS, &pruned));
+    assert_int_equal(pruned, 0);
+    assert_int_equal(ca_reputation_memory_bytes(b), mem);
+    uint8_t *s1 = export_all(b, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(s0, s1, len0);
+    assert_int_equal(cai_load_le32(s1 + 4), 1);
+    free(s0);
+    free(s1);
+
+    /* ...and at `now`, exactly the ratings without evidence go. */
+    assert_ok(ca_reputation_prune(b, now, &pruned));
+    assert_int_equal(pruned, m.dead);
+    assert_int_equal(ca_reputation_rating_count(b), total - m.dead);
+    assert_true(ca_reputation_memory_bytes(b) < mem);
+    assert_ok(ca_reputation_prune(b, now, &pruned)); /* idempotent */
+    assert_int_equal(pruned, 0);
+    assert_ok(ca_reputation_prune(b, now, NULL));
+    for (uint32_t n = 0; n < 64; n++) {
+        ca_agent_id id = agent(n);
+        ca_reputation_score x;
+        if (ca_reputation_get(b, &id, &x) != CA_OK)
+            continue;
+        assert_int_equal(x.ratings_received, m.received[n]);
+        assert_int_equal(x.ratings_given, m.given[n]);
+    }
+    ca_reputation_score s50 = score_of(b, 50); /* still registered, nothing stored */
+    assert_int_equal(s50.ratings_received + s50.ratings_given, 0);
+
+    /* Updates at now and later give the same bits as on the unpruned copy. */
+    ca_reputation_stats sa, sb;
+    assert_ok(ca_reputation_update(a, now, &sa));
+    assert_ok(ca_reputation_update(b, now, &sb));
+    assert_int_equal(sa.iterations, sb.iterations);
+    assert_int_equal(sa.edges, sb.edges);
+    assert_int_equal(sb.ratings, total - m.dead);
+    assert_same_scores(a, b);
+
+    /* A pruned task cannot be rated again, in the handle or after a restart. */
+    ca_hash h = task(5000);
+    ca_agent_id x = agent(50), y = agent(51);
+    assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_rating(b, &h, &x, &y, 90, 1, now));
+    size_t len = 0;
+    uint8_t *snap = export_all(b, &len);
+    assert_int_equal(cai_load_le32(snap + 4), 3);
+    assert_int_equal(cai_load_le32(snap + 48), total - m.dead);
+    assert_int_equal(cai_load_le32(snap + 56), total);
+    assert_int_equal(len, 60 + 68 * ca_reputation_agent_count(b) + 16 * (total - m.dead) +
+                              8 * total + 32);
+    ca_reputation *c = new_rep();
+    assert_ok(ca_reputation_snapshot_import(c, snap, len));
+    size_t len2 = 0;
+    uint8_t *snap2 = export_all(c, &len2);
+    assert_int_equal(len, len2);
+    assert_memory_equal(snap, snap2, len);
+    assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_rating(c, &h, &x, &y, 90, 1, now));
+    assert_same_scores(a, c);
+    /* New ratings after the restart, then a later update: still the same bits. */
+    for (uint32_t k = 0; k < 30; k++) {
+        add(a, 10000 + k, k % 9, 9 + k % 31, 70, 100 + k, now + k * 1000);
+        add(c, 10000 + k, k % 9, 9 + k % 31, 70, 100 + k, now + k * 1000);
+    }
+    assert_ok(ca_reputation_update(a, later, NULL));
+    assert_ok(ca_reputation_update(c, later, NULL));
+    assert_same_scores(a, c);
+
+    /* Pruning everything empties the store; the handle goes on working. */
+    assert_ok(ca_reputation_prune(c, now + 100ull * 365 * DAY_MS, &pruned));
+    assert_int_equal(pruned, total - m.dead + 30);
+    assert_int_equal(ca_reputation_rating_count(c), 0);
+    add(c, 20000, 1, 2, 80, 10, later);
+    assert_int_equal(ca_reputation_rating_count(c), 1);
+    assert_ok(ca_reputation_update(c, later, NULL));
+
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_prune(NULL, now, &pruned));
+    assert_int_equal(pruned, 0);
+    free(snap);
+    free(snap2);
+    ca_reputation_free(a);
+    ca_reputation_free(b);
+    ca_reputation_free(c);
+}
+
+/* Enough ratings for the decay table path (8192 or more): the same choice as the update. */
+static void test_prune_many(void **state)
+{
+    (void)state;
+    const uint64_t now = T0_MS + 20000 * 1000ull;
+    ca_reputation *a = new_rep(), *b = new_rep();
+    size_t dead = 0;
+    for (uint32_t k = 0; k < 12000; k++) {
+        uint32_t i = k % 64, j = (k * 7 + 1 + k / 64) % 64;
+        if (i == j)
+            j = (j + 1) % 64;
+        /* Ages spread over 0 .. 30 half-lives, weights 1 .. 999. */
+        uint64_t time_ms = now - (uint64_t)k * (30 * 30 * DAY_MS / 12000);
+        uint64_t amount = 1 + (uint64_t)(k % 1000) * (k % 1000);
+        dead += evidence_at(ca_reputation_weight(a, amount), time_ms, now) == 0;
+        add(a, k, i, j, k % 101, amount, time_ms);
+        add(b, k, i, j, k % 101, amount, time_ms);
+    }
+    assert_true(dead > 1000 && dead < 11000);
+    size_t pruned = 0;
+    assert_ok(ca_reputation_prune(b, now, &pruned));
+    assert_int_equal(pruned, dead);
+    assert_int_equal(ca_reputation_rating_count(b), 12000 - dead);
+    assert_ok(ca_reputation_update(a, now, NULL));
+    assert_ok(ca_reputation_update(b, now, NULL));
+    assert_same_scores(a, b);
+    ca_reputation_free(a);
+    ca_reputation_free(b);
+}
+
+/* Pruned tasks still count against max_ratings: the fingerprint table stays bounded. */
+static void test_prune_limit(void **state)
+{
+    (void)state;
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.max_ratings = 4;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, &o));
+    for (uint32_t k = 0; k < 4; k++)
+        add(rep, k, k, k + 1, 50, 1, T0_MS);
+    size_t pruned = 0;
+    assert_ok(ca_reputation_prune(rep, T0_MS + 1000 * DAY_MS, &pruned));
+    assert_int_equal(pruned, 4);
+    ca_hash h = task(4);
+    ca_agent_id x = agent(1), y = agent(2);
+    assert_status(CA_ERR_LIMIT, ca_reputation_add_rating(rep, &h, &x, &y, 50, 1, T0_MS));
+    /* A snapshot with more tasks than the limit is refused as such. */
+    size_t len = 0;
+    uint8_t *snap = export_all(rep, &len);
+    o.max_ratings = 3;
+    ca_reputation *small = NULL;
+    assert_ok(ca_reputation_new(&small, &o));
+    assert_status(CA_ERR_LIMIT, ca_reputation_snapshot_import(small, snap, len));
+    free(snap);
+    ca_reputation_free(small);
+    ca_reputation_free(rep);
+}
+
+/* Version 3 (pruned) snapshots: with and without offenses, strict like the others. */
+static void test_prune_snapshot_strict(void **state)
+{
+    (void)state;
+    ca_reputation *a = new_rep();
+    add(a, 1, 1, 2, 90, 1, T0_MS - 500 * DAY_MS);
+    add(a, 2, 2, 3, 80, 100, T0_MS);
+    add(a, 3, 3, 1, 20, 1, T0_MS - 500 * DAY_MS);
+    assert_ok(ca_reputation_update(a, T0_MS, NULL));
+    size_t pruned = 0;
+    assert_ok(ca_reputation_prune(a, T0_MS, &pruned));
+    assert_int_equal(pruned, 2);
+    for (int with_offense = 0; with_offense < 2; with_offense++) {
+        if (with_offense)
+            offend(a, 1, 3, T0_MS);
+        size_t len = 0;
+        uint8_t *snap = export_all(a, &len);
+        assert_int_equal(cai_load_le32(snap + 4), 3);
+        assert_int_equal(cai_load_le32(snap + 52), (uint32_t)with_offense);
+        assert_int_equal(len, 60 + 68 * 3 + 16 + 8 * 3 + 20 * with_offense + 32);
+        assert_ok(try_import(snap, len));
+        uint8_t *buf = malloc(len + 1);
+        assert_non_null(buf);
+        for (size_t i = 0; i < len; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                memcpy(buf, snap, len);
+                buf[i] ^= (uint8_t)(1u << bit);
+                ca_status st = try_import(buf, len);
+                if (st != CA_ERR_REPUTATION_CORRUPT && st != CA_ERR_UNSUPPORTED &&
+                    st != CA_ERR_LIMIT && st != CA_ERR_STATE)
+                    fail_msg("flip at %zu bit %d: %s", i, bit, ca_status_str(st));
+            }
+        }
+        for (size_t l = 0; l < len; l++)
+            assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(snap, l));
+        memcpy(buf, snap, len);
+        buf[len] = 0;
+        assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len + 1));
+        /* Counts that do not fit the version, under a valid checksum: not canonical. */
+        memcpy(buf, snap, len);
+        buf[4] = with_offense ? 2 : 1; /* as if the tasks were one per rating */
+        crypto_generichash(buf + len - 32, 32, buf, len - 32, NULL, 0);
+        assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len));
+        memcpy(buf, snap, len);
+        cai_store_le32(buf + 48, 3); /* three ratings, three tasks: version 1 or 2 */
+        crypto_generichash(buf + len - 32, 32, buf, len - 32, NULL, 0);
+        assert_status(CA_ERR_REPUTATION_CORRUPT, try_import(buf, len));
+        free(buf);
+        free(snap);
+    }
+    ca_reputation_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1418,6 +1702,10 @@ int main(void)
         cmocka_unit_test(test_offense_dense),
         cmocka_unit_test(test_offense_breaks_ring),
         cmocka_unit_test(test_offense_snapshot),
+        cmocka_unit_test(test_prune_score_neutral),
+        cmocka_unit_test(test_prune_many),
+        cmocka_unit_test(test_prune_limit),
+        cmocka_unit_test(test_prune_snapshot_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,7 +169,7 @@ CONSTANTS = {
     "CA_REPUTATION_OFFENSE_MISSED_DEADLINE": 2,
     "CA_REPUTATION_OPTIONS_VERSION": 1,
     "CA_REPUTATION_RATING_MAX": 100,
-    "CA_REPUTATION_SNAPSHOT_VERSION": 2,
+    "CA_REPUTATION_SNAPSHOT_VERSION": 3,
     "CA_REPUTATION_WEIGHT_MAX": 33554431,
     # routing.h
     "CA_ERR_ROUTING_CONFLICT": -601,
@@ -805,6 +805,7 @@ SIGNATURES = [
     ("ca_reputation_memory_bytes", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_new", ca_status, [P(P(ca_reputation)), P(ca_reputation_options)]),
     ("ca_reputation_options_init", ca_status, [P(ca_reputation_options), c_uint32]),
+    ("ca_reputation_prune", ca_status, [P(ca_reputation), c_uint64, P(c_size_t)]),
     ("ca_reputation_rating_count", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_rating_max", c_size_t, []),
     ("ca_reputation_reserve", ca_status, [P(ca_reputation), c_size_t, c_size_t]),

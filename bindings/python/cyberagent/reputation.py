@@ -180,6 +180,15 @@ class Reputation(Handle):
         self._locked(lambda p: check(F.ca_reputation_update(p, now_ms, _byref(s))))
         return Stats(int(s.iterations), bool(s.converged), float(s.l1_change), int(s.agents), int(s.ratings), int(s.edges))
 
+    def prune(self, now_ms: int) -> int:
+        """Drops every rating whose evidence at ``now_ms`` is exactly 0 (score-neutral
+        for updates at ``now_ms`` or later) and returns how many went. Their task ids
+        stay known: rating one of them again still raises
+        :class:`~cyberagent.DuplicateRatingError`."""
+        n = ctypes.c_size_t()
+        self._locked(lambda p: check(F.ca_reputation_prune(p, now_ms, _byref(n))))
+        return int(n.value)
+
     def get(self, agent: BytesLike) -> Optional[Score]:
         """Scores of one agent, or None when the agent is unknown."""
         a = _aid(agent, "agent")

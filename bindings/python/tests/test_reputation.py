@@ -98,10 +98,43 @@ class TestReputation(unittest.TestCase):
         self.assertGreater(before, 0.3)
         self.assertLess(after, before / 20)
         snap = judged.snapshot_export()
-        self.assertEqual(int.from_bytes(snap[4:8], "little"), cyberagent.CA_REPUTATION_SNAPSHOT_VERSION)
+        self.assertEqual(int.from_bytes(snap[4:8], "little"), 2)  # offenses, one task per rating
         again = Reputation()
         again.snapshot_import(snap)
         self.assertEqual(again.snapshot_export(), snap)
+
+    def test_prune(self):
+        a, b, c = (Identity.generate().public_key for _ in range(3))
+        day = 24 * 3600 * 1000
+        old, now = T0 - 400 * day, T0 + 1000
+        full, pruned = Reputation(), Reputation()
+        for rep in (full, pruned):
+            rep.add_rating(h(1), a, b, 90, 1, old)  # weight 1, 13 half-lives ago: no evidence left
+            rep.add_rating(h(2), b, c, 20, 2, old)
+            rep.add_rating(h(3), a, c, 80, 10**12, old)  # heavy: some evidence left
+            rep.add_rating(h(4), c, b, 70, 100, T0)
+            rep.set_pretrusted(a)
+        self.assertEqual(pruned.prune(old), 0)  # nothing is without evidence yet
+        self.assertEqual(pruned.prune(now), 2)
+        self.assertEqual(pruned.prune(now), 0)
+        self.assertEqual(pruned.rating_count, 2)
+        self.assertEqual(pruned.agent_count, 3)
+        self.assertEqual(pruned.get(b).ratings_received, 1)
+        self.assertEqual(pruned.get(b).ratings_given, 0)
+        with self.assertRaises(cyberagent.DuplicateRatingError):
+            pruned.add_rating(h(1), a, b, 90, 1, now)
+        full.update(now)
+        pruned.update(now)
+        for x in (a, b, c):
+            p, q = full.get(x), pruned.get(x)
+            self.assertEqual((p.global_, p.positive, p.negative), (q.global_, q.positive, q.negative))
+        snap = pruned.snapshot_export()
+        self.assertEqual(int.from_bytes(snap[4:8], "little"), 3)  # more tasks than ratings
+        again = Reputation()
+        again.snapshot_import(snap)
+        self.assertEqual(again.snapshot_export(), snap)
+        with self.assertRaises(cyberagent.DuplicateRatingError):
+            again.add_rating(h(2), b, c, 20, 2, now)
 
     def test_limits(self):
         self.assertEqual(R.rating_max(), cyberagent.CA_REPUTATION_RATING_MAX)

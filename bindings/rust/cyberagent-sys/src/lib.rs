@@ -541,7 +541,7 @@ pub const CA_REPUTATION_OFFENSE_HALVINGS: u32 = 4;
 pub const CA_REPUTATION_OFFENSE_MISSED_DEADLINE: u32 = 2;
 pub const CA_REPUTATION_OPTIONS_VERSION: u32 = 1;
 pub const CA_REPUTATION_RATING_MAX: u32 = 100;
-pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 2;
+pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 3;
 pub const CA_REPUTATION_WEIGHT_MAX: u32 = 33554431;
 
 #[repr(C)]
@@ -708,6 +708,7 @@ extern "C" {
     pub fn ca_reputation_memory_bytes(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_new(out: *mut *mut ca_reputation, opts: *const ca_reputation_options) -> ca_status;
     pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
+    pub fn ca_reputation_prune(rep: *mut ca_reputation, now_ms: u64, pruned_out: *mut usize) -> ca_status;
     pub fn ca_reputation_rating_count(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_rating_max() -> usize;
     pub fn ca_reputation_reserve(rep: *mut ca_reputation, agents: usize, ratings: usize) -> ca_status;

@@ -156,6 +156,16 @@ impl Reputation {
         Ok(s)
     }
 
+    /// Drops every rating whose evidence at `now_ms` is exactly 0 (no score bit of an
+    /// update at `now_ms` or later changes) and returns how many went. Their task ids
+    /// stay known: rating one again is still a duplicate.
+    pub fn prune(&mut self, now_ms: u64) -> Result<usize> {
+        let mut n: usize = 0;
+        // SAFETY: exclusive access; `n` outlives the call.
+        check(unsafe { sys::ca_reputation_prune(self.raw(), now_ms, &mut n) })?;
+        Ok(n)
+    }
+
     /// Scores of one agent, or `None` when unknown.
     pub fn get(&self, agent: &PublicKey) -> Result<Option<sys::ca_reputation_score>> {
         let a = sys::ca_agent_id { bytes: *agent };

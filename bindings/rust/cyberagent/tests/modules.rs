@@ -186,7 +186,45 @@ fn reputation_scores() {
     rep.update(T0 + 2).unwrap();
     assert!(rep.get(&b).unwrap().unwrap().global < before);
     let snap = rep.snapshot_export().unwrap();
-    assert_eq!(u32::from_le_bytes(snap[4..8].try_into().unwrap()), sys::CA_REPUTATION_SNAPSHOT_VERSION);
+    assert_eq!(u32::from_le_bytes(snap[4..8].try_into().unwrap()), 2); // offenses, one task per rating
+}
+
+#[test]
+fn reputation_prune() {
+    let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    let day = 24 * 3600 * 1000u64;
+    let (old, now) = (T0 - 400 * day, T0 + 1000);
+    let o = cyberagent::reputation_options().unwrap();
+    let mut full = Reputation::new(Some(&o)).unwrap();
+    let mut pruned = Reputation::new(Some(&o)).unwrap();
+    for rep in [&mut full, &mut pruned] {
+        rep.add_rating(&[1; 32], &a, &b, 90, 1, old).unwrap(); // weight 1, 13 half-lives ago: no evidence
+        rep.add_rating(&[2; 32], &b, &c, 20, 2, old).unwrap();
+        rep.add_rating(&[3; 32], &a, &c, 80, 1_000_000_000_000, old).unwrap(); // heavy: some left
+        rep.add_rating(&[4; 32], &c, &b, 70, 100, T0).unwrap();
+        rep.set_pretrusted(&a, true).unwrap();
+    }
+    assert_eq!(pruned.prune(old).unwrap(), 0);
+    assert_eq!(pruned.prune(now).unwrap(), 2);
+    assert_eq!(pruned.prune(now).unwrap(), 0);
+    assert_eq!((pruned.agent_count(), pruned.rating_count()), (3, 2));
+    assert_eq!(
+        pruned.add_rating(&[1; 32], &a, &b, 90, 1, now).unwrap_err().status(),
+        sys::CA_ERR_DUPLICATE_RATING
+    );
+    full.update(now).unwrap();
+    pruned.update(now).unwrap();
+    for x in [&a, &b, &c] {
+        let (p, q) = (full.get(x).unwrap().unwrap(), pruned.get(x).unwrap().unwrap());
+        assert_eq!(p.global.to_bits(), q.global.to_bits());
+        assert_eq!((p.positive.to_bits(), p.negative.to_bits()), (q.positive.to_bits(), q.negative.to_bits()));
+    }
+    assert_eq!(pruned.get(&b).unwrap().unwrap().ratings_received, 1);
+    let snap = pruned.snapshot_export().unwrap();
+    assert_eq!(u32::from_le_bytes(snap[4..8].try_into().unwrap()), 3); // more tasks than ratings
+    let mut again = Reputation::new(Some(&o)).unwrap();
+    again.snapshot_import(&snap).unwrap();
+    assert_eq!(again.snapshot_export().unwrap(), snap);
 }
 
 #[test]
