@@ -217,7 +217,10 @@ fn reputation_prune() {
     for x in [&a, &b, &c] {
         let (p, q) = (full.get(x).unwrap().unwrap(), pruned.get(x).unwrap().unwrap());
         assert_eq!(p.global.to_bits(), q.global.to_bits());
-        assert_eq!((p.positive.to_bits(), p.negative.to_bits()), (q.positive.to_bits(), q.negative.to_bits()));
+        assert_eq!(
+            (p.positive.to_bits(), p.negative.to_bits()),
+            (q.positive.to_bits(), q.negative.to_bits())
+        );
     }
     assert_eq!(pruned.get(&b).unwrap().unwrap().ratings_received, 1);
     let snap = pruned.snapshot_export().unwrap();
