@@ -722,7 +722,11 @@ extern "C" {
         agent: *const ca_agent_id,
         amount: u64,
     ) -> ca_status;
-    pub fn ca_reputation_sync_stakes(rep: *mut ca_reputation, ledger: *const ca_ledger, now_ms: u64) -> ca_status;
+    pub fn ca_reputation_sync_stakes(
+        rep: *mut ca_reputation,
+        ledger: *const ca_ledger,
+        now_ms: u64,
+    ) -> ca_status;
     pub fn ca_reputation_snapshot_export(
         rep: *const ca_reputation,
         out: *mut u8,

@@ -209,7 +209,15 @@ fn settled_rating_checks_the_ledger() {
     // The escrow terms come from the award alike on both sides.
     let terms = LedgerOp::escrow_open(&th.award().unwrap()).unwrap();
     assert_eq!(
-        (terms.kind, terms.signer, terms.counterparty, terms.reference, terms.amount, terms.amount2, terms.nonce),
+        (
+            terms.kind,
+            terms.signer,
+            terms.counterparty,
+            terms.reference,
+            terms.amount,
+            terms.amount2,
+            terms.nonce
+        ),
         (sys::CA_LEDGER_OP_ESCROW_OPEN, hirer.public_key(), worker.public_key(), award_id, 50, 10, 0)
     );
     assert!(LedgerOp::escrow_open(&th.message(0).unwrap()).is_err()); // the REQUEST
@@ -217,7 +225,12 @@ fn settled_rating_checks_the_ledger() {
     // Stakes straight from the ledger: what the worker bonded, 0 for the hirer.
     apply(
         &mut ledger,
-        LedgerOp { kind: sys::CA_LEDGER_OP_BOND, signer: worker.public_key(), amount: 300, ..Default::default() },
+        LedgerOp {
+            kind: sys::CA_LEDGER_OP_BOND,
+            signer: worker.public_key(),
+            amount: 300,
+            ..Default::default()
+        },
     );
     rep.sync_stakes(&ledger, T0 + 5).unwrap();
     assert_eq!(rep.get(&worker.public_key()).unwrap().unwrap().stake, 300);
