@@ -18,6 +18,8 @@
 
 #include "card.h"
 #include "common.h"
+#include "ledger.h"
+#include "reputation.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -188,6 +190,35 @@ CA_API ca_status ca_routing_set_evidence(ca_routing *rt, const ca_agent_id *agen
  * raise its own stake). O(c log n).
  */
 CA_API ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_t stake);
+
+/*
+ * Stakes of every registered agent from `ledger`, as of now_ms, exactly as
+ * ca_reputation_sync_stakes reads them: bonded + unbonding (saturating), 0
+ * for an agent without a ledger account, and 0 while the ledger jails the
+ * agent (jailed_until > now_ms). Each value counts as set with
+ * ca_routing_set_stake (stake_from_ledger, survives card replacement), so a
+ * query with min_stake >= 1 excludes jailed and unbonded agents until the
+ * next sync after their release. Cannot fail once the arguments are checked.
+ * O(postings), no allocation.
+ * THREAD SAFETY: needs exclusive access to `rt`; reads `ledger`, which no
+ * other call may use meanwhile.
+ */
+CA_API CA_NODISCARD ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger,
+                                                     uint64_t now_ms);
+
+/*
+ * Reputation and Beta evidence of every registered agent that `rep` knows,
+ * from its scores as of its last update (ca_reputation_get):
+ *     reputation_ppm = round(expected * CA_ROUTING_PPM), at most CA_ROUTING_PPM
+ *     positive_milli = floor(positive * 1000), negative_milli = floor(negative * 1000)
+ * (what ca_routing_set_reputation and ca_routing_set_evidence would set).
+ * Agents `rep` does not know keep their values; agents only `rep` knows are
+ * not added. Cannot fail once the arguments are checked. O(postings), no
+ * allocation.
+ * THREAD SAFETY: needs exclusive access to `rt`; reads `rep`, which no
+ * mutating call may use meanwhile.
+ */
+CA_API CA_NODISCARD ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep);
 
 /* What the registry holds about one agent. */
 typedef struct ca_routing_agent_info {

@@ -913,6 +913,114 @@ ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_
     return CA_OK;
 }
 
+/* ---- Bulk sync from the ledger and from reputation ---- */
+
+/* Sift down only (Floyd's heap construction). */
+static void heap_down(ca_routing *rt, cai_cap *c, uint32_t pos)
+{
+    cai_posting p = c->heap[pos];
+    for (;;) {
+        uint32_t l = 2 * pos + 1, best = pos;
+        const cai_posting *bp = &p;
+        if (l < c->count && cai_posting_before(rt, &c->heap[l], bp)) {
+            best = l;
+            bp = &c->heap[l];
+        }
+        if (l + 1 < c->count && cai_posting_before(rt, &c->heap[l + 1], bp))
+            best = l + 1;
+        if (best == pos)
+            break;
+        heap_put(rt, c, pos, &c->heap[best]);
+        pos = best;
+    }
+    heap_put(rt, c, pos, &p);
+}
+
+/*
+ * Recomputes every posting from its agent's stake and reputation and rebuilds
+ * every capability heap bottom-up: O(postings), no allocation, cannot fail.
+ */
+static void rebuild_postings(ca_routing *rt)
+{
+    for (uint32_t ci = 0; ci < rt->ncaps_slots; ci++) {
+        cai_cap *c = &rt->caps[ci];
+        if (c->name == NULL)
+            continue;
+        for (uint32_t j = 0; j < c->count; j++) {
+            cai_posting *p = &c->heap[j];
+            fill_posting(rt, rt->agents[p->agent], p->agent, p->slot, p->price, p->latency_ms, p);
+        }
+        for (uint32_t j = c->count / 2; j > 0; j--)
+            heap_down(rt, c, j - 1);
+    }
+}
+
+/* Bonded plus unbonding, saturating: everything the ledger can still slash. */
+static uint64_t slashable(const ca_ledger_account_info *a)
+{
+    return a->bonded > UINT64_MAX - a->unbonding ? UINT64_MAX : a->bonded + a->unbonding;
+}
+
+ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger, uint64_t now_ms)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(ledger);
+    int changed = 0;
+    for (uint32_t i = 0; i < rt->nagents; i++) {
+        cai_agent *a = rt->agents[i];
+        ca_ledger_account_info acc;
+        uint64_t stake = 0;
+        /* The only failure left after the checks above is an unknown account:
+         * no account, no stake. A jailed agent was slashed on evidence. */
+        if (ca_ledger_account(ledger, &a->id, &acc) == CA_OK && acc.jailed_until <= now_ms)
+            stake = slashable(&acc);
+        if (a->stake != stake)
+            changed = 1;
+        a->stake = stake;
+        a->flags |= CAI_AGENT_STAKE_FROM_LEDGER;
+    }
+    if (changed)
+        rebuild_postings(rt);
+    cai_clear_error();
+    return CA_OK;
+}
+
+/* A non-negative double to an integer, rounded as `half` says, saturating at `max`. */
+static uint64_t clamp_u64(double v, double half, uint64_t max)
+{
+    v += half;
+    if (!(v >= 1.0)) /* also NaN */
+        return 0;
+    if (v >= (double)max)
+        return max;
+    return (uint64_t)v;
+}
+
+ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(rep);
+    int changed = 0;
+    for (uint32_t i = 0; i < rt->nagents; i++) {
+        cai_agent *a = rt->agents[i];
+        ca_reputation_score sc;
+        /* The only failure left after the checks above: unknown to rep. */
+        if (ca_reputation_get(rep, &a->id, &sc) != CA_OK)
+            continue;
+        uint32_t ppm =
+            (uint32_t)clamp_u64(sc.expected * (double)CA_ROUTING_PPM, 0.5, CA_ROUTING_PPM);
+        if (a->reputation_ppm != ppm)
+            changed = 1;
+        a->reputation_ppm = ppm;
+        a->positive_milli = clamp_u64(sc.positive * 1000.0, 0.0, UINT64_MAX);
+        a->negative_milli = clamp_u64(sc.negative * 1000.0, 0.0, UINT64_MAX);
+    }
+    if (changed)
+        rebuild_postings(rt);
+    cai_clear_error();
+    return CA_OK;
+}
+
 ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent, ca_routing_agent_info *out)
 {
     CAI_REQUIRE(rt);

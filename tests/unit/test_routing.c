@@ -1013,6 +1013,295 @@ static void test_bids(void **state)
     ca_routing_free(rt);
 }
 
+/* ---- Bulk sync from a real ledger and a real reputation handle ---- */
+
+enum { SY_AGENTS = 40, SY_HIRER = 90 };
+
+typedef struct sync_fx {
+    ca_ledger *l;
+    ca_agent_id auth, arb;
+    uint64_t nonce[SY_HIRER + 1], auth_nonce, arb_nonce;
+} sync_fx;
+
+static void sy_op(sync_fx *f, uint32_t type, uint32_t signer, uint32_t counterparty,
+                  uint64_t amount, uint64_t amount2, uint64_t now)
+{
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = type;
+    op.signer = make_id(signer);
+    op.nonce = ++f->nonce[signer];
+    if (counterparty != UINT32_MAX)
+        op.counterparty = make_id(counterparty);
+    op.amount = amount;
+    op.amount2 = amount2;
+    if (type == CA_LEDGER_OP_ESCROW_OPEN) {
+        memset(op.ref.bytes, 0xE5, sizeof op.ref.bytes);
+        op.deadline = now + 100000;
+    }
+    assert_ok(ca_ledger_apply(f->l, &op, now, NULL));
+}
+
+static void sy_mint(sync_fx *f, uint32_t to, uint64_t amount)
+{
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    op.signer = f->auth;
+    op.nonce = ++f->auth_nonce;
+    op.counterparty = make_id(to);
+    op.amount = amount;
+    assert_ok(ca_ledger_apply(f->l, &op, 0, NULL));
+}
+
+/* Agents 0..SY_AGENTS-1, each with "sync.job" (and every third also "sync.other"). */
+static void sy_fill(ca_routing *rt, uint64_t claimed)
+{
+    tentry t;
+    for (uint32_t i = 0; i < SY_AGENTS; i++) {
+        tentry_init(&t, i, 1, "sync.job", 100 + 37 * (i % 7));
+        if (i % 3 == 0)
+            add_cap(&t, "sync.other", 50 + i, 200);
+        t.e.stake = claimed;
+        assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    }
+}
+
+/* Both registries rank every query alike (select and Thompson exploration). */
+static void sy_same_rankings(const ca_routing *a, const ca_routing *b, uint64_t min_stake)
+{
+    static const char *pats[] = {"sync.job", "sync.*", "*"};
+    for (int thompson = 0; thompson < 2; thompson++)
+        for (size_t p = 0; p < 3; p++) {
+            ca_routing_query q;
+            assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+            q.now = 10;
+            q.min_stake = min_stake;
+            q.thompson = thompson;
+            q.seed = 4242;
+            ca_routing_result ra[SY_AGENTS], rb[SY_AGENTS];
+            size_t na = run_query(a, pats[p], ra, SY_AGENTS, &q);
+            size_t nb = run_query(b, pats[p], rb, SY_AGENTS, &q);
+            assert_int_equal(na, nb);
+            for (size_t i = 0; i < na; i++) {
+                assert_memory_equal(ra[i].agent.bytes, rb[i].agent.bytes, 32);
+                assert_int_equal(ra[i].score, rb[i].score);
+                assert_int_equal(ra[i].stake, rb[i].stake);
+                assert_int_equal(ra[i].reputation_ppm, rb[i].reputation_ppm);
+            }
+        }
+}
+
+static void test_sync_stakes(void **state)
+{
+    (void)state;
+    sync_fx f;
+    memset(&f, 0, sizeof f);
+    memset(f.auth.bytes, 0xA1, sizeof f.auth.bytes);
+    memset(f.arb.bytes, 0xA2, sizeof f.arb.bytes);
+    ca_ledger_options lo;
+    assert_ok(ca_ledger_options_init(&lo, CA_LEDGER_OPTIONS_VERSION));
+    lo.authority = f.auth;
+    lo.arbiter = f.arb;
+    lo.jail_dispute = 5000;
+    assert_ok(ca_ledger_new(&f.l, &lo));
+    /* Agents 0..29 have accounts (29 bonds nothing); 30..39 have none. */
+    for (uint32_t i = 0; i < 30; i++)
+        sy_mint(&f, i, 100000);
+    sy_mint(&f, SY_HIRER, 100000);
+    for (uint32_t i = 0; i < 29; i++)
+        sy_op(&f, CA_LEDGER_OP_BOND, i, UINT32_MAX, 1000 + 500 * i, 0, 0);
+    sy_op(&f, CA_LEDGER_OP_UNBOND, 2, UINT32_MAX, 400, 0, 0); /* 1600 bonded + 400 unbonding */
+
+    ca_routing *rt = new_rt(), *ref = new_rt();
+    sy_fill(rt, 777777);
+    sy_fill(ref, 777777);
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_sync_stakes(NULL, f.l, 0));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_sync_stakes(rt, NULL, 0));
+    ca_routing_agent_info info;
+    ca_agent_id id2 = make_id(2);
+    assert_ok(ca_routing_get(rt, &id2, &info));
+    assert_int_equal(info.stake, 777777); /* a failed call changed nothing */
+    assert_int_equal(info.stake_from_ledger, 0);
+    check_invariants(rt);
+
+    const uint64_t now = 3000;
+    assert_ok(ca_routing_sync_stakes(rt, f.l, now));
+    check_invariants(rt);
+    for (uint32_t i = 0; i < SY_AGENTS; i++) {
+        ca_agent_id id = make_id(i);
+        ca_ledger_account_info acc;
+        uint64_t want = 0;
+        if (ca_ledger_account(f.l, &id, &acc) == CA_OK)
+            want = acc.bonded + acc.unbonding;
+        assert_ok(ca_routing_get(rt, &id, &info));
+        assert_int_equal(info.stake, want);
+        assert_int_equal(info.claimed_stake, 777777);
+        assert_int_equal(info.stake_from_ledger, 1);
+        assert_int_equal(info.stake, i < 29 ? 1000 + 500 * i : 0);
+        assert_ok(ca_routing_set_stake(ref, &id, want));
+    }
+    sy_same_rankings(rt, ref, 0);
+
+    /* The arbiter rules against agent 5 (DISPUTE): slashed and jailed 5 s. */
+    sy_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SY_HIRER, 5, 80, 20, now);
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_SLASH;
+    op.evidence = CA_LEDGER_EVIDENCE_DISPUTE;
+    op.signer = f.arb;
+    op.nonce = ++f.arb_nonce;
+    op.counterparty = make_id(5);
+    memset(op.ref.bytes, 0xE5, sizeof op.ref.bytes);
+    assert_ok(ca_ledger_apply(f.l, &op, now, NULL));
+    ca_agent_id id5 = make_id(5);
+    ca_ledger_account_info acc5;
+    assert_ok(ca_ledger_account(f.l, &id5, &acc5));
+    assert_true(acc5.jailed_until > now);
+    assert_true(acc5.bonded + acc5.unbonding > 0 && acc5.bonded + acc5.unbonding < 3500);
+
+    assert_ok(ca_routing_sync_stakes(rt, f.l, now));
+    check_invariants(rt);
+    assert_ok(ca_routing_get(rt, &id5, &info));
+    assert_int_equal(info.stake, 0);
+    assert_ok(ca_routing_set_stake(ref, &id5, 0));
+    sy_same_rankings(rt, ref, 0);
+    sy_same_rankings(rt, ref, 1);
+    /* min_stake >= 1 excludes the jailed agent and those without stake. */
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.now = 10;
+    q.min_stake = 1;
+    ca_routing_result r[SY_AGENTS];
+    size_t n = run_query(rt, "sync.job", r, SY_AGENTS, &q);
+    assert_int_equal(n, 28);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(r[i].stake >= 1);
+        assert_memory_not_equal(r[i].agent.bytes, id5.bytes, 32);
+    }
+    ca_routing_bid bid = {id5, 100, 0};
+    q.capability = "sync.job";
+    q.capability_len = 8;
+    assert_status(CA_ERR_ROUTING_INELIGIBLE, ca_routing_score_bid(rt, &q, &bid, &r[0]));
+
+    /* A new card cannot raise the ledger's stake. */
+    tentry t;
+    tentry_init(&t, 5, 2, "sync.job", 1);
+    t.e.stake = UINT64_MAX;
+    assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    assert_ok(ca_routing_get(rt, &id5, &info));
+    assert_int_equal(info.stake, 0);
+    assert_int_equal(info.stake_from_ledger, 1);
+    check_invariants(rt);
+
+    /* Released: the stake the slash left counts again at the next sync. */
+    assert_ok(ca_routing_sync_stakes(rt, f.l, acc5.jailed_until));
+    check_invariants(rt);
+    assert_ok(ca_routing_get(rt, &id5, &info));
+    assert_int_equal(info.stake, acc5.bonded + acc5.unbonding);
+    n = run_query(rt, "sync.job", r, SY_AGENTS, &q);
+    assert_int_equal(n, 29);
+    /* Nothing changed: a second sync is a no-op. */
+    assert_ok(ca_routing_sync_stakes(rt, f.l, acc5.jailed_until));
+    check_invariants(rt);
+    ca_routing_free(ref);
+    ca_routing_free(rt);
+    ca_ledger_free(f.l);
+}
+
+static void test_sync_reputation(void **state)
+{
+    (void)state;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, NULL));
+    ca_agent_id hirer = make_id(SY_HIRER);
+    /* Agents 0..24 are rated (some well, some badly, agent 7 much); 25..29 are
+     * known with no evidence; 30..39 are unknown to reputation. */
+    for (uint32_t i = 0; i < 25; i++) {
+        uint32_t times = i == 7 ? 40 : 1 + i % 4;
+        for (uint32_t k = 0; k < times; k++) {
+            ca_hash task;
+            memset(task.bytes, 0, sizeof task.bytes);
+            task.bytes[0] = (uint8_t)i;
+            task.bytes[1] = (uint8_t)k;
+            ca_agent_id id = make_id(i);
+            assert_ok(ca_reputation_add_rating(rep, &task, &hirer, &id, (i * 37) % 101,
+                                               100 + 10 * k, 1000 + k));
+        }
+    }
+    for (uint32_t i = 25; i < 30; i++) {
+        ca_agent_id id = make_id(i);
+        assert_ok(ca_reputation_set_stake(rep, &id, 0));
+    }
+    assert_ok(ca_reputation_update(rep, 5000, NULL));
+
+    ca_routing *rt = new_rt(), *ref = new_rt();
+    sy_fill(rt, 1000);
+    sy_fill(ref, 1000);
+    for (uint32_t i = 0; i < SY_AGENTS; i++) { /* earlier values, kept by the unknown ones */
+        ca_agent_id id = make_id(i);
+        assert_ok(ca_routing_set_reputation(rt, &id, 10000 * i));
+        assert_ok(ca_routing_set_evidence(rt, &id, i, 2 * i));
+        assert_ok(ca_routing_set_reputation(ref, &id, 10000 * i));
+        assert_ok(ca_routing_set_evidence(ref, &id, i, 2 * i));
+    }
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_sync_reputation(NULL, rep));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_sync_reputation(rt, NULL));
+    sy_same_rankings(rt, ref, 0); /* a failed call changed nothing */
+
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    check_invariants(rt);
+    assert_int_equal(ca_routing_count(rt), SY_AGENTS); /* the hirer is not added */
+    for (uint32_t i = 0; i < SY_AGENTS; i++) {
+        ca_agent_id id = make_id(i);
+        ca_routing_agent_info info;
+        assert_ok(ca_routing_get(rt, &id, &info));
+        ca_reputation_score sc;
+        if (i >= 30) {
+            assert_status(CA_ERR_NOT_FOUND, ca_reputation_get(rep, &id, &sc));
+            assert_int_equal(info.reputation_ppm, 10000 * i);
+            assert_int_equal(info.positive_milli, i);
+            assert_int_equal(info.negative_milli, 2 * i);
+            continue;
+        }
+        assert_ok(ca_reputation_get(rep, &id, &sc));
+        /* The documented mapping (what the hiring demo pushed by hand). */
+        double e = sc.expected * (double)CA_ROUTING_PPM + 0.5;
+        uint32_t ppm = e >= (double)CA_ROUTING_PPM ? CA_ROUTING_PPM : (uint32_t)e;
+        uint64_t pm = (uint64_t)(sc.positive * 1000.0), nm = (uint64_t)(sc.negative * 1000.0);
+        assert_int_equal(info.reputation_ppm, ppm);
+        assert_int_equal(info.positive_milli, pm);
+        assert_int_equal(info.negative_milli, nm);
+        if (i >= 25) {
+            assert_int_equal(ppm, 500000); /* no evidence: the prior mean */
+            assert_int_equal(pm + nm, 0);
+        }
+        assert_ok(ca_routing_set_reputation(ref, &id, ppm));
+        assert_ok(ca_routing_set_evidence(ref, &id, pm, nm));
+    }
+    ca_agent_id id7 = make_id(7);
+    ca_routing_agent_info info7;
+    assert_ok(ca_routing_get(rt, &id7, &info7));
+    assert_true(info7.positive_milli + info7.negative_milli > 1000); /* fractions kept */
+    sy_same_rankings(rt, ref, 0);
+    /* Idempotent. */
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    check_invariants(rt);
+    sy_same_rankings(rt, ref, 0);
+    /* An empty registry and an empty reputation handle are fine. */
+    ca_routing *empty = new_rt();
+    assert_ok(ca_routing_sync_reputation(empty, rep));
+    ca_reputation *none = NULL;
+    assert_ok(ca_reputation_new(&none, NULL));
+    assert_ok(ca_routing_sync_reputation(rt, none));
+    sy_same_rankings(rt, ref, 0);
+    ca_reputation_free(none);
+    ca_routing_free(empty);
+    ca_routing_free(ref);
+    ca_routing_free(rt);
+    ca_reputation_free(rep);
+}
+
 static void test_check_detects_corruption(void **state)
 {
     (void)state;
@@ -1054,6 +1343,8 @@ int main(void)
         cmocka_unit_test(test_randomized_vs_brute_force),
         cmocka_unit_test(test_signed_cards),
         cmocka_unit_test(test_bids),
+        cmocka_unit_test(test_sync_stakes),
+        cmocka_unit_test(test_sync_reputation),
         cmocka_unit_test(test_check_detects_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
