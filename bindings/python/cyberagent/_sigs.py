@@ -848,6 +848,8 @@ SIGNATURES = [
     ("ca_routing_set_evidence", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64, c_uint64]),
     ("ca_routing_set_reputation", ca_status, [P(ca_routing), P(ca_agent_id), c_uint32]),
     ("ca_routing_set_stake", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64]),
+    ("ca_routing_sync_reputation", ca_status, [P(ca_routing), P(ca_reputation)]),
+    ("ca_routing_sync_stakes", ca_status, [P(ca_routing), P(ca_ledger), c_uint64]),
     ("ca_routing_thompson_sample", ca_status, [c_uint64, P(ca_agent_id), c_uint64, c_uint64, P(c_uint32)]),
     ("ca_routing_weights_default", None, [P(ca_routing_weights)]),
     # routing.h (bids)

@@ -223,6 +223,18 @@ class Routing(Handle):
         a = _aid(agent)
         self._locked(lambda p: check(F.ca_routing_set_stake(p, _byref(a), stake)))
 
+    def sync_stakes(self, ledger: Any, now_ms: int) -> None:
+        """Every registered agent's stake from ``ledger`` (a :class:`~cyberagent.Ledger`) as
+        of ``now_ms``: bonded + unbonding, 0 without an account or while jailed, so a query
+        with ``min_stake >= 1`` leaves jailed agents out. Counts as :meth:`set_stake`."""
+        self._locked(lambda p: ledger._locked(lambda lp: check(F.ca_routing_sync_stakes(p, lp, now_ms))))
+
+    def sync_reputation(self, reputation: Any) -> None:
+        """Reputation ppm (the Beta expected value, rounded) and Beta evidence (in
+        thousandths) of every registered agent that ``reputation`` (a
+        :class:`~cyberagent.Reputation`) knows, as of its last update; others keep theirs."""
+        self._locked(lambda p: reputation._locked(lambda rp: check(F.ca_routing_sync_reputation(p, rp))))
+
     def get(self, agent: BytesLike) -> Optional[AgentInfo]:
         a = _aid(agent)
         i = _sigs.ca_routing_agent_info()

@@ -139,6 +139,58 @@ class TestBids(unittest.TestCase):
 
 
 class TestKad(unittest.TestCase):
+    def test_sync_from_ledger_and_reputation(self):
+        from cyberagent import ledger as L
+        auth, arb, hirer = Identity.generate(), Identity.generate(), Identity.generate()
+        led = cyberagent.Ledger(authority=auth.public_key, arbiter=arb.public_key, jail_dispute=5000)
+        nonces = {}
+
+        def apply(type_, signer, now=T0, **kw):
+            nonces[signer] = nonces.get(signer, 0) + 1
+            led.apply(L.LedgerOp(type_, signer=signer, nonce=nonces[signer], **kw), now)
+
+        rt = Routing()
+        ws = [Identity.generate() for _ in range(3)]
+        for i, w in enumerate(ws):
+            rt.add_card(card(w, 100, stake=999, name="w%d" % i), T0)
+        for who in (hirer, ws[0], ws[1]):  # ws[2] has no ledger account
+            apply(L.OP_MINT, auth.public_key, counterparty=who.public_key, amount=1000)
+        apply(L.OP_BOND, ws[0].public_key, amount=300)
+        apply(L.OP_BOND, ws[1].public_key, amount=200)
+        apply(L.OP_UNBOND, ws[1].public_key, amount=50)
+        rt.sync_stakes(led, T0)
+        self.assertEqual([rt.get(w.public_key).stake for w in ws], [300, 200, 0])
+        self.assertTrue(all(rt.get(w.public_key).stake_from_ledger for w in ws))
+        # The arbiter rules against ws[0]: slashed and jailed, so min_stake=1 drops it.
+        award = bytes([7]) * 32
+        apply(L.OP_ESCROW_OPEN, hirer.public_key, counterparty=ws[0].public_key, ref=award, amount=80,
+              amount2=20, deadline=T0 + 100_000)
+        led.apply(L.LedgerOp(L.OP_SLASH, signer=arb.public_key, nonce=1, counterparty=ws[0].public_key,
+                             ref=award, evidence=L.EVIDENCE_DISPUTE), T0)
+        jailed_until = led.account(ws[0].public_key).jailed_until
+        self.assertGreater(jailed_until, T0)
+        rt.sync_stakes(led, T0)
+        self.assertEqual(rt.get(ws[0].public_key).stake, 0)
+        self.assertEqual([r.agent for r in rt.select("llm.translate.*", T0, k=5, min_stake=1)],
+                         [ws[1].public_key])
+        rt.sync_stakes(led, jailed_until)
+        acc = led.account(ws[0].public_key)
+        self.assertEqual(rt.get(ws[0].public_key).stake, acc.bonded + acc.unbonding)
+
+        rep = cyberagent.Reputation()
+        rep.add_rating(bytes([1]) * 32, hirer.public_key, ws[0].public_key, 90, 100, T0)
+        rep.add_rating(bytes([2]) * 32, hirer.public_key, ws[1].public_key, 10, 100, T0)
+        rep.update(T0 + 1)
+        rt.set_reputation(ws[2].public_key, 123456)  # unknown to reputation: kept
+        rt.sync_reputation(rep)
+        for w in ws[:2]:
+            sc, info = rep.get(w.public_key), rt.get(w.public_key)
+            self.assertEqual(info.reputation_ppm, min(RT.PPM, int(sc.expected * RT.PPM + 0.5)))
+            self.assertEqual((info.positive_milli, info.negative_milli),
+                             (int(sc.positive * 1000.0), int(sc.negative * 1000.0)))
+        self.assertGreater(rt.get(ws[0].public_key).reputation_ppm, rt.get(ws[1].public_key).reputation_ppm)
+        self.assertEqual(rt.get(ws[2].public_key).reputation_ppm, 123456)
+
     def test_table(self):
         me = bytes(32)
         kad = Kad(me, bucket_size=2, cache_size=1)

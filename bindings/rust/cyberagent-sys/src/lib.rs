@@ -943,6 +943,8 @@ extern "C" {
         reputation_ppm: u32,
     ) -> ca_status;
     pub fn ca_routing_set_stake(rt: *mut ca_routing, agent: *const ca_agent_id, stake: u64) -> ca_status;
+    pub fn ca_routing_sync_reputation(rt: *mut ca_routing, rep: *const ca_reputation) -> ca_status;
+    pub fn ca_routing_sync_stakes(rt: *mut ca_routing, ledger: *const ca_ledger, now_ms: u64) -> ca_status;
     pub fn ca_routing_thompson_sample(
         seed: u64,
         agent: *const ca_agent_id,

@@ -60,6 +60,11 @@ impl Reputation {
         self.ptr.as_ptr()
     }
 
+    /// For calls that only read the store (routing's sync).
+    pub(crate) fn as_const_ptr(&self) -> *const sys::ca_reputation {
+        self.ptr.as_ptr()
+    }
+
     pub fn reserve(&mut self, agents: usize, ratings: usize) -> Result<()> {
         // SAFETY: exclusive access.
         check(unsafe { sys::ca_reputation_reserve(self.raw(), agents, ratings) })

@@ -245,6 +245,25 @@ impl Routing {
         check(unsafe { sys::ca_routing_set_stake(self.ptr.as_ptr(), &a, stake) })
     }
 
+    /// Every registered agent's stake from `ledger` as of `now_ms`: bonded +
+    /// unbonding, 0 without an account or while the ledger jails the agent (so a
+    /// query with `min_stake: Some(1)` leaves jailed agents out). Counts as
+    /// [`Routing::set_stake`].
+    pub fn sync_stakes(&mut self, ledger: &crate::Ledger, now_ms: u64) -> Result<()> {
+        // SAFETY: exclusive access to the registry; the ledger is only read
+        // (&Ledger: no mutation can run meanwhile, and Ledger is not Sync).
+        check(unsafe { sys::ca_routing_sync_stakes(self.ptr.as_ptr(), ledger.as_const_ptr(), now_ms) })
+    }
+
+    /// Reputation ppm (the Beta expected value, rounded) and Beta evidence (in
+    /// thousandths) of every registered agent `rep` knows, as of its last
+    /// update; agents it does not know keep theirs.
+    pub fn sync_reputation(&mut self, rep: &crate::Reputation) -> Result<()> {
+        // SAFETY: exclusive access to the registry; `rep` is only read and
+        // cannot be mutated while borrowed.
+        check(unsafe { sys::ca_routing_sync_reputation(self.ptr.as_ptr(), rep.as_const_ptr()) })
+    }
+
     /// What the registry holds about an agent, or `None`.
     pub fn get(&self, agent: &PublicKey) -> Result<Option<sys::ca_routing_agent_info>> {
         let a = sys::ca_agent_id { bytes: *agent };

@@ -329,3 +329,105 @@ fn routing_bids() {
     assert_eq!(cand.agent(), a.public_key());
     assert!(rt.score_bid(&q, &bids[2]).unwrap().is_none());
 }
+
+#[test]
+fn routing_sync_from_ledger_and_reputation() {
+    use cyberagent::{Query, Routing};
+    let (auth, arb, hirer) = ([0xA1u8; 32], [0xA2u8; 32], [0x99u8; 32]);
+    let mut opts = cyberagent::ledger_options(&auth, &arb).unwrap();
+    opts.jail_dispute = 5000;
+    let mut led = Ledger::new(&opts).unwrap();
+    let mut nonce = std::collections::HashMap::new();
+    let mut apply = |led: &mut Ledger, mut op: LedgerOp| {
+        let n = nonce.entry(op.signer).or_insert(0u64);
+        *n += 1;
+        op.nonce = *n;
+        led.apply(&op, T0).unwrap();
+    };
+    let ws: Vec<Identity> = (0..3).map(|_| Identity::generate().unwrap()).collect();
+    let mut rt = Routing::new(None).unwrap();
+    for w in &ws {
+        let p = CardParams {
+            name: "w".into(),
+            endpoint: "nats.w".into(),
+            capabilities: vec![Capability::new("llm.translate.en-fr", 100, 500)],
+            not_before: T0,
+            not_after: T0 + 1000,
+            sequence: 1,
+            created_at: T0,
+            stake: 999,
+            ..Default::default()
+        };
+        rt.add_card(&Card::open(&cyberagent::sign_card(w, &p).unwrap().0, T0, None).unwrap(), T0).unwrap();
+    }
+    for who in [hirer, ws[0].public_key(), ws[1].public_key()] {
+        let op = LedgerOp {
+            kind: sys::CA_LEDGER_OP_MINT,
+            signer: auth,
+            counterparty: who,
+            amount: 1000,
+            ..Default::default()
+        };
+        apply(&mut led, op);
+    }
+    for (w, amount) in [(&ws[0], 300), (&ws[1], 200)] {
+        apply(
+            &mut led,
+            LedgerOp { kind: sys::CA_LEDGER_OP_BOND, signer: w.public_key(), amount, ..Default::default() },
+        );
+    }
+    rt.sync_stakes(&led, T0).unwrap();
+    let stakes: Vec<u64> = ws.iter().map(|w| rt.get(&w.public_key()).unwrap().unwrap().stake).collect();
+    assert_eq!(stakes, [300, 200, 0]);
+    assert_eq!(rt.get(&ws[2].public_key()).unwrap().unwrap().stake_from_ledger, 1);
+    // A lost dispute jails ws[0]: a query with min_stake 1 leaves it out.
+    let award = [7u8; 32];
+    apply(
+        &mut led,
+        LedgerOp {
+            kind: sys::CA_LEDGER_OP_ESCROW_OPEN,
+            signer: hirer,
+            counterparty: ws[0].public_key(),
+            reference: award,
+            amount: 80,
+            amount2: 20,
+            deadline: T0 + 100_000,
+            ..Default::default()
+        },
+    );
+    apply(
+        &mut led,
+        LedgerOp {
+            kind: sys::CA_LEDGER_OP_SLASH,
+            evidence: sys::CA_LEDGER_EVIDENCE_DISPUTE,
+            signer: arb,
+            counterparty: ws[0].public_key(),
+            reference: award,
+            ..Default::default()
+        },
+    );
+    let jailed_until = led.account(&ws[0].public_key()).unwrap().jailed_until;
+    assert!(jailed_until > T0);
+    rt.sync_stakes(&led, T0).unwrap();
+    let q = Query { capability: "llm.translate.*", now: T0, min_stake: Some(1), ..Default::default() };
+    let res = rt.select(&q, 5).unwrap();
+    assert_eq!(res.len(), 1);
+    assert_eq!(res[0].agent(), ws[1].public_key());
+    rt.sync_stakes(&led, jailed_until).unwrap();
+    assert!(rt.get(&ws[0].public_key()).unwrap().unwrap().stake > 0);
+
+    let mut rep = Reputation::new(None).unwrap();
+    rep.add_rating(&[1; 32], &hirer, &ws[0].public_key(), 90, 100, T0).unwrap();
+    rep.add_rating(&[2; 32], &hirer, &ws[1].public_key(), 10, 100, T0).unwrap();
+    rep.update(T0 + 1).unwrap();
+    rt.set_reputation(&ws[2].public_key(), 123_456).unwrap();
+    rt.sync_reputation(&rep).unwrap();
+    for w in &ws[..2] {
+        let sc = rep.get(&w.public_key()).unwrap().unwrap();
+        let info = rt.get(&w.public_key()).unwrap().unwrap();
+        assert_eq!(info.reputation_ppm, ((sc.expected * 1e6 + 0.5) as u32).min(1_000_000));
+        assert_eq!(info.positive_milli, (sc.positive * 1000.0) as u64);
+        assert_eq!(info.negative_milli, (sc.negative * 1000.0) as u64);
+    }
+    assert_eq!(rt.get(&ws[2].public_key()).unwrap().unwrap().reputation_ppm, 123_456);
+}
