@@ -50,7 +50,7 @@ typedef struct agent {
     uint32_t quality;
     uint32_t won, completed, offences, won_after_offence;
     uint64_t slashed;
-    uint32_t rep_ppm; /* last value pushed to routing */
+    uint32_t rep_ppm; /* what routing holds */
 } agent;
 
 enum { OUT_NONE = 0, OUT_COMPLETED, OUT_REFUNDED, OUT_SLASHED };
@@ -71,11 +71,8 @@ struct hire_story {
     ca_ledger *ledger;
     ca_reputation *rep;
     ca_routing *rt;
-    ca_reputation_score *scores;
     uint32_t **cap_workers; /* per capability: worker agent indices */
     uint32_t *cap_count;
-    int32_t *index_slots; /* open-addressing table: agent id -> index */
-    uint32_t index_mask;
     char cap_names[64][CA_CAPABILITY_MAX + 1];
     task_record *rec;
     uint32_t done, settled_since_update;
@@ -150,22 +147,6 @@ static void hex(const uint8_t *b, size_t n, char *out)
 static int same_id(const ca_agent_id *a, const ca_agent_id *b)
 {
     return memcmp(a->bytes, b->bytes, CA_AGENT_ID_BYTES) == 0;
-}
-
-static uint32_t id_slot(const ca_agent_id *id)
-{
-    uint32_t h;
-    memcpy(&h, id->bytes, sizeof h);
-    return h;
-}
-
-static int32_t agent_index(const hire_story *s, const ca_agent_id *id)
-{
-    for (uint32_t i = id_slot(id) & s->index_mask;; i = (i + 1) & s->index_mask) {
-        int32_t k = s->index_slots[i];
-        if (k < 0 || same_id(&s->ag[k].p.pk, id))
-            return k;
-    }
 }
 
 static ca_status party_init(party *p, uint64_t seed, uint64_t index)
@@ -249,43 +230,20 @@ static ca_status account(const hire_story *s, const ca_agent_id *id, ca_ledger_a
     return ca_ledger_account(s->ledger, id, out);
 }
 
-/* Pushes an agent's stake (bonded + unbonding) from the ledger to routing, which
- * takes stakes agent by agent. Reputation reads them all from the ledger at each
- * update (sync_reputation). */
-static ca_status sync_stake(hire_story *s, uint32_t i)
-{
-    ca_ledger_account_info a;
-    TRY(account(s, &s->ag[i].p.pk, &a), "ledger account");
-    s->ag[i].stake = a.bonded + a.unbonding;
-    if (s->ag[i].role != HIRE_HIRER)
-        TRY(ca_routing_set_stake(s->rt, &s->ag[i].p.pk, s->ag[i].stake), "routing stake");
-    return CA_OK;
-}
-
-/* Recomputes scores and pushes each Beta expected value to routing. Every
- * agent's stake comes from the ledger as of now: bonded + unbonding, 0 while
+/* Recomputes scores; routing reads every worker's reputation from them (the Beta
+ * expected value in ppm, the evidence for exploration). Every agent's stake for
+ * the teleport comes from the ledger as of now: bonded + unbonding, 0 while
  * jailed (a slashed agent teleports no trust until released). */
 static ca_status sync_reputation(hire_story *s)
 {
-    size_t len = 0;
     TRY(ca_reputation_sync_stakes(s->rep, s->ledger, s->now), "reputation stakes");
     TRY(ca_reputation_update(s->rep, s->now, NULL), "reputation update");
-    TRY(ca_reputation_top(s->rep, s->n, s->scores, s->n, &len), "reputation scores");
-    for (size_t k = 0; k < len; k++) {
-        int32_t i = agent_index(s, &s->scores[k].agent);
-        if (i < 0 || s->ag[i].role == HIRE_HIRER)
-            continue;
-        double e = s->scores[k].expected * (double)CA_ROUTING_PPM + 0.5;
-        uint32_t ppm = e >= (double)CA_ROUTING_PPM ? CA_ROUTING_PPM : (uint32_t)e;
-        if (ppm != s->ag[i].rep_ppm) {
-            TRY(ca_routing_set_reputation(s->rt, &s->ag[i].p.pk, ppm), "routing reputation");
-            s->ag[i].rep_ppm = ppm;
-        }
-        if (s->cfg.explore) {
-            /* Exploration samples Beta(positive + 1, negative + 1) per agent. */
-            double pm = s->scores[k].positive * 1000.0, nm = s->scores[k].negative * 1000.0;
-            TRY(ca_routing_set_evidence(s->rt, &s->ag[i].p.pk, (uint64_t)pm, (uint64_t)nm),
-                "routing evidence");
+    TRY(ca_routing_sync_reputation(s->rt, s->rep), "routing reputation");
+    for (uint32_t i = 0; i < s->n; i++) {
+        ca_routing_agent_info info;
+        if (s->ag[i].role != HIRE_HIRER) {
+            TRY(ca_routing_get(s->rt, &s->ag[i].p.pk, &info), "routing agent");
+            s->ag[i].rep_ppm = info.reputation_ppm;
         }
     }
     s->settled_since_update = 0;
@@ -367,19 +325,11 @@ static ca_status setup(hire_story *s)
     s->now = EPOCH_MS;
 
     s->ag = calloc(s->n, sizeof *s->ag);
-    s->scores = calloc(s->n, sizeof *s->scores);
     s->rec = calloc(c->tasks ? c->tasks : 1, sizeof *s->rec);
     s->cap_workers = calloc(s->ncaps, sizeof *s->cap_workers);
     s->cap_count = calloc(s->ncaps, sizeof *s->cap_count);
-    uint32_t slots = 1;
-    while (slots < 2 * s->n)
-        slots <<= 1;
-    s->index_mask = slots - 1;
-    s->index_slots = malloc(slots * sizeof *s->index_slots);
-    if (!s->ag || !s->scores || !s->rec || !s->cap_workers || !s->cap_count || !s->index_slots)
+    if (!s->ag || !s->rec || !s->cap_workers || !s->cap_count)
         return fail(CA_ERR_NO_MEMORY, "story allocation");
-    for (uint32_t k = 0; k < slots; k++)
-        s->index_slots[k] = -1;
     for (uint32_t k = 0; k < s->ncaps; k++)
         if ((s->cap_workers[k] = malloc(s->workers * sizeof(uint32_t))) == NULL)
             return fail(CA_ERR_NO_MEMORY, "story allocation");
@@ -405,10 +355,6 @@ static ca_status setup(hire_story *s)
             (void)snprintf(a->name, sizeof a->name, "%s", names[i]);
         else
             (void)snprintf(a->name, sizeof a->name, "%s%u", a->role == HIRE_HIRER ? "h" : "w", i);
-        uint32_t slot = id_slot(&a->p.pk) & s->index_mask;
-        while (s->index_slots[slot] >= 0)
-            slot = (slot + 1) & s->index_mask;
-        s->index_slots[slot] = (int32_t)i;
         if (a->role == HIRE_HIRER) {
             a->caps[0] = 0;
             a->ncaps = 1;
@@ -475,7 +421,6 @@ static ca_status setup(hire_story *s)
             TRY(make_card(s, i), "card");
             a->rep_ppm = 500000;
         }
-        TRY(sync_stake(s, i), "stake");
         /* Registers the agent with reputation; its stake is read from the ledger. */
         TRY(ca_reputation_set_stake(s->rep, &a->p.pk, 0), "reputation agent");
         hire_event ev;
@@ -528,11 +473,9 @@ void hire_story_free(hire_story *s)
     ca_reputation_free(s->rep);
     ca_routing_free(s->rt);
     free(s->ag);
-    free(s->scores);
     free(s->rec);
     free(s->cap_workers);
     free(s->cap_count);
-    free(s->index_slots);
     free(s);
 }
 
@@ -717,6 +660,8 @@ static ca_status choose(hire_story *s, hire *h, uint32_t *bid_index)
         bids[b].price = h->bid_price[b];
         bids[b].latency_ms = 0; /* the card's bound */
     }
+    /* Stakes as the ledger holds them now: bonded + unbonding, 0 while jailed. */
+    TRY(ca_routing_sync_stakes(s->rt, s->ledger, s->now), "routing stakes");
     ca_routing_result best[2];
     size_t got = 0;
     TRY(ca_routing_rank_bids(s->rt, &q, bids, h->nbids, best, 2, &got), "routing rank bids");
@@ -941,7 +886,6 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
     wk->slashed += total;
     s->last_slash = total;
     wk->offences++;
-    TRY(sync_stake(s, (uint32_t)h->worker), "stake");
     hire_event ev;
     ev_init(&ev, HIRE_EV_SLASH, (int32_t)h->num, h->worker, (int32_t)h->hirer);
     ev.amount = total;

@@ -382,15 +382,12 @@ static void reply_status(market *mk, natsMsg *m, ca_status st)
         (void)natsConnection_Publish(mk->nc, natsMsg_GetReply(m), r, (int)strlen(r));
 }
 
-/* Routing takes an agent's stake from the ledger agent by agent; reputation reads
- * every known agent's at each update (ca_reputation_sync_stakes). */
-static ca_status sync_stake(market *mk, const ca_agent_id *id)
+/* Routing and reputation read stakes straight from the ledger: bonded +
+ * unbonding, 0 while jailed (ca_routing_sync_stakes here; reputation's
+ * ca_reputation_sync_stakes at each update). */
+static ca_status sync_stakes(market *mk)
 {
-    ca_ledger_account_info a;
-    ca_status st = ca_ledger_account(mk->ledger, id, &a);
-    if (st == CA_OK)
-        st = ca_routing_set_stake(mk->rt, id, a.bonded + a.unbonding);
-    return st;
+    return ca_routing_sync_stakes(mk->rt, mk->ledger, now_ms());
 }
 
 /* `ev`: equivocation evidence the ledger checks with a SLASH (NULL otherwise). */
@@ -454,7 +451,7 @@ static void serve_ledger(market *mk, natsMsg *m)
         st = ca_ledger_submit(mk->ledger, data, len, now_ms(), NULL);
     if (st == CA_OK && op.type == CA_LEDGER_OP_BOND) {
         mk->bonded++;
-        st = sync_stake(mk, &op.signer);
+        st = sync_stakes(mk);
         /* Registers the worker with reputation; its stake is read from the ledger. */
         if (st == CA_OK)
             st = ca_reputation_set_stake(mk->rep, &op.signer, 0);
@@ -718,7 +715,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
                 ca_reputation_add_offense(mk->rep, op.evidence, &op.ref, &offender, now_ms()),
                 "offense");
             TRY("market", ca_ledger_account(mk->ledger, &offender, &after), "account");
-            TRY("market", sync_stake(mk, &offender), "stake");
+            TRY("market", sync_stakes(mk), "stake");
             slashed = before.bonded - after.bonded;
             results = -1;
         }
@@ -763,7 +760,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             TRY("market",
                 ca_reputation_add_offense(mk->rep, op.evidence, &op.ref, &mk->worker, now_ms()),
                 "offense");
-            TRY("market", sync_stake(mk, &mk->worker), "stake");
+            TRY("market", sync_stakes(mk), "stake");
             memset(&op, 0, sizeof op);
             op.ref = mk->award_id;
             op.type = CA_LEDGER_OP_ESCROW_REFUND;
@@ -777,16 +774,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     uint64_t done = now_ms();
     TRY("market", ca_reputation_sync_stakes(mk->rep, mk->ledger, done), "reputation stakes");
     TRY("market", ca_reputation_update(mk->rep, done, NULL), "reputation");
-    ca_reputation_score sc;
-    if (ca_reputation_get(mk->rep, &mk->worker, &sc) == CA_OK) {
-        TRY("market",
-            ca_routing_set_reputation(mk->rt, &mk->worker, (uint32_t)(sc.expected * 1e6 + 0.5)),
-            "routing reputation");
-        TRY("market",
-            ca_routing_set_evidence(mk->rt, &mk->worker, (uint64_t)(sc.positive * 1000.0),
-                                    (uint64_t)(sc.negative * 1000.0)),
-            "routing evidence");
-    }
+    TRY("market", ca_routing_sync_reputation(mk->rt, mk->rep), "routing reputation");
     return 0;
 }
 
