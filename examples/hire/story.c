@@ -76,7 +76,9 @@ struct hire_story {
     char cap_names[64][CA_CAPABILITY_MAX + 1];
     task_record *rec;
     uint32_t done, settled_since_update;
-    uint64_t now; /* absolute ms */
+    int stakes_stale;    /* a slash since routing last read the ledger's stakes */
+    uint64_t release_at; /* earliest end of a jail that routing still reads as 0 */
+    uint64_t now;        /* absolute ms */
     uint64_t rng;
     uint64_t last_slash;     /* stake taken by the latest slash */
     const uint8_t *slash_ev; /* equivocation evidence submitted with the next op, or NULL */
@@ -228,6 +230,26 @@ static ca_status ledger_do(hire_story *s, party *signer, const party *cosigner, 
 static ca_status account(const hire_story *s, const ca_agent_id *id, ca_ledger_account_info *out)
 {
     return ca_ledger_account(s->ledger, id, out);
+}
+
+/* Routing reads every worker's stake from the ledger as of now (bonded +
+ * unbonding, 0 while jailed) whenever one can have changed since it last did:
+ * after a slash, and once a jail ends. (Reading them before every ranking is
+ * just as right; this saves the O(agents) pass on most hires.) */
+static ca_status sync_stakes(hire_story *s)
+{
+    if (!s->stakes_stale && s->now < s->release_at)
+        return CA_OK;
+    TRY(ca_routing_sync_stakes(s->rt, s->ledger, s->now), "routing stakes");
+    s->stakes_stale = 0;
+    s->release_at = UINT64_MAX;
+    for (uint32_t i = 0; i < s->n; i++) {
+        ca_ledger_account_info a;
+        if (account(s, &s->ag[i].p.pk, &a) == CA_OK && a.jailed_until > s->now &&
+            a.jailed_until < s->release_at)
+            s->release_at = a.jailed_until;
+    }
+    return CA_OK;
 }
 
 /* Recomputes scores; routing reads every worker's reputation from them (the Beta
@@ -437,6 +459,8 @@ static ca_status setup(hire_story *s)
         }
         emit(s, &ev);
     }
+    s->stakes_stale = 1;
+    TRY(sync_stakes(s), "routing stakes");
     TRY(sync_reputation(s), "reputation");
     return CA_OK;
 }
@@ -660,8 +684,7 @@ static ca_status choose(hire_story *s, hire *h, uint32_t *bid_index)
         bids[b].price = h->bid_price[b];
         bids[b].latency_ms = 0; /* the card's bound */
     }
-    /* Stakes as the ledger holds them now: bonded + unbonding, 0 while jailed. */
-    TRY(ca_routing_sync_stakes(s->rt, s->ledger, s->now), "routing stakes");
+    TRY(sync_stakes(s), "routing stakes");
     ca_routing_result best[2];
     size_t got = 0;
     TRY(ca_routing_rank_bids(s->rt, &q, bids, h->nbids, best, 2, &got), "routing rank bids");
@@ -898,6 +921,7 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
                    kind == CA_LEDGER_EVIDENCE_EQUIVOCATION ? "equivocation" : "missed deadline");
     if (oa.jailed_until > s->now)
         ev.rating |= 0x80000000u; /* flag: jailed */
+    s->stakes_stale = 1;
     emit(s, &ev);
     return CA_OK;
 }
