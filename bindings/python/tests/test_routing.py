@@ -95,50 +95,6 @@ class TestRouting(unittest.TestCase):
         with self.assertRaises(TypeError):
             Routing(bogus=1)
 
-    def test_shared_across_threads(self):
-        rt = Routing()
-        for _ in range(20):
-            rt.add_card(card(Identity.generate(), 10), T0)
-        errs = []
-
-        def work():
-            try:
-                for _ in range(100):
-                    assert len(rt.select("*", T0, k=3)) == 3
-            except Exception as exc:  # pragma: no cover
-                errs.append(exc)
-
-        ts = [threading.Thread(target=work) for _ in range(4)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        self.assertEqual(errs, [])
-
-
-class TestBids(unittest.TestCase):
-    def test_rank_and_score_bids(self):
-        rt = Routing()
-        a, b, c = Identity.generate(), Identity.generate(), Identity.generate()
-        rt.add_card(card(a, 100), T0)
-        rt.add_card(card(b, 100), T0)
-        bids = [(a.public_key, 90), (b.public_key, 20, 100), (c.public_key, 1)]
-        ranked = rt.rank_bids("llm.translate.en-fr", T0, bids, k=5)
-        self.assertEqual([r.agent for r in ranked], [b.public_key, a.public_key])
-        self.assertEqual(ranked[0].price, 20)
-        self.assertEqual(ranked[0].latency_ms, 100)
-        self.assertEqual(len(rt.rank_bids("llm.translate.en-fr", T0, bids, k=5, max_price=50)), 1)
-        cand, ok = rt.score_bid("llm.translate.en-fr", T0, (a.public_key, 90))
-        self.assertTrue(ok)
-        self.assertEqual(cand.price, 90)
-        cand, ok = rt.score_bid("llm.translate.en-fr", T0, (a.public_key, 90), max_price=50)
-        self.assertFalse(ok)
-        self.assertEqual(cand.agent, a.public_key)
-        self.assertEqual(rt.score_bid("llm.translate.en-fr", T0, (c.public_key, 1)), (None, False))
-        self.assertEqual(rt.rank_bids("llm.translate.en-fr", T0, []), [])
-
-
-class TestKad(unittest.TestCase):
     def test_sync_from_ledger_and_reputation(self):
         from cyberagent import ledger as L
         auth, arb, hirer = Identity.generate(), Identity.generate(), Identity.generate()
@@ -191,6 +147,50 @@ class TestKad(unittest.TestCase):
         self.assertGreater(rt.get(ws[0].public_key).reputation_ppm, rt.get(ws[1].public_key).reputation_ppm)
         self.assertEqual(rt.get(ws[2].public_key).reputation_ppm, 123456)
 
+    def test_shared_across_threads(self):
+        rt = Routing()
+        for _ in range(20):
+            rt.add_card(card(Identity.generate(), 10), T0)
+        errs = []
+
+        def work():
+            try:
+                for _ in range(100):
+                    assert len(rt.select("*", T0, k=3)) == 3
+            except Exception as exc:  # pragma: no cover
+                errs.append(exc)
+
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(errs, [])
+
+
+class TestBids(unittest.TestCase):
+    def test_rank_and_score_bids(self):
+        rt = Routing()
+        a, b, c = Identity.generate(), Identity.generate(), Identity.generate()
+        rt.add_card(card(a, 100), T0)
+        rt.add_card(card(b, 100), T0)
+        bids = [(a.public_key, 90), (b.public_key, 20, 100), (c.public_key, 1)]
+        ranked = rt.rank_bids("llm.translate.en-fr", T0, bids, k=5)
+        self.assertEqual([r.agent for r in ranked], [b.public_key, a.public_key])
+        self.assertEqual(ranked[0].price, 20)
+        self.assertEqual(ranked[0].latency_ms, 100)
+        self.assertEqual(len(rt.rank_bids("llm.translate.en-fr", T0, bids, k=5, max_price=50)), 1)
+        cand, ok = rt.score_bid("llm.translate.en-fr", T0, (a.public_key, 90))
+        self.assertTrue(ok)
+        self.assertEqual(cand.price, 90)
+        cand, ok = rt.score_bid("llm.translate.en-fr", T0, (a.public_key, 90), max_price=50)
+        self.assertFalse(ok)
+        self.assertEqual(cand.agent, a.public_key)
+        self.assertEqual(rt.score_bid("llm.translate.en-fr", T0, (c.public_key, 1)), (None, False))
+        self.assertEqual(rt.rank_bids("llm.translate.en-fr", T0, []), [])
+
+
+class TestKad(unittest.TestCase):
     def test_table(self):
         me = bytes(32)
         kad = Kad(me, bucket_size=2, cache_size=1)
