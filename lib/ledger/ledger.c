@@ -943,6 +943,17 @@ ca_status ca_ledger_account(const ca_ledger *l, const ca_agent_id *id, ca_ledger
     return CA_OK;
 }
 
+uint64_t cai_ledger_weighed_stake(const ca_ledger *l, const ca_agent_id *id, uint64_t now_ms)
+{
+    uint32_t i = acc_find(l, id);
+    if (i == CAI_NONE)
+        return 0;
+    const cai_account *a = &l->accounts[i];
+    if (a->jailed_until > now_ms) /* slashed on evidence: no weight until released */
+        return 0;
+    return a->bonded > UINT64_MAX - a->unbonding ? UINT64_MAX : a->bonded + a->unbonding;
+}
+
 ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_escrow_info *out)
 {
     CAI_REQUIRE(l);

@@ -406,18 +406,10 @@ static void heap_put(ca_routing *rt, cai_cap *c, uint32_t pos, const cai_posting
     rt->agents[p->agent]->caps[p->slot].pos = pos;
 }
 
-static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
+/* Sift down only (also Floyd's heap construction in rebuild_postings). */
+static void heap_down(ca_routing *rt, cai_cap *c, uint32_t pos)
 {
     cai_posting p = c->heap[pos];
-    /* up */
-    while (pos > 0) {
-        uint32_t parent = (pos - 1) / 2;
-        if (!cai_posting_before(rt, &p, &c->heap[parent]))
-            break;
-        heap_put(rt, c, pos, &c->heap[parent]);
-        pos = parent;
-    }
-    /* down */
     for (;;) {
         uint32_t l = 2 * pos + 1, best = pos;
         const cai_posting *bp = &p;
@@ -433,6 +425,24 @@ static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
         pos = best;
     }
     heap_put(rt, c, pos, &p);
+}
+
+/* Restores the heap order around a posting whose key changed: up, or else down. */
+static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
+{
+    cai_posting p = c->heap[pos];
+    const uint32_t start = pos;
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (!cai_posting_before(rt, &p, &c->heap[parent]))
+            break;
+        heap_put(rt, c, pos, &c->heap[parent]);
+        pos = parent;
+    }
+    if (pos != start)
+        heap_put(rt, c, pos, &p);
+    else
+        heap_down(rt, c, pos);
 }
 
 static void heap_remove_at(ca_routing *rt, cai_cap *c, uint32_t pos)
@@ -915,27 +925,6 @@ ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_
 
 /* ---- Bulk sync from the ledger and from reputation ---- */
 
-/* Sift down only (Floyd's heap construction). */
-static void heap_down(ca_routing *rt, cai_cap *c, uint32_t pos)
-{
-    cai_posting p = c->heap[pos];
-    for (;;) {
-        uint32_t l = 2 * pos + 1, best = pos;
-        const cai_posting *bp = &p;
-        if (l < c->count && cai_posting_before(rt, &c->heap[l], bp)) {
-            best = l;
-            bp = &c->heap[l];
-        }
-        if (l + 1 < c->count && cai_posting_before(rt, &c->heap[l + 1], bp))
-            best = l + 1;
-        if (best == pos)
-            break;
-        heap_put(rt, c, pos, &c->heap[best]);
-        pos = best;
-    }
-    heap_put(rt, c, pos, &p);
-}
-
 /*
  * Recomputes every posting from its agent's stake and reputation and rebuilds
  * every capability heap bottom-up: O(postings), no allocation, cannot fail.
@@ -955,12 +944,6 @@ static void rebuild_postings(ca_routing *rt)
     }
 }
 
-/* Bonded plus unbonding, saturating: everything the ledger can still slash. */
-static uint64_t slashable(const ca_ledger_account_info *a)
-{
-    return a->bonded > UINT64_MAX - a->unbonding ? UINT64_MAX : a->bonded + a->unbonding;
-}
-
 ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger, uint64_t now_ms)
 {
     CAI_REQUIRE(rt);
@@ -968,12 +951,7 @@ ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger, uint64
     int changed = 0;
     for (uint32_t i = 0; i < rt->nagents; i++) {
         cai_agent *a = rt->agents[i];
-        ca_ledger_account_info acc;
-        uint64_t stake = 0;
-        /* The only failure left after the checks above is an unknown account:
-         * no account, no stake. A jailed agent was slashed on evidence. */
-        if (ca_ledger_account(ledger, &a->id, &acc) == CA_OK && acc.jailed_until <= now_ms)
-            stake = slashable(&acc);
+        const uint64_t stake = cai_ledger_weighed_stake(ledger, &a->id, now_ms);
         if (a->stake != stake)
             changed = 1;
         a->stake = stake;
