@@ -535,6 +535,23 @@ static inline void edge_prefetch(const cai_rep_edge *e, const cai_rep_edge *last
 #endif
 }
 
+/*
+ * What agent j with trust t passes along its edges: u_j = t / W_j. What it
+ * does not pass on goes to the teleport vector (*to_p, summed in j order):
+ * all of t when it is dangling (W_j = 0), t * leak_j when offenses discredit
+ * it or its ratees.
+ */
+static inline double pass_on(double t, double w_j, const double *leak, uint32_t j, double *to_p)
+{
+    if (w_j > 0.0) {
+        if (leak != NULL)
+            *to_p += t * leak[j];
+        return t / w_j;
+    }
+    *to_p += t;
+    return 0.0;
+}
+
 void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32_t max_iter,
                             ca_reputation_stats *stats)
 {
@@ -546,19 +563,10 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
     double l1 = 0.0;
     uint32_t it = 0;
     int converged = 0;
-    /* u_i = t_i / W_i; dangling agents (W_i = 0) hand their trust to p. */
     const double *restrict leak = g->leak; /* NULL without offenses */
     double dangling = 0.0;
-    for (uint32_t r = 0; r < n; r++) {
-        if (w[r] > 0.0) {
-            g->u[r] = g->t[r] / w[r];
-            if (leak != NULL)
-                dangling += g->t[r] * leak[r];
-        } else {
-            g->u[r] = 0.0;
-            dangling += g->t[r];
-        }
-    }
+    for (uint32_t r = 0; r < n; r++)
+        g->u[r] = pass_on(g->t[r], w[r], leak, r, &dangling);
     const uint32_t ds = g->dst_shift, ss = g->src_shift, dmask = (1u << ds) - 1;
     while (it < max_iter && !converged) {
         double *restrict t = g->t, *restrict tn = g->tn;
@@ -619,14 +627,7 @@ void cai_reputation_iterate(cai_rep_graph *g, double damping, double tol, uint32
                 double d = v - t[j];
                 l1 += abs_exact(d);
                 tn[j] = v;
-                if (w[j] > 0.0) {
-                    un[j] = v / w[j];
-                    if (leak != NULL)
-                        next_dangling += v * leak[j];
-                } else {
-                    un[j] = 0.0;
-                    next_dangling += v;
-                }
+                un[j] = pass_on(v, w[j], leak, j, &next_dangling);
             }
         }
         dangling = next_dangling;
