@@ -192,17 +192,13 @@ CA_API CA_NODISCARD ca_status ca_reputation_set_stake(ca_reputation *rep, const 
 CA_API CA_NODISCARD ca_status ca_reputation_sync_stakes(ca_reputation *rep, const ca_ledger *ledger,
                                                         uint64_t now_ms);
 
-/* Offense kinds: the same values as ca_ledger_evidence (ledger.h). */
-#define CA_REPUTATION_OFFENSE_EQUIVOCATION    1u /* two conflicting signed messages for one task */
-#define CA_REPUTATION_OFFENSE_MISSED_DEADLINE 2u /* escrow open, no RESULT, deadline past */
-#define CA_REPUTATION_OFFENSE_DISPUTE         3u /* a dispute lost by the arbiter's verdict */
-
 /* Halvings of an agent's credibility per fresh offense (a factor of 16). */
 #define CA_REPUTATION_OFFENSE_HALVINGS 4u
 
 /*
  * Records verified slashing evidence against `offender`: a slash the ledger
- * applied (kind = the SLASH op's evidence kind, ref = its ref, time_ms =
+ * applied (kind = the SLASH op's evidence kind, a ca_ledger_evidence value
+ * CA_LEDGER_EVIDENCE_*, ref = its ref, time_ms =
  * when it was applied, Unix ms < 2^32 s). Add an offense only once the
  * ledger accepted the slash: the ledger is the authority on evidence.
  * One record per (kind, ref, offender), as in the ledger; a repeat gives

@@ -543,7 +543,7 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
     CAI_REQUIRE(rep);
     CAI_REQUIRE(ref);
     CAI_REQUIRE(offender);
-    if (kind < CA_REPUTATION_OFFENSE_EQUIVOCATION || kind > CA_REPUTATION_OFFENSE_DISPUTE)
+    if (kind < CA_LEDGER_EVIDENCE_EQUIVOCATION || kind > CA_LEDGER_EVIDENCE_DISPUTE)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense kind %u is not 1 .. 3", kind);
     if (time_ms / 1000 > UINT32_MAX)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense time beyond 2^32 seconds");

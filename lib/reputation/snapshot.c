@@ -311,8 +311,8 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
             t++;
         if (t < nt && cai_load_le64(tasks + (size_t)t * SNAP_TASK) == fp)
             return CORRUPT("offense %u has a task's fingerprint", k);
-        if (cai_load_le32(p + 8) >= n || kind < CA_REPUTATION_OFFENSE_EQUIVOCATION ||
-            kind > CA_REPUTATION_OFFENSE_DISPUTE)
+        if (cai_load_le32(p + 8) >= n || kind < CA_LEDGER_EVIDENCE_EQUIVOCATION ||
+            kind > CA_LEDGER_EVIDENCE_DISPUTE)
             return CORRUPT("offense %u names a bad agent or kind", k);
     }
     uint8_t check[SNAP_CHECK];

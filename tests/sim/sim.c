@@ -208,7 +208,7 @@ static ca_status ledger_task(sim *s, uint32_t h, uint32_t w, const ca_hash *task
                   COLLATERAL));
     TRY(ledger_op(s, CA_LEDGER_OP_SLASH, &s->arbiter, &s->arbiter_nonce, &wk->id, task, 0, 0));
     /* The slash is verified evidence for reputation too. */
-    TRY(ca_reputation_add_offense(s->rep, CA_REPUTATION_OFFENSE_DISPUTE, task, &wk->id, s->now));
+    TRY(ca_reputation_add_offense(s->rep, CA_LEDGER_EVIDENCE_DISPUTE, task, &wk->id, s->now));
     return push_stake(s, w);
 }
 

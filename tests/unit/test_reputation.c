@@ -1191,7 +1191,7 @@ static void offend(ca_reputation *rep, uint64_t ref, uint32_t who, uint64_t time
 {
     ca_hash h = task(1000000 + ref);
     ca_agent_id id = agent(who);
-    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &id, time_ms));
+    assert_ok(ca_reputation_add_offense(rep, CA_LEDGER_EVIDENCE_DISPUTE, &h, &id, time_ms));
 }
 
 static void test_offense_refusals(void **state)
@@ -1206,13 +1206,13 @@ static void test_offense_refusals(void **state)
                   ca_reputation_add_offense(rep, 3, &h, &a, (UINT32_MAX + 1ull) * 1000));
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_offense(rep, 3, NULL, &a, T0_MS));
     assert_int_equal(ca_reputation_agent_count(rep), 0);
-    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &a, T0_MS));
+    assert_ok(ca_reputation_add_offense(rep, CA_LEDGER_EVIDENCE_DISPUTE, &h, &a, T0_MS));
     assert_int_equal(ca_reputation_agent_count(rep), 1); /* the offender is registered */
     /* One record per (kind, ref, offender), as in the ledger. */
     assert_status(CA_ERR_DUPLICATE_OFFENSE,
-                  ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &a, T0_MS));
-    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_DISPUTE, &h, &b, T0_MS));
-    assert_ok(ca_reputation_add_offense(rep, CA_REPUTATION_OFFENSE_MISSED_DEADLINE, &h, &a, T0_MS));
+                  ca_reputation_add_offense(rep, CA_LEDGER_EVIDENCE_DISPUTE, &h, &a, T0_MS));
+    assert_ok(ca_reputation_add_offense(rep, CA_LEDGER_EVIDENCE_DISPUTE, &h, &b, T0_MS));
+    assert_ok(ca_reputation_add_offense(rep, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, &h, &a, T0_MS));
     assert_string_equal(ca_status_str(CA_ERR_DUPLICATE_OFFENSE), "CA_ERR_DUPLICATE_OFFENSE");
     /* A rating is still accepted for the task (its key is the task id, not the evidence key). */
     assert_ok(ca_reputation_add_rating(rep, &h, &b, &a, 0, 100, T0_MS));
@@ -1359,7 +1359,7 @@ static void test_offense_snapshot(void **state)
     ca_hash h = task(1000000 + 3);
     ca_agent_id id = agent(3);
     assert_status(CA_ERR_DUPLICATE_OFFENSE,
-                  ca_reputation_add_offense(c, CA_REPUTATION_OFFENSE_DISPUTE, &h, &id, T0_MS));
+                  ca_reputation_add_offense(c, CA_LEDGER_EVIDENCE_DISPUTE, &h, &id, T0_MS));
     assert_ok(ca_reputation_update(a, T0_MS + 48 * HOUR_MS, NULL));
     assert_ok(ca_reputation_update(c, T0_MS + 48 * HOUR_MS, NULL));
     for (uint32_t n = 0; n < 80; n++) {

@@ -86,9 +86,9 @@ class TestReputation(unittest.TestCase):
                         n += 1
             rep.set_pretrusted(honest[0])
         for k, m in enumerate(ring):
-            judged.add_offense(cyberagent.CA_REPUTATION_OFFENSE_DISPUTE, h(1000 + k), m, T0)
+            judged.add_offense(cyberagent.CA_LEDGER_EVIDENCE_DISPUTE, h(1000 + k), m, T0)
         with self.assertRaises(cyberagent.DuplicateOffenseError):
-            judged.add_offense(cyberagent.CA_REPUTATION_OFFENSE_DISPUTE, h(1000), ring[0], T0)
+            judged.add_offense(cyberagent.CA_LEDGER_EVIDENCE_DISPUTE, h(1000), ring[0], T0)
         with self.assertRaises(cyberagent.ArgumentError):
             judged.add_offense(9, h(1), ring[0], T0)
         plain.update(T0)

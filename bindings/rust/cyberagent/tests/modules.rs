@@ -178,9 +178,9 @@ fn reputation_scores() {
     assert_eq!(cyberagent::reputation_limits().0, 100);
     // A lost dispute: b's credibility drops to 1/16, so the trust a gives it goes back to p.
     let before = rep.get(&b).unwrap().unwrap().global;
-    rep.add_offense(sys::CA_REPUTATION_OFFENSE_DISPUTE, &[1; 32], &b, T0).unwrap();
+    rep.add_offense(sys::CA_LEDGER_EVIDENCE_DISPUTE, &[1; 32], &b, T0).unwrap();
     assert_eq!(
-        rep.add_offense(sys::CA_REPUTATION_OFFENSE_DISPUTE, &[1; 32], &b, T0).unwrap_err().status(),
+        rep.add_offense(sys::CA_LEDGER_EVIDENCE_DISPUTE, &[1; 32], &b, T0).unwrap_err().status(),
         sys::CA_ERR_DUPLICATE_OFFENSE
     );
     rep.update(T0 + 2).unwrap();
