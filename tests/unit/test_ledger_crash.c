@@ -491,7 +491,8 @@ static void test_torn_large_record(void **state)
     ca_ledger_options o = opts();
     const size_t have[] = {0, 1, 4096, CAI_RECORD_MAX / 2, CAI_RECORD_MAX - 1};
     for (size_t k = 0; k < sizeof have / sizeof have[0]; k++) {
-        size_t n = make_record(d + len, CAI_RECORD_MAX, 10, (uint8_t)CAI_REC_EVIDENCE, pay, have[k]);
+        size_t n =
+            make_record(d + len, CAI_RECORD_MAX, 10, (uint8_t)CAI_REC_EVIDENCE, pay, have[k]);
         write_all_file("journal", d, len + n);
         ca_ledger *l = NULL;
         ca_ledger_open_info info;
@@ -640,7 +641,8 @@ static void garbage(uint8_t *g, size_t n, int pattern, uint64_t next_seq)
     if (pattern == 3) {
         uint8_t pay[100];
         memset(pay, 0x33, sizeof pay);
-        for (size_t i = 0; i + CAI_RECORD_HEADER_BYTES + 100 <= n; i += CAI_RECORD_HEADER_BYTES + 100) {
+        for (size_t i = 0; i + CAI_RECORD_HEADER_BYTES + 100 <= n;
+             i += CAI_RECORD_HEADER_BYTES + 100) {
             make_record(g + i, 100, next_seq + i / (CAI_RECORD_HEADER_BYTES + 100), 1, pay, 100);
             g[i + CAI_RECORD_HEADER_BYTES] ^= 1; /* the payload no longer matches its checksum */
         }
@@ -855,7 +857,6 @@ static void test_snapshot_then_stale_journal(void **state)
     free(j);
     rm_dir();
 }
-
 
 /* ------------------------------------------------------------ single owner */
 
