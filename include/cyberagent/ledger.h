@@ -11,7 +11,8 @@
  *     sum(balance + bonded + unbonding) + escrowed + burned == minted
  *
  * OWNERSHIP: a ca_ledger owns its memory and, in durable mode, its directory
- * (one process at a time). Output follows the OWNERSHIP RULE in common.h.
+ * (one handle at a time, see ca_ledger_open). Output follows the OWNERSHIP RULE
+ * in common.h.
  * THREAD SAFETY: a ca_ledger is not thread-safe; serialize every call on one
  * handle (read-only queries included). Distinct handles are independent.
  * Functions without a handle are thread-safe.
@@ -137,14 +138,29 @@ CA_API CA_NODISCARD ca_status ca_ledger_new(ca_ledger **out, const ca_ledger_opt
 typedef struct ca_ledger_open_info {
     uint64_t snapshot_seq; /* seq covered by the snapshot loaded (0: none) */
     uint64_t replayed;     /* journal records applied after the snapshot */
-    uint64_t torn_bytes;   /* bytes of an incomplete tail record cut off */
+    uint64_t torn_bytes;   /* bytes of a torn write cut off the journal's end (0: none) */
 } ca_ledger_open_info;
 
 /*
- * Durable ledger in directory `dir` (created if missing). Recovery loads the
- * snapshot, replays the journal, cuts a torn tail (incomplete last record)
- * and reports a damaged record followed by valid ones as
- * CA_ERR_LEDGER_CORRUPT (nothing is skipped). `info` may be NULL.
+ * Durable ledger in directory `dir` (created if missing). `info` may be NULL.
+ *
+ * One handle at a time: the handle holds an exclusive lock on the journal
+ * (an open file description lock) from this call until ca_ledger_free; a
+ * second ca_ledger_open of the directory, from this process or another,
+ * answers CA_ERR_STATE ("... is already open ...") and touches nothing.
+ *
+ * Recovery loads the snapshot, replays the journal in one linear pass and cuts
+ * a torn tail: what a crash during a write leaves, the start of ONE record
+ * (a partial record header, or an intact header whose length runs past the
+ * end of the file), so at most the record header plus the largest record
+ * (about 2 MiB, docs/LEDGER.md). Any other damage (a record that fails its
+ * header or payload checksum, garbage, a seq out of order, a record that no
+ * longer applies, a damaged snapshot) answers CA_ERR_LEDGER_CORRUPT with the
+ * record's seq and offset in ca_last_error(), and changes nothing on disk:
+ * nothing is ever skipped. A journal of format 1 (records without a header
+ * checksum, older builds) holding records answers CA_ERR_UNSUPPORTED. Other
+ * errors: CA_ERR_LEDGER_OPTIONS_MISMATCH, CA_ERR_IO, CA_ERR_NO_MEMORY
+ * (recovery holds the journal and the snapshot file in memory).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
                                              const ca_ledger_options *opts,

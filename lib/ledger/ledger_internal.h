@@ -147,21 +147,28 @@ extern int cai_ledger_sync_disabled;
 #define CAI_REC_SIGNED   1u /* payload: signed op bytes */
 #define CAI_REC_TRUSTED  2u /* payload: unsigned canonical op encoding */
 #define CAI_REC_EVIDENCE 3u /* payload: u32 op length | signed op | evidence object */
-/* Largest journal record payload. */
-#define CAI_RECORD_MAX (4u + CA_LEDGER_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
+/* Largest journal record payload, and the record header (ledger_store.c). */
+#define CAI_RECORD_MAX          (4u + CA_LEDGER_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
+#define CAI_RECORD_HEADER_BYTES 29u
 
 /*
  * Snapshot and journal parsing on memory buffers (used by recovery and by the
  * fuzz targets). Snapshot: a fresh ledger from bytes. Journal: replays records
- * into `l` (seq continuing from l->seq); *good_end = offset after the last
- * good record, *torn = 1 when a torn tail follows it.
+ * into `l` (seq continuing from l->seq); see ledger_store.c for the torn-tail
+ * rule.
  */
 #define CAI_SNAP_SKIP_CHECKSUM 1u /* fuzzing only: accept any checksum and state hash */
 ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_options *opts,
                               unsigned flags, ca_ledger **out);
 ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **buf, size_t *len); /* malloc'd */
-ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_t *good_end,
-                             int *torn, uint64_t *replayed);
+typedef struct cai_replay {
+    size_t good_end;     /* offset after the last complete record; 0: no usable header */
+    uint64_t torn_bytes; /* bytes after good_end a torn write left (cut by the caller) */
+    uint64_t replayed;   /* records applied (seq above the state's on entry) */
+    uint64_t crc_bytes;  /* bytes checksummed (never more than len: one pass) */
+} cai_replay;
+/* On failure *out holds what was read so far; the caller discards the ledger. */
+ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_replay *out);
 #define CAI_JOURNAL_HEADER_BYTES 32u
 void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
                         uint64_t base_seq);

@@ -4,10 +4,13 @@
  *
  * Directory layout: `journal`, `snapshot`, transient `snapshot.tmp`.
  *
- * Journal = header (32 bytes: "CALJRNL1", base seq u64, first 12 bytes of
+ * Journal = header (32 bytes: "CALJRNL2", base seq u64, first 12 bytes of
  * the options digest, crc32c of the preceding 28 bytes) then records:
- *   len u32 | crc32c u32 | seq u64 | now u64 | type u8 | payload[len]
- * The crc covers len, seq, now, type and payload. Integers little-endian.
+ *   len u32 | seq u64 | now u64 | type u8 | pcrc u32 | hcrc u32 | payload[len]
+ * pcrc = crc32c(payload); hcrc = crc32c of the 25 header bytes before it.
+ * Integers little-endian. Format 1 ("CALJRNL1") had one crc over the whole
+ * record, so a damaged length could not be told from a torn write without
+ * searching the rest of the file; it is refused (CA_ERR_UNSUPPORTED).
  *
  * Snapshot = "CALSNAP1" | version u32 | 0 u32 | options digest[32] | seq u64 |
  *   minted u64 | burned u64 | n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
@@ -17,18 +20,24 @@
  * Version 2 added `paid` (version 1 snapshots are refused).
  *   evidence keys [32] each | state hash[32] | BLAKE2b-256 of all preceding bytes[32]
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* F_OFD_SETLK (open file description locks, Linux >= 3.15) */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifndef F_OFD_SETLK
+#include <sys/file.h> /* flock */
+#endif
 
 #include <sodium.h>
 
 #include "ledger/ledger_internal.h"
 
-#define REC_HDR          25u
+#define REC_HDR          CAI_RECORD_HEADER_BYTES
 #define CAI_SNAP_VERSION 2u
 #define ESC_BYTES        74u
 #define AUTO_WRITE_BYTES (1u << 20)
@@ -92,98 +101,136 @@ uint32_t cai_crc32c(uint32_t crc, const uint8_t *p, size_t n)
     return ~crc;
 }
 
-static uint32_t record_crc(const uint8_t *rec, size_t payload_len)
+/* The header checksum: over len, seq, now, type and the payload checksum. */
+static uint32_t header_crc(const uint8_t *rec)
 {
-    uint32_t c = cai_crc32c(0, rec, 4);
-    return cai_crc32c(c, rec + 8, REC_HDR - 8 + payload_len);
+    return cai_crc32c(0, rec, REC_HDR - 4);
 }
 
 /* ---------------------------------------------------------------- journal */
+
+static const char journal_magic[8] = {'C', 'A', 'L', 'J', 'R', 'N', 'L', '2'};
 
 void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
                         uint64_t base_seq)
 {
     uint8_t digest[32];
     cai_ledger_options_digest(opts, digest);
-    memcpy(out, "CALJRNL1", 8);
+    memcpy(out, journal_magic, 8);
     cai_store_le64(out + 8, base_seq);
     memcpy(out + 16, digest, 12);
     cai_store_le32(out + 28, cai_crc32c(0, out, 28));
 }
 
-/* Is there a record with a valid checksum and a later seq anywhere after `from`? */
-static int valid_record_after(const uint8_t *buf, size_t len, size_t from, uint64_t bad_seq)
+static int type_known(uint8_t type)
 {
-    for (size_t p = from; p + REC_HDR <= len; p++) {
-        uint64_t seq = cai_load_le64(buf + p + 8);
-        if (seq <= bad_seq || seq - bad_seq > (len - from) / REC_HDR + 1)
-            continue;
-        uint32_t n = cai_load_le32(buf + p);
-        if (n == 0 || n > CAI_RECORD_MAX || p + REC_HDR + n > len)
-            continue;
-        if (record_crc(buf + p, n) == cai_load_le32(buf + p + 4))
-            return 1;
-    }
-    return 0;
+    return type == CAI_REC_SIGNED || type == CAI_REC_TRUSTED || type == CAI_REC_EVIDENCE;
 }
 
-ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_t *good_end,
-                             int *torn, uint64_t *replayed)
+/*
+ * Checks the header fields of record `seq` that lie in the first `avail`
+ * bytes (avail <= REC_HDR): a length the writer can produce, the expected seq,
+ * a known type. NULL when they are fine, else what is wrong.
+ */
+static const char *header_fields(const uint8_t *r, size_t avail, uint64_t seq)
 {
-    *good_end = 0;
-    *torn = 0;
-    *replayed = 0;
-    if (len < CAI_JOURNAL_HEADER_BYTES) {
-        *torn = len > 0; /* a header cut while being written: an empty journal */
+    if (avail >= 4) {
+        uint32_t n = cai_load_le32(r);
+        if (n == 0 || n > CAI_RECORD_MAX)
+            return "its length is 0 or above the record limit";
+    }
+    if (avail >= 12 && cai_load_le64(r + 4) != seq)
+        return "its seq is not the next one";
+    if (avail >= 21 && !type_known(r[20]))
+        return "its type is unknown";
+    return NULL;
+}
+
+/*
+ * One pass, each byte checksummed at most once. The only damage recovery
+ * repairs is what a write cut short by a crash leaves: the file is then a
+ * prefix of what was written, so the bytes after the last complete record are
+ * the start of ONE record (group commit writes whole records in order; the
+ * complete ones of the last group replay, the one the cut fell in is torn).
+ * Such a torn tail is either
+ *   - fewer bytes than a record header, every field present being valid, or
+ *   - a complete header (its checksum verifies, fields valid) whose declared
+ *     length runs past the end of the file,
+ * so it is shorter than REC_HDR + CAI_RECORD_MAX bytes. Because the header
+ * has its own checksum, a damaged length is caught where it is and a torn
+ * record can hide no other record: nothing after it needs to be searched.
+ * Everything else (a damaged header, a complete record whose payload fails its
+ * checksum, a seq out of order, an op that does not decode or apply) is
+ * CA_ERR_LEDGER_CORRUPT, whatever follows it.
+ */
+ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_replay *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len < CAI_JOURNAL_HEADER_BYTES) { /* a header cut while being written: an empty journal */
+        if (len > 0 && memcmp(buf, journal_magic, len < 8 ? len : 8) != 0)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                            "journal is %zu bytes long and does not start a journal header", len);
+        out->torn_bytes = len;
         return CA_OK;
     }
-    if (memcmp(buf, "CALJRNL1", 8) != 0 || cai_crc32c(0, buf, 28) != cai_load_le32(buf + 28))
+    out->crc_bytes = 28;
+    int crc_ok = cai_crc32c(0, buf, 28) == cai_load_le32(buf + 28);
+    int v1 = crc_ok && memcmp(buf, "CALJRNL1", 8) == 0;
+    if (!v1 && (memcmp(buf, journal_magic, 8) != 0 || !crc_ok))
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal header damaged");
     uint8_t digest[32];
     cai_ledger_options_digest(&l->opts, digest);
     if (memcmp(buf + 16, digest, 12) != 0)
         return cai_fail(CA_ERR_LEDGER_OPTIONS_MISMATCH,
                         "journal was written with other ledger options");
+    if (v1 && len > CAI_JOURNAL_HEADER_BYTES)
+        return cai_fail(CA_ERR_UNSUPPORTED,
+                        "journal has format 1 (records without a header checksum), which this "
+                        "build does not replay; open it with the build that wrote it and call "
+                        "ca_ledger_snapshot, which leaves a header this build replaces");
+    if (v1)
+        return CA_OK; /* a format 1 header alone: good_end 0, the caller writes a fresh one */
     uint64_t expected = cai_load_le64(buf + 8);
     if (expected == 0 || expected > l->seq + 1)
         return cai_fail(CA_ERR_LEDGER_CORRUPT,
                         "journal starts at seq %llu but the state ends at %llu",
                         (unsigned long long)expected, (unsigned long long)l->seq);
     size_t off = CAI_JOURNAL_HEADER_BYTES;
-    *good_end = off;
+    out->good_end = off;
     while (off < len) {
         const uint8_t *r = buf + off;
-        size_t left = len - off;
-        int bad = 0;
-        uint32_t n = 0;
-        if (left < REC_HDR) {
-            bad = 1;
-        } else {
-            n = cai_load_le32(r);
-            if (n == 0 || n > CAI_RECORD_MAX || REC_HDR + (size_t)n > left ||
-                record_crc(r, n) != cai_load_le32(r + 4))
-                bad = 1;
+        size_t left = len - off, avail = left < REC_HDR ? left : REC_HDR;
+        const char *why = NULL;
+        if (avail == REC_HDR) {
+            out->crc_bytes += REC_HDR - 4;
+            if (header_crc(r) != cai_load_le32(r + REC_HDR - 4))
+                why = "its header checksum does not match";
         }
-        if (bad) {
-            if (valid_record_after(buf, len, off + 1, expected - 1))
-                return cai_fail(CA_ERR_LEDGER_CORRUPT,
-                                "journal record %llu at offset %zu is damaged and valid "
-                                "records follow it",
-                                (unsigned long long)expected, off);
-            *torn = 1;
+        if (why == NULL)
+            why = header_fields(r, avail, expected);
+        if (why != NULL)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                            "journal record %llu at offset %zu is damaged (%s) and is not a torn "
+                            "write; nothing was changed (truncating the file at this offset "
+                            "drops it and everything after it)",
+                            (unsigned long long)expected, off, why);
+        uint32_t n = avail == REC_HDR ? cai_load_le32(r) : 0;
+        if (avail < REC_HDR || REC_HDR + (size_t)n > left) {
+            out->torn_bytes = left; /* the record a crash cut: < REC_HDR + CAI_RECORD_MAX */
             return CA_OK;
         }
-        uint64_t seq = cai_load_le64(r + 8), now = cai_load_le64(r + 16);
-        uint8_t type = r[24];
-        if (seq != expected)
-            return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record has seq %llu, expected %llu",
-                            (unsigned long long)seq, (unsigned long long)expected);
-        if (type != CAI_REC_SIGNED && type != CAI_REC_TRUSTED && type != CAI_REC_EVIDENCE)
-            return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu has unknown type %u",
-                            (unsigned long long)seq, type);
+        uint64_t seq = expected, now = cai_load_le64(r + 12);
+        uint8_t type = r[20];
+        const uint8_t *payload = r + REC_HDR;
+        out->crc_bytes += n;
+        if (cai_crc32c(0, payload, n) != cai_load_le32(r + 21))
+            return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                            "journal record %llu at offset %zu is complete but fails its "
+                            "checksum (not a torn write); nothing was changed",
+                            (unsigned long long)seq, off);
         if (seq > l->seq) {
             ca_ledger_op op;
-            const uint8_t *sig = NULL, *cosig = NULL, *body = r + REC_HDR;
+            const uint8_t *sig = NULL, *cosig = NULL, *body = payload;
             size_t body_len = n;
             int sig_ok = type != CAI_REC_TRUSTED;
             if (type == CAI_REC_EVIDENCE) { /* u32 op length | signed op | evidence */
@@ -205,11 +252,11 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, size_
             if (st != CA_OK)
                 return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
                                 (unsigned long long)seq, ca_status_str(st));
-            (*replayed)++;
+            out->replayed++;
         }
         expected++;
         off += REC_HDR + n;
-        *good_end = off;
+        out->good_end = off;
     }
     return CA_OK;
 }
@@ -353,25 +400,30 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     if (memcmp(buf + 16, digest, 32) != 0)
         return cai_fail(CA_ERR_LEDGER_OPTIONS_MISMATCH,
                         "snapshot was written with other ledger options");
-    ca_ledger *l = NULL;
-    ca_status st = cai_ledger_create(&l, opts);
-    if (st != CA_OK)
-        return st;
     rd r = {buf + 48, buf + len - 64};
     const uint8_t *p;
     (void)rd_take(&r, 40, &p); /* length checked above */
     uint64_t seq = cai_load_le64(p), minted = cai_load_le64(p + 8), burned = cai_load_le64(p + 16);
     uint32_t na = cai_load_le32(p + 24), ne = cai_load_le32(p + 28), nv = cai_load_le32(p + 32);
-    if (cai_load_le32(p + 36) != 0) {
-        st = SNAP_FAIL("snapshot reserved field not zero");
-        goto fail;
-    }
+    if (cai_load_le32(p + 36) != 0)
+        return SNAP_FAIL("snapshot reserved field not zero");
+    /*
+     * Counts are checked against the bytes the file really holds (each record's
+     * smallest encoding) and the limits before anything is allocated; tables
+     * then grow by doubling as records are read, so memory stays within a
+     * constant factor of the file size whatever the header claims.
+     */
     size_t rest = (size_t)(r.end - r.p);
-    if ((uint64_t)na * 65 + (uint64_t)ne * ESC_BYTES + (uint64_t)nv * 32 > rest ||
-        na > opts->max_accounts || ne > opts->max_escrows) {
-        st = SNAP_FAIL("snapshot counts exceed its size or the limits");
-        goto fail;
-    }
+    if ((uint64_t)na * 65 + (uint64_t)ne * ESC_BYTES + (uint64_t)nv * 32 > rest)
+        return SNAP_FAIL("snapshot claims %u accounts, %u escrows and %u evidence keys, more "
+                         "than its %zu bytes can hold",
+                         na, ne, nv, len);
+    if (na > opts->max_accounts || ne > opts->max_escrows)
+        return SNAP_FAIL("snapshot holds more accounts or escrows than the options allow");
+    ca_ledger *l = NULL;
+    ca_status st = cai_ledger_create(&l, opts);
+    if (st != CA_OK)
+        return st;
     cai_u128 total = burned;
     for (uint32_t i = 0; i < na; i++) {
         cai_account a;
@@ -502,6 +554,36 @@ static ca_status write_all(int fd, const uint8_t *p, size_t n, const char *path)
     return CA_OK;
 }
 
+/* Reads the whole file behind `fd` from offset 0 (pread: the file offset is left alone). */
+static ca_status read_fd(int fd, const char *path, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    struct stat sbst;
+    if (fstat(fd, &sbst) != 0)
+        return io_fail("stat", path);
+    size_t n = (size_t)sbst.st_size;
+    uint8_t *b = malloc(n ? n : 1);
+    if (b == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory reading %s (%zu bytes)", path, n);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, b + got, n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO; /* the file shrank under us */
+            free(b);
+            return io_fail("read", path);
+        }
+        got += (size_t)r;
+    }
+    *out = b;
+    *len = n;
+    return CA_OK;
+}
+
 static ca_status read_file(const char *path, uint8_t **out, size_t *len, int *exists)
 {
     *out = NULL;
@@ -514,33 +596,36 @@ static ca_status read_file(const char *path, uint8_t **out, size_t *len, int *ex
         return io_fail("open", path);
     }
     *exists = 1;
-    struct stat sbst;
-    if (fstat(fd, &sbst) != 0) {
-        close(fd);
-        return io_fail("stat", path);
-    }
-    size_t n = (size_t)sbst.st_size;
-    uint8_t *b = malloc(n ? n : 1);
-    if (b == NULL) {
-        close(fd);
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory reading %s", path);
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            free(b);
-            close(fd);
-            return io_fail("read", path);
-        }
-        got += (size_t)r;
-    }
+    ca_status st = read_fd(fd, path, out, len);
     close(fd);
-    *out = b;
-    *len = n;
-    return CA_OK;
+    return st;
+}
+
+/*
+ * One handle per directory: an exclusive lock on the journal, held through
+ * the handle's own descriptor (s->jfd) until ca_ledger_free closes it.
+ * It is an open file description lock (F_OFD_SETLK; flock where the system
+ * lacks those), not a POSIX record lock (F_SETLK): a record lock belongs to
+ * the process, which loses all of them as soon as it closes ANY descriptor of
+ * the file (a copy tool, the host, or this code reading the file), and record
+ * locks never conflict inside one process, so a second handle there would
+ * share the journal. A description lock conflicts with every other open of
+ * the file, in this process or another. A child forked while the handle is
+ * open shares its description, and with it the lock, until it exits or execs
+ * (the descriptor is close-on-exec).
+ * Returns 0, or -1 with errno (EAGAIN / EWOULDBLOCK / EACCES: held elsewhere).
+ */
+static int lock_journal(int fd)
+{
+#ifdef F_OFD_SETLK
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file, also as it grows */
+    return fcntl(fd, F_OFD_SETLK, &fl);
+#else
+    return flock(fd, LOCK_EX | LOCK_NB);
+#endif
 }
 
 static ca_status sync_dir(const char *dir)
@@ -626,9 +711,9 @@ void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1
     uint8_t *r = s->buf + s->len, *q = r + REC_HDR;
     size_t n = n1 + n2 + (rtype == CAI_REC_EVIDENCE ? 4 : 0);
     cai_store_le32(r, (uint32_t)n);
-    cai_store_le64(r + 8, l->seq);
-    cai_store_le64(r + 16, now);
-    r[24] = rtype;
+    cai_store_le64(r + 4, l->seq);
+    cai_store_le64(r + 12, now);
+    r[20] = rtype;
     if (rtype == CAI_REC_EVIDENCE) { /* u32 op length | op | evidence */
         cai_store_le32(q, (uint32_t)n1);
         q += 4;
@@ -636,7 +721,8 @@ void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1
     memcpy(q, p1, n1);
     if (n2 > 0)
         memcpy(q + n1, p2, n2);
-    cai_store_le32(r + 4, record_crc(r, n));
+    cai_store_le32(r + 21, cai_crc32c(0, r + REC_HDR, n));
+    cai_store_le32(r + REC_HDR - 4, header_crc(r));
     s->len += REC_HDR + n;
     if (s->len >= AUTO_WRITE_BYTES)
         (void)store_write(s, l->seq); /* a failure is sticky and reported by the next call */
@@ -764,15 +850,17 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
         st = io_fail("open", s->journal_path);
         goto fail;
     }
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl(s->jfd, F_SETLK, &fl) != 0) {
-        st = cai_fail(CA_ERR_STATE, "ledger %s is open in another process", dir);
+    if (lock_journal(s->jfd) != 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)
+            st = cai_fail(CA_ERR_STATE,
+                          "ledger %s is already open (another handle, in this process or "
+                          "another, holds its lock until it is freed)",
+                          dir);
+        else
+            st = io_fail("lock", s->journal_path);
         goto fail;
     }
-    (void)unlink(s->tmp_path);
+    /* Nothing on disk changes until recovery has succeeded. */
     if ((st = read_file(s->snap_path, &data, &len, &exists)) != CA_OK)
         goto fail;
     if (exists) {
@@ -785,15 +873,16 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     } else if ((st = cai_ledger_create(&l, opts)) != CA_OK) {
         goto fail;
     }
-    if ((st = read_file(s->journal_path, &data, &len, &exists)) != CA_OK)
+    if ((st = read_fd(s->jfd, s->journal_path, &data, &len)) != CA_OK)
         goto fail;
-    size_t good_end = 0;
-    int torn = 0;
-    if ((st = cai_journal_replay(l, data, len, &good_end, &torn, &inf.replayed)) != CA_OK)
+    cai_replay rep;
+    if ((st = cai_journal_replay(l, data, len, &rep)) != CA_OK)
         goto fail;
+    inf.replayed = rep.replayed;
+    inf.torn_bytes = rep.torn_bytes;
     int changed = 0;
-    if (good_end < CAI_JOURNAL_HEADER_BYTES) {
-        /* Missing or cut header: start a fresh journal after the snapshot. */
+    if (rep.good_end < CAI_JOURNAL_HEADER_BYTES) {
+        /* Empty, cut or format 1 header without records: a fresh journal after the snapshot. */
         uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
         cai_journal_header(hdr, opts, l->seq + 1);
         if (ftruncate(s->jfd, 0) != 0) {
@@ -802,14 +891,12 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
         }
         if ((st = write_all(s->jfd, hdr, sizeof hdr, s->journal_path)) != CA_OK)
             goto fail;
-        inf.torn_bytes = len;
         changed = 2;
-    } else if (torn) {
-        if (ftruncate(s->jfd, (off_t)good_end) != 0) {
+    } else if (rep.torn_bytes > 0) {
+        if (ftruncate(s->jfd, (off_t)rep.good_end) != 0) {
             st = io_fail("truncate", s->journal_path);
             goto fail;
         }
-        inf.torn_bytes = len - good_end;
         changed = 1;
     }
     if (lseek(s->jfd, 0, SEEK_END) < 0) {
@@ -823,6 +910,7 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     }
     if (changed == 2 && (st = sync_dir(s->dir)) != CA_OK)
         goto fail;
+    (void)unlink(s->tmp_path); /* left by a snapshot a crash interrupted */
     free(data);
     s->written_seq = l->seq;
     s->durable_seq = l->seq - inf.replayed; /* records found may not have been synced yet */

@@ -12,10 +12,12 @@
  *   ledger_bytes_per_account   table memory / accounts (100k accounts)
  *   ledger_state_hash_ms       state hash after the transfers (folds ~100k dirty records; CPU)
  * The SQLite figures need libsqlite3 at build time (CA_BENCH_HAVE_SQLITE).
+ * Recovery figures: see bench_ledger_recovery below.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,6 +226,159 @@ static double run_sqlite(const char *path, const xfer *x, size_t n)
 }
 #endif
 
+/* ------------------------------------------------------------------ recovery */
+
+/*
+ * Journal recovery under a hostile tail (issue 13, finding 9):
+ *   ledger_recovery_clean_<n>mib_ms     ca_ledger_open of a clean journal of 200 + ~n MiB of
+ *                                       records (replays them all)
+ *   ledger_recovery_garbage_<n>mib_ms   ca_ledger_open of the 200 records followed by n MiB of
+ *                                       garbage of the same total size: fake record headers every
+ *                                       25 bytes with plausible seqs and lengths (the tail that
+ *                                       made the recovery of format 1 quadratic)
+ *   ledger_recovery_garbage_vs_clean_<n>mib   ratio of the two medians, same run
+ * for n = 1, 2, 4. The garbage answers CA_ERR_LEDGER_CORRUPT at its first byte; a recovery
+ * that is linear stays at or below the clean replay of the same size (ratio <= 1).
+ */
+
+static ca_ledger_options recovery_opts(void)
+{
+    ca_ledger_options o;
+    (void)ca_ledger_options_init(&o, CA_LEDGER_OPTIONS_VERSION);
+    memset(o.authority.bytes, 0xAA, 32);
+    memset(o.arbiter.bytes, 0xBB, 32);
+    return o;
+}
+
+static long recovery_journal_size(const char *dir)
+{
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/journal", dir);
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A fresh ledger in `dir` with MINT records until the journal holds `bytes` (committed). */
+static int recovery_build(const char *dir, long bytes)
+{
+    rm_ledger_dir(dir);
+    ca_ledger_options o = recovery_opts();
+    ca_ledger *l = NULL;
+    if (ca_ledger_open(&l, dir, &o, NULL) != CA_OK)
+        return -1;
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    memset(op.signer.bytes, 0xAA, 32);
+    op.amount = 1;
+    int rc = 0;
+    for (uint64_t i = 0; rc == 0; i++) {
+        op.nonce = i + 1;
+        memcpy(op.counterparty.bytes, &i, sizeof i);
+        if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK)
+            rc = -1;
+        else if (i % 100 == 99) {
+            if (ca_ledger_commit(l, NULL) != CA_OK)
+                rc = -1;
+            else if (recovery_journal_size(dir) >= bytes)
+                break;
+        }
+    }
+    ca_ledger_free(l);
+    return rc;
+}
+
+/* Median wall time of `rounds` opens (ms); the journal is rewritten from `j` first when given. */
+static double recovery_time(const char *dir, const uint8_t *j, size_t jlen, int rounds,
+                            ca_status *st_out)
+{
+    double t[9];
+    ca_ledger_options o = recovery_opts();
+    for (int r = 0; r < rounds; r++) {
+        if (j != NULL) {
+            char p[512];
+            snprintf(p, sizeof p, "%s/journal", dir);
+            FILE *f = fopen(p, "wb");
+            if (f == NULL || fwrite(j, 1, jlen, f) != jlen) {
+                if (f)
+                    fclose(f);
+                return -1;
+            }
+            fclose(f);
+        }
+        ca_ledger *l = NULL;
+        double t0 = bench_now();
+        *st_out = ca_ledger_open(&l, dir, &o, NULL);
+        t[r] = (bench_now() - t0) * 1e3;
+        ca_ledger_free(l);
+    }
+    return bench_median(t, (size_t)rounds);
+}
+
+static void bench_ledger_recovery(void)
+{
+    int rounds = bench_rounds();
+    if (rounds > 9)
+        rounds = 9;
+    const char *tmp = getenv("CA_BENCH_TMP");
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/ca-bench-recovery-%ld", tmp && *tmp ? tmp : "/tmp",
+             (long)getpid());
+    /* The 200-record prefix the garbage follows. */
+    if (recovery_build(dir, 0) != 0) {
+        fprintf(stderr, "bench_ledger_recovery: setup failed: %s\n", ca_last_error());
+        return;
+    }
+    long base = recovery_journal_size(dir);
+    for (size_t mib = 1; mib <= 4; mib *= 2) {
+        size_t g = mib << 20, len = (size_t)base + g;
+        uint8_t *j = calloc(1, len);
+        if (j == NULL)
+            break;
+        char p[512];
+        snprintf(p, sizeof p, "%s/journal", dir);
+        if (recovery_build(dir, 0) != 0) {
+            free(j);
+            break;
+        }
+        FILE *f = fopen(p, "rb");
+        size_t got = f ? fread(j, 1, (size_t)base, f) : 0;
+        if (f)
+            fclose(f);
+        if (got != (size_t)base) {
+            free(j);
+            break;
+        }
+        for (size_t i = 0; i + 25 <= g; i += 25) { /* len u32 | 0 | seq u64 ... | type */
+            uint8_t *h = j + base + i;
+            uint32_t claim = (uint32_t)(g / 2);
+            uint64_t seq = 201 + i / 25 % 3;
+            for (int k = 0; k < 4; k++)
+                h[k] = (uint8_t)(claim >> (8 * k));
+            for (int k = 0; k < 8; k++)
+                h[8 + k] = (uint8_t)(seq >> (8 * k));
+            h[24] = 1;
+        }
+        ca_status st_g = CA_OK, st_c = CA_OK;
+        double tg = recovery_time(dir, j, len, rounds, &st_g);
+        free(j);
+        if (recovery_build(dir, (long)len) != 0)
+            break;
+        double tc = recovery_time(dir, NULL, 0, rounds, &st_c);
+        if (st_c != CA_OK)
+            fprintf(stderr, "bench_ledger_recovery: clean journal: %s\n", ca_status_str(st_c));
+        fprintf(stderr, "bench_ledger_recovery: %zu MiB garbage: %s\n", mib, ca_status_str(st_g));
+        char name[96];
+        snprintf(name, sizeof name, "ledger_recovery_clean_%zumib_ms", mib);
+        bench_figure(name, tc, "ms");
+        snprintf(name, sizeof name, "ledger_recovery_garbage_%zumib_ms", mib);
+        bench_figure(name, tg, "ms");
+        snprintf(name, sizeof name, "ledger_recovery_garbage_vs_clean_%zumib", mib);
+        bench_figure(name, tc > 0 ? tg / tc : 0, "x");
+    }
+    rm_ledger_dir(dir);
+}
+
 void bench_ledger(void)
 {
     int rounds = bench_rounds(), quick = bench_quick();
@@ -313,4 +468,5 @@ void bench_ledger(void)
     free(x);
     free(ids);
     free(nonces);
+    bench_ledger_recovery();
 }

@@ -165,6 +165,8 @@ class TestLedger(unittest.TestCase):
             led = Ledger.open(path, authority=auth.public_key)
             self.assertEqual(led.open_info.snapshot_seq, 3)
             self.assertEqual(led.account(alice.public_key).balance, 30)
+            with self.assertRaises(cyberagent.StateError):  # one handle per directory
+                Ledger.open(path, authority=auth.public_key)
             led.close()
             with self.assertRaises(cyberagent.LedgerOptionsMismatchError):
                 Ledger.open(path, authority=alice.public_key)

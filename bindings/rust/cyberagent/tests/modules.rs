@@ -143,6 +143,8 @@ fn ledger_escrow_flow() {
     let d = Ledger::open(&dir, &opts).unwrap();
     assert_eq!(d.open_info().unwrap().snapshot_seq, 1);
     assert_eq!(d.account(&alice.public_key()).unwrap().balance, 5);
+    // One handle per directory: a second open is refused while `d` holds it.
+    assert_eq!(Ledger::open(&dir, &opts).err().unwrap().status(), sys::CA_ERR_STATE);
     drop(d);
     std::fs::remove_dir_all(&dir).unwrap();
 }
