@@ -17,7 +17,7 @@
 #endif
 
 #define TMP_SUFFIX     ".tmp-"
-#define TMP_RAND_BYTES 6u
+#define TMP_RAND_BYTES ((size_t)6)
 #define PATH_MAX_BYTES 4096u
 
 /* Writes all of buf to fd, retrying on EINTR and short writes. 0 or -1 (errno set). */
