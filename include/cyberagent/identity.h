@@ -80,7 +80,10 @@ CA_API size_t ca_sign_tag_max_bytes(void);
  * Detached Ed25519 signature of msg under the application tag (see above).
  * Errors, in order: CA_ERR_INVALID_ARGUMENT (NULL identity, tag or sig_out, or
  * msg NULL with msg_len > 0), CA_ERR_BAD_SIGN_TAG (empty, longer than
- * CA_SIGN_TAG_MAX_BYTES, or reserved tag). Deterministic (RFC 8032).
+ * CA_SIGN_TAG_MAX_BYTES, or reserved tag), CA_ERR_LIMIT / CA_ERR_NO_MEMORY
+ * (the signed bytes are assembled in one buffer: on the stack up to 1 KiB,
+ * else on the heap). *sig_out is written only on success. Deterministic
+ * (RFC 8032).
  */
 CA_API CA_NODISCARD ca_status ca_identity_sign_tagged(const ca_identity *identity, const char *tag,
                                                       size_t tag_len, const uint8_t *msg,
@@ -89,8 +92,9 @@ CA_API CA_NODISCARD ca_status ca_identity_sign_tagged(const ca_identity *identit
 /*
  * Verifies a signature made by ca_identity_sign_tagged with the same tag and
  * message. CA_OK when valid; CA_ERR_BAD_SIGNATURE when not (also for any
- * library signature, whatever the bytes); CA_ERR_BAD_SIGN_TAG and
- * CA_ERR_INVALID_ARGUMENT as for signing. Rejects non-canonical S,
+ * library signature, whatever the bytes); CA_ERR_INVALID_ARGUMENT,
+ * CA_ERR_BAD_SIGN_TAG, CA_ERR_LIMIT and CA_ERR_NO_MEMORY as for signing
+ * (before the signature is looked at). Rejects non-canonical S,
  * small-order and non-canonical public keys and R (libsodium's strict rules).
  */
 CA_API CA_NODISCARD ca_status ca_identity_verify_tagged(const ca_agent_id *signer, const char *tag,
@@ -180,18 +184,19 @@ CA_API size_t ca_keyfile_bytes(void);
 /*
  * Encrypts the identity's seed under `passphrase` into `out` (OWNERSHIP RULE;
  * CA_KEYFILE_BYTES suffice). `opts` may be NULL for defaults. Errors, in
- * order: CA_ERR_INVALID_ARGUMENT (NULL arguments, a cost outside libsodium's
- * range), CA_ERR_UNSUPPORTED (options version), CA_ERR_KEYFILE_TOO_COSTLY
- * (write cost above the options' own max_opslimit / max_memlimit),
- * CA_ERR_BUFFER_TOO_SMALL.
+ * order: CA_ERR_INVALID_ARGUMENT (NULL arguments), CA_ERR_UNSUPPORTED (options
+ * version), CA_ERR_INVALID_ARGUMENT (a cost outside libsodium's range),
+ * CA_ERR_KEYFILE_TOO_COSTLY (write cost above the options' own max_opslimit /
+ * max_memlimit), CA_ERR_BUFFER_TOO_SMALL, CA_ERR_NO_MEMORY (Argon2id).
  */
 CA_API CA_NODISCARD ca_status ca_identity_export_encrypted(
     const ca_identity *identity, const char *passphrase, size_t passphrase_len,
     const ca_keyfile_options *opts, uint8_t *out, size_t out_cap, size_t *out_len);
 
 /*
- * Opens bytes made by ca_identity_export_encrypted. Checks, in order, each
- * before any key derivation: CA_ERR_KEYFILE_CORRUPT (wrong length or magic,
+ * Opens bytes made by ca_identity_export_encrypted. After the arguments
+ * (CA_ERR_INVALID_ARGUMENT) and the options version (CA_ERR_UNSUPPORTED) it
+ * checks, in order, each before any key derivation: CA_ERR_KEYFILE_CORRUPT (wrong length or magic,
  * checksum mismatch: damaged or not a key file; or a cost outside libsodium's
  * range), CA_ERR_KEYFILE_TOO_COSTLY (asks for more than opts->max_opslimit /
  * max_memlimit, by default CA_KEYFILE_MAX_*_DEFAULT). Only then is the key

@@ -14,6 +14,9 @@
  * checksum fails is CA_ERR_KEYFILE_CORRUPT; one whose checksum holds but whose
  * tag does not is CA_ERR_WRONG_PASSPHRASE. Authenticity comes from the AEAD,
  * which covers the header, so costs and salt cannot be swapped unnoticed.
+ * The declared costs are checked against the reader's caps (by default the
+ * default write cost, identity.h) before Argon2id runs, so a hostile file
+ * costs a loader no more than a genuine default one (docs/IDENTITY.md).
  */
 #include <errno.h>
 #include <fcntl.h>
