@@ -447,6 +447,10 @@ static size_t public_sign_attack(const ca_identity *victim, const uint8_t *sbyte
 {
     uint8_t real[64];
     memcpy(real, enc + len - 64, 64);
+    /* The attack input is exact: the library's signature covers precisely `sbytes`. */
+    ca_agent_id vid;
+    ca_identity_id(victim, &vid);
+    assert_int_equal(crypto_sign_verify_detached(real, sbytes, slen, vid.bytes), 0);
     size_t accepted = 0;
     ca_signature sig;
     assert_ok(ca_identity_sign_tagged(victim, ATTACK_TAG, strlen(ATTACK_TAG), sbytes, slen, &sig));
