@@ -21,8 +21,11 @@ alice=$("$cli" keygen --out "$demo/alice.key")
 echo "$alice"
 show cyberagent id --key alice.key
 "$cli" id --key "$demo/alice.key"
-show cyberagent id --seed 9d61b1...7f60 "   # RFC 8032 test key"
-"$cli" id --seed 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
+# A raw seed never goes on the command line (ps shows it to every user): it
+# comes from a file (mode 0600), stdin or an environment variable.
+(umask 077; echo 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 >"$demo/test1.seed")
+show "cyberagent id --seed-file test1.seed    # RFC 8032 test key, 64 hex digits"
+"$cli" id --seed-file "$demo/test1.seed"
 
 bob=$("$cli" keygen --out "$demo/bob.key")
 now=$(($(date +%s) * 1000))

@@ -50,10 +50,41 @@ int cli_read_stdin(const char *cmd, size_t cap, uint8_t **out, size_t *out_len);
 char *cli_passphrase(const char *cmd, int confirm);
 
 /*
- * Identity from "--seed HEX" or "--key FILE" (passphrase as above). Exactly
- * one of seed_hex/key_path is non-NULL. NULL on failure (reported).
+ * Where a command's identity comes from, set by cli_key_option:
+ *   --key FILE         encrypted key file (passphrase as above)
+ *   --seed-file FILE   64 hex digits of the secret seed ("-": standard input)
+ *   --seed-env NAME    64 hex digits in environment variable NAME
+ *   --seed HEX         on the command line, visible to every local user (ps,
+ *                      /proc/PID/cmdline): for published test vectors only;
+ *                      warns on stderr, and the digits are blanked from argv
+ *                      once read (which shortens, not closes, the window)
  */
-ca_identity *cli_load_identity(const char *cmd, const char *seed_hex, const char *key_path);
+typedef struct cli_key_source {
+    const char *key_path;
+    const char *seed_file;
+    const char *seed_env;
+    char *seed_arg; /* points into argv: blanked after use */
+} cli_key_source;
+
+/*
+ * If argv[*i] is one of the options above, stores its value, advances *i and
+ * returns 1; returns 0 for any other argument and -1 when the value is missing.
+ */
+int cli_key_option(int argc, char **argv, int *i, cli_key_source *src);
+
+/* Number of sources given (a command wants exactly one, or at most one). */
+int cli_key_source_count(const cli_key_source *src);
+
+/* The options as the usage text shows them. */
+#define CLI_KEY_OPTIONS "--key FILE | --seed-file FILE | --seed-env NAME | --seed HEX"
+
+/*
+ * The identity from the one source given. `stdin_busy` names what standard
+ * input already carries for this command (NULL when it is free for
+ * "--seed-file -"). Seed bytes and text are wiped after use. NULL on failure
+ * (reported).
+ */
+ca_identity *cli_load_identity(const char *cmd, const cli_key_source *src, const char *stdin_busy);
 
 /* Subcommands; each gets argv after the command name. */
 int cmd_keygen(int argc, char **argv);

@@ -27,16 +27,15 @@ static int write_stdout(const char *cmd, const uint8_t *p, size_t len)
 
 int cmd_sign(int argc, char **argv)
 {
-    const char *seed = NULL, *key = NULL, *to = NULL, *kind_s = NULL, *now_s = NULL, *ttl_s = NULL,
-               *parent_s = NULL;
+    const char *to = NULL, *kind_s = NULL, *now_s = NULL, *ttl_s = NULL, *parent_s = NULL;
+    cli_key_source src = {0};
     uint32_t flags = 0;
     for (int i = 0; i < argc; i++) {
         const char **slot = NULL;
-        if (strcmp(argv[i], "--seed") == 0)
-            slot = &seed;
-        else if (strcmp(argv[i], "--key") == 0)
-            slot = &key;
-        else if (strcmp(argv[i], "--to") == 0)
+        int k = cli_key_option(argc, argv, &i, &src);
+        if (k > 0)
+            continue;
+        if (k == 0 && strcmp(argv[i], "--to") == 0)
             slot = &to;
         else if (strcmp(argv[i], "--kind") == 0)
             slot = &kind_s;
@@ -59,8 +58,8 @@ int cmd_sign(int argc, char **argv)
         cli_error("sign", "unexpected or incomplete argument '%s'", argv[i]);
         return CLI_USAGE;
     }
-    if ((seed == NULL) == (key == NULL)) {
-        cli_error("sign", "give exactly one of --seed HEX or --key FILE");
+    if (cli_key_source_count(&src) != 1) {
+        cli_error("sign", "give exactly one of " CLI_KEY_OPTIONS);
         return CLI_USAGE;
     }
     uint64_t kind = DEFAULT_KIND, now = 0, ttl = DEFAULT_TTL_MS;
@@ -104,7 +103,7 @@ int cmd_sign(int argc, char **argv)
     st = ca_envelope_options_init(&opts, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return cli_status_error("sign", "options", st);
-    ca_identity *signer = cli_load_identity("sign", seed, key);
+    ca_identity *signer = cli_load_identity("sign", &src, "the body to sign");
     if (signer == NULL)
         return CLI_FAIL;
     uint8_t *body = NULL, *out = NULL;
@@ -257,22 +256,19 @@ static void json_hex(const char *name, const uint8_t *p, size_t len)
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *now_s = NULL, *seed = NULL, *key = NULL;
+    const char *now_s = NULL;
+    cli_key_source src = {0};
     for (int i = 0; i < argc; i++) {
-        const char **slot = NULL;
-        if (strcmp(argv[i], "--now") == 0)
-            slot = &now_s;
-        else if (strcmp(argv[i], "--seed") == 0)
-            slot = &seed;
-        else if (strcmp(argv[i], "--key") == 0)
-            slot = &key;
-        if (slot != NULL && (*slot = cli_value(argc, argv, &i)) != NULL)
+        int k = cli_key_option(argc, argv, &i, &src);
+        if (k > 0)
+            continue;
+        if (k == 0 && strcmp(argv[i], "--now") == 0 && (now_s = cli_value(argc, argv, &i)) != NULL)
             continue;
         cli_error("inspect", "unexpected or incomplete argument '%s'", argv[i]);
         return CLI_USAGE;
     }
-    if (seed != NULL && key != NULL) {
-        cli_error("inspect", "give at most one of --seed HEX or --key FILE");
+    if (cli_key_source_count(&src) > 1) {
+        cli_error("inspect", "give at most one of " CLI_KEY_OPTIONS);
         return CLI_USAGE;
     }
     uint64_t now;
@@ -283,7 +279,8 @@ int cmd_inspect(int argc, char **argv)
     if (st != CA_OK)
         return cli_status_error("inspect", "options", st);
     ca_identity *reader = NULL;
-    if ((seed != NULL || key != NULL) && (reader = cli_load_identity("inspect", seed, key)) == NULL)
+    if (cli_key_source_count(&src) == 1 &&
+        (reader = cli_load_identity("inspect", &src, "the envelope")) == NULL)
         return CLI_FAIL;
     uint8_t *data = NULL;
     size_t len = 0;

@@ -67,20 +67,19 @@ int cmd_keygen(int argc, char **argv)
 
 int cmd_id(int argc, char **argv)
 {
-    const char *seed = NULL, *key = NULL;
+    cli_key_source src = {0};
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--seed") == 0 && (seed = cli_value(argc, argv, &i)) != NULL)
+        int k = cli_key_option(argc, argv, &i, &src);
+        if (k > 0)
             continue;
-        if (strcmp(argv[i], "--key") == 0 && (key = cli_value(argc, argv, &i)) != NULL)
-            continue;
-        cli_error("id", "unexpected argument '%s'", argv[i]);
+        cli_error("id", "unexpected or incomplete argument '%s'", argv[i]);
         return CLI_USAGE;
     }
-    if ((seed == NULL) == (key == NULL)) {
-        cli_error("id", "give exactly one of --seed HEX or --key FILE");
+    if (cli_key_source_count(&src) != 1) {
+        cli_error("id", "give exactly one of " CLI_KEY_OPTIONS);
         return CLI_USAGE;
     }
-    ca_identity *id = cli_load_identity("id", seed, key);
+    ca_identity *id = cli_load_identity("id", &src, NULL);
     if (id == NULL)
         return CLI_FAIL;
     ca_agent_id aid;

@@ -9,8 +9,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
 # RFC 8032 test 1 secret key and the did:key of its public key d75a98...511a.
+# Seeds go in files (mode 0600) or the environment; --seed HEX on the command
+# line is kept for published test vectors and tested as such below.
 seed1=9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
 did1=did:key:z6MktwupdmLXVVqTzCw4i46r4uGyosGXRnR3XjN4Zq7oMMsw
+(umask 077; echo "$seed1" >"$work/seed1")
 
 # run NAME EXPECTED_EXIT CMD... ; stdin from $stdin_file (default /dev/null)
 run() {
@@ -36,12 +39,45 @@ expect_out() { # NAME EXPECTED_STDOUT
 
 run "no arguments" 2 "$cli"
 run "help" 0 "$cli" help
+grep -q -- "--seed-file FILE" "$work/out" || { echo "FAIL help: --seed-file"; fails=$((fails + 1)); }
+grep -q "WARNING: the secret on the command line" "$work/out" || { echo "FAIL help: --seed warning"; fails=$((fails + 1)); }
 run "unknown command" 2 "$cli" frobnicate
-run "id from seed" 0 "$cli" id --seed $seed1
-expect_out "id from seed" "$did1"
-run "id: short seed" 1 "$cli" id --seed 9d61
-run "id: non-hex seed" 1 "$cli" id --seed "$(printf 'zz%.0s' {1..32})"
-run "id: both sources" 2 "$cli" id --seed $seed1 --key x
+run "id from seed file" 0 "$cli" id --seed-file "$work/seed1"
+expect_out "id from seed file" "$did1"
+printf '%s' "$seed1" >"$work/seed1-bare" # no newline
+run "id from seed file without newline" 0 "$cli" id --seed-file "$work/seed1-bare"
+expect_out "id from seed file without newline" "$did1"
+stdin_file="$work/seed1" run "id from seed on stdin" 0 "$cli" id --seed-file -
+expect_out "id from seed on stdin" "$did1"
+run "id from seed in the environment" 0 env CA_TEST_SEED="$seed1" "$cli" id --seed-env CA_TEST_SEED
+expect_out "id from seed in the environment" "$did1"
+[ -s "$work/err" ] && { echo "FAIL seed file/env: unexpected stderr"; cat "$work/err"; fails=$((fails + 1)); }
+# --seed HEX still works for test vectors, with a warning on stderr.
+run "id from --seed (test vector)" 0 "$cli" id --seed $seed1
+expect_out "id from --seed (test vector)" "$did1"
+grep -q "warning: --seed puts the secret seed on the command line" "$work/err" ||
+  { echo "FAIL --seed: no warning on stderr"; fails=$((fails + 1)); }
+echo 9d61 >"$work/seed-short"
+run "id: short seed" 1 "$cli" id --seed-file "$work/seed-short"
+printf 'zz%.0s' {1..32} >"$work/seed-nonhex"
+run "id: non-hex seed" 1 "$cli" id --seed-file "$work/seed-nonhex"
+{ echo "$seed1"; echo "$seed1"; } >"$work/seed-two"
+run "id: two seeds in the file" 1 "$cli" id --seed-file "$work/seed-two"
+head -c 100000 /dev/zero >"$work/seed-big"
+run "id: huge seed file" 1 "$cli" id --seed-file "$work/seed-big"
+run "id: missing seed file" 1 "$cli" id --seed-file "$work/none"
+run "id: seed env unset" 1 env -u CA_TEST_SEED "$cli" id --seed-env CA_TEST_SEED
+run "id: bad seed env" 1 env CA_TEST_SEED=9d61 "$cli" id --seed-env CA_TEST_SEED
+run "id: both sources" 2 "$cli" id --seed-file "$work/seed1" --key x
+run "id: seed file and --seed" 2 "$cli" id --seed-file "$work/seed1" --seed $seed1
+run "id: no source" 2 "$cli" id
+run "id: --seed-file without value" 2 "$cli" id --seed-file
+# A --seed failure prints the warning, then its one error line.
+timeout 60 "$cli" id --seed 9d61 </dev/null >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc -ne 1 ] || [ "$(wc -l <"$work/err")" -ne 2 ]; then
+  echo "FAIL id: short --seed: exit $rc, $(wc -l <"$work/err") lines on stderr"; fails=$((fails + 1))
+fi
 run "id: missing key file" 1 env CA_PASSPHRASE=x "$cli" id --key "$work/none"
 
 export CA_PASSPHRASE="correct horse"
@@ -61,12 +97,13 @@ fi
 
 # ---- envelopes: sign / verify / inspect ----
 seed2=4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb
+(umask 077; echo "$seed2" >"$work/seed2")
 t0=1700000000000
-"$cli" id --seed $seed2 >"$work/bob.did"
+"$cli" id --seed-file "$work/seed2" >"$work/bob.did"
 bob=$(cat "$work/bob.did")
 printf 'translate this, please' >"$work/body"
 
-stdin_file="$work/body" run "sign" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
+stdin_file="$work/body" run "sign" 0 "$cli" sign --seed-file "$work/seed1" --now $t0 --ttl 60000
 cp "$work/out" "$work/env"
 stdin_file="$work/env" run "verify" 0 "$cli" verify --now $((t0 + 1))
 grep -q "^sender $did1\$" "$work/out" || { echo "FAIL verify: sender line"; fails=$((fails + 1)); }
@@ -79,25 +116,49 @@ if command -v python3 >/dev/null 2>&1; then
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["body_text"]=="translate this, please" and d["valid"], d' \
     "$work/out" || { echo "FAIL inspect: JSON"; fails=$((fails + 1)); }
 fi
-# Same inputs, same bytes: signing is deterministic for fixed key and time.
-stdin_file="$work/body" run "sign again" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
+# Same inputs, same bytes: signing is deterministic for fixed key and time,
+# whichever way the seed arrives.
+stdin_file="$work/body" run "sign again" 0 env CA_TEST_SEED="$seed1" "$cli" sign --seed-env CA_TEST_SEED --now $t0 --ttl 60000
 cmp -s "$work/out" "$work/env" || { echo "FAIL sign is not deterministic"; fails=$((fails + 1)); }
+stdin_file="$work/body" run "sign with --seed (test vector)" 0 "$cli" sign --seed $seed1 --now $t0 --ttl 60000
+cmp -s "$work/out" "$work/env" || { echo "FAIL sign --seed differs"; fails=$((fails + 1)); }
+stdin_file="$work/body" run "sign: seed on stdin too" 1 "$cli" sign --seed-file - --now $t0
+stdin_file="$work/body" run "sign: two identities" 2 "$cli" sign --seed-file "$work/seed1" --seed-env X
+# --seed is blanked from the process's argument list once read: watch a sign
+# that waits for its body (stdin still open) in /proc.
+if [ -r /proc/self/cmdline ]; then
+  { sleep 3; printf body; } | "$cli" sign --seed $seed1 --now $t0 >/dev/null 2>&1 &
+  pid=$!
+  blanked=0
+  for _ in $(seq 1 50); do
+    args=$(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null)
+    [ -n "$args" ] || break # gone already: nothing was observed
+    # Before the exec the process is still this shell; once it is the CLI
+    # waiting for its body, the seed must have been blanked.
+    if [[ "$args" == *" sign "* && "$args" != *"$seed1"* ]]; then blanked=1; break; fi
+    sleep 0.05
+  done
+  wait $pid
+  if [ $blanked -eq 1 ]; then echo "ok   --seed blanked from /proc/PID/cmdline"; else
+    echo "FAIL --seed still in /proc/$pid/cmdline: $args"; fails=$((fails + 1))
+  fi
+fi
 
 # Sealed and compressed, to bob: only bob's key opens the body.
 head -c 2000 /dev/zero | tr '\0' 'a' >"$work/big"
 stdin_file="$work/big" run "sign --seal --compress" 0 \
-  "$cli" sign --seed $seed1 --now $t0 --to "$bob" --seal --compress --kind 65537
+  "$cli" sign --seed-file "$work/seed1" --now $t0 --to "$bob" --seal --compress --kind 65537
 cp "$work/out" "$work/sealed"
 stdin_file="$work/sealed" run "verify sealed" 0 "$cli" verify --now $((t0 + 1))
-stdin_file="$work/sealed" run "inspect sealed (bob)" 0 "$cli" inspect --now $((t0 + 1)) --seed $seed2
+stdin_file="$work/sealed" run "inspect sealed (bob)" 0 "$cli" inspect --now $((t0 + 1)) --seed-file "$work/seed2"
 grep -q '"body_bytes": 2000' "$work/out" || { echo "FAIL bob cannot open"; fails=$((fails + 1)); }
 stdin_file="$work/sealed" run "inspect sealed (stranger)" 0 "$cli" inspect --now $((t0 + 1))
 grep -q CA_ERR_SEALED "$work/out" || { echo "FAIL stranger body status"; fails=$((fails + 1)); }
 
-stdin_file="$work/body" run "sign: --seal without --to" 1 "$cli" sign --seed $seed1 --seal
-stdin_file="$work/body" run "sign: bad --to" 1 "$cli" sign --seed $seed1 --to did:key:zzz
-stdin_file="$work/body" run "sign: bad --kind" 1 "$cli" sign --seed $seed1 --kind 0
-stdin_file="$work/body" run "sign: bad --now" 1 "$cli" sign --seed $seed1 --now 12x
+stdin_file="$work/body" run "sign: --seal without --to" 1 "$cli" sign --seed-file "$work/seed1" --seal
+stdin_file="$work/body" run "sign: bad --to" 1 "$cli" sign --seed-file "$work/seed1" --to did:key:zzz
+stdin_file="$work/body" run "sign: bad --kind" 1 "$cli" sign --seed-file "$work/seed1" --kind 0
+stdin_file="$work/body" run "sign: bad --now" 1 "$cli" sign --seed-file "$work/seed1" --now 12x
 stdin_file="$work/body" run "sign: with key file" 0 "$cli" sign --key "$work/me.key"
 
 # Garbage: every input must give exit 1 and one line, never a crash or hang.
@@ -133,11 +194,11 @@ if [ $rc -ne 1 ]; then echo "FAIL endless stdin: exit $rc"; fails=$((fails + 1))
 corpus=$(cd "$(dirname "$0")/../../tests/fuzz/corpus" && pwd)
 tail -c +2 "$corpus/task_body/bid" >"$work/bid.body" # first byte: kind selector of the fuzz target
 task_hex=$(od -An -tx1 -v -j4 -N32 "$work/bid.body" | tr -d ' \n')
-stdin_file="$work/bid.body" run "sign a bid" 0 "$cli" sign --seed $seed1 --kind 17 --parent "$task_hex" --now $t0
+stdin_file="$work/bid.body" run "sign a bid" 0 "$cli" sign --seed-file "$work/seed1" --kind 17 --parent "$task_hex" --now $t0
 cp "$work/out" "$work/bid.env"
 stdin_file="$work/bid.env" run "inspect a bid" 0 "$cli" inspect --now $((t0 + 1))
 grep -q '"task_body": {"task": "'"$task_hex"'", "price": 80,' "$work/out" || { echo "FAIL inspect: typed bid"; fails=$((fails + 1)); }
-stdin_file="$work/bid.body" run "sign a bid without parent" 0 "$cli" sign --seed $seed1 --kind 17 --now $t0
+stdin_file="$work/bid.body" run "sign a bid without parent" 0 "$cli" sign --seed-file "$work/seed1" --kind 17 --now $t0
 cp "$work/out" "$work/bid2.env"
 stdin_file="$work/bid2.env" run "inspect a bid without parent" 0 "$cli" inspect --now $((t0 + 1))
 grep -q '"task_body_status": "CA_ERR_MALFORMED"' "$work/out" || { echo "FAIL inspect: bad bid status"; fails=$((fails + 1)); }

@@ -216,14 +216,146 @@ char *cli_passphrase(const char *cmd, int confirm)
     return pass;
 }
 
-ca_identity *cli_load_identity(const char *cmd, const char *seed_hex, const char *key_path)
+int cli_key_option(int argc, char **argv, int *i, cli_key_source *src)
+{
+    const char *a = argv[*i];
+    const char **slot = NULL;
+    if (strcmp(a, "--key") == 0)
+        slot = &src->key_path;
+    else if (strcmp(a, "--seed-file") == 0)
+        slot = &src->seed_file;
+    else if (strcmp(a, "--seed-env") == 0)
+        slot = &src->seed_env;
+    else if (strcmp(a, "--seed") != 0)
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *i += 1;
+    if (slot != NULL)
+        *slot = argv[*i];
+    else
+        src->seed_arg = argv[*i];
+    return 1;
+}
+
+int cli_key_source_count(const cli_key_source *src)
+{
+    return (src->key_path != NULL) + (src->seed_file != NULL) + (src->seed_env != NULL) +
+           (src->seed_arg != NULL);
+}
+
+/* Hex text of a seed, surrounding whitespace allowed. */
+#define SEED_TEXT_MAX 256
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * Decodes `len` bytes of text holding exactly 2 * CA_SEED_BYTES hex digits,
+ * with optional whitespace around them. 0 on success.
+ */
+static int seed_from_text(const char *text, size_t len, uint8_t seed[CA_SEED_BYTES])
+{
+    while (len > 0 && is_space(text[len - 1]))
+        len--;
+    while (len > 0 && is_space(*text)) {
+        text++;
+        len--;
+    }
+    char hex[2 * CA_SEED_BYTES + 1];
+    if (len != 2 * CA_SEED_BYTES)
+        return -1;
+    memcpy(hex, text, len);
+    hex[len] = '\0';
+    int rc = cli_hex_decode(hex, seed, CA_SEED_BYTES);
+    ca_wipe(hex, sizeof hex);
+    return rc;
+}
+
+/* Reads at most SEED_TEXT_MAX bytes of seed text from fd; -1 when there are more. */
+static ssize_t read_seed_text(int fd, char *buf)
+{
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, SEED_TEXT_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return (ssize_t)len;
+        len += (size_t)n;
+        if (len > SEED_TEXT_MAX) {
+            errno = EFBIG;
+            return -1;
+        }
+    }
+}
+
+/* The seed from a file or standard input ("-"). 0 on success (else reported). */
+static int seed_from_file(const char *cmd, const char *path, const char *stdin_busy,
+                          uint8_t seed[CA_SEED_BYTES])
+{
+    int fd = STDIN_FILENO;
+    const char *name = "standard input";
+    if (strcmp(path, "-") == 0) {
+        if (stdin_busy != NULL)
+            return cli_error(cmd, "--seed-file -: standard input already carries %s", stdin_busy);
+    } else {
+        name = path;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return cli_error(cmd, "cannot open seed file %s: %s", path, strerror(errno));
+    }
+    char text[SEED_TEXT_MAX + 1];
+    ssize_t n = read_seed_text(fd, text);
+    int e = errno;
+    if (fd != STDIN_FILENO)
+        close(fd);
+    int rc = 0;
+    if (n < 0)
+        rc = cli_error(cmd, "cannot read the seed from %s: %s", name,
+                       e == EFBIG ? "more than a seed's worth of text" : strerror(e));
+    else if (seed_from_text(text, (size_t)n, seed) != 0)
+        rc = cli_error(cmd, "%s must hold exactly %u hex digits (the secret seed)", name,
+                       2 * CA_SEED_BYTES);
+    ca_wipe(text, sizeof text);
+    return rc;
+}
+
+ca_identity *cli_load_identity(const char *cmd, const cli_key_source *src, const char *stdin_busy)
 {
     ca_identity *id = NULL;
     ca_status st;
-    if (seed_hex != NULL) {
+    if (src->key_path == NULL) {
         uint8_t seed[CA_SEED_BYTES];
-        if (cli_hex_decode(seed_hex, seed, sizeof seed) != 0) {
-            cli_error(cmd, "--seed needs exactly %u hex digits", 2 * CA_SEED_BYTES);
+        int rc = 0;
+        if (src->seed_file != NULL) {
+            rc = seed_from_file(cmd, src->seed_file, stdin_busy, seed);
+        } else if (src->seed_env != NULL) {
+            const char *v = getenv(src->seed_env);
+            if (v == NULL)
+                rc =
+                    cli_error(cmd, "--seed-env: environment variable %s is not set", src->seed_env);
+            else if (seed_from_text(v, strlen(v), seed) != 0)
+                rc = cli_error(cmd, "--seed-env: %s must hold exactly %u hex digits", src->seed_env,
+                               2 * CA_SEED_BYTES);
+        } else {
+            fprintf(stderr,
+                    "cyberagent %s: warning: --seed puts the secret seed on the command line, "
+                    "where every local user can read it; use it for published test vectors only "
+                    "(else --seed-file or --seed-env)\n",
+                    cmd);
+            rc = seed_from_text(src->seed_arg, strlen(src->seed_arg), seed);
+            /* Blank the digits in argv: `ps` shows them no longer (it did until now). */
+            ca_wipe(src->seed_arg, strlen(src->seed_arg));
+            if (rc != 0)
+                rc = cli_error(cmd, "--seed needs exactly %u hex digits", 2 * CA_SEED_BYTES);
+        }
+        if (rc != 0) {
+            ca_wipe(seed, sizeof seed);
             return NULL;
         }
         st = ca_identity_from_seed(&id, seed);
@@ -235,10 +367,10 @@ ca_identity *cli_load_identity(const char *cmd, const char *seed_hex, const char
     char *pass = cli_passphrase(cmd, 0);
     if (pass == NULL)
         return NULL;
-    st = ca_identity_load(&id, key_path, pass, strlen(pass), NULL);
+    st = ca_identity_load(&id, src->key_path, pass, strlen(pass), NULL);
     ca_wipe(pass, PASS_MAX);
     free(pass);
     if (st != CA_OK)
-        cli_status_error(cmd, key_path, st);
+        cli_status_error(cmd, src->key_path, st);
     return id;
 }

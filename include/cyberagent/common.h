@@ -75,6 +75,7 @@ enum {
     CA_ERR_KEYFILE_CORRUPT = -103,    /* key file damaged, truncated or not a key file */
     CA_ERR_WRONG_PASSPHRASE = -104,   /* key file intact but the passphrase does not open it */
     CA_ERR_KEYFILE_TOO_COSTLY = -105, /* key file asks for more KDF work than allowed */
+    CA_ERR_BAD_SIGN_TAG = -106,       /* application signing tag empty, too long or reserved */
 
     /* envelope: -200 .. -299 */
     CA_ERR_MALFORMED = -200,     /* not canonical MessagePack of the expected shape */

@@ -35,6 +35,7 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_KEYFILE_CORRUPT)
         CAI_NAME(CA_ERR_WRONG_PASSPHRASE)
         CAI_NAME(CA_ERR_KEYFILE_TOO_COSTLY)
+        CAI_NAME(CA_ERR_BAD_SIGN_TAG)
 
         CAI_NAME(CA_ERR_MALFORMED)
         CAI_NAME(CA_ERR_BAD_VERSION)

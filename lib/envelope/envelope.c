@@ -309,7 +309,9 @@ ca_status ca_envelope_sign(const ca_identity *signer, const ca_envelope_params *
         goto done;
 
     ca_signature sig;
-    crypto_sign_detached(sig.bytes, NULL, sbuf, slen, cai_identity_secret(signer));
+    st = cai_identity_sign(signer, sbuf, slen, &sig);
+    if (st != CA_OK)
+        goto done;
     if (id_out != NULL)
         crypto_generichash(id_out->bytes, CA_HASH_BYTES, sbuf, slen, NULL, 0);
     cai_ww_init(&w, out, out_cap);

@@ -14,15 +14,18 @@
  * checksum fails is CA_ERR_KEYFILE_CORRUPT; one whose checksum holds but whose
  * tag does not is CA_ERR_WRONG_PASSPHRASE. Authenticity comes from the AEAD,
  * which covers the header, so costs and salt cannot be swapped unnoticed.
+ * The declared costs are checked against the reader's caps (by default the
+ * default write cost, identity.h) before Argon2id runs, so a hostile file
+ * costs a loader no more than a genuine default one (docs/IDENTITY.md).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "core/file.h"
 #include "cyberagent/identity.h"
 #include "identity/identity_internal.h"
 #include "internal.h"
@@ -42,6 +45,20 @@
 _Static_assert(KF_SUM_OFF + KF_SUM_LEN == CA_KEYFILE_BYTES, "key file layout");
 _Static_assert(crypto_pwhash_SALTBYTES == 16, "salt size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24, "nonce size");
+/* The documented defaults are libsodium's "moderate" level, and a reader accepts what a writer
+ * writes. */
+_Static_assert(CA_KEYFILE_OPSLIMIT_DEFAULT == crypto_pwhash_OPSLIMIT_MODERATE, "write cost");
+_Static_assert(CA_KEYFILE_MEMLIMIT_DEFAULT == crypto_pwhash_MEMLIMIT_MODERATE, "write cost");
+_Static_assert(CA_KEYFILE_MAX_OPSLIMIT_DEFAULT >= CA_KEYFILE_OPSLIMIT_DEFAULT, "read cap");
+_Static_assert(CA_KEYFILE_MAX_MEMLIMIT_DEFAULT >= CA_KEYFILE_MEMLIMIT_DEFAULT, "read cap");
+
+/* Argon2id runs on this thread (cai_keyfile_derivations). */
+static _Thread_local uint64_t kdf_runs;
+
+uint64_t cai_keyfile_derivations(void)
+{
+    return kdf_runs;
+}
 
 size_t ca_keyfile_bytes(void)
 {
@@ -54,10 +71,10 @@ ca_status ca_keyfile_options_init(ca_keyfile_options *opts, unsigned int version
     CAI_REQUIRE_VERSION("ca_keyfile_options", version, CA_KEYFILE_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
-    opts->memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
-    opts->max_opslimit = crypto_pwhash_OPSLIMIT_SENSITIVE;
-    opts->max_memlimit = crypto_pwhash_MEMLIMIT_SENSITIVE;
+    opts->opslimit = CA_KEYFILE_OPSLIMIT_DEFAULT;
+    opts->memlimit = CA_KEYFILE_MEMLIMIT_DEFAULT;
+    opts->max_opslimit = CA_KEYFILE_MAX_OPSLIMIT_DEFAULT;
+    opts->max_memlimit = CA_KEYFILE_MAX_MEMLIMIT_DEFAULT;
     return CA_OK;
 }
 
@@ -84,6 +101,7 @@ static ca_status derive_key(uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBY
                             const char *pass, size_t pass_len, const uint8_t *salt, uint64_t ops,
                             uint64_t mem)
 {
+    kdf_runs++;
     /* crypto_pwhash declares its password nonnull, even when its length is 0. */
     if (crypto_pwhash(key, crypto_aead_xchacha20poly1305_ietf_KEYBYTES, pass != NULL ? pass : "",
                       pass_len, salt, ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
@@ -109,6 +127,13 @@ ca_status ca_identity_export_encrypted(const ca_identity *identity, const char *
     ca_status st = resolve_options(opts, &o);
     if (st == CA_OK)
         st = check_cost(o.opslimit, o.memlimit);
+    if (st == CA_OK && (o.opslimit > o.max_opslimit || o.memlimit > o.max_memlimit))
+        st = cai_fail(CA_ERR_KEYFILE_TOO_COSTLY,
+                      "write cost ops %llu / mem %zu is above the options' own read caps "
+                      "%llu / %zu: the file could not be loaded back (raise max_opslimit / "
+                      "max_memlimit)",
+                      (unsigned long long)o.opslimit, o.memlimit,
+                      (unsigned long long)o.max_opslimit, o.max_memlimit);
     if (st == CA_OK)
         st = cai_check_out(out, out_cap, out_len, CA_KEYFILE_BYTES);
     if (st != CA_OK)
@@ -188,21 +213,6 @@ ca_status ca_identity_import_encrypted(ca_identity **out, const uint8_t *data, s
     return st;
 }
 
-/* Writes all of buf to fd, retrying on EINTR and short writes. */
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 ca_status ca_identity_save(const ca_identity *identity, const char *path, const char *passphrase,
                            size_t passphrase_len, const ca_keyfile_options *opts)
 {
@@ -211,26 +221,10 @@ ca_status ca_identity_save(const ca_identity *identity, const char *path, const 
     size_t len = 0;
     ca_status st = ca_identity_export_encrypted(identity, passphrase, passphrase_len, opts, file,
                                                 sizeof file, &len);
-    if (st != CA_OK)
-        return st;
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "key file path is too long");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return cai_fail(CA_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    int failed = write_all(fd, file, len) != 0 || fsync(fd) != 0;
-    int saved_errno = errno;
-    failed |= close(fd) != 0;
-    if (!failed && rename(tmp, path) != 0) {
-        failed = 1;
-        saved_errno = errno;
-    }
-    if (failed) {
-        (void)unlink(tmp);
-        return cai_fail(CA_ERR_IO, "cannot write key file %s: %s", path, strerror(saved_errno));
-    }
-    return CA_OK;
+    if (st == CA_OK)
+        st = cai_file_replace(path, file, len, 0600);
+    sodium_memzero(file, sizeof file);
+    return st;
 }
 
 ca_status ca_identity_load(ca_identity **out, const char *path, const char *passphrase,

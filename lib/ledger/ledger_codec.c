@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "identity/identity_internal.h"
 #include "ledger/ledger_internal.h"
 #include "cyberagent/task.h"
 #include "wire/wire.h"
@@ -101,7 +102,7 @@ static ca_status sign_tagged(const char *tag, const ca_identity *id, const uint8
     const size_t t = strlen(tag);
     memcpy(buf, tag, t);
     memcpy(buf + t, enc, n);
-    return ca_identity_sign(id, buf, t + n, sig);
+    return cai_identity_sign(id, buf, t + n, sig);
 }
 
 static ca_status verify_tagged(const char *tag, const ca_agent_id *who, const uint8_t *enc,
@@ -113,7 +114,7 @@ static ca_status verify_tagged(const char *tag, const ca_agent_id *who, const ui
     memcpy(buf + t, enc, n);
     ca_signature s;
     memcpy(s.bytes, sig, 64);
-    return ca_identity_verify(who, buf, t + n, &s);
+    return cai_identity_verify(who, buf, t + n, &s);
 }
 
 /* What the worker's consent covers: the op's unsigned encoding with nonce 0. */

@@ -1,4 +1,8 @@
-/* Raw Ed25519 rates through the identity API, keys and messages rotated. */
+/*
+ * Ed25519 rates through the identity API (application signatures: a 20-byte
+ * tag, so 36 bytes of domain prefix on top of each 256-byte message), keys
+ * and messages rotated.
+ */
 #include <sodium.h>
 
 #include "bench.h"
@@ -6,6 +10,8 @@
 
 #define KEYS    64
 #define MSG_LEN 256
+#define TAG     "bench.example/msg/v1"
+#define TAG_LEN (sizeof TAG - 1)
 
 void bench_identity(void)
 {
@@ -25,14 +31,15 @@ void bench_identity(void)
     if (rounds > 16)
         rounds = 16;
     for (int r = 0; r < rounds; r++) {
+        int ok = 0;
         double t0 = bench_now();
         for (int i = 0; i < n; i++)
-            (void)ca_identity_sign(ids[i % KEYS], msgs[i % KEYS], MSG_LEN, &sigs[i % KEYS]);
+            ok += ca_identity_sign_tagged(ids[i % KEYS], TAG, TAG_LEN, msgs[i % KEYS], MSG_LEN,
+                                          &sigs[i % KEYS]) == CA_OK;
         double t1 = bench_now();
-        int ok = 0;
         for (int i = 0; i < n; i++)
-            ok += ca_identity_verify(&pks[i % KEYS], msgs[i % KEYS], MSG_LEN, &sigs[i % KEYS]) ==
-                  CA_OK;
+            ok += ca_identity_verify_tagged(&pks[i % KEYS], TAG, TAG_LEN, msgs[i % KEYS], MSG_LEN,
+                                            &sigs[i % KEYS]) == CA_OK;
         double t2 = bench_now();
         bench_consume(&ok, sizeof ok);
         sign_rates[r] = n / (t1 - t0);

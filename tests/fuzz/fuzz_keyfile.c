@@ -9,8 +9,12 @@
  *
  * The read ceiling is libsodium's minimum Argon2id cost, so no input can make
  * an iteration slow: anything costlier is CA_ERR_KEYFILE_TOO_COSTLY.
- * Invariants: only the documented statuses; on success the identity exports
- * and re-imports to the same agent id.
+ * Invariants: only the documented statuses; a file refused as corrupt or too
+ * costly ran no key derivation (counted, cai_keyfile_derivations); a file
+ * whose declared cost is above the library's default read caps
+ * (CA_KEYFILE_MAX_*_DEFAULT) is refused by a loader with default options,
+ * again without a derivation; on success the identity exports and re-imports
+ * to the same agent id.
  */
 #include <string.h>
 
@@ -18,7 +22,11 @@
 
 #include "cyberagent.h"
 #include "fuzz.h"
+#include "identity/identity_internal.h"
+#include "internal.h"
 
+#define OPS_OFF 8u
+#define MEM_OFF 16u
 #define SUM_OFF 112u
 #define SUM_LEN 16u
 
@@ -56,12 +64,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ca_keyfile_options o;
     options(&o);
     ca_identity *id = NULL;
+    uint64_t runs = cai_keyfile_derivations();
     ca_status st = ca_identity_import_encrypted(&id, input, size, pass, pass_len, &o);
     if (st != CA_OK) {
         FUZZ_CHECK(id == NULL);
         FUZZ_CHECK(st == CA_ERR_KEYFILE_CORRUPT || st == CA_ERR_WRONG_PASSPHRASE ||
                    st == CA_ERR_KEYFILE_TOO_COSTLY);
         FUZZ_CHECK(ca_last_error()[0] != '\0');
+        if (st != CA_ERR_WRONG_PASSPHRASE)
+            FUZZ_CHECK(cai_keyfile_derivations() == runs);
+        /* Above the default caps: a default loader refuses it before deriving anything. */
+        if (st == CA_ERR_KEYFILE_TOO_COSTLY &&
+            (cai_load_le64(input + OPS_OFF) > CA_KEYFILE_MAX_OPSLIMIT_DEFAULT ||
+             cai_load_le64(input + MEM_OFF) > CA_KEYFILE_MAX_MEMLIMIT_DEFAULT)) {
+            FUZZ_CHECK(ca_identity_import_encrypted(&id, input, size, pass, pass_len, NULL) ==
+                       CA_ERR_KEYFILE_TOO_COSTLY);
+            FUZZ_CHECK(id == NULL && cai_keyfile_derivations() == runs);
+        }
         return 0;
     }
 

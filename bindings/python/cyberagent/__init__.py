@@ -8,8 +8,8 @@ First lines::
 
     import cyberagent
     me = cyberagent.Identity.generate()
-    sig = me.sign(b"hello")
-    assert cyberagent.verify_detached(me.public_key, b"hello", sig)
+    sig = me.sign("example.com/greeting/v1", b"hello")
+    assert cyberagent.verify_detached(me.public_key, "example.com/greeting/v1", b"hello", sig)
     print(me.did)
 
 Threads: ctypes releases the GIL during every C call, so threads that verify
@@ -26,6 +26,7 @@ from .errors import (
     ArgumentError,
     ArithmeticOverflow,
     BadKeyError,
+    BadSignTagError,
     DecompressError,
     DidError,
     EnvelopeError,
@@ -59,7 +60,15 @@ from .errors import (
 from .errors import GENERATED as _GENERATED_ERRORS
 
 globals().update(_GENERATED_ERRORS)
-from .identity import Identity, did_encode, did_parse, keyfile_options, verify_detached, x25519_public_key
+from .identity import (
+    Identity,
+    app_signed_bytes,
+    did_encode,
+    did_parse,
+    keyfile_options,
+    verify_detached,
+    x25519_public_key,
+)
 from .envelope import (
     Envelope,
     ReplayGuard,

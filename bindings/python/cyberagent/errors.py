@@ -100,6 +100,10 @@ class KeyFileTooCostly(KeyFileError):
     """CA_ERR_KEYFILE_TOO_COSTLY: the file asks for more KDF work than allowed."""
 
 
+class BadSignTagError(IdentityError, ValueError):
+    """CA_ERR_BAD_SIGN_TAG: an application signing tag is empty, too long or reserved."""
+
+
 # envelope
 class EnvelopeError(Error):
     """Envelope block (-200 .. -299)."""
@@ -174,6 +178,7 @@ _EXACT: Dict[str, Type[Error]] = {
     "CA_ERR_KEYFILE_CORRUPT": KeyFileCorrupt,
     "CA_ERR_WRONG_PASSPHRASE": WrongPassphrase,
     "CA_ERR_KEYFILE_TOO_COSTLY": KeyFileTooCostly,
+    "CA_ERR_BAD_SIGN_TAG": BadSignTagError,
     "CA_ERR_MALFORMED": MalformedError,
     "CA_ERR_BAD_VERSION": VersionError,
     "CA_ERR_EXPIRED": ExpiredError,

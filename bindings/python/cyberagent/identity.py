@@ -23,8 +23,13 @@ SIGNATURE_BYTES: int = _C["CA_SIGNATURE_BYTES"]
 X25519_PUBLIC_BYTES: int = _C["CA_X25519_PUBLIC_BYTES"]
 DID_MAX_CHARS: int = _C["CA_DID_MAX_CHARS"]
 KEYFILE_BYTES: int = _C["CA_KEYFILE_BYTES"]
+SIGN_TAG_MAX_BYTES: int = _C["CA_SIGN_TAG_MAX_BYTES"]
+#: What an application signature covers: SIGN_APP_PREFIX, one byte holding the
+#: tag's length, the tag, the message (identity.h, docs/IDENTITY.md).
+SIGN_APP_PREFIX: bytes = b"cyberagent/app/"
 
 BytesLike = Union[bytes, bytearray, memoryview]
+Tag = Union[str, bytes, bytearray, memoryview]
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Passphrase = Union[str, bytes]
 
@@ -39,6 +44,22 @@ def _bytes(value: BytesLike, name: str, size: Optional[int] = None) -> bytes:
     if size is not None and len(b) != size:
         raise ValueError("%s must be %d bytes, got %d" % (name, size, len(b)))
     return b
+
+
+def _tag(tag: Tag) -> bytes:
+    if isinstance(tag, str):
+        return tag.encode("utf-8")
+    return _bytes(tag, "tag")
+
+
+def app_signed_bytes(tag: Tag, message: BytesLike) -> bytes:
+    """The bytes an application signature covers (for checking it with another Ed25519
+    implementation): ``SIGN_APP_PREFIX || len(tag) || tag || message``. The tag is not
+    checked here; :meth:`Identity.sign` and :func:`verify_detached` check it."""
+    t = _tag(tag)
+    if len(t) > 255:
+        raise ValueError("tag longer than 255 bytes cannot be encoded")
+    return SIGN_APP_PREFIX + bytes([len(t)]) + t + _bytes(message, "message")
 
 
 def _agent_id(public_key: BytesLike, name: str = "public_key") -> _sigs.ca_agent_id:
@@ -87,8 +108,8 @@ class Identity(Handle):
     :meth:`export_seed` or an encrypted key file. ``repr()`` shows the did only.
 
     >>> with Identity.from_seed(bytes(32)) as me:
-    ...     sig = me.sign(b"hello")
-    ...     verify_detached(me.public_key, b"hello", sig)
+    ...     sig = me.sign("example.com/greeting/v1", b"hello")
+    ...     verify_detached(me.public_key, "example.com/greeting/v1", b"hello", sig)
     True
     """
 
@@ -129,7 +150,9 @@ class Identity(Handle):
         """Opens key-file bytes made by :meth:`to_encrypted`.
 
         Raises :class:`~cyberagent.WrongPassphrase`, :class:`~cyberagent.KeyFileCorrupt`
-        or :class:`~cyberagent.KeyFileTooCostly` (more work than ``max_*`` allow).
+        or :class:`~cyberagent.KeyFileTooCostly` (more work than ``max_*`` allow; by
+        default ``CA_KEYFILE_MAX_OPSLIMIT_DEFAULT`` passes over
+        ``CA_KEYFILE_MAX_MEMLIMIT_DEFAULT`` bytes), the last two before any key derivation.
         """
         d = _bytes(data, "data")
         pw = _passphrase(passphrase)
@@ -161,22 +184,35 @@ class Identity(Handle):
         *,
         opslimit: Optional[int] = None,
         memlimit: Optional[int] = None,
+        max_opslimit: Optional[int] = None,
+        max_memlimit: Optional[int] = None,
     ) -> None:
         """Writes an encrypted key file (mode 0600, atomic replace).
 
         ``opslimit``/``memlimit`` are Argon2id costs; the defaults are libsodium's
-        "moderate" level.
+        "moderate" level (``CA_KEYFILE_OPSLIMIT_DEFAULT`` / ``CA_KEYFILE_MEMLIMIT_DEFAULT``),
+        which is also the most a default loader accepts: a costlier file raises
+        :class:`~cyberagent.KeyFileTooCostly` unless ``max_opslimit``/``max_memlimit``
+        are raised, both here (the writer refuses what it could not read back) and
+        when loading. The file is written to a fresh temporary file and renamed;
+        symlinks are never followed.
         """
         pw = _passphrase(passphrase)
-        opts = keyfile_options(opslimit=opslimit, memlimit=memlimit)
+        opts = keyfile_options(opslimit, memlimit, max_opslimit, max_memlimit)
         check(F.ca_identity_save(self._p(), os.fsencode(path), pw, len(pw), _opts_ref(opts)))
 
     def to_encrypted(
-        self, passphrase: Passphrase, *, opslimit: Optional[int] = None, memlimit: Optional[int] = None
+        self,
+        passphrase: Passphrase,
+        *,
+        opslimit: Optional[int] = None,
+        memlimit: Optional[int] = None,
+        max_opslimit: Optional[int] = None,
+        max_memlimit: Optional[int] = None,
     ) -> bytes:
-        """The encrypted key-file bytes (:data:`KEYFILE_BYTES` long)."""
+        """The encrypted key-file bytes (:data:`KEYFILE_BYTES` long); costs as for :meth:`save`."""
         pw = _passphrase(passphrase)
-        opts = keyfile_options(opslimit=opslimit, memlimit=memlimit)
+        opts = keyfile_options(opslimit, memlimit, max_opslimit, max_memlimit)
         p = self._p()
         return out_bytes(
             lambda out, cap, n: F.ca_identity_export_encrypted(p, pw, len(pw), _opts_ref(opts), out, cap, n),
@@ -211,16 +247,25 @@ class Identity(Handle):
         """The X25519 public key others seal bodies to."""
         return x25519_public_key(self._public_key)
 
-    def sign(self, message: BytesLike) -> bytes:
-        """Detached Ed25519 signature (64 bytes) of ``message``."""
+    def sign(self, tag: Tag, message: BytesLike) -> bytes:
+        """Detached Ed25519 signature (64 bytes) of ``message`` under the application ``tag``.
+
+        ``tag`` (str as UTF-8, or bytes) names what the signature means, e.g.
+        ``"example.com/chat/v1"``: 1..:data:`SIGN_TAG_MAX_BYTES` bytes, not beginning
+        ``"cyberagent/"`` (reserved), else :class:`~cyberagent.BadSignTagError`. What is
+        signed is :func:`app_signed_bytes`, never ``message`` alone, so no message,
+        whoever chose it, yields a signature that verifies as an envelope, card or
+        ledger op of this identity.
+        """
+        t = _tag(tag)
         m = _bytes(message, "message")
         sig = _sigs.ca_signature()
-        check(F.ca_identity_sign(self._p(), m, len(m), ctypes.byref(sig)))
+        check(F.ca_identity_sign_tagged(self._p(), t, len(t), m, len(m), ctypes.byref(sig)))
         return bytes(sig)
 
-    def verify(self, message: BytesLike, signature: BytesLike) -> bool:
-        """Same as ``verify_detached(self.public_key, message, signature)``."""
-        return verify_detached(self._public_key, message, signature)
+    def verify(self, tag: Tag, message: BytesLike, signature: BytesLike) -> bool:
+        """Same as ``verify_detached(self.public_key, tag, message, signature)``."""
+        return verify_detached(self._public_key, tag, message, signature)
 
     def __repr__(self) -> str:
         if self._ptr is None:
@@ -228,17 +273,21 @@ class Identity(Handle):
         return "<Identity %s>" % self.did
 
 
-def verify_detached(public_key: BytesLike, message: BytesLike, signature: BytesLike) -> bool:
-    """True when ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``.
+def verify_detached(public_key: BytesLike, tag: Tag, message: BytesLike, signature: BytesLike) -> bool:
+    """True when ``signature`` is ``public_key``'s application signature of ``message``
+    under ``tag`` (made by :meth:`Identity.sign` with the same tag).
 
     Strict rules (libsodium's): non-canonical S, small-order or non-canonical
     keys and R are rejected. Returns False for any signature that does not
-    verify; raises ``ValueError`` for wrong lengths.
+    verify, including every envelope, card or ledger-op signature; raises
+    ``ValueError`` for wrong lengths and :class:`~cyberagent.BadSignTagError`
+    for a tag :meth:`Identity.sign` would refuse.
     """
     aid = _agent_id(public_key)
     sig = _sigs.ca_signature.from_buffer_copy(_bytes(signature, "signature", SIGNATURE_BYTES))
+    t = _tag(tag)
     m = _bytes(message, "message")
-    st = F.ca_identity_verify(ctypes.byref(aid), m, len(m), ctypes.byref(sig))
+    st = F.ca_identity_verify_tagged(ctypes.byref(aid), t, len(t), m, len(m), ctypes.byref(sig))
     if st == 0:
         return True
     if st == _C["CA_ERR_BAD_SIGNATURE"]:

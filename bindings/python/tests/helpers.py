@@ -17,6 +17,12 @@ RFC8032_PUBLIC = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325
 RFC8032_SIG_EMPTY = bytes.fromhex(
     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
 )
+# Application signature known answer (tests/unit/test_identity.c): the RFC 8032 test 1
+# key signs b"hello" under the tag "example.com/chat/v1".
+APP_SIG_TAG = "example.com/chat/v1"
+APP_SIG_HELLO = bytes.fromhex(
+    "22789cc47d32d6eea82b8619febb84bf32d01b1cfd7ffcfaa1ad0615f13b2baa2cb8e9cc20646ab6f891f708d8822028937a499eaa0f91b177e39ae9cf88540e"
+)
 
 VECTORS_FILE = os.path.join(REPO_ROOT, "tests", "vectors", "envelope_vectors.txt")
 

@@ -7,7 +7,7 @@ import threading
 import unittest
 
 import helpers
-from helpers import FAST_KDF, RFC8032_PUBLIC, RFC8032_SEED, RFC8032_SIG_EMPTY
+from helpers import APP_SIG_HELLO, APP_SIG_TAG, FAST_KDF, RFC8032_PUBLIC, RFC8032_SEED
 
 import cyberagent
 from cyberagent import Identity
@@ -26,7 +26,8 @@ class TestIdentity(unittest.TestCase):
         with Identity.from_seed(RFC8032_SEED) as me:
             self.assertEqual(me.public_key, RFC8032_PUBLIC)
             self.assertEqual(me.agent_id, RFC8032_PUBLIC)
-            self.assertEqual(me.sign(b""), RFC8032_SIG_EMPTY)
+            self.assertEqual(me.sign(APP_SIG_TAG, b"hello"), APP_SIG_HELLO)
+            self.assertEqual(me.sign(APP_SIG_TAG.encode(), b"hello"), APP_SIG_HELLO)
             self.assertEqual(me.export_seed(), RFC8032_SEED)
 
     def test_generate_is_random(self):
@@ -36,28 +37,75 @@ class TestIdentity(unittest.TestCase):
 
     def test_sign_verify(self):
         me = Identity.generate()
-        sig = me.sign(b"hello")
+        T = "example.com/chat/v1"
+        sig = me.sign(T, b"hello")
         self.assertEqual(len(sig), 64)
-        self.assertTrue(cyberagent.verify_detached(me.public_key, b"hello", sig))
-        self.assertTrue(me.verify(b"hello", sig))
-        self.assertFalse(cyberagent.verify_detached(me.public_key, b"hellO", sig))
+        self.assertTrue(cyberagent.verify_detached(me.public_key, T, b"hello", sig))
+        self.assertTrue(me.verify(T, b"hello", sig))
+        self.assertFalse(cyberagent.verify_detached(me.public_key, T, b"hellO", sig))
+        self.assertFalse(cyberagent.verify_detached(me.public_key, "example.com/chat/v2", b"hello", sig))
         bad = bytearray(sig)
         bad[0] ^= 1
-        self.assertFalse(cyberagent.verify_detached(me.public_key, b"hello", bytes(bad)))
+        self.assertFalse(cyberagent.verify_detached(me.public_key, T, b"hello", bytes(bad)))
         other = Identity.generate()
-        self.assertFalse(cyberagent.verify_detached(other.public_key, b"hello", sig))
-        # bytearray and memoryview are accepted as input
-        self.assertTrue(cyberagent.verify_detached(bytearray(me.public_key), memoryview(b"hello"), sig))
+        self.assertFalse(cyberagent.verify_detached(other.public_key, T, b"hello", sig))
+        # bytearray and memoryview are accepted as input, for the tag too
+        self.assertTrue(
+            cyberagent.verify_detached(bytearray(me.public_key), memoryview(T.encode()), memoryview(b"hello"), sig)
+        )
+        # prefix-free: the same concatenation split elsewhere does not verify
+        sig = me.sign("ab", b"c")
+        self.assertFalse(me.verify("a", b"bc", sig))
+        self.assertFalse(me.verify("abc", b"", sig))
+
+    def test_tags(self):
+        me = Identity.generate()
+        sig = me.sign("t", b"m")
+        longest = "x" * cyberagent.CA_SIGN_TAG_MAX_BYTES
+        self.assertTrue(me.verify(longest, b"m", me.sign(longest, b"m")))
+        for bad in ("", longest + "x", "cyberagent/", "cyberagent/1/16", "cyberagent/1/ledger-op", b"cyberagent/app/"):
+            with self.subTest(bad=bad):
+                with self.assertRaises(cyberagent.BadSignTagError) as cm:
+                    me.sign(bad, b"m")
+                self.assertEqual(cm.exception.status, cyberagent.CA_ERR_BAD_SIGN_TAG)
+                self.assertIsInstance(cm.exception, cyberagent.IdentityError)
+                self.assertIsInstance(cm.exception, ValueError)
+                with self.assertRaises(cyberagent.BadSignTagError):
+                    cyberagent.verify_detached(me.public_key, bad, b"m", sig)
+        with self.assertRaises(TypeError):
+            me.sign(1, b"m")  # type: ignore[arg-type]
+
+    def test_never_an_envelope_signature(self):
+        """Bytes a peer chose, signed through the public API, never make a valid envelope."""
+        me = Identity.generate()
+        env = cyberagent.sign_envelope(me, b"pay the bearer", kind=cyberagent.CA_KIND_TASK_REQUEST,
+                                       created_at=1_700_000_000_000, expires_at=1_700_000_060_000)
+        with cyberagent.Envelope.decode(env) as e:
+            signed = b"cyberagent/1/16" + bytes([env[0] - 1]) + env[1:-67]
+            self.assertEqual(e.encoded, env)
+        forged = env[:-64] + me.sign("example.com/notary/v1", signed)
+        with self.assertRaises(cyberagent.SignatureError):
+            cyberagent.Envelope.open(forged, 1_700_000_000_001)
+        with cyberagent.Envelope.open(env, 1_700_000_000_001):
+            pass
+        # the withdrawn raw functions refuse outright
+        from cyberagent._lib import F
+        import ctypes
+
+        sig = cyberagent._sigs.ca_signature()
+        st = F.ca_identity_sign(me._p(), signed, len(signed), ctypes.byref(sig))
+        self.assertEqual(st, cyberagent.CA_ERR_UNSUPPORTED)
+        self.assertEqual(bytes(sig), bytes(64))
 
     def test_verify_argument_errors(self):
         me = Identity.generate()
-        sig = me.sign(b"x")
+        sig = me.sign("t", b"x")
         with self.assertRaises(ValueError):
-            cyberagent.verify_detached(me.public_key[:31], b"x", sig)
+            cyberagent.verify_detached(me.public_key[:31], "t", b"x", sig)
         with self.assertRaises(ValueError):
-            cyberagent.verify_detached(me.public_key, b"x", sig[:63])
+            cyberagent.verify_detached(me.public_key, "t", b"x", sig[:63])
         with self.assertRaises(TypeError):
-            cyberagent.verify_detached(me.public_key, "x", sig)  # type: ignore[arg-type]
+            cyberagent.verify_detached(me.public_key, "t", "x", sig)  # type: ignore[arg-type]
         with self.assertRaises(ValueError):
             Identity.from_seed(b"short")
 
@@ -117,12 +165,40 @@ class TestIdentity(unittest.TestCase):
             strong = me.to_encrypted("pw", opslimit=3, memlimit=8192)
             Identity.from_encrypted(strong, "pw", max_opslimit=2)
 
+    def test_keyfile_cost_caps(self):
+        C = cyberagent
+        o = cyberagent.keyfile_options(opslimit=1)
+        self.assertEqual((o.memlimit, o.max_opslimit, o.max_memlimit),
+                         (C.CA_KEYFILE_MEMLIMIT_DEFAULT, C.CA_KEYFILE_MAX_OPSLIMIT_DEFAULT,
+                          C.CA_KEYFILE_MAX_MEMLIMIT_DEFAULT))
+        self.assertEqual((C.CA_KEYFILE_MAX_OPSLIMIT_DEFAULT, C.CA_KEYFILE_MAX_MEMLIMIT_DEFAULT), (3, 256 << 20))
+        me = Identity.generate()
+        # a writer refuses a cost its own caps could not read back ...
+        with self.assertRaises(cyberagent.KeyFileTooCostly):
+            me.to_encrypted("pw", opslimit=4, memlimit=8192)
+        # ... and a file declaring more than the default caps is refused before any derivation
+        blob = me.to_encrypted("pw", opslimit=4, memlimit=8192, max_opslimit=4)
+        with self.assertRaises(cyberagent.KeyFileTooCostly):
+            Identity.from_encrypted(blob, "pw")
+        self.assertEqual(Identity.from_encrypted(blob, "pw", max_opslimit=4).public_key, me.public_key)
+
     def test_save_load(self):
         me = Identity.generate()
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "agent.key")
             me.save(path, "pw", **FAST_KDF)
             self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+            # a symlink planted at the old temporary name is never written through
+            victim = os.path.join(d, "victim")
+            with open(victim, "w") as fh:
+                fh.write("victim")
+            os.symlink(victim, path + ".tmp")
+            os.chmod(path, 0o644)
+            me.save(path, "pw", **FAST_KDF)
+            with open(victim) as fh:
+                self.assertEqual(fh.read(), "victim")
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+            self.assertEqual(sorted(os.listdir(d)), ["agent.key", "agent.key.tmp", "victim"])
             with Identity.load(path, "pw") as back:
                 self.assertEqual(back.public_key, me.public_key)
             with self.assertRaises(cyberagent.WrongPassphrase):
@@ -149,7 +225,7 @@ class TestIdentity(unittest.TestCase):
         me.close()
         self.assertTrue(me.closed)
         with self.assertRaises(ValueError):
-            me.sign(b"x")
+            me.sign("t", b"x")
         with self.assertRaises(ValueError):
             with me:
                 pass
@@ -166,7 +242,7 @@ class TestIdentity(unittest.TestCase):
         results = []
 
         def work():
-            ok = all(me.verify(b"m%d" % i, me.sign(b"m%d" % i)) for i in range(200))
+            ok = all(me.verify("t", b"m%d" % i, me.sign("t", b"m%d" % i)) for i in range(200))
             results.append(ok)
 
         threads = [threading.Thread(target=work) for _ in range(4)]
@@ -187,10 +263,14 @@ class TestCrossImplementation(unittest.TestCase):
     def test_binding_signs_cryptography_verifies(self):
         me = Identity.generate()
         pub = Ed25519PublicKey.from_public_bytes(me.public_key)
-        for msg in (b"", b"x", os.urandom(1000)):
-            pub.verify(me.sign(msg), msg)  # raises InvalidSignature on failure
+        for tag, msg in (("t", b""), ("example.com/chat/v1", b"x"), (b"\x00\xff", os.urandom(1000))):
+            # raises InvalidSignature on failure
+            pub.verify(me.sign(tag, msg), cyberagent.app_signed_bytes(tag, msg))
+        self.assertEqual(cyberagent.app_signed_bytes("ab", b"c"), b"cyberagent/app/\x02abc")
         with self.assertRaises(InvalidSignature):
-            pub.verify(me.sign(b"a"), b"b")
+            pub.verify(me.sign("t", b"a"), cyberagent.app_signed_bytes("t", b"b"))
+        with self.assertRaises(InvalidSignature):
+            pub.verify(me.sign("t", b"a"), b"a")  # never the bare message
 
     def test_cryptography_signs_binding_verifies(self):
         from cryptography.hazmat.primitives import serialization
@@ -202,11 +282,13 @@ class TestCrossImplementation(unittest.TestCase):
                 serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
             )
             msg = os.urandom(77)
-            self.assertTrue(cyberagent.verify_detached(pk, msg, sk.sign(msg)))
-            self.assertFalse(cyberagent.verify_detached(pk, msg + b"!", sk.sign(msg)))
+            signed = cyberagent.app_signed_bytes("t", msg)
+            self.assertTrue(cyberagent.verify_detached(pk, "t", msg, sk.sign(signed)))
+            self.assertFalse(cyberagent.verify_detached(pk, "t", msg + b"!", sk.sign(signed)))
+            self.assertFalse(cyberagent.verify_detached(pk, "t", msg, sk.sign(msg)))
             # same seed, same key and same (deterministic) signature
             self.assertEqual(Identity.from_seed(seed).public_key, pk)
-            self.assertEqual(Identity.from_seed(seed).sign(msg), sk.sign(msg))
+            self.assertEqual(Identity.from_seed(seed).sign("t", msg), sk.sign(signed))
 
 
 if __name__ == "__main__":

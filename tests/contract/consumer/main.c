@@ -24,9 +24,9 @@ int main(void)
     ca_signature sig;
     ca_status st = ca_did_encode(&id, did, sizeof did, &len);
     if (st == CA_OK)
-        st = ca_identity_sign(me, (const uint8_t *)"x", 1, &sig);
+        st = ca_identity_sign_tagged(me, "consumer", 8, (const uint8_t *)"x", 1, &sig);
     if (st == CA_OK)
-        st = ca_identity_verify(&id, (const uint8_t *)"x", 1, &sig);
+        st = ca_identity_verify_tagged(&id, "consumer", 8, (const uint8_t *)"x", 1, &sig);
     ca_identity_free(me);
     if (st != CA_OK) {
         fprintf(stderr, "%s: %s\n", ca_status_str(st), ca_last_error());

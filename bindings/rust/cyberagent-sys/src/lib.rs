@@ -37,6 +37,7 @@ pub const CA_ERR_BAD_KEY: ca_status = -102;
 pub const CA_ERR_KEYFILE_CORRUPT: ca_status = -103;
 pub const CA_ERR_WRONG_PASSPHRASE: ca_status = -104;
 pub const CA_ERR_KEYFILE_TOO_COSTLY: ca_status = -105;
+pub const CA_ERR_BAD_SIGN_TAG: ca_status = -106;
 pub const CA_ERR_MALFORMED: ca_status = -200;
 pub const CA_ERR_BAD_VERSION: ca_status = -201;
 pub const CA_ERR_EXPIRED: ca_status = -202;
@@ -92,7 +93,12 @@ extern "C" {
 pub const CA_SEED_BYTES: usize = 32;
 pub const CA_X25519_PUBLIC_BYTES: usize = 32;
 pub const CA_DID_MAX_CHARS: usize = 56;
+pub const CA_SIGN_TAG_MAX_BYTES: usize = 64;
 pub const CA_KEYFILE_OPTIONS_VERSION: c_uint = 1;
+pub const CA_KEYFILE_OPSLIMIT_DEFAULT: u64 = 3;
+pub const CA_KEYFILE_MEMLIMIT_DEFAULT: usize = 268435456;
+pub const CA_KEYFILE_MAX_OPSLIMIT_DEFAULT: u64 = 3;
+pub const CA_KEYFILE_MAX_MEMLIMIT_DEFAULT: usize = 268435456;
 pub const CA_KEYFILE_BYTES: usize = 128;
 
 /// Opaque identity handle (identity.h). Immutable after creation: `Send + Sync` in the safe crate.
@@ -121,12 +127,31 @@ extern "C" {
     pub fn ca_identity_free(identity: *mut ca_identity);
     pub fn ca_identity_id(identity: *const ca_identity, out: *mut ca_agent_id);
     pub fn ca_identity_export_seed(identity: *const ca_identity, seed_out: *mut u8) -> ca_status;
+    pub fn ca_sign_tag_max_bytes() -> usize;
+    pub fn ca_identity_sign_tagged(
+        identity: *const ca_identity,
+        tag: *const c_char,
+        tag_len: usize,
+        msg: *const u8,
+        msg_len: usize,
+        sig_out: *mut ca_signature,
+    ) -> ca_status;
+    pub fn ca_identity_verify_tagged(
+        signer: *const ca_agent_id,
+        tag: *const c_char,
+        tag_len: usize,
+        msg: *const u8,
+        msg_len: usize,
+        sig: *const ca_signature,
+    ) -> ca_status;
+    /// Withdrawn: always `CA_ERR_UNSUPPORTED` (raw signing had no domain separation).
     pub fn ca_identity_sign(
         identity: *const ca_identity,
         msg: *const u8,
         msg_len: usize,
         sig_out: *mut ca_signature,
     ) -> ca_status;
+    /// Withdrawn: always `CA_ERR_UNSUPPORTED`.
     pub fn ca_identity_verify(
         signer: *const ca_agent_id,
         msg: *const u8,

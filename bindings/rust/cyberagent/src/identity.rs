@@ -19,9 +19,12 @@ pub type Seed = [u8; sys::CA_SEED_BYTES];
 
 /// Argon2id limits for key files; `None` keeps the library default.
 ///
-/// Writing uses `opslimit`/`memlimit` (default: libsodium's "moderate");
-/// reading refuses files that ask for more than `max_opslimit`/`max_memlimit`
-/// (default: "sensitive").
+/// Writing uses `opslimit`/`memlimit` (default: libsodium's "moderate",
+/// `CA_KEYFILE_OPSLIMIT_DEFAULT` / `CA_KEYFILE_MEMLIMIT_DEFAULT`); reading
+/// refuses, before any key derivation, files that ask for more than
+/// `max_opslimit`/`max_memlimit` (default: the same "moderate" cost,
+/// `CA_KEYFILE_MAX_*_DEFAULT`), and so does writing, since such a file could
+/// not be read back with the same options.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyfileOptions {
     pub opslimit: Option<u64>,
@@ -67,8 +70,8 @@ impl KeyfileOptions {
 /// ```
 /// use cyberagent::Identity;
 /// let me = Identity::from_seed(&[7u8; 32]).unwrap();
-/// let sig = me.sign(b"hello").unwrap();
-/// assert!(cyberagent::verify_detached(&me.public_key(), b"hello", &sig).unwrap());
+/// let sig = me.sign(b"example.com/greeting/v1", b"hello").unwrap();
+/// assert!(cyberagent::verify_detached(&me.public_key(), b"example.com/greeting/v1", b"hello", &sig).unwrap());
 /// assert!(me.did().starts_with("did:key:z6Mk"));
 /// ```
 pub struct Identity {
@@ -231,11 +234,26 @@ impl Identity {
         x25519_public_key(&self.public_key)
     }
 
-    /// Detached Ed25519 signature of `message`.
-    pub fn sign(&self, message: &[u8]) -> Result<Signature> {
+    /// Detached Ed25519 signature of `message` under the application `tag`.
+    ///
+    /// The tag names what the signature means (e.g. `b"example.com/chat/v1"`):
+    /// 1..`CA_SIGN_TAG_MAX_BYTES` bytes, not beginning `cyberagent/` (reserved),
+    /// else `CA_ERR_BAD_SIGN_TAG`. What is signed is [`app_signed_bytes`], never
+    /// `message` alone, so no message, whoever chose it, yields a signature that
+    /// verifies as an envelope, card or ledger op of this identity.
+    pub fn sign(&self, tag: &[u8], message: &[u8]) -> Result<Signature> {
         let mut sig = sys::ca_signature { bytes: [0; sys::CA_SIGNATURE_BYTES] };
-        // SAFETY: message valid for its length; sig writable.
-        check(unsafe { sys::ca_identity_sign(self.as_ptr(), message.as_ptr(), message.len(), &mut sig) })?;
+        // SAFETY: tag and message valid for their lengths; sig writable.
+        check(unsafe {
+            sys::ca_identity_sign_tagged(
+                self.as_ptr(),
+                tag.as_ptr() as *const c_char,
+                tag.len(),
+                message.as_ptr(),
+                message.len(),
+                &mut sig,
+            )
+        })?;
         Ok(sig.bytes)
     }
 }
@@ -258,19 +276,54 @@ fn path_cstring(path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::invalid_argument("path contains a NUL byte"))
 }
 
-/// Whether `signature` is a valid Ed25519 signature of `message` by
-/// `public_key` (libsodium's strict rules). `Ok(false)` when it does not verify.
+/// What an application signature covers: this prefix, one byte holding the
+/// tag's length, the tag, the message (identity.h, docs/IDENTITY.md).
+pub const SIGN_APP_PREFIX: &[u8] = b"cyberagent/app/";
+
+/// The bytes [`Identity::sign`] signs for `tag` and `message`, to check a
+/// signature with another Ed25519 implementation. The tag is not checked
+/// here (signing and verifying check it); `None` when it is longer than 255
+/// bytes and so cannot be encoded at all.
+pub fn app_signed_bytes(tag: &[u8], message: &[u8]) -> Option<Vec<u8>> {
+    let len = u8::try_from(tag.len()).ok()?;
+    let mut v = Vec::with_capacity(SIGN_APP_PREFIX.len() + 1 + tag.len() + message.len());
+    v.extend_from_slice(SIGN_APP_PREFIX);
+    v.push(len);
+    v.extend_from_slice(tag);
+    v.extend_from_slice(message);
+    Some(v)
+}
+
+/// Whether `signature` is `public_key`'s application signature of `message`
+/// under `tag` (libsodium's strict rules). `Ok(false)` when it does not verify,
+/// which includes every envelope, card and ledger-op signature;
+/// `CA_ERR_BAD_SIGN_TAG` for a tag [`Identity::sign`] would refuse.
 ///
 /// ```
 /// let me = cyberagent::Identity::generate().unwrap();
-/// let sig = me.sign(b"m").unwrap();
-/// assert_eq!(cyberagent::verify_detached(&me.public_key(), b"other", &sig), Ok(false));
+/// let sig = me.sign(b"t", b"m").unwrap();
+/// assert_eq!(cyberagent::verify_detached(&me.public_key(), b"t", b"other", &sig), Ok(false));
+/// assert_eq!(cyberagent::verify_detached(&me.public_key(), b"u", b"m", &sig), Ok(false));
 /// ```
-pub fn verify_detached(public_key: &PublicKey, message: &[u8], signature: &Signature) -> Result<bool> {
+pub fn verify_detached(
+    public_key: &PublicKey,
+    tag: &[u8],
+    message: &[u8],
+    signature: &Signature,
+) -> Result<bool> {
     let id = sys::ca_agent_id { bytes: *public_key };
     let sig = sys::ca_signature { bytes: *signature };
     // SAFETY: all pointers valid for the call.
-    let st = unsafe { sys::ca_identity_verify(&id, message.as_ptr(), message.len(), &sig) };
+    let st = unsafe {
+        sys::ca_identity_verify_tagged(
+            &id,
+            tag.as_ptr() as *const c_char,
+            tag.len(),
+            message.as_ptr(),
+            message.len(),
+            &sig,
+        )
+    };
     match st {
         sys::CA_OK => Ok(true),
         sys::CA_ERR_BAD_SIGNATURE => Ok(false),

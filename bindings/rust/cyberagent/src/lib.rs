@@ -9,8 +9,8 @@
 //! use cyberagent::Identity;
 //!
 //! let alice = Identity::generate()?;
-//! let sig = alice.sign(b"hello")?;
-//! assert!(cyberagent::verify_detached(&alice.public_key(), b"hello", &sig)?);
+//! let sig = alice.sign(b"example.com/greeting/v1", b"hello")?;
+//! assert!(cyberagent::verify_detached(&alice.public_key(), b"example.com/greeting/v1", b"hello", &sig)?);
 //! let did = alice.did();
 //! assert_eq!(cyberagent::did_parse(&did)?, alice.public_key());
 //! # Ok::<(), cyberagent::Error>(())
@@ -34,8 +34,8 @@ pub use envelope::{
 };
 pub use error::{Error, Result};
 pub use identity::{
-    did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions, PublicKey, Seed,
-    Signature,
+    app_signed_bytes, did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions,
+    PublicKey, Seed, Signature, SIGN_APP_PREFIX,
 };
 pub use ledger::{
     ledger_evidence_max_bytes, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp,
@@ -53,11 +53,12 @@ pub use task::{
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {
     pub use cyberagent_sys::{
-        CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_VERSION, CA_ERR_BUFFER_TOO_SMALL,
-        CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT, CA_ERR_IO,
-        CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_LIMIT, CA_ERR_MALFORMED, CA_ERR_NOT_FOUND,
-        CA_ERR_NOT_YET_VALID, CA_ERR_NO_MEMORY, CA_ERR_OVERFLOW, CA_ERR_REPLAY, CA_ERR_REPLAY_FULL,
-        CA_ERR_SEALED, CA_ERR_STATE, CA_ERR_UNSUPPORTED, CA_ERR_WRONG_KIND, CA_ERR_WRONG_PASSPHRASE, CA_OK,
+        CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_SIGN_TAG, CA_ERR_BAD_VERSION,
+        CA_ERR_BUFFER_TOO_SMALL, CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT,
+        CA_ERR_IO, CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_LIMIT, CA_ERR_MALFORMED,
+        CA_ERR_NOT_FOUND, CA_ERR_NOT_YET_VALID, CA_ERR_NO_MEMORY, CA_ERR_OVERFLOW, CA_ERR_REPLAY,
+        CA_ERR_REPLAY_FULL, CA_ERR_SEALED, CA_ERR_STATE, CA_ERR_UNSUPPORTED, CA_ERR_WRONG_KIND,
+        CA_ERR_WRONG_PASSPHRASE, CA_OK,
     };
 }
 

@@ -84,7 +84,11 @@ fn wire_vectors_byte_for_byte() {
         let reader = opt(&v["reader_seed"]).map(|s| Identity::from_seed(&arr32(&s)).unwrap());
         assert_eq!(e.body(reader.as_ref(), None).unwrap(), body, "{}", v["name"]);
         let signed = unhex(&v["signed"]);
-        assert_eq!(cyberagent::verify_detached(&e.sender(), &signed, &e.signature()), Ok(true));
+        // The envelope signature covers these bytes, and is never an application
+        // signature over them, under any tag.
+        for tag in [&b"example.com/chat/v1"[..], &signed[..10], b"c"] {
+            assert_eq!(cyberagent::verify_detached(&e.sender(), tag, &signed, &e.signature()), Ok(false));
+        }
     }
 }
 

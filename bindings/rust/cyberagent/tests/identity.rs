@@ -1,4 +1,5 @@
-//! Identity through the safe API: RFC 8032 test 1, did:key, key files, threads.
+//! Identity through the safe API: RFC 8032 test 1 key, application signatures
+//! (known answer, tags, domain separation), did:key, key files, threads.
 
 use cyberagent::{status, Identity, KeyfileOptions};
 
@@ -21,9 +22,14 @@ fn assert_send_sync<T: Send + Sync>() {}
 fn rfc8032_test1() {
     let me = Identity::from_seed(&SEED).unwrap();
     assert_eq!(hex(&me.public_key()), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    // Application signature known answer (tests/unit/test_identity.c, computed with OpenSSL).
     assert_eq!(
-        hex(&me.sign(b"").unwrap()),
-        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        hex(&me.sign(b"example.com/chat/v1", b"hello").unwrap()),
+        "22789cc47d32d6eea82b8619febb84bf32d01b1cfd7ffcfaa1ad0615f13b2baa2cb8e9cc20646ab6f891f708d8822028937a499eaa0f91b177e39ae9cf88540e"
+    );
+    assert_eq!(
+        hex(&cyberagent::app_signed_bytes(b"example.com/chat/v1", b"hello").unwrap()),
+        "63796265726167656e742f6170702f136578616d706c652e636f6d2f636861742f763168656c6c6f"
     );
     assert_eq!(me.export_seed().unwrap(), SEED);
 }
@@ -31,11 +37,51 @@ fn rfc8032_test1() {
 #[test]
 fn sign_verify_and_tamper() {
     let me = Identity::generate().unwrap();
-    let sig = me.sign(b"hello").unwrap();
-    assert_eq!(cyberagent::verify_detached(&me.public_key(), b"hello", &sig), Ok(true));
+    let pk = me.public_key();
+    let sig = me.sign(b"t", b"hello").unwrap();
+    assert_eq!(cyberagent::verify_detached(&pk, b"t", b"hello", &sig), Ok(true));
+    assert_eq!(cyberagent::verify_detached(&pk, b"u", b"hello", &sig), Ok(false));
     let mut bad = sig;
     bad[5] ^= 1;
-    assert_eq!(cyberagent::verify_detached(&me.public_key(), b"hello", &bad), Ok(false));
+    assert_eq!(cyberagent::verify_detached(&pk, b"t", b"hello", &bad), Ok(false));
+    // prefix-free: the same concatenation split elsewhere does not verify
+    let sig = me.sign(b"ab", b"c").unwrap();
+    assert_eq!(cyberagent::verify_detached(&pk, b"a", b"bc", &sig), Ok(false));
+    assert_eq!(cyberagent::verify_detached(&pk, b"abc", b"", &sig), Ok(false));
+}
+
+#[test]
+fn tags_are_checked() {
+    let me = Identity::generate().unwrap();
+    let sig = me.sign(b"t", b"m").unwrap();
+    let longest = [b'x'; cyberagent::sys::CA_SIGN_TAG_MAX_BYTES];
+    assert!(me.sign(&longest, b"m").is_ok());
+    let too_long = [b'x'; cyberagent::sys::CA_SIGN_TAG_MAX_BYTES + 1];
+    let bad: [&[u8]; 5] = [b"", &too_long, b"cyberagent/", b"cyberagent/1/ledger-op", b"cyberagent/app/"];
+    for tag in bad {
+        assert_eq!(me.sign(tag, b"m").unwrap_err().status(), status::CA_ERR_BAD_SIGN_TAG);
+        let e = cyberagent::verify_detached(&me.public_key(), tag, b"m", &sig).unwrap_err();
+        assert_eq!(e.name(), "CA_ERR_BAD_SIGN_TAG");
+    }
+}
+
+#[test]
+fn never_an_envelope_signature() {
+    // An application signs, for a peer, exactly the bytes the library signs for an
+    // envelope: spliced into the envelope, the signature does not verify.
+    let me = Identity::generate().unwrap();
+    let t0 = 1_700_000_000_000u64;
+    let params = cyberagent::EnvelopeParams::new(16, t0, t0 + 60_000);
+    let (env, _) = cyberagent::sign_envelope(&me, &params, b"pay the bearer").unwrap();
+    let mut signed = b"cyberagent/1/16".to_vec();
+    signed.push(env[0] - 1);
+    signed.extend_from_slice(&env[1..env.len() - 67]);
+    let mut forged = env.clone();
+    let n = forged.len();
+    forged[n - 64..].copy_from_slice(&me.sign(b"example.com/notary/v1", &signed).unwrap());
+    let e = cyberagent::Envelope::open(&forged, t0 + 1, None).unwrap_err();
+    assert_eq!(e.status(), status::CA_ERR_BAD_SIGNATURE);
+    assert!(cyberagent::Envelope::open(&env, t0 + 1, None).is_ok());
 }
 
 #[test]
@@ -73,7 +119,26 @@ fn keyfiles() {
     me.save(&path, b"pw", Some(&fast())).unwrap();
     assert_eq!(Identity::load(&path, b"pw", None).unwrap().public_key(), me.public_key());
     assert!(Identity::load(dir.join("missing"), b"pw", None).is_err());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // Cost caps: the defaults are "moderate", a writer refuses what it could not read
+    // back, a reader refuses a file above its caps (before deriving anything).
+    assert_eq!(cyberagent::sys::CA_KEYFILE_MAX_OPSLIMIT_DEFAULT, 3);
+    assert_eq!(cyberagent::sys::CA_KEYFILE_MAX_MEMLIMIT_DEFAULT, 256 << 20);
+    let strong = KeyfileOptions { opslimit: Some(4), ..fast() };
+    assert_eq!(
+        me.to_encrypted(b"pw", Some(&strong)).unwrap_err().status(),
+        status::CA_ERR_KEYFILE_TOO_COSTLY
+    );
+    let strong = KeyfileOptions { max_opslimit: Some(4), ..strong };
+    let blob = me.to_encrypted(b"pw", Some(&strong)).unwrap();
+    let e = Identity::from_encrypted(&blob, b"pw", None).unwrap_err();
+    assert_eq!(e.status(), status::CA_ERR_KEYFILE_TOO_COSTLY);
+    assert_eq!(Identity::from_encrypted(&blob, b"pw", Some(&strong)).unwrap().public_key(), me.public_key());
 }
 
 #[test]
@@ -106,8 +171,8 @@ fn identity_is_shared_across_threads() {
             std::thread::spawn(move || {
                 for i in 0..100u32 {
                     let m = format!("{}-{}", t, i);
-                    let sig = me.sign(m.as_bytes()).unwrap();
-                    assert!(cyberagent::verify_detached(&me.public_key(), m.as_bytes(), &sig).unwrap());
+                    let sig = me.sign(b"t", m.as_bytes()).unwrap();
+                    assert!(cyberagent::verify_detached(&me.public_key(), b"t", m.as_bytes(), &sig).unwrap());
                 }
             })
         })
