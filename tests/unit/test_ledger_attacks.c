@@ -613,6 +613,45 @@ static void test_replayed_ops_apply_once(void **state)
     rmtree(dir);
 }
 
+/*
+ * Sizes a peer controls are bounded before any work: a signed op longer than
+ * CA_LEDGER_OP_MAX_BYTES and evidence longer than CA_LEDGER_EVIDENCE_MAX_BYTES
+ * are CA_ERR_LIMIT, whatever they contain, and change nothing.
+ */
+static void test_oversize_inputs_refused(void **state)
+{
+    (void)state;
+    ca_identity *r = ident(5);
+    ca_ledger_options o = opts();
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, 2, 10));
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_SLASH;
+    ca_identity_id(r, &op.signer);
+    op.nonce = 1;
+    op.counterparty = agent(2);
+    op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
+    op.ref = award(1);
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES + 1];
+    size_t n = 0;
+    assert_ok(ca_ledger_op_sign(&op, r, NULL, msg, sizeof msg, &n));
+    uint8_t *big = calloc(1, CA_LEDGER_EVIDENCE_MAX_BYTES + 1);
+    assert_non_null(big);
+    ca_hash before, after;
+    assert_ok(ca_ledger_state_hash(l, &before));
+    memset(msg + n, 0, sizeof msg - n);
+    assert_status(CA_ERR_LIMIT, ca_ledger_submit(l, msg, sizeof msg, 5, NULL));
+    assert_status(CA_ERR_LIMIT, ca_ledger_op_decode(msg, sizeof msg, &op));
+    assert_status(CA_ERR_LIMIT, ca_ledger_submit_evidence(
+                                    l, msg, n, big, CA_LEDGER_EVIDENCE_MAX_BYTES + 1, 5, NULL));
+    assert_ok(ca_ledger_state_hash(l, &after));
+    assert_memory_equal(before.bytes, after.bytes, sizeof before.bytes);
+    free(big);
+    ca_ledger_free(l);
+    ca_identity_free(r);
+}
+
 /* -------------------------------------------- limits the ledger does not defend */
 
 /*
@@ -686,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_self_report_never_pays),
         cmocka_unit_test(test_rounding_never_favours_the_actor),
         cmocka_unit_test(test_replayed_ops_apply_once),
+        cmocka_unit_test(test_oversize_inputs_refused),
         cmocka_unit_test(test_known_limit_escrow_table_fills_at_no_cost),
         cmocka_unit_test(test_known_limit_evidence_keys_have_no_cap),
     };
