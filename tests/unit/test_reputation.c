@@ -6,6 +6,7 @@
 
 #include "cyberagent.h"
 #include "reputation/reputation_internal.h"
+#include "routing/routing_internal.h"
 #include "task_helpers.h"
 #include "test_util.h"
 
@@ -1790,8 +1791,8 @@ static ca_status self_hire(ca_identity *s, ca_identity *w, uint64_t t0, ca_ledge
  * add_settled takes it, yet the payment only moves between the attacker's
  * own accounts. W's local (Beta) score climbs above an honest worker's: the
  * payment rule does not defend the local score against this (docs/SECURITY.md,
- * "Self-dealing"). W's global (EigenTrust) score stays exactly 0: S has no
- * trust to pass on.
+ * "Self-dealing"), and routing fed with that score ranks W first. W's global
+ * (EigenTrust) score stays exactly 0: S has no trust to pass on.
  */
 static void test_sybil_self_hire_buys_beta_not_trust(void **state)
 {
@@ -1847,6 +1848,34 @@ static void test_sybil_self_hire_buys_beta_not_trust(void **state)
     assert_true(sw.expected > sv.expected); /* the local score is bought */
     assert_true(sw.global == 0.0);          /* the global score is not */
     assert_true(sv.global > 0.0);
+    /* Routing fed with ca_routing_sync_reputation (the Beta value, as the hiring demo does)
+     * ranks the self-hired worker first when price and stake are equal. */
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, NULL));
+    const cai_routing_capability cap = {"llm.translate", 13, 80, 0};
+    const ca_agent_id *who[2] = {&wid, &v};
+    for (int i = 0; i < 2; i++) {
+        cai_routing_entry e;
+        memset(&e, 0, sizeof e);
+        e.agent = *who[i];
+        e.sequence = 1;
+        e.valid_until = UINT64_MAX;
+        e.capabilities = &cap;
+        e.capability_count = 1;
+        assert_ok(cai_routing_add_entry(rt, &e, TH_T0));
+    }
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "llm.translate";
+    q.capability_len = 13;
+    q.now = TH_T0;
+    ca_routing_result r[2];
+    size_t got = 0;
+    assert_ok(ca_routing_select(rt, &q, r, 2, &got));
+    assert_int_equal(got, 2);
+    assert_memory_equal(r[0].agent.bytes, wid.bytes, sizeof wid.bytes);
+    ca_routing_free(rt);
     ca_reputation_free(rep);
     ca_ledger_free(l);
     ca_identity_free(s);
