@@ -717,6 +717,33 @@ static void test_known_limit_evidence_keys_have_no_cap(void **state)
     ca_ledger_free(l);
 }
 
+/*
+ * KNOWN LIMIT (docs/SECURITY.md, "Sybil flood"): a reporter gets an account
+ * when its first SLASH applies, even when its share is 0. With equivocation
+ * evidence it can make up (previous test), one offender account with one
+ * unit lets any number of fresh identities report, each creating an account
+ * for nothing, until max_accounts is reached; then nobody new can receive
+ * units.
+ */
+static void test_known_limit_reports_create_accounts_for_free(void **state)
+{
+    (void)state;
+    const unsigned X = 2;
+    ca_ledger_options o = opts();
+    o.max_accounts = 8;
+    o.reporter_share_ppm = 0;
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, X, 1)); /* accounts: the authority and X */
+    for (unsigned r = 10; r < 16; r++)
+        assert_ok(slash(l, r, X, CA_LEDGER_EVIDENCE_EQUIVOCATION, award(r), r));
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.accounts, 8);
+    assert_int_equal(t.minted, 1); /* eight accounts for one unit */
+    assert_status(CA_ERR_LIMIT, mint(l, 20, 1000));
+    ca_ledger_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_oversize_inputs_refused),
         cmocka_unit_test(test_known_limit_escrow_table_fills_at_no_cost),
         cmocka_unit_test(test_known_limit_evidence_keys_have_no_cap),
+        cmocka_unit_test(test_known_limit_reports_create_accounts_for_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
