@@ -11,7 +11,10 @@
  *      everyone else 0;
  *   C  a camouflaged collective: as B, but good work camouflage_ppm of the time;
  *   D  a collective (bad work, as B) plus spies: half of the malicious agents
- *      do good work and rate honestly, but hire and rate the collective 100.
+ *      do good work and rate honestly, but hire and rate the collective 100;
+ *   E  on-off: malicious agents rate honestly and alternate phases of good
+ *      and bad work, each a sixth of the run long, starting with a good one
+ *      (build a record, then cash it in, then rebuild).
  * Policies, side by side on the same population and the same task stream:
  *   random  uniform choice among the bidders (no reputation);
  *   eigen   plain EigenTrust: every rating weight 1, teleport to the
@@ -43,7 +46,7 @@
  * Usage: ca-sim            short version, asserts the goal (a ctest)
  *        ca-sim --table    the full table (longer runs)
  *        ca-sim --seed N   another seed (either mode)
- *        ca-sim --models CD   only these threat models
+ *        ca-sim --models CD   only these threat models (A .. E)
  *        ca-sim --tune W S D P   full policy with other settings than the
  *                          defaults: routing stake weight W, teleport stake
  *                          share S ppm, damping D ppm, dispute slash P ppm
@@ -57,9 +60,9 @@
 #include "cyberagent.h"
 #include "routing/routing_internal.h"
 
-enum { MODEL_A, MODEL_B, MODEL_C, MODEL_D, MODELS };
+enum { MODEL_A, MODEL_B, MODEL_C, MODEL_D, MODEL_E, MODELS };
 enum { POL_RANDOM, POL_EIGEN, POL_FULL, POLICIES };
-enum { HONEST, PRETRUSTED, INDEPENDENT, COLLECTIVE, SPY };
+enum { HONEST, PRETRUSTED, INDEPENDENT, COLLECTIVE, SPY, ONOFF, ROLES };
 
 #define PPM        1000000u
 #define T0_MS      (1700000000ull * 1000)
@@ -72,7 +75,7 @@ enum { HONEST, PRETRUSTED, INDEPENDENT, COLLECTIVE, SPY };
 #define NSHARES    8u
 
 static const uint32_t shares[NSHARES] = {0, 10, 20, 30, 40, 50, 60, 70};
-static const char model_names[MODELS] = {'A', 'B', 'C', 'D'};
+static const char model_names[MODELS] = {'A', 'B', 'C', 'D', 'E'};
 
 typedef struct sim_config {
     uint32_t agents;
@@ -81,6 +84,7 @@ typedef struct sim_config {
     uint32_t bidders;
     uint32_t update_every;   /* tasks between reputation updates */
     uint32_t camouflage_ppm; /* model C: share of good work */
+    uint32_t onoff_tasks;    /* model E: tasks per on or off phase */
     /* --tune: overrides of the library defaults for the full policy (0 = defaults). */
     int tuned;
     uint32_t slash_ppm;       /* ledger: stake slashed on a lost dispute */
@@ -144,7 +148,7 @@ static uint32_t below(uint64_t *s, uint32_t n)
 
 static int malicious_hirer(int role)
 {
-    return role == INDEPENDENT || role == COLLECTIVE || role == SPY;
+    return role == INDEPENDENT || role == COLLECTIVE || role == SPY || role == ONOFF;
 }
 
 /*
@@ -412,6 +416,8 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
             uint32_t j = i - c->pretrusted;
             if (model == MODEL_A)
                 s.ag[i].role = INDEPENDENT;
+            else if (model == MODEL_E)
+                s.ag[i].role = ONOFF;
             else if (model == MODEL_D && j % 2 == 1)
                 s.ag[i].role = SPY;
             else
@@ -482,8 +488,12 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
                 break;
         }
         int wr = s.ag[w].role;
+        /* Model E: good work in the "on" phases (the first one builds a record), bad work in
+         * the "off" phases that follow, alternating every onoff_tasks tasks. */
+        int on_phase = (t / c->onoff_tasks) % 2 == 0;
         int good = wr == HONEST || wr == PRETRUSTED || wr == SPY ||
-                   (wr == COLLECTIVE && model == MODEL_C && draw < c->camouflage_ppm);
+                   (wr == COLLECTIVE && model == MODEL_C && draw < c->camouflage_ppm) ||
+                   (wr == ONOFF && on_phase);
         if (!malicious_hirer(hr)) {
             h_tasks++;
             h_failed += good ? 0u : 1u;
@@ -522,8 +532,8 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
             st = sync(&s);
     }
     if (getenv("CA_SIM_DEBUG") != NULL && policy == POL_FULL && st == CA_OK) {
-        double g[5] = {0}, stk[5] = {0};
-        uint32_t cnt[5] = {0};
+        double g[ROLES] = {0}, stk[ROLES] = {0};
+        uint32_t cnt[ROLES] = {0};
         for (uint32_t i = 0; i < c->agents; i++) {
             int r = s.ag[i].role;
             g[r] += s.ag[i].global * c->agents;
@@ -531,7 +541,7 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
             cnt[r]++;
         }
         fprintf(stderr, "  %c %u%%:", model_names[model], share);
-        for (int r = 0; r < 5; r++)
+        for (int r = 0; r < ROLES; r++)
             if (cnt[r])
                 fprintf(stderr, " role%d n=%u gn=%.3f stake=%.0f;", r, cnt[r], g[r] / cnt[r],
                         stk[r] / cnt[r]);
@@ -573,7 +583,7 @@ int main(int argc, char **argv)
                     .camouflage_ppm = 500000,
                     .seed = 1};
     int table = 0;
-    const char *only = "ABCD";
+    const char *only = "ABCDE";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--table") == 0)
             table = 1;
@@ -589,7 +599,7 @@ int main(int argc, char **argv)
             only = argv[++i];
         } else {
             fprintf(stderr,
-                    "usage: ca-sim [--table] [--seed N] [--models ABCD] [--tune W S D P]\n");
+                    "usage: ca-sim [--table] [--seed N] [--models ABCDE] [--tune W S D P]\n");
             return 2;
         }
     }
@@ -599,6 +609,7 @@ int main(int argc, char **argv)
         c.tasks = 20000;
         c.update_every = 50;
     }
+    c.onoff_tasks = c.tasks / 6; /* on, off, on, off, on, off */
     printf("ca-sim: %" PRIu32 " agents (%" PRIu32 " pre-trusted), %" PRIu32 " tasks, %" PRIu32
            " bidders, seed %" PRIu64 ", camouflage %.0f%%, slash %.0f%%\n",
            c.agents, c.pretrusted, c.tasks, c.bidders, c.seed, c.camouflage_ppm / 1e4,
@@ -640,7 +651,7 @@ int main(int argc, char **argv)
         }
     }
     printf("ca-sim: %d cell(s) miss the goal\n", misses);
-    if (!table) {
+    if (!table && strchr(only, 'C') != NULL) {
         /* Determinism: the same seed gives the same counts again. */
         for (int p = 0; p < POLICIES; p++) {
             uint64_t honest = 0, failed = 0;

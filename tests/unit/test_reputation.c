@@ -6,6 +6,7 @@
 
 #include "cyberagent.h"
 #include "reputation/reputation_internal.h"
+#include "routing/routing_internal.h"
 #include "task_helpers.h"
 #include "test_util.h"
 
@@ -1672,6 +1673,419 @@ static void test_prune_snapshot_strict(void **state)
     ca_reputation_free(a);
 }
 
+/* ---- attacks (docs/SECURITY.md, "Attacks on reputation and staking") ---- */
+
+static double global_sum(const ca_reputation *rep, uint32_t from, uint32_t to)
+{
+    double s = 0.0;
+    for (uint32_t n = from; n < to; n++)
+        s += score_of(rep, n).global;
+    return s;
+}
+
+/*
+ * Sybil flood: 200 identities rating each other with large payments. Trust
+ * reaches them only through the teleport vector, so they get nothing when it
+ * is made of pre-trusted agents or of stake they do not have, and exactly
+ * their share when they buy stake. With neither (uniform teleport) a closed
+ * Sybil group keeps its head count's share: the configuration docs/SECURITY.md
+ * tells deployments not to use.
+ */
+static void test_sybil_flood_needs_trust_or_stake(void **state)
+{
+    (void)state;
+    enum { HONEST = 10, SYB0 = 100, SYBILS = 200 };
+    ca_reputation *rep[4];
+    for (int c = 0; c < 4; c++) {
+        rep[c] = new_rep();
+        uint64_t tn = 1;
+        for (uint32_t i = 0; i < HONEST; i++)
+            for (uint32_t j = 0; j < HONEST; j++)
+                if (i != j)
+                    add(rep[c], tn++, i, j, 90, 100, T0_MS);
+        for (uint32_t i = 0; i < SYBILS; i++)
+            for (uint32_t d = 1; d <= 2; d++)
+                add(rep[c], tn++, SYB0 + i, SYB0 + (i + d) % SYBILS, 100, 1000000, T0_MS);
+        for (uint32_t i = 0; i < HONEST; i++) {
+            ca_agent_id id = agent(i);
+            if (c == 0 || c == 3) /* stake teleport: the honest agents bonded 1000 each */
+                assert_ok(ca_reputation_set_stake(rep[c], &id, 1000));
+            if (c == 1 && i < 2) /* pre-trusted teleport */
+                assert_ok(ca_reputation_set_pretrusted(rep[c], &id, 1));
+        }
+        if (c == 3) /* the Sybils buy as much stake as all honest agents together */
+            for (uint32_t i = 0; i < SYBILS; i++) {
+                ca_agent_id id = agent(SYB0 + i);
+                assert_ok(ca_reputation_set_stake(rep[c], &id, HONEST * 1000 / SYBILS));
+            }
+        ca_reputation_stats st;
+        assert_ok(ca_reputation_update(rep[c], T0_MS, &st));
+        assert_true(st.converged);
+    }
+    /* Stake teleport, pre-trusted teleport: the flood gets exactly nothing. */
+    assert_true(global_sum(rep[0], SYB0, SYB0 + SYBILS) == 0.0);
+    assert_true(global_sum(rep[1], SYB0, SYB0 + SYBILS) == 0.0);
+    assert_true(global_sum(rep[0], 0, HONEST) > 1.0 - 1e-9);
+    /* Uniform teleport (neither set): a closed group of 200 among 210 keeps 200/210. */
+    double uniform = global_sum(rep[2], SYB0, SYB0 + SYBILS);
+    assert_true(uniform > 200.0 / 210 - 1e-6 && uniform < 200.0 / 210 + 1e-6);
+    /* Bought stake buys trust in proportion to the stake, not to the number of identities. */
+    double bought = global_sum(rep[3], SYB0, SYB0 + SYBILS);
+    assert_true(bought > 0.5 - 1e-6 && bought < 0.5 + 1e-6);
+    for (int c = 0; c < 4; c++)
+        ca_reputation_free(rep[c]);
+}
+
+/* One complete hire of `w` by `s` settled on `l` (escrow released) and rated with add_settled. */
+static ca_status self_hire(ca_identity *s, ca_identity *w, uint64_t t0, ca_ledger *l,
+                           uint64_t nonce[2], ca_reputation *rep)
+{
+    ca_agent_id sid, wid;
+    ca_identity_id(s, &sid);
+    ca_identity_id(w, &wid);
+    th_msg req, bid, aw, res, rc;
+    assert_ok(th_request(&req, s, t0, t0 + 10000, 100, 10, NULL));
+    assert_ok(th_bid(&bid, w, &req.id, t0 + 100, 80, t0 + 5000, 10));
+    assert_ok(th_award(&aw, s, &req.id, &bid.id, &wid, 80, 10, t0 + 8000, t0 + 300));
+    assert_ok(th_result(&res, w, &req.id, &aw.id, t0 + 1000, 0, "done"));
+    assert_ok(th_receipt(&rc, s, &req.id, &aw.id, &res.id, &wid, 1, 100, 80, t0 + 2000));
+    ca_task *t = NULL;
+    assert_ok(th_new(&t, &req, t0 + 10));
+    assert_ok(th_apply(t, &bid, t0 + 110));
+    assert_ok(th_apply(t, &aw, t0 + 310));
+    assert_ok(th_apply(t, &res, t0 + 1010));
+    assert_ok(th_apply(t, &rc, t0 + 2010));
+    /* Escrow, delivery, release; then the worker sends the payment back to the hirer. */
+    const uint32_t types[4] = {CA_LEDGER_OP_ESCROW_OPEN, CA_LEDGER_OP_ESCROW_DELIVER,
+                               CA_LEDGER_OP_ESCROW_RELEASE, CA_LEDGER_OP_TRANSFER};
+    for (int k = 0; k < 4; k++) {
+        ca_ledger_op op;
+        memset(&op, 0, sizeof op);
+        op.type = types[k];
+        int by_worker =
+            types[k] == CA_LEDGER_OP_ESCROW_DELIVER || types[k] == CA_LEDGER_OP_TRANSFER;
+        op.signer = by_worker ? wid : sid;
+        op.nonce = ++nonce[by_worker];
+        if (types[k] == CA_LEDGER_OP_TRANSFER) {
+            op.counterparty = sid;
+            op.amount = 80;
+        } else {
+            op.ref = aw.id;
+        }
+        if (types[k] == CA_LEDGER_OP_ESCROW_OPEN) {
+            op.counterparty = wid;
+            op.amount = 80;
+            op.amount2 = 10;
+            op.deadline = t0 + 8000;
+        }
+        assert_ok(ca_ledger_apply(l, &op, t0 + 1100 + (uint64_t)k * 1000, NULL));
+    }
+    ca_status st = ca_reputation_add_settled(rep, t, l);
+    ca_task_free(t);
+    return st;
+}
+
+/*
+ * Self-dealing through a second identity: S hires W (both the attacker's) 20
+ * times on a real ledger. Every rating is a settled, paid task, so
+ * add_settled takes it, yet the payment only moves between the attacker's
+ * own accounts. W's local (Beta) score climbs above an honest worker's: the
+ * payment rule does not defend the local score against this (docs/SECURITY.md,
+ * "Self-dealing"), and routing fed with that score ranks W first. W's global
+ * (EigenTrust) score stays exactly 0: S has no trust to pass on.
+ */
+static void test_sybil_self_hire_buys_beta_not_trust(void **state)
+{
+    (void)state;
+    ca_identity *s = NULL, *w = NULL;
+    uint8_t seed_s[32] = {61, 0x5b}, seed_w[32] = {62, 0x5b};
+    assert_ok(ca_identity_from_seed(&s, seed_s));
+    assert_ok(ca_identity_from_seed(&w, seed_w));
+    ca_agent_id sid, wid, auth;
+    ca_identity_id(s, &sid);
+    ca_identity_id(w, &wid);
+    memset(auth.bytes, 0xA7, sizeof auth.bytes);
+    ca_ledger_options lo;
+    assert_ok(ca_ledger_options_init(&lo, CA_LEDGER_OPTIONS_VERSION));
+    lo.authority = auth;
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &lo));
+    const ca_agent_id *fund[2] = {&sid, &wid};
+    for (int i = 0; i < 2; i++) {
+        ca_ledger_op op;
+        memset(&op, 0, sizeof op);
+        op.type = CA_LEDGER_OP_MINT;
+        op.signer = auth;
+        op.nonce = (uint64_t)i + 1;
+        op.counterparty = *fund[i];
+        op.amount = 100;
+        assert_ok(ca_ledger_apply(l, &op, TH_T0, NULL));
+    }
+    ca_reputation *rep = new_rep();
+    /* An honest market: a pre-trusted hirer P rated the honest worker V three times well, once
+     * badly, with the same payment. */
+    ca_agent_id p = agent(1), v = agent(2);
+    assert_ok(ca_reputation_set_pretrusted(rep, &p, 1));
+    for (uint64_t k = 0; k < 4; k++) {
+        ca_hash h = task(900 + k);
+        assert_ok(ca_reputation_add_rating(rep, &h, &p, &v, k < 3 ? 100 : 0, 80, TH_T0));
+    }
+    uint64_t nonce[2] = {0, 0};
+    for (uint64_t k = 0; k < 20; k++) /* 100 units each are enough: they come back every time */
+        assert_ok(self_hire(s, w, TH_T0 + k * 20000, l, nonce, rep));
+    ca_ledger_account_info a, b;
+    assert_ok(ca_ledger_account(l, &sid, &a));
+    assert_ok(ca_ledger_account(l, &wid, &b));
+    /* Twenty paid ratings cost the pair nothing: each payment was sent back. */
+    assert_int_equal(a.balance, 100);
+    assert_int_equal(b.balance, 100);
+    ca_reputation_stats st;
+    assert_ok(ca_reputation_update(rep, TH_T0 + 20 * 20000, &st));
+    ca_reputation_score sw, sv;
+    assert_ok(ca_reputation_get(rep, &wid, &sw));
+    assert_ok(ca_reputation_get(rep, &v, &sv));
+    assert_int_equal(sw.ratings_received, 20);
+    assert_true(sw.expected > sv.expected); /* the local score is bought */
+    assert_true(sw.global == 0.0);          /* the global score is not */
+    assert_true(sv.global > 0.0);
+    /* Routing fed with ca_routing_sync_reputation (the Beta value, as the hiring demo does)
+     * ranks the self-hired worker first when price and stake are equal. */
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, NULL));
+    const cai_routing_capability cap = {"llm.translate", 13, 80, 0};
+    const ca_agent_id *who[2] = {&wid, &v};
+    for (int i = 0; i < 2; i++) {
+        cai_routing_entry e;
+        memset(&e, 0, sizeof e);
+        e.agent = *who[i];
+        e.sequence = 1;
+        e.valid_until = UINT64_MAX;
+        e.capabilities = &cap;
+        e.capability_count = 1;
+        assert_ok(cai_routing_add_entry(rt, &e, TH_T0));
+    }
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "llm.translate";
+    q.capability_len = 13;
+    q.now = TH_T0;
+    ca_routing_result r[2];
+    size_t got = 0;
+    assert_ok(ca_routing_select(rt, &q, r, 2, &got));
+    assert_int_equal(got, 2);
+    assert_memory_equal(r[0].agent.bytes, wid.bytes, sizeof wid.bytes);
+    ca_routing_free(rt);
+    ca_reputation_free(rep);
+    ca_ledger_free(l);
+    ca_identity_free(s);
+    ca_identity_free(w);
+}
+
+/*
+ * Whitewashing: a fresh identity starts with no evidence, Beta 0.5 with
+ * uncertainty 1 and no global trust (pre-trusted teleport), below a proven
+ * worker in both. A proven bad worker that starts over climbs back to 0.5,
+ * "unknown", and no further; reaching global trust again needs ratings from
+ * trusted hirers or stake.
+ */
+static void test_whitewash_starts_unknown(void **state)
+{
+    (void)state;
+    ca_reputation *rep = new_rep();
+    const uint32_t P0 = 0, P1 = 1, GOOD = 2, BAD = 3, FRESH = 4;
+    uint64_t tn = 1;
+    for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t p = P0; p <= P1; p++) {
+            add(rep, tn++, p, GOOD, 100, 100, T0_MS);
+            add(rep, tn++, p, BAD, 0, 100, T0_MS);
+        }
+    add(rep, tn++, P0, P1, 90, 100, T0_MS);
+    add(rep, tn++, P1, P0, 90, 100, T0_MS);
+    for (uint32_t p = P0; p <= P1; p++) {
+        ca_agent_id id = agent(p);
+        assert_ok(ca_reputation_set_pretrusted(rep, &id, 1));
+    }
+    ca_agent_id fresh = agent(FRESH);
+    assert_ok(ca_reputation_set_stake(rep, &fresh, 0)); /* registered, nothing else */
+    assert_ok(ca_reputation_update(rep, T0_MS, NULL));
+    ca_reputation_score f = score_of(rep, FRESH), g = score_of(rep, GOOD), b = score_of(rep, BAD);
+    assert_true(f.expected == 0.5 && f.uncertainty == 1.0 && f.global == 0.0);
+    assert_true(g.expected > f.expected && g.global > f.global);
+    assert_true(b.expected < f.expected); /* starting over resets to unknown, not to good */
+    ca_reputation_free(rep);
+}
+
+/*
+ * Slander: hirers that never rated a worker well rate it 0 on ten paid tasks
+ * each, with large payments. EigenTrust keeps only max(s_ij, 0), so a
+ * negative opinion withdraws the rater's own trust and takes nothing that
+ * others gave: every global score has the same bits as without the slander.
+ * The local (Beta) score does move, by exactly the weight paid for.
+ */
+static void test_slander_leaves_global_trust(void **state)
+{
+    (void)state;
+    enum { VICTIM = 10, SL0 = 20, SLANDERERS = 5 };
+    ca_reputation *clean = new_rep(), *slandered = new_rep();
+    ca_reputation *both[2] = {clean, slandered};
+    for (int h = 0; h < 2; h++) {
+        uint64_t tn = 1;
+        for (uint32_t i = 0; i < 10; i++) {
+            for (uint32_t j = 0; j < 10; j++)
+                if (i != j)
+                    add(both[h], tn++, i, j, 90, 100, T0_MS);
+            if (i < 5)
+                add(both[h], tn++, i, VICTIM, 95, 400, T0_MS);
+            add(both[h], tn++, i, SL0 + i % SLANDERERS, 80, 100, T0_MS);
+            add(both[h], tn++, SL0 + i % SLANDERERS, 2 + i % 8, 80, 100, T0_MS);
+        }
+        ca_agent_id p = agent(0);
+        assert_ok(ca_reputation_set_pretrusted(both[h], &p, 1));
+    }
+    for (uint32_t s = 0; s < SLANDERERS; s++)
+        for (uint64_t k = 0; k < 10; k++)
+            add(slandered, 5000 + s * 10 + k, SL0 + s, VICTIM, 0, 100000000, T0_MS);
+    ca_reputation_stats sc, ss;
+    assert_ok(ca_reputation_update(clean, T0_MS, &sc));
+    assert_ok(ca_reputation_update(slandered, T0_MS, &ss));
+    assert_int_equal(sc.edges, ss.edges);
+    assert_int_equal(sc.iterations, ss.iterations);
+    for (uint32_t n = 0; n < SL0 + SLANDERERS; n++) {
+        ca_agent_id id = agent(n);
+        ca_reputation_score a, b;
+        if (ca_reputation_get(clean, &id, &a) != CA_OK)
+            continue;
+        assert_ok(ca_reputation_get(slandered, &id, &b));
+        assert_memory_equal(&a.global, &b.global, sizeof a.global);
+    }
+    ca_reputation_score a = score_of(clean, VICTIM), b = score_of(slandered, VICTIM);
+    assert_true(b.expected < a.expected);
+    /* 50 ratings of weight isqrt(10^8) = 10^4 each: exactly what was paid for, no more. */
+    assert_true(b.negative - a.negative == 50.0 * 10000.0);
+    assert_true(b.positive == a.positive);
+    ca_reputation_free(clean);
+    ca_reputation_free(slandered);
+}
+
+/*
+ * On-off behaviour and decay: every rating's evidence fades by the same
+ * factor (rounded down), positive and negative alike. A worker that cheated
+ * after a good record (its bad evidence the more recent) climbs back towards
+ * "unknown" by waiting and never past 0.5; one that cheated less than it
+ * worked well (the camouflage case) never climbs above where it stood right
+ * after cheating; an honest worker that keeps working stays above both. After
+ * 40 half-lives both cheaters are exactly at 0.5. Offenses fade too, by
+ * design (docs/REPUTATION.md, "Offenses").
+ */
+static void test_on_off_waiting_never_resets_above_unknown(void **state)
+{
+    (void)state;
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.half_life_ms = DAY_MS;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, &o));
+    const uint32_t P = 0, OFF = 1, CAMO = 2, HONEST = 3;
+    uint64_t tn = 1;
+    for (uint32_t k = 0; k < 10; k++) {
+        add(rep, tn++, P, OFF, 100, 100, T0_MS);          /* on ... */
+        add(rep, tn++, P, OFF, 0, 100, T0_MS + HOUR_MS);  /* ... then off */
+        add(rep, tn++, P, CAMO, 100, 100, T0_MS);         /* good twice ... */
+        add(rep, tn++, P, CAMO, 100, 100, T0_MS + 1000);  /* */
+        add(rep, tn++, P, CAMO, 0, 100, T0_MS + HOUR_MS); /* ... for every bad task */
+        add(rep, tn++, P, HONEST, 100, 100, T0_MS);
+    }
+    double off_last = 0.0, camo_last = 0.0, camo_first = 1.0;
+    for (uint32_t day = 0; day <= 40; day++) {
+        const uint64_t now = T0_MS + HOUR_MS + day * DAY_MS;
+        if (day > 0) /* the honest worker keeps working, one good task a day */
+            add(rep, tn++, P, HONEST, 100, 100, now);
+        assert_ok(ca_reputation_update(rep, now, NULL));
+        ca_reputation_score off = score_of(rep, OFF), camo = score_of(rep, CAMO),
+                            honest = score_of(rep, HONEST);
+        assert_true(off.expected <= 0.5);
+        assert_true(camo.expected <= camo_first);
+        assert_true(honest.expected > camo.expected && honest.expected > off.expected);
+        if (day == 0)
+            camo_first = camo.expected;
+        off_last = off.expected;
+        camo_last = camo.expected;
+    }
+    /* 40 half-lives later the cheater's evidence is gone: exactly unknown, never better. */
+    assert_true(off_last == 0.5 && camo_last == 0.5);
+    ca_reputation_free(rep);
+}
+
+/* Sum over the runs of occupied slots of L(L+1)/2, divided by the keys: probes per lookup. */
+static double probes_per_key(const void *slots, size_t elem, uint32_t cap, uint32_t keys)
+{
+    const uint8_t *base = slots;
+    uint32_t start = 0;
+    uint8_t zero[8] = {0};
+    while (start < cap && memcmp(base + (size_t)start * elem, zero, elem) != 0)
+        start++;
+    assert_true(start < cap); /* the tables always keep an empty slot */
+    double total = 0.0;
+    uint64_t run = 0;
+    for (uint32_t k = 1; k <= cap; k++) {
+        uint32_t s = (start + k) % cap;
+        if (memcmp(base + (size_t)s * elem, zero, elem) != 0) {
+            run++;
+        } else {
+            total += (double)run * (double)(run + 1) / 2.0;
+            run = 0;
+        }
+    }
+    return total / keys;
+}
+
+/*
+ * Flood with crafted keys: 2^15 agent ids that differ only in their last four
+ * bytes, and 2^15 task ids whose fingerprints differ only in their top bits.
+ * Both tables hash the whole key with keyed SipHash, so the crafted keys
+ * cluster no more than random ones: the probes a lookup needs (counted from
+ * the tables' occupied runs) stay within twice the random figure.
+ */
+static void test_crafted_keys_do_not_cluster(void **state)
+{
+    (void)state;
+    enum { KEYS = 1 << 15 };
+    double agent_probes[2], task_probes[2];
+    for (int crafted = 0; crafted < 2; crafted++) {
+        ca_reputation *rep = new_rep();
+        uint64_t seed = 99;
+        for (uint32_t k = 0; k < KEYS; k++) {
+            ca_agent_id id;
+            memset(&id, 0, sizeof id);
+            if (crafted)
+                cai_store_le32(id.bytes + 28, k);
+            else
+                for (int b = 0; b < 32; b += 8) {
+                    uint64_t x = rng_next(&seed);
+                    memcpy(id.bytes + b, &x, 8);
+                }
+            assert_ok(ca_reputation_set_stake(rep, &id, 1));
+        }
+        ca_agent_id a = agent(1), b = agent(2);
+        for (uint32_t k = 0; k < KEYS; k++) {
+            ca_hash h;
+            memset(&h, 0x5a, sizeof h);
+            uint64_t fp = crafted ? (uint64_t)(k + 1) << 40 : rng_next(&seed);
+            cai_store_le64(h.bytes, fp);
+            assert_ok(ca_reputation_add_rating(rep, &h, &a, &b, 50, 1, T0_MS));
+        }
+        agent_probes[crafted] =
+            probes_per_key(rep->agent_slots, sizeof(uint32_t), rep->agent_slot_cap, KEYS + 2);
+        task_probes[crafted] = probes_per_key(rep->fps, sizeof(uint64_t), rep->fp_cap, KEYS);
+        ca_reputation_free(rep);
+    }
+    print_message("probes per key, random / crafted: agents %.2f / %.2f, tasks %.2f / %.2f\n",
+                  agent_probes[0], agent_probes[1], task_probes[0], task_probes[1]);
+    assert_true(agent_probes[1] < 2.0 * agent_probes[0]);
+    assert_true(task_probes[1] < 2.0 * task_probes[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1706,6 +2120,12 @@ int main(void)
         cmocka_unit_test(test_prune_many),
         cmocka_unit_test(test_prune_limit),
         cmocka_unit_test(test_prune_snapshot_strict),
+        cmocka_unit_test(test_sybil_flood_needs_trust_or_stake),
+        cmocka_unit_test(test_sybil_self_hire_buys_beta_not_trust),
+        cmocka_unit_test(test_whitewash_starts_unknown),
+        cmocka_unit_test(test_slander_leaves_global_trust),
+        cmocka_unit_test(test_on_off_waiting_never_resets_above_unknown),
+        cmocka_unit_test(test_crafted_keys_do_not_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
