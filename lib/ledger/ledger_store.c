@@ -2,7 +2,8 @@
  * Durable mode: append-only journal with group commit, checksummed
  * snapshots, crash recovery (docs/LEDGER.md, "Durability").
  *
- * Directory layout: `journal`, `snapshot`, transient `snapshot.tmp`.
+ * Directory layout: `journal`, `snapshot`, and while a snapshot is written a
+ * transient `snapshot.tmp-<12 random hex digits>` (lib/core/file.h).
  *
  * Journal = header (32 bytes: "CALJRNL2", base seq u64, first 12 bytes of
  * the options digest, crc32c of the preceding 28 bytes) then records:
@@ -23,6 +24,7 @@
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* F_OFD_SETLK (open file description locks, Linux >= 3.15) */
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,6 +37,7 @@
 
 #include <sodium.h>
 
+#include "core/file.h"
 #include "ledger/ledger_internal.h"
 
 #define REC_HDR          CAI_RECORD_HEADER_BYTES
@@ -55,7 +58,7 @@ static int do_fdatasync(int fd)
 }
 
 struct cai_store {
-    char *journal_path, *snap_path, *tmp_path, *dir;
+    char *journal_path, *snap_path, *dir;
     int jfd;
     uint8_t *buf; /* records appended but not yet written */
     size_t len, cap;
@@ -652,6 +655,20 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+/* Removes "snapshot.tmp-*" files a crash left between create and rename. */
+static void remove_stale_snapshots(const char *dir)
+{
+    static const char prefix[] = "snapshot.tmp-";
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) == 0)
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
 void cai_store_close(cai_store *s)
 {
     if (s == NULL)
@@ -661,7 +678,6 @@ void cai_store_close(cai_store *s)
     free(s->buf);
     free(s->journal_path);
     free(s->snap_path);
-    free(s->tmp_path);
     free(s->dir);
     free(s);
 }
@@ -772,20 +788,10 @@ ca_status cai_store_snapshot(ca_ledger *l)
     size_t n = 0;
     if ((st = cai_snapshot_encode(l, &snap, &n)) != CA_OK)
         return st;
-    int fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        free(snap);
-        return io_fail("create", s->tmp_path);
-    }
-    st = write_all(fd, snap, n, s->tmp_path);
+    /* A fresh O_EXCL|O_NOFOLLOW temporary, fsync, rename, directory fsync: a
+     * file or symlink planted in the directory is never written through. */
+    st = cai_file_replace(s->snap_path, snap, n, 0600);
     free(snap);
-    if (st == CA_OK && do_fsync(fd) != 0)
-        st = io_fail("fsync", s->tmp_path);
-    close(fd);
-    if (st == CA_OK && rename(s->tmp_path, s->snap_path) != 0)
-        st = io_fail("rename", s->tmp_path);
-    if (st == CA_OK)
-        st = sync_dir(s->dir);
     if (st != CA_OK)
         return st;
     /* The snapshot covers every journal record: start the journal afresh. */
@@ -836,12 +842,11 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     s->dir = join(dir, ".");
     s->journal_path = join(dir, "journal");
     s->snap_path = join(dir, "snapshot");
-    s->tmp_path = join(dir, "snapshot.tmp");
     ca_ledger *l = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
     int exists = 0;
-    if (!s->dir || !s->journal_path || !s->snap_path || !s->tmp_path) {
+    if (!s->dir || !s->journal_path || !s->snap_path) {
         st = cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
         goto fail;
     }
@@ -910,7 +915,7 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     }
     if (changed == 2 && (st = sync_dir(s->dir)) != CA_OK)
         goto fail;
-    (void)unlink(s->tmp_path); /* left by a snapshot a crash interrupted */
+    remove_stale_snapshots(s->dir); /* left by a snapshot a crash interrupted */
     free(data);
     s->written_seq = l->seq;
     s->durable_seq = l->seq - inf.replayed; /* records found may not have been synced yet */

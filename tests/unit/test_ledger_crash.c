@@ -322,15 +322,20 @@ static void read_all(const char *name, uint8_t **buf, size_t *len)
     fclose(f);
 }
 
+static void write_all_file_at(const char *path, const uint8_t *buf, size_t len)
+{
+    (void)unlink(path); /* a new file, not a truncated one: ext4 flushes on truncate */
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
 static void write_all_file(const char *name, const uint8_t *buf, size_t len)
 {
     char p[300];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    (void)unlink(p); /* a new file, not a truncated one: ext4 flushes on truncate */
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    fclose(f);
+    write_all_file_at(p, buf, len);
 }
 
 /* Builds a durable ledger with `n` applied ops in the journal (after an optional snapshot). */
@@ -876,6 +881,55 @@ static void mint_commit(ca_ledger *l, uint64_t amount)
     assert_ok(ca_ledger_commit(l, NULL));
 }
 
+/*
+ * A snapshot never writes through a name planted in the directory: a symlink
+ * at the old fixed temporary name "snapshot.tmp" pointing at a victim file
+ * leaves the victim as it was (the snapshot used to open that name with
+ * O_CREAT|O_TRUNC and followed the link); the snapshot is a regular 0600 file;
+ * a temporary a crash left behind ("snapshot.tmp-*") is removed on open.
+ */
+static void test_snapshot_never_follows_links(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/ledger_links_%ld", CA_TEST_TMP_DIR, (long)getpid());
+    rm_dir();
+    char victim[300], link_path[300], p[300];
+    snprintf(victim, sizeof victim, "%s.victim", dir);
+    write_all_file_at(victim, (const uint8_t *)"keep me", 7);
+    ca_ledger_options o = opts();
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    mint_commit(l, 10);
+    snprintf(link_path, sizeof link_path, "%s/snapshot.tmp", dir);
+    assert_int_equal(symlink(victim, link_path), 0);
+    assert_ok(ca_ledger_snapshot(l));
+    ca_ledger_free(l);
+
+    uint8_t buf[16];
+    FILE *f = fopen(victim, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_int_equal(n, 7);
+    assert_memory_equal(buf, "keep me", 7);
+    struct stat st;
+    snprintf(p, sizeof p, "%s/snapshot", dir);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0600);
+
+    /* A temporary left by an interrupted snapshot goes on the next open. */
+    snprintf(p, sizeof p, "%s/snapshot.tmp-0123456789ab", dir);
+    write_all_file_at(p, (const uint8_t *)"x", 1);
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    ca_ledger_free(l);
+    assert_int_equal(lstat(p, &st), -1);
+
+    assert_int_equal(unlink(link_path), 0);
+    assert_int_equal(unlink(victim), 0);
+    rm_dir();
+}
+
 static int last_error_says(const char *word)
 {
     return strstr(ca_last_error(), word) != NULL;
@@ -1002,6 +1056,7 @@ int main(void)
         cmocka_unit_test(test_valid_after_damage),
         cmocka_unit_test(test_snapshot_hostile_counts),
         cmocka_unit_test(test_snapshot_then_stale_journal),
+        cmocka_unit_test(test_snapshot_never_follows_links),
         cmocka_unit_test(test_kill_recover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
