@@ -73,6 +73,11 @@ int cmd_sign(int argc, char **argv)
         return cli_error("sign", "cannot read the clock; pass --now MS");
     if (ttl_s != NULL && (cli_parse_u64(ttl_s, &ttl) != 0 || ttl == 0))
         return cli_error("sign", "--ttl must be a positive number of milliseconds");
+    if (ttl > CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS)
+        return cli_error("sign",
+                         "--ttl may be at most %lu ms (a day): verifiers refuse envelopes that "
+                         "live longer (CA_ERR_LIFETIME)",
+                         (unsigned long)CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS);
     if (now > UINT64_MAX - ttl)
         return cli_error("sign", "--now plus --ttl overflows");
     if ((flags & CA_ENVELOPE_SEAL) && to == NULL)
@@ -134,6 +139,18 @@ static int read_envelope(const char *cmd, const ca_envelope_options *opts, uint8
     return cli_read_stdin(cmd, opts->max_envelope_bytes, data, len);
 }
 
+/* --max-lifetime MS (NULL: the default) into opts. */
+static int parse_max_lifetime(const char *cmd, const char *s, ca_envelope_options *opts)
+{
+    uint64_t v;
+    if (s == NULL)
+        return 0;
+    if (cli_parse_u64(s, &v) != 0 || v == 0)
+        return cli_error(cmd, "--max-lifetime must be a positive number of milliseconds");
+    opts->max_lifetime_ms = v;
+    return 0;
+}
+
 static int parse_now(const char *cmd, const char *now_s, uint64_t *now)
 {
     if (now_s != NULL)
@@ -146,9 +163,11 @@ static int parse_now(const char *cmd, const char *now_s, uint64_t *now)
 
 int cmd_verify(int argc, char **argv)
 {
-    const char *now_s = NULL;
+    const char *now_s = NULL, *life_s = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--now") == 0 && (now_s = cli_value(argc, argv, &i)) != NULL)
+            continue;
+        if (strcmp(argv[i], "--max-lifetime") == 0 && (life_s = cli_value(argc, argv, &i)) != NULL)
             continue;
         cli_error("verify", "unexpected or incomplete argument '%s'", argv[i]);
         return CLI_USAGE;
@@ -160,6 +179,8 @@ int cmd_verify(int argc, char **argv)
     ca_status st = ca_envelope_options_init(&opts, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return cli_status_error("verify", "options", st);
+    if (parse_max_lifetime("verify", life_s, &opts) != 0)
+        return CLI_FAIL;
     uint8_t *data = NULL;
     size_t len = 0;
     if (read_envelope("verify", &opts, &data, &len) != 0)
@@ -257,11 +278,13 @@ static void json_hex(const char *name, const uint8_t *p, size_t len)
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *now_s = NULL, *seed = NULL, *key = NULL;
+    const char *now_s = NULL, *seed = NULL, *key = NULL, *life_s = NULL;
     for (int i = 0; i < argc; i++) {
         const char **slot = NULL;
         if (strcmp(argv[i], "--now") == 0)
             slot = &now_s;
+        else if (strcmp(argv[i], "--max-lifetime") == 0)
+            slot = &life_s;
         else if (strcmp(argv[i], "--seed") == 0)
             slot = &seed;
         else if (strcmp(argv[i], "--key") == 0)
@@ -282,6 +305,8 @@ int cmd_inspect(int argc, char **argv)
     ca_status st = ca_envelope_options_init(&opts, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return cli_status_error("inspect", "options", st);
+    if (parse_max_lifetime("inspect", life_s, &opts) != 0)
+        return CLI_FAIL;
     ca_identity *reader = NULL;
     if ((seed != NULL || key != NULL) && (reader = cli_load_identity("inspect", seed, key)) == NULL)
         return CLI_FAIL;
