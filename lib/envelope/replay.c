@@ -43,7 +43,8 @@ typedef struct rg_sender {
 
 _Static_assert(sizeof(rg_rec) == 56, "replay record size documented as 56 bytes");
 _Static_assert(sizeof(rg_sender) == 40, "sender record size documented as 40 bytes");
-_Static_assert(sizeof(rg_rec) + sizeof(rg_sender) + 2 * 4 * sizeof(uint32_t) ==
+/* at most 4 slots per id of capacity in each of the two tables */
+_Static_assert(sizeof(rg_rec) + sizeof(rg_sender) + sizeof(uint32_t) * 4 * 2 ==
                    CA_REPLAY_GUARD_BYTES_PER_ID,
                "documented bytes per id of capacity");
 
