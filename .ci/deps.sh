@@ -11,6 +11,7 @@ packages=(
   abigail-tools                      # ABI baseline check (abidw, abidiff)
   g++                                # public headers must compile as C++
   python3                            # Python binding and its tests
+  python3-cryptography               # independent check of the envelope vectors
   cargo rustc                        # Rust binding and its tests
   nats-server libnats-dev            # cross-process examples
   libsqlite3-dev                     # ledger benchmark baseline

@@ -72,6 +72,11 @@ int cmd_sign(int argc, char **argv)
         return cli_error("sign", "cannot read the clock; pass --now MS");
     if (ttl_s != NULL && (cli_parse_u64(ttl_s, &ttl) != 0 || ttl == 0))
         return cli_error("sign", "--ttl must be a positive number of milliseconds");
+    if (ttl > CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS)
+        return cli_error("sign",
+                         "--ttl may be at most %lu ms (a day): verifiers refuse envelopes that "
+                         "live longer (CA_ERR_LIFETIME)",
+                         (unsigned long)CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS);
     if (now > UINT64_MAX - ttl)
         return cli_error("sign", "--now plus --ttl overflows");
     if ((flags & CA_ENVELOPE_SEAL) && to == NULL)
@@ -133,6 +138,18 @@ static int read_envelope(const char *cmd, const ca_envelope_options *opts, uint8
     return cli_read_stdin(cmd, opts->max_envelope_bytes, data, len);
 }
 
+/* --max-lifetime MS (NULL: the default) into opts. */
+static int parse_max_lifetime(const char *cmd, const char *s, ca_envelope_options *opts)
+{
+    uint64_t v;
+    if (s == NULL)
+        return 0;
+    if (cli_parse_u64(s, &v) != 0 || v == 0)
+        return cli_error(cmd, "--max-lifetime must be a positive number of milliseconds");
+    opts->max_lifetime_ms = v;
+    return 0;
+}
+
 static int parse_now(const char *cmd, const char *now_s, uint64_t *now)
 {
     if (now_s != NULL)
@@ -145,9 +162,11 @@ static int parse_now(const char *cmd, const char *now_s, uint64_t *now)
 
 int cmd_verify(int argc, char **argv)
 {
-    const char *now_s = NULL;
+    const char *now_s = NULL, *life_s = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--now") == 0 && (now_s = cli_value(argc, argv, &i)) != NULL)
+            continue;
+        if (strcmp(argv[i], "--max-lifetime") == 0 && (life_s = cli_value(argc, argv, &i)) != NULL)
             continue;
         cli_error("verify", "unexpected or incomplete argument '%s'", argv[i]);
         return CLI_USAGE;
@@ -159,6 +178,8 @@ int cmd_verify(int argc, char **argv)
     ca_status st = ca_envelope_options_init(&opts, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return cli_status_error("verify", "options", st);
+    if (parse_max_lifetime("verify", life_s, &opts) != 0)
+        return CLI_FAIL;
     uint8_t *data = NULL;
     size_t len = 0;
     if (read_envelope("verify", &opts, &data, &len) != 0)
@@ -256,13 +277,16 @@ static void json_hex(const char *name, const uint8_t *p, size_t len)
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *now_s = NULL;
+    const char *now_s = NULL, *life_s = NULL;
     cli_key_source src = {0};
     for (int i = 0; i < argc; i++) {
         int k = cli_key_option(argc, argv, &i, &src);
         if (k > 0)
             continue;
         if (k == 0 && strcmp(argv[i], "--now") == 0 && (now_s = cli_value(argc, argv, &i)) != NULL)
+            continue;
+        if (k == 0 && strcmp(argv[i], "--max-lifetime") == 0 &&
+            (life_s = cli_value(argc, argv, &i)) != NULL)
             continue;
         cli_error("inspect", "unexpected or incomplete argument '%s'", argv[i]);
         return CLI_USAGE;
@@ -278,6 +302,8 @@ int cmd_inspect(int argc, char **argv)
     ca_status st = ca_envelope_options_init(&opts, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return cli_status_error("inspect", "options", st);
+    if (parse_max_lifetime("inspect", life_s, &opts) != 0)
+        return CLI_FAIL;
     ca_identity *reader = NULL;
     if (cli_key_source_count(&src) == 1 &&
         (reader = cli_load_identity("inspect", &src, "the envelope")) == NULL)

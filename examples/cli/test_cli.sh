@@ -159,6 +159,18 @@ stdin_file="$work/body" run "sign: --seal without --to" 1 "$cli" sign --seed-fil
 stdin_file="$work/body" run "sign: bad --to" 1 "$cli" sign --seed-file "$work/seed1" --to did:key:zzz
 stdin_file="$work/body" run "sign: bad --kind" 1 "$cli" sign --seed-file "$work/seed1" --kind 0
 stdin_file="$work/body" run "sign: bad --now" 1 "$cli" sign --seed-file "$work/seed1" --now 12x
+stdin_file="$work/body" run "sign: --ttl over a day" 1 "$cli" sign --seed-file "$work/seed1" --ttl 86400001
+grep -q "at most 86400000" "$work/err" || { echo "FAIL ttl cap message"; fails=$((fails + 1)); }
+stdin_file="$work/body" run "sign: --ttl of a day" 0 "$cli" sign --seed-file "$work/seed1" --now $t0 --ttl 86400000
+cp "$work/out" "$work/day"
+stdin_file="$work/day" run "verify: a day" 0 "$cli" verify --now $((t0 + 1))
+stdin_file="$work/day" run "verify: --max-lifetime below it" 1 \
+  "$cli" verify --now $((t0 + 1)) --max-lifetime 86399999
+grep -q CA_ERR_LIFETIME "$work/err" || { echo "FAIL lifetime status"; fails=$((fails + 1)); }
+stdin_file="$work/day" run "inspect: --max-lifetime below it" 0 \
+  "$cli" inspect --now $((t0 + 1)) --max-lifetime 60000
+grep -q '"status": "CA_ERR_LIFETIME"' "$work/out" || { echo "FAIL inspect lifetime"; fails=$((fails + 1)); }
+stdin_file="$work/day" run "verify: bad --max-lifetime" 1 "$cli" verify --max-lifetime 0
 stdin_file="$work/body" run "sign: with key file" 0 "$cli" sign --key "$work/me.key"
 
 # Garbage: every input must give exit 1 and one line, never a crash or hang.

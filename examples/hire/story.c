@@ -12,18 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EPOCH_MS     1767225600000ull /* 2026-01-01T00:00:00Z: the story's t = 0 */
-#define MAX_PRICE    100u             /* every request's price ceiling, cr */
-#define COLLATERAL   20u              /* collateral every request asks the worker to lock */
-#define REQ_WINDOW   60000u           /* ms from request to its deadline */
-#define BID_SLACK    5000u            /* ms a worker adds to its latency bound when promising */
-#define TASK_GAP     4000u            /* ms between two requests */
-#define TTL          3600000u         /* envelope lifetime, ms */
-#define JAIL_EQUIV   3600000u         /* ms an equivocator may not bond or take escrow work */
-#define CAP_POOL     6u
-#define NO_AGENT     (-1)
-#define ENV_BUF      4096u
-#define EVIDENCE_BUF 8192u
+#define EPOCH_MS         1767225600000ull /* 2026-01-01T00:00:00Z: the story's t = 0 */
+#define MAX_PRICE        100u             /* every request's price ceiling, cr */
+#define COLLATERAL       20u              /* collateral every request asks the worker to lock */
+#define REQ_WINDOW       60000u           /* ms from request to its deadline */
+#define BID_SLACK        5000u            /* ms a worker adds to its latency bound when promising */
+#define TASK_GAP         4000u            /* ms between two requests */
+#define TTL              3600000u         /* envelope lifetime, ms */
+#define CARD_LIFETIME_MS (365ull * 86400000ull) /* agent cards: valid for a year */
+#define JAIL_EQUIV       3600000u /* ms an equivocator may not bond or take escrow work */
+#define CAP_POOL         6u
+#define NO_AGENT         (-1)
+#define ENV_BUF          4096u
+#define EVIDENCE_BUF     8192u
 
 static const char *const cap_pool[CAP_POOL] = {"llm.translate.en-fr", "code.review.c",
                                                "llm.summarize",       "image.caption",
@@ -308,7 +309,7 @@ static ca_status make_card(hire_story *s, uint32_t i)
     cp.endpoint = endpoint;
     cp.stake = a->stake;
     cp.not_before = EPOCH_MS;
-    cp.not_after = EPOCH_MS + 365ull * 86400000ull;
+    cp.not_after = EPOCH_MS + CARD_LIFETIME_MS;
     cp.sequence = 1;
     cp.capabilities = caps;
     cp.capability_count = a->ncaps;
@@ -316,9 +317,13 @@ static ca_status make_card(hire_story *s, uint32_t i)
     size_t len = 0;
     TRY(ca_card_sign(a->p.id, &cp, s->buf[0], ENV_BUF, &len, NULL), "card sign");
     count_sign(s, env_signed_len(len));
-    /* The registry takes only a verified card. */
+    /* The registry takes only a verified card; this host accepts cards valid for a year
+     * (an envelope's default maximum lifetime is a day). */
+    ca_envelope_options eo;
+    TRY(ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION), "card options");
+    eo.max_lifetime_ms = CARD_LIFETIME_MS;
     ca_card *card = NULL;
-    TRY(ca_card_open(&card, s->buf[0], len, s->now, NULL), "card open");
+    TRY(ca_card_open(&card, s->buf[0], len, s->now, &eo), "card open");
     count_verify(s, env_signed_len(len), 1);
     ca_status st = ca_routing_add_card(s->rt, card, s->now);
     ca_card_free(card);

@@ -87,6 +87,9 @@ enum {
     CA_ERR_DECOMPRESS = -206,    /* body does not decompress, or exceeds the cap */
     CA_ERR_SEALED = -207,        /* sealed body cannot be opened with this identity */
     CA_ERR_WRONG_KIND = -208,    /* envelope kind is not the one the caller expected */
+    CA_ERR_LIFETIME = -209,      /* expires_at - created_at exceeds the allowed maximum lifetime */
+    CA_ERR_REPLAY_QUOTA = -210,  /* replay guard holds its per-sender quota of this sender's ids */
+    CA_ERR_SEAL_MISMATCH = -211, /* sealed body does not open under this envelope's header */
 
     /* task: -300 .. -399 */
     CA_ERR_BAD_CAPABILITY = -300,      /* capability name breaks the grammar (card.h) */

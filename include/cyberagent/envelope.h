@@ -83,13 +83,29 @@ CA_API CA_NODISCARD ca_status ca_envelope_sign(const ca_identity *signer,
 
 /* ---- decoding and verification ---- */
 
-#define CA_ENVELOPE_OPTIONS_VERSION 1u
+/*
+ * Default for ca_envelope_options.max_lifetime_ms and the replay guard's:
+ * 24 hours. An envelope's lifetime is its delivery window, not the task's
+ * deadline (deadlines travel in task bodies, and a RESULT for a week-long job
+ * is signed when it is delivered); the examples sign for 10 minutes to one
+ * hour, and a day still covers a recipient that is offline or a queue that
+ * redelivers late. Long-lived facts are re-signed: agent cards, like
+ * Kademlia records, are republished rather than signed for ever. The cap is
+ * what bounds how long a replay guard must remember an id.
+ */
+#define CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS 86400000u
+
+#define CA_ENVELOPE_OPTIONS_VERSION 2u
 
 typedef struct ca_envelope_options {
     unsigned int version;      /* CA_ENVELOPE_OPTIONS_VERSION */
     size_t max_envelope_bytes; /* encoded size limit; default 1 MiB + 4 KiB */
     size_t max_body_bytes;     /* body size after decompression/unsealing; default 1 MiB */
     uint64_t max_skew_ms;      /* allowed clock difference; default 30 000 */
+    /* version 2: */
+    uint64_t max_lifetime_ms; /* most expires_at - created_at that verify accepts; at least 1;
+                                 default CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS (a version-1
+                                 struct gets the default) */
 } ca_envelope_options;
 
 /* Fills the defaults above. CA_ERR_UNSUPPORTED for an unknown version. */
@@ -105,8 +121,11 @@ CA_API CA_NODISCARD ca_status ca_envelope_decode(ca_envelope **out, const uint8_
                                                  const ca_envelope_options *opts);
 
 /*
- * Checks the signature, then time: CA_ERR_NOT_YET_VALID when created_at >
- * now + skew, CA_ERR_EXPIRED when now > expires_at + skew.
+ * Checks, in this order: the size limits (CA_ERR_LIMIT), the signature
+ * (CA_ERR_BAD_SIGNATURE), the lifetime (CA_ERR_LIFETIME when expires_at -
+ * created_at > max_lifetime_ms), then time: CA_ERR_NOT_YET_VALID when
+ * created_at > now + skew, CA_ERR_EXPIRED when now > expires_at + skew (sums
+ * saturate). CA_ERR_INVALID_ARGUMENT for max_lifetime_ms 0.
  */
 CA_API CA_NODISCARD ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now,
                                                  const ca_envelope_options *opts);
@@ -132,7 +151,11 @@ CA_API void ca_envelope_signature(const ca_envelope *env, ca_signature *out);
  * The body as the sender wrote it: decompressed when compressed (never past
  * opts->max_body_bytes — a zstd bomb is refused without allocating past the
  * cap), opened when sealed (`reader` must then be the recipient's identity,
- * else CA_ERR_SEALED; may be NULL otherwise). OWNERSHIP RULE for `out`.
+ * else CA_ERR_SEALED; may be NULL otherwise). A sealed body opens only under
+ * the exact header it was sealed for (version, kind, sender, recipient,
+ * times, parent, flags; docs/WIRE.md): one re-signed by another sender, moved
+ * into another envelope or damaged is CA_ERR_SEAL_MISMATCH. OWNERSHIP RULE
+ * for `out`.
  */
 CA_API CA_NODISCARD ca_status ca_envelope_body(const ca_envelope *env, const ca_identity *reader,
                                                const ca_envelope_options *opts, uint8_t *out,
@@ -144,32 +167,91 @@ CA_API CA_NODISCARD ca_status ca_envelope_encoded(const ca_envelope *env, uint8_
 
 /* ---- replay guard ---- */
 
+/*
+ * A replay guard remembers the ids of accepted envelopes so that a repeat is
+ * refused. Rules, in the order ca_replay_guard_check applies them:
+ *
+ *   1. ids whose time has passed (until < now) are dropped first;
+ *   2. expires_at - created_at > max_lifetime_ms  -> CA_ERR_LIFETIME;
+ *      created_at > now + max_skew_ms             -> CA_ERR_NOT_YET_VALID;
+ *   3. the id is remembered                       -> CA_ERR_REPLAY;
+ *   4. now > expires_at + max_skew_ms             -> CA_ERR_EXPIRED;
+ *   5. the sender holds max_per_sender ids        -> CA_ERR_REPLAY_QUOTA;
+ *   6. the guard holds `capacity` ids             -> CA_ERR_REPLAY_FULL;
+ *   7. else the id is recorded until = expires_at + max_skew_ms: CA_OK.
+ *
+ * Nothing is recorded on a failure, and the guard never forgets an id early
+ * (it refuses rather than evicts), so every id the verifier (same skew and
+ * lifetime) still accepts stays a replay. Rule 2 bounds every entry:
+ * until <= created_at + max_lifetime_ms + max_skew_ms, i.e. at most
+ * max_lifetime_ms + 2 * max_skew_ms after it was recorded.
+ *
+ * Floods. One sender (one key) holds at most max_per_sender ids, so it can
+ * never make the guard refuse another sender's message: the others keep
+ * capacity - max_per_sender ids. k made-up senders hold at most
+ * k * max_per_sender ids; when they fill the guard, every new id is
+ * CA_ERR_REPLAY_FULL until theirs expire, at most max_lifetime_ms +
+ * 2 * max_skew_ms after the flood's last message. Ids already recorded stay
+ * protected throughout, and the memory never grows. A guard cannot tell
+ * made-up keys from real ones: admit senders first (a staked or known agent)
+ * where that matters.
+ *
+ * Cost: O(1) expected table probes (two keyed-SipHash tables, random key per
+ * guard, at most half full) plus O(log capacity) heap moves per check and per
+ * dropped id. Memory is allocated once, at creation: at most
+ * CA_REPLAY_GUARD_BYTES_PER_ID bytes per id of capacity (a 56-byte record,
+ * a 40-byte sender record and 2..4 slots of 4 bytes in each table) plus the
+ * handle; ca_replay_guard_bytes tells the exact figure.
+ */
 typedef struct ca_replay_guard ca_replay_guard;
 
+#define CA_REPLAY_GUARD_OPTIONS_VERSION  1u
+#define CA_REPLAY_GUARD_CAPACITY_DEFAULT 65536u
+#define CA_REPLAY_GUARD_MAX_CAPACITY     268435456u /* 2^28 */
+/* Default per-sender quota: capacity / CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT, at least 1. */
+#define CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT 16u
+#define CA_REPLAY_GUARD_BYTES_PER_ID         128u
+
+typedef struct ca_replay_guard_options {
+    unsigned int version;     /* CA_REPLAY_GUARD_OPTIONS_VERSION */
+    size_t capacity;          /* ids remembered at most, 1 .. 2^28; default 65 536 */
+    size_t max_per_sender;    /* ids one sender may hold, 1 .. capacity; 0 (the default):
+                                 capacity / CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT, at least 1 */
+    uint64_t max_skew_ms;     /* the verifier's skew; default 30 000 */
+    uint64_t max_lifetime_ms; /* the verifier's max lifetime, at least 1;
+                                 default CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS */
+} ca_replay_guard_options;
+
+/* Fills the defaults above. CA_ERR_UNSUPPORTED for an unknown version. */
+CA_API ca_status ca_replay_guard_options_init(ca_replay_guard_options *opts, unsigned int version);
+
 /*
- * A guard remembering up to `capacity` message ids, each until its
- * expires_at + max_skew_ms (use the skew given to ca_envelope_verify, so a
- * message the verifier still accepts is never forgotten). Memory is fixed at
- * creation: at most 64 bytes per id of capacity (a 48-byte record plus its
- * hash-table slots). CA_ERR_INVALID_ARGUMENT for capacity 0, CA_ERR_LIMIT
- * above 2^28.
+ * A guard with the given options (NULL: defaults). CA_ERR_INVALID_ARGUMENT
+ * for capacity 0, max_per_sender > capacity or max_lifetime_ms 0;
+ * CA_ERR_LIMIT for capacity above 2^28; CA_ERR_NO_MEMORY.
+ */
+CA_API CA_NODISCARD ca_status ca_replay_guard_new2(ca_replay_guard **out,
+                                                   const ca_replay_guard_options *opts);
+
+/*
+ * ca_replay_guard_new2 with this `capacity` and `max_skew_ms` (use the skew
+ * given to ca_envelope_verify) and the other options at their defaults:
+ * max_lifetime_ms CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS, max_per_sender
+ * capacity / 16 (at least 1). Same errors.
  */
 CA_API CA_NODISCARD ca_status ca_replay_guard_new(ca_replay_guard **out, size_t capacity,
                                                   uint64_t max_skew_ms);
 CA_API void ca_replay_guard_free(ca_replay_guard *guard);
 
-/*
- * Records the envelope's id until its expires_at + max_skew_ms, after dropping
- * entries that have expired at `now`. CA_ERR_REPLAY when the id is already
- * recorded; CA_ERR_REPLAY_FULL when every slot holds an unexpired id (it
- * refuses rather than forgets); CA_ERR_EXPIRED (nothing recorded) when now is
- * already past expires_at + max_skew_ms, since the verifier rejects it anyway.
- */
+/* Applies the rules above to the envelope's id (the caller verifies the envelope first). */
 CA_API CA_NODISCARD ca_status ca_replay_guard_check(ca_replay_guard *guard, const ca_envelope *env,
                                                     uint64_t now);
 
-/* Number of ids currently remembered. */
+/* Number of ids currently remembered (0 for NULL). */
 CA_API size_t ca_replay_guard_count(const ca_replay_guard *guard);
+
+/* Bytes the guard allocated (all at creation; it never allocates again). 0 for NULL. */
+CA_API size_t ca_replay_guard_bytes(const ca_replay_guard *guard);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,9 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_DECOMPRESS)
         CAI_NAME(CA_ERR_SEALED)
         CAI_NAME(CA_ERR_WRONG_KIND)
+        CAI_NAME(CA_ERR_LIFETIME)
+        CAI_NAME(CA_ERR_REPLAY_QUOTA)
+        CAI_NAME(CA_ERR_SEAL_MISMATCH)
 
         /* task */
         CAI_NAME(CA_ERR_BAD_CAPABILITY)

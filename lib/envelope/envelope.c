@@ -40,10 +40,16 @@ enum {
  * key and bin32 header 6, signature 67; plus the 48 bytes a sealed box adds.
  */
 #define ENV_OVERHEAD    209u
-#define ENV_SEAL_BYTES  crypto_box_SEALBYTES
+#define ENV_SEAL_BYTES  (crypto_box_PUBLICKEYBYTES + crypto_box_MACBYTES)
 #define ENV_MAX_BODY_IN ((size_t)UINT32_MAX - ENV_SEAL_BYTES)
+/* Keys 0..7 at their largest: 2 + 6 + 35 + 35 + 10 + 10 + 35 + 2. */
+#define ENV_HEADER_MAX 135u
+/* The sealing nonce's domain tag (docs/WIRE.md, "Body: compression and sealing"). */
+#define ENV_SEAL_TAG     "cyberagent/1/seal"
+#define ENV_SEAL_TAG_LEN (sizeof ENV_SEAL_TAG - 1)
 
 _Static_assert(ENV_SEAL_BYTES == 48, "sealed box overhead");
+_Static_assert(crypto_box_NONCEBYTES == 24, "sealing nonce size");
 _Static_assert(ENV_OVERHEAD + ENV_SEAL_BYTES == CA_ENVELOPE_MAX_OVERHEAD, "documented overhead");
 _Static_assert(CA_ENVELOPE_COMPRESS == CAI_ENV_FLAG_COMPRESSED, "flag bits");
 _Static_assert(CA_ENVELOPE_SEAL == CAI_ENV_FLAG_SEALED, "flag bits");
@@ -63,7 +69,8 @@ struct ca_envelope {
     ca_hash parent;
     ca_hash id;
     ca_signature signature;
-    size_t body_off; /* body bytes: enc + body_off, body_len bytes */
+    size_t header_end; /* offset of key 8: enc[1 .. header_end) are fields 0..7 */
+    size_t body_off;   /* body bytes: enc + body_off, body_len bytes */
     size_t body_len;
     size_t fields_end; /* offset of key 9: enc[1 .. fields_end) are fields 0..8 */
     size_t len;
@@ -117,16 +124,25 @@ ca_status ca_envelope_options_init(ca_envelope_options *opts, unsigned int versi
     opts->max_envelope_bytes = ((size_t)1 << 20) + 4096;
     opts->max_body_bytes = (size_t)1 << 20;
     opts->max_skew_ms = 30000;
+    opts->max_lifetime_ms = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
     return CA_OK;
 }
 
-/* Copies the caller's options (NULL: defaults), honouring their version. */
+/*
+ * Copies the caller's options (NULL: defaults), honouring their version: a
+ * version-1 struct ends before max_lifetime_ms, which then keeps its default.
+ */
 static ca_status env_options(const ca_envelope_options *in, ca_envelope_options *out)
 {
     if (in == NULL)
         return ca_envelope_options_init(out, CA_ENVELOPE_OPTIONS_VERSION);
     CAI_REQUIRE_VERSION("ca_envelope_options", in->version, CA_ENVELOPE_OPTIONS_VERSION);
-    *out = *in; /* version 1 is the whole struct; later versions copy field by field */
+    (void)ca_envelope_options_init(out, CA_ENVELOPE_OPTIONS_VERSION);
+    out->max_envelope_bytes = in->max_envelope_bytes;
+    out->max_body_bytes = in->max_body_bytes;
+    out->max_skew_ms = in->max_skew_ms;
+    if (in->version >= 2)
+        out->max_lifetime_ms = in->max_lifetime_ms;
     return CA_OK;
 }
 
@@ -176,8 +192,8 @@ static uint32_t env_signed_entries(const env_fields *f)
     return 6u + (f->recipient != NULL) + (f->parent != NULL) + (f->flags != 0);
 }
 
-/* Fields 0..8 in ascending key order, optional ones omitted. */
-static void env_write_fields(cai_wire_writer *w, const env_fields *f)
+/* Fields 0..7 (the header) in ascending key order, optional ones omitted. */
+static void env_write_header(cai_wire_writer *w, const env_fields *f)
 {
     cai_ww_kuint(w, K_VERSION, CA_ENVELOPE_VERSION);
     cai_ww_kuint(w, K_KIND, f->kind);
@@ -190,7 +206,52 @@ static void env_write_fields(cai_wire_writer *w, const env_fields *f)
         cai_ww_kbin(w, K_PARENT, f->parent->bytes, CA_HASH_BYTES);
     if (f->flags != 0)
         cai_ww_kuint(w, K_FLAGS, f->flags);
+}
+
+/* Fields 0..8: the header, then the body. */
+static void env_write_fields(cai_wire_writer *w, const env_fields *f)
+{
+    env_write_header(w, f);
     cai_ww_kbin(w, K_BODY, f->body, f->body_len);
+}
+
+/*
+ * The sealing nonce: BLAKE2b-192 of "cyberagent/1/seal" || the ephemeral
+ * X25519 key || the recipient's X25519 key || the header (fields 0..7 exactly
+ * as on the wire). Whatever changes in the header changes the nonce, and the
+ * box then fails its MAC.
+ */
+static void env_seal_nonce(uint8_t nonce[crypto_box_NONCEBYTES],
+                           const uint8_t epk[crypto_box_PUBLICKEYBYTES],
+                           const uint8_t rpk[crypto_box_PUBLICKEYBYTES], const uint8_t *header,
+                           size_t header_len)
+{
+    crypto_generichash_state hs;
+    crypto_generichash_init(&hs, NULL, 0, crypto_box_NONCEBYTES);
+    crypto_generichash_update(&hs, (const uint8_t *)ENV_SEAL_TAG, ENV_SEAL_TAG_LEN);
+    crypto_generichash_update(&hs, epk, crypto_box_PUBLICKEYBYTES);
+    crypto_generichash_update(&hs, rpk, crypto_box_PUBLICKEYBYTES);
+    crypto_generichash_update(&hs, header, header_len);
+    crypto_generichash_final(&hs, nonce, crypto_box_NONCEBYTES);
+}
+
+/*
+ * Seals m to the recipient's X25519 key rpk, bound to the header:
+ * out = epk (32) || crypto_box_easy(m) under a fresh ephemeral key pair and
+ * the nonce above (16-byte MAC, then the ciphertext). out holds mlen + 48.
+ */
+static ca_status env_seal(uint8_t *out, const uint8_t *m, size_t mlen,
+                          const uint8_t rpk[crypto_box_PUBLICKEYBYTES], const uint8_t *header,
+                          size_t header_len)
+{
+    uint8_t esk[crypto_box_SECRETKEYBYTES], nonce[crypto_box_NONCEBYTES];
+    crypto_box_keypair(out, esk);
+    env_seal_nonce(nonce, out, rpk, header, header_len);
+    int bad = crypto_box_easy(out + crypto_box_PUBLICKEYBYTES, m, mlen, nonce, rpk, esk);
+    sodium_memzero(esk, sizeof esk);
+    if (bad != 0)
+        return cai_fail(CA_ERR_BAD_KEY, "the recipient's X25519 key cannot be sealed to");
+    return CA_OK;
 }
 
 static ca_status env_check_params(const ca_envelope_params *p, const uint8_t *body, size_t body_len)
@@ -269,13 +330,15 @@ ca_status ca_envelope_sign(const ca_identity *signer, const ca_envelope_params *
             st = cai_fail(CA_ERR_NO_MEMORY, "out of memory sealing a body");
             goto done;
         }
-        if (crypto_box_seal(sealed, f.body, f.body_len, xpk) != 0) {
-            st = cai_fail(CA_ERR_BAD_KEY, "the recipient's X25519 key cannot be sealed to");
+        f.flags |= CAI_ENV_FLAG_SEALED; /* the header the box is bound to carries the flag */
+        uint8_t header[ENV_HEADER_MAX];
+        cai_wire_writer hw;
+        cai_ww_init(&hw, header, sizeof header);
+        env_write_header(&hw, &f);
+        if ((st = env_seal(sealed, f.body, f.body_len, xpk, header, hw.len)) != CA_OK)
             goto done;
-        }
         f.body = sealed;
         f.body_len += ENV_SEAL_BYTES;
-        f.flags |= CAI_ENV_FLAG_SEALED;
     }
 
     /* Signed bytes: domain tag, map header without the signature, fields 0..8. */
@@ -392,6 +455,7 @@ static ca_status env_parse(const uint8_t *data, size_t len, ca_envelope *e)
         e->flags = (uint32_t)v;
     }
     const uint8_t *body;
+    e->header_end = (size_t)(r.p - data);
     if ((st = cai_wr_require(&m, K_BODY)) != CA_OK ||
         (st = cai_wr_bin(&r, &body, &e->body_len)) != CA_OK)
         return st;
@@ -503,6 +567,15 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
         free(sbuf);
     if (bad != 0)
         return cai_fail(CA_ERR_BAD_SIGNATURE, "envelope signature does not verify");
+    if (o.max_lifetime_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
+    if (env->expires_at - env->created_at > o.max_lifetime_ms)
+        return cai_fail(CA_ERR_LIFETIME,
+                        "envelope lives %llu ms (created %llu, expires %llu), more than the "
+                        "maximum of %llu ms",
+                        (unsigned long long)(env->expires_at - env->created_at),
+                        (unsigned long long)env->created_at, (unsigned long long)env->expires_at,
+                        (unsigned long long)o.max_lifetime_ms);
     if (env->created_at > sat_add(now, o.max_skew_ms))
         return cai_fail(CA_ERR_NOT_YET_VALID,
                         "envelope created at %llu, beyond now %llu + skew %llu ms",
@@ -735,8 +808,13 @@ static ca_status env_body(const ca_envelope *env, const ca_identity *reader,
         return st;
     }
     if ((st = cai_identity_x25519_secret(reader, xsk)) == CA_OK) {
-        if (crypto_box_seal_open(dst, src, n, xpk, xsk) != 0)
-            st = cai_fail(CA_ERR_SEALED, "sealed body does not open (tampered, or not for us)");
+        uint8_t nonce[crypto_box_NONCEBYTES];
+        env_seal_nonce(nonce, src, xpk, env->enc + 1, env->header_end - 1);
+        if (crypto_box_open_easy(dst, src + crypto_box_PUBLICKEYBYTES,
+                                 n - crypto_box_PUBLICKEYBYTES, nonce, src, xsk) != 0)
+            st = cai_fail(CA_ERR_SEAL_MISMATCH,
+                          "sealed body does not open under this envelope's header (sealed for "
+                          "another sender or header and re-signed, or damaged)");
         sodium_memzero(xsk, sizeof xsk);
     }
     if (st == CA_OK && compressed)
@@ -792,4 +870,31 @@ ca_status cai_envelope_body_view(const ca_envelope *env, const ca_identity *read
     }
     *body = *owned;
     return CA_OK;
+}
+
+ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
+                                size_t *out_len)
+{
+    env_fields f = {env->kind,
+                    &env->sender,
+                    env->has_recipient ? &env->recipient : NULL,
+                    env->created_at,
+                    env->expires_at,
+                    env->has_parent ? &env->parent : NULL,
+                    env->flags,
+                    env->enc + env->body_off,
+                    env->body_len};
+    cai_wire_writer w;
+    for (int pass = 0; pass < 2; pass++) {
+        cai_ww_init(&w, pass == 0 ? NULL : out, pass == 0 ? 0 : out_cap);
+        cai_ww_map(&w, env_signed_entries(&f) + 1);
+        env_write_fields(&w, &f);
+        cai_ww_kbin(&w, K_SIGNATURE, env->signature.bytes, CA_SIGNATURE_BYTES);
+        if (pass == 0) {
+            ca_status st = cai_check_out(out, out_cap, out_len, w.len);
+            if (st != CA_OK)
+                return st;
+        }
+    }
+    return cai_ww_finish(&w, out_len);
 }

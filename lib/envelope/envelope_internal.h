@@ -40,4 +40,19 @@ const ca_hash *cai_envelope_id_ref(const ca_envelope *env);
 /* The sender without a copy. */
 const ca_agent_id *cai_envelope_sender_ref(const ca_envelope *env);
 
+/*
+ * Encodes the envelope afresh from its decoded field values (the encoder
+ * ca_envelope_sign uses), under the OWNERSHIP RULE. For a decoded envelope
+ * this must give back the decoder's input byte for byte: the fuzz target's
+ * canonicality check.
+ */
+ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
+                                size_t *out_len);
+
+/* Test hook: table slots a replay guard has examined since it was created. */
+uint64_t cai_replay_guard_probes(const ca_replay_guard *guard);
+
+/* Test hook: ids the guard currently holds for `sender` (0 when none; counts its probes). */
+size_t cai_replay_guard_sender_count(ca_replay_guard *guard, const ca_agent_id *sender);
+
 #endif /* CYBERAGENT_ENVELOPE_INTERNAL_H */

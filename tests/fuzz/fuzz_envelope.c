@@ -3,17 +3,24 @@
  * receiver does next with a decoded envelope.
  *
  * Invariants on every input that decodes:
- *   - canonical: ca_envelope_encoded gives back exactly the input bytes;
+ *   - canonical: the envelope encoded afresh from its decoded field values
+ *     (cai_envelope_reencode, the signer's own encoder) is the input byte for
+ *     byte, so the decoder accepts one encoding per message and loses no
+ *     field; and the id is the hash of those re-encoded signed bytes;
  *   - decoding is deterministic (same id twice);
- *   - verify returns a documented status and never crashes;
+ *   - verify returns a documented status and never crashes; past the
+ *     default maximum lifetime it is CA_ERR_LIFETIME;
  *   - the body, extracted with a small cap (4 KiB) by the recipient of the
  *     seed corpus's sealed envelopes (RFC 8032 test 2 seed), comes back
  *     within the cap or with a documented status, through both the public
  *     call and the internal zero-copy view;
- *   - a replay guard accepts the id once, then reports a replay.
+ *   - a replay guard accepts the id once, then reports a replay; an
+ *     envelope past the maximum lifetime is never recorded.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "cyberagent.h"
 #include "envelope/envelope_internal.h"
@@ -36,8 +43,8 @@ static ca_identity *reader(void)
 
 static int body_status_ok(ca_status st)
 {
-    return st == CA_OK || st == CA_ERR_DECOMPRESS || st == CA_ERR_SEALED || st == CA_ERR_LIMIT ||
-           st == CA_ERR_BUFFER_TOO_SMALL;
+    return st == CA_OK || st == CA_ERR_DECOMPRESS || st == CA_ERR_SEALED ||
+           st == CA_ERR_SEAL_MISMATCH || st == CA_ERR_LIMIT || st == CA_ERR_BUFFER_TOO_SMALL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,14 +61,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    /* Canonical: exactly one encoding, and it is the input. */
+    /* Canonical: encoded afresh from the decoded fields, it is exactly the input. */
     size_t len = 0;
-    FUZZ_CHECK(ca_envelope_encoded(e, NULL, 0, &len) == CA_ERR_BUFFER_TOO_SMALL);
+    FUZZ_CHECK(cai_envelope_reencode(e, NULL, 0, &len) == CA_ERR_BUFFER_TOO_SMALL);
     FUZZ_CHECK(len == size);
-    uint8_t *again = malloc(size);
+    uint8_t *again = malloc(size + 32);
     FUZZ_CHECK(again != NULL);
-    FUZZ_CHECK(ca_envelope_encoded(e, again, size, &len) == CA_OK);
+    FUZZ_CHECK(cai_envelope_reencode(e, again, size + 32, &len) == CA_OK);
     FUZZ_CHECK(len == size && memcmp(again, data, size) == 0);
+    /* The id: BLAKE2b-256 of tag || map header - 1 || the re-encoded fields 0..8. */
+    char tag[32];
+    int tag_len = snprintf(tag, sizeof tag, "cyberagent/1/%lu", (unsigned long)ca_envelope_kind(e));
+    FUZZ_CHECK(tag_len > 0 && size > 67 && (again[0] & 0xf0) == 0x80);
+    uint8_t head = (uint8_t)(again[0] - 1);
+    crypto_generichash_state hs;
+    ca_hash want;
+    crypto_generichash_init(&hs, NULL, 0, sizeof want.bytes);
+    crypto_generichash_update(&hs, (const uint8_t *)tag, (size_t)tag_len);
+    crypto_generichash_update(&hs, &head, 1);
+    crypto_generichash_update(&hs, again + 1, size - 1 - 67); /* without 09 c4 40 + signature */
+    crypto_generichash_final(&hs, want.bytes, sizeof want.bytes);
     free(again);
     ca_envelope *e2 = NULL;
     FUZZ_CHECK(ca_envelope_decode(&e2, data, size, &o) == CA_OK);
@@ -69,12 +88,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ca_envelope_id(e, &id1);
     ca_envelope_id(e2, &id2);
     FUZZ_CHECK(memcmp(id1.bytes, id2.bytes, sizeof id1.bytes) == 0);
+    FUZZ_CHECK(memcmp(id1.bytes, want.bytes, sizeof want.bytes) == 0);
     ca_envelope_free(e2);
     FUZZ_CHECK(ca_envelope_kind(e) != 0);
     FUZZ_CHECK(ca_envelope_expires_at(e) > ca_envelope_created_at(e));
 
+    int too_long =
+        ca_envelope_expires_at(e) - ca_envelope_created_at(e) > CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
     st = ca_envelope_verify(e, ca_envelope_created_at(e), &o);
-    FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_SIGNATURE || st == CA_ERR_LIMIT);
+    FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_SIGNATURE || st == CA_ERR_LIMIT ||
+               st == CA_ERR_LIFETIME);
+    FUZZ_CHECK(st != CA_OK || !too_long);
+    FUZZ_CHECK(st != CA_ERR_LIFETIME || too_long);
 
     uint8_t out[BODY_CAP];
     size_t n = 0;
@@ -93,8 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ca_replay_guard *g = NULL;
     FUZZ_CHECK(ca_replay_guard_new(&g, 2, 0) == CA_OK);
     uint64_t now = ca_envelope_created_at(e);
-    FUZZ_CHECK(ca_replay_guard_check(g, e, now) == CA_OK);
-    FUZZ_CHECK(ca_replay_guard_check(g, e, now) == CA_ERR_REPLAY);
+    ca_status want_first = too_long ? CA_ERR_LIFETIME : CA_OK;
+    FUZZ_CHECK(ca_replay_guard_check(g, e, now) == want_first);
+    FUZZ_CHECK(ca_replay_guard_check(g, e, now) == (too_long ? CA_ERR_LIFETIME : CA_ERR_REPLAY));
+    FUZZ_CHECK(ca_replay_guard_count(g) == (too_long ? 0u : 1u));
     ca_replay_guard_free(g);
     ca_envelope_free(e);
     return 0;

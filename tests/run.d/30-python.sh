@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Python binding tests (stdlib unittest) against the dev build of the library,
+# the independent check of the envelope vectors (needs `cryptography`),
 # with the python3 on PATH and, when it is another interpreter, Debian's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +21,9 @@ for py in "${pys[@]}"; do
   "$py" -m unittest discover -s tests
 done
 cd "$root"
+echo "--- tests/vectors/check_envelope_vectors.py (independent of the library)"
+python3 tests/vectors/check_envelope_vectors.py >/dev/null
+echo "envelope vectors hold"
 echo "--- examples/python/hire.py"
 python3 examples/python/hire.py >/dev/null
 echo "hiring story ran"

@@ -137,6 +137,8 @@ static void test_sizes_kinds_options(void **state)
     assert_int_equal(o.max_body_bytes, 1u << 20);
     assert_int_equal(o.max_envelope_bytes, (1u << 20) + 4096);
     assert_int_equal(o.max_skew_ms, 30000);
+    assert_int_equal(o.max_lifetime_ms, CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS);
+    assert_int_equal(CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS, 24u * 3600u * 1000u);
     ca_envelope_params p;
     assert_status(CA_ERR_UNSUPPORTED, ca_envelope_params_init(&p, 0));
     assert_status(CA_ERR_UNSUPPORTED, ca_envelope_params_init(&p, CA_ENVELOPE_PARAMS_VERSION + 1));
@@ -152,7 +154,7 @@ static void test_sizes_kinds_options(void **state)
     p.version = 1;
     assert_ok(ca_envelope_sign(a, &p, NULL, 0, buf, sizeof buf, &len, NULL));
     ca_envelope *e = NULL;
-    o.version = 2;
+    o.version = CA_ENVELOPE_OPTIONS_VERSION + 1;
     assert_status(CA_ERR_UNSUPPORTED, ca_envelope_decode(&e, buf, len, &o));
     assert_null(e);
     o.version = 0;
@@ -193,7 +195,12 @@ static void test_roundtrip_fields(void **state)
             uint8_t *enc = sign_alloc(a, &p, body, body_len, &len, &id);
 
             ca_envelope *e = NULL;
-            assert_ok(ca_envelope_open(&e, enc, len, variant == 3 ? 5 : T0, NULL));
+            ca_envelope_options forever;
+            assert_ok(ca_envelope_options_init(&forever, CA_ENVELOPE_OPTIONS_VERSION));
+            forever.max_lifetime_ms = UINT64_MAX;
+            if (variant == 3) /* lives 2^64 - 1 ms: only without a lifetime cap */
+                assert_status(CA_ERR_LIFETIME, ca_envelope_open(&e, enc, len, 5, NULL));
+            assert_ok(ca_envelope_open(&e, enc, len, variant == 3 ? 5 : T0, &forever));
             assert_int_equal(ca_envelope_kind(e), kinds[k]);
             ca_agent_id who;
             ca_envelope_sender(e, &who);
@@ -222,6 +229,15 @@ static void test_roundtrip_fields(void **state)
             uint8_t *again = malloc(len);
             size_t again_len;
             assert_ok(ca_envelope_encoded(e, again, len, &again_len));
+            assert_int_equal(again_len, len);
+            assert_memory_equal(again, enc, len);
+            /* Encoded afresh from the decoded fields: the same bytes (the fuzz target's check). */
+            memset(again, 0, len);
+            assert_status(CA_ERR_BUFFER_TOO_SMALL, cai_envelope_reencode(e, NULL, 0, &again_len));
+            assert_int_equal(again_len, len);
+            assert_status(CA_ERR_BUFFER_TOO_SMALL,
+                          cai_envelope_reencode(e, again, len - 1, &again_len));
+            assert_ok(cai_envelope_reencode(e, again, len, &again_len));
             assert_int_equal(again_len, len);
             assert_memory_equal(again, enc, len);
 
@@ -849,8 +865,8 @@ static void test_sealed(void **state)
         size_t blen = craft_sign(a, &cr, buf, wlen + 512);
         ca_envelope *t;
         assert_ok(ca_envelope_open(&t, buf, blen, T0, NULL));
-        assert_status(CA_ERR_SEALED, ca_envelope_body(t, b, NULL, out, sizeof out, &n));
-        assert_status(CA_ERR_SEALED, cai_envelope_body_view(t, b, NULL, &view, &n, &owned));
+        assert_status(CA_ERR_SEAL_MISMATCH, ca_envelope_body(t, b, NULL, out, sizeof out, &n));
+        assert_status(CA_ERR_SEAL_MISMATCH, cai_envelope_body_view(t, b, NULL, &view, &n, &owned));
         assert_null(owned);
         ca_envelope_free(t);
         free(buf);
@@ -871,6 +887,135 @@ static void test_sealed(void **state)
     ca_identity_free(c);
 }
 
+/*
+ * Finding 8: a sealed body is bound to its sender and header. Mallory copies
+ * the box of Alice's sealed AWARD to Bob into an envelope she signs herself
+ * (every other field the same): it verifies as Mallory's, but Bob's
+ * ca_envelope_body refuses it instead of handing him Alice's words as
+ * Mallory's. Alice cannot move her own box into another envelope either.
+ */
+static void test_sealed_bound_to_sender(void **state)
+{
+    (void)state;
+    ca_identity *alice = ident(1), *bob = ident(2), *mallory = ident(3);
+    ca_agent_id bid;
+    ca_identity_id(bob, &bid);
+    ca_hash parent;
+    memset(parent.bytes, 0x42, sizeof parent.bytes);
+    const uint8_t secret[] = "award: 1500 units, deliver by Friday";
+    for (int compress = 0; compress < 2; compress++) {
+        uint8_t text[400];
+        for (size_t i = 0; i < sizeof text; i++)
+            text[i] = secret[i % (sizeof secret - 1)];
+        const uint8_t *body = compress ? text : secret;
+        size_t body_len = compress ? sizeof text : sizeof secret - 1;
+        ca_envelope_params p = params(CA_KIND_TASK_AWARD, CA_ENVELOPE_SEAL);
+        if (compress)
+            p.flags |= CA_ENVELOPE_COMPRESS;
+        p.recipient = &bid;
+        p.parent = &parent;
+        size_t len;
+        uint8_t *enc = sign_alloc(alice, &p, body, body_len, &len, NULL);
+        ca_envelope *orig;
+        assert_ok(ca_envelope_open(&orig, enc, len, T0, NULL));
+        uint8_t out[512];
+        size_t n;
+        assert_ok(ca_envelope_body(orig, bob, NULL, out, sizeof out, &n));
+        assert_int_equal(n, body_len);
+        assert_memory_equal(out, body, n);
+        size_t wlen;
+        const uint8_t *box = cai_envelope_wire_body(orig, &wlen);
+
+        /* The same box in envelopes that differ from Alice's in one header field each. */
+        enum { MALLORY, KIND, CREATED, EXPIRES, PARENT, NO_PARENT, FLAGS, CASES };
+        for (int which = 0; which < CASES; which++) {
+            craft c = craft_default(box, wlen);
+            c.kind = CA_KIND_TASK_AWARD;
+            c.recipient = true;
+            c.recipient_id = bid;
+            c.parent = true;
+            c.parent_id = parent;
+            c.write_flags = true;
+            c.flags = ca_envelope_flags(orig);
+            const ca_identity *signer = which == MALLORY ? mallory : alice;
+            if (which == KIND)
+                c.kind = CA_KIND_TASK_RESULT;
+            if (which == CREATED)
+                c.created = T0 + 1;
+            if (which == EXPIRES)
+                c.expires = T0 + TTL + 1;
+            if (which == PARENT)
+                c.parent_id.bytes[31] ^= 1;
+            if (which == NO_PARENT)
+                c.parent = false;
+            if (which == FLAGS)
+                c.flags ^= CA_ENVELOPE_COMPRESS;
+            uint8_t buf[1024];
+            size_t blen = craft_sign(signer, &c, buf, sizeof buf);
+            ca_envelope *t;
+            assert_ok(ca_envelope_open(&t, buf, blen, T0, NULL)); /* a valid signed envelope */
+            ca_status st = ca_envelope_body(t, bob, NULL, out, sizeof out, &n);
+            if (st != CA_ERR_SEAL_MISMATCH)
+                fail_msg("case %d (compress %d): expected CA_ERR_SEAL_MISMATCH, got %s", which,
+                         compress, ca_status_str(st));
+            const uint8_t *view;
+            uint8_t *owned;
+            assert_status(CA_ERR_SEAL_MISMATCH,
+                          cai_envelope_body_view(t, bob, NULL, &view, &n, &owned));
+            assert_null(owned);
+            ca_envelope_free(t);
+        }
+        ca_envelope_free(orig);
+        free(enc);
+    }
+    ca_identity_free(alice);
+    ca_identity_free(bob);
+    ca_identity_free(mallory);
+}
+
+/* The sealed box, opened by hand exactly as docs/WIRE.md specifies it. */
+static void test_seal_construction(void **state)
+{
+    (void)state;
+    ca_identity *a = ident(1), *b = ident(2);
+    ca_agent_id bid;
+    ca_identity_id(b, &bid);
+    const uint8_t body[] = "sealed to b, bound to this header";
+    ca_envelope_params p = params(CA_KIND_TASK_AWARD, CA_ENVELOPE_SEAL);
+    p.recipient = &bid;
+    size_t len;
+    uint8_t *enc = sign_alloc(a, &p, body, sizeof body, &len, NULL);
+    ca_envelope *e;
+    assert_ok(ca_envelope_open(&e, enc, len, T0, NULL));
+    size_t wlen, raw_len;
+    const uint8_t *box = cai_envelope_wire_body(e, &wlen);
+    const uint8_t *raw = cai_envelope_raw(e, &raw_len);
+    assert_int_equal(wlen, 32 + 16 + sizeof body);
+    /* header = the envelope's bytes after the map byte, up to key 8 (fields 0..7) */
+    size_t header_len = (size_t)(box - raw) - 3 /* 08 c4 <len> */ - 1 /* map byte */;
+    assert_int_equal(raw[1 + header_len], 0x08);
+    uint8_t rpk[32], rsk[32], nonce[24];
+    assert_ok(ca_agent_x25519_public(&bid, rpk));
+    assert_ok(cai_identity_x25519_secret(b, rsk));
+    crypto_generichash_state hs;
+    crypto_generichash_init(&hs, NULL, 0, sizeof nonce);
+    crypto_generichash_update(&hs, (const uint8_t *)"cyberagent/1/seal", 17);
+    crypto_generichash_update(&hs, box, 32);
+    crypto_generichash_update(&hs, rpk, 32);
+    crypto_generichash_update(&hs, raw + 1, header_len);
+    crypto_generichash_final(&hs, nonce, sizeof nonce);
+    uint8_t plain[sizeof body];
+    assert_int_equal(crypto_box_open_easy(plain, box + 32, wlen - 32, nonce, box, rsk), 0);
+    assert_memory_equal(plain, body, sizeof body);
+    /* Not libsodium's anonymous sealed box (whose nonce omits the header). */
+    assert_int_not_equal(crypto_box_seal_open(plain, box, wlen, rpk, rsk), 0);
+    ca_wipe(rsk, sizeof rsk);
+    ca_envelope_free(e);
+    free(enc);
+    ca_identity_free(a);
+    ca_identity_free(b);
+}
+
 /* ---- replay guard ---- */
 
 static ca_envelope *env_expiring(const ca_identity *a, uint64_t created, uint64_t expires,
@@ -889,18 +1034,32 @@ static ca_envelope *env_expiring(const ca_identity *a, uint64_t created, uint64_
     return e;
 }
 
+/* A guard whose quota is its whole capacity (one sender may fill it). */
+static ca_replay_guard *guard_whole(size_t capacity, uint64_t skew)
+{
+    ca_replay_guard_options o;
+    assert_ok(ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION));
+    o.capacity = capacity;
+    o.max_per_sender = capacity;
+    o.max_skew_ms = skew;
+    ca_replay_guard *g = NULL;
+    assert_ok(ca_replay_guard_new2(&g, &o));
+    return g;
+}
+
 static void test_replay_basic(void **state)
 {
     (void)state;
-    ca_identity *a = ident(1);
+    ca_identity *a = ident(1), *b = ident(2);
     ca_replay_guard *g = NULL;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(&g, 0, 0));
     assert_status(CA_ERR_LIMIT, ca_replay_guard_new(&g, (size_t)1 << 40, 0));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(NULL, 1, 0));
     assert_null(g);
-    assert_ok(ca_replay_guard_new(&g, 3, 1000));
+    g = guard_whole(3, 1000);
     ca_envelope *e[5];
-    for (uint32_t i = 0; i < 5; i++)
-        e[i] = env_expiring(a, T0, T0 + 10000 * (i + 1), i);
+    for (uint32_t i = 0; i < 5; i++) /* e[3] from another sender: the guard, not a quota, is full */
+        e[i] = env_expiring(i == 3 ? b : a, T0, T0 + 10000 * (i + 1), i);
     assert_ok(ca_replay_guard_check(g, e[0], T0));
     assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, e[0], T0));
     assert_ok(ca_replay_guard_check(g, e[1], T0));
@@ -924,40 +1083,305 @@ static void test_replay_basic(void **state)
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_check(NULL, e[4], T0));
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_check(g, NULL, T0));
     assert_int_equal(ca_replay_guard_count(NULL), 0);
+    assert_int_equal(ca_replay_guard_bytes(NULL), 0);
     for (int i = 0; i < 5; i++)
         ca_envelope_free(e[i]);
     ca_replay_guard_free(g);
     ca_replay_guard_free(NULL);
     /* Saturation: an envelope expiring at UINT64_MAX with a large skew. */
     assert_ok(ca_replay_guard_new(&g, 1, UINT64_MAX));
-    ca_envelope *forever = env_expiring(a, 1, UINT64_MAX, 9);
-    assert_ok(ca_replay_guard_check(g, forever, UINT64_MAX));
-    assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, forever, UINT64_MAX));
-    ca_envelope_free(forever);
+    ca_envelope *late = env_expiring(a, UINT64_MAX - 1000, UINT64_MAX, 9);
+    assert_ok(ca_replay_guard_check(g, late, UINT64_MAX));
+    assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, late, UINT64_MAX));
+    ca_envelope_free(late);
+    ca_replay_guard_free(g);
+    ca_identity_free(a);
+    ca_identity_free(b);
+}
+
+static void test_replay_options(void **state)
+{
+    (void)state;
+    ca_replay_guard_options o;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_options_init(NULL, 1));
+    assert_status(CA_ERR_UNSUPPORTED, ca_replay_guard_options_init(&o, 0));
+    assert_status(CA_ERR_UNSUPPORTED,
+                  ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION + 1));
+    assert_ok(ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION));
+    assert_int_equal(o.version, CA_REPLAY_GUARD_OPTIONS_VERSION);
+    assert_int_equal(o.capacity, CA_REPLAY_GUARD_CAPACITY_DEFAULT);
+    assert_int_equal(o.max_per_sender, 0);
+    assert_int_equal(o.max_skew_ms, 30000);
+    assert_int_equal(o.max_lifetime_ms, CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS);
+    ca_replay_guard *g = (ca_replay_guard *)&o;
+    o.version = CA_REPLAY_GUARD_OPTIONS_VERSION + 1;
+    assert_status(CA_ERR_UNSUPPORTED, ca_replay_guard_new2(&g, &o));
+    assert_null(g);
+    assert_ok(ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION));
+    o.capacity = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(&g, &o));
+    o.capacity = (size_t)CA_REPLAY_GUARD_MAX_CAPACITY + 1;
+    assert_status(CA_ERR_LIMIT, ca_replay_guard_new2(&g, &o));
+    o.capacity = 10;
+    o.max_per_sender = 11; /* one sender could fill it */
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(&g, &o));
+    o.max_per_sender = 10;
+    o.max_lifetime_ms = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(&g, &o));
+    assert_null(g);
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(NULL, NULL));
+
+    /* Defaults: 65 536 ids, a sixteenth of them per sender, fixed memory. */
+    assert_ok(ca_replay_guard_new2(&g, NULL));
+    size_t bytes = ca_replay_guard_bytes(g);
+    assert_true(bytes > (size_t)CA_REPLAY_GUARD_CAPACITY_DEFAULT * 96);
+    assert_true(bytes <=
+                (size_t)CA_REPLAY_GUARD_CAPACITY_DEFAULT * CA_REPLAY_GUARD_BYTES_PER_ID + 256);
+    ca_identity *a = ident(5);
+    for (uint32_t i = 0; i < CA_REPLAY_GUARD_CAPACITY_DEFAULT / 16; i++) {
+        ca_envelope *e = env_expiring(a, T0, T0 + TTL, i);
+        assert_ok(ca_replay_guard_check(g, e, T0));
+        ca_envelope_free(e);
+    }
+    ca_envelope *e = env_expiring(a, T0, T0 + TTL, UINT32_MAX);
+    assert_status(CA_ERR_REPLAY_QUOTA, ca_replay_guard_check(g, e, T0));
+    ca_envelope_free(e);
+    assert_int_equal(ca_replay_guard_bytes(g), bytes);
+    ca_replay_guard_free(g);
+    /* Capacity below 16: the quota is one id. */
+    assert_ok(ca_replay_guard_new(&g, 15, 0));
+    ca_envelope *e1 = env_expiring(a, T0, T0 + TTL, 1), *e2 = env_expiring(a, T0, T0 + TTL, 2);
+    assert_ok(ca_replay_guard_check(g, e1, T0));
+    assert_status(CA_ERR_REPLAY_QUOTA, ca_replay_guard_check(g, e2, T0));
+    assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, e1, T0));
+    ca_envelope_free(e1);
+    ca_envelope_free(e2);
     ca_replay_guard_free(g);
     ca_identity_free(a);
 }
 
-/* Random operations against a plain-array model of the same rules. */
+/*
+ * Finding 3: nothing capped an envelope's lifetime. One that lives
+ * 2^64 - 1 ms, or a day and a millisecond, is refused by verify with the
+ * default options; the cap is an option with a documented default.
+ */
+static void test_lifetime_verify(void **state)
+{
+    (void)state;
+    ca_identity *a = ident(1);
+    const uint64_t max = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    ca_envelope *forever = env_expiring(a, T0, UINT64_MAX, 1);
+    ca_envelope *over = env_expiring(a, T0, T0 + max + 1, 2);
+    ca_envelope *at = env_expiring(a, T0, T0 + max, 3);
+    assert_status(CA_ERR_LIFETIME, ca_envelope_verify(forever, T0, NULL));
+    assert_status(CA_ERR_LIFETIME, ca_envelope_verify(over, T0, NULL));
+    assert_ok(ca_envelope_verify(at, T0, NULL));
+    assert_ok(ca_envelope_verify(at, T0 + max + 30000, NULL));
+    uint8_t buf[512];
+    size_t len;
+    assert_ok(ca_envelope_encoded(forever, buf, sizeof buf, &len));
+    ca_envelope *e = (ca_envelope *)buf;
+    assert_status(CA_ERR_LIFETIME, ca_envelope_open(&e, buf, len, T0, NULL));
+    assert_null(e);
+
+    ca_envelope_options o;
+    assert_ok(ca_envelope_options_init(&o, CA_ENVELOPE_OPTIONS_VERSION));
+    o.max_lifetime_ms = TTL;
+    ca_envelope *ttl = env_expiring(a, T0, T0 + TTL, 4),
+                *ttl1 = env_expiring(a, T0, T0 + TTL + 1, 5);
+    assert_ok(ca_envelope_verify(ttl, T0, &o));
+    assert_status(CA_ERR_LIFETIME, ca_envelope_verify(ttl1, T0, &o));
+    o.max_lifetime_ms = UINT64_MAX; /* no cap: the caller's explicit choice */
+    assert_ok(ca_envelope_verify(forever, T0, &o));
+    o.max_lifetime_ms = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_envelope_verify(ttl, T0, &o));
+    /* A version-1 caller's struct ends before max_lifetime_ms: the default applies. */
+    o.version = 1;
+    o.max_lifetime_ms = 1; /* not part of a version-1 struct: never read */
+    assert_ok(ca_envelope_verify(ttl1, T0, &o));
+    assert_status(CA_ERR_LIFETIME, ca_envelope_verify(over, T0, &o));
+    /* Order: the signature first, then the lifetime, then the time window. */
+    assert_status(CA_ERR_LIFETIME, ca_envelope_verify(forever, 0, NULL));
+    assert_ok(ca_envelope_encoded(over, buf, sizeof buf, &len));
+    buf[len - 1] ^= 1;
+    assert_ok(ca_envelope_decode(&e, buf, len, NULL)); /* decode alone does not judge lifetimes */
+    assert_status(CA_ERR_BAD_SIGNATURE, ca_envelope_verify(e, T0, NULL));
+    ca_envelope_free(e);
+    ca_envelope_free(forever);
+    ca_envelope_free(over);
+    ca_envelope_free(at);
+    ca_envelope_free(ttl);
+    ca_envelope_free(ttl1);
+    ca_identity_free(a);
+}
+
+/*
+ * Finding 3: a flood from one sender, every envelope at the longest lifetime
+ * there is, cannot make the guard refuse another sender's honest message.
+ */
+static void test_replay_one_sender_flood(void **state)
+{
+    (void)state;
+    ca_identity *mallory = ident(6), *alice = ident(7);
+    ca_replay_guard *g = NULL;
+    assert_ok(ca_replay_guard_new(&g, 64, 30000));
+    size_t accepted = 0;
+    for (uint32_t i = 0; i < 200; i++) {
+        ca_envelope *m = env_expiring(mallory, T0, i % 2 ? UINT64_MAX : T0 + i + 1, i);
+        if (ca_replay_guard_check(g, m, T0) == CA_OK)
+            accepted++;
+        ca_envelope_free(m);
+    }
+    assert_true(accepted <= 64 / 16);
+    assert_true(ca_replay_guard_count(g) <= 64 / 16);
+    ca_envelope *honest = env_expiring(alice, T0, T0 + TTL, 1);
+    assert_ok(ca_replay_guard_check(g, honest, T0));
+    assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, honest, T0));
+    ca_envelope_free(honest);
+    ca_replay_guard_free(g);
+    ca_identity_free(mallory);
+    ca_identity_free(alice);
+}
+
+/* Finding 3: every entry leaves by created_at + max lifetime + skew; nothing stays for ever. */
+static void test_replay_entries_expire(void **state)
+{
+    (void)state;
+    ca_identity *a = ident(8);
+    const uint64_t max = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS, skew = 30000;
+    ca_replay_guard *g = NULL;
+    assert_ok(ca_replay_guard_new(&g, 16, skew));
+    ca_envelope *forever = env_expiring(a, T0, UINT64_MAX, 1);
+    ca_envelope *future = env_expiring(a, UINT64_MAX - 1, UINT64_MAX, 2);
+    ca_envelope *longest = env_expiring(a, T0 + skew, T0 + skew + max, 3);
+    /* Never recorded: a lifetime over the cap, a creation time beyond now + skew. */
+    assert_status(CA_ERR_LIFETIME, ca_replay_guard_check(g, forever, T0));
+    assert_status(CA_ERR_NOT_YET_VALID, ca_replay_guard_check(g, future, T0));
+    assert_int_equal(ca_replay_guard_count(g), 0);
+    /* The longest-lived acceptable id, created as far ahead as the skew allows. */
+    assert_ok(ca_replay_guard_check(g, longest, T0));
+    assert_int_equal(ca_replay_guard_count(g), 1);
+    uint64_t last = T0 + max + 2 * skew; /* until = created_at + max + skew */
+    assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, longest, last));
+    assert_status(CA_ERR_EXPIRED, ca_replay_guard_check(g, longest, last + 1));
+    assert_int_equal(ca_replay_guard_count(g), 0);
+    /* The verifier agrees on both sides of that edge. */
+    assert_ok(ca_envelope_verify(longest, last, NULL));
+    assert_status(CA_ERR_EXPIRED, ca_envelope_verify(longest, last + 1, NULL));
+    ca_envelope_free(forever);
+    ca_envelope_free(future);
+    ca_envelope_free(longest);
+    ca_replay_guard_free(g);
+    ca_identity_free(a);
+}
+
+/*
+ * Finding 3, counted: a Sybil flood (made-up senders, each far past its
+ * quota, every envelope at the maximal lifetime) against a guard of 1024 ids.
+ * Entries kept, entries per sender, bytes and table probes stay under the
+ * documented bounds; the guard may fill (k senders * quota >= capacity),
+ * but recorded ids stay replays, and everything is gone one maximal
+ * lifetime + 2 skews later.
+ */
+static void test_replay_sybil_bounds(void **state)
+{
+    (void)state;
+    enum { CAP = 1024, QUOTA = CAP / 16, SENDERS = 24, EACH = 80 };
+    const uint64_t max = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS, skew = 30000;
+    ca_replay_guard *g = NULL;
+    assert_ok(ca_replay_guard_new(&g, CAP, skew));
+    size_t bytes = ca_replay_guard_bytes(g);
+    assert_true(bytes <= (size_t)CAP * CA_REPLAY_GUARD_BYTES_PER_ID + 256);
+    ca_identity *sybil[SENDERS];
+    ca_agent_id sid[SENDERS];
+    size_t accepted = 0, quota_refused = 0, full_refused = 0, checks = 0;
+    ca_envelope *first = NULL;
+    for (int s = 0; s < SENDERS; s++) {
+        sybil[s] = ident((uint8_t)(100 + s));
+        ca_identity_id(sybil[s], &sid[s]);
+    }
+    uint64_t t = T0;
+    for (int s = 0; s < SENDERS; s++) {
+        for (uint32_t i = 0; i < EACH; i++, t++) {
+            /* every id lives max ms: until = created + max + skew */
+            ca_envelope *e = env_expiring(sybil[s], t, t + max, i);
+            ca_status st = ca_replay_guard_check(g, e, t);
+            checks++;
+            if (st == CA_OK)
+                accepted++;
+            else if (st == CA_ERR_REPLAY_QUOTA)
+                quota_refused++;
+            else if (st == CA_ERR_REPLAY_FULL)
+                full_refused++;
+            else
+                fail_msg("unexpected %s", ca_status_str(st));
+            if (first == NULL)
+                first = e;
+            else
+                ca_envelope_free(e);
+            assert_true(ca_replay_guard_count(g) <= CAP);
+        }
+    }
+    /* 24 senders x 64 quota > 1024: the flood fills the guard, each sender within its quota
+     * (16 senders fill it, 16 ids each are over quota, the last 8 senders find it full). */
+    assert_int_equal(accepted, CAP);
+    assert_int_equal(ca_replay_guard_count(g), CAP);
+    assert_true(quota_refused > 0 && full_refused > 0);
+    for (int s = 0; s < SENDERS; s++)
+        assert_true(cai_replay_guard_sender_count(g, &sid[s]) <= QUOTA);
+    assert_int_equal(ca_replay_guard_bytes(g), bytes); /* nothing allocated after creation */
+    /* O(1) per check: keyed tables at most half full keep probe runs short. */
+    uint64_t probes = cai_replay_guard_probes(g);
+    if (probes > 8 * checks)
+        fail_msg("%llu probes for %zu checks", (unsigned long long)probes, checks);
+    /* A recorded id stays a replay while the guard is full. */
+    assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, first, T0 + max));
+    /* One maximal lifetime + skew after the last flood id was created, all are gone. */
+    uint64_t gone = (t - 1) + max + skew + 1;
+    ca_identity *alice = ident(9);
+    ca_envelope *honest = env_expiring(alice, gone, gone + TTL, 1);
+    assert_ok(ca_replay_guard_check(g, honest, gone));
+    assert_int_equal(ca_replay_guard_count(g), 1);
+    for (int s = 0; s < SENDERS; s++) {
+        assert_int_equal(cai_replay_guard_sender_count(g, &sid[s]), 0);
+        ca_identity_free(sybil[s]);
+    }
+    ca_envelope_free(honest);
+    ca_envelope_free(first);
+    ca_identity_free(alice);
+    ca_replay_guard_free(g);
+}
+
+/* Random operations against a plain-array model of the same rules (several senders). */
 static void test_replay_model(void **state)
 {
     (void)state;
-    enum { POOL = 160, CAP = 40, OPS = 6000 };
-    ca_identity *a = ident(4);
+    enum { POOL = 160, CAP = 40, QUOTA = 14, SENDERS = 4, OPS = 8000 };
+    ca_identity *who[SENDERS];
+    for (int s = 0; s < SENDERS; s++)
+        who[s] = ident((uint8_t)(4 + s));
     ca_envelope *pool[POOL];
     uint64_t rng = 12345;
 #define NEXT() (rng = rng * 6364136223846793005ull + 1442695040888963407ull, rng >> 33)
-    for (uint32_t i = 0; i < POOL; i++)
-        pool[i] = env_expiring(a, T0, T0 + 1 + NEXT() % 20000, i);
+    for (uint32_t i = 0; i < POOL; i++) {
+        uint64_t created = T0 + NEXT() % 5000;
+        pool[i] = env_expiring(who[i % SENDERS], created, created + 1 + NEXT() % 20000, i);
+    }
+    const uint64_t skew = 500, max_life = 15000;
+    ca_replay_guard_options o;
+    assert_ok(ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION));
+    o.capacity = CAP;
+    o.max_per_sender = QUOTA;
+    o.max_skew_ms = skew;
+    o.max_lifetime_ms = max_life;
     ca_replay_guard *g;
-    uint64_t skew = 500;
-    assert_ok(ca_replay_guard_new(&g, CAP, skew));
+    assert_ok(ca_replay_guard_new2(&g, &o));
     struct {
         uint32_t idx;
         uint64_t until;
     } model[CAP];
     memset(model, 0, sizeof model);
-    size_t mcount = 0;
+    size_t mcount = 0, seen[16] = {0};
     uint64_t now = T0;
     for (int op = 0; op < OPS; op++) {
         now += NEXT() % 40;
@@ -968,30 +1392,50 @@ static void test_replay_model(void **state)
             else
                 k++;
         }
-        uint64_t until = ca_envelope_expires_at(pool[idx]) + skew;
+        uint64_t created = ca_envelope_created_at(pool[idx]);
+        uint64_t expires = ca_envelope_expires_at(pool[idx]);
+        uint64_t until = expires + skew;
+        size_t mine = 0;
         ca_status want = CA_OK;
-        for (size_t k = 0; k < mcount; k++)
+        for (size_t k = 0; k < mcount; k++) {
             if (model[k].idx == idx)
                 want = CA_ERR_REPLAY;
-        if (want == CA_OK && until < now)
+            mine += model[k].idx % SENDERS == idx % SENDERS;
+        }
+        if (expires - created > max_life)
+            want = CA_ERR_LIFETIME;
+        else if (created > now + skew)
+            want = CA_ERR_NOT_YET_VALID;
+        else if (want == CA_OK && until < now)
             want = CA_ERR_EXPIRED;
-        if (want == CA_OK && mcount == CAP)
+        else if (want == CA_OK && mine == QUOTA)
+            want = CA_ERR_REPLAY_QUOTA;
+        else if (want == CA_OK && mcount == CAP)
             want = CA_ERR_REPLAY_FULL;
         if (want == CA_OK) {
             model[mcount].idx = idx;
             model[mcount].until = until;
             mcount++;
         }
+        seen[-want % 16]++; /* the seven statuses below differ mod 16 */
         assert_status(want, ca_replay_guard_check(g, pool[idx], now));
         assert_int_equal(ca_replay_guard_count(g), mcount);
         if (now > T0 + 25000)
             now = T0; /* back in time: nothing wrong with a slow clock, entries stay */
     }
 #undef NEXT
+    /* Every rule was exercised: OK, REPLAY, EXPIRED, NOT_YET_VALID, LIFETIME, QUOTA, FULL. */
+    const ca_status rules[] = {
+        CA_OK,           CA_ERR_REPLAY,       CA_ERR_EXPIRED,    CA_ERR_NOT_YET_VALID,
+        CA_ERR_LIFETIME, CA_ERR_REPLAY_QUOTA, CA_ERR_REPLAY_FULL};
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
+        if (seen[-rules[r] % 16] == 0)
+            fail_msg("the model never produced %s", ca_status_str(rules[r]));
     ca_replay_guard_free(g);
     for (int i = 0; i < POOL; i++)
         ca_envelope_free(pool[i]);
-    ca_identity_free(a);
+    for (int s = 0; s < SENDERS; s++)
+        ca_identity_free(who[s]);
 }
 
 /* ---- test vectors (tests/vectors/envelope_vectors.txt, documented in docs/WIRE.md) ---- */
@@ -1016,6 +1460,8 @@ typedef struct vector {
     uint8_t id[32];
     uint8_t envelope[4096];
     size_t envelope_len;
+    char verify_default[32]; /* status name */
+    char body_status[32];
 } vector;
 
 static void hex_field(const char *val, uint8_t *out, size_t cap, size_t *len, bool *present)
@@ -1038,7 +1484,22 @@ static void check_vector(const vector *v)
     ca_identity *signer;
     assert_ok(ca_identity_from_seed(&signer, v->seed));
     ca_envelope *e;
-    assert_ok(ca_envelope_open(&e, v->envelope, v->envelope_len, v->created_at, NULL));
+    /* With the default options (the lifetime cap), then without a cap for the other checks. */
+    ca_status st = ca_envelope_open(&e, v->envelope, v->envelope_len, v->created_at, NULL);
+    if (strcmp(ca_status_str(st), v->verify_default) != 0)
+        fail_msg("vector %s: verify gives %s, the vector says %s", v->name, ca_status_str(st),
+                 v->verify_default);
+    if (st == CA_OK)
+        ca_envelope_free(e);
+    ca_envelope_options uncapped;
+    assert_ok(ca_envelope_options_init(&uncapped, CA_ENVELOPE_OPTIONS_VERSION));
+    uncapped.max_lifetime_ms = UINT64_MAX;
+    assert_ok(ca_envelope_open(&e, v->envelope, v->envelope_len, v->created_at, &uncapped));
+    uint8_t again[4096];
+    size_t again_len;
+    assert_ok(cai_envelope_reencode(e, again, sizeof again, &again_len));
+    assert_int_equal(again_len, v->envelope_len);
+    assert_memory_equal(again, v->envelope, again_len);
     ca_hash id;
     ca_envelope_id(e, &id);
     assert_memory_equal(id.bytes, v->id, 32);
@@ -1067,9 +1528,14 @@ static void check_vector(const vector *v)
         assert_ok(ca_identity_from_seed(&reader, v->reader_seed));
     uint8_t out[2048];
     size_t n;
-    assert_ok(ca_envelope_body(e, reader, NULL, out, sizeof out, &n));
-    assert_int_equal(n, v->body_len);
-    assert_memory_equal(out, v->body, n);
+    st = ca_envelope_body(e, reader, NULL, out, sizeof out, &n);
+    if (strcmp(ca_status_str(st), v->body_status) != 0)
+        fail_msg("vector %s: body gives %s, the vector says %s", v->name, ca_status_str(st),
+                 v->body_status);
+    if (st == CA_OK) {
+        assert_int_equal(n, v->body_len);
+        assert_memory_equal(out, v->body, n);
+    }
     ca_envelope_free(e);
 
     if (strcmp(v->mode, "sign") == 0) { /* deterministic: re-create byte for byte */
@@ -1124,7 +1590,8 @@ static void test_vectors(void **state)
     static vector v;
     memset(&v, 0, sizeof v);
     int checked = 0, fields = 0;
-    bool seen_compressed = false, seen_sealed = false, seen_links = false;
+    bool seen_compressed = false, seen_sealed = false, seen_links = false, seen_lifetime = false,
+         seen_resigned = false;
     for (;;) {
         char *got = fgets(line, sizeof line, f);
         size_t l = got ? strlen(line) : 0;
@@ -1142,6 +1609,8 @@ static void test_vectors(void **state)
                 seen_compressed |= (v.flags & CA_ENVELOPE_COMPRESS) != 0;
                 seen_sealed |= (v.flags & CA_ENVELOPE_SEAL) != 0;
                 seen_links |= v.has_recipient && v.has_parent;
+                seen_lifetime |= strcmp(v.verify_default, "CA_ERR_LIFETIME") == 0;
+                seen_resigned |= strcmp(v.body_status, "CA_ERR_SEAL_MISMATCH") == 0;
                 memset(&v, 0, sizeof v);
                 fields = 0;
             }
@@ -1187,13 +1656,17 @@ static void test_vectors(void **state)
             test_hex_exact(val, v.id, 32);
         else if (strcmp(key, "envelope") == 0)
             hex_field(val, v.envelope, sizeof v.envelope, &v.envelope_len, NULL);
+        else if (strcmp(key, "verify_default") == 0)
+            snprintf(v.verify_default, sizeof v.verify_default, "%s", val);
+        else if (strcmp(key, "body_status") == 0)
+            snprintf(v.body_status, sizeof v.body_status, "%s", val);
         else if (strcmp(key, "sender") != 0 && strcmp(key, "sender_did") != 0)
             fail_msg("unknown vector field '%s'", key);
     }
     fclose(f);
     free(doc);
     assert_true(checked >= 5);
-    assert_true(seen_compressed && seen_sealed && seen_links);
+    assert_true(seen_compressed && seen_sealed && seen_links && seen_lifetime && seen_resigned);
 }
 
 int main(void)
@@ -1210,7 +1683,14 @@ int main(void)
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_zstd_bomb_and_bad_frames),
         cmocka_unit_test(test_sealed),
+        cmocka_unit_test(test_sealed_bound_to_sender),
+        cmocka_unit_test(test_seal_construction),
         cmocka_unit_test(test_replay_basic),
+        cmocka_unit_test(test_replay_options),
+        cmocka_unit_test(test_lifetime_verify),
+        cmocka_unit_test(test_replay_one_sender_flood),
+        cmocka_unit_test(test_replay_entries_expire),
+        cmocka_unit_test(test_replay_sybil_bounds),
         cmocka_unit_test(test_replay_model),
         cmocka_unit_test(test_vectors),
     };

@@ -66,6 +66,9 @@ CONSTANTS = {
     "CA_ERR_DECOMPRESS": -206,
     "CA_ERR_SEALED": -207,
     "CA_ERR_WRONG_KIND": -208,
+    "CA_ERR_LIFETIME": -209,
+    "CA_ERR_REPLAY_QUOTA": -210,
+    "CA_ERR_SEAL_MISMATCH": -211,
     "CA_STATUS_RESERVED_END_": -10000,
     # version.h
     "CA_VERSION_MAJOR": 0,
@@ -100,8 +103,14 @@ CONSTANTS = {
     "CA_ENVELOPE_COMPRESS": 0x1,
     "CA_ENVELOPE_SEAL": 0x2,
     "CA_ENVELOPE_PARAMS_VERSION": 1,
-    "CA_ENVELOPE_OPTIONS_VERSION": 1,
+    "CA_ENVELOPE_OPTIONS_VERSION": 2,
     "CA_ENVELOPE_MAX_OVERHEAD": 257,
+    "CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS": 86_400_000,
+    "CA_REPLAY_GUARD_OPTIONS_VERSION": 1,
+    "CA_REPLAY_GUARD_CAPACITY_DEFAULT": 65536,
+    "CA_REPLAY_GUARD_MAX_CAPACITY": 268435456,
+    "CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT": 16,
+    "CA_REPLAY_GUARD_BYTES_PER_ID": 128,
     # ledger.h
     "CA_ERR_LEDGER_BAD_EVIDENCE": -414,
     "CA_ERR_LEDGER_BAD_NONCE": -404,
@@ -256,6 +265,17 @@ class ca_envelope_options(Structure):
         ("max_envelope_bytes", c_size_t),
         ("max_body_bytes", c_size_t),
         ("max_skew_ms", c_uint64),
+        ("max_lifetime_ms", c_uint64),
+    ]
+
+
+class ca_replay_guard_options(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("capacity", c_size_t),
+        ("max_per_sender", c_size_t),
+        ("max_skew_ms", c_uint64),
+        ("max_lifetime_ms", c_uint64),
     ]
 
 
@@ -625,6 +645,7 @@ STRUCTS = [
     ca_keyfile_options,
     ca_envelope_params,
     ca_envelope_options,
+    ca_replay_guard_options,
     ca_ledger_op,
     ca_ledger_options,
     ca_ledger_open_info,
@@ -745,10 +766,13 @@ SIGNATURES = [
         [P(ca_envelope), P(ca_identity), P(ca_envelope_options), buf, c_size_t, P(c_size_t)],
     ),
     ("ca_envelope_encoded", ca_status, [P(ca_envelope), buf, c_size_t, P(c_size_t)]),
+    ("ca_replay_guard_options_init", ca_status, [P(ca_replay_guard_options), c_uint]),
+    ("ca_replay_guard_new2", ca_status, [P(P(ca_replay_guard)), P(ca_replay_guard_options)]),
     ("ca_replay_guard_new", ca_status, [P(P(ca_replay_guard)), c_size_t, c_uint64]),
     ("ca_replay_guard_free", None, [P(ca_replay_guard)]),
     ("ca_replay_guard_check", ca_status, [P(ca_replay_guard), P(ca_envelope), c_uint64]),
     ("ca_replay_guard_count", c_size_t, [P(ca_replay_guard)]),
+    ("ca_replay_guard_bytes", c_size_t, [P(ca_replay_guard)]),
     # ledger.h
     ("ca_ledger_account", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_account_info)]),
     ("ca_ledger_apply_batch", ca_status, [P(ca_ledger), P(ca_ledger_op), c_size_t, c_uint64, P(ca_status), P(c_size_t)]),

@@ -28,6 +28,8 @@ ENVELOPE_VERSION: int = _C["CA_ENVELOPE_VERSION"]
 COMPRESS: int = _C["CA_ENVELOPE_COMPRESS"]
 SEAL: int = _C["CA_ENVELOPE_SEAL"]
 HASH_BYTES: int = _C["CA_HASH_BYTES"]
+#: Default maximum lifetime (expires_at - created_at) a verifier accepts: 24 hours.
+MAX_LIFETIME_DEFAULT_MS: int = _C["CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS"]
 
 Recipient = Union[bytes, str, Identity]
 _EnvelopePtr = ctypes.POINTER(_sigs.ca_envelope)
@@ -48,10 +50,13 @@ def envelope_options(
     max_envelope_bytes: Optional[int] = None,
     max_body_bytes: Optional[int] = None,
     max_skew_ms: Optional[int] = None,
+    max_lifetime_ms: Optional[int] = None,
 ) -> Optional[_sigs.ca_envelope_options]:
     """A ``ca_envelope_options`` with the C defaults (1 MiB + 4 KiB encoded,
-    1 MiB body, 30 s skew) overridden where given; None when all are default."""
-    if max_envelope_bytes is None and max_body_bytes is None and max_skew_ms is None:
+    1 MiB body, 30 s skew, 24 h maximum lifetime) overridden where given;
+    None when all are default."""
+    given = (max_envelope_bytes, max_body_bytes, max_skew_ms, max_lifetime_ms)
+    if all(v is None for v in given):
         return None
     o = _sigs.ca_envelope_options()
     check(F.ca_envelope_options_init(_byref(o), _C["CA_ENVELOPE_OPTIONS_VERSION"]))
@@ -61,6 +66,8 @@ def envelope_options(
         o.max_body_bytes = max_body_bytes
     if max_skew_ms is not None:
         o.max_skew_ms = max_skew_ms
+    if max_lifetime_ms is not None:
+        o.max_lifetime_ms = max_lifetime_ms
     return o
 
 
@@ -168,7 +175,8 @@ class Envelope(LightHandle):
         max_skew_ms: Optional[int] = None,
     ) -> "Envelope":
         """Strict decode only (canonical encoding, known version, size limits);
-        raises :class:`~cyberagent.MalformedError` and friends. No signature check."""
+        raises :class:`~cyberagent.MalformedError` and friends. No signature
+        check and no lifetime check (both are :meth:`verify`'s)."""
         d = data if type(data) is bytes else _bytes(data, "data")
         if max_envelope_bytes is None and max_body_bytes is None and max_skew_ms is None:
             o = None
@@ -189,31 +197,40 @@ class Envelope(LightHandle):
         max_envelope_bytes: Optional[int] = None,
         max_body_bytes: Optional[int] = None,
         max_skew_ms: Optional[int] = None,
+        max_lifetime_ms: Optional[int] = None,
     ) -> "Envelope":
-        """Decode + verify (signature, then time against ``now`` in ms) in one call.
+        """Decode + verify (signature, lifetime, then time against ``now`` in ms) in one call.
 
-        Raises :class:`~cyberagent.SignatureError`, :class:`~cyberagent.ExpiredError`,
-        :class:`~cyberagent.NotYetValidError`, :class:`~cyberagent.MalformedError`, ...
+        Raises :class:`~cyberagent.SignatureError`, :class:`~cyberagent.LifetimeError`
+        (``expires_at - created_at`` above ``max_lifetime_ms``, default 24 h),
+        :class:`~cyberagent.ExpiredError`, :class:`~cyberagent.NotYetValidError`,
+        :class:`~cyberagent.MalformedError`, ...
         """
         d = data if type(data) is bytes else _bytes(data, "data")
-        if max_envelope_bytes is None and max_body_bytes is None and max_skew_ms is None:
+        if (max_envelope_bytes, max_body_bytes, max_skew_ms, max_lifetime_ms) == (None, None, None, None):
             o = None  # the hot path: defaults, no options struct
         else:
-            o = _byref(envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms))
+            o = _byref(envelope_options(max_envelope_bytes, max_body_bytes, max_skew_ms, max_lifetime_ms))
         p = _EnvelopePtr()
         st = F.ca_envelope_open(_byref(p), d, len(d), now, o)
         if st:
             raise make_error(st)
         return cls(p, F.ca_envelope_free)
 
-    def verify(self, now: int, *, max_skew_ms: Optional[int] = None) -> None:
-        """Checks the signature, then the time window; raises on failure."""
-        check(F.ca_envelope_verify(self._p(), now, _oref(envelope_options(max_skew_ms=max_skew_ms))))
+    def verify(
+        self, now: int, *, max_skew_ms: Optional[int] = None, max_lifetime_ms: Optional[int] = None
+    ) -> None:
+        """Checks the signature, the lifetime (``max_lifetime_ms``, default 24 h),
+        then the time window; raises on failure."""
+        o = envelope_options(max_skew_ms=max_skew_ms, max_lifetime_ms=max_lifetime_ms)
+        check(F.ca_envelope_verify(self._p(), now, _oref(o)))
 
-    def is_valid(self, now: int, *, max_skew_ms: Optional[int] = None) -> bool:
+    def is_valid(
+        self, now: int, *, max_skew_ms: Optional[int] = None, max_lifetime_ms: Optional[int] = None
+    ) -> bool:
         """True when :meth:`verify` would succeed."""
-        st = F.ca_envelope_verify(self._p(), now, _oref(envelope_options(max_skew_ms=max_skew_ms)))
-        return st == 0
+        o = envelope_options(max_skew_ms=max_skew_ms, max_lifetime_ms=max_lifetime_ms)
+        return F.ca_envelope_verify(self._p(), now, _oref(o)) == 0
 
     @property
     def kind(self) -> int:
@@ -301,7 +318,10 @@ class Envelope(LightHandle):
         """The body as the sender wrote it: decompressed (never past
         ``max_body_bytes``, default 1 MiB: a zstd bomb raises
         :class:`~cyberagent.DecompressError`), opened when sealed (``reader``
-        must be the recipient, else :class:`~cyberagent.SealedError`)."""
+        must be the recipient, else :class:`~cyberagent.SealedError`; a sealed
+        body that does not open under this envelope's header — re-signed by
+        another sender, moved or damaged — raises
+        :class:`~cyberagent.SealMismatchError`, a :class:`~cyberagent.SealedError`)."""
         p = self._p()
         rp = reader._p() if reader is not None else None
         o = envelope_options(max_body_bytes=max_body_bytes)
@@ -320,28 +340,56 @@ class Envelope(LightHandle):
 
 
 class ReplayGuard(Handle):
-    """Remembers message ids until they expire, in fixed memory (about 48 bytes a slot).
+    """Remembers message ids until they expire, in memory fixed at creation
+    (at most 128 bytes per id of capacity, see :attr:`memory_bytes`).
 
-    ``max_skew_ms`` must be the skew given to verification, so that a message
-    the verifier still accepts is never forgotten. The C guard is not
+    ``max_skew_ms`` and ``max_lifetime_ms`` must be the verifier's, so that a
+    message the verifier still accepts is never forgotten; an envelope living
+    longer than ``max_lifetime_ms`` is never recorded. One sender holds at most
+    ``max_per_sender`` ids (default ``capacity // 16``, at least 1), so a
+    flood from one sender cannot crowd out the others. The C guard is not
     thread-safe; this object serializes its calls with a lock, so it may be
     shared between threads.
     """
 
     __slots__ = ("_lock",)
 
-    def __init__(self, capacity: int, max_skew_ms: int = 30000) -> None:
+    def __init__(
+        self,
+        capacity: int = _C["CA_REPLAY_GUARD_CAPACITY_DEFAULT"],
+        max_skew_ms: int = 30000,
+        *,
+        max_lifetime_ms: Optional[int] = None,
+        max_per_sender: Optional[int] = None,
+    ) -> None:
+        o = _sigs.ca_replay_guard_options()
+        check(F.ca_replay_guard_options_init(_byref(o), _C["CA_REPLAY_GUARD_OPTIONS_VERSION"]))
+        o.capacity = capacity
+        o.max_skew_ms = max_skew_ms
+        if max_lifetime_ms is not None:
+            o.max_lifetime_ms = max_lifetime_ms
+        if max_per_sender is not None:
+            o.max_per_sender = max_per_sender
         p = ctypes.POINTER(_sigs.ca_replay_guard)()
-        check(F.ca_replay_guard_new(_byref(p), capacity, max_skew_ms))
+        check(F.ca_replay_guard_new2(_byref(p), _byref(o)))
         super().__init__(p, F.ca_replay_guard_free)
         self._lock = threading.Lock()
 
     def check(self, envelope: Envelope, now: int) -> None:
         """Records the envelope's id; raises :class:`~cyberagent.ReplayError`
-        for a repeat and :class:`~cyberagent.ReplayFullError` when every slot
-        holds an unexpired id."""
+        for a repeat, :class:`~cyberagent.LifetimeError` past the maximum
+        lifetime, :class:`~cyberagent.NotYetValidError`,
+        :class:`~cyberagent.ExpiredError`, :class:`~cyberagent.ReplayQuotaError`
+        when the sender holds its quota and :class:`~cyberagent.ReplayFullError`
+        when every slot holds an unexpired id (it refuses rather than forgets)."""
         with self._lock:
             check(F.ca_replay_guard_check(self._p(), envelope._p(), now))
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes the guard allocated (all at creation; it never grows)."""
+        with self._lock:
+            return int(F.ca_replay_guard_bytes(self._p()))
 
     def __len__(self) -> int:
         with self._lock:

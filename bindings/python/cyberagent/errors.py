@@ -145,6 +145,19 @@ class WrongKindError(EnvelopeError):
     """CA_ERR_WRONG_KIND: the envelope kind is not the one expected."""
 
 
+class LifetimeError(EnvelopeError):
+    """CA_ERR_LIFETIME: expires_at - created_at exceeds the maximum lifetime (default 24 h)."""
+
+
+class ReplayQuotaError(EnvelopeError):
+    """CA_ERR_REPLAY_QUOTA: the replay guard holds its per-sender quota of this sender's ids."""
+
+
+class SealMismatchError(SealedError):
+    """CA_ERR_SEAL_MISMATCH: the sealed body does not open under this envelope's
+    header (sealed for another sender or header and re-signed, or damaged)."""
+
+
 # later modules: one family each; exact classes are added as their codes appear
 class TaskError(Error):
     """Task block (-300 .. -399)."""
@@ -188,6 +201,9 @@ _EXACT: Dict[str, Type[Error]] = {
     "CA_ERR_DECOMPRESS": DecompressError,
     "CA_ERR_SEALED": SealedError,
     "CA_ERR_WRONG_KIND": WrongKindError,
+    "CA_ERR_LIFETIME": LifetimeError,
+    "CA_ERR_REPLAY_QUOTA": ReplayQuotaError,
+    "CA_ERR_SEAL_MISMATCH": SealMismatchError,
 }
 
 _BY_CODE: Dict[int, Type[Error]] = {_C[k]: v for k, v in _EXACT.items() if k in _C}

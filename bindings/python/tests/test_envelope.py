@@ -52,7 +52,14 @@ class TestVectors(unittest.TestCase):
                     )
                     self.assertEqual(data.hex(), v["envelope"])
                     self.assertEqual(mid.hex(), v["id"])
-                with Envelope.open(env, int(v["created_at"])) as e:
+                # With the default options: the lifetime cap (vector field verify_default).
+                if v["verify_default"] == "CA_OK":
+                    Envelope.open(env, int(v["created_at"])).close()
+                else:
+                    with self.assertRaises(cyberagent.Error) as cm:
+                        Envelope.open(env, int(v["created_at"]))
+                    self.assertEqual(cm.exception.status_name, v["verify_default"])
+                with Envelope.open(env, int(v["created_at"]), max_lifetime_ms=2**64 - 1) as e:
                     self.assertEqual(e.kind, int(v["kind"]))
                     self.assertEqual(e.sender.hex(), v["sender"])
                     self.assertEqual(e.sender_did, v["sender_did"])
@@ -68,7 +75,12 @@ class TestVectors(unittest.TestCase):
                     reader = None
                     if v["reader_seed"] != "-":
                         reader = Identity.from_seed(bytes.fromhex(v["reader_seed"]))
-                    self.assertEqual(e.body(reader), body)
+                    if v["body_status"] == "CA_OK":
+                        self.assertEqual(e.body(reader), body)
+                    else:
+                        with self.assertRaises(cyberagent.Error) as cm:
+                            e.body(reader)
+                        self.assertEqual(cm.exception.status_name, v["body_status"])
                     # the signature covers the domain tag + the signed bytes (checked with
                     # an independent Ed25519 when one is installed) ...
                     signed = bytes.fromhex(v["signed"])
@@ -172,6 +184,25 @@ class TestEnvelope(unittest.TestCase):
         with self.assertRaises(cyberagent.ArgumentError):
             make(alice, seal=True)  # no recipient
 
+    def test_sealed_box_bound_to_sender(self):
+        """Vector award-sealed-resigned: Alice's sealed box re-signed by Mallory
+        verifies as Mallory's, but Bob cannot open it (as he opens Alice's)."""
+        vs = {v["name"]: v for v in read_envelope_vectors()}
+        alice_v, mallory_v = vs["award-sealed"], vs["award-sealed-resigned"]
+        bob = Identity.from_seed(bytes.fromhex(alice_v["reader_seed"]))
+        now = int(alice_v["created_at"])
+        alice_env = Envelope.open(bytes.fromhex(alice_v["envelope"]), now)
+        mallory_env = Envelope.open(bytes.fromhex(mallory_v["envelope"]), now)
+        self.assertNotEqual(mallory_env.sender, alice_env.sender)
+        self.assertEqual(alice_env.body(bob), bytes.fromhex(alice_v["body"]))
+        with self.assertRaises(cyberagent.SealMismatchError) as cm:
+            mallory_env.body(bob)
+        self.assertEqual(cm.exception.status, cyberagent.CA_ERR_SEAL_MISMATCH)
+        self.assertIsInstance(cm.exception, cyberagent.SealedError)
+        with self.assertRaises(cyberagent.SealedError) as cm:
+            mallory_env.body(Identity.generate())  # not the recipient: no crypto at all
+        self.assertEqual(cm.exception.status, cyberagent.CA_ERR_SEALED)
+
     def test_sign_argument_errors(self):
         me = Identity.generate()
         with self.assertRaises(cyberagent.Error):
@@ -189,6 +220,21 @@ class TestEnvelope(unittest.TestCase):
         self.assertEqual(o.max_skew_ms, 5)
         self.assertEqual(o.max_body_bytes, 1 << 20)
         self.assertEqual(o.max_envelope_bytes, (1 << 20) + 4096)
+        self.assertEqual(o.max_lifetime_ms, 86_400_000)
+        self.assertEqual(cyberagent.envelope.MAX_LIFETIME_DEFAULT_MS, 86_400_000)
+
+    def test_max_lifetime(self):
+        me = Identity.generate()
+        day = cyberagent.CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS
+        forever = make(me, expires_at=2**64 - 1)
+        with self.assertRaises(cyberagent.LifetimeError) as cm:
+            Envelope.open(forever, T0)
+        self.assertEqual(cm.exception.status, cyberagent.CA_ERR_LIFETIME)
+        Envelope.open(forever, T0, max_lifetime_ms=2**64 - 1).close()
+        e = Envelope.decode(make(me, expires_at=T0 + day + 1))  # decoding does not judge it
+        self.assertFalse(e.is_valid(T0))
+        self.assertTrue(e.is_valid(T0, max_lifetime_ms=day + 1))
+        Envelope.open(make(me, expires_at=T0 + day), T0).close()
 
     def test_handle_lifetime(self):
         e = Envelope.decode(make())
@@ -220,11 +266,11 @@ DATA = make()
 
 class TestReplayGuard(unittest.TestCase):
     def test_replay_and_full(self):
-        me = Identity.generate()
-        g = ReplayGuard(2, max_skew_ms=0)
+        me, other = Identity.generate(), Identity.generate()
+        g = ReplayGuard(2, max_skew_ms=0, max_per_sender=2)
         a = Envelope.open(make(me, body=b"a"), T0)
         b = Envelope.open(make(me, body=b"b"), T0)
-        c = Envelope.open(make(me, body=b"c"), T0)
+        c = Envelope.open(make(other, body=b"c"), T0)
         g.check(a, T0)
         self.assertEqual(len(g), 1)
         with self.assertRaises(cyberagent.ReplayError) as cm:
@@ -243,9 +289,31 @@ class TestReplayGuard(unittest.TestCase):
         g.close()
         self.assertIn("closed", repr(g))
 
-    def test_bad_capacity(self):
+    def test_one_sender_cannot_fill(self):
+        mallory, alice = Identity.generate(), Identity.generate()
+        g = ReplayGuard(64)
+        self.assertLessEqual(g.memory_bytes, 64 * cyberagent.CA_REPLAY_GUARD_BYTES_PER_ID + 256)
+        day = cyberagent.CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS
+        kept = 0
+        for i in range(40):
+            try:
+                g.check(Envelope.open(make(mallory, body=b"%d" % i, expires_at=T0 + day), T0), T0)
+                kept += 1
+            except cyberagent.ReplayQuotaError as e:
+                self.assertEqual(e.status, cyberagent.CA_ERR_REPLAY_QUOTA)
+        self.assertEqual(kept, 64 // 16)
+        g.check(Envelope.open(make(alice), T0), T0)
+        with self.assertRaises(cyberagent.LifetimeError):
+            g.check(Envelope.decode(make(alice, expires_at=2**64 - 1)), T0)
+        self.assertEqual(len(g), 5)
+
+    def test_bad_options(self):
         with self.assertRaises(cyberagent.Error):
             ReplayGuard(0)
+        with self.assertRaises(cyberagent.ArgumentError):
+            ReplayGuard(10, max_per_sender=11)
+        with self.assertRaises(cyberagent.ArgumentError):
+            ReplayGuard(10, max_lifetime_ms=0)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ pub const CA_ERR_REPLAY_FULL: ca_status = -205;
 pub const CA_ERR_DECOMPRESS: ca_status = -206;
 pub const CA_ERR_SEALED: ca_status = -207;
 pub const CA_ERR_WRONG_KIND: ca_status = -208;
+pub const CA_ERR_LIFETIME: ca_status = -209;
+pub const CA_ERR_REPLAY_QUOTA: ca_status = -210;
+pub const CA_ERR_SEAL_MISMATCH: ca_status = -211;
 pub const CA_STATUS_RESERVED_END_: ca_status = -10000;
 
 #[repr(C)]
@@ -218,8 +221,14 @@ pub const CA_KIND_APP_MIN: u32 = 0x10000;
 pub const CA_ENVELOPE_COMPRESS: u32 = 0x1;
 pub const CA_ENVELOPE_SEAL: u32 = 0x2;
 pub const CA_ENVELOPE_PARAMS_VERSION: c_uint = 1;
-pub const CA_ENVELOPE_OPTIONS_VERSION: c_uint = 1;
+pub const CA_ENVELOPE_OPTIONS_VERSION: c_uint = 2;
 pub const CA_ENVELOPE_MAX_OVERHEAD: usize = 257;
+pub const CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS: u64 = 86_400_000;
+pub const CA_REPLAY_GUARD_OPTIONS_VERSION: c_uint = 1;
+pub const CA_REPLAY_GUARD_CAPACITY_DEFAULT: usize = 65536;
+pub const CA_REPLAY_GUARD_MAX_CAPACITY: usize = 268_435_456;
+pub const CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT: usize = 16;
+pub const CA_REPLAY_GUARD_BYTES_PER_ID: usize = 128;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -240,6 +249,18 @@ pub struct ca_envelope_options {
     pub max_envelope_bytes: usize,
     pub max_body_bytes: usize,
     pub max_skew_ms: u64,
+    /// Version 2.
+    pub max_lifetime_ms: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ca_replay_guard_options {
+    pub version: c_uint,
+    pub capacity: usize,
+    pub max_per_sender: usize,
+    pub max_skew_ms: u64,
+    pub max_lifetime_ms: u64,
 }
 
 /// Opaque decoded envelope (envelope.h). Immutable: readable from many threads.
@@ -313,6 +334,11 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
+    pub fn ca_replay_guard_options_init(opts: *mut ca_replay_guard_options, version: c_uint) -> ca_status;
+    pub fn ca_replay_guard_new2(
+        out: *mut *mut ca_replay_guard,
+        opts: *const ca_replay_guard_options,
+    ) -> ca_status;
     pub fn ca_replay_guard_new(
         out: *mut *mut ca_replay_guard,
         capacity: usize,
@@ -322,6 +348,7 @@ extern "C" {
     pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64)
         -> ca_status;
     pub fn ca_replay_guard_count(guard: *const ca_replay_guard) -> usize;
+    pub fn ca_replay_guard_bytes(guard: *const ca_replay_guard) -> usize;
 }
 
 // ---- ledger.h ----

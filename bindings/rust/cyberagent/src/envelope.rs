@@ -57,19 +57,27 @@ impl<'a> EnvelopeParams<'a> {
 }
 
 /// Decoding and verification limits; `None` keeps the library default
-/// (1 MiB + 4 KiB encoded, 1 MiB body, 30 000 ms skew).
+/// (1 MiB + 4 KiB encoded, 1 MiB body, 30 000 ms skew, 24 h maximum lifetime).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EnvelopeOptions {
     pub max_envelope_bytes: Option<usize>,
     pub max_body_bytes: Option<usize>,
     pub max_skew_ms: Option<u64>,
+    /// Most `expires_at - created_at` verification accepts (`CA_ERR_LIFETIME` above it);
+    /// default `CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS`, `u64::MAX` lifts the cap.
+    pub max_lifetime_ms: Option<u64>,
 }
 
 impl EnvelopeOptions {
     /// The C options struct with defaults filled in.
     pub fn to_c(&self) -> Result<sys::ca_envelope_options> {
-        let mut o =
-            sys::ca_envelope_options { version: 0, max_envelope_bytes: 0, max_body_bytes: 0, max_skew_ms: 0 };
+        let mut o = sys::ca_envelope_options {
+            version: 0,
+            max_envelope_bytes: 0,
+            max_body_bytes: 0,
+            max_skew_ms: 0,
+            max_lifetime_ms: 0,
+        };
         // SAFETY: o is writable.
         check(unsafe { sys::ca_envelope_options_init(&mut o, sys::CA_ENVELOPE_OPTIONS_VERSION) })?;
         if let Some(v) = self.max_envelope_bytes {
@@ -80,6 +88,9 @@ impl EnvelopeOptions {
         }
         if let Some(v) = self.max_skew_ms {
             o.max_skew_ms = v;
+        }
+        if let Some(v) = self.max_lifetime_ms {
+            o.max_lifetime_ms = v;
         }
         Ok(o)
     }
@@ -315,7 +326,21 @@ impl fmt::Debug for Envelope {
     }
 }
 
-/// Remembers message ids until they expire, in fixed memory.
+/// Replay guard settings; `None` keeps the library default (65 536 ids,
+/// capacity / 16 per sender, 30 000 ms skew, 24 h maximum lifetime).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplayGuardOptions {
+    pub capacity: Option<usize>,
+    /// Ids one sender may hold (1 ..= capacity); default capacity / 16, at least 1.
+    pub max_per_sender: Option<usize>,
+    /// The verifier's skew.
+    pub max_skew_ms: Option<u64>,
+    /// The verifier's maximum lifetime: a longer-lived envelope is never recorded.
+    pub max_lifetime_ms: Option<u64>,
+}
+
+/// Remembers message ids until they expire, in memory fixed at creation
+/// (rules, quota and bounds: envelope.h).
 ///
 /// Thread safety (envelope.h): not thread-safe, so it is `Send` (one owner,
 /// which may move between threads) but not `Sync`; wrap it in a `Mutex` to share.
@@ -328,18 +353,53 @@ unsafe impl Send for ReplayGuard {}
 
 impl ReplayGuard {
     /// A guard for up to `capacity` ids, each kept until expires_at + `max_skew_ms`
-    /// (use the skew given to verification).
+    /// (use the skew given to verification); other settings at their defaults.
     pub fn new(capacity: usize, max_skew_ms: u64) -> Result<ReplayGuard> {
         let mut p = ptr::null_mut();
         // SAFETY: p is a valid out-pointer.
         check(unsafe { sys::ca_replay_guard_new(&mut p, capacity, max_skew_ms) })?;
+        Self::from_raw(p)
+    }
+
+    /// A guard with the given settings.
+    pub fn with_options(opts: &ReplayGuardOptions) -> Result<ReplayGuard> {
+        let mut o = sys::ca_replay_guard_options {
+            version: 0,
+            capacity: 0,
+            max_per_sender: 0,
+            max_skew_ms: 0,
+            max_lifetime_ms: 0,
+        };
+        // SAFETY: o is writable.
+        check(unsafe { sys::ca_replay_guard_options_init(&mut o, sys::CA_REPLAY_GUARD_OPTIONS_VERSION) })?;
+        if let Some(v) = opts.capacity {
+            o.capacity = v;
+        }
+        if let Some(v) = opts.max_per_sender {
+            o.max_per_sender = v;
+        }
+        if let Some(v) = opts.max_skew_ms {
+            o.max_skew_ms = v;
+        }
+        if let Some(v) = opts.max_lifetime_ms {
+            o.max_lifetime_ms = v;
+        }
+        let mut p = ptr::null_mut();
+        // SAFETY: p is a valid out-pointer, o a valid options struct.
+        check(unsafe { sys::ca_replay_guard_new2(&mut p, &o) })?;
+        Self::from_raw(p)
+    }
+
+    fn from_raw(p: *mut sys::ca_replay_guard) -> Result<ReplayGuard> {
         match NonNull::new(p) {
             Some(ptr) => Ok(ReplayGuard { ptr }),
             None => Err(Error::invalid_argument("library returned a NULL replay guard")),
         }
     }
 
-    /// Records the envelope's id: `CA_ERR_REPLAY` for a repeat, `CA_ERR_REPLAY_FULL`
+    /// Records the envelope's id: `CA_ERR_REPLAY` for a repeat, `CA_ERR_LIFETIME` past
+    /// the maximum lifetime, `CA_ERR_NOT_YET_VALID`, `CA_ERR_EXPIRED`,
+    /// `CA_ERR_REPLAY_QUOTA` when the sender holds its quota, `CA_ERR_REPLAY_FULL`
     /// when every slot holds an unexpired id.
     pub fn check(&mut self, env: &Envelope, now: u64) -> Result<()> {
         // SAFETY: exclusive access to the guard; env is live.
@@ -354,6 +414,12 @@ impl ReplayGuard {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes the guard allocated (all at creation; it never grows).
+    pub fn memory_bytes(&self) -> usize {
+        // SAFETY: shared access only reads.
+        unsafe { sys::ca_replay_guard_bytes(self.ptr.as_ptr()) }
     }
 }
 

@@ -31,6 +31,7 @@ mod task;
 pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
 pub use envelope::{
     envelope_bound, kind_name, sign_envelope, Envelope, EnvelopeOptions, EnvelopeParams, ReplayGuard,
+    ReplayGuardOptions,
 };
 pub use error::{Error, Result};
 pub use identity::{
@@ -55,10 +56,10 @@ pub mod status {
     pub use cyberagent_sys::{
         CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_SIGN_TAG, CA_ERR_BAD_VERSION,
         CA_ERR_BUFFER_TOO_SMALL, CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT,
-        CA_ERR_IO, CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_LIMIT, CA_ERR_MALFORMED,
-        CA_ERR_NOT_FOUND, CA_ERR_NOT_YET_VALID, CA_ERR_NO_MEMORY, CA_ERR_OVERFLOW, CA_ERR_REPLAY,
-        CA_ERR_REPLAY_FULL, CA_ERR_SEALED, CA_ERR_STATE, CA_ERR_UNSUPPORTED, CA_ERR_WRONG_KIND,
-        CA_ERR_WRONG_PASSPHRASE, CA_OK,
+        CA_ERR_IO, CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_LIFETIME, CA_ERR_LIMIT,
+        CA_ERR_MALFORMED, CA_ERR_NOT_FOUND, CA_ERR_NOT_YET_VALID, CA_ERR_NO_MEMORY, CA_ERR_OVERFLOW,
+        CA_ERR_REPLAY, CA_ERR_REPLAY_FULL, CA_ERR_REPLAY_QUOTA, CA_ERR_SEALED, CA_ERR_SEAL_MISMATCH,
+        CA_ERR_STATE, CA_ERR_UNSUPPORTED, CA_ERR_WRONG_KIND, CA_ERR_WRONG_PASSPHRASE, CA_OK,
     };
 }
 

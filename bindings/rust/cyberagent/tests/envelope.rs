@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use cyberagent::{sign_envelope, status, Envelope, EnvelopeOptions, EnvelopeParams, Identity, ReplayGuard};
+use cyberagent::{
+    sign_envelope, status, Envelope, EnvelopeOptions, EnvelopeParams, Identity, ReplayGuard,
+    ReplayGuardOptions,
+};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -72,7 +75,13 @@ fn wire_vectors_byte_for_byte() {
             assert_eq!(bytes, env_bytes, "{}", v["name"]);
             assert_eq!(id.to_vec(), unhex(&v["id"]), "{}", v["name"]);
         }
-        let e = Envelope::open(&env_bytes, created, None).unwrap();
+        // With the default options: the lifetime cap (vector field verify_default).
+        match Envelope::open(&env_bytes, created, None) {
+            Ok(_) => assert_eq!(v["verify_default"], "CA_OK", "{}", v["name"]),
+            Err(err) => assert_eq!(err.name(), v["verify_default"], "{}", v["name"]),
+        }
+        let uncapped = EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
+        let e = Envelope::open(&env_bytes, created, Some(&uncapped)).unwrap();
         assert_eq!(e.kind(), v["kind"].parse::<u32>().unwrap());
         assert_eq!(e.sender(), signer.public_key());
         assert_eq!(e.recipient(), recipient);
@@ -82,7 +91,13 @@ fn wire_vectors_byte_for_byte() {
         assert_eq!(e.encoded().unwrap(), env_bytes);
         assert_eq!(e.signature().to_vec(), env_bytes[env_bytes.len() - 64..].to_vec());
         let reader = opt(&v["reader_seed"]).map(|s| Identity::from_seed(&arr32(&s)).unwrap());
-        assert_eq!(e.body(reader.as_ref(), None).unwrap(), body, "{}", v["name"]);
+        match e.body(reader.as_ref(), None) {
+            Ok(got) => {
+                assert_eq!(v["body_status"], "CA_OK", "{}", v["name"]);
+                assert_eq!(got, body, "{}", v["name"]);
+            }
+            Err(err) => assert_eq!(err.name(), v["body_status"], "{}", v["name"]),
+        }
         let signed = unhex(&v["signed"]);
         // The envelope signature covers these bytes, and is never an application
         // signature over them, under any tag.
@@ -132,18 +147,76 @@ fn sealed_and_compressed() {
 }
 
 #[test]
-fn replay_guard() {
+fn resigned_sealed_box_does_not_open() {
+    // Vector award-sealed-resigned: Alice's sealed box in an envelope Mallory signed.
+    let vs = vectors();
+    let by = |n: &str| vs.iter().find(|v| v["name"] == n).unwrap().clone();
+    let (alice_v, mallory_v) = (by("award-sealed"), by("award-sealed-resigned"));
+    let bob = Identity::from_seed(&arr32(&unhex(&alice_v["reader_seed"]))).unwrap();
+    let now: u64 = alice_v["created_at"].parse().unwrap();
+    let alice_env = Envelope::open(&unhex(&alice_v["envelope"]), now, None).unwrap();
+    let mallory_env = Envelope::open(&unhex(&mallory_v["envelope"]), now, None).unwrap();
+    assert_ne!(alice_env.sender(), mallory_env.sender());
+    assert_eq!(alice_env.body(Some(&bob), None).unwrap(), unhex(&alice_v["body"]));
+    let err = mallory_env.body(Some(&bob), None).unwrap_err();
+    assert_eq!(err.status(), status::CA_ERR_SEAL_MISMATCH);
+}
+
+#[test]
+fn max_lifetime() {
     let me = Identity::generate().unwrap();
-    let mut g = ReplayGuard::new(1, 0).unwrap();
+    let day = cyberagent::sys::CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    let (forever, _) = sign_envelope(&me, &EnvelopeParams::new(16, T0, u64::MAX), b"f").unwrap();
+    assert_eq!(Envelope::open(&forever, T0, None).unwrap_err().status(), status::CA_ERR_LIFETIME);
+    let uncapped = EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
+    Envelope::open(&forever, T0, Some(&uncapped)).unwrap();
+    let (a_day, _) = sign_envelope(&me, &EnvelopeParams::new(16, T0, T0 + day), b"d").unwrap();
+    let e = Envelope::open(&a_day, T0, None).unwrap();
+    let shorter = EnvelopeOptions { max_lifetime_ms: Some(day - 1), ..Default::default() };
+    assert_eq!(e.verify(T0, Some(&shorter)).unwrap_err().status(), status::CA_ERR_LIFETIME);
+}
+
+#[test]
+fn replay_guard() {
+    let (me, other) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let mut g = ReplayGuard::with_options(&ReplayGuardOptions {
+        capacity: Some(1),
+        max_skew_ms: Some(0),
+        ..Default::default()
+    })
+    .unwrap();
     assert!(g.is_empty());
     let (a, _) = sign_envelope(&me, &EnvelopeParams::new(16, T0, T0 + 1000), b"a").unwrap();
-    let (b, _) = sign_envelope(&me, &EnvelopeParams::new(16, T0, T0 + 1000), b"b").unwrap();
+    let (b, _) = sign_envelope(&other, &EnvelopeParams::new(16, T0, T0 + 1000), b"b").unwrap();
     let a = Envelope::open(&a, T0, None).unwrap();
     let b = Envelope::open(&b, T0, None).unwrap();
     g.check(&a, T0).unwrap();
     assert_eq!(g.check(&a, T0).unwrap_err().status(), status::CA_ERR_REPLAY);
     assert_eq!(g.check(&b, T0).unwrap_err().status(), status::CA_ERR_REPLAY_FULL);
     assert_eq!(g.len(), 1);
+    let bad = ReplayGuardOptions { capacity: Some(4), max_per_sender: Some(5), ..Default::default() };
+    assert_eq!(ReplayGuard::with_options(&bad).unwrap_err().status(), status::CA_ERR_INVALID_ARGUMENT);
+}
+
+#[test]
+fn replay_guard_one_sender_cannot_fill() {
+    let (mallory, alice) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let mut g = ReplayGuard::new(64, 30_000).unwrap();
+    assert!(g.memory_bytes() <= 64 * cyberagent::sys::CA_REPLAY_GUARD_BYTES_PER_ID + 256);
+    let day = cyberagent::sys::CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    let mut kept = 0;
+    for i in 0..40u32 {
+        let (m, _) =
+            sign_envelope(&mallory, &EnvelopeParams::new(16, T0, T0 + day), &i.to_le_bytes()).unwrap();
+        match g.check(&Envelope::open(&m, T0, None).unwrap(), T0) {
+            Ok(()) => kept += 1,
+            Err(e) => assert_eq!(e.status(), status::CA_ERR_REPLAY_QUOTA),
+        }
+    }
+    assert_eq!(kept, 64 / 16);
+    let (h, _) = sign_envelope(&alice, &EnvelopeParams::new(16, T0, T0 + 1000), b"honest").unwrap();
+    g.check(&Envelope::open(&h, T0, None).unwrap(), T0).unwrap();
+    assert_eq!(g.len(), 5);
 }
 
 #[test]
