@@ -37,6 +37,10 @@ extern "C" {
 #define CA_TASK_REFS_MAX         16u     /* message ids a dispute relies on: 1 .. 16 */
 #define CA_TASK_RATING_MAX       100u    /* receipt rating: 0 .. 100 */
 #define CA_TASK_MESSAGES_DEFAULT 1024u   /* default message bound of a ca_task */
+#define CA_TASK_BIDS_DEFAULT     1000u   /* default bid bound of a ca_task */
+/* Most non-bid messages a valid thread holds: the request, the award, the
+ * result or a cancel, the receipt and one dispute per party. */
+#define CA_TASK_NONBID_MAX 6u
 
 CA_API size_t ca_task_inline_max(void);
 CA_API size_t ca_task_uri_max(void);
@@ -222,19 +226,40 @@ typedef enum ca_task_state {
 /* A2A name of a state ("submitted", "working", "input-required", ...), or "unknown". */
 CA_API const char *ca_task_state_name(ca_task_state state);
 
-#define CA_TASK_OPTIONS_VERSION 1u
+/*
+ * Version 2 appended max_bids. A version-1 struct (without it) is still
+ * accepted and gets the default bid bound.
+ */
+#define CA_TASK_OPTIONS_VERSION 2u
 
+/*
+ * Bounds. Bids are the only messages anyone can send in any number (each
+ * from its own made-up bidder), so only bids are bounded by a count: a bid is
+ * refused with CA_ERR_LIMIT (that bid only; the thread is unchanged) once
+ * the thread holds max_bids bids, or max_messages - CA_TASK_NONBID_MAX bids.
+ * Every other message is bounded by the protocol itself (at most
+ * CA_TASK_NONBID_MAX of them in a thread) and is never refused for a limit:
+ * the requester's and the awarded worker's messages always fit, whatever the
+ * bidders sent. So a thread holds at most min(max_messages, max_bids +
+ * CA_TASK_NONBID_MAX) messages.
+ */
 typedef struct ca_task_options {
     unsigned int version; /* CA_TASK_OPTIONS_VERSION */
-    size_t max_messages;  /* messages a thread may hold; default CA_TASK_MESSAGES_DEFAULT */
+    /* Messages a thread may hold, all kinds; default CA_TASK_MESSAGES_DEFAULT;
+     * at least CA_TASK_NONBID_MAX + 1 (else CA_ERR_INVALID_ARGUMENT). Also the
+     * most messages ca_task_deserialize reads. */
+    size_t max_messages;
     /* Envelope limits and clock skew used to verify each message; default
      * ca_envelope_options_init values. */
     size_t max_envelope_bytes;
     size_t max_body_bytes;
     uint64_t max_skew_ms;
+    /* Version 2. Bids a thread accepts; default CA_TASK_BIDS_DEFAULT; at least 1. */
+    size_t max_bids;
 } ca_task_options;
 
-/* Fills the defaults. CA_ERR_UNSUPPORTED for an unknown version. */
+/* Fills the defaults of the fields `version` has (1 or 2). CA_ERR_UNSUPPORTED
+ * for an unknown version. */
 CA_API ca_status ca_task_options_init(ca_task_options *opts, unsigned int version);
 
 typedef struct ca_task ca_task;
@@ -253,8 +278,11 @@ CA_API void ca_task_free(ca_task *task);
  * protocol rules (docs/PROTOCOL.md). On success the message joins the thread
  * and the state may change; on failure nothing changes and the status says
  * why: CA_ERR_TASK_DUPLICATE, _MISMATCH, _FORBIDDEN, _EQUIVOCATION,
- * _UNKNOWN_PARENT, _ORDER, _TIMESTAMP, _DEADLINE, _TERMS, CA_ERR_LIMIT, or an
- * envelope / parse status.
+ * _UNKNOWN_PARENT, _ORDER, _TIMESTAMP, _DEADLINE, _TERMS, CA_ERR_LIMIT (a bid
+ * beyond the bid bound, see ca_task_options; never another kind), or an
+ * envelope / parse status. Cost per message: one signature check, one parse,
+ * and O(1) expected lookups (keyed hash tables over message ids and bidders),
+ * whatever the thread holds.
  */
 CA_API CA_NODISCARD ca_status ca_task_apply(ca_task *task, const ca_envelope *env, uint64_t now);
 /* Decode + ca_task_apply. */
@@ -276,7 +304,7 @@ CA_API int ca_task_disputed(const ca_task *task, int who);
 /* Accepted messages, in acceptance order (0 is the request). */
 CA_API size_t ca_task_message_count(const ca_task *task);
 CA_API const ca_task_msg *ca_task_message(const ca_task *task, size_t index);
-/* Lookup by message id; NULL when not in the thread. */
+/* Lookup by message id, O(1) expected; NULL when not in the thread. */
 CA_API const ca_task_msg *ca_task_find(const ca_task *task, const ca_hash *id);
 
 /*

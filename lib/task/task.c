@@ -1,4 +1,5 @@
 /* The task thread state machine: who may send what, when, for how much. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,6 +8,27 @@
 #include "internal.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
+
+/*
+ * Lookup tables over the thread's messages: by message id (duplicates,
+ * parents, dispute references, ca_task_find) and by bidder (one bid per
+ * bidder). Open addressing with linear probing, at most half full; a slot
+ * holds a message index + 1 (0: empty). Slots come from SipHash-2-4 of the
+ * whole 32-byte key under a random per-thread key, so made-up ids or bidders
+ * cannot be chosen to collide: a lookup costs O(1) expected probes whatever
+ * the senders do. Kept behind a pointer so const lookups can count probes.
+ */
+typedef struct task_table {
+    uint32_t *slots;
+    uint32_t cap; /* 0 or a power of two */
+    uint32_t count;
+} task_table;
+
+typedef struct task_index {
+    task_table by_id, by_bidder;
+    uint8_t key[crypto_shorthash_KEYBYTES];
+    uint64_t probes; /* slots visited by every lookup and insert so far */
+} task_index;
 
 struct ca_task {
     ca_task_options opts;
@@ -19,6 +41,8 @@ struct ca_task {
     const ca_task_msg *award, *result, *receipt, *cancel;
     bool disputed[2];
     size_t bids;
+    size_t bid_cap; /* min(max_bids, max_messages - CA_TASK_NONBID_MAX) */
+    task_index *ix;
 };
 
 const char *ca_task_state_name(ca_task_state state)
@@ -43,37 +67,59 @@ const char *ca_task_state_name(ca_task_state state)
     }
 }
 
-ca_status ca_task_options_init(ca_task_options *opts, unsigned int version)
+/* Bytes of a ca_task_options of `version` (a caller's struct may be an older, shorter layout). */
+static size_t options_size(unsigned int version)
 {
-    CAI_REQUIRE(opts);
-    CAI_REQUIRE_VERSION("ca_task_options", version, CA_TASK_OPTIONS_VERSION);
+    return version == 1 ? offsetof(ca_task_options, max_bids) : sizeof(ca_task_options);
+}
+
+static ca_status options_defaults(ca_task_options *opts)
+{
     ca_envelope_options eo;
     ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return st;
     memset(opts, 0, sizeof *opts);
-    opts->version = version;
+    opts->version = CA_TASK_OPTIONS_VERSION;
     opts->max_messages = CA_TASK_MESSAGES_DEFAULT;
     opts->max_envelope_bytes = eo.max_envelope_bytes;
     opts->max_body_bytes = eo.max_body_bytes;
     opts->max_skew_ms = eo.max_skew_ms;
+    opts->max_bids = CA_TASK_BIDS_DEFAULT;
+    return CA_OK;
+}
+
+ca_status ca_task_options_init(ca_task_options *opts, unsigned int version)
+{
+    CAI_REQUIRE(opts);
+    CAI_REQUIRE_VERSION("ca_task_options", version, CA_TASK_OPTIONS_VERSION);
+    ca_task_options d;
+    ca_status st = options_defaults(&d);
+    if (st != CA_OK)
+        return st;
+    d.version = version;
+    memcpy(opts, &d, options_size(version));
     return CA_OK;
 }
 
 static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
                               ca_envelope_options *eo)
 {
-    ca_status st;
-    if (in == NULL) {
-        st = ca_task_options_init(opts, CA_TASK_OPTIONS_VERSION);
-        if (st != CA_OK)
-            return st;
-    } else {
+    ca_status st = options_defaults(opts);
+    if (st != CA_OK)
+        return st;
+    if (in != NULL) {
         CAI_REQUIRE_VERSION("ca_task_options", in->version, CA_TASK_OPTIONS_VERSION);
-        *opts = *in;
+        memcpy(opts, in, options_size(in->version));
+        opts->version = CA_TASK_OPTIONS_VERSION;
     }
-    if (opts->max_messages < 1)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_messages must be at least 1");
+    if (opts->max_messages <= CA_TASK_NONBID_MAX)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "max_messages must be at least %u: room for the %u non-bid messages and "
+                        "one bid",
+                        CA_TASK_NONBID_MAX + 1, CA_TASK_NONBID_MAX);
+    if (opts->max_bids < 1)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_bids must be at least 1");
     st = ca_envelope_options_init(eo, CA_ENVELOPE_OPTIONS_VERSION);
     eo->max_envelope_bytes = opts->max_envelope_bytes;
     eo->max_body_bytes = opts->max_body_bytes;
@@ -81,15 +127,79 @@ static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
     return st;
 }
 
-static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
+/* ---- lookup tables ---- */
+
+/* The key a table files message `i` under: its id, or (bids) its sender. */
+static const uint8_t *table_key(const ca_task *t, const task_table *tab, uint32_t i)
 {
     cai_task_msg_view v;
-    for (size_t i = 0; i < t->count; i++) {
-        cai_task_msg_view_of(t->msgs[i], &v);
-        if (memcmp(v.id->bytes, id->bytes, CA_HASH_BYTES) == 0)
-            return t->msgs[i];
+    cai_task_msg_view_of(t->msgs[i], &v);
+    return tab == &t->ix->by_bidder ? v.sender->bytes : v.id->bytes;
+}
+
+static uint32_t table_home(const task_index *ix, const task_table *tab, const uint8_t key[32])
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key, 32, ix->key);
+    return (uint32_t)cai_load_le64(h) & (tab->cap - 1);
+}
+
+/* Index of the message filed under `key`, or UINT32_MAX. */
+static uint32_t table_find(const ca_task *t, const task_table *tab, const uint8_t key[32])
+{
+    if (tab->cap == 0)
+        return UINT32_MAX;
+    for (uint32_t s = table_home(t->ix, tab, key);; s = (s + 1) & (tab->cap - 1)) {
+        t->ix->probes++;
+        uint32_t v = tab->slots[s];
+        if (v == 0)
+            return UINT32_MAX;
+        if (memcmp(table_key(t, tab, v - 1), key, 32) == 0)
+            return v - 1;
     }
-    return NULL;
+}
+
+static void table_place(const ca_task *t, task_table *tab, uint32_t i)
+{
+    uint32_t s = table_home(t->ix, tab, table_key(t, tab, i));
+    for (;; s = (s + 1) & (tab->cap - 1)) {
+        t->ix->probes++;
+        if (tab->slots[s] == 0)
+            break;
+    }
+    tab->slots[s] = i + 1;
+    tab->count++;
+}
+
+/* Room for one more key (at most half full), so the insert after it cannot fail. */
+static ca_status table_reserve(const ca_task *t, task_table *tab)
+{
+    if ((tab->count + 1) * 2 <= tab->cap)
+        return CA_OK;
+    uint32_t cap = tab->cap ? tab->cap * 2 : 16;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a task thread index");
+    task_table old = *tab;
+    tab->slots = slots;
+    tab->cap = cap;
+    tab->count = 0;
+    for (uint32_t s = 0; s < old.cap; s++)
+        if (old.slots[s] != 0)
+            table_place(t, tab, old.slots[s] - 1);
+    free(old.slots);
+    return CA_OK;
+}
+
+static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
+{
+    uint32_t i = table_find(t, &t->ix->by_id, id->bytes);
+    return i == UINT32_MAX ? NULL : t->msgs[i];
+}
+
+uint64_t cai_task_probes(const ca_task *t)
+{
+    return t->ix->probes;
 }
 
 static bool same_agent(const ca_agent_id *a, const ca_agent_id *b)
@@ -102,17 +212,28 @@ static bool same_hash(const ca_hash *a, const ca_hash *b)
     return memcmp(a->bytes, b->bytes, CA_HASH_BYTES) == 0;
 }
 
-/* An accepted message of `kind` from `sender` with another id, or NULL. */
+/*
+ * The accepted message of `kind` (BID, AWARD or RESULT) from `sender` with
+ * another id, or NULL. A thread holds one bid per bidder, one award and one
+ * result, so this is one lookup.
+ */
 static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_agent_id *sender,
                                       const ca_hash *id)
 {
-    cai_task_msg_view v;
-    for (size_t i = 1; i < t->count; i++) {
-        cai_task_msg_view_of(t->msgs[i], &v);
-        if (v.kind == kind && same_agent(v.sender, sender) && !same_hash(v.id, id))
-            return t->msgs[i];
+    const ca_task_msg *m = NULL;
+    if (kind == CA_KIND_TASK_BID) {
+        uint32_t i = table_find(t, &t->ix->by_bidder, sender->bytes);
+        m = i == UINT32_MAX ? NULL : t->msgs[i];
+    } else if (kind == CA_KIND_TASK_AWARD) {
+        m = t->award;
+    } else if (kind == CA_KIND_TASK_RESULT) {
+        m = t->result;
     }
-    return NULL;
+    if (m == NULL)
+        return NULL;
+    cai_task_msg_view v;
+    cai_task_msg_view_of(m, &v);
+    return same_agent(v.sender, sender) && !same_hash(v.id, id) ? m : NULL;
 }
 
 #define U64(x) ((unsigned long long)(x))
@@ -309,21 +430,29 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
 /* Takes ownership of msg on success. */
 static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
 {
+    cai_task_msg_view v;
+    cai_task_msg_view_of(msg, &v);
     if (t->count == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
-        if (cap > t->opts.max_messages)
-            cap = t->opts.max_messages;
+        if (cap > t->bid_cap + CA_TASK_NONBID_MAX)
+            cap = t->bid_cap + CA_TASK_NONBID_MAX;
         ca_task_msg **n = realloc(t->msgs, cap * sizeof(ca_task_msg *));
         if (n == NULL)
             return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a task thread");
         t->msgs = n;
         t->cap = cap;
     }
-    t->msgs[t->count++] = msg;
-    cai_task_msg_view v;
-    cai_task_msg_view_of(msg, &v);
+    ca_status st = table_reserve(t, &t->ix->by_id);
+    if (st == CA_OK && v.kind == CA_KIND_TASK_BID)
+        st = table_reserve(t, &t->ix->by_bidder);
+    if (st != CA_OK)
+        return st;
+    uint32_t i = (uint32_t)t->count++;
+    t->msgs[i] = msg;
+    table_place(t, &t->ix->by_id, i);
     switch (v.kind) {
     case CA_KIND_TASK_BID:
+        table_place(t, &t->ix->by_bidder, i);
         t->bids++;
         break;
     case CA_KIND_TASK_AWARD:
@@ -357,10 +486,23 @@ static ca_status verify_env(const ca_envelope *env, uint64_t now, bool audit,
 static ca_status task_new(ca_task **out, const ca_envelope *request, uint64_t now, bool audit,
                           const ca_task_options *opts)
 {
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
     ca_task *t = calloc(1, sizeof *t);
-    if (t == NULL)
+    task_index *ix = calloc(1, sizeof *ix);
+    if (t == NULL || ix == NULL) {
+        free(t);
+        free(ix);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a task");
-    ca_status st = resolve_opts(opts, &t->opts, &t->env_opts);
+    }
+    t->ix = ix;
+    randombytes_buf(ix->key, sizeof ix->key);
+    st = resolve_opts(opts, &t->opts, &t->env_opts);
+    if (st == CA_OK) {
+        size_t room = t->opts.max_messages - CA_TASK_NONBID_MAX;
+        t->bid_cap = t->opts.max_bids < room ? t->opts.max_bids : room;
+    }
     if (st == CA_OK && ca_envelope_kind(request) != CA_KIND_TASK_REQUEST)
         st = cai_fail(CA_ERR_WRONG_KIND, "a task starts with a request, not kind %u",
                       ca_envelope_kind(request));
@@ -404,6 +546,9 @@ void ca_task_free(ca_task *task)
     for (size_t i = 0; i < task->count; i++)
         ca_task_msg_free(task->msgs[i]);
     free(task->msgs);
+    free(task->ix->by_id.slots);
+    free(task->ix->by_bidder.slots);
+    free(task->ix);
     free(task);
 }
 
@@ -428,9 +573,8 @@ static ca_status task_apply(ca_task *t, const ca_envelope *env, uint64_t now, bo
         st = cai_fail(CA_ERR_TASK_DUPLICATE, "message already in the thread");
     else if (!same_hash(v.task, &t->id))
         st = cai_fail(CA_ERR_TASK_MISMATCH, "message belongs to another task");
-    else if (t->count >= t->opts.max_messages)
-        st = cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu messages",
-                      t->opts.max_messages);
+    else if (v.kind == CA_KIND_TASK_BID && t->bids >= t->bid_cap)
+        st = cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu bids", t->bid_cap);
     else
         st = check_rules(t, msg, now, &next);
     if (st == CA_OK)

@@ -62,6 +62,9 @@ typedef struct cai_task_msg_view {
 
 void cai_task_msg_view_of(const ca_task_msg *msg, cai_task_msg_view *v);
 
+/* Slots the thread's lookup tables have visited so far (the counted cost of lookups). */
+uint64_t cai_task_probes(const ca_task *t);
+
 /* Evidence from two encoded envelopes (any order). */
 ca_status cai_evidence_encode_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
                                     uint8_t *out, size_t out_cap, size_t *out_len);

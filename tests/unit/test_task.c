@@ -550,16 +550,178 @@ static void test_limit(void **state)
     ca_task_options o;
     assert_ok(ca_task_options_init(&o, CA_TASK_OPTIONS_VERSION));
     assert_int_equal(o.max_messages, CA_TASK_MESSAGES_DEFAULT);
-    o.max_messages = 2;
+    assert_int_equal(o.max_bids, CA_TASK_BIDS_DEFAULT);
+    o.max_bids = 1;
     ca_envelope *env = NULL;
     ca_task *t = NULL;
     assert_ok(ca_envelope_decode(&env, h.request.buf, h.request.len, NULL));
     assert_ok(ca_task_new(&t, env, T0 + 10, &o));
-    ca_envelope_free(env);
+    assert_ok(put(t, &h.bid1));
+    expect_reject(t, &h.bid2, T0 + 210, CA_ERR_LIMIT); /* the bid only */
+    assert_ok(put(t, &h.award));                       /* the rest of the hire still fits */
+    assert_ok(put(t, &h.result));
+    assert_ok(put(t, &h.receipt));
+    ca_task_free(t);
+    /* max_messages keeps room for the non-bid messages and one bid; max_bids >= 1 */
+    o.max_bids = 1;
+    o.max_messages = CA_TASK_NONBID_MAX;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_new(&t, env, T0 + 10, &o));
+    o.max_messages = CA_TASK_NONBID_MAX + 1;
+    o.max_bids = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_new(&t, env, T0 + 10, &o));
+    assert_null(t);
+    /* the bid bound is the smaller of max_bids and max_messages - CA_TASK_NONBID_MAX */
+    o.max_bids = 5;
+    assert_ok(ca_task_new(&t, env, T0 + 10, &o));
     assert_ok(put(t, &h.bid1));
     expect_reject(t, &h.bid2, T0 + 210, CA_ERR_LIMIT);
     ca_task_free(t);
     assert_status(CA_ERR_UNSUPPORTED, ca_task_options_init(&o, 77));
+
+    /* A version-1 caller's struct ends before max_bids: init writes only its
+     * fields, and a thread made with it gets the default bid bound. */
+    union {
+        ca_task_options o;
+        uint8_t b[sizeof(ca_task_options)];
+    } v1;
+    memset(v1.b, 0xa5, sizeof v1.b);
+    assert_ok(ca_task_options_init(&v1.o, 1));
+    assert_int_equal(v1.o.version, 1);
+    assert_int_equal(v1.o.max_messages, CA_TASK_MESSAGES_DEFAULT);
+    for (size_t i = offsetof(ca_task_options, max_bids); i < sizeof v1.b; i++)
+        assert_int_equal(v1.b[i], 0xa5);
+    v1.o.max_messages = 10; /* 4 bids, whatever lies past the v1 layout */
+    assert_ok(ca_task_new(&t, env, T0 + 10, &v1.o));
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.bid2));
+    ca_task_free(t);
+    ca_envelope_free(env);
+}
+
+/*
+ * Finding 4 (bid flood): 2000 bids from made-up bidders. The thread takes
+ * max_bids of them and refuses the rest (the bid only); the requester's and
+ * the awarded worker's messages still fit on every path (award, result,
+ * receipt, disputes; cancel before and after the award). The lookups that
+ * find duplicates, parents and a bidder's earlier bid visit O(1) slots per
+ * message (counted), not O(thread length).
+ */
+#define FLOOD 2000
+
+typedef struct flood {
+    th_msg request;
+    ca_envelope *bids[FLOOD];
+    ca_hash bid_ids[FLOOD];
+    ca_identity *winner; /* bidder 0 */
+    ca_agent_id winner_id;
+} flood;
+
+static void flood_build(flood *f)
+{
+    assert_ok(th_request(&f->request, R, T0, T0 + 10000, 100, 10, NULL));
+    for (int i = 0; i < FLOOD; i++) {
+        uint8_t seed[32] = {0xf1, (uint8_t)i, (uint8_t)(i >> 8)};
+        ca_identity *who = NULL;
+        assert_ok(ca_identity_from_seed(&who, seed));
+        th_msg b;
+        assert_ok(th_bid(&b, who, &f->request.id, T0 + 100 + (uint64_t)i, 80, T0 + 5000, 10));
+        assert_ok(ca_envelope_decode(&f->bids[i], b.buf, b.len, NULL));
+        f->bid_ids[i] = b.id;
+        if (i == 0) {
+            f->winner = who;
+            ca_identity_id(who, &f->winner_id);
+        } else {
+            ca_identity_free(who);
+        }
+    }
+}
+
+static void flood_free(flood *f)
+{
+    for (int i = 0; i < FLOOD; i++)
+        ca_envelope_free(f->bids[i]);
+    ca_identity_free(f->winner);
+}
+
+/* A fresh thread with every bid of the flood offered; checks the bound and the probe count. */
+static ca_task *flood_thread(const flood *f)
+{
+    ca_task *t = NULL;
+    assert_ok(th_new(&t, &f->request, T0 + 10));
+    uint64_t probes0 = cai_task_probes(t);
+    for (int i = 0; i < FLOOD; i++) {
+        ca_status st = ca_task_apply(t, f->bids[i], T0 + 2100);
+        assert_status(i < (int)CA_TASK_BIDS_DEFAULT ? CA_OK : CA_ERR_LIMIT, st);
+    }
+    assert_int_equal(ca_task_bid_count(t), CA_TASK_BIDS_DEFAULT);
+    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_BIDS_DEFAULT);
+    /* 2000 applies: a duplicate lookup and a bidder lookup each, plus the inserts
+     * and table growth of 1000 bids. A linear scan would visit ~1.5 million. */
+    uint64_t probes = cai_task_probes(t) - probes0;
+    if (probes > 10 * FLOOD)
+        fail_msg("%llu slots visited for %d bids", (unsigned long long)probes, FLOOD);
+    /* a late bid from an accepted bidder is still found in O(1): equivocation */
+    uint64_t before = cai_task_probes(t);
+    assert_non_null(ca_task_find(t, &f->bid_ids[CA_TASK_BIDS_DEFAULT - 1]));
+    assert_null(ca_task_find(t, &f->bid_ids[FLOOD - 1]));
+    assert_true(cai_task_probes(t) - before <= 16);
+    return t;
+}
+
+static void test_bid_flood(void **state)
+{
+    (void)state;
+    static flood f;
+    flood_build(&f);
+    const ca_hash *task = &f.request.id;
+    th_msg award, result, receipt, cancel, d1, d2;
+    assert_ok(th_award(&award, R, task, &f.bid_ids[0], &f.winner_id, 80, 10, T0 + 8000, T0 + 3000));
+    assert_ok(th_result(&result, f.winner, task, &award.id, T0 + 4000, 0, "done"));
+    assert_ok(
+        th_receipt(&receipt, R, task, &award.id, &result.id, &f.winner_id, 1, 90, 80, T0 + 4500));
+    assert_ok(th_dispute(&d1, R, task, &result.id, &result.id, 1, T0 + 4600));
+    assert_ok(th_dispute(&d2, f.winner, task, &receipt.id, &receipt.id, 1, T0 + 4700));
+
+    /* award, result, receipt and both disputes after the flood */
+    ca_task *t = flood_thread(&f);
+    assert_ok(th_apply(t, &award, T0 + 3010));
+    assert_ok(th_apply(t, &result, T0 + 4010));
+    assert_ok(th_apply(t, &receipt, T0 + 4510));
+    assert_ok(th_apply(t, &d1, T0 + 4610));
+    assert_ok(th_apply(t, &d2, T0 + 4710));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_COMPLETED);
+    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_BIDS_DEFAULT + 5);
+    /* the flooded thread round-trips through serialization with the default options */
+    size_t len = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_task_serialize(t, NULL, 0, &len));
+    uint8_t *ser = malloc(len);
+    assert_non_null(ser);
+    assert_ok(ca_task_serialize(t, ser, len, &len));
+    ca_task *back = NULL;
+    assert_ok(ca_task_deserialize(&back, ser, len, NULL));
+    ca_hash da, db;
+    ca_task_digest(t, &da);
+    ca_task_digest(back, &db);
+    assert_memory_equal(da.bytes, db.bytes, 32);
+    ca_task_free(back);
+    free(ser);
+    ca_task_free(t);
+
+    /* cancel before any award */
+    t = flood_thread(&f);
+    assert_ok(th_cancel(&cancel, R, task, task, T0 + 3000));
+    assert_ok(th_apply(t, &cancel, T0 + 3010));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_CANCELED);
+    ca_task_free(t);
+
+    /* cancel once the award's deadline passed without a result */
+    t = flood_thread(&f);
+    assert_ok(th_apply(t, &award, T0 + 3010));
+    assert_ok(th_cancel(&cancel, R, task, &award.id, T0 + 8001));
+    assert_ok(th_apply(t, &cancel, T0 + 8010));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_CANCELED);
+    ca_task_free(t);
+    flood_free(&f);
 }
 
 /* Body codec: builder parent rules, sealed bodies, content forms, strict decoding. */
@@ -892,8 +1054,9 @@ int main(void)
         cmocka_unit_test(test_award_rules),   cmocka_unit_test(test_result_rules),
         cmocka_unit_test(test_receipt_rules), cmocka_unit_test(test_cancel_rules),
         cmocka_unit_test(test_dispute_rules), cmocka_unit_test(test_far_deadline),
-        cmocka_unit_test(test_limit),         cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_evidence),      cmocka_unit_test(test_serialize),
+        cmocka_unit_test(test_limit),         cmocka_unit_test(test_bid_flood),
+        cmocka_unit_test(test_bodies),        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_serialize),
     };
     return cmocka_run_group_tests_name("task", tests, setup, teardown);
 }

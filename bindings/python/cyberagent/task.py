@@ -433,7 +433,11 @@ _KIND_OF = {
 
 
 def task_options(**fields: int) -> _sigs.ca_task_options:
-    """Thread options (max_messages, max_envelope_bytes, max_body_bytes, max_skew_ms)."""
+    """Thread options (max_messages, max_envelope_bytes, max_body_bytes, max_skew_ms, max_bids).
+
+    ``max_bids`` bounds the bids only (default ``CA_TASK_BIDS_DEFAULT``); the
+    non-bid messages always fit (``max_messages`` keeps ``CA_TASK_NONBID_MAX``
+    places for them and must exceed it)."""
     o = _sigs.ca_task_options()
     check(F.ca_task_options_init(_byref(o), _C["CA_TASK_OPTIONS_VERSION"]))
     names = {f[0] for f in _sigs.ca_task_options._fields_}

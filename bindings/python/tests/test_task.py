@@ -247,9 +247,16 @@ class TestTask(unittest.TestCase):
         self.assertEqual(lim["refs"], cyberagent.CA_TASK_REFS_MAX)
         self.assertEqual(T.state_name(T.FAILED), "failed")
         self.assertEqual(T.task_options(max_messages=3).max_messages, 3)
-        small = Task(s.req, T0, max_messages=1)
+        self.assertEqual(T.task_options().max_bids, cyberagent.CA_TASK_BIDS_DEFAULT)
+        with self.assertRaises(cyberagent.ArgumentError):
+            Task(s.req, T0, max_messages=cyberagent.CA_TASK_NONBID_MAX)
+        # one bid allowed: the second is refused, the award still fits
+        small = Task(s.req, T0, max_bids=1)
+        small.apply(bid, T0 + 1)
         with self.assertRaises(cyberagent.LimitError):
-            small.apply(bid, T0 + 1)
+            small.apply(s.bid(s.other, 60)[0], T0 + 1)
+        small.apply(award, T0 + 2)
+        self.assertEqual(small.state, T.WORKING)
 
 
 if __name__ == "__main__":

@@ -297,7 +297,17 @@ fn equivocation_evidence_cancel_dispute() {
     assert_eq!(cyberagent::task_state_name(sys::CA_TASK_FAILED as i32), "failed");
     assert_eq!(cyberagent::task_limits()[3], sys::CA_TASK_REFS_MAX as usize);
     let mut o = cyberagent::task_options().unwrap();
-    o.max_messages = 1;
+    assert_eq!(o.max_bids, sys::CA_TASK_BIDS_DEFAULT as usize);
+    o.max_messages = sys::CA_TASK_NONBID_MAX as usize; // no room for a bid: refused
+    assert_eq!(
+        Task::new(&open(&rb, 0), T0, Some(&o)).err().unwrap().status(),
+        status::CA_ERR_INVALID_ARGUMENT
+    );
+    o.max_messages = sys::CA_TASK_MESSAGES_DEFAULT as usize;
+    o.max_bids = 1; // one bid; the next is refused, the award still fits
     let mut small = Task::new(&open(&rb, 0), T0, Some(&o)).unwrap();
-    assert_eq!(small.apply(&open(&b1, 1), T0 + 1).unwrap_err().status(), status::CA_ERR_LIMIT);
+    small.apply(&open(&b1, 1), T0 + 1).unwrap();
+    assert_eq!(small.apply(&e2, T0 + 2).unwrap_err().status(), status::CA_ERR_LIMIT);
+    small.apply(&open(&ab, 3), T0 + 3).unwrap();
+    assert_eq!(small.state(), sys::CA_TASK_WORKING as i32);
 }
