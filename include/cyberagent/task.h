@@ -9,7 +9,7 @@
  * message it answers) in the envelope's parent field.
  *
  * OWNERSHIP: builders (ca_task_*_sign), ca_task_evidence,
- * ca_evidence_encode and ca_task_serialize write into caller buffers
+ * ca_evidence_encode2 and ca_task_serialize write into caller buffers
  * (OWNERSHIP RULE in common.h). ca_task_msg, ca_task and ca_evidence are
  * handles freed with their _free function. Views filled by
  * ca_task_msg_<kind>() borrow pointers from the ca_task_msg and are valid
@@ -316,8 +316,11 @@ CA_API void ca_task_digest(const ca_task *task, ca_hash *out);
 
 /*
  * After ca_task_apply returned CA_ERR_TASK_EQUIVOCATION for `env`: writes the
- * evidence (the accepted message and `env`) under the OWNERSHIP RULE.
- * CA_ERR_NOT_FOUND when the thread holds no conflicting message.
+ * evidence (the request, the accepted message and `env`, each with the
+ * messages it answers, taken from the thread) under the OWNERSHIP RULE.
+ * CA_ERR_NOT_FOUND when the thread holds no other message of env's kind from
+ * env's sender (or lacks a message env answers); CA_ERR_BAD_EVIDENCE when
+ * the pair proves nothing (env breaks a rule, or has the same body).
  */
 CA_API CA_NODISCARD ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env,
                                                uint8_t *out, size_t out_cap, size_t *out_len);
@@ -342,25 +345,66 @@ CA_API CA_NODISCARD ca_status ca_task_deserialize(ca_task **out, const uint8_t *
 /* ---- equivocation evidence ---- */
 
 /*
- * Evidence that one agent signed two different messages of the same kind
- * (BID, AWARD or RESULT) for the same task. Self-contained: both signed
- * envelopes in canonical order; anyone verifies it offline.
+ * Evidence that one agent made two conflicting statements in one task: two
+ * messages of one kind, signed by one agent, each of which a task thread
+ * accepts, with different bodies. Per kind:
+ *  - BID: two bids of one bidder for one task, each accepted by a thread
+ *    holding only the request (terms, times, direct-hire recipient all
+ *    within the rules), with different terms (price, completion, collateral).
+ *  - AWARD: two awards of the requester, each accepted by a thread holding
+ *    the request and the bid it chooses, with different bodies (another bid,
+ *    or another deadline).
+ *  - RESULT: two results of the awarded worker answering the same award,
+ *    each accepted by a thread holding the request, the bid and that award,
+ *    with different bodies (another output or failure report).
+ * A message a thread refuses (bad terms, too late, wrong sender, unknown
+ * parent, ...) proves nothing, so a refused bid followed by a corrected one
+ * is not equivocation. Neither is the same body signed twice (a new envelope
+ * for a message that expired on the way): equal bodies are one statement.
+ * Each side is checked by a real ca_task in audit mode (every message at its
+ * own created_at, as ca_task_deserialize does), so the evidence rules are
+ * the thread's rules.
+ *
+ * Self-contained: the evidence carries the request and, per side, the
+ * messages from the bid to the offending one; anyone verifies it offline.
+ * Size: at most the request plus twice (bid + award + result) envelopes; with
+ * task bodies bounded by CA_TASK_INLINE_MAX this stays under 1.6 MiB, inside
+ * the ledger's CA_LEDGER_EVIDENCE_MAX_BYTES (2 MiB).
  */
 typedef struct ca_evidence ca_evidence;
 
 /*
- * Builds evidence from two envelopes (any order). Requirements: both
- * signatures verify, same sender, same kind in {BID, AWARD, RESULT}, same
- * task id in readable (unsealed) bodies, different message ids. Else
- * CA_ERR_BAD_EVIDENCE. Output under the OWNERSHIP RULE.
+ * Builds evidence from the request, the two offending envelopes `a` and `b`
+ * (any order) and `context`: envelopes the sides answer (for an award its
+ * bid; for a result the award and its bid). `context` may hold more (a whole
+ * thread, say; extra entries are ignored) and may be NULL when
+ * context_count is 0. Each side's messages are found by following envelope
+ * parents from the side to the request. Verified as ca_evidence_open does;
+ * any failure is CA_ERR_BAD_EVIDENCE (a sentence names the side, the message
+ * and the thread's refusal status), CA_ERR_INVALID_ARGUMENT for NULL
+ * arguments. Output under the OWNERSHIP RULE.
+ */
+CA_API CA_NODISCARD ca_status ca_evidence_encode2(const ca_envelope *request,
+                                                  const ca_envelope *const *context,
+                                                  size_t context_count, const ca_envelope *a,
+                                                  const ca_envelope *b, uint8_t *out,
+                                                  size_t out_cap, size_t *out_len);
+
+/*
+ * Deprecated: two envelopes alone cannot show that a thread accepts them
+ * (a bid is only valid against its request). Always CA_ERR_BAD_EVIDENCE
+ * (CA_ERR_INVALID_ARGUMENT for NULL arguments); use ca_evidence_encode2 or
+ * ca_task_evidence. Kept so the ABI keeps its symbols.
  */
 CA_API CA_NODISCARD ca_status ca_evidence_encode(const ca_envelope *a, const ca_envelope *b,
                                                  uint8_t *out, size_t out_cap, size_t *out_len);
 
 /*
- * Strict decode + full verification (signatures, kinds, sender, task,
- * canonical order). Independent of time. CA_ERR_MALFORMED or
- * CA_ERR_BAD_EVIDENCE on failure.
+ * Strict decode + full verification: canonical encoding, each side accepted
+ * by a task thread (signatures, times, rules), one signer, a conflict as
+ * defined above, sides in ascending order of the offending message ids.
+ * Independent of the wall clock. CA_ERR_MALFORMED or CA_ERR_BAD_EVIDENCE on
+ * failure.
  */
 CA_API CA_NODISCARD ca_status ca_evidence_open(ca_evidence **out, const uint8_t *data, size_t len);
 CA_API void ca_evidence_free(ca_evidence *ev);

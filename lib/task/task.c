@@ -238,6 +238,11 @@ static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_
 
 #define U64(x) ((unsigned long long)(x))
 
+static const char *kind_name(uint32_t kind)
+{
+    return kind == CA_KIND_TASK_BID ? "bid" : kind == CA_KIND_TASK_AWARD ? "award" : "result";
+}
+
 /* a + b, saturating at UINT64_MAX (a deadline near the end of time never wraps). */
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
@@ -245,10 +250,15 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 }
 
 /*
- * The rules. `now` is the caller's clock; in audit mode it is the message's
- * own created_at, so the checks reduce to the signed times.
+ * The rules, for a thread in `state` (the thread's own state, or for a
+ * message that may conflict with an earlier one of its sender, the state
+ * that earlier one was accepted in). `now` is the caller's clock; in audit
+ * mode it is the message's own created_at, so the checks reduce to the
+ * signed times. Equivocation is judged by the caller (task_apply), after
+ * these rules passed.
  */
-static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t now, uint32_t *next)
+static ca_status check_rules(const ca_task *t, ca_task_state state, const ca_task_msg *msg,
+                             uint64_t now, uint32_t *next)
 {
     cai_task_msg_view m, req, par;
     cai_task_msg_view_of(msg, &m);
@@ -256,7 +266,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
     const ca_task_request *rq = &req.body->u.request;
     const uint64_t skew = t->opts.max_skew_ms;
     const bool from_requester = same_agent(m.sender, &t->requester);
-    *next = (uint32_t)t->state;
+    *next = (uint32_t)state;
     const ca_task_msg *parent = find(t, m.parent);
     if (parent != NULL)
         cai_task_msg_view_of(parent, &par);
@@ -271,10 +281,8 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "the requester may not bid on its own task");
         if (rq->has_recipient && !same_agent(m.sender, &rq->recipient))
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "direct hire: only the recipient may bid");
-        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
-            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "bidder already placed a different bid");
-        if (t->state != CA_TASK_SUBMITTED)
-            return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_SUBMITTED)
+            return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(state));
         if (m.created_at < req.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "bid created before its request");
         if (m.created_at > rq->deadline || now > sat_add(rq->deadline, skew))
@@ -297,10 +305,8 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_award *a = &m.body->u.award;
         if (!from_requester)
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester awards");
-        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
-            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "requester already made a different award");
-        if (t->state != CA_TASK_SUBMITTED)
-            return cai_fail(CA_ERR_TASK_ORDER, "award in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_SUBMITTED)
+            return cai_fail(CA_ERR_TASK_ORDER, "award in state %s", ca_task_state_name(state));
         if (parent == NULL || par.kind != CA_KIND_TASK_BID)
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "award names a bid not in the thread");
         const ca_task_bid *b = &par.body->u.bid;
@@ -330,10 +336,8 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_award *a = &aw.body->u.award;
         if (!same_agent(m.sender, &a->worker))
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the awarded worker sends the result");
-        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
-            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "worker already sent a different result");
-        if (t->state != CA_TASK_WORKING)
-            return cai_fail(CA_ERR_TASK_ORDER, "result in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_WORKING)
+            return cai_fail(CA_ERR_TASK_ORDER, "result in state %s", ca_task_state_name(state));
         if (!same_hash(m.parent, aw.id))
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "result names another award");
         if (m.created_at < aw.created_at)
@@ -349,10 +353,10 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_receipt *r = &m.body->u.receipt;
         if (!from_requester)
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester sends the receipt");
-        if (t->result == NULL && (t->state == CA_TASK_SUBMITTED || t->state == CA_TASK_WORKING))
+        if (t->result == NULL && (state == CA_TASK_SUBMITTED || state == CA_TASK_WORKING))
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "receipt before any result");
-        if (t->state != CA_TASK_INPUT_REQUIRED)
-            return cai_fail(CA_ERR_TASK_ORDER, "receipt in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_INPUT_REQUIRED)
+            return cai_fail(CA_ERR_TASK_ORDER, "receipt in state %s", ca_task_state_name(state));
         cai_task_msg_view aw, rs;
         cai_task_msg_view_of(t->award, &aw);
         cai_task_msg_view_of(t->result, &rs);
@@ -378,10 +382,10 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         if (parent == NULL)
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "cancel names a message not in the "
                                                         "thread");
-        if (t->state == CA_TASK_SUBMITTED) {
+        if (state == CA_TASK_SUBMITTED) {
             if (par.kind != CA_KIND_TASK_REQUEST)
                 return cai_fail(CA_ERR_TASK_ORDER, "cancel before award must name the request");
-        } else if (t->state == CA_TASK_WORKING) {
+        } else if (state == CA_TASK_WORKING) {
             cai_task_msg_view aw;
             cai_task_msg_view_of(t->award, &aw);
             uint64_t dl = aw.body->u.award.deadline;
@@ -392,7 +396,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
                                 "cancel after award only once its deadline %llu has passed",
                                 U64(dl));
         } else {
-            return cai_fail(CA_ERR_TASK_ORDER, "cancel in state %s", ca_task_state_name(t->state));
+            return cai_fail(CA_ERR_TASK_ORDER, "cancel in state %s", ca_task_state_name(state));
         }
         if (m.created_at < par.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "cancel created before its parent");
@@ -425,6 +429,44 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
     default:
         return cai_fail(CA_ERR_WRONG_KIND, "not a task message");
     }
+}
+
+/*
+ * The state a thread was in when it accepted `prior`, the sender's earlier
+ * BID, AWARD or RESULT: a bid or an award needs SUBMITTED, a result WORKING.
+ */
+static ca_task_state state_before(uint32_t kind)
+{
+    return kind == CA_KIND_TASK_RESULT ? CA_TASK_WORKING : CA_TASK_SUBMITTED;
+}
+
+/*
+ * The rules, then equivocation: when the sender already has a message of this
+ * kind (BID, AWARD, RESULT) in the thread, the new one is judged in the state
+ * the earlier one was accepted in, by the same rules. If it breaks one, that
+ * rule is the answer: it could never have been accepted, so it proves
+ * nothing. If it passes, it is the same statement re-signed (equal body:
+ * CA_ERR_TASK_DUPLICATE, no offense) or a different one
+ * (CA_ERR_TASK_EQUIVOCATION; ca_task_evidence can then prove it).
+ */
+static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_t now,
+                               uint32_t *next)
+{
+    cai_task_msg_view m, p;
+    cai_task_msg_view_of(msg, &m);
+    const ca_task_msg *prior = conflicting(t, m.kind, m.sender, m.id);
+    if (prior == NULL)
+        return check_rules(t, t->state, msg, now, next);
+    ca_status st = check_rules(t, state_before(m.kind), msg, now, next);
+    if (st != CA_OK)
+        return st;
+    cai_task_msg_view_of(prior, &p);
+    if (p.body_len == m.body_len && memcmp(p.body_bytes, m.body_bytes, m.body_len) == 0)
+        return cai_fail(CA_ERR_TASK_DUPLICATE,
+                        "the sender's %s with this body is already in the thread (re-signed)",
+                        kind_name(m.kind));
+    return cai_fail(CA_ERR_TASK_EQUIVOCATION, "the sender already sent a different %s",
+                    kind_name(m.kind));
 }
 
 /* Takes ownership of msg on success. */
@@ -576,12 +618,23 @@ static ca_status task_apply(ca_task *t, const ca_envelope *env, uint64_t now, bo
     else if (v.kind == CA_KIND_TASK_BID && t->bids >= t->bid_cap)
         st = cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu bids", t->bid_cap);
     else
-        st = check_rules(t, msg, now, &next);
+        st = check_message(t, msg, now, &next);
     if (st == CA_OK)
         st = accept_msg(t, msg, next);
     if (st != CA_OK)
         ca_task_msg_free(msg);
     return st;
+}
+
+ca_status cai_task_audit_new(ca_task **out, const ca_envelope *request)
+{
+    *out = NULL;
+    return task_new(out, request, 0, true, NULL);
+}
+
+ca_status cai_task_audit_apply(ca_task *t, const ca_envelope *env)
+{
+    return task_apply(t, env, 0, true);
 }
 
 ca_status ca_task_apply(ca_task *task, const ca_envelope *env, uint64_t now)
@@ -694,6 +747,33 @@ void ca_task_digest(const ca_task *task, ca_hash *out)
     crypto_generichash_final(&h, out->bytes, CA_HASH_BYTES);
 }
 
+/*
+ * The messages between the request and `leaf` (its parent, the parent's
+ * parent, ...), oldest first, as spans of the thread's encoded envelopes;
+ * `leaf` itself is not included. At most CAI_EVIDENCE_CHAIN_MAX - 1.
+ */
+static ca_status thread_chain(const ca_task *t, const ca_hash *parent, cai_span *chain, size_t *n)
+{
+    const ca_task_msg *up[CAI_EVIDENCE_CHAIN_MAX];
+    size_t k = 0;
+    while (!same_hash(parent, &t->id)) {
+        const ca_task_msg *m = find(t, parent);
+        if (m == NULL || k == CAI_EVIDENCE_CHAIN_MAX - 1)
+            return cai_fail(CA_ERR_NOT_FOUND, "the thread lacks a message the evidence needs");
+        cai_task_msg_view v;
+        cai_task_msg_view_of(m, &v);
+        up[k++] = m;
+        parent = v.parent;
+    }
+    for (size_t i = 0; i < k; i++) {
+        cai_task_msg_view v;
+        cai_task_msg_view_of(up[k - 1 - i], &v);
+        chain[i] = (cai_span){v.env, v.env_len};
+    }
+    *n = k;
+    return CA_OK;
+}
+
 ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t *out,
                            size_t out_cap, size_t *out_len)
 {
@@ -702,7 +782,7 @@ ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t 
     CAI_REQUIRE(out_len);
     uint32_t kind = ca_envelope_kind(env);
     ca_agent_id sender;
-    ca_hash id;
+    ca_hash id, parent;
     ca_envelope_sender(env, &sender);
     ca_envelope_id(env, &id);
     const ca_task_msg *prior = NULL;
@@ -710,18 +790,32 @@ ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t 
         prior = conflicting(task, kind, &sender, &id);
     if (prior == NULL)
         return cai_fail(CA_ERR_NOT_FOUND, "the thread holds no message this one conflicts with");
+    if (!ca_envelope_parent(env, &parent))
+        return cai_fail(CA_ERR_BAD_EVIDENCE, "a %s without a parent proves nothing",
+                        kind_name(kind));
+    cai_span a[CAI_EVIDENCE_CHAIN_MAX], b[CAI_EVIDENCE_CHAIN_MAX];
+    size_t na = 0, nb = 0;
+    cai_task_msg_view pv, rq;
+    cai_task_msg_view_of(prior, &pv);
+    cai_task_msg_view_of(task->msgs[0], &rq);
+    ca_status st = thread_chain(task, pv.parent, a, &na);
+    if (st == CA_OK)
+        st = thread_chain(task, &parent, b, &nb);
+    if (st != CA_OK)
+        return st;
+    a[na++] = (cai_span){pv.env, pv.env_len};
     size_t len = 0;
-    ca_status st = ca_envelope_encoded(env, NULL, 0, &len);
+    st = ca_envelope_encoded(env, NULL, 0, &len);
     if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
         return st;
     uint8_t *buf = malloc(len);
     if (buf == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory building evidence");
     st = ca_envelope_encoded(env, buf, len, &len);
-    cai_task_msg_view v;
-    cai_task_msg_view_of(prior, &v);
+    b[nb++] = (cai_span){buf, len};
     if (st == CA_OK)
-        st = cai_evidence_encode_bytes(v.env, v.env_len, buf, len, out, out_cap, out_len);
+        st =
+            cai_evidence_write((cai_span){rq.env, rq.env_len}, a, na, b, nb, out, out_cap, out_len);
     free(buf);
     return st;
 }

@@ -857,6 +857,11 @@ SIGNATURES = [
     ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
     # task.h
     ("ca_evidence_encode", ca_status, [P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
+    (
+        "ca_evidence_encode2",
+        ca_status,
+        [P(ca_envelope), P(P(ca_envelope)), c_size_t, P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)],
+    ),
     ("ca_evidence_free", None, [P(ca_evidence)]),
     ("ca_evidence_hash", None, [P(ca_evidence), P(ca_hash)]),
     ("ca_evidence_kind", c_uint32, [P(ca_evidence)]),

@@ -1120,6 +1120,16 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
+    pub fn ca_evidence_encode2(
+        request: *const ca_envelope,
+        context: *const *const ca_envelope,
+        context_count: usize,
+        a: *const ca_envelope,
+        b: *const ca_envelope,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
     pub fn ca_evidence_free(ev: *mut ca_evidence);
     pub fn ca_evidence_hash(ev: *const ca_evidence, out: *mut ca_hash);
     pub fn ca_evidence_kind(ev: *const ca_evidence) -> u32;

@@ -275,7 +275,21 @@ fn equivocation_evidence_cancel_dispute() {
     let e2 = open(&b2, 2);
     assert_eq!(th.apply(&e2, T0 + 2).unwrap_err().status(), sys::CA_ERR_TASK_EQUIVOCATION);
     let ev = th.evidence(&e2).unwrap();
-    assert_eq!(evidence_encode(&open(&b1, 1), &e2).unwrap(), ev);
+    let (e1, er) = (open(&b1, 1), open(&rb, 0));
+    assert_eq!(evidence_encode(&er, &[], &e1, &e2).unwrap(), ev);
+    // either order, and extra context is ignored
+    assert_eq!(evidence_encode(&er, &[&er], &e2, &e1).unwrap(), ev);
+    // a bid no thread accepts (above max_price), then the corrected one: no evidence
+    let (refused, _) =
+        sign_task(&worker, &at(1), &TaskBody::Bid { task, price: 101, completion: T0 + 10, collateral: 0 })
+            .unwrap();
+    let err = evidence_encode(&er, &[], &open(&refused, 1), &e1).unwrap_err();
+    assert_eq!(err.status(), sys::CA_ERR_BAD_EVIDENCE);
+    // the same terms re-signed are one statement: a duplicate, not equivocation
+    let (again, _) =
+        sign_task(&worker, &at(2), &TaskBody::Bid { task, price: 50, completion: T0 + 10, collateral: 0 })
+            .unwrap();
+    assert_eq!(th.apply(&open(&again, 2), T0 + 2).unwrap_err().status(), sys::CA_ERR_TASK_DUPLICATE);
     let (off, t, kind, h) = evidence_verify(&ev).unwrap();
     assert_eq!((off, t, kind), (worker.public_key(), task, sys::CA_KIND_TASK_BID));
     let e = Evidence::open(&ev).unwrap();
