@@ -37,14 +37,6 @@ static size_t chain_len(uint64_t kind)
     return 0;
 }
 
-static const char *kind_name(uint32_t kind)
-{
-    return kind == CA_KIND_TASK_BID      ? "bid"
-           : kind == CA_KIND_TASK_AWARD  ? "award"
-           : kind == CA_KIND_TASK_RESULT ? "result"
-                                         : "message";
-}
-
 /* Rewrites the last error as a BAD_EVIDENCE sentence about side `which`. */
 static ca_status side_fail(int which, const char *what, ca_status st)
 {
@@ -67,7 +59,7 @@ static ca_status side_build(cai_span request, const cai_span *chain, size_t n, u
         return cai_fail(CA_ERR_BAD_EVIDENCE,
                         "evidence message %d: a %s comes with the %zu message(s) from the bid to "
                         "it, not %zu",
-                        which, kind_name(kind), chain_len(kind), n);
+                        which, cai_task_kind_word(kind), chain_len(kind), n);
     ca_envelope *env = NULL;
     ca_task *t = NULL;
     ca_status st = ca_envelope_decode(&env, request.p, request.n, NULL);
@@ -81,14 +73,14 @@ static ca_status side_build(cai_span request, const cai_span *chain, size_t n, u
         st = ca_envelope_decode(&env, chain[i].p, chain[i].n, NULL);
         if (st == CA_OK && ca_envelope_kind(env) != chain_kinds[i])
             st = cai_fail(CA_ERR_WRONG_KIND, "found kind %u where a %s belongs",
-                          ca_envelope_kind(env), kind_name(chain_kinds[i]));
+                          ca_envelope_kind(env), cai_task_kind_word(chain_kinds[i]));
         if (st == CA_OK)
             st = cai_task_audit_apply(t, env);
         ca_envelope_free(env);
         if (st != CA_OK) {
             char what[64];
             (void)snprintf(what, sizeof what, "a task thread refuses its %s",
-                           kind_name(chain_kinds[i]));
+                           cai_task_kind_word(chain_kinds[i]));
             st = side_fail(which, what, st);
             ca_task_free(t);
             return st;
@@ -139,7 +131,7 @@ static ca_status verify(cai_span request, const cai_span *a, size_t na, const ca
                  memcmp(va.body_bytes, vb.body_bytes, va.body_len) == 0)
             st = cai_fail(CA_ERR_BAD_EVIDENCE,
                           "the two %ss make the same statement (re-signed): not equivocation",
-                          kind_name(kind));
+                          cai_task_kind_word(kind));
         if (st == CA_OK) {
             ev->offender = *va.sender;
             ev->task = *va.task;

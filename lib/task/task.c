@@ -238,11 +238,6 @@ static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_
 
 #define U64(x) ((unsigned long long)(x))
 
-static const char *kind_name(uint32_t kind)
-{
-    return kind == CA_KIND_TASK_BID ? "bid" : kind == CA_KIND_TASK_AWARD ? "award" : "result";
-}
-
 /* a + b, saturating at UINT64_MAX (a deadline near the end of time never wraps). */
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
@@ -464,9 +459,9 @@ static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_
     if (p.body_len == m.body_len && memcmp(p.body_bytes, m.body_bytes, m.body_len) == 0)
         return cai_fail(CA_ERR_TASK_DUPLICATE,
                         "the sender's %s with this body is already in the thread (re-signed)",
-                        kind_name(m.kind));
+                        cai_task_kind_word(m.kind));
     return cai_fail(CA_ERR_TASK_EQUIVOCATION, "the sender already sent a different %s",
-                    kind_name(m.kind));
+                    cai_task_kind_word(m.kind));
 }
 
 /* Takes ownership of msg on success. */
@@ -792,7 +787,7 @@ ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t 
         return cai_fail(CA_ERR_NOT_FOUND, "the thread holds no message this one conflicts with");
     if (!ca_envelope_parent(env, &parent))
         return cai_fail(CA_ERR_BAD_EVIDENCE, "a %s without a parent proves nothing",
-                        kind_name(kind));
+                        cai_task_kind_word(kind));
     cai_span a[CAI_EVIDENCE_CHAIN_MAX], b[CAI_EVIDENCE_CHAIN_MAX];
     size_t na = 0, nb = 0;
     cai_task_msg_view pv, rq;

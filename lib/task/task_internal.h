@@ -32,6 +32,9 @@ typedef struct cai_task_body {
 /* 1 for the seven task kinds. */
 bool cai_task_kind(uint32_t kind);
 
+/* "request", "bid", ... for sentences; "message" for anything else. */
+const char *cai_task_kind_word(uint32_t kind);
+
 /* Validates `body` (the public struct for `kind`) and encodes it (OWNERSHIP RULE). */
 ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, size_t out_cap,
                                size_t *out_len);
