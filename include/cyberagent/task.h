@@ -234,9 +234,10 @@ CA_API const char *ca_task_state_name(ca_task_state state);
 
 /*
  * Bounds. Bids are the only messages anyone can send in any number (each
- * from its own made-up bidder), so only bids are bounded by a count: a bid is
- * refused with CA_ERR_LIMIT (that bid only; the thread is unchanged) once
- * the thread holds max_bids bids, or max_messages - CA_TASK_NONBID_MAX bids.
+ * from its own made-up bidder), so only bids are bounded by a count: a bid
+ * from a new bidder that passes every rule is refused with CA_ERR_LIMIT (that
+ * bid only; the thread is unchanged) once the thread holds max_bids bids, or
+ * max_messages - CA_TASK_NONBID_MAX bids.
  * Every other message is bounded by the protocol itself (at most
  * CA_TASK_NONBID_MAX of them in a thread) and is never refused for a limit:
  * the requester's and the awarded worker's messages always fit, whatever the

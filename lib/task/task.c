@@ -16,7 +16,7 @@
  * holds a message index + 1 (0: empty). Slots come from SipHash-2-4 of the
  * whole 32-byte key under a random per-thread key, so made-up ids or bidders
  * cannot be chosen to collide: a lookup costs O(1) expected probes whatever
- * the senders do. Kept behind a pointer so const lookups can count probes.
+ * the senders do (cai_task_lookup_cost measures it).
  */
 typedef struct task_table {
     uint32_t *slots;
@@ -27,7 +27,6 @@ typedef struct task_table {
 typedef struct task_index {
     task_table by_id, by_bidder;
     uint8_t key[crypto_shorthash_KEYBYTES];
-    uint64_t probes; /* slots visited by every lookup and insert so far */
 } task_index;
 
 struct ca_task {
@@ -42,7 +41,7 @@ struct ca_task {
     bool disputed[2];
     size_t bids;
     size_t bid_cap; /* min(max_bids, max_messages - CA_TASK_NONBID_MAX) */
-    task_index *ix;
+    task_index ix;
 };
 
 const char *ca_task_state_name(ca_task_state state)
@@ -134,7 +133,7 @@ static const uint8_t *table_key(const ca_task *t, const task_table *tab, uint32_
 {
     cai_task_msg_view v;
     cai_task_msg_view_of(t->msgs[i], &v);
-    return tab == &t->ix->by_bidder ? v.sender->bytes : v.id->bytes;
+    return tab == &t->ix.by_bidder ? v.sender->bytes : v.id->bytes;
 }
 
 static uint32_t table_home(const task_index *ix, const task_table *tab, const uint8_t key[32])
@@ -149,8 +148,7 @@ static uint32_t table_find(const ca_task *t, const task_table *tab, const uint8_
 {
     if (tab->cap == 0)
         return UINT32_MAX;
-    for (uint32_t s = table_home(t->ix, tab, key);; s = (s + 1) & (tab->cap - 1)) {
-        t->ix->probes++;
+    for (uint32_t s = table_home(&t->ix, tab, key);; s = (s + 1) & (tab->cap - 1)) {
         uint32_t v = tab->slots[s];
         if (v == 0)
             return UINT32_MAX;
@@ -161,12 +159,9 @@ static uint32_t table_find(const ca_task *t, const task_table *tab, const uint8_
 
 static void table_place(const ca_task *t, task_table *tab, uint32_t i)
 {
-    uint32_t s = table_home(t->ix, tab, table_key(t, tab, i));
-    for (;; s = (s + 1) & (tab->cap - 1)) {
-        t->ix->probes++;
-        if (tab->slots[s] == 0)
-            break;
-    }
+    uint32_t s = table_home(&t->ix, tab, table_key(t, tab, i));
+    while (tab->slots[s] != 0)
+        s = (s + 1) & (tab->cap - 1);
     tab->slots[s] = i + 1;
     tab->count++;
 }
@@ -193,13 +188,32 @@ static ca_status table_reserve(const ca_task *t, task_table *tab)
 
 static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
 {
-    uint32_t i = table_find(t, &t->ix->by_id, id->bytes);
+    uint32_t i = table_find(t, &t->ix.by_id, id->bytes);
     return i == UINT32_MAX ? NULL : t->msgs[i];
 }
 
-uint64_t cai_task_probes(const ca_task *t)
+/* Adds one table's layout to the totals of cai_task_lookup_cost. */
+static void table_cost(const ca_task *t, const task_table *tab, cai_task_lookup_stats *st)
 {
-    return t->ix->probes;
+    uint32_t run = 0;
+    for (uint32_t s = 0; s < tab->cap; s++) {
+        uint32_t v = tab->slots[s];
+        run = v != 0 ? run + 1 : 0;
+        if (run > st->longest_run)
+            st->longest_run = run;
+        if (v == 0)
+            continue;
+        uint32_t home = table_home(&t->ix, tab, table_key(t, tab, v - 1));
+        st->keys++;
+        st->hit_probes += ((s - home) & (tab->cap - 1)) + 1;
+    }
+}
+
+void cai_task_lookup_cost(const ca_task *t, cai_task_lookup_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    table_cost(t, &t->ix.by_id, st);
+    table_cost(t, &t->ix.by_bidder, st);
 }
 
 static bool same_agent(const ca_agent_id *a, const ca_agent_id *b)
@@ -222,7 +236,7 @@ static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_
 {
     const ca_task_msg *m = NULL;
     if (kind == CA_KIND_TASK_BID) {
-        uint32_t i = table_find(t, &t->ix->by_bidder, sender->bytes);
+        uint32_t i = table_find(t, &t->ix.by_bidder, sender->bytes);
         m = i == UINT32_MAX ? NULL : t->msgs[i];
     } else if (kind == CA_KIND_TASK_AWARD) {
         m = t->award;
@@ -436,7 +450,8 @@ static ca_task_state state_before(uint32_t kind)
 }
 
 /*
- * The rules, then equivocation: when the sender already has a message of this
+ * The rules, then the bid bound (a new bidder's otherwise acceptable bid
+ * beyond it: CA_ERR_LIMIT), or equivocation: when the sender already has a message of this
  * kind (BID, AWARD, RESULT) in the thread, the new one is judged in the state
  * the earlier one was accepted in, by the same rules. If it breaks one, that
  * rule is the answer: it could never have been accepted, so it proves
@@ -450,8 +465,12 @@ static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_
     cai_task_msg_view m, p;
     cai_task_msg_view_of(msg, &m);
     const ca_task_msg *prior = conflicting(t, m.kind, m.sender, m.id);
-    if (prior == NULL)
-        return check_rules(t, t->state, msg, now, next);
+    if (prior == NULL) {
+        ca_status st = check_rules(t, t->state, msg, now, next);
+        if (st == CA_OK && m.kind == CA_KIND_TASK_BID && t->bids >= t->bid_cap)
+            return cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu bids", t->bid_cap);
+        return st;
+    }
     ca_status st = check_rules(t, state_before(m.kind), msg, now, next);
     if (st != CA_OK)
         return st;
@@ -479,17 +498,17 @@ static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
         t->msgs = n;
         t->cap = cap;
     }
-    ca_status st = table_reserve(t, &t->ix->by_id);
+    ca_status st = table_reserve(t, &t->ix.by_id);
     if (st == CA_OK && v.kind == CA_KIND_TASK_BID)
-        st = table_reserve(t, &t->ix->by_bidder);
+        st = table_reserve(t, &t->ix.by_bidder);
     if (st != CA_OK)
         return st;
     uint32_t i = (uint32_t)t->count++;
     t->msgs[i] = msg;
-    table_place(t, &t->ix->by_id, i);
+    table_place(t, &t->ix.by_id, i);
     switch (v.kind) {
     case CA_KIND_TASK_BID:
-        table_place(t, &t->ix->by_bidder, i);
+        table_place(t, &t->ix.by_bidder, i);
         t->bids++;
         break;
     case CA_KIND_TASK_AWARD:
@@ -527,14 +546,9 @@ static ca_status task_new(ca_task **out, const ca_envelope *request, uint64_t no
     if (st != CA_OK)
         return st;
     ca_task *t = calloc(1, sizeof *t);
-    task_index *ix = calloc(1, sizeof *ix);
-    if (t == NULL || ix == NULL) {
-        free(t);
-        free(ix);
+    if (t == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a task");
-    }
-    t->ix = ix;
-    randombytes_buf(ix->key, sizeof ix->key);
+    randombytes_buf(t->ix.key, sizeof t->ix.key);
     st = resolve_opts(opts, &t->opts, &t->env_opts);
     if (st == CA_OK) {
         size_t room = t->opts.max_messages - CA_TASK_NONBID_MAX;
@@ -583,9 +597,8 @@ void ca_task_free(ca_task *task)
     for (size_t i = 0; i < task->count; i++)
         ca_task_msg_free(task->msgs[i]);
     free(task->msgs);
-    free(task->ix->by_id.slots);
-    free(task->ix->by_bidder.slots);
-    free(task->ix);
+    free(task->ix.by_id.slots);
+    free(task->ix.by_bidder.slots);
     free(task);
 }
 
@@ -610,8 +623,6 @@ static ca_status task_apply(ca_task *t, const ca_envelope *env, uint64_t now, bo
         st = cai_fail(CA_ERR_TASK_DUPLICATE, "message already in the thread");
     else if (!same_hash(v.task, &t->id))
         st = cai_fail(CA_ERR_TASK_MISMATCH, "message belongs to another task");
-    else if (v.kind == CA_KIND_TASK_BID && t->bids >= t->bid_cap)
-        st = cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu bids", t->bid_cap);
     else
         st = check_message(t, msg, now, &next);
     if (st == CA_OK)

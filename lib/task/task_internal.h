@@ -67,8 +67,18 @@ typedef struct cai_task_msg_view {
 
 void cai_task_msg_view_of(const ca_task_msg *msg, cai_task_msg_view *v);
 
-/* Slots the thread's lookup tables have visited so far (the counted cost of lookups). */
-uint64_t cai_task_probes(const ca_task *t);
+/*
+ * The counted cost of the thread's lookups (message ids, bidders), read from
+ * the tables' layout: a lookup of a stored key visits hit_probes / keys
+ * slots on average; a lookup of an absent key at most longest_run + 1.
+ */
+typedef struct cai_task_lookup_stats {
+    uint64_t hit_probes;  /* sum over stored keys of the slots their lookup visits */
+    uint32_t keys;        /* stored keys, both tables */
+    uint32_t longest_run; /* longest run of occupied slots */
+} cai_task_lookup_stats;
+
+void cai_task_lookup_cost(const ca_task *t, cai_task_lookup_stats *st);
 
 /*
  * Audit-mode thread building, as ca_task_deserialize does: every message

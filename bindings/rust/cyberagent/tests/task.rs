@@ -318,10 +318,27 @@ fn equivocation_evidence_cancel_dispute() {
         status::CA_ERR_INVALID_ARGUMENT
     );
     o.max_messages = sys::CA_TASK_MESSAGES_DEFAULT as usize;
-    o.max_bids = 1; // one bid; the next is refused, the award still fits
-    let mut small = Task::new(&open(&rb, 0), T0, Some(&o)).unwrap();
-    small.apply(&open(&b1, 1), T0 + 1).unwrap();
-    assert_eq!(small.apply(&e2, T0 + 2).unwrap_err().status(), status::CA_ERR_LIMIT);
-    small.apply(&open(&ab, 3), T0 + 3).unwrap();
+    o.max_bids = 1; // one bid; a new bidder's is refused, the award still fits
+    let open_req = TaskBody::Request {
+        capability: "a.b".into(),
+        input: Content::Inline(b"x".to_vec()),
+        max_price: 100,
+        deadline: T0 + 60_000,
+        collateral: 0,
+        recipient: None,
+    };
+    let (orb, otask) = sign_task(&hirer, &at(0), &open_req).unwrap();
+    let other = Identity::generate().unwrap();
+    let obid = |who: &Identity| {
+        sign_task(who, &at(1), &TaskBody::Bid { task: otask, price: 50, completion: T0 + 10, collateral: 0 })
+            .unwrap()
+    };
+    let ((ob1, ob1_id), (ob2, _)) = (obid(&worker), obid(&other));
+    let mut small = Task::new(&open(&orb, 0), T0, Some(&o)).unwrap();
+    small.apply(&open(&ob1, 1), T0 + 1).unwrap();
+    assert_eq!(small.apply(&open(&ob2, 1), T0 + 1).unwrap_err().status(), status::CA_ERR_LIMIT);
+    let oaward =
+        TaskBody::Award { task: otask, bid: ob1_id, worker: wk, price: 50, collateral: 0, deadline: T0 + 20 };
+    small.apply(&open(&sign_task(&hirer, &at(3), &oaward).unwrap().0, 3), T0 + 3).unwrap();
     assert_eq!(small.state(), sys::CA_TASK_WORKING as i32);
 }
