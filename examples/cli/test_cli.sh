@@ -219,6 +219,8 @@ grep -q '"kind_name": "task.bid"' "$work/out" || { echo "FAIL evidence: kind"; f
 stdin_file="$corpus/evidence/results" run "evidence from stdin" 0 "$cli" evidence
 run "evidence: forged" 1 "$cli" evidence "$corpus/evidence/bids_forged"
 grep -q CA_ERR_BAD_EVIDENCE "$work/err" || { echo "FAIL forged evidence status"; fails=$((fails + 1)); }
+run "evidence: a refused bid and its correction" 1 "$cli" evidence "$corpus/evidence/bids_refused"
+grep -q CA_ERR_TASK_TERMS "$work/err" || { echo "FAIL refused-bid evidence: the refusal is not named"; fails=$((fails + 1)); }
 run "evidence: not evidence" 1 "$cli" evidence "$corpus/task_thread/hire"
 run "evidence: missing file" 1 "$cli" evidence "$work/none"
 run "evidence: usage" 2 "$cli" evidence a b

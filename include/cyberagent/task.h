@@ -9,7 +9,7 @@
  * message it answers) in the envelope's parent field.
  *
  * OWNERSHIP: builders (ca_task_*_sign), ca_task_evidence,
- * ca_evidence_encode and ca_task_serialize write into caller buffers
+ * ca_evidence_encode2 and ca_task_serialize write into caller buffers
  * (OWNERSHIP RULE in common.h). ca_task_msg, ca_task and ca_evidence are
  * handles freed with their _free function. Views filled by
  * ca_task_msg_<kind>() borrow pointers from the ca_task_msg and are valid
@@ -37,6 +37,10 @@ extern "C" {
 #define CA_TASK_REFS_MAX         16u     /* message ids a dispute relies on: 1 .. 16 */
 #define CA_TASK_RATING_MAX       100u    /* receipt rating: 0 .. 100 */
 #define CA_TASK_MESSAGES_DEFAULT 1024u   /* default message bound of a ca_task */
+#define CA_TASK_BIDS_DEFAULT     1000u   /* default bid bound of a ca_task */
+/* Most non-bid messages a valid thread holds: the request, the award, the
+ * result or a cancel, the receipt and one dispute per party. */
+#define CA_TASK_NONBID_MAX 6u
 
 CA_API size_t ca_task_inline_max(void);
 CA_API size_t ca_task_uri_max(void);
@@ -222,19 +226,41 @@ typedef enum ca_task_state {
 /* A2A name of a state ("submitted", "working", "input-required", ...), or "unknown". */
 CA_API const char *ca_task_state_name(ca_task_state state);
 
-#define CA_TASK_OPTIONS_VERSION 1u
+/*
+ * Version 2 appended max_bids. A version-1 struct (without it) is still
+ * accepted and gets the default bid bound.
+ */
+#define CA_TASK_OPTIONS_VERSION 2u
 
+/*
+ * Bounds. Bids are the only messages anyone can send in any number (each
+ * from its own made-up bidder), so only bids are bounded by a count: a bid
+ * from a new bidder that passes every rule is refused with CA_ERR_LIMIT (that
+ * bid only; the thread is unchanged) once the thread holds max_bids bids, or
+ * max_messages - CA_TASK_NONBID_MAX bids.
+ * Every other message is bounded by the protocol itself (at most
+ * CA_TASK_NONBID_MAX of them in a thread) and is never refused for a limit:
+ * the requester's and the awarded worker's messages always fit, whatever the
+ * bidders sent. So a thread holds at most min(max_messages, max_bids +
+ * CA_TASK_NONBID_MAX) messages.
+ */
 typedef struct ca_task_options {
     unsigned int version; /* CA_TASK_OPTIONS_VERSION */
-    size_t max_messages;  /* messages a thread may hold; default CA_TASK_MESSAGES_DEFAULT */
+    /* Messages a thread may hold, all kinds; default CA_TASK_MESSAGES_DEFAULT;
+     * at least CA_TASK_NONBID_MAX + 1 (else CA_ERR_INVALID_ARGUMENT). Also the
+     * most messages ca_task_deserialize reads. */
+    size_t max_messages;
     /* Envelope limits and clock skew used to verify each message; default
      * ca_envelope_options_init values. */
     size_t max_envelope_bytes;
     size_t max_body_bytes;
     uint64_t max_skew_ms;
+    /* Version 2. Bids a thread accepts; default CA_TASK_BIDS_DEFAULT; at least 1. */
+    size_t max_bids;
 } ca_task_options;
 
-/* Fills the defaults. CA_ERR_UNSUPPORTED for an unknown version. */
+/* Fills the defaults of the fields `version` has (1 or 2). CA_ERR_UNSUPPORTED
+ * for an unknown version. */
 CA_API ca_status ca_task_options_init(ca_task_options *opts, unsigned int version);
 
 typedef struct ca_task ca_task;
@@ -253,8 +279,11 @@ CA_API void ca_task_free(ca_task *task);
  * protocol rules (docs/PROTOCOL.md). On success the message joins the thread
  * and the state may change; on failure nothing changes and the status says
  * why: CA_ERR_TASK_DUPLICATE, _MISMATCH, _FORBIDDEN, _EQUIVOCATION,
- * _UNKNOWN_PARENT, _ORDER, _TIMESTAMP, _DEADLINE, _TERMS, CA_ERR_LIMIT, or an
- * envelope / parse status.
+ * _UNKNOWN_PARENT, _ORDER, _TIMESTAMP, _DEADLINE, _TERMS, CA_ERR_LIMIT (a bid
+ * beyond the bid bound, see ca_task_options; never another kind), or an
+ * envelope / parse status. Cost per message: one signature check, one parse,
+ * and O(1) expected lookups (keyed hash tables over message ids and bidders),
+ * whatever the thread holds.
  */
 CA_API CA_NODISCARD ca_status ca_task_apply(ca_task *task, const ca_envelope *env, uint64_t now);
 /* Decode + ca_task_apply. */
@@ -276,7 +305,7 @@ CA_API int ca_task_disputed(const ca_task *task, int who);
 /* Accepted messages, in acceptance order (0 is the request). */
 CA_API size_t ca_task_message_count(const ca_task *task);
 CA_API const ca_task_msg *ca_task_message(const ca_task *task, size_t index);
-/* Lookup by message id; NULL when not in the thread. */
+/* Lookup by message id, O(1) expected; NULL when not in the thread. */
 CA_API const ca_task_msg *ca_task_find(const ca_task *task, const ca_hash *id);
 
 /*
@@ -288,8 +317,11 @@ CA_API void ca_task_digest(const ca_task *task, ca_hash *out);
 
 /*
  * After ca_task_apply returned CA_ERR_TASK_EQUIVOCATION for `env`: writes the
- * evidence (the accepted message and `env`) under the OWNERSHIP RULE.
- * CA_ERR_NOT_FOUND when the thread holds no conflicting message.
+ * evidence (the request, the accepted message and `env`, each with the
+ * messages it answers, taken from the thread) under the OWNERSHIP RULE.
+ * CA_ERR_NOT_FOUND when the thread holds no other message of env's kind from
+ * env's sender (or lacks a message env answers); CA_ERR_BAD_EVIDENCE when
+ * the pair proves nothing (env breaks a rule, or has the same body).
  */
 CA_API CA_NODISCARD ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env,
                                                uint8_t *out, size_t out_cap, size_t *out_len);
@@ -314,25 +346,66 @@ CA_API CA_NODISCARD ca_status ca_task_deserialize(ca_task **out, const uint8_t *
 /* ---- equivocation evidence ---- */
 
 /*
- * Evidence that one agent signed two different messages of the same kind
- * (BID, AWARD or RESULT) for the same task. Self-contained: both signed
- * envelopes in canonical order; anyone verifies it offline.
+ * Evidence that one agent made two conflicting statements in one task: two
+ * messages of one kind, signed by one agent, each of which a task thread
+ * accepts, with different bodies. Per kind:
+ *  - BID: two bids of one bidder for one task, each accepted by a thread
+ *    holding only the request (terms, times, direct-hire recipient all
+ *    within the rules), with different terms (price, completion, collateral).
+ *  - AWARD: two awards of the requester, each accepted by a thread holding
+ *    the request and the bid it chooses, with different bodies (another bid,
+ *    or another deadline).
+ *  - RESULT: two results of the awarded worker answering the same award,
+ *    each accepted by a thread holding the request, the bid and that award,
+ *    with different bodies (another output or failure report).
+ * A message a thread refuses (bad terms, too late, wrong sender, unknown
+ * parent, ...) proves nothing, so a refused bid followed by a corrected one
+ * is not equivocation. Neither is the same body signed twice (a new envelope
+ * for a message that expired on the way): equal bodies are one statement.
+ * Each side is checked by a real ca_task in audit mode (every message at its
+ * own created_at, as ca_task_deserialize does), so the evidence rules are
+ * the thread's rules.
+ *
+ * Self-contained: the evidence carries the request and, per side, the
+ * messages from the bid to the offending one; anyone verifies it offline.
+ * Size: at most the request plus twice (bid + award + result) envelopes; with
+ * task bodies bounded by CA_TASK_INLINE_MAX this stays under 1.6 MiB, inside
+ * the ledger's CA_LEDGER_EVIDENCE_MAX_BYTES (2 MiB).
  */
 typedef struct ca_evidence ca_evidence;
 
 /*
- * Builds evidence from two envelopes (any order). Requirements: both
- * signatures verify, same sender, same kind in {BID, AWARD, RESULT}, same
- * task id in readable (unsealed) bodies, different message ids. Else
- * CA_ERR_BAD_EVIDENCE. Output under the OWNERSHIP RULE.
+ * Builds evidence from the request, the two offending envelopes `a` and `b`
+ * (any order) and `context`: envelopes the sides answer (for an award its
+ * bid; for a result the award and its bid). `context` may hold more (a whole
+ * thread, say; extra entries are ignored) and may be NULL when
+ * context_count is 0. Each side's messages are found by following envelope
+ * parents from the side to the request. Verified as ca_evidence_open does;
+ * any failure is CA_ERR_BAD_EVIDENCE (a sentence names the side, the message
+ * and the thread's refusal status), CA_ERR_INVALID_ARGUMENT for NULL
+ * arguments. Output under the OWNERSHIP RULE.
+ */
+CA_API CA_NODISCARD ca_status ca_evidence_encode2(const ca_envelope *request,
+                                                  const ca_envelope *const *context,
+                                                  size_t context_count, const ca_envelope *a,
+                                                  const ca_envelope *b, uint8_t *out,
+                                                  size_t out_cap, size_t *out_len);
+
+/*
+ * Deprecated: two envelopes alone cannot show that a thread accepts them
+ * (a bid is only valid against its request). Always CA_ERR_BAD_EVIDENCE
+ * (CA_ERR_INVALID_ARGUMENT for NULL arguments); use ca_evidence_encode2 or
+ * ca_task_evidence. Kept so the ABI keeps its symbols.
  */
 CA_API CA_NODISCARD ca_status ca_evidence_encode(const ca_envelope *a, const ca_envelope *b,
                                                  uint8_t *out, size_t out_cap, size_t *out_len);
 
 /*
- * Strict decode + full verification (signatures, kinds, sender, task,
- * canonical order). Independent of time. CA_ERR_MALFORMED or
- * CA_ERR_BAD_EVIDENCE on failure.
+ * Strict decode + full verification: canonical encoding, each side accepted
+ * by a task thread (signatures, times, rules), one signer, a conflict as
+ * defined above, sides in ascending order of the offending message ids.
+ * Independent of the wall clock. CA_ERR_MALFORMED or CA_ERR_BAD_EVIDENCE on
+ * failure.
  */
 CA_API CA_NODISCARD ca_status ca_evidence_open(ca_evidence **out, const uint8_t *data, size_t len);
 CA_API void ca_evidence_free(ca_evidence *ev);

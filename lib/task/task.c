@@ -1,4 +1,5 @@
 /* The task thread state machine: who may send what, when, for how much. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,6 +8,26 @@
 #include "internal.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
+
+/*
+ * Lookup tables over the thread's messages: by message id (duplicates,
+ * parents, dispute references, ca_task_find) and by bidder (one bid per
+ * bidder). Open addressing with linear probing, at most half full; a slot
+ * holds a message index + 1 (0: empty). Slots come from SipHash-2-4 of the
+ * whole 32-byte key under a random per-thread key, so made-up ids or bidders
+ * cannot be chosen to collide: a lookup costs O(1) expected probes whatever
+ * the senders do (cai_task_lookup_cost measures it).
+ */
+typedef struct task_table {
+    uint32_t *slots;
+    uint32_t cap; /* 0 or a power of two */
+    uint32_t count;
+} task_table;
+
+typedef struct task_index {
+    task_table by_id, by_bidder;
+    uint8_t key[crypto_shorthash_KEYBYTES];
+} task_index;
 
 struct ca_task {
     ca_task_options opts;
@@ -19,6 +40,8 @@ struct ca_task {
     const ca_task_msg *award, *result, *receipt, *cancel;
     bool disputed[2];
     size_t bids;
+    size_t bid_cap; /* min(max_bids, max_messages - CA_TASK_NONBID_MAX) */
+    task_index ix;
 };
 
 const char *ca_task_state_name(ca_task_state state)
@@ -43,37 +66,59 @@ const char *ca_task_state_name(ca_task_state state)
     }
 }
 
-ca_status ca_task_options_init(ca_task_options *opts, unsigned int version)
+/* Bytes of a ca_task_options of `version` (a caller's struct may be an older, shorter layout). */
+static size_t options_size(unsigned int version)
 {
-    CAI_REQUIRE(opts);
-    CAI_REQUIRE_VERSION("ca_task_options", version, CA_TASK_OPTIONS_VERSION);
+    return version == 1 ? offsetof(ca_task_options, max_bids) : sizeof(ca_task_options);
+}
+
+static ca_status options_defaults(ca_task_options *opts)
+{
     ca_envelope_options eo;
     ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return st;
     memset(opts, 0, sizeof *opts);
-    opts->version = version;
+    opts->version = CA_TASK_OPTIONS_VERSION;
     opts->max_messages = CA_TASK_MESSAGES_DEFAULT;
     opts->max_envelope_bytes = eo.max_envelope_bytes;
     opts->max_body_bytes = eo.max_body_bytes;
     opts->max_skew_ms = eo.max_skew_ms;
+    opts->max_bids = CA_TASK_BIDS_DEFAULT;
+    return CA_OK;
+}
+
+ca_status ca_task_options_init(ca_task_options *opts, unsigned int version)
+{
+    CAI_REQUIRE(opts);
+    CAI_REQUIRE_VERSION("ca_task_options", version, CA_TASK_OPTIONS_VERSION);
+    ca_task_options d;
+    ca_status st = options_defaults(&d);
+    if (st != CA_OK)
+        return st;
+    d.version = version;
+    memcpy(opts, &d, options_size(version));
     return CA_OK;
 }
 
 static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
                               ca_envelope_options *eo)
 {
-    ca_status st;
-    if (in == NULL) {
-        st = ca_task_options_init(opts, CA_TASK_OPTIONS_VERSION);
-        if (st != CA_OK)
-            return st;
-    } else {
+    ca_status st = options_defaults(opts);
+    if (st != CA_OK)
+        return st;
+    if (in != NULL) {
         CAI_REQUIRE_VERSION("ca_task_options", in->version, CA_TASK_OPTIONS_VERSION);
-        *opts = *in;
+        memcpy(opts, in, options_size(in->version));
+        opts->version = CA_TASK_OPTIONS_VERSION;
     }
-    if (opts->max_messages < 1)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_messages must be at least 1");
+    if (opts->max_messages <= CA_TASK_NONBID_MAX)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "max_messages must be at least %u: room for the %u non-bid messages and "
+                        "one bid",
+                        CA_TASK_NONBID_MAX + 1, CA_TASK_NONBID_MAX);
+    if (opts->max_bids < 1)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_bids must be at least 1");
     st = ca_envelope_options_init(eo, CA_ENVELOPE_OPTIONS_VERSION);
     eo->max_envelope_bytes = opts->max_envelope_bytes;
     eo->max_body_bytes = opts->max_body_bytes;
@@ -81,15 +126,94 @@ static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
     return st;
 }
 
-static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
+/* ---- lookup tables ---- */
+
+/* The key a table files message `i` under: its id, or (bids) its sender. */
+static const uint8_t *table_key(const ca_task *t, const task_table *tab, uint32_t i)
 {
     cai_task_msg_view v;
-    for (size_t i = 0; i < t->count; i++) {
-        cai_task_msg_view_of(t->msgs[i], &v);
-        if (memcmp(v.id->bytes, id->bytes, CA_HASH_BYTES) == 0)
-            return t->msgs[i];
+    cai_task_msg_view_of(t->msgs[i], &v);
+    return tab == &t->ix.by_bidder ? v.sender->bytes : v.id->bytes;
+}
+
+static uint32_t table_home(const task_index *ix, const task_table *tab, const uint8_t key[32])
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key, 32, ix->key);
+    return (uint32_t)cai_load_le64(h) & (tab->cap - 1);
+}
+
+/* Index of the message filed under `key`, or UINT32_MAX. */
+static uint32_t table_find(const ca_task *t, const task_table *tab, const uint8_t key[32])
+{
+    if (tab->cap == 0)
+        return UINT32_MAX;
+    for (uint32_t s = table_home(&t->ix, tab, key);; s = (s + 1) & (tab->cap - 1)) {
+        uint32_t v = tab->slots[s];
+        if (v == 0)
+            return UINT32_MAX;
+        if (memcmp(table_key(t, tab, v - 1), key, 32) == 0)
+            return v - 1;
     }
-    return NULL;
+}
+
+static void table_place(const ca_task *t, task_table *tab, uint32_t i)
+{
+    uint32_t s = table_home(&t->ix, tab, table_key(t, tab, i));
+    while (tab->slots[s] != 0)
+        s = (s + 1) & (tab->cap - 1);
+    tab->slots[s] = i + 1;
+    tab->count++;
+}
+
+/* Room for one more key (at most half full), so the insert after it cannot fail. */
+static ca_status table_reserve(const ca_task *t, task_table *tab)
+{
+    if ((tab->count + 1) * 2 <= tab->cap)
+        return CA_OK;
+    uint32_t cap = tab->cap ? tab->cap * 2 : 16;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a task thread index");
+    task_table old = *tab;
+    tab->slots = slots;
+    tab->cap = cap;
+    tab->count = 0;
+    for (uint32_t s = 0; s < old.cap; s++)
+        if (old.slots[s] != 0)
+            table_place(t, tab, old.slots[s] - 1);
+    free(old.slots);
+    return CA_OK;
+}
+
+static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
+{
+    uint32_t i = table_find(t, &t->ix.by_id, id->bytes);
+    return i == UINT32_MAX ? NULL : t->msgs[i];
+}
+
+/* Adds one table's layout to the totals of cai_task_lookup_cost. */
+static void table_cost(const ca_task *t, const task_table *tab, cai_task_lookup_stats *st)
+{
+    uint32_t run = 0;
+    for (uint32_t s = 0; s < tab->cap; s++) {
+        uint32_t v = tab->slots[s];
+        run = v != 0 ? run + 1 : 0;
+        if (run > st->longest_run)
+            st->longest_run = run;
+        if (v == 0)
+            continue;
+        uint32_t home = table_home(&t->ix, tab, table_key(t, tab, v - 1));
+        st->keys++;
+        st->hit_probes += ((s - home) & (tab->cap - 1)) + 1;
+    }
+}
+
+void cai_task_lookup_cost(const ca_task *t, cai_task_lookup_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    table_cost(t, &t->ix.by_id, st);
+    table_cost(t, &t->ix.by_bidder, st);
 }
 
 static bool same_agent(const ca_agent_id *a, const ca_agent_id *b)
@@ -102,17 +226,28 @@ static bool same_hash(const ca_hash *a, const ca_hash *b)
     return memcmp(a->bytes, b->bytes, CA_HASH_BYTES) == 0;
 }
 
-/* An accepted message of `kind` from `sender` with another id, or NULL. */
+/*
+ * The accepted message of `kind` (BID, AWARD or RESULT) from `sender` with
+ * another id, or NULL. A thread holds one bid per bidder, one award and one
+ * result, so this is one lookup.
+ */
 static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_agent_id *sender,
                                       const ca_hash *id)
 {
-    cai_task_msg_view v;
-    for (size_t i = 1; i < t->count; i++) {
-        cai_task_msg_view_of(t->msgs[i], &v);
-        if (v.kind == kind && same_agent(v.sender, sender) && !same_hash(v.id, id))
-            return t->msgs[i];
+    const ca_task_msg *m = NULL;
+    if (kind == CA_KIND_TASK_BID) {
+        uint32_t i = table_find(t, &t->ix.by_bidder, sender->bytes);
+        m = i == UINT32_MAX ? NULL : t->msgs[i];
+    } else if (kind == CA_KIND_TASK_AWARD) {
+        m = t->award;
+    } else if (kind == CA_KIND_TASK_RESULT) {
+        m = t->result;
     }
-    return NULL;
+    if (m == NULL)
+        return NULL;
+    cai_task_msg_view v;
+    cai_task_msg_view_of(m, &v);
+    return same_agent(v.sender, sender) && !same_hash(v.id, id) ? m : NULL;
 }
 
 #define U64(x) ((unsigned long long)(x))
@@ -124,10 +259,15 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 }
 
 /*
- * The rules. `now` is the caller's clock; in audit mode it is the message's
- * own created_at, so the checks reduce to the signed times.
+ * The rules, for a thread in `state` (the thread's own state, or for a
+ * message that may conflict with an earlier one of its sender, the state
+ * that earlier one was accepted in). `now` is the caller's clock; in audit
+ * mode it is the message's own created_at, so the checks reduce to the
+ * signed times. Equivocation is judged by the caller (task_apply), after
+ * these rules passed.
  */
-static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t now, uint32_t *next)
+static ca_status check_rules(const ca_task *t, ca_task_state state, const ca_task_msg *msg,
+                             uint64_t now, uint32_t *next)
 {
     cai_task_msg_view m, req, par;
     cai_task_msg_view_of(msg, &m);
@@ -135,7 +275,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
     const ca_task_request *rq = &req.body->u.request;
     const uint64_t skew = t->opts.max_skew_ms;
     const bool from_requester = same_agent(m.sender, &t->requester);
-    *next = (uint32_t)t->state;
+    *next = (uint32_t)state;
     const ca_task_msg *parent = find(t, m.parent);
     if (parent != NULL)
         cai_task_msg_view_of(parent, &par);
@@ -150,10 +290,8 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "the requester may not bid on its own task");
         if (rq->has_recipient && !same_agent(m.sender, &rq->recipient))
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "direct hire: only the recipient may bid");
-        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
-            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "bidder already placed a different bid");
-        if (t->state != CA_TASK_SUBMITTED)
-            return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_SUBMITTED)
+            return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(state));
         if (m.created_at < req.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "bid created before its request");
         if (m.created_at > rq->deadline || now > sat_add(rq->deadline, skew))
@@ -176,10 +314,8 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_award *a = &m.body->u.award;
         if (!from_requester)
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester awards");
-        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
-            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "requester already made a different award");
-        if (t->state != CA_TASK_SUBMITTED)
-            return cai_fail(CA_ERR_TASK_ORDER, "award in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_SUBMITTED)
+            return cai_fail(CA_ERR_TASK_ORDER, "award in state %s", ca_task_state_name(state));
         if (parent == NULL || par.kind != CA_KIND_TASK_BID)
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "award names a bid not in the thread");
         const ca_task_bid *b = &par.body->u.bid;
@@ -209,10 +345,8 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_award *a = &aw.body->u.award;
         if (!same_agent(m.sender, &a->worker))
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the awarded worker sends the result");
-        if (conflicting(t, m.kind, m.sender, m.id) != NULL)
-            return cai_fail(CA_ERR_TASK_EQUIVOCATION, "worker already sent a different result");
-        if (t->state != CA_TASK_WORKING)
-            return cai_fail(CA_ERR_TASK_ORDER, "result in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_WORKING)
+            return cai_fail(CA_ERR_TASK_ORDER, "result in state %s", ca_task_state_name(state));
         if (!same_hash(m.parent, aw.id))
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "result names another award");
         if (m.created_at < aw.created_at)
@@ -228,10 +362,10 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         const ca_task_receipt *r = &m.body->u.receipt;
         if (!from_requester)
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester sends the receipt");
-        if (t->result == NULL && (t->state == CA_TASK_SUBMITTED || t->state == CA_TASK_WORKING))
+        if (t->result == NULL && (state == CA_TASK_SUBMITTED || state == CA_TASK_WORKING))
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "receipt before any result");
-        if (t->state != CA_TASK_INPUT_REQUIRED)
-            return cai_fail(CA_ERR_TASK_ORDER, "receipt in state %s", ca_task_state_name(t->state));
+        if (state != CA_TASK_INPUT_REQUIRED)
+            return cai_fail(CA_ERR_TASK_ORDER, "receipt in state %s", ca_task_state_name(state));
         cai_task_msg_view aw, rs;
         cai_task_msg_view_of(t->award, &aw);
         cai_task_msg_view_of(t->result, &rs);
@@ -257,10 +391,10 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
         if (parent == NULL)
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "cancel names a message not in the "
                                                         "thread");
-        if (t->state == CA_TASK_SUBMITTED) {
+        if (state == CA_TASK_SUBMITTED) {
             if (par.kind != CA_KIND_TASK_REQUEST)
                 return cai_fail(CA_ERR_TASK_ORDER, "cancel before award must name the request");
-        } else if (t->state == CA_TASK_WORKING) {
+        } else if (state == CA_TASK_WORKING) {
             cai_task_msg_view aw;
             cai_task_msg_view_of(t->award, &aw);
             uint64_t dl = aw.body->u.award.deadline;
@@ -271,7 +405,7 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
                                 "cancel after award only once its deadline %llu has passed",
                                 U64(dl));
         } else {
-            return cai_fail(CA_ERR_TASK_ORDER, "cancel in state %s", ca_task_state_name(t->state));
+            return cai_fail(CA_ERR_TASK_ORDER, "cancel in state %s", ca_task_state_name(state));
         }
         if (m.created_at < par.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "cancel created before its parent");
@@ -306,24 +440,75 @@ static ca_status check_rules(const ca_task *t, const ca_task_msg *msg, uint64_t 
     }
 }
 
+/*
+ * The state a thread was in when it accepted `prior`, the sender's earlier
+ * BID, AWARD or RESULT: a bid or an award needs SUBMITTED, a result WORKING.
+ */
+static ca_task_state state_before(uint32_t kind)
+{
+    return kind == CA_KIND_TASK_RESULT ? CA_TASK_WORKING : CA_TASK_SUBMITTED;
+}
+
+/*
+ * The rules, then the bid bound (a new bidder's otherwise acceptable bid
+ * beyond it: CA_ERR_LIMIT), or equivocation: when the sender already has a message of this
+ * kind (BID, AWARD, RESULT) in the thread, the new one is judged in the state
+ * the earlier one was accepted in, by the same rules. If it breaks one, that
+ * rule is the answer: it could never have been accepted, so it proves
+ * nothing. If it passes, it is the same statement re-signed (equal body:
+ * CA_ERR_TASK_DUPLICATE, no offense) or a different one
+ * (CA_ERR_TASK_EQUIVOCATION; ca_task_evidence can then prove it).
+ */
+static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_t now,
+                               uint32_t *next)
+{
+    cai_task_msg_view m, p;
+    cai_task_msg_view_of(msg, &m);
+    const ca_task_msg *prior = conflicting(t, m.kind, m.sender, m.id);
+    if (prior == NULL) {
+        ca_status st = check_rules(t, t->state, msg, now, next);
+        if (st == CA_OK && m.kind == CA_KIND_TASK_BID && t->bids >= t->bid_cap)
+            return cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu bids", t->bid_cap);
+        return st;
+    }
+    ca_status st = check_rules(t, state_before(m.kind), msg, now, next);
+    if (st != CA_OK)
+        return st;
+    cai_task_msg_view_of(prior, &p);
+    if (p.body_len == m.body_len && memcmp(p.body_bytes, m.body_bytes, m.body_len) == 0)
+        return cai_fail(CA_ERR_TASK_DUPLICATE,
+                        "the sender's %s with this body is already in the thread (re-signed)",
+                        cai_task_kind_word(m.kind));
+    return cai_fail(CA_ERR_TASK_EQUIVOCATION, "the sender already sent a different %s",
+                    cai_task_kind_word(m.kind));
+}
+
 /* Takes ownership of msg on success. */
 static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
 {
+    cai_task_msg_view v;
+    cai_task_msg_view_of(msg, &v);
     if (t->count == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
-        if (cap > t->opts.max_messages)
-            cap = t->opts.max_messages;
+        if (cap > t->bid_cap + CA_TASK_NONBID_MAX)
+            cap = t->bid_cap + CA_TASK_NONBID_MAX;
         ca_task_msg **n = realloc(t->msgs, cap * sizeof(ca_task_msg *));
         if (n == NULL)
             return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a task thread");
         t->msgs = n;
         t->cap = cap;
     }
-    t->msgs[t->count++] = msg;
-    cai_task_msg_view v;
-    cai_task_msg_view_of(msg, &v);
+    ca_status st = table_reserve(t, &t->ix.by_id);
+    if (st == CA_OK && v.kind == CA_KIND_TASK_BID)
+        st = table_reserve(t, &t->ix.by_bidder);
+    if (st != CA_OK)
+        return st;
+    uint32_t i = (uint32_t)t->count++;
+    t->msgs[i] = msg;
+    table_place(t, &t->ix.by_id, i);
     switch (v.kind) {
     case CA_KIND_TASK_BID:
+        table_place(t, &t->ix.by_bidder, i);
         t->bids++;
         break;
     case CA_KIND_TASK_AWARD:
@@ -357,10 +542,18 @@ static ca_status verify_env(const ca_envelope *env, uint64_t now, bool audit,
 static ca_status task_new(ca_task **out, const ca_envelope *request, uint64_t now, bool audit,
                           const ca_task_options *opts)
 {
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
     ca_task *t = calloc(1, sizeof *t);
     if (t == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a task");
-    ca_status st = resolve_opts(opts, &t->opts, &t->env_opts);
+    randombytes_buf(t->ix.key, sizeof t->ix.key);
+    st = resolve_opts(opts, &t->opts, &t->env_opts);
+    if (st == CA_OK) {
+        size_t room = t->opts.max_messages - CA_TASK_NONBID_MAX;
+        t->bid_cap = t->opts.max_bids < room ? t->opts.max_bids : room;
+    }
     if (st == CA_OK && ca_envelope_kind(request) != CA_KIND_TASK_REQUEST)
         st = cai_fail(CA_ERR_WRONG_KIND, "a task starts with a request, not kind %u",
                       ca_envelope_kind(request));
@@ -404,6 +597,8 @@ void ca_task_free(ca_task *task)
     for (size_t i = 0; i < task->count; i++)
         ca_task_msg_free(task->msgs[i]);
     free(task->msgs);
+    free(task->ix.by_id.slots);
+    free(task->ix.by_bidder.slots);
     free(task);
 }
 
@@ -428,16 +623,24 @@ static ca_status task_apply(ca_task *t, const ca_envelope *env, uint64_t now, bo
         st = cai_fail(CA_ERR_TASK_DUPLICATE, "message already in the thread");
     else if (!same_hash(v.task, &t->id))
         st = cai_fail(CA_ERR_TASK_MISMATCH, "message belongs to another task");
-    else if (t->count >= t->opts.max_messages)
-        st = cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu messages",
-                      t->opts.max_messages);
     else
-        st = check_rules(t, msg, now, &next);
+        st = check_message(t, msg, now, &next);
     if (st == CA_OK)
         st = accept_msg(t, msg, next);
     if (st != CA_OK)
         ca_task_msg_free(msg);
     return st;
+}
+
+ca_status cai_task_audit_new(ca_task **out, const ca_envelope *request)
+{
+    *out = NULL;
+    return task_new(out, request, 0, true, NULL);
+}
+
+ca_status cai_task_audit_apply(ca_task *t, const ca_envelope *env)
+{
+    return task_apply(t, env, 0, true);
 }
 
 ca_status ca_task_apply(ca_task *task, const ca_envelope *env, uint64_t now)
@@ -550,6 +753,33 @@ void ca_task_digest(const ca_task *task, ca_hash *out)
     crypto_generichash_final(&h, out->bytes, CA_HASH_BYTES);
 }
 
+/*
+ * The messages between the request and `leaf` (its parent, the parent's
+ * parent, ...), oldest first, as spans of the thread's encoded envelopes;
+ * `leaf` itself is not included. At most CAI_EVIDENCE_CHAIN_MAX - 1.
+ */
+static ca_status thread_chain(const ca_task *t, const ca_hash *parent, cai_span *chain, size_t *n)
+{
+    const ca_task_msg *up[CAI_EVIDENCE_CHAIN_MAX];
+    size_t k = 0;
+    while (!same_hash(parent, &t->id)) {
+        const ca_task_msg *m = find(t, parent);
+        if (m == NULL || k == CAI_EVIDENCE_CHAIN_MAX - 1)
+            return cai_fail(CA_ERR_NOT_FOUND, "the thread lacks a message the evidence needs");
+        cai_task_msg_view v;
+        cai_task_msg_view_of(m, &v);
+        up[k++] = m;
+        parent = v.parent;
+    }
+    for (size_t i = 0; i < k; i++) {
+        cai_task_msg_view v;
+        cai_task_msg_view_of(up[k - 1 - i], &v);
+        chain[i] = (cai_span){v.env, v.env_len};
+    }
+    *n = k;
+    return CA_OK;
+}
+
 ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t *out,
                            size_t out_cap, size_t *out_len)
 {
@@ -558,7 +788,7 @@ ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t 
     CAI_REQUIRE(out_len);
     uint32_t kind = ca_envelope_kind(env);
     ca_agent_id sender;
-    ca_hash id;
+    ca_hash id, parent;
     ca_envelope_sender(env, &sender);
     ca_envelope_id(env, &id);
     const ca_task_msg *prior = NULL;
@@ -566,18 +796,32 @@ ca_status ca_task_evidence(const ca_task *task, const ca_envelope *env, uint8_t 
         prior = conflicting(task, kind, &sender, &id);
     if (prior == NULL)
         return cai_fail(CA_ERR_NOT_FOUND, "the thread holds no message this one conflicts with");
+    if (!ca_envelope_parent(env, &parent))
+        return cai_fail(CA_ERR_BAD_EVIDENCE, "a %s without a parent proves nothing",
+                        cai_task_kind_word(kind));
+    cai_span a[CAI_EVIDENCE_CHAIN_MAX], b[CAI_EVIDENCE_CHAIN_MAX];
+    size_t na = 0, nb = 0;
+    cai_task_msg_view pv, rq;
+    cai_task_msg_view_of(prior, &pv);
+    cai_task_msg_view_of(task->msgs[0], &rq);
+    ca_status st = thread_chain(task, pv.parent, a, &na);
+    if (st == CA_OK)
+        st = thread_chain(task, &parent, b, &nb);
+    if (st != CA_OK)
+        return st;
+    a[na++] = (cai_span){pv.env, pv.env_len};
     size_t len = 0;
-    ca_status st = ca_envelope_encoded(env, NULL, 0, &len);
+    st = ca_envelope_encoded(env, NULL, 0, &len);
     if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
         return st;
     uint8_t *buf = malloc(len);
     if (buf == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory building evidence");
     st = ca_envelope_encoded(env, buf, len, &len);
-    cai_task_msg_view v;
-    cai_task_msg_view_of(prior, &v);
+    b[nb++] = (cai_span){buf, len};
     if (st == CA_OK)
-        st = cai_evidence_encode_bytes(v.env, v.env_len, buf, len, out, out_cap, out_len);
+        st =
+            cai_evidence_write((cai_span){rq.env, rq.env_len}, a, na, b, nb, out, out_cap, out_len);
     free(buf);
     return st;
 }

@@ -31,6 +31,13 @@ bool cai_task_kind(uint32_t kind)
     return kind >= CA_KIND_TASK_REQUEST && kind <= CA_KIND_TASK_DISPUTE;
 }
 
+const char *cai_task_kind_word(uint32_t kind)
+{
+    static const char *const words[] = {"request", "bid",    "award",  "result",
+                                        "receipt", "cancel", "dispute"};
+    return cai_task_kind(kind) ? words[kind - CA_KIND_TASK_REQUEST] : "message";
+}
+
 /* ---- validation (builder side) ---- */
 
 static ca_status check_content(const char *what, const ca_task_content *c)

@@ -32,6 +32,9 @@ typedef struct cai_task_body {
 /* 1 for the seven task kinds. */
 bool cai_task_kind(uint32_t kind);
 
+/* "request", "bid", ... for sentences; "message" for anything else. */
+const char *cai_task_kind_word(uint32_t kind);
+
 /* Validates `body` (the public struct for `kind`) and encodes it (OWNERSHIP RULE). */
 ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, size_t out_cap,
                                size_t *out_len);
@@ -58,12 +61,50 @@ typedef struct cai_task_msg_view {
     const cai_task_body *body; /* public struct views are NUL-terminated copies */
     const uint8_t *env;
     size_t env_len;
+    const uint8_t *body_bytes; /* canonical body: equal bytes, equal statement */
+    size_t body_len;
 } cai_task_msg_view;
 
 void cai_task_msg_view_of(const ca_task_msg *msg, cai_task_msg_view *v);
 
-/* Evidence from two encoded envelopes (any order). */
-ca_status cai_evidence_encode_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                                    uint8_t *out, size_t out_cap, size_t *out_len);
+/*
+ * The counted cost of the thread's lookups (message ids, bidders), read from
+ * the tables' layout: a lookup of a stored key visits hit_probes / keys
+ * slots on average; a lookup of an absent key at most longest_run + 1.
+ */
+typedef struct cai_task_lookup_stats {
+    uint64_t hit_probes;  /* sum over stored keys of the slots their lookup visits */
+    uint32_t keys;        /* stored keys, both tables */
+    uint32_t longest_run; /* longest run of occupied slots */
+} cai_task_lookup_stats;
+
+void cai_task_lookup_cost(const ca_task *t, cai_task_lookup_stats *st);
+
+/*
+ * Audit-mode thread building, as ca_task_deserialize does: every message
+ * (the request included) is verified and judged at its own created_at, with
+ * the default options. Equivocation evidence checks each side with these.
+ */
+ca_status cai_task_audit_new(ca_task **out, const ca_envelope *request);
+ca_status cai_task_audit_apply(ca_task *t, const ca_envelope *env);
+
+/* Bytes borrowed from elsewhere. */
+typedef struct cai_span {
+    const uint8_t *p;
+    size_t n;
+} cai_span;
+
+/* Messages after the request on a side of equivocation evidence: bid, award, result. */
+#define CAI_EVIDENCE_CHAIN_MAX 3u
+
+/*
+ * Equivocation evidence from encoded envelopes: the request and, for each
+ * side, the chain of messages from the one after the request to the
+ * offending message (a bid: [bid]; an award: [bid, award]; a result:
+ * [bid, award, result]). Sides in any order. Verified exactly as
+ * ca_evidence_open verifies, then written (OWNERSHIP RULE).
+ */
+ca_status cai_evidence_write(cai_span request, const cai_span *a, size_t na, const cai_span *b,
+                             size_t nb, uint8_t *out, size_t out_cap, size_t *out_len);
 
 #endif

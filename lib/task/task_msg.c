@@ -15,6 +15,8 @@ struct ca_task_msg {
     cai_task_body body; /* public views point into this allocation */
     const uint8_t *env;
     size_t env_len;
+    const uint8_t *body_bytes; /* the canonical body (opened and decompressed) */
+    size_t body_len;
     /* followed by: env bytes, body bytes, text copy + NUL, uri copy + NUL */
 };
 
@@ -197,6 +199,8 @@ ca_status cai_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca
     m->kind = kind;
     m->env = envb;
     m->env_len = env_len;
+    m->body_bytes = bodyb;
+    m->body_len = body_len;
     ca_envelope_id(env, &m->id);
     ca_envelope_sender(env, &m->sender);
     m->created_at = ca_envelope_created_at(env);
@@ -272,6 +276,8 @@ void cai_task_msg_view_of(const ca_task_msg *m, cai_task_msg_view *v)
     v->body = &m->body;
     v->env = m->env;
     v->env_len = m->env_len;
+    v->body_bytes = m->body_bytes;
+    v->body_len = m->body_len;
 }
 
 uint32_t ca_task_msg_kind(const ca_task_msg *msg)

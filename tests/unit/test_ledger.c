@@ -10,6 +10,7 @@
 #include "cyberagent.h"
 #include "ledger/ledger_internal.h"
 #include "task_helpers.h"
+#include "wire/wire.h"
 #include "test_util.h"
 
 static ca_agent_id agent(unsigned k)
@@ -1082,19 +1083,51 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_op_sign(&op, w, NULL, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
 
-    /* Two different bids by the worker for one task: equivocation. */
-    ca_hash task = {{0x7A}};
-    th_msg b1, b2;
-    assert_ok(th_bid(&b1, w, &task, 1000, 50, 5000, 0));
-    assert_ok(th_bid(&b2, w, &task, 1000, 60, 5000, 0));
-    ca_envelope *e1 = NULL, *e2 = NULL;
+    /* Two different bids by the worker for one task, both within the request's
+     * terms: equivocation. The evidence carries the request they answer. */
+    ca_identity *hirer = ident(5);
+    th_msg rq, b1, b2, bad;
+    assert_ok(th_request(&rq, hirer, 500, 10000, 100, 0, NULL));
+    assert_ok(th_bid(&b1, w, &rq.id, 1000, 50, 5000, 0));
+    assert_ok(th_bid(&b2, w, &rq.id, 1000, 60, 5000, 0));
+    assert_ok(th_bid(&bad, w, &rq.id, 1000, 101, 5000, 0)); /* above max_price: refused */
+    ca_envelope *er = NULL, *e1 = NULL, *e2 = NULL, *eb = NULL;
+    assert_ok(ca_envelope_decode(&er, rq.buf, rq.len, NULL));
     assert_ok(ca_envelope_decode(&e1, b1.buf, b1.len, NULL));
     assert_ok(ca_envelope_decode(&e2, b2.buf, b2.len, NULL));
+    assert_ok(ca_envelope_decode(&eb, bad.buf, bad.len, NULL));
     static uint8_t ev[8192];
     size_t ev_len = 0;
-    assert_ok(ca_evidence_encode(e1, e2, ev, sizeof ev, &ev_len));
+    /* A refused bid and its correction prove nothing: no evidence, no slash. */
+    assert_status(CA_ERR_BAD_EVIDENCE,
+                  ca_evidence_encode2(er, NULL, 0, eb, e1, ev, sizeof ev, &ev_len));
+    assert_ok(ca_evidence_encode2(er, NULL, 0, e1, e2, ev, sizeof ev, &ev_len));
+    /* The same refused pair written by hand in the evidence format (what a
+     * dishonest reporter would file): the ledger's check refuses it too. */
+    static uint8_t forged[8192];
+    size_t forged_len = 0;
+    {
+        int lo = memcmp(bad.id.bytes, b1.id.bytes, 32) < 0;
+        cai_wire_writer fw;
+        cai_ww_init(&fw, forged, sizeof forged);
+        cai_ww_map(&fw, 4);
+        cai_ww_kuint(&fw, 0, CA_KIND_TASK_BID);
+        cai_ww_kbin(&fw, 1, rq.buf, rq.len);
+        cai_ww_uint(&fw, 2);
+        cai_ww_array(&fw, 1);
+        cai_ww_bin(&fw, lo ? bad.buf : b1.buf, lo ? bad.len : b1.len);
+        cai_ww_uint(&fw, 3);
+        cai_ww_array(&fw, 1);
+        cai_ww_bin(&fw, lo ? b1.buf : bad.buf, lo ? b1.len : bad.len);
+        assert_ok(cai_ww_finish(&fw, &forged_len));
+        assert_status(CA_ERR_BAD_EVIDENCE,
+                      ca_evidence_verify(forged, forged_len, NULL, NULL, NULL, NULL));
+    }
+    ca_envelope_free(er);
     ca_envelope_free(e1);
     ca_envelope_free(e2);
+    ca_envelope_free(eb);
+    ca_identity_free(hirer);
     ca_hash evh, pair_hash;
     ca_agent_id offender;
     ca_evidence *evo = NULL;
@@ -1131,6 +1164,9 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_op_sign(&wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
                   ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
+    /* Same offender, same offense key: still no slash on the refused pair. */
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  ca_ledger_submit_evidence(l, msg, n, forged, forged_len, 2, NULL));
     assert_ok(ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 2, NULL));
     ca_ledger_account_info a;
     assert_ok(ca_ledger_account(l, &wid, &a));

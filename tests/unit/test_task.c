@@ -253,6 +253,12 @@ static void test_bid_rules(void **state)
     /* the first real bid goes in; a repeat is a duplicate; a second one is equivocation */
     assert_ok(th_apply(t, &h.bid1, now));
     expect_reject(t, &h.bid1, now, CA_ERR_TASK_DUPLICATE);
+    /* a second bid the rules refuse is refused for that rule: it proves nothing */
+    assert_ok(th_bid(&m, W1, task, T0 + 150, 101, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_TERMS);
+    /* the same terms in a new envelope are the same statement: a duplicate */
+    assert_ok(th_bid(&m, W1, task, T0 + 150, 80, T0 + 5000, 10));
+    expect_reject(t, &m, now, CA_ERR_TASK_DUPLICATE);
     assert_ok(th_bid(&m, W1, task, T0 + 150, 70, T0 + 5000, 10));
     expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
     /* evidence from the thread verifies offline */
@@ -273,9 +279,14 @@ static void test_bid_rules(void **state)
     assert_ok(ca_envelope_decode(&env, h.bid2.buf, h.bid2.len, NULL));
     assert_status(CA_ERR_NOT_FOUND, ca_task_evidence(t, env, ev, sizeof ev, &ev_len));
     ca_envelope_free(env);
-    /* after the award, bids are out of order */
+    /* after the award, bids are out of order; a bidder's second bid is still
+     * judged as it would have been before the award, and still equivocation */
     assert_ok(put(t, &h.award));
     expect_reject(t, &h.bid2, T0 + 400, CA_ERR_TASK_ORDER);
+    expect_reject(t, &m, T0 + 400, CA_ERR_TASK_EQUIVOCATION);
+    assert_ok(ca_envelope_decode(&env, m.buf, m.len, NULL));
+    assert_ok(ca_task_evidence(t, env, ev, sizeof ev, &ev_len));
+    ca_envelope_free(env);
     ca_task_free(t);
 
     /* direct hire: only the recipient bids */
@@ -326,6 +337,11 @@ static void test_award_rules(void **state)
     expect_reject(t, &m, now, CA_ERR_TASK_UNKNOWN_PARENT); /* parent is not a bid */
     assert_ok(put(t, &h.award));
     /* a second, different award is equivocation, with verifiable evidence */
+    th_msg m2;
+    assert_ok(th_award(&m2, R, task, &h.bid2.id, &W2ID, 91, 20, T0 + 8000, T0 + 310));
+    expect_reject(t, &m2, now, CA_ERR_TASK_TERMS); /* a broken second award proves nothing */
+    assert_ok(th_award(&m2, R, task, &h.bid1.id, &W1ID, 80, 10, T0 + 8000, T0 + 320));
+    expect_reject(t, &m2, now, CA_ERR_TASK_DUPLICATE); /* same award, new envelope */
     assert_ok(th_award(&m, R, task, &h.bid2.id, &W2ID, 90, 20, T0 + 8000, T0 + 310));
     expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
     ca_envelope *env = NULL;
@@ -376,6 +392,11 @@ static void test_result_rules(void **state)
     assert_ok(th_result(&m, W1, task, &h.bid1.id, T0 + 1000, 0, "x"));
     expect_reject(t, &m, now, CA_ERR_TASK_UNKNOWN_PARENT); /* names a bid, not the award */
     assert_ok(put(t, &h.result));
+    th_msg m2;
+    assert_ok(th_result(&m2, W1, task, &h.award.id, T0 + 8001, 0, "too late"));
+    expect_reject(t, &m2, T0 + 8001, CA_ERR_TASK_DEADLINE); /* a late second result: no offense */
+    assert_ok(th_result(&m2, W1, task, &h.award.id, T0 + 1002, 0, "bonjour -> hello"));
+    expect_reject(t, &m2, now, CA_ERR_TASK_DUPLICATE); /* same output, new envelope */
     assert_ok(th_result(&m, W1, task, &h.award.id, T0 + 1001, 0, "something else"));
     expect_reject(t, &m, now, CA_ERR_TASK_EQUIVOCATION);
     ca_envelope *env = NULL;
@@ -550,16 +571,179 @@ static void test_limit(void **state)
     ca_task_options o;
     assert_ok(ca_task_options_init(&o, CA_TASK_OPTIONS_VERSION));
     assert_int_equal(o.max_messages, CA_TASK_MESSAGES_DEFAULT);
-    o.max_messages = 2;
+    assert_int_equal(o.max_bids, CA_TASK_BIDS_DEFAULT);
+    o.max_bids = 1;
     ca_envelope *env = NULL;
     ca_task *t = NULL;
     assert_ok(ca_envelope_decode(&env, h.request.buf, h.request.len, NULL));
     assert_ok(ca_task_new(&t, env, T0 + 10, &o));
-    ca_envelope_free(env);
+    assert_ok(put(t, &h.bid1));
+    expect_reject(t, &h.bid2, T0 + 210, CA_ERR_LIMIT); /* the bid only */
+    assert_ok(put(t, &h.award));                       /* the rest of the hire still fits */
+    assert_ok(put(t, &h.result));
+    assert_ok(put(t, &h.receipt));
+    ca_task_free(t);
+    /* max_messages keeps room for the non-bid messages and one bid; max_bids >= 1 */
+    o.max_bids = 1;
+    o.max_messages = CA_TASK_NONBID_MAX;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_new(&t, env, T0 + 10, &o));
+    o.max_messages = CA_TASK_NONBID_MAX + 1;
+    o.max_bids = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_new(&t, env, T0 + 10, &o));
+    assert_null(t);
+    /* the bid bound is the smaller of max_bids and max_messages - CA_TASK_NONBID_MAX */
+    o.max_bids = 5;
+    assert_ok(ca_task_new(&t, env, T0 + 10, &o));
     assert_ok(put(t, &h.bid1));
     expect_reject(t, &h.bid2, T0 + 210, CA_ERR_LIMIT);
     ca_task_free(t);
     assert_status(CA_ERR_UNSUPPORTED, ca_task_options_init(&o, 77));
+
+    /* A version-1 caller's struct ends before max_bids: init writes only its
+     * fields, and a thread made with it gets the default bid bound. */
+    union {
+        ca_task_options o;
+        uint8_t b[sizeof(ca_task_options)];
+    } v1;
+    memset(v1.b, 0xa5, sizeof v1.b);
+    assert_ok(ca_task_options_init(&v1.o, 1));
+    assert_int_equal(v1.o.version, 1);
+    assert_int_equal(v1.o.max_messages, CA_TASK_MESSAGES_DEFAULT);
+    for (size_t i = offsetof(ca_task_options, max_bids); i < sizeof v1.b; i++)
+        assert_int_equal(v1.b[i], 0xa5);
+    v1.o.max_messages = 10; /* 4 bids, whatever lies past the v1 layout */
+    assert_ok(ca_task_new(&t, env, T0 + 10, &v1.o));
+    assert_ok(put(t, &h.bid1));
+    assert_ok(put(t, &h.bid2));
+    ca_task_free(t);
+    ca_envelope_free(env);
+}
+
+/*
+ * Finding 4 (bid flood): 2000 bids from made-up bidders. The thread takes
+ * max_bids of them and refuses the rest (the bid only); the requester's and
+ * the awarded worker's messages still fit on every path (award, result,
+ * receipt, disputes; cancel before and after the award). The lookups that
+ * find duplicates, parents and a bidder's earlier bid visit O(1) slots per
+ * message (counted), not O(thread length).
+ */
+#define FLOOD 2000
+
+typedef struct flood {
+    th_msg request;
+    ca_envelope *bids[FLOOD];
+    ca_hash bid_ids[FLOOD];
+    ca_identity *winner; /* bidder 0 */
+    ca_agent_id winner_id;
+} flood;
+
+static void flood_build(flood *f)
+{
+    assert_ok(th_request(&f->request, R, T0, T0 + 10000, 100, 10, NULL));
+    for (int i = 0; i < FLOOD; i++) {
+        uint8_t seed[32] = {0xf1, (uint8_t)i, (uint8_t)(i >> 8)};
+        ca_identity *who = NULL;
+        assert_ok(ca_identity_from_seed(&who, seed));
+        th_msg b;
+        assert_ok(th_bid(&b, who, &f->request.id, T0 + 100 + (uint64_t)i, 80, T0 + 5000, 10));
+        assert_ok(ca_envelope_decode(&f->bids[i], b.buf, b.len, NULL));
+        f->bid_ids[i] = b.id;
+        if (i == 0) {
+            f->winner = who;
+            ca_identity_id(who, &f->winner_id);
+        } else {
+            ca_identity_free(who);
+        }
+    }
+}
+
+static void flood_free(flood *f)
+{
+    for (int i = 0; i < FLOOD; i++)
+        ca_envelope_free(f->bids[i]);
+    ca_identity_free(f->winner);
+}
+
+/* A fresh thread with every bid of the flood offered; checks the bound and the probe count. */
+static ca_task *flood_thread(const flood *f)
+{
+    ca_task *t = NULL;
+    assert_ok(th_new(&t, &f->request, T0 + 10));
+    for (int i = 0; i < FLOOD; i++) {
+        ca_status st = ca_task_apply(t, f->bids[i], T0 + 2100);
+        assert_status(i < (int)CA_TASK_BIDS_DEFAULT ? CA_OK : CA_ERR_LIMIT, st);
+    }
+    assert_int_equal(ca_task_bid_count(t), CA_TASK_BIDS_DEFAULT);
+    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_BIDS_DEFAULT);
+    /* Every apply looks up its id (duplicate) and its sender (one bid per
+     * bidder). Counted: a stored key is found in < 2 slots on average and an
+     * absent one in at most longest_run + 1 slots, where a linear scan of this
+     * thread visits ~500 messages per lookup. */
+    cai_task_lookup_stats cost;
+    cai_task_lookup_cost(t, &cost);
+    assert_int_equal(cost.keys, 2 * CA_TASK_BIDS_DEFAULT + 1);
+    if (cost.hit_probes > 2 * (uint64_t)cost.keys || cost.longest_run > 64)
+        fail_msg("%llu slots for %u keys, longest run %u", (unsigned long long)cost.hit_probes,
+                 cost.keys, cost.longest_run);
+    assert_non_null(ca_task_find(t, &f->bid_ids[CA_TASK_BIDS_DEFAULT - 1]));
+    assert_null(ca_task_find(t, &f->bid_ids[FLOOD - 1]));
+    return t;
+}
+
+static void test_bid_flood(void **state)
+{
+    (void)state;
+    static flood f;
+    flood_build(&f);
+    const ca_hash *task = &f.request.id;
+    th_msg award, result, receipt, cancel, d1, d2;
+    assert_ok(th_award(&award, R, task, &f.bid_ids[0], &f.winner_id, 80, 10, T0 + 8000, T0 + 3000));
+    assert_ok(th_result(&result, f.winner, task, &award.id, T0 + 4000, 0, "done"));
+    assert_ok(
+        th_receipt(&receipt, R, task, &award.id, &result.id, &f.winner_id, 1, 90, 80, T0 + 4500));
+    assert_ok(th_dispute(&d1, R, task, &result.id, &result.id, 1, T0 + 4600));
+    assert_ok(th_dispute(&d2, f.winner, task, &receipt.id, &receipt.id, 1, T0 + 4700));
+
+    /* award, result, receipt and both disputes after the flood */
+    ca_task *t = flood_thread(&f);
+    assert_ok(th_apply(t, &award, T0 + 3010));
+    assert_ok(th_apply(t, &result, T0 + 4010));
+    assert_ok(th_apply(t, &receipt, T0 + 4510));
+    assert_ok(th_apply(t, &d1, T0 + 4610));
+    assert_ok(th_apply(t, &d2, T0 + 4710));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_COMPLETED);
+    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_BIDS_DEFAULT + 5);
+    /* the flooded thread round-trips through serialization with the default options */
+    size_t len = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_task_serialize(t, NULL, 0, &len));
+    uint8_t *ser = malloc(len);
+    assert_non_null(ser);
+    assert_ok(ca_task_serialize(t, ser, len, &len));
+    ca_task *back = NULL;
+    assert_ok(ca_task_deserialize(&back, ser, len, NULL));
+    ca_hash da, db;
+    ca_task_digest(t, &da);
+    ca_task_digest(back, &db);
+    assert_memory_equal(da.bytes, db.bytes, 32);
+    ca_task_free(back);
+    free(ser);
+    ca_task_free(t);
+
+    /* cancel before any award */
+    t = flood_thread(&f);
+    assert_ok(th_cancel(&cancel, R, task, task, T0 + 3000));
+    assert_ok(th_apply(t, &cancel, T0 + 3010));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_CANCELED);
+    ca_task_free(t);
+
+    /* cancel once the award's deadline passed without a result */
+    t = flood_thread(&f);
+    assert_ok(th_apply(t, &award, T0 + 3010));
+    assert_ok(th_cancel(&cancel, R, task, &award.id, T0 + 8001));
+    assert_ok(th_apply(t, &cancel, T0 + 8010));
+    assert_int_equal(ca_task_get_state(t), CA_TASK_CANCELED);
+    ca_task_free(t);
+    flood_free(&f);
 }
 
 /* Body codec: builder parent rules, sealed bodies, content forms, strict decoding. */
@@ -692,28 +876,90 @@ static void test_bodies(void **state)
     assert_status(CA_ERR_MALFORMED, cai_task_body_decode(CA_KIND_TASK_RESULT, buf, len, &b));
 }
 
+static ca_envelope *dec(const th_msg *m)
+{
+    ca_envelope *e = NULL;
+    assert_ok(ca_envelope_decode(&e, m->buf, m->len, NULL));
+    return e;
+}
+
+/* ca_evidence_encode2 from th_msgs; `ctx` may be NULL. */
+static ca_status ev_build(const th_msg *rq, const th_msg *const *ctx, size_t nctx, const th_msg *a,
+                          const th_msg *b, uint8_t *out, size_t cap, size_t *len)
+{
+    ca_envelope *er = dec(rq), *ea = dec(a), *eb = dec(b), *ec[4] = {NULL};
+    for (size_t i = 0; i < nctx; i++)
+        ec[i] = dec(ctx[i]);
+    ca_status st =
+        ca_evidence_encode2(er, (const ca_envelope *const *)ec, nctx, ea, eb, out, cap, len);
+    for (size_t i = 0; i < nctx; i++)
+        ca_envelope_free(ec[i]);
+    ca_envelope_free(er);
+    ca_envelope_free(ea);
+    ca_envelope_free(eb);
+    return st;
+}
+
+/* Expects CA_ERR_BAD_EVIDENCE whose sentence names `why` (a thread status or a phrase). */
+static void expect_bad(ca_status st, const char *why)
+{
+    assert_status(CA_ERR_BAD_EVIDENCE, st);
+    if (strstr(ca_last_error(), why) == NULL)
+        fail_msg("expected \"%s\" in: %s", why, ca_last_error());
+}
+
+/* Hand-written evidence bytes: {0: kind, 1: request, 2: [side a], 3: [side b]} (no checks). */
+static size_t ev_write(uint8_t *out, size_t cap, uint32_t kind, const th_msg *rq,
+                       const th_msg *const *a, size_t na, const th_msg *const *b, size_t nb)
+{
+    cai_wire_writer w;
+    size_t len = 0;
+    cai_ww_init(&w, out, cap);
+    cai_ww_map(&w, 4);
+    cai_ww_kuint(&w, 0, kind);
+    cai_ww_kbin(&w, 1, rq->buf, rq->len);
+    cai_ww_uint(&w, 2);
+    cai_ww_array(&w, (uint32_t)na);
+    for (size_t i = 0; i < na; i++)
+        cai_ww_bin(&w, a[i]->buf, a[i]->len);
+    cai_ww_uint(&w, 3);
+    cai_ww_array(&w, (uint32_t)nb);
+    for (size_t i = 0; i < nb; i++)
+        cai_ww_bin(&w, b[i]->buf, b[i]->len);
+    assert_ok(cai_ww_finish(&w, &len));
+    return len;
+}
+
+/* Lower message id first. */
+static void id_order(const th_msg **x, const th_msg **y)
+{
+    if (memcmp((*x)->id.bytes, (*y)->id.bytes, 32) > 0) {
+        const th_msg *t = *x;
+        *x = *y;
+        *y = t;
+    }
+}
+
 static void test_evidence(void **state)
 {
     (void)state;
     th_hire h;
     assert_ok(th_build_hire(&h, R, W1, W2, 0));
     const ca_hash *task = &h.request.id;
-    th_msg b2, other_task_bid, w2bid;
+    th_msg b2, b3, w2bid, other_rq, other_bid;
     assert_ok(th_bid(&b2, W1, task, T0 + 150, 70, T0 + 5000, 10));
-    ca_hash other = {{8}};
-    assert_ok(th_bid(&other_task_bid, W1, &other, T0 + 150, 70, T0 + 5000, 10));
+    assert_ok(th_bid(&b3, W1, task, T0 + 170, 60, T0 + 5000, 10));
     assert_ok(th_bid(&w2bid, W2, task, T0 + 150, 70, T0 + 5000, 10));
-    ca_envelope *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *e5 = NULL;
-    assert_ok(ca_envelope_decode(&e1, h.bid1.buf, h.bid1.len, NULL));
-    assert_ok(ca_envelope_decode(&e2, b2.buf, b2.len, NULL));
-    assert_ok(ca_envelope_decode(&e3, other_task_bid.buf, other_task_bid.len, NULL));
-    assert_ok(ca_envelope_decode(&e4, w2bid.buf, w2bid.len, NULL));
-    assert_ok(ca_envelope_decode(&e5, h.award.buf, h.award.len, NULL));
+    assert_ok(th_request(&other_rq, R, T0 + 1, T0 + 10000, 100, 10, NULL));
+    assert_ok(th_bid(&other_bid, W1, &other_rq.id, T0 + 150, 70, T0 + 5000, 10));
     static uint8_t ev[8192], ev2[8192];
     size_t len = 0, len2 = 0;
-    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_evidence_encode(e1, e2, NULL, 0, &len));
-    assert_ok(ca_evidence_encode(e1, e2, ev, sizeof ev, &len));
-    assert_ok(ca_evidence_encode(e2, e1, ev2, sizeof ev2, &len2));
+
+    /* BID: two valid bids with different terms */
+    assert_status(CA_ERR_BUFFER_TOO_SMALL,
+                  ev_build(&h.request, NULL, 0, &h.bid1, &b2, NULL, 0, &len));
+    assert_ok(ev_build(&h.request, NULL, 0, &h.bid1, &b2, ev, sizeof ev, &len));
+    assert_ok(ev_build(&h.request, NULL, 0, &b2, &h.bid1, ev2, sizeof ev2, &len2));
     assert_int_equal(len, len2); /* canonical: the same bytes in either order */
     assert_memory_equal(ev, ev2, len);
     ca_evidence *e = NULL;
@@ -729,17 +975,15 @@ static void test_evidence(void **state)
     assert_memory_equal(t.bytes, task->bytes, 32);
     assert_int_equal(ca_evidence_kind(e), CA_KIND_TASK_BID);
     assert_true(memcmp(h0.bytes, h1.bytes, 32) < 0);
+    assert_true(memcmp(h0.bytes, h.bid1.id.bytes, 32) == 0 ||
+                memcmp(h0.bytes, b2.id.bytes, 32) == 0);
     ca_evidence_free(e);
     ca_evidence_free(NULL);
     ca_hash hash2;
     assert_ok(ca_evidence_verify(ev, len, NULL, NULL, NULL, &hash2));
     assert_memory_equal(hash.bytes, hash2.bytes, 32);
     /* a third bid: another pair, another evidence hash, the same offense key */
-    th_msg b3;
-    assert_ok(th_bid(&b3, W1, task, T0 + 170, 60, T0 + 5000, 10));
-    ca_envelope *e6 = NULL;
-    assert_ok(ca_envelope_decode(&e6, b3.buf, b3.len, NULL));
-    assert_ok(ca_evidence_encode(e1, e6, ev2, sizeof ev2, &len2));
+    assert_ok(ev_build(&h.request, NULL, 0, &h.bid1, &b3, ev2, sizeof ev2, &len2));
     ca_evidence *ea = NULL, *eb = NULL;
     assert_ok(ca_evidence_open(&ea, ev, len));
     assert_ok(ca_evidence_open(&eb, ev2, len2));
@@ -752,48 +996,196 @@ static void test_evidence(void **state)
     assert_memory_equal(oa.bytes, ob.bytes, 32);
     ca_evidence_free(ea);
     ca_evidence_free(eb);
-    ca_envelope_free(e6);
+
+    /* Finding 5: a bid the thread refuses, then the corrected bid, proves nothing. */
+    th_msg refused;
+    assert_ok(th_bid(&refused, W1, task, T0 + 100, 101, T0 + 5000, 10)); /* above max price */
+    expect_bad(ev_build(&h.request, NULL, 0, &refused, &h.bid1, ev2, sizeof ev2, &len2),
+               "CA_ERR_TASK_TERMS");
+    {
+        const th_msg *x = &refused, *y = &h.bid1;
+        id_order(&x, &y);
+        len2 = ev_write(ev2, sizeof ev2, CA_KIND_TASK_BID, &h.request, &x, 1, &y, 1);
+        expect_bad(ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL), "CA_ERR_TASK_TERMS");
+    }
+    /* every other refusal too: before the request, after its deadline, wrong bidder */
+    assert_ok(th_bid(&refused, W1, task, T0 - 1, 80, T0 + 5000, 10));
+    expect_bad(ev_build(&h.request, NULL, 0, &refused, &h.bid1, ev2, sizeof ev2, &len2),
+               "CA_ERR_TASK_TIMESTAMP");
+    assert_ok(th_bid(&refused, W1, task, T0 + 10001, 80, T0 + 10000, 10));
+    expect_bad(ev_build(&h.request, NULL, 0, &refused, &h.bid1, ev2, sizeof ev2, &len2),
+               "CA_ERR_TASK_DEADLINE");
+    th_msg direct, d1, d2;
+    assert_ok(th_request(&direct, R, T0, T0 + 10000, 100, 10, &W2ID));
+    assert_ok(th_bid(&d1, W1, &direct.id, T0 + 100, 80, T0 + 5000, 10));
+    assert_ok(th_bid(&d2, W1, &direct.id, T0 + 100, 70, T0 + 5000, 10));
+    expect_bad(ev_build(&direct, NULL, 0, &d1, &d2, ev2, sizeof ev2, &len2),
+               "CA_ERR_TASK_FORBIDDEN");
+    /* the same terms signed again (a new envelope) are one statement */
+    th_msg again;
+    assert_ok(th_bid(&again, W1, task, T0 + 120, 80, T0 + 5000, 10));
+    expect_bad(ev_build(&h.request, NULL, 0, &h.bid1, &again, ev2, sizeof ev2, &len2),
+               "same statement");
     /* not evidence: same message, other task, other signer, other kind */
-    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e1, ev2, sizeof ev2, &len2));
-    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e3, ev2, sizeof ev2, &len2));
-    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e4, ev2, sizeof ev2, &len2));
-    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(e1, e5, ev2, sizeof ev2, &len2));
-    /* every byte flip and every truncation is refused */
+    expect_bad(ev_build(&h.request, NULL, 0, &h.bid1, &h.bid1, ev2, sizeof ev2, &len2),
+               "same statement");
+    expect_bad(ev_build(&h.request, NULL, 0, &h.bid1, &other_bid, ev2, sizeof ev2, &len2),
+               "neither the request nor in the context");
+    expect_bad(ev_build(&other_rq, NULL, 0, &h.bid1, &other_bid, ev2, sizeof ev2, &len2),
+               "neither the request nor in the context");
+    expect_bad(ev_build(&h.request, NULL, 0, &h.bid1, &w2bid, ev2, sizeof ev2, &len2),
+               "different signers");
+    const th_msg *cbid[1] = {&h.bid1};
+    expect_bad(ev_build(&h.request, cbid, 1, &h.bid1, &h.award, ev2, sizeof ev2, &len2),
+               "a bid comes with");
+    /* the deprecated two-envelope form cannot prove anything */
+    {
+        ca_envelope *x = dec(&h.bid1), *y = dec(&b2);
+        assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(x, y, ev2, sizeof ev2, &len2));
+        assert_status(CA_ERR_INVALID_ARGUMENT, ca_evidence_encode(x, NULL, ev2, sizeof ev2, &len2));
+        assert_status(CA_ERR_INVALID_ARGUMENT,
+                      ca_evidence_encode2(x, NULL, 1, x, y, ev2, sizeof ev2, &len2));
+        ca_envelope_free(x);
+        ca_envelope_free(y);
+    }
+
+    /* AWARD: two valid awards of the requester (different bids) */
+    th_msg award2, bad_award, award3;
+    assert_ok(th_award(&award2, R, task, &h.bid2.id, &W2ID, 90, 20, T0 + 8000, T0 + 310));
+    const th_msg *bids[2] = {&h.bid1, &h.bid2};
+    assert_ok(ev_build(&h.request, bids, 2, &h.award, &award2, ev, sizeof ev, &len));
+    uint32_t kind = 0;
+    assert_ok(ca_evidence_verify(ev, len, &off, NULL, &kind, NULL));
+    assert_memory_equal(off.bytes, RID.bytes, 32);
+    assert_int_equal(kind, CA_KIND_TASK_AWARD);
+    expect_bad(ev_build(&h.request, NULL, 0, &h.award, &award2, ev2, sizeof ev2, &len2),
+               "neither the request nor in the context");
+    assert_ok(th_award(&bad_award, R, task, &h.bid2.id, &W2ID, 91, 20, T0 + 8000, T0 + 310));
+    expect_bad(ev_build(&h.request, bids, 2, &h.award, &bad_award, ev2, sizeof ev2, &len2),
+               "CA_ERR_TASK_TERMS"); /* price differs from the bid: never an award */
+
+    /* RESULT: two valid results of the worker for the same award */
+    th_msg r2, late, r_other;
+    assert_ok(th_result(&r2, W1, task, &h.award.id, T0 + 1001, 0, "something else"));
+    const th_msg *chain[2] = {&h.bid1, &h.award};
+    assert_ok(ev_build(&h.request, chain, 2, &h.result, &r2, ev, sizeof ev, &len));
+    assert_ok(ca_evidence_verify(ev, len, &off, NULL, &kind, NULL));
+    assert_memory_equal(off.bytes, W1ID.bytes, 32);
+    assert_int_equal(kind, CA_KIND_TASK_RESULT);
+    assert_ok(th_result(&late, W1, task, &h.award.id, T0 + 8001, 0, "late"));
+    expect_bad(ev_build(&h.request, chain, 2, &h.result, &late, ev2, sizeof ev2, &len2),
+               "CA_ERR_TASK_DEADLINE");
+    /* results answering two different awards: the requester's fault, not the worker's */
+    assert_ok(th_award(&award3, R, task, &h.bid1.id, &W1ID, 80, 10, T0 + 9000, T0 + 300));
+    assert_ok(th_result(&r_other, W1, task, &award3.id, T0 + 1001, 0, "for the other award"));
+    const th_msg *both[3] = {&h.bid1, &h.award, &award3};
+    expect_bad(ev_build(&h.request, both, 3, &h.result, &r_other, ev2, sizeof ev2, &len2),
+               "different awards");
+
+    /* strict decoding: id order, kind field, side lengths, flips, truncations */
+    const th_msg *lo = &h.bid1, *hi = &b2;
+    id_order(&lo, &hi);
+    len2 = ev_write(ev2, sizeof ev2, CA_KIND_TASK_BID, &h.request, &hi, 1, &lo, 1);
+    assert_status(CA_ERR_MALFORMED, ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
+    len2 = ev_write(ev2, sizeof ev2, CA_KIND_TASK_BID, &h.request, &lo, 1, &hi, 1);
+    assert_ok(ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
+    len2 = ev_write(ev2, sizeof ev2, CA_KIND_TASK_RESULT, &h.request, &lo, 1, &hi, 1);
+    expect_bad(ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL), "a result comes with");
+    len2 = ev_write(ev2, sizeof ev2, CA_KIND_TASK_RECEIPT, &h.request, &lo, 1, &hi, 1);
+    expect_bad(ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL), "cannot equivocate");
+    const th_msg *four[4] = {&h.bid1, &h.award, &h.result, &h.receipt};
+    len2 = ev_write(ev2, sizeof ev2, CA_KIND_TASK_RESULT, &h.request, four, 4, four, 4);
+    assert_status(CA_ERR_MALFORMED, ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
+    const th_msg *wrong_chain[3] = {&h.bid2, &h.award, &h.result}; /* award names bid1 */
+    const th_msg *right_chain[3] = {&h.bid1, &h.award, &r2};
+    len2 =
+        ev_write(ev2, sizeof ev2, CA_KIND_TASK_RESULT, &h.request, wrong_chain, 3, right_chain, 3);
+    expect_bad(ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL), "CA_ERR_TASK_UNKNOWN_PARENT");
     for (size_t i = 0; i < len; i += 7) {
         memcpy(ev2, ev, len);
         ev2[i] ^= 0x01;
         ca_status st = ca_evidence_verify(ev2, len, NULL, NULL, NULL, NULL);
         if (st == CA_OK)
             fail_msg("flip at %zu accepted", i);
+        assert_true(st == CA_ERR_MALFORMED || st == CA_ERR_BAD_EVIDENCE);
     }
     for (size_t cut = 0; cut < len; cut += 13)
         assert_true(ca_evidence_verify(ev, cut, NULL, NULL, NULL, NULL) != CA_OK);
-    /* messages out of id order are not canonical */
-    cai_wire_writer w;
-    uint8_t *lo = h0.bytes[0] == 0 ? NULL : NULL;
-    (void)lo;
-    const th_msg *first = memcmp(h.bid1.id.bytes, b2.id.bytes, 32) < 0 ? &h.bid1 : &b2;
-    const th_msg *second = first == &h.bid1 ? &b2 : &h.bid1;
-    cai_ww_init(&w, ev2, sizeof ev2);
-    cai_ww_map(&w, 3);
-    cai_ww_kuint(&w, 0, CA_KIND_TASK_BID);
-    cai_ww_kbin(&w, 1, second->buf, second->len);
-    cai_ww_kbin(&w, 2, first->buf, first->len);
-    assert_ok(cai_ww_finish(&w, &len2));
-    assert_status(CA_ERR_MALFORMED, ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
-    /* a wrong kind field */
-    cai_ww_init(&w, ev2, sizeof ev2);
-    cai_ww_map(&w, 3);
-    cai_ww_kuint(&w, 0, CA_KIND_TASK_RESULT);
-    cai_ww_kbin(&w, 1, first->buf, first->len);
-    cai_ww_kbin(&w, 2, second->buf, second->len);
-    assert_ok(cai_ww_finish(&w, &len2));
-    assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_verify(ev2, len2, NULL, NULL, NULL, NULL));
+}
+
+/*
+ * The largest evidence: a result equivocation where the request and both
+ * results carry CA_TASK_INLINE_MAX inline bytes. It still fits the ledger's
+ * CA_LEDGER_EVIDENCE_MAX_BYTES.
+ */
+static void test_evidence_max_size(void **state)
+{
+    (void)state;
+    uint8_t *big = malloc(CA_TASK_INLINE_MAX);
+    assert_non_null(big);
+    uint64_t x = 0x9e3779b97f4a7c15ull; /* incompressible filler (xorshift) */
+    for (size_t i = 0; i < CA_TASK_INLINE_MAX; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        big[i] = (uint8_t)x;
+    }
+    const size_t cap = ca_envelope_bound(CA_TASK_INLINE_MAX + 1024);
+    uint8_t *rq = malloc(cap), *r1 = malloc(cap), *r2 = malloc(cap);
+    assert_true(rq != NULL && r1 != NULL && r2 != NULL);
+    size_t rq_len = 0, r1_len = 0, r2_len = 0;
+    ca_envelope_params ep;
+    th_env(&ep, T0, NULL);
+    ca_task_request rb;
+    memset(&rb, 0, sizeof rb);
+    rb.capability = "a123456789012345678901234567890.b12345678901234567890123456789";
+    rb.input.data = big;
+    rb.input.data_len = CA_TASK_INLINE_MAX;
+    rb.max_price = UINT64_MAX;
+    rb.deadline = UINT64_MAX;
+    rb.collateral = UINT64_MAX;
+    ca_hash task;
+    assert_ok(ca_task_request_sign(R, &ep, &rb, rq, cap, &rq_len, &task));
+    th_msg bid, award;
+    assert_ok(th_bid(&bid, W1, &task, T0 + 1, UINT64_MAX, UINT64_MAX - 1, UINT64_MAX));
+    assert_ok(
+        th_award(&award, R, &task, &bid.id, &W1ID, UINT64_MAX, UINT64_MAX, UINT64_MAX, T0 + 2));
+    ca_task_result res;
+    memset(&res, 0, sizeof res);
+    res.task = task;
+    res.award = award.id;
+    res.output.data = big;
+    res.output.data_len = CA_TASK_INLINE_MAX;
+    th_env(&ep, T0 + 3, NULL);
+    assert_ok(ca_task_result_sign(W1, &ep, &res, r1, cap, &r1_len, NULL));
+    big[0] ^= 1;
+    assert_ok(ca_task_result_sign(W1, &ep, &res, r2, cap, &r2_len, NULL));
+    ca_envelope *er = NULL, *e1 = NULL, *e2 = NULL, *ctx[2] = {NULL, NULL};
+    assert_ok(ca_envelope_decode(&er, rq, rq_len, NULL));
+    assert_ok(ca_envelope_decode(&e1, r1, r1_len, NULL));
+    assert_ok(ca_envelope_decode(&e2, r2, r2_len, NULL));
+    ctx[0] = dec(&bid);
+    ctx[1] = dec(&award);
+    size_t len = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_evidence_encode2(er, (const ca_envelope *const *)ctx,
+                                                               2, e1, e2, NULL, 0, &len));
+    assert_true(len <= CA_LEDGER_EVIDENCE_MAX_BYTES);
+    print_message("largest evidence: %zu bytes (ledger bound %u)\n", len,
+                  CA_LEDGER_EVIDENCE_MAX_BYTES);
+    uint8_t *ev = malloc(len);
+    assert_non_null(ev);
+    assert_ok(ca_evidence_encode2(er, (const ca_envelope *const *)ctx, 2, e1, e2, ev, len, &len));
+    assert_ok(ca_evidence_verify(ev, len, NULL, NULL, NULL, NULL));
+    free(ev);
+    ca_envelope_free(ctx[0]);
+    ca_envelope_free(ctx[1]);
+    ca_envelope_free(er);
     ca_envelope_free(e1);
     ca_envelope_free(e2);
-    ca_envelope_free(e3);
-    ca_envelope_free(e4);
-    ca_envelope_free(e5);
+    free(rq);
+    free(r1);
+    free(r2);
+    free(big);
 }
 
 static void test_serialize(void **state)
@@ -887,13 +1279,22 @@ static void test_serialize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_happy_path),    cmocka_unit_test(test_failed_and_rejected),
-        cmocka_unit_test(test_request_rules), cmocka_unit_test(test_bid_rules),
-        cmocka_unit_test(test_award_rules),   cmocka_unit_test(test_result_rules),
-        cmocka_unit_test(test_receipt_rules), cmocka_unit_test(test_cancel_rules),
-        cmocka_unit_test(test_dispute_rules), cmocka_unit_test(test_far_deadline),
-        cmocka_unit_test(test_limit),         cmocka_unit_test(test_bodies),
-        cmocka_unit_test(test_evidence),      cmocka_unit_test(test_serialize),
+        cmocka_unit_test(test_happy_path),
+        cmocka_unit_test(test_failed_and_rejected),
+        cmocka_unit_test(test_request_rules),
+        cmocka_unit_test(test_bid_rules),
+        cmocka_unit_test(test_award_rules),
+        cmocka_unit_test(test_result_rules),
+        cmocka_unit_test(test_receipt_rules),
+        cmocka_unit_test(test_cancel_rules),
+        cmocka_unit_test(test_dispute_rules),
+        cmocka_unit_test(test_far_deadline),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_bid_flood),
+        cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_evidence_max_size),
+        cmocka_unit_test(test_serialize),
     };
     return cmocka_run_group_tests_name("task", tests, setup, teardown);
 }

@@ -202,13 +202,15 @@ CONSTANTS = {
     # routing.h (bids)
     "CA_ERR_ROUTING_INELIGIBLE": -602,
     # task.h
+    "CA_TASK_BIDS_DEFAULT": 1000,
     "CA_TASK_CANCELED": 6,
     "CA_TASK_COMPLETED": 4,
     "CA_TASK_FAILED": 5,
     "CA_TASK_INLINE_MAX": 524288,
     "CA_TASK_INPUT_REQUIRED": 3,
     "CA_TASK_MESSAGES_DEFAULT": 1024,
-    "CA_TASK_OPTIONS_VERSION": 1,
+    "CA_TASK_NONBID_MAX": 6,
+    "CA_TASK_OPTIONS_VERSION": 2,
     "CA_TASK_RATING_MAX": 100,
     "CA_TASK_REFS_MAX": 16,
     "CA_TASK_REJECTED": 7,
@@ -623,6 +625,7 @@ class ca_task_options(Structure):
         ("max_envelope_bytes", c_size_t),
         ("max_body_bytes", c_size_t),
         ("max_skew_ms", c_uint64),
+        ("max_bids", c_size_t),
     ]
 
 
@@ -888,6 +891,11 @@ SIGNATURES = [
     ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
     # task.h
     ("ca_evidence_encode", ca_status, [P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
+    (
+        "ca_evidence_encode2",
+        ca_status,
+        [P(ca_envelope), P(P(ca_envelope)), c_size_t, P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)],
+    ),
     ("ca_evidence_free", None, [P(ca_evidence)]),
     ("ca_evidence_hash", None, [P(ca_evidence), P(ca_hash)]),
     ("ca_evidence_kind", c_uint32, [P(ca_evidence)]),

@@ -433,7 +433,11 @@ _KIND_OF = {
 
 
 def task_options(**fields: int) -> _sigs.ca_task_options:
-    """Thread options (max_messages, max_envelope_bytes, max_body_bytes, max_skew_ms)."""
+    """Thread options (max_messages, max_envelope_bytes, max_body_bytes, max_skew_ms, max_bids).
+
+    ``max_bids`` bounds the bids only (default ``CA_TASK_BIDS_DEFAULT``); the
+    non-bid messages always fit (``max_messages`` keeps ``CA_TASK_NONBID_MAX``
+    places for them and must exceed it)."""
     o = _sigs.ca_task_options()
     check(F.ca_task_options_init(_byref(o), _C["CA_TASK_OPTIONS_VERSION"]))
     names = {f[0] for f in _sigs.ca_task_options._fields_}
@@ -583,11 +587,21 @@ class Task(Handle):
 # ---- equivocation evidence ----
 
 
-def evidence_encode(a: EnvelopeLike, b: EnvelopeLike) -> bytes:
-    """Evidence that one agent signed two different BIDs/AWARDs/RESULTs for one task;
-    :class:`~cyberagent.BadEvidenceError` otherwise."""
-    ea, eb = _env(a), _env(b)
-    return out_bytes(lambda out, cap, n: F.ca_evidence_encode(ea._p(), eb._p(), out, cap, n), 2048)
+def evidence_encode(
+    request: EnvelopeLike, a: EnvelopeLike, b: EnvelopeLike, context: Sequence[EnvelopeLike] = ()
+) -> bytes:
+    """Evidence that one agent made two conflicting statements in one task: two BIDs,
+    AWARDs or RESULTs with different bodies, each of which a task thread accepts
+    (``ca_evidence_encode2``). ``request`` is the task's REQUEST; ``context`` holds the
+    messages the two answer (an award's bid; a result's award and bid) and may hold
+    more. :class:`~cyberagent.BadEvidenceError` when the pair proves nothing (one of
+    them breaks a rule, or both say the same)."""
+    er, ea, eb = _env(request), _env(a), _env(b)
+    ctx = [_env(c) for c in context]  # kept alive across the call
+    arr = (_P(_sigs.ca_envelope) * max(len(ctx), 1))(*[c._p() for c in ctx])
+    return out_bytes(
+        lambda out, cap, n: F.ca_evidence_encode2(er._p(), arr, len(ctx), ea._p(), eb._p(), out, cap, n), 4096
+    )
 
 
 @dataclass(frozen=True)

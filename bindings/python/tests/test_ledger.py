@@ -134,7 +134,11 @@ class TestLedger(unittest.TestCase):
                            expires_at=t0 + 3_600_000)
         b2, _ = T.sign_bid(w.bob, task=task_id, price=4, completion=t0 + 10, collateral=0, created_at=t0 + 2,
                            expires_at=t0 + 3_600_000)
-        ev = T.evidence_encode(b1, b2)
+        refused, _ = T.sign_bid(w.bob, task=task_id, price=11, completion=t0 + 10, collateral=0, created_at=t0 + 1,
+                                expires_at=t0 + 3_600_000)  # above max_price: no thread accepts it
+        with self.assertRaises(cyberagent.BadEvidenceError):
+            T.evidence_encode(req, refused, b1)  # a refused bid and its correction prove nothing
+        ev = T.evidence_encode(req, b1, b2)
         self.assertLessEqual(len(ev), L.evidence_max_bytes())
         offense = T.Evidence.open(ev).offense
         slash = L.op_sign(w.op(L.OP_SLASH, w.alice, counterparty=w.bob.public_key, ref=offense,

@@ -212,7 +212,8 @@ class TestTask(unittest.TestCase):
         self.assertEqual(summary.offender, s.worker.public_key)
         self.assertEqual(summary.task, s.task_id)
         self.assertEqual(summary.kind, cyberagent.CA_KIND_TASK_BID)
-        self.assertEqual(T.evidence_encode(b1, b2), ev)
+        self.assertEqual(T.evidence_encode(s.req, b1, b2), ev)
+        self.assertEqual(T.evidence_encode(s.req, b2, b1, context=[s.req]), ev)  # extra context is ignored
         with T.Evidence.open(ev) as e:
             self.assertEqual(e.offender, s.worker.public_key)
             self.assertEqual(e.hash, summary.hash)
@@ -221,7 +222,17 @@ class TestTask(unittest.TestCase):
             self.assertEqual(e.kind, cyberagent.CA_KIND_TASK_BID)
             self.assertNotEqual(e.message(0), e.message(1))
         with self.assertRaises(cyberagent.BadEvidenceError):
-            T.evidence_encode(b1, b1)
+            T.evidence_encode(s.req, b1, b1)
+        # a bid the thread refuses (above max_price), then the corrected bid: no evidence
+        refused, _ = s.bid(price=101, dt=1)
+        with self.assertRaises(cyberagent.TaskTermsError):
+            Task(s.req, T0).apply(refused, T0 + 1)
+        with self.assertRaises(cyberagent.BadEvidenceError):
+            T.evidence_encode(s.req, refused, b1)
+        # the same terms in a new envelope are one statement: a duplicate, not equivocation
+        resigned, _ = s.bid(price=50, dt=3)
+        with self.assertRaises(cyberagent.TaskDuplicateError):
+            th.apply(resigned, T0 + 3)
         with self.assertRaises(cyberagent.TaskDuplicateError):
             th.apply(b1, T0 + 3)
         cancel, _ = T.sign_cancel(s.hirer, task=s.task_id, reason="changed my mind", **times(5))
@@ -247,9 +258,16 @@ class TestTask(unittest.TestCase):
         self.assertEqual(lim["refs"], cyberagent.CA_TASK_REFS_MAX)
         self.assertEqual(T.state_name(T.FAILED), "failed")
         self.assertEqual(T.task_options(max_messages=3).max_messages, 3)
-        small = Task(s.req, T0, max_messages=1)
+        self.assertEqual(T.task_options().max_bids, cyberagent.CA_TASK_BIDS_DEFAULT)
+        with self.assertRaises(cyberagent.ArgumentError):
+            Task(s.req, T0, max_messages=cyberagent.CA_TASK_NONBID_MAX)
+        # one bid allowed: the second is refused, the award still fits
+        small = Task(s.req, T0, max_bids=1)
+        small.apply(bid, T0 + 1)
         with self.assertRaises(cyberagent.LimitError):
-            small.apply(bid, T0 + 1)
+            small.apply(s.bid(s.other, 60)[0], T0 + 1)
+        small.apply(award, T0 + 2)
+        self.assertEqual(small.state, T.WORKING)
 
 
 if __name__ == "__main__":

@@ -1037,13 +1037,15 @@ extern "C" {
 
 /// `ca_task_state` (an int-sized C enum): `CA_TASK_SUBMITTED` ... `CA_TASK_REJECTED`.
 pub type ca_task_state = c_int;
+pub const CA_TASK_BIDS_DEFAULT: u32 = 1000;
 pub const CA_TASK_CANCELED: u32 = 6;
 pub const CA_TASK_COMPLETED: u32 = 4;
 pub const CA_TASK_FAILED: u32 = 5;
 pub const CA_TASK_INLINE_MAX: u32 = 524288;
 pub const CA_TASK_INPUT_REQUIRED: u32 = 3;
 pub const CA_TASK_MESSAGES_DEFAULT: u32 = 1024;
-pub const CA_TASK_OPTIONS_VERSION: u32 = 1;
+pub const CA_TASK_NONBID_MAX: u32 = 6;
+pub const CA_TASK_OPTIONS_VERSION: u32 = 2;
 pub const CA_TASK_RATING_MAX: u32 = 100;
 pub const CA_TASK_REFS_MAX: u32 = 16;
 pub const CA_TASK_REJECTED: u32 = 7;
@@ -1140,6 +1142,8 @@ pub struct ca_task_options {
     pub max_envelope_bytes: usize,
     pub max_body_bytes: usize,
     pub max_skew_ms: u64,
+    /// Version 2: bids a thread accepts (`CA_TASK_BIDS_DEFAULT`); non-bid messages always fit.
+    pub max_bids: usize,
 }
 
 #[repr(C)]
@@ -1162,6 +1166,16 @@ pub struct ca_task_msg {
 
 extern "C" {
     pub fn ca_evidence_encode(
+        a: *const ca_envelope,
+        b: *const ca_envelope,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_evidence_encode2(
+        request: *const ca_envelope,
+        context: *const *const ca_envelope,
+        context_count: usize,
         a: *const ca_envelope,
         b: *const ca_envelope,
         out: *mut u8,

@@ -275,7 +275,21 @@ fn equivocation_evidence_cancel_dispute() {
     let e2 = open(&b2, 2);
     assert_eq!(th.apply(&e2, T0 + 2).unwrap_err().status(), sys::CA_ERR_TASK_EQUIVOCATION);
     let ev = th.evidence(&e2).unwrap();
-    assert_eq!(evidence_encode(&open(&b1, 1), &e2).unwrap(), ev);
+    let (e1, er) = (open(&b1, 1), open(&rb, 0));
+    assert_eq!(evidence_encode(&er, &[], &e1, &e2).unwrap(), ev);
+    // either order, and extra context is ignored
+    assert_eq!(evidence_encode(&er, &[&er], &e2, &e1).unwrap(), ev);
+    // a bid no thread accepts (above max_price), then the corrected one: no evidence
+    let (refused, _) =
+        sign_task(&worker, &at(1), &TaskBody::Bid { task, price: 101, completion: T0 + 10, collateral: 0 })
+            .unwrap();
+    let err = evidence_encode(&er, &[], &open(&refused, 1), &e1).unwrap_err();
+    assert_eq!(err.status(), sys::CA_ERR_BAD_EVIDENCE);
+    // the same terms re-signed are one statement: a duplicate, not equivocation
+    let (again, _) =
+        sign_task(&worker, &at(2), &TaskBody::Bid { task, price: 50, completion: T0 + 10, collateral: 0 })
+            .unwrap();
+    assert_eq!(th.apply(&open(&again, 2), T0 + 2).unwrap_err().status(), sys::CA_ERR_TASK_DUPLICATE);
     let (off, t, kind, h) = evidence_verify(&ev).unwrap();
     assert_eq!((off, t, kind), (worker.public_key(), task, sys::CA_KIND_TASK_BID));
     let e = Evidence::open(&ev).unwrap();
@@ -297,7 +311,34 @@ fn equivocation_evidence_cancel_dispute() {
     assert_eq!(cyberagent::task_state_name(sys::CA_TASK_FAILED as i32), "failed");
     assert_eq!(cyberagent::task_limits()[3], sys::CA_TASK_REFS_MAX as usize);
     let mut o = cyberagent::task_options().unwrap();
-    o.max_messages = 1;
-    let mut small = Task::new(&open(&rb, 0), T0, Some(&o)).unwrap();
-    assert_eq!(small.apply(&open(&b1, 1), T0 + 1).unwrap_err().status(), status::CA_ERR_LIMIT);
+    assert_eq!(o.max_bids, sys::CA_TASK_BIDS_DEFAULT as usize);
+    o.max_messages = sys::CA_TASK_NONBID_MAX as usize; // no room for a bid: refused
+    assert_eq!(
+        Task::new(&open(&rb, 0), T0, Some(&o)).err().unwrap().status(),
+        status::CA_ERR_INVALID_ARGUMENT
+    );
+    o.max_messages = sys::CA_TASK_MESSAGES_DEFAULT as usize;
+    o.max_bids = 1; // one bid; a new bidder's is refused, the award still fits
+    let open_req = TaskBody::Request {
+        capability: "a.b".into(),
+        input: Content::Inline(b"x".to_vec()),
+        max_price: 100,
+        deadline: T0 + 60_000,
+        collateral: 0,
+        recipient: None,
+    };
+    let (orb, otask) = sign_task(&hirer, &at(0), &open_req).unwrap();
+    let other = Identity::generate().unwrap();
+    let obid = |who: &Identity| {
+        sign_task(who, &at(1), &TaskBody::Bid { task: otask, price: 50, completion: T0 + 10, collateral: 0 })
+            .unwrap()
+    };
+    let ((ob1, ob1_id), (ob2, _)) = (obid(&worker), obid(&other));
+    let mut small = Task::new(&open(&orb, 0), T0, Some(&o)).unwrap();
+    small.apply(&open(&ob1, 1), T0 + 1).unwrap();
+    assert_eq!(small.apply(&open(&ob2, 1), T0 + 1).unwrap_err().status(), status::CA_ERR_LIMIT);
+    let oaward =
+        TaskBody::Award { task: otask, bid: ob1_id, worker: wk, price: 50, collateral: 0, deadline: T0 + 20 };
+    small.apply(&open(&sign_task(&hirer, &at(3), &oaward).unwrap().0, 3), T0 + 3).unwrap();
+    assert_eq!(small.state(), sys::CA_TASK_WORKING as i32);
 }
