@@ -71,7 +71,11 @@ CA_API void ca_routing_weights_default(ca_routing_weights *w);
 
 /* ---- The registry ---- */
 
-#define CA_ROUTING_OPTIONS_VERSION 1u
+/* Default of max_card_lifetime_ms: a card is kept at most one day after its last add. */
+#define CA_ROUTING_CARD_LIFETIME_DEFAULT_MS 86400000ull
+
+/* Version 2 appended max_card_lifetime_ms. */
+#define CA_ROUTING_OPTIONS_VERSION 2u
 
 typedef struct ca_routing_options {
     unsigned int version;              /* CA_ROUTING_OPTIONS_VERSION */
@@ -84,9 +88,18 @@ typedef struct ca_routing_options {
     uint32_t default_reputation_ppm;   /* score of an agent nobody rated yet; default 500000 */
     ca_routing_weights weights;        /* the registry's ranking; see above */
     size_t expected_agents;            /* capacity to reserve up front; 0 = grow on demand */
+    /* Since version 2. How long after an add the registry keeps a card at
+     * most, in the unit of `now` (ms for cards); >= 1, default
+     * CA_ROUTING_CARD_LIFETIME_DEFAULT_MS. See the admission rule below.
+     * UINT64_MAX keeps every card until its own valid_until (only for a
+     * registry that admits no untrusted cards). A version-1 caller gets the
+     * default. */
+    uint64_t max_card_lifetime_ms;
 } ca_routing_options;
 
-/* Fills defaults. CA_ERR_UNSUPPORTED when `version` is newer than this build. */
+/* Fills the defaults of the layout `version` names (a version-1 struct is
+ * shorter: only its fields are written). CA_ERR_UNSUPPORTED when `version`
+ * is newer than this build. */
 CA_API ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version);
 
 typedef struct ca_routing ca_routing;
