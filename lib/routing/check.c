@@ -52,6 +52,7 @@ ca_status cai_routing_check(const ca_routing *rt)
             continue;
         live++;
         CHECK(c->count > 0 && c->count <= c->capacity); /* names nobody offers are dropped */
+        CHECK(c->capacity <= 4 || c->capacity <= 2 * (size_t)c->count + 2); /* heaps shrink */
         CHECK(cai_routing_find_cap(rt, c->name, c->name_len) == (int64_t)ci);
         for (uint32_t j = 1; j < c->count; j++)
             CHECK(!cai_posting_before(rt, &c->heap[j], &c->heap[(j - 1) / 2]));
@@ -91,4 +92,20 @@ ca_status cai_routing_check(const ca_routing *rt)
     }
     CHECK(in_order == live);
     return CA_OK;
+}
+
+size_t cai_routing_bytes(const ca_routing *rt)
+{
+    size_t n = sizeof *rt;
+    n += (size_t)rt->agents_cap * (sizeof *rt->agents + sizeof *rt->expiry);
+    n += ((size_t)rt->id_mask + 1 + (size_t)rt->name_mask + 1) * sizeof(uint32_t);
+    n += (size_t)rt->caps_cap * sizeof *rt->caps;
+    for (uint32_t i = 0; i < rt->nagents; i++) {
+        const cai_agent *a = rt->agents[i];
+        n += sizeof *a + a->ncaps * sizeof a->caps[0] + a->name_len + a->endpoint_len;
+    }
+    for (uint32_t ci = 0; ci < rt->ncaps_slots; ci++)
+        if (rt->caps[ci].name != NULL)
+            n += rt->caps[ci].name_len + (size_t)rt->caps[ci].capacity * sizeof(cai_posting);
+    return n;
 }

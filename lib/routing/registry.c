@@ -572,13 +572,32 @@ static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
         heap_down(rt, c, pos);
 }
 
+/*
+ * Halves a heap that is less than half full (never below 4 slots), so a
+ * capability's heap holds at most 2 * count + 2 slots however many postings
+ * it once had: postings moved from name to name leave no memory behind.
+ * Keeps room for one more posting. A failed shrink keeps the larger block.
+ */
+static void cap_shrink(cai_cap *c)
+{
+    if (c->capacity <= 4 || (size_t)c->count * 2 >= c->capacity)
+        return;
+    uint32_t nc = c->capacity / 2 < 4 ? 4 : c->capacity / 2;
+    cai_posting *h = realloc(c->heap, (size_t)nc * sizeof *h);
+    if (h != NULL) {
+        c->heap = h;
+        c->capacity = nc;
+    }
+}
+
 static void heap_remove_at(ca_routing *rt, cai_cap *c, uint32_t pos)
 {
     c->count--;
-    if (pos == c->count)
-        return;
-    heap_put(rt, c, pos, &c->heap[c->count]);
-    heap_sift(rt, c, pos);
+    if (pos != c->count) {
+        heap_put(rt, c, pos, &c->heap[c->count]);
+        heap_sift(rt, c, pos);
+    }
+    cap_shrink(c);
 }
 
 /* ---- Expiry heap (min-heap on valid_until) ---- */

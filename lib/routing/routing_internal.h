@@ -171,6 +171,23 @@ int cai_posting_before(const ca_routing *rt, const cai_posting *a, const cai_pos
 ca_status cai_routing_check(const ca_routing *rt);
 ca_status cai_kad_check(const ca_kad *kad);
 
+/*
+ * Bytes the registry holds, as the sum of its blocks (malloc's own overhead,
+ * about 16 bytes a block, not counted). Never more than
+ *   sizeof(ca_routing) + max_agents * CAI_ROUTING_AGENT_BYTES(c, N, E)
+ *   + (max_capability_names + c) * CAI_ROUTING_NAME_BYTES(L)
+ * with c, N, E, L the options' max_capabilities_per_agent, max_name_chars,
+ * max_endpoint_bytes and max_capability_chars (docs/ROUTING.md, "Floods").
+ */
+size_t cai_routing_bytes(const ca_routing *rt);
+/* agent pointer + expiry entry + <= 4 id-table slots + record + <= 2 heap slots a posting */
+#define CAI_ROUTING_AGENT_BYTES(c, N, E)                                                           \
+    (sizeof(cai_agent *) + sizeof(cai_expiry) + 4 * sizeof(uint32_t) + sizeof(cai_agent) +         \
+     (c) * sizeof(cai_agent_cap) + (N) + (E) + 2 * (c) * sizeof(cai_posting))
+/* name copy + <= 2 capability slots + <= 4 name-table slots + <= 4 heap slots */
+#define CAI_ROUTING_NAME_BYTES(L)                                                                  \
+    ((L) + 2 * sizeof(cai_cap) + 4 * sizeof(uint32_t) + 4 * sizeof(cai_posting))
+
 /* Thompson sampler: Beta(pos/1000 + 1, neg/1000 + 1) in ppm, seeded by (seed, id). */
 uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positive_milli,
                           uint64_t negative_milli);

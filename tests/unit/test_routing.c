@@ -1362,7 +1362,7 @@ static void test_sync_reputation(void **state)
 /* ---- Capability-name floods (issue 13, finding 10) ---- */
 
 #define FLOOD_CARDS 8000u
-#define FLOOD_NAMES 16u /* per card: the default max_capabilities_per_agent */
+#define FLOOD_NAMES 16u /* per card (a card may carry up to 64) */
 
 /* Fresh name number n: "flood.n0000042"; a larger n sorts later. */
 static void flood_name(char *out, size_t cap, uint32_t n)
@@ -1568,6 +1568,103 @@ static void test_names_reclaimed_with_last_card(void **state)
     ca_routing_free(rt);
 }
 
+/* The documented memory bound for a registry with options `o`. */
+static size_t flood_bound(const ca_routing_options *o)
+{
+    const size_t c = o->max_capabilities_per_agent;
+    return sizeof(struct ca_routing) + 1024 +
+           o->max_agents * CAI_ROUTING_AGENT_BYTES(c, o->max_name_chars, o->max_endpoint_bytes) +
+           (o->max_capability_names + c) * CAI_ROUTING_NAME_BYTES(o->max_capability_chars);
+}
+
+/*
+ * A Sybil flood at maximal sizes (16 fresh 64-byte names a card, the limit
+ * set here; 128-byte
+ * display names, 256-byte endpoints, valid until 2^64-1), then made-up agents
+ * filling max_agents with existing names, then all of them moving their
+ * postings from name to name by replacing their cards: the registry's bytes
+ * stay under the documented bound at every step, and once full, further
+ * cards are refused without growing it.
+ */
+static void test_sybil_flood_memory_bound(void **state)
+{
+    (void)state;
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_agents = 256;
+    o.max_capability_names = 512;
+    o.max_capabilities_per_agent = 16; /* every card below carries the maximum */
+    const size_t bound = flood_bound(&o);
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &o));
+    static char names[1024][65];
+    for (uint32_t n = 0; n < 1024; n++) {
+        memset(names[n], 'x', 64);
+        snprintf(names[n], 16, "n%07u.", n); /* 9 chars, then 'x' up to 64 */
+        names[n][9] = 'x';
+        names[n][64] = '\0';
+    }
+    char display[129], endpoint[257];
+    memset(display, 'd', 128);
+    display[128] = '\0';
+    memset(endpoint, 'e', 256);
+    endpoint[256] = '\0';
+    size_t ok = 0, limit = 0;
+    tentry t;
+    for (uint32_t i = 0; i < 64; i++) { /* fresh names: 32 cards fit */
+        tentry_init(&t, 9000 + i, 1, NULL, 0);
+        t.e.name = display;
+        t.e.name_len = 128;
+        t.e.endpoint = (const uint8_t *)endpoint;
+        t.e.endpoint_len = 256;
+        t.e.valid_until = UINT64_MAX;
+        for (uint32_t j = 0; j < 16; j++)
+            add_cap(&t, names[i * 16 + j], 1, 0);
+        ca_status st = cai_routing_add_entry(rt, &t.e, 1);
+        assert_true(st == CA_OK || st == CA_ERR_LIMIT);
+        ok += st == CA_OK;
+        limit += st == CA_ERR_LIMIT;
+        assert_true(cai_routing_bytes(rt) <= bound);
+    }
+    assert_int_equal(ok, 32);
+    assert_int_equal(limit, 32);
+    assert_int_equal(rt->live_caps, 512);
+    for (uint32_t i = 0; i < 300; i++) { /* existing names: up to max_agents */
+        tentry_init(&t, 10000 + i, 1, NULL, 0);
+        t.e.name = display;
+        t.e.name_len = 128;
+        t.e.endpoint = (const uint8_t *)endpoint;
+        t.e.endpoint_len = 256;
+        t.e.valid_until = UINT64_MAX;
+        for (uint32_t j = 0; j < 16; j++)
+            add_cap(&t, names[j], 1, 0);
+        ca_status st = cai_routing_add_entry(rt, &t.e, 1);
+        assert_true(st == (i < 224 ? CA_OK : CA_ERR_LIMIT));
+        assert_true(cai_routing_bytes(rt) <= bound);
+    }
+    assert_int_equal(ca_routing_count(rt), 256);
+    const size_t full = cai_routing_bytes(rt);
+    /* Waves: the 224 made-up agents move to the names of card w, w = 1..31. */
+    for (uint32_t w = 1; w < 32; w++) {
+        for (uint32_t i = 0; i < 224; i++) {
+            tentry_init(&t, 10000 + i, 1 + w, NULL, 0);
+            t.e.name = display;
+            t.e.name_len = 128;
+            t.e.endpoint = (const uint8_t *)endpoint;
+            t.e.endpoint_len = 256;
+            t.e.valid_until = UINT64_MAX;
+            for (uint32_t j = 0; j < 16; j++)
+                add_cap(&t, names[w * 16 + j], 1, 0);
+            assert_ok(cai_routing_add_entry(rt, &t.e, 1));
+        }
+        assert_true(cai_routing_bytes(rt) <= bound);
+        check_invariants(rt);
+    }
+    print_message("sybil flood: %zu bytes held when full, %zu after 31 waves, bound %zu\n", full,
+                  cai_routing_bytes(rt), bound);
+    ca_routing_free(rt);
+}
+
 /* Options: the lifetime must be >= 1; a version-1 caller's struct is not
  * written past its end and gets the default lifetime. */
 static void test_options_version_1(void **state)
@@ -1650,6 +1747,7 @@ int main(void)
         cmocka_unit_test(test_name_flood_cost_is_logarithmic),
         cmocka_unit_test(test_far_future_flood_ends),
         cmocka_unit_test(test_names_reclaimed_with_last_card),
+        cmocka_unit_test(test_sybil_flood_memory_bound),
         cmocka_unit_test(test_options_version_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
