@@ -8,7 +8,7 @@
                             __LINE__);                                                             \
     } while (0)
 
-ca_status cai_routing_check(const ca_routing *rt)
+CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
 {
     size_t postings = 0;
     CHECK(rt->nagents <= rt->agents_cap && rt->nagents <= rt->opts.max_agents);
@@ -94,7 +94,7 @@ ca_status cai_routing_check(const ca_routing *rt)
     return CA_OK;
 }
 
-size_t cai_routing_bytes(const ca_routing *rt)
+CAI_ORACLE size_t cai_routing_bytes(const ca_routing *rt)
 {
     size_t n = sizeof *rt;
     n += (size_t)rt->agents_cap * (sizeof *rt->agents + sizeof *rt->expiry);
