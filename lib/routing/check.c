@@ -97,7 +97,7 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
 CAI_ORACLE size_t cai_routing_bytes(const ca_routing *rt)
 {
     size_t n = sizeof *rt;
-    n += (size_t)rt->agents_cap * (sizeof *rt->agents + sizeof *rt->expiry);
+    n += (size_t)rt->agents_cap * (sizeof(cai_agent *) + sizeof(cai_expiry));
     n += ((size_t)rt->id_mask + 1 + (size_t)rt->name_mask + 1) * sizeof(uint32_t);
     n += (size_t)rt->caps_cap * sizeof *rt->caps;
     for (uint32_t i = 0; i < rt->nagents; i++) {
