@@ -158,10 +158,9 @@ CA_API size_t ca_routing_count(const ca_routing *rt);
  * Memory (64-bit): at most max_agents * (152 + 104 c + N + E) +
  * (max_capability_names + c) * (L + 304) + 2 KB bytes plus malloc's overhead,
  * for c, N, E, L the options' max_capabilities_per_agent, max_name_chars,
- * max_endpoint_bytes and
- * max_capability_chars: 7192 B an agent and 368 B a name with the defaults,
- * so a host that admits cards from strangers sets max_agents to its budget
- * (docs/ROUTING.md, "Floods").
+ * max_endpoint_bytes and max_capability_chars: 7192 B an agent and 368 B a
+ * name with the defaults, so a host that admits cards from strangers sets
+ * max_agents to its budget (docs/ROUTING.md, "Floods").
  *
  * A card not valid yet (now < not_before) is stored and becomes a candidate
  * at not_before. Latency bounds above UINT32_MAX ms are stored as UINT32_MAX.
