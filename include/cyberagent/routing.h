@@ -71,22 +71,35 @@ CA_API void ca_routing_weights_default(ca_routing_weights *w);
 
 /* ---- The registry ---- */
 
-#define CA_ROUTING_OPTIONS_VERSION 1u
+/* Default of max_card_lifetime_ms: a card is kept at most one day after its last add. */
+#define CA_ROUTING_CARD_LIFETIME_DEFAULT_MS 86400000ull
+
+/* Version 2 appended max_card_lifetime_ms. */
+#define CA_ROUTING_OPTIONS_VERSION 2u
 
 typedef struct ca_routing_options {
     unsigned int version;              /* CA_ROUTING_OPTIONS_VERSION */
     size_t max_agents;                 /* default 16777216 */
-    size_t max_capabilities_per_agent; /* default 16, <= CA_ROUTING_MAX_CAPABILITIES */
+    size_t max_capabilities_per_agent; /* default and ceiling CA_ROUTING_MAX_CAPABILITIES (64) */
     size_t max_capability_names;       /* distinct names in the registry, default 1048576 */
     size_t max_capability_chars;       /* default and ceiling CA_ROUTING_MAX_CAPABILITY_CHARS */
-    size_t max_name_chars;             /* default 64 */
+    size_t max_name_chars;             /* default CA_CARD_NAME_MAX (128) */
     size_t max_endpoint_bytes;         /* default 256 */
     uint32_t default_reputation_ppm;   /* score of an agent nobody rated yet; default 500000 */
     ca_routing_weights weights;        /* the registry's ranking; see above */
     size_t expected_agents;            /* capacity to reserve up front; 0 = grow on demand */
+    /* Since version 2. How long after an add the registry keeps a card at
+     * most, in the unit of `now` (ms for cards); >= 1, default
+     * CA_ROUTING_CARD_LIFETIME_DEFAULT_MS. See the ADMISSION RULE below.
+     * UINT64_MAX keeps every card until its own valid_until (only for a
+     * registry that admits no untrusted cards). A version-1 caller gets the
+     * default. */
+    uint64_t max_card_lifetime_ms;
 } ca_routing_options;
 
-/* Fills defaults. CA_ERR_UNSUPPORTED when `version` is newer than this build. */
+/* Fills the defaults of the layout `version` names (a version-1 struct is
+ * shorter: only its fields are written). CA_ERR_UNSUPPORTED when `version`
+ * is newer than this build. */
 CA_API ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version);
 
 typedef struct ca_routing ca_routing;
@@ -112,17 +125,50 @@ CA_API size_t ca_routing_count(const ca_routing *rt);
 /*
  * Adds or replaces the agent's card. `card` comes from ca_card_open or
  * ca_card_parse, so its signature is already verified; the agent is the
- * card's signer. Rules, all leaving the registry unchanged on failure:
+ * card's signer. Checks, in this order, each refusal leaving the registry
+ * unchanged:
+ *   now > not_after                    -> CA_ERR_EXPIRED
+ *   not_before > now + max_card_lifetime_ms -> CA_ERR_NOT_YET_VALID
+ *   a field over a limit of the options -> CA_ERR_LIMIT (CA_ERR_BAD_CAPABILITY for a name)
+ * Then the add forgets every card the registry keeps no longer (kept-until
+ * < now, exactly as ca_routing_expire(now)); this is the one change an add
+ * refused by a later rule still makes, and no query answer changes by it.
+ * Then, against the agent's card as it is now:
  *   no card for the agent yet          -> added (CA_ERR_LIMIT at max_agents)
  *   a lower sequence registered        -> replaced
- *   same sequence, same content        -> CA_OK, nothing changes
+ *   same sequence, same content        -> CA_OK; only the keep window is renewed
  *   same sequence, other content       -> CA_ERR_ROUTING_CONFLICT
  *   a higher sequence registered       -> CA_ERR_ROUTING_STALE
- *   now > not_after                    -> CA_ERR_EXPIRED
+ *   names it brings would exceed max_capability_names -> CA_ERR_LIMIT
+ *
+ * ADMISSION RULE (what bounds a flood of made-up agents):
+ * - The registry keeps a card until min(not_after, now + max_card_lifetime_ms)
+ *   of its last add ("kept until", reported as valid_until by
+ *   ca_routing_get); re-adding the same card renews that, never shortens it.
+ *   After it, the card is no candidate and the next add or expire forgets it.
+ *   So a card valid until 2^64-1 holds its place one lifetime (default one
+ *   day) unless its agent keeps sending it.
+ * - A capability name lives while a kept card offers it; the last card going
+ *   (removal, replacement, expiry, the prune above) frees it at once.
+ * - At max_capability_names, a card bringing a name not in the registry is
+ *   refused with CA_ERR_LIMIT (names only the agent's replaced card offers
+ *   count as free); cards whose names all exist are still accepted. At
+ *   max_agents, a new agent is refused; registered agents may still replace.
+ * Nothing is evicted to make room, so a flood cannot push out a kept card.
+ * Memory (64-bit): at most max_agents * (152 + 104 c + N + E) +
+ * (max_capability_names + c) * (L + 304) + 2 KB bytes plus malloc's overhead,
+ * for c, N, E, L the options' max_capabilities_per_agent, max_name_chars,
+ * max_endpoint_bytes and max_capability_chars: 7192 B an agent and 368 B a
+ * name with the defaults, so a host that admits cards from strangers sets
+ * max_agents to its budget (docs/ROUTING.md, "Floods").
+ *
  * A card not valid yet (now < not_before) is stored and becomes a candidate
  * at not_before. Latency bounds above UINT32_MAX ms are stored as UINT32_MAX.
  * The card's claimed stake counts until ca_routing_set_stake is called;
- * reputation starts at default_reputation_ppm. O(c log n).
+ * reputation starts at default_reputation_ppm. Cost: O(c log n) for c
+ * capabilities (names: a tree on keyed hashes, O(log n) expected whatever
+ * names a peer picks), plus the forgotten cards', each of which is charged
+ * once to the add that brought it.
  */
 CA_API CA_NODISCARD ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card,
                                                   uint64_t now);
@@ -163,8 +209,9 @@ CA_API CA_NODISCARD ca_status ca_routing_add_entry(ca_routing *rt, const ca_rout
 CA_API ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent);
 
 /*
- * Removes every agent whose validity window ended (now > valid_until).
- * `removed` (may be NULL) receives how many. O(removed * log n).
+ * Removes every agent whose kept-until time ended (now > valid_until as
+ * ca_routing_get reports it; every add does the same first). `removed` (may
+ * be NULL) receives how many. O(removed * c log n).
  */
 CA_API ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed);
 
@@ -224,7 +271,7 @@ CA_API CA_NODISCARD ca_status ca_routing_sync_reputation(ca_routing *rt, const c
 typedef struct ca_routing_agent_info {
     uint64_t sequence;
     uint64_t valid_from;
-    uint64_t valid_until;
+    uint64_t valid_until;   /* kept until: min(not_after, last add + max_card_lifetime_ms) */
     uint64_t stake;         /* effective stake (ledger's once set, else claimed) */
     uint64_t claimed_stake; /* what the card says */
     uint64_t positive_milli;

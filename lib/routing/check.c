@@ -8,7 +8,7 @@
                             __LINE__);                                                             \
     } while (0)
 
-ca_status cai_routing_check(const ca_routing *rt)
+CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
 {
     size_t postings = 0;
     CHECK(rt->nagents <= rt->agents_cap && rt->nagents <= rt->opts.max_agents);
@@ -19,7 +19,7 @@ ca_status cai_routing_check(const ca_routing *rt)
         CHECK(a->expiry_pos < rt->nagents);
         CHECK(rt->expiry[a->expiry_pos].agent == i);
         CHECK(rt->expiry[a->expiry_pos].valid_until == a->valid_until);
-        CHECK(a->valid_from <= a->valid_until);
+        CHECK(a->valid_from <= a->valid_until && a->valid_until <= a->card_until);
         CHECK(a->reputation_ppm <= CA_ROUTING_PPM);
         CHECK(a->ncaps <= rt->opts.max_capabilities_per_agent);
         for (uint32_t s = 0; s < a->ncaps; s++) {
@@ -52,6 +52,7 @@ ca_status cai_routing_check(const ca_routing *rt)
             continue;
         live++;
         CHECK(c->count > 0 && c->count <= c->capacity); /* names nobody offers are dropped */
+        CHECK(c->capacity <= 4 || c->capacity <= 2 * (size_t)c->count + 2); /* heaps shrink */
         CHECK(cai_routing_find_cap(rt, c->name, c->name_len) == (int64_t)ci);
         for (uint32_t j = 1; j < c->count; j++)
             CHECK(!cai_posting_before(rt, &c->heap[j], &c->heap[(j - 1) / 2]));
@@ -59,15 +60,52 @@ ca_status cai_routing_check(const ca_routing *rt)
     }
     CHECK(live == rt->live_caps && live <= rt->opts.max_capability_names);
     CHECK(heap_total == postings);
-    for (uint32_t j = 0; j < rt->live_caps; j++) {
-        const cai_cap *c = &rt->caps[rt->sorted[j]];
-        CHECK(c->name != NULL);
-        if (j > 0) {
-            const cai_cap *b = &rt->caps[rt->sorted[j - 1]];
-            size_t m = b->name_len < c->name_len ? b->name_len : c->name_len;
-            int cmp = memcmp(b->name, c->name, m);
-            CHECK(cmp < 0 || (cmp == 0 && b->name_len < c->name_len));
-        }
+    /* Name tree: links agree, heap order on prio, strictly increasing names in
+     * order, and as many nodes as live names (so every live name is in it). */
+    size_t in_order = 0;
+    CHECK(rt->name_root == CAI_NIL || rt->caps[rt->name_root].parent == CAI_NIL);
+    uint32_t x = rt->name_root;
+    for (size_t depth = 0; x != CAI_NIL && rt->caps[x].left != CAI_NIL; depth++) {
+        CHECK(depth < live); /* no cycle */
+        x = rt->caps[x].left;
     }
+    const cai_cap *prev = NULL;
+    for (; x != CAI_NIL; x = cai_routing_name_next(rt, x)) {
+        CHECK(x < rt->ncaps_slots && in_order < live);
+        const cai_cap *c = &rt->caps[x];
+        CHECK(c->name != NULL);
+        CHECK(c->prio == (uint32_t)(cai_routing_hash(rt, c->name, c->name_len) >> 32));
+        const uint32_t kids[2] = {c->left, c->right};
+        for (int k = 0; k < 2; k++) {
+            if (kids[k] == CAI_NIL)
+                continue;
+            CHECK(kids[k] < rt->ncaps_slots && rt->caps[kids[k]].parent == x);
+            CHECK(rt->caps[kids[k]].prio <= c->prio);
+        }
+        if (prev != NULL) {
+            size_t m = prev->name_len < c->name_len ? prev->name_len : c->name_len;
+            int cmp = memcmp(prev->name, c->name, m);
+            CHECK(cmp < 0 || (cmp == 0 && prev->name_len < c->name_len));
+        }
+        prev = c;
+        in_order++;
+    }
+    CHECK(in_order == live);
     return CA_OK;
+}
+
+CAI_ORACLE size_t cai_routing_bytes(const ca_routing *rt)
+{
+    size_t n = sizeof *rt;
+    n += (size_t)rt->agents_cap * (sizeof(cai_agent *) + sizeof(cai_expiry));
+    n += ((size_t)rt->id_mask + 1 + (size_t)rt->name_mask + 1) * sizeof(uint32_t);
+    n += (size_t)rt->caps_cap * sizeof *rt->caps;
+    for (uint32_t i = 0; i < rt->nagents; i++) {
+        const cai_agent *a = rt->agents[i];
+        n += sizeof *a + a->ncaps * sizeof a->caps[0] + a->name_len + a->endpoint_len;
+    }
+    for (uint32_t ci = 0; ci < rt->ncaps_slots; ci++)
+        if (rt->caps[ci].name != NULL)
+            n += rt->caps[ci].name_len + (size_t)rt->caps[ci].capacity * sizeof(cai_posting);
+    return n;
 }

@@ -3,6 +3,7 @@
  * postings per capability ordered by the registry's utility, a min-heap on
  * validity for expiry. Every update is O(c log n) for c capabilities.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -42,21 +43,28 @@ void ca_routing_weights_default(ca_routing_weights *w)
     w->latency_ref_ms = 1000;
 }
 
+/* Bytes of the options struct a caller compiled against version 1 has. */
+#define ROUTING_OPTIONS_V1_BYTES offsetof(ca_routing_options, max_card_lifetime_ms)
+
 ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
     CAI_REQUIRE_VERSION("routing options", version, CA_ROUTING_OPTIONS_VERSION);
-    memset(opts, 0, sizeof *opts);
-    opts->version = version;
-    opts->max_agents = (size_t)1 << 24;
-    opts->max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES;
-    opts->max_capability_names = (size_t)1 << 20;
-    opts->max_capability_chars = CA_ROUTING_MAX_CAPABILITY_CHARS;
-    opts->max_name_chars = CA_CARD_NAME_MAX;
-    opts->max_endpoint_bytes = 256;
-    opts->default_reputation_ppm = CA_ROUTING_PPM / 2;
-    ca_routing_weights_default(&opts->weights);
-    opts->expected_agents = 0;
+    /* Only the fields of the caller's layout: a version-1 struct ends earlier. */
+    ca_routing_options o;
+    memset(&o, 0, sizeof o);
+    o.version = version;
+    o.max_agents = (size_t)1 << 24;
+    o.max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES;
+    o.max_capability_names = (size_t)1 << 20;
+    o.max_capability_chars = CA_ROUTING_MAX_CAPABILITY_CHARS;
+    o.max_name_chars = CA_CARD_NAME_MAX;
+    o.max_endpoint_bytes = 256;
+    o.default_reputation_ppm = CA_ROUTING_PPM / 2;
+    ca_routing_weights_default(&o.weights);
+    o.expected_agents = 0;
+    o.max_card_lifetime_ms = CA_ROUTING_CARD_LIFETIME_DEFAULT_MS;
+    memcpy(opts, &o, version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
     return CA_OK;
 }
 
@@ -116,7 +124,7 @@ void cai_routing_terms(const ca_routing_weights *w, uint64_t price, uint32_t rep
 
 /* ---- Hashing ---- */
 
-static uint64_t keyed_hash(const ca_routing *rt, const void *p, size_t len)
+uint64_t cai_routing_hash(const ca_routing *rt, const void *p, size_t len)
 {
     uint8_t h[crypto_shorthash_BYTES];
     crypto_shorthash(h, p, len, rt->hash_key);
@@ -133,7 +141,7 @@ static uint64_t id_prefix(const ca_agent_id *id)
 
 int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id)
 {
-    uint32_t i = (uint32_t)keyed_hash(rt, id->bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
+    uint32_t i = (uint32_t)cai_routing_hash(rt, id->bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
     for (;; i = (i + 1) & rt->id_mask) {
         uint32_t v = rt->id_table[i];
         if (v == 0)
@@ -147,7 +155,7 @@ int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id)
 static uint32_t id_slot(const ca_routing *rt, uint32_t ai)
 {
     uint32_t i =
-        (uint32_t)keyed_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
+        (uint32_t)cai_routing_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
     while (rt->id_table[i] != ai + 1)
         i = (i + 1) & rt->id_mask;
     return i;
@@ -175,17 +183,18 @@ static void table_delete(uint32_t *table, uint32_t mask, uint32_t hole,
 
 static uint32_t agent_home(const ca_routing *rt, uint32_t ai)
 {
-    return (uint32_t)keyed_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
+    return (uint32_t)cai_routing_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) &
+           rt->id_mask;
 }
 
 static uint32_t cap_home(const ca_routing *rt, uint32_t ci)
 {
-    return (uint32_t)keyed_hash(rt, rt->caps[ci].name, rt->caps[ci].name_len) & rt->name_mask;
+    return (uint32_t)cai_routing_hash(rt, rt->caps[ci].name, rt->caps[ci].name_len) & rt->name_mask;
 }
 
 int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len)
 {
-    uint32_t i = (uint32_t)keyed_hash(rt, name, len) & rt->name_mask;
+    uint32_t i = (uint32_t)cai_routing_hash(rt, name, len) & rt->name_mask;
     for (;; i = (i + 1) & rt->name_mask) {
         uint32_t v = rt->name_table[i];
         if (v == 0)
@@ -265,64 +274,184 @@ static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
     return (alen > blen) - (alen < blen);
 }
 
-/* First position in rt->sorted whose name is >= (name, len). */
-static uint32_t sorted_lower_bound(const ca_routing *rt, const char *name, size_t len)
+/* ---- Name tree: a treap in name order, max-heap on the keyed priority ---- */
+
+uint32_t cai_routing_name_lower_bound(const ca_routing *rt, const char *name, size_t len)
 {
-    uint32_t lo = 0, hi = rt->live_caps;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        const cai_cap *c = &rt->caps[rt->sorted[mid]];
-        if (name_cmp(c->name, c->name_len, name, len) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t best = CAI_NIL;
+    for (uint32_t x = rt->name_root; x != CAI_NIL;) {
+        const cai_cap *c = &rt->caps[x];
+        if (name_cmp(c->name, c->name_len, name, len) >= 0) {
+            best = x;
+            x = c->left;
+        } else {
+            x = c->right;
+        }
     }
-    return lo;
+    return best;
 }
 
-void cai_routing_prefix_range(const ca_routing *rt, const char *prefix, size_t len, uint32_t *lo,
-                              uint32_t *hi)
+static uint32_t name_first(const ca_routing *rt)
 {
-    uint32_t i = sorted_lower_bound(rt, prefix, len);
-    *lo = i;
-    while (i < rt->live_caps) {
-        const cai_cap *c = &rt->caps[rt->sorted[i]];
-        if (c->name_len < len || memcmp(c->name, prefix, len) != 0)
-            break;
-        i++;
-    }
-    *hi = i;
+    uint32_t x = rt->name_root;
+    if (x != CAI_NIL)
+        while (rt->caps[x].left != CAI_NIL)
+            x = rt->caps[x].left;
+    return x;
 }
 
-/* Finds or creates the capability; *created = 1 when new (and still empty). */
-static ca_status cap_intern(ca_routing *rt, const char *name, size_t len, uint32_t *out,
-                            int *created)
+uint32_t cai_routing_name_next(const ca_routing *rt, uint32_t x)
 {
-    *created = 0;
-    int64_t found = cai_routing_find_cap(rt, name, len);
-    if (found >= 0) {
-        *out = (uint32_t)found;
+    const cai_cap *c = rt->caps;
+    if (c[x].right != CAI_NIL) {
+        x = c[x].right;
+        while (c[x].left != CAI_NIL)
+            x = c[x].left;
+        return x;
+    }
+    uint32_t p = c[x].parent;
+    while (p != CAI_NIL && c[p].right == x) {
+        x = p;
+        p = c[p].parent;
+    }
+    return p;
+}
+
+/* The link that points at node x: its parent's child field, or the root. */
+static uint32_t *name_link(ca_routing *rt, uint32_t x)
+{
+    uint32_t p = rt->caps[x].parent;
+    if (p == CAI_NIL)
+        return &rt->name_root;
+    return rt->caps[p].left == x ? &rt->caps[p].left : &rt->caps[p].right;
+}
+
+/* Rotates node x above its parent; the in-order sequence stays the same. */
+static void name_rotate_up(ca_routing *rt, uint32_t x)
+{
+    cai_cap *c = rt->caps;
+    uint32_t p = c[x].parent;
+    *name_link(rt, p) = x;
+    c[x].parent = c[p].parent;
+    if (c[p].left == x) {
+        c[p].left = c[x].right;
+        if (c[x].right != CAI_NIL)
+            c[c[x].right].parent = p;
+        c[x].right = p;
+    } else {
+        c[p].right = c[x].left;
+        if (c[x].left != CAI_NIL)
+            c[c[x].left].parent = p;
+        c[x].left = p;
+    }
+    c[p].parent = x;
+    rt->name_steps++;
+}
+
+/* Links node x (name and prio set, name not in the tree): descend, then rotate up. */
+static void name_insert(ca_routing *rt, uint32_t x)
+{
+    cai_cap *c = rt->caps;
+    c[x].left = c[x].right = CAI_NIL;
+    uint32_t parent = CAI_NIL, *link = &rt->name_root;
+    while (*link != CAI_NIL) {
+        parent = *link;
+        rt->name_steps++;
+        link = name_cmp(c[x].name, c[x].name_len, c[parent].name, c[parent].name_len) < 0
+                   ? &c[parent].left
+                   : &c[parent].right;
+    }
+    *link = x;
+    c[x].parent = parent;
+    while (c[x].parent != CAI_NIL && c[c[x].parent].prio < c[x].prio)
+        name_rotate_up(rt, x);
+}
+
+/* Unlinks node x: rotate it down below its higher-priority child until it is a leaf. */
+static void name_delete(ca_routing *rt, uint32_t x)
+{
+    cai_cap *c = rt->caps;
+    while (c[x].left != CAI_NIL || c[x].right != CAI_NIL) {
+        uint32_t l = c[x].left, r = c[x].right;
+        uint32_t up = l == CAI_NIL ? r : r == CAI_NIL ? l : c[l].prio >= c[r].prio ? l : r;
+        name_rotate_up(rt, up);
+    }
+    *name_link(rt, x) = CAI_NIL;
+    c[x].parent = CAI_NIL;
+}
+
+ca_status cai_routing_match(const ca_routing *rt, const char *pat, size_t len, uint32_t *buf,
+                            size_t buf_cap, uint32_t **list, size_t *n)
+{
+    *list = buf;
+    *n = 0;
+    uint32_t x;
+    size_t plen, cap = buf_cap;
+    uint32_t *out = buf;
+    if (len == 1 && pat[0] == '*') {
+        plen = 0;
+        x = name_first(rt);
+        if (rt->live_caps > buf_cap) {
+            out = malloc((size_t)rt->live_caps * sizeof *out);
+            if (out == NULL)
+                return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory in a query");
+            cap = rt->live_caps;
+        }
+    } else if (len >= 2 && pat[len - 1] == '*') {
+        plen = len - 1; /* keeps the '.' */
+        x = cai_routing_name_lower_bound(rt, pat, plen);
+    } else {
+        int64_t ci = cai_routing_find_cap(rt, pat, len);
+        if (ci >= 0 && buf_cap > 0) {
+            buf[0] = (uint32_t)ci;
+            *n = 1;
+        }
         return CA_OK;
     }
-    if (rt->live_caps >= rt->opts.max_capability_names)
-        return cai_fail(CA_ERR_LIMIT, "routing: registry holds the maximum of %zu capability names",
-                        rt->opts.max_capability_names);
+    size_t cnt = 0;
+    for (; x != CAI_NIL; x = cai_routing_name_next(rt, x)) {
+        const cai_cap *c = &rt->caps[x];
+        if (c->name_len < plen || memcmp(c->name, pat, plen) != 0)
+            break;
+        if (cnt == cap) {
+            size_t nc = cap < 32 ? 64 : cap * 2;
+            uint32_t *grown =
+                out == buf ? malloc(nc * sizeof *grown) : realloc(out, nc * sizeof *grown);
+            if (grown == NULL) {
+                if (out != buf)
+                    free(out);
+                return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory in a query");
+            }
+            if (out == buf && cnt > 0)
+                memcpy(grown, buf, cnt * sizeof *grown);
+            out = grown;
+            cap = nc;
+        }
+        out[cnt++] = x;
+    }
+    *list = out;
+    *n = cnt;
+    return CA_OK;
+}
+
+/*
+ * Creates capability `name` (not interned yet, admission already checked):
+ * a slot, a copy of the name, its hash-table entry and its tree node.
+ */
+static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint32_t *out)
+{
     /* Reserve everything first, then link. */
     if ((size_t)(rt->live_caps + 1) * 2 > (size_t)rt->name_mask + 1) {
         ca_status st = table_resize(rt, 0, (rt->name_mask + 1) * 2);
         if (st != CA_OK)
             return st;
     }
-    if (rt->free_cap == UINT32_MAX && rt->ncaps_slots == rt->caps_cap) {
+    if (rt->free_cap == CAI_NIL && rt->ncaps_slots == rt->caps_cap) {
         uint32_t nc = rt->caps_cap ? rt->caps_cap * 2 : 16;
         cai_cap *caps = realloc(rt->caps, (size_t)nc * sizeof *caps);
         if (caps == NULL)
             return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for capabilities");
         rt->caps = caps;
-        uint32_t *sorted = realloc(rt->sorted, (size_t)nc * sizeof *sorted);
-        if (sorted == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for capabilities");
-        rt->sorted = sorted;
         rt->caps_cap = nc;
     }
     char *copy = malloc(len);
@@ -330,7 +459,7 @@ static ca_status cap_intern(ca_routing *rt, const char *name, size_t len, uint32
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for a capability name");
     memcpy(copy, name, len);
     uint32_t ci;
-    if (rt->free_cap != UINT32_MAX) {
+    if (rt->free_cap != CAI_NIL) {
         ci = rt->free_cap;
         rt->free_cap = rt->caps[ci].next_free;
     } else {
@@ -340,16 +469,15 @@ static ca_status cap_intern(ca_routing *rt, const char *name, size_t len, uint32
     memset(c, 0, sizeof *c);
     c->name = copy;
     c->name_len = (uint32_t)len;
-    uint32_t i = cap_home(rt, ci);
+    const uint64_t h = cai_routing_hash(rt, name, len);
+    c->prio = (uint32_t)(h >> 32);
+    uint32_t i = (uint32_t)h & rt->name_mask;
     while (rt->name_table[i] != 0)
         i = (i + 1) & rt->name_mask;
     rt->name_table[i] = ci + 1;
-    uint32_t pos = sorted_lower_bound(rt, name, len);
-    memmove(rt->sorted + pos + 1, rt->sorted + pos, (rt->live_caps - pos) * sizeof *rt->sorted);
-    rt->sorted[pos] = ci;
+    name_insert(rt, ci);
     rt->live_caps++;
     *out = ci;
-    *created = 1;
     return CA_OK;
 }
 
@@ -363,8 +491,7 @@ static void cap_release_if_empty(ca_routing *rt, uint32_t ci)
     while (rt->name_table[i] != ci + 1)
         i = (i + 1) & rt->name_mask;
     table_delete(rt->name_table, rt->name_mask, i, cap_home, rt);
-    uint32_t pos = sorted_lower_bound(rt, c->name, c->name_len);
-    memmove(rt->sorted + pos, rt->sorted + pos + 1, (rt->live_caps - pos - 1) * sizeof *rt->sorted);
+    name_delete(rt, ci);
     rt->live_caps--;
     free(c->name);
     free(c->heap);
@@ -445,13 +572,32 @@ static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
         heap_down(rt, c, pos);
 }
 
+/*
+ * Halves a heap that is less than half full (never below 4 slots), so a
+ * capability's heap holds at most 2 * count + 2 slots however many postings
+ * it once had: postings moved from name to name leave no memory behind.
+ * Keeps room for one more posting. A failed shrink keeps the larger block.
+ */
+static void cap_shrink(cai_cap *c)
+{
+    if (c->capacity <= 4 || (size_t)c->count * 2 >= c->capacity)
+        return;
+    uint32_t nc = c->capacity / 2 < 4 ? 4 : c->capacity / 2;
+    cai_posting *h = realloc(c->heap, (size_t)nc * sizeof *h);
+    if (h != NULL) {
+        c->heap = h;
+        c->capacity = nc;
+    }
+}
+
 static void heap_remove_at(ca_routing *rt, cai_cap *c, uint32_t pos)
 {
     c->count--;
-    if (pos == c->count)
-        return;
-    heap_put(rt, c, pos, &c->heap[c->count]);
-    heap_sift(rt, c, pos);
+    if (pos != c->count) {
+        heap_put(rt, c, pos, &c->heap[c->count]);
+        heap_sift(rt, c, pos);
+    }
+    cap_shrink(c);
 }
 
 /* ---- Expiry heap (min-heap on valid_until) ---- */
@@ -526,7 +672,9 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         (void)ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION);
     } else {
         CAI_REQUIRE_VERSION("routing options", opts->version, CA_ROUTING_OPTIONS_VERSION);
-        o = *opts;
+        /* A version-1 caller's struct ends before the fields added since. */
+        (void)ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION);
+        memcpy(&o, opts, opts->version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
     }
     if (o.max_agents == 0 || o.max_agents > UINT32_MAX / 4 || o.max_capabilities_per_agent == 0 ||
         o.max_capabilities_per_agent > CA_ROUTING_MAX_CAPABILITIES || o.max_capability_names == 0 ||
@@ -534,7 +682,8 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         o.max_capability_chars > CA_ROUTING_MAX_CAPABILITY_CHARS ||
         o.max_name_chars > CA_ROUTING_MAX_NAME_CHARS ||
         o.max_endpoint_bytes > CA_ROUTING_MAX_ENDPOINT_BYTES ||
-        o.default_reputation_ppm > CA_ROUTING_PPM || o.expected_agents > o.max_agents)
+        o.default_reputation_ppm > CA_ROUTING_PPM || o.expected_agents > o.max_agents ||
+        o.max_card_lifetime_ms == 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "routing options: a limit is zero or above its ceiling in routing.h");
     st = check_weights(&o.weights);
@@ -545,7 +694,8 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
     rt->opts = o;
     randombytes_buf(rt->hash_key, sizeof rt->hash_key);
-    rt->free_cap = UINT32_MAX;
+    rt->free_cap = CAI_NIL;
+    rt->name_root = CAI_NIL;
     rt->id_table = calloc(16, sizeof *rt->id_table);
     rt->name_table = calloc(16, sizeof *rt->name_table);
     rt->id_mask = rt->name_mask = 15;
@@ -574,7 +724,6 @@ void ca_routing_free(ca_routing *rt)
     free(rt->id_table);
     free(rt->caps);
     free(rt->name_table);
-    free(rt->sorted);
     free(rt);
 }
 
@@ -620,7 +769,7 @@ static void release_caps_of(ca_routing *rt, const cai_agent *a)
 /* Does the stored agent carry exactly the entry's content? */
 static int same_content(const ca_routing *rt, const cai_agent *a, const cai_routing_entry *e)
 {
-    if (a->valid_from != e->valid_from || a->valid_until != e->valid_until ||
+    if (a->valid_from != e->valid_from || a->card_until != e->valid_until ||
         a->claimed_stake != e->stake || a->name_len != e->name_len ||
         a->endpoint_len != e->endpoint_len || a->ncaps != e->capability_count)
         return 0;
@@ -639,6 +788,14 @@ static int same_content(const ca_routing *rt, const cai_agent *a, const cai_rout
     return 1;
 }
 
+/* How long the registry keeps a card added at `now`: min(valid_until, now + max lifetime). */
+static uint64_t keep_until(const ca_routing *rt, uint64_t valid_until, uint64_t now)
+{
+    const uint64_t life = rt->opts.max_card_lifetime_ms;
+    const uint64_t cap = now > UINT64_MAX - life ? UINT64_MAX : now + life;
+    return valid_until < cap ? valid_until : cap;
+}
+
 static ca_status check_entry(const ca_routing *rt, const cai_routing_entry *e, uint64_t now)
 {
     const ca_routing_options *o = &rt->opts;
@@ -649,6 +806,13 @@ static ca_status check_entry(const ca_routing *rt, const cai_routing_entry *e, u
     if (now > e->valid_until)
         return cai_fail(CA_ERR_EXPIRED, "routing: card expired at %llu, now is %llu",
                         (unsigned long long)e->valid_until, (unsigned long long)now);
+    if (e->valid_from > keep_until(rt, e->valid_until, now))
+        return cai_fail(
+            CA_ERR_NOT_YET_VALID,
+            "routing: card becomes valid at %llu, later than now + max_card_lifetime_ms "
+            "(%llu + %llu)",
+            (unsigned long long)e->valid_from, (unsigned long long)now,
+            (unsigned long long)rt->opts.max_card_lifetime_ms);
     if (e->name_len > o->max_name_chars)
         return cai_fail(CA_ERR_LIMIT, "routing: name of %zu bytes exceeds %zu", e->name_len,
                         o->max_name_chars);
@@ -675,6 +839,52 @@ static ca_status check_entry(const ca_routing *rt, const cai_routing_entry *e, u
     return CA_OK;
 }
 
+static void remove_agent(ca_routing *rt, uint32_t ai);
+
+/* Forgets every card kept no longer at `now` (valid_until < now); how many. */
+static size_t prune_ended(ca_routing *rt, uint64_t now)
+{
+    size_t n = 0;
+    while (rt->nagents > 0 && rt->expiry[0].valid_until < now) {
+        remove_agent(rt, rt->expiry[0].agent);
+        n++;
+    }
+    return n;
+}
+
+/*
+ * Name admission: CA_ERR_LIMIT when the entry's names that are not interned
+ * yet would take the registry past max_capability_names, counting the names
+ * only the replaced card (`old`) holds as free. cap_ids[i] receives the index
+ * of each interned name, CAI_NIL for a new one.
+ */
+static ca_status admit_names(const ca_routing *rt, const cai_routing_entry *e, const cai_agent *old,
+                             uint32_t *cap_ids)
+{
+    size_t fresh = 0;
+    for (size_t i = 0; i < e->capability_count; i++) {
+        int64_t f = cai_routing_find_cap(rt, e->capabilities[i].name, e->capabilities[i].name_len);
+        cap_ids[i] = f < 0 ? CAI_NIL : (uint32_t)f;
+        fresh += f < 0;
+    }
+    if (fresh == 0)
+        return CA_OK;
+    size_t freed = 0;
+    for (uint32_t s = 0; old != NULL && s < old->ncaps; s++) {
+        uint32_t ci = old->caps[s].cap;
+        int kept = 0;
+        for (size_t i = 0; i < e->capability_count; i++)
+            kept |= cap_ids[i] == ci;
+        freed += !kept && rt->caps[ci].count == 1;
+    }
+    if ((size_t)rt->live_caps - freed + fresh > rt->opts.max_capability_names)
+        return cai_fail(CA_ERR_LIMIT,
+                        "routing: %zu new capability names do not fit: the registry holds %u "
+                        "of at most %zu",
+                        fresh, rt->live_caps, rt->opts.max_capability_names);
+    return CA_OK;
+}
+
 ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint64_t now)
 {
     CAI_REQUIRE(rt);
@@ -682,26 +892,38 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
     ca_status st = check_entry(rt, e, now);
     if (st != CA_OK)
         return st;
+    /* Admission rule, part 1: cards that ended are forgotten before anything is compared. */
+    rt->pruned += prune_ended(rt, now);
     int64_t found = cai_routing_find_agent(rt, &e->agent);
-    const cai_agent *old = found >= 0 ? rt->agents[found] : NULL;
+    cai_agent *old = found >= 0 ? rt->agents[found] : NULL;
+    const uint64_t until = keep_until(rt, e->valid_until, now);
     if (old != NULL) {
         if (e->sequence < old->sequence)
             return cai_fail(CA_ERR_ROUTING_STALE,
                             "routing: card sequence %llu is older than the registered %llu",
                             (unsigned long long)e->sequence, (unsigned long long)old->sequence);
         if (e->sequence == old->sequence) {
-            if (same_content(rt, old, e)) {
-                cai_clear_error();
-                return CA_OK;
+            if (!same_content(rt, old, e))
+                return cai_fail(CA_ERR_ROUTING_CONFLICT,
+                                "routing: a different card with sequence %llu is registered",
+                                (unsigned long long)e->sequence);
+            /* The same card again: it is kept max_card_lifetime_ms from now. */
+            if (until > old->valid_until) {
+                old->valid_until = until;
+                rt->expiry[old->expiry_pos].valid_until = until;
+                expiry_sift(rt, old->expiry_pos);
             }
-            return cai_fail(CA_ERR_ROUTING_CONFLICT,
-                            "routing: a different card with sequence %llu is registered",
-                            (unsigned long long)e->sequence);
+            cai_clear_error();
+            return CA_OK;
         }
     } else if (rt->nagents >= rt->opts.max_agents) {
         return cai_fail(CA_ERR_LIMIT, "routing: registry holds the maximum of %zu agents",
                         rt->opts.max_agents);
     }
+    uint32_t cap_ids[CA_ROUTING_MAX_CAPABILITIES];
+    st = admit_names(rt, e, old, cap_ids);
+    if (st != CA_OK)
+        return st;
 
     /* Reserve: record, agent slots, capability names and heap room. */
     size_t ncaps = e->capability_count;
@@ -713,14 +935,15 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         free(a);
         return st;
     }
-    uint32_t cap_ids[CA_ROUTING_MAX_CAPABILITIES];
     int created[CA_ROUTING_MAX_CAPABILITIES];
-    size_t done = 0;
-    for (; done < ncaps; done++) {
+    for (size_t done = 0; done < ncaps; done++) {
         const cai_routing_capability *c = &e->capabilities[done];
-        st = cap_intern(rt, c->name, c->name_len, &cap_ids[done], &created[done]);
+        created[done] = cap_ids[done] == CAI_NIL;
+        st = created[done] ? cap_create(rt, c->name, c->name_len, &cap_ids[done]) : CA_OK;
         if (st == CA_OK)
             st = cap_reserve(&rt->caps[cap_ids[done]], 1);
+        else
+            created[done] = 0; /* nothing was made */
         if (st != CA_OK) {
             /* Undo: drop the names this call created (they have no postings). */
             for (size_t j = 0; j <= done; j++)
@@ -736,7 +959,8 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
     a->id = e->agent;
     a->sequence = e->sequence;
     a->valid_from = e->valid_from;
-    a->valid_until = e->valid_until;
+    a->valid_until = until;
+    a->card_until = e->valid_until;
     a->claimed_stake = e->stake;
     a->ncaps = (uint8_t)ncaps;
     a->name_len = (uint8_t)e->name_len;
@@ -755,17 +979,16 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         a->negative_milli = old->negative_milli;
         a->expiry_pos = old->expiry_pos;
         unlink_postings(rt, ai);
-        cai_agent *prev = rt->agents[ai];
         rt->agents[ai] = a;
         /* Old capabilities nobody offers any more go away. */
-        for (uint32_t s = 0; s < prev->ncaps; s++) {
+        for (uint32_t s = 0; s < old->ncaps; s++) {
             int still = 0;
             for (size_t j = 0; j < ncaps; j++)
-                still |= cap_ids[j] == prev->caps[s].cap;
+                still |= cap_ids[j] == old->caps[s].cap;
             if (!still)
-                cap_release_if_empty(rt, prev->caps[s].cap);
+                cap_release_if_empty(rt, old->caps[s].cap);
         }
-        free(prev);
+        free(old);
         rt->expiry[a->expiry_pos].valid_until = a->valid_until;
         expiry_sift(rt, a->expiry_pos);
     } else {
@@ -842,11 +1065,7 @@ ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent)
 ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed)
 {
     CAI_REQUIRE(rt);
-    size_t n = 0;
-    while (rt->nagents > 0 && rt->expiry[0].valid_until < now) {
-        remove_agent(rt, rt->expiry[0].agent);
-        n++;
-    }
+    size_t n = prune_ended(rt, now);
     if (removed != NULL)
         *removed = n;
     cai_clear_error();

@@ -50,12 +50,24 @@ typedef struct cai_posting {
     uint16_t pad_;
 } cai_posting;
 
+/* "No node" in the name tree and "no free slot". */
+#define CAI_NIL UINT32_MAX
+
+/*
+ * One interned capability name. Live names also form a treap (a binary
+ * search tree in name order that is a max-heap on `prio`, the high half of
+ * the name's keyed hash), so a name goes in or out in O(log n) expected
+ * steps and prefix ranges come out in order. The key is random per
+ * registry, so nobody can pick names that unbalance the tree.
+ */
 typedef struct cai_cap {
     char *name; /* NULL when the slot is free */
     uint32_t name_len;
     uint32_t count;
     uint32_t capacity;
     uint32_t next_free;
+    uint32_t left, right, parent; /* name tree links, CAI_NIL for none */
+    uint32_t prio;
     cai_posting *heap;
 } cai_cap;
 
@@ -71,7 +83,8 @@ typedef struct cai_agent {
     ca_agent_id id;
     uint64_t sequence;
     uint64_t valid_from;
-    uint64_t valid_until;
+    uint64_t valid_until; /* kept until: min(card's valid_until, add time + max_card_lifetime) */
+    uint64_t card_until;  /* the card's own valid_until */
     uint64_t stake;
     uint64_t claimed_stake;
     uint64_t positive_milli;
@@ -116,7 +129,11 @@ struct ca_routing {
     uint32_t ncaps_slots, caps_cap, free_cap, live_caps;
     uint32_t *name_table; /* open addressing, cap index + 1 */
     uint32_t name_mask;
-    uint32_t *sorted; /* live cap indices in name order, for prefix ranges */
+    uint32_t name_root; /* root of the name tree (CAI_NIL when empty) */
+
+    /* Work counters for tests (counted, never timed). */
+    uint64_t name_steps; /* name tree nodes visited + rotations, by adds and removals */
+    uint64_t pruned;     /* cards forgotten by the prune at the start of an add */
 };
 
 /* Features (ppm) and terms of one candidate. */
@@ -133,15 +150,57 @@ int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id);
 int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len);
 ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t len,
                                  int allow_pattern);
-/* Range [*lo, *hi) of rt->sorted whose names start with prefix. */
-void cai_routing_prefix_range(const ca_routing *rt, const char *prefix, size_t len, uint32_t *lo,
-                              uint32_t *hi);
+/* Keyed 64-bit hash of bytes under the registry's key. */
+uint64_t cai_routing_hash(const ca_routing *rt, const void *p, size_t len);
+/* The first live name >= (name, len) in byte order, CAI_NIL if none; O(log n) expected. */
+uint32_t cai_routing_name_lower_bound(const ca_routing *rt, const char *name, size_t len);
+/* The next live name in byte order, CAI_NIL after the last; O(1) amortized. */
+uint32_t cai_routing_name_next(const ca_routing *rt, uint32_t ci);
+/*
+ * The capabilities a pattern matches, in name order ("*": all; "p.*": the
+ * names starting with "p."; else the exact name). *list is `buf` when `buf_cap`
+ * entries suffice, else a malloc'd array the caller frees. CA_OK or
+ * CA_ERR_NO_MEMORY. The pattern must be checked already.
+ */
+ca_status cai_routing_match(const ca_routing *rt, const char *pat, size_t len, uint32_t *buf,
+                            size_t buf_cap, uint32_t **list, size_t *n);
 /* Heap order: 1 when a ranks strictly before b. */
 int cai_posting_before(const ca_routing *rt, const cai_posting *a, const cai_posting *b);
+
+/*
+ * Self-checks are oracles, not code under test: under libFuzzer they are not
+ * instrumented for coverage, whose comparison hooks made up most of a fuzz
+ * run's time and fed the fuzzer features of the check's own loops.
+ */
+#if defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(no_sanitize) && __clang_major__ >= 13
+#define CAI_ORACLE __attribute__((no_sanitize("coverage")))
+#endif
+#endif
+#ifndef CAI_ORACLE
+#define CAI_ORACLE
+#endif
 
 /* Every internal invariant (O(n)); CA_OK or CA_ERR_STATE naming the broken one. */
 ca_status cai_routing_check(const ca_routing *rt);
 ca_status cai_kad_check(const ca_kad *kad);
+
+/*
+ * Bytes the registry holds, as the sum of its blocks (malloc's own overhead,
+ * about 16 bytes a block, not counted). Never more than
+ *   sizeof(ca_routing) + max_agents * CAI_ROUTING_AGENT_BYTES(c, N, E)
+ *   + (max_capability_names + c) * CAI_ROUTING_NAME_BYTES(L)
+ * with c, N, E, L the options' max_capabilities_per_agent, max_name_chars,
+ * max_endpoint_bytes and max_capability_chars (docs/ROUTING.md, "Floods").
+ */
+size_t cai_routing_bytes(const ca_routing *rt);
+/* agent pointer + expiry entry + <= 4 id-table slots + record + <= 2 heap slots a posting */
+#define CAI_ROUTING_AGENT_BYTES(c, N, E)                                                           \
+    (sizeof(cai_agent *) + sizeof(cai_expiry) + 4 * sizeof(uint32_t) + sizeof(cai_agent) +         \
+     (c) * sizeof(cai_agent_cap) + (N) + (E) + 2 * (c) * sizeof(cai_posting))
+/* name copy + <= 2 capability slots + <= 4 name-table slots + <= 4 heap slots */
+#define CAI_ROUTING_NAME_BYTES(L)                                                                  \
+    ((L) + 2 * sizeof(cai_cap) + 4 * sizeof(uint32_t) + 4 * sizeof(cai_posting))
 
 /* Thompson sampler: Beta(pos/1000 + 1, neg/1000 + 1) in ppm, seeded by (seed, id). */
 uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positive_milli,

@@ -303,34 +303,25 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     ca_status st = check_query(rt, q, &wt);
     if (st != CA_OK)
         return st;
-    const char *pat = q->capability;
-    size_t len = q->capability_len;
-
-    const uint32_t *list;
-    size_t nlist;
-    uint32_t single;
-    if (len == 1 && pat[0] == '*') {
-        list = rt->sorted;
-        nlist = rt->live_caps;
-    } else if (len >= 2 && pat[len - 1] == '*') {
-        uint32_t lo, hi;
-        cai_routing_prefix_range(rt, pat, len - 1, &lo, &hi); /* keeps the '.' */
-        nlist = hi - lo;
-        list = nlist > 0 ? rt->sorted + lo : NULL; /* sorted is NULL before any name */
-    } else {
-        int64_t ci = cai_routing_find_cap(rt, pat, len);
-        single = ci < 0 ? 0 : (uint32_t)ci;
-        list = &single;
-        nlist = ci < 0 ? 0 : 1;
-    }
     cai_clear_error();
-    if (k == 0 || nlist == 0)
+    if (k == 0)
         return CA_OK;
-    int indexed = !q->thompson && same_weights(wt, &rt->opts.weights);
-    st = indexed ? select_indexed(rt, q, list, nlist, out, k, out_count)
-                 : select_scan(rt, q, wt, list, nlist, out, k, out_count);
-    if (st == CA_OK)
-        cai_clear_error();
+    uint32_t buf[64];
+    uint32_t *list;
+    size_t nlist;
+    st = cai_routing_match(rt, q->capability, q->capability_len, buf, sizeof buf / sizeof buf[0],
+                           &list, &nlist);
+    if (st != CA_OK)
+        return st;
+    if (nlist > 0) {
+        int indexed = !q->thompson && same_weights(wt, &rt->opts.weights);
+        st = indexed ? select_indexed(rt, q, list, nlist, out, k, out_count)
+                     : select_scan(rt, q, wt, list, nlist, out, k, out_count);
+        if (st == CA_OK)
+            cai_clear_error();
+    }
+    if (list != buf)
+        free(list);
     return st;
 }
 

@@ -10,6 +10,11 @@
  *                          for a prefix matching ten capabilities
  *   route_thompson_query_us median exploring top-10 query (full scan of one capability)
  *   kad_insert_ns, kad_closest_ns (k = 20 over all contacts)
+ *   route_names_fresh_ms   8,000 cards of 16 fresh capability names each (a Sybil flood;
+ *                          names in descending order, each sorting before all others)
+ *   route_names_shared_ms  8,000 cards of the same 16 names (the baseline, same postings)
+ *   route_names_fresh_vs_shared  their ratio: what fresh names cost beyond the postings
+ *                          (medians of up to 3 interleaved rounds; sizes not scaled by QUICK)
  * Sizes: 1,000,000 agents, 1,000 capabilities, 1,000,000 contacts; CA_BENCH_QUICK
  * divides them by 50. Cards enter through the internal entry add, so signing
  * and parsing (measured by the card module) are not part of these figures.
@@ -218,8 +223,58 @@ static void bench_kad(size_t n)
     ca_kad_free(kad);
 }
 
+/* Milliseconds to add `cards` entries of 16 names each; names[card * 16 + j]. */
+static double time_name_adds(char (*names)[24], size_t cards, int shared)
+{
+    ca_routing *rt = NULL;
+    if (ca_routing_new(&rt, NULL) != CA_OK)
+        return -1;
+    double t0 = bench_now();
+    for (size_t i = 0; i < cards; i++) {
+        cai_routing_capability caps[16];
+        for (size_t j = 0; j < 16; j++) {
+            const char *n = names[(shared ? 0 : i * 16) + j];
+            caps[j] = (cai_routing_capability){n, strlen(n), 100 + j, 0};
+        }
+        ca_agent_id id;
+        rand_id(&id);
+        cai_routing_entry e = {id, 1,    0, UINT64_MAX, 1000, "sybil", 5, (const uint8_t *)"e",
+                               1,  caps, 16};
+        if (cai_routing_add_entry(rt, &e, 1) != CA_OK) {
+            fprintf(stderr, "bench_routing: name add failed: %s\n", ca_last_error());
+            ca_routing_free(rt);
+            return -1;
+        }
+    }
+    double ms = (bench_now() - t0) * 1e3;
+    ca_routing_free(rt);
+    return ms;
+}
+
+static void bench_name_flood(size_t cards)
+{
+    char(*names)[24] = malloc(cards * 16 * sizeof *names);
+    if (names == NULL)
+        return;
+    for (size_t n = 0; n < cards * 16; n++) /* descending: each new name sorts first */
+        snprintf(names[n], sizeof names[n], "flood.n%07zu", cards * 16 - 1 - n);
+    int rounds = bench_rounds() < 3 ? bench_rounds() : 3;
+    double fresh[3], shared[3];
+    for (int r = 0; r < rounds; r++) {
+        fresh[r] = time_name_adds(names, cards, 0);
+        shared[r] = time_name_adds(names, cards, 1);
+    }
+    double f = bench_median(fresh, (size_t)rounds), sh = bench_median(shared, (size_t)rounds);
+    bench_figure("route_names_fresh_ms", f, "ms");
+    bench_figure("route_names_shared_ms", sh, "ms");
+    if (f > 0 && sh > 0)
+        bench_figure("route_names_fresh_vs_shared", f / sh, "x");
+    free(names);
+}
+
 void bench_routing(void)
 {
+    bench_name_flood(8000);
     size_t div = bench_quick() ? 50 : 1;
     bench_registry(1000000 / div, 1000 / (div > 1 ? 10 : 1));
     bench_kad(1000000 / div);

@@ -282,6 +282,9 @@ static ca_status setup(sim *s)
     ca_routing_options o;
     TRY(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     o.expected_agents = c->agents;
+    /* Every card is added once, at T0, and must last the whole run (days of
+     * simulated time): this registry admits no card from outside the run. */
+    o.max_card_lifetime_ms = UINT64_MAX;
     if (s->policy == POL_EIGEN) {
         o.weights.price = 0;
         o.weights.stake = 0;

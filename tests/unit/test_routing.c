@@ -1,5 +1,6 @@
 /* Routing registry and selection: rules, filters, ranking, expiry, prefixes,
  * exploration, and a randomized comparison against a brute-force ranking. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cyberagent.h"
@@ -23,7 +24,7 @@ static ca_agent_id make_id(uint32_t n)
 /* An entry with one capability unless the caller fills more. */
 typedef struct tentry {
     cai_routing_entry e;
-    cai_routing_capability caps[8];
+    cai_routing_capability caps[CA_ROUTING_MAX_CAPABILITIES];
 } tentry;
 
 static void tentry_init(tentry *t, uint32_t n, uint64_t seq, const char *cap, uint64_t price)
@@ -451,10 +452,12 @@ static void test_expiry_and_remove(void **state)
         ca_status st = ca_routing_get(rt, &id, &info);
         assert_int_equal(st, 100 + (i * 37) % 50 < 125 ? CA_ERR_NOT_FOUND : CA_OK);
     }
-    /* An expired agent may register again (nothing remembers it). */
+    /* An expired agent may register again (nothing remembers it). The add at
+     * 130 first forgets the five cards that ended at 125..129. */
     tentry_init(&t, 0, 1, "even", 0);
     t.e.valid_until = 500;
     assert_ok(cai_routing_add_entry(rt, &t.e, 130));
+    assert_int_equal(ca_routing_count(rt), 21);
     ca_agent_id id0 = make_id(0);
     assert_ok(ca_routing_remove(rt, &id0));
     assert_status(CA_ERR_NOT_FOUND, ca_routing_remove(rt, &id0));
@@ -462,7 +465,7 @@ static void test_expiry_and_remove(void **state)
     ca_routing_query q;
     assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
     q.now = 125;
-    assert_int_equal(run_query(rt, "*", r, 64, &q), 25);
+    assert_int_equal(run_query(rt, "*", r, 64, &q), 20);
     check_invariants(rt);
     assert_ok(ca_routing_expire(rt, 1000, NULL));
     check_invariants(rt);
@@ -577,7 +580,7 @@ typedef struct mcap {
 
 typedef struct magent {
     int present;
-    uint64_t seq, from, until, claimed, stake;
+    uint64_t seq, from, until, card_until, claimed, stake;
     int ledger;
     uint32_t rep;
     uint64_t pos, neg;
@@ -681,13 +684,45 @@ static size_t ref_query(const magent *m, const ca_routing_query *q, const char *
     return take;
 }
 
+/* The registry under test keeps a card at most M_LIFE after its last add. */
+#define M_LIFE 120u
+
+static uint64_t model_keep(uint64_t card_until, uint64_t now)
+{
+    return card_until < now + M_LIFE ? card_until : now + M_LIFE;
+}
+
+/* What every add does first: forget the cards kept no longer at `now`. */
+static uint64_t model_pruned;
+static void model_prune(magent *m, uint64_t now)
+{
+    for (int j = 0; j < M_AGENTS; j++)
+        if (m[j].present && m[j].until < now) {
+            m[j].present = 0;
+            model_pruned++;
+        }
+}
+
+/* The agent's registered card, rebuilt from the model. */
+static cai_routing_entry model_entry(const magent *a, int i, cai_routing_capability *caps)
+{
+    for (int c = 0; c < a->ncaps; c++)
+        caps[c] = (cai_routing_capability){mcaps[a->caps[c].cap], strlen(mcaps[a->caps[c].cap]),
+                                           a->caps[c].price, a->caps[c].latency};
+    cai_routing_entry e = {mids[i], a->seq, a->from, a->card_until, a->claimed,      "n",
+                           1,       NULL,   0,       caps,          (size_t)a->ncaps};
+    return e;
+}
+
 static void model_add(ca_routing *rt, magent *m, int i, uint64_t now)
 {
+    model_prune(m, now);
     magent na = {0};
     na.present = 1;
     na.seq = m[i].present ? m[i].seq + 1 + rnd() % 2 : 1 + rnd() % 3;
     na.from = rnd() % 50;
-    na.until = now + rnd() % 200;
+    na.card_until = now + rnd() % 200;
+    na.until = model_keep(na.card_until, now);
     uint64_t huge = rnd() % 10 == 0;
     na.claimed = huge ? UINT64_MAX - rnd() % 1000 : rnd() % 2 ? 1000000 : rnd() % 3000000;
     na.ncaps = 1 + (int)(rnd() % 4);
@@ -710,8 +745,8 @@ static void model_add(ca_routing *rt, magent *m, int i, uint64_t now)
         caps[c] = (cai_routing_capability){mcaps[ci], strlen(mcaps[ci]), na.caps[c].price,
                                            na.caps[c].latency};
     }
-    cai_routing_entry e = {mids[i], na.seq, na.from, na.until, na.claimed,      "n",
-                           1,       NULL,   0,       caps,     (size_t)na.ncaps};
+    cai_routing_entry e = {mids[i], na.seq, na.from, na.card_until, na.claimed,      "n",
+                           1,       NULL,   0,       caps,          (size_t)na.ncaps};
     assert_ok(cai_routing_add_entry(rt, &e, now));
     if (m[i].present) {
         na.ledger = m[i].ledger;
@@ -736,7 +771,12 @@ static void test_randomized_vs_brute_force(void **state)
         memcpy(mids[i].bytes, mids[0].bytes, 8 + i);
     static magent m[M_AGENTS];
     memset(m, 0, sizeof m);
-    ca_routing *rt = new_rt();
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_card_lifetime_ms = M_LIFE; /* cards live up to 200: many are cut short */
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &o));
+    model_pruned = 0;
     uint64_t now = 100;
     size_t queries = 0, compared = 0, ties = 0;
     for (int step = 0; step < 20000; step++) {
@@ -761,15 +801,28 @@ static void test_randomized_vs_brute_force(void **state)
             m[i].pos = rnd() % 50000;
             m[i].neg = rnd() % 50000;
             assert_ok(ca_routing_set_evidence(rt, &mids[i], m[i].pos, m[i].neg));
-        } else if (op < 82 && m[i].present) {
-            /* stale and conflicting cards are refused and change nothing */
+        } else if (op < 82 && m[i].present && m[i].until >= now) {
+            /* stale and conflicting cards are refused and change nothing but
+             * the prune every add starts with */
             cai_routing_capability c = {mcaps[0], 1, 1, 0};
             cai_routing_entry e = {mids[i], m[i].seq - 1, 0, now + 10, 0, "n", 1, NULL, 0, &c, 1};
+            model_prune(m, now);
             if (m[i].seq > 0)
                 assert_status(CA_ERR_ROUTING_STALE, cai_routing_add_entry(rt, &e, now));
             e.sequence = m[i].seq;
             assert_status(CA_ERR_ROUTING_CONFLICT, cai_routing_add_entry(rt, &e, now));
-        } else if (op < 85) {
+        } else if (op < 88 && m[i].present && m[i].until >= now) {
+            /* the same card again: kept M_LIFE from now (never less than before) */
+            cai_routing_capability c[4];
+            cai_routing_entry e = model_entry(&m[i], i, c);
+            model_prune(m, now);
+            assert_ok(cai_routing_add_entry(rt, &e, now));
+            uint64_t renewed = model_keep(m[i].card_until, now);
+            if (renewed > m[i].until)
+                m[i].until = renewed;
+        } else if (op < 91) {
+            now += rnd() % 30; /* time passes; the next add prunes */
+        } else if (op < 94) {
             now += rnd() % 30;
             size_t removed = 0, expect = 0;
             for (int j = 0; j < M_AGENTS; j++)
@@ -780,8 +833,10 @@ static void test_randomized_vs_brute_force(void **state)
             assert_ok(ca_routing_expire(rt, now, &removed));
             assert_int_equal(removed, expect);
         }
-        if (step % 97 == 0)
+        if (step % 97 == 0) {
             check_invariants(rt);
+            assert_int_equal(rt->pruned, model_pruned);
+        }
         if (step % 2 != 0)
             continue;
         /* query */
@@ -850,9 +905,11 @@ static void test_randomized_vs_brute_force(void **state)
             compared++;
         }
     }
-    print_message("randomized: %zu queries, %zu ranked results compared, %zu ties\n", queries,
-                  compared, ties);
+    print_message("randomized: %zu queries, %zu ranked results compared, %zu ties, %llu cards "
+                  "pruned by adds\n",
+                  queries, compared, ties, (unsigned long long)model_pruned);
     assert_true(ties > 100);
+    assert_true(model_pruned > 100);
     assert_true(compared > 10000);
     ca_routing_free(rt);
 }
@@ -1302,6 +1359,347 @@ static void test_sync_reputation(void **state)
     ca_reputation_free(rep);
 }
 
+/* ---- Capability-name floods (issue 13, finding 10) ---- */
+
+#define FLOOD_CARDS 8000u
+#define FLOOD_NAMES 16u /* per card (a card may carry up to 64) */
+
+/* Fresh name number n: "flood.n0000042"; a larger n sorts later. */
+static void flood_name(char *out, size_t cap, uint32_t n)
+{
+    snprintf(out, cap, "flood.n%07u", n);
+}
+
+static uint32_t log2_ceil(uint64_t n)
+{
+    uint32_t b = 0;
+    while (((uint64_t)1 << b) < n)
+        b++;
+    return b;
+}
+
+/*
+ * 8000 Sybil cards of 16 fresh names each, in descending name order (every
+ * new name sorts before all others: the worst case for a sorted array, which
+ * moved every live name on each insert). Counted work in the name index per
+ * name stays O(log n): tree nodes visited plus rotations, never the number of
+ * names already held. Then every card goes and every name is reclaimed.
+ */
+static void test_name_flood_cost_is_logarithmic(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    static char names[FLOOD_CARDS * FLOOD_NAMES][24];
+    const uint32_t total = FLOOD_CARDS * FLOOD_NAMES;
+    for (uint32_t n = 0; n < total; n++)
+        flood_name(names[n], sizeof names[n], total - 1 - n);
+    const uint64_t bound = 8u * log2_ceil(total); /* per name; expected ~2 ln n + 2 */
+    uint64_t worst = 0, sum = 0;
+    tentry t;
+    for (uint32_t i = 0; i < FLOOD_CARDS; i++) {
+        tentry_init(&t, 100000 + i, 1, NULL, 0);
+        t.e.valid_until = UINT64_MAX;
+        for (uint32_t j = 0; j < FLOOD_NAMES; j++)
+            add_cap(&t, names[i * FLOOD_NAMES + j], 10, 0);
+        const uint64_t before = rt->name_steps;
+        assert_ok(cai_routing_add_entry(rt, &t.e, 1));
+        const uint64_t per_name = (rt->name_steps - before + FLOOD_NAMES - 1) / FLOOD_NAMES;
+        if (per_name > worst)
+            worst = per_name;
+        sum += rt->name_steps - before;
+    }
+    print_message("name flood: %u names, %.1f steps per name on average, worst card %llu per "
+                  "name (bound %llu)\n",
+                  total, (double)sum / total, (unsigned long long)worst, (unsigned long long)bound);
+    assert_int_equal(rt->live_caps, total);
+    assert_true(worst <= bound);
+    assert_true(sum <= (uint64_t)total * 4u * log2_ceil(total));
+    check_invariants(rt);
+    /* Prefix ranges still come out in name order. */
+    ca_routing_result r[4];
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.now = 2;
+    assert_int_equal(run_query(rt, "flood.*", r, 4, &q), 4);
+    /* Every card goes: all names are reclaimed, at O(log n) rotations each. */
+    const uint64_t before = rt->name_steps;
+    for (uint32_t i = 0; i < FLOOD_CARDS; i++) {
+        ca_agent_id id = make_id(100000 + i);
+        assert_ok(ca_routing_remove(rt, &id));
+    }
+    assert_true(rt->name_steps - before <= (uint64_t)total * 4u * log2_ceil(total));
+    assert_int_equal(rt->live_caps, 0);
+    assert_int_equal(rt->name_root, CAI_NIL);
+    check_invariants(rt);
+    ca_routing_free(rt);
+}
+
+/*
+ * Sybil cards valid until 2^64-1 fill max_capability_names. The registry
+ * keeps them max_card_lifetime_ms (default one day) after their add, so an
+ * honest agent's new capability is refused while they are kept and accepted
+ * by the first add after that, without anyone calling ca_routing_expire.
+ */
+static void test_far_future_flood_ends(void **state)
+{
+    (void)state;
+    const uint64_t t0 = 1767225600000ull, life = CA_ROUTING_CARD_LIFETIME_DEFAULT_MS;
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    assert_true(o.max_card_lifetime_ms == life);
+    o.max_capability_names = 64;
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &o));
+    static char names[64][24];
+    tentry t;
+    for (uint32_t i = 0; i < 4; i++) {
+        tentry_init(&t, 500 + i, 1, NULL, 0);
+        t.e.valid_until = UINT64_MAX;
+        for (uint32_t j = 0; j < 16; j++) {
+            flood_name(names[i * 16 + j], sizeof names[0], i * 16 + j);
+            add_cap(&t, names[i * 16 + j], 1, 0);
+        }
+        assert_ok(cai_routing_add_entry(rt, &t.e, t0));
+    }
+    assert_int_equal(rt->live_caps, 64);
+    ca_agent_id sybil = make_id(500);
+    ca_routing_agent_info info;
+    assert_ok(ca_routing_get(rt, &sybil, &info));
+    assert_true(info.valid_until == t0 + life); /* clamped: 2^64-1 is not kept */
+
+    tentry honest;
+    tentry_init(&honest, 7, 1, "honest.translate", 5);
+    honest.e.valid_from = t0;
+    honest.e.valid_until = t0 + 30 * life;
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(rt, &honest.e, t0 + 1));
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(rt, &honest.e, t0 + life));
+    assert_int_equal(ca_routing_count(rt), 4);
+    /* One ms later the flood has ended: the honest add forgets it and goes in. */
+    assert_ok(cai_routing_add_entry(rt, &honest.e, t0 + life + 1));
+    assert_int_equal(ca_routing_count(rt), 1);
+    assert_int_equal(rt->live_caps, 1);
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_get(rt, &sybil, &info));
+    check_invariants(rt);
+
+    /* Only re-sending keeps a card: the same card again renews the window. */
+    tentry again;
+    tentry_init(&again, 8, 1, "other.cap", 5);
+    again.e.valid_until = UINT64_MAX;
+    assert_ok(cai_routing_add_entry(rt, &again.e, t0 + life + 1));
+    assert_ok(cai_routing_add_entry(rt, &again.e, t0 + 2 * life));
+    ca_agent_id id8 = make_id(8);
+    assert_ok(ca_routing_get(rt, &id8, &info));
+    assert_true(info.valid_until == t0 + 3 * life);
+    assert_true(info.valid_until != UINT64_MAX);
+    /* An older re-send never shortens it. */
+    assert_ok(cai_routing_add_entry(rt, &again.e, t0 + 2 * life - 5));
+    assert_ok(ca_routing_get(rt, &id8, &info));
+    assert_true(info.valid_until == t0 + 3 * life);
+    /* Queries follow the kept window. */
+    ca_routing_result r[2];
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.now = t0 + 3 * life;
+    assert_int_equal(run_query(rt, "other.cap", r, 2, &q), 1);
+    q.now = t0 + 3 * life + 1;
+    assert_int_equal(run_query(rt, "other.cap", r, 2, &q), 0);
+    /* A card that starts after the window it could be kept for is refused. */
+    tentry late;
+    tentry_init(&late, 9, 1, "late.cap", 5);
+    late.e.valid_from = t0 + 2 * life + 1 + life + 1;
+    late.e.valid_until = UINT64_MAX;
+    assert_status(CA_ERR_NOT_YET_VALID, cai_routing_add_entry(rt, &late.e, t0 + 2 * life + 1));
+    late.e.valid_from -= 1; /* starts exactly at the end of the window: kept */
+    assert_ok(cai_routing_add_entry(rt, &late.e, t0 + 2 * life + 1));
+    check_invariants(rt);
+    ca_routing_free(rt);
+}
+
+/* A name is reclaimed as soon as no kept card offers it: on removal, on
+ * replacement (also when the table is full) and when its cards end. */
+static void test_names_reclaimed_with_last_card(void **state)
+{
+    (void)state;
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_capability_names = 4;
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &o));
+    tentry a;
+    tentry_init(&a, 1, 1, "a.one", 1);
+    add_cap(&a, "a.two", 1, 0);
+    add_cap(&a, "a.three", 1, 0);
+    add_cap(&a, "a.four", 1, 0);
+    assert_ok(cai_routing_add_entry(rt, &a.e, 10));
+    assert_int_equal(rt->live_caps, 4);
+    /* Full table: agent 1 may still swap its own names for new ones. */
+    tentry a2;
+    tentry_init(&a2, 1, 2, "b.one", 1);
+    add_cap(&a2, "b.two", 1, 0);
+    add_cap(&a2, "a.two", 1, 0);
+    assert_ok(cai_routing_add_entry(rt, &a2.e, 10));
+    assert_int_equal(rt->live_caps, 3);
+    assert_true(cai_routing_find_cap(rt, "a.one", 5) < 0);
+    assert_true(cai_routing_find_cap(rt, "a.two", 5) >= 0);
+    check_invariants(rt);
+    /* A shared name outlives the first card that goes. */
+    tentry b;
+    tentry_init(&b, 2, 1, "b.one", 1);
+    assert_ok(cai_routing_add_entry(rt, &b.e, 10));
+    ca_agent_id id1 = make_id(1);
+    assert_ok(ca_routing_remove(rt, &id1));
+    assert_int_equal(rt->live_caps, 1);
+    assert_true(cai_routing_find_cap(rt, "b.one", 5) >= 0);
+    /* Cards that ended free their names for the next add, without ca_routing_expire. */
+    tentry c;
+    tentry_init(&c, 3, 1, "c.one", 1);
+    add_cap(&c, "c.two", 1, 0);
+    add_cap(&c, "c.three", 1, 0);
+    c.e.valid_until = 20;
+    assert_ok(cai_routing_add_entry(rt, &c.e, 10));
+    assert_int_equal(rt->live_caps, 4);
+    tentry d;
+    tentry_init(&d, 4, 1, "d.one", 1);
+    assert_status(CA_ERR_LIMIT, cai_routing_add_entry(rt, &d.e, 20));
+    assert_ok(cai_routing_add_entry(rt, &d.e, 21));
+    assert_int_equal(rt->live_caps, 2); /* b.one (agent 2, until 1000) and d.one */
+    assert_int_equal(ca_routing_count(rt), 2);
+    check_invariants(rt);
+    ca_routing_free(rt);
+}
+
+/* The documented memory bound for a registry with options `o`. */
+static size_t flood_bound(const ca_routing_options *o)
+{
+    const size_t c = o->max_capabilities_per_agent;
+    return sizeof(struct ca_routing) + 1024 +
+           o->max_agents * CAI_ROUTING_AGENT_BYTES(c, o->max_name_chars, o->max_endpoint_bytes) +
+           (o->max_capability_names + c) * CAI_ROUTING_NAME_BYTES(o->max_capability_chars);
+}
+
+/*
+ * A Sybil flood at maximal sizes (16 fresh 64-byte names a card, the limit
+ * set here; 128-byte
+ * display names, 256-byte endpoints, valid until 2^64-1), then made-up agents
+ * filling max_agents with existing names, then all of them moving their
+ * postings from name to name by replacing their cards: the registry's bytes
+ * stay under the documented bound at every step, and once full, further
+ * cards are refused without growing it.
+ */
+static void test_sybil_flood_memory_bound(void **state)
+{
+    (void)state;
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_agents = 256;
+    o.max_capability_names = 512;
+    o.max_capabilities_per_agent = 16; /* every card below carries the maximum */
+    const size_t bound = flood_bound(&o);
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &o));
+    static char names[1024][65];
+    for (uint32_t n = 0; n < 1024; n++) {
+        memset(names[n], 'x', 64);
+        snprintf(names[n], 16, "n%07u.", n); /* 9 chars, then 'x' up to 64 */
+        names[n][9] = 'x';
+        names[n][64] = '\0';
+    }
+    char display[129], endpoint[257];
+    memset(display, 'd', 128);
+    display[128] = '\0';
+    memset(endpoint, 'e', 256);
+    endpoint[256] = '\0';
+    size_t ok = 0, limit = 0;
+    tentry t;
+    for (uint32_t i = 0; i < 64; i++) { /* fresh names: 32 cards fit */
+        tentry_init(&t, 9000 + i, 1, NULL, 0);
+        t.e.name = display;
+        t.e.name_len = 128;
+        t.e.endpoint = (const uint8_t *)endpoint;
+        t.e.endpoint_len = 256;
+        t.e.valid_until = UINT64_MAX;
+        for (uint32_t j = 0; j < 16; j++)
+            add_cap(&t, names[i * 16 + j], 1, 0);
+        ca_status st = cai_routing_add_entry(rt, &t.e, 1);
+        assert_true(st == CA_OK || st == CA_ERR_LIMIT);
+        ok += st == CA_OK;
+        limit += st == CA_ERR_LIMIT;
+        assert_true(cai_routing_bytes(rt) <= bound);
+    }
+    assert_int_equal(ok, 32);
+    assert_int_equal(limit, 32);
+    assert_int_equal(rt->live_caps, 512);
+    for (uint32_t i = 0; i < 300; i++) { /* existing names: up to max_agents */
+        tentry_init(&t, 10000 + i, 1, NULL, 0);
+        t.e.name = display;
+        t.e.name_len = 128;
+        t.e.endpoint = (const uint8_t *)endpoint;
+        t.e.endpoint_len = 256;
+        t.e.valid_until = UINT64_MAX;
+        for (uint32_t j = 0; j < 16; j++)
+            add_cap(&t, names[j], 1, 0);
+        ca_status st = cai_routing_add_entry(rt, &t.e, 1);
+        assert_true(st == (i < 224 ? CA_OK : CA_ERR_LIMIT));
+        assert_true(cai_routing_bytes(rt) <= bound);
+    }
+    assert_int_equal(ca_routing_count(rt), 256);
+    const size_t full = cai_routing_bytes(rt);
+    /* Waves: the 224 made-up agents move to the names of card w, w = 1..31. */
+    for (uint32_t w = 1; w < 32; w++) {
+        for (uint32_t i = 0; i < 224; i++) {
+            tentry_init(&t, 10000 + i, 1 + w, NULL, 0);
+            t.e.name = display;
+            t.e.name_len = 128;
+            t.e.endpoint = (const uint8_t *)endpoint;
+            t.e.endpoint_len = 256;
+            t.e.valid_until = UINT64_MAX;
+            for (uint32_t j = 0; j < 16; j++)
+                add_cap(&t, names[w * 16 + j], 1, 0);
+            assert_ok(cai_routing_add_entry(rt, &t.e, 1));
+        }
+        assert_true(cai_routing_bytes(rt) <= bound);
+        check_invariants(rt);
+    }
+    print_message("sybil flood: %zu bytes held when full, %zu after 31 waves, bound %zu\n", full,
+                  cai_routing_bytes(rt), bound);
+    ca_routing_free(rt);
+}
+
+/* Options: the lifetime must be >= 1; a version-1 caller's struct is not
+ * written past its end and gets the default lifetime. */
+static void test_options_version_1(void **state)
+{
+    (void)state;
+    ca_routing_options o;
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_card_lifetime_ms = 0;
+    ca_routing *rt = NULL;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
+    assert_null(rt);
+    memset(&o, 0xAA, sizeof o);
+    assert_ok(ca_routing_options_init(&o, 1));
+    assert_int_equal(o.version, 1);
+    assert_true(o.max_card_lifetime_ms == 0xAAAAAAAAAAAAAAAAull); /* beyond a v1 struct */
+    assert_ok(ca_routing_new(&rt, &o));
+    tentry t;
+    tentry_init(&t, 1, 1, "x", 1);
+    t.e.valid_until = UINT64_MAX;
+    assert_ok(cai_routing_add_entry(rt, &t.e, 5));
+    ca_agent_id id = make_id(1);
+    ca_routing_agent_info info;
+    assert_ok(ca_routing_get(rt, &id, &info));
+    assert_true(info.valid_until == 5 + CA_ROUTING_CARD_LIFETIME_DEFAULT_MS);
+    ca_routing_free(rt);
+    /* UINT64_MAX keeps a card until its own valid_until. */
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+    o.max_card_lifetime_ms = UINT64_MAX;
+    assert_ok(ca_routing_new(&rt, &o));
+    assert_ok(cai_routing_add_entry(rt, &t.e, 5));
+    assert_ok(ca_routing_get(rt, &id, &info));
+    assert_true(info.valid_until == UINT64_MAX);
+    ca_routing_free(rt);
+}
+
 static void test_check_detects_corruption(void **state)
 {
     (void)state;
@@ -1312,7 +1710,7 @@ static void test_check_detects_corruption(void **state)
         assert_ok(cai_routing_add_entry(rt, &t.e, 0));
     }
     check_invariants(rt);
-    cai_cap *c = &rt->caps[rt->sorted[0]];
+    cai_cap *c = &rt->caps[rt->name_root];
     c->heap[3].score += 1; /* stale score */
     assert_status(CA_ERR_STATE, cai_routing_check(rt));
     c->heap[3].score -= 1;
@@ -1346,6 +1744,11 @@ int main(void)
         cmocka_unit_test(test_sync_stakes),
         cmocka_unit_test(test_sync_reputation),
         cmocka_unit_test(test_check_detects_corruption),
+        cmocka_unit_test(test_name_flood_cost_is_logarithmic),
+        cmocka_unit_test(test_far_future_flood_ends),
+        cmocka_unit_test(test_names_reclaimed_with_last_card),
+        cmocka_unit_test(test_sybil_flood_memory_bound),
+        cmocka_unit_test(test_options_version_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,7 +196,8 @@ CONSTANTS = {
     "CA_ROUTING_MAX_CAPABILITY_CHARS": 64,
     "CA_ROUTING_MAX_ENDPOINT_BYTES": 65535,
     "CA_ROUTING_MAX_NAME_CHARS": 255,
-    "CA_ROUTING_OPTIONS_VERSION": 1,
+    "CA_ROUTING_CARD_LIFETIME_DEFAULT_MS": 86400000,
+    "CA_ROUTING_OPTIONS_VERSION": 2,
     "CA_ROUTING_PPM": 1000000,
     "CA_ROUTING_QUERY_VERSION": 1,
     # routing.h (bids)
@@ -459,6 +460,7 @@ class ca_routing_options(Structure):
         ("default_reputation_ppm", c_uint32),
         ("weights", ca_routing_weights),
         ("expected_agents", c_size_t),
+        ("max_card_lifetime_ms", c_uint64),
     ]
 
 

@@ -205,7 +205,9 @@ class Routing(Handle):
         self._locked(lambda p: check(F.ca_routing_remove(p, _byref(a))))
 
     def expire(self, now: int) -> int:
-        """Removes agents whose card window ended; returns how many."""
+        """Removes agents whose kept-until time ended (the card's not_after, or
+        max_card_lifetime_ms after its last add if sooner); returns how many.
+        Every add does the same first."""
         n = ctypes.c_size_t()
         self._locked(lambda p: check(F.ca_routing_expire(p, now, _byref(n))))
         return int(n.value)

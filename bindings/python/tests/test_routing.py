@@ -95,6 +95,26 @@ class TestRouting(unittest.TestCase):
         with self.assertRaises(TypeError):
             Routing(bogus=1)
 
+    def test_card_lifetime_cap(self):
+        # A card is kept at most max_card_lifetime_ms after its last add; the
+        # same card again renews that; the next add forgets cards that ended.
+        self.assertEqual(RT.routing_options().max_card_lifetime_ms, cyberagent.CA_ROUTING_CARD_LIFETIME_DEFAULT_MS)
+        self.assertEqual(cyberagent.CA_ROUTING_CARD_LIFETIME_DEFAULT_MS, 86_400_000)
+        rt = Routing(max_card_lifetime_ms=1000)
+        a, b = Identity.generate(), Identity.generate()
+        ca = card(a, 10)  # valid until T0 + 3_600_000
+        rt.add_card(ca, T0)
+        self.assertEqual(rt.get(a.public_key).valid_until, T0 + 1000)
+        rt.add_card(ca, T0 + 500)
+        self.assertEqual(rt.get(a.public_key).valid_until, T0 + 1500)
+        self.assertEqual(len(rt.select("*", T0 + 1500)), 1)
+        self.assertEqual(rt.select("*", T0 + 1501), [])
+        rt.add_card(card(b, 10, name="b"), T0 + 1501)
+        self.assertEqual(len(rt), 1)
+        self.assertIsNone(rt.get(a.public_key))
+        with self.assertRaises(cyberagent.ArgumentError):
+            Routing(max_card_lifetime_ms=0)
+
     def test_sync_from_ledger_and_reputation(self):
         from cyberagent import ledger as L
         auth, arb, hirer = Identity.generate(), Identity.generate(), Identity.generate()

@@ -813,7 +813,8 @@ pub const CA_ROUTING_MAX_CAPABILITIES: u32 = 64;
 pub const CA_ROUTING_MAX_CAPABILITY_CHARS: usize = 64;
 pub const CA_ROUTING_MAX_ENDPOINT_BYTES: usize = 65535;
 pub const CA_ROUTING_MAX_NAME_CHARS: usize = 255;
-pub const CA_ROUTING_OPTIONS_VERSION: u32 = 1;
+pub const CA_ROUTING_CARD_LIFETIME_DEFAULT_MS: u64 = 86400000;
+pub const CA_ROUTING_OPTIONS_VERSION: u32 = 2;
 pub const CA_ROUTING_PPM: u32 = 1000000;
 pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
 
@@ -842,6 +843,8 @@ pub struct ca_routing_options {
     pub default_reputation_ppm: u32,
     pub weights: ca_routing_weights,
     pub expected_agents: usize,
+    /// Since version 2: how long after an add a card is kept at most (ms).
+    pub max_card_lifetime_ms: u64,
 }
 
 #[repr(C)]

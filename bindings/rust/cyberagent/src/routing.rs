@@ -214,7 +214,8 @@ impl Routing {
         check(unsafe { sys::ca_routing_remove(self.ptr.as_ptr(), &a) })
     }
 
-    /// Removes agents whose card window ended; returns how many.
+    /// Removes agents whose kept-until time ended (the card's not_after, or
+    /// max_card_lifetime_ms after its last add if sooner); returns how many.
     pub fn expire(&mut self, now: u64) -> Result<usize> {
         let mut n = 0usize;
         // SAFETY: exclusive access.

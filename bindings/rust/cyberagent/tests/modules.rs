@@ -299,6 +299,36 @@ fn routing_and_kad() {
 }
 
 #[test]
+fn routing_card_lifetime_cap() {
+    use cyberagent::{Query, Routing};
+    let me = Identity::generate().unwrap();
+    let p = CardParams {
+        name: "agent".into(),
+        endpoint: "nats.agent".into(),
+        capabilities: vec![Capability::new("llm.translate.en-fr", 10, 500)],
+        not_before: T0,
+        not_after: u64::MAX,
+        created_at: T0,
+        ..Default::default()
+    };
+    let card = Card::open(&cyberagent::sign_card(&me, &p).unwrap().0, T0, None).unwrap();
+    let mut o = cyberagent::routing_options().unwrap();
+    assert_eq!(o.max_card_lifetime_ms, sys::CA_ROUTING_CARD_LIFETIME_DEFAULT_MS);
+    o.max_card_lifetime_ms = 1000;
+    let mut rt = Routing::new(Some(&o)).unwrap();
+    rt.add_card(&card, T0).unwrap();
+    // Valid until 2^64-1, kept 1000 ms; the same card again renews.
+    assert_eq!(rt.get(&me.public_key()).unwrap().unwrap().valid_until, T0 + 1000);
+    rt.add_card(&card, T0 + 500).unwrap();
+    assert_eq!(rt.get(&me.public_key()).unwrap().unwrap().valid_until, T0 + 1500);
+    let q = Query { capability: "*", now: T0 + 1501, ..Default::default() };
+    assert!(rt.select(&q, 5).unwrap().is_empty());
+    assert_eq!(rt.expire(T0 + 1501).unwrap(), 1);
+    o.max_card_lifetime_ms = 0;
+    assert_eq!(Routing::new(Some(&o)).err().unwrap().status(), sys::CA_ERR_INVALID_ARGUMENT);
+}
+
+#[test]
 fn routing_bids() {
     use cyberagent::{Bid, Query, Routing};
     let (a, b, c) =
