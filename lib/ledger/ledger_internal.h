@@ -124,7 +124,18 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h);
 
 /* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);
-/* Strict decode of signed bytes; also returns the signed-part length for verification. */
+/*
+ * The signed bytes of an op from its values and signatures (the unsigned
+ * fields, then key 14 the cosignature, ESCROW_OPEN only, then key 15 the
+ * signature): the writer ca_ledger_op_sign_cosigned uses, and the inverse
+ * of cai_ledger_op_decode_signed. Signatures are not checked here. Writes
+ * into out (OWNERSHIP RULE).
+ */
+ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[64],
+                                      const uint8_t *cosig, uint8_t *out, size_t out_cap,
+                                      size_t *out_len);
+/* Strict decode of signed bytes (sig and cosig non-NULL: *sig and, for ESCROW_OPEN, *cosig point
+ * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). */
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
                                       const uint8_t **sig, const uint8_t **cosig);
 
