@@ -173,6 +173,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
                               unsigned flags, ca_ledger **out);
 ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **buf, size_t *len); /* malloc'd */
 typedef struct cai_replay {
+    uint64_t base_seq;   /* seq of the journal's first record (its header), 0 when not read */
     size_t good_end;     /* offset after the last complete record; 0: no usable header */
     uint64_t torn_bytes; /* bytes after good_end a torn write left (cut by the caller) */
     uint64_t replayed;   /* records applied (seq above the state's on entry) */
@@ -180,6 +181,26 @@ typedef struct cai_replay {
 } cai_replay;
 /* On failure *out holds what was read so far; the caller discards the ledger. */
 ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_replay *out);
+/*
+ * One journal record as values (ledger_store.c, "Journal"): the record's
+ * length and checksums follow from them. cai_journal_record_write is the
+ * writer of the durable store (cai_store_append2) and returns the bytes it
+ * wrote (CAI_RECORD_HEADER_BYTES + payload); cai_journal_record_read splits a
+ * complete record at r (checksums are the caller's, see cai_journal_replay)
+ * and returns its size, or 0 when fewer than that many bytes are available
+ * or an evidence record's op length leaves no evidence.
+ */
+typedef struct cai_journal_record {
+    uint64_t seq;
+    uint64_t now;
+    uint8_t type;      /* CAI_REC_* */
+    const uint8_t *op; /* signed op (SIGNED, EVIDENCE) or unsigned encoding (TRUSTED) */
+    size_t op_len;
+    const uint8_t *evidence; /* EVIDENCE: the evidence object; otherwise unused */
+    size_t evidence_len;
+} cai_journal_record;
+size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out);
+size_t cai_journal_record_read(const uint8_t *r, size_t avail, cai_journal_record *rec);
 #define CAI_JOURNAL_HEADER_BYTES 32u
 void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
                         uint64_t base_seq);
