@@ -342,7 +342,11 @@ fn routing_card_lifetime_cap() {
         created_at: T0,
         ..Default::default()
     };
-    let card = Card::open(&cyberagent::sign_card(&me, &p).unwrap().0, T0, None).unwrap();
+    // Its envelope lives until 2^64-1 too: only a host that accepts such lifetimes opens it.
+    let uncapped = cyberagent::EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
+    let bytes = cyberagent::sign_card(&me, &p).unwrap().0;
+    assert_eq!(Card::open(&bytes, T0, None).unwrap_err().status(), sys::CA_ERR_LIFETIME);
+    let card = Card::open(&bytes, T0, Some(&uncapped)).unwrap();
     let mut o = cyberagent::routing_options().unwrap();
     assert_eq!(o.max_card_lifetime_ms, sys::CA_ROUTING_CARD_LIFETIME_DEFAULT_MS);
     o.max_card_lifetime_ms = 1000;
