@@ -82,21 +82,17 @@ static void delete_at(cai_idmap *m, uint32_t hole)
     m->count--;
 }
 
-uint32_t cai_idmap_remove(cai_idmap *m, const void *records, size_t stride, const uint8_t key[32])
+int cai_idmap_remove_hashed(cai_idmap *m, uint64_t h, uint32_t index)
 {
     if (m->count == 0)
-        return CAI_IDMAP_NONE;
-    uint32_t tag = (uint32_t)cai_idmap_hash(m, key);
-    for (uint32_t i = tag & m->mask; m->slots[i] != 0; i = (i + 1) & m->mask) {
-        uint64_t s = m->slots[i];
-        uint32_t d = (uint32_t)s - 1;
-        if ((uint32_t)(s >> 32) == tag &&
-            cai_eq32((const uint8_t *)records + (size_t)d * stride, key)) {
+        return 0;
+    uint64_t tag = (uint32_t)h, entry = tag << 32 | ((uint64_t)index + 1);
+    for (uint32_t i = (uint32_t)tag & m->mask; m->slots[i] != 0; i = (i + 1) & m->mask)
+        if (m->slots[i] == entry) {
             delete_at(m, i);
-            return d;
+            return 1;
         }
-    }
-    return CAI_IDMAP_NONE;
+    return 0;
 }
 
 int cai_idmap_renumber(cai_idmap *m, const uint8_t key[32], uint32_t from, uint32_t to)

@@ -19,8 +19,10 @@
  * (index + 1). The stored hash bits give the home slot (hash & mask), so growth
  * and deletion never read the caller's records or hash a key again, and a probe
  * compares a record's key only when 32 hash bits match (about one record read
- * per successful find). Records stay where the caller keeps them: the map
- * reads record i's key at `records + i * stride` during a find only.
+ * per successful find). Records stay where the caller keeps them: only a
+ * find reads them (record i's key at `records + i * stride`; callers whose
+ * records are not at a fixed stride walk the candidates with a cursor).
+ * Insert, remove, renumber and growth work on hashes and indices alone.
  *
  * Ownership: the cai_idmap struct is the caller's (embedded in its handle);
  * the slot array is the map's (cai_idmap_free). Thread safety: like the handle
@@ -232,12 +234,17 @@ static inline void cai_idmap_insert(cai_idmap *m, const uint8_t key[32], uint32_
 }
 
 /*
- * Removes the key's entry (backward shift: the entries after it in its run
- * move up, so no tombstone is left) and returns the index it mapped to, or
- * CAI_IDMAP_NONE when absent. Never allocates. The record itself is the
- * caller's to drop.
+ * Removes the entry key -> index (backward shift: the later entries of its
+ * run move up, so no tombstone is left). Returns 1, or 0 when the map has no
+ * such entry. Reads no record and never allocates: a caller finds the record
+ * first, then drops it and its entry.
  */
-uint32_t cai_idmap_remove(cai_idmap *m, const void *records, size_t stride, const uint8_t key[32]);
+int cai_idmap_remove_hashed(cai_idmap *m, uint64_t h, uint32_t index);
+
+static inline int cai_idmap_remove(cai_idmap *m, const uint8_t key[32], uint32_t index)
+{
+    return cai_idmap_remove_hashed(m, cai_idmap_hash(m, key), index);
+}
 
 /*
  * The record with this key moved from index `from` to `to` (a caller that
@@ -245,6 +252,39 @@ uint32_t cai_idmap_remove(cai_idmap *m, const void *records, size_t stride, cons
  * was renumbered, 0 if key -> from was not in the map. Reads no record.
  */
 int cai_idmap_renumber(cai_idmap *m, const uint8_t key[32], uint32_t from, uint32_t to);
+
+/*
+ * Candidates for records not at a fixed stride (an array of pointers, keys
+ * held elsewhere): the indices whose stored hash bits equal h's, in probe
+ * order, until CAI_IDMAP_NONE. The caller compares each candidate's key
+ * itself; the first equal one is the match (keys are unique).
+ *     cai_idmap_cursor c = cai_idmap_cursor_start(m, h);
+ *     for (uint32_t i; (i = cai_idmap_cursor_next(m, &c)) != CAI_IDMAP_NONE;)
+ *         if (key_equal(i)) return i;
+ */
+typedef struct cai_idmap_cursor {
+    uint32_t pos, tag;
+} cai_idmap_cursor;
+
+static inline cai_idmap_cursor cai_idmap_cursor_start(const cai_idmap *m, uint64_t h)
+{
+    cai_idmap_cursor c = {(uint32_t)h & m->mask, (uint32_t)h};
+    return c;
+}
+
+static inline uint32_t cai_idmap_cursor_next(const cai_idmap *m, cai_idmap_cursor *c)
+{
+    if (m->count == 0)
+        return CAI_IDMAP_NONE;
+    for (;;) {
+        uint64_t s = m->slots[c->pos];
+        if (s == 0)
+            return CAI_IDMAP_NONE;
+        c->pos = (c->pos + 1) & m->mask;
+        if ((uint32_t)(s >> 32) == c->tag)
+            return (uint32_t)s - 1;
+    }
+}
 
 /* Cache hint: pulls the home slot of hash h in; returns its position for cai_idmap_peek. */
 static inline uint32_t cai_idmap_prefetch(const cai_idmap *m, uint64_t h)
