@@ -223,8 +223,8 @@ static inline uint32_t cai_idmap_find(const cai_idmap *m, const void *records, s
 }
 
 /*
- * Adds key -> index. The key must be absent (find first) and room reserved
- * (cai_idmap_reserve): then it cannot fail.
+ * Adds key -> index (index < UINT32_MAX). The key must be absent (find first)
+ * and room reserved (cai_idmap_reserve): then it cannot fail.
  */
 void cai_idmap_insert_hashed(cai_idmap *m, uint64_t h, uint32_t index);
 
