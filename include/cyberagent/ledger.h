@@ -16,6 +16,10 @@
  * THREAD SAFETY: a ca_ledger is not thread-safe; serialize every call on one
  * handle (read-only queries included). Distinct handles are independent.
  * Functions without a handle are thread-safe.
+ * COST: accounts, escrows and used evidence are found through a keyed hash
+ * of the whole 32-byte key (SipHash, a random key per handle), so an op, a
+ * snapshot record loaded and a record checked cost O(1) expected whatever
+ * ids or award refs peers make up (docs/LEDGER.md, "Indexes").
  * TIME: the ledger never reads a clock. `now` is the caller's time in ms since
  * the Unix epoch, the unit of every other module (envelopes, tasks, cards);
  * delays, deadlines and jail durations use the same unit.
@@ -115,8 +119,8 @@ typedef struct ca_ledger_options {
     uint64_t jail_dispute;
     /* Limits. */
     uint32_t max_unbonding_entries; /* per account, 1..255 */
-    uint32_t max_accounts;
-    uint32_t max_escrows;
+    uint32_t max_accounts;          /* 2..2^30; an op that would pass it: CA_ERR_LIMIT */
+    uint32_t max_escrows;           /* 1..2^30; likewise */
     /* Capacity hint (accounts to preallocate); not a replicated rule. */
     uint32_t initial_accounts;
 } ca_ledger_options;

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "core/idmap.h"
 #include "cyberagent/ledger.h"
 #include "internal.h"
 
@@ -12,7 +13,7 @@
 /* 128-bit intermediates for fractions and sums (GCC and clang). */
 __extension__ typedef unsigned __int128 cai_u128;
 
-/* Account record: 80 bytes; index slots add 4 bytes / load factor (<= 0.5). */
+/* Account record: 80 bytes; index slots add 8 bytes / load factor (<= 0.5). */
 typedef struct cai_account {
     ca_agent_id id; /* key; must stay first */
     uint64_t balance;
@@ -47,33 +48,42 @@ typedef struct cai_escrow {
 
 #define CAI_DIRTY 1u
 
-/* Open-addressing index: slot = dense index + 1, 0 = empty; capacity a power of two. */
-typedef struct cai_index {
-    uint32_t *slots;
-    uint32_t mask; /* capacity - 1 */
-    uint32_t count;
-} cai_index;
+/*
+ * Hashes of the account ids of the next ops of a batch, computed by the
+ * prefetch stage and reused when the op is applied, so a batched transfer
+ * hashes each id once. Two ways per set, the set chosen by the op's address
+ * (consecutive ops of one array fall in consecutive sets); an entry counts
+ * only if its id equals the one looked up, so a stale entry costs a miss, never
+ * a wrong answer.
+ */
+#define CAI_HCACHE_SETS 32u
+typedef struct cai_hcache_entry {
+    ca_agent_id id;
+    uint64_t h;
+} cai_hcache_entry;
 
 typedef struct cai_store cai_store; /* durable mode, ledger_store.c */
 
 struct ca_ledger {
     ca_ledger_options opts;
-    uint64_t hkey[2]; /* per-handle hashing key for the indexes (not part of the state) */
 
+    /* Indexes: keyed whole-key hashing (core/idmap.h), each with its own random key; the
+       layout is not part of the state. */
     cai_account *accounts;
     uint32_t n_accounts, cap_accounts;
-    cai_index acc_index;
+    cai_idmap acc_index;
+    cai_hcache_entry hcache[CAI_HCACHE_SETS][2];
 
     cai_unbond *unbonds;
     uint32_t n_unbonds, cap_unbonds, unbond_free;
 
     cai_escrow *escrows;
     uint32_t n_escrows, cap_escrows;
-    cai_index esc_index;
+    cai_idmap esc_index;
 
     ca_hash *evidence;
     uint32_t n_evidence, cap_evidence;
-    cai_index ev_index;
+    cai_idmap ev_index;
 
     uint64_t minted, burned, escrowed, seq;
 
@@ -96,9 +106,12 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts);
 ca_status cai_ledger_validate_options(const ca_ledger_options *opts);
 /* Validates and applies without journaling; increments seq on success. */
 ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now);
-/* Cache hints for a later op of a batch: index slots first, then the records. */
-void cai_ledger_prefetch_slots(const ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2]);
+/* Cache hints for a later op of a batch: index slots first (hashing the ids once for the op),
+ * then the records. */
+void cai_ledger_prefetch_slots(ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2]);
 void cai_ledger_prefetch_records(const ca_ledger *l, const uint32_t pos[2]);
+/* Probe statistic of an index (tests): 0 accounts, 1 escrows, 2 evidence. */
+void cai_ledger_index_stats(const ca_ledger *l, int which, cai_idmap_stats *out);
 /* Folds dirty records back into the hash sum. */
 void cai_ledger_flush_hash(ca_ledger *l);
 /* Digest of the replicated options (stored in journal and snapshot headers). */

@@ -1205,6 +1205,105 @@ static void test_equivocation_evidence(void **state)
     rmtree(dir);
 }
 
+/* ------------------------------------------------------------ hostile keys */
+
+/*
+ * Keys a peer makes up for free: TRANSFER recipients and escrow refs sharing a
+ * 16-byte prefix (the old index hashed only those 16 bytes, so each set fell
+ * into one run of the table and every op scanned all of it), and 256
+ * recipients sharing 31 bytes. The indexes must stay as short as for random
+ * keys, after the ops, after a snapshot is loaded, and through
+ * ca_ledger_check. Counts, not time. Bounds (argued in test_core.c): at load
+ * <= 1/2, a mean successful probe <= 1.5 slots (assert 2) and no probe or run
+ * of occupied slots of 128 slots (probability < 1e-5 per table); the old
+ * index reached 100k.
+ */
+#define FLOOD_N 100000u
+
+static void flood_key(uint8_t out[32], uint32_t i, unsigned shared)
+{
+    memset(out, 0xC5, 32);
+    if (shared == 31)
+        out[31] = (uint8_t)i; /* differs in its last byte only */
+    else
+        cai_store_le32(out + 16, i); /* first 16 bytes shared */
+}
+
+static void assert_index_small(const ca_ledger *l, int which, uint32_t count)
+{
+    cai_idmap_stats st;
+    cai_ledger_index_stats(l, which, &st);
+    assert_int_equal(st.count, count);
+    assert_true(st.max_probe <= 128);
+    assert_true(st.max_run <= 128);
+    assert_true(st.total_probe <= 2 * (uint64_t)st.count);
+}
+
+static void test_colliding_keys(void **state)
+{
+    (void)state;
+    const char *dir = CA_TEST_TMP_DIR "/ledger_colliding";
+    rmtree(dir);
+    ca_ledger_options o = base_opts();
+    memset(nonces, 0, sizeof nonces);
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    assert_ok(mint(l, 2, 10ull * FLOOD_N)); /* the flooder */
+    assert_ok(mint(l, 3, 1));               /* its worker */
+    ca_ledger_op op = mkop(CA_LEDGER_OP_TRANSFER, 2);
+    op.amount = 1;
+    for (uint32_t i = 0; i < FLOOD_N + 256; i++) {
+        flood_key(op.counterparty.bytes, i < FLOOD_N ? i : i - FLOOD_N, i < FLOOD_N ? 16 : 31);
+        assert_ok(ca_ledger_apply(l, &op, 1, NULL));
+        op.nonce++;
+    }
+    op.type = CA_LEDGER_OP_ESCROW_OPEN;
+    op.counterparty = agent(3);
+    op.deadline = 1000;
+    for (uint32_t i = 0; i < FLOOD_N; i++) {
+        flood_key(op.ref.bytes, i, 16);
+        assert_ok(ca_ledger_apply(l, &op, 1, NULL));
+        op.nonce++;
+    }
+    const uint32_t accounts = 3 + FLOOD_N + 256;
+    assert_index_small(l, 0, accounts);
+    assert_index_small(l, 1, FLOOD_N);
+    /* Every account and escrow is found where it is. */
+    ca_ledger_account_info a;
+    ca_agent_id id;
+    flood_key(id.bytes, FLOOD_N - 1, 16);
+    assert_ok(ca_ledger_account(l, &id, &a));
+    assert_int_equal(a.balance, 1);
+    flood_key(id.bytes, 255, 31);
+    assert_ok(ca_ledger_account(l, &id, &a));
+    assert_int_equal(a.balance, 1);
+    ca_ledger_escrow_info e;
+    flood_key(op.ref.bytes, 7, 16);
+    assert_ok(ca_ledger_escrow(l, &op.ref, &e));
+    assert_int_equal(e.payment, 1);
+    assert_ok(ca_ledger_check(l));
+    ca_hash h1, h2;
+    assert_ok(ca_ledger_state_hash(l, &h1));
+    assert_ok(ca_ledger_snapshot(l));
+    ca_ledger_free(l);
+
+    /* Reopened: snapshot decode (a find and an insert per record) and check stay linear. */
+    ca_ledger_open_info info;
+    assert_ok(ca_ledger_open(&l, dir, &o, &info));
+    assert_int_equal(info.snapshot_seq, 2 + FLOOD_N + 256 + FLOOD_N);
+    assert_index_small(l, 0, accounts);
+    assert_index_small(l, 1, FLOOD_N);
+    assert_ok(ca_ledger_check(l));
+    assert_ok(ca_ledger_state_hash(l, &h2));
+    assert_memory_equal(h1.bytes, h2.bytes, 32);
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.accounts, accounts);
+    assert_int_equal(t.escrows, FLOOD_N);
+    ca_ledger_free(l);
+    rmtree(dir);
+}
+
 /* ------------------------------------------------------------ differential */
 
 /*
@@ -1807,6 +1906,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_rejects_bad_payout),
         cmocka_unit_test(test_durable_signed),
         cmocka_unit_test(test_equivocation_evidence),
+        cmocka_unit_test(test_colliding_keys),
         cmocka_unit_test(test_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
