@@ -75,12 +75,13 @@ void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
         o->max_unbonding_entries, o->max_accounts,           o->max_escrows};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++, p += 8)
         cai_store_le64(p, v[i]);
-    /* Version 1 options have no `network` field: it is zero. */
-    if (o->version >= 2)
+    /* `network` (version 2) is digested only when set: a ledger without one keeps the id it
+     * had before the field existed (and its journal and snapshot headers stay valid). */
+    static const uint8_t unset[32];
+    if (o->version >= 2 && memcmp(o->network.bytes, unset, 32) != 0) {
         memcpy(p, o->network.bytes, 32);
-    else
-        memset(p, 0, 32);
-    p += 32;
+        p += 32;
+    }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
 }
 
