@@ -153,9 +153,10 @@ CA_API ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int ve
  * The ledger id: BLAKE2b-256 of "cyberagent/1/ledger-options" followed by
  * every replicated option in a fixed little-endian layout, then `network`
  * when it is not all-zero (so a ledger without one keeps the id ledgers had
- * before the field existed; docs/LEDGER.md). Replicas of one ledger share it; the journal and snapshot
- * headers carry it; signed ops and escrow consents are bound to it, so an op
- * signed for one ledger answers CA_ERR_BAD_SIGNATURE on any other.
+ * before the field existed; docs/LEDGER.md). Replicas of one ledger share
+ * it; the journal and snapshot headers carry it; signed ops and escrow
+ * consents are bound to it, so an op signed for one ledger answers
+ * CA_ERR_BAD_SIGNATURE on any other.
  * CA_ERR_UNSUPPORTED / CA_ERR_INVALID_ARGUMENT for options ca_ledger_new
  * would refuse.
  */
