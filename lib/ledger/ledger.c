@@ -3,6 +3,7 @@
  * invariant check. Every op is validated completely (validate_*) before the
  * first change (commit_*), so a failure leaves the state untouched.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -15,11 +16,17 @@ size_t ca_ledger_op_max_bytes(void)
     return CA_LEDGER_OP_MAX_BYTES;
 }
 
+/* Size of the options struct a caller of `version` has (fields are only appended). */
+static size_t options_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(ca_ledger_options) : offsetof(ca_ledger_options, network);
+}
+
 ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
     CAI_REQUIRE_VERSION("ledger options", version, CA_LEDGER_OPTIONS_VERSION);
-    memset(opts, 0, sizeof *opts);
+    memset(opts, 0, options_size(version));
     opts->version = version;
     opts->unbonding_delay =
         (uint64_t)21 * 24 * 3600 * 1000; /* ms, like every time in the library */
@@ -55,7 +62,7 @@ ca_status cai_ledger_validate_options(const ca_ledger_options *o)
 
 void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
 {
-    uint8_t buf[200], *p = buf;
+    uint8_t buf[27 + 64 + 12 * 8 + 32], *p = buf;
     memcpy(p, "cyberagent/1/ledger-options", 27);
     p += 27;
     memcpy(p, o->authority.bytes, 32);
@@ -69,7 +76,35 @@ void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
         o->max_unbonding_entries, o->max_accounts,           o->max_escrows};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++, p += 8)
         cai_store_le64(p, v[i]);
+    /* `network` (version 2) is digested only when set: a ledger without one keeps the id it
+     * had before the field existed (and its journal and snapshot headers stay valid). */
+    static const uint8_t unset[32];
+    if (o->version >= 2 && memcmp(o->network.bytes, unset, 32) != 0) {
+        memcpy(p, o->network.bytes, 32);
+        p += 32;
+    }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
+}
+
+ca_status ca_ledger_options_id(const ca_ledger_options *opts, ca_hash *id_out)
+{
+    CAI_REQUIRE(opts);
+    CAI_REQUIRE(id_out);
+    ca_status st = cai_ensure_init();
+    if (st == CA_OK)
+        st = cai_ledger_validate_options(opts);
+    if (st != CA_OK)
+        return st;
+    cai_ledger_options_digest(opts, id_out->bytes);
+    return CA_OK;
+}
+
+ca_status ca_ledger_id(const ca_ledger *l, ca_hash *id_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(id_out);
+    *id_out = l->id;
+    return CA_OK;
 }
 
 /* ---------------------------------------------------------------- indexes */
@@ -210,7 +245,7 @@ static void account_digest(const ca_ledger *l, const cai_account *a, uint8_t out
 
 static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[32])
 {
-    uint8_t buf[8 + 32 * 3 + 24 + 2 + 8], *p = buf;
+    uint8_t buf[8 + 32 * 3 + 24 + 3 + 8 + 32], *p = buf;
     memcpy(p, "escrow\0\0", 8);
     p += 8;
     memcpy(p, e->award.bytes, 32);
@@ -222,11 +257,16 @@ static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[3
     cai_store_le64(p + 16, e->deadline);
     p[24] = e->state;
     p[25] = e->delivered;
-    p += 26;
+    p[26] = e->missed;
+    p += 27;
     /* Only a split records a payout of its own (open/refunded pay 0, released the payment). */
     if (e->state == CA_LEDGER_ESCROW_SPLIT) {
         cai_store_le64(p, e->paid);
         p += 8;
+    }
+    if (e->delivered) {
+        memcpy(p, e->result.bytes, 32);
+        p += 32;
     }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
 }
@@ -318,7 +358,10 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
     ca_ledger *l = calloc(1, sizeof *l);
     if (l == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a ledger");
-    l->opts = *opts;
+    /* A version 1 caller's struct ends before `network`: copy what it has, zero the rest. */
+    memcpy(&l->opts, opts, options_size(opts->version));
+    l->opts.version = CA_LEDGER_OPTIONS_VERSION;
+    cai_ledger_options_digest(&l->opts, l->id.bytes);
     if ((st = cai_idmap_init(&l->acc_index, opts->max_accounts)) ||
         (st = cai_idmap_init(&l->esc_index, opts->max_escrows)) ||
         (st = cai_idmap_init(&l->ev_index, CAI_IDMAP_MAX_ENTRIES))) {
@@ -454,7 +497,8 @@ static uint64_t jail_for(const ca_ledger_options *o, uint32_t kind)
 
 /* ------------------------------------------------------------- validation */
 
-/* Which fields each type uses (1 bit each): cp, ref, amount, amount2, deadline, evidence. */
+/* Which fields each type uses (1 bit each): cp, ref, amount, amount2, deadline, evidence,
+ * result. */
 
 static const uint8_t type_fields[12] = {
     0,
@@ -464,7 +508,7 @@ static const uint8_t type_fields[12] = {
     F_AMT,                                /* UNBOND */
     0,                                    /* WITHDRAW */
     F_CP | F_REF | F_AMT | F_AMT2 | F_DL, /* ESCROW_OPEN */
-    F_REF,                                /* DELIVER */
+    F_REF | F_RES,                        /* DELIVER */
     F_REF,                                /* RELEASE */
     F_REF,                                /* REFUND */
     F_REF | F_AMT | F_AMT2,               /* SPLIT */
@@ -484,7 +528,7 @@ static ca_status check_shape(const ca_ledger_op *op)
     if ((!(f & F_CP) && !is_zero32(op->counterparty.bytes)) ||
         (!(f & F_REF) && !is_zero32(op->ref.bytes)) || (!(f & F_AMT) && op->amount != 0) ||
         (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
-        (!(f & F_EV) && op->evidence != 0))
+        (!(f & F_EV) && op->evidence != 0) || (!(f & F_RES) && !is_zero32(op->result.bytes)))
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
                         op->type);
     switch (op->type) {
@@ -498,6 +542,10 @@ static ca_status check_shape(const ca_ledger_op *op)
     case CA_LEDGER_OP_ESCROW_OPEN:
         if (op->amount == 0)
             return cai_fail(CA_ERR_INVALID_ARGUMENT, "escrow payment must be > 0");
+        break;
+    case CA_LEDGER_OP_ESCROW_DELIVER:
+        if (is_zero32(op->result.bytes))
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "a delivery names its RESULT's message id");
         break;
     case CA_LEDGER_OP_SLASH:
         if (op->evidence < CA_LEDGER_EVIDENCE_EQUIVOCATION ||
@@ -526,7 +574,9 @@ static ca_status need_accounts(const ca_ledger *l, uint32_t n)
     return CA_OK;
 }
 
-ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+/* `result_at`: created_at of the RESULT a signed DELIVER carries, NULL when none was given. */
+static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                          const uint64_t *result_at)
 {
     const ca_ledger_options *o = &l->opts;
     ca_status st = check_shape(op);
@@ -657,6 +707,8 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
                 return cai_fail(CA_ERR_LEDGER_DELIVERED, "result already recorded");
             if (now > e->deadline)
                 return cai_fail(CA_ERR_LEDGER_TOO_LATE, "deadline passed");
+            if (result_at != NULL && *result_at > e->deadline)
+                return cai_fail(CA_ERR_LEDGER_TOO_LATE, "RESULT created after the deadline");
         } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND && is_hirer) {
             if (e->delivered)
                 return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
@@ -683,14 +735,17 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
                 return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
             const cai_escrow *e = &l->escrows[ei];
             if (op->evidence == CA_LEDGER_EVIDENCE_MISSED_DEADLINE) {
+                /* Open past its deadline, or settled after it (the `missed` mark): whatever
+                 * the order of slash and settlement, the offense is slashable once. */
                 if (sp.offender != e->worker)
                     return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not the worker");
-                if (e->state != CA_LEDGER_ESCROW_OPEN)
-                    return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED, "escrow already settled");
                 if (e->delivered)
                     return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
-                if (now <= e->deadline)
+                if (e->state == CA_LEDGER_ESCROW_OPEN && now <= e->deadline)
                     return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "deadline not passed");
+                if (e->state != CA_LEDGER_ESCROW_OPEN && !e->missed)
+                    return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED,
+                                    "escrow was settled by its deadline");
                 sp.victim = e->hirer;
             } else {
                 if (sp.offender != e->worker && sp.offender != e->hirer)
@@ -792,9 +847,14 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     case CA_LEDGER_OP_ESCROW_OPEN: {
         touch_acc(l, ci);
         uint32_t e = l->n_escrows++;
-        l->escrows[e] = (cai_escrow){op->ref, op->amount, op->amount2, op->deadline,
-                                     0,       si,         ci,          CA_LEDGER_ESCROW_OPEN,
-                                     0,       CAI_DIRTY};
+        l->escrows[e] = (cai_escrow){.award = op->ref,
+                                     .payment = op->amount,
+                                     .collateral = op->amount2,
+                                     .deadline = op->deadline,
+                                     .hirer = si,
+                                     .worker = ci,
+                                     .state = CA_LEDGER_ESCROW_OPEN,
+                                     .flags = CAI_DIRTY};
         l->dirty_esc[l->n_dirty_esc++] = e;
         cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
         l->accounts[si].balance -= op->amount;
@@ -805,6 +865,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     case CA_LEDGER_OP_ESCROW_DELIVER:
         touch_esc(l, ei);
         l->escrows[ei].delivered = 1;
+        l->escrows[ei].result = op->result;
         break;
     case CA_LEDGER_OP_ESCROW_RELEASE:
     case CA_LEDGER_OP_ESCROW_REFUND:
@@ -812,6 +873,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
         touch_esc(l, ei);
         cai_escrow *e = &l->escrows[ei];
         uint64_t to_worker, to_hirer;
+        e->missed = !e->delivered && now > e->deadline;
         if (op->type == CA_LEDGER_OP_ESCROW_RELEASE) {
             to_worker = e->payment + e->collateral;
             to_hirer = 0;
@@ -885,6 +947,17 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     return CA_OK;
 }
 
+ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+{
+    return apply_op(l, op, now, NULL);
+}
+
+ca_status cai_ledger_apply_delivery(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                                    uint64_t result_at)
+{
+    return apply_op(l, op, now, &result_at);
+}
+
 /* ---------------------------------------------------------------- queries */
 
 ca_status ca_ledger_account(const ca_ledger *l, const ca_agent_id *id, ca_ledger_account_info *out)
@@ -917,10 +990,13 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     CAI_REQUIRE(l);
     CAI_REQUIRE(award);
     CAI_REQUIRE(out);
+    CAI_REQUIRE_VERSION("ledger escrow info", out->version, CA_LEDGER_ESCROW_INFO_VERSION);
     uint32_t i = esc_find(l, award);
     if (i == CAI_NONE)
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
     const cai_escrow *e = &l->escrows[i];
+    /* Version 1 is every field below; a later version appends and fills only what the caller
+     * asked for. */
     out->hirer = l->accounts[e->hirer].id;
     out->worker = l->accounts[e->worker].id;
     out->payment = e->payment;
@@ -928,6 +1004,9 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     out->deadline = e->deadline;
     out->state = e->state;
     out->delivered = e->delivered;
+    out->missed = e->missed;
+    out->paid = e->paid;
+    out->result = e->result;
     return CA_OK;
 }
 
@@ -986,7 +1065,7 @@ ca_status ca_ledger_check(ca_ledger *l)
         const cai_escrow *e = &l->escrows[i];
         if (esc_find(l, &e->award) != i || e->hirer >= l->n_accounts ||
             e->worker >= l->n_accounts || e->hirer == e->worker || e->state < 1 || e->state > 4 ||
-            e->delivered > 1 || !cai_escrow_paid_ok(e))
+            !cai_escrow_paid_ok(e))
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "escrow %u inconsistent", i);
         if (e->state == CA_LEDGER_ESCROW_OPEN)
             escrowed += (cai_u128)e->payment + e->collateral;
