@@ -81,13 +81,17 @@ struct hire_story {
     uint64_t release_at; /* earliest end of a jail that routing still reads as 0 */
     uint64_t now;        /* absolute ms */
     uint64_t rng;
-    uint64_t last_slash;     /* stake taken by the latest slash */
-    const uint8_t *slash_ev; /* equivocation evidence submitted with the next op, or NULL */
-    size_t slash_ev_len;
-    unsigned ev_sigs;      /* signatures one check of that evidence verifies */
-    uint64_t ev_sig_bytes; /* and the bytes they cover */
+    uint64_t last_slash; /* stake taken by the latest slash */
+    /* Submitted with the next op, or NULL: equivocation evidence, or a DELIVER's RESULT. */
+    const uint8_t *attach;
+    size_t attach_len;
+    unsigned attach_sigs;      /* signatures the ledger checks in it */
+    uint64_t attach_sig_bytes; /* and the bytes they cover */
+    unsigned ev_sigs;          /* signatures one check of equivocation evidence verifies */
+    uint64_t ev_sig_bytes;     /* and the bytes they cover */
     uint64_t signs, verifies, sign_bytes, verify_bytes, messages;
     ca_ledger_options lopts;
+    ca_hash ledger_id; /* what every signed ledger op names */
     uint8_t buf[8][ENV_BUF];
 };
 
@@ -197,38 +201,40 @@ static size_t env_signed_len(size_t env_len)
     return env_len > CA_SIGNATURE_BYTES ? env_len - CA_SIGNATURE_BYTES : env_len;
 }
 
-/* Signs a ledger op as `signer` (cosigned by `cosigner` for ESCROW_OPEN) and
- * submits it: the ledger checks the signatures before applying. */
+/* Signs a ledger op for this ledger as `signer` (cosigned by `cosigner` for
+ * ESCROW_OPEN) and submits it, with s->attach when set: the ledger checks the
+ * signatures (and the attachment's) before applying. */
 static ca_status ledger_do(hire_story *s, party *signer, const party *cosigner, ca_ledger_op *op)
 {
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t len = 0, enc = 0;
     op->signer = signer->pk;
     op->nonce = signer->nonce + 1;
-    ca_status st =
-        ca_ledger_op_sign(op, signer->id, cosigner ? cosigner->id : NULL, msg, sizeof msg, &len);
+    ca_status st = ca_ledger_op_sign(&s->ledger_id, op, signer->id, cosigner ? cosigner->id : NULL,
+                                     msg, sizeof msg, &len);
     if (st == CA_OK)
         st = ca_ledger_op_encode(op, NULL, 0, &enc);
     if (st == CA_ERR_BUFFER_TOO_SMALL)
         st = CA_OK;
     if (st == CA_OK)
-        st = s->slash_ev != NULL ? ca_ledger_submit_evidence(s->ledger, msg, len, s->slash_ev,
-                                                             s->slash_ev_len, s->now, NULL)
-                                 : ca_ledger_submit(s->ledger, msg, len, s->now, NULL);
+        st = s->attach != NULL ? ca_ledger_submit_evidence(s->ledger, msg, len, s->attach,
+                                                           s->attach_len, s->now, NULL)
+                               : ca_ledger_submit(s->ledger, msg, len, s->now, NULL);
     if (st != CA_OK)
         return st;
     signer->nonce++;
-    if (s->slash_ev != NULL) { /* the ledger checks the evidence too */
-        s->verifies += s->ev_sigs;
-        s->verify_bytes += s->ev_sig_bytes;
+    if (s->attach != NULL) { /* the ledger checks the attachment's signatures too */
+        s->verifies += s->attach_sigs;
+        s->verify_bytes += s->attach_sig_bytes;
     }
     unsigned sigs = cosigner ? 2u : 1u;
-    count_sign(s, enc + 22);
+    enc += 22 + CA_HASH_BYTES; /* signed: the domain tag, the ledger id, the op */
+    count_sign(s, enc);
     if (cosigner) {
         s->signs++;
-        s->sign_bytes += enc + 22;
+        s->sign_bytes += enc;
     }
-    count_verify(s, enc + 22, sigs);
+    count_verify(s, enc, sigs);
     return CA_OK;
 }
 
@@ -422,6 +428,7 @@ static ca_status setup(hire_story *s)
     s->lopts.jail_dispute = 0;
     s->lopts.initial_accounts = s->n + 2;
     TRY(ca_ledger_new(&s->ledger, &s->lopts), "ledger");
+    TRY(ca_ledger_id(s->ledger, &s->ledger_id), "ledger id");
 
     ca_reputation_options ro;
     (void)ca_reputation_options_init(&ro, CA_REPUTATION_OPTIONS_VERSION);
@@ -789,13 +796,22 @@ static ca_status sign_result(hire_story *s, hire *h, const char *output, uint8_t
     return CA_OK;
 }
 
-static ca_status deliver(hire_story *s, hire *h)
+/* The worker records the RESULT the thread accepted (its signed bytes: `result`) on the
+ * escrow; the ledger checks that it is the worker's RESULT for this award. */
+static ca_status deliver(hire_story *s, hire *h, const uint8_t *result, size_t result_len)
 {
+    const ca_task_msg *rm = NULL;
+    if (!ca_task_result_msg(h->task, &rm))
+        return fail(CA_ERR_STATE, "delivery without a result");
     ca_ledger_op op;
-    memset(&op, 0, sizeof op);
-    op.type = CA_LEDGER_OP_ESCROW_DELIVER;
-    op.ref = h->award_id;
-    TRY(ledger_do(s, &s->ag[h->worker].p, NULL, &op), "escrow deliver");
+    TRY(ca_ledger_op_escrow_deliver(&op, rm), "deliver op");
+    s->attach = result;
+    s->attach_len = result_len;
+    s->attach_sigs = 1;
+    s->attach_sig_bytes = env_signed_len(result_len);
+    ca_status st = ledger_do(s, &s->ag[h->worker].p, NULL, &op);
+    s->attach = NULL;
+    TRY(st, "escrow deliver");
     return CA_OK;
 }
 
@@ -847,7 +863,7 @@ static ca_status honest_finish(hire_story *s, hire *h)
     size_t len = 0;
     TRY(sign_result(s, h, output, s->buf[3], &len), "result");
     TRY(thread_apply(s, h, s->buf[3], len, NULL), "hirer applies result");
-    TRY(deliver(s, h), "deliver");
+    TRY(deliver(s, h, s->buf[3], len), "deliver");
     hire_event ev;
     ev_init(&ev, HIRE_EV_DELIVERED, (int32_t)h->num, h->worker, (int32_t)h->hirer);
     ev.amount = s->now - h->awarded_at;
@@ -899,10 +915,12 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
     op.evidence = kind;
     op.counterparty = wk->p.pk;
     op.ref = *ref;
-    s->slash_ev = proof;
-    s->slash_ev_len = proof_len;
+    s->attach = proof;
+    s->attach_len = proof_len;
+    s->attach_sigs = s->ev_sigs; /* what evidence_cost counted */
+    s->attach_sig_bytes = s->ev_sig_bytes;
     ca_status sst = ledger_do(s, &hr->p, NULL, &op);
-    s->slash_ev = NULL;
+    s->attach = NULL;
     TRY(sst, "slash");
     /* The ledger applied the slash on verified evidence: reputation records the
      * offense under the same kind and ref (the offender's credibility falls). */
@@ -981,7 +999,7 @@ static ca_status equivocate(hire_story *s, hire *h)
     TRY(sign_result(s, h, out_a, s->buf[3], &la), "result a");
     TRY(sign_result(s, h, out_b, s->buf[5], &lb), "result b");
     TRY(thread_apply(s, h, s->buf[3], la, NULL), "hirer applies result");
-    TRY(deliver(s, h), "deliver");
+    TRY(deliver(s, h, s->buf[3], la), "deliver");
     hire_event ev;
     ev_init(&ev, HIRE_EV_DELIVERED, (int32_t)h->num, h->worker, (int32_t)h->hirer);
     ev.amount = s->now - h->awarded_at;
@@ -1223,6 +1241,7 @@ ca_status hire_story_totals(hire_story *s, hire_totals *out)
         const task_record *r = &s->rec[t];
         ca_ledger_escrow_info e;
         memset(&e, 0, sizeof e);
+        e.version = CA_LEDGER_ESCROW_INFO_VERSION;
         int has = r->has_escrow && ca_ledger_escrow(s->ledger, &r->award, &e) == CA_OK;
         int ok = 0;
         switch (r->outcome) {

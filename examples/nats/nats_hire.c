@@ -11,8 +11,10 @@
  * it. Subjects:
  *
  *   ca.join            worker -> market (request): its signed card
- *   ca.ledger          worker -> market (request): a signed ledger op (BOND, ESCROW_DELIVER)
+ *   ca.ledger          worker -> market (request): a signed ledger op (BOND)
  *   ca.consent         worker -> market (request): signed consent to an award's escrow
+ *   ca.deliver         worker -> market (request): u32le op length | signed ESCROW_DELIVER |
+ *                      the RESULT envelope it names (the ledger checks both)
  *   ca.task.<cap>      market -> workers: REQUEST envelopes
  *   ca.agent.<id>      each agent's inbox (its card endpoint): BID, AWARD, RESULT, RECEIPT
  *   ca.done            market -> workers: the story is over
@@ -25,6 +27,11 @@
  * ca.consent; the market adds its next nonce, signs with the consent
  * attached (ca_ledger_op_sign_cosigned) and submits the signed op, so the
  * journal holds both signatures and any replica can re-check them.
+ *
+ * Every signed op and consent names the ledger it is for (its id, the digest
+ * of its options): the options are public here, derived from the seed like
+ * the identities (ledger_options), so a worker computes the id itself
+ * (ca_ledger_options_id) and its ops apply on this ledger only.
  */
 #include <inttypes.h>
 #include <nats/nats.h>
@@ -103,6 +110,24 @@ static int failed(const char *who, const char *what, ca_status st)
         }                                                                                          \
     } while (0)
 
+/* The market ledger's rules, which every process derives from the seed. */
+static ca_status ledger_options(uint64_t seed, ca_ledger_options *lo)
+{
+    ca_identity *id = NULL;
+    ca_status st = ca_ledger_options_init(lo, CA_LEDGER_OPTIONS_VERSION);
+    if (st == CA_OK)
+        st = identity(seed, 1000000001u, &id, &lo->authority);
+    ca_identity_free(id);
+    id = NULL;
+    if (st == CA_OK)
+        st = identity(seed, 1000000002u, &id, &lo->arbiter);
+    ca_identity_free(id);
+    lo->unbonding_delay = 7ull * 86400000u; /* ms: the clock here is Unix ms */
+    lo->jail_equivocation = 3600000u;
+    lo->slash_equivocation_ppm = 300000;
+    return st;
+}
+
 static void env_params(ca_envelope_params *ep, uint64_t now)
 {
     (void)ca_envelope_params_init(ep, CA_ENVELOPE_PARAMS_VERSION);
@@ -119,6 +144,7 @@ typedef struct worker {
     int index, cheat;
     uint64_t nonce, price[2];
     uint32_t cap[2], wins;
+    ca_hash ledger_id; /* the market ledger's id: every op and consent names it */
     natsConnection *nc;
 } worker;
 
@@ -137,15 +163,27 @@ static int ask(natsConnection *nc, const char *subj, const uint8_t *data, size_t
     return strcmp(reply, "CA_OK") != 0;
 }
 
-static int ledger_op(worker *w, ca_ledger_op *op)
+/* Signs `op` and sends it on ca.ledger, or on ca.deliver with the RESULT `att` after it. */
+static int ledger_op(worker *w, ca_ledger_op *op, const uint8_t *att, size_t att_len)
 {
-    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    uint8_t msg[4 + CA_LEDGER_OP_MAX_BYTES + BUF];
     size_t len = 0;
     char reply[64];
     op->signer = w->pk;
     op->nonce = w->nonce + 1;
-    TRY(w->name, ca_ledger_op_sign(op, w->id, NULL, msg, sizeof msg, &len), "ledger op");
-    if (ask(w->nc, "ca.ledger", msg, len, reply, sizeof reply)) {
+    uint8_t *at = att != NULL ? msg + 4 : msg;
+    TRY(w->name,
+        ca_ledger_op_sign(&w->ledger_id, op, w->id, NULL, at, CA_LEDGER_OP_MAX_BYTES, &len),
+        "ledger op");
+    if (att != NULL) {
+        if (att_len > BUF)
+            return failed(w->name, "result", CA_ERR_LIMIT);
+        for (int i = 0; i < 4; i++)
+            msg[i] = (uint8_t)(len >> (8 * i));
+        memcpy(msg + 4 + len, att, att_len);
+        len += 4 + att_len;
+    }
+    if (ask(w->nc, att != NULL ? "ca.deliver" : "ca.ledger", msg, len, reply, sizeof reply)) {
         fprintf(stderr, "cyberagent-nats %s: ledger refused op %u: %s\n", w->name, op->type, reply);
         return 1;
     }
@@ -193,7 +231,7 @@ static int worker_join(worker *w)
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_BOND;
     op.amount = 2000;
-    return ledger_op(w, &op);
+    return ledger_op(w, &op, NULL, 0);
 }
 
 static int worker_bid(worker *w, const natsMsg *m)
@@ -260,18 +298,13 @@ static int worker_award(worker *w, ca_envelope *env)
     size_t len = 0;
     ca_signature consent;
     char reply[64];
-    TRY(w->name, ca_ledger_op_cosign(&escrow, w->id, &consent), "consent");
+    TRY(w->name, ca_ledger_op_cosign(&w->ledger_id, &escrow, w->id, &consent), "consent");
     if (ask(w->nc, "ca.consent", consent.bytes, sizeof consent.bytes, reply, sizeof reply)) {
         fprintf(stderr, "cyberagent-nats %s: escrow not opened (%s): no work\n", w->name, reply);
         return 0;
     }
-    /* The work, then the delivery record, then the result. */
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
-    op.type = CA_LEDGER_OP_ESCROW_DELIVER;
-    op.ref = award_id;
-    if (ledger_op(w, &op))
-        return 1;
+    /* The work, then the delivery record on the ledger (the op names the RESULT, which
+     * goes with it), then the result to the hirer. */
     char to[48];
     inbox_of(&hirer, to, sizeof to);
     for (int copy = 0; copy < (w->cheat && w->wins > 1 ? 2 : 1); copy++) {
@@ -285,7 +318,18 @@ static int worker_award(worker *w, ca_envelope *env)
         rs.output.data = (const uint8_t *)output;
         rs.output.data_len = strlen(output);
         env_params(&ep, now_ms());
-        TRY(w->name, ca_task_result_sign(w->id, &ep, &rs, out, sizeof out, &len, NULL), "result");
+        ca_hash res_id;
+        TRY(w->name, ca_task_result_sign(w->id, &ep, &rs, out, sizeof out, &len, &res_id),
+            "result");
+        if (copy == 0) {
+            ca_ledger_op op;
+            memset(&op, 0, sizeof op);
+            op.type = CA_LEDGER_OP_ESCROW_DELIVER;
+            op.ref = award_id;
+            op.result = res_id;
+            if (ledger_op(w, &op, out, len))
+                return 1;
+        }
         NTRY(w->name, natsConnection_Publish(w->nc, to, out, (int)len), "publish result");
     }
     return 0;
@@ -300,6 +344,9 @@ static int run_worker(const char *url, uint64_t seed, int index, int cheat)
     TRY("worker", identity(seed, 100u + (uint64_t)index, &w.id, &w.pk), "identity");
     (void)snprintf(w.name, sizeof w.name, "%s%d", cheat ? "cheat" : "w", index);
     inbox_of(&w.pk, w.inbox, sizeof w.inbox);
+    ca_ledger_options lo;
+    TRY(w.name, ledger_options(seed, &lo), "ledger options");
+    TRY(w.name, ca_ledger_options_id(&lo, &w.ledger_id), "ledger id");
     for (int k = 0; k < 2; k++) {
         w.cap[k] = (uint32_t)(index + k) % NCAPS;
         w.price[k] = cheat ? 25u + (uint64_t)k : 40u + 7u * (uint64_t)index + (uint64_t)k;
@@ -363,8 +410,9 @@ typedef struct market {
     ca_reputation *rep;
     ca_routing *rt;
     ca_ledger_options lo;
+    ca_hash ledger_id;
     natsConnection *nc;
-    natsSubscription *s_join, *s_ledger, *s_consent, *s_inbox;
+    natsSubscription *s_join, *s_ledger, *s_consent, *s_deliver, *s_inbox;
     /* the task in progress */
     ca_task *task;
     ca_hash award_id;
@@ -398,7 +446,7 @@ static ca_status local_op_ev(market *mk, party *p, ca_ledger_op *op, const uint8
     size_t len = 0;
     op->signer = p->pk;
     op->nonce = p->nonce + 1;
-    ca_status st = ca_ledger_op_sign(op, p->id, NULL, msg, sizeof msg, &len);
+    ca_status st = ca_ledger_op_sign(&mk->ledger_id, op, p->id, NULL, msg, sizeof msg, &len);
     if (st == CA_OK)
         st = ev != NULL
                  ? ca_ledger_submit_evidence(mk->ledger, msg, len, ev, ev_len, now_ms(), NULL)
@@ -475,7 +523,8 @@ static void serve_consent(market *mk, natsMsg *m)
         uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
         size_t len = 0;
         /* A consent from anyone but the awarded worker, or to other terms, fails here. */
-        st = ca_ledger_op_sign_cosigned(&op, mk->hirer.id, &consent, msg, sizeof msg, &len);
+        st = ca_ledger_op_sign_cosigned(&mk->ledger_id, &op, mk->hirer.id, &consent, msg,
+                                        sizeof msg, &len);
         if (st == CA_OK)
             st = ca_ledger_submit(mk->ledger, msg, len, now_ms(), NULL);
         if (st == CA_OK) {
@@ -483,6 +532,24 @@ static void serve_consent(market *mk, natsMsg *m)
             mk->escrow_open = 1;
         }
     }
+    reply_status(mk, m, st);
+}
+
+/*
+ * ca.deliver: the worker's signed ESCROW_DELIVER and the RESULT it names;
+ * the ledger checks that the RESULT is the worker's, for this award, with
+ * that id, before it records the delivery.
+ */
+static void serve_deliver(market *mk, natsMsg *m)
+{
+    const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
+    size_t len = (size_t)natsMsg_GetDataLength(m), n = 0;
+    ca_status st = CA_ERR_MALFORMED;
+    if (len >= 4)
+        n = (size_t)data[0] | (size_t)data[1] << 8 | (size_t)data[2] << 16 | (size_t)data[3] << 24;
+    if (len >= 4 && n < len - 4)
+        st = ca_ledger_submit_evidence(mk->ledger, data + 4, n, data + 4 + n, len - 4 - n, now_ms(),
+                                       NULL);
     reply_status(mk, m, st);
 }
 
@@ -501,6 +568,10 @@ static natsMsg *pump(market *mk, uint64_t until)
         }
         if (natsSubscription_NextMsg(&m, mk->s_consent, 1) == NATS_OK) {
             serve_consent(mk, m);
+            natsMsg_Destroy(m);
+        }
+        if (natsSubscription_NextMsg(&m, mk->s_deliver, 1) == NATS_OK) {
+            serve_deliver(mk, m);
             natsMsg_Destroy(m);
         }
         if (natsSubscription_NextMsg(&m, mk->s_inbox, 2) == NATS_OK)
@@ -786,13 +857,9 @@ static int run_market(const char *url, uint64_t seed, uint32_t workers, uint32_t
     TRY("market", identity(seed, 1000000001u, &mk.authority.id, &mk.authority.pk), "identity");
     TRY("market", identity(seed, 1000000002u, &mk.arbiter.id, &mk.arbiter.pk), "identity");
     inbox_of(&mk.hirer.pk, mk.inbox, sizeof mk.inbox);
-    (void)ca_ledger_options_init(&mk.lo, CA_LEDGER_OPTIONS_VERSION);
-    mk.lo.authority = mk.authority.pk;
-    mk.lo.arbiter = mk.arbiter.pk;
-    mk.lo.unbonding_delay = 7ull * 86400000u; /* ms: the clock here is Unix ms */
-    mk.lo.jail_equivocation = 3600000u;
-    mk.lo.slash_equivocation_ppm = 300000;
+    TRY("market", ledger_options(seed, &mk.lo), "ledger options");
     TRY("market", ca_ledger_new(&mk.ledger, &mk.lo), "ledger");
+    TRY("market", ca_ledger_id(mk.ledger, &mk.ledger_id), "ledger id");
     TRY("market", ca_reputation_new(&mk.rep, NULL), "reputation");
     ca_routing_options ro;
     (void)ca_routing_options_init(&ro, CA_ROUTING_OPTIONS_VERSION);
@@ -810,6 +877,7 @@ static int run_market(const char *url, uint64_t seed, uint32_t workers, uint32_t
     NTRY("market", natsConnection_SubscribeSync(&mk.s_join, mk.nc, "ca.join"), "subscribe");
     NTRY("market", natsConnection_SubscribeSync(&mk.s_ledger, mk.nc, "ca.ledger"), "subscribe");
     NTRY("market", natsConnection_SubscribeSync(&mk.s_consent, mk.nc, "ca.consent"), "subscribe");
+    NTRY("market", natsConnection_SubscribeSync(&mk.s_deliver, mk.nc, "ca.deliver"), "subscribe");
     NTRY("market", natsConnection_SubscribeSync(&mk.s_inbox, mk.nc, mk.inbox), "subscribe");
     NTRY("market", natsConnection_Flush(mk.nc), "flush");
     printf("market %s: waiting for %u workers\n", mk.inbox, workers);
@@ -840,6 +908,7 @@ static int run_market(const char *url, uint64_t seed, uint32_t workers, uint32_t
     natsSubscription_Destroy(mk.s_join);
     natsSubscription_Destroy(mk.s_ledger);
     natsSubscription_Destroy(mk.s_consent);
+    natsSubscription_Destroy(mk.s_deliver);
     natsSubscription_Destroy(mk.s_inbox);
     natsConnection_Destroy(mk.nc);
     ca_ledger_free(mk.ledger);

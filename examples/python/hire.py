@@ -28,11 +28,13 @@ now = EPOCH
 ledger, nonce = ca.Ledger(authority=authority.public_key), {}
 
 
-def ledger_op(kind, signer, cosigner=None, **fields):
-    """Signs a ledger op (the worker cosigns an escrow) and submits it: the ledger checks signatures."""
+def ledger_op(kind, signer, cosigner=None, attach=None, **fields):
+    """Signs a ledger op for this ledger (the worker cosigns an escrow) and submits it, with the
+    message it claims when there is one (a delivery's RESULT): the ledger checks the signatures."""
     nonce[signer.public_key] = nonce.get(signer.public_key, 0) + 1
     op = L.LedgerOp(kind, signer=signer.public_key, nonce=nonce[signer.public_key], **fields)
-    ledger.submit(L.op_sign(op, signer, cosigner), now)
+    msg = L.op_sign(ledger.id, op, signer, cosigner)
+    ledger.submit(msg, now) if attach is None else ledger.submit_evidence(msg, attach, now)
 
 
 routing, reputation = ca.Routing(), ca.Reputation()
@@ -66,7 +68,7 @@ for n in range(1, 7):
     result, result_id = T.sign_result(worker, task=task_id, award=award_id, output=b"summary %d" % n,
                                       created_at=now + 3, expires_at=now + TTL)
     thread.apply(result, now + 3)
-    ledger_op(L.OP_ESCROW_DELIVER, worker, ref=award_id)
+    ledger_op(L.OP_ESCROW_DELIVER, worker, attach=result, ref=award_id, result=result_id)  # names its RESULT
     rating = quality[names[worker.public_key]]
     receipt, _ = T.sign_receipt(alice, task=task_id, award=award_id, result=result_id, worker=worker.public_key,
                                 accept=True, rating=rating, paid=price, created_at=now + 4, expires_at=now + TTL)

@@ -16,6 +16,10 @@
  * THREAD SAFETY: a ca_ledger is not thread-safe; serialize every call on one
  * handle (read-only queries included). Distinct handles are independent.
  * Functions without a handle are thread-safe.
+ * COST: accounts, escrows and used evidence are found through a keyed hash
+ * of the whole 32-byte key (SipHash, a random key per handle), so an op, a
+ * snapshot record loaded and a record checked cost O(1) expected whatever
+ * ids or award refs peers make up (docs/LEDGER.md, "Indexes").
  * TIME: the ledger never reads a clock. `now` is the caller's time in ms since
  * the Unix epoch, the unit of every other module (envelopes, tasks, cards);
  * delays, deadlines and jail durations use the same unit.
@@ -42,7 +46,7 @@ typedef enum ca_ledger_op_type {
     CA_LEDGER_OP_UNBOND = 4,         /* owner: bonded -> unbonding entry (matures after delay) */
     CA_LEDGER_OP_WITHDRAW = 5,       /* owner: every matured unbonding entry -> balance */
     CA_LEDGER_OP_ESCROW_OPEN = 6,    /* hirer (+ worker consent): lock payment and collateral */
-    CA_LEDGER_OP_ESCROW_DELIVER = 7, /* worker: record that the RESULT came by the deadline */
+    CA_LEDGER_OP_ESCROW_DELIVER = 7, /* worker: record its RESULT (by id) by the deadline */
     CA_LEDGER_OP_ESCROW_RELEASE = 8, /* hirer: payment and collateral to the worker */
     CA_LEDGER_OP_ESCROW_REFUND = 9,  /* worker any time; hirer after a missed deadline */
     CA_LEDGER_OP_ESCROW_SPLIT = 10,  /* arbiter: split by a dispute verdict */
@@ -52,7 +56,7 @@ typedef enum ca_ledger_op_type {
 /* Kinds of slashing evidence. Append-only. */
 typedef enum ca_ledger_evidence {
     CA_LEDGER_EVIDENCE_EQUIVOCATION = 1,    /* two conflicting signed messages for one task */
-    CA_LEDGER_EVIDENCE_MISSED_DEADLINE = 2, /* escrow open, no RESULT recorded, deadline past */
+    CA_LEDGER_EVIDENCE_MISSED_DEADLINE = 2, /* deadline passed with no RESULT recorded */
     CA_LEDGER_EVIDENCE_DISPUTE = 3          /* verdict signed by the arbiter */
 } ca_ledger_evidence;
 
@@ -72,11 +76,22 @@ typedef enum ca_ledger_evidence {
  *   ESCROW_SPLIT   arbiter      -            award id   pay to worker  collat. to hirer -
  *   SLASH          reporter     offender     see below  -              -                -
  *
+ * `result` is used by ESCROW_DELIVER only (non-zero): the message id of the
+ * worker's RESULT, which the escrow records. A signed DELIVER is submitted
+ * with that RESULT (ca_ledger_submit_evidence), which the ledger checks.
  * SLASH `ref`: EQUIVOCATION: the offense key (ca_evidence_offense); MISSED_DEADLINE and
  * DISPUTE: the award id of the escrow. DISPUTE is signed by the arbiter.
  * `nonce` is the signer's next nonce: 1 for its first op, then +1 per applied
  * op (failed ops consume nothing). A nonce already used answers
  * CA_ERR_LEDGER_DUPLICATE, so a retried op is never applied twice.
+ *
+ * Escrow settlement and the missed deadline. The worker may REFUND at any
+ * time, the hirer only once `now > deadline` with nothing delivered; RELEASE
+ * (hirer) and SPLIT (arbiter) any time while open. An escrow settled (by any
+ * of these) after its deadline with nothing delivered keeps a `missed` mark,
+ * so a MISSED_DEADLINE slash of its worker is accepted before or after the
+ * settlement, in any order, exactly once (the evidence key names the award).
+ * An escrow settled by its deadline, or delivered, is not slashable for it.
  */
 typedef struct ca_ledger_op {
     uint32_t type;     /* ca_ledger_op_type */
@@ -88,14 +103,17 @@ typedef struct ca_ledger_op {
     uint64_t amount;
     uint64_t amount2;
     uint64_t deadline;
+    ca_hash result; /* ESCROW_DELIVER only: message id of the RESULT delivered */
 } ca_ledger_op;
 
-#define CA_LEDGER_OPTIONS_VERSION 1u
+#define CA_LEDGER_OPTIONS_VERSION 2u
 
 /*
  * Ledger parameters. Every field except the capacity hint is part of the
  * replicated rules: replicas must agree on them, and a durable ledger refuses
- * to open with different ones (CA_ERR_LEDGER_OPTIONS_MISMATCH).
+ * to open with different ones (CA_ERR_LEDGER_OPTIONS_MISMATCH). Together
+ * they are the ledger's identity (ca_ledger_options_id), which every signed
+ * op and every escrow consent covers.
  */
 typedef struct ca_ledger_options {
     unsigned int version;  /* CA_LEDGER_OPTIONS_VERSION */
@@ -115,19 +133,39 @@ typedef struct ca_ledger_options {
     uint64_t jail_dispute;
     /* Limits. */
     uint32_t max_unbonding_entries; /* per account, 1..255 */
-    uint32_t max_accounts;
-    uint32_t max_escrows;
+    uint32_t max_accounts;          /* 2..2^30; an op that would pass it: CA_ERR_LIMIT */
+    uint32_t max_escrows;           /* 1..2^30; likewise */
     /* Capacity hint (accounts to preallocate); not a replicated rule. */
     uint32_t initial_accounts;
+    /* Version 2. Any 32 bytes naming this ledger instance (a network name's
+     * hash, a genesis document's hash), so that two ledgers with the same
+     * rules and accounts still have different ids and an op signed for one
+     * never applies on the other. Default all-zero; version 1 callers get zero. */
+    ca_hash network;
 } ca_ledger_options;
 
 /*
  * Defaults: authority and arbiter all-zero (set them), delay 21 days in
  * ms, slashes 5% / 1% / 10%, reporter 10%, victim 40%, jail 7 days for
  * equivocation, none otherwise; 16 unbonding entries, 2^24 accounts and
- * escrows. CA_ERR_UNSUPPORTED when `version` is newer than this build.
+ * escrows; network all-zero. Writes only the fields of `version` (1: up to
+ * initial_accounts). CA_ERR_UNSUPPORTED when `version` is 0 or newer than
+ * this build.
  */
 CA_API ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version);
+
+/*
+ * The ledger id: BLAKE2b-256 of "cyberagent/1/ledger-options" followed by
+ * every replicated option in a fixed little-endian layout, then `network`
+ * when it is not all-zero (so a ledger without one keeps the id ledgers had
+ * before the field existed; docs/LEDGER.md). Replicas of one ledger share
+ * it; the journal and snapshot headers carry it; signed ops and escrow
+ * consents are bound to it, so an op signed for one ledger answers
+ * CA_ERR_BAD_SIGNATURE on any other.
+ * CA_ERR_UNSUPPORTED / CA_ERR_INVALID_ARGUMENT for options ca_ledger_new
+ * would refuse.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_options_id(const ca_ledger_options *opts, ca_hash *id_out);
 
 typedef struct ca_ledger ca_ledger;
 
@@ -169,6 +207,9 @@ CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
 /* Releases memory and closes files without syncing. NULL is a no-op. */
 CA_API void ca_ledger_free(ca_ledger *ledger);
 
+/* The ledger's id (ca_ledger_options_id of the options it was made with). */
+CA_API ca_status ca_ledger_id(const ca_ledger *ledger, ca_hash *id_out);
+
 /*
  * Applies an op the caller has authenticated by other means (the signature
  * layer, or a trusted local source). On success *seq_out (may be NULL) is the
@@ -190,9 +231,12 @@ CA_API CA_NODISCARD ca_status ca_ledger_apply_batch(ca_ledger *ledger, const ca_
                                                     size_t *applied);
 
 /*
- * Decodes a signed op (ca_ledger_op_sign), checks its signatures and applies
- * it; the signed bytes are what the journal keeps. CA_ERR_MALFORMED,
- * CA_ERR_BAD_SIGNATURE, CA_ERR_LIMIT, or any status of ca_ledger_apply.
+ * Decodes a signed op (ca_ledger_op_sign), checks its signatures against
+ * this ledger's id (ca_ledger_id) and applies it; the signed bytes are what
+ * the journal keeps. CA_ERR_MALFORMED, CA_ERR_LIMIT, CA_ERR_BAD_SIGNATURE
+ * (also for an op signed for another ledger), CA_ERR_LEDGER_BAD_EVIDENCE for
+ * an EQUIVOCATION slash or an ESCROW_DELIVER, which need what they claim
+ * attached (ca_ledger_submit_evidence), or any status of ca_ledger_apply.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_submit(ca_ledger *ledger, const uint8_t *msg,
                                                size_t msg_len, uint64_t now, uint64_t *seq_out);
@@ -218,18 +262,21 @@ CA_API size_t ca_ledger_op_max_bytes(void);
 
 /*
  * Canonical encoding of `op` (MessagePack map, docs/LEDGER.md) that both
- * signatures cover, after the domain tag "cyberagent/1/ledger-op".
- * OWNERSHIP RULE output.
+ * signatures cover, after the domain tag "cyberagent/1/ledger-op" and the
+ * ledger id. OWNERSHIP RULE output.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out,
                                                   size_t out_cap, size_t *out_len);
 
 /*
- * Signs `op` with `signer` (must match op->signer) and, for ESCROW_OPEN,
- * `cosigner` = the worker (its consent to lock the collateral; NULL for other
- * types). Output: signed op bytes (OWNERSHIP RULE; CA_LEDGER_OP_MAX_BYTES suffice).
+ * Signs `op` for the ledger `ledger_id` (ca_ledger_id / ca_ledger_options_id)
+ * with `signer` (must match op->signer) and, for ESCROW_OPEN, `cosigner` =
+ * the worker (its consent to lock the collateral; NULL for other types).
+ * The signatures cover the ledger id, so the op applies on that ledger only.
+ * Output: signed op bytes (OWNERSHIP RULE; CA_LEDGER_OP_MAX_BYTES suffice).
  */
-CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca_identity *signer,
+CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const ca_ledger_op *op,
+                                                const ca_identity *signer,
                                                 const ca_identity *cosigner, uint8_t *out,
                                                 size_t out_cap, size_t *out_len);
 
@@ -239,12 +286,13 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca
  * and sends the 64-byte signature; the hirer attaches it with
  * ca_ledger_op_sign_cosigned, which checks it (CA_ERR_BAD_SIGNATURE) before
  * signing. For other op types `cosig` must be NULL.
- * The consent covers the escrow's terms (hirer, worker, award id, payment,
- * collateral, deadline), not the hirer's nonce: the worker may sign it with
- * any nonce (0 is fine) and the hirer fills in its next nonce when it signs,
- * whatever other ops it applied in between. One consent opens one escrow: the
- * ledger keeps one escrow per award id. ca_ledger_op_escrow_open builds the
- * op from the AWARD, so both sides sign the same terms.
+ * The consent covers the ledger id and the escrow's terms (hirer, worker,
+ * award id, payment, collateral, deadline), not the hirer's nonce: the worker
+ * may sign it with any nonce (0 is fine) and the hirer fills in its next
+ * nonce when it signs, whatever other ops it applied in between. One consent
+ * opens one escrow on one ledger: the ledger keeps one escrow per award id.
+ * ca_ledger_op_escrow_open builds the op from the AWARD, so both sides sign
+ * the same terms.
  */
 /*
  * The ESCROW_OPEN an AWARD calls for, nonce 0: signer = the award's sender
@@ -255,12 +303,26 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca
 CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out,
                                                        const ca_task_msg *award);
 
-CA_API CA_NODISCARD ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
+CA_API CA_NODISCARD ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
+                                                  const ca_identity *worker,
                                                   ca_signature *cosig_out);
-CA_API CA_NODISCARD ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op,
+CA_API CA_NODISCARD ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id,
+                                                         const ca_ledger_op *op,
                                                          const ca_identity *signer,
                                                          const ca_signature *cosig, uint8_t *out,
                                                          size_t out_cap, size_t *out_len);
+
+/*
+ * The ESCROW_DELIVER a RESULT calls for, nonce 0: signer = the result's
+ * sender (the worker), ref = its award id, result = its message id. `result`
+ * must be a RESULT carrying an output (CA_ERR_WRONG_KIND for another kind,
+ * CA_ERR_INVALID_ARGUMENT for a failure report: a failure is not a delivery,
+ * the worker refunds instead). Submit the signed op together with the
+ * RESULT's envelope bytes (ca_task_msg_encoded) through
+ * ca_ledger_submit_evidence.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out,
+                                                          const ca_task_msg *result);
 
 /*
  * Strict decoder of signed op bytes (signatures are NOT checked here; use
@@ -269,21 +331,41 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op,
 CA_API CA_NODISCARD ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len,
                                                   ca_ledger_op *op_out);
 
-/* Checks the signatures of signed op bytes. CA_OK or CA_ERR_BAD_SIGNATURE / MALFORMED. */
-CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len);
+/*
+ * Checks the signatures of signed op bytes for the ledger `ledger_id`.
+ * CA_OK, CA_ERR_BAD_SIGNATURE (also when signed for another ledger) or
+ * CA_ERR_MALFORMED / CA_ERR_LIMIT.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg,
+                                                  size_t msg_len);
 
-/* Largest equivocation evidence object accepted (bytes). */
+/* Largest attachment (equivocation evidence, a DELIVER's RESULT) accepted (bytes). */
 #define CA_LEDGER_EVIDENCE_MAX_BYTES 2097152u
 CA_API size_t ca_ledger_evidence_max_bytes(void);
 
 /*
- * Submits a signed SLASH op for EQUIVOCATION together with the evidence
- * object it is about (ca_evidence_encode, task.h). Checks the op's
- * signature, then the evidence (ca_evidence_open): it must verify, its
+ * Submits a signed op together with what it claims, for the two op kinds
+ * that need it; the journal keeps both. Checks in order: the op decodes
+ * (CA_ERR_MALFORMED / CA_ERR_LIMIT) and its signatures verify for this
+ * ledger (CA_ERR_BAD_SIGNATURE); it is one of the two kinds below
+ * (CA_ERR_INVALID_ARGUMENT); `evidence_len` <= CA_LEDGER_EVIDENCE_MAX_BYTES
+ * (CA_ERR_LIMIT); the attachment proves the claim (else
+ * CA_ERR_LEDGER_BAD_EVIDENCE); then every check of ca_ledger_apply.
+ *
+ * SLASH for EQUIVOCATION: `evidence` is the evidence object
+ * (ca_evidence_encode, task.h). It must open (ca_evidence_open), its
  * offender must be op.counterparty and its offense key (ca_evidence_offense:
- * agent, task, kind) must be op.ref, so one offense is slashed once, else
- * CA_ERR_LEDGER_BAD_EVIDENCE. The journal keeps both. ca_ledger_submit
- * refuses EQUIVOCATION slashes without evidence (CA_ERR_LEDGER_BAD_EVIDENCE).
+ * agent, task, kind) must be op.ref, so one offense is slashed once.
+ *
+ * ESCROW_DELIVER: `evidence` is the RESULT's signed envelope. It must decode
+ * strictly and its signature verify (at its own created_at, as evidence
+ * does), be a RESULT (kind CA_KIND_TASK_RESULT) with an output, not a
+ * failure report, signed by op.signer, answer the award op.ref (body and
+ * parent), and have message id op.result. Then the ledger's DELIVER checks
+ * (the escrow exists, op.signer is its worker, it is open and not delivered,
+ * now <= deadline) and one more: the RESULT's created_at <= the escrow's
+ * deadline (CA_ERR_LEDGER_TOO_LATE). The ledger does not hold the task id,
+ * so the RESULT's task field is bound through its award only.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_submit_evidence(ca_ledger *ledger, const uint8_t *msg,
                                                         size_t msg_len, const uint8_t *evidence,
@@ -312,26 +394,38 @@ typedef enum ca_ledger_escrow_state {
     CA_LEDGER_ESCROW_SPLIT = 4
 } ca_ledger_escrow_state;
 
+#define CA_LEDGER_ESCROW_INFO_VERSION 1u
+
+/* Filled by ca_ledger_escrow; the caller sets `version` first. */
 typedef struct ca_ledger_escrow_info {
+    unsigned int version; /* set by the caller: CA_LEDGER_ESCROW_INFO_VERSION */
     ca_agent_id hirer;
     ca_agent_id worker;
     uint64_t payment;
     uint64_t collateral;
     uint64_t deadline;
     uint32_t state;     /* ca_ledger_escrow_state */
-    uint32_t delivered; /* 1 when the worker recorded its RESULT */
+    uint32_t delivered; /* 1 when the worker recorded its RESULT (by the deadline) */
+    uint32_t missed;    /* 1 when settled after its deadline with nothing delivered */
+    uint64_t paid;      /* what the worker received of the payment (ca_ledger_escrow_paid) */
+    ca_hash result;     /* message id of the RESULT recorded by DELIVER; zero when none */
 } ca_ledger_escrow_info;
 
-/* CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id. */
+/*
+ * The escrow of an award id. `out->version` must be set by the caller
+ * (CA_LEDGER_ESCROW_INFO_VERSION; CA_ERR_UNSUPPORTED when 0 or newer than
+ * this build); the fields of that version are filled.
+ * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id.
+ */
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
 
 /*
  * What the worker received of an escrow's payment (collateral not counted):
  * 0 while open and after a refund, the payment once released, the verdict's
- * `amount` once split. CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this
- * award id. The reputation module weighs ratings by it
- * (ca_reputation_add_settled).
+ * `amount` once split. The same as ca_ledger_escrow's `paid`.
+ * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id. The
+ * reputation module weighs ratings by it (ca_reputation_add_settled).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_escrow_paid(const ca_ledger *ledger,
                                                     const ca_hash *award_id, uint64_t *paid_out);

@@ -3,10 +3,12 @@
  * invariant check. Every op is validated completely (validate_*) before the
  * first change (commit_*), so a failure leaves the state untouched.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <sodium.h>
 
+#include "core/array.h"
 #include "ledger/ledger_internal.h"
 
 size_t ca_ledger_op_max_bytes(void)
@@ -14,11 +16,17 @@ size_t ca_ledger_op_max_bytes(void)
     return CA_LEDGER_OP_MAX_BYTES;
 }
 
+/* Size of the options struct a caller of `version` has (fields are only appended). */
+static size_t options_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(ca_ledger_options) : offsetof(ca_ledger_options, network);
+}
+
 ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
     CAI_REQUIRE_VERSION("ledger options", version, CA_LEDGER_OPTIONS_VERSION);
-    memset(opts, 0, sizeof *opts);
+    memset(opts, 0, options_size(version));
     opts->version = version;
     opts->unbonding_delay =
         (uint64_t)21 * 24 * 3600 * 1000; /* ms, like every time in the library */
@@ -54,7 +62,7 @@ ca_status cai_ledger_validate_options(const ca_ledger_options *o)
 
 void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
 {
-    uint8_t buf[200], *p = buf;
+    uint8_t buf[27 + 64 + 12 * 8 + 32], *p = buf;
     memcpy(p, "cyberagent/1/ledger-options", 27);
     p += 27;
     memcpy(p, o->authority.bytes, 32);
@@ -68,23 +76,44 @@ void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
         o->max_unbonding_entries, o->max_accounts,           o->max_escrows};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++, p += 8)
         cai_store_le64(p, v[i]);
+    /* `network` (version 2) is digested only when set: a ledger without one keeps the id it
+     * had before the field existed (and its journal and snapshot headers stay valid). */
+    static const uint8_t unset[32];
+    if (o->version >= 2 && memcmp(o->network.bytes, unset, 32) != 0) {
+        memcpy(p, o->network.bytes, 32);
+        p += 32;
+    }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
+}
+
+ca_status ca_ledger_options_id(const ca_ledger_options *opts, ca_hash *id_out)
+{
+    CAI_REQUIRE(opts);
+    CAI_REQUIRE(id_out);
+    ca_status st = cai_ensure_init();
+    if (st == CA_OK)
+        st = cai_ledger_validate_options(opts);
+    if (st != CA_OK)
+        return st;
+    cai_ledger_options_digest(opts, id_out->bytes);
+    return CA_OK;
+}
+
+ca_status ca_ledger_id(const ca_ledger *l, ca_hash *id_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(id_out);
+    *id_out = l->id;
+    return CA_OK;
 }
 
 /* ---------------------------------------------------------------- indexes */
 
-/* 32-byte equality and zero test without a library call (hot path). */
-static inline int eq32(const uint8_t *a, const uint8_t *b)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 32; i += 8) {
-        uint64_t u, v;
-        memcpy(&u, a + i, 8);
-        memcpy(&v, b + i, 8);
-        x |= u ^ v;
-    }
-    return x == 0;
-}
+/*
+ * Accounts, escrows and used evidence are indexed by core/idmap.h: the whole
+ * 32-byte key through keyed SipHash, so made-up ids or refs sharing any prefix
+ * cost what random ones do (docs/LEDGER.md, "Indexes").
+ */
 
 static inline int zero32(const uint8_t *a)
 {
@@ -97,130 +126,85 @@ static inline int zero32(const uint8_t *a)
     return x == 0;
 }
 
-static inline uint64_t key_hash(const ca_ledger *l, const uint8_t *key)
+/* Hash-cache set of an id inside a caller's op: its address in units of ops (see hcache). */
+static inline uint32_t hcache_set(const ca_agent_id *id)
 {
-    uint64_t a, b;
-    memcpy(&a, key, 8);
-    memcpy(&b, key + 8, 8);
-    uint64_t h = (a ^ l->hkey[0]) * 0x9E3779B97F4A7C15ull;
-    h ^= (b ^ l->hkey[1]) * 0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 31;
-    h *= 0x94D049BB133111EBull;
-    return h ^ (h >> 29);
+    return (uint32_t)((uintptr_t)id / sizeof(ca_ledger_op)) % CAI_HCACHE_SETS;
 }
 
-/* Dense index of the element whose first 32 bytes equal key, or CAI_NONE. */
-static inline uint32_t idx_find(const cai_index *ix, const void *base, size_t stride,
-                                const uint8_t *key, uint64_t h)
+/* The account index's hash of id, from the batch cache when the prefetch put it there. */
+static inline uint64_t acc_hash(const ca_ledger *l, const ca_agent_id *id)
 {
-    if (ix->slots == NULL)
-        return CAI_NONE;
-    for (uint32_t i = (uint32_t)h & ix->mask;; i = (i + 1) & ix->mask) {
-        uint32_t s = ix->slots[i];
-        if (s == 0)
-            return CAI_NONE;
-        const uint8_t *k = (const uint8_t *)base + (size_t)(s - 1) * stride;
-        if (eq32(k, key))
-            return s - 1;
-    }
-}
-
-static void idx_put(cai_index *ix, uint64_t h, uint32_t dense)
-{
-    uint32_t i = (uint32_t)h & ix->mask;
-    while (ix->slots[i] != 0)
-        i = (i + 1) & ix->mask;
-    ix->slots[i] = dense + 1;
-    ix->count++;
-}
-
-/* Makes room for one more key (load factor <= 1/2). */
-static ca_status idx_reserve(ca_ledger *l, cai_index *ix, const void *base, size_t stride,
-                             uint32_t want)
-{
-    uint64_t cap = ix->slots ? (uint64_t)ix->mask + 1 : 0;
-    if ((uint64_t)want * 2 <= cap)
-        return CA_OK;
-    uint64_t ncap = cap ? cap : 16;
-    while ((uint64_t)want * 2 > ncap)
-        ncap *= 2;
-    if (ncap > (1ull << 31))
-        return cai_fail(CA_ERR_LIMIT, "ledger index too large");
-    uint32_t *slots = calloc((size_t)ncap, sizeof *slots);
-    if (slots == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a ledger index");
-    cai_index nix = {slots, (uint32_t)(ncap - 1), 0};
-    for (uint32_t d = 0; d < ix->count; d++)
-        idx_put(&nix, key_hash(l, (const uint8_t *)base + (size_t)d * stride), d);
-    free(ix->slots);
-    *ix = nix;
-    return CA_OK;
-}
-
-static ca_status grow(void **arr, uint32_t *cap, uint32_t want, size_t elem)
-{
-    if (want <= *cap)
-        return CA_OK;
-    uint64_t ncap = *cap ? (uint64_t)*cap * 2 : 16;
-    while (ncap < want)
-        ncap *= 2;
-    if (ncap > UINT32_MAX)
-        ncap = UINT32_MAX;
-    void *p = realloc(*arr, (size_t)ncap * elem);
-    if (p == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a ledger table");
-    *arr = p;
-    *cap = (uint32_t)ncap;
-    return CA_OK;
+    const cai_hcache_entry *e = l->hcache[hcache_set(id)];
+    if (cai_eq32(e[0].id.bytes, id->bytes))
+        return e[0].h;
+    if (cai_eq32(e[1].id.bytes, id->bytes))
+        return e[1].h;
+    return cai_idmap_hash(&l->acc_index, id->bytes);
 }
 
 static inline uint32_t acc_find(const ca_ledger *l, const ca_agent_id *id)
 {
-    return idx_find(&l->acc_index, l->accounts, sizeof(cai_account), id->bytes,
-                    key_hash(l, id->bytes));
+    return cai_idmap_find_hashed(&l->acc_index, l->accounts, sizeof(cai_account), id->bytes,
+                                 acc_hash(l, id), NULL);
 }
 
 static inline uint32_t esc_find(const ca_ledger *l, const ca_hash *award)
 {
-    return idx_find(&l->esc_index, l->escrows, sizeof(cai_escrow), award->bytes,
-                    key_hash(l, award->bytes));
+    return cai_idmap_find(&l->esc_index, l->escrows, sizeof(cai_escrow), award->bytes);
 }
 
 static inline uint32_t ev_find(const ca_ledger *l, const ca_hash *h)
 {
-    return idx_find(&l->ev_index, l->evidence, sizeof(ca_hash), h->bytes, key_hash(l, h->bytes));
+    return cai_idmap_find(&l->ev_index, l->evidence, sizeof(ca_hash), h->bytes);
+}
+
+void cai_ledger_index_stats(const ca_ledger *l, int which, cai_idmap_stats *out)
+{
+    cai_idmap_stats_get(which == 0   ? &l->acc_index
+                        : which == 1 ? &l->esc_index
+                                     : &l->ev_index,
+                        out);
 }
 
 /*
  * Reserves memory for `n` more accounts, escrows, evidence and unbonding
- * entries, so that the commit phase of an op never fails on allocation.
+ * entries (records and index slots), so that the commit phase of an op never
+ * fails on allocation.
  */
 static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, uint32_t unb)
 {
     ca_status st;
     if (acc) {
-        uint32_t want = l->n_accounts + acc;
-        if ((st = grow((void **)&l->accounts, &l->cap_accounts, want, sizeof(cai_account))) ||
-            (st = idx_reserve(l, &l->acc_index, l->accounts, sizeof(cai_account), want)) ||
-            (st = grow((void **)&l->dirty_acc, &l->cap_dirty_acc, want, sizeof(uint32_t))))
+        uint64_t want = (uint64_t)l->n_accounts + acc;
+        uint32_t max = l->opts.max_accounts;
+        if ((st = cai_array_grow((void **)&l->accounts, &l->cap_accounts, want, sizeof(cai_account),
+                                 max)) ||
+            (st = cai_idmap_reserve(&l->acc_index, acc)) ||
+            (st = cai_array_grow((void **)&l->dirty_acc, &l->cap_dirty_acc, want, sizeof(uint32_t),
+                                 max)))
             return st;
     }
     if (esc) {
-        uint32_t want = l->n_escrows + esc;
-        if ((st = grow((void **)&l->escrows, &l->cap_escrows, want, sizeof(cai_escrow))) ||
-            (st = idx_reserve(l, &l->esc_index, l->escrows, sizeof(cai_escrow), want)) ||
-            (st = grow((void **)&l->dirty_esc, &l->cap_dirty_esc, want, sizeof(uint32_t))))
+        uint64_t want = (uint64_t)l->n_escrows + esc;
+        uint32_t max = l->opts.max_escrows;
+        if ((st = cai_array_grow((void **)&l->escrows, &l->cap_escrows, want, sizeof(cai_escrow),
+                                 max)) ||
+            (st = cai_idmap_reserve(&l->esc_index, esc)) ||
+            (st = cai_array_grow((void **)&l->dirty_esc, &l->cap_dirty_esc, want, sizeof(uint32_t),
+                                 max)))
             return st;
     }
     if (ev) {
-        uint32_t want = l->n_evidence + ev;
-        if ((st = grow((void **)&l->evidence, &l->cap_evidence, want, sizeof(ca_hash))) ||
-            (st = idx_reserve(l, &l->ev_index, l->evidence, sizeof(ca_hash), want)))
+        uint64_t want = (uint64_t)l->n_evidence + ev;
+        if ((st = cai_array_grow((void **)&l->evidence, &l->cap_evidence, want, sizeof(ca_hash),
+                                 CAI_IDMAP_MAX_ENTRIES)) ||
+            (st = cai_idmap_reserve(&l->ev_index, ev)))
             return st;
     }
     if (unb && l->unbond_free == CAI_NONE) {
-        if ((st = grow((void **)&l->unbonds, &l->cap_unbonds, l->n_unbonds + unb,
-                       sizeof(cai_unbond))))
+        if ((st = cai_array_grow((void **)&l->unbonds, &l->cap_unbonds,
+                                 (uint64_t)l->n_unbonds + unb, sizeof(cai_unbond), UINT32_MAX)))
             return st;
     }
     return CA_OK;
@@ -261,7 +245,7 @@ static void account_digest(const ca_ledger *l, const cai_account *a, uint8_t out
 
 static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[32])
 {
-    uint8_t buf[8 + 32 * 3 + 24 + 2 + 8], *p = buf;
+    uint8_t buf[8 + 32 * 3 + 24 + 3 + 8 + 32], *p = buf;
     memcpy(p, "escrow\0\0", 8);
     p += 8;
     memcpy(p, e->award.bytes, 32);
@@ -273,11 +257,16 @@ static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[3
     cai_store_le64(p + 16, e->deadline);
     p[24] = e->state;
     p[25] = e->delivered;
-    p += 26;
+    p[26] = e->missed;
+    p += 27;
     /* Only a split records a payout of its own (open/refunded pay 0, released the payment). */
     if (e->state == CA_LEDGER_ESCROW_SPLIT) {
         cai_store_le64(p, e->paid);
         p += 8;
+    }
+    if (e->delivered) {
+        memcpy(p, e->result.bytes, 32);
+        p += 32;
     }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
 }
@@ -369,8 +358,20 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
     ca_ledger *l = calloc(1, sizeof *l);
     if (l == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a ledger");
-    l->opts = *opts;
-    randombytes_buf(l->hkey, sizeof l->hkey);
+    /* A version 1 caller's struct ends before `network`: copy what it has, zero the rest. */
+    memcpy(&l->opts, opts, options_size(opts->version));
+    l->opts.version = CA_LEDGER_OPTIONS_VERSION;
+    cai_ledger_options_digest(&l->opts, l->id.bytes);
+    if ((st = cai_idmap_init(&l->acc_index, opts->max_accounts)) ||
+        (st = cai_idmap_init(&l->esc_index, opts->max_escrows)) ||
+        (st = cai_idmap_init(&l->ev_index, CAI_IDMAP_MAX_ENTRIES))) {
+        free(l);
+        return st;
+    }
+    /* Every cache entry holds a true pair from the start (the zero id and its hash). */
+    uint64_t h0 = cai_idmap_hash(&l->acc_index, l->hcache[0][0].id.bytes);
+    for (uint32_t k = 0; k < CAI_HCACHE_SETS; k++)
+        l->hcache[k][0].h = l->hcache[k][1].h = h0;
     l->unbond_free = CAI_NONE;
     uint32_t hint = opts->initial_accounts;
     if (hint > opts->max_accounts)
@@ -404,12 +405,12 @@ void ca_ledger_free(ca_ledger *l)
         return;
     cai_store_close(l->store);
     free(l->accounts);
-    free(l->acc_index.slots);
+    cai_idmap_free(&l->acc_index);
     free(l->unbonds);
     free(l->escrows);
-    free(l->esc_index.slots);
+    cai_idmap_free(&l->esc_index);
     free(l->evidence);
-    free(l->ev_index.slots);
+    cai_idmap_free(&l->ev_index);
     free(l->dirty_acc);
     free(l->dirty_esc);
     free(l);
@@ -421,12 +422,12 @@ size_t ca_ledger_memory_bytes(const ca_ledger *l)
         return 0;
     size_t n = sizeof *l;
     n += (size_t)l->cap_accounts * (sizeof(cai_account) + sizeof(uint32_t));
-    n += l->acc_index.slots ? ((size_t)l->acc_index.mask + 1) * sizeof(uint32_t) : 0;
+    n += cai_idmap_memory_bytes(&l->acc_index);
     n += (size_t)l->cap_unbonds * sizeof(cai_unbond);
     n += (size_t)l->cap_escrows * (sizeof(cai_escrow) + sizeof(uint32_t));
-    n += l->esc_index.slots ? ((size_t)l->esc_index.mask + 1) * sizeof(uint32_t) : 0;
+    n += cai_idmap_memory_bytes(&l->esc_index);
     n += (size_t)l->cap_evidence * sizeof(ca_hash);
-    n += l->ev_index.slots ? ((size_t)l->ev_index.mask + 1) * sizeof(uint32_t) : 0;
+    n += cai_idmap_memory_bytes(&l->ev_index);
     return n;
 }
 
@@ -439,7 +440,7 @@ static inline int is_zero32(const uint8_t *p)
 
 static inline int id_eq(const ca_agent_id *a, const ca_agent_id *b)
 {
-    return eq32(a->bytes, b->bytes);
+    return cai_eq32(a->bytes, b->bytes);
 }
 
 /* New account (memory reserved beforehand). Created dirty: not yet in the sum. */
@@ -452,7 +453,7 @@ static uint32_t acc_create(ca_ledger *l, const ca_agent_id *id)
     a->unbond_head = CAI_NONE;
     a->flags = CAI_DIRTY;
     l->dirty_acc[l->n_dirty_acc++] = i;
-    idx_put(&l->acc_index, key_hash(l, id->bytes), i);
+    cai_idmap_insert_hashed(&l->acc_index, acc_hash(l, id), i);
     return i;
 }
 
@@ -496,7 +497,8 @@ static uint64_t jail_for(const ca_ledger_options *o, uint32_t kind)
 
 /* ------------------------------------------------------------- validation */
 
-/* Which fields each type uses (1 bit each): cp, ref, amount, amount2, deadline, evidence. */
+/* Which fields each type uses (1 bit each): cp, ref, amount, amount2, deadline, evidence,
+ * result. */
 
 static const uint8_t type_fields[12] = {
     0,
@@ -506,7 +508,7 @@ static const uint8_t type_fields[12] = {
     F_AMT,                                /* UNBOND */
     0,                                    /* WITHDRAW */
     F_CP | F_REF | F_AMT | F_AMT2 | F_DL, /* ESCROW_OPEN */
-    F_REF,                                /* DELIVER */
+    F_REF | F_RES,                        /* DELIVER */
     F_REF,                                /* RELEASE */
     F_REF,                                /* REFUND */
     F_REF | F_AMT | F_AMT2,               /* SPLIT */
@@ -526,7 +528,7 @@ static ca_status check_shape(const ca_ledger_op *op)
     if ((!(f & F_CP) && !is_zero32(op->counterparty.bytes)) ||
         (!(f & F_REF) && !is_zero32(op->ref.bytes)) || (!(f & F_AMT) && op->amount != 0) ||
         (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
-        (!(f & F_EV) && op->evidence != 0))
+        (!(f & F_EV) && op->evidence != 0) || (!(f & F_RES) && !is_zero32(op->result.bytes)))
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
                         op->type);
     switch (op->type) {
@@ -540,6 +542,10 @@ static ca_status check_shape(const ca_ledger_op *op)
     case CA_LEDGER_OP_ESCROW_OPEN:
         if (op->amount == 0)
             return cai_fail(CA_ERR_INVALID_ARGUMENT, "escrow payment must be > 0");
+        break;
+    case CA_LEDGER_OP_ESCROW_DELIVER:
+        if (is_zero32(op->result.bytes))
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "a delivery names its RESULT's message id");
         break;
     case CA_LEDGER_OP_SLASH:
         if (op->evidence < CA_LEDGER_EVIDENCE_EQUIVOCATION ||
@@ -568,7 +574,9 @@ static ca_status need_accounts(const ca_ledger *l, uint32_t n)
     return CA_OK;
 }
 
-ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+/* `result_at`: created_at of the RESULT a signed DELIVER carries, NULL when none was given. */
+static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                          const uint64_t *result_at)
 {
     const ca_ledger_options *o = &l->opts;
     ca_status st = check_shape(op);
@@ -699,6 +707,8 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
                 return cai_fail(CA_ERR_LEDGER_DELIVERED, "result already recorded");
             if (now > e->deadline)
                 return cai_fail(CA_ERR_LEDGER_TOO_LATE, "deadline passed");
+            if (result_at != NULL && *result_at > e->deadline)
+                return cai_fail(CA_ERR_LEDGER_TOO_LATE, "RESULT created after the deadline");
         } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND && is_hirer) {
             if (e->delivered)
                 return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
@@ -725,14 +735,17 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
                 return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
             const cai_escrow *e = &l->escrows[ei];
             if (op->evidence == CA_LEDGER_EVIDENCE_MISSED_DEADLINE) {
+                /* Open past its deadline, or settled after it (the `missed` mark): whatever
+                 * the order of slash and settlement, the offense is slashable once. */
                 if (sp.offender != e->worker)
                     return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not the worker");
-                if (e->state != CA_LEDGER_ESCROW_OPEN)
-                    return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED, "escrow already settled");
                 if (e->delivered)
                     return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
-                if (now <= e->deadline)
+                if (e->state == CA_LEDGER_ESCROW_OPEN && now <= e->deadline)
                     return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "deadline not passed");
+                if (e->state != CA_LEDGER_ESCROW_OPEN && !e->missed)
+                    return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED,
+                                    "escrow was settled by its deadline");
                 sp.victim = e->hirer;
             } else {
                 if (sp.offender != e->worker && sp.offender != e->hirer)
@@ -834,11 +847,16 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     case CA_LEDGER_OP_ESCROW_OPEN: {
         touch_acc(l, ci);
         uint32_t e = l->n_escrows++;
-        l->escrows[e] = (cai_escrow){op->ref, op->amount, op->amount2, op->deadline,
-                                     0,       si,         ci,          CA_LEDGER_ESCROW_OPEN,
-                                     0,       CAI_DIRTY};
+        l->escrows[e] = (cai_escrow){.award = op->ref,
+                                     .payment = op->amount,
+                                     .collateral = op->amount2,
+                                     .deadline = op->deadline,
+                                     .hirer = si,
+                                     .worker = ci,
+                                     .state = CA_LEDGER_ESCROW_OPEN,
+                                     .flags = CAI_DIRTY};
         l->dirty_esc[l->n_dirty_esc++] = e;
-        idx_put(&l->esc_index, key_hash(l, op->ref.bytes), e);
+        cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
         l->accounts[si].balance -= op->amount;
         l->accounts[ci].balance -= op->amount2;
         l->escrowed += op->amount + op->amount2;
@@ -847,6 +865,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     case CA_LEDGER_OP_ESCROW_DELIVER:
         touch_esc(l, ei);
         l->escrows[ei].delivered = 1;
+        l->escrows[ei].result = op->result;
         break;
     case CA_LEDGER_OP_ESCROW_RELEASE:
     case CA_LEDGER_OP_ESCROW_REFUND:
@@ -854,6 +873,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
         touch_esc(l, ei);
         cai_escrow *e = &l->escrows[ei];
         uint64_t to_worker, to_hirer;
+        e->missed = !e->delivered && now > e->deadline;
         if (op->type == CA_LEDGER_OP_ESCROW_RELEASE) {
             to_worker = e->payment + e->collateral;
             to_hirer = 0;
@@ -914,7 +934,7 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
         l->burned += sp.to_burn;
         uint32_t k = l->n_evidence++;
         l->evidence[k] = sp.key;
-        idx_put(&l->ev_index, key_hash(l, sp.key.bytes), k);
+        cai_idmap_insert(&l->ev_index, sp.key.bytes, k);
         uint8_t d[32];
         evidence_digest(&sp.key, d);
         sum_add(l->hsum, d, 0);
@@ -925,6 +945,17 @@ ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now
     }
     l->seq++;
     return CA_OK;
+}
+
+ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+{
+    return apply_op(l, op, now, NULL);
+}
+
+ca_status cai_ledger_apply_delivery(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                                    uint64_t result_at)
+{
+    return apply_op(l, op, now, &result_at);
 }
 
 /* ---------------------------------------------------------------- queries */
@@ -959,10 +990,13 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     CAI_REQUIRE(l);
     CAI_REQUIRE(award);
     CAI_REQUIRE(out);
+    CAI_REQUIRE_VERSION("ledger escrow info", out->version, CA_LEDGER_ESCROW_INFO_VERSION);
     uint32_t i = esc_find(l, award);
     if (i == CAI_NONE)
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
     const cai_escrow *e = &l->escrows[i];
+    /* Version 1 is every field below; a later version appends and fills only what the caller
+     * asked for. */
     out->hirer = l->accounts[e->hirer].id;
     out->worker = l->accounts[e->worker].id;
     out->payment = e->payment;
@@ -970,6 +1004,9 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     out->deadline = e->deadline;
     out->state = e->state;
     out->delivered = e->delivered;
+    out->missed = e->missed;
+    out->paid = e->paid;
+    out->result = e->result;
     return CA_OK;
 }
 
@@ -1028,7 +1065,7 @@ ca_status ca_ledger_check(ca_ledger *l)
         const cai_escrow *e = &l->escrows[i];
         if (esc_find(l, &e->award) != i || e->hirer >= l->n_accounts ||
             e->worker >= l->n_accounts || e->hirer == e->worker || e->state < 1 || e->state > 4 ||
-            e->delivered > 1 || !cai_escrow_paid_ok(e))
+            !cai_escrow_paid_ok(e))
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "escrow %u inconsistent", i);
         if (e->state == CA_LEDGER_ESCROW_OPEN)
             escrowed += (cai_u128)e->payment + e->collateral;
@@ -1077,8 +1114,8 @@ ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_
     if (st == CA_OK)
         st = reserve(l, 1, 0, 0, 0);
     if (st == CA_OK && n_entries > 0)
-        st = grow((void **)&l->unbonds, &l->cap_unbonds, l->n_unbonds + n_entries,
-                  sizeof(cai_unbond));
+        st = cai_array_grow((void **)&l->unbonds, &l->cap_unbonds,
+                            (uint64_t)l->n_unbonds + n_entries, sizeof(cai_unbond), UINT32_MAX);
     if (st != CA_OK)
         return st;
     uint32_t i = acc_create(l, &a->id);
@@ -1113,7 +1150,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
     l->escrows[i] = *e;
     l->escrows[i].flags = CAI_DIRTY;
     l->dirty_esc[l->n_dirty_esc++] = i;
-    idx_put(&l->esc_index, key_hash(l, e->award.bytes), i);
+    cai_idmap_insert(&l->esc_index, e->award.bytes, i);
     if (e->state == CA_LEDGER_ESCROW_OPEN)
         l->escrowed += e->payment + e->collateral; /* caller checks overflow */
     return CA_OK;
@@ -1128,7 +1165,7 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h)
         return st;
     uint32_t k = l->n_evidence++;
     l->evidence[k] = *h;
-    idx_put(&l->ev_index, key_hash(l, h->bytes), k);
+    cai_idmap_insert(&l->ev_index, h->bytes, k);
     uint8_t d[32];
     evidence_digest(h, d);
     sum_add(l->hsum, d, 0);
@@ -1138,34 +1175,34 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h)
 /* ------------------------------------------------------------ batch prefetch */
 
 /*
- * Two-stage prefetch for ca_ledger_apply_batch: stage 0 pulls the index slots
- * of an op's two accounts into cache and remembers their positions; stage 1
+ * Two-stage prefetch for ca_ledger_apply_batch: stage 0 hashes an op's two
+ * account ids (keeping the hashes in l->hcache for when the op is applied),
+ * pulls their home index slots into cache and remembers the positions; stage 1
  * (a few ops later, once the slots are there) pulls the account records they
  * point to. Hints only: no effect on results.
  */
-void cai_ledger_prefetch_slots(const ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2])
+static uint32_t prefetch_id(ca_ledger *l, const ca_agent_id *id, int way)
 {
-    if (l->acc_index.slots == NULL) {
-        pos[0] = pos[1] = CAI_NONE;
-        return;
-    }
-    pos[0] = (uint32_t)key_hash(l, op->signer.bytes) & l->acc_index.mask;
-    pos[1] = (uint32_t)key_hash(l, op->counterparty.bytes) & l->acc_index.mask;
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(&l->acc_index.slots[pos[0]]);
-    __builtin_prefetch(&l->acc_index.slots[pos[1]]);
-#endif
+    uint64_t h = cai_idmap_hash(&l->acc_index, id->bytes);
+    cai_hcache_entry *e = &l->hcache[hcache_set(id)][way];
+    e->id = *id;
+    e->h = h;
+    return cai_idmap_prefetch(&l->acc_index, h);
+}
+
+void cai_ledger_prefetch_slots(ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2])
+{
+    pos[0] = prefetch_id(l, &op->signer, 0);
+    pos[1] = prefetch_id(l, &op->counterparty, 1);
 }
 
 void cai_ledger_prefetch_records(const ca_ledger *l, const uint32_t pos[2])
 {
 #if defined(__GNUC__) || defined(__clang__)
     for (int k = 0; k < 2; k++) {
-        if (pos[k] == CAI_NONE || pos[k] > l->acc_index.mask)
-            continue;
-        uint32_t s = l->acc_index.slots[pos[k]];
-        if (s != 0 && s - 1 < l->n_accounts)
-            __builtin_prefetch(&l->accounts[s - 1], 1);
+        uint32_t d = cai_idmap_peek(&l->acc_index, pos[k]);
+        if (d < l->n_accounts)
+            __builtin_prefetch(&l->accounts[d], 1);
     }
 #else
     (void)l;

@@ -4,14 +4,17 @@
  * An op is a canonical MessagePack map (lib/wire) with the keys its type
  * uses, always present even when zero:
  *   0 type, 1 signer (bin 32), 2 nonce, 3 counterparty (bin 32), 4 ref (bin 32),
- *   5 amount, 6 amount2, 7 deadline, 8 evidence kind,
+ *   5 amount, 6 amount2, 7 deadline, 8 evidence kind, 9 result (bin 32),
  *   14 cosignature (bin 64, ESCROW_OPEN only: the worker), 15 signature (bin 64).
- * The signature is Ed25519 over "cyberagent/1/ledger-op" || the map without
- * keys 14 and 15 (the "unsigned encoding"). The worker's cosignature is its
- * consent to the escrow's terms: Ed25519 over "cyberagent/1/escrow-consent"
- * || the unsigned encoding with the nonce set to 0, so it can be given before
- * the hirer knows which nonce the op will carry (its other ops may come
- * first), and, under its own tag, it can never pass for an op signature.
+ * The signature is Ed25519 over "cyberagent/1/ledger-op" || ledger id || the
+ * map without keys 14 and 15 (the "unsigned encoding"); the ledger id
+ * (ca_ledger_options_id) is not in the bytes: the ledger that checks an op
+ * supplies its own, so an op signed for another ledger does not verify. The
+ * worker's cosignature is its consent to the escrow's terms: Ed25519 over
+ * "cyberagent/1/escrow-consent" || ledger id || the unsigned encoding with
+ * the nonce set to 0, so it can be given before the hirer knows which nonce
+ * the op will carry (its other ops may come first), and, under its own tag,
+ * it can never pass for an op signature.
  */
 #include <stdlib.h>
 
@@ -19,6 +22,7 @@
 
 #include "identity/identity_internal.h"
 #include "ledger/ledger_internal.h"
+#include "cyberagent/envelope.h"
 #include "cyberagent/task.h"
 #include "wire/wire.h"
 
@@ -27,12 +31,25 @@ static const char consent_tag[] = "cyberagent/1/escrow-consent";
 #define TAG_MAX (sizeof consent_tag - 1)
 _Static_assert(sizeof sig_tag <= sizeof consent_tag, "TAG_MAX is the longest tag");
 
-enum { K_TYPE = 0, K_SIGNER, K_NONCE, K_CP, K_REF, K_AMT, K_AMT2, K_DL, K_EV, K_COSIG = 14, K_SIG };
+enum {
+    K_TYPE = 0,
+    K_SIGNER,
+    K_NONCE,
+    K_CP,
+    K_REF,
+    K_AMT,
+    K_AMT2,
+    K_DL,
+    K_EV,
+    K_RES,
+    K_COSIG = 14,
+    K_SIG
+};
 
 static uint32_t field_count(unsigned f)
 {
     uint32_t n = 3;
-    for (unsigned b = 1; b <= F_EV; b <<= 1)
+    for (unsigned b = 1; b <= F_RES; b <<= 1)
         n += (f & b) != 0;
     return n;
 }
@@ -55,6 +72,8 @@ static void write_fields(cai_wire_writer *w, const ca_ledger_op *op, unsigned f,
         cai_ww_kuint(w, K_DL, op->deadline);
     if (f & F_EV)
         cai_ww_kuint(w, K_EV, op->evidence);
+    if (f & F_RES)
+        cai_ww_kbin(w, K_RES, op->result.bytes, 32);
 }
 
 /* Every field the type does not use must be zero: there is one encoding per op. */
@@ -66,7 +85,8 @@ static ca_status check_unused(const ca_ledger_op *op, unsigned f)
     if ((!(f & F_CP) && memcmp(op->counterparty.bytes, z, 32) != 0) ||
         (!(f & F_REF) && memcmp(op->ref.bytes, z, 32) != 0) || (!(f & F_AMT) && op->amount != 0) ||
         (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
-        (!(f & F_EV) && op->evidence != 0))
+        (!(f & F_EV) && op->evidence != 0) ||
+        (!(f & F_RES) && memcmp(op->result.bytes, z, 32) != 0))
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
                         op->type);
     return CA_OK;
@@ -94,27 +114,29 @@ ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_c
     return st;
 }
 
-/* Signs tag || unsigned encoding. */
-static ca_status sign_tagged(const char *tag, const ca_identity *id, const uint8_t *enc, size_t n,
-                             ca_signature *sig)
+/* Signs tag || ledger id || unsigned encoding. */
+static ca_status sign_tagged(const char *tag, const ca_hash *ledger, const ca_identity *id,
+                             const uint8_t *enc, size_t n, ca_signature *sig)
 {
-    uint8_t buf[TAG_MAX + CA_LEDGER_OP_MAX_BYTES];
+    uint8_t buf[TAG_MAX + 32 + CA_LEDGER_OP_MAX_BYTES];
     const size_t t = strlen(tag);
     memcpy(buf, tag, t);
-    memcpy(buf + t, enc, n);
-    return cai_identity_sign(id, buf, t + n, sig);
+    memcpy(buf + t, ledger->bytes, 32);
+    memcpy(buf + t + 32, enc, n);
+    return cai_identity_sign(id, buf, t + 32 + n, sig);
 }
 
-static ca_status verify_tagged(const char *tag, const ca_agent_id *who, const uint8_t *enc,
-                               size_t n, const uint8_t sig[64])
+static ca_status verify_tagged(const char *tag, const ca_hash *ledger, const ca_agent_id *who,
+                               const uint8_t *enc, size_t n, const uint8_t sig[64])
 {
-    uint8_t buf[TAG_MAX + CA_LEDGER_OP_MAX_BYTES];
+    uint8_t buf[TAG_MAX + 32 + CA_LEDGER_OP_MAX_BYTES];
     const size_t t = strlen(tag);
     memcpy(buf, tag, t);
-    memcpy(buf + t, enc, n);
+    memcpy(buf + t, ledger->bytes, 32);
+    memcpy(buf + t + 32, enc, n);
     ca_signature s;
     memcpy(s.bytes, sig, 64);
-    return cai_identity_verify(who, buf, t + n, &s);
+    return cai_identity_verify(who, buf, t + 32 + n, &s);
 }
 
 /* What the worker's consent covers: the op's unsigned encoding with nonce 0. */
@@ -125,13 +147,16 @@ static ca_status consent_encoding(const ca_ledger_op *op, uint8_t *enc, size_t c
     return cai_ledger_op_encode(&terms, enc, cap, n);
 }
 
-static ca_status verify_consent(const ca_ledger_op *op, const uint8_t cosig[64])
+static ca_status verify_consent(const ca_hash *ledger, const ca_ledger_op *op,
+                                const uint8_t cosig[64])
 {
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     ca_status st = consent_encoding(op, enc, sizeof enc, &n);
-    if (st == CA_OK && verify_tagged(consent_tag, &op->counterparty, enc, n, cosig) != CA_OK)
-        st = cai_fail(CA_ERR_BAD_SIGNATURE, "worker cosignature does not verify");
+    if (st == CA_OK &&
+        verify_tagged(consent_tag, ledger, &op->counterparty, enc, n, cosig) != CA_OK)
+        st = cai_fail(CA_ERR_BAD_SIGNATURE,
+                      "worker cosignature does not verify (other terms, or another ledger)");
     return st;
 }
 
@@ -166,9 +191,30 @@ ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out, const ca_task_msg *awar
     return CA_OK;
 }
 
-ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
-                              ca_signature *cosig_out)
+ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out, const ca_task_msg *result)
 {
+    CAI_REQUIRE(op_out);
+    CAI_REQUIRE(result);
+    ca_task_result rs;
+    ca_status st = ca_task_msg_result(result, &rs);
+    if (st != CA_OK)
+        return st;
+    if (rs.failed)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "a failure report is not a delivery (the worker refunds instead)");
+    memset(op_out, 0, sizeof *op_out);
+    op_out->type = CA_LEDGER_OP_ESCROW_DELIVER;
+    ca_task_msg_sender(result, &op_out->signer);
+    op_out->ref = rs.award;
+    ca_task_msg_id(result, &op_out->result);
+    cai_clear_error();
+    return CA_OK;
+}
+
+ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
+                              const ca_identity *worker, ca_signature *cosig_out)
+{
+    CAI_REQUIRE(ledger_id);
     CAI_REQUIRE(op);
     CAI_REQUIRE(worker);
     CAI_REQUIRE(cosig_out);
@@ -180,16 +226,17 @@ ca_status ca_ledger_op_cosign(const ca_ledger_op *op, const ca_identity *worker,
     if (st == CA_OK)
         st = consent_encoding(op, enc, sizeof enc, &n);
     if (st == CA_OK)
-        st = sign_tagged(consent_tag, worker, enc, n, cosig_out);
+        st = sign_tagged(consent_tag, ledger_id, worker, enc, n, cosig_out);
     if (st == CA_OK)
         cai_clear_error();
     return st;
 }
 
-ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op, const ca_identity *signer,
-                                     const ca_signature *cosig, uint8_t *out, size_t out_cap,
-                                     size_t *out_len)
+ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_op *op,
+                                     const ca_identity *signer, const ca_signature *cosig,
+                                     uint8_t *out, size_t out_cap, size_t *out_len)
 {
+    CAI_REQUIRE(ledger_id);
     CAI_REQUIRE(op);
     CAI_REQUIRE(signer);
     CAI_REQUIRE(out_len);
@@ -207,10 +254,10 @@ ca_status ca_ledger_op_sign_cosigned(const ca_ledger_op *op, const ca_identity *
     if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) != CA_OK)
         return st;
     /* A consent that does not verify is refused here, not by every replica later. */
-    if (open && (st = verify_consent(op, cosig->bytes)) != CA_OK)
+    if (open && (st = verify_consent(ledger_id, op, cosig->bytes)) != CA_OK)
         return st;
     ca_signature sig;
-    if ((st = sign_tagged(sig_tag, signer, enc, n, &sig)) != CA_OK)
+    if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, &sig)) != CA_OK)
         return st;
     st = cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
                                      out_len);
@@ -239,24 +286,25 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
     return cai_ww_finish(&w, out_len);
 }
 
-ca_status ca_ledger_op_sign(const ca_ledger_op *op, const ca_identity *signer,
-                            const ca_identity *cosigner, uint8_t *out, size_t out_cap,
-                            size_t *out_len)
+ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const ca_ledger_op *op,
+                            const ca_identity *signer, const ca_identity *cosigner, uint8_t *out,
+                            size_t out_cap, size_t *out_len)
 {
+    CAI_REQUIRE(ledger_id);
     CAI_REQUIRE(op);
     CAI_REQUIRE(out_len);
     *out_len = 0;
     if (op->type != CA_LEDGER_OP_ESCROW_OPEN) {
         if (cosigner != NULL)
             return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosigner");
-        return ca_ledger_op_sign_cosigned(op, signer, NULL, out, out_cap, out_len);
+        return ca_ledger_op_sign_cosigned(ledger_id, op, signer, NULL, out, out_cap, out_len);
     }
     if (cosigner == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "ESCROW_OPEN needs the worker as cosigner");
     ca_signature cosig;
-    ca_status st = ca_ledger_op_cosign(op, cosigner, &cosig);
+    ca_status st = ca_ledger_op_cosign(ledger_id, op, cosigner, &cosig);
     if (st == CA_OK)
-        st = ca_ledger_op_sign_cosigned(op, signer, &cosig, out, out_cap, out_len);
+        st = ca_ledger_op_sign_cosigned(ledger_id, op, signer, &cosig, out, out_cap, out_len);
     return st;
 }
 
@@ -308,6 +356,9 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
             return cai_fail(CA_ERR_MALFORMED, "unknown evidence kind 0");
         op->evidence = (uint32_t)v;
     }
+    if ((f & F_RES) &&
+        ((st = cai_wr_require(&m, K_RES)) || (st = cai_wr_bin_fixed(&r, op->result.bytes, 32))))
+        return st;
     if (want_sig) {
         if (op->type == CA_LEDGER_OP_ESCROW_OPEN) {
             if ((st = cai_wr_require(&m, K_COSIG)) || (st = cai_wr_bin_max(&r, 64, cosig, &len)))
@@ -348,27 +399,31 @@ ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *
     return st;
 }
 
-/* Verifies signatures of decoded signed bytes. */
-static ca_status verify_decoded(const ca_ledger_op *op, const uint8_t *sig, const uint8_t *cosig)
+/* Verifies signatures of decoded signed bytes for the ledger `ledger`. */
+static ca_status verify_decoded(const ca_hash *ledger, const ca_ledger_op *op, const uint8_t *sig,
+                                const uint8_t *cosig)
 {
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
     if (st != CA_OK)
         return st;
-    if (verify_tagged(sig_tag, &op->signer, enc, n, sig) != CA_OK)
-        return cai_fail(CA_ERR_BAD_SIGNATURE, "ledger op signature does not verify");
-    return cosig != NULL ? verify_consent(op, cosig) : CA_OK;
+    if (verify_tagged(sig_tag, ledger, &op->signer, enc, n, sig) != CA_OK)
+        return cai_fail(CA_ERR_BAD_SIGNATURE,
+                        "ledger op signature does not verify (tampered, or signed for another "
+                        "ledger id)");
+    return cosig != NULL ? verify_consent(ledger, op, cosig) : CA_OK;
 }
 
-ca_status ca_ledger_op_verify(const uint8_t *msg, size_t msg_len)
+ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg, size_t msg_len)
 {
+    CAI_REQUIRE(ledger_id);
     CAI_REQUIRE(msg);
     ca_ledger_op op;
     const uint8_t *s, *c;
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
     if (st == CA_OK)
-        st = verify_decoded(&op, s, c);
+        st = verify_decoded(ledger_id, &op, s, c);
     if (st == CA_OK)
         cai_clear_error();
     return st;
@@ -384,49 +439,115 @@ static int is_equivocation(const ca_ledger_op *op)
     return op->type == CA_LEDGER_OP_SLASH && op->evidence == CA_LEDGER_EVIDENCE_EQUIVOCATION;
 }
 
-/* Decode, signatures, evidence (when given), apply, journal. */
-static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *ev,
-                        size_t ev_len, uint64_t now, uint64_t *seq_out)
+/* Equivocation evidence: it verifies, names op's offender and op.ref as its offense key. */
+static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, size_t ev_len)
+{
+    /* ref is the offense key (agent, task, kind): one slash per offense, whatever the pair. */
+    ca_evidence *evo = NULL;
+    if (ca_evidence_open(&evo, ev, ev_len) != CA_OK)
+        return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "equivocation evidence does not verify");
+    ca_agent_id offender;
+    ca_hash offense;
+    ca_evidence_offender(evo, &offender);
+    ca_evidence_offense(evo, &offense);
+    ca_evidence_free(evo);
+    if (memcmp(offender.bytes, op->counterparty.bytes, 32) != 0 ||
+        memcmp(offense.bytes, op->ref.bytes, 32) != 0)
+        return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                        "evidence names another offender or another offense than ref");
+    return CA_OK;
+}
+
+/*
+ * A DELIVER's RESULT: a signed RESULT envelope (verified at its own
+ * created_at) with an output, by the op's signer, for the award op.ref, whose
+ * message id is op.result. *created_at receives its creation time.
+ */
+static ca_status check_result(const ca_ledger_op *op, const uint8_t *bytes, size_t len,
+                              uint64_t *created_at)
+{
+    ca_envelope *env = NULL;
+    ca_task_msg *msg = NULL;
+    ca_status st = ca_envelope_decode(&env, bytes, len, NULL);
+    if (st == CA_OK)
+        st = ca_envelope_verify(env, ca_envelope_created_at(env), NULL);
+    if (st == CA_OK && ca_envelope_kind(env) != CA_KIND_TASK_RESULT)
+        st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "a delivery carries a RESULT, not kind %u",
+                      ca_envelope_kind(env));
+    else if (st != CA_OK)
+        st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT does not decode or verify (%s)",
+                      ca_status_str(st));
+    if (st == CA_OK && ca_task_msg_parse(&msg, env, NULL) != CA_OK)
+        st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT's body does not parse");
+    ca_task_result rs;
+    if (st == CA_OK && ca_task_msg_result(msg, &rs) != CA_OK)
+        st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "not a RESULT");
+    if (st == CA_OK) {
+        ca_agent_id sender;
+        ca_hash id;
+        ca_task_msg_sender(msg, &sender);
+        ca_task_msg_id(msg, &id);
+        /* The parser has checked that the envelope's parent is the body's award. */
+        if (rs.failed)
+            st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                          "the RESULT is a failure report, not a delivery");
+        else if (memcmp(sender.bytes, op->signer.bytes, 32) != 0)
+            st =
+                cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT is not signed by the op's signer");
+        else if (memcmp(rs.award.bytes, op->ref.bytes, 32) != 0)
+            st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT answers another award");
+        else if (memcmp(id.bytes, op->result.bytes, 32) != 0)
+            st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT's message id is not op.result");
+        else
+            *created_at = ca_task_msg_created_at(msg);
+    }
+    ca_task_msg_free(msg);
+    ca_envelope_free(env);
+    return st;
+}
+
+/* Decode, signatures, attachment (when given), apply, journal. */
+static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *att,
+                        size_t att_len, uint64_t now, uint64_t *seq_out)
 {
     ca_ledger_op op;
     const uint8_t *s, *c;
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
     if (st == CA_OK)
-        st = verify_decoded(&op, s, c);
+        st = verify_decoded(&l->id, &op, s, c);
     if (st != CA_OK)
         return st;
-    if (ev == NULL && is_equivocation(&op))
+    int deliver = op.type == CA_LEDGER_OP_ESCROW_DELIVER;
+    if (att == NULL && is_equivocation(&op))
         return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
                         "an equivocation slash needs its evidence (ca_ledger_submit_evidence)");
-    if (ev != NULL) {
-        if (!is_equivocation(&op))
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "only equivocation slashes carry evidence");
-        if (ev_len > CA_LEDGER_EVIDENCE_MAX_BYTES)
-            return cai_fail(CA_ERR_LIMIT, "evidence of %zu bytes exceeds %u", ev_len,
+    if (att == NULL && deliver)
+        return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                        "a delivery needs its RESULT attached (ca_ledger_submit_evidence)");
+    uint64_t result_at = 0;
+    if (att != NULL) {
+        if (!is_equivocation(&op) && !deliver)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                            "only equivocation slashes and deliveries carry an attachment");
+        if (att_len > CA_LEDGER_EVIDENCE_MAX_BYTES)
+            return cai_fail(CA_ERR_LIMIT, "attachment of %zu bytes exceeds %u", att_len,
                             CA_LEDGER_EVIDENCE_MAX_BYTES);
-        /* ref is the offense key (agent, task, kind): one slash per offense, whatever the pair. */
-        ca_evidence *evo = NULL;
-        if (ca_evidence_open(&evo, ev, ev_len) != CA_OK)
-            return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "equivocation evidence does not verify");
-        ca_agent_id offender;
-        ca_hash offense;
-        ca_evidence_offender(evo, &offender);
-        ca_evidence_offense(evo, &offense);
-        ca_evidence_free(evo);
-        if (memcmp(offender.bytes, op.counterparty.bytes, 32) != 0 ||
-            memcmp(offense.bytes, op.ref.bytes, 32) != 0)
-            return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
-                            "evidence names another offender or another offense than ref");
+        st = deliver ? check_result(&op, att, att_len, &result_at)
+                     : check_equivocation(&op, att, att_len);
+        if (st != CA_OK)
+            return st;
     }
-    if (l->store != NULL && (st = cai_store_reserve(l, 4 + msg_len + ev_len)) != CA_OK)
+    if (l->store != NULL && (st = cai_store_reserve(l, 4 + msg_len + att_len)) != CA_OK)
         return st;
-    if ((st = cai_ledger_apply_op(l, &op, now)) != CA_OK)
+    st = att != NULL && deliver ? cai_ledger_apply_delivery(l, &op, now, result_at)
+                                : cai_ledger_apply_op(l, &op, now);
+    if (st != CA_OK)
         return st;
     if (l->store != NULL) {
-        if (ev == NULL) {
+        if (att == NULL) {
             cai_store_append(l, CAI_REC_SIGNED, msg, msg_len, now);
         } else {
-            cai_store_append2(l, CAI_REC_EVIDENCE, msg, msg_len, ev, ev_len, now);
+            cai_store_append2(l, CAI_REC_EVIDENCE, msg, msg_len, att, att_len, now);
         }
     }
     if (seq_out)

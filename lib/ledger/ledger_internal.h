@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "core/idmap.h"
 #include "cyberagent/ledger.h"
 #include "internal.h"
 
@@ -12,7 +13,7 @@
 /* 128-bit intermediates for fractions and sums (GCC and clang). */
 __extension__ typedef unsigned __int128 cai_u128;
 
-/* Account record: 80 bytes; index slots add 4 bytes / load factor (<= 0.5). */
+/* Account record: 80 bytes; index slots add 8 bytes / load factor (<= 0.5). */
 typedef struct cai_account {
     ca_agent_id id; /* key; must stay first */
     uint64_t balance;
@@ -42,38 +43,50 @@ typedef struct cai_escrow {
     uint32_t worker;
     uint8_t state; /* ca_ledger_escrow_state */
     uint8_t delivered;
+    uint8_t missed; /* settled after the deadline, nothing delivered: MISSED_DEADLINE stays open */
     uint16_t flags;
+    ca_hash result; /* RESULT message id recorded by DELIVER (zero until delivered) */
 } cai_escrow;
 
 #define CAI_DIRTY 1u
 
-/* Open-addressing index: slot = dense index + 1, 0 = empty; capacity a power of two. */
-typedef struct cai_index {
-    uint32_t *slots;
-    uint32_t mask; /* capacity - 1 */
-    uint32_t count;
-} cai_index;
+/*
+ * Hashes of the account ids of the next ops of a batch, computed by the
+ * prefetch stage and reused when the op is applied, so a batched transfer
+ * hashes each id once. Two ways per set, the set chosen by the op's address
+ * (consecutive ops of one array fall in consecutive sets); an entry counts
+ * only if its id equals the one looked up, so a stale entry costs a miss, never
+ * a wrong answer.
+ */
+#define CAI_HCACHE_SETS 32u
+typedef struct cai_hcache_entry {
+    ca_agent_id id;
+    uint64_t h;
+} cai_hcache_entry;
 
 typedef struct cai_store cai_store; /* durable mode, ledger_store.c */
 
 struct ca_ledger {
-    ca_ledger_options opts;
-    uint64_t hkey[2]; /* per-handle hashing key for the indexes (not part of the state) */
+    ca_ledger_options opts; /* normalized: version CA_LEDGER_OPTIONS_VERSION, every field set */
+    ca_hash id;             /* ledger id = options digest (ca_ledger_id) */
 
+    /* Indexes: keyed whole-key hashing (core/idmap.h), each with its own random key; the
+       layout is not part of the state. */
     cai_account *accounts;
     uint32_t n_accounts, cap_accounts;
-    cai_index acc_index;
+    cai_idmap acc_index;
+    cai_hcache_entry hcache[CAI_HCACHE_SETS][2];
 
     cai_unbond *unbonds;
     uint32_t n_unbonds, cap_unbonds, unbond_free;
 
     cai_escrow *escrows;
     uint32_t n_escrows, cap_escrows;
-    cai_index esc_index;
+    cai_idmap esc_index;
 
     ca_hash *evidence;
     uint32_t n_evidence, cap_evidence;
-    cai_index ev_index;
+    cai_idmap ev_index;
 
     uint64_t minted, burned, escrowed, seq;
 
@@ -88,7 +101,7 @@ struct ca_ledger {
 };
 
 /* Fields each op type uses (bit set of F_*). */
-enum { F_CP = 1, F_REF = 2, F_AMT = 4, F_AMT2 = 8, F_DL = 16, F_EV = 32 };
+enum { F_CP = 1, F_REF = 2, F_AMT = 4, F_AMT2 = 8, F_DL = 16, F_EV = 32, F_RES = 64 };
 unsigned cai_ledger_type_fields(uint32_t type);
 
 /* Core (ledger.c). */
@@ -96,21 +109,35 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts);
 ca_status cai_ledger_validate_options(const ca_ledger_options *opts);
 /* Validates and applies without journaling; increments seq on success. */
 ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now);
-/* Cache hints for a later op of a batch: index slots first, then the records. */
-void cai_ledger_prefetch_slots(const ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2]);
+/* The same for a DELIVER whose RESULT (checked by the caller) was created at `result_at`:
+ * refused with CA_ERR_LEDGER_TOO_LATE when that is after the escrow's deadline. */
+ca_status cai_ledger_apply_delivery(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                                    uint64_t result_at);
+/* Cache hints for a later op of a batch: index slots first (hashing the ids once for the op),
+ * then the records. */
+void cai_ledger_prefetch_slots(ca_ledger *l, const ca_ledger_op *op, uint32_t pos[2]);
 void cai_ledger_prefetch_records(const ca_ledger *l, const uint32_t pos[2]);
+/* Probe statistic of an index (tests): 0 accounts, 1 escrows, 2 evidence. */
+void cai_ledger_index_stats(const ca_ledger *l, int which, cai_idmap_stats *out);
 /* Folds dirty records back into the hash sum. */
 void cai_ledger_flush_hash(ca_ledger *l);
-/* Digest of the replicated options (stored in journal and snapshot headers). */
+/* Digest of the replicated options = the ledger id (stored in journal and snapshot headers).
+ * Reads `network` only from version >= 2 options (zero before). */
 void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32]);
 /* Inserts records while loading a snapshot (no validation beyond duplicates). */
 ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_unbond *entries,
                                   uint32_t n_entries);
 ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e);
 
-/* The payout agrees with the state: 0 open or refunded, the payment released, <= it split. */
+/* The payout agrees with the state: 0 open or refunded, the payment released, <= it split;
+ * a result id exactly when delivered; missed only when settled and not delivered. */
 static inline int cai_escrow_paid_ok(const cai_escrow *e)
 {
+    static const uint8_t zero[32];
+    int has_result = memcmp(e->result.bytes, zero, 32) != 0;
+    if (e->delivered > 1 || has_result != e->delivered || e->missed > 1 ||
+        (e->missed && (e->delivered || e->state == CA_LEDGER_ESCROW_OPEN)))
+        return 0;
     switch (e->state) {
     case CA_LEDGER_ESCROW_RELEASED:
         return e->paid == e->payment;
@@ -154,10 +181,10 @@ void cai_store_close(cai_store *s);
 /* Tests of damaged files only: skip fsync (never set in the library itself). */
 extern int cai_ledger_sync_disabled;
 
-/* Journal record types. */
+/* Journal record types. An attachment is equivocation evidence or a DELIVER's RESULT. */
 #define CAI_REC_SIGNED   1u /* payload: signed op bytes */
 #define CAI_REC_TRUSTED  2u /* payload: unsigned canonical op encoding */
-#define CAI_REC_EVIDENCE 3u /* payload: u32 op length | signed op | evidence object */
+#define CAI_REC_EVIDENCE 3u /* payload: u32 op length | signed op | attachment */
 /* Largest journal record payload, and the record header (ledger_store.c). */
 #define CAI_RECORD_MAX          (4u + CA_LEDGER_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
 #define CAI_RECORD_HEADER_BYTES 29u
@@ -188,7 +215,7 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
  * wrote (CAI_RECORD_HEADER_BYTES + payload); cai_journal_record_read splits a
  * complete record at r (checksums are the caller's, see cai_journal_replay)
  * and returns its size, or 0 when fewer than that many bytes are available
- * or an evidence record's op length leaves no evidence.
+ * or an attachment record's op length leaves no attachment.
  */
 typedef struct cai_journal_record {
     uint64_t seq;
@@ -196,7 +223,8 @@ typedef struct cai_journal_record {
     uint8_t type;      /* CAI_REC_* */
     const uint8_t *op; /* signed op (SIGNED, EVIDENCE) or unsigned encoding (TRUSTED) */
     size_t op_len;
-    const uint8_t *evidence; /* EVIDENCE: the evidence object; otherwise unused */
+    const uint8_t
+        *evidence; /* CAI_REC_EVIDENCE: the attachment (evidence, or a DELIVER's RESULT) */
     size_t evidence_len;
 } cai_journal_record;
 size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out);

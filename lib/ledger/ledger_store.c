@@ -18,7 +18,8 @@
  *   accounts: id[32] balance bonded nonce jailed_until (u64 each) n u8, n x (amount, mature_at)
  *   escrows: award[32] hirer u32 worker u32 (account positions) payment collateral
  *            deadline (u64) state u8 delivered u8 paid u64 (payment the worker received)
- * Version 2 added `paid` (version 1 snapshots are refused).
+ *            missed u8 result[32] (RESULT id recorded by DELIVER, zero when none)
+ * Version 2 added `paid`, version 3 `missed` and `result` (older snapshots are refused).
  *   evidence keys [32] each | state hash[32] | BLAKE2b-256 of all preceding bytes[32]
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
@@ -41,8 +42,8 @@
 #include "ledger/ledger_internal.h"
 
 #define REC_HDR          CAI_RECORD_HEADER_BYTES
-#define CAI_SNAP_VERSION 2u
-#define ESC_BYTES        74u
+#define CAI_SNAP_VERSION 3u
+#define ESC_BYTES        107u
 #define AUTO_WRITE_BYTES (1u << 20)
 
 int cai_ledger_sync_disabled;
@@ -240,8 +241,10 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
             int sig_ok = rec.type != CAI_REC_TRUSTED;
             ca_status st = cai_ledger_op_decode_signed(
                 rec.op, rec.op_len, &op, sig_ok ? &sig : NULL, sig_ok ? &cosig : NULL);
+            /* Attachments ride on equivocation slashes (evidence) and deliveries (RESULT). */
             if (st == CA_OK && rec.type == CAI_REC_EVIDENCE &&
-                (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION))
+                (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) &&
+                op.type != CA_LEDGER_OP_ESCROW_DELIVER)
                 st = CA_ERR_MALFORMED;
             if (st != CA_OK)
                 return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
@@ -342,6 +345,8 @@ ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
         uint8_t sd[2] = {e->state, e->delivered};
         sb_put(&b, sd, 2);
         sb_u64(&b, e->paid);
+        sb_put(&b, &e->missed, 1);
+        sb_put(&b, e->result.bytes, 32);
     }
     for (uint32_t i = 0; i < l->n_evidence; i++)
         sb_put(&b, l->evidence[i].bytes, 32);
@@ -386,7 +391,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
         return SNAP_FAIL("snapshot too short (%zu bytes)", len);
     if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != CAI_SNAP_VERSION ||
         cai_load_le32(buf + 12) != 0)
-        return SNAP_FAIL("not a version 2 ledger snapshot");
+        return SNAP_FAIL("not a version 3 ledger snapshot");
     if (!(flags & CAI_SNAP_SKIP_CHECKSUM)) {
         uint8_t sum[32];
         crypto_generichash(sum, 32, buf, len - 32, NULL, 0);
@@ -475,6 +480,8 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
         e.state = p[64];
         e.delivered = p[65];
         e.paid = cai_load_le64(p + 66);
+        e.missed = p[74];
+        memcpy(e.result.bytes, p + 75, 32);
         if (e.hirer >= na || e.worker >= na || e.hirer == e.worker || e.state < 1 || e.state > 4 ||
             e.delivered > 1 || e.payment == 0 || !cai_escrow_paid_ok(&e)) {
             st = SNAP_FAIL("snapshot escrow %u is inconsistent", i);

@@ -56,6 +56,7 @@ ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
     if (st != CA_OK)
         return st;
     ca_ledger_escrow_info esc;
+    esc.version = CA_LEDGER_ESCROW_INFO_VERSION;
     if (ca_ledger_escrow(ledger, &receipt.award, &esc) != CA_OK)
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW,
                         "the ledger holds no escrow for the task's award: not paid through it");

@@ -574,13 +574,16 @@ static void heap_sift(ca_routing *rt, cai_cap *c, uint32_t pos)
 
 /*
  * Halves a heap that is less than half full (never below 4 slots), so a
- * capability's heap holds at most 2 * count + 2 slots however many postings
+ * capability's heap holds at most 2 * count + 1 slots however many postings
  * it once had: postings moved from name to name leave no memory behind.
- * Keeps room for one more posting. A failed shrink keeps the larger block.
+ * Keeps room for one more posting (count < capacity / 2 = the new capacity):
+ * replacing a card removes its postings after the commit's reservation and
+ * adds the new ones without a second one. A failed shrink keeps the larger
+ * block.
  */
 static void cap_shrink(cai_cap *c)
 {
-    if (c->capacity <= 4 || (size_t)c->count * 2 >= c->capacity)
+    if (c->capacity <= 4 || c->count >= c->capacity / 2)
         return;
     uint32_t nc = c->capacity / 2 < 4 ? 4 : c->capacity / 2;
     cai_posting *h = realloc(c->heap, (size_t)nc * sizeof *h);

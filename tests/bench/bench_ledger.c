@@ -12,6 +12,16 @@
  *   ledger_bytes_per_account   table memory / accounts (100k accounts)
  *   ledger_state_hash_ms       state hash after the transfers (folds ~100k dirty records; CPU)
  * The SQLite figures need libsqlite3 at build time (CA_BENCH_HAVE_SQLITE).
+ *   ledger_transfer_colliding_ratio
+ *                              CPU time of 100k TRANSFERs to made-up recipients whose ids share
+ *                              their first 16 bytes / the same to random made-up recipients
+ *                              (same run, median of the rounds); 1 = collisions cost nothing
+ *   ledger_escrow_colliding_ratio
+ *                              the same for 100k ESCROW_OPENs whose refs share 16 bytes
+ *   ledger_reopen_colliding_ratio
+ *                              ca_ledger_open (snapshot decode) + ca_ledger_check of the
+ *                              ledger those ops leave (200k accounts and escrows), colliding
+ *                              keys / random keys
  * Recovery figures: see bench_ledger_recovery below.
  */
 #include <stdio.h>
@@ -379,6 +389,112 @@ static void bench_ledger_recovery(void)
     rm_ledger_dir(dir);
 }
 
+/* ---- hostile keys: made-up ids that share a 16-byte prefix (docs/LEDGER.md, "Indexes") ---- */
+
+#define FLOOD 100000u
+
+/* A made-up 32-byte key: random, or a fixed 16-byte prefix and a random rest. */
+static void made_up(uint8_t out[32], int colliding, uint64_t *seed)
+{
+    for (int k = 0; k < 4; k++) {
+        uint64_t v = rng(seed);
+        memcpy(out + 8 * k, &v, 8);
+    }
+    if (colliding)
+        memset(out, 0xC5, 16);
+}
+
+/* Applies FLOOD transfers from one sender, then FLOOD escrows (hirer = sender, worker W) with
+   made-up recipients and refs; CPU seconds of each phase in t[0], t[1]; 0 on success. */
+static int run_flood(ca_ledger *l, int colliding, uint64_t seed, double t[2])
+{
+    static ca_ledger_op ops[BATCH];
+    static ca_status res[BATCH];
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    memset(op.signer.bytes, 0xAA, 32);
+    memset(op.counterparty.bytes, 0x51, 32); /* the sender */
+    op.nonce = 1;
+    op.amount = 10ull * FLOOD;
+    if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK)
+        return -1;
+    memset(op.counterparty.bytes, 0x57, 32); /* the worker */
+    op.nonce = 2;
+    if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK)
+        return -1;
+    uint64_t nonce = 0;
+    for (int phase = 0; phase < 2; phase++) {
+        double c0 = cpu_now();
+        for (size_t base = 0; base < FLOOD; base += BATCH) {
+            size_t m = FLOOD - base < BATCH ? FLOOD - base : BATCH, done = 0;
+            for (size_t i = 0; i < m; i++) {
+                ca_ledger_op *o = &ops[i];
+                memset(o, 0, sizeof *o);
+                memset(o->signer.bytes, 0x51, 32);
+                o->nonce = ++nonce;
+                o->amount = 1;
+                if (phase == 0) {
+                    o->type = CA_LEDGER_OP_TRANSFER;
+                    made_up(o->counterparty.bytes, colliding, &seed);
+                } else {
+                    o->type = CA_LEDGER_OP_ESCROW_OPEN;
+                    memset(o->counterparty.bytes, 0x57, 32);
+                    made_up(o->ref.bytes, colliding, &seed);
+                    o->deadline = 1000;
+                }
+            }
+            if (ca_ledger_apply_batch(l, ops, m, 1, res, &done) != CA_OK || done != m)
+                return -1;
+        }
+        t[phase] = cpu_now() - c0;
+    }
+    return 0;
+}
+
+/* Colliding vs random keys: op rates, then reopening what they leave. */
+static void bench_flood(int rounds)
+{
+    ca_ledger_options o = bench_opts();
+    o.initial_accounts = 0;
+    double xr[9], er[9], rr[9];
+    const char *tmp = getenv("CA_BENCH_TMP");
+    char dir[400];
+    for (int r = 0; r < rounds; r++) {
+        double t[2][2], reopen[2];
+        for (int colliding = 0; colliding < 2; colliding++) {
+            uint64_t seed = 0xF100D + (uint64_t)r;
+            ca_ledger *l = NULL;
+            int bad = ca_ledger_new(&l, &o) != CA_OK || run_flood(l, colliding, seed, t[colliding]);
+            ca_ledger_free(l);
+            /* The same ops in a durable ledger (not timed), snapshotted, then reopened. */
+            snprintf(dir, sizeof dir, "%s/ca-bench-flood-%ld", tmp && *tmp ? tmp : "/tmp",
+                     (long)getpid());
+            rm_ledger_dir(dir);
+            double t2[2];
+            bad = bad || ca_ledger_open(&l, dir, &o, NULL) != CA_OK ||
+                  run_flood(l, colliding, seed, t2) || ca_ledger_snapshot(l) != CA_OK;
+            ca_ledger_free(l);
+            l = NULL;
+            double c0 = cpu_now();
+            bad = bad || ca_ledger_open(&l, dir, &o, NULL) != CA_OK || ca_ledger_check(l) != CA_OK;
+            reopen[colliding] = cpu_now() - c0;
+            ca_ledger_free(l);
+            rm_ledger_dir(dir);
+            if (bad) {
+                fprintf(stderr, "bench_ledger: flood failed: %s\n", ca_last_error());
+                return;
+            }
+        }
+        xr[r] = t[1][0] / t[0][0];
+        er[r] = t[1][1] / t[0][1];
+        rr[r] = reopen[1] / reopen[0];
+    }
+    bench_figure("ledger_transfer_colliding_ratio", bench_median(xr, (size_t)rounds), "x");
+    bench_figure("ledger_escrow_colliding_ratio", bench_median(er, (size_t)rounds), "x");
+    bench_figure("ledger_reopen_colliding_ratio", bench_median(rr, (size_t)rounds), "x");
+}
+
 void bench_ledger(void)
 {
     int rounds = bench_rounds(), quick = bench_quick();
@@ -469,4 +585,5 @@ void bench_ledger(void)
     free(ids);
     free(nonces);
     bench_ledger_recovery();
+    bench_flood(rounds < 3 ? rounds : 3);
 }

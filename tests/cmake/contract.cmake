@@ -8,6 +8,7 @@
 #   contract_conventions options structs versioned (+ macro, _init), handles have _free
 #   contract_readme_N  the README's ```c blocks, compiled and run
 #   contract_quickstart the README's Quick start: one ```sh block, two commands
+#   contract_doc_tests every test docs/SECURITY.md cites exists
 #   contract_install   cmake --install, then find_package and pkg-config consumers
 find_package(Python3 COMPONENTS Interpreter QUIET)
 set(CA_CONTRACT_DIR ${PROJECT_SOURCE_DIR}/tests/contract)
@@ -42,6 +43,9 @@ if(Python3_Interpreter_FOUND)
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_conventions.py ${PROJECT_SOURCE_DIR}/include)
   add_test(NAME contract_quickstart
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_readme.py ${PROJECT_SOURCE_DIR}/README.md)
+  add_test(NAME contract_doc_tests
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_doc_tests.py ${PROJECT_SOURCE_DIR}
+      docs/SECURITY.md)
 else()
   message(WARNING "python3 not found: contract_headers, _exports, _status, _quickstart not registered")
 endif()

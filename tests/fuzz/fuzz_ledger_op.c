@@ -3,12 +3,14 @@
  * Invariants: never crashes; failures are CA_ERR_MALFORMED or CA_ERR_LIMIT;
  * on success the op re-encodes (ca_ledger_op_encode) to exactly the input
  * without its signature fields, so every op has one encoding, and
- * verification answers CA_OK or CA_ERR_BAD_SIGNATURE.
+ * verification (for the ledger of fuzz_ledger_options(), whose id the seeds
+ * are signed for) answers CA_OK or CA_ERR_BAD_SIGNATURE.
  */
 #include <string.h>
 
 #include "cyberagent.h"
 #include "fuzz.h"
+#include "fuzz_ledger_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,7 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(size == n + sigs * 67);
     FUZZ_CHECK(data[0] == enc[0] + sigs); /* fixmap count */
     FUZZ_CHECK(memcmp(data + 1, enc + 1, n - 1) == 0);
-    st = ca_ledger_op_verify(data, size);
+    ca_ledger_options o = fuzz_ledger_options();
+    ca_hash id;
+    FUZZ_CHECK(ca_ledger_options_id(&o, &id) == CA_OK);
+    st = ca_ledger_op_verify(&id, data, size);
     FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_SIGNATURE);
     return 0;
 }

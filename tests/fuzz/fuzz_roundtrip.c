@@ -57,9 +57,10 @@
  *                      cai_journal_record_read per   cai_journal_record_write (the durable
  *                      record it replayed            store's writer) from seq, time, type and
  *                                                    the op re-encoded as in LEDGER_OP /
- *                                                    LEDGER_OP_RAW (the evidence object as
- *                                                    bytes: replay does not open it; EVIDENCE
- *                                                    covers its decoder)
+ *                                                    LEDGER_OP_RAW (an attachment, evidence or
+ *                                                    a DELIVER's RESULT, as bytes: replay does
+ *                                                    not open it; EVIDENCE and TASK_MSG cover
+ *                                                    their decoders)
  *
  * Not covered, and why: zstd frames inside compressed bodies and sealed
  * boxes are not canonical by design (many frames decompress to one body; a

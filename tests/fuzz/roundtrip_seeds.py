@@ -39,11 +39,11 @@ COPIES = [
     (CARD_BODY, "card-body", "card", ["full", "minimal"]),
     (TASK_THREAD, "task-thread", "task_thread", ["hire", "canceled", "disputed"]),
     (EVIDENCE, "evidence", "evidence", ["bids", "awards", "results"]),
-    (LEDGER_OP, "ledger-op", "ledger_op", ["escrow_open", "slash", "transfer", "withdraw"]),
+    (LEDGER_OP, "ledger-op", "ledger_op", ["escrow_open", "slash", "transfer", "withdraw", "deliver"]),
     (DID, "did", "did", ["rfc8032-1", "spec-example", "zero-key", "ff-key"]),
     (LEDGER_SNAPSHOT, "ledger-snapshot", "ledger_snapshot", ["empty", "one_account", "full"]),
     (LEDGER_JOURNAL, "ledger-journal", "ledger_journal", ["header_only", "seven_ops",
-                                                          "all_op_types", "torn_tail"]),
+                                                          "torn_tail"]),
     (REP_SNAPSHOT, "rep-snapshot", "reputation_snapshot", ["empty", "scored-small", "offenses", "pruned",
                                            "pruned-offenses", "unscored-one-rating"]),
 ]
@@ -111,7 +111,7 @@ def main():
     write("ledger-op-raw-escrow-open", LEDGER_OP_RAW, ledger.op_encode(ledger.LedgerOp(
         ledger.OP_ESCROW_OPEN, signer=alice.public_key, nonce=1, counterparty=bob.public_key,
         ref=b"\x11" * 32, amount=50, amount2=5, deadline=NOW + 60000)))
-    write("ledger-journal-signed-and-evidence", LEDGER_JOURNAL, journal(alice, bob))
+    write("ledger-journal-every-record-type", LEDGER_JOURNAL, journal(alice, bob))
     del alice, bob
 
 
@@ -122,7 +122,8 @@ def fuzz_agent(k):
 
 def journal(alice, bob):
     """A durable journal (options of fuzz_ledger_options) with every record type: trusted
-    (MINT, BOND), signed (TRANSFER) and an equivocation SLASH with its evidence."""
+    (MINT, BOND), signed (TRANSFER, ESCROW_OPEN) and attachment records (an equivocation
+    SLASH with its evidence, an ESCROW_DELIVER with its RESULT)."""
     with open(os.path.join(CORPUS, "evidence", "results"), "rb") as f:
         ev = f.read()
     e = task.Evidence.open(ev)
@@ -135,12 +136,29 @@ def journal(alice, bob):
         lg.apply(ledger.LedgerOp(ledger.OP_MINT, signer=auth, nonce=2, counterparty=e.offender,
                                  amount=5000), NOW)
         lg.apply(ledger.LedgerOp(ledger.OP_BOND, signer=e.offender, nonce=1, amount=4000), NOW)
-        lg.submit(ledger.op_sign(ledger.LedgerOp(
+        lg.submit(ledger.op_sign(lg.id, ledger.LedgerOp(
             ledger.OP_TRANSFER, signer=alice.public_key, nonce=1, counterparty=bob.public_key,
             amount=250), alice), NOW)
-        lg.submit_evidence(ledger.op_sign(ledger.LedgerOp(
+        lg.submit_evidence(ledger.op_sign(lg.id, ledger.LedgerOp(
             ledger.OP_SLASH, signer=alice.public_key, nonce=2, counterparty=e.offender,
             ref=e.offense, evidence=ledger.EVIDENCE_EQUIVOCATION), alice), ev, NOW)
+        # An escrow delivered with its RESULT attached (an attachment record of another op).
+        t0, ttl = NOW, 3600000
+        _, task_id = task.sign_request(alice, capability="a.b", max_price=10, deadline=t0 + 60000,
+                                       created_at=t0, expires_at=t0 + ttl)
+        _, bid_id = task.sign_bid(bob, task=task_id, price=5, completion=t0 + 10000, collateral=0,
+                                  created_at=t0 + 1, expires_at=t0 + ttl)
+        _, award_id = task.sign_award(alice, task=task_id, bid=bid_id, worker=bob.public_key,
+                                      price=5, collateral=0, deadline=t0 + 20000,
+                                      created_at=t0 + 2, expires_at=t0 + ttl)
+        lg.submit(ledger.op_sign(lg.id, ledger.LedgerOp(
+            ledger.OP_ESCROW_OPEN, signer=alice.public_key, nonce=3, counterparty=bob.public_key,
+            ref=award_id, amount=5, deadline=t0 + 20000), alice, bob), t0 + 3)
+        result, _ = task.sign_result(bob, task=task_id, award=award_id, output=b"done",
+                                     created_at=t0 + 4, expires_at=t0 + ttl)
+        op = ledger.op_escrow_deliver(task.TaskMessage.parse(result, t0 + 5))
+        op.nonce = 1
+        lg.submit_evidence(ledger.op_sign(lg.id, op, bob), result, t0 + 5)
         lg.commit()
         del lg
         with open(os.path.join(d, "journal"), "rb") as f:

@@ -1,6 +1,11 @@
-/* Core: status names, last error, init, version, sizes, helpers. */
+/* Core: status names, last error, init, version, sizes, helpers, the id map, array growth. */
 #include <pthread.h>
+#include <stdlib.h>
 
+#include <sodium.h>
+
+#include "core/array.h"
+#include "core/idmap.h"
 #include "cyberagent.h"
 #include "test_util.h"
 
@@ -92,6 +97,337 @@ static void test_equal_and_wipe(void **state)
     ca_wipe(NULL, 5);
 }
 
+/* ------------------------------------------------------------------ id map */
+
+/* A caller's record: the key first, then anything. */
+typedef struct rec {
+    uint8_t key[32];
+    uint32_t payload;
+} rec;
+
+#define RECS(r) (r), sizeof(rec)
+
+static void random_key(uint8_t key[32])
+{
+    randombytes_buf(key, 32);
+}
+
+/* A random key whose home slot is `home` in a table of mask + 1 slots. */
+static void key_with_home(const cai_idmap *m, uint32_t home, uint8_t key[32])
+{
+    do
+        random_key(key);
+    while (((uint32_t)cai_idmap_hash(m, key) & m->mask) != home);
+}
+
+static cai_idmap_stats stats_of(const cai_idmap *m)
+{
+    cai_idmap_stats st;
+    cai_idmap_stats_get(m, &st);
+    return st;
+}
+
+/*
+ * Probe bounds for a map at load <= 1/2 under keys the hash key does not
+ * know (every test below): a successful find costs 1/2 (1 + 1/(1 - a)) <= 1.5
+ * slots on average (Knuth, linear probing), an unsuccessful one
+ * 1/2 (1 + 1/(1 - a)^2) <= 2.5. No run of occupied slots reaches L = 128: a
+ * run of L slots needs >= L of the n = a m keys to hash into those L slots,
+ * which by a Chernoff bound has probability <= (a e^(1-a))^L <= 0.825^128
+ * < 2e-11 per slot, < 1e-5 over a table of 2^19 slots. The assertions allow
+ * 2 and 4 for the means (the samples are not independent) and 128 for any
+ * probe or run; keys that collide (the old 16-byte hash) give runs of the
+ * whole key count.
+ */
+#define MEAN_HIT_MAX  2.0
+#define MEAN_MISS_MAX 4.0
+#define PROBE_MAX     128u
+
+static void assert_probes_small(const cai_idmap *m)
+{
+    cai_idmap_stats st = stats_of(m);
+    assert_true(st.count > 0);
+    assert_true((uint64_t)st.count * 2 <= st.slots);
+    assert_true(st.max_probe <= PROBE_MAX);
+    assert_true(st.max_run <= PROBE_MAX);
+    assert_true((double)st.total_probe <= MEAN_HIT_MAX * st.count);
+}
+
+static void test_idmap_siphash(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    /* cai_siphash32 with 2-4 rounds is libsodium's crypto_shorthash (SipHash-2-4). */
+    uint8_t kb[crypto_shorthash_KEYBYTES], in[32], out[crypto_shorthash_BYTES];
+    for (int t = 0; t < 1000; t++) {
+        randombytes_buf(kb, sizeof kb);
+        random_key(in);
+        uint64_t k[2] = {cai_load_le64(kb), cai_load_le64(kb + 8)};
+        assert_int_equal(crypto_shorthash(out, in, 32, kb), 0);
+        assert_true(cai_load_le64(out) == cai_siphash32(k, in, 2, 4));
+    }
+    /* The map's unrolled hash is the same construction with 1-3 rounds. */
+    cai_idmap m, m2;
+    assert_ok(cai_idmap_init(&m, 10));
+    assert_ok(cai_idmap_init(&m2, 10));
+    for (int t = 0; t < 1000; t++) {
+        random_key(in);
+        assert_true(cai_idmap_hash(&m, in) == cai_siphash32(m.key, in, 1, 3));
+    }
+    /* Every byte counts, the last one too; each map has its own key. */
+    uint64_t h = cai_idmap_hash(&m, in);
+    for (int b = 0; b < 32; b++) {
+        in[b] ^= 1;
+        assert_true(cai_idmap_hash(&m, in) != h);
+        in[b] ^= 1;
+    }
+    assert_true(cai_idmap_hash(&m2, in) != h);
+    cai_idmap_free(&m);
+    cai_idmap_free(&m2);
+}
+
+static void test_idmap_backward_shift(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    cai_idmap m;
+    assert_ok(cai_idmap_init(&m, 1000));
+    uint8_t none[32] = {0};
+    assert_int_equal(cai_idmap_find(&m, NULL, sizeof(rec), none), CAI_IDMAP_NONE);
+    assert_ok(cai_idmap_reserve(&m, 8));
+    assert_int_equal(m.mask, 15); /* 8 entries at load 1/2 */
+    /* A, B, C share home 14; D's home is 15; the run 14, 15, 0, 1 wraps around. */
+    rec r[5];
+    memset(r, 0, sizeof r);
+    key_with_home(&m, 14, r[0].key);
+    key_with_home(&m, 14, r[1].key);
+    key_with_home(&m, 14, r[2].key);
+    key_with_home(&m, 15, r[3].key);
+    key_with_home(&m, 1, r[4].key); /* E, inserted later */
+    const uint64_t *slots = m.slots;
+    for (uint32_t i = 0; i < 4; i++)
+        cai_idmap_insert(&m, r[i].key, i);
+    assert_ptr_equal(m.slots, slots); /* inserts never allocate */
+    cai_idmap_stats st = stats_of(&m);
+    assert_int_equal(st.count, 4);
+    assert_int_equal(st.total_probe, 1 + 2 + 3 + 3);
+    assert_int_equal(st.max_probe, 3);
+    assert_int_equal(st.max_run, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[4].key), CAI_IDMAP_NONE);
+    uint64_t probes = 0;
+    assert_int_equal(
+        cai_idmap_find_hashed(&m, RECS(r), r[2].key, cai_idmap_hash(&m, r[2].key), &probes), 2);
+    assert_int_equal(probes, 3);
+    /* The cursor yields the candidates whose hash bits match, in probe order: here C only
+     * (the others' 32 stored hash bits differ), then the end of the run. */
+    cai_idmap_cursor c = cai_idmap_cursor_start(&m, cai_idmap_hash(&m, r[2].key));
+    assert_int_equal(cai_idmap_cursor_next(&m, &c), 2);
+    assert_int_equal(cai_idmap_cursor_next(&m, &c), CAI_IDMAP_NONE);
+    c = cai_idmap_cursor_start(&m, cai_idmap_hash(&m, r[4].key));
+    assert_int_equal(cai_idmap_cursor_next(&m, &c), CAI_IDMAP_NONE);
+
+    /* Removing A shifts B, C and D back one slot each: no tombstone. */
+    assert_int_equal(cai_idmap_remove(&m, r[0].key, 1), 0); /* A is not at index 1 */
+    assert_int_equal(cai_idmap_remove(&m, r[0].key, 0), 1);
+    st = stats_of(&m);
+    assert_int_equal(st.count, 3);
+    assert_int_equal(st.total_probe, 1 + 2 + 2);
+    assert_int_equal(st.max_run, 3);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[0].key), CAI_IDMAP_NONE);
+    for (uint32_t i = 1; i < 4; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+    assert_int_equal(cai_idmap_remove(&m, r[0].key, 0), 0);
+    assert_int_equal(m.count, 3);
+
+    /* E sits at its home 1; removing B moves C and D, but not E (home after the hole). */
+    cai_idmap_insert(&m, r[4].key, 4);
+    assert_int_equal(cai_idmap_remove(&m, r[1].key, 1), 1);
+    st = stats_of(&m);
+    assert_int_equal(st.count, 3);
+    assert_int_equal(st.total_probe, 3); /* C at 14, D at 15, E at 1: all at home */
+    assert_int_equal(st.max_run, 2);
+    for (uint32_t i = 2; i < 5; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+
+    /* Emptied: nothing left behind. */
+    for (uint32_t i = 2; i < 5; i++)
+        assert_int_equal(cai_idmap_remove(&m, r[i].key, i), 1);
+    st = stats_of(&m);
+    assert_int_equal(st.count, 0);
+    assert_int_equal(st.total_probe, 0);
+    assert_int_equal(st.max_run, 0);
+    for (uint32_t i = 0; i <= m.mask; i++)
+        assert_true(m.slots[i] == 0);
+    cai_idmap_free(&m);
+    cai_idmap_free(&m); /* twice: harmless */
+}
+
+static void test_idmap_growth_renumber(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    enum { N = 100000 };
+    rec *r = malloc(N * sizeof *r);
+    assert_non_null(r);
+    cai_idmap m;
+    assert_ok(cai_idmap_init(&m, N));
+    unsigned grows = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        random_key(r[i].key);
+        const uint64_t *before = m.slots;
+        assert_ok(cai_idmap_reserve(&m, 1));
+        grows += m.slots != before;
+        assert_true((uint64_t)(m.count + 1) * 2 <= (uint64_t)m.mask + 1);
+        cai_idmap_insert(&m, r[i].key, i);
+    }
+    /* 16 slots first, doubling to 2^18 (the first power of two >= 2N). */
+    assert_int_equal(m.mask + 1, 1u << 18);
+    assert_int_equal(grows, 18 - 4 + 1);
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+    assert_probes_small(&m);
+    assert_int_equal(cai_idmap_memory_bytes(&m), (size_t)8 << 18);
+
+    /* Delete by moving the last record into the hole (what a dense array does). */
+    for (uint32_t n = N; n > N / 2; n--) {
+        uint32_t victim = (uint32_t)(randombytes_uniform(n));
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[victim].key), victim);
+        assert_int_equal(cai_idmap_remove(&m, r[victim].key, victim), 1);
+        if (victim != n - 1) {
+            r[victim] = r[n - 1];
+            assert_int_equal(cai_idmap_renumber(&m, r[victim].key, n - 1, victim), 1);
+        }
+    }
+    assert_int_equal(m.count, N / 2);
+    for (uint32_t i = 0; i < N / 2; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+    assert_int_equal(cai_idmap_renumber(&m, r[0].key, 7, 8), 0); /* not key -> 7 */
+    /* Deletes leave no tombstones: the table looks like one that never held the others. */
+    assert_probes_small(&m);
+    cai_idmap_free(&m);
+    free(r);
+}
+
+static void test_idmap_reserve_limit(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    cai_idmap m;
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_idmap_init(&m, 0));
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_idmap_init(&m, CAI_IDMAP_MAX_ENTRIES + 1));
+    assert_ok(cai_idmap_init(&m, CAI_IDMAP_MAX_ENTRIES)); /* no memory until reserved */
+    assert_null(m.slots);
+    assert_int_equal(cai_idmap_memory_bytes(&m), 0);
+    cai_idmap_free(&m);
+
+    rec r[6];
+    assert_ok(cai_idmap_init(&m, 5));
+    assert_status(CA_ERR_LIMIT, cai_idmap_reserve(&m, 6));
+    assert_null(m.slots); /* a failed reserve changes nothing */
+    assert_ok(cai_idmap_reserve(&m, 5));
+    const uint64_t *slots = m.slots;
+    for (uint32_t i = 0; i < 5; i++) {
+        random_key(r[i].key);
+        assert_ok(cai_idmap_reserve(&m, 1)); /* already there: no allocation */
+        cai_idmap_insert(&m, r[i].key, i);
+    }
+    assert_ptr_equal(m.slots, slots);
+    assert_status(CA_ERR_LIMIT, cai_idmap_reserve(&m, 1));
+    assert_true(strlen(ca_last_error()) > 0);
+    assert_int_equal(m.count, 5);
+    assert_ok(cai_idmap_reserve(&m, 0));
+    assert_int_equal(cai_idmap_remove(&m, r[3].key, 3), 1);
+    assert_ok(cai_idmap_reserve(&m, 1)); /* a removal frees room under the limit */
+    cai_idmap_free(&m);
+}
+
+/* Keys an attacker makes for free: a shared 31-byte prefix (differing in the last byte only),
+ * a shared 16-byte prefix (what the ledger's old index hashed). */
+static void test_idmap_adversarial_keys(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    enum { N = 100000 };
+    rec *r = malloc(N * sizeof *r);
+    assert_non_null(r);
+    cai_idmap m;
+
+    assert_ok(cai_idmap_init(&m, 256));
+    assert_ok(cai_idmap_reserve(&m, 256));
+    for (uint32_t i = 0; i < 256; i++) {
+        memset(r[i].key, 0x3C, 32);
+        r[i].key[31] = (uint8_t)i;
+        cai_idmap_insert(&m, r[i].key, i);
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+    assert_probes_small(&m);
+    cai_idmap_free(&m);
+
+    assert_ok(cai_idmap_init(&m, N));
+    for (uint32_t i = 0; i < N; i++) {
+        memset(r[i].key, 0xC5, 32);
+        cai_store_le32(r[i].key + 16, i);
+        assert_ok(cai_idmap_reserve(&m, 1));
+        cai_idmap_insert(&m, r[i].key, i);
+    }
+    uint64_t probes = 0;
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(
+            cai_idmap_find_hashed(&m, RECS(r), r[i].key, cai_idmap_hash(&m, r[i].key), &probes), i);
+    assert_true((double)probes <= MEAN_HIT_MAX * N);
+    assert_probes_small(&m);
+    /* Absent keys with the same prefix: unsuccessful finds stay short too. */
+    probes = 0;
+    uint8_t absent[32];
+    memset(absent, 0xC5, 32);
+    for (uint32_t i = 0; i < N; i++) {
+        cai_store_le32(absent + 16, N + i);
+        assert_int_equal(
+            cai_idmap_find_hashed(&m, RECS(r), absent, cai_idmap_hash(&m, absent), &probes),
+            CAI_IDMAP_NONE);
+    }
+    assert_true((double)probes <= MEAN_MISS_MAX * N);
+    cai_idmap_free(&m);
+    free(r);
+}
+
+static void test_array_grow(void **state)
+{
+    (void)state;
+    uint64_t *a = NULL;
+    uint32_t cap = 0;
+    assert_ok(cai_array_grow((void **)&a, &cap, 0, sizeof *a, 1000));
+    assert_null(a);
+    assert_ok(cai_array_grow((void **)&a, &cap, 1, sizeof *a, 1000));
+    assert_int_equal(cap, 16);
+    a[15] = 7;
+    const uint64_t *before = a;
+    assert_ok(cai_array_grow((void **)&a, &cap, 16, sizeof *a, 1000));
+    assert_ptr_equal(a, before); /* enough already: untouched */
+    assert_ok(cai_array_grow((void **)&a, &cap, 17, sizeof *a, 1000));
+    assert_int_equal(cap, 32);
+    assert_int_equal(a[15], 7); /* contents kept */
+    assert_ok(cai_array_grow((void **)&a, &cap, 100, sizeof *a, 1000));
+    assert_int_equal(cap, 128);
+    /* Never past the maximum: the last doubling is clamped, beyond is CA_ERR_LIMIT. */
+    assert_ok(cai_array_grow((void **)&a, &cap, 600, sizeof *a, 1000));
+    assert_int_equal(cap, 1000);
+    assert_status(CA_ERR_LIMIT, cai_array_grow((void **)&a, &cap, 1001, sizeof *a, 1000));
+    assert_int_equal(cap, 1000);
+    /* An allocation that cannot be made: CA_ERR_NO_MEMORY, array unchanged. */
+    before = a;
+    assert_status(CA_ERR_NO_MEMORY,
+                  cai_array_grow((void **)&a, &cap, 1001, SIZE_MAX / 64, UINT32_MAX));
+    assert_ptr_equal(a, before);
+    assert_int_equal(cap, 1000);
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_array_grow((void **)&a, &cap, 1001, 0, 2000));
+    assert_int_equal(cap, 1000);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +436,12 @@ int main(void)
         cmocka_unit_test(test_init_idempotent_and_threaded),
         cmocka_unit_test(test_version_and_sizes),
         cmocka_unit_test(test_equal_and_wipe),
+        cmocka_unit_test(test_idmap_siphash),
+        cmocka_unit_test(test_idmap_backward_shift),
+        cmocka_unit_test(test_idmap_growth_renumber),
+        cmocka_unit_test(test_idmap_reserve_limit),
+        cmocka_unit_test(test_idmap_adversarial_keys),
+        cmocka_unit_test(test_array_grow),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

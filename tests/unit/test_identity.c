@@ -492,9 +492,12 @@ static ca_status check_card(const uint8_t *enc, size_t len)
     return st;
 }
 
+/* The ledger every op of the attack names (signatures cover its id). */
+static const ca_hash attack_ledger = {{0x1e, 0xd6, 0xe5, 0x00}};
+
 static ca_status check_ledger_op(const uint8_t *enc, size_t len)
 {
-    return ca_ledger_op_verify(enc, len);
+    return ca_ledger_op_verify(&attack_ledger, enc, len);
 }
 
 static void test_app_sign_never_library_signature(void **state)
@@ -550,13 +553,15 @@ static void test_app_sign_never_library_signature(void **state)
     op.nonce = 1;
     op.counterparty = pid;
     op.amount = 1000000;
-    assert_ok(ca_ledger_op_sign(&op, victim, NULL, enc, sizeof enc, &len));
+    assert_ok(ca_ledger_op_sign(&attack_ledger, &op, victim, NULL, enc, sizeof enc, &len));
+    /* Signed bytes: tag || ledger id || unsigned encoding. */
     static const char op_tag[] = "cyberagent/1/ledger-op";
+    const size_t op_pre = sizeof op_tag - 1 + CA_HASH_BYTES;
     memcpy(sbytes, op_tag, sizeof op_tag - 1);
+    memcpy(sbytes + sizeof op_tag - 1, attack_ledger.bytes, CA_HASH_BYTES);
     size_t n = 0;
-    assert_ok(ca_ledger_op_encode(&op, sbytes + sizeof op_tag - 1, sizeof sbytes, &n));
-    assert_int_equal(
-        public_sign_attack(victim, sbytes, sizeof op_tag - 1 + n, enc, len, check_ledger_op), 0);
+    assert_ok(ca_ledger_op_encode(&op, sbytes + op_pre, sizeof sbytes - op_pre, &n));
+    assert_int_equal(public_sign_attack(victim, sbytes, op_pre + n, enc, len, check_ledger_op), 0);
 
     /* Escrow consent: the victim (worker) never agreed to lock collateral for the peer. */
     memset(&op, 0, sizeof op);
@@ -571,21 +576,24 @@ static void test_app_sign_never_library_signature(void **state)
     static const char consent_tag[] = "cyberagent/1/escrow-consent";
     ca_ledger_op terms = op;
     terms.nonce = 0;
+    const size_t consent_pre = sizeof consent_tag - 1 + CA_HASH_BYTES;
     memcpy(sbytes, consent_tag, sizeof consent_tag - 1);
-    assert_ok(ca_ledger_op_encode(&terms, sbytes + sizeof consent_tag - 1, sizeof sbytes, &n));
-    slen = sizeof consent_tag - 1 + n;
+    memcpy(sbytes + sizeof consent_tag - 1, attack_ledger.bytes, CA_HASH_BYTES);
+    assert_ok(ca_ledger_op_encode(&terms, sbytes + consent_pre, sizeof sbytes - consent_pre, &n));
+    slen = consent_pre + n;
     ca_signature real, sig;
-    assert_ok(ca_ledger_op_cosign(&op, victim, &real));
+    assert_ok(ca_ledger_op_cosign(&attack_ledger, &op, victim, &real));
     assert_int_equal(crypto_sign_verify_detached(real.bytes, sbytes, slen, vid.bytes), 0);
-    assert_ok(ca_ledger_op_sign_cosigned(&op, peer, &real, enc, sizeof enc, &len));
+    assert_ok(ca_ledger_op_sign_cosigned(&attack_ledger, &op, peer, &real, enc, sizeof enc, &len));
     assert_ok(ca_identity_sign_tagged(victim, ATTACK_TAG, strlen(ATTACK_TAG), sbytes, slen, &sig));
-    assert_status(CA_ERR_BAD_SIGNATURE,
-                  ca_ledger_op_sign_cosigned(&op, peer, &sig, enc, sizeof enc, &len));
+    assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_op_sign_cosigned(&attack_ledger, &op, peer, &sig,
+                                                                   enc, sizeof enc, &len));
     for (size_t k = 1; k < 11; k++) {
         assert_ok(
             ca_identity_sign_tagged(victim, (const char *)sbytes, k, sbytes + k, slen - k, &sig));
-        assert_status(CA_ERR_BAD_SIGNATURE,
-                      ca_ledger_op_sign_cosigned(&op, peer, &sig, enc, sizeof enc, &len));
+        assert_status(
+            CA_ERR_BAD_SIGNATURE,
+            ca_ledger_op_sign_cosigned(&attack_ledger, &op, peer, &sig, enc, sizeof enc, &len));
     }
     ca_identity_free(victim);
     ca_identity_free(peer);

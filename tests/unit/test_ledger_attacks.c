@@ -141,6 +141,8 @@ static ca_status esc_op(ca_ledger *l, uint32_t type, unsigned who, unsigned k, u
     op.ref = award(k);
     op.amount = amount;
     op.amount2 = amount2;
+    if (type == CA_LEDGER_OP_ESCROW_DELIVER)
+        memset(op.result.bytes, 0xD5, sizeof op.result.bytes); /* the RESULT's id (trusted path) */
     return run(l, &op, now);
 }
 
@@ -539,6 +541,8 @@ static void test_replayed_ops_apply_once(void **state)
     ca_identity_id(auth, &o.authority);
     ca_ledger *l = NULL;
     assert_ok(ca_ledger_open(&l, dir, &o, NULL));
+    ca_hash lid;
+    assert_ok(ca_ledger_id(l, &lid));
 
     static uint8_t msgs[6][CA_LEDGER_OP_MAX_BYTES];
     size_t lens[6];
@@ -565,30 +569,31 @@ static void test_replayed_ops_apply_once(void **state)
     ops[3].amount = 100;
     ops[3].amount2 = 10;
     ops[3].deadline = 500;
-    ops[4].type = CA_LEDGER_OP_ESCROW_DELIVER;
+    ops[4].type = CA_LEDGER_OP_TRANSFER; /* a worker op between open and release */
     ops[4].signer = wid;
     ops[4].nonce = 1;
-    ops[4].ref = award(1);
+    ops[4].counterparty = hid;
+    ops[4].amount = 3;
     ops[5].type = CA_LEDGER_OP_ESCROW_RELEASE;
     ops[5].signer = hid;
     ops[5].nonce = 3;
     ops[5].ref = award(1);
     for (int i = 0; i < 6; i++) {
         const ca_identity *signer = i < 2 ? auth : i == 4 ? w : h;
-        assert_ok(ca_ledger_op_sign(&ops[i], signer, i == 3 ? w : NULL, msgs[i], sizeof msgs[i],
-                                    &lens[i]));
+        assert_ok(ca_ledger_op_sign(&lid, &ops[i], signer, i == 3 ? w : NULL, msgs[i],
+                                    sizeof msgs[i], &lens[i]));
         assert_ok(ca_ledger_submit(l, msgs[i], lens[i], 10, NULL));
         replays_refused(l, msgs, lens, (size_t)i + 1, 10);
     }
     ca_ledger_account_info a;
     assert_ok(ca_ledger_account(l, &wid, &a));
-    assert_int_equal(a.balance, 1000 + 7 + 100);
+    assert_int_equal(a.balance, 1000 + 7 - 3 + 100);
     /* Another op under a used nonce is refused as well, whatever it says. */
     ca_ledger_op again = ops[2];
     again.amount = 1;
     uint8_t other[CA_LEDGER_OP_MAX_BYTES];
     size_t other_len = 0;
-    assert_ok(ca_ledger_op_sign(&again, h, NULL, other, sizeof other, &other_len));
+    assert_ok(ca_ledger_op_sign(&lid, &again, h, NULL, other, sizeof other, &other_len));
     assert_status(CA_ERR_LEDGER_DUPLICATE, ca_ledger_submit(l, other, other_len, 10, NULL));
 
     /* After a restart (journal replay), and after a snapshot: still applied once. */
@@ -604,7 +609,7 @@ static void test_replayed_ops_apply_once(void **state)
         assert_int_equal(round == 0 ? info.replayed : info.snapshot_seq, 6);
         replays_refused(l, msgs, lens, 6, 20);
         assert_ok(ca_ledger_account(l, &wid, &a));
-        assert_int_equal(a.balance, 1000 + 7 + 100);
+        assert_int_equal(a.balance, 1000 + 7 - 3 + 100);
     }
     ca_ledger_free(l);
     ca_identity_free(auth);
@@ -635,7 +640,9 @@ static void test_oversize_inputs_refused(void **state)
     op.ref = award(1);
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES + 1];
     size_t n = 0;
-    assert_ok(ca_ledger_op_sign(&op, r, NULL, msg, sizeof msg, &n));
+    ca_hash lid;
+    assert_ok(ca_ledger_id(l, &lid));
+    assert_ok(ca_ledger_op_sign(&lid, &op, r, NULL, msg, sizeof msg, &n));
     uint8_t *big = calloc(1, CA_LEDGER_EVIDENCE_MAX_BYTES + 1);
     assert_non_null(big);
     ca_hash before, after;

@@ -137,7 +137,8 @@ CONSTANTS = {
     "CA_LEDGER_EVIDENCE_DISPUTE": 3,
     "CA_LEDGER_EVIDENCE_EQUIVOCATION": 1,
     "CA_LEDGER_EVIDENCE_MISSED_DEADLINE": 2,
-    "CA_LEDGER_OPTIONS_VERSION": 1,
+    "CA_LEDGER_OPTIONS_VERSION": 2,
+    "CA_LEDGER_ESCROW_INFO_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
     "CA_LEDGER_OP_ESCROW_DELIVER": 7,
     "CA_LEDGER_OP_ESCROW_OPEN": 6,
@@ -293,6 +294,7 @@ class ca_ledger_op(Structure):
         ("amount", c_uint64),
         ("amount2", c_uint64),
         ("deadline", c_uint64),
+        ("result", ca_hash),
     ]
 
 
@@ -314,6 +316,7 @@ class ca_ledger_options(Structure):
         ("max_accounts", c_uint32),
         ("max_escrows", c_uint32),
         ("initial_accounts", c_uint32),
+        ("network", ca_hash),
     ]
 
 
@@ -338,6 +341,7 @@ class ca_ledger_account_info(Structure):
 
 class ca_ledger_escrow_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("hirer", ca_agent_id),
         ("worker", ca_agent_id),
         ("payment", c_uint64),
@@ -345,6 +349,9 @@ class ca_ledger_escrow_info(Structure):
         ("deadline", c_uint64),
         ("state", c_uint32),
         ("delivered", c_uint32),
+        ("missed", c_uint32),
+        ("paid", c_uint64),
+        ("result", ca_hash),
     ]
 
 
@@ -787,17 +794,20 @@ SIGNATURES = [
     ("ca_ledger_escrow", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_escrow_info)]),
     ("ca_ledger_escrow_paid", ca_status, [P(ca_ledger), P(ca_hash), P(c_uint64)]),
     ("ca_ledger_free", None, [P(ca_ledger)]),
+    ("ca_ledger_id", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_memory_bytes", c_size_t, [P(ca_ledger)]),
     ("ca_ledger_new", ca_status, [P(P(ca_ledger)), P(ca_ledger_options)]),
+    ("ca_ledger_op_escrow_deliver", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_escrow_open", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
-    ("ca_ledger_op_cosign", ca_status, [P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
+    ("ca_ledger_op_cosign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
     ("ca_ledger_op_decode", ca_status, [buf, c_size_t, P(ca_ledger_op)]),
     ("ca_ledger_op_encode", ca_status, [P(ca_ledger_op), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_max_bytes", c_size_t, []),
-    ("ca_ledger_op_sign", ca_status, [P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),
-    ("ca_ledger_op_sign_cosigned", ca_status, [P(ca_ledger_op), P(ca_identity), P(ca_signature), buf, c_size_t, P(c_size_t)]),
-    ("ca_ledger_op_verify", ca_status, [buf, c_size_t]),
+    ("ca_ledger_op_sign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),
+    ("ca_ledger_op_sign_cosigned", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), buf, c_size_t, P(c_size_t)]),
+    ("ca_ledger_op_verify", ca_status, [P(ca_hash), buf, c_size_t]),
     ("ca_ledger_open", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), P(ca_ledger_open_info)]),
+    ("ca_ledger_options_id", ca_status, [P(ca_ledger_options), P(ca_hash)]),
     ("ca_ledger_options_init", ca_status, [P(ca_ledger_options), c_uint32]),
     ("ca_ledger_snapshot", ca_status, [P(ca_ledger)]),
     ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),

@@ -44,6 +44,7 @@ ESCROW_OPEN: int = _C["CA_LEDGER_ESCROW_OPEN"]
 ESCROW_RELEASED: int = _C["CA_LEDGER_ESCROW_RELEASED"]
 ESCROW_REFUNDED: int = _C["CA_LEDGER_ESCROW_REFUNDED"]
 ESCROW_SPLIT: int = _C["CA_LEDGER_ESCROW_SPLIT"]
+ESCROW_INFO_VERSION: int = _C["CA_LEDGER_ESCROW_INFO_VERSION"]
 
 
 @dataclass
@@ -52,7 +53,8 @@ class LedgerOp:
 
     See include/cyberagent/ledger.h for which fields each type uses, e.g.
     ``LedgerOp(OP_TRANSFER, signer=alice.public_key, nonce=1,
-    counterparty=bob.public_key, amount=10)``.
+    counterparty=bob.public_key, amount=10)``. ``result`` is the RESULT's
+    message id, for ESCROW_DELIVER only.
     """
 
     type: int
@@ -64,6 +66,7 @@ class LedgerOp:
     amount2: int = 0
     deadline: int = 0
     evidence: int = 0
+    result: bytes = _ZERO32
 
     def to_c(self) -> _sigs.ca_ledger_op:
         o = _sigs.ca_ledger_op()
@@ -76,6 +79,7 @@ class LedgerOp:
         o.amount = self.amount
         o.amount2 = self.amount2
         o.deadline = self.deadline
+        o.result = _sigs.ca_hash.from_buffer_copy(_bytes(self.result, "result", 32))
         return o
 
     @classmethod
@@ -90,6 +94,7 @@ class LedgerOp:
             amount2=int(o.amount2),
             deadline=int(o.deadline),
             evidence=int(o.evidence),
+            result=bytes(o.result),
         )
 
 
@@ -112,6 +117,9 @@ class EscrowInfo:
     deadline: int
     state: int
     delivered: bool
+    missed: bool  # settled after its deadline with nothing delivered (still slashable once)
+    paid: int  # what the worker received of the payment
+    result: bytes  # message id of the RESULT recorded by DELIVER (32 zero bytes: none)
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,15 @@ class OpenInfo:
     torn_bytes: int
 
 
-def ledger_options(authority: Optional[BytesLike] = None, arbiter: Optional[BytesLike] = None, **fields: int):  # type: ignore[no-untyped-def]
+def ledger_options(  # type: ignore[no-untyped-def]
+    authority: Optional[BytesLike] = None,
+    arbiter: Optional[BytesLike] = None,
+    network: Optional[BytesLike] = None,
+    **fields: int,
+):
     """A ``ca_ledger_options`` with the C defaults, ``authority``/``arbiter`` public
-    keys, and any other field given by name (``unbonding_delay=...``,
+    keys, ``network`` (32 bytes naming the ledger instance, default zero) and any
+    other field given by name (``unbonding_delay=...``,
     ``slash_equivocation_ppm=...``, ``max_accounts=...``, ...)."""
     o = _sigs.ca_ledger_options()
     check(F.ca_ledger_options_init(_byref(o), _C["CA_LEDGER_OPTIONS_VERSION"]))
@@ -143,12 +157,33 @@ def ledger_options(authority: Optional[BytesLike] = None, arbiter: Optional[Byte
         o.authority = _sigs.ca_agent_id.from_buffer_copy(_bytes(authority, "authority", 32))
     if arbiter is not None:
         o.arbiter = _sigs.ca_agent_id.from_buffer_copy(_bytes(arbiter, "arbiter", 32))
+    if network is not None:
+        o.network = _sigs.ca_hash.from_buffer_copy(_bytes(network, "network", 32))
     names = {f[0] for f in _sigs.ca_ledger_options._fields_}
     for k, v in fields.items():
-        if k not in names or k in ("version", "authority", "arbiter"):
+        if k not in names or k in ("version", "authority", "arbiter", "network"):
             raise TypeError("unknown ledger option %r" % k)
         setattr(o, k, v)
     return o
+
+
+def ledger_id(
+    authority: Optional[BytesLike] = None,
+    arbiter: Optional[BytesLike] = None,
+    network: Optional[BytesLike] = None,
+    **fields: int,
+) -> bytes:
+    """The id of a ledger with these options (arguments as :func:`ledger_options`):
+    what every signed op and escrow consent for that ledger names. Equal to
+    :attr:`Ledger.id` of a ledger made with the same options."""
+    o = ledger_options(authority, arbiter, network, **fields)
+    h = _sigs.ca_hash()
+    check(F.ca_ledger_options_id(_byref(o), _byref(h)))
+    return bytes(h)
+
+
+def _lid(ledger_id: BytesLike) -> _sigs.ca_hash:
+    return _sigs.ca_hash.from_buffer_copy(_bytes(ledger_id, "ledger_id", 32))
 
 
 def op_max_bytes() -> int:
@@ -167,14 +202,16 @@ def op_encode(op: LedgerOp) -> bytes:
     return out_bytes(lambda out, cap, n: F.ca_ledger_op_encode(_byref(c), out, cap, n), 256)
 
 
-def op_sign(op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None) -> bytes:
-    """Signed op bytes. ``signer`` must match ``op.signer``; ``cosigner`` is the
-    worker for ESCROW_OPEN (its consent to lock the collateral), else None."""
-    c = op.to_c()
+def op_sign(ledger_id: BytesLike, op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None) -> bytes:
+    """Signed op bytes for the ledger ``ledger_id`` (:attr:`Ledger.id`, or
+    :func:`ledger_id`): no other ledger accepts them. ``signer`` must match
+    ``op.signer``; ``cosigner`` is the worker for ESCROW_OPEN (its consent to
+    lock the collateral), else None."""
+    lid, c = _lid(ledger_id), op.to_c()
     sp = signer._p()
     cp = cosigner._p() if cosigner is not None else None
     return out_bytes(
-        lambda out, cap, n: F.ca_ledger_op_sign(_byref(c), sp, cp, out, cap, n),
+        lambda out, cap, n: F.ca_ledger_op_sign(_byref(lid), _byref(c), sp, cp, out, cap, n),
         _C["CA_LEDGER_OP_MAX_BYTES"],
     )
 
@@ -189,26 +226,39 @@ def op_escrow_open(award: Any) -> LedgerOp:
     return LedgerOp.from_c(c)
 
 
-def op_cosign(op: LedgerOp, worker: Identity) -> bytes:
-    """The worker's 64-byte consent to an ESCROW_OPEN, to send to the hirer
-    (who attaches it with :func:`op_sign_cosigned`). It covers the escrow's
-    terms, not the hirer's nonce."""
-    c = op.to_c()
+def op_escrow_deliver(result: Any) -> LedgerOp:
+    """The ESCROW_DELIVER a RESULT (a :class:`~cyberagent.TaskMessage` with an
+    output) calls for, with nonce 0: signer = the worker, ref = its award,
+    result = its message id. Submit the signed op with the RESULT's bytes
+    (:meth:`Ledger.submit_evidence`)."""
+    c = _sigs.ca_ledger_op()
+    check(F.ca_ledger_op_escrow_deliver(_byref(c), result._p()))
+    return LedgerOp.from_c(c)
+
+
+def op_cosign(ledger_id: BytesLike, op: LedgerOp, worker: Identity) -> bytes:
+    """The worker's 64-byte consent to an ESCROW_OPEN on the ledger ``ledger_id``,
+    to send to the hirer (who attaches it with :func:`op_sign_cosigned`). It
+    covers the ledger and the escrow's terms, not the hirer's nonce."""
+    lid, c = _lid(ledger_id), op.to_c()
     sig = _sigs.ca_signature()
-    check(F.ca_ledger_op_cosign(_byref(c), worker._p(), _byref(sig)))
+    check(F.ca_ledger_op_cosign(_byref(lid), _byref(c), worker._p(), _byref(sig)))
     return bytes(sig.bytes)
 
 
-def op_sign_cosigned(op: LedgerOp, signer: Identity, cosignature: Optional[BytesLike] = None) -> bytes:
-    """Signed op bytes with the worker's detached consent from :func:`op_cosign`
-    (ESCROW_OPEN only; None otherwise). A consent that does not verify raises."""
-    c = op.to_c()
+def op_sign_cosigned(
+    ledger_id: BytesLike, op: LedgerOp, signer: Identity, cosignature: Optional[BytesLike] = None
+) -> bytes:
+    """Signed op bytes for ``ledger_id`` with the worker's detached consent from
+    :func:`op_cosign` (ESCROW_OPEN only; None otherwise). A consent that does
+    not verify (other terms, another ledger) raises."""
+    lid, c = _lid(ledger_id), op.to_c()
     cs = None
     if cosignature is not None:
         cs = _sigs.ca_signature.from_buffer_copy(_bytes(cosignature, "cosignature", 64))
     return out_bytes(
         lambda out, cap, n: F.ca_ledger_op_sign_cosigned(
-            _byref(c), signer._p(), _byref(cs) if cs is not None else None, out, cap, n),
+            _byref(lid), _byref(c), signer._p(), _byref(cs) if cs is not None else None, out, cap, n),
         _C["CA_LEDGER_OP_MAX_BYTES"],
     )
 
@@ -221,11 +271,12 @@ def op_decode(msg: BytesLike) -> LedgerOp:
     return LedgerOp.from_c(c)
 
 
-def op_verify(msg: BytesLike) -> bool:
-    """True when the signatures of signed op bytes hold; False for a bad
-    signature; raises :class:`~cyberagent.MalformedError` for bad bytes."""
-    m = _bytes(msg, "msg")
-    st = F.ca_ledger_op_verify(m, len(m))
+def op_verify(ledger_id: BytesLike, msg: BytesLike) -> bool:
+    """True when the signatures of signed op bytes hold for the ledger
+    ``ledger_id``; False for a bad signature (or one made for another ledger);
+    raises :class:`~cyberagent.MalformedError` for bad bytes."""
+    lid, m = _lid(ledger_id), _bytes(msg, "msg")
+    st = F.ca_ledger_op_verify(_byref(lid), m, len(m))
     if st == 0:
         return True
     if st == _C["CA_ERR_BAD_SIGNATURE"]:
@@ -240,15 +291,20 @@ class Ledger(Handle):
     """A ledger, in memory (``Ledger(...)``) or durable (``Ledger.open(dir, ...)``).
 
     Options: ``authority`` (the only MINT signer), ``arbiter`` (ESCROW_SPLIT and
-    DISPUTE slashes) and any ``ca_ledger_options`` field by name.
+    DISPUTE slashes), ``network`` (32 bytes naming the instance) and any
+    ``ca_ledger_options`` field by name.
     """
 
     __slots__ = ("_lock", "open_info")
 
     def __init__(
-        self, authority: Optional[BytesLike] = None, arbiter: Optional[BytesLike] = None, **options: int
+        self,
+        authority: Optional[BytesLike] = None,
+        arbiter: Optional[BytesLike] = None,
+        network: Optional[BytesLike] = None,
+        **options: int,
     ) -> None:
-        o = ledger_options(authority, arbiter, **options)
+        o = ledger_options(authority, arbiter, network, **options)
         p = ctypes.POINTER(_sigs.ca_ledger)()
         check(F.ca_ledger_new(_byref(p), _byref(o)))
         super().__init__(p, F.ca_ledger_free)
@@ -261,11 +317,12 @@ class Ledger(Handle):
         directory: PathLike,
         authority: Optional[BytesLike] = None,
         arbiter: Optional[BytesLike] = None,
+        network: Optional[BytesLike] = None,
         **options: int,
     ) -> "Ledger":
         """Durable ledger in ``directory`` (created if missing), recovered from its
         snapshot and journal; ``.open_info`` tells what recovery found."""
-        o = ledger_options(authority, arbiter, **options)
+        o = ledger_options(authority, arbiter, network, **options)
         info = _sigs.ca_ledger_open_info()
         p = ctypes.POINTER(_sigs.ca_ledger)()
         check(F.ca_ledger_open(_byref(p), os.fsencode(directory), _byref(o), _byref(info)))
@@ -278,6 +335,13 @@ class Ledger(Handle):
     def _locked(self, fn: Callable[[Any], T]) -> T:
         with self._lock:
             return fn(self._p())
+
+    @property
+    def id(self) -> bytes:
+        """The ledger id (digest of its options): what signed ops for it name."""
+        h = _sigs.ca_hash()
+        self._locked(lambda p: check(F.ca_ledger_id(p, _byref(h))))
+        return bytes(h)
 
     def apply(self, op: LedgerOp, now: int) -> int:
         """Applies an op authenticated by other means; returns its sequence number."""
@@ -296,16 +360,20 @@ class Ledger(Handle):
         return [int(res[i]) for i in range(len(ops))]
 
     def submit(self, msg: BytesLike, now: int) -> int:
-        """Decodes signed op bytes, checks the signatures and applies; returns the seq."""
+        """Decodes signed op bytes, checks the signatures (for this ledger's id) and
+        applies; returns the seq. EQUIVOCATION slashes and ESCROW_DELIVER need
+        :meth:`submit_evidence`."""
         m = _bytes(msg, "msg")
         seq = ctypes.c_uint64()
         self._locked(lambda p: check(F.ca_ledger_submit(p, m, len(m), now, _byref(seq))))
         return int(seq.value)
 
     def submit_evidence(self, msg: BytesLike, evidence: BytesLike, now: int) -> int:
-        """Submits a signed EQUIVOCATION SLASH op with its evidence object
-        (:func:`cyberagent.task.evidence_encode`); the op's ``ref`` must be the
-        evidence's offense key and its counterparty the offender. Returns the seq."""
+        """Submits a signed op with what it claims. An EQUIVOCATION SLASH with its
+        evidence object (:func:`cyberagent.task.evidence_encode`): the op's ``ref``
+        must be the evidence's offense key and its counterparty the offender. An
+        ESCROW_DELIVER with the RESULT envelope it names (the worker's, for this
+        award, with output, created by the deadline). Returns the seq."""
         m, e = _bytes(msg, "msg"), _bytes(evidence, "evidence")
         seq = ctypes.c_uint64()
         self._locked(lambda p: check(F.ca_ledger_submit_evidence(p, m, len(m), e, len(e), now, _byref(seq))))
@@ -335,10 +403,11 @@ class Ledger(Handle):
         """The escrow of an award id; :class:`~cyberagent.LedgerUnknownEscrowError` if none."""
         h = _sigs.ca_hash.from_buffer_copy(_bytes(award_id, "award_id", 32))
         e = _sigs.ca_ledger_escrow_info()
+        e.version = ESCROW_INFO_VERSION
         self._locked(lambda p: check(F.ca_ledger_escrow(p, _byref(h), _byref(e))))
         return EscrowInfo(
             bytes(e.hirer), bytes(e.worker), int(e.payment), int(e.collateral), int(e.deadline),
-            int(e.state), bool(e.delivered),
+            int(e.state), bool(e.delivered), bool(e.missed), int(e.paid), bytes(e.result),
         )
 
     def escrow_paid(self, award_id: BytesLike) -> int:

@@ -102,9 +102,9 @@ class TestTask(unittest.TestCase):
         op = L.op_escrow_open(s.thread.award)
         self.assertEqual((op.type, op.signer, op.counterparty, op.ref, op.amount, op.amount2, op.nonce),
                          (L.OP_ESCROW_OPEN, s.hirer.public_key, s.worker.public_key, award_id, 50, 10, 0))
-        consent = L.op_cosign(op, s.worker)  # the worker, before the hirer's nonce is known
         auth = Identity.generate()
         led = cyberagent.Ledger(authority=auth.public_key, arbiter=auth.public_key)
+        consent = L.op_cosign(led.id, op, s.worker)  # the worker, before the hirer's nonce is known
         for n, who in enumerate((s.hirer, s.worker), start=1):
             led.apply(L.LedgerOp(L.OP_MINT, signer=auth.public_key, nonce=n, counterparty=who.public_key,
                                  amount=1000), T0 + 5)
@@ -112,12 +112,12 @@ class TestTask(unittest.TestCase):
         led.apply(L.LedgerOp(L.OP_TRANSFER, signer=s.hirer.public_key, nonce=1, counterparty=s.worker.public_key,
                              amount=5), T0 + 5)
         op.nonce = 2
-        led.submit(L.op_sign_cosigned(op, s.hirer, consent), T0 + 5)
+        led.submit(L.op_sign_cosigned(led.id, op, s.hirer, consent), T0 + 5)
         e = led.escrow(award_id)
         self.assertEqual((e.payment, e.collateral, e.state), (50, 10, L.ESCROW_OPEN))
         op.amount2 = 11  # other terms: the consent does not carry over
         with self.assertRaises(cyberagent.SignatureError):
-            L.op_sign_cosigned(op, s.hirer, consent)
+            L.op_sign_cosigned(led.id, op, s.hirer, consent)
         with self.assertRaises(cyberagent.Error):
             L.op_escrow_open(s.thread.messages[0])  # the REQUEST, not an AWARD
 

@@ -377,7 +377,8 @@ pub const CA_LEDGER_ESCROW_SPLIT: u32 = 4;
 pub const CA_LEDGER_EVIDENCE_DISPUTE: u32 = 3;
 pub const CA_LEDGER_EVIDENCE_EQUIVOCATION: u32 = 1;
 pub const CA_LEDGER_EVIDENCE_MISSED_DEADLINE: u32 = 2;
-pub const CA_LEDGER_OPTIONS_VERSION: u32 = 1;
+pub const CA_LEDGER_OPTIONS_VERSION: u32 = 2;
+pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
 pub const CA_LEDGER_OP_ESCROW_DELIVER: u32 = 7;
 pub const CA_LEDGER_OP_ESCROW_OPEN: u32 = 6;
@@ -404,6 +405,7 @@ pub struct ca_ledger_op {
     pub amount: u64,
     pub amount2: u64,
     pub deadline: u64,
+    pub result: ca_hash,
 }
 
 #[repr(C)]
@@ -425,6 +427,7 @@ pub struct ca_ledger_options {
     pub max_accounts: u32,
     pub max_escrows: u32,
     pub initial_accounts: u32,
+    pub network: ca_hash,
 }
 
 #[repr(C)]
@@ -449,6 +452,7 @@ pub struct ca_ledger_account_info {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_escrow_info {
+    pub version: c_uint,
     pub hirer: ca_agent_id,
     pub worker: ca_agent_id,
     pub payment: u64,
@@ -456,6 +460,9 @@ pub struct ca_ledger_escrow_info {
     pub deadline: u64,
     pub state: u32,
     pub delivered: u32,
+    pub missed: u32,
+    pub paid: u64,
+    pub result: ca_hash,
 }
 
 #[repr(C)]
@@ -508,6 +515,7 @@ extern "C" {
         paid_out: *mut u64,
     ) -> ca_status;
     pub fn ca_ledger_free(ledger: *mut ca_ledger);
+    pub fn ca_ledger_id(ledger: *const ca_ledger, id_out: *mut ca_hash) -> ca_status;
     pub fn ca_ledger_memory_bytes(ledger: *const ca_ledger) -> usize;
     pub fn ca_ledger_new(out: *mut *mut ca_ledger, opts: *const ca_ledger_options) -> ca_status;
     pub fn ca_ledger_op_decode(msg: *const u8, msg_len: usize, op_out: *mut ca_ledger_op) -> ca_status;
@@ -519,6 +527,7 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_ledger_op_max_bytes() -> usize;
     pub fn ca_ledger_op_sign(
+        ledger_id: *const ca_hash,
         op: *const ca_ledger_op,
         signer: *const ca_identity,
         cosigner: *const ca_identity,
@@ -527,12 +536,15 @@ extern "C" {
         out_len: *mut usize,
     ) -> ca_status;
     pub fn ca_ledger_op_escrow_open(op_out: *mut ca_ledger_op, award: *const ca_task_msg) -> ca_status;
+    pub fn ca_ledger_op_escrow_deliver(op_out: *mut ca_ledger_op, result: *const ca_task_msg) -> ca_status;
     pub fn ca_ledger_op_cosign(
+        ledger_id: *const ca_hash,
         op: *const ca_ledger_op,
         worker: *const ca_identity,
         cosig_out: *mut ca_signature,
     ) -> ca_status;
     pub fn ca_ledger_op_sign_cosigned(
+        ledger_id: *const ca_hash,
         op: *const ca_ledger_op,
         signer: *const ca_identity,
         cosig: *const ca_signature,
@@ -540,7 +552,7 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
-    pub fn ca_ledger_op_verify(msg: *const u8, msg_len: usize) -> ca_status;
+    pub fn ca_ledger_op_verify(ledger_id: *const ca_hash, msg: *const u8, msg_len: usize) -> ca_status;
     pub fn ca_ledger_open(
         out: *mut *mut ca_ledger,
         dir: *const c_char,
@@ -548,6 +560,7 @@ extern "C" {
         info: *mut ca_ledger_open_info,
     ) -> ca_status;
     pub fn ca_ledger_options_init(opts: *mut ca_ledger_options, version: c_uint) -> ca_status;
+    pub fn ca_ledger_options_id(opts: *const ca_ledger_options, id_out: *mut ca_hash) -> ca_status;
     pub fn ca_ledger_snapshot(ledger: *mut ca_ledger) -> ca_status;
     pub fn ca_ledger_state_hash(ledger: *mut ca_ledger, out: *mut ca_hash) -> ca_status;
     pub fn ca_ledger_submit(

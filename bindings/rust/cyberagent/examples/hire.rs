@@ -26,19 +26,26 @@ struct Books {
 }
 
 impl Books {
-    /// Signs a ledger op (the worker cosigns an escrow) and submits it: the ledger checks signatures.
+    /// Signs a ledger op for this ledger (the worker cosigns an escrow) and submits it, with
+    /// the message it claims when there is one (a delivery's RESULT): the ledger checks the
+    /// signatures.
     fn op(
         &mut self,
         mut op: LedgerOp,
         signer: &Identity,
         cosigner: Option<&Identity>,
+        attach: Option<&[u8]>,
         now: u64,
     ) -> Result<()> {
         let n = self.nonces.entry(signer.public_key()).or_insert(0);
         *n += 1;
         op.signer = signer.public_key();
         op.nonce = *n;
-        self.ledger.submit(&op.sign(signer, cosigner)?, now)?;
+        let msg = op.sign(&self.ledger.id()?, signer, cosigner)?;
+        match attach {
+            None => self.ledger.submit(&msg, now)?,
+            Some(a) => self.ledger.submit_evidence(&msg, a, now)?,
+        };
         Ok(())
     }
 }
@@ -64,14 +71,15 @@ fn main() -> Result<()> {
         amount: 1000,
         ..Default::default()
     };
-    books.op(mint(&alice), &authority, None, now)?;
+    books.op(mint(&alice), &authority, None, None, now)?;
     for (_, w, _, _) in &workers {
-        books.op(mint(w), &authority, None, now)?;
+        books.op(mint(w), &authority, None, None, now)?;
     }
     for (name, w, price, _) in &workers {
         books.op(
             LedgerOp { kind: sys::CA_LEDGER_OP_BOND, amount: 300, ..Default::default() },
             w,
+            None,
             None,
             now,
         )?;
@@ -135,7 +143,7 @@ fn main() -> Result<()> {
             deadline: now + 40_000,
             ..Default::default()
         };
-        books.op(escrow, &alice, Some(worker), now)?;
+        books.op(escrow, &alice, Some(worker), None, now)?;
         let output = Content::Inline(format!("summary {}", n).into_bytes());
         let result = TaskBody::Result {
             task,
@@ -147,9 +155,13 @@ fn main() -> Result<()> {
         };
         let (r, result_id) = sign_task(worker, &at(3), &result)?;
         thread.apply_bytes(&r, now + 3)?;
-        let deliver =
-            LedgerOp { kind: sys::CA_LEDGER_OP_ESCROW_DELIVER, reference: award_id, ..Default::default() };
-        books.op(deliver, worker, None, now)?;
+        let deliver = LedgerOp {
+            kind: sys::CA_LEDGER_OP_ESCROW_DELIVER,
+            reference: award_id,
+            result: result_id, // names its RESULT, which goes with it
+            ..Default::default()
+        };
+        books.op(deliver, worker, None, Some(&r), now)?;
         let receipt = TaskBody::Receipt {
             task,
             award: award_id,
@@ -163,7 +175,7 @@ fn main() -> Result<()> {
         thread.apply_bytes(&rc, now + 4)?;
         let release =
             LedgerOp { kind: sys::CA_LEDGER_OP_ESCROW_RELEASE, reference: award_id, ..Default::default() };
-        books.op(release, &alice, None, now)?;
+        books.op(release, &alice, None, None, now)?;
         reputation.add_settled(&thread, &books.ledger)?; // the receipt rates; the ledger says what was paid
         reputation.sync_stakes(&books.ledger, now + 4)?; // every rated agent's stake, as the ledger holds it
         reputation.update(now + 4)?;

@@ -26,6 +26,8 @@ pub struct LedgerOp {
     pub amount: u64,
     pub amount2: u64,
     pub deadline: u64,
+    /// ESCROW_DELIVER only: the message id of the RESULT delivered.
+    pub result: Hash,
 }
 
 impl LedgerOp {
@@ -40,6 +42,7 @@ impl LedgerOp {
             amount: self.amount,
             amount2: self.amount2,
             deadline: self.deadline,
+            result: sys::ca_hash { bytes: self.result },
         }
     }
 
@@ -54,10 +57,11 @@ impl LedgerOp {
             amount: o.amount,
             amount2: o.amount2,
             deadline: o.deadline,
+            result: o.result.bytes,
         }
     }
 
-    /// Canonical encoding the signatures cover (after the domain tag).
+    /// Canonical encoding the signatures cover (after the domain tag and the ledger id).
     pub fn encode(&self) -> Result<Vec<u8>> {
         let c = self.to_c();
         out_bytes(256, |out, cap, n| unsafe {
@@ -66,14 +70,28 @@ impl LedgerOp {
         })
     }
 
-    /// Signed op bytes; `cosigner` is the worker for ESCROW_OPEN, else `None`.
-    pub fn sign(&self, signer: &Identity, cosigner: Option<&Identity>) -> Result<Vec<u8>> {
+    /// Signed op bytes for the ledger `ledger_id` ([`Ledger::id`] or
+    /// [`ledger_id`]); no other ledger accepts them. `cosigner` is the worker
+    /// for ESCROW_OPEN, else `None`.
+    pub fn sign(&self, ledger_id: &Hash, signer: &Identity, cosigner: Option<&Identity>) -> Result<Vec<u8>> {
         let c = self.to_c();
+        let lid = sys::ca_hash { bytes: *ledger_id };
         let co = cosigner.map_or(ptr::null(), |i| i.as_ptr());
         out_bytes(sys::CA_LEDGER_OP_MAX_BYTES, |out, cap, n| unsafe {
             // SAFETY: identities live for the call; out writable for cap.
-            sys::ca_ledger_op_sign(&c, signer.as_ptr(), co, out, cap, n)
+            sys::ca_ledger_op_sign(&lid, &c, signer.as_ptr(), co, out, cap, n)
         })
+    }
+
+    /// The ESCROW_DELIVER a RESULT (with an output) calls for, with nonce 0:
+    /// signer = the worker, reference = its award, result = its message id.
+    /// Submit the signed op with the RESULT's bytes ([`Ledger::submit_evidence`]).
+    pub fn escrow_deliver(result: &crate::TaskMsg<'_>) -> Result<LedgerOp> {
+        // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
+        let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        // SAFETY: the message lives for the call; c is writable.
+        check(unsafe { sys::ca_ledger_op_escrow_deliver(&mut c, result.raw()) })?;
+        Ok(LedgerOp::from_c(&c))
     }
 
     /// The ESCROW_OPEN an AWARD calls for, with nonce 0: hirer and worker
@@ -88,26 +106,35 @@ impl LedgerOp {
         Ok(LedgerOp::from_c(&c))
     }
 
-    /// The worker's detached consent to an ESCROW_OPEN, sent to the hirer, who
-    /// attaches it with [`LedgerOp::sign_cosigned`]. It covers the escrow's
+    /// The worker's detached consent to an ESCROW_OPEN on the ledger
+    /// `ledger_id`, sent to the hirer, who attaches it with
+    /// [`LedgerOp::sign_cosigned`]. It covers the ledger and the escrow's
     /// terms, not the hirer's nonce.
-    pub fn cosign(&self, worker: &Identity) -> Result<[u8; 64]> {
+    pub fn cosign(&self, ledger_id: &Hash, worker: &Identity) -> Result<[u8; 64]> {
         let c = self.to_c();
+        let lid = sys::ca_hash { bytes: *ledger_id };
         let mut sig = sys::ca_signature { bytes: [0u8; 64] };
         // SAFETY: the identity lives for the call; sig is writable.
-        check(unsafe { sys::ca_ledger_op_cosign(&c, worker.as_ptr(), &mut sig) })?;
+        check(unsafe { sys::ca_ledger_op_cosign(&lid, &c, worker.as_ptr(), &mut sig) })?;
         Ok(sig.bytes)
     }
 
-    /// Signed op bytes carrying the worker's consent from [`LedgerOp::cosign`]
-    /// (ESCROW_OPEN only, else `None`); a consent that does not verify is an error.
-    pub fn sign_cosigned(&self, signer: &Identity, cosignature: Option<&[u8; 64]>) -> Result<Vec<u8>> {
+    /// Signed op bytes for `ledger_id` carrying the worker's consent from
+    /// [`LedgerOp::cosign`] (ESCROW_OPEN only, else `None`); a consent that
+    /// does not verify (other terms, another ledger) is an error.
+    pub fn sign_cosigned(
+        &self,
+        ledger_id: &Hash,
+        signer: &Identity,
+        cosignature: Option<&[u8; 64]>,
+    ) -> Result<Vec<u8>> {
         let c = self.to_c();
+        let lid = sys::ca_hash { bytes: *ledger_id };
         let cs = cosignature.map(|b| sys::ca_signature { bytes: *b });
         let cp = cs.as_ref().map_or(ptr::null(), |s| s as *const sys::ca_signature);
         out_bytes(sys::CA_LEDGER_OP_MAX_BYTES, |out, cap, n| unsafe {
             // SAFETY: identity and consent live for the call; out writable for cap.
-            sys::ca_ledger_op_sign_cosigned(&c, signer.as_ptr(), cp, out, cap, n)
+            sys::ca_ledger_op_sign_cosigned(&lid, &c, signer.as_ptr(), cp, out, cap, n)
         })
     }
 
@@ -121,17 +148,27 @@ impl LedgerOp {
     }
 }
 
-/// `Ok(true)` when the signatures of signed op bytes hold, `Ok(false)` when not.
-pub fn ledger_op_verify(msg: &[u8]) -> Result<bool> {
+/// `Ok(true)` when the signatures of signed op bytes hold for the ledger
+/// `ledger_id`, `Ok(false)` when not (also when signed for another ledger).
+pub fn ledger_op_verify(ledger_id: &Hash, msg: &[u8]) -> Result<bool> {
+    let lid = sys::ca_hash { bytes: *ledger_id };
     // SAFETY: msg valid for its length.
-    match unsafe { sys::ca_ledger_op_verify(msg.as_ptr(), msg.len()) } {
+    match unsafe { sys::ca_ledger_op_verify(&lid, msg.as_ptr(), msg.len()) } {
         sys::CA_OK => Ok(true),
         sys::CA_ERR_BAD_SIGNATURE => Ok(false),
         other => Err(Error::from_status(other)),
     }
 }
 
-/// Largest equivocation evidence object accepted, in bytes.
+/// The id of a ledger made with `opts`: what its signed ops and consents name.
+pub fn ledger_id(opts: &sys::ca_ledger_options) -> Result<Hash> {
+    let mut h = sys::ca_hash { bytes: [0; sys::CA_HASH_BYTES] };
+    // SAFETY: opts valid; h writable.
+    check(unsafe { sys::ca_ledger_options_id(opts, &mut h) })?;
+    Ok(h.bytes)
+}
+
+/// Largest attachment (equivocation evidence, a DELIVER's RESULT) accepted, in bytes.
 pub fn ledger_evidence_max_bytes() -> usize {
     // SAFETY: pure function.
     unsafe { sys::ca_ledger_evidence_max_bytes() }
@@ -173,7 +210,7 @@ pub fn ledger_options(authority: &PublicKey, arbiter: &PublicKey) -> Result<sys:
 ///     amount: 1000,
 ///     ..Default::default()
 /// };
-/// ledger.submit(&mint.sign(&authority, None)?, 0)?;
+/// ledger.submit(&mint.sign(&ledger.id()?, &authority, None)?, 0)?;
 /// assert_eq!(ledger.account(&alice.public_key())?.balance, 1000);
 /// # Ok::<(), cyberagent::Error>(())
 /// ```
@@ -214,6 +251,14 @@ impl Ledger {
         Ledger::from_raw(p, Some(info))
     }
 
+    /// The ledger id (digest of its options): what signed ops for it name.
+    pub fn id(&self) -> Result<Hash> {
+        let mut h = sys::ca_hash { bytes: [0; sys::CA_HASH_BYTES] };
+        // SAFETY: read-only query on a live handle; h writable.
+        check(unsafe { sys::ca_ledger_id(self.ptr.as_ptr(), &mut h) })?;
+        Ok(h.bytes)
+    }
+
     /// What recovery found (durable ledgers only).
     pub fn open_info(&self) -> Option<sys::ca_ledger_open_info> {
         self.open_info
@@ -247,7 +292,9 @@ impl Ledger {
         Ok(results)
     }
 
-    /// Checks the signatures of signed op bytes and applies the op; returns its seq.
+    /// Checks the signatures of signed op bytes (for this ledger's id) and
+    /// applies the op; returns its seq. EQUIVOCATION slashes and ESCROW_DELIVER
+    /// need [`Ledger::submit_evidence`].
     pub fn submit(&mut self, msg: &[u8], now: u64) -> Result<u64> {
         let mut seq = 0u64;
         // SAFETY: exclusive access; msg valid for its length.
@@ -255,7 +302,10 @@ impl Ledger {
         Ok(seq)
     }
 
-    /// Submits a signed EQUIVOCATION SLASH op with its evidence object; returns its seq.
+    /// Submits a signed op with what it claims: an EQUIVOCATION SLASH with its
+    /// evidence object, an ESCROW_DELIVER with the RESULT envelope it names
+    /// (the worker's, for this award, with an output, created by the
+    /// deadline); returns its seq.
     pub fn submit_evidence(&mut self, msg: &[u8], evidence: &[u8], now: u64) -> Result<u64> {
         let mut seq = 0u64;
         // SAFETY: exclusive access; both slices valid for their lengths.
@@ -300,6 +350,7 @@ impl Ledger {
         let h = sys::ca_hash { bytes: *award_id };
         // SAFETY: plain data.
         let mut out: sys::ca_ledger_escrow_info = unsafe { std::mem::zeroed() };
+        out.version = sys::CA_LEDGER_ESCROW_INFO_VERSION;
         // SAFETY: as above.
         check(unsafe { sys::ca_ledger_escrow(self.ptr.as_ptr(), &h, &mut out) })?;
         Ok(out)

@@ -39,7 +39,8 @@ pub use identity::{
     PublicKey, Seed, Signature, SIGN_APP_PREFIX,
 };
 pub use ledger::{
-    ledger_evidence_max_bytes, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger, LedgerOp,
+    ledger_evidence_max_bytes, ledger_id, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger,
+    LedgerOp,
 };
 pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{

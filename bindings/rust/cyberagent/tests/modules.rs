@@ -84,6 +84,8 @@ fn ledger_escrow_flow() {
         (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
     let opts = cyberagent::ledger_options(&auth.public_key(), &[0; 32]).unwrap();
     let mut led = Ledger::new(&opts).unwrap();
+    let lid = led.id().unwrap();
+    assert_eq!(cyberagent::ledger_id(&opts).unwrap(), lid);
     let mut nonce = std::collections::HashMap::new();
     let mut op = |kind: u32, who: &Identity| {
         let n = nonce.entry(who.public_key()).or_insert(0u64);
@@ -94,14 +96,21 @@ fn ledger_escrow_flow() {
         let mut m = op(sys::CA_LEDGER_OP_MINT, &auth);
         m.counterparty = who.public_key();
         m.amount = 1000;
-        led.submit(&m.sign(&auth, None).unwrap(), 1).unwrap();
+        led.submit(&m.sign(&lid, &auth, None).unwrap(), 1).unwrap();
     }
     let mut b = op(sys::CA_LEDGER_OP_BOND, &bob);
     b.amount = 500;
-    let signed = b.sign(&bob, None).unwrap();
+    let signed = b.sign(&lid, &bob, None).unwrap();
     assert!(signed.len() <= cyberagent::ledger_op_max_bytes());
     assert_eq!(LedgerOp::decode(&signed).unwrap(), b);
-    assert_eq!(cyberagent::ledger_op_verify(&signed), Ok(true));
+    assert_eq!(cyberagent::ledger_op_verify(&lid, &signed), Ok(true));
+    // Signed for this ledger only: another ledger (same rules, other network) refuses it.
+    let mut other_opts = opts;
+    other_opts.network.bytes[0] = 1;
+    let mut other = Ledger::new(&other_opts).unwrap();
+    assert_ne!(other.id().unwrap(), lid);
+    assert_eq!(cyberagent::ledger_op_verify(&other.id().unwrap(), &signed), Ok(false));
+    assert_eq!(other.submit(&signed, 1).unwrap_err().status(), status::CA_ERR_BAD_SIGNATURE);
     assert!(!b.encode().unwrap().is_empty());
     led.submit(&signed, 1).unwrap();
     let award = [7u8; 32];
@@ -111,20 +120,26 @@ fn ledger_escrow_flow() {
     open.amount = 100;
     open.amount2 = 50;
     open.deadline = 100;
-    let consent = open.cosign(&bob).unwrap(); // in the worker's process
-    assert!(open.cosign(&alice).is_err());
-    let two_step = open.sign_cosigned(&alice, Some(&consent)).unwrap(); // in the hirer's
-    assert_eq!(two_step, open.sign(&alice, Some(&bob)).unwrap());
-    assert!(open.sign_cosigned(&alice, Some(&[0u8; 64])).is_err());
+    let consent = open.cosign(&lid, &bob).unwrap(); // in the worker's process
+    assert!(open.cosign(&lid, &alice).is_err());
+    let two_step = open.sign_cosigned(&lid, &alice, Some(&consent)).unwrap(); // in the hirer's
+    assert_eq!(two_step, open.sign(&lid, &alice, Some(&bob)).unwrap());
+    assert!(open.sign_cosigned(&lid, &alice, Some(&[0u8; 64])).is_err());
     led.submit(&two_step, 2).unwrap();
     let mut d = op(sys::CA_LEDGER_OP_ESCROW_DELIVER, &bob);
     d.reference = award;
-    led.apply(&d, 3).unwrap();
+    d.result = [0x5e; 32];
+    // A signed delivery needs its RESULT attached: a bare claim is refused.
+    let bare = d.sign(&lid, &bob, None).unwrap();
+    assert_eq!(led.submit(&bare, 3).unwrap_err().status(), sys::CA_ERR_LEDGER_BAD_EVIDENCE);
+    led.apply(&d, 3).unwrap(); // the trusted path
+    assert_eq!(led.escrow(&award).unwrap().result.bytes, [0x5e; 32]);
     let mut r = op(sys::CA_LEDGER_OP_ESCROW_RELEASE, &alice);
     r.reference = award;
     led.apply(&r, 4).unwrap();
     let e = led.escrow(&award).unwrap();
     assert_eq!(e.state, sys::CA_LEDGER_ESCROW_RELEASED);
+    assert_eq!((e.delivered, e.missed, e.paid), (1, 0, 100));
     assert_eq!(led.account(&alice.public_key()).unwrap().balance, 900);
     let mut t = op(sys::CA_LEDGER_OP_TRANSFER, &alice);
     t.counterparty = bob.public_key();
@@ -147,7 +162,7 @@ fn ledger_escrow_flow() {
     let mut slash = op(sys::CA_LEDGER_OP_SLASH, &alice);
     slash.counterparty = bob.public_key();
     slash.evidence = sys::CA_LEDGER_EVIDENCE_EQUIVOCATION;
-    let signed = slash.sign(&alice, None).unwrap();
+    let signed = slash.sign(&lid, &alice, None).unwrap();
     let err = led.submit_evidence(&signed, b"not evidence", 7).unwrap_err();
     assert!(
         err.status() == sys::CA_ERR_LEDGER_BAD_EVIDENCE || err.status() == sys::CA_ERR_MALFORMED,
@@ -168,7 +183,7 @@ fn ledger_escrow_flow() {
         };
         m.counterparty = alice.public_key();
         m.amount = 5;
-        d.submit(&m.sign(&auth, None).unwrap(), 1).unwrap();
+        d.submit(&m.sign(&d.id().unwrap(), &auth, None).unwrap(), 1).unwrap();
         d.snapshot().unwrap();
     }
     let d = Ledger::open(&dir, &opts).unwrap();
@@ -342,11 +357,9 @@ fn routing_card_lifetime_cap() {
         created_at: T0,
         ..Default::default()
     };
-    // Its envelope lives until 2^64-1 too: only a host that accepts such lifetimes opens it.
-    let uncapped = cyberagent::EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
-    let bytes = cyberagent::sign_card(&me, &p).unwrap().0;
-    assert_eq!(Card::open(&bytes, T0, None).unwrap_err().status(), sys::CA_ERR_LIFETIME);
-    let card = Card::open(&bytes, T0, Some(&uncapped)).unwrap();
+    // A card valid until 2^64-1 opens only when the verifier lifts the envelope lifetime cap.
+    let forever = cyberagent::EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
+    let card = Card::open(&cyberagent::sign_card(&me, &p).unwrap().0, T0, Some(&forever)).unwrap();
     let mut o = cyberagent::routing_options().unwrap();
     assert_eq!(o.max_card_lifetime_ms, sys::CA_ROUTING_CARD_LIFETIME_DEFAULT_MS);
     o.max_card_lifetime_ms = 1000;
