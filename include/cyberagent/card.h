@@ -91,9 +91,13 @@ typedef struct ca_card ca_card;
 /*
  * Strict parser of a card from an envelope the caller has verified
  * (ca_envelope_verify / ca_envelope_open): kind CA_KIND_CARD (else
- * CA_ERR_WRONG_KIND), no recipient and no parent, canonical body within the
- * limits above (else CA_ERR_MALFORMED / CA_ERR_BAD_CAPABILITY). Does not
- * check the validity window; see ca_card_valid_at.
+ * CA_ERR_WRONG_KIND); no recipient, no parent, no flags (a card body is
+ * neither compressed nor sealed), canonical body within the limits above,
+ * envelope expires_at equal to the body's not_after (else CA_ERR_MALFORMED /
+ * CA_ERR_BAD_CAPABILITY), checked in that order. So a card has exactly one
+ * signed encoding, the one ca_card_sign writes, and the envelope lifetime a
+ * verifier enforces bounds the card's window. Does not check the validity
+ * window; see ca_card_valid_at.
  */
 CA_API CA_NODISCARD ca_status ca_card_parse(ca_card **out, const ca_envelope *env);
 

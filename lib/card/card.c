@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "card/card_internal.h"
+#include "envelope/envelope_internal.h"
 #include "internal.h"
 #include "wire/wire.h"
 
@@ -317,6 +318,16 @@ ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len)
     return CA_OK;
 }
 
+/* The envelope a card travels in: kind card, no recipient, no parent, no flags, expiring at
+ * not_after (docs/PROTOCOL.md). ca_card_sign and cai_card_reencode both build it here. */
+static void card_envelope_params(ca_envelope_params *ep, uint64_t created_at, uint64_t not_after)
+{
+    (void)ca_envelope_params_init(ep, CA_ENVELOPE_PARAMS_VERSION);
+    ep->kind = CA_KIND_CARD;
+    ep->created_at = created_at;
+    ep->expires_at = not_after;
+}
+
 ca_status ca_card_sign(const ca_identity *signer, const ca_card_params *params, uint8_t *out,
                        size_t out_cap, size_t *out_len, ca_hash *id_out)
 {
@@ -333,10 +344,7 @@ ca_status ca_card_sign(const ca_identity *signer, const ca_card_params *params, 
     st = cai_card_body_encode(params, body, body_len, &body_len);
     if (st == CA_OK) {
         ca_envelope_params ep;
-        (void)ca_envelope_params_init(&ep, CA_ENVELOPE_PARAMS_VERSION);
-        ep.kind = CA_KIND_CARD;
-        ep.created_at = params->created_at;
-        ep.expires_at = params->not_after;
+        card_envelope_params(&ep, params->created_at, params->not_after);
         if (ep.expires_at <= ep.created_at)
             st = cai_fail(CA_ERR_INVALID_ARGUMENT, "card created_at is not before not_after");
         else
@@ -358,20 +366,26 @@ ca_status ca_card_parse(ca_card **out, const ca_envelope *env)
     ca_hash parent;
     if (ca_envelope_recipient(env, &tmp) || ca_envelope_parent(env, &parent))
         return cai_fail(CA_ERR_MALFORMED, "malformed card: a card has no recipient or parent");
+    /* One encoding per card: the envelope ca_card_sign writes, nothing else (cai_card_reencode). */
+    if (ca_envelope_flags(env) != 0)
+        return cai_fail(CA_ERR_MALFORMED,
+                        "malformed card: a card body is neither compressed nor sealed (flags 0x%x)",
+                        ca_envelope_flags(env));
     size_t body_len = 0;
-    ca_status st = ca_envelope_body(env, NULL, NULL, NULL, 0, &body_len);
-    if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
-        return st;
-    uint8_t *body = malloc(body_len > 0 ? body_len : 1);
-    if (body == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory reading a card");
-    st = ca_envelope_body(env, NULL, NULL, body, body_len, &body_len);
+    const uint8_t *body = cai_envelope_wire_body(env, &body_len);
     ca_card *card = NULL;
-    if (st == CA_OK)
-        st = cai_card_body_decode(&card, body, body_len);
-    free(body);
+    ca_status st = cai_card_body_decode(&card, body, body_len);
     if (st != CA_OK)
         return st;
+    if (ca_envelope_expires_at(env) != card->not_after) {
+        st = cai_fail(CA_ERR_MALFORMED,
+                      "malformed card: the envelope expires at %llu, not at the card's not_after "
+                      "%llu",
+                      (unsigned long long)ca_envelope_expires_at(env),
+                      (unsigned long long)card->not_after);
+        ca_card_free(card);
+        return st;
+    }
     ca_envelope_sender(env, &card->agent);
     ca_envelope_id(env, &card->id);
     card->created_at = ca_envelope_created_at(env);
@@ -405,6 +419,41 @@ ca_status ca_card_open(ca_card **out, const uint8_t *data, size_t len, uint64_t 
     }
     *out = card;
     return CA_OK;
+}
+
+ca_status cai_card_reencode(const ca_card *card, const ca_signature *sig, uint8_t *out,
+                            size_t out_cap, size_t *out_len)
+{
+    ca_card_params p;
+    (void)ca_card_params_init(&p, CA_CARD_PARAMS_VERSION);
+    p.name = card->name;
+    p.description = card->description;
+    p.endpoint = card->endpoint;
+    p.stake = card->stake;
+    p.not_before = card->not_before;
+    p.not_after = card->not_after;
+    p.sequence = card->sequence;
+    p.created_at = card->created_at;
+    p.capabilities = card->caps;
+    p.capability_count = card->cap_count;
+    size_t body_len = 0;
+    ca_status st = cai_card_body_encode(&p, NULL, 0, &body_len);
+    if (st != CA_OK && st != CA_ERR_BUFFER_TOO_SMALL)
+        return st;
+    uint8_t *body = malloc(body_len > 0 ? body_len : 1);
+    if (body == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a card");
+    st = cai_card_body_encode(&p, body, body_len, &body_len);
+    if (st == CA_OK) {
+        ca_envelope_params ep;
+        card_envelope_params(&ep, card->created_at, card->not_after);
+        cai_envelope_fields f = {ep.kind,       &card->agent,  ep.recipient,
+                                 ep.created_at, ep.expires_at, ep.parent,
+                                 ep.flags,      body,          body_len};
+        st = cai_envelope_encode_signed(&f, sig, out, out_cap, out_len);
+    }
+    free(body);
+    return st;
 }
 
 void ca_card_free(ca_card *card)

@@ -24,6 +24,15 @@ ca_status cai_card_body_encode(const ca_card_params *params, uint8_t *out, size_
 /* Strict body decoder: a card whose envelope fields (agent, id, time) are zero. */
 ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len);
 
+/*
+ * The signed card encoded afresh from the parsed card's values and the
+ * envelope's signature (OWNERSHIP RULE): the body from the fields
+ * (cai_card_body_encode), the envelope ca_card_sign builds around it. For a
+ * card ca_card_parse accepted, this is the envelope it parsed, byte for byte.
+ */
+ca_status cai_card_reencode(const ca_card *card, const ca_signature *sig, uint8_t *out,
+                            size_t out_cap, size_t *out_len);
+
 /* Shared string check: valid UTF-8, no NUL, length within [min, max]. */
 ca_status cai_text_check(const char *what, const char *s, size_t len, size_t min, size_t max);
 

@@ -174,17 +174,7 @@ static size_t env_tag(uint32_t kind, uint8_t out[ENV_TAG_MAX])
 
 /* ---- signing ---- */
 
-typedef struct env_fields {
-    uint32_t kind;
-    const ca_agent_id *sender;
-    const ca_agent_id *recipient;
-    uint64_t created_at;
-    uint64_t expires_at;
-    const ca_hash *parent;
-    uint32_t flags;
-    const uint8_t *body;
-    size_t body_len;
-} env_fields;
+typedef cai_envelope_fields env_fields;
 
 /* Number of map entries in the signed map (everything but the signature). */
 static uint32_t env_signed_entries(const env_fields *f)
@@ -364,9 +354,9 @@ ca_status ca_envelope_sign(const ca_identity *signer, const ca_envelope_params *
         cai_ww_map(&w, entries);
         env_write_fields(&w, &f);
     }
-    const uint8_t *fields = sbuf + tag_len + 1;
-    size_t fields_len = slen - tag_len - 1;
-    size_t total = 1 + fields_len + 3 + CA_SIGNATURE_BYTES;
+    /* The output: map header (a fixmap either way), fields 0..8, key 9 + bin8 header + signature.
+     */
+    size_t total = slen - tag_len + 3 + CA_SIGNATURE_BYTES;
     st = cai_check_out(out, out_cap, out_len, total);
     if (st != CA_OK)
         goto done;
@@ -377,11 +367,7 @@ ca_status ca_envelope_sign(const ca_identity *signer, const ca_envelope_params *
         goto done;
     if (id_out != NULL)
         crypto_generichash(id_out->bytes, CA_HASH_BYTES, sbuf, slen, NULL, 0);
-    cai_ww_init(&w, out, out_cap);
-    cai_ww_map(&w, entries + 1);
-    cai_ww_raw(&w, fields, fields_len);
-    cai_ww_kbin(&w, K_SIGNATURE, sig.bytes, CA_SIGNATURE_BYTES);
-    st = cai_ww_finish(&w, out_len);
+    st = cai_envelope_encode_signed(&f, &sig, out, out_cap, out_len);
 
 done:
     if ((params->flags & CA_ENVELOPE_SEAL) != 0 && zbuf != NULL)
@@ -872,24 +858,28 @@ ca_status cai_envelope_body_view(const ca_envelope *env, const ca_identity *read
     return CA_OK;
 }
 
-ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
-                                size_t *out_len)
+void cai_envelope_fields_of(const ca_envelope *env, cai_envelope_fields *f)
 {
-    env_fields f = {env->kind,
-                    &env->sender,
-                    env->has_recipient ? &env->recipient : NULL,
-                    env->created_at,
-                    env->expires_at,
-                    env->has_parent ? &env->parent : NULL,
-                    env->flags,
-                    env->enc + env->body_off,
-                    env->body_len};
+    f->kind = env->kind;
+    f->sender = &env->sender;
+    f->recipient = env->has_recipient ? &env->recipient : NULL;
+    f->created_at = env->created_at;
+    f->expires_at = env->expires_at;
+    f->parent = env->has_parent ? &env->parent : NULL;
+    f->flags = env->flags;
+    f->body = env->enc + env->body_off;
+    f->body_len = env->body_len;
+}
+
+ca_status cai_envelope_encode_signed(const cai_envelope_fields *f, const ca_signature *sig,
+                                     uint8_t *out, size_t out_cap, size_t *out_len)
+{
     cai_wire_writer w;
     for (int pass = 0; pass < 2; pass++) {
         cai_ww_init(&w, pass == 0 ? NULL : out, pass == 0 ? 0 : out_cap);
-        cai_ww_map(&w, env_signed_entries(&f) + 1);
-        env_write_fields(&w, &f);
-        cai_ww_kbin(&w, K_SIGNATURE, env->signature.bytes, CA_SIGNATURE_BYTES);
+        cai_ww_map(&w, env_signed_entries(f) + 1);
+        env_write_fields(&w, f);
+        cai_ww_kbin(&w, K_SIGNATURE, sig->bytes, CA_SIGNATURE_BYTES);
         if (pass == 0) {
             ca_status st = cai_check_out(out, out_cap, out_len, w.len);
             if (st != CA_OK)
@@ -897,4 +887,12 @@ ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out
         }
     }
     return cai_ww_finish(&w, out_len);
+}
+
+ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
+                                size_t *out_len)
+{
+    cai_envelope_fields f;
+    cai_envelope_fields_of(env, &f);
+    return cai_envelope_encode_signed(&f, &env->signature, out, out_cap, out_len);
 }

@@ -41,10 +41,38 @@ const ca_hash *cai_envelope_id_ref(const ca_envelope *env);
 const ca_agent_id *cai_envelope_sender_ref(const ca_envelope *env);
 
 /*
- * Encodes the envelope afresh from its decoded field values (the encoder
- * ca_envelope_sign uses), under the OWNERSHIP RULE. For a decoded envelope
- * this must give back the decoder's input byte for byte: the fuzz target's
- * canonicality check.
+ * An envelope's fields as values: what the signer encodes and the decoder
+ * reads back. recipient / parent NULL: absent; flags 0: absent; body exactly
+ * as on the wire (compressed and/or sealed when the flags say so).
+ */
+typedef struct cai_envelope_fields {
+    uint32_t kind;
+    const ca_agent_id *sender;
+    const ca_agent_id *recipient;
+    uint64_t created_at;
+    uint64_t expires_at;
+    const ca_hash *parent;
+    uint32_t flags;
+    const uint8_t *body;
+    size_t body_len;
+} cai_envelope_fields;
+
+/* The decoded field values of `env` (pointers into env, valid until it is freed). */
+void cai_envelope_fields_of(const ca_envelope *env, cai_envelope_fields *f);
+
+/*
+ * The one writer of a signed envelope: fields 0..8 and the signature as a
+ * canonical map, under the OWNERSHIP RULE. ca_envelope_sign writes its
+ * output with it; fields are not validated here (the signer checked them).
+ */
+ca_status cai_envelope_encode_signed(const cai_envelope_fields *f, const ca_signature *sig,
+                                     uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Encodes the envelope afresh from its decoded field values
+ * (cai_envelope_fields_of + cai_envelope_encode_signed), under the OWNERSHIP
+ * RULE. For a decoded envelope this must give back the decoder's input byte
+ * for byte: the fuzz targets' canonicality check.
  */
 ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
                                 size_t *out_len);

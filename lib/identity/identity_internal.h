@@ -34,4 +34,27 @@ ca_status cai_identity_x25519_secret(const ca_identity *identity,
  */
 uint64_t cai_keyfile_derivations(void);
 
+/*
+ * Key files (keyfile.c, layout there). The header fields are values; the
+ * rest of a file follows from them, the seed and the passphrase:
+ * cai_keyfile_seal writes the whole file from those (what
+ * ca_identity_export_encrypted does with a fresh salt and nonce), so a file
+ * the importer accepts is re-made byte for byte from what it decoded. Without
+ * the passphrase only the header can be re-made (cai_keyfile_header_write).
+ */
+#define CAI_KEYFILE_HEADER_BYTES 64u /* magic, costs, salt, nonce: the AEAD's additional data */
+typedef struct cai_keyfile_header {
+    uint64_t opslimit;
+    uint64_t memlimit;
+    uint8_t salt[16];
+    uint8_t nonce[24];
+} cai_keyfile_header;
+
+/* Length, magic, checksum and a cost within libsodium's range, else CA_ERR_KEYFILE_CORRUPT. */
+ca_status cai_keyfile_header_read(const uint8_t *data, size_t len, cai_keyfile_header *h);
+void cai_keyfile_header_write(const cai_keyfile_header *h, uint8_t out[CAI_KEYFILE_HEADER_BYTES]);
+/* Runs Argon2id at the header's cost (counted); CA_ERR_NO_MEMORY if it cannot. */
+ca_status cai_keyfile_seal(const cai_keyfile_header *h, const uint8_t seed[CA_SEED_BYTES],
+                           const char *pass, size_t pass_len, uint8_t out[CA_KEYFILE_BYTES]);
+
 #endif

@@ -43,6 +43,8 @@
 #define KF_SUM_LEN   16u
 
 _Static_assert(KF_SUM_OFF + KF_SUM_LEN == CA_KEYFILE_BYTES, "key file layout");
+_Static_assert(KF_AD_LEN == CAI_KEYFILE_HEADER_BYTES && KF_NONCE_OFF + 24u == KF_AD_LEN,
+               "key file header");
 _Static_assert(crypto_pwhash_SALTBYTES == 16, "salt size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24, "nonce size");
 /* The documented defaults are libsodium's "moderate" level, and a reader accepts what a writer
@@ -139,26 +141,61 @@ ca_status ca_identity_export_encrypted(const ca_identity *identity, const char *
     if (st != CA_OK)
         return st;
 
-    memcpy(out, KF_MAGIC, KF_MAGIC_LEN);
-    cai_store_le64(out + KF_OPS_OFF, o.opslimit);
-    cai_store_le64(out + KF_MEM_OFF, (uint64_t)o.memlimit);
-    randombytes_buf(out + KF_SALT_OFF, crypto_pwhash_SALTBYTES);
-    randombytes_buf(out + KF_NONCE_OFF, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-
-    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    cai_keyfile_header h;
+    h.opslimit = o.opslimit;
+    h.memlimit = (uint64_t)o.memlimit;
+    randombytes_buf(h.salt, sizeof h.salt);
+    randombytes_buf(h.nonce, sizeof h.nonce);
     uint8_t seed[CA_SEED_BYTES];
-    st = derive_key(key, passphrase, passphrase_len, out + KF_SALT_OFF, o.opslimit, o.memlimit);
+    crypto_sign_ed25519_sk_to_seed(seed, cai_identity_secret(identity));
+    st = cai_keyfile_seal(&h, seed, passphrase, passphrase_len, out);
+    sodium_memzero(seed, sizeof seed);
+    return st;
+}
+
+void cai_keyfile_header_write(const cai_keyfile_header *h, uint8_t out[CAI_KEYFILE_HEADER_BYTES])
+{
+    memcpy(out, KF_MAGIC, KF_MAGIC_LEN);
+    cai_store_le64(out + KF_OPS_OFF, h->opslimit);
+    cai_store_le64(out + KF_MEM_OFF, h->memlimit);
+    memcpy(out + KF_SALT_OFF, h->salt, sizeof h->salt);
+    memcpy(out + KF_NONCE_OFF, h->nonce, sizeof h->nonce);
+}
+
+ca_status cai_keyfile_seal(const cai_keyfile_header *h, const uint8_t seed[CA_SEED_BYTES],
+                           const char *pass, size_t pass_len, uint8_t out[CA_KEYFILE_BYTES])
+{
+    cai_keyfile_header_write(h, out);
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    ca_status st = derive_key(key, pass, pass_len, out + KF_SALT_OFF, h->opslimit, h->memlimit);
     if (st == CA_OK) {
-        crypto_sign_ed25519_sk_to_seed(seed, cai_identity_secret(identity));
-        crypto_aead_xchacha20poly1305_ietf_encrypt(out + KF_CT_OFF, NULL, seed, sizeof seed, out,
+        crypto_aead_xchacha20poly1305_ietf_encrypt(out + KF_CT_OFF, NULL, seed, CA_SEED_BYTES, out,
                                                    KF_AD_LEN, NULL, out + KF_NONCE_OFF, key);
         checksum(out, out + KF_SUM_OFF);
     }
-    sodium_memzero(seed, sizeof seed);
     sodium_memzero(key, sizeof key);
     if (st != CA_OK)
         sodium_memzero(out, CA_KEYFILE_BYTES);
     return st;
+}
+
+ca_status cai_keyfile_header_read(const uint8_t *data, size_t len, cai_keyfile_header *h)
+{
+    if (len != CA_KEYFILE_BYTES || memcmp(data, KF_MAGIC, KF_MAGIC_LEN) != 0)
+        return cai_fail(CA_ERR_KEYFILE_CORRUPT, "not a libcyberagent key file (%zu bytes, bad %s)",
+                        len, len == CA_KEYFILE_BYTES ? "magic" : "length");
+    uint8_t sum[KF_SUM_LEN];
+    checksum(data, sum);
+    if (sodium_memcmp(sum, data + KF_SUM_OFF, KF_SUM_LEN) != 0)
+        return cai_fail(CA_ERR_KEYFILE_CORRUPT, "key file is damaged (checksum mismatch)");
+    h->opslimit = cai_load_le64(data + KF_OPS_OFF);
+    h->memlimit = cai_load_le64(data + KF_MEM_OFF);
+    memcpy(h->salt, data + KF_SALT_OFF, sizeof h->salt);
+    memcpy(h->nonce, data + KF_NONCE_OFF, sizeof h->nonce);
+    if (h->opslimit < crypto_pwhash_OPSLIMIT_MIN || h->memlimit < crypto_pwhash_MEMLIMIT_MIN ||
+        h->opslimit > crypto_pwhash_OPSLIMIT_MAX || h->memlimit > crypto_pwhash_MEMLIMIT_MAX)
+        return cai_fail(CA_ERR_KEYFILE_CORRUPT, "key file names an impossible Argon2id cost");
+    return CA_OK;
 }
 
 ca_status ca_identity_import_encrypted(ca_identity **out, const uint8_t *data, size_t data_len,
@@ -179,19 +216,10 @@ ca_status ca_identity_import_encrypted(ca_identity **out, const uint8_t *data, s
     if (st != CA_OK)
         return st;
 
-    if (data_len != CA_KEYFILE_BYTES || memcmp(data, KF_MAGIC, KF_MAGIC_LEN) != 0)
-        return cai_fail(CA_ERR_KEYFILE_CORRUPT, "not a libcyberagent key file (%zu bytes, bad %s)",
-                        data_len, data_len == CA_KEYFILE_BYTES ? "magic" : "length");
-    uint8_t sum[KF_SUM_LEN];
-    checksum(data, sum);
-    if (sodium_memcmp(sum, data + KF_SUM_OFF, KF_SUM_LEN) != 0)
-        return cai_fail(CA_ERR_KEYFILE_CORRUPT, "key file is damaged (checksum mismatch)");
-
-    uint64_t ops = cai_load_le64(data + KF_OPS_OFF);
-    uint64_t mem = cai_load_le64(data + KF_MEM_OFF);
-    if (ops < crypto_pwhash_OPSLIMIT_MIN || mem < crypto_pwhash_MEMLIMIT_MIN ||
-        ops > crypto_pwhash_OPSLIMIT_MAX || mem > crypto_pwhash_MEMLIMIT_MAX)
-        return cai_fail(CA_ERR_KEYFILE_CORRUPT, "key file names an impossible Argon2id cost");
+    cai_keyfile_header h;
+    if ((st = cai_keyfile_header_read(data, data_len, &h)) != CA_OK)
+        return st;
+    uint64_t ops = h.opslimit, mem = h.memlimit;
     if (ops > o.max_opslimit || mem > o.max_memlimit)
         return cai_fail(
             CA_ERR_KEYFILE_TOO_COSTLY,
@@ -201,7 +229,7 @@ ca_status ca_identity_import_encrypted(ca_identity **out, const uint8_t *data, s
 
     uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
     uint8_t seed[CA_SEED_BYTES];
-    st = derive_key(key, passphrase, passphrase_len, data + KF_SALT_OFF, ops, mem);
+    st = derive_key(key, passphrase, passphrase_len, h.salt, ops, mem);
     if (st == CA_OK &&
         crypto_aead_xchacha20poly1305_ietf_decrypt(seed, NULL, NULL, data + KF_CT_OFF, KF_CT_LEN,
                                                    data, KF_AD_LEN, data + KF_NONCE_OFF, key) != 0)

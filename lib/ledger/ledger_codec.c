@@ -259,16 +259,31 @@ ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_o
     ca_signature sig;
     if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, &sig)) != CA_OK)
         return st;
-    cai_wire_writer w;
-    cai_ww_init(&w, out, out_cap);
-    write_fields(&w, op, cai_ledger_type_fields(op->type), open ? 2u : 1u);
-    if (open)
-        cai_ww_kbin(&w, K_COSIG, cosig->bytes, 64);
-    cai_ww_kbin(&w, K_SIG, sig.bytes, 64);
-    st = cai_ww_finish(&w, out_len);
+    st = cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
+                                     out_len);
     if (st == CA_OK)
         cai_clear_error();
     return st;
+}
+
+ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[64],
+                                      const uint8_t *cosig, uint8_t *out, size_t out_cap,
+                                      size_t *out_len)
+{
+    unsigned f = cai_ledger_type_fields(op->type);
+    ca_status st = check_unused(op, f);
+    if (st != CA_OK)
+        return st;
+    if ((cosig != NULL) != (op->type == CA_LEDGER_OP_ESCROW_OPEN))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "a cosignature goes with ESCROW_OPEN and with nothing else");
+    cai_wire_writer w;
+    cai_ww_init(&w, out, out_cap);
+    write_fields(&w, op, f, cosig != NULL ? 2u : 1u);
+    if (cosig != NULL)
+        cai_ww_kbin(&w, K_COSIG, cosig, 64);
+    cai_ww_kbin(&w, K_SIG, sig, 64);
+    return cai_ww_finish(&w, out_len);
 }
 
 ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const ca_ledger_op *op,

@@ -151,7 +151,18 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h);
 
 /* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);
-/* Strict decode of signed bytes; also returns the signed-part length for verification. */
+/*
+ * The signed bytes of an op from its values and signatures (the unsigned
+ * fields, then key 14 the cosignature, ESCROW_OPEN only, then key 15 the
+ * signature): the writer ca_ledger_op_sign_cosigned uses, and the inverse
+ * of cai_ledger_op_decode_signed. Signatures are not checked here. Writes
+ * into out (OWNERSHIP RULE).
+ */
+ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[64],
+                                      const uint8_t *cosig, uint8_t *out, size_t out_cap,
+                                      size_t *out_len);
+/* Strict decode of signed bytes (sig and cosig non-NULL: *sig and, for ESCROW_OPEN, *cosig point
+ * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). */
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
                                       const uint8_t **sig, const uint8_t **cosig);
 
@@ -189,6 +200,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
                               unsigned flags, ca_ledger **out);
 ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **buf, size_t *len); /* malloc'd */
 typedef struct cai_replay {
+    uint64_t base_seq;   /* seq of the journal's first record (its header), 0 when not read */
     size_t good_end;     /* offset after the last complete record; 0: no usable header */
     uint64_t torn_bytes; /* bytes after good_end a torn write left (cut by the caller) */
     uint64_t replayed;   /* records applied (seq above the state's on entry) */
@@ -196,6 +208,27 @@ typedef struct cai_replay {
 } cai_replay;
 /* On failure *out holds what was read so far; the caller discards the ledger. */
 ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_replay *out);
+/*
+ * One journal record as values (ledger_store.c, "Journal"): the record's
+ * length and checksums follow from them. cai_journal_record_write is the
+ * writer of the durable store (cai_store_append2) and returns the bytes it
+ * wrote (CAI_RECORD_HEADER_BYTES + payload); cai_journal_record_read splits a
+ * complete record at r (checksums are the caller's, see cai_journal_replay)
+ * and returns its size, or 0 when fewer than that many bytes are available
+ * or an attachment record's op length leaves no attachment.
+ */
+typedef struct cai_journal_record {
+    uint64_t seq;
+    uint64_t now;
+    uint8_t type;      /* CAI_REC_* */
+    const uint8_t *op; /* signed op (SIGNED, EVIDENCE) or unsigned encoding (TRUSTED) */
+    size_t op_len;
+    const uint8_t
+        *evidence; /* CAI_REC_EVIDENCE: the attachment (evidence, or a DELIVER's RESULT) */
+    size_t evidence_len;
+} cai_journal_record;
+size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out);
+size_t cai_journal_record_read(const uint8_t *r, size_t avail, cai_journal_record *rec);
 #define CAI_JOURNAL_HEADER_BYTES 32u
 void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
                         uint64_t base_seq);

@@ -195,6 +195,7 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
     if (v1)
         return CA_OK; /* a format 1 header alone: good_end 0, the caller writes a fresh one */
     uint64_t expected = cai_load_le64(buf + 8);
+    out->base_seq = expected;
     if (expected == 0 || expected > l->seq + 1)
         return cai_fail(CA_ERR_LEDGER_CORRUPT,
                         "journal starts at seq %llu but the state ends at %llu",
@@ -223,38 +224,32 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
             out->torn_bytes = left; /* the record a crash cut: < REC_HDR + CAI_RECORD_MAX */
             return CA_OK;
         }
-        uint64_t seq = expected, now = cai_load_le64(r + 12);
-        uint8_t type = r[20];
-        const uint8_t *payload = r + REC_HDR;
+        uint64_t seq = expected;
         out->crc_bytes += n;
-        if (cai_crc32c(0, payload, n) != cai_load_le32(r + 21))
+        if (cai_crc32c(0, r + REC_HDR, n) != cai_load_le32(r + 21))
             return cai_fail(CA_ERR_LEDGER_CORRUPT,
                             "journal record %llu at offset %zu is complete but fails its "
                             "checksum (not a torn write); nothing was changed",
                             (unsigned long long)seq, off);
         if (seq > l->seq) {
+            cai_journal_record rec;
+            if (cai_journal_record_read(r, left, &rec) == 0)
+                return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu is malformed",
+                                (unsigned long long)seq);
             ca_ledger_op op;
-            const uint8_t *sig = NULL, *cosig = NULL, *body = payload;
-            size_t body_len = n;
-            int sig_ok = type != CAI_REC_TRUSTED;
-            if (type == CAI_REC_EVIDENCE) { /* u32 op length | signed op | evidence */
-                body_len = n >= 4 ? cai_load_le32(body) : 0;
-                body += 4;
-                if (n < 4 || body_len > n - 4 || body_len == n - 4)
-                    return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu is malformed",
-                                    (unsigned long long)seq);
-            }
-            ca_status st = cai_ledger_op_decode_signed(body, body_len, &op, sig_ok ? &sig : NULL,
-                                                       sig_ok ? &cosig : NULL);
+            const uint8_t *sig = NULL, *cosig = NULL;
+            int sig_ok = rec.type != CAI_REC_TRUSTED;
+            ca_status st = cai_ledger_op_decode_signed(
+                rec.op, rec.op_len, &op, sig_ok ? &sig : NULL, sig_ok ? &cosig : NULL);
             /* Attachments ride on equivocation slashes (evidence) and deliveries (RESULT). */
-            if (st == CA_OK && type == CAI_REC_EVIDENCE &&
+            if (st == CA_OK && rec.type == CAI_REC_EVIDENCE &&
                 (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) &&
                 op.type != CA_LEDGER_OP_ESCROW_DELIVER)
                 st = CA_ERR_MALFORMED;
             if (st != CA_OK)
                 return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
                                 (unsigned long long)seq);
-            st = cai_ledger_apply_op(l, &op, now);
+            st = cai_ledger_apply_op(l, &op, rec.now);
             if (st != CA_OK)
                 return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
                                 (unsigned long long)seq, ca_status_str(st));
@@ -727,26 +722,58 @@ void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_
     cai_store_append2(l, rtype, payload, n, NULL, 0, now);
 }
 
+size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out)
+{
+    uint8_t *q = out + REC_HDR;
+    int ev = rec->type == CAI_REC_EVIDENCE;
+    size_t n = rec->op_len + (ev ? 4 + rec->evidence_len : 0);
+    cai_store_le32(out, (uint32_t)n);
+    cai_store_le64(out + 4, rec->seq);
+    cai_store_le64(out + 12, rec->now);
+    out[20] = rec->type;
+    if (ev) { /* u32 op length | op | evidence */
+        cai_store_le32(q, (uint32_t)rec->op_len);
+        q += 4;
+    }
+    memcpy(q, rec->op, rec->op_len);
+    if (ev && rec->evidence_len > 0)
+        memcpy(q + rec->op_len, rec->evidence, rec->evidence_len);
+    cai_store_le32(out + 21, cai_crc32c(0, out + REC_HDR, n));
+    cai_store_le32(out + REC_HDR - 4, header_crc(out));
+    return REC_HDR + n;
+}
+
+size_t cai_journal_record_read(const uint8_t *r, size_t avail, cai_journal_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    if (avail < REC_HDR)
+        return 0;
+    size_t n = cai_load_le32(r);
+    if (n > avail - REC_HDR)
+        return 0;
+    rec->seq = cai_load_le64(r + 4);
+    rec->now = cai_load_le64(r + 12);
+    rec->type = r[20];
+    rec->op = r + REC_HDR;
+    rec->op_len = n;
+    if (rec->type == CAI_REC_EVIDENCE) { /* u32 op length | signed op | evidence (not empty) */
+        size_t k = n >= 4 ? cai_load_le32(rec->op) : 0;
+        if (n < 4 || k >= n - 4)
+            return 0;
+        rec->op += 4;
+        rec->op_len = k;
+        rec->evidence = rec->op + k;
+        rec->evidence_len = n - 4 - k;
+    }
+    return REC_HDR + n;
+}
+
 void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1, const uint8_t *p2,
                        size_t n2, uint64_t now)
 {
     cai_store *s = l->store;
-    uint8_t *r = s->buf + s->len, *q = r + REC_HDR;
-    size_t n = n1 + n2 + (rtype == CAI_REC_EVIDENCE ? 4 : 0);
-    cai_store_le32(r, (uint32_t)n);
-    cai_store_le64(r + 4, l->seq);
-    cai_store_le64(r + 12, now);
-    r[20] = rtype;
-    if (rtype == CAI_REC_EVIDENCE) { /* u32 op length | op | evidence */
-        cai_store_le32(q, (uint32_t)n1);
-        q += 4;
-    }
-    memcpy(q, p1, n1);
-    if (n2 > 0)
-        memcpy(q + n1, p2, n2);
-    cai_store_le32(r + 21, cai_crc32c(0, r + REC_HDR, n));
-    cai_store_le32(r + REC_HDR - 4, header_crc(r));
-    s->len += REC_HDR + n;
+    cai_journal_record rec = {l->seq, now, rtype, p1, n1, p2, n2};
+    s->len += cai_journal_record_write(&rec, s->buf + s->len);
     if (s->len >= AUTO_WRITE_BYTES)
         (void)store_write(s, l->seq); /* a failure is sticky and reported by the next call */
 }

@@ -313,47 +313,58 @@ static ca_status read_chain(cai_wire_reader *r, size_t max_env, cai_span *c, siz
     return st;
 }
 
-ca_status ca_evidence_open(ca_evidence **out, const uint8_t *data, size_t len)
+ca_status cai_evidence_parse(const uint8_t *data, size_t len, uint32_t *kind, cai_span *request,
+                             cai_span a[CAI_EVIDENCE_CHAIN_MAX], size_t *na,
+                             cai_span b[CAI_EVIDENCE_CHAIN_MAX], size_t *nb)
 {
-    CAI_REQUIRE(out);
-    *out = NULL;
-    CAI_REQUIRE(data);
     ca_envelope_options eo;
     ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return st;
     cai_wire_reader r;
     cai_wire_map m;
-    uint64_t kind = 0;
-    cai_span request = {NULL, 0}, a[CAI_EVIDENCE_CHAIN_MAX], b[CAI_EVIDENCE_CHAIN_MAX];
-    size_t na = 0, nb = 0;
+    uint64_t k = 0;
+    *na = *nb = 0;
     cai_wr_init(&r, data, len);
     st = cai_wr_map(&r, &m);
     if (st == CA_OK)
         st = cai_wr_require(&m, EV_KIND);
     if (st == CA_OK)
-        st = cai_wr_uint_max(&r, UINT32_MAX, &kind);
+        st = cai_wr_uint_max(&r, UINT32_MAX, &k);
     if (st == CA_OK)
         st = cai_wr_require(&m, EV_REQUEST);
     if (st == CA_OK)
-        st = cai_wr_bin_max(&r, eo.max_envelope_bytes, &request.p, &request.n);
+        st = cai_wr_bin_max(&r, eo.max_envelope_bytes, &request->p, &request->n);
     if (st == CA_OK)
         st = cai_wr_require(&m, EV_FIRST);
     if (st == CA_OK)
-        st = read_chain(&r, eo.max_envelope_bytes, a, &na);
+        st = read_chain(&r, eo.max_envelope_bytes, a, na);
     if (st == CA_OK)
         st = cai_wr_require(&m, EV_SECOND);
     if (st == CA_OK)
-        st = read_chain(&r, eo.max_envelope_bytes, b, &nb);
+        st = read_chain(&r, eo.max_envelope_bytes, b, nb);
     if (st == CA_OK)
         st = cai_wr_map_end(&m);
     if (st == CA_OK)
         st = cai_wr_end(&r);
+    *kind = (uint32_t)k;
+    return st;
+}
+
+ca_status ca_evidence_open(ca_evidence **out, const uint8_t *data, size_t len)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(data);
+    uint32_t kind = 0;
+    cai_span request = {NULL, 0}, a[CAI_EVIDENCE_CHAIN_MAX], b[CAI_EVIDENCE_CHAIN_MAX];
+    size_t na = 0, nb = 0;
+    ca_status st = cai_evidence_parse(data, len, &kind, &request, a, &na, b, &nb);
     if (st != CA_OK)
         return st;
     ca_evidence ev;
     int order = 0;
-    st = verify(request, a, na, b, nb, (uint32_t)kind, &ev, &order);
+    st = verify(request, a, na, b, nb, kind, &ev, &order);
     if (st == CA_OK && order > 0)
         st = cai_fail(CA_ERR_MALFORMED, "malformed evidence: messages not in id order");
     if (st != CA_OK)

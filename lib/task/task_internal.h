@@ -107,4 +107,15 @@ typedef struct cai_span {
 ca_status cai_evidence_write(cai_span request, const cai_span *a, size_t na, const cai_span *b,
                              size_t nb, uint8_t *out, size_t out_cap, size_t *out_len);
 
+/*
+ * The structure of equivocation evidence, without judging it: its kind, the
+ * request and each side's chain as spans into `data` (each side 1 .. 3
+ * envelopes of at most the default envelope size). The first half of
+ * ca_evidence_open; the second judges the parts (verify). CA_ERR_MALFORMED
+ * on anything but one canonical map {0: kind, 1: request, 2: [..], 3: [..]}.
+ */
+ca_status cai_evidence_parse(const uint8_t *data, size_t len, uint32_t *kind, cai_span *request,
+                             cai_span a[CAI_EVIDENCE_CHAIN_MAX], size_t *na,
+                             cai_span b[CAI_EVIDENCE_CHAIN_MAX], size_t *nb);
+
 #endif

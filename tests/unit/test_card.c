@@ -269,13 +269,16 @@ static void test_parse_checks_envelope(void **state)
     assert_ok(ca_envelope_open(&e, env, elen, NOW, NULL));
     assert_status(CA_ERR_MALFORMED, ca_card_parse(&card, e));
     ca_envelope_free(e);
-    /* a compressed card parses */
+    /* the card's own envelope (expiring at not_after, 9): window 1..9 */
     ep.parent = NULL;
-    ep.flags = CA_ENVELOPE_COMPRESS;
+    ep.created_at = 0;
+    ep.expires_at = 9;
     assert_ok(ca_envelope_sign(id, &ep, body, blen, env, sizeof env, &elen, NULL));
-    assert_status(CA_ERR_NOT_YET_VALID, ca_card_open(&card, env, elen, 5, NULL));
-    assert_status(CA_ERR_EXPIRED, ca_card_open(&card, env, elen, NOW, NULL)); /* window 1..9 */
-    assert_ok(ca_envelope_open(&e, env, elen, NOW, NULL));
+    assert_status(CA_ERR_NOT_YET_VALID, ca_card_open(&card, env, elen, 0, NULL));
+    assert_ok(ca_card_open(&card, env, elen, 5, NULL));
+    ca_card_free(card);
+    assert_status(CA_ERR_EXPIRED, ca_card_open(&card, env, elen, NOW, NULL));
+    assert_ok(ca_envelope_decode(&e, env, elen, NULL));
     assert_ok(ca_card_parse(&card, e));
     assert_string_equal(ca_card_name(card), "n");
     ca_card_free(card);
@@ -283,6 +286,79 @@ static void test_parse_checks_envelope(void **state)
     /* a flipped signature byte fails in ca_card_open */
     env[elen - 1] ^= 1;
     assert_status(CA_ERR_BAD_SIGNATURE, ca_card_open(&card, env, elen, NOW, NULL));
+    ca_identity_free(id);
+}
+
+/* Signs `body` as a card envelope with the given expiry and flags; decodes it. */
+static ca_envelope *card_envelope(const ca_identity *id, const uint8_t *body, size_t blen,
+                                  uint64_t expires_at, uint32_t flags)
+{
+    ca_envelope_params ep;
+    assert_ok(ca_envelope_params_init(&ep, CA_ENVELOPE_PARAMS_VERSION));
+    ep.kind = CA_KIND_CARD;
+    ep.created_at = NOW;
+    ep.expires_at = expires_at;
+    ep.flags = flags;
+    uint8_t env[4096];
+    size_t elen = 0;
+    assert_ok(ca_envelope_sign(id, &ep, body, blen, env, sizeof env, &elen, NULL));
+    ca_envelope *e = NULL;
+    assert_ok(ca_envelope_decode(&e, env, elen, NULL));
+    assert_int_equal(ca_envelope_flags(e), flags);
+    return e;
+}
+
+/*
+ * A card has one signed encoding, the one ca_card_sign writes: the envelope
+ * expires at not_after and carries the body as it is. An envelope expiring
+ * elsewhere (its lifetime would not bound the card's window) or a compressed
+ * body is refused, so the parsed card re-encodes to the very bytes it came from.
+ */
+static void test_parse_one_encoding_per_card(void **state)
+{
+    (void)state;
+    ca_identity *id = make_id(5);
+    ca_card_params p;
+    fill_params(&p);
+    char desc[CA_CARD_DESCRIPTION_MAX + 1];
+    memset(desc, 'x', CA_CARD_DESCRIPTION_MAX); /* compresses well */
+    desc[CA_CARD_DESCRIPTION_MAX] = '\0';
+    p.description = desc;
+    uint8_t body[2048], again[4096];
+    size_t blen = 0, n = 0;
+    assert_ok(cai_card_body_encode(&p, body, sizeof body, &blen));
+    ca_card *card = NULL;
+
+    /* the signer's envelope: parses, and re-encodes from the card's values to its bytes */
+    ca_envelope *e = card_envelope(id, body, blen, p.not_after, 0);
+    assert_ok(ca_card_parse(&card, e));
+    ca_signature sig;
+    ca_envelope_signature(e, &sig);
+    assert_ok(cai_card_reencode(card, &sig, again, sizeof again, &n));
+    uint8_t raw[4096];
+    size_t rn = 0;
+    assert_ok(ca_envelope_encoded(e, raw, sizeof raw, &rn));
+    assert_int_equal(n, rn);
+    assert_memory_equal(again, raw, n);
+    ca_card_free(card);
+    ca_envelope_free(e);
+
+    /* an envelope expiring after (or before) not_after */
+    static const int64_t shift[] = {1, -1, 365LL * 86400000};
+    for (size_t i = 0; i < sizeof shift / sizeof shift[0]; i++) {
+        e = card_envelope(id, body, blen, (uint64_t)((int64_t)p.not_after + shift[i]), 0);
+        assert_status(CA_ERR_MALFORMED, ca_card_parse(&card, e));
+        assert_null(card);
+        assert_non_null(strstr(ca_last_error(), "not_after"));
+        ca_envelope_free(e);
+    }
+
+    /* a compressed body */
+    e = card_envelope(id, body, blen, p.not_after, CA_ENVELOPE_COMPRESS);
+    assert_status(CA_ERR_MALFORMED, ca_card_parse(&card, e));
+    assert_null(card);
+    assert_non_null(strstr(ca_last_error(), "compressed"));
+    ca_envelope_free(e);
     ca_identity_free(id);
 }
 
@@ -329,9 +405,13 @@ static void test_a2a_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_capability_grammar),    cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_builder_rejects),       cmocka_unit_test(test_decoder_strict),
-        cmocka_unit_test(test_parse_checks_envelope), cmocka_unit_test(test_a2a_json),
+        cmocka_unit_test(test_capability_grammar),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_builder_rejects),
+        cmocka_unit_test(test_decoder_strict),
+        cmocka_unit_test(test_parse_checks_envelope),
+        cmocka_unit_test(test_parse_one_encoding_per_card),
+        cmocka_unit_test(test_a2a_json),
     };
     return cmocka_run_group_tests_name("card", tests, NULL, NULL);
 }

@@ -175,8 +175,10 @@ class Card(LightHandle):
 
     @classmethod
     def parse(cls, envelope: Envelope) -> "Card":
-        """Parses a card from an envelope the caller has verified. Does not check
-        the validity window (see :meth:`valid_at`)."""
+        """Parses a card from an envelope the caller has verified. The envelope
+        must be the one :func:`sign_card` writes (no flags, expiring at the card's
+        ``not_after``), else :class:`MalformedError`. Does not check the validity
+        window (see :meth:`valid_at`)."""
         p = ctypes.POINTER(_sigs.ca_card)()
         check(F.ca_card_parse(_byref(p), envelope._p()))
         return cls(p, F.ca_card_free)

@@ -75,6 +75,21 @@ class TestCard(unittest.TestCase):
         with self.assertRaises(cyberagent.WrongKindError):
             Card.parse(other)
 
+    def test_one_signed_encoding(self):
+        # A card's envelope expires at not_after and carries the body uncompressed;
+        # the same body in any other envelope is refused (CA_ERR_MALFORMED).
+        me = Identity.generate()
+        body = Envelope.decode(card_bytes(me, description="x" * 1000)).body()
+        for expires, compress in ((T0 + 86_400_001, False), (T0 + 86_400_000, True)):
+            env = Envelope.decode(cyberagent.sign_envelope(
+                me, body, kind=cyberagent.CA_KIND_CARD, created_at=T0, expires_at=expires,
+                compress=compress))
+            with self.assertRaises(cyberagent.MalformedError):
+                Card.parse(env)
+        env = Envelope.decode(cyberagent.sign_envelope(
+            me, body, kind=cyberagent.CA_KIND_CARD, created_at=T0, expires_at=T0 + 86_400_000))
+        self.assertEqual(Card.parse(env).name, "Translator")
+
     def test_errors(self):
         me = Identity.generate()
         with self.assertRaises(cyberagent.ExpiredError):

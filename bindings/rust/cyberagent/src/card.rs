@@ -190,6 +190,8 @@ impl Card {
     }
 
     /// Parses a card from an envelope the caller has verified (window not checked).
+    /// The envelope must be the one `sign` writes: no flags, expiring at the card's
+    /// `not_after` (else `CA_ERR_MALFORMED`).
     pub fn parse(env: &Envelope) -> Result<Card> {
         let mut p = ptr::null_mut();
         // SAFETY: env is live.

@@ -1,7 +1,8 @@
 //! Cards, ledger and reputation through the safe API.
 
 use cyberagent::{
-    status, sys, Capability, Card, CardParams, Envelope, Identity, Ledger, LedgerOp, Reputation,
+    status, sys, Capability, Card, CardParams, Envelope, EnvelopeParams, Identity, Ledger, LedgerOp,
+    Reputation,
 };
 
 const T0: u64 = 1_700_000_000_000;
@@ -45,6 +46,36 @@ fn card_roundtrip_and_errors() {
     assert_eq!(cyberagent::card_limits()[0], sys::CA_CARD_NAME_MAX as usize);
     params.capabilities = vec![Capability::new("Bad", 1, 0)];
     assert_eq!(cyberagent::sign_card(&me, &params).unwrap_err().name(), "CA_ERR_BAD_CAPABILITY");
+}
+
+/// A card has one signed encoding: its body, uncompressed, in an envelope expiring at not_after.
+#[test]
+fn card_one_signed_encoding() {
+    let me = Identity::generate().unwrap();
+    let params = CardParams {
+        name: "T".into(),
+        description: Some("x".repeat(1000)),
+        endpoint: "e".into(),
+        stake: 0,
+        not_before: T0,
+        not_after: T0 + 1000,
+        sequence: 0,
+        capabilities: vec![Capability::new("a", 1, 0)],
+        created_at: T0,
+    };
+    let (bytes, _) = cyberagent::sign_card(&me, &params).unwrap();
+    let body = Envelope::decode(&bytes, None).unwrap().body(None, None).unwrap();
+    for (expires, compress) in [(T0 + 1001, false), (T0 + 1000, true)] {
+        let mut ep = EnvelopeParams::new(sys::CA_KIND_CARD, T0, expires);
+        ep.compress = compress;
+        let (env, _) = cyberagent::sign_envelope(&me, &ep, &body).unwrap();
+        let env = Envelope::decode(&env, None).unwrap();
+        assert_eq!(Card::parse(&env).unwrap_err().status(), status::CA_ERR_MALFORMED);
+    }
+    let ep = EnvelopeParams::new(sys::CA_KIND_CARD, T0, T0 + 1000);
+    let (env, _) = cyberagent::sign_envelope(&me, &ep, &body).unwrap();
+    assert_eq!(env, bytes);
+    assert_eq!(Card::parse(&Envelope::decode(&env, None).unwrap()).unwrap().name(), "T");
 }
 
 #[test]
