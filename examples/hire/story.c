@@ -800,8 +800,8 @@ static ca_status sign_result(hire_story *s, hire *h, const char *output, uint8_t
  * escrow; the ledger checks that it is the worker's RESULT for this award. */
 static ca_status deliver(hire_story *s, hire *h, const uint8_t *result, size_t result_len)
 {
-    const ca_task_msg *rm = NULL;
-    if (!ca_task_result_msg(h->task, &rm))
+    const ca_task_msg *rm = ca_task_last(h->task, CA_KIND_TASK_RESULT);
+    if (rm == NULL)
         return fail(CA_ERR_STATE, "delivery without a result");
     ca_ledger_op op;
     TRY(ca_ledger_op_escrow_deliver(&op, rm), "deliver op");
@@ -817,12 +817,12 @@ static ca_status deliver(hire_story *s, hire *h, const uint8_t *result, size_t r
 
 static ca_status sign_receipt(hire_story *s, hire *h, int accept, uint32_t rating, uint64_t paid)
 {
-    const ca_task_msg *rm = NULL;
+    const ca_task_msg *rm = ca_task_last(h->task, CA_KIND_TASK_RESULT);
     ca_task_receipt rc;
     memset(&rc, 0, sizeof rc);
     rc.task = h->task_id;
     rc.award = h->award_id;
-    if (!ca_task_result_msg(h->task, &rm))
+    if (rm == NULL)
         return fail(CA_ERR_STATE, "receipt without a result");
     ca_task_msg_id(rm, &rc.result);
     rc.worker = s->ag[h->worker].p.pk;
@@ -971,10 +971,10 @@ static ca_status rep_event(hire_story *s, hire *h, uint32_t before, const char *
  */
 static ca_status evidence_cost(hire_story *s, const hire *h, size_t la, size_t lb)
 {
-    const ca_task_msg *aw = NULL;
+    const ca_task_msg *aw = ca_task_last(h->task, CA_KIND_TASK_AWARD);
     ca_hash bid_id;
     size_t bid_len = 0, aw_len = 0;
-    if (!ca_task_award_msg(h->task, &aw) || !ca_task_msg_parent(aw, &bid_id))
+    if (aw == NULL || !ca_task_msg_parent(aw, &bid_id))
         return fail(CA_ERR_STATE, "no award in the thread");
     if (ca_task_msg_encoded(aw, NULL, 0, &aw_len) != CA_ERR_BUFFER_TOO_SMALL ||
         ca_task_msg_encoded(ca_task_find(h->task, &bid_id), NULL, 0, &bid_len) !=
@@ -1043,10 +1043,8 @@ static ca_status equivocate(hire_story *s, hire *h)
     /* The hirer rejects the result and disputes, citing the accepted result. */
     s->now += 100;
     TRY(sign_receipt(s, h, 0, 0, 0), "receipt");
-    const ca_task_msg *rm = NULL;
-    (void)ca_task_result_msg(h->task, &rm);
     ca_hash res_id;
-    ca_task_msg_id(rm, &res_id);
+    ca_task_msg_id(ca_task_last(h->task, CA_KIND_TASK_RESULT), &res_id);
     char reason[128], evhex[2 * CA_HASH_BYTES + 1];
     hex(ev_hash.bytes, CA_HASH_BYTES, evhex);
     (void)snprintf(reason, sizeof reason, "equivocation, evidence %s", evhex);
@@ -1071,7 +1069,7 @@ static ca_status equivocate(hire_story *s, hire *h)
     TRY(ca_evidence_verify(evidence, elen, &offender, NULL, NULL, NULL), "arbiter checks");
     s->verifies += s->ev_sigs;
     s->verify_bytes += s->ev_sig_bytes;
-    if (!ca_task_disputed(h->task, 0))
+    if (!ca_task_disputed(h->task, CA_TASK_PARTY_REQUESTER))
         return fail(CA_ERR_STATE, "no dispute in the thread");
     ca_ledger_op op;
     memset(&op, 0, sizeof op);
@@ -1182,7 +1180,8 @@ ca_status hire_story_run(hire_story *s, uint32_t n)
         if (h.task != NULL) {
             task_record *r = &s->rec[h.num - 1];
             r->state = (uint8_t)ca_task_get_state(h.task);
-            ca_task_digest(h.task, &r->digest);
+            if (st == CA_OK)
+                st = ca_task_digest(h.task, &r->digest);
         }
         ca_task_free(h.task);
         if (st != CA_OK)
