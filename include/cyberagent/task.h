@@ -237,6 +237,16 @@ CA_API CA_NODISCARD ca_status ca_task_receipt_reply(
  */
 CA_API CA_NODISCARD ca_status ca_task_msg_parse(ca_task_msg **out, const ca_envelope *env,
                                                 const ca_identity *reader);
+/*
+ * What the reader of a task message's bytes does, in one call: strict decode
+ * and verification at `now` (ca_envelope_open: its statuses, in its order),
+ * then ca_task_msg_parse without a reader (a sealed body is CA_ERR_SEALED:
+ * open it with ca_envelope_open + ca_task_msg_parse). `opts` (NULL for the
+ * defaults) gives the envelope limits, the body cap and the clock skew. *out
+ * is set only on success.
+ */
+CA_API CA_NODISCARD ca_status ca_task_msg_open(ca_task_msg **out, const uint8_t *data, size_t len,
+                                               uint64_t now, const ca_envelope_options *opts);
 CA_API void ca_task_msg_free(ca_task_msg *msg);
 
 CA_API uint32_t ca_task_msg_kind(const ca_task_msg *msg);
@@ -322,6 +332,9 @@ typedef struct ca_task ca_task;
  */
 CA_API CA_NODISCARD ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
                                           const ca_task_options *opts);
+/* Decode (with the envelope limits of `opts`) + ca_task_new. */
+CA_API CA_NODISCARD ca_status ca_task_new_bytes(ca_task **out, const uint8_t *data, size_t len,
+                                                uint64_t now, const ca_task_options *opts);
 CA_API void ca_task_free(ca_task *task);
 
 /*

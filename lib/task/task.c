@@ -596,6 +596,24 @@ ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
     return task_new(out, request, now, false, opts);
 }
 
+ca_status ca_task_new_bytes(ca_task **out, const uint8_t *data, size_t len, uint64_t now,
+                            const ca_task_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(data);
+    ca_task_options o;
+    ca_envelope_options eo;
+    ca_status st = resolve_opts(opts, &o, &eo);
+    ca_envelope *env = NULL;
+    if (st == CA_OK)
+        st = ca_envelope_decode(&env, data, len, &eo);
+    if (st == CA_OK)
+        st = task_new(out, env, now, false, opts);
+    ca_envelope_free(env);
+    return st;
+}
+
 void ca_task_free(ca_task *task)
 {
     if (task == NULL)

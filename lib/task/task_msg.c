@@ -370,6 +370,20 @@ ca_status ca_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca_
     return cai_task_msg_parse(out, env, reader, NULL);
 }
 
+ca_status ca_task_msg_open(ca_task_msg **out, const uint8_t *data, size_t len, uint64_t now,
+                           const ca_envelope_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(data);
+    ca_envelope *env = NULL;
+    ca_status st = ca_envelope_open(&env, data, len, now, opts);
+    if (st == CA_OK)
+        st = cai_task_msg_parse(out, env, NULL, opts);
+    ca_envelope_free(env);
+    return st;
+}
+
 void ca_task_msg_free(ca_task_msg *msg)
 {
     free(msg);

@@ -369,12 +369,85 @@ static void test_digest_status(void **state)
     ca_task_free(t);
 }
 
+/* ca_task_msg_open and ca_task_new_bytes: the reader's and the thread's one-call entry points. */
+static void test_open_bytes(void **state)
+{
+    (void)state;
+    th_hire h;
+    assert_ok(th_build_hire(&h, R, W1, W2, 0));
+    ca_task_msg *m = NULL;
+    assert_ok(ca_task_msg_open(&m, h.bid1.buf, h.bid1.len, T0 + 110, NULL));
+    assert_int_equal(ca_task_msg_kind(m), CA_KIND_TASK_BID);
+    expect_id(m, &h.bid1.id);
+    ca_task_msg_free(m);
+    m = (ca_task_msg *)&m; /* *out is reset on failure */
+    assert_status(CA_ERR_EXPIRED,
+                  ca_task_msg_open(&m, h.bid1.buf, h.bid1.len, T0 + 2 * TH_DAY, NULL));
+    assert_null(m);
+    assert_status(CA_ERR_NOT_YET_VALID,
+                  ca_task_msg_open(&m, h.bid1.buf, h.bid1.len, T0 - 60000, NULL));
+    th_msg bad = h.bid1;
+    bad.buf[bad.len - 1] ^= 1;
+    assert_status(CA_ERR_BAD_SIGNATURE, ca_task_msg_open(&m, bad.buf, bad.len, T0 + 110, NULL));
+    assert_status(CA_ERR_MALFORMED, ca_task_msg_open(&m, bad.buf, 3, T0 + 110, NULL));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_msg_open(NULL, h.bid1.buf, 3, T0, NULL));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_msg_open(&m, NULL, 3, T0, NULL));
+    ca_envelope_options eo;
+    assert_ok(ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION));
+    eo.max_envelope_bytes = h.bid1.len - 1;
+    assert_status(CA_ERR_LIMIT, ca_task_msg_open(&m, h.bid1.buf, h.bid1.len, T0 + 110, &eo));
+    /* not a task message */
+    th_msg app;
+    ca_envelope_params ep;
+    th_env(&ep, T0, NULL);
+    ep.kind = CA_KIND_APP_MIN;
+    assert_ok(ca_envelope_sign(R, &ep, (const uint8_t *)"hi", 2, app.buf, sizeof app.buf, &app.len,
+                               NULL));
+    assert_status(CA_ERR_WRONG_KIND, ca_task_msg_open(&m, app.buf, app.len, T0 + 10, NULL));
+    /* a sealed body needs its reader: ca_envelope_open + ca_task_msg_parse */
+    ca_task_msg *rq = parse(&h.request);
+    th_msg sealed;
+    th_env(&ep, T0 + 100, NULL);
+    ep.flags = CA_ENVELOPE_SEAL; /* the reply's recipient (the requester) can open it */
+    assert_ok(ca_task_bid_reply(W1, &ep, rq, 80, T0 + 5000, sealed.buf, sizeof sealed.buf,
+                                &sealed.len, NULL));
+    ca_task_msg_free(rq);
+    assert_status(CA_ERR_SEALED, ca_task_msg_open(&m, sealed.buf, sealed.len, T0 + 110, NULL));
+    ca_envelope *env = NULL;
+    assert_ok(ca_envelope_open(&env, sealed.buf, sealed.len, T0 + 110, NULL));
+    assert_ok(ca_task_msg_parse(&m, env, R));
+    ca_task_msg_free(m);
+    ca_envelope_free(env);
+
+    ca_task *t = NULL;
+    assert_ok(ca_task_new_bytes(&t, h.request.buf, h.request.len, T0 + 10, NULL));
+    expect_id(ca_task_last(t, CA_KIND_TASK_REQUEST), &h.request.id);
+    ca_task_free(t);
+    t = (ca_task *)&t;
+    assert_status(CA_ERR_WRONG_KIND, ca_task_new_bytes(&t, h.bid1.buf, h.bid1.len, T0 + 110, NULL));
+    assert_null(t);
+    assert_status(CA_ERR_MALFORMED, ca_task_new_bytes(&t, h.request.buf, 3, T0 + 10, NULL));
+    assert_status(CA_ERR_EXPIRED,
+                  ca_task_new_bytes(&t, h.request.buf, h.request.len, T0 + 2 * TH_DAY, NULL));
+    ca_task_options to;
+    assert_ok(ca_task_options_init(&to, CA_TASK_OPTIONS_VERSION));
+    to.max_envelope_bytes = h.request.len - 1;
+    assert_status(CA_ERR_LIMIT, ca_task_new_bytes(&t, h.request.buf, h.request.len, T0 + 10, &to));
+    to.max_envelope_bytes = 1u << 20;
+    to.max_messages = 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_task_new_bytes(&t, h.request.buf, h.request.len, T0 + 10, &to));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_task_new_bytes(&t, NULL, 3, T0, NULL));
+    assert_null(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_hire),          cmocka_unit_test(test_reply_refusals),
         cmocka_unit_test(test_builder_params_kind), cmocka_unit_test(test_last),
         cmocka_unit_test(test_disputed_party),      cmocka_unit_test(test_digest_status),
+        cmocka_unit_test(test_open_bytes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
