@@ -13,8 +13,8 @@
  * (OWNERSHIP RULE in common.h). ca_task_msg, ca_task and ca_evidence are
  * handles freed with their _free function. Views filled by
  * ca_task_msg_<kind>() borrow pointers from the ca_task_msg and are valid
- * while it lives; a ca_task_msg returned by ca_task_message*() is owned by
- * the task and valid while the task lives.
+ * while it lives; a ca_task_msg returned by ca_task_message(), ca_task_find()
+ * or ca_task_last() is owned by the task and valid while the task lives.
  * THREAD SAFETY: ca_task_msg and ca_evidence are immutable (shareable). A
  * ca_task is not thread-safe: one owner, or a lock; const accessors may run
  * concurrently with each other. Functions without a handle are thread-safe.
@@ -243,7 +243,7 @@ CA_API CA_NODISCARD ca_status ca_task_msg_parse(ca_task_msg **out, const ca_enve
  * then ca_task_msg_parse without a reader (a sealed body is CA_ERR_SEALED:
  * open it with ca_envelope_open + ca_task_msg_parse). `opts` (NULL for the
  * defaults) gives the envelope limits, the body cap and the clock skew. *out
- * is set only on success.
+ * is NULL on failure.
  */
 CA_API CA_NODISCARD ca_status ca_task_msg_open(ca_task_msg **out, const uint8_t *data, size_t len,
                                                uint64_t now, const ca_envelope_options *opts);
