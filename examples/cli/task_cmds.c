@@ -237,7 +237,11 @@ int cmd_thread(int argc, char **argv)
     free(data);
     if (st != CA_OK)
         return cli_status_error("thread", "thread does not verify", st);
-    ca_hash h;
+    ca_hash h, digest;
+    if ((st = ca_task_digest(t, &digest)) != CA_OK) {
+        ca_task_free(t);
+        return cli_status_error("thread", "cannot digest the thread", st);
+    }
     ca_agent_id who;
     ca_task_id(t, &h);
     printf("{\n  \"valid\": true,\n  ");
@@ -246,10 +250,10 @@ int cmd_thread(int argc, char **argv)
     did_field("requester", &who, ",\n  ");
     printf("\"state\": \"%s\",\n  \"disputed_by_requester\": %s,\n  \"disputed_by_worker\": "
            "%s,\n  ",
-           ca_task_state_name(ca_task_get_state(t)), ca_task_disputed(t, 0) ? "true" : "false",
-           ca_task_disputed(t, 1) ? "true" : "false");
-    ca_task_digest(t, &h);
-    hex_field("digest", h.bytes, CA_HASH_BYTES, ",\n  \"messages\": [\n");
+           ca_task_state_name(ca_task_get_state(t)),
+           ca_task_disputed(t, CA_TASK_PARTY_REQUESTER) ? "true" : "false",
+           ca_task_disputed(t, CA_TASK_PARTY_WORKER) ? "true" : "false");
+    hex_field("digest", digest.bytes, CA_HASH_BYTES, ",\n  \"messages\": [\n");
     size_t n = ca_task_message_count(t);
     for (size_t i = 0; i < n; i++) {
         const ca_task_msg *m = ca_task_message(t, i);

@@ -530,7 +530,7 @@ typedef struct hire {
     size_t req_len;
     uint32_t bidders[64], nbids;
     ca_hash bid_ids[64];
-    uint64_t bid_price[64], bid_done[64];
+    uint64_t bid_price[64];
     int32_t worker, runner;
     ca_hash award_id;
     uint64_t price, deadline, awarded_at;
@@ -574,11 +574,7 @@ static ca_status post_request(hire_story *s, hire *h)
         "request sign");
     count_sign(s, env_signed_len(h->req_len));
     /* The hirer's own thread starts from the verified request. */
-    ca_envelope *env = NULL;
-    TRY(ca_envelope_decode(&env, h->req, h->req_len, NULL), "request decode");
-    ca_status st = ca_task_new(&h->task, env, s->now, NULL);
-    ca_envelope_free(env);
-    TRY(st, "task new");
+    TRY(ca_task_new_bytes(&h->task, h->req, h->req_len, s->now, NULL), "task new");
     count_verify(s, env_signed_len(h->req_len), 1);
     hire_event ev;
     ev_init(&ev, HIRE_EV_REQUEST, (int32_t)h->num, (int32_t)h->hirer, NO_AGENT);
@@ -630,41 +626,32 @@ static ca_status collect_bids(hire_story *s, hire *h)
     size_t off = 0;
     for (uint32_t b = 0; b < h->nbids; b++) {
         agent *a = &s->ag[h->bidders[b]];
-        ca_envelope *env = NULL;
-        TRY(ca_envelope_open(&env, h->req, h->req_len, s->now, NULL), "bidder opens request");
-        count_verify(s, env_signed_len(h->req_len), 1);
-        ca_task_msg *msg = NULL;
-        ca_status st = ca_task_msg_parse(&msg, env, NULL);
-        ca_task_request rq;
-        if (st == CA_OK)
-            st = ca_task_msg_request(msg, &rq);
         int k = cap_slot(a, h->cap);
-        ca_task_bid bid;
-        memset(&bid, 0, sizeof bid);
-        if (st == CA_OK) {
-            ca_task_msg_task_id(msg, &bid.task);
-            bid.price = a->price[k];
-            bid.completion = s->now + a->latency[k] + BID_SLACK;
-            bid.collateral = rq.collateral;
-            if (bid.price > rq.max_price || bid.completion > rq.deadline)
-                st = CA_ERR_TASK_TERMS;
-        }
-        ca_task_msg_free(msg);
-        ca_envelope_free(env);
-        TRY(st, "bidder reads request");
+        uint64_t price = a->price[k], completion = s->now + a->latency[k] + BID_SLACK;
+        /* The bidder verifies the request, checks its terms and answers it. */
+        ca_task_msg *msg = NULL;
+        ca_task_request rq;
         ca_envelope_params ep;
         env_params(s, &ep);
         size_t len = 0;
-        TRY(ca_task_bid_sign(a->p.id, &ep, &bid, s->buf[1], ENV_BUF, &len, &h->bid_ids[b]),
-            "bid sign");
+        ca_status st = ca_task_msg_open(&msg, h->req, h->req_len, s->now, NULL);
+        if (st == CA_OK)
+            st = ca_task_msg_request(msg, &rq);
+        if (st == CA_OK && (price > rq.max_price || completion > rq.deadline))
+            st = CA_ERR_TASK_TERMS;
+        if (st == CA_OK)
+            st = ca_task_bid_reply(a->p.id, &ep, msg, price, completion, s->buf[1], ENV_BUF, &len,
+                                   &h->bid_ids[b]);
+        ca_task_msg_free(msg);
+        TRY(st, "bid");
+        count_verify(s, env_signed_len(h->req_len), 1);
         count_sign(s, env_signed_len(len));
-        h->bid_price[b] = bid.price;
-        h->bid_done[b] = bid.completion;
+        h->bid_price[b] = price;
         TRY(thread_apply(s, h, s->buf[1], len, NULL), "hirer applies bid");
         if (s->cfg.on_event == NULL)
             continue; /* text only for a listener */
         int w = snprintf(txt + off, sizeof ev.text - off, "%s%s %" PRIu64, b ? ", " : "", a->name,
-                         bid.price);
+                         price);
         if (w > 0 && (size_t)w < sizeof ev.text - off)
             off += (size_t)w;
     }
@@ -733,64 +720,49 @@ static ca_status award(hire_story *s, hire *h)
     uint32_t b = 0;
     TRY(choose(s, h, &b), "choose");
     agent *hr = &s->ag[h->hirer], *wk = &s->ag[h->worker];
-    ca_task_award aw;
-    memset(&aw, 0, sizeof aw);
-    aw.task = h->task_id;
-    aw.bid = h->bid_ids[b];
-    aw.worker = wk->p.pk;
-    aw.price = h->bid_price[b];
-    aw.collateral = COLLATERAL;
-    aw.deadline = h->bid_done[b];
+    /* The award takes the bid's terms; the result is due at the bid's completion time. */
     ca_envelope_params ep;
     env_params(s, &ep);
     size_t len = 0;
-    TRY(ca_task_award_sign(hr->p.id, &ep, &aw, s->buf[2], ENV_BUF, &len, &h->award_id),
+    TRY(ca_task_award_reply(hr->p.id, &ep, ca_task_find(h->task, &h->bid_ids[b]), 0, s->buf[2],
+                            ENV_BUF, &len, &h->award_id),
         "award sign");
     count_sign(s, env_signed_len(len));
     TRY(thread_apply(s, h, s->buf[2], len, NULL), "hirer applies award");
-    h->price = aw.price;
-    h->deadline = aw.deadline;
     h->awarded_at = s->now;
     wk->won++;
     if (wk->offences)
         wk->won_after_offence++;
 
-    /* The worker checks the award before it consents to lock its collateral. */
-    ca_envelope *env = NULL;
-    TRY(ca_envelope_open(&env, s->buf[2], len, s->now, NULL), "worker opens award");
+    /* The worker checks the award before it consents to lock its collateral; the
+     * escrow's terms are the award's. */
+    ca_task_msg *got = NULL;
+    TRY(ca_task_msg_open(&got, s->buf[2], len, s->now, NULL), "worker opens award");
     count_verify(s, env_signed_len(len), 1);
-    ca_envelope_free(env);
-
     ca_ledger_op op;
-    memset(&op, 0, sizeof op);
-    op.type = CA_LEDGER_OP_ESCROW_OPEN;
-    op.counterparty = wk->p.pk;
-    op.ref = h->award_id;
-    op.amount = aw.price;
-    op.amount2 = aw.collateral;
-    op.deadline = aw.deadline;
+    ca_status st = ca_ledger_op_escrow_open(&op, got);
+    ca_task_msg_free(got);
+    TRY(st, "escrow terms");
+    h->price = op.amount;
+    h->deadline = op.deadline;
     TRY(ledger_do(s, &hr->p, &wk->p, &op), "escrow open");
     s->rec[h->num - 1].has_escrow = 1;
     s->rec[h->num - 1].award = h->award_id;
     hire_event ev;
     ev_init(&ev, HIRE_EV_ESCROW, (int32_t)h->num, h->worker, (int32_t)h->hirer);
-    ev.amount = aw.price;
-    ev.amount2 = aw.collateral;
+    ev.amount = op.amount;
+    ev.amount2 = op.amount2;
     emit(s, &ev);
     return CA_OK;
 }
 
 static ca_status sign_result(hire_story *s, hire *h, const char *output, uint8_t *out, size_t *len)
 {
-    ca_task_result rs;
-    memset(&rs, 0, sizeof rs);
-    rs.task = h->task_id;
-    rs.award = h->award_id;
-    rs.output.data = (const uint8_t *)output;
-    rs.output.data_len = strlen(output);
+    const ca_task_content content = {(const uint8_t *)output, strlen(output), NULL, {{0}}};
     ca_envelope_params ep;
     env_params(s, &ep);
-    TRY(ca_task_result_sign(s->ag[h->worker].p.id, &ep, &rs, out, ENV_BUF, len, NULL),
+    TRY(ca_task_result_reply(s->ag[h->worker].p.id, &ep, ca_task_last(h->task, CA_KIND_TASK_AWARD),
+                             &content, out, ENV_BUF, len, NULL),
         "result sign");
     count_sign(s, env_signed_len(*len));
     return CA_OK;
@@ -800,8 +772,8 @@ static ca_status sign_result(hire_story *s, hire *h, const char *output, uint8_t
  * escrow; the ledger checks that it is the worker's RESULT for this award. */
 static ca_status deliver(hire_story *s, hire *h, const uint8_t *result, size_t result_len)
 {
-    const ca_task_msg *rm = NULL;
-    if (!ca_task_result_msg(h->task, &rm))
+    const ca_task_msg *rm = ca_task_last(h->task, CA_KIND_TASK_RESULT);
+    if (rm == NULL)
         return fail(CA_ERR_STATE, "delivery without a result");
     ca_ledger_op op;
     TRY(ca_ledger_op_escrow_deliver(&op, rm), "deliver op");
@@ -817,22 +789,11 @@ static ca_status deliver(hire_story *s, hire *h, const uint8_t *result, size_t r
 
 static ca_status sign_receipt(hire_story *s, hire *h, int accept, uint32_t rating, uint64_t paid)
 {
-    const ca_task_msg *rm = NULL;
-    ca_task_receipt rc;
-    memset(&rc, 0, sizeof rc);
-    rc.task = h->task_id;
-    rc.award = h->award_id;
-    if (!ca_task_result_msg(h->task, &rm))
-        return fail(CA_ERR_STATE, "receipt without a result");
-    ca_task_msg_id(rm, &rc.result);
-    rc.worker = s->ag[h->worker].p.pk;
-    rc.accept = accept;
-    rc.rating = rating;
-    rc.paid = paid;
     ca_envelope_params ep;
     env_params(s, &ep);
     size_t len = 0;
-    TRY(ca_task_receipt_sign(s->ag[h->hirer].p.id, &ep, &rc, s->buf[4], ENV_BUF, &len, NULL),
+    TRY(ca_task_receipt_reply(s->ag[h->hirer].p.id, &ep, ca_task_last(h->task, CA_KIND_TASK_RESULT),
+                              accept, rating, paid, s->buf[4], ENV_BUF, &len, NULL),
         "receipt sign");
     count_sign(s, env_signed_len(len));
     TRY(thread_apply(s, h, s->buf[4], len, NULL), "hirer applies receipt");
@@ -971,10 +932,10 @@ static ca_status rep_event(hire_story *s, hire *h, uint32_t before, const char *
  */
 static ca_status evidence_cost(hire_story *s, const hire *h, size_t la, size_t lb)
 {
-    const ca_task_msg *aw = NULL;
+    const ca_task_msg *aw = ca_task_last(h->task, CA_KIND_TASK_AWARD);
     ca_hash bid_id;
     size_t bid_len = 0, aw_len = 0;
-    if (!ca_task_award_msg(h->task, &aw) || !ca_task_msg_parent(aw, &bid_id))
+    if (aw == NULL || !ca_task_msg_parent(aw, &bid_id))
         return fail(CA_ERR_STATE, "no award in the thread");
     if (ca_task_msg_encoded(aw, NULL, 0, &aw_len) != CA_ERR_BUFFER_TOO_SMALL ||
         ca_task_msg_encoded(ca_task_find(h->task, &bid_id), NULL, 0, &bid_len) !=
@@ -1043,10 +1004,8 @@ static ca_status equivocate(hire_story *s, hire *h)
     /* The hirer rejects the result and disputes, citing the accepted result. */
     s->now += 100;
     TRY(sign_receipt(s, h, 0, 0, 0), "receipt");
-    const ca_task_msg *rm = NULL;
-    (void)ca_task_result_msg(h->task, &rm);
     ca_hash res_id;
-    ca_task_msg_id(rm, &res_id);
+    ca_task_msg_id(ca_task_last(h->task, CA_KIND_TASK_RESULT), &res_id);
     char reason[128], evhex[2 * CA_HASH_BYTES + 1];
     hex(ev_hash.bytes, CA_HASH_BYTES, evhex);
     (void)snprintf(reason, sizeof reason, "equivocation, evidence %s", evhex);
@@ -1071,7 +1030,7 @@ static ca_status equivocate(hire_story *s, hire *h)
     TRY(ca_evidence_verify(evidence, elen, &offender, NULL, NULL, NULL), "arbiter checks");
     s->verifies += s->ev_sigs;
     s->verify_bytes += s->ev_sig_bytes;
-    if (!ca_task_disputed(h->task, 0))
+    if (!ca_task_disputed(h->task, CA_TASK_PARTY_REQUESTER))
         return fail(CA_ERR_STATE, "no dispute in the thread");
     ca_ledger_op op;
     memset(&op, 0, sizeof op);
@@ -1182,7 +1141,8 @@ ca_status hire_story_run(hire_story *s, uint32_t n)
         if (h.task != NULL) {
             task_record *r = &s->rec[h.num - 1];
             r->state = (uint8_t)ca_task_get_state(h.task);
-            ca_task_digest(h.task, &r->digest);
+            if (st == CA_OK)
+                st = ca_task_digest(h.task, &r->digest);
         }
         ca_task_free(h.task);
         if (st != CA_OK)

@@ -49,29 +49,29 @@ for name, w in workers.items():
 
 for n in range(1, 7):
     now += 10_000
-    req, task_id = T.sign_request(alice, capability=CAP, input=b"report %d" % n, max_price=50, collateral=20,
+    req, _ = T.sign_request(alice, capability=CAP, input=b"report %d" % n, max_price=50, collateral=20,
                                   deadline=now + 60_000, created_at=now, expires_at=now + TTL)
-    thread = ca.Task(req, now)
+    thread, request = ca.Task(req, now), ca.TaskMessage.open(req, now)  # bidders read the verified request
     bids = {}
     for c in routing.select(CAP, now, k=3, max_price=50):  # the registry's best candidates bid
-        bid, bid_id = T.sign_bid(workers[names[c.agent]], task=task_id, price=c.price, completion=now + 30_000,
-                                 collateral=20, created_at=now + 1, expires_at=now + TTL)
+        bid, bid_id = T.reply_bid(workers[names[c.agent]], request, price=c.price, completion=now + 30_000,
+                                  created_at=now + 1, expires_at=now + TTL)  # a reply: task, parent, recipient
         thread.apply(bid, now + 1)
         bids[c.agent] = (bid_id, c.price)
     best = routing.rank_bids(CAP, now + 1, [(a, p) for a, (_, p) in bids.items()], k=1)[0]
     worker, (bid_id, price) = workers[names[best.agent]], bids[best.agent]
-    award, award_id = T.sign_award(alice, task=task_id, bid=bid_id, worker=worker.public_key, price=price,
-                                   collateral=20, deadline=now + 40_000, created_at=now + 2, expires_at=now + TTL)
+    award, award_id = T.reply_award(alice, thread.find(bid_id), deadline=now + 40_000, created_at=now + 2,
+                                    expires_at=now + TTL)  # the bid's worker, price and collateral
     thread.apply(award, now + 2)
     ledger_op(L.OP_ESCROW_OPEN, alice, worker, counterparty=worker.public_key, ref=award_id, amount=price,
               amount2=20, deadline=now + 40_000)
-    result, result_id = T.sign_result(worker, task=task_id, award=award_id, output=b"summary %d" % n,
-                                      created_at=now + 3, expires_at=now + TTL)
+    result, result_id = T.reply_result(worker, ca.TaskMessage.open(award, now + 3), output=b"summary %d" % n,
+                                       created_at=now + 3, expires_at=now + TTL)
     thread.apply(result, now + 3)
     ledger_op(L.OP_ESCROW_DELIVER, worker, attach=result, ref=award_id, result=result_id)  # names its RESULT
     rating = quality[names[worker.public_key]]
-    receipt, _ = T.sign_receipt(alice, task=task_id, award=award_id, result=result_id, worker=worker.public_key,
-                                accept=True, rating=rating, paid=price, created_at=now + 4, expires_at=now + TTL)
+    receipt, _ = T.reply_receipt(alice, thread.find(result_id), accept=True, rating=rating, paid=price,
+                                 created_at=now + 4, expires_at=now + TTL)
     thread.apply(receipt, now + 4)
     ledger_op(L.OP_ESCROW_RELEASE, alice, ref=award_id)
     reputation.add_settled(thread, ledger)  # the receipt rates; the ledger says what was paid

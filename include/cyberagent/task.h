@@ -8,13 +8,13 @@
  * every later message names the task id in its body and its parent (the
  * message it answers) in the envelope's parent field.
  *
- * OWNERSHIP: builders (ca_task_*_sign), ca_task_evidence,
+ * OWNERSHIP: builders (ca_task_*_sign, ca_task_*_reply), ca_task_evidence,
  * ca_evidence_encode2 and ca_task_serialize write into caller buffers
  * (OWNERSHIP RULE in common.h). ca_task_msg, ca_task and ca_evidence are
  * handles freed with their _free function. Views filled by
  * ca_task_msg_<kind>() borrow pointers from the ca_task_msg and are valid
- * while it lives; a ca_task_msg returned by ca_task_message*() is owned by
- * the task and valid while the task lives.
+ * while it lives; a ca_task_msg returned by ca_task_message(), ca_task_find()
+ * or ca_task_last() is owned by the task and valid while the task lives.
  * THREAD SAFETY: ca_task_msg and ca_evidence are immutable (shareable). A
  * ca_task is not thread-safe: one owner, or a lock; const accessors may run
  * concurrently with each other. Functions without a handle are thread-safe.
@@ -134,12 +134,15 @@ typedef struct ca_task_dispute {
 /*
  * Builders: validate the body, encode it canonically and sign it in an
  * envelope. `env` gives created_at, expires_at, flags, recipient and parent;
- * its `kind` is ignored (the builder sets it). When env->parent is NULL the
- * builder uses the parent the body implies (bid: task; award: bid; result:
- * award; receipt: result; cancel: task); when given it must match that
+ * its `kind` must be 0 or the builder's kind (else CA_ERR_WRONG_KIND: the
+ * builder sets the kind). When env->parent is NULL the builder uses the
+ * parent the body implies (bid: task; award: bid; result: award; receipt:
+ * result; cancel: task); when given it must match that
  * (CA_ERR_INVALID_ARGUMENT). Dispute needs an explicit parent. Output under
  * the OWNERSHIP RULE; `id_out` (optional) receives the message id.
  * Task messages should not be sealed: a sealed thread cannot be audited.
+ * To answer a message of the thread, the replies below fill in what it
+ * already holds.
  */
 CA_API CA_NODISCARD ca_status ca_task_request_sign(const ca_identity *signer,
                                                    const ca_envelope_params *env,
@@ -178,6 +181,53 @@ CA_API CA_NODISCARD ca_status ca_task_dispute_sign(const ca_identity *signer,
 typedef struct ca_task_msg ca_task_msg;
 
 /*
+ * Replies: sign the message that answers `to` from what `to` already holds,
+ * so the caller passes only what it decides. A reply takes the task id from
+ * `to`, its parent is to's message id and its envelope recipient is to's
+ * sender (who the reply is for); the kind is the reply's. `to` is a parsed
+ * message (ca_task_msg_parse) or one of a thread's (ca_task_last,
+ * ca_task_find). `env` gives created_at, expires_at and flags only.
+ * Checks, in this order: NULL signer, env, to or out_len
+ * (CA_ERR_INVALID_ARGUMENT); `to` of another kind than the one the reply
+ * answers (CA_ERR_WRONG_KIND); env->kind neither 0 nor the reply's kind
+ * (CA_ERR_WRONG_KIND); env->parent or env->recipient set
+ * (CA_ERR_INVALID_ARGUMENT: a reply takes both from `to`); then the body
+ * checks and statuses of the kind's ca_task_<kind>_sign. Output under the
+ * OWNERSHIP RULE; `id_out` (optional) receives the message id. A reply
+ * checks the message, not the protocol: who may send it, prices and
+ * deadlines are judged by the thread that applies it (ca_task_apply).
+ */
+
+/* BID on a REQUEST: `price` and `completion` are the bidder's; the collateral
+ * offered is the one the request asks for. */
+CA_API CA_NODISCARD ca_status ca_task_bid_reply(const ca_identity *signer,
+                                                const ca_envelope_params *env,
+                                                const ca_task_msg *request, uint64_t price,
+                                                uint64_t completion, uint8_t *out, size_t out_cap,
+                                                size_t *out_len, ca_hash *id_out);
+/* AWARD of a BID: worker = the bid's sender, price and collateral = the
+ * bid's; `deadline` is when the result is due, 0 for the bid's completion
+ * time. */
+CA_API CA_NODISCARD ca_status ca_task_award_reply(const ca_identity *signer,
+                                                  const ca_envelope_params *env,
+                                                  const ca_task_msg *bid, uint64_t deadline,
+                                                  uint8_t *out, size_t out_cap, size_t *out_len,
+                                                  ca_hash *id_out);
+/* RESULT answering an AWARD with `output` (inline bytes or hash + URI, the
+ * rules of ca_task_result.output; NULL is CA_ERR_INVALID_ARGUMENT). A failure
+ * report is signed with ca_task_result_sign. */
+CA_API CA_NODISCARD ca_status ca_task_result_reply(
+    const ca_identity *signer, const ca_envelope_params *env, const ca_task_msg *award,
+    const ca_task_content *output, uint8_t *out, size_t out_cap, size_t *out_len, ca_hash *id_out);
+/* RECEIPT settling a RESULT: award = the one the result answers, worker = the
+ * result's sender; `accept` (non-zero accepts), `rating` (0 ..
+ * CA_TASK_RATING_MAX, else CA_ERR_INVALID_ARGUMENT) and `paid` (at most the
+ * award price, which the thread checks) are the requester's. */
+CA_API CA_NODISCARD ca_status ca_task_receipt_reply(
+    const ca_identity *signer, const ca_envelope_params *env, const ca_task_msg *result, int accept,
+    uint32_t rating, uint64_t paid, uint8_t *out, size_t out_cap, size_t *out_len, ca_hash *id_out);
+
+/*
  * Strict parser of a task message from an envelope the caller has verified:
  * a task kind (else CA_ERR_WRONG_KIND), canonical body within the limits
  * (else CA_ERR_MALFORMED / CA_ERR_BAD_CAPABILITY), envelope parent as the
@@ -187,6 +237,16 @@ typedef struct ca_task_msg ca_task_msg;
  */
 CA_API CA_NODISCARD ca_status ca_task_msg_parse(ca_task_msg **out, const ca_envelope *env,
                                                 const ca_identity *reader);
+/*
+ * What the reader of a task message's bytes does, in one call: strict decode
+ * and verification at `now` (ca_envelope_open: its statuses, in its order),
+ * then ca_task_msg_parse without a reader (a sealed body is CA_ERR_SEALED:
+ * open it with ca_envelope_open + ca_task_msg_parse). `opts` (NULL for the
+ * defaults) gives the envelope limits, the body cap and the clock skew. *out
+ * is NULL on failure.
+ */
+CA_API CA_NODISCARD ca_status ca_task_msg_open(ca_task_msg **out, const uint8_t *data, size_t len,
+                                               uint64_t now, const ca_envelope_options *opts);
 CA_API void ca_task_msg_free(ca_task_msg *msg);
 
 CA_API uint32_t ca_task_msg_kind(const ca_task_msg *msg);
@@ -272,6 +332,9 @@ typedef struct ca_task ca_task;
  */
 CA_API CA_NODISCARD ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
                                           const ca_task_options *opts);
+/* Decode (with the envelope limits of `opts`) + ca_task_new. */
+CA_API CA_NODISCARD ca_status ca_task_new_bytes(ca_task **out, const uint8_t *data, size_t len,
+                                                uint64_t now, const ca_task_options *opts);
 CA_API void ca_task_free(ca_task *task);
 
 /*
@@ -293,14 +356,27 @@ CA_API CA_NODISCARD ca_status ca_task_apply_bytes(ca_task *task, const uint8_t *
 CA_API ca_task_state ca_task_get_state(const ca_task *task);
 CA_API void ca_task_id(const ca_task *task, ca_hash *out); /* = the request's message id */
 CA_API void ca_task_requester(const ca_task *task, ca_agent_id *out);
-/* The accepted award (1), or 0 when none. */
-CA_API int ca_task_award_msg(const ca_task *task, const ca_task_msg **out);
-/* The accepted result (1), or 0 when none. */
-CA_API int ca_task_result_msg(const ca_task *task, const ca_task_msg **out);
+/*
+ * The latest accepted message of `kind` (CA_KIND_TASK_REQUEST ..
+ * CA_KIND_TASK_DISPUTE), or NULL when the thread holds none, `kind` is not a
+ * task kind or `task` is NULL. A thread accepts one request, at most one
+ * award, result, receipt and cancel, one bid per bidder and one dispute per
+ * party: for every kind but BID and DISPUTE this is the message of that kind,
+ * for those two the one accepted last. O(1).
+ */
+CA_API const ca_task_msg *ca_task_last(const ca_task *task, uint32_t kind);
 /* Number of accepted bids. */
 CA_API size_t ca_task_bid_count(const ca_task *task);
-/* 1 when the requester (who = 0) or the worker (who = 1) has disputed. */
-CA_API int ca_task_disputed(const ca_task *task, int who);
+
+/* The two parties of an awarded task. Values are stable. */
+typedef enum ca_task_party {
+    CA_TASK_PARTY_REQUESTER = 0, /* the request's sender */
+    CA_TASK_PARTY_WORKER = 1     /* the awarded worker */
+} ca_task_party;
+
+/* 1 when `party` has disputed, else 0 (also for a NULL task or a value
+ * outside ca_task_party). */
+CA_API int ca_task_disputed(const ca_task *task, ca_task_party party);
 
 /* Accepted messages, in acceptance order (0 is the request). */
 CA_API size_t ca_task_message_count(const ca_task *task);
@@ -312,8 +388,11 @@ CA_API const ca_task_msg *ca_task_find(const ca_task *task, const ca_hash *id);
  * Order-independent digest of the thread: BLAKE2b-256 over the state, the
  * dispute flags and the sorted ids of the accepted messages. Two nodes that
  * accepted the same messages (in any order) have the same digest.
+ * CA_ERR_INVALID_ARGUMENT for a NULL argument; CA_ERR_NO_MEMORY when the
+ * copy of the ids it sorts (32 bytes a message) cannot be allocated. *out is
+ * written only on success.
  */
-CA_API void ca_task_digest(const ca_task *task, ca_hash *out);
+CA_API CA_NODISCARD ca_status ca_task_digest(const ca_task *task, ca_hash *out);
 
 /*
  * After ca_task_apply returned CA_ERR_TASK_EQUIVOCATION for `env`: writes the

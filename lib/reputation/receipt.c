@@ -1,25 +1,15 @@
 /* Ratings from settled task threads (task module RECEIPTs), checked against the ledger or not. */
 #include "reputation_internal.h"
 
-/* The accepted RECEIPT of a settled thread and when it was made. */
+/* The accepted RECEIPT of a settled thread and when it was made. A thread holds
+ * its receipt exactly when it is settled (completed, rejected or failed). */
 static ca_status settled_receipt(const ca_task *task, ca_task_receipt *receipt,
                                  uint64_t *created_at)
 {
-    ca_task_state state = ca_task_get_state(task);
-    if (state != CA_TASK_COMPLETED && state != CA_TASK_REJECTED && state != CA_TASK_FAILED)
-        return cai_fail(CA_ERR_STATE, "task is %s: no accepted receipt to rate",
-                        ca_task_state_name(state));
-    /* The thread accepts one receipt; it is the last RECEIPT among its messages. */
-    const ca_task_msg *msg = NULL;
-    for (size_t i = ca_task_message_count(task); i-- > 0;) {
-        const ca_task_msg *m = ca_task_message(task, i);
-        if (m != NULL && ca_task_msg_kind(m) == CA_KIND_TASK_RECEIPT) {
-            msg = m;
-            break;
-        }
-    }
+    const ca_task_msg *msg = ca_task_last(task, CA_KIND_TASK_RECEIPT);
     if (msg == NULL)
-        return cai_fail(CA_ERR_STATE, "settled task holds no receipt");
+        return cai_fail(CA_ERR_STATE, "task is %s: no accepted receipt to rate",
+                        ca_task_state_name(ca_task_get_state(task)));
     ca_status st = ca_task_msg_receipt(msg, receipt);
     if (st != CA_OK)
         return st;

@@ -37,8 +37,9 @@ struct ca_task {
     ca_task_state state;
     ca_hash id;
     ca_agent_id requester;
-    const ca_task_msg *award, *result, *receipt, *cancel;
-    bool disputed[2];
+    /* The message of each kind ca_task_last answers: for BID and DISPUTE the latest. */
+    const ca_task_msg *award, *result, *receipt, *cancel, *last_bid, *last_dispute;
+    bool disputed[2]; /* indexed by ca_task_party */
     size_t bids;
     size_t bid_cap; /* min(max_bids, max_messages - CA_TASK_NONBID_MAX) */
     task_index ix;
@@ -419,7 +420,9 @@ static ca_status check_rules(const ca_task *t, ca_task_state state, const ca_tas
             return cai_fail(CA_ERR_TASK_ORDER, "dispute before any award");
         cai_task_msg_view aw;
         cai_task_msg_view_of(t->award, &aw);
-        int who = from_requester ? 0 : same_agent(m.sender, &aw.body->u.award.worker) ? 1 : -1;
+        int who = from_requester                                   ? CA_TASK_PARTY_REQUESTER
+                  : same_agent(m.sender, &aw.body->u.award.worker) ? CA_TASK_PARTY_WORKER
+                                                                   : -1;
         if (who < 0)
             return cai_fail(CA_ERR_TASK_FORBIDDEN, "only the requester or the worker disputes");
         if (t->disputed[who])
@@ -510,6 +513,7 @@ static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
     case CA_KIND_TASK_BID:
         table_place(t, &t->ix.by_bidder, i);
         t->bids++;
+        t->last_bid = msg;
         break;
     case CA_KIND_TASK_AWARD:
         t->award = msg;
@@ -524,7 +528,9 @@ static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
         t->cancel = msg;
         break;
     case CA_KIND_TASK_DISPUTE:
-        t->disputed[same_agent(v.sender, &t->requester) ? 0 : 1] = true;
+        t->disputed[same_agent(v.sender, &t->requester) ? CA_TASK_PARTY_REQUESTER
+                                                        : CA_TASK_PARTY_WORKER] = true;
+        t->last_dispute = msg;
         break;
     default:
         break;
@@ -588,6 +594,24 @@ ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
     *out = NULL;
     CAI_REQUIRE(request);
     return task_new(out, request, now, false, opts);
+}
+
+ca_status ca_task_new_bytes(ca_task **out, const uint8_t *data, size_t len, uint64_t now,
+                            const ca_task_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(data);
+    ca_task_options o;
+    ca_envelope_options eo;
+    ca_status st = resolve_opts(opts, &o, &eo);
+    ca_envelope *env = NULL;
+    if (st == CA_OK)
+        st = ca_envelope_decode(&env, data, len, &eo);
+    if (st == CA_OK)
+        st = task_new(out, env, now, false, opts);
+    ca_envelope_free(env);
+    return st;
 }
 
 void ca_task_free(ca_task *task)
@@ -680,22 +704,28 @@ void ca_task_requester(const ca_task *task, ca_agent_id *out)
         *out = task->requester;
 }
 
-int ca_task_award_msg(const ca_task *task, const ca_task_msg **out)
+const ca_task_msg *ca_task_last(const ca_task *task, uint32_t kind)
 {
-    if (task == NULL || task->award == NULL)
-        return 0;
-    if (out != NULL)
-        *out = task->award;
-    return 1;
-}
-
-int ca_task_result_msg(const ca_task *task, const ca_task_msg **out)
-{
-    if (task == NULL || task->result == NULL)
-        return 0;
-    if (out != NULL)
-        *out = task->result;
-    return 1;
+    if (task == NULL)
+        return NULL;
+    switch (kind) {
+    case CA_KIND_TASK_REQUEST:
+        return task->msgs[0];
+    case CA_KIND_TASK_BID:
+        return task->last_bid;
+    case CA_KIND_TASK_AWARD:
+        return task->award;
+    case CA_KIND_TASK_RESULT:
+        return task->result;
+    case CA_KIND_TASK_RECEIPT:
+        return task->receipt;
+    case CA_KIND_TASK_CANCEL:
+        return task->cancel;
+    case CA_KIND_TASK_DISPUTE:
+        return task->last_dispute;
+    default:
+        return NULL;
+    }
 }
 
 size_t ca_task_bid_count(const ca_task *task)
@@ -703,9 +733,10 @@ size_t ca_task_bid_count(const ca_task *task)
     return task != NULL ? task->bids : 0;
 }
 
-int ca_task_disputed(const ca_task *task, int who)
+int ca_task_disputed(const ca_task *task, ca_task_party party)
 {
-    return task != NULL && (who == 0 || who == 1) && task->disputed[who];
+    return task != NULL && (party == CA_TASK_PARTY_REQUESTER || party == CA_TASK_PARTY_WORKER) &&
+           task->disputed[party];
 }
 
 size_t ca_task_message_count(const ca_task *task)
@@ -728,29 +759,28 @@ static int hash_cmp(const void *a, const void *b)
     return memcmp(a, b, CA_HASH_BYTES);
 }
 
-void ca_task_digest(const ca_task *task, ca_hash *out)
+ca_status ca_task_digest(const ca_task *task, ca_hash *out)
 {
-    if (task == NULL || out == NULL)
-        return;
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(out);
     ca_hash *ids = malloc(task->count * sizeof *ids);
+    if (ids == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY,
+                        "out of memory sorting the %zu message ids of a task digest", task->count);
+    for (size_t i = 0; i < task->count; i++)
+        ca_task_msg_id(task->msgs[i], &ids[i]);
+    qsort(ids, task->count, sizeof *ids, hash_cmp);
     crypto_generichash_state h;
     static const char tag[] = "cyberagent/1/task-digest";
-    uint8_t head[3] = {(uint8_t)task->state, task->disputed[0], task->disputed[1]};
+    const uint8_t head[3] = {(uint8_t)task->state, task->disputed[CA_TASK_PARTY_REQUESTER],
+                             task->disputed[CA_TASK_PARTY_WORKER]};
     crypto_generichash_init(&h, NULL, 0, CA_HASH_BYTES);
     crypto_generichash_update(&h, (const uint8_t *)tag, sizeof tag - 1);
     crypto_generichash_update(&h, head, sizeof head);
-    if (ids != NULL) {
-        for (size_t i = 0; i < task->count; i++)
-            ca_task_msg_id(task->msgs[i], &ids[i]);
-        qsort(ids, task->count, sizeof *ids, hash_cmp);
-        crypto_generichash_update(&h, ids[0].bytes, task->count * CA_HASH_BYTES);
-        free(ids);
-    } else {
-        /* Out of memory: a digest that can never match a real one. */
-        memset(head, 0xff, sizeof head);
-        crypto_generichash_update(&h, head, sizeof head);
-    }
+    crypto_generichash_update(&h, ids[0].bytes, task->count * CA_HASH_BYTES);
     crypto_generichash_final(&h, out->bytes, CA_HASH_BYTES);
+    free(ids);
+    return CA_OK;
 }
 
 /*

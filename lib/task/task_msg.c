@@ -46,6 +46,16 @@ static bool implied_parent(const cai_task_body *b, ca_hash *out)
 
 /* ---- builders ---- */
 
+/* The builder sets the kind: params may leave it 0 or name that kind. */
+static ca_status check_env_kind(const ca_envelope_params *env, uint32_t kind)
+{
+    if (env->kind != 0 && env->kind != kind)
+        return cai_fail(CA_ERR_WRONG_KIND,
+                        "envelope params name kind %u, but a %s is kind %u: leave the kind 0",
+                        env->kind, cai_task_kind_word(kind), kind);
+    return CA_OK;
+}
+
 static ca_status sign_body(const ca_identity *signer, const ca_envelope_params *env, uint32_t kind,
                            const void *body, const ca_hash *implied, const ca_agent_id *recipient,
                            uint8_t *out, size_t out_cap, size_t *out_len, ca_hash *id_out)
@@ -54,6 +64,9 @@ static ca_status sign_body(const ca_identity *signer, const ca_envelope_params *
     CAI_REQUIRE(env);
     CAI_REQUIRE(body);
     CAI_REQUIRE(out_len);
+    ca_status st = check_env_kind(env, kind);
+    if (st != CA_OK)
+        return st;
     ca_envelope_params p = *env;
     p.kind = kind;
     if (kind == CA_KIND_TASK_REQUEST) {
@@ -75,7 +88,7 @@ static ca_status sign_body(const ca_identity *signer, const ca_envelope_params *
         p.recipient = recipient;
     }
     size_t body_len = 0;
-    ca_status st = cai_task_body_encode(kind, body, NULL, 0, &body_len);
+    st = cai_task_body_encode(kind, body, NULL, 0, &body_len);
     if (st != CA_ERR_BUFFER_TOO_SMALL && st != CA_OK)
         return st;
     uint8_t *buf = malloc(body_len);
@@ -152,6 +165,104 @@ ca_status ca_task_dispute_sign(const ca_identity *signer, const ca_envelope_para
                                size_t *out_len, ca_hash *id_out)
 {
     return sign_body(signer, env, CA_KIND_TASK_DISPUTE, body, NULL, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+/* ---- replies: the answered message gives the task, parent and recipient ---- */
+
+/*
+ * The envelope params of a `kind` reply to `to`, which must be a `to_kind`:
+ * env's times and flags, to's id as parent and to's sender as recipient.
+ */
+static ca_status reply_params(const ca_identity *signer, const ca_envelope_params *env,
+                              const ca_task_msg *to, const size_t *out_len, uint32_t to_kind,
+                              uint32_t kind, ca_envelope_params *p)
+{
+    CAI_REQUIRE(signer);
+    CAI_REQUIRE(env);
+    CAI_REQUIRE(to);
+    CAI_REQUIRE(out_len);
+    if (to->kind != to_kind)
+        return cai_fail(CA_ERR_WRONG_KIND, "a %s answers a %s, not a %s", cai_task_kind_word(kind),
+                        cai_task_kind_word(to_kind), cai_task_kind_word(to->kind));
+    ca_status st = check_env_kind(env, kind);
+    if (st != CA_OK)
+        return st;
+    if (env->parent != NULL || env->recipient != NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "a %s reply takes its parent and recipient from the %s it answers: leave "
+                        "them NULL in the envelope params",
+                        cai_task_kind_word(kind), cai_task_kind_word(to_kind));
+    *p = *env;
+    p->parent = &to->id;
+    p->recipient = &to->sender;
+    return CA_OK;
+}
+
+ca_status ca_task_bid_reply(const ca_identity *signer, const ca_envelope_params *env,
+                            const ca_task_msg *request, uint64_t price, uint64_t completion,
+                            uint8_t *out, size_t out_cap, size_t *out_len, ca_hash *id_out)
+{
+    ca_envelope_params p;
+    ca_status st =
+        reply_params(signer, env, request, out_len, CA_KIND_TASK_REQUEST, CA_KIND_TASK_BID, &p);
+    if (st != CA_OK)
+        return st;
+    const ca_task_bid b = {request->id, price, completion, request->body.u.request.collateral};
+    return sign_body(signer, &p, CA_KIND_TASK_BID, &b, &b.task, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+ca_status ca_task_award_reply(const ca_identity *signer, const ca_envelope_params *env,
+                              const ca_task_msg *bid, uint64_t deadline, uint8_t *out,
+                              size_t out_cap, size_t *out_len, ca_hash *id_out)
+{
+    ca_envelope_params p;
+    ca_status st =
+        reply_params(signer, env, bid, out_len, CA_KIND_TASK_BID, CA_KIND_TASK_AWARD, &p);
+    if (st != CA_OK)
+        return st;
+    const ca_task_bid *terms = &bid->body.u.bid;
+    const ca_task_award a = {bid->task,         bid->id,
+                             bid->sender,       terms->price,
+                             terms->collateral, deadline != 0 ? deadline : terms->completion};
+    return sign_body(signer, &p, CA_KIND_TASK_AWARD, &a, &a.bid, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+ca_status ca_task_result_reply(const ca_identity *signer, const ca_envelope_params *env,
+                               const ca_task_msg *award, const ca_task_content *output,
+                               uint8_t *out, size_t out_cap, size_t *out_len, ca_hash *id_out)
+{
+    ca_envelope_params p;
+    ca_status st =
+        reply_params(signer, env, award, out_len, CA_KIND_TASK_AWARD, CA_KIND_TASK_RESULT, &p);
+    if (st != CA_OK)
+        return st;
+    CAI_REQUIRE(output);
+    ca_task_result r;
+    memset(&r, 0, sizeof r);
+    r.task = award->task;
+    r.award = award->id;
+    r.output = *output;
+    return sign_body(signer, &p, CA_KIND_TASK_RESULT, &r, &r.award, NULL, out, out_cap, out_len,
+                     id_out);
+}
+
+ca_status ca_task_receipt_reply(const ca_identity *signer, const ca_envelope_params *env,
+                                const ca_task_msg *result, int accept, uint32_t rating,
+                                uint64_t paid, uint8_t *out, size_t out_cap, size_t *out_len,
+                                ca_hash *id_out)
+{
+    ca_envelope_params p;
+    ca_status st =
+        reply_params(signer, env, result, out_len, CA_KIND_TASK_RESULT, CA_KIND_TASK_RECEIPT, &p);
+    if (st != CA_OK)
+        return st;
+    const ca_task_receipt r = {
+        result->task, result->body.u.result.award, result->id, result->sender, accept, rating,
+        paid};
+    return sign_body(signer, &p, CA_KIND_TASK_RECEIPT, &r, &r.result, NULL, out, out_cap, out_len,
                      id_out);
 }
 
@@ -257,6 +368,20 @@ ca_status ca_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca_
     *out = NULL;
     CAI_REQUIRE(env);
     return cai_task_msg_parse(out, env, reader, NULL);
+}
+
+ca_status ca_task_msg_open(ca_task_msg **out, const uint8_t *data, size_t len, uint64_t now,
+                           const ca_envelope_options *opts)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(data);
+    ca_envelope *env = NULL;
+    ca_status st = ca_envelope_open(&env, data, len, now, opts);
+    if (st == CA_OK)
+        st = cai_task_msg_parse(out, env, NULL, opts);
+    ca_envelope_free(env);
+    return st;
 }
 
 void ca_task_msg_free(ca_task_msg *msg)

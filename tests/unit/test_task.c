@@ -59,14 +59,14 @@ static ca_task *start(const th_hire *h)
 static void expect_reject(ca_task *t, const th_msg *m, uint64_t now, ca_status want)
 {
     ca_hash before, after;
-    ca_task_digest(t, &before);
+    assert_ok(ca_task_digest(t, &before));
     size_t n = ca_task_message_count(t);
     ca_task_state s = ca_task_get_state(t);
     ca_status got = th_apply(t, m, now);
     if (got != want)
         fail_msg("expected %s, got %s (%s)", ca_status_str(want), ca_status_str(got),
                  ca_last_error());
-    ca_task_digest(t, &after);
+    assert_ok(ca_task_digest(t, &after));
     assert_memory_equal(before.bytes, after.bytes, 32);
     assert_int_equal(n, ca_task_message_count(t));
     assert_int_equal(s, ca_task_get_state(t));
@@ -89,12 +89,12 @@ static void test_happy_path(void **state)
     assert_ok(put(t, &h.bid1));
     assert_ok(put(t, &h.bid2));
     assert_int_equal(ca_task_bid_count(t), 2);
-    assert_false(ca_task_award_msg(t, NULL));
+    assert_null(ca_task_last(t, CA_KIND_TASK_AWARD));
     assert_ok(put(t, &h.award));
     assert_int_equal(ca_task_get_state(t), CA_TASK_WORKING);
     assert_string_equal(ca_task_state_name(ca_task_get_state(t)), "working");
-    const ca_task_msg *aw = NULL;
-    assert_true(ca_task_award_msg(t, &aw));
+    const ca_task_msg *aw = ca_task_last(t, CA_KIND_TASK_AWARD);
+    assert_non_null(aw);
     ca_task_award a;
     assert_ok(ca_task_msg_award(aw, &a));
     assert_memory_equal(a.worker.bytes, W1ID.bytes, 32);
@@ -149,8 +149,8 @@ static void test_happy_path(void **state)
     assert_ok(put(t2, &h.result));
     assert_ok(put(t2, &h.receipt));
     ca_hash d1, d2;
-    ca_task_digest(t, &d1);
-    ca_task_digest(t2, &d2);
+    assert_ok(ca_task_digest(t, &d1));
+    assert_ok(ca_task_digest(t2, &d2));
     assert_memory_equal(d1.bytes, d2.bytes, 32);
     ca_task_free(t2);
     ca_task_free(t);
@@ -167,8 +167,8 @@ static void test_failed_and_rejected(void **state)
     assert_ok(put(t, &h.award));
     assert_ok(put(t, &h.result));
     ca_task_result res;
-    const ca_task_msg *m = NULL;
-    assert_true(ca_task_result_msg(t, &m));
+    const ca_task_msg *m = ca_task_last(t, CA_KIND_TASK_RESULT);
+    assert_non_null(m);
     assert_ok(ca_task_msg_result(m, &res));
     assert_true(res.failed && res.failure_code == 7);
     assert_string_equal(res.failure_message, "model overloaded");
@@ -515,8 +515,8 @@ static void test_dispute_rules(void **state)
     expect_reject(t, &m, T0 + 1510, CA_ERR_TASK_TIMESTAMP); /* before its parent */
     assert_ok(th_dispute(&m, R, task, &h.result.id, refs, 2, T0 + 1500));
     assert_ok(th_apply(t, &m, T0 + 1510));
-    assert_true(ca_task_disputed(t, 0));
-    assert_false(ca_task_disputed(t, 1));
+    assert_true(ca_task_disputed(t, CA_TASK_PARTY_REQUESTER));
+    assert_false(ca_task_disputed(t, CA_TASK_PARTY_WORKER));
     assert_int_equal(ca_task_get_state(t), CA_TASK_INPUT_REQUIRED); /* state unchanged */
     ca_task_dispute d;
     assert_ok(ca_task_msg_dispute(ca_task_find(t, &m.id), &d));
@@ -529,7 +529,7 @@ static void test_dispute_rules(void **state)
     assert_ok(put(t, &h.receipt));
     assert_ok(th_dispute(&m2, W1, task, &h.receipt.id, &h.receipt.id, 1, T0 + 2500));
     assert_ok(put(t, &m2));
-    assert_true(ca_task_disputed(t, 1));
+    assert_true(ca_task_disputed(t, CA_TASK_PARTY_WORKER));
     ca_task_free(t);
     /* the builder needs an explicit parent and distinct refs */
     ca_envelope_params ep;
@@ -722,8 +722,8 @@ static void test_bid_flood(void **state)
     ca_task *back = NULL;
     assert_ok(ca_task_deserialize(&back, ser, len, NULL));
     ca_hash da, db;
-    ca_task_digest(t, &da);
-    ca_task_digest(back, &db);
+    assert_ok(ca_task_digest(t, &da));
+    assert_ok(ca_task_digest(back, &db));
     assert_memory_equal(da.bytes, db.bytes, 32);
     ca_task_free(back);
     free(ser);
@@ -1214,11 +1214,11 @@ static void test_serialize(void **state)
     ca_task *t2 = NULL;
     assert_ok(ca_task_deserialize(&t2, buf, len, NULL));
     ca_hash d1, d2;
-    ca_task_digest(t, &d1);
-    ca_task_digest(t2, &d2);
+    assert_ok(ca_task_digest(t, &d1));
+    assert_ok(ca_task_digest(t2, &d2));
     assert_memory_equal(d1.bytes, d2.bytes, 32);
     assert_int_equal(ca_task_get_state(t2), CA_TASK_COMPLETED);
-    assert_true(ca_task_disputed(t2, 1));
+    assert_true(ca_task_disputed(t2, CA_TASK_PARTY_WORKER));
     ca_task_free(t2);
     /* truncation, trailing bytes, a flipped bit anywhere: refused */
     for (size_t cut = 0; cut < len; cut += 17)

@@ -4,7 +4,10 @@ evidence and thread serialization (docs/PROTOCOL.md).
 
 A task is a hash-linked thread: the REQUEST's message id is the task id; each
 later message names the task and answers a parent. Builders take the parent
-the body implies, so ``parent`` is needed only for a dispute.
+the body implies, so ``parent`` is needed only for a dispute. Replies
+(:func:`reply_bid`, :func:`reply_award`, :func:`reply_result`,
+:func:`reply_receipt`) take the task, the parent and the recipient from the
+message they answer, so the caller passes only what it decides.
 
 THREAD SAFETY (include/cyberagent/task.h): :class:`TaskMessage` and
 :class:`Evidence` are immutable (shareable). A C task thread is not
@@ -35,6 +38,8 @@ COMPLETED: int = _C["CA_TASK_COMPLETED"]
 FAILED: int = _C["CA_TASK_FAILED"]
 CANCELED: int = _C["CA_TASK_CANCELED"]
 REJECTED: int = _C["CA_TASK_REJECTED"]
+PARTY_REQUESTER: int = _C["CA_TASK_PARTY_REQUESTER"]
+PARTY_WORKER: int = _C["CA_TASK_PARTY_WORKER"]
 
 T = TypeVar("T")
 EnvelopeLike = Union[bytes, Envelope]
@@ -165,6 +170,16 @@ def _aid(b: BytesLike, name: str) -> _sigs.ca_agent_id:
     return _sigs.ca_agent_id.from_buffer_copy(_bytes(b, name, 32))
 
 
+def _params(created_at: int, expires_at: int, compress: bool = False) -> _sigs.ca_envelope_params:
+    ep = _sigs.ca_envelope_params()
+    check(F.ca_envelope_params_init(_byref(ep), _C["CA_ENVELOPE_PARAMS_VERSION"]))
+    ep.created_at = created_at
+    ep.expires_at = expires_at
+    if compress:
+        ep.flags = _C["CA_ENVELOPE_COMPRESS"]
+    return ep
+
+
 def _sign(
     fn: Callable[..., int],
     signer: Identity,
@@ -174,10 +189,7 @@ def _sign(
     recipient: Optional[Recipient],
     parent: Optional[BytesLike],
 ) -> Tuple[bytes, bytes]:
-    ep = _sigs.ca_envelope_params()
-    check(F.ca_envelope_params_init(_byref(ep), _C["CA_ENVELOPE_PARAMS_VERSION"]))
-    ep.created_at = created_at
-    ep.expires_at = expires_at
+    ep = _params(created_at, expires_at)
     if recipient is not None:
         rid = _aid(_recipient_key(recipient), "recipient")
         ep.recipient = ctypes.pointer(rid)
@@ -293,6 +305,66 @@ def sign_dispute(
     return _sign(F.ca_task_dispute_sign, signer, b, created_at, expires_at, None, parent)
 
 
+# ---- replies: the answered message gives the task, parent and recipient ----
+
+
+def _reply(fn: Callable[..., int], to: "TaskMessage", ep: _sigs.ca_envelope_params, *args: Any) -> Tuple[bytes, bytes]:
+    mid = _sigs.ca_hash()
+    tp = to._p()
+    return (
+        out_bytes(lambda out, cap, n: fn(_byref(ep), tp, *args, out, cap, n, _byref(mid)), 1024),
+        bytes(mid),
+    )
+
+
+def reply_bid(
+    signer: Identity, request: "TaskMessage", *, price: int, completion: int, created_at: int, expires_at: int,
+    compress: bool = False,
+) -> Tuple[bytes, bytes]:
+    """A BID answering ``request`` (a REQUEST :class:`TaskMessage`): task, parent and recipient
+    come from it, the collateral offered is the one it asks for; returns ``(envelope_bytes, bid_id)``.
+    :class:`~cyberagent.WrongKindError` when ``request`` is another kind."""
+    sp = signer._p()
+    return _reply(lambda ep, tp, *rest: F.ca_task_bid_reply(sp, ep, tp, *rest), request,
+                  _params(created_at, expires_at, compress), price, completion)
+
+
+def reply_award(
+    signer: Identity, bid: "TaskMessage", *, created_at: int, expires_at: int, deadline: int = 0,
+    compress: bool = False,
+) -> Tuple[bytes, bytes]:
+    """An AWARD of ``bid`` (a BID :class:`TaskMessage`): worker, price and collateral are the bid's;
+    ``deadline`` 0 takes the bid's completion time. Its id keys the escrow."""
+    sp = signer._p()
+    return _reply(lambda ep, tp, *rest: F.ca_task_award_reply(sp, ep, tp, *rest), bid,
+                  _params(created_at, expires_at, compress), deadline)
+
+
+def reply_result(
+    signer: Identity, award: "TaskMessage", *, output: Union[bytes, Content], created_at: int, expires_at: int,
+    compress: bool = False,
+) -> Tuple[bytes, bytes]:
+    """A RESULT answering ``award`` (an AWARD :class:`TaskMessage`) with ``output``. A failure
+    report is signed with :func:`sign_result`."""
+    keep: List[Any] = []
+    c = _sigs.ca_task_content()
+    _content_in(c, output, keep)
+    sp = signer._p()
+    return _reply(lambda ep, tp, *rest: F.ca_task_result_reply(sp, ep, tp, *rest), award,
+                  _params(created_at, expires_at, compress), _byref(c))
+
+
+def reply_receipt(
+    signer: Identity, result: "TaskMessage", *, accept: bool, rating: int, paid: int, created_at: int,
+    expires_at: int, compress: bool = False,
+) -> Tuple[bytes, bytes]:
+    """A RECEIPT settling ``result`` (a RESULT :class:`TaskMessage`): award and worker come from
+    it; ``accept``, ``rating`` (0 .. 100) and ``paid`` are the requester's."""
+    sp = signer._p()
+    return _reply(lambda ep, tp, *rest: F.ca_task_receipt_reply(sp, ep, tp, *rest), result,
+                  _params(created_at, expires_at, compress), 1 if accept else 0, rating, paid)
+
+
 # ---- parsed messages ----
 
 _VIEWS = {
@@ -358,6 +430,16 @@ class TaskMessage(LightHandle):
             env = Envelope.open(_bytes(envelope, "envelope"), now)
         p = _P(_sigs.ca_task_msg)()
         check(F.ca_task_msg_parse(_byref(p), env._p(), reader._p() if reader is not None else None))
+        return cls(p, F.ca_task_msg_free)
+
+    @classmethod
+    def open(cls, data: BytesLike, now: int) -> "TaskMessage":
+        """What a reader does with a task message's bytes, in one call: strict decode,
+        verification at ``now`` and parse (``ca_task_msg_open``; a sealed body needs
+        :meth:`parse` with its reader)."""
+        d = _bytes(data, "data")
+        p = _P(_sigs.ca_task_msg)()
+        check(F.ca_task_msg_open(_byref(p), d, len(d), now, None))
         return cls(p, F.ca_task_msg_free)
 
     @property
@@ -464,9 +546,13 @@ class Task(Handle):
 
     def __init__(self, request: EnvelopeLike, now: int, **options: int) -> None:
         o = task_options(**options) if options else None
+        op = _byref(o) if o is not None else None
         p = _P(_sigs.ca_task)()
-        env = _env(request)  # kept alive across the call (a temporary would be freed first)
-        check(F.ca_task_new(_byref(p), env._p(), now, _byref(o) if o is not None else None))
+        if isinstance(request, Envelope):
+            check(F.ca_task_new(_byref(p), request._p(), now, op))
+        else:
+            d = _bytes(request, "request")
+            check(F.ca_task_new_bytes(_byref(p), d, len(d), now, op))
         super().__init__(p, F.ca_task_free)
         self._lock = threading.Lock()
 
@@ -519,27 +605,19 @@ class Task(Handle):
     def _borrowed(self, m: Any) -> Optional[TaskMessage]:
         return TaskMessage(m, _noop_free, self) if m else None
 
-    @property
-    def award(self) -> Optional[TaskMessage]:
-        """The accepted AWARD, or None."""
-        m = _P(_sigs.ca_task_msg)()
-        ok = self._locked(lambda p: F.ca_task_award_msg(p, _byref(m)))
-        return self._borrowed(m) if ok else None
-
-    @property
-    def result(self) -> Optional[TaskMessage]:
-        """The accepted RESULT, or None."""
-        m = _P(_sigs.ca_task_msg)()
-        ok = self._locked(lambda p: F.ca_task_result_msg(p, _byref(m)))
-        return self._borrowed(m) if ok else None
+    def last(self, kind: int) -> Optional[TaskMessage]:
+        """The latest accepted message of ``kind`` (``CA_KIND_TASK_*``): the request, the award,
+        the result, the receipt, the cancel, or the bid / dispute accepted last; None when the
+        thread holds none."""
+        return self._borrowed(self._locked(lambda p: F.ca_task_last(p, kind)))
 
     @property
     def bid_count(self) -> int:
         return int(self._locked(lambda p: F.ca_task_bid_count(p)))
 
-    def disputed(self, by_worker: bool = False) -> bool:
-        """Whether the requester (default) or the worker has disputed."""
-        return bool(self._locked(lambda p: F.ca_task_disputed(p, 1 if by_worker else 0)))
+    def disputed(self, party: int = PARTY_REQUESTER) -> bool:
+        """Whether ``party`` (:data:`PARTY_REQUESTER`, the default, or :data:`PARTY_WORKER`) has disputed."""
+        return bool(self._locked(lambda p: F.ca_task_disputed(p, party)))
 
     @property
     def messages(self) -> List[TaskMessage]:
@@ -565,7 +643,7 @@ class Task(Handle):
     def digest(self) -> bytes:
         """Order-independent digest of the thread."""
         h = _sigs.ca_hash()
-        self._locked(lambda p: F.ca_task_digest(p, _byref(h)))
+        self._locked(lambda p: check(F.ca_task_digest(p, _byref(h))))
         return bytes(h)
 
     def evidence(self, envelope: EnvelopeLike) -> bytes:

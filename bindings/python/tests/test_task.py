@@ -10,6 +10,7 @@ from cyberagent import task as T
 
 T0 = 1_700_000_000_000
 TTL = 3_600_000
+KIND = {k[len("CA_KIND_TASK_"):]: v for k, v in cyberagent._sigs.CONSTANTS.items() if k.startswith("CA_KIND_TASK_")}
 
 
 def times(dt=0):
@@ -46,16 +47,19 @@ class TestTask(unittest.TestCase):
                                        collateral=10, deadline=T0 + 40_000, **times(2))
         th.apply(award, T0 + 2)
         self.assertEqual(th.state, T.WORKING)
-        self.assertEqual(th.award.id, award_id)
-        self.assertIsNone(th.result)
+        self.assertEqual(th.last(KIND["AWARD"]).id, award_id)
+        self.assertIsNone(th.last(KIND["RESULT"]))
         result, result_id = T.sign_result(s.worker, task=s.task_id, award=award_id, output=b"summary", **times(3))
         th.apply(result, T0 + 3)
         self.assertEqual(th.state, T.INPUT_REQUIRED)
-        self.assertEqual(th.result.body.output.data, b"summary")
+        self.assertEqual(th.last(KIND["RESULT"]).body.output.data, b"summary")
         receipt, _ = T.sign_receipt(s.hirer, task=s.task_id, award=award_id, result=result_id,
                                     worker=s.worker.public_key, accept=True, rating=90, paid=50, **times(4))
         th.apply(receipt, T0 + 4)
         self.assertEqual(th.state, T.COMPLETED)
+        self.assertEqual(th.last(KIND["RECEIPT"]).body.rating, 90)
+        self.assertEqual(th.last(KIND["BID"]).body.price, 60)  # the bid accepted last
+        self.assertIsNone(th.last(KIND["CANCEL"]))
         self.assertEqual(len(th), 6)
         kinds = [type(m.body).__name__ for m in th.messages]
         self.assertEqual(kinds, ["Request", "Bid", "Bid", "Award", "Result", "Receipt"])
@@ -96,10 +100,47 @@ class TestTask(unittest.TestCase):
         th.apply(receipt, T0 + 4)
         return s, award_id
 
+    def test_replies(self):
+        """A hire signed with replies: each takes the task, parent and recipient from the
+        message it answers; the thread accepts every one."""
+        s = Story()
+        th = s.thread
+        request = TaskMessage.open(s.req, T0 + 1)  # what the bidder reads
+        bid, bid_id = T.reply_bid(s.worker, request, price=50, completion=T0 + 30_000, **times(1))
+        th.apply(bid, T0 + 1)
+        b = Envelope.open(bid, T0 + 1)
+        self.assertEqual((b.parent, b.recipient), (s.task_id, s.hirer.public_key))
+        self.assertEqual(th.last(KIND["BID"]).body, T.Bid(s.task_id, 50, T0 + 30_000, 10))
+        award, award_id = T.reply_award(s.hirer, th.last(KIND["BID"]), **times(2))
+        th.apply(award, T0 + 2)
+        a = th.last(KIND["AWARD"]).body
+        self.assertEqual((a.bid, a.worker, a.price, a.collateral, a.deadline),
+                         (bid_id, s.worker.public_key, 50, 10, T0 + 30_000))
+        result, result_id = T.reply_result(s.worker, TaskMessage.open(award, T0 + 3), output=b"summary",
+                                           **times(3))
+        th.apply(result, T0 + 3)
+        self.assertEqual(Envelope.open(result, T0 + 3).recipient, s.hirer.public_key)
+        receipt, _ = T.reply_receipt(s.hirer, th.last(KIND["RESULT"]), accept=True, rating=90, paid=50,
+                                     **times(4))
+        th.apply(receipt, T0 + 4)
+        r = th.last(KIND["RECEIPT"]).body
+        self.assertEqual((r.award, r.result, r.worker, r.rating, r.paid),
+                         (award_id, result_id, s.worker.public_key, 90, 50))
+        self.assertEqual(th.state, T.COMPLETED)
+        # A reply to a message of the wrong kind: WrongKindError.
+        with self.assertRaises(cyberagent.WrongKindError):
+            T.reply_award(s.hirer, request, **times(5))
+        with self.assertRaises(cyberagent.WrongKindError):
+            T.reply_receipt(s.hirer, th.last(KIND["AWARD"]), accept=True, rating=1, paid=1, **times(5))
+        with self.assertRaises(cyberagent.ExpiredError):
+            TaskMessage.open(s.req, T0 + 10 * TTL)
+        # A thread from the request's bytes (ca_task_new_bytes) digests like the original.
+        self.assertEqual(Task(s.req, T0).digest(), Task(Envelope.decode(s.req), T0).digest())
+
     def test_escrow_consent_from_the_award(self):
         from cyberagent import ledger as L
         s, award_id = self._settled()
-        op = L.op_escrow_open(s.thread.award)
+        op = L.op_escrow_open(s.thread.last(KIND["AWARD"]))
         self.assertEqual((op.type, op.signer, op.counterparty, op.ref, op.amount, op.amount2, op.nonce),
                          (L.OP_ESCROW_OPEN, s.hirer.public_key, s.worker.public_key, award_id, 50, 10, 0))
         auth = Identity.generate()
@@ -249,7 +290,8 @@ class TestTask(unittest.TestCase):
         d, _ = T.sign_dispute(s.hirer, task=s.task_id, reason="late", refs=[bid_id], parent=award_id, **times(3))
         s.thread.apply(d, T0 + 3)
         self.assertTrue(s.thread.disputed())
-        self.assertFalse(s.thread.disputed(by_worker=True))
+        self.assertTrue(s.thread.disputed(T.PARTY_REQUESTER))
+        self.assertFalse(s.thread.disputed(T.PARTY_WORKER))
         self.assertEqual(s.thread.messages[-1].body.refs, (bid_id,))
         lim = T.limits()
         self.assertEqual(lim["inline"], cyberagent.CA_TASK_INLINE_MAX)

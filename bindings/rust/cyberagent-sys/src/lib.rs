@@ -1053,6 +1053,8 @@ extern "C" {
 
 /// `ca_task_state` (an int-sized C enum): `CA_TASK_SUBMITTED` ... `CA_TASK_REJECTED`.
 pub type ca_task_state = c_int;
+/// `ca_task_party` (an int-sized C enum): `CA_TASK_PARTY_REQUESTER`, `CA_TASK_PARTY_WORKER`.
+pub type ca_task_party = c_int;
 pub const CA_TASK_BIDS_DEFAULT: u32 = 1000;
 pub const CA_TASK_CANCELED: u32 = 6;
 pub const CA_TASK_COMPLETED: u32 = 4;
@@ -1062,6 +1064,8 @@ pub const CA_TASK_INPUT_REQUIRED: u32 = 3;
 pub const CA_TASK_MESSAGES_DEFAULT: u32 = 1024;
 pub const CA_TASK_NONBID_MAX: u32 = 6;
 pub const CA_TASK_OPTIONS_VERSION: u32 = 2;
+pub const CA_TASK_PARTY_REQUESTER: u32 = 0;
+pub const CA_TASK_PARTY_WORKER: u32 = 1;
 pub const CA_TASK_RATING_MAX: u32 = 100;
 pub const CA_TASK_REFS_MAX: u32 = 16;
 pub const CA_TASK_REJECTED: u32 = 7;
@@ -1216,7 +1220,16 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_task_apply(task: *mut ca_task, env: *const ca_envelope, now: u64) -> ca_status;
     pub fn ca_task_apply_bytes(task: *mut ca_task, data: *const u8, len: usize, now: u64) -> ca_status;
-    pub fn ca_task_award_msg(task: *const ca_task, out: *mut *const ca_task_msg) -> c_int;
+    pub fn ca_task_award_reply(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        bid: *const ca_task_msg,
+        deadline: u64,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
     pub fn ca_task_award_sign(
         signer: *const ca_identity,
         env: *const ca_envelope_params,
@@ -1227,6 +1240,17 @@ extern "C" {
         id_out: *mut ca_hash,
     ) -> ca_status;
     pub fn ca_task_bid_count(task: *const ca_task) -> usize;
+    pub fn ca_task_bid_reply(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        request: *const ca_task_msg,
+        price: u64,
+        completion: u64,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
     pub fn ca_task_bid_sign(
         signer: *const ca_identity,
         env: *const ca_envelope_params,
@@ -1251,7 +1275,7 @@ extern "C" {
         len: usize,
         opts: *const ca_task_options,
     ) -> ca_status;
-    pub fn ca_task_digest(task: *const ca_task, out: *mut ca_hash);
+    pub fn ca_task_digest(task: *const ca_task, out: *mut ca_hash) -> ca_status;
     pub fn ca_task_dispute_sign(
         signer: *const ca_identity,
         env: *const ca_envelope_params,
@@ -1261,7 +1285,7 @@ extern "C" {
         out_len: *mut usize,
         id_out: *mut ca_hash,
     ) -> ca_status;
-    pub fn ca_task_disputed(task: *const ca_task, who: c_int) -> c_int;
+    pub fn ca_task_disputed(task: *const ca_task, party: ca_task_party) -> c_int;
     pub fn ca_task_evidence(
         task: *const ca_task,
         env: *const ca_envelope,
@@ -1274,6 +1298,7 @@ extern "C" {
     pub fn ca_task_get_state(task: *const ca_task) -> ca_task_state;
     pub fn ca_task_id(task: *const ca_task, out: *mut ca_hash);
     pub fn ca_task_inline_max() -> usize;
+    pub fn ca_task_last(task: *const ca_task, kind: u32) -> *const ca_task_msg;
     pub fn ca_task_message(task: *const ca_task, index: usize) -> *const ca_task_msg;
     pub fn ca_task_message_count(task: *const ca_task) -> usize;
     pub fn ca_task_msg_award(msg: *const ca_task_msg, out: *mut ca_task_award) -> ca_status;
@@ -1291,6 +1316,13 @@ extern "C" {
     pub fn ca_task_msg_id(msg: *const ca_task_msg, out: *mut ca_hash);
     pub fn ca_task_msg_kind(msg: *const ca_task_msg) -> u32;
     pub fn ca_task_msg_parent(msg: *const ca_task_msg, out: *mut ca_hash) -> c_int;
+    pub fn ca_task_msg_open(
+        out: *mut *mut ca_task_msg,
+        data: *const u8,
+        len: usize,
+        now: u64,
+        opts: *const ca_envelope_options,
+    ) -> ca_status;
     pub fn ca_task_msg_parse(
         out: *mut *mut ca_task_msg,
         env: *const ca_envelope,
@@ -1307,7 +1339,26 @@ extern "C" {
         now: u64,
         opts: *const ca_task_options,
     ) -> ca_status;
+    pub fn ca_task_new_bytes(
+        out: *mut *mut ca_task,
+        data: *const u8,
+        len: usize,
+        now: u64,
+        opts: *const ca_task_options,
+    ) -> ca_status;
     pub fn ca_task_options_init(opts: *mut ca_task_options, version: c_uint) -> ca_status;
+    pub fn ca_task_receipt_reply(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        result: *const ca_task_msg,
+        accept: c_int,
+        rating: u32,
+        paid: u64,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
     pub fn ca_task_receipt_sign(
         signer: *const ca_identity,
         env: *const ca_envelope_params,
@@ -1328,7 +1379,16 @@ extern "C" {
         id_out: *mut ca_hash,
     ) -> ca_status;
     pub fn ca_task_requester(task: *const ca_task, out: *mut ca_agent_id);
-    pub fn ca_task_result_msg(task: *const ca_task, out: *mut *const ca_task_msg) -> c_int;
+    pub fn ca_task_result_reply(
+        signer: *const ca_identity,
+        env: *const ca_envelope_params,
+        award: *const ca_task_msg,
+        output: *const ca_task_content,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
     pub fn ca_task_result_sign(
         signer: *const ca_identity,
         env: *const ca_envelope_params,

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use cyberagent::{
-    sign_card, sign_task, sys, Bid, Capability, Card, CardParams, Content, Envelope, EnvelopeParams,
-    Identity, Ledger, LedgerOp, PublicKey, Query, Reputation, Result, Routing, Task, TaskBody,
+    reply_award, reply_bid, reply_receipt, reply_result, sign_card, sign_task, sys, Bid, Capability, Card,
+    CardParams, Content, EnvelopeParams, Identity, Ledger, LedgerOp, PublicKey, Query, Reputation, Result,
+    Routing, Task, TaskBody, TaskMsg,
 };
 
 const EPOCH: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z in ms: every clock is the caller's
@@ -108,15 +109,15 @@ fn main() -> Result<()> {
             collateral: 20,
             recipient: None,
         };
-        let (req, task) = sign_task(&alice, &at(0), &request)?;
-        let mut thread = Task::new(&Envelope::open(&req, now, None)?, now, None)?;
+        let (req, _) = sign_task(&alice, &at(0), &request)?;
+        let mut thread = Task::new_bytes(&req, now, None)?;
+        let read = TaskMsg::open(&req, now, None)?; // bidders read the verified request
         let mut bids = Vec::new();
         let mut bid_ids = HashMap::new();
         let q = Query { capability: CAP, now, max_price: Some(50), ..Default::default() };
         for c in routing.select(&q, 3)? {
             let w = &workers[by_key[&c.agent()]].1;
-            let bid = TaskBody::Bid { task, price: c.0.price, completion: now + 30_000, collateral: 20 };
-            let (b, bid_id) = sign_task(w, &at(1), &bid)?;
+            let (b, bid_id) = reply_bid(w, &at(1), &read, c.0.price, now + 30_000)?; // task, parent, recipient
             thread.apply_bytes(&b, now + 1)?;
             bids.push(Bid { agent: c.agent(), price: c.0.price, latency_ms: 0 });
             bid_ids.insert(c.agent(), bid_id);
@@ -124,15 +125,9 @@ fn main() -> Result<()> {
         let best = routing.rank_bids(&Query { now: now + 1, ..q.clone() }, &bids, 1)?[0];
         let (name, worker, _, quality) = &workers[by_key[&best.agent()]];
         let price = best.0.price;
-        let award = TaskBody::Award {
-            task,
-            bid: bid_ids[&best.agent()],
-            worker: worker.public_key(),
-            price,
-            collateral: 20,
-            deadline: now + 40_000,
-        };
-        let (a, award_id) = sign_task(&alice, &at(2), &award)?;
+        let chosen = thread.find(&bid_ids[&best.agent()]).expect("the bid is in the thread");
+        let (a, award_id) = reply_award(&alice, &at(2), &chosen, now + 40_000)?; // the bid's terms
+        drop(chosen); // borrowed from the thread, which grows next
         thread.apply_bytes(&a, now + 2)?;
         let escrow = LedgerOp {
             kind: sys::CA_LEDGER_OP_ESCROW_OPEN,
@@ -145,15 +140,7 @@ fn main() -> Result<()> {
         };
         books.op(escrow, &alice, Some(worker), None, now)?;
         let output = Content::Inline(format!("summary {}", n).into_bytes());
-        let result = TaskBody::Result {
-            task,
-            award: award_id,
-            failed: false,
-            output,
-            failure_code: 0,
-            failure_message: String::new(),
-        };
-        let (r, result_id) = sign_task(worker, &at(3), &result)?;
+        let (r, result_id) = reply_result(worker, &at(3), &TaskMsg::open(&a, now + 3, None)?, &output)?;
         thread.apply_bytes(&r, now + 3)?;
         let deliver = LedgerOp {
             kind: sys::CA_LEDGER_OP_ESCROW_DELIVER,
@@ -162,16 +149,9 @@ fn main() -> Result<()> {
             ..Default::default()
         };
         books.op(deliver, worker, None, Some(&r), now)?;
-        let receipt = TaskBody::Receipt {
-            task,
-            award: award_id,
-            result: result_id,
-            worker: worker.public_key(),
-            accept: true,
-            rating: *quality,
-            paid: price,
-        };
-        let (rc, _) = sign_task(&alice, &at(4), &receipt)?;
+        let settled = thread.find(&result_id).expect("the result is in the thread");
+        let (rc, _) = reply_receipt(&alice, &at(4), &settled, true, *quality, price)?;
+        drop(settled);
         thread.apply_bytes(&rc, now + 4)?;
         let release =
             LedgerOp { kind: sys::CA_LEDGER_OP_ESCROW_RELEASE, reference: award_id, ..Default::default() };
@@ -185,7 +165,7 @@ fn main() -> Result<()> {
             }
         }
         let audited = Task::deserialize(&thread.serialize()?, None)?; // anyone can re-verify the thread
-        assert_eq!(audited.digest(), thread.digest());
+        assert_eq!(audited.digest()?, thread.digest()?);
         println!(
             "task {}: {:<5} won at {:2} cr (score {}), rated {}, thread {}",
             n,

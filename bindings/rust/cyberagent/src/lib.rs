@@ -48,8 +48,8 @@ pub use routing::{
     Candidate, Kad, Query, Routing,
 };
 pub use task::{
-    evidence_encode, evidence_verify, sign_task, task_limits, task_options, task_state_name, Content,
-    Evidence, Task, TaskBody, TaskMsg,
+    evidence_encode, evidence_verify, reply_award, reply_bid, reply_receipt, reply_result, sign_task,
+    task_limits, task_options, task_state_name, Content, Evidence, Party, Task, TaskBody, TaskMsg,
 };
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].

@@ -254,6 +254,148 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
     Ok((bytes, id.bytes))
 }
 
+/// Envelope params for the library: `env` as given (kind, recipient and parent
+/// pass through, so the library's checks apply), then `call` with them.
+fn with_params<T>(
+    env: &EnvelopeParams<'_>,
+    call: impl FnOnce(&sys::ca_envelope_params) -> Result<T>,
+) -> Result<T> {
+    let recipient = env.recipient.map(|r| sys::ca_agent_id { bytes: *r });
+    let parent = env.parent.map(|p| sys::ca_hash { bytes: *p });
+    // SAFETY: all-zero params are valid; then initialized by the library.
+    let mut ep: sys::ca_envelope_params = unsafe { std::mem::zeroed() };
+    // SAFETY: ep writable.
+    check(unsafe { sys::ca_envelope_params_init(&mut ep, sys::CA_ENVELOPE_PARAMS_VERSION) })?;
+    ep.kind = env.kind;
+    ep.created_at = env.created_at;
+    ep.expires_at = env.expires_at;
+    ep.recipient = recipient.as_ref().map_or(ptr::null(), |r| r as *const _);
+    ep.parent = parent.as_ref().map_or(ptr::null(), |h| h as *const _);
+    ep.flags = if env.compress { sys::CA_ENVELOPE_COMPRESS } else { 0 }
+        | if env.seal { sys::CA_ENVELOPE_SEAL } else { 0 };
+    call(&ep)
+}
+
+/// Signs a reply (`f`: one of the `ca_task_*_reply` calls); returns its bytes and id.
+fn reply(
+    env: &EnvelopeParams<'_>,
+    mut f: impl FnMut(&sys::ca_envelope_params, *mut u8, usize, *mut usize, *mut sys::ca_hash) -> i32,
+) -> Result<(Vec<u8>, Hash)> {
+    with_params(env, |ep| {
+        let mut id = zero_hash();
+        let bytes = out_bytes(1024, |o, c, n| f(ep, o, c, n, &mut id))?;
+        Ok((bytes, id.bytes))
+    })
+}
+
+/// A BID answering `request` (a REQUEST): the task, the parent and the
+/// recipient (the requester) come from it, the collateral offered is the one
+/// it asks for; `price` and `completion` are the bidder's. `env` gives the
+/// times and flags only: its kind 0 (or BID), no recipient, no parent.
+/// `CA_ERR_WRONG_KIND` when `request` is another kind.
+///
+/// ```
+/// use cyberagent::{reply_bid, sign_task, Content, EnvelopeParams, Identity, TaskBody, TaskMsg};
+/// let (hirer, worker) = (Identity::generate()?, Identity::generate()?);
+/// let req = TaskBody::Request {
+///     capability: "llm.summarize".into(), input: Content::Inline(b"text".to_vec()),
+///     max_price: 100, deadline: 60_000, collateral: 5, recipient: None,
+/// };
+/// let (bytes, task_id) = sign_task(&hirer, &EnvelopeParams::new(0, 1_000, 3_600_000), &req)?;
+/// let request = TaskMsg::open(&bytes, 1_000, None)?; // what the bidder reads
+/// let (bid, _) = reply_bid(&worker, &EnvelopeParams::new(0, 1_100, 3_600_000), &request, 40, 30_000)?;
+/// let parsed = TaskMsg::open(&bid, 1_100, None)?;
+/// assert_eq!(parsed.task_id(), task_id);
+/// assert_eq!(parsed.body()?, TaskBody::Bid { task: task_id, price: 40, completion: 30_000, collateral: 5 });
+/// # Ok::<(), cyberagent::Error>(())
+/// ```
+pub fn reply_bid(
+    signer: &Identity,
+    env: &EnvelopeParams<'_>,
+    request: &TaskMsg<'_>,
+    price: u64,
+    completion: u64,
+) -> Result<(Vec<u8>, Hash)> {
+    // SAFETY (all replies): signer and `to` live; ep and the buffers valid for the call.
+    reply(env, |ep, o, c, n, id| unsafe {
+        sys::ca_task_bid_reply(signer.as_ptr(), ep, request.raw(), price, completion, o, c, n, id)
+    })
+}
+
+/// An AWARD of `bid` (a BID): worker, price and collateral are the bid's;
+/// `deadline` 0 takes the bid's completion time. Its id keys the escrow.
+pub fn reply_award(
+    signer: &Identity,
+    env: &EnvelopeParams<'_>,
+    bid: &TaskMsg<'_>,
+    deadline: u64,
+) -> Result<(Vec<u8>, Hash)> {
+    reply(env, |ep, o, c, n, id| unsafe {
+        sys::ca_task_award_reply(signer.as_ptr(), ep, bid.raw(), deadline, o, c, n, id)
+    })
+}
+
+/// A RESULT answering `award` (an AWARD) with `output`. A failure report is
+/// signed with [`sign_task`].
+pub fn reply_result(
+    signer: &Identity,
+    env: &EnvelopeParams<'_>,
+    award: &TaskMsg<'_>,
+    output: &Content,
+) -> Result<(Vec<u8>, Hash)> {
+    let mut keep: Vec<CString> = Vec::new();
+    let content = content_in(output, &mut keep)?;
+    let r = reply(env, |ep, o, c, n, id| unsafe {
+        sys::ca_task_result_reply(signer.as_ptr(), ep, award.raw(), &content, o, c, n, id)
+    });
+    drop(keep);
+    r
+}
+
+/// A RECEIPT settling `result` (a RESULT): the award and the worker come from
+/// it; `accept`, `rating` (0 ..= 100) and `paid` are the requester's.
+pub fn reply_receipt(
+    signer: &Identity,
+    env: &EnvelopeParams<'_>,
+    result: &TaskMsg<'_>,
+    accept: bool,
+    rating: u32,
+    paid: u64,
+) -> Result<(Vec<u8>, Hash)> {
+    reply(env, |ep, o, c, n, id| unsafe {
+        sys::ca_task_receipt_reply(
+            signer.as_ptr(),
+            ep,
+            result.raw(),
+            accept as i32,
+            rating,
+            paid,
+            o,
+            c,
+            n,
+            id,
+        )
+    })
+}
+
+/// A party of an awarded task (`ca_task_party`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// The request's sender.
+    Requester,
+    /// The awarded worker.
+    Worker,
+}
+
+impl Party {
+    fn raw(self) -> sys::ca_task_party {
+        match self {
+            Party::Requester => sys::CA_TASK_PARTY_REQUESTER as sys::ca_task_party,
+            Party::Worker => sys::CA_TASK_PARTY_WORKER as sys::ca_task_party,
+        }
+    }
+}
+
 /// A parsed task message: owned (from [`TaskMsg::parse`]) or borrowed from a
 /// [`Task`] (lifetime `'a`). Immutable (task.h): `Send + Sync`.
 pub struct TaskMsg<'a> {
@@ -273,6 +415,27 @@ impl TaskMsg<'static> {
         // SAFETY: env live; reader live or NULL.
         check(unsafe {
             sys::ca_task_msg_parse(&mut p, env.as_ptr(), reader.map_or(ptr::null(), |r| r.as_ptr()))
+        })?;
+        match NonNull::new(p) {
+            Some(ptr) => Ok(TaskMsg { ptr, owned: true, _task: PhantomData }),
+            None => Err(Error::invalid_argument("library returned a NULL message")),
+        }
+    }
+
+    /// What a reader does with a task message's bytes, in one call: strict
+    /// decode, verification at `now` and parse (`ca_task_msg_open`; a sealed
+    /// body needs [`TaskMsg::parse`] with its reader). `opts`: envelope limits.
+    pub fn open(data: &[u8], now: u64, opts: Option<&sys::ca_envelope_options>) -> Result<TaskMsg<'static>> {
+        let mut p = ptr::null_mut();
+        // SAFETY: data valid for its length; opts valid or NULL.
+        check(unsafe {
+            sys::ca_task_msg_open(
+                &mut p,
+                data.as_ptr(),
+                data.len(),
+                now,
+                opts.map_or(ptr::null(), |o| o as *const _),
+            )
         })?;
         match NonNull::new(p) {
             Some(ptr) => Ok(TaskMsg { ptr, owned: true, _task: PhantomData }),
@@ -496,6 +659,22 @@ impl Task {
         Task::from_raw(p)
     }
 
+    /// New thread from its REQUEST's bytes (decode + [`Task::new`]).
+    pub fn new_bytes(request: &[u8], now: u64, opts: Option<&sys::ca_task_options>) -> Result<Task> {
+        let mut p = ptr::null_mut();
+        // SAFETY: request valid for its length; opts valid or NULL.
+        check(unsafe {
+            sys::ca_task_new_bytes(
+                &mut p,
+                request.as_ptr(),
+                request.len(),
+                now,
+                opts.map_or(ptr::null(), |o| o as *const _),
+            )
+        })?;
+        Task::from_raw(p)
+    }
+
     /// Rebuilds and audits a thread from [`Task::serialize`] bytes.
     pub fn deserialize(data: &[u8], opts: Option<&sys::ca_task_options>) -> Result<Task> {
         let mut p = ptr::null_mut();
@@ -545,33 +724,20 @@ impl Task {
         a.bytes
     }
 
-    /// The accepted award, if any.
-    pub fn award(&self) -> Option<TaskMsg<'_>> {
-        let mut m: *const sys::ca_task_msg = ptr::null();
-        if unsafe { sys::ca_task_award_msg(self.raw(), &mut m) } != 0 {
-            TaskMsg::borrowed(m)
-        } else {
-            None
-        }
-    }
-
-    /// The accepted result, if any.
-    pub fn result(&self) -> Option<TaskMsg<'_>> {
-        let mut m: *const sys::ca_task_msg = ptr::null();
-        if unsafe { sys::ca_task_result_msg(self.raw(), &mut m) } != 0 {
-            TaskMsg::borrowed(m)
-        } else {
-            None
-        }
+    /// The latest accepted message of `kind` (`CA_KIND_TASK_*`): the request,
+    /// the award, the result, the receipt, the cancel, or the bid / dispute
+    /// accepted last; `None` when the thread holds none.
+    pub fn last(&self, kind: u32) -> Option<TaskMsg<'_>> {
+        TaskMsg::borrowed(unsafe { sys::ca_task_last(self.raw(), kind) })
     }
 
     pub fn bid_count(&self) -> usize {
         unsafe { sys::ca_task_bid_count(self.raw()) }
     }
 
-    /// Whether the requester (`by_worker` false) or the worker has disputed.
-    pub fn disputed(&self, by_worker: bool) -> bool {
-        unsafe { sys::ca_task_disputed(self.raw(), by_worker as i32) != 0 }
+    /// Whether `party` has disputed.
+    pub fn disputed(&self, party: Party) -> bool {
+        unsafe { sys::ca_task_disputed(self.raw(), party.raw()) != 0 }
     }
 
     pub fn message_count(&self) -> usize {
@@ -588,11 +754,12 @@ impl Task {
         TaskMsg::borrowed(unsafe { sys::ca_task_find(self.raw(), &h) })
     }
 
-    /// Order-independent digest of the thread.
-    pub fn digest(&self) -> Hash {
+    /// Order-independent digest of the thread (`CA_ERR_NO_MEMORY` when the
+    /// copy of the message ids it sorts cannot be allocated).
+    pub fn digest(&self) -> Result<Hash> {
         let mut h = zero_hash();
-        unsafe { sys::ca_task_digest(self.raw(), &mut h) };
-        h.bytes
+        check(unsafe { sys::ca_task_digest(self.raw(), &mut h) })?;
+        Ok(h.bytes)
     }
 
     /// After `apply` failed with `CA_ERR_TASK_EQUIVOCATION` for `env`: the evidence bytes.

@@ -1,8 +1,9 @@
 //! Task protocol through the safe API.
 
 use cyberagent::{
-    evidence_encode, evidence_verify, sign_task, status, sys, Content, Envelope, EnvelopeParams, Evidence,
-    Identity, Ledger, LedgerOp, Task, TaskBody, TaskMsg,
+    evidence_encode, evidence_verify, reply_award, reply_bid, reply_receipt, reply_result, sign_task, status,
+    sys, Content, Envelope, EnvelopeParams, Evidence, Identity, Ledger, LedgerOp, Party, Task, TaskBody,
+    TaskMsg,
 };
 
 const T0: u64 = 1_700_000_000_000;
@@ -56,7 +57,8 @@ fn full_thread_and_audit() {
     let (ab, award_id) = sign_task(&hirer, &at(2), &award).unwrap();
     th.apply(&open(&ab, 2), T0 + 2).unwrap();
     assert_eq!(th.state_name(), "working");
-    assert_eq!(th.award().unwrap().id(), award_id);
+    assert_eq!(th.last(sys::CA_KIND_TASK_AWARD).unwrap().id(), award_id);
+    assert!(th.last(sys::CA_KIND_TASK_RESULT).is_none());
     let result = TaskBody::Result {
         task,
         award: award_id,
@@ -67,7 +69,7 @@ fn full_thread_and_audit() {
     };
     let (resb, result_id) = sign_task(&worker, &at(3), &result).unwrap();
     th.apply(&open(&resb, 3), T0 + 3).unwrap();
-    assert_eq!(th.result().unwrap().body().unwrap(), result);
+    assert_eq!(th.last(sys::CA_KIND_TASK_RESULT).unwrap().body().unwrap(), result);
     let receipt = TaskBody::Receipt {
         task,
         award: award_id,
@@ -84,9 +86,10 @@ fn full_thread_and_audit() {
     assert_eq!(th.message(0).unwrap().body().unwrap(), req);
     assert_eq!(th.find(&bid_id).unwrap().body().unwrap(), bid);
     assert!(th.find(&[0; 32]).is_none());
-    assert!(!th.disputed(false));
+    assert!(!th.disputed(Party::Requester));
+    assert_eq!(th.last(sys::CA_KIND_TASK_RECEIPT).unwrap().body().unwrap(), receipt);
     let audited = Task::deserialize(&th.serialize().unwrap(), None).unwrap();
-    assert_eq!(audited.digest(), th.digest());
+    assert_eq!(audited.digest().unwrap(), th.digest().unwrap());
     assert!(format!("{:?}", th).contains("completed"));
     let mut rep = cyberagent::Reputation::new(None).unwrap();
     rep.add_receipt(&th).unwrap();
@@ -207,7 +210,7 @@ fn settled_rating_checks_the_ledger() {
     assert!((s.positive - 6.3).abs() < 1e-9, "weight isqrt(50) = 7, got {}", s.positive);
 
     // The escrow terms come from the award alike on both sides.
-    let terms = LedgerOp::escrow_open(&th.award().unwrap()).unwrap();
+    let terms = LedgerOp::escrow_open(&th.last(sys::CA_KIND_TASK_AWARD).unwrap()).unwrap();
     assert_eq!(
         (
             terms.kind,
@@ -304,7 +307,8 @@ fn equivocation_evidence_cancel_dispute() {
     dp.parent = Some(&award_id);
     let (db, _) = sign_task(&hirer, &dp, &dispute).unwrap();
     th.apply(&open(&db, 4), T0 + 4).unwrap();
-    assert!(th.disputed(false));
+    assert!(th.disputed(Party::Requester));
+    assert!(!th.disputed(Party::Worker));
     assert_eq!(th.message(th.message_count() - 1).unwrap().body().unwrap(), dispute);
     let cancel = TaskBody::Cancel { task, reason: "no".into() };
     assert!(sign_task(&hirer, &at(5), &cancel).is_ok());
@@ -341,4 +345,83 @@ fn equivocation_evidence_cancel_dispute() {
         TaskBody::Award { task: otask, bid: ob1_id, worker: wk, price: 50, collateral: 0, deadline: T0 + 20 };
     small.apply(&open(&sign_task(&hirer, &at(3), &oaward).unwrap().0, 3), T0 + 3).unwrap();
     assert_eq!(small.state(), sys::CA_TASK_WORKING as i32);
+}
+
+/// A hire signed with replies: each takes the task, the parent and the
+/// recipient from the message it answers; a wrong kind is refused.
+#[test]
+fn replies() {
+    let (hirer, worker) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+    let req = TaskBody::Request {
+        capability: "llm.summarize".into(),
+        input: Content::Inline(b"text".to_vec()),
+        max_price: 100,
+        deadline: T0 + 60_000,
+        collateral: 10,
+        recipient: None,
+    };
+    let (rb, task) = sign_task(&hirer, &at(0), &req).unwrap();
+    let mut th = Task::new_bytes(&rb, T0, None).unwrap();
+    let request = TaskMsg::open(&rb, T0 + 1, None).unwrap();
+    let (bb, bid_id) = reply_bid(&worker, &at(1), &request, 50, T0 + 30_000).unwrap();
+    let env = open(&bb, 1);
+    assert_eq!((env.parent(), env.recipient()), (Some(task), Some(hirer.public_key())));
+    th.apply_bytes(&bb, T0 + 1).unwrap();
+    let (ab, award_id) = {
+        let bid = th.last(sys::CA_KIND_TASK_BID).unwrap();
+        assert_eq!(
+            bid.body().unwrap(),
+            TaskBody::Bid { task, price: 50, completion: T0 + 30_000, collateral: 10 }
+        );
+        reply_award(&hirer, &at(2), &bid, 0).unwrap()
+    };
+    th.apply_bytes(&ab, T0 + 2).unwrap();
+    let award = TaskMsg::open(&ab, T0 + 3, None).unwrap();
+    assert_eq!(
+        award.body().unwrap(),
+        TaskBody::Award {
+            task,
+            bid: bid_id,
+            worker: worker.public_key(),
+            price: 50,
+            collateral: 10,
+            deadline: T0 + 30_000
+        }
+    );
+    let out = Content::Inline(b"summary".to_vec());
+    let (resb, result_id) = reply_result(&worker, &at(3), &award, &out).unwrap();
+    th.apply_bytes(&resb, T0 + 3).unwrap();
+    let (recb, _) = {
+        let result = th.last(sys::CA_KIND_TASK_RESULT).unwrap();
+        reply_receipt(&hirer, &at(4), &result, true, 90, 50).unwrap()
+    };
+    th.apply_bytes(&recb, T0 + 4).unwrap();
+    assert_eq!(th.state(), sys::CA_TASK_COMPLETED as i32);
+    assert_eq!(
+        th.last(sys::CA_KIND_TASK_RECEIPT).unwrap().body().unwrap(),
+        TaskBody::Receipt {
+            task,
+            award: award_id,
+            result: result_id,
+            worker: worker.public_key(),
+            accept: true,
+            rating: 90,
+            paid: 50
+        }
+    );
+    // The wrong kind to answer, a kind of another message, a parent given twice.
+    assert_eq!(reply_award(&hirer, &at(5), &request, 0).unwrap_err().status(), status::CA_ERR_WRONG_KIND);
+    assert_eq!(
+        reply_bid(&worker, &EnvelopeParams::new(sys::CA_KIND_TASK_AWARD, T0, T0 + TTL), &request, 50, T0 + 9)
+            .unwrap_err()
+            .status(),
+        status::CA_ERR_WRONG_KIND
+    );
+    let mut with_parent = at(5);
+    with_parent.parent = Some(&task);
+    assert_eq!(
+        reply_bid(&worker, &with_parent, &request, 50, T0 + 9).unwrap_err().status(),
+        status::CA_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(TaskMsg::open(&rb, T0 + 10 * TTL, None).err().unwrap().status(), status::CA_ERR_EXPIRED);
 }
