@@ -421,6 +421,10 @@ static void test_slash_rounding_and_shares(void **state)
     ca_hash ev = {{0xEE}};
     assert_status(CA_ERR_LEDGER_SELF_DEALING,
                   slash(l, OFF, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    /* Reports create no accounts: the reporter needs one. */
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+                  slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    assert_ok(xfer(l, OFF, REP, 1));
     assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
                   slash(l, REP, 7, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
     assert_ok(slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
@@ -430,7 +434,7 @@ static void test_slash_rounding_and_shares(void **state)
     assert_int_equal(a.unbonding_entries, 1); /* emptied entries are removed */
     assert_int_equal(a.jailed_until, 1060);
     /* total 52: reporter floor(5.2)=5, no victim for equivocation, burn 47 */
-    assert_int_equal(acct(l, REP).balance, 5);
+    assert_int_equal(acct(l, REP).balance, 1 + 5);
     ca_ledger_totals t;
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.burned, 47);
@@ -458,6 +462,7 @@ static void test_slash_missed_deadline_and_dispute(void **state)
     const unsigned H = 2, W = 3, R = 5;
     assert_ok(mint(l, H, 1000));
     assert_ok(mint(l, W, 1000));
+    assert_ok(mint(l, R, 1)); /* a reporter needs an account (reports create none) */
     assert_ok(simple(l, CA_LEDGER_OP_BOND, W, 1000, 0));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, H, 500, 0));
     assert_ok(esc_open(l, H, W, 1, 100, 0, 50, 0));
@@ -468,10 +473,10 @@ static void test_slash_missed_deadline_and_dispute(void **state)
                   slash(l, R, H, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 51));
     assert_status(CA_ERR_LEDGER_TOO_EARLY,
                   slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 50));
-    /* 1% of 1000 = 10: reporter 1, victim (hirer) 4, burn 5. The reporter gets an account. */
+    /* 1% of 1000 = 10: reporter 1, victim (hirer) 4, burn 5. */
     assert_ok(slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 51));
     assert_int_equal(acct(l, W).bonded, 990);
-    assert_int_equal(acct(l, R).balance, 1);
+    assert_int_equal(acct(l, R).balance, 1 + 1);
     assert_int_equal(acct(l, H).balance, 900 - 500 + 4);
     assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
                   slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 52));
@@ -496,7 +501,7 @@ static void test_slash_missed_deadline_and_dispute(void **state)
     assert_int_equal(acct(l, H).bonded, 450);
     assert_int_equal(acct(l, W).balance, wb + 20);
     assert_int_equal(acct(l, H).jailed_until, 120);
-    assert_int_equal(acct(l, ARB).balance, 0);
+    assert_int_equal(acct(l, ARB).balance, 0); /* the arbiter's account: no share for it */
     assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
                   slash(l, ARB, H, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70));
     assert_ok(slash(l, ARB, W, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70)); /* other party: own key */
@@ -524,6 +529,7 @@ static void test_missed_deadline_after_settlement(void **state)
     const unsigned H = 2, W = 3, R = 5;
     assert_ok(mint(l, H, 10000));
     assert_ok(mint(l, W, 10000));
+    assert_ok(mint(l, R, 1));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, W, 5000, 0));
     enum { WORKER_REFUND = 1, HIRER_REFUND, RELEASE, SPLIT, SLASH_FIRST };
     for (unsigned k = WORKER_REFUND; k <= SLASH_FIRST; k++) {
@@ -606,7 +612,11 @@ static void test_missed_deadline_after_settlement(void **state)
     ca_ledger_free(l);
 }
 
-/* Full slash with all-burn shares and a zero-stake offender (jail only). */
+/*
+ * Full slash with all-burn shares; then the offender has nothing at stake and
+ * a slash that would take nothing is refused (CA_ERR_LEDGER_NO_STAKE): no
+ * jail, no evidence key. The matured entry is no longer at risk either.
+ */
 static void test_slash_edges(void **state)
 {
     (void)state;
@@ -616,14 +626,17 @@ static void test_slash_edges(void **state)
     o.victim_share_ppm = 0;
     ca_ledger *l = fresh(&o);
     assert_ok(mint(l, 2, 77));
+    assert_ok(mint(l, 3, 1));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, 2, 70, 0));
     assert_ok(simple(l, CA_LEDGER_OP_UNBOND, 2, 7, 0));
     assert_ok(slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{1}}, 1));
     ca_ledger_account_info a = acct(l, 2);
     assert_int_equal(a.bonded + a.unbonding + a.unbonding_entries, 0);
     assert_int_equal(a.balance, 7);
-    assert_ok(slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{2}}, 5000));
-    assert_int_equal(acct(l, 2).jailed_until, 6000);
+    assert_int_equal(a.jailed_until, 1001);
+    assert_status(CA_ERR_LEDGER_NO_STAKE,
+                  slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{2}}, 5000));
+    assert_int_equal(acct(l, 2).jailed_until, 1001);
     ca_ledger_totals t;
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.burned, 70);
@@ -1210,6 +1223,11 @@ static void test_equivocation_evidence(void **state)
     op.amount = 1000;
     assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
+    op.nonce = 2; /* the reporter needs an account */
+    op.counterparty = rid;
+    op.amount = 1;
+    assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_BOND;
     op.signer = wid;
@@ -1270,8 +1288,11 @@ static void test_equivocation_evidence(void **state)
     ca_evidence_offender(evo, &offender);
     ca_evidence_offense(evo, &evh);
     ca_evidence_hash(evo, &pair_hash);
+    const uint64_t task_deadline = ca_evidence_deadline(evo);
     ca_evidence_free(evo);
     assert_memory_equal(offender.bytes, wid.bytes, 32);
+    assert_int_equal(task_deadline, 10000); /* the request's deadline */
+    assert_int_equal(ca_evidence_deadline(NULL), 0);
 
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_SLASH;
@@ -1280,6 +1301,7 @@ static void test_equivocation_evidence(void **state)
     op.counterparty = wid;
     op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
     op.ref = evh;
+    op.deadline = task_deadline;
     assert_ok(ca_ledger_op_sign(&lid, &op, rep, NULL, msg, sizeof msg, &n));
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE, ca_ledger_submit(l, msg, n, 2, NULL));
     ev[ev_len - 1] ^= 1;
@@ -1296,6 +1318,14 @@ static void test_equivocation_evidence(void **state)
                   ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
     wrong = op;
     wrong.counterparty = rid;
+    assert_ok(ca_ledger_op_sign(&lid, &wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
+    /* ... and the task deadline the evidence proves: the window's start is not the reporter's
+     * to choose (an earlier one would let the key expire early and the offense be slashed
+     * again). */
+    wrong = op;
+    wrong.deadline = task_deadline - 1;
     assert_ok(ca_ledger_op_sign(&lid, &wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
                   ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
@@ -1329,7 +1359,7 @@ static void test_equivocation_evidence(void **state)
     ca_ledger_free(l);
     ca_ledger_open_info info;
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
-    assert_int_equal(info.replayed, 3);
+    assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
     assert_memory_equal(h1.bytes, h2.bytes, 32);
     assert_ok(ca_ledger_check(l));
@@ -1380,6 +1410,7 @@ static void test_colliding_keys(void **state)
     const char *dir = CA_TEST_TMP_DIR "/ledger_colliding";
     rmtree(dir);
     ca_ledger_options o = base_opts();
+    o.max_escrows_per_hirer = 1u << 20; /* one hirer makes up every ref here */
     memset(nonces, 0, sizeof nonces);
     ca_ledger *l = NULL;
     assert_ok(ca_ledger_open(&l, dir, &o, NULL));
@@ -1826,11 +1857,42 @@ typedef struct {
 typedef struct {
     ca_ledger_options o;
     ref_acc a[N_AGENTS];
-    int naccounts, nescrows;
+    int naccounts, nescrows, opened; /* escrows held; ESCROW_OPENs applied (picks awards) */
+    int hired[N_AGENTS];             /* escrows held per hirer */
     ref_esc e[N_AWARDS];
     unsigned char used_eq[N_AGENTS][N_EVREF];
-    uint64_t minted, burned;
+    uint64_t eq_expiry[N_AGENTS][N_EVREF];
+    int kept[N_AWARDS], nkept; /* settled escrows still held */
+    uint64_t minted, burned, horizon;
 } ref_model;
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* After an applied op: the horizon moves on and whatever expired before it is dropped. */
+static void ref_prune(ref_model *m, uint64_t now)
+{
+    if (now > m->horizon)
+        m->horizon = now;
+    const uint64_t w = m->o.max_evidence_age;
+    for (int c = 0; c < N_AGENTS; c++)
+        for (int r = 0; r < N_EVREF; r++)
+            if (m->used_eq[c][r] && m->eq_expiry[c][r] < m->horizon)
+                m->used_eq[c][r] = 0;
+    for (int i = 0; i < m->nkept;) {
+        ref_esc *e = &m->e[m->kept[i]];
+        if (sat_add(e->dl, w) < m->horizon) {
+            e->exists = 0;
+            m->nescrows--;
+            m->hired[e->hirer]--;
+            m->kept[i] = m->kept[--m->nkept];
+        } else {
+            i++;
+        }
+    }
+}
 
 static int who(const ca_agent_id *id)
 {
@@ -1880,14 +1942,16 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         return CA_ERR_INVALID_ARGUMENT;
     if ((!uses_cp && memcmp(&op->counterparty, &zid, 32)) ||
         (!uses_ref && memcmp(&op->ref, &zh, 32)) || (!uses_amt && op->amount) ||
-        (!uses_amt2 && op->amount2) || (t != 6 && op->deadline) || (t != 11 && op->evidence) ||
-        (t != 7 && !no_result))
+        (!uses_amt2 && op->amount2) || (t != 6 && t != 11 && op->deadline) ||
+        (t != 11 && op->evidence) || (t != 7 && !no_result))
         return CA_ERR_INVALID_ARGUMENT;
     if ((t <= 4 || t == 6) && op->amount == 0)
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 7 && no_result)
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 11 && (op->evidence < 1 || op->evidence > 3))
+        return CA_ERR_INVALID_ARGUMENT;
+    if (t == 11 && op->evidence != 1 && op->deadline) /* only equivocation names a deadline */
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 1 && s != AUTH)
         return CA_ERR_LEDGER_UNAUTHORIZED;
@@ -1901,6 +1965,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
     if (op->nonce != last + 1)
         return CA_ERR_LEDGER_BAD_NONCE;
     int k = award_no(&op->ref);
+    const uint64_t clock = now > m->horizon ? now : m->horizon;
 #define NEWACC(cond)                                                                               \
     do {                                                                                           \
         if ((cond) && (uint64_t)m->naccounts + 1 > o->max_accounts)                                \
@@ -1984,8 +2049,14 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
             return CA_ERR_LIMIT;
         if (op->deadline <= now)
             return CA_ERR_LEDGER_TOO_LATE;
+        if (sat_add(op->deadline, o->max_evidence_age) < clock)
+            return CA_ERR_LEDGER_TOO_LATE;
+        if (op->deadline - now > o->max_escrow_duration)
+            return CA_ERR_LIMIT;
         if (!A[s].exists || !A[c].exists)
             return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if ((uint64_t)m->hired[s] >= o->max_escrows_per_hirer)
+            return CA_ERR_LIMIT;
         if (now < A[c].jail)
             return CA_ERR_LEDGER_JAILED;
         if (A[s].bal < op->amount || A[c].bal < op->amount2)
@@ -2000,6 +2071,8 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         e->col = op->amount2;
         e->dl = op->deadline;
         m->nescrows++;
+        m->opened++;
+        m->hired[s]++;
         A[s].bal -= op->amount;
         A[c].bal -= op->amount2;
         break;
@@ -2038,6 +2111,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         if (!A[s].exists)
             A[s].exists = 1, m->naccounts++;
         e->missed = !e->delivered && now > e->dl;
+        m->kept[m->nkept++] = k;
         if (t == 8) {
             A[e->worker].bal += e->pay + e->col;
             e->paid = e->pay;
@@ -2055,10 +2129,12 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         break;
     }
     case 11: {
-        if (c < 0 || !A[c].exists)
-            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if ((!A[s].exists && op->evidence != 3) || c < 0 || !A[c].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT; /* reports create no accounts (but the arbiter's)
+                                                   */
         int victim = -1;
         unsigned char *used;
+        uint64_t offense = op->deadline;
         if (op->evidence == 1) {
             used = &m->used_eq[c][op->ref.bytes[0] % N_EVREF];
         } else {
@@ -2084,16 +2160,29 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
                 victim = c == e->worker ? e->hirer : e->worker;
                 used = (unsigned char *)&e->used_dispute[c == e->worker];
             }
+            offense = e->dl;
         }
+        if (op->evidence == 1 && offense > sat_add(now, o->max_escrow_duration))
+            return CA_ERR_LEDGER_TOO_EARLY;
+        if (sat_add(offense, o->max_evidence_age) < clock)
+            return CA_ERR_LEDGER_EVIDENCE_EXPIRED;
         if (*used)
             return CA_ERR_LEDGER_EVIDENCE_USED;
-        NEWACC(!A[s].exists);
-        *used = 1;
-        if (!A[s].exists)
-            A[s].exists = 1, m->naccounts++;
         uint32_t ppm = op->evidence == 1   ? o->slash_equivocation_ppm
                        : op->evidence == 2 ? o->slash_missed_deadline_ppm
                                            : o->slash_dispute_ppm;
+        uint64_t at_risk = ceil_ppm(A[c].bonded, ppm);
+        for (int i = 0; i < A[c].n; i++)
+            if (A[c].mat[i] > now)
+                at_risk += ceil_ppm(A[c].amt[i], ppm);
+        if (at_risk == 0)
+            return CA_ERR_LEDGER_NO_STAKE;
+        NEWACC(!A[s].exists);
+        if (!A[s].exists)
+            A[s].exists = 1, m->naccounts++;
+        *used = 1;
+        if (op->evidence == 1)
+            m->eq_expiry[c][op->ref.bytes[0] % N_EVREF] = sat_add(offense, o->max_evidence_age);
         uint64_t total = ceil_ppm(A[c].bonded, ppm);
         A[c].bonded -= ceil_ppm(A[c].bonded, ppm);
         int j = 0;
@@ -2128,6 +2217,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
     }
     }
     A[s].nonce = op->nonce;
+    ref_prune(m, now);
     return CA_OK;
 }
 
@@ -2173,7 +2263,7 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
     if ((t == CA_LEDGER_OP_ESCROW_SPLIT || t == CA_LEDGER_OP_SLASH) && rnd(s, 3) == 0)
         sg = ARB;
     /* Awards near the newest one: some fresh, most recent (open or just settled). */
-    unsigned k = (unsigned)(m->nescrows + rnd(s, 24));
+    unsigned k = (unsigned)(m->opened + rnd(s, 24));
     k = k >= 16 ? k - 16 : k;
     if (k >= N_AWARDS)
         k = (unsigned)rnd(s, N_AWARDS);
@@ -2240,6 +2330,24 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
             op.ref.bytes[0] = (uint8_t)rnd(s, N_EVREF);
             op.ref.bytes[1] = 0xEE;
             op.counterparty = agent(cp);
+            /* The task's deadline: recent, a little ahead, too far ahead, long ago. */
+            uint64_t span = m->o.max_escrow_duration + m->o.max_evidence_age;
+            switch (rnd(s, 8)) {
+            case 0:
+                op.deadline = now + m->o.max_escrow_duration + 1 + rnd(s, 5);
+                break;
+            case 1:
+                op.deadline = now > span ? now - span - rnd(s, 5) : 0;
+                break;
+            case 2:
+                op.deadline = 0;
+                break;
+            default:
+                op.deadline = now + rnd(s, 2 * m->o.max_escrow_duration + 1);
+                op.deadline = op.deadline > m->o.max_escrow_duration
+                                  ? op.deadline - m->o.max_escrow_duration
+                                  : 0;
+            }
         } else {
             op.ref = award(k);
             if (m->e[k].exists && rnd(s, 3))
@@ -2250,7 +2358,7 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
     default:
         break;
     }
-    if (rnd(s, 200) == 0)
+    if (rnd(s, 200) == 0 && !(t == CA_LEDGER_OP_SLASH && op.evidence == 1))
         op.deadline = 1; /* stray field */
     if (rnd(s, 400) == 0 && t != CA_LEDGER_OP_ESCROW_DELIVER)
         op.result.bytes[3] = 1; /* stray result */
@@ -2310,6 +2418,8 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
     unsigned long counts[2] = {0, 0}, hist[32] = {0};
     for (unsigned long i = 0; i < nops; i++) {
         now += rnd(&s, 4);
+        if (rnd(&s, 64) == 0) /* the host's clock may step back: the horizon does not */
+            now -= rnd(&s, 40);
         ca_ledger_op op = random_op(m, &s, now);
         ca_status want = ref_apply(m, &op, now);
         ca_status got = ca_ledger_apply(l, &op, now, NULL);
@@ -2350,10 +2460,10 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
     for (int i = 0; i < 32; i++)
         if (hist[i])
             print_message("  %s %lu\n",
-                          ca_status_str(i == 0   ? 0
-                                        : i < 20 ? -399 - i
-                                        : i < 31 ? 20 - i
-                                                 : -9999),
+                          ca_status_str(i == 0    ? 0
+                                        : i <= 20 ? -399 - i
+                                        : i < 31  ? 20 - i
+                                                  : -9999),
                           hist[i]);
     /* Both outcomes must be well represented. */
     assert_true(counts[0] > nops / 10 && counts[1] > nops / 10);
@@ -2378,6 +2488,9 @@ static void test_differential(void **state)
     o.jail_equivocation = 30;
     o.jail_missed_deadline = 5;
     o.jail_dispute = UINT64_MAX - 3;
+    o.max_evidence_age = 60;
+    o.max_escrow_duration = 30;
+    o.max_escrows_per_hirer = 12;
     run_differential(o, 0x1234567, per);
     o.slash_equivocation_ppm = CA_LEDGER_PPM;
     o.reporter_share_ppm = 0;
@@ -2386,9 +2499,17 @@ static void test_differential(void **state)
     o.max_escrows = 1u << 20;
     o.max_unbonding_entries = 255;
     o.jail_dispute = 0;
+    o.max_evidence_age = 0; /* an offense is slashable at its time only */
+    o.max_escrow_duration = 1;
+    o.max_escrows_per_hirer = 1u << 20;
     run_differential(o, 0xBEEF, per);
     o = base_opts();
+    o.max_evidence_age = 400;
+    o.max_escrow_duration = 1000;
+    o.max_escrows_per_hirer = 40;
     run_differential(o, 42, per);
+    o.max_evidence_age = UINT64_MAX; /* nothing ever expires */
+    o.max_escrow_duration = UINT64_MAX;
     o.unbonding_delay = 0;
     o.slash_missed_deadline_ppm = 1;
     o.reporter_share_ppm = CA_LEDGER_PPM;
