@@ -1720,6 +1720,29 @@ static void test_ops_bound_to_ledger(void **state)
     oc.initial_accounts = 1000; /* a capacity hint is not a rule */
     assert_ok(ca_ledger_options_id(&oc, &id));
     assert_memory_equal(ida.bytes, id.bytes, 32);
+    /* The version 3 fields are rules: each enters the id, each is validated. */
+    uint64_t *v3_u64[] = {&oc.max_evidence_age, &oc.max_escrow_duration};
+    for (int f = 0; f < 2; f++) {
+        oc = oa;
+        (*v3_u64[f])++;
+        assert_ok(ca_ledger_options_id(&oc, &id));
+        assert_memory_not_equal(ida.bytes, id.bytes, 32);
+    }
+    oc = oa;
+    oc.max_escrows_per_hirer--;
+    assert_ok(ca_ledger_options_id(&oc, &id));
+    assert_memory_not_equal(ida.bytes, id.bytes, 32);
+    oc.max_escrows_per_hirer = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
+    oc.max_escrows_per_hirer = (1u << 30) + 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
+    oc = oa;
+    oc.max_escrow_duration = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
+    oc.max_escrow_duration = 1;
+    oc.max_evidence_age = 0; /* any window is a valid rule, none included */
+    assert_ok(ca_ledger_options_id(&oc, &id));
+    oc = oa;
     oc.max_accounts = 1;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
     oc.version = CA_LEDGER_OPTIONS_VERSION + 1;
@@ -1744,6 +1767,30 @@ static void test_ops_bound_to_ledger(void **state)
     assert_memory_equal(ida.bytes, id.bytes, 32);
     ca_ledger_free(l1);
     free(raw);
+    /* A version 2 caller's struct ends after `network`: the version 3 fields are read as their
+     * defaults (base_opts keeps them), whatever lies after its struct. */
+    const size_t v2 = offsetof(ca_ledger_options, max_evidence_age);
+    raw = malloc(v2);
+    assert_non_null(raw);
+    ca_ledger_options *o2 = (ca_ledger_options *)(void *)raw;
+    assert_ok(ca_ledger_options_init(o2, 2));
+    assert_int_equal(o2->version, 2);
+    const unsigned int two = 2;
+    memcpy(raw, &ob, v2);
+    memcpy(raw + offsetof(ca_ledger_options, version), &two, sizeof two);
+    assert_ok(ca_ledger_new(&l1, o2));
+    assert_ok(ca_ledger_id(l1, &id));
+    assert_memory_equal(idb.bytes, id.bytes, 32);
+    assert_ok(ca_ledger_options_id(o2, &id));
+    assert_memory_equal(idb.bytes, id.bytes, 32);
+    ca_ledger_free(l1);
+    free(raw);
+    ca_ledger_options d;
+    assert_ok(ca_ledger_options_init(&d, CA_LEDGER_OPTIONS_VERSION));
+    assert_int_equal(d.max_evidence_age, CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE);
+    assert_int_equal(d.max_evidence_age, d.unbonding_delay); /* the window: the delay */
+    assert_int_equal(d.max_escrow_duration, (uint64_t)30 * 24 * 3600 * 1000);
+    assert_int_equal(d.max_escrows_per_hirer, CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER);
 
     ca_ledger *a = NULL, *b = NULL;
     assert_ok(ca_ledger_new(&a, &oa));
@@ -1825,6 +1872,207 @@ static void test_ops_bound_to_ledger(void **state)
     ca_identity_free(auth);
     ca_identity_free(h);
     ca_identity_free(w);
+}
+
+/* ------------------------------------------------------------ retention */
+
+/* One step of the retention stream: escrows opened and settled, slashes, a clock that advances
+ * (and sometimes steps back). Statuses are not checked: both replicas get the same ops. */
+static void retention_step(ca_ledger *l, unsigned i, uint64_t *now)
+{
+    *now += i % 97 == 0 && *now > 50 ? (uint64_t)-40 : 7; /* now and then the host steps back */
+    unsigned k = i / 3;
+    ca_ledger_op op;
+    switch (i % 3) {
+    case 0: /* H hires W; the deadlines repeat, so drops tie on time and go by key */
+        op = mkop(CA_LEDGER_OP_ESCROW_OPEN, 2);
+        op.counterparty = agent(3);
+        op.ref = award(k);
+        op.amount = 1;
+        op.deadline = *now + 50 - (k % 5) * 10;
+        break;
+    case 1: /* settle it, or slash its worker for a made-up equivocation */
+        if (k % 4 == 3) {
+            op = mkop(CA_LEDGER_OP_SLASH, 4);
+            op.counterparty = agent(3);
+            op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
+            op.ref = award(100000 + k);
+            op.deadline = *now - (*now > 30 ? 30 : *now);
+        } else {
+            op = mkop(k % 2 ? CA_LEDGER_OP_ESCROW_RELEASE : CA_LEDGER_OP_ESCROW_REFUND, 2);
+            op.ref = award(k);
+        }
+        break;
+    default:
+        op = mkop(CA_LEDGER_OP_TRANSFER, 3);
+        op.counterparty = agent(2);
+        op.amount = 1;
+        break;
+    }
+    if (ca_ledger_apply(l, &op, *now, NULL) == CA_OK)
+        nonces[op.signer.bytes[0]] = op.nonce;
+}
+
+static ca_ledger_options retention_opts(void)
+{
+    ca_ledger_options o = base_opts();
+    o.max_evidence_age = 300;
+    o.max_escrow_duration = 100;
+    o.slash_equivocation_ppm = 1; /* a unit a key */
+    return o;
+}
+
+static void retention_setup(ca_ledger *l)
+{
+    assert_ok(mint(l, 2, 100000));
+    assert_ok(mint(l, 3, 100000));
+    assert_ok(mint(l, 4, 1));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, 3, 50000, 0));
+}
+
+static void assert_same_snapshot(ca_ledger *a, ca_ledger *b)
+{
+    uint8_t *ea = NULL, *eb = NULL;
+    size_t na = 0, nb = 0;
+    assert_ok(cai_snapshot_encode(a, &ea, &na));
+    assert_ok(cai_snapshot_encode(b, &eb, &nb));
+    assert_int_equal(na, nb);
+    assert_memory_equal(ea, eb, na);
+    free(ea);
+    free(eb);
+}
+
+/*
+ * Records kept for slash-once are dropped deterministically: a replica that
+ * applies the same ops with the same nows reaches the same state hash and
+ * even the same snapshot bytes, whether it ran straight through, restarted
+ * from a snapshot halfway (its expiry heap rebuilt in another layout) or
+ * replayed its journal; ca_ledger_check holds throughout and catches a
+ * record kept past its time or a wrong per-hirer count.
+ */
+static void test_retention_deterministic(void **state)
+{
+    (void)state;
+    ca_ledger_options o = retention_opts();
+    enum { STEPS = 3000 };
+    ca_ledger *a = fresh(&o);
+    retention_setup(a);
+    uint64_t now = 0;
+    ca_ledger_totals t;
+    uint64_t most = 0;
+    for (unsigned i = 0; i < STEPS; i++) {
+        retention_step(a, i, &now);
+        ca_ledger_totals_get(a, &t);
+        most = t.escrows > most ? t.escrows : most;
+        if (i % 500 == 0)
+            assert_ok(ca_ledger_check(a));
+    }
+    assert_ok(ca_ledger_check(a));
+    /* A thousand escrows were opened; the table held one window's worth at most. */
+    assert_true(most < 100);
+    assert_true(a->n_evidence > 0 && a->n_evidence < 100);
+
+    /* Restarted from a snapshot halfway. */
+    const char *dir = CA_TEST_TMP_DIR "/ledger_retention";
+    rmtree(dir);
+    memset(nonces, 0, sizeof nonces);
+    ca_ledger *b = NULL;
+    assert_ok(ca_ledger_open(&b, dir, &o, NULL));
+    retention_setup(b);
+    now = 0;
+    for (unsigned i = 0; i < STEPS; i++) {
+        retention_step(b, i, &now);
+        if (i == STEPS / 2) {
+            assert_ok(ca_ledger_snapshot(b));
+            ca_ledger_free(b);
+            b = NULL;
+            assert_ok(ca_ledger_open(&b, dir, &o, NULL));
+        }
+    }
+    ca_hash ha, hb;
+    assert_ok(ca_ledger_state_hash(a, &ha));
+    assert_ok(ca_ledger_state_hash(b, &hb));
+    assert_memory_equal(ha.bytes, hb.bytes, 32);
+    assert_same_snapshot(a, b);
+    /* And from its journal (every op after the halfway snapshot replayed, drops included). */
+    assert_ok(ca_ledger_commit(b, NULL));
+    ca_ledger_free(b);
+    b = NULL;
+    ca_ledger_open_info info;
+    assert_ok(ca_ledger_open(&b, dir, &o, &info));
+    print_message("retention: %llu ops replayed after the snapshot\n",
+                  (unsigned long long)info.replayed);
+    assert_true(info.replayed > 500);
+    assert_ok(ca_ledger_state_hash(b, &hb));
+    assert_memory_equal(ha.bytes, hb.bytes, 32);
+    assert_same_snapshot(a, b);
+    ca_ledger_free(b);
+    rmtree(dir);
+
+    /* The check sees a kept record past its time, and a wrong per-hirer count. */
+    assert_true(a->n_heap > 0);
+    uint64_t horizon = a->horizon;
+    a->horizon = a->heap[0].at + 1;
+    assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
+    a->horizon = horizon;
+    a->accounts[a->escrows[0].hirer].hired++;
+    assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
+    a->accounts[a->escrows[0].hirer].hired--;
+    assert_ok(ca_ledger_check(a));
+    ca_ledger_free(a);
+}
+
+/*
+ * Dropping is O(log n) per record, counted: 4096 escrows settled with
+ * deadlines in decreasing order (each insert climbs past every later one),
+ * every fourth on one earlier deadline (ties go by key), then all dropped by
+ * one op. The heap moves entries at most log2(n) times per insert and per
+ * drop.
+ */
+static void test_retention_cost(void **state)
+{
+    (void)state;
+    enum { N = 4096, LOG2N = 12 };
+    ca_ledger_options o = base_opts();
+    o.max_evidence_age = 10;
+    o.max_escrow_duration = 1u << 20;
+    o.max_escrows_per_hirer = N;
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, 2, N));
+    assert_ok(mint(l, 3, 1));
+    for (unsigned k = 0; k < N; k++) {
+        ca_ledger_op op = mkop(CA_LEDGER_OP_ESCROW_OPEN, 2);
+        op.counterparty = agent(3);
+        op.ref = award(k);
+        op.amount = 1;
+        op.deadline = k % 4 == 0 ? 1000 : 1000 + N - k;
+        assert_ok(ca_ledger_apply(l, &op, 1, NULL));
+        nonces[2] = op.nonce;
+        op = mkop(CA_LEDGER_OP_ESCROW_RELEASE, 2);
+        op.ref = award(k);
+        assert_ok(ca_ledger_apply(l, &op, 1, NULL));
+        nonces[2] = op.nonce;
+    }
+    assert_int_equal(l->n_heap, N);
+    const uint64_t pushes = l->heap_moves;
+    assert_true(pushes <= (uint64_t)N * LOG2N);
+    assert_ok(ca_ledger_check(l));
+    assert_ok(xfer(l, 3, 2, 1)); /* at now 0: nothing expires */
+    assert_int_equal(l->n_heap, N);
+    ca_ledger_op op = mkop(CA_LEDGER_OP_TRANSFER, 3);
+    op.counterparty = agent(2);
+    op.amount = 1;
+    assert_ok(ca_ledger_apply(l, &op, 1000 + N + 11, NULL));
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrows, 0);
+    assert_int_equal(l->n_heap, 0);
+    assert_true(l->heap_moves - pushes <= (uint64_t)N * LOG2N);
+    print_message("expiry heap: %u records, %llu moves to insert, %llu to drop (bound %u each)\n",
+                  N, (unsigned long long)pushes, (unsigned long long)(l->heap_moves - pushes),
+                  N * LOG2N);
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
 }
 
 /* ------------------------------------------------------------ differential */
@@ -2540,6 +2788,8 @@ int main(void)
         cmocka_unit_test(test_colliding_keys),
         cmocka_unit_test(test_deliver_binds_result),
         cmocka_unit_test(test_ops_bound_to_ledger),
+        cmocka_unit_test(test_retention_deterministic),
+        cmocka_unit_test(test_retention_cost),
         cmocka_unit_test(test_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
