@@ -317,6 +317,59 @@ static inline void touch_acc(ca_ledger *l, uint32_t i)
     l->dirty_acc[l->n_dirty_acc++] = i;
 }
 
+/*
+ * The escrows' dirty list names records by index, and escrows are dropped
+ * (ledger.h, AVAILABILITY): an entry may be stale (past the end, or naming a
+ * record that is clean again, or twice the same), so folding skips those.
+ * What holds: every DIRTY escrow has an entry with its current index.
+ */
+static void flush_escrows(ca_ledger *l)
+{
+    uint8_t d[32];
+    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
+        uint32_t i = l->dirty_esc[k];
+        if (i >= l->n_escrows || !(l->escrows[i].flags & CAI_DIRTY))
+            continue;
+        escrow_digest(l, &l->escrows[i], d);
+        sum_add(l->hsum, d, 0);
+        l->escrows[i].flags &= (uint8_t)~CAI_DIRTY;
+    }
+    l->n_dirty_esc = 0;
+}
+
+/*
+ * Room in a full list: first its stale entries go (no hashing; a LISTED mark
+ * keeps one entry a record), and if that leaves it more than half full the
+ * dirty escrows are folded in. Either way the next one comes after at least
+ * half the list's pushes: O(1) amortized, and an escrow dropped while dirty
+ * is never hashed for nothing.
+ */
+enum { CAI_LISTED = 2 };
+static void make_room_dirty_esc(ca_ledger *l)
+{
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
+        uint32_t i = l->dirty_esc[k];
+        if (i < l->n_escrows && (l->escrows[i].flags & (CAI_DIRTY | CAI_LISTED)) == CAI_DIRTY) {
+            l->escrows[i].flags |= CAI_LISTED;
+            l->dirty_esc[kept++] = i;
+        }
+    }
+    for (uint32_t k = 0; k < kept; k++)
+        l->escrows[l->dirty_esc[k]].flags &= (uint8_t)~CAI_LISTED;
+    l->n_dirty_esc = kept;
+    if (kept > l->cap_dirty_esc / 2)
+        flush_escrows(l);
+}
+
+/* Lists escrow i as dirty (its record is not DIRTY yet, so no fold can add it twice). */
+static inline void list_dirty_esc(ca_ledger *l, uint32_t i)
+{
+    if (l->n_dirty_esc == l->cap_dirty_esc)
+        make_room_dirty_esc(l);
+    l->dirty_esc[l->n_dirty_esc++] = i;
+}
+
 static inline void touch_esc(ca_ledger *l, uint32_t i)
 {
     cai_escrow *e = &l->escrows[i];
@@ -325,8 +378,8 @@ static inline void touch_esc(ca_ledger *l, uint32_t i)
     uint8_t d[32];
     escrow_digest(l, e, d);
     sum_add(l->hsum, d, 1);
+    list_dirty_esc(l, i);
     e->flags |= CAI_DIRTY;
-    l->dirty_esc[l->n_dirty_esc++] = i;
 }
 
 void cai_ledger_flush_hash(ca_ledger *l)
@@ -339,13 +392,7 @@ void cai_ledger_flush_hash(ca_ledger *l)
         a->flags &= (uint16_t)~CAI_DIRTY;
     }
     l->n_dirty_acc = 0;
-    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
-        cai_escrow *e = &l->escrows[l->dirty_esc[k]];
-        escrow_digest(l, e, d);
-        sum_add(l->hsum, d, 0);
-        e->flags &= (uint8_t)~CAI_DIRTY;
-    }
-    l->n_dirty_esc = 0;
+    flush_escrows(l);
 }
 
 static void final_hash(const ca_ledger *l, const uint64_t sum[4], ca_hash *out)
@@ -661,20 +708,34 @@ static void record_evidence(ca_ledger *l, const slash_plan *sp)
     cai_expiry_push(l, CAI_EXP_EVIDENCE, k);
 }
 
-/* Drops a kept record (clean: the hash was flushed), filling its hole with the last one. */
+/*
+ * Drops a kept escrow, filling its hole with the last one. Its hash leaves
+ * the sum (a dirty record's has left already). The moved record keeps the
+ * dirty list's promise (flush_escrows): if it is dirty it needs an entry for
+ * its new index, which the dropped record's entry is when that one was dirty
+ * too; otherwise it gets one.
+ */
 static void drop_escrow(ca_ledger *l, uint32_t i)
 {
     cai_escrow *e = &l->escrows[i];
     uint8_t d[32];
-    escrow_digest(l, e, d);
-    sum_add(l->hsum, d, 1);
+    const int was_dirty = (e->flags & CAI_DIRTY) != 0;
+    if (!was_dirty) {
+        escrow_digest(l, e, d);
+        sum_add(l->hsum, d, 1);
+    }
     l->accounts[e->hirer].hired--;
     (void)cai_idmap_remove(&l->esc_index, e->award.bytes, i);
     uint32_t last = --l->n_escrows;
-    if (i != last) {
-        l->escrows[i] = l->escrows[last];
-        (void)cai_idmap_renumber(&l->esc_index, l->escrows[i].award.bytes, last, i);
-        cai_expiry_moved(l, CAI_EXP_ESCROW, i);
+    if (i == last)
+        return;
+    l->escrows[i] = l->escrows[last];
+    (void)cai_idmap_renumber(&l->esc_index, l->escrows[i].award.bytes, last, i);
+    cai_expiry_moved(l, CAI_EXP_ESCROW, i);
+    if ((l->escrows[i].flags & CAI_DIRTY) && !was_dirty) {
+        l->escrows[i].flags &= (uint8_t)~CAI_DIRTY; /* listed below, as a fresh dirty record */
+        list_dirty_esc(l, i);
+        l->escrows[i].flags |= CAI_DIRTY;
     }
 }
 
@@ -695,16 +756,12 @@ static void drop_evidence(ca_ledger *l, uint32_t i)
 /*
  * After an applied op: the horizon moves to `now` if later, and every kept
  * record whose time is before it is dropped. Each record is dropped once, so
- * this costs O(log n) amortized per op; the dirty records are hashed first
- * (a drop subtracts a clean record's hash) only when something expires.
+ * this costs O(log n) amortized per op, and one hash a record at most.
  */
 static void advance_horizon(ca_ledger *l, uint64_t now)
 {
     if (now > l->horizon)
         l->horizon = now;
-    if (l->n_heap == 0 || l->heap[0].at >= l->horizon)
-        return;
-    cai_ledger_flush_hash(l);
     while (l->n_heap > 0 && l->heap[0].at < l->horizon) {
         cai_expiry x = cai_expiry_pop(l);
         if (x.kind == CAI_EXP_ESCROW)
@@ -1019,9 +1076,9 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                                      .hirer = si,
                                      .worker = ci,
                                      .state = CA_LEDGER_ESCROW_OPEN,
-                                     .flags = CAI_DIRTY,
                                      .hpos = CAI_NONE};
-        l->dirty_esc[l->n_dirty_esc++] = e;
+        list_dirty_esc(l, e);
+        l->escrows[e].flags = CAI_DIRTY;
         cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
         l->accounts[si].hired++;
         l->accounts[si].balance -= op->amount;
@@ -1359,9 +1416,10 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
         return st;
     uint32_t i = l->n_escrows++;
     l->escrows[i] = *e;
-    l->escrows[i].flags = CAI_DIRTY;
+    l->escrows[i].flags = 0;
     l->escrows[i].hpos = CAI_NONE;
-    l->dirty_esc[l->n_dirty_esc++] = i;
+    list_dirty_esc(l, i);
+    l->escrows[i].flags = CAI_DIRTY;
     cai_idmap_insert(&l->esc_index, e->award.bytes, i);
     l->accounts[e->hirer].hired++;
     if (e->state == CA_LEDGER_ESCROW_OPEN)

@@ -519,9 +519,11 @@ static double retention_cycles(uint64_t window, size_t n, uint64_t *kept)
     for (int k = 0; k < 2; k++) {
         memset(op.counterparty.bytes, k ? 0x57 : 0x51, 32); /* worker, hirer */
         op.nonce = (uint64_t)k + 1;
-        op.amount = 1000;
-        if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK)
+        op.amount = k ? 1 : n; /* the hirer pays 1 a cycle */
+        if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK) {
+            ca_ledger_free(l);
             return -1;
+        }
     }
     double c0 = cpu_now();
     uint64_t nonce = 0;
