@@ -206,7 +206,8 @@ static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, 
                                  max)) ||
             (st = cai_idmap_reserve(&l->acc_index, acc)) ||
             (st = cai_array_grow((void **)&l->dirty_acc, &l->cap_dirty_acc, want, sizeof(uint32_t),
-                                 max)))
+                                 max)) ||
+            (st = cai_array_grow((void **)&l->hired, &l->cap_hired, want, sizeof(uint32_t), max)))
             return st;
     }
     if (esc) {
@@ -450,8 +451,9 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
         hint = opts->max_accounts;
     /* Exactly `hint` records (later growth doubles). */
     if (hint > 0 && (l->accounts = malloc((size_t)hint * sizeof(cai_account))) != NULL &&
-        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
-        l->cap_accounts = l->cap_dirty_acc = hint;
+        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL &&
+        (l->hired = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
+        l->cap_accounts = l->cap_dirty_acc = l->cap_hired = hint;
     if (hint > 0 && reserve(l, hint, 0, 0, 0) != CA_OK) {
         ca_ledger_free(l);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory reserving %u accounts", hint);
@@ -486,6 +488,7 @@ void ca_ledger_free(ca_ledger *l)
     free(l->heap);
     free(l->dirty_acc);
     free(l->dirty_esc);
+    free(l->hired);
     free(l);
 }
 
@@ -495,6 +498,7 @@ size_t ca_ledger_memory_bytes(const ca_ledger *l)
         return 0;
     size_t n = sizeof *l;
     n += (size_t)l->cap_accounts * (sizeof(cai_account) + sizeof(uint32_t));
+    n += (size_t)l->cap_hired * sizeof(uint32_t);
     n += cai_idmap_memory_bytes(&l->acc_index);
     n += (size_t)l->cap_unbonds * sizeof(cai_unbond);
     n += (size_t)l->cap_escrows * (sizeof(cai_escrow) + sizeof(uint32_t));
@@ -527,6 +531,7 @@ static uint32_t acc_create(ca_ledger *l, const ca_agent_id *id)
     a->unbond_head = CAI_NONE;
     a->flags = CAI_DIRTY;
     l->dirty_acc[l->n_dirty_acc++] = i;
+    l->hired[i] = 0;
     cai_idmap_insert_hashed(&l->acc_index, acc_hash(l, id), i);
     return i;
 }
@@ -670,7 +675,7 @@ static ca_status check_escrow_window(const ca_ledger *l, const ca_ledger_op *op,
 
 static ca_status check_hirer_quota(const ca_ledger *l, uint32_t hirer)
 {
-    if (l->accounts[hirer].hired >= l->opts.max_escrows_per_hirer)
+    if (l->hired[hirer] >= l->opts.max_escrows_per_hirer)
         return cai_fail(CA_ERR_LIMIT, "hirer holds the maximum of %u escrows (open or kept)",
                         l->opts.max_escrows_per_hirer);
     return CA_OK;
@@ -724,7 +729,7 @@ static void drop_escrow(ca_ledger *l, uint32_t i)
         escrow_digest(l, e, d);
         sum_add(l->hsum, d, 1);
     }
-    l->accounts[e->hirer].hired--;
+    l->hired[e->hirer]--;
     (void)cai_idmap_remove(&l->esc_index, e->award.bytes, i);
     uint32_t last = --l->n_escrows;
     if (i == last)
@@ -1080,7 +1085,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
         list_dirty_esc(l, e);
         l->escrows[e].flags = CAI_DIRTY;
         cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
-        l->accounts[si].hired++;
+        l->hired[si]++;
         l->accounts[si].balance -= op->amount;
         l->accounts[ci].balance -= op->amount2;
         l->escrowed += op->amount + op->amount2;
@@ -1260,17 +1265,17 @@ void ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
 static ca_status check_hired(ca_ledger *l)
 {
     uint32_t i = 0;
-    for (; i < l->n_escrows && l->accounts[l->escrows[i].hirer].hired > 0; i++)
-        l->accounts[l->escrows[i].hirer].hired--;
+    for (; i < l->n_escrows && l->hired[l->escrows[i].hirer] > 0; i++)
+        l->hired[l->escrows[i].hirer]--;
     int ok = i == l->n_escrows;
     for (uint32_t a = 0; ok && a < l->n_accounts; a++)
-        ok = l->accounts[a].hired == 0;
+        ok = l->hired[a] == 0;
     while (i-- > 0)
-        l->accounts[l->escrows[i].hirer].hired++;
+        l->hired[l->escrows[i].hirer]++;
     if (!ok)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "per-hirer escrow counts are wrong");
     for (uint32_t a = 0; a < l->n_accounts; a++)
-        if (l->accounts[a].hired > l->opts.max_escrows_per_hirer)
+        if (l->hired[a] > l->opts.max_escrows_per_hirer)
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u holds more escrows than allowed",
                             a);
     return CA_OK;
@@ -1407,7 +1412,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an escrow");
     if (l->n_escrows >= l->opts.max_escrows)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows");
-    if (l->accounts[e->hirer].hired >= l->opts.max_escrows_per_hirer)
+    if (l->hired[e->hirer] >= l->opts.max_escrows_per_hirer)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows of one hirer");
     ca_status st = reserve(l, 0, 1, 0, 0);
     if (st == CA_OK && e->state != CA_LEDGER_ESCROW_OPEN)
@@ -1421,7 +1426,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
     list_dirty_esc(l, i);
     l->escrows[i].flags = CAI_DIRTY;
     cai_idmap_insert(&l->esc_index, e->award.bytes, i);
-    l->accounts[e->hirer].hired++;
+    l->hired[e->hirer]++;
     if (e->state == CA_LEDGER_ESCROW_OPEN)
         l->escrowed += e->payment + e->collateral; /* caller checks overflow */
     else

@@ -13,7 +13,7 @@
 /* 128-bit intermediates for fractions and sums (GCC and clang). */
 __extension__ typedef unsigned __int128 cai_u128;
 
-/* Account record: 88 bytes; index slots add 8 bytes / load factor (<= 0.5). */
+/* Account record: 80 bytes; index slots add 8 bytes / load factor (<= 0.5). */
 typedef struct cai_account {
     ca_agent_id id; /* key; must stay first */
     uint64_t balance;
@@ -22,7 +22,6 @@ typedef struct cai_account {
     uint64_t nonce;
     uint64_t jailed_until;
     uint32_t unbond_head; /* first entry in the pool, CAI_NONE when empty */
-    uint32_t hired;       /* escrows held as hirer (derived: not hashed, not in snapshots) */
     uint16_t unbond_count;
     uint16_t flags; /* CAI_DIRTY: contribution removed from the hash sum */
 } cai_account;
@@ -100,6 +99,10 @@ struct ca_ledger {
     uint32_t n_accounts, cap_accounts;
     cai_idmap acc_index;
     cai_hcache_entry hcache[CAI_HCACHE_SETS][2];
+    /* Per account: escrows it holds as hirer, open or kept (derived: not hashed, not in
+     * snapshots; apart from the records, which transfers alone touch). */
+    uint32_t *hired;
+    uint32_t cap_hired;
 
     cai_unbond *unbonds;
     uint32_t n_unbonds, cap_unbonds, unbond_free;

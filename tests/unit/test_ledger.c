@@ -2015,9 +2015,9 @@ static void test_retention_deterministic(void **state)
     a->horizon = a->heap[0].at + 1;
     assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
     a->horizon = horizon;
-    a->accounts[a->escrows[0].hirer].hired++;
+    a->hired[a->escrows[0].hirer]++;
     assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
-    a->accounts[a->escrows[0].hirer].hired--;
+    a->hired[a->escrows[0].hirer]--;
     assert_ok(ca_ledger_check(a));
     ca_ledger_free(a);
 }
