@@ -103,13 +103,15 @@ typedef enum ca_ledger_evidence {
  * - Evidence window: a SLASH whose offense time + max_evidence_age < T is
  *   refused (CA_ERR_LEDGER_EVIDENCE_EXPIRED). An EQUIVOCATION's offense time
  *   (op.deadline) must also be <= now + max_escrow_duration
- *   (CA_ERR_LEDGER_TOO_EARLY: report it later), so no record outlives the op
- *   that made it by more than max_escrow_duration + max_evidence_age.
+ *   (CA_ERR_LEDGER_TOO_EARLY: report it later).
  * - Records kept only to make an offense slash-once are dropped when no slash
  *   can use them any more: a used evidence key at offense time +
  *   max_evidence_age, a settled escrow at deadline + max_evidence_age (sums
  *   saturate at UINT64_MAX, i.e. never). After every applied op no such
  *   record with a time < horizon is left; an open escrow is never dropped.
+ *   So no used key outlives its SLASH, and no settled escrow its
+ *   ESCROW_OPEN, by more than max_escrow_duration + max_evidence_age, unless
+ *   the escrow stayed open (its funds locked) longer.
  *   Dropping costs O(log n) per record, once (a heap of those times).
  *   A dropped escrow is gone for every query (CA_ERR_LEDGER_UNKNOWN_ESCROW):
  *   rate a settled task (ca_reputation_add_settled) before then.
@@ -125,6 +127,15 @@ typedef enum ca_ledger_evidence {
  *   already have an account (CA_ERR_LEDGER_UNKNOWN_ACCOUNT), the arbiter of a
  *   DISPUTE excepted (one identity fixed by the options, as for
  *   ESCROW_SPLIT): reports create no accounts.
+ * - Order of checks, after shape, roles and nonce. ESCROW_OPEN: escrow
+ *   exists (ESCROW_EXISTS), table full (LIMIT), deadline <= now (TOO_LATE),
+ *   deadline + max_evidence_age < T (TOO_LATE), deadline - now >
+ *   max_escrow_duration (LIMIT), hirer, worker (UNKNOWN_ACCOUNT), hirer's
+ *   quota (LIMIT), worker jailed, funds. SLASH: reporter (UNKNOWN_ACCOUNT,
+ *   not for DISPUTE), offender (UNKNOWN_ACCOUNT), the kind's escrow checks,
+ *   offense time (TOO_EARLY for an EQUIVOCATION dated too far ahead, then
+ *   EVIDENCE_EXPIRED), EVIDENCE_USED, NO_STAKE, then account and memory
+ *   limits.
  */
 typedef struct ca_ledger_op {
     uint32_t type;     /* ca_ledger_op_type */
