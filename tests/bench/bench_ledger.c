@@ -22,6 +22,11 @@
  *                              ca_ledger_open (snapshot decode) + ca_ledger_check of the
  *                              ledger those ops leave (200k accounts and escrows), colliding
  *                              keys / random keys
+ *   ledger_retention_ratio     CPU time of 100k escrow cycles (open, release; the clock 1 ms on
+ *                              per cycle) under a 10 ms evidence window, so that nearly every
+ *                              op drops a settled escrow / the same cycles with nothing ever
+ *                              dropped (max_evidence_age UINT64_MAX); what dropping costs
+ *   ledger_retention_kept      escrows held at the end under the 10 ms window (of 100k opened)
  * Recovery figures: see bench_ledger_recovery below.
  */
 #include <stdio.h>
@@ -457,6 +462,7 @@ static void bench_flood(int rounds)
 {
     ca_ledger_options o = bench_opts();
     o.initial_accounts = 0;
+    o.max_escrows_per_hirer = FLOOD; /* one hirer makes up every ref */
     double xr[9], er[9], rr[9];
     const char *tmp = getenv("CA_BENCH_TMP");
     char dir[400];
@@ -493,6 +499,80 @@ static void bench_flood(int rounds)
     bench_figure("ledger_transfer_colliding_ratio", bench_median(xr, (size_t)rounds), "x");
     bench_figure("ledger_escrow_colliding_ratio", bench_median(er, (size_t)rounds), "x");
     bench_figure("ledger_reopen_colliding_ratio", bench_median(rr, (size_t)rounds), "x");
+}
+
+/* CPU seconds of `n` open + release cycles of one hirer; *kept: escrows held at the end. */
+static double retention_cycles(uint64_t window, size_t n, uint64_t *kept)
+{
+    ca_ledger_options o = bench_opts();
+    o.initial_accounts = 0;
+    o.max_evidence_age = window;
+    o.max_escrows_per_hirer = (uint32_t)n;
+    o.max_escrows = (uint32_t)n;
+    ca_ledger *l = NULL;
+    if (ca_ledger_new(&l, &o) != CA_OK)
+        return -1;
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    memset(op.signer.bytes, 0xAA, 32);
+    for (int k = 0; k < 2; k++) {
+        memset(op.counterparty.bytes, k ? 0x57 : 0x51, 32); /* worker, hirer */
+        op.nonce = (uint64_t)k + 1;
+        op.amount = k ? 1 : n; /* the hirer pays 1 a cycle */
+        if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK) {
+            ca_ledger_free(l);
+            return -1;
+        }
+    }
+    double c0 = cpu_now();
+    uint64_t nonce = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&op, 0, sizeof op);
+        op.type = CA_LEDGER_OP_ESCROW_OPEN;
+        memset(op.signer.bytes, 0x51, 32);
+        memset(op.counterparty.bytes, 0x57, 32);
+        op.nonce = ++nonce;
+        const size_t ref = i + 1;
+        memcpy(op.ref.bytes, &ref, sizeof ref);
+        op.amount = 1;
+        op.deadline = i + 5;
+        int bad = ca_ledger_apply(l, &op, i, NULL) != CA_OK;
+        op.type = CA_LEDGER_OP_ESCROW_RELEASE;
+        op.nonce = ++nonce;
+        memset(op.counterparty.bytes, 0, 32);
+        op.amount = 0;
+        op.deadline = 0;
+        if (bad || ca_ledger_apply(l, &op, i, NULL) != CA_OK) {
+            ca_ledger_free(l);
+            return -1;
+        }
+    }
+    double t = cpu_now() - c0;
+    ca_ledger_totals tot;
+    ca_ledger_totals_get(l, &tot);
+    *kept = tot.escrows;
+    ca_ledger_free(l);
+    return t;
+}
+
+/* What dropping settled escrows costs against keeping them all. */
+static void bench_retention(int rounds)
+{
+    enum { CYCLES = 100000 };
+    double ratio[9];
+    uint64_t kept = 0, all = 0;
+    for (int r = 0; r < rounds; r++) {
+        double a = retention_cycles(10, CYCLES, &kept),
+               b = retention_cycles(UINT64_MAX, CYCLES, &all);
+        if (a < 0 || b < 0 || all != CYCLES) {
+            fprintf(stderr, "bench_ledger: retention cycles failed: %s\n", ca_last_error());
+            return;
+        }
+        ratio[r] = a / b;
+    }
+    bench_figure("ledger_retention_ratio", bench_median(ratio, (size_t)rounds), "x");
+    bench_figure("ledger_retention_kept", (double)kept, "escrows");
 }
 
 void bench_ledger(void)
@@ -586,4 +666,5 @@ void bench_ledger(void)
     free(nonces);
     bench_ledger_recovery();
     bench_flood(rounds < 3 ? rounds : 3);
+    bench_retention(rounds < 3 ? rounds : 3);
 }
