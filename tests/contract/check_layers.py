@@ -111,10 +111,13 @@ class Source:
     def __init__(self, root, rel):
         self.rel = rel
         raw = strip_comments(read(os.path.join(root, rel)))
-        self.includes = [(raw.count("\n", 0, m.start()) + 1, m.group(1))
-                         for m in re.finditer(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', raw, re.M)]
+        # (line, name, quoted): "..." must resolve inside the tree, <...> may be a system header
+        self.includes = [(raw.count("\n", 0, m.start()) + 1, m.group(1) or m.group(2), bool(m.group(1)))
+                         for m in re.finditer(r'^[ \t]*#[ \t]*include[ \t]*(?:"([^"]+)"|<([^>]+)>)',
+                                              raw, re.M)]
         text = strip_strings(raw)
         self.defines, self.declares, self.uses = {}, {}, []
+        self.statics = set()  # functions defined static in a .c file: visible in this file only
         # Preprocessor lines (with continuations): a function-like macro defines
         # its name; the names in any directive's body are uses.
         masked = list(text)
@@ -138,7 +141,7 @@ class Source:
     def _scan(self, text):
         """Brace depth outside `extern "C" { }`: names at depth 0 are declared or
         defined there, names at depth > 0 are uses (function bodies, initializers)."""
-        depth, stack, i, n = 0, [], 0, len(text)
+        depth, stack, i, n, stmt = 0, [], 0, len(text), 0
         line_at = _line_index(text)
         ident = re.compile(r"[A-Za-z_]\w*")
         while i < n:
@@ -152,6 +155,12 @@ class Source:
                 if stack and not stack.pop():
                     depth -= 1
                 i += 1
+                if depth == 0:
+                    stmt = i
+            elif c == ";":
+                i += 1
+                if depth == 0:
+                    stmt = i
             elif c.isalpha() or c == "_":
                 m = ident.match(text, i)
                 name = m.group(0)
@@ -170,6 +179,8 @@ class Source:
                 k = _skip_attributes(text, close + 1)
                 if k < n and text[k] == "{":
                     self.defines[name] = line_at(m.start())
+                    if self.rel.endswith(".c") and re.search(r"\bstatic\b", text[stmt:m.start()]):
+                        self.statics.add(name)
                 elif k < n and text[k] in ";,":
                     self.declares[name] = line_at(m.start())
                 i = close + 1
@@ -289,6 +300,8 @@ def check(root, doc=DOC):
         if own == "*":
             continue
         for name, line in src.defines.items():
+            if name in src.statics:
+                continue
             if rel.endswith(".c") or name not in func_owner:
                 func_owner[name] = (own, f"{rel}:{line}")
     # Functions whose definition the scan cannot see (made by a macro with ##)
@@ -316,9 +329,11 @@ def check(root, doc=DOC):
 
     edges = {}  # module -> {module used: [how, ...]}
     for rel, (own, src) in sources.items():
-        for line, name in src.includes:
+        for line, name, quoted in src.includes:
             target = resolve(root, rel, name)
             if target is None:
+                if not quoted:
+                    continue  # a system header
                 problems.append(f'{rel}:{line}: #include "{name}" resolves to no file in '
                                 f"the file's folder, lib/ or include/")
                 continue
@@ -331,7 +346,7 @@ def check(root, doc=DOC):
                        f'{own} (layer {level.get(own)}) includes "{name}" of '
                        f"{'every module' if tgt == '*' else tgt} (layer {level.get(tgt, 'top')})")
         for line, name in src.uses:
-            if name not in func_owner:
+            if name not in func_owner or name in src.defines:
                 continue
             tgt, where = func_owner[name]
             if tgt == own:
@@ -395,6 +410,17 @@ PLANTS = [
      lambda t: _edit(t, "lib/identity/identity.c", '#include "internal.h"',
                      '#include "internal.h"\n#include "ledger/ledger_internal.h"'),
      "identity (layer 3) includes \"ledger/ledger_internal.h\" of ledger"),
+    ("a module includes a higher module's public header with <...>",
+     lambda t: _edit(t, "lib/card/card.c", '#include "internal.h"',
+                     '#include "internal.h"\n#include <cyberagent/reputation.h>'),
+     "card (layer 5) includes \"cyberagent/reputation.h\" of reputation"),
+    ("a static function of the same name elsewhere does not hide a use",
+     lambda t: (_append(t, "lib/wire/wire.c",
+                        "\nstatic int cai_task_kind_word(void)\n{\n    return 0;\n}\n"),
+                _append(t, "lib/identity/did.c",
+                        "\nconst char *cai_identity_planted(void)\n{\n"
+                        "    return cai_task_kind_word(1);\n}\n")),
+     "identity (layer 3) uses cai_task_kind_word, defined by task"),
     ("a public header includes a higher module's header",
      lambda t: _edit(t, "include/cyberagent/envelope.h", '#include "identity.h"',
                      '#include "identity.h"\n#include "task.h"'),
