@@ -141,36 +141,29 @@ class Source:
     def _scan(self, text):
         """Brace depth outside `extern "C" { }`: names at depth 0 are declared or
         defined there, names at depth > 0 are uses (function bodies, initializers)."""
-        depth, stack, i, n, stmt = 0, [], 0, len(text), 0
+        depth, stack, n, stmt = 0, [], len(text), 0
         line_at = _line_index(text)
-        ident = re.compile(r"[A-Za-z_]\w*")
-        while i < n:
-            c = text[i]
+        resume = 0  # tokens before this offset were consumed by a parameter list
+        for tok in re.finditer(r"[{};]|\b(?:cai?_\w+)", text):
+            pos, c = tok.start(), tok.group(0)
+            if pos < resume:
+                continue
             if c == "{":
-                transparent = re.search(r"\bextern\s*\"\"\s*$", text[max(0, i - 40):i]) is not None
+                transparent = re.search(r"\bextern\s*\"\"\s*$", text[max(0, pos - 40):pos]) is not None
                 stack.append(transparent)
                 depth += 0 if transparent else 1
-                i += 1
             elif c == "}":
                 if stack and not stack.pop():
                     depth -= 1
-                i += 1
                 if depth == 0:
-                    stmt = i
+                    stmt = pos + 1
             elif c == ";":
-                i += 1
                 if depth == 0:
-                    stmt = i
-            elif c.isalpha() or c == "_":
-                m = ident.match(text, i)
-                name = m.group(0)
-                i = m.end()
-                if not (name.startswith("ca_") or name.startswith("cai_")):
-                    continue
-                if depth > 0:
-                    self.uses.append((line_at(m.start()), name))
-                    continue
-                j = _skip_space(text, i)
+                    stmt = pos + 1
+            elif depth > 0:
+                self.uses.append((line_at(pos), c))
+            else:
+                j = _skip_space(text, tok.end())
                 if j >= n or text[j] != "(":
                     continue
                 close = _match_paren(text, j)
@@ -178,14 +171,12 @@ class Source:
                     continue
                 k = _skip_attributes(text, close + 1)
                 if k < n and text[k] == "{":
-                    self.defines[name] = line_at(m.start())
-                    if self.rel.endswith(".c") and re.search(r"\bstatic\b", text[stmt:m.start()]):
-                        self.statics.add(name)
+                    self.defines[c] = line_at(pos)
+                    if self.rel.endswith(".c") and re.search(r"\bstatic\b", text[stmt:pos]):
+                        self.statics.add(c)
                 elif k < n and text[k] in ";,":
-                    self.declares[name] = line_at(m.start())
-                i = close + 1
-            else:
-                i += 1
+                    self.declares[c] = line_at(pos)
+                resume = close + 1
 
 
 def _line_index(text):
