@@ -251,7 +251,9 @@ static double run_sqlite(const char *path, const xfer *x, size_t n)
  *                                       garbage of the same total size: fake record headers every
  *                                       25 bytes with plausible seqs and lengths (the tail that
  *                                       made the recovery of format 1 quadratic)
- *   ledger_recovery_garbage_vs_clean_<n>mib   ratio of the two medians, same run
+ *   ledger_recovery_garbage_vs_clean_<n>mib   median of the per-round ratios, the two opens
+ *                                       taking turns (bench_interleave); the _ms figures
+ *                                       are each side's median over the same rounds
  * for n = 1, 2, 4. The garbage answers CA_ERR_LEDGER_CORRUPT at its first byte; a recovery
  * that is linear stays at or below the clean replay of the same size (ratio <= 1).
  */
@@ -303,31 +305,36 @@ static int recovery_build(const char *dir, long bytes)
     return rc;
 }
 
-/* Median wall time of `rounds` opens (ms); the journal is rewritten from `j` first when given. */
-static double recovery_time(const char *dir, const uint8_t *j, size_t jlen, int rounds,
-                            ca_status *st_out)
+/* One ca_ledger_open of `dir` in wall milliseconds (a side of bench_interleave); the journal is
+   rewritten from `j` first when given (the open cuts a garbage tail off). */
+typedef struct recovery_side {
+    const char *dir;
+    const uint8_t *j;
+    size_t jlen;
+    ca_status st;
+} recovery_side;
+
+static double recovery_open(void *ctx)
 {
-    double t[9];
+    recovery_side *s = ctx;
     ca_ledger_options o = recovery_opts();
-    for (int r = 0; r < rounds; r++) {
-        if (j != NULL) {
-            char p[512];
-            snprintf(p, sizeof p, "%s/journal", dir);
-            FILE *f = fopen(p, "wb");
-            if (f == NULL || fwrite(j, 1, jlen, f) != jlen) {
-                if (f)
-                    fclose(f);
-                return -1;
-            }
-            fclose(f);
+    if (s->j != NULL) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/journal", s->dir);
+        FILE *f = fopen(p, "wb");
+        if (f == NULL || fwrite(s->j, 1, s->jlen, f) != s->jlen) {
+            if (f)
+                fclose(f);
+            return -1;
         }
-        ca_ledger *l = NULL;
-        double t0 = bench_now();
-        *st_out = ca_ledger_open(&l, dir, &o, NULL);
-        t[r] = (bench_now() - t0) * 1e3;
-        ca_ledger_free(l);
+        fclose(f);
     }
-    return bench_median(t, (size_t)rounds);
+    ca_ledger *l = NULL;
+    double t0 = bench_now();
+    s->st = ca_ledger_open(&l, s->dir, &o, NULL);
+    double ms = (bench_now() - t0) * 1e3;
+    ca_ledger_free(l);
+    return ms;
 }
 
 static void bench_ledger_recovery(void)
@@ -336,9 +343,10 @@ static void bench_ledger_recovery(void)
     if (rounds > 9)
         rounds = 9;
     const char *tmp = getenv("CA_BENCH_TMP");
-    char dir[400];
+    char dir[400], clean[420];
     snprintf(dir, sizeof dir, "%s/ca-bench-recovery-%ld", tmp && *tmp ? tmp : "/tmp",
              (long)getpid());
+    snprintf(clean, sizeof clean, "%s-clean", dir);
     /* The 200-record prefix the garbage follows. */
     if (recovery_build(dir, 0) != 0) {
         fprintf(stderr, "bench_ledger_recovery: setup failed: %s\n", ca_last_error());
@@ -374,24 +382,31 @@ static void bench_ledger_recovery(void)
                 h[8 + k] = (uint8_t)(seq >> (8 * k));
             h[24] = 1;
         }
-        ca_status st_g = CA_OK, st_c = CA_OK;
-        double tg = recovery_time(dir, j, len, rounds, &st_g);
-        free(j);
-        if (recovery_build(dir, (long)len) != 0)
+        /* The clean journal of the same size in a second directory, so the two opens can take
+           turns (bench_interleave): garbage, clean, clean, garbage, ... */
+        if (recovery_build(clean, (long)len) != 0) {
+            free(j);
             break;
-        double tc = recovery_time(dir, NULL, 0, rounds, &st_c);
-        if (st_c != CA_OK)
-            fprintf(stderr, "bench_ledger_recovery: clean journal: %s\n", ca_status_str(st_c));
-        fprintf(stderr, "bench_ledger_recovery: %zu MiB garbage: %s\n", mib, ca_status_str(st_g));
+        }
+        recovery_side sg = {dir, j, len, CA_OK}, sc = {clean, NULL, 0, CA_OK};
+        bench_pair pair;
+        int ok = bench_interleave(rounds, recovery_open, &sg, recovery_open, &sc, &pair) == 0;
+        free(j);
+        if (!ok)
+            break;
+        if (sc.st != CA_OK)
+            fprintf(stderr, "bench_ledger_recovery: clean journal: %s\n", ca_status_str(sc.st));
+        fprintf(stderr, "bench_ledger_recovery: %zu MiB garbage: %s\n", mib, ca_status_str(sg.st));
         char name[96];
         snprintf(name, sizeof name, "ledger_recovery_clean_%zumib_ms", mib);
-        bench_figure(name, tc, "ms");
+        bench_figure(name, pair.den, "ms");
         snprintf(name, sizeof name, "ledger_recovery_garbage_%zumib_ms", mib);
-        bench_figure(name, tg, "ms");
+        bench_figure(name, pair.num, "ms");
         snprintf(name, sizeof name, "ledger_recovery_garbage_vs_clean_%zumib", mib);
-        bench_figure(name, tc > 0 ? tg / tc : 0, "x");
+        bench_figure(name, pair.ratio, "x");
     }
     rm_ledger_dir(dir);
+    rm_ledger_dir(clean);
 }
 
 /* ---- hostile keys: made-up ids that share a 16-byte prefix (docs/LEDGER.md, "Indexes") ---- */
