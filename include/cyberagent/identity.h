@@ -159,13 +159,16 @@ CA_API CA_NODISCARD ca_status ca_agent_x25519_public(const ca_agent_id *id,
 
 typedef struct ca_keyfile_options {
     unsigned int version; /* CA_KEYFILE_OPTIONS_VERSION */
-    /* Argon2id cost used when writing a file (default CA_KEYFILE_*LIMIT_DEFAULT). */
+    /* Argon2id cost used when writing a file: passes, default CA_KEYFILE_OPSLIMIT_DEFAULT (3),
+     * and bytes, default CA_KEYFILE_MEMLIMIT_DEFAULT (268435456 = 256 MiB). */
     uint64_t opslimit;
     size_t memlimit;
     /*
-     * Most work a file being read may demand (default CA_KEYFILE_MAX_*_DEFAULT);
-     * protects against hostile files. Writing refuses a cost above these too,
-     * since the file could not be read back with the same options.
+     * Most work a file being read may demand: passes, default
+     * CA_KEYFILE_MAX_OPSLIMIT_DEFAULT (3), and bytes, default
+     * CA_KEYFILE_MAX_MEMLIMIT_DEFAULT (268435456); protects against hostile
+     * files. Writing refuses a cost above these too, since the file could
+     * not be read back with the same options.
      */
     uint64_t max_opslimit;
     size_t max_memlimit;

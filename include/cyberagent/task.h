@@ -31,13 +31,11 @@ extern "C" {
 #endif
 
 /* Limits (bytes). */
-#define CA_TASK_INLINE_MAX       524288u /* inline input/output bytes */
-#define CA_TASK_URI_MAX          1024u   /* content URI */
-#define CA_TASK_TEXT_MAX         1024u   /* failure message, cancel/dispute reason */
-#define CA_TASK_REFS_MAX         16u     /* message ids a dispute relies on: 1 .. 16 */
-#define CA_TASK_RATING_MAX       100u    /* receipt rating: 0 .. 100 */
-#define CA_TASK_MESSAGES_DEFAULT 1024u   /* default message bound of a ca_task */
-#define CA_TASK_BIDS_DEFAULT     1000u   /* default bid bound of a ca_task */
+#define CA_TASK_INLINE_MAX 524288u /* inline input/output bytes */
+#define CA_TASK_URI_MAX    1024u   /* content URI */
+#define CA_TASK_TEXT_MAX   1024u   /* failure message, cancel/dispute reason */
+#define CA_TASK_REFS_MAX   16u     /* message ids a dispute relies on: 1 .. 16 */
+#define CA_TASK_RATING_MAX 100u    /* receipt rating: 0 .. 100 */
 /* Most non-bid messages a valid thread holds: the request, the award, the
  * result or a cancel, the receipt and one dispute per party. */
 #define CA_TASK_NONBID_MAX 6u
@@ -292,6 +290,14 @@ CA_API const char *ca_task_state_name(ca_task_state state);
  */
 #define CA_TASK_OPTIONS_VERSION 2u
 
+/* Defaults of ca_task_options (what ca_task_options_init writes); the
+ * envelope limits are the envelope's defaults. */
+#define CA_TASK_MAX_MESSAGES_DEFAULT       1024u
+#define CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT
+#define CA_TASK_MAX_BODY_BYTES_DEFAULT     CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT
+#define CA_TASK_MAX_SKEW_MS_DEFAULT        CA_ENVELOPE_MAX_SKEW_MS_DEFAULT
+#define CA_TASK_MAX_BIDS_DEFAULT           1000u
+
 /*
  * Bounds. Bids are the only messages anyone can send in any number (each
  * from its own made-up bidder), so only bids are bounded by a count: a bid
@@ -306,16 +312,17 @@ CA_API const char *ca_task_state_name(ca_task_state state);
  */
 typedef struct ca_task_options {
     unsigned int version; /* CA_TASK_OPTIONS_VERSION */
-    /* Messages a thread may hold, all kinds; default CA_TASK_MESSAGES_DEFAULT;
+    /* Messages a thread may hold, all kinds; default CA_TASK_MAX_MESSAGES_DEFAULT (1024);
      * at least CA_TASK_NONBID_MAX + 1 (else CA_ERR_INVALID_ARGUMENT). Also the
      * most messages ca_task_deserialize reads. */
     size_t max_messages;
-    /* Envelope limits and clock skew used to verify each message; default
-     * ca_envelope_options_init values. */
+    /* Envelope limits and clock skew used to verify each message; defaults
+     * CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT (1052672), CA_TASK_MAX_BODY_BYTES_DEFAULT
+     * (1048576) and CA_TASK_MAX_SKEW_MS_DEFAULT (30000), those of ca_envelope_options. */
     size_t max_envelope_bytes;
     size_t max_body_bytes;
     uint64_t max_skew_ms;
-    /* Version 2. Bids a thread accepts; default CA_TASK_BIDS_DEFAULT; at least 1. */
+    /* Version 2. Bids a thread accepts; default CA_TASK_MAX_BIDS_DEFAULT (1000); at least 1. */
     size_t max_bids;
 } ca_task_options;
 

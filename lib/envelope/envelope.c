@@ -101,8 +101,6 @@ const char *ca_kind_name(uint32_t kind)
     default:
         break;
     }
-    if (kind >= CA_KIND_LEDGER_MIN && kind <= CA_KIND_LEDGER_MAX)
-        return "ledger";
     return NULL;
 }
 
@@ -121,10 +119,10 @@ ca_status ca_envelope_options_init(ca_envelope_options *opts, unsigned int versi
     CAI_REQUIRE_VERSION("ca_envelope_options", version, CA_ENVELOPE_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->max_envelope_bytes = ((size_t)1 << 20) + 4096;
-    opts->max_body_bytes = (size_t)1 << 20;
-    opts->max_skew_ms = 30000;
-    opts->max_lifetime_ms = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    opts->max_envelope_bytes = CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT;
+    opts->max_body_bytes = CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT;
+    opts->max_skew_ms = CA_ENVELOPE_MAX_SKEW_MS_DEFAULT;
+    opts->max_lifetime_ms = CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT;
     return CA_OK;
 }
 
