@@ -130,11 +130,12 @@ CA_API CA_NODISCARD ca_status ca_envelope_decode(ca_envelope **out, const uint8_
                                                  const ca_envelope_options *opts);
 
 /*
- * Checks, in this order: the size limits (CA_ERR_LIMIT), the signature
- * (CA_ERR_BAD_SIGNATURE), the lifetime (CA_ERR_LIFETIME when expires_at -
- * created_at > max_lifetime_ms), then time: CA_ERR_NOT_YET_VALID when
- * created_at > now + skew, CA_ERR_EXPIRED when now > expires_at + skew (sums
- * saturate). CA_ERR_INVALID_ARGUMENT for max_lifetime_ms 0.
+ * Checks, in this order: the arguments (CA_ERR_INVALID_ARGUMENT for NULL env
+ * or max_lifetime_ms 0, CA_ERR_UNSUPPORTED for an unknown options version),
+ * the size limits (CA_ERR_LIMIT), the signature (CA_ERR_BAD_SIGNATURE), the
+ * lifetime (CA_ERR_LIFETIME when expires_at - created_at > max_lifetime_ms),
+ * then time: CA_ERR_NOT_YET_VALID when created_at > now + skew,
+ * CA_ERR_EXPIRED when now > expires_at + skew (sums saturate).
  */
 CA_API CA_NODISCARD ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now,
                                                  const ca_envelope_options *opts);

@@ -527,6 +527,9 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
     ca_status st = env_options(opts, &o);
     if (st != CA_OK)
         return st;
+    /* Options before any work, as every call checks its arguments first. */
+    if (o.max_lifetime_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
     if ((st = env_check_limits(env, &o)) != CA_OK)
         return st;
     if ((st = cai_ensure_init()) != CA_OK)
@@ -551,8 +554,6 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
         free(sbuf);
     if (bad != 0)
         return cai_fail(CA_ERR_BAD_SIGNATURE, "envelope signature does not verify");
-    if (o.max_lifetime_ms == 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
     if (env->expires_at - env->created_at > o.max_lifetime_ms)
         return cai_fail(CA_ERR_LIFETIME,
                         "envelope lives %llu ms (created %llu, expires %llu), more than the "

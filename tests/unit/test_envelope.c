@@ -1209,6 +1209,13 @@ static void test_lifetime_verify(void **state)
     buf[len - 1] ^= 1;
     assert_ok(ca_envelope_decode(&e, buf, len, NULL)); /* decode alone does not judge lifetimes */
     assert_status(CA_ERR_BAD_SIGNATURE, ca_envelope_verify(e, T0, NULL));
+    /* An option no envelope passes is refused before any work, whatever the
+     * envelope (envelope.h: the arguments first). */
+    assert_ok(ca_envelope_options_init(&o, CA_ENVELOPE_OPTIONS_VERSION));
+    o.max_lifetime_ms = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_envelope_verify(e, T0, &o));
+    o.max_envelope_bytes = 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_envelope_verify(e, T0, &o));
     ca_envelope_free(e);
     ca_envelope_free(forever);
     ca_envelope_free(over);
