@@ -142,11 +142,12 @@ CA_API uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount);
  * only its first 8 bytes (a 64-bit fingerprint) are kept for
  * one-rating-per-task deduplication. `time_ms` is when the task settled
  * (Unix ms, stored with one-second resolution, must be < 2^32 s).
- * Errors: CA_ERR_SELF_RATING (rater == ratee), CA_ERR_DUPLICATE_RATING (task
- * already rated), CA_ERR_UNPAID_RATING (weight 0), CA_ERR_INVALID_ARGUMENT
- * (rating > 100, time out of range), CA_ERR_LIMIT (max_agents, or max_ratings
- * tasks taken, pruned ones included), CA_ERR_NO_MEMORY. On failure nothing
- * changes. Scores move at the next
+ * Checks, in this order: CA_ERR_INVALID_ARGUMENT (a NULL argument, rating >
+ * CA_TASK_RATING_MAX, time out of range), CA_ERR_SELF_RATING (rater ==
+ * ratee), CA_ERR_UNPAID_RATING (weight 0), CA_ERR_DUPLICATE_RATING (task
+ * already rated), CA_ERR_LIMIT (max_ratings tasks taken, pruned ones
+ * included; then max_agents); CA_ERR_NO_MEMORY may come at any point after
+ * the weight. On failure nothing changes. Scores move at the next
  * ca_reputation_update().
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
@@ -234,9 +235,10 @@ CA_API CA_NODISCARD ca_status ca_reputation_sync_stakes(ca_reputation *rep, cons
  * of its own trust; the rest goes to the teleport vector, as a dangling
  * agent's does. So a proven cheater neither collects the trust its raters
  * (or its ring) give it nor passes trust on to its ring. Local (Beta)
- * scores are not changed. Errors: CA_ERR_INVALID_ARGUMENT (kind not 1..3,
- * time out of range), CA_ERR_DUPLICATE_OFFENSE, CA_ERR_LIMIT (max_agents,
- * or max_ratings offenses), CA_ERR_NO_MEMORY; on failure nothing changes.
+ * scores are not changed. Checks, in this order: CA_ERR_INVALID_ARGUMENT (a
+ * NULL argument, kind not 1..3, time out of range), CA_ERR_DUPLICATE_OFFENSE,
+ * CA_ERR_LIMIT (max_ratings offenses, then max_agents); CA_ERR_NO_MEMORY may
+ * come at any point after the arguments. On failure nothing changes.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind,
                                                         const ca_hash *ref,

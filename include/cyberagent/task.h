@@ -96,11 +96,12 @@ typedef struct ca_task_award {
 /* RESULT (CA_KIND_TASK_RESULT): parent = the award. Output or failure report. */
 typedef struct ca_task_result {
     ca_hash task;
-    ca_hash award;               /* = envelope parent */
-    int failed;                  /* 0: `output` holds the output; 1: a failure report */
-    ca_task_content output;      /* when !failed */
-    uint64_t failure_code;       /* application-defined, when failed */
-    const char *failure_message; /* NUL-terminated UTF-8, may be "" (or NULL as input) */
+    ca_hash award;          /* = envelope parent */
+    int failed;             /* 0: `output` holds the output; 1: a failure report */
+    ca_task_content output; /* when !failed */
+    uint64_t failure_code;  /* application-defined, when failed */
+    /* NUL-terminated UTF-8, 0 .. CA_TASK_TEXT_MAX bytes (NULL as input = "") */
+    const char *failure_message;
 } ca_task_result;
 
 /* RECEIPT (CA_KIND_TASK_RECEIPT): parent = the result. Settles and rates. */
@@ -118,15 +119,15 @@ typedef struct ca_task_receipt {
  * award (after its deadline passed without a result). */
 typedef struct ca_task_cancel {
     ca_hash task;
-    const char *reason; /* NUL-terminated UTF-8, may be "" (or NULL as input) */
+    const char *reason; /* NUL-terminated UTF-8, 0 .. CA_TASK_TEXT_MAX bytes (NULL as input = "") */
 } ca_task_cancel;
 
 /* DISPUTE (CA_KIND_TASK_DISPUTE): parent = any message of the thread. */
 typedef struct ca_task_dispute {
     ca_hash task;
     const char *reason;  /* NUL-terminated UTF-8, 1 .. CA_TASK_TEXT_MAX bytes */
-    const ca_hash *refs; /* message ids the dispute relies on */
-    size_t ref_count;    /* 1 .. CA_TASK_REFS_MAX */
+    const ca_hash *refs; /* message ids the dispute relies on, distinct */
+    size_t ref_count;    /* 1 .. CA_TASK_REFS_MAX (else CA_ERR_LIMIT) */
 } ca_task_dispute;
 
 /*
@@ -318,7 +319,9 @@ typedef struct ca_task_options {
     size_t max_messages;
     /* Envelope limits and clock skew used to verify each message; defaults
      * CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT (1052672), CA_TASK_MAX_BODY_BYTES_DEFAULT
-     * (1048576) and CA_TASK_MAX_SKEW_MS_DEFAULT (30000), those of ca_envelope_options. */
+     * (1048576) and CA_TASK_MAX_SKEW_MS_DEFAULT (30000), those of ca_envelope_options.
+     * The lifetime cap is not an option here: every message is verified with
+     * max_lifetime_ms CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT. */
     size_t max_envelope_bytes;
     size_t max_body_bytes;
     uint64_t max_skew_ms;
@@ -333,9 +336,12 @@ CA_API ca_status ca_task_options_init(ca_task_options *opts, unsigned int versio
 typedef struct ca_task ca_task;
 
 /*
- * New thread from its REQUEST. The envelope is verified (signature and time
- * at `now`) and parsed; then deadline > created_at is required. `opts` may be
- * NULL. The handle keeps its own copies.
+ * New thread from its REQUEST. Checks, in this order: the arguments and
+ * options (CA_ERR_INVALID_ARGUMENT, CA_ERR_UNSUPPORTED), the kind
+ * (CA_ERR_WRONG_KIND unless a request), the envelope (ca_envelope_verify at
+ * `now`: its statuses), the body (ca_task_msg_parse), then deadline >
+ * created_at (else CA_ERR_TASK_DEADLINE). `opts` may be NULL. The handle
+ * keeps its own copies.
  */
 CA_API CA_NODISCARD ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
                                           const ca_task_options *opts);
