@@ -348,7 +348,7 @@ typedef struct ca_routing_query {
     /* Default NULL = the registry's weights. Other weights rank by a full
      * scan of the matching capabilities instead of the index order. */
     const ca_routing_weights *weights;
-    /* Exploration, default 0 (off): 1 = the reputation feature is a sample of
+    /* Exploration, 0 or 1, default 0 (off): 1 = the reputation feature is a sample of
      * Beta(positive + 1, negative + 1) (evidence from ca_routing_set_evidence)
      * drawn from a generator seeded by (seed, agent id): the same seed and
      * registry contents give the same ranking. Full scan. */
@@ -384,7 +384,10 @@ typedef struct ca_routing_result {
  * their number into *out_count. An agent appears at most once (with its best
  * matching capability). With the registry's weights and no exploration, the
  * index is walked in score order and stops after k accepted candidates.
- * CA_ERR_BAD_CAPABILITY for a malformed pattern; no match is CA_OK
+ * Checks, in this order: CA_ERR_INVALID_ARGUMENT (a NULL argument, out NULL
+ * with k > 0), CA_ERR_UNSUPPORTED (query version), CA_ERR_INVALID_ARGUMENT
+ * (thompson not 0 or 1), CA_ERR_BAD_CAPABILITY (a malformed pattern),
+ * CA_ERR_INVALID_ARGUMENT (weights with a zero ref); no match is CA_OK
  * with *out_count = 0.
  */
 CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q,

@@ -53,7 +53,7 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME contract_defaults
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_defaults.py
       --include ${PROJECT_SOURCE_DIR}/include --lib $<TARGET_FILE:cyberagent>
-      --cc ${CMAKE_C_COMPILER} --cflags "${CA_DEFAULTS_CFLAGS}" --docs ${PROJECT_SOURCE_DIR}/docs)
+      --cc ${CMAKE_C_COMPILER} "--cflags=${CA_DEFAULTS_CFLAGS}" --docs ${PROJECT_SOURCE_DIR}/docs)
   add_test(NAME contract_defaults_selftest
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/test_check_defaults.py ${PROJECT_SOURCE_DIR}
       $<TARGET_FILE:cyberagent> ${CMAKE_C_COMPILER} "${CA_DEFAULTS_CFLAGS}")

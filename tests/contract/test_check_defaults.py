@@ -39,7 +39,7 @@ class TestCheckDefaults(unittest.TestCase):
     def run_check(self):
         r = subprocess.run(
             [sys.executable, os.path.join(HERE, "check_defaults.py"), "--include",
-             os.path.join(self.tmp, "include"), "--lib", LIB, "--cc", CC, "--cflags", CFLAGS,
+             os.path.join(self.tmp, "include"), "--lib", LIB, "--cc", CC, "--cflags=" + CFLAGS,
              "--docs", os.path.join(self.tmp, "docs")],
             capture_output=True, text=True,
         )

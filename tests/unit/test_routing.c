@@ -382,6 +382,37 @@ static void documented_explain_line(const char *path, const char *intro, const c
     assert_true(n > 0); /* the example was found */
 }
 
+/* ca_routing_select answers the first broken rule in the order routing.h gives. */
+static void test_select_refusal_order(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    ca_routing_weights w;
+    ca_routing_weights_default(&w);
+    w.price_ref = 0;
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "Bad..Pattern";
+    q.capability_len = strlen(q.capability);
+    q.thompson = 2;
+    q.weights = &w;
+    q.version = CA_ROUTING_QUERY_VERSION + 1;
+    ca_routing_result r[2];
+    size_t n = 9;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, NULL, 2, &n));
+    assert_status(CA_ERR_UNSUPPORTED, ca_routing_select(rt, &q, r, 2, &n));
+    q.version = CA_ROUTING_QUERY_VERSION;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, r, 2, &n));
+    assert_string_equal(ca_last_error(), "routing: thompson must be 0 or 1");
+    q.thompson = 1;
+    assert_status(CA_ERR_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 2, &n));
+    q.capability = "*";
+    q.capability_len = 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, r, 2, &n));
+    assert_int_equal(n, 0);
+    ca_routing_free(rt);
+}
+
 /* The format ca_routing_result_explain documents is the one it prints, and
  * its bound holds for the widest result. */
 static void test_explain_matches_documentation(void **state)
@@ -1809,6 +1840,7 @@ int main(void)
         cmocka_unit_test(test_prefix_matching),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_explain_matches_documentation),
+        cmocka_unit_test(test_select_refusal_order),
         cmocka_unit_test(test_ranking_terms_and_updates),
         cmocka_unit_test(test_expiry_and_remove),
         cmocka_unit_test(test_thompson),
