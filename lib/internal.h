@@ -48,6 +48,15 @@ struct ca_ledger;
 uint64_t cai_ledger_weighed_stake(const struct ca_ledger *ledger, const ca_agent_id *id,
                                   uint64_t now_ms);
 
+/*
+ * The key of one offense (lib/ledger, one function for the ledger's
+ * slash-once rule and reputation's offense dedup): BLAKE2b-256 of
+ * "cyberagent/1/evidence" || kind (u32 little-endian) || ref || offender
+ * (docs/LEDGER.md, "State").
+ */
+void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
+                             ca_hash *out);
+
 /* Checks a required pointer argument. */
 #define CAI_REQUIRE(ptr)                                                                           \
     do {                                                                                           \
@@ -82,6 +91,12 @@ static inline ca_status cai_check_out(const void *out, size_t out_cap, size_t *o
         return cai_fail(CA_ERR_BUFFER_TOO_SMALL, "output buffer holds %zu bytes, %zu needed",
                         out == NULL ? (size_t)0 : out_cap, needed);
     return CA_OK;
+}
+
+/* a + b, saturating at UINT64_MAX (a time or deadline near the end of time never wraps). */
+static inline uint64_t cai_sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 /* Little-endian fixed-width helpers (wire and file formats are little-endian). */

@@ -25,25 +25,20 @@
 extern "C" {
 #endif
 
-/* ---- Sizes and ceilings (macros and functions) ---- */
-
-/* Hard ceilings; the options below may only lower them. */
-#define CA_ROUTING_MAX_CAPABILITY_CHARS CA_CAPABILITY_MAX        /* one capability name, bytes */
-#define CA_ROUTING_MAX_CAPABILITIES     CA_CARD_CAPABILITIES_MAX /* capabilities in one card */
-#define CA_ROUTING_MAX_NAME_CHARS       255u                     /* display name, bytes */
-#define CA_ROUTING_MAX_ENDPOINT_BYTES   65535u                   /* endpoint, bytes */
-/* Features and reputation are fractions in parts per million. */
-#define CA_ROUTING_PPM 1000000u
-
-CA_API size_t ca_routing_max_capability_chars(void);
-CA_API size_t ca_routing_max_capabilities(void);
-CA_API size_t ca_routing_max_name_chars(void);
-CA_API size_t ca_routing_max_endpoint_bytes(void);
+/* ---- Limits ----
+ *
+ * Routing stores what cards carry, so the card's limits (card.h) are its
+ * ceilings: CA_CARD_CAPABILITIES_MAX capabilities of at most
+ * CA_CAPABILITY_MAX bytes, a name of CA_CARD_NAME_MAX and an endpoint of
+ * CA_CARD_ENDPOINT_MAX bytes. The options below may only lower them.
+ * Features and reputation are fractions in parts per million of
+ * CA_LEDGER_PPM (ledger.h).
+ */
 
 /* ---- Utility weights ----
  *
  * Each candidate's score is the sum of four named terms,
- *     term_x = weight_x * feature_x,      feature_x in [0, CA_ROUTING_PPM],
+ *     term_x = weight_x * feature_x,      feature_x in [0, CA_LEDGER_PPM],
  *   price feature      = floor(PPM * price_ref / (price_ref + price))
  *   reputation feature = the reputation in ppm (ca_routing_set_reputation), or,
  *                        when exploring, a Beta sample (see ca_routing_query)
@@ -80,11 +75,11 @@ CA_API void ca_routing_weights_default(ca_routing_weights *w);
 typedef struct ca_routing_options {
     unsigned int version;              /* CA_ROUTING_OPTIONS_VERSION */
     size_t max_agents;                 /* default 16777216 */
-    size_t max_capabilities_per_agent; /* default and ceiling CA_ROUTING_MAX_CAPABILITIES (64) */
+    size_t max_capabilities_per_agent; /* default and ceiling CA_CARD_CAPABILITIES_MAX (64) */
     size_t max_capability_names;       /* distinct names in the registry, default 1048576 */
-    size_t max_capability_chars;       /* default and ceiling CA_ROUTING_MAX_CAPABILITY_CHARS */
-    size_t max_name_chars;             /* default CA_CARD_NAME_MAX (128) */
-    size_t max_endpoint_bytes;         /* default 256 */
+    size_t max_capability_chars;       /* default and ceiling CA_CAPABILITY_MAX (64) */
+    size_t max_name_chars;             /* default and ceiling CA_CARD_NAME_MAX (128) */
+    size_t max_endpoint_bytes;         /* default and ceiling CA_CARD_ENDPOINT_MAX (256) */
     uint32_t default_reputation_ppm;   /* score of an agent nobody rated yet; default 500000 */
     ca_routing_weights weights;        /* the registry's ranking; see above */
     size_t expected_agents;            /* capacity to reserve up front; 0 = grow on demand */
@@ -216,7 +211,7 @@ CA_API ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent);
 CA_API ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed);
 
 /*
- * Reputation in parts per million (0..CA_ROUTING_PPM), e.g. a Beta expected
+ * Reputation in parts per million (0..CA_LEDGER_PPM), e.g. a Beta expected
  * value or an EigenTrust score rescaled by the caller. O(c log n) for an agent
  * with c capabilities. Kept when the agent's card is replaced.
  */
@@ -256,7 +251,7 @@ CA_API CA_NODISCARD ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_le
 /*
  * Reputation and Beta evidence of every registered agent that `rep` knows,
  * from its scores as of its last update (ca_reputation_get):
- *     reputation_ppm = round(expected * CA_ROUTING_PPM), at most CA_ROUTING_PPM
+ *     reputation_ppm = round(expected * CA_LEDGER_PPM), at most CA_LEDGER_PPM
  *     positive_milli = floor(positive * 1000), negative_milli = floor(negative * 1000)
  * (what ca_routing_set_reputation and ca_routing_set_evidence would set).
  * Agents `rep` does not know keep their values; agents only `rep` knows are
@@ -333,7 +328,7 @@ typedef struct ca_routing_result {
     uint64_t stake;
     uint32_t latency_ms;
     uint32_t capability_len;
-    char capability[CA_ROUTING_MAX_CAPABILITY_CHARS + 1]; /* matched capability, NUL-terminated */
+    char capability[CA_CAPABILITY_MAX + 1]; /* matched capability, NUL-terminated */
 } ca_routing_result;
 
 /*

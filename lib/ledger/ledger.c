@@ -469,9 +469,9 @@ static inline uint64_t ppm_floor(uint64_t x, uint32_t ppm)
     return (uint64_t)(((cai_u128)x * ppm) / CA_LEDGER_PPM);
 }
 
-/* Evidence key: BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
-static void evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
-                         ca_hash *out)
+/* Evidence key (internal.h): BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
+void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
+                             ca_hash *out)
 {
     uint8_t buf[21 + 4 + 64];
     memcpy(buf, "cyberagent/1/evidence", 21);
@@ -754,7 +754,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
             }
             ei = CAI_NONE; /* the escrow itself does not change */
         }
-        evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
+        cai_ledger_evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
         if (ev_find(l, &sp.key) != CAI_NONE)
             return cai_fail(CA_ERR_LEDGER_EVIDENCE_USED, "evidence already used");
         if (si == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
