@@ -487,7 +487,9 @@ static void test_idmap_u64_set(void **state)
     cai_idmap_stats st = stats_of(&m);
     assert_int_equal(st.count, N);
     assert_true(st.total_probe == probes);
-    assert_true(st.max_run <= 512);
+    /* Runs: ~450 at most over 40 random maps of this size (load 0.85 makes long runs);
+     * keys that collided would make one run of N. */
+    assert_true(st.max_run <= N / 8);
     probes = 0;
     for (uint32_t i = 0; i < N; i++)
         assert_int_equal(cai_idmap_u64_find(&m, (uint64_t)(N + i + 1) << 40, &probes), 0);
