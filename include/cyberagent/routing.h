@@ -150,10 +150,10 @@ CA_API size_t ca_routing_count(const ca_routing *rt);
  *   count as free); cards whose names all exist are still accepted. At
  *   max_agents, a new agent is refused; registered agents may still replace.
  * Nothing is evicted to make room, so a flood cannot push out a kept card.
- * Memory (64-bit): at most max_agents * (152 + 104 c + N + E) +
- * (max_capability_names + c) * (L + 304) + 2 KB bytes plus malloc's overhead,
+ * Memory (64-bit): at most max_agents * (168 + 104 c + N + E) +
+ * (max_capability_names + c) * (L + 320) + 2 KB bytes plus malloc's overhead,
  * for c, N, E, L the options' max_capabilities_per_agent, max_name_chars,
- * max_endpoint_bytes and max_capability_chars: 7192 B an agent and 368 B a
+ * max_endpoint_bytes and max_capability_chars: 7208 B an agent and 384 B a
  * name with the defaults, so a host that admits cards from strangers sets
  * max_agents to its budget (docs/ROUTING.md, "Floods").
  *

@@ -142,6 +142,11 @@ static inline uint64_t cai_idmap_le64(const uint8_t *p)
         v2 = CAI_SIP_ROTL(v2, 32);                                                                 \
     } while (0)
 
+/* Declares SipHash's state v0..v3 under the 128-bit key k. */
+#define CAI_SIP_STATE(k)                                                                           \
+    uint64_t v0 = (k)[0] ^ 0x736f6d6570736575ull, v1 = (k)[1] ^ 0x646f72616e646f6dull;             \
+    uint64_t v2 = (k)[0] ^ 0x6c7967656e657261ull, v3 = (k)[1] ^ 0x7465646279746573ull
+
 /*
  * SipHash-c-d (Aumasson and Bernstein) of `len` bytes: the message in 64-bit
  * little-endian words, the last one padded with zeros and the length in its
@@ -152,8 +157,7 @@ static inline uint64_t cai_idmap_le64(const uint8_t *p)
 static inline uint64_t cai_siphash(const uint64_t key[2], const uint8_t *in, size_t len, int c,
                                    int d)
 {
-    uint64_t v0 = key[0] ^ 0x736f6d6570736575ull, v1 = key[1] ^ 0x646f72616e646f6dull;
-    uint64_t v2 = key[0] ^ 0x6c7967656e657261ull, v3 = key[1] ^ 0x7465646279746573ull;
+    CAI_SIP_STATE(key);
     size_t full = len / 8;
     for (size_t w = 0; w <= full; w++) {
         uint64_t m;
@@ -184,6 +188,16 @@ static inline uint64_t cai_siphash(const uint64_t key[2], const uint8_t *in, siz
         v0 ^= m_;                                                                                  \
     } while (0)
 
+/* SipHash-1-3's finalization: three rounds, unrolled (the map's hashes are on hot paths). */
+static inline uint64_t cai_sip13_final(uint64_t v0, uint64_t v1, uint64_t v2, uint64_t v3)
+{
+    v2 ^= 0xff;
+    CAI_SIP_ROUND();
+    CAI_SIP_ROUND();
+    CAI_SIP_ROUND();
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
 /*
  * The map's hash of a 32-byte key: SipHash-1-3, unrolled for exactly 32 bytes
  * (pass the result to the *_hashed calls to hash a key once).
@@ -198,18 +212,13 @@ static inline uint64_t cai_siphash(const uint64_t key[2], const uint8_t *in, siz
  */
 static inline uint64_t cai_idmap_hash(const cai_idmap *m, const uint8_t key[32])
 {
-    uint64_t v0 = m->key[0] ^ 0x736f6d6570736575ull, v1 = m->key[1] ^ 0x646f72616e646f6dull;
-    uint64_t v2 = m->key[0] ^ 0x6c7967656e657261ull, v3 = m->key[1] ^ 0x7465646279746573ull;
+    CAI_SIP_STATE(m->key);
     CAI_SIP13_WORD(cai_idmap_le64(key));
     CAI_SIP13_WORD(cai_idmap_le64(key + 8));
     CAI_SIP13_WORD(cai_idmap_le64(key + 16));
     CAI_SIP13_WORD(cai_idmap_le64(key + 24));
     CAI_SIP13_WORD((uint64_t)32 << 56);
-    v2 ^= 0xff;
-    CAI_SIP_ROUND();
-    CAI_SIP_ROUND();
-    CAI_SIP_ROUND();
-    return v0 ^ v1 ^ v2 ^ v3;
+    return cai_sip13_final(v0, v1, v2, v3);
 }
 
 /*
@@ -225,15 +234,10 @@ static inline uint64_t cai_idmap_hash_bytes(const cai_idmap *m, const void *p, s
 /* The map's hash of a 64-bit key (SipHash-1-3 of its 8 little-endian bytes). */
 static inline uint64_t cai_idmap_hash_u64(const cai_idmap *m, uint64_t key)
 {
-    uint64_t v0 = m->key[0] ^ 0x736f6d6570736575ull, v1 = m->key[1] ^ 0x646f72616e646f6dull;
-    uint64_t v2 = m->key[0] ^ 0x6c7967656e657261ull, v3 = m->key[1] ^ 0x7465646279746573ull;
+    CAI_SIP_STATE(m->key);
     CAI_SIP13_WORD(key);
     CAI_SIP13_WORD((uint64_t)8 << 56);
-    v2 ^= 0xff;
-    CAI_SIP_ROUND();
-    CAI_SIP_ROUND();
-    CAI_SIP_ROUND();
-    return v0 ^ v1 ^ v2 ^ v3;
+    return cai_sip13_final(v0, v1, v2, v3);
 }
 
 /* 32-byte equality without a library call (hot path; keys are public, no constant time). */

@@ -84,6 +84,18 @@ static void test_version_and_sizes(void **state)
     assert_int_equal(sizeof(ca_signature), CA_SIGNATURE_BYTES);
 }
 
+/* The one saturating add (lib/internal.h): deadlines and skews near the end of time never wrap. */
+static void test_sat_add(void **state)
+{
+    (void)state;
+    assert_true(cai_sat_add(0, 0) == 0);
+    assert_true(cai_sat_add(2, 3) == 5);
+    assert_true(cai_sat_add(UINT64_MAX - 3, 3) == UINT64_MAX);
+    assert_true(cai_sat_add(UINT64_MAX - 3, 4) == UINT64_MAX);
+    assert_true(cai_sat_add(4, UINT64_MAX - 3) == UINT64_MAX);
+    assert_true(cai_sat_add(UINT64_MAX, UINT64_MAX) == UINT64_MAX);
+}
+
 static void test_equal_and_wipe(void **state)
 {
     (void)state;
@@ -118,6 +130,14 @@ static void key_with_home(const cai_idmap *m, uint32_t home, uint8_t key[32])
     do
         random_key(key);
     while (cai_idmap_home(m, cai_idmap_hash(m, key)) != home);
+}
+
+/* Records whose keys have the given home slots, in order. */
+static void keys_with_homes(const cai_idmap *m, const uint32_t *homes, size_t n, rec *r)
+{
+    memset(r, 0, n * sizeof *r);
+    for (size_t i = 0; i < n; i++)
+        key_with_home(m, homes[i], r[i].key);
 }
 
 static cai_idmap_stats stats_of(const cai_idmap *m)
@@ -205,12 +225,7 @@ static void test_idmap_backward_shift(void **state)
     assert_int_equal(m.cap, 16); /* 8 entries at load 1/2 */
     /* A, B, C share home 14; D's home is 15; the run 14, 15, 0, 1 wraps around. */
     rec r[5];
-    memset(r, 0, sizeof r);
-    key_with_home(&m, 14, r[0].key);
-    key_with_home(&m, 14, r[1].key);
-    key_with_home(&m, 14, r[2].key);
-    key_with_home(&m, 15, r[3].key);
-    key_with_home(&m, 1, r[4].key); /* E, inserted later */
+    keys_with_homes(&m, (const uint32_t[]){14, 14, 14, 15, 1}, 5, r); /* E, inserted later */
     const uint64_t *slots = m.slots;
     for (uint32_t i = 0; i < 4; i++)
         cai_idmap_insert(&m, r[i].key, i);
@@ -424,11 +439,7 @@ static void test_idmap_exact_sizes(void **state)
     assert_int_equal(cai_idmap_home(&m, (uint64_t)0xabcd << 32), 0); /* high bits are not used */
     /* A, B share home 9; C's home is 0: the run 9, 0, 1 wraps. */
     rec r[4];
-    memset(r, 0, sizeof r);
-    key_with_home(&m, 9, r[0].key);
-    key_with_home(&m, 9, r[1].key);
-    key_with_home(&m, 0, r[2].key);
-    key_with_home(&m, 1, r[3].key);
+    keys_with_homes(&m, (const uint32_t[]){9, 9, 0, 1}, 4, r);
     for (uint32_t i = 0; i < 3; i++)
         cai_idmap_insert(&m, r[i].key, i);
     cai_idmap_stats st = stats_of(&m);
@@ -569,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_init_idempotent_and_threaded),
         cmocka_unit_test(test_version_and_sizes),
         cmocka_unit_test(test_equal_and_wipe),
+        cmocka_unit_test(test_sat_add),
         cmocka_unit_test(test_idmap_siphash),
         cmocka_unit_test(test_idmap_backward_shift),
         cmocka_unit_test(test_idmap_growth_renumber),

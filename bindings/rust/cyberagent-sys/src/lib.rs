@@ -602,7 +602,6 @@ pub const CA_REPUTATION_MAX_AGENTS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_MAX_RATINGS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_OFFENSE_HALVINGS: u32 = 4;
 pub const CA_REPUTATION_OPTIONS_VERSION: u32 = 1;
-pub const CA_REPUTATION_RATING_MAX: u32 = 100;
 pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 3;
 pub const CA_REPUTATION_WEIGHT_MAX: u32 = 33554431;
 
@@ -772,7 +771,6 @@ extern "C" {
     pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
     pub fn ca_reputation_prune(rep: *mut ca_reputation, now_ms: u64, pruned_out: *mut usize) -> ca_status;
     pub fn ca_reputation_rating_count(rep: *const ca_reputation) -> usize;
-    pub fn ca_reputation_rating_max() -> usize;
     pub fn ca_reputation_reserve(rep: *mut ca_reputation, agents: usize, ratings: usize) -> ca_status;
     pub fn ca_reputation_set_pretrusted(
         rep: *mut ca_reputation,
@@ -822,13 +820,8 @@ pub const CA_KAD_IGNORED: u32 = 4;
 pub const CA_KAD_OPTIONS_VERSION: u32 = 1;
 pub const CA_KAD_REFRESHED: u32 = 1;
 pub const CA_KAD_REPLACED: u32 = 2;
-pub const CA_ROUTING_MAX_CAPABILITIES: u32 = 64;
-pub const CA_ROUTING_MAX_CAPABILITY_CHARS: usize = 64;
-pub const CA_ROUTING_MAX_ENDPOINT_BYTES: usize = 65535;
-pub const CA_ROUTING_MAX_NAME_CHARS: usize = 255;
 pub const CA_ROUTING_CARD_LIFETIME_DEFAULT_MS: u64 = 86400000;
 pub const CA_ROUTING_OPTIONS_VERSION: u32 = 2;
-pub const CA_ROUTING_PPM: u32 = 1000000;
 pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
 
 #[repr(C)]
@@ -908,7 +901,7 @@ pub struct ca_routing_result {
     pub stake: u64,
     pub latency_ms: u32,
     pub capability_len: u32,
-    pub capability: [c_char; CA_ROUTING_MAX_CAPABILITY_CHARS + 1],
+    pub capability: [c_char; CA_CAPABILITY_MAX as usize + 1],
 }
 
 #[repr(C)]
@@ -968,10 +961,6 @@ extern "C" {
         agent: *const ca_agent_id,
         out: *mut ca_routing_agent_info,
     ) -> ca_status;
-    pub fn ca_routing_max_capabilities() -> usize;
-    pub fn ca_routing_max_capability_chars() -> usize;
-    pub fn ca_routing_max_endpoint_bytes() -> usize;
-    pub fn ca_routing_max_name_chars() -> usize;
     pub fn ca_routing_name(
         rt: *const ca_routing,
         agent: *const ca_agent_id,
