@@ -42,7 +42,7 @@ typedef struct rg_sender {
 _Static_assert(sizeof(rg_rec) == 48, "replay record size documented as 48 bytes");
 _Static_assert(sizeof(rg_sender) == 40, "sender record size documented as 40 bytes");
 /* exactly 2 slots per id of capacity in each of the two maps (cai_idmap_reserve_exact) */
-_Static_assert(sizeof(rg_rec) + sizeof(uint32_t) + sizeof(rg_sender) + 2 * 2 * sizeof(uint64_t) <=
+_Static_assert(sizeof(rg_rec) + sizeof(uint32_t) + sizeof(rg_sender) + 4 * sizeof(uint64_t) <=
                    CA_REPLAY_GUARD_BYTES_PER_ID,
                "documented bytes per id of capacity");
 

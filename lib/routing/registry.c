@@ -522,7 +522,7 @@ static ca_status reserve_agents(ca_routing *rt, size_t n)
 {
     const uint32_t max = (uint32_t)rt->opts.max_agents;
     ca_status st =
-        cai_array_grow((void **)&rt->agents, &rt->agents_cap, n, sizeof *rt->agents, max);
+        cai_array_grow((void **)&rt->agents, &rt->agents_cap, n, sizeof(cai_agent *), max);
     if (st == CA_OK)
         st = cai_array_grow((void **)&rt->expiry, &rt->expiry_cap, n, sizeof *rt->expiry, max);
     if (st == CA_OK && n > rt->ids.count)
