@@ -131,13 +131,19 @@ static uint64_t name_hash(const ca_routing *rt, const char *name, size_t len)
     return cai_idmap_hash_bytes(&rt->names, name, len);
 }
 
-int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len)
+/* `h` is name_hash(rt, name, len). */
+static int64_t find_cap_hashed(const ca_routing *rt, const char *name, size_t len, uint64_t h)
 {
-    cai_idmap_cursor c = cai_idmap_cursor_start(&rt->names, name_hash(rt, name, len));
+    cai_idmap_cursor c = cai_idmap_cursor_start(&rt->names, h);
     for (uint32_t i; (i = cai_idmap_cursor_next(&rt->names, &c)) != CAI_IDMAP_NONE;)
         if (rt->caps[i].name_len == len && memcmp(rt->caps[i].name, name, len) == 0)
             return (int64_t)i;
     return -1;
+}
+
+int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len)
+{
+    return find_cap_hashed(rt, name, len, name_hash(rt, name, len));
 }
 
 /* The treap priority of a name: the high half of its hash in the name map. */
@@ -339,7 +345,7 @@ ca_status cai_routing_match(const ca_routing *rt, const char *pat, size_t len, u
  * Creates capability `name` (not interned yet, admission already checked):
  * a slot, a copy of the name, its hash-table entry and its tree node.
  */
-static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint32_t *out)
+static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint64_t h, uint32_t *out)
 {
     /* Reserve everything first, then link. */
     ca_status st = cai_idmap_reserve(&rt->names, 1);
@@ -363,7 +369,6 @@ static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint32
     memset(c, 0, sizeof *c);
     c->name = copy;
     c->name_len = (uint32_t)len;
-    const uint64_t h = name_hash(rt, name, len);
     c->prio = (uint32_t)(h >> 32);
     cai_idmap_insert_hashed(&rt->names, h, ci);
     name_insert(rt, ci);
@@ -725,14 +730,17 @@ static size_t prune_ended(ca_routing *rt, uint64_t now)
  * Name admission: CA_ERR_LIMIT when the entry's names that are not interned
  * yet would take the registry past max_capability_names, counting the names
  * only the replaced card (`old`) holds as free. cap_ids[i] receives the index
- * of each interned name, CAI_NIL for a new one.
+ * of each interned name, CAI_NIL for a new one; hashes[i] the name's hash in
+ * the name map (a new name is inserted under it).
  */
 static ca_status admit_names(const ca_routing *rt, const cai_routing_entry *e, const cai_agent *old,
-                             uint32_t *cap_ids)
+                             uint32_t *cap_ids, uint64_t *hashes)
 {
     size_t fresh = 0;
     for (size_t i = 0; i < e->capability_count; i++) {
-        int64_t f = cai_routing_find_cap(rt, e->capabilities[i].name, e->capabilities[i].name_len);
+        const cai_routing_capability *c = &e->capabilities[i];
+        hashes[i] = name_hash(rt, c->name, c->name_len);
+        int64_t f = find_cap_hashed(rt, c->name, c->name_len, hashes[i]);
         cap_ids[i] = f < 0 ? CAI_NIL : (uint32_t)f;
         fresh += f < 0;
     }
@@ -790,7 +798,8 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
                         rt->opts.max_agents);
     }
     uint32_t cap_ids[CA_CARD_CAPABILITIES_MAX];
-    st = admit_names(rt, e, old, cap_ids);
+    uint64_t hashes[CA_CARD_CAPABILITIES_MAX];
+    st = admit_names(rt, e, old, cap_ids, hashes);
     if (st != CA_OK)
         return st;
 
@@ -808,7 +817,8 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
     for (size_t done = 0; done < ncaps; done++) {
         const cai_routing_capability *c = &e->capabilities[done];
         created[done] = cap_ids[done] == CAI_NIL;
-        st = created[done] ? cap_create(rt, c->name, c->name_len, &cap_ids[done]) : CA_OK;
+        st = created[done] ? cap_create(rt, c->name, c->name_len, hashes[done], &cap_ids[done])
+                           : CA_OK;
         if (st == CA_OK)
             st = cap_reserve(rt, &rt->caps[cap_ids[done]]);
         else
