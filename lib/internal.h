@@ -48,15 +48,6 @@ struct ca_ledger;
 uint64_t cai_ledger_weighed_stake(const struct ca_ledger *ledger, const ca_agent_id *id,
                                   uint64_t now_ms);
 
-/*
- * The key of one offense (lib/ledger, one function for the ledger's
- * slash-once rule and reputation's offense dedup): BLAKE2b-256 of
- * "cyberagent/1/evidence" || kind (u32 little-endian) || ref || offender
- * (docs/LEDGER.md, "State").
- */
-void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
-                             ca_hash *out);
-
 /* Checks a required pointer argument. */
 #define CAI_REQUIRE(ptr)                                                                           \
     do {                                                                                           \

@@ -124,6 +124,11 @@ void cai_ledger_flush_hash(ca_ledger *l);
 /* Digest of the replicated options = the ledger id (stored in journal and snapshot headers).
  * Reads `network` only from version >= 2 options (zero before). */
 void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32]);
+/* The key of one offense, the one function for the ledger's slash-once rule and
+ * reputation's offense dedup: BLAKE2b-256 of "cyberagent/1/evidence" || kind (u32
+ * little-endian) || ref || offender (docs/LEDGER.md, "State"). */
+void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
+                             ca_hash *out);
 /* Inserts records while loading a snapshot (no validation beyond duplicates). */
 ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_unbond *entries,
                                   uint32_t n_entries);

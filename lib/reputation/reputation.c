@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "core/array.h"
+#include "ledger/ledger_internal.h"
 #include "reputation_internal.h"
 
 #define CAI_DEFAULT_HALF_LIFE_MS (30ull * 24 * 3600 * 1000)

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "cyberagent.h"
+#include "ledger/ledger_internal.h"
 #include "reputation/reputation_internal.h"
 #include "routing/routing_internal.h"
 #include "task_helpers.h"
