@@ -7,6 +7,7 @@
 #include "core/array.h"
 #include "core/idmap.h"
 #include "cyberagent.h"
+#include "ledger/ledger_internal.h"
 #include "test_util.h"
 
 static void test_status_names(void **state)
@@ -94,6 +95,32 @@ static void test_sat_add(void **state)
     assert_true(cai_sat_add(UINT64_MAX - 3, 4) == UINT64_MAX);
     assert_true(cai_sat_add(4, UINT64_MAX - 3) == UINT64_MAX);
     assert_true(cai_sat_add(UINT64_MAX, UINT64_MAX) == UINT64_MAX);
+}
+
+/*
+ * The one offense key (the ledger's, used by reputation's offense dedup too):
+ * BLAKE2b-256("cyberagent/1/evidence" || kind as a little-endian u32 || ref ||
+ * offender), as docs/LEDGER.md ("State") writes it.
+ */
+static void test_evidence_key_layout(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    for (uint32_t kind = CA_LEDGER_EVIDENCE_EQUIVOCATION; kind <= CA_LEDGER_EVIDENCE_DISPUTE;
+         kind++) {
+        ca_hash ref, key;
+        ca_agent_id offender;
+        randombytes_buf(ref.bytes, sizeof ref.bytes);
+        randombytes_buf(offender.bytes, sizeof offender.bytes);
+        uint8_t buf[21 + 4 + 32 + 32], want[32];
+        memcpy(buf, "cyberagent/1/evidence", 21);
+        cai_store_le32(buf + 21, kind);
+        memcpy(buf + 25, ref.bytes, 32);
+        memcpy(buf + 57, offender.bytes, 32);
+        crypto_generichash(want, sizeof want, buf, sizeof buf, NULL, 0);
+        cai_ledger_evidence_key(kind, &ref, &offender, &key);
+        assert_memory_equal(key.bytes, want, sizeof want);
+    }
 }
 
 static void test_equal_and_wipe(void **state)
@@ -581,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_version_and_sizes),
         cmocka_unit_test(test_equal_and_wipe),
         cmocka_unit_test(test_sat_add),
+        cmocka_unit_test(test_evidence_key_layout),
         cmocka_unit_test(test_idmap_siphash),
         cmocka_unit_test(test_idmap_backward_shift),
         cmocka_unit_test(test_idmap_growth_renumber),
