@@ -469,7 +469,8 @@ static inline uint64_t ppm_floor(uint64_t x, uint32_t ppm)
     return (uint64_t)(((cai_u128)x * ppm) / CA_LEDGER_PPM);
 }
 
-/* Evidence key (ledger_internal.h): BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
+/* Evidence key (ledger_internal.h):
+ * BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
 void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
                              ca_hash *out)
 {
