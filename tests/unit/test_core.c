@@ -8,6 +8,7 @@
 #include "core/idmap.h"
 #include "cyberagent.h"
 #include "ledger/ledger_internal.h"
+#include "reputation/reputation_internal.h"
 #include "test_util.h"
 
 static void test_status_names(void **state)
@@ -98,9 +99,10 @@ static void test_sat_add(void **state)
 }
 
 /*
- * The one offense key (the ledger's, used by reputation's offense dedup too):
- * BLAKE2b-256("cyberagent/1/evidence" || kind as a little-endian u32 || ref ||
- * offender), as docs/LEDGER.md ("State") writes it.
+ * The one offense key: the ledger's evidence key is BLAKE2b-256(
+ * "cyberagent/1/evidence" || kind as a little-endian u32 || ref || offender),
+ * as docs/LEDGER.md ("State") writes it, and reputation's offense fingerprint
+ * (its dedup key) is the first 8 bytes of that same key.
  */
 static void test_evidence_key_layout(void **state)
 {
@@ -120,6 +122,7 @@ static void test_evidence_key_layout(void **state)
         crypto_generichash(want, sizeof want, buf, sizeof buf, NULL, 0);
         cai_ledger_evidence_key(kind, &ref, &offender, &key);
         assert_memory_equal(key.bytes, want, sizeof want);
+        assert_true(cai_reputation_offense_fp(kind, &ref, &offender) == cai_load_le64(want));
     }
 }
 

@@ -2087,33 +2087,6 @@ static void test_crafted_keys_do_not_cluster(void **state)
     assert_true(task_probes[1] < 2.0 * task_probes[0]);
 }
 
-/*
- * One offense key for the ledger and reputation: reputation's offense
- * fingerprint is the first 8 bytes of the ledger's evidence key,
- * BLAKE2b-256("cyberagent/1/evidence" || kind as a little-endian u32 || ref ||
- * offender) (docs/LEDGER.md, "State"), which it takes from the ledger's one
- * function (test_core checks that function against the same layout).
- */
-static void test_offense_key_is_the_ledgers(void **state)
-{
-    (void)state;
-    assert_ok(ca_init());
-    for (uint32_t kind = CA_LEDGER_EVIDENCE_EQUIVOCATION; kind <= CA_LEDGER_EVIDENCE_DISPUTE;
-         kind++) {
-        ca_hash ref;
-        ca_agent_id offender;
-        randombytes_buf(ref.bytes, sizeof ref.bytes);
-        randombytes_buf(offender.bytes, sizeof offender.bytes);
-        uint8_t buf[21 + 4 + 32 + 32], want[32];
-        memcpy(buf, "cyberagent/1/evidence", 21);
-        cai_store_le32(buf + 21, kind);
-        memcpy(buf + 25, ref.bytes, 32);
-        memcpy(buf + 57, offender.bytes, 32);
-        crypto_generichash(want, sizeof want, buf, sizeof buf, NULL, 0);
-        assert_true(cai_reputation_offense_fp(kind, &ref, &offender) == cai_load_le64(want));
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2154,7 +2127,6 @@ int main(void)
         cmocka_unit_test(test_slander_leaves_global_trust),
         cmocka_unit_test(test_on_off_waiting_never_resets_above_unknown),
         cmocka_unit_test(test_crafted_keys_do_not_cluster),
-        cmocka_unit_test(test_offense_key_is_the_ledgers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
