@@ -84,6 +84,12 @@ static inline ca_status cai_check_out(const void *out, size_t out_cap, size_t *o
     return CA_OK;
 }
 
+/* a + b, saturating at UINT64_MAX (a time or deadline near the end of time never wraps). */
+static inline uint64_t cai_sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Little-endian fixed-width helpers (wire and file formats are little-endian). */
 static inline void cai_store_le64(uint8_t *p, uint64_t v)
 {

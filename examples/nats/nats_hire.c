@@ -711,7 +711,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     size_t w = 0;
     while (memcmp(&bids[w].agent, &best[0].agent, sizeof best[0].agent) != 0)
         w++;
-    char name[CA_ROUTING_MAX_NAME_CHARS + 1];
+    char name[CA_CARD_NAME_MAX + 1];
     size_t nl = 0;
     if (ca_routing_name(mk->rt, &best[0].agent, name, sizeof name, &nl) != CA_OK)
         (void)snprintf(name, sizeof name, "?");

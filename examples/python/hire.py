@@ -80,7 +80,7 @@ for n in range(1, 7):
     for w in workers.values():
         score = reputation.get(w.public_key)
         if score is not None:
-            routing.set_reputation(w.public_key, int(score.expected * ca.routing.PPM))
+            routing.set_reputation(w.public_key, int(score.expected * ca.ledger.PPM))
     audited = ca.Task.deserialize(thread.serialize())  # anyone can re-verify the whole thread
     assert audited.digest() == thread.digest()
     print("task %d: %-5s won at %2d cr (score %s), rated %d, thread %s"

@@ -206,12 +206,13 @@ CA_API CA_NODISCARD ca_status ca_envelope_encoded(const ca_envelope *env, uint8_
  * made-up keys from real ones: admit senders first (a staked or known agent)
  * where that matters.
  *
- * Cost: O(1) expected table probes (two keyed-SipHash tables, random key per
- * guard, at most half full) plus O(log capacity) heap moves per check and per
+ * Cost: O(1) expected table probes (two keyed-SipHash maps, random key per
+ * map, at most half full) plus O(log capacity) heap moves per check and per
  * dropped id. Memory is allocated once, at creation: at most
- * CA_REPLAY_GUARD_BYTES_PER_ID bytes per id of capacity (a 56-byte record,
- * a 40-byte sender record and 2..4 slots of 4 bytes in each table) plus the
- * handle; ca_replay_guard_bytes tells the exact figure.
+ * CA_REPLAY_GUARD_BYTES_PER_ID bytes per id of capacity (today 124: a 48-byte
+ * id record, a 4-byte heap entry, a 40-byte sender record and 2 slots of 8
+ * bytes in each map) plus the handle; ca_replay_guard_bytes tells the exact
+ * figure.
  */
 typedef struct ca_replay_guard ca_replay_guard;
 

@@ -37,8 +37,7 @@ typedef struct ca_reputation ca_reputation;
 /* Hard ceilings (indices are 32-bit). Options may set lower limits. */
 #define CA_REPUTATION_MAX_AGENTS_LIMIT  0xFFFFFFF0u
 #define CA_REPUTATION_MAX_RATINGS_LIMIT 0xFFFFFFF0u
-/* A rating is an integer 0 (worst) .. 100 (best). */
-#define CA_REPUTATION_RATING_MAX 100u
+/* A rating is an integer 0 (worst) .. CA_TASK_RATING_MAX (100, best): the receipt's (task.h). */
 /* Weights are capped here (isqrt of 2^50 units). */
 #define CA_REPUTATION_WEIGHT_MAX 0x1FFFFFFu
 /* Newest snapshot format version this build reads and writes (it writes 1 when there are no
@@ -46,7 +45,6 @@ typedef struct ca_reputation ca_reputation;
  * ratings). */
 #define CA_REPUTATION_SNAPSHOT_VERSION 3u
 
-CA_API size_t ca_reputation_rating_max(void);
 CA_API size_t ca_reputation_weight_max(void);
 
 #define CA_REPUTATION_OPTIONS_VERSION 1u

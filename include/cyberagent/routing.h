@@ -25,25 +25,20 @@
 extern "C" {
 #endif
 
-/* ---- Sizes and ceilings (macros and functions) ---- */
-
-/* Hard ceilings; the options below may only lower them. */
-#define CA_ROUTING_MAX_CAPABILITY_CHARS CA_CAPABILITY_MAX        /* one capability name, bytes */
-#define CA_ROUTING_MAX_CAPABILITIES     CA_CARD_CAPABILITIES_MAX /* capabilities in one card */
-#define CA_ROUTING_MAX_NAME_CHARS       255u                     /* display name, bytes */
-#define CA_ROUTING_MAX_ENDPOINT_BYTES   65535u                   /* endpoint, bytes */
-/* Features and reputation are fractions in parts per million. */
-#define CA_ROUTING_PPM 1000000u
-
-CA_API size_t ca_routing_max_capability_chars(void);
-CA_API size_t ca_routing_max_capabilities(void);
-CA_API size_t ca_routing_max_name_chars(void);
-CA_API size_t ca_routing_max_endpoint_bytes(void);
+/* ---- Limits ----
+ *
+ * Routing stores what cards carry, so the card's limits (card.h) are its
+ * ceilings: CA_CARD_CAPABILITIES_MAX capabilities of at most
+ * CA_CAPABILITY_MAX bytes, a name of CA_CARD_NAME_MAX and an endpoint of
+ * CA_CARD_ENDPOINT_MAX bytes. The options below may only lower them.
+ * Features and reputation are fractions in parts per million of
+ * CA_LEDGER_PPM (ledger.h).
+ */
 
 /* ---- Utility weights ----
  *
  * Each candidate's score is the sum of four named terms,
- *     term_x = weight_x * feature_x,      feature_x in [0, CA_ROUTING_PPM],
+ *     term_x = weight_x * feature_x,      feature_x in [0, CA_LEDGER_PPM],
  *   price feature      = floor(PPM * price_ref / (price_ref + price))
  *   reputation feature = the reputation in ppm (ca_routing_set_reputation), or,
  *                        when exploring, a Beta sample (see ca_routing_query)
@@ -104,22 +99,22 @@ typedef struct ca_routing_options {
     /* Agents registered at most, 1 .. 2^30 - 1; default CA_ROUTING_MAX_AGENTS_DEFAULT
      * (16777216). */
     size_t max_agents;
-    /* Capabilities one card may bring, 1 .. CA_ROUTING_MAX_CAPABILITIES; default
+    /* Capabilities one card may bring, 1 .. CA_CARD_CAPABILITIES_MAX; default
      * CA_ROUTING_MAX_CAPABILITIES_PER_AGENT_DEFAULT (64, the card's limit). */
     size_t max_capabilities_per_agent;
     /* Distinct capability names in the registry, 1 .. 2^30 - 1; default
      * CA_ROUTING_MAX_CAPABILITY_NAMES_DEFAULT (1048576). */
     size_t max_capability_names;
-    /* Bytes of one capability name, 1 .. CA_ROUTING_MAX_CAPABILITY_CHARS; default
+    /* Bytes of one capability name, 1 .. CA_CAPABILITY_MAX; default
      * CA_ROUTING_MAX_CAPABILITY_CHARS_DEFAULT (64, the card's limit). */
     size_t max_capability_chars;
-    /* Bytes of a display name, 0 .. CA_ROUTING_MAX_NAME_CHARS; default
+    /* Bytes of a display name, 0 .. CA_CARD_NAME_MAX; default
      * CA_ROUTING_MAX_NAME_CHARS_DEFAULT (128, the card's limit). */
     size_t max_name_chars;
-    /* Bytes of an endpoint, 0 .. CA_ROUTING_MAX_ENDPOINT_BYTES; default
+    /* Bytes of an endpoint, 0 .. CA_CARD_ENDPOINT_MAX; default
      * CA_ROUTING_MAX_ENDPOINT_BYTES_DEFAULT (256, the card's limit). */
     size_t max_endpoint_bytes;
-    /* Score of an agent nobody rated yet, 0 .. CA_ROUTING_PPM; default
+    /* Score of an agent nobody rated yet, 0 .. CA_LEDGER_PPM; default
      * CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT (500000). */
     uint32_t default_reputation_ppm;
     /* The registry's ranking (see above); default: ca_routing_weights_default. */
@@ -193,10 +188,10 @@ CA_API size_t ca_routing_count(const ca_routing *rt);
  *   count as free); cards whose names all exist are still accepted. At
  *   max_agents, a new agent is refused; registered agents may still replace.
  * Nothing is evicted to make room, so a flood cannot push out a kept card.
- * Memory (64-bit): at most max_agents * (152 + 104 c + N + E) +
- * (max_capability_names + c) * (L + 304) + 2 KB bytes plus malloc's overhead,
+ * Memory (64-bit): at most max_agents * (168 + 104 c + N + E) +
+ * (max_capability_names + c) * (L + 320) + 2 KB bytes plus malloc's overhead,
  * for c, N, E, L the options' max_capabilities_per_agent, max_name_chars,
- * max_endpoint_bytes and max_capability_chars: 7192 B an agent and 368 B a
+ * max_endpoint_bytes and max_capability_chars: 7208 B an agent and 384 B a
  * name with the defaults, so a host that admits cards from strangers sets
  * max_agents to its budget (docs/ROUTING.md, "Floods").
  *
@@ -254,7 +249,7 @@ CA_API ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent);
 CA_API ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed);
 
 /*
- * Reputation in parts per million (0..CA_ROUTING_PPM), e.g. a Beta expected
+ * Reputation in parts per million (0..CA_LEDGER_PPM), e.g. a Beta expected
  * value or an EigenTrust score rescaled by the caller. O(c log n) for an agent
  * with c capabilities. Kept when the agent's card is replaced.
  */
@@ -294,7 +289,7 @@ CA_API CA_NODISCARD ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_le
 /*
  * Reputation and Beta evidence of every registered agent that `rep` knows,
  * from its scores as of its last update (ca_reputation_get):
- *     reputation_ppm = round(expected * CA_ROUTING_PPM), at most CA_ROUTING_PPM
+ *     reputation_ppm = round(expected * CA_LEDGER_PPM), at most CA_LEDGER_PPM
  *     positive_milli = floor(positive * 1000), negative_milli = floor(negative * 1000)
  * (what ca_routing_set_reputation and ca_routing_set_evidence would set).
  * Agents `rep` does not know keep their values; agents only `rep` knows are
@@ -376,7 +371,7 @@ typedef struct ca_routing_result {
     uint64_t stake;
     uint32_t latency_ms;
     uint32_t capability_len;
-    char capability[CA_ROUTING_MAX_CAPABILITY_CHARS + 1]; /* matched capability, NUL-terminated */
+    char capability[CA_CAPABILITY_MAX + 1]; /* matched capability, NUL-terminated */
 } ca_routing_result;
 
 /*

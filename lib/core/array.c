@@ -3,17 +3,9 @@
 
 #include "core/array.h"
 
-ca_status cai_array_grow(void **arr, uint32_t *cap, uint64_t want, size_t elem, uint32_t max)
+/* Reallocates *arr to ncap records (ncap >= want, checked against max by the caller). */
+static ca_status resize(void **arr, uint32_t *cap, uint64_t ncap, size_t elem)
 {
-    if (want <= *cap)
-        return CA_OK;
-    if (want > max)
-        return cai_fail(CA_ERR_LIMIT, "table holds the maximum of %u records", max);
-    uint64_t ncap = *cap != 0 ? (uint64_t)*cap * 2 : 16;
-    while (ncap < want)
-        ncap *= 2;
-    if (ncap > max)
-        ncap = max;
     if (elem == 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "records of 0 bytes");
     if (ncap > SIZE_MAX / elem)
@@ -26,4 +18,28 @@ ca_status cai_array_grow(void **arr, uint32_t *cap, uint64_t want, size_t elem, 
     *arr = p;
     *cap = (uint32_t)ncap;
     return CA_OK;
+}
+
+ca_status cai_array_grow_from(void **arr, uint32_t *cap, uint64_t want, size_t elem, uint32_t max,
+                              uint32_t first)
+{
+    if (want <= *cap)
+        return CA_OK;
+    if (want > max)
+        return cai_fail(CA_ERR_LIMIT, "table holds the maximum of %u records", max);
+    uint64_t ncap = *cap != 0 ? (uint64_t)*cap * 2 : (first != 0 ? first : 1);
+    while (ncap < want)
+        ncap *= 2;
+    if (ncap > max)
+        ncap = max;
+    return resize(arr, cap, ncap, elem);
+}
+
+ca_status cai_array_reserve(void **arr, uint32_t *cap, uint64_t want, size_t elem, uint32_t max)
+{
+    if (want <= *cap)
+        return CA_OK;
+    if (want > max)
+        return cai_fail(CA_ERR_LIMIT, "table holds the maximum of %u records", max);
+    return resize(arr, cap, want, elem);
 }

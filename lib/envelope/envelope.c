@@ -150,11 +150,6 @@ size_t ca_envelope_bound(size_t body_len)
     return body_len > SIZE_MAX - extra ? SIZE_MAX : body_len + extra;
 }
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /* "cyberagent/1/<kind in decimal>" into out; returns its length. */
 static size_t env_tag(uint32_t kind, uint8_t out[ENV_TAG_MAX])
 {
@@ -561,12 +556,12 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
                         (unsigned long long)(env->expires_at - env->created_at),
                         (unsigned long long)env->created_at, (unsigned long long)env->expires_at,
                         (unsigned long long)o.max_lifetime_ms);
-    if (env->created_at > sat_add(now, o.max_skew_ms))
+    if (env->created_at > cai_sat_add(now, o.max_skew_ms))
         return cai_fail(CA_ERR_NOT_YET_VALID,
                         "envelope created at %llu, beyond now %llu + skew %llu ms",
                         (unsigned long long)env->created_at, (unsigned long long)now,
                         (unsigned long long)o.max_skew_ms);
-    if (now > sat_add(env->expires_at, o.max_skew_ms))
+    if (now > cai_sat_add(env->expires_at, o.max_skew_ms))
         return cai_fail(CA_ERR_EXPIRED, "envelope expired at %llu (now %llu, skew %llu ms)",
                         (unsigned long long)env->expires_at, (unsigned long long)now,
                         (unsigned long long)o.max_skew_ms);

@@ -77,7 +77,7 @@ ca_status cai_envelope_encode_signed(const cai_envelope_fields *f, const ca_sign
 ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
                                 size_t *out_len);
 
-/* Test hook: table slots a replay guard has examined since it was created. */
+/* Test hook: map slots the replay guard's lookups (ids and senders) examined since creation. */
 uint64_t cai_replay_guard_probes(const ca_replay_guard *guard);
 
 /* Test hook: ids the guard currently holds for `sender` (0 when none; counts its probes). */

@@ -2,53 +2,49 @@
  * Replay guard: remembers message ids until they expire, in memory fixed at
  * creation, with a per-sender quota (rules and bounds: envelope.h).
  *
- * Layout: the id records form a binary min-heap ordered by expiry, so
- * dropping expired ids costs O(log n) each and never scans. Two
- * open-addressing tables (linear probing, at most half full, backward-shift
- * deletion so there are no tombstones) map an id to its record and a sender
- * to its sender record (how many ids it holds). Each id record knows its
- * table slot and each slot its record, so both move together. Slots are
- * placed by a keyed SipHash (two random keys per guard), so neither ids nor
- * made-up sender keys can be ground to pile up in one probe run.
+ * Layout: one record per remembered id and one per sender holding ids, each
+ * in a fixed array with a free list. A binary min-heap of record indices,
+ * ordered by expiry, drops expired ids in O(log n) each and never scans. Two
+ * keyed id maps (lib/core/idmap.h: SipHash-1-3 of the whole key under a
+ * random key per map, at most half full, backward-shift deletion) find an
+ * id's record and a sender's record, so neither ids nor made-up sender keys
+ * can be ground to pile up in one probe run. Records never move, so the maps
+ * change only when an id or a sender comes or goes.
  *
- * Memory per id of capacity: a 56-byte id record, a 40-byte sender record
- * (distinct senders never outnumber ids) and 2..4 slots of 4 bytes in each
- * table: at most 128 bytes (CA_REPLAY_GUARD_BYTES_PER_ID).
+ * Memory per id of capacity, all reserved at creation: a 48-byte id record, a
+ * 4-byte heap entry, a 40-byte sender record (distinct senders never
+ * outnumber ids) and 2 slots of 8 bytes in each map: 124 bytes, within
+ * CA_REPLAY_GUARD_BYTES_PER_ID.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include <sodium.h>
-
+#include "core/idmap.h"
 #include "cyberagent/envelope.h"
 #include "envelope/envelope_internal.h"
 #include "internal.h"
 
-#define RG_EMPTY UINT32_MAX
+#define RG_NONE UINT32_MAX
 
 typedef struct rg_rec {
     ca_hash id;
-    uint64_t until;  /* remembered while now <= until */
-    uint32_t slot;   /* id-table slot pointing at this record */
-    uint32_t hash32; /* keyed hash of the id; its low bits give the home slot */
-    uint32_t sender; /* index of the sender record */
-    uint32_t unused_;
+    uint64_t until;     /* remembered while now <= until */
+    uint32_t sender;    /* index of the sender record */
+    uint32_t next_free; /* a free record: the next free one */
 } rg_rec;
 
 typedef struct rg_sender {
     ca_agent_id id;
-    uint32_t count;  /* ids held; 0 = free record */
-    uint32_t hash32; /* keyed hash of the id (home slot); a free record: next free index */
+    uint32_t count;     /* ids held; 0 = free record */
+    uint32_t next_free; /* a free record: the next free one */
 } rg_sender;
 
-_Static_assert(sizeof(rg_rec) == 56, "replay record size documented as 56 bytes");
+_Static_assert(sizeof(rg_rec) == 48, "replay record size documented as 48 bytes");
 _Static_assert(sizeof(rg_sender) == 40, "sender record size documented as 40 bytes");
-/* at most 4 slots per id of capacity in each of the two tables */
-_Static_assert(sizeof(rg_rec) + sizeof(rg_sender) + sizeof(uint32_t) * 4 * 2 ==
+/* exactly 2 slots per id of capacity in each of the two maps (cai_idmap_reserve_exact) */
+_Static_assert(sizeof(rg_rec) + sizeof(uint32_t) + sizeof(rg_sender) + 4 * sizeof(uint64_t) <=
                    CA_REPLAY_GUARD_BYTES_PER_ID,
                "documented bytes per id of capacity");
-
-enum { RG_IDS, RG_SENDERS };
 
 struct ca_replay_guard {
     size_t capacity;
@@ -57,15 +53,14 @@ struct ca_replay_guard {
     size_t bytes;
     uint64_t max_skew_ms;
     uint64_t max_lifetime_ms;
-    uint64_t probes;      /* table slots examined (test hook) */
-    uint32_t mask;        /* table size - 1 (a power of two >= 2 * capacity), both tables */
-    uint32_t free_sender; /* first free sender record, RG_EMPTY when none */
-    uint32_t *ids;        /* id table: heap position or RG_EMPTY */
-    uint32_t *snd;        /* sender table: sender record index or RG_EMPTY */
-    rg_rec *heap;         /* count records, min-heap on until */
+    uint64_t probes;      /* map slots examined by lookups (test hook) */
+    uint32_t free_rec;    /* first free id record, RG_NONE when none */
+    uint32_t free_sender; /* first free sender record, RG_NONE when none */
+    uint32_t *heap;       /* count record indices, min-heap on their until */
+    rg_rec *recs;         /* capacity records */
     rg_sender *senders;   /* capacity records */
-    uint8_t id_key[crypto_shorthash_KEYBYTES];
-    uint8_t sender_key[crypto_shorthash_KEYBYTES];
+    cai_idmap ids;        /* message id -> id record */
+    cai_idmap by_sender;  /* sender -> sender record */
 };
 
 ca_status ca_replay_guard_options_init(ca_replay_guard_options *opts, unsigned int version)
@@ -108,28 +103,29 @@ ca_status ca_replay_guard_new2(ca_replay_guard **out, const ca_replay_guard_opti
     ca_status st = cai_ensure_init();
     if (st != CA_OK)
         return st;
-    size_t size = 2;
-    while (size < 2 * o.capacity)
-        size *= 2;
     ca_replay_guard *g = calloc(1, sizeof *g);
     if (g == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory creating a replay guard");
-    g->ids = malloc(size * sizeof *g->ids);
-    g->snd = malloc(size * sizeof *g->snd);
+    /* capacity <= 2^28: within the maps' limit. */
+    (void)cai_idmap_init(&g->ids, (uint32_t)o.capacity);
+    (void)cai_idmap_init(&g->by_sender, (uint32_t)o.capacity);
     g->heap = malloc(o.capacity * sizeof *g->heap);
+    g->recs = malloc(o.capacity * sizeof *g->recs);
     g->senders = malloc(o.capacity * sizeof *g->senders);
-    if (g->ids == NULL || g->snd == NULL || g->heap == NULL || g->senders == NULL) {
+    if (g->heap == NULL || g->recs == NULL || g->senders == NULL ||
+        cai_idmap_reserve_exact(&g->ids, (uint32_t)o.capacity) != CA_OK ||
+        cai_idmap_reserve_exact(&g->by_sender, (uint32_t)o.capacity) != CA_OK) {
         ca_replay_guard_free(g);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory for a replay guard of %zu ids",
                         o.capacity);
     }
-    memset(g->ids, 0xff, size * sizeof *g->ids);
-    memset(g->snd, 0xff, size * sizeof *g->snd);
     for (size_t i = 0; i < o.capacity; i++) {
+        uint32_t next = i + 1 < o.capacity ? (uint32_t)(i + 1) : RG_NONE;
+        g->recs[i].next_free = next;
         g->senders[i].count = 0;
-        g->senders[i].hash32 = i + 1 < o.capacity ? (uint32_t)(i + 1) : RG_EMPTY;
+        g->senders[i].next_free = next;
     }
-    g->free_sender = 0;
+    g->free_rec = g->free_sender = 0;
     g->capacity = o.capacity;
     g->per_sender =
         o.max_per_sender != 0 ? o.max_per_sender : o.capacity / CA_REPLAY_GUARD_SENDER_SHARE;
@@ -137,11 +133,8 @@ ca_status ca_replay_guard_new2(ca_replay_guard **out, const ca_replay_guard_opti
         g->per_sender = 1;
     g->max_skew_ms = o.max_skew_ms;
     g->max_lifetime_ms = o.max_lifetime_ms;
-    g->mask = (uint32_t)(size - 1);
-    g->bytes =
-        sizeof *g + 2 * size * sizeof *g->ids + o.capacity * (sizeof *g->heap + sizeof *g->senders);
-    randombytes_buf(g->id_key, sizeof g->id_key);
-    randombytes_buf(g->sender_key, sizeof g->sender_key);
+    g->bytes = sizeof *g + cai_idmap_memory_bytes(&g->ids) + cai_idmap_memory_bytes(&g->by_sender) +
+               o.capacity * (sizeof *g->heap + sizeof *g->recs + sizeof *g->senders);
     *out = g;
     return CA_OK;
 }
@@ -160,9 +153,10 @@ void ca_replay_guard_free(ca_replay_guard *guard)
 {
     if (guard == NULL)
         return;
-    free(guard->ids);
-    free(guard->snd);
+    cai_idmap_free(&guard->ids);
+    cai_idmap_free(&guard->by_sender);
     free(guard->heap);
+    free(guard->recs);
     free(guard->senders);
     free(guard);
 }
@@ -182,109 +176,54 @@ uint64_t cai_replay_guard_probes(const ca_replay_guard *guard)
     return guard->probes;
 }
 
-static uint32_t rg_hash(const uint8_t key[crypto_shorthash_KEYBYTES], const uint8_t bytes[32])
+/* Index of the sender's record, RG_NONE when it holds no id; `h` is its hash in by_sender. */
+static uint32_t rg_find_sender(ca_replay_guard *g, const ca_agent_id *id, uint64_t h)
 {
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, bytes, 32, key);
-    return cai_load_le32(h);
-}
-
-/* Slot holding the id, or (*found false) the empty slot that ends its probe run. */
-static uint32_t rg_find_id(ca_replay_guard *g, const ca_hash *id, uint32_t h, bool *found)
-{
-    for (uint32_t i = h & g->mask;; i = (i + 1) & g->mask) {
-        g->probes++;
-        uint32_t e = g->ids[i];
-        *found = e != RG_EMPTY;
-        if (e == RG_EMPTY ||
-            (g->heap[e].hash32 == h && memcmp(g->heap[e].id.bytes, id->bytes, CA_HASH_BYTES) == 0))
-            return i;
-    }
-}
-
-/* Same for a sender. */
-static uint32_t rg_find_sender(ca_replay_guard *g, const ca_agent_id *id, uint32_t h, bool *found)
-{
-    for (uint32_t i = h & g->mask;; i = (i + 1) & g->mask) {
-        g->probes++;
-        uint32_t e = g->snd[i];
-        *found = e != RG_EMPTY;
-        if (e == RG_EMPTY || (g->senders[e].hash32 == h &&
-                              memcmp(g->senders[e].id.bytes, id->bytes, CA_AGENT_ID_BYTES) == 0))
-            return i;
-    }
+    return cai_idmap_find_hashed(&g->by_sender, g->senders, sizeof *g->senders, id->bytes, h,
+                                 &g->probes);
 }
 
 size_t cai_replay_guard_sender_count(ca_replay_guard *g, const ca_agent_id *sender)
 {
-    bool found;
-    uint32_t i = rg_find_sender(g, sender, rg_hash(g->sender_key, sender->bytes), &found);
-    return found ? g->senders[g->snd[i]].count : 0;
+    uint32_t s = rg_find_sender(g, sender, cai_idmap_hash(&g->by_sender, sender->bytes));
+    return s != RG_NONE ? g->senders[s].count : 0;
 }
 
-/* Puts record r at heap position pos and points its table slot at it. */
-static void rg_place(ca_replay_guard *g, size_t pos, const rg_rec *r)
+static uint64_t rg_until(const ca_replay_guard *g, size_t pos)
 {
-    g->heap[pos] = *r;
-    g->ids[r->slot] = (uint32_t)pos;
+    return g->recs[g->heap[pos]].until;
 }
 
 static void rg_sift_up(ca_replay_guard *g, size_t pos)
 {
-    rg_rec x = g->heap[pos];
+    uint32_t x = g->heap[pos];
+    const uint64_t until = g->recs[x].until;
     while (pos > 0) {
         size_t parent = (pos - 1) / 2;
-        if (g->heap[parent].until <= x.until)
+        if (rg_until(g, parent) <= until)
             break;
-        rg_place(g, pos, &g->heap[parent]);
+        g->heap[pos] = g->heap[parent];
         pos = parent;
     }
-    rg_place(g, pos, &x);
+    g->heap[pos] = x;
 }
 
 static void rg_sift_down(ca_replay_guard *g, size_t pos)
 {
-    rg_rec x = g->heap[pos];
+    uint32_t x = g->heap[pos];
+    const uint64_t until = g->recs[x].until;
     for (;;) {
         size_t c = 2 * pos + 1;
         if (c >= g->count)
             break;
-        if (c + 1 < g->count && g->heap[c + 1].until < g->heap[c].until)
+        if (c + 1 < g->count && rg_until(g, c + 1) < rg_until(g, c))
             c++;
-        if (g->heap[c].until >= x.until)
+        if (rg_until(g, c) >= until)
             break;
-        rg_place(g, pos, &g->heap[c]);
+        g->heap[pos] = g->heap[c];
         pos = c;
     }
-    rg_place(g, pos, &x);
-}
-
-/*
- * Empties slot i of one table, shifting later members of its probe run back
- * (no tombstones); a moved id record learns its new slot.
- */
-static void rg_table_delete(ca_replay_guard *g, int which, uint32_t i)
-{
-    uint32_t *t = which == RG_IDS ? g->ids : g->snd;
-    uint32_t j = i;
-    t[i] = RG_EMPTY;
-    for (;;) {
-        j = (j + 1) & g->mask;
-        g->probes++;
-        uint32_t e = t[j];
-        if (e == RG_EMPTY)
-            return;
-        uint32_t home = (which == RG_IDS ? g->heap[e].hash32 : g->senders[e].hash32) & g->mask;
-        /* The entry at j may move to i unless its home lies cyclically in (i, j]. */
-        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-        if (stays)
-            continue;
-        t[i] = e;
-        if (which == RG_IDS)
-            g->heap[e].slot = i;
-        t[j] = RG_EMPTY;
-        i = j;
-    }
+    g->heap[pos] = x;
 }
 
 /* One id of sender record s is gone; the record is freed with its last id. */
@@ -293,32 +232,24 @@ static void rg_sender_release(ca_replay_guard *g, uint32_t s)
     rg_sender *r = &g->senders[s];
     if (--r->count > 0)
         return;
-    uint32_t i = r->hash32 & g->mask;
-    while (g->snd[i] != s) {
-        g->probes++;
-        i = (i + 1) & g->mask;
-    }
-    rg_table_delete(g, RG_SENDERS, i);
-    r->hash32 = g->free_sender;
+    (void)cai_idmap_remove(&g->by_sender, r->id.bytes, s);
+    r->next_free = g->free_sender;
     g->free_sender = s;
 }
 
 /* Drops the record with the earliest expiry. */
 static void rg_pop(ca_replay_guard *g)
 {
-    rg_sender_release(g, g->heap[0].sender);
-    rg_table_delete(g, RG_IDS, g->heap[0].slot);
+    uint32_t r = g->heap[0];
+    rg_sender_release(g, g->recs[r].sender);
+    (void)cai_idmap_remove(&g->ids, g->recs[r].id.bytes, r);
+    g->recs[r].next_free = g->free_rec;
+    g->free_rec = r;
     g->count--;
     if (g->count > 0) {
-        rg_rec last = g->heap[g->count];
-        rg_place(g, 0, &last);
+        g->heap[0] = g->heap[g->count];
         rg_sift_down(g, 0);
     }
-}
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 ca_status ca_replay_guard_check(ca_replay_guard *guard, const ca_envelope *env, uint64_t now)
@@ -326,7 +257,7 @@ ca_status ca_replay_guard_check(ca_replay_guard *guard, const ca_envelope *env, 
     CAI_REQUIRE(guard);
     CAI_REQUIRE(env);
     ca_replay_guard *g = guard;
-    while (g->count > 0 && g->heap[0].until < now)
+    while (g->count > 0 && rg_until(g, 0) < now)
         rg_pop(g);
 
     uint64_t created = ca_envelope_created_at(env), expires = ca_envelope_expires_at(env);
@@ -334,27 +265,25 @@ ca_status ca_replay_guard_check(ca_replay_guard *guard, const ca_envelope *env, 
         return cai_fail(
             CA_ERR_LIFETIME, "envelope lives %llu ms, more than the guard's maximum of %llu ms",
             (unsigned long long)(expires - created), (unsigned long long)g->max_lifetime_ms);
-    if (created > sat_add(now, g->max_skew_ms))
+    if (created > cai_sat_add(now, g->max_skew_ms))
         return cai_fail(CA_ERR_NOT_YET_VALID,
                         "envelope created at %llu, beyond now %llu + skew %llu ms",
                         (unsigned long long)created, (unsigned long long)now,
                         (unsigned long long)g->max_skew_ms);
-    uint64_t until = sat_add(expires, g->max_skew_ms);
+    uint64_t until = cai_sat_add(expires, g->max_skew_ms);
     const ca_hash *id = cai_envelope_id_ref(env);
-    uint32_t h = rg_hash(g->id_key, id->bytes);
-    bool found;
-    uint32_t i = rg_find_id(g, id, h, &found);
-    if (found)
+    uint64_t h = cai_idmap_hash(&g->ids, id->bytes);
+    if (cai_idmap_find_hashed(&g->ids, g->recs, sizeof *g->recs, id->bytes, h, &g->probes) !=
+        RG_NONE)
         return cai_fail(CA_ERR_REPLAY, "message id already seen (replay)");
     if (until < now)
         return cai_fail(CA_ERR_EXPIRED,
                         "envelope expired at %llu (now %llu); too old to be remembered",
                         (unsigned long long)expires, (unsigned long long)now);
     const ca_agent_id *sender = cai_envelope_sender_ref(env);
-    uint32_t sh = rg_hash(g->sender_key, sender->bytes);
-    uint32_t si = rg_find_sender(g, sender, sh, &found);
-    uint32_t s = found ? g->snd[si] : RG_EMPTY;
-    if (found && g->senders[s].count >= g->per_sender)
+    uint64_t sh = cai_idmap_hash(&g->by_sender, sender->bytes);
+    uint32_t s = rg_find_sender(g, sender, sh);
+    if (s != RG_NONE && g->senders[s].count >= g->per_sender)
         return cai_fail(CA_ERR_REPLAY_QUOTA,
                         "replay guard holds this sender's quota of %zu unexpired ids; refusing "
                         "rather than forgetting",
@@ -363,18 +292,22 @@ ca_status ca_replay_guard_check(ca_replay_guard *guard, const ca_envelope *env, 
         return cai_fail(CA_ERR_REPLAY_FULL,
                         "replay guard holds %zu unexpired ids; refusing rather than forgetting",
                         g->capacity);
-    if (!found) { /* distinct senders <= count < capacity: a free record exists */
+    /* Room reserved at creation: distinct senders <= count < capacity, so records and map
+     * slots are free for both. */
+    if (s == RG_NONE) {
         s = g->free_sender;
-        g->free_sender = g->senders[s].hash32;
+        g->free_sender = g->senders[s].next_free;
         g->senders[s].id = *sender;
         g->senders[s].count = 0;
-        g->senders[s].hash32 = sh;
-        g->snd[si] = s;
+        cai_idmap_insert_hashed(&g->by_sender, sh, s);
     }
     g->senders[s].count++;
-    rg_rec r = {*id, until, i, h, s, 0};
+    uint32_t r = g->free_rec;
+    g->free_rec = g->recs[r].next_free;
+    g->recs[r] = (rg_rec){*id, until, s, RG_NONE};
+    cai_idmap_insert_hashed(&g->ids, h, r);
     size_t pos = g->count++;
-    rg_place(g, pos, &r);
+    g->heap[pos] = r;
     rg_sift_up(g, pos);
     return CA_OK;
 }

@@ -505,7 +505,7 @@ size_t ca_ledger_memory_bytes(const ca_ledger *l)
     n += cai_idmap_memory_bytes(&l->esc_index);
     n += (size_t)l->cap_evidence * sizeof(cai_evidence);
     n += cai_idmap_memory_bytes(&l->ev_index);
-    n += (size_t)l->cap_heap * sizeof(cai_expiry);
+    n += (size_t)l->cap_heap * sizeof(cai_ledger_expiry);
     return n;
 }
 
@@ -548,9 +548,10 @@ static inline uint64_t ppm_floor(uint64_t x, uint32_t ppm)
     return (uint64_t)(((cai_u128)x * ppm) / CA_LEDGER_PPM);
 }
 
-/* Evidence key: BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
-static void evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
-                         ca_hash *out)
+/* Evidence key (ledger_internal.h):
+ * BLAKE2b-256("cyberagent/1/evidence" || kind || ref || offender). */
+void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
+                             ca_hash *out)
 {
     uint8_t buf[21 + 4 + 64];
     memcpy(buf, "cyberagent/1/evidence", 21);
@@ -710,7 +711,7 @@ static void record_evidence(ca_ledger *l, const slash_plan *sp)
     uint8_t d[32];
     evidence_digest(&l->evidence[k], d);
     sum_add(l->hsum, d, 0);
-    cai_expiry_push(l, CAI_EXP_EVIDENCE, k);
+    cai_ledger_expiry_push(l, CAI_EXP_EVIDENCE, k);
 }
 
 /*
@@ -736,7 +737,7 @@ static void drop_escrow(ca_ledger *l, uint32_t i)
         return;
     l->escrows[i] = l->escrows[last];
     (void)cai_idmap_renumber(&l->esc_index, l->escrows[i].award.bytes, last, i);
-    cai_expiry_moved(l, CAI_EXP_ESCROW, i);
+    cai_ledger_expiry_moved(l, CAI_EXP_ESCROW, i);
     if ((l->escrows[i].flags & CAI_DIRTY) && !was_dirty) {
         l->escrows[i].flags &= (uint8_t)~CAI_DIRTY; /* listed below, as a fresh dirty record */
         list_dirty_esc(l, i);
@@ -754,7 +755,7 @@ static void drop_evidence(ca_ledger *l, uint32_t i)
     if (i != last) {
         l->evidence[i] = l->evidence[last];
         (void)cai_idmap_renumber(&l->ev_index, l->evidence[i].key.bytes, last, i);
-        cai_expiry_moved(l, CAI_EXP_EVIDENCE, i);
+        cai_ledger_expiry_moved(l, CAI_EXP_EVIDENCE, i);
     }
 }
 
@@ -768,7 +769,7 @@ static void advance_horizon(ca_ledger *l, uint64_t now)
     if (now > l->horizon)
         l->horizon = now;
     while (l->n_heap > 0 && l->heap[0].at < l->horizon) {
-        cai_expiry x = cai_expiry_pop(l);
+        cai_ledger_expiry x = cai_ledger_expiry_pop(l);
         if (x.kind == CAI_EXP_ESCROW)
             drop_escrow(l, x.idx);
         else
@@ -936,7 +937,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
             ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
             return st;
         /* A settled escrow waits in the expiry heap until no slash can use it. */
-        if (op->type != CA_LEDGER_OP_ESCROW_DELIVER && (st = cai_expiry_reserve(l, 1)))
+        if (op->type != CA_LEDGER_OP_ESCROW_DELIVER && (st = cai_ledger_expiry_reserve(l, 1)))
             return st;
         break;
     }
@@ -978,7 +979,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
         }
         if ((st = check_offense_time(l, op, &sp, now)))
             return st;
-        evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
+        cai_ledger_evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
         if (ev_find(l, &sp.key) != CAI_NONE)
             return cai_fail(CA_ERR_LEDGER_EVIDENCE_USED, "evidence already used");
         /* Amounts: each bucket (bond, each unmatured unbonding entry) loses ceil(x*ppm/1e6). */
@@ -994,7 +995,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                             "the offender has no stake at risk: the slash would take nothing");
         if (si == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
             return st;
-        if ((st = reserve(l, 0, 0, 1, 0)) || (st = cai_expiry_reserve(l, 1)))
+        if ((st = reserve(l, 0, 0, 1, 0)) || (st = cai_ledger_expiry_reserve(l, 1)))
             return st;
         sp.reporter_paid = op->evidence != CA_LEDGER_EVIDENCE_DISPUTE;
         sp.to_reporter = sp.reporter_paid ? ppm_floor(sp.total, o->reporter_share_ppm) : 0;
@@ -1123,7 +1124,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
         l->accounts[e->worker].balance += to_worker;
         l->accounts[e->hirer].balance += to_hirer;
         l->escrowed -= e->payment + e->collateral;
-        cai_expiry_push(l, CAI_EXP_ESCROW, ei);
+        cai_ledger_expiry_push(l, CAI_EXP_ESCROW, ei);
         break;
     }
     case CA_LEDGER_OP_SLASH: {
@@ -1295,7 +1296,7 @@ static ca_status check_retention(ca_ledger *l)
         if (l->evidence[i].expiry > last_expiry)
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "evidence %u is kept beyond the window", i);
     ca_status st = check_hired(l);
-    return st != CA_OK ? st : cai_expiry_check(l);
+    return st != CA_OK ? st : cai_ledger_expiry_check(l);
 }
 
 ca_status ca_ledger_check(ca_ledger *l)
@@ -1416,7 +1417,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows of one hirer");
     ca_status st = reserve(l, 0, 1, 0, 0);
     if (st == CA_OK && e->state != CA_LEDGER_ESCROW_OPEN)
-        st = cai_expiry_reserve(l, 1);
+        st = cai_ledger_expiry_reserve(l, 1);
     if (st != CA_OK)
         return st;
     uint32_t i = l->n_escrows++;
@@ -1430,7 +1431,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
     if (e->state == CA_LEDGER_ESCROW_OPEN)
         l->escrowed += e->payment + e->collateral; /* caller checks overflow */
     else
-        cai_expiry_push(l, CAI_EXP_ESCROW, i);
+        cai_ledger_expiry_push(l, CAI_EXP_ESCROW, i);
     return CA_OK;
 }
 
@@ -1440,7 +1441,7 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h, uint64_t expi
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an evidence key");
     ca_status st = reserve(l, 0, 0, 1, 0);
     if (st == CA_OK)
-        st = cai_expiry_reserve(l, 1);
+        st = cai_ledger_expiry_reserve(l, 1);
     if (st != CA_OK)
         return st;
     uint32_t k = l->n_evidence++;
@@ -1449,7 +1450,7 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h, uint64_t expi
     uint8_t d[32];
     evidence_digest(&l->evidence[k], d);
     sum_add(l->hsum, d, 0);
-    cai_expiry_push(l, CAI_EXP_EVIDENCE, k);
+    cai_ledger_expiry_push(l, CAI_EXP_EVIDENCE, k);
     return CA_OK;
 }
 

@@ -18,19 +18,19 @@
 #include "core/array.h"
 #include "ledger/ledger_internal.h"
 
-static const uint8_t *entry_key(const ca_ledger *l, const cai_expiry *x)
+static const uint8_t *entry_key(const ca_ledger *l, const cai_ledger_expiry *x)
 {
     return x->kind == CAI_EXP_ESCROW ? l->escrows[x->idx].award.bytes
                                      : l->evidence[x->idx].key.bytes;
 }
 
-static uint32_t *entry_hpos(ca_ledger *l, const cai_expiry *x)
+static uint32_t *entry_hpos(ca_ledger *l, const cai_ledger_expiry *x)
 {
     return x->kind == CAI_EXP_ESCROW ? &l->escrows[x->idx].hpos : &l->evidence[x->idx].hpos;
 }
 
 /* a strictly before b in (at, kind, key) order. */
-static int before(const ca_ledger *l, const cai_expiry *a, const cai_expiry *b)
+static int before(const ca_ledger *l, const cai_ledger_expiry *a, const cai_ledger_expiry *b)
 {
     if (a->at != b->at)
         return a->at < b->at;
@@ -39,7 +39,7 @@ static int before(const ca_ledger *l, const cai_expiry *a, const cai_expiry *b)
     return memcmp(entry_key(l, a), entry_key(l, b), 32) < 0;
 }
 
-static void put(ca_ledger *l, uint32_t pos, const cai_expiry *x)
+static void put(ca_ledger *l, uint32_t pos, const cai_ledger_expiry *x)
 {
     l->heap[pos] = *x;
     *entry_hpos(l, x) = pos;
@@ -47,7 +47,7 @@ static void put(ca_ledger *l, uint32_t pos, const cai_expiry *x)
 
 static void sift_up(ca_ledger *l, uint32_t pos)
 {
-    cai_expiry x = l->heap[pos];
+    cai_ledger_expiry x = l->heap[pos];
     while (pos > 0) {
         uint32_t parent = (pos - 1) / 2;
         if (!before(l, &x, &l->heap[parent]))
@@ -61,7 +61,7 @@ static void sift_up(ca_ledger *l, uint32_t pos)
 
 static void sift_down(ca_ledger *l, uint32_t pos)
 {
-    cai_expiry x = l->heap[pos];
+    cai_ledger_expiry x = l->heap[pos];
     for (;;) {
         uint64_t c = 2 * (uint64_t)pos + 1;
         if (c >= l->n_heap)
@@ -77,15 +77,15 @@ static void sift_down(ca_ledger *l, uint32_t pos)
     put(l, pos, &x);
 }
 
-ca_status cai_expiry_reserve(ca_ledger *l, uint32_t more)
+ca_status cai_ledger_expiry_reserve(ca_ledger *l, uint32_t more)
 {
     return cai_array_grow((void **)&l->heap, &l->cap_heap, (uint64_t)l->n_heap + more,
-                          sizeof(cai_expiry), UINT32_MAX - 1);
+                          sizeof(cai_ledger_expiry), UINT32_MAX - 1);
 }
 
-void cai_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx)
+void cai_ledger_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx)
 {
-    cai_expiry x = {0, idx, kind};
+    cai_ledger_expiry x = {0, idx, kind};
     x.at =
         kind == CAI_EXP_ESCROW ? cai_escrow_expiry(l, &l->escrows[idx]) : l->evidence[idx].expiry;
     uint32_t pos = l->n_heap++;
@@ -93,9 +93,9 @@ void cai_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx)
     sift_up(l, pos);
 }
 
-cai_expiry cai_expiry_pop(ca_ledger *l)
+cai_ledger_expiry cai_ledger_expiry_pop(ca_ledger *l)
 {
-    cai_expiry top = l->heap[0];
+    cai_ledger_expiry top = l->heap[0];
     *entry_hpos(l, &top) = CAI_NONE;
     if (--l->n_heap > 0) {
         put(l, 0, &l->heap[l->n_heap]);
@@ -104,14 +104,14 @@ cai_expiry cai_expiry_pop(ca_ledger *l)
     return top;
 }
 
-void cai_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to)
+void cai_ledger_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to)
 {
     uint32_t pos = kind == CAI_EXP_ESCROW ? l->escrows[to].hpos : l->evidence[to].hpos;
     if (pos != CAI_NONE)
         l->heap[pos].idx = to;
 }
 
-ca_status cai_expiry_check(const ca_ledger *l)
+ca_status cai_ledger_expiry_check(const ca_ledger *l)
 {
     uint32_t kept = l->n_evidence;
     for (uint32_t i = 0; i < l->n_escrows; i++) {

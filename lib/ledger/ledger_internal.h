@@ -65,11 +65,11 @@ typedef struct cai_evidence {
  * holds its entry's position (hpos), so moving either side is O(1).
  */
 enum { CAI_EXP_ESCROW = 0, CAI_EXP_EVIDENCE = 1 };
-typedef struct cai_expiry {
+typedef struct cai_ledger_expiry {
     uint64_t at;
     uint32_t idx; /* record index in l->escrows or l->evidence */
     uint32_t kind;
-} cai_expiry;
+} cai_ledger_expiry;
 
 #define CAI_DIRTY 1u
 
@@ -115,7 +115,7 @@ struct ca_ledger {
     uint32_t n_evidence, cap_evidence;
     cai_idmap ev_index;
 
-    cai_expiry *heap; /* kept records by expiry (ledger_expiry.c) */
+    cai_ledger_expiry *heap; /* kept records by expiry (ledger_expiry.c) */
     uint32_t n_heap, cap_heap;
     uint64_t heap_moves; /* entries moved by sifting, ever (tests count it) */
 
@@ -156,6 +156,11 @@ void cai_ledger_flush_hash(ca_ledger *l);
 /* Digest of the replicated options = the ledger id (stored in journal and snapshot headers).
  * Reads `network` only from version >= 2 options (zero before). */
 void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32]);
+/* The key of one offense, the one function for the ledger's slash-once rule and
+ * reputation's offense dedup: BLAKE2b-256 of "cyberagent/1/evidence" || kind (u32
+ * little-endian) || ref || offender (docs/LEDGER.md, "State"). */
+void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender,
+                             ca_hash *out);
 /* Inserts records while loading a snapshot (no validation beyond duplicates). */
 ca_status cai_ledger_load_account(ca_ledger *l, const cai_account *a, const cai_unbond *entries,
                                   uint32_t n_entries);
@@ -184,12 +189,6 @@ ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h, uint64_t expi
 /* Options as this build reads them: the caller's struct up to its version's last field, the
  * defaults after it, version set to CA_LEDGER_OPTIONS_VERSION. The version must be valid. */
 void cai_ledger_options_normalize(const ca_ledger_options *in, ca_ledger_options *out);
-/* a + b, saturating at UINT64_MAX. */
-static inline uint64_t cai_sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /* Expiry heap (ledger_expiry.c). */
 /* When a settled escrow may be dropped: deadline + max_evidence_age. */
 static inline uint64_t cai_escrow_expiry(const ca_ledger *l, const cai_escrow *e)
@@ -197,15 +196,15 @@ static inline uint64_t cai_escrow_expiry(const ca_ledger *l, const cai_escrow *e
     return cai_sat_add(e->deadline, l->opts.max_evidence_age);
 }
 /* Room for `more` entries (before an op changes anything). */
-ca_status cai_expiry_reserve(ca_ledger *l, uint32_t more);
+ca_status cai_ledger_expiry_reserve(ca_ledger *l, uint32_t more);
 /* Adds the record (room reserved): a settled escrow or an evidence key. */
-void cai_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx);
+void cai_ledger_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx);
 /* Removes the earliest entry (the heap is not empty); its record's hpos becomes CAI_NONE. */
-cai_expiry cai_expiry_pop(ca_ledger *l);
+cai_ledger_expiry cai_ledger_expiry_pop(ca_ledger *l);
 /* The record of an entry moved to index `to` (a dense array's hole filled by its last record). */
-void cai_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to);
+void cai_ledger_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to);
 /* Heap order and the record <-> entry links, for ca_ledger_check. */
-ca_status cai_expiry_check(const ca_ledger *l);
+ca_status cai_ledger_expiry_check(const ca_ledger *l);
 
 /* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);

@@ -10,14 +10,11 @@
 
 #include <sodium.h>
 
+#include "core/array.h"
+#include "ledger/ledger_internal.h"
 #include "reputation_internal.h"
 
 #define CAI_MAX_HALF_LIFE_MS (1ull << 47)
-
-size_t ca_reputation_rating_max(void)
-{
-    return CA_REPUTATION_RATING_MAX;
-}
 
 size_t ca_reputation_weight_max(void)
 {
@@ -64,6 +61,20 @@ static ca_status check_options(const ca_reputation_options *o)
     return CA_OK;
 }
 
+/*
+ * The two keyed id maps (lib/core/idmap.h), each with its own random key:
+ * agent id -> agent record, and the set of task and offense fingerprints.
+ * Their limits only cap the maps: max_agents and max_ratings are enforced by
+ * the callers, with their own statuses, before a map is asked to grow.
+ */
+static void init_indexes(ca_reputation *rep)
+{
+    uint32_t agents =
+        rep->opts.max_agents < CAI_IDMAP_MAX_ENTRIES ? rep->opts.max_agents : CAI_IDMAP_MAX_ENTRIES;
+    (void)cai_idmap_init(&rep->agent_index, agents);
+    (void)cai_idmap_init_u64(&rep->fps, CAI_IDMAP_MAX_ENTRIES);
+}
+
 ca_status ca_reputation_new(ca_reputation **out, const ca_reputation_options *opts)
 {
     CAI_REQUIRE(out);
@@ -85,7 +96,7 @@ ca_status ca_reputation_new(ca_reputation **out, const ca_reputation_options *op
     rep->opts.version = CA_REPUTATION_OPTIONS_VERSION;
     rep->dst_shift = CAI_DST_SHIFT;
     rep->src_shift = CAI_SRC_SHIFT;
-    randombytes_buf(rep->hash_key, sizeof rep->hash_key);
+    init_indexes(rep);
     *out = rep;
     cai_clear_error();
     return CA_OK;
@@ -99,7 +110,7 @@ ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **o
     c->opts = rep->opts;
     c->dst_shift = rep->dst_shift;
     c->src_shift = rep->src_shift;
-    memcpy(c->hash_key, rep->hash_key, sizeof c->hash_key);
+    init_indexes(c);
     *out = c;
     return CA_OK;
 }
@@ -109,10 +120,10 @@ void ca_reputation_free(ca_reputation *rep)
     if (rep == NULL)
         return;
     free(rep->agents);
-    free(rep->agent_slots);
+    cai_idmap_free(&rep->agent_index);
     free(rep->ratings);
     free(rep->offenses);
-    free(rep->fps);
+    cai_idmap_free(&rep->fps);
     free(rep->order);
     free(rep);
 }
@@ -133,8 +144,8 @@ size_t ca_reputation_memory_bytes(const ca_reputation *rep)
         return 0;
     size_t order = rep->order != NULL ? (size_t)rep->order_agents * sizeof(uint32_t) : 0;
     return sizeof *rep + (size_t)rep->cap_agents * sizeof(cai_rep_agent) +
-           (size_t)rep->agent_slot_cap * sizeof(uint32_t) +
-           (size_t)rep->cap_ratings * sizeof(cai_rating) + (size_t)rep->fp_cap * sizeof(uint64_t) +
+           cai_idmap_memory_bytes(&rep->agent_index) +
+           (size_t)rep->cap_ratings * sizeof(cai_rating) + cai_idmap_memory_bytes(&rep->fps) +
            (size_t)rep->cap_offenses * sizeof(cai_offense) + order;
 }
 
@@ -155,169 +166,64 @@ void cai_reputation_advise_huge(void *p, size_t bytes)
 #endif
 }
 
-/* ---- hashing: keyed SipHash so crafted ids or task hashes cannot flood one slot ---- */
-
-static uint64_t agent_hash(const ca_reputation *rep, const ca_agent_id *id)
-{
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id->bytes, CA_AGENT_ID_BYTES, rep->hash_key);
-    return cai_load_le64(h);
-}
-
-static uint64_t fp_hash(const ca_reputation *rep, uint64_t fp)
-{
-    uint8_t b[8], h[crypto_shorthash_BYTES];
-    cai_store_le64(b, fp);
-    crypto_shorthash(h, b, sizeof b, rep->hash_key);
-    return cai_load_le64(h);
-}
-
-/* Slot in [0, cap) for a 64-bit hash (multiply-shift range reduction). */
-static uint32_t fp_slot(uint64_t h, uint32_t cap)
-{
-    return (uint32_t)(((h >> 32) * (uint64_t)cap) >> 32);
-}
+/* ---- lookups: keyed id maps, so crafted ids or task hashes cannot flood one slot ---- */
 
 uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id)
 {
-    if (rep->agent_slot_cap == 0)
-        return UINT32_MAX;
-    uint32_t mask = rep->agent_slot_cap - 1;
-    for (uint32_t s = (uint32_t)agent_hash(rep, id) & mask;; s = (s + 1) & mask) {
-        uint32_t v = rep->agent_slots[s];
-        if (v == 0)
-            return UINT32_MAX;
-        if (memcmp(rep->agents[v - 1].id.bytes, id->bytes, CA_AGENT_ID_BYTES) == 0)
-            return v - 1;
-    }
-}
-
-/*
- * 1 when fp is present; otherwise 0 and *slot is where it would go (valid
- * until the table changes). The table always has a free slot.
- */
-static int fp_probe(const ca_reputation *rep, uint64_t fp, uint32_t *slot)
-{
-    if (fp == 0)
-        return rep->has_zero_fp;
-    for (uint32_t s = fp_slot(fp_hash(rep, fp), rep->fp_cap);;) {
-        uint64_t v = rep->fps[s];
-        if (v == 0) {
-            *slot = s;
-            return 0;
-        }
-        if (v == fp)
-            return 1;
-        if (++s == rep->fp_cap)
-            s = 0;
-    }
+    uint32_t i = cai_idmap_find(&rep->agent_index, rep->agents, sizeof *rep->agents, id->bytes);
+    return i == CAI_IDMAP_NONE ? UINT32_MAX : i;
 }
 
 /* ---- capacity: growing never changes what the handle answers ---- */
 
-static ca_status grow_agent_slots(ca_reputation *rep, uint32_t agents)
+/* Grows (or, exact, reserves) a table; a table that moved gets the huge-page advice. */
+static ca_status grow_array(void **arr, uint32_t *cap, uint64_t want, size_t elem, uint32_t max,
+                            int exact)
 {
-    uint64_t want = 16;
-    while (want < 2ull * agents)
-        want <<= 1;
-    if (want <= rep->agent_slot_cap)
+    const uint32_t before = *cap;
+    ca_status st = exact ? cai_array_reserve(arr, cap, want, elem, max)
+                         : cai_array_grow(arr, cap, want, elem, max);
+    if (st == CA_OK && *cap != before)
+        cai_reputation_advise_huge(*arr, (size_t)*cap * elem);
+    return st;
+}
+
+/* Room for `total` entries in a map (exact: no more slots than that needs). */
+static ca_status grow_map(cai_idmap *m, uint64_t total, int exact)
+{
+    if (total <= m->count)
         return CA_OK;
-    if (want > UINT32_MAX)
-        return cai_fail(CA_ERR_LIMIT, "agent table cannot grow further");
-    uint32_t cap = (uint32_t)want, mask = cap - 1;
-    uint32_t *slots = calloc(cap, sizeof *slots);
-    if (slots == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the agent table");
-    cai_reputation_advise_huge(slots, (size_t)cap * sizeof *slots);
-    for (uint32_t i = 0; i < rep->n_agents; i++) {
-        uint32_t s = (uint32_t)agent_hash(rep, &rep->agents[i].id) & mask;
-        while (slots[s] != 0)
-            s = (s + 1) & mask;
-        slots[s] = i + 1;
-    }
-    free(rep->agent_slots);
-    rep->agent_slots = slots;
-    rep->agent_slot_cap = cap;
-    return CA_OK;
+    if (total > UINT32_MAX)
+        return cai_fail(CA_ERR_LIMIT, "table cannot grow further");
+    const uint32_t before = m->cap, more = (uint32_t)(total - m->count);
+    ca_status st = exact ? cai_idmap_reserve_exact(m, more) : cai_idmap_reserve(m, more);
+    if (st == CA_OK && m->cap != before)
+        cai_reputation_advise_huge(m->slots, cai_idmap_memory_bytes(m));
+    return st;
 }
 
 static ca_status grow_agents(ca_reputation *rep, uint32_t agents, int exact)
 {
-    if (agents > rep->cap_agents) {
-        uint64_t cap = exact ? agents : (uint64_t)rep->cap_agents + rep->cap_agents / 2 + 16;
-        if (cap < agents)
-            cap = agents;
-        if (cap > rep->opts.max_agents)
-            cap = rep->opts.max_agents;
-        cai_rep_agent *a = realloc(rep->agents, (size_t)cap * sizeof *a);
-        if (a == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the agent list");
-        cai_reputation_advise_huge(a, (size_t)cap * sizeof *a);
-        rep->agents = a;
-        rep->cap_agents = (uint32_t)cap;
-    }
-    return grow_agent_slots(rep, agents);
+    ca_status st = grow_array((void **)&rep->agents, &rep->cap_agents, agents, sizeof *rep->agents,
+                              rep->opts.max_agents, exact);
+    return st != CA_OK ? st : grow_map(&rep->agent_index, agents, exact);
 }
 
-static ca_status rehash_fps(ca_reputation *rep, uint64_t cap64)
+/* Room for `count` task and offense fingerprints in all. */
+static ca_status grow_fps(ca_reputation *rep, uint64_t count, int exact)
 {
-    if (cap64 > UINT32_MAX)
-        return cai_fail(CA_ERR_LIMIT, "task index cannot grow further");
-    uint32_t cap = (uint32_t)cap64;
-    uint64_t *t = calloc(cap, sizeof *t);
-    if (t == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the task index");
-    cai_reputation_advise_huge(t, (size_t)cap * sizeof *t);
-    for (uint32_t i = 0; i < rep->fp_cap; i++) {
-        uint64_t fp = rep->fps[i];
-        if (fp == 0)
-            continue;
-        uint32_t s = fp_slot(fp_hash(rep, fp), cap);
-        while (t[s] != 0)
-            if (++s == cap)
-                s = 0;
-        t[s] = fp;
-    }
-    free(rep->fps);
-    rep->fps = t;
-    rep->fp_cap = cap;
-    return CA_OK;
-}
-
-/* Keeps the task index at most 85% full. */
-static ca_status grow_fps(ca_reputation *rep, uint32_t count, int exact)
-{
-    if ((uint64_t)count * 20 < (uint64_t)rep->fp_cap * 17)
-        return CA_OK;
-    uint64_t cap = (uint64_t)count * 20 / 17 + 2;
-    if (!exact && cap < (uint64_t)rep->fp_cap * 2)
-        cap = (uint64_t)rep->fp_cap * 2 < 64 ? 64 : (uint64_t)rep->fp_cap * 2;
-    return rehash_fps(rep, cap);
+    return grow_map(&rep->fps, count, exact);
 }
 
 static ca_status grow_ratings(ca_reputation *rep, uint32_t ratings, int exact)
 {
-    if (ratings <= rep->cap_ratings)
-        return CA_OK;
-    uint64_t cap = exact ? ratings : (uint64_t)rep->cap_ratings + rep->cap_ratings / 2 + 16;
-    if (cap < ratings)
-        cap = ratings;
-    if (cap > rep->opts.max_ratings)
-        cap = rep->opts.max_ratings;
-    cai_rating *r = realloc(rep->ratings, (size_t)cap * sizeof *r);
-    if (r == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the rating store");
-    cai_reputation_advise_huge(r, (size_t)cap * sizeof *r);
-    rep->ratings = r;
-    rep->cap_ratings = (uint32_t)cap;
-    return CA_OK;
+    return grow_array((void **)&rep->ratings, &rep->cap_ratings, ratings, sizeof *rep->ratings,
+                      rep->opts.max_ratings, exact);
 }
 
 ca_status cai_reputation_reserve_fps(ca_reputation *rep, uint64_t count)
 {
-    if (count > UINT32_MAX)
-        return cai_fail(CA_ERR_LIMIT, "task index cannot grow further");
-    return grow_fps(rep, (uint32_t)count, 1);
+    return grow_fps(rep, count, 1);
 }
 
 ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents, size_t ratings)
@@ -328,7 +234,7 @@ ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents, size_t rating
     ca_status st;
     if ((st = grow_agents(rep, (uint32_t)agents, 1)) != CA_OK ||
         (st = grow_ratings(rep, (uint32_t)ratings, 1)) != CA_OK ||
-        (st = grow_fps(rep, (uint32_t)ratings, 1)) != CA_OK)
+        (st = grow_fps(rep, ratings, 1)) != CA_OK)
         return st;
     cai_clear_error();
     return CA_OK;
@@ -337,11 +243,8 @@ ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents, size_t rating
 /* Capacity is ensured by the caller. */
 ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id, uint32_t *idx)
 {
-    uint32_t i = rep->n_agents, mask = rep->agent_slot_cap - 1;
-    uint32_t s = (uint32_t)agent_hash(rep, id) & mask;
-    while (rep->agent_slots[s] != 0)
-        s = (s + 1) & mask;
-    rep->agent_slots[s] = i + 1;
+    uint32_t i = rep->n_agents;
+    cai_idmap_insert(&rep->agent_index, id->bytes, i);
     cai_rep_agent *a = &rep->agents[i];
     memset(a, 0, sizeof *a);
     a->id = *id;
@@ -352,16 +255,7 @@ ca_status cai_reputation_insert_agent(ca_reputation *rep, const ca_agent_id *id,
 
 ca_status cai_reputation_insert_fp(ca_reputation *rep, uint64_t fp)
 {
-    rep->n_fps++;
-    if (fp == 0) {
-        rep->has_zero_fp = 1;
-        return CA_OK;
-    }
-    uint32_t s = fp_slot(fp_hash(rep, fp), rep->fp_cap);
-    while (rep->fps[s] != 0)
-        if (++s == rep->fp_cap)
-            s = 0;
-    rep->fps[s] = fp;
+    cai_idmap_u64_insert(&rep->fps, fp);
     return CA_OK;
 }
 
@@ -425,9 +319,9 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
     CAI_REQUIRE(task);
     CAI_REQUIRE(rater);
     CAI_REQUIRE(ratee);
-    if (rating > CA_REPUTATION_RATING_MAX)
+    if (rating > CA_TASK_RATING_MAX)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "rating %u is above %u", rating,
-                        CA_REPUTATION_RATING_MAX);
+                        CA_TASK_RATING_MAX);
     if (time_ms / 1000 > UINT32_MAX)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "rating time beyond 2^32 seconds");
     if (memcmp(rater->bytes, ratee->bytes, CA_AGENT_ID_BYTES) == 0)
@@ -438,15 +332,14 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
                         "payment of %llu buys no weight (unit_amount is %llu)",
                         (unsigned long long)amount, (unsigned long long)rep->opts.unit_amount);
     /* Room for one more task first (growing changes nothing observable), then one probe. */
-    ca_status st = grow_fps(rep, rep->n_fps + 1, 0);
+    ca_status st = grow_fps(rep, (uint64_t)rep->fps.count + 1, 0);
     if (st != CA_OK)
         return st;
     uint64_t fp = cai_load_le64(task->bytes);
-    uint32_t slot = 0;
-    if (fp_probe(rep, fp, &slot))
+    if (cai_idmap_u64_find(&rep->fps, fp, NULL))
         return cai_fail(CA_ERR_DUPLICATE_RATING, "this task has already been rated");
     /* Tasks, pruned or not, count against max_ratings: that bounds the fingerprint table too. */
-    if (rep->n_fps - rep->n_offenses >= rep->opts.max_ratings)
+    if (rep->fps.count - rep->n_offenses >= rep->opts.max_ratings)
         return cai_fail(CA_ERR_LIMIT, "reputation has taken max_ratings (%u) tasks",
                         rep->opts.max_ratings);
     uint32_t a = cai_reputation_find(rep, rater), b = cai_reputation_find(rep, ratee);
@@ -462,11 +355,7 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
         (void)cai_reputation_insert_agent(rep, rater, &a);
     if (b == UINT32_MAX)
         (void)cai_reputation_insert_agent(rep, ratee, &b);
-    if (fp == 0)
-        rep->has_zero_fp = 1;
-    else
-        rep->fps[slot] = fp;
-    rep->n_fps++;
+    cai_idmap_u64_insert(&rep->fps, fp);
     cai_rating *r = &rep->ratings[rep->n_ratings++];
     r->rater = a;
     r->ratee = b;
@@ -510,30 +399,15 @@ ca_status ca_reputation_set_pretrusted(ca_reputation *rep, const ca_agent_id *ag
 /* The first 8 bytes of the ledger's evidence key (docs/LEDGER.md, "State"). */
 uint64_t cai_reputation_offense_fp(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender)
 {
-    uint8_t buf[21 + 4 + 64], key[32];
-    memcpy(buf, "cyberagent/1/evidence", 21);
-    cai_store_le32(buf + 21, kind);
-    memcpy(buf + 25, ref->bytes, 32);
-    memcpy(buf + 57, offender->bytes, 32);
-    crypto_generichash(key, sizeof key, buf, sizeof buf, NULL, 0);
-    return cai_load_le64(key);
+    ca_hash key;
+    cai_ledger_evidence_key(kind, ref, offender, &key);
+    return cai_load_le64(key.bytes);
 }
 
-ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count)
+ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count, int exact)
 {
-    if (count <= rep->cap_offenses)
-        return CA_OK;
-    uint64_t cap = (uint64_t)rep->cap_offenses + rep->cap_offenses / 2 + 16;
-    if (cap < count)
-        cap = count;
-    if (cap > rep->opts.max_ratings)
-        cap = rep->opts.max_ratings;
-    cai_offense *o = realloc(rep->offenses, (size_t)cap * sizeof *o);
-    if (o == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing the offense store");
-    rep->offenses = o;
-    rep->cap_offenses = (uint32_t)cap;
-    return CA_OK;
+    return grow_array((void **)&rep->offenses, &rep->cap_offenses, count, sizeof *rep->offenses,
+                      rep->opts.max_ratings, exact);
 }
 
 ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_hash *ref,
@@ -546,12 +420,11 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense kind %u is not 1 .. 3", kind);
     if (time_ms / 1000 > UINT32_MAX)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "offense time beyond 2^32 seconds");
-    ca_status st = grow_fps(rep, rep->n_fps + 1, 0);
+    ca_status st = grow_fps(rep, (uint64_t)rep->fps.count + 1, 0);
     if (st != CA_OK)
         return st;
     uint64_t fp = cai_reputation_offense_fp(kind, ref, offender);
-    uint32_t slot = 0;
-    if (fp_probe(rep, fp, &slot))
+    if (cai_idmap_u64_find(&rep->fps, fp, NULL))
         return cai_fail(CA_ERR_DUPLICATE_OFFENSE, "this offense has already been recorded");
     if (rep->n_offenses >= rep->opts.max_ratings)
         return cai_fail(CA_ERR_LIMIT, "reputation holds max_ratings (%u) offenses",
@@ -561,15 +434,11 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
         return cai_fail(CA_ERR_LIMIT, "reputation holds max_agents (%u) agents",
                         rep->opts.max_agents);
     if ((a == UINT32_MAX && (st = grow_agents(rep, rep->n_agents + 1, 0)) != CA_OK) ||
-        (st = cai_reputation_grow_offenses(rep, rep->n_offenses + 1)) != CA_OK)
+        (st = cai_reputation_grow_offenses(rep, rep->n_offenses + 1, 0)) != CA_OK)
         return st;
     if (a == UINT32_MAX)
         (void)cai_reputation_insert_agent(rep, offender, &a);
-    if (fp == 0)
-        rep->has_zero_fp = 1;
-    else
-        rep->fps[slot] = fp;
-    rep->n_fps++;
+    cai_idmap_u64_insert(&rep->fps, fp);
     cai_offense *o = &rep->offenses[rep->n_offenses++];
     memset(o, 0, sizeof *o);
     o->fp = fp;

@@ -4,6 +4,7 @@
 
 #include <float.h>
 
+#include "core/idmap.h"
 #include "cyberagent/reputation.h"
 #include "internal.h"
 
@@ -74,12 +75,10 @@ typedef struct cai_rep_agent {
 
 struct ca_reputation {
     ca_reputation_options opts;
-    uint8_t hash_key[16]; /* keys table hashing only; never affects results */
 
     cai_rep_agent *agents;
     uint32_t n_agents, cap_agents;
-    uint32_t *agent_slots; /* index + 1, 0 = empty; power-of-two size */
-    uint32_t agent_slot_cap;
+    cai_idmap agent_index; /* agent id -> index in agents; its layout never affects results */
 
     cai_rating *ratings;
     uint32_t n_ratings, cap_ratings;
@@ -87,11 +86,9 @@ struct ca_reputation {
     cai_offense *offenses;
     uint32_t n_offenses, cap_offenses;
 
-    uint64_t *fps; /* task and offense fingerprints, open addressing, 0 = empty */
-    uint32_t fp_cap;
-    uint32_t n_fps;  /* fingerprints held (fingerprint 0 included): >= n_ratings + n_offenses,
-                        more once ratings are pruned (their fingerprints stay) */
-    int has_zero_fp; /* fingerprint 0 is kept aside */
+    /* Task and offense fingerprints (a set of 64-bit keys, at most 85% full): count is
+     * >= n_ratings + n_offenses, more once ratings are pruned (their fingerprints stay). */
+    cai_idmap fps;
 
     uint32_t *order;       /* rank -> agent index (agents sorted by id) */
     uint32_t order_agents; /* agent count when order was computed */
@@ -121,8 +118,8 @@ uint64_t cai_reputation_decay_lookup(const uint32_t table[CAI_DECAY_TABLE_SIZE],
 /* Dedup fingerprint of an offense: the first 8 bytes of the ledger's evidence key. */
 uint64_t cai_reputation_offense_fp(uint32_t kind, const ca_hash *ref, const ca_agent_id *offender);
 
-/* Room for `count` offenses. */
-ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count);
+/* Room for `count` offenses (exact: no more than that). */
+ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count, int exact);
 
 /* Index of an agent or UINT32_MAX. */
 uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id);
@@ -139,7 +136,7 @@ ca_status cai_reputation_ensure_order(ca_reputation *rep);
 /* Fills a public score record from an agent. */
 void cai_reputation_fill_score(const ca_reputation *rep, uint32_t idx, ca_reputation_score *out);
 
-/* Allocates an empty handle with the same options and hash key (for imports). */
+/* Allocates an empty handle with the same options (for imports). */
 ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **out);
 
 /* Room for `count` fingerprints in all (exact size, for imports). */

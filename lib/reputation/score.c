@@ -79,12 +79,6 @@ uint64_t cai_reputation_decay_lookup(const uint32_t table[CAI_DECAY_TABLE_SIZE],
     return x >> (kf >> 16);
 }
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    uint64_t s = a + b;
-    return s < a ? UINT64_MAX : s;
-}
-
 /* ---- agents in id order ---- */
 
 typedef struct sort_pair {
@@ -286,7 +280,7 @@ static void credibility(const ca_reputation *rep, uint64_t now_ms, const uint32_
         const cai_offense *x = &rep->offenses[k];
         uint64_t t_ms = (uint64_t)x->time_s * 1000u;
         uint64_t d = cai_reputation_decay_q32(now_ms > t_ms ? now_ms - t_ms : 0, hl);
-        o[rank[x->agent]] = sat_add(o[rank[x->agent]], d);
+        o[rank[x->agent]] = cai_sat_add(o[rank[x->agent]], d);
     }
     const uint64_t halvings = CA_REPUTATION_OFFENSE_HALVINGS;
     for (uint32_t r = 0; r < n; r++) {
@@ -447,13 +441,13 @@ ca_status cai_reputation_build(ca_reputation *rep, uint64_t now_ms, cai_rep_grap
         do {
             uint64_t ev = a[i].ev >> CAI_RATING_BITS;
             uint32_t v = (uint32_t)(a[i].ev & CAI_RATING_MASK);
-            ps = sat_add(ps, ev * v);
-            ns = sat_add(ns, ev * (CA_REPUTATION_RATING_MAX - v));
+            ps = cai_sat_add(ps, ev * v);
+            ns = cai_sat_add(ns, ev * (CA_TASK_RATING_MAX - v));
             i++;
         } while (i < nr && a[i].key == key);
         const uint32_t dst = key_dst(&ek, key), src = key_src(&ek, key);
-        t.beta[2 * (size_t)dst] = sat_add(t.beta[2 * (size_t)dst], ps);
-        t.beta[2 * (size_t)dst + 1] = sat_add(t.beta[2 * (size_t)dst + 1], ns);
+        t.beta[2 * (size_t)dst] = cai_sat_add(t.beta[2 * (size_t)dst], ps);
+        t.beta[2 * (size_t)dst + 1] = cai_sat_add(t.beta[2 * (size_t)dst + 1], ns);
         if (ps > ns) {
             const uint64_t sv = ps - ns;
             float val = (float)(double)(sv > s_cap ? s_cap : sv); /* exact, then one rounding */

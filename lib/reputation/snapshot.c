@@ -110,7 +110,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     CAI_REQUIRE(rep);
     CAI_REQUIRE(out_len);
     uint32_t n = rep->n_agents, nr = rep->n_ratings, no = rep->n_offenses;
-    uint32_t ntask = rep->n_fps - no; /* every fingerprint is a task's or an offense's */
+    uint32_t ntask = rep->fps.count - no; /* every fingerprint is a task's or an offense's */
     uint32_t version = snap_version(nr, ntask, no);
     size_t need;
     if (!snap_size(version, n, nr, ntask, no, &need))
@@ -121,7 +121,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     uint32_t *order = malloc((size_t)(n ? n : 1) * sizeof *order);
     uint32_t *rank = malloc((size_t)(n ? n : 1) * sizeof *rank);
     cai_rating *rs = malloc((size_t)(nr ? nr : 1) * sizeof *rs);
-    uint64_t *fps = malloc(((size_t)rep->n_fps + 1) * sizeof *fps);
+    uint64_t *fps = malloc(((size_t)rep->fps.count + 1) * sizeof *fps);
     cai_offense *os = malloc(((size_t)no + 1) * sizeof *os);
     if (!order || !rank || !rs || !fps || !os) {
         free(order);
@@ -140,12 +140,8 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
         rs[k].ratee = rank[rs[k].ratee];
     }
     qsort(rs, nr, sizeof *rs, cmp_rating);
-    uint32_t nf = 0;
-    if (rep->has_zero_fp)
-        fps[nf++] = 0;
-    for (uint32_t i = 0; i < rep->fp_cap && nf < rep->n_fps; i++)
-        if (rep->fps[i] != 0)
-            fps[nf++] = rep->fps[i];
+    uint32_t nf = rep->fps.count;
+    cai_idmap_u64_keys(&rep->fps, fps);
     qsort(fps, nf, sizeof *fps, cmp_u64);
     /* The table holds rating and offense fingerprints (never equal): tasks = the difference. */
     for (uint32_t k = 0; k < no; k++) {
@@ -192,7 +188,7 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
         cai_store_le32(p + 8, rs[k].time_s);
         cai_store_le32(p + 12, rs[k].packed);
     }
-    for (uint32_t k = 0; k < ntask; k++, p += SNAP_TASK) /* nt == ntask (n_fps is exact) */
+    for (uint32_t k = 0; k < ntask; k++, p += SNAP_TASK) /* nt == ntask (the count is exact) */
         cai_store_le64(p, k < nt ? fps[k] : 0);
     for (uint32_t k = 0; k < no; k++, p += SNAP_OFFENSE) {
         cai_store_le64(p, os[k].fp);
@@ -285,8 +281,7 @@ static ca_status check_structure(const ca_reputation *rep, const uint8_t *in, si
         uint32_t packed = cai_load_le32(p + 12);
         if (rater >= n || ratee >= n || rater == ratee)
             return CORRUPT("rating %u names bad agents", k);
-        if ((packed & CAI_RATING_MASK) > CA_REPUTATION_RATING_MAX ||
-            (packed >> CAI_RATING_BITS) == 0 ||
+        if ((packed & CAI_RATING_MASK) > CA_TASK_RATING_MAX || (packed >> CAI_RATING_BITS) == 0 ||
             (packed >> CAI_RATING_BITS) > CA_REPUTATION_WEIGHT_MAX)
             return CORRUPT("rating %u has a bad value or weight", k);
         if (prev != NULL) {
@@ -331,7 +326,7 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     CAI_REQUIRE(rep);
     if (in == NULL && in_len != 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "snapshot bytes are NULL");
-    if (rep->n_agents != 0 || rep->n_ratings != 0 || rep->n_offenses != 0 || rep->n_fps != 0)
+    if (rep->n_agents != 0 || rep->n_ratings != 0 || rep->n_offenses != 0 || rep->fps.count != 0)
         return cai_fail(CA_ERR_STATE, "snapshots load only into an empty handle");
     uint32_t n = 0, nr = 0, nt = 0, no = 0;
     ca_status st = check_structure(rep, in, in_len, &n, &nr, &nt, &no);
@@ -348,7 +343,7 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
         return st;
     if ((st = ca_reputation_reserve(fresh, n, (size_t)nr + no)) != CA_OK ||
         (st = cai_reputation_reserve_fps(fresh, (uint64_t)nt + no)) != CA_OK ||
-        (st = cai_reputation_grow_offenses(fresh, no)) != CA_OK) {
+        (st = cai_reputation_grow_offenses(fresh, no, 1)) != CA_OK) {
         ca_reputation_free(fresh);
         return st;
     }

@@ -12,7 +12,8 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
 {
     size_t postings = 0;
     CHECK(rt->nagents <= rt->agents_cap && rt->nagents <= rt->opts.max_agents);
-    CHECK((size_t)rt->nagents * 2 <= (size_t)rt->id_mask + 1);
+    CHECK(rt->nagents <= rt->expiry_cap);
+    CHECK(rt->ids.count == rt->nagents && (size_t)rt->nagents * 2 <= rt->ids.cap);
     for (uint32_t i = 0; i < rt->nagents; i++) {
         const cai_agent *a = rt->agents[i];
         CHECK(cai_routing_find_agent(rt, &a->id) == (int64_t)i);
@@ -20,7 +21,7 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
         CHECK(rt->expiry[a->expiry_pos].agent == i);
         CHECK(rt->expiry[a->expiry_pos].valid_until == a->valid_until);
         CHECK(a->valid_from <= a->valid_until && a->valid_until <= a->card_until);
-        CHECK(a->reputation_ppm <= CA_ROUTING_PPM);
+        CHECK(a->reputation_ppm <= CA_LEDGER_PPM);
         CHECK(a->ncaps <= rt->opts.max_capabilities_per_agent);
         for (uint32_t s = 0; s < a->ncaps; s++) {
             CHECK(a->caps[s].cap < rt->ncaps_slots);
@@ -59,6 +60,7 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
         heap_total += c->count;
     }
     CHECK(live == rt->live_caps && live <= rt->opts.max_capability_names);
+    CHECK(rt->names.count == live && (size_t)live * 2 <= rt->names.cap);
     CHECK(heap_total == postings);
     /* Name tree: links agree, heap order on prio, strictly increasing names in
      * order, and as many nodes as live names (so every live name is in it). */
@@ -74,7 +76,7 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
         CHECK(x < rt->ncaps_slots && in_order < live);
         const cai_cap *c = &rt->caps[x];
         CHECK(c->name != NULL);
-        CHECK(c->prio == (uint32_t)(cai_routing_hash(rt, c->name, c->name_len) >> 32));
+        CHECK(c->prio == cai_routing_name_prio(rt, c->name, c->name_len));
         const uint32_t kids[2] = {c->left, c->right};
         for (int k = 0; k < 2; k++) {
             if (kids[k] == CAI_NIL)
@@ -97,8 +99,8 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
 CAI_ORACLE size_t cai_routing_bytes(const ca_routing *rt)
 {
     size_t n = sizeof *rt;
-    n += (size_t)rt->agents_cap * (sizeof(cai_agent *) + sizeof(cai_expiry));
-    n += ((size_t)rt->id_mask + 1 + (size_t)rt->name_mask + 1) * sizeof(uint32_t);
+    n += (size_t)rt->agents_cap * sizeof(cai_agent *) + (size_t)rt->expiry_cap * sizeof(cai_expiry);
+    n += cai_idmap_memory_bytes(&rt->ids) + cai_idmap_memory_bytes(&rt->names);
     n += (size_t)rt->caps_cap * sizeof *rt->caps;
     for (uint32_t i = 0; i < rt->nagents; i++) {
         const cai_agent *a = rt->agents[i];

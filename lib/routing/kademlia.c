@@ -8,8 +8,7 @@
  */
 #include <stdlib.h>
 
-#include <sodium.h>
-
+#include "core/array.h"
 #include "routing_internal.h"
 
 enum { KAD_LIVE = 0, KAD_FAILED = 1, KAD_CACHED = 2 };
@@ -44,11 +43,10 @@ typedef struct kad_bucket {
 struct ca_kad {
     ca_kad_options opts;
     ca_agent_id self;
-    uint8_t hash_key[16];
     kad_contact *contacts;
     uint32_t ncontacts, contacts_cap, free_contact;
-    uint32_t *table; /* contact index + 1; live, failed and cached */
-    uint32_t mask, used;
+    uint32_t max_records; /* contacts that can exist at once (live, failed, cached, one new) */
+    cai_idmap index;      /* id -> contact record: live, failed and cached */
     kad_node *nodes;
     uint32_t nnodes, nodes_cap, free_node;
     uint32_t root; /* KAD_NIL when empty */
@@ -111,14 +109,15 @@ ca_status ca_kad_new(ca_kad **out, const ca_agent_id *self, const ca_kad_options
         return cai_fail(CA_ERR_NO_MEMORY, "kad: out of memory");
     kad->opts = o;
     kad->self = *self;
-    randombytes_buf(kad->hash_key, sizeof kad->hash_key);
     kad->free_contact = kad->free_node = KAD_NIL;
     kad->root = KAD_NIL;
-    kad->table = calloc(16, sizeof *kad->table);
-    kad->mask = 15;
-    if (kad->table == NULL) {
+    /* Members <= max_contacts, cached <= cache_size a bucket, and a newcomer is made before
+     * the contact it replaces goes: <= 2^28 + 2^24 + 1, within the map's limit. */
+    kad->max_records = (uint32_t)(o.max_contacts + KAD_BUCKETS * o.cache_size + 1);
+    (void)cai_idmap_init(&kad->index, kad->max_records);
+    if ((st = cai_idmap_reserve(&kad->index, 1)) != CA_OK) {
         ca_kad_free(kad);
-        return cai_fail(CA_ERR_NO_MEMORY, "kad: out of memory");
+        return st;
     }
     for (int b = 0; b < KAD_BUCKETS; b++) {
         kad->buckets[b].live = (kad_list){KAD_NIL, KAD_NIL, 0};
@@ -134,7 +133,7 @@ void ca_kad_free(ca_kad *kad)
     if (kad == NULL)
         return;
     free(kad->contacts);
-    free(kad->table);
+    cai_idmap_free(&kad->index);
     free(kad->nodes);
     free(kad);
 }
@@ -144,58 +143,13 @@ size_t ca_kad_count(const ca_kad *kad)
     return kad == NULL ? 0 : kad->live;
 }
 
-/* ---- id -> contact hash table ---- */
+/* ---- id -> contact: the keyed id map ---- */
 
-static uint32_t kad_home(const ca_kad *kad, const ca_agent_id *id)
+/* The contact record holding id, or KAD_NIL. */
+static uint32_t kad_find(const ca_kad *kad, const ca_agent_id *id)
 {
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id->bytes, CA_AGENT_ID_BYTES, kad->hash_key);
-    return (uint32_t)cai_load_le64(h) & kad->mask;
-}
-
-/* Table slot holding id, or the empty slot where it would go. */
-static uint32_t kad_slot(const ca_kad *kad, const ca_agent_id *id)
-{
-    uint32_t i = kad_home(kad, id);
-    while (kad->table[i] != 0 &&
-           memcmp(kad->contacts[kad->table[i] - 1].id.bytes, id->bytes, CA_AGENT_ID_BYTES) != 0)
-        i = (i + 1) & kad->mask;
-    return i;
-}
-
-static ca_status kad_table_grow(ca_kad *kad)
-{
-    uint32_t slots = (kad->mask + 1) * 2;
-    uint32_t *t = calloc(slots, sizeof *t);
-    if (t == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "kad: out of memory growing the table");
-    uint32_t *old = kad->table;
-    uint32_t old_slots = kad->mask + 1;
-    kad->table = t;
-    kad->mask = slots - 1;
-    for (uint32_t i = 0; i < old_slots; i++)
-        if (old[i] != 0)
-            t[kad_slot(kad, &kad->contacts[old[i] - 1].id)] = old[i];
-    free(old);
-    return CA_OK;
-}
-
-static void kad_table_delete(ca_kad *kad, uint32_t hole)
-{
-    uint32_t j = hole;
-    for (;;) {
-        j = (j + 1) & kad->mask;
-        if (kad->table[j] == 0)
-            break;
-        uint32_t h = kad_home(kad, &kad->contacts[kad->table[j] - 1].id);
-        int in_range = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
-        if (!in_range) {
-            kad->table[hole] = kad->table[j];
-            hole = j;
-        }
-    }
-    kad->table[hole] = 0;
-    kad->used--;
+    uint32_t c = cai_idmap_find(&kad->index, kad->contacts, sizeof *kad->contacts, id->bytes);
+    return c == CAI_IDMAP_NONE ? KAD_NIL : c;
 }
 
 /* ---- bucket lists ---- */
@@ -236,15 +190,11 @@ static unsigned dir_at(const kad_node *q, const ca_agent_id *id)
 
 static ca_status tree_reserve(ca_kad *kad)
 {
-    if (kad->free_node != KAD_NIL || kad->nnodes < kad->nodes_cap)
+    if (kad->free_node != KAD_NIL)
         return CA_OK;
-    uint32_t nc = kad->nodes_cap < 16 ? 16 : kad->nodes_cap + kad->nodes_cap / 2;
-    kad_node *n = realloc(kad->nodes, (size_t)nc * sizeof *n);
-    if (n == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "kad: out of memory growing the tree");
-    kad->nodes = n;
-    kad->nodes_cap = nc;
-    return CA_OK;
+    /* A tree of n live contacts has n - 1 internal nodes. */
+    return cai_array_grow((void **)&kad->nodes, &kad->nodes_cap, (uint64_t)kad->nnodes + 1,
+                          sizeof *kad->nodes, (uint32_t)kad->opts.max_contacts);
 }
 
 /* Inserts contact c (its id is not in the tree); a node must be reserved. */
@@ -324,14 +274,11 @@ static ca_status contact_alloc(ca_kad *kad, uint32_t *out)
         kad->free_contact = kad->contacts[*out].next;
         return CA_OK;
     }
-    if (kad->ncontacts == kad->contacts_cap) {
-        uint32_t nc = kad->contacts_cap < 16 ? 16 : kad->contacts_cap + kad->contacts_cap / 2;
-        kad_contact *cs = realloc(kad->contacts, (size_t)nc * sizeof *cs);
-        if (cs == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "kad: out of memory for contacts");
-        kad->contacts = cs;
-        kad->contacts_cap = nc;
-    }
+    ca_status st =
+        cai_array_grow((void **)&kad->contacts, &kad->contacts_cap, (uint64_t)kad->ncontacts + 1,
+                       sizeof *kad->contacts, kad->max_records);
+    if (st != CA_OK)
+        return st;
     *out = kad->ncontacts++;
     return CA_OK;
 }
@@ -341,7 +288,7 @@ static void contact_drop(ca_kad *kad, uint32_t c)
 {
     kad_contact *x = &kad->contacts[c];
     kad_bucket *b = &kad->buckets[x->bucket];
-    kad_table_delete(kad, kad_slot(kad, &x->id));
+    (void)cai_idmap_remove(&kad->index, x->id.bytes, c);
     if (x->state == KAD_CACHED) {
         list_unlink(kad, &b->cache, c);
     } else {
@@ -383,18 +330,14 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
         return CA_OK;
     }
     /* Reserve first so no failure leaves a half-made change. */
-    if ((size_t)(kad->used + 1) * 2 > (size_t)kad->mask + 1) {
-        ca_status st = kad_table_grow(kad);
-        if (st != CA_OK)
-            return st;
-    }
-    ca_status st = tree_reserve(kad);
+    ca_status st = cai_idmap_reserve(&kad->index, 1);
+    if (st == CA_OK)
+        st = tree_reserve(kad);
     if (st != CA_OK)
         return st;
     kad_bucket *b = &kad->buckets[bi];
-    uint32_t slot = kad_slot(kad, id);
-    if (kad->table[slot] != 0) {
-        uint32_t c = kad->table[slot] - 1;
+    uint32_t c = kad_find(kad, id);
+    if (c != KAD_NIL) {
         kad_contact *x = &kad->contacts[c];
         if (x->state != KAD_CACHED) {
             list_unlink(kad, &b->live, c);
@@ -428,15 +371,13 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
         cai_clear_error();
         return CA_OK;
     }
-    uint32_t c;
     st = contact_alloc(kad, &c);
     if (st != CA_OK)
         return st;
     kad_contact *x = &kad->contacts[c];
     x->id = *id;
     x->bucket = (uint8_t)bi;
-    kad->table[kad_slot(kad, id)] = c + 1;
-    kad->used++;
+    cai_idmap_insert(&kad->index, id->bytes, c);
     if (room) {
         make_live(kad, c);
         *outcome = CA_KAD_ADDED;
@@ -463,13 +404,12 @@ ca_status ca_kad_mark_failed(ca_kad *kad, const ca_agent_id *id)
 {
     CAI_REQUIRE(kad);
     CAI_REQUIRE(id);
-    uint32_t slot = kad_slot(kad, id);
-    if (kad->table[slot] == 0 || kad->contacts[kad->table[slot] - 1].state == KAD_CACHED)
+    uint32_t c = kad_find(kad, id);
+    if (c == KAD_NIL || kad->contacts[c].state == KAD_CACHED)
         return cai_fail(CA_ERR_NOT_FOUND, "kad: not a contact");
     ca_status st = tree_reserve(kad);
     if (st != CA_OK)
         return st;
-    uint32_t c = kad->table[slot] - 1;
     kad_contact *x = &kad->contacts[c];
     kad_bucket *b = &kad->buckets[x->bucket];
     if (b->cache.count > 0) {
@@ -491,10 +431,10 @@ ca_status ca_kad_remove(ca_kad *kad, const ca_agent_id *id)
 {
     CAI_REQUIRE(kad);
     CAI_REQUIRE(id);
-    uint32_t slot = kad_slot(kad, id);
-    if (kad->table[slot] == 0)
+    uint32_t c = kad_find(kad, id);
+    if (c == KAD_NIL)
         return cai_fail(CA_ERR_NOT_FOUND, "kad: not a contact");
-    contact_drop(kad, kad->table[slot] - 1);
+    contact_drop(kad, c);
     cai_clear_error();
     return CA_OK;
 }
@@ -568,7 +508,7 @@ CAI_ORACLE static ca_status check_subtree(const ca_kad *kad, uint32_t p, int min
 
 CAI_ORACLE ca_status cai_kad_check(const ca_kad *kad)
 {
-    size_t live = 0, members = 0, used = 0;
+    size_t live = 0, members = 0, cached = 0;
     for (int b = 0; b < KAD_BUCKETS; b++) {
         const kad_bucket *bk = &kad->buckets[b];
         if (bk->live.head == KAD_NIL && bk->cache.head == KAD_NIL) {
@@ -600,15 +540,16 @@ CAI_ORACLE ca_status cai_kad_check(const ca_kad *kad)
             prev = c;
         }
         KCHECK(prev == bk->cache.tail && n == bk->cache.count);
+        cached += n;
     }
-    for (uint32_t i = 0; i <= kad->mask; i++) {
-        if (kad->table[i] == 0)
-            continue;
-        used++;
-        const kad_contact *x = &kad->contacts[kad->table[i] - 1];
-        KCHECK(kad_slot(kad, &x->id) == i);
-    }
-    KCHECK(used == kad->used && live == kad->live && members == kad->members);
+    /* Every contact (member or cached) is in the map under its own record. */
+    for (uint32_t b = 0; b < KAD_BUCKETS; b++)
+        for (int list = 0; list < 2; list++)
+            for (uint32_t c = list ? kad->buckets[b].cache.head : kad->buckets[b].live.head;
+                 c != KAD_NIL; c = kad->contacts[c].next)
+                KCHECK(kad_find(kad, &kad->contacts[c].id) == c);
+    KCHECK(kad->index.count == members + cached && kad->index.count * 2 <= kad->index.cap);
+    KCHECK(live == kad->live && members == kad->members);
     KCHECK(members <= kad->opts.max_contacts);
     size_t leaves = 0;
     const ca_agent_id *prev = NULL;

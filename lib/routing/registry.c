@@ -6,29 +6,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include <sodium.h>
-
+#include "core/array.h"
 #include "routing_internal.h"
-
-size_t ca_routing_max_capability_chars(void)
-{
-    return CA_ROUTING_MAX_CAPABILITY_CHARS;
-}
-
-size_t ca_routing_max_capabilities(void)
-{
-    return CA_ROUTING_MAX_CAPABILITIES;
-}
-
-size_t ca_routing_max_name_chars(void)
-{
-    return CA_ROUTING_MAX_NAME_CHARS;
-}
-
-size_t ca_routing_max_endpoint_bytes(void)
-{
-    return CA_ROUTING_MAX_ENDPOINT_BYTES;
-}
 
 void ca_routing_weights_default(ca_routing_weights *w)
 {
@@ -83,10 +62,10 @@ static uint32_t ratio_ppm(uint64_t num, uint64_t other)
 {
     const uint64_t lim = (uint64_t)1 << 43;
     if (num < lim && other < lim)
-        return (uint32_t)(CA_ROUTING_PPM * num / (num + other));
+        return (uint32_t)(CA_LEDGER_PPM * num / (num + other));
     /* 128-bit: N = PPM * num, D = num + other; quotient <= PPM < 2^20. */
-    uint64_t p_lo = (uint64_t)CA_ROUTING_PPM * (num & 0xffffffffu);
-    uint64_t p_hi = (uint64_t)CA_ROUTING_PPM * (num >> 32);
+    uint64_t p_lo = (uint64_t)CA_LEDGER_PPM * (num & 0xffffffffu);
+    uint64_t p_hi = (uint64_t)CA_LEDGER_PPM * (num >> 32);
     uint64_t n_lo = p_lo + (p_hi << 32);
     uint64_t n_hi = (p_hi >> 32) + (n_lo < p_lo);
     uint64_t d_lo = num + other;
@@ -113,7 +92,7 @@ void cai_routing_terms(const ca_routing_weights *w, uint64_t price, uint32_t rep
     out->reputation_ppm = reputation_ppm;
     out->stake_ppm = ratio_ppm(stake, w->stake_ref);
     out->latency_ppm = latency_ms == 0 ? 0
-                                       : (uint32_t)((uint64_t)CA_ROUTING_PPM * w->latency_ref_ms /
+                                       : (uint32_t)((uint64_t)CA_LEDGER_PPM * w->latency_ref_ms /
                                                     ((uint64_t)w->latency_ref_ms + latency_ms));
     out->price = (int64_t)w->price * out->price_ppm;
     out->reputation = (int64_t)w->reputation * out->reputation_ppm;
@@ -122,14 +101,7 @@ void cai_routing_terms(const ca_routing_weights *w, uint64_t price, uint32_t rep
     out->total = out->price + out->reputation + out->stake + out->latency;
 }
 
-/* ---- Hashing ---- */
-
-uint64_t cai_routing_hash(const ca_routing *rt, const void *p, size_t len)
-{
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, p, len, rt->hash_key);
-    return cai_load_le64(h);
-}
+/* ---- Lookups: the registry's two keyed id maps ---- */
 
 static uint64_t id_prefix(const ca_agent_id *id)
 {
@@ -139,112 +111,45 @@ static uint64_t id_prefix(const ca_agent_id *id)
     return v;
 }
 
+/* Agents are pointers, so the map's candidates are compared here. */
+static int64_t find_agent_hashed(const ca_routing *rt, const ca_agent_id *id, uint64_t h)
+{
+    cai_idmap_cursor c = cai_idmap_cursor_start(&rt->ids, h);
+    for (uint32_t i; (i = cai_idmap_cursor_next(&rt->ids, &c)) != CAI_IDMAP_NONE;)
+        if (cai_eq32(rt->agents[i]->id.bytes, id->bytes))
+            return (int64_t)i;
+    return -1;
+}
+
 int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id)
 {
-    uint32_t i = (uint32_t)cai_routing_hash(rt, id->bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
-    for (;; i = (i + 1) & rt->id_mask) {
-        uint32_t v = rt->id_table[i];
-        if (v == 0)
-            return -1;
-        if (memcmp(rt->agents[v - 1]->id.bytes, id->bytes, CA_AGENT_ID_BYTES) == 0)
-            return (int64_t)(v - 1);
-    }
+    return find_agent_hashed(rt, id, cai_idmap_hash(&rt->ids, id->bytes));
 }
 
-/* Slot of agent index `ai` in the id table (it must be there). */
-static uint32_t id_slot(const ca_routing *rt, uint32_t ai)
+static uint64_t name_hash(const ca_routing *rt, const char *name, size_t len)
 {
-    uint32_t i =
-        (uint32_t)cai_routing_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) & rt->id_mask;
-    while (rt->id_table[i] != ai + 1)
-        i = (i + 1) & rt->id_mask;
-    return i;
+    return cai_idmap_hash_bytes(&rt->names, name, len);
 }
 
-/* Linear-probing deletion by backward shift (no tombstones). */
-static void table_delete(uint32_t *table, uint32_t mask, uint32_t hole,
-                         uint32_t (*home)(const ca_routing *, uint32_t), const ca_routing *rt)
+/* `h` is name_hash(rt, name, len). */
+static int64_t find_cap_hashed(const ca_routing *rt, const char *name, size_t len, uint64_t h)
 {
-    uint32_t j = hole;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (table[j] == 0)
-            break;
-        uint32_t h = home(rt, table[j] - 1);
-        /* Move table[j] into the hole unless its home lies cyclically in (hole, j]. */
-        int in_range = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
-        if (!in_range) {
-            table[hole] = table[j];
-            hole = j;
-        }
-    }
-    table[hole] = 0;
-}
-
-static uint32_t agent_home(const ca_routing *rt, uint32_t ai)
-{
-    return (uint32_t)cai_routing_hash(rt, rt->agents[ai]->id.bytes, CA_AGENT_ID_BYTES) &
-           rt->id_mask;
-}
-
-static uint32_t cap_home(const ca_routing *rt, uint32_t ci)
-{
-    return (uint32_t)cai_routing_hash(rt, rt->caps[ci].name, rt->caps[ci].name_len) & rt->name_mask;
+    cai_idmap_cursor c = cai_idmap_cursor_start(&rt->names, h);
+    for (uint32_t i; (i = cai_idmap_cursor_next(&rt->names, &c)) != CAI_IDMAP_NONE;)
+        if (rt->caps[i].name_len == len && memcmp(rt->caps[i].name, name, len) == 0)
+            return (int64_t)i;
+    return -1;
 }
 
 int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len)
 {
-    uint32_t i = (uint32_t)cai_routing_hash(rt, name, len) & rt->name_mask;
-    for (;; i = (i + 1) & rt->name_mask) {
-        uint32_t v = rt->name_table[i];
-        if (v == 0)
-            return -1;
-        const cai_cap *c = &rt->caps[v - 1];
-        if (c->name_len == len && memcmp(c->name, name, len) == 0)
-            return (int64_t)(v - 1);
-    }
+    return find_cap_hashed(rt, name, len, name_hash(rt, name, len));
 }
 
-/* Rebuilds an open-addressing table at a new size (power of two). */
-static ca_status table_resize(ca_routing *rt, int ids, uint32_t new_slots)
+/* The treap priority of a name: the high half of its hash in the name map. */
+uint32_t cai_routing_name_prio(const ca_routing *rt, const char *name, size_t len)
 {
-    uint32_t *t = calloc(new_slots, sizeof *t);
-    if (t == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory growing a hash table");
-    uint32_t mask = new_slots - 1;
-    if (ids) {
-        free(rt->id_table);
-        rt->id_table = t;
-        rt->id_mask = mask;
-        for (uint32_t a = 0; a < rt->nagents; a++) {
-            uint32_t i = agent_home(rt, a);
-            while (t[i] != 0)
-                i = (i + 1) & mask;
-            t[i] = a + 1;
-        }
-    } else {
-        free(rt->name_table);
-        rt->name_table = t;
-        rt->name_mask = mask;
-        for (uint32_t c = 0; c < rt->ncaps_slots; c++) {
-            if (rt->caps[c].name == NULL)
-                continue;
-            uint32_t i = cap_home(rt, c);
-            while (t[i] != 0)
-                i = (i + 1) & mask;
-            t[i] = c + 1;
-        }
-    }
-    return CA_OK;
-}
-
-/* Table size for n keys at load factor <= 1/2. */
-static uint32_t table_slots_for(size_t n)
-{
-    uint32_t s = 16;
-    while ((size_t)s < 2 * n && s < (1u << 31))
-        s <<= 1;
-    return s;
+    return (uint32_t)(name_hash(rt, name, len) >> 32);
 }
 
 /* ---- Capability names ---- */
@@ -414,18 +319,20 @@ ca_status cai_routing_match(const ca_routing *rt, const char *pat, size_t len, u
         if (c->name_len < plen || memcmp(c->name, pat, plen) != 0)
             break;
         if (cnt == cap) {
-            size_t nc = cap < 32 ? 64 : cap * 2;
-            uint32_t *grown =
-                out == buf ? malloc(nc * sizeof *grown) : realloc(out, nc * sizeof *grown);
-            if (grown == NULL) {
+            /* Out of the caller's buffer: onto the heap, doubling from 64 (at most every name). */
+            uint32_t *grown = out == buf ? NULL : out;
+            uint32_t gcap = out == buf ? 0 : (uint32_t)cap;
+            ca_status st = cai_array_grow_from((void **)&grown, &gcap, cnt + 1, sizeof *grown,
+                                               rt->live_caps, 64);
+            if (st != CA_OK) {
                 if (out != buf)
                     free(out);
-                return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory in a query");
+                return st;
             }
             if (out == buf && cnt > 0)
                 memcpy(grown, buf, cnt * sizeof *grown);
             out = grown;
-            cap = nc;
+            cap = gcap;
         }
         out[cnt++] = x;
     }
@@ -438,22 +345,15 @@ ca_status cai_routing_match(const ca_routing *rt, const char *pat, size_t len, u
  * Creates capability `name` (not interned yet, admission already checked):
  * a slot, a copy of the name, its hash-table entry and its tree node.
  */
-static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint32_t *out)
+static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint64_t h, uint32_t *out)
 {
     /* Reserve everything first, then link. */
-    if ((size_t)(rt->live_caps + 1) * 2 > (size_t)rt->name_mask + 1) {
-        ca_status st = table_resize(rt, 0, (rt->name_mask + 1) * 2);
-        if (st != CA_OK)
-            return st;
-    }
-    if (rt->free_cap == CAI_NIL && rt->ncaps_slots == rt->caps_cap) {
-        uint32_t nc = rt->caps_cap ? rt->caps_cap * 2 : 16;
-        cai_cap *caps = realloc(rt->caps, (size_t)nc * sizeof *caps);
-        if (caps == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for capabilities");
-        rt->caps = caps;
-        rt->caps_cap = nc;
-    }
+    ca_status st = cai_idmap_reserve(&rt->names, 1);
+    if (st == CA_OK && rt->free_cap == CAI_NIL)
+        st = cai_array_grow((void **)&rt->caps, &rt->caps_cap, (uint64_t)rt->ncaps_slots + 1,
+                            sizeof *rt->caps, rt->names.limit);
+    if (st != CA_OK)
+        return st;
     char *copy = malloc(len);
     if (copy == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for a capability name");
@@ -469,12 +369,8 @@ static ca_status cap_create(ca_routing *rt, const char *name, size_t len, uint32
     memset(c, 0, sizeof *c);
     c->name = copy;
     c->name_len = (uint32_t)len;
-    const uint64_t h = cai_routing_hash(rt, name, len);
     c->prio = (uint32_t)(h >> 32);
-    uint32_t i = (uint32_t)h & rt->name_mask;
-    while (rt->name_table[i] != 0)
-        i = (i + 1) & rt->name_mask;
-    rt->name_table[i] = ci + 1;
+    cai_idmap_insert_hashed(&rt->names, h, ci);
     name_insert(rt, ci);
     rt->live_caps++;
     *out = ci;
@@ -487,10 +383,7 @@ static void cap_release_if_empty(ca_routing *rt, uint32_t ci)
     cai_cap *c = &rt->caps[ci];
     if (c->name == NULL || c->count != 0)
         return;
-    uint32_t i = cap_home(rt, ci);
-    while (rt->name_table[i] != ci + 1)
-        i = (i + 1) & rt->name_mask;
-    table_delete(rt->name_table, rt->name_mask, i, cap_home, rt);
+    (void)cai_idmap_remove_hashed(&rt->names, name_hash(rt, c->name, c->name_len), ci);
     name_delete(rt, ci);
     rt->live_caps--;
     free(c->name);
@@ -500,19 +393,11 @@ static void cap_release_if_empty(ca_routing *rt, uint32_t ci)
     rt->free_cap = ci;
 }
 
-static ca_status cap_reserve(cai_cap *c, uint32_t extra)
+/* Room for one more posting (a capability has at most one per agent); doubling from 4. */
+static ca_status cap_reserve(const ca_routing *rt, cai_cap *c)
 {
-    if (c->count + extra <= c->capacity)
-        return CA_OK;
-    uint32_t nc = c->capacity < 4 ? 4 : c->capacity + c->capacity / 2;
-    if (nc < c->count + extra)
-        nc = c->count + extra;
-    cai_posting *h = realloc(c->heap, (size_t)nc * sizeof *h);
-    if (h == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory growing a capability index");
-    c->heap = h;
-    c->capacity = nc;
-    return CA_OK;
+    return cai_array_grow_from((void **)&c->heap, &c->capacity, (uint64_t)c->count + 1,
+                               sizeof *c->heap, (uint32_t)rt->opts.max_agents, 4);
 }
 
 /* ---- Posting heaps (max-heap in ranking order) ---- */
@@ -640,27 +525,17 @@ static void expiry_sift(ca_routing *rt, uint32_t pos)
 
 /* ---- Handle ---- */
 
+/* Room for n agents in the agent array, the expiry heap and the id map. */
 static ca_status reserve_agents(ca_routing *rt, size_t n)
 {
-    if (n > rt->agents_cap) {
-        size_t nc = rt->agents_cap < 16 ? 16 : (size_t)rt->agents_cap + rt->agents_cap / 2;
-        if (nc < n)
-            nc = n;
-        if (nc > rt->opts.max_agents)
-            nc = rt->opts.max_agents;
-        cai_agent **a = realloc(rt->agents, nc * sizeof(cai_agent *));
-        if (a == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for agents");
-        rt->agents = a;
-        cai_expiry *e = realloc(rt->expiry, nc * sizeof *e);
-        if (e == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory for agents");
-        rt->expiry = e;
-        rt->agents_cap = (uint32_t)nc;
-    }
-    if (n * 2 > (size_t)rt->id_mask + 1)
-        return table_resize(rt, 1, table_slots_for(n));
-    return CA_OK;
+    const uint32_t max = (uint32_t)rt->opts.max_agents;
+    ca_status st =
+        cai_array_grow((void **)&rt->agents, &rt->agents_cap, n, sizeof(cai_agent *), max);
+    if (st == CA_OK)
+        st = cai_array_grow((void **)&rt->expiry, &rt->expiry_cap, n, sizeof *rt->expiry, max);
+    if (st == CA_OK && n > rt->ids.count)
+        st = cai_idmap_reserve(&rt->ids, (uint32_t)(n - rt->ids.count));
+    return st;
 }
 
 ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
@@ -680,15 +555,13 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         memcpy(&o, opts, opts->version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
     }
     if (o.max_agents == 0 || o.max_agents > UINT32_MAX / 4 || o.max_capabilities_per_agent == 0 ||
-        o.max_capabilities_per_agent > CA_ROUTING_MAX_CAPABILITIES || o.max_capability_names == 0 ||
+        o.max_capabilities_per_agent > CA_CARD_CAPABILITIES_MAX || o.max_capability_names == 0 ||
         o.max_capability_names > UINT32_MAX / 4 || o.max_capability_chars == 0 ||
-        o.max_capability_chars > CA_ROUTING_MAX_CAPABILITY_CHARS ||
-        o.max_name_chars > CA_ROUTING_MAX_NAME_CHARS ||
-        o.max_endpoint_bytes > CA_ROUTING_MAX_ENDPOINT_BYTES ||
-        o.default_reputation_ppm > CA_ROUTING_PPM || o.expected_agents > o.max_agents ||
-        o.max_card_lifetime_ms == 0)
+        o.max_capability_chars > CA_CAPABILITY_MAX || o.max_name_chars > CA_CARD_NAME_MAX ||
+        o.max_endpoint_bytes > CA_CARD_ENDPOINT_MAX || o.default_reputation_ppm > CA_LEDGER_PPM ||
+        o.expected_agents > o.max_agents || o.max_card_lifetime_ms == 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
-                        "routing options: a limit is zero or above its ceiling in routing.h");
+                        "routing options: a limit is zero or above the card's limit (card.h)");
     st = check_weights(&o.weights);
     if (st != CA_OK)
         return st;
@@ -696,16 +569,18 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
     if (rt == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
     rt->opts = o;
-    randombytes_buf(rt->hash_key, sizeof rt->hash_key);
     rt->free_cap = CAI_NIL;
     rt->name_root = CAI_NIL;
-    rt->id_table = calloc(16, sizeof *rt->id_table);
-    rt->name_table = calloc(16, sizeof *rt->name_table);
-    rt->id_mask = rt->name_mask = 15;
-    if (rt->id_table == NULL || rt->name_table == NULL ||
-        (o.expected_agents && reserve_agents(rt, o.expected_agents) != CA_OK)) {
+    /* Names: a card's new names are made before the names only its old card held go. */
+    size_t names = o.max_capability_names + o.max_capabilities_per_agent;
+    (void)cai_idmap_init(&rt->ids, (uint32_t)o.max_agents); /* <= 2^30 - 1, checked above */
+    (void)cai_idmap_init(&rt->names,
+                         names < CAI_IDMAP_MAX_ENTRIES ? (uint32_t)names : CAI_IDMAP_MAX_ENTRIES);
+    if ((st = cai_idmap_reserve(&rt->ids, 1)) != CA_OK ||
+        (st = cai_idmap_reserve(&rt->names, 1)) != CA_OK ||
+        (o.expected_agents && (st = reserve_agents(rt, o.expected_agents)) != CA_OK)) {
         ca_routing_free(rt);
-        return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
+        return st;
     }
     *out = rt;
     cai_clear_error();
@@ -724,9 +599,9 @@ void ca_routing_free(ca_routing *rt)
     }
     free(rt->agents);
     free(rt->expiry);
-    free(rt->id_table);
+    cai_idmap_free(&rt->ids);
     free(rt->caps);
-    free(rt->name_table);
+    cai_idmap_free(&rt->names);
     free(rt);
 }
 
@@ -794,8 +669,7 @@ static int same_content(const ca_routing *rt, const cai_agent *a, const cai_rout
 /* How long the registry keeps a card added at `now`: min(valid_until, now + max lifetime). */
 static uint64_t keep_until(const ca_routing *rt, uint64_t valid_until, uint64_t now)
 {
-    const uint64_t life = rt->opts.max_card_lifetime_ms;
-    const uint64_t cap = now > UINT64_MAX - life ? UINT64_MAX : now + life;
+    const uint64_t cap = cai_sat_add(now, rt->opts.max_card_lifetime_ms);
     return valid_until < cap ? valid_until : cap;
 }
 
@@ -859,14 +733,17 @@ static size_t prune_ended(ca_routing *rt, uint64_t now)
  * Name admission: CA_ERR_LIMIT when the entry's names that are not interned
  * yet would take the registry past max_capability_names, counting the names
  * only the replaced card (`old`) holds as free. cap_ids[i] receives the index
- * of each interned name, CAI_NIL for a new one.
+ * of each interned name, CAI_NIL for a new one; hashes[i] the name's hash in
+ * the name map (a new name is inserted under it).
  */
 static ca_status admit_names(const ca_routing *rt, const cai_routing_entry *e, const cai_agent *old,
-                             uint32_t *cap_ids)
+                             uint32_t *cap_ids, uint64_t *hashes)
 {
     size_t fresh = 0;
     for (size_t i = 0; i < e->capability_count; i++) {
-        int64_t f = cai_routing_find_cap(rt, e->capabilities[i].name, e->capabilities[i].name_len);
+        const cai_routing_capability *c = &e->capabilities[i];
+        hashes[i] = name_hash(rt, c->name, c->name_len);
+        int64_t f = find_cap_hashed(rt, c->name, c->name_len, hashes[i]);
         cap_ids[i] = f < 0 ? CAI_NIL : (uint32_t)f;
         fresh += f < 0;
     }
@@ -923,8 +800,9 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         return cai_fail(CA_ERR_LIMIT, "routing: registry holds the maximum of %zu agents",
                         rt->opts.max_agents);
     }
-    uint32_t cap_ids[CA_ROUTING_MAX_CAPABILITIES];
-    st = admit_names(rt, e, old, cap_ids);
+    uint32_t cap_ids[CA_CARD_CAPABILITIES_MAX];
+    uint64_t hashes[CA_CARD_CAPABILITIES_MAX];
+    st = admit_names(rt, e, old, cap_ids, hashes);
     if (st != CA_OK)
         return st;
 
@@ -938,13 +816,14 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         free(a);
         return st;
     }
-    int created[CA_ROUTING_MAX_CAPABILITIES];
+    int created[CA_CARD_CAPABILITIES_MAX];
     for (size_t done = 0; done < ncaps; done++) {
         const cai_routing_capability *c = &e->capabilities[done];
         created[done] = cap_ids[done] == CAI_NIL;
-        st = created[done] ? cap_create(rt, c->name, c->name_len, &cap_ids[done]) : CA_OK;
+        st = created[done] ? cap_create(rt, c->name, c->name_len, hashes[done], &cap_ids[done])
+                           : CA_OK;
         if (st == CA_OK)
-            st = cap_reserve(&rt->caps[cap_ids[done]], 1);
+            st = cap_reserve(rt, &rt->caps[cap_ids[done]]);
         else
             created[done] = 0; /* nothing was made */
         if (st != CA_OK) {
@@ -999,10 +878,7 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         a->stake = e->stake;
         a->reputation_ppm = rt->opts.default_reputation_ppm;
         rt->agents[ai] = a;
-        uint32_t i = agent_home(rt, ai);
-        while (rt->id_table[i] != 0)
-            i = (i + 1) & rt->id_mask;
-        rt->id_table[i] = ai + 1;
+        cai_idmap_insert(&rt->ids, a->id.bytes, ai);
         a->expiry_pos = ai;
         expiry_put(rt, ai, (cai_expiry){a->valid_until, ai});
         expiry_sift(rt, ai);
@@ -1026,7 +902,7 @@ static void remove_agent(ca_routing *rt, uint32_t ai)
 {
     cai_agent *a = rt->agents[ai];
     unlink_postings(rt, ai);
-    table_delete(rt->id_table, rt->id_mask, id_slot(rt, ai), agent_home, rt);
+    (void)cai_idmap_remove(&rt->ids, a->id.bytes, ai);
     /* expiry: move the last heap element into a's place */
     uint32_t epos = a->expiry_pos;
     uint32_t last_e = rt->nagents - 1;
@@ -1036,8 +912,7 @@ static void remove_agent(ca_routing *rt, uint32_t ai)
     if (ai != last) {
         /* Re-point everything that refers to the last agent's index. */
         cai_agent *m = rt->agents[last];
-        uint32_t slot = id_slot(rt, last);
-        rt->id_table[slot] = ai + 1;
+        (void)cai_idmap_renumber(&rt->ids, m->id.bytes, last, ai);
         for (uint32_t s = 0; s < m->ncaps; s++)
             rt->caps[m->caps[s].cap].heap[m->caps[s].pos].agent = ai;
         rt->expiry[m->expiry_pos].agent = ai;
@@ -1102,9 +977,9 @@ ca_status ca_routing_set_reputation(ca_routing *rt, const ca_agent_id *agent,
 {
     CAI_REQUIRE(rt);
     CAI_REQUIRE(agent);
-    if (reputation_ppm > CA_ROUTING_PPM)
+    if (reputation_ppm > CA_LEDGER_PPM)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: reputation %u ppm exceeds %u",
-                        reputation_ppm, CA_ROUTING_PPM);
+                        reputation_ppm, CA_LEDGER_PPM);
     uint32_t ai;
     ca_status st = lookup(rt, agent, &ai);
     if (st != CA_OK)
@@ -1207,8 +1082,7 @@ ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep)
         /* The only failure left after the checks above: unknown to rep. */
         if (ca_reputation_get(rep, &a->id, &sc) != CA_OK)
             continue;
-        uint32_t ppm =
-            (uint32_t)clamp_u64(sc.expected * (double)CA_ROUTING_PPM, 0.5, CA_ROUTING_PPM);
+        uint32_t ppm = (uint32_t)clamp_u64(sc.expected * (double)CA_LEDGER_PPM, 0.5, CA_LEDGER_PPM);
         if (a->reputation_ppm != ppm)
             changed = 1;
         a->reputation_ppm = ppm;
@@ -1291,11 +1165,12 @@ ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card, uint64_t now)
 {
     CAI_REQUIRE(rt);
     CAI_REQUIRE(card);
+    /* The card's own limits hold (ca_card_open and ca_card_parse check them); the
+     * options may only be lower, which the add checks. */
     size_t n = ca_card_capability_count(card);
-    if (n > CA_ROUTING_MAX_CAPABILITIES)
-        return cai_fail(CA_ERR_LIMIT, "routing: %zu capabilities exceed %u", n,
-                        CA_ROUTING_MAX_CAPABILITIES);
-    cai_routing_capability caps[CA_ROUTING_MAX_CAPABILITIES];
+    if (n > CA_CARD_CAPABILITIES_MAX)
+        return cai_fail(CA_ERR_STATE, "routing: a card with %zu capabilities", n);
+    cai_routing_capability caps[CA_CARD_CAPABILITIES_MAX];
     for (size_t i = 0; i < n; i++) {
         ca_card_capability c;
         ca_status st = ca_card_capability_at(card, i, &c);
@@ -1325,10 +1200,11 @@ ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card, uint64_t now)
 ca_status ca_routing_add_entry(ca_routing *rt, const ca_routing_entry *entry, uint64_t now)
 {
     CAI_REQUIRE(entry);
-    cai_routing_capability caps[CA_ROUTING_MAX_CAPABILITIES];
-    if (entry->capability_count > CA_ROUTING_MAX_CAPABILITIES)
+    /* No card checked these fields: the card's limits apply (check_entry, with the options). */
+    cai_routing_capability caps[CA_CARD_CAPABILITIES_MAX];
+    if (entry->capability_count > CA_CARD_CAPABILITIES_MAX)
         return cai_fail(CA_ERR_LIMIT, "routing: %zu capabilities exceed %u",
-                        entry->capability_count, CA_ROUTING_MAX_CAPABILITIES);
+                        entry->capability_count, CA_CARD_CAPABILITIES_MAX);
     if (entry->capability_count && entry->capabilities == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: capabilities is NULL");
     for (size_t i = 0; i < entry->capability_count; i++) {

@@ -5,6 +5,7 @@
 #ifndef CYBERAGENT_ROUTING_INTERNAL_H
 #define CYBERAGENT_ROUTING_INTERNAL_H
 
+#include "core/idmap.h"
 #include "cyberagent/routing.h"
 #include "internal.h"
 
@@ -54,11 +55,13 @@ typedef struct cai_posting {
 #define CAI_NIL UINT32_MAX
 
 /*
- * One interned capability name. Live names also form a treap (a binary
- * search tree in name order that is a max-heap on `prio`, the high half of
- * the name's keyed hash), so a name goes in or out in O(log n) expected
- * steps and prefix ranges come out in order. The key is random per
- * registry, so nobody can pick names that unbalance the tree.
+ * One interned capability name. Exact lookups go through the registry's name
+ * map (the keyed id map, O(1) expected). Live names also form a treap (a
+ * binary search tree in name order that is a max-heap on `prio`, the high
+ * half of the name's keyed hash in that map), because prefix patterns ("p.*")
+ * need the names in order, which no hash gives: a name goes in or out in
+ * O(log n) expected steps and a prefix range comes out in order. The key is
+ * random per registry, so nobody can pick names that unbalance the tree.
  */
 typedef struct cai_cap {
     char *name; /* NULL when the slot is free */
@@ -115,20 +118,18 @@ typedef struct cai_expiry {
 
 struct ca_routing {
     ca_routing_options opts;
-    uint8_t hash_key[16]; /* keyed hashing of ids and names against flooding */
 
     cai_agent **agents; /* dense; removal moves the last one into the hole */
     uint32_t nagents, agents_cap;
 
-    uint32_t *id_table; /* open addressing, agent index + 1, 0 = empty */
-    uint32_t id_mask;
+    cai_idmap ids; /* agent id -> index in agents (keyed id map) */
 
     cai_expiry *expiry; /* min-heap on valid_until, nagents long */
+    uint32_t expiry_cap;
 
     cai_cap *caps; /* capability slots, some free */
     uint32_t ncaps_slots, caps_cap, free_cap, live_caps;
-    uint32_t *name_table; /* open addressing, cap index + 1 */
-    uint32_t name_mask;
+    cai_idmap names;    /* capability name -> slot in caps (hashed with cai_idmap_hash_bytes) */
     uint32_t name_root; /* root of the name tree (CAI_NIL when empty) */
 
     /* Work counters for tests (counted, never timed). */
@@ -150,8 +151,8 @@ int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id);
 int64_t cai_routing_find_cap(const ca_routing *rt, const char *name, size_t len);
 ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t len,
                                  int allow_pattern);
-/* Keyed 64-bit hash of bytes under the registry's key. */
-uint64_t cai_routing_hash(const ca_routing *rt, const void *p, size_t len);
+/* The name tree's priority of a name: the high half of its hash in the name map. */
+uint32_t cai_routing_name_prio(const ca_routing *rt, const char *name, size_t len);
 /* The first live name >= (name, len) in byte order, CAI_NIL if none; O(log n) expected. */
 uint32_t cai_routing_name_lower_bound(const ca_routing *rt, const char *name, size_t len);
 /* The next live name in byte order, CAI_NIL after the last; O(1) amortized. */
@@ -194,13 +195,13 @@ ca_status cai_kad_check(const ca_kad *kad);
  * max_endpoint_bytes and max_capability_chars (docs/ROUTING.md, "Floods").
  */
 size_t cai_routing_bytes(const ca_routing *rt);
-/* agent pointer + expiry entry + <= 4 id-table slots + record + <= 2 heap slots a posting */
+/* agent pointer + expiry entry + <= 4 id-map slots + record + <= 2 heap slots a posting */
 #define CAI_ROUTING_AGENT_BYTES(c, N, E)                                                           \
-    (sizeof(cai_agent *) + sizeof(cai_expiry) + 4 * sizeof(uint32_t) + sizeof(cai_agent) +         \
+    (sizeof(cai_agent *) + sizeof(cai_expiry) + 4 * sizeof(uint64_t) + sizeof(cai_agent) +         \
      (c) * sizeof(cai_agent_cap) + (N) + (E) + 2 * (c) * sizeof(cai_posting))
-/* name copy + <= 2 capability slots + <= 4 name-table slots + <= 4 heap slots */
+/* name copy + <= 2 capability slots + <= 4 name-map slots + <= 4 heap slots */
 #define CAI_ROUTING_NAME_BYTES(L)                                                                  \
-    ((L) + 2 * sizeof(cai_cap) + 4 * sizeof(uint32_t) + 4 * sizeof(cai_posting))
+    ((L) + 2 * sizeof(cai_cap) + 4 * sizeof(uint64_t) + 4 * sizeof(cai_posting))
 
 /* Thompson sampler: Beta(pos/1000 + 1, neg/1000 + 1) in ppm, seeded by (seed, id). */
 uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positive_milli,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/array.h"
 #include "routing_internal.h"
 
 ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version)
@@ -92,17 +93,16 @@ static int item_before(const walk *w, frontier_item a, frontier_item b)
 static ca_status walk_push(walk *w, frontier_item it)
 {
     if (w->n == w->cap) {
-        size_t nc = w->cap * 2;
-        frontier_item *ni;
-        if (w->items == w->stack_items) {
-            ni = malloc(nc * sizeof *ni);
-            if (ni != NULL)
-                memcpy(ni, w->items, w->n * sizeof *ni);
-        } else {
-            ni = realloc(w->items, nc * sizeof *ni);
-        }
-        if (ni == NULL)
-            return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory in a query");
+        /* Past the stack array: onto the heap, doubling. */
+        const int on_stack = w->items == w->stack_items;
+        frontier_item *ni = on_stack ? NULL : w->items;
+        uint32_t nc = on_stack ? 0 : (uint32_t)w->cap;
+        ca_status st =
+            cai_array_grow((void **)&ni, &nc, (uint64_t)w->n + 1, sizeof *ni, UINT32_MAX);
+        if (st != CA_OK)
+            return st;
+        if (on_stack)
+            memcpy(ni, w->stack_items, w->n * sizeof *ni);
         w->items = ni;
         w->cap = nc;
     }

@@ -166,11 +166,11 @@ uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positiv
     double a = (double)positive_milli / 1000.0 + 1.0, b = (double)negative_milli / 1000.0 + 1.0;
     double x = gamma_ge1(&r, a), y = gamma_ge1(&r, b);
     double p = x / (x + y);
-    double ppm = p * (double)CA_ROUTING_PPM;
+    double ppm = p * (double)CA_LEDGER_PPM;
     if (!(ppm >= 0.0))
         return 0;
-    if (ppm >= (double)CA_ROUTING_PPM)
-        return CA_ROUTING_PPM;
+    if (ppm >= (double)CA_LEDGER_PPM)
+        return CA_LEDGER_PPM;
     return (uint32_t)ppm;
 }
 

@@ -5,28 +5,21 @@
 
 #include <sodium.h>
 
+#include "core/idmap.h"
 #include "internal.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
 
 /*
- * Lookup tables over the thread's messages: by message id (duplicates,
- * parents, dispute references, ca_task_find) and by bidder (one bid per
- * bidder). Open addressing with linear probing, at most half full; a slot
- * holds a message index + 1 (0: empty). Slots come from SipHash-2-4 of the
- * whole 32-byte key under a random per-thread key, so made-up ids or bidders
- * cannot be chosen to collide: a lookup costs O(1) expected probes whatever
- * the senders do (cai_task_lookup_cost measures it).
+ * Lookup maps over the thread's messages, to the message's index: by message
+ * id (duplicates, parents, dispute references, ca_task_find) and by bidder
+ * (one bid per bidder). The keyed id map (lib/core/idmap.h): SipHash-1-3 of
+ * the whole 32-byte key under a random key per map, so made-up ids or
+ * bidders cannot be chosen to collide: a lookup costs O(1) expected probes
+ * whatever the senders do (cai_task_lookup_cost measures it).
  */
-typedef struct task_table {
-    uint32_t *slots;
-    uint32_t cap; /* 0 or a power of two */
-    uint32_t count;
-} task_table;
-
 typedef struct task_index {
-    task_table by_id, by_bidder;
-    uint8_t key[crypto_shorthash_KEYBYTES];
+    cai_idmap by_id, by_bidder;
 } task_index;
 
 struct ca_task {
@@ -123,64 +116,30 @@ static ca_status resolve_opts(const ca_task_options *in, ca_task_options *opts,
     return st;
 }
 
-/* ---- lookup tables ---- */
+/* ---- lookup maps ---- */
 
-/* The key a table files message `i` under: its id, or (bids) its sender. */
-static const uint8_t *table_key(const ca_task *t, const task_table *tab, uint32_t i)
+/* The key a map files message `i` under: its id, or (bids) its sender. */
+static const uint8_t *table_key(const ca_task *t, const cai_idmap *tab, uint32_t i)
 {
     cai_task_msg_view v;
     cai_task_msg_view_of(t->msgs[i], &v);
     return tab == &t->ix.by_bidder ? v.sender->bytes : v.id->bytes;
 }
 
-static uint32_t table_home(const task_index *ix, const task_table *tab, const uint8_t key[32])
+/* Index of the message filed under `key`, or UINT32_MAX (messages are pointers: a cursor). */
+static uint32_t table_find(const ca_task *t, const cai_idmap *tab, const uint8_t key[32])
 {
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, key, 32, ix->key);
-    return (uint32_t)cai_load_le64(h) & (tab->cap - 1);
+    cai_idmap_cursor c = cai_idmap_cursor_start(tab, cai_idmap_hash(tab, key));
+    for (uint32_t i; (i = cai_idmap_cursor_next(tab, &c)) != CAI_IDMAP_NONE;)
+        if (cai_eq32(table_key(t, tab, i), key))
+            return i;
+    return UINT32_MAX;
 }
 
-/* Index of the message filed under `key`, or UINT32_MAX. */
-static uint32_t table_find(const ca_task *t, const task_table *tab, const uint8_t key[32])
+/* Room reserved (cai_idmap_reserve) first, so this cannot fail. */
+static void table_place(const ca_task *t, cai_idmap *tab, uint32_t i)
 {
-    if (tab->cap == 0)
-        return UINT32_MAX;
-    for (uint32_t s = table_home(&t->ix, tab, key);; s = (s + 1) & (tab->cap - 1)) {
-        uint32_t v = tab->slots[s];
-        if (v == 0)
-            return UINT32_MAX;
-        if (memcmp(table_key(t, tab, v - 1), key, 32) == 0)
-            return v - 1;
-    }
-}
-
-static void table_place(const ca_task *t, task_table *tab, uint32_t i)
-{
-    uint32_t s = table_home(&t->ix, tab, table_key(t, tab, i));
-    while (tab->slots[s] != 0)
-        s = (s + 1) & (tab->cap - 1);
-    tab->slots[s] = i + 1;
-    tab->count++;
-}
-
-/* Room for one more key (at most half full), so the insert after it cannot fail. */
-static ca_status table_reserve(const ca_task *t, task_table *tab)
-{
-    if ((tab->count + 1) * 2 <= tab->cap)
-        return CA_OK;
-    uint32_t cap = tab->cap ? tab->cap * 2 : 16;
-    uint32_t *slots = calloc(cap, sizeof *slots);
-    if (slots == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory growing a task thread index");
-    task_table old = *tab;
-    tab->slots = slots;
-    tab->cap = cap;
-    tab->count = 0;
-    for (uint32_t s = 0; s < old.cap; s++)
-        if (old.slots[s] != 0)
-            table_place(t, tab, old.slots[s] - 1);
-    free(old.slots);
-    return CA_OK;
+    cai_idmap_insert(tab, table_key(t, tab, i), i);
 }
 
 static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
@@ -189,28 +148,18 @@ static const ca_task_msg *find(const ca_task *t, const ca_hash *id)
     return i == UINT32_MAX ? NULL : t->msgs[i];
 }
 
-/* Adds one table's layout to the totals of cai_task_lookup_cost. */
-static void table_cost(const ca_task *t, const task_table *tab, cai_task_lookup_stats *st)
-{
-    uint32_t run = 0;
-    for (uint32_t s = 0; s < tab->cap; s++) {
-        uint32_t v = tab->slots[s];
-        run = v != 0 ? run + 1 : 0;
-        if (run > st->longest_run)
-            st->longest_run = run;
-        if (v == 0)
-            continue;
-        uint32_t home = table_home(&t->ix, tab, table_key(t, tab, v - 1));
-        st->keys++;
-        st->hit_probes += ((s - home) & (tab->cap - 1)) + 1;
-    }
-}
-
 void cai_task_lookup_cost(const ca_task *t, cai_task_lookup_stats *st)
 {
     memset(st, 0, sizeof *st);
-    table_cost(t, &t->ix.by_id, st);
-    table_cost(t, &t->ix.by_bidder, st);
+    const cai_idmap *maps[2] = {&t->ix.by_id, &t->ix.by_bidder};
+    for (int k = 0; k < 2; k++) {
+        cai_idmap_stats ms;
+        cai_idmap_stats_get(maps[k], &ms);
+        st->keys += ms.count;
+        st->hit_probes += ms.total_probe;
+        if (ms.max_run > st->longest_run)
+            st->longest_run = ms.max_run;
+    }
 }
 
 static bool same_agent(const ca_agent_id *a, const ca_agent_id *b)
@@ -249,12 +198,6 @@ static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_
 
 #define U64(x) ((unsigned long long)(x))
 
-/* a + b, saturating at UINT64_MAX (a deadline near the end of time never wraps). */
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 /*
  * The rules, for a thread in `state` (the thread's own state, or for a
  * message that may conflict with an earlier one of its sender, the state
@@ -291,7 +234,7 @@ static ca_status check_rules(const ca_task *t, ca_task_state state, const ca_tas
             return cai_fail(CA_ERR_TASK_ORDER, "bid in state %s", ca_task_state_name(state));
         if (m.created_at < req.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "bid created before its request");
-        if (m.created_at > rq->deadline || now > sat_add(rq->deadline, skew))
+        if (m.created_at > rq->deadline || now > cai_sat_add(rq->deadline, skew))
             return cai_fail(CA_ERR_TASK_DEADLINE, "bid after the request deadline %llu",
                             U64(rq->deadline));
         if (b->price > rq->max_price)
@@ -318,7 +261,7 @@ static ca_status check_rules(const ca_task *t, ca_task_state state, const ca_tas
         const ca_task_bid *b = &par.body->u.bid;
         if (m.created_at < par.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "award created before its bid");
-        if (m.created_at > rq->deadline || now > sat_add(rq->deadline, skew))
+        if (m.created_at > rq->deadline || now > cai_sat_add(rq->deadline, skew))
             return cai_fail(CA_ERR_TASK_DEADLINE, "award after the request deadline %llu",
                             U64(rq->deadline));
         if (!same_agent(&a->worker, par.sender))
@@ -348,7 +291,7 @@ static ca_status check_rules(const ca_task *t, ca_task_state state, const ca_tas
             return cai_fail(CA_ERR_TASK_UNKNOWN_PARENT, "result names another award");
         if (m.created_at < aw.created_at)
             return cai_fail(CA_ERR_TASK_TIMESTAMP, "result created before its award");
-        if (m.created_at > a->deadline || now > sat_add(a->deadline, skew))
+        if (m.created_at > a->deadline || now > cai_sat_add(a->deadline, skew))
             return cai_fail(CA_ERR_TASK_DEADLINE, "result after the award deadline %llu",
                             U64(a->deadline));
         *next = CA_TASK_INPUT_REQUIRED;
@@ -497,9 +440,9 @@ static ca_status accept_msg(ca_task *t, ca_task_msg *msg, uint32_t next)
         t->msgs = n;
         t->cap = cap;
     }
-    ca_status st = table_reserve(t, &t->ix.by_id);
+    ca_status st = cai_idmap_reserve(&t->ix.by_id, 1);
     if (st == CA_OK && v.kind == CA_KIND_TASK_BID)
-        st = table_reserve(t, &t->ix.by_bidder);
+        st = cai_idmap_reserve(&t->ix.by_bidder, 1);
     if (st != CA_OK)
         return st;
     uint32_t i = (uint32_t)t->count++;
@@ -550,11 +493,14 @@ static ca_status task_new(ca_task **out, const ca_envelope *request, uint64_t no
     ca_task *t = calloc(1, sizeof *t);
     if (t == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a task");
-    randombytes_buf(t->ix.key, sizeof t->ix.key);
     st = resolve_opts(opts, &t->opts, &t->env_opts);
     if (st == CA_OK) {
         size_t room = t->opts.max_messages - CA_TASK_NONBID_MAX;
         t->bid_cap = t->opts.max_bids < room ? t->opts.max_bids : room;
+        /* The thread's own bounds come first; the maps' limits only cap them. */
+        size_t bids = t->bid_cap < CAI_IDMAP_MAX_ENTRIES ? t->bid_cap : CAI_IDMAP_MAX_ENTRIES;
+        (void)cai_idmap_init(&t->ix.by_id, CAI_IDMAP_MAX_ENTRIES);
+        (void)cai_idmap_init(&t->ix.by_bidder, (uint32_t)bids);
     }
     if (st == CA_OK && ca_envelope_kind(request) != CA_KIND_TASK_REQUEST)
         st = cai_fail(CA_ERR_WRONG_KIND, "a task starts with a request, not kind %u",
@@ -617,8 +563,8 @@ void ca_task_free(ca_task *task)
     for (size_t i = 0; i < task->count; i++)
         ca_task_msg_free(task->msgs[i]);
     free(task->msgs);
-    free(task->ix.by_id.slots);
-    free(task->ix.by_bidder.slots);
+    cai_idmap_free(&task->ix.by_id);
+    cai_idmap_free(&task->ix.by_bidder);
     free(task);
 }
 

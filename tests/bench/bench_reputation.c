@@ -282,7 +282,7 @@ void bench_reputation(void)
     bench_figure("reputation_bytes_per_rating", (double)rep->cap_ratings * sizeof(cai_rating) / nr,
                  "B");
     bench_figure("reputation_task_index_bytes_per_rating",
-                 (double)rep->fp_cap * sizeof(uint64_t) / nr, "B");
+                 (double)cai_idmap_memory_bytes(&rep->fps) / nr, "B");
     bench_figure("reputation_state_bytes_per_rating", (double)ca_reputation_memory_bytes(rep) / nr,
                  "B");
 out:

@@ -7,6 +7,8 @@
 #include "core/array.h"
 #include "core/idmap.h"
 #include "cyberagent.h"
+#include "ledger/ledger_internal.h"
+#include "reputation/reputation_internal.h"
 #include "test_util.h"
 
 static void test_status_names(void **state)
@@ -84,6 +86,46 @@ static void test_version_and_sizes(void **state)
     assert_int_equal(sizeof(ca_signature), CA_SIGNATURE_BYTES);
 }
 
+/* The one saturating add (lib/internal.h): deadlines and skews near the end of time never wrap. */
+static void test_sat_add(void **state)
+{
+    (void)state;
+    assert_true(cai_sat_add(0, 0) == 0);
+    assert_true(cai_sat_add(2, 3) == 5);
+    assert_true(cai_sat_add(UINT64_MAX - 3, 3) == UINT64_MAX);
+    assert_true(cai_sat_add(UINT64_MAX - 3, 4) == UINT64_MAX);
+    assert_true(cai_sat_add(4, UINT64_MAX - 3) == UINT64_MAX);
+    assert_true(cai_sat_add(UINT64_MAX, UINT64_MAX) == UINT64_MAX);
+}
+
+/*
+ * The one offense key: the ledger's evidence key is BLAKE2b-256(
+ * "cyberagent/1/evidence" || kind as a little-endian u32 || ref || offender),
+ * as docs/LEDGER.md ("State") writes it, and reputation's offense fingerprint
+ * (its dedup key) is the first 8 bytes of that same key.
+ */
+static void test_evidence_key_layout(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    for (uint32_t kind = CA_LEDGER_EVIDENCE_EQUIVOCATION; kind <= CA_LEDGER_EVIDENCE_DISPUTE;
+         kind++) {
+        ca_hash ref, key;
+        ca_agent_id offender;
+        randombytes_buf(ref.bytes, sizeof ref.bytes);
+        randombytes_buf(offender.bytes, sizeof offender.bytes);
+        uint8_t buf[21 + 4 + 32 + 32], want[32];
+        memcpy(buf, "cyberagent/1/evidence", 21);
+        cai_store_le32(buf + 21, kind);
+        memcpy(buf + 25, ref.bytes, 32);
+        memcpy(buf + 57, offender.bytes, 32);
+        crypto_generichash(want, sizeof want, buf, sizeof buf, NULL, 0);
+        cai_ledger_evidence_key(kind, &ref, &offender, &key);
+        assert_memory_equal(key.bytes, want, sizeof want);
+        assert_true(cai_reputation_offense_fp(kind, &ref, &offender) == cai_load_le64(want));
+    }
+}
+
 static void test_equal_and_wipe(void **state)
 {
     (void)state;
@@ -112,12 +154,20 @@ static void random_key(uint8_t key[32])
     randombytes_buf(key, 32);
 }
 
-/* A random key whose home slot is `home` in a table of mask + 1 slots. */
+/* A random key whose home slot is `home` in the map's table. */
 static void key_with_home(const cai_idmap *m, uint32_t home, uint8_t key[32])
 {
     do
         random_key(key);
-    while (((uint32_t)cai_idmap_hash(m, key) & m->mask) != home);
+    while (cai_idmap_home(m, cai_idmap_hash(m, key)) != home);
+}
+
+/* Records whose keys have the given home slots, in order. */
+static void keys_with_homes(const cai_idmap *m, const uint32_t *homes, size_t n, rec *r)
+{
+    memset(r, 0, n * sizeof *r);
+    for (size_t i = 0; i < n; i++)
+        key_with_home(m, homes[i], r[i].key);
 }
 
 static cai_idmap_stats stats_of(const cai_idmap *m)
@@ -157,22 +207,29 @@ static void test_idmap_siphash(void **state)
 {
     (void)state;
     assert_ok(ca_init());
-    /* cai_siphash32 with 2-4 rounds is libsodium's crypto_shorthash (SipHash-2-4). */
-    uint8_t kb[crypto_shorthash_KEYBYTES], in[32], out[crypto_shorthash_BYTES];
+    /* cai_siphash with 2-4 rounds is libsodium's crypto_shorthash (SipHash-2-4), at every
+     * length (whole words, a partial last word, none). */
+    uint8_t kb[crypto_shorthash_KEYBYTES], in[64], out[crypto_shorthash_BYTES];
     for (int t = 0; t < 1000; t++) {
         randombytes_buf(kb, sizeof kb);
-        random_key(in);
+        randombytes_buf(in, sizeof in);
+        size_t len = (size_t)t % (sizeof in + 1);
         uint64_t k[2] = {cai_load_le64(kb), cai_load_le64(kb + 8)};
-        assert_int_equal(crypto_shorthash(out, in, 32, kb), 0);
-        assert_true(cai_load_le64(out) == cai_siphash32(k, in, 2, 4));
+        assert_int_equal(crypto_shorthash(out, in, len, kb), 0);
+        assert_true(cai_load_le64(out) == cai_siphash(k, in, len, 2, 4));
     }
-    /* The map's unrolled hash is the same construction with 1-3 rounds. */
+    /* The map's hashes are the same construction with 1-3 rounds: unrolled for 32 bytes and
+     * for a 64-bit key (its 8 little-endian bytes), general for any other length. */
     cai_idmap m, m2;
     assert_ok(cai_idmap_init(&m, 10));
     assert_ok(cai_idmap_init(&m2, 10));
     for (int t = 0; t < 1000; t++) {
-        random_key(in);
-        assert_true(cai_idmap_hash(&m, in) == cai_siphash32(m.key, in, 1, 3));
+        randombytes_buf(in, sizeof in);
+        assert_true(cai_idmap_hash(&m, in) == cai_siphash(m.key, in, 32, 1, 3));
+        assert_true(cai_idmap_hash_bytes(&m, in, 32) == cai_idmap_hash(&m, in));
+        size_t len = (size_t)t % 20;
+        assert_true(cai_idmap_hash_bytes(&m, in, len) == cai_siphash(m.key, in, len, 1, 3));
+        assert_true(cai_idmap_hash_u64(&m, cai_load_le64(in)) == cai_siphash(m.key, in, 8, 1, 3));
     }
     /* Every byte counts, the last one too; each map has its own key. */
     uint64_t h = cai_idmap_hash(&m, in);
@@ -195,15 +252,10 @@ static void test_idmap_backward_shift(void **state)
     uint8_t none[32] = {0};
     assert_int_equal(cai_idmap_find(&m, NULL, sizeof(rec), none), CAI_IDMAP_NONE);
     assert_ok(cai_idmap_reserve(&m, 8));
-    assert_int_equal(m.mask, 15); /* 8 entries at load 1/2 */
+    assert_int_equal(m.cap, 16); /* 8 entries at load 1/2 */
     /* A, B, C share home 14; D's home is 15; the run 14, 15, 0, 1 wraps around. */
     rec r[5];
-    memset(r, 0, sizeof r);
-    key_with_home(&m, 14, r[0].key);
-    key_with_home(&m, 14, r[1].key);
-    key_with_home(&m, 14, r[2].key);
-    key_with_home(&m, 15, r[3].key);
-    key_with_home(&m, 1, r[4].key); /* E, inserted later */
+    keys_with_homes(&m, (const uint32_t[]){14, 14, 14, 15, 1}, 5, r); /* E, inserted later */
     const uint64_t *slots = m.slots;
     for (uint32_t i = 0; i < 4; i++)
         cai_idmap_insert(&m, r[i].key, i);
@@ -258,7 +310,7 @@ static void test_idmap_backward_shift(void **state)
     assert_int_equal(st.count, 0);
     assert_int_equal(st.total_probe, 0);
     assert_int_equal(st.max_run, 0);
-    for (uint32_t i = 0; i <= m.mask; i++)
+    for (uint32_t i = 0; i < m.cap; i++)
         assert_true(m.slots[i] == 0);
     cai_idmap_free(&m);
     cai_idmap_free(&m); /* twice: harmless */
@@ -279,16 +331,17 @@ static void test_idmap_growth_renumber(void **state)
         const uint64_t *before = m.slots;
         assert_ok(cai_idmap_reserve(&m, 1));
         grows += m.slots != before;
-        assert_true((uint64_t)(m.count + 1) * 2 <= (uint64_t)m.mask + 1);
+        assert_true((uint64_t)(m.count + 1) * 2 <= (uint64_t)m.cap);
         cai_idmap_insert(&m, r[i].key, i);
     }
-    /* 16 slots first, doubling to 2^18 (the first power of two >= 2N). */
-    assert_int_equal(m.mask + 1, 1u << 18);
-    assert_int_equal(grows, 18 - 4 + 1);
+    /* 16 slots first, doubling to 2^17; the next doubling (2^18) would pass what the limit
+     * of N entries needs, so the last growth takes 2N slots. */
+    assert_int_equal(m.cap, 2 * N);
+    assert_int_equal(grows, 17 - 4 + 1 + 1);
     for (uint32_t i = 0; i < N; i++)
         assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
     assert_probes_small(&m);
-    assert_int_equal(cai_idmap_memory_bytes(&m), (size_t)8 << 18);
+    assert_int_equal(cai_idmap_memory_bytes(&m), (size_t)8 * 2 * N);
 
     /* Delete by moving the last record into the hole (what a dense array does). */
     for (uint32_t n = N; n > N / 2; n--) {
@@ -394,6 +447,112 @@ static void test_idmap_adversarial_keys(void **state)
     free(r);
 }
 
+/*
+ * Any slot count: an exact reserve takes 2 slots a key (not the next power of
+ * two), homes come from a multiply-shift of the hash bits, and runs wrap
+ * around the end of a table of 10 slots exactly as in a table of 16.
+ */
+static void test_idmap_exact_sizes(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    cai_idmap m;
+    assert_ok(cai_idmap_init(&m, 1000));
+    assert_ok(cai_idmap_reserve_exact(&m, 5));
+    assert_int_equal(m.cap, 10);
+    assert_int_equal(cai_idmap_memory_bytes(&m), 80);
+    assert_ok(cai_idmap_reserve_exact(&m, 5)); /* room already: nothing moves */
+    assert_int_equal(m.cap, 10);
+    /* Every slot is some hash's home: h's low 32 bits * 10 >> 32. */
+    assert_int_equal(cai_idmap_home(&m, 0), 0);
+    assert_int_equal(cai_idmap_home(&m, 0xffffffffu), 9);
+    assert_int_equal(cai_idmap_home(&m, (uint64_t)0xabcd << 32), 0); /* high bits are not used */
+    /* A, B share home 9; C's home is 0: the run 9, 0, 1 wraps. */
+    rec r[4];
+    keys_with_homes(&m, (const uint32_t[]){9, 9, 0, 1}, 4, r);
+    for (uint32_t i = 0; i < 3; i++)
+        cai_idmap_insert(&m, r[i].key, i);
+    cai_idmap_stats st = stats_of(&m);
+    assert_int_equal(st.slots, 10);
+    assert_int_equal(st.total_probe, 1 + 2 + 2);
+    assert_int_equal(st.max_run, 3);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(cai_idmap_find(&m, RECS(r), r[i].key), i);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[3].key), CAI_IDMAP_NONE);
+    /* Removing A moves B back to 9 and C home to 0 across the wrap. */
+    assert_int_equal(cai_idmap_remove(&m, r[0].key, 0), 1);
+    st = stats_of(&m);
+    assert_int_equal(st.total_probe, 2);
+    assert_int_equal(st.max_run, 2);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[1].key), 1);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[2].key), 2);
+    /* Growth keeps every entry findable (homes recomputed from the stored hash bits). */
+    assert_ok(cai_idmap_reserve(&m, 6)); /* 8 entries need 16 slots: doubles 10 to 20 */
+    assert_int_equal(m.cap, 20);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[1].key), 1);
+    assert_int_equal(cai_idmap_find(&m, RECS(r), r[2].key), 2);
+    cai_idmap_free(&m);
+}
+
+/* The 64-bit keys a peer picks for free: fingerprints that differ only in their top bits. */
+static void test_idmap_u64_set(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    enum { N = 1 << 15 };
+    cai_idmap m;
+    assert_ok(cai_idmap_init_u64(&m, 3 * N));
+    assert_int_equal(cai_idmap_u64_find(&m, 0, NULL), 0);
+    assert_int_equal(cai_idmap_u64_find(&m, 7, NULL), 0);
+    /* Key 0 is kept aside: it counts, needs no slot. */
+    assert_ok(cai_idmap_reserve(&m, 1));
+    cai_idmap_u64_insert(&m, 0);
+    assert_int_equal(cai_idmap_u64_find(&m, 0, NULL), 1);
+    assert_int_equal(m.count, 1);
+    /* An exact reserve takes 20/17 slots a key + 2: 8 * 20 / 17 = 9.4 bytes a key. */
+    cai_idmap_free(&m);
+    assert_ok(cai_idmap_reserve_exact(&m, N));
+    assert_int_equal(m.cap, (uint32_t)N * 20 / 17 + 2);
+    const uint64_t *slots = m.slots;
+    uint64_t probes = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        uint64_t key = (uint64_t)(i + 1) << 40;
+        assert_int_equal(cai_idmap_u64_find(&m, key, NULL), 0);
+        cai_idmap_u64_insert(&m, key);
+    }
+    assert_ptr_equal(m.slots, slots); /* inserts never allocate */
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(cai_idmap_u64_find(&m, (uint64_t)(i + 1) << 40, &probes), 1);
+    /* Linear probing at load 0.85: about 1/2 (1 + 1/(1 - a)) = 3.8 slots a hit. */
+    assert_true((double)probes <= 6.0 * N);
+    cai_idmap_stats st = stats_of(&m);
+    assert_int_equal(st.count, N);
+    assert_true(st.total_probe == probes);
+    /* Runs: ~450 at most over 40 random maps of this size (load 0.85 makes long runs);
+     * keys that collided would make one run of N. */
+    assert_true(st.max_run <= N / 8);
+    probes = 0;
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(cai_idmap_u64_find(&m, (uint64_t)(N + i + 1) << 40, &probes), 0);
+    assert_true((double)probes <= 40.0 * N); /* about 1/2 (1 + 1/(1 - a)^2) = 22.7 a miss */
+    /* Growth (doubling) rehashes every key; all stay, and the listing gives each once. */
+    assert_ok(cai_idmap_reserve(&m, N));
+    assert_int_equal(m.cap, 2 * ((uint32_t)N * 20 / 17 + 2));
+    cai_idmap_u64_insert(&m, 0);
+    uint64_t *keys = malloc((size_t)m.count * sizeof *keys);
+    assert_non_null(keys);
+    cai_idmap_u64_keys(&m, keys);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < m.count; i++)
+        sum += keys[i] >> 40;
+    assert_true(sum == (uint64_t)N * (N + 1) / 2);
+    free(keys);
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(cai_idmap_u64_find(&m, (uint64_t)(i + 1) << 40, NULL), 1);
+    assert_status(CA_ERR_LIMIT, cai_idmap_reserve(&m, 2 * N));
+    cai_idmap_free(&m);
+}
+
 static void test_array_grow(void **state)
 {
     (void)state;
@@ -426,6 +585,21 @@ static void test_array_grow(void **state)
     assert_status(CA_ERR_INVALID_ARGUMENT, cai_array_grow((void **)&a, &cap, 1001, 0, 2000));
     assert_int_equal(cap, 1000);
     free(a);
+
+    /* Another first size (a small per-object array), and an exact reserve. */
+    a = NULL;
+    cap = 0;
+    assert_ok(cai_array_grow_from((void **)&a, &cap, 1, sizeof *a, 1000, 4));
+    assert_int_equal(cap, 4);
+    assert_ok(cai_array_grow_from((void **)&a, &cap, 5, sizeof *a, 1000, 4));
+    assert_int_equal(cap, 8);
+    assert_ok(cai_array_reserve((void **)&a, &cap, 8, sizeof *a, 1000)); /* enough already */
+    assert_int_equal(cap, 8);
+    assert_ok(cai_array_reserve((void **)&a, &cap, 123, sizeof *a, 1000));
+    assert_int_equal(cap, 123);
+    assert_status(CA_ERR_LIMIT, cai_array_reserve((void **)&a, &cap, 1001, sizeof *a, 1000));
+    assert_int_equal(cap, 123);
+    free(a);
 }
 
 int main(void)
@@ -436,11 +610,15 @@ int main(void)
         cmocka_unit_test(test_init_idempotent_and_threaded),
         cmocka_unit_test(test_version_and_sizes),
         cmocka_unit_test(test_equal_and_wipe),
+        cmocka_unit_test(test_sat_add),
+        cmocka_unit_test(test_evidence_key_layout),
         cmocka_unit_test(test_idmap_siphash),
         cmocka_unit_test(test_idmap_backward_shift),
         cmocka_unit_test(test_idmap_growth_renumber),
         cmocka_unit_test(test_idmap_reserve_limit),
         cmocka_unit_test(test_idmap_adversarial_keys),
+        cmocka_unit_test(test_idmap_exact_sizes),
+        cmocka_unit_test(test_idmap_u64_set),
         cmocka_unit_test(test_array_grow),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

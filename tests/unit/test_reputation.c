@@ -105,7 +105,6 @@ static void test_options_and_lifecycle(void **state)
     ca_reputation_stats st;
     assert_ok(ca_reputation_update(rep, T0_MS, &st));
     assert_int_equal(st.agents, 0);
-    assert_int_equal(ca_reputation_rating_max(), 100);
     assert_int_equal(ca_reputation_weight_max(), CA_REPUTATION_WEIGHT_MAX);
     assert_string_equal(ca_status_str(CA_ERR_DUPLICATE_RATING), "CA_ERR_DUPLICATE_RATING");
     ca_reputation_free(rep);
@@ -2113,9 +2112,9 @@ static void test_crafted_keys_do_not_cluster(void **state)
             cai_store_le64(h.bytes, fp);
             assert_ok(ca_reputation_add_rating(rep, &h, &a, &b, 50, 1, T0_MS));
         }
-        agent_probes[crafted] =
-            probes_per_key(rep->agent_slots, sizeof(uint32_t), rep->agent_slot_cap, KEYS + 2);
-        task_probes[crafted] = probes_per_key(rep->fps, sizeof(uint64_t), rep->fp_cap, KEYS);
+        agent_probes[crafted] = probes_per_key(rep->agent_index.slots, sizeof(uint64_t),
+                                               rep->agent_index.cap, KEYS + 2);
+        task_probes[crafted] = probes_per_key(rep->fps.slots, sizeof(uint64_t), rep->fps.cap, KEYS);
         ca_reputation_free(rep);
     }
     print_message("probes per key, random / crafted: agents %.2f / %.2f, tasks %.2f / %.2f\n",

@@ -24,7 +24,7 @@ static ca_agent_id make_id(uint32_t n)
 /* An entry with one capability unless the caller fills more. */
 typedef struct tentry {
     cai_routing_entry e;
-    cai_routing_capability caps[CA_ROUTING_MAX_CAPABILITIES];
+    cai_routing_capability caps[CA_CARD_CAPABILITIES_MAX];
 } tentry;
 
 static void tentry_init(tentry *t, uint32_t n, uint64_t seq, const char *cap, uint64_t price)
@@ -93,14 +93,25 @@ static void test_options_and_sizes(void **state)
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     assert_int_equal(o.default_reputation_ppm, 500000);
     assert_status(CA_ERR_UNSUPPORTED, ca_routing_options_init(&o, 99));
-    assert_int_equal(ca_routing_max_capability_chars(), CA_ROUTING_MAX_CAPABILITY_CHARS);
-    assert_int_equal(ca_routing_max_capabilities(), CA_ROUTING_MAX_CAPABILITIES);
-    assert_int_equal(ca_routing_max_name_chars(), CA_ROUTING_MAX_NAME_CHARS);
-    assert_int_equal(ca_routing_max_endpoint_bytes(), CA_ROUTING_MAX_ENDPOINT_BYTES);
+    /* Routing's limits are the card's: the defaults, and ceilings the options may only lower. */
+    assert_int_equal(o.max_capabilities_per_agent, CA_CARD_CAPABILITIES_MAX);
+    assert_int_equal(o.max_capability_chars, CA_CAPABILITY_MAX);
+    assert_int_equal(o.max_name_chars, CA_CARD_NAME_MAX);
+    assert_int_equal(o.max_endpoint_bytes, CA_CARD_ENDPOINT_MAX);
     ca_routing *rt = NULL;
-    o.max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES + 1;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
-    assert_null(rt);
+    for (int field = 0; field < 4; field++) {
+        assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
+        size_t *f[4] = {&o.max_capabilities_per_agent, &o.max_capability_chars, &o.max_name_chars,
+                        &o.max_endpoint_bytes};
+        *f[field] += 1;
+        assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
+        assert_null(rt);
+        *f[field] -= 1;
+        assert_ok(ca_routing_new(&rt, &o));
+        ca_routing_free(rt);
+        rt = NULL;
+    }
+    assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     o.weights.price_ref = 0;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
@@ -196,12 +207,12 @@ static void test_entry_validation(void **state)
         tentry_init(&t, 1, 1, bad[i], 1);
         assert_status(CA_ERR_BAD_CAPABILITY, cai_routing_add_entry(rt, &t.e, 10));
     }
-    char longname[CA_ROUTING_MAX_CAPABILITY_CHARS + 2];
+    char longname[CA_CAPABILITY_MAX + 2];
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     tentry_init(&t, 1, 1, longname, 1);
     assert_status(CA_ERR_LIMIT, cai_routing_add_entry(rt, &t.e, 10));
-    longname[CA_ROUTING_MAX_CAPABILITY_CHARS] = '\0';
+    longname[CA_CAPABILITY_MAX] = '\0';
     tentry_init(&t, 1, 1, longname, 1);
     assert_ok(cai_routing_add_entry(rt, &t.e, 10));
 
@@ -604,7 +615,7 @@ static void test_thompson(void **state)
         for (int s = 0; s < n; s++) {
             uint32_t x;
             assert_ok(ca_routing_thompson_sample((uint64_t)s, &id, ev[c][0], ev[c][1], &x));
-            assert_true(x <= CA_ROUTING_PPM);
+            assert_true(x <= CA_LEDGER_PPM);
             sum += x / 1e6;
             sum2 += (x / 1e6) * (x / 1e6);
         }
@@ -1427,8 +1438,8 @@ static void test_sync_reputation(void **state)
         }
         assert_ok(ca_reputation_get(rep, &id, &sc));
         /* The documented mapping (what the hiring demo pushed by hand). */
-        double e = sc.expected * (double)CA_ROUTING_PPM + 0.5;
-        uint32_t ppm = e >= (double)CA_ROUTING_PPM ? CA_ROUTING_PPM : (uint32_t)e;
+        double e = sc.expected * (double)CA_LEDGER_PPM + 0.5;
+        uint32_t ppm = e >= (double)CA_LEDGER_PPM ? CA_LEDGER_PPM : (uint32_t)e;
         uint64_t pm = (uint64_t)(sc.positive * 1000.0), nm = (uint64_t)(sc.negative * 1000.0);
         assert_int_equal(info.reputation_ppm, ppm);
         assert_int_equal(info.positive_milli, pm);

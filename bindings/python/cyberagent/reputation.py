@@ -21,7 +21,6 @@ from .identity import BytesLike, _bytes
 _C = _sigs.CONSTANTS
 _byref = ctypes.byref
 
-RATING_MAX: int = _C["CA_REPUTATION_RATING_MAX"]
 WEIGHT_MAX: int = _C["CA_REPUTATION_WEIGHT_MAX"]
 
 
@@ -59,10 +58,6 @@ class Stats:
     agents: int
     ratings: int
     edges: int
-
-
-def rating_max() -> int:
-    return int(F.ca_reputation_rating_max())
 
 
 def weight_max() -> int:

@@ -10,7 +10,7 @@ Python objects may be shared between threads. Functions are thread-safe.
 import ctypes
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from . import _sigs
 from ._handle import Handle
@@ -21,7 +21,6 @@ from .identity import BytesLike, _bytes
 
 _C = _sigs.CONSTANTS
 _byref = ctypes.byref
-PPM: int = _C["CA_ROUTING_PPM"]
 KAD_ADDED: int = _C["CA_KAD_ADDED"]
 KAD_REFRESHED: int = _C["CA_KAD_REFRESHED"]
 KAD_REPLACED: int = _C["CA_KAD_REPLACED"]
@@ -33,16 +32,6 @@ T = TypeVar("T")
 
 def _aid(b: BytesLike, name: str = "agent") -> _sigs.ca_agent_id:
     return _sigs.ca_agent_id.from_buffer_copy(_bytes(b, name, 32))
-
-
-def limits() -> Dict[str, int]:
-    """Hard ceilings of the registry as the library reports them."""
-    return {
-        "capability_chars": int(F.ca_routing_max_capability_chars()),
-        "capabilities": int(F.ca_routing_max_capabilities()),
-        "name_chars": int(F.ca_routing_max_name_chars()),
-        "endpoint_bytes": int(F.ca_routing_max_endpoint_bytes()),
-    }
 
 
 def routing_weights(**fields: int) -> _sigs.ca_routing_weights:

@@ -137,7 +137,8 @@ class TestReputation(unittest.TestCase):
             again.add_rating(h(2), b, c, 20, 2, now)
 
     def test_limits(self):
-        self.assertEqual(R.rating_max(), cyberagent.CA_REPUTATION_RATING_MAX)
+        self.assertEqual(cyberagent.CA_TASK_RATING_MAX, 100)  # the one rating scale
+        self.assertFalse(hasattr(cyberagent, "CA_REPUTATION_RATING_MAX"))
         self.assertEqual(R.weight_max(), cyberagent.CA_REPUTATION_WEIGHT_MAX)
         self.assertEqual(R.reputation_options(damping_ppm=1).damping_ppm, 1)
 

@@ -82,11 +82,15 @@ class TestRouting(unittest.TestCase):
         self.assertEqual(len(rt), 0)
 
     def test_limits_and_options(self):
-        lim = RT.limits()
-        self.assertEqual(lim["capability_chars"], cyberagent.CA_ROUTING_MAX_CAPABILITY_CHARS)
-        self.assertEqual(lim["capabilities"], cyberagent.CA_ROUTING_MAX_CAPABILITIES)
-        self.assertEqual(lim["name_chars"], cyberagent.CA_ROUTING_MAX_NAME_CHARS)
-        self.assertEqual(lim["endpoint_bytes"], cyberagent.CA_ROUTING_MAX_ENDPOINT_BYTES)
+        # Routing's limits are the card's: the option defaults, which may only be lowered.
+        o = RT.routing_options()
+        self.assertEqual(o.max_capabilities_per_agent, cyberagent.CA_CARD_CAPABILITIES_MAX)
+        self.assertEqual(o.max_capability_chars, cyberagent.CA_CAPABILITY_MAX)
+        self.assertEqual(o.max_name_chars, cyberagent.CA_CARD_NAME_MAX)
+        self.assertEqual(o.max_endpoint_bytes, cyberagent.CA_CARD_ENDPOINT_MAX)
+        with self.assertRaises(cyberagent.ArgumentError):
+            Routing(max_endpoint_bytes=cyberagent.CA_CARD_ENDPOINT_MAX + 1)
+        self.assertFalse(hasattr(cyberagent, "CA_ROUTING_PPM"))
         self.assertEqual(RT.routing_options(max_agents=1).max_agents, 1)
         rt = Routing(max_agents=1)
         rt.add_card(card(Identity.generate(), 1), T0)
@@ -161,7 +165,7 @@ class TestRouting(unittest.TestCase):
         rt.sync_reputation(rep)
         for w in ws[:2]:
             sc, info = rep.get(w.public_key), rt.get(w.public_key)
-            self.assertEqual(info.reputation_ppm, min(RT.PPM, int(sc.expected * RT.PPM + 0.5)))
+            self.assertEqual(info.reputation_ppm, min(cyberagent.ledger.PPM, int(sc.expected * cyberagent.ledger.PPM + 0.5)))
             self.assertEqual((info.positive_milli, info.negative_milli),
                              (int(sc.positive * 1000.0), int(sc.negative * 1000.0)))
         self.assertGreater(rt.get(ws[0].public_key).reputation_ppm, rt.get(ws[1].public_key).reputation_ppm)

@@ -631,7 +631,6 @@ pub const CA_REPUTATION_MAX_RATINGS_DEFAULT: u32 = 134217728;
 pub const CA_REPUTATION_STAKE_SHARE_PPM_DEFAULT: u32 = 500000;
 pub const CA_REPUTATION_UNIT_AMOUNT_DEFAULT: u64 = 1;
 pub const CA_REPUTATION_WARM_START_DEFAULT: i32 = 1;
-pub const CA_REPUTATION_RATING_MAX: u32 = 100;
 pub const CA_REPUTATION_SNAPSHOT_VERSION: u32 = 3;
 pub const CA_REPUTATION_WEIGHT_MAX: u32 = 33554431;
 
@@ -801,7 +800,6 @@ extern "C" {
     pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
     pub fn ca_reputation_prune(rep: *mut ca_reputation, now_ms: u64, pruned_out: *mut usize) -> ca_status;
     pub fn ca_reputation_rating_count(rep: *const ca_reputation) -> usize;
-    pub fn ca_reputation_rating_max() -> usize;
     pub fn ca_reputation_reserve(rep: *mut ca_reputation, agents: usize, ratings: usize) -> ca_status;
     pub fn ca_reputation_set_pretrusted(
         rep: *mut ca_reputation,
@@ -854,10 +852,6 @@ pub const CA_KAD_CACHE_SIZE_DEFAULT: usize = 8;
 pub const CA_KAD_MAX_CONTACTS_DEFAULT: usize = 16777216;
 pub const CA_KAD_REFRESHED: u32 = 1;
 pub const CA_KAD_REPLACED: u32 = 2;
-pub const CA_ROUTING_MAX_CAPABILITIES: u32 = 64;
-pub const CA_ROUTING_MAX_CAPABILITY_CHARS: usize = 64;
-pub const CA_ROUTING_MAX_ENDPOINT_BYTES: usize = 65535;
-pub const CA_ROUTING_MAX_NAME_CHARS: usize = 255;
 pub const CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT: u64 = 86400000;
 pub const CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT: u32 = 500000;
 pub const CA_ROUTING_MAX_AGENTS_DEFAULT: usize = 16777216;
@@ -874,7 +868,6 @@ pub const CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT: u32 = 4;
 pub const CA_ROUTING_WEIGHTS_STAKE_DEFAULT: u32 = 2;
 pub const CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT: u64 = 1000000;
 pub const CA_ROUTING_OPTIONS_VERSION: u32 = 2;
-pub const CA_ROUTING_PPM: u32 = 1000000;
 pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
 pub const CA_ROUTING_QUERY_MAX_PRICE_DEFAULT: u64 = 0xFFFFFFFFFFFFFFFF;
 
@@ -955,7 +948,7 @@ pub struct ca_routing_result {
     pub stake: u64,
     pub latency_ms: u32,
     pub capability_len: u32,
-    pub capability: [c_char; CA_ROUTING_MAX_CAPABILITY_CHARS + 1],
+    pub capability: [c_char; CA_CAPABILITY_MAX as usize + 1],
 }
 
 #[repr(C)]
@@ -1015,10 +1008,6 @@ extern "C" {
         agent: *const ca_agent_id,
         out: *mut ca_routing_agent_info,
     ) -> ca_status;
-    pub fn ca_routing_max_capabilities() -> usize;
-    pub fn ca_routing_max_capability_chars() -> usize;
-    pub fn ca_routing_max_endpoint_bytes() -> usize;
-    pub fn ca_routing_max_name_chars() -> usize;
     pub fn ca_routing_name(
         rt: *const ca_routing,
         agent: *const ca_agent_id,

@@ -161,7 +161,7 @@ fn main() -> Result<()> {
         reputation.update(now + 4)?;
         for (_, w, _, _) in &workers {
             if let Some(s) = reputation.get(&w.public_key())? {
-                routing.set_reputation(&w.public_key(), (s.expected * sys::CA_ROUTING_PPM as f64) as u32)?;
+                routing.set_reputation(&w.public_key(), (s.expected * sys::CA_LEDGER_PPM as f64) as u32)?;
             }
         }
         let audited = Task::deserialize(&thread.serialize()?, None)?; // anyone can re-verify the thread

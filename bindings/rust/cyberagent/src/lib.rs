@@ -44,7 +44,7 @@ pub use ledger::{
 };
 pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{
-    kad_bucket_index, routing_limits, routing_options, routing_weights_default, thompson_sample, Bid,
+    kad_bucket_index, routing_options, routing_weights_default, thompson_sample, Bid,
     Candidate, Kad, Query, Routing,
 };
 pub use task::{

@@ -18,10 +18,10 @@ pub fn reputation_options() -> Result<sys::ca_reputation_options> {
     Ok(o)
 }
 
-/// Largest rating (100) and weight cap as the library reports them.
+/// Largest rating (`CA_TASK_RATING_MAX`, the receipt's scale: 100) and the weight cap.
 pub fn reputation_limits() -> (usize, usize) {
-    // SAFETY: pure functions.
-    unsafe { (sys::ca_reputation_rating_max(), sys::ca_reputation_weight_max()) }
+    // SAFETY: pure function.
+    (sys::CA_TASK_RATING_MAX as usize, unsafe { sys::ca_reputation_weight_max() })
 }
 
 /// Ratings, stakes and pre-trust flags, and the scores computed from them.

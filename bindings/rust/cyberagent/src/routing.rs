@@ -30,19 +30,6 @@ pub fn routing_options() -> Result<sys::ca_routing_options> {
     Ok(o)
 }
 
-/// Hard ceilings: (capability chars, capabilities, name chars, endpoint bytes).
-pub fn routing_limits() -> [usize; 4] {
-    // SAFETY: pure functions.
-    unsafe {
-        [
-            sys::ca_routing_max_capability_chars(),
-            sys::ca_routing_max_capabilities(),
-            sys::ca_routing_max_name_chars(),
-            sys::ca_routing_max_endpoint_bytes(),
-        ]
-    }
-}
-
 /// The exploration sample (ppm) exactly as [`Routing::select`] draws it.
 pub fn thompson_sample(
     seed: u64,

@@ -386,7 +386,12 @@ fn routing_and_kad() {
     rt.remove(&cheap.public_key()).unwrap();
     assert_eq!(rt.expire(T0 + 1001).unwrap(), 1);
     assert!(rt.get(&dear.public_key()).unwrap().is_none());
-    assert_eq!(cyberagent::routing_limits()[2], 255);
+    // Routing's limits are the card's: the option defaults, which may only be lowered.
+    let o = cyberagent::routing_options().unwrap();
+    assert_eq!(o.max_name_chars, sys::CA_CARD_NAME_MAX as usize);
+    assert_eq!(o.max_endpoint_bytes, sys::CA_CARD_ENDPOINT_MAX as usize);
+    assert_eq!(o.max_capability_chars, sys::CA_CAPABILITY_MAX as usize);
+    assert_eq!(o.max_capabilities_per_agent, sys::CA_CARD_CAPABILITIES_MAX as usize);
 
     let me = [0u8; 32];
     let mut o = Kad::options().unwrap();
