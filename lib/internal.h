@@ -38,16 +38,6 @@ void cai_clear_error(void);
 /* ca_init() without the public error bookkeeping; CA_OK or CA_ERR_INIT. */
 ca_status cai_ensure_init(void);
 
-/*
- * The stake routing and reputation weigh an agent by (lib/ledger, one rule
- * for both): bonded + unbonding, saturating (all the ledger can still slash);
- * 0 without an account; 0 while jailed (jailed_until > now_ms). No error
- * state is touched: callers loop over every agent they know.
- */
-struct ca_ledger;
-uint64_t cai_ledger_weighed_stake(const struct ca_ledger *ledger, const ca_agent_id *id,
-                                  uint64_t now_ms);
-
 /* Checks a required pointer argument. */
 #define CAI_REQUIRE(ptr)                                                                           \
     do {                                                                                           \

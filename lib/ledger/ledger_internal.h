@@ -132,6 +132,14 @@ struct ca_ledger {
     cai_store *store; /* NULL in memory mode */
 };
 
+/*
+ * The stake routing and reputation weigh an agent by (lib/ledger, one rule
+ * for both): bonded + unbonding, saturating (all the ledger can still slash);
+ * 0 without an account; 0 while jailed (jailed_until > now_ms). No error
+ * state is touched: callers loop over every agent they know.
+ */
+uint64_t cai_ledger_weighed_stake(const ca_ledger *ledger, const ca_agent_id *id, uint64_t now_ms);
+
 /* Fields each op type uses (bit set of F_*). */
 enum { F_CP = 1, F_REF = 2, F_AMT = 4, F_AMT2 = 8, F_DL = 16, F_EV = 32, F_RES = 64 };
 unsigned cai_ledger_type_fields(uint32_t type);

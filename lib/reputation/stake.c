@@ -1,4 +1,5 @@
 /* Stakes read straight from the ledger (the teleport vector's stake weights). */
+#include "ledger/ledger_internal.h"
 #include "reputation_internal.h"
 
 ca_status ca_reputation_sync_stakes(ca_reputation *rep, const ca_ledger *ledger, uint64_t now_ms)

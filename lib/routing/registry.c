@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/array.h"
+#include "ledger/ledger_internal.h"
 #include "routing_internal.h"
 
 void ca_routing_weights_default(ca_routing_weights *w)

@@ -41,16 +41,6 @@ LAYER_SECTION = "## Layers"
 HEADER_OWNER = {"common": "core", "version": "core"}
 UMBRELLA = "include/cyberagent.h"
 
-# Known upward references that need a library change, each with its reason.
-# The check prints each one it meets and fails when one no longer occurs, so
-# an entry leaves this list in the same change that fixes it.
-EXCEPTIONS = {
-    ("declaration", "lib/internal.h", "cai_ledger_weighed_stake"):
-        "issue 14, item 9: the stake hook reputation and routing call is defined by the ledger "
-        "but declared in core's shared header; it belongs in a ledger header",
-}
-
-
 def read(path):
     with open(path, encoding="utf-8") as fh:
         return fh.read()
@@ -251,7 +241,7 @@ def resolve(root, rel, name):
 
 
 def check(root, doc=DOC):
-    problems, notes = [], []
+    problems = []
     layers = parse_layers(read(os.path.join(root, doc)))
     level = {}
     for pos, (number, mods) in enumerate(layers, 1):
@@ -308,15 +298,8 @@ def check(root, doc=DOC):
             return False
         return used == "*" or level.get(used, 0) >= level.get(user, 0)
 
-    used_exceptions = set()
-
-    def report(kind, rel, line, name, text):
-        key = (kind, rel, name)
-        if key in EXCEPTIONS:
-            used_exceptions.add(key)
-            notes.append(f"known, left for a library change: {rel}:{line}: {text} ({EXCEPTIONS[key]})")
-        else:
-            problems.append(f"{rel}:{line}: {text}")
+    def report(rel, line, text):
+        problems.append(f"{rel}:{line}: {text}")
 
     edges = {}  # module -> {module used: [how, ...]}
     for rel, (own, src) in sources.items():
@@ -333,7 +316,7 @@ def check(root, doc=DOC):
                 continue
             edges.setdefault(own, {}).setdefault(tgt, set()).add(f'#include "{name}"')
             if above(own, tgt):
-                report("include", rel, line, target,
+                report(rel, line,
                        f'{own} (layer {level.get(own)}) includes "{name}" of '
                        f"{'every module' if tgt == '*' else tgt} (layer {level.get(tgt, 'top')})")
         for line, name in src.uses:
@@ -344,7 +327,7 @@ def check(root, doc=DOC):
                 continue
             edges.setdefault(own, {}).setdefault(tgt, set()).add(name)
             if above(own, tgt):
-                report("use", rel, line, name,
+                report(rel, line,
                        f"{own} (layer {level.get(own)}) uses {name}, defined by {tgt} "
                        f"(layer {level.get(tgt)}) at {where}")
         if rel.endswith(".h"):
@@ -353,17 +336,14 @@ def check(root, doc=DOC):
                     continue
                 tgt, where = func_owner[name]
                 if tgt != own and above(own, tgt):
-                    report("declaration", rel, line, name,
+                    report(rel, line,
                            f"{own} (layer {level.get(own)}) declares {name}, defined by {tgt} "
                            f"(layer {level.get(tgt)}) at {where}")
-    for key in sorted(set(EXCEPTIONS) - used_exceptions):
-        problems.append(f"check_layers.py lists {key[0]} {key[2]} in {key[1]} as a known "
-                        "exception, but it no longer occurs: delete the entry")
-    return layers, edges, problems, notes
+    return layers, edges, problems
 
 
 def main_check(root, doc, verbose):
-    layers, edges, problems, notes = check(root, doc)
+    layers, edges, problems = check(root, doc)
     order = " < ".join(", ".join(mods) for _, mods in layers)
     print(f"layers, lowest first: {order}")
     for mod in [m for _, mods in layers for m in mods]:
@@ -372,8 +352,6 @@ def main_check(root, doc, verbose):
         if verbose:
             for tgt in sorted(used):
                 print(f"    {tgt}: {' '.join(sorted(used[tgt]))}")
-    for note in notes:
-        print("NOTE:", note)
     for p in problems:
         print("FAIL:", p)
     print(f"{len(problems)} problems")
@@ -416,7 +394,7 @@ PLANTS = [
      lambda t: _edit(t, "include/cyberagent/envelope.h", '#include "identity.h"',
                      '#include "identity.h"\n#include "task.h"'),
      "envelope (layer 4) includes \"task.h\" of task"),
-    ("a lower module calls the ledger's stake hook, declared in the shared header",
+    ("a lower module calls the ledger's stake hook",
      lambda t: _append(t, "lib/task/task.c",
                        "\nuint64_t cai_task_planted(const struct ca_ledger *l)\n{\n"
                        "    return cai_ledger_weighed_stake(l, NULL, 0);\n}\n"),
@@ -445,10 +423,12 @@ PLANTS = [
                 _edit(t, DOC, "8. `reputation`", "8. `routing`"),
                 _edit(t, DOC, "9. `routing`", "")),
      "reputation (layer 7) uses ca_ledger_escrow, defined by ledger (layer 7)"),
-    ("the known exception fixed but still listed",
-     lambda t: _edit(t, "lib/internal.h", "uint64_t cai_ledger_weighed_stake(",
-                     "uint64_t cai_not_the_hook("),
-     "as a known exception, but it no longer occurs"),
+    ("core's shared header declares a function a higher module defines",
+     lambda t: _edit(t, "lib/internal.h", "/* Checks a required pointer argument. */",
+                     "struct ca_ledger;\nuint64_t cai_ledger_weighed_stake(const struct ca_ledger *l,"
+                     " const ca_agent_id *id, uint64_t now_ms);\n\n"
+                     "/* Checks a required pointer argument. */"),
+     "declares cai_ledger_weighed_stake, defined by ledger"),
 ]
 
 
