@@ -437,3 +437,82 @@ bool cai_utf8_valid(const uint8_t *p, size_t n)
     }
     return true;
 }
+
+/* ---- sticky decoder ---- */
+
+void cai_wd_init(cai_wire_dec *d, const uint8_t *data, size_t len)
+{
+    cai_wr_init(&d->r, data, len);
+    d->st = CA_OK;
+}
+
+void cai_wd_map(cai_wire_dec *d, cai_wire_map *m)
+{
+    memset(m, 0, sizeof *m);
+    if (d->st == CA_OK)
+        d->st = cai_wr_map(&d->r, m);
+}
+
+void cai_wd_key(cai_wire_dec *d, cai_wire_map *m, uint64_t key)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_require(m, key);
+}
+
+bool cai_wd_opt(cai_wire_dec *d, cai_wire_map *m, uint64_t key)
+{
+    bool present = false;
+    if (d->st == CA_OK)
+        d->st = cai_wr_field(m, key, &present);
+    return d->st == CA_OK && present;
+}
+
+void cai_wd_map_end(cai_wire_dec *d, const cai_wire_map *m)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_map_end(m);
+}
+
+void cai_wd_uint(cai_wire_dec *d, uint64_t max, uint64_t *v)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_uint_max(&d->r, max, v);
+}
+
+void cai_wd_bool(cai_wire_dec *d, bool *v)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_bool(&d->r, v);
+}
+
+void cai_wd_fixed(cai_wire_dec *d, void *out, size_t n)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_bin_fixed(&d->r, out, n);
+}
+
+void cai_wd_bin(cai_wire_dec *d, size_t max, const uint8_t **p, size_t *n)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_bin_max(&d->r, max, p, n);
+}
+
+void cai_wd_array(cai_wire_dec *d, const char *what, uint32_t min, uint32_t max, uint32_t *n)
+{
+    size_t at = cai_wd_offset(d);
+    *n = 0;
+    if (d->st == CA_OK)
+        d->st = cai_wr_array(&d->r, n);
+    if (d->st == CA_OK && (*n < min || *n > max)) {
+        d->st = cai_fail(CA_ERR_MALFORMED, "malformed message at byte %zu: %u %s (%u .. %u)", at,
+                         *n, what, min, max);
+        *n = 0;
+    }
+}
+
+ca_status cai_wd_finish(cai_wire_dec *d)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_end(&d->r);
+    return d->st;
+}
