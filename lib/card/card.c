@@ -187,7 +187,7 @@ static const cai_wire_field card_rows[] = {
      .min = 1,
      .max = CA_CARD_CAPABILITIES_MAX,
      .elem = &cap_elem,
-     .rule = "card capability maps (below)"},
+     .rule = "one map per capability (below)"},
 };
 const cai_wire_table cai_card_table = CAI_WF_TABLE("card", card_rows, NULL);
 

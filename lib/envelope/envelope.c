@@ -193,7 +193,7 @@ static const cai_wire_field env_rows[] = {
     {CAI_WF_REF(6, "parent", env_wire, parent, CA_HASH_BYTES), .presence = CAI_WP_NONZERO,
      .rule = "id of the message this one follows"},
     {CAI_WF_U32(7, "flags", env_wire, flags), .presence = CAI_WP_NONZERO, .flags = CAI_WF_BITS,
-     .max = CAI_ENV_FLAGS_KNOWN, .rule = "bit 0 compressed, bit 1 sealed"},
+     .max = CAI_ENV_FLAGS_KNOWN, .rule = "bit 0 compressed, bit 1 sealed; other bits rejected"},
     {CAI_WF_BIN(8, "body", env_wire, body, body_len),
      .rule = "as transformed by the flags; sealed: ≥ 48 bytes"},
     {CAI_WF_REF(9, "signature", env_wire, signature, CA_SIGNATURE_BYTES),

@@ -57,7 +57,7 @@ static uint32_t sig_select(const void *obj)
 static const cai_wire_field op_rows[] = {
     {CAI_WF_U32(0, "type", op_wire, op.type), .min = 1, .max = CA_LEDGER_OP_SLASH,
      .rule = "`ca_ledger_op_type`"},
-    {CAI_WF_FIXED(1, "signer", op_wire, op.signer)},
+    {CAI_WF_FIXED(1, "signer", op_wire, op.signer), .rule = "the agent who signs the op"},
     {CAI_WF_UINT(2, "nonce", op_wire, op.nonce), .rule = "the signer's next nonce"},
     {CAI_WF_FIXED(3, "counterparty", op_wire, op.counterparty), .presence = CAI_WP_WHEN,
      .when = F_CP},
