@@ -37,6 +37,16 @@ size_t ca_capability_segments_max(void)
     return CA_CAPABILITY_SEGMENTS_MAX;
 }
 
+/* The bytes of a capability segment: [a-z0-9-]. */
+static const bool name_byte[256] = {
+    ['-'] = true, ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+    ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true, ['a'] = true,
+    ['b'] = true, ['c'] = true, ['d'] = true, ['e'] = true, ['f'] = true, ['g'] = true,
+    ['h'] = true, ['i'] = true, ['j'] = true, ['k'] = true, ['l'] = true, ['m'] = true,
+    ['n'] = true, ['o'] = true, ['p'] = true, ['q'] = true, ['r'] = true, ['s'] = true,
+    ['t'] = true, ['u'] = true, ['v'] = true, ['w'] = true, ['x'] = true, ['y'] = true,
+    ['z'] = true};
+
 ca_status ca_capability_check(const char *name, size_t name_len)
 {
     if (name == NULL)
@@ -47,15 +57,15 @@ ca_status ca_capability_check(const char *name, size_t name_len)
     size_t segments = 1, seg_len = 0;
     for (size_t i = 0; i < name_len; i++) {
         char c = name[i];
-        if (c == '.') {
+        if (name_byte[(unsigned char)c]) { /* [a-z0-9-], the common case */
+            seg_len++;
+        } else if (c == '.') {
             if (seg_len == 0)
                 return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has an empty segment");
             if (++segments > CA_CAPABILITY_SEGMENTS_MAX)
                 return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has more than %u segments",
                                 CA_CAPABILITY_SEGMENTS_MAX);
             seg_len = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
-            seg_len++;
         } else {
             return cai_fail(CA_ERR_BAD_CAPABILITY,
                             "capability name has a byte 0x%02x outside [a-z0-9-.] at %zu",

@@ -32,50 +32,50 @@ static const char consent_tag[] = "cyberagent/1/escrow-consent";
 _Static_assert(sizeof sig_tag <= sizeof consent_tag, "TAG_MAX is the longest tag");
 
 /*
- * The op's wire struct: the op and, in signed bytes, its signatures. The rows
- * below are the op's one description: the signer writes them, the strict
+ * The op's rows, over ca_ledger_op itself, and the signatures' rows, over
+ * sig_wire: the op's one description. The signer writes them, the strict
  * decoder reads them, docs/LEDGER.md prints them. A field an op type does not
- * use is absent (WHEN: cai_ledger_type_fields of the type read first).
+ * use is absent (WHEN: cai_ledger_type_fields of the type, read first).
  */
-typedef struct op_wire {
-    ca_ledger_op op;
+typedef struct sig_wire {
+    uint32_t type; /* the op's */
     const uint8_t *cosig, *sig;
-} op_wire;
+} sig_wire;
 
 #define F_COSIG 1u /* signature rows: ESCROW_OPEN carries the worker's cosignature */
 
 static uint32_t op_select(const void *obj)
 {
-    return cai_ledger_type_fields(((const op_wire *)obj)->op.type);
+    return cai_ledger_type_fields(((const ca_ledger_op *)obj)->type);
 }
 
 static uint32_t sig_select(const void *obj)
 {
-    return ((const op_wire *)obj)->op.type == CA_LEDGER_OP_ESCROW_OPEN ? F_COSIG : 0;
+    return ((const sig_wire *)obj)->type == CA_LEDGER_OP_ESCROW_OPEN ? F_COSIG : 0;
 }
 
 static const cai_wire_field op_rows[] = {
-    {CAI_WF_U32(0, "type", op_wire, op.type), .min = 1, .max = CA_LEDGER_OP_SLASH,
+    {CAI_WF_U32(0, "type", ca_ledger_op, type), .min = 1, .max = CA_LEDGER_OP_SLASH,
      .rule = "`ca_ledger_op_type`"},
-    {CAI_WF_FIXED(1, "signer", op_wire, op.signer), .rule = "the agent who signs the op"},
-    {CAI_WF_UINT(2, "nonce", op_wire, op.nonce), .rule = "the signer's next nonce"},
-    {CAI_WF_FIXED(3, "counterparty", op_wire, op.counterparty), .presence = CAI_WP_WHEN,
+    {CAI_WF_FIXED(1, "signer", ca_ledger_op, signer), .rule = "the agent who signs the op"},
+    {CAI_WF_UINT(2, "nonce", ca_ledger_op, nonce), .rule = "the signer's next nonce"},
+    {CAI_WF_FIXED(3, "counterparty", ca_ledger_op, counterparty), .presence = CAI_WP_WHEN,
      .when = F_CP},
-    {CAI_WF_FIXED(4, "ref", op_wire, op.ref), .presence = CAI_WP_WHEN, .when = F_REF},
-    {CAI_WF_UINT(5, "amount", op_wire, op.amount), .presence = CAI_WP_WHEN, .when = F_AMT},
-    {CAI_WF_UINT(6, "amount2", op_wire, op.amount2), .presence = CAI_WP_WHEN, .when = F_AMT2},
-    {CAI_WF_UINT(7, "deadline", op_wire, op.deadline), .presence = CAI_WP_WHEN, .when = F_DL},
-    {CAI_WF_U32(8, "evidence", op_wire, op.evidence), .presence = CAI_WP_WHEN, .when = F_EV,
+    {CAI_WF_FIXED(4, "ref", ca_ledger_op, ref), .presence = CAI_WP_WHEN, .when = F_REF},
+    {CAI_WF_UINT(5, "amount", ca_ledger_op, amount), .presence = CAI_WP_WHEN, .when = F_AMT},
+    {CAI_WF_UINT(6, "amount2", ca_ledger_op, amount2), .presence = CAI_WP_WHEN, .when = F_AMT2},
+    {CAI_WF_UINT(7, "deadline", ca_ledger_op, deadline), .presence = CAI_WP_WHEN, .when = F_DL},
+    {CAI_WF_U32(8, "evidence", ca_ledger_op, evidence), .presence = CAI_WP_WHEN, .when = F_EV,
      .min = CA_LEDGER_EVIDENCE_EQUIVOCATION, .max = CA_LEDGER_EVIDENCE_DISPUTE,
      .rule = "`ca_ledger_evidence`"},
-    {CAI_WF_FIXED(9, "result", op_wire, op.result), .presence = CAI_WP_WHEN, .when = F_RES,
+    {CAI_WF_FIXED(9, "result", ca_ledger_op, result), .presence = CAI_WP_WHEN, .when = F_RES,
      .rule = "the RESULT's message id"},
 };
 
 static const cai_wire_field sig_rows[] = {
-    {CAI_WF_REF(14, "cosignature", op_wire, cosig, 64), .presence = CAI_WP_WHEN, .when = F_COSIG,
+    {CAI_WF_REF(14, "cosignature", sig_wire, cosig, 64), .presence = CAI_WP_WHEN, .when = F_COSIG,
      .rule = "ESCROW_OPEN: the worker's consent"},
-    {CAI_WF_REF(15, "signature", op_wire, sig, 64), .rule = "the signer's"},
+    {CAI_WF_REF(15, "signature", sig_wire, sig, 64), .rule = "the signer's"},
 };
 
 const cai_wire_table cai_ledger_op_table = CAI_WF_TABLE("ledger op", op_rows, op_select);
@@ -83,26 +83,25 @@ const cai_wire_table cai_ledger_op_sig_table =
     CAI_WF_TABLE("ledger op signatures", sig_rows, sig_select);
 
 /* Every field the type does not use must be zero: there is one encoding per op. */
-static ca_status check_unused(const op_wire *x)
+static ca_status check_unused(const ca_ledger_op *op)
 {
-    if (x->op.type < 1 || x->op.type > CA_LEDGER_OP_SLASH)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", x->op.type);
-    const cai_wire_field *f = cai_wire_unused_set(&cai_ledger_op_table, x);
+    if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
+    const cai_wire_field *f = cai_wire_unused_set(&cai_ledger_op_table, op);
     if (f != NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
-                        x->op.type, f->name);
+                        op->type, f->name);
     return CA_OK;
 }
 
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len)
 {
-    op_wire x = {*op, NULL, NULL};
-    ca_status st = check_unused(&x);
+    ca_status st = check_unused(op);
     if (st != CA_OK)
         return st;
     cai_wire_writer w;
     cai_ww_init(&w, out, cap);
-    cai_wire_put_map(&w, &cai_ledger_op_table, &x);
+    cai_wire_put_map(&w, &cai_ledger_op_table, op);
     return cai_ww_finish(&w, len);
 }
 
@@ -272,8 +271,7 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       const uint8_t *cosig, uint8_t *out, size_t out_cap,
                                       size_t *out_len)
 {
-    op_wire x = {*op, cosig, sig};
-    ca_status st = check_unused(&x);
+    ca_status st = check_unused(op);
     if (st != CA_OK)
         return st;
     if ((cosig != NULL) != (op->type == CA_LEDGER_OP_ESCROW_OPEN))
@@ -281,9 +279,10 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                         "a cosignature goes with ESCROW_OPEN and with nothing else");
     cai_wire_writer w;
     cai_ww_init(&w, out, out_cap);
-    cai_ww_map(&w, cai_wire_count(&cai_ledger_op_table, &x) +
+    sig_wire x = {op->type, cosig, sig};
+    cai_ww_map(&w, cai_wire_count(&cai_ledger_op_table, op) +
                        cai_wire_count(&cai_ledger_op_sig_table, &x));
-    cai_wire_put(&w, &cai_ledger_op_table, &x);
+    cai_wire_put(&w, &cai_ledger_op_table, op);
     cai_wire_put(&w, &cai_ledger_op_sig_table, &x);
     return cai_ww_finish(&w, out_len);
 }
@@ -320,18 +319,19 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
     if (len > CA_LEDGER_OP_MAX_BYTES)
         return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes exceeds %u", len,
                         CA_LEDGER_OP_MAX_BYTES);
-    op_wire x;
-    memset(&x, 0, sizeof x);
+    memset(op, 0, sizeof *op);
+    sig_wire x = {0, NULL, NULL};
     cai_wire_dec d;
     cai_wire_map m;
     cai_wd_init(&d, msg, len);
     cai_wd_map(&d, &m);
-    cai_wd_fields(&d, &m, &cai_ledger_op_table, &x);
-    if (want_sig)
+    cai_wd_fields(&d, &m, &cai_ledger_op_table, op);
+    if (want_sig) {
+        x.type = op->type;
         cai_wd_fields(&d, &m, &cai_ledger_op_sig_table, &x);
+    }
     cai_wd_map_end(&d, &m);
     ca_status st = cai_wd_finish(&d);
-    *op = x.op;
     *sig = x.sig;
     *cosig = x.cosig;
     return st;

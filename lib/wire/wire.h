@@ -9,8 +9,10 @@
  * strict reader below accepts exactly that one.
  *
  * The writer uses msgpack-c's packer (which always picks the shortest form)
- * over a caller buffer; with a NULL buffer it only counts, which gives the
- * "required length" of the OWNERSHIP RULE without a second code path.
+ * over a caller buffer, and appends the one-byte forms and the bin8 header,
+ * most of a message, itself (the same bytes, without the packer's callback);
+ * with a NULL buffer it only counts, which gives the "required length" of the
+ * OWNERSHIP RULE without a second code path.
  * The reader is hand-written, zero-copy and bounded by its input: it never
  * allocates, and a declared length can never exceed the bytes that remain.
  */
@@ -237,16 +239,19 @@ struct cai_wire_table;
 typedef ca_status (*cai_wire_check)(const void *obj, size_t index);
 
 typedef struct cai_wire_field {
-    uint32_t key;
+    /* What every read touches first (one cache line). */
+    uint32_t key;     /* 0 .. 127: one byte on the wire */
     uint8_t type;     /* cai_wire_type */
     uint8_t presence; /* cai_wire_presence */
     uint8_t flags;    /* CAI_WF_* */
     uint8_t alt;      /* CHOICE: the alternative this field belongs to */
-    uint32_t when;    /* WHEN: bits of the table's select() */
-    size_t off, aux_off, sel_off, stride;
+    uint32_t off, aux_off;
+    uint32_t when; /* WHEN: bits of the table's select() */
+    ca_status bad; /* status of a value out of range (0: CA_ERR_MALFORMED) */
     uint64_t min, max;
-    ca_status bad;                     /* status of a value out of range (0: CA_ERR_MALFORMED) */
-    cai_wire_check check;              /* NULL: none */
+    cai_wire_check check; /* NULL: none */
+    uint32_t sel_off, stride;
+    /* The rest. */
     const struct cai_wire_table *sub;  /* MAP */
     const struct cai_wire_field *elem; /* ARRAY: one element (offsets into the element) */
     const char *name;                  /* field name: docs and sentences */
@@ -258,7 +263,9 @@ typedef struct cai_wire_table {
     const char *name; /* "envelope", "card", "task.request", ...: docs and sentences */
     const cai_wire_field *fields;
     size_t count;
-    uint32_t (*select)(const void *obj); /* WHEN bits of a struct (NULL: no WHEN rows) */
+    /* WHEN bits of a struct (NULL: no WHEN rows); it reads only rows before the first WHEN
+     * row, so the decoder calls it once, when it reaches that row. */
+    uint32_t (*select)(const void *obj);
 } cai_wire_table;
 
 /* Row shorthands: key, name, wire struct type, member. */

@@ -5,6 +5,9 @@
  * one in docs/ between `<!-- wire-table: ID -->` and `<!-- /wire-table -->`
  * (contract_wire_tables), and --update writes them there.
  *
+ * It also checks what the decoder assumes of every table: keys below 128, in
+ * strictly ascending order (check_keys), and fails otherwise.
+ *
  * Output: for each table, a line "@@ ID", then its markdown. A table nested
  * in another (a map field, an array of maps) is printed after it under its
  * own name; two tables of one name (a task's input and output content) must
@@ -191,8 +194,32 @@ static void nested(const cai_wire_table *tab)
     }
 }
 
+/*
+ * The decoder takes a row's key from one byte when it is the next one on the
+ * wire (lib/wire/table.c, take_key): that needs keys below 128 and rows in
+ * strictly ascending key order, `more` (a later slice of the same map) after
+ * `tab`.
+ */
+static void check_keys(const cai_wire_table *tab, const cai_wire_table *more)
+{
+    long last = -1;
+    for (int part = 0; part < 2; part++) {
+        const cai_wire_table *t = part == 0 ? tab : more;
+        for (size_t i = 0; t != NULL && i < t->count; i++) {
+            uint32_t key = t->fields[i].key;
+            if (key >= 128 || (long)key <= last) {
+                fprintf(stderr, "wire-tables: %s: key %u is not below 128 and above %ld\n", t->name,
+                        key, last);
+                exit(1);
+            }
+            last = (long)key;
+        }
+    }
+}
+
 static void print_table(const cai_wire_table *tab, const cai_wire_table *more, const char *when)
 {
+    check_keys(tab, more);
     text *t = calloc(1, sizeof *t);
     if (t == NULL)
         exit(1);

@@ -171,6 +171,24 @@ static void test_utf8(void **state)
     assert_false(cai_utf8_valid((const uint8_t *)"\xe0\x80\xaf", 3));     /* overlong */
     assert_false(cai_utf8_valid((const uint8_t *)"\xc3", 1));             /* truncated */
     assert_false(cai_utf8_valid((const uint8_t *)"\x80", 1));             /* lone continuation */
+    /* ASCII is checked eight bytes at a time: a bad byte at any position of any length */
+    uint8_t text[40];
+    for (size_t n = 0; n <= sizeof text; n++) {
+        memset(text, 'a', sizeof text);
+        assert_true(cai_utf8_valid(text, n));
+        for (size_t bad = 0; bad < n; bad++) {
+            text[bad] = 0xff;
+            assert_false(cai_utf8_valid(text, n));
+            text[bad] = 0xc3; /* a two-byte sequence cut by the end, or followed by 'a' */
+            assert_false(cai_utf8_valid(text, n));
+            if (bad + 1 < n) {
+                text[bad + 1] = 0xa9; /* "é": valid */
+                assert_true(cai_utf8_valid(text, n));
+                text[bad + 1] = 'a';
+            }
+            text[bad] = 'a';
+        }
+    }
 }
 
 /* ---- the sticky decoder ---- */
@@ -526,6 +544,10 @@ static void test_table_rejects_presence(void **state)
     size_t len = sample_raw(buf, sizeof buf, 1);
     assert_status(CA_ERR_BAD_VERSION, sample_decode(buf, len, &back));
     assert_string_equal(ca_last_error(), "sample version 8 is not supported (this build: 7)");
+    len = sample_raw(buf, sizeof buf, 3);
+    assert_status(CA_ERR_MALFORMED, sample_decode(buf, len, &back));
+    assert_string_equal(ca_last_error(),
+                        "malformed sample: field 3 'flags' is 0, which is omitted");
 }
 
 /* A WHEN row the struct leaves out must hold zero, or the struct has no encoding of its own. */
