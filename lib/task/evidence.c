@@ -304,6 +304,7 @@ static void read_chain(cai_wire_dec *d, cai_wire_map *m, uint64_t key, size_t ma
                        size_t *n)
 {
     uint32_t k = 0;
+    memset(c, 0, CAI_EVIDENCE_CHAIN_MAX * sizeof *c);
     cai_wd_key(d, m, key);
     cai_wd_array(d, "messages on a side of the evidence", 1, CAI_EVIDENCE_CHAIN_MAX, &k);
     for (uint32_t i = 0; i < k; i++)

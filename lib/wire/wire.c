@@ -516,12 +516,14 @@ void cai_wd_map_end(cai_wire_dec *d, const cai_wire_map *m)
 
 void cai_wd_uint(cai_wire_dec *d, uint64_t max, uint64_t *v)
 {
+    *v = 0;
     if (d->st == CA_OK)
         d->st = cai_wr_uint_max(&d->r, max, v);
 }
 
 void cai_wd_bool(cai_wire_dec *d, bool *v)
 {
+    *v = false;
     if (d->st == CA_OK)
         d->st = cai_wr_bool(&d->r, v);
 }
@@ -530,10 +532,14 @@ void cai_wd_fixed(cai_wire_dec *d, void *out, size_t n)
 {
     if (d->st == CA_OK)
         d->st = cai_wr_bin_fixed(&d->r, out, n);
+    if (d->st != CA_OK)
+        memset(out, 0, n);
 }
 
 void cai_wd_bin(cai_wire_dec *d, size_t max, const uint8_t **p, size_t *n)
 {
+    *p = NULL;
+    *n = 0;
     if (d->st == CA_OK)
         d->st = cai_wr_bin_max(&d->r, max, p, n);
 }

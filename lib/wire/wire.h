@@ -138,7 +138,8 @@ bool cai_utf8_valid(const uint8_t *p, size_t n);
  * no-op once `st` is not CA_OK, so a decoder reads its message straight
  * through, in key order, with no check between the steps, and looks at the
  * status once at the end (cai_wd_finish). The first failure's status and
- * sentence are the ones reported: later steps never overwrite them.
+ * sentence are the ones reported: later steps never overwrite them. A step
+ * that fails or does not run leaves its outputs zero (NULL, 0, false).
  */
 typedef struct cai_wire_dec {
     cai_wire_reader r;

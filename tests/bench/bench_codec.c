@@ -109,15 +109,7 @@ static int op_card_encode(size_t i)
 
 #define TASK_KINDS 7
 static codec_sample task_bodies[TASK_KINDS];
-static union {
-    ca_task_request request;
-    ca_task_bid bid;
-    ca_task_award award;
-    ca_task_result result;
-    ca_task_receipt receipt;
-    ca_task_cancel cancel;
-    ca_task_dispute dispute;
-} task_structs[TASK_KINDS];
+static cai_task_body task_structs[TASK_KINDS]; /* the public struct of each kind in .u */
 static ca_hash task_refs[3];
 
 static void fill_hash(uint8_t *p, size_t n, uint8_t seed)
@@ -130,38 +122,38 @@ static int task_setup(void)
 {
     static const uint8_t input[96] = {1, 2, 3};
     memset(task_structs, 0, sizeof task_structs);
-    ca_hash h;
-    ca_agent_id worker;
+    ca_hash h = {{0}};
+    ca_agent_id worker = {{0}};
     fill_hash(h.bytes, sizeof h.bytes, 7);
     fill_hash(worker.bytes, sizeof worker.bytes, 9);
     for (int i = 0; i < 3; i++)
         fill_hash(task_refs[i].bytes, sizeof task_refs[i].bytes, (uint8_t)(40 + i));
 
-    ca_task_request *rq = &task_structs[0].request;
+    ca_task_request *rq = &task_structs[0].u.request;
     rq->capability = "llm.translate.en-fr";
     rq->input.data = input;
     rq->input.data_len = sizeof input;
     rq->max_price = 1000;
     rq->deadline = 1700000600000ull;
     rq->collateral = 100;
-    ca_task_bid *bd = &task_structs[1].bid;
+    ca_task_bid *bd = &task_structs[1].u.bid;
     bd->task = h;
     bd->price = 900;
     bd->completion = 1700000300000ull;
     bd->collateral = 100;
-    ca_task_award *aw = &task_structs[2].award;
+    ca_task_award *aw = &task_structs[2].u.award;
     aw->task = h;
     aw->bid = task_refs[0];
     aw->worker = worker;
     aw->price = 900;
     aw->collateral = 100;
     aw->deadline = 1700000400000ull;
-    ca_task_result *rs = &task_structs[3].result;
+    ca_task_result *rs = &task_structs[3].u.result;
     rs->task = h;
     rs->award = task_refs[1];
     rs->output.uri = "https://results.example/abc";
     rs->output.hash = task_refs[2];
-    ca_task_receipt *rc = &task_structs[4].receipt;
+    ca_task_receipt *rc = &task_structs[4].u.receipt;
     rc->task = h;
     rc->award = task_refs[1];
     rc->result = task_refs[2];
@@ -169,16 +161,16 @@ static int task_setup(void)
     rc->accept = 1;
     rc->rating = 90;
     rc->paid = 900;
-    ca_task_cancel *cn = &task_structs[5].cancel;
+    ca_task_cancel *cn = &task_structs[5].u.cancel;
     cn->task = h;
     cn->reason = "no longer needed";
-    ca_task_dispute *dp = &task_structs[6].dispute;
+    ca_task_dispute *dp = &task_structs[6].u.dispute;
     dp->task = h;
     dp->reason = "the output is not a translation";
     dp->refs = task_refs;
     dp->ref_count = 3;
     for (uint32_t k = 0; k < TASK_KINDS; k++)
-        if (cai_task_body_encode(CA_KIND_TASK_REQUEST + k, &task_structs[k], task_bodies[k].bytes,
+        if (cai_task_body_encode(CA_KIND_TASK_REQUEST + k, &task_structs[k].u, task_bodies[k].bytes,
                                  sizeof task_bodies[k].bytes, &task_bodies[k].len) != CA_OK)
             return -1;
     return 0;
@@ -199,7 +191,7 @@ static int op_task_encode(size_t i)
     size_t k = i % TASK_KINDS;
     uint8_t out[CODEC_CAP];
     size_t len = 0;
-    ca_status st = cai_task_body_encode(CA_KIND_TASK_REQUEST + (uint32_t)k, &task_structs[k], out,
+    ca_status st = cai_task_body_encode(CA_KIND_TASK_REQUEST + (uint32_t)k, &task_structs[k].u, out,
                                         sizeof out, &len);
     bench_consume(out, 1);
     return st != CA_OK;
