@@ -861,7 +861,8 @@ static ca_status honest_finish(hire_story *s, hire *h)
 
 /* Slashes `offender` on evidence `ref` and reports the split of the slashed stake. */
 /* `proof`: the equivocation evidence the ledger checks (NULL for a missed deadline). */
-static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref,
+/* `deadline`: an equivocation's task deadline (ca_evidence_deadline), 0 for other kinds. */
+static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref, uint64_t deadline,
                        const uint8_t *proof, size_t proof_len)
 {
     agent *hr = &s->ag[h->hirer], *wk = &s->ag[h->worker];
@@ -876,6 +877,7 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
     op.evidence = kind;
     op.counterparty = wk->p.pk;
     op.ref = *ref;
+    op.deadline = deadline;
     s->attach = proof;
     s->attach_len = proof_len;
     s->attach_sigs = s->ev_sigs; /* what evidence_cost counted */
@@ -992,6 +994,8 @@ static ca_status equivocate(hire_story *s, hire *h)
     /* The ledger is keyed on the offense (agent, task, kind), not on the pair of
      * messages, so a third conflicting result cannot be slashed a second time. */
     ca_evidence_offense(evo, &offense);
+    /* The offense time the ledger's evidence window counts from: the task's deadline. */
+    uint64_t task_deadline = ca_evidence_deadline(evo);
     ca_evidence_free(evo);
     if (!same_id(&offender, &wk->p.pk) || memcmp(&ev_task, &h->task_id, sizeof ev_task) != 0)
         return fail(CA_ERR_BAD_EVIDENCE, "evidence names another agent or task");
@@ -999,7 +1003,8 @@ static ca_status equivocate(hire_story *s, hire *h)
     hex(ev_hash.bytes, 4, ev.text);
     ev.amount = elen;
     emit(s, &ev);
-    TRY(slash(s, h, CA_LEDGER_EVIDENCE_EQUIVOCATION, &offense, evidence, elen), "slash");
+    TRY(slash(s, h, CA_LEDGER_EVIDENCE_EQUIVOCATION, &offense, task_deadline, evidence, elen),
+        "slash");
 
     /* The hirer rejects the result and disputes, citing the accepted result. */
     s->now += 100;
@@ -1073,7 +1078,7 @@ static ca_status miss_deadline(hire_story *s, hire *h)
     emit(s, &ev);
 
     /* The missed-deadline evidence is the escrow itself: open, no delivery, past due. */
-    TRY(slash(s, h, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, &h->award_id, NULL, 0), "slash");
+    TRY(slash(s, h, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, &h->award_id, 0, NULL, 0), "slash");
     ca_ledger_op op;
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_ESCROW_REFUND;

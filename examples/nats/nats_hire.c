@@ -770,9 +770,10 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             TRY("market", ca_evidence_open(&evo, ev, ev_len), "evidence verify");
             ca_evidence_offender(evo, &offender);
             ca_evidence_offense(evo, &offense); /* one slash per offense, whatever the pair */
-            ca_evidence_free(evo);
             ca_ledger_op op;
             memset(&op, 0, sizeof op);
+            op.deadline = ca_evidence_deadline(evo); /* the offense time of the evidence window */
+            ca_evidence_free(evo);
             op.type = CA_LEDGER_OP_SLASH;
             op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
             op.counterparty = offender;

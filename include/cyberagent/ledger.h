@@ -74,13 +74,17 @@ typedef enum ca_ledger_evidence {
  *   ESCROW_RELEASE hirer        -            award id   -              -                -
  *   ESCROW_REFUND  worker/hirer -            award id   -              -                -
  *   ESCROW_SPLIT   arbiter      -            award id   pay to worker  collat. to hirer -
- *   SLASH          reporter     offender     see below  -              -                -
+ *   SLASH          reporter     offender     see below  -              -                see below
  *
  * `result` is used by ESCROW_DELIVER only (non-zero): the message id of the
  * worker's RESULT, which the escrow records. A signed DELIVER is submitted
  * with that RESULT (ca_ledger_submit_evidence), which the ledger checks.
  * SLASH `ref`: EQUIVOCATION: the offense key (ca_evidence_offense); MISSED_DEADLINE and
  * DISPUTE: the award id of the escrow. DISPUTE is signed by the arbiter.
+ * SLASH `deadline`: EQUIVOCATION: the task's deadline (ca_evidence_deadline: the
+ * request's deadline; no message of the offense can be created after it), the
+ * offense time the evidence window counts from; 0 for MISSED_DEADLINE and
+ * DISPUTE, whose offense time is the escrow's deadline (see AVAILABILITY).
  * `nonce` is the signer's next nonce: 1 for its first op, then +1 per applied
  * op (failed ops consume nothing). A nonce already used answers
  * CA_ERR_LEDGER_DUPLICATE, so a retried op is never applied twice.
@@ -92,6 +96,46 @@ typedef enum ca_ledger_evidence {
  * so a MISSED_DEADLINE slash of its worker is accepted before or after the
  * settlement, in any order, exactly once (the evidence key names the award).
  * An escrow settled by its deadline, or delivered, is not slashable for it.
+ *
+ * AVAILABILITY: what a peer can make every replica keep is bounded.
+ * - The ledger's clock, its `horizon`, is the largest `now` of any op applied
+ *   so far (part of the state and its hash). Let T = max(now, horizon).
+ * - Evidence window: a SLASH whose offense time + max_evidence_age < T is
+ *   refused (CA_ERR_LEDGER_EVIDENCE_EXPIRED). An EQUIVOCATION's offense time
+ *   (op.deadline) must also be <= now + max_escrow_duration
+ *   (CA_ERR_LEDGER_TOO_EARLY: report it later).
+ * - Records kept only to make an offense slash-once are dropped when no slash
+ *   can use them any more: a used evidence key at offense time +
+ *   max_evidence_age, a settled escrow at deadline + max_evidence_age (sums
+ *   saturate at UINT64_MAX, i.e. never). After every applied op no such
+ *   record with a time < horizon is left; an open escrow is never dropped.
+ *   So no used key outlives its SLASH, and no settled escrow its
+ *   ESCROW_OPEN, by more than max_escrow_duration + max_evidence_age, unless
+ *   the escrow stayed open (its funds locked) longer.
+ *   Dropping costs O(log n) per record, once (a heap of those times).
+ *   A dropped escrow is gone for every query (CA_ERR_LEDGER_UNKNOWN_ESCROW):
+ *   rate a settled task (ca_reputation_add_settled) before then.
+ * - ESCROW_OPEN: deadline - now <= max_escrow_duration (CA_ERR_LIMIT) and
+ *   deadline + max_evidence_age >= T (CA_ERR_LEDGER_TOO_LATE), so an award
+ *   id whose escrow was dropped never opens again under the consent that
+ *   opened it (its deadline is too old by then). A hirer holds at most
+ *   max_escrows_per_hirer escrows, open or kept (CA_ERR_LIMIT).
+ * - A SLASH that would take nothing (the offender has no bonded stake and no
+ *   unbonding entry that has not matured, or the kind's fraction is 0) is
+ *   refused (CA_ERR_LEDGER_NO_STAKE) and records nothing, so each evidence
+ *   key costs its offender at least one unit. The signer of a SLASH must
+ *   already have an account (CA_ERR_LEDGER_UNKNOWN_ACCOUNT), the arbiter of a
+ *   DISPUTE excepted (one identity fixed by the options, as for
+ *   ESCROW_SPLIT): reports create no accounts.
+ * - Order of checks, after shape, roles and nonce. ESCROW_OPEN: escrow
+ *   exists (ESCROW_EXISTS), table full (LIMIT), deadline <= now (TOO_LATE),
+ *   deadline + max_evidence_age < T (TOO_LATE), deadline - now >
+ *   max_escrow_duration (LIMIT), hirer, worker (UNKNOWN_ACCOUNT), hirer's
+ *   quota (LIMIT), worker jailed, funds. SLASH: reporter (UNKNOWN_ACCOUNT,
+ *   not for DISPUTE), offender (UNKNOWN_ACCOUNT), the kind's escrow checks,
+ *   offense time (TOO_EARLY for an EQUIVOCATION dated too far ahead, then
+ *   EVIDENCE_EXPIRED), EVIDENCE_USED, NO_STAKE, then account and memory
+ *   limits.
  */
 typedef struct ca_ledger_op {
     uint32_t type;     /* ca_ledger_op_type */
@@ -106,7 +150,13 @@ typedef struct ca_ledger_op {
     ca_hash result; /* ESCROW_DELIVER only: message id of the RESULT delivered */
 } ca_ledger_op;
 
-#define CA_LEDGER_OPTIONS_VERSION 2u
+#define CA_LEDGER_OPTIONS_VERSION 3u
+
+/* Defaults of ca_ledger_options_init (times in ms). */
+#define CA_LEDGER_DEFAULT_UNBONDING_DELAY       1814400000u /* 21 days */
+#define CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE      CA_LEDGER_DEFAULT_UNBONDING_DELAY
+#define CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION   2592000000u /* 30 days */
+#define CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER 65536u      /* 2^16 */
 
 /*
  * Ledger parameters. Every field except the capacity hint is part of the
@@ -142,23 +192,31 @@ typedef struct ca_ledger_options {
      * rules and accounts still have different ids and an op signed for one
      * never applies on the other. Default all-zero; version 1 callers get zero. */
     ca_hash network;
+    /* Version 3 (see AVAILABILITY above; callers of versions 1 and 2 get the defaults). */
+    uint64_t max_evidence_age;      /* evidence window, any value (UINT64_MAX: never expires) */
+    uint64_t max_escrow_duration;   /* most deadline - now at ESCROW_OPEN, >= 1 */
+    uint32_t max_escrows_per_hirer; /* escrows a hirer holds, open or kept, 1..2^30 */
 } ca_ledger_options;
 
 /*
  * Defaults: authority and arbiter all-zero (set them), delay 21 days in
  * ms, slashes 5% / 1% / 10%, reporter 10%, victim 40%, jail 7 days for
  * equivocation, none otherwise; 16 unbonding entries, 2^24 accounts and
- * escrows; network all-zero. Writes only the fields of `version` (1: up to
- * initial_accounts). CA_ERR_UNSUPPORTED when `version` is 0 or newer than
- * this build.
+ * escrows; network all-zero; evidence window 21 days, escrows up to 30 days
+ * long, 2^16 escrows per hirer (the CA_LEDGER_DEFAULT_* macros). Writes only
+ * the fields of `version` (1: up to initial_accounts, 2: up to network).
+ * CA_ERR_UNSUPPORTED when `version` is 0 or newer than this build. Every
+ * function that takes options reads a caller's struct only up to its
+ * version's last field and uses these defaults for the fields after it.
  */
 CA_API ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version);
 
 /*
  * The ledger id: BLAKE2b-256 of "cyberagent/1/ledger-options" followed by
- * every replicated option in a fixed little-endian layout, then `network`
- * when it is not all-zero (so a ledger without one keeps the id ledgers had
- * before the field existed; docs/LEDGER.md). Replicas of one ledger share
+ * every replicated option in a fixed little-endian layout (the version 3
+ * fields included, defaults too, so ids differ from those of builds before
+ * version 3), then `network` when it is not all-zero (docs/LEDGER.md).
+ * Replicas of one ledger share
  * it; the journal and snapshot headers carry it; signed ops and escrow
  * consents are bound to it, so an op signed for one ledger answers
  * CA_ERR_BAD_SIGNATURE on any other.
@@ -354,8 +412,11 @@ CA_API size_t ca_ledger_evidence_max_bytes(void);
  *
  * SLASH for EQUIVOCATION: `evidence` is the evidence object
  * (ca_evidence_encode, task.h). It must open (ca_evidence_open), its
- * offender must be op.counterparty and its offense key (ca_evidence_offense:
- * agent, task, kind) must be op.ref, so one offense is slashed once.
+ * offender must be op.counterparty, its offense key (ca_evidence_offense:
+ * agent, task, kind) must be op.ref, so one offense is slashed once, and
+ * its task deadline (ca_evidence_deadline) must be op.deadline: every pair
+ * of messages proving one offense names the same request, hence the same
+ * offense time, so the evidence window cannot be reopened by another pair.
  *
  * ESCROW_DELIVER: `evidence` is the RESULT's signed envelope. It must decode
  * strictly and its signature verify (at its own created_at, as evidence
@@ -436,7 +497,7 @@ typedef struct ca_ledger_totals {
     uint64_t escrowed; /* locked in open escrows */
     uint64_t seq;      /* ops applied */
     uint64_t accounts;
-    uint64_t escrows; /* ever opened */
+    uint64_t escrows; /* escrows held: open, or settled and not yet dropped (AVAILABILITY) */
 } ca_ledger_totals;
 
 CA_API void ca_ledger_totals_get(const ca_ledger *ledger, ca_ledger_totals *out);
@@ -449,7 +510,11 @@ CA_API ca_status ca_ledger_state_hash(ca_ledger *ledger, ca_hash *out);
 
 /*
  * Verifies every invariant from scratch: conservation, per-account unbonding
- * sums, escrow totals, index consistency, and the incremental state hash.
+ * sums, escrow totals, index consistency, the incremental state hash, and
+ * the retention rules: each kept record is in the expiry heap once, with its
+ * time, none before the horizon, every escrow deadline and evidence time within
+ * max_escrow_duration + max_evidence_age of the horizon, and no hirer above
+ * max_escrows_per_hirer.
  * CA_OK or CA_ERR_LEDGER_INVARIANT with the first violation in ca_last_error().
  */
 CA_API CA_NODISCARD ca_status ca_ledger_check(ca_ledger *ledger);

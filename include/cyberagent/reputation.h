@@ -153,7 +153,8 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_receipt(ca_reputation *rep, cons
  *   - the thread holds an accepted RECEIPT (as ca_reputation_add_receipt),
  *     else CA_ERR_STATE;
  *   - the ledger has an escrow for the receipt's award id, else
- *     CA_ERR_LEDGER_UNKNOWN_ESCROW;
+ *     CA_ERR_LEDGER_UNKNOWN_ESCROW (also once the ledger dropped it, after
+ *     its deadline + max_evidence_age: ledger.h, AVAILABILITY);
  *   - the escrow's hirer is the task's requester (the rater) and its worker
  *     the receipt's worker (the ratee), else CA_ERR_ESCROW_MISMATCH;
  *   - the escrow was released or split, else CA_ERR_UNPAID_RATING (open: not

@@ -504,6 +504,15 @@ CA_API void ca_evidence_hash(const ca_evidence *ev, ca_hash *out);
  */
 CA_API void ca_evidence_offense(const ca_evidence *ev, ca_hash *out);
 
+/*
+ * The task's deadline: the deadline of the request the evidence carries. A
+ * thread accepts no bid, award or result created after it, so every message
+ * of the offense is dated at or before it, and every pair proving one offense
+ * (one offense key, one request) gives the same value. The ledger counts its
+ * evidence window from it (SLASH `deadline`, ledger.h). 0 for NULL.
+ */
+CA_API uint64_t ca_evidence_deadline(const ca_evidence *ev);
+
 /* One call: open, copy out the fields (each out pointer optional), free. */
 CA_API CA_NODISCARD ca_status ca_evidence_verify(const uint8_t *data, size_t len,
                                                  ca_agent_id *offender, ca_hash *task,

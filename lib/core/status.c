@@ -82,6 +82,8 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_LEDGER_CORRUPT)
         CAI_NAME(CA_ERR_LEDGER_INVARIANT)
         CAI_NAME(CA_ERR_LEDGER_OPTIONS_MISMATCH)
+        CAI_NAME(CA_ERR_LEDGER_NO_STAKE)
+        CAI_NAME(CA_ERR_LEDGER_EVIDENCE_EXPIRED)
 
         /* reputation */
         CAI_NAME(CA_ERR_SELF_RATING)

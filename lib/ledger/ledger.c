@@ -19,7 +19,9 @@ size_t ca_ledger_op_max_bytes(void)
 /* Size of the options struct a caller of `version` has (fields are only appended). */
 static size_t options_size(unsigned int version)
 {
-    return version >= 2 ? sizeof(ca_ledger_options) : offsetof(ca_ledger_options, network);
+    return version >= 3   ? sizeof(ca_ledger_options)
+           : version == 2 ? offsetof(ca_ledger_options, max_evidence_age)
+                          : offsetof(ca_ledger_options, network);
 }
 
 ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
@@ -28,8 +30,7 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
     CAI_REQUIRE_VERSION("ledger options", version, CA_LEDGER_OPTIONS_VERSION);
     memset(opts, 0, options_size(version));
     opts->version = version;
-    opts->unbonding_delay =
-        (uint64_t)21 * 24 * 3600 * 1000; /* ms, like every time in the library */
+    opts->unbonding_delay = CA_LEDGER_DEFAULT_UNBONDING_DELAY; /* ms, like every time */
     opts->slash_equivocation_ppm = 50000;
     opts->slash_missed_deadline_ppm = 10000;
     opts->slash_dispute_ppm = 100000;
@@ -39,12 +40,27 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
     opts->max_unbonding_entries = 16;
     opts->max_accounts = 1u << 24;
     opts->max_escrows = 1u << 24;
+    if (version >= 3) {
+        opts->max_evidence_age = CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE;
+        opts->max_escrow_duration = CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION;
+        opts->max_escrows_per_hirer = CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER;
+    }
     return CA_OK;
 }
 
-ca_status cai_ledger_validate_options(const ca_ledger_options *o)
+void cai_ledger_options_normalize(const ca_ledger_options *in, ca_ledger_options *out)
 {
-    CAI_REQUIRE_VERSION("ledger options", o->version, CA_LEDGER_OPTIONS_VERSION);
+    (void)ca_ledger_options_init(out, CA_LEDGER_OPTIONS_VERSION);
+    memcpy(out, in, options_size(in->version));
+    out->version = CA_LEDGER_OPTIONS_VERSION;
+}
+
+ca_status cai_ledger_validate_options(const ca_ledger_options *opts)
+{
+    CAI_REQUIRE_VERSION("ledger options", opts->version, CA_LEDGER_OPTIONS_VERSION);
+    ca_ledger_options norm;
+    cai_ledger_options_normalize(opts, &norm);
+    const ca_ledger_options *o = &norm;
     if (o->slash_equivocation_ppm > CA_LEDGER_PPM || o->slash_missed_deadline_ppm > CA_LEDGER_PPM ||
         o->slash_dispute_ppm > CA_LEDGER_PPM)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "slash fractions must be <= %u ppm",
@@ -57,12 +73,19 @@ ca_status cai_ledger_validate_options(const ca_ledger_options *o)
     if (o->max_accounts < 2 || o->max_accounts > (1u << 30) || o->max_escrows < 1 ||
         o->max_escrows > (1u << 30))
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_accounts 2..2^30, max_escrows 1..2^30");
+    if (o->max_escrow_duration < 1 || o->max_escrows_per_hirer < 1 ||
+        o->max_escrows_per_hirer > (1u << 30))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "max_escrow_duration must be >= 1, max_escrows_per_hirer 1..2^30");
     return CA_OK;
 }
 
-void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
+void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32])
 {
-    uint8_t buf[27 + 64 + 12 * 8 + 32], *p = buf;
+    ca_ledger_options norm;
+    cai_ledger_options_normalize(opts, &norm);
+    const ca_ledger_options *o = &norm;
+    uint8_t buf[27 + 64 + 15 * 8 + 32], *p = buf;
     memcpy(p, "cyberagent/1/ledger-options", 27);
     p += 27;
     memcpy(p, o->authority.bytes, 32);
@@ -73,13 +96,14 @@ void cai_ledger_options_digest(const ca_ledger_options *o, uint8_t out[32])
         o->unbonding_delay,       o->slash_equivocation_ppm, o->slash_missed_deadline_ppm,
         o->slash_dispute_ppm,     o->reporter_share_ppm,     o->victim_share_ppm,
         o->jail_equivocation,     o->jail_missed_deadline,   o->jail_dispute,
-        o->max_unbonding_entries, o->max_accounts,           o->max_escrows};
+        o->max_unbonding_entries, o->max_accounts,           o->max_escrows,
+        o->max_evidence_age,      o->max_escrow_duration,    o->max_escrows_per_hirer};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++, p += 8)
         cai_store_le64(p, v[i]);
-    /* `network` (version 2) is digested only when set: a ledger without one keeps the id it
-     * had before the field existed (and its journal and snapshot headers stay valid). */
+    /* `network` (version 2) is digested only when set (all-zero for older callers). The version
+     * 3 fields always are: they changed the rules, so ids of earlier builds do not carry over. */
     static const uint8_t unset[32];
-    if (o->version >= 2 && memcmp(o->network.bytes, unset, 32) != 0) {
+    if (memcmp(o->network.bytes, unset, 32) != 0) {
         memcpy(p, o->network.bytes, 32);
         p += 32;
     }
@@ -156,7 +180,7 @@ static inline uint32_t esc_find(const ca_ledger *l, const ca_hash *award)
 
 static inline uint32_t ev_find(const ca_ledger *l, const ca_hash *h)
 {
-    return cai_idmap_find(&l->ev_index, l->evidence, sizeof(ca_hash), h->bytes);
+    return cai_idmap_find(&l->ev_index, l->evidence, sizeof(cai_evidence), h->bytes);
 }
 
 void cai_ledger_index_stats(const ca_ledger *l, int which, cai_idmap_stats *out)
@@ -182,7 +206,8 @@ static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, 
                                  max)) ||
             (st = cai_idmap_reserve(&l->acc_index, acc)) ||
             (st = cai_array_grow((void **)&l->dirty_acc, &l->cap_dirty_acc, want, sizeof(uint32_t),
-                                 max)))
+                                 max)) ||
+            (st = cai_array_grow((void **)&l->hired, &l->cap_hired, want, sizeof(uint32_t), max)))
             return st;
     }
     if (esc) {
@@ -197,8 +222,8 @@ static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, 
     }
     if (ev) {
         uint64_t want = (uint64_t)l->n_evidence + ev;
-        if ((st = cai_array_grow((void **)&l->evidence, &l->cap_evidence, want, sizeof(ca_hash),
-                                 CAI_IDMAP_MAX_ENTRIES)) ||
+        if ((st = cai_array_grow((void **)&l->evidence, &l->cap_evidence, want,
+                                 sizeof(cai_evidence), CAI_IDMAP_MAX_ENTRIES)) ||
             (st = cai_idmap_reserve(&l->ev_index, ev)))
             return st;
     }
@@ -271,11 +296,12 @@ static void escrow_digest(const ca_ledger *l, const cai_escrow *e, uint8_t out[3
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
 }
 
-static void evidence_digest(const ca_hash *h, uint8_t out[32])
+static void evidence_digest(const cai_evidence *v, uint8_t out[32])
 {
-    uint8_t buf[40];
+    uint8_t buf[48];
     memcpy(buf, "evidence", 8);
-    memcpy(buf + 8, h->bytes, 32);
+    memcpy(buf + 8, v->key.bytes, 32);
+    cai_store_le64(buf + 40, v->expiry);
     crypto_generichash(out, 32, buf, sizeof buf, NULL, 0);
 }
 
@@ -292,6 +318,59 @@ static inline void touch_acc(ca_ledger *l, uint32_t i)
     l->dirty_acc[l->n_dirty_acc++] = i;
 }
 
+/*
+ * The escrows' dirty list names records by index, and escrows are dropped
+ * (ledger.h, AVAILABILITY): an entry may be stale (past the end, or naming a
+ * record that is clean again, or twice the same), so folding skips those.
+ * What holds: every DIRTY escrow has an entry with its current index.
+ */
+static void flush_escrows(ca_ledger *l)
+{
+    uint8_t d[32];
+    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
+        uint32_t i = l->dirty_esc[k];
+        if (i >= l->n_escrows || !(l->escrows[i].flags & CAI_DIRTY))
+            continue;
+        escrow_digest(l, &l->escrows[i], d);
+        sum_add(l->hsum, d, 0);
+        l->escrows[i].flags &= (uint8_t)~CAI_DIRTY;
+    }
+    l->n_dirty_esc = 0;
+}
+
+/*
+ * Room in a full list: first its stale entries go (no hashing; a LISTED mark
+ * keeps one entry a record), and if that leaves it more than half full the
+ * dirty escrows are folded in. Either way the next one comes after at least
+ * half the list's pushes: O(1) amortized, and an escrow dropped while dirty
+ * is never hashed for nothing.
+ */
+enum { CAI_LISTED = 2 };
+static void make_room_dirty_esc(ca_ledger *l)
+{
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
+        uint32_t i = l->dirty_esc[k];
+        if (i < l->n_escrows && (l->escrows[i].flags & (CAI_DIRTY | CAI_LISTED)) == CAI_DIRTY) {
+            l->escrows[i].flags |= CAI_LISTED;
+            l->dirty_esc[kept++] = i;
+        }
+    }
+    for (uint32_t k = 0; k < kept; k++)
+        l->escrows[l->dirty_esc[k]].flags &= (uint8_t)~CAI_LISTED;
+    l->n_dirty_esc = kept;
+    if (kept > l->cap_dirty_esc / 2)
+        flush_escrows(l);
+}
+
+/* Lists escrow i as dirty (its record is not DIRTY yet, so no fold can add it twice). */
+static inline void list_dirty_esc(ca_ledger *l, uint32_t i)
+{
+    if (l->n_dirty_esc == l->cap_dirty_esc)
+        make_room_dirty_esc(l);
+    l->dirty_esc[l->n_dirty_esc++] = i;
+}
+
 static inline void touch_esc(ca_ledger *l, uint32_t i)
 {
     cai_escrow *e = &l->escrows[i];
@@ -300,8 +379,8 @@ static inline void touch_esc(ca_ledger *l, uint32_t i)
     uint8_t d[32];
     escrow_digest(l, e, d);
     sum_add(l->hsum, d, 1);
+    list_dirty_esc(l, i);
     e->flags |= CAI_DIRTY;
-    l->dirty_esc[l->n_dirty_esc++] = i;
 }
 
 void cai_ledger_flush_hash(ca_ledger *l)
@@ -314,18 +393,12 @@ void cai_ledger_flush_hash(ca_ledger *l)
         a->flags &= (uint16_t)~CAI_DIRTY;
     }
     l->n_dirty_acc = 0;
-    for (uint32_t k = 0; k < l->n_dirty_esc; k++) {
-        cai_escrow *e = &l->escrows[l->dirty_esc[k]];
-        escrow_digest(l, e, d);
-        sum_add(l->hsum, d, 0);
-        e->flags &= (uint16_t)~CAI_DIRTY;
-    }
-    l->n_dirty_esc = 0;
+    flush_escrows(l);
 }
 
 static void final_hash(const ca_ledger *l, const uint64_t sum[4], ca_hash *out)
 {
-    uint8_t buf[26 + 32 + 16], *p = buf;
+    uint8_t buf[26 + 32 + 24], *p = buf;
     memcpy(p, "cyberagent/1/ledger-state", 25);
     p += 25;
     *p++ = 0;
@@ -333,7 +406,8 @@ static void final_hash(const ca_ledger *l, const uint64_t sum[4], ca_hash *out)
         cai_store_le64(p, sum[i]);
     cai_store_le64(p, l->minted);
     cai_store_le64(p + 8, l->burned);
-    p += 16;
+    cai_store_le64(p + 16, l->horizon);
+    p += 24;
     crypto_generichash(out->bytes, 32, buf, (size_t)(p - buf), NULL, 0);
 }
 
@@ -358,9 +432,8 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
     ca_ledger *l = calloc(1, sizeof *l);
     if (l == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a ledger");
-    /* A version 1 caller's struct ends before `network`: copy what it has, zero the rest. */
-    memcpy(&l->opts, opts, options_size(opts->version));
-    l->opts.version = CA_LEDGER_OPTIONS_VERSION;
+    /* An older caller's struct ends early: what it has, the defaults after it. */
+    cai_ledger_options_normalize(opts, &l->opts);
     cai_ledger_options_digest(&l->opts, l->id.bytes);
     if ((st = cai_idmap_init(&l->acc_index, opts->max_accounts)) ||
         (st = cai_idmap_init(&l->esc_index, opts->max_escrows)) ||
@@ -378,8 +451,9 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
         hint = opts->max_accounts;
     /* Exactly `hint` records (later growth doubles). */
     if (hint > 0 && (l->accounts = malloc((size_t)hint * sizeof(cai_account))) != NULL &&
-        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
-        l->cap_accounts = l->cap_dirty_acc = hint;
+        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL &&
+        (l->hired = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
+        l->cap_accounts = l->cap_dirty_acc = l->cap_hired = hint;
     if (hint > 0 && reserve(l, hint, 0, 0, 0) != CA_OK) {
         ca_ledger_free(l);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory reserving %u accounts", hint);
@@ -411,8 +485,10 @@ void ca_ledger_free(ca_ledger *l)
     cai_idmap_free(&l->esc_index);
     free(l->evidence);
     cai_idmap_free(&l->ev_index);
+    free(l->heap);
     free(l->dirty_acc);
     free(l->dirty_esc);
+    free(l->hired);
     free(l);
 }
 
@@ -422,12 +498,14 @@ size_t ca_ledger_memory_bytes(const ca_ledger *l)
         return 0;
     size_t n = sizeof *l;
     n += (size_t)l->cap_accounts * (sizeof(cai_account) + sizeof(uint32_t));
+    n += (size_t)l->cap_hired * sizeof(uint32_t);
     n += cai_idmap_memory_bytes(&l->acc_index);
     n += (size_t)l->cap_unbonds * sizeof(cai_unbond);
     n += (size_t)l->cap_escrows * (sizeof(cai_escrow) + sizeof(uint32_t));
     n += cai_idmap_memory_bytes(&l->esc_index);
-    n += (size_t)l->cap_evidence * sizeof(ca_hash);
+    n += (size_t)l->cap_evidence * sizeof(cai_evidence);
     n += cai_idmap_memory_bytes(&l->ev_index);
+    n += (size_t)l->cap_heap * sizeof(cai_expiry);
     return n;
 }
 
@@ -453,6 +531,7 @@ static uint32_t acc_create(ca_ledger *l, const ca_agent_id *id)
     a->unbond_head = CAI_NONE;
     a->flags = CAI_DIRTY;
     l->dirty_acc[l->n_dirty_acc++] = i;
+    l->hired[i] = 0;
     cai_idmap_insert_hashed(&l->acc_index, acc_hash(l, id), i);
     return i;
 }
@@ -512,7 +591,7 @@ static const uint8_t type_fields[12] = {
     F_REF,                                /* RELEASE */
     F_REF,                                /* REFUND */
     F_REF | F_AMT | F_AMT2,               /* SPLIT */
-    F_CP | F_REF | F_EV,                  /* SLASH */
+    F_CP | F_REF | F_DL | F_EV,           /* SLASH (deadline: EQUIVOCATION's offense time) */
 };
 
 unsigned cai_ledger_type_fields(uint32_t type)
@@ -551,6 +630,9 @@ static ca_status check_shape(const ca_ledger_op *op)
         if (op->evidence < CA_LEDGER_EVIDENCE_EQUIVOCATION ||
             op->evidence > CA_LEDGER_EVIDENCE_DISPUTE)
             return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown evidence kind %u", op->evidence);
+        if (op->evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION && op->deadline != 0)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                            "only an equivocation slash names a deadline (the escrow has it)");
         break;
     default:
         break;
@@ -563,8 +645,136 @@ typedef struct slash_plan {
     uint32_t offender, victim; /* victim CAI_NONE: its share burns */
     int reporter_paid;
     uint64_t total, to_reporter, to_victim, to_burn, from_bonded;
+    uint64_t offense; /* offense time: the escrow's deadline, or the task's (EQUIVOCATION) */
     ca_hash key;
 } slash_plan;
+
+/* ------------------------------------------- retention (ledger.h, AVAILABILITY) */
+
+/* The ledger's clock for the evidence window: the later of `now` and the horizon. */
+static inline uint64_t clock_at(const ca_ledger *l, uint64_t now)
+{
+    return now > l->horizon ? now : l->horizon;
+}
+
+/* ESCROW_OPEN with a deadline after now: not too far ahead, not older than the window. */
+static ca_status check_escrow_window(const ca_ledger *l, const ca_ledger_op *op, uint64_t now)
+{
+    if (cai_sat_add(op->deadline, l->opts.max_evidence_age) < clock_at(l, now))
+        return cai_fail(CA_ERR_LEDGER_TOO_LATE,
+                        "escrow deadline %llu is older than the evidence window allows (the "
+                        "ledger's clock is at %llu)",
+                        (unsigned long long)op->deadline, (unsigned long long)clock_at(l, now));
+    if (op->deadline - now > l->opts.max_escrow_duration)
+        return cai_fail(CA_ERR_LIMIT,
+                        "escrow deadline is more than max_escrow_duration (%llu ms) "
+                        "after now",
+                        (unsigned long long)l->opts.max_escrow_duration);
+    return CA_OK;
+}
+
+static ca_status check_hirer_quota(const ca_ledger *l, uint32_t hirer)
+{
+    if (l->hired[hirer] >= l->opts.max_escrows_per_hirer)
+        return cai_fail(CA_ERR_LIMIT, "hirer holds the maximum of %u escrows (open or kept)",
+                        l->opts.max_escrows_per_hirer);
+    return CA_OK;
+}
+
+/* The evidence window of a SLASH whose offense time is sp->offense. */
+static ca_status check_offense_time(const ca_ledger *l, const ca_ledger_op *op,
+                                    const slash_plan *sp, uint64_t now)
+{
+    if (op->evidence == CA_LEDGER_EVIDENCE_EQUIVOCATION &&
+        sp->offense > cai_sat_add(now, l->opts.max_escrow_duration))
+        return cai_fail(CA_ERR_LEDGER_TOO_EARLY,
+                        "the task's deadline %llu is more than max_escrow_duration after now: "
+                        "report the offense later",
+                        (unsigned long long)sp->offense);
+    if (cai_sat_add(sp->offense, l->opts.max_evidence_age) < clock_at(l, now))
+        return cai_fail(CA_ERR_LEDGER_EVIDENCE_EXPIRED,
+                        "the offense (time %llu) is older than max_evidence_age (%llu ms)",
+                        (unsigned long long)sp->offense,
+                        (unsigned long long)l->opts.max_evidence_age);
+    return CA_OK;
+}
+
+/* Records a used evidence key until its offense time + max_evidence_age (memory reserved). */
+static void record_evidence(ca_ledger *l, const slash_plan *sp)
+{
+    uint32_t k = l->n_evidence++;
+    l->evidence[k] = (cai_evidence){.key = sp->key,
+                                    .expiry = cai_sat_add(sp->offense, l->opts.max_evidence_age),
+                                    .hpos = CAI_NONE};
+    cai_idmap_insert(&l->ev_index, sp->key.bytes, k);
+    uint8_t d[32];
+    evidence_digest(&l->evidence[k], d);
+    sum_add(l->hsum, d, 0);
+    cai_expiry_push(l, CAI_EXP_EVIDENCE, k);
+}
+
+/*
+ * Drops a kept escrow, filling its hole with the last one. Its hash leaves
+ * the sum (a dirty record's has left already). The moved record keeps the
+ * dirty list's promise (flush_escrows): if it is dirty it needs an entry for
+ * its new index, which the dropped record's entry is when that one was dirty
+ * too; otherwise it gets one.
+ */
+static void drop_escrow(ca_ledger *l, uint32_t i)
+{
+    cai_escrow *e = &l->escrows[i];
+    uint8_t d[32];
+    const int was_dirty = (e->flags & CAI_DIRTY) != 0;
+    if (!was_dirty) {
+        escrow_digest(l, e, d);
+        sum_add(l->hsum, d, 1);
+    }
+    l->hired[e->hirer]--;
+    (void)cai_idmap_remove(&l->esc_index, e->award.bytes, i);
+    uint32_t last = --l->n_escrows;
+    if (i == last)
+        return;
+    l->escrows[i] = l->escrows[last];
+    (void)cai_idmap_renumber(&l->esc_index, l->escrows[i].award.bytes, last, i);
+    cai_expiry_moved(l, CAI_EXP_ESCROW, i);
+    if ((l->escrows[i].flags & CAI_DIRTY) && !was_dirty) {
+        l->escrows[i].flags &= (uint8_t)~CAI_DIRTY; /* listed below, as a fresh dirty record */
+        list_dirty_esc(l, i);
+        l->escrows[i].flags |= CAI_DIRTY;
+    }
+}
+
+static void drop_evidence(ca_ledger *l, uint32_t i)
+{
+    uint8_t d[32];
+    evidence_digest(&l->evidence[i], d);
+    sum_add(l->hsum, d, 1);
+    (void)cai_idmap_remove(&l->ev_index, l->evidence[i].key.bytes, i);
+    uint32_t last = --l->n_evidence;
+    if (i != last) {
+        l->evidence[i] = l->evidence[last];
+        (void)cai_idmap_renumber(&l->ev_index, l->evidence[i].key.bytes, last, i);
+        cai_expiry_moved(l, CAI_EXP_EVIDENCE, i);
+    }
+}
+
+/*
+ * After an applied op: the horizon moves to `now` if later, and every kept
+ * record whose time is before it is dropped. Each record is dropped once, so
+ * this costs O(log n) amortized per op, and one hash a record at most.
+ */
+static void advance_horizon(ca_ledger *l, uint64_t now)
+{
+    if (now > l->horizon)
+        l->horizon = now;
+    while (l->n_heap > 0 && l->heap[0].at < l->horizon) {
+        cai_expiry x = cai_expiry_pop(l);
+        if (x.kind == CAI_EXP_ESCROW)
+            drop_escrow(l, x.idx);
+        else
+            drop_evidence(l, x.idx);
+    }
+}
 
 static ca_status need_accounts(const ca_ledger *l, uint32_t n)
 {
@@ -672,11 +882,15 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
             return cai_fail(CA_ERR_LIMIT, "ledger holds the maximum of %u escrows", o->max_escrows);
         if (op->deadline <= now)
             return cai_fail(CA_ERR_LEDGER_TOO_LATE, "escrow deadline is not in the future");
+        if ((st = check_escrow_window(l, op, now)))
+            return st;
         if (si == CAI_NONE)
             return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "hirer has no account");
         ci = acc_find(l, &op->counterparty);
         if (ci == CAI_NONE)
             return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "worker has no account");
+        if ((st = check_hirer_quota(l, si)))
+            return st;
         if (now < l->accounts[ci].jailed_until)
             return cai_fail(CA_ERR_LEDGER_JAILED, "worker jailed until %llu",
                             (unsigned long long)l->accounts[ci].jailed_until);
@@ -721,14 +935,21 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
         if (op->type == CA_LEDGER_OP_ESCROW_SPLIT && si == CAI_NONE &&
             ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
             return st;
+        /* A settled escrow waits in the expiry heap until no slash can use it. */
+        if (op->type != CA_LEDGER_OP_ESCROW_DELIVER && (st = cai_expiry_reserve(l, 1)))
+            return st;
         break;
     }
     case CA_LEDGER_OP_SLASH: {
         memset(&sp, 0, sizeof sp);
+        /* Reports create no accounts; the arbiter (DISPUTE), one identity, gets one. */
+        if (si == CAI_NONE && op->evidence != CA_LEDGER_EVIDENCE_DISPUTE)
+            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "reporter has no account");
         sp.offender = acc_find(l, &op->counterparty);
         sp.victim = CAI_NONE;
         if (sp.offender == CAI_NONE)
             return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "offender has no account");
+        sp.offense = op->deadline;
         if (op->evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) {
             ei = esc_find(l, &op->ref);
             if (ei == CAI_NONE)
@@ -752,15 +973,14 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                     return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not a party");
                 sp.victim = sp.offender == e->worker ? e->hirer : e->worker;
             }
+            sp.offense = e->deadline;
             ei = CAI_NONE; /* the escrow itself does not change */
         }
+        if ((st = check_offense_time(l, op, &sp, now)))
+            return st;
         evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
         if (ev_find(l, &sp.key) != CAI_NONE)
             return cai_fail(CA_ERR_LEDGER_EVIDENCE_USED, "evidence already used");
-        if (si == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
-            return st;
-        if ((st = reserve(l, 0, 0, 1, 0)))
-            return st;
         /* Amounts: each bucket (bond, each unmatured unbonding entry) loses ceil(x*ppm/1e6). */
         uint32_t ppm = slash_ppm(o, op->evidence);
         const cai_account *off = &l->accounts[sp.offender];
@@ -769,6 +989,13 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
         for (uint32_t e = off->unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
             if (l->unbonds[e].mature_at > now)
                 sp.total += ppm_ceil(l->unbonds[e].amount, ppm);
+        if (sp.total == 0) /* else every key would be free to make */
+            return cai_fail(CA_ERR_LEDGER_NO_STAKE,
+                            "the offender has no stake at risk: the slash would take nothing");
+        if (si == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
+            return st;
+        if ((st = reserve(l, 0, 0, 1, 0)) || (st = cai_expiry_reserve(l, 1)))
+            return st;
         sp.reporter_paid = op->evidence != CA_LEDGER_EVIDENCE_DISPUTE;
         sp.to_reporter = sp.reporter_paid ? ppm_floor(sp.total, o->reporter_share_ppm) : 0;
         sp.to_victim = sp.victim != CAI_NONE ? ppm_floor(sp.total, o->victim_share_ppm) : 0;
@@ -854,9 +1081,11 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                                      .hirer = si,
                                      .worker = ci,
                                      .state = CA_LEDGER_ESCROW_OPEN,
-                                     .flags = CAI_DIRTY};
-        l->dirty_esc[l->n_dirty_esc++] = e;
+                                     .hpos = CAI_NONE};
+        list_dirty_esc(l, e);
+        l->escrows[e].flags = CAI_DIRTY;
         cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
+        l->hired[si]++;
         l->accounts[si].balance -= op->amount;
         l->accounts[ci].balance -= op->amount2;
         l->escrowed += op->amount + op->amount2;
@@ -894,6 +1123,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
         l->accounts[e->worker].balance += to_worker;
         l->accounts[e->hirer].balance += to_hirer;
         l->escrowed -= e->payment + e->collateral;
+        cai_expiry_push(l, CAI_EXP_ESCROW, ei);
         break;
     }
     case CA_LEDGER_OP_SLASH: {
@@ -932,17 +1162,13 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
             l->accounts[sp.victim].balance += sp.to_victim;
         }
         l->burned += sp.to_burn;
-        uint32_t k = l->n_evidence++;
-        l->evidence[k] = sp.key;
-        cai_idmap_insert(&l->ev_index, sp.key.bytes, k);
-        uint8_t d[32];
-        evidence_digest(&sp.key, d);
-        sum_add(l->hsum, d, 0);
+        record_evidence(l, &sp);
         break;
     }
     default:
         break;
     }
+    advance_horizon(l, now);
     l->seq++;
     return CA_OK;
 }
@@ -1032,9 +1258,50 @@ void ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
 
 /* ------------------------------------------------------------------ check */
 
+/*
+ * Per-hirer escrow counts (derived state) by counting every escrow off its
+ * hirer's count, then restoring them: no memory needed.
+ */
+static ca_status check_hired(ca_ledger *l)
+{
+    uint32_t i = 0;
+    for (; i < l->n_escrows && l->hired[l->escrows[i].hirer] > 0; i++)
+        l->hired[l->escrows[i].hirer]--;
+    int ok = i == l->n_escrows;
+    for (uint32_t a = 0; ok && a < l->n_accounts; a++)
+        ok = l->hired[a] == 0;
+    while (i-- > 0)
+        l->hired[l->escrows[i].hirer]++;
+    if (!ok)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT, "per-hirer escrow counts are wrong");
+    for (uint32_t a = 0; a < l->n_accounts; a++)
+        if (l->hired[a] > l->opts.max_escrows_per_hirer)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u holds more escrows than allowed",
+                            a);
+    return CA_OK;
+}
+
+/* The retention rules (ledger.h, AVAILABILITY) hold: see ca_ledger_check. */
+static ca_status check_retention(ca_ledger *l)
+{
+    const ca_ledger_options *o = &l->opts;
+    const uint64_t last_deadline = cai_sat_add(l->horizon, o->max_escrow_duration);
+    const uint64_t last_expiry = cai_sat_add(last_deadline, o->max_evidence_age);
+    for (uint32_t i = 0; i < l->n_escrows; i++)
+        if (l->escrows[i].deadline > last_deadline)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT,
+                            "escrow %u has a deadline beyond max_escrow_duration", i);
+    for (uint32_t i = 0; i < l->n_evidence; i++)
+        if (l->evidence[i].expiry > last_expiry)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "evidence %u is kept beyond the window", i);
+    ca_status st = check_hired(l);
+    return st != CA_OK ? st : cai_expiry_check(l);
+}
+
 ca_status ca_ledger_check(ca_ledger *l)
 {
     CAI_REQUIRE(l);
+    ca_status st;
     cai_u128 total = 0, escrowed = 0;
     uint32_t entries = 0;
     for (uint32_t i = 0; i < l->n_accounts; i++) {
@@ -1073,8 +1340,10 @@ ca_status ca_ledger_check(ca_ledger *l)
     if (escrowed != l->escrowed)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "escrowed total mismatch");
     for (uint32_t i = 0; i < l->n_evidence; i++)
-        if (ev_find(l, &l->evidence[i]) != i)
+        if (ev_find(l, &l->evidence[i].key) != i)
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "evidence %u not indexed", i);
+    if ((st = check_retention(l)) != CA_OK)
+        return st;
     if (l->acc_index.count != l->n_accounts || l->esc_index.count != l->n_escrows ||
         l->ev_index.count != l->n_evidence)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "index counts mismatch");
@@ -1143,32 +1412,44 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an escrow");
     if (l->n_escrows >= l->opts.max_escrows)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows");
+    if (l->hired[e->hirer] >= l->opts.max_escrows_per_hirer)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows of one hirer");
     ca_status st = reserve(l, 0, 1, 0, 0);
+    if (st == CA_OK && e->state != CA_LEDGER_ESCROW_OPEN)
+        st = cai_expiry_reserve(l, 1);
     if (st != CA_OK)
         return st;
     uint32_t i = l->n_escrows++;
     l->escrows[i] = *e;
+    l->escrows[i].flags = 0;
+    l->escrows[i].hpos = CAI_NONE;
+    list_dirty_esc(l, i);
     l->escrows[i].flags = CAI_DIRTY;
-    l->dirty_esc[l->n_dirty_esc++] = i;
     cai_idmap_insert(&l->esc_index, e->award.bytes, i);
+    l->hired[e->hirer]++;
     if (e->state == CA_LEDGER_ESCROW_OPEN)
         l->escrowed += e->payment + e->collateral; /* caller checks overflow */
+    else
+        cai_expiry_push(l, CAI_EXP_ESCROW, i);
     return CA_OK;
 }
 
-ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h)
+ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h, uint64_t expiry)
 {
     if (ev_find(l, h) != CAI_NONE)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an evidence key");
     ca_status st = reserve(l, 0, 0, 1, 0);
+    if (st == CA_OK)
+        st = cai_expiry_reserve(l, 1);
     if (st != CA_OK)
         return st;
     uint32_t k = l->n_evidence++;
-    l->evidence[k] = *h;
+    l->evidence[k] = (cai_evidence){.key = *h, .expiry = expiry, .hpos = CAI_NONE};
     cai_idmap_insert(&l->ev_index, h->bytes, k);
     uint8_t d[32];
-    evidence_digest(h, d);
+    evidence_digest(&l->evidence[k], d);
     sum_add(l->hsum, d, 0);
+    cai_expiry_push(l, CAI_EXP_EVIDENCE, k);
     return CA_OK;
 }
 

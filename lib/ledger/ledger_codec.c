@@ -4,7 +4,8 @@
  * An op is a canonical MessagePack map (lib/wire) with the keys its type
  * uses, always present even when zero:
  *   0 type, 1 signer (bin 32), 2 nonce, 3 counterparty (bin 32), 4 ref (bin 32),
- *   5 amount, 6 amount2, 7 deadline, 8 evidence kind, 9 result (bin 32),
+ *   5 amount, 6 amount2, 7 deadline (SLASH: the offense's task deadline), 8 evidence kind,
+ *   9 result (bin 32),
  *   14 cosignature (bin 64, ESCROW_OPEN only: the worker), 15 signature (bin 64).
  * The signature is Ed25519 over "cyberagent/1/ledger-op" || ledger id || the
  * map without keys 14 and 15 (the "unsigned encoding"); the ledger id
@@ -64,7 +65,8 @@ static const cai_wire_field op_rows[] = {
     {CAI_WF_FIXED(4, "ref", ca_ledger_op, ref), .presence = CAI_WP_WHEN, .when = F_REF},
     {CAI_WF_UINT(5, "amount", ca_ledger_op, amount), .presence = CAI_WP_WHEN, .when = F_AMT},
     {CAI_WF_UINT(6, "amount2", ca_ledger_op, amount2), .presence = CAI_WP_WHEN, .when = F_AMT2},
-    {CAI_WF_UINT(7, "deadline", ca_ledger_op, deadline), .presence = CAI_WP_WHEN, .when = F_DL},
+    {CAI_WF_UINT(7, "deadline", ca_ledger_op, deadline), .presence = CAI_WP_WHEN, .when = F_DL,
+     .rule = "ESCROW_OPEN: the award's; SLASH: the task's (EQUIVOCATION, else 0)"},
     {CAI_WF_U32(8, "evidence", ca_ledger_op, evidence), .presence = CAI_WP_WHEN, .when = F_EV,
      .min = CA_LEDGER_EVIDENCE_EQUIVOCATION, .max = CA_LEDGER_EVIDENCE_DISPUTE,
      .rule = "`ca_ledger_evidence`"},
@@ -400,7 +402,8 @@ static int is_equivocation(const ca_ledger_op *op)
     return op->type == CA_LEDGER_OP_SLASH && op->evidence == CA_LEDGER_EVIDENCE_EQUIVOCATION;
 }
 
-/* Equivocation evidence: it verifies, names op's offender and op.ref as its offense key. */
+/* Equivocation evidence: it verifies, names op's offender, op.ref as its offense key and
+ * op.deadline as its task's deadline (the offense time of the evidence window). */
 static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, size_t ev_len)
 {
     /* ref is the offense key (agent, task, kind): one slash per offense, whatever the pair. */
@@ -411,11 +414,16 @@ static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, s
     ca_hash offense;
     ca_evidence_offender(evo, &offender);
     ca_evidence_offense(evo, &offense);
+    uint64_t deadline = ca_evidence_deadline(evo);
     ca_evidence_free(evo);
     if (memcmp(offender.bytes, op->counterparty.bytes, 32) != 0 ||
         memcmp(offense.bytes, op->ref.bytes, 32) != 0)
         return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
                         "evidence names another offender or another offense than ref");
+    if (deadline != op->deadline)
+        return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                        "the evidence's task deadline %llu is not the op's deadline %llu",
+                        (unsigned long long)deadline, (unsigned long long)op->deadline);
     return CA_OK;
 }
 

@@ -44,9 +44,32 @@ typedef struct cai_escrow {
     uint8_t state; /* ca_ledger_escrow_state */
     uint8_t delivered;
     uint8_t missed; /* settled after the deadline, nothing delivered: MISSED_DEADLINE stays open */
-    uint16_t flags;
+    uint8_t flags;
+    uint32_t hpos;  /* position in the expiry heap once settled, CAI_NONE while open */
     ca_hash result; /* RESULT message id recorded by DELIVER (zero until delivered) */
 } cai_escrow;
+
+/* A used evidence key and when it may be forgotten. */
+typedef struct cai_evidence {
+    ca_hash key;     /* must stay first */
+    uint64_t expiry; /* offense time + max_evidence_age, saturating */
+    uint32_t hpos;   /* position in the expiry heap */
+    uint32_t unused;
+} cai_evidence;
+
+/*
+ * Expiry heap entry: a record kept only for slash-once (a settled escrow, a
+ * used evidence key) and the time after which no slash can use it. Min-heap
+ * in (at, kind, key) order, a total order, so records are dropped in an order
+ * that depends on the state alone, never on the heap's layout. Each record
+ * holds its entry's position (hpos), so moving either side is O(1).
+ */
+enum { CAI_EXP_ESCROW = 0, CAI_EXP_EVIDENCE = 1 };
+typedef struct cai_expiry {
+    uint64_t at;
+    uint32_t idx; /* record index in l->escrows or l->evidence */
+    uint32_t kind;
+} cai_expiry;
 
 #define CAI_DIRTY 1u
 
@@ -76,6 +99,10 @@ struct ca_ledger {
     uint32_t n_accounts, cap_accounts;
     cai_idmap acc_index;
     cai_hcache_entry hcache[CAI_HCACHE_SETS][2];
+    /* Per account: escrows it holds as hirer, open or kept (derived: not hashed, not in
+     * snapshots; apart from the records, which transfers alone touch). */
+    uint32_t *hired;
+    uint32_t cap_hired;
 
     cai_unbond *unbonds;
     uint32_t n_unbonds, cap_unbonds, unbond_free;
@@ -84,11 +111,16 @@ struct ca_ledger {
     uint32_t n_escrows, cap_escrows;
     cai_idmap esc_index;
 
-    ca_hash *evidence;
+    cai_evidence *evidence;
     uint32_t n_evidence, cap_evidence;
     cai_idmap ev_index;
 
+    cai_expiry *heap; /* kept records by expiry (ledger_expiry.c) */
+    uint32_t n_heap, cap_heap;
+    uint64_t heap_moves; /* entries moved by sifting, ever (tests count it) */
+
     uint64_t minted, burned, escrowed, seq;
+    uint64_t horizon; /* largest `now` of any applied op (ledger.h, AVAILABILITY) */
 
     /* State hash: sum mod 2^256 of record hashes; dirty records are out of the sum. */
     uint64_t hsum[4];
@@ -147,7 +179,33 @@ static inline int cai_escrow_paid_ok(const cai_escrow *e)
         return e->paid == 0;
     }
 }
-ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h);
+ca_status cai_ledger_load_evidence(ca_ledger *l, const ca_hash *h, uint64_t expiry);
+
+/* Options as this build reads them: the caller's struct up to its version's last field, the
+ * defaults after it, version set to CA_LEDGER_OPTIONS_VERSION. The version must be valid. */
+void cai_ledger_options_normalize(const ca_ledger_options *in, ca_ledger_options *out);
+/* a + b, saturating at UINT64_MAX. */
+static inline uint64_t cai_sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Expiry heap (ledger_expiry.c). */
+/* When a settled escrow may be dropped: deadline + max_evidence_age. */
+static inline uint64_t cai_escrow_expiry(const ca_ledger *l, const cai_escrow *e)
+{
+    return cai_sat_add(e->deadline, l->opts.max_evidence_age);
+}
+/* Room for `more` entries (before an op changes anything). */
+ca_status cai_expiry_reserve(ca_ledger *l, uint32_t more);
+/* Adds the record (room reserved): a settled escrow or an evidence key. */
+void cai_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx);
+/* Removes the earliest entry (the heap is not empty); its record's hpos becomes CAI_NONE. */
+cai_expiry cai_expiry_pop(ca_ledger *l);
+/* The record of an entry moved to index `to` (a dense array's hole filled by its last record). */
+void cai_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to);
+/* Heap order and the record <-> entry links, for ca_ledger_check. */
+ca_status cai_expiry_check(const ca_ledger *l);
 
 /* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);

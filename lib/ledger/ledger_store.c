@@ -14,13 +14,16 @@
  * searching the rest of the file; it is refused (CA_ERR_UNSUPPORTED).
  *
  * Snapshot = "CALSNAP1" | version u32 | 0 u32 | options digest[32] | seq u64 |
- *   minted u64 | burned u64 | n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
+ *   minted u64 | burned u64 | horizon u64 |
+ *   n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
  *   accounts: id[32] balance bonded nonce jailed_until (u64 each) n u8, n x (amount, mature_at)
  *   escrows: award[32] hirer u32 worker u32 (account positions) payment collateral
  *            deadline (u64) state u8 delivered u8 paid u64 (payment the worker received)
  *            missed u8 result[32] (RESULT id recorded by DELIVER, zero when none)
- * Version 2 added `paid`, version 3 `missed` and `result` (older snapshots are refused).
- *   evidence keys [32] each | state hash[32] | BLAKE2b-256 of all preceding bytes[32]
+ *   evidence: key[32] expiry u64 (when it may be dropped) each |
+ *   state hash[32] | BLAKE2b-256 of all preceding bytes[32]
+ * Version 2 added `paid`, version 3 `missed` and `result`, version 4 the horizon and the
+ * evidence expiry (older snapshots are refused).
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* F_OFD_SETLK (open file description locks, Linux >= 3.15) */
@@ -42,8 +45,9 @@
 #include "ledger/ledger_internal.h"
 
 #define REC_HDR          CAI_RECORD_HEADER_BYTES
-#define CAI_SNAP_VERSION 3u
+#define CAI_SNAP_VERSION 4u
 #define ESC_BYTES        107u
+#define EV_BYTES         40u
 #define AUTO_WRITE_BYTES (1u << 20)
 
 int cai_ledger_sync_disabled;
@@ -316,6 +320,7 @@ ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
     sb_u64(&b, l->seq);
     sb_u64(&b, l->minted);
     sb_u64(&b, l->burned);
+    sb_u64(&b, l->horizon);
     sb_u32(&b, l->n_accounts);
     sb_u32(&b, l->n_escrows);
     sb_u32(&b, l->n_evidence);
@@ -348,8 +353,10 @@ ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
         sb_put(&b, &e->missed, 1);
         sb_put(&b, e->result.bytes, 32);
     }
-    for (uint32_t i = 0; i < l->n_evidence; i++)
-        sb_put(&b, l->evidence[i].bytes, 32);
+    for (uint32_t i = 0; i < l->n_evidence; i++) {
+        sb_put(&b, l->evidence[i].key.bytes, 32);
+        sb_u64(&b, l->evidence[i].expiry);
+    }
     ca_hash h;
     (void)ca_ledger_state_hash(l, &h);
     sb_put(&b, h.bytes, 32);
@@ -386,12 +393,12 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
                               unsigned flags, ca_ledger **out)
 {
     *out = NULL;
-    const size_t fixed = 8 + 8 + 32 + 24 + 16;
+    const size_t fixed = 8 + 8 + 32 + 32 + 16;
     if (len < fixed + 64)
         return SNAP_FAIL("snapshot too short (%zu bytes)", len);
     if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != CAI_SNAP_VERSION ||
         cai_load_le32(buf + 12) != 0)
-        return SNAP_FAIL("not a version 3 ledger snapshot");
+        return SNAP_FAIL("not a version %u ledger snapshot", CAI_SNAP_VERSION);
     if (!(flags & CAI_SNAP_SKIP_CHECKSUM)) {
         uint8_t sum[32];
         crypto_generichash(sum, 32, buf, len - 32, NULL, 0);
@@ -405,10 +412,11 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
                         "snapshot was written with other ledger options");
     rd r = {buf + 48, buf + len - 64};
     const uint8_t *p;
-    (void)rd_take(&r, 40, &p); /* length checked above */
+    (void)rd_take(&r, 48, &p); /* length checked above */
     uint64_t seq = cai_load_le64(p), minted = cai_load_le64(p + 8), burned = cai_load_le64(p + 16);
-    uint32_t na = cai_load_le32(p + 24), ne = cai_load_le32(p + 28), nv = cai_load_le32(p + 32);
-    if (cai_load_le32(p + 36) != 0)
+    uint64_t horizon = cai_load_le64(p + 24);
+    uint32_t na = cai_load_le32(p + 32), ne = cai_load_le32(p + 36), nv = cai_load_le32(p + 40);
+    if (cai_load_le32(p + 44) != 0)
         return SNAP_FAIL("snapshot reserved field not zero");
     /*
      * Counts are checked against the bytes the file really holds (each record's
@@ -417,7 +425,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
      * constant factor of the file size whatever the header claims.
      */
     size_t rest = (size_t)(r.end - r.p);
-    if ((uint64_t)na * 65 + (uint64_t)ne * ESC_BYTES + (uint64_t)nv * 32 > rest)
+    if ((uint64_t)na * 65 + (uint64_t)ne * ESC_BYTES + (uint64_t)nv * EV_BYTES > rest)
         return SNAP_FAIL("snapshot claims %u accounts, %u escrows and %u evidence keys, more "
                          "than its %zu bytes can hold",
                          na, ne, nv, len);
@@ -499,12 +507,12 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     }
     for (uint32_t i = 0; i < nv; i++) {
         ca_hash h;
-        if (!rd_take(&r, 32, &p)) {
+        if (!rd_take(&r, EV_BYTES, &p)) {
             st = SNAP_FAIL("snapshot truncated in evidence %u", i);
             goto fail;
         }
         memcpy(h.bytes, p, 32);
-        if ((st = cai_ledger_load_evidence(l, &h)) != CA_OK)
+        if ((st = cai_ledger_load_evidence(l, &h, cai_load_le64(p + 32))) != CA_OK)
             goto fail;
     }
     if (r.p != r.end) {
@@ -518,6 +526,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     l->seq = seq;
     l->minted = minted;
     l->burned = burned;
+    l->horizon = horizon;
     if (ca_ledger_check(l) != CA_OK) {
         st = SNAP_FAIL("snapshot state fails the invariants: %s", ca_last_error());
         goto fail;

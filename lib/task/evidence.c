@@ -19,6 +19,7 @@ struct ca_evidence {
     uint32_t kind;
     ca_hash ids[2];
     ca_hash hash;
+    uint64_t deadline; /* the request's deadline */
 };
 
 enum { EV_KIND = 0, EV_REQUEST = 1, EV_FIRST = 2, EV_SECOND = 3 };
@@ -138,6 +139,9 @@ static ca_status verify(cai_span request, const cai_span *a, size_t na, const ca
             ev->kind = kind;
             ev->ids[0] = *order < 0 ? *va.id : *vb.id;
             ev->ids[1] = *order < 0 ? *vb.id : *va.id;
+            cai_task_msg_view rq;
+            cai_task_msg_view_of(ca_task_message(ta, 0), &rq);
+            ev->deadline = rq.body->u.request.deadline;
         }
     }
     ca_task_free(ta);
@@ -428,4 +432,9 @@ ca_status ca_evidence_verify(const uint8_t *data, size_t len, ca_agent_id *offen
     ca_evidence_hash(ev, evidence_hash);
     ca_evidence_free(ev);
     return CA_OK;
+}
+
+uint64_t ca_evidence_deadline(const ca_evidence *ev)
+{
+    return ev != NULL ? ev->deadline : 0;
 }

@@ -22,6 +22,11 @@
  *                              ca_ledger_open (snapshot decode) + ca_ledger_check of the
  *                              ledger those ops leave (200k accounts and escrows), colliding
  *                              keys / random keys
+ *   ledger_retention_ratio     CPU time of 100k escrow cycles (open, release; the clock 1 ms on
+ *                              per cycle) under a 10 ms evidence window, so that nearly every
+ *                              op drops a settled escrow / the same cycles with nothing ever
+ *                              dropped (max_evidence_age UINT64_MAX); what dropping costs
+ *   ledger_retention_kept      escrows held at the end under the 10 ms window (of 100k opened)
  * Recovery figures: see bench_ledger_recovery below.
  */
 #include <stdio.h>
@@ -246,7 +251,9 @@ static double run_sqlite(const char *path, const xfer *x, size_t n)
  *                                       garbage of the same total size: fake record headers every
  *                                       25 bytes with plausible seqs and lengths (the tail that
  *                                       made the recovery of format 1 quadratic)
- *   ledger_recovery_garbage_vs_clean_<n>mib   ratio of the two medians, same run
+ *   ledger_recovery_garbage_vs_clean_<n>mib   median of the per-round ratios, the two opens
+ *                                       taking turns (bench_interleave); the _ms figures
+ *                                       are each side's median over the same rounds
  * for n = 1, 2, 4. The garbage answers CA_ERR_LEDGER_CORRUPT at its first byte; a recovery
  * that is linear stays at or below the clean replay of the same size (ratio <= 1).
  */
@@ -298,31 +305,36 @@ static int recovery_build(const char *dir, long bytes)
     return rc;
 }
 
-/* Median wall time of `rounds` opens (ms); the journal is rewritten from `j` first when given. */
-static double recovery_time(const char *dir, const uint8_t *j, size_t jlen, int rounds,
-                            ca_status *st_out)
+/* One ca_ledger_open of `dir` in wall milliseconds (a side of bench_interleave); the journal is
+   rewritten from `j` first when given (the open cuts a garbage tail off). */
+typedef struct recovery_side {
+    const char *dir;
+    const uint8_t *j;
+    size_t jlen;
+    ca_status st;
+} recovery_side;
+
+static double recovery_open(void *ctx)
 {
-    double t[9];
+    recovery_side *s = ctx;
     ca_ledger_options o = recovery_opts();
-    for (int r = 0; r < rounds; r++) {
-        if (j != NULL) {
-            char p[512];
-            snprintf(p, sizeof p, "%s/journal", dir);
-            FILE *f = fopen(p, "wb");
-            if (f == NULL || fwrite(j, 1, jlen, f) != jlen) {
-                if (f)
-                    fclose(f);
-                return -1;
-            }
-            fclose(f);
+    if (s->j != NULL) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/journal", s->dir);
+        FILE *f = fopen(p, "wb");
+        if (f == NULL || fwrite(s->j, 1, s->jlen, f) != s->jlen) {
+            if (f)
+                fclose(f);
+            return -1;
         }
-        ca_ledger *l = NULL;
-        double t0 = bench_now();
-        *st_out = ca_ledger_open(&l, dir, &o, NULL);
-        t[r] = (bench_now() - t0) * 1e3;
-        ca_ledger_free(l);
+        fclose(f);
     }
-    return bench_median(t, (size_t)rounds);
+    ca_ledger *l = NULL;
+    double t0 = bench_now();
+    s->st = ca_ledger_open(&l, s->dir, &o, NULL);
+    double ms = (bench_now() - t0) * 1e3;
+    ca_ledger_free(l);
+    return ms;
 }
 
 static void bench_ledger_recovery(void)
@@ -331,9 +343,10 @@ static void bench_ledger_recovery(void)
     if (rounds > 9)
         rounds = 9;
     const char *tmp = getenv("CA_BENCH_TMP");
-    char dir[400];
+    char dir[400], clean[420];
     snprintf(dir, sizeof dir, "%s/ca-bench-recovery-%ld", tmp && *tmp ? tmp : "/tmp",
              (long)getpid());
+    snprintf(clean, sizeof clean, "%s-clean", dir);
     /* The 200-record prefix the garbage follows. */
     if (recovery_build(dir, 0) != 0) {
         fprintf(stderr, "bench_ledger_recovery: setup failed: %s\n", ca_last_error());
@@ -369,24 +382,31 @@ static void bench_ledger_recovery(void)
                 h[8 + k] = (uint8_t)(seq >> (8 * k));
             h[24] = 1;
         }
-        ca_status st_g = CA_OK, st_c = CA_OK;
-        double tg = recovery_time(dir, j, len, rounds, &st_g);
-        free(j);
-        if (recovery_build(dir, (long)len) != 0)
+        /* The clean journal of the same size in a second directory, so the two opens can take
+           turns (bench_interleave): garbage, clean, clean, garbage, ... */
+        if (recovery_build(clean, (long)len) != 0) {
+            free(j);
             break;
-        double tc = recovery_time(dir, NULL, 0, rounds, &st_c);
-        if (st_c != CA_OK)
-            fprintf(stderr, "bench_ledger_recovery: clean journal: %s\n", ca_status_str(st_c));
-        fprintf(stderr, "bench_ledger_recovery: %zu MiB garbage: %s\n", mib, ca_status_str(st_g));
+        }
+        recovery_side sg = {dir, j, len, CA_OK}, sc = {clean, NULL, 0, CA_OK};
+        bench_pair pair;
+        int ok = bench_interleave(rounds, recovery_open, &sg, recovery_open, &sc, &pair) == 0;
+        free(j);
+        if (!ok)
+            break;
+        if (sc.st != CA_OK)
+            fprintf(stderr, "bench_ledger_recovery: clean journal: %s\n", ca_status_str(sc.st));
+        fprintf(stderr, "bench_ledger_recovery: %zu MiB garbage: %s\n", mib, ca_status_str(sg.st));
         char name[96];
         snprintf(name, sizeof name, "ledger_recovery_clean_%zumib_ms", mib);
-        bench_figure(name, tc, "ms");
+        bench_figure(name, pair.den, "ms");
         snprintf(name, sizeof name, "ledger_recovery_garbage_%zumib_ms", mib);
-        bench_figure(name, tg, "ms");
+        bench_figure(name, pair.num, "ms");
         snprintf(name, sizeof name, "ledger_recovery_garbage_vs_clean_%zumib", mib);
-        bench_figure(name, tc > 0 ? tg / tc : 0, "x");
+        bench_figure(name, pair.ratio, "x");
     }
     rm_ledger_dir(dir);
+    rm_ledger_dir(clean);
 }
 
 /* ---- hostile keys: made-up ids that share a 16-byte prefix (docs/LEDGER.md, "Indexes") ---- */
@@ -457,6 +477,7 @@ static void bench_flood(int rounds)
 {
     ca_ledger_options o = bench_opts();
     o.initial_accounts = 0;
+    o.max_escrows_per_hirer = FLOOD; /* one hirer makes up every ref */
     double xr[9], er[9], rr[9];
     const char *tmp = getenv("CA_BENCH_TMP");
     char dir[400];
@@ -493,6 +514,80 @@ static void bench_flood(int rounds)
     bench_figure("ledger_transfer_colliding_ratio", bench_median(xr, (size_t)rounds), "x");
     bench_figure("ledger_escrow_colliding_ratio", bench_median(er, (size_t)rounds), "x");
     bench_figure("ledger_reopen_colliding_ratio", bench_median(rr, (size_t)rounds), "x");
+}
+
+/* CPU seconds of `n` open + release cycles of one hirer; *kept: escrows held at the end. */
+static double retention_cycles(uint64_t window, size_t n, uint64_t *kept)
+{
+    ca_ledger_options o = bench_opts();
+    o.initial_accounts = 0;
+    o.max_evidence_age = window;
+    o.max_escrows_per_hirer = (uint32_t)n;
+    o.max_escrows = (uint32_t)n;
+    ca_ledger *l = NULL;
+    if (ca_ledger_new(&l, &o) != CA_OK)
+        return -1;
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_MINT;
+    memset(op.signer.bytes, 0xAA, 32);
+    for (int k = 0; k < 2; k++) {
+        memset(op.counterparty.bytes, k ? 0x57 : 0x51, 32); /* worker, hirer */
+        op.nonce = (uint64_t)k + 1;
+        op.amount = k ? 1 : n; /* the hirer pays 1 a cycle */
+        if (ca_ledger_apply(l, &op, 0, NULL) != CA_OK) {
+            ca_ledger_free(l);
+            return -1;
+        }
+    }
+    double c0 = cpu_now();
+    uint64_t nonce = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&op, 0, sizeof op);
+        op.type = CA_LEDGER_OP_ESCROW_OPEN;
+        memset(op.signer.bytes, 0x51, 32);
+        memset(op.counterparty.bytes, 0x57, 32);
+        op.nonce = ++nonce;
+        const size_t ref = i + 1;
+        memcpy(op.ref.bytes, &ref, sizeof ref);
+        op.amount = 1;
+        op.deadline = i + 5;
+        int bad = ca_ledger_apply(l, &op, i, NULL) != CA_OK;
+        op.type = CA_LEDGER_OP_ESCROW_RELEASE;
+        op.nonce = ++nonce;
+        memset(op.counterparty.bytes, 0, 32);
+        op.amount = 0;
+        op.deadline = 0;
+        if (bad || ca_ledger_apply(l, &op, i, NULL) != CA_OK) {
+            ca_ledger_free(l);
+            return -1;
+        }
+    }
+    double t = cpu_now() - c0;
+    ca_ledger_totals tot;
+    ca_ledger_totals_get(l, &tot);
+    *kept = tot.escrows;
+    ca_ledger_free(l);
+    return t;
+}
+
+/* What dropping settled escrows costs against keeping them all. */
+static void bench_retention(int rounds)
+{
+    enum { CYCLES = 100000 };
+    double ratio[9];
+    uint64_t kept = 0, all = 0;
+    for (int r = 0; r < rounds; r++) {
+        double a = retention_cycles(10, CYCLES, &kept),
+               b = retention_cycles(UINT64_MAX, CYCLES, &all);
+        if (a < 0 || b < 0 || all != CYCLES) {
+            fprintf(stderr, "bench_ledger: retention cycles failed: %s\n", ca_last_error());
+            return;
+        }
+        ratio[r] = a / b;
+    }
+    bench_figure("ledger_retention_ratio", bench_median(ratio, (size_t)rounds), "x");
+    bench_figure("ledger_retention_kept", (double)kept, "escrows");
 }
 
 void bench_ledger(void)
@@ -586,4 +681,5 @@ void bench_ledger(void)
     free(nonces);
     bench_ledger_recovery();
     bench_flood(rounds < 3 ? rounds : 3);
+    bench_retention(rounds < 3 ? rounds : 3);
 }

@@ -14,7 +14,8 @@
  *                          names in descending order, each sorting before all others)
  *   route_names_shared_ms  8,000 cards of the same 16 names (the baseline, same postings)
  *   route_names_fresh_vs_shared  their ratio: what fresh names cost beyond the postings
- *                          (medians of up to 3 interleaved rounds; sizes not scaled by QUICK)
+ *                          (median of the per-round ratios, the two in turns, bench_interleave;
+ *                          the two _ms figures are each side's median; sizes not scaled by QUICK)
  * Sizes: 1,000,000 agents, 1,000 capabilities, 1,000,000 contacts; CA_BENCH_QUICK
  * divides them by 50. Cards enter through the internal entry add, so signing
  * and parsing (measured by the card module) are not part of these figures.
@@ -251,6 +252,18 @@ static double time_name_adds(char (*names)[24], size_t cards, int shared)
     return ms;
 }
 
+typedef struct name_side {
+    char (*names)[24];
+    size_t cards;
+    int shared;
+} name_side;
+
+static double name_adds(void *ctx)
+{
+    const name_side *s = ctx;
+    return time_name_adds(s->names, s->cards, s->shared);
+}
+
 static void bench_name_flood(size_t cards)
 {
     char(*names)[24] = malloc(cards * 16 * sizeof *names);
@@ -258,17 +271,13 @@ static void bench_name_flood(size_t cards)
         return;
     for (size_t n = 0; n < cards * 16; n++) /* descending: each new name sorts first */
         snprintf(names[n], sizeof names[n], "flood.n%07zu", cards * 16 - 1 - n);
-    int rounds = bench_rounds() < 3 ? bench_rounds() : 3;
-    double fresh[3], shared[3];
-    for (int r = 0; r < rounds; r++) {
-        fresh[r] = time_name_adds(names, cards, 0);
-        shared[r] = time_name_adds(names, cards, 1);
+    name_side fresh = {names, cards, 0}, shared = {names, cards, 1};
+    bench_pair pair;
+    if (bench_interleave(bench_rounds(), name_adds, &fresh, name_adds, &shared, &pair) == 0) {
+        bench_figure("route_names_fresh_ms", pair.num, "ms");
+        bench_figure("route_names_shared_ms", pair.den, "ms");
+        bench_figure("route_names_fresh_vs_shared", pair.ratio, "x");
     }
-    double f = bench_median(fresh, (size_t)rounds), sh = bench_median(shared, (size_t)rounds);
-    bench_figure("route_names_fresh_ms", f, "ms");
-    bench_figure("route_names_shared_ms", sh, "ms");
-    if (f > 0 && sh > 0)
-        bench_figure("route_names_fresh_vs_shared", f / sh, "x");
     free(names);
 }
 

@@ -2,10 +2,16 @@
 """Baseline for ca-bench's eigentrust_vs_scipy_ratio: the same EigenTrust power
 iteration as lib/reputation/score.c, in scipy.sparse, on a graph the benchmark
 wrote. Run with Debian's python3 and python3-scipy (not needed by the tests;
-install with CA_DEPS_EXTRA=python3-scipy .ci/deps.sh).
+tests/bench/run.sh installs it).
 
 Usage: eigentrust_scipy.py GRAPH [ROUNDS]
 Prints: "<median seconds of the iteration> <iterations> <L1 distance to the C result>"
+
+Usage: eigentrust_scipy.py GRAPH serve
+ca-bench's way: loads the graph and builds the matrix, prints "ready", then
+for each line "run" on its standard input runs the iteration once and prints
+"<seconds> <iterations> <L1 distance to the C result>", until its input ends.
+So ca-bench can time the C side and this side in turns (bench_interleave).
 
 Graph file, little-endian:
   u32 magic "CAET", u32 version 1, u32 n, u32 nnz, f64 damping, f64 tolerance,
@@ -25,13 +31,17 @@ import statistics
 import sys
 import time
 
-import numpy as np
-import scipy.sparse as sp
+try:
+    import numpy as np
+    import scipy.sparse as sp
+except ImportError as e:  # one line for ca-bench's log instead of a traceback
+    sys.exit(f"eigentrust_scipy.py: {e} (tests/bench/run.sh installs python3-scipy)")
 
 
 def main():
     path = sys.argv[1]
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    serve = len(sys.argv) > 2 and sys.argv[2] == "serve"
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 and not serve else 3
     raw = open(path, "rb").read()
     magic, version, n, nnz = np.frombuffer(raw, "<u4", 4, 0)
     if magic != 0x54454143 or version != 1:
@@ -58,8 +68,7 @@ def main():
     dangling = w == 0
     keep = 1.0 - damping
 
-    times = []
-    for _ in range(rounds):
+    def iterate():
         t = t0.copy()
         start = time.process_time()
         it = 0
@@ -71,8 +80,21 @@ def main():
             it += 1
             if l1 < tol:
                 break
-        times.append(time.process_time() - start)
-    print(f"{statistics.median(times):.6f} {it} {np.abs(t - t_c).sum():.3e}")
+        return time.process_time() - start, it, np.abs(t - t_c).sum()
+
+    if serve:
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "run":
+                sys.exit(f"eigentrust_scipy.py: unknown request {line.strip()!r}")
+            secs, it, diff = iterate()
+            print(f"{secs:.6f} {it} {diff:.3e}", flush=True)
+        return
+    times = []
+    for _ in range(rounds):
+        secs, it, diff = iterate()
+        times.append(secs)
+    print(f"{statistics.median(times):.6f} {it} {diff:.3e}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@
 #   contract_readme_N  the README's ```c blocks, compiled and run
 #   contract_quickstart the README's Quick start: one ```sh block, two commands
 #   contract_doc_tests every test docs/SECURITY.md cites exists
+#   contract_layers    no module of lib/ uses one above it (the order: docs/ARCHITECTURE.md,
+#                      "Layers"); contract_layers_selftest: planted violations fail it
 #   contract_install   cmake --install, then find_package and pkg-config consumers
 find_package(Python3 COMPONENTS Interpreter QUIET)
 set(CA_CONTRACT_DIR ${PROJECT_SOURCE_DIR}/tests/contract)
@@ -46,8 +48,12 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME contract_doc_tests
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_doc_tests.py ${PROJECT_SOURCE_DIR}
       docs/SECURITY.md)
+  add_test(NAME contract_layers
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_layers.py --root ${PROJECT_SOURCE_DIR})
+  add_test(NAME contract_layers_selftest
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_layers.py --self-test)
 else()
-  message(WARNING "python3 not found: contract_headers, _exports, _status, _quickstart not registered")
+  message(WARNING "python3 not found: contract_headers, _exports, _status, _quickstart, _layers not registered")
 endif()
 
 # README examples: every ```c block becomes an executable linked against the

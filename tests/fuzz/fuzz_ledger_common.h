@@ -1,4 +1,5 @@
-/* Options shared by the ledger fuzz targets and their seed corpora. */
+/* Options shared by the ledger fuzz targets and their seed corpora (tests/fuzz/gen_ledger_seeds.c
+ * writes the seeds for them: change both together). */
 #ifndef CA_FUZZ_LEDGER_COMMON_H
 #define CA_FUZZ_LEDGER_COMMON_H
 
@@ -26,6 +27,10 @@ static inline ca_ledger_options fuzz_ledger_options(void)
     o.unbonding_delay = 10;
     o.max_accounts = 4096;
     o.max_escrows = 4096;
+    /* Windows and quotas small enough that inputs reach drops and limits. */
+    o.max_evidence_age = 10000;
+    o.max_escrow_duration = 10000;
+    o.max_escrows_per_hirer = 64;
     return o;
 }
 

@@ -421,6 +421,10 @@ static void test_slash_rounding_and_shares(void **state)
     ca_hash ev = {{0xEE}};
     assert_status(CA_ERR_LEDGER_SELF_DEALING,
                   slash(l, OFF, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    /* Reports create no accounts: the reporter needs one. */
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+                  slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
+    assert_ok(xfer(l, OFF, REP, 1));
     assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
                   slash(l, REP, 7, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
     assert_ok(slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, 60));
@@ -430,7 +434,7 @@ static void test_slash_rounding_and_shares(void **state)
     assert_int_equal(a.unbonding_entries, 1); /* emptied entries are removed */
     assert_int_equal(a.jailed_until, 1060);
     /* total 52: reporter floor(5.2)=5, no victim for equivocation, burn 47 */
-    assert_int_equal(acct(l, REP).balance, 5);
+    assert_int_equal(acct(l, REP).balance, 1 + 5);
     ca_ledger_totals t;
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.burned, 47);
@@ -458,6 +462,7 @@ static void test_slash_missed_deadline_and_dispute(void **state)
     const unsigned H = 2, W = 3, R = 5;
     assert_ok(mint(l, H, 1000));
     assert_ok(mint(l, W, 1000));
+    assert_ok(mint(l, R, 1)); /* a reporter needs an account (reports create none) */
     assert_ok(simple(l, CA_LEDGER_OP_BOND, W, 1000, 0));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, H, 500, 0));
     assert_ok(esc_open(l, H, W, 1, 100, 0, 50, 0));
@@ -468,10 +473,10 @@ static void test_slash_missed_deadline_and_dispute(void **state)
                   slash(l, R, H, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 51));
     assert_status(CA_ERR_LEDGER_TOO_EARLY,
                   slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 50));
-    /* 1% of 1000 = 10: reporter 1, victim (hirer) 4, burn 5. The reporter gets an account. */
+    /* 1% of 1000 = 10: reporter 1, victim (hirer) 4, burn 5. */
     assert_ok(slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 51));
     assert_int_equal(acct(l, W).bonded, 990);
-    assert_int_equal(acct(l, R).balance, 1);
+    assert_int_equal(acct(l, R).balance, 1 + 1);
     assert_int_equal(acct(l, H).balance, 900 - 500 + 4);
     assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
                   slash(l, R, W, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, a1, 52));
@@ -496,7 +501,7 @@ static void test_slash_missed_deadline_and_dispute(void **state)
     assert_int_equal(acct(l, H).bonded, 450);
     assert_int_equal(acct(l, W).balance, wb + 20);
     assert_int_equal(acct(l, H).jailed_until, 120);
-    assert_int_equal(acct(l, ARB).balance, 0);
+    assert_int_equal(acct(l, ARB).balance, 0); /* the arbiter's account: no share for it */
     assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
                   slash(l, ARB, H, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70));
     assert_ok(slash(l, ARB, W, CA_LEDGER_EVIDENCE_DISPUTE, a2, 70)); /* other party: own key */
@@ -524,6 +529,7 @@ static void test_missed_deadline_after_settlement(void **state)
     const unsigned H = 2, W = 3, R = 5;
     assert_ok(mint(l, H, 10000));
     assert_ok(mint(l, W, 10000));
+    assert_ok(mint(l, R, 1));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, W, 5000, 0));
     enum { WORKER_REFUND = 1, HIRER_REFUND, RELEASE, SPLIT, SLASH_FIRST };
     for (unsigned k = WORKER_REFUND; k <= SLASH_FIRST; k++) {
@@ -606,7 +612,11 @@ static void test_missed_deadline_after_settlement(void **state)
     ca_ledger_free(l);
 }
 
-/* Full slash with all-burn shares and a zero-stake offender (jail only). */
+/*
+ * Full slash with all-burn shares; then the offender has nothing at stake and
+ * a slash that would take nothing is refused (CA_ERR_LEDGER_NO_STAKE): no
+ * jail, no evidence key. The matured entry is no longer at risk either.
+ */
 static void test_slash_edges(void **state)
 {
     (void)state;
@@ -616,14 +626,17 @@ static void test_slash_edges(void **state)
     o.victim_share_ppm = 0;
     ca_ledger *l = fresh(&o);
     assert_ok(mint(l, 2, 77));
+    assert_ok(mint(l, 3, 1));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, 2, 70, 0));
     assert_ok(simple(l, CA_LEDGER_OP_UNBOND, 2, 7, 0));
     assert_ok(slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{1}}, 1));
     ca_ledger_account_info a = acct(l, 2);
     assert_int_equal(a.bonded + a.unbonding + a.unbonding_entries, 0);
     assert_int_equal(a.balance, 7);
-    assert_ok(slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{2}}, 5000));
-    assert_int_equal(acct(l, 2).jailed_until, 6000);
+    assert_int_equal(a.jailed_until, 1001);
+    assert_status(CA_ERR_LEDGER_NO_STAKE,
+                  slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{2}}, 5000));
+    assert_int_equal(acct(l, 2).jailed_until, 1001);
     ca_ledger_totals t;
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.burned, 70);
@@ -1271,6 +1284,11 @@ static void test_equivocation_evidence(void **state)
     op.amount = 1000;
     assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
+    op.nonce = 2; /* the reporter needs an account */
+    op.counterparty = rid;
+    op.amount = 1;
+    assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_BOND;
     op.signer = wid;
@@ -1331,8 +1349,11 @@ static void test_equivocation_evidence(void **state)
     ca_evidence_offender(evo, &offender);
     ca_evidence_offense(evo, &evh);
     ca_evidence_hash(evo, &pair_hash);
+    const uint64_t task_deadline = ca_evidence_deadline(evo);
     ca_evidence_free(evo);
     assert_memory_equal(offender.bytes, wid.bytes, 32);
+    assert_int_equal(task_deadline, 10000); /* the request's deadline */
+    assert_int_equal(ca_evidence_deadline(NULL), 0);
 
     memset(&op, 0, sizeof op);
     op.type = CA_LEDGER_OP_SLASH;
@@ -1341,6 +1362,7 @@ static void test_equivocation_evidence(void **state)
     op.counterparty = wid;
     op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
     op.ref = evh;
+    op.deadline = task_deadline;
     assert_ok(ca_ledger_op_sign(&lid, &op, rep, NULL, msg, sizeof msg, &n));
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE, ca_ledger_submit(l, msg, n, 2, NULL));
     ev[ev_len - 1] ^= 1;
@@ -1357,6 +1379,14 @@ static void test_equivocation_evidence(void **state)
                   ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
     wrong = op;
     wrong.counterparty = rid;
+    assert_ok(ca_ledger_op_sign(&lid, &wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
+    assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
+                  ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
+    /* ... and the task deadline the evidence proves: the window's start is not the reporter's
+     * to choose (an earlier one would let the key expire early and the offense be slashed
+     * again). */
+    wrong = op;
+    wrong.deadline = task_deadline - 1;
     assert_ok(ca_ledger_op_sign(&lid, &wrong, rep, NULL, wmsg, sizeof wmsg, &wn));
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
                   ca_ledger_submit_evidence(l, wmsg, wn, ev, ev_len, 2, NULL));
@@ -1390,7 +1420,7 @@ static void test_equivocation_evidence(void **state)
     ca_ledger_free(l);
     ca_ledger_open_info info;
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
-    assert_int_equal(info.replayed, 3);
+    assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
     assert_memory_equal(h1.bytes, h2.bytes, 32);
     assert_ok(ca_ledger_check(l));
@@ -1441,6 +1471,7 @@ static void test_colliding_keys(void **state)
     const char *dir = CA_TEST_TMP_DIR "/ledger_colliding";
     rmtree(dir);
     ca_ledger_options o = base_opts();
+    o.max_escrows_per_hirer = 1u << 20; /* one hirer makes up every ref here */
     memset(nonces, 0, sizeof nonces);
     ca_ledger *l = NULL;
     assert_ok(ca_ledger_open(&l, dir, &o, NULL));
@@ -1750,6 +1781,29 @@ static void test_ops_bound_to_ledger(void **state)
     oc.initial_accounts = 1000; /* a capacity hint is not a rule */
     assert_ok(ca_ledger_options_id(&oc, &id));
     assert_memory_equal(ida.bytes, id.bytes, 32);
+    /* The version 3 fields are rules: each enters the id, each is validated. */
+    uint64_t *v3_u64[] = {&oc.max_evidence_age, &oc.max_escrow_duration};
+    for (int f = 0; f < 2; f++) {
+        oc = oa;
+        (*v3_u64[f])++;
+        assert_ok(ca_ledger_options_id(&oc, &id));
+        assert_memory_not_equal(ida.bytes, id.bytes, 32);
+    }
+    oc = oa;
+    oc.max_escrows_per_hirer--;
+    assert_ok(ca_ledger_options_id(&oc, &id));
+    assert_memory_not_equal(ida.bytes, id.bytes, 32);
+    oc.max_escrows_per_hirer = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
+    oc.max_escrows_per_hirer = (1u << 30) + 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
+    oc = oa;
+    oc.max_escrow_duration = 0;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
+    oc.max_escrow_duration = 1;
+    oc.max_evidence_age = 0; /* any window is a valid rule, none included */
+    assert_ok(ca_ledger_options_id(&oc, &id));
+    oc = oa;
     oc.max_accounts = 1;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&oc, &id));
     oc.version = CA_LEDGER_OPTIONS_VERSION + 1;
@@ -1774,6 +1828,32 @@ static void test_ops_bound_to_ledger(void **state)
     assert_memory_equal(ida.bytes, id.bytes, 32);
     ca_ledger_free(l1);
     free(raw);
+    /* A version 2 caller's struct ends after `network`: the version 3 fields are read as their
+     * defaults (base_opts keeps them), whatever lies after its struct. */
+    const size_t v2 = offsetof(ca_ledger_options, max_evidence_age);
+    raw = malloc(v2);
+    assert_non_null(raw);
+    ca_ledger_options *o2 = (ca_ledger_options *)(void *)raw;
+    assert_ok(ca_ledger_options_init(o2, 2));
+    unsigned int version_read = 0; /* through bytes: the struct is larger than this memory */
+    memcpy(&version_read, raw + offsetof(ca_ledger_options, version), sizeof version_read);
+    assert_int_equal(version_read, 2);
+    const unsigned int two = 2;
+    memcpy(raw, &ob, v2);
+    memcpy(raw + offsetof(ca_ledger_options, version), &two, sizeof two);
+    assert_ok(ca_ledger_new(&l1, o2));
+    assert_ok(ca_ledger_id(l1, &id));
+    assert_memory_equal(idb.bytes, id.bytes, 32);
+    assert_ok(ca_ledger_options_id(o2, &id));
+    assert_memory_equal(idb.bytes, id.bytes, 32);
+    ca_ledger_free(l1);
+    free(raw);
+    ca_ledger_options d;
+    assert_ok(ca_ledger_options_init(&d, CA_LEDGER_OPTIONS_VERSION));
+    assert_int_equal(d.max_evidence_age, CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE);
+    assert_int_equal(d.max_evidence_age, d.unbonding_delay); /* the window: the delay */
+    assert_int_equal(d.max_escrow_duration, (uint64_t)30 * 24 * 3600 * 1000);
+    assert_int_equal(d.max_escrows_per_hirer, CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER);
 
     ca_ledger *a = NULL, *b = NULL;
     assert_ok(ca_ledger_new(&a, &oa));
@@ -1857,6 +1937,207 @@ static void test_ops_bound_to_ledger(void **state)
     ca_identity_free(w);
 }
 
+/* ------------------------------------------------------------ retention */
+
+/* One step of the retention stream: escrows opened and settled, slashes, a clock that advances
+ * (and sometimes steps back). Statuses are not checked: both replicas get the same ops. */
+static void retention_step(ca_ledger *l, unsigned i, uint64_t *now)
+{
+    *now += i % 97 == 0 && *now > 50 ? (uint64_t)-40 : 7; /* now and then the host steps back */
+    unsigned k = i / 3;
+    ca_ledger_op op;
+    switch (i % 3) {
+    case 0: /* H hires W; the deadlines repeat, so drops tie on time and go by key */
+        op = mkop(CA_LEDGER_OP_ESCROW_OPEN, 2);
+        op.counterparty = agent(3);
+        op.ref = award(k);
+        op.amount = 1;
+        op.deadline = *now + 50 - (k % 5) * 10;
+        break;
+    case 1: /* settle it, or slash its worker for a made-up equivocation */
+        if (k % 4 == 3) {
+            op = mkop(CA_LEDGER_OP_SLASH, 4);
+            op.counterparty = agent(3);
+            op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
+            op.ref = award(100000 + k);
+            op.deadline = *now - (*now > 30 ? 30 : *now);
+        } else {
+            op = mkop(k % 2 ? CA_LEDGER_OP_ESCROW_RELEASE : CA_LEDGER_OP_ESCROW_REFUND, 2);
+            op.ref = award(k);
+        }
+        break;
+    default:
+        op = mkop(CA_LEDGER_OP_TRANSFER, 3);
+        op.counterparty = agent(2);
+        op.amount = 1;
+        break;
+    }
+    if (ca_ledger_apply(l, &op, *now, NULL) == CA_OK)
+        nonces[op.signer.bytes[0]] = op.nonce;
+}
+
+static ca_ledger_options retention_opts(void)
+{
+    ca_ledger_options o = base_opts();
+    o.max_evidence_age = 300;
+    o.max_escrow_duration = 100;
+    o.slash_equivocation_ppm = 1; /* a unit a key */
+    return o;
+}
+
+static void retention_setup(ca_ledger *l)
+{
+    assert_ok(mint(l, 2, 100000));
+    assert_ok(mint(l, 3, 100000));
+    assert_ok(mint(l, 4, 1));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, 3, 50000, 0));
+}
+
+static void assert_same_snapshot(ca_ledger *a, ca_ledger *b)
+{
+    uint8_t *ea = NULL, *eb = NULL;
+    size_t na = 0, nb = 0;
+    assert_ok(cai_snapshot_encode(a, &ea, &na));
+    assert_ok(cai_snapshot_encode(b, &eb, &nb));
+    assert_int_equal(na, nb);
+    assert_memory_equal(ea, eb, na);
+    free(ea);
+    free(eb);
+}
+
+/*
+ * Records kept for slash-once are dropped deterministically: a replica that
+ * applies the same ops with the same nows reaches the same state hash and
+ * even the same snapshot bytes, whether it ran straight through, restarted
+ * from a snapshot halfway (its expiry heap rebuilt in another layout) or
+ * replayed its journal; ca_ledger_check holds throughout and catches a
+ * record kept past its time or a wrong per-hirer count.
+ */
+static void test_retention_deterministic(void **state)
+{
+    (void)state;
+    ca_ledger_options o = retention_opts();
+    enum { STEPS = 3000 };
+    ca_ledger *a = fresh(&o);
+    retention_setup(a);
+    uint64_t now = 0;
+    ca_ledger_totals t;
+    uint64_t most = 0;
+    for (unsigned i = 0; i < STEPS; i++) {
+        retention_step(a, i, &now);
+        ca_ledger_totals_get(a, &t);
+        most = t.escrows > most ? t.escrows : most;
+        if (i % 500 == 0)
+            assert_ok(ca_ledger_check(a));
+    }
+    assert_ok(ca_ledger_check(a));
+    /* A thousand escrows were opened; the table held one window's worth at most. */
+    assert_true(most < 100);
+    assert_true(a->n_evidence > 0 && a->n_evidence < 100);
+
+    /* Restarted from a snapshot halfway. */
+    const char *dir = CA_TEST_TMP_DIR "/ledger_retention";
+    rmtree(dir);
+    memset(nonces, 0, sizeof nonces);
+    ca_ledger *b = NULL;
+    assert_ok(ca_ledger_open(&b, dir, &o, NULL));
+    retention_setup(b);
+    now = 0;
+    for (unsigned i = 0; i < STEPS; i++) {
+        retention_step(b, i, &now);
+        if (i == STEPS / 2) {
+            assert_ok(ca_ledger_snapshot(b));
+            ca_ledger_free(b);
+            b = NULL;
+            assert_ok(ca_ledger_open(&b, dir, &o, NULL));
+        }
+    }
+    ca_hash ha, hb;
+    assert_ok(ca_ledger_state_hash(a, &ha));
+    assert_ok(ca_ledger_state_hash(b, &hb));
+    assert_memory_equal(ha.bytes, hb.bytes, 32);
+    assert_same_snapshot(a, b);
+    /* And from its journal (every op after the halfway snapshot replayed, drops included). */
+    assert_ok(ca_ledger_commit(b, NULL));
+    ca_ledger_free(b);
+    b = NULL;
+    ca_ledger_open_info info;
+    assert_ok(ca_ledger_open(&b, dir, &o, &info));
+    print_message("retention: %llu ops replayed after the snapshot\n",
+                  (unsigned long long)info.replayed);
+    assert_true(info.replayed > 500);
+    assert_ok(ca_ledger_state_hash(b, &hb));
+    assert_memory_equal(ha.bytes, hb.bytes, 32);
+    assert_same_snapshot(a, b);
+    ca_ledger_free(b);
+    rmtree(dir);
+
+    /* The check sees a kept record past its time, and a wrong per-hirer count. */
+    assert_true(a->n_heap > 0);
+    uint64_t horizon = a->horizon;
+    a->horizon = a->heap[0].at + 1;
+    assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
+    a->horizon = horizon;
+    a->hired[a->escrows[0].hirer]++;
+    assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
+    a->hired[a->escrows[0].hirer]--;
+    assert_ok(ca_ledger_check(a));
+    ca_ledger_free(a);
+}
+
+/*
+ * Dropping is O(log n) per record, counted: 4096 escrows settled with
+ * deadlines in decreasing order (each insert climbs past every later one),
+ * every fourth on one earlier deadline (ties go by key), then all dropped by
+ * one op. The heap moves entries at most log2(n) times per insert and per
+ * drop.
+ */
+static void test_retention_cost(void **state)
+{
+    (void)state;
+    enum { N = 4096, LOG2N = 12 };
+    ca_ledger_options o = base_opts();
+    o.max_evidence_age = 10;
+    o.max_escrow_duration = 1u << 20;
+    o.max_escrows_per_hirer = N;
+    ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, 2, N));
+    assert_ok(mint(l, 3, 1));
+    for (unsigned k = 0; k < N; k++) {
+        ca_ledger_op op = mkop(CA_LEDGER_OP_ESCROW_OPEN, 2);
+        op.counterparty = agent(3);
+        op.ref = award(k);
+        op.amount = 1;
+        op.deadline = k % 4 == 0 ? 1000 : 1000 + N - k;
+        assert_ok(ca_ledger_apply(l, &op, 1, NULL));
+        nonces[2] = op.nonce;
+        op = mkop(CA_LEDGER_OP_ESCROW_RELEASE, 2);
+        op.ref = award(k);
+        assert_ok(ca_ledger_apply(l, &op, 1, NULL));
+        nonces[2] = op.nonce;
+    }
+    assert_int_equal(l->n_heap, N);
+    const uint64_t pushes = l->heap_moves;
+    assert_true(pushes <= (uint64_t)N * LOG2N);
+    assert_ok(ca_ledger_check(l));
+    assert_ok(xfer(l, 3, 2, 1)); /* at now 0: nothing expires */
+    assert_int_equal(l->n_heap, N);
+    ca_ledger_op op = mkop(CA_LEDGER_OP_TRANSFER, 3);
+    op.counterparty = agent(2);
+    op.amount = 1;
+    assert_ok(ca_ledger_apply(l, &op, 1000 + N + 11, NULL));
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrows, 0);
+    assert_int_equal(l->n_heap, 0);
+    assert_true(l->heap_moves - pushes <= (uint64_t)N * LOG2N);
+    print_message("expiry heap: %u records, %llu moves to insert, %llu to drop (bound %u each)\n",
+                  N, (unsigned long long)pushes, (unsigned long long)(l->heap_moves - pushes),
+                  N * LOG2N);
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
+}
+
 /* ------------------------------------------------------------ differential */
 
 /*
@@ -1887,11 +2168,42 @@ typedef struct {
 typedef struct {
     ca_ledger_options o;
     ref_acc a[N_AGENTS];
-    int naccounts, nescrows;
+    int naccounts, nescrows, opened; /* escrows held; ESCROW_OPENs applied (picks awards) */
+    int hired[N_AGENTS];             /* escrows held per hirer */
     ref_esc e[N_AWARDS];
     unsigned char used_eq[N_AGENTS][N_EVREF];
-    uint64_t minted, burned;
+    uint64_t eq_expiry[N_AGENTS][N_EVREF];
+    int kept[N_AWARDS], nkept; /* settled escrows still held */
+    uint64_t minted, burned, horizon;
 } ref_model;
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* After an applied op: the horizon moves on and whatever expired before it is dropped. */
+static void ref_prune(ref_model *m, uint64_t now)
+{
+    if (now > m->horizon)
+        m->horizon = now;
+    const uint64_t w = m->o.max_evidence_age;
+    for (int c = 0; c < N_AGENTS; c++)
+        for (int r = 0; r < N_EVREF; r++)
+            if (m->used_eq[c][r] && m->eq_expiry[c][r] < m->horizon)
+                m->used_eq[c][r] = 0;
+    for (int i = 0; i < m->nkept;) {
+        ref_esc *e = &m->e[m->kept[i]];
+        if (sat_add(e->dl, w) < m->horizon) {
+            e->exists = 0;
+            m->nescrows--;
+            m->hired[e->hirer]--;
+            m->kept[i] = m->kept[--m->nkept];
+        } else {
+            i++;
+        }
+    }
+}
 
 static int who(const ca_agent_id *id)
 {
@@ -1941,14 +2253,16 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         return CA_ERR_INVALID_ARGUMENT;
     if ((!uses_cp && memcmp(&op->counterparty, &zid, 32)) ||
         (!uses_ref && memcmp(&op->ref, &zh, 32)) || (!uses_amt && op->amount) ||
-        (!uses_amt2 && op->amount2) || (t != 6 && op->deadline) || (t != 11 && op->evidence) ||
-        (t != 7 && !no_result))
+        (!uses_amt2 && op->amount2) || (t != 6 && t != 11 && op->deadline) ||
+        (t != 11 && op->evidence) || (t != 7 && !no_result))
         return CA_ERR_INVALID_ARGUMENT;
     if ((t <= 4 || t == 6) && op->amount == 0)
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 7 && no_result)
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 11 && (op->evidence < 1 || op->evidence > 3))
+        return CA_ERR_INVALID_ARGUMENT;
+    if (t == 11 && op->evidence != 1 && op->deadline) /* only equivocation names a deadline */
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 1 && s != AUTH)
         return CA_ERR_LEDGER_UNAUTHORIZED;
@@ -1962,6 +2276,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
     if (op->nonce != last + 1)
         return CA_ERR_LEDGER_BAD_NONCE;
     int k = award_no(&op->ref);
+    const uint64_t clock = now > m->horizon ? now : m->horizon;
 #define NEWACC(cond)                                                                               \
     do {                                                                                           \
         if ((cond) && (uint64_t)m->naccounts + 1 > o->max_accounts)                                \
@@ -2045,8 +2360,14 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
             return CA_ERR_LIMIT;
         if (op->deadline <= now)
             return CA_ERR_LEDGER_TOO_LATE;
+        if (sat_add(op->deadline, o->max_evidence_age) < clock)
+            return CA_ERR_LEDGER_TOO_LATE;
+        if (op->deadline - now > o->max_escrow_duration)
+            return CA_ERR_LIMIT;
         if (!A[s].exists || !A[c].exists)
             return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if ((uint64_t)m->hired[s] >= o->max_escrows_per_hirer)
+            return CA_ERR_LIMIT;
         if (now < A[c].jail)
             return CA_ERR_LEDGER_JAILED;
         if (A[s].bal < op->amount || A[c].bal < op->amount2)
@@ -2061,6 +2382,8 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         e->col = op->amount2;
         e->dl = op->deadline;
         m->nescrows++;
+        m->opened++;
+        m->hired[s]++;
         A[s].bal -= op->amount;
         A[c].bal -= op->amount2;
         break;
@@ -2099,6 +2422,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         if (!A[s].exists)
             A[s].exists = 1, m->naccounts++;
         e->missed = !e->delivered && now > e->dl;
+        m->kept[m->nkept++] = k;
         if (t == 8) {
             A[e->worker].bal += e->pay + e->col;
             e->paid = e->pay;
@@ -2116,10 +2440,12 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         break;
     }
     case 11: {
-        if (c < 0 || !A[c].exists)
-            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT;
+        if ((!A[s].exists && op->evidence != 3) || c < 0 || !A[c].exists)
+            return CA_ERR_LEDGER_UNKNOWN_ACCOUNT; /* reports create no accounts (but the arbiter's)
+                                                   */
         int victim = -1;
         unsigned char *used;
+        uint64_t offense = op->deadline;
         if (op->evidence == 1) {
             used = &m->used_eq[c][op->ref.bytes[0] % N_EVREF];
         } else {
@@ -2145,16 +2471,29 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
                 victim = c == e->worker ? e->hirer : e->worker;
                 used = (unsigned char *)&e->used_dispute[c == e->worker];
             }
+            offense = e->dl;
         }
+        if (op->evidence == 1 && offense > sat_add(now, o->max_escrow_duration))
+            return CA_ERR_LEDGER_TOO_EARLY;
+        if (sat_add(offense, o->max_evidence_age) < clock)
+            return CA_ERR_LEDGER_EVIDENCE_EXPIRED;
         if (*used)
             return CA_ERR_LEDGER_EVIDENCE_USED;
-        NEWACC(!A[s].exists);
-        *used = 1;
-        if (!A[s].exists)
-            A[s].exists = 1, m->naccounts++;
         uint32_t ppm = op->evidence == 1   ? o->slash_equivocation_ppm
                        : op->evidence == 2 ? o->slash_missed_deadline_ppm
                                            : o->slash_dispute_ppm;
+        uint64_t at_risk = ceil_ppm(A[c].bonded, ppm);
+        for (int i = 0; i < A[c].n; i++)
+            if (A[c].mat[i] > now)
+                at_risk += ceil_ppm(A[c].amt[i], ppm);
+        if (at_risk == 0)
+            return CA_ERR_LEDGER_NO_STAKE;
+        NEWACC(!A[s].exists);
+        if (!A[s].exists)
+            A[s].exists = 1, m->naccounts++;
+        *used = 1;
+        if (op->evidence == 1)
+            m->eq_expiry[c][op->ref.bytes[0] % N_EVREF] = sat_add(offense, o->max_evidence_age);
         uint64_t total = ceil_ppm(A[c].bonded, ppm);
         A[c].bonded -= ceil_ppm(A[c].bonded, ppm);
         int j = 0;
@@ -2189,6 +2528,7 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
     }
     }
     A[s].nonce = op->nonce;
+    ref_prune(m, now);
     return CA_OK;
 }
 
@@ -2234,7 +2574,7 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
     if ((t == CA_LEDGER_OP_ESCROW_SPLIT || t == CA_LEDGER_OP_SLASH) && rnd(s, 3) == 0)
         sg = ARB;
     /* Awards near the newest one: some fresh, most recent (open or just settled). */
-    unsigned k = (unsigned)(m->nescrows + rnd(s, 24));
+    unsigned k = (unsigned)(m->opened + rnd(s, 24));
     k = k >= 16 ? k - 16 : k;
     if (k >= N_AWARDS)
         k = (unsigned)rnd(s, N_AWARDS);
@@ -2301,6 +2641,24 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
             op.ref.bytes[0] = (uint8_t)rnd(s, N_EVREF);
             op.ref.bytes[1] = 0xEE;
             op.counterparty = agent(cp);
+            /* The task's deadline: recent, a little ahead, too far ahead, long ago. */
+            uint64_t span = m->o.max_escrow_duration + m->o.max_evidence_age;
+            switch (rnd(s, 8)) {
+            case 0:
+                op.deadline = now + m->o.max_escrow_duration + 1 + rnd(s, 5);
+                break;
+            case 1:
+                op.deadline = now > span ? now - span - rnd(s, 5) : 0;
+                break;
+            case 2:
+                op.deadline = 0;
+                break;
+            default:
+                op.deadline = now + rnd(s, 2 * m->o.max_escrow_duration + 1);
+                op.deadline = op.deadline > m->o.max_escrow_duration
+                                  ? op.deadline - m->o.max_escrow_duration
+                                  : 0;
+            }
         } else {
             op.ref = award(k);
             if (m->e[k].exists && rnd(s, 3))
@@ -2311,7 +2669,7 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
     default:
         break;
     }
-    if (rnd(s, 200) == 0)
+    if (rnd(s, 200) == 0 && !(t == CA_LEDGER_OP_SLASH && op.evidence == 1))
         op.deadline = 1; /* stray field */
     if (rnd(s, 400) == 0 && t != CA_LEDGER_OP_ESCROW_DELIVER)
         op.result.bytes[3] = 1; /* stray result */
@@ -2371,6 +2729,8 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
     unsigned long counts[2] = {0, 0}, hist[32] = {0};
     for (unsigned long i = 0; i < nops; i++) {
         now += rnd(&s, 4);
+        if (rnd(&s, 64) == 0) /* the host's clock may step back: the horizon does not */
+            now -= rnd(&s, 40);
         ca_ledger_op op = random_op(m, &s, now);
         ca_status want = ref_apply(m, &op, now);
         ca_status got = ca_ledger_apply(l, &op, now, NULL);
@@ -2411,10 +2771,10 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
     for (int i = 0; i < 32; i++)
         if (hist[i])
             print_message("  %s %lu\n",
-                          ca_status_str(i == 0   ? 0
-                                        : i < 20 ? -399 - i
-                                        : i < 31 ? 20 - i
-                                                 : -9999),
+                          ca_status_str(i == 0    ? 0
+                                        : i <= 20 ? -399 - i
+                                        : i < 31  ? 20 - i
+                                                  : -9999),
                           hist[i]);
     /* Both outcomes must be well represented. */
     assert_true(counts[0] > nops / 10 && counts[1] > nops / 10);
@@ -2439,6 +2799,9 @@ static void test_differential(void **state)
     o.jail_equivocation = 30;
     o.jail_missed_deadline = 5;
     o.jail_dispute = UINT64_MAX - 3;
+    o.max_evidence_age = 60;
+    o.max_escrow_duration = 30;
+    o.max_escrows_per_hirer = 12;
     run_differential(o, 0x1234567, per);
     o.slash_equivocation_ppm = CA_LEDGER_PPM;
     o.reporter_share_ppm = 0;
@@ -2447,9 +2810,17 @@ static void test_differential(void **state)
     o.max_escrows = 1u << 20;
     o.max_unbonding_entries = 255;
     o.jail_dispute = 0;
+    o.max_evidence_age = 0; /* an offense is slashable at its time only */
+    o.max_escrow_duration = 1;
+    o.max_escrows_per_hirer = 1u << 20;
     run_differential(o, 0xBEEF, per);
     o = base_opts();
+    o.max_evidence_age = 400;
+    o.max_escrow_duration = 1000;
+    o.max_escrows_per_hirer = 40;
     run_differential(o, 42, per);
+    o.max_evidence_age = UINT64_MAX; /* nothing ever expires */
+    o.max_escrow_duration = UINT64_MAX;
     o.unbonding_delay = 0;
     o.slash_missed_deadline_ppm = 1;
     o.reporter_share_ppm = CA_LEDGER_PPM;
@@ -2481,6 +2852,8 @@ int main(void)
         cmocka_unit_test(test_colliding_keys),
         cmocka_unit_test(test_deliver_binds_result),
         cmocka_unit_test(test_ops_bound_to_ledger),
+        cmocka_unit_test(test_retention_deterministic),
+        cmocka_unit_test(test_retention_cost),
         cmocka_unit_test(test_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,9 @@
  * Ledger attacks from the list in docs/SECURITY.md ("Attacks on reputation and
  * staking"): double spending of escrowed funds, stake withdrawal before a slash
  * lands, self-dealing through a second identity, rounding that would leak value
- * a unit at a time, replayed signed ops, and two limits the ledger does not
- * defend (pinned here so that a change of behaviour is noticed and the page is
- * updated with it). Public API only.
+ * a unit at a time, replayed signed ops, and the availability of the ledger's
+ * tables against peers that would fill them for free (escrows, used evidence
+ * keys, accounts). Public API only.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -253,7 +253,10 @@ static void test_escrowed_funds_spent_once(void **state)
 
 /* ------------------------------------------------------- exit before slash */
 
-/* What an equivocation slash at `when` takes from an offender that bonded 1000 at 0. */
+/*
+ * What an equivocation slash at `when` takes from an offender that bonded 1000 at 0. Nothing
+ * at stake: the slash is refused (CA_ERR_LEDGER_NO_STAKE) and the offender is not jailed.
+ */
 static uint64_t slashed_after(int unbond_entries, uint64_t unbond_at, uint64_t when, int withdraw)
 {
     const unsigned OFF = 2, REP = 3;
@@ -262,6 +265,7 @@ static uint64_t slashed_after(int unbond_entries, uint64_t unbond_at, uint64_t w
     o.slash_equivocation_ppm = 50000; /* 5% */
     o.reporter_share_ppm = 100000;
     ca_ledger *l = fresh(&o);
+    assert_ok(mint(l, REP, 1)); /* a reporter needs an account */
     assert_ok(mint(l, OFF, 1000));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, OFF, 1000, 0));
     /* The offender tries to leave with its stake: `unbond_entries` entries of uneven size. */
@@ -277,10 +281,17 @@ static uint64_t slashed_after(int unbond_entries, uint64_t unbond_at, uint64_t w
         assert_ok(simple(l, CA_LEDGER_OP_WITHDRAW, OFF, 0, when));
     uint64_t before = holdings(l, OFF);
     ca_hash ev = award(77);
-    assert_ok(slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, when));
+    ca_status st = slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, ev, when);
+    if (st == CA_ERR_LEDGER_NO_STAKE) {
+        assert_int_equal(holdings(l, OFF), before);
+        assert_int_equal(acct(l, OFF).jailed_until, 0);
+        ca_ledger_free(l);
+        return 0;
+    }
+    assert_ok(st);
     uint64_t taken = before - holdings(l, OFF);
     /* Every unit taken went to the reporter or was burned. */
-    assert_int_equal(taken, holdings(l, REP) + burned(l));
+    assert_int_equal(taken, holdings(l, REP) - 1 + burned(l));
     assert_true(acct(l, OFF).jailed_until == when + o.jail_equivocation);
     ca_ledger_free(l);
     return taken;
@@ -291,7 +302,8 @@ static uint64_t slashed_after(int unbond_entries, uint64_t unbond_at, uint64_t w
  * (unbonding_delay after the UNBOND), and each entry loses its own rounded-up
  * share, so spreading the stake over many entries never lowers the slash.
  * Once the delay has passed the units are out of reach: a slash that lands
- * later takes nothing from them (the limit docs/SECURITY.md states).
+ * later would take nothing from them and is refused (the limit
+ * docs/SECURITY.md states).
  */
 static void test_exit_before_slash(void **state)
 {
@@ -336,6 +348,7 @@ static void test_self_report_never_pays(void **state)
     ca_ledger *l = fresh(&o);
     assert_ok(mint(l, W, 100));
     assert_ok(mint(l, S, 100));
+    assert_ok(mint(l, R, 1));
     assert_status(CA_ERR_LEDGER_SELF_DEALING, esc_open(l, W, W, 1, 10, 0, 50, 0));
     assert_status(CA_ERR_LEDGER_SELF_DEALING, xfer(l, W, W, 1, 0));
     assert_ok(esc_open(l, S, W, 1, 10, 0, 50, 0));
@@ -360,6 +373,7 @@ static void test_self_report_never_pays(void **state)
         l = fresh(&o);
         assert_ok(mint(l, W, stake + 100));
         assert_ok(mint(l, S, 100));
+        assert_ok(mint(l, R, 1)); /* a reporter needs an account */
         assert_ok(simple(l, CA_LEDGER_OP_BOND, W, stake, 0));
         if (unbond > 0)
             assert_ok(simple(l, CA_LEDGER_OP_UNBOND, W, unbond, 0));
@@ -395,6 +409,7 @@ static uint64_t slash_of(const uint64_t *parts, int n, uint32_t ppm, uint64_t *b
     uint64_t total = 0;
     for (int i = 0; i < n; i++)
         total += parts[i];
+    assert_ok(mint(l, REP, 1)); /* a reporter needs an account */
     assert_ok(mint(l, OFF, total + 1));
     assert_ok(simple(l, CA_LEDGER_OP_BOND, OFF, 1, 0)); /* bond 1 + every part */
     for (int i = 0; i < n; i++)
@@ -407,7 +422,7 @@ static uint64_t slash_of(const uint64_t *parts, int n, uint32_t ppm, uint64_t *b
     assert_ok(slash(l, REP, OFF, CA_LEDGER_EVIDENCE_EQUIVOCATION, award(9), 1));
     uint64_t taken = before - holdings(l, OFF);
     *burn_out = burned(l);
-    *reporter_out = holdings(l, REP);
+    *reporter_out = holdings(l, REP) - 1;
     ca_ledger_free(l);
     return taken;
 }
@@ -659,95 +674,275 @@ static void test_oversize_inputs_refused(void **state)
     ca_identity_free(r);
 }
 
-/* -------------------------------------------- limits the ledger does not defend */
+/* ------------------------------------------- availability (ledger.h, AVAILABILITY) */
 
 /*
- * KNOWN LIMIT (docs/SECURITY.md, "Double spending"): settled escrows stay in
- * the table (an award id opens one escrow, ever) and max_escrows caps the
- * table. Two identities holding one unit between them fill it by hiring each
- * other and releasing, at no cost: the unit comes back every time. After that
- * nobody can open an escrow. This test pins the behaviour; a fix (a fee, a
- * per-hirer quota, forgetting settled escrows after a horizon) must change it
- * together with the page.
+ * Issue 13, ledger availability, first weakness (docs/SECURITY.md, "Double
+ * spending"): settled escrows used to stay for ever under one table cap, so
+ * two identities holding one unit between them filled the table by hiring
+ * each other and releasing, and then nobody could open an escrow. Now a hirer
+ * holds at most max_escrows_per_hirer escrows, open or kept, and a settled
+ * escrow is kept only until its deadline + max_evidence_age, the deadline at
+ * most max_escrow_duration ahead: the pair fills its two quotas and no more,
+ * an honest hirer still opens, and once the window has passed any applied op
+ * drops the pair's records and frees the quotas. An award id whose record was
+ * dropped does not open again with the deadline it had: that deadline is
+ * past, and with a host clock that steps back it is older than the window
+ * (the ledger's horizon).
  */
-static void test_known_limit_escrow_table_fills_at_no_cost(void **state)
+static void test_escrow_table_stays_available(void **state)
 {
     (void)state;
     const unsigned A = 2, B = 3, H = 4, W = 5;
     ca_ledger_options o = opts();
     o.max_escrows = 64;
+    o.max_escrows_per_hirer = 8;
+    o.max_evidence_age = 1000;
+    o.max_escrow_duration = 500;
     ca_ledger *l = fresh(&o);
     assert_ok(mint(l, A, 1));
     assert_ok(mint(l, B, 1));
     assert_ok(mint(l, H, 1000));
     assert_ok(mint(l, W, 1000));
-    for (unsigned k = 1; k <= 64; k++) {
+    for (unsigned k = 1; k <= 16; k++) {
         unsigned hirer = k % 2 ? A : B, worker = k % 2 ? B : A;
         assert_ok(esc_open(l, hirer, worker, k, 1, 0, 100 + k, k));
         assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, hirer, k, 0, 0, k));
     }
-    assert_int_equal(holdings(l, A) + holdings(l, B), 2); /* it cost them nothing */
-    assert_status(CA_ERR_LIMIT, esc_open(l, H, W, 1000, 100, 10, 500, 100));
+    /* Eight kept escrows each: the quota is full, the table is not. */
+    assert_status(CA_ERR_LIMIT, esc_open(l, A, B, 17, 1, 0, 117, 17));
+    assert_status(CA_ERR_LIMIT, esc_open(l, B, A, 18, 1, 0, 118, 18));
+    assert_int_equal(holdings(l, A) + holdings(l, B), 2);
+    assert_ok(esc_open(l, H, W, 1000, 100, 10, 500, 100));
+    /* A deadline further ahead than max_escrow_duration would keep a record longer. */
+    assert_status(CA_ERR_LIMIT, esc_open(l, H, W, 1001, 1, 0, 100 + 501, 100));
+    ca_ledger_totals t;
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrows, 17);
+
+    /* The window of the pair's last escrow (deadline 116) ends at 1116: any op after it drops
+     * all sixteen; the open one stays, whatever its age. */
+    assert_ok(xfer(l, H, W, 1, 1116));
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrows, 2); /* deadline 116 + 1000 is not before 1116 yet */
+    assert_ok(xfer(l, H, W, 1, 1117));
+    ca_ledger_totals_get(l, &t);
+    assert_int_equal(t.escrows, 1);
+    ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
+    ca_hash a1 = award(1), a1000 = award(1000);
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow(l, &a1, &e));
+    assert_ok(ca_ledger_escrow(l, &a1000, &e));
+    assert_int_equal(e.state, CA_LEDGER_ESCROW_OPEN);
+    /* The dropped award with its old terms: its deadline is past, or (clock stepped back) older
+     * than the window. */
+    assert_status(CA_ERR_LEDGER_TOO_LATE, esc_open(l, A, B, 1, 1, 0, 101, 1118));
+    assert_status(CA_ERR_LEDGER_TOO_LATE, esc_open(l, A, B, 1, 1, 0, 101, 50));
+    /* The quotas are free again. */
+    assert_ok(esc_open(l, A, B, 19, 1, 0, 1200, 1118));
     ca_ledger_free(l);
 }
 
 /*
- * KNOWN LIMIT (docs/SECURITY.md, "Ledger"): the set of used evidence keys has
- * no cap of its own. Equivocation evidence needs only two messages signed by
- * the offender for one task id, which the offender can make up, so a peer
- * with one account (and no stake: the slash then only jails it) can add one
- * 32-byte key per SLASH op for ever, and every replica keeps it. Shown here
- * on the trusted path (ca_ledger_apply); ca_ledger_submit_evidence accepts
- * the same ops with self-signed evidence.
+ * The same with signatures: the worker's consent names the deadline, so a
+ * consent replayed (under the hirer's next nonce) after its escrow was
+ * dropped is refused, whatever `now` the host passes.
  */
-static void test_known_limit_evidence_keys_have_no_cap(void **state)
+static void test_replayed_consent_after_drop(void **state)
+{
+    (void)state;
+    ca_identity *auth = ident(1), *h = ident(2), *w = ident(3);
+    ca_ledger_options o = opts();
+    ca_identity_id(auth, &o.authority);
+    o.max_evidence_age = 1000;
+    o.max_escrow_duration = 500;
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &o));
+    ca_hash lid;
+    assert_ok(ca_ledger_id(l, &lid));
+    ca_agent_id hid, wid;
+    ca_identity_id(h, &hid);
+    ca_identity_id(w, &wid);
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_ledger_op op;
+    for (unsigned i = 0; i < 2; i++) {
+        memset(&op, 0, sizeof op);
+        op.type = CA_LEDGER_OP_MINT;
+        op.signer = o.authority;
+        op.nonce = i + 1;
+        op.counterparty = i ? wid : hid;
+        op.amount = 100;
+        assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
+        assert_ok(ca_ledger_submit(l, msg, n, 100, NULL));
+    }
+    ca_ledger_op open;
+    memset(&open, 0, sizeof open);
+    open.type = CA_LEDGER_OP_ESCROW_OPEN;
+    open.signer = hid;
+    open.nonce = 1;
+    open.counterparty = wid;
+    open.ref = award(1);
+    open.amount = 10;
+    open.deadline = 300;
+    ca_signature consent;
+    assert_ok(ca_ledger_op_cosign(&lid, &open, w, &consent));
+    assert_ok(ca_ledger_op_sign_cosigned(&lid, &open, h, &consent, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 100, NULL));
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_ESCROW_RELEASE;
+    op.signer = hid;
+    op.nonce = 2;
+    op.ref = award(1);
+    assert_ok(ca_ledger_op_sign(&lid, &op, h, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 150, NULL));
+    memset(&op, 0, sizeof op); /* any op after 300 + 1000 drops the escrow */
+    op.type = CA_LEDGER_OP_TRANSFER;
+    op.signer = wid;
+    op.nonce = 1;
+    op.counterparty = hid;
+    op.amount = 1;
+    assert_ok(ca_ledger_op_sign(&lid, &op, w, NULL, msg, sizeof msg, &n));
+    assert_ok(ca_ledger_submit(l, msg, n, 1301, NULL));
+    ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow(l, &open.ref, &e));
+    /* The hirer replays the consent under its next nonce. */
+    open.nonce = 3;
+    assert_ok(ca_ledger_op_sign_cosigned(&lid, &open, h, &consent, msg, sizeof msg, &n));
+    ca_hash before, after;
+    assert_ok(ca_ledger_state_hash(l, &before));
+    assert_status(CA_ERR_LEDGER_TOO_LATE, ca_ledger_submit(l, msg, n, 1302, NULL));
+    assert_status(CA_ERR_LEDGER_TOO_LATE, ca_ledger_submit(l, msg, n, 250, NULL));
+    assert_ok(ca_ledger_state_hash(l, &after));
+    assert_memory_equal(before.bytes, after.bytes, sizeof before.bytes);
+    assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow(l, &open.ref, &e));
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
+    ca_identity_free(auth);
+    ca_identity_free(h);
+    ca_identity_free(w);
+}
+
+/* An equivocation slash by R of X for a made-up offense k, dated `at` (its task's deadline). */
+static ca_status made_up_slash(ca_ledger *l, unsigned R, unsigned X, unsigned k, uint64_t at,
+                               uint64_t now)
+{
+    ca_ledger_op op = mkop(CA_LEDGER_OP_SLASH, R);
+    op.counterparty = agent(X);
+    op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
+    op.ref = award(k);
+    op.deadline = at;
+    ca_status st = ca_ledger_apply(l, &op, now, NULL);
+    if (st == CA_OK)
+        nonces[R] = op.nonce;
+    return st;
+}
+
+/*
+ * Issue 13, ledger availability, second weakness (docs/SECURITY.md,
+ * "Ledger"): used evidence keys were kept for ever, and equivocation evidence
+ * about a made-up task by an account with no stake still slashed (taking 0)
+ * and added a key on every replica. Now a slash that would take nothing is
+ * refused (CA_ERR_LEDGER_NO_STAKE) and records nothing, so each key costs its
+ * offender at least one unit of stake; and a key is kept only until its
+ * offense time + max_evidence_age, after which the offense is refused
+ * (CA_ERR_LEDGER_EVIDENCE_EXPIRED), never slashed twice. A flood at a steady
+ * rate keeps the used-evidence set at what one window holds: memory stops
+ * growing.
+ */
+static void test_evidence_keys_cost_stake_and_expire(void **state)
 {
     (void)state;
     const unsigned X = 2, R = 3;
     ca_ledger_options o = opts();
     o.max_accounts = 4;
     o.max_escrows = 1;
+    o.max_evidence_age = 1000;
+    o.slash_equivocation_ppm = 1; /* the least a slash takes: one unit a key */
+    o.reporter_share_ppm = 0;
     ca_ledger *l = fresh(&o);
     assert_ok(mint(l, X, 1));
-    const size_t before = ca_ledger_memory_bytes(l);
-    for (unsigned k = 0; k < 4000; k++) {
-        ca_ledger_op op = mkop(CA_LEDGER_OP_SLASH, R);
-        op.counterparty = agent(X);
-        op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
-        op.ref = award(k);
-        assert_ok(ca_ledger_apply(l, &op, k, NULL));
-        nonces[R] = op.nonce;
-    }
+    assert_ok(mint(l, R, 1));
+    /* No stake: 4000 made-up offenses change nothing at all. */
+    const size_t mem0 = ca_ledger_memory_bytes(l);
+    ca_hash h0, h1;
+    assert_ok(ca_ledger_state_hash(l, &h0));
+    for (unsigned k = 0; k < 4000; k++)
+        assert_status(CA_ERR_LEDGER_NO_STAKE, made_up_slash(l, R, X, k, k, k));
+    assert_ok(ca_ledger_state_hash(l, &h1));
+    assert_memory_equal(h0.bytes, h1.bytes, sizeof h0.bytes);
+    assert_int_equal(ca_ledger_memory_bytes(l), mem0);
+    assert_int_equal(holdings(l, X), 1);
+
+    /* Each key costs a unit: a stake of 600 buys 600 keys, then nothing more. */
+    assert_ok(mint(l, X, 600));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, X, 600, 0));
+    unsigned keys = 0;
+    while (made_up_slash(l, R, X, 10000 + keys, 5, 5) == CA_OK)
+        keys++;
+    assert_int_equal(keys, 600);
+    assert_status(CA_ERR_LEDGER_NO_STAKE, made_up_slash(l, R, X, 20000, 5, 5));
+    assert_int_equal(burned(l), 600);
     assert_ok(ca_ledger_check(l));
-    assert_true(ca_ledger_memory_bytes(l) >= before + 4000 * sizeof(ca_hash));
-    assert_int_equal(holdings(l, X), 1); /* nothing at stake, nothing lost */
+    ca_ledger_free(l);
+
+    /* A key a millisecond for 20 windows: the set holds one window's keys, memory plateaus. */
+    l = fresh(&o);
+    assert_ok(mint(l, X, 100000));
+    assert_ok(mint(l, R, 1));
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, X, 100000, 0));
+    size_t mem_warm = 0;
+    for (unsigned t = 0; t < 20000; t++) {
+        assert_ok(made_up_slash(l, R, X, t, t, t));
+        if (t == 3000)
+            mem_warm = ca_ledger_memory_bytes(l);
+    }
+    assert_int_equal(ca_ledger_memory_bytes(l), mem_warm);
+    assert_int_equal(holdings(l, X), 100000 - 20000);
+    assert_ok(ca_ledger_check(l));
+    /* Within its window an offense is used; after it, expired: never slashed twice. */
+    assert_status(CA_ERR_LEDGER_EVIDENCE_USED, made_up_slash(l, R, X, 19000, 19000, 19999));
+    assert_status(CA_ERR_LEDGER_EVIDENCE_EXPIRED, made_up_slash(l, R, X, 18000, 18000, 19999));
+    assert_status(CA_ERR_LEDGER_EVIDENCE_EXPIRED, made_up_slash(l, R, X, 5, 5, 19999));
+    /* An offense dated more than max_escrow_duration ahead would be kept longer: later. */
+    assert_status(CA_ERR_LEDGER_TOO_EARLY,
+                  made_up_slash(l, R, X, 30000, 20000 + o.max_escrow_duration + 1, 20000));
+    assert_int_equal(holdings(l, X), 100000 - 20000);
     ca_ledger_free(l);
 }
 
 /*
- * KNOWN LIMIT (docs/SECURITY.md, "Sybil flood"): a reporter gets an account
- * when its first SLASH applies, even when its share is 0. With equivocation
- * evidence it can make up (previous test), one offender account with one
- * unit lets any number of fresh identities report, each creating an account
- * for nothing, until max_accounts is reached; then nobody new can receive
- * units.
+ * Issue 13, ledger availability, third weakness (docs/SECURITY.md, "Sybil
+ * flood"): a reporter's account used to be created by its first SLASH, even
+ * with a zero share, so fresh identities filled max_accounts for nothing.
+ * Now the signer of a SLASH must already have an account (the arbiter of a
+ * DISPUTE excepted): the reports are refused with CA_ERR_LEDGER_UNKNOWN_ACCOUNT
+ * although the offender has stake at risk, no account appears, and new
+ * accounts can still receive units.
  */
-static void test_known_limit_reports_create_accounts_for_free(void **state)
+static void test_reports_create_no_accounts(void **state)
 {
     (void)state;
-    const unsigned X = 2;
+    const unsigned X = 2, R = 3;
     ca_ledger_options o = opts();
     o.max_accounts = 8;
     o.reporter_share_ppm = 0;
     ca_ledger *l = fresh(&o);
-    assert_ok(mint(l, X, 1)); /* accounts: the authority and X */
+    assert_ok(mint(l, X, 1000)); /* accounts: the authority and X */
+    assert_ok(simple(l, CA_LEDGER_OP_BOND, X, 1000, 0));
     for (unsigned r = 10; r < 16; r++)
-        assert_ok(slash(l, r, X, CA_LEDGER_EVIDENCE_EQUIVOCATION, award(r), r));
+        assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+                      slash(l, r, X, CA_LEDGER_EVIDENCE_EQUIVOCATION, award(r), r));
     ca_ledger_totals t;
     ca_ledger_totals_get(l, &t);
-    assert_int_equal(t.accounts, 8);
-    assert_int_equal(t.minted, 1); /* eight accounts for one unit */
-    assert_status(CA_ERR_LIMIT, mint(l, 20, 1000));
+    assert_int_equal(t.accounts, 2);
+    assert_int_equal(holdings(l, X), 1000);
+    /* A reporter that holds an account reports as before. */
+    assert_ok(mint(l, R, 1));
+    assert_ok(slash(l, R, X, CA_LEDGER_EVIDENCE_EQUIVOCATION, award(1), 20));
+    assert_true(holdings(l, X) < 1000);
+    for (unsigned k = 20; k < 25; k++)
+        assert_ok(mint(l, k, 1000));
+    assert_status(CA_ERR_LIMIT, mint(l, 25, 1000));
     ca_ledger_free(l);
 }
 
@@ -760,9 +955,10 @@ int main(void)
         cmocka_unit_test(test_rounding_never_favours_the_actor),
         cmocka_unit_test(test_replayed_ops_apply_once),
         cmocka_unit_test(test_oversize_inputs_refused),
-        cmocka_unit_test(test_known_limit_escrow_table_fills_at_no_cost),
-        cmocka_unit_test(test_known_limit_evidence_keys_have_no_cap),
-        cmocka_unit_test(test_known_limit_reports_create_accounts_for_free),
+        cmocka_unit_test(test_escrow_table_stays_available),
+        cmocka_unit_test(test_replayed_consent_after_drop),
+        cmocka_unit_test(test_evidence_keys_cost_stake_and_expire),
+        cmocka_unit_test(test_reports_create_no_accounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

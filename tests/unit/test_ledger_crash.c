@@ -43,6 +43,7 @@ static ca_ledger_options opts(void)
     o.authority = agent(AUTH);
     o.arbiter = agent(1);
     o.unbonding_delay = 20;
+    o.max_evidence_age = 200; /* settled escrows and used keys are dropped during the stream */
     return o;
 }
 
@@ -98,6 +99,7 @@ static ca_ledger_op stream_op(const ca_ledger *l, uint64_t *s, uint64_t i)
         op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
         op.counterparty = agent(cp);
         op.ref.bytes[0] = (uint8_t)rnd(s, 200);
+        op.deadline = i; /* the task's deadline: now (now is i) */
     }
     op.signer = agent(sg);
     ca_ledger_account_info a;
@@ -767,7 +769,7 @@ static void test_snapshot_hostile_counts(void **state)
     size_t slen;
     read_all("snapshot", &snap, &slen);
     ca_ledger_options o = opts();
-    const size_t count_at[] = {72, 76, 80}; /* n_accounts, n_escrows, n_evidence */
+    const size_t count_at[] = {80, 84, 88}; /* n_accounts, n_escrows, n_evidence */
     const uint32_t claims[] = {UINT32_MAX, 1u << 24, 1000};
     uint8_t *d = malloc(slen);
     assert_non_null(d);
@@ -784,19 +786,30 @@ static void test_snapshot_hostile_counts(void **state)
     free(d);
     free(snap);
     rm_dir();
-    /* 20000 accounts and 5000 evidence keys: memory <= 4 x the snapshot's size. */
+    /* 20000 accounts and 5000 evidence keys: memory <= 4 x the snapshot's size. Each slash
+     * must take something: 1 ppm takes one unit of a stake of 10000 each time. */
+    o.slash_equivocation_ppm = 1;
     ca_ledger *l = NULL;
     assert_ok(ca_ledger_new(&l, &o));
-    for (uint32_t i = 0; i < 20000; i++) { /* the first one to the offender below */
+    for (uint32_t i = 0; i < 20000; i++) { /* the first two to the offender and the reporter */
         ca_ledger_op op;
         memset(&op, 0, sizeof op);
         op.type = CA_LEDGER_OP_MINT;
         op.signer = agent(AUTH);
         op.nonce = i + 1;
-        op.counterparty = agent(4);
-        if (i > 0)
+        op.counterparty = agent(i == 1 ? 3 : 4);
+        if (i > 1)
             cai_store_le32(op.counterparty.bytes + 4, i);
-        op.amount = 10;
+        op.amount = i == 0 ? 10000 : 10;
+        assert_ok(ca_ledger_apply(l, &op, 0, NULL));
+    }
+    {
+        ca_ledger_op op;
+        memset(&op, 0, sizeof op);
+        op.type = CA_LEDGER_OP_BOND;
+        op.signer = agent(4);
+        op.nonce = 1;
+        op.amount = 10000;
         assert_ok(ca_ledger_apply(l, &op, 0, NULL));
     }
     for (uint32_t i = 0; i < 5000; i++) {

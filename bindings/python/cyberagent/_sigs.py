@@ -124,6 +124,8 @@ CONSTANTS = {
     "CA_ERR_LEDGER_INVARIANT": -416,
     "CA_ERR_LEDGER_JAILED": -405,
     "CA_ERR_LEDGER_OPTIONS_MISMATCH": -417,
+    "CA_ERR_LEDGER_NO_STAKE": -418,
+    "CA_ERR_LEDGER_EVIDENCE_EXPIRED": -419,
     "CA_ERR_LEDGER_SELF_DEALING": -413,
     "CA_ERR_LEDGER_TOO_EARLY": -410,
     "CA_ERR_LEDGER_TOO_LATE": -411,
@@ -137,7 +139,11 @@ CONSTANTS = {
     "CA_LEDGER_EVIDENCE_DISPUTE": 3,
     "CA_LEDGER_EVIDENCE_EQUIVOCATION": 1,
     "CA_LEDGER_EVIDENCE_MISSED_DEADLINE": 2,
-    "CA_LEDGER_OPTIONS_VERSION": 2,
+    "CA_LEDGER_OPTIONS_VERSION": 3,
+    "CA_LEDGER_DEFAULT_UNBONDING_DELAY": 1_814_400_000,
+    "CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE": 1_814_400_000,
+    "CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION": 2_592_000_000,
+    "CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER": 65536,
     "CA_LEDGER_ESCROW_INFO_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
     "CA_LEDGER_OP_ESCROW_DELIVER": 7,
@@ -319,6 +325,9 @@ class ca_ledger_options(Structure):
         ("max_escrows", c_uint32),
         ("initial_accounts", c_uint32),
         ("network", ca_hash),
+        ("max_evidence_age", c_uint64),
+        ("max_escrow_duration", c_uint64),
+        ("max_escrows_per_hirer", c_uint32),
     ]
 
 
@@ -904,6 +913,7 @@ SIGNATURES = [
     ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t, P(c_size_t)]),
     ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
     # task.h
+    ("ca_evidence_deadline", c_uint64, [P(ca_evidence)]),
     ("ca_evidence_encode", ca_status, [P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
     (
         "ca_evidence_encode2",

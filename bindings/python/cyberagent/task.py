@@ -743,6 +743,12 @@ class Evidence(LightHandle):
         return bytes(h)
 
     @property
+    def deadline(self) -> int:
+        """The task's deadline (the request's): no message of the offense is dated after
+        it. An EQUIVOCATION slash names it as its ``deadline`` (the ledger's offense time)."""
+        return int(F.ca_evidence_deadline(self._p()))
+
+    @property
     def hash(self) -> bytes:
         """Unique id of this evidence pair."""
         h = _sigs.ca_hash()

@@ -151,13 +151,52 @@ class TestLedger(unittest.TestCase):
             T.evidence_encode(req, refused, b1)  # a refused bid and its correction prove nothing
         ev = T.evidence_encode(req, b1, b2)
         self.assertLessEqual(len(ev), L.evidence_max_bytes())
-        offense = T.Evidence.open(ev).offense
-        slash = w.sign(L.OP_SLASH, w.alice, counterparty=w.bob.public_key, ref=offense,
-                       evidence=L.EVIDENCE_EQUIVOCATION)
+        evo = T.Evidence.open(ev)
+        self.assertEqual(evo.deadline, t0 + 60_000)  # the task's deadline: the offense time
+        w.submit(L.OP_MINT, w.auth, counterparty=w.alice.public_key, amount=1)  # reporters need accounts
+        slash = w.sign(L.OP_SLASH, w.alice, counterparty=w.bob.public_key, ref=evo.offense,
+                       evidence=L.EVIDENCE_EQUIVOCATION, deadline=evo.deadline)
         with self.assertRaises(cyberagent.LedgerBadEvidenceError):
-            w.led.submit(slash, 200)  # an equivocation slash needs its evidence
-        w.led.submit_evidence(slash, ev, 200)
+            w.led.submit(slash, t0 + 100)  # an equivocation slash needs its evidence
+        w.led.submit_evidence(slash, ev, t0 + 100)
         self.assertLess(w.led.account(w.bob.public_key).bonded, 1000)
+        w.led.check()
+
+    def test_availability_rules(self):
+        """Slashes that take nothing, old offenses and reports from unknown accounts are refused;
+        escrows are bounded per hirer and in time (issue 13, ledger availability)."""
+        w = World(max_evidence_age=1000, max_escrow_duration=500, max_escrows_per_hirer=1)
+        for who in (w.alice, w.bob):
+            w.submit(L.OP_MINT, w.auth, counterparty=who.public_key, amount=100)
+        with self.assertRaises(cyberagent.LedgerNoStakeError):  # bob has nothing at stake
+            w.led.apply(w.op(L.OP_SLASH, w.alice, counterparty=w.bob.public_key, ref=bytes(32),
+                             evidence=L.EVIDENCE_EQUIVOCATION, deadline=100), 100)
+        w.nonces[w.alice.public_key] -= 1
+        w.led.apply(w.op(L.OP_BOND, w.bob, amount=50), 100)
+        with self.assertRaises(cyberagent.LedgerEvidenceExpiredError):
+            w.led.apply(w.op(L.OP_SLASH, w.alice, counterparty=w.bob.public_key, ref=bytes(32),
+                             evidence=L.EVIDENCE_EQUIVOCATION, deadline=100), 1101)
+        w.nonces[w.alice.public_key] -= 1
+        stranger = Identity.generate()
+        with self.assertRaises(cyberagent.LedgerUnknownAccountError):  # reports create no accounts
+            w.led.apply(LedgerOp(L.OP_SLASH, signer=stranger.public_key, nonce=1, counterparty=w.bob.public_key,
+                                 ref=bytes(32), evidence=L.EVIDENCE_EQUIVOCATION, deadline=100), 200)
+        with self.assertRaises(cyberagent.LimitError):  # deadline beyond max_escrow_duration
+            w.submit(L.OP_ESCROW_OPEN, w.alice, now=200, cosigner=w.bob, counterparty=w.bob.public_key,
+                     ref=b"\x01" * 32, amount=10, deadline=701)
+        w.nonces[w.alice.public_key] -= 1
+        w.submit(L.OP_ESCROW_OPEN, w.alice, now=200, cosigner=w.bob, counterparty=w.bob.public_key,
+                 ref=b"\x01" * 32, amount=10, deadline=700)
+        with self.assertRaises(cyberagent.LimitError):  # one escrow per hirer here
+            w.submit(L.OP_ESCROW_OPEN, w.alice, now=200, cosigner=w.bob, counterparty=w.bob.public_key,
+                     ref=b"\x02" * 32, amount=10, deadline=700)
+        w.nonces[w.alice.public_key] -= 1
+        w.submit(L.OP_ESCROW_RELEASE, w.alice, now=300, ref=b"\x01" * 32)
+        self.assertEqual(w.led.totals().escrows, 1)  # kept until deadline + max_evidence_age
+        w.submit(L.OP_TRANSFER, w.bob, now=1701, counterparty=w.alice.public_key, amount=1)
+        self.assertEqual(w.led.totals().escrows, 0)
+        with self.assertRaises(cyberagent.LedgerUnknownEscrowError):
+            w.led.escrow(b"\x01" * 32)
         w.led.check()
 
     def test_durable_reopen(self):
@@ -193,6 +232,10 @@ class TestLedger(unittest.TestCase):
             Ledger(no_such_option=1)
         o = L.ledger_options(unbonding_delay=5)
         self.assertEqual(o.unbonding_delay, 5)
+        self.assertEqual(o.max_evidence_age, cyberagent.CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE)
+        self.assertEqual(o.max_escrow_duration, 30 * 24 * 3600 * 1000)
+        self.assertEqual(o.max_escrows_per_hirer, cyberagent.CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER)
+        self.assertNotEqual(L.ledger_id(max_evidence_age=1), L.ledger_id())
 
     def test_delivery_carries_its_result(self):
         """A signed DELIVER names the worker's RESULT and comes with it (issue 13, finding 7)."""
@@ -239,6 +282,7 @@ class TestLedger(unittest.TestCase):
         w.submit(L.OP_ESCROW_REFUND, w.bob, now=51, ref=award)
         self.assertTrue(w.led.escrow(award).missed)
         reporter = Identity.generate()
+        w.submit(L.OP_MINT, w.auth, counterparty=reporter.public_key, amount=1)  # reporters need accounts
         w.submit(L.OP_SLASH, reporter, now=52, counterparty=w.bob.public_key, ref=award,
                  evidence=L.EVIDENCE_MISSED_DEADLINE)
         self.assertEqual(w.led.account(w.bob.public_key).bonded, 495)

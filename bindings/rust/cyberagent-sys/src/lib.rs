@@ -364,6 +364,8 @@ pub const CA_ERR_LEDGER_INSUFFICIENT_FUNDS: ca_status = -400;
 pub const CA_ERR_LEDGER_INVARIANT: ca_status = -416;
 pub const CA_ERR_LEDGER_JAILED: ca_status = -405;
 pub const CA_ERR_LEDGER_OPTIONS_MISMATCH: ca_status = -417;
+pub const CA_ERR_LEDGER_NO_STAKE: ca_status = -418;
+pub const CA_ERR_LEDGER_EVIDENCE_EXPIRED: ca_status = -419;
 pub const CA_ERR_LEDGER_SELF_DEALING: ca_status = -413;
 pub const CA_ERR_LEDGER_TOO_EARLY: ca_status = -410;
 pub const CA_ERR_LEDGER_TOO_LATE: ca_status = -411;
@@ -377,7 +379,11 @@ pub const CA_LEDGER_ESCROW_SPLIT: u32 = 4;
 pub const CA_LEDGER_EVIDENCE_DISPUTE: u32 = 3;
 pub const CA_LEDGER_EVIDENCE_EQUIVOCATION: u32 = 1;
 pub const CA_LEDGER_EVIDENCE_MISSED_DEADLINE: u32 = 2;
-pub const CA_LEDGER_OPTIONS_VERSION: u32 = 2;
+pub const CA_LEDGER_OPTIONS_VERSION: u32 = 3;
+pub const CA_LEDGER_DEFAULT_UNBONDING_DELAY: u32 = 1814400000;
+pub const CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE: u32 = 1814400000;
+pub const CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION: u32 = 2592000000;
+pub const CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER: u32 = 65536;
 pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
 pub const CA_LEDGER_OP_ESCROW_DELIVER: u32 = 7;
@@ -428,6 +434,9 @@ pub struct ca_ledger_options {
     pub max_escrows: u32,
     pub initial_accounts: u32,
     pub network: ca_hash,
+    pub max_evidence_age: u64,
+    pub max_escrow_duration: u64,
+    pub max_escrows_per_hirer: u32,
 }
 
 #[repr(C)]
@@ -1206,6 +1215,7 @@ extern "C" {
     pub fn ca_evidence_hash(ev: *const ca_evidence, out: *mut ca_hash);
     pub fn ca_evidence_kind(ev: *const ca_evidence) -> u32;
     pub fn ca_evidence_offense(ev: *const ca_evidence, out: *mut ca_hash);
+    pub fn ca_evidence_deadline(ev: *const ca_evidence) -> u64;
     pub fn ca_evidence_message(ev: *const ca_evidence, index: c_int, out: *mut ca_hash);
     pub fn ca_evidence_offender(ev: *const ca_evidence, out: *mut ca_agent_id);
     pub fn ca_evidence_open(out: *mut *mut ca_evidence, data: *const u8, len: usize) -> ca_status;

@@ -867,6 +867,12 @@ impl Evidence {
         h.bytes
     }
 
+    /// The task's deadline (the request's): no message of the offense is dated after it.
+    /// An EQUIVOCATION slash names it as its `deadline` (the ledger's offense time).
+    pub fn deadline(&self) -> u64 {
+        unsafe { sys::ca_evidence_deadline(self.ptr.as_ptr()) }
+    }
+
     /// Unique id of this evidence pair.
     pub fn hash(&self) -> Hash {
         let mut h = zero_hash();

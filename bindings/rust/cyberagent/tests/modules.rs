@@ -195,6 +195,72 @@ fn ledger_escrow_flow() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Issue 13, ledger availability: slashes that take nothing, offenses older than the window and
+/// reports from accounts that do not exist are refused; escrows are bounded per hirer and in
+/// time, and a settled one is dropped once its window has passed.
+#[test]
+fn ledger_availability_rules() {
+    let (auth, alice, bob) =
+        (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
+    let mut opts = cyberagent::ledger_options(&auth.public_key(), &[0; 32]).unwrap();
+    assert_eq!(opts.max_evidence_age, sys::CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE as u64);
+    assert_eq!(opts.max_escrow_duration, sys::CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION as u64);
+    assert_eq!(opts.max_escrows_per_hirer, sys::CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER);
+    opts.max_evidence_age = 1000;
+    opts.max_escrow_duration = 500;
+    opts.max_escrows_per_hirer = 1;
+    let mut led = Ledger::new(&opts).unwrap();
+    let mut nonce = std::collections::HashMap::new();
+    let mut op = |kind: u32, who: &[u8; 32]| {
+        let n = nonce.entry(*who).or_insert(0u64);
+        *n += 1;
+        LedgerOp { kind, signer: *who, nonce: *n, ..Default::default() }
+    };
+    let (a, b) = (alice.public_key(), bob.public_key());
+    for who in [a, b] {
+        let mut m = op(sys::CA_LEDGER_OP_MINT, &auth.public_key());
+        m.counterparty = who;
+        m.amount = 100;
+        led.apply(&m, 100).unwrap();
+    }
+    let mut s = LedgerOp { kind: sys::CA_LEDGER_OP_SLASH, signer: a, nonce: 1, ..Default::default() };
+    s.counterparty = b;
+    s.evidence = sys::CA_LEDGER_EVIDENCE_EQUIVOCATION;
+    s.deadline = 100;
+    assert_eq!(led.apply(&s, 100).unwrap_err().status(), sys::CA_ERR_LEDGER_NO_STAKE);
+    let mut bond = op(sys::CA_LEDGER_OP_BOND, &b);
+    bond.amount = 50;
+    led.apply(&bond, 100).unwrap();
+    assert_eq!(led.apply(&s, 1101).unwrap_err().status(), sys::CA_ERR_LEDGER_EVIDENCE_EXPIRED);
+    let mut stranger = s;
+    stranger.signer = [0x77; 32];
+    assert_eq!(led.apply(&stranger, 200).unwrap_err().status(), sys::CA_ERR_LEDGER_UNKNOWN_ACCOUNT);
+    let mut open = op(sys::CA_LEDGER_OP_ESCROW_OPEN, &a);
+    open.counterparty = b;
+    open.reference = [1; 32];
+    open.amount = 10;
+    open.deadline = 701; // more than max_escrow_duration after now
+    assert_eq!(led.apply(&open, 200).unwrap_err().status(), status::CA_ERR_LIMIT);
+    open.deadline = 700;
+    led.apply(&open, 200).unwrap();
+    let mut second = open;
+    second.nonce += 1;
+    second.reference = [2; 32];
+    assert_eq!(led.apply(&second, 200).unwrap_err().status(), status::CA_ERR_LIMIT); // quota 1
+    let mut rel = op(sys::CA_LEDGER_OP_ESCROW_RELEASE, &a);
+    rel.nonce = open.nonce + 1;
+    rel.reference = [1; 32];
+    led.apply(&rel, 300).unwrap();
+    assert_eq!(led.totals().escrows, 1); // kept until deadline + max_evidence_age
+    let mut t = op(sys::CA_LEDGER_OP_TRANSFER, &b);
+    t.counterparty = a;
+    t.amount = 1;
+    led.apply(&t, 1701).unwrap();
+    assert_eq!(led.totals().escrows, 0);
+    assert_eq!(led.escrow(&[1; 32]).unwrap_err().status(), sys::CA_ERR_LEDGER_UNKNOWN_ESCROW);
+    led.check().unwrap();
+}
+
 #[test]
 fn reputation_scores() {
     let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);

@@ -299,6 +299,7 @@ fn equivocation_evidence_cancel_dispute() {
     assert_eq!((e.offender(), e.task(), e.kind(), e.hash()), (off, task, kind, h));
     assert_ne!(e.message(0), e.message(1));
     assert_ne!(e.offense(), e.hash());
+    assert_eq!(e.deadline(), T0 + 60_000); // the request's deadline
     let award = TaskBody::Award { task, bid: b1_id, worker: wk, price: 50, collateral: 0, deadline: T0 + 20 };
     let (ab, award_id) = sign_task(&hirer, &at(3), &award).unwrap();
     th.apply(&open(&ab, 3), T0 + 3).unwrap();
