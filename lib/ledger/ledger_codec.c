@@ -84,26 +84,29 @@ const cai_wire_table cai_ledger_op_table = CAI_WF_TABLE("ledger op", op_rows, op
 const cai_wire_table cai_ledger_op_sig_table =
     CAI_WF_TABLE("ledger op signatures", sig_rows, sig_select);
 
-/* Every field the type does not use must be zero: there is one encoding per op. */
-static ca_status check_unused(const ca_ledger_op *op)
+/* The op's map entries; every field the type does not use must be zero (one encoding per op). */
+static ca_status op_entries(const ca_ledger_op *op, uint32_t *entries)
 {
     if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
-    const cai_wire_field *f = cai_wire_unused_set(&cai_ledger_op_table, op);
-    if (f != NULL)
+    const cai_wire_field *unused;
+    *entries = cai_wire_count_checked(&cai_ledger_op_table, op, &unused);
+    if (unused != NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
-                        op->type, f->name);
+                        op->type, unused->name);
     return CA_OK;
 }
 
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len)
 {
-    ca_status st = check_unused(op);
+    uint32_t entries = 0;
+    ca_status st = op_entries(op, &entries);
     if (st != CA_OK)
         return st;
     cai_wire_writer w;
     cai_ww_init(&w, out, cap);
-    cai_wire_put_map(&w, &cai_ledger_op_table, op);
+    cai_ww_map(&w, entries);
+    cai_wire_put(&w, &cai_ledger_op_table, op);
     return cai_ww_finish(&w, len);
 }
 
@@ -273,7 +276,8 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       const uint8_t *cosig, uint8_t *out, size_t out_cap,
                                       size_t *out_len)
 {
-    ca_status st = check_unused(op);
+    uint32_t entries = 0;
+    ca_status st = op_entries(op, &entries);
     if (st != CA_OK)
         return st;
     if ((cosig != NULL) != (op->type == CA_LEDGER_OP_ESCROW_OPEN))
@@ -282,8 +286,7 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
     cai_wire_writer w;
     cai_ww_init(&w, out, out_cap);
     sig_wire x = {op->type, cosig, sig};
-    cai_ww_map(&w, cai_wire_count(&cai_ledger_op_table, op) +
-                       cai_wire_count(&cai_ledger_op_sig_table, &x));
+    cai_ww_map(&w, entries + cai_wire_count(&cai_ledger_op_sig_table, &x));
     cai_wire_put(&w, &cai_ledger_op_table, op);
     cai_wire_put(&w, &cai_ledger_op_sig_table, &x);
     return cai_ww_finish(&w, out_len);

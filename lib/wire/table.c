@@ -67,25 +67,19 @@ static bool row_present(const cai_wire_field *f, const void *obj, uint32_t activ
     }
 }
 
-const cai_wire_field *cai_wire_unused_set(const cai_wire_table *t, const void *obj)
+/* A value in a WHEN row the struct leaves out: not zero? */
+static bool unused_set(const cai_wire_field *f, const void *obj)
 {
-    uint32_t active = row_active(t, obj);
-    for (size_t i = 0; i < t->count; i++) {
-        const cai_wire_field *f = &t->fields[i];
-        if (f->presence != CAI_WP_WHEN || (f->when & active) != 0)
-            continue;
-        if (f->type == CAI_WT_FIXED) {
-            const uint8_t *p = CFIELD(obj, f->off, uint8_t);
-            uint8_t any = 0;
-            for (size_t k = 0; k < f->max; k++)
-                any |= p[k];
-            if (any != 0)
-                return f;
-        } else if (row_scalar(f, obj) != 0) {
-            return f;
-        }
+    if (f->type != CAI_WT_FIXED)
+        return row_scalar(f, obj) != 0;
+    static const uint8_t zero[64];
+    const uint8_t *p = CFIELD(obj, f->off, uint8_t);
+    for (size_t k = 0; k < f->max; k += sizeof zero) {
+        size_t n = f->max - k < sizeof zero ? (size_t)(f->max - k) : sizeof zero;
+        if (memcmp(p + k, zero, n) != 0)
+            return true;
     }
-    return NULL;
+    return false;
 }
 
 /* ---- writer ---- */
@@ -128,6 +122,21 @@ static void put_value(cai_wire_writer *w, const cai_wire_field *f, const void *o
     default:
         break;
     }
+}
+
+uint32_t cai_wire_count_checked(const cai_wire_table *t, const void *obj,
+                                const cai_wire_field **unused)
+{
+    uint32_t n = 0, active = row_active(t, obj);
+    *unused = NULL;
+    for (size_t i = 0; i < t->count; i++) {
+        const cai_wire_field *f = &t->fields[i];
+        if (row_present(f, obj, active))
+            n++;
+        else if (f->presence == CAI_WP_WHEN && *unused == NULL && unused_set(f, obj))
+            *unused = f;
+    }
+    return n;
 }
 
 uint32_t cai_wire_count(const cai_wire_table *t, const void *obj)
@@ -261,7 +270,32 @@ static const uint8_t *fixed_fast(cai_wire_reader *r, size_t n)
     return p + 2;
 }
 
-static void get_bytes(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_field *f, void *obj)
+/*
+ * A bin of at most max bytes in its canonical form (bin8 below 256 bytes,
+ * bin16 below 65536, else bin32), the bytes present. NULL, consuming
+ * nothing, for anything else: cai_wr_bin_max then gives the sentence.
+ */
+static ALWAYS_INLINE const uint8_t *bin_fast(cai_wire_reader *r, size_t max, size_t *n)
+{
+    const uint8_t *p = r->p;
+    size_t left = (size_t)(r->end - p), len, head;
+    if (left >= 2 && p[0] == 0xc4) {
+        len = p[1];
+        head = 2;
+    } else if (left >= 3 && p[0] == 0xc5 && (len = (size_t)p[1] << 8 | p[2]) >= 0x100) {
+        head = 3;
+    } else {
+        return NULL; /* bin32 (64 KiB and more) is rare: the general reader */
+    }
+    if (len > left - head || len > max)
+        return NULL;
+    r->p = p + head + len;
+    *n = len;
+    return p + head;
+}
+
+static ALWAYS_INLINE void get_bytes(cai_wire_dec *d, const cai_wire_table *t,
+                                    const cai_wire_field *f, void *obj)
 {
     const uint8_t *p = NULL;
     if (f->type == CAI_WT_REF && (p = fixed_fast(&d->r, (size_t)f->max)) != NULL) {
@@ -278,6 +312,8 @@ static void get_bytes(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_f
         d->r.p = p + n;
     } else if (f->type == CAI_WT_STR) {
         d->st = cai_wr_str_max(&d->r, max, (const char **)&p, &n);
+    } else if ((p = bin_fast(&d->r, max, &n)) != NULL) {
+        /* taken */
     } else {
         d->st = cai_wr_bin_max(&d->r, max, &p, &n);
     }
@@ -423,6 +459,13 @@ static bool take_key(cai_wire_dec *d, cai_wire_map *m, uint32_t key, bool requir
         m->remaining--;
         m->next_min = (uint64_t)key + 1;
         return true;
+    }
+    if (!required && (m->remaining == 0 || (r->p < r->end && *r->p <= 0x7f && *r->p > key))) {
+        /* absent: the map is done, or its next key (one byte) comes later, as cai_wr_field
+         * would find */
+        if (m->remaining > 0)
+            m->next_min = (uint64_t)key + 1;
+        return false;
     }
     if (required) {
         cai_wd_key(d, m, key);

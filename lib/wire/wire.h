@@ -290,15 +290,17 @@ typedef struct cai_wire_table {
         (nm), (rows), sizeof(rows) / sizeof((rows)[0]), (sel)                                      \
     }
 
-/*
- * The first WHEN row that `obj` leaves out (its select() bits miss the row)
- * but whose value is not zero, or NULL: a struct with such a value has no
- * encoding of its own (it would encode like the same struct with a zero).
- */
-const cai_wire_field *cai_wire_unused_set(const cai_wire_table *t, const void *obj);
-
 /* Map entries `t` writes for `obj`. */
 uint32_t cai_wire_count(const cai_wire_table *t, const void *obj);
+
+/*
+ * The same count, and in *unused the first WHEN row that `obj` leaves out
+ * (its select() bits miss the row) but whose value is not zero, or NULL: a
+ * struct with such a value has no encoding of its own (it would encode like
+ * the same struct with a zero), so an encoder refuses it.
+ */
+uint32_t cai_wire_count_checked(const cai_wire_table *t, const void *obj,
+                                const cai_wire_field **unused);
 /* Writes the fields of `t` present in `obj` (no map header). */
 void cai_wire_put(cai_wire_writer *w, const cai_wire_table *t, const void *obj);
 /* Map header, then the fields. */

@@ -552,17 +552,21 @@ static void test_table_rejects_presence(void **state)
 }
 
 /* A WHEN row the struct leaves out must hold zero, or the struct has no encoding of its own. */
-static void test_table_unused_set(void **state)
+static void test_table_count_checked(void **state)
 {
     (void)state;
     sample s = sample_make(1); /* odd kind: amount is not written */
-    assert_null(cai_wire_unused_set(&sample_table, &s));
+    const cai_wire_field *unused = &sample_rows[0];
+    uint32_t n = cai_wire_count_checked(&sample_table, &s, &unused);
+    assert_int_equal(n, cai_wire_count(&sample_table, &s));
+    assert_null(unused);
     s.amount = 5;
-    const cai_wire_field *f = cai_wire_unused_set(&sample_table, &s);
-    assert_non_null(f);
-    assert_string_equal(f->name, "amount");
+    assert_int_equal(cai_wire_count_checked(&sample_table, &s, &unused), n);
+    assert_non_null(unused);
+    assert_string_equal(unused->name, "amount");
     s.kind = 4; /* even: written, so not unused */
-    assert_null(cai_wire_unused_set(&sample_table, &s));
+    assert_int_equal(cai_wire_count_checked(&sample_table, &s, &unused), n + 1);
+    assert_null(unused);
 }
 
 int main(void)
@@ -577,7 +581,7 @@ int main(void)
         cmocka_unit_test(test_table_roundtrip),
         cmocka_unit_test(test_table_rejects_values),
         cmocka_unit_test(test_table_rejects_presence),
-        cmocka_unit_test(test_table_unused_set),
+        cmocka_unit_test(test_table_count_checked),
     };
     return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
