@@ -349,8 +349,8 @@ static void get_fields(cai_wire_dec *d, cai_wire_map *m, const cai_wire_table *t
 static void get_value(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_field *f, void *obj,
                       size_t index);
 
-/* A map header; a fixmap whose entries the input could hold is taken directly. */
-static void get_map(cai_wire_dec *d, cai_wire_map *m)
+/* A map header; a fixmap whose entries the input could hold is taken in line (as cai_wd_map). */
+static ALWAYS_INLINE void get_map(cai_wire_dec *d, cai_wire_map *m)
 {
     const cai_wire_reader *r = &d->r;
     if (r->p < r->end && (*r->p & 0xf0u) == 0x80u &&

@@ -490,8 +490,17 @@ void cai_wd_init(cai_wire_dec *d, const uint8_t *data, size_t len)
 void cai_wd_map(cai_wire_dec *d, cai_wire_map *m)
 {
     memset(m, 0, sizeof *m);
-    if (d->st == CA_OK)
-        d->st = cai_wr_map(&d->r, m);
+    if (d->st != CA_OK)
+        return;
+    const cai_wire_reader *r = &d->r;
+    if (r->p < r->end && (*r->p & 0xf0u) == 0x80u &&
+        (size_t)(*r->p & 0x0fu) <= (size_t)(r->end - r->p - 1) / 2) {
+        /* a fixmap whose entries the input could hold (what cai_wr_map checks) */
+        m->r = &d->r;
+        m->remaining = *d->r.p++ & 0x0fu;
+        return;
+    }
+    d->st = cai_wr_map(&d->r, m);
 }
 
 void cai_wd_key(cai_wire_dec *d, cai_wire_map *m, uint64_t key)
