@@ -15,6 +15,10 @@
 #define ALWAYS_INLINE inline
 #endif
 
+/* The view members of wire structs (a typedef, so that `const T` stays one qualifier). */
+typedef const uint8_t *bytes_view;
+typedef const char *text_view;
+
 #define FIELD(obj, off, T)  ((T *)(void *)((uint8_t *)(obj) + (off)))
 #define CFIELD(obj, off, T) ((const T *)(const void *)((const uint8_t *)(obj) + (off)))
 
@@ -37,7 +41,7 @@ static uint64_t row_scalar(const cai_wire_field *f, const void *obj)
     case CAI_WT_BOOL:
         return *CFIELD(obj, f->off, int) != 0;
     case CAI_WT_REF:
-        return *CFIELD(obj, f->off, const uint8_t *) != NULL;
+        return *CFIELD(obj, f->off, bytes_view) != NULL;
     case CAI_WT_BIN:
     case CAI_WT_STR:
     case CAI_WT_ARRAY:
@@ -101,13 +105,13 @@ static void put_value(cai_wire_writer *w, const cai_wire_field *f, const void *o
         cai_ww_bin(w, CFIELD(obj, f->off, uint8_t), (size_t)f->max);
         break;
     case CAI_WT_REF:
-        cai_ww_bin(w, *CFIELD(obj, f->off, const uint8_t *), (size_t)f->max);
+        cai_ww_bin(w, *CFIELD(obj, f->off, bytes_view), (size_t)f->max);
         break;
     case CAI_WT_BIN:
-        cai_ww_bin(w, *CFIELD(obj, f->off, const uint8_t *), *CFIELD(obj, f->aux_off, size_t));
+        cai_ww_bin(w, *CFIELD(obj, f->off, bytes_view), *CFIELD(obj, f->aux_off, size_t));
         break;
     case CAI_WT_STR:
-        cai_ww_str(w, *CFIELD(obj, f->off, const char *), *CFIELD(obj, f->aux_off, size_t));
+        cai_ww_str(w, *CFIELD(obj, f->off, text_view), *CFIELD(obj, f->aux_off, size_t));
         break;
     case CAI_WT_MAP:
         cai_wire_put_map(w, f->sub, obj);
@@ -299,7 +303,7 @@ static ALWAYS_INLINE void get_bytes(cai_wire_dec *d, const cai_wire_table *t,
 {
     const uint8_t *p = NULL;
     if (f->type == CAI_WT_REF && (p = fixed_fast(&d->r, (size_t)f->max)) != NULL) {
-        *FIELD(obj, f->off, const uint8_t *) = p;
+        *FIELD(obj, f->off, bytes_view) = p;
         return;
     }
     size_t n = 0;
@@ -339,7 +343,7 @@ static ALWAYS_INLINE void get_bytes(cai_wire_dec *d, const cai_wire_table *t,
                          t->name, f->key, f->name);
         return;
     }
-    *FIELD(obj, f->off, const uint8_t *) = p;
+    *FIELD(obj, f->off, bytes_view) = p;
     if (f->type != CAI_WT_REF)
         *FIELD(obj, f->aux_off, size_t) = n;
 }
