@@ -11,8 +11,10 @@
 /* The per-field reader is inlined into the field loop: it runs once per field of every message. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+#define COLD          __attribute__((cold, noinline))
 #else
 #define ALWAYS_INLINE inline
+#define COLD
 #endif
 
 /* The view members of wire structs (a typedef, so that `const T` stays one qualifier). */
@@ -172,7 +174,7 @@ void cai_wire_put_map(cai_wire_writer *w, const cai_wire_table *t, const void *o
 /* ---- reader ---- */
 
 /* Adds the field to the reader's sentence ("... at byte N: what"), keeping its status. */
-static void name_field(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_field *f)
+static COLD void name_field(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_field *f)
 {
     char why[192];
     (void)snprintf(why, sizeof why, "%s", ca_last_error());
@@ -214,8 +216,8 @@ static ALWAYS_INLINE bool uint_fast(cai_wire_reader *r, uint64_t *v)
 }
 
 /* The sentence of a number a row refuses (out of line: the rare path). */
-static void uint_refused(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_field *f,
-                         uint64_t v)
+static COLD void uint_refused(cai_wire_dec *d, const cai_wire_table *t, const cai_wire_field *f,
+                              uint64_t v)
 {
     ca_status bad = f->bad != CA_OK ? f->bad : CA_ERR_MALFORMED;
     uint64_t max = row_max(f);
@@ -455,7 +457,7 @@ static const cai_wire_field *first_of(const cai_wire_table *t, unsigned alt)
  * and it is above the last one read. Anything else goes through the
  * reader's checks (cai_wr_field).
  */
-static bool take_key(cai_wire_dec *d, cai_wire_map *m, uint32_t key, bool required)
+static ALWAYS_INLINE bool take_key(cai_wire_dec *d, cai_wire_map *m, uint32_t key, bool required)
 {
     const cai_wire_reader *r = &d->r;
     if (m->remaining > 0 && r->p < r->end && *r->p == key) { /* keys < 128, ascending rows */
