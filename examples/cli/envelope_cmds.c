@@ -72,11 +72,11 @@ int cmd_sign(int argc, char **argv)
         return cli_error("sign", "cannot read the clock; pass --now MS");
     if (ttl_s != NULL && (cli_parse_u64(ttl_s, &ttl) != 0 || ttl == 0))
         return cli_error("sign", "--ttl must be a positive number of milliseconds");
-    if (ttl > CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS)
+    if (ttl > CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT)
         return cli_error("sign",
                          "--ttl may be at most %lu ms (a day): verifiers refuse envelopes that "
                          "live longer (CA_ERR_LIFETIME)",
-                         (unsigned long)CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS);
+                         (unsigned long)CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT);
     if (now > UINT64_MAX - ttl)
         return cli_error("sign", "--now plus --ttl overflows");
     if ((flags & CA_ENVELOPE_SEAL) && to == NULL)

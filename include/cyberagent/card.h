@@ -77,8 +77,11 @@ CA_API ca_status ca_card_params_init(ca_card_params *params, unsigned int versio
  * Validates the params, encodes the card body (capabilities sorted by name)
  * and signs it as a CA_KIND_CARD envelope from `signer` into `out`
  * (OWNERSHIP RULE). `id_out` (optional) receives the message id.
- * Statuses: CA_ERR_INVALID_ARGUMENT (missing field, bad UTF-8, duplicate
- * capability, empty window), CA_ERR_LIMIT (a bound above), CA_ERR_BAD_CAPABILITY.
+ * Statuses: CA_ERR_UNSUPPORTED (params version), CA_ERR_INVALID_ARGUMENT
+ * (missing field, bad UTF-8, duplicate capability, not_before >= not_after,
+ * created_at >= not_after), CA_ERR_LIMIT (a bound above, an empty name or
+ * endpoint, 0 capabilities), CA_ERR_BAD_CAPABILITY (a name breaking the
+ * grammar, or NULL), then the envelope's (ca_envelope_sign).
  */
 CA_API CA_NODISCARD ca_status ca_card_sign(const ca_identity *signer, const ca_card_params *params,
                                            uint8_t *out, size_t out_cap, size_t *out_len,

@@ -1,6 +1,8 @@
 /*
- * libcyberagent — signed envelopes: one canonical, signed format for every
- * message (task messages, agent cards, ledger operations, application data).
+ * libcyberagent — signed envelopes: one canonical, signed format for the
+ * messages agents send each other (agent cards, task messages, application
+ * data). Ledger operations are not envelopes: the ledger signs its own
+ * fixed-layout op under the domain "cyberagent/1/ledger-op" (ledger.h).
  * Byte-level specification and test vectors: docs/WIRE.md.
  *
  * OWNERSHIP: ca_envelope_sign writes into a caller buffer (OWNERSHIP RULE in
@@ -35,8 +37,6 @@ extern "C" {
 #define CA_KIND_TASK_RECEIPT 20u
 #define CA_KIND_TASK_CANCEL  21u
 #define CA_KIND_TASK_DISPUTE 22u
-#define CA_KIND_LEDGER_MIN   32u /* ledger operations (ledger.h): 32 .. 63 */
-#define CA_KIND_LEDGER_MAX   63u
 #define CA_KIND_LIBRARY_MAX  0xffffu  /* 1 .. 0xffff: reserved for the library */
 #define CA_KIND_APP_MIN      0x10000u /* 0x10000 .. 0xffffffff: free for applications */
 
@@ -84,31 +84,40 @@ CA_API CA_NODISCARD ca_status ca_envelope_sign(const ca_identity *signer,
 /* ---- decoding and verification ---- */
 
 /*
- * Default for ca_envelope_options.max_lifetime_ms and the replay guard's:
- * 24 hours. An envelope's lifetime is its delivery window, not the task's
- * deadline (deadlines travel in task bodies, and a RESULT for a week-long job
- * is signed when it is delivered); the examples sign for 10 minutes to one
+ * Defaults of ca_envelope_options (what ca_envelope_options_init writes).
+ *
+ * CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT, 24 hours, is also the replay guard's:
+ * an envelope's lifetime is its delivery window, not the task's deadline
+ * (deadlines travel in task bodies, and a RESULT for a week-long job is
+ * signed when it is delivered); the examples sign for 10 minutes to one
  * hour, and a day still covers a recipient that is offline or a queue that
  * redelivers late. Long-lived facts are re-signed: agent cards, like
  * Kademlia records, are republished rather than signed for ever. The cap is
  * what bounds how long a replay guard must remember an id.
  */
-#define CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS 86400000u
+#define CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT     1048576u /* 1 MiB */
+#define CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT (CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT + 4096u)
+#define CA_ENVELOPE_MAX_SKEW_MS_DEFAULT        30000u
+#define CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT    86400000u /* 24 hours */
 
 #define CA_ENVELOPE_OPTIONS_VERSION 2u
 
 typedef struct ca_envelope_options {
-    unsigned int version;      /* CA_ENVELOPE_OPTIONS_VERSION */
-    size_t max_envelope_bytes; /* encoded size limit; default 1 MiB + 4 KiB */
-    size_t max_body_bytes;     /* body size after decompression/unsealing; default 1 MiB */
-    uint64_t max_skew_ms;      /* allowed clock difference; default 30 000 */
-    /* version 2: */
-    uint64_t max_lifetime_ms; /* most expires_at - created_at that verify accepts; at least 1;
-                                 default CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS (a version-1
-                                 struct gets the default) */
+    unsigned int version; /* CA_ENVELOPE_OPTIONS_VERSION */
+    /* Encoded size limit; default CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT (1052672 = 1 MiB
+     * + 4 KiB). */
+    size_t max_envelope_bytes;
+    /* Body size after decompression/unsealing; default CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT
+     * (1048576 = 1 MiB). */
+    size_t max_body_bytes;
+    /* Allowed clock difference; default CA_ENVELOPE_MAX_SKEW_MS_DEFAULT (30000). */
+    uint64_t max_skew_ms;
+    /* Version 2. Most expires_at - created_at that verify accepts; at least 1; default
+     * CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT (86400000; a version-1 struct gets it too). */
+    uint64_t max_lifetime_ms;
 } ca_envelope_options;
 
-/* Fills the defaults above. CA_ERR_UNSUPPORTED for an unknown version. */
+/* Writes each field's default named above. CA_ERR_UNSUPPORTED for an unknown version. */
 CA_API ca_status ca_envelope_options_init(ca_envelope_options *opts, unsigned int version);
 
 typedef struct ca_envelope ca_envelope;
@@ -121,11 +130,12 @@ CA_API CA_NODISCARD ca_status ca_envelope_decode(ca_envelope **out, const uint8_
                                                  const ca_envelope_options *opts);
 
 /*
- * Checks, in this order: the size limits (CA_ERR_LIMIT), the signature
- * (CA_ERR_BAD_SIGNATURE), the lifetime (CA_ERR_LIFETIME when expires_at -
- * created_at > max_lifetime_ms), then time: CA_ERR_NOT_YET_VALID when
- * created_at > now + skew, CA_ERR_EXPIRED when now > expires_at + skew (sums
- * saturate). CA_ERR_INVALID_ARGUMENT for max_lifetime_ms 0.
+ * Checks, in this order: the arguments (CA_ERR_INVALID_ARGUMENT for NULL env
+ * or max_lifetime_ms 0, CA_ERR_UNSUPPORTED for an unknown options version),
+ * the size limits (CA_ERR_LIMIT), the signature (CA_ERR_BAD_SIGNATURE), the
+ * lifetime (CA_ERR_LIFETIME when expires_at - created_at > max_lifetime_ms),
+ * then time: CA_ERR_NOT_YET_VALID when created_at > now + skew,
+ * CA_ERR_EXPIRED when now > expires_at + skew (sums saturate).
  */
 CA_API CA_NODISCARD ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now,
                                                  const ca_envelope_options *opts);
@@ -205,24 +215,33 @@ CA_API CA_NODISCARD ca_status ca_envelope_encoded(const ca_envelope *env, uint8_
  */
 typedef struct ca_replay_guard ca_replay_guard;
 
-#define CA_REPLAY_GUARD_OPTIONS_VERSION  1u
-#define CA_REPLAY_GUARD_CAPACITY_DEFAULT 65536u
-#define CA_REPLAY_GUARD_MAX_CAPACITY     268435456u /* 2^28 */
-/* Default per-sender quota: capacity / CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT, at least 1. */
-#define CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT 16u
-#define CA_REPLAY_GUARD_BYTES_PER_ID         128u
+#define CA_REPLAY_GUARD_OPTIONS_VERSION 1u
+#define CA_REPLAY_GUARD_MAX_CAPACITY    268435456u /* 2^28 */
+/* A sender's quota when max_per_sender is 0: capacity / CA_REPLAY_GUARD_SENDER_SHARE, at least 1.
+ */
+#define CA_REPLAY_GUARD_SENDER_SHARE 16u
+#define CA_REPLAY_GUARD_BYTES_PER_ID 128u
+
+/* Defaults of ca_replay_guard_options: the verifier's skew and lifetime are the envelope's. */
+#define CA_REPLAY_GUARD_CAPACITY_DEFAULT        65536u
+#define CA_REPLAY_GUARD_MAX_SKEW_MS_DEFAULT     CA_ENVELOPE_MAX_SKEW_MS_DEFAULT
+#define CA_REPLAY_GUARD_MAX_LIFETIME_MS_DEFAULT CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT
 
 typedef struct ca_replay_guard_options {
-    unsigned int version;     /* CA_REPLAY_GUARD_OPTIONS_VERSION */
-    size_t capacity;          /* ids remembered at most, 1 .. 2^28; default 65 536 */
-    size_t max_per_sender;    /* ids one sender may hold, 1 .. capacity; 0 (the default):
-                                 capacity / CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT, at least 1 */
-    uint64_t max_skew_ms;     /* the verifier's skew; default 30 000 */
-    uint64_t max_lifetime_ms; /* the verifier's max lifetime, at least 1;
-                                 default CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS */
+    unsigned int version; /* CA_REPLAY_GUARD_OPTIONS_VERSION */
+    /* Ids remembered at most, 1 .. 2^28; default CA_REPLAY_GUARD_CAPACITY_DEFAULT (65536). */
+    size_t capacity;
+    /* Ids one sender may hold, 1 .. capacity, or default 0: capacity /
+     * CA_REPLAY_GUARD_SENDER_SHARE, at least 1. */
+    size_t max_per_sender;
+    /* The verifier's skew; default CA_REPLAY_GUARD_MAX_SKEW_MS_DEFAULT (30000). */
+    uint64_t max_skew_ms;
+    /* The verifier's max lifetime, at least 1; default
+     * CA_REPLAY_GUARD_MAX_LIFETIME_MS_DEFAULT (86400000). */
+    uint64_t max_lifetime_ms;
 } ca_replay_guard_options;
 
-/* Fills the defaults above. CA_ERR_UNSUPPORTED for an unknown version. */
+/* Writes each field's default named above. CA_ERR_UNSUPPORTED for an unknown version. */
 CA_API ca_status ca_replay_guard_options_init(ca_replay_guard_options *opts, unsigned int version);
 
 /*
@@ -236,8 +255,8 @@ CA_API CA_NODISCARD ca_status ca_replay_guard_new2(ca_replay_guard **out,
 /*
  * ca_replay_guard_new2 with this `capacity` and `max_skew_ms` (use the skew
  * given to ca_envelope_verify) and the other options at their defaults:
- * max_lifetime_ms CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS, max_per_sender
- * capacity / 16 (at least 1). Same errors.
+ * max_lifetime_ms CA_REPLAY_GUARD_MAX_LIFETIME_MS_DEFAULT, max_per_sender
+ * capacity / CA_REPLAY_GUARD_SENDER_SHARE (at least 1). Same errors.
  */
 CA_API CA_NODISCARD ca_status ca_replay_guard_new(ca_replay_guard **out, size_t capacity,
                                                   uint64_t max_skew_ms);

@@ -93,8 +93,8 @@ CA_API CA_NODISCARD ca_status ca_identity_sign_tagged(const ca_identity *identit
  * Verifies a signature made by ca_identity_sign_tagged with the same tag and
  * message. CA_OK when valid; CA_ERR_BAD_SIGNATURE when not (also for any
  * library signature, whatever the bytes); CA_ERR_INVALID_ARGUMENT,
- * CA_ERR_BAD_SIGN_TAG, CA_ERR_LIMIT and CA_ERR_NO_MEMORY as for signing
- * (before the signature is looked at). Rejects non-canonical S,
+ * CA_ERR_BAD_SIGN_TAG, CA_ERR_INIT (crypto backend), CA_ERR_LIMIT and
+ * CA_ERR_NO_MEMORY, in that order, before the signature is looked at. Rejects non-canonical S,
  * small-order and non-canonical public keys and R (libsodium's strict rules).
  */
 CA_API CA_NODISCARD ca_status ca_identity_verify_tagged(const ca_agent_id *signer, const char *tag,
@@ -159,13 +159,16 @@ CA_API CA_NODISCARD ca_status ca_agent_x25519_public(const ca_agent_id *id,
 
 typedef struct ca_keyfile_options {
     unsigned int version; /* CA_KEYFILE_OPTIONS_VERSION */
-    /* Argon2id cost used when writing a file (default CA_KEYFILE_*LIMIT_DEFAULT). */
+    /* Argon2id cost used when writing a file: passes, default CA_KEYFILE_OPSLIMIT_DEFAULT (3),
+     * and bytes, default CA_KEYFILE_MEMLIMIT_DEFAULT (268435456 = 256 MiB). */
     uint64_t opslimit;
     size_t memlimit;
     /*
-     * Most work a file being read may demand (default CA_KEYFILE_MAX_*_DEFAULT);
-     * protects against hostile files. Writing refuses a cost above these too,
-     * since the file could not be read back with the same options.
+     * Most work a file being read may demand: passes, default
+     * CA_KEYFILE_MAX_OPSLIMIT_DEFAULT (3), and bytes, default
+     * CA_KEYFILE_MAX_MEMLIMIT_DEFAULT (268435456); protects against hostile
+     * files. Writing refuses a cost above these too, since the file could
+     * not be read back with the same options.
      */
     uint64_t max_opslimit;
     size_t max_memlimit;
@@ -199,8 +202,10 @@ CA_API CA_NODISCARD ca_status ca_identity_export_encrypted(
  * checks, in order, each before any key derivation: CA_ERR_KEYFILE_CORRUPT (wrong length or magic,
  * checksum mismatch: damaged or not a key file; or a cost outside libsodium's
  * range), CA_ERR_KEYFILE_TOO_COSTLY (asks for more than opts->max_opslimit /
- * max_memlimit, by default CA_KEYFILE_MAX_*_DEFAULT). Only then is the key
- * derived: CA_ERR_WRONG_PASSPHRASE when it does not open the file.
+ * max_memlimit, by default CA_KEYFILE_MAX_OPSLIMIT_DEFAULT /
+ * CA_KEYFILE_MAX_MEMLIMIT_DEFAULT). Only then is the key derived:
+ * CA_ERR_NO_MEMORY when Argon2id cannot allocate, CA_ERR_WRONG_PASSPHRASE
+ * when the key does not open the file.
  */
 CA_API CA_NODISCARD ca_status ca_identity_import_encrypted(ca_identity **out, const uint8_t *data,
                                                            size_t data_len, const char *passphrase,

@@ -152,40 +152,60 @@ typedef struct ca_ledger_op {
 
 #define CA_LEDGER_OPTIONS_VERSION 3u
 
-/* Defaults of ca_ledger_options_init (times in ms). */
-#define CA_LEDGER_DEFAULT_UNBONDING_DELAY       1814400000u /* 21 days */
-#define CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE      CA_LEDGER_DEFAULT_UNBONDING_DELAY
-#define CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION   2592000000u /* 30 days */
-#define CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER 65536u      /* 2^16 */
+/* Defaults of ca_ledger_options (what ca_ledger_options_init writes; times in ms). */
+#define CA_LEDGER_UNBONDING_DELAY_DEFAULT           1814400000u /* 21 days */
+#define CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT    50000u      /* 5% */
+#define CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT 10000u      /* 1% */
+#define CA_LEDGER_SLASH_DISPUTE_PPM_DEFAULT         100000u     /* 10% */
+#define CA_LEDGER_REPORTER_SHARE_PPM_DEFAULT        100000u     /* 10% */
+#define CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT          400000u     /* 40% */
+#define CA_LEDGER_JAIL_EQUIVOCATION_DEFAULT         604800000u  /* 7 days */
+#define CA_LEDGER_MAX_UNBONDING_ENTRIES_DEFAULT     16u
+#define CA_LEDGER_MAX_ACCOUNTS_DEFAULT              16777216u /* 2^24 */
+#define CA_LEDGER_MAX_ESCROWS_DEFAULT               16777216u /* 2^24 */
+#define CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT          CA_LEDGER_UNBONDING_DELAY_DEFAULT
+#define CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT       2592000000u /* 30 days */
+#define CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT     65536u      /* 2^16 */
 
 /*
  * Ledger parameters. Every field except the capacity hint is part of the
  * replicated rules: replicas must agree on them, and a durable ledger refuses
  * to open with different ones (CA_ERR_LEDGER_OPTIONS_MISMATCH). Together
  * they are the ledger's identity (ca_ledger_options_id), which every signed
- * op and every escrow consent covers.
+ * op and every escrow consent covers. Each field's default is named below.
  */
 typedef struct ca_ledger_options {
     unsigned int version;  /* CA_LEDGER_OPTIONS_VERSION */
-    ca_agent_id authority; /* the only signer of MINT */
-    ca_agent_id arbiter;   /* signer of ESCROW_SPLIT and DISPUTE slashes */
+    ca_agent_id authority; /* the only signer of MINT; default all-zero (set it) */
+    ca_agent_id arbiter;   /* signer of ESCROW_SPLIT and DISPUTE slashes; default all-zero */
+    /* An UNBOND's entry matures at now + unbonding_delay (withdrawable from then on,
+     * slashable until then); default CA_LEDGER_UNBONDING_DELAY_DEFAULT (1814400000 = 21 days). */
     uint64_t unbonding_delay;
-    /* Fraction of bonded + unbonding stake slashed, per evidence kind. */
+    /* Fraction of bonded + unbonding stake slashed, per evidence kind, each <= CA_LEDGER_PPM;
+     * defaults CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT (50000),
+     * CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT (10000) and
+     * CA_LEDGER_SLASH_DISPUTE_PPM_DEFAULT (100000). */
     uint32_t slash_equivocation_ppm;
     uint32_t slash_missed_deadline_ppm;
     uint32_t slash_dispute_ppm;
-    /* Shares of each slashed amount; burn gets the rest. Sum <= CA_LEDGER_PPM. */
+    /* Shares of each slashed amount; burn gets the rest. Sum <= CA_LEDGER_PPM; defaults
+     * CA_LEDGER_REPORTER_SHARE_PPM_DEFAULT (100000) and CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT
+     * (400000). */
     uint32_t reporter_share_ppm;
     uint32_t victim_share_ppm;
     /* Jail durations per evidence kind (0 = no jail). */
-    uint64_t jail_equivocation;
-    uint64_t jail_missed_deadline;
-    uint64_t jail_dispute;
+    uint64_t jail_equivocation;    /* default CA_LEDGER_JAIL_EQUIVOCATION_DEFAULT (604800000) */
+    uint64_t jail_missed_deadline; /* default 0 */
+    uint64_t jail_dispute;         /* default 0 */
     /* Limits. */
-    uint32_t max_unbonding_entries; /* per account, 1..255 */
-    uint32_t max_accounts;          /* 2..2^30; an op that would pass it: CA_ERR_LIMIT */
-    uint32_t max_escrows;           /* 1..2^30; likewise */
-    /* Capacity hint (accounts to preallocate); not a replicated rule. */
+    /* Per account, 1..255; default CA_LEDGER_MAX_UNBONDING_ENTRIES_DEFAULT (16). */
+    uint32_t max_unbonding_entries;
+    /* 2..2^30; an op that would pass it: CA_ERR_LIMIT; default CA_LEDGER_MAX_ACCOUNTS_DEFAULT
+     * (16777216). */
+    uint32_t max_accounts;
+    /* 1..2^30; likewise; default CA_LEDGER_MAX_ESCROWS_DEFAULT (16777216). */
+    uint32_t max_escrows;
+    /* Capacity hint (accounts to preallocate); not a replicated rule. Default 0. */
     uint32_t initial_accounts;
     /* Version 2. Any 32 bytes naming this ledger instance (a network name's
      * hash, a genesis document's hash), so that two ledgers with the same
@@ -193,18 +213,22 @@ typedef struct ca_ledger_options {
      * never applies on the other. Default all-zero; version 1 callers get zero. */
     ca_hash network;
     /* Version 3 (see AVAILABILITY above; callers of versions 1 and 2 get the defaults). */
-    uint64_t max_evidence_age;      /* evidence window, any value (UINT64_MAX: never expires) */
-    uint64_t max_escrow_duration;   /* most deadline - now at ESCROW_OPEN, >= 1 */
-    uint32_t max_escrows_per_hirer; /* escrows a hirer holds, open or kept, 1..2^30 */
+    /* Evidence window, any value (UINT64_MAX: never expires); default
+     * CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT (1814400000, the default unbonding delay). */
+    uint64_t max_evidence_age;
+    /* Most deadline - now at ESCROW_OPEN, >= 1; default CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT
+     * (2592000000 = 30 days). */
+    uint64_t max_escrow_duration;
+    /* Escrows a hirer holds, open or kept, 1..2^30; default
+     * CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT (65536 = 2^16). */
+    uint32_t max_escrows_per_hirer;
 } ca_ledger_options;
 
 /*
- * Defaults: authority and arbiter all-zero (set them), delay 21 days in
- * ms, slashes 5% / 1% / 10%, reporter 10%, victim 40%, jail 7 days for
- * equivocation, none otherwise; 16 unbonding entries, 2^24 accounts and
- * escrows; network all-zero; evidence window 21 days, escrows up to 30 days
- * long, 2^16 escrows per hirer (the CA_LEDGER_DEFAULT_* macros). Writes only
- * the fields of `version` (1: up to initial_accounts, 2: up to network).
+ * Writes each field's default named above (the CA_LEDGER_*_DEFAULT macros;
+ * authority, arbiter, network and the jails other than equivocation zero:
+ * set authority and arbiter). Writes only the fields of `version` (1: up to
+ * initial_accounts, 2: up to network).
  * CA_ERR_UNSUPPORTED when `version` is 0 or newer than this build. Every
  * function that takes options reads a caller's struct only up to its
  * version's last field and uses these defaults for the fields after it.

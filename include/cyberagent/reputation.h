@@ -51,28 +51,45 @@ CA_API size_t ca_reputation_weight_max(void);
 
 #define CA_REPUTATION_OPTIONS_VERSION 1u
 
+/* Defaults of ca_reputation_options (what ca_reputation_options_init writes). */
+#define CA_REPUTATION_HALF_LIFE_MS_DEFAULT    2592000000u /* 30 days */
+#define CA_REPUTATION_DAMPING_PPM_DEFAULT     150000u     /* 0.15 */
+#define CA_REPUTATION_STAKE_SHARE_PPM_DEFAULT 500000u     /* one half */
+#define CA_REPUTATION_TOLERANCE_DEFAULT       1e-9
+#define CA_REPUTATION_MAX_ITERATIONS_DEFAULT  200u
+#define CA_REPUTATION_WARM_START_DEFAULT      1
+#define CA_REPUTATION_UNIT_AMOUNT_DEFAULT     1u
+#define CA_REPUTATION_MAX_AGENTS_DEFAULT      16777216u  /* 2^24 */
+#define CA_REPUTATION_MAX_RATINGS_DEFAULT     134217728u /* 2^27 */
+
 typedef struct ca_reputation_options {
     unsigned int version; /* CA_REPUTATION_OPTIONS_VERSION */
-    /* Evidence halves every half_life_ms (default 30 days; 1000 .. 2^47). */
+    /* Evidence halves every half_life_ms, 1000 .. 2^47; default
+     * CA_REPUTATION_HALF_LIFE_MS_DEFAULT (2592000000 = 30 days). */
     uint64_t half_life_ms;
-    /* EigenTrust teleport weight a in parts per million (default 150000 = 0.15; 1 .. 1e6). */
+    /* EigenTrust teleport weight a in parts per million, 1 .. 1000000; default
+     * CA_REPUTATION_DAMPING_PPM_DEFAULT (150000 = 0.15). */
     uint32_t damping_ppm;
     /*
      * Share of the teleport vector given to stake when both pre-trusted
-     * agents and stakes exist, in ppm (default 500000); the rest is spread
+     * agents and stakes exist, in ppm, 0 .. 1000000 (default
+     * CA_REPUTATION_STAKE_SHARE_PPM_DEFAULT, 500000); the rest is spread
      * evenly over the pre-trusted agents.
      */
     uint32_t stake_share_ppm;
-    /* Stop when the L1 change of one iteration is below this (default 1e-9, > 0). */
+    /* Stop when the L1 change of one iteration is below this, in (0, 1]; default
+     * CA_REPUTATION_TOLERANCE_DEFAULT (1e-9). */
     double tolerance;
-    /* Iteration cap per update (default 200, >= 1). */
+    /* Iteration cap per update, >= 1; default CA_REPUTATION_MAX_ITERATIONS_DEFAULT (200). */
     uint32_t max_iterations;
-    /* Start from the previous scores when there are any (default 1). */
+    /* Start from the previous scores when there are any; default
+     * CA_REPUTATION_WARM_START_DEFAULT (1). */
     int warm_start;
     /*
      * Payment unit for weights: weight = floor(sqrt(amount / unit_amount)),
      * capped at CA_REPUTATION_WEIGHT_MAX. A rating whose weight would be 0
-     * (amount < unit_amount) is refused as unpaid. Default 1.
+     * (amount < unit_amount) is refused as unpaid. At least 1; default
+     * CA_REPUTATION_UNIT_AMOUNT_DEFAULT (1).
      */
     uint64_t unit_amount;
     /*
@@ -81,11 +98,15 @@ typedef struct ca_reputation_options {
      * fingerprint after ca_reputation_prune, so that it cannot be rated
      * again), hence the stored ratings too; and, apart, the offenses.
      */
-    uint32_t max_agents;  /* default 1 << 24 */
-    uint32_t max_ratings; /* default 1 << 27 */
+    /* 1 .. CA_REPUTATION_MAX_AGENTS_LIMIT; default CA_REPUTATION_MAX_AGENTS_DEFAULT (16777216). */
+    uint32_t max_agents;
+    /* 0 .. CA_REPUTATION_MAX_RATINGS_LIMIT; default CA_REPUTATION_MAX_RATINGS_DEFAULT
+     * (134217728). */
+    uint32_t max_ratings;
 } ca_reputation_options;
 
-/* Fills defaults. CA_ERR_UNSUPPORTED when `version` is newer than this build. */
+/* Writes each field's default named above. CA_ERR_UNSUPPORTED when `version` is newer than
+ * this build. */
 CA_API ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int version);
 
 /* New empty handle. `opts` may be NULL for defaults; invalid values give CA_ERR_INVALID_ARGUMENT.
@@ -121,11 +142,12 @@ CA_API uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount);
  * only its first 8 bytes (a 64-bit fingerprint) are kept for
  * one-rating-per-task deduplication. `time_ms` is when the task settled
  * (Unix ms, stored with one-second resolution, must be < 2^32 s).
- * Errors: CA_ERR_SELF_RATING (rater == ratee), CA_ERR_DUPLICATE_RATING (task
- * already rated), CA_ERR_UNPAID_RATING (weight 0), CA_ERR_INVALID_ARGUMENT
- * (rating > 100, time out of range), CA_ERR_LIMIT (max_agents, or max_ratings
- * tasks taken, pruned ones included), CA_ERR_NO_MEMORY. On failure nothing
- * changes. Scores move at the next
+ * Checks, in this order: CA_ERR_INVALID_ARGUMENT (a NULL argument, rating >
+ * CA_TASK_RATING_MAX, time out of range), CA_ERR_SELF_RATING (rater ==
+ * ratee), CA_ERR_UNPAID_RATING (weight 0), CA_ERR_DUPLICATE_RATING (task
+ * already rated), CA_ERR_LIMIT (max_ratings tasks taken, pruned ones
+ * included; then max_agents); CA_ERR_NO_MEMORY may come at any point after
+ * the weight. On failure nothing changes. Scores move at the next
  * ca_reputation_update().
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
@@ -213,9 +235,10 @@ CA_API CA_NODISCARD ca_status ca_reputation_sync_stakes(ca_reputation *rep, cons
  * of its own trust; the rest goes to the teleport vector, as a dangling
  * agent's does. So a proven cheater neither collects the trust its raters
  * (or its ring) give it nor passes trust on to its ring. Local (Beta)
- * scores are not changed. Errors: CA_ERR_INVALID_ARGUMENT (kind not 1..3,
- * time out of range), CA_ERR_DUPLICATE_OFFENSE, CA_ERR_LIMIT (max_agents,
- * or max_ratings offenses), CA_ERR_NO_MEMORY; on failure nothing changes.
+ * scores are not changed. Checks, in this order: CA_ERR_INVALID_ARGUMENT (a
+ * NULL argument, kind not 1..3, time out of range), CA_ERR_DUPLICATE_OFFENSE,
+ * CA_ERR_LIMIT (max_ratings offenses, then max_agents); CA_ERR_NO_MEMORY may
+ * come at any point after the arguments. On failure nothing changes.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind,
                                                         const ca_hash *ref,

@@ -56,44 +56,82 @@ CA_API size_t ca_routing_max_endpoint_bytes(void);
  * All arithmetic is integer and exact.
  */
 typedef struct ca_routing_weights {
-    uint32_t price;
-    uint32_t reputation;
-    uint32_t stake;
-    uint32_t latency;
-    uint64_t price_ref;      /* price at which the price feature is one half; >= 1 */
-    uint64_t stake_ref;      /* stake at which the stake feature is one half; >= 1 */
-    uint32_t latency_ref_ms; /* latency at which the latency feature is one half; >= 1 */
+    uint32_t price;      /* default CA_ROUTING_WEIGHTS_PRICE_DEFAULT (3) */
+    uint32_t reputation; /* default CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT (4) */
+    uint32_t stake;      /* default CA_ROUTING_WEIGHTS_STAKE_DEFAULT (2) */
+    uint32_t latency;    /* default CA_ROUTING_WEIGHTS_LATENCY_DEFAULT (1) */
+    /* Price at which the price feature is one half; >= 1; default
+     * CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT (1000). */
+    uint64_t price_ref;
+    /* Stake at which the stake feature is one half; >= 1; default
+     * CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT (1000000). */
+    uint64_t stake_ref;
+    /* Latency at which the latency feature is one half; >= 1; default
+     * CA_ROUTING_WEIGHTS_LATENCY_REF_MS_DEFAULT (1000). */
+    uint32_t latency_ref_ms;
 } ca_routing_weights;
 
-/* Defaults: price 3, reputation 4, stake 2, latency 1; price_ref 1000,
- * stake_ref 1000000, latency_ref_ms 1000. */
+/* Defaults of ca_routing_weights (what ca_routing_weights_default writes). */
+#define CA_ROUTING_WEIGHTS_PRICE_DEFAULT          3u
+#define CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT     4u
+#define CA_ROUTING_WEIGHTS_STAKE_DEFAULT          2u
+#define CA_ROUTING_WEIGHTS_LATENCY_DEFAULT        1u
+#define CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT      1000u
+#define CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT      1000000u
+#define CA_ROUTING_WEIGHTS_LATENCY_REF_MS_DEFAULT 1000u
+
+/* Writes each field's default named above. NULL is a no-op. */
 CA_API void ca_routing_weights_default(ca_routing_weights *w);
 
 /* ---- The registry ---- */
 
-/* Default of max_card_lifetime_ms: a card is kept at most one day after its last add. */
-#define CA_ROUTING_CARD_LIFETIME_DEFAULT_MS 86400000ull
+/* Defaults of ca_routing_options (what ca_routing_options_init writes). */
+#define CA_ROUTING_MAX_AGENTS_DEFAULT                 16777216u /* 2^24 */
+#define CA_ROUTING_MAX_CAPABILITIES_PER_AGENT_DEFAULT CA_CARD_CAPABILITIES_MAX
+#define CA_ROUTING_MAX_CAPABILITY_NAMES_DEFAULT       1048576u /* 2^20 */
+#define CA_ROUTING_MAX_CAPABILITY_CHARS_DEFAULT       CA_CAPABILITY_MAX
+#define CA_ROUTING_MAX_NAME_CHARS_DEFAULT             CA_CARD_NAME_MAX
+#define CA_ROUTING_MAX_ENDPOINT_BYTES_DEFAULT         CA_CARD_ENDPOINT_MAX
+#define CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT     500000u /* one half */
+/* A card is kept at most one day after its last add. */
+#define CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT 86400000ull
 
 /* Version 2 appended max_card_lifetime_ms. */
 #define CA_ROUTING_OPTIONS_VERSION 2u
 
 typedef struct ca_routing_options {
-    unsigned int version;              /* CA_ROUTING_OPTIONS_VERSION */
-    size_t max_agents;                 /* default 16777216 */
-    size_t max_capabilities_per_agent; /* default and ceiling CA_ROUTING_MAX_CAPABILITIES (64) */
-    size_t max_capability_names;       /* distinct names in the registry, default 1048576 */
-    size_t max_capability_chars;       /* default and ceiling CA_ROUTING_MAX_CAPABILITY_CHARS */
-    size_t max_name_chars;             /* default CA_CARD_NAME_MAX (128) */
-    size_t max_endpoint_bytes;         /* default 256 */
-    uint32_t default_reputation_ppm;   /* score of an agent nobody rated yet; default 500000 */
-    ca_routing_weights weights;        /* the registry's ranking; see above */
-    size_t expected_agents;            /* capacity to reserve up front; 0 = grow on demand */
+    unsigned int version; /* CA_ROUTING_OPTIONS_VERSION */
+    /* Agents registered at most, 1 .. 2^30 - 1; default CA_ROUTING_MAX_AGENTS_DEFAULT
+     * (16777216). */
+    size_t max_agents;
+    /* Capabilities one card may bring, 1 .. CA_ROUTING_MAX_CAPABILITIES; default
+     * CA_ROUTING_MAX_CAPABILITIES_PER_AGENT_DEFAULT (64, the card's limit). */
+    size_t max_capabilities_per_agent;
+    /* Distinct capability names in the registry, 1 .. 2^30 - 1; default
+     * CA_ROUTING_MAX_CAPABILITY_NAMES_DEFAULT (1048576). */
+    size_t max_capability_names;
+    /* Bytes of one capability name, 1 .. CA_ROUTING_MAX_CAPABILITY_CHARS; default
+     * CA_ROUTING_MAX_CAPABILITY_CHARS_DEFAULT (64, the card's limit). */
+    size_t max_capability_chars;
+    /* Bytes of a display name, 0 .. CA_ROUTING_MAX_NAME_CHARS; default
+     * CA_ROUTING_MAX_NAME_CHARS_DEFAULT (128, the card's limit). */
+    size_t max_name_chars;
+    /* Bytes of an endpoint, 0 .. CA_ROUTING_MAX_ENDPOINT_BYTES; default
+     * CA_ROUTING_MAX_ENDPOINT_BYTES_DEFAULT (256, the card's limit). */
+    size_t max_endpoint_bytes;
+    /* Score of an agent nobody rated yet, 0 .. CA_ROUTING_PPM; default
+     * CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT (500000). */
+    uint32_t default_reputation_ppm;
+    /* The registry's ranking (see above); default: ca_routing_weights_default. */
+    ca_routing_weights weights;
+    /* Capacity to reserve up front, 0 .. max_agents; default 0 (grow on demand). */
+    size_t expected_agents;
     /* Since version 2. How long after an add the registry keeps a card at
      * most, in the unit of `now` (ms for cards); >= 1, default
-     * CA_ROUTING_CARD_LIFETIME_DEFAULT_MS. See the ADMISSION RULE below.
-     * UINT64_MAX keeps every card until its own valid_until (only for a
-     * registry that admits no untrusted cards). A version-1 caller gets the
-     * default. */
+     * CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT (86400000). See the ADMISSION
+     * RULE below. UINT64_MAX keeps every card until its own valid_until
+     * (only for a registry that admits no untrusted cards). A version-1
+     * caller gets the default. */
     uint64_t max_card_lifetime_ms;
 } ca_routing_options;
 
@@ -294,27 +332,32 @@ CA_API ca_status ca_routing_name(const ca_routing *rt, const ca_agent_id *agent,
 
 #define CA_ROUTING_QUERY_VERSION 1u
 
+/* Default of ca_routing_query.max_price: no price filter. */
+#define CA_ROUTING_QUERY_MAX_PRICE_DEFAULT 0xFFFFFFFFFFFFFFFFull /* UINT64_MAX */
+
 typedef struct ca_routing_query {
     unsigned int version;   /* CA_ROUTING_QUERY_VERSION */
-    const char *capability; /* a pattern, see above */
-    size_t capability_len;
-    uint64_t now;                /* only cards valid at `now` are candidates */
-    uint64_t max_price;          /* default UINT64_MAX */
+    const char *capability; /* a pattern, see above; default NULL (set it) */
+    size_t capability_len;  /* default 0 */
+    uint64_t now;           /* only cards valid at `now` are candidates; default 0 (set it) */
+    /* Default CA_ROUTING_QUERY_MAX_PRICE_DEFAULT (18446744073709551615): no filter. */
+    uint64_t max_price;
     uint64_t min_stake;          /* default 0 */
     uint32_t min_reputation_ppm; /* default 0; compared with the set reputation */
-    uint32_t max_latency_ms;     /* 0 = any; else the capability must promise <= this */
-    /* NULL = the registry's weights. Other weights rank by a full scan of the
-     * matching capabilities instead of the index order. */
+    uint32_t max_latency_ms;     /* default 0 = any; else the capability must promise <= this */
+    /* Default NULL = the registry's weights. Other weights rank by a full
+     * scan of the matching capabilities instead of the index order. */
     const ca_routing_weights *weights;
-    /* Exploration: 1 = the reputation feature is a sample of
+    /* Exploration, 0 or 1, default 0 (off): 1 = the reputation feature is a sample of
      * Beta(positive + 1, negative + 1) (evidence from ca_routing_set_evidence)
      * drawn from a generator seeded by (seed, agent id): the same seed and
      * registry contents give the same ranking. Full scan. */
     int thompson;
-    uint64_t seed;
+    uint64_t seed; /* default 0 */
 } ca_routing_query;
 
-/* Fills defaults (no filters, registry weights, no exploration). */
+/* Writes each field's default named above: no filters, the registry's
+ * weights, no exploration; the caller sets capability and now. */
 CA_API ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version);
 
 /* One ranked candidate with the score broken into its named terms. */
@@ -341,16 +384,26 @@ typedef struct ca_routing_result {
  * their number into *out_count. An agent appears at most once (with its best
  * matching capability). With the registry's weights and no exploration, the
  * index is walked in score order and stops after k accepted candidates.
- * CA_ERR_BAD_CAPABILITY for a malformed pattern; no match is CA_OK
+ * Checks, in this order: CA_ERR_INVALID_ARGUMENT (a NULL argument, out NULL
+ * with k > 0), CA_ERR_UNSUPPORTED (query version), CA_ERR_INVALID_ARGUMENT
+ * (thompson not 0 or 1), CA_ERR_BAD_CAPABILITY (a malformed pattern),
+ * CA_ERR_INVALID_ARGUMENT (weights with a zero ref); no match is CA_OK
  * with *out_count = 0.
  */
 CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q,
                                    ca_routing_result *out, size_t k, size_t *out_count);
 
 /*
- * One line explaining a result, e.g.
- * "score 5200000 = price 3*500000 + reputation 4*700000 + stake 2*450000 + latency 1*0"
- * (OWNERSHIP RULE for text).
+ * One line explaining a result: the score, then each term with the feature
+ * it was computed from, in decimal, one space around '=' and '+':
+ *   score S = price T (F ppm) + reputation T (F ppm) + stake T (F ppm) + latency T (F ppm)
+ * With the default weights and every feature at one half (price = price_ref,
+ * stake = stake_ref, latency bound = latency_ref_ms, reputation 500000 ppm)
+ * it writes this one line (broken here before "+ stake"):
+ *     score 5000000 = price 1500000 (500000 ppm) + reputation 2000000 (500000 ppm)
+ *     + stake 1000000 (500000 ppm) + latency 500000 (500000 ppm)
+ * (test_routing.c compares it with the output). Any result takes at most
+ * 217 bytes before the NUL. OWNERSHIP RULE for text.
  */
 CA_API ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,
                                            size_t *out_len);
@@ -399,13 +452,22 @@ CA_API ca_status ca_routing_thompson_sample(uint64_t seed, const ca_agent_id *ag
 
 #define CA_KAD_OPTIONS_VERSION 1u
 
+/* Defaults of ca_kad_options (what ca_kad_options_init writes). */
+#define CA_KAD_BUCKET_SIZE_DEFAULT  20u
+#define CA_KAD_CACHE_SIZE_DEFAULT   8u
+#define CA_KAD_MAX_CONTACTS_DEFAULT 16777216u /* 2^24 */
+
 typedef struct ca_kad_options {
     unsigned int version; /* CA_KAD_OPTIONS_VERSION */
-    size_t bucket_size;   /* contacts per bucket (Kademlia's k), default 20 */
-    size_t cache_size;    /* replacement cache per bucket, default 8 */
-    size_t max_contacts;  /* ceiling over all buckets, default 16777216 */
+    /* Contacts per bucket (Kademlia's k), >= 1; default CA_KAD_BUCKET_SIZE_DEFAULT (20). */
+    size_t bucket_size;
+    /* Replacement cache per bucket, 0 .. 65536; default CA_KAD_CACHE_SIZE_DEFAULT (8). */
+    size_t cache_size;
+    /* Ceiling over all buckets, 1 .. 2^28; default CA_KAD_MAX_CONTACTS_DEFAULT (16777216). */
+    size_t max_contacts;
 } ca_kad_options;
 
+/* Writes each field's default named above. CA_ERR_UNSUPPORTED for an unknown version. */
 CA_API ca_status ca_kad_options_init(ca_kad_options *opts, unsigned int version);
 
 typedef struct ca_kad ca_kad;

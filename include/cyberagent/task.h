@@ -31,13 +31,11 @@ extern "C" {
 #endif
 
 /* Limits (bytes). */
-#define CA_TASK_INLINE_MAX       524288u /* inline input/output bytes */
-#define CA_TASK_URI_MAX          1024u   /* content URI */
-#define CA_TASK_TEXT_MAX         1024u   /* failure message, cancel/dispute reason */
-#define CA_TASK_REFS_MAX         16u     /* message ids a dispute relies on: 1 .. 16 */
-#define CA_TASK_RATING_MAX       100u    /* receipt rating: 0 .. 100 */
-#define CA_TASK_MESSAGES_DEFAULT 1024u   /* default message bound of a ca_task */
-#define CA_TASK_BIDS_DEFAULT     1000u   /* default bid bound of a ca_task */
+#define CA_TASK_INLINE_MAX 524288u /* inline input/output bytes */
+#define CA_TASK_URI_MAX    1024u   /* content URI */
+#define CA_TASK_TEXT_MAX   1024u   /* failure message, cancel/dispute reason */
+#define CA_TASK_REFS_MAX   16u     /* message ids a dispute relies on: 1 .. 16 */
+#define CA_TASK_RATING_MAX 100u    /* receipt rating: 0 .. 100 */
 /* Most non-bid messages a valid thread holds: the request, the award, the
  * result or a cancel, the receipt and one dispute per party. */
 #define CA_TASK_NONBID_MAX 6u
@@ -98,11 +96,12 @@ typedef struct ca_task_award {
 /* RESULT (CA_KIND_TASK_RESULT): parent = the award. Output or failure report. */
 typedef struct ca_task_result {
     ca_hash task;
-    ca_hash award;               /* = envelope parent */
-    int failed;                  /* 0: `output` holds the output; 1: a failure report */
-    ca_task_content output;      /* when !failed */
-    uint64_t failure_code;       /* application-defined, when failed */
-    const char *failure_message; /* NUL-terminated UTF-8, may be "" (or NULL as input) */
+    ca_hash award;          /* = envelope parent */
+    int failed;             /* 0: `output` holds the output; 1: a failure report */
+    ca_task_content output; /* when !failed */
+    uint64_t failure_code;  /* application-defined, when failed */
+    /* NUL-terminated UTF-8, 0 .. CA_TASK_TEXT_MAX bytes (NULL as input = "") */
+    const char *failure_message;
 } ca_task_result;
 
 /* RECEIPT (CA_KIND_TASK_RECEIPT): parent = the result. Settles and rates. */
@@ -120,15 +119,15 @@ typedef struct ca_task_receipt {
  * award (after its deadline passed without a result). */
 typedef struct ca_task_cancel {
     ca_hash task;
-    const char *reason; /* NUL-terminated UTF-8, may be "" (or NULL as input) */
+    const char *reason; /* NUL-terminated UTF-8, 0 .. CA_TASK_TEXT_MAX bytes (NULL as input = "") */
 } ca_task_cancel;
 
 /* DISPUTE (CA_KIND_TASK_DISPUTE): parent = any message of the thread. */
 typedef struct ca_task_dispute {
     ca_hash task;
     const char *reason;  /* NUL-terminated UTF-8, 1 .. CA_TASK_TEXT_MAX bytes */
-    const ca_hash *refs; /* message ids the dispute relies on */
-    size_t ref_count;    /* 1 .. CA_TASK_REFS_MAX */
+    const ca_hash *refs; /* message ids the dispute relies on, distinct */
+    size_t ref_count;    /* 1 .. CA_TASK_REFS_MAX (else CA_ERR_LIMIT) */
 } ca_task_dispute;
 
 /*
@@ -292,6 +291,14 @@ CA_API const char *ca_task_state_name(ca_task_state state);
  */
 #define CA_TASK_OPTIONS_VERSION 2u
 
+/* Defaults of ca_task_options (what ca_task_options_init writes); the
+ * envelope limits are the envelope's defaults. */
+#define CA_TASK_MAX_MESSAGES_DEFAULT       1024u
+#define CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT
+#define CA_TASK_MAX_BODY_BYTES_DEFAULT     CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT
+#define CA_TASK_MAX_SKEW_MS_DEFAULT        CA_ENVELOPE_MAX_SKEW_MS_DEFAULT
+#define CA_TASK_MAX_BIDS_DEFAULT           1000u
+
 /*
  * Bounds. Bids are the only messages anyone can send in any number (each
  * from its own made-up bidder), so only bids are bounded by a count: a bid
@@ -306,16 +313,19 @@ CA_API const char *ca_task_state_name(ca_task_state state);
  */
 typedef struct ca_task_options {
     unsigned int version; /* CA_TASK_OPTIONS_VERSION */
-    /* Messages a thread may hold, all kinds; default CA_TASK_MESSAGES_DEFAULT;
+    /* Messages a thread may hold, all kinds; default CA_TASK_MAX_MESSAGES_DEFAULT (1024);
      * at least CA_TASK_NONBID_MAX + 1 (else CA_ERR_INVALID_ARGUMENT). Also the
      * most messages ca_task_deserialize reads. */
     size_t max_messages;
-    /* Envelope limits and clock skew used to verify each message; default
-     * ca_envelope_options_init values. */
+    /* Envelope limits and clock skew used to verify each message; defaults
+     * CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT (1052672), CA_TASK_MAX_BODY_BYTES_DEFAULT
+     * (1048576) and CA_TASK_MAX_SKEW_MS_DEFAULT (30000), those of ca_envelope_options.
+     * The lifetime cap is not an option here: every message is verified with
+     * max_lifetime_ms CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT. */
     size_t max_envelope_bytes;
     size_t max_body_bytes;
     uint64_t max_skew_ms;
-    /* Version 2. Bids a thread accepts; default CA_TASK_BIDS_DEFAULT; at least 1. */
+    /* Version 2. Bids a thread accepts; default CA_TASK_MAX_BIDS_DEFAULT (1000); at least 1. */
     size_t max_bids;
 } ca_task_options;
 
@@ -326,9 +336,12 @@ CA_API ca_status ca_task_options_init(ca_task_options *opts, unsigned int versio
 typedef struct ca_task ca_task;
 
 /*
- * New thread from its REQUEST. The envelope is verified (signature and time
- * at `now`) and parsed; then deadline > created_at is required. `opts` may be
- * NULL. The handle keeps its own copies.
+ * New thread from its REQUEST. Checks, in this order: the arguments and
+ * options (CA_ERR_INVALID_ARGUMENT, CA_ERR_UNSUPPORTED), the kind
+ * (CA_ERR_WRONG_KIND unless a request), the envelope (ca_envelope_verify at
+ * `now`: its statuses), the body (ca_task_msg_parse), then deadline >
+ * created_at (else CA_ERR_TASK_DEADLINE). `opts` may be NULL. The handle
+ * keeps its own copies.
  */
 CA_API CA_NODISCARD ca_status ca_task_new(ca_task **out, const ca_envelope *request, uint64_t now,
                                           const ca_task_options *opts);

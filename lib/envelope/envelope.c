@@ -87,8 +87,6 @@ const char *ca_kind_name(uint32_t kind)
     default:
         break;
     }
-    if (kind >= CA_KIND_LEDGER_MIN && kind <= CA_KIND_LEDGER_MAX)
-        return "ledger";
     return NULL;
 }
 
@@ -107,10 +105,10 @@ ca_status ca_envelope_options_init(ca_envelope_options *opts, unsigned int versi
     CAI_REQUIRE_VERSION("ca_envelope_options", version, CA_ENVELOPE_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->max_envelope_bytes = ((size_t)1 << 20) + 4096;
-    opts->max_body_bytes = (size_t)1 << 20;
-    opts->max_skew_ms = 30000;
-    opts->max_lifetime_ms = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    opts->max_envelope_bytes = CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT;
+    opts->max_body_bytes = CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT;
+    opts->max_skew_ms = CA_ENVELOPE_MAX_SKEW_MS_DEFAULT;
+    opts->max_lifetime_ms = CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT;
     return CA_OK;
 }
 
@@ -534,6 +532,9 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
     ca_status st = env_options(opts, &o);
     if (st != CA_OK)
         return st;
+    /* Options before any work, as every call checks its arguments first. */
+    if (o.max_lifetime_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
     if ((st = env_check_limits(env, &o)) != CA_OK)
         return st;
     if ((st = cai_ensure_init()) != CA_OK)
@@ -558,8 +559,6 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
         free(sbuf);
     if (bad != 0)
         return cai_fail(CA_ERR_BAD_SIGNATURE, "envelope signature does not verify");
-    if (o.max_lifetime_ms == 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
     if (env->expires_at - env->created_at > o.max_lifetime_ms)
         return cai_fail(CA_ERR_LIFETIME,
                         "envelope lives %llu ms (created %llu, expires %llu), more than the "

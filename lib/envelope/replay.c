@@ -76,8 +76,8 @@ ca_status ca_replay_guard_options_init(ca_replay_guard_options *opts, unsigned i
     opts->version = version;
     opts->capacity = CA_REPLAY_GUARD_CAPACITY_DEFAULT;
     opts->max_per_sender = 0;
-    opts->max_skew_ms = 30000;
-    opts->max_lifetime_ms = CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    opts->max_skew_ms = CA_REPLAY_GUARD_MAX_SKEW_MS_DEFAULT;
+    opts->max_lifetime_ms = CA_REPLAY_GUARD_MAX_LIFETIME_MS_DEFAULT;
     return CA_OK;
 }
 
@@ -131,8 +131,8 @@ ca_status ca_replay_guard_new2(ca_replay_guard **out, const ca_replay_guard_opti
     }
     g->free_sender = 0;
     g->capacity = o.capacity;
-    g->per_sender = o.max_per_sender != 0 ? o.max_per_sender
-                                          : o.capacity / CA_REPLAY_GUARD_SENDER_SHARE_DEFAULT;
+    g->per_sender =
+        o.max_per_sender != 0 ? o.max_per_sender : o.capacity / CA_REPLAY_GUARD_SENDER_SHARE;
     if (g->per_sender == 0)
         g->per_sender = 1;
     g->max_skew_ms = o.max_skew_ms;

@@ -30,20 +30,20 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
     CAI_REQUIRE_VERSION("ledger options", version, CA_LEDGER_OPTIONS_VERSION);
     memset(opts, 0, options_size(version));
     opts->version = version;
-    opts->unbonding_delay = CA_LEDGER_DEFAULT_UNBONDING_DELAY; /* ms, like every time */
-    opts->slash_equivocation_ppm = 50000;
-    opts->slash_missed_deadline_ppm = 10000;
-    opts->slash_dispute_ppm = 100000;
-    opts->reporter_share_ppm = 100000;
-    opts->victim_share_ppm = 400000;
-    opts->jail_equivocation = (uint64_t)7 * 24 * 3600 * 1000;
-    opts->max_unbonding_entries = 16;
-    opts->max_accounts = 1u << 24;
-    opts->max_escrows = 1u << 24;
+    opts->unbonding_delay = CA_LEDGER_UNBONDING_DELAY_DEFAULT; /* ms, like every time */
+    opts->slash_equivocation_ppm = CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT;
+    opts->slash_missed_deadline_ppm = CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT;
+    opts->slash_dispute_ppm = CA_LEDGER_SLASH_DISPUTE_PPM_DEFAULT;
+    opts->reporter_share_ppm = CA_LEDGER_REPORTER_SHARE_PPM_DEFAULT;
+    opts->victim_share_ppm = CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT;
+    opts->jail_equivocation = CA_LEDGER_JAIL_EQUIVOCATION_DEFAULT;
+    opts->max_unbonding_entries = CA_LEDGER_MAX_UNBONDING_ENTRIES_DEFAULT;
+    opts->max_accounts = CA_LEDGER_MAX_ACCOUNTS_DEFAULT;
+    opts->max_escrows = CA_LEDGER_MAX_ESCROWS_DEFAULT;
     if (version >= 3) {
-        opts->max_evidence_age = CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE;
-        opts->max_escrow_duration = CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION;
-        opts->max_escrows_per_hirer = CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER;
+        opts->max_evidence_age = CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT;
+        opts->max_escrow_duration = CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT;
+        opts->max_escrows_per_hirer = CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT;
     }
     return CA_OK;
 }

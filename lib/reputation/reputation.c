@@ -12,8 +12,7 @@
 
 #include "reputation_internal.h"
 
-#define CAI_DEFAULT_HALF_LIFE_MS (30ull * 24 * 3600 * 1000)
-#define CAI_MAX_HALF_LIFE_MS     (1ull << 47)
+#define CAI_MAX_HALF_LIFE_MS (1ull << 47)
 
 size_t ca_reputation_rating_max(void)
 {
@@ -31,15 +30,15 @@ ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int v
     CAI_REQUIRE_VERSION("reputation options", version, CA_REPUTATION_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->half_life_ms = CAI_DEFAULT_HALF_LIFE_MS;
-    opts->damping_ppm = 150000;
-    opts->stake_share_ppm = 500000;
-    opts->tolerance = 1e-9;
-    opts->max_iterations = 200;
-    opts->warm_start = 1;
-    opts->unit_amount = 1;
-    opts->max_agents = 1u << 24;
-    opts->max_ratings = 1u << 27;
+    opts->half_life_ms = CA_REPUTATION_HALF_LIFE_MS_DEFAULT;
+    opts->damping_ppm = CA_REPUTATION_DAMPING_PPM_DEFAULT;
+    opts->stake_share_ppm = CA_REPUTATION_STAKE_SHARE_PPM_DEFAULT;
+    opts->tolerance = CA_REPUTATION_TOLERANCE_DEFAULT;
+    opts->max_iterations = CA_REPUTATION_MAX_ITERATIONS_DEFAULT;
+    opts->warm_start = CA_REPUTATION_WARM_START_DEFAULT;
+    opts->unit_amount = CA_REPUTATION_UNIT_AMOUNT_DEFAULT;
+    opts->max_agents = CA_REPUTATION_MAX_AGENTS_DEFAULT;
+    opts->max_ratings = CA_REPUTATION_MAX_RATINGS_DEFAULT;
     cai_clear_error();
     return CA_OK;
 }

@@ -62,9 +62,9 @@ ca_status ca_kad_options_init(ca_kad_options *opts, unsigned int version)
     CAI_REQUIRE_VERSION("kad options", version, CA_KAD_OPTIONS_VERSION);
     memset(opts, 0, sizeof *opts);
     opts->version = version;
-    opts->bucket_size = 20;
-    opts->cache_size = 8;
-    opts->max_contacts = (size_t)1 << 24;
+    opts->bucket_size = CA_KAD_BUCKET_SIZE_DEFAULT;
+    opts->cache_size = CA_KAD_CACHE_SIZE_DEFAULT;
+    opts->max_contacts = CA_KAD_MAX_CONTACTS_DEFAULT;
     return CA_OK;
 }
 

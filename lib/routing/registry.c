@@ -34,13 +34,13 @@ void ca_routing_weights_default(ca_routing_weights *w)
 {
     if (w == NULL)
         return;
-    w->price = 3;
-    w->reputation = 4;
-    w->stake = 2;
-    w->latency = 1;
-    w->price_ref = 1000;
-    w->stake_ref = 1000000;
-    w->latency_ref_ms = 1000;
+    w->price = CA_ROUTING_WEIGHTS_PRICE_DEFAULT;
+    w->reputation = CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT;
+    w->stake = CA_ROUTING_WEIGHTS_STAKE_DEFAULT;
+    w->latency = CA_ROUTING_WEIGHTS_LATENCY_DEFAULT;
+    w->price_ref = CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT;
+    w->stake_ref = CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT;
+    w->latency_ref_ms = CA_ROUTING_WEIGHTS_LATENCY_REF_MS_DEFAULT;
 }
 
 /* Bytes of the options struct a caller compiled against version 1 has. */
@@ -54,16 +54,16 @@ ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version
     ca_routing_options o;
     memset(&o, 0, sizeof o);
     o.version = version;
-    o.max_agents = (size_t)1 << 24;
-    o.max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES;
-    o.max_capability_names = (size_t)1 << 20;
-    o.max_capability_chars = CA_ROUTING_MAX_CAPABILITY_CHARS;
-    o.max_name_chars = CA_CARD_NAME_MAX;
-    o.max_endpoint_bytes = 256;
-    o.default_reputation_ppm = CA_ROUTING_PPM / 2;
+    o.max_agents = CA_ROUTING_MAX_AGENTS_DEFAULT;
+    o.max_capabilities_per_agent = CA_ROUTING_MAX_CAPABILITIES_PER_AGENT_DEFAULT;
+    o.max_capability_names = CA_ROUTING_MAX_CAPABILITY_NAMES_DEFAULT;
+    o.max_capability_chars = CA_ROUTING_MAX_CAPABILITY_CHARS_DEFAULT;
+    o.max_name_chars = CA_ROUTING_MAX_NAME_CHARS_DEFAULT;
+    o.max_endpoint_bytes = CA_ROUTING_MAX_ENDPOINT_BYTES_DEFAULT;
+    o.default_reputation_ppm = CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT;
     ca_routing_weights_default(&o.weights);
     o.expected_agents = 0;
-    o.max_card_lifetime_ms = CA_ROUTING_CARD_LIFETIME_DEFAULT_MS;
+    o.max_card_lifetime_ms = CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT;
     memcpy(opts, &o, version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
     return CA_OK;
 }

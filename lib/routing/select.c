@@ -19,7 +19,7 @@ ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version)
     CAI_REQUIRE_VERSION("routing query", version, CA_ROUTING_QUERY_VERSION);
     memset(q, 0, sizeof *q);
     q->version = version;
-    q->max_price = UINT64_MAX;
+    q->max_price = CA_ROUTING_QUERY_MAX_PRICE_DEFAULT;
     return CA_OK;
 }
 

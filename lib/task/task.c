@@ -75,17 +75,13 @@ static size_t options_size(unsigned int version)
 
 static ca_status options_defaults(ca_task_options *opts)
 {
-    ca_envelope_options eo;
-    ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
-    if (st != CA_OK)
-        return st;
     memset(opts, 0, sizeof *opts);
     opts->version = CA_TASK_OPTIONS_VERSION;
-    opts->max_messages = CA_TASK_MESSAGES_DEFAULT;
-    opts->max_envelope_bytes = eo.max_envelope_bytes;
-    opts->max_body_bytes = eo.max_body_bytes;
-    opts->max_skew_ms = eo.max_skew_ms;
-    opts->max_bids = CA_TASK_BIDS_DEFAULT;
+    opts->max_messages = CA_TASK_MAX_MESSAGES_DEFAULT;
+    opts->max_envelope_bytes = CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT;
+    opts->max_body_bytes = CA_TASK_MAX_BODY_BYTES_DEFAULT;
+    opts->max_skew_ms = CA_TASK_MAX_SKEW_MS_DEFAULT;
+    opts->max_bids = CA_TASK_MAX_BIDS_DEFAULT;
     return CA_OK;
 }
 

@@ -4,7 +4,7 @@
  * message. Messages are signed beforehand; the timed part is decoding each
  * envelope, checking its signature, parsing the body and applying the rules.
  *
- * Bid flood: CA_TASK_BIDS_DEFAULT bids from as many made-up bidders applied
+ * Bid flood: CA_TASK_MAX_BIDS_DEFAULT bids from as many made-up bidders applied
  * to one thread, against the same bids each applied to a thread of its own
  * (baseline in the same run). Per-bid cost does not grow with the thread,
  * so the ratio stays near 1.
@@ -22,7 +22,7 @@
 
 static void bench_bid_flood(void)
 {
-    enum { N = CA_TASK_BIDS_DEFAULT };
+    enum { N = CA_TASK_MAX_BIDS_DEFAULT };
     ca_identity *req = NULL;
     uint8_t seed[32] = {0xb1, 0xd5};
     th_msg rq;

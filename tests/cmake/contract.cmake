@@ -6,6 +6,11 @@
 #   contract_exports   nm -D of libcyberagent.so == the CA_API declarations
 #   contract_status    status codes unique, in their module block, named in status.c
 #   contract_conventions options structs versioned (+ macro, _init), handles have _free
+#   contract_defaults  every documented default of an options/params struct is a
+#                      CA_<S>_<F>_DEFAULT macro that init writes (C probe against
+#                      the built library); values written beside a default's name in
+#                      the headers and docs/*.md are the macro's
+#   contract_defaults_selftest  check_defaults fails on each planted contradiction
 #   contract_readme_N  the README's ```c blocks, compiled and run
 #   contract_quickstart the README's Quick start: one ```sh block, two commands
 #   contract_doc_tests every test docs/SECURITY.md cites exists
@@ -43,6 +48,17 @@ if(Python3_Interpreter_FOUND)
       ${PROJECT_SOURCE_DIR}/include/cyberagent/common.h ${PROJECT_SOURCE_DIR}/lib/core/status.c)
   add_test(NAME contract_conventions
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_conventions.py ${PROJECT_SOURCE_DIR}/include)
+  set(CA_DEFAULTS_CFLAGS "")
+  if(CA_SANITIZE)
+    set(CA_DEFAULTS_CFLAGS "-fsanitize=address,undefined")
+  endif()
+  add_test(NAME contract_defaults
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_defaults.py
+      --include ${PROJECT_SOURCE_DIR}/include --lib $<TARGET_FILE:cyberagent>
+      --cc ${CMAKE_C_COMPILER} "--cflags=${CA_DEFAULTS_CFLAGS}" --docs ${PROJECT_SOURCE_DIR}/docs)
+  add_test(NAME contract_defaults_selftest
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/test_check_defaults.py ${PROJECT_SOURCE_DIR}
+      $<TARGET_FILE:cyberagent> ${CMAKE_C_COMPILER} "${CA_DEFAULTS_CFLAGS}")
   add_test(NAME contract_quickstart
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_readme.py ${PROJECT_SOURCE_DIR}/README.md)
   add_test(NAME contract_doc_tests

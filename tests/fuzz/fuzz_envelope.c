@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ca_envelope_expires_at(e) > ca_envelope_created_at(e));
 
     int too_long =
-        ca_envelope_expires_at(e) - ca_envelope_created_at(e) > CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+        ca_envelope_expires_at(e) - ca_envelope_created_at(e) > CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT;
     st = ca_envelope_verify(e, ca_envelope_created_at(e), &o);
     FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_SIGNATURE || st == CA_ERR_LIMIT ||
                st == CA_ERR_LIFETIME);

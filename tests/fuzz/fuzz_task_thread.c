@@ -3,7 +3,7 @@
  * every rule re-applied).
  * Invariants: never crashes, never leaks; an accepted thread re-serializes to
  * exactly the input, its state is one of the seven, it holds at most
- * CA_TASK_BIDS_DEFAULT bids and CA_TASK_NONBID_MAX other messages, every
+ * CA_TASK_MAX_BIDS_DEFAULT bids and CA_TASK_NONBID_MAX other messages, every
  * message is found by its id and re-opens alone from its bytes
  * (ca_task_msg_open at its own created_at), ca_task_last(kind) is a message
  * of that kind in the thread (the request is message 0, a receipt is there
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ca_task_state s = ca_task_get_state(t);
     FUZZ_CHECK(s >= CA_TASK_SUBMITTED && s <= CA_TASK_REJECTED);
     size_t count = ca_task_message_count(t), bids = ca_task_bid_count(t);
-    FUZZ_CHECK(bids <= CA_TASK_BIDS_DEFAULT && count - bids <= CA_TASK_NONBID_MAX);
+    FUZZ_CHECK(bids <= CA_TASK_MAX_BIDS_DEFAULT && count - bids <= CA_TASK_NONBID_MAX);
     for (size_t i = 0; i < count; i++) {
         const ca_task_msg *m = ca_task_message(t, i);
         ca_hash id, id2;

@@ -1850,10 +1850,10 @@ static void test_ops_bound_to_ledger(void **state)
     free(raw);
     ca_ledger_options d;
     assert_ok(ca_ledger_options_init(&d, CA_LEDGER_OPTIONS_VERSION));
-    assert_int_equal(d.max_evidence_age, CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE);
+    assert_int_equal(d.max_evidence_age, CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT);
     assert_int_equal(d.max_evidence_age, d.unbonding_delay); /* the window: the delay */
     assert_int_equal(d.max_escrow_duration, (uint64_t)30 * 24 * 3600 * 1000);
-    assert_int_equal(d.max_escrows_per_hirer, CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER);
+    assert_int_equal(d.max_escrows_per_hirer, CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT);
 
     ca_ledger *a = NULL, *b = NULL;
     assert_ok(ca_ledger_new(&a, &oa));

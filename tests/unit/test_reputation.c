@@ -185,6 +185,42 @@ static void test_refusals_change_nothing(void **state)
     ca_reputation_free(rep);
 }
 
+/* ca_reputation_add_rating and _add_offense answer the first broken rule in
+ * the order reputation.h gives: a call breaking several rules at once. */
+static void test_refusal_order(void **state)
+{
+    (void)state;
+    ca_reputation_options o;
+    assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
+    o.max_agents = 2;
+    o.max_ratings = 1;
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, &o));
+    ca_hash h1 = task(1), h2 = task(2);
+    ca_agent_id a = agent(1), b = agent(2), c = agent(3);
+    assert_ok(ca_reputation_add_rating(rep, &h1, &a, &b, 90, 100, T0_MS));
+    /* Arguments before the self-rating, which comes before the weight. */
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_reputation_add_rating(rep, &h1, &a, &a, CA_TASK_RATING_MAX + 1, 0, T0_MS));
+    assert_status(CA_ERR_SELF_RATING, ca_reputation_add_rating(rep, &h1, &a, &a, 90, 0, T0_MS));
+    /* The weight before the duplicate, the duplicate before the limits. */
+    assert_status(CA_ERR_UNPAID_RATING, ca_reputation_add_rating(rep, &h1, &c, &b, 90, 0, T0_MS));
+    assert_status(CA_ERR_DUPLICATE_RATING,
+                  ca_reputation_add_rating(rep, &h1, &c, &b, 90, 100, T0_MS));
+    /* max_ratings (one task taken) before max_agents (c would be a third agent). */
+    assert_status(CA_ERR_LIMIT, ca_reputation_add_rating(rep, &h2, &c, &b, 90, 100, T0_MS));
+    assert_string_equal(ca_last_error(), "reputation has taken max_ratings (1) tasks");
+
+    /* Offenses: arguments, then the duplicate, then max_ratings before max_agents. */
+    ca_hash ref = task(9), ref2 = task(10);
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_add_offense(rep, 4, &ref, &c, T0_MS));
+    assert_ok(ca_reputation_add_offense(rep, 1, &ref, &b, T0_MS)); /* max_ratings (1) reached */
+    assert_status(CA_ERR_DUPLICATE_OFFENSE, ca_reputation_add_offense(rep, 1, &ref, &b, T0_MS));
+    assert_status(CA_ERR_LIMIT, ca_reputation_add_offense(rep, 2, &ref2, &c, T0_MS));
+    assert_string_equal(ca_last_error(), "reputation holds max_ratings (1) offenses");
+    ca_reputation_free(rep);
+}
+
 static void test_decay(void **state)
 {
     (void)state;
@@ -2094,6 +2130,7 @@ int main(void)
         cmocka_unit_test(test_options_and_lifecycle),
         cmocka_unit_test(test_weight),
         cmocka_unit_test(test_refusals_change_nothing),
+        cmocka_unit_test(test_refusal_order),
         cmocka_unit_test(test_decay),
         cmocka_unit_test(test_decay_table),
         cmocka_unit_test(test_golden_bits),

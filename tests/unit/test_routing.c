@@ -345,6 +345,110 @@ static void test_filters(void **state)
     ca_routing_free(rt);
 }
 
+/*
+ * The example line documented for ca_routing_result_explain, from `path`:
+ * routing.h writes it over comment lines that begin " *     " after the line
+ * ending "(broken here before \"+ stake\"):", docs/ROUTING.md as one indented
+ * line after "prints one line:". Joined with single spaces into `out`.
+ */
+static void documented_explain_line(const char *path, const char *intro, const char *prefix,
+                                    char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[512];
+    int in_example = 0;
+    size_t n = 0;
+    out[0] = '\0';
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!in_example) {
+            in_example = strstr(line, intro) != NULL;
+            continue;
+        }
+        if (line[0] == '\0' && n == 0)
+            continue; /* the blank line before a Markdown code block */
+        if (strncmp(line, prefix, strlen(prefix)) != 0)
+            break;
+        const char *text = line + strlen(prefix);
+        size_t len = strlen(text);
+        assert_true(n + len + 2 <= cap);
+        if (n > 0)
+            out[n++] = ' ';
+        memcpy(out + n, text, len + 1);
+        n += len;
+    }
+    fclose(f);
+    assert_true(n > 0); /* the example was found */
+}
+
+/* ca_routing_select answers the first broken rule in the order routing.h gives. */
+static void test_select_refusal_order(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt();
+    ca_routing_weights w;
+    ca_routing_weights_default(&w);
+    w.price_ref = 0;
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "Bad..Pattern";
+    q.capability_len = strlen(q.capability);
+    q.thompson = 2;
+    q.weights = &w;
+    q.version = CA_ROUTING_QUERY_VERSION + 1;
+    ca_routing_result r[2];
+    size_t n = 9;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, NULL, 2, &n));
+    assert_status(CA_ERR_UNSUPPORTED, ca_routing_select(rt, &q, r, 2, &n));
+    q.version = CA_ROUTING_QUERY_VERSION;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, r, 2, &n));
+    assert_string_equal(ca_last_error(), "routing: thompson must be 0 or 1");
+    q.thompson = 1;
+    assert_status(CA_ERR_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 2, &n));
+    q.capability = "*";
+    q.capability_len = 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, r, 2, &n));
+    assert_int_equal(n, 0);
+    ca_routing_free(rt);
+}
+
+/* The format ca_routing_result_explain documents is the one it prints, and
+ * its bound holds for the widest result. */
+static void test_explain_matches_documentation(void **state)
+{
+    (void)state;
+    ca_routing *rt = new_rt(); /* default weights */
+    tentry t;
+    tentry_init(&t, 1, 1, NULL, 0);
+    add_cap(&t, "svc", CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT,
+            CA_ROUTING_WEIGHTS_LATENCY_REF_MS_DEFAULT); /* price and latency features 1/2 */
+    t.e.stake = CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT;   /* stake feature 1/2 */
+    assert_ok(cai_routing_add_entry(rt, &t.e, 0));
+    assert_ok(ca_routing_set_reputation(rt, &t.e.agent, 500000));
+    ca_routing_result r;
+    assert_int_equal(run_query(rt, "svc", &r, 1, NULL), 1);
+    char line[512];
+    size_t len;
+    assert_ok(ca_routing_result_explain(&r, line, sizeof line, &len));
+
+    char doc[512];
+    documented_explain_line(CA_TEST_VECTORS_DIR "/../../include/cyberagent/routing.h",
+                            "(broken here before \"+ stake\"):", " *     ", doc, sizeof doc);
+    assert_string_equal(line, doc);
+    documented_explain_line(CA_TEST_VECTORS_DIR "/../../docs/ROUTING.md",
+                            "prints one line:", "    ", doc, sizeof doc);
+    assert_string_equal(line, doc);
+
+    /* The widest result: every term INT64_MIN, every feature UINT32_MAX. */
+    memset(&r, 0, sizeof r);
+    r.score = r.price_term = r.reputation_term = r.stake_term = r.latency_term = INT64_MIN;
+    r.price_ppm = r.reputation_ppm = r.stake_ppm = r.latency_ppm = UINT32_MAX;
+    assert_ok(ca_routing_result_explain(&r, line, sizeof line, &len));
+    assert_int_equal(len, 217);
+    ca_routing_free(rt);
+}
+
 static void test_ranking_terms_and_updates(void **state)
 {
     (void)state;
@@ -1443,7 +1547,7 @@ static void test_name_flood_cost_is_logarithmic(void **state)
 static void test_far_future_flood_ends(void **state)
 {
     (void)state;
-    const uint64_t t0 = 1767225600000ull, life = CA_ROUTING_CARD_LIFETIME_DEFAULT_MS;
+    const uint64_t t0 = 1767225600000ull, life = CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT;
     ca_routing_options o;
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     assert_true(o.max_card_lifetime_ms == life);
@@ -1688,7 +1792,7 @@ static void test_options_version_1(void **state)
     ca_agent_id id = make_id(1);
     ca_routing_agent_info info;
     assert_ok(ca_routing_get(rt, &id, &info));
-    assert_true(info.valid_until == 5 + CA_ROUTING_CARD_LIFETIME_DEFAULT_MS);
+    assert_true(info.valid_until == 5 + CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT);
     ca_routing_free(rt);
     /* UINT64_MAX keeps a card until its own valid_until. */
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
@@ -1735,6 +1839,8 @@ int main(void)
         cmocka_unit_test(test_entry_validation),
         cmocka_unit_test(test_prefix_matching),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_explain_matches_documentation),
+        cmocka_unit_test(test_select_refusal_order),
         cmocka_unit_test(test_ranking_terms_and_updates),
         cmocka_unit_test(test_expiry_and_remove),
         cmocka_unit_test(test_thompson),

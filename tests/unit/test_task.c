@@ -570,8 +570,8 @@ static void test_limit(void **state)
     assert_ok(th_build_hire(&h, R, W1, W2, 0));
     ca_task_options o;
     assert_ok(ca_task_options_init(&o, CA_TASK_OPTIONS_VERSION));
-    assert_int_equal(o.max_messages, CA_TASK_MESSAGES_DEFAULT);
-    assert_int_equal(o.max_bids, CA_TASK_BIDS_DEFAULT);
+    assert_int_equal(o.max_messages, CA_TASK_MAX_MESSAGES_DEFAULT);
+    assert_int_equal(o.max_bids, CA_TASK_MAX_BIDS_DEFAULT);
     o.max_bids = 1;
     ca_envelope *env = NULL;
     ca_task *t = NULL;
@@ -608,7 +608,7 @@ static void test_limit(void **state)
     memset(v1.b, 0xa5, sizeof v1.b);
     assert_ok(ca_task_options_init(&v1.o, 1));
     assert_int_equal(v1.o.version, 1);
-    assert_int_equal(v1.o.max_messages, CA_TASK_MESSAGES_DEFAULT);
+    assert_int_equal(v1.o.max_messages, CA_TASK_MAX_MESSAGES_DEFAULT);
     for (size_t i = offsetof(ca_task_options, max_bids); i < sizeof v1.b; i++)
         assert_int_equal(v1.b[i], 0xa5);
     v1.o.max_messages = 10; /* 4 bids, whatever lies past the v1 layout */
@@ -671,21 +671,21 @@ static ca_task *flood_thread(const flood *f)
     assert_ok(th_new(&t, &f->request, T0 + 10));
     for (int i = 0; i < FLOOD; i++) {
         ca_status st = ca_task_apply(t, f->bids[i], T0 + 2100);
-        assert_status(i < (int)CA_TASK_BIDS_DEFAULT ? CA_OK : CA_ERR_LIMIT, st);
+        assert_status(i < (int)CA_TASK_MAX_BIDS_DEFAULT ? CA_OK : CA_ERR_LIMIT, st);
     }
-    assert_int_equal(ca_task_bid_count(t), CA_TASK_BIDS_DEFAULT);
-    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_BIDS_DEFAULT);
+    assert_int_equal(ca_task_bid_count(t), CA_TASK_MAX_BIDS_DEFAULT);
+    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_MAX_BIDS_DEFAULT);
     /* Every apply looks up its id (duplicate) and its sender (one bid per
      * bidder). Counted: a stored key is found in < 2 slots on average and an
      * absent one in at most longest_run + 1 slots, where a linear scan of this
      * thread visits ~500 messages per lookup. */
     cai_task_lookup_stats cost;
     cai_task_lookup_cost(t, &cost);
-    assert_int_equal(cost.keys, 2 * CA_TASK_BIDS_DEFAULT + 1);
+    assert_int_equal(cost.keys, 2 * CA_TASK_MAX_BIDS_DEFAULT + 1);
     if (cost.hit_probes > 2 * (uint64_t)cost.keys || cost.longest_run > 64)
         fail_msg("%llu slots for %u keys, longest run %u", (unsigned long long)cost.hit_probes,
                  cost.keys, cost.longest_run);
-    assert_non_null(ca_task_find(t, &f->bid_ids[CA_TASK_BIDS_DEFAULT - 1]));
+    assert_non_null(ca_task_find(t, &f->bid_ids[CA_TASK_MAX_BIDS_DEFAULT - 1]));
     assert_null(ca_task_find(t, &f->bid_ids[FLOOD - 1]));
     return t;
 }
@@ -712,7 +712,7 @@ static void test_bid_flood(void **state)
     assert_ok(th_apply(t, &d1, T0 + 4610));
     assert_ok(th_apply(t, &d2, T0 + 4710));
     assert_int_equal(ca_task_get_state(t), CA_TASK_COMPLETED);
-    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_BIDS_DEFAULT + 5);
+    assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_MAX_BIDS_DEFAULT + 5);
     /* the flooded thread round-trips through serialization with the default options */
     size_t len = 0;
     assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_task_serialize(t, NULL, 0, &len));

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives import serialization
 
-MAX_LIFETIME_DEFAULT_MS = 86_400_000  # CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS
+MAX_LIFETIME_MS_DEFAULT = 86_400_000  # CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT
 SEAL_TAG = b"cyberagent/1/seal"
 
 
@@ -198,7 +198,7 @@ def check(v):
         assert sk.sign(signed) == sig, "deterministic signature"
     # Verification with the default options: the lifetime cap.
     lifetime = int(v["expires_at"]) - int(v["created_at"])
-    want = "CA_ERR_LIFETIME" if lifetime > MAX_LIFETIME_DEFAULT_MS else "CA_OK"
+    want = "CA_ERR_LIFETIME" if lifetime > MAX_LIFETIME_MS_DEFAULT else "CA_OK"
     assert v["verify_default"] == want, "verify_default"
     # Sealed bodies: open with the reader's key under this envelope's header.
     if flags & 2:

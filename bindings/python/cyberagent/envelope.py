@@ -29,7 +29,7 @@ COMPRESS: int = _C["CA_ENVELOPE_COMPRESS"]
 SEAL: int = _C["CA_ENVELOPE_SEAL"]
 HASH_BYTES: int = _C["CA_HASH_BYTES"]
 #: Default maximum lifetime (expires_at - created_at) a verifier accepts: 24 hours.
-MAX_LIFETIME_DEFAULT_MS: int = _C["CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS"]
+MAX_LIFETIME_MS_DEFAULT: int = _C["CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT"]
 
 Recipient = Union[bytes, str, Identity]
 _EnvelopePtr = ctypes.POINTER(_sigs.ca_envelope)
@@ -357,7 +357,7 @@ class ReplayGuard(Handle):
     def __init__(
         self,
         capacity: int = _C["CA_REPLAY_GUARD_CAPACITY_DEFAULT"],
-        max_skew_ms: int = 30000,
+        max_skew_ms: int = _C["CA_REPLAY_GUARD_MAX_SKEW_MS_DEFAULT"],
         *,
         max_lifetime_ms: Optional[int] = None,
         max_per_sender: Optional[int] = None,

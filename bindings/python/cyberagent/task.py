@@ -517,7 +517,7 @@ _KIND_OF = {
 def task_options(**fields: int) -> _sigs.ca_task_options:
     """Thread options (max_messages, max_envelope_bytes, max_body_bytes, max_skew_ms, max_bids).
 
-    ``max_bids`` bounds the bids only (default ``CA_TASK_BIDS_DEFAULT``); the
+    ``max_bids`` bounds the bids only (default ``CA_TASK_MAX_BIDS_DEFAULT``); the
     non-bid messages always fit (``max_messages`` keeps ``CA_TASK_NONBID_MAX``
     places for them and must exceed it)."""
     o = _sigs.ca_task_options()

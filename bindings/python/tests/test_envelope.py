@@ -221,11 +221,11 @@ class TestEnvelope(unittest.TestCase):
         self.assertEqual(o.max_body_bytes, 1 << 20)
         self.assertEqual(o.max_envelope_bytes, (1 << 20) + 4096)
         self.assertEqual(o.max_lifetime_ms, 86_400_000)
-        self.assertEqual(cyberagent.envelope.MAX_LIFETIME_DEFAULT_MS, 86_400_000)
+        self.assertEqual(cyberagent.envelope.MAX_LIFETIME_MS_DEFAULT, 86_400_000)
 
     def test_max_lifetime(self):
         me = Identity.generate()
-        day = cyberagent.CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS
+        day = cyberagent.CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT
         forever = make(me, expires_at=2**64 - 1)
         with self.assertRaises(cyberagent.LifetimeError) as cm:
             Envelope.open(forever, T0)
@@ -293,7 +293,7 @@ class TestReplayGuard(unittest.TestCase):
         mallory, alice = Identity.generate(), Identity.generate()
         g = ReplayGuard(64)
         self.assertLessEqual(g.memory_bytes, 64 * cyberagent.CA_REPLAY_GUARD_BYTES_PER_ID + 256)
-        day = cyberagent.CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS
+        day = cyberagent.CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT
         kept = 0
         for i in range(40):
             try:

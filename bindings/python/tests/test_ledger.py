@@ -232,9 +232,9 @@ class TestLedger(unittest.TestCase):
             Ledger(no_such_option=1)
         o = L.ledger_options(unbonding_delay=5)
         self.assertEqual(o.unbonding_delay, 5)
-        self.assertEqual(o.max_evidence_age, cyberagent.CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE)
+        self.assertEqual(o.max_evidence_age, cyberagent.CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT)
         self.assertEqual(o.max_escrow_duration, 30 * 24 * 3600 * 1000)
-        self.assertEqual(o.max_escrows_per_hirer, cyberagent.CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER)
+        self.assertEqual(o.max_escrows_per_hirer, cyberagent.CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT)
         self.assertNotEqual(L.ledger_id(max_evidence_age=1), L.ledger_id())
 
     def test_delivery_carries_its_result(self):

@@ -98,8 +98,8 @@ class TestRouting(unittest.TestCase):
     def test_card_lifetime_cap(self):
         # A card is kept at most max_card_lifetime_ms after its last add; the
         # same card again renews that; the next add forgets cards that ended.
-        self.assertEqual(RT.routing_options().max_card_lifetime_ms, cyberagent.CA_ROUTING_CARD_LIFETIME_DEFAULT_MS)
-        self.assertEqual(cyberagent.CA_ROUTING_CARD_LIFETIME_DEFAULT_MS, 86_400_000)
+        self.assertEqual(RT.routing_options().max_card_lifetime_ms, cyberagent.CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT)
+        self.assertEqual(cyberagent.CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT, 86_400_000)
         rt = Routing(max_card_lifetime_ms=1000)
         a, b = Identity.generate(), Identity.generate()
         ca = card(a, 10)  # valid until T0 + 3_600_000

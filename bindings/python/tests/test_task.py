@@ -300,7 +300,7 @@ class TestTask(unittest.TestCase):
         self.assertEqual(lim["refs"], cyberagent.CA_TASK_REFS_MAX)
         self.assertEqual(T.state_name(T.FAILED), "failed")
         self.assertEqual(T.task_options(max_messages=3).max_messages, 3)
-        self.assertEqual(T.task_options().max_bids, cyberagent.CA_TASK_BIDS_DEFAULT)
+        self.assertEqual(T.task_options().max_bids, cyberagent.CA_TASK_MAX_BIDS_DEFAULT)
         with self.assertRaises(cyberagent.ArgumentError):
             Task(s.req, T0, max_messages=cyberagent.CA_TASK_NONBID_MAX)
         # one bid allowed: the second is refused, the award still fits

@@ -57,14 +57,15 @@ impl<'a> EnvelopeParams<'a> {
 }
 
 /// Decoding and verification limits; `None` keeps the library default
-/// (1 MiB + 4 KiB encoded, 1 MiB body, 30 000 ms skew, 24 h maximum lifetime).
+/// (`CA_ENVELOPE_<FIELD>_DEFAULT`: 1 MiB + 4 KiB encoded, 1 MiB body, 30 000 ms
+/// skew, 24 h maximum lifetime).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EnvelopeOptions {
     pub max_envelope_bytes: Option<usize>,
     pub max_body_bytes: Option<usize>,
     pub max_skew_ms: Option<u64>,
     /// Most `expires_at - created_at` verification accepts (`CA_ERR_LIFETIME` above it);
-    /// default `CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS`, `u64::MAX` lifts the cap.
+    /// default `CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT`, `u64::MAX` lifts the cap.
     pub max_lifetime_ms: Option<u64>,
 }
 
@@ -326,12 +327,14 @@ impl fmt::Debug for Envelope {
     }
 }
 
-/// Replay guard settings; `None` keeps the library default (65 536 ids,
-/// capacity / 16 per sender, 30 000 ms skew, 24 h maximum lifetime).
+/// Replay guard settings; `None` keeps the library default
+/// (`CA_REPLAY_GUARD_<FIELD>_DEFAULT`: 65 536 ids, capacity /
+/// `CA_REPLAY_GUARD_SENDER_SHARE` (16) per sender, 30 000 ms skew, 24 h maximum lifetime).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReplayGuardOptions {
     pub capacity: Option<usize>,
-    /// Ids one sender may hold (1 ..= capacity); default capacity / 16, at least 1.
+    /// Ids one sender may hold (1 ..= capacity); default capacity /
+    /// `CA_REPLAY_GUARD_SENDER_SHARE`, at least 1.
     pub max_per_sender: Option<usize>,
     /// The verifier's skew.
     pub max_skew_ms: Option<u64>,

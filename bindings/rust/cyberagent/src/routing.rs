@@ -139,7 +139,8 @@ impl Candidate {
         c.to_str().unwrap_or("")
     }
 
-    /// One line explaining the score, e.g. "score 5200000 = price 3*500000 + ...".
+    /// One line explaining the score in the format `ca_routing_result_explain`
+    /// documents, e.g. "score 5000000 = price 1500000 (500000 ppm) + ...".
     pub fn explain(&self) -> String {
         let v = out_bytes(160, |out, cap, n| unsafe {
             // SAFETY: out writable for cap.

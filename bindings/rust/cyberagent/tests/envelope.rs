@@ -165,7 +165,7 @@ fn resigned_sealed_box_does_not_open() {
 #[test]
 fn max_lifetime() {
     let me = Identity::generate().unwrap();
-    let day = cyberagent::sys::CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    let day = cyberagent::sys::CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT;
     let (forever, _) = sign_envelope(&me, &EnvelopeParams::new(16, T0, u64::MAX), b"f").unwrap();
     assert_eq!(Envelope::open(&forever, T0, None).unwrap_err().status(), status::CA_ERR_LIFETIME);
     let uncapped = EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
@@ -203,7 +203,7 @@ fn replay_guard_one_sender_cannot_fill() {
     let (mallory, alice) = (Identity::generate().unwrap(), Identity::generate().unwrap());
     let mut g = ReplayGuard::new(64, 30_000).unwrap();
     assert!(g.memory_bytes() <= 64 * cyberagent::sys::CA_REPLAY_GUARD_BYTES_PER_ID + 256);
-    let day = cyberagent::sys::CA_ENVELOPE_MAX_LIFETIME_DEFAULT_MS;
+    let day = cyberagent::sys::CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT;
     let mut kept = 0;
     for i in 0..40u32 {
         let (m, _) =

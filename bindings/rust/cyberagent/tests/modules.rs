@@ -203,9 +203,9 @@ fn ledger_availability_rules() {
     let (auth, alice, bob) =
         (Identity::generate().unwrap(), Identity::generate().unwrap(), Identity::generate().unwrap());
     let mut opts = cyberagent::ledger_options(&auth.public_key(), &[0; 32]).unwrap();
-    assert_eq!(opts.max_evidence_age, sys::CA_LEDGER_DEFAULT_MAX_EVIDENCE_AGE as u64);
-    assert_eq!(opts.max_escrow_duration, sys::CA_LEDGER_DEFAULT_MAX_ESCROW_DURATION as u64);
-    assert_eq!(opts.max_escrows_per_hirer, sys::CA_LEDGER_DEFAULT_MAX_ESCROWS_PER_HIRER);
+    assert_eq!(opts.max_evidence_age, sys::CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT as u64);
+    assert_eq!(opts.max_escrow_duration, sys::CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT as u64);
+    assert_eq!(opts.max_escrows_per_hirer, sys::CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT);
     opts.max_evidence_age = 1000;
     opts.max_escrow_duration = 500;
     opts.max_escrows_per_hirer = 1;
@@ -427,7 +427,7 @@ fn routing_card_lifetime_cap() {
     let forever = cyberagent::EnvelopeOptions { max_lifetime_ms: Some(u64::MAX), ..Default::default() };
     let card = Card::open(&cyberagent::sign_card(&me, &p).unwrap().0, T0, Some(&forever)).unwrap();
     let mut o = cyberagent::routing_options().unwrap();
-    assert_eq!(o.max_card_lifetime_ms, sys::CA_ROUTING_CARD_LIFETIME_DEFAULT_MS);
+    assert_eq!(o.max_card_lifetime_ms, sys::CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT);
     o.max_card_lifetime_ms = 1000;
     let mut rt = Routing::new(Some(&o)).unwrap();
     rt.add_card(&card, T0).unwrap();

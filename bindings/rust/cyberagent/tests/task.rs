@@ -316,13 +316,13 @@ fn equivocation_evidence_cancel_dispute() {
     assert_eq!(cyberagent::task_state_name(sys::CA_TASK_FAILED as i32), "failed");
     assert_eq!(cyberagent::task_limits()[3], sys::CA_TASK_REFS_MAX as usize);
     let mut o = cyberagent::task_options().unwrap();
-    assert_eq!(o.max_bids, sys::CA_TASK_BIDS_DEFAULT as usize);
+    assert_eq!(o.max_bids, sys::CA_TASK_MAX_BIDS_DEFAULT as usize);
     o.max_messages = sys::CA_TASK_NONBID_MAX as usize; // no room for a bid: refused
     assert_eq!(
         Task::new(&open(&rb, 0), T0, Some(&o)).err().unwrap().status(),
         status::CA_ERR_INVALID_ARGUMENT
     );
-    o.max_messages = sys::CA_TASK_MESSAGES_DEFAULT as usize;
+    o.max_messages = sys::CA_TASK_MAX_MESSAGES_DEFAULT as usize;
     o.max_bids = 1; // one bid; a new bidder's is refused, the award still fits
     let open_req = TaskBody::Request {
         capability: "a.b".into(),
