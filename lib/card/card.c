@@ -37,6 +37,16 @@ size_t ca_capability_segments_max(void)
     return CA_CAPABILITY_SEGMENTS_MAX;
 }
 
+/* The bytes of a capability segment: [a-z0-9-]. */
+static const bool name_byte[256] = {
+    ['-'] = true, ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true,
+    ['5'] = true, ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true, ['a'] = true,
+    ['b'] = true, ['c'] = true, ['d'] = true, ['e'] = true, ['f'] = true, ['g'] = true,
+    ['h'] = true, ['i'] = true, ['j'] = true, ['k'] = true, ['l'] = true, ['m'] = true,
+    ['n'] = true, ['o'] = true, ['p'] = true, ['q'] = true, ['r'] = true, ['s'] = true,
+    ['t'] = true, ['u'] = true, ['v'] = true, ['w'] = true, ['x'] = true, ['y'] = true,
+    ['z'] = true};
+
 ca_status ca_capability_check(const char *name, size_t name_len)
 {
     if (name == NULL)
@@ -47,15 +57,15 @@ ca_status ca_capability_check(const char *name, size_t name_len)
     size_t segments = 1, seg_len = 0;
     for (size_t i = 0; i < name_len; i++) {
         char c = name[i];
-        if (c == '.') {
+        if (name_byte[(unsigned char)c]) { /* [a-z0-9-], the common case */
+            seg_len++;
+        } else if (c == '.') {
             if (seg_len == 0)
                 return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has an empty segment");
             if (++segments > CA_CAPABILITY_SEGMENTS_MAX)
                 return cai_fail(CA_ERR_BAD_CAPABILITY, "capability name has more than %u segments",
                                 CA_CAPABILITY_SEGMENTS_MAX);
             seg_len = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
-            seg_len++;
         } else {
             return cai_fail(CA_ERR_BAD_CAPABILITY,
                             "capability name has a byte 0x%02x outside [a-z0-9-.] at %zu",
@@ -110,6 +120,87 @@ ca_status ca_card_params_init(ca_card_params *params, unsigned int version)
     return CA_OK;
 }
 
+/*
+ * The card body's wire struct: text as zero-copy views, capabilities in wire
+ * order. The rows below are the card's one description: cai_card_body_encode
+ * writes them, cai_card_body_decode reads them, docs/PROTOCOL.md prints them.
+ */
+typedef struct card_cap_wire {
+    const char *name;
+    size_t name_len;
+    uint64_t price, latency_ms;
+} card_cap_wire;
+
+typedef struct card_wire {
+    const char *name, *description, *endpoint;
+    size_t name_len, description_len, endpoint_len;
+    uint64_t stake, not_before, not_after, sequence;
+    size_t cap_count;
+    card_cap_wire caps[CA_CARD_CAPABILITIES_MAX];
+} card_wire;
+
+/* A capability's name: the grammar, and names strictly ascending through the array. */
+static ca_status check_cap_name(const void *obj, size_t index)
+{
+    const card_cap_wire *c = obj;
+    ca_status st = ca_capability_check(c->name, c->name_len);
+    if (st == CA_OK && index > 0 && name_cmp(c[-1].name, c[-1].name_len, c->name, c->name_len) >= 0)
+        st = cai_fail(CA_ERR_MALFORMED,
+                      "malformed card: capabilities not in strictly ascending order");
+    return st;
+}
+
+static ca_status check_window(const void *obj, size_t index)
+{
+    const card_wire *w = obj;
+    (void)index;
+    if (w->not_before >= w->not_after)
+        return cai_fail(CA_ERR_MALFORMED, "malformed card: validity window is empty");
+    return CA_OK;
+}
+
+static const cai_wire_field cap_rows[] = {
+    {CAI_WF_STR(CAI_CAP_NAME, "name", card_cap_wire, name, name_len), .flags = CAI_WF_RAW,
+     .max = CA_CAPABILITY_MAX, .check = check_cap_name,
+     .rule = "capability grammar (below); names strictly ascending (byte order)"},
+    {CAI_WF_UINT(CAI_CAP_PRICE, "price", card_cap_wire, price), .rule = "base units per task"},
+    {CAI_WF_UINT(CAI_CAP_LATENCY, "latency_ms", card_cap_wire, latency_ms),
+     .presence = CAI_WP_NONZERO, .rule = "typical completion time"},
+};
+const cai_wire_table cai_card_capability_table = CAI_WF_TABLE("card capability", cap_rows, NULL);
+static const cai_wire_field cap_elem = {.key = CAI_CARD_CAPABILITIES,
+                                        .name = "capability",
+                                        .type = CAI_WT_MAP,
+                                        .sub = &cai_card_capability_table};
+
+static const cai_wire_field card_rows[] = {
+    {CAI_WF_STR(CAI_CARD_NAME, "name", card_wire, name, name_len), .min = 1,
+     .max = CA_CARD_NAME_MAX},
+    {CAI_WF_STR(CAI_CARD_DESCRIPTION, "description", card_wire, description, description_len),
+     .presence = CAI_WP_NONZERO, .min = 1, .max = CA_CARD_DESCRIPTION_MAX},
+    {CAI_WF_STR(CAI_CARD_ENDPOINT, "endpoint", card_wire, endpoint, endpoint_len), .min = 1,
+     .max = CA_CARD_ENDPOINT_MAX, .rule = "opaque (NATS subject, URL, ...)"},
+    {CAI_WF_UINT(CAI_CARD_STAKE, "stake", card_wire, stake),
+     .rule = "stake the agent claims (routing checks it against the ledger)"},
+    {CAI_WF_UINT(CAI_CARD_NOT_BEFORE, "not_before", card_wire, not_before),
+     .rule = "validity window start"},
+    {CAI_WF_UINT(CAI_CARD_NOT_AFTER, "not_after", card_wire, not_after), .check = check_window,
+     .rule = "validity window end; `not_before < not_after`"},
+    {CAI_WF_UINT(CAI_CARD_SEQUENCE, "sequence", card_wire, sequence),
+     .rule = "a newer card (higher sequence) from the same agent replaces an older one"},
+    {.key = CAI_CARD_CAPABILITIES,
+     .name = "capabilities",
+     .type = CAI_WT_ARRAY,
+     .off = offsetof(card_wire, caps),
+     .aux_off = offsetof(card_wire, cap_count),
+     .stride = sizeof(card_cap_wire),
+     .min = 1,
+     .max = CA_CARD_CAPABILITIES_MAX,
+     .elem = &cap_elem,
+     .rule = "one map per capability (below)"},
+};
+const cai_wire_table cai_card_table = CAI_WF_TABLE("card", card_rows, NULL);
+
 ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out_cap,
                                size_t *out_len)
 {
@@ -156,144 +247,53 @@ ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out
         }
         order[j] = i;
     }
-    cai_wire_writer w;
-    cai_ww_init(&w, out, out_cap);
-    cai_ww_map(&w, 7u + (desc_len > 0));
-    cai_ww_kstr(&w, CAI_CARD_NAME, p->name, name_len);
-    if (desc_len > 0)
-        cai_ww_kstr(&w, CAI_CARD_DESCRIPTION, p->description, desc_len);
-    cai_ww_kstr(&w, CAI_CARD_ENDPOINT, p->endpoint, end_len);
-    cai_ww_kuint(&w, CAI_CARD_STAKE, p->stake);
-    cai_ww_kuint(&w, CAI_CARD_NOT_BEFORE, p->not_before);
-    cai_ww_kuint(&w, CAI_CARD_NOT_AFTER, p->not_after);
-    cai_ww_kuint(&w, CAI_CARD_SEQUENCE, p->sequence);
-    cai_ww_uint(&w, CAI_CARD_CAPABILITIES);
-    cai_ww_array(&w, (uint32_t)p->capability_count);
+    card_wire cw; /* only the head and the capabilities written */
+    cw.name = p->name;
+    cw.name_len = name_len;
+    cw.description = p->description;
+    cw.description_len = desc_len;
+    cw.endpoint = p->endpoint;
+    cw.endpoint_len = end_len;
+    cw.stake = p->stake;
+    cw.not_before = p->not_before;
+    cw.not_after = p->not_after;
+    cw.sequence = p->sequence;
+    cw.cap_count = p->capability_count;
     for (size_t k = 0; k < p->capability_count; k++) {
         const ca_card_capability *c = &p->capabilities[order[k]];
-        cai_ww_map(&w, 2u + (c->latency_ms != 0));
-        cai_ww_kstr(&w, CAI_CAP_NAME, c->name, lens[order[k]]);
-        cai_ww_kuint(&w, CAI_CAP_PRICE, c->price);
-        if (c->latency_ms != 0)
-            cai_ww_kuint(&w, CAI_CAP_LATENCY, c->latency_ms);
+        cw.caps[k] = (card_cap_wire){c->name, lens[order[k]], c->price, c->latency_ms};
     }
+    cai_wire_writer w;
+    cai_ww_init(&w, out, out_cap);
+    cai_wire_put_map(&w, &cai_card_table, &cw);
     return cai_ww_finish(&w, out_len);
 }
 
-/* A string read from the wire: zero-copy view. */
-typedef struct {
-    const char *p;
-    size_t n;
-} text_view;
-
-static ca_status read_text(cai_wire_reader *r, const char *what, size_t min, size_t max,
-                           text_view *v)
-{
-    ca_status st = cai_wr_str_max(r, max, &v->p, &v->n);
-    if (st != CA_OK)
-        return st;
-    if (v->n < min || memchr(v->p, '\0', v->n) != NULL)
-        return cai_fail(CA_ERR_MALFORMED, "malformed card: %s is empty or contains NUL", what);
-    return CA_OK;
-}
-
-static char *copy_text(char **dst, text_view v)
+static char *copy_text(char **dst, const char *p, size_t n)
 {
     char *s = *dst;
-    if (v.n > 0)
-        memcpy(s, v.p, v.n);
-    s[v.n] = '\0';
-    *dst += v.n + 1;
+    if (n > 0)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    *dst += n + 1;
     return s;
 }
 
 ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len)
 {
     *out = NULL;
-    text_view name = {0}, desc = {"", 0}, endpoint = {0};
-    text_view cap_names[CA_CARD_CAPABILITIES_MAX];
-    uint64_t prices[CA_CARD_CAPABILITIES_MAX], lat[CA_CARD_CAPABILITIES_MAX];
-    uint64_t stake = 0, nb = 0, na = 0, seq = 0;
-    uint32_t ncaps = 0;
-    bool present = false;
-    cai_wire_reader r;
-    cai_wire_map m;
-    cai_wr_init(&r, body, len);
-    ca_status st = cai_wr_map(&r, &m);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_NAME);
-    if (st == CA_OK)
-        st = read_text(&r, "name", 1, CA_CARD_NAME_MAX, &name);
-    if (st == CA_OK)
-        st = cai_wr_field(&m, CAI_CARD_DESCRIPTION, &present);
-    if (st == CA_OK && present)
-        st = read_text(&r, "description", 1, CA_CARD_DESCRIPTION_MAX, &desc);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_ENDPOINT);
-    if (st == CA_OK)
-        st = read_text(&r, "endpoint", 1, CA_CARD_ENDPOINT_MAX, &endpoint);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_STAKE);
-    if (st == CA_OK)
-        st = cai_wr_uint(&r, &stake);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_NOT_BEFORE);
-    if (st == CA_OK)
-        st = cai_wr_uint(&r, &nb);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_NOT_AFTER);
-    if (st == CA_OK)
-        st = cai_wr_uint(&r, &na);
-    if (st == CA_OK && nb >= na)
-        st = cai_fail(CA_ERR_MALFORMED, "malformed card: validity window is empty");
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_SEQUENCE);
-    if (st == CA_OK)
-        st = cai_wr_uint(&r, &seq);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, CAI_CARD_CAPABILITIES);
-    if (st == CA_OK)
-        st = cai_wr_array(&r, &ncaps);
-    if (st == CA_OK && (ncaps == 0 || ncaps > CA_CARD_CAPABILITIES_MAX))
-        st = cai_fail(CA_ERR_MALFORMED, "malformed card: %u capabilities (1 .. %u allowed)", ncaps,
-                      CA_CARD_CAPABILITIES_MAX);
-    size_t text_total = name.n + desc.n + endpoint.n + 3;
-    for (uint32_t i = 0; st == CA_OK && i < ncaps; i++) {
-        cai_wire_map cm;
-        lat[i] = 0;
-        st = cai_wr_map(&r, &cm);
-        if (st == CA_OK)
-            st = cai_wr_require(&cm, CAI_CAP_NAME);
-        if (st == CA_OK)
-            st = cai_wr_str_max(&r, CA_CAPABILITY_MAX, &cap_names[i].p, &cap_names[i].n);
-        if (st == CA_OK)
-            st = ca_capability_check(cap_names[i].p, cap_names[i].n);
-        if (st == CA_OK && i > 0 &&
-            name_cmp(cap_names[i - 1].p, cap_names[i - 1].n, cap_names[i].p, cap_names[i].n) >= 0)
-            st = cai_fail(CA_ERR_MALFORMED,
-                          "malformed card: capabilities not in strictly ascending order");
-        if (st == CA_OK)
-            st = cai_wr_require(&cm, CAI_CAP_PRICE);
-        if (st == CA_OK)
-            st = cai_wr_uint(&r, &prices[i]);
-        if (st == CA_OK)
-            st = cai_wr_field(&cm, CAI_CAP_LATENCY, &present);
-        if (st == CA_OK && present) {
-            st = cai_wr_uint(&r, &lat[i]);
-            if (st == CA_OK && lat[i] == 0)
-                st = cai_fail(CA_ERR_MALFORMED, "malformed card: latency 0 must be omitted");
-        }
-        if (st == CA_OK)
-            st = cai_wr_map_end(&cm);
-        if (st == CA_OK)
-            text_total += cap_names[i].n + 1;
-    }
-    if (st == CA_OK)
-        st = cai_wr_map_end(&m);
-    if (st == CA_OK)
-        st = cai_wr_end(&r);
+    card_wire w;
+    memset(&w, 0, offsetof(card_wire, caps)); /* the array decoder clears each element */
+    cai_wire_dec d;
+    cai_wd_init(&d, body, len);
+    cai_wd_table(&d, &cai_card_table, &w);
+    ca_status st = cai_wd_finish(&d);
     if (st != CA_OK)
         return st;
+    size_t ncaps = w.cap_count;
+    size_t text_total = w.name_len + w.description_len + w.endpoint_len + 3;
+    for (size_t i = 0; i < ncaps; i++)
+        text_total += w.caps[i].name_len + 1;
 
     size_t head = sizeof(ca_card) + ncaps * sizeof(ca_card_capability);
     ca_card *card = calloc(1, head + text_total);
@@ -301,18 +301,18 @@ ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len)
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory allocating a card");
     card->caps = (ca_card_capability *)(void *)(card + 1);
     char *s = (char *)card + head;
-    card->name = copy_text(&s, name);
-    card->description = copy_text(&s, desc);
-    card->endpoint = copy_text(&s, endpoint);
-    card->stake = stake;
-    card->not_before = nb;
-    card->not_after = na;
-    card->sequence = seq;
+    card->name = copy_text(&s, w.name, w.name_len);
+    card->description = copy_text(&s, w.description, w.description_len);
+    card->endpoint = copy_text(&s, w.endpoint, w.endpoint_len);
+    card->stake = w.stake;
+    card->not_before = w.not_before;
+    card->not_after = w.not_after;
+    card->sequence = w.sequence;
     card->cap_count = ncaps;
-    for (uint32_t i = 0; i < ncaps; i++) {
-        card->caps[i].name = copy_text(&s, cap_names[i]);
-        card->caps[i].price = prices[i];
-        card->caps[i].latency_ms = lat[i];
+    for (size_t i = 0; i < ncaps; i++) {
+        card->caps[i].name = copy_text(&s, w.caps[i].name, w.caps[i].name_len);
+        card->caps[i].price = w.caps[i].price;
+        card->caps[i].latency_ms = w.caps[i].latency_ms;
     }
     *out = card;
     return CA_OK;

@@ -17,6 +17,11 @@ enum {
 };
 enum { CAI_CAP_NAME = 0, CAI_CAP_PRICE = 1, CAI_CAP_LATENCY = 2 };
 
+/* The card body's field tables (lib/wire): the card, and one capability. */
+struct cai_wire_table;
+extern const struct cai_wire_table cai_card_table;
+extern const struct cai_wire_table cai_card_capability_table;
+
 /* Validates params and writes the canonical body (OWNERSHIP RULE). */
 ca_status cai_card_body_encode(const ca_card_params *params, uint8_t *out, size_t out_cap,
                                size_t *out_len);

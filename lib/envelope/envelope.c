@@ -14,20 +14,6 @@
 #include "internal.h"
 #include "wire/wire.h"
 
-/* Map keys (docs/WIRE.md). */
-enum {
-    K_VERSION = 0,
-    K_KIND = 1,
-    K_SENDER = 2,
-    K_RECIPIENT = 3,
-    K_CREATED = 4,
-    K_EXPIRES = 5,
-    K_PARENT = 6,
-    K_FLAGS = 7,
-    K_BODY = 8,
-    K_SIGNATURE = 9
-};
-
 #define ENV_TAG_PREFIX     "cyberagent/1/"
 #define ENV_TAG_PREFIX_LEN (sizeof ENV_TAG_PREFIX - 1)
 #define ENV_TAG_MAX        (ENV_TAG_PREFIX_LEN + 10) /* + decimal uint32 */
@@ -169,33 +155,87 @@ static size_t env_tag(uint32_t kind, uint8_t out[ENV_TAG_MAX])
 
 typedef cai_envelope_fields env_fields;
 
+/*
+ * The envelope's wire struct: the values of its fields, byte strings as
+ * zero-copy views (NULL: an optional field absent). The rows below are the
+ * envelope's one description: the signer writes them, the decoder reads
+ * them, docs/WIRE.md prints them.
+ */
+typedef struct env_wire {
+    uint32_t kind, flags;
+    uint64_t created_at, expires_at;
+    const uint8_t *sender, *recipient, *parent, *body, *signature;
+    size_t body_len;
+} env_wire;
+
+static const cai_wire_field env_rows[] = {
+    {.key = 0,
+     .name = "version",
+     .type = CAI_WT_CONST,
+     .min = CA_ENVELOPE_VERSION,
+     .bad = CA_ERR_BAD_VERSION,
+     .rule = "any other value is `CA_ERR_BAD_VERSION`"},
+    {CAI_WF_U32(1, "kind", env_wire, kind), .min = 1, .rule = "not 0 (see Kinds)"},
+    {CAI_WF_REF(2, "sender", env_wire, sender, CA_AGENT_ID_BYTES),
+     .rule = "Ed25519 public key = agent id"},
+    {CAI_WF_REF(3, "recipient", env_wire, recipient, CA_AGENT_ID_BYTES), .presence = CAI_WP_NONZERO,
+     .rule = "required when sealed"},
+    {CAI_WF_UINT(4, "created_at", env_wire, created_at), .rule = "ms since the Unix epoch"},
+    {CAI_WF_UINT(5, "expires_at", env_wire, expires_at),
+     .rule = "ms since the Unix epoch, > created_at"},
+    {CAI_WF_REF(6, "parent", env_wire, parent, CA_HASH_BYTES), .presence = CAI_WP_NONZERO,
+     .rule = "id of the message this one follows"},
+    {CAI_WF_U32(7, "flags", env_wire, flags), .presence = CAI_WP_NONZERO, .flags = CAI_WF_BITS,
+     .max = CAI_ENV_FLAGS_KNOWN, .rule = "bit 0 compressed, bit 1 sealed; other bits rejected"},
+    {CAI_WF_BIN(8, "body", env_wire, body, body_len),
+     .rule = "as transformed by the flags; sealed: ≥ 48 bytes"},
+    {CAI_WF_REF(9, "signature", env_wire, signature, CA_SIGNATURE_BYTES),
+     .rule = "Ed25519 over the signed bytes"},
+};
+
+/* The whole map (docs), and the slices the signer and the decoder need. */
+const cai_wire_table cai_envelope_table = CAI_WF_TABLE("envelope", env_rows, NULL);
+static const cai_wire_table env_header = {"envelope", env_rows, 8, NULL};       /* keys 0..7 */
+static const cai_wire_table env_body_row = {"envelope", env_rows + 8, 1, NULL}; /* key 8 */
+static const cai_wire_table env_signed = {"envelope", env_rows, 9, NULL};       /* keys 0..8 */
+static const cai_wire_table env_sig = {"envelope", env_rows + 9, 1, NULL};      /* key 9 */
+
+static void env_wire_of(const env_fields *f, const ca_signature *sig, env_wire *w)
+{
+    w->kind = f->kind;
+    w->flags = f->flags;
+    w->created_at = f->created_at;
+    w->expires_at = f->expires_at;
+    w->sender = f->sender->bytes;
+    w->recipient = f->recipient != NULL ? f->recipient->bytes : NULL;
+    w->parent = f->parent != NULL ? f->parent->bytes : NULL;
+    w->body = f->body;
+    w->body_len = f->body_len;
+    w->signature = sig != NULL ? sig->bytes : NULL;
+}
+
 /* Number of map entries in the signed map (everything but the signature). */
 static uint32_t env_signed_entries(const env_fields *f)
 {
-    return 6u + (f->recipient != NULL) + (f->parent != NULL) + (f->flags != 0);
+    env_wire w;
+    env_wire_of(f, NULL, &w);
+    return cai_wire_count(&env_signed, &w);
 }
 
 /* Fields 0..7 (the header) in ascending key order, optional ones omitted. */
 static void env_write_header(cai_wire_writer *w, const env_fields *f)
 {
-    cai_ww_kuint(w, K_VERSION, CA_ENVELOPE_VERSION);
-    cai_ww_kuint(w, K_KIND, f->kind);
-    cai_ww_kbin(w, K_SENDER, f->sender->bytes, CA_AGENT_ID_BYTES);
-    if (f->recipient != NULL)
-        cai_ww_kbin(w, K_RECIPIENT, f->recipient->bytes, CA_AGENT_ID_BYTES);
-    cai_ww_kuint(w, K_CREATED, f->created_at);
-    cai_ww_kuint(w, K_EXPIRES, f->expires_at);
-    if (f->parent != NULL)
-        cai_ww_kbin(w, K_PARENT, f->parent->bytes, CA_HASH_BYTES);
-    if (f->flags != 0)
-        cai_ww_kuint(w, K_FLAGS, f->flags);
+    env_wire x;
+    env_wire_of(f, NULL, &x);
+    cai_wire_put(w, &env_header, &x);
 }
 
 /* Fields 0..8: the header, then the body. */
 static void env_write_fields(cai_wire_writer *w, const env_fields *f)
 {
-    env_write_header(w, f);
-    cai_ww_kbin(w, K_BODY, f->body, f->body_len);
+    env_wire x;
+    env_wire_of(f, NULL, &x);
+    cai_wire_put(w, &env_signed, &x);
 }
 
 /*
@@ -381,78 +421,43 @@ static ca_status env_bad(const char *what)
 /* Zero-copy parse of `data` into `e` (whose enc is not filled). */
 static ca_status env_parse(const uint8_t *data, size_t len, ca_envelope *e)
 {
-    cai_wire_reader r;
+    cai_wire_dec d;
     cai_wire_map m;
-    bool present;
-    uint64_t v;
-    cai_wr_init(&r, data, len);
-    ca_status st = cai_wr_map(&r, &m);
+    env_wire w = {0};
+    cai_wd_init(&d, data, len);
+    cai_wd_map(&d, &m);
+    uint32_t entries = m.remaining;
+    cai_wd_fields(&d, &m, &env_header, &w);
+    e->header_end = cai_wd_offset(&d);
+    cai_wd_fields(&d, &m, &env_body_row, &w);
+    e->fields_end = cai_wd_offset(&d);
+    cai_wd_fields(&d, &m, &env_sig, &w);
+    cai_wd_map_end(&d, &m);
+    ca_status st = cai_wd_finish(&d);
     if (st != CA_OK)
         return st;
-    uint32_t entries = m.remaining;
-    if ((st = cai_wr_require(&m, K_VERSION)) != CA_OK || (st = cai_wr_uint(&r, &v)) != CA_OK)
-        return st;
-    if (v != CA_ENVELOPE_VERSION)
-        return cai_fail(CA_ERR_BAD_VERSION,
-                        "envelope version %llu is not supported (this build: %u)",
-                        (unsigned long long)v, CA_ENVELOPE_VERSION);
-    if ((st = cai_wr_require(&m, K_KIND)) != CA_OK ||
-        (st = cai_wr_uint_max(&r, UINT32_MAX, &v)) != CA_OK)
-        return st;
-    if (v == 0)
-        return env_bad("kind 0 is not allowed");
-    e->kind = (uint32_t)v;
-    if ((st = cai_wr_require(&m, K_SENDER)) != CA_OK ||
-        (st = cai_wr_bin_fixed(&r, e->sender.bytes, CA_AGENT_ID_BYTES)) != CA_OK)
-        return st;
-    if ((st = cai_wr_field(&m, K_RECIPIENT, &present)) != CA_OK)
-        return st;
-    if (present && (st = cai_wr_bin_fixed(&r, e->recipient.bytes, CA_AGENT_ID_BYTES)) != CA_OK)
-        return st;
-    e->has_recipient = present;
-    if ((st = cai_wr_require(&m, K_CREATED)) != CA_OK ||
-        (st = cai_wr_uint(&r, &e->created_at)) != CA_OK)
-        return st;
-    if ((st = cai_wr_require(&m, K_EXPIRES)) != CA_OK ||
-        (st = cai_wr_uint(&r, &e->expires_at)) != CA_OK)
-        return st;
-    if ((st = cai_wr_field(&m, K_PARENT, &present)) != CA_OK)
-        return st;
-    if (present && (st = cai_wr_bin_fixed(&r, e->parent.bytes, CA_HASH_BYTES)) != CA_OK)
-        return st;
-    e->has_parent = present;
-    if ((st = cai_wr_field(&m, K_FLAGS, &present)) != CA_OK)
-        return st;
-    e->flags = 0;
-    if (present) {
-        if ((st = cai_wr_uint_max(&r, UINT32_MAX, &v)) != CA_OK)
-            return st;
-        if (v == 0)
-            return env_bad("flags 0 must be omitted");
-        if ((v & ~(uint64_t)CAI_ENV_FLAGS_KNOWN) != 0)
-            return env_bad("unknown flag bits");
-        e->flags = (uint32_t)v;
-    }
-    const uint8_t *body;
-    e->header_end = (size_t)(r.p - data);
-    if ((st = cai_wr_require(&m, K_BODY)) != CA_OK ||
-        (st = cai_wr_bin(&r, &body, &e->body_len)) != CA_OK)
-        return st;
-    e->body_off = (size_t)(body - data);
-    e->fields_end = (size_t)(r.p - data);
-    if ((st = cai_wr_require(&m, K_SIGNATURE)) != CA_OK ||
-        (st = cai_wr_bin_fixed(&r, e->signature.bytes, CA_SIGNATURE_BYTES)) != CA_OK)
-        return st;
-    if ((st = cai_wr_map_end(&m)) != CA_OK || (st = cai_wr_end(&r)) != CA_OK)
-        return st;
-    if (e->expires_at <= e->created_at)
+    if (w.expires_at <= w.created_at)
         return env_bad("expires_at is not after created_at");
-    if ((e->flags & CAI_ENV_FLAG_SEALED) != 0) {
-        if (!e->has_recipient)
+    if ((w.flags & CAI_ENV_FLAG_SEALED) != 0) {
+        if (w.recipient == NULL)
             return env_bad("sealed body without a recipient");
-        if (e->body_len < ENV_SEAL_BYTES)
+        if (w.body_len < ENV_SEAL_BYTES)
             return env_bad("sealed body shorter than a sealed box");
     }
+    e->kind = w.kind;
+    e->flags = w.flags;
+    e->created_at = w.created_at;
+    e->expires_at = w.expires_at;
+    memcpy(e->sender.bytes, w.sender, CA_AGENT_ID_BYTES);
+    e->has_recipient = w.recipient != NULL;
+    if (e->has_recipient)
+        memcpy(e->recipient.bytes, w.recipient, CA_AGENT_ID_BYTES);
+    e->has_parent = w.parent != NULL;
+    if (e->has_parent)
+        memcpy(e->parent.bytes, w.parent, CA_HASH_BYTES);
+    memcpy(e->signature.bytes, w.signature, CA_SIGNATURE_BYTES);
+    e->body_off = (size_t)(w.body - data);
+    e->body_len = w.body_len;
     e->signed_entries = (uint8_t)(entries - 1);
     e->len = len;
     return CA_OK;
@@ -868,12 +873,12 @@ void cai_envelope_fields_of(const ca_envelope *env, cai_envelope_fields *f)
 ca_status cai_envelope_encode_signed(const cai_envelope_fields *f, const ca_signature *sig,
                                      uint8_t *out, size_t out_cap, size_t *out_len)
 {
+    env_wire x;
+    env_wire_of(f, sig, &x);
     cai_wire_writer w;
     for (int pass = 0; pass < 2; pass++) {
         cai_ww_init(&w, pass == 0 ? NULL : out, pass == 0 ? 0 : out_cap);
-        cai_ww_map(&w, env_signed_entries(f) + 1);
-        env_write_fields(&w, f);
-        cai_ww_kbin(&w, K_SIGNATURE, sig->bytes, CA_SIGNATURE_BYTES);
+        cai_wire_put_map(&w, &cai_envelope_table, &x);
         if (pass == 0) {
             ca_status st = cai_check_out(out, out_cap, out_len, w.len);
             if (st != CA_OK)

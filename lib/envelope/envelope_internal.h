@@ -77,6 +77,10 @@ ca_status cai_envelope_encode_signed(const cai_envelope_fields *f, const ca_sign
 ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out_cap,
                                 size_t *out_len);
 
+/* The envelope's field table (lib/wire): what the signer writes and the decoder reads. */
+struct cai_wire_table;
+extern const struct cai_wire_table cai_envelope_table;
+
 /* Test hook: map slots the replay guard's lookups (ids and senders) examined since creation. */
 uint64_t cai_replay_guard_probes(const ca_replay_guard *guard);
 

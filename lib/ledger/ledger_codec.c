@@ -32,76 +32,81 @@ static const char consent_tag[] = "cyberagent/1/escrow-consent";
 #define TAG_MAX (sizeof consent_tag - 1)
 _Static_assert(sizeof sig_tag <= sizeof consent_tag, "TAG_MAX is the longest tag");
 
-enum {
-    K_TYPE = 0,
-    K_SIGNER,
-    K_NONCE,
-    K_CP,
-    K_REF,
-    K_AMT,
-    K_AMT2,
-    K_DL,
-    K_EV,
-    K_RES,
-    K_COSIG = 14,
-    K_SIG
+/*
+ * The op's rows, over ca_ledger_op itself, and the signatures' rows, over
+ * sig_wire: the op's one description. The signer writes them, the strict
+ * decoder reads them, docs/LEDGER.md prints them. A field an op type does not
+ * use is absent (WHEN: cai_ledger_type_fields of the type, read first).
+ */
+typedef struct sig_wire {
+    uint32_t type; /* the op's */
+    const uint8_t *cosig, *sig;
+} sig_wire;
+
+#define F_COSIG 1u /* signature rows: ESCROW_OPEN carries the worker's cosignature */
+
+static uint32_t op_select(const void *obj)
+{
+    return cai_ledger_type_fields(((const ca_ledger_op *)obj)->type);
+}
+
+static uint32_t sig_select(const void *obj)
+{
+    return ((const sig_wire *)obj)->type == CA_LEDGER_OP_ESCROW_OPEN ? F_COSIG : 0;
+}
+
+static const cai_wire_field op_rows[] = {
+    {CAI_WF_U32(0, "type", ca_ledger_op, type), .min = 1, .max = CA_LEDGER_OP_SLASH,
+     .rule = "`ca_ledger_op_type`"},
+    {CAI_WF_FIXED(1, "signer", ca_ledger_op, signer), .rule = "the agent who signs the op"},
+    {CAI_WF_UINT(2, "nonce", ca_ledger_op, nonce), .rule = "the signer's next nonce"},
+    {CAI_WF_FIXED(3, "counterparty", ca_ledger_op, counterparty), .presence = CAI_WP_WHEN,
+     .when = F_CP},
+    {CAI_WF_FIXED(4, "ref", ca_ledger_op, ref), .presence = CAI_WP_WHEN, .when = F_REF},
+    {CAI_WF_UINT(5, "amount", ca_ledger_op, amount), .presence = CAI_WP_WHEN, .when = F_AMT},
+    {CAI_WF_UINT(6, "amount2", ca_ledger_op, amount2), .presence = CAI_WP_WHEN, .when = F_AMT2},
+    {CAI_WF_UINT(7, "deadline", ca_ledger_op, deadline), .presence = CAI_WP_WHEN, .when = F_DL,
+     .rule = "ESCROW_OPEN: the award's; SLASH: the task's (EQUIVOCATION, else 0)"},
+    {CAI_WF_U32(8, "evidence", ca_ledger_op, evidence), .presence = CAI_WP_WHEN, .when = F_EV,
+     .min = CA_LEDGER_EVIDENCE_EQUIVOCATION, .max = CA_LEDGER_EVIDENCE_DISPUTE,
+     .rule = "`ca_ledger_evidence`"},
+    {CAI_WF_FIXED(9, "result", ca_ledger_op, result), .presence = CAI_WP_WHEN, .when = F_RES,
+     .rule = "the RESULT's message id"},
 };
 
-static uint32_t field_count(unsigned f)
-{
-    uint32_t n = 3;
-    for (unsigned b = 1; b <= F_RES; b <<= 1)
-        n += (f & b) != 0;
-    return n;
-}
+static const cai_wire_field sig_rows[] = {
+    {CAI_WF_REF(14, "cosignature", sig_wire, cosig, 64), .presence = CAI_WP_WHEN, .when = F_COSIG,
+     .rule = "ESCROW_OPEN: the worker's consent"},
+    {CAI_WF_REF(15, "signature", sig_wire, sig, 64), .rule = "the signer's"},
+};
 
-static void write_fields(cai_wire_writer *w, const ca_ledger_op *op, unsigned f, uint32_t extra)
-{
-    cai_ww_map(w, field_count(f) + extra);
-    cai_ww_kuint(w, K_TYPE, op->type);
-    cai_ww_kbin(w, K_SIGNER, op->signer.bytes, 32);
-    cai_ww_kuint(w, K_NONCE, op->nonce);
-    if (f & F_CP)
-        cai_ww_kbin(w, K_CP, op->counterparty.bytes, 32);
-    if (f & F_REF)
-        cai_ww_kbin(w, K_REF, op->ref.bytes, 32);
-    if (f & F_AMT)
-        cai_ww_kuint(w, K_AMT, op->amount);
-    if (f & F_AMT2)
-        cai_ww_kuint(w, K_AMT2, op->amount2);
-    if (f & F_DL)
-        cai_ww_kuint(w, K_DL, op->deadline);
-    if (f & F_EV)
-        cai_ww_kuint(w, K_EV, op->evidence);
-    if (f & F_RES)
-        cai_ww_kbin(w, K_RES, op->result.bytes, 32);
-}
+const cai_wire_table cai_ledger_op_table = CAI_WF_TABLE("ledger op", op_rows, op_select);
+const cai_wire_table cai_ledger_op_sig_table =
+    CAI_WF_TABLE("ledger op signatures", sig_rows, sig_select);
 
-/* Every field the type does not use must be zero: there is one encoding per op. */
-static ca_status check_unused(const ca_ledger_op *op, unsigned f)
+/* The op's map entries; every field the type does not use must be zero (one encoding per op). */
+static ca_status op_entries(const ca_ledger_op *op, uint32_t *entries)
 {
-    static const uint8_t z[32];
     if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
-    if ((!(f & F_CP) && memcmp(op->counterparty.bytes, z, 32) != 0) ||
-        (!(f & F_REF) && memcmp(op->ref.bytes, z, 32) != 0) || (!(f & F_AMT) && op->amount != 0) ||
-        (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
-        (!(f & F_EV) && op->evidence != 0) ||
-        (!(f & F_RES) && memcmp(op->result.bytes, z, 32) != 0))
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
-                        op->type);
+    const cai_wire_field *unused;
+    *entries = cai_wire_count_checked(&cai_ledger_op_table, op, &unused);
+    if (unused != NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
+                        op->type, unused->name);
     return CA_OK;
 }
 
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len)
 {
-    unsigned f = cai_ledger_type_fields(op->type);
-    ca_status st = check_unused(op, f);
+    uint32_t entries = 0;
+    ca_status st = op_entries(op, &entries);
     if (st != CA_OK)
         return st;
     cai_wire_writer w;
     cai_ww_init(&w, out, cap);
-    write_fields(&w, op, f, 0);
+    cai_ww_map(&w, entries);
+    cai_wire_put(&w, &cai_ledger_op_table, op);
     return cai_ww_finish(&w, len);
 }
 
@@ -271,8 +276,8 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       const uint8_t *cosig, uint8_t *out, size_t out_cap,
                                       size_t *out_len)
 {
-    unsigned f = cai_ledger_type_fields(op->type);
-    ca_status st = check_unused(op, f);
+    uint32_t entries = 0;
+    ca_status st = op_entries(op, &entries);
     if (st != CA_OK)
         return st;
     if ((cosig != NULL) != (op->type == CA_LEDGER_OP_ESCROW_OPEN))
@@ -280,10 +285,10 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                         "a cosignature goes with ESCROW_OPEN and with nothing else");
     cai_wire_writer w;
     cai_ww_init(&w, out, out_cap);
-    write_fields(&w, op, f, cosig != NULL ? 2u : 1u);
-    if (cosig != NULL)
-        cai_ww_kbin(&w, K_COSIG, cosig, 64);
-    cai_ww_kbin(&w, K_SIG, sig, 64);
+    sig_wire x = {op->type, cosig, sig};
+    cai_ww_map(&w, entries + cai_wire_count(&cai_ledger_op_sig_table, &x));
+    cai_wire_put(&w, &cai_ledger_op_table, op);
+    cai_wire_put(&w, &cai_ledger_op_sig_table, &x);
     return cai_ww_finish(&w, out_len);
 }
 
@@ -320,61 +325,21 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
         return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes exceeds %u", len,
                         CA_LEDGER_OP_MAX_BYTES);
     memset(op, 0, sizeof *op);
-    *sig = NULL;
-    *cosig = NULL;
-    cai_wire_reader r;
+    sig_wire x = {0, NULL, NULL};
+    cai_wire_dec d;
     cai_wire_map m;
-    cai_wr_init(&r, msg, len);
-    ca_status st;
-    uint64_t v;
-    if ((st = cai_wr_map(&r, &m)) || (st = cai_wr_require(&m, K_TYPE)) ||
-        (st = cai_wr_uint_max(&r, CA_LEDGER_OP_SLASH, &v)))
-        return st;
-    unsigned f = cai_ledger_type_fields((uint32_t)v);
-    if (v < 1)
-        return cai_fail(CA_ERR_MALFORMED, "unknown ledger op type %llu", (unsigned long long)v);
-    op->type = (uint32_t)v;
-    if ((st = cai_wr_require(&m, K_SIGNER)) || (st = cai_wr_bin_fixed(&r, op->signer.bytes, 32)) ||
-        (st = cai_wr_require(&m, K_NONCE)) || (st = cai_wr_uint(&r, &op->nonce)))
-        return st;
-    if ((f & F_CP) && ((st = cai_wr_require(&m, K_CP)) ||
-                       (st = cai_wr_bin_fixed(&r, op->counterparty.bytes, 32))))
-        return st;
-    if ((f & F_REF) &&
-        ((st = cai_wr_require(&m, K_REF)) || (st = cai_wr_bin_fixed(&r, op->ref.bytes, 32))))
-        return st;
-    if ((f & F_AMT) && ((st = cai_wr_require(&m, K_AMT)) || (st = cai_wr_uint(&r, &op->amount))))
-        return st;
-    if ((f & F_AMT2) && ((st = cai_wr_require(&m, K_AMT2)) || (st = cai_wr_uint(&r, &op->amount2))))
-        return st;
-    if ((f & F_DL) && ((st = cai_wr_require(&m, K_DL)) || (st = cai_wr_uint(&r, &op->deadline))))
-        return st;
-    if (f & F_EV) {
-        if ((st = cai_wr_require(&m, K_EV)) ||
-            (st = cai_wr_uint_max(&r, CA_LEDGER_EVIDENCE_DISPUTE, &v)))
-            return st;
-        if (v < CA_LEDGER_EVIDENCE_EQUIVOCATION)
-            return cai_fail(CA_ERR_MALFORMED, "unknown evidence kind 0");
-        op->evidence = (uint32_t)v;
-    }
-    if ((f & F_RES) &&
-        ((st = cai_wr_require(&m, K_RES)) || (st = cai_wr_bin_fixed(&r, op->result.bytes, 32))))
-        return st;
+    cai_wd_init(&d, msg, len);
+    cai_wd_map(&d, &m);
+    cai_wd_fields(&d, &m, &cai_ledger_op_table, op);
     if (want_sig) {
-        if (op->type == CA_LEDGER_OP_ESCROW_OPEN) {
-            if ((st = cai_wr_require(&m, K_COSIG)) || (st = cai_wr_bin_max(&r, 64, cosig, &len)))
-                return st;
-            if (len != 64)
-                return cai_fail(CA_ERR_MALFORMED, "cosignature must be 64 bytes");
-        }
-        if ((st = cai_wr_require(&m, K_SIG)) || (st = cai_wr_bin_max(&r, 64, sig, &len)))
-            return st;
-        if (len != 64)
-            return cai_fail(CA_ERR_MALFORMED, "signature must be 64 bytes");
+        x.type = op->type;
+        cai_wd_fields(&d, &m, &cai_ledger_op_sig_table, &x);
     }
-    if ((st = cai_wr_map_end(&m)) || (st = cai_wr_end(&r)))
-        return st;
-    return CA_OK;
+    cai_wd_map_end(&d, &m);
+    ca_status st = cai_wd_finish(&d);
+    *sig = x.sig;
+    *cosig = x.cosig;
+    return st;
 }
 
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,

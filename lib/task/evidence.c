@@ -304,17 +304,16 @@ ca_status ca_evidence_encode(const ca_envelope *a, const ca_envelope *b, uint8_t
 
 /* ---- opening ---- */
 
-static ca_status read_chain(cai_wire_reader *r, size_t max_env, cai_span *c, size_t *n)
+static void read_chain(cai_wire_dec *d, cai_wire_map *m, uint64_t key, size_t max_env, cai_span *c,
+                       size_t *n)
 {
     uint32_t k = 0;
-    ca_status st = cai_wr_array(r, &k);
-    if (st == CA_OK && (k == 0 || k > CAI_EVIDENCE_CHAIN_MAX))
-        st = cai_fail(CA_ERR_MALFORMED, "malformed evidence: a side holds %u messages (1 .. %u)", k,
-                      CAI_EVIDENCE_CHAIN_MAX);
-    for (uint32_t i = 0; i < k && st == CA_OK; i++)
-        st = cai_wr_bin_max(r, max_env, &c[i].p, &c[i].n);
+    memset(c, 0, CAI_EVIDENCE_CHAIN_MAX * sizeof *c);
+    cai_wd_key(d, m, key);
+    cai_wd_array(d, "messages on a side of the evidence", 1, CAI_EVIDENCE_CHAIN_MAX, &k);
+    for (uint32_t i = 0; i < k; i++)
+        cai_wd_bin(d, max_env, &c[i].p, &c[i].n);
     *n = k;
-    return st;
 }
 
 ca_status cai_evidence_parse(const uint8_t *data, size_t len, uint32_t *kind, cai_span *request,
@@ -325,34 +324,21 @@ ca_status cai_evidence_parse(const uint8_t *data, size_t len, uint32_t *kind, ca
     ca_status st = ca_envelope_options_init(&eo, CA_ENVELOPE_OPTIONS_VERSION);
     if (st != CA_OK)
         return st;
-    cai_wire_reader r;
+    cai_wire_dec d;
     cai_wire_map m;
     uint64_t k = 0;
     *na = *nb = 0;
-    cai_wr_init(&r, data, len);
-    st = cai_wr_map(&r, &m);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, EV_KIND);
-    if (st == CA_OK)
-        st = cai_wr_uint_max(&r, UINT32_MAX, &k);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, EV_REQUEST);
-    if (st == CA_OK)
-        st = cai_wr_bin_max(&r, eo.max_envelope_bytes, &request->p, &request->n);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, EV_FIRST);
-    if (st == CA_OK)
-        st = read_chain(&r, eo.max_envelope_bytes, a, na);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, EV_SECOND);
-    if (st == CA_OK)
-        st = read_chain(&r, eo.max_envelope_bytes, b, nb);
-    if (st == CA_OK)
-        st = cai_wr_map_end(&m);
-    if (st == CA_OK)
-        st = cai_wr_end(&r);
+    cai_wd_init(&d, data, len);
+    cai_wd_map(&d, &m);
+    cai_wd_key(&d, &m, EV_KIND);
+    cai_wd_uint(&d, UINT32_MAX, &k);
+    cai_wd_key(&d, &m, EV_REQUEST);
+    cai_wd_bin(&d, eo.max_envelope_bytes, &request->p, &request->n);
+    read_chain(&d, &m, EV_FIRST, eo.max_envelope_bytes, a, na);
+    read_chain(&d, &m, EV_SECOND, eo.max_envelope_bytes, b, nb);
+    cai_wd_map_end(&d, &m);
     *kind = (uint32_t)k;
-    return st;
+    return cai_wd_finish(&d);
 }
 
 ca_status ca_evidence_open(ca_evidence **out, const uint8_t *data, size_t len)

@@ -835,46 +835,36 @@ ca_status ca_task_deserialize(ca_task **out, const uint8_t *data, size_t len,
     ca_status st = resolve_opts(opts, &o, &eo);
     if (st != CA_OK)
         return st;
-    cai_wire_reader r;
+    cai_wire_dec d;
     cai_wire_map m;
     uint64_t version = 0;
     uint32_t n = 0;
-    cai_wr_init(&r, data, len);
-    st = cai_wr_map(&r, &m);
-    if (st == CA_OK)
-        st = cai_wr_require(&m, SER_VERSION);
-    if (st == CA_OK)
-        st = cai_wr_uint(&r, &version);
-    if (st == CA_OK && version != CAI_TASK_SER_VERSION)
-        st = cai_fail(CA_ERR_UNSUPPORTED, "task thread version %llu unknown", U64(version));
-    if (st == CA_OK)
-        st = cai_wr_require(&m, SER_MESSAGES);
-    if (st == CA_OK)
-        st = cai_wr_array(&r, &n);
-    if (st == CA_OK && (n == 0 || n > o.max_messages))
-        st = cai_fail(CA_ERR_MALFORMED, "malformed task thread: %u messages (1 .. %zu)", n,
-                      o.max_messages);
+    cai_wd_init(&d, data, len);
+    cai_wd_map(&d, &m);
+    cai_wd_key(&d, &m, SER_VERSION);
+    cai_wd_uint(&d, UINT64_MAX, &version);
+    if (version != CAI_TASK_SER_VERSION)
+        cai_wd_fail(&d, CA_ERR_UNSUPPORTED, "task thread version %llu unknown", U64(version));
+    cai_wd_key(&d, &m, SER_MESSAGES);
+    cai_wd_array(&d, "messages in a task thread", 1,
+                 o.max_messages < UINT32_MAX ? (uint32_t)o.max_messages : UINT32_MAX, &n);
     ca_task *t = NULL;
-    for (uint32_t i = 0; st == CA_OK && i < n; i++) {
-        const uint8_t *p;
-        size_t plen;
+    for (uint32_t i = 0; cai_wd_ok(&d) && i < n; i++) {
+        const uint8_t *p = NULL;
+        size_t plen = 0;
         ca_envelope *env = NULL;
-        st = cai_wr_bin_max(&r, o.max_envelope_bytes, &p, &plen);
-        if (st == CA_OK)
-            st = ca_envelope_decode(&env, p, plen, &eo);
-        if (st == CA_OK)
-            st = i == 0 ? task_new(&t, env, 0, true, &o) : task_apply(t, env, 0, true);
+        cai_wd_bin(&d, o.max_envelope_bytes, &p, &plen);
+        cai_wd_check(&d, ca_envelope_decode(&env, p, plen, &eo));
+        cai_wd_check(&d, i == 0 ? task_new(&t, env, 0, true, &o) : task_apply(t, env, 0, true));
         ca_envelope_free(env);
-        if (st != CA_OK) {
+        if (!cai_wd_ok(&d)) {
             char why[200];
             (void)snprintf(why, sizeof why, "%s", ca_last_error());
-            (void)cai_fail(st, "task thread message %u: %s", i, why);
+            (void)cai_fail(d.st, "task thread message %u: %s", i, why);
         }
     }
-    if (st == CA_OK)
-        st = cai_wr_map_end(&m);
-    if (st == CA_OK)
-        st = cai_wr_end(&r);
+    cai_wd_map_end(&d, &m);
+    st = cai_wd_finish(&d);
     if (st != CA_OK) {
         ca_task_free(t);
         return st;

@@ -64,27 +64,170 @@ static ca_status check_text(const char *what, const char *s, size_t min, size_t 
     return *len == 0 && min == 0 ? CA_OK : cai_text_check(what, s, *len, min, CA_TASK_TEXT_MAX);
 }
 
-/* ---- encoding ---- */
+/* ---- the body tables ---- */
 
-enum { K0 = 0, K1, K2, K3, K4, K5, K6 };
-enum { CONTENT_INLINE = 0, CONTENT_HASH = 1, CONTENT_URI = 2 };
-enum { FAILURE_CODE = 0, FAILURE_MESSAGE = 1 };
+/*
+ * Each kind's body is one table of rows over cai_task_body (lib/wire): the
+ * encoder writes it, the strict decoder reads it, docs/PROTOCOL.md prints it.
+ */
+typedef cai_task_body tb;
+#define TB(m) offsetof(cai_task_body, m)
 
-static void put_content(cai_wire_writer *w, const ca_task_content *c)
+static ca_status check_capability(const void *obj, size_t index)
 {
-    if (c->uri == NULL) {
-        cai_ww_map(w, 1);
-        cai_ww_kbin(w, CONTENT_INLINE, c->data, c->data_len);
-    } else {
-        cai_ww_map(w, 2);
-        cai_ww_kbin(w, CONTENT_HASH, c->hash.bytes, CA_HASH_BYTES);
-        cai_ww_kstr(w, CONTENT_URI, c->uri, strlen(c->uri));
-    }
+    const cai_task_body *b = obj;
+    (void)index;
+    return ca_capability_check(b->text, b->text_len);
 }
 
-static void put_hash(cai_wire_writer *w, uint32_t key, const ca_hash *h)
+/* Dispute refs: each one differs from those before it. */
+static ca_status check_ref(const void *obj, size_t index)
 {
-    cai_ww_kbin(w, key, h->bytes, CA_HASH_BYTES);
+    const ca_hash *h = obj;
+    for (size_t j = 1; j <= index; j++)
+        if (memcmp((h - j)->bytes, h->bytes, CA_HASH_BYTES) == 0)
+            return cai_fail(CA_ERR_MALFORMED, "malformed task.dispute: a message id twice");
+    return CA_OK;
+}
+
+/*
+ * Content: {0: inline bytes} or {1: hash, 2: URI}, the same rows for a
+ * request's input and a result's output (docs print them once and
+ * contract_wire_tables checks that both tables print alike).
+ */
+#define CONTENT_CHOICE .presence = CAI_WP_CHOICE, .sel_off = TB(has_uri)
+static const cai_wire_field input_rows[] = {
+    {CAI_WF_BIN(0, "data", tb, u.request.input.data, u.request.input.data_len), CONTENT_CHOICE,
+     .alt = 0, .max = CA_TASK_INLINE_MAX, .rule = "inline bytes"},
+    {CAI_WF_FIXED(1, "hash", tb, u.request.input.hash), CONTENT_CHOICE, .alt = 1,
+     .rule = "BLAKE2b-256 of the content behind the URI"},
+    {CAI_WF_STR(2, "uri", tb, uri, uri_len), CONTENT_CHOICE, .alt = 1, .min = 1,
+     .max = CA_TASK_URI_MAX, .rule = "where to fetch it"},
+};
+static const cai_wire_field output_rows[] = {
+    {CAI_WF_BIN(0, "data", tb, u.result.output.data, u.result.output.data_len), CONTENT_CHOICE,
+     .alt = 0, .max = CA_TASK_INLINE_MAX, .rule = "inline bytes"},
+    {CAI_WF_FIXED(1, "hash", tb, u.result.output.hash), CONTENT_CHOICE, .alt = 1,
+     .rule = "BLAKE2b-256 of the content behind the URI"},
+    {CAI_WF_STR(2, "uri", tb, uri, uri_len), CONTENT_CHOICE, .alt = 1, .min = 1,
+     .max = CA_TASK_URI_MAX, .rule = "where to fetch it"},
+};
+static const cai_wire_table input_table = CAI_WF_TABLE("task content", input_rows, NULL);
+static const cai_wire_table output_table = CAI_WF_TABLE("task content", output_rows, NULL);
+
+static const cai_wire_field request_rows[] = {
+    {CAI_WF_STR(0, "capability", tb, text, text_len), .min = 1, .max = CA_CAPABILITY_MAX,
+     .check = check_capability, .rule = "capability grammar (see cards)"},
+    {.key = 1, .name = "input", .type = CAI_WT_MAP, .sub = &input_table},
+    {CAI_WF_UINT(2, "max_price", tb, u.request.max_price), .rule = "the most the requester pays"},
+    {CAI_WF_UINT(3, "deadline", tb, u.request.deadline),
+     .rule = "result due by then; `deadline > created_at`"},
+    {CAI_WF_UINT(4, "collateral", tb, u.request.collateral),
+     .rule = "collateral the worker must lock"},
+};
+
+static const cai_wire_field bid_rows[] = {
+    {CAI_WF_FIXED(0, "task", tb, u.bid.task), .rule = "= parent"},
+    {CAI_WF_UINT(1, "price", tb, u.bid.price), .rule = "`<= max_price`"},
+    {CAI_WF_UINT(2, "completion", tb, u.bid.completion),
+     .rule = "promised completion; `created_at < completion <= deadline`"},
+    {CAI_WF_UINT(3, "collateral", tb, u.bid.collateral), .rule = "`>= request collateral`"},
+};
+
+static const cai_wire_field award_rows[] = {
+    {CAI_WF_FIXED(0, "task", tb, u.award.task)},
+    {CAI_WF_FIXED(1, "bid", tb, u.award.bid), .rule = "the chosen bid's id; = parent"},
+    {CAI_WF_FIXED(2, "worker", tb, u.award.worker), .rule = "the bid's sender"},
+    {CAI_WF_UINT(3, "price", tb, u.award.price),
+     .rule = "= bid price (payment the requester locks in escrow)"},
+    {CAI_WF_UINT(4, "collateral", tb, u.award.collateral),
+     .rule = "= bid collateral (what the worker locks)"},
+    {CAI_WF_UINT(5, "deadline", tb, u.award.deadline),
+     .rule = "result due; `bid completion <= deadline <= request deadline`, `> created_at`"},
+};
+
+static const cai_wire_field failure_rows[] = {
+    {CAI_WF_UINT(0, "code", tb, u.result.failure_code), .rule = "application-defined"},
+    {CAI_WF_STR(1, "message", tb, text, text_len), .presence = CAI_WP_NONZERO, .min = 1,
+     .max = CA_TASK_TEXT_MAX},
+};
+static const cai_wire_table failure_table = CAI_WF_TABLE("task failure", failure_rows, NULL);
+
+static const cai_wire_field result_rows[] = {
+    {CAI_WF_FIXED(0, "task", tb, u.result.task)},
+    {CAI_WF_FIXED(1, "award", tb, u.result.award), .rule = "= parent"},
+    {.key = 2,
+     .name = "output",
+     .type = CAI_WT_MAP,
+     .sub = &output_table,
+     .presence = CAI_WP_CHOICE,
+     .alt = 0,
+     .sel_off = TB(u.result.failed)},
+    {.key = 3,
+     .name = "failure",
+     .type = CAI_WT_MAP,
+     .sub = &failure_table,
+     .presence = CAI_WP_CHOICE,
+     .alt = 1,
+     .sel_off = TB(u.result.failed),
+     .rule = "a failure report instead of an output"},
+};
+
+static const cai_wire_field receipt_rows[] = {
+    {CAI_WF_FIXED(0, "task", tb, u.receipt.task)},
+    {CAI_WF_FIXED(1, "award", tb, u.receipt.award), .rule = "the award it settles"},
+    {CAI_WF_FIXED(2, "result", tb, u.receipt.result), .rule = "= parent"},
+    {CAI_WF_FIXED(3, "worker", tb, u.receipt.worker), .rule = "the awarded worker (who is rated)"},
+    {CAI_WF_BOOL(4, "accept", tb, u.receipt.accept), .rule = "accept or reject the output"},
+    {CAI_WF_U32(5, "rating", tb, u.receipt.rating), .max = CA_TASK_RATING_MAX},
+    {CAI_WF_UINT(6, "paid", tb, u.receipt.paid), .rule = "`<= award price`"},
+};
+
+static const cai_wire_field cancel_rows[] = {
+    {CAI_WF_FIXED(0, "task", tb, u.cancel.task)},
+    {CAI_WF_STR(1, "reason", tb, text, text_len), .presence = CAI_WP_NONZERO, .min = 1,
+     .max = CA_TASK_TEXT_MAX},
+};
+
+static const cai_wire_field ref_elem = {CAI_WF_FIXED(2, "ref", ca_hash, bytes), .check = check_ref};
+static const cai_wire_field dispute_rows[] = {
+    {CAI_WF_FIXED(0, "task", tb, u.dispute.task)},
+    {CAI_WF_STR(1, "reason", tb, text, text_len), .min = 1, .max = CA_TASK_TEXT_MAX},
+    {.key = 2,
+     .name = "refs",
+     .type = CAI_WT_ARRAY,
+     .off = TB(refs),
+     .aux_off = TB(u.dispute.ref_count),
+     .stride = sizeof(ca_hash),
+     .min = 1,
+     .max = CA_TASK_REFS_MAX,
+     .elem = &ref_elem,
+     .rule = "the message ids the dispute relies on, distinct"},
+};
+
+static const cai_wire_table body_tables[7] = {
+    CAI_WF_TABLE("task.request", request_rows, NULL),
+    CAI_WF_TABLE("task.bid", bid_rows, NULL),
+    CAI_WF_TABLE("task.award", award_rows, NULL),
+    CAI_WF_TABLE("task.result", result_rows, NULL),
+    CAI_WF_TABLE("task.receipt", receipt_rows, NULL),
+    CAI_WF_TABLE("task.cancel", cancel_rows, NULL),
+    CAI_WF_TABLE("task.dispute", dispute_rows, NULL),
+};
+
+const cai_wire_table *cai_task_body_table(uint32_t kind)
+{
+    return cai_task_kind(kind) ? &body_tables[kind - CA_KIND_TASK_REQUEST] : NULL;
+}
+
+/* ---- encoding ---- */
+
+/* The content's URI (or none) into the body's views. */
+static void content_view(cai_task_body *b, const ca_task_content *c)
+{
+    b->has_uri = c->uri != NULL;
+    b->uri = c->uri;
+    b->uri_len = c->uri != NULL ? strlen(c->uri) : 0;
 }
 
 ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, size_t out_cap,
@@ -92,192 +235,89 @@ ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, si
 {
     if (body == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "task body is NULL");
-    cai_wire_writer w;
-    cai_ww_init(&w, out, out_cap);
+    cai_task_body b; /* only what the kind's rows read is set */
     ca_status st = CA_OK;
     size_t n = 0;
     switch (kind) {
     case CA_KIND_TASK_REQUEST: {
-        const ca_task_request *b = body;
-        if (b->capability == NULL)
+        const ca_task_request *r = body;
+        if (r->capability == NULL)
             return cai_fail(CA_ERR_BAD_CAPABILITY, "request has no capability");
-        size_t cl = strnlen(b->capability, CA_CAPABILITY_MAX + 1);
-        if ((st = ca_capability_check(b->capability, cl)) != CA_OK ||
-            (st = check_content("request input", &b->input)) != CA_OK)
+        size_t cl = strnlen(r->capability, CA_CAPABILITY_MAX + 1);
+        if ((st = ca_capability_check(r->capability, cl)) != CA_OK ||
+            (st = check_content("request input", &r->input)) != CA_OK)
             return st;
-        cai_ww_map(&w, 5);
-        cai_ww_kstr(&w, K0, b->capability, cl);
-        cai_ww_uint(&w, K1);
-        put_content(&w, &b->input);
-        cai_ww_kuint(&w, K2, b->max_price);
-        cai_ww_kuint(&w, K3, b->deadline);
-        cai_ww_kuint(&w, K4, b->collateral);
+        b.u.request = *r;
+        b.text = r->capability;
+        b.text_len = cl;
+        content_view(&b, &r->input);
         break;
     }
-    case CA_KIND_TASK_BID: {
-        const ca_task_bid *b = body;
-        cai_ww_map(&w, 4);
-        put_hash(&w, K0, &b->task);
-        cai_ww_kuint(&w, K1, b->price);
-        cai_ww_kuint(&w, K2, b->completion);
-        cai_ww_kuint(&w, K3, b->collateral);
+    case CA_KIND_TASK_BID:
+        b.u.bid = *(const ca_task_bid *)body;
         break;
-    }
-    case CA_KIND_TASK_AWARD: {
-        const ca_task_award *b = body;
-        cai_ww_map(&w, 6);
-        put_hash(&w, K0, &b->task);
-        put_hash(&w, K1, &b->bid);
-        cai_ww_kbin(&w, K2, b->worker.bytes, CA_AGENT_ID_BYTES);
-        cai_ww_kuint(&w, K3, b->price);
-        cai_ww_kuint(&w, K4, b->collateral);
-        cai_ww_kuint(&w, K5, b->deadline);
+    case CA_KIND_TASK_AWARD:
+        b.u.award = *(const ca_task_award *)body;
         break;
-    }
     case CA_KIND_TASK_RESULT: {
-        const ca_task_result *b = body;
-        if (b->failed) {
-            if ((st = check_text("failure message", b->failure_message, 0, &n)) != CA_OK)
+        const ca_task_result *r = body;
+        if (r->failed) {
+            if ((st = check_text("failure message", r->failure_message, 0, &n)) != CA_OK)
                 return st;
-        } else if ((st = check_content("result output", &b->output)) != CA_OK) {
+        } else if ((st = check_content("result output", &r->output)) != CA_OK) {
             return st;
         }
-        cai_ww_map(&w, 3);
-        put_hash(&w, K0, &b->task);
-        put_hash(&w, K1, &b->award);
-        if (!b->failed) {
-            cai_ww_uint(&w, K2);
-            put_content(&w, &b->output);
-        } else {
-            cai_ww_uint(&w, K3);
-            cai_ww_map(&w, 1u + (n > 0));
-            cai_ww_kuint(&w, FAILURE_CODE, b->failure_code);
-            if (n > 0)
-                cai_ww_kstr(&w, FAILURE_MESSAGE, b->failure_message, n);
-        }
+        b.u.result = *r;
+        b.u.result.failed = r->failed != 0;
+        b.text = r->failure_message;
+        b.text_len = n;
+        content_view(&b, &r->output);
         break;
     }
     case CA_KIND_TASK_RECEIPT: {
-        const ca_task_receipt *b = body;
-        if (b->rating > CA_TASK_RATING_MAX)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "rating %u above %u", b->rating,
+        const ca_task_receipt *r = body;
+        if (r->rating > CA_TASK_RATING_MAX)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "rating %u above %u", r->rating,
                             CA_TASK_RATING_MAX);
-        cai_ww_map(&w, 7);
-        put_hash(&w, K0, &b->task);
-        put_hash(&w, K1, &b->award);
-        put_hash(&w, K2, &b->result);
-        cai_ww_kbin(&w, K3, b->worker.bytes, CA_AGENT_ID_BYTES);
-        cai_ww_uint(&w, K4);
-        cai_ww_bool(&w, b->accept != 0);
-        cai_ww_kuint(&w, K5, b->rating);
-        cai_ww_kuint(&w, K6, b->paid);
+        b.u.receipt = *r;
         break;
     }
     case CA_KIND_TASK_CANCEL: {
-        const ca_task_cancel *b = body;
-        if ((st = check_text("cancel reason", b->reason, 0, &n)) != CA_OK)
+        const ca_task_cancel *c = body;
+        if ((st = check_text("cancel reason", c->reason, 0, &n)) != CA_OK)
             return st;
-        cai_ww_map(&w, 1u + (n > 0));
-        put_hash(&w, K0, &b->task);
-        if (n > 0)
-            cai_ww_kstr(&w, K1, b->reason, n);
+        b.u.cancel = *c;
+        b.text = c->reason;
+        b.text_len = n;
         break;
     }
     case CA_KIND_TASK_DISPUTE: {
-        const ca_task_dispute *b = body;
-        if ((st = check_text("dispute reason", b->reason, 1, &n)) != CA_OK)
+        const ca_task_dispute *dp = body;
+        if ((st = check_text("dispute reason", dp->reason, 1, &n)) != CA_OK)
             return st;
-        if (b->ref_count == 0 || b->ref_count > CA_TASK_REFS_MAX || b->refs == NULL)
-            return cai_fail(CA_ERR_LIMIT, "dispute names %zu messages (1 .. %u)", b->ref_count,
+        if (dp->ref_count == 0 || dp->ref_count > CA_TASK_REFS_MAX || dp->refs == NULL)
+            return cai_fail(CA_ERR_LIMIT, "dispute names %zu messages (1 .. %u)", dp->ref_count,
                             CA_TASK_REFS_MAX);
-        for (size_t i = 0; i < b->ref_count; i++)
+        for (size_t i = 0; i < dp->ref_count; i++)
             for (size_t j = 0; j < i; j++)
-                if (memcmp(b->refs[i].bytes, b->refs[j].bytes, CA_HASH_BYTES) == 0)
+                if (memcmp(dp->refs[i].bytes, dp->refs[j].bytes, CA_HASH_BYTES) == 0)
                     return cai_fail(CA_ERR_INVALID_ARGUMENT, "dispute names a message twice");
-        cai_ww_map(&w, 3);
-        put_hash(&w, K0, &b->task);
-        cai_ww_kstr(&w, K1, b->reason, n);
-        cai_ww_uint(&w, K2);
-        cai_ww_array(&w, (uint32_t)b->ref_count);
-        for (size_t i = 0; i < b->ref_count; i++)
-            cai_ww_bin(&w, b->refs[i].bytes, CA_HASH_BYTES);
+        b.u.dispute = *dp;
+        b.text = dp->reason;
+        b.text_len = n;
+        memcpy(b.refs, dp->refs, dp->ref_count * sizeof(ca_hash));
         break;
     }
     default:
         return cai_fail(CA_ERR_WRONG_KIND, "kind %u is not a task message", kind);
     }
+    cai_wire_writer w;
+    cai_ww_init(&w, out, out_cap);
+    cai_wire_put_map(&w, &body_tables[kind - CA_KIND_TASK_REQUEST], &b);
     return cai_ww_finish(&w, out_len);
 }
 
 /* ---- strict decoding ---- */
-
-typedef struct {
-    cai_wire_reader r;
-    cai_wire_map m;
-    ca_status st;
-} dec;
-
-/* Each helper is a no-op once st != CA_OK, so decoders read straight through. */
-static void d_key(dec *d, uint64_t key)
-{
-    if (d->st == CA_OK)
-        d->st = cai_wr_require(&d->m, key);
-}
-
-static bool d_opt(dec *d, uint64_t key)
-{
-    bool present = false;
-    if (d->st == CA_OK)
-        d->st = cai_wr_field(&d->m, key, &present);
-    return d->st == CA_OK && present;
-}
-
-static void d_uint(dec *d, uint64_t key, uint64_t *v)
-{
-    d_key(d, key);
-    if (d->st == CA_OK)
-        d->st = cai_wr_uint(&d->r, v);
-}
-
-static void d_fixed(dec *d, uint64_t key, void *out, size_t n)
-{
-    d_key(d, key);
-    if (d->st == CA_OK)
-        d->st = cai_wr_bin_fixed(&d->r, out, n);
-}
-
-static void d_text(dec *d, size_t min, size_t max, const char **p, size_t *n)
-{
-    if (d->st == CA_OK)
-        d->st = cai_wr_str_max(&d->r, max, p, n);
-    if (d->st == CA_OK && (*n < min || memchr(*p, '\0', *n) != NULL))
-        d->st = cai_fail(CA_ERR_MALFORMED, "malformed task body: text empty or contains NUL");
-}
-
-static void d_content(dec *d, ca_task_content *c, const char **uri, size_t *uri_len)
-{
-    cai_wire_map cm;
-    memset(c, 0, sizeof *c);
-    *uri = NULL;
-    *uri_len = 0;
-    if (d->st == CA_OK)
-        d->st = cai_wr_map(&d->r, &cm);
-    bool present = false;
-    if (d->st == CA_OK)
-        d->st = cai_wr_field(&cm, CONTENT_INLINE, &present);
-    if (d->st == CA_OK && present) {
-        d->st = cai_wr_bin_max(&d->r, CA_TASK_INLINE_MAX, &c->data, &c->data_len);
-    } else if (d->st == CA_OK) {
-        d->st = cai_wr_require(&cm, CONTENT_HASH);
-        if (d->st == CA_OK)
-            d->st = cai_wr_bin_fixed(&d->r, c->hash.bytes, CA_HASH_BYTES);
-        if (d->st == CA_OK)
-            d->st = cai_wr_require(&cm, CONTENT_URI);
-        d_text(d, 1, CA_TASK_URI_MAX, uri, uri_len);
-    }
-    if (d->st == CA_OK)
-        d->st = cai_wr_map_end(&cm);
-}
 
 ca_status cai_task_body_decode(uint32_t kind, const uint8_t *data, size_t len, cai_task_body *out)
 {
@@ -285,127 +325,13 @@ ca_status cai_task_body_decode(uint32_t kind, const uint8_t *data, size_t len, c
     out->kind = kind;
     if (!cai_task_kind(kind))
         return cai_fail(CA_ERR_WRONG_KIND, "kind %u is not a task message", kind);
-    dec d;
-    cai_wr_init(&d.r, data, len);
-    d.st = cai_wr_map(&d.r, &d.m);
-    switch (kind) {
-    case CA_KIND_TASK_REQUEST: {
-        ca_task_request *b = &out->u.request;
-        d_key(&d, K0);
-        d_text(&d, 1, CA_CAPABILITY_MAX, &out->text, &out->text_len);
-        if (d.st == CA_OK)
-            d.st = ca_capability_check(out->text, out->text_len);
-        d_key(&d, K1);
-        d_content(&d, &b->input, &out->uri, &out->uri_len);
-        d_uint(&d, K2, &b->max_price);
-        d_uint(&d, K3, &b->deadline);
-        d_uint(&d, K4, &b->collateral);
-        break;
-    }
-    case CA_KIND_TASK_BID: {
-        ca_task_bid *b = &out->u.bid;
-        d_fixed(&d, K0, b->task.bytes, CA_HASH_BYTES);
-        d_uint(&d, K1, &b->price);
-        d_uint(&d, K2, &b->completion);
-        d_uint(&d, K3, &b->collateral);
-        break;
-    }
-    case CA_KIND_TASK_AWARD: {
-        ca_task_award *b = &out->u.award;
-        d_fixed(&d, K0, b->task.bytes, CA_HASH_BYTES);
-        d_fixed(&d, K1, b->bid.bytes, CA_HASH_BYTES);
-        d_fixed(&d, K2, b->worker.bytes, CA_AGENT_ID_BYTES);
-        d_uint(&d, K3, &b->price);
-        d_uint(&d, K4, &b->collateral);
-        d_uint(&d, K5, &b->deadline);
-        break;
-    }
-    case CA_KIND_TASK_RESULT: {
-        ca_task_result *b = &out->u.result;
-        d_fixed(&d, K0, b->task.bytes, CA_HASH_BYTES);
-        d_fixed(&d, K1, b->award.bytes, CA_HASH_BYTES);
-        if (d_opt(&d, K2)) {
-            d_content(&d, &b->output, &out->uri, &out->uri_len);
-        } else if (d.st == CA_OK) {
-            b->failed = 1;
-            cai_wire_map fm;
-            d_key(&d, K3);
-            if (d.st == CA_OK)
-                d.st = cai_wr_map(&d.r, &fm);
-            if (d.st == CA_OK)
-                d.st = cai_wr_require(&fm, FAILURE_CODE);
-            if (d.st == CA_OK)
-                d.st = cai_wr_uint(&d.r, &b->failure_code);
-            bool present = false;
-            if (d.st == CA_OK)
-                d.st = cai_wr_field(&fm, FAILURE_MESSAGE, &present);
-            if (present)
-                d_text(&d, 1, CA_TASK_TEXT_MAX, &out->text, &out->text_len);
-            if (d.st == CA_OK)
-                d.st = cai_wr_map_end(&fm);
-        }
-        break;
-    }
-    case CA_KIND_TASK_RECEIPT: {
-        ca_task_receipt *b = &out->u.receipt;
-        uint64_t rating = 0;
-        bool accept = false;
-        d_fixed(&d, K0, b->task.bytes, CA_HASH_BYTES);
-        d_fixed(&d, K1, b->award.bytes, CA_HASH_BYTES);
-        d_fixed(&d, K2, b->result.bytes, CA_HASH_BYTES);
-        d_fixed(&d, K3, b->worker.bytes, CA_AGENT_ID_BYTES);
-        d_key(&d, K4);
-        if (d.st == CA_OK)
-            d.st = cai_wr_bool(&d.r, &accept);
-        d_key(&d, K5);
-        if (d.st == CA_OK)
-            d.st = cai_wr_uint_max(&d.r, CA_TASK_RATING_MAX, &rating);
-        d_uint(&d, K6, &b->paid);
-        b->accept = accept;
-        b->rating = (uint32_t)rating;
-        break;
-    }
-    case CA_KIND_TASK_CANCEL: {
-        ca_task_cancel *b = &out->u.cancel;
-        d_fixed(&d, K0, b->task.bytes, CA_HASH_BYTES);
-        if (d_opt(&d, K1))
-            d_text(&d, 1, CA_TASK_TEXT_MAX, &out->text, &out->text_len);
-        break;
-    }
-    case CA_KIND_TASK_DISPUTE: {
-        ca_task_dispute *b = &out->u.dispute;
-        uint32_t n = 0;
-        d_fixed(&d, K0, b->task.bytes, CA_HASH_BYTES);
-        d_key(&d, K1);
-        d_text(&d, 1, CA_TASK_TEXT_MAX, &out->text, &out->text_len);
-        d_key(&d, K2);
-        if (d.st == CA_OK)
-            d.st = cai_wr_array(&d.r, &n);
-        if (d.st == CA_OK && (n == 0 || n > CA_TASK_REFS_MAX))
-            d.st = cai_fail(CA_ERR_MALFORMED, "malformed dispute: %u message ids (1 .. %u)", n,
-                            CA_TASK_REFS_MAX);
-        for (uint32_t i = 0; d.st == CA_OK && i < n; i++) {
-            d.st = cai_wr_bin_fixed(&d.r, out->refs[i].bytes, CA_HASH_BYTES);
-            for (uint32_t j = 0; d.st == CA_OK && j < i; j++)
-                if (memcmp(out->refs[i].bytes, out->refs[j].bytes, CA_HASH_BYTES) == 0)
-                    d.st = cai_fail(CA_ERR_MALFORMED, "malformed dispute: a message id twice");
-        }
-        b->ref_count = n;
-        break;
-    }
-    default:
-        break;
-    }
-    if (d.st == CA_OK)
-        d.st = cai_wr_map_end(&d.m);
-    if (d.st == CA_OK)
-        d.st = cai_wr_end(&d.r);
-    if (d.st != CA_OK) {
-        ca_status st = d.st;
+    cai_wire_dec d;
+    cai_wd_init(&d, data, len);
+    cai_wd_table(&d, &body_tables[kind - CA_KIND_TASK_REQUEST], out);
+    ca_status st = cai_wd_finish(&d);
+    if (st != CA_OK)
         memset(out, 0, sizeof *out);
-        return st;
-    }
-    return CA_OK;
+    return st;
 }
 
 bool cai_task_body_task(const cai_task_body *b, ca_hash *out)

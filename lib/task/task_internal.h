@@ -26,8 +26,13 @@ typedef struct cai_task_body {
     size_t text_len;
     const char *uri; /* input or output URI */
     size_t uri_len;
+    int has_uri; /* the content is a hash and a URI (1) or inline bytes (0) */
     ca_hash refs[CA_TASK_REFS_MAX];
 } cai_task_body;
+
+/* The body table (lib/wire) of a task kind; NULL for another kind. */
+struct cai_wire_table;
+const struct cai_wire_table *cai_task_body_table(uint32_t kind);
 
 /* 1 for the seven task kinds. */
 bool cai_task_kind(uint32_t kind);

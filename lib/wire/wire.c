@@ -25,38 +25,71 @@ void cai_ww_init(cai_wire_writer *w, uint8_t *buf, size_t cap)
     msgpack_packer_init(&w->pk, w, ww_sink);
 }
 
+/*
+ * The one-byte forms (positive fixint, fixmap, fixarray, fixstr header,
+ * booleans) and the bin8 header are appended here directly: they are most of
+ * what a message holds, and msgpack-c would pass each through its callback.
+ * Every longer form is msgpack-c's. The bytes are the same either way: these
+ * are the forms the packer itself picks for these values.
+ */
+static inline void ww_byte(cai_wire_writer *w, uint8_t b)
+{
+    if (!w->overflow && w->len < w->cap)
+        w->buf[w->len] = b;
+    else
+        w->overflow = true;
+    w->len++;
+}
+
 void cai_ww_map(cai_wire_writer *w, uint32_t n)
 {
-    (void)msgpack_pack_map(&w->pk, n);
+    if (n < 16)
+        ww_byte(w, (uint8_t)(0x80u | n));
+    else
+        (void)msgpack_pack_map(&w->pk, n);
 }
 
 void cai_ww_array(cai_wire_writer *w, uint32_t n)
 {
-    (void)msgpack_pack_array(&w->pk, n);
+    if (n < 16)
+        ww_byte(w, (uint8_t)(0x90u | n));
+    else
+        (void)msgpack_pack_array(&w->pk, n);
 }
 
 void cai_ww_uint(cai_wire_writer *w, uint64_t v)
 {
-    (void)msgpack_pack_uint64(&w->pk, v);
+    if (v < 0x80)
+        ww_byte(w, (uint8_t)v);
+    else
+        (void)msgpack_pack_uint64(&w->pk, v);
 }
 
 void cai_ww_bool(cai_wire_writer *w, bool v)
 {
-    (void)(v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk));
+    ww_byte(w, v ? 0xc3 : 0xc2);
 }
 
 void cai_ww_bin(cai_wire_writer *w, const void *p, size_t n)
 {
-    (void)msgpack_pack_bin(&w->pk, n);
+    if (n < 256) {
+        const char head[2] = {(char)0xc4, (char)n};
+        (void)ww_sink(w, head, 2);
+    } else {
+        (void)msgpack_pack_bin(&w->pk, n);
+    }
     if (n > 0)
-        (void)msgpack_pack_bin_body(&w->pk, p, n);
+        (void)ww_sink(w, p, n);
 }
 
 void cai_ww_str(cai_wire_writer *w, const char *p, size_t n)
 {
-    (void)msgpack_pack_str(&w->pk, n);
+    if (n < 32)
+        ww_byte(w, (uint8_t)(0xa0u | n));
+    else
+        (void)msgpack_pack_str(&w->pk, n);
     if (n > 0)
-        (void)msgpack_pack_str_body(&w->pk, p, n);
+        (void)ww_sink(w, p, n);
 }
 
 void cai_ww_raw(cai_wire_writer *w, const void *p, size_t n)
@@ -405,6 +438,14 @@ bool cai_utf8_valid(const uint8_t *p, size_t n)
         uint8_t c = p[i];
         if (c < 0x80) {
             i++;
+            /* ASCII, most text: eight bytes at a time while no high bit is set */
+            while (n - i >= sizeof(uint64_t)) {
+                uint64_t word;
+                memcpy(&word, p + i, sizeof word);
+                if ((word & 0x8080808080808080ull) != 0)
+                    break;
+                i += sizeof word;
+            }
             continue;
         }
         size_t len;
@@ -436,4 +477,98 @@ bool cai_utf8_valid(const uint8_t *p, size_t n)
         i += len;
     }
     return true;
+}
+
+/* ---- sticky decoder ---- */
+
+void cai_wd_init(cai_wire_dec *d, const uint8_t *data, size_t len)
+{
+    cai_wr_init(&d->r, data, len);
+    d->st = CA_OK;
+}
+
+void cai_wd_map(cai_wire_dec *d, cai_wire_map *m)
+{
+    memset(m, 0, sizeof *m);
+    if (d->st != CA_OK)
+        return;
+    const cai_wire_reader *r = &d->r;
+    if (r->p < r->end && (*r->p & 0xf0u) == 0x80u &&
+        (size_t)(*r->p & 0x0fu) <= (size_t)(r->end - r->p - 1) / 2) {
+        /* a fixmap whose entries the input could hold (what cai_wr_map checks) */
+        m->r = &d->r;
+        m->remaining = *d->r.p++ & 0x0fu;
+        return;
+    }
+    d->st = cai_wr_map(&d->r, m);
+}
+
+void cai_wd_key(cai_wire_dec *d, cai_wire_map *m, uint64_t key)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_require(m, key);
+}
+
+bool cai_wd_opt(cai_wire_dec *d, cai_wire_map *m, uint64_t key)
+{
+    bool present = false;
+    if (d->st == CA_OK)
+        d->st = cai_wr_field(m, key, &present);
+    return d->st == CA_OK && present;
+}
+
+void cai_wd_map_end(cai_wire_dec *d, const cai_wire_map *m)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_map_end(m);
+}
+
+void cai_wd_uint(cai_wire_dec *d, uint64_t max, uint64_t *v)
+{
+    *v = 0;
+    if (d->st == CA_OK)
+        d->st = cai_wr_uint_max(&d->r, max, v);
+}
+
+void cai_wd_bool(cai_wire_dec *d, bool *v)
+{
+    *v = false;
+    if (d->st == CA_OK)
+        d->st = cai_wr_bool(&d->r, v);
+}
+
+void cai_wd_fixed(cai_wire_dec *d, void *out, size_t n)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_bin_fixed(&d->r, out, n);
+    if (d->st != CA_OK)
+        memset(out, 0, n);
+}
+
+void cai_wd_bin(cai_wire_dec *d, size_t max, const uint8_t **p, size_t *n)
+{
+    *p = NULL;
+    *n = 0;
+    if (d->st == CA_OK)
+        d->st = cai_wr_bin_max(&d->r, max, p, n);
+}
+
+void cai_wd_array(cai_wire_dec *d, const char *what, uint32_t min, uint32_t max, uint32_t *n)
+{
+    size_t at = cai_wd_offset(d);
+    *n = 0;
+    if (d->st == CA_OK)
+        d->st = cai_wr_array(&d->r, n);
+    if (d->st == CA_OK && (*n < min || *n > max)) {
+        d->st = cai_fail(CA_ERR_MALFORMED, "malformed message at byte %zu: %u %s (%u .. %u)", at,
+                         *n, what, min, max);
+        *n = 0;
+    }
+}
+
+ca_status cai_wd_finish(cai_wire_dec *d)
+{
+    if (d->st == CA_OK)
+        d->st = cai_wr_end(&d->r);
+    return d->st;
 }

@@ -85,7 +85,8 @@ typedef struct bench_area {
     void (*run)(void);
 } bench_area;
 
-#define BENCH_AREAS(X) X(identity) X(envelope) X(routing) X(task) X(hire) X(reputation) X(ledger)
+#define BENCH_AREAS(X)                                                                             \
+    X(identity) X(envelope) X(routing) X(task) X(hire) X(reputation) X(ledger) X(codec)
 
 #define BENCH_DECLARE(area) void bench_##area(void);
 BENCH_AREAS(BENCH_DECLARE)

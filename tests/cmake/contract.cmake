@@ -113,3 +113,13 @@ add_test(NAME contract_install
     -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/contract_install -DLIBDIR=${CMAKE_INSTALL_LIBDIR}
     -DC_COMPILER=${CMAKE_C_COMPILER} "-DC_FLAGS=${CA_CONTRACT_CFLAGS}"
     -P ${CA_CONTRACT_DIR}/install_test.cmake)
+
+# contract_wire_tables: the field tables in docs/ (envelope, card, task bodies,
+# ledger op) are printed from the rows lib/wire encodes and decodes with.
+add_executable(wire-tables ${CA_CONTRACT_DIR}/wire_tables.c)
+target_link_libraries(wire-tables PRIVATE cyberagent_internal)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME contract_wire_tables
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_wire_tables.py
+      --gen $<TARGET_FILE:wire-tables> --docs ${PROJECT_SOURCE_DIR}/docs)
+endif()
