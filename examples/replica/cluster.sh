@@ -88,6 +88,11 @@ node_pid() {
   echo "$pid"
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+  [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" | grep -q '^Z'
+}
+
 http_port_of() {
   local v="HTTP_$1"
   echo "${!v}"
@@ -131,7 +136,9 @@ wait_ready() {
   while :; do
     ok=1
     for n in "${list[@]}"; do
-      node_pid "$n" >/dev/null || {
+      # Alive by its recorded pid (just after the fork the process may not
+      # run nats-server yet, so node_pid's command-line check would fail).
+      alive "$(cat "$dir/$n.pid")" || {
         echo "--- $dir/$n.log" >&2
         tail -n 30 "$dir/$n.log" >&2
         die "$n exited"

@@ -29,7 +29,8 @@ struct rjs {
     atomic_uint_fast64_t published, duplicates, by_precheck, retries, timeouts, no_responders;
     atomic_uint_fast64_t js_errors, conflicts;
     atomic_int_fast64_t max_blocked_ms;
-    atomic_uint_fast64_t disconnects, reconnects, consumer_restarts, repeats_dropped;
+    atomic_uint_fast64_t disconnects, reconnects, consumer_restarts, consumer_stalls;
+    atomic_uint_fast64_t repeats_dropped;
     atomic_uint_fast64_t async_errors;
 };
 
@@ -37,6 +38,8 @@ struct rjs_consumer {
     rjs *h;
     natsSubscription *sub;
     uint64_t next;
+    int64_t progress_ms; /* when a message was last returned or the consumer made */
+    char node[64];       /* rjs_consume_on: the server that must host the consumer */
     natsMsg *cur;
     char msg_id[RJS_MSG_ID_CHARS + 1];
 };
@@ -341,10 +344,11 @@ rjs_status rjs_open(rjs **out, const rjs_options *o)
     }
     if (o->replicas < 1 || o->replicas > 5 || o->attempt_timeout_ms <= 0 ||
         o->publish_deadline_ms < o->attempt_timeout_ms ||
-        o->duplicate_window_ms <= o->publish_deadline_ms || o->heartbeat_ms < 100) {
+        o->duplicate_window_ms <= o->publish_deadline_ms || o->heartbeat_ms < 100 ||
+        o->pending_msgs < 0) {
         return fail(NULL, RJS_ERR_ARG,
                     "need 1 <= replicas <= 5, 0 < attempt_timeout_ms <= publish_deadline_ms < "
-                    "duplicate_window_ms, heartbeat_ms >= 100");
+                    "duplicate_window_ms, heartbeat_ms >= 100, pending_msgs >= 0");
     }
     if (sodium_init() < 0) {
         return fail(NULL, RJS_ERR_NATS, "sodium_init failed");
@@ -632,7 +636,35 @@ static rjs_status subscribe_at(rjs_consumer *c)
         so.Config.DeliverPolicy = js_DeliverByStartSequence;
         so.Config.OptStartSeq = c->next;
         so.Config.Heartbeat = h->o.heartbeat_ms * NS_PER_MS;
+        c->progress_ms = mono_ms();
         natsStatus s = js_SubscribeSync(&c->sub, h->js, h->filter, NULL, &so, &jerr);
+        if (s == NATS_OK && h->o.pending_msgs > 0) {
+            s = natsSubscription_SetPendingLimits(c->sub, h->o.pending_msgs, 64 * 1024 * 1024);
+            if (s != NATS_OK) {
+                natsSubscription_Unsubscribe(c->sub);
+                natsSubscription_Destroy(c->sub);
+                c->sub = NULL;
+                return fail_nats(h, RJS_ERR_NATS, "pending limits", s, 0);
+            }
+        }
+        if (s == NATS_OK && c->node[0] != '\0') {
+            /* The server places a one-replica consumer on a random peer of
+             * the stream: keep it only if it landed on c->node. */
+            jsConsumerInfo *ci = NULL;
+            s = natsSubscription_GetConsumerInfo(&ci, c->sub, NULL, &jerr);
+            int here = s == NATS_OK && ci->Cluster != NULL && ci->Cluster->Leader != NULL &&
+                       strcmp(ci->Cluster->Leader, c->node) == 0;
+            jsConsumerInfo_Destroy(ci);
+            if (!here) {
+                natsSubscription_Unsubscribe(c->sub);
+                natsSubscription_Destroy(c->sub);
+                c->sub = NULL;
+                if (mono_ms() >= deadline) {
+                    return fail(h, RJS_ERR_TIMEOUT, "no consumer placed on %s", c->node);
+                }
+                continue;
+            }
+        }
         if (s == NATS_OK) {
             return RJS_OK;
         }
@@ -647,7 +679,7 @@ static rjs_status subscribe_at(rjs_consumer *c)
     }
 }
 
-rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out)
+static rjs_status consume(rjs *h, uint64_t start_seq, const char *node, rjs_consumer **out)
 {
     if (out != NULL) {
         *out = NULL;
@@ -661,6 +693,9 @@ rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out)
     }
     c->h = h;
     c->next = start_seq;
+    if (node != NULL) {
+        snprintf(c->node, sizeof c->node, "%s", node);
+    }
     rjs_status st = subscribe_at(c);
     if (st != RJS_OK) {
         free(c);
@@ -670,14 +705,31 @@ rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out)
     return RJS_OK;
 }
 
+rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out)
+{
+    return consume(h, start_seq, NULL, out);
+}
+
+rjs_status rjs_consume_on(rjs *h, uint64_t start_seq, const char *server, rjs_consumer **out)
+{
+    if (server == NULL || server[0] == '\0' || strlen(server) >= 64) {
+        if (out != NULL) {
+            *out = NULL;
+        }
+        return fail(h, RJS_ERR_ARG, "server name required (1-63 characters)");
+    }
+    return consume(h, start_seq, server, out);
+}
+
 uint64_t rjs_next_seq(const rjs_consumer *c)
 {
     return c != NULL ? c->next : 0;
 }
 
-/* A gap before c->next's message: past the stream's first sequence, the
- * consumer lost messages and is re-created; otherwise they are gone. */
-static rjs_status on_gap(rjs_consumer *c, uint64_t got)
+/* A gap before c->next's message (or messages dropped by libnats): past
+ * the stream's first sequence, the consumer lost messages and is
+ * re-created at c->next; otherwise they are gone. */
+static rjs_status on_gap(rjs_consumer *c)
 {
     rjs_stream_state ss;
     if (rjs_stream_info(c->h, &ss) == RJS_OK && ss.first_seq > c->next) {
@@ -685,9 +737,29 @@ static rjs_status on_gap(rjs_consumer *c, uint64_t got)
                     "sequence %" PRIu64 " is no longer in the stream (first %" PRIu64 ")", c->next,
                     ss.first_seq);
     }
-    (void)got;
     atomic_fetch_add(&c->h->consumer_restarts, 1);
     return subscribe_at(c);
+}
+
+/* Nothing delivered for a while: if the stream has c->next, the consumer
+ * is stuck (a flow-control request dropped with a slow consumer's
+ * messages leaves the server waiting while heartbeats still arrive), so it
+ * is re-created at c->next. Checked every STALL_HEARTBEATS heartbeats. */
+#define STALL_HEARTBEATS 3
+
+static rjs_status check_stall(rjs_consumer *c)
+{
+    int64_t now = mono_ms();
+    if (now - c->progress_ms < STALL_HEARTBEATS * c->h->o.heartbeat_ms) {
+        return RJS_OK;
+    }
+    c->progress_ms = now;
+    rjs_stream_state ss;
+    if (rjs_stream_info(c->h, &ss) != RJS_OK || ss.last_seq < c->next) {
+        return RJS_OK; /* no answer (failover) or nothing new: wait */
+    }
+    atomic_fetch_add(&c->h->consumer_stalls, 1);
+    return on_gap(c);
 }
 
 rjs_status rjs_next(rjs_consumer *c, int64_t timeout_ms, rjs_msg *msg)
@@ -701,12 +773,28 @@ rjs_status rjs_next(rjs_consumer *c, int64_t timeout_ms, rjs_msg *msg)
     int64_t deadline = mono_ms() + timeout_ms;
     for (;;) {
         int64_t left = deadline - mono_ms();
+        int64_t slice = left < c->h->o.heartbeat_ms ? left : c->h->o.heartbeat_ms;
         natsMsg *m = NULL;
-        natsStatus s = natsSubscription_NextMsg(&m, c->sub, left > 0 ? left : 1);
+        natsStatus s = natsSubscription_NextMsg(&m, c->sub, slice > 0 ? slice : 1);
         if (s == NATS_TIMEOUT) {
-            return RJS_ERR_TIMEOUT;
+            rjs_status st = check_stall(c);
+            if (st != RJS_OK) {
+                return st;
+            }
+            if (mono_ms() >= deadline) {
+                return RJS_ERR_TIMEOUT;
+            }
+            continue;
         }
-        if (s == NATS_MISMATCH || s == NATS_MISSED_HEARTBEAT || s == NATS_SLOW_CONSUMER) {
+        if (s == NATS_SLOW_CONSUMER) {
+            /* libnats dropped messages that did not fit its buffer */
+            rjs_status st = on_gap(c);
+            if (st != RJS_OK) {
+                return st;
+            }
+            continue;
+        }
+        if (s == NATS_MISMATCH || s == NATS_MISSED_HEARTBEAT) {
             continue; /* libnats re-creates the ordered consumer; order is checked below */
         }
         if (s != NATS_OK) {
@@ -728,7 +816,7 @@ rjs_status rjs_next(rjs_consumer *c, int64_t timeout_ms, rjs_msg *msg)
         }
         if (seq > c->next) {
             natsMsg_Destroy(m);
-            rjs_status st = on_gap(c, seq);
+            rjs_status st = on_gap(c);
             if (st != RJS_OK) {
                 return st;
             }
@@ -736,6 +824,7 @@ rjs_status rjs_next(rjs_consumer *c, int64_t timeout_ms, rjs_msg *msg)
         }
         c->cur = m;
         c->next = seq + 1;
+        c->progress_ms = mono_ms();
         const char *v = NULL;
         c->msg_id[0] = '\0';
         if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) == NATS_OK && v != NULL &&
@@ -784,6 +873,7 @@ void rjs_get_stats(const rjs *h, rjs_stats *st)
     st->disconnects = atomic_load(&m->disconnects);
     st->reconnects = atomic_load(&m->reconnects);
     st->consumer_restarts = atomic_load(&m->consumer_restarts);
+    st->consumer_stalls = atomic_load(&m->consumer_stalls);
     st->repeats_dropped = atomic_load(&m->repeats_dropped);
     st->async_errors = atomic_load(&m->async_errors);
 }

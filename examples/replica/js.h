@@ -33,10 +33,14 @@
  * from the last received sequence on a gap or missed heartbeats) and
  * rjs_next checks the order itself: it returns every stream sequence from
  * the start sequence on exactly once, in order, with the stream's
- * timestamp, dropping any repeat and re-creating the consumer from the next
- * expected sequence on a gap. It survives the loss of the NATS node it is
- * connected to (the connection reconnects to another URL) or of the node
- * that hosts the consumer (heartbeats stop, the consumer is re-created).
+ * timestamp, dropping any repeat and re-creating the consumer at the next
+ * expected sequence on a gap, when libnats reports dropped messages (a
+ * slow consumer), or when nothing arrives for 3 heartbeat intervals while
+ * the stream holds the next sequence (a stalled consumer: a flow-control
+ * request lost with dropped messages leaves the server waiting). It
+ * survives the loss of the NATS node it is connected to (the connection
+ * reconnects to another URL) or of the node that hosts the consumer
+ * (heartbeats stop, the consumer is re-created).
  * A replica that restarts opens a new consumer at the sequence after the
  * last one it applied.
  *
@@ -88,6 +92,10 @@ typedef struct rjs_options {
     int64_t attempt_timeout_ms;  /* one publish attempt or API request; default 2000 */
     int64_t publish_deadline_ms; /* a publish's retries (and rjs_open's); default 60000 */
     int64_t heartbeat_ms;        /* consumer idle heartbeat; default 1000, at least 100 */
+    /* A consumer's pending message limit in the client (0: libnats' default,
+     * 65536). Past it libnats drops messages (a slow consumer) and rjs_next
+     * re-creates the consumer at the gap; tests set it low to show that. */
+    int pending_msgs;
 } rjs_options;
 
 void rjs_options_init(rjs_options *o);
@@ -182,6 +190,15 @@ typedef struct rjs_msg {
  * publish_deadline_ms. */
 rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out);
 
+/* As rjs_consume, on a consumer hosted by the named server (server_name,
+ * e.g. "n2"), which then reads that server's own copy of the stream: to
+ * check that every replica holds the same messages. The server places a
+ * one-replica consumer on a random peer of the stream, so this creates and
+ * deletes consumers until one lands there (RJS_ERR_TIMEOUT after
+ * publish_deadline_ms). rjs_next re-creates it there after a gap; libnats'
+ * own re-creation after missed heartbeats may place it elsewhere. */
+rjs_status rjs_consume_on(rjs *h, uint64_t start_seq, const char *server, rjs_consumer **out);
+
 /* The next message: its seq is start_seq for the first call and the
  * previous seq + 1 after. Waits up to timeout_ms (RJS_ERR_TIMEOUT: nothing
  * yet, call again). RJS_ERR_GAP if the stream's first sequence is now past
@@ -207,7 +224,8 @@ typedef struct rjs_stats {
     int64_t max_blocked_ms;
     uint64_t disconnects; /* connection losses (libnats callback) */
     uint64_t reconnects;
-    uint64_t consumer_restarts; /* consumers re-created by rjs_next (gaps) */
+    uint64_t consumer_restarts; /* consumers re-created by rjs_next (gaps, drops, stalls) */
+    uint64_t consumer_stalls;   /* ... of which because nothing came while the stream had more */
     uint64_t repeats_dropped;   /* messages rjs_next dropped as already returned */
     uint64_t async_errors;      /* libnats async errors (missed heartbeats, ...) */
 } rjs_stats;

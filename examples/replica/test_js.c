@@ -19,6 +19,9 @@
  * Then: the stream holds exactly the published ops, once each, at the
  * sequences their publishers were told; each signer's ops are in its
  * order; the consumer saw every sequence 1..total once, in order.
+ * 3. A slow replica: a consumer with a 16-message client buffer still reads
+ *    1..total in order (libnats drops what does not fit; rjs_next re-creates
+ *    the consumer at each gap).
  * Prints the figures (publish blocking, retries, duplicates, timings).
  */
 #include "js.h"
@@ -44,7 +47,7 @@ static const char *script, *cdir;
 static char urls[512];
 static unsigned npubs = 4, nmsgs = 3000;
 static atomic_uint acked; /* distinct ops acknowledged by publishers */
-static atomic_int_fast64_t kill_ms, restart_ms, first_ack_after_kill_ms;
+static atomic_int_fast64_t kill_ms, restart_ms;
 static atomic_int_fast64_t last_ack_ms, max_ack_gap_ms, max_gap_end_ms;
 
 #if defined(__GNUC__)
@@ -258,12 +261,7 @@ static void *publisher(void *arg)
             die("publisher %u op %u: seq %" PRIu64 " not after %" PRIu64, p->index, i, ack.seq,
                 expect);
         }
-        int64_t k = atomic_load(&kill_ms);
         int64_t now = mono_ms();
-        int_fast64_t none = 0;
-        if (k != 0 && now > k) {
-            atomic_compare_exchange_strong(&first_ack_after_kill_ms, &none, now);
-        }
         int_fast64_t prev = atomic_exchange(&last_ack_ms, now);
         int_fast64_t gap = atomic_load(&max_ack_gap_ms);
         while (prev != 0 && now - prev > gap &&
@@ -393,6 +391,118 @@ static void *consumer(void *arg)
     rjs_consumer_free(rc);
     rjs_close(h);
     return NULL;
+}
+
+/* ---- 3. a replica too slow for its client buffer ---- */
+
+/* A consumer whose client buffer holds 16 messages, opened on the full
+ * stream and read only after a pause: libnats drops what does not fit
+ * (slow consumer), and rjs_next must still return every sequence once, in
+ * order, re-creating the consumer at each gap. */
+static uint64_t step_slow_replica(const cons_state *cs)
+{
+    uint64_t bad = 0;
+    rjs_options o;
+    rjs_options_init(&o);
+    o.urls = urls;
+    o.pending_msgs = 16;
+    rjs *h = NULL;
+    rjs_consumer *c = NULL;
+    if (rjs_open(&h, &o) != RJS_OK || rjs_consume(h, 1, &c) != RJS_OK) {
+        die("slow replica: open: %s", rjs_error(h));
+    }
+    int64_t t = mono_ms();
+    sleep_ms(300);
+    int64_t deadline = mono_ms() + WAIT_LIMIT_MS;
+    for (uint64_t q = 1; q <= cs->total;) {
+        rjs_msg m;
+        rjs_status st = rjs_next(c, 1000, &m);
+        if (st == RJS_ERR_TIMEOUT && mono_ms() < deadline) {
+            continue;
+        }
+        if (st != RJS_OK || m.seq != q) {
+            die("slow replica: at %" PRIu64 ": %s seq %" PRIu64, q, rjs_status_str(st), m.seq);
+        }
+        char id[RJS_MSG_ID_CHARS + 1];
+        rjs_msg_id(m.data, m.len, id);
+        if (strcmp(m.msg_id, cs->ids[q]) != 0 || strcmp(id, cs->ids[q]) != 0) {
+            if (bad++ < 5) {
+                printf("  slow replica: sequence %" PRIu64 " holds op %.16s (publisher %u op %u"
+                       ", header id %.16s), the first consumer read op %.16s (publisher %u op "
+                       "%u) there\n",
+                       q, id, op_pub(m.data), op_counter(m.data), m.msg_id, cs->ids[q], cs->pub[q],
+                       cs->counter[q]);
+            }
+        }
+        q++;
+    }
+    rjs_stats s;
+    rjs_get_stats(h, &s);
+    rjs_consumer_free(c);
+    rjs_close(h);
+    if (s.consumer_restarts == 0) {
+        die("slow replica: libnats dropped nothing, the gap path was not taken");
+    }
+    printf("slow replica (16-message client buffer): 1..%" PRIu64 " in %" PRId64
+           " ms; rjs_next re-created the consumer %" PRIu64 " times (%" PRIu64 " of them stalls)\n",
+           cs->total, mono_ms() - t, s.consumer_restarts, s.consumer_stalls);
+    return bad;
+}
+
+/* ---- 4. every node's copy ---- */
+
+/* Reads the whole stream through a consumer hosted by each node in turn
+ * (each reads its own store) and compares it with what the first consumer
+ * read. Returns the number of sequences that differ. */
+static uint64_t step_each_node(rjs *h, const cons_state *cs)
+{
+    static const char *const nodes[3] = {"n1", "n2", "n3"};
+    uint64_t bad_total = 0;
+    for (unsigned k = 0; k < 3; k++) {
+        rjs_consumer *c = NULL;
+        if (rjs_consume_on(h, 1, nodes[k], &c) != RJS_OK) {
+            die("consumer on %s: %s", nodes[k], rjs_error(h));
+        }
+        uint64_t bad = 0, first_bad = 0;
+        int64_t deadline = mono_ms() + WAIT_LIMIT_MS;
+        for (uint64_t q = 1; q <= cs->total;) {
+            rjs_msg m;
+            rjs_status st = rjs_next(c, 1000, &m);
+            if (st == RJS_ERR_TIMEOUT && mono_ms() < deadline) {
+                continue;
+            }
+            if (st != RJS_OK || m.seq != q) {
+                die("%s: at %" PRIu64 ": %s seq %" PRIu64, nodes[k], q, rjs_status_str(st), m.seq);
+            }
+            char id[RJS_MSG_ID_CHARS + 1];
+            rjs_msg_id(m.data, m.len, id);
+            if (strcmp(id, cs->ids[q]) != 0) {
+                uint64_t elsewhere = 0;
+                for (uint64_t r = 1; r <= cs->total && elsewhere == 0; r++) {
+                    if (strcmp(cs->ids[r], id) == 0) {
+                        elsewhere = r;
+                    }
+                }
+                if (bad < 5) {
+                    printf("  %s: sequence %" PRIu64 " holds op %.16s (publisher %u op %u), the "
+                           "stream has it at %" PRIu64 " (0: nowhere) and op %.16s (publisher "
+                           "%u op %u) at %" PRIu64 "\n",
+                           nodes[k], q, id, op_pub(m.data), op_counter(m.data), elsewhere,
+                           cs->ids[q], cs->pub[q], cs->counter[q], q);
+                }
+                if (bad++ == 0) {
+                    first_bad = q;
+                }
+            }
+            q++;
+        }
+        rjs_consumer_free(c);
+        printf("node %s: 1..%" PRIu64 " read from its own store, %" PRIu64
+               " sequences differ (first %" PRIu64 ")\n",
+               nodes[k], cs->total, bad, first_bad);
+        bad_total += bad;
+    }
+    return bad_total;
 }
 
 static void wait_acked(unsigned n, const char *what)
@@ -564,32 +674,39 @@ int main(int argc, char **argv)
         }
     }
 
-    int64_t k = atomic_load(&kill_ms), fa = atomic_load(&first_ack_after_kill_ms);
+    int64_t k = atomic_load(&kill_ms);
     printf("stream: %" PRIu64 " messages 1..%" PRIu64 ", leader %s, %d/%d replicas current\n",
            ss.msgs, ss.last_seq, ss.leader, ss.current, ss.replicas);
     printf("publishers: %u x ~%u ops in %" PRId64 " ms (%.0f ops/s incl. failover), %" PRIu64
            " client retries of the same bytes all answered as duplicates\n",
            npubs, nmsgs / npubs, pub_done - run0,
            (double)nmsgs * 1000.0 / (double)(pub_done - run0 > 0 ? pub_done - run0 : 1), retried);
-    printf(
-        "failover: first ack %" PRId64 " ms after the kill; longest time without any ack %" PRId64
-        " ms (ending %" PRId64 " ms after the kill); longest publish blocked %" PRId64
-        " ms; most attempts for one op %" PRIu64 "; retries %" PRIu64 " (after %" PRIu64
-        " timeouts, %" PRIu64 " no-responders, %" PRIu64
-        " other transient errors); duplicates %" PRIu64
-        " (via wrong-last-sequence pre-check %" PRIu64 "); disconnects %" PRIu64
-        ", reconnects %" PRIu64 "\n",
-        fa > k ? fa - k : -1, (int64_t)atomic_load(&max_ack_gap_ms),
-        (int64_t)atomic_load(&max_gap_end_ms) - k, pub_stats.max_blocked_ms, max_attempts,
-        pub_stats.retries, pub_stats.timeouts, pub_stats.no_responders, pub_stats.js_errors,
-        pub_stats.duplicates, pub_stats.by_precheck, pub_stats.disconnects, pub_stats.reconnects);
+    printf("failover: longest time without any ack %" PRId64 " ms (ending %" PRId64
+           " ms after the kill); longest publish blocked %" PRId64
+           " ms; most attempts for one op %" PRIu64 "; retries %" PRIu64 " (after %" PRIu64
+           " timeouts, %" PRIu64 " no-responders, %" PRIu64
+           " other transient errors); duplicates %" PRIu64
+           " (via wrong-last-sequence pre-check %" PRIu64 "); disconnects %" PRIu64
+           ", reconnects %" PRIu64 "\n",
+           (int64_t)atomic_load(&max_ack_gap_ms), (int64_t)atomic_load(&max_gap_end_ms) - k,
+           pub_stats.max_blocked_ms, max_attempts, pub_stats.retries, pub_stats.timeouts,
+           pub_stats.no_responders, pub_stats.js_errors, pub_stats.duplicates,
+           pub_stats.by_precheck, pub_stats.disconnects, pub_stats.reconnects);
     printf("consumer: sequences 1..%" PRIu64 " once each, in order; restarted at %" PRIu64
-           "; caught up %" PRId64 " ms after the last ack; gaps re-created %" PRIu64
-           ", repeats dropped %" PRIu64 ", async errors %" PRIu64 ", reconnects %" PRIu64
-           "; timestamps backwards %" PRIu64 "\n",
+           "; caught up %" PRId64 " ms after the last ack; re-created by rjs_next %" PRIu64
+           " (stalls %" PRIu64 "), repeats dropped %" PRIu64 ", async errors %" PRIu64
+           ", reconnects %" PRIu64 "; timestamps backwards %" PRIu64 "\n",
            total, cs.restarted_at, cs.done_ms > pub_done ? cs.done_ms - pub_done : 0,
-           cs.stats.consumer_restarts, cs.stats.repeats_dropped, cs.stats.async_errors,
-           cs.stats.reconnects, cs.backwards);
+           cs.stats.consumer_restarts, cs.stats.consumer_stalls, cs.stats.repeats_dropped,
+           cs.stats.async_errors, cs.stats.reconnects, cs.backwards);
+
+    uint64_t slow_bad = step_slow_replica(&cs);
+    uint64_t diverged = step_each_node(admin, &cs);
+    if (slow_bad != 0 || diverged != 0) {
+        die("%" PRIu64 " sequences differ from the first read through the slow replica, %" PRIu64
+            " in the nodes' own copies",
+            slow_bad, diverged);
+    }
     printf("total run %" PRId64 " ms\n", mono_ms() - t0);
 
     for (unsigned p = 0; p < npubs; p++) {
