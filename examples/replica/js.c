@@ -32,6 +32,7 @@ struct rjs {
     atomic_uint_fast64_t disconnects, reconnects, consumer_restarts, consumer_stalls;
     atomic_uint_fast64_t repeats_dropped;
     atomic_uint_fast64_t async_errors;
+    atomic_uintptr_t hb_missed_sub; /* the last subscription libnats reset (missed heartbeats) */
 };
 
 struct rjs_consumer {
@@ -40,6 +41,7 @@ struct rjs_consumer {
     uint64_t next;
     int64_t progress_ms; /* when a message was last returned or the consumer made */
     char node[64];       /* rjs_consume_on: the server that must host the consumer */
+    int on_leader;       /* rjs_consume: host it on the stream leader */
     natsMsg *cur;
     char msg_id[RJS_MSG_ID_CHARS + 1];
 };
@@ -182,8 +184,10 @@ static void on_reconnected(natsConnection *nc, void *closure)
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
     (void)nc;
-    (void)sub;
     atomic_fetch_add(&((rjs *)closure)->async_errors, 1);
+    if (err == NATS_MISSED_HEARTBEAT && sub != NULL) {
+        atomic_store(&((rjs *)closure)->hb_missed_sub, (uintptr_t)sub);
+    }
     if (getenv("RJS_VERBOSE") != NULL) {
         fprintf(stderr, "rjs: async error: %s\n", natsStatus_GetText(err));
     }
@@ -637,6 +641,19 @@ static rjs_status subscribe_at(rjs_consumer *c)
         so.Config.OptStartSeq = c->next;
         so.Config.Heartbeat = h->o.heartbeat_ms * NS_PER_MS;
         c->progress_ms = mono_ms();
+        if (c->on_leader) {
+            /* Host the consumer on the stream leader: its copy has the
+             * numbering publishers were acknowledged with (see js.h). */
+            rjs_stream_state ss;
+            if (rjs_stream_info(h, &ss) != RJS_OK || ss.leader[0] == '\0') {
+                if (mono_ms() >= deadline) {
+                    return fail(h, RJS_ERR_TIMEOUT, "no stream leader");
+                }
+                backoff(attempt);
+                continue;
+            }
+            memcpy(c->node, ss.leader, sizeof c->node);
+        }
         natsStatus s = js_SubscribeSync(&c->sub, h->js, h->filter, NULL, &so, &jerr);
         if (s == NATS_OK && h->o.pending_msgs > 0) {
             s = natsSubscription_SetPendingLimits(c->sub, h->o.pending_msgs, 64 * 1024 * 1024);
@@ -693,9 +710,8 @@ static rjs_status consume(rjs *h, uint64_t start_seq, const char *node, rjs_cons
     }
     c->h = h;
     c->next = start_seq;
-    if (node != NULL) {
-        snprintf(c->node, sizeof c->node, "%s", node);
-    }
+    snprintf(c->node, sizeof c->node, "%s", node);
+    c->on_leader = node[0] == '\0';
     rjs_status st = subscribe_at(c);
     if (st != RJS_OK) {
         free(c);
@@ -707,7 +723,7 @@ static rjs_status consume(rjs *h, uint64_t start_seq, const char *node, rjs_cons
 
 rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out)
 {
-    return consume(h, start_seq, NULL, out);
+    return consume(h, start_seq, "", out);
 }
 
 rjs_status rjs_consume_on(rjs *h, uint64_t start_seq, const char *server, rjs_consumer **out)
@@ -774,6 +790,17 @@ rjs_status rjs_next(rjs_consumer *c, int64_t timeout_ms, rjs_msg *msg)
     for (;;) {
         int64_t left = deadline - mono_ms();
         int64_t slice = left < c->h->o.heartbeat_ms ? left : c->h->o.heartbeat_ms;
+        uintptr_t me = (uintptr_t)c->sub;
+        if (atomic_load(&c->h->hb_missed_sub) == me &&
+            atomic_compare_exchange_strong(&c->h->hb_missed_sub, &me, (uintptr_t)0)) {
+            /* libnats re-created the consumer on a random node: put it back
+             * on the stream leader (or the chosen node) at c->next */
+            atomic_fetch_add(&c->h->consumer_restarts, 1);
+            rjs_status st = subscribe_at(c);
+            if (st != RJS_OK) {
+                return st;
+            }
+        }
         natsMsg *m = NULL;
         natsStatus s = natsSubscription_NextMsg(&m, c->sub, slice > 0 ? slice : 1);
         if (s == NATS_TIMEOUT) {

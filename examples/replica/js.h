@@ -28,6 +28,18 @@
  * earlier attempts (see rjs_publish for the one case the server answers a
  * retry with "wrong last sequence" and how it is resolved).
  *
+ * Which copy is read. nats-server 2.9.10 can leave a node's copy of the
+ * stream renumbered after a kill -9 of the stream leader: the restarted node
+ * missed one message and holds every later one one sequence early (seen in
+ * about 3 of 100 runs of test_js; the other nodes and the acknowledgements
+ * agree). A one-replica consumer reads the copy of the node that hosts it,
+ * which the server picks at random among the stream's peers, so
+ * rjs_consume places its consumer on the stream leader, whose copy has the
+ * numbering publishers were acknowledged with, and moves it back there
+ * whenever it is re-created. Replicas must still compare their state
+ * hashes: this lowers the risk, it does not remove it (a renumbered node can
+ * become leader).
+ *
  * Consuming. rjs_consume starts an ordered consumer (libnats' ephemeral,
  * flow-controlled push consumer with idle heartbeats, re-created by libnats
  * from the last received sequence on a gap or missed heartbeats) and
@@ -186,8 +198,8 @@ typedef struct rjs_msg {
 } rjs_msg;
 
 /* Starts an ordered consumer of the whole stream at start_seq (>= 1; a
- * sequence beyond the last waits for it). Retries transient failures until
- * publish_deadline_ms. */
+ * sequence beyond the last waits for it), hosted on the stream leader
+ * (above). Retries transient failures until publish_deadline_ms. */
 rjs_status rjs_consume(rjs *h, uint64_t start_seq, rjs_consumer **out);
 
 /* As rjs_consume, on a consumer hosted by the named server (server_name,
