@@ -156,10 +156,11 @@ CA_API const char *ca_status_str(ca_status status);
  *     included). Every such call records a fresh sentence about its own
  *     failure, also when the cause lies in a nested call or in libsodium,
  *     zstd or the file system: it never leaves an earlier failure's sentence.
- *   - A call that succeeds promises nothing about it: it may leave the
+ *   - A call that succeeds says nothing through it: it may leave the
  *     sentence as it was or replace it (a call may recover from a failure of
- *     its own inside). Nothing clears it, so do not test it for "" to learn
- *     whether a call worked; test the status.
+ *     its own inside). Nothing clears it: once a call has failed on a thread,
+ *     the sentence is never "" again there, so "" never means success; test
+ *     the status.
  *   - Functions that return no ca_status (the ca_*_free() functions, getters
  *     and size functions) never change it, so a binding's finalizer that runs
  *     between a failure and the read cannot replace the sentence.
