@@ -260,11 +260,15 @@ static void test_task(void **state)
     assert_ok(th_apply(t, &h.bid1, TH_T0 + 110));
     ca_hash d;
     assert_ok(ca_task_digest(t, &d));
+    ca_task_msg *bid = NULL;
+    assert_ok(ca_task_msg_open(&bid, h.bid1.buf, h.bid1.len, TH_T0 + 110, NULL));
     assert_not_cleared();
     first = keep();
     (void)ca_task_get_state(t);
     (void)ca_task_message_count(t);
     (void)ca_task_last(t, CA_KIND_TASK_BID);
+    (void)ca_task_msg_kind(bid);
+    ca_task_msg_free(bid);
     assert_untouched(&first);
 
     expect_failure(CA_ERR_TASK_DUPLICATE, th_apply(t, &h.bid1, TH_T0 + 120),
@@ -281,6 +285,7 @@ static void test_task(void **state)
     expect_failure(CA_ERR_MALFORMED, ca_evidence_open(&ev, junk, sizeof junk), "missing");
     assert_replaced(&first);
     first = keep();
+    ca_evidence_free(ev); /* NULL after the failure */
     ca_task_free(t);
     ca_identity_free(req);
     ca_identity_free(w1);
