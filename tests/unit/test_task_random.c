@@ -272,7 +272,7 @@ static ca_task *deliver(const scenario *s)
             ca_status st = th_apply(t, &it->m, it->now);
             assert_ok(ca_task_digest(t, &d1));
             if (st != CA_OK) {
-                assert_true(cai_error_serial() != serial); /* LAST ERROR RULE */
+                assert_true(cai_error_serial() != serial);   /* LAST ERROR RULE */
                 assert_memory_equal(d0.bytes, d1.bytes, 32); /* state untouched */
                 assert_true(st < 0);
             }
