@@ -206,6 +206,7 @@ static int worker_join(worker *w)
     cp.not_after = now + 86400000u;
     cp.sequence = 1;
     cp.capabilities = cc;
+    cp.capability_size = sizeof(ca_card_capability);
     cp.capability_count = 2;
     cp.created_at = now;
     uint8_t card[BUF];
@@ -227,8 +228,7 @@ static int worker_join(worker *w)
         fprintf(stderr, "cyberagent-nats %s: join refused: %s\n", w->name, reply);
         return 1;
     }
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_BOND;
     op.amount = 2000;
     return ledger_op(w, &op, NULL, 0);
@@ -243,14 +243,12 @@ static int worker_bid(worker *w, const natsMsg *m)
     if (st != CA_OK)
         return failed(w->name, "request does not verify", st);
     ca_task_msg *msg = NULL;
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     st = ca_task_msg_parse(&msg, env, NULL);
     if (st == CA_OK)
         st = ca_task_msg_request(msg, &rq);
     int k = st == CA_OK && strcmp(rq.capability, caps[w->cap[1]]) == 0 ? 1 : 0;
-    ca_task_bid bid;
-    memset(&bid, 0, sizeof bid);
+    ca_task_bid bid = {.version = CA_TASK_BID_VERSION};
     ca_agent_id hirer;
     ca_envelope_sender(env, &hirer);
     if (st == CA_OK) {
@@ -277,14 +275,14 @@ static int worker_bid(worker *w, const natsMsg *m)
 static int worker_award(worker *w, ca_envelope *env)
 {
     ca_task_msg *msg = NULL;
-    ca_task_award aw;
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
     TRY(w->name, ca_task_msg_parse(&msg, env, NULL), "award parse");
     ca_status st = ca_task_msg_award(msg, &aw);
     ca_hash award_id;
     ca_task_msg_id(msg, &award_id);
     ca_agent_id hirer;
     ca_task_msg_sender(msg, &hirer);
-    ca_ledger_op escrow;
+    ca_ledger_op escrow = {.version = CA_LEDGER_OP_VERSION};
     if (st == CA_OK)
         st = ca_ledger_op_escrow_open(&escrow, msg);
     ca_task_msg_free(msg);
@@ -311,19 +309,19 @@ static int worker_award(worker *w, ca_envelope *env)
         char output[96];
         (void)snprintf(output, sizeof output, "%s from %s", copy ? "another result" : "result",
                        w->name);
-        ca_task_result rs;
-        memset(&rs, 0, sizeof rs);
+        ca_task_result rs = {.version = CA_TASK_RESULT_VERSION};
         rs.task = aw.task;
         rs.award = award_id;
-        rs.output.data = (const uint8_t *)output;
-        rs.output.data_len = strlen(output);
+        const ca_task_content res_out = {.version = CA_TASK_CONTENT_VERSION,
+                                         .data = (const uint8_t *)output,
+                                         .data_len = strlen(output)};
+        rs.output = &res_out;
         env_params(&ep, now_ms());
         ca_hash res_id;
         TRY(w->name, ca_task_result_sign(w->id, &ep, &rs, out, sizeof out, &len, &res_id),
             "result");
         if (copy == 0) {
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.type = CA_LEDGER_OP_ESCROW_DELIVER;
             op.ref = award_id;
             op.result = res_id;
@@ -471,8 +469,7 @@ static void serve_join(market *mk, natsMsg *m)
     if (st == CA_OK)
         st = ca_routing_add_card(mk->rt, card, now);
     if (st == CA_OK) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         ca_card_agent(card, &op.counterparty);
         op.amount = 5000;
@@ -491,7 +488,7 @@ static void serve_join(market *mk, natsMsg *m)
 /* ca.ledger: a worker's signed op; the ledger verifies it. */
 static void serve_ledger(market *mk, natsMsg *m)
 {
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
     size_t len = (size_t)natsMsg_GetDataLength(m);
     ca_status st = ca_ledger_op_decode(data, len, &op);
@@ -604,8 +601,7 @@ static int publish_env(market *mk, const ca_agent_id *to, const uint8_t *data, s
 
 static int receipt(market *mk, ca_hash *task_id, int accept, uint32_t rating, ca_hash *res_id)
 {
-    ca_task_receipt rc;
-    memset(&rc, 0, sizeof rc);
+    ca_task_receipt rc = {.version = CA_TASK_RECEIPT_VERSION};
     rc.task = *task_id;
     rc.award = mk->award_id;
     rc.result = *res_id;
@@ -631,11 +627,12 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
 {
     uint64_t now = now_ms();
     const char *cap = caps[t % NCAPS];
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     rq.capability = cap;
-    rq.input.data = (const uint8_t *)"please do this";
-    rq.input.data_len = 14;
+    const ca_task_content in = {.version = CA_TASK_CONTENT_VERSION,
+                                .data = (const uint8_t *)"please do this",
+                                .data_len = 14};
+    rq.input = &in;
     rq.max_price = MAX_PRICE;
     rq.deadline = now + 8000;
     rq.collateral = COLLATERAL;
@@ -667,7 +664,9 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     q.now = now;
     q.thompson = 0; /* deterministic ranking: the test expects the cheapest worker first */
     ca_routing_result top[64];
-    TRY("market", ca_routing_select(mk->rt, &q, top, workers < 64 ? workers : 64, &expect),
+    TRY("market",
+        ca_routing_select(mk->rt, &q, top, sizeof(ca_routing_result), workers < 64 ? workers : 64,
+                          &expect),
         "capable workers");
     uint64_t until = now + 1500;
     while (nb < expect && nb < 64) {
@@ -675,14 +674,14 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
         if (m == NULL)
             break;
         st = apply_msg(mk, m, &env);
-        ca_ledger_account_info acc;
+        ca_ledger_account_info acc = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
         ca_agent_id bidder;
         if (env != NULL)
             ca_envelope_sender(env, &bidder);
         if (st == CA_OK && ca_envelope_kind(env) == CA_KIND_TASK_BID &&
             ca_ledger_account(mk->ledger, &bidder, &acc) == CA_OK && acc.jailed_until <= now_ms()) {
             ca_task_msg *bm = NULL;
-            ca_task_bid b;
+            ca_task_bid b = {.version = CA_TASK_BID_VERSION};
             if (ca_task_msg_parse(&bm, env, NULL) == CA_OK && ca_task_msg_bid(bm, &b) == CA_OK) {
                 bids[nb].agent = bidder;
                 bids[nb].price = b.price;
@@ -699,7 +698,10 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     ca_routing_result best[2];
     size_t got = 0;
     q.now = now_ms();
-    TRY("market", ca_routing_rank_bids(mk->rt, &q, bids, nb, best, 2, &got), "rank bids");
+    TRY("market",
+        ca_routing_rank_bids(mk->rt, &q, bids, sizeof(ca_routing_bid), nb, best,
+                             sizeof(ca_routing_result), 2, &got),
+        "rank bids");
     printf("  #%-3u %-20s %zu bid%s", t + 1, cap, nb, nb == 1 ? "" : "s");
     if (got == 0) {
         printf(", none eligible: task dropped\n");
@@ -718,8 +720,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     printf(", award -> %-6s (score %.2f, %" PRIu64 " cr)", name, (double)best[0].score / 1e6,
            bids[w].price);
 
-    ca_task_award aw;
-    memset(&aw, 0, sizeof aw);
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
     aw.task = task_id;
     aw.bid = bid_ids[w];
     aw.worker = bids[w].agent;
@@ -734,6 +735,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
     ca_task_msg *award_msg = NULL;
     if (st == CA_OK)
         st = ca_task_msg_parse(&award_msg, env, NULL);
+    mk->escrow.version = CA_LEDGER_OP_VERSION; /* the layout this program was built with */
     if (st == CA_OK) /* the escrow the worker will consent to: derived from the award alike */
         st = ca_ledger_op_escrow_open(&mk->escrow, award_msg);
     ca_task_msg_free(award_msg);
@@ -770,15 +772,15 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
             TRY("market", ca_evidence_open(&evo, ev, ev_len), "evidence verify");
             ca_evidence_offender(evo, &offender);
             ca_evidence_offense(evo, &offense); /* one slash per offense, whatever the pair */
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.deadline = ca_evidence_deadline(evo); /* the offense time of the evidence window */
             ca_evidence_free(evo);
             op.type = CA_LEDGER_OP_SLASH;
             op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
             op.counterparty = offender;
             op.ref = offense;
-            ca_ledger_account_info before, after;
+            ca_ledger_account_info before = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION},
+                                   after = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
             TRY("market", ca_ledger_account(mk->ledger, &offender, &before), "account");
             TRY("market", local_op_ev(mk, &mk->hirer, &op, ev, ev_len), "slash");
             /* The ledger applied the slash on verified evidence: reputation records
@@ -796,8 +798,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
         if (results < 0)
             break;
     }
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.ref = mk->award_id;
     if (results > 0) {
         if (receipt(mk, &task_id, 1, 90, &res_id))
@@ -834,6 +835,7 @@ static int one_task(market *mk, uint32_t t, uint32_t workers)
                 "offense");
             TRY("market", sync_stakes(mk), "stake");
             memset(&op, 0, sizeof op);
+            op.version = CA_LEDGER_OP_VERSION;
             op.ref = mk->award_id;
             op.type = CA_LEDGER_OP_ESCROW_REFUND;
             TRY("market", local_op(mk, &mk->hirer, &op), "refund");
@@ -864,11 +866,13 @@ static int run_market(const char *url, uint64_t seed, uint32_t workers, uint32_t
     TRY("market", ca_reputation_new(&mk.rep, NULL), "reputation");
     ca_routing_options ro;
     (void)ca_routing_options_init(&ro, CA_ROUTING_OPTIONS_VERSION);
-    ro.weights.price_ref = 50;
-    ro.weights.stake_ref = 2000;
+    ca_routing_weights rw;
+    (void)ca_routing_weights_init(&rw, CA_ROUTING_WEIGHTS_VERSION);
+    rw.price_ref = 50;
+    rw.stake_ref = 2000;
+    ro.weights = &rw;
     TRY("market", ca_routing_new(&mk.rt, &ro), "routing");
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     op.counterparty = mk.hirer.pk;
     op.amount = 1000u + (uint64_t)MAX_PRICE * tasks;
@@ -898,7 +902,7 @@ static int run_market(const char *url, uint64_t seed, uint32_t workers, uint32_t
     }
     (void)natsConnection_PublishString(mk.nc, "ca.done", "done");
     (void)natsConnection_Flush(mk.nc);
-    ca_ledger_totals tot;
+    ca_ledger_totals tot = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(mk.ledger, &tot);
     ca_status chk = ca_ledger_check(mk.ledger);
     printf("market: %u completed, %u slashed, %u unfinished; ledger check %s, %" PRIu64

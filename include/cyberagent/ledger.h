@@ -61,7 +61,13 @@ typedef enum ca_ledger_evidence {
 } ca_ledger_evidence;
 
 /*
- * One operation. Fields unused by a type must be zero. Per type:
+ * One operation. It follows the STRUCT RULE of common.h: `version` is set by
+ * the caller to CA_LEDGER_OP_VERSION, both for an op it passes and before a
+ * call fills one (ca_ledger_op_decode, ca_ledger_op_escrow_open,
+ * ca_ledger_op_escrow_deliver); every function taking an op checks it first
+ * after the NULL arguments (CA_ERR_UNSUPPORTED for 0 or a newer version).
+ * The version is not part of the op's encoding. Fields unused by a type must
+ * be zero. Per type:
  *
  *   type           signer       counterparty ref        amount         amount2          deadline
  *   MINT           authority    recipient    -          units          -                -
@@ -137,9 +143,12 @@ typedef enum ca_ledger_evidence {
  *   EVIDENCE_EXPIRED), EVIDENCE_USED, NO_STAKE, then account and memory
  *   limits.
  */
+#define CA_LEDGER_OP_VERSION 1u
+
 typedef struct ca_ledger_op {
-    uint32_t type;     /* ca_ledger_op_type */
-    uint32_t evidence; /* ca_ledger_evidence, SLASH only */
+    unsigned int version; /* CA_LEDGER_OP_VERSION */
+    uint32_t type;        /* ca_ledger_op_type */
+    uint32_t evidence;    /* ca_ledger_evidence, SLASH only */
     ca_agent_id signer;
     uint64_t nonce;
     ca_agent_id counterparty;
@@ -306,7 +315,10 @@ CA_API CA_NODISCARD ca_status ca_ledger_apply(ca_ledger *ledger, const ca_ledger
  * calls, one result per op in results[i]); faster for large batches because
  * it prefetches the accounts of ops ahead. *applied (may be NULL) counts the
  * ops that succeeded. Returns CA_OK when the call itself was valid; per-op
- * failures (and a failing journal, CA_ERR_IO) are in results.
+ * failures (and a failing journal, CA_ERR_IO) are in results. The array is
+ * of one layout: ops[0].version names it (CA_ERR_UNSUPPORTED for the call
+ * when unknown), and an op of another version gets CA_ERR_UNSUPPORTED in
+ * its results[i].
  */
 CA_API CA_NODISCARD ca_status ca_ledger_apply_batch(ca_ledger *ledger, const ca_ledger_op *ops,
                                                     size_t n, uint64_t now, ca_status *results,
@@ -459,16 +471,27 @@ CA_API CA_NODISCARD ca_status ca_ledger_submit_evidence(ca_ledger *ledger, const
 
 /* ---- queries ---- */
 
+/* The query structs below follow the STRUCT RULE of common.h: the caller sets
+ * `version` to the struct's *_VERSION macro before the call; the library
+ * fills the fields of that version (CA_ERR_UNSUPPORTED for 0 or a version
+ * newer than this build, checked right after the NULL arguments). */
+
+#define CA_LEDGER_ACCOUNT_INFO_VERSION 1u
+
+/* Filled by ca_ledger_account; the caller sets `version` first. */
 typedef struct ca_ledger_account_info {
-    uint64_t balance;   /* spendable */
-    uint64_t bonded;    /* staked, slashable */
-    uint64_t unbonding; /* leaving, still slashable until matured */
-    uint64_t nonce;     /* last nonce used by this signer */
+    unsigned int version; /* set by the caller: CA_LEDGER_ACCOUNT_INFO_VERSION */
+    uint64_t balance;     /* spendable */
+    uint64_t bonded;      /* staked, slashable */
+    uint64_t unbonding;   /* leaving, still slashable until matured */
+    uint64_t nonce;       /* last nonce used by this signer */
     uint64_t jailed_until;
     uint32_t unbonding_entries;
 } ca_ledger_account_info;
 
-/* CA_ERR_LEDGER_UNKNOWN_ACCOUNT when the account does not exist. */
+/* Checks, in this order: a NULL argument (CA_ERR_INVALID_ARGUMENT),
+ * out->version (CA_ERR_UNSUPPORTED), then CA_ERR_LEDGER_UNKNOWN_ACCOUNT when
+ * the account does not exist. */
 CA_API CA_NODISCARD ca_status ca_ledger_account(const ca_ledger *ledger, const ca_agent_id *id,
                                                 ca_ledger_account_info *out);
 
@@ -492,30 +515,27 @@ typedef struct ca_ledger_escrow_info {
     uint32_t state;     /* ca_ledger_escrow_state */
     uint32_t delivered; /* 1 when the worker recorded its RESULT (by the deadline) */
     uint32_t missed;    /* 1 when settled after its deadline with nothing delivered */
-    uint64_t paid;      /* what the worker received of the payment (ca_ledger_escrow_paid) */
-    ca_hash result;     /* message id of the RESULT recorded by DELIVER; zero when none */
+    /* What the worker received of the payment (collateral not counted): 0
+     * while open and after a refund, the payment once released, the
+     * verdict's `amount` once split. The reputation module weighs ratings by
+     * it (ca_reputation_add_settled). */
+    uint64_t paid;
+    ca_hash result; /* message id of the RESULT recorded by DELIVER; zero when none */
 } ca_ledger_escrow_info;
 
 /*
- * The escrow of an award id. `out->version` must be set by the caller
- * (CA_LEDGER_ESCROW_INFO_VERSION; CA_ERR_UNSUPPORTED when 0 or newer than
- * this build); the fields of that version are filled.
+ * The escrow of an award id. Checks, in this order: a NULL argument
+ * (CA_ERR_INVALID_ARGUMENT), out->version (CA_ERR_UNSUPPORTED), then
  * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
 
-/*
- * What the worker received of an escrow's payment (collateral not counted):
- * 0 while open and after a refund, the payment once released, the verdict's
- * `amount` once split. The same as ca_ledger_escrow's `paid`.
- * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id. The
- * reputation module weighs ratings by it (ca_reputation_add_settled).
- */
-CA_API CA_NODISCARD ca_status ca_ledger_escrow_paid(const ca_ledger *ledger,
-                                                    const ca_hash *award_id, uint64_t *paid_out);
+#define CA_LEDGER_TOTALS_VERSION 1u
 
+/* Filled by ca_ledger_totals_get; the caller sets `version` first. */
 typedef struct ca_ledger_totals {
+    unsigned int version; /* set by the caller: CA_LEDGER_TOTALS_VERSION */
     uint64_t minted;
     uint64_t burned;
     uint64_t escrowed; /* locked in open escrows */
@@ -524,7 +544,9 @@ typedef struct ca_ledger_totals {
     uint64_t escrows; /* escrows held: open, or settled and not yet dropped (AVAILABILITY) */
 } ca_ledger_totals;
 
-CA_API void ca_ledger_totals_get(const ca_ledger *ledger, ca_ledger_totals *out);
+/* CA_ERR_INVALID_ARGUMENT for a NULL argument, CA_ERR_UNSUPPORTED for
+ * out->version; cannot fail otherwise. */
+CA_API ca_status ca_ledger_totals_get(const ca_ledger *ledger, ca_ledger_totals *out);
 
 /*
  * Deterministic state hash (BLAKE2b-256 over a sum of per-record hashes, see

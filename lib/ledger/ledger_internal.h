@@ -10,6 +10,10 @@
 
 #define CAI_NONE UINT32_MAX
 
+/* The public entry points check an op's version (STRUCT RULE, common.h); inside, every op
+ * is of this build's layout and its version is not read. */
+#define CAI_REQUIRE_OP_VERSION(v) CAI_REQUIRE_VERSION("ca_ledger_op", (v), CA_LEDGER_OP_VERSION)
+
 /* 128-bit intermediates for fractions and sums (GCC and clang). */
 __extension__ typedef unsigned __int128 cai_u128;
 
