@@ -157,6 +157,9 @@ CONSTANTS = {
     "CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT": 10000,
     "CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT": 400000,
     "CA_LEDGER_ESCROW_INFO_VERSION": 1,
+    "CA_LEDGER_ACCOUNT_INFO_VERSION": 1,
+    "CA_LEDGER_TOTALS_VERSION": 1,
+    "CA_LEDGER_OP_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
     "CA_LEDGER_OP_ESCROW_DELIVER": 7,
     "CA_LEDGER_OP_ESCROW_OPEN": 6,
@@ -199,6 +202,7 @@ CONSTANTS = {
     "CA_REPUTATION_MAX_RATINGS_LIMIT": 4294967280,
     "CA_REPUTATION_OFFENSE_HALVINGS": 4,
     "CA_REPUTATION_OPTIONS_VERSION": 1,
+    "CA_REPUTATION_STATS_VERSION": 1,
     "CA_REPUTATION_DAMPING_PPM_DEFAULT": 150000,
     "CA_REPUTATION_HALF_LIFE_MS_DEFAULT": 2592000000,
     "CA_REPUTATION_MAX_AGENTS_DEFAULT": 16777216,
@@ -238,6 +242,8 @@ CONSTANTS = {
     "CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT": 1000000,
     "CA_ROUTING_OPTIONS_VERSION": 2,
     "CA_ROUTING_QUERY_VERSION": 1,
+    "CA_ROUTING_WEIGHTS_VERSION": 1,
+    "CA_ROUTING_AGENT_INFO_VERSION": 1,
     "CA_ROUTING_QUERY_MAX_PRICE_DEFAULT": 0xFFFFFFFFFFFFFFFF,
     # routing.h (bids)
     "CA_ERR_ROUTING_INELIGIBLE": -602,
@@ -254,6 +260,14 @@ CONSTANTS = {
     "CA_TASK_MAX_SKEW_MS_DEFAULT": 30000,
     "CA_TASK_NONBID_MAX": 6,
     "CA_TASK_OPTIONS_VERSION": 2,
+    "CA_TASK_CONTENT_VERSION": 1,
+    "CA_TASK_REQUEST_VERSION": 1,
+    "CA_TASK_BID_VERSION": 1,
+    "CA_TASK_AWARD_VERSION": 1,
+    "CA_TASK_RESULT_VERSION": 1,
+    "CA_TASK_RECEIPT_VERSION": 1,
+    "CA_TASK_CANCEL_VERSION": 1,
+    "CA_TASK_DISPUTE_VERSION": 1,
     "CA_TASK_RATING_MAX": 100,
     "CA_TASK_REFS_MAX": 16,
     "CA_TASK_REJECTED": 7,
@@ -328,6 +342,7 @@ class ca_replay_guard_options(Structure):
 
 class ca_ledger_op(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("type", c_uint32),
         ("evidence", c_uint32),
         ("signer", ca_agent_id),
@@ -376,6 +391,7 @@ class ca_ledger_open_info(Structure):
 
 class ca_ledger_account_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("balance", c_uint64),
         ("bonded", c_uint64),
         ("unbonding", c_uint64),
@@ -403,6 +419,7 @@ class ca_ledger_escrow_info(Structure):
 
 class ca_ledger_totals(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("minted", c_uint64),
         ("burned", c_uint64),
         ("escrowed", c_uint64),
@@ -435,6 +452,7 @@ class ca_card_params(Structure):
         ("not_after", c_uint64),
         ("sequence", c_uint64),
         ("capabilities", P(ca_card_capability)),
+        ("capability_size", c_size_t),
         ("capability_count", c_size_t),
         ("created_at", c_uint64),
     ]
@@ -457,6 +475,7 @@ class ca_reputation_options(Structure):
 
 class ca_reputation_stats(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("iterations", c_uint32),
         ("converged", c_int),
         ("l1_change", c_double),
@@ -491,6 +510,7 @@ class ca_reputation(Structure):
 
 class ca_routing_weights(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("price", c_uint32),
         ("reputation", c_uint32),
         ("stake", c_uint32),
@@ -511,7 +531,7 @@ class ca_routing_options(Structure):
         ("max_name_chars", c_size_t),
         ("max_endpoint_bytes", c_size_t),
         ("default_reputation_ppm", c_uint32),
-        ("weights", ca_routing_weights),
+        ("weights", P(ca_routing_weights)),
         ("expected_agents", c_size_t),
         ("max_card_lifetime_ms", c_uint64),
     ]
@@ -519,6 +539,7 @@ class ca_routing_options(Structure):
 
 class ca_routing_agent_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("sequence", c_uint64),
         ("valid_from", c_uint64),
         ("valid_until", c_uint64),
@@ -595,6 +616,7 @@ class ca_routing_bid(Structure):
 
 class ca_task_content(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("data", P(c_uint8)),  # binary: read with string_at(data, data_len)
         ("data_len", c_size_t),
         ("uri", buf),
@@ -604,8 +626,9 @@ class ca_task_content(Structure):
 
 class ca_task_request(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("capability", buf),
-        ("input", ca_task_content),
+        ("input", P(ca_task_content)),
         ("max_price", c_uint64),
         ("deadline", c_uint64),
         ("collateral", c_uint64),
@@ -616,6 +639,7 @@ class ca_task_request(Structure):
 
 class ca_task_bid(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("price", c_uint64),
         ("completion", c_uint64),
@@ -625,6 +649,7 @@ class ca_task_bid(Structure):
 
 class ca_task_award(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("bid", ca_hash),
         ("worker", ca_agent_id),
@@ -636,10 +661,11 @@ class ca_task_award(Structure):
 
 class ca_task_result(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("award", ca_hash),
         ("failed", c_int),
-        ("output", ca_task_content),
+        ("output", P(ca_task_content)),
         ("failure_code", c_uint64),
         ("failure_message", buf),
     ]
@@ -647,6 +673,7 @@ class ca_task_result(Structure):
 
 class ca_task_receipt(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("award", ca_hash),
         ("result", ca_hash),
@@ -659,6 +686,7 @@ class ca_task_receipt(Structure):
 
 class ca_task_cancel(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("reason", buf),
     ]
@@ -666,6 +694,7 @@ class ca_task_cancel(Structure):
 
 class ca_task_dispute(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("reason", buf),
         ("refs", P(ca_hash)),
@@ -838,7 +867,6 @@ SIGNATURES = [
     ("ca_ledger_check", ca_status, [P(ca_ledger)]),
     ("ca_ledger_commit", ca_status, [P(ca_ledger), P(c_uint64)]),
     ("ca_ledger_escrow", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_escrow_info)]),
-    ("ca_ledger_escrow_paid", ca_status, [P(ca_ledger), P(ca_hash), P(c_uint64)]),
     ("ca_ledger_free", None, [P(ca_ledger)]),
     ("ca_ledger_id", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_memory_bytes", c_size_t, [P(ca_ledger)]),
@@ -858,21 +886,21 @@ SIGNATURES = [
     ("ca_ledger_snapshot", ca_status, [P(ca_ledger)]),
     ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_submit", ca_status, [P(ca_ledger), buf, c_size_t, c_uint64, P(c_uint64)]),
-    ("ca_ledger_totals_get", None, [P(ca_ledger), P(ca_ledger_totals)]),
+    ("ca_ledger_totals_get", ca_status, [P(ca_ledger), P(ca_ledger_totals)]),
     # card.h, reputation.h
     ("ca_capability_check", ca_status, [buf, c_size_t]),
     ("ca_capability_max", c_size_t, []),
     ("ca_capability_segments_max", c_size_t, []),
     ("ca_card_agent", None, [P(ca_card), P(ca_agent_id)]),
     ("ca_card_capabilities_max", c_size_t, []),
-    ("ca_card_capability_at", ca_status, [P(ca_card), c_size_t, P(ca_card_capability)]),
+    ("ca_card_capability_at", ca_status, [P(ca_card), c_size_t, P(ca_card_capability), c_size_t]),
     ("ca_card_capability_count", c_size_t, [P(ca_card)]),
     ("ca_card_created_at", c_uint64, [P(ca_card)]),
     ("ca_card_description", buf, [P(ca_card)]),
     ("ca_card_description_max", c_size_t, []),
     ("ca_card_endpoint", buf, [P(ca_card)]),
     ("ca_card_endpoint_max", c_size_t, []),
-    ("ca_card_find_capability", ca_status, [P(ca_card), buf, c_size_t, P(ca_card_capability)]),
+    ("ca_card_find_capability", ca_status, [P(ca_card), buf, c_size_t, P(ca_card_capability), c_size_t]),
     ("ca_card_free", None, [P(ca_card)]),
     ("ca_card_message_id", None, [P(ca_card), P(ca_hash)]),
     ("ca_card_name", buf, [P(ca_card)]),
@@ -893,7 +921,7 @@ SIGNATURES = [
     ("ca_reputation_add_settled", ca_status, [P(ca_reputation), P(ca_task), P(ca_ledger)]),
     ("ca_reputation_agent_count", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_free", None, [P(ca_reputation)]),
-    ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score)]),
+    ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score), c_size_t]),
     ("ca_reputation_memory_bytes", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_new", ca_status, [P(P(ca_reputation)), P(ca_reputation_options)]),
     ("ca_reputation_options_init", ca_status, [P(ca_reputation_options), c_uint32]),
@@ -905,7 +933,7 @@ SIGNATURES = [
     ("ca_reputation_sync_stakes", ca_status, [P(ca_reputation), P(ca_ledger), c_uint64]),
     ("ca_reputation_snapshot_export", ca_status, [P(ca_reputation), buf, c_size_t, P(c_size_t)]),
     ("ca_reputation_snapshot_import", ca_status, [P(ca_reputation), buf, c_size_t]),
-    ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, P(c_size_t)]),
+    ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, c_size_t, P(c_size_t)]),
     ("ca_reputation_update", ca_status, [P(ca_reputation), c_uint64, P(ca_reputation_stats)]),
     ("ca_reputation_weight", c_uint32, [P(ca_reputation), c_uint64]),
     ("ca_reputation_weight_max", c_size_t, []),
@@ -930,18 +958,18 @@ SIGNATURES = [
     ("ca_routing_options_init", ca_status, [P(ca_routing_options), c_uint32]),
     ("ca_routing_query_init", ca_status, [P(ca_routing_query), c_uint32]),
     ("ca_routing_remove", ca_status, [P(ca_routing), P(ca_agent_id)]),
-    ("ca_routing_result_explain", ca_status, [P(ca_routing_result), buf, c_size_t, P(c_size_t)]),
-    ("ca_routing_select", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_result), c_size_t, P(c_size_t)]),
+    ("ca_routing_result_explain", ca_status, [P(ca_routing_result), c_size_t, buf, c_size_t, P(c_size_t)]),
+    ("ca_routing_select", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_result), c_size_t, c_size_t, P(c_size_t)]),
     ("ca_routing_set_evidence", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64, c_uint64]),
     ("ca_routing_set_reputation", ca_status, [P(ca_routing), P(ca_agent_id), c_uint32]),
     ("ca_routing_set_stake", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64]),
     ("ca_routing_sync_reputation", ca_status, [P(ca_routing), P(ca_reputation)]),
     ("ca_routing_sync_stakes", ca_status, [P(ca_routing), P(ca_ledger), c_uint64]),
     ("ca_routing_thompson_sample", ca_status, [c_uint64, P(ca_agent_id), c_uint64, c_uint64, P(c_uint32)]),
-    ("ca_routing_weights_default", None, [P(ca_routing_weights)]),
+    ("ca_routing_weights_init", ca_status, [P(ca_routing_weights), c_uint]),
     # routing.h (bids)
-    ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t, P(c_size_t)]),
-    ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
+    ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, c_size_t, P(ca_routing_result), c_size_t, c_size_t, P(c_size_t)]),
+    ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t]),
     # task.h
     ("ca_evidence_deadline", c_uint64, [P(ca_evidence)]),
     ("ca_evidence_encode", ca_status, [P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
