@@ -397,6 +397,9 @@ pub const CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT: u32 = 50000;
 pub const CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT: u32 = 10000;
 pub const CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT: u32 = 400000;
 pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_ACCOUNT_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_TOTALS_VERSION: u32 = 1;
+pub const CA_LEDGER_OP_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
 pub const CA_LEDGER_OP_ESCROW_DELIVER: u32 = 7;
 pub const CA_LEDGER_OP_ESCROW_OPEN: u32 = 6;
@@ -414,6 +417,7 @@ pub const CA_LEDGER_PPM: u32 = 1000000;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_op {
+    pub version: c_uint,
     pub r#type: u32,
     pub evidence: u32,
     pub signer: ca_agent_id,
@@ -462,6 +466,7 @@ pub struct ca_ledger_open_info {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_account_info {
+    pub version: c_uint,
     pub balance: u64,
     pub bonded: u64,
     pub unbonding: u64,
@@ -489,6 +494,7 @@ pub struct ca_ledger_escrow_info {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_totals {
+    pub version: c_uint,
     pub minted: u64,
     pub burned: u64,
     pub escrowed: u64,
@@ -529,11 +535,6 @@ extern "C" {
         ledger: *const ca_ledger,
         award_id: *const ca_hash,
         out: *mut ca_ledger_escrow_info,
-    ) -> ca_status;
-    pub fn ca_ledger_escrow_paid(
-        ledger: *const ca_ledger,
-        award_id: *const ca_hash,
-        paid_out: *mut u64,
     ) -> ca_status;
     pub fn ca_ledger_free(ledger: *mut ca_ledger);
     pub fn ca_ledger_id(ledger: *const ca_ledger, id_out: *mut ca_hash) -> ca_status;
@@ -591,7 +592,7 @@ extern "C" {
         now: u64,
         seq_out: *mut u64,
     ) -> ca_status;
-    pub fn ca_ledger_totals_get(ledger: *const ca_ledger, out: *mut ca_ledger_totals);
+    pub fn ca_ledger_totals_get(ledger: *const ca_ledger, out: *mut ca_ledger_totals) -> ca_status;
 }
 
 // ---- card.h, reputation.h ----
@@ -623,6 +624,7 @@ pub const CA_REPUTATION_MAX_AGENTS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_MAX_RATINGS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_OFFENSE_HALVINGS: u32 = 4;
 pub const CA_REPUTATION_OPTIONS_VERSION: u32 = 1;
+pub const CA_REPUTATION_STATS_VERSION: u32 = 1;
 pub const CA_REPUTATION_DAMPING_PPM_DEFAULT: u32 = 150000;
 pub const CA_REPUTATION_HALF_LIFE_MS_DEFAULT: u64 = 2592000000;
 pub const CA_REPUTATION_MAX_AGENTS_DEFAULT: u32 = 16777216;
@@ -654,6 +656,8 @@ pub struct ca_card_params {
     pub not_after: u64,
     pub sequence: u64,
     pub capabilities: *const ca_card_capability,
+    /// `size_of::<ca_card_capability>()`: the element size (STRUCT RULE, common.h).
+    pub capability_size: usize,
     pub capability_count: usize,
     pub created_at: u64,
 }
@@ -676,6 +680,7 @@ pub struct ca_reputation_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_reputation_stats {
+    pub version: c_uint,
     pub iterations: u32,
     pub converged: c_int,
     pub l1_change: f64,
@@ -721,6 +726,7 @@ extern "C" {
         card: *const ca_card,
         index: usize,
         out: *mut ca_card_capability,
+        capability_size: usize,
     ) -> ca_status;
     pub fn ca_card_capability_count(card: *const ca_card) -> usize;
     pub fn ca_card_created_at(card: *const ca_card) -> u64;
@@ -733,6 +739,7 @@ extern "C" {
         name: *const c_char,
         name_len: usize,
         out: *mut ca_card_capability,
+        capability_size: usize,
     ) -> ca_status;
     pub fn ca_card_free(card: *mut ca_card);
     pub fn ca_card_message_id(card: *const ca_card, out: *mut ca_hash);
@@ -794,6 +801,7 @@ extern "C" {
         rep: *const ca_reputation,
         agent: *const ca_agent_id,
         out: *mut ca_reputation_score,
+        score_size: usize,
     ) -> ca_status;
     pub fn ca_reputation_memory_bytes(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_new(out: *mut *mut ca_reputation, opts: *const ca_reputation_options) -> ca_status;
@@ -828,6 +836,7 @@ extern "C" {
         rep: *const ca_reputation,
         n: usize,
         out: *mut ca_reputation_score,
+        score_size: usize,
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
@@ -869,11 +878,14 @@ pub const CA_ROUTING_WEIGHTS_STAKE_DEFAULT: u32 = 2;
 pub const CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT: u64 = 1000000;
 pub const CA_ROUTING_OPTIONS_VERSION: u32 = 2;
 pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
+pub const CA_ROUTING_WEIGHTS_VERSION: u32 = 1;
+pub const CA_ROUTING_AGENT_INFO_VERSION: u32 = 1;
 pub const CA_ROUTING_QUERY_MAX_PRICE_DEFAULT: u64 = 0xFFFFFFFFFFFFFFFF;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_routing_weights {
+    pub version: c_uint,
     pub price: u32,
     pub reputation: u32,
     pub stake: u32,
@@ -894,7 +906,8 @@ pub struct ca_routing_options {
     pub max_name_chars: usize,
     pub max_endpoint_bytes: usize,
     pub default_reputation_ppm: u32,
-    pub weights: ca_routing_weights,
+    /// NULL: the defaults of `ca_routing_weights_init`; copied by `ca_routing_new`.
+    pub weights: *const ca_routing_weights,
     pub expected_agents: usize,
     /// Since version 2: how long after an add a card is kept at most (ms).
     pub max_card_lifetime_ms: u64,
@@ -903,6 +916,7 @@ pub struct ca_routing_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_routing_agent_info {
+    pub version: c_uint,
     pub sequence: u64,
     pub valid_from: u64,
     pub valid_until: u64,
@@ -1020,7 +1034,8 @@ extern "C" {
     pub fn ca_routing_query_init(q: *mut ca_routing_query, version: c_uint) -> ca_status;
     pub fn ca_routing_remove(rt: *mut ca_routing, agent: *const ca_agent_id) -> ca_status;
     pub fn ca_routing_result_explain(
-        r: *const ca_routing_result,
+        result: *const ca_routing_result,
+        result_size: usize,
         out: *mut c_char,
         out_cap: usize,
         out_len: *mut usize,
@@ -1029,6 +1044,7 @@ extern "C" {
         rt: *const ca_routing,
         q: *const ca_routing_query,
         out: *mut ca_routing_result,
+        result_size: usize,
         k: usize,
         out_count: *mut usize,
     ) -> ca_status;
@@ -1053,7 +1069,7 @@ extern "C" {
         negative_milli: u64,
         sample_ppm: *mut u32,
     ) -> ca_status;
-    pub fn ca_routing_weights_default(w: *mut ca_routing_weights);
+    pub fn ca_routing_weights_init(w: *mut ca_routing_weights, version: c_uint) -> ca_status;
 }
 
 // ---- routing.h (bids) ----
@@ -1072,8 +1088,10 @@ extern "C" {
         rt: *const ca_routing,
         q: *const ca_routing_query,
         bids: *const ca_routing_bid,
+        bid_size: usize,
         bid_count: usize,
         out: *mut ca_routing_result,
+        result_size: usize,
         k: usize,
         out_count: *mut usize,
     ) -> ca_status;
@@ -1081,7 +1099,9 @@ extern "C" {
         rt: *const ca_routing,
         q: *const ca_routing_query,
         bid: *const ca_routing_bid,
+        bid_size: usize,
         out: *mut ca_routing_result,
+        result_size: usize,
     ) -> ca_status;
 }
 
@@ -1103,6 +1123,14 @@ pub const CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT: usize = 1052672;
 pub const CA_TASK_MAX_SKEW_MS_DEFAULT: u64 = 30000;
 pub const CA_TASK_NONBID_MAX: u32 = 6;
 pub const CA_TASK_OPTIONS_VERSION: u32 = 2;
+pub const CA_TASK_CONTENT_VERSION: u32 = 1;
+pub const CA_TASK_REQUEST_VERSION: u32 = 1;
+pub const CA_TASK_BID_VERSION: u32 = 1;
+pub const CA_TASK_AWARD_VERSION: u32 = 1;
+pub const CA_TASK_RESULT_VERSION: u32 = 1;
+pub const CA_TASK_RECEIPT_VERSION: u32 = 1;
+pub const CA_TASK_CANCEL_VERSION: u32 = 1;
+pub const CA_TASK_DISPUTE_VERSION: u32 = 1;
 pub const CA_TASK_PARTY_REQUESTER: u32 = 0;
 pub const CA_TASK_PARTY_WORKER: u32 = 1;
 pub const CA_TASK_RATING_MAX: u32 = 100;
@@ -1116,6 +1144,7 @@ pub const CA_TASK_WORKING: u32 = 2;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_content {
+    pub version: c_uint,
     pub data: *const u8,
     pub data_len: usize,
     pub uri: *const c_char,
@@ -1125,8 +1154,9 @@ pub struct ca_task_content {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_request {
+    pub version: c_uint,
     pub capability: *const c_char,
-    pub input: ca_task_content,
+    pub input: *const ca_task_content,
     pub max_price: u64,
     pub deadline: u64,
     pub collateral: u64,
@@ -1137,6 +1167,7 @@ pub struct ca_task_request {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_bid {
+    pub version: c_uint,
     pub task: ca_hash,
     pub price: u64,
     pub completion: u64,
@@ -1146,6 +1177,7 @@ pub struct ca_task_bid {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_award {
+    pub version: c_uint,
     pub task: ca_hash,
     pub bid: ca_hash,
     pub worker: ca_agent_id,
@@ -1157,10 +1189,11 @@ pub struct ca_task_award {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_result {
+    pub version: c_uint,
     pub task: ca_hash,
     pub award: ca_hash,
     pub failed: c_int,
-    pub output: ca_task_content,
+    pub output: *const ca_task_content,
     pub failure_code: u64,
     pub failure_message: *const c_char,
 }
@@ -1168,6 +1201,7 @@ pub struct ca_task_result {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_receipt {
+    pub version: c_uint,
     pub task: ca_hash,
     pub award: ca_hash,
     pub result: ca_hash,
@@ -1180,6 +1214,7 @@ pub struct ca_task_receipt {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_cancel {
+    pub version: c_uint,
     pub task: ca_hash,
     pub reason: *const c_char,
 }
@@ -1187,6 +1222,7 @@ pub struct ca_task_cancel {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_dispute {
+    pub version: c_uint,
     pub task: ca_hash,
     pub reason: *const c_char,
     pub refs: *const ca_hash,

@@ -33,6 +33,7 @@ pub struct LedgerOp {
 impl LedgerOp {
     pub fn to_c(&self) -> sys::ca_ledger_op {
         sys::ca_ledger_op {
+            version: sys::CA_LEDGER_OP_VERSION,
             r#type: self.kind,
             evidence: self.evidence,
             signer: sys::ca_agent_id { bytes: self.signer },
@@ -89,6 +90,7 @@ impl LedgerOp {
     pub fn escrow_deliver(result: &crate::TaskMsg<'_>) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
         let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        c.version = sys::CA_LEDGER_OP_VERSION; /* the layout this crate was built with */
         // SAFETY: the message lives for the call; c is writable.
         check(unsafe { sys::ca_ledger_op_escrow_deliver(&mut c, result.raw()) })?;
         Ok(LedgerOp::from_c(&c))
@@ -101,6 +103,7 @@ impl LedgerOp {
     pub fn escrow_open(award: &crate::TaskMsg<'_>) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
         let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        c.version = sys::CA_LEDGER_OP_VERSION; /* the layout this crate was built with */
         // SAFETY: the message lives for the call; c is writable.
         check(unsafe { sys::ca_ledger_op_escrow_open(&mut c, award.raw()) })?;
         Ok(LedgerOp::from_c(&c))
@@ -142,6 +145,7 @@ impl LedgerOp {
     pub fn decode(msg: &[u8]) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
         let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        c.version = sys::CA_LEDGER_OP_VERSION; /* the layout this crate was built with */
         // SAFETY: msg valid for its length.
         check(unsafe { sys::ca_ledger_op_decode(msg.as_ptr(), msg.len(), &mut c) })?;
         Ok(LedgerOp::from_c(&c))
@@ -341,6 +345,7 @@ impl Ledger {
         let a = sys::ca_agent_id { bytes: *id };
         // SAFETY: plain integers.
         let mut out: sys::ca_ledger_account_info = unsafe { std::mem::zeroed() };
+        out.version = sys::CA_LEDGER_ACCOUNT_INFO_VERSION;
         // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
         check(unsafe { sys::ca_ledger_account(self.ptr.as_ptr(), &a, &mut out) })?;
         Ok(out)
@@ -356,16 +361,6 @@ impl Ledger {
         Ok(out)
     }
 
-    /// What the worker received of the escrow's payment: 0 while open or
-    /// after a refund, the payment once released, the verdict's share once split.
-    pub fn escrow_paid(&self, award_id: &Hash) -> Result<u64> {
-        let h = sys::ca_hash { bytes: *award_id };
-        let mut paid = 0u64;
-        // SAFETY: read-only query on a live handle; pointers valid.
-        check(unsafe { sys::ca_ledger_escrow_paid(self.ptr.as_ptr(), &h, &mut paid) })?;
-        Ok(paid)
-    }
-
     /// The raw handle for read-only use by other modules, valid while `self` lives.
     pub(crate) fn as_const_ptr(&self) -> *const sys::ca_ledger {
         self.ptr.as_ptr()
@@ -374,8 +369,10 @@ impl Ledger {
     pub fn totals(&self) -> sys::ca_ledger_totals {
         // SAFETY: plain integers.
         let mut t: sys::ca_ledger_totals = unsafe { std::mem::zeroed() };
-        // SAFETY: live handle.
-        unsafe { sys::ca_ledger_totals_get(self.ptr.as_ptr(), &mut t) };
+        t.version = sys::CA_LEDGER_TOTALS_VERSION;
+        // SAFETY: live handle. Cannot fail: a live handle and this build's version.
+        let st = unsafe { sys::ca_ledger_totals_get(self.ptr.as_ptr(), &mut t) };
+        debug_assert_eq!(st, 0);
         t
     }
 
