@@ -162,9 +162,9 @@ typedef struct ca_task_dispute {
 /*
  * Builders: validate the body, encode it canonically and sign it in an
  * envelope. After the NULL arguments, the body's version (then its
- * content's, when it has one) is checked first: CA_ERR_UNSUPPORTED. `env` gives created_at, expires_at, flags, recipient and parent;
- * its `kind` must be 0 or the builder's kind (else CA_ERR_WRONG_KIND: the
- * builder sets the kind). When env->parent is NULL the builder uses the
+ * content's, when it has one) is checked first: CA_ERR_UNSUPPORTED. `env` gives created_at,
+ * expires_at, flags, recipient and parent; its `kind` must be 0 or the builder's kind (else
+ * CA_ERR_WRONG_KIND: the builder sets the kind). When env->parent is NULL the builder uses the
  * parent the body implies (bid: task; award: bid; result: award; receipt:
  * result; cancel: task); when given it must match that
  * (CA_ERR_INVALID_ARGUMENT). Dispute needs an explicit parent. Output under
