@@ -258,7 +258,7 @@ static void test_kill_recover(void **state)
 
         ca_ledger_options o = opts();
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         ca_status st = ca_ledger_open(&l, dir, &o, &info);
         if (st != CA_OK)
             fail_msg("trial %u: reopen failed: %s (%s)", trial, ca_status_str(st), ca_last_error());
@@ -434,7 +434,7 @@ static void test_torn_tails(void **state)
     for (size_t cut = 0; cut <= len; cut++) {
         write_all_file("journal", j, cut);
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         ca_status st = ca_ledger_open(&l, dir, &o, &info);
         if (st != CA_OK)
             fail_msg("cut at %zu: %s (%s)", cut, ca_status_str(st), ca_last_error());
@@ -459,16 +459,19 @@ static void test_torn_tails(void **state)
     cai_ledger_sync_disabled = 0;
 }
 
-/* A journal record as the store writes it (layout in ledger_store.c), for hand-made tails. */
+/* A journal record as the store writes it (layout in ledger_store.c), for hand-made tails; a
+ * refused entry's record gets position make_record_pos. */
+static uint64_t make_record_pos = 1;
 static size_t make_record(uint8_t *out, uint32_t len, uint64_t seq, uint8_t type,
                           const uint8_t *payload, size_t have)
 {
     cai_store_le32(out, len);
-    cai_store_le64(out + 4, seq);
-    cai_store_le64(out + 12, 0);
-    out[20] = type;
-    cai_store_le32(out + 21, cai_crc32c(0, payload, have));
-    cai_store_le32(out + 25, cai_crc32c(0, out, 25));
+    cai_store_le64(out + CAI_REC_OFF_SEQ, seq);
+    cai_store_le64(out + CAI_REC_OFF_NOW, 0);
+    cai_store_le64(out + CAI_REC_OFF_POS, type == CAI_REC_REFUSED ? make_record_pos : 0);
+    out[CAI_REC_OFF_TYPE] = type;
+    cai_store_le32(out + CAI_REC_OFF_PCRC, cai_crc32c(0, payload, have));
+    cai_store_le32(out + CAI_REC_OFF_HCRC, cai_crc32c(0, out, CAI_REC_OFF_HCRC));
     memcpy(out + CAI_RECORD_HEADER_BYTES, payload, have);
     return CAI_RECORD_HEADER_BYTES + have;
 }
@@ -502,7 +505,7 @@ static void test_torn_large_record(void **state)
             make_record(d + len, CAI_RECORD_MAX, 10, (uint8_t)CAI_REC_EVIDENCE, pay, have[k]);
         write_all_file("journal", d, len + n);
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         assert_ok(ca_ledger_open(&l, dir, &o, &info));
         assert_int_equal(info.torn_bytes, n);
         assert_prefix(l, seed, 9);
@@ -524,12 +527,16 @@ static void test_torn_large_record(void **state)
         {500, 10, 1, 1, 100},                /* header checksum */
         {CAI_RECORD_MAX + 1, 10, 3, 0, 4},   /* partial header: its length is already wrong */
         {500, 12, 1, 0, 12},                 /* partial header: its seq is already wrong */
-        {500, 10, 7, 0, 21},                 /* partial header: its type is already wrong */
+        {500, 10, 7, 0, 29},                 /* partial header: its type is already wrong */
+        {500, 10, 4, 0, 100},                /* a refused entry's record of the wrong length */
+        {500, 10, 4, 0, 29},                 /* ... already wrong in a partial header */
+        {36, 10, 4, 0, 29},                  /* a refused entry without a position (below) */
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        make_record_pos = k == sizeof bad / sizeof bad[0] - 1 ? 0 : 1;
         make_record(d + len, bad[k].len, bad[k].seq, bad[k].type, pay, 100);
         if (bad[k].bad_crc)
-            d[len + 25] ^= 1;
+            d[len + CAI_REC_OFF_HCRC] ^= 1;
         write_all_file("journal", d, len + bad[k].keep);
         ca_ledger *l = NULL;
         ca_status st = ca_ledger_open(&l, dir, &o, NULL);
@@ -542,7 +549,7 @@ static void test_torn_large_record(void **state)
         make_record(d + len, 500, 10, 1, pay, 0);
         write_all_file("journal", d, len + keep);
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         assert_ok(ca_ledger_open(&l, dir, &o, &info));
         assert_int_equal(info.torn_bytes, keep);
         ca_ledger_free(l);
@@ -769,7 +776,7 @@ static void test_snapshot_hostile_counts(void **state)
     size_t slen;
     read_all("snapshot", &snap, &slen);
     ca_ledger_options o = opts();
-    const size_t count_at[] = {80, 84, 88}; /* n_accounts, n_escrows, n_evidence */
+    const size_t count_at[] = {104, 108, 112}; /* n_accounts, n_escrows, n_evidence */
     const uint32_t claims[] = {UINT32_MAX, 1u << 24, 1000};
     uint8_t *d = malloc(slen);
     assert_non_null(d);
@@ -854,7 +861,7 @@ static void test_snapshot_then_stale_journal(void **state)
     assert_ok(ca_ledger_snapshot(l));
     ca_ledger_free(l);
     write_all_file("journal", j, jlen); /* as if truncation never happened */
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.snapshot_seq, 20);
     assert_int_equal(info.replayed, 0);
@@ -993,7 +1000,7 @@ static void test_lock_other_process(void **state)
     close(go[0]);
     close(res[1]);
     ca_ledger *l = NULL;
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info)); /* recovery read the journal */
     assert_int_equal(info.replayed, 1);
     int32_t msg[2];
