@@ -1,8 +1,10 @@
 """Staking, escrow and slashing ledger: a deterministic state machine over
 integer base units, driven by signed operations (docs/LEDGER.md).
 
-The ledger never reads a clock: ``now`` is the caller's time in its own unit
-(seconds are typical); delays and deadlines use the same unit.
+The ledger never reads a clock: ``now`` is the caller's time in ms since the
+Unix epoch (include/cyberagent/ledger.h, TIME); delays and deadlines use the
+same unit. A ledger fed by an external log derives ``now`` from the log's
+timestamps (:meth:`Ledger.apply_log`).
 
 THREAD SAFETY: a C ledger is not thread-safe (include/cyberagent/ledger.h);
 :class:`Ledger` serializes every call with a lock, so the Python object may be
