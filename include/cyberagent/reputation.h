@@ -167,7 +167,7 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_receipt(ca_reputation *rep, cons
  *   - the escrow was released or split, else CA_ERR_UNPAID_RATING (open: not
  *     paid yet, add it again once settled; refunded: never paid).
  * The weight comes from what the ledger paid the worker
- * (ca_ledger_escrow_paid: the payment when released, the verdict's share of
+ * (`paid` of ca_ledger_escrow: the payment when released, the verdict's share of
  * it when split; collateral does not count), NOT from the receipt's `paid`:
  * where the two disagree the ledger wins. A split that paid the worker less
  * than unit_amount is CA_ERR_UNPAID_RATING. Rater, ratee, rating, time and
