@@ -489,7 +489,7 @@ void ca_ledger_free(ca_ledger *l)
     free(l);
 }
 
-size_t ca_ledger_memory_bytes(const ca_ledger *l)
+size_t cai_ledger_memory_bytes(const ca_ledger *l)
 {
     if (l == NULL)
         return 0;

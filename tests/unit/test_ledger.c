@@ -659,7 +659,7 @@ static void test_state_hash(void **state)
     assert_ok(ca_ledger_apply(b, &op, 0, NULL));
     assert_ok(ca_ledger_state_hash(b, &hb));
     assert_memory_equal(ha.bytes, hb.bytes, 32);
-    assert_true(ca_ledger_memory_bytes(a) > 0);
+    assert_true(cai_ledger_memory_bytes(a) > 0);
     ca_ledger_free(a);
     ca_ledger_free(b);
 }
@@ -718,14 +718,15 @@ static void test_op_and_record_writers(void **state)
     uint8_t rec1[CAI_RECORD_HEADER_BYTES + 4 + CA_LEDGER_OP_MAX_BYTES + sizeof ev];
     uint8_t rec2[sizeof rec1];
     for (size_t i = 0; i < sizeof types; i++) {
-        cai_journal_record r = {7, 1234, types[i], msg, n, ev, sizeof ev}, r2;
+        cai_journal_record r = {7, 1234, 99 + i, types[i], msg, n, ev, sizeof ev}, r2;
         size_t len = cai_journal_record_write(&r, rec1);
         assert_int_equal(len, CAI_RECORD_HEADER_BYTES + n +
                                   (types[i] == CAI_REC_EVIDENCE ? 4 + sizeof ev : 0));
         assert_int_equal(cai_journal_record_read(rec1, len, &r2), len);
         assert_int_equal(cai_journal_record_read(rec1, len - 1, &r2), 0); /* short */
         assert_int_equal(cai_journal_record_read(rec1, len, &r2), len);
-        assert_true(r2.seq == 7 && r2.now == 1234 && r2.type == types[i] && r2.op_len == n);
+        assert_true(r2.seq == 7 && r2.now == 1234 && r2.pos == 99 + i && r2.type == types[i] &&
+                    r2.op_len == n);
         assert_memory_equal(r2.op, msg, n);
         assert_int_equal(cai_journal_record_write(&r2, rec2), len);
         assert_memory_equal(rec2, rec1, len);
@@ -878,7 +879,7 @@ static void test_signed_ops(void **state)
     }
 
     /* Unsigned encoding: deterministic and shorter than the signed form. */
-    assert_ok(ca_ledger_op_encode(&op, bad, sizeof bad, &un));
+    assert_ok(cai_ledger_op_encode(&op, bad, sizeof bad, &un));
     assert_int_equal(un, n - 2 - 66 - 66);
     assert_ok(ca_ledger_check(l));
     ca_ledger_free(l);
@@ -1046,7 +1047,7 @@ static void test_durable(void **state)
     ca_ledger_options o = base_opts();
     memset(nonces, 0, sizeof nonces);
     ca_ledger *l = NULL;
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 0);
     populate(l, 10);
@@ -1233,7 +1234,7 @@ static void test_durable_signed(void **state)
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_ok(ca_ledger_commit(l, NULL));
     ca_ledger_free(l);
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
@@ -1300,8 +1301,8 @@ static void test_equivocation_evidence(void **state)
     size_t ev_len = 0;
     /* A refused bid and its correction prove nothing: no evidence, no slash. */
     assert_status(CA_ERR_BAD_EVIDENCE,
-                  ca_evidence_encode2(er, NULL, 0, eb, e1, ev, sizeof ev, &ev_len));
-    assert_ok(ca_evidence_encode2(er, NULL, 0, e1, e2, ev, sizeof ev, &ev_len));
+                  ca_evidence_encode(er, NULL, 0, eb, e1, ev, sizeof ev, &ev_len));
+    assert_ok(ca_evidence_encode(er, NULL, 0, e1, e2, ev, sizeof ev, &ev_len));
     /* The same refused pair written by hand in the evidence format (what a
      * dishonest reporter would file): the ledger's check refuses it too. */
     static uint8_t forged[8192];
@@ -1406,7 +1407,7 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_ok(ca_ledger_commit(l, NULL));
     ca_ledger_free(l);
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
@@ -1503,7 +1504,7 @@ static void test_colliding_keys(void **state)
     ca_ledger_free(l);
 
     /* Reopened: snapshot decode (a find and an insert per record) and check stay linear. */
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.snapshot_seq, 2 + FLOOD_N + 256 + FLOOD_N);
     assert_index_small(l, 0, accounts);
@@ -1694,14 +1695,14 @@ static void test_deliver_binds_result(void **state)
     op.result = hh.result.id;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_apply(l, &op, now, NULL));
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_encode(&op, enc, sizeof enc, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_ledger_op_encode(&op, enc, sizeof enc, &n));
 
     /* Journaled with the RESULT (one record mechanism with evidence); kept by snapshots. */
     ca_hash h1, h2;
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_ok(ca_ledger_commit(l, NULL));
     ca_ledger_free(l);
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
@@ -2053,7 +2054,7 @@ static void test_retention_deterministic(void **state)
     assert_ok(ca_ledger_commit(b, NULL));
     ca_ledger_free(b);
     b = NULL;
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&b, dir, &o, &info));
     print_message("retention: %llu ops replayed after the snapshot\n",
                   (unsigned long long)info.replayed);
