@@ -29,7 +29,8 @@
  *     0 or a version newer than the library is CA_ERR_UNSUPPORTED, checked
  *     right after the NULL arguments, before anything changes.
  *   - ELEMENT SIZE: a struct that travels in arrays (ca_card_capability,
- *     ca_reputation_score, ca_routing_result, ca_routing_bid) has no version;
+ *     ca_ledger_log_entry, ca_reputation_score, ca_routing_result,
+ *     ca_routing_bid) has no version;
  *     every function or struct that takes one takes, right after its pointer,
  *     a `size_t <name>_size` = sizeof(the struct) as the caller compiled it,
  *     for one element as for many. Arrays are walked with that stride; the
