@@ -195,15 +195,15 @@ CA_API CA_NODISCARD ca_status ca_card_to_a2a_signed_json(const ca_card *card,
 
 #define CA_A2A_VERIFY_OPTIONS_VERSION 1u
 
+/*
+ * key: NULL (default): each signature's kid must be an Ed25519 did:key URL
+ * ("did:key:z...#z...", or the bare did) and names the key. Set: the key
+ * every signature is checked with; a kid that is a did:key URL must name
+ * this key, any other kid is not interpreted.
+ */
 typedef struct ca_a2a_verify_options {
-    unsigned int version; /* CA_A2A_VERIFY_OPTIONS_VERSION */
-    /*
-     * NULL (default): each signature's kid must be an Ed25519 did:key URL
-     * ("did:key:z...#z...", or the bare did) and names the key. Set: the key
-     * every signature is checked with; a kid that is a did:key URL must name
-     * this key, any other kid is not interpreted.
-     */
-    const ca_agent_id *key;
+    unsigned int version;   /* CA_A2A_VERIFY_OPTIONS_VERSION */
+    const ca_agent_id *key; /* see above; default NULL */
 } ca_a2a_verify_options;
 
 /* Zeroes the options and sets `version`. CA_ERR_UNSUPPORTED for an unknown version. */
