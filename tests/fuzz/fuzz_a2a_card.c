@@ -69,8 +69,9 @@ static char *sign_payload(const char *p, size_t plen, size_t *out_len)
     char *out = malloc(cap);
     FUZZ_CHECK(out != NULL);
     /* p is a canonical object: "{}" or "{...}"; append the signatures member */
-    int n = snprintf(out, cap, "%.*s%s\"signatures\":[{\"protected\":\"%.*s\",\"signature\":\"%s\"}]}",
-                     (int)plen - 1, p, plen > 2 ? "," : "", (int)ph, input, s64);
+    int n =
+        snprintf(out, cap, "%.*s%s\"signatures\":[{\"protected\":\"%.*s\",\"signature\":\"%s\"}]}",
+                 (int)plen - 1, p, plen > 2 ? "," : "", (int)ph, input, s64);
     free(input);
     *out_len = (size_t)n;
     return out;
@@ -79,9 +80,9 @@ static char *sign_payload(const char *p, size_t plen, size_t *out_len)
 static void check_native(const ca_a2a_card *a)
 {
     static const ca_status native_fail[] = {
-        CA_ERR_NOT_FOUND,     CA_ERR_A2A_CARD,     CA_ERR_INVALID_ARGUMENT,
-        CA_ERR_LIMIT,         CA_ERR_BAD_CAPABILITY, CA_ERR_BAD_SIGNATURE,
-        CA_ERR_MALFORMED,     CA_ERR_KEY_MISMATCH, CA_ERR_BAD_KEY};
+        CA_ERR_NOT_FOUND, CA_ERR_A2A_CARD,       CA_ERR_INVALID_ARGUMENT,
+        CA_ERR_LIMIT,     CA_ERR_BAD_CAPABILITY, CA_ERR_BAD_SIGNATURE,
+        CA_ERR_MALFORMED, CA_ERR_KEY_MISMATCH,   CA_ERR_BAD_KEY};
     size_t n = 0;
     ca_status st = FUZZ_CALL(ca_a2a_card_native(a, NULL, 0, &n));
     if (st != CA_ERR_BUFFER_TOO_SMALL) {
@@ -148,9 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         text = signed_text;
     }
     static const ca_status verify_fail[] = {
-        CA_ERR_JSON,         CA_ERR_UNSUPPORTED, CA_ERR_LIMIT,        CA_ERR_A2A_CARD,
-        CA_ERR_JWS,          CA_ERR_BAD_DID,     CA_ERR_KEY_MISMATCH, CA_ERR_BAD_SIGNATURE,
-        CA_ERR_BAD_KEY};
+        CA_ERR_JSON,    CA_ERR_UNSUPPORTED,  CA_ERR_LIMIT,         CA_ERR_A2A_CARD, CA_ERR_JWS,
+        CA_ERR_BAD_DID, CA_ERR_KEY_MISMATCH, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_KEY};
     ca_a2a_card *a = NULL;
     st = FUZZ_CALL(ca_a2a_card_verify(&a, text, len, NULL));
     if (st != CA_OK) {
