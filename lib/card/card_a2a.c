@@ -468,7 +468,8 @@ static ca_status read_signature(const cai_json *d, uint32_t s, const ca_a2a_veri
     uint32_t typ = cai_json_get(h, 0, "typ");
     if (h->nodes[0].type != CAI_JSON_OBJECT || alg == 0 || t->kid == 0)
         return jws_fail("the protected header needs the strings alg and kid");
-    if (typ != 0 && (!is_type(h, typ, CAI_JSON_STRING) || strcmp(cai_json_text(h, typ), "JOSE")))
+    if (typ != 0 &&
+        (!is_type(h, typ, CAI_JSON_STRING) || strcmp(cai_json_text(h, typ), "JOSE") != 0))
         return jws_fail("typ, when present, must be \"JOSE\"");
     if (unprot != 0) /* RFC 7515 section 7.2.1: header names are disjoint */
         for (uint32_t m = 0, k = unprot + 1; m < d->nodes[unprot].count;
@@ -790,14 +791,15 @@ ca_status ca_a2a_card_native(const ca_a2a_card *card, uint8_t *out, size_t out_c
         st = ca_card_parse(&native, env);
     if (st == CA_OK)
         st = card_payload(native, &again, &again_len);
-    if (st == CA_OK && (again_len != card->payload_len || memcmp(again, card->payload, again_len)))
+    if (st == CA_OK &&
+        (again_len != card->payload_len || memcmp(again, card->payload, again_len) != 0))
         st = cai_fail(CA_ERR_A2A_CARD, "the A2A card is not the one ca_card_to_a2a_signed_json "
                                        "writes for the card it carries");
     if (st == CA_OK && memcmp(agent.bytes, card->signer.bytes, sizeof agent.bytes) != 0)
         st = cai_fail(CA_ERR_KEY_MISMATCH, "the card's agent did not sign the A2A card");
     if (st == CA_OK) {
         st = cai_check_out(out, out_cap, out_len, n);
-        if (st == CA_OK)
+        if (st == CA_OK && bytes != NULL)
             memcpy(out, bytes, n);
     }
     free(again);
