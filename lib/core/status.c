@@ -85,6 +85,7 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_LEDGER_OPTIONS_MISMATCH)
         CAI_NAME(CA_ERR_LEDGER_NO_STAKE)
         CAI_NAME(CA_ERR_LEDGER_EVIDENCE_EXPIRED)
+        CAI_NAME(CA_ERR_LEDGER_STALE_POSITION)
 
         /* reputation */
         CAI_NAME(CA_ERR_SELF_RATING)

@@ -97,7 +97,7 @@ from .card import (
     sign_card,
     sign_card_with_id,
 )
-from .ledger import Ledger, LedgerOp, op_decode, op_encode, op_sign, op_verify
+from .ledger import Ledger, LedgerOp, LogEntry, op_decode, op_sign, op_verify
 from .reputation import Reputation
 
 #: Numeric constants of the public headers (sizes, status codes, kinds, ...).
