@@ -294,8 +294,10 @@ static void check_cp(void *ctx, const char *key, const char *v)
     /* key = cp.NAME.SEQ */
     const char *name = key + 3, *dot = strrchr(key, '.');
     char who[RCP_NAME_MAX + 1], line[RC_LINE_MAX + 24];
+    if (cf->by[0] != 0 || dot == NULL || dot <= name)
+        return;
     size_t n = (size_t)(dot - name);
-    if (cf->by[0] != 0 || dot == NULL || dot <= name || n > RCP_NAME_MAX)
+    if (n > RCP_NAME_MAX)
         return;
     memcpy(who, name, n);
     who[n] = 0;

@@ -216,7 +216,7 @@ static rc_core *open_ledger(const args *a, const rc_options *ro, rcp *store)
         if (found) {
             rc_close(core);
             core = NULL;
-            rc_checkpoint got;
+            rc_checkpoint got = {0};
             st = rc_open_snapshot(&core, ro, bytes, len);
             if (st == CA_OK)
                 st = rc_state(core, &got);
