@@ -33,7 +33,7 @@ struct rjs {
     atomic_uint_fast64_t repeats_dropped;
     atomic_uint_fast64_t async_errors;
     atomic_uintptr_t hb_missed_sub; /* the last subscription libnats reset (missed heartbeats) */
-    atomic_int closed;              /* the connection's closed callback has run */
+    atomic_int closed;              /* libnats delivered its last callback (on_closed) */
 };
 
 struct rjs_consumer {
@@ -176,8 +176,8 @@ static void on_disconnected(natsConnection *nc, void *closure)
     atomic_fetch_add(&((rjs *)closure)->disconnects, 1);
 }
 
-/* libnats delivers a connection's callbacks in order on one thread shared by
- * every connection; the closed callback is the last one of a connection. */
+/* libnats runs callbacks on its own thread, after natsConnection_Close has returned; the
+ * closed callback is the last one, so rjs_close frees the handle only after it. */
 static void on_closed(natsConnection *nc, void *closure)
 {
     (void)nc;
@@ -402,12 +402,9 @@ void rjs_close(rjs *h)
     jsCtx_Destroy(h->js);
     if (h->nc != NULL) {
         natsConnection_Close(h->nc);
-        /* The callbacks Close queued (disconnected, closed) write into h and
-         * may wait behind other connections' callbacks: free h only after
-         * the closed callback, the last one, has run (bounded wait). */
-        for (int64_t until = mono_ms() + 10000; !atomic_load(&h->closed) && mono_ms() < until;) {
-            struct timespec ts = {0, 1000000L};
-            nanosleep(&ts, NULL);
+        /* A disconnected or error callback may still be queued for this handle. */
+        for (int i = 0; i < 500 && !atomic_load(&h->closed); i++) {
+            nats_Sleep(10);
         }
         natsConnection_Destroy(h->nc);
     }
