@@ -356,7 +356,7 @@ static size_t make_evidence(worker *w, int hirer, int offender, uint8_t *ev, siz
     if (ca_envelope_decode(&er, rq, lr, NULL) != CA_OK ||
         ca_envelope_decode(&e1, b1, l1, NULL) != CA_OK ||
         ca_envelope_decode(&e2, b2, l2, NULL) != CA_OK ||
-        ca_evidence_encode2(er, NULL, 0, e1, e2, ev, cap, &len) != CA_OK ||
+        ca_evidence_encode(er, NULL, 0, e1, e2, ev, cap, &len) != CA_OK ||
         ca_evidence_open(&evo, ev, len) != CA_OK)
         DIE("evidence: %s", ca_last_error());
     ca_evidence_offense(evo, offense);
