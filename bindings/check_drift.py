@@ -252,8 +252,12 @@ class CHeaders:
             texts.append((path, preprocess(raw, defined, self.macros)))
             self.text_all += texts[-1][1] + "\n"
         # Typedefs first (from every header), then declarations.
-        for _path, text in texts:
-            self._collect_types(text)
+        # Twice: a struct field may name a type of a header read later (card.h
+        # before common.h); the second pass sees every typedef.
+        for _pass in range(2):
+            self.struct_order = []
+            for _path, text in texts:
+                self._collect_types(text)
         for path, text in texts:
             self._collect_functions(text, os.path.relpath(path, ROOT))
 

@@ -140,6 +140,13 @@ enum {
     CA_ERR_ROUTING_CONFLICT = -601,   /* same sequence as the registered card, other content */
     CA_ERR_ROUTING_INELIGIBLE = -602, /* the bidder fails one of the query's filters */
 
+    /* a2a: -700 .. -799 */
+    /* JSON, JWS and signed A2A agent cards (card.h) */
+    CA_ERR_JSON = -700,         /* not strict JSON (syntax, UTF-8, lone surrogate, duplicate key) */
+    CA_ERR_JWS = -701,          /* no JWS, or a JWS / protected header of the wrong shape */
+    CA_ERR_KEY_MISMATCH = -702, /* the signature's kid names another key than the one required */
+    CA_ERR_A2A_CARD = -703, /* JSON that is not an A2A v1.0 AgentCard of the shape card.h reads */
+
     CA_STATUS_RESERVED_END_ = -10000
 };
 

@@ -28,7 +28,10 @@ mod reputation;
 mod routing;
 mod task;
 
-pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
+pub use card::{
+    a2a_limits, capability_check, card_limits, jcs_canonicalize, sign_card, A2ACard, Capability, Card,
+    CardParams,
+};
 pub use envelope::{
     envelope_bound, kind_name, sign_envelope, Envelope, EnvelopeOptions, EnvelopeParams, ReplayGuard,
     ReplayGuardOptions,
@@ -51,6 +54,7 @@ pub use task::{
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {
+    pub use cyberagent_sys::{CA_ERR_A2A_CARD, CA_ERR_JSON, CA_ERR_JWS, CA_ERR_KEY_MISMATCH};
     pub use cyberagent_sys::{
         CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_SIGN_TAG, CA_ERR_BAD_VERSION,
         CA_ERR_BUFFER_TOO_SMALL, CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT,
