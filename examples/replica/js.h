@@ -244,6 +244,11 @@ typedef struct rjs_stats {
 
 void rjs_get_stats(const rjs *h, rjs_stats *st);
 
+/* The handle's libnats JetStream context (a jsCtx *), for other JetStream
+ * calls on the same connection (cpstore.c's key-value bucket); same thread
+ * rule as the handle. */
+void *rjs_jetstream(rjs *h);
+
 /* The URL the connection is on now ("" while reconnecting). */
 void rjs_connected_url(rjs *h, char *out, size_t cap);
 

@@ -114,10 +114,7 @@ ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_c
 {
     CAI_REQUIRE(op);
     CAI_REQUIRE(out_len);
-    ca_status st = cai_ledger_op_encode(op, out, out_cap, out_len);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_ledger_op_encode(op, out, out_cap, out_len);
 }
 
 /* Signs tag || ledger id || unsigned encoding. */
@@ -193,7 +190,6 @@ ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out, const ca_task_msg *awar
     op_out->amount = aw.price;
     op_out->amount2 = aw.collateral;
     op_out->deadline = aw.deadline;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -213,7 +209,6 @@ ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out, const ca_task_msg *r
     ca_task_msg_sender(result, &op_out->signer);
     op_out->ref = rs.award;
     ca_task_msg_id(result, &op_out->result);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -233,8 +228,6 @@ ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
         st = consent_encoding(op, enc, sizeof enc, &n);
     if (st == CA_OK)
         st = sign_tagged(consent_tag, ledger_id, worker, enc, n, cosig_out);
-    if (st == CA_OK)
-        cai_clear_error();
     return st;
 }
 
@@ -265,11 +258,8 @@ ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_o
     ca_signature sig;
     if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, &sig)) != CA_OK)
         return st;
-    st = cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
-                                     out_len);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
+                                       out_len);
 }
 
 ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[64],
@@ -359,10 +349,7 @@ ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *
     CAI_REQUIRE(msg);
     CAI_REQUIRE(op_out);
     const uint8_t *s, *c;
-    ca_status st = decode(msg, msg_len, 1, op_out, &s, &c);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return decode(msg, msg_len, 1, op_out, &s, &c);
 }
 
 /* Verifies signatures of decoded signed bytes for the ledger `ledger`. */
@@ -390,8 +377,6 @@ ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg, size
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
     if (st == CA_OK)
         st = verify_decoded(ledger_id, &op, s, c);
-    if (st == CA_OK)
-        cai_clear_error();
     return st;
 }
 
@@ -535,7 +520,6 @@ ca_status ca_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, uin
         return st;
     if (seq_out)
         *seq_out = l->seq;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -551,7 +535,6 @@ ca_status ca_ledger_submit_evidence(ca_ledger *l, const uint8_t *msg, size_t msg
         return st;
     if (seq_out)
         *seq_out = l->seq;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -578,7 +561,6 @@ ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, ui
         return st;
     if (seq_out)
         *seq_out = l->seq;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -608,6 +590,5 @@ ca_status ca_ledger_apply_batch(ca_ledger *l, const ca_ledger_op *ops, size_t n,
     }
     if (applied)
         *applied = ok;
-    cai_clear_error();
     return CA_OK;
 }

@@ -240,8 +240,7 @@ ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_
 /*
  * Signed path (ledger_codec.c): decode, verify for this ledger, check the attachment (att NULL:
  * none), apply at `now` and journal the record with log position `pos` (0: none). What
- * ca_ledger_submit, ca_ledger_submit_evidence and ca_ledger_apply_log run. Error state is the
- * caller's to clear.
+ * ca_ledger_submit, ca_ledger_submit_evidence and ca_ledger_apply_log run.
  */
 ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *att,
                             size_t att_len, uint64_t now, uint64_t pos);

@@ -123,8 +123,6 @@ ca_status ca_ledger_apply_log(ca_ledger *l, const ca_ledger_log_entry *entries, 
         *done = i;
     for (size_t k = i; k < n; k++)
         results[k] = st;
-    if (st == CA_OK)
-        cai_clear_error();
     return st;
 }
 

@@ -439,7 +439,6 @@ ca_status ca_ledger_snapshot_export(ca_ledger *l, uint8_t *out, size_t out_cap, 
     if (out == NULL || out_cap < n)
         return cai_fail(CA_ERR_BUFFER_TOO_SMALL, "a snapshot of this ledger needs %zu bytes", n);
     cai_snapshot_write(l, out);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -934,10 +933,7 @@ ca_status ca_ledger_commit(ca_ledger *l, uint64_t *durable_seq)
             *durable_seq = l->seq;
         return CA_OK;
     }
-    ca_status st = cai_store_commit(l, durable_seq);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_store_commit(l, durable_seq);
 }
 
 ca_status cai_store_snapshot(ca_ledger *l)
@@ -976,10 +972,7 @@ ca_status ca_ledger_snapshot(ca_ledger *l)
     CAI_REQUIRE(l);
     if (l->store == NULL)
         return cai_fail(CA_ERR_STATE, "snapshots need a durable ledger (ca_ledger_open)");
-    ca_status st = cai_store_snapshot(l);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_store_snapshot(l);
 }
 
 /*
@@ -1169,7 +1162,6 @@ static ca_status open_dir(ca_ledger **out, const char *dir, const ca_ledger_opti
         inf.version = info->version;
         *info = inf;
     }
-    cai_clear_error();
     return CA_OK;
 fail:
     free(data);
@@ -1212,8 +1204,5 @@ ca_status ca_ledger_new_from_snapshot(ca_ledger **out, const ca_ledger_options *
         return st;
     if ((st = cai_ledger_validate_options(opts)) != CA_OK)
         return st;
-    if ((st = cai_snapshot_decode(snapshot, snapshot_len, opts, 0, out)) != CA_OK)
-        return st;
-    cai_clear_error();
-    return CA_OK;
+    return cai_snapshot_decode(snapshot, snapshot_len, opts, 0, out);
 }
