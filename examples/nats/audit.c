@@ -2,7 +2,7 @@
  * cyberagent-nats audit: an independent replica of the market's ledger. It
  * reads the ledger stream from sequence 1 to --until (default: the stream's
  * last sequence when it starts), verifies and applies every record exactly
- * as the market's replica does (common.h, apply_stream_msg), and prints the
+ * as the market's replica does (replica_core.h, rc_apply), and prints the
  * state: the stream sequence, the state hash, refused entries, the ledger
  * check and the totals. Any worker (or anyone) can run it and compare the
  * hash with the market's at the same sequence.
@@ -17,8 +17,14 @@
 int run_audit(const opts *o)
 {
     ca_ledger_options lo;
-    ca_ledger *ledger = NULL;
-    if (ledger_options(o->seed, &lo) != CA_OK || ca_ledger_new(&ledger, &lo) != CA_OK)
+    rc_core *core = NULL;
+    static applied_results results;
+    rc_options rco;
+    memset(&rco, 0, sizeof rco);
+    rco.ledger = &lo;
+    rco.on_entry = collect_result;
+    rco.ctx = &results;
+    if (ledger_options(o->seed, &lo) != CA_OK || rc_open(&core, &rco) != CA_OK)
         return 1;
     rjs_options ro;
     rjs_options_init(&ro);
@@ -38,8 +44,6 @@ int run_audit(const opts *o)
     uint64_t until = o->until_seq ? o->until_seq : ss.last_seq, seq = 0;
     if (until > 0 && rjs_consume(js, 1, &c) != RJS_OK)
         goto out;
-    rec recs[REC_MAX];
-    ca_status res[REC_MAX];
     uint64_t idle = 0;
     while (seq < until) {
         rjs_msg m;
@@ -51,31 +55,31 @@ int run_audit(const opts *o)
             goto out;
         }
         idle = 0;
-        size_t n = 0;
-        if (apply_stream_msg(ledger, &m, recs, res, &n) != CA_OK)
+        rc_checkpoint cp;
+        int is_cp = 0;
+        if (rc_apply(core, m.seq, m.time_ns, m.data, m.len, &cp, &is_cp) != CA_OK) {
+            fprintf(stderr, "cyberagent-nats audit: at %" PRIu64 ": %s\n", m.seq, rc_error(core));
             goto out;
+        }
         seq = m.seq;
     }
+    ca_ledger *ledger = rc_ledger(core);
     ca_ledger_totals tot;
     ca_ledger_totals_get(ledger, &tot);
     ca_status chk = ca_ledger_check(ledger);
-    ca_hash h;
-    (void)ca_ledger_state_hash(ledger, &h);
-    ca_ledger_log_info li;
-    memset(&li, 0, sizeof li);
-    li.version = CA_LEDGER_LOG_INFO_VERSION;
-    if (ca_ledger_log_position(ledger, &li) != CA_OK)
-        li.failed = UINT64_MAX;
+    rc_checkpoint cp;
+    if (rc_state(core, &cp) != CA_OK)
+        goto out;
     char hex[65];
-    hex_of(h.bytes, 32, hex);
+    hex_of(cp.hash.bytes, 32, hex);
     printf("audit seq=%" PRIu64 " hash=%s failed=%" PRIu64 " check=%s minted=%" PRIu64
            " burned=%" PRIu64 " escrowed=%" PRIu64 " accounts=%" PRIu64 "\n",
-           seq, hex, li.failed, ca_status_str(chk), tot.minted, tot.burned, tot.escrowed,
+           seq, hex, cp.failed, ca_status_str(chk), tot.minted, tot.burned, tot.escrowed,
            tot.accounts);
     rc = chk == CA_OK ? 0 : 1;
 out:
     rjs_consumer_free(c);
     rjs_close(js);
-    ca_ledger_free(ledger);
+    rc_close(core);
     return rc;
 }

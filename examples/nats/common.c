@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,8 @@ ca_status ledger_options(uint64_t seed, ca_ledger_options *lo)
     ca_identity_free(id);
     lo->unbonding_delay = 7ull * 86400000u; /* ms: the clock here is Unix ms */
     lo->jail_equivocation = 3600000u;
-    lo->slash_equivocation_ppm = 300000;
+    /* every other rule at its default, so cyberagent-replica (examples/replica) follows
+     * the stream with --authority, --arbiter, --unbonding-delay and --jail-equivocation */
     return st;
 }
 
@@ -284,78 +286,18 @@ void mbox_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *
     (void)mbox_post((mbox *)closure, 0, msg, NULL);
 }
 
-/* ---- stream records ---- */
+/* ---- the ledger stream ---- */
 
-size_t recs_parse(const uint8_t *data, size_t len, rec *out, size_t cap)
+void collect_result(void *ctx, uint64_t seq, uint32_t index, const rc_item *item, ca_status result)
 {
-    size_t n = 0, at = 0;
-    while (at < len) {
-        if (n == cap || len - at < 4)
-            return 0;
-        size_t ol = get32(data + at);
-        at += 4;
-        if (ol == 0 || ol > len - at)
-            return 0;
-        out[n].op = data + at;
-        out[n].op_len = ol;
-        at += ol;
-        if (len - at < 4)
-            return 0;
-        size_t al = get32(data + at);
-        at += 4;
-        if (al > len - at)
-            return 0;
-        out[n].att = al ? data + at : NULL;
-        out[n].att_len = al;
-        at += al;
-        n++;
+    applied_results *r = ctx;
+    (void)seq;
+    (void)item;
+    if (index < RC_FRAME_MAX_ITEMS) {
+        r->st[index] = result;
+        if (index + 1 > r->n)
+            r->n = index + 1;
     }
-    return n;
-}
-
-int recs_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *op, size_t op_len,
-                const uint8_t *att, size_t att_len)
-{
-    if (op_len > UINT32_MAX || att_len > UINT32_MAX || cap - *len < 8 ||
-        cap - *len - 8 < op_len + att_len)
-        return -1;
-    uint8_t *p = buf + *len;
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(op_len >> (8 * i));
-    memcpy(p + 4, op, op_len);
-    p += 4 + op_len;
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(att_len >> (8 * i));
-    if (att_len)
-        memcpy(p + 4, att, att_len);
-    *len += 8 + op_len + att_len;
-    return 0;
-}
-
-ca_status apply_stream_msg(ca_ledger *ledger, const rjs_msg *m, rec *recs, ca_status *results,
-                           size_t *n)
-{
-    ca_ledger_log_entry e[REC_MAX];
-    size_t k = recs_parse(m->data, m->len, recs, REC_MAX);
-    uint64_t t = m->time_ns > 0 ? (uint64_t)m->time_ns / 1000000u : 0;
-    if (k == 0) { /* one refused entry: an empty message is CA_ERR_MALFORMED */
-        memset(&e[0], 0, sizeof e[0]);
-        e[0].position = m->seq << 16;
-        e[0].time = t;
-        *n = 1;
-        return ca_ledger_apply_log(ledger, e, 1, sizeof e[0], results, NULL);
-    }
-    for (size_t i = 0; i < k; i++) {
-        memset(&e[i], 0, sizeof e[i]);
-        e[i].position = (m->seq << 16) + i;
-        e[i].time = t;
-        e[i].msg = recs[i].op;
-        e[i].msg_len = recs[i].op_len;
-        e[i].attachment = recs[i].att;
-        e[i].attachment_len = recs[i].att_len;
-    }
-    *n = k;
-    return ca_ledger_apply_log(ledger, e, k, sizeof e[0], results, NULL);
 }
 
 int parse_u64(const char *s, uint64_t *out)

@@ -14,6 +14,7 @@
 #include <cyberagent.h>
 
 #include "js.h"
+#include "replica_core.h"
 
 #define NCAPS      3u
 #define COLLATERAL 20u
@@ -108,32 +109,22 @@ mail *mbox_take(mbox *b, uint64_t until_ms);
 /* A NATS message handler that posts to the mbox given as closure. */
 void mbox_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
 
-/* ---- the ledger stream's message format ----
+/* ---- the ledger stream ----
  *
- * A message on "ledger.ops.<signer hex>" holds one or more records, each
- *   u32le op length | signed op | u32le attachment length | attachment
- * (attachment length 0: none). Record i of stream sequence s has log
- * position s * 65536 + i; a message that does not parse is one refused entry
- * at s * 65536 (CA_ERR_MALFORMED). */
-#define REC_MAX 256u
-typedef struct rec {
-    const uint8_t *op;
-    size_t op_len;
-    const uint8_t *att;
-    size_t att_len;
-} rec;
-/* Splits a message; returns the record count, 0 when malformed. */
-size_t recs_parse(const uint8_t *data, size_t len, rec *out, size_t cap);
-/* Appends one record to buf (capacity cap, *len used); 0 on success. */
-int recs_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *op, size_t op_len,
-                const uint8_t *att, size_t att_len);
+ * Messages are those of examples/replica/replica_core.h: one signed op, or a
+ * frame of ops each with its attachment (rc_frame_encode); item i of stream
+ * sequence s is applied at log position s * 65536 + i, at the stream's
+ * timestamp (rc_apply, ca_ledger_apply_log). A message that is neither is
+ * one refused entry. The market, the auditor and cyberagent-replica apply
+ * the stream with the same core, so they agree on every state hash. */
+#define REC_MAX 256u /* ops the market puts in one message at most */
 
-/* Applies one stream message to `ledger` (ca_ledger_apply_log, the stream time
- * as the entry time): results[i] per record, *n their number (1 for a
- * malformed message, results[0] = CA_ERR_MALFORMED). CA_OK unless a host
- * failure stopped it. */
-ca_status apply_stream_msg(ca_ledger *ledger, const rjs_msg *m, rec *recs, ca_status *results,
-                           size_t *n);
+/* Collects the per-item results of one rc_apply (rc_options.on_entry, ctx = this). */
+typedef struct applied_results {
+    size_t n;
+    ca_status st[RC_FRAME_MAX_ITEMS];
+} applied_results;
+void collect_result(void *ctx, uint64_t seq, uint32_t index, const rc_item *item, ca_status result);
 
 int parse_u64(const char *s, uint64_t *out);
 

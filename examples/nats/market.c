@@ -133,7 +133,9 @@ typedef struct market {
     const opts *o;
     party p[NPARTY];
     char inbox[48];
-    ca_ledger *ledger;
+    rc_core *core;     /* the replica (examples/replica/replica_core.h), in memory */
+    ca_ledger *ledger; /* rc_ledger(core) */
+    applied_results results;
     pthread_mutex_t lmu; /* the ledger: written by the replica thread, read by the main one */
     ca_ledger_options lo;
     ca_hash ledger_id;
@@ -182,9 +184,8 @@ static void *replica_main(void *arg)
 {
     market *mk = arg;
     rjs_consumer *c = NULL;
-    rec recs[REC_MAX];
-    ca_status res[REC_MAX];
-    if (rjs_consume(mk->js_read, 1, &c) != RJS_OK) {
+    static rc_item items[RC_FRAME_MAX_ITEMS];
+    if (rjs_consume(mk->js_read, rc_next_seq(mk->core), &c) != RJS_OK) {
         fprintf(stderr, "cyberagent-nats market: consume: %s\n", rjs_error(mk->js_read));
         applied *ev = calloc(1, sizeof *ev);
         if (ev != NULL)
@@ -197,19 +198,23 @@ static void *replica_main(void *arg)
         rjs_status rs = rjs_next(c, 200, &m);
         if (rs == RJS_ERR_TIMEOUT)
             continue;
-        size_t n = 0;
         ca_status st = CA_ERR_IO;
+        rc_checkpoint cp;
+        int is_cp = 0;
+        mk->results.n = 0;
         if (rs == RJS_OK) {
             pthread_mutex_lock(&mk->lmu);
-            st = apply_stream_msg(mk->ledger, &m, recs, res, &n);
+            st = rc_apply(mk->core, m.seq, m.time_ns, m.data, m.len, &cp, &is_cp);
             pthread_mutex_unlock(&mk->lmu);
         }
+        size_t n = rs == RJS_OK ? rc_frame_split(m.data, m.len, items) : 0;
         applied *ev = calloc(1, sizeof *ev + n * sizeof ev->r[0]);
         if (ev == NULL)
             st = CA_ERR_NO_MEMORY;
-        if (rs != RJS_OK || st != CA_OK) {
-            fprintf(stderr, "cyberagent-nats market: replica stops: %s %s\n",
-                    rs != RJS_OK ? rjs_error(mk->js_read) : "", ca_status_str(st));
+        if (rs != RJS_OK || st != CA_OK || n != mk->results.n) {
+            fprintf(stderr, "cyberagent-nats market: replica stops: %s %s %s\n",
+                    rs != RJS_OK ? rjs_error(mk->js_read) : "", ca_status_str(st),
+                    rc_error(mk->core));
             if (ev != NULL)
                 ev->fatal = 1;
             (void)mbox_post(&mk->box, 1, NULL, ev);
@@ -217,17 +222,16 @@ static void *replica_main(void *arg)
         }
         ev->seq = m.seq;
         ev->n = n;
-        int parsed = recs_parse(m.data, m.len, recs, REC_MAX) == n;
         for (size_t i = 0; i < n; i++) {
-            ev->r[i].st = res[i];
+            ev->r[i].st = mk->results.st[i];
             ev->r[i].decoded =
-                parsed && ca_ledger_op_decode(recs[i].op, recs[i].op_len, &ev->r[i].op) == CA_OK;
-            if (ev->r[i].decoded && res[i] == CA_OK &&
-                ev->r[i].op.type == CA_LEDGER_OP_ESCROW_DELIVER && recs[i].att_len > 0) {
-                ev->r[i].att = malloc(recs[i].att_len);
+                ca_ledger_op_decode(items[i].op, items[i].op_len, &ev->r[i].op) == CA_OK;
+            if (ev->r[i].decoded && ev->r[i].st == CA_OK &&
+                ev->r[i].op.type == CA_LEDGER_OP_ESCROW_DELIVER && items[i].att_len > 0) {
+                ev->r[i].att = malloc(items[i].att_len);
                 if (ev->r[i].att != NULL) {
-                    memcpy(ev->r[i].att, recs[i].att, recs[i].att_len);
-                    ev->r[i].att_len = recs[i].att_len;
+                    memcpy(ev->r[i].att, items[i].att, items[i].att_len);
+                    ev->r[i].att_len = items[i].att_len;
                 }
             }
         }
@@ -285,8 +289,10 @@ static int flush_party(market *mk, int k)
         return 0;
     ca_ledger_account_info a;
     account(mk, &pt->pk, &a);
-    size_t len = 0, n = 0;
-    while (pt->qhead != NULL && n < REC_MAX && len < BATCH_BYTES) {
+    size_t len = 0, n = 0, bytes = 0;
+    static uint8_t sigs[REC_MAX][CA_LEDGER_OP_MAX_BYTES];
+    static rc_item items[REC_MAX];
+    while (pt->qhead != NULL && n < REC_MAX && bytes < BATCH_BYTES) {
         pend *p = pt->qhead;
         pt->qhead = p->next;
         if (pt->qhead == NULL)
@@ -294,23 +300,25 @@ static int flush_party(market *mk, int k)
         p->next = NULL;
         p->op.signer = pt->pk;
         p->op.nonce = a.nonce + 1 + n;
-        uint8_t sig[CA_LEDGER_OP_MAX_BYTES];
+        uint8_t *sig = sigs[n];
         size_t sl = 0;
-        ca_status st = p->has_cosig ? ca_ledger_op_sign_cosigned(&mk->ledger_id, &p->op, pt->id,
-                                                                 &p->cosig, sig, sizeof sig, &sl)
-                                    : ca_ledger_op_sign(&mk->ledger_id, &p->op, pt->id, NULL, sig,
-                                                        sizeof sig, &sl);
-        if (st == CA_OK &&
-            recs_append(batch_buf, sizeof batch_buf, &len, sig, sl, p->att, p->att_len) != 0)
-            st = CA_ERR_LIMIT;
+        ca_status st = p->has_cosig
+                           ? ca_ledger_op_sign_cosigned(&mk->ledger_id, &p->op, pt->id, &p->cosig,
+                                                        sig, CA_LEDGER_OP_MAX_BYTES, &sl)
+                           : ca_ledger_op_sign(&mk->ledger_id, &p->op, pt->id, NULL, sig,
+                                               CA_LEDGER_OP_MAX_BYTES, &sl);
         if (st != CA_OK) {
             op_done(mk, p, st, 0);
             continue;
         }
+        items[n] = (rc_item){sig, sl, p->att, p->att_len};
+        bytes += sl + p->att_len;
         pt->fly[n++] = p;
     }
     if (n == 0)
         return 0;
+    if (rc_frame_encode(items, n, batch_buf, sizeof batch_buf, &len) != CA_OK)
+        return -1;
     for (int attempt = 0; attempt < 20; attempt++) {
         rjs_ack ack;
         rjs_status rs = rjs_publish(mk->js_pub, pt->pk.bytes, batch_buf, len, pt->subj_seq, &ack);
@@ -1017,8 +1025,15 @@ static int setup(market *mk, const opts *o)
         ca_identity_free(w);
     }
     inbox_of(&mk->p[P_HIRER].pk, mk->inbox, sizeof mk->inbox);
-    if (ledger_options(o->seed, &mk->lo) != CA_OK || ca_ledger_new(&mk->ledger, &mk->lo) != CA_OK ||
-        ca_ledger_id(mk->ledger, &mk->ledger_id) != CA_OK)
+    rc_options rco;
+    memset(&rco, 0, sizeof rco);
+    rco.ledger = &mk->lo;
+    rco.on_entry = collect_result;
+    rco.ctx = &mk->results;
+    if (ledger_options(o->seed, &mk->lo) != CA_OK || rc_open(&mk->core, &rco) != CA_OK)
+        return -1;
+    mk->ledger = rc_ledger(mk->core);
+    if (ca_ledger_id(mk->ledger, &mk->ledger_id) != CA_OK)
         return -1;
     pthread_mutex_init(&mk->lmu, NULL);
     ca_routing_options ro;
@@ -1324,6 +1339,6 @@ out:
     free(mk->open);
     ca_replay_guard_free(mk->guard);
     ca_routing_free(mk->rt);
-    ca_ledger_free(mk->ledger);
+    rc_close(mk->core);
     return rc;
 }

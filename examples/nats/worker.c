@@ -97,7 +97,10 @@ static int submit(worker *w, ca_ledger_op *op, const uint8_t *att, size_t att_le
     op->signer = w->pk;
     op->nonce = w->nonce + 1;
     ca_status st = ca_ledger_op_sign(&w->ledger_id, op, w->id, NULL, sig, sizeof sig, &len);
-    if (st != CA_OK || recs_append(rec_buf, sizeof rec_buf, &rl, sig, len, att, att_len) != 0) {
+    rc_item item = {sig, len, att, att_len}; /* a frame of one: the op and its RESULT */
+    if (st == CA_OK)
+        st = rc_frame_encode(&item, 1, rec_buf, sizeof rec_buf, &rl);
+    if (st != CA_OK) {
         fprintf(stderr, "cyberagent-nats %s: op: %s\n", w->name, ca_status_str(st));
         return -1;
     }
