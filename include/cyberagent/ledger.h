@@ -22,7 +22,8 @@
  * ids or award refs peers make up (docs/LEDGER.md, "Indexes").
  * TIME: the ledger never reads a clock. `now` is the caller's time in ms since
  * the Unix epoch, the unit of every other module (envelopes, tasks, cards);
- * delays, deadlines and jail durations use the same unit.
+ * delays, deadlines and jail durations use the same unit. A ledger fed by an
+ * external log derives `now` from the log's timestamps by one rule (LOG below).
  */
 #ifndef CYBERAGENT_LEDGER_H
 #define CYBERAGENT_LEDGER_H
@@ -473,8 +474,9 @@ typedef struct ca_ledger_log_entry {
  * both an op and bytes, a length without a pointer), or a host failure
  * (CA_ERR_NO_MEMORY, CA_ERR_IO); that entry and the ones after it are not
  * processed (their results are set to the returned status) and consumed no
- * position. NULL ledger or results, or entries with n > 0:
- * CA_ERR_INVALID_ARGUMENT.
+ * position. Checked before any entry, in this order: NULL ledger, NULL
+ * results, NULL entries with n > 0 (CA_ERR_INVALID_ARGUMENT), entry_size
+ * (CA_ERR_UNSUPPORTED); *done is then 0.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_apply_log(ca_ledger *ledger,
                                                   const ca_ledger_log_entry *entries, size_t n,
