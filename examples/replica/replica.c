@@ -13,6 +13,7 @@
 
 #include "cpstore.h"
 #include "js.h"
+#include "ledger_args.h"
 #include "replica_core.h"
 
 static volatile sig_atomic_t drain_requested;
@@ -26,78 +27,38 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(
-        f,
-        "usage: cyberagent-replica --urls URLS --dir DIR --name NAME --authority HEX [options]\n"
-        "\n"
-        "Consumes the ledger stream from JetStream, verifies and applies every op to the\n"
-        "durable ledger in DIR and every N stream sequences prints (and publishes in the\n"
-        "key-value bucket) one line: checkpoint SEQ STATE_HASH FAILED_OPS.\n"
-        "On start it resumes from DIR's journal (the stream position is recorded with\n"
-        "every op), or restores the newest snapshot that another replica's checkpoint\n"
-        "confirms when DIR holds nothing (or is more than --restore-gap sequences behind).\n"
-        "SIGTERM or SIGINT: apply up to the stream's last sequence at that time, print\n"
-        "`final SEQ STATE_HASH FAILED_OPS` (after ca_ledger_check) and exit 0.\n"
-        "\n"
-        "  --urls URLS               NATS client URLs, comma-separated (required)\n"
-        "  --dir DIR                 the replica's durable ledger directory (required)\n"
-        "  --name NAME               the replica's name in the bucket, [A-Za-z0-9_-]{1,32} "
-        "(required)\n"
-        "  --checkpoint-every N      stream sequences between checkpoints (default 1000)\n"
-        "  --snapshot-every K        publish a snapshot every K checkpoints (default 1, 0: "
-        "never)\n"
-        "  --restore-gap G           restore from a snapshot when the journal is more than G\n"
-        "                            sequences behind it (default 100000)\n"
-        "  --no-check                skip ca_ledger_check at checkpoints\n"
-        "  --stream NAME             stream (default LEDGER)\n"
-        "  --prefix P                subject prefix (default ledger.ops)\n"
-        "  --bucket NAME             key-value bucket of checkpoints (default LEDGER_CP)\n"
-        "  --replicas R              stream and bucket replicas (default 3)\n"
-        "ledger options (every replica and submitter must use the same; the ledger id is\n"
-        "printed on start):\n"
-        "  --authority HEX           the mint authority's agent id, 64 hex (required)\n"
-        "  --arbiter HEX             the arbiter's agent id (default all-zero)\n"
-        "  --network HEX             the ledger's network name hash (default all-zero)\n"
-        "  --unbonding-delay MS      (default %" PRIu64 ")\n"
-        "  --jail-equivocation MS    (default %" PRIu64 ")\n"
-        "\n"
-        "Output on stdout, one line each:\n"
-        "  ledger LEDGER_ID\n"
-        "  start SEQ STATE_HASH FAILED_OPS journal|empty|snapshot WRITER CONFIRMER\n"
-        "  checkpoint SEQ STATE_HASH FAILED_OPS\n"
-        "  final SEQ STATE_HASH FAILED_OPS\n"
-        "Exit status: 0 after a drain, 1 on an error (a failed ca_ledger_check included),\n"
-        "2 on bad arguments.\n",
-        (uint64_t)CA_LEDGER_UNBONDING_DELAY_DEFAULT, (uint64_t)CA_LEDGER_JAIL_EQUIVOCATION_DEFAULT);
-}
-
-static int parse_hex32(const char *s, uint8_t out[32])
-{
-    if (strlen(s) != 64)
-        return -1;
-    for (int i = 0; i < 32; i++) {
-        unsigned v = 0;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != 0 || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
+        f, "usage: cyberagent-replica --urls URLS --dir DIR --name NAME --authority HEX [options]\n"
+           "\n"
+           "Consumes the ledger stream from JetStream, verifies and applies every op to the\n"
+           "durable ledger in DIR and every N stream sequences prints (and publishes in the\n"
+           "key-value bucket) one line: checkpoint SEQ STATE_HASH FAILED_OPS.\n"
+           "On start it resumes from DIR's journal (the stream position is recorded with\n"
+           "every op), or restores the newest snapshot that another replica's checkpoint\n"
+           "confirms when DIR holds nothing (or is more than --restore-gap sequences behind).\n"
+           "SIGTERM or SIGINT: apply up to the stream's last sequence at that time, print\n"
+           "`final SEQ STATE_HASH FAILED_OPS` (after ca_ledger_check) and exit 0.\n"
+           "\n"
+           "  --urls URLS               NATS client URLs, comma-separated (required)\n"
+           "  --dir DIR                 the replica's durable ledger directory (required)\n"
+           "  --name NAME               the replica's name in the bucket, [A-Za-z0-9_-]{1,32} "
+           "(required)\n"
+           "  --checkpoint-every N      stream sequences between checkpoints (default 1000)\n"
+           "  --snapshot-every K        publish a snapshot every K checkpoints (default 1, 0: "
+           "never)\n"
+           "  --restore-gap G           restore from a snapshot when the journal is more than G\n"
+           "                            sequences behind it (default 100000)\n"
+           "  --no-check                skip ca_ledger_check at checkpoints\n"
+           "  --stream NAME             stream (default LEDGER)\n"
+           "  --prefix P                subject prefix (default ledger.ops)\n"
+           "  --bucket NAME             key-value bucket of checkpoints (default LEDGER_CP)\n"
+           "  --replicas R              stream and bucket replicas (default 3)\n" LA_USAGE "\n"
+           "Output on stdout, one line each:\n"
+           "  ledger LEDGER_ID\n"
+           "  start SEQ STATE_HASH FAILED_OPS journal|empty|snapshot WRITER CONFIRMER\n"
+           "  checkpoint SEQ STATE_HASH FAILED_OPS\n"
+           "  final SEQ STATE_HASH FAILED_OPS\n"
+           "Exit status: 0 after a drain, 1 on an error (a failed ca_ledger_check included),\n"
+           "2 on bad arguments.\n");
 }
 
 static void print_line(const char *what, const rc_checkpoint *cp, const char *tail)
@@ -126,7 +87,7 @@ static int parse_args(int argc, char **argv, args *a)
     a->stream = RJS_DEFAULT_STREAM;
     a->prefix = RJS_DEFAULT_PREFIX;
     a->bucket = RCP_DEFAULT_BUCKET;
-    if (ca_ledger_options_init(&a->lo, CA_LEDGER_OPTIONS_VERSION) != CA_OK)
+    if (la_init(&a->lo) != 0)
         return -1;
     int have_auth = 0;
     for (int i = 1; i < argc; i++) {
@@ -157,20 +118,13 @@ static int parse_args(int argc, char **argv, args *a)
             a->prefix = v;
         } else if (strcmp(k, "--bucket") == 0) {
             a->bucket = v;
-        } else if (strcmp(k, "--checkpoint-every") == 0 && parse_u64(v, &a->every) == 0 &&
+        } else if (strcmp(k, "--checkpoint-every") == 0 && la_u64(v, &a->every) == 0 &&
                    a->every > 0) {
-        } else if (strcmp(k, "--snapshot-every") == 0 && parse_u64(v, &a->snap_every) == 0) {
-        } else if (strcmp(k, "--restore-gap") == 0 && parse_u64(v, &a->gap) == 0) {
-        } else if (strcmp(k, "--replicas") == 0 && parse_u64(v, &n) == 0 && n >= 1 && n <= 5) {
+        } else if (strcmp(k, "--snapshot-every") == 0 && la_u64(v, &a->snap_every) == 0) {
+        } else if (strcmp(k, "--restore-gap") == 0 && la_u64(v, &a->gap) == 0) {
+        } else if (strcmp(k, "--replicas") == 0 && la_u64(v, &n) == 0 && n >= 1 && n <= 5) {
             a->replicas = (int)n;
-        } else if (strcmp(k, "--authority") == 0 && parse_hex32(v, a->lo.authority.bytes) == 0) {
-            have_auth = 1;
-        } else if (strcmp(k, "--arbiter") == 0 && parse_hex32(v, a->lo.arbiter.bytes) == 0) {
-        } else if (strcmp(k, "--network") == 0 && parse_hex32(v, a->lo.network.bytes) == 0) {
-        } else if (strcmp(k, "--unbonding-delay") == 0 &&
-                   parse_u64(v, &a->lo.unbonding_delay) == 0) {
-        } else if (strcmp(k, "--jail-equivocation") == 0 &&
-                   parse_u64(v, &a->lo.jail_equivocation) == 0) {
+        } else if (la_option(&a->lo, k, v, &have_auth) == 1) {
         } else {
             fprintf(stderr, "cyberagent-replica: bad option or value: %s %s\n", k, v);
             return -1;
@@ -254,7 +208,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char lid_hex[2 * CA_HASH_BYTES + 1];
-    hex(lid.bytes, sizeof lid.bytes, lid_hex);
+    la_hex(lid.bytes, sizeof lid.bytes, lid_hex);
     printf("ledger %s\n", lid_hex);
     fflush(stdout);
 
