@@ -6,6 +6,7 @@
  *   cyberagent-nats worker  --url URLS --index I [--cheat] [--work-ms MS]
  *   cyberagent-nats audit   --url URLS [--until SEQ]
  *   cyberagent-nats hostile --url URLS [--duration MS] [--period MS]
+ *   cyberagent-nats ledger-args   (the ledger's options as cyberagent-replica takes them)
  *
  * Common options: --seed S (identities and ledger rules, default 1),
  * --stream NAME (default LEDGER), --replicas R (default 3). URLS: NATS
@@ -26,6 +27,7 @@
  * ends a process. Exit status: market 0 only when every task settled
  * (completed, refunded or slashed); workers 0 at the hirer's DONE.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +42,7 @@ static int usage(void)
             "       cyberagent-nats worker  --url URLS --index I [--cheat] [--work-ms MS]\n"
             "       cyberagent-nats audit   --url URLS [--until SEQ]\n"
             "       cyberagent-nats hostile --url URLS [--duration MS] [--period MS]\n"
+            "       cyberagent-nats ledger-args [--seed S]   (options for cyberagent-replica)\n"
             "       common: [--seed S] [--stream NAME] [--replicas R]\n");
     return 2;
 }
@@ -104,6 +107,19 @@ int main(int argc, char **argv)
             o.period_ms = x;
         else
             return usage();
+    }
+    if (strcmp(argv[1], "ledger-args") == 0 && ca_init() == CA_OK) {
+        /* the ledger options as cyberagent-replica and cyberagent-submit take them */
+        ca_ledger_options lo;
+        char a[65], b[65];
+        if (ledger_options(o.seed, &lo) != CA_OK)
+            return 1;
+        hex_of(lo.authority.bytes, 32, a);
+        hex_of(lo.arbiter.bytes, 32, b);
+        printf("--authority %s --arbiter %s --unbonding-delay %" PRIu64
+               " --jail-equivocation %" PRIu64 "\n",
+               a, b, lo.unbonding_delay, lo.jail_equivocation);
+        return 0;
     }
     if (o.url == NULL || ca_init() != CA_OK)
         return usage();
