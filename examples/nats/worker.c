@@ -192,12 +192,14 @@ static void on_award(worker *w, ca_envelope *env)
     ca_task_msg *msg = NULL;
     ca_task_award aw;
     ca_ledger_op escrow;
+    memset(&aw, 0, sizeof aw);
     ca_status st = ca_task_msg_parse(&msg, env, NULL);
     if (st == CA_OK)
         st = ca_task_msg_award(msg, &aw);
     if (st == CA_OK)
         st = ca_ledger_op_escrow_open(&escrow, msg);
     ca_hash award_id;
+    memset(&award_id, 0, sizeof award_id);
     if (msg != NULL)
         ca_task_msg_id(msg, &award_id);
     ca_task_msg_free(msg);
@@ -239,6 +241,7 @@ static void work(worker *w, job *j)
     size_t len[2] = {0, 0};
     int copies = w->cheat && w->wins > 1 ? 2 : 1; /* a cheat equivocates once it has won */
     ca_hash res_id;
+    memset(&res_id, 0, sizeof res_id);
     for (int c = 0; c < copies; c++) {
         char output[96];
         (void)snprintf(output, sizeof output, "%s from %s", c ? "another result" : "result",
