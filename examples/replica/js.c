@@ -33,6 +33,7 @@ struct rjs {
     atomic_uint_fast64_t repeats_dropped;
     atomic_uint_fast64_t async_errors;
     atomic_uintptr_t hb_missed_sub; /* the last subscription libnats reset (missed heartbeats) */
+    atomic_int closed;              /* the connection's closed callback has run */
 };
 
 struct rjs_consumer {
@@ -175,6 +176,14 @@ static void on_disconnected(natsConnection *nc, void *closure)
     atomic_fetch_add(&((rjs *)closure)->disconnects, 1);
 }
 
+/* libnats delivers a connection's callbacks in order on one thread shared by
+ * every connection; the closed callback is the last one of a connection. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    atomic_store(&((rjs *)closure)->closed, 1);
+}
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
     (void)nc;
@@ -306,6 +315,9 @@ static rjs_status connect_all(rjs *h, const char *url_list, int64_t deadline)
         s = natsOptions_SetReconnectedCB(h->nopts, on_reconnected, h);
     }
     if (s == NATS_OK) {
+        s = natsOptions_SetClosedCB(h->nopts, on_closed, h);
+    }
+    if (s == NATS_OK) {
         s = natsOptions_SetErrorHandler(h->nopts, on_async_error, h);
     }
     if (s != NATS_OK) {
@@ -390,6 +402,13 @@ void rjs_close(rjs *h)
     jsCtx_Destroy(h->js);
     if (h->nc != NULL) {
         natsConnection_Close(h->nc);
+        /* The callbacks Close queued (disconnected, closed) write into h and
+         * may wait behind other connections' callbacks: free h only after
+         * the closed callback, the last one, has run (bounded wait). */
+        for (int64_t until = mono_ms() + 10000; !atomic_load(&h->closed) && mono_ms() < until;) {
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
         natsConnection_Destroy(h->nc);
     }
     natsOptions_Destroy(h->nopts);

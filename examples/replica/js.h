@@ -121,7 +121,9 @@ typedef struct rjs rjs;
  * is left as it is. On failure *out is NULL; rjs_error(NULL) is not
  * available, the reason is printed to stderr. */
 rjs_status rjs_open(rjs **out, const rjs_options *o);
-void rjs_close(rjs *h); /* NULL is a no-op */
+/* Closes the connection and frees the handle, once libnats has run the
+ * connection's last callback (they write into the handle). NULL is a no-op. */
+void rjs_close(rjs *h);
 
 /* The last failure's sentence for this handle ("" if none). */
 const char *rjs_error(const rjs *h);
