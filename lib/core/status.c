@@ -123,7 +123,7 @@ void cai_record_error(const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0)
-        n = snprintf(tmp, sizeof tmp, "(the error sentence could not be formatted: %s)", fmt);
+        (void)snprintf(tmp, sizeof tmp, "(the error sentence could not be formatted: %s)", fmt);
     memcpy(last_error, tmp, sizeof tmp);
     error_serial++;
 }
