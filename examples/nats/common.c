@@ -211,24 +211,27 @@ void mbox_init(mbox *b, size_t cap)
     b->cap = cap;
 }
 
-void mbox_destroy(mbox *b)
+void mbox_close(mbox *b)
 {
+    pthread_mutex_lock(&b->mu);
+    b->closed = 1;
     for (mail *m = b->head, *next; m != NULL; m = next) {
         next = m->next;
         natsMsg_Destroy(m->msg);
         free(m->data);
         free(m);
     }
-    pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
+    b->head = b->tail = NULL;
+    b->len = 0;
+    pthread_mutex_unlock(&b->mu);
 }
 
 int mbox_post(mbox *b, int kind, natsMsg *msg, void *data)
 {
     mail *m = malloc(sizeof *m);
     pthread_mutex_lock(&b->mu);
-    if (m == NULL || b->len >= b->cap) {
-        b->overflow++;
+    if (m == NULL || b->len >= b->cap || b->closed) {
+        b->overflow += !b->closed;
         pthread_mutex_unlock(&b->mu);
         free(m);
         natsMsg_Destroy(msg);

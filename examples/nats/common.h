@@ -99,9 +99,13 @@ typedef struct mbox {
     mail *head, *tail;
     size_t len, cap;
     uint64_t overflow;
+    int closed;
 } mbox;
 void mbox_init(mbox *b, size_t cap);
-void mbox_destroy(mbox *b);
+/* Drops every mail and every later post. The box itself stays valid (keep it in
+ * static storage): a NATS delivery thread may still post after the
+ * subscriptions are destroyed, until nats_Close(). */
+void mbox_close(mbox *b);
 /* Posts; when the box holds `cap` mails the mail is dropped (0 returned). */
 int mbox_post(mbox *b, int kind, natsMsg *msg, void *data);
 /* Waits until a mail is there or `until_ms` (wall clock) passes: NULL then. */

@@ -263,7 +263,7 @@ int run_hostile(const opts *o)
 out:
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(h->nc);
-    mbox_destroy(&h->box);
+    mbox_close(&h->box);
     for (size_t i = 0; i < KEEP; i++)
         free(h->ring[i].data);
     ca_identity_free(h->me);

@@ -1323,7 +1323,7 @@ out:
     natsConnection_Destroy(mk->nc);
     rjs_close(mk->js_pub);
     rjs_close(mk->js_read);
-    mbox_destroy(&mk->box);
+    mbox_close(&mk->box);
     for (int k = 0; k < NPARTY; k++) {
         for (pend *p = mk->p[k].qhead, *n; p != NULL; p = n) {
             n = p->next;

@@ -361,7 +361,7 @@ static void on_done(worker *w, natsMsg *m)
 
 int run_worker(const opts *o)
 {
-    worker w;
+    static worker w; /* static: its mbox outlives the NATS delivery threads */
     memset(&w, 0, sizeof w);
     w.index = (int)o->index;
     w.cheat = o->cheat;
@@ -456,7 +456,7 @@ out:
            w.name, w.bids, w.awards, w.delivered, w.refused_ops);
     drops_print(w.name, &w.d);
     rjs_close(w.js);
-    mbox_destroy(&w.box);
+    mbox_close(&w.box);
     ca_replay_guard_free(w.guard);
     ca_identity_free(w.id);
     return rc;
