@@ -1046,7 +1046,7 @@ static int setup(market *mk, const opts *o)
     (void)ca_replay_guard_options_init(&go, CA_REPLAY_GUARD_OPTIONS_VERSION);
     go.capacity = 1u << 20;
     go.max_per_sender = 1u << 18;
-    if (ca_replay_guard_new2(&mk->guard, &go) != CA_OK)
+    if (ca_replay_guard_new(&mk->guard, &go) != CA_OK)
         return -1;
     mk->nslots = (size_t)o->window;
     mk->slots = calloc(mk->nslots, sizeof *mk->slots);

@@ -387,7 +387,7 @@ int run_worker(const opts *o)
     (void)ca_replay_guard_options_init(&go, CA_REPLAY_GUARD_OPTIONS_VERSION);
     go.capacity = 1u << 18;
     go.max_per_sender = 1u << 17;
-    if (ca_replay_guard_new2(&w.guard, &go) != CA_OK)
+    if (ca_replay_guard_new(&w.guard, &go) != CA_OK)
         return 1;
     mbox_init(&w.box, 1u << 20);
     int rc = 1;
