@@ -38,7 +38,7 @@ typedef struct ca_key_history ca_key_history;
 #define CA_KEY_EVENT_INCEPTION 1u
 #define CA_KEY_EVENT_ROTATION  2u
 
-/* Most bytes of an encoded key event (a rotation is 249 bytes). */
+/* Most bytes of an encoded key event (an inception is 150 bytes, a rotation 222). */
 #define CA_KEY_EVENT_MAX_BYTES 256u
 /* Most events a history holds (an inception and 2^20 - 1 rotations). */
 #define CA_KEY_HISTORY_MAX_EVENTS 1048576u
