@@ -28,6 +28,14 @@ static const char usage[] =
     "      verifies equivocation evidence (FILE or stdin) offline; prints offender and task\n"
     "  thread [FILE]\n"
     "      re-verifies a serialized task thread (FILE or stdin); prints its state\n"
+    "  incept IDENTITY --next DID --history FILE [--now MS]\n"
+    "      starts a rotatable identity: writes its inception (signed by IDENTITY,\n"
+    "      committing to the key DID) as the first line of FILE; prints its identifier\n"
+    "  rotate IDENTITY --next DID --history FILE [--now MS]\n"
+    "      IDENTITY is the pre-committed next key (its own key file, kept apart);\n"
+    "      appends the rotation revealing it and committing to DID\n"
+    "  inspect --events FILE\n"
+    "      checks a key history file (one event a line, hex) and prints it as JSON\n"
     "\n"
     "IDENTITY is one of:\n"
     "  --key FILE        an encrypted key file; its passphrase comes from\n"
@@ -51,7 +59,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"keygen", cmd_keygen}, {"id", cmd_id},           {"sign", cmd_sign},
         {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"evidence", cmd_evidence},
-        {"thread", cmd_thread},
+        {"thread", cmd_thread}, {"incept", cmd_incept},   {"rotate", cmd_rotate},
     };
     if (argc < 2) {
         fputs(usage, stderr);
