@@ -22,6 +22,7 @@
 #include "card/card_internal.h"
 #include "cyberagent.h"
 #include "envelope/envelope_internal.h"
+#include "keyhistory/keyhistory_internal.h"
 #include "ledger/ledger_internal.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
@@ -297,6 +298,7 @@ int main(void)
     for (uint32_t k = CA_KIND_TASK_REQUEST; k <= CA_KIND_TASK_DISPUTE; k++)
         print_table(cai_task_body_table(k), NULL, NULL);
     print_table(&cai_ledger_op_table, &cai_ledger_op_sig_table, "only for the types below");
+    print_table(&cai_key_event_table, &cai_key_event_sig_table, "rotation only");
     ledger_keys();
     return 0;
 }
