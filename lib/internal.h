@@ -20,8 +20,21 @@
 #define CAI_UNLIKELY(x) (x)
 #endif
 
-/* Records a human sentence (printf-style) for ca_last_error() on this thread. */
+/*
+ * Records a human sentence (printf-style) for ca_last_error() on this thread.
+ * LAST ERROR RULE (common.h): every path that returns a failure status
+ * records a sentence on the way out, through cai_fail, so the caller never
+ * reads an earlier failure's sentence; nothing ever clears it. A status that
+ * comes from outside (libsodium, zstd, errno, a helper that only returns a
+ * code) is turned into a cai_fail where it is first seen.
+ */
 void cai_record_error(const char *fmt, ...) CAI_PRINTF(1, 2);
+
+/*
+ * How many sentences this thread has recorded so far. Only the tests read it:
+ * a call that returns a failure must have moved it (tests/unit/test_util.h).
+ */
+unsigned long cai_error_serial(void);
 
 /*
  * Records a human sentence for ca_last_error() on this thread and yields
@@ -31,9 +44,6 @@ void cai_record_error(const char *fmt, ...) CAI_PRINTF(1, 2);
  * is recorded: compute anything that reads errno into a variable first.
  */
 #define cai_fail(status, ...) (cai_record_error(__VA_ARGS__), (ca_status)(status))
-
-/* Clears the thread's last error (called on success paths of public calls). */
-void cai_clear_error(void);
 
 /* ca_init() without the public error bookkeeping; CA_OK or CA_ERR_INIT. */
 ca_status cai_ensure_init(void);

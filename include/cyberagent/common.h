@@ -146,9 +146,27 @@ enum {
 CA_API const char *ca_status_str(ca_status status);
 
 /*
- * Human sentence describing the last failure on the calling thread
- * ("" when the thread has seen none). Valid until the next library call on
- * the same thread. Thread-local: each thread sees its own.
+ * Human sentence about the failure of the last call that failed on the
+ * calling thread ("" when no call has failed on it yet). Thread-local: each
+ * thread sees its own.
+ *
+ * LAST ERROR RULE (every module, as libgit2's git_error_last):
+ *   - The sentence is meaningful only right after a call that returned a
+ *     failure status (any ca_status other than CA_OK, CA_ERR_BUFFER_TOO_SMALL
+ *     included). Every such call records a fresh sentence about its own
+ *     failure, also when the cause lies in a nested call or in libsodium,
+ *     zstd or the file system: it never leaves an earlier failure's sentence.
+ *   - A call that succeeds says nothing through it: it may leave the
+ *     sentence as it was or replace it (a call may recover from a failure of
+ *     its own inside). Nothing clears it: once a call has failed on a thread,
+ *     the sentence is never "" again there, so "" never means success; test
+ *     the status.
+ *   - Functions that return no ca_status (the ca_*_free() functions, getters
+ *     and size functions) never change it, so a binding's finalizer that runs
+ *     between a failure and the read cannot replace the sentence.
+ *   The pointer stays valid for the thread's lifetime; its text is valid
+ *   until the next library call on the same thread (copy it to keep it).
+ *   Successful calls pay nothing for the rule: no clearing on hot paths.
  */
 CA_API const char *ca_last_error(void);
 

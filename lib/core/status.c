@@ -10,6 +10,7 @@
 #define CAI_LAST_ERROR_MAX 256
 
 static _Thread_local char last_error[CAI_LAST_ERROR_MAX];
+static _Thread_local unsigned long error_serial;
 
 const char *ca_status_str(ca_status status)
 {
@@ -108,17 +109,27 @@ const char *ca_last_error(void)
     return last_error;
 }
 
+/*
+ * Formats into a scratch buffer first, so a sentence may quote the previous
+ * one (cai_fail(st, "...: %s", ca_last_error())): vsnprintf's source and
+ * destination must not overlap. Runs only on failure paths.
+ */
 void cai_record_error(const char *fmt, ...)
 {
+    char tmp[CAI_LAST_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    (void)vsnprintf(last_error, sizeof last_error, fmt, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        n = snprintf(tmp, sizeof tmp, "(the error sentence could not be formatted: %s)", fmt);
+    memcpy(last_error, tmp, sizeof tmp);
+    error_serial++;
 }
 
-void cai_clear_error(void)
+unsigned long cai_error_serial(void)
 {
-    last_error[0] = '\0';
+    return error_serial;
 }
 
 ca_status cai_ensure_init(void)

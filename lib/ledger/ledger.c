@@ -456,10 +456,7 @@ ca_status ca_ledger_new(ca_ledger **out, const ca_ledger_options *opts)
     CAI_REQUIRE(out);
     *out = NULL;
     CAI_REQUIRE(opts);
-    ca_status st = cai_ledger_create(out, opts);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_ledger_create(out, opts);
 }
 
 void ca_ledger_free(ca_ledger *l)
@@ -1723,7 +1720,6 @@ ca_status ca_ledger_check(ca_ledger *l)
     }
     if (memcmp(sum, l->hsum, sizeof sum) != 0)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "incremental state hash diverged");
-    cai_clear_error();
     return CA_OK;
 }
 

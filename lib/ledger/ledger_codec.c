@@ -167,10 +167,7 @@ ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_c
 {
     CAI_REQUIRE(op);
     CAI_REQUIRE(out_len);
-    ca_status st = cai_ledger_op_encode(op, out, out_cap, out_len);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_ledger_op_encode(op, out, out_cap, out_len);
 }
 
 /* Signs tag || ledger id || unsigned encoding. */
@@ -246,7 +243,6 @@ ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out, const ca_task_msg *awar
     op_out->amount = aw.price;
     op_out->amount2 = aw.collateral;
     op_out->deadline = aw.deadline;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -266,7 +262,6 @@ ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out, const ca_task_msg *r
     ca_task_msg_sender(result, &op_out->signer);
     op_out->ref = rs.award;
     ca_task_msg_id(result, &op_out->result);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -286,8 +281,6 @@ ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
         st = consent_encoding(op, enc, sizeof enc, &n);
     if (st == CA_OK)
         st = sign_tagged(consent_tag, ledger_id, worker, enc, n, cosig_out);
-    if (st == CA_OK)
-        cai_clear_error();
     return st;
 }
 
@@ -318,11 +311,8 @@ ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_o
     ca_signature sig;
     if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, &sig)) != CA_OK)
         return st;
-    st = cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
-                                     out_len);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
+                                       out_len);
 }
 
 ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[64],
@@ -412,10 +402,7 @@ ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *
     CAI_REQUIRE(msg);
     CAI_REQUIRE(op_out);
     const uint8_t *s, *c;
-    ca_status st = decode(msg, msg_len, 1, op_out, &s, &c);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return decode(msg, msg_len, 1, op_out, &s, &c);
 }
 
 /* Verifies signatures of decoded signed bytes for the ledger `ledger`. */
@@ -443,8 +430,6 @@ ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg, size
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
     if (st == CA_OK)
         st = verify_decoded(ledger_id, &op, s, c);
-    if (st == CA_OK)
-        cai_clear_error();
     return st;
 }
 
@@ -577,7 +562,6 @@ static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const 
     }
     if (seq_out)
         *seq_out = l->seq;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -618,7 +602,6 @@ ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, ui
     }
     if (seq_out)
         *seq_out = l->seq;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -648,6 +631,5 @@ ca_status ca_ledger_apply_batch(ca_ledger *l, const ca_ledger_op *ops, size_t n,
     }
     if (applied)
         *applied = ok;
-    cai_clear_error();
     return CA_OK;
 }

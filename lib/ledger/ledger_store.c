@@ -815,10 +815,7 @@ ca_status ca_ledger_commit(ca_ledger *l, uint64_t *durable_seq)
             *durable_seq = l->seq;
         return CA_OK;
     }
-    ca_status st = cai_store_commit(l, durable_seq);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_store_commit(l, durable_seq);
 }
 
 ca_status cai_store_snapshot(ca_ledger *l)
@@ -857,10 +854,7 @@ ca_status ca_ledger_snapshot(ca_ledger *l)
     CAI_REQUIRE(l);
     if (l->store == NULL)
         return cai_fail(CA_ERR_STATE, "snapshots need a durable ledger (ca_ledger_open)");
-    ca_status st = cai_store_snapshot(l);
-    if (st == CA_OK)
-        cai_clear_error();
-    return st;
+    return cai_store_snapshot(l);
 }
 
 ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_options *opts,
@@ -966,7 +960,6 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     *out = l;
     if (info)
         *info = inf;
-    cai_clear_error();
     return CA_OK;
 fail:
     free(data);

@@ -30,7 +30,6 @@ ca_status ca_reputation_get(const ca_reputation *rep, const ca_agent_id *agent,
     if (idx == UINT32_MAX)
         return cai_fail(CA_ERR_NOT_FOUND, "agent has no reputation record");
     cai_reputation_fill_score(rep, idx, out);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -67,10 +66,8 @@ ca_status ca_reputation_top(const ca_reputation *rep, size_t n, ca_reputation_sc
     CAI_REQUIRE(out_len);
     size_t k = n < rep->n_agents ? n : rep->n_agents;
     *out_len = k;
-    if (k == 0) {
-        cai_clear_error();
+    if (k == 0)
         return CA_OK;
-    }
     if (out == NULL || out_cap < k)
         return cai_fail(CA_ERR_BUFFER_TOO_SMALL, "room for %zu scores, %zu needed",
                         out == NULL ? (size_t)0 : out_cap, k);
@@ -95,6 +92,5 @@ ca_status ca_reputation_top(const ca_reputation *rep, size_t n, ca_reputation_sc
         sift_down(ag, heap, m - 1, 0);
     }
     free(heap);
-    cai_clear_error();
     return CA_OK;
 }

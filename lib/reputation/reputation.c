@@ -36,7 +36,6 @@ ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int v
     opts->unit_amount = CA_REPUTATION_UNIT_AMOUNT_DEFAULT;
     opts->max_agents = CA_REPUTATION_MAX_AGENTS_DEFAULT;
     opts->max_ratings = CA_REPUTATION_MAX_RATINGS_DEFAULT;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -98,7 +97,6 @@ ca_status ca_reputation_new(ca_reputation **out, const ca_reputation_options *op
     rep->src_shift = CAI_SRC_SHIFT;
     init_indexes(rep);
     *out = rep;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -236,7 +234,6 @@ ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents, size_t rating
         (st = grow_ratings(rep, (uint32_t)ratings, 1)) != CA_OK ||
         (st = grow_fps(rep, ratings, 1)) != CA_OK)
         return st;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -363,7 +360,6 @@ ca_status ca_reputation_add_rating(ca_reputation *rep, const ca_hash *task,
     r->packed = w << CAI_RATING_BITS | rating;
     rep->agents[a].given++;
     rep->agents[b].received++;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -376,7 +372,6 @@ ca_status ca_reputation_set_stake(ca_reputation *rep, const ca_agent_id *agent, 
     if (st != CA_OK)
         return st;
     rep->agents[i].stake = amount;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -392,7 +387,6 @@ ca_status ca_reputation_set_pretrusted(ca_reputation *rep, const ca_agent_id *ag
         rep->agents[i].flags |= CAI_AGENT_PRETRUSTED;
     else
         rep->agents[i].flags &= ~CAI_AGENT_PRETRUSTED;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -446,7 +440,6 @@ ca_status ca_reputation_add_offense(ca_reputation *rep, uint32_t kind, const ca_
     o->time_s = (uint32_t)(time_ms / 1000);
     o->kind = kind;
     rep->agents[a].offenses++;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -496,6 +489,5 @@ ca_status ca_reputation_prune(ca_reputation *rep, uint64_t now_ms, size_t *prune
     }
     if (pruned_out != NULL)
         *pruned_out = nr - kept;
-    cai_clear_error();
     return CA_OK;
 }

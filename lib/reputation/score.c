@@ -668,6 +668,5 @@ ca_status ca_reputation_update(ca_reputation *rep, uint64_t now_ms, ca_reputatio
         stats->ratings = rep->n_ratings;
     cai_reputation_commit(rep, &g, now_ms);
     cai_reputation_graph_free(&g);
-    cai_clear_error();
     return CA_OK;
 }

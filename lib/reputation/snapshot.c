@@ -202,7 +202,6 @@ ca_status ca_reputation_snapshot_export(const ca_reputation *rep, uint8_t *out, 
     free(rs);
     free(fps);
     free(os);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -398,6 +397,5 @@ ca_status ca_reputation_snapshot_import(ca_reputation *rep, const uint8_t *in, s
     *rep = *fresh;
     *fresh = tmp;
     ca_reputation_free(fresh);
-    cai_clear_error();
     return CA_OK;
 }

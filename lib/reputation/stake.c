@@ -8,6 +8,5 @@ ca_status ca_reputation_sync_stakes(ca_reputation *rep, const ca_ledger *ledger,
     CAI_REQUIRE(ledger);
     for (uint32_t i = 0; i < rep->n_agents; i++)
         rep->agents[i].stake = cai_ledger_weighed_stake(ledger, &rep->agents[i].id, now_ms);
-    cai_clear_error();
     return CA_OK;
 }

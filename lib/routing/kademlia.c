@@ -124,7 +124,6 @@ ca_status ca_kad_new(ca_kad **out, const ca_agent_id *self, const ca_kad_options
         kad->buckets[b].cache = (kad_list){KAD_NIL, KAD_NIL, 0};
     }
     *out = kad;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -326,7 +325,6 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
     unsigned bi = ca_kad_bucket_index(&kad->self, id);
     if (bi == 8 * CA_AGENT_ID_BYTES) {
         *outcome = CA_KAD_IGNORED;
-        cai_clear_error();
         return CA_OK;
     }
     /* Reserve first so no failure leaves a half-made change. */
@@ -349,7 +347,6 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
                 kad->live++;
             }
             *outcome = CA_KAD_REFRESHED;
-            cai_clear_error();
             return CA_OK;
         }
         /* Cached: heard again. Take it in if there is room now, else refresh its cache place. */
@@ -362,13 +359,11 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
             list_append(kad, &b->cache, c);
             *outcome = CA_KAD_CACHED;
         }
-        cai_clear_error();
         return CA_OK;
     }
     int room = b->live.count < kad->opts.bucket_size && kad->members < kad->opts.max_contacts;
     if (!room && b->failed == 0 && kad->opts.cache_size == 0) {
         *outcome = CA_KAD_IGNORED;
-        cai_clear_error();
         return CA_OK;
     }
     st = contact_alloc(kad, &c);
@@ -396,7 +391,6 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
             contact_drop(kad, b->cache.head); /* the oldest cached id goes */
         *outcome = CA_KAD_CACHED;
     }
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -423,7 +417,6 @@ ca_status ca_kad_mark_failed(ca_kad *kad, const ca_agent_id *id)
         tree_delete(kad, c);
         kad->live--;
     }
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -435,7 +428,6 @@ ca_status ca_kad_remove(ca_kad *kad, const ca_agent_id *id)
     if (c == KAD_NIL)
         return cai_fail(CA_ERR_NOT_FOUND, "kad: not a contact");
     contact_drop(kad, c);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -467,7 +459,6 @@ ca_status ca_kad_closest(const ca_kad *kad, const ca_agent_id *target, ca_agent_
         }
     }
     *out_count = n;
-    cai_clear_error();
     return CA_OK;
 }
 

@@ -584,7 +584,6 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         return st;
     }
     *out = rt;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -794,7 +793,6 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
                 rt->expiry[old->expiry_pos].valid_until = until;
                 expiry_sift(rt, old->expiry_pos);
             }
-            cai_clear_error();
             return CA_OK;
         }
     } else if (rt->nagents >= rt->opts.max_agents) {
@@ -894,7 +892,6 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         heap_put(rt, c, pos, &p);
         heap_sift(rt, c, pos);
     }
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -937,7 +934,6 @@ ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent)
     if (ai < 0)
         return cai_fail(CA_ERR_NOT_FOUND, "routing: agent is not registered");
     remove_agent(rt, (uint32_t)ai);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -947,7 +943,6 @@ ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed)
     size_t n = prune_ended(rt, now);
     if (removed != NULL)
         *removed = n;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -987,7 +982,6 @@ ca_status ca_routing_set_reputation(ca_routing *rt, const ca_agent_id *agent,
         return st;
     rt->agents[ai]->reputation_ppm = reputation_ppm;
     refresh_postings(rt, ai);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1002,7 +996,6 @@ ca_status ca_routing_set_evidence(ca_routing *rt, const ca_agent_id *agent, uint
         return st;
     rt->agents[ai]->positive_milli = positive_milli;
     rt->agents[ai]->negative_milli = negative_milli;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1017,7 +1010,6 @@ ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_
     rt->agents[ai]->stake = stake;
     rt->agents[ai]->flags |= CAI_AGENT_STAKE_FROM_LEDGER;
     refresh_postings(rt, ai);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1057,7 +1049,6 @@ ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger, uint64
     }
     if (changed)
         rebuild_postings(rt);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1092,7 +1083,6 @@ ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep)
     }
     if (changed)
         rebuild_postings(rt);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1117,7 +1107,6 @@ ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent, ca_rout
     out->reputation_ppm = a->reputation_ppm;
     out->capability_count = a->ncaps;
     out->stake_from_ledger = (a->flags & CAI_AGENT_STAKE_FROM_LEDGER) != 0;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1137,7 +1126,6 @@ ca_status ca_routing_endpoint(const ca_routing *rt, const ca_agent_id *agent, ui
         return st;
     if (a->endpoint_len)
         memcpy(out, cai_agent_endpoint(a), a->endpoint_len);
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -1158,7 +1146,6 @@ ca_status ca_routing_name(const ca_routing *rt, const ca_agent_id *agent, char *
         return st;
     memcpy(out, cai_agent_name(a), a->name_len);
     out[a->name_len] = '\0';
-    cai_clear_error();
     return CA_OK;
 }
 

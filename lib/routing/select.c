@@ -303,7 +303,6 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     ca_status st = check_query(rt, q, &wt);
     if (st != CA_OK)
         return st;
-    cai_clear_error();
     if (k == 0)
         return CA_OK;
     uint32_t buf[64];
@@ -317,8 +316,6 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
         int indexed = !q->thompson && same_weights(wt, &rt->opts.weights);
         st = indexed ? select_indexed(rt, q, list, nlist, out, k, out_count)
                      : select_scan(rt, q, wt, list, nlist, out, k, out_count);
-        if (st == CA_OK)
-            cai_clear_error();
     }
     if (list != buf)
         free(list);
@@ -385,7 +382,6 @@ ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
         return cai_fail(
             CA_ERR_ROUTING_INELIGIBLE,
             "routing: bid fails a filter (price, stake, reputation, latency or validity)");
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -421,10 +417,8 @@ ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
     ca_status st = check_query(rt, q, &wt);
     if (st != CA_OK)
         return st;
-    if (bid_count == 0 || k == 0) {
-        cai_clear_error();
+    if (bid_count == 0 || k == 0)
         return CA_OK;
-    }
     ca_routing_result *tmp = malloc(bid_count * sizeof *tmp);
     if (tmp == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory ranking bids");
@@ -453,7 +447,6 @@ ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
     memcpy(out, tmp, n * sizeof *tmp);
     free(tmp);
     *out_count = n;
-    cai_clear_error();
     return CA_OK;
 }
 
@@ -476,6 +469,5 @@ ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_
     if (st != CA_OK)
         return st;
     memcpy(out, buf, (size_t)n + 1);
-    cai_clear_error();
     return CA_OK;
 }

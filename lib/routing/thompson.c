@@ -181,6 +181,5 @@ ca_status ca_routing_thompson_sample(uint64_t seed, const ca_agent_id *agent,
     CAI_REQUIRE(agent);
     CAI_REQUIRE(sample_ppm);
     *sample_ppm = cai_thompson_ppm(seed, agent, positive_milli, negative_milli);
-    cai_clear_error();
     return CA_OK;
 }

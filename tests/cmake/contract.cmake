@@ -68,6 +68,10 @@ if(Python3_Interpreter_FOUND)
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_layers.py --root ${PROJECT_SOURCE_DIR})
   add_test(NAME contract_layers_selftest
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_layers.py --self-test)
+  add_test(NAME contract_last_error
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_last_error.py --root ${PROJECT_SOURCE_DIR})
+  add_test(NAME contract_last_error_selftest
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_last_error.py --self-test)
 else()
   message(WARNING "python3 not found: contract_headers, _exports, _status, _quickstart, _layers not registered")
 endif()

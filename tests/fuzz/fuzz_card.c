@@ -13,11 +13,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ca_card *card = NULL;
-    ca_status st = cai_card_body_decode(&card, data, size);
+    ca_status st = FUZZ_CALL(cai_card_body_decode(&card, data, size));
     if (st != CA_OK) {
         FUZZ_CHECK(st == CA_ERR_MALFORMED || st == CA_ERR_BAD_CAPABILITY);
         FUZZ_CHECK(card == NULL);
-        FUZZ_CHECK(ca_last_error()[0] != '\0');
         return 0;
     }
     ca_card_capability caps[CA_CARD_CAPABILITIES_MAX];

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ca_envelope_options_init(&o, CA_ENVELOPE_OPTIONS_VERSION) == CA_OK);
     o.max_body_bytes = BODY_CAP;
     ca_envelope *e = NULL;
-    ca_status st = ca_envelope_decode(&e, data, size, &o);
+    ca_status st = FUZZ_CALL(ca_envelope_decode(&e, data, size, &o));
     if (st != CA_OK) {
         FUZZ_CHECK(e == NULL);
         FUZZ_CHECK(st == CA_ERR_MALFORMED || st == CA_ERR_BAD_VERSION || st == CA_ERR_LIMIT ||
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Canonical: encoded afresh from the decoded fields, it is exactly the input. */
     size_t len = 0;
-    FUZZ_CHECK(cai_envelope_reencode(e, NULL, 0, &len) == CA_ERR_BUFFER_TOO_SMALL);
+    FUZZ_CHECK(FUZZ_CALL(cai_envelope_reencode(e, NULL, 0, &len)) == CA_ERR_BUFFER_TOO_SMALL);
     FUZZ_CHECK(len == size);
     uint8_t *again = malloc(size + 32);
     FUZZ_CHECK(again != NULL);
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int too_long =
         ca_envelope_expires_at(e) - ca_envelope_created_at(e) > CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT;
-    st = ca_envelope_verify(e, ca_envelope_created_at(e), &o);
+    st = FUZZ_CALL(ca_envelope_verify(e, ca_envelope_created_at(e), &o));
     FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_SIGNATURE || st == CA_ERR_LIMIT ||
                st == CA_ERR_LIFETIME);
     FUZZ_CHECK(st != CA_OK || !too_long);
@@ -103,12 +103,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint8_t out[BODY_CAP];
     size_t n = 0;
-    st = ca_envelope_body(e, reader(), &o, out, sizeof out, &n);
+    st = FUZZ_CALL(ca_envelope_body(e, reader(), &o, out, sizeof out, &n));
     FUZZ_CHECK(body_status_ok(st));
     FUZZ_CHECK(st != CA_OK || n <= BODY_CAP);
     const uint8_t *view = NULL;
     uint8_t *owned = NULL;
-    ca_status st2 = cai_envelope_body_view(e, reader(), &o, &view, &n, &owned);
+    ca_status st2 = FUZZ_CALL(cai_envelope_body_view(e, reader(), &o, &view, &n, &owned));
     FUZZ_CHECK(body_status_ok(st2));
     FUZZ_CHECK(st2 != CA_OK || n <= BODY_CAP);
     if (st == CA_OK)
@@ -119,8 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ca_replay_guard_new(&g, 2, 0) == CA_OK);
     uint64_t now = ca_envelope_created_at(e);
     ca_status want_first = too_long ? CA_ERR_LIFETIME : CA_OK;
-    FUZZ_CHECK(ca_replay_guard_check(g, e, now) == want_first);
-    FUZZ_CHECK(ca_replay_guard_check(g, e, now) == (too_long ? CA_ERR_LIFETIME : CA_ERR_REPLAY));
+    FUZZ_CHECK(FUZZ_CALL(ca_replay_guard_check(g, e, now)) == want_first);
+    FUZZ_CHECK(FUZZ_CALL(ca_replay_guard_check(g, e, now)) ==
+               (too_long ? CA_ERR_LIFETIME : CA_ERR_REPLAY));
     FUZZ_CHECK(ca_replay_guard_count(g) == (too_long ? 0u : 1u));
     ca_replay_guard_free(g);
     ca_envelope_free(e);

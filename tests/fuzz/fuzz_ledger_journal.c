@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ca_ledger *l = NULL;
     FUZZ_CHECK(ca_ledger_new(&l, &o) == CA_OK);
     cai_replay rep;
-    ca_status st = cai_journal_replay(l, data, size, &rep);
+    ca_status st = FUZZ_CALL(cai_journal_replay(l, data, size, &rep));
     FUZZ_CHECK(st == CA_OK || st == CA_ERR_LEDGER_CORRUPT || st == CA_ERR_LEDGER_OPTIONS_MISMATCH ||
                st == CA_ERR_UNSUPPORTED);
     FUZZ_CHECK(rep.good_end <= size);
@@ -40,7 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(size == CAI_JOURNAL_HEADER_BYTES && rep.torn_bytes == 0);
         }
     } else {
-        FUZZ_CHECK(ca_last_error()[0] != '\0');
     }
     ca_ledger_free(l);
     return 0;

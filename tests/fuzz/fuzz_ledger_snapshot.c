@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ca_ledger_options o = fuzz_ledger_options();
     ca_ledger *l = NULL;
-    ca_status st = cai_snapshot_decode(data, size, &o, CAI_SNAP_SKIP_CHECKSUM, &l);
+    ca_status st = FUZZ_CALL(cai_snapshot_decode(data, size, &o, CAI_SNAP_SKIP_CHECKSUM, &l));
     FUZZ_CHECK(st == CA_OK || st == CA_ERR_LEDGER_CORRUPT || st == CA_ERR_LEDGER_OPTIONS_MISMATCH);
     if (st != CA_OK) {
         FUZZ_CHECK(l == NULL);

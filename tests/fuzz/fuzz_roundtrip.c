@@ -281,25 +281,25 @@ static void check_task_msg(const ca_task_msg *m, const ca_envelope *env)
     ca_status st = CA_ERR_WRONG_KIND;
     switch (kind) {
     case CA_KIND_TASK_REQUEST:
-        st = ca_task_msg_request(m, &u.request);
+        st = FUZZ_CALL(ca_task_msg_request(m, &u.request));
         break;
     case CA_KIND_TASK_BID:
-        st = ca_task_msg_bid(m, &u.bid);
+        st = FUZZ_CALL(ca_task_msg_bid(m, &u.bid));
         break;
     case CA_KIND_TASK_AWARD:
-        st = ca_task_msg_award(m, &u.award);
+        st = FUZZ_CALL(ca_task_msg_award(m, &u.award));
         break;
     case CA_KIND_TASK_RESULT:
-        st = ca_task_msg_result(m, &u.result);
+        st = FUZZ_CALL(ca_task_msg_result(m, &u.result));
         break;
     case CA_KIND_TASK_RECEIPT:
-        st = ca_task_msg_receipt(m, &u.receipt);
+        st = FUZZ_CALL(ca_task_msg_receipt(m, &u.receipt));
         break;
     case CA_KIND_TASK_CANCEL:
-        st = ca_task_msg_cancel(m, &u.cancel);
+        st = FUZZ_CALL(ca_task_msg_cancel(m, &u.cancel));
         break;
     case CA_KIND_TASK_DISPUTE:
-        st = ca_task_msg_dispute(m, &u.dispute);
+        st = FUZZ_CALL(ca_task_msg_dispute(m, &u.dispute));
         break;
     default:
         break;
@@ -431,7 +431,7 @@ static void rt_ledger_op(const uint8_t *data, size_t size)
 {
     ca_ledger_op op, pub;
     const uint8_t *s = NULL, *c = NULL;
-    ca_status st = cai_ledger_op_decode_signed(data, size, &op, &s, &c);
+    ca_status st = FUZZ_CALL(cai_ledger_op_decode_signed(data, size, &op, &s, &c));
     FUZZ_CHECK((ca_ledger_op_decode(data, size, &pub) == CA_OK) == (st == CA_OK));
     if (st != CA_OK)
         return;

@@ -172,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    cs,
                                    nc};
             size_t before = ca_routing_count(rt);
-            st = cai_routing_add_entry(rt, &e, now);
+            st = FUZZ_CALL(cai_routing_add_entry(rt, &e, now));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_ROUTING_STALE || st == CA_ERR_ROUTING_CONFLICT ||
                        st == CA_ERR_EXPIRED || st == CA_ERR_NOT_YET_VALID ||
                        st == CA_ERR_INVALID_ARGUMENT || st == CA_ERR_LIMIT);
@@ -187,24 +187,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 2:
-            st = ca_routing_remove(rt, &id);
+            st = FUZZ_CALL(ca_routing_remove(rt, &id));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
             changed = st == CA_OK;
             break;
         case 3:
-            st = ca_routing_set_reputation(rt, &id, (uint32_t)next(&rd) * 4000u);
+            st = FUZZ_CALL(ca_routing_set_reputation(rt, &id, (uint32_t)next(&rd) * 4000u));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND || st == CA_ERR_INVALID_ARGUMENT);
             changed = st == CA_OK;
             break;
         case 4:
-            st = ca_routing_set_stake(rt, &id,
-                                      next(&rd) == 255 ? UINT64_MAX : (uint64_t)next(&rd) * 70000);
+            st = FUZZ_CALL(ca_routing_set_stake(
+                rt, &id, next(&rd) == 255 ? UINT64_MAX : (uint64_t)next(&rd) * 70000));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
             changed = st == CA_OK;
             break;
         case 5:
-            st = ca_routing_set_evidence(rt, &id, (uint64_t)next(&rd) * 1000,
-                                         (uint64_t)next(&rd) * 1000);
+            st = FUZZ_CALL(ca_routing_set_evidence(rt, &id, (uint64_t)next(&rd) * 1000,
+                                                   (uint64_t)next(&rd) * 1000));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
             changed = st == CA_OK;
             break;
@@ -245,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t k = next(&rd) % 8, n = 99;
             ca_routing_result r[8];
             if (op == 7) {
-                st = ca_routing_select(rt, &q, r, k, &n);
+                st = FUZZ_CALL(ca_routing_select(rt, &q, r, k, &n));
             } else {
                 ca_routing_bid bids[4];
                 for (int i = 0; i < 4; i++) {
@@ -253,7 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     bids[i].price = (uint64_t)next(&rd) * 100;
                     bids[i].latency_ms = (uint32_t)next(&rd) * 10;
                 }
-                st = ca_routing_rank_bids(rt, &q, bids, 4, r, k, &n);
+                st = FUZZ_CALL(ca_routing_rank_bids(rt, &q, bids, 4, r, k, &n));
             }
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_CAPABILITY);
             if (st == CA_OK)
@@ -270,7 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 10:
-            st = next(&rd) & 1 ? ca_kad_mark_failed(kad, &id) : ca_kad_remove(kad, &id);
+            st = FUZZ_CALL(next(&rd) & 1 ? ca_kad_mark_failed(kad, &id) : ca_kad_remove(kad, &id));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
             changed = st == CA_OK ? 2 : 0;
             break;

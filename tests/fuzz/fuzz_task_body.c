@@ -19,10 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = data + 1;
     size_t len = size - 1;
     cai_task_body b;
-    ca_status st = cai_task_body_decode(kind, body, len, &b);
+    ca_status st = FUZZ_CALL(cai_task_body_decode(kind, body, len, &b));
     if (st != CA_OK) {
         FUZZ_CHECK(st == CA_ERR_MALFORMED || st == CA_ERR_BAD_CAPABILITY);
-        FUZZ_CHECK(ca_last_error()[0] != '\0');
         return 0;
     }
     /* NUL-terminated copies of the zero-copy strings, as ca_task_msg makes them */

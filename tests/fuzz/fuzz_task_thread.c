@@ -18,7 +18,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ca_task *t = NULL;
-    ca_status st = ca_task_deserialize(&t, data, size, NULL);
+    ca_status st = FUZZ_CALL(ca_task_deserialize(&t, data, size, NULL));
     if (st != CA_OK) {
         FUZZ_CHECK(t == NULL);
         FUZZ_CHECK(st < 0);

@@ -670,8 +670,8 @@ static ca_task *flood_thread(const flood *f)
     ca_task *t = NULL;
     assert_ok(th_new(&t, &f->request, T0 + 10));
     for (int i = 0; i < FLOOD; i++) {
-        ca_status st = ca_task_apply(t, f->bids[i], T0 + 2100);
-        assert_status(i < (int)CA_TASK_MAX_BIDS_DEFAULT ? CA_OK : CA_ERR_LIMIT, st);
+        assert_status(i < (int)CA_TASK_MAX_BIDS_DEFAULT ? CA_OK : CA_ERR_LIMIT,
+                      ca_task_apply(t, f->bids[i], T0 + 2100));
     }
     assert_int_equal(ca_task_bid_count(t), CA_TASK_MAX_BIDS_DEFAULT);
     assert_int_equal(ca_task_message_count(t), 1 + CA_TASK_MAX_BIDS_DEFAULT);
@@ -901,12 +901,12 @@ static ca_status ev_build(const th_msg *rq, const th_msg *const *ctx, size_t nct
 }
 
 /* Expects CA_ERR_BAD_EVIDENCE whose sentence names `why` (a thread status or a phrase). */
-static void expect_bad(ca_status st, const char *why)
-{
-    assert_status(CA_ERR_BAD_EVIDENCE, st);
-    if (strstr(ca_last_error(), why) == NULL)
-        fail_msg("expected \"%s\" in: %s", why, ca_last_error());
-}
+#define expect_bad(expr, why)                                                                      \
+    do {                                                                                           \
+        assert_status(CA_ERR_BAD_EVIDENCE, expr);                                                  \
+        if (strstr(ca_last_error(), (why)) == NULL)                                                \
+            fail_msg("expected \"%s\" in: %s", (why), ca_last_error());                            \
+    } while (0)
 
 /* Hand-written evidence bytes: {0: kind, 1: request, 2: [side a], 3: [side b]} (no checks). */
 static size_t ev_write(uint8_t *out, size_t cap, uint32_t kind, const th_msg *rq,

@@ -46,10 +46,12 @@ static void test_digest_no_memory(void **state)
 
     fail_malloc = 1;
     failed = 0;
+    unsigned long serial = cai_error_serial();
     ca_status st = ca_task_digest(t, &d);
     fail_malloc = 0;
     assert_int_equal(failed, 1);
-    assert_status(CA_ERR_NO_MEMORY, st);
+    assert_status_value(CA_ERR_NO_MEMORY, st);
+    assert_true(cai_error_serial() != serial); /* LAST ERROR RULE: a sentence of its own */
     assert_memory_equal(d.bytes, untouched.bytes, CA_HASH_BYTES);
     assert_non_null(strstr(ca_last_error(), "digest"));
 

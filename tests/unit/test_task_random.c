@@ -268,9 +268,11 @@ static ca_task *deliver(const scenario *s)
             const item *it = &s->items[order[o]];
             ca_hash d0, d1;
             assert_ok(ca_task_digest(t, &d0));
+            unsigned long serial = cai_error_serial();
             ca_status st = th_apply(t, &it->m, it->now);
             assert_ok(ca_task_digest(t, &d1));
             if (st != CA_OK) {
+                assert_true(cai_error_serial() != serial);   /* LAST ERROR RULE */
                 assert_memory_equal(d0.bytes, d1.bytes, 32); /* state untouched */
                 assert_true(st < 0);
             }

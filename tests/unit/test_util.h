@@ -11,12 +11,34 @@
 
 #include <cmocka.h>
 
-/* Asserts a ca_status, printing both names and the last error on mismatch. */
+#include "internal.h"
+
+/*
+ * Asserts a ca_status, printing both names and the last error on mismatch.
+ * LAST ERROR RULE (common.h) check, shared by every test: when `expr` fails,
+ * it must have recorded a sentence of its own while it ran (the thread's
+ * sentence count moved and the sentence is not empty), never left an earlier
+ * one. So `expr` must contain the failing call itself, not a saved status:
+ * use assert_status_value for those.
+ */
 #define assert_status(expected, expr)                                                              \
     do {                                                                                           \
+        unsigned long serial_ = cai_error_serial();                                                \
         ca_status got_ = (expr);                                                                   \
         if (got_ != (expected))                                                                    \
             fail_msg("%s: expected %s, got %s (%s)", #expr, ca_status_str(expected),               \
+                     ca_status_str(got_), ca_last_error());                                        \
+        if (got_ != CA_OK && (cai_error_serial() == serial_ || ca_last_error()[0] == '\0'))        \
+            fail_msg("%s: %s without a sentence of its own (ca_last_error: \"%s\")", #expr,        \
+                     ca_status_str(got_), ca_last_error());                                        \
+    } while (0)
+
+/* Asserts a status held in a variable or a sticky decoder (no call, no sentinel). */
+#define assert_status_value(expected, value)                                                       \
+    do {                                                                                           \
+        ca_status got_ = (value);                                                                  \
+        if (got_ != (expected))                                                                    \
+            fail_msg("%s: expected %s, got %s (%s)", #value, ca_status_str(expected),              \
                      ca_status_str(got_), ca_last_error());                                        \
     } while (0)
 

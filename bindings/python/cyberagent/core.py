@@ -45,7 +45,12 @@ def status_str(status: int) -> str:
 
 
 def last_error() -> str:
-    """This thread's sentence for the last failed library call ("" if none)."""
+    """This thread's sentence for the last failed library call ("" if none yet).
+
+    Meaningful only right after a call that failed (LAST ERROR RULE in
+    common.h): a successful call may leave an older sentence or replace it, and
+    never clears it. Every :class:`~cyberagent.Error` already carries the
+    sentence of its own failure as ``.message``; read that instead."""
     return F.ca_last_error().decode("utf-8", "replace")
 
 

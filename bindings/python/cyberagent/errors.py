@@ -259,7 +259,12 @@ def error_class(status: int) -> Type[Error]:
 
 
 def make_error(status: int) -> Error:
-    """Builds the exception for `status` with this thread's ca_last_error() sentence."""
+    """Builds the exception for `status` with this thread's ca_last_error() sentence.
+
+    Call it right after the C call that returned `status`, on the same thread,
+    with no library call in between (LAST ERROR RULE, common.h: the sentence
+    belongs to the last call that failed). Finalizers may run in between: they
+    only call ``ca_*_free``, which never changes the sentence."""
     from ._lib import F
 
     message = (F.ca_last_error() or b"").decode("utf-8", "replace")

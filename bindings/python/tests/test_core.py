@@ -1,6 +1,7 @@
 """Library-wide functions, exceptions, loading and the signature table."""
 
 import ctypes
+import gc
 import os
 import subprocess
 import sys
@@ -58,6 +59,31 @@ class TestCore(unittest.TestCase):
     def test_last_error_is_set_by_failure(self):
         with self.assertRaises(cyberagent.DidError):
             cyberagent.did_parse("did:web:example.com")
+        self.assertNotEqual(cyberagent.last_error(), "")
+
+    def test_each_error_carries_its_own_sentence(self):
+        # LAST ERROR RULE (common.h): the binding reads ca_last_error() right
+        # after the failing call, so an exception never shows an earlier one.
+        ident = cyberagent.Identity.generate()
+        with self.assertRaises(cyberagent.DidError) as first:
+            cyberagent.did_parse("did:web:example.com")
+        self.assertIn("did:key", first.exception.message)
+        with self.assertRaises(cyberagent.MalformedError) as second:
+            cyberagent.Envelope.decode(b"\x81\x00\xc1")
+        self.assertIn("malformed", second.exception.message)
+        self.assertNotEqual(first.exception.message, second.exception.message)
+        self.assertEqual(cyberagent.last_error(), second.exception.message)
+        # A finalizer that frees a handle between a failure and the read
+        # cannot replace the sentence: ca_*_free never touches it.
+        del ident
+        gc.collect()
+        self.assertEqual(cyberagent.last_error(), second.exception.message)
+        # Successes never clear it ("" does not mean success); routing and
+        # the ledger used to clear it, identity and envelope did not.
+        cyberagent.did_encode(bytes(range(32)))
+        self.assertNotEqual(cyberagent.last_error(), "")
+        rt = cyberagent.Routing()
+        self.assertEqual(len(rt), 0)
         self.assertNotEqual(cyberagent.last_error(), "")
 
     def test_every_table_entry_has_types(self):

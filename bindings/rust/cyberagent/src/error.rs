@@ -18,6 +18,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// Builds an error from a status, reading this thread's `ca_last_error()`.
+    /// Call it right after the C call that returned `status`, with no library
+    /// call in between (LAST ERROR RULE, common.h); drops in between are fine,
+    /// `ca_*_free` never changes the sentence.
     pub(crate) fn from_status(status: i32) -> Error {
         // SAFETY: ca_last_error returns a valid NUL-terminated thread-local string.
         let message = unsafe { cstr(sys::ca_last_error()) };

@@ -100,8 +100,11 @@ pub fn status_str(status: i32) -> &'static str {
     unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap_or("CA_ERR_UNKNOWN")
 }
 
-/// This thread's sentence for its last failed call ("" if none). Errors
-/// returned by this crate already carry it.
+/// This thread's sentence for its last failed call ("" if none yet).
+/// Meaningful only right after a call that failed (LAST ERROR RULE in
+/// common.h): a success may leave an older sentence or replace it, and never
+/// clears it. Errors returned by this crate already carry their own sentence
+/// ([`Error::message`]); read that instead.
 pub fn last_error() -> String {
     // SAFETY: thread-local NUL-terminated string.
     unsafe { error::cstr(sys::ca_last_error()) }

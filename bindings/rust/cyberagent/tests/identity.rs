@@ -181,3 +181,25 @@ fn identity_is_shared_across_threads() {
         h.join().unwrap();
     }
 }
+
+/// LAST ERROR RULE (common.h): an Error carries the sentence of its own
+/// failing call, read right after it, never an earlier failure's.
+#[test]
+fn each_error_carries_its_own_sentence() {
+    let me = Identity::generate().unwrap();
+    let first = cyberagent::did_parse("did:web:example.com").unwrap_err();
+    assert_eq!(first.status(), status::CA_ERR_BAD_DID);
+    assert!(first.message().contains("did:key"), "{}", first.message());
+    let second = cyberagent::Envelope::decode(&[0x81, 0x00, 0xc1], None).unwrap_err();
+    assert_eq!(second.status(), status::CA_ERR_MALFORMED);
+    assert!(second.message().contains("malformed"), "{}", second.message());
+    assert_ne!(first.message(), second.message());
+    assert_eq!(cyberagent::last_error(), second.message());
+    // Drop (ca_*_free) between a failure and the read never replaces the sentence.
+    drop(me);
+    assert_eq!(cyberagent::last_error(), second.message());
+    // Successes never clear it: "" does not mean success.
+    let rt = cyberagent::Routing::new(None).unwrap();
+    assert_eq!(rt.count(), 0);
+    assert!(!cyberagent::last_error().is_empty());
+}
