@@ -1,7 +1,8 @@
 /*
  * Ledger core: accounts, unbonding queue, escrows, slashing, state hash,
- * invariant check. Every op is validated completely (validate_*) before the
- * first change (commit_*), so a failure leaves the state untouched.
+ * invariant check. Every op is checked completely (check_op: the op table's
+ * steps, check_* of its row) before the first change (its row's commit_*), so
+ * a failure leaves the state untouched.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -632,10 +633,10 @@ static ca_status need_accounts(const ca_ledger *l, uint32_t n)
 
 /* What a SLASH's checks computed: everything its commit moves. */
 typedef struct slash_plan {
-    uint32_t offender, victim;            /* victim CAI_NONE: its share burns */
-    uint64_t offense;                     /* offense time: the escrow's deadline or op.deadline */
-    uint64_t total, from_bonded;          /* taken in all, and from the bond */
-    ca_hash key;                          /* the evidence key */
+    uint32_t offender, victim;   /* victim CAI_NONE: its share burns */
+    uint64_t offense;            /* offense time: the escrow's deadline or op.deadline */
+    uint64_t total, from_bonded; /* taken in all, and from the bond */
+    ca_hash key;                 /* the evidence key */
 } slash_plan;
 
 struct cai_op_ctx {
@@ -1128,12 +1129,15 @@ static void commit_slash(ca_ledger *l, cai_op_ctx *c)
 
 /* ---- the table ---- */
 
-#define ROWS(rows)            .checks = (rows), .n_checks = sizeof(rows) / sizeof((rows)[0])
-#define ROW(status, doc)      {(status), (doc)}
-#define HAS_ACCOUNT(who)      ROW(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, who " has an account")
-#define ESCROW_HELD           ROW(CA_ERR_LEDGER_UNKNOWN_ESCROW, "an escrow for `ref` is held")
-#define ESCROW_OPEN           ROW(CA_ERR_LEDGER_ESCROW_CLOSED, "the escrow is open")
-#define SIGNED_BY(party)      ROW(CA_ERR_LEDGER_UNAUTHORIZED, "the signer is the escrow's " party)
+#define ROWS(rows) .checks = (rows), .n_checks = sizeof(rows) / sizeof((rows)[0])
+#define ROW(status, doc)                                                                           \
+    {                                                                                              \
+        (status), (doc)                                                                            \
+    }
+#define HAS_ACCOUNT(who) ROW(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, who " has an account")
+#define ESCROW_HELD      ROW(CA_ERR_LEDGER_UNKNOWN_ESCROW, "an escrow for `ref` is held")
+#define ESCROW_OPEN      ROW(CA_ERR_LEDGER_ESCROW_CLOSED, "the escrow is open")
+#define SIGNED_BY(party) ROW(CA_ERR_LEDGER_UNAUTHORIZED, "the signer is the escrow's " party)
 
 static const cai_ledger_check mint_rows[] = {
     ROW(CA_ERR_OVERFLOW, "minted + amount ≤ 2^64 − 1"),
@@ -1205,11 +1209,11 @@ static const cai_ledger_check escrow_split_rows[] = {
 };
 
 #define SLASH_TAIL_ROWS                                                                            \
-    ROW(CA_ERR_LEDGER_EVIDENCE_EXPIRED,                                                            \
-        "offense time + `max_evidence_age` ≥ T (saturating)"),                                     \
-        ROW(CA_ERR_LEDGER_EVIDENCE_USED, "the evidence key (kind, ref, offender) is not recorded"), \
+    ROW(CA_ERR_LEDGER_EVIDENCE_EXPIRED, "offense time + `max_evidence_age` ≥ T (saturating)"),     \
+        ROW(CA_ERR_LEDGER_EVIDENCE_USED,                                                           \
+            "the evidence key (kind, ref, offender) is not recorded"),                             \
         ROW(CA_ERR_LEDGER_NO_STAKE,                                                                \
-            "the slash takes something: the sum over the offender's bond and its unbonding "      \
+            "the slash takes something: the sum over the offender's bond and its unbonding "       \
             "entries with `mature_at` > now of ceil(x · fraction / 10^6) is > 0")
 
 static const cai_ledger_check slash_equivocation_rows[] = {
@@ -1243,91 +1247,136 @@ static const cai_ledger_check slash_dispute_rows[] = {
 #define SLASH_ROW(kind, nm, rows, check_, signer_, zero_, who_, effect_)                           \
     {                                                                                              \
         .name = (nm), .type = CA_LEDGER_OP_SLASH, .evidence = (kind),                              \
-        .fields = F_CP | F_REF | F_DL | F_EV, .zero = (zero_), .signer = (signer_),                \
-        .distinct = 1, .reserve = CAI_RES_EVIDENCE | CAI_RES_EXPIRY, ROWS(rows),                   \
-        .check = (check_), .commit = commit_slash, .who = (who_), .effect = (effect_)              \
+        .fields = F_CP | F_REF | F_DL | F_EV, .zero = (zero_), .signer = (signer_), .distinct = 1, \
+        .reserve = CAI_RES_EVIDENCE | CAI_RES_EXPIRY, ROWS(rows), .check = (check_),               \
+        .commit = commit_slash, .who = (who_), .effect = (effect_)                                 \
     }
 
 const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
-    [CA_LEDGER_OP_MINT] = {.name = "MINT", .type = CA_LEDGER_OP_MINT, .fields = F_CP | F_AMT,
-                           .need = F_AMT, .signer = CAI_SIGNER_AUTHORITY, .new_cp = 1,
-                           ROWS(mint_rows), .check = check_mint, .commit = commit_mint,
+    [CA_LEDGER_OP_MINT] = {.name = "MINT",
+                           .type = CA_LEDGER_OP_MINT,
+                           .fields = F_CP | F_AMT,
+                           .need = F_AMT,
+                           .signer = CAI_SIGNER_AUTHORITY,
+                           .new_cp = 1,
+                           ROWS(mint_rows),
+                           .check = check_mint,
+                           .commit = commit_mint,
                            .who = "the authority",
                            .effect = "`amount` new units to the counterparty (the authority "
                                      "itself allowed)"},
-    [CA_LEDGER_OP_TRANSFER] = {.name = "TRANSFER", .type = CA_LEDGER_OP_TRANSFER,
-                               .fields = F_CP | F_AMT, .need = F_AMT, .distinct = 1, .new_cp = 1,
-                               ROWS(transfer_rows), .check = check_transfer,
-                               .commit = commit_transfer, .who = "the owner of the funds",
+    [CA_LEDGER_OP_TRANSFER] = {.name = "TRANSFER",
+                               .type = CA_LEDGER_OP_TRANSFER,
+                               .fields = F_CP | F_AMT,
+                               .need = F_AMT,
+                               .distinct = 1,
+                               .new_cp = 1,
+                               ROWS(transfer_rows),
+                               .check = check_transfer,
+                               .commit = commit_transfer,
+                               .who = "the owner of the funds",
                                .effect = "`amount` from the signer's balance to the "
                                          "counterparty's"},
-    [CA_LEDGER_OP_BOND] = {.name = "BOND", .type = CA_LEDGER_OP_BOND, .fields = F_AMT,
-                           .need = F_AMT, ROWS(bond_rows), .check = check_bond,
-                           .commit = commit_bond, .who = "the owner",
+    [CA_LEDGER_OP_BOND] = {.name = "BOND",
+                           .type = CA_LEDGER_OP_BOND,
+                           .fields = F_AMT,
+                           .need = F_AMT,
+                           ROWS(bond_rows),
+                           .check = check_bond,
+                           .commit = commit_bond,
+                           .who = "the owner",
                            .effect = "`amount` from balance to bonded"},
-    [CA_LEDGER_OP_UNBOND] = {.name = "UNBOND", .type = CA_LEDGER_OP_UNBOND, .fields = F_AMT,
-                             .need = F_AMT, .reserve = CAI_RES_UNBOND, ROWS(unbond_rows),
-                             .check = check_unbond, .commit = commit_unbond, .who = "the owner",
+    [CA_LEDGER_OP_UNBOND] = {.name = "UNBOND",
+                             .type = CA_LEDGER_OP_UNBOND,
+                             .fields = F_AMT,
+                             .need = F_AMT,
+                             .reserve = CAI_RES_UNBOND,
+                             ROWS(unbond_rows),
+                             .check = check_unbond,
+                             .commit = commit_unbond,
+                             .who = "the owner",
                              .effect = "`amount` from bonded to a new unbonding entry, last in "
                                        "the account's list, maturing at now + "
                                        "`unbonding_delay`"},
-    [CA_LEDGER_OP_WITHDRAW] = {.name = "WITHDRAW", .type = CA_LEDGER_OP_WITHDRAW,
-                               ROWS(withdraw_rows), .check = check_withdraw,
-                               .commit = commit_withdraw, .who = "the owner",
+    [CA_LEDGER_OP_WITHDRAW] = {.name = "WITHDRAW",
+                               .type = CA_LEDGER_OP_WITHDRAW,
+                               ROWS(withdraw_rows),
+                               .check = check_withdraw,
+                               .commit = commit_withdraw,
+                               .who = "the owner",
                                .effect = "every unbonding entry with `mature_at` ≤ now to "
                                          "balance"},
-    [CA_LEDGER_OP_ESCROW_OPEN] = {.name = "ESCROW_OPEN", .type = CA_LEDGER_OP_ESCROW_OPEN,
-                                  .fields = F_CP | F_REF | F_AMT | F_AMT2 | F_DL, .need = F_AMT,
-                                  .distinct = 1, .reserve = CAI_RES_ESCROW,
-                                  ROWS(escrow_open_rows), .check = check_escrow_open,
+    [CA_LEDGER_OP_ESCROW_OPEN] = {.name = "ESCROW_OPEN",
+                                  .type = CA_LEDGER_OP_ESCROW_OPEN,
+                                  .fields = F_CP | F_REF | F_AMT | F_AMT2 | F_DL,
+                                  .need = F_AMT,
+                                  .distinct = 1,
+                                  .reserve = CAI_RES_ESCROW,
+                                  ROWS(escrow_open_rows),
+                                  .check = check_escrow_open,
                                   .commit = commit_escrow_open,
                                   .who = "the hirer; signed ops carry the worker's cosignature",
                                   .effect = "a new open escrow for `ref` holding `amount` (the "
                                             "payment) of the hirer's balance and `amount2` (the "
                                             "collateral) of the worker's"},
     [CA_LEDGER_OP_ESCROW_DELIVER] = {.name = "ESCROW_DELIVER",
-                                     .type = CA_LEDGER_OP_ESCROW_DELIVER, .fields = F_REF | F_RES,
-                                     .need = F_RES, .party = CAI_PARTY_WORKER,
-                                     ROWS(escrow_deliver_rows), .check = check_escrow_deliver,
+                                     .type = CA_LEDGER_OP_ESCROW_DELIVER,
+                                     .fields = F_REF | F_RES,
+                                     .need = F_RES,
+                                     .party = CAI_PARTY_WORKER,
+                                     ROWS(escrow_deliver_rows),
+                                     .check = check_escrow_deliver,
                                      .commit = commit_escrow_deliver,
                                      .who = "the escrow's worker",
                                      .effect = "the escrow is delivered and records `result`"},
     [CA_LEDGER_OP_ESCROW_RELEASE] = {.name = "ESCROW_RELEASE",
-                                     .type = CA_LEDGER_OP_ESCROW_RELEASE, .fields = F_REF,
-                                     .party = CAI_PARTY_HIRER, .reserve = CAI_RES_EXPIRY,
-                                     ROWS(escrow_release_rows), .check = check_escrow_release,
-                                     .commit = commit_escrow_release, .who = "the escrow's hirer",
+                                     .type = CA_LEDGER_OP_ESCROW_RELEASE,
+                                     .fields = F_REF,
+                                     .party = CAI_PARTY_HIRER,
+                                     .reserve = CAI_RES_EXPIRY,
+                                     ROWS(escrow_release_rows),
+                                     .check = check_escrow_release,
+                                     .commit = commit_escrow_release,
+                                     .who = "the escrow's hirer",
                                      .effect = "settles it: payment and collateral to the "
                                                "worker"},
-    [CA_LEDGER_OP_ESCROW_REFUND] = {.name = "ESCROW_REFUND", .type = CA_LEDGER_OP_ESCROW_REFUND,
-                                    .fields = F_REF, .party = CAI_PARTY_EITHER,
-                                    .reserve = CAI_RES_EXPIRY, ROWS(escrow_refund_rows),
-                                    .check = check_escrow_refund, .commit = commit_escrow_refund,
+    [CA_LEDGER_OP_ESCROW_REFUND] = {.name = "ESCROW_REFUND",
+                                    .type = CA_LEDGER_OP_ESCROW_REFUND,
+                                    .fields = F_REF,
+                                    .party = CAI_PARTY_EITHER,
+                                    .reserve = CAI_RES_EXPIRY,
+                                    ROWS(escrow_refund_rows),
+                                    .check = check_escrow_refund,
+                                    .commit = commit_escrow_refund,
                                     .who = "the escrow's worker, or its hirer",
                                     .effect = "settles it: payment to the hirer, collateral to "
                                               "the worker"},
-    [CA_LEDGER_OP_ESCROW_SPLIT] = {.name = "ESCROW_SPLIT", .type = CA_LEDGER_OP_ESCROW_SPLIT,
+    [CA_LEDGER_OP_ESCROW_SPLIT] = {.name = "ESCROW_SPLIT",
+                                   .type = CA_LEDGER_OP_ESCROW_SPLIT,
                                    .fields = F_REF | F_AMT | F_AMT2,
-                                   .signer = CAI_SIGNER_ARBITER, .reserve = CAI_RES_EXPIRY,
-                                   ROWS(escrow_split_rows), .check = check_escrow_split,
-                                   .commit = commit_escrow_split, .who = "the arbiter",
+                                   .signer = CAI_SIGNER_ARBITER,
+                                   .reserve = CAI_RES_EXPIRY,
+                                   ROWS(escrow_split_rows),
+                                   .check = check_escrow_split,
+                                   .commit = commit_escrow_split,
+                                   .who = "the arbiter",
                                    .effect = "settles it: `amount` of the payment and the "
                                              "collateral but `amount2` to the worker, the rest "
                                              "to the hirer"},
-    [CA_LEDGER_OP_SLASH] = SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION, "SLASH EQUIVOCATION",
-                                     slash_equivocation_rows, check_slash_equivocation,
-                                     CAI_SIGNER_ANY, 0, "a reporter",
-                                     "slashes the offender: reporter's share, no victim"),
-    [CA_LEDGER_OP_SLASH + 1] = SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE,
-                                         "SLASH MISSED_DEADLINE", slash_missed_rows,
-                                         check_slash_missed, CAI_SIGNER_ANY, F_DL, "a reporter",
-                                         "slashes the worker: reporter's share, the hirer the "
-                                         "victim"),
-    [CA_LEDGER_OP_SLASH + 2] = SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE, "SLASH DISPUTE",
-                                         slash_dispute_rows, check_slash_dispute,
-                                         CAI_SIGNER_ARBITER, F_DL, "the arbiter",
-                                         "slashes the party: no reporter's share, the other "
-                                         "party the victim"),
+    [CA_LEDGER_OP_SLASH] =
+        SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION, "SLASH EQUIVOCATION", slash_equivocation_rows,
+                  check_slash_equivocation, CAI_SIGNER_ANY, 0, "a reporter",
+                  "slashes the offender: reporter's share, no victim"),
+    [CA_LEDGER_OP_SLASH + 1] =
+        SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE, "SLASH MISSED_DEADLINE", slash_missed_rows,
+                  check_slash_missed, CAI_SIGNER_ANY, F_DL, "a reporter",
+                  "slashes the worker: reporter's share, the hirer the "
+                  "victim"),
+    [CA_LEDGER_OP_SLASH + 2] =
+        SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE, "SLASH DISPUTE", slash_dispute_rows,
+                  check_slash_dispute, CAI_SIGNER_ARBITER, F_DL, "the arbiter",
+                  "slashes the party: no reporter's share, the other "
+                  "party the victim"),
 };
 
 unsigned cai_ledger_type_fields(uint32_t type)
@@ -1341,7 +1390,7 @@ size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, si
 #define STEP(kind_, k_, status_)                                                                   \
     do {                                                                                           \
         if (n < cap)                                                                               \
-            out[n] = (cai_ledger_step){(uint8_t)(kind_), (uint8_t)(k_), (status_)};                                \
+            out[n] = (cai_ledger_step){(uint8_t)(kind_), (uint8_t)(k_), (status_)};                \
         n++;                                                                                       \
     } while (0)
     STEP(CAI_STEP_TYPE, 0, CA_ERR_INVALID_ARGUMENT);
@@ -1372,21 +1421,35 @@ size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, si
 
 /* ---- applying an op: the same steps for every row ---- */
 
-/* Step 1: what the op must look like. */
-static ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec **spec,
-                             unsigned *step)
+/*
+ * Steps TYPE and UNUSED, the rule the encoder applies too (one encoding per op):
+ * the type is known and every field it does not carry is zero. *set: the
+ * fields the op sets (F_*).
+ */
+ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
 {
     if (op->type - 1u >= CA_LEDGER_OP_SLASH) {
         *step = CAI_STEP_TYPE;
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
     }
-    const unsigned set = cai_ledger_op_set_fields(op);
-    const unsigned unused = set & ~(unsigned)cai_ledger_ops[op->type].fields;
+    *set = cai_ledger_op_set_fields(op);
+    const unsigned unused = *set & ~(unsigned)cai_ledger_ops[op->type].fields;
     if (unused != 0) {
         *step = CAI_STEP_UNUSED;
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
                         op->type, cai_ledger_op_field_name(unused));
     }
+    return CA_OK;
+}
+
+/* Step 1: what the op must look like. */
+static ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec **spec,
+                             unsigned *step)
+{
+    unsigned set = 0;
+    ca_status st = cai_ledger_op_carried(op, &set, step);
+    if (st != CA_OK)
+        return st;
     const cai_ledger_op_spec *s = cai_ledger_op_spec_of(op);
     if (s == NULL) {
         *step = CAI_STEP_EVIDENCE;
@@ -1412,8 +1475,8 @@ static ca_status check_signer(const ca_ledger *l, const cai_ledger_op_spec *s,
                               const ca_ledger_op *op, unsigned *step)
 {
     if (s->signer != CAI_SIGNER_ANY &&
-        !id_eq(&op->signer, s->signer == CAI_SIGNER_AUTHORITY ? &l->opts.authority
-                                                              : &l->opts.arbiter)) {
+        !id_eq(&op->signer,
+               s->signer == CAI_SIGNER_AUTHORITY ? &l->opts.authority : &l->opts.arbiter)) {
         *step = CAI_STEP_SIGNER;
         return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "only the %s may sign %s",
                         s->signer == CAI_SIGNER_AUTHORITY ? "authority" : "arbiter", s->name);
@@ -1472,8 +1535,9 @@ static ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((always_inline))
 #endif
-static inline ca_status check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
-                          const uint64_t *result_at, unsigned *step)
+static inline ca_status
+check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
+         const uint64_t *result_at, unsigned *step)
 {
     const cai_ledger_op_spec *s = NULL;
     ca_status st;

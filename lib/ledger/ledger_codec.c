@@ -140,12 +140,10 @@ const char *cai_ledger_op_field_name(unsigned bits)
 /* The op's map entries; every field the type does not use must be zero (one encoding per op). */
 static ca_status op_entries(const ca_ledger_op *op, uint32_t *entries)
 {
-    if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
-    const unsigned unused = cai_ledger_op_set_fields(op) & ~cai_ledger_type_fields(op->type);
-    if (unused != 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
-                        op->type, cai_ledger_op_field_name(unused));
+    unsigned set, step;
+    ca_status st = cai_ledger_op_carried(op, &set, &step);
+    if (st != CA_OK)
+        return st;
     *entries = cai_wire_count(&cai_ledger_op_table, op);
     return CA_OK;
 }
@@ -359,7 +357,8 @@ ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const ca_ledger_op *op,
 
 /*
  * Strict decoder. `want_sig`: 1 for signed bytes (key 15 required, key 14
- * exactly for ESCROW_OPEN), 0 for the unsigned encoding (neither).
+ * exactly for ESCROW_OPEN), 0 for the unsigned encoding (neither). Writes
+ * *op, *sig and *cosig only on success.
  */
 static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_op *op,
                         const uint8_t **sig, const uint8_t **cosig)
@@ -367,22 +366,26 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
     if (len > CA_LEDGER_OP_MAX_BYTES)
         return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes exceeds %u", len,
                         CA_LEDGER_OP_MAX_BYTES);
-    memset(op, 0, sizeof *op);
+    ca_ledger_op v;
+    memset(&v, 0, sizeof v);
     sig_wire x = {0, NULL, NULL};
     cai_wire_dec d;
     cai_wire_map m;
     cai_wd_init(&d, msg, len);
     cai_wd_map(&d, &m);
-    cai_wd_fields(&d, &m, &cai_ledger_op_table, op);
+    cai_wd_fields(&d, &m, &cai_ledger_op_table, &v);
     if (want_sig) {
-        x.type = op->type;
+        x.type = v.type;
         cai_wd_fields(&d, &m, &cai_ledger_op_sig_table, &x);
     }
     cai_wd_map_end(&d, &m);
     ca_status st = cai_wd_finish(&d);
+    if (st != CA_OK)
+        return st;
+    *op = v;
     *sig = x.sig;
     *cosig = x.cosig;
-    return st;
+    return CA_OK;
 }
 
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
@@ -390,9 +393,9 @@ ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_
 {
     const uint8_t *s = NULL, *c = NULL;
     ca_status st = decode(msg, len, sig != NULL, op, &s, &c);
-    if (sig)
+    if (st == CA_OK && sig)
         *sig = s;
-    if (cosig)
+    if (st == CA_OK && cosig)
         *cosig = c;
     return st;
 }

@@ -150,7 +150,7 @@ unsigned cai_ledger_type_fields(uint32_t type);
  * SLASH one per evidence kind, saying everything the apply path does with
  * that op. cai_ledger_apply_op runs, for every op, the same steps:
  *   1. shape: the type is known, each field it does not carry is zero
- *      (cai_ledger_op_unused), a SLASH's evidence kind is known, the fields
+ *      (cai_ledger_op_carried), a SLASH's evidence kind is known, the fields
  *      in `need` are not zero and those in `zero` are (CA_ERR_INVALID_ARGUMENT);
  *   2. the fixed signer `signer` (CA_ERR_LEDGER_UNAUTHORIZED), then, when
  *      `distinct`, counterparty != signer (CA_ERR_LEDGER_SELF_DEALING);
@@ -234,6 +234,13 @@ static inline const cai_ledger_op_spec *cai_ledger_op_spec_of(const ca_ledger_op
         return &cai_ledger_ops[CA_LEDGER_OP_SLASH - 1u + op->evidence];
     return NULL;
 }
+
+/*
+ * Steps TYPE and UNUSED, written once for the apply path and the encoder: the
+ * type is known and every field it does not carry is zero (else
+ * CA_ERR_INVALID_ARGUMENT, *step the one that failed). *set: the F_* the op sets.
+ */
+ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step);
 
 /* Core (ledger.c). */
 ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts);
@@ -331,7 +338,8 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       const uint8_t *cosig, uint8_t *out, size_t out_cap,
                                       size_t *out_len);
 /* Strict decode of signed bytes (sig and cosig non-NULL: *sig and, for ESCROW_OPEN, *cosig point
- * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). */
+ * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). Writes
+ * its outputs only on success. */
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
                                       const uint8_t **sig, const uint8_t **cosig);
 
