@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "core/array.h"
-#include "ledger/ledger_internal.h"
+#include "ledger/ledger_ops.h"
 
 size_t ca_ledger_op_max_bytes(void)
 {
@@ -788,7 +788,8 @@ static inline const cai_escrow *find_escrow(const ca_ledger *l, cai_op_ctx *c)
     return c->ei == CAI_NONE ? NULL : &l->escrows[c->ei];
 }
 
-/* The signer's roles in escrow e (CAI_PARTY_* bits). */
+/* The roles of account `si` in escrow e (bits). */
+enum { CAI_PARTY_HIRER = 1, CAI_PARTY_WORKER = 2 };
 static inline unsigned party_of(const cai_escrow *e, uint32_t si)
 {
     return (si == e->hirer ? (unsigned)CAI_PARTY_HIRER : 0u) |
@@ -1140,23 +1141,23 @@ static void commit_slash(ca_ledger *l, cai_op_ctx *c)
 #define SIGNED_BY(party) ROW(CA_ERR_LEDGER_UNAUTHORIZED, "the signer is the escrow's " party)
 
 static const cai_ledger_check mint_rows[] = {
-    ROW(CA_ERR_OVERFLOW, "minted + amount ≤ 2^64 − 1"),
+    ROW(CA_ERR_OVERFLOW, "`minted` + `amount` ≤ 2^64 − 1"),
 };
 
 static const cai_ledger_check transfer_rows[] = {
     HAS_ACCOUNT("the signer"),
-    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's balance ≥ amount"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's balance ≥ `amount`"),
 };
 
 static const cai_ledger_check bond_rows[] = {
     HAS_ACCOUNT("the signer"),
     ROW(CA_ERR_LEDGER_JAILED, "the signer is not jailed: now ≥ its `jailed_until`"),
-    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's balance ≥ amount"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's balance ≥ `amount`"),
 };
 
 static const cai_ledger_check unbond_rows[] = {
     HAS_ACCOUNT("the signer"),
-    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's bonded stake ≥ amount"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's bonded stake ≥ `amount`"),
     ROW(CA_ERR_LIMIT, "the signer holds fewer than `max_unbonding_entries` unbonding entries"),
     ROW(CA_ERR_OVERFLOW, "now + `unbonding_delay` ≤ 2^64 − 1 (the entry's `mature_at`)"),
 };
@@ -1169,15 +1170,16 @@ static const cai_ledger_check withdraw_rows[] = {
 static const cai_ledger_check escrow_open_rows[] = {
     ROW(CA_ERR_LEDGER_ESCROW_EXISTS, "no escrow for `ref` is held (open, or settled and kept)"),
     ROW(CA_ERR_LIMIT, "the ledger holds fewer than `max_escrows` escrows"),
-    ROW(CA_ERR_LEDGER_TOO_LATE, "deadline > now"),
-    ROW(CA_ERR_LEDGER_TOO_LATE, "deadline + `max_evidence_age` ≥ T (saturating)"),
-    ROW(CA_ERR_LIMIT, "deadline − now ≤ `max_escrow_duration`"),
+    ROW(CA_ERR_LEDGER_TOO_LATE, "`deadline` > now"),
+    ROW(CA_ERR_LEDGER_TOO_LATE, "`deadline` + `max_evidence_age` ≥ T (saturating)"),
+    ROW(CA_ERR_LIMIT, "`deadline` − now ≤ `max_escrow_duration`"),
     HAS_ACCOUNT("the hirer (signer)"),
-    HAS_ACCOUNT("the worker (counterparty), even for a collateral of 0,"),
+    ROW(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+        "the worker (counterparty) has an account, even when `amount2` (the collateral) is 0"),
     ROW(CA_ERR_LIMIT, "the hirer holds fewer than `max_escrows_per_hirer` escrows (open or kept)"),
     ROW(CA_ERR_LEDGER_JAILED, "the worker is not jailed: now ≥ its `jailed_until`"),
-    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the hirer's balance ≥ amount (the payment)"),
-    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the worker's balance ≥ amount2 (the collateral)"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the hirer's balance ≥ `amount` (the payment)"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the worker's balance ≥ `amount2` (the collateral)"),
 };
 
 static const cai_ledger_check escrow_deliver_rows[] = {
@@ -1205,23 +1207,25 @@ static const cai_ledger_check escrow_refund_rows[] = {
 static const cai_ledger_check escrow_split_rows[] = {
     ESCROW_HELD,
     ESCROW_OPEN,
-    ROW(CA_ERR_INVALID_ARGUMENT, "amount ≤ the escrow's payment and amount2 ≤ its collateral"),
+    ROW(CA_ERR_INVALID_ARGUMENT, "`amount` ≤ the escrow's payment and `amount2` ≤ its collateral"),
 };
 
-#define SLASH_TAIL_ROWS                                                                            \
-    ROW(CA_ERR_LEDGER_EVIDENCE_EXPIRED, "offense time + `max_evidence_age` ≥ T (saturating)"),     \
-        ROW(CA_ERR_LEDGER_EVIDENCE_USED,                                                           \
-            "the evidence key (kind, ref, offender) is not recorded"),                             \
+/* The checks every SLASH ends with (check_slash_tail): `offense` is the kind's offense time,
+ * `ppm` the option naming its fraction. */
+#define SLASH_TAIL_ROWS(offense, ppm)                                                              \
+    ROW(CA_ERR_LEDGER_EVIDENCE_EXPIRED, offense " + `max_evidence_age` ≥ T (saturating)"),         \
+        ROW(CA_ERR_LEDGER_EVIDENCE_USED, "the evidence key of (`evidence`, `ref`, offender) is "   \
+                                         "not recorded"),                                          \
         ROW(CA_ERR_LEDGER_NO_STAKE,                                                                \
-            "the slash takes something: the sum over the offender's bond and its unbonding "       \
-            "entries with `mature_at` > now of ceil(x · fraction / 10^6) is > 0")
+            "the slash takes something: Σ ceil(x · `" ppm "` / 10^6) > 0 over x = the "            \
+            "offender's bonded stake and each of its unbonding entries with `mature_at` > now")
 
 static const cai_ledger_check slash_equivocation_rows[] = {
     HAS_ACCOUNT("the signer (reporter)"),
     HAS_ACCOUNT("the offender (counterparty)"),
     ROW(CA_ERR_LEDGER_TOO_EARLY,
-        "offense time (`deadline`, the task's) ≤ now + `max_escrow_duration` (saturating)"),
-    SLASH_TAIL_ROWS,
+        "`deadline` (the task's: the offense time) ≤ now + `max_escrow_duration` (saturating)"),
+    SLASH_TAIL_ROWS("`deadline`", "slash_equivocation_ppm"),
 };
 
 static const cai_ledger_check slash_missed_rows[] = {
@@ -1233,7 +1237,7 @@ static const cai_ledger_check slash_missed_rows[] = {
     ROW(CA_ERR_LEDGER_TOO_EARLY, "the escrow is settled, or now > its deadline"),
     ROW(CA_ERR_LEDGER_ESCROW_CLOSED,
         "the escrow is open, or was settled after its deadline (its `missed` mark)"),
-    SLASH_TAIL_ROWS,
+    SLASH_TAIL_ROWS("the escrow's deadline", "slash_missed_deadline_ppm"),
 };
 
 static const cai_ledger_check slash_dispute_rows[] = {
@@ -1241,7 +1245,7 @@ static const cai_ledger_check slash_dispute_rows[] = {
     ESCROW_HELD,
     ROW(CA_ERR_LEDGER_BAD_EVIDENCE, "the offender is the escrow's hirer or worker (the escrow "
                                     "open or settled)"),
-    SLASH_TAIL_ROWS,
+    SLASH_TAIL_ROWS("the escrow's deadline", "slash_dispute_ppm"),
 };
 
 #define SLASH_ROW(kind, nm, rows, check_, signer_, zero_, who_, effect_)                           \
@@ -1323,7 +1327,6 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
                                      .type = CA_LEDGER_OP_ESCROW_DELIVER,
                                      .fields = F_REF | F_RES,
                                      .need = F_RES,
-                                     .party = CAI_PARTY_WORKER,
                                      ROWS(escrow_deliver_rows),
                                      .check = check_escrow_deliver,
                                      .commit = commit_escrow_deliver,
@@ -1332,7 +1335,6 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
     [CA_LEDGER_OP_ESCROW_RELEASE] = {.name = "ESCROW_RELEASE",
                                      .type = CA_LEDGER_OP_ESCROW_RELEASE,
                                      .fields = F_REF,
-                                     .party = CAI_PARTY_HIRER,
                                      .reserve = CAI_RES_EXPIRY,
                                      ROWS(escrow_release_rows),
                                      .check = check_escrow_release,
@@ -1343,7 +1345,6 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
     [CA_LEDGER_OP_ESCROW_REFUND] = {.name = "ESCROW_REFUND",
                                     .type = CA_LEDGER_OP_ESCROW_REFUND,
                                     .fields = F_REF,
-                                    .party = CAI_PARTY_EITHER,
                                     .reserve = CAI_RES_EXPIRY,
                                     ROWS(escrow_refund_rows),
                                     .check = check_escrow_refund,

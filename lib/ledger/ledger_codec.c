@@ -22,7 +22,7 @@
 #include <sodium.h>
 
 #include "identity/identity_internal.h"
-#include "ledger/ledger_internal.h"
+#include "ledger/ledger_ops.h"
 #include "cyberagent/envelope.h"
 #include "cyberagent/task.h"
 #include "wire/wire.h"
