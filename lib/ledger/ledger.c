@@ -1423,11 +1423,21 @@ size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, si
 /* ---- applying an op: the same steps for every row ---- */
 
 /*
+ * The steps of check_op are inlined into it (check_op itself into apply_op):
+ * the hot path pays for no call but the row's check and commit.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define STEP_FN static inline __attribute__((always_inline))
+#else
+#define STEP_FN static inline
+#endif
+
+/*
  * Steps TYPE and UNUSED, the rule the encoder applies too (one encoding per op):
  * the type is known and every field it does not carry is zero. *set: the
  * fields the op sets (F_*).
  */
-ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
+STEP_FN ca_status op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
 {
     if (op->type - 1u >= CA_LEDGER_OP_SLASH) {
         *step = CAI_STEP_TYPE;
@@ -1443,12 +1453,17 @@ ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned 
     return CA_OK;
 }
 
+ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
+{
+    return op_carried(op, set, step);
+}
+
 /* Step 1: what the op must look like. */
-static ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec **spec,
-                             unsigned *step)
+STEP_FN ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec **spec,
+                              unsigned *step)
 {
     unsigned set = 0;
-    ca_status st = cai_ledger_op_carried(op, &set, step);
+    ca_status st = op_carried(op, &set, step);
     if (st != CA_OK)
         return st;
     const cai_ledger_op_spec *s = cai_ledger_op_spec_of(op);
@@ -1472,8 +1487,8 @@ static ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec **
 }
 
 /* Step 2: the signer's fixed role, then the counterparty. */
-static ca_status check_signer(const ca_ledger *l, const cai_ledger_op_spec *s,
-                              const ca_ledger_op *op, unsigned *step)
+STEP_FN ca_status check_signer(const ca_ledger *l, const cai_ledger_op_spec *s,
+                               const ca_ledger_op *op, unsigned *step)
 {
     if (s->signer != CAI_SIGNER_ANY &&
         !id_eq(&op->signer,
@@ -1490,7 +1505,7 @@ static ca_status check_signer(const ca_ledger *l, const cai_ledger_op_spec *s,
 }
 
 /* Step 3: nonce = the signer's last + 1 (its last is 0 while it has no account). */
-static ca_status check_nonce(const ca_ledger *l, uint32_t si, uint64_t nonce, unsigned *step)
+STEP_FN ca_status check_nonce(const ca_ledger *l, uint32_t si, uint64_t nonce, unsigned *step)
 {
     const uint64_t last = si == CAI_NONE ? 0 : l->accounts[si].nonce;
     if (nonce <= last) {
@@ -1507,7 +1522,7 @@ static ca_status check_nonce(const ca_ledger *l, uint32_t si, uint64_t nonce, un
 }
 
 /* Step 5: room for what the commit adds: accounts within max_accounts, then memory. */
-static ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
+STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
 {
     const cai_ledger_op_spec *s = c->spec;
     uint32_t fresh = c->si == CAI_NONE;
@@ -1531,14 +1546,9 @@ static ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
     return st;
 }
 
-/* Steps 1 to 5: CA_OK when the op applies; nothing changes either way. Inlined into apply_op,
- * the hot path (a transfer costs two calls fewer). */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((always_inline))
-#endif
-static inline ca_status
-check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
-         const uint64_t *result_at, unsigned *step)
+/* Steps 1 to 5: CA_OK when the op applies; nothing changes either way. */
+STEP_FN ca_status check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
+                           const uint64_t *result_at, unsigned *step)
 {
     const cai_ledger_op_spec *s = NULL;
     ca_status st;
