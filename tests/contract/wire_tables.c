@@ -313,7 +313,7 @@ static void step_rule(const cai_ledger_op_spec *s, const cai_ledger_step *st)
     const unsigned all = F_CP | F_REF | F_AMT | F_AMT2 | F_DL | F_EV | F_RES;
     switch (st->kind) {
     case CAI_STEP_TYPE:
-        printf("`type` is 1 .. %u", CA_LEDGER_OP_SLASH);
+        printf("`type` is 1 .. %u", (unsigned)CA_LEDGER_OP_SLASH);
         break;
     case CAI_STEP_UNUSED:
         printf("the fields %s does not carry are 0: ",
@@ -321,7 +321,8 @@ static void step_rule(const cai_ledger_op_spec *s, const cai_ledger_step *st)
         field_list(all & ~(unsigned)s->fields);
         break;
     case CAI_STEP_EVIDENCE:
-        printf("`evidence` is 1 .. %u (this table: %u)", CA_LEDGER_EVIDENCE_DISPUTE, s->evidence);
+        printf("`evidence` is 1 .. %u (this table: %u)", (unsigned)CA_LEDGER_EVIDENCE_DISPUTE,
+               s->evidence);
         break;
     case CAI_STEP_NEED:
         field_list(s->need);
