@@ -1364,16 +1364,16 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
                                    .effect = "settles it: `amount` of the payment and the "
                                              "collateral but `amount2` to the worker, the rest "
                                              "to the hirer"},
-    [CA_LEDGER_OP_SLASH] =
+    [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION, "SLASH EQUIVOCATION", slash_equivocation_rows,
                   check_slash_equivocation, CAI_SIGNER_ANY, 0, "a reporter",
                   "slashes the offender: reporter's share, no victim"),
-    [CA_LEDGER_OP_SLASH + 1] =
+    [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE, "SLASH MISSED_DEADLINE", slash_missed_rows,
                   check_slash_missed, CAI_SIGNER_ANY, F_DL, "a reporter",
                   "slashes the worker: reporter's share, the hirer the "
                   "victim"),
-    [CA_LEDGER_OP_SLASH + 2] =
+    [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE, "SLASH DISPUTE", slash_dispute_rows,
                   check_slash_dispute, CAI_SIGNER_ARBITER, F_DL, "the arbiter",
                   "slashes the party: no reporter's share, the other "
@@ -1382,7 +1382,7 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
 
 unsigned cai_ledger_type_fields(uint32_t type)
 {
-    return type - 1u < CA_LEDGER_OP_SLASH ? cai_ledger_ops[type].fields : 0;
+    return type - 1u < CAI_LEDGER_OP_LAST ? cai_ledger_ops[type].fields : 0;
 }
 
 size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, size_t cap)
@@ -1439,7 +1439,7 @@ size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, si
  */
 STEP_FN ca_status op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
 {
-    if (op->type - 1u >= CA_LEDGER_OP_SLASH) {
+    if (op->type - 1u >= CAI_LEDGER_OP_LAST) {
         *step = CAI_STEP_TYPE;
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
     }

@@ -56,7 +56,7 @@ static uint32_t sig_select(const void *obj)
 }
 
 static const cai_wire_field op_rows[] = {
-    {CAI_WF_U32(0, "type", ca_ledger_op, type), .min = 1, .max = CA_LEDGER_OP_SLASH,
+    {CAI_WF_U32(0, "type", ca_ledger_op, type), .min = 1, .max = CAI_LEDGER_OP_LAST,
      .rule = "`ca_ledger_op_type`"},
     {CAI_WF_FIXED(1, "signer", ca_ledger_op, signer), .rule = "the agent who signs the op"},
     {CAI_WF_UINT(2, "nonce", ca_ledger_op, nonce), .rule = "the signer's next nonce"},

@@ -4,8 +4,9 @@
  * docs/LEDGER.md "Checks" is printed from these rows (tests/contract/wire_tables.c)
  * and test_check_order (tests/unit/test_ledger_order.c) walks the same steps.
  *
- * Adding an op type: its row (fields, signer, checks, commit) in ledger.c, and
- * in ledger_codec.c a wire row for a field no type had before.
+ * Adding an op type (appended to ca_ledger_op_type): its row (fields, signer,
+ * checks, commit) in ledger.c and CAI_LEDGER_OP_LAST below; in
+ * ledger_codec.c a wire row only for a field no type had before.
  */
 #ifndef CYBERAGENT_LEDGER_OPS_H
 #define CYBERAGENT_LEDGER_OPS_H
@@ -87,16 +88,27 @@ typedef struct cai_ledger_step {
 struct cai_ledger_op_spec;
 size_t cai_ledger_op_steps(const struct cai_ledger_op_spec *s, cai_ledger_step *out, size_t cap);
 
-/* Rows 1 .. 10: types MINT .. ESCROW_SPLIT; 11 .. 13: SLASH with evidence kind 1 .. 3. */
-#define CAI_LEDGER_N_SPECS 14u
+/*
+ * The highest op type (ca_ledger_op_type): the one line to change, with a
+ * row, when a type is appended.
+ */
+#define CAI_LEDGER_OP_LAST CA_LEDGER_OP_SLASH
+/* Rows 1 .. LAST by type, SLASH's being its EQUIVOCATION row; the other evidence kinds after them
+ * (row 0 unused). */
+#define CAI_LEDGER_SLASH_ROW(kind)                                                                 \
+    ((kind) == CA_LEDGER_EVIDENCE_EQUIVOCATION ? (unsigned)CA_LEDGER_OP_SLASH                      \
+                                               : (unsigned)CAI_LEDGER_OP_LAST + (kind)-1u)
+#define CAI_LEDGER_N_SPECS ((unsigned)CAI_LEDGER_OP_LAST + CA_LEDGER_EVIDENCE_DISPUTE)
 extern const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS];
 /* The op's row; NULL when its type, or a SLASH's evidence kind, is unknown. */
 static inline const cai_ledger_op_spec *cai_ledger_op_spec_of(const ca_ledger_op *op)
 {
-    if (op->type - 1u < CA_LEDGER_OP_SLASH - 1u)
+    if (op->type - 1u >= CAI_LEDGER_OP_LAST)
+        return NULL;
+    if (op->type != CA_LEDGER_OP_SLASH)
         return &cai_ledger_ops[op->type];
-    if (op->type == CA_LEDGER_OP_SLASH && op->evidence - 1u < CA_LEDGER_EVIDENCE_DISPUTE)
-        return &cai_ledger_ops[CA_LEDGER_OP_SLASH - 1u + op->evidence];
+    if (op->evidence - 1u < CA_LEDGER_EVIDENCE_DISPUTE)
+        return &cai_ledger_ops[CAI_LEDGER_SLASH_ROW(op->evidence)];
     return NULL;
 }
 

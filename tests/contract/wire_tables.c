@@ -255,21 +255,9 @@ static void print_table(const cai_wire_table *tab, const cai_wire_table *more, c
 /* Which keys each op type carries, read from the encoder's own output. */
 static void ledger_keys(void)
 {
-    static const char *const names[] = {"",
-                                        "MINT",
-                                        "TRANSFER",
-                                        "BOND",
-                                        "UNBOND",
-                                        "WITHDRAW",
-                                        "ESCROW_OPEN",
-                                        "ESCROW_DELIVER",
-                                        "ESCROW_RELEASE",
-                                        "ESCROW_REFUND",
-                                        "ESCROW_SPLIT",
-                                        "SLASH"};
     static const uint8_t sig[64];
     printf("@@ ledger op keys\n| type | keys |\n|------|------|\n");
-    for (uint32_t type = 1; type <= CA_LEDGER_OP_SLASH; type++) {
+    for (uint32_t type = 1; type <= CAI_LEDGER_OP_LAST; type++) {
         ca_ledger_op op;
         memset(&op, 0, sizeof op);
         op.type = type;
@@ -285,7 +273,9 @@ static void ledger_keys(void)
         cai_wr_init(&r, enc, len);
         if (cai_wr_map(&r, &m) != CA_OK)
             exit(1);
-        printf("| %s (%u) | ", names[type], type);
+        /* The type's row name (SLASH's is "SLASH EQUIVOCATION": the type is its first word). */
+        const char *name = cai_ledger_ops[type].name;
+        printf("| %.*s (%u) | ", (int)strcspn(name, " "), name, type);
         for (uint32_t i = 0, n = m.remaining; i < n; i++) {
             uint64_t key = 0;
             if (cai_wr_uint(&r, &key) != CA_OK || cai_wr_skip(&r) != CA_OK)
@@ -313,7 +303,7 @@ static void step_rule(const cai_ledger_op_spec *s, const cai_ledger_step *st)
     const unsigned all = F_CP | F_REF | F_AMT | F_AMT2 | F_DL | F_EV | F_RES;
     switch (st->kind) {
     case CAI_STEP_TYPE:
-        printf("`type` is 1 .. %u", (unsigned)CA_LEDGER_OP_SLASH);
+        printf("`type` is 1 .. %u", (unsigned)CAI_LEDGER_OP_LAST);
         break;
     case CAI_STEP_UNUSED:
         printf("the fields %s does not carry are 0: ",

@@ -369,9 +369,9 @@ static const struct {
     ROW(CA_LEDGER_OP_ESCROW_RELEASE, release_b),
     ROW(CA_LEDGER_OP_ESCROW_REFUND, refund_b),
     ROW(CA_LEDGER_OP_ESCROW_SPLIT, split_b),
-    ROW(CA_LEDGER_OP_SLASH, equivocation_b),
-    ROW(CA_LEDGER_OP_SLASH + 1, missed_b),
-    ROW(CA_LEDGER_OP_SLASH + 2, dispute_b),
+    ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION), equivocation_b),
+    ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE), missed_b),
+    ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE), dispute_b),
 #undef ROW
 };
 
