@@ -1367,17 +1367,18 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
     [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION, "SLASH EQUIVOCATION", slash_equivocation_rows,
                   check_slash_equivocation, CAI_SIGNER_ANY, 0, "a reporter",
-                  "slashes the offender: reporter's share, no victim"),
+                  "slashes the offender, jails it for `jail_equivocation` (\"Slashing\"): a "
+                  "reporter's share, no victim"),
     [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE, "SLASH MISSED_DEADLINE", slash_missed_rows,
                   check_slash_missed, CAI_SIGNER_ANY, F_DL, "a reporter",
-                  "slashes the worker: reporter's share, the hirer the "
-                  "victim"),
+                  "slashes the worker, jails it for `jail_missed_deadline` (\"Slashing\"): a "
+                  "reporter's share, the hirer the victim"),
     [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE, "SLASH DISPUTE", slash_dispute_rows,
                   check_slash_dispute, CAI_SIGNER_ARBITER, F_DL, "the arbiter",
-                  "slashes the party: no reporter's share, the other "
-                  "party the victim"),
+                  "slashes the offender, jails it for `jail_dispute` (\"Slashing\"): no reporter's "
+                  "share, the other party the victim"),
 };
 
 unsigned cai_ledger_type_fields(uint32_t type)
