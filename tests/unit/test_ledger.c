@@ -727,14 +727,15 @@ static void test_op_and_record_writers(void **state)
     uint8_t rec1[CAI_RECORD_HEADER_BYTES + 4 + CA_LEDGER_OP_MAX_BYTES + sizeof ev];
     uint8_t rec2[sizeof rec1];
     for (size_t i = 0; i < sizeof types; i++) {
-        cai_journal_record r = {7, 1234, types[i], msg, n, ev, sizeof ev}, r2;
+        cai_journal_record r = {7, 1234, 99 + i, types[i], msg, n, ev, sizeof ev}, r2;
         size_t len = cai_journal_record_write(&r, rec1);
         assert_int_equal(len, CAI_RECORD_HEADER_BYTES + n +
                                   (types[i] == CAI_REC_EVIDENCE ? 4 + sizeof ev : 0));
         assert_int_equal(cai_journal_record_read(rec1, len, &r2), len);
         assert_int_equal(cai_journal_record_read(rec1, len - 1, &r2), 0); /* short */
         assert_int_equal(cai_journal_record_read(rec1, len, &r2), len);
-        assert_true(r2.seq == 7 && r2.now == 1234 && r2.type == types[i] && r2.op_len == n);
+        assert_true(r2.seq == 7 && r2.now == 1234 && r2.pos == 99 + i && r2.type == types[i] &&
+                    r2.op_len == n);
         assert_memory_equal(r2.op, msg, n);
         assert_int_equal(cai_journal_record_write(&r2, rec2), len);
         assert_memory_equal(rec2, rec1, len);
@@ -1064,7 +1065,7 @@ static void test_durable(void **state)
     ca_ledger_options o = base_opts();
     memset(nonces, 0, sizeof nonces);
     ca_ledger *l = NULL;
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 0);
     populate(l, 10);
@@ -1254,7 +1255,7 @@ static void test_durable_signed(void **state)
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_ok(ca_ledger_commit(l, NULL));
     ca_ledger_free(l);
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
@@ -1425,7 +1426,7 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_ok(ca_ledger_commit(l, NULL));
     ca_ledger_free(l);
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
@@ -1522,7 +1523,7 @@ static void test_colliding_keys(void **state)
     ca_ledger_free(l);
 
     /* Reopened: snapshot decode (a find and an insert per record) and check stay linear. */
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.snapshot_seq, 2 + FLOOD_N + 256 + FLOOD_N);
     assert_index_small(l, 0, accounts);
@@ -1717,7 +1718,7 @@ static void test_deliver_binds_result(void **state)
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_ok(ca_ledger_commit(l, NULL));
     ca_ledger_free(l);
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 4);
     assert_ok(ca_ledger_state_hash(l, &h2));
@@ -2068,7 +2069,7 @@ static void test_retention_deterministic(void **state)
     assert_ok(ca_ledger_commit(b, NULL));
     ca_ledger_free(b);
     b = NULL;
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&b, dir, &o, &info));
     print_message("retention: %llu ops replayed after the snapshot\n",
                   (unsigned long long)info.replayed);

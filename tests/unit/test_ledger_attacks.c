@@ -619,7 +619,7 @@ static void test_replayed_ops_apply_once(void **state)
             assert_ok(ca_ledger_snapshot(l));
         ca_ledger_free(l);
         l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         assert_ok(ca_ledger_open(&l, dir, &o, &info));
         assert_int_equal(round == 0 ? info.replayed : info.snapshot_seq, 6);
         replays_refused(l, msgs, lens, 6, 20);

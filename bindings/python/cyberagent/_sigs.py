@@ -129,6 +129,7 @@ CONSTANTS = {
     "CA_ERR_LEDGER_OPTIONS_MISMATCH": -417,
     "CA_ERR_LEDGER_NO_STAKE": -418,
     "CA_ERR_LEDGER_EVIDENCE_EXPIRED": -419,
+    "CA_ERR_LEDGER_STALE_POSITION": -420,
     "CA_ERR_LEDGER_SELF_DEALING": -413,
     "CA_ERR_LEDGER_TOO_EARLY": -410,
     "CA_ERR_LEDGER_TOO_LATE": -411,
@@ -157,6 +158,8 @@ CONSTANTS = {
     "CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT": 10000,
     "CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT": 400000,
     "CA_LEDGER_ESCROW_INFO_VERSION": 1,
+    "CA_LEDGER_OPEN_INFO_VERSION": 1,
+    "CA_LEDGER_LOG_INFO_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
     "CA_LEDGER_OP_ESCROW_DELIVER": 7,
     "CA_LEDGER_OP_ESCROW_OPEN": 6,
@@ -368,9 +371,34 @@ class ca_ledger_options(Structure):
 
 class ca_ledger_open_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("snapshot_seq", c_uint64),
         ("replayed", c_uint64),
         ("torn_bytes", c_uint64),
+        ("position", c_uint64),
+        ("failed", c_uint64),
+    ]
+
+
+class ca_ledger_log_entry(Structure):
+    _fields_ = [
+        ("position", c_uint64),
+        ("time", c_uint64),
+        ("msg", P(c_uint8)),  # binary: msg_len bytes
+        ("msg_len", c_size_t),
+        ("attachment", P(c_uint8)),  # binary: attachment_len bytes
+        ("attachment_len", c_size_t),
+        ("op", P(ca_ledger_op)),
+    ]
+
+
+class ca_ledger_log_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("position", c_uint64),
+        ("clock", c_uint64),
+        ("failed", c_uint64),
+        ("durable_position", c_uint64),
     ]
 
 
@@ -707,6 +735,8 @@ STRUCTS = [
     ca_ledger_op,
     ca_ledger_options,
     ca_ledger_open_info,
+    ca_ledger_log_entry,
+    ca_ledger_log_info,
     ca_ledger_account_info,
     ca_ledger_escrow_info,
     ca_ledger_totals,
@@ -835,14 +865,17 @@ SIGNATURES = [
     ("ca_ledger_account", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_account_info)]),
     ("ca_ledger_apply_batch", ca_status, [P(ca_ledger), P(ca_ledger_op), c_size_t, c_uint64, P(ca_status), P(c_size_t)]),
     ("ca_ledger_apply", ca_status, [P(ca_ledger), P(ca_ledger_op), c_uint64, P(c_uint64)]),
+    ("ca_ledger_apply_log", ca_status, [P(ca_ledger), P(ca_ledger_log_entry), c_size_t, c_size_t, P(ca_status), P(c_size_t)]),
     ("ca_ledger_check", ca_status, [P(ca_ledger)]),
     ("ca_ledger_commit", ca_status, [P(ca_ledger), P(c_uint64)]),
     ("ca_ledger_escrow", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_escrow_info)]),
     ("ca_ledger_escrow_paid", ca_status, [P(ca_ledger), P(ca_hash), P(c_uint64)]),
     ("ca_ledger_free", None, [P(ca_ledger)]),
     ("ca_ledger_id", ca_status, [P(ca_ledger), P(ca_hash)]),
+    ("ca_ledger_log_position", ca_status, [P(ca_ledger), P(ca_ledger_log_info)]),
     ("ca_ledger_memory_bytes", c_size_t, [P(ca_ledger)]),
     ("ca_ledger_new", ca_status, [P(P(ca_ledger)), P(ca_ledger_options)]),
+    ("ca_ledger_new_from_snapshot", ca_status, [P(P(ca_ledger)), P(ca_ledger_options), buf, c_size_t]),
     ("ca_ledger_op_escrow_deliver", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_escrow_open", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_cosign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
@@ -853,9 +886,11 @@ SIGNATURES = [
     ("ca_ledger_op_sign_cosigned", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_verify", ca_status, [P(ca_hash), buf, c_size_t]),
     ("ca_ledger_open", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), P(ca_ledger_open_info)]),
+    ("ca_ledger_open_from_snapshot", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), buf, c_size_t, P(ca_ledger_open_info)]),
     ("ca_ledger_options_id", ca_status, [P(ca_ledger_options), P(ca_hash)]),
     ("ca_ledger_options_init", ca_status, [P(ca_ledger_options), c_uint32]),
     ("ca_ledger_snapshot", ca_status, [P(ca_ledger)]),
+    ("ca_ledger_snapshot_export", ca_status, [P(ca_ledger), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_submit", ca_status, [P(ca_ledger), buf, c_size_t, c_uint64, P(c_uint64)]),
     ("ca_ledger_totals_get", None, [P(ca_ledger), P(ca_ledger_totals)]),

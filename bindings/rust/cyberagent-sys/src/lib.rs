@@ -369,6 +369,7 @@ pub const CA_ERR_LEDGER_JAILED: ca_status = -405;
 pub const CA_ERR_LEDGER_OPTIONS_MISMATCH: ca_status = -417;
 pub const CA_ERR_LEDGER_NO_STAKE: ca_status = -418;
 pub const CA_ERR_LEDGER_EVIDENCE_EXPIRED: ca_status = -419;
+pub const CA_ERR_LEDGER_STALE_POSITION: ca_status = -420;
 pub const CA_ERR_LEDGER_SELF_DEALING: ca_status = -413;
 pub const CA_ERR_LEDGER_TOO_EARLY: ca_status = -410;
 pub const CA_ERR_LEDGER_TOO_LATE: ca_status = -411;
@@ -397,6 +398,8 @@ pub const CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT: u32 = 50000;
 pub const CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT: u32 = 10000;
 pub const CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT: u32 = 400000;
 pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_OPEN_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_LOG_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
 pub const CA_LEDGER_OP_ESCROW_DELIVER: u32 = 7;
 pub const CA_LEDGER_OP_ESCROW_OPEN: u32 = 6;
@@ -454,9 +457,34 @@ pub struct ca_ledger_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_open_info {
+    pub version: c_uint,
     pub snapshot_seq: u64,
     pub replayed: u64,
     pub torn_bytes: u64,
+    pub position: u64,
+    pub failed: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_log_entry {
+    pub position: u64,
+    pub time: u64,
+    pub msg: *const u8,
+    pub msg_len: usize,
+    pub attachment: *const u8,
+    pub attachment_len: usize,
+    pub op: *const ca_ledger_op,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_log_info {
+    pub version: c_uint,
+    pub position: u64,
+    pub clock: u64,
+    pub failed: u64,
+    pub durable_position: u64,
 }
 
 #[repr(C)]
@@ -523,6 +551,14 @@ extern "C" {
         now: u64,
         seq_out: *mut u64,
     ) -> ca_status;
+    pub fn ca_ledger_apply_log(
+        ledger: *mut ca_ledger,
+        entries: *const ca_ledger_log_entry,
+        n: usize,
+        entry_size: usize,
+        results: *mut ca_status,
+        done: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_check(ledger: *mut ca_ledger) -> ca_status;
     pub fn ca_ledger_commit(ledger: *mut ca_ledger, durable_seq: *mut u64) -> ca_status;
     pub fn ca_ledger_escrow(
@@ -537,8 +573,15 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_ledger_free(ledger: *mut ca_ledger);
     pub fn ca_ledger_id(ledger: *const ca_ledger, id_out: *mut ca_hash) -> ca_status;
+    pub fn ca_ledger_log_position(ledger: *const ca_ledger, out: *mut ca_ledger_log_info) -> ca_status;
     pub fn ca_ledger_memory_bytes(ledger: *const ca_ledger) -> usize;
     pub fn ca_ledger_new(out: *mut *mut ca_ledger, opts: *const ca_ledger_options) -> ca_status;
+    pub fn ca_ledger_new_from_snapshot(
+        out: *mut *mut ca_ledger,
+        opts: *const ca_ledger_options,
+        snapshot: *const u8,
+        snapshot_len: usize,
+    ) -> ca_status;
     pub fn ca_ledger_op_decode(msg: *const u8, msg_len: usize, op_out: *mut ca_ledger_op) -> ca_status;
     pub fn ca_ledger_op_encode(
         op: *const ca_ledger_op,
@@ -582,7 +625,21 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_ledger_options_init(opts: *mut ca_ledger_options, version: c_uint) -> ca_status;
     pub fn ca_ledger_options_id(opts: *const ca_ledger_options, id_out: *mut ca_hash) -> ca_status;
+    pub fn ca_ledger_open_from_snapshot(
+        out: *mut *mut ca_ledger,
+        dir: *const c_char,
+        opts: *const ca_ledger_options,
+        snapshot: *const u8,
+        snapshot_len: usize,
+        info: *mut ca_ledger_open_info,
+    ) -> ca_status;
     pub fn ca_ledger_snapshot(ledger: *mut ca_ledger) -> ca_status;
+    pub fn ca_ledger_snapshot_export(
+        ledger: *mut ca_ledger,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_state_hash(ledger: *mut ca_ledger, out: *mut ca_hash) -> ca_status;
     pub fn ca_ledger_submit(
         ledger: *mut ca_ledger,

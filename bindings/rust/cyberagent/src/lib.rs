@@ -40,7 +40,7 @@ pub use identity::{
 };
 pub use ledger::{
     ledger_evidence_max_bytes, ledger_id, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger,
-    LedgerOp,
+    LedgerOp, LogEntry, LogOp, LogStopped,
 };
 pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{
