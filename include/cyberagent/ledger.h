@@ -509,14 +509,6 @@ CA_API CA_NODISCARD ca_status ca_ledger_log_position(const ca_ledger *ledger,
 CA_API size_t ca_ledger_op_max_bytes(void);
 
 /*
- * Canonical encoding of `op` (MessagePack map, docs/LEDGER.md) that both
- * signatures cover, after the domain tag "cyberagent/1/ledger-op" and the
- * ledger id. OWNERSHIP RULE output.
- */
-CA_API CA_NODISCARD ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out,
-                                                  size_t out_cap, size_t *out_len);
-
-/*
  * Signs `op` for the ledger `ledger_id` (ca_ledger_id / ca_ledger_options_id)
  * with `signer` (must match op->signer) and, for ESCROW_OPEN, `cosigner` =
  * the worker (its consent to lock the collateral; NULL for other types).
@@ -659,7 +651,7 @@ typedef struct ca_ledger_escrow_info {
     uint32_t state;     /* ca_ledger_escrow_state */
     uint32_t delivered; /* 1 when the worker recorded its RESULT (by the deadline) */
     uint32_t missed;    /* 1 when settled after its deadline with nothing delivered */
-    uint64_t paid;      /* what the worker received of the payment (ca_ledger_escrow_paid) */
+    uint64_t paid;      /* what the worker received of the payment (see ca_ledger_escrow) */
     ca_hash result;     /* message id of the RESULT recorded by DELIVER; zero when none */
 } ca_ledger_escrow_info;
 
@@ -668,19 +660,13 @@ typedef struct ca_ledger_escrow_info {
  * (CA_LEDGER_ESCROW_INFO_VERSION; CA_ERR_UNSUPPORTED when 0 or newer than
  * this build); the fields of that version are filled.
  * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id.
+ * `paid` is what the worker received of the payment, collateral not
+ * counted: 0 while open and after a refund, the payment once released, the
+ * verdict's `amount` once split. The reputation module weighs ratings by it
+ * (ca_reputation_add_settled).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
-
-/*
- * What the worker received of an escrow's payment (collateral not counted):
- * 0 while open and after a refund, the payment once released, the verdict's
- * `amount` once split. The same as ca_ledger_escrow's `paid`.
- * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id. The
- * reputation module weighs ratings by it (ca_reputation_add_settled).
- */
-CA_API CA_NODISCARD ca_status ca_ledger_escrow_paid(const ca_ledger *ledger,
-                                                    const ca_hash *award_id, uint64_t *paid_out);
 
 typedef struct ca_ledger_totals {
     uint64_t minted;
@@ -709,9 +695,6 @@ CA_API ca_status ca_ledger_state_hash(ca_ledger *ledger, ca_hash *out);
  * CA_OK or CA_ERR_LEDGER_INVARIANT with the first violation in ca_last_error().
  */
 CA_API CA_NODISCARD ca_status ca_ledger_check(ca_ledger *ledger);
-
-/* Memory held by the ledger's tables, in bytes (for capacity planning). */
-CA_API size_t ca_ledger_memory_bytes(const ca_ledger *ledger);
 
 #ifdef __cplusplus
 }

@@ -161,13 +161,6 @@ ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap,
     return cai_ww_finish(&w, len);
 }
 
-ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_cap, size_t *out_len)
-{
-    CAI_REQUIRE(op);
-    CAI_REQUIRE(out_len);
-    return cai_ledger_op_encode(op, out, out_cap, out_len);
-}
-
 /* Signs tag || ledger id || unsigned encoding. */
 static ca_status sign_tagged(const char *tag, const ca_hash *ledger, const ca_identity *id,
                              const uint8_t *enc, size_t n, ca_signature *sig)

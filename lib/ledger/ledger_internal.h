@@ -220,8 +220,16 @@ void cai_ledger_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to);
 /* Heap order and the record <-> entry links, for ca_ledger_check. */
 ca_status cai_ledger_expiry_check(const ca_ledger *l);
 
-/* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
+/*
+ * Op codec (ledger_codec.c). The canonical encoding of `op` without its
+ * signatures (docs/LEDGER.md), which both signatures cover after their tag
+ * and the ledger id, under the OWNERSHIP RULE (CA_LEDGER_OP_MAX_BYTES
+ * suffice). Refuses an op whose shape its type does not allow.
+ */
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);
+
+/* Memory held by the ledger's tables, in bytes (tests check capacity bounds with it). */
+size_t cai_ledger_memory_bytes(const ca_ledger *ledger);
 /*
  * The signed bytes of an op from its values and signatures (the unsigned
  * fields, then key 14 the cosignature, ESCROW_OPEN only, then key 15 the

@@ -40,7 +40,7 @@
  *   13 LEDGER_OP       ca_ledger_op_decode /         cai_ledger_op_encode_signed (the writer of
  *                      cai_ledger_op_decode_signed   ca_ledger_op_sign_cosigned) from the op
  *                      (ca_ledger_submit's decoder)  and its signature(s)
- *   14 LEDGER_OP_RAW   cai_ledger_op_decode_signed   cai_ledger_op_encode (= ca_ledger_op_encode):
+ *   14 LEDGER_OP_RAW   cai_ledger_op_decode_signed   cai_ledger_op_encode:
  *                      without signatures (journal   the unsigned encoding
  *                      records of ca_ledger_apply)
  *   15 DID             ca_did_parse                  ca_did_encode
@@ -458,7 +458,7 @@ static void rt_ledger_op_raw(const uint8_t *data, size_t size)
         return;
     uint8_t again[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    FUZZ_CHECK(ca_ledger_op_encode(&op, again, sizeof again, &n) == CA_OK);
+    FUZZ_CHECK(cai_ledger_op_encode(&op, again, sizeof again, &n) == CA_OK);
     same(again, n, data, size);
 }
 
@@ -586,7 +586,7 @@ static size_t op_reencode(const uint8_t *p, size_t n, int is_signed, uint8_t *ou
                                                &len) == CA_OK);
     } else {
         FUZZ_CHECK(cai_ledger_op_decode_signed(p, n, &op, NULL, NULL) == CA_OK);
-        FUZZ_CHECK(ca_ledger_op_encode(&op, out, cap, &len) == CA_OK);
+        FUZZ_CHECK(cai_ledger_op_encode(&op, out, cap, &len) == CA_OK);
     }
     return len;
 }

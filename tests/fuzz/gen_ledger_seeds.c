@@ -437,7 +437,7 @@ static void signed_hire(buf *journal, buf *ops[5])
     const ca_envelope *ctx[2] = {bid, aw};
     static uint8_t ev[CA_LEDGER_EVIDENCE_MAX_BYTES];
     size_t ev_len = 0;
-    OK(ca_evidence_encode2(rq, ctx, 2, ra, rb, ev, sizeof ev, &ev_len));
+    OK(ca_evidence_encode(rq, ctx, 2, ra, rb, ev, sizeof ev, &ev_len));
     ca_evidence *evo = NULL;
     OK(ca_evidence_open(&evo, ev, ev_len));
     op = op_of(CA_LEDGER_OP_SLASH, &hid, nonce_of(l, hi));

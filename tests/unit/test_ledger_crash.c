@@ -1043,7 +1043,7 @@ static void test_snapshot_hostile_counts(void **state)
     assert_ok(cai_snapshot_encode(l, &enc, &n));
     ca_ledger *back = NULL;
     assert_ok(cai_snapshot_decode(enc, n, &o, 0, &back));
-    size_t mem = ca_ledger_memory_bytes(back);
+    size_t mem = cai_ledger_memory_bytes(back);
     print_message("snapshot %zu bytes -> %zu bytes of tables\n", n, mem);
     if (mem > 4 * n)
         fail_msg("a %zu-byte snapshot decoded into %zu bytes of tables", n, mem);

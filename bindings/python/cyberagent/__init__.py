@@ -86,7 +86,7 @@ from . import card, ledger, reputation, routing, task
 from .task import Evidence, Task, TaskMessage
 from .routing import Candidate, Kad, Routing
 from .card import Capability, Card, capability_check, is_capability, sign_card, sign_card_with_id
-from .ledger import Ledger, LedgerOp, LogEntry, op_decode, op_encode, op_sign, op_verify
+from .ledger import Ledger, LedgerOp, LogEntry, op_decode, op_sign, op_verify
 from .reputation import Reputation
 
 #: Numeric constants of the public headers (sizes, status codes, kinds, ...).

@@ -241,12 +241,6 @@ def evidence_max_bytes() -> int:
     return int(F.ca_ledger_evidence_max_bytes())
 
 
-def op_encode(op: LedgerOp) -> bytes:
-    """Canonical encoding of ``op`` that the signatures cover (after the domain tag)."""
-    c = op.to_c()
-    return out_bytes(lambda out, cap, n: F.ca_ledger_op_encode(_byref(c), out, cap, n), 256)
-
-
 def op_sign(ledger_id: BytesLike, op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None) -> bytes:
     """Signed op bytes for the ledger ``ledger_id`` (:attr:`Ledger.id`, or
     :func:`ledger_id`): no other ledger accepts them. ``signer`` must match
@@ -550,15 +544,6 @@ class Ledger(Handle):
             int(e.state), bool(e.delivered), bool(e.missed), int(e.paid), bytes(e.result),
         )
 
-    def escrow_paid(self, award_id: BytesLike) -> int:
-        """What the worker received of the escrow's payment: 0 while open or after a
-        refund, the payment once released, the verdict's share once split;
-        :class:`~cyberagent.LedgerUnknownEscrowError` if there is no such escrow."""
-        h = _sigs.ca_hash.from_buffer_copy(_bytes(award_id, "award_id", 32))
-        paid = ctypes.c_uint64(0)
-        self._locked(lambda p: check(F.ca_ledger_escrow_paid(p, _byref(h), _byref(paid))))
-        return int(paid.value)
-
     def totals(self) -> Totals:
         t = _sigs.ca_ledger_totals()
         self._locked(lambda p: F.ca_ledger_totals_get(p, _byref(t)))
@@ -573,9 +558,6 @@ class Ledger(Handle):
     def check(self) -> None:
         """Verifies every invariant from scratch; raises :class:`~cyberagent.LedgerInvariantError`."""
         self._locked(lambda p: check(F.ca_ledger_check(p)))
-
-    def memory_bytes(self) -> int:
-        return int(self._locked(lambda p: F.ca_ledger_memory_bytes(p)))
 
     def __repr__(self) -> str:
         if self._ptr is None:

@@ -147,20 +147,6 @@ extern "C" {
         msg_len: usize,
         sig: *const ca_signature,
     ) -> ca_status;
-    /// Withdrawn: always `CA_ERR_UNSUPPORTED` (raw signing had no domain separation).
-    pub fn ca_identity_sign(
-        identity: *const ca_identity,
-        msg: *const u8,
-        msg_len: usize,
-        sig_out: *mut ca_signature,
-    ) -> ca_status;
-    /// Withdrawn: always `CA_ERR_UNSUPPORTED`.
-    pub fn ca_identity_verify(
-        signer: *const ca_agent_id,
-        msg: *const u8,
-        msg_len: usize,
-        sig: *const ca_signature,
-    ) -> ca_status;
     pub fn ca_did_encode(
         id: *const ca_agent_id,
         out: *mut c_char,
@@ -338,20 +324,14 @@ extern "C" {
         out_len: *mut usize,
     ) -> ca_status;
     pub fn ca_replay_guard_options_init(opts: *mut ca_replay_guard_options, version: c_uint) -> ca_status;
-    pub fn ca_replay_guard_new2(
-        out: *mut *mut ca_replay_guard,
-        opts: *const ca_replay_guard_options,
-    ) -> ca_status;
     pub fn ca_replay_guard_new(
         out: *mut *mut ca_replay_guard,
-        capacity: usize,
-        max_skew_ms: u64,
+        opts: *const ca_replay_guard_options,
     ) -> ca_status;
     pub fn ca_replay_guard_free(guard: *mut ca_replay_guard);
     pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64)
         -> ca_status;
     pub fn ca_replay_guard_count(guard: *const ca_replay_guard) -> usize;
-    pub fn ca_replay_guard_bytes(guard: *const ca_replay_guard) -> usize;
 }
 
 // ---- ledger.h ----
@@ -566,15 +546,9 @@ extern "C" {
         award_id: *const ca_hash,
         out: *mut ca_ledger_escrow_info,
     ) -> ca_status;
-    pub fn ca_ledger_escrow_paid(
-        ledger: *const ca_ledger,
-        award_id: *const ca_hash,
-        paid_out: *mut u64,
-    ) -> ca_status;
     pub fn ca_ledger_free(ledger: *mut ca_ledger);
     pub fn ca_ledger_id(ledger: *const ca_ledger, id_out: *mut ca_hash) -> ca_status;
     pub fn ca_ledger_log_position(ledger: *const ca_ledger, out: *mut ca_ledger_log_info) -> ca_status;
-    pub fn ca_ledger_memory_bytes(ledger: *const ca_ledger) -> usize;
     pub fn ca_ledger_new(out: *mut *mut ca_ledger, opts: *const ca_ledger_options) -> ca_status;
     pub fn ca_ledger_new_from_snapshot(
         out: *mut *mut ca_ledger,
@@ -583,12 +557,6 @@ extern "C" {
         snapshot_len: usize,
     ) -> ca_status;
     pub fn ca_ledger_op_decode(msg: *const u8, msg_len: usize, op_out: *mut ca_ledger_op) -> ca_status;
-    pub fn ca_ledger_op_encode(
-        op: *const ca_ledger_op,
-        out: *mut u8,
-        out_cap: usize,
-        out_len: *mut usize,
-    ) -> ca_status;
     pub fn ca_ledger_op_max_bytes() -> usize;
     pub fn ca_ledger_op_sign(
         ledger_id: *const ca_hash,
@@ -852,7 +820,6 @@ extern "C" {
         agent: *const ca_agent_id,
         out: *mut ca_reputation_score,
     ) -> ca_status;
-    pub fn ca_reputation_memory_bytes(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_new(out: *mut *mut ca_reputation, opts: *const ca_reputation_options) -> ca_status;
     pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
     pub fn ca_reputation_prune(rep: *mut ca_reputation, now_ms: u64, pruned_out: *mut usize) -> ca_status;
@@ -893,8 +860,6 @@ extern "C" {
         now_ms: u64,
         stats: *mut ca_reputation_stats,
     ) -> ca_status;
-    pub fn ca_reputation_weight(rep: *const ca_reputation, amount: u64) -> u32;
-    pub fn ca_reputation_weight_max() -> usize;
 }
 
 // ---- routing.h ----
@@ -1030,7 +995,6 @@ pub struct ca_routing {
 }
 
 extern "C" {
-    pub fn ca_kad_bucket_index(self_: *const ca_agent_id, id: *const ca_agent_id) -> c_uint;
     pub fn ca_kad_closest(
         kad: *const ca_kad,
         target: *const ca_agent_id,
@@ -1103,13 +1067,6 @@ extern "C" {
     pub fn ca_routing_set_stake(rt: *mut ca_routing, agent: *const ca_agent_id, stake: u64) -> ca_status;
     pub fn ca_routing_sync_reputation(rt: *mut ca_routing, rep: *const ca_reputation) -> ca_status;
     pub fn ca_routing_sync_stakes(rt: *mut ca_routing, ledger: *const ca_ledger, now_ms: u64) -> ca_status;
-    pub fn ca_routing_thompson_sample(
-        seed: u64,
-        agent: *const ca_agent_id,
-        positive_milli: u64,
-        negative_milli: u64,
-        sample_ppm: *mut u32,
-    ) -> ca_status;
     pub fn ca_routing_weights_default(w: *mut ca_routing_weights);
 }
 
@@ -1282,13 +1239,6 @@ pub struct ca_task_msg {
 
 extern "C" {
     pub fn ca_evidence_encode(
-        a: *const ca_envelope,
-        b: *const ca_envelope,
-        out: *mut u8,
-        out_cap: usize,
-        out_len: *mut usize,
-    ) -> ca_status;
-    pub fn ca_evidence_encode2(
         request: *const ca_envelope,
         context: *const *const ca_envelope,
         context_count: usize,

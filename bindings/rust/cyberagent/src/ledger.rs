@@ -61,15 +61,6 @@ impl LedgerOp {
         }
     }
 
-    /// Canonical encoding the signatures cover (after the domain tag and the ledger id).
-    pub fn encode(&self) -> Result<Vec<u8>> {
-        let c = self.to_c();
-        out_bytes(256, |out, cap, n| unsafe {
-            // SAFETY: out writable for cap.
-            sys::ca_ledger_op_encode(&c, out, cap, n)
-        })
-    }
-
     /// Signed op bytes for the ledger `ledger_id` ([`Ledger::id`] or
     /// [`ledger_id`]); no other ledger accepts them. `cosigner` is the worker
     /// for ESCROW_OPEN, else `None`.
@@ -521,16 +512,6 @@ impl Ledger {
         Ok(out)
     }
 
-    /// What the worker received of the escrow's payment: 0 while open or
-    /// after a refund, the payment once released, the verdict's share once split.
-    pub fn escrow_paid(&self, award_id: &Hash) -> Result<u64> {
-        let h = sys::ca_hash { bytes: *award_id };
-        let mut paid = 0u64;
-        // SAFETY: read-only query on a live handle; pointers valid.
-        check(unsafe { sys::ca_ledger_escrow_paid(self.ptr.as_ptr(), &h, &mut paid) })?;
-        Ok(paid)
-    }
-
     /// The raw handle for read-only use by other modules, valid while `self` lives.
     pub(crate) fn as_const_ptr(&self) -> *const sys::ca_ledger {
         self.ptr.as_ptr()
@@ -556,11 +537,6 @@ impl Ledger {
     pub fn check(&mut self) -> Result<()> {
         // SAFETY: exclusive access.
         check(unsafe { sys::ca_ledger_check(self.ptr.as_ptr()) })
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        // SAFETY: live handle.
-        unsafe { sys::ca_ledger_memory_bytes(self.ptr.as_ptr()) }
     }
 }
 
