@@ -11,6 +11,7 @@
 #include "cyberagent/identity.h"
 #include "cyberagent/envelope.h"
 #include "cyberagent/card.h"
+#include "cyberagent/delegation.h"
 #include "cyberagent/task.h"
 #include "cyberagent/ledger.h"
 #include "cyberagent/reputation.h"

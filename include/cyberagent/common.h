@@ -139,6 +139,15 @@ enum {
     CA_ERR_ROUTING_CONFLICT = -601,   /* same sequence as the registered card, other content */
     CA_ERR_ROUTING_INELIGIBLE = -602, /* the bidder fails one of the query's filters */
 
+    /* delegation: -700 .. -799 */
+    CA_ERR_DELEGATION_PARENT = -700,     /* a link's parent is not the link before it */
+    CA_ERR_DELEGATION_AUDIENCE = -701,   /* a link's issuer is not the audience of the one before */
+    CA_ERR_DELEGATION_CAPABILITY = -702, /* a capability its parent does not grant */
+    CA_ERR_DELEGATION_TOTAL_CAP = -703,  /* a total spending cap above its parent's */
+    CA_ERR_DELEGATION_TASK_CAP = -704,   /* a per-task spending cap above its parent's */
+    CA_ERR_DELEGATION_WINDOW = -705,     /* a validity window reaching outside its parent's */
+    CA_ERR_DELEGATION_REVOKED = -706,    /* a link is revoked by an issuer of the chain */
+
     CA_STATUS_RESERVED_END_ = -10000
 };
 

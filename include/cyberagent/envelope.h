@@ -37,6 +37,8 @@ extern "C" {
 #define CA_KIND_TASK_RECEIPT 20u
 #define CA_KIND_TASK_CANCEL  21u
 #define CA_KIND_TASK_DISPUTE 22u
+#define CA_KIND_DELEGATION   64u      /* delegation.h */
+#define CA_KIND_REVOCATION   65u      /* revocation of a delegation (delegation.h) */
 #define CA_KIND_LIBRARY_MAX  0xffffu  /* 1 .. 0xffff: reserved for the library */
 #define CA_KIND_APP_MIN      0x10000u /* 0x10000 .. 0xffffffff: free for applications */
 
