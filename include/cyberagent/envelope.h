@@ -76,7 +76,8 @@ CA_API size_t ca_envelope_bound(size_t body_len);
 /*
  * Builds, signs and encodes an envelope into `out` (OWNERSHIP RULE;
  * ca_envelope_bound(body_len) always suffices). `id_out` (optional)
- * receives the message id.
+ * receives the message id, written only on success and after the encoding,
+ * so it may point at params->parent (a chain signed link by link).
  */
 CA_API CA_NODISCARD ca_status ca_envelope_sign(const ca_identity *signer,
                                                const ca_envelope_params *params,

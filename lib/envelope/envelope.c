@@ -402,9 +402,13 @@ ca_status ca_envelope_sign(const ca_identity *signer, const ca_envelope_params *
     st = cai_identity_sign(signer, sbuf, slen, &sig);
     if (st != CA_OK)
         goto done;
+    /* The id is written last: id_out may be the params' parent (a chain signed link by link). */
+    ca_hash id;
     if (id_out != NULL)
-        crypto_generichash(id_out->bytes, CA_HASH_BYTES, sbuf, slen, NULL, 0);
+        crypto_generichash(id.bytes, CA_HASH_BYTES, sbuf, slen, NULL, 0);
     st = cai_envelope_encode_signed(&f, &sig, out, out_cap, out_len);
+    if (st == CA_OK && id_out != NULL)
+        *id_out = id;
 
 done:
     if ((params->flags & CA_ENVELOPE_SEAL) != 0 && zbuf != NULL)

@@ -422,6 +422,31 @@ static void test_decode_strict(void **state)
     assert_null(d);
 }
 
+/* A chain signed link by link may hand the parent's id as the new id's output (regression:
+ * ca_envelope_sign wrote id_out before encoding, so the parent field took the new id). */
+static void test_sign_parent_is_id_out(void **state)
+{
+    (void)state;
+    ca_hash h;
+    ca_delegation *root = link_make(0, 1, &base_terms, NULL, 1, &h);
+    ca_hash root_id = h;
+    ca_delegation_params p;
+    params_of(&base_terms, 2, &h, &p);
+    uint8_t buf[BUF];
+    size_t len = 0;
+    assert_ok(ca_delegation_sign(keys[1], &p, buf, sizeof buf, &len, &h));
+    ca_delegation *d = NULL;
+    assert_ok(ca_delegation_open(&d, buf, len));
+    ca_delegation_info info = {.version = CA_DELEGATION_INFO_VERSION};
+    assert_ok(ca_delegation_get(d, &info));
+    assert_memory_equal(info.parent.bytes, root_id.bytes, 32);
+    assert_memory_equal(info.id.bytes, h.bytes, 32);
+    const ca_delegation *chain[2] = {root, d};
+    assert_ok(ca_delegation_chain_verify(chain, 2, NOW, NULL, NULL));
+    ca_delegation_free(d);
+    ca_delegation_free(root);
+}
+
 /* ---- chains ---- */
 
 static void narrowing_terms(terms *t, size_t n)
@@ -1028,7 +1053,7 @@ int main(void)
         cmocka_unit_test(test_chain_ok),      cmocka_unit_test(test_chain_widening),
         cmocka_unit_test(test_chain_links),   cmocka_unit_test(test_chain_signature),
         cmocka_unit_test(test_revocation),    cmocka_unit_test(test_revocation_strict),
-        cmocka_unit_test(test_random_model),
+        cmocka_unit_test(test_random_model),  cmocka_unit_test(test_sign_parent_is_id_out),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
