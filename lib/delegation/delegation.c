@@ -221,33 +221,20 @@ ca_status ca_delegation_sign(const ca_identity *issuer, const ca_delegation_para
     return ca_envelope_sign(issuer, &ep, body, body_len, out, out_cap, out_len, id_out);
 }
 
-ca_status cai_delegation_reencode(const ca_delegation *d, uint8_t *out, size_t out_cap,
-                                  size_t *out_len)
+ca_status cai_delegation_encode_signed(const ca_delegation_params *params,
+                                       const ca_agent_id *issuer, const ca_signature *sig,
+                                       uint8_t *out, size_t out_cap, size_t *out_len)
 {
-    ca_delegation_params p;
-    (void)ca_delegation_params_init(&p, CA_DELEGATION_PARAMS_VERSION);
-    p.audience = &d->audience;
-    p.capabilities = d->caps;
-    p.capability_count = d->cap_count;
-    p.total_cap = d->total_cap;
-    p.task_cap = d->task_cap;
-    p.not_before = d->not_before;
-    p.expires_at = d->expires_at;
-    p.nonce = d->nonce;
-    p.parent = d->has_parent ? &d->parent : NULL;
-    p.created_at = d->created_at;
     uint8_t body[DLG_BODY_MAX];
     size_t body_len = 0;
-    ca_status st = dlg_body(&p, body, &body_len);
+    ca_status st = dlg_body(params, body, &body_len);
     if (st != CA_OK)
         return st;
     ca_envelope_params ep;
-    dlg_envelope_params(&ep, &p);
-    ca_signature sig;
-    ca_envelope_signature(d->env, &sig);
-    cai_envelope_fields f = {ep.kind,   &d->issuer, ep.recipient, ep.created_at, ep.expires_at,
-                             ep.parent, ep.flags,   body,         body_len};
-    return cai_envelope_encode_signed(&f, &sig, out, out_cap, out_len);
+    dlg_envelope_params(&ep, params);
+    cai_envelope_fields f = {ep.kind,   issuer,   ep.recipient, ep.created_at, ep.expires_at,
+                             ep.parent, ep.flags, body,         body_len};
+    return cai_envelope_encode_signed(&f, sig, out, out_cap, out_len);
 }
 
 /* ---- decoding ---- */

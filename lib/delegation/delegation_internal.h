@@ -20,14 +20,16 @@ extern const struct cai_wire_table cai_delegation_table;
 extern const struct cai_wire_table cai_revocation_table;
 
 /*
- * The signed delegation encoded afresh from the decoded handle's values
- * (issuer, audience, parent, times, body fields) and its signature, under the
- * OWNERSHIP RULE: the body ca_delegation_sign writes, in the envelope it
- * builds around it. For a handle ca_delegation_decode accepted, this is its
- * input byte for byte (the fuzz round trip).
+ * A signed delegation encoded from its values (the params ca_delegation_sign
+ * takes, the issuer) and a signature, under the OWNERSHIP RULE: the body
+ * ca_delegation_sign writes, in the envelope it builds around it. For the
+ * values and signature of a delegation ca_delegation_decode accepted (its
+ * public accessors), this is the decoder's input byte for byte (the fuzz
+ * round trip). Params are checked as sign checks them.
  */
-ca_status cai_delegation_reencode(const ca_delegation *d, uint8_t *out, size_t out_cap,
-                                  size_t *out_len);
+ca_status cai_delegation_encode_signed(const ca_delegation_params *params,
+                                       const ca_agent_id *issuer, const ca_signature *sig,
+                                       uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* The same for a decoded revocation (its info) and the signature. */
 ca_status cai_revocation_reencode(const ca_revocation_info *info, const ca_signature *sig,
