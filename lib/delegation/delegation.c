@@ -81,7 +81,6 @@ static const cai_wire_field dlg_rows[] = {
      .min = 1,
      .max = CA_DELEGATION_CAPABILITIES_MAX,
      .elem = &cap_elem,
-     .doc_type = "array (1 .. 16) of str, ≤ 66 bytes",
      .rule = "capability patterns (a name, `name.*` or `*`), strictly ascending (byte order)"},
     {CAI_WF_UINT(CAI_DLG_TOTAL_CAP, "total_cap", dlg_wire, total_cap),
      .rule = "most ledger units spent through the delegation in all"},
