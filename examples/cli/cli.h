@@ -94,8 +94,14 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_thread(int argc, char **argv);
+int cmd_delegate(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
 
 /* inspect: typed fields of a task message or card body, as JSON members (task_cmds.c). */
 void cli_typed_body_json(const ca_envelope *env, const ca_identity *reader);
+
+/* inspect: typed fields of a delegation or revocation, as JSON members (delegation_cmds.c). */
+void cli_delegation_json(const ca_envelope *env);
 
 #endif /* CA_CLI_H */
