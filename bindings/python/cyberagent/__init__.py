@@ -28,6 +28,7 @@ from .errors import (
     BadKeyError,
     BadSignTagError,
     DecompressError,
+    DelegationError,
     DidError,
     EnvelopeError,
     Error,
@@ -82,12 +83,13 @@ from .envelope import (
     sign_envelope_with_id,
 )
 
-from . import card, ledger, reputation, routing, task
+from . import card, delegation, ledger, reputation, routing, task
 from .task import Evidence, Task, TaskMessage
 from .routing import Candidate, Kad, Routing
 from .card import Capability, Card, capability_check, is_capability, sign_card, sign_card_with_id
 from .ledger import Ledger, LedgerOp, op_decode, op_encode, op_sign, op_verify
 from .reputation import Reputation
+from .delegation import Delegation, RevocationSet, sign_delegation, sign_revocation, verify_chain
 
 #: Numeric constants of the public headers (sizes, status codes, kinds, ...).
 CONSTANTS = dict(_sigs.CONSTANTS)

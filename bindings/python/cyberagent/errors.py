@@ -175,6 +175,10 @@ class RoutingError(Error):
     """Routing block (-600 .. -699)."""
 
 
+class DelegationError(Error):
+    """Delegation block (-700 .. -799)."""
+
+
 _EXACT: Dict[str, Type[Error]] = {
     "CA_ERR_INVALID_ARGUMENT": ArgumentError,
     "CA_ERR_NO_MEMORY": NoMemoryError,
@@ -215,6 +219,7 @@ _BLOCKS = [
     (-499, -400, LedgerError),
     (-599, -500, ReputationError),
     (-699, -600, RoutingError),
+    (-799, -700, DelegationError),
 ]
 
 
