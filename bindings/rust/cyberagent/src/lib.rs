@@ -20,6 +20,7 @@
 pub use cyberagent_sys as sys;
 
 mod card;
+mod delegation;
 mod envelope;
 mod error;
 mod identity;
@@ -29,6 +30,11 @@ mod routing;
 mod task;
 
 pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
+pub use delegation::{
+    capability_pattern_check, capability_pattern_covers, delegation_limits, revocation_decode,
+    revocation_open, sign_delegation, sign_revocation, verify_chain, ChainInfo, Delegation, DelegationInfo,
+    DelegationParams, RevocationInfo, RevocationSet,
+};
 pub use envelope::{
     envelope_bound, kind_name, sign_envelope, Envelope, EnvelopeOptions, EnvelopeParams, ReplayGuard,
     ReplayGuardOptions,
@@ -44,8 +50,8 @@ pub use ledger::{
 };
 pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{
-    kad_bucket_index, routing_options, routing_weights_default, thompson_sample, Bid,
-    Candidate, Kad, Query, Routing,
+    kad_bucket_index, routing_options, routing_weights_default, thompson_sample, Bid, Candidate, Kad, Query,
+    Routing,
 };
 pub use task::{
     evidence_encode, evidence_verify, reply_award, reply_bid, reply_receipt, reply_result, sign_task,
@@ -54,6 +60,11 @@ pub use task::{
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {
+    pub use cyberagent_sys::{
+        CA_ERR_BAD_CAPABILITY, CA_ERR_DELEGATION_AUDIENCE, CA_ERR_DELEGATION_CAPABILITY,
+        CA_ERR_DELEGATION_PARENT, CA_ERR_DELEGATION_REVOKED, CA_ERR_DELEGATION_TASK_CAP,
+        CA_ERR_DELEGATION_TOTAL_CAP, CA_ERR_DELEGATION_WINDOW,
+    };
     pub use cyberagent_sys::{
         CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_SIGN_TAG, CA_ERR_BAD_VERSION,
         CA_ERR_BUFFER_TOO_SMALL, CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT,
