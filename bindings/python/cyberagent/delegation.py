@@ -11,6 +11,7 @@ Functions without a handle are thread-safe.
 """
 
 import ctypes
+import threading
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _sigs
@@ -268,27 +269,33 @@ def revocation_open(data: BytesLike) -> RevocationInfo:
 
 
 class RevocationSet(Handle):
-    """Verified revocations keyed by (delegation id, revoker). One owner at a time."""
+    """Verified revocations keyed by (delegation id, revoker). Not thread-safe in
+    C (one owner at a time); this object serializes its calls with a lock, so it
+    may be shared. A chain verify that uses it holds the lock too."""
 
-    __slots__ = ()
+    __slots__ = ("_lock",)
 
     def __init__(self, max_entries: int = 65536) -> None:
         p = ctypes.POINTER(_sigs.ca_revocation_set)()
         check(F.ca_revocation_set_new(_byref(p), max_entries))
         super().__init__(p, F.ca_revocation_set_free)
+        self._lock = threading.Lock()
 
     def add(self, data: BytesLike) -> None:
         """Opens the revocation (signature checked) and adds it; a repeat is a no-op."""
         d = _bytes(data, "data")
-        check(F.ca_revocation_set_add(self._p(), d, len(d)))
+        with self._lock:
+            check(F.ca_revocation_set_add(self._p(), d, len(d)))
 
     def contains(self, delegation_id: BytesLike, revoker: BytesLike) -> bool:
         h = _hash(delegation_id, "delegation_id")
         a = _agent(revoker, "revoker")
-        return bool(F.ca_revocation_set_contains(self._p(), _byref(h), _byref(a)))
+        with self._lock:
+            return bool(F.ca_revocation_set_contains(self._p(), _byref(h), _byref(a)))
 
     def __len__(self) -> int:
-        return int(F.ca_revocation_set_count(self._p()))
+        with self._lock:
+            return int(F.ca_revocation_set_count(self._p()))
 
 
 Lookup = Callable[[bytes, bytes], bool]
@@ -328,9 +335,15 @@ def verify_chain(
         o.lookup = cb
     info = _sigs.ca_delegation_chain_info()
     info.version = _C["CA_DELEGATION_CHAIN_INFO_VERSION"]
-    st = F.ca_delegation_chain_verify(arr, len(chain), now, _byref(o), _byref(info))
-    if st != 0:
-        raise make_error(st)
+    if revocations is not None:
+        with revocations._lock:
+            st = F.ca_delegation_chain_verify(arr, len(chain), now, _byref(o), _byref(info))
+            err = make_error(st) if st != 0 else None
+    else:
+        st = F.ca_delegation_chain_verify(arr, len(chain), now, _byref(o), _byref(info))
+        err = make_error(st) if st != 0 else None
+    if err is not None:
+        raise err
     del cb
     return ChainInfo(
         bytes(info.delegator),
