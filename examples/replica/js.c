@@ -33,6 +33,7 @@ struct rjs {
     atomic_uint_fast64_t repeats_dropped;
     atomic_uint_fast64_t async_errors;
     atomic_uintptr_t hb_missed_sub; /* the last subscription libnats reset (missed heartbeats) */
+    atomic_int closed;              /* libnats delivered its last callback (on_closed) */
 };
 
 struct rjs_consumer {
@@ -175,6 +176,14 @@ static void on_disconnected(natsConnection *nc, void *closure)
     atomic_fetch_add(&((rjs *)closure)->disconnects, 1);
 }
 
+/* libnats runs callbacks on its own thread, after natsConnection_Close has returned; the
+ * closed callback is the last one, so rjs_close frees the handle only after it. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    atomic_store(&((rjs *)closure)->closed, 1);
+}
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
     (void)nc;
@@ -306,6 +315,9 @@ static rjs_status connect_all(rjs *h, const char *url_list, int64_t deadline)
         s = natsOptions_SetReconnectedCB(h->nopts, on_reconnected, h);
     }
     if (s == NATS_OK) {
+        s = natsOptions_SetClosedCB(h->nopts, on_closed, h);
+    }
+    if (s == NATS_OK) {
         s = natsOptions_SetErrorHandler(h->nopts, on_async_error, h);
     }
     if (s != NATS_OK) {
@@ -390,6 +402,10 @@ void rjs_close(rjs *h)
     jsCtx_Destroy(h->js);
     if (h->nc != NULL) {
         natsConnection_Close(h->nc);
+        /* A disconnected or error callback may still be queued for this handle. */
+        for (int i = 0; i < 500 && !atomic_load(&h->closed); i++) {
+            nats_Sleep(10);
+        }
         natsConnection_Destroy(h->nc);
     }
     natsOptions_Destroy(h->nopts);

@@ -125,6 +125,7 @@ enum {
     CA_ERR_LEDGER_OPTIONS_MISMATCH = -417,   /* stored ledger was made with other options */
     CA_ERR_LEDGER_NO_STAKE = -418,           /* the offender has nothing a slash could take */
     CA_ERR_LEDGER_EVIDENCE_EXPIRED = -419,   /* the offense is older than max_evidence_age */
+    CA_ERR_LEDGER_STALE_POSITION = -420,     /* log position not after the ledger's: skipped */
 
     /* reputation: -500 .. -599 */
     CA_ERR_SELF_RATING = -500,        /* an agent rated itself */

@@ -214,8 +214,7 @@ CA_API CA_NODISCARD ca_status ca_envelope_encoded(const ca_envelope *env, uint8_
  * dropped id. Memory is allocated once, at creation: at most
  * CA_REPLAY_GUARD_BYTES_PER_ID bytes per id of capacity (today 124: a 48-byte
  * id record, a 4-byte heap entry, a 40-byte sender record and 2 slots of 8
- * bytes in each map) plus the handle; ca_replay_guard_bytes tells the exact
- * figure.
+ * bytes in each map) plus the handle.
  */
 typedef struct ca_replay_guard ca_replay_guard;
 
@@ -249,21 +248,16 @@ typedef struct ca_replay_guard_options {
 CA_API ca_status ca_replay_guard_options_init(ca_replay_guard_options *opts, unsigned int version);
 
 /*
- * A guard with the given options (NULL: defaults). CA_ERR_INVALID_ARGUMENT
- * for capacity 0, max_per_sender > capacity or max_lifetime_ms 0;
- * CA_ERR_LIMIT for capacity above 2^28; CA_ERR_NO_MEMORY.
+ * A guard with the given options (NULL: defaults; give it the skew and
+ * lifetime passed to ca_envelope_verify). Errors, in order:
+ * CA_ERR_INVALID_ARGUMENT (out NULL), CA_ERR_UNSUPPORTED (options version 0
+ * or newer than this build), CA_ERR_INVALID_ARGUMENT (capacity 0),
+ * CA_ERR_LIMIT (capacity above CA_REPLAY_GUARD_MAX_CAPACITY),
+ * CA_ERR_INVALID_ARGUMENT (max_per_sender > capacity, max_lifetime_ms 0),
+ * CA_ERR_INIT, CA_ERR_NO_MEMORY.
  */
-CA_API CA_NODISCARD ca_status ca_replay_guard_new2(ca_replay_guard **out,
-                                                   const ca_replay_guard_options *opts);
-
-/*
- * ca_replay_guard_new2 with this `capacity` and `max_skew_ms` (use the skew
- * given to ca_envelope_verify) and the other options at their defaults:
- * max_lifetime_ms CA_REPLAY_GUARD_MAX_LIFETIME_MS_DEFAULT, max_per_sender
- * capacity / CA_REPLAY_GUARD_SENDER_SHARE (at least 1). Same errors.
- */
-CA_API CA_NODISCARD ca_status ca_replay_guard_new(ca_replay_guard **out, size_t capacity,
-                                                  uint64_t max_skew_ms);
+CA_API CA_NODISCARD ca_status ca_replay_guard_new(ca_replay_guard **out,
+                                                  const ca_replay_guard_options *opts);
 CA_API void ca_replay_guard_free(ca_replay_guard *guard);
 
 /* Applies the rules above to the envelope's id (the caller verifies the envelope first). */
@@ -272,9 +266,6 @@ CA_API CA_NODISCARD ca_status ca_replay_guard_check(ca_replay_guard *guard, cons
 
 /* Number of ids currently remembered (0 for NULL). */
 CA_API size_t ca_replay_guard_count(const ca_replay_guard *guard);
-
-/* Bytes the guard allocated (all at creation; it never allocates again). 0 for NULL. */
-CA_API size_t ca_replay_guard_bytes(const ca_replay_guard *guard);
 
 #ifdef __cplusplus
 }

@@ -102,20 +102,6 @@ CA_API CA_NODISCARD ca_status ca_identity_verify_tagged(const ca_agent_id *signe
                                                         size_t msg_len, const ca_signature *sig);
 
 /*
- * WITHDRAWN: raw Ed25519 over caller-chosen bytes, without a domain tag, so
- * an application that signed bytes a peer chose could hand out valid
- * envelopes or ledger ops. Kept only so that programs linked against the
- * first 0.1 builds still load (docs/ABI.md); removed at the next SONAME.
- * ca_identity_sign always fails with CA_ERR_UNSUPPORTED and zeroes
- * *sig_out; ca_identity_verify always fails with CA_ERR_UNSUPPORTED. Use
- * ca_identity_sign_tagged / ca_identity_verify_tagged.
- */
-CA_API ca_status ca_identity_sign(const ca_identity *identity, const uint8_t *msg, size_t msg_len,
-                                  ca_signature *sig_out);
-CA_API CA_NODISCARD ca_status ca_identity_verify(const ca_agent_id *signer, const uint8_t *msg,
-                                                 size_t msg_len, const ca_signature *sig);
-
-/*
  * did:key text form: "did:key:z" + base58btc(0xed 0x01 || public key).
  * Output follows the OWNERSHIP RULE for text (NUL-terminated; CA_DID_MAX_CHARS
  * + 1 bytes always suffice).

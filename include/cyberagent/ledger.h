@@ -22,7 +22,8 @@
  * ids or award refs peers make up (docs/LEDGER.md, "Indexes").
  * TIME: the ledger never reads a clock. `now` is the caller's time in ms since
  * the Unix epoch, the unit of every other module (envelopes, tasks, cards);
- * delays, deadlines and jail durations use the same unit.
+ * delays, deadlines and jail durations use the same unit. A ledger fed by an
+ * external log derives `now` from the log's timestamps by one rule (LOG below).
  */
 #ifndef CYBERAGENT_LEDGER_H
 #define CYBERAGENT_LEDGER_H
@@ -254,15 +255,23 @@ typedef struct ca_ledger ca_ledger;
 /* In-memory ledger. */
 CA_API CA_NODISCARD ca_status ca_ledger_new(ca_ledger **out, const ca_ledger_options *opts);
 
-/* What recovery found when opening a durable ledger. */
+#define CA_LEDGER_OPEN_INFO_VERSION 1u
+
+/* What recovery found when opening a durable ledger; the caller sets `version` first. */
 typedef struct ca_ledger_open_info {
+    unsigned int version;  /* set by the caller: CA_LEDGER_OPEN_INFO_VERSION */
     uint64_t snapshot_seq; /* seq covered by the snapshot loaded (0: none) */
-    uint64_t replayed;     /* journal records applied after the snapshot */
+    uint64_t replayed;     /* journal records of applied ops replayed after the snapshot */
     uint64_t torn_bytes;   /* bytes of a torn write cut off the journal's end (0: none) */
+    uint64_t position;     /* log position of the last entry applied or refused (LOG; 0: none) */
+    uint64_t failed;       /* log entries refused so far (LOG) */
 } ca_ledger_open_info;
 
 /*
- * Durable ledger in directory `dir` (created if missing). `info` may be NULL.
+ * Durable ledger in directory `dir` (created if missing). `info` may be NULL;
+ * otherwise info->version must be set (CA_LEDGER_OPEN_INFO_VERSION;
+ * CA_ERR_UNSUPPORTED when 0 or newer than this build, before anything else).
+ * A replica restarts reading its log at info->position + 1 (see LOG).
  *
  * One handle at a time: the handle holds an exclusive lock on the journal
  * (an open file description lock) from this call until ca_ledger_free; a
@@ -285,6 +294,60 @@ typedef struct ca_ledger_open_info {
 CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
                                              const ca_ledger_options *opts,
                                              ca_ledger_open_info *info);
+
+/*
+ * SNAPSHOT BYTES. A snapshot is the whole state in one checksummed byte
+ * string (the layout of the durable `snapshot` file, docs/LEDGER.md): every
+ * account, escrow and evidence key, the totals, the horizon, and the log
+ * position, clock and refused count (LOG). Replicas that processed the same
+ * log up to the same position export identical bytes; a ledger made from
+ * them has the exporter's state hash and log position.
+ *
+ * ca_ledger_snapshot_export writes the current state, in memory or durable
+ * (ops not yet committed included; commit first to export only what is
+ * durable). OWNERSHIP RULE: with out NULL or out_cap too small,
+ * CA_ERR_BUFFER_TOO_SMALL and *out_len the exact size (about 65 bytes an
+ * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 184
+ * fixed). Reads only (the handle is not const because the incremental state
+ * hash is brought up to date).
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_snapshot_export(ca_ledger *ledger, uint8_t *out,
+                                                        size_t out_cap, size_t *out_len);
+
+/*
+ * An in-memory ledger holding the state of snapshot bytes (export, or a
+ * durable ledger's `snapshot` file) under `opts`. The decoder is strict:
+ * exact size, checksum, no duplicate keys, counts within the limits and the
+ * bytes, conservation and every invariant, the stored state hash
+ * (CA_ERR_LEDGER_CORRUPT; an older snapshot version too);
+ * CA_ERR_LEDGER_OPTIONS_MISMATCH when it was written under other options;
+ * CA_ERR_NO_MEMORY. On failure *out is NULL.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_new_from_snapshot(ca_ledger **out,
+                                                          const ca_ledger_options *opts,
+                                                          const uint8_t *snapshot,
+                                                          size_t snapshot_len);
+
+/*
+ * Replaces the durable ledger in `dir` (created if missing) with the state of
+ * snapshot bytes and opens it, for a replica restoring from a checkpoint
+ * another replica confirmed. The bytes are decoded as ca_ledger_new_from_snapshot
+ * does before anything on disk changes (its errors, nothing touched); then
+ * the directory's lock is taken (CA_ERR_STATE while another handle holds
+ * it), the bytes are written durably to `snapshot.restore`, the journal is
+ * emptied and `snapshot.restore` renamed over `snapshot`. Crash-safe: once
+ * `snapshot.restore` exists, every ca_ledger_open of the directory finishes
+ * the installation first, so the directory holds either its old state or
+ * the new one, never journal records of the old state on top of the new.
+ * The old state need not open (a damaged journal is replaced too).
+ * `info` as for ca_ledger_open (snapshot_seq = the snapshot's seq, position
+ * and failed from the snapshot). CA_ERR_IO on a file system failure.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_open_from_snapshot(ca_ledger **out, const char *dir,
+                                                           const ca_ledger_options *opts,
+                                                           const uint8_t *snapshot,
+                                                           size_t snapshot_len,
+                                                           ca_ledger_open_info *info);
 
 /* Releases memory and closes files without syncing. NULL is a no-op. */
 CA_API void ca_ledger_free(ca_ledger *ledger);
@@ -332,23 +395,118 @@ CA_API CA_NODISCARD ca_status ca_ledger_commit(ca_ledger *ledger, uint64_t *dura
 
 /*
  * Commits, writes a checksummed snapshot (temporary file, fsync, atomic
- * rename) and truncates the journal. CA_ERR_STATE in in-memory mode.
+ * rename) and truncates the journal. CA_ERR_STATE in in-memory mode (an
+ * in-memory ledger exports its snapshot as bytes: ca_ledger_snapshot_export).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_snapshot(ca_ledger *ledger);
+
+/*
+ * ---- LOG: a ledger fed by an external ordered log ----
+ *
+ * Replicas of one ledger agree when they apply the same ops in the same order
+ * with the same `now`. A deployment that puts the ops in an ordered, durable
+ * log (NATS JetStream: examples/replica) feeds every replica the log's
+ * entries through ca_ledger_apply_log, and the ledger keeps, next to its
+ * state, where in the log it stands:
+ *
+ * - POSITION: each entry carries its position in the log (the stream
+ *   sequence; any uint64 >= 1, strictly increasing, gaps allowed). The ledger
+ *   records the position of every entry it processes, applied or refused. An
+ *   entry whose position is <= the recorded one is skipped: its result is
+ *   CA_ERR_LEDGER_STALE_POSITION and nothing changes. So a replica that
+ *   restarts and reads the log again from an earlier point stays exactly
+ *   where it was, and an op refused once is never applied later by being
+ *   read again (after a transfer that funds it, say). A host that packs
+ *   several ops in one log message gives each its own position (e.g.
+ *   sequence * 2^16 + index).
+ * - REFUSED ENTRIES take their position too: an entry whose op fails for a
+ *   reason in the entry and the state (bad bytes, bad signature, any ledger
+ *   status) is recorded as refused (the journal keeps a record of it: its
+ *   status and op id) and counted (`failed`). A failure of the host instead
+ *   (CA_ERR_NO_MEMORY, CA_ERR_IO, CA_ERR_INIT) consumes nothing: the call
+ *   stops there and the entry can be given again.
+ * - THE NOW RULE: the ledger derives `now` itself, identically on every
+ *   replica: an entry is applied at
+ *       now = max(entry time, clock)
+ *   where the entry's time is the log's timestamp for it in ms (JetStream:
+ *   the stream timestamp, time_ns / 1000000 rounded down) and `clock` is the
+ *   larger of the `now` of the last entry processed (applied or refused) and
+ *   the horizon (AVAILABILITY). A log timestamp that goes backwards (a new
+ *   stream leader with a slower clock) therefore never moves the ledger's
+ *   time back; every replica sees the same timestamps, so every replica
+ *   derives the same `now`.
+ *
+ * Position, clock and refused count are in the journal (every record carries
+ * its position), in snapshots (ca_ledger_snapshot_export and the durable
+ * snapshot) and reported on open (ca_ledger_open_info) and by
+ * ca_ledger_log_position; they are not part of the state hash (replicas at
+ * one position of one log agree on them anyway). Ops applied without a
+ * position (ca_ledger_apply, ca_ledger_submit) leave them alone, but move the
+ * horizon and so the clock.
+ *
+ * One entry: a signed op (`msg`, ca_ledger_op_sign; with an `attachment`,
+ * its equivocation evidence or RESULT, as for ca_ledger_submit_evidence;
+ * attachment_len 0 means none), or a trusted op (`op`, as for
+ * ca_ledger_apply; msg, msg_len, attachment and attachment_len then NULL and
+ * 0). msg NULL with msg_len 0 and op NULL is an empty message (refused:
+ * CA_ERR_MALFORMED). The pointers are borrowed for the call.
+ */
+typedef struct ca_ledger_log_entry {
+    uint64_t position; /* >= 1; entries of one log in increasing order */
+    uint64_t time;     /* the log's timestamp for the entry, ms since the epoch */
+    const uint8_t *msg;
+    size_t msg_len;
+    const uint8_t *attachment;
+    size_t attachment_len;
+    const ca_ledger_op *op;
+} ca_ledger_log_entry;
+
+/*
+ * Processes entries[0..n) in order, each independently; `entry_size` is
+ * sizeof(ca_ledger_log_entry) of the caller (CA_ERR_UNSUPPORTED when it is
+ * not this build's). results[i] is entry i's result: CA_OK (applied; in
+ * durable mode provisional until ca_ledger_commit, like ca_ledger_apply),
+ * CA_ERR_LEDGER_STALE_POSITION (skipped), or the status of its refusal
+ * (what ca_ledger_submit, ca_ledger_submit_evidence or ca_ledger_apply would
+ * have answered). Returns CA_OK once every entry was processed, *done
+ * (may be NULL) = n. Otherwise returns what stopped it at entry *done:
+ * CA_ERR_INVALID_ARGUMENT for an entry that is not well formed (position 0,
+ * both an op and bytes, a length without a pointer), or a host failure
+ * (CA_ERR_NO_MEMORY, CA_ERR_IO); that entry and the ones after it are not
+ * processed (their results are set to the returned status) and consumed no
+ * position. Checked before any entry, in this order: NULL ledger, NULL
+ * results, NULL entries with n > 0 (CA_ERR_INVALID_ARGUMENT), entry_size
+ * (CA_ERR_UNSUPPORTED); *done is then 0.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_apply_log(ca_ledger *ledger,
+                                                  const ca_ledger_log_entry *entries, size_t n,
+                                                  size_t entry_size, ca_status *results,
+                                                  size_t *done);
+
+#define CA_LEDGER_LOG_INFO_VERSION 1u
+
+/* Filled by ca_ledger_log_position; the caller sets `version` first. */
+typedef struct ca_ledger_log_info {
+    unsigned int version;      /* set by the caller: CA_LEDGER_LOG_INFO_VERSION */
+    uint64_t position;         /* last entry applied or refused (0: none): read on from + 1 */
+    uint64_t clock;            /* the next entry is applied at max(its time, clock) */
+    uint64_t failed;           /* entries refused so far */
+    uint64_t durable_position; /* durable mode: the position a crash keeps (what the last
+                                  ca_ledger_commit synced); in memory: `position` */
+} ca_ledger_log_info;
+
+/*
+ * Where the ledger stands in its log. CA_ERR_UNSUPPORTED when out->version is
+ * 0 or newer than this build.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_log_position(const ca_ledger *ledger,
+                                                     ca_ledger_log_info *out);
 
 /* ---- signed ops ---- */
 
 /* Largest signed op accepted (bytes). */
 #define CA_LEDGER_OP_MAX_BYTES 4096u
 CA_API size_t ca_ledger_op_max_bytes(void);
-
-/*
- * Canonical encoding of `op` (MessagePack map, docs/LEDGER.md) that both
- * signatures cover, after the domain tag "cyberagent/1/ledger-op" and the
- * ledger id. OWNERSHIP RULE output.
- */
-CA_API CA_NODISCARD ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out,
-                                                  size_t out_cap, size_t *out_len);
 
 /*
  * Signs `op` for the ledger `ledger_id` (ca_ledger_id / ca_ledger_options_id)
@@ -492,7 +650,7 @@ typedef struct ca_ledger_escrow_info {
     uint32_t state;     /* ca_ledger_escrow_state */
     uint32_t delivered; /* 1 when the worker recorded its RESULT (by the deadline) */
     uint32_t missed;    /* 1 when settled after its deadline with nothing delivered */
-    uint64_t paid;      /* what the worker received of the payment (ca_ledger_escrow_paid) */
+    uint64_t paid;      /* what the worker received of the payment (see ca_ledger_escrow) */
     ca_hash result;     /* message id of the RESULT recorded by DELIVER; zero when none */
 } ca_ledger_escrow_info;
 
@@ -501,19 +659,13 @@ typedef struct ca_ledger_escrow_info {
  * (CA_LEDGER_ESCROW_INFO_VERSION; CA_ERR_UNSUPPORTED when 0 or newer than
  * this build); the fields of that version are filled.
  * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id.
+ * `paid` is what the worker received of the payment, collateral not
+ * counted: 0 while open and after a refund, the payment once released, the
+ * verdict's `amount` once split. The reputation module weighs ratings by it
+ * (ca_reputation_add_settled).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
-
-/*
- * What the worker received of an escrow's payment (collateral not counted):
- * 0 while open and after a refund, the payment once released, the verdict's
- * `amount` once split. The same as ca_ledger_escrow's `paid`.
- * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id. The
- * reputation module weighs ratings by it (ca_reputation_add_settled).
- */
-CA_API CA_NODISCARD ca_status ca_ledger_escrow_paid(const ca_ledger *ledger,
-                                                    const ca_hash *award_id, uint64_t *paid_out);
 
 typedef struct ca_ledger_totals {
     uint64_t minted;
@@ -542,9 +694,6 @@ CA_API ca_status ca_ledger_state_hash(ca_ledger *ledger, ca_hash *out);
  * CA_OK or CA_ERR_LEDGER_INVARIANT with the first violation in ca_last_error().
  */
 CA_API CA_NODISCARD ca_status ca_ledger_check(ca_ledger *ledger);
-
-/* Memory held by the ledger's tables, in bytes (for capacity planning). */
-CA_API size_t ca_ledger_memory_bytes(const ca_ledger *ledger);
 
 #ifdef __cplusplus
 }

@@ -45,8 +45,6 @@ typedef struct ca_reputation ca_reputation;
  * ratings). */
 #define CA_REPUTATION_SNAPSHOT_VERSION 3u
 
-CA_API size_t ca_reputation_weight_max(void);
-
 #define CA_REPUTATION_OPTIONS_VERSION 1u
 
 /* Defaults of ca_reputation_options (what ca_reputation_options_init writes). */
@@ -122,17 +120,6 @@ CA_API void ca_reputation_free(ca_reputation *rep);
 CA_API CA_NODISCARD ca_status ca_reputation_reserve(ca_reputation *rep, size_t agents,
                                                     size_t ratings);
 
-/* Bytes of memory the handle holds (all tables and stored scores). */
-CA_API size_t ca_reputation_memory_bytes(const ca_reputation *rep);
-
-/*
- * The weight a payment buys: floor(sqrt(amount / unit_amount)) capped at
- * CA_REPUTATION_WEIGHT_MAX (integer square root, exact). Concave, so one large
- * payment cannot drown many independent hirers, and every unit of weight costs
- * at least unit_amount, so floods of ratings cost real money.
- */
-CA_API uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount);
-
 /*
  * Ingests one settled rating given as plain fields. The caller vouches that
  * the task was paid `amount` (ca_reputation_add_receipt does this from a
@@ -180,7 +167,7 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_receipt(ca_reputation *rep, cons
  *   - the escrow was released or split, else CA_ERR_UNPAID_RATING (open: not
  *     paid yet, add it again once settled; refunded: never paid).
  * The weight comes from what the ledger paid the worker
- * (ca_ledger_escrow_paid: the payment when released, the verdict's share of
+ * (`paid` of ca_ledger_escrow: the payment when released, the verdict's share of
  * it when split; collateral does not count), NOT from the receipt's `paid`:
  * where the two disagree the ledger wins. A split that paid the worker less
  * than unit_amount is CA_ERR_UNPAID_RATING. Rater, ratee, rating, time and

@@ -434,14 +434,18 @@ CA_API ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_que
                                       const ca_routing_bid *bids, size_t bid_count,
                                       ca_routing_result *out, size_t k, size_t *out_count);
 
+#ifdef CA_EXPERIMENTAL
 /*
- * The exploration sampler on its own, so simulations and other languages can
+ * EXPERIMENTAL: the exploration sampler on its own, so simulations can
  * reproduce a ranking: a Beta(positive/1000 + 1, negative/1000 + 1) sample
  * in ppm for (seed, agent), exactly as ca_routing_select draws it.
+ * CA_ERR_INVALID_ARGUMENT for a NULL agent or sample_ppm, else CA_OK. The
+ * sampler (docs/ROUTING.md) may change; nothing stable depends on it.
  */
 CA_API ca_status ca_routing_thompson_sample(uint64_t seed, const ca_agent_id *agent,
                                             uint64_t positive_milli, uint64_t negative_milli,
                                             uint32_t *sample_ppm);
+#endif
 
 /* ---- Discovery: Kademlia-style table ---- */
 
@@ -509,10 +513,6 @@ CA_API size_t ca_kad_count(const ca_kad *kad);
  */
 CA_API ca_status ca_kad_closest(const ca_kad *kad, const ca_agent_id *target, ca_agent_id *out,
                                 size_t k, size_t *out_count);
-
-/* Index of the bucket `id` falls in: the number of leading bits it shares
- * with self (0..255); 256 for self itself. */
-CA_API unsigned ca_kad_bucket_index(const ca_agent_id *self, const ca_agent_id *id);
 
 #ifdef __cplusplus
 }

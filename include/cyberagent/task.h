@@ -9,7 +9,7 @@
  * message it answers) in the envelope's parent field.
  *
  * OWNERSHIP: builders (ca_task_*_sign, ca_task_*_reply), ca_task_evidence,
- * ca_evidence_encode2 and ca_task_serialize write into caller buffers
+ * ca_evidence_encode and ca_task_serialize write into caller buffers
  * (OWNERSHIP RULE in common.h). ca_task_msg, ca_task and ca_evidence are
  * handles freed with their _free function. Views filled by
  * ca_task_msg_<kind>() borrow pointers from the ca_task_msg and are valid
@@ -477,20 +477,11 @@ typedef struct ca_evidence ca_evidence;
  * and the thread's refusal status), CA_ERR_INVALID_ARGUMENT for NULL
  * arguments. Output under the OWNERSHIP RULE.
  */
-CA_API CA_NODISCARD ca_status ca_evidence_encode2(const ca_envelope *request,
-                                                  const ca_envelope *const *context,
-                                                  size_t context_count, const ca_envelope *a,
-                                                  const ca_envelope *b, uint8_t *out,
-                                                  size_t out_cap, size_t *out_len);
-
-/*
- * Deprecated: two envelopes alone cannot show that a thread accepts them
- * (a bid is only valid against its request). Always CA_ERR_BAD_EVIDENCE
- * (CA_ERR_INVALID_ARGUMENT for NULL arguments); use ca_evidence_encode2 or
- * ca_task_evidence. Kept so the ABI keeps its symbols.
- */
-CA_API CA_NODISCARD ca_status ca_evidence_encode(const ca_envelope *a, const ca_envelope *b,
-                                                 uint8_t *out, size_t out_cap, size_t *out_len);
+CA_API CA_NODISCARD ca_status ca_evidence_encode(const ca_envelope *request,
+                                                 const ca_envelope *const *context,
+                                                 size_t context_count, const ca_envelope *a,
+                                                 const ca_envelope *b, uint8_t *out, size_t out_cap,
+                                                 size_t *out_len);
 
 /*
  * Strict decode + full verification: canonical encoding, each side accepted

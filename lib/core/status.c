@@ -85,6 +85,7 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_LEDGER_OPTIONS_MISMATCH)
         CAI_NAME(CA_ERR_LEDGER_NO_STAKE)
         CAI_NAME(CA_ERR_LEDGER_EVIDENCE_EXPIRED)
+        CAI_NAME(CA_ERR_LEDGER_STALE_POSITION)
 
         /* reputation */
         CAI_NAME(CA_ERR_SELF_RATING)
@@ -131,7 +132,7 @@ void cai_record_error(const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0)
-        n = snprintf(tmp, sizeof tmp, "(the error sentence could not be formatted: %s)", fmt);
+        (void)snprintf(tmp, sizeof tmp, "(the error sentence could not be formatted: %s)", fmt);
     memcpy(last_error, tmp, sizeof tmp);
     error_serial++;
 }

@@ -90,6 +90,10 @@ ca_status cai_envelope_reencode(const ca_envelope *env, uint8_t *out, size_t out
 struct cai_wire_table;
 extern const struct cai_wire_table cai_envelope_table;
 
+/* Bytes the guard allocated (all at creation; it never allocates again). 0 for NULL. Tests
+ * check the memory bound of envelope.h with it. */
+size_t cai_replay_guard_bytes(const ca_replay_guard *guard);
+
 /* Test hook: map slots the replay guard's lookups (ids and senders) examined since creation. */
 uint64_t cai_replay_guard_probes(const ca_replay_guard *guard);
 

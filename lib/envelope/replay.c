@@ -76,7 +76,7 @@ ca_status ca_replay_guard_options_init(ca_replay_guard_options *opts, unsigned i
     return CA_OK;
 }
 
-ca_status ca_replay_guard_new2(ca_replay_guard **out, const ca_replay_guard_options *opts)
+ca_status ca_replay_guard_new(ca_replay_guard **out, const ca_replay_guard_options *opts)
 {
     CAI_REQUIRE(out);
     *out = NULL;
@@ -139,16 +139,6 @@ ca_status ca_replay_guard_new2(ca_replay_guard **out, const ca_replay_guard_opti
     return CA_OK;
 }
 
-ca_status ca_replay_guard_new(ca_replay_guard **out, size_t capacity, uint64_t max_skew_ms)
-{
-    CAI_REQUIRE(out);
-    ca_replay_guard_options o;
-    (void)ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION);
-    o.capacity = capacity;
-    o.max_skew_ms = max_skew_ms;
-    return ca_replay_guard_new2(out, &o);
-}
-
 void ca_replay_guard_free(ca_replay_guard *guard)
 {
     if (guard == NULL)
@@ -166,7 +156,7 @@ size_t ca_replay_guard_count(const ca_replay_guard *guard)
     return guard != NULL ? guard->count : 0;
 }
 
-size_t ca_replay_guard_bytes(const ca_replay_guard *guard)
+size_t cai_replay_guard_bytes(const ca_replay_guard *guard)
 {
     return guard != NULL ? guard->bytes : 0;
 }

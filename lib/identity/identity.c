@@ -223,31 +223,6 @@ ca_status ca_identity_verify_tagged(const ca_agent_id *signer, const char *tag, 
     return st;
 }
 
-/* ---- withdrawn raw signing (kept for the ABI, always refuses) ---- */
-
-ca_status ca_identity_sign(const ca_identity *identity, const uint8_t *msg, size_t msg_len,
-                           ca_signature *sig_out)
-{
-    (void)identity;
-    (void)msg;
-    (void)msg_len;
-    if (sig_out != NULL)
-        memset(sig_out->bytes, 0, sizeof sig_out->bytes);
-    return cai_fail(CA_ERR_UNSUPPORTED, "ca_identity_sign is withdrawn (raw signatures had no "
-                                        "domain separation): use ca_identity_sign_tagged");
-}
-
-ca_status ca_identity_verify(const ca_agent_id *signer, const uint8_t *msg, size_t msg_len,
-                             const ca_signature *sig)
-{
-    (void)signer;
-    (void)msg;
-    (void)msg_len;
-    (void)sig;
-    return cai_fail(CA_ERR_UNSUPPORTED, "ca_identity_verify is withdrawn (raw signatures had no "
-                                        "domain separation): use ca_identity_verify_tagged");
-}
-
 ca_status ca_agent_x25519_public(const ca_agent_id *id, uint8_t out[CA_X25519_PUBLIC_BYTES])
 {
     CAI_REQUIRE(id);

@@ -489,7 +489,7 @@ void ca_ledger_free(ca_ledger *l)
     free(l);
 }
 
-size_t ca_ledger_memory_bytes(const ca_ledger *l)
+size_t cai_ledger_memory_bytes(const ca_ledger *l)
 {
     if (l == NULL)
         return 0;
@@ -1231,18 +1231,6 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     out->missed = e->missed;
     out->paid = e->paid;
     out->result = e->result;
-    return CA_OK;
-}
-
-ca_status ca_ledger_escrow_paid(const ca_ledger *l, const ca_hash *award, uint64_t *paid_out)
-{
-    CAI_REQUIRE(l);
-    CAI_REQUIRE(award);
-    CAI_REQUIRE(paid_out);
-    uint32_t i = esc_find(l, award);
-    if (i == CAI_NONE)
-        return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
-    *paid_out = l->escrows[i].paid;
     return CA_OK;
 }
 

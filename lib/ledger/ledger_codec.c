@@ -110,13 +110,6 @@ ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap,
     return cai_ww_finish(&w, len);
 }
 
-ca_status ca_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t out_cap, size_t *out_len)
-{
-    CAI_REQUIRE(op);
-    CAI_REQUIRE(out_len);
-    return cai_ledger_op_encode(op, out, out_cap, out_len);
-}
-
 /* Signs tag || ledger id || unsigned encoding. */
 static ca_status sign_tagged(const char *tag, const ca_hash *ledger, const ca_identity *id,
                              const uint8_t *enc, size_t n, ca_signature *sig)
@@ -463,9 +456,9 @@ static ca_status check_result(const ca_ledger_op *op, const uint8_t *bytes, size
     return st;
 }
 
-/* Decode, signatures, attachment (when given), apply, journal. */
-static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *att,
-                        size_t att_len, uint64_t now, uint64_t *seq_out)
+/* Decode, signatures, attachment (when given), apply, journal (with log position `pos`). */
+ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *att,
+                            size_t att_len, uint64_t now, uint64_t pos)
 {
     ca_ledger_op op;
     const uint8_t *s, *c;
@@ -502,13 +495,11 @@ static ca_status submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const 
         return st;
     if (l->store != NULL) {
         if (att == NULL) {
-            cai_store_append(l, CAI_REC_SIGNED, msg, msg_len, now);
+            cai_store_append(l, CAI_REC_SIGNED, msg, msg_len, now, pos);
         } else {
-            cai_store_append2(l, CAI_REC_EVIDENCE, msg, msg_len, att, att_len, now);
+            cai_store_append2(l, CAI_REC_EVIDENCE, msg, msg_len, att, att_len, now, pos);
         }
     }
-    if (seq_out)
-        *seq_out = l->seq;
     return CA_OK;
 }
 
@@ -517,7 +508,12 @@ ca_status ca_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, uin
 {
     CAI_REQUIRE(l);
     CAI_REQUIRE(msg);
-    return submit(l, msg, msg_len, NULL, 0, now, seq_out);
+    ca_status st = cai_ledger_submit(l, msg, msg_len, NULL, 0, now, 0);
+    if (st != CA_OK)
+        return st;
+    if (seq_out)
+        *seq_out = l->seq;
+    return CA_OK;
 }
 
 ca_status ca_ledger_submit_evidence(ca_ledger *l, const uint8_t *msg, size_t msg_len,
@@ -527,26 +523,35 @@ ca_status ca_ledger_submit_evidence(ca_ledger *l, const uint8_t *msg, size_t msg
     CAI_REQUIRE(l);
     CAI_REQUIRE(msg);
     CAI_REQUIRE(evidence);
-    return submit(l, msg, msg_len, evidence, evidence_len, now, seq_out);
+    ca_status st = cai_ledger_submit(l, msg, msg_len, evidence, evidence_len, now, 0);
+    if (st != CA_OK)
+        return st;
+    if (seq_out)
+        *seq_out = l->seq;
+    return CA_OK;
+}
+
+ca_status cai_ledger_apply_trusted(ca_ledger *l, const ca_ledger_op *op, uint64_t now, uint64_t pos)
+{
+    if (l->store == NULL)
+        return cai_ledger_apply_op(l, op, now);
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    ca_status st;
+    if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) || (st = cai_store_reserve(l, n)) ||
+        (st = cai_ledger_apply_op(l, op, now)))
+        return st;
+    cai_store_append(l, CAI_REC_TRUSTED, enc, n, now, pos);
+    return CA_OK;
 }
 
 ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, uint64_t *seq_out)
 {
     CAI_REQUIRE(l);
     CAI_REQUIRE(op);
-    ca_status st;
-    if (l->store == NULL) {
-        st = cai_ledger_apply_op(l, op, now);
-        if (st != CA_OK)
-            return st;
-    } else {
-        uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
-        size_t n = 0;
-        if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) ||
-            (st = cai_store_reserve(l, n)) || (st = cai_ledger_apply_op(l, op, now)))
-            return st;
-        cai_store_append(l, CAI_REC_TRUSTED, enc, n, now);
-    }
+    ca_status st = cai_ledger_apply_trusted(l, op, now, 0);
+    if (st != CA_OK)
+        return st;
     if (seq_out)
         *seq_out = l->seq;
     return CA_OK;

@@ -129,6 +129,12 @@ struct ca_ledger {
     uint32_t *dirty_esc;
     uint32_t n_dirty_esc, cap_dirty_esc;
 
+    /* External log (ledger_log.c, ledger.h "LOG"): the position of the last entry applied or
+     * refused, the `now` it was processed at, and how many entries were refused. Not part of
+     * the state hash (every replica at one position agrees on them); journal and snapshot keep
+     * them. */
+    uint64_t log_pos, log_clock, log_failed;
+
     cai_store *store; /* NULL in memory mode */
 };
 
@@ -214,8 +220,16 @@ void cai_ledger_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to);
 /* Heap order and the record <-> entry links, for ca_ledger_check. */
 ca_status cai_ledger_expiry_check(const ca_ledger *l);
 
-/* Op codec (ledger_codec.c). Unsigned canonical encoding into out (>= CA_LEDGER_OP_MAX_BYTES). */
+/*
+ * Op codec (ledger_codec.c). The canonical encoding of `op` without its
+ * signatures (docs/LEDGER.md), which both signatures cover after their tag
+ * and the ledger id, under the OWNERSHIP RULE (CA_LEDGER_OP_MAX_BYTES
+ * suffice). Refuses an op whose shape its type does not allow.
+ */
 ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap, size_t *len);
+
+/* Memory held by the ledger's tables, in bytes (tests check capacity bounds with it). */
+size_t cai_ledger_memory_bytes(const ca_ledger *ledger);
 /*
  * The signed bytes of an op from its values and signatures (the unsigned
  * fields, then key 14 the cosignature, ESCROW_OPEN only, then key 15 the
@@ -231,16 +245,34 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
                                       const uint8_t **sig, const uint8_t **cosig);
 
+/*
+ * Signed path (ledger_codec.c): decode, verify for this ledger, check the attachment (att NULL:
+ * none), apply at `now` and journal the record with log position `pos` (0: none). What
+ * ca_ledger_submit, ca_ledger_submit_evidence and ca_ledger_apply_log run.
+ */
+ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *att,
+                            size_t att_len, uint64_t now, uint64_t pos);
+/* Trusted path: apply `op` at `now` and journal its unsigned encoding with position `pos`. */
+ca_status cai_ledger_apply_trusted(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                                   uint64_t pos);
+
 /* Durable store (ledger_store.c). */
 /* Makes room for one record (before the op is applied), then appends it (cannot fail). */
 ca_status cai_store_reserve(ca_ledger *l, size_t payload_len);
-void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t len,
-                      uint64_t now);
+/* `pos`: the entry's position in an external log (ca_ledger_apply_log), 0 for none. */
+void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t len, uint64_t now,
+                      uint64_t pos);
 /* The same with a payload in two parts (p2 may be NULL); CAI_REC_EVIDENCE adds the u32 length of p1
  * first. */
 void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1, const uint8_t *p2,
-                       size_t n2, uint64_t now);
+                       size_t n2, uint64_t now, uint64_t pos);
+/* A log entry refused with `status` at `pos` (room reserved): a CAI_REC_REFUSED record naming
+ * the op's id (BLAKE2b-256 of its signed bytes; zero for a trusted op). */
+void cai_store_append_refused(ca_ledger *l, uint64_t pos, uint64_t now, ca_status status,
+                              const uint8_t id[32]);
 ca_status cai_store_commit(ca_ledger *l, uint64_t *durable);
+/* Log position of the last record an fsync covered. */
+uint64_t cai_store_durable_pos(const cai_store *s);
 ca_status cai_store_snapshot(ca_ledger *l);
 void cai_store_close(cai_store *s);
 /* Tests of damaged files only: skip fsync (never set in the library itself). */
@@ -250,9 +282,20 @@ extern int cai_ledger_sync_disabled;
 #define CAI_REC_SIGNED   1u /* payload: signed op bytes */
 #define CAI_REC_TRUSTED  2u /* payload: unsigned canonical op encoding */
 #define CAI_REC_EVIDENCE 3u /* payload: u32 op length | signed op | attachment */
+#define CAI_REC_REFUSED                                                                            \
+    4u /* payload: status i32 | op id[32]: a log entry refused at its position */
+#define CAI_REFUSED_BYTES 36u
 /* Largest journal record payload, and the record header (ledger_store.c). */
 #define CAI_RECORD_MAX          (4u + CA_LEDGER_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
-#define CAI_RECORD_HEADER_BYTES 29u
+#define CAI_RECORD_HEADER_BYTES 37u
+/* Offsets in the record header: len u32 | seq u64 | now u64 | pos u64 | type u8 | pcrc u32 |
+ * hcrc u32. */
+#define CAI_REC_OFF_SEQ  4u
+#define CAI_REC_OFF_NOW  12u
+#define CAI_REC_OFF_POS  20u
+#define CAI_REC_OFF_TYPE 28u
+#define CAI_REC_OFF_PCRC 29u
+#define CAI_REC_OFF_HCRC 33u
 
 /*
  * Snapshot and journal parsing on memory buffers (used by recovery and by the
@@ -264,11 +307,16 @@ extern int cai_ledger_sync_disabled;
 ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_options *opts,
                               unsigned flags, ca_ledger **out);
 ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **buf, size_t *len); /* malloc'd */
+/* The snapshot's exact size, and the writer into a buffer of that size (the hash cache is
+ * flushed first, so the ledger is not const). */
+size_t cai_snapshot_size(const ca_ledger *l);
+void cai_snapshot_write(ca_ledger *l, uint8_t *out);
 typedef struct cai_replay {
     uint64_t base_seq;   /* seq of the journal's first record (its header), 0 when not read */
     size_t good_end;     /* offset after the last complete record; 0: no usable header */
     uint64_t torn_bytes; /* bytes after good_end a torn write left (cut by the caller) */
     uint64_t replayed;   /* records applied (seq above the state's on entry) */
+    uint64_t refused;    /* CAI_REC_REFUSED records taken (position above the state's) */
     uint64_t crc_bytes;  /* bytes checksummed (never more than len: one pass) */
 } cai_replay;
 /* On failure *out holds what was read so far; the caller discards the ledger. */
@@ -283,10 +331,12 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
  * or an attachment record's op length leaves no attachment.
  */
 typedef struct cai_journal_record {
-    uint64_t seq;
+    uint64_t seq; /* the op's seq; for CAI_REC_REFUSED the seq the next applied op takes */
     uint64_t now;
-    uint8_t type;      /* CAI_REC_* */
-    const uint8_t *op; /* signed op (SIGNED, EVIDENCE) or unsigned encoding (TRUSTED) */
+    uint64_t pos; /* position in an external log, 0 for none (never for CAI_REC_REFUSED) */
+    uint8_t type; /* CAI_REC_* */
+    /* Signed op (SIGNED, EVIDENCE), unsigned encoding (TRUSTED), or the payload (REFUSED). */
+    const uint8_t *op;
     size_t op_len;
     const uint8_t
         *evidence; /* CAI_REC_EVIDENCE: the attachment (evidence, or a DELIVER's RESULT) */

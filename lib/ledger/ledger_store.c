@@ -2,20 +2,27 @@
  * Durable mode: append-only journal with group commit, checksummed
  * snapshots, crash recovery (docs/LEDGER.md, "Durability").
  *
- * Directory layout: `journal`, `snapshot`, and while a snapshot is written a
- * transient `snapshot.tmp-<12 random hex digits>` (lib/core/file.h).
+ * Directory layout: `journal`, `snapshot`, while a snapshot is written a
+ * transient `snapshot.tmp-<12 random hex digits>` (lib/core/file.h), and
+ * while a snapshot from bytes is installed (ca_ledger_open_from_snapshot)
+ * `snapshot.restore` (and its own transient `snapshot.restore.tmp-*`).
  *
- * Journal = header (32 bytes: "CALJRNL2", base seq u64, first 12 bytes of
+ * Journal = header (32 bytes: "CALJRNL3", base seq u64, first 12 bytes of
  * the options digest, crc32c of the preceding 28 bytes) then records:
- *   len u32 | seq u64 | now u64 | type u8 | pcrc u32 | hcrc u32 | payload[len]
- * pcrc = crc32c(payload); hcrc = crc32c of the 25 header bytes before it.
- * Integers little-endian. Format 1 ("CALJRNL1") had one crc over the whole
- * record, so a damaged length could not be told from a torn write without
- * searching the rest of the file; it is refused (CA_ERR_UNSUPPORTED).
+ *   len u32 | seq u64 | now u64 | pos u64 | type u8 | pcrc u32 | hcrc u32 | payload[len]
+ * pcrc = crc32c(payload); hcrc = crc32c of the 33 header bytes before it;
+ * pos = the op's position in an external log (ca_ledger_apply_log), 0 for
+ * none. Type 4 (REFUSED) records a log entry refused at its position: seq is
+ * the seq the next applied op takes (a refused op takes none), the payload
+ * its status (i32) and op id. Integers little-endian. Format 1 ("CALJRNL1")
+ * had one crc over the whole record, so a damaged length could not be told
+ * from a torn write without searching the rest of the file; format 2
+ * ("CALJRNL2") had no positions (29-byte record headers). Both are refused
+ * (CA_ERR_UNSUPPORTED) when they hold records.
  *
  * Snapshot = "CALSNAP1" | version u32 | 0 u32 | options digest[32] | seq u64 |
- *   minted u64 | burned u64 | horizon u64 |
- *   n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
+ *   minted u64 | burned u64 | horizon u64 | log position u64 | log clock u64 |
+ *   refused u64 | n_accounts u32 | n_escrows u32 | n_evidence u32 | 0 u32 |
  *   accounts: id[32] balance bonded nonce jailed_until (u64 each) n u8, n x (amount, mature_at)
  *   escrows: award[32] hirer u32 worker u32 (account positions) payment collateral
  *            deadline (u64) state u8 delivered u8 paid u64 (payment the worker received)
@@ -23,7 +30,8 @@
  *   evidence: key[32] expiry u64 (when it may be dropped) each |
  *   state hash[32] | BLAKE2b-256 of all preceding bytes[32]
  * Version 2 added `paid`, version 3 `missed` and `result`, version 4 the horizon and the
- * evidence expiry (older snapshots are refused).
+ * evidence expiry, version 5 the log position, clock and refused count (older snapshots are
+ * refused).
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* F_OFD_SETLK (open file description locks, Linux >= 3.15) */
@@ -45,7 +53,9 @@
 #include "ledger/ledger_internal.h"
 
 #define REC_HDR          CAI_RECORD_HEADER_BYTES
-#define CAI_SNAP_VERSION 4u
+#define CAI_SNAP_VERSION 5u
+#define SNAP_FIXED       120u /* magic to the reserved u32 */
+#define SNAP_TAIL        64u  /* state hash and checksum */
 #define ESC_BYTES        107u
 #define EV_BYTES         40u
 #define AUTO_WRITE_BYTES (1u << 20)
@@ -63,13 +73,15 @@ static int do_fdatasync(int fd)
 }
 
 struct cai_store {
-    char *journal_path, *snap_path, *dir;
+    char *journal_path, *snap_path, *restore_path, *dir;
     int jfd;
     uint8_t *buf; /* records appended but not yet written */
     size_t len, cap;
-    uint64_t written_seq; /* last seq handed to write() */
-    uint64_t durable_seq; /* last seq covered by an fsync */
-    int failed;           /* a write or fsync failed: the handle refuses further work */
+    uint64_t written_seq;              /* last seq handed to write() */
+    uint64_t durable_seq;              /* last seq covered by an fsync */
+    uint64_t last_pos;                 /* log position of the last record appended (0: none yet) */
+    uint64_t written_pos, durable_pos; /* the same for written and synced records */
+    int failed; /* a write or fsync failed: the handle refuses further work */
 };
 
 /* ---------------------------------------------------------------- crc32c */
@@ -109,7 +121,7 @@ uint32_t cai_crc32c(uint32_t crc, const uint8_t *p, size_t n)
     return ~crc;
 }
 
-/* The header checksum: over len, seq, now, type and the payload checksum. */
+/* The header checksum: over len, seq, now, pos, type and the payload checksum. */
 static uint32_t header_crc(const uint8_t *rec)
 {
     return cai_crc32c(0, rec, REC_HDR - 4);
@@ -117,7 +129,7 @@ static uint32_t header_crc(const uint8_t *rec)
 
 /* ---------------------------------------------------------------- journal */
 
-static const char journal_magic[8] = {'C', 'A', 'L', 'J', 'R', 'N', 'L', '2'};
+static const char journal_magic[8] = {'C', 'A', 'L', 'J', 'R', 'N', 'L', '3'};
 
 void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_options *opts,
                         uint64_t base_seq)
@@ -132,13 +144,15 @@ void cai_journal_header(uint8_t out[CAI_JOURNAL_HEADER_BYTES], const ca_ledger_o
 
 static int type_known(uint8_t type)
 {
-    return type == CAI_REC_SIGNED || type == CAI_REC_TRUSTED || type == CAI_REC_EVIDENCE;
+    return type == CAI_REC_SIGNED || type == CAI_REC_TRUSTED || type == CAI_REC_EVIDENCE ||
+           type == CAI_REC_REFUSED;
 }
 
 /*
  * Checks the header fields of record `seq` that lie in the first `avail`
  * bytes (avail <= REC_HDR): a length the writer can produce, the expected seq,
- * a known type. NULL when they are fine, else what is wrong.
+ * a known type, and for a refused entry its fixed length and a position.
+ * NULL when they are fine, else what is wrong.
  */
 static const char *header_fields(const uint8_t *r, size_t avail, uint64_t seq)
 {
@@ -147,11 +161,79 @@ static const char *header_fields(const uint8_t *r, size_t avail, uint64_t seq)
         if (n == 0 || n > CAI_RECORD_MAX)
             return "its length is 0 or above the record limit";
     }
-    if (avail >= 12 && cai_load_le64(r + 4) != seq)
+    if (avail >= CAI_REC_OFF_NOW && cai_load_le64(r + CAI_REC_OFF_SEQ) != seq)
         return "its seq is not the next one";
-    if (avail >= 21 && !type_known(r[20]))
-        return "its type is unknown";
+    if (avail > CAI_REC_OFF_TYPE) {
+        uint8_t type = r[CAI_REC_OFF_TYPE];
+        if (!type_known(type))
+            return "its type is unknown";
+        if (type == CAI_REC_REFUSED &&
+            (cai_load_le32(r) != CAI_REFUSED_BYTES || cai_load_le64(r + CAI_REC_OFF_POS) == 0))
+            return "it records a refused entry without a position or of the wrong length";
+    }
     return NULL;
+}
+
+/*
+ * A complete record whose seq is `seq` (checksums verified), replayed into `l`
+ * unless the state already holds it (a journal left from before the snapshot:
+ * seq <= the state's, or, for a refused entry, whose seq is the next one, a
+ * position <= the state's). A positioned record must come after the state's
+ * position and its `now` must not be before the log clock (the rule it was
+ * applied under). *taken: 0 skipped, 1 applied, 2 refused entry recorded.
+ */
+static ca_status replay_record(ca_ledger *l, const uint8_t *r, size_t avail, uint64_t seq,
+                               int *taken)
+{
+    *taken = 0;
+    cai_journal_record rec;
+    if (cai_journal_record_read(r, avail, &rec) == 0)
+        return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu is malformed",
+                        (unsigned long long)seq);
+    int refused = rec.type == CAI_REC_REFUSED;
+    if (seq <= l->seq || (refused && rec.pos <= l->log_pos))
+        return CA_OK;
+    if (rec.pos != 0 && rec.pos <= l->log_pos)
+        return cai_fail(
+            CA_ERR_LEDGER_CORRUPT, "journal record %llu has log position %llu, not after %llu",
+            (unsigned long long)seq, (unsigned long long)rec.pos, (unsigned long long)l->log_pos);
+    if (rec.pos != 0 && (rec.now < l->log_clock || rec.now < l->horizon))
+        return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                        "journal record %llu at log position %llu is dated before the log clock",
+                        (unsigned long long)seq, (unsigned long long)rec.pos);
+    if (refused) {
+        int32_t status = (int32_t)cai_load_le32(rec.op);
+        if (status >= 0)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                            "journal record %llu records a refused entry with status %d",
+                            (unsigned long long)seq, (int)status);
+        l->log_failed++;
+        *taken = 2;
+    } else {
+        ca_ledger_op op;
+        const uint8_t *sig = NULL, *cosig = NULL;
+        int sig_ok = rec.type != CAI_REC_TRUSTED;
+        ca_status st = cai_ledger_op_decode_signed(rec.op, rec.op_len, &op, sig_ok ? &sig : NULL,
+                                                   sig_ok ? &cosig : NULL);
+        /* Attachments ride on equivocation slashes (evidence) and deliveries (RESULT). */
+        if (st == CA_OK && rec.type == CAI_REC_EVIDENCE &&
+            (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) &&
+            op.type != CA_LEDGER_OP_ESCROW_DELIVER)
+            st = CA_ERR_MALFORMED;
+        if (st != CA_OK)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
+                            (unsigned long long)seq);
+        st = cai_ledger_apply_op(l, &op, rec.now);
+        if (st != CA_OK)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
+                            (unsigned long long)seq, ca_status_str(st));
+        *taken = 1;
+    }
+    if (rec.pos != 0) {
+        l->log_pos = rec.pos;
+        l->log_clock = rec.now;
+    }
+    return CA_OK;
 }
 
 /*
@@ -183,21 +265,21 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
     }
     out->crc_bytes = 28;
     int crc_ok = cai_crc32c(0, buf, 28) == cai_load_le32(buf + 28);
-    int v1 = crc_ok && memcmp(buf, "CALJRNL1", 8) == 0;
-    if (!v1 && (memcmp(buf, journal_magic, 8) != 0 || !crc_ok))
+    int old = crc_ok && (memcmp(buf, "CALJRNL1", 8) == 0 || memcmp(buf, "CALJRNL2", 8) == 0);
+    if (!old && (memcmp(buf, journal_magic, 8) != 0 || !crc_ok))
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal header damaged");
     uint8_t digest[32];
     cai_ledger_options_digest(&l->opts, digest);
     if (memcmp(buf + 16, digest, 12) != 0)
         return cai_fail(CA_ERR_LEDGER_OPTIONS_MISMATCH,
                         "journal was written with other ledger options");
-    if (v1 && len > CAI_JOURNAL_HEADER_BYTES)
+    if (old && len > CAI_JOURNAL_HEADER_BYTES)
         return cai_fail(CA_ERR_UNSUPPORTED,
-                        "journal has format 1 (records without a header checksum), which this "
-                        "build does not replay; open it with the build that wrote it and call "
-                        "ca_ledger_snapshot, which leaves a header this build replaces");
-    if (v1)
-        return CA_OK; /* a format 1 header alone: good_end 0, the caller writes a fresh one */
+                        "journal has format %c (records without %s), which this build does not "
+                        "replay",
+                        buf[7], buf[7] == '1' ? "a header checksum" : "log positions");
+    if (old)
+        return CA_OK; /* an old header alone: good_end 0, the caller writes a fresh one */
     uint64_t expected = cai_load_le64(buf + 8);
     out->base_seq = expected;
     if (expected == 0 || expected > l->seq + 1)
@@ -230,36 +312,19 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
         }
         uint64_t seq = expected;
         out->crc_bytes += n;
-        if (cai_crc32c(0, r + REC_HDR, n) != cai_load_le32(r + 21))
+        if (cai_crc32c(0, r + REC_HDR, n) != cai_load_le32(r + CAI_REC_OFF_PCRC))
             return cai_fail(CA_ERR_LEDGER_CORRUPT,
                             "journal record %llu at offset %zu is complete but fails its "
                             "checksum (not a torn write); nothing was changed",
                             (unsigned long long)seq, off);
-        if (seq > l->seq) {
-            cai_journal_record rec;
-            if (cai_journal_record_read(r, left, &rec) == 0)
-                return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu is malformed",
-                                (unsigned long long)seq);
-            ca_ledger_op op;
-            const uint8_t *sig = NULL, *cosig = NULL;
-            int sig_ok = rec.type != CAI_REC_TRUSTED;
-            ca_status st = cai_ledger_op_decode_signed(
-                rec.op, rec.op_len, &op, sig_ok ? &sig : NULL, sig_ok ? &cosig : NULL);
-            /* Attachments ride on equivocation slashes (evidence) and deliveries (RESULT). */
-            if (st == CA_OK && rec.type == CAI_REC_EVIDENCE &&
-                (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) &&
-                op.type != CA_LEDGER_OP_ESCROW_DELIVER)
-                st = CA_ERR_MALFORMED;
-            if (st != CA_OK)
-                return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
-                                (unsigned long long)seq);
-            st = cai_ledger_apply_op(l, &op, rec.now);
-            if (st != CA_OK)
-                return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
-                                (unsigned long long)seq, ca_status_str(st));
-            out->replayed++;
-        }
-        expected++;
+        int taken = 0;
+        ca_status st = replay_record(l, r, left, seq, &taken);
+        if (st != CA_OK)
+            return st;
+        out->replayed += taken == 1;
+        out->refused += taken == 2;
+        if (r[CAI_REC_OFF_TYPE] != CAI_REC_REFUSED) /* a refused entry takes no seq */
+            expected++;
         off += REC_HDR + n;
         out->good_end = off;
     }
@@ -268,109 +333,112 @@ ca_status cai_journal_replay(ca_ledger *l, const uint8_t *buf, size_t len, cai_r
 
 /* ---------------------------------------------------------------- snapshot */
 
-typedef struct sbuf {
-    uint8_t *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const void *data, size_t n)
+size_t cai_snapshot_size(const ca_ledger *l)
 {
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->len + n)
-            nc *= 2;
-        uint8_t *q = realloc(b->p, nc);
-        if (q == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
+    size_t n = SNAP_FIXED + SNAP_TAIL;
+    n += (size_t)l->n_accounts * 65 + (size_t)l->n_escrows * ESC_BYTES +
+         (size_t)l->n_evidence * EV_BYTES;
+    for (uint32_t i = 0; i < l->n_accounts; i++)
+        n += (size_t)l->accounts[i].unbond_count * 16;
+    return n;
 }
 
-static void sb_u64(sbuf *b, uint64_t v)
+static uint8_t *put(uint8_t *p, const void *data, size_t n)
 {
-    uint8_t t[8];
-    cai_store_le64(t, v);
-    sb_put(b, t, 8);
+    memcpy(p, data, n);
+    return p + n;
 }
 
-static void sb_u32(sbuf *b, uint32_t v)
+static uint8_t *put64(uint8_t *p, uint64_t v)
 {
-    uint8_t t[4];
-    cai_store_le32(t, v);
-    sb_put(b, t, 4);
+    cai_store_le64(p, v);
+    return p + 8;
 }
 
-ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
+static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-    sbuf b = {0};
+    cai_store_le32(p, v);
+    return p + 4;
+}
+
+void cai_snapshot_write(ca_ledger *l, uint8_t *out)
+{
+    uint8_t *p = out;
     uint8_t digest[32];
     cai_ledger_options_digest(&l->opts, digest);
-    sb_put(&b, "CALSNAP1", 8);
-    sb_u32(&b, CAI_SNAP_VERSION);
-    sb_u32(&b, 0);
-    sb_put(&b, digest, 32);
-    sb_u64(&b, l->seq);
-    sb_u64(&b, l->minted);
-    sb_u64(&b, l->burned);
-    sb_u64(&b, l->horizon);
-    sb_u32(&b, l->n_accounts);
-    sb_u32(&b, l->n_escrows);
-    sb_u32(&b, l->n_evidence);
-    sb_u32(&b, 0);
+    p = put(p, "CALSNAP1", 8);
+    p = put32(p, CAI_SNAP_VERSION);
+    p = put32(p, 0);
+    p = put(p, digest, 32);
+    p = put64(p, l->seq);
+    p = put64(p, l->minted);
+    p = put64(p, l->burned);
+    p = put64(p, l->horizon);
+    p = put64(p, l->log_pos);
+    p = put64(p, l->log_clock);
+    p = put64(p, l->log_failed);
+    p = put32(p, l->n_accounts);
+    p = put32(p, l->n_escrows);
+    p = put32(p, l->n_evidence);
+    p = put32(p, 0);
     for (uint32_t i = 0; i < l->n_accounts; i++) {
         const cai_account *a = &l->accounts[i];
-        sb_put(&b, a->id.bytes, 32);
-        sb_u64(&b, a->balance);
-        sb_u64(&b, a->bonded);
-        sb_u64(&b, a->nonce);
-        sb_u64(&b, a->jailed_until);
-        uint8_t n = (uint8_t)a->unbond_count;
-        sb_put(&b, &n, 1);
+        p = put(p, a->id.bytes, 32);
+        p = put64(p, a->balance);
+        p = put64(p, a->bonded);
+        p = put64(p, a->nonce);
+        p = put64(p, a->jailed_until);
+        *p++ = (uint8_t)a->unbond_count;
         for (uint32_t e = a->unbond_head; e != CAI_NONE; e = l->unbonds[e].next) {
-            sb_u64(&b, l->unbonds[e].amount);
-            sb_u64(&b, l->unbonds[e].mature_at);
+            p = put64(p, l->unbonds[e].amount);
+            p = put64(p, l->unbonds[e].mature_at);
         }
     }
     for (uint32_t i = 0; i < l->n_escrows; i++) {
         const cai_escrow *e = &l->escrows[i];
-        sb_put(&b, e->award.bytes, 32);
-        sb_u32(&b, e->hirer);
-        sb_u32(&b, e->worker);
-        sb_u64(&b, e->payment);
-        sb_u64(&b, e->collateral);
-        sb_u64(&b, e->deadline);
-        uint8_t sd[2] = {e->state, e->delivered};
-        sb_put(&b, sd, 2);
-        sb_u64(&b, e->paid);
-        sb_put(&b, &e->missed, 1);
-        sb_put(&b, e->result.bytes, 32);
+        p = put(p, e->award.bytes, 32);
+        p = put32(p, e->hirer);
+        p = put32(p, e->worker);
+        p = put64(p, e->payment);
+        p = put64(p, e->collateral);
+        p = put64(p, e->deadline);
+        *p++ = e->state;
+        *p++ = e->delivered;
+        p = put64(p, e->paid);
+        *p++ = e->missed;
+        p = put(p, e->result.bytes, 32);
     }
     for (uint32_t i = 0; i < l->n_evidence; i++) {
-        sb_put(&b, l->evidence[i].key.bytes, 32);
-        sb_u64(&b, l->evidence[i].expiry);
+        p = put(p, l->evidence[i].key.bytes, 32);
+        p = put64(p, l->evidence[i].expiry);
     }
     ca_hash h;
     (void)ca_ledger_state_hash(l, &h);
-    sb_put(&b, h.bytes, 32);
-    if (!b.oom) {
-        uint8_t sum[32];
-        crypto_generichash(sum, 32, b.p, b.len, NULL, 0);
-        sb_put(&b, sum, 32);
-    }
-    if (b.oom) {
-        free(b.p);
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a snapshot");
-    }
-    *out = b.p;
-    *out_len = b.len;
+    p = put(p, h.bytes, 32);
+    crypto_generichash(p, 32, out, (size_t)(p - out), NULL, 0);
+}
+
+ca_status cai_snapshot_encode(ca_ledger *l, uint8_t **out, size_t *out_len)
+{
+    size_t n = cai_snapshot_size(l);
+    uint8_t *b = malloc(n);
+    if (b == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a snapshot (%zu bytes)", n);
+    cai_snapshot_write(l, b);
+    *out = b;
+    *out_len = n;
+    return CA_OK;
+}
+
+ca_status ca_ledger_snapshot_export(ca_ledger *l, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(out_len);
+    size_t n = cai_snapshot_size(l);
+    *out_len = n;
+    if (out == NULL || out_cap < n)
+        return cai_fail(CA_ERR_BUFFER_TOO_SMALL, "a snapshot of this ledger needs %zu bytes", n);
+    cai_snapshot_write(l, out);
     return CA_OK;
 }
 
@@ -393,8 +461,7 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
                               unsigned flags, ca_ledger **out)
 {
     *out = NULL;
-    const size_t fixed = 8 + 8 + 32 + 32 + 16;
-    if (len < fixed + 64)
+    if (len < SNAP_FIXED + SNAP_TAIL)
         return SNAP_FAIL("snapshot too short (%zu bytes)", len);
     if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != CAI_SNAP_VERSION ||
         cai_load_le32(buf + 12) != 0)
@@ -410,14 +477,20 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     if (memcmp(buf + 16, digest, 32) != 0)
         return cai_fail(CA_ERR_LEDGER_OPTIONS_MISMATCH,
                         "snapshot was written with other ledger options");
-    rd r = {buf + 48, buf + len - 64};
+    rd r = {buf + 48, buf + len - SNAP_TAIL};
     const uint8_t *p;
-    (void)rd_take(&r, 48, &p); /* length checked above */
+    (void)rd_take(&r, SNAP_FIXED - 48, &p); /* length checked above */
     uint64_t seq = cai_load_le64(p), minted = cai_load_le64(p + 8), burned = cai_load_le64(p + 16);
     uint64_t horizon = cai_load_le64(p + 24);
+    uint64_t log_pos = cai_load_le64(p + 32), log_clock = cai_load_le64(p + 40);
+    uint64_t log_failed = cai_load_le64(p + 48);
+    p += 24;
     uint32_t na = cai_load_le32(p + 32), ne = cai_load_le32(p + 36), nv = cai_load_le32(p + 40);
     if (cai_load_le32(p + 44) != 0)
         return SNAP_FAIL("snapshot reserved field not zero");
+    /* Every refused entry took a position of its own; no position, no clock. */
+    if (log_failed > log_pos || (log_pos == 0 && log_clock != 0))
+        return SNAP_FAIL("snapshot's log position, clock and refused count disagree");
     /*
      * Counts are checked against the bytes the file really holds (each record's
      * smallest encoding) and the limits before anything is allocated; tables
@@ -527,6 +600,9 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     l->minted = minted;
     l->burned = burned;
     l->horizon = horizon;
+    l->log_pos = log_pos;
+    l->log_clock = log_clock;
+    l->log_failed = log_failed;
     if (ca_ledger_check(l) != CA_OK) {
         st = SNAP_FAIL("snapshot state fails the invariants: %s", ca_last_error());
         goto fail;
@@ -666,15 +742,17 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-/* Removes "snapshot.tmp-*" files a crash left between create and rename. */
+/* Removes "snapshot.tmp-*" and "snapshot.restore.tmp-*" files a crash left between create and
+ * rename. */
 static void remove_stale_snapshots(const char *dir)
 {
-    static const char prefix[] = "snapshot.tmp-";
+    static const char prefix[] = "snapshot.tmp-", prefix2[] = "snapshot.restore.tmp-";
     DIR *d = opendir(dir);
     if (d == NULL)
         return;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (strncmp(e->d_name, prefix, sizeof prefix - 1) == 0)
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) == 0 ||
+            strncmp(e->d_name, prefix2, sizeof prefix2 - 1) == 0)
             (void)unlinkat(dirfd(d), e->d_name, 0);
     }
     closedir(d);
@@ -689,6 +767,7 @@ void cai_store_close(cai_store *s)
     free(s->buf);
     free(s->journal_path);
     free(s->snap_path);
+    free(s->restore_path);
     free(s->dir);
     free(s);
 }
@@ -723,12 +802,14 @@ static ca_status store_write(cai_store *s, uint64_t last_seq)
     }
     s->len = 0;
     s->written_seq = last_seq;
+    s->written_pos = s->last_pos;
     return CA_OK;
 }
 
-void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t n, uint64_t now)
+void cai_store_append(ca_ledger *l, uint8_t rtype, const uint8_t *payload, size_t n, uint64_t now,
+                      uint64_t pos)
 {
-    cai_store_append2(l, rtype, payload, n, NULL, 0, now);
+    cai_store_append2(l, rtype, payload, n, NULL, 0, now, pos);
 }
 
 size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out)
@@ -737,9 +818,10 @@ size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out)
     int ev = rec->type == CAI_REC_EVIDENCE;
     size_t n = rec->op_len + (ev ? 4 + rec->evidence_len : 0);
     cai_store_le32(out, (uint32_t)n);
-    cai_store_le64(out + 4, rec->seq);
-    cai_store_le64(out + 12, rec->now);
-    out[20] = rec->type;
+    cai_store_le64(out + CAI_REC_OFF_SEQ, rec->seq);
+    cai_store_le64(out + CAI_REC_OFF_NOW, rec->now);
+    cai_store_le64(out + CAI_REC_OFF_POS, rec->pos);
+    out[CAI_REC_OFF_TYPE] = rec->type;
     if (ev) { /* u32 op length | op | evidence */
         cai_store_le32(q, (uint32_t)rec->op_len);
         q += 4;
@@ -747,8 +829,8 @@ size_t cai_journal_record_write(const cai_journal_record *rec, uint8_t *out)
     memcpy(q, rec->op, rec->op_len);
     if (ev && rec->evidence_len > 0)
         memcpy(q + rec->op_len, rec->evidence, rec->evidence_len);
-    cai_store_le32(out + 21, cai_crc32c(0, out + REC_HDR, n));
-    cai_store_le32(out + REC_HDR - 4, header_crc(out));
+    cai_store_le32(out + CAI_REC_OFF_PCRC, cai_crc32c(0, out + REC_HDR, n));
+    cai_store_le32(out + CAI_REC_OFF_HCRC, header_crc(out));
     return REC_HDR + n;
 }
 
@@ -760,9 +842,10 @@ size_t cai_journal_record_read(const uint8_t *r, size_t avail, cai_journal_recor
     size_t n = cai_load_le32(r);
     if (n > avail - REC_HDR)
         return 0;
-    rec->seq = cai_load_le64(r + 4);
-    rec->now = cai_load_le64(r + 12);
-    rec->type = r[20];
+    rec->seq = cai_load_le64(r + CAI_REC_OFF_SEQ);
+    rec->now = cai_load_le64(r + CAI_REC_OFF_NOW);
+    rec->pos = cai_load_le64(r + CAI_REC_OFF_POS);
+    rec->type = r[CAI_REC_OFF_TYPE];
     rec->op = r + REC_HDR;
     rec->op_len = n;
     if (rec->type == CAI_REC_EVIDENCE) { /* u32 op length | signed op | evidence (not empty) */
@@ -777,14 +860,43 @@ size_t cai_journal_record_read(const uint8_t *r, size_t avail, cai_journal_recor
     return REC_HDR + n;
 }
 
-void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1, const uint8_t *p2,
-                       size_t n2, uint64_t now)
+static void append_record(ca_ledger *l, const cai_journal_record *rec)
 {
     cai_store *s = l->store;
-    cai_journal_record rec = {l->seq, now, rtype, p1, n1, p2, n2};
-    s->len += cai_journal_record_write(&rec, s->buf + s->len);
+    s->len += cai_journal_record_write(rec, s->buf + s->len);
+    if (rec->pos != 0)
+        s->last_pos = rec->pos;
     if (s->len >= AUTO_WRITE_BYTES)
         (void)store_write(s, l->seq); /* a failure is sticky and reported by the next call */
+}
+
+void cai_store_append2(ca_ledger *l, uint8_t rtype, const uint8_t *p1, size_t n1, const uint8_t *p2,
+                       size_t n2, uint64_t now, uint64_t pos)
+{
+    cai_journal_record rec = {.seq = l->seq,
+                              .now = now,
+                              .pos = pos,
+                              .type = rtype,
+                              .op = p1,
+                              .op_len = n1,
+                              .evidence = p2,
+                              .evidence_len = n2};
+    append_record(l, &rec);
+}
+
+void cai_store_append_refused(ca_ledger *l, uint64_t pos, uint64_t now, ca_status status,
+                              const uint8_t id[32])
+{
+    uint8_t payload[CAI_REFUSED_BYTES];
+    cai_store_le32(payload, (uint32_t)(int32_t)status);
+    memcpy(payload + 4, id, 32);
+    cai_journal_record rec = {.seq = l->seq + 1, /* the seq the next applied op takes */
+                              .now = now,
+                              .pos = pos,
+                              .type = CAI_REC_REFUSED,
+                              .op = payload,
+                              .op_len = sizeof payload};
+    append_record(l, &rec);
 }
 
 ca_status cai_store_commit(ca_ledger *l, uint64_t *durable)
@@ -795,16 +907,22 @@ ca_status cai_store_commit(ca_ledger *l, uint64_t *durable)
     ca_status st = store_write(s, l->seq);
     if (st != CA_OK)
         return st;
-    if (s->durable_seq < s->written_seq) {
+    if (s->durable_seq < s->written_seq || s->durable_pos < s->written_pos) {
         if (do_fdatasync(s->jfd) != 0) {
             s->failed = 1;
             return io_fail("fdatasync", s->journal_path);
         }
         s->durable_seq = s->written_seq;
+        s->durable_pos = s->written_pos;
     }
     if (durable)
         *durable = s->durable_seq;
     return CA_OK;
+}
+
+uint64_t cai_store_durable_pos(const cai_store *s)
+{
+    return s->durable_pos;
 }
 
 ca_status ca_ledger_commit(ca_ledger *l, uint64_t *durable_seq)
@@ -857,74 +975,62 @@ ca_status ca_ledger_snapshot(ca_ledger *l)
     return cai_store_snapshot(l);
 }
 
-ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_options *opts,
-                         ca_ledger_open_info *info)
+/*
+ * Installs a snapshot from bytes (ca_ledger_open_from_snapshot), `l` decoded
+ * from `snapshot.restore`, which is durable: the journal becomes a bare header
+ * after the snapshot's seq, then `snapshot.restore` is renamed over
+ * `snapshot`. Every step can run again, so a crash anywhere in it leaves
+ * `snapshot.restore` behind and the next open finishes the job; no journal
+ * record of the replaced state is ever replayed on top of the new one.
+ */
+static ca_status finish_restore(cai_store *s, const ca_ledger *l)
 {
-    CAI_REQUIRE(out);
-    *out = NULL;
-    CAI_REQUIRE(dir);
-    CAI_REQUIRE(opts);
-    ca_ledger_open_info inf = {0, 0, 0};
-    ca_status st = cai_ensure_init();
+    uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
+    cai_journal_header(hdr, &l->opts, l->seq + 1);
+    if (ftruncate(s->jfd, 0) != 0 || lseek(s->jfd, 0, SEEK_SET) != 0)
+        return io_fail("truncate", s->journal_path);
+    ca_status st = write_all(s->jfd, hdr, sizeof hdr, s->journal_path);
     if (st != CA_OK)
         return st;
-    if ((st = cai_ledger_validate_options(opts)) != CA_OK)
-        return st;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return io_fail("mkdir", dir);
-    cai_store *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
-    s->jfd = -1;
-    s->dir = join(dir, ".");
-    s->journal_path = join(dir, "journal");
-    s->snap_path = join(dir, "snapshot");
+    if (do_fsync(s->jfd) != 0)
+        return io_fail("fsync", s->journal_path);
+    if (rename(s->restore_path, s->snap_path) != 0)
+        return io_fail("rename", s->restore_path);
+    return sync_dir(s->dir);
+}
+
+/* Recovery from the directory's snapshot and journal (ca_ledger_open). */
+static ca_status recover(cai_store *s, const ca_ledger_options *opts, ca_ledger **out,
+                         ca_ledger_open_info *inf)
+{
     ca_ledger *l = NULL;
     uint8_t *data = NULL;
     size_t len = 0;
     int exists = 0;
-    if (!s->dir || !s->journal_path || !s->snap_path) {
-        st = cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
-        goto fail;
-    }
-    s->jfd = open(s->journal_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->jfd < 0) {
-        st = io_fail("open", s->journal_path);
-        goto fail;
-    }
-    if (lock_journal(s->jfd) != 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)
-            st = cai_fail(CA_ERR_STATE,
-                          "ledger %s is already open (another handle, in this process or "
-                          "another, holds its lock until it is freed)",
-                          dir);
-        else
-            st = io_fail("lock", s->journal_path);
-        goto fail;
-    }
-    /* Nothing on disk changes until recovery has succeeded. */
-    if ((st = read_file(s->snap_path, &data, &len, &exists)) != CA_OK)
-        goto fail;
+    ca_status st = read_file(s->snap_path, &data, &len, &exists);
+    if (st != CA_OK)
+        return st;
     if (exists) {
         st = cai_snapshot_decode(data, len, opts, 0, &l);
         free(data);
         data = NULL;
         if (st != CA_OK)
-            goto fail;
-        inf.snapshot_seq = l->seq;
+            return st;
+        inf->snapshot_seq = l->seq;
     } else if ((st = cai_ledger_create(&l, opts)) != CA_OK) {
-        goto fail;
+        return st;
     }
+    uint64_t snap_pos = l->log_pos;
     if ((st = read_fd(s->jfd, s->journal_path, &data, &len)) != CA_OK)
         goto fail;
     cai_replay rep;
     if ((st = cai_journal_replay(l, data, len, &rep)) != CA_OK)
         goto fail;
-    inf.replayed = rep.replayed;
-    inf.torn_bytes = rep.torn_bytes;
+    inf->replayed = rep.replayed;
+    inf->torn_bytes = rep.torn_bytes;
     int changed = 0;
     if (rep.good_end < CAI_JOURNAL_HEADER_BYTES) {
-        /* Empty, cut or format 1 header without records: a fresh journal after the snapshot. */
+        /* Empty, cut or old-format header without records: a fresh journal after the snapshot. */
         uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
         cai_journal_header(hdr, opts, l->seq + 1);
         if (ftruncate(s->jfd, 0) != 0) {
@@ -952,18 +1058,151 @@ ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_optio
     }
     if (changed == 2 && (st = sync_dir(s->dir)) != CA_OK)
         goto fail;
-    remove_stale_snapshots(s->dir); /* left by a snapshot a crash interrupted */
     free(data);
     s->written_seq = l->seq;
-    s->durable_seq = l->seq - inf.replayed; /* records found may not have been synced yet */
+    s->durable_seq = l->seq - rep.replayed; /* records found may not have been synced yet */
+    s->last_pos = s->written_pos = l->log_pos;
+    s->durable_pos = snap_pos;
+    *out = l;
+    return CA_OK;
+fail:
+    free(data);
+    ca_ledger_free(l);
+    return st;
+}
+
+/*
+ * ca_ledger_open (restore NULL) and ca_ledger_open_from_snapshot: lock, then
+ * either install the given snapshot, finish an installation a crash
+ * interrupted, or recover.
+ */
+static ca_status open_dir(ca_ledger **out, const char *dir, const ca_ledger_options *opts,
+                          const uint8_t *restore, size_t restore_len, ca_ledger_open_info *info)
+{
+    ca_ledger_open_info inf;
+    memset(&inf, 0, sizeof inf);
+    if (info != NULL)
+        CAI_REQUIRE_VERSION("ledger open info", info->version, CA_LEDGER_OPEN_INFO_VERSION);
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
+    if ((st = cai_ledger_validate_options(opts)) != CA_OK)
+        return st;
+    ca_ledger *l = NULL;
+    /* Bytes to install are checked completely before anything on disk changes. */
+    if (restore != NULL && (st = cai_snapshot_decode(restore, restore_len, opts, 0, &l)) != CA_OK)
+        return st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        ca_ledger_free(l);
+        return io_fail("mkdir", dir);
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int exists = 0;
+    cai_store *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        ca_ledger_free(l);
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
+    }
+    s->jfd = -1;
+    s->dir = join(dir, ".");
+    s->journal_path = join(dir, "journal");
+    s->snap_path = join(dir, "snapshot");
+    s->restore_path = join(dir, "snapshot.restore");
+    if (!s->dir || !s->journal_path || !s->snap_path || !s->restore_path) {
+        st = cai_fail(CA_ERR_NO_MEMORY, "out of memory opening a ledger");
+        goto fail;
+    }
+    s->jfd = open(s->journal_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->jfd < 0) {
+        st = io_fail("open", s->journal_path);
+        goto fail;
+    }
+    if (lock_journal(s->jfd) != 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EACCES)
+            st = cai_fail(CA_ERR_STATE,
+                          "ledger %s is already open (another handle, in this process or "
+                          "another, holds its lock until it is freed)",
+                          dir);
+        else
+            st = io_fail("lock", s->journal_path);
+        goto fail;
+    }
+    if (restore != NULL) {
+        /* The commit point: once snapshot.restore is in place, the new state wins. */
+        if ((st = cai_file_replace(s->restore_path, restore, restore_len, 0600)) != CA_OK)
+            goto fail;
+    } else {
+        /* An installation a crash interrupted is finished before anything else. */
+        if ((st = read_file(s->restore_path, &data, &len, &exists)) != CA_OK)
+            goto fail;
+        if (exists) {
+            st = cai_snapshot_decode(data, len, opts, 0, &l);
+            free(data);
+            data = NULL;
+            if (st != CA_OK)
+                goto fail;
+        }
+    }
+    if (l != NULL) {
+        if ((st = finish_restore(s, l)) != CA_OK)
+            goto fail;
+        inf.snapshot_seq = l->seq;
+        s->written_seq = s->durable_seq = l->seq;
+        s->last_pos = s->written_pos = s->durable_pos = l->log_pos;
+    } else if ((st = recover(s, opts, &l, &inf)) != CA_OK) {
+        goto fail;
+    }
+    remove_stale_snapshots(s->dir); /* left by a snapshot a crash interrupted */
+    inf.position = l->log_pos;
+    inf.failed = l->log_failed;
     l->store = s;
     *out = l;
-    if (info)
+    if (info) {
+        inf.version = info->version;
         *info = inf;
+    }
     return CA_OK;
 fail:
     free(data);
     ca_ledger_free(l);
     cai_store_close(s);
     return st;
+}
+
+ca_status ca_ledger_open(ca_ledger **out, const char *dir, const ca_ledger_options *opts,
+                         ca_ledger_open_info *info)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(dir);
+    CAI_REQUIRE(opts);
+    return open_dir(out, dir, opts, NULL, 0, info);
+}
+
+ca_status ca_ledger_open_from_snapshot(ca_ledger **out, const char *dir,
+                                       const ca_ledger_options *opts, const uint8_t *snapshot,
+                                       size_t snapshot_len, ca_ledger_open_info *info)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(dir);
+    CAI_REQUIRE(opts);
+    CAI_REQUIRE(snapshot);
+    return open_dir(out, dir, opts, snapshot, snapshot_len, info);
+}
+
+ca_status ca_ledger_new_from_snapshot(ca_ledger **out, const ca_ledger_options *opts,
+                                      const uint8_t *snapshot, size_t snapshot_len)
+{
+    CAI_REQUIRE(out);
+    *out = NULL;
+    CAI_REQUIRE(opts);
+    CAI_REQUIRE(snapshot);
+    ca_status st = cai_ensure_init();
+    if (st != CA_OK)
+        return st;
+    if ((st = cai_ledger_validate_options(opts)) != CA_OK)
+        return st;
+    return cai_snapshot_decode(snapshot, snapshot_len, opts, 0, out);
 }

@@ -64,10 +64,7 @@ ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
                         "the task's escrow is still open: rate it once released or split");
     if (esc.state != CA_LEDGER_ESCROW_RELEASED && esc.state != CA_LEDGER_ESCROW_SPLIT)
         return cai_fail(CA_ERR_UNPAID_RATING, "the task's escrow was refunded: nothing was paid");
-    uint64_t paid = 0;
-    if ((st = ca_ledger_escrow_paid(ledger, &receipt.award, &paid)) != CA_OK)
-        return st;
     /* The ledger, not the receipt's `paid`, says what the rating cost. */
-    return ca_reputation_add_rating(rep, &task_id, &rater, &receipt.worker, receipt.rating, paid,
-                                    at);
+    return ca_reputation_add_rating(rep, &task_id, &rater, &receipt.worker, receipt.rating,
+                                    esc.paid, at);
 }

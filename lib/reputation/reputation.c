@@ -16,11 +16,6 @@
 
 #define CAI_MAX_HALF_LIFE_MS (1ull << 47)
 
-size_t ca_reputation_weight_max(void)
-{
-    return CA_REPUTATION_WEIGHT_MAX;
-}
-
 ca_status ca_reputation_options_init(ca_reputation_options *opts, unsigned int version)
 {
     CAI_REQUIRE(opts);
@@ -136,7 +131,7 @@ size_t ca_reputation_rating_count(const ca_reputation *rep)
     return rep == NULL ? 0 : rep->n_ratings;
 }
 
-size_t ca_reputation_memory_bytes(const ca_reputation *rep)
+size_t cai_reputation_memory_bytes(const ca_reputation *rep)
 {
     if (rep == NULL)
         return 0;
@@ -299,7 +294,7 @@ static uint32_t weight_of(const ca_reputation_options *o, uint64_t amount)
     return w > CA_REPUTATION_WEIGHT_MAX ? CA_REPUTATION_WEIGHT_MAX : w;
 }
 
-uint32_t ca_reputation_weight(const ca_reputation *rep, uint64_t amount)
+uint32_t cai_reputation_weight(const ca_reputation *rep, uint64_t amount)
 {
     if (rep == NULL)
         return 0;

@@ -121,6 +121,17 @@ uint64_t cai_reputation_offense_fp(uint32_t kind, const ca_hash *ref, const ca_a
 /* Room for `count` offenses (exact: no more than that). */
 ca_status cai_reputation_grow_offenses(ca_reputation *rep, uint32_t count, int exact);
 
+/*
+ * The weight a payment buys: floor(sqrt(amount / unit_amount)) capped at
+ * CA_REPUTATION_WEIGHT_MAX (integer square root, exact); 0 for NULL. Concave,
+ * so one large payment cannot drown many independent hirers, and every unit
+ * of weight costs at least unit_amount, so floods of ratings cost real money.
+ */
+uint32_t cai_reputation_weight(const ca_reputation *rep, uint64_t amount);
+
+/* Bytes of memory the handle holds (all tables and stored scores); 0 for NULL. */
+size_t cai_reputation_memory_bytes(const ca_reputation *rep);
+
 /* Index of an agent or UINT32_MAX. */
 uint32_t cai_reputation_find(const ca_reputation *rep, const ca_agent_id *id);
 

@@ -66,7 +66,7 @@ ca_status ca_kad_options_init(ca_kad_options *opts, unsigned int version)
     return CA_OK;
 }
 
-unsigned ca_kad_bucket_index(const ca_agent_id *self, const ca_agent_id *id)
+unsigned cai_kad_bucket_index(const ca_agent_id *self, const ca_agent_id *id)
 {
     if (self == NULL || id == NULL)
         return 0;
@@ -322,7 +322,7 @@ ca_status ca_kad_seen(ca_kad *kad, const ca_agent_id *id, ca_kad_outcome *outcom
     ca_kad_outcome dummy;
     if (outcome == NULL)
         outcome = &dummy;
-    unsigned bi = ca_kad_bucket_index(&kad->self, id);
+    unsigned bi = cai_kad_bucket_index(&kad->self, id);
     if (bi == 8 * CA_AGENT_ID_BYTES) {
         *outcome = CA_KAD_IGNORED;
         return CA_OK;
@@ -515,7 +515,7 @@ CAI_ORACLE ca_status cai_kad_check(const ca_kad *kad)
         for (uint32_t c = bk->live.head; c != KAD_NIL; c = kad->contacts[c].next, n++) {
             const kad_contact *x = &kad->contacts[c];
             KCHECK(x->prev == prev && x->bucket == b && x->state != KAD_CACHED);
-            KCHECK(ca_kad_bucket_index(&kad->self, &x->id) == (unsigned)b);
+            KCHECK(cai_kad_bucket_index(&kad->self, &x->id) == (unsigned)b);
             failed += x->state == KAD_FAILED;
             prev = c;
         }

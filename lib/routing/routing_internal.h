@@ -186,6 +186,10 @@ int cai_posting_before(const ca_routing *rt, const cai_posting *a, const cai_pos
 ca_status cai_routing_check(const ca_routing *rt);
 ca_status cai_kad_check(const ca_kad *kad);
 
+/* Index of the bucket `id` falls in: the number of leading bits it shares
+ * with self (0..255); 256 for self itself, 0 when either is NULL. */
+unsigned cai_kad_bucket_index(const ca_agent_id *self, const ca_agent_id *id);
+
 /*
  * Bytes the registry holds, as the sum of its blocks (malloc's own overhead,
  * about 16 bytes a block, not counted). Never more than

@@ -174,6 +174,7 @@ uint32_t cai_thompson_ppm(uint64_t seed, const ca_agent_id *id, uint64_t positiv
     return (uint32_t)ppm;
 }
 
+#ifdef CA_EXPERIMENTAL
 ca_status ca_routing_thompson_sample(uint64_t seed, const ca_agent_id *agent,
                                      uint64_t positive_milli, uint64_t negative_milli,
                                      uint32_t *sample_ppm)
@@ -183,3 +184,4 @@ ca_status ca_routing_thompson_sample(uint64_t seed, const ca_agent_id *agent,
     *sample_ppm = cai_thompson_ppm(seed, agent, positive_milli, negative_milli);
     return CA_OK;
 }
+#endif

@@ -243,9 +243,9 @@ static ca_status encoded_size(const ca_envelope *e, size_t *n)
     return st == CA_ERR_BUFFER_TOO_SMALL ? CA_OK : st;
 }
 
-ca_status ca_evidence_encode2(const ca_envelope *request, const ca_envelope *const *context,
-                              size_t context_count, const ca_envelope *a, const ca_envelope *b,
-                              uint8_t *out, size_t out_cap, size_t *out_len)
+ca_status ca_evidence_encode(const ca_envelope *request, const ca_envelope *const *context,
+                             size_t context_count, const ca_envelope *a, const ca_envelope *b,
+                             uint8_t *out, size_t out_cap, size_t *out_len)
 {
     CAI_REQUIRE(request);
     CAI_REQUIRE(a);
@@ -286,20 +286,6 @@ ca_status ca_evidence_encode2(const ca_envelope *request, const ca_envelope *con
         st = cai_evidence_write(spans[0], spans + 1, na, spans + 1 + na, nb, out, out_cap, out_len);
     free(buf);
     return st;
-}
-
-ca_status ca_evidence_encode(const ca_envelope *a, const ca_envelope *b, uint8_t *out,
-                             size_t out_cap, size_t *out_len)
-{
-    CAI_REQUIRE(a);
-    CAI_REQUIRE(b);
-    CAI_REQUIRE(out_len);
-    (void)out;
-    (void)out_cap;
-    return cai_fail(CA_ERR_BAD_EVIDENCE,
-                    "two envelopes alone cannot show that a task thread would accept both: "
-                    "build evidence with ca_evidence_encode2 (request and context) or "
-                    "ca_task_evidence");
 }
 
 /* ---- opening ---- */

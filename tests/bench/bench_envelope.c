@@ -207,7 +207,11 @@ void bench_envelope(void)
 
     ca_replay_guard *g = NULL;
     ca_envelope *envs[KEYS] = {0};
-    int ok = ca_replay_guard_new(&g, 1024, 30000) == CA_OK;
+    ca_replay_guard_options go;
+    int ok = ca_replay_guard_options_init(&go, CA_REPLAY_GUARD_OPTIONS_VERSION) == CA_OK;
+    go.capacity = 1024;
+    go.max_skew_ms = 30000;
+    ok &= ca_replay_guard_new(&g, &go) == CA_OK;
     for (int i = 0; i < KEYS; i++)
         ok &= ca_envelope_decode(&envs[i], msgs[i].env, msgs[i].env_len, NULL) == CA_OK;
     if (ok) {

@@ -38,6 +38,7 @@
 
 #include "bench.h"
 #include "cyberagent.h"
+#include "ledger/ledger_internal.h"
 
 #ifdef CA_BENCH_HAVE_SQLITE
 #include <sqlite3.h>
@@ -617,7 +618,7 @@ void bench_ledger(void)
         if (ca_ledger_new(&l, &o) != CA_OK || setup(l) != 0)
             return;
         if (r == 0)
-            bytes = ca_ledger_memory_bytes(l);
+            bytes = cai_ledger_memory_bytes(l);
         ca_hash h;
         (void)ca_ledger_state_hash(l, &h);
         draw(x, n_mem, 1000 + (uint64_t)r);

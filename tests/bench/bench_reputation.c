@@ -283,7 +283,7 @@ void bench_reputation(void)
                  "B");
     bench_figure("reputation_task_index_bytes_per_rating",
                  (double)cai_idmap_memory_bytes(&rep->fps) / nr, "B");
-    bench_figure("reputation_state_bytes_per_rating", (double)ca_reputation_memory_bytes(rep) / nr,
+    bench_figure("reputation_state_bytes_per_rating", (double)cai_reputation_memory_bytes(rep) / nr,
                  "B");
 out:
     free(ids);

@@ -4,6 +4,10 @@
 #                      (-pedantic -Werror), has extern "C", states THREAD SAFETY;
 #                      the umbrella header includes them all
 #   contract_exports   nm -D of libcyberagent.so == the CA_API declarations
+#   contract_surface   docs/ABI.md's surface table: removed / internal names declared and
+#                      exported nowhere, experimental ones only under CA_EXPERIMENTAL (a
+#                      compiled probe), every fenced declaration listed, headers compile
+#                      alone with CA_EXPERIMENTAL; contract_surface_selftest plants violations
 #   contract_status    status codes unique, in their module block, named in status.c
 #   contract_conventions options structs versioned (+ macro, _init), handles have _free
 #   contract_defaults  every documented default of an options/params struct is a
@@ -43,6 +47,17 @@ if(Python3_Interpreter_FOUND)
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_exports.py
       --lib $<TARGET_FILE:cyberagent> --include ${PROJECT_SOURCE_DIR}/include
       --cc ${CMAKE_C_COMPILER} --nm ${CMAKE_NM} ${CA_CONTRACT_DEFINES})
+  set(CA_SURFACE_ARGS --root ${PROJECT_SOURCE_DIR} --cc ${CMAKE_C_COMPILER})
+  set(CA_SURFACE_BUILD)
+  if(CA_EXPERIMENTAL)
+    set(CA_SURFACE_BUILD --experimental-build)
+  endif()
+  add_test(NAME contract_surface
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_surface.py ${CA_SURFACE_ARGS}
+      --cxx "${CA_CONTRACT_CXX}" --lib $<TARGET_FILE:cyberagent> --nm ${CMAKE_NM}
+      ${CA_SURFACE_BUILD})
+  add_test(NAME contract_surface_selftest
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_surface.py ${CA_SURFACE_ARGS} --self-test)
   add_test(NAME contract_status
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_status.py
       ${PROJECT_SOURCE_DIR}/include/cyberagent/common.h ${PROJECT_SOURCE_DIR}/lib/core/status.c)

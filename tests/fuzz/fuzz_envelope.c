@@ -116,7 +116,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(owned);
 
     ca_replay_guard *g = NULL;
-    FUZZ_CHECK(ca_replay_guard_new(&g, 2, 0) == CA_OK);
+    ca_replay_guard_options go;
+    FUZZ_CHECK(ca_replay_guard_options_init(&go, CA_REPLAY_GUARD_OPTIONS_VERSION) == CA_OK);
+    go.capacity = 2;
+    go.max_skew_ms = 0;
+    FUZZ_CHECK(ca_replay_guard_new(&g, &go) == CA_OK);
     uint64_t now = ca_envelope_created_at(e);
     ca_status want_first = too_long ? CA_ERR_LIFETIME : CA_OK;
     FUZZ_CHECK(FUZZ_CALL(ca_replay_guard_check(g, e, now)) == want_first);

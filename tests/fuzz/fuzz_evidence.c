@@ -3,7 +3,7 @@
  * Invariants: never crashes; a failure is CA_ERR_MALFORMED or
  * CA_ERR_BAD_EVIDENCE; accepted evidence names a kind that can equivocate,
  * two distinct message ids in ascending order, a stable hash, and rebuilds
- * (ca_evidence_encode2 from its request, its two offending envelopes and the
+ * (ca_evidence_encode from its request, its two offending envelopes and the
  * rest as context) to exactly the input.
  */
 #include <stdlib.h>
@@ -96,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *again = malloc(size);
     size_t len = 0;
     FUZZ_CHECK(again != NULL);
-    st = FUZZ_CALL(ca_evidence_encode2(p.env[0], (const ca_envelope *const *)p.env + 1, p.n - 1, b,
-                                       a, again, size, &len));
+    st = FUZZ_CALL(ca_evidence_encode(p.env[0], (const ca_envelope *const *)p.env + 1, p.n - 1, b,
+                                      a, again, size, &len));
     FUZZ_CHECK(st == CA_OK && len == size && memcmp(again, data, size) == 0);
     free(again);
     parts_free(&p);

@@ -3,8 +3,9 @@
  * checksums, torn tail versus corruption, op decoding, replay) on an
  * in-memory ledger.
  * Invariants: never crashes; status is CA_OK, CA_ERR_LEDGER_CORRUPT,
- * CA_ERR_LEDGER_OPTIONS_MISMATCH or CA_ERR_UNSUPPORTED (format 1); one pass:
- * no byte is checksummed twice; on CA_OK every replayed op applied, the
+ * CA_ERR_LEDGER_OPTIONS_MISMATCH or CA_ERR_UNSUPPORTED (formats 1 and 2); one
+ * pass: no byte is checksummed twice; on CA_OK every replayed op applied,
+ * every refused log entry counted (never more than the log position), the
  * ledger passes ca_ledger_check, and the input is the good prefix followed by
  * at most one torn record (shorter than a record header plus the largest
  * payload).
@@ -30,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ca_ledger_totals t;
         ca_ledger_totals_get(l, &t);
         FUZZ_CHECK(t.seq == rep.replayed);
+        ca_ledger_log_info li = {.version = CA_LEDGER_LOG_INFO_VERSION};
+        FUZZ_CHECK(ca_ledger_log_position(l, &li) == CA_OK);
+        FUZZ_CHECK(li.failed == rep.refused && li.failed <= li.position);
         FUZZ_CHECK(ca_ledger_check(l) == CA_OK);
         if (size < CAI_JOURNAL_HEADER_BYTES) {
             FUZZ_CHECK(rep.good_end == 0 && rep.torn_bytes == size);

@@ -1,7 +1,7 @@
 /*
  * Fuzz target: the strict decoder of signed ledger ops.
  * Invariants: never crashes; failures are CA_ERR_MALFORMED or CA_ERR_LIMIT;
- * on success the op re-encodes (ca_ledger_op_encode) to exactly the input
+ * on success the op re-encodes (cai_ledger_op_encode) to exactly the input
  * without its signature fields, so every op has one encoding, and
  * verification (for the ledger of fuzz_ledger_options(), whose id the seeds
  * are signed for) answers CA_OK or CA_ERR_BAD_SIGNATURE.
@@ -11,6 +11,7 @@
 #include "cyberagent.h"
 #include "fuzz.h"
 #include "fuzz_ledger_common.h"
+#include "ledger/ledger_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    FUZZ_CHECK(ca_ledger_op_encode(&op, enc, sizeof enc, &n) == CA_OK);
+    FUZZ_CHECK(cai_ledger_op_encode(&op, enc, sizeof enc, &n) == CA_OK);
     size_t sigs = op.type == CA_LEDGER_OP_ESCROW_OPEN ? 2 : 1;
     FUZZ_CHECK(size == n + sigs * 67);
     FUZZ_CHECK(data[0] == enc[0] + sigs); /* fixmap count */

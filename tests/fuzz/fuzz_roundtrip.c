@@ -40,7 +40,7 @@
  *   13 LEDGER_OP       ca_ledger_op_decode /         cai_ledger_op_encode_signed (the writer of
  *                      cai_ledger_op_decode_signed   ca_ledger_op_sign_cosigned) from the op
  *                      (ca_ledger_submit's decoder)  and its signature(s)
- *   14 LEDGER_OP_RAW   cai_ledger_op_decode_signed   cai_ledger_op_encode (= ca_ledger_op_encode):
+ *   14 LEDGER_OP_RAW   cai_ledger_op_decode_signed   cai_ledger_op_encode:
  *                      without signatures (journal   the unsigned encoding
  *                      records of ca_ledger_apply)
  *   15 DID             ca_did_parse                  ca_did_encode
@@ -49,14 +49,18 @@
  *                      (ca_identity_load = read +    passphrase, cai_keyfile_seal (the writer of
  *                      import)                       ca_identity_export_encrypted) from header,
  *                                                    seed and passphrase: the whole file
- *   17 LEDGER_SNAPSHOT cai_snapshot_decode (what     cai_snapshot_encode from the ledger
- *                      ca_ledger_open reads)
+ *   17 LEDGER_SNAPSHOT cai_snapshot_decode (what     cai_snapshot_encode from the ledger, and
+ *                      ca_ledger_open and            ca_ledger_snapshot_export (the same bytes)
+ *                      ca_ledger_new_from_snapshot
+ *                      read)
  *   18 REP_SNAPSHOT    ca_reputation_snapshot_import ca_reputation_snapshot_export
  *   19 LEDGER_JOURNAL  cai_journal_replay (what      cai_journal_header (options, the header's
  *                      ca_ledger_open replays), then base seq), then per record
  *                      cai_journal_record_read per   cai_journal_record_write (the durable
- *                      record it replayed            store's writer) from seq, time, type and
- *                                                    the op re-encoded as in LEDGER_OP /
+ *                      record it replayed            store's writer) from seq, time, position,
+ *                                                    type and (a refused entry's record: its
+ *                                                    status and op id as they are) the op
+ *                                                    re-encoded as in LEDGER_OP /
  *                                                    LEDGER_OP_RAW (an attachment, evidence or
  *                                                    a DELIVER's RESULT, as bytes: replay does
  *                                                    not open it; EVIDENCE and TASK_MSG cover
@@ -465,7 +469,7 @@ static void rt_ledger_op_raw(const uint8_t *data, size_t size)
         return;
     uint8_t again[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    FUZZ_CHECK(ca_ledger_op_encode(&op, again, sizeof again, &n) == CA_OK);
+    FUZZ_CHECK(cai_ledger_op_encode(&op, again, sizeof again, &n) == CA_OK);
     same(again, n, data, size);
 }
 
@@ -533,10 +537,19 @@ static void rt_ledger_snapshot(const uint8_t *data, size_t size)
     FUZZ_CHECK(cai_snapshot_encode(l, &enc, &n) == CA_OK);
     FUZZ_CHECK(n == size && size >= 64);
     same(enc, n - 64, data, size - 64);
-    /* The full decoder accepts the input exactly when its state hash and checksum are right. */
+    /* The public writer gives the same bytes. */
+    uint8_t *pub = buf_for(n);
+    size_t m = 0;
+    FUZZ_CHECK(ca_ledger_snapshot_export(l, pub, n, &m) == CA_OK && m == n);
+    same(pub, m, enc, n);
+    free(pub);
+    /* The full decoder accepts the input exactly when its state hash and checksum are right;
+     * the public constructor is that decoder. */
     ca_ledger *full = NULL;
     int exact = memcmp(enc + n - 64, data + size - 64, 64) == 0;
     FUZZ_CHECK((cai_snapshot_decode(data, size, &o, 0, &full) == CA_OK) == exact);
+    ca_ledger_free(full);
+    FUZZ_CHECK((ca_ledger_new_from_snapshot(&full, &o, data, size) == CA_OK) == exact);
     ca_ledger_free(full);
     free(enc);
     ca_ledger_free(l);
@@ -584,7 +597,7 @@ static size_t op_reencode(const uint8_t *p, size_t n, int is_signed, uint8_t *ou
                                                &len) == CA_OK);
     } else {
         FUZZ_CHECK(cai_ledger_op_decode_signed(p, n, &op, NULL, NULL) == CA_OK);
-        FUZZ_CHECK(ca_ledger_op_encode(&op, out, cap, &len) == CA_OK);
+        FUZZ_CHECK(cai_ledger_op_encode(&op, out, cap, &len) == CA_OK);
     }
     return len;
 }
@@ -605,14 +618,16 @@ static void rt_ledger_journal(const uint8_t *data, size_t size)
             size_t n = cai_journal_record_read(data + off, rep.good_end - off, &rec);
             FUZZ_CHECK(n > 0);
             uint8_t op[CA_LEDGER_OP_MAX_BYTES];
-            rec.op_len =
-                op_reencode(rec.op, rec.op_len, rec.type != CAI_REC_TRUSTED, op, sizeof op);
-            rec.op = op;
+            if (rec.type != CAI_REC_REFUSED) { /* a refused entry's payload is status and id */
+                rec.op_len =
+                    op_reencode(rec.op, rec.op_len, rec.type != CAI_REC_TRUSTED, op, sizeof op);
+                rec.op = op;
+            }
             FUZZ_CHECK(cai_journal_record_write(&rec, again + off) == n);
             off += n;
             records++;
         }
-        FUZZ_CHECK(off == rep.good_end && records == rep.replayed);
+        FUZZ_CHECK(off == rep.good_end && records == rep.replayed + rep.refused);
         same(again, off, data, rep.good_end);
         free(again);
     }

@@ -1,8 +1,10 @@
 /*
  * Seed corpora of the ledger fuzz targets, generated from the current formats:
  *   tests/fuzz/corpus/ledger_op/        signed ops of every kind a seed covers
- *   tests/fuzz/corpus/ledger_journal/   journals (written by a real durable ledger) and
- *                                       damaged variants (torn, flipped, garbage, format 1)
+ *   tests/fuzz/corpus/ledger_journal/   journals (written by a real durable ledger, one of them
+ *                                       fed through ca_ledger_apply_log: positions and refused
+ *                                       entries) and damaged variants (torn, flipped, garbage,
+ *                                       formats 1 and 2)
  *   tests/fuzz/corpus/ledger_snapshot/  snapshots and headers claiming 2^32 - 1 records
  * Every output is deterministic (identities from fixed seeds, Ed25519, fixed `now`s), so
  *   gen_ledger_seeds --check tests/fuzz/corpus    (the ctest fuzz_seeds_ledger_current)
@@ -143,8 +145,8 @@ static char tmpdir[256];
 static void rm_tmp(void)
 {
     char p[300];
-    const char *names[] = {"journal", "snapshot"};
-    for (int i = 0; i < 2; i++) {
+    const char *names[] = {"journal", "snapshot", "snapshot.restore"};
+    for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
         (void)unlink(p);
     }
@@ -180,21 +182,30 @@ static buf close_journal(ca_ledger *l)
     return b;
 }
 
-/* The journal must replay on a fresh ledger with `want` status and `records` records applied. */
-static void expect_replay(const char *name, const buf *j, ca_status want, uint64_t records)
+/* The journal must replay on a fresh ledger with `want` status, `records` records applied and
+ * `refused` refused log entries recorded. */
+static void expect_replay_log(const char *name, const buf *j, ca_status want, uint64_t records,
+                              uint64_t refused)
 {
     ca_ledger_options o = fuzz_ledger_options();
     ca_ledger *l = NULL;
     OK(ca_ledger_new(&l, &o));
     cai_replay rep;
     ca_status st = cai_journal_replay(l, j->p, j->len, &rep);
-    if (st != want || (want == CA_OK && rep.replayed != records))
-        DIE("journal seed %s: %s after %llu records (%s), expected %s and %llu", name,
-            ca_status_str(st), (unsigned long long)rep.replayed, ca_last_error(),
-            ca_status_str(want), (unsigned long long)records);
+    if (st != want || (want == CA_OK && (rep.replayed != records || rep.refused != refused)))
+        DIE("journal seed %s: %s after %llu records and %llu refused (%s), expected %s, %llu and "
+            "%llu",
+            name, ca_status_str(st), (unsigned long long)rep.replayed,
+            (unsigned long long)rep.refused, ca_last_error(), ca_status_str(want),
+            (unsigned long long)records, (unsigned long long)refused);
     if (st == CA_OK)
         OK(ca_ledger_check(l));
     ca_ledger_free(l);
+}
+
+static void expect_replay(const char *name, const buf *j, ca_status want, uint64_t records)
+{
+    expect_replay_log(name, j, want, records, 0);
 }
 
 static void apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
@@ -426,7 +437,7 @@ static void signed_hire(buf *journal, buf *ops[5])
     const ca_envelope *ctx[2] = {bid, aw};
     static uint8_t ev[CA_LEDGER_EVIDENCE_MAX_BYTES];
     size_t ev_len = 0;
-    OK(ca_evidence_encode2(rq, ctx, 2, ra, rb, ev, sizeof ev, &ev_len));
+    OK(ca_evidence_encode(rq, ctx, 2, ra, rb, ev, sizeof ev, &ev_len));
     ca_evidence *evo = NULL;
     OK(ca_evidence_open(&evo, ev, ev_len));
     op = op_of(CA_LEDGER_OP_SLASH, &hid, nonce_of(l, hi));
@@ -459,6 +470,93 @@ static void signed_hire(buf *journal, buf *ops[5])
     ca_identity_free(w2);
 }
 
+/* ---------------------------------------------------------------- a log's entries */
+
+static buf snapshot_of(ca_ledger *l);
+
+static ca_ledger_log_entry entry_of(uint64_t pos, uint64_t time, const uint8_t *msg, size_t len,
+                                    const ca_ledger_op *op)
+{
+    ca_ledger_log_entry e;
+    memset(&e, 0, sizeof e);
+    e.position = pos;
+    e.time = time;
+    e.msg = msg;
+    e.msg_len = len;
+    e.op = op;
+    return e;
+}
+
+/*
+ * A ledger fed through ca_ledger_apply_log, as a replica is: trusted and
+ * signed entries at positions with gaps, entries refused (a replayed op, bytes
+ * that do not decode, a transfer without funds), a stale position (skipped,
+ * not journaled), and a log time that goes backwards (the clock holds). The
+ * journal holds positioned records of types 1 and 2 and refused-entry records
+ * (type 4); `snap` gets the snapshot of the final state (position, clock and
+ * refused count in it).
+ */
+static void log_entries(buf *journal, buf *snap)
+{
+    ca_identity *hi = ident(1), *wi = ident(2);
+    ca_agent_id hid, wid;
+    ca_identity_id(hi, &hid);
+    ca_identity_id(wi, &wid);
+    ca_ledger *l = open_fresh();
+    ca_hash lid;
+    OK(ca_ledger_id(l, &lid));
+    ca_ledger_op m1 = mint(&hid, 1, 1000), m2 = mint(&wid, 2, 50);
+    ca_ledger_op t = op_of(CA_LEDGER_OP_TRANSFER, &hid, 1);
+    t.counterparty = wid;
+    t.amount = 30;
+    uint8_t s1[CA_LEDGER_OP_MAX_BYTES];
+    size_t n1 = 0;
+    OK(ca_ledger_op_sign(&lid, &t, hi, NULL, s1, sizeof s1, &n1));
+    ca_ledger_op poor = op_of(CA_LEDGER_OP_TRANSFER, &wid, 1);
+    poor.counterparty = hid;
+    poor.amount = 5000;
+    ca_ledger_op b = op_of(CA_LEDGER_OP_BOND, &wid, 1);
+    b.amount = 40;
+    uint8_t s2[CA_LEDGER_OP_MAX_BYTES];
+    size_t n2 = 0;
+    OK(ca_ledger_op_sign(&lid, &b, wi, NULL, s2, sizeof s2, &n2));
+    static const uint8_t junk[] = {0x81, 0x00, 0x02, 0xC1};
+    ca_ledger_log_entry e[] = {
+        entry_of(1, 1000, NULL, 0, &m1),           entry_of(2, 1001, NULL, 0, &m2),
+        entry_of(3, 1002, s1, n1, NULL),           entry_of(5, 1003, s1, n1, NULL), /* replayed */
+        entry_of(6, 990, junk, sizeof junk, NULL),                                  /* garbage */
+        entry_of(4, 1004, s2, n2, NULL),                                            /* stale */
+        entry_of(9, 980, NULL, 0, &poor),                                           /* no funds */
+        entry_of(12, 1010, s2, n2, NULL),
+    };
+    const ca_status want[] = {CA_OK,
+                              CA_OK,
+                              CA_OK,
+                              CA_ERR_LEDGER_DUPLICATE,
+                              CA_ERR_MALFORMED,
+                              CA_ERR_LEDGER_STALE_POSITION,
+                              CA_ERR_LEDGER_INSUFFICIENT_FUNDS,
+                              CA_OK};
+    ca_status res[sizeof e / sizeof e[0]];
+    size_t done = 0;
+    OK(ca_ledger_apply_log(l, e, sizeof e / sizeof e[0], sizeof e[0], res, &done));
+    for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
+        if (res[i] != want[i])
+            DIE("log_entries: entry %zu answered %s, expected %s", i, ca_status_str(res[i]),
+                ca_status_str(want[i]));
+    ca_ledger_log_info info = {.version = CA_LEDGER_LOG_INFO_VERSION};
+    OK(ca_ledger_log_position(l, &info));
+    if (info.position != 12 || info.failed != 3 || info.clock != 1010)
+        DIE("log_entries: position %llu, %llu refused, clock %llu",
+            (unsigned long long)info.position, (unsigned long long)info.failed,
+            (unsigned long long)info.clock);
+    *snap = snapshot_of(l);
+    *journal = close_journal(l);
+    expect_replay_log("log_positions", journal, CA_OK, 4, 3);
+    ca_identity_free(hi);
+    ca_identity_free(wi);
+}
+
 /* ---------------------------------------------------------------- damaged journals */
 
 /* A format 1 journal: its header (options digest of today's options) and seven records. */
@@ -472,17 +570,44 @@ static buf format1(const buf *seven, int with_records)
     cai_store_le32(hdr + 28, cai_crc32c(0, hdr, 28));
     put(&b, hdr, sizeof hdr);
     /* Format 1 record: len u32 | crc32c u32 | seq u64 | now u64 | type u8 | payload; the crc
-     * covers len, seq, now, type and payload. Rewritten from the format 2 records. */
+     * covers len, seq, now, type and payload. Rewritten from the format 3 records. */
     for (size_t off = CAI_JOURNAL_HEADER_BYTES; with_records && off < seven->len;) {
         const uint8_t *r = seven->p + off;
         uint32_t n = cai_load_le32(r);
         uint8_t h[25];
         cai_store_le32(h, n);
-        memcpy(h + 8, r + 4, 17); /* seq, now, type */
+        memcpy(h + 8, r + CAI_REC_OFF_SEQ, 16); /* seq, now */
+        h[24] = r[CAI_REC_OFF_TYPE];
         uint32_t crc = cai_crc32c(0, h, 4);
         crc = cai_crc32c(crc, h + 8, 17);
         crc = cai_crc32c(crc, r + CAI_RECORD_HEADER_BYTES, n);
         cai_store_le32(h + 4, crc);
+        put(&b, h, sizeof h);
+        put(&b, r + CAI_RECORD_HEADER_BYTES, n);
+        off += CAI_RECORD_HEADER_BYTES + n;
+    }
+    return b;
+}
+
+/* A format 2 journal (records without positions): its header and the seven records. */
+static buf format2(const buf *seven, int with_records)
+{
+    buf b = {0};
+    uint8_t hdr[CAI_JOURNAL_HEADER_BYTES];
+    ca_ledger_options o = fuzz_ledger_options();
+    cai_journal_header(hdr, &o, 1);
+    memcpy(hdr, "CALJRNL2", 8);
+    cai_store_le32(hdr + 28, cai_crc32c(0, hdr, 28));
+    put(&b, hdr, sizeof hdr);
+    /* Format 2 record: len u32 | seq u64 | now u64 | type u8 | pcrc u32 | hcrc u32 | payload. */
+    for (size_t off = CAI_JOURNAL_HEADER_BYTES; with_records && off < seven->len;) {
+        const uint8_t *r = seven->p + off;
+        uint32_t n = cai_load_le32(r);
+        uint8_t h[29];
+        memcpy(h, r, 20); /* len, seq, now */
+        h[20] = r[CAI_REC_OFF_TYPE];
+        memcpy(h + 21, r + CAI_REC_OFF_PCRC, 4);
+        cai_store_le32(h + 25, cai_crc32c(0, h, 25));
         put(&b, h, sizeof h);
         put(&b, r + CAI_RECORD_HEADER_BYTES, n);
         off += CAI_RECORD_HEADER_BYTES + n;
@@ -528,11 +653,12 @@ static void journals(void)
     uint8_t rec[CAI_RECORD_HEADER_BYTES + 64];
     memset(rec, 0x3C, sizeof rec);
     cai_store_le32(rec, CAI_RECORD_MAX);
-    cai_store_le64(rec + 4, 8);
-    cai_store_le64(rec + 12, 30);
-    rec[20] = CAI_REC_EVIDENCE;
-    cai_store_le32(rec + 21, 0);
-    cai_store_le32(rec + 25, cai_crc32c(0, rec, 25));
+    cai_store_le64(rec + CAI_REC_OFF_SEQ, 8);
+    cai_store_le64(rec + CAI_REC_OFF_NOW, 30);
+    cai_store_le64(rec + CAI_REC_OFF_POS, 0);
+    rec[CAI_REC_OFF_TYPE] = CAI_REC_EVIDENCE;
+    cai_store_le32(rec + CAI_REC_OFF_PCRC, 0);
+    cai_store_le32(rec + CAI_REC_OFF_HCRC, cai_crc32c(0, rec, CAI_REC_OFF_HCRC));
     put(&large, rec, sizeof rec);
     expect_replay("torn_large_record", &large, CA_OK, 7);
     emit_buf("ledger_journal", "torn_large_record", &large);
@@ -541,6 +667,15 @@ static void journals(void)
     expect_replay("format1_seven_ops", &f1r, CA_ERR_UNSUPPORTED, 0);
     emit_buf("ledger_journal", "format1_header_only", &f1);
     emit_buf("ledger_journal", "format1_seven_ops", &f1r);
+    buf f2 = format2(&seven, 0), f2r = format2(&seven, 1);
+    expect_replay("format2_header_only", &f2, CA_OK, 0);
+    expect_replay("format2_seven_ops", &f2r, CA_ERR_UNSUPPORTED, 0);
+    emit_buf("ledger_journal", "format2_header_only", &f2);
+    emit_buf("ledger_journal", "format2_seven_ops", &f2r);
+    buf logj = {0}, logs = {0};
+    log_entries(&logj, &logs);
+    emit_buf("ledger_journal", "log_positions", &logj);
+    emit_buf("ledger_snapshot", "log_positions", &logs);
     const char *op_names[5] = {"transfer", "escrow_open", "deliver", "slash", "withdraw"};
     for (int i = 0; i < 5; i++) {
         ca_ledger_op op;
@@ -549,8 +684,8 @@ static void journals(void)
         free(op_seeds[i]->p);
         free(op_seeds[i]);
     }
-    buf *all_bufs[] = {&seven, &all,     &signed_j, &header, &cut, &torn,
-                       &flip,  &garbage, &large,    &f1,     &f1r};
+    buf *all_bufs[] = {&seven, &all, &signed_j, &header, &cut, &torn, &flip, &garbage,
+                       &large, &f1,  &f1r,      &f2,     &f2r, &logj, &logs};
     for (size_t i = 0; i < sizeof all_bufs / sizeof all_bufs[0]; i++)
         free(all_bufs[i]->p);
 }
@@ -658,9 +793,9 @@ static void snapshots(void)
     emit_buf("ledger_snapshot", "empty", &empty);
     emit_buf("ledger_snapshot", "one_account", &one);
     emit_buf("ledger_snapshot", "full", &full);
-    /* Counts: 8 magic, 4 version, 4 reserved, 32 digest, 4 x 8 (seq, minted, burned, horizon),
-     * then n_accounts, n_escrows, n_evidence. */
-    buf ca = claims_max(&empty, 80), ce = claims_max(&one, 84), cv = claims_max(&full, 88);
+    /* Counts: 8 magic, 4 version, 4 reserved, 32 digest, 7 x 8 (seq, minted, burned, horizon,
+     * log position, log clock, refused), then n_accounts, n_escrows, n_evidence. */
+    buf ca = claims_max(&empty, 104), ce = claims_max(&one, 108), cv = claims_max(&full, 112);
     emit_buf("ledger_snapshot", "claims_max_accounts", &ca);
     emit_buf("ledger_snapshot", "claims_max_escrows", &ce);
     emit_buf("ledger_snapshot", "claims_max_evidence", &cv);

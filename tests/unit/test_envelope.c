@@ -1037,6 +1037,16 @@ static ca_envelope *env_expiring(const ca_identity *a, uint64_t created, uint64_
     return e;
 }
 
+/* A guard of `capacity` ids and this skew, the other options at their defaults. */
+static ca_status guard_new(ca_replay_guard **g, size_t capacity, uint64_t skew)
+{
+    ca_replay_guard_options o;
+    assert_ok(ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION));
+    o.capacity = capacity;
+    o.max_skew_ms = skew;
+    return ca_replay_guard_new(g, &o);
+}
+
 /* A guard whose quota is its whole capacity (one sender may fill it). */
 static ca_replay_guard *guard_whole(size_t capacity, uint64_t skew)
 {
@@ -1046,7 +1056,7 @@ static ca_replay_guard *guard_whole(size_t capacity, uint64_t skew)
     o.max_per_sender = capacity;
     o.max_skew_ms = skew;
     ca_replay_guard *g = NULL;
-    assert_ok(ca_replay_guard_new2(&g, &o));
+    assert_ok(ca_replay_guard_new(&g, &o));
     return g;
 }
 
@@ -1055,9 +1065,9 @@ static void test_replay_basic(void **state)
     (void)state;
     ca_identity *a = ident(1), *b = ident(2);
     ca_replay_guard *g = NULL;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(&g, 0, 0));
-    assert_status(CA_ERR_LIMIT, ca_replay_guard_new(&g, (size_t)1 << 40, 0));
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(NULL, 1, 0));
+    assert_status(CA_ERR_INVALID_ARGUMENT, guard_new(&g, 0, 0));
+    assert_status(CA_ERR_LIMIT, guard_new(&g, (size_t)1 << 40, 0));
+    assert_status(CA_ERR_INVALID_ARGUMENT, guard_new(NULL, 1, 0));
     assert_null(g);
     g = guard_whole(3, 1000);
     ca_envelope *e[5];
@@ -1086,13 +1096,13 @@ static void test_replay_basic(void **state)
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_check(NULL, e[4], T0));
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_check(g, NULL, T0));
     assert_int_equal(ca_replay_guard_count(NULL), 0);
-    assert_int_equal(ca_replay_guard_bytes(NULL), 0);
+    assert_int_equal(cai_replay_guard_bytes(NULL), 0);
     for (int i = 0; i < 5; i++)
         ca_envelope_free(e[i]);
     ca_replay_guard_free(g);
     ca_replay_guard_free(NULL);
     /* Saturation: an envelope expiring at UINT64_MAX with a large skew. */
-    assert_ok(ca_replay_guard_new(&g, 1, UINT64_MAX));
+    assert_ok(guard_new(&g, 1, UINT64_MAX));
     ca_envelope *late = env_expiring(a, UINT64_MAX - 1000, UINT64_MAX, 9);
     assert_ok(ca_replay_guard_check(g, late, UINT64_MAX));
     assert_status(CA_ERR_REPLAY, ca_replay_guard_check(g, late, UINT64_MAX));
@@ -1118,25 +1128,25 @@ static void test_replay_options(void **state)
     assert_int_equal(o.max_lifetime_ms, CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT);
     ca_replay_guard *g = (ca_replay_guard *)&o;
     o.version = CA_REPLAY_GUARD_OPTIONS_VERSION + 1;
-    assert_status(CA_ERR_UNSUPPORTED, ca_replay_guard_new2(&g, &o));
+    assert_status(CA_ERR_UNSUPPORTED, ca_replay_guard_new(&g, &o));
     assert_null(g);
     assert_ok(ca_replay_guard_options_init(&o, CA_REPLAY_GUARD_OPTIONS_VERSION));
     o.capacity = 0;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(&g, &o));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(&g, &o));
     o.capacity = (size_t)CA_REPLAY_GUARD_MAX_CAPACITY + 1;
-    assert_status(CA_ERR_LIMIT, ca_replay_guard_new2(&g, &o));
+    assert_status(CA_ERR_LIMIT, ca_replay_guard_new(&g, &o));
     o.capacity = 10;
     o.max_per_sender = 11; /* one sender could fill it */
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(&g, &o));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(&g, &o));
     o.max_per_sender = 10;
     o.max_lifetime_ms = 0;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(&g, &o));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(&g, &o));
     assert_null(g);
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new2(NULL, NULL));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_replay_guard_new(NULL, NULL));
 
     /* Defaults: 65 536 ids, a sixteenth of them per sender, fixed memory. */
-    assert_ok(ca_replay_guard_new2(&g, NULL));
-    size_t bytes = ca_replay_guard_bytes(g);
+    assert_ok(ca_replay_guard_new(&g, NULL));
+    size_t bytes = cai_replay_guard_bytes(g);
     assert_true(bytes > (size_t)CA_REPLAY_GUARD_CAPACITY_DEFAULT * 96);
     assert_true(bytes <=
                 (size_t)CA_REPLAY_GUARD_CAPACITY_DEFAULT * CA_REPLAY_GUARD_BYTES_PER_ID + 256);
@@ -1149,10 +1159,10 @@ static void test_replay_options(void **state)
     ca_envelope *e = env_expiring(a, T0, T0 + TTL, UINT32_MAX);
     assert_status(CA_ERR_REPLAY_QUOTA, ca_replay_guard_check(g, e, T0));
     ca_envelope_free(e);
-    assert_int_equal(ca_replay_guard_bytes(g), bytes);
+    assert_int_equal(cai_replay_guard_bytes(g), bytes);
     ca_replay_guard_free(g);
     /* Capacity below 16: the quota is one id. */
-    assert_ok(ca_replay_guard_new(&g, 15, 0));
+    assert_ok(guard_new(&g, 15, 0));
     ca_envelope *e1 = env_expiring(a, T0, T0 + TTL, 1), *e2 = env_expiring(a, T0, T0 + TTL, 2);
     assert_ok(ca_replay_guard_check(g, e1, T0));
     assert_status(CA_ERR_REPLAY_QUOTA, ca_replay_guard_check(g, e2, T0));
@@ -1234,7 +1244,7 @@ static void test_replay_one_sender_flood(void **state)
     (void)state;
     ca_identity *mallory = ident(6), *alice = ident(7);
     ca_replay_guard *g = NULL;
-    assert_ok(ca_replay_guard_new(&g, 64, 30000));
+    assert_ok(guard_new(&g, 64, 30000));
     size_t accepted = 0;
     for (uint32_t i = 0; i < 200; i++) {
         ca_envelope *m = env_expiring(mallory, T0, i % 2 ? UINT64_MAX : T0 + i + 1, i);
@@ -1260,7 +1270,7 @@ static void test_replay_entries_expire(void **state)
     ca_identity *a = ident(8);
     const uint64_t max = CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT, skew = 30000;
     ca_replay_guard *g = NULL;
-    assert_ok(ca_replay_guard_new(&g, 16, skew));
+    assert_ok(guard_new(&g, 16, skew));
     ca_envelope *forever = env_expiring(a, T0, UINT64_MAX, 1);
     ca_envelope *future = env_expiring(a, UINT64_MAX - 1, UINT64_MAX, 2);
     ca_envelope *longest = env_expiring(a, T0 + skew, T0 + skew + max, 3);
@@ -1299,8 +1309,8 @@ static void test_replay_sybil_bounds(void **state)
     enum { CAP = 1024, QUOTA = CAP / 16, SENDERS = 24, EACH = 80 };
     const uint64_t max = CA_ENVELOPE_MAX_LIFETIME_MS_DEFAULT, skew = 30000;
     ca_replay_guard *g = NULL;
-    assert_ok(ca_replay_guard_new(&g, CAP, skew));
-    size_t bytes = ca_replay_guard_bytes(g);
+    assert_ok(guard_new(&g, CAP, skew));
+    size_t bytes = cai_replay_guard_bytes(g);
     assert_true(bytes <= (size_t)CAP * CA_REPLAY_GUARD_BYTES_PER_ID + 256);
     ca_identity *sybil[SENDERS];
     ca_agent_id sid[SENDERS];
@@ -1339,7 +1349,7 @@ static void test_replay_sybil_bounds(void **state)
     assert_true(quota_refused > 0 && full_refused > 0);
     for (int s = 0; s < SENDERS; s++)
         assert_true(cai_replay_guard_sender_count(g, &sid[s]) <= QUOTA);
-    assert_int_equal(ca_replay_guard_bytes(g), bytes); /* nothing allocated after creation */
+    assert_int_equal(cai_replay_guard_bytes(g), bytes); /* nothing allocated after creation */
     /* O(1) per check: keyed tables at most half full keep probe runs short. */
     uint64_t probes = cai_replay_guard_probes(g);
     if (probes > 8 * checks)
@@ -1385,7 +1395,7 @@ static void test_replay_model(void **state)
     o.max_skew_ms = skew;
     o.max_lifetime_ms = max_life;
     ca_replay_guard *g;
-    assert_ok(ca_replay_guard_new2(&g, &o));
+    assert_ok(ca_replay_guard_new(&g, &o));
     struct {
         uint32_t idx;
         uint64_t until;

@@ -65,14 +65,14 @@ static void test_bucket_index(void **state)
     ca_agent_id self, id;
     memset(self.bytes, 0, 32);
     id = self;
-    assert_int_equal(ca_kad_bucket_index(&self, &id), 256);
+    assert_int_equal(cai_kad_bucket_index(&self, &id), 256);
     id.bytes[0] = 0x80;
-    assert_int_equal(ca_kad_bucket_index(&self, &id), 0);
+    assert_int_equal(cai_kad_bucket_index(&self, &id), 0);
     id.bytes[0] = 0x01;
-    assert_int_equal(ca_kad_bucket_index(&self, &id), 7);
+    assert_int_equal(cai_kad_bucket_index(&self, &id), 7);
     id.bytes[0] = 0;
     id.bytes[31] = 1;
-    assert_int_equal(ca_kad_bucket_index(&self, &id), 255);
+    assert_int_equal(cai_kad_bucket_index(&self, &id), 255);
     ca_kad_options o;
     assert_ok(ca_kad_options_init(&o, CA_KAD_OPTIONS_VERSION));
     assert_int_equal(o.bucket_size, 20);

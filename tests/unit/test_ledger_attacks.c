@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cyberagent.h"
+#include "ledger/ledger_internal.h"
 #include "test_util.h"
 
 #define PPM 1000000u
@@ -619,7 +620,7 @@ static void test_replayed_ops_apply_once(void **state)
             assert_ok(ca_ledger_snapshot(l));
         ca_ledger_free(l);
         l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         assert_ok(ca_ledger_open(&l, dir, &o, &info));
         assert_int_equal(round == 0 ? info.replayed : info.snapshot_seq, 6);
         replays_refused(l, msgs, lens, 6, 20);
@@ -863,14 +864,14 @@ static void test_evidence_keys_cost_stake_and_expire(void **state)
     assert_ok(mint(l, X, 1));
     assert_ok(mint(l, R, 1));
     /* No stake: 4000 made-up offenses change nothing at all. */
-    const size_t mem0 = ca_ledger_memory_bytes(l);
+    const size_t mem0 = cai_ledger_memory_bytes(l);
     ca_hash h0, h1;
     assert_ok(ca_ledger_state_hash(l, &h0));
     for (unsigned k = 0; k < 4000; k++)
         assert_status(CA_ERR_LEDGER_NO_STAKE, made_up_slash(l, R, X, k, k, k));
     assert_ok(ca_ledger_state_hash(l, &h1));
     assert_memory_equal(h0.bytes, h1.bytes, sizeof h0.bytes);
-    assert_int_equal(ca_ledger_memory_bytes(l), mem0);
+    assert_int_equal(cai_ledger_memory_bytes(l), mem0);
     assert_int_equal(holdings(l, X), 1);
 
     /* Each key costs a unit: a stake of 600 buys 600 keys, then nothing more. */
@@ -894,9 +895,9 @@ static void test_evidence_keys_cost_stake_and_expire(void **state)
     for (unsigned t = 0; t < 20000; t++) {
         assert_ok(made_up_slash(l, R, X, t, t, t));
         if (t == 3000)
-            mem_warm = ca_ledger_memory_bytes(l);
+            mem_warm = cai_ledger_memory_bytes(l);
     }
-    assert_int_equal(ca_ledger_memory_bytes(l), mem_warm);
+    assert_int_equal(cai_ledger_memory_bytes(l), mem_warm);
     assert_int_equal(holdings(l, X), 100000 - 20000);
     assert_ok(ca_ledger_check(l));
     /* Within its window an offense is used; after it, expired: never slashed twice. */

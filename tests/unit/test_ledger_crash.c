@@ -258,7 +258,7 @@ static void test_kill_recover(void **state)
 
         ca_ledger_options o = opts();
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         ca_status st = ca_ledger_open(&l, dir, &o, &info);
         if (st != CA_OK)
             fail_msg("trial %u: reopen failed: %s (%s)", trial, ca_status_str(st), ca_last_error());
@@ -296,6 +296,214 @@ static void test_kill_recover(void **state)
     /* Kills landed while real work was happening (guaranteed by the wait above). */
     if (n >= 5)
         assert_true(max_seen > 0 && total_acked > 0);
+    rm_dir();
+}
+
+/* ------------------------------------------- a replica fed by a log, killed */
+
+/*
+ * A log for `seed`: n entries with increasing positions (gaps of 0..2), log
+ * times that sometimes step back, the stream's ops as trusted entries (each
+ * computed against a ledger that processed the log so far, so nonces follow
+ * the log) and one entry in 32 bytes that never decode (refused). The same
+ * seed gives the same log, so a replica re-reading it sees what it saw.
+ */
+typedef struct crash_log {
+    ca_ledger_op *ops;
+    ca_ledger_log_entry *e;
+    size_t n;
+} crash_log;
+
+static const uint8_t crash_junk[5] = {0xC1, 0xC1, 0xC1, 0xC1, 0xC1};
+
+static void crash_log_make(crash_log *cl, uint64_t seed, size_t n)
+{
+    cl->n = n;
+    cl->ops = calloc(n, sizeof *cl->ops);
+    cl->e = calloc(n, sizeof *cl->e);
+    assert_non_null(cl->ops);
+    assert_non_null(cl->e);
+    ca_ledger_options o = opts();
+    ca_ledger *gen = NULL;
+    assert_ok(ca_ledger_new(&gen, &o));
+    uint64_t s = seed, ls = seed ^ 0x5851F42D4C957F2Dull, pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        ca_ledger_log_entry *e = &cl->e[i];
+        pos += 1 + rnd(&ls, 3);
+        e->position = pos;
+        uint64_t back = rnd(&ls, 8) == 0 ? rnd(&ls, 20) : 0;
+        e->time = i > back ? i - back : 0;
+        if (i > 4 && rnd(&ls, 32) == 0) {
+            e->msg = crash_junk;
+            e->msg_len = sizeof crash_junk;
+        } else {
+            cl->ops[i] = stream_op(gen, &s, i);
+            e->op = &cl->ops[i];
+        }
+        ca_status res;
+        assert_ok(ca_ledger_apply_log(gen, e, 1, sizeof *e, &res, NULL));
+    }
+    ca_ledger_free(gen);
+}
+
+static void crash_log_free(crash_log *cl)
+{
+    free(cl->ops);
+    free(cl->e);
+}
+
+/* Index of the first entry after `position` (n when none). */
+static size_t crash_log_after(const crash_log *cl, uint64_t position)
+{
+    size_t i = 0;
+    while (i < cl->n && cl->e[i].position <= position)
+        i++;
+    return i;
+}
+
+/* Child: feeds the log in chunks of 1..16 entries, commits and snapshots at random, reports
+ * each durable position on the pipe. Never returns. */
+static void child_run_log(const crash_log *cl, uint64_t seed, int fd)
+{
+    ca_ledger_options o = opts();
+    ca_ledger *l = NULL;
+    if (ca_ledger_open(&l, dir, &o, NULL) != CA_OK)
+        _exit(3);
+    uint64_t gs = seed ^ 0x9E3779B97F4A7C15ull;
+    ca_status res[16];
+    for (size_t i = 0; i < cl->n;) {
+        size_t k = 1 + rnd(&gs, 16);
+        if (k > cl->n - i)
+            k = cl->n - i;
+        if (ca_ledger_apply_log(l, cl->e + i, k, sizeof cl->e[0], res, NULL) != CA_OK)
+            _exit(7);
+        i += k;
+        uint64_t g = rnd(&gs, 32);
+        if (g < 4) {
+            if ((g == 0 ? ca_ledger_snapshot(l) : ca_ledger_commit(l, NULL)) != CA_OK)
+                _exit(6);
+            ca_ledger_log_info li = {.version = CA_LEDGER_LOG_INFO_VERSION};
+            if (ca_ledger_log_position(l, &li) != CA_OK)
+                _exit(8);
+            if (write(fd, &li.durable_position, 8) != 8)
+                _exit(5);
+        }
+    }
+    for (;;) /* the whole log: wait for the kill */
+        pause();
+}
+
+static void assert_same_log_info(const ca_ledger *a, const ca_ledger *b)
+{
+    ca_ledger_log_info x = {.version = CA_LEDGER_LOG_INFO_VERSION}, y = x;
+    assert_ok(ca_ledger_log_position(a, &x));
+    assert_ok(ca_ledger_log_position(b, &y));
+    if (x.position != y.position || x.clock != y.clock || x.failed != y.failed)
+        fail_msg("log info differs: position %llu/%llu clock %llu/%llu failed %llu/%llu",
+                 (unsigned long long)x.position, (unsigned long long)y.position,
+                 (unsigned long long)x.clock, (unsigned long long)y.clock,
+                 (unsigned long long)x.failed, (unsigned long long)y.failed);
+}
+
+/*
+ * A durable replica fed by a log (ca_ledger_apply_log), SIGKILLed at a random
+ * moment: reopening reports a position at or after the last durable position
+ * it acknowledged; its state, clock and refused count are those of an
+ * in-memory replica fed the log up to that position; reading the log again
+ * from the start skips every entry up to it (none applies twice, none refused
+ * applies now) and ends where a replica that never crashed ends.
+ */
+static void test_kill_recover_log(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/ledger_crash_log_%ld", CA_TEST_TMP_DIR, (long)getpid());
+    unsigned n = trials() / 4 + 1;
+    uint64_t max_pos = 0, total_acked = 0, total_failed = 0;
+    for (unsigned trial = 0; trial < n; trial++) {
+        rm_dir();
+        uint64_t seed = 0x10C10Cull + trial * 104729ull;
+        crash_log cl;
+        crash_log_make(&cl, seed, 20000);
+        int pfd[2];
+        assert_int_equal(pipe(pfd), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(pfd[0]);
+            child_run_log(&cl, seed, pfd[1]);
+        }
+        close(pfd[1]);
+        uint64_t acked = 0, v;
+        if (trial % 5 != 0 && read(pfd[0], &v, 8) == 8)
+            acked = v;
+        struct timespec ts = {0, (long)((seed * 2654435761u) % 10000) * 1000L};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFEXITED(status))
+            fail_msg("child exited with %d before the kill", WEXITSTATUS(status));
+        while (read(pfd[0], &v, 8) == 8)
+            if (v > acked)
+                acked = v;
+        close(pfd[0]);
+
+        ca_ledger_options o = opts();
+        ca_ledger *l = NULL;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
+        ca_status st = ca_ledger_open(&l, dir, &o, &info);
+        if (st != CA_OK)
+            fail_msg("trial %u: reopen failed: %s (%s)", trial, ca_status_str(st), ca_last_error());
+        assert_ok(ca_ledger_check(l));
+        if (info.position < acked)
+            fail_msg("trial %u: recovered position %llu < acknowledged durable position %llu",
+                     trial, (unsigned long long)info.position, (unsigned long long)acked);
+        size_t k = crash_log_after(&cl, info.position);
+        assert_true(info.position == (k == 0 ? 0 : cl.e[k - 1].position)); /* one of the log's */
+        /* An in-memory replica fed the log up to the recovered position. */
+        ca_ledger *ref = NULL;
+        assert_ok(ca_ledger_new(&ref, &o));
+        ca_status *res = calloc(cl.n + 1, sizeof *res);
+        assert_non_null(res);
+        assert_ok(ca_ledger_apply_log(ref, cl.e, k, sizeof cl.e[0], res, NULL));
+        assert_same_state(l, ref);
+        assert_same_log_info(l, ref);
+        ca_ledger_log_info li = {.version = CA_LEDGER_LOG_INFO_VERSION};
+        assert_ok(ca_ledger_log_position(l, &li));
+        assert_int_equal(li.failed, info.failed);
+        /* Read again from the start, and on for 50 more entries: the first k are skipped. */
+        size_t upto = k + 50 < cl.n ? k + 50 : cl.n;
+        assert_ok(ca_ledger_apply_log(l, cl.e, upto, sizeof cl.e[0], res, NULL));
+        for (size_t i = 0; i < k; i++)
+            assert_int_equal(res[i], CA_ERR_LEDGER_STALE_POSITION);
+        assert_ok(ca_ledger_apply_log(ref, cl.e + k, upto - k, sizeof cl.e[0], res, NULL));
+        assert_same_state(l, ref);
+        assert_same_log_info(l, ref);
+        /* Durable from there on. */
+        assert_ok(ca_ledger_commit(l, NULL));
+        ca_hash h1, h2;
+        assert_ok(ca_ledger_state_hash(l, &h1));
+        ca_ledger_free(l);
+        assert_ok(ca_ledger_open(&l, dir, &o, &info));
+        assert_int_equal(info.position, upto == 0 ? 0 : cl.e[upto - 1].position);
+        assert_ok(ca_ledger_state_hash(l, &h2));
+        assert_memory_equal(h1.bytes, h2.bytes, 32);
+        if (info.position > max_pos)
+            max_pos = info.position;
+        total_acked += acked;
+        total_failed += info.failed;
+        if (getenv("CA_LEDGER_CRASH_VERBOSE"))
+            print_message("log trial %u: kill after %ld us, acked %llu, recovered %llu\n", trial,
+                          ts.tv_nsec / 1000, (unsigned long long)acked,
+                          (unsigned long long)info.position);
+        free(res);
+        ca_ledger_free(l);
+        ca_ledger_free(ref);
+        crash_log_free(&cl);
+    }
+    /* Kills landed mid-log, with refused entries on the journal. */
+    if (n >= 5)
+        assert_true(max_pos > 0 && total_acked > 0 && total_failed > 0);
     rm_dir();
 }
 
@@ -434,7 +642,7 @@ static void test_torn_tails(void **state)
     for (size_t cut = 0; cut <= len; cut++) {
         write_all_file("journal", j, cut);
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         ca_status st = ca_ledger_open(&l, dir, &o, &info);
         if (st != CA_OK)
             fail_msg("cut at %zu: %s (%s)", cut, ca_status_str(st), ca_last_error());
@@ -459,16 +667,19 @@ static void test_torn_tails(void **state)
     cai_ledger_sync_disabled = 0;
 }
 
-/* A journal record as the store writes it (layout in ledger_store.c), for hand-made tails. */
+/* A journal record as the store writes it (layout in ledger_store.c), for hand-made tails; a
+ * refused entry's record gets position make_record_pos. */
+static uint64_t make_record_pos = 1;
 static size_t make_record(uint8_t *out, uint32_t len, uint64_t seq, uint8_t type,
                           const uint8_t *payload, size_t have)
 {
     cai_store_le32(out, len);
-    cai_store_le64(out + 4, seq);
-    cai_store_le64(out + 12, 0);
-    out[20] = type;
-    cai_store_le32(out + 21, cai_crc32c(0, payload, have));
-    cai_store_le32(out + 25, cai_crc32c(0, out, 25));
+    cai_store_le64(out + CAI_REC_OFF_SEQ, seq);
+    cai_store_le64(out + CAI_REC_OFF_NOW, 0);
+    cai_store_le64(out + CAI_REC_OFF_POS, type == CAI_REC_REFUSED ? make_record_pos : 0);
+    out[CAI_REC_OFF_TYPE] = type;
+    cai_store_le32(out + CAI_REC_OFF_PCRC, cai_crc32c(0, payload, have));
+    cai_store_le32(out + CAI_REC_OFF_HCRC, cai_crc32c(0, out, CAI_REC_OFF_HCRC));
     memcpy(out + CAI_RECORD_HEADER_BYTES, payload, have);
     return CAI_RECORD_HEADER_BYTES + have;
 }
@@ -502,7 +713,7 @@ static void test_torn_large_record(void **state)
             make_record(d + len, CAI_RECORD_MAX, 10, (uint8_t)CAI_REC_EVIDENCE, pay, have[k]);
         write_all_file("journal", d, len + n);
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         assert_ok(ca_ledger_open(&l, dir, &o, &info));
         assert_int_equal(info.torn_bytes, n);
         assert_prefix(l, seed, 9);
@@ -524,12 +735,16 @@ static void test_torn_large_record(void **state)
         {500, 10, 1, 1, 100},                /* header checksum */
         {CAI_RECORD_MAX + 1, 10, 3, 0, 4},   /* partial header: its length is already wrong */
         {500, 12, 1, 0, 12},                 /* partial header: its seq is already wrong */
-        {500, 10, 7, 0, 21},                 /* partial header: its type is already wrong */
+        {500, 10, 7, 0, 29},                 /* partial header: its type is already wrong */
+        {500, 10, 4, 0, 100},                /* a refused entry's record of the wrong length */
+        {500, 10, 4, 0, 29},                 /* ... already wrong in a partial header */
+        {36, 10, 4, 0, 29},                  /* a refused entry without a position (below) */
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        make_record_pos = k == sizeof bad / sizeof bad[0] - 1 ? 0 : 1;
         make_record(d + len, bad[k].len, bad[k].seq, bad[k].type, pay, 100);
         if (bad[k].bad_crc)
-            d[len + 25] ^= 1;
+            d[len + CAI_REC_OFF_HCRC] ^= 1;
         write_all_file("journal", d, len + bad[k].keep);
         ca_ledger *l = NULL;
         ca_status st = ca_ledger_open(&l, dir, &o, NULL);
@@ -542,7 +757,7 @@ static void test_torn_large_record(void **state)
         make_record(d + len, 500, 10, 1, pay, 0);
         write_all_file("journal", d, len + keep);
         ca_ledger *l = NULL;
-        ca_ledger_open_info info;
+        ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
         assert_ok(ca_ledger_open(&l, dir, &o, &info));
         assert_int_equal(info.torn_bytes, keep);
         ca_ledger_free(l);
@@ -769,7 +984,7 @@ static void test_snapshot_hostile_counts(void **state)
     size_t slen;
     read_all("snapshot", &snap, &slen);
     ca_ledger_options o = opts();
-    const size_t count_at[] = {80, 84, 88}; /* n_accounts, n_escrows, n_evidence */
+    const size_t count_at[] = {104, 108, 112}; /* n_accounts, n_escrows, n_evidence */
     const uint32_t claims[] = {UINT32_MAX, 1u << 24, 1000};
     uint8_t *d = malloc(slen);
     assert_non_null(d);
@@ -828,7 +1043,7 @@ static void test_snapshot_hostile_counts(void **state)
     assert_ok(cai_snapshot_encode(l, &enc, &n));
     ca_ledger *back = NULL;
     assert_ok(cai_snapshot_decode(enc, n, &o, 0, &back));
-    size_t mem = ca_ledger_memory_bytes(back);
+    size_t mem = cai_ledger_memory_bytes(back);
     print_message("snapshot %zu bytes -> %zu bytes of tables\n", n, mem);
     if (mem > 4 * n)
         fail_msg("a %zu-byte snapshot decoded into %zu bytes of tables", n, mem);
@@ -854,7 +1069,7 @@ static void test_snapshot_then_stale_journal(void **state)
     assert_ok(ca_ledger_snapshot(l));
     ca_ledger_free(l);
     write_all_file("journal", j, jlen); /* as if truncation never happened */
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.snapshot_seq, 20);
     assert_int_equal(info.replayed, 0);
@@ -993,7 +1208,7 @@ static void test_lock_other_process(void **state)
     close(go[0]);
     close(res[1]);
     ca_ledger *l = NULL;
-    ca_ledger_open_info info;
+    ca_ledger_open_info info = {.version = CA_LEDGER_OPEN_INFO_VERSION};
     assert_ok(ca_ledger_open(&l, dir, &o, &info)); /* recovery read the journal */
     assert_int_equal(info.replayed, 1);
     int32_t msg[2];
@@ -1071,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_then_stale_journal),
         cmocka_unit_test(test_snapshot_never_follows_links),
         cmocka_unit_test(test_kill_recover),
+        cmocka_unit_test(test_kill_recover_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

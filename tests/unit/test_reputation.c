@@ -105,7 +105,6 @@ static void test_options_and_lifecycle(void **state)
     ca_reputation_stats st;
     assert_ok(ca_reputation_update(rep, T0_MS, &st));
     assert_int_equal(st.agents, 0);
-    assert_int_equal(ca_reputation_weight_max(), CA_REPUTATION_WEIGHT_MAX);
     assert_string_equal(ca_status_str(CA_ERR_DUPLICATE_RATING), "CA_ERR_DUPLICATE_RATING");
     ca_reputation_free(rep);
 }
@@ -114,17 +113,17 @@ static void test_weight(void **state)
 {
     (void)state;
     ca_reputation *rep = new_rep();
-    assert_int_equal(ca_reputation_weight(rep, 0), 0);
-    assert_int_equal(ca_reputation_weight(rep, 1), 1);
-    assert_int_equal(ca_reputation_weight(rep, 3), 1);
-    assert_int_equal(ca_reputation_weight(rep, 4), 2);
-    assert_int_equal(ca_reputation_weight(rep, 99), 9);
-    assert_int_equal(ca_reputation_weight(rep, 100), 10);
-    assert_int_equal(ca_reputation_weight(rep, 0xFFFFFFFFull * 0xFFFFFFFFull), 0x1FFFFFF);
-    assert_int_equal(ca_reputation_weight(rep, UINT64_MAX), CA_REPUTATION_WEIGHT_MAX);
+    assert_int_equal(cai_reputation_weight(rep, 0), 0);
+    assert_int_equal(cai_reputation_weight(rep, 1), 1);
+    assert_int_equal(cai_reputation_weight(rep, 3), 1);
+    assert_int_equal(cai_reputation_weight(rep, 4), 2);
+    assert_int_equal(cai_reputation_weight(rep, 99), 9);
+    assert_int_equal(cai_reputation_weight(rep, 100), 10);
+    assert_int_equal(cai_reputation_weight(rep, 0xFFFFFFFFull * 0xFFFFFFFFull), 0x1FFFFFF);
+    assert_int_equal(cai_reputation_weight(rep, UINT64_MAX), CA_REPUTATION_WEIGHT_MAX);
     /* Monotone and exactly the integer square root. */
     for (uint64_t a = 0; a < 5000; a++) {
-        uint64_t w = ca_reputation_weight(rep, a);
+        uint64_t w = cai_reputation_weight(rep, a);
         assert_true(w * w <= a && (w + 1) * (w + 1) > a);
     }
     ca_reputation_free(rep);
@@ -133,8 +132,8 @@ static void test_weight(void **state)
     assert_ok(ca_reputation_options_init(&o, CA_REPUTATION_OPTIONS_VERSION));
     o.unit_amount = 10;
     assert_ok(ca_reputation_new(&rep, &o));
-    assert_int_equal(ca_reputation_weight(rep, 9), 0);
-    assert_int_equal(ca_reputation_weight(rep, 40), 2);
+    assert_int_equal(cai_reputation_weight(rep, 9), 0);
+    assert_int_equal(cai_reputation_weight(rep, 40), 2);
     ca_hash h = task(1);
     ca_agent_id a = agent(1), b = agent(2);
     assert_status(CA_ERR_UNPAID_RATING, ca_reputation_add_rating(rep, &h, &a, &b, 100, 9, T0_MS));
@@ -379,7 +378,7 @@ static void check_against_dense(int pre_mask, const uint64_t stake[DN])
         uint32_t v = (uint32_t)(rng_next(&seed) % 101);
         uint64_t amount = 1 + rng_next(&seed) % 400;
         add(rep, tn++, i, j, v, amount, T0_MS);
-        double w = (double)ca_reputation_weight(rep, amount);
+        double w = (double)cai_reputation_weight(rep, amount);
         s[i][j] += w * (2.0 * v - 100.0);
     }
     double p[DN], total_stake = 0;
@@ -1272,7 +1271,7 @@ static void test_offense_dense(void **state)
         uint32_t v = (uint32_t)(rng_next(&seed) % 101);
         uint64_t amount = 1 + rng_next(&seed) % 400;
         add(rep, tn++, i, j, v, amount, T0_MS);
-        s[i][j] += (double)ca_reputation_weight(rep, amount) * (2.0 * v - 100.0);
+        s[i][j] += (double)cai_reputation_weight(rep, amount) * (2.0 * v - 100.0);
     }
     const int offenses[DN] = {0, 1, 0, 2, 0, 1, 0};
     double cred[DN], p[DN];
@@ -1445,7 +1444,7 @@ static void prune_add(ca_reputation *rep, prune_market *m, uint64_t t, uint32_t 
                       uint32_t rating, uint64_t amount, uint64_t time_ms, uint64_t now)
 {
     add(rep, t, from, to, rating, amount, time_ms);
-    if (evidence_at(ca_reputation_weight(rep, amount), time_ms, now) == 0) {
+    if (evidence_at(cai_reputation_weight(rep, amount), time_ms, now) == 0) {
         m->dead++;
         return;
     }
@@ -1511,11 +1510,11 @@ static void test_prune_score_neutral(void **state)
     assert_ok(ca_reputation_update(b, T0_MS, NULL));
 
     /* Nothing has evidence 0 yet at a time before every rating... */
-    size_t pruned = 99, mem = ca_reputation_memory_bytes(b), len0 = 0, len1 = 0;
+    size_t pruned = 99, mem = cai_reputation_memory_bytes(b), len0 = 0, len1 = 0;
     uint8_t *s0 = export_all(b, &len0);
     assert_ok(ca_reputation_prune(b, T0_MS - 400 * DAY_MS, &pruned));
     assert_int_equal(pruned, 0);
-    assert_int_equal(ca_reputation_memory_bytes(b), mem);
+    assert_int_equal(cai_reputation_memory_bytes(b), mem);
     uint8_t *s1 = export_all(b, &len1);
     assert_int_equal(len0, len1);
     assert_memory_equal(s0, s1, len0);
@@ -1527,7 +1526,7 @@ static void test_prune_score_neutral(void **state)
     assert_ok(ca_reputation_prune(b, now, &pruned));
     assert_int_equal(pruned, m.dead);
     assert_int_equal(ca_reputation_rating_count(b), total - m.dead);
-    assert_true(ca_reputation_memory_bytes(b) < mem);
+    assert_true(cai_reputation_memory_bytes(b) < mem);
     assert_ok(ca_reputation_prune(b, now, &pruned)); /* idempotent */
     assert_int_equal(pruned, 0);
     assert_ok(ca_reputation_prune(b, now, NULL));
@@ -1610,7 +1609,7 @@ static void test_prune_many(void **state)
         /* Ages spread over 0 .. 30 half-lives, weights 1 .. 999. */
         uint64_t time_ms = now - (uint64_t)k * (30 * 30 * DAY_MS / 12000);
         uint64_t amount = 1 + (uint64_t)(k % 1000) * (k % 1000);
-        dead += evidence_at(ca_reputation_weight(a, amount), time_ms, now) == 0;
+        dead += evidence_at(cai_reputation_weight(a, amount), time_ms, now) == 0;
         add(a, k, i, j, k % 101, amount, time_ms);
         add(b, k, i, j, k % 101, amount, time_ms);
     }

@@ -594,14 +594,14 @@ static void test_thompson(void **state)
     (void)state;
     ca_agent_id id = make_id(1);
     uint32_t a, b;
-    assert_ok(ca_routing_thompson_sample(42, &id, 3000, 1000, &a));
-    assert_ok(ca_routing_thompson_sample(42, &id, 3000, 1000, &b));
+    a = cai_thompson_ppm(42, &id, 3000, 1000);
+    b = cai_thompson_ppm(42, &id, 3000, 1000);
     assert_int_equal(a, b);
     /* Known answers pin the sampler across builds and platforms. */
     uint32_t v1, v2, v3;
-    assert_ok(ca_routing_thompson_sample(1, &id, 0, 0, &v1));
-    assert_ok(ca_routing_thompson_sample(2, &id, 10000, 0, &v2));
-    assert_ok(ca_routing_thompson_sample(3, &id, 1000000, 3000000, &v3));
+    v1 = cai_thompson_ppm(1, &id, 0, 0);
+    v2 = cai_thompson_ppm(2, &id, 10000, 0);
+    v3 = cai_thompson_ppm(3, &id, 1000000, 3000000);
     /* Computed by this implementation on x86-64 when the sampler was written;
      * a change here means rankings under exploration changed for every seed. */
     assert_int_equal(v1, 315844);
@@ -614,7 +614,7 @@ static void test_thompson(void **state)
         const int n = 4000;
         for (int s = 0; s < n; s++) {
             uint32_t x;
-            assert_ok(ca_routing_thompson_sample((uint64_t)s, &id, ev[c][0], ev[c][1], &x));
+            x = cai_thompson_ppm((uint64_t)s, &id, ev[c][0], ev[c][1]);
             assert_true(x <= CA_LEDGER_PPM);
             sum += x / 1e6;
             sum2 += (x / 1e6) * (x / 1e6);
@@ -661,15 +661,13 @@ static void test_thompson(void **state)
                 who = i;
         }
         assert_true(who < 20);
-        uint32_t sample;
-        assert_ok(ca_routing_thompson_sample(s, &r1[0].agent,
-                                             who < 10    ? 90000
-                                             : who >= 15 ? 10000
-                                                         : 0,
-                                             who < 10    ? 10000
-                                             : who >= 15 ? 90000
-                                                         : 0,
-                                             &sample));
+        uint32_t sample = cai_thompson_ppm(s, &r1[0].agent,
+                                           who < 10    ? 90000
+                                           : who >= 15 ? 10000
+                                                       : 0,
+                                           who < 10    ? 10000
+                                           : who >= 15 ? 90000
+                                                       : 0);
         assert_int_equal(r1[0].reputation_ppm, sample);
         wins[who < 10 ? 0 : who < 15 ? 1 : 2]++;
     }
@@ -776,7 +774,7 @@ static size_t ref_query(const magent *m, const ca_routing_query *q, const char *
                 continue;
             uint32_t rep = a->rep;
             if (q->thompson)
-                assert_ok(ca_routing_thompson_sample(q->seed, &mids[i], a->pos, a->neg, &rep));
+                rep = cai_thompson_ppm(q->seed, &mids[i], a->pos, a->neg);
             refres r = {i, mc->cap, 0, {0}};
             r.score = ref_score(w, mc->price, rep, a->stake, mc->latency, r.feat);
             if (best.agent < 0 || refres_better(&r, &best))

@@ -883,7 +883,7 @@ static ca_envelope *dec(const th_msg *m)
     return e;
 }
 
-/* ca_evidence_encode2 from th_msgs; `ctx` may be NULL. */
+/* ca_evidence_encode from th_msgs; `ctx` may be NULL. */
 static ca_status ev_build(const th_msg *rq, const th_msg *const *ctx, size_t nctx, const th_msg *a,
                           const th_msg *b, uint8_t *out, size_t cap, size_t *len)
 {
@@ -891,7 +891,7 @@ static ca_status ev_build(const th_msg *rq, const th_msg *const *ctx, size_t nct
     for (size_t i = 0; i < nctx; i++)
         ec[i] = dec(ctx[i]);
     ca_status st =
-        ca_evidence_encode2(er, (const ca_envelope *const *)ec, nctx, ea, eb, out, cap, len);
+        ca_evidence_encode(er, (const ca_envelope *const *)ec, nctx, ea, eb, out, cap, len);
     for (size_t i = 0; i < nctx; i++)
         ca_envelope_free(ec[i]);
     ca_envelope_free(er);
@@ -1038,13 +1038,13 @@ static void test_evidence(void **state)
     const th_msg *cbid[1] = {&h.bid1};
     expect_bad(ev_build(&h.request, cbid, 1, &h.bid1, &h.award, ev2, sizeof ev2, &len2),
                "a bid comes with");
-    /* the deprecated two-envelope form cannot prove anything */
+    /* a context count without a context, a missing side */
     {
         ca_envelope *x = dec(&h.bid1), *y = dec(&b2);
-        assert_status(CA_ERR_BAD_EVIDENCE, ca_evidence_encode(x, y, ev2, sizeof ev2, &len2));
-        assert_status(CA_ERR_INVALID_ARGUMENT, ca_evidence_encode(x, NULL, ev2, sizeof ev2, &len2));
         assert_status(CA_ERR_INVALID_ARGUMENT,
-                      ca_evidence_encode2(x, NULL, 1, x, y, ev2, sizeof ev2, &len2));
+                      ca_evidence_encode(x, NULL, 0, x, NULL, ev2, sizeof ev2, &len2));
+        assert_status(CA_ERR_INVALID_ARGUMENT,
+                      ca_evidence_encode(x, NULL, 1, x, y, ev2, sizeof ev2, &len2));
         ca_envelope_free(x);
         ca_envelope_free(y);
     }
@@ -1167,14 +1167,14 @@ static void test_evidence_max_size(void **state)
     ctx[0] = dec(&bid);
     ctx[1] = dec(&award);
     size_t len = 0;
-    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_evidence_encode2(er, (const ca_envelope *const *)ctx,
-                                                               2, e1, e2, NULL, 0, &len));
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_evidence_encode(er, (const ca_envelope *const *)ctx,
+                                                              2, e1, e2, NULL, 0, &len));
     assert_true(len <= CA_LEDGER_EVIDENCE_MAX_BYTES);
     print_message("largest evidence: %zu bytes (ledger bound %u)\n", len,
                   CA_LEDGER_EVIDENCE_MAX_BYTES);
     uint8_t *ev = malloc(len);
     assert_non_null(ev);
-    assert_ok(ca_evidence_encode2(er, (const ca_envelope *const *)ctx, 2, e1, e2, ev, len, &len));
+    assert_ok(ca_evidence_encode(er, (const ca_envelope *const *)ctx, 2, e1, e2, ev, len, &len));
     assert_ok(ca_evidence_verify(ev, len, NULL, NULL, NULL, NULL));
     free(ev);
     ca_envelope_free(ctx[0]);

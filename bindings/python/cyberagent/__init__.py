@@ -87,7 +87,7 @@ from . import card, delegation, ledger, reputation, routing, task
 from .task import Evidence, Task, TaskMessage
 from .routing import Candidate, Kad, Routing
 from .card import Capability, Card, capability_check, is_capability, sign_card, sign_card_with_id
-from .ledger import Ledger, LedgerOp, op_decode, op_encode, op_sign, op_verify
+from .ledger import Ledger, LedgerOp, LogEntry, op_decode, op_sign, op_verify
 from .reputation import Reputation
 from .delegation import Delegation, RevocationSet, sign_delegation, sign_revocation, verify_chain
 

@@ -130,6 +130,7 @@ CONSTANTS = {
     "CA_ERR_LEDGER_OPTIONS_MISMATCH": -417,
     "CA_ERR_LEDGER_NO_STAKE": -418,
     "CA_ERR_LEDGER_EVIDENCE_EXPIRED": -419,
+    "CA_ERR_LEDGER_STALE_POSITION": -420,
     "CA_ERR_LEDGER_SELF_DEALING": -413,
     "CA_ERR_LEDGER_TOO_EARLY": -410,
     "CA_ERR_LEDGER_TOO_LATE": -411,
@@ -158,6 +159,8 @@ CONSTANTS = {
     "CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT": 10000,
     "CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT": 400000,
     "CA_LEDGER_ESCROW_INFO_VERSION": 1,
+    "CA_LEDGER_OPEN_INFO_VERSION": 1,
+    "CA_LEDGER_LOG_INFO_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
     "CA_LEDGER_OP_ESCROW_DELIVER": 7,
     "CA_LEDGER_OP_ESCROW_OPEN": 6,
@@ -388,9 +391,34 @@ class ca_ledger_options(Structure):
 
 class ca_ledger_open_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("snapshot_seq", c_uint64),
         ("replayed", c_uint64),
         ("torn_bytes", c_uint64),
+        ("position", c_uint64),
+        ("failed", c_uint64),
+    ]
+
+
+class ca_ledger_log_entry(Structure):
+    _fields_ = [
+        ("position", c_uint64),
+        ("time", c_uint64),
+        ("msg", P(c_uint8)),  # binary: msg_len bytes
+        ("msg_len", c_size_t),
+        ("attachment", P(c_uint8)),  # binary: attachment_len bytes
+        ("attachment_len", c_size_t),
+        ("op", P(ca_ledger_op)),
+    ]
+
+
+class ca_ledger_log_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("position", c_uint64),
+        ("clock", c_uint64),
+        ("failed", c_uint64),
+        ("durable_position", c_uint64),
     ]
 
 
@@ -809,6 +837,8 @@ STRUCTS = [
     ca_ledger_op,
     ca_ledger_options,
     ca_ledger_open_info,
+    ca_ledger_log_entry,
+    ca_ledger_log_info,
     ca_ledger_account_info,
     ca_ledger_escrow_info,
     ca_ledger_totals,
@@ -882,9 +912,6 @@ SIGNATURES = [
     ("ca_sign_tag_max_bytes", c_size_t, []),
     ("ca_identity_sign_tagged", ca_status, [P(ca_identity), buf, c_size_t, buf, c_size_t, P(ca_signature)]),
     ("ca_identity_verify_tagged", ca_status, [P(ca_agent_id), buf, c_size_t, buf, c_size_t, P(ca_signature)]),
-    # withdrawn (always CA_ERR_UNSUPPORTED); declared because the library still exports them
-    ("ca_identity_sign", ca_status, [P(ca_identity), buf, c_size_t, P(ca_signature)]),
-    ("ca_identity_verify", ca_status, [P(ca_agent_id), buf, c_size_t, P(ca_signature)]),
     ("ca_did_encode", ca_status, [P(ca_agent_id), buf, c_size_t, P(c_size_t)]),
     ("ca_did_parse", ca_status, [buf, c_size_t, P(ca_agent_id)]),
     ("ca_agent_x25519_public", ca_status, [P(ca_agent_id), buf]),
@@ -932,37 +959,37 @@ SIGNATURES = [
     ),
     ("ca_envelope_encoded", ca_status, [P(ca_envelope), buf, c_size_t, P(c_size_t)]),
     ("ca_replay_guard_options_init", ca_status, [P(ca_replay_guard_options), c_uint]),
-    ("ca_replay_guard_new2", ca_status, [P(P(ca_replay_guard)), P(ca_replay_guard_options)]),
-    ("ca_replay_guard_new", ca_status, [P(P(ca_replay_guard)), c_size_t, c_uint64]),
+    ("ca_replay_guard_new", ca_status, [P(P(ca_replay_guard)), P(ca_replay_guard_options)]),
     ("ca_replay_guard_free", None, [P(ca_replay_guard)]),
     ("ca_replay_guard_check", ca_status, [P(ca_replay_guard), P(ca_envelope), c_uint64]),
     ("ca_replay_guard_count", c_size_t, [P(ca_replay_guard)]),
-    ("ca_replay_guard_bytes", c_size_t, [P(ca_replay_guard)]),
     # ledger.h
     ("ca_ledger_account", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_account_info)]),
     ("ca_ledger_apply_batch", ca_status, [P(ca_ledger), P(ca_ledger_op), c_size_t, c_uint64, P(ca_status), P(c_size_t)]),
     ("ca_ledger_apply", ca_status, [P(ca_ledger), P(ca_ledger_op), c_uint64, P(c_uint64)]),
+    ("ca_ledger_apply_log", ca_status, [P(ca_ledger), P(ca_ledger_log_entry), c_size_t, c_size_t, P(ca_status), P(c_size_t)]),
     ("ca_ledger_check", ca_status, [P(ca_ledger)]),
     ("ca_ledger_commit", ca_status, [P(ca_ledger), P(c_uint64)]),
     ("ca_ledger_escrow", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_escrow_info)]),
-    ("ca_ledger_escrow_paid", ca_status, [P(ca_ledger), P(ca_hash), P(c_uint64)]),
     ("ca_ledger_free", None, [P(ca_ledger)]),
     ("ca_ledger_id", ca_status, [P(ca_ledger), P(ca_hash)]),
-    ("ca_ledger_memory_bytes", c_size_t, [P(ca_ledger)]),
+    ("ca_ledger_log_position", ca_status, [P(ca_ledger), P(ca_ledger_log_info)]),
     ("ca_ledger_new", ca_status, [P(P(ca_ledger)), P(ca_ledger_options)]),
+    ("ca_ledger_new_from_snapshot", ca_status, [P(P(ca_ledger)), P(ca_ledger_options), buf, c_size_t]),
     ("ca_ledger_op_escrow_deliver", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_escrow_open", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_cosign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
     ("ca_ledger_op_decode", ca_status, [buf, c_size_t, P(ca_ledger_op)]),
-    ("ca_ledger_op_encode", ca_status, [P(ca_ledger_op), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_max_bytes", c_size_t, []),
     ("ca_ledger_op_sign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_sign_cosigned", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_verify", ca_status, [P(ca_hash), buf, c_size_t]),
     ("ca_ledger_open", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), P(ca_ledger_open_info)]),
+    ("ca_ledger_open_from_snapshot", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), buf, c_size_t, P(ca_ledger_open_info)]),
     ("ca_ledger_options_id", ca_status, [P(ca_ledger_options), P(ca_hash)]),
     ("ca_ledger_options_init", ca_status, [P(ca_ledger_options), c_uint32]),
     ("ca_ledger_snapshot", ca_status, [P(ca_ledger)]),
+    ("ca_ledger_snapshot_export", ca_status, [P(ca_ledger), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_submit", ca_status, [P(ca_ledger), buf, c_size_t, c_uint64, P(c_uint64)]),
     ("ca_ledger_totals_get", None, [P(ca_ledger), P(ca_ledger_totals)]),
@@ -1001,7 +1028,6 @@ SIGNATURES = [
     ("ca_reputation_agent_count", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_free", None, [P(ca_reputation)]),
     ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score)]),
-    ("ca_reputation_memory_bytes", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_new", ca_status, [P(P(ca_reputation)), P(ca_reputation_options)]),
     ("ca_reputation_options_init", ca_status, [P(ca_reputation_options), c_uint32]),
     ("ca_reputation_prune", ca_status, [P(ca_reputation), c_uint64, P(c_size_t)]),
@@ -1014,10 +1040,6 @@ SIGNATURES = [
     ("ca_reputation_snapshot_import", ca_status, [P(ca_reputation), buf, c_size_t]),
     ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, P(c_size_t)]),
     ("ca_reputation_update", ca_status, [P(ca_reputation), c_uint64, P(ca_reputation_stats)]),
-    ("ca_reputation_weight", c_uint32, [P(ca_reputation), c_uint64]),
-    ("ca_reputation_weight_max", c_size_t, []),
-    # routing.h
-    ("ca_kad_bucket_index", c_uint32, [P(ca_agent_id), P(ca_agent_id)]),
     ("ca_kad_closest", ca_status, [P(ca_kad), P(ca_agent_id), P(ca_agent_id), c_size_t, P(c_size_t)]),
     ("ca_kad_count", c_size_t, [P(ca_kad)]),
     ("ca_kad_free", None, [P(ca_kad)]),
@@ -1044,16 +1066,14 @@ SIGNATURES = [
     ("ca_routing_set_stake", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64]),
     ("ca_routing_sync_reputation", ca_status, [P(ca_routing), P(ca_reputation)]),
     ("ca_routing_sync_stakes", ca_status, [P(ca_routing), P(ca_ledger), c_uint64]),
-    ("ca_routing_thompson_sample", ca_status, [c_uint64, P(ca_agent_id), c_uint64, c_uint64, P(c_uint32)]),
     ("ca_routing_weights_default", None, [P(ca_routing_weights)]),
     # routing.h (bids)
     ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t, P(c_size_t)]),
     ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
     # task.h
     ("ca_evidence_deadline", c_uint64, [P(ca_evidence)]),
-    ("ca_evidence_encode", ca_status, [P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)]),
     (
-        "ca_evidence_encode2",
+        "ca_evidence_encode",
         ca_status,
         [P(ca_envelope), P(P(ca_envelope)), c_size_t, P(ca_envelope), P(ca_envelope), buf, c_size_t, P(c_size_t)],
     ),

@@ -341,7 +341,7 @@ class Envelope(LightHandle):
 
 class ReplayGuard(Handle):
     """Remembers message ids until they expire, in memory fixed at creation
-    (at most 128 bytes per id of capacity, see :attr:`memory_bytes`).
+    (at most ``CA_REPLAY_GUARD_BYTES_PER_ID`` bytes per id of capacity).
 
     ``max_skew_ms`` and ``max_lifetime_ms`` must be the verifier's, so that a
     message the verifier still accepts is never forgotten; an envelope living
@@ -371,7 +371,7 @@ class ReplayGuard(Handle):
         if max_per_sender is not None:
             o.max_per_sender = max_per_sender
         p = ctypes.POINTER(_sigs.ca_replay_guard)()
-        check(F.ca_replay_guard_new2(_byref(p), _byref(o)))
+        check(F.ca_replay_guard_new(_byref(p), _byref(o)))
         super().__init__(p, F.ca_replay_guard_free)
         self._lock = threading.Lock()
 
@@ -384,12 +384,6 @@ class ReplayGuard(Handle):
         when every slot holds an unexpired id (it refuses rather than forgets)."""
         with self._lock:
             check(F.ca_replay_guard_check(self._p(), envelope._p(), now))
-
-    @property
-    def memory_bytes(self) -> int:
-        """Bytes the guard allocated (all at creation; it never grows)."""
-        with self._lock:
-            return int(F.ca_replay_guard_bytes(self._p()))
 
     def __len__(self) -> int:
         with self._lock:

@@ -1,8 +1,10 @@
 """Staking, escrow and slashing ledger: a deterministic state machine over
 integer base units, driven by signed operations (docs/LEDGER.md).
 
-The ledger never reads a clock: ``now`` is the caller's time in its own unit
-(seconds are typical); delays and deadlines use the same unit.
+The ledger never reads a clock: ``now`` is the caller's time in ms since the
+Unix epoch (include/cyberagent/ledger.h, TIME); delays and deadlines use the
+same unit. A ledger fed by an external log derives ``now`` from the log's
+timestamps (:meth:`Ledger.apply_log`).
 
 THREAD SAFETY: a C ledger is not thread-safe (include/cyberagent/ledger.h);
 :class:`Ledger` serializes every call with a lock, so the Python object may be
@@ -45,6 +47,8 @@ ESCROW_RELEASED: int = _C["CA_LEDGER_ESCROW_RELEASED"]
 ESCROW_REFUNDED: int = _C["CA_LEDGER_ESCROW_REFUNDED"]
 ESCROW_SPLIT: int = _C["CA_LEDGER_ESCROW_SPLIT"]
 ESCROW_INFO_VERSION: int = _C["CA_LEDGER_ESCROW_INFO_VERSION"]
+OPEN_INFO_VERSION: int = _C["CA_LEDGER_OPEN_INFO_VERSION"]
+LOG_INFO_VERSION: int = _C["CA_LEDGER_LOG_INFO_VERSION"]
 
 
 @dataclass
@@ -134,11 +138,52 @@ class Totals:
 
 @dataclass(frozen=True)
 class OpenInfo:
-    """What recovery found when opening a durable ledger."""
+    """What recovery found when opening a durable ledger (``ca_ledger_open_info``)."""
 
-    snapshot_seq: int
-    replayed: int
-    torn_bytes: int
+    snapshot_seq: int  # seq covered by the snapshot loaded (0: none)
+    replayed: int  # journal records of applied ops replayed after it
+    torn_bytes: int  # bytes of a torn write cut off the journal's end
+    position: int = 0  # log position of the last entry applied or refused: read on from + 1
+    failed: int = 0  # log entries refused so far
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """Where a ledger stands in its external log (``ca_ledger_log_position``)."""
+
+    position: int  # last entry applied or refused (0: none): read the log on from position + 1
+    clock: int  # the next entry is applied at max(its time, clock)
+    failed: int  # entries refused so far
+    durable_position: int  # durable mode: what a crash keeps (the last commit); in memory: position
+
+
+@dataclass
+class LogEntry:
+    """One entry of an external ordered log (``ca_ledger_log_entry``), for
+    :meth:`Ledger.apply_log`: its ``position`` (>= 1, strictly increasing in one
+    log), the log's ``time`` for it (ms since the epoch; JetStream: the stream
+    timestamp), and either signed op bytes ``msg`` (with an ``attachment``: an
+    equivocation slash's evidence or a DELIVER's RESULT) or a trusted ``op``."""
+
+    position: int
+    time: int
+    msg: Optional[bytes] = None
+    attachment: Optional[bytes] = None
+    op: Optional[LedgerOp] = None
+
+
+def _open_info(info: _sigs.ca_ledger_open_info) -> OpenInfo:
+    return OpenInfo(int(info.snapshot_seq), int(info.replayed), int(info.torn_bytes), int(info.position),
+                    int(info.failed))
+
+
+def _c_bytes(b: Optional[bytes], keep: list) -> "tuple[Any, int]":
+    """A const uint8_t * for ``b`` (kept alive in ``keep``) and its length; NULL for None."""
+    if b is None:
+        return None, 0
+    arr = (ctypes.c_uint8 * max(len(b), 1)).from_buffer_copy(b if b else b"\0")
+    keep.append(arr)
+    return ctypes.cast(arr, ctypes.POINTER(ctypes.c_uint8)), len(b)
 
 
 def ledger_options(  # type: ignore[no-untyped-def]
@@ -194,12 +239,6 @@ def op_max_bytes() -> int:
 def evidence_max_bytes() -> int:
     """Largest equivocation evidence object the ledger accepts, in bytes."""
     return int(F.ca_ledger_evidence_max_bytes())
-
-
-def op_encode(op: LedgerOp) -> bytes:
-    """Canonical encoding of ``op`` that the signatures cover (after the domain tag)."""
-    c = op.to_c()
-    return out_bytes(lambda out, cap, n: F.ca_ledger_op_encode(_byref(c), out, cap, n), 256)
 
 
 def op_sign(ledger_id: BytesLike, op: LedgerOp, signer: Identity, cosigner: Optional[Identity] = None) -> bytes:
@@ -324,12 +363,59 @@ class Ledger(Handle):
         snapshot and journal; ``.open_info`` tells what recovery found."""
         o = ledger_options(authority, arbiter, network, **options)
         info = _sigs.ca_ledger_open_info()
+        info.version = OPEN_INFO_VERSION
         p = ctypes.POINTER(_sigs.ca_ledger)()
         check(F.ca_ledger_open(_byref(p), os.fsencode(directory), _byref(o), _byref(info)))
+        return cls._wrap(p, _open_info(info))
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        snapshot: BytesLike,
+        authority: Optional[BytesLike] = None,
+        arbiter: Optional[BytesLike] = None,
+        network: Optional[BytesLike] = None,
+        **options: int,
+    ) -> "Ledger":
+        """In-memory ledger holding the state of snapshot bytes
+        (:meth:`snapshot_export`, or a durable ledger's ``snapshot`` file) under
+        these options: the exporter's state hash and log position. Strict decoder:
+        :class:`~cyberagent.LedgerCorruptError`,
+        :class:`~cyberagent.LedgerOptionsMismatchError`."""
+        o = ledger_options(authority, arbiter, network, **options)
+        b = _bytes(snapshot, "snapshot")
+        p = ctypes.POINTER(_sigs.ca_ledger)()
+        check(F.ca_ledger_new_from_snapshot(_byref(p), _byref(o), b, len(b)))
+        return cls._wrap(p, None)
+
+    @classmethod
+    def open_from_snapshot(
+        cls,
+        directory: PathLike,
+        snapshot: BytesLike,
+        authority: Optional[BytesLike] = None,
+        arbiter: Optional[BytesLike] = None,
+        network: Optional[BytesLike] = None,
+        **options: int,
+    ) -> "Ledger":
+        """Replaces the durable ledger in ``directory`` with the state of snapshot
+        bytes and opens it (crash-safe: the directory holds the old state or the
+        new one). The bytes are checked before anything on disk changes."""
+        o = ledger_options(authority, arbiter, network, **options)
+        b = _bytes(snapshot, "snapshot")
+        info = _sigs.ca_ledger_open_info()
+        info.version = OPEN_INFO_VERSION
+        p = ctypes.POINTER(_sigs.ca_ledger)()
+        check(F.ca_ledger_open_from_snapshot(_byref(p), os.fsencode(directory), _byref(o), b, len(b),
+                                             _byref(info)))
+        return cls._wrap(p, _open_info(info))
+
+    @classmethod
+    def _wrap(cls, p: Any, info: Optional[OpenInfo]) -> "Ledger":
         self = cls.__new__(cls)
         Handle.__init__(self, p, F.ca_ledger_free)
         self._lock = threading.Lock()
-        self.open_info = OpenInfo(int(info.snapshot_seq), int(info.replayed), int(info.torn_bytes))
+        self.open_info = info
         return self
 
     def _locked(self, fn: Callable[[Any], T]) -> T:
@@ -389,6 +475,54 @@ class Ledger(Handle):
         """Commits, writes a snapshot and truncates the journal (durable mode only)."""
         self._locked(lambda p: check(F.ca_ledger_snapshot(p)))
 
+    def snapshot_export(self) -> bytes:
+        """The whole state as snapshot bytes, in memory or durable (ops not yet
+        committed included), with the log position, clock and refused count:
+        replicas at one position of one log export identical bytes."""
+        return self._locked(lambda p: out_bytes(lambda out, cap, n: F.ca_ledger_snapshot_export(p, out, cap, n), 4096))
+
+    def apply_log(self, entries: "list[LogEntry]") -> "list[int]":
+        """Processes log entries in order (ledger.h, LOG): each is applied at
+        ``now = max(entry.time, clock)``; an entry at or before the recorded
+        position is skipped (CA_ERR_LEDGER_STALE_POSITION) and an op refused
+        once stays refused. Returns one status per entry (0 = applied, else the
+        refusal or CA_ERR_LEDGER_STALE_POSITION). An entry that is not well
+        formed, or a host failure (memory, I/O), stops the call: the error is
+        raised with ``.done`` (entries processed) and ``.results`` set."""
+        n = len(entries)
+        keep: list = []
+        arr = (_sigs.ca_ledger_log_entry * max(n, 1))()
+        for i, e in enumerate(entries):
+            c = arr[i]
+            c.position = e.position
+            c.time = e.time
+            c.msg, c.msg_len = _c_bytes(None if e.msg is None else _bytes(e.msg, "msg"), keep)
+            c.attachment, c.attachment_len = _c_bytes(
+                None if e.attachment is None else _bytes(e.attachment, "attachment"), keep)
+            if e.op is not None:
+                op = e.op.to_c()
+                keep.append(op)
+                c.op = ctypes.pointer(op)
+        res = (_sigs.ca_status * max(n, 1))()
+        done = ctypes.c_size_t()
+        st = self._locked(lambda p: F.ca_ledger_apply_log(
+            p, arr, n, ctypes.sizeof(_sigs.ca_ledger_log_entry), res, _byref(done)))
+        results = [int(res[i]) for i in range(n)]
+        if st != 0:
+            err = make_error(st)
+            err.done = int(done.value)  # type: ignore[attr-defined]
+            err.results = results  # type: ignore[attr-defined]
+            raise err
+        return results
+
+    def log_position(self) -> LogInfo:
+        """Where the ledger stands in its log: position, clock, refused count and
+        the durable position."""
+        li = _sigs.ca_ledger_log_info()
+        li.version = LOG_INFO_VERSION
+        self._locked(lambda p: check(F.ca_ledger_log_position(p, _byref(li))))
+        return LogInfo(int(li.position), int(li.clock), int(li.failed), int(li.durable_position))
+
     def account(self, agent: BytesLike) -> AccountInfo:
         """The account of a public key; :class:`~cyberagent.LedgerUnknownAccountError` if none."""
         a = _sigs.ca_agent_id.from_buffer_copy(_bytes(agent, "agent", 32))
@@ -410,15 +544,6 @@ class Ledger(Handle):
             int(e.state), bool(e.delivered), bool(e.missed), int(e.paid), bytes(e.result),
         )
 
-    def escrow_paid(self, award_id: BytesLike) -> int:
-        """What the worker received of the escrow's payment: 0 while open or after a
-        refund, the payment once released, the verdict's share once split;
-        :class:`~cyberagent.LedgerUnknownEscrowError` if there is no such escrow."""
-        h = _sigs.ca_hash.from_buffer_copy(_bytes(award_id, "award_id", 32))
-        paid = ctypes.c_uint64(0)
-        self._locked(lambda p: check(F.ca_ledger_escrow_paid(p, _byref(h), _byref(paid))))
-        return int(paid.value)
-
     def totals(self) -> Totals:
         t = _sigs.ca_ledger_totals()
         self._locked(lambda p: F.ca_ledger_totals_get(p, _byref(t)))
@@ -433,9 +558,6 @@ class Ledger(Handle):
     def check(self) -> None:
         """Verifies every invariant from scratch; raises :class:`~cyberagent.LedgerInvariantError`."""
         self._locked(lambda p: check(F.ca_ledger_check(p)))
-
-    def memory_bytes(self) -> int:
-        return int(self._locked(lambda p: F.ca_ledger_memory_bytes(p)))
 
     def __repr__(self) -> str:
         if self._ptr is None:

@@ -60,10 +60,6 @@ class Stats:
     edges: int
 
 
-def weight_max() -> int:
-    return int(F.ca_reputation_weight_max())
-
-
 def reputation_options(**fields: Any) -> _sigs.ca_reputation_options:
     """A ``ca_reputation_options`` with the C defaults and any field overridden by
     name (``half_life_ms``, ``damping_ppm``, ``stake_share_ppm``, ``tolerance``,
@@ -104,13 +100,6 @@ class Reputation(Handle):
     def reserve(self, agents: int, ratings: int) -> None:
         """Pre-sizes storage for bulk loading."""
         self._locked(lambda p: check(F.ca_reputation_reserve(p, agents, ratings)))
-
-    def memory_bytes(self) -> int:
-        return int(self._locked(lambda p: F.ca_reputation_memory_bytes(p)))
-
-    def weight(self, amount: int) -> int:
-        """The weight a payment buys: floor(sqrt(amount / unit_amount)), capped."""
-        return int(self._locked(lambda p: F.ca_reputation_weight(p, amount)))
 
     def add_rating(
         self, task: BytesLike, rater: BytesLike, ratee: BytesLike, rating: int, amount: int, time_ms: int

@@ -61,14 +61,6 @@ def routing_options(weights: Optional[_sigs.ca_routing_weights] = None, **fields
     return o
 
 
-def thompson_sample(seed: int, agent: BytesLike, positive_milli: int, negative_milli: int) -> int:
-    """The exploration sample (ppm) exactly as :meth:`Routing.select` draws it."""
-    a = _aid(agent)
-    out = ctypes.c_uint32()
-    check(F.ca_routing_thompson_sample(seed, _byref(a), positive_milli, negative_milli, _byref(out)))
-    return int(out.value)
-
-
 @dataclass(frozen=True)
 class AgentInfo:
     """What the registry holds about one agent."""
@@ -332,12 +324,6 @@ class Routing(Handle):
         return "<Routing %d agents>" % len(self)
 
 
-def kad_bucket_index(self_id: BytesLike, other: BytesLike) -> int:
-    """Leading bits ``other`` shares with ``self_id`` (0..255; 256 for itself)."""
-    a, b = _aid(self_id, "self_id"), _aid(other, "other")
-    return int(F.ca_kad_bucket_index(_byref(a), _byref(b)))
-
-
 class Kad(Handle):
     """Kademlia-style XOR-distance contact table around ``self_id``."""
 
@@ -399,5 +385,3 @@ class Kad(Handle):
         if self._ptr is None:
             return "<Kad closed>"
         return "<Kad %d contacts>" % len(self)
-
-

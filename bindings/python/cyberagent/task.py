@@ -670,7 +670,7 @@ def evidence_encode(
 ) -> bytes:
     """Evidence that one agent made two conflicting statements in one task: two BIDs,
     AWARDs or RESULTs with different bodies, each of which a task thread accepts
-    (``ca_evidence_encode2``). ``request`` is the task's REQUEST; ``context`` holds the
+    (``ca_evidence_encode``). ``request`` is the task's REQUEST; ``context`` holds the
     messages the two answer (an award's bid; a result's award and bid) and may hold
     more. :class:`~cyberagent.BadEvidenceError` when the pair proves nothing (one of
     them breaks a rule, or both say the same)."""
@@ -678,7 +678,7 @@ def evidence_encode(
     ctx = [_env(c) for c in context]  # kept alive across the call
     arr = (_P(_sigs.ca_envelope) * max(len(ctx), 1))(*[c._p() for c in ctx])
     return out_bytes(
-        lambda out, cap, n: F.ca_evidence_encode2(er._p(), arr, len(ctx), ea._p(), eb._p(), out, cap, n), 4096
+        lambda out, cap, n: F.ca_evidence_encode(er._p(), arr, len(ctx), ea._p(), eb._p(), out, cap, n), 4096
     )
 
 

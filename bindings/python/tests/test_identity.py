@@ -88,14 +88,6 @@ class TestIdentity(unittest.TestCase):
             cyberagent.Envelope.open(forged, 1_700_000_000_001)
         with cyberagent.Envelope.open(env, 1_700_000_000_001):
             pass
-        # the withdrawn raw functions refuse outright
-        from cyberagent._lib import F
-        import ctypes
-
-        sig = cyberagent._sigs.ca_signature()
-        st = F.ca_identity_sign(me._p(), signed, len(signed), ctypes.byref(sig))
-        self.assertEqual(st, cyberagent.CA_ERR_UNSUPPORTED)
-        self.assertEqual(bytes(sig), bytes(64))
 
     def test_verify_argument_errors(self):
         me = Identity.generate()

@@ -180,11 +180,11 @@ class TestTask(unittest.TestCase):
             rep.add_settled(s.thread, led)
         apply(L.OP_ESCROW_OPEN, s.hirer.public_key, counterparty=s.worker.public_key, ref=award_id, amount=50,
               amount2=10, deadline=T0 + 40_000)
-        self.assertEqual(led.escrow_paid(award_id), 0)
+        self.assertEqual(led.escrow(award_id).paid, 0)
         with self.assertRaises(cyberagent.UnpaidRatingError):  # still open
             rep.add_settled(s.thread, led)
         apply(L.OP_ESCROW_RELEASE, s.hirer.public_key, ref=award_id)
-        self.assertEqual(led.escrow_paid(award_id), 50)
+        self.assertEqual(led.escrow(award_id).paid, 50)
         rep.add_settled(s.thread, led)
         with self.assertRaises(cyberagent.DuplicateRatingError):
             rep.add_settled(s.thread, led)
@@ -211,7 +211,7 @@ class TestTask(unittest.TestCase):
         self.assertIsInstance(cm.exception, cyberagent.ReputationError)
         self.assertEqual(rep.rating_count, 1)
         with self.assertRaises(cyberagent.LedgerUnknownEscrowError):
-            led.escrow_paid(bytes(32))
+            led.escrow(bytes(32))
 
     def test_message_parse_and_views(self):
         s = Story()

@@ -147,20 +147,6 @@ extern "C" {
         msg_len: usize,
         sig: *const ca_signature,
     ) -> ca_status;
-    /// Withdrawn: always `CA_ERR_UNSUPPORTED` (raw signing had no domain separation).
-    pub fn ca_identity_sign(
-        identity: *const ca_identity,
-        msg: *const u8,
-        msg_len: usize,
-        sig_out: *mut ca_signature,
-    ) -> ca_status;
-    /// Withdrawn: always `CA_ERR_UNSUPPORTED`.
-    pub fn ca_identity_verify(
-        signer: *const ca_agent_id,
-        msg: *const u8,
-        msg_len: usize,
-        sig: *const ca_signature,
-    ) -> ca_status;
     pub fn ca_did_encode(
         id: *const ca_agent_id,
         out: *mut c_char,
@@ -338,20 +324,14 @@ extern "C" {
         out_len: *mut usize,
     ) -> ca_status;
     pub fn ca_replay_guard_options_init(opts: *mut ca_replay_guard_options, version: c_uint) -> ca_status;
-    pub fn ca_replay_guard_new2(
-        out: *mut *mut ca_replay_guard,
-        opts: *const ca_replay_guard_options,
-    ) -> ca_status;
     pub fn ca_replay_guard_new(
         out: *mut *mut ca_replay_guard,
-        capacity: usize,
-        max_skew_ms: u64,
+        opts: *const ca_replay_guard_options,
     ) -> ca_status;
     pub fn ca_replay_guard_free(guard: *mut ca_replay_guard);
     pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64)
         -> ca_status;
     pub fn ca_replay_guard_count(guard: *const ca_replay_guard) -> usize;
-    pub fn ca_replay_guard_bytes(guard: *const ca_replay_guard) -> usize;
 }
 
 // ---- ledger.h ----
@@ -369,6 +349,7 @@ pub const CA_ERR_LEDGER_JAILED: ca_status = -405;
 pub const CA_ERR_LEDGER_OPTIONS_MISMATCH: ca_status = -417;
 pub const CA_ERR_LEDGER_NO_STAKE: ca_status = -418;
 pub const CA_ERR_LEDGER_EVIDENCE_EXPIRED: ca_status = -419;
+pub const CA_ERR_LEDGER_STALE_POSITION: ca_status = -420;
 pub const CA_ERR_LEDGER_SELF_DEALING: ca_status = -413;
 pub const CA_ERR_LEDGER_TOO_EARLY: ca_status = -410;
 pub const CA_ERR_LEDGER_TOO_LATE: ca_status = -411;
@@ -397,6 +378,8 @@ pub const CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT: u32 = 50000;
 pub const CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT: u32 = 10000;
 pub const CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT: u32 = 400000;
 pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_OPEN_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_LOG_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
 pub const CA_LEDGER_OP_ESCROW_DELIVER: u32 = 7;
 pub const CA_LEDGER_OP_ESCROW_OPEN: u32 = 6;
@@ -454,9 +437,34 @@ pub struct ca_ledger_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_open_info {
+    pub version: c_uint,
     pub snapshot_seq: u64,
     pub replayed: u64,
     pub torn_bytes: u64,
+    pub position: u64,
+    pub failed: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_log_entry {
+    pub position: u64,
+    pub time: u64,
+    pub msg: *const u8,
+    pub msg_len: usize,
+    pub attachment: *const u8,
+    pub attachment_len: usize,
+    pub op: *const ca_ledger_op,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_log_info {
+    pub version: c_uint,
+    pub position: u64,
+    pub clock: u64,
+    pub failed: u64,
+    pub durable_position: u64,
 }
 
 #[repr(C)]
@@ -523,6 +531,14 @@ extern "C" {
         now: u64,
         seq_out: *mut u64,
     ) -> ca_status;
+    pub fn ca_ledger_apply_log(
+        ledger: *mut ca_ledger,
+        entries: *const ca_ledger_log_entry,
+        n: usize,
+        entry_size: usize,
+        results: *mut ca_status,
+        done: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_check(ledger: *mut ca_ledger) -> ca_status;
     pub fn ca_ledger_commit(ledger: *mut ca_ledger, durable_seq: *mut u64) -> ca_status;
     pub fn ca_ledger_escrow(
@@ -530,22 +546,17 @@ extern "C" {
         award_id: *const ca_hash,
         out: *mut ca_ledger_escrow_info,
     ) -> ca_status;
-    pub fn ca_ledger_escrow_paid(
-        ledger: *const ca_ledger,
-        award_id: *const ca_hash,
-        paid_out: *mut u64,
-    ) -> ca_status;
     pub fn ca_ledger_free(ledger: *mut ca_ledger);
     pub fn ca_ledger_id(ledger: *const ca_ledger, id_out: *mut ca_hash) -> ca_status;
-    pub fn ca_ledger_memory_bytes(ledger: *const ca_ledger) -> usize;
+    pub fn ca_ledger_log_position(ledger: *const ca_ledger, out: *mut ca_ledger_log_info) -> ca_status;
     pub fn ca_ledger_new(out: *mut *mut ca_ledger, opts: *const ca_ledger_options) -> ca_status;
-    pub fn ca_ledger_op_decode(msg: *const u8, msg_len: usize, op_out: *mut ca_ledger_op) -> ca_status;
-    pub fn ca_ledger_op_encode(
-        op: *const ca_ledger_op,
-        out: *mut u8,
-        out_cap: usize,
-        out_len: *mut usize,
+    pub fn ca_ledger_new_from_snapshot(
+        out: *mut *mut ca_ledger,
+        opts: *const ca_ledger_options,
+        snapshot: *const u8,
+        snapshot_len: usize,
     ) -> ca_status;
+    pub fn ca_ledger_op_decode(msg: *const u8, msg_len: usize, op_out: *mut ca_ledger_op) -> ca_status;
     pub fn ca_ledger_op_max_bytes() -> usize;
     pub fn ca_ledger_op_sign(
         ledger_id: *const ca_hash,
@@ -582,7 +593,21 @@ extern "C" {
     ) -> ca_status;
     pub fn ca_ledger_options_init(opts: *mut ca_ledger_options, version: c_uint) -> ca_status;
     pub fn ca_ledger_options_id(opts: *const ca_ledger_options, id_out: *mut ca_hash) -> ca_status;
+    pub fn ca_ledger_open_from_snapshot(
+        out: *mut *mut ca_ledger,
+        dir: *const c_char,
+        opts: *const ca_ledger_options,
+        snapshot: *const u8,
+        snapshot_len: usize,
+        info: *mut ca_ledger_open_info,
+    ) -> ca_status;
     pub fn ca_ledger_snapshot(ledger: *mut ca_ledger) -> ca_status;
+    pub fn ca_ledger_snapshot_export(
+        ledger: *mut ca_ledger,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_state_hash(ledger: *mut ca_ledger, out: *mut ca_hash) -> ca_status;
     pub fn ca_ledger_submit(
         ledger: *mut ca_ledger,
@@ -795,7 +820,6 @@ extern "C" {
         agent: *const ca_agent_id,
         out: *mut ca_reputation_score,
     ) -> ca_status;
-    pub fn ca_reputation_memory_bytes(rep: *const ca_reputation) -> usize;
     pub fn ca_reputation_new(out: *mut *mut ca_reputation, opts: *const ca_reputation_options) -> ca_status;
     pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
     pub fn ca_reputation_prune(rep: *mut ca_reputation, now_ms: u64, pruned_out: *mut usize) -> ca_status;
@@ -836,8 +860,6 @@ extern "C" {
         now_ms: u64,
         stats: *mut ca_reputation_stats,
     ) -> ca_status;
-    pub fn ca_reputation_weight(rep: *const ca_reputation, amount: u64) -> u32;
-    pub fn ca_reputation_weight_max() -> usize;
 }
 
 // ---- routing.h ----
@@ -973,7 +995,6 @@ pub struct ca_routing {
 }
 
 extern "C" {
-    pub fn ca_kad_bucket_index(self_: *const ca_agent_id, id: *const ca_agent_id) -> c_uint;
     pub fn ca_kad_closest(
         kad: *const ca_kad,
         target: *const ca_agent_id,
@@ -1046,13 +1067,6 @@ extern "C" {
     pub fn ca_routing_set_stake(rt: *mut ca_routing, agent: *const ca_agent_id, stake: u64) -> ca_status;
     pub fn ca_routing_sync_reputation(rt: *mut ca_routing, rep: *const ca_reputation) -> ca_status;
     pub fn ca_routing_sync_stakes(rt: *mut ca_routing, ledger: *const ca_ledger, now_ms: u64) -> ca_status;
-    pub fn ca_routing_thompson_sample(
-        seed: u64,
-        agent: *const ca_agent_id,
-        positive_milli: u64,
-        negative_milli: u64,
-        sample_ppm: *mut u32,
-    ) -> ca_status;
     pub fn ca_routing_weights_default(w: *mut ca_routing_weights);
 }
 
@@ -1225,13 +1239,6 @@ pub struct ca_task_msg {
 
 extern "C" {
     pub fn ca_evidence_encode(
-        a: *const ca_envelope,
-        b: *const ca_envelope,
-        out: *mut u8,
-        out_cap: usize,
-        out_len: *mut usize,
-    ) -> ca_status;
-    pub fn ca_evidence_encode2(
         request: *const ca_envelope,
         context: *const *const ca_envelope,
         context_count: usize,

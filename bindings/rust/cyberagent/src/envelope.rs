@@ -358,10 +358,11 @@ impl ReplayGuard {
     /// A guard for up to `capacity` ids, each kept until expires_at + `max_skew_ms`
     /// (use the skew given to verification); other settings at their defaults.
     pub fn new(capacity: usize, max_skew_ms: u64) -> Result<ReplayGuard> {
-        let mut p = ptr::null_mut();
-        // SAFETY: p is a valid out-pointer.
-        check(unsafe { sys::ca_replay_guard_new(&mut p, capacity, max_skew_ms) })?;
-        Self::from_raw(p)
+        Self::with_options(&ReplayGuardOptions {
+            capacity: Some(capacity),
+            max_skew_ms: Some(max_skew_ms),
+            ..ReplayGuardOptions::default()
+        })
     }
 
     /// A guard with the given settings.
@@ -389,7 +390,7 @@ impl ReplayGuard {
         }
         let mut p = ptr::null_mut();
         // SAFETY: p is a valid out-pointer, o a valid options struct.
-        check(unsafe { sys::ca_replay_guard_new2(&mut p, &o) })?;
+        check(unsafe { sys::ca_replay_guard_new(&mut p, &o) })?;
         Self::from_raw(p)
     }
 
@@ -417,12 +418,6 @@ impl ReplayGuard {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Bytes the guard allocated (all at creation; it never grows).
-    pub fn memory_bytes(&self) -> usize {
-        // SAFETY: shared access only reads.
-        unsafe { sys::ca_replay_guard_bytes(self.ptr.as_ptr()) }
     }
 }
 

@@ -61,15 +61,6 @@ impl LedgerOp {
         }
     }
 
-    /// Canonical encoding the signatures cover (after the domain tag and the ledger id).
-    pub fn encode(&self) -> Result<Vec<u8>> {
-        let c = self.to_c();
-        out_bytes(256, |out, cap, n| unsafe {
-            // SAFETY: out writable for cap.
-            sys::ca_ledger_op_encode(&c, out, cap, n)
-        })
-    }
-
     /// Signed op bytes for the ledger `ledger_id` ([`Ledger::id`] or
     /// [`ledger_id`]); no other ledger accepts them. `cosigner` is the worker
     /// for ESCROW_OPEN, else `None`.
@@ -191,6 +182,63 @@ pub fn ledger_options(authority: &PublicKey, arbiter: &PublicKey) -> Result<sys:
     Ok(o)
 }
 
+/// What one entry of an external log carries (ledger.h, LOG): signed op bytes
+/// (with an attachment: an equivocation slash's evidence or a DELIVER's
+/// RESULT), or an op authenticated by other means.
+#[derive(Clone, Copy, Debug)]
+pub enum LogOp<'a> {
+    Signed { msg: &'a [u8], attachment: Option<&'a [u8]> },
+    Trusted(LedgerOp),
+}
+
+/// One entry of an external ordered log for [`Ledger::apply_log`]: its
+/// position (>= 1, strictly increasing in one log; JetStream: the stream
+/// sequence) and the log's time for it (ms since the epoch; JetStream: the
+/// stream timestamp).
+#[derive(Clone, Copy, Debug)]
+pub struct LogEntry<'a> {
+    pub position: u64,
+    pub time: u64,
+    pub op: LogOp<'a>,
+}
+
+/// A [`Ledger::apply_log`] call stopped at entry `done` by an entry that is
+/// not well formed or a host failure (memory, I/O): entries before it were
+/// processed (`results[..done]`), that one and the rest were not and consumed
+/// no position (their results are the error's status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogStopped {
+    pub error: Error,
+    pub done: usize,
+    pub results: Vec<i32>,
+}
+
+impl fmt::Display for LogStopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "log stopped at entry {}: {}", self.done, self.error)
+    }
+}
+
+impl std::error::Error for LogStopped {}
+
+impl From<LogStopped> for Error {
+    fn from(s: LogStopped) -> Error {
+        s.error
+    }
+}
+
+fn c_path(dir: &Path) -> Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(dir.as_os_str().as_bytes()).map_err(|_| Error::invalid_argument("path contains a NUL byte"))
+}
+
+fn open_info_for_call() -> sys::ca_ledger_open_info {
+    // SAFETY: plain integers.
+    let mut info: sys::ca_ledger_open_info = unsafe { std::mem::zeroed() };
+    info.version = sys::CA_LEDGER_OPEN_INFO_VERSION;
+    info
+}
+
 /// A ledger, in memory ([`Ledger::new`]) or durable ([`Ledger::open`]).
 ///
 /// Thread safety (ledger.h): not thread-safe, so `Send` but not `Sync`;
@@ -240,14 +288,47 @@ impl Ledger {
 
     /// Durable ledger in `dir` (created if missing), recovered from snapshot + journal.
     pub fn open<P: AsRef<Path>>(dir: P, opts: &sys::ca_ledger_options) -> Result<Ledger> {
-        use std::os::unix::ffi::OsStrExt;
-        let c = CString::new(dir.as_ref().as_os_str().as_bytes())
-            .map_err(|_| Error::invalid_argument("path contains a NUL byte"))?;
-        // SAFETY: plain integers.
-        let mut info: sys::ca_ledger_open_info = unsafe { std::mem::zeroed() };
+        let c = c_path(dir.as_ref())?;
+        let mut info = open_info_for_call();
         let mut p = ptr::null_mut();
         // SAFETY: all pointers valid.
         check(unsafe { sys::ca_ledger_open(&mut p, c.as_ptr(), opts, &mut info) })?;
+        Ledger::from_raw(p, Some(info))
+    }
+
+    /// In-memory ledger holding the state of snapshot bytes
+    /// ([`Ledger::snapshot_export`], or a durable ledger's `snapshot` file):
+    /// the exporter's state hash and log position. Strict decoder
+    /// (`CA_ERR_LEDGER_CORRUPT`; `CA_ERR_LEDGER_OPTIONS_MISMATCH` under other options).
+    pub fn from_snapshot(opts: &sys::ca_ledger_options, snapshot: &[u8]) -> Result<Ledger> {
+        let mut p = ptr::null_mut();
+        // SAFETY: opts valid; snapshot valid for its length.
+        check(unsafe { sys::ca_ledger_new_from_snapshot(&mut p, opts, snapshot.as_ptr(), snapshot.len()) })?;
+        Ledger::from_raw(p, None)
+    }
+
+    /// Replaces the durable ledger in `dir` (created if missing) with the state
+    /// of snapshot bytes and opens it. The bytes are checked before anything on
+    /// disk changes; crash-safe (the directory holds the old state or the new).
+    pub fn open_from_snapshot<P: AsRef<Path>>(
+        dir: P,
+        opts: &sys::ca_ledger_options,
+        snapshot: &[u8],
+    ) -> Result<Ledger> {
+        let c = c_path(dir.as_ref())?;
+        let mut info = open_info_for_call();
+        let mut p = ptr::null_mut();
+        // SAFETY: all pointers valid; snapshot valid for its length.
+        check(unsafe {
+            sys::ca_ledger_open_from_snapshot(
+                &mut p,
+                c.as_ptr(),
+                opts,
+                snapshot.as_ptr(),
+                snapshot.len(),
+                &mut info,
+            )
+        })?;
         Ledger::from_raw(p, Some(info))
     }
 
@@ -337,6 +418,81 @@ impl Ledger {
         check(unsafe { sys::ca_ledger_snapshot(self.ptr.as_ptr()) })
     }
 
+    /// The whole state as snapshot bytes, in memory or durable (ops not yet
+    /// committed included), with the log position, clock and refused count:
+    /// replicas at one position of one log export identical bytes.
+    pub fn snapshot_export(&mut self) -> Result<Vec<u8>> {
+        let p = self.ptr.as_ptr();
+        out_bytes(4096, |out, cap, n| unsafe {
+            // SAFETY: exclusive access; out writable for cap.
+            sys::ca_ledger_snapshot_export(p, out, cap, n)
+        })
+    }
+
+    /// Processes log entries in order (ledger.h, LOG): each is applied at
+    /// `now = max(entry.time, clock)`; an entry at or before the recorded
+    /// position is skipped (`CA_ERR_LEDGER_STALE_POSITION`), so an op refused
+    /// once stays refused. One status per entry: `CA_OK` (applied), its
+    /// refusal, or `CA_ERR_LEDGER_STALE_POSITION`.
+    pub fn apply_log(&mut self, entries: &[LogEntry<'_>]) -> std::result::Result<Vec<i32>, LogStopped> {
+        let ops: Vec<Option<sys::ca_ledger_op>> = entries
+            .iter()
+            .map(|e| match e.op {
+                LogOp::Trusted(op) => Some(op.to_c()),
+                LogOp::Signed { .. } => None,
+            })
+            .collect();
+        let c: Vec<sys::ca_ledger_log_entry> = entries
+            .iter()
+            .zip(ops.iter())
+            .map(|(e, op)| {
+                let (msg, att) = match e.op {
+                    LogOp::Signed { msg, attachment } => (msg, attachment.unwrap_or(&[])),
+                    LogOp::Trusted(_) => (&[][..], &[][..]),
+                };
+                sys::ca_ledger_log_entry {
+                    position: e.position,
+                    time: e.time,
+                    msg: if msg.is_empty() { ptr::null() } else { msg.as_ptr() },
+                    msg_len: msg.len(),
+                    attachment: if att.is_empty() { ptr::null() } else { att.as_ptr() },
+                    attachment_len: att.len(),
+                    op: op.as_ref().map_or(ptr::null(), |o| o as *const sys::ca_ledger_op),
+                }
+            })
+            .collect();
+        let mut results = vec![0i32; c.len()];
+        let mut done = 0usize;
+        // SAFETY: exclusive access; entries, the ops and bytes they point to and results live for
+        // the call; the element size is this binding's struct, which check_drift keeps equal to C's.
+        let st = unsafe {
+            sys::ca_ledger_apply_log(
+                self.ptr.as_ptr(),
+                c.as_ptr(),
+                c.len(),
+                std::mem::size_of::<sys::ca_ledger_log_entry>(),
+                results.as_mut_ptr(),
+                &mut done,
+            )
+        };
+        match check(st) {
+            Ok(()) => Ok(results),
+            Err(error) => Err(LogStopped { error, done, results }),
+        }
+    }
+
+    /// Where the ledger stands in its log: the position of the last entry
+    /// applied or refused (read on from + 1), the clock, the refused count and
+    /// the position a crash keeps.
+    pub fn log_position(&self) -> Result<sys::ca_ledger_log_info> {
+        // SAFETY: plain integers.
+        let mut out: sys::ca_ledger_log_info = unsafe { std::mem::zeroed() };
+        out.version = sys::CA_LEDGER_LOG_INFO_VERSION;
+        // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
+        check(unsafe { sys::ca_ledger_log_position(self.ptr.as_ptr(), &mut out) })?;
+        Ok(out)
+    }
+
     pub fn account(&self, id: &PublicKey) -> Result<sys::ca_ledger_account_info> {
         let a = sys::ca_agent_id { bytes: *id };
         // SAFETY: plain integers.
@@ -354,16 +510,6 @@ impl Ledger {
         // SAFETY: as above.
         check(unsafe { sys::ca_ledger_escrow(self.ptr.as_ptr(), &h, &mut out) })?;
         Ok(out)
-    }
-
-    /// What the worker received of the escrow's payment: 0 while open or
-    /// after a refund, the payment once released, the verdict's share once split.
-    pub fn escrow_paid(&self, award_id: &Hash) -> Result<u64> {
-        let h = sys::ca_hash { bytes: *award_id };
-        let mut paid = 0u64;
-        // SAFETY: read-only query on a live handle; pointers valid.
-        check(unsafe { sys::ca_ledger_escrow_paid(self.ptr.as_ptr(), &h, &mut paid) })?;
-        Ok(paid)
     }
 
     /// The raw handle for read-only use by other modules, valid while `self` lives.
@@ -391,11 +537,6 @@ impl Ledger {
     pub fn check(&mut self) -> Result<()> {
         // SAFETY: exclusive access.
         check(unsafe { sys::ca_ledger_check(self.ptr.as_ptr()) })
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        // SAFETY: live handle.
-        unsafe { sys::ca_ledger_memory_bytes(self.ptr.as_ptr()) }
     }
 }
 

@@ -46,13 +46,10 @@ pub use identity::{
 };
 pub use ledger::{
     ledger_evidence_max_bytes, ledger_id, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger,
-    LedgerOp,
+    LedgerOp, LogEntry, LogOp, LogStopped,
 };
 pub use reputation::{reputation_limits, reputation_options, Reputation};
-pub use routing::{
-    kad_bucket_index, routing_options, routing_weights_default, thompson_sample, Bid, Candidate, Kad, Query,
-    Routing,
-};
+pub use routing::{routing_options, routing_weights_default, Bid, Candidate, Kad, Query, Routing};
 pub use task::{
     evidence_encode, evidence_verify, reply_award, reply_bid, reply_receipt, reply_result, sign_task,
     task_limits, task_options, task_state_name, Content, Evidence, Party, Task, TaskBody, TaskMsg,

@@ -20,8 +20,7 @@ pub fn reputation_options() -> Result<sys::ca_reputation_options> {
 
 /// Largest rating (`CA_TASK_RATING_MAX`, the receipt's scale: 100) and the weight cap.
 pub fn reputation_limits() -> (usize, usize) {
-    // SAFETY: pure function.
-    (sys::CA_TASK_RATING_MAX as usize, unsafe { sys::ca_reputation_weight_max() })
+    (sys::CA_TASK_RATING_MAX as usize, sys::CA_REPUTATION_WEIGHT_MAX as usize)
 }
 
 /// Ratings, stakes and pre-trust flags, and the scores computed from them.
@@ -68,17 +67,6 @@ impl Reputation {
     pub fn reserve(&mut self, agents: usize, ratings: usize) -> Result<()> {
         // SAFETY: exclusive access.
         check(unsafe { sys::ca_reputation_reserve(self.raw(), agents, ratings) })
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        // SAFETY: read-only query.
-        unsafe { sys::ca_reputation_memory_bytes(self.raw()) }
-    }
-
-    /// The weight a payment buys.
-    pub fn weight(&self, amount: u64) -> u32 {
-        // SAFETY: read-only query.
-        unsafe { sys::ca_reputation_weight(self.raw(), amount) }
     }
 
     /// Ingests one settled, paid rating (0..=100).

@@ -30,20 +30,6 @@ pub fn routing_options() -> Result<sys::ca_routing_options> {
     Ok(o)
 }
 
-/// The exploration sample (ppm) exactly as [`Routing::select`] draws it.
-pub fn thompson_sample(
-    seed: u64,
-    agent: &PublicKey,
-    positive_milli: u64,
-    negative_milli: u64,
-) -> Result<u32> {
-    let a = sys::ca_agent_id { bytes: *agent };
-    let mut out = 0u32;
-    // SAFETY: pointers valid.
-    check(unsafe { sys::ca_routing_thompson_sample(seed, &a, positive_milli, negative_milli, &mut out) })?;
-    Ok(out)
-}
-
 /// A query: a capability pattern (`"a.b"`, `"a.*"`, `"*"`) plus filters.
 #[derive(Clone, Debug, Default)]
 pub struct Query<'a> {
@@ -349,13 +335,6 @@ impl fmt::Debug for Routing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Routing({} agents)", self.count())
     }
-}
-
-/// Leading bits `id` shares with `self_id` (0..=255; 256 for itself).
-pub fn kad_bucket_index(self_id: &PublicKey, id: &PublicKey) -> u32 {
-    let (a, b) = (sys::ca_agent_id { bytes: *self_id }, sys::ca_agent_id { bytes: *id });
-    // SAFETY: pure function.
-    unsafe { sys::ca_kad_bucket_index(&a, &b) }
 }
 
 /// Kademlia-style contact table (same thread rules as [`Routing`]).

@@ -788,7 +788,7 @@ impl fmt::Debug for Task {
 
 /// Evidence that one agent made two conflicting statements in one task: two
 /// BIDs, AWARDs or RESULTs with different bodies, each of which a task thread
-/// accepts (`ca_evidence_encode2`). `request` is the task's REQUEST; `context`
+/// accepts (`ca_evidence_encode`). `request` is the task's REQUEST; `context`
 /// holds the messages `a` and `b` answer (an award's bid; a result's award and
 /// bid) and may hold more. `CA_ERR_BAD_EVIDENCE` when the pair proves nothing
 /// (one of them breaks a rule, or both say the same).
@@ -801,7 +801,7 @@ pub fn evidence_encode(
     let ctx: Vec<*const sys::ca_envelope> = context.iter().map(|e| e.as_ptr()).collect();
     // SAFETY: every envelope outlives the call; ctx holds context.len() pointers; out writable for cap.
     out_bytes(4096, |o, c, n| unsafe {
-        sys::ca_evidence_encode2(request.as_ptr(), ctx.as_ptr(), ctx.len(), a.as_ptr(), b.as_ptr(), o, c, n)
+        sys::ca_evidence_encode(request.as_ptr(), ctx.as_ptr(), ctx.len(), a.as_ptr(), b.as_ptr(), o, c, n)
     })
 }
 

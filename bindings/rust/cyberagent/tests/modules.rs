@@ -111,7 +111,7 @@ fn ledger_escrow_flow() {
     assert_ne!(other.id().unwrap(), lid);
     assert_eq!(cyberagent::ledger_op_verify(&other.id().unwrap(), &signed), Ok(false));
     assert_eq!(other.submit(&signed, 1).unwrap_err().status(), status::CA_ERR_BAD_SIGNATURE);
-    assert!(!b.encode().unwrap().is_empty());
+    assert_eq!(b.sign(&lid, &bob, None).unwrap(), signed); // deterministic
     led.submit(&signed, 1).unwrap();
     let award = [7u8; 32];
     let mut open = op(sys::CA_LEDGER_OP_ESCROW_OPEN, &alice);
@@ -157,7 +157,6 @@ fn ledger_escrow_flow() {
     assert_eq!(res[1], sys::CA_OK);
     assert_eq!(led.commit().unwrap(), led.totals().seq);
     assert_eq!(led.state_hash().unwrap().len(), 32);
-    assert!(led.memory_bytes() > 0);
     assert_eq!(led.snapshot().unwrap_err().status(), status::CA_ERR_STATE);
     let mut slash = op(sys::CA_LEDGER_OP_SLASH, &alice);
     slash.counterparty = bob.public_key();
@@ -283,8 +282,6 @@ fn reputation_scores() {
     assert!(rep.get(&[9; 32]).unwrap().is_none());
     assert_eq!(rep.top(10).unwrap().len(), 3);
     assert_eq!((rep.agent_count(), rep.rating_count()), (3, 2));
-    assert_eq!(rep.weight(100), 10);
-    assert!(rep.memory_bytes() > 0);
     let snap = rep.snapshot_export().unwrap();
     let mut rep2 = Reputation::new(Some(&o)).unwrap();
     rep2.snapshot_import(&snap).unwrap();
@@ -380,7 +377,6 @@ fn routing_and_kad() {
     let w = cyberagent::routing_weights_default();
     let tq = Query { capability: "*", now: T0, thompson: Some(7), weights: Some(&w), ..Default::default() };
     assert_eq!(rt.select(&tq, 5).unwrap().len(), 2);
-    assert!(cyberagent::thompson_sample(7, &dear.public_key(), 5000, 0).unwrap() <= 1_000_000);
     assert_eq!(rt.endpoint(&cheap.public_key()).unwrap(), b"nats.agent");
     assert_eq!(rt.name(&cheap.public_key()).unwrap(), "agent");
     rt.remove(&cheap.public_key()).unwrap();
@@ -412,7 +408,6 @@ fn routing_and_kad() {
     assert_eq!(kad.count(), 2);
     assert_eq!(kad.closest(&ids[2], 1).unwrap(), vec![ids[2]]);
     kad.remove(&ids[1]).unwrap();
-    assert_eq!(cyberagent::kad_bucket_index(&me, &ids[0]), 0);
 }
 
 #[test]

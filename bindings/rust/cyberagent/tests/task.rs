@@ -198,10 +198,10 @@ fn settled_rating_checks_the_ledger() {
     let status = |r: cyberagent::Result<()>| r.unwrap_err().status();
     assert_eq!(status(rep.add_settled(&th, &ledger)), sys::CA_ERR_LEDGER_UNKNOWN_ESCROW);
     apply(&mut ledger, escrow(&hirer, &worker, award_id));
-    assert_eq!(ledger.escrow_paid(&award_id).unwrap(), 0);
+    assert_eq!(ledger.escrow(&award_id).unwrap().paid, 0);
     assert_eq!(status(rep.add_settled(&th, &ledger)), sys::CA_ERR_UNPAID_RATING);
     apply(&mut ledger, release(&hirer, award_id));
-    assert_eq!(ledger.escrow_paid(&award_id).unwrap(), 50);
+    assert_eq!(ledger.escrow(&award_id).unwrap().paid, 50);
     rep.add_settled(&th, &ledger).unwrap();
     assert_eq!(status(rep.add_settled(&th, &ledger)), sys::CA_ERR_DUPLICATE_RATING);
     rep.update(T0 + 4).unwrap();
@@ -248,7 +248,7 @@ fn settled_rating_checks_the_ledger() {
     apply(&mut ledger, release(&hirer2, award2));
     assert_eq!(status(rep.add_settled(&th2, &ledger)), sys::CA_ERR_ESCROW_MISMATCH);
     assert_eq!(rep.rating_count(), 1);
-    assert_eq!(ledger.escrow_paid(&[0; 32]).unwrap_err().status(), sys::CA_ERR_LEDGER_UNKNOWN_ESCROW);
+    assert_eq!(ledger.escrow(&[0; 32]).unwrap_err().status(), sys::CA_ERR_LEDGER_UNKNOWN_ESCROW);
 }
 
 #[test]
