@@ -75,7 +75,7 @@ static int setup(bench_ctx *c)
             if (ca_identity_from_seed(&id[i], seed) != CA_OK)
                 return -1;
         }
-        ca_hash prev;
+        ca_hash prev = {{0}};
         int bad = 0;
         for (int i = 0; i < DEPTH && !bad; i++) {
             bench_link *l = &c->chains[k].links[i];
