@@ -252,14 +252,27 @@ class CHeaders:
             texts.append((path, preprocess(raw, defined, self.macros)))
             self.text_all += texts[-1][1] + "\n"
         # Typedefs first (from every header), then declarations.
-        for _path, text in texts:
-            self._collect_types(text)
+        # Twice: a struct field may name a type of a header read later (card.h
+        # before common.h); the second pass sees every typedef.
+        for _pass in range(2):
+            self.struct_order = []
+            for _path, text in texts:
+                self._collect_types(text)
         for path, text in texts:
             self._collect_functions(text, os.path.relpath(path, ROOT))
 
     def _collect_types(self, text):
-        # Names first (handles, enums, callbacks, primitive aliases), then struct bodies, so a
-        # field may use a typedef declared earlier in the same header (a handle, a callback).
+        for m in re.finditer(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
+            name = m.group(3)
+            fields = []
+            for decl in m.group(2).split(";"):
+                decl = decl.strip()
+                if not decl:
+                    continue
+                fields.append(self._field(decl))
+            self.structs[name] = fields
+            self.struct_order.append(name)
+            self.typedefs[name] = "struct:" + name
         for m in re.finditer(r"typedef\s+struct\s+(\w+)\s+(\w+)\s*;", text):
             self.opaque.add(m.group(2))
             self.typedefs[m.group(2)] = "struct:" + m.group(2)
@@ -280,17 +293,6 @@ class CHeaders:
             base = " ".join(m.group(1).split())
             if base in C_PRIMITIVES:
                 self.typedefs[m.group(2)] = C_PRIMITIVES[base]
-        for m in re.finditer(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
-            name = m.group(3)
-            fields = []
-            for decl in m.group(2).split(";"):
-                decl = decl.strip()
-                if not decl:
-                    continue
-                fields.append(self._field(decl))
-            self.structs[name] = fields
-            self.struct_order.append(name)
-            self.typedefs[name] = "struct:" + name
 
     def _field(self, decl):
         arr = re.search(r"\[([^\]]*)\]\s*$", decl)

@@ -43,6 +43,9 @@ void cli_did(const ca_agent_id *id, char *out);
  */
 int cli_read_stdin(const char *cmd, size_t cap, uint8_t **out, size_t *out_len);
 
+/* Reads FILE (or stdin when NULL or "-") up to cap bytes into a malloc'd buffer. 0 on success. */
+int cli_read_input(const char *cmd, const char *path, size_t cap, uint8_t **out, size_t *len);
+
 /*
  * Passphrase from $CA_PASSPHRASE, else prompted on /dev/tty without echo
  * (twice when `confirm`). Caller wipes and frees it. NULL on failure (reported).
@@ -94,6 +97,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_thread(int argc, char **argv);
+int cmd_card(int argc, char **argv);
 int cmd_delegate(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_chain(int argc, char **argv);

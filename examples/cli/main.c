@@ -29,6 +29,15 @@ static const char usage[] =
     "      verifies equivocation evidence (FILE or stdin) offline; prints offender and task\n"
     "  thread [FILE]\n"
     "      re-verifies a serialized task thread (FILE or stdin); prints its state\n"
+    "  card IDENTITY --name TEXT --endpoint TEXT --cap NAME:PRICE[:LATENCY_MS]...\n"
+    "       [--description TEXT] [--stake N] [--sequence N] [--now MS] [--not-before MS]\n"
+    "       [--ttl MS]\n"
+    "      signs an agent card and prints it as a signed A2A v1.0 Agent Card (JSON, a JWS\n"
+    "      by the identity's key; defaults: now from the clock, not-before now, ttl 86400000)\n"
+    "  card --verify [FILE] [--key-did DID] [--native]\n"
+    "      verifies a signed A2A v1.0 Agent Card (FILE or stdin; the key is the kid's\n"
+    "      did:key, or DID); prints signer, kid, name, interfaces and skills, or with\n"
+    "      --native writes the libcyberagent card it carries (an envelope) to stdout\n"
     "  delegate IDENTITY --to DID --cap PATTERN [--cap PATTERN]... --total UNITS\n"
     "       [--per-task UNITS] [--not-before MS] [--expires MS | --ttl MS] [--parent ID]\n"
     "       [--nonce N] [--now MS]\n"
@@ -60,11 +69,10 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        {"keygen", cmd_keygen},   {"id", cmd_id},
-        {"sign", cmd_sign},       {"verify", cmd_verify},
-        {"inspect", cmd_inspect}, {"evidence", cmd_evidence},
-        {"thread", cmd_thread},   {"delegate", cmd_delegate},
-        {"revoke", cmd_revoke},   {"chain", cmd_chain},
+        {"keygen", cmd_keygen}, {"id", cmd_id},           {"sign", cmd_sign},
+        {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"evidence", cmd_evidence},
+        {"thread", cmd_thread}, {"card", cmd_card},       {"delegate", cmd_delegate},
+        {"revoke", cmd_revoke}, {"chain", cmd_chain},
     };
     if (argc < 2) {
         fputs(usage, stderr);

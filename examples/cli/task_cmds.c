@@ -168,27 +168,6 @@ void cli_typed_body_json(const ca_envelope *env, const ca_identity *reader)
     }
 }
 
-/* Reads FILE (or stdin when NULL or "-") up to cap bytes. */
-static int read_input(const char *cmd, const char *path, size_t cap, uint8_t **out, size_t *len)
-{
-    if (path == NULL || strcmp(path, "-") == 0)
-        return cli_read_stdin(cmd, cap, out, len);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return cli_error(cmd, "cannot open %s", path);
-    uint8_t *buf = malloc(cap + 1);
-    size_t n = buf != NULL ? fread(buf, 1, cap + 1, f) : 0;
-    int bad = buf == NULL || ferror(f) || n > cap;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return cli_error(cmd, "cannot read %s (or it exceeds %zu bytes)", path, cap);
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 int cmd_evidence(int argc, char **argv)
 {
     if (argc > 1) {
@@ -197,7 +176,7 @@ int cmd_evidence(int argc, char **argv)
     }
     uint8_t *data = NULL;
     size_t len = 0;
-    if (read_input("evidence", argc == 1 ? argv[0] : NULL, EVIDENCE_MAX, &data, &len) != 0)
+    if (cli_read_input("evidence", argc == 1 ? argv[0] : NULL, EVIDENCE_MAX, &data, &len) != 0)
         return CLI_FAIL;
     ca_evidence *ev = NULL;
     ca_status st = ca_evidence_open(&ev, data, len);
@@ -232,7 +211,7 @@ int cmd_thread(int argc, char **argv)
     }
     uint8_t *data = NULL;
     size_t len = 0;
-    if (read_input("thread", argc == 1 ? argv[0] : NULL, THREAD_MAX, &data, &len) != 0)
+    if (cli_read_input("thread", argc == 1 ? argv[0] : NULL, THREAD_MAX, &data, &len) != 0)
         return CLI_FAIL;
     ca_task *t = NULL;
     ca_status st = ca_task_deserialize(&t, data, len, NULL);

@@ -302,6 +302,40 @@ run "delegate: both --ttl and --expires" 2 "$cli" delegate --seed-file "$work/se
 run "revoke: not a delegation" 1 "$cli" revoke --seed-file "$work/seed1" "$work/leaf.rev"
 run "revoke: no file" 2 "$cli" revoke --seed-file "$work/seed1"
 
+# card: the signed A2A v1.0 card of tests/vectors/a2a_card.json, byte for byte
+vector="$(dirname "$0")/../../tests/vectors/a2a_card.json"
+card_args=(--name "Translator € 😀" --description $'EN\xe2\x86\x92FR\n"quoted"' --endpoint https://agent.example.com/cyberagent
+  --stake 5000000 --sequence 3 --now 1700000000000 --ttl 31536000000 --cap llm.translate.en-fr:120:500 --cap img.resize:7)
+run "card" 0 "$cli" card --seed-file "$work/seed1" "${card_args[@]}"
+cmp -s "$work/out" "$vector" || { echo "FAIL card: not the committed vector"; diff "$work/out" "$vector" | head -5; fails=$((fails + 1)); }
+cp "$work/out" "$work/card.json"
+run "card from the environment" 0 env CA_TEST_SEED="$seed1" "$cli" card --seed-env CA_TEST_SEED "${card_args[@]}"
+cmp -s "$work/out" "$vector" || { echo "FAIL card --seed-env: not the committed vector"; fails=$((fails + 1)); }
+run "card --verify" 0 "$cli" card --verify "$work/card.json"
+grep -qx "signer $did1" "$work/out" && grep -qx "kid $did1#${did1#did:key:}" "$work/out" &&
+  grep -qx "interface https://agent.example.com/cyberagent CYBERAGENT/1 1.0" "$work/out" &&
+  grep -qx "native yes" "$work/out" || { echo "FAIL card --verify: output"; cat "$work/out"; fails=$((fails + 1)); }
+run "card --verify with the key" 0 "$cli" card --verify "$work/card.json" --key-did "$did1"
+run "card --verify with another key" 1 "$cli" card --verify "$work/card.json" \
+  --key-did did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp
+grep -q CA_ERR_KEY_MISMATCH "$work/err" || { echo "FAIL card --verify: key mismatch status"; fails=$((fails + 1)); }
+stdin_file="$work/card.json" run "card --verify --native" 0 "$cli" card --verify --native
+cp "$work/out" "$work/card.env"
+stdin_file="$work/card.env" run "inspect the native card" 0 "$cli" inspect --now 1700000000001 --max-lifetime 31536000000
+grep -q '"card": {"name": "Translator' "$work/out" || { echo "FAIL card --native: not a card"; fails=$((fails + 1)); }
+sed 's/"version":"3"/"version":"4"/' "$work/card.json" >"$work/card-tampered.json"
+run "card --verify: tampered" 1 "$cli" card --verify "$work/card-tampered.json"
+grep -q CA_ERR_BAD_SIGNATURE "$work/err" || { echo "FAIL card tampered: status"; fails=$((fails + 1)); }
+printf '{"name":1' >"$work/card-bad.json"
+run "card --verify: not JSON" 1 "$cli" card --verify "$work/card-bad.json"
+grep -q CA_ERR_JSON "$work/err" || { echo "FAIL card bad JSON: status"; fails=$((fails + 1)); }
+run "card --verify: missing file" 1 "$cli" card --verify "$work/none"
+run "card: no identity" 2 "$cli" card "${card_args[@]}"
+run "card: no capability" 2 "$cli" card --seed-file "$work/seed1" --name a --endpoint e
+run "card: bad capability spec" 2 "$cli" card --seed-file "$work/seed1" --name a --endpoint e --cap x
+run "card: bad capability name" 1 "$cli" card --seed-file "$work/seed1" --name a --endpoint e --cap A.b:1
+grep -q CA_ERR_BAD_CAPABILITY "$work/err" || { echo "FAIL card bad capability: status"; fails=$((fails + 1)); }
+
 if [ "$fails" -ne 0 ]; then
   echo "$fails CLI checks failed"
   exit 1

@@ -374,3 +374,24 @@ ca_identity *cli_load_identity(const char *cmd, const cli_key_source *src, const
         cli_status_error(cmd, src->key_path, st);
     return id;
 }
+
+/* Reads FILE (or stdin when NULL or "-") up to cap bytes. */
+int cli_read_input(const char *cmd, const char *path, size_t cap, uint8_t **out, size_t *len)
+{
+    if (path == NULL || strcmp(path, "-") == 0)
+        return cli_read_stdin(cmd, cap, out, len);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return cli_error(cmd, "cannot open %s", path);
+    uint8_t *buf = malloc(cap + 1);
+    size_t n = buf != NULL ? fread(buf, 1, cap + 1, f) : 0;
+    int bad = buf == NULL || ferror(f) || n > cap;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return cli_error(cmd, "cannot read %s (or it exceeds %zu bytes)", path, cap);
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}

@@ -412,6 +412,11 @@ void rjs_close(rjs *h)
     free(h);
 }
 
+void *rjs_jetstream(rjs *h)
+{
+    return h->js;
+}
+
 const char *rjs_error(const rjs *h)
 {
     return h != NULL ? h->err : "";

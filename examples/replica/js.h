@@ -121,7 +121,9 @@ typedef struct rjs rjs;
  * is left as it is. On failure *out is NULL; rjs_error(NULL) is not
  * available, the reason is printed to stderr. */
 rjs_status rjs_open(rjs **out, const rjs_options *o);
-void rjs_close(rjs *h); /* NULL is a no-op */
+/* Closes the connection and frees the handle, once libnats has run the
+ * connection's last callback (they write into the handle). NULL is a no-op. */
+void rjs_close(rjs *h);
 
 /* The last failure's sentence for this handle ("" if none). */
 const char *rjs_error(const rjs *h);
@@ -243,6 +245,11 @@ typedef struct rjs_stats {
 } rjs_stats;
 
 void rjs_get_stats(const rjs *h, rjs_stats *st);
+
+/* The handle's libnats JetStream context (a jsCtx *), for other JetStream
+ * calls on the same connection (cpstore.c's key-value bucket); same thread
+ * rule as the handle. */
+void *rjs_jetstream(rjs *h);
 
 /* The URL the connection is on now ("" while reconnecting). */
 void rjs_connected_url(rjs *h, char *out, size_t cap);

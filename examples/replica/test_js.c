@@ -30,6 +30,7 @@
 #include "js.h"
 
 #include <inttypes.h>
+#include <nats/nats.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -536,6 +537,41 @@ static void stream_leader(rjs *h, char out[64])
     memcpy(out, ss.leader, 64);
 }
 
+/* libnats runs every connection's callbacks (disconnected, closed, async
+ * errors) on one thread. A callback of another connection that takes a
+ * while holds the callbacks rjs_close's own natsConnection_Close queues
+ * (disconnected, closed) behind it: rjs_close must not free the handle
+ * before they ran (they write into it). Under AddressSanitizer a handle
+ * freed too early is a heap-use-after-free here. */
+static void slow_closed(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    (void)closure;
+    struct timespec ts = {0, 600 * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void close_behind_busy_callbacks(void)
+{
+    natsOptions *o = NULL;
+    natsConnection *busy = NULL;
+    char first[sizeof urls];
+    snprintf(first, sizeof first, "%s", urls);
+    first[strcspn(first, ",")] = 0;
+    if (natsOptions_Create(&o) != NATS_OK || natsOptions_SetURL(o, first) != NATS_OK ||
+        natsOptions_SetClosedCB(o, slow_closed, NULL) != NATS_OK ||
+        natsConnection_Connect(&busy, o) != NATS_OK) {
+        die("raw connection");
+    }
+    rjs *h = open_handle(urls, 1);
+    natsConnection_Close(busy); /* the callback thread sleeps in slow_closed */
+    int64_t t = mono_ms();
+    rjs_close(h); /* queues h's disconnected and closed callbacks behind it */
+    printf("close behind busy callbacks: rjs_close returned after %" PRId64 " ms\n", mono_ms() - t);
+    natsConnection_Destroy(busy);
+    natsOptions_Destroy(o);
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -560,6 +596,7 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     read_urls();
+    close_behind_busy_callbacks();
     int64_t t0 = mono_ms();
     rjs *admin = open_handle(urls, 1);
     printf("stream open in %" PRId64 " ms\n", mono_ms() - t0);

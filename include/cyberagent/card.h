@@ -170,6 +170,135 @@ CA_API ca_status ca_card_find_capability(const ca_card *card, const char *name, 
 CA_API CA_NODISCARD ca_status ca_card_to_a2a_json(const ca_card *card, char *out, size_t out_cap,
                                                   size_t *out_len);
 
+/* ==== A2A v1.0 signed agent cards ====
+ *
+ * An A2A v1.0 AgentCard signed as A2A section 8.4 says: a JWS (RFC 7515)
+ * with alg "EdDSA" (RFC 8037) over the RFC 8785 (JCS) canonical JSON of the
+ * card without its `signatures`. Mapping, signature format, JSON rules and
+ * import rules: docs/PROTOCOL.md, "Signed A2A agent cards (v1.0)".
+ * OWNERSHIP: text output follows the OWNERSHIP RULE (NUL-terminated,
+ * *out_len excludes the NUL); ca_a2a_card_verify returns a handle that owns
+ * its strings, which live as long as it. Free with ca_a2a_card_free.
+ * THREAD SAFETY: a ca_a2a_card is immutable; functions without a handle are
+ * thread-safe.
+ */
+
+/* Bytes of JSON text the library reads (import, canonicalization). */
+#define CA_A2A_JSON_MAX 65536u
+/* Arrays and objects nested in one another, at most. */
+#define CA_A2A_JSON_DEPTH_MAX 32u
+
+CA_API size_t ca_a2a_json_max(void);
+CA_API size_t ca_a2a_json_depth_max(void);
+
+/*
+ * RFC 8785 canonical form of the JSON text `json` (`len` bytes, need not be
+ * NUL-terminated) into `out` (text, OWNERSHIP RULE). JSON rules
+ * (docs/PROTOCOL.md, "JSON and JCS"): strict RFC 8259, valid UTF-8, no lone
+ * surrogate escapes, no duplicate member names; numbers only integers of
+ * magnitude <= 2^53. Statuses, in this order: CA_ERR_INVALID_ARGUMENT (NULL
+ * json or out_len), CA_ERR_LIMIT (len > CA_A2A_JSON_MAX; nesting deeper
+ * than CA_A2A_JSON_DEPTH_MAX), CA_ERR_JSON (not strict JSON),
+ * CA_ERR_UNSUPPORTED (another number; a string holding U+0000),
+ * CA_ERR_BUFFER_TOO_SMALL.
+ */
+CA_API CA_NODISCARD ca_status ca_jcs_canonicalize(const char *json, size_t len, char *out,
+                                                  size_t out_cap, size_t *out_len);
+
+/*
+ * The card as a signed A2A v1.0 AgentCard (text, OWNERSHIP RULE). The
+ * output is itself RFC 8785 canonical JSON; it carries one signature, whose
+ * protected header is {"alg":"EdDSA","kid":K,"typ":"JOSE"} with K the
+ * signer's did:key URL "did:key:z...#z..." (the did, '#', the did's
+ * method-specific id). Deterministic: the same card and key give the same
+ * bytes. Statuses: CA_ERR_INVALID_ARGUMENT (NULL card, signer or out_len),
+ * CA_ERR_KEY_MISMATCH (signer is not the card's agent),
+ * CA_ERR_BUFFER_TOO_SMALL.
+ */
+CA_API CA_NODISCARD ca_status ca_card_to_a2a_signed_json(const ca_card *card,
+                                                         const ca_identity *signer, char *out,
+                                                         size_t out_cap, size_t *out_len);
+
+#define CA_A2A_VERIFY_OPTIONS_VERSION 1u
+
+/*
+ * key: NULL (default): each signature's kid must be an Ed25519 did:key URL
+ * ("did:key:z...#z...", or the bare did) and names the key. Set: the key
+ * every signature is checked with; a kid that is a did:key URL must name
+ * this key, any other kid is not interpreted.
+ */
+typedef struct ca_a2a_verify_options {
+    unsigned int version;   /* CA_A2A_VERIFY_OPTIONS_VERSION */
+    const ca_agent_id *key; /* see above; default NULL */
+} ca_a2a_verify_options;
+
+/* Zeroes the options and sets `version`. CA_ERR_UNSUPPORTED for an unknown version. */
+CA_API ca_status ca_a2a_verify_options_init(ca_a2a_verify_options *opts, unsigned int version);
+
+typedef struct ca_a2a_card ca_a2a_card;
+
+/*
+ * Verifies a signed A2A v1.0 AgentCard from anyone and returns a read-only
+ * view of it. `opts` may be NULL. Checks, in this order (the first failure
+ * is returned): CA_ERR_INVALID_ARGUMENT (NULL out or json),
+ * CA_ERR_UNSUPPORTED (opts version); CA_ERR_LIMIT (len > CA_A2A_JSON_MAX,
+ * nesting); the JSON rules of ca_jcs_canonicalize (CA_ERR_JSON,
+ * CA_ERR_UNSUPPORTED); the card's shape: an object with a top-level
+ * `protocolVersion` or `url` and no `supportedInterfaces` is an A2A 0.x
+ * card (CA_ERR_UNSUPPORTED); a required v1.0 field missing or of the wrong
+ * type (CA_ERR_A2A_CARD); then the signatures: none, or one of the wrong
+ * shape (CA_ERR_JWS). Signatures are tried in order; one is skipped when its
+ * alg is not "EdDSA" (CA_ERR_UNSUPPORTED), its header has `crit`
+ * (CA_ERR_UNSUPPORTED), its kid does not name a key (no opts->key and kid
+ * not a did:key URL: CA_ERR_BAD_DID), or its kid names another key than
+ * opts->key (CA_ERR_KEY_MISMATCH). The first signature not skipped decides:
+ * CA_OK when it verifies over the canonical card without `signatures`,
+ * else CA_ERR_BAD_SIGNATURE. When all are skipped, the first one's status.
+ * Defaults are not removed before canonicalization: the card is verified
+ * as received.
+ */
+CA_API CA_NODISCARD ca_status ca_a2a_card_verify(ca_a2a_card **out, const char *json, size_t len,
+                                                 const ca_a2a_verify_options *opts);
+
+CA_API void ca_a2a_card_free(ca_a2a_card *card);
+
+/* The key whose signature verified. */
+CA_API void ca_a2a_card_signer(const ca_a2a_card *card, ca_agent_id *out);
+/* The verified signature's kid. */
+CA_API const char *ca_a2a_card_kid(const ca_a2a_card *card);
+/* The canonical JSON the signature covers (the card without `signatures`); *len its bytes. */
+CA_API const char *ca_a2a_card_payload(const ca_a2a_card *card, size_t *len);
+CA_API const char *ca_a2a_card_name(const ca_a2a_card *card);
+CA_API const char *ca_a2a_card_description(const ca_a2a_card *card);
+CA_API const char *ca_a2a_card_version(const ca_a2a_card *card);
+/* supportedInterfaces, in the card's (preference) order; NULL when index is out of range. */
+CA_API size_t ca_a2a_card_interface_count(const ca_a2a_card *card);
+CA_API const char *ca_a2a_card_interface_url(const ca_a2a_card *card, size_t index);
+CA_API const char *ca_a2a_card_interface_binding(const ca_a2a_card *card, size_t index);
+CA_API const char *ca_a2a_card_interface_protocol_version(const ca_a2a_card *card, size_t index);
+/* skills, in the card's order; NULL when index is out of range. */
+CA_API size_t ca_a2a_card_skill_count(const ca_a2a_card *card);
+CA_API const char *ca_a2a_card_skill_id(const ca_a2a_card *card, size_t index);
+CA_API const char *ca_a2a_card_skill_name(const ca_a2a_card *card, size_t index);
+
+/*
+ * The libcyberagent card inside a verified A2A card written by
+ * ca_card_to_a2a_signed_json: the signed card envelope (CA_KIND_CARD),
+ * rebuilt from the extension "urn:cyberagent:card:1" and the A2A fields,
+ * into `out` (OWNERSHIP RULE). The host opens it with ca_card_open, which
+ * checks its own signature and validity window. Statuses:
+ * CA_ERR_INVALID_ARGUMENT (NULL card or out_len), CA_ERR_NOT_FOUND (no such
+ * extension: a card from elsewhere), CA_ERR_A2A_CARD (extension params
+ * missing or malformed), the card checks of ca_card_sign, CA_ERR_BAD_SIGNATURE
+ * (the card's own envelope signature does not verify; its time rules are
+ * left to ca_card_open), the checks of ca_card_parse, CA_ERR_A2A_CARD (the
+ * A2A JSON is not exactly what ca_card_to_a2a_signed_json writes for the
+ * card rebuilt), CA_ERR_KEY_MISMATCH (the card's agent is not the key that
+ * signed the A2A card), CA_ERR_BUFFER_TOO_SMALL.
+ */
+CA_API CA_NODISCARD ca_status ca_a2a_card_native(const ca_a2a_card *card, uint8_t *out,
+                                                 size_t out_cap, size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

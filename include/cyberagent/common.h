@@ -140,14 +140,21 @@ enum {
     CA_ERR_ROUTING_CONFLICT = -601,   /* same sequence as the registered card, other content */
     CA_ERR_ROUTING_INELIGIBLE = -602, /* the bidder fails one of the query's filters */
 
-    /* delegation: -700 .. -799 */
-    CA_ERR_DELEGATION_PARENT = -700,     /* a link's parent is not the link before it */
-    CA_ERR_DELEGATION_AUDIENCE = -701,   /* a link's issuer is not the audience of the one before */
-    CA_ERR_DELEGATION_CAPABILITY = -702, /* a capability its parent does not grant */
-    CA_ERR_DELEGATION_TOTAL_CAP = -703,  /* a total spending cap above its parent's */
-    CA_ERR_DELEGATION_TASK_CAP = -704,   /* a per-task spending cap above its parent's */
-    CA_ERR_DELEGATION_WINDOW = -705,     /* a validity window reaching outside its parent's */
-    CA_ERR_DELEGATION_REVOKED = -706,    /* a link is revoked by an issuer of the chain */
+    /* a2a: -700 .. -799 */
+    /* JSON, JWS and signed A2A agent cards (card.h) */
+    CA_ERR_JSON = -700,         /* not strict JSON (syntax, UTF-8, lone surrogate, duplicate key) */
+    CA_ERR_JWS = -701,          /* no JWS, or a JWS / protected header of the wrong shape */
+    CA_ERR_KEY_MISMATCH = -702, /* the signature's kid names another key than the one required */
+    CA_ERR_A2A_CARD = -703, /* JSON that is not an A2A v1.0 AgentCard of the shape card.h reads */
+
+    /* delegation: -800 .. -899 */
+    CA_ERR_DELEGATION_PARENT = -800,     /* a link's parent is not the link before it */
+    CA_ERR_DELEGATION_AUDIENCE = -801,   /* a link's issuer is not the audience of the one before */
+    CA_ERR_DELEGATION_CAPABILITY = -802, /* a capability its parent does not grant */
+    CA_ERR_DELEGATION_TOTAL_CAP = -803,  /* a total spending cap above its parent's */
+    CA_ERR_DELEGATION_TASK_CAP = -804,   /* a per-task spending cap above its parent's */
+    CA_ERR_DELEGATION_WINDOW = -805,     /* a validity window reaching outside its parent's */
+    CA_ERR_DELEGATION_REVOKED = -806,    /* a link is revoked by an issuer of the chain */
 
     CA_STATUS_RESERVED_END_ = -10000
 };

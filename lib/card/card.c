@@ -141,6 +141,7 @@ struct ca_card {
     uint64_t created_at;
     uint64_t stake, not_before, not_after, sequence;
     const char *name, *description, *endpoint;
+    ca_signature sig; /* the envelope's signature (zero from cai_card_body_decode) */
     size_t cap_count;
     ca_card_capability *caps; /* points into the same allocation */
     /* followed by: caps array, then the strings, NUL-terminated */
@@ -423,6 +424,7 @@ ca_status ca_card_parse(ca_card **out, const ca_envelope *env)
     }
     ca_envelope_sender(env, &card->agent);
     ca_envelope_id(env, &card->id);
+    ca_envelope_signature(env, &card->sig);
     card->created_at = ca_envelope_created_at(env);
     *out = card;
     return CA_OK;
@@ -456,6 +458,33 @@ ca_status ca_card_open(ca_card **out, const uint8_t *data, size_t len, uint64_t 
     return CA_OK;
 }
 
+ca_status cai_card_encode_signed(const ca_card_params *p, const ca_agent_id *agent,
+                                 const ca_signature *sig, uint8_t *out, size_t out_cap,
+                                 size_t *out_len)
+{
+    size_t body_len = 0;
+    ca_status st = cai_card_body_encode(p, NULL, 0, &body_len);
+    if (st != CA_OK && st != CA_ERR_BUFFER_TOO_SMALL)
+        return st;
+    uint8_t *body = malloc(body_len > 0 ? body_len : 1);
+    if (body == NULL)
+        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a card");
+    st = cai_card_body_encode(p, body, body_len, &body_len);
+    if (st == CA_OK) {
+        ca_envelope_params ep;
+        card_envelope_params(&ep, p->created_at, p->not_after);
+        if (ep.expires_at <= ep.created_at) {
+            free(body);
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "card created_at is not before not_after");
+        }
+        cai_envelope_fields f = {ep.kind,   agent,    ep.recipient, ep.created_at, ep.expires_at,
+                                 ep.parent, ep.flags, body,         body_len};
+        st = cai_envelope_encode_signed(&f, sig, out, out_cap, out_len);
+    }
+    free(body);
+    return st;
+}
+
 ca_status cai_card_reencode(const ca_card *card, const ca_signature *sig, uint8_t *out,
                             size_t out_cap, size_t *out_len)
 {
@@ -471,24 +500,12 @@ ca_status cai_card_reencode(const ca_card *card, const ca_signature *sig, uint8_
     p.created_at = card->created_at;
     p.capabilities = card->caps;
     p.capability_count = card->cap_count;
-    size_t body_len = 0;
-    ca_status st = cai_card_body_encode(&p, NULL, 0, &body_len);
-    if (st != CA_OK && st != CA_ERR_BUFFER_TOO_SMALL)
-        return st;
-    uint8_t *body = malloc(body_len > 0 ? body_len : 1);
-    if (body == NULL)
-        return cai_fail(CA_ERR_NO_MEMORY, "out of memory encoding a card");
-    st = cai_card_body_encode(&p, body, body_len, &body_len);
-    if (st == CA_OK) {
-        ca_envelope_params ep;
-        card_envelope_params(&ep, card->created_at, card->not_after);
-        cai_envelope_fields f = {ep.kind,       &card->agent,  ep.recipient,
-                                 ep.created_at, ep.expires_at, ep.parent,
-                                 ep.flags,      body,          body_len};
-        st = cai_envelope_encode_signed(&f, sig, out, out_cap, out_len);
-    }
-    free(body);
-    return st;
+    return cai_card_encode_signed(&p, &card->agent, sig, out, out_cap, out_len);
+}
+
+const ca_signature *cai_card_signature(const ca_card *card)
+{
+    return &card->sig;
 }
 
 void ca_card_free(ca_card *card)

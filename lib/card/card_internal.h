@@ -38,6 +38,18 @@ ca_status cai_card_body_decode(ca_card **out, const uint8_t *body, size_t len);
 ca_status cai_card_reencode(const ca_card *card, const ca_signature *sig, uint8_t *out,
                             size_t out_cap, size_t *out_len);
 
+/*
+ * The signed card envelope of `p` (validated and encoded as ca_card_sign
+ * does) from `agent` with the signature `sig`, which is not checked
+ * (OWNERSHIP RULE). cai_card_reencode and the A2A import build it here.
+ */
+ca_status cai_card_encode_signed(const ca_card_params *p, const ca_agent_id *agent,
+                                 const ca_signature *sig, uint8_t *out, size_t out_cap,
+                                 size_t *out_len);
+
+/* The signature of the envelope the card was parsed from. */
+const ca_signature *cai_card_signature(const ca_card *card);
+
 /* Shared string check: valid UTF-8, no NUL, length within [min, max]. */
 ca_status cai_text_check(const char *what, const char *s, size_t len, size_t min, size_t max);
 

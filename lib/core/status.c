@@ -100,6 +100,12 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_ROUTING_CONFLICT)
         CAI_NAME(CA_ERR_ROUTING_INELIGIBLE)
 
+        /* a2a */
+        CAI_NAME(CA_ERR_JSON)
+        CAI_NAME(CA_ERR_JWS)
+        CAI_NAME(CA_ERR_KEY_MISMATCH)
+        CAI_NAME(CA_ERR_A2A_CARD)
+
         /* delegation */
         CAI_NAME(CA_ERR_DELEGATION_PARENT)
         CAI_NAME(CA_ERR_DELEGATION_AUDIENCE)

@@ -109,6 +109,36 @@ ca_status cai_identity_sign(const ca_identity *identity, const uint8_t *msg, siz
     return CA_OK;
 }
 
+/*
+ * A JWS signing input (RFC 7515 section 5.1): BASE64URL(header) '.'
+ * BASE64URL(payload), so only [A-Za-z0-9_-] and exactly one '.'. It holds no
+ * '/', so it never begins "cyberagent/": disjoint from every library domain
+ * and from application signatures (docs/IDENTITY.md).
+ */
+static int is_jws_signing_input(const uint8_t *msg, size_t msg_len)
+{
+    size_t dots = 0;
+    for (size_t i = 0; i < msg_len; i++) {
+        uint8_t c = msg[i];
+        if (c == '.')
+            dots++;
+        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_'))
+            return 0;
+    }
+    return dots == 1 && msg_len > 1 && msg[0] != '.' && msg[msg_len - 1] != '.';
+}
+
+ca_status cai_identity_sign_jws(const ca_identity *identity, const uint8_t *msg, size_t msg_len,
+                                ca_signature *sig_out)
+{
+    if (!is_jws_signing_input(msg, msg_len))
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "JWS signer: bytes are not a JWS signing input (base64url '.' base64url)");
+    crypto_sign_detached(sig_out->bytes, NULL, msg, msg_len, identity->secret);
+    return CA_OK;
+}
+
 ca_status cai_identity_verify(const ca_agent_id *signer, const uint8_t *msg, size_t msg_len,
                               const ca_signature *sig)
 {

@@ -20,6 +20,16 @@ const uint8_t *cai_identity_secret(const ca_identity *identity);
 ca_status cai_identity_sign(const ca_identity *identity, const uint8_t *msg, size_t msg_len,
                             ca_signature *sig_out);
 
+/*
+ * The JWS signer (A2A agent cards, card.h): Ed25519 over a JWS signing input
+ * (RFC 7515 section 5.1: base64url, one '.', base64url), which never begins
+ * with "cyberagent/", so its signatures and those of cai_identity_sign and
+ * ca_identity_sign_tagged cover disjoint byte strings. Anything else is
+ * CA_ERR_INVALID_ARGUMENT. Arguments are not NULL-checked.
+ */
+ca_status cai_identity_sign_jws(const ca_identity *identity, const uint8_t *msg, size_t msg_len,
+                                ca_signature *sig_out);
+
 /* Raw strict Ed25519 verification; CA_OK or CA_ERR_BAD_SIGNATURE. */
 ca_status cai_identity_verify(const ca_agent_id *signer, const uint8_t *msg, size_t msg_len,
                               const ca_signature *sig);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python binding tests (stdlib unittest) against the dev build of the library,
-# the independent check of the envelope vectors (needs `cryptography`),
+# the independent checks of the envelope vectors and of the signed A2A card
+# vector (need `cryptography`),
 # with the python3 on PATH and, when it is another interpreter, Debian's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +25,9 @@ cd "$root"
 echo "--- tests/vectors/check_envelope_vectors.py (independent of the library)"
 python3 tests/vectors/check_envelope_vectors.py >/dev/null
 echo "envelope vectors hold"
+echo "--- tests/vectors/check_a2a_card.py (independent of the library)"
+python3 tests/vectors/check_a2a_card.py >/dev/null
+echo "signed A2A card vector holds"
 echo "--- examples/python/hire.py"
 python3 examples/python/hire.py >/dev/null
 echo "hiring story ran"

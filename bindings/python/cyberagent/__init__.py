@@ -23,6 +23,7 @@ Every failure raises a subclass of :class:`Error`.
 from . import _sigs
 from .core import equal, init, last_error, library_path, sizes, status_str, version_string, version_number, wipe
 from .errors import (
+    A2AError,
     ArgumentError,
     ArithmeticOverflow,
     BadKeyError,
@@ -86,7 +87,17 @@ from .envelope import (
 from . import card, delegation, ledger, reputation, routing, task
 from .task import Evidence, Task, TaskMessage
 from .routing import Candidate, Kad, Routing
-from .card import Capability, Card, capability_check, is_capability, sign_card, sign_card_with_id
+from .card import (
+    A2ACard,
+    Capability,
+    Card,
+    a2a_limits,
+    capability_check,
+    is_capability,
+    jcs_canonicalize,
+    sign_card,
+    sign_card_with_id,
+)
 from .ledger import Ledger, LedgerOp, LogEntry, op_decode, op_sign, op_verify
 from .reputation import Reputation
 from .delegation import Delegation, RevocationSet, sign_delegation, sign_revocation, verify_chain

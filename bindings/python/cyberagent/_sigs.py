@@ -182,6 +182,9 @@ CONSTANTS = {
     "CA_CARD_ENDPOINT_MAX": 256,
     "CA_CARD_NAME_MAX": 128,
     "CA_CARD_PARAMS_VERSION": 1,
+    "CA_A2A_JSON_DEPTH_MAX": 32,
+    "CA_A2A_JSON_MAX": 65536,
+    "CA_A2A_VERIFY_OPTIONS_VERSION": 1,
     "CA_ERR_BAD_CAPABILITY": -300,
     "CA_ERR_BAD_EVIDENCE": -310,
     "CA_ERR_DUPLICATE_OFFENSE": -505,
@@ -245,6 +248,10 @@ CONSTANTS = {
     "CA_ROUTING_QUERY_MAX_PRICE_DEFAULT": 0xFFFFFFFFFFFFFFFF,
     # routing.h (bids)
     "CA_ERR_ROUTING_INELIGIBLE": -602,
+    "CA_ERR_JSON": -700,
+    "CA_ERR_JWS": -701,
+    "CA_ERR_KEY_MISMATCH": -702,
+    "CA_ERR_A2A_CARD": -703,
     # task.h
     "CA_TASK_MAX_BIDS_DEFAULT": 1000,
     "CA_TASK_CANCELED": 6,
@@ -277,13 +284,13 @@ CONSTANTS = {
     "CA_DELEGATION_MAX_DEPTH": 8,
     "CA_DELEGATION_PARAMS_VERSION": 1,
     "CA_DELEGATION_VERIFY_OPTIONS_VERSION": 1,
-    "CA_ERR_DELEGATION_AUDIENCE": -701,
-    "CA_ERR_DELEGATION_CAPABILITY": -702,
-    "CA_ERR_DELEGATION_PARENT": -700,
-    "CA_ERR_DELEGATION_REVOKED": -706,
-    "CA_ERR_DELEGATION_TASK_CAP": -704,
-    "CA_ERR_DELEGATION_TOTAL_CAP": -703,
-    "CA_ERR_DELEGATION_WINDOW": -705,
+    "CA_ERR_DELEGATION_AUDIENCE": -801,
+    "CA_ERR_DELEGATION_CAPABILITY": -802,
+    "CA_ERR_DELEGATION_PARENT": -800,
+    "CA_ERR_DELEGATION_REVOKED": -806,
+    "CA_ERR_DELEGATION_TASK_CAP": -804,
+    "CA_ERR_DELEGATION_TOTAL_CAP": -803,
+    "CA_ERR_DELEGATION_WINDOW": -805,
     "CA_KIND_DELEGATION": 64,
     "CA_KIND_REVOCATION": 65,
     "CA_REVOCATION_INFO_VERSION": 1,
@@ -530,6 +537,17 @@ class ca_reputation_score(Structure):
 
 
 class ca_card(Structure):
+    """Opaque."""
+
+
+class ca_a2a_verify_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("key", P(ca_agent_id)),
+    ]
+
+
+class ca_a2a_card(Structure):
     """Opaque."""
 
 
@@ -844,6 +862,7 @@ STRUCTS = [
     ca_ledger_totals,
     ca_card_capability,
     ca_card_params,
+    ca_a2a_verify_options,
     ca_reputation_options,
     ca_reputation_stats,
     ca_reputation_score,
@@ -1021,6 +1040,27 @@ SIGNATURES = [
     ("ca_card_stake", c_uint64, [P(ca_card)]),
     ("ca_card_to_a2a_json", ca_status, [P(ca_card), buf, c_size_t, P(c_size_t)]),
     ("ca_card_valid_at", c_int, [P(ca_card), c_uint64]),
+    ("ca_a2a_card_description", buf, [P(ca_a2a_card)]),
+    ("ca_a2a_card_free", None, [P(ca_a2a_card)]),
+    ("ca_a2a_card_interface_binding", buf, [P(ca_a2a_card), c_size_t]),
+    ("ca_a2a_card_interface_count", c_size_t, [P(ca_a2a_card)]),
+    ("ca_a2a_card_interface_protocol_version", buf, [P(ca_a2a_card), c_size_t]),
+    ("ca_a2a_card_interface_url", buf, [P(ca_a2a_card), c_size_t]),
+    ("ca_a2a_card_kid", buf, [P(ca_a2a_card)]),
+    ("ca_a2a_card_name", buf, [P(ca_a2a_card)]),
+    ("ca_a2a_card_native", ca_status, [P(ca_a2a_card), buf, c_size_t, P(c_size_t)]),
+    ("ca_a2a_card_payload", c_void_p, [P(ca_a2a_card), P(c_size_t)]),
+    ("ca_a2a_card_signer", None, [P(ca_a2a_card), P(ca_agent_id)]),
+    ("ca_a2a_card_skill_count", c_size_t, [P(ca_a2a_card)]),
+    ("ca_a2a_card_skill_id", buf, [P(ca_a2a_card), c_size_t]),
+    ("ca_a2a_card_skill_name", buf, [P(ca_a2a_card), c_size_t]),
+    ("ca_a2a_card_verify", ca_status, [P(P(ca_a2a_card)), buf, c_size_t, P(ca_a2a_verify_options)]),
+    ("ca_a2a_card_version", buf, [P(ca_a2a_card)]),
+    ("ca_a2a_json_depth_max", c_size_t, []),
+    ("ca_a2a_json_max", c_size_t, []),
+    ("ca_a2a_verify_options_init", ca_status, [P(ca_a2a_verify_options), c_uint32]),
+    ("ca_card_to_a2a_signed_json", ca_status, [P(ca_card), P(ca_identity), buf, c_size_t, P(c_size_t)]),
+    ("ca_jcs_canonicalize", ca_status, [buf, c_size_t, buf, c_size_t, P(c_size_t)]),
     ("ca_reputation_add_offense", ca_status, [P(ca_reputation), c_uint32, P(ca_hash), P(ca_agent_id), c_uint64]),
     ("ca_reputation_add_rating", ca_status, [P(ca_reputation), P(ca_hash), P(ca_agent_id), P(ca_agent_id), c_uint32, c_uint64, c_uint64]),
     ("ca_reputation_add_receipt", ca_status, [P(ca_reputation), P(ca_task)]),

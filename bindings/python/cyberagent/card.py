@@ -272,13 +272,139 @@ class Card(LightHandle):
         p = self._p()
         return out_text(lambda out, cap, n: F.ca_card_to_a2a_json(p, out, cap, n), 2048)
 
+    def to_a2a_signed_json(self, signer: Identity) -> str:
+        """The card as a signed A2A v1.0 Agent Card: RFC 8785 canonical JSON with
+        one JWS signature (alg EdDSA, kid the signer's did:key URL) by
+        ``signer``, which must be the card's agent
+        (:class:`~cyberagent.KeyMismatchError` otherwise). Deterministic.
+        Format and mapping: docs/PROTOCOL.md, "Signed A2A agent cards"."""
+        p, sp = self._p(), signer._p()
+        return out_text(lambda out, cap, n: F.ca_card_to_a2a_signed_json(p, sp, out, cap, n), 4096)
+
     def __repr__(self) -> str:
         if self._ptr is None:
             return "<Card closed>"
         return "<Card %r by %s, %d capabilities>" % (self.name, self.agent_did, len(self))
 
 
+def a2a_limits() -> Dict[str, int]:
+    """Bytes of JSON the library reads, and the nesting it allows."""
+    return {"json": int(F.ca_a2a_json_max()), "depth": int(F.ca_a2a_json_depth_max())}
+
+
+def _json_bytes(text: Union[str, BytesLike]) -> bytes:
+    return text.encode("utf-8") if isinstance(text, str) else _bytes(text, "json")
+
+
+def jcs_canonicalize(text: Union[str, BytesLike]) -> str:
+    """RFC 8785 canonical form of a JSON text, under the library's strict JSON
+    rules (no duplicate names, valid UTF-8, no lone surrogates; numbers only
+    integers of magnitude <= 2**53, others :class:`~cyberagent.UnsupportedError`)."""
+    b = _json_bytes(text)
+    return out_text(lambda out, cap, n: F.ca_jcs_canonicalize(b, len(b), out, cap, n), len(b) + 16)
+
+
+class A2ACard(LightHandle):
+    """A verified, signed A2A v1.0 Agent Card from anyone (read-only view).
+
+    Immutable; share across threads freely."""
+
+    __slots__ = ()
+
+    @classmethod
+    def verify(cls, text: Union[str, BytesLike], key: Optional[BytesLike] = None) -> "A2ACard":
+        """Verifies ``text`` (rules and statuses: include/cyberagent/card.h,
+        ca_a2a_card_verify). ``key`` None: each signature's kid must be an
+        Ed25519 did:key URL; else the 32-byte key to check with (a did:key kid
+        must name it, :class:`~cyberagent.KeyMismatchError` otherwise)."""
+        b = _json_bytes(text)
+        o = _sigs.ca_a2a_verify_options()
+        check(F.ca_a2a_verify_options_init(_byref(o), _C["CA_A2A_VERIFY_OPTIONS_VERSION"]))
+        k = None
+        if key is not None:
+            kb = _bytes(key, "key")
+            if len(kb) != _C["CA_AGENT_ID_BYTES"]:
+                raise ValueError("key must be %d bytes" % _C["CA_AGENT_ID_BYTES"])
+            k = _sigs.ca_agent_id.from_buffer_copy(kb)
+            o.key = ctypes.pointer(k)
+        p = ctypes.POINTER(_sigs.ca_a2a_card)()
+        check(F.ca_a2a_card_verify(_byref(p), b, len(b), _byref(o)))
+        del k
+        return cls(p, F.ca_a2a_card_free)
+
+    @property
+    def signer(self) -> bytes:
+        """The key whose signature verified."""
+        a = _sigs.ca_agent_id()
+        F.ca_a2a_card_signer(self._p(), _byref(a))
+        return bytes(a)
+
+    @property
+    def signer_did(self) -> str:
+        return did_encode(self.signer)
+
+    @property
+    def kid(self) -> str:
+        return F.ca_a2a_card_kid(self._p()).decode("utf-8")
+
+    @property
+    def payload(self) -> str:
+        """The canonical JSON the signature covers (the card without ``signatures``)."""
+        n = ctypes.c_size_t(0)
+        ptr = F.ca_a2a_card_payload(self._p(), _byref(n))
+        return ctypes.string_at(ptr, n.value).decode("utf-8")
+
+    @property
+    def name(self) -> str:
+        return F.ca_a2a_card_name(self._p()).decode("utf-8")
+
+    @property
+    def description(self) -> str:
+        return F.ca_a2a_card_description(self._p()).decode("utf-8")
+
+    @property
+    def version(self) -> str:
+        return F.ca_a2a_card_version(self._p()).decode("utf-8")
+
+    @property
+    def interfaces(self) -> List[Tuple[str, str, str]]:
+        """``(url, protocolBinding, protocolVersion)`` per supportedInterfaces entry, in order."""
+        p = self._p()
+        return [
+            (
+                F.ca_a2a_card_interface_url(p, i).decode("utf-8"),
+                F.ca_a2a_card_interface_binding(p, i).decode("utf-8"),
+                F.ca_a2a_card_interface_protocol_version(p, i).decode("utf-8"),
+            )
+            for i in range(int(F.ca_a2a_card_interface_count(p)))
+        ]
+
+    @property
+    def skills(self) -> List[Tuple[str, str]]:
+        """``(id, name)`` per skill, in order."""
+        p = self._p()
+        return [
+            (F.ca_a2a_card_skill_id(p, i).decode("utf-8"), F.ca_a2a_card_skill_name(p, i).decode("utf-8"))
+            for i in range(int(F.ca_a2a_card_skill_count(p)))
+        ]
+
+    def native(self) -> bytes:
+        """The signed libcyberagent card (envelope bytes) inside a card written by
+        :meth:`Card.to_a2a_signed_json`; open it with :meth:`Card.open`.
+        :class:`~cyberagent.NotFoundError` for a card from elsewhere."""
+        p = self._p()
+        return out_bytes(lambda out, cap, n: F.ca_a2a_card_native(p, out, cap, n), 512)
+
+    def __repr__(self) -> str:
+        if self._ptr is None:
+            return "<A2ACard closed>"
+        return "<A2ACard %r signed by %s>" % (self.name, self.signer_did)
+
+
 __all__: Sequence[str] = [
+    "A2ACard",
+    "a2a_limits",
+    "jcs_canonicalize",
     "Capability",
     "Card",
     "capability_check",

@@ -175,8 +175,12 @@ class RoutingError(Error):
     """Routing block (-600 .. -699)."""
 
 
+class A2AError(Error):
+    """JSON, JWS and signed A2A agent cards block (-700 .. -799)."""
+
+
 class DelegationError(Error):
-    """Delegation block (-700 .. -799)."""
+    """Delegation block (-800 .. -899)."""
 
 
 _EXACT: Dict[str, Type[Error]] = {
@@ -219,7 +223,8 @@ _BLOCKS = [
     (-499, -400, LedgerError),
     (-599, -500, ReputationError),
     (-699, -600, RoutingError),
-    (-799, -700, DelegationError),
+    (-799, -700, A2AError),
+    (-899, -800, DelegationError),
 ]
 
 

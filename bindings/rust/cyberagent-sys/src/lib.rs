@@ -627,6 +627,9 @@ pub const CA_CARD_DESCRIPTION_MAX: u32 = 1024;
 pub const CA_CARD_ENDPOINT_MAX: u32 = 256;
 pub const CA_CARD_NAME_MAX: u32 = 128;
 pub const CA_CARD_PARAMS_VERSION: u32 = 1;
+pub const CA_A2A_JSON_DEPTH_MAX: u32 = 32;
+pub const CA_A2A_JSON_MAX: u32 = 65536;
+pub const CA_A2A_VERIFY_OPTIONS_VERSION: u32 = 1;
 pub const CA_ERR_BAD_CAPABILITY: ca_status = -300;
 pub const CA_ERR_BAD_EVIDENCE: ca_status = -310;
 pub const CA_ERR_DUPLICATE_OFFENSE: ca_status = -505;
@@ -731,6 +734,19 @@ pub struct ca_card {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_a2a_verify_options {
+    pub version: c_uint,
+    pub key: *const ca_agent_id,
+}
+
+#[repr(C)]
+pub struct ca_a2a_card {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+#[repr(C)]
 pub struct ca_reputation {
     _private: [u8; 0],
     _marker: PhantomData<(*mut u8, PhantomPinned)>,
@@ -791,6 +807,49 @@ extern "C" {
         out_len: *mut usize,
     ) -> ca_status;
     pub fn ca_card_valid_at(card: *const ca_card, now: u64) -> c_int;
+    pub fn ca_card_to_a2a_signed_json(
+        card: *const ca_card,
+        signer: *const ca_identity,
+        out: *mut c_char,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_jcs_canonicalize(
+        json: *const c_char,
+        len: usize,
+        out: *mut c_char,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_a2a_json_max() -> usize;
+    pub fn ca_a2a_json_depth_max() -> usize;
+    pub fn ca_a2a_verify_options_init(opts: *mut ca_a2a_verify_options, version: c_uint) -> ca_status;
+    pub fn ca_a2a_card_verify(
+        out: *mut *mut ca_a2a_card,
+        json: *const c_char,
+        len: usize,
+        opts: *const ca_a2a_verify_options,
+    ) -> ca_status;
+    pub fn ca_a2a_card_free(card: *mut ca_a2a_card);
+    pub fn ca_a2a_card_signer(card: *const ca_a2a_card, out: *mut ca_agent_id);
+    pub fn ca_a2a_card_kid(card: *const ca_a2a_card) -> *const c_char;
+    pub fn ca_a2a_card_payload(card: *const ca_a2a_card, len: *mut usize) -> *const c_char;
+    pub fn ca_a2a_card_name(card: *const ca_a2a_card) -> *const c_char;
+    pub fn ca_a2a_card_description(card: *const ca_a2a_card) -> *const c_char;
+    pub fn ca_a2a_card_version(card: *const ca_a2a_card) -> *const c_char;
+    pub fn ca_a2a_card_interface_count(card: *const ca_a2a_card) -> usize;
+    pub fn ca_a2a_card_interface_url(card: *const ca_a2a_card, index: usize) -> *const c_char;
+    pub fn ca_a2a_card_interface_binding(card: *const ca_a2a_card, index: usize) -> *const c_char;
+    pub fn ca_a2a_card_interface_protocol_version(card: *const ca_a2a_card, index: usize) -> *const c_char;
+    pub fn ca_a2a_card_skill_count(card: *const ca_a2a_card) -> usize;
+    pub fn ca_a2a_card_skill_id(card: *const ca_a2a_card, index: usize) -> *const c_char;
+    pub fn ca_a2a_card_skill_name(card: *const ca_a2a_card, index: usize) -> *const c_char;
+    pub fn ca_a2a_card_native(
+        card: *const ca_a2a_card,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
     pub fn ca_reputation_add_offense(
         rep: *mut ca_reputation,
         kind: u32,
@@ -1072,6 +1131,10 @@ extern "C" {
 
 // ---- routing.h (bids) ----
 pub const CA_ERR_ROUTING_INELIGIBLE: ca_status = -602;
+pub const CA_ERR_JSON: ca_status = -700;
+pub const CA_ERR_JWS: ca_status = -701;
+pub const CA_ERR_KEY_MISMATCH: ca_status = -702;
+pub const CA_ERR_A2A_CARD: ca_status = -703;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -1480,13 +1543,13 @@ pub const CA_DELEGATION_INFO_VERSION: u32 = 1;
 pub const CA_DELEGATION_MAX_DEPTH: usize = 8;
 pub const CA_DELEGATION_PARAMS_VERSION: u32 = 1;
 pub const CA_DELEGATION_VERIFY_OPTIONS_VERSION: u32 = 1;
-pub const CA_ERR_DELEGATION_AUDIENCE: ca_status = -701;
-pub const CA_ERR_DELEGATION_CAPABILITY: ca_status = -702;
-pub const CA_ERR_DELEGATION_PARENT: ca_status = -700;
-pub const CA_ERR_DELEGATION_REVOKED: ca_status = -706;
-pub const CA_ERR_DELEGATION_TASK_CAP: ca_status = -704;
-pub const CA_ERR_DELEGATION_TOTAL_CAP: ca_status = -703;
-pub const CA_ERR_DELEGATION_WINDOW: ca_status = -705;
+pub const CA_ERR_DELEGATION_AUDIENCE: ca_status = -801;
+pub const CA_ERR_DELEGATION_CAPABILITY: ca_status = -802;
+pub const CA_ERR_DELEGATION_PARENT: ca_status = -800;
+pub const CA_ERR_DELEGATION_REVOKED: ca_status = -806;
+pub const CA_ERR_DELEGATION_TASK_CAP: ca_status = -804;
+pub const CA_ERR_DELEGATION_TOTAL_CAP: ca_status = -803;
+pub const CA_ERR_DELEGATION_WINDOW: ca_status = -805;
 pub const CA_KIND_DELEGATION: u32 = 64;
 pub const CA_KIND_REVOCATION: u32 = 65;
 pub const CA_REVOCATION_INFO_VERSION: u32 = 1;

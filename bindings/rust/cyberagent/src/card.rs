@@ -322,6 +322,167 @@ impl Card {
     }
 }
 
+impl Card {
+    /// The card as a signed A2A v1.0 Agent Card: RFC 8785 canonical JSON with one
+    /// JWS (alg EdDSA, kid the signer's did:key URL) by `signer`, which must be
+    /// the card's agent (`CA_ERR_KEY_MISMATCH`). Deterministic.
+    pub fn to_a2a_signed_json(&self, signer: &Identity) -> Result<String> {
+        let v = out_bytes(4096, |out, cap, n| unsafe {
+            // SAFETY: live handles; out writable for cap.
+            sys::ca_card_to_a2a_signed_json(self.raw(), signer.as_ptr(), out as *mut c_char, cap, n)
+        })?;
+        String::from_utf8(v).map_err(|_| Error::invalid_argument("A2A JSON is not UTF-8"))
+    }
+}
+
+/// RFC 8785 canonical form of a JSON text under the library's strict JSON rules
+/// (no duplicate names, valid UTF-8, no lone surrogates; numbers only integers of
+/// magnitude <= 2^53, others `CA_ERR_UNSUPPORTED`).
+///
+/// ```
+/// assert_eq!(cyberagent::jcs_canonicalize("{\"b\": 1E2, \"a\": [true]}")?, "{\"a\":[true],\"b\":100}");
+/// # Ok::<(), cyberagent::Error>(())
+/// ```
+pub fn jcs_canonicalize(json: &str) -> Result<String> {
+    let v = out_bytes(json.len() + 16, |out, cap, n| unsafe {
+        // SAFETY: json valid for its length; out writable for cap.
+        sys::ca_jcs_canonicalize(json.as_ptr() as *const c_char, json.len(), out as *mut c_char, cap, n)
+    })?;
+    String::from_utf8(v).map_err(|_| Error::invalid_argument("canonical JSON is not UTF-8"))
+}
+
+/// Bytes of JSON the library reads, and the nesting it allows.
+pub fn a2a_limits() -> (usize, usize) {
+    // SAFETY: pure functions.
+    unsafe { (sys::ca_a2a_json_max(), sys::ca_a2a_json_depth_max()) }
+}
+
+/// A verified, signed A2A v1.0 Agent Card from anyone (read-only view; immutable).
+pub struct A2ACard {
+    ptr: NonNull<sys::ca_a2a_card>,
+}
+
+// SAFETY: card.h: "a ca_a2a_card is immutable".
+unsafe impl Send for A2ACard {}
+unsafe impl Sync for A2ACard {}
+
+impl A2ACard {
+    /// Verifies a signed card (rules: card.h, `ca_a2a_card_verify`). `key`
+    /// `None`: each signature's kid must be an Ed25519 did:key URL; else the key
+    /// to check with (a did:key kid must name it, `CA_ERR_KEY_MISMATCH`).
+    pub fn verify(json: &str, key: Option<&PublicKey>) -> Result<A2ACard> {
+        let mut o = sys::ca_a2a_verify_options { version: 0, key: ptr::null() };
+        // SAFETY: o writable.
+        check(unsafe { sys::ca_a2a_verify_options_init(&mut o, sys::CA_A2A_VERIFY_OPTIONS_VERSION) })?;
+        let k = key.map(|k| sys::ca_agent_id { bytes: *k });
+        if let Some(k) = &k {
+            o.key = k;
+        }
+        let mut p: *mut sys::ca_a2a_card = ptr::null_mut();
+        // SAFETY: json valid for its length; o and k live across the call.
+        check(unsafe { sys::ca_a2a_card_verify(&mut p, json.as_ptr() as *const c_char, json.len(), &o) })?;
+        match NonNull::new(p) {
+            Some(ptr) => Ok(A2ACard { ptr }),
+            None => Err(Error::invalid_argument("library returned a NULL card")),
+        }
+    }
+
+    fn raw(&self) -> *const sys::ca_a2a_card {
+        self.ptr.as_ptr()
+    }
+
+    /// The key whose signature verified.
+    pub fn signer(&self) -> PublicKey {
+        let mut a = sys::ca_agent_id { bytes: [0; sys::CA_AGENT_ID_BYTES] };
+        // SAFETY: live handle, a writable.
+        unsafe { sys::ca_a2a_card_signer(self.raw(), &mut a) };
+        a.bytes
+    }
+
+    pub fn kid(&self) -> &str {
+        // SAFETY: strings live as long as the handle.
+        unsafe { text(sys::ca_a2a_card_kid(self.raw())) }
+    }
+
+    /// The canonical JSON the signature covers (the card without `signatures`).
+    pub fn payload(&self) -> &str {
+        let mut n = 0usize;
+        // SAFETY: live handle; the payload lives as long as it and is UTF-8.
+        unsafe {
+            let p = sys::ca_a2a_card_payload(self.raw(), &mut n);
+            std::str::from_utf8(std::slice::from_raw_parts(p as *const u8, n)).unwrap_or("")
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        // SAFETY: as above.
+        unsafe { text(sys::ca_a2a_card_name(self.raw())) }
+    }
+
+    pub fn description(&self) -> &str {
+        // SAFETY: as above.
+        unsafe { text(sys::ca_a2a_card_description(self.raw())) }
+    }
+
+    pub fn version(&self) -> &str {
+        // SAFETY: as above.
+        unsafe { text(sys::ca_a2a_card_version(self.raw())) }
+    }
+
+    /// `(url, protocolBinding, protocolVersion)` per supportedInterfaces entry, in order.
+    pub fn interfaces(&self) -> Vec<(&str, &str, &str)> {
+        // SAFETY: live handle; index in range; strings live as long as it.
+        unsafe {
+            (0..sys::ca_a2a_card_interface_count(self.raw()))
+                .map(|i| {
+                    (
+                        text(sys::ca_a2a_card_interface_url(self.raw(), i)),
+                        text(sys::ca_a2a_card_interface_binding(self.raw(), i)),
+                        text(sys::ca_a2a_card_interface_protocol_version(self.raw(), i)),
+                    )
+                })
+                .collect()
+        }
+    }
+
+    /// `(id, name)` per skill, in order.
+    pub fn skills(&self) -> Vec<(&str, &str)> {
+        // SAFETY: as above.
+        unsafe {
+            (0..sys::ca_a2a_card_skill_count(self.raw()))
+                .map(|i| {
+                    (
+                        text(sys::ca_a2a_card_skill_id(self.raw(), i)),
+                        text(sys::ca_a2a_card_skill_name(self.raw(), i)),
+                    )
+                })
+                .collect()
+        }
+    }
+
+    /// The signed libcyberagent card (envelope bytes) inside a card written by
+    /// [`Card::to_a2a_signed_json`]; `CA_ERR_NOT_FOUND` for a card from elsewhere.
+    pub fn native(&self) -> Result<Vec<u8>> {
+        out_bytes(512, |out, cap, n| unsafe {
+            // SAFETY: live handle; out writable for cap.
+            sys::ca_a2a_card_native(self.raw(), out, cap, n)
+        })
+    }
+}
+
+impl Drop for A2ACard {
+    fn drop(&mut self) {
+        // SAFETY: owned handle, freed once.
+        unsafe { sys::ca_a2a_card_free(self.ptr.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for A2ACard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("A2ACard").field("name", &self.name()).field("kid", &self.kid()).finish()
+    }
+}
+
 impl Drop for Card {
     fn drop(&mut self) {
         // SAFETY: owned handle, freed once.

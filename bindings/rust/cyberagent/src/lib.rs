@@ -29,7 +29,10 @@ mod reputation;
 mod routing;
 mod task;
 
-pub use card::{capability_check, card_limits, sign_card, Capability, Card, CardParams};
+pub use card::{
+    a2a_limits, capability_check, card_limits, jcs_canonicalize, sign_card, A2ACard, Capability, Card,
+    CardParams,
+};
 pub use delegation::{
     capability_pattern_check, capability_pattern_covers, delegation_limits, revocation_decode,
     revocation_open, sign_delegation, sign_revocation, verify_chain, ChainInfo, Delegation, DelegationInfo,
@@ -57,6 +60,7 @@ pub use task::{
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {
+    pub use cyberagent_sys::{CA_ERR_A2A_CARD, CA_ERR_JSON, CA_ERR_JWS, CA_ERR_KEY_MISMATCH};
     pub use cyberagent_sys::{
         CA_ERR_BAD_CAPABILITY, CA_ERR_DELEGATION_AUDIENCE, CA_ERR_DELEGATION_CAPABILITY,
         CA_ERR_DELEGATION_PARENT, CA_ERR_DELEGATION_REVOKED, CA_ERR_DELEGATION_TASK_CAP,
