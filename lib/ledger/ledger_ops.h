@@ -5,7 +5,8 @@
  * and test_check_order (tests/unit/test_ledger_order.c) walks the same steps.
  *
  * Adding an op type (appended to ca_ledger_op_type): its row (fields, signer,
- * checks, commit) in ledger.c and CAI_LEDGER_OP_LAST below; in
+ * checks, commit) in ledger.c and CAI_LEDGER_OP_LAST below, and the type in
+ * CAI_LEDGER_OP_KEYED (its fast case; without it the type works, slower); in
  * ledger_codec.c a wire row only for a field no type had before.
  */
 #ifndef CYBERAGENT_LEDGER_OPS_H
