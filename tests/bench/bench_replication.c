@@ -12,6 +12,13 @@
  *   is ca_ledger_op_verify of the same number of those ops on one thread;
  *   the two are timed in turns (bench_interleave) and the ratio is the median
  *   of per-round ratios (replicated rate / single-core verify rate).
+ *   Each replica runs in its own session (setsid), as separate services
+ *   would: with autogroup scheduling a session gets one CPU share on a busy
+ *   machine, whatever its process count (CA_BENCH_SAME_SESSION=1 keeps them
+ *   in this one). On stderr: the CPU time per op of the verify baseline, the
+ *   replicas, the nats-servers and the publisher (from /proc), and the rate
+ *   and ratio they allow on two idle cores: a figure the machine's load
+ *   does not move.
  * replica_catchup_ops_per_s, replica_catchup_vs_verify_ratio: a fresh
  *   replica process on an empty directory, the stream above already written
  *   (every round's ops and the setup's): ops applied per second from its
@@ -106,6 +113,13 @@ static int replica_start(replica *r, const config *c, const char *name, const ch
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
+        /* Its own session, as a replica run as a service would be: with the
+         * kernel's autogroup scheduling (Debian's default) a session shares one
+         * CPU share, so three replicas in the bench's session would get, on a
+         * loaded machine, the CPU the one verify thread gets. */
+        const char *same = getenv("CA_BENCH_SAME_SESSION");
+        if (same == NULL || same[0] == '\0' || same[0] == '0')
+            (void)setsid();
         int e = open(err, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (e < 0 || dup2(p[1], STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
             _exit(127);
@@ -258,6 +272,52 @@ static void remove_tree(const char *path)
         fprintf(stderr, "bench_replication: could not remove %s\n", path);
 }
 
+/* CPU seconds (user + system) a process has used so far, from /proc; 0 if unknown. */
+static double proc_cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    (void)snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the command name */
+    unsigned long ut = 0, st = 0;
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)(ut + st) / (double)hz : 0;
+}
+
+/* CPU seconds of the cluster's nats-server processes (DIR/cluster/nK.pid, as
+ * replication.sh lays it out); 0 when they are elsewhere. */
+static double cluster_cpu_s(const char *dir)
+{
+    double sum = 0;
+    for (int k = 1; k <= 3; k++) {
+        char path[1100];
+        long pid = 0;
+        (void)snprintf(path, sizeof path, "%s/cluster/n%d.pid", dir, k);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fscanf(f, "%ld", &pid) == 1 && pid > 0)
+            sum += proc_cpu_s(pid);
+        fclose(f);
+    }
+    return sum;
+}
+
+static double self_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* ---- signed ops ---- */
 
 typedef struct opbuf {
@@ -362,20 +422,25 @@ typedef struct verify_ctx {
     const config *c;
     const opbuf *ops;
     size_t first, n;
+    double cpu; /* CPU seconds of every timing so far */
+    int timings;
 } verify_ctx;
 
 /* Seconds per ca_ledger_op_verify on one thread. */
 static double verify_round(void *arg)
 {
     verify_ctx *v = arg;
-    double t0 = bench_now();
+    double c0 = self_cpu_s(), t0 = bench_now();
     for (size_t i = v->first; i < v->first + v->n; i++)
         if (ca_ledger_op_verify(&v->c->lid, v->ops->bytes + v->ops->off[i], v->ops->len[i]) !=
             CA_OK) {
             fprintf(stderr, "bench_replication: verify: %s\n", ca_last_error());
             return -1;
         }
-    return (bench_now() - t0) / (double)v->n;
+    double t1 = bench_now();
+    v->cpu += self_cpu_s() - c0;
+    v->timings++;
+    return (t1 - t0) / (double)v->n;
 }
 
 /* ---- replicated throughput and catch-up ---- */
@@ -384,31 +449,49 @@ typedef struct repl_ctx {
     const config *c;
     publisher *p;
     replica *rs;
-    msg *msgs;     /* every round's messages, in order */
-    size_t per;    /* messages per round */
-    int round;     /* next round */
-    double last_s; /* diagnostics */
+    msg *msgs;  /* every round's messages, in order */
+    size_t per; /* messages per round */
+    int round;  /* next round */
+    /* CPU seconds over the rounds: the replicas, the nats-servers, this process */
+    double cpu_replicas, cpu_nats, cpu_self;
 } repl_ctx;
+
+static double replicas_cpu_s(const replica *rs, int n)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += proc_cpu_s((long)rs[i].pid);
+    return sum;
+}
 
 /* One round: publish its messages, wait for all three checkpoints at its end. */
 static double repl_round(void *arg)
 {
     repl_ctx *x = arg;
     const msg *m = x->msgs + (size_t)x->round * x->per;
-    double t0 = bench_now();
+    double r0 = replicas_cpu_s(x->rs, MAX_REPLICAS), n0 = cluster_cpu_s(x->c->dir);
+    double s0 = self_cpu_s(), t0 = bench_now();
     for (size_t i = 0; i < x->per; i++)
         if (publish(x->p, &m[i]) != 0)
             return -1;
+    double tp = bench_now();
     double t1 = replicas_wait(x->rs, MAX_REPLICAS, x->p->seq, 120);
     if (t1 < 0)
         return -1;
+    if (bench_verbose())
+        fprintf(stderr,
+                "bench_replication: round %d: published in %.3f s, replicas done at %.3f %.3f "
+                "%.3f s\n",
+                x->round + 1, tp - t0, x->rs[0].cp_t - t0, x->rs[1].cp_t - t0, x->rs[2].cp_t - t0);
     for (int i = 0; i < MAX_REPLICAS; i++)
         if (x->rs[i].cp_failed != 0) {
             fprintf(stderr, "bench_replication: replica %s refused ops\n", x->rs[i].name);
             return -1;
         }
+    x->cpu_replicas += replicas_cpu_s(x->rs, MAX_REPLICAS) - r0;
+    x->cpu_nats += cluster_cpu_s(x->c->dir) - n0;
+    x->cpu_self += self_cpu_s() - s0;
     x->round++;
-    x->last_s = t1 - t0;
     return (t1 - t0) / (double)x->c->round_ops;
 }
 
@@ -527,8 +610,8 @@ static int run_throughput(const config *c)
     if (replicas_wait(rs, MAX_REPLICAS, pub.seq, 120) < 0)
         goto out;
 
-    repl_ctx rx = {c, &pub, rs, msgs, per, 0, 0};
-    verify_ctx vx = {c, &ops, 0, c->round_ops};
+    repl_ctx rx = {c, &pub, rs, msgs, per, 0, 0, 0, 0};
+    verify_ctx vx = {c, &ops, 0, c->round_ops, 0, 0};
     bench_pair pair;
     if (bench_interleave(rounds, verify_round, &vx, repl_round, &rx, &pair) != 0 ||
         pair.rounds != rounds) {
@@ -542,6 +625,19 @@ static int run_throughput(const config *c)
             "bench_replication: single-core ca_ledger_op_verify %.0f ops/s (median of the "
             "replicated rounds' baseline); %zu ops a round in %zu frames of %zu\n",
             verify_rate, c->round_ops, per, c->frame);
+    {
+        /* Where the CPU goes, per op (load-independent, unlike the wall-clock figures). */
+        double ops_n = (double)rounds * (double)c->round_ops;
+        double v_us = vx.cpu / ((double)vx.timings * (double)c->round_ops) * 1e6;
+        double r_us = rx.cpu_replicas / ops_n * 1e6, n_us = rx.cpu_nats / ops_n * 1e6;
+        double p_us = rx.cpu_self / ops_n * 1e6;
+        fprintf(stderr,
+                "bench_replication: CPU per op: verify %.1f us; 3 replicas %.1f us (%.1f each), "
+                "nats-servers %.1f us, publisher %.1f us; on 2 idle cores at most %.0f ops/s "
+                "(ratio %.2f)\n",
+                v_us, r_us, r_us / 3, n_us, p_us, 2e6 / (r_us + n_us + p_us),
+                v_us * 2 / (r_us + n_us + p_us));
+    }
     int stopped = replicas_stop(rs, MAX_REPLICAS);
     started = 0;
     if (stopped != 0) {
