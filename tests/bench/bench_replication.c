@@ -499,6 +499,7 @@ typedef struct catchup_ctx {
     const config *c;
     uint64_t last_seq, ops, every;
     int n;
+    double cpu; /* the catch-up replicas' CPU seconds, start to last checkpoint */
 } catchup_ctx;
 
 /* A fresh replica on an empty directory reads the whole stream. */
@@ -512,6 +513,7 @@ static double catchup_round(void *arg)
         return -1;
     double t0 = replicas_wait(&r, 1, 0, 120);
     double t1 = t0 < 0 ? -1 : replicas_wait(&r, 1, x->last_seq, 300);
+    x->cpu += proc_cpu_s((long)r.pid);
     int stopped = replicas_stop(&r, 1);
     (void)snprintf(dir, sizeof dir, "%s/%s", x->c->dir, name);
     remove_tree(dir);
@@ -646,7 +648,7 @@ static int run_throughput(const config *c)
     }
 
     /* Catch-up: the stream now holds the setup and every round. */
-    catchup_ctx cx = {c, pub.seq, per + total, pub.seq, 0};
+    catchup_ctx cx = {c, pub.seq, per + total, pub.seq, 0, 0};
     if (bench_interleave(rounds, verify_round, &vx, catchup_round, &cx, &pair) != 0 ||
         pair.rounds != rounds) {
         fprintf(stderr, "bench_replication: catch-up rounds failed\n");
@@ -656,8 +658,10 @@ static int run_throughput(const config *c)
     bench_figure("replica_catchup_vs_verify_ratio", pair.ratio, "ratio");
     fprintf(stderr,
             "bench_replication: catch-up of %" PRIu64 " ops in %" PRIu64
-            " messages; single-core verify %.0f ops/s\n",
-            cx.ops, cx.last_seq, 1.0 / pair.num);
+            " messages; single-core verify %.0f ops/s; CPU per op: catch-up replica %.1f us "
+            "(from its start), verify %.1f us\n",
+            cx.ops, cx.last_seq, 1.0 / pair.num, cx.cpu / ((double)cx.n * (double)cx.ops) * 1e6,
+            vx.cpu / ((double)vx.timings * (double)c->round_ops) * 1e6);
     rc = 0;
 out:
     if (started)
