@@ -10,6 +10,7 @@
 #include "cyberagent/version.h"
 #include "cyberagent/identity.h"
 #include "cyberagent/envelope.h"
+#include "cyberagent/keyhistory.h"
 #include "cyberagent/card.h"
 #include "cyberagent/task.h"
 #include "cyberagent/ledger.h"

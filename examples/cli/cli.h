@@ -98,6 +98,11 @@ int cmd_inspect(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_thread(int argc, char **argv);
 int cmd_card(int argc, char **argv);
+int cmd_incept(int argc, char **argv);
+int cmd_rotate(int argc, char **argv);
+
+/* inspect --events FILE: a key history file checked and printed as JSON (rotation_cmds.c). */
+int cli_inspect_events(const char *path);
 
 /* inspect: typed fields of a task message or card body, as JSON members (task_cmds.c). */
 void cli_typed_body_json(const ca_envelope *env, const ca_identity *reader);

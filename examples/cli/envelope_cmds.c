@@ -277,6 +277,13 @@ static void json_hex(const char *name, const uint8_t *p, size_t len)
 
 int cmd_inspect(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "--events") == 0) {
+        if (argc != 2) {
+            cli_error("inspect", "usage: cyberagent inspect --events FILE");
+            return CLI_USAGE;
+        }
+        return cli_inspect_events(argv[1]);
+    }
     const char *now_s = NULL, *life_s = NULL;
     cli_key_source src = {0};
     for (int i = 0; i < argc; i++) {

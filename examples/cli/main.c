@@ -37,6 +37,14 @@ static const char usage[] =
     "      verifies a signed A2A v1.0 Agent Card (FILE or stdin; the key is the kid's\n"
     "      did:key, or DID); prints signer, kid, name, interfaces and skills, or with\n"
     "      --native writes the libcyberagent card it carries (an envelope) to stdout\n"
+    "  incept IDENTITY --next DID --history FILE [--now MS]\n"
+    "      starts a rotatable identity: writes its inception (signed by IDENTITY,\n"
+    "      committing to the key DID) as the first line of FILE; prints its identifier\n"
+    "  rotate IDENTITY --next DID --history FILE [--now MS]\n"
+    "      IDENTITY is the pre-committed next key (its own key file, kept apart);\n"
+    "      appends the rotation revealing it and committing to DID\n"
+    "  inspect --events FILE\n"
+    "      checks a key history file (one event a line, hex) and prints it as JSON\n"
     "\n"
     "IDENTITY is one of:\n"
     "  --key FILE        an encrypted key file; its passphrase comes from\n"
@@ -60,7 +68,8 @@ int main(int argc, char **argv)
     } commands[] = {
         {"keygen", cmd_keygen}, {"id", cmd_id},           {"sign", cmd_sign},
         {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"evidence", cmd_evidence},
-        {"thread", cmd_thread}, {"card", cmd_card},
+        {"thread", cmd_thread}, {"card", cmd_card},       {"incept", cmd_incept},
+        {"rotate", cmd_rotate},
     };
     if (argc < 2) {
         fputs(usage, stderr);

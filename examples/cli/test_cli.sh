@@ -262,6 +262,26 @@ run "card: no capability" 2 "$cli" card --seed-file "$work/seed1" --name a --end
 run "card: bad capability spec" 2 "$cli" card --seed-file "$work/seed1" --name a --endpoint e --cap x
 run "card: bad capability name" 1 "$cli" card --seed-file "$work/seed1" --name a --endpoint e --cap A.b:1
 grep -q CA_ERR_BAD_CAPABILITY "$work/err" || { echo "FAIL card bad capability: status"; fails=$((fails + 1)); }
+# Key rotation: incept with key A committing to B; the thief holding A cannot rotate; B rotates.
+seedA=1111111111111111111111111111111111111111111111111111111111111111
+seedB=2222222222222222222222222222222222222222222222222222222222222222
+seedC=3333333333333333333333333333333333333333333333333333333333333333
+didB=$(env S="$seedB" "$cli" id --seed-env S)
+didC=$(env S="$seedC" "$cli" id --seed-env S)
+hist="$work/history.txt"
+run "incept" 0 env S="$seedA" "$cli" incept --seed-env S --next "$didB" --history "$hist" --now 1000
+ident=$(sed -n 's/.*"identifier": "\([0-9a-f]*\)".*/\1/p' "$work/out")
+run "incept: once" 1 env S="$seedA" "$cli" incept --seed-env S --next "$didB" --history "$hist"
+run "rotate: current key refused" 1 env S="$seedA" "$cli" rotate --seed-env S --next "$didC" --history "$hist" --now 2000
+grep -q CA_ERR_KEY_NOT_COMMITTED "$work/err" || { echo "FAIL rotate: refusal not named"; fails=$((fails + 1)); }
+run "rotate: committed key" 0 env S="$seedB" "$cli" rotate --seed-env S --next "$didC" --history "$hist" --now 2000
+expect_out "rotate: id kept" "{\"identifier\": \"$ident\", \"sequence\": 1}"
+run "rotate: usage" 2 "$cli" rotate --history "$hist"
+run "inspect --events" 0 "$cli" inspect --events "$hist"
+grep -q '"type": "rotation", "sequence": 1' "$work/out" || { echo "FAIL inspect --events: rotation"; fails=$((fails + 1)); }
+grep -q "\"key\": \"$didB\"" "$work/out" || { echo "FAIL inspect --events: revealed key"; fails=$((fails + 1)); }
+sed -n 2p "$hist" >"$work/rot-only"
+run "inspect --events: no inception" 1 "$cli" inspect --events "$work/rot-only"
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails CLI checks failed"

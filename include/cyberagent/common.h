@@ -76,6 +76,10 @@ enum {
     CA_ERR_WRONG_PASSPHRASE = -104,   /* key file intact but the passphrase does not open it */
     CA_ERR_KEYFILE_TOO_COSTLY = -105, /* key file asks for more KDF work than allowed */
     CA_ERR_BAD_SIGN_TAG = -106,       /* application signing tag empty, too long or reserved */
+    CA_ERR_KEY_NOT_COMMITTED = -107,  /* rotation key is not the one the last event committed to */
+    CA_ERR_KEY_EVENT_ORDER = -108,    /* key event does not follow the identity's history */
+    CA_ERR_KEY_UNKNOWN = -109,        /* signer is no key of the identity's history */
+    CA_ERR_KEY_ROTATED = -110,        /* signed outside the window in which the key was current */
 
     /* envelope: -200 .. -299 */
     CA_ERR_MALFORMED = -200,     /* not canonical MessagePack of the expected shape */

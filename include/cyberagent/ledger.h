@@ -566,7 +566,8 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out,
 
 /*
  * Strict decoder of signed op bytes (signatures are NOT checked here; use
- * ca_ledger_submit, or ca_ledger_op_verify). CA_ERR_MALFORMED on any deviation.
+ * ca_ledger_submit, or ca_ledger_op_verify). CA_ERR_MALFORMED on any deviation
+ * (CA_ERR_LIMIT above CA_LEDGER_OP_MAX_BYTES). *op_out is written only on success.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len,
                                                   ca_ledger_op *op_out);

@@ -1,7 +1,8 @@
 /*
  * Ledger core: accounts, unbonding queue, escrows, slashing, state hash,
- * invariant check. Every op is validated completely (validate_*) before the
- * first change (commit_*), so a failure leaves the state untouched.
+ * invariant check. Every op is checked completely (check_op: the op table's
+ * steps, check_* of its row) before the first change (its row's commit_*), so
+ * a failure leaves the state untouched.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 #include <sodium.h>
 
 #include "core/array.h"
-#include "ledger/ledger_internal.h"
+#include "ledger/ledger_ops.h"
 
 size_t ca_ledger_op_max_bytes(void)
 {
@@ -138,17 +139,6 @@ ca_status ca_ledger_id(const ca_ledger *l, ca_hash *id_out)
  * 32-byte key through keyed SipHash, so made-up ids or refs sharing any prefix
  * cost what random ones do (docs/LEDGER.md, "Indexes").
  */
-
-static inline int zero32(const uint8_t *a)
-{
-    uint64_t x = 0;
-    for (int i = 0; i < 32; i += 8) {
-        uint64_t u;
-        memcpy(&u, a + i, 8);
-        x |= u;
-    }
-    return x == 0;
-}
 
 /* Hash-cache set of an id inside a caller's op: its address in units of ops (see hcache). */
 static inline uint32_t hcache_set(const ca_agent_id *id)
@@ -508,11 +498,6 @@ size_t cai_ledger_memory_bytes(const ca_ledger *l)
 
 /* ---------------------------------------------------------------- helpers */
 
-static inline int is_zero32(const uint8_t *p)
-{
-    return zero32(p);
-}
-
 static inline int id_eq(const ca_agent_id *a, const ca_agent_id *b)
 {
     return cai_eq32(a->bytes, b->bytes);
@@ -558,157 +543,12 @@ void cai_ledger_evidence_key(uint32_t kind, const ca_hash *ref, const ca_agent_i
     crypto_generichash(out->bytes, 32, buf, sizeof buf, NULL, 0);
 }
 
-static uint32_t slash_ppm(const ca_ledger_options *o, uint32_t kind)
-{
-    return kind == CA_LEDGER_EVIDENCE_EQUIVOCATION      ? o->slash_equivocation_ppm
-           : kind == CA_LEDGER_EVIDENCE_MISSED_DEADLINE ? o->slash_missed_deadline_ppm
-                                                        : o->slash_dispute_ppm;
-}
-
-static uint64_t jail_for(const ca_ledger_options *o, uint32_t kind)
-{
-    return kind == CA_LEDGER_EVIDENCE_EQUIVOCATION      ? o->jail_equivocation
-           : kind == CA_LEDGER_EVIDENCE_MISSED_DEADLINE ? o->jail_missed_deadline
-                                                        : o->jail_dispute;
-}
-
-/* ------------------------------------------------------------- validation */
-
-/* Which fields each type uses (1 bit each): cp, ref, amount, amount2, deadline, evidence,
- * result. */
-
-static const uint8_t type_fields[12] = {
-    0,
-    F_CP | F_AMT,                         /* MINT */
-    F_CP | F_AMT,                         /* TRANSFER */
-    F_AMT,                                /* BOND */
-    F_AMT,                                /* UNBOND */
-    0,                                    /* WITHDRAW */
-    F_CP | F_REF | F_AMT | F_AMT2 | F_DL, /* ESCROW_OPEN */
-    F_REF | F_RES,                        /* DELIVER */
-    F_REF,                                /* RELEASE */
-    F_REF,                                /* REFUND */
-    F_REF | F_AMT | F_AMT2,               /* SPLIT */
-    F_CP | F_REF | F_DL | F_EV,           /* SLASH (deadline: EQUIVOCATION's offense time) */
-};
-
-unsigned cai_ledger_type_fields(uint32_t type)
-{
-    return type >= 1 && type <= CA_LEDGER_OP_SLASH ? type_fields[type] : 0;
-}
-
-static ca_status check_shape(const ca_ledger_op *op)
-{
-    if (op->type < 1 || op->type > CA_LEDGER_OP_SLASH)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
-    uint8_t f = type_fields[op->type];
-    if ((!(f & F_CP) && !is_zero32(op->counterparty.bytes)) ||
-        (!(f & F_REF) && !is_zero32(op->ref.bytes)) || (!(f & F_AMT) && op->amount != 0) ||
-        (!(f & F_AMT2) && op->amount2 != 0) || (!(f & F_DL) && op->deadline != 0) ||
-        (!(f & F_EV) && op->evidence != 0) || (!(f & F_RES) && !is_zero32(op->result.bytes)))
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use",
-                        op->type);
-    switch (op->type) {
-    case CA_LEDGER_OP_MINT:
-    case CA_LEDGER_OP_TRANSFER:
-    case CA_LEDGER_OP_BOND:
-    case CA_LEDGER_OP_UNBOND:
-        if (op->amount == 0)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "amount must be > 0");
-        break;
-    case CA_LEDGER_OP_ESCROW_OPEN:
-        if (op->amount == 0)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "escrow payment must be > 0");
-        break;
-    case CA_LEDGER_OP_ESCROW_DELIVER:
-        if (is_zero32(op->result.bytes))
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "a delivery names its RESULT's message id");
-        break;
-    case CA_LEDGER_OP_SLASH:
-        if (op->evidence < CA_LEDGER_EVIDENCE_EQUIVOCATION ||
-            op->evidence > CA_LEDGER_EVIDENCE_DISPUTE)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown evidence kind %u", op->evidence);
-        if (op->evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION && op->deadline != 0)
-            return cai_fail(CA_ERR_INVALID_ARGUMENT,
-                            "only an equivocation slash names a deadline (the escrow has it)");
-        break;
-    default:
-        break;
-    }
-    return CA_OK;
-}
-
-/* Validated plan of a SLASH, computed before any change. */
-typedef struct slash_plan {
-    uint32_t offender, victim; /* victim CAI_NONE: its share burns */
-    int reporter_paid;
-    uint64_t total, to_reporter, to_victim, to_burn, from_bonded;
-    uint64_t offense; /* offense time: the escrow's deadline, or the task's (EQUIVOCATION) */
-    ca_hash key;
-} slash_plan;
-
 /* ------------------------------------------- retention (ledger.h, AVAILABILITY) */
 
 /* The ledger's clock for the evidence window: the later of `now` and the horizon. */
 static inline uint64_t clock_at(const ca_ledger *l, uint64_t now)
 {
     return now > l->horizon ? now : l->horizon;
-}
-
-/* ESCROW_OPEN with a deadline after now: not too far ahead, not older than the window. */
-static ca_status check_escrow_window(const ca_ledger *l, const ca_ledger_op *op, uint64_t now)
-{
-    if (cai_sat_add(op->deadline, l->opts.max_evidence_age) < clock_at(l, now))
-        return cai_fail(CA_ERR_LEDGER_TOO_LATE,
-                        "escrow deadline %llu is older than the evidence window allows (the "
-                        "ledger's clock is at %llu)",
-                        (unsigned long long)op->deadline, (unsigned long long)clock_at(l, now));
-    if (op->deadline - now > l->opts.max_escrow_duration)
-        return cai_fail(CA_ERR_LIMIT,
-                        "escrow deadline is more than max_escrow_duration (%llu ms) "
-                        "after now",
-                        (unsigned long long)l->opts.max_escrow_duration);
-    return CA_OK;
-}
-
-static ca_status check_hirer_quota(const ca_ledger *l, uint32_t hirer)
-{
-    if (l->hired[hirer] >= l->opts.max_escrows_per_hirer)
-        return cai_fail(CA_ERR_LIMIT, "hirer holds the maximum of %u escrows (open or kept)",
-                        l->opts.max_escrows_per_hirer);
-    return CA_OK;
-}
-
-/* The evidence window of a SLASH whose offense time is sp->offense. */
-static ca_status check_offense_time(const ca_ledger *l, const ca_ledger_op *op,
-                                    const slash_plan *sp, uint64_t now)
-{
-    if (op->evidence == CA_LEDGER_EVIDENCE_EQUIVOCATION &&
-        sp->offense > cai_sat_add(now, l->opts.max_escrow_duration))
-        return cai_fail(CA_ERR_LEDGER_TOO_EARLY,
-                        "the task's deadline %llu is more than max_escrow_duration after now: "
-                        "report the offense later",
-                        (unsigned long long)sp->offense);
-    if (cai_sat_add(sp->offense, l->opts.max_evidence_age) < clock_at(l, now))
-        return cai_fail(CA_ERR_LEDGER_EVIDENCE_EXPIRED,
-                        "the offense (time %llu) is older than max_evidence_age (%llu ms)",
-                        (unsigned long long)sp->offense,
-                        (unsigned long long)l->opts.max_evidence_age);
-    return CA_OK;
-}
-
-/* Records a used evidence key until its offense time + max_evidence_age (memory reserved). */
-static void record_evidence(ca_ledger *l, const slash_plan *sp)
-{
-    uint32_t k = l->n_evidence++;
-    l->evidence[k] = (cai_evidence){.key = sp->key,
-                                    .expiry = cai_sat_add(sp->offense, l->opts.max_evidence_age),
-                                    .hpos = CAI_NONE};
-    cai_idmap_insert(&l->ev_index, sp->key.bytes, k);
-    uint8_t d[32];
-    evidence_digest(&l->evidence[k], d);
-    sum_add(l->hsum, d, 0);
-    cai_ledger_expiry_push(l, CAI_EXP_EVIDENCE, k);
 }
 
 /*
@@ -782,390 +622,969 @@ static ca_status need_accounts(const ca_ledger *l, uint32_t n)
     return CA_OK;
 }
 
-/* `result_at`: created_at of the RESULT a signed DELIVER carries, NULL when none was given. */
+/* ------------------------------------------------------------------ ops */
+
+/*
+ * The op table (ledger_internal.h, cai_ledger_op_spec; docs/LEDGER.md
+ * "Checks" is printed from it): per op type, the fields it carries, who
+ * signs, its checks in order, what it reserves and its commit. apply_op
+ * below runs the same steps for every row.
+ */
+
+/* What a SLASH's checks computed: everything its commit moves. */
+typedef struct slash_plan {
+    uint32_t offender, victim;   /* victim CAI_NONE: its share burns */
+    uint64_t offense;            /* offense time: the escrow's deadline or op.deadline */
+    uint64_t total, from_bonded; /* taken in all, and from the bond */
+    ca_hash key;                 /* the evidence key */
+} slash_plan;
+
+struct cai_op_ctx {
+    const cai_ledger_op_spec *spec;
+    const ca_ledger_op *op;
+    uint64_t now;
+    const uint64_t *result_at; /* created_at of the RESULT a signed DELIVER carries, or NULL */
+    uint32_t si, ci, ei;       /* signer, counterparty, escrow; CAI_NONE: none (yet) */
+    unsigned k;                /* checks of the row that passed (CHECK) */
+    uint64_t mature_at;        /* UNBOND */
+    slash_plan sp;             /* SLASH */
+};
+
+/* Option fields of a SLASH row: the fraction (uint32_t) and the jail term (uint64_t). */
+static inline uint32_t opt_u32(const ca_ledger *l, size_t off)
+{
+    uint32_t v;
+    memcpy(&v, (const uint8_t *)&l->opts + off, sizeof v);
+    return v;
+}
+
+static inline uint64_t opt_u64(const ca_ledger *l, size_t off)
+{
+    uint64_t v;
+    memcpy(&v, (const uint8_t *)&l->opts + off, sizeof v);
+    return v;
+}
+
+static uint32_t slash_ppm(const ca_ledger *l, uint32_t kind)
+{
+    static const size_t off[] = {0, offsetof(ca_ledger_options, slash_equivocation_ppm),
+                                 offsetof(ca_ledger_options, slash_missed_deadline_ppm),
+                                 offsetof(ca_ledger_options, slash_dispute_ppm)};
+    return opt_u32(l, off[kind]);
+}
+
+static uint64_t jail_for(const ca_ledger *l, uint32_t kind)
+{
+    static const size_t off[] = {0, offsetof(ca_ledger_options, jail_equivocation),
+                                 offsetof(ca_ledger_options, jail_missed_deadline),
+                                 offsetof(ca_ledger_options, jail_dispute)};
+    return opt_u64(l, off[kind]);
+}
+
+/* ---- checks: one function per row, its CHECKs in the order of the row's `checks` ---- */
+
+/*
+ * CHECK(ok, sentence...) is the next of the row's checks (k counts them from
+ * 0): when `ok` is false the op answers that check's status, the one the
+ * table states (and docs/LEDGER.md prints), with the sentence. c->k is how
+ * many checks passed, so a test can tell which one answered
+ * (cai_ledger_check_op).
+ */
+#define CHECK(ok, ...)                                                                             \
+    do {                                                                                           \
+        if (!(ok)) {                                                                               \
+            c->k = k;                                                                              \
+            return cai_fail(c->spec->checks[k].status, __VA_ARGS__);                               \
+        }                                                                                          \
+        k++;                                                                                       \
+    } while (0)
+#define CHECKED() (c->k = k, CA_OK)
+
+static ca_status check_mint(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(c->op->amount <= UINT64_MAX - l->minted, "minting would overflow the supply");
+    return CHECKED();
+}
+
+static ca_status check_transfer(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(c->si != CAI_NONE, "sender has no account");
+    const uint64_t have = l->accounts[c->si].balance;
+    CHECK(have >= c->op->amount, "balance %llu < %llu", (unsigned long long)have,
+          (unsigned long long)c->op->amount);
+    return CHECKED();
+}
+
+static ca_status check_bond(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(c->si != CAI_NONE, "signer has no account");
+    const cai_account *s = &l->accounts[c->si];
+    CHECK(c->now >= s->jailed_until, "account jailed until %llu",
+          (unsigned long long)s->jailed_until);
+    CHECK(s->balance >= c->op->amount, "balance too small to bond");
+    return CHECKED();
+}
+
+static ca_status check_unbond(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    const ca_ledger_options *o = &l->opts;
+    CHECK(c->si != CAI_NONE, "signer has no account");
+    const cai_account *s = &l->accounts[c->si];
+    CHECK(s->bonded >= c->op->amount, "bonded stake too small");
+    CHECK(s->unbond_count < o->max_unbonding_entries,
+          "account has %u unbonding entries (the maximum)", o->max_unbonding_entries);
+    CHECK(c->now <= UINT64_MAX - o->unbonding_delay, "now + unbonding delay overflows");
+    c->mature_at = c->now + o->unbonding_delay;
+    return CHECKED();
+}
+
+static ca_status check_withdraw(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(c->si != CAI_NONE, "signer has no account");
+    int any = 0;
+    for (uint32_t e = l->accounts[c->si].unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
+        any |= l->unbonds[e].mature_at <= c->now;
+    CHECK(any, "no unbonding entry has matured");
+    return CHECKED();
+}
+
+static ca_status check_escrow_open(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    const ca_ledger_op *op = c->op;
+    const ca_ledger_options *o = &l->opts;
+    const uint64_t now = c->now, t = clock_at(l, now);
+    CHECK(esc_find(l, &op->ref) == CAI_NONE, "an escrow for this award exists");
+    CHECK(l->n_escrows < o->max_escrows, "ledger holds the maximum of %u escrows", o->max_escrows);
+    CHECK(op->deadline > now, "escrow deadline is not in the future");
+    CHECK(cai_sat_add(op->deadline, o->max_evidence_age) >= t,
+          "escrow deadline %llu is older than the evidence window allows (the ledger's clock "
+          "is at %llu)",
+          (unsigned long long)op->deadline, (unsigned long long)t);
+    CHECK(op->deadline - now <= o->max_escrow_duration,
+          "escrow deadline is more than max_escrow_duration (%llu ms) after now",
+          (unsigned long long)o->max_escrow_duration);
+    CHECK(c->si != CAI_NONE, "hirer has no account");
+    c->ci = acc_find(l, &op->counterparty);
+    CHECK(c->ci != CAI_NONE, "worker has no account");
+    CHECK(l->hired[c->si] < o->max_escrows_per_hirer,
+          "hirer holds the maximum of %u escrows (open or kept)", o->max_escrows_per_hirer);
+    const cai_account *w = &l->accounts[c->ci];
+    CHECK(now >= w->jailed_until, "worker jailed until %llu", (unsigned long long)w->jailed_until);
+    CHECK(l->accounts[c->si].balance >= op->amount, "hirer cannot cover the payment");
+    CHECK(w->balance >= op->amount2, "worker cannot cover the collateral");
+    return CHECKED();
+}
+
+/* The escrow of an escrow op (SLASH MISSED_DEADLINE and DISPUTE too): c->ei, or CAI_NONE. */
+static inline const cai_escrow *find_escrow(const ca_ledger *l, cai_op_ctx *c)
+{
+    c->ei = esc_find(l, &c->op->ref);
+    return c->ei == CAI_NONE ? NULL : &l->escrows[c->ei];
+}
+
+/* The roles of account `si` in escrow e (bits). */
+enum { CAI_PARTY_HIRER = 1, CAI_PARTY_WORKER = 2 };
+static inline unsigned party_of(const cai_escrow *e, uint32_t si)
+{
+    return (si == e->hirer ? (unsigned)CAI_PARTY_HIRER : 0u) |
+           (si == e->worker ? (unsigned)CAI_PARTY_WORKER : 0u);
+}
+
+static ca_status check_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    const cai_escrow *e = find_escrow(l, c);
+    CHECK(e != NULL, "no escrow for this award");
+    CHECK(party_of(e, c->si) & CAI_PARTY_WORKER, "signer is not the escrow's worker");
+    CHECK(e->state == CA_LEDGER_ESCROW_OPEN, "escrow already settled");
+    CHECK(!e->delivered, "result already recorded");
+    CHECK(c->now <= e->deadline, "deadline passed");
+    CHECK(c->result_at == NULL || *c->result_at <= e->deadline,
+          "RESULT created after the deadline");
+    return CHECKED();
+}
+
+static ca_status check_escrow_release(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    const cai_escrow *e = find_escrow(l, c);
+    CHECK(e != NULL, "no escrow for this award");
+    CHECK(party_of(e, c->si) & CAI_PARTY_HIRER, "signer is not the escrow's hirer");
+    CHECK(e->state == CA_LEDGER_ESCROW_OPEN, "escrow already settled");
+    return CHECKED();
+}
+
+static ca_status check_escrow_refund(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    const cai_escrow *e = find_escrow(l, c);
+    CHECK(e != NULL, "no escrow for this award");
+    const unsigned party = party_of(e, c->si);
+    CHECK(party != 0, "signer is not a party of the escrow");
+    CHECK(e->state == CA_LEDGER_ESCROW_OPEN, "escrow already settled");
+    const int hirer = party == CAI_PARTY_HIRER; /* the worker refunds any time */
+    CHECK(!hirer || !e->delivered, "worker delivered in time");
+    CHECK(!hirer || c->now > e->deadline, "deadline not passed");
+    return CHECKED();
+}
+
+static ca_status check_escrow_split(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    const cai_escrow *e = find_escrow(l, c);
+    CHECK(e != NULL, "no escrow for this award");
+    CHECK(e->state == CA_LEDGER_ESCROW_OPEN, "escrow already settled");
+    CHECK(c->op->amount <= e->payment && c->op->amount2 <= e->collateral,
+          "split exceeds the escrowed amounts");
+    return CHECKED();
+}
+
+/*
+ * The checks every SLASH ends with, from check k on: the evidence window,
+ * the evidence key, the stake at risk (each bucket: the bond, each unbonding
+ * entry that has not matured, loses ceil(x * ppm / 10^6)).
+ */
+static ca_status check_slash_tail(ca_ledger *l, cai_op_ctx *c, unsigned k)
+{
+    slash_plan *sp = &c->sp;
+    const ca_ledger_options *o = &l->opts;
+    CHECK(cai_sat_add(sp->offense, o->max_evidence_age) >= clock_at(l, c->now),
+          "the offense (time %llu) is older than max_evidence_age (%llu ms)",
+          (unsigned long long)sp->offense, (unsigned long long)o->max_evidence_age);
+    cai_ledger_evidence_key(c->op->evidence, &c->op->ref, &c->op->counterparty, &sp->key);
+    CHECK(ev_find(l, &sp->key) == CAI_NONE, "evidence already used");
+    const uint32_t ppm = slash_ppm(l, c->op->evidence);
+    const cai_account *off = &l->accounts[sp->offender];
+    sp->from_bonded = ppm_ceil(off->bonded, ppm);
+    sp->total = sp->from_bonded;
+    for (uint32_t e = off->unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
+        if (l->unbonds[e].mature_at > c->now)
+            sp->total += ppm_ceil(l->unbonds[e].amount, ppm);
+    /* Else every key would be free to make. */
+    CHECK(sp->total > 0, "the offender has no stake at risk: the slash would take nothing");
+    return CHECKED();
+}
+
+/* The offender's account (every SLASH). */
+static inline uint32_t find_offender(const ca_ledger *l, cai_op_ctx *c)
+{
+    c->sp.offender = acc_find(l, &c->op->counterparty);
+    c->sp.victim = CAI_NONE;
+    c->sp.offense = c->op->deadline;
+    return c->sp.offender;
+}
+
+static ca_status check_slash_equivocation(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    /* Reports create no accounts (ledger.h, AVAILABILITY). */
+    CHECK(c->si != CAI_NONE, "reporter has no account");
+    CHECK(find_offender(l, c) != CAI_NONE, "offender has no account");
+    CHECK(c->sp.offense <= cai_sat_add(c->now, l->opts.max_escrow_duration),
+          "the task's deadline %llu is more than max_escrow_duration after now: report the "
+          "offense later",
+          (unsigned long long)c->sp.offense);
+    return check_slash_tail(l, c, k);
+}
+
+/* Open past its deadline, or settled after it (the `missed` mark): whatever the order of slash
+ * and settlement, the offense is slashable once. */
+static ca_status check_slash_missed(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(c->si != CAI_NONE, "reporter has no account");
+    CHECK(find_offender(l, c) != CAI_NONE, "offender has no account");
+    const cai_escrow *e = find_escrow(l, c);
+    CHECK(e != NULL, "no escrow for this award");
+    CHECK(c->sp.offender == e->worker, "offender is not the worker");
+    CHECK(!e->delivered, "worker delivered in time");
+    const int open = e->state == CA_LEDGER_ESCROW_OPEN;
+    CHECK(!open || c->now > e->deadline, "deadline not passed");
+    CHECK(open || e->missed, "escrow was settled by its deadline");
+    c->sp.victim = e->hirer;
+    c->sp.offense = e->deadline;
+    return check_slash_tail(l, c, k);
+}
+
+static ca_status check_slash_dispute(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(find_offender(l, c) != CAI_NONE, "offender has no account");
+    const cai_escrow *e = find_escrow(l, c);
+    CHECK(e != NULL, "no escrow for this award");
+    const unsigned party = party_of(e, c->sp.offender);
+    CHECK(party != 0, "offender is not a party");
+    c->sp.victim = party == CAI_PARTY_WORKER ? e->hirer : e->worker;
+    c->sp.offense = e->deadline;
+    return check_slash_tail(l, c, k);
+}
+
+/* ---- commits (cannot fail: checked, memory reserved, amounts bounded by minted) ---- */
+
+static void commit_mint(ca_ledger *l, cai_op_ctx *c)
+{
+    uint32_t ci = c->ci;
+    if (ci == CAI_NONE)
+        ci = id_eq(&c->op->signer, &c->op->counterparty) ? c->si
+                                                         : acc_create(l, &c->op->counterparty);
+    else
+        touch_acc(l, ci);
+    l->accounts[ci].balance += c->op->amount;
+    l->minted += c->op->amount;
+}
+
+static void commit_transfer(ca_ledger *l, cai_op_ctx *c)
+{
+    uint32_t ci = c->ci;
+    if (ci == CAI_NONE)
+        ci = acc_create(l, &c->op->counterparty);
+    else
+        touch_acc(l, ci);
+    l->accounts[c->si].balance -= c->op->amount;
+    l->accounts[ci].balance += c->op->amount;
+}
+
+static void commit_bond(ca_ledger *l, cai_op_ctx *c)
+{
+    cai_account *s = &l->accounts[c->si];
+    s->balance -= c->op->amount;
+    s->bonded += c->op->amount;
+}
+
+static void commit_unbond(ca_ledger *l, cai_op_ctx *c)
+{
+    cai_account *s = &l->accounts[c->si];
+    uint32_t e;
+    if (l->unbond_free != CAI_NONE) {
+        e = l->unbond_free;
+        l->unbond_free = l->unbonds[e].next;
+    } else {
+        e = l->n_unbonds++;
+    }
+    l->unbonds[e] = (cai_unbond){c->op->amount, c->mature_at, CAI_NONE};
+    uint32_t *link = &s->unbond_head;
+    while (*link != CAI_NONE)
+        link = &l->unbonds[*link].next;
+    *link = e;
+    s->unbond_count++;
+    s->bonded -= c->op->amount;
+    s->unbonding += c->op->amount;
+}
+
+/* Unlinks entry `e` at *link into the free list. */
+static inline void unbond_free(ca_ledger *l, cai_account *a, uint32_t *link, uint32_t e)
+{
+    a->unbond_count--;
+    *link = l->unbonds[e].next;
+    l->unbonds[e].next = l->unbond_free;
+    l->unbond_free = e;
+}
+
+static void commit_withdraw(ca_ledger *l, cai_op_ctx *c)
+{
+    cai_account *s = &l->accounts[c->si];
+    uint32_t *link = &s->unbond_head;
+    while (*link != CAI_NONE) {
+        uint32_t e = *link;
+        if (l->unbonds[e].mature_at <= c->now) {
+            s->unbonding -= l->unbonds[e].amount;
+            s->balance += l->unbonds[e].amount;
+            unbond_free(l, s, link, e);
+        } else {
+            link = &l->unbonds[e].next;
+        }
+    }
+}
+
+static void commit_escrow_open(ca_ledger *l, cai_op_ctx *c)
+{
+    const ca_ledger_op *op = c->op;
+    touch_acc(l, c->ci);
+    uint32_t e = l->n_escrows++;
+    l->escrows[e] = (cai_escrow){.award = op->ref,
+                                 .payment = op->amount,
+                                 .collateral = op->amount2,
+                                 .deadline = op->deadline,
+                                 .hirer = c->si,
+                                 .worker = c->ci,
+                                 .state = CA_LEDGER_ESCROW_OPEN,
+                                 .hpos = CAI_NONE};
+    list_dirty_esc(l, e);
+    l->escrows[e].flags = CAI_DIRTY;
+    cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
+    l->hired[c->si]++;
+    l->accounts[c->si].balance -= op->amount;
+    l->accounts[c->ci].balance -= op->amount2;
+    l->escrowed += op->amount + op->amount2;
+}
+
+static void commit_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
+{
+    touch_esc(l, c->ei);
+    l->escrows[c->ei].delivered = 1;
+    l->escrows[c->ei].result = c->op->result;
+}
+
+/* Settles the escrow: `to_worker` and `to_hirer` leave it (their sum is what it holds), `paid`
+ * of the payment went to the worker. A settled escrow waits in the expiry heap until no slash
+ * can use it. */
+static void settle(ca_ledger *l, cai_op_ctx *c, uint8_t state, uint64_t paid, uint64_t to_worker,
+                   uint64_t to_hirer)
+{
+    touch_esc(l, c->ei);
+    cai_escrow *e = &l->escrows[c->ei];
+    e->missed = !e->delivered && c->now > e->deadline;
+    e->paid = paid;
+    e->state = state;
+    touch_acc(l, e->hirer);
+    touch_acc(l, e->worker);
+    l->accounts[e->worker].balance += to_worker;
+    l->accounts[e->hirer].balance += to_hirer;
+    l->escrowed -= e->payment + e->collateral;
+    cai_ledger_expiry_push(l, CAI_EXP_ESCROW, c->ei);
+}
+
+static void commit_escrow_release(ca_ledger *l, cai_op_ctx *c)
+{
+    const cai_escrow *e = &l->escrows[c->ei];
+    settle(l, c, CA_LEDGER_ESCROW_RELEASED, e->payment, e->payment + e->collateral, 0);
+}
+
+static void commit_escrow_refund(ca_ledger *l, cai_op_ctx *c)
+{
+    const cai_escrow *e = &l->escrows[c->ei];
+    settle(l, c, CA_LEDGER_ESCROW_REFUNDED, 0, e->collateral, e->payment);
+}
+
+static void commit_escrow_split(ca_ledger *l, cai_op_ctx *c)
+{
+    const cai_escrow *e = &l->escrows[c->ei];
+    const uint64_t pay = c->op->amount, back = c->op->amount2;
+    settle(l, c, CA_LEDGER_ESCROW_SPLIT, pay, pay + (e->collateral - back),
+           (e->payment - pay) + back);
+}
+
+/* Records the used evidence key until its offense time + max_evidence_age (memory reserved). */
+static void record_evidence(ca_ledger *l, const slash_plan *sp)
+{
+    uint32_t k = l->n_evidence++;
+    l->evidence[k] = (cai_evidence){.key = sp->key,
+                                    .expiry = cai_sat_add(sp->offense, l->opts.max_evidence_age),
+                                    .hpos = CAI_NONE};
+    cai_idmap_insert(&l->ev_index, sp->key.bytes, k);
+    uint8_t d[32];
+    evidence_digest(&l->evidence[k], d);
+    sum_add(l->hsum, d, 0);
+    cai_ledger_expiry_push(l, CAI_EXP_EVIDENCE, k);
+}
+
+/* Takes the stake the check counted; the reporter (not the arbiter) and the victim get their
+ * shares, rounding down, the rest burns; jails the offender. */
+static void commit_slash(ca_ledger *l, cai_op_ctx *c)
+{
+    const slash_plan *sp = &c->sp;
+    const uint32_t kind = c->op->evidence, ppm = slash_ppm(l, kind);
+    const uint64_t now = c->now;
+    const uint64_t to_reporter = c->spec->signer != CAI_SIGNER_ARBITER
+                                     ? ppm_floor(sp->total, l->opts.reporter_share_ppm)
+                                     : 0;
+    const uint64_t to_victim =
+        sp->victim != CAI_NONE ? ppm_floor(sp->total, l->opts.victim_share_ppm) : 0;
+    touch_acc(l, sp->offender);
+    cai_account *off = &l->accounts[sp->offender];
+    off->bonded -= sp->from_bonded;
+    uint32_t *link = &off->unbond_head;
+    while (*link != CAI_NONE) {
+        uint32_t e = *link;
+        if (l->unbonds[e].mature_at > now) {
+            uint64_t cut = ppm_ceil(l->unbonds[e].amount, ppm);
+            l->unbonds[e].amount -= cut;
+            off->unbonding -= cut;
+        }
+        if (l->unbonds[e].amount == 0)
+            unbond_free(l, off, link, e);
+        else
+            link = &l->unbonds[e].next;
+    }
+    const uint64_t jail = jail_for(l, kind);
+    if (jail > 0) {
+        uint64_t until = now > UINT64_MAX - jail ? UINT64_MAX : now + jail;
+        if (until > off->jailed_until)
+            off->jailed_until = until;
+    }
+    if (to_reporter)
+        l->accounts[c->si].balance += to_reporter; /* touched with the nonce */
+    if (to_victim) {
+        touch_acc(l, sp->victim);
+        l->accounts[sp->victim].balance += to_victim;
+    }
+    l->burned += sp->total - to_reporter - to_victim;
+    record_evidence(l, sp);
+}
+
+/* ---- the table ---- */
+
+#define ROWS(rows) .checks = (rows), .n_checks = sizeof(rows) / sizeof((rows)[0])
+#define ROW(status, doc)                                                                           \
+    {                                                                                              \
+        (status), (doc)                                                                            \
+    }
+#define HAS_ACCOUNT(who) ROW(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, who " has an account")
+#define ESCROW_HELD      ROW(CA_ERR_LEDGER_UNKNOWN_ESCROW, "an escrow for `ref` is held")
+#define ESCROW_OPEN      ROW(CA_ERR_LEDGER_ESCROW_CLOSED, "the escrow is open")
+#define SIGNED_BY(party) ROW(CA_ERR_LEDGER_UNAUTHORIZED, "the signer is the escrow's " party)
+
+static const cai_ledger_check mint_rows[] = {
+    ROW(CA_ERR_OVERFLOW, "`minted` + `amount` ≤ 2^64 − 1"),
+};
+
+static const cai_ledger_check transfer_rows[] = {
+    HAS_ACCOUNT("the signer"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's balance ≥ `amount`"),
+};
+
+static const cai_ledger_check bond_rows[] = {
+    HAS_ACCOUNT("the signer"),
+    ROW(CA_ERR_LEDGER_JAILED, "the signer is not jailed: now ≥ its `jailed_until`"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's balance ≥ `amount`"),
+};
+
+static const cai_ledger_check unbond_rows[] = {
+    HAS_ACCOUNT("the signer"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the signer's bonded stake ≥ `amount`"),
+    ROW(CA_ERR_LIMIT, "the signer holds fewer than `max_unbonding_entries` unbonding entries"),
+    ROW(CA_ERR_OVERFLOW, "now + `unbonding_delay` ≤ 2^64 − 1 (the entry's `mature_at`)"),
+};
+
+static const cai_ledger_check withdraw_rows[] = {
+    HAS_ACCOUNT("the signer"),
+    ROW(CA_ERR_LEDGER_TOO_EARLY, "one of the signer's unbonding entries has `mature_at` ≤ now"),
+};
+
+static const cai_ledger_check escrow_open_rows[] = {
+    ROW(CA_ERR_LEDGER_ESCROW_EXISTS, "no escrow for `ref` is held (open, or settled and kept)"),
+    ROW(CA_ERR_LIMIT, "the ledger holds fewer than `max_escrows` escrows"),
+    ROW(CA_ERR_LEDGER_TOO_LATE, "`deadline` > now"),
+    ROW(CA_ERR_LEDGER_TOO_LATE, "`deadline` + `max_evidence_age` ≥ T (saturating)"),
+    ROW(CA_ERR_LIMIT, "`deadline` − now ≤ `max_escrow_duration`"),
+    HAS_ACCOUNT("the hirer (signer)"),
+    ROW(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+        "the worker (counterparty) has an account, even when `amount2` (the collateral) is 0"),
+    ROW(CA_ERR_LIMIT, "the hirer holds fewer than `max_escrows_per_hirer` escrows (open or kept)"),
+    ROW(CA_ERR_LEDGER_JAILED, "the worker is not jailed: now ≥ its `jailed_until`"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the hirer's balance ≥ `amount` (the payment)"),
+    ROW(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "the worker's balance ≥ `amount2` (the collateral)"),
+};
+
+static const cai_ledger_check escrow_deliver_rows[] = {
+    ESCROW_HELD,
+    SIGNED_BY("worker"),
+    ESCROW_OPEN,
+    ROW(CA_ERR_LEDGER_DELIVERED, "nothing was delivered"),
+    ROW(CA_ERR_LEDGER_TOO_LATE, "now ≤ the escrow's deadline"),
+    ROW(CA_ERR_LEDGER_TOO_LATE,
+        "submitted with its RESULT (`ca_ledger_submit_evidence`): the RESULT's `created_at` ≤ "
+        "the escrow's deadline"),
+};
+
+static const cai_ledger_check escrow_release_rows[] = {ESCROW_HELD, SIGNED_BY("hirer"),
+                                                       ESCROW_OPEN};
+
+static const cai_ledger_check escrow_refund_rows[] = {
+    ESCROW_HELD,
+    SIGNED_BY("hirer or its worker"),
+    ESCROW_OPEN,
+    ROW(CA_ERR_LEDGER_DELIVERED, "signed by the hirer: nothing was delivered"),
+    ROW(CA_ERR_LEDGER_TOO_EARLY, "signed by the hirer: now > the escrow's deadline"),
+};
+
+static const cai_ledger_check escrow_split_rows[] = {
+    ESCROW_HELD,
+    ESCROW_OPEN,
+    ROW(CA_ERR_INVALID_ARGUMENT, "`amount` ≤ the escrow's payment and `amount2` ≤ its collateral"),
+};
+
+/* The checks every SLASH ends with (check_slash_tail): `offense` is the kind's offense time,
+ * `ppm` the option naming its fraction. */
+#define SLASH_TAIL_ROWS(offense, ppm)                                                              \
+    ROW(CA_ERR_LEDGER_EVIDENCE_EXPIRED, offense " + `max_evidence_age` ≥ T (saturating)"),         \
+        ROW(CA_ERR_LEDGER_EVIDENCE_USED, "the evidence key of (`evidence`, `ref`, offender) is "   \
+                                         "not recorded"),                                          \
+        ROW(CA_ERR_LEDGER_NO_STAKE,                                                                \
+            "the slash takes something: Σ ceil(x · `" ppm "` / 10^6) > 0 over x = the "            \
+            "offender's bonded stake and each of its unbonding entries with `mature_at` > now")
+
+static const cai_ledger_check slash_equivocation_rows[] = {
+    HAS_ACCOUNT("the signer (reporter)"),
+    HAS_ACCOUNT("the offender (counterparty)"),
+    ROW(CA_ERR_LEDGER_TOO_EARLY,
+        "`deadline` (the task's: the offense time) ≤ now + `max_escrow_duration` (saturating)"),
+    SLASH_TAIL_ROWS("`deadline`", "slash_equivocation_ppm"),
+};
+
+static const cai_ledger_check slash_missed_rows[] = {
+    HAS_ACCOUNT("the signer (reporter)"),
+    HAS_ACCOUNT("the offender (counterparty)"),
+    ESCROW_HELD,
+    ROW(CA_ERR_LEDGER_BAD_EVIDENCE, "the offender is the escrow's worker"),
+    ROW(CA_ERR_LEDGER_DELIVERED, "nothing was delivered"),
+    ROW(CA_ERR_LEDGER_TOO_EARLY, "the escrow is settled, or now > its deadline"),
+    ROW(CA_ERR_LEDGER_ESCROW_CLOSED,
+        "the escrow is open, or was settled after its deadline (its `missed` mark)"),
+    SLASH_TAIL_ROWS("the escrow's deadline", "slash_missed_deadline_ppm"),
+};
+
+static const cai_ledger_check slash_dispute_rows[] = {
+    HAS_ACCOUNT("the offender (counterparty)"),
+    ESCROW_HELD,
+    ROW(CA_ERR_LEDGER_BAD_EVIDENCE, "the offender is the escrow's hirer or worker (the escrow "
+                                    "open or settled)"),
+    SLASH_TAIL_ROWS("the escrow's deadline", "slash_dispute_ppm"),
+};
+
+#define SLASH_ROW(kind, nm, rows, check_, signer_, zero_, who_, effect_)                           \
+    {                                                                                              \
+        .name = (nm), .type = CA_LEDGER_OP_SLASH, .evidence = (kind),                              \
+        .fields = F_CP | F_REF | F_DL | F_EV, .zero = (zero_), .signer = (signer_), .distinct = 1, \
+        .reserve = CAI_RES_EVIDENCE | CAI_RES_EXPIRY, ROWS(rows), .check = (check_),               \
+        .commit = commit_slash, .who = (who_), .effect = (effect_)                                 \
+    }
+
+const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
+    [CA_LEDGER_OP_MINT] = {.name = "MINT",
+                           .type = CA_LEDGER_OP_MINT,
+                           .fields = F_CP | F_AMT,
+                           .need = F_AMT,
+                           .signer = CAI_SIGNER_AUTHORITY,
+                           .new_cp = 1,
+                           ROWS(mint_rows),
+                           .check = check_mint,
+                           .commit = commit_mint,
+                           .who = "the authority",
+                           .effect = "`amount` new units to the counterparty (the authority "
+                                     "itself allowed)"},
+    [CA_LEDGER_OP_TRANSFER] = {.name = "TRANSFER",
+                               .type = CA_LEDGER_OP_TRANSFER,
+                               .fields = F_CP | F_AMT,
+                               .need = F_AMT,
+                               .distinct = 1,
+                               .new_cp = 1,
+                               ROWS(transfer_rows),
+                               .check = check_transfer,
+                               .commit = commit_transfer,
+                               .who = "the owner of the funds",
+                               .effect = "`amount` from the signer's balance to the "
+                                         "counterparty's"},
+    [CA_LEDGER_OP_BOND] = {.name = "BOND",
+                           .type = CA_LEDGER_OP_BOND,
+                           .fields = F_AMT,
+                           .need = F_AMT,
+                           ROWS(bond_rows),
+                           .check = check_bond,
+                           .commit = commit_bond,
+                           .who = "the owner",
+                           .effect = "`amount` from balance to bonded"},
+    [CA_LEDGER_OP_UNBOND] = {.name = "UNBOND",
+                             .type = CA_LEDGER_OP_UNBOND,
+                             .fields = F_AMT,
+                             .need = F_AMT,
+                             .reserve = CAI_RES_UNBOND,
+                             ROWS(unbond_rows),
+                             .check = check_unbond,
+                             .commit = commit_unbond,
+                             .who = "the owner",
+                             .effect = "`amount` from bonded to a new unbonding entry, last in "
+                                       "the account's list, maturing at now + "
+                                       "`unbonding_delay`"},
+    [CA_LEDGER_OP_WITHDRAW] = {.name = "WITHDRAW",
+                               .type = CA_LEDGER_OP_WITHDRAW,
+                               ROWS(withdraw_rows),
+                               .check = check_withdraw,
+                               .commit = commit_withdraw,
+                               .who = "the owner",
+                               .effect = "every unbonding entry with `mature_at` ≤ now to "
+                                         "balance"},
+    [CA_LEDGER_OP_ESCROW_OPEN] = {.name = "ESCROW_OPEN",
+                                  .type = CA_LEDGER_OP_ESCROW_OPEN,
+                                  .fields = F_CP | F_REF | F_AMT | F_AMT2 | F_DL,
+                                  .need = F_AMT,
+                                  .distinct = 1,
+                                  .reserve = CAI_RES_ESCROW,
+                                  ROWS(escrow_open_rows),
+                                  .check = check_escrow_open,
+                                  .commit = commit_escrow_open,
+                                  .who = "the hirer; signed ops carry the worker's cosignature",
+                                  .effect = "a new open escrow for `ref` holding `amount` (the "
+                                            "payment) of the hirer's balance and `amount2` (the "
+                                            "collateral) of the worker's"},
+    [CA_LEDGER_OP_ESCROW_DELIVER] = {.name = "ESCROW_DELIVER",
+                                     .type = CA_LEDGER_OP_ESCROW_DELIVER,
+                                     .fields = F_REF | F_RES,
+                                     .need = F_RES,
+                                     ROWS(escrow_deliver_rows),
+                                     .check = check_escrow_deliver,
+                                     .commit = commit_escrow_deliver,
+                                     .who = "the escrow's worker",
+                                     .effect = "the escrow is delivered and records `result`"},
+    [CA_LEDGER_OP_ESCROW_RELEASE] = {.name = "ESCROW_RELEASE",
+                                     .type = CA_LEDGER_OP_ESCROW_RELEASE,
+                                     .fields = F_REF,
+                                     .reserve = CAI_RES_EXPIRY,
+                                     ROWS(escrow_release_rows),
+                                     .check = check_escrow_release,
+                                     .commit = commit_escrow_release,
+                                     .who = "the escrow's hirer",
+                                     .effect = "settles it: payment and collateral to the "
+                                               "worker"},
+    [CA_LEDGER_OP_ESCROW_REFUND] = {.name = "ESCROW_REFUND",
+                                    .type = CA_LEDGER_OP_ESCROW_REFUND,
+                                    .fields = F_REF,
+                                    .reserve = CAI_RES_EXPIRY,
+                                    ROWS(escrow_refund_rows),
+                                    .check = check_escrow_refund,
+                                    .commit = commit_escrow_refund,
+                                    .who = "the escrow's worker, or its hirer",
+                                    .effect = "settles it: payment to the hirer, collateral to "
+                                              "the worker"},
+    [CA_LEDGER_OP_ESCROW_SPLIT] = {.name = "ESCROW_SPLIT",
+                                   .type = CA_LEDGER_OP_ESCROW_SPLIT,
+                                   .fields = F_REF | F_AMT | F_AMT2,
+                                   .signer = CAI_SIGNER_ARBITER,
+                                   .reserve = CAI_RES_EXPIRY,
+                                   ROWS(escrow_split_rows),
+                                   .check = check_escrow_split,
+                                   .commit = commit_escrow_split,
+                                   .who = "the arbiter",
+                                   .effect = "settles it: `amount` of the payment and the "
+                                             "collateral but `amount2` to the worker, the rest "
+                                             "to the hirer"},
+    [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION)] =
+        SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION, "SLASH EQUIVOCATION", slash_equivocation_rows,
+                  check_slash_equivocation, CAI_SIGNER_ANY, 0, "a reporter",
+                  "slashes the offender, jails it for `jail_equivocation` (\"Slashing\"): a "
+                  "reporter's share, no victim"),
+    [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE)] =
+        SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE, "SLASH MISSED_DEADLINE", slash_missed_rows,
+                  check_slash_missed, CAI_SIGNER_ANY, F_DL, "a reporter",
+                  "slashes the worker, jails it for `jail_missed_deadline` (\"Slashing\"): a "
+                  "reporter's share, the hirer the victim"),
+    [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE)] =
+        SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE, "SLASH DISPUTE", slash_dispute_rows,
+                  check_slash_dispute, CAI_SIGNER_ARBITER, F_DL, "the arbiter",
+                  "slashes the offender, jails it for `jail_dispute` (\"Slashing\"): no reporter's "
+                  "share, the other party the victim"),
+};
+
+unsigned cai_ledger_type_fields(uint32_t type)
+{
+    return type - 1u < CAI_LEDGER_OP_LAST ? cai_ledger_ops[type].fields : 0;
+}
+
+size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, size_t cap)
+{
+    size_t n = 0;
+#define STEP(kind_, k_, status_)                                                                   \
+    do {                                                                                           \
+        if (n < cap)                                                                               \
+            out[n] = (cai_ledger_step){(uint8_t)(kind_), (uint8_t)(k_), (status_)};                \
+        n++;                                                                                       \
+    } while (0)
+    STEP(CAI_STEP_TYPE, 0, CA_ERR_INVALID_ARGUMENT);
+    STEP(CAI_STEP_UNUSED, 0, CA_ERR_INVALID_ARGUMENT);
+    if (s->type == CA_LEDGER_OP_SLASH)
+        STEP(CAI_STEP_EVIDENCE, 0, CA_ERR_INVALID_ARGUMENT);
+    if (s->need)
+        STEP(CAI_STEP_NEED, 0, CA_ERR_INVALID_ARGUMENT);
+    if (s->zero)
+        STEP(CAI_STEP_ZERO, 0, CA_ERR_INVALID_ARGUMENT);
+    if (s->signer != CAI_SIGNER_ANY)
+        STEP(CAI_STEP_SIGNER, 0, CA_ERR_LEDGER_UNAUTHORIZED);
+    if (s->distinct)
+        STEP(CAI_STEP_DISTINCT, 0, CA_ERR_LEDGER_SELF_DEALING);
+    STEP(CAI_STEP_NONCE_USED, 0, CA_ERR_LEDGER_DUPLICATE);
+    STEP(CAI_STEP_NONCE_NEXT, 0, CA_ERR_LEDGER_BAD_NONCE);
+    for (unsigned k = 0; k < s->n_checks; k++)
+        STEP(CAI_STEP_CHECK, k, s->checks[k].status);
+    /* Every row but the authority's and the arbiter's checks that the signer has an account. */
+    const int creates = s->new_cp || s->signer != CAI_SIGNER_ANY;
+    if (creates)
+        STEP(CAI_STEP_ACCOUNTS, 0, CA_ERR_LIMIT);
+    if (creates || s->reserve)
+        STEP(CAI_STEP_MEMORY, 0, CA_ERR_NO_MEMORY);
+#undef STEP
+    return n;
+}
+
+/* ---- applying an op: the same steps for every row ---- */
+
+/*
+ * The steps of check_op are inlined into it (check_op itself into apply_op):
+ * the hot path pays for no call but the row's check and commit.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define STEP_FN static inline __attribute__((always_inline))
+#else
+#define STEP_FN static inline
+#endif
+
+/*
+ * Steps TYPE and UNUSED, the rule the encoder applies too (one encoding per op):
+ * the type is known and every field it does not carry is zero. *set: the
+ * fields the op sets (F_*).
+ */
+STEP_FN ca_status op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
+{
+    if (op->type - 1u >= CAI_LEDGER_OP_LAST) {
+        *step = CAI_STEP_TYPE;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
+    }
+    *set = cai_ledger_op_set_fields(op);
+    const unsigned unused = *set & ~(unsigned)cai_ledger_ops[op->type].fields;
+    if (unused != 0) {
+        *step = CAI_STEP_UNUSED;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
+                        op->type, cai_ledger_op_field_name(unused));
+    }
+    return CA_OK;
+}
+
+ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
+{
+    return op_carried(op, set, step);
+}
+
+/* Step 1: what the op must look like. */
+STEP_FN ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec **spec,
+                              unsigned *step)
+{
+    unsigned set = 0;
+    ca_status st = op_carried(op, &set, step);
+    if (st != CA_OK)
+        return st;
+    const cai_ledger_op_spec *s = cai_ledger_op_spec_of(op);
+    if (s == NULL) {
+        *step = CAI_STEP_EVIDENCE;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown evidence kind %u", op->evidence);
+    }
+    const unsigned missing = s->need & ~set, extra = s->zero & set;
+    if (missing != 0) {
+        *step = CAI_STEP_NEED;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s needs a non-zero %s", s->name,
+                        cai_ledger_op_field_name(missing));
+    }
+    if (extra != 0) {
+        *step = CAI_STEP_ZERO;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s leaves %s zero", s->name,
+                        cai_ledger_op_field_name(extra));
+    }
+    *spec = s;
+    return CA_OK;
+}
+
+/* Step 2: the signer's fixed role, then the counterparty. */
+STEP_FN ca_status check_signer(const ca_ledger *l, const cai_ledger_op_spec *s,
+                               const ca_ledger_op *op, unsigned *step)
+{
+    if (s->signer != CAI_SIGNER_ANY &&
+        !id_eq(&op->signer,
+               s->signer == CAI_SIGNER_AUTHORITY ? &l->opts.authority : &l->opts.arbiter)) {
+        *step = CAI_STEP_SIGNER;
+        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "only the %s may sign %s",
+                        s->signer == CAI_SIGNER_AUTHORITY ? "authority" : "arbiter", s->name);
+    }
+    if (s->distinct && id_eq(&op->signer, &op->counterparty)) {
+        *step = CAI_STEP_DISTINCT;
+        return cai_fail(CA_ERR_LEDGER_SELF_DEALING, "signer and counterparty are one account");
+    }
+    return CA_OK;
+}
+
+/* Step 3: nonce = the signer's last + 1 (its last is 0 while it has no account). */
+STEP_FN ca_status check_nonce(const ca_ledger *l, uint32_t si, uint64_t nonce, unsigned *step)
+{
+    const uint64_t last = si == CAI_NONE ? 0 : l->accounts[si].nonce;
+    if (nonce <= last) {
+        *step = CAI_STEP_NONCE_USED;
+        return cai_fail(CA_ERR_LEDGER_DUPLICATE, "nonce %llu already used (last %llu)",
+                        (unsigned long long)nonce, (unsigned long long)last);
+    }
+    if (nonce != last + 1) {
+        *step = CAI_STEP_NONCE_NEXT;
+        return cai_fail(CA_ERR_LEDGER_BAD_NONCE, "nonce %llu skips ahead of %llu",
+                        (unsigned long long)nonce, (unsigned long long)last + 1);
+    }
+    return CA_OK;
+}
+
+/* Step 5: room for what the commit adds: accounts within max_accounts, then memory. */
+STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
+{
+    const cai_ledger_op_spec *s = c->spec;
+    uint32_t fresh = c->si == CAI_NONE;
+    if (s->new_cp) {
+        c->ci = acc_find(l, &c->op->counterparty);
+        fresh += c->ci == CAI_NONE && !id_eq(&c->op->signer, &c->op->counterparty);
+    }
+    const unsigned r = s->reserve;
+    ca_status st = CA_OK;
+    if (fresh != 0 && (st = need_accounts(l, fresh))) {
+        *step = CAI_STEP_ACCOUNTS;
+        return st;
+    }
+    if ((fresh != 0 || (r & (CAI_RES_ESCROW | CAI_RES_EVIDENCE | CAI_RES_UNBOND)) != 0))
+        st = reserve(l, fresh, (r & CAI_RES_ESCROW) != 0, (r & CAI_RES_EVIDENCE) != 0,
+                     (r & CAI_RES_UNBOND) != 0);
+    if (st == CA_OK && (r & CAI_RES_EXPIRY))
+        st = cai_ledger_expiry_reserve(l, 1);
+    if (st != CA_OK)
+        *step = CAI_STEP_MEMORY;
+    return st;
+}
+
+/* Steps 1 to 5: CA_OK when the op applies; nothing changes either way. */
+STEP_FN ca_status check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
+                           const uint64_t *result_at, unsigned *step)
+{
+    const cai_ledger_op_spec *s = NULL;
+    ca_status st;
+    if ((st = check_shape(op, &s, step)) || (st = check_signer(l, s, op, step)))
+        return st;
+    c->spec = s;
+    c->op = op;
+    c->now = now;
+    c->result_at = result_at;
+    c->si = acc_find(l, &op->signer);
+    c->ci = c->ei = CAI_NONE;
+    if ((st = check_nonce(l, c->si, op->nonce, step)))
+        return st;
+    if ((st = s->check(l, c))) {
+        *step = CAI_STEP_CHECK;
+        return st;
+    }
+    return check_room(l, c, step);
+}
+
 static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                           const uint64_t *result_at)
 {
-    const ca_ledger_options *o = &l->opts;
-    ca_status st = check_shape(op);
+    cai_op_ctx c;
+    unsigned step;
+    ca_status st = check_op(l, &c, op, now, result_at, &step);
     if (st != CA_OK)
         return st;
-
-    /* Roles fixed by the options. */
-    if (op->type == CA_LEDGER_OP_MINT && !id_eq(&op->signer, &o->authority))
-        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "only the authority may mint");
-    if ((op->type == CA_LEDGER_OP_ESCROW_SPLIT ||
-         (op->type == CA_LEDGER_OP_SLASH && op->evidence == CA_LEDGER_EVIDENCE_DISPUTE)) &&
-        !id_eq(&op->signer, &o->arbiter))
-        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "only the arbiter may sign this op");
-    if ((op->type == CA_LEDGER_OP_TRANSFER || op->type == CA_LEDGER_OP_ESCROW_OPEN ||
-         op->type == CA_LEDGER_OP_SLASH) &&
-        id_eq(&op->signer, &op->counterparty))
-        return cai_fail(CA_ERR_LEDGER_SELF_DEALING, "signer and counterparty are one account");
-
-    /* Nonce. */
-    uint32_t si = acc_find(l, &op->signer);
-    uint64_t last = si == CAI_NONE ? 0 : l->accounts[si].nonce;
-    if (op->nonce <= last)
-        return cai_fail(CA_ERR_LEDGER_DUPLICATE, "nonce %llu already used (last %llu)",
-                        (unsigned long long)op->nonce, (unsigned long long)last);
-    if (op->nonce != last + 1)
-        return cai_fail(CA_ERR_LEDGER_BAD_NONCE, "nonce %llu skips ahead of %llu",
-                        (unsigned long long)op->nonce, (unsigned long long)last + 1);
-
-    uint32_t ci = CAI_NONE, ei = CAI_NONE;
-    slash_plan sp;
-    uint64_t mature_at = 0;
-
-    /* ---- validate (no change yet) ---- */
-    switch (op->type) {
-    case CA_LEDGER_OP_MINT: {
-        if (op->amount > UINT64_MAX - l->minted)
-            return cai_fail(CA_ERR_OVERFLOW, "minting would overflow the supply");
-        ci = acc_find(l, &op->counterparty);
-        uint32_t fresh =
-            (si == CAI_NONE) + (ci == CAI_NONE && !id_eq(&op->signer, &op->counterparty));
-        if ((st = need_accounts(l, fresh)) || (st = reserve(l, fresh, 0, 0, 0)))
-            return st;
-        break;
-    }
-    case CA_LEDGER_OP_TRANSFER:
-        if (si == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "sender has no account");
-        if (l->accounts[si].balance < op->amount)
-            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "balance %llu < %llu",
-                            (unsigned long long)l->accounts[si].balance,
-                            (unsigned long long)op->amount);
-        ci = acc_find(l, &op->counterparty);
-        if (ci == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
-            return st;
-        break;
-    case CA_LEDGER_OP_BOND:
-        if (si == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "signer has no account");
-        if (now < l->accounts[si].jailed_until)
-            return cai_fail(CA_ERR_LEDGER_JAILED, "account jailed until %llu",
-                            (unsigned long long)l->accounts[si].jailed_until);
-        if (l->accounts[si].balance < op->amount)
-            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "balance too small to bond");
-        break;
-    case CA_LEDGER_OP_UNBOND:
-        if (si == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "signer has no account");
-        if (l->accounts[si].bonded < op->amount)
-            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "bonded stake too small");
-        if (l->accounts[si].unbond_count >= o->max_unbonding_entries)
-            return cai_fail(CA_ERR_LIMIT, "account has %u unbonding entries (the maximum)",
-                            o->max_unbonding_entries);
-        if (now > UINT64_MAX - o->unbonding_delay)
-            return cai_fail(CA_ERR_OVERFLOW, "now + unbonding delay overflows");
-        mature_at = now + o->unbonding_delay;
-        if ((st = reserve(l, 0, 0, 0, 1)))
-            return st;
-        break;
-    case CA_LEDGER_OP_WITHDRAW: {
-        if (si == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "signer has no account");
-        int any = 0;
-        for (uint32_t e = l->accounts[si].unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
-            any |= l->unbonds[e].mature_at <= now;
-        if (!any)
-            return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "no unbonding entry has matured");
-        break;
-    }
-    case CA_LEDGER_OP_ESCROW_OPEN:
-        if (esc_find(l, &op->ref) != CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_ESCROW_EXISTS, "an escrow for this award exists");
-        if (l->n_escrows >= o->max_escrows)
-            return cai_fail(CA_ERR_LIMIT, "ledger holds the maximum of %u escrows", o->max_escrows);
-        if (op->deadline <= now)
-            return cai_fail(CA_ERR_LEDGER_TOO_LATE, "escrow deadline is not in the future");
-        if ((st = check_escrow_window(l, op, now)))
-            return st;
-        if (si == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "hirer has no account");
-        ci = acc_find(l, &op->counterparty);
-        if (ci == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "worker has no account");
-        if ((st = check_hirer_quota(l, si)))
-            return st;
-        if (now < l->accounts[ci].jailed_until)
-            return cai_fail(CA_ERR_LEDGER_JAILED, "worker jailed until %llu",
-                            (unsigned long long)l->accounts[ci].jailed_until);
-        if (l->accounts[si].balance < op->amount)
-            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "hirer cannot cover the payment");
-        if (l->accounts[ci].balance < op->amount2)
-            return cai_fail(CA_ERR_LEDGER_INSUFFICIENT_FUNDS, "worker cannot cover the collateral");
-        if ((st = reserve(l, 0, 1, 0, 0)))
-            return st;
-        break;
-    case CA_LEDGER_OP_ESCROW_DELIVER:
-    case CA_LEDGER_OP_ESCROW_RELEASE:
-    case CA_LEDGER_OP_ESCROW_REFUND:
-    case CA_LEDGER_OP_ESCROW_SPLIT: {
-        ei = esc_find(l, &op->ref);
-        if (ei == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
-        const cai_escrow *e = &l->escrows[ei];
-        int is_hirer = si == e->hirer, is_worker = si == e->worker;
-        if ((op->type == CA_LEDGER_OP_ESCROW_DELIVER && !is_worker) ||
-            (op->type == CA_LEDGER_OP_ESCROW_RELEASE && !is_hirer) ||
-            (op->type == CA_LEDGER_OP_ESCROW_REFUND && !is_hirer && !is_worker))
-            return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED, "signer is not the party this op needs");
-        if (e->state != CA_LEDGER_ESCROW_OPEN)
-            return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED, "escrow already settled");
-        if (op->type == CA_LEDGER_OP_ESCROW_DELIVER) {
-            if (e->delivered)
-                return cai_fail(CA_ERR_LEDGER_DELIVERED, "result already recorded");
-            if (now > e->deadline)
-                return cai_fail(CA_ERR_LEDGER_TOO_LATE, "deadline passed");
-            if (result_at != NULL && *result_at > e->deadline)
-                return cai_fail(CA_ERR_LEDGER_TOO_LATE, "RESULT created after the deadline");
-        } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND && is_hirer) {
-            if (e->delivered)
-                return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
-            if (now <= e->deadline)
-                return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "deadline not passed");
-        } else if (op->type == CA_LEDGER_OP_ESCROW_SPLIT) {
-            if (op->amount > e->payment || op->amount2 > e->collateral)
-                return cai_fail(CA_ERR_INVALID_ARGUMENT, "split exceeds the escrowed amounts");
-        }
-        if (op->type == CA_LEDGER_OP_ESCROW_SPLIT && si == CAI_NONE &&
-            ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
-            return st;
-        /* A settled escrow waits in the expiry heap until no slash can use it. */
-        if (op->type != CA_LEDGER_OP_ESCROW_DELIVER && (st = cai_ledger_expiry_reserve(l, 1)))
-            return st;
-        break;
-    }
-    case CA_LEDGER_OP_SLASH: {
-        memset(&sp, 0, sizeof sp);
-        /* Reports create no accounts; the arbiter (DISPUTE), one identity, gets one. */
-        if (si == CAI_NONE && op->evidence != CA_LEDGER_EVIDENCE_DISPUTE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "reporter has no account");
-        sp.offender = acc_find(l, &op->counterparty);
-        sp.victim = CAI_NONE;
-        if (sp.offender == CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "offender has no account");
-        sp.offense = op->deadline;
-        if (op->evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) {
-            ei = esc_find(l, &op->ref);
-            if (ei == CAI_NONE)
-                return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
-            const cai_escrow *e = &l->escrows[ei];
-            if (op->evidence == CA_LEDGER_EVIDENCE_MISSED_DEADLINE) {
-                /* Open past its deadline, or settled after it (the `missed` mark): whatever
-                 * the order of slash and settlement, the offense is slashable once. */
-                if (sp.offender != e->worker)
-                    return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not the worker");
-                if (e->delivered)
-                    return cai_fail(CA_ERR_LEDGER_DELIVERED, "worker delivered in time");
-                if (e->state == CA_LEDGER_ESCROW_OPEN && now <= e->deadline)
-                    return cai_fail(CA_ERR_LEDGER_TOO_EARLY, "deadline not passed");
-                if (e->state != CA_LEDGER_ESCROW_OPEN && !e->missed)
-                    return cai_fail(CA_ERR_LEDGER_ESCROW_CLOSED,
-                                    "escrow was settled by its deadline");
-                sp.victim = e->hirer;
-            } else {
-                if (sp.offender != e->worker && sp.offender != e->hirer)
-                    return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "offender is not a party");
-                sp.victim = sp.offender == e->worker ? e->hirer : e->worker;
-            }
-            sp.offense = e->deadline;
-            ei = CAI_NONE; /* the escrow itself does not change */
-        }
-        if ((st = check_offense_time(l, op, &sp, now)))
-            return st;
-        cai_ledger_evidence_key(op->evidence, &op->ref, &op->counterparty, &sp.key);
-        if (ev_find(l, &sp.key) != CAI_NONE)
-            return cai_fail(CA_ERR_LEDGER_EVIDENCE_USED, "evidence already used");
-        /* Amounts: each bucket (bond, each unmatured unbonding entry) loses ceil(x*ppm/1e6). */
-        uint32_t ppm = slash_ppm(o, op->evidence);
-        const cai_account *off = &l->accounts[sp.offender];
-        sp.from_bonded = ppm_ceil(off->bonded, ppm);
-        sp.total = sp.from_bonded;
-        for (uint32_t e = off->unbond_head; e != CAI_NONE; e = l->unbonds[e].next)
-            if (l->unbonds[e].mature_at > now)
-                sp.total += ppm_ceil(l->unbonds[e].amount, ppm);
-        if (sp.total == 0) /* else every key would be free to make */
-            return cai_fail(CA_ERR_LEDGER_NO_STAKE,
-                            "the offender has no stake at risk: the slash would take nothing");
-        if (si == CAI_NONE && ((st = need_accounts(l, 1)) || (st = reserve(l, 1, 0, 0, 0))))
-            return st;
-        if ((st = reserve(l, 0, 0, 1, 0)) || (st = cai_ledger_expiry_reserve(l, 1)))
-            return st;
-        sp.reporter_paid = op->evidence != CA_LEDGER_EVIDENCE_DISPUTE;
-        sp.to_reporter = sp.reporter_paid ? ppm_floor(sp.total, o->reporter_share_ppm) : 0;
-        sp.to_victim = sp.victim != CAI_NONE ? ppm_floor(sp.total, o->victim_share_ppm) : 0;
-        sp.to_burn = sp.total - sp.to_reporter - sp.to_victim;
-        break;
-    }
-    default:
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type");
-    }
-
-    /* ---- commit (cannot fail: memory reserved, arithmetic bounded by minted) ---- */
-    if (si == CAI_NONE)
-        si = acc_create(l, &op->signer);
+    /* Commit: cannot fail. */
+    if (c.si == CAI_NONE)
+        c.si = acc_create(l, &op->signer);
     else
-        touch_acc(l, si);
-    l->accounts[si].nonce = op->nonce;
-    cai_account *s = &l->accounts[si];
-
-    switch (op->type) {
-    case CA_LEDGER_OP_MINT:
-        if (ci == CAI_NONE)
-            ci = id_eq(&op->signer, &op->counterparty) ? si : acc_create(l, &op->counterparty);
-        else
-            touch_acc(l, ci);
-        l->accounts[ci].balance += op->amount;
-        l->minted += op->amount;
-        break;
-    case CA_LEDGER_OP_TRANSFER:
-        if (ci == CAI_NONE)
-            ci = acc_create(l, &op->counterparty);
-        else
-            touch_acc(l, ci);
-        s = &l->accounts[si];
-        s->balance -= op->amount;
-        l->accounts[ci].balance += op->amount;
-        break;
-    case CA_LEDGER_OP_BOND:
-        s->balance -= op->amount;
-        s->bonded += op->amount;
-        break;
-    case CA_LEDGER_OP_UNBOND: {
-        uint32_t e;
-        if (l->unbond_free != CAI_NONE) {
-            e = l->unbond_free;
-            l->unbond_free = l->unbonds[e].next;
-        } else {
-            e = l->n_unbonds++;
-        }
-        l->unbonds[e] = (cai_unbond){op->amount, mature_at, CAI_NONE};
-        uint32_t *link = &s->unbond_head;
-        while (*link != CAI_NONE)
-            link = &l->unbonds[*link].next;
-        *link = e;
-        s->unbond_count++;
-        s->bonded -= op->amount;
-        s->unbonding += op->amount;
-        break;
-    }
-    case CA_LEDGER_OP_WITHDRAW: {
-        uint32_t *link = &s->unbond_head;
-        while (*link != CAI_NONE) {
-            uint32_t e = *link;
-            if (l->unbonds[e].mature_at <= now) {
-                s->unbonding -= l->unbonds[e].amount;
-                s->balance += l->unbonds[e].amount;
-                s->unbond_count--;
-                *link = l->unbonds[e].next;
-                l->unbonds[e].next = l->unbond_free;
-                l->unbond_free = e;
-            } else {
-                link = &l->unbonds[e].next;
-            }
-        }
-        break;
-    }
-    case CA_LEDGER_OP_ESCROW_OPEN: {
-        touch_acc(l, ci);
-        uint32_t e = l->n_escrows++;
-        l->escrows[e] = (cai_escrow){.award = op->ref,
-                                     .payment = op->amount,
-                                     .collateral = op->amount2,
-                                     .deadline = op->deadline,
-                                     .hirer = si,
-                                     .worker = ci,
-                                     .state = CA_LEDGER_ESCROW_OPEN,
-                                     .hpos = CAI_NONE};
-        list_dirty_esc(l, e);
-        l->escrows[e].flags = CAI_DIRTY;
-        cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
-        l->hired[si]++;
-        l->accounts[si].balance -= op->amount;
-        l->accounts[ci].balance -= op->amount2;
-        l->escrowed += op->amount + op->amount2;
-        break;
-    }
-    case CA_LEDGER_OP_ESCROW_DELIVER:
-        touch_esc(l, ei);
-        l->escrows[ei].delivered = 1;
-        l->escrows[ei].result = op->result;
-        break;
-    case CA_LEDGER_OP_ESCROW_RELEASE:
-    case CA_LEDGER_OP_ESCROW_REFUND:
-    case CA_LEDGER_OP_ESCROW_SPLIT: {
-        touch_esc(l, ei);
-        cai_escrow *e = &l->escrows[ei];
-        uint64_t to_worker, to_hirer;
-        e->missed = !e->delivered && now > e->deadline;
-        if (op->type == CA_LEDGER_OP_ESCROW_RELEASE) {
-            to_worker = e->payment + e->collateral;
-            to_hirer = 0;
-            e->paid = e->payment;
-            e->state = CA_LEDGER_ESCROW_RELEASED;
-        } else if (op->type == CA_LEDGER_OP_ESCROW_REFUND) {
-            to_worker = e->collateral;
-            to_hirer = e->payment;
-            e->state = CA_LEDGER_ESCROW_REFUNDED;
-        } else {
-            to_worker = op->amount + (e->collateral - op->amount2);
-            to_hirer = (e->payment - op->amount) + op->amount2;
-            e->paid = op->amount;
-            e->state = CA_LEDGER_ESCROW_SPLIT;
-        }
-        touch_acc(l, e->hirer);
-        touch_acc(l, e->worker);
-        l->accounts[e->worker].balance += to_worker;
-        l->accounts[e->hirer].balance += to_hirer;
-        l->escrowed -= e->payment + e->collateral;
-        cai_ledger_expiry_push(l, CAI_EXP_ESCROW, ei);
-        break;
-    }
-    case CA_LEDGER_OP_SLASH: {
-        touch_acc(l, sp.offender);
-        cai_account *off = &l->accounts[sp.offender];
-        uint32_t ppm = slash_ppm(o, op->evidence);
-        off->bonded -= sp.from_bonded;
-        uint32_t *link = &off->unbond_head;
-        while (*link != CAI_NONE) {
-            uint32_t e = *link;
-            if (l->unbonds[e].mature_at > now) {
-                uint64_t cut = ppm_ceil(l->unbonds[e].amount, ppm);
-                l->unbonds[e].amount -= cut;
-                off->unbonding -= cut;
-            }
-            if (l->unbonds[e].amount == 0) {
-                off->unbond_count--;
-                *link = l->unbonds[e].next;
-                l->unbonds[e].next = l->unbond_free;
-                l->unbond_free = e;
-            } else {
-                link = &l->unbonds[e].next;
-            }
-        }
-        uint64_t jail = jail_for(o, op->evidence);
-        if (jail > 0) {
-            uint64_t until = now > UINT64_MAX - jail ? UINT64_MAX : now + jail;
-            if (until > off->jailed_until)
-                off->jailed_until = until;
-        }
-        if (sp.to_reporter) {
-            l->accounts[si].balance += sp.to_reporter; /* si touched above */
-        }
-        if (sp.to_victim) {
-            touch_acc(l, sp.victim);
-            l->accounts[sp.victim].balance += sp.to_victim;
-        }
-        l->burned += sp.to_burn;
-        record_evidence(l, &sp);
-        break;
-    }
-    default:
-        break;
-    }
+        touch_acc(l, c.si);
+    l->accounts[c.si].nonce = op->nonce;
+    c.spec->commit(l, &c);
     advance_horizon(l, now);
     l->seq++;
     return CA_OK;
@@ -1180,6 +1599,17 @@ ca_status cai_ledger_apply_delivery(ca_ledger *l, const ca_ledger_op *op, uint64
                                     uint64_t result_at)
 {
     return apply_op(l, op, now, &result_at);
+}
+
+ca_status cai_ledger_check_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                              const uint64_t *result_at, cai_ledger_step *failed)
+{
+    cai_op_ctx c;
+    unsigned step = CAI_STEP_TYPE;
+    c.k = 0;
+    ca_status st = check_op(l, &c, op, now, result_at, &step);
+    *failed = (cai_ledger_step){(uint8_t)step, (uint8_t)(step == CAI_STEP_CHECK ? c.k : 0), st};
+    return st;
 }
 
 /* ---------------------------------------------------------------- queries */

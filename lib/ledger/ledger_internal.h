@@ -241,7 +241,8 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       const uint8_t *cosig, uint8_t *out, size_t out_cap,
                                       size_t *out_len);
 /* Strict decode of signed bytes (sig and cosig non-NULL: *sig and, for ESCROW_OPEN, *cosig point
- * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). */
+ * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). Writes
+ * its outputs only on success. */
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
                                       const uint8_t **sig, const uint8_t **cosig);
 

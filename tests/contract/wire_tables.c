@@ -8,6 +8,12 @@
  * It also checks what the decoder assumes of every table: keys below 128, in
  * strictly ascending order (check_keys), and fails otherwise.
  *
+ * It prints the ledger's op table too (lib/ledger/ledger_ops.h): who signs
+ * each op type and what it does, and per type (SLASH: per evidence kind) the
+ * exact order of its checks with the answer of each (ledger_checks), from the
+ * same rows and step list (cai_ledger_op_steps) that cai_ledger_apply_op runs
+ * and test_check_order walks.
+ *
  * Output: for each table, a line "@@ ID", then its markdown. A table nested
  * in another (a map field, an array of maps) is printed after it under its
  * own name; two tables of one name (a task's input and output content) must
@@ -22,7 +28,8 @@
 #include "card/card_internal.h"
 #include "cyberagent.h"
 #include "envelope/envelope_internal.h"
-#include "ledger/ledger_internal.h"
+#include "keyhistory/keyhistory_internal.h"
+#include "ledger/ledger_ops.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
 
@@ -249,21 +256,9 @@ static void print_table(const cai_wire_table *tab, const cai_wire_table *more, c
 /* Which keys each op type carries, read from the encoder's own output. */
 static void ledger_keys(void)
 {
-    static const char *const names[] = {"",
-                                        "MINT",
-                                        "TRANSFER",
-                                        "BOND",
-                                        "UNBOND",
-                                        "WITHDRAW",
-                                        "ESCROW_OPEN",
-                                        "ESCROW_DELIVER",
-                                        "ESCROW_RELEASE",
-                                        "ESCROW_REFUND",
-                                        "ESCROW_SPLIT",
-                                        "SLASH"};
     static const uint8_t sig[64];
     printf("@@ ledger op keys\n| type | keys |\n|------|------|\n");
-    for (uint32_t type = 1; type <= CA_LEDGER_OP_SLASH; type++) {
+    for (uint32_t type = 1; type <= CAI_LEDGER_OP_LAST; type++) {
         ca_ledger_op op;
         memset(&op, 0, sizeof op);
         op.type = type;
@@ -279,7 +274,9 @@ static void ledger_keys(void)
         cai_wr_init(&r, enc, len);
         if (cai_wr_map(&r, &m) != CA_OK)
             exit(1);
-        printf("| %s (%u) | ", names[type], type);
+        /* The type's row name (SLASH's is "SLASH EQUIVOCATION": the type is its first word). */
+        const char *name = cai_ledger_ops[type].name;
+        printf("| %.*s (%u) | ", (int)strcspn(name, " "), name, type);
         for (uint32_t i = 0, n = m.remaining; i < n; i++) {
             uint64_t key = 0;
             if (cai_wr_uint(&r, &key) != CA_OK || cai_wr_skip(&r) != CA_OK)
@@ -290,6 +287,113 @@ static void ledger_keys(void)
     }
 }
 
+/* The op fields in `bits` (F_*), by their wire names: "`a`, `b`". */
+static void field_list(unsigned bits)
+{
+    const char *sep = "";
+    for (unsigned b = 1; b <= bits; b <<= 1)
+        if (bits & b) {
+            printf("%s`%s`", sep, cai_ledger_op_field_name(b));
+            sep = ", ";
+        }
+}
+
+/* What must hold at step `st` of row `s`. */
+static void step_rule(const cai_ledger_op_spec *s, const cai_ledger_step *st)
+{
+    const unsigned all = F_CP | F_REF | F_AMT | F_AMT2 | F_DL | F_EV | F_RES;
+    switch (st->kind) {
+    case CAI_STEP_TYPE:
+        printf("`type` is 1 .. %u", (unsigned)CAI_LEDGER_OP_LAST);
+        break;
+    case CAI_STEP_UNUSED:
+        printf("the fields %s does not carry are 0: ",
+               s->type == CA_LEDGER_OP_SLASH ? "SLASH" : s->name);
+        field_list(all & ~(unsigned)s->fields);
+        break;
+    case CAI_STEP_EVIDENCE:
+        printf("`evidence` is 1 .. %u (this table: %u)", (unsigned)CA_LEDGER_EVIDENCE_DISPUTE,
+               s->evidence);
+        break;
+    case CAI_STEP_NEED:
+        field_list(s->need);
+        printf(" ≠ 0");
+        break;
+    case CAI_STEP_ZERO:
+        field_list(s->zero);
+        printf(" = 0");
+        break;
+    case CAI_STEP_SIGNER:
+        printf("`signer` is the options' `%s`",
+               s->signer == CAI_SIGNER_AUTHORITY ? "authority" : "arbiter");
+        break;
+    case CAI_STEP_DISTINCT:
+        printf("`counterparty` ≠ `signer`");
+        break;
+    case CAI_STEP_NONCE_USED:
+        printf("`nonce` > the signer's last nonce (0 while it has no account: `nonce` 0 always "
+               "fails here)");
+        break;
+    case CAI_STEP_NONCE_NEXT:
+        printf("`nonce` = the signer's last nonce + 1");
+        break;
+    case CAI_STEP_CHECK:
+        printf("%s", s->checks[st->k].doc);
+        break;
+    case CAI_STEP_ACCOUNTS:
+        printf("the accounts the op creates fit: accounts held + new ≤ `max_accounts`, new "
+               "counting ");
+        if (s->signer != CAI_SIGNER_ANY)
+            printf("the signer%s", s->new_cp ? " and " : "");
+        if (s->new_cp)
+            printf("the counterparty%s", s->distinct ? "" : " (when not the signer)");
+        printf(" if without an account");
+        break;
+    case CAI_STEP_MEMORY: {
+        printf("memory for what the commit adds:");
+        const char *sep = " ";
+        if (s->new_cp || s->signer != CAI_SIGNER_ANY) {
+            printf("%sthe new accounts", sep);
+            sep = ", ";
+        }
+        static const char *const what[] = {"an escrow", "an evidence key", "an unbonding entry",
+                                           "an expiry-heap entry"};
+        for (unsigned b = 0; b < 4; b++)
+            if (s->reserve & (1u << b)) {
+                printf("%s%s", sep, what[b]);
+                sep = ", ";
+            }
+        break;
+    }
+    default:
+        fprintf(stderr, "wire-tables: step kind %u has no text\n", st->kind);
+        exit(1);
+    }
+}
+
+/* Who signs each op and what it does; then per row its checks, in the order apply runs them. */
+static void ledger_checks(void)
+{
+    printf("@@ ledger ops\n| op | signed by | effect |\n|----|-----------|--------|\n");
+    for (unsigned i = 1; i < CAI_LEDGER_N_SPECS; i++)
+        printf("| %s | %s | %s |\n", cai_ledger_ops[i].name, cai_ledger_ops[i].who,
+               cai_ledger_ops[i].effect);
+    for (unsigned i = 1; i < CAI_LEDGER_N_SPECS; i++) {
+        const cai_ledger_op_spec *s = &cai_ledger_ops[i];
+        cai_ledger_step steps[64];
+        size_t n = cai_ledger_op_steps(s, steps, 64);
+        if (n > 64)
+            exit(1);
+        printf("@@ ledger checks %s\n| # | must hold | else |\n|---|-----------|------|\n",
+               s->name);
+        for (size_t k = 0; k < n; k++) {
+            printf("| %zu | ", k + 1);
+            step_rule(s, &steps[k]);
+            printf(" | `%s` |\n", ca_status_str(steps[k].status));
+        }
+    }
+}
+
 int main(void)
 {
     print_table(&cai_envelope_table, NULL, NULL);
@@ -297,6 +401,8 @@ int main(void)
     for (uint32_t k = CA_KIND_TASK_REQUEST; k <= CA_KIND_TASK_DISPUTE; k++)
         print_table(cai_task_body_table(k), NULL, NULL);
     print_table(&cai_ledger_op_table, &cai_ledger_op_sig_table, "only for the types below");
+    print_table(&cai_key_event_table, &cai_key_event_sig_table, "rotation only");
     ledger_keys();
+    ledger_checks();
     return 0;
 }

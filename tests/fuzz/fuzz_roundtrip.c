@@ -65,6 +65,10 @@
  *                                                    a DELIVER's RESULT, as bytes: replay does
  *                                                    not open it; EVIDENCE and TASK_MSG cover
  *                                                    their decoders)
+ *   20 KEY_EVENT       cai_key_event_decode (what    cai_key_event_encode (the writer of
+ *                      ca_key_event_open,            ca_key_event_incept / _rotate) from the
+ *                      ca_key_history_new / _append  decoded fields and signature
+ *                      decode)
  *
  * Not covered, and why: zstd frames inside compressed bodies and sealed
  * boxes are not canonical by design (many frames decompress to one body; a
@@ -93,6 +97,7 @@
 #include "fuzz.h"
 #include "fuzz_ledger_common.h"
 #include "identity/identity_internal.h"
+#include "keyhistory/keyhistory_internal.h"
 #include "ledger/ledger_internal.h"
 #include "task/task_internal.h"
 
@@ -111,6 +116,7 @@ enum {
     RT_LEDGER_SNAPSHOT = 17,
     RT_REP_SNAPSHOT = 18,
     RT_LEDGER_JOURNAL = 19,
+    RT_KEY_EVENT = 20,
     RT_COUNT
 };
 #define RT_FIX_CHECKSUM 0x80u
@@ -475,6 +481,20 @@ static void rt_did(const uint8_t *data, size_t size)
     same((const uint8_t *)text, n, data, size);
 }
 
+/* ---- key events ---- */
+
+static void rt_key_event(const uint8_t *data, size_t size)
+{
+    cai_key_event ev;
+    if (cai_key_event_decode(data, size, &ev) != CA_OK)
+        return;
+    uint8_t *out = buf_for(size);
+    size_t n = 0;
+    FUZZ_CHECK(cai_key_event_encode(&ev, out, size + 64, &n) == CA_OK);
+    same(out, n, data, size);
+    free(out);
+}
+
 /* ---- key files ---- */
 
 static void rt_keyfile(const uint8_t *data, size_t size, int fix)
@@ -674,6 +694,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case RT_LEDGER_JOURNAL:
         rt_ledger_journal(data, size);
+        break;
+    case RT_KEY_EVENT:
+        rt_key_event(data, size);
         break;
     default:
         break;

@@ -878,6 +878,13 @@ static void test_signed_ops(void **state)
         bad[un] = 0;
         assert_status(CA_ERR_MALFORMED, ca_ledger_op_decode(bad, un + 1, &back));
         assert_status(CA_ERR_MALFORMED, ca_ledger_op_decode(bad, un - 1, &back));
+        /* A failed decode writes nothing: the op read before is still there. */
+        assert_memory_equal(&back, &x, sizeof x);
+        ca_ledger_op before;
+        memset(&before, 0xa5, sizeof before);
+        back = before;
+        assert_status(CA_ERR_MALFORMED, ca_ledger_op_decode(bad, 40, &back));
+        assert_memory_equal(&back, &before, sizeof before);
     }
 
     /* Unsigned encoding: deterministic and shorter than the signed form. */

@@ -83,7 +83,8 @@ from .envelope import (
     sign_envelope_with_id,
 )
 
-from . import card, ledger, reputation, routing, task
+from . import card, keyhistory, ledger, reputation, routing, task
+from .keyhistory import KeyHistory
 from .task import Evidence, Task, TaskMessage
 from .routing import Candidate, Kad, Routing
 from .card import (

@@ -57,6 +57,10 @@ CONSTANTS = {
     "CA_ERR_WRONG_PASSPHRASE": -104,
     "CA_ERR_KEYFILE_TOO_COSTLY": -105,
     "CA_ERR_BAD_SIGN_TAG": -106,
+    "CA_ERR_KEY_NOT_COMMITTED": -107,
+    "CA_ERR_KEY_EVENT_ORDER": -108,
+    "CA_ERR_KEY_UNKNOWN": -109,
+    "CA_ERR_KEY_ROTATED": -110,
     "CA_ERR_MALFORMED": -200,
     "CA_ERR_BAD_VERSION": -201,
     "CA_ERR_EXPIRED": -202,
@@ -107,6 +111,13 @@ CONSTANTS = {
     "CA_ENVELOPE_MAX_BODY_BYTES_DEFAULT": 1048576,
     "CA_ENVELOPE_MAX_ENVELOPE_BYTES_DEFAULT": 1052672,
     "CA_ENVELOPE_MAX_SKEW_MS_DEFAULT": 30000,
+    # keyhistory.h
+    "CA_KEY_EVENT_INCEPTION": 1,
+    "CA_KEY_EVENT_ROTATION": 2,
+    "CA_KEY_EVENT_MAX_BYTES": 256,
+    "CA_KEY_HISTORY_MAX_EVENTS": 1048576,
+    "CA_KEY_EVENT_INFO_VERSION": 1,
+    "CA_KEY_INFO_VERSION": 1,
     "CA_REPLAY_GUARD_OPTIONS_VERSION": 1,
     "CA_REPLAY_GUARD_CAPACITY_DEFAULT": 65536,
     "CA_REPLAY_GUARD_MAX_LIFETIME_MS_DEFAULT": 86400000,
@@ -436,6 +447,30 @@ class ca_ledger_escrow_info(Structure):
     ]
 
 
+class ca_key_event_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("type", c_uint32),
+        ("sequence", c_uint64),
+        ("identifier", ca_hash),
+        ("prior", ca_hash),
+        ("key", ca_agent_id),
+        ("next", ca_hash),
+        ("time", c_uint64),
+        ("digest", ca_hash),
+    ]
+
+
+class ca_key_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("sequence", c_uint64),
+        ("valid_from", c_uint64),
+        ("valid_until", c_uint64),
+        ("current", c_uint32),
+    ]
+
+
 class ca_ledger_totals(Structure):
     _fields_ = [
         ("minted", c_uint64),
@@ -758,6 +793,8 @@ STRUCTS = [
     ca_ledger_account_info,
     ca_ledger_escrow_info,
     ca_ledger_totals,
+    ca_key_event_info,
+    ca_key_info,
     ca_card_capability,
     ca_card_params,
     ca_a2a_verify_options,
@@ -794,6 +831,10 @@ class ca_envelope(Structure):
 
 
 class ca_replay_guard(Structure):
+    """Opaque."""
+
+
+class ca_key_history(Structure):
     """Opaque."""
 
 
@@ -1074,4 +1115,20 @@ SIGNATURES = [
     # ledger.h (evidence)
     ("ca_ledger_evidence_max_bytes", c_size_t, []),
     ("ca_ledger_submit_evidence", ca_status, [P(ca_ledger), buf, c_size_t, buf, c_size_t, c_uint64, P(c_uint64)]),
+    # keyhistory.h
+    ("ca_key_event_max_bytes", c_size_t, []),
+    ("ca_key_history_max_events", c_size_t, []),
+    ("ca_key_commitment", ca_status, [P(ca_agent_id), P(ca_hash)]),
+    ("ca_key_event_incept", ca_status, [P(ca_identity), P(ca_hash), c_uint64, buf, c_size_t, P(c_size_t)]),
+    ("ca_key_event_rotate", ca_status, [P(ca_key_history), P(ca_identity), P(ca_hash), c_uint64, buf, c_size_t, P(c_size_t)]),
+    ("ca_key_event_open", ca_status, [buf, c_size_t, P(ca_key_event_info)]),
+    ("ca_key_history_new", ca_status, [P(P(ca_key_history)), buf, c_size_t]),
+    ("ca_key_history_free", None, [P(ca_key_history)]),
+    ("ca_key_history_append", ca_status, [P(ca_key_history), buf, c_size_t]),
+    ("ca_key_history_id", None, [P(ca_key_history), P(ca_hash)]),
+    ("ca_key_history_sequence", c_uint64, [P(ca_key_history)]),
+    ("ca_key_history_current", None, [P(ca_key_history), P(ca_agent_id)]),
+    ("ca_key_history_last_digest", None, [P(ca_key_history), P(ca_hash)]),
+    ("ca_key_history_key", ca_status, [P(ca_key_history), P(ca_agent_id), P(ca_key_info)]),
+    ("ca_key_history_verify_envelope", ca_status, [P(ca_key_history), P(ca_envelope), c_uint64, P(ca_envelope_options)]),
 ]

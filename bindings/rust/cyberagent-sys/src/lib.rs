@@ -38,6 +38,10 @@ pub const CA_ERR_KEYFILE_CORRUPT: ca_status = -103;
 pub const CA_ERR_WRONG_PASSPHRASE: ca_status = -104;
 pub const CA_ERR_KEYFILE_TOO_COSTLY: ca_status = -105;
 pub const CA_ERR_BAD_SIGN_TAG: ca_status = -106;
+pub const CA_ERR_KEY_NOT_COMMITTED: ca_status = -107;
+pub const CA_ERR_KEY_EVENT_ORDER: ca_status = -108;
+pub const CA_ERR_KEY_UNKNOWN: ca_status = -109;
+pub const CA_ERR_KEY_ROTATED: ca_status = -110;
 pub const CA_ERR_MALFORMED: ca_status = -200;
 pub const CA_ERR_BAD_VERSION: ca_status = -201;
 pub const CA_ERR_EXPIRED: ca_status = -202;
@@ -332,6 +336,89 @@ extern "C" {
     pub fn ca_replay_guard_check(guard: *mut ca_replay_guard, env: *const ca_envelope, now: u64)
         -> ca_status;
     pub fn ca_replay_guard_count(guard: *const ca_replay_guard) -> usize;
+}
+
+// ---- keyhistory.h ----
+pub const CA_KEY_EVENT_INCEPTION: u32 = 1;
+pub const CA_KEY_EVENT_ROTATION: u32 = 2;
+pub const CA_KEY_EVENT_MAX_BYTES: usize = 256;
+pub const CA_KEY_HISTORY_MAX_EVENTS: u32 = 1048576;
+pub const CA_KEY_EVENT_INFO_VERSION: c_uint = 1;
+pub const CA_KEY_INFO_VERSION: c_uint = 1;
+
+/// A key event as `ca_key_event_open` checked it; the caller sets `version`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_key_event_info {
+    pub version: c_uint,
+    pub r#type: u32,
+    pub sequence: u64,
+    pub identifier: ca_hash,
+    pub prior: ca_hash,
+    pub key: ca_agent_id,
+    pub next: ca_hash,
+    pub time: u64,
+    pub digest: ca_hash,
+}
+
+/// When a key was the identity's (`ca_key_history_key`); the caller sets `version`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_key_info {
+    pub version: c_uint,
+    pub sequence: u64,
+    pub valid_from: u64,
+    pub valid_until: u64,
+    pub current: u32,
+}
+
+/// Opaque key history (keyhistory.h). Many readers while no thread appends.
+#[repr(C)]
+pub struct ca_key_history {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_key_event_max_bytes() -> usize;
+    pub fn ca_key_history_max_events() -> usize;
+    pub fn ca_key_commitment(next_key: *const ca_agent_id, out: *mut ca_hash) -> ca_status;
+    pub fn ca_key_event_incept(
+        first: *const ca_identity,
+        next: *const ca_hash,
+        time: u64,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_key_event_rotate(
+        history: *const ca_key_history,
+        revealed: *const ca_identity,
+        next: *const ca_hash,
+        time: u64,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_key_event_open(data: *const u8, len: usize, out: *mut ca_key_event_info) -> ca_status;
+    pub fn ca_key_history_new(out: *mut *mut ca_key_history, inception: *const u8, len: usize) -> ca_status;
+    pub fn ca_key_history_free(history: *mut ca_key_history);
+    pub fn ca_key_history_append(history: *mut ca_key_history, event: *const u8, len: usize) -> ca_status;
+    pub fn ca_key_history_id(history: *const ca_key_history, out: *mut ca_hash);
+    pub fn ca_key_history_sequence(history: *const ca_key_history) -> u64;
+    pub fn ca_key_history_current(history: *const ca_key_history, out: *mut ca_agent_id);
+    pub fn ca_key_history_last_digest(history: *const ca_key_history, out: *mut ca_hash);
+    pub fn ca_key_history_key(
+        history: *const ca_key_history,
+        key: *const ca_agent_id,
+        out: *mut ca_key_info,
+    ) -> ca_status;
+    pub fn ca_key_history_verify_envelope(
+        history: *const ca_key_history,
+        env: *const ca_envelope,
+        now: u64,
+        opts: *const ca_envelope_options,
+    ) -> ca_status;
 }
 
 // ---- ledger.h ----

@@ -23,6 +23,7 @@ mod card;
 mod envelope;
 mod error;
 mod identity;
+pub mod keyhistory;
 mod ledger;
 mod reputation;
 mod routing;
@@ -41,6 +42,7 @@ pub use identity::{
     app_signed_bytes, did_encode, did_parse, verify_detached, x25519_public_key, Identity, KeyfileOptions,
     PublicKey, Seed, Signature, SIGN_APP_PREFIX,
 };
+pub use keyhistory::KeyHistory;
 pub use ledger::{
     ledger_evidence_max_bytes, ledger_id, ledger_op_max_bytes, ledger_op_verify, ledger_options, Ledger,
     LedgerOp, LogEntry, LogOp, LogStopped,
@@ -58,7 +60,8 @@ pub mod status {
     pub use cyberagent_sys::{
         CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_SIGN_TAG, CA_ERR_BAD_VERSION,
         CA_ERR_BUFFER_TOO_SMALL, CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT,
-        CA_ERR_IO, CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_LIFETIME, CA_ERR_LIMIT,
+        CA_ERR_IO, CA_ERR_KEYFILE_CORRUPT, CA_ERR_KEYFILE_TOO_COSTLY, CA_ERR_KEY_EVENT_ORDER,
+        CA_ERR_KEY_NOT_COMMITTED, CA_ERR_KEY_ROTATED, CA_ERR_KEY_UNKNOWN, CA_ERR_LIFETIME, CA_ERR_LIMIT,
         CA_ERR_MALFORMED, CA_ERR_NOT_FOUND, CA_ERR_NOT_YET_VALID, CA_ERR_NO_MEMORY, CA_ERR_OVERFLOW,
         CA_ERR_REPLAY, CA_ERR_REPLAY_FULL, CA_ERR_REPLAY_QUOTA, CA_ERR_SEALED, CA_ERR_SEAL_MISMATCH,
         CA_ERR_STATE, CA_ERR_UNSUPPORTED, CA_ERR_WRONG_KIND, CA_ERR_WRONG_PASSPHRASE, CA_OK,
