@@ -12,6 +12,7 @@
 #include "cyberagent/envelope.h"
 #include "cyberagent/keyhistory.h"
 #include "cyberagent/card.h"
+#include "cyberagent/delegation.h"
 #include "cyberagent/task.h"
 #include "cyberagent/ledger.h"
 #include "cyberagent/reputation.h"

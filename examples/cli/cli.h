@@ -103,8 +103,14 @@ int cmd_rotate(int argc, char **argv);
 
 /* inspect --events FILE: a key history file checked and printed as JSON (rotation_cmds.c). */
 int cli_inspect_events(const char *path);
+int cmd_delegate(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
 
 /* inspect: typed fields of a task message or card body, as JSON members (task_cmds.c). */
 void cli_typed_body_json(const ca_envelope *env, const ca_identity *reader);
+
+/* inspect: typed fields of a delegation or revocation, as JSON members (delegation_cmds.c). */
+void cli_delegation_json(const ca_envelope *env);
 
 #endif /* CA_CLI_H */

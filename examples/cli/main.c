@@ -23,7 +23,8 @@ static const char usage[] =
     "      checks the envelope on stdin; prints the sender's did:key and the message id\n"
     "      (envelopes living longer than --max-lifetime, default 86400000, are refused)\n"
     "  inspect [--now MS] [--max-lifetime MS] [IDENTITY]\n"
-    "      prints the envelope on stdin as JSON (typed fields for task messages and cards)\n"
+    "      prints the envelope on stdin as JSON (typed fields for task messages, cards,\n"
+    "      delegations and revocations)\n"
     "  evidence [FILE]\n"
     "      verifies equivocation evidence (FILE or stdin) offline; prints offender and task\n"
     "  thread [FILE]\n"
@@ -45,6 +46,16 @@ static const char usage[] =
     "      appends the rotation revealing it and committing to DID\n"
     "  inspect --events FILE\n"
     "      checks a key history file (one event a line, hex) and prints it as JSON\n"
+    "  delegate IDENTITY --to DID --cap PATTERN [--cap PATTERN]... --total UNITS\n"
+    "       [--per-task UNITS] [--not-before MS] [--expires MS | --ttl MS] [--parent ID]\n"
+    "       [--nonce N] [--now MS]\n"
+    "      signs a delegation to DID (capability patterns: a name, name.* or *; caps in\n"
+    "      ledger units, per task default --total; window default now .. now + 86400000;\n"
+    "      --parent: the hex id of the delegation it narrows); writes it to stdout\n"
+    "  revoke IDENTITY [--now MS] DELEGATION\n"
+    "      signs a revocation of the delegation in file DELEGATION; writes it to stdout\n"
+    "  chain [--now MS] [--revoked FILE]... DELEGATION...\n"
+    "      verifies a delegation chain (files root first) offline; prints what it grants\n"
     "\n"
     "IDENTITY is one of:\n"
     "  --key FILE        an encrypted key file; its passphrase comes from\n"
@@ -66,10 +77,13 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        {"keygen", cmd_keygen}, {"id", cmd_id},           {"sign", cmd_sign},
-        {"verify", cmd_verify}, {"inspect", cmd_inspect}, {"evidence", cmd_evidence},
-        {"thread", cmd_thread}, {"card", cmd_card},       {"incept", cmd_incept},
-        {"rotate", cmd_rotate},
+        {"keygen", cmd_keygen},     {"id", cmd_id},
+        {"sign", cmd_sign},         {"verify", cmd_verify},
+        {"inspect", cmd_inspect},   {"evidence", cmd_evidence},
+        {"thread", cmd_thread},     {"card", cmd_card},
+        {"incept", cmd_incept},     {"rotate", cmd_rotate},
+        {"delegate", cmd_delegate}, {"revoke", cmd_revoke},
+        {"chain", cmd_chain},
     };
     if (argc < 2) {
         fputs(usage, stderr);

@@ -163,6 +163,8 @@ void cli_typed_body_json(const ca_envelope *env, const ca_identity *reader)
         else
             printf("  \"task_body_status\": \"%s\",\n", ca_status_str(st));
         ca_task_msg_free(m);
+    } else if (kind == CA_KIND_DELEGATION || kind == CA_KIND_REVOCATION) {
+        cli_delegation_json(env);
     }
 }
 

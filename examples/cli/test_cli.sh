@@ -229,6 +229,79 @@ grep -q '"state": "completed"' "$work/out" || { echo "FAIL thread: state"; fails
 run "thread: truncated" 1 "$cli" thread "$corpus/task_thread/truncated"
 run "thread: garbage" 1 "$cli" thread "$corpus/evidence/bids"
 
+# Delegation: seed1 delegates to seed2, who re-delegates a narrower part to seed3.
+for n in 2 3; do (umask 077; printf '%064x\n' $n >"$work/seed$n"); done
+run "id 2" 0 "$cli" id --seed-file "$work/seed2"
+did2=$(cat "$work/out")
+run "id 3" 0 "$cli" id --seed-file "$work/seed3"
+did3=$(cat "$work/out")
+run "delegate" 0 "$cli" delegate --seed-file "$work/seed1" --to "$did2" --cap 'llm.*' --cap img.resize \
+  --total 1000 --per-task 100 --now $t0 --ttl 604800000 --nonce 7
+cp "$work/out" "$work/root.dlg"
+stdin_file="$work/root.dlg" run "inspect a delegation" 0 "$cli" inspect --now $t0
+grep -q '"kind_name": "delegation"' "$work/out" || { echo "FAIL inspect: delegation kind"; fails=$((fails + 1)); }
+grep -q '"delegation": {"capabilities": \["img.resize", "llm.\*"\], "total_cap": 1000, "task_cap": 100, "not_before": '$t0', "expires_at": '$((t0 + 604800000))', "nonce": 7}' "$work/out" ||
+  { echo "FAIL inspect: delegation fields"; fails=$((fails + 1)); }
+# A week-long delegation is beyond the envelope lifetime rule, but its own signature holds.
+grep -q '"status": "CA_ERR_LIFETIME"' "$work/out" && grep -q '"delegation_signature": "CA_OK"' "$work/out" ||
+  { echo "FAIL inspect: delegation signature"; fails=$((fails + 1)); }
+root_id=$(sed -n 's/^  "id": "\([0-9a-f]*\)",$/\1/p' "$work/out")
+run "re-delegate" 0 "$cli" delegate --seed-file "$work/seed2" --to "$did3" --cap llm.translate.en-fr \
+  --total 500 --per-task 50 --now $t0 --ttl 3600000 --parent "$root_id"
+cp "$work/out" "$work/leaf.dlg"
+run "chain" 0 "$cli" chain --now $((t0 + 1)) "$work/root.dlg" "$work/leaf.dlg"
+expect_out "chain" "delegator $did1
+delegate $did3
+depth 2
+total_cap 500
+task_cap 50
+not_before $t0
+expires_at $((t0 + 3600000))
+capability llm.translate.en-fr"
+run "chain: leaf expired" 1 "$cli" chain --now $((t0 + 3600001)) "$work/root.dlg" "$work/leaf.dlg"
+grep -q CA_ERR_EXPIRED "$work/err" || { echo "FAIL chain: expired status"; fails=$((fails + 1)); }
+run "chain: links reversed" 1 "$cli" chain --now $((t0 + 1)) "$work/leaf.dlg" "$work/root.dlg"
+grep -q CA_ERR_DELEGATION_PARENT "$work/err" || { echo "FAIL chain: reversed status"; fails=$((fails + 1)); }
+run "delegate: widening" 0 "$cli" delegate --seed-file "$work/seed2" --to "$did3" --cap 'img.*' \
+  --total 500 --now $t0 --parent "$root_id"
+cp "$work/out" "$work/wide.dlg"
+run "chain: widening refused" 1 "$cli" chain --now $((t0 + 1)) "$work/root.dlg" "$work/wide.dlg"
+grep -q CA_ERR_DELEGATION_CAPABILITY "$work/err" || { echo "FAIL chain: widening status"; fails=$((fails + 1)); }
+run "delegate: over the parent's total" 0 "$cli" delegate --seed-file "$work/seed2" --to "$did3" \
+  --cap llm.x --total 1001 --per-task 1 --now $t0 --parent "$root_id"
+cp "$work/out" "$work/rich.dlg"
+run "chain: total cap refused" 1 "$cli" chain --now $((t0 + 1)) "$work/root.dlg" "$work/rich.dlg"
+grep -q CA_ERR_DELEGATION_TOTAL_CAP "$work/err" || { echo "FAIL chain: total cap status"; fails=$((fails + 1)); }
+run "revoke" 0 "$cli" revoke --seed-file "$work/seed1" --now $t0 "$work/leaf.dlg"
+cp "$work/out" "$work/leaf.rev"
+stdin_file="$work/leaf.rev" run "inspect a revocation" 0 "$cli" inspect --now $t0
+grep -q '"kind_name": "revocation"' "$work/out" && grep -q '"revocation_signature": "CA_OK"' "$work/out" ||
+  { echo "FAIL inspect: revocation"; fails=$((fails + 1)); }
+run "chain: revoked by the delegator" 1 "$cli" chain --now $((t0 + 1)) --revoked "$work/leaf.rev" \
+  "$work/root.dlg" "$work/leaf.dlg"
+grep -q CA_ERR_DELEGATION_REVOKED "$work/err" || { echo "FAIL chain: revoked status"; fails=$((fails + 1)); }
+run "chain: revocation of another branch" 0 "$cli" chain --now $((t0 + 1)) --revoked "$work/leaf.rev" \
+  "$work/root.dlg"
+run "revoke: by a stranger" 0 "$cli" revoke --seed-file "$work/seed3" --now $t0 "$work/root.dlg"
+cp "$work/out" "$work/stranger.rev"
+run "chain: a stranger's revocation has no force" 0 "$cli" chain --now $((t0 + 1)) \
+  --revoked "$work/stranger.rev" "$work/root.dlg" "$work/leaf.dlg"
+run "chain: a revocation file that is not one" 1 "$cli" chain --revoked "$work/root.dlg" "$work/root.dlg"
+run "chain: garbage" 1 "$cli" chain "$corpus/evidence/bids"
+run "chain: missing file" 1 "$cli" chain "$work/none"
+run "chain: no files" 2 "$cli" chain --now 1
+run "delegate: no caps" 2 "$cli" delegate --seed-file "$work/seed1" --to "$did2" --total 1
+run "delegate: bad pattern" 1 "$cli" delegate --seed-file "$work/seed1" --to "$did2" --cap 'LLM' --total 1
+run "delegate: to itself" 1 "$cli" delegate --seed-file "$work/seed1" --to "$did1" --cap a --total 1
+run "delegate: per-task above total" 1 "$cli" delegate --seed-file "$work/seed1" --to "$did2" --cap a \
+  --total 1 --per-task 2
+run "delegate: bad did" 1 "$cli" delegate --seed-file "$work/seed1" --to did:key:nope --cap a --total 1
+run "delegate: bad parent" 1 "$cli" delegate --seed-file "$work/seed1" --to "$did2" --cap a --total 1 --parent 12
+run "delegate: both --ttl and --expires" 2 "$cli" delegate --seed-file "$work/seed1" --to "$did2" --cap a \
+  --total 1 --ttl 1 --expires 5
+run "revoke: not a delegation" 1 "$cli" revoke --seed-file "$work/seed1" "$work/leaf.rev"
+run "revoke: no file" 2 "$cli" revoke --seed-file "$work/seed1"
+
 # card: the signed A2A v1.0 card of tests/vectors/a2a_card.json, byte for byte
 vector="$(dirname "$0")/../../tests/vectors/a2a_card.json"
 card_args=(--name "Translator € 😀" --description $'EN\xe2\x86\x92FR\n"quoted"' --endpoint https://agent.example.com/cyberagent

@@ -304,8 +304,9 @@ static void check_cp(void *ctx, const char *key, const char *v)
     if (strcmp(who, cf->c->name) == 0)
         return; /* the writer cannot confirm itself */
     rc_checkpoint cp;
-    snprintf(line, sizeof line, "%" PRIu64 " %s", cf->c->cp.seq, v);
-    if (rc_parse(line, &cp) == 0 && cp.failed == cf->c->cp.failed &&
+    int w = snprintf(line, sizeof line, "%" PRIu64 " %s", cf->c->cp.seq, v);
+    if (w > 0 && (size_t)w < sizeof line && rc_parse(line, &cp) == 0 &&
+        cp.failed == cf->c->cp.failed &&
         memcmp(cp.hash.bytes, cf->c->cp.hash.bytes, sizeof cp.hash.bytes) == 0)
         snprintf(cf->by, sizeof cf->by, "%s", who);
 }

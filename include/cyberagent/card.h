@@ -46,6 +46,32 @@ CA_API size_t ca_capability_segments_max(void);
 CA_API CA_NODISCARD ca_status ca_capability_check(const char *name, size_t name_len);
 
 /*
+ * Capability patterns (routing queries, delegations): a name (matches
+ * exactly that name), a name followed by ".*" (every name with at least one
+ * more segment under that prefix: "llm.translate.*" matches
+ * "llm.translate.en-fr" but not "llm.translate"), or "*" (every name). So a
+ * pattern has at most CA_CAPABILITY_PATTERN_MAX bytes.
+ */
+#define CA_CAPABILITY_PATTERN_MAX (CA_CAPABILITY_MAX + 2u)
+
+CA_API size_t ca_capability_pattern_max(void);
+
+/* CA_OK when `pattern` (need not be NUL-terminated) is one of the three forms above, with its
+ * name part in the grammar; else CA_ERR_BAD_CAPABILITY. */
+CA_API CA_NODISCARD ca_status ca_capability_pattern_check(const char *pattern, size_t pattern_len);
+
+/*
+ * 1 when every name `inner` matches is also matched by `outer`, else 0; the
+ * one matcher of names and patterns (a name is a pattern that matches only
+ * itself, so covers(pattern, name) is "pattern matches name"). "*" covers
+ * everything; "p.*" covers "p.*", any "p.x...", with or without ".*", and
+ * nothing else; a name covers only itself. Both must be valid patterns
+ * (ca_capability_pattern_check); NULL gives 0.
+ */
+CA_API int ca_capability_pattern_covers(const char *outer, size_t outer_len, const char *inner,
+                                        size_t inner_len);
+
+/*
  * One advertised capability. `name` is NUL-terminated. Capabilities travel
  * in arrays, so they follow the ELEMENT SIZE convention of the STRUCT RULE
  * (common.h): whoever passes one passes sizeof(ca_card_capability) with it

@@ -176,6 +176,15 @@ enum {
     CA_ERR_KEY_MISMATCH = -702, /* the signature's kid names another key than the one required */
     CA_ERR_A2A_CARD = -703, /* JSON that is not an A2A v1.0 AgentCard of the shape card.h reads */
 
+    /* delegation: -800 .. -899 */
+    CA_ERR_DELEGATION_PARENT = -800,     /* a link's parent is not the link before it */
+    CA_ERR_DELEGATION_AUDIENCE = -801,   /* a link's issuer is not the audience of the one before */
+    CA_ERR_DELEGATION_CAPABILITY = -802, /* a capability its parent does not grant */
+    CA_ERR_DELEGATION_TOTAL_CAP = -803,  /* a total spending cap above its parent's */
+    CA_ERR_DELEGATION_TASK_CAP = -804,   /* a per-task spending cap above its parent's */
+    CA_ERR_DELEGATION_WINDOW = -805,     /* a validity window reaching outside its parent's */
+    CA_ERR_DELEGATION_REVOKED = -806,    /* a link is revoked by an issuer of the chain */
+
     CA_STATUS_RESERVED_END_ = -10000
 };
 

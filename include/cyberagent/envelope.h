@@ -37,6 +37,8 @@ extern "C" {
 #define CA_KIND_TASK_RECEIPT 20u
 #define CA_KIND_TASK_CANCEL  21u
 #define CA_KIND_TASK_DISPUTE 22u
+#define CA_KIND_DELEGATION   64u      /* delegation.h */
+#define CA_KIND_REVOCATION   65u      /* revocation of a delegation (delegation.h) */
 #define CA_KIND_LIBRARY_MAX  0xffffu  /* 1 .. 0xffff: reserved for the library */
 #define CA_KIND_APP_MIN      0x10000u /* 0x10000 .. 0xffffffff: free for applications */
 
@@ -74,7 +76,8 @@ CA_API size_t ca_envelope_bound(size_t body_len);
 /*
  * Builds, signs and encodes an envelope into `out` (OWNERSHIP RULE;
  * ca_envelope_bound(body_len) always suffices). `id_out` (optional)
- * receives the message id.
+ * receives the message id, written only on success and after the encoding,
+ * so it may point at params->parent (a chain signed link by link).
  */
 CA_API CA_NODISCARD ca_status ca_envelope_sign(const ca_identity *signer,
                                                const ca_envelope_params *params,

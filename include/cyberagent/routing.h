@@ -165,7 +165,7 @@ CA_API size_t ca_routing_count(const ca_routing *rt);
  * bytes: "llm.translate.en-fr". A pattern is a name (exact match), a name
  * followed by ".*" (every capability with at least one more segment under
  * that prefix: "llm.translate.*" matches "llm.translate.en-fr" but not
- * "llm.translate"), or "*" (everything).
+ * "llm.translate"), or "*" (everything): card.h's ca_capability_pattern_check.
  */
 
 /*

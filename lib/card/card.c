@@ -77,6 +77,41 @@ ca_status ca_capability_check(const char *name, size_t name_len)
     return CA_OK;
 }
 
+size_t ca_capability_pattern_max(void)
+{
+    return CA_CAPABILITY_PATTERN_MAX;
+}
+
+/* 1 when the pattern ends in ".*" (a prefix pattern); "*" alone is not one. */
+static int pattern_is_prefix(const char *p, size_t len)
+{
+    return len >= 2 && p[len - 1] == '*' && p[len - 2] == '.';
+}
+
+ca_status ca_capability_pattern_check(const char *pattern, size_t pattern_len)
+{
+    if (pattern == NULL)
+        return cai_fail(CA_ERR_BAD_CAPABILITY, "capability pattern is NULL");
+    if (pattern_len == 1 && pattern[0] == '*')
+        return CA_OK;
+    return ca_capability_check(pattern, pattern_is_prefix(pattern, pattern_len) ? pattern_len - 2
+                                                                                : pattern_len);
+}
+
+int ca_capability_pattern_covers(const char *outer, size_t outer_len, const char *inner,
+                                 size_t inner_len)
+{
+    if (outer == NULL || inner == NULL)
+        return 0;
+    if (outer_len == 1 && outer[0] == '*')
+        return 1;
+    if (!pattern_is_prefix(outer, outer_len)) /* a name covers only itself */
+        return inner_len == outer_len && memcmp(outer, inner, outer_len) == 0;
+    /* "p.*": whatever starts with "p." and goes on ("p.*" itself, "p.x", "p.x.*", ...). */
+    size_t prefix = outer_len - 1;
+    return inner_len > prefix && memcmp(outer, inner, prefix) == 0;
+}
+
 ca_status cai_text_check(const char *what, const char *s, size_t len, size_t min, size_t max)
 {
     if (len < min || len > max)

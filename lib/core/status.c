@@ -109,6 +109,15 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_JWS)
         CAI_NAME(CA_ERR_KEY_MISMATCH)
         CAI_NAME(CA_ERR_A2A_CARD)
+
+        /* delegation */
+        CAI_NAME(CA_ERR_DELEGATION_PARENT)
+        CAI_NAME(CA_ERR_DELEGATION_AUDIENCE)
+        CAI_NAME(CA_ERR_DELEGATION_CAPABILITY)
+        CAI_NAME(CA_ERR_DELEGATION_TOTAL_CAP)
+        CAI_NAME(CA_ERR_DELEGATION_TASK_CAP)
+        CAI_NAME(CA_ERR_DELEGATION_WINDOW)
+        CAI_NAME(CA_ERR_DELEGATION_REVOKED)
 #undef CAI_NAME
     default:
         return "CA_ERR_UNKNOWN";

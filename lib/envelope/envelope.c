@@ -84,6 +84,10 @@ const char *ca_kind_name(uint32_t kind)
         return "task.cancel";
     case CA_KIND_TASK_DISPUTE:
         return "task.dispute";
+    case CA_KIND_DELEGATION:
+        return "delegation";
+    case CA_KIND_REVOCATION:
+        return "revocation";
     default:
         break;
     }
@@ -398,9 +402,13 @@ ca_status ca_envelope_sign(const ca_identity *signer, const ca_envelope_params *
     st = cai_identity_sign(signer, sbuf, slen, &sig);
     if (st != CA_OK)
         goto done;
+    /* The id is written last: id_out may be the params' parent (a chain signed link by link). */
+    ca_hash id;
     if (id_out != NULL)
-        crypto_generichash(id_out->bytes, CA_HASH_BYTES, sbuf, slen, NULL, 0);
+        crypto_generichash(id.bytes, CA_HASH_BYTES, sbuf, slen, NULL, 0);
     st = cai_envelope_encode_signed(&f, &sig, out, out_cap, out_len);
+    if (st == CA_OK && id_out != NULL)
+        *id_out = id;
 
 done:
     if ((params->flags & CA_ENVELOPE_SEAL) != 0 && zbuf != NULL)
@@ -520,21 +528,8 @@ ca_status ca_envelope_decode(ca_envelope **out, const uint8_t *data, size_t len,
     return CA_OK;
 }
 
-ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_envelope_options *opts)
+ca_status cai_envelope_check_signature(const ca_envelope *env)
 {
-    CAI_REQUIRE(env);
-    ca_envelope_options o;
-    ca_status st = env_options(opts, &o);
-    if (st != CA_OK)
-        return st;
-    /* Options before any work, as every call checks its arguments first. */
-    if (o.max_lifetime_ms == 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
-    if ((st = env_check_limits(env, &o)) != CA_OK)
-        return st;
-    if ((st = cai_ensure_init()) != CA_OK)
-        return st;
-
     uint8_t sstack[ENV_STACK_BYTES];
     uint8_t *sbuf = sstack;
     uint8_t tag[ENV_TAG_MAX];
@@ -554,6 +549,26 @@ ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_enve
         free(sbuf);
     if (bad != 0)
         return cai_fail(CA_ERR_BAD_SIGNATURE, "envelope signature does not verify");
+    return CA_OK;
+}
+
+ca_status ca_envelope_verify(const ca_envelope *env, uint64_t now, const ca_envelope_options *opts)
+{
+    CAI_REQUIRE(env);
+    ca_envelope_options o;
+    ca_status st = env_options(opts, &o);
+    if (st != CA_OK)
+        return st;
+    /* Options before any work, as every call checks its arguments first. */
+    if (o.max_lifetime_ms == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "max_lifetime_ms 0 would accept no envelope");
+    if ((st = env_check_limits(env, &o)) != CA_OK)
+        return st;
+    if ((st = cai_ensure_init()) != CA_OK)
+        return st;
+
+    if ((st = cai_envelope_check_signature(env)) != CA_OK)
+        return st;
     if (env->expires_at - env->created_at > o.max_lifetime_ms)
         return cai_fail(CA_ERR_LIFETIME,
                         "envelope lives %llu ms (created %llu, expires %llu), more than the "

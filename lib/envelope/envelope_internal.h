@@ -34,6 +34,15 @@ ca_status cai_envelope_body_view(const ca_envelope *env, const ca_identity *read
                                  const ca_envelope_options *opts, const uint8_t **body, size_t *len,
                                  uint8_t **owned);
 
+/*
+ * The signature check alone (no size, lifetime or time rule): CA_OK or
+ * CA_ERR_BAD_SIGNATURE (CA_ERR_NO_MEMORY for signed bytes past the stack
+ * buffer). ca_envelope_verify's first check; messages with their own
+ * validity rules (delegations) call it directly. The crypto backend must be
+ * initialized (a decoded envelope implies it).
+ */
+ca_status cai_envelope_check_signature(const ca_envelope *env);
+
 /* The message id without a copy (BLAKE2b-256 of the signed bytes). */
 const ca_hash *cai_envelope_id_ref(const ca_envelope *env);
 

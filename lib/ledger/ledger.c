@@ -681,6 +681,19 @@ static uint64_t jail_for(const ca_ledger *l, uint32_t kind)
     return opt_u64(l, off[kind]);
 }
 
+/*
+ * STEP_FN: always inlined. The steps below, and each keyed row's check and
+ * commit, inline into that row's apply function (apply_row): the hot path
+ * pays for no call but the lookups and the records' growth.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define STEP_FN static inline __attribute__((always_inline))
+#define ROW_FN  static __attribute__((noinline))
+#else
+#define STEP_FN static inline
+#define ROW_FN  static
+#endif
+
 /* ---- checks: one function per row, its CHECKs in the order of the row's `checks` ---- */
 
 /*
@@ -700,14 +713,14 @@ static uint64_t jail_for(const ca_ledger *l, uint32_t kind)
     } while (0)
 #define CHECKED() (c->k = k, CA_OK)
 
-static ca_status check_mint(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_mint(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     CHECK(c->op->amount <= UINT64_MAX - l->minted, "minting would overflow the supply");
     return CHECKED();
 }
 
-static ca_status check_transfer(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_transfer(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     CHECK(c->si != CAI_NONE, "sender has no account");
@@ -717,7 +730,7 @@ static ca_status check_transfer(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_bond(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_bond(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     CHECK(c->si != CAI_NONE, "signer has no account");
@@ -728,7 +741,7 @@ static ca_status check_bond(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_unbond(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_unbond(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     const ca_ledger_options *o = &l->opts;
@@ -742,7 +755,7 @@ static ca_status check_unbond(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_withdraw(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_withdraw(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     CHECK(c->si != CAI_NONE, "signer has no account");
@@ -753,7 +766,7 @@ static ca_status check_withdraw(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_escrow_open(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_escrow_open(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     const ca_ledger_op *op = c->op;
@@ -796,7 +809,7 @@ static inline unsigned party_of(const cai_escrow *e, uint32_t si)
            (si == e->worker ? (unsigned)CAI_PARTY_WORKER : 0u);
 }
 
-static ca_status check_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     const cai_escrow *e = find_escrow(l, c);
@@ -810,7 +823,7 @@ static ca_status check_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_escrow_release(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_escrow_release(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     const cai_escrow *e = find_escrow(l, c);
@@ -820,7 +833,7 @@ static ca_status check_escrow_release(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_escrow_refund(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_escrow_refund(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     const cai_escrow *e = find_escrow(l, c);
@@ -834,7 +847,7 @@ static ca_status check_escrow_refund(ca_ledger *l, cai_op_ctx *c)
     return CHECKED();
 }
 
-static ca_status check_escrow_split(ca_ledger *l, cai_op_ctx *c)
+STEP_FN ca_status check_escrow_split(ca_ledger *l, cai_op_ctx *c)
 {
     unsigned k = 0;
     const cai_escrow *e = find_escrow(l, c);
@@ -927,7 +940,7 @@ static ca_status check_slash_dispute(ca_ledger *l, cai_op_ctx *c)
 
 /* ---- commits (cannot fail: checked, memory reserved, amounts bounded by minted) ---- */
 
-static void commit_mint(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_mint(ca_ledger *l, cai_op_ctx *c)
 {
     uint32_t ci = c->ci;
     if (ci == CAI_NONE)
@@ -939,7 +952,7 @@ static void commit_mint(ca_ledger *l, cai_op_ctx *c)
     l->minted += c->op->amount;
 }
 
-static void commit_transfer(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_transfer(ca_ledger *l, cai_op_ctx *c)
 {
     uint32_t ci = c->ci;
     if (ci == CAI_NONE)
@@ -950,14 +963,14 @@ static void commit_transfer(ca_ledger *l, cai_op_ctx *c)
     l->accounts[ci].balance += c->op->amount;
 }
 
-static void commit_bond(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_bond(ca_ledger *l, cai_op_ctx *c)
 {
     cai_account *s = &l->accounts[c->si];
     s->balance -= c->op->amount;
     s->bonded += c->op->amount;
 }
 
-static void commit_unbond(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_unbond(ca_ledger *l, cai_op_ctx *c)
 {
     cai_account *s = &l->accounts[c->si];
     uint32_t e;
@@ -986,7 +999,7 @@ static inline void unbond_free(ca_ledger *l, cai_account *a, uint32_t *link, uin
     l->unbond_free = e;
 }
 
-static void commit_withdraw(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_withdraw(ca_ledger *l, cai_op_ctx *c)
 {
     cai_account *s = &l->accounts[c->si];
     uint32_t *link = &s->unbond_head;
@@ -1002,7 +1015,7 @@ static void commit_withdraw(ca_ledger *l, cai_op_ctx *c)
     }
 }
 
-static void commit_escrow_open(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_escrow_open(ca_ledger *l, cai_op_ctx *c)
 {
     const ca_ledger_op *op = c->op;
     touch_acc(l, c->ci);
@@ -1024,7 +1037,7 @@ static void commit_escrow_open(ca_ledger *l, cai_op_ctx *c)
     l->escrowed += op->amount + op->amount2;
 }
 
-static void commit_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_escrow_deliver(ca_ledger *l, cai_op_ctx *c)
 {
     touch_esc(l, c->ei);
     l->escrows[c->ei].delivered = 1;
@@ -1050,19 +1063,19 @@ static void settle(ca_ledger *l, cai_op_ctx *c, uint8_t state, uint64_t paid, ui
     cai_ledger_expiry_push(l, CAI_EXP_ESCROW, c->ei);
 }
 
-static void commit_escrow_release(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_escrow_release(ca_ledger *l, cai_op_ctx *c)
 {
     const cai_escrow *e = &l->escrows[c->ei];
     settle(l, c, CA_LEDGER_ESCROW_RELEASED, e->payment, e->payment + e->collateral, 0);
 }
 
-static void commit_escrow_refund(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_escrow_refund(ca_ledger *l, cai_op_ctx *c)
 {
     const cai_escrow *e = &l->escrows[c->ei];
     settle(l, c, CA_LEDGER_ESCROW_REFUNDED, 0, e->collateral, e->payment);
 }
 
-static void commit_escrow_split(ca_ledger *l, cai_op_ctx *c)
+STEP_FN void commit_escrow_split(ca_ledger *l, cai_op_ctx *c)
 {
     const cai_escrow *e = &l->escrows[c->ei];
     const uint64_t pay = c->op->amount, back = c->op->amount2;
@@ -1423,15 +1436,14 @@ size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, si
 
 /* ---- applying an op: the same steps for every row ---- */
 
-/*
- * The steps of check_op are inlined into it (check_op itself into apply_op):
- * the hot path pays for no call but the row's check and commit.
- */
-#if defined(__GNUC__) || defined(__clang__)
-#define STEP_FN static inline __attribute__((always_inline))
-#else
-#define STEP_FN static inline
-#endif
+/* Step UNUSED's answer: `unused` (not zero) are the F_* of the fields the op's type does not
+ * carry but the op sets. */
+static ca_status unused_fail(const ca_ledger_op *op, unsigned unused, unsigned *step)
+{
+    *step = CAI_STEP_UNUSED;
+    return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
+                    op->type, cai_ledger_op_field_name(unused));
+}
 
 /*
  * Steps TYPE and UNUSED, the rule the encoder applies too (one encoding per op):
@@ -1446,17 +1458,31 @@ STEP_FN ca_status op_carried(const ca_ledger_op *op, unsigned *set, unsigned *st
     }
     *set = cai_ledger_op_set_fields(op);
     const unsigned unused = *set & ~(unsigned)cai_ledger_ops[op->type].fields;
-    if (unused != 0) {
-        *step = CAI_STEP_UNUSED;
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "op type %u has a field it does not use (%s)",
-                        op->type, cai_ledger_op_field_name(unused));
-    }
+    if (unused != 0)
+        return unused_fail(op, unused, step);
     return CA_OK;
 }
 
 ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
 {
     return op_carried(op, set, step);
+}
+
+/* Steps NEED and ZERO of row s for an op that sets the fields `set`. */
+STEP_FN ca_status check_need_zero(const cai_ledger_op_spec *s, unsigned set, unsigned *step)
+{
+    const unsigned missing = s->need & ~set, extra = s->zero & set;
+    if (missing != 0) {
+        *step = CAI_STEP_NEED;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s needs a non-zero %s", s->name,
+                        cai_ledger_op_field_name(missing));
+    }
+    if (extra != 0) {
+        *step = CAI_STEP_ZERO;
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s leaves %s zero", s->name,
+                        cai_ledger_op_field_name(extra));
+    }
+    return CA_OK;
 }
 
 /* Step 1: what the op must look like. */
@@ -1472,19 +1498,23 @@ STEP_FN ca_status check_shape(const ca_ledger_op *op, const cai_ledger_op_spec *
         *step = CAI_STEP_EVIDENCE;
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown evidence kind %u", op->evidence);
     }
-    const unsigned missing = s->need & ~set, extra = s->zero & set;
-    if (missing != 0) {
-        *step = CAI_STEP_NEED;
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s needs a non-zero %s", s->name,
-                        cai_ledger_op_field_name(missing));
-    }
-    if (extra != 0) {
-        *step = CAI_STEP_ZERO;
-        return cai_fail(CA_ERR_INVALID_ARGUMENT, "%s leaves %s zero", s->name,
-                        cai_ledger_op_field_name(extra));
-    }
+    if ((st = check_need_zero(s, set, step)))
+        return st;
     *spec = s;
     return CA_OK;
+}
+
+/*
+ * Step 1 when the op's row s is known from its type (every type but SLASH, whose row also
+ * depends on the evidence kind): the same answers as check_shape, with s a constant.
+ */
+STEP_FN ca_status check_shape_of(const ca_ledger_op *op, const cai_ledger_op_spec *s,
+                                 unsigned *step)
+{
+    const unsigned set = cai_ledger_op_set_fields(op), unused = set & ~(unsigned)s->fields;
+    if (unused != 0)
+        return unused_fail(op, unused, step);
+    return check_need_zero(s, set, step);
 }
 
 /* Step 2: the signer's fixed role, then the counterparty. */
@@ -1523,9 +1553,9 @@ STEP_FN ca_status check_nonce(const ca_ledger *l, uint32_t si, uint64_t nonce, u
 }
 
 /* Step 5: room for what the commit adds: accounts within max_accounts, then memory. */
-STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
+STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_spec *s,
+                             unsigned *step)
 {
-    const cai_ledger_op_spec *s = c->spec;
     uint32_t fresh = c->si == CAI_NONE;
     if (s->new_cp) {
         c->ci = acc_find(l, &c->op->counterparty);
@@ -1547,13 +1577,13 @@ STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, unsigned *step)
     return st;
 }
 
-/* Steps 1 to 5: CA_OK when the op applies; nothing changes either way. */
-STEP_FN ca_status check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
-                           const uint64_t *result_at, unsigned *step)
+/* Steps 2 to 5 of row s, the op's shape checked. */
+STEP_FN ca_status check_rest(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_spec *s,
+                             const ca_ledger_op *op, uint64_t now, const uint64_t *result_at,
+                             unsigned *step)
 {
-    const cai_ledger_op_spec *s = NULL;
     ca_status st;
-    if ((st = check_shape(op, &s, step)) || (st = check_signer(l, s, op, step)))
+    if ((st = check_signer(l, s, op, step)))
         return st;
     c->spec = s;
     c->op = op;
@@ -1567,27 +1597,82 @@ STEP_FN ca_status check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, 
         *step = CAI_STEP_CHECK;
         return st;
     }
-    return check_room(l, c, step);
+    return check_room(l, c, s, step);
 }
 
-static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
-                          const uint64_t *result_at)
+/* Steps 1 to 5: CA_OK when the op applies; nothing changes either way. */
+static ca_status check_op(ca_ledger *l, cai_op_ctx *c, const ca_ledger_op *op, uint64_t now,
+                          const uint64_t *result_at, unsigned *step)
+{
+    const cai_ledger_op_spec *s = NULL;
+    ca_status st;
+    if ((st = check_shape(op, &s, step)))
+        return st;
+    return check_rest(l, c, s, op, now, result_at, step);
+}
+
+/* The commit of a checked op of row s: cannot fail. */
+STEP_FN void commit_op(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_spec *s,
+                       const ca_ledger_op *op, uint64_t now)
+{
+    if (c->si == CAI_NONE)
+        c->si = acc_create(l, &op->signer);
+    else
+        touch_acc(l, c->si);
+    l->accounts[c->si].nonce = op->nonce;
+    s->commit(l, c);
+    advance_horizon(l, now);
+    l->seq++;
+}
+
+/*
+ * Applies an op of row s, a constant at each call below, so that the row's
+ * fields fold and its check and commit inline: the same steps as check_op.
+ */
+STEP_FN ca_status apply_row(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                            const uint64_t *result_at, const cai_ledger_op_spec *s)
 {
     cai_op_ctx c;
     unsigned step;
-    ca_status st = check_op(l, &c, op, now, result_at, &step);
-    if (st != CA_OK)
+    ca_status st;
+    if ((st = check_shape_of(op, s, &step)) ||
+        (st = check_rest(l, &c, s, op, now, result_at, &step)))
         return st;
-    /* Commit: cannot fail. */
-    if (c.si == CAI_NONE)
-        c.si = acc_create(l, &op->signer);
-    else
-        touch_acc(l, c.si);
-    l->accounts[c.si].nonce = op->nonce;
-    c.spec->commit(l, &c);
-    advance_horizon(l, now);
-    l->seq++;
+    commit_op(l, &c, s, op, now);
     return CA_OK;
+}
+
+/* apply_CA_LEDGER_OP_MINT ...: one function per type whose row the type alone names
+ * (CAI_LEDGER_OP_KEYED in ledger_ops.h), each with its own inlining budget. */
+#define CAI_APPLY_FN(type)                                                                         \
+    ROW_FN ca_status apply_##type(ca_ledger *l, const ca_ledger_op *op, uint64_t now,              \
+                                  const uint64_t *result_at)                                       \
+    {                                                                                              \
+        return apply_row(l, op, now, result_at, &cai_ledger_ops[type]);                            \
+    }
+CAI_LEDGER_OP_KEYED(CAI_APPLY_FN)
+#undef CAI_APPLY_FN
+
+/* One case per keyed type; SLASH, and an unknown type, take the row check_op finds. */
+static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                          const uint64_t *result_at)
+{
+    switch (op->type) {
+#define CAI_CASE(type)                                                                             \
+    case type:                                                                                     \
+        return apply_##type(l, op, now, result_at);
+        CAI_LEDGER_OP_KEYED(CAI_CASE)
+#undef CAI_CASE
+    default: {
+        cai_op_ctx c;
+        unsigned step;
+        ca_status st = check_op(l, &c, op, now, result_at, &step);
+        if (st != CA_OK)
+            return st;
+        commit_op(l, &c, c.spec, op, now);
+        return CA_OK;
+    }
+    }
 }
 
 ca_status cai_ledger_apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now)

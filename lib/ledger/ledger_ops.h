@@ -5,7 +5,8 @@
  * and test_check_order (tests/unit/test_ledger_order.c) walks the same steps.
  *
  * Adding an op type (appended to ca_ledger_op_type): its row (fields, signer,
- * checks, commit) in ledger.c and CAI_LEDGER_OP_LAST below; in
+ * checks, commit) in ledger.c and CAI_LEDGER_OP_LAST below, and the type in
+ * CAI_LEDGER_OP_KEYED (its fast case; without it the type works, slower); in
  * ledger_codec.c a wire row only for a field no type had before.
  */
 #ifndef CYBERAGENT_LEDGER_OPS_H
@@ -93,6 +94,23 @@ size_t cai_ledger_op_steps(const struct cai_ledger_op_spec *s, cai_ledger_step *
  * row, when a type is appended.
  */
 #define CAI_LEDGER_OP_LAST CA_LEDGER_OP_SLASH
+/*
+ * The types whose row the type alone names (every one but SLASH, whose row
+ * depends on the evidence kind too): cai_ledger_apply_op has a case for each
+ * that applies the row with its fields constant (its check and commit
+ * inlined). A type not listed takes the generic way: the same answers, slower.
+ */
+#define CAI_LEDGER_OP_KEYED(X)                                                                     \
+    X(CA_LEDGER_OP_MINT)                                                                           \
+    X(CA_LEDGER_OP_TRANSFER)                                                                       \
+    X(CA_LEDGER_OP_BOND)                                                                           \
+    X(CA_LEDGER_OP_UNBOND)                                                                         \
+    X(CA_LEDGER_OP_WITHDRAW)                                                                       \
+    X(CA_LEDGER_OP_ESCROW_OPEN)                                                                    \
+    X(CA_LEDGER_OP_ESCROW_DELIVER)                                                                 \
+    X(CA_LEDGER_OP_ESCROW_RELEASE)                                                                 \
+    X(CA_LEDGER_OP_ESCROW_REFUND)                                                                  \
+    X(CA_LEDGER_OP_ESCROW_SPLIT)
 /* Rows 1 .. LAST by type, SLASH's being its EQUIVOCATION row; the other evidence kinds after them
  * (row 0 unused). */
 #define CAI_LEDGER_SLASH_ROW(kind)                                                                 \

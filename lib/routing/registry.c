@@ -166,16 +166,17 @@ ca_status cai_routing_check_name(const ca_routing *rt, const char *name, size_t 
 {
     if (name == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: capability name is NULL");
+    size_t base = len; /* the name part of a pattern ("p" of "p.*") */
     if (allow_pattern) {
         if (len == 1 && name[0] == '*')
             return CA_OK;
         if (len >= 2 && name[len - 1] == '*' && name[len - 2] == '.')
-            len -= 2;
+            base -= 2;
     }
-    if (len > rt->opts.max_capability_chars)
-        return cai_fail(CA_ERR_LIMIT, "routing: capability name of %zu bytes exceeds %zu", len,
+    if (base > rt->opts.max_capability_chars)
+        return cai_fail(CA_ERR_LIMIT, "routing: capability name of %zu bytes exceeds %zu", base,
                         rt->opts.max_capability_chars);
-    return ca_capability_check(name, len);
+    return allow_pattern ? ca_capability_pattern_check(name, len) : ca_capability_check(name, len);
 }
 
 static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)

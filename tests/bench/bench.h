@@ -87,7 +87,8 @@ typedef struct bench_area {
 
 #define BENCH_AREAS(X)                                                                             \
     X(identity)                                                                                    \
-    X(envelope) X(keyhistory) X(routing) X(task) X(hire) X(reputation) X(ledger) X(codec) X(nats)
+    X(envelope)                                                                                    \
+    X(keyhistory) X(delegation) X(routing) X(task) X(hire) X(reputation) X(ledger) X(codec) X(nats)
 
 #define BENCH_DECLARE(area) void bench_##area(void);
 BENCH_AREAS(BENCH_DECLARE)

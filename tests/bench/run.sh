@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark, as anyone can repeat it on a fresh Debian 12 machine:
-#   tests/bench/run.sh [AREA...]      (areas: identity envelope routing task hire
+#   tests/bench/run.sh [AREA...]      (areas: identity envelope delegation routing task hire
 #                                      reputation ledger codec nats; all when none is named)
 # 1. installs what the build and every baseline need: .ci/deps.sh's list
 #    (libsqlite3-dev for ledger_vs_sqlite_ratio among them) plus python3-scipy

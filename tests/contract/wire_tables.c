@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "card/card_internal.h"
+#include "delegation/delegation_internal.h"
 #include "cyberagent.h"
 #include "envelope/envelope_internal.h"
 #include "keyhistory/keyhistory_internal.h"
@@ -397,6 +398,8 @@ int main(void)
 {
     print_table(&cai_envelope_table, NULL, NULL);
     print_table(&cai_card_table, NULL, NULL);
+    print_table(&cai_delegation_table, NULL, NULL);
+    print_table(&cai_revocation_table, NULL, NULL);
     for (uint32_t k = CA_KIND_TASK_REQUEST; k <= CA_KIND_TASK_DISPUTE; k++)
         print_table(cai_task_body_table(k), NULL, NULL);
     print_table(&cai_ledger_op_table, &cai_ledger_op_sig_table, "only for the types below");

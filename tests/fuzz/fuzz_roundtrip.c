@@ -69,6 +69,14 @@
  *                      ca_key_event_open,            ca_key_event_incept / _rotate) from the
  *                      ca_key_history_new / _append  decoded fields and signature
  *                      decode)
+ *   21 DELEGATION      ca_delegation_decode          cai_delegation_encode_signed (the body and
+ *                      (ca_delegation_open = decode  envelope ca_delegation_sign writes) from
+ *                      + signature)                  the public values (ca_delegation_get,
+ *                                                    ca_delegation_capability) and the
+ *                                                    envelope's signature
+ *   22 REVOCATION      ca_revocation_decode          cai_revocation_reencode from the decoded
+ *                      (ca_revocation_open, and      ca_revocation_info and the envelope's
+ *                      ca_revocation_set_add)        signature
  *
  * Not covered, and why: zstd frames inside compressed bodies and sealed
  * boxes are not canonical by design (many frames decompress to one body; a
@@ -92,6 +100,7 @@
 #include <sodium.h>
 
 #include "card/card_internal.h"
+#include "delegation/delegation_internal.h"
 #include "cyberagent.h"
 #include "envelope/envelope_internal.h"
 #include "fuzz.h"
@@ -117,6 +126,8 @@ enum {
     RT_REP_SNAPSHOT = 18,
     RT_LEDGER_JOURNAL = 19,
     RT_KEY_EVENT = 20,
+    RT_DELEGATION = 21,
+    RT_REVOCATION = 22,
     RT_COUNT
 };
 #define RT_FIX_CHECKSUM 0x80u
@@ -653,6 +664,63 @@ static void rt_ledger_journal(const uint8_t *data, size_t size)
     ca_ledger_free(l);
 }
 
+/* ---- delegations and revocations ---- */
+
+static ca_signature envelope_signature(const uint8_t *data, size_t size)
+{
+    ca_envelope *e = NULL;
+    FUZZ_CHECK(ca_envelope_decode(&e, data, size, NULL) == CA_OK);
+    ca_signature sig;
+    ca_envelope_signature(e, &sig);
+    ca_envelope_free(e);
+    return sig;
+}
+
+static void rt_delegation(const uint8_t *data, size_t size)
+{
+    ca_delegation *d = NULL;
+    if (ca_delegation_decode(&d, data, size) != CA_OK)
+        return;
+    ca_delegation_info info = {.version = CA_DELEGATION_INFO_VERSION};
+    FUZZ_CHECK(ca_delegation_get(d, &info) == CA_OK);
+    const char *caps[CA_DELEGATION_CAPABILITIES_MAX];
+    FUZZ_CHECK(info.capability_count <= CA_DELEGATION_CAPABILITIES_MAX);
+    for (size_t i = 0; i < info.capability_count; i++)
+        caps[i] = ca_delegation_capability(d, i);
+    ca_delegation_params p;
+    FUZZ_CHECK(ca_delegation_params_init(&p, CA_DELEGATION_PARAMS_VERSION) == CA_OK);
+    p.audience = &info.audience;
+    p.capabilities = caps;
+    p.capability_count = info.capability_count;
+    p.total_cap = info.total_cap;
+    p.task_cap = info.task_cap;
+    p.not_before = info.not_before;
+    p.expires_at = info.expires_at;
+    p.nonce = info.nonce;
+    p.parent = info.has_parent ? &info.parent : NULL;
+    p.created_at = info.created_at;
+    ca_signature sig = envelope_signature(data, size);
+    uint8_t *again = buf_for(size);
+    size_t n = 0;
+    FUZZ_CHECK(cai_delegation_encode_signed(&p, &info.issuer, &sig, again, size + 64, &n) == CA_OK);
+    same(again, n, data, size);
+    free(again);
+    ca_delegation_free(d);
+}
+
+static void rt_revocation(const uint8_t *data, size_t size)
+{
+    ca_revocation_info info = {.version = CA_REVOCATION_INFO_VERSION};
+    if (ca_revocation_decode(data, size, &info) != CA_OK)
+        return;
+    ca_signature sig = envelope_signature(data, size);
+    uint8_t *again = buf_for(size);
+    size_t n = 0;
+    FUZZ_CHECK(cai_revocation_reencode(&info, &sig, again, size + 64, &n) == CA_OK);
+    same(again, n, data, size);
+    free(again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -707,6 +775,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case RT_KEY_EVENT:
         rt_key_event(data, size);
+        break;
+    case RT_DELEGATION:
+        rt_delegation(data, size);
+        break;
+    case RT_REVOCATION:
+        rt_revocation(data, size);
         break;
     default:
         break;

@@ -30,6 +30,7 @@ OUT = os.path.join(CORPUS, "roundtrip")
 ENVELOPE, CARD_BODY, CARD, TASK_BODY = 0, 1, 2, 3
 TASK_MSG, TASK_THREAD, EVIDENCE, LEDGER_OP, LEDGER_OP_RAW = 10, 11, 12, 13, 14
 DID, KEYFILE, LEDGER_SNAPSHOT, REP_SNAPSHOT, LEDGER_JOURNAL = 15, 16, 17, 18, 19
+DELEGATION, REVOCATION = 21, 22  # 20 is KEY_EVENT (seeds key-event-*, written by the key history work)
 TASK_KINDS = ["request", "bid", "award", "result", "receipt", "cancel", "dispute"]
 
 # Valid files of the other corpora (the invalid ones there test refusals).
@@ -46,6 +47,8 @@ COPIES = [
                                                           "torn_tail"]),
     (REP_SNAPSHOT, "rep-snapshot", "reputation_snapshot", ["empty", "scored-small", "offenses", "pruned",
                                            "pruned-offenses", "unscored-one-rating"]),
+    (DELEGATION, "delegation", "delegation", ["root", "redelegation", "max", "star-zero"]),
+    (REVOCATION, "revocation", "delegation", ["revocation"]),
 ]
 
 NOW = 1700000000000

@@ -8,8 +8,9 @@
  * op that applies, and checks:
  *   - each break alone fails at its own step, with that step's status;
  *   - every two breaks together fail at the earlier step of the two.
- * The step that answered is read through cai_ledger_check_op; the status is
- * also checked through the apply path (which then changes nothing).
+ * The step that answered is read through cai_ledger_check_op; the status and
+ * the failure's sentence are also checked through the apply path (which then
+ * changes nothing).
  *
  * A break has two parts: `state`, ops applied to the ledger first (in a
  * fixed order, `prio`, so that the two of a pair can both be applied: a
@@ -436,7 +437,11 @@ static cai_ledger_step run_trial(unsigned row, const cai_ledger_step *steps, int
     const int delivery = t.spec->type == CA_LEDGER_OP_ESCROW_DELIVER;
     cai_ledger_step failed = {0, 0, CA_OK};
     ca_status st = cai_ledger_check_op(t.l, &t.op, t.now, delivery ? &t.result_at : NULL, &failed);
-    /* The apply path answers the same and, failing, changes nothing. */
+    char sentence[256] = "";
+    if (st != CA_OK)
+        snprintf(sentence, sizeof sentence, "%s", ca_last_error());
+    /* The apply path (a case per type, ledger.c's apply_op) answers the same, with the same
+     * sentence, and, failing, changes nothing. */
     ca_hash before, after;
     assert_ok(ca_ledger_state_hash(t.l, &before));
     ca_status applied = delivery ? cai_ledger_apply_delivery(t.l, &t.op, t.now, t.result_at)
@@ -444,6 +449,7 @@ static cai_ledger_step run_trial(unsigned row, const cai_ledger_step *steps, int
     assert_status_value(st, applied);
     if (applied != CA_OK) {
         assert_true(ca_last_error()[0] != '\0');
+        assert_string_equal(sentence, ca_last_error());
         assert_ok(ca_ledger_state_hash(t.l, &after));
         assert_memory_equal(before.bytes, after.bytes, sizeof before.bytes);
     }

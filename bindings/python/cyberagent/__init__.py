@@ -29,6 +29,7 @@ from .errors import (
     BadKeyError,
     BadSignTagError,
     DecompressError,
+    DelegationError,
     DidError,
     EnvelopeError,
     Error,
@@ -83,7 +84,7 @@ from .envelope import (
     sign_envelope_with_id,
 )
 
-from . import card, keyhistory, ledger, reputation, routing, task
+from . import card, delegation, keyhistory, ledger, reputation, routing, task
 from .keyhistory import KeyHistory
 from .task import Evidence, Task, TaskMessage
 from .routing import Candidate, Kad, Routing
@@ -100,6 +101,7 @@ from .card import (
 )
 from .ledger import Ledger, LedgerOp, LogEntry, op_decode, op_sign, op_verify
 from .reputation import Reputation
+from .delegation import Delegation, RevocationSet, sign_delegation, sign_revocation, verify_chain
 
 #: Numeric constants of the public headers (sizes, status codes, kinds, ...).
 CONSTANTS = dict(_sigs.CONSTANTS)

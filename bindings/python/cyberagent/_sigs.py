@@ -12,6 +12,7 @@ structs and opaque handles are named exactly like their C typedefs.
 """
 
 from ctypes import (
+    CFUNCTYPE,
     POINTER,
     Structure,
     c_char_p,
@@ -300,6 +301,25 @@ CONSTANTS = {
     "CA_TASK_WORKING": 2,
     # ledger.h (evidence)
     "CA_LEDGER_EVIDENCE_MAX_BYTES": 2097152,
+    # delegation.h (and card.h's patterns, envelope.h's kinds)
+    "CA_CAPABILITY_PATTERN_MAX": 66,
+    "CA_DELEGATION_CAPABILITIES_MAX": 16,
+    "CA_DELEGATION_CHAIN_INFO_VERSION": 1,
+    "CA_DELEGATION_INFO_VERSION": 1,
+    "CA_DELEGATION_MAX_DEPTH": 8,
+    "CA_DELEGATION_PARAMS_VERSION": 1,
+    "CA_DELEGATION_VERIFY_OPTIONS_VERSION": 1,
+    "CA_ERR_DELEGATION_AUDIENCE": -801,
+    "CA_ERR_DELEGATION_CAPABILITY": -802,
+    "CA_ERR_DELEGATION_PARENT": -800,
+    "CA_ERR_DELEGATION_REVOKED": -806,
+    "CA_ERR_DELEGATION_TASK_CAP": -804,
+    "CA_ERR_DELEGATION_TOTAL_CAP": -803,
+    "CA_ERR_DELEGATION_WINDOW": -805,
+    "CA_KIND_DELEGATION": 64,
+    "CA_KIND_REVOCATION": 65,
+    "CA_REVOCATION_INFO_VERSION": 1,
+    "CA_REVOCATION_SET_MAX_ENTRIES": 1048576,
 }
 
 _C = CONSTANTS
@@ -806,6 +826,88 @@ class ca_task_msg(Structure):
     """Opaque."""
 
 
+class ca_delegation(Structure):
+    """Opaque."""
+
+
+class ca_revocation_set(Structure):
+    """Opaque."""
+
+
+# typedef int (*ca_revocation_lookup)(void *ctx, const ca_hash *, const ca_agent_id *)
+ca_revocation_lookup = CFUNCTYPE(c_int, c_void_p, P(ca_hash), P(ca_agent_id))
+
+
+class ca_delegation_params(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("audience", P(ca_agent_id)),
+        ("capabilities", P(c_char_p)),
+        ("capability_count", c_size_t),
+        ("total_cap", c_uint64),
+        ("task_cap", c_uint64),
+        ("not_before", c_uint64),
+        ("expires_at", c_uint64),
+        ("nonce", c_uint64),
+        ("parent", P(ca_hash)),
+        ("created_at", c_uint64),
+    ]
+
+
+class ca_delegation_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("issuer", ca_agent_id),
+        ("audience", ca_agent_id),
+        ("id", ca_hash),
+        ("parent", ca_hash),
+        ("has_parent", c_uint32),
+        ("signature_checked", c_uint32),
+        ("created_at", c_uint64),
+        ("not_before", c_uint64),
+        ("expires_at", c_uint64),
+        ("total_cap", c_uint64),
+        ("task_cap", c_uint64),
+        ("nonce", c_uint64),
+        ("capability_count", c_size_t),
+    ]
+
+
+class ca_delegation_verify_options(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("revocations", P(ca_revocation_set)),
+        ("lookup", ca_revocation_lookup),
+        ("lookup_ctx", c_void_p),
+    ]
+
+
+class ca_delegation_chain_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("delegator", ca_agent_id),
+        ("delegate", ca_agent_id),
+        ("root", ca_hash),
+        ("leaf", ca_hash),
+        ("depth", c_size_t),
+        ("total_cap", c_uint64),
+        ("task_cap", c_uint64),
+        ("not_before", c_uint64),
+        ("expires_at", c_uint64),
+    ]
+
+
+class ca_revocation_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("revoker", ca_agent_id),
+        ("delegation", ca_hash),
+        ("id", ca_hash),
+        ("created_at", c_uint64),
+        ("expires_at", c_uint64),
+    ]
+
+
 STRUCTS = [
     ca_agent_id,
     ca_hash,
@@ -846,6 +948,11 @@ STRUCTS = [
     ca_task_cancel,
     ca_task_dispute,
     ca_task_options,
+    ca_delegation_params,
+    ca_delegation_info,
+    ca_delegation_verify_options,
+    ca_delegation_chain_info,
+    ca_revocation_info,
 ]
 
 # ---- opaque handles ----
@@ -1160,4 +1267,29 @@ SIGNATURES = [
     ("ca_key_history_last_digest", None, [P(ca_key_history), P(ca_hash)]),
     ("ca_key_history_key", ca_status, [P(ca_key_history), P(ca_agent_id), P(ca_key_info)]),
     ("ca_key_history_verify_envelope", ca_status, [P(ca_key_history), P(ca_envelope), c_uint64, P(ca_envelope_options)]),
+    # delegation.h (and card.h's patterns)
+    ("ca_capability_pattern_check", ca_status, [buf, c_size_t]),
+    ("ca_capability_pattern_covers", c_int, [buf, c_size_t, buf, c_size_t]),
+    ("ca_capability_pattern_max", c_size_t, []),
+    ("ca_delegation_capabilities_max", c_size_t, []),
+    ("ca_delegation_capability", buf, [P(ca_delegation), c_size_t]),
+    ("ca_delegation_chain_verify", ca_status, [P(P(ca_delegation)), c_size_t, c_uint64, P(ca_delegation_verify_options), P(ca_delegation_chain_info)]),
+    ("ca_delegation_decode", ca_status, [P(P(ca_delegation)), buf, c_size_t]),
+    ("ca_delegation_encoded", ca_status, [P(ca_delegation), buf, c_size_t, P(c_size_t)]),
+    ("ca_delegation_free", None, [P(ca_delegation)]),
+    ("ca_delegation_get", ca_status, [P(ca_delegation), P(ca_delegation_info)]),
+    ("ca_delegation_grants", ca_status, [P(ca_delegation), buf, c_size_t]),
+    ("ca_delegation_max_depth", c_size_t, []),
+    ("ca_delegation_open", ca_status, [P(P(ca_delegation)), buf, c_size_t]),
+    ("ca_delegation_params_init", ca_status, [P(ca_delegation_params), c_uint32]),
+    ("ca_delegation_sign", ca_status, [P(ca_identity), P(ca_delegation_params), buf, c_size_t, P(c_size_t), P(ca_hash)]),
+    ("ca_delegation_verify_options_init", ca_status, [P(ca_delegation_verify_options), c_uint32]),
+    ("ca_revocation_decode", ca_status, [buf, c_size_t, P(ca_revocation_info)]),
+    ("ca_revocation_open", ca_status, [buf, c_size_t, P(ca_revocation_info)]),
+    ("ca_revocation_set_add", ca_status, [P(ca_revocation_set), buf, c_size_t]),
+    ("ca_revocation_set_contains", c_int, [P(ca_revocation_set), P(ca_hash), P(ca_agent_id)]),
+    ("ca_revocation_set_count", c_size_t, [P(ca_revocation_set)]),
+    ("ca_revocation_set_free", None, [P(ca_revocation_set)]),
+    ("ca_revocation_set_new", ca_status, [P(P(ca_revocation_set)), c_size_t]),
+    ("ca_revocation_sign", ca_status, [P(ca_identity), P(ca_hash), c_uint64, c_uint64, buf, c_size_t, P(c_size_t), P(ca_hash)]),
 ]

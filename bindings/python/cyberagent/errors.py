@@ -179,6 +179,10 @@ class A2AError(Error):
     """JSON, JWS and signed A2A agent cards block (-700 .. -799)."""
 
 
+class DelegationError(Error):
+    """Delegation block (-800 .. -899)."""
+
+
 _EXACT: Dict[str, Type[Error]] = {
     "CA_ERR_INVALID_ARGUMENT": ArgumentError,
     "CA_ERR_NO_MEMORY": NoMemoryError,
@@ -220,6 +224,7 @@ _BLOCKS = [
     (-599, -500, ReputationError),
     (-699, -600, RoutingError),
     (-799, -700, A2AError),
+    (-899, -800, DelegationError),
 ]
 
 

@@ -1662,3 +1662,181 @@ extern "C" {
         seq_out: *mut u64,
     ) -> ca_status;
 }
+
+// ---- delegation.h (and card.h's capability patterns, envelope.h's kinds) ----
+pub const CA_CAPABILITY_PATTERN_MAX: usize = 66;
+pub const CA_DELEGATION_CAPABILITIES_MAX: usize = 16;
+pub const CA_DELEGATION_CHAIN_INFO_VERSION: u32 = 1;
+pub const CA_DELEGATION_INFO_VERSION: u32 = 1;
+pub const CA_DELEGATION_MAX_DEPTH: usize = 8;
+pub const CA_DELEGATION_PARAMS_VERSION: u32 = 1;
+pub const CA_DELEGATION_VERIFY_OPTIONS_VERSION: u32 = 1;
+pub const CA_ERR_DELEGATION_AUDIENCE: ca_status = -801;
+pub const CA_ERR_DELEGATION_CAPABILITY: ca_status = -802;
+pub const CA_ERR_DELEGATION_PARENT: ca_status = -800;
+pub const CA_ERR_DELEGATION_REVOKED: ca_status = -806;
+pub const CA_ERR_DELEGATION_TASK_CAP: ca_status = -804;
+pub const CA_ERR_DELEGATION_TOTAL_CAP: ca_status = -803;
+pub const CA_ERR_DELEGATION_WINDOW: ca_status = -805;
+pub const CA_KIND_DELEGATION: u32 = 64;
+pub const CA_KIND_REVOCATION: u32 = 65;
+pub const CA_REVOCATION_INFO_VERSION: u32 = 1;
+pub const CA_REVOCATION_SET_MAX_ENTRIES: usize = 1048576;
+
+/// Revocation lookup: 1 when the caller holds a revocation of `delegation` signed by
+/// `revoker` (delegation.h).
+pub type ca_revocation_lookup = Option<
+    unsafe extern "C" fn(ctx: *mut c_void, delegation: *const ca_hash, revoker: *const ca_agent_id) -> c_int,
+>;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_delegation_params {
+    pub version: c_uint,
+    pub audience: *const ca_agent_id,
+    pub capabilities: *const *const c_char,
+    pub capability_count: usize,
+    pub total_cap: u64,
+    pub task_cap: u64,
+    pub not_before: u64,
+    pub expires_at: u64,
+    pub nonce: u64,
+    pub parent: *const ca_hash,
+    pub created_at: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_delegation_info {
+    pub version: c_uint,
+    pub issuer: ca_agent_id,
+    pub audience: ca_agent_id,
+    pub id: ca_hash,
+    pub parent: ca_hash,
+    pub has_parent: u32,
+    pub signature_checked: u32,
+    pub created_at: u64,
+    pub not_before: u64,
+    pub expires_at: u64,
+    pub total_cap: u64,
+    pub task_cap: u64,
+    pub nonce: u64,
+    pub capability_count: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_delegation_verify_options {
+    pub version: c_uint,
+    pub revocations: *const ca_revocation_set,
+    pub lookup: ca_revocation_lookup,
+    pub lookup_ctx: *mut c_void,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_delegation_chain_info {
+    pub version: c_uint,
+    pub delegator: ca_agent_id,
+    pub delegate: ca_agent_id,
+    pub root: ca_hash,
+    pub leaf: ca_hash,
+    pub depth: usize,
+    pub total_cap: u64,
+    pub task_cap: u64,
+    pub not_before: u64,
+    pub expires_at: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_revocation_info {
+    pub version: c_uint,
+    pub revoker: ca_agent_id,
+    pub delegation: ca_hash,
+    pub id: ca_hash,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+#[repr(C)]
+pub struct ca_delegation {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+#[repr(C)]
+pub struct ca_revocation_set {
+    _private: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+extern "C" {
+    pub fn ca_capability_pattern_check(pattern: *const c_char, pattern_len: usize) -> ca_status;
+    pub fn ca_capability_pattern_covers(
+        outer: *const c_char,
+        outer_len: usize,
+        inner: *const c_char,
+        inner_len: usize,
+    ) -> c_int;
+    pub fn ca_capability_pattern_max() -> usize;
+    pub fn ca_delegation_capabilities_max() -> usize;
+    pub fn ca_delegation_capability(d: *const ca_delegation, index: usize) -> *const c_char;
+    pub fn ca_delegation_chain_verify(
+        chain: *const *const ca_delegation,
+        count: usize,
+        now: u64,
+        opts: *const ca_delegation_verify_options,
+        out: *mut ca_delegation_chain_info,
+    ) -> ca_status;
+    pub fn ca_delegation_decode(out: *mut *mut ca_delegation, data: *const u8, len: usize) -> ca_status;
+    pub fn ca_delegation_encoded(
+        d: *const ca_delegation,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_delegation_free(d: *mut ca_delegation);
+    pub fn ca_delegation_get(d: *const ca_delegation, out: *mut ca_delegation_info) -> ca_status;
+    pub fn ca_delegation_grants(
+        d: *const ca_delegation,
+        capability: *const c_char,
+        capability_len: usize,
+    ) -> ca_status;
+    pub fn ca_delegation_max_depth() -> usize;
+    pub fn ca_delegation_open(out: *mut *mut ca_delegation, data: *const u8, len: usize) -> ca_status;
+    pub fn ca_delegation_params_init(params: *mut ca_delegation_params, version: c_uint) -> ca_status;
+    pub fn ca_delegation_sign(
+        issuer: *const ca_identity,
+        params: *const ca_delegation_params,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+    pub fn ca_delegation_verify_options_init(
+        opts: *mut ca_delegation_verify_options,
+        version: c_uint,
+    ) -> ca_status;
+    pub fn ca_revocation_decode(data: *const u8, len: usize, out: *mut ca_revocation_info) -> ca_status;
+    pub fn ca_revocation_open(data: *const u8, len: usize, out: *mut ca_revocation_info) -> ca_status;
+    pub fn ca_revocation_set_add(set: *mut ca_revocation_set, data: *const u8, len: usize) -> ca_status;
+    pub fn ca_revocation_set_contains(
+        set: *const ca_revocation_set,
+        delegation: *const ca_hash,
+        revoker: *const ca_agent_id,
+    ) -> c_int;
+    pub fn ca_revocation_set_count(set: *const ca_revocation_set) -> usize;
+    pub fn ca_revocation_set_free(set: *mut ca_revocation_set);
+    pub fn ca_revocation_set_new(out: *mut *mut ca_revocation_set, max_entries: usize) -> ca_status;
+    pub fn ca_revocation_sign(
+        revoker: *const ca_identity,
+        delegation: *const ca_hash,
+        created_at: u64,
+        expires_at: u64,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+        id_out: *mut ca_hash,
+    ) -> ca_status;
+}

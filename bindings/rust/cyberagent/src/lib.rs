@@ -20,6 +20,7 @@
 pub use cyberagent_sys as sys;
 
 mod card;
+mod delegation;
 mod envelope;
 mod error;
 mod identity;
@@ -32,6 +33,11 @@ mod task;
 pub use card::{
     a2a_limits, capability_check, card_limits, jcs_canonicalize, sign_card, A2ACard, Capability, Card,
     CardParams,
+};
+pub use delegation::{
+    capability_pattern_check, capability_pattern_covers, delegation_limits, revocation_decode,
+    revocation_open, sign_delegation, sign_revocation, verify_chain, ChainInfo, Delegation, DelegationInfo,
+    DelegationParams, RevocationInfo, RevocationSet,
 };
 pub use envelope::{
     envelope_bound, kind_name, sign_envelope, Envelope, EnvelopeOptions, EnvelopeParams, ReplayGuard,
@@ -57,6 +63,11 @@ pub use task::{
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].
 pub mod status {
     pub use cyberagent_sys::{CA_ERR_A2A_CARD, CA_ERR_JSON, CA_ERR_JWS, CA_ERR_KEY_MISMATCH};
+    pub use cyberagent_sys::{
+        CA_ERR_BAD_CAPABILITY, CA_ERR_DELEGATION_AUDIENCE, CA_ERR_DELEGATION_CAPABILITY,
+        CA_ERR_DELEGATION_PARENT, CA_ERR_DELEGATION_REVOKED, CA_ERR_DELEGATION_TASK_CAP,
+        CA_ERR_DELEGATION_TOTAL_CAP, CA_ERR_DELEGATION_WINDOW,
+    };
     pub use cyberagent_sys::{
         CA_ERR_BAD_DID, CA_ERR_BAD_KEY, CA_ERR_BAD_SIGNATURE, CA_ERR_BAD_SIGN_TAG, CA_ERR_BAD_VERSION,
         CA_ERR_BUFFER_TOO_SMALL, CA_ERR_DECOMPRESS, CA_ERR_EXPIRED, CA_ERR_INIT, CA_ERR_INVALID_ARGUMENT,
