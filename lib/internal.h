@@ -57,7 +57,7 @@ ca_status cai_ensure_init(void);
     } while (0)
 
 /*
- * Checks the version field of an options or params struct: versions run from
+ * Checks the version field of a versioned struct (STRUCT RULE, common.h): versions run from
  * 1 to `known` (the struct's *_VERSION macro in this build); anything else is
  * CA_ERR_UNSUPPORTED, so every module refuses a future struct the same way.
  */
@@ -69,6 +69,37 @@ ca_status cai_ensure_init(void);
                             "%s version %u is not supported (this build: 1..%u)", (what), v_,      \
                             (unsigned int)(known));                                                \
     } while (0)
+
+/*
+ * The ELEMENT SIZE convention of the STRUCT RULE (common.h): `size` is the
+ * caller's sizeof of a struct that travels in arrays. The library reads and
+ * writes layouts from `first` (the size of the struct's 1.0 layout, the
+ * smallest it ever published) to `known` (this build's sizeof); anything else
+ * is CA_ERR_UNSUPPORTED, so every module refuses a foreign layout the same way.
+ */
+#define CAI_REQUIRE_ELEM_SIZE(what, size, first, known)                                            \
+    do {                                                                                           \
+        size_t s_ = (size);                                                                        \
+        if (CAI_UNLIKELY(s_ < (first) || s_ > (known)))                                            \
+            return cai_fail(CA_ERR_UNSUPPORTED,                                                    \
+                            "%s element size %zu is not supported (this build: %zu .. %zu)",       \
+                            (what), s_, (size_t)(first), (size_t)(known));                         \
+    } while (0)
+
+/* Writes `src` (this build's layout, `known` bytes) into the caller's element of
+ * `size` bytes: only the fields that fit in it (a checked size holds whole fields). */
+static inline void cai_elem_put(void *dst, size_t size, const void *src, size_t known)
+{
+    memcpy(dst, src, size < known ? size : known);
+}
+
+/* Reads the caller's element of `size` bytes into `dst` (this build's layout,
+ * `known` bytes): the fields beyond the caller's layout read as zero. */
+static inline void cai_elem_get(void *dst, size_t known, const void *src, size_t size)
+{
+    memset(dst, 0, known);
+    memcpy(dst, src, size < known ? size : known);
+}
 
 /*
  * Implements the OWNERSHIP RULE's size check: sets *out_len to `needed` and

@@ -196,6 +196,7 @@ int cmd_card(int argc, char **argv)
     p.created_at = now;
     p.not_after = now + ttl;
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = ncaps;
     ca_identity *signer = cli_load_identity("card", &src, NULL);
     if (signer == NULL)

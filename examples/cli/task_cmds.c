@@ -58,13 +58,13 @@ static void content_json(const char *name, const ca_task_content *c)
 
 static void task_json(const ca_task_msg *m)
 {
-    ca_task_request rq;
-    ca_task_bid bid;
-    ca_task_award aw;
-    ca_task_result rs;
-    ca_task_receipt rc;
-    ca_task_cancel cn;
-    ca_task_dispute dp;
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
+    ca_task_bid bid = {.version = CA_TASK_BID_VERSION};
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
+    ca_task_result rs = {.version = CA_TASK_RESULT_VERSION};
+    ca_task_receipt rc = {.version = CA_TASK_RECEIPT_VERSION};
+    ca_task_cancel cn = {.version = CA_TASK_CANCEL_VERSION};
+    ca_task_dispute dp = {.version = CA_TASK_DISPUTE_VERSION};
     ca_hash task;
     ca_task_msg_task_id(m, &task);
     printf("  \"task_body\": {");
@@ -73,7 +73,7 @@ static void task_json(const ca_task_msg *m)
         printf("\"capability\": ");
         str_json(rq.capability);
         printf(", ");
-        content_json("input", &rq.input);
+        content_json("input", rq.input);
         printf(", \"max_price\": %llu, \"deadline\": %llu, \"collateral\": %llu", U(rq.max_price),
                U(rq.deadline), U(rq.collateral));
         if (rq.has_recipient) {
@@ -96,7 +96,7 @@ static void task_json(const ca_task_msg *m)
             str_json(rs.failure_message);
         } else {
             printf("\"failed\": false, ");
-            content_json("output", &rs.output);
+            content_json("output", rs.output);
         }
     } else if (ca_task_msg_receipt(m, &rc) == CA_OK) {
         hex_field("award", rc.award.bytes, CA_HASH_BYTES, ", ");
@@ -135,7 +135,7 @@ static void card_json(const ca_card *card)
            U(ca_card_sequence(card)));
     for (size_t i = 0; i < ca_card_capability_count(card); i++) {
         ca_card_capability c;
-        if (ca_card_capability_at(card, i, &c) != CA_OK)
+        if (ca_card_capability_at(card, i, &c, sizeof(ca_card_capability)) != CA_OK)
             break;
         printf(i > 0 ? ", {\"name\": " : "{\"name\": ");
         str_json(c.name);

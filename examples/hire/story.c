@@ -253,7 +253,7 @@ static ca_status sync_stakes(hire_story *s)
     s->stakes_stale = 0;
     s->release_at = UINT64_MAX;
     for (uint32_t i = 0; i < s->n; i++) {
-        ca_ledger_account_info a;
+        ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
         if (account(s, &s->ag[i].p.pk, &a) == CA_OK && a.jailed_until > s->now &&
             a.jailed_until < s->release_at)
             s->release_at = a.jailed_until;
@@ -271,7 +271,7 @@ static ca_status sync_reputation(hire_story *s)
     TRY(ca_reputation_update(s->rep, s->now, NULL), "reputation update");
     TRY(ca_routing_sync_reputation(s->rt, s->rep), "routing reputation");
     for (uint32_t i = 0; i < s->n; i++) {
-        ca_routing_agent_info info;
+        ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
         if (s->ag[i].role != HIRE_HIRER) {
             TRY(ca_routing_get(s->rt, &s->ag[i].p.pk, &info), "routing agent");
             s->ag[i].rep_ppm = info.reputation_ppm;
@@ -320,6 +320,7 @@ static ca_status make_card(hire_story *s, uint32_t i)
     cp.not_after = EPOCH_MS + CARD_LIFETIME_MS;
     cp.sequence = 1;
     cp.capabilities = caps;
+    cp.capability_size = sizeof(ca_card_capability);
     cp.capability_count = a->ncaps;
     cp.created_at = s->now;
     size_t len = 0;
@@ -436,21 +437,24 @@ static ca_status setup(hire_story *s)
     ca_routing_options rto;
     (void)ca_routing_options_init(&rto, CA_ROUTING_OPTIONS_VERSION);
     rto.expected_agents = s->n;
-    rto.weights.price_ref = 50;
-    rto.weights.stake_ref = 2000;
+    ca_routing_weights rtw;
+    (void)ca_routing_weights_init(&rtw, CA_ROUTING_WEIGHTS_VERSION);
+    rtw.price_ref = 50;
+    rtw.stake_ref = 2000;
+    rto.weights = &rtw;
     TRY(ca_routing_new(&s->rt, &rto), "routing");
 
     uint64_t hirer_funds = 1000u + (uint64_t)MAX_PRICE * (c->tasks / s->hirers + 1);
     for (uint32_t i = 0; i < s->n; i++) {
         agent *a = &s->ag[i];
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         op.counterparty = a->p.pk;
         op.amount = a->role == HIRE_HIRER ? hirer_funds : 5000u;
         TRY(ledger_do(s, &s->authority, NULL, &op), "mint");
         if (a->role != HIRE_HIRER) {
             memset(&op, 0, sizeof op);
+            op.version = CA_LEDGER_OP_VERSION;
             op.type = CA_LEDGER_OP_BOND;
             op.amount = a->stake;
             TRY(ledger_do(s, &a->p, NULL, &op), "bond");
@@ -557,11 +561,12 @@ static ca_status post_request(hire_story *s, hire *h)
     char input[96];
     int w = snprintf(input, sizeof input, "task %u for %s: please do your best", h->num,
                      s->cap_names[h->cap]);
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     rq.capability = s->cap_names[h->cap];
-    rq.input.data = (const uint8_t *)input;
-    rq.input.data_len = w > 0 ? (size_t)w : 0;
+    const ca_task_content in = {.version = CA_TASK_CONTENT_VERSION,
+                                .data = (const uint8_t *)input,
+                                .data_len = w > 0 ? (size_t)w : 0};
+    rq.input = &in;
     rq.max_price = MAX_PRICE;
     rq.deadline = s->now + REQ_WINDOW;
     rq.collateral = COLLATERAL;
@@ -586,7 +591,7 @@ static ca_status post_request(hire_story *s, hire *h)
 
 static int eligible(hire_story *s, uint32_t i)
 {
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     if (account(s, &s->ag[i].p.pk, &a) != CA_OK)
         return 0;
     return a.jailed_until <= s->now && a.balance >= COLLATERAL;
@@ -628,7 +633,7 @@ static ca_status collect_bids(hire_story *s, hire *h)
         uint64_t price = a->price[k], completion = s->now + a->latency[k] + BID_SLACK;
         /* The bidder verifies the request, checks its terms and answers it. */
         ca_task_msg *msg = NULL;
-        ca_task_request rq;
+        ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
         ca_envelope_params ep;
         env_params(s, &ep);
         size_t len = 0;
@@ -688,7 +693,9 @@ static ca_status choose(hire_story *s, hire *h, uint32_t *bid_index)
     TRY(sync_stakes(s), "routing stakes");
     ca_routing_result best[2];
     size_t got = 0;
-    TRY(ca_routing_rank_bids(s->rt, &q, bids, h->nbids, best, 2, &got), "routing rank bids");
+    TRY(ca_routing_rank_bids(s->rt, &q, bids, sizeof(ca_routing_bid), h->nbids, best,
+                             sizeof(ca_routing_result), 2, &got),
+        "routing rank bids");
     if (got == 0)
         return fail(CA_ERR_NOT_FOUND, "no eligible bid");
     hire_event ev;
@@ -737,7 +744,7 @@ static ca_status award(hire_story *s, hire *h)
     ca_task_msg *got = NULL;
     TRY(ca_task_msg_open(&got, s->buf[2], len, s->now, NULL), "worker opens award");
     count_verify(s, env_signed_len(len), 1);
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     ca_status st = ca_ledger_op_escrow_open(&op, got);
     ca_task_msg_free(got);
     TRY(st, "escrow terms");
@@ -756,7 +763,8 @@ static ca_status award(hire_story *s, hire *h)
 
 static ca_status sign_result(hire_story *s, hire *h, const char *output, uint8_t *out, size_t *len)
 {
-    const ca_task_content content = {(const uint8_t *)output, strlen(output), NULL, {{0}}};
+    const ca_task_content content = {
+        CA_TASK_CONTENT_VERSION, (const uint8_t *)output, strlen(output), NULL, {{0}}};
     ca_envelope_params ep;
     env_params(s, &ep);
     TRY(ca_task_result_reply(s->ag[h->worker].p.id, &ep, ca_task_last(h->task, CA_KIND_TASK_AWARD),
@@ -773,7 +781,7 @@ static ca_status deliver(hire_story *s, hire *h, const uint8_t *result, size_t r
     const ca_task_msg *rm = ca_task_last(h->task, CA_KIND_TASK_RESULT);
     if (rm == NULL)
         return fail(CA_ERR_STATE, "delivery without a result");
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     TRY(ca_ledger_op_escrow_deliver(&op, rm), "deliver op");
     s->attach = result;
     s->attach_len = result_len;
@@ -834,8 +842,7 @@ static ca_status honest_finish(hire_story *s, hire *h)
     if (rating > CA_TASK_RATING_MAX)
         rating = CA_TASK_RATING_MAX;
     TRY(sign_receipt(s, h, 1, rating, h->price), "receipt");
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_ESCROW_RELEASE;
     op.ref = h->award_id;
     TRY(ledger_do(s, &s->ag[h->hirer].p, NULL, &op), "escrow release");
@@ -864,13 +871,16 @@ static ca_status slash(hire_story *s, hire *h, uint32_t kind, const ca_hash *ref
                        const uint8_t *proof, size_t proof_len)
 {
     agent *hr = &s->ag[h->hirer], *wk = &s->ag[h->worker];
-    ca_ledger_account_info ob, oa, hb, ha;
-    ca_ledger_totals tb, ta;
+    ca_ledger_account_info ob = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION},
+                           oa = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION},
+                           hb = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION},
+                           ha = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
+    ca_ledger_totals tb = {.version = CA_LEDGER_TOTALS_VERSION},
+                     ta = {.version = CA_LEDGER_TOTALS_VERSION};
     TRY(account(s, &wk->p.pk, &ob), "account");
     TRY(account(s, &hr->p.pk, &hb), "account");
     ca_ledger_totals_get(s->ledger, &tb);
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_SLASH;
     op.evidence = kind;
     op.counterparty = wk->p.pk;
@@ -1012,8 +1022,7 @@ static ca_status equivocate(hire_story *s, hire *h)
     char reason[128], evhex[2 * CA_HASH_BYTES + 1];
     hex(ev_hash.bytes, CA_HASH_BYTES, evhex);
     (void)snprintf(reason, sizeof reason, "equivocation, evidence %s", evhex);
-    ca_task_dispute dp;
-    memset(&dp, 0, sizeof dp);
+    ca_task_dispute dp = {.version = CA_TASK_DISPUTE_VERSION};
     dp.task = h->task_id;
     dp.reason = reason;
     dp.refs = &res_id;
@@ -1035,8 +1044,7 @@ static ca_status equivocate(hire_story *s, hire *h)
     s->verify_bytes += s->ev_sig_bytes;
     if (!ca_task_disputed(h->task, CA_TASK_PARTY_REQUESTER))
         return fail(CA_ERR_STATE, "no dispute in the thread");
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_ESCROW_SPLIT;
     op.ref = h->award_id;
     op.amount = 0;
@@ -1059,8 +1067,7 @@ static ca_status miss_deadline(hire_story *s, hire *h)
 {
     agent *hr = &s->ag[h->hirer], *wk = &s->ag[h->worker];
     s->now = h->deadline + 1000;
-    ca_task_cancel cn;
-    memset(&cn, 0, sizeof cn);
+    ca_task_cancel cn = {.version = CA_TASK_CANCEL_VERSION};
     cn.task = h->task_id;
     cn.reason = "no result by the deadline";
     ca_envelope_params ep;
@@ -1077,8 +1084,7 @@ static ca_status miss_deadline(hire_story *s, hire *h)
 
     /* The missed-deadline evidence is the escrow itself: open, no delivery, past due. */
     TRY(slash(s, h, CA_LEDGER_EVIDENCE_MISSED_DEADLINE, &h->award_id, 0, NULL, 0), "slash");
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_ESCROW_REFUND;
     op.ref = h->award_id;
     TRY(ledger_do(s, &hr->p, NULL, &op), "escrow refund");
@@ -1095,8 +1101,7 @@ static ca_status miss_deadline(hire_story *s, hire *h)
 
 static ca_status no_bids(hire_story *s, hire *h)
 {
-    ca_task_cancel cn;
-    memset(&cn, 0, sizeof cn);
+    ca_task_cancel cn = {.version = CA_TASK_CANCEL_VERSION};
     cn.task = h->task_id;
     cn.reason = "no bids";
     ca_envelope_params ep;
@@ -1175,7 +1180,7 @@ void hire_story_agent(const hire_story *s, uint32_t i, hire_agent_summary *out)
     if (ca_did_encode(&a->p.pk, out->did, sizeof out->did, &len) != CA_OK)
         out->did[0] = '\0';
     out->role = a->role;
-    ca_ledger_account_info info;
+    ca_ledger_account_info info = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     if (ca_ledger_account(s->ledger, &a->p.pk, &info) == CA_OK) {
         out->balance = info.balance;
         out->bonded = info.bonded + info.unbonding;
@@ -1187,7 +1192,7 @@ void hire_story_agent(const hire_story *s, uint32_t i, hire_agent_summary *out)
     out->offences = a->offences;
     out->won_after_offence = a->won_after_offence;
     ca_reputation_score sc;
-    if (ca_reputation_get(s->rep, &a->p.pk, &sc) == CA_OK) {
+    if (ca_reputation_get(s->rep, &a->p.pk, &sc, sizeof(ca_reputation_score)) == CA_OK) {
         double e = sc.expected * 1e6 + 0.5;
         out->reputation_ppm = e >= 1e6 ? 1000000u : (uint32_t)e;
         out->global = sc.global;
@@ -1202,9 +1207,7 @@ ca_status hire_story_totals(hire_story *s, hire_totals *out)
     out->settled_ok = 1;
     for (uint32_t t = 0; t < s->done; t++) {
         const task_record *r = &s->rec[t];
-        ca_ledger_escrow_info e;
-        memset(&e, 0, sizeof e);
-        e.version = CA_LEDGER_ESCROW_INFO_VERSION;
+        ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
         int has = r->has_escrow && ca_ledger_escrow(s->ledger, &r->award, &e) == CA_OK;
         int ok = 0;
         switch (r->outcome) {
@@ -1233,7 +1236,7 @@ ca_status hire_story_totals(hire_story *s, hire_totals *out)
             out->settled_ok = 0;
         }
     }
-    ca_ledger_totals lt;
+    ca_ledger_totals lt = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(s->ledger, &lt);
     out->minted = lt.minted;
     out->burned = lt.burned;

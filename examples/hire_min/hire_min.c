@@ -36,7 +36,7 @@ static void submit(ca_ledger *l, ca_ledger_op *op, const ca_identity *who,
 {
     uint8_t so[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    ca_ledger_account_info acct = {0};
+    ca_ledger_account_info acct = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     ca_identity_id(who, &op->signer);
     op->nonce = (ca_ledger_account(l, &op->signer, &acct) == CA_OK ? acct.nonce : 0) + 1;
     check(ca_ledger_op_sign_cosigned(&ledger_id, op, who, consent, so, sizeof so, &n));
@@ -60,30 +60,30 @@ int main(void)
     ca_identity_id(bank, &lo.authority);
     check(ca_ledger_new(&ledger, &lo));
     check(ca_ledger_id(ledger, &ledger_id));
-    ca_ledger_op op = {.type = CA_LEDGER_OP_MINT, .amount = 1000};
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION, .type = CA_LEDGER_OP_MINT, .amount = 1000};
     ca_identity_id(alice, &op.counterparty);
     submit(ledger, &op, bank, NULL, NULL, 0);
-    op = (ca_ledger_op){.type = CA_LEDGER_OP_MINT, .counterparty = bob_id, .amount = 100};
+    op.counterparty = bob_id, op.amount = 100; /* the same op again, to bob */
     submit(ledger, &op, bank, NULL, NULL, 0);
 
     /* Bob's signed card; alice verifies it before she trusts the price on it. */
     const ca_card_capability offer = {"llm.summarize", 45, 2000};
     ca_card_params cp = {.version = CA_CARD_PARAMS_VERSION, .name = "bob", .capabilities = &offer};
-    cp.capability_count = 1, cp.endpoint = "agents.bob.inbox";
+    cp.capability_size = sizeof offer, cp.capability_count = 1, cp.endpoint = "agents.bob.inbox";
     cp.created_at = cp.not_before = now, cp.not_after = now + TTL;
     ca_card *card = NULL;
     ca_card_capability cap;
     check(ca_card_sign(bob, &cp, msg, sizeof msg, &len, NULL));
     check(ca_card_open(&card, msg, len, now, NULL));
-    check(ca_card_find_capability(card, "llm.summarize", 13, &cap));
+    check(ca_card_find_capability(card, "llm.summarize", 13, &cap, sizeof cap));
     printf("card: %s does %s for %" PRIu64 " cr\n", ca_card_name(card), cap.name, cap.price);
     ca_card_free(card);
 
     /* REQUEST: alice posts the task; her thread checks every later message. */
     tick(100);
-    ca_task_request rq = {.capability = "llm.summarize", .max_price = 50, .collateral = 20};
-    rq.input = (ca_task_content){.data = (const uint8_t *)"a long report", .data_len = 13};
-    rq.deadline = now + 60000;
+    ca_task_content c = {CA_TASK_CONTENT_VERSION, (const void *)"a long report", 13, NULL, {{0}}};
+    ca_task_request rq = {CA_TASK_REQUEST_VERSION, "llm.summarize", &c, .max_price = 50};
+    rq.deadline = now + 60000, rq.collateral = 20;
     ca_task *task = NULL;
     check(ca_task_request_sign(alice, &ep, &rq, msg, sizeof msg, &len, NULL));
     check(ca_task_new_bytes(&task, msg, len, now, NULL));
@@ -111,31 +111,31 @@ int main(void)
 
     /* RESULT, then DELIVER: bob's op names his RESULT and carries it to the ledger. */
     tick(1500);
-    const ca_task_content out = {.data = (const uint8_t *)"a short summary", .data_len = 15};
-    check(ca_task_result_reply(bob, &ep, got, &out, msg, sizeof msg, &len, NULL));
+    c.data = (const void *)"a short summary", c.data_len = 15; /* now the output */
+    check(ca_task_result_reply(bob, &ep, got, &c, msg, sizeof msg, &len, NULL));
     ca_task_msg_free(got);
     check(ca_task_apply_bytes(task, msg, len, now));
     check(ca_ledger_op_escrow_deliver(&op, ca_task_last(task, CA_KIND_TASK_RESULT)));
     submit(ledger, &op, bob, NULL, msg, len);
-    printf("delivered: %.15s\n", (const char *)out.data);
+    printf("delivered: %.15s\n", (const char *)c.data);
 
     /* RECEIPT with payment and rating, then RELEASE: bob is paid, his collateral back. */
     tick(100);
     const ca_task_msg *result = ca_task_last(task, CA_KIND_TASK_RESULT);
     check(ca_task_receipt_reply(alice, &ep, result, 1, 95, cap.price, msg, sizeof msg, &len, NULL));
     check(ca_task_apply_bytes(task, msg, len, now));
-    op = (ca_ledger_op){.type = CA_LEDGER_OP_ESCROW_RELEASE};
+    op = (ca_ledger_op){.version = CA_LEDGER_OP_VERSION, .type = CA_LEDGER_OP_ESCROW_RELEASE};
     ca_task_msg_id(ca_task_last(task, CA_KIND_TASK_AWARD), &op.ref);
     submit(ledger, &op, alice, NULL, NULL, 0);
 
     /* REPUTATION: the settled thread is the rating, weighted by what the ledger paid. */
     ca_reputation *rep = NULL;
     ca_reputation_score score;
-    ca_ledger_account_info acct;
+    ca_ledger_account_info acct = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     check(ca_reputation_new(&rep, NULL));
     check(ca_reputation_add_settled(rep, task, ledger));
     check(ca_reputation_update(rep, now, NULL));
-    check(ca_reputation_get(rep, &bob_id, &score));
+    check(ca_reputation_get(rep, &bob_id, &score, sizeof score));
     check(ca_ledger_account(ledger, &bob_id, &acct));
     check(ca_ledger_check(ledger));
     printf("paid: bob has %" PRIu64 " cr, rated 95, reputation %.2f; task %s\n", acct.balance,

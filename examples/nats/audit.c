@@ -64,7 +64,7 @@ int run_audit(const opts *o)
         seq = m.seq;
     }
     ca_ledger *ledger = rc_ledger(core);
-    ca_ledger_totals tot;
+    ca_ledger_totals tot = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(ledger, &tot);
     ca_status chk = ca_ledger_check(ledger);
     rc_checkpoint cp;

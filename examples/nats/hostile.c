@@ -112,24 +112,24 @@ static size_t forge(hostile *h, uint32_t kind, int expired, uint8_t *out, size_t
         cp.not_after = ep.expires_at;
         cp.sequence = now;
         cp.capabilities = &cc;
+        cp.capability_size = sizeof(ca_card_capability);
         cp.capability_count = 1;
         cp.created_at = ep.created_at;
         return ca_card_sign(h->me, &cp, out, cap, &len, NULL) == CA_OK ? len : 0;
     }
     if (kind == CA_KIND_TASK_REQUEST) {
-        ca_task_request rq;
-        memset(&rq, 0, sizeof rq);
+        ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
         rq.capability = caps[0];
-        rq.input.data = (const uint8_t *)"x";
-        rq.input.data_len = 1;
+        const ca_task_content rq_input = {
+            .version = CA_TASK_CONTENT_VERSION, .data = (const uint8_t *)"x", .data_len = 1};
+        rq.input = &rq_input;
         rq.max_price = 1000;
         rq.deadline = ep.created_at + 5000;
         rq.collateral = 1;
         return ca_task_request_sign(h->me, &ep, &rq, out, cap, &len, NULL) == CA_OK ? len : 0;
     }
     if (kind == CA_KIND_TASK_BID) {
-        ca_task_bid b;
-        memset(&b, 0, sizeof b);
+        ca_task_bid b = {.version = CA_TASK_BID_VERSION};
         b.task = h->last_task;
         b.price = 1;
         b.completion = ep.created_at + 1000;
@@ -137,8 +137,7 @@ static size_t forge(hostile *h, uint32_t kind, int expired, uint8_t *out, size_t
         return ca_task_bid_sign(h->me, &ep, &b, out, cap, &len, NULL) == CA_OK ? len : 0;
     }
     if (kind == CA_KIND_TASK_AWARD) {
-        ca_task_award aw;
-        memset(&aw, 0, sizeof aw);
+        ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
         aw.task = h->last_task;
         aw.bid = h->last_task;
         aw.worker = h->me_pk;

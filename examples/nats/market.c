@@ -173,6 +173,7 @@ static int worker_index(const market *mk, const ca_agent_id *id)
 static void account(market *mk, const ca_agent_id *id, ca_ledger_account_info *a)
 {
     pthread_mutex_lock(&mk->lmu);
+    a->version = CA_LEDGER_ACCOUNT_INFO_VERSION; /* the layout this program was built with */
     if (ca_ledger_account(mk->ledger, id, a) != CA_OK)
         memset(a, 0, sizeof *a);
     pthread_mutex_unlock(&mk->lmu);
@@ -224,6 +225,7 @@ static void *replica_main(void *arg)
         ev->n = n;
         for (size_t i = 0; i < n; i++) {
             ev->r[i].st = mk->results.st[i];
+            ev->r[i].op.version = CA_LEDGER_OP_VERSION;
             ev->r[i].decoded =
                 ca_ledger_op_decode(items[i].op, items[i].op_len, &ev->r[i].op) == CA_OK;
             if (ev->r[i].decoded && ev->r[i].st == CA_OK &&
@@ -287,7 +289,7 @@ static int flush_party(market *mk, int k)
     party *pt = &mk->p[k];
     if (pt->nfly > 0 || pt->qhead == NULL)
         return 0;
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     account(mk, &pt->pk, &a);
     size_t len = 0, n = 0, bytes = 0;
     static uint8_t sigs[REC_MAX][CA_LEDGER_OP_MAX_BYTES];
@@ -358,7 +360,7 @@ static void send_notice(market *mk, const ca_agent_id *to, int what, const ca_ha
         n.ref = *ref;
     n.status = (int32_t)st;
     n.seq = seq;
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     account(mk, to, &a);
     n.nonce = a.nonce;
     n.balance = a.balance;
@@ -455,18 +457,19 @@ static int start_task(market *mk, size_t ix)
         cap = (uint32_t)(mk->next_cap++ % NCAPS);
         ca_routing_query q;
         query_init(&q, caps[cap], now);
-        if (ca_routing_select(mk->rt, &q, top, MAXBIDS, &expect) != CA_OK)
+        if (ca_routing_select(mk->rt, &q, top, sizeof(ca_routing_result), MAXBIDS, &expect) !=
+            CA_OK)
             expect = 0;
     }
     if (expect == 0)
         return 0;
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     rq.capability = caps[cap];
     char input[64]; /* distinct per request: two requests alike would be one message id */
     int il = snprintf(input, sizeof input, "please do this (request %" PRIu64 ")", ++mk->requests);
-    rq.input.data = (const uint8_t *)input;
-    rq.input.data_len = (size_t)il;
+    const ca_task_content rq_input = {
+        .version = CA_TASK_CONTENT_VERSION, .data = (const uint8_t *)input, .data_len = (size_t)il};
+    rq.input = &rq_input;
     rq.max_price = MAX_PRICE;
     rq.deadline = now + REQ_DEADLINE_MS;
     rq.collateral = COLLATERAL;
@@ -509,15 +512,16 @@ static void close_bidding(market *mk, size_t ix)
     ca_routing_result best[1];
     size_t got = 0;
     if (s->nbids == 0 ||
-        ca_routing_rank_bids(mk->rt, &q, s->bids, s->nbids, best, 1, &got) != CA_OK || got == 0) {
+        ca_routing_rank_bids(mk->rt, &q, s->bids, sizeof(ca_routing_bid), s->nbids, best,
+                             sizeof(ca_routing_result), 1, &got) != CA_OK ||
+        got == 0) {
         reissue(mk, s);
         return;
     }
     size_t w = 0;
     while (w + 1 < s->nbids && memcmp(&s->bids[w].agent, &best[0].agent, sizeof best[0].agent))
         w++;
-    ca_task_award aw;
-    memset(&aw, 0, sizeof aw);
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
     aw.task = s->task_id;
     aw.bid = s->bid_ids[w];
     aw.worker = s->bids[w].agent;
@@ -538,6 +542,7 @@ static void close_bidding(market *mk, size_t ix)
         st = ca_task_apply(s->task, env, now);
     if (st == CA_OK)
         st = ca_task_msg_parse(&msg, env, NULL);
+    s->escrow.version = CA_LEDGER_OP_VERSION;
     if (st == CA_OK) /* the escrow the worker will consent to: derived from the award alike */
         st = ca_ledger_op_escrow_open(&s->escrow, msg);
     ca_task_msg_free(msg);
@@ -556,8 +561,7 @@ static void close_bidding(market *mk, size_t ix)
 
 static void receipt(market *mk, slot *s, int accept)
 {
-    ca_task_receipt rc;
-    memset(&rc, 0, sizeof rc);
+    ca_task_receipt rc = {.version = CA_TASK_RECEIPT_VERSION};
     rc.task = s->task_id;
     rc.award = s->award_id;
     rc.result = s->res_id;
@@ -585,8 +589,7 @@ static void try_settle(market *mk, size_t ix, uint64_t now)
     slot *s = &mk->slots[ix];
     if (s->state != T_OPEN || now < s->retry_at)
         return;
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.ref = s->award_id;
     if (s->delivered && (s->orphan || (s->results > 0 && now >= s->first_result_at + HOLD_MS))) {
         if (!s->orphan && s->results > 0)
@@ -600,6 +603,7 @@ static void try_settle(market *mk, size_t ix, uint64_t now)
         op.counterparty = s->worker;
         queue_op(mk, P_HIRER, &op, PUR_SLASH_MISS, ix, NULL, NULL, 0);
         memset(&op, 0, sizeof op);
+        op.version = CA_LEDGER_OP_VERSION;
         op.ref = s->award_id;
         op.type = CA_LEDGER_OP_ESCROW_REFUND;
         queue_op(mk, P_HIRER, &op, PUR_REFUND, ix, NULL, NULL, 0);
@@ -617,8 +621,7 @@ static void equivocation(market *mk, size_t ix, const ca_envelope *env)
     if (ca_task_evidence(s->task, env, ev, sizeof ev, &ev_len) != CA_OK ||
         ca_evidence_open(&evo, ev, ev_len) != CA_OK)
         return;
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_SLASH;
     op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
     ca_evidence_offender(evo, &op.counterparty);
@@ -629,6 +632,7 @@ static void equivocation(market *mk, size_t ix, const ca_envelope *env)
     if (s->state == T_OPEN) {
         receipt(mk, s, 0);
         memset(&op, 0, sizeof op);
+        op.version = CA_LEDGER_OP_VERSION;
         op.type = CA_LEDGER_OP_ESCROW_SPLIT;
         op.ref = s->award_id;
         op.amount2 = COLLATERAL;
@@ -672,9 +676,7 @@ static void op_done(market *mk, pend *p, ca_status st, uint64_t seq)
     case PUR_REFUND:
     case PUR_SPLIT:
         if (s != NULL && s->state == T_SETTLING) {
-            ca_ledger_escrow_info e;
-            memset(&e, 0, sizeof e);
-            e.version = CA_LEDGER_ESCROW_INFO_VERSION;
+            ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
             pthread_mutex_lock(&mk->lmu);
             ca_status est = ca_ledger_escrow(mk->ledger, &s->award_id, &e);
             pthread_mutex_unlock(&mk->lmu);
@@ -892,8 +894,7 @@ static void on_card(market *mk, natsMsg *m)
             mk->d.n[drop_kind_of(st)]++;
         } else {
             if (mk->minted[wi] == 0) { /* once per identity, ever: the stream knows */
-                ca_ledger_op op;
-                memset(&op, 0, sizeof op);
+                ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
                 op.type = CA_LEDGER_OP_MINT;
                 op.counterparty = agent;
                 op.amount = MINT_JOIN;
@@ -978,7 +979,7 @@ static void on_inbox(market *mk, natsMsg *m)
     ca_status st = s->task != NULL ? ca_task_apply(s->task, env, now) : CA_ERR_TASK_ORDER;
     if (st == CA_OK && kind == CA_KIND_TASK_BID) {
         ca_task_msg *bm = NULL;
-        ca_task_bid b;
+        ca_task_bid b = {.version = CA_TASK_BID_VERSION};
         if (s->nbids < MAXBIDS && ca_task_msg_parse(&bm, env, NULL) == CA_OK &&
             ca_task_msg_bid(bm, &b) == CA_OK) {
             s->bids[s->nbids].agent = from;
@@ -1038,8 +1039,11 @@ static int setup(market *mk, const opts *o)
     pthread_mutex_init(&mk->lmu, NULL);
     ca_routing_options ro;
     (void)ca_routing_options_init(&ro, CA_ROUTING_OPTIONS_VERSION);
-    ro.weights.price_ref = 50;
-    ro.weights.stake_ref = 2000;
+    ca_routing_weights rw;
+    (void)ca_routing_weights_init(&rw, CA_ROUTING_WEIGHTS_VERSION);
+    rw.price_ref = 50;
+    rw.stake_ref = 2000;
+    ro.weights = &rw;
     if (ca_routing_new(&mk->rt, &ro) != CA_OK)
         return -1;
     ca_replay_guard_options go;
@@ -1132,7 +1136,7 @@ static void final_report(market *mk, uint64_t t0, uint64_t t_first, uint64_t set
            mk->ops_ours_refused, now - t0,
            secs > 0 ? (double)(settled - settled_at_first) / secs : 0.0);
     pthread_mutex_lock(&mk->lmu);
-    ca_ledger_totals tot;
+    ca_ledger_totals tot = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(mk->ledger, &tot);
     ca_status chk = ca_ledger_check(mk->ledger);
     ca_hash h;
@@ -1143,7 +1147,7 @@ static void final_report(market *mk, uint64_t t0, uint64_t t_first, uint64_t set
     if (ca_ledger_log_position(mk->ledger, &li) != CA_OK)
         li.failed = UINT64_MAX;
     uint64_t known = 0, workers_minted = 0;
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     for (int k = 0; k < NPARTY; k++)
         known += ca_ledger_account(mk->ledger, &mk->p[k].pk, &a) == CA_OK;
     for (size_t i = 0; i < MAX_WORKER; i++)
@@ -1221,11 +1225,10 @@ int run_market(const opts *o)
            mk->inbox, ss.last_seq, now_ms() - t0, o->workers);
     fflush(stdout);
     if (mk->hirer_minted == 0) {
-        ca_ledger_account_info a;
+        ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
         account(mk, &mk->p[P_HIRER].pk, &a);
         if (a.balance == 0 && a.nonce == 0) {
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.type = CA_LEDGER_OP_MINT;
             op.counterparty = mk->p[P_HIRER].pk;
             op.amount = 1000u + (uint64_t)MAX_PRICE * o->tasks;
@@ -1263,7 +1266,7 @@ int run_market(const opts *o)
         uint64_t bonded = 0;
         if (t_first == 0) {
             for (size_t i = 0; i < MAX_WORKER; i++) {
-                ca_ledger_account_info a;
+                ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
                 if (mk->minted[i] == 2) {
                     account(mk, &mk->wpk[i], &a);
                     bonded += a.bonded > 0;

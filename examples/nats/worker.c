@@ -139,6 +139,7 @@ static void send_card(worker *w)
     cp.not_after = now + CARD_TTL_MS;
     cp.sequence = w->card_seq;
     cp.capabilities = cc;
+    cp.capability_size = sizeof(ca_card_capability);
     cp.capability_count = 2;
     cp.created_at = now;
     uint8_t card[BUF];
@@ -153,8 +154,7 @@ static void on_request(worker *w, natsMsg *m)
     if (env == NULL)
         return;
     ca_task_msg *msg = NULL;
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     ca_status st = ca_task_msg_parse(&msg, env, NULL);
     if (st == CA_OK)
         st = ca_task_msg_request(msg, &rq);
@@ -170,8 +170,7 @@ static void on_request(worker *w, natsMsg *m)
         ca_envelope_free(env);
         return;
     }
-    ca_task_bid bid;
-    memset(&bid, 0, sizeof bid);
+    ca_task_bid bid = {.version = CA_TASK_BID_VERSION};
     ca_task_msg_task_id(msg, &bid.task);
     bid.price = w->price[k];
     bid.completion = now + 3000 < rq.deadline ? now + 3000 : rq.deadline;
@@ -190,9 +189,8 @@ static void on_request(worker *w, natsMsg *m)
 static void on_award(worker *w, ca_envelope *env)
 {
     ca_task_msg *msg = NULL;
-    ca_task_award aw;
-    ca_ledger_op escrow;
-    memset(&aw, 0, sizeof aw);
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
+    ca_ledger_op escrow = {.version = CA_LEDGER_OP_VERSION};
     ca_status st = ca_task_msg_parse(&msg, env, NULL);
     if (st == CA_OK)
         st = ca_task_msg_award(msg, &aw);
@@ -246,12 +244,13 @@ static void work(worker *w, job *j)
         char output[96];
         (void)snprintf(output, sizeof output, "%s from %s", c ? "another result" : "result",
                        w->name);
-        ca_task_result rs;
-        memset(&rs, 0, sizeof rs);
+        ca_task_result rs = {.version = CA_TASK_RESULT_VERSION};
         rs.task = j->task_id;
         rs.award = j->award_id;
-        rs.output.data = (const uint8_t *)output;
-        rs.output.data_len = strlen(output);
+        const ca_task_content rs_output = {.version = CA_TASK_CONTENT_VERSION,
+                                           .data = (const uint8_t *)output,
+                                           .data_len = strlen(output)};
+        rs.output = &rs_output;
         ca_envelope_params ep;
         env_params(&ep, 0, now_ms(), ENV_LIFE_MS);
         ca_hash id;
@@ -265,8 +264,7 @@ static void work(worker *w, job *j)
     for (int c = 0; c < copies; c++)
         (void)natsConnection_Publish(w->nc, w->hirer_inbox, out[c], (int)len[c]);
     (void)natsConnection_Flush(w->nc);
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_ESCROW_DELIVER;
     op.ref = j->award_id;
     op.result = res_id;
@@ -295,8 +293,7 @@ static void on_notice(worker *w, ca_envelope *env)
         uint64_t now = now_ms();
         if (n.bonded == 0 && n.balance >= BOND &&
             (w->bond_sent_at == 0 || now > w->bond_sent_at + 5000)) {
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.type = CA_LEDGER_OP_BOND;
             op.amount = BOND;
             if (submit(w, &op, NULL, 0) == 0)

@@ -246,7 +246,7 @@ ca_status rc_apply(rc_core *c, uint64_t seq, int64_t time_ns, const uint8_t *msg
     }
     size_t done = 0;
     ca_status st =
-        ca_ledger_apply_log(c->l, c->entries, n, sizeof c->entries[0], c->results, &done);
+        ca_ledger_apply_log(c->l, c->entries, sizeof c->entries[0], n, c->results, &done);
     if (c->o.on_entry != NULL)
         for (size_t i = 0; i < done; i++)
             c->o.on_entry(c->o.ctx, seq, (uint32_t)i, &c->items[i], c->results[i]);

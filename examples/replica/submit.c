@@ -77,7 +77,7 @@ rjs_status rsub_submit(rsub *s, const rc_item *items, size_t n, rsub_receipt *ou
     if (n == 0 || n > RC_FRAME_MAX_ITEMS)
         return RJS_ERR_ARG;
     for (size_t i = 0; i < n; i++) {
-        ca_ledger_op op;
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         ca_status st = ca_ledger_op_decode(items[i].op, items[i].op_len, &op);
         if (st == CA_OK)
             st = ca_ledger_op_verify(&s->ledger_id, items[i].op, items[i].op_len);

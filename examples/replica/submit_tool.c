@@ -68,6 +68,7 @@ typedef struct acct_q {
 static void query(void *ctx, ca_ledger *l)
 {
     acct_q *q = ctx;
+    q->info.version = CA_LEDGER_ACCOUNT_INFO_VERSION;
     q->st = ca_ledger_account(l, &q->id, &q->info);
 }
 
@@ -222,8 +223,7 @@ int main(int argc, char **argv)
     for (uint64_t done = 0; bufs && items && seqs && ns && done < count;) {
         size_t n = 0;
         for (; n < batch && done < count; n++, done++) {
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.type = type;
             op.signer = q.id;
             op.nonce = nonce + done + 1;

@@ -65,8 +65,7 @@ static ca_agent_id id_of(int k)
 /* Signed op bytes of `type` by agent k (next nonce unless reuse). */
 static size_t sign_op(uint8_t *out, int k, uint32_t type, int to, uint64_t amount)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = id_of(k);
     op.nonce = ++nonces[k];

@@ -206,8 +206,7 @@ static uint64_t below(worker *w, uint64_t n)
 
 static ca_ledger_account_info acct(worker *w, int k)
 {
-    ca_ledger_account_info a;
-    memset(&a, 0, sizeof a);
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     if (ca_ledger_account(w->shadow, &w->ag[k].aid, &a) != CA_OK)
         memset(&a, 0, sizeof a); /* no account yet */
     return a;
@@ -312,12 +311,12 @@ static void make_result(worker *w, const esc *e, uint8_t *buf, size_t cap, size_
     (void)ca_envelope_params_init(&ep, CA_ENVELOPE_PARAMS_VERSION);
     ep.created_at = (uint64_t)wall_ms();
     ep.expires_at = ep.created_at + 86400000u;
-    ca_task_result b;
-    memset(&b, 0, sizeof b);
+    ca_task_result b = {.version = CA_TASK_RESULT_VERSION};
     randombytes_buf(b.task.bytes, sizeof b.task.bytes);
     b.award = e->ref;
-    b.output.data = (const uint8_t *)"done";
-    b.output.data_len = 4;
+    const ca_task_content b_output = {
+        .version = CA_TASK_CONTENT_VERSION, .data = (const uint8_t *)"done", .data_len = 4};
+    b.output = &b_output;
     if (ca_task_result_sign(w->ag[e->worker].id, &ep, &b, buf, cap, len, id) != CA_OK)
         DIE("result: %s", ca_last_error());
 }
@@ -334,18 +333,18 @@ static size_t make_evidence(worker *w, int hirer, int offender, uint8_t *ev, siz
     (void)ca_envelope_params_init(&ep, CA_ENVELOPE_PARAMS_VERSION);
     ep.created_at = now;
     ep.expires_at = now + 86400000u;
-    ca_task_request r;
-    memset(&r, 0, sizeof r);
+    ca_task_request r = {.version = CA_TASK_REQUEST_VERSION};
     r.capability = "test.echo";
     uint8_t nonce[16];
     randombytes_buf(nonce, sizeof nonce);
-    r.input.data = nonce;
-    r.input.data_len = sizeof nonce;
+    const ca_task_content r_input = {
+        .version = CA_TASK_CONTENT_VERSION, .data = nonce, .data_len = sizeof nonce};
+    r.input = &r_input;
     r.max_price = 100;
     r.deadline = now + 3600000u;
     if (ca_task_request_sign(w->ag[hirer].id, &ep, &r, rq, sizeof rq, &lr, &idr) != CA_OK)
         DIE("request: %s", ca_last_error());
-    ca_task_bid b = {idr, 50, now + 1000, 0};
+    ca_task_bid b = {CA_TASK_BID_VERSION, idr, 50, now + 1000, 0};
     if (ca_task_bid_sign(w->ag[offender].id, &ep, &b, b1, sizeof b1, &l1, &id1) != CA_OK)
         DIE("bid: %s", ca_last_error());
     b.price = 60;
@@ -396,8 +395,7 @@ static void step_good(worker *w)
     static _Thread_local uint8_t att[8192];
     rc_item it[8];
     ca_status want[8] = {CA_OK, CA_OK, CA_OK, CA_OK, CA_OK, CA_OK, CA_OK, CA_OK};
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     int r = (int)below(w, 100), k = pick_agent(w), kind;
     if (w->t != 0 && r >= 92)
         r = (int)below(w, 30); /* the authority's and arbiter's ops are thread 0's */
@@ -407,6 +405,7 @@ static void step_good(worker *w)
         size_t n = below(w, 10) == 0 ? 2 + below(w, 5) : 1, got = 0;
         for (size_t i = 0; i < n; i++) {
             memset(&op, 0, sizeof op);
+            op.version = CA_LEDGER_OP_VERSION;
             op.type = CA_LEDGER_OP_TRANSFER;
             op.counterparty = w->ag[pick_other(w, k)].aid;
             op.amount = 1 + below(w, a.balance / 20 + 1);
@@ -546,8 +545,7 @@ static void step_good(worker *w)
 static void step_bad(worker *w)
 {
     uint8_t buf[CA_LEDGER_OP_MAX_BYTES];
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     int k = pick_agent(w), how = (int)(w->bad % 6);
     ca_ledger_account_info a = acct(w, k);
     op.signer = w->ag[k].aid;
@@ -762,6 +760,7 @@ static void follower_check(void *ctx, ca_ledger *l)
 {
     fcheck *f = ctx;
     f->st = ca_ledger_check(l);
+    f->tot.version = CA_LEDGER_TOTALS_VERSION;
     ca_ledger_totals_get(l, &f->tot);
 }
 
@@ -872,8 +871,7 @@ int main(int argc, char **argv)
                 DIE("rsub");
             if (k >= AGENTS)
                 continue;
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.type = CA_LEDGER_OP_MINT;
             op.signer = auth_id;
             op.nonce = nmint + 1;

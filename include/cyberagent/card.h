@@ -71,7 +71,14 @@ CA_API CA_NODISCARD ca_status ca_capability_pattern_check(const char *pattern, s
 CA_API int ca_capability_pattern_covers(const char *outer, size_t outer_len, const char *inner,
                                         size_t inner_len);
 
-/* One advertised capability. `name` is NUL-terminated. */
+/*
+ * One advertised capability. `name` is NUL-terminated. Capabilities travel
+ * in arrays, so they follow the ELEMENT SIZE convention of the STRUCT RULE
+ * (common.h): whoever passes one passes sizeof(ca_card_capability) with it
+ * (`capability_size`, right after the pointer); the library reads and writes
+ * only the fields within that size, and refuses (CA_ERR_UNSUPPORTED) a size
+ * below the 1.0 layout's or above this build's.
+ */
 typedef struct ca_card_capability {
     const char *name;    /* capability name (grammar above) */
     uint64_t price;      /* price per task in integer base units */
@@ -92,6 +99,7 @@ typedef struct ca_card_params {
     uint64_t not_after;
     uint64_t sequence; /* a newer card (higher sequence) replaces an older one */
     const ca_card_capability *capabilities; /* any order; names must be distinct */
+    size_t capability_size;                 /* sizeof(ca_card_capability): the stride */
     size_t capability_count;                /* 1 .. CA_CARD_CAPABILITIES_MAX */
     uint64_t created_at; /* envelope time, ms; the envelope expires at not_after */
 } ca_card_params;
@@ -103,7 +111,7 @@ CA_API ca_status ca_card_params_init(ca_card_params *params, unsigned int versio
  * Validates the params, encodes the card body (capabilities sorted by name)
  * and signs it as a CA_KIND_CARD envelope from `signer` into `out`
  * (OWNERSHIP RULE). `id_out` (optional) receives the message id.
- * Statuses: CA_ERR_UNSUPPORTED (params version), CA_ERR_INVALID_ARGUMENT
+ * Statuses: CA_ERR_UNSUPPORTED (params version, then capability_size), CA_ERR_INVALID_ARGUMENT
  * (missing field, bad UTF-8, duplicate capability, not_before >= not_after,
  * created_at >= not_after), CA_ERR_LIMIT (a bound above, an empty name or
  * endpoint, 0 capabilities), CA_ERR_BAD_CAPABILITY (a name breaking the
@@ -156,11 +164,15 @@ CA_API int ca_card_valid_at(const ca_card *card, uint64_t now);
 
 /* Capabilities are in ascending byte order of their names. */
 CA_API size_t ca_card_capability_count(const ca_card *card);
-/* Fills *out with capability `index` (CA_ERR_NOT_FOUND when out of range). */
-CA_API ca_status ca_card_capability_at(const ca_card *card, size_t index, ca_card_capability *out);
-/* Exact-name lookup (binary search); CA_ERR_NOT_FOUND when absent. */
+/* Fills *out with capability `index`. Checks, in this order: a NULL argument
+ * (CA_ERR_INVALID_ARGUMENT), capability_size (CA_ERR_UNSUPPORTED), the index
+ * (CA_ERR_NOT_FOUND when out of range). */
+CA_API ca_status ca_card_capability_at(const ca_card *card, size_t index, ca_card_capability *out,
+                                       size_t capability_size);
+/* Exact-name lookup (binary search); CA_ERR_NOT_FOUND when absent. `out` may
+ * be NULL (then capability_size is not read). */
 CA_API ca_status ca_card_find_capability(const ca_card *card, const char *name, size_t name_len,
-                                         ca_card_capability *out);
+                                         ca_card_capability *out, size_t capability_size);
 
 /*
  * The card as an A2A Agent Card JSON document (protocolVersion "0.3.0";

@@ -15,6 +15,31 @@
  *   opaque handles, which are released with their own ca_<type>_free();
  *   every ca_<type>_free(NULL) is a no-op. Input pointers are borrowed for the
  *   duration of the call only, unless a function's comment says otherwise.
+ *
+ * STRUCT RULE (how a public struct grows without breaking the ABI, see
+ * docs/ABI.md): every public struct the library fills or reads, other than
+ * the fixed-size values below (ids, hashes, signatures: frozen forever),
+ * tells the library which layout the caller was compiled with, in one of
+ * two ways, one per struct:
+ *   - VERSION: its first member is `unsigned int version`, which the caller
+ *     sets to the struct's CA_<NAME>_VERSION macro (options and params
+ *     through their _init function) before every call that takes the struct,
+ *     whether the library reads it or fills it. The library reads and writes
+ *     only the fields of that version (the defaults for fields added later);
+ *     0 or a version newer than the library is CA_ERR_UNSUPPORTED, checked
+ *     right after the NULL arguments, before anything changes.
+ *   - ELEMENT SIZE: a struct that travels in arrays (ca_card_capability,
+ *     ca_ledger_log_entry, ca_reputation_score, ca_routing_result,
+ *     ca_routing_bid) has no version;
+ *     every function or struct that takes one takes, right after its pointer,
+ *     a `size_t <name>_size` = sizeof(the struct) as the caller compiled it,
+ *     for one element as for many. Arrays are walked with that stride; the
+ *     library reads only the fields within it (later ones count as zero) and
+ *     writes only those. A size below the struct's 1.0 layout or above this
+ *     build's sizeof is CA_ERR_UNSUPPORTED.
+ *   Fields are only ever appended (each append bumps the VERSION macro, or
+ *   grows sizeof). A growable struct is never embedded by value in another
+ *   one: it is referenced by pointer, so each grows on its own.
  */
 #ifndef CYBERAGENT_COMMON_H
 #define CYBERAGENT_COMMON_H

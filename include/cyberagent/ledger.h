@@ -62,7 +62,13 @@ typedef enum ca_ledger_evidence {
 } ca_ledger_evidence;
 
 /*
- * One operation. Fields unused by a type must be zero. Per type:
+ * One operation. It follows the STRUCT RULE of common.h: `version` is set by
+ * the caller to CA_LEDGER_OP_VERSION, both for an op it passes and before a
+ * call fills one (ca_ledger_op_decode, ca_ledger_op_escrow_open,
+ * ca_ledger_op_escrow_deliver); every function taking an op checks it first
+ * after the NULL arguments (CA_ERR_UNSUPPORTED for 0 or a newer version).
+ * The version is not part of the op's encoding. Fields unused by a type must
+ * be zero. Per type:
  *
  *   type           signer       counterparty ref        amount         amount2          deadline
  *   MINT           authority    recipient    -          units          -                -
@@ -138,9 +144,12 @@ typedef enum ca_ledger_evidence {
  *   EVIDENCE_EXPIRED), EVIDENCE_USED, NO_STAKE, then account and memory
  *   limits.
  */
+#define CA_LEDGER_OP_VERSION 1u
+
 typedef struct ca_ledger_op {
-    uint32_t type;     /* ca_ledger_op_type */
-    uint32_t evidence; /* ca_ledger_evidence, SLASH only */
+    unsigned int version; /* CA_LEDGER_OP_VERSION */
+    uint32_t type;        /* ca_ledger_op_type */
+    uint32_t evidence;    /* ca_ledger_evidence, SLASH only */
     ca_agent_id signer;
     uint64_t nonce;
     ca_agent_id counterparty;
@@ -369,7 +378,10 @@ CA_API CA_NODISCARD ca_status ca_ledger_apply(ca_ledger *ledger, const ca_ledger
  * calls, one result per op in results[i]); faster for large batches because
  * it prefetches the accounts of ops ahead. *applied (may be NULL) counts the
  * ops that succeeded. Returns CA_OK when the call itself was valid; per-op
- * failures (and a failing journal, CA_ERR_IO) are in results.
+ * failures (and a failing journal, CA_ERR_IO) are in results. The array is
+ * of one layout: ops[0].version names it (CA_ERR_UNSUPPORTED for the call
+ * when unknown), and an op of another version gets CA_ERR_UNSUPPORTED in
+ * its results[i].
  */
 CA_API CA_NODISCARD ca_status ca_ledger_apply_batch(ca_ledger *ledger, const ca_ledger_op *ops,
                                                     size_t n, uint64_t now, ca_status *results,
@@ -463,15 +475,17 @@ typedef struct ca_ledger_log_entry {
 
 /*
  * Processes entries[0..n) in order, each independently; `entry_size` is
- * sizeof(ca_ledger_log_entry) of the caller (CA_ERR_UNSUPPORTED when it is
- * not this build's). results[i] is entry i's result: CA_OK (applied; in
+ * sizeof(ca_ledger_log_entry) of the caller (the ELEMENT SIZE convention of
+ * the STRUCT RULE, common.h: CA_ERR_UNSUPPORTED when it is not a layout this
+ * build reads). results[i] is entry i's result: CA_OK (applied; in
  * durable mode provisional until ca_ledger_commit, like ca_ledger_apply),
  * CA_ERR_LEDGER_STALE_POSITION (skipped), or the status of its refusal
  * (what ca_ledger_submit, ca_ledger_submit_evidence or ca_ledger_apply would
  * have answered). Returns CA_OK once every entry was processed, *done
  * (may be NULL) = n. Otherwise returns what stopped it at entry *done:
  * CA_ERR_INVALID_ARGUMENT for an entry that is not well formed (position 0,
- * both an op and bytes, a length without a pointer), or a host failure
+ * both an op and bytes, a length without a pointer), CA_ERR_UNSUPPORTED for
+ * an entry whose op has a version this build does not know, or a host failure
  * (CA_ERR_NO_MEMORY, CA_ERR_IO); that entry and the ones after it are not
  * processed (their results are set to the returned status) and consumed no
  * position. Checked before any entry, in this order: NULL ledger, NULL
@@ -479,8 +493,8 @@ typedef struct ca_ledger_log_entry {
  * (CA_ERR_UNSUPPORTED); *done is then 0.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_apply_log(ca_ledger *ledger,
-                                                  const ca_ledger_log_entry *entries, size_t n,
-                                                  size_t entry_size, ca_status *results,
+                                                  const ca_ledger_log_entry *entries,
+                                                  size_t entry_size, size_t n, ca_status *results,
                                                   size_t *done);
 
 #define CA_LEDGER_LOG_INFO_VERSION 1u
@@ -618,16 +632,27 @@ CA_API CA_NODISCARD ca_status ca_ledger_submit_evidence(ca_ledger *ledger, const
 
 /* ---- queries ---- */
 
+/* The query structs below follow the STRUCT RULE of common.h: the caller sets
+ * `version` to the struct's *_VERSION macro before the call; the library
+ * fills the fields of that version (CA_ERR_UNSUPPORTED for 0 or a version
+ * newer than this build, checked right after the NULL arguments). */
+
+#define CA_LEDGER_ACCOUNT_INFO_VERSION 1u
+
+/* Filled by ca_ledger_account; the caller sets `version` first. */
 typedef struct ca_ledger_account_info {
-    uint64_t balance;   /* spendable */
-    uint64_t bonded;    /* staked, slashable */
-    uint64_t unbonding; /* leaving, still slashable until matured */
-    uint64_t nonce;     /* last nonce used by this signer */
+    unsigned int version; /* set by the caller: CA_LEDGER_ACCOUNT_INFO_VERSION */
+    uint64_t balance;     /* spendable */
+    uint64_t bonded;      /* staked, slashable */
+    uint64_t unbonding;   /* leaving, still slashable until matured */
+    uint64_t nonce;       /* last nonce used by this signer */
     uint64_t jailed_until;
     uint32_t unbonding_entries;
 } ca_ledger_account_info;
 
-/* CA_ERR_LEDGER_UNKNOWN_ACCOUNT when the account does not exist. */
+/* Checks, in this order: a NULL argument (CA_ERR_INVALID_ARGUMENT),
+ * out->version (CA_ERR_UNSUPPORTED), then CA_ERR_LEDGER_UNKNOWN_ACCOUNT when
+ * the account does not exist. */
 CA_API CA_NODISCARD ca_status ca_ledger_account(const ca_ledger *ledger, const ca_agent_id *id,
                                                 ca_ledger_account_info *out);
 
@@ -656,9 +681,8 @@ typedef struct ca_ledger_escrow_info {
 } ca_ledger_escrow_info;
 
 /*
- * The escrow of an award id. `out->version` must be set by the caller
- * (CA_LEDGER_ESCROW_INFO_VERSION; CA_ERR_UNSUPPORTED when 0 or newer than
- * this build); the fields of that version are filled.
+ * The escrow of an award id. Checks, in this order: a NULL argument
+ * (CA_ERR_INVALID_ARGUMENT), out->version (CA_ERR_UNSUPPORTED), then
  * CA_ERR_LEDGER_UNKNOWN_ESCROW when no escrow has this award id.
  * `paid` is what the worker received of the payment, collateral not
  * counted: 0 while open and after a refund, the payment once released, the
@@ -668,7 +692,11 @@ typedef struct ca_ledger_escrow_info {
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
 
+#define CA_LEDGER_TOTALS_VERSION 1u
+
+/* Filled by ca_ledger_totals_get; the caller sets `version` first. */
 typedef struct ca_ledger_totals {
+    unsigned int version; /* set by the caller: CA_LEDGER_TOTALS_VERSION */
     uint64_t minted;
     uint64_t burned;
     uint64_t escrowed; /* locked in open escrows */
@@ -677,7 +705,9 @@ typedef struct ca_ledger_totals {
     uint64_t escrows; /* escrows held: open, or settled and not yet dropped (AVAILABILITY) */
 } ca_ledger_totals;
 
-CA_API void ca_ledger_totals_get(const ca_ledger *ledger, ca_ledger_totals *out);
+/* CA_ERR_INVALID_ARGUMENT for a NULL argument, CA_ERR_UNSUPPORTED for
+ * out->version; cannot fail otherwise. */
+CA_API ca_status ca_ledger_totals_get(const ca_ledger *ledger, ca_ledger_totals *out);
 
 /*
  * Deterministic state hash (BLAKE2b-256 over a sum of per-record hashes, see

@@ -235,21 +235,26 @@ CA_API CA_NODISCARD ca_status ca_reputation_set_pretrusted(ca_reputation *rep,
                                                            const ca_agent_id *agent,
                                                            int pretrusted);
 
-/* What the last update did. */
+#define CA_REPUTATION_STATS_VERSION 1u
+
+/* What the last update did; filled by ca_reputation_update, the caller sets
+ * `version` first (STRUCT RULE, common.h). */
 typedef struct ca_reputation_stats {
-    uint32_t iterations; /* power iterations run */
-    int converged;       /* 1 when the L1 change fell below the tolerance */
-    double l1_change;    /* L1 change of the last iteration */
-    uint64_t agents;     /* agents scored */
-    uint64_t ratings;    /* ratings stored */
-    uint64_t edges;      /* distinct rater->ratee pairs with positive trust */
+    unsigned int version; /* set by the caller: CA_REPUTATION_STATS_VERSION */
+    uint32_t iterations;  /* power iterations run */
+    int converged;        /* 1 when the L1 change fell below the tolerance */
+    double l1_change;     /* L1 change of the last iteration */
+    uint64_t agents;      /* agents scored */
+    uint64_t ratings;     /* ratings stored */
+    uint64_t edges;       /* distinct rater->ratee pairs with positive trust */
 } ca_reputation_stats;
 
 /*
  * Recomputes local (Beta) and global (EigenTrust) scores as of `now_ms`.
  * Cost: O(ratings + agents log agents) to rebuild, then the iterations.
  * Returns CA_OK also when the iteration cap was hit (stats->converged == 0);
- * `stats` may be NULL.
+ * `stats` may be NULL; otherwise stats->version is checked first
+ * (CA_ERR_UNSUPPORTED, nothing changes) and *stats is written on success only.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_update(ca_reputation *rep, uint64_t now_ms,
                                                    ca_reputation_stats *stats);
@@ -273,7 +278,14 @@ CA_API CA_NODISCARD ca_status ca_reputation_update(ca_reputation *rep, uint64_t 
 CA_API CA_NODISCARD ca_status ca_reputation_prune(ca_reputation *rep, uint64_t now_ms,
                                                   size_t *pruned_out);
 
-/* One agent's scores and evidence, as of the last update. */
+/*
+ * One agent's scores and evidence, as of the last update. Scores travel in
+ * arrays (ca_reputation_top), so they follow the ELEMENT SIZE convention of
+ * the STRUCT RULE (common.h): every function taking one takes `score_size` =
+ * sizeof(ca_reputation_score) right after it and writes only the fields that
+ * fit; a size below the 1.0 layout's or above this build's is
+ * CA_ERR_UNSUPPORTED (checked right after the NULL arguments).
+ */
 typedef struct ca_reputation_score {
     ca_agent_id agent;
     double global;      /* EigenTrust trust; sums to 1 over all agents */
@@ -292,17 +304,17 @@ typedef struct ca_reputation_score {
  * first update, global is 0 and the Beta values are those of no evidence.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_get(const ca_reputation *rep, const ca_agent_id *agent,
-                                                ca_reputation_score *out);
+                                                ca_reputation_score *out, size_t score_size);
 
 /*
  * The `n` agents with the highest global score (ties: smaller id first),
- * best first, into `out` (capacity `out_cap` entries). Follows the OWNERSHIP
- * RULE counted in entries: *out_len = min(n, agents); CA_ERR_BUFFER_TOO_SMALL
- * when out is NULL or out_cap < *out_len.
+ * best first, into `out` (capacity `out_cap` entries of `score_size` bytes).
+ * Follows the OWNERSHIP RULE counted in entries: *out_len = min(n, agents);
+ * CA_ERR_BUFFER_TOO_SMALL when out is NULL or out_cap < *out_len.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_top(const ca_reputation *rep, size_t n,
-                                                ca_reputation_score *out, size_t out_cap,
-                                                size_t *out_len);
+                                                ca_reputation_score *out, size_t score_size,
+                                                size_t out_cap, size_t *out_len);
 
 /* Number of known agents and stored ratings. */
 CA_API size_t ca_reputation_agent_count(const ca_reputation *rep);

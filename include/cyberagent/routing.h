@@ -49,12 +49,22 @@ extern "C" {
  * feature saturates, so no single one can be bought without limit. Ties in
  * score break by agent id bytes (smaller first), then by capability name.
  * All arithmetic is integer and exact.
+ *
+ * The weights are a struct of their own, versioned (STRUCT RULE, common.h),
+ * and referenced by pointer from the options and the query, so a new term
+ * appends a field here (bumping CA_ROUTING_WEIGHTS_VERSION) without moving
+ * any field of either. Every call that reads weights checks their version
+ * (CA_ERR_UNSUPPORTED) and takes the fields of that version, the defaults
+ * for fields added after it.
  */
+#define CA_ROUTING_WEIGHTS_VERSION 1u
+
 typedef struct ca_routing_weights {
-    uint32_t price;      /* default CA_ROUTING_WEIGHTS_PRICE_DEFAULT (3) */
-    uint32_t reputation; /* default CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT (4) */
-    uint32_t stake;      /* default CA_ROUTING_WEIGHTS_STAKE_DEFAULT (2) */
-    uint32_t latency;    /* default CA_ROUTING_WEIGHTS_LATENCY_DEFAULT (1) */
+    unsigned int version; /* CA_ROUTING_WEIGHTS_VERSION */
+    uint32_t price;       /* default CA_ROUTING_WEIGHTS_PRICE_DEFAULT (3) */
+    uint32_t reputation;  /* default CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT (4) */
+    uint32_t stake;       /* default CA_ROUTING_WEIGHTS_STAKE_DEFAULT (2) */
+    uint32_t latency;     /* default CA_ROUTING_WEIGHTS_LATENCY_DEFAULT (1) */
     /* Price at which the price feature is one half; >= 1; default
      * CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT (1000). */
     uint64_t price_ref;
@@ -66,7 +76,7 @@ typedef struct ca_routing_weights {
     uint32_t latency_ref_ms;
 } ca_routing_weights;
 
-/* Defaults of ca_routing_weights (what ca_routing_weights_default writes). */
+/* Defaults of ca_routing_weights (what ca_routing_weights_init writes). */
 #define CA_ROUTING_WEIGHTS_PRICE_DEFAULT          3u
 #define CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT     4u
 #define CA_ROUTING_WEIGHTS_STAKE_DEFAULT          2u
@@ -75,8 +85,9 @@ typedef struct ca_routing_weights {
 #define CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT      1000000u
 #define CA_ROUTING_WEIGHTS_LATENCY_REF_MS_DEFAULT 1000u
 
-/* Writes each field's default named above. NULL is a no-op. */
-CA_API void ca_routing_weights_default(ca_routing_weights *w);
+/* Writes each field's default named above (only the fields of `version`).
+ * CA_ERR_INVALID_ARGUMENT for NULL, CA_ERR_UNSUPPORTED for an unknown version. */
+CA_API ca_status ca_routing_weights_init(ca_routing_weights *w, unsigned int version);
 
 /* ---- The registry ---- */
 
@@ -91,7 +102,8 @@ CA_API void ca_routing_weights_default(ca_routing_weights *w);
 /* A card is kept at most one day after its last add. */
 #define CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT 86400000ull
 
-/* Version 2 appended max_card_lifetime_ms. */
+/* Version 2 appended max_card_lifetime_ms. (Since 0.x's last layout change the
+ * weights are referenced by pointer, so they grow on their own.) */
 #define CA_ROUTING_OPTIONS_VERSION 2u
 
 typedef struct ca_routing_options {
@@ -117,8 +129,9 @@ typedef struct ca_routing_options {
     /* Score of an agent nobody rated yet, 0 .. CA_LEDGER_PPM; default
      * CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT (500000). */
     uint32_t default_reputation_ppm;
-    /* The registry's ranking (see above); default: ca_routing_weights_default. */
-    ca_routing_weights weights;
+    /* The registry's ranking (see above), copied by ca_routing_new; default NULL:
+     * the defaults of ca_routing_weights_init. */
+    const ca_routing_weights *weights;
     /* Capacity to reserve up front, 0 .. max_agents; default 0 (grow on demand). */
     size_t expected_agents;
     /* Since version 2. How long after an add the registry keeps a card at
@@ -300,8 +313,12 @@ CA_API CA_NODISCARD ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_le
  */
 CA_API CA_NODISCARD ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep);
 
-/* What the registry holds about one agent. */
+#define CA_ROUTING_AGENT_INFO_VERSION 1u
+
+/* What the registry holds about one agent; filled by ca_routing_get, the
+ * caller sets `version` first (STRUCT RULE, common.h). */
 typedef struct ca_routing_agent_info {
+    unsigned int version; /* set by the caller: CA_ROUTING_AGENT_INFO_VERSION */
     uint64_t sequence;
     uint64_t valid_from;
     uint64_t valid_until;   /* kept until: min(not_after, last add + max_card_lifetime_ms) */
@@ -314,6 +331,8 @@ typedef struct ca_routing_agent_info {
     int stake_from_ledger; /* 1 once ca_routing_set_stake was called */
 } ca_routing_agent_info;
 
+/* Checks, in this order: a NULL argument (CA_ERR_INVALID_ARGUMENT),
+ * out->version (CA_ERR_UNSUPPORTED), CA_ERR_NOT_FOUND for an agent not registered. */
 CA_API ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent,
                                 ca_routing_agent_info *out);
 
@@ -355,7 +374,14 @@ typedef struct ca_routing_query {
  * weights, no exploration; the caller sets capability and now. */
 CA_API ca_status ca_routing_query_init(ca_routing_query *q, unsigned int version);
 
-/* One ranked candidate with the score broken into its named terms. */
+/*
+ * One ranked candidate with the score broken into its named terms. Results
+ * travel in arrays, so they follow the ELEMENT SIZE convention of the
+ * STRUCT RULE (common.h): every function taking one takes `result_size` =
+ * sizeof(ca_routing_result) right after it, walks an array with that stride
+ * and writes only the fields that fit; a size below the 1.0 layout's or
+ * above this build's is CA_ERR_UNSUPPORTED.
+ */
 typedef struct ca_routing_result {
     ca_agent_id agent;
     int64_t score; /* = price_term + reputation_term + stake_term + latency_term */
@@ -380,13 +406,14 @@ typedef struct ca_routing_result {
  * matching capability). With the registry's weights and no exploration, the
  * index is walked in score order and stops after k accepted candidates.
  * Checks, in this order: CA_ERR_INVALID_ARGUMENT (a NULL argument, out NULL
- * with k > 0), CA_ERR_UNSUPPORTED (query version), CA_ERR_INVALID_ARGUMENT
- * (thompson not 0 or 1), CA_ERR_BAD_CAPABILITY (a malformed pattern),
- * CA_ERR_INVALID_ARGUMENT (weights with a zero ref); no match is CA_OK
- * with *out_count = 0.
+ * with k > 0), CA_ERR_UNSUPPORTED (result_size, then the query's version,
+ * then its weights' version), CA_ERR_INVALID_ARGUMENT (thompson not 0 or 1),
+ * CA_ERR_BAD_CAPABILITY (a malformed pattern), CA_ERR_INVALID_ARGUMENT
+ * (weights with a zero ref); no match is CA_OK with *out_count = 0.
  */
 CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q,
-                                   ca_routing_result *out, size_t k, size_t *out_count);
+                                   ca_routing_result *out, size_t result_size, size_t k,
+                                   size_t *out_count);
 
 /*
  * One line explaining a result: the score, then each term with the feature
@@ -398,14 +425,18 @@ CA_API ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query 
  *     score 5000000 = price 1500000 (500000 ppm) + reputation 2000000 (500000 ppm)
  *     + stake 1000000 (500000 ppm) + latency 500000 (500000 ppm)
  * (test_routing.c compares it with the output). Any result takes at most
- * 217 bytes before the NUL. OWNERSHIP RULE for text.
+ * 217 bytes before the NUL. OWNERSHIP RULE for text; CA_ERR_UNSUPPORTED for
+ * a result_size outside the STRUCT RULE's range.
  */
-CA_API ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,
-                                           size_t *out_len);
+CA_API ca_status ca_routing_result_explain(const ca_routing_result *r, size_t result_size,
+                                           char *out, size_t out_cap, size_t *out_len);
 
 /* ---- Ranking bids ---- */
 
-/* One bid for a task: who, at what price, optionally with its own latency promise. */
+/* One bid for a task: who, at what price, optionally with its own latency
+ * promise. Bids travel in arrays: ELEMENT SIZE convention (STRUCT RULE,
+ * common.h), `bid_size` = sizeof(ca_routing_bid) right after the pointer; the
+ * library reads only the fields within it (later ones count as zero). */
 typedef struct ca_routing_bid {
     ca_agent_id agent;
     uint64_t price;      /* replaces the card's price */
@@ -419,20 +450,24 @@ typedef struct ca_routing_bid {
  * CA_OK: *out holds the score and its terms. CA_ERR_NOT_FOUND: the bidder is
  * not registered or offers no matching capability. CA_ERR_ROUTING_INELIGIBLE:
  * the bid fails a filter (price, stake, reputation, latency, validity at
- * q->now); *out is still filled, so the caller can say why.
+ * q->now); *out is still filled, so the caller can say why. Sizes and
+ * versions are checked as by ca_routing_select (bid_size before result_size).
  */
 CA_API ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
-                                      const ca_routing_bid *bid, ca_routing_result *out);
+                                      const ca_routing_bid *bid, size_t bid_size,
+                                      ca_routing_result *out, size_t result_size);
 
 /*
  * Ranks bids: scores each (ca_routing_score_bid), drops unknown and
  * ineligible ones, keeps each agent's best bid only, and writes the best
  * min(k, eligible agents) into out[0..k), best first, ties by agent id then
- * capability. *out_count receives how many.
+ * capability. *out_count receives how many. bids[] is walked with stride
+ * bid_size and out[] with stride result_size (STRUCT RULE).
  */
 CA_API ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
-                                      const ca_routing_bid *bids, size_t bid_count,
-                                      ca_routing_result *out, size_t k, size_t *out_count);
+                                      const ca_routing_bid *bids, size_t bid_size, size_t bid_count,
+                                      ca_routing_result *out, size_t result_size, size_t k,
+                                      size_t *out_count);
 
 #ifdef CA_EXPERIMENTAL
 /*

@@ -46,29 +46,50 @@ CA_API size_t ca_task_text_max(void);
 CA_API size_t ca_task_refs_max(void);
 
 /*
+ * The structs below follow the STRUCT RULE of common.h: the caller sets
+ * `version` to the struct's *_VERSION macro, both when it passes one to a
+ * builder and before a typed view (ca_task_msg_<kind>) fills one. A builder
+ * checks the body's version (and its content's) before anything else of the
+ * body: 0 or a version newer than this build is CA_ERR_UNSUPPORTED.
+ */
+#define CA_TASK_CONTENT_VERSION 1u
+#define CA_TASK_REQUEST_VERSION 1u
+#define CA_TASK_BID_VERSION     1u
+#define CA_TASK_AWARD_VERSION   1u
+#define CA_TASK_RESULT_VERSION  1u
+#define CA_TASK_RECEIPT_VERSION 1u
+#define CA_TASK_CANCEL_VERSION  1u
+#define CA_TASK_DISPUTE_VERSION 1u
+
+/*
  * Content: inline bytes, or a BLAKE2b-256 content hash plus a URI where the
- * bytes can be fetched. `uri` NULL selects inline (data may be empty).
+ * bytes can be fetched. `uri` NULL selects inline (data may be empty). A
+ * body refers to its content by pointer, so that either can grow alone.
  */
 typedef struct ca_task_content {
-    const uint8_t *data; /* inline bytes (uri == NULL) */
-    size_t data_len;     /* 0 .. CA_TASK_INLINE_MAX */
-    const char *uri;     /* NUL-terminated UTF-8, 1 .. CA_TASK_URI_MAX bytes, or NULL */
-    ca_hash hash;        /* hash of the content behind `uri` */
+    unsigned int version; /* CA_TASK_CONTENT_VERSION */
+    const uint8_t *data;  /* inline bytes (uri == NULL) */
+    size_t data_len;      /* 0 .. CA_TASK_INLINE_MAX */
+    const char *uri;      /* NUL-terminated UTF-8, 1 .. CA_TASK_URI_MAX bytes, or NULL */
+    ca_hash hash;         /* hash of the content behind `uri` */
 } ca_task_content;
 
 /*
  * Typed bodies. As builder input, pointers are borrowed for the call; as
- * parser output (ca_task_msg_<kind>), they point into the ca_task_msg.
+ * parser output (ca_task_msg_<kind>), they point into the ca_task_msg (a
+ * content pointer too: the ca_task_content it points to is the message's,
+ * of this build's CA_TASK_CONTENT_VERSION, which only ever appends fields).
  * Times are ms since the Unix epoch; amounts are integer base units.
  */
 
 /* REQUEST (CA_KIND_TASK_REQUEST): no parent; its message id is the task id. */
 typedef struct ca_task_request {
-    const char *capability; /* capability name (card.h grammar) */
-    ca_task_content input;
-    uint64_t max_price;  /* the most the requester pays */
-    uint64_t deadline;   /* the result is due by then; > created_at */
-    uint64_t collateral; /* collateral the worker must lock */
+    unsigned int version;         /* CA_TASK_REQUEST_VERSION */
+    const char *capability;       /* capability name (card.h grammar) */
+    const ca_task_content *input; /* NULL: no bytes (empty inline input) */
+    uint64_t max_price;           /* the most the requester pays */
+    uint64_t deadline;            /* the result is due by then; > created_at */
+    uint64_t collateral;          /* collateral the worker must lock */
     /* Direct hire: only `recipient` may bid. Carried as the envelope's
      * recipient. Builder: set in ca_envelope_params.recipient. Parser: filled. */
     int has_recipient;
@@ -77,6 +98,7 @@ typedef struct ca_task_request {
 
 /* BID (CA_KIND_TASK_BID): parent = the task id. */
 typedef struct ca_task_bid {
+    unsigned int version; /* CA_TASK_BID_VERSION */
     ca_hash task;
     uint64_t price;      /* <= request max_price */
     uint64_t completion; /* promised completion time; <= request deadline */
@@ -85,6 +107,7 @@ typedef struct ca_task_bid {
 
 /* AWARD (CA_KIND_TASK_AWARD): parent = the chosen bid; sets the escrow terms. */
 typedef struct ca_task_award {
+    unsigned int version; /* CA_TASK_AWARD_VERSION */
     ca_hash task;
     ca_hash bid;         /* message id of the chosen bid (= envelope parent) */
     ca_agent_id worker;  /* the bid's sender */
@@ -95,17 +118,21 @@ typedef struct ca_task_award {
 
 /* RESULT (CA_KIND_TASK_RESULT): parent = the award. Output or failure report. */
 typedef struct ca_task_result {
+    unsigned int version; /* CA_TASK_RESULT_VERSION */
     ca_hash task;
-    ca_hash award;          /* = envelope parent */
-    int failed;             /* 0: `output` holds the output; 1: a failure report */
-    ca_task_content output; /* when !failed */
-    uint64_t failure_code;  /* application-defined, when failed */
+    ca_hash award; /* = envelope parent */
+    int failed;    /* 0: `output` holds the output; 1: a failure report */
+    /* When !failed (NULL: no bytes, an empty inline output); NULL in a parsed
+     * failure report. */
+    const ca_task_content *output;
+    uint64_t failure_code; /* application-defined, when failed */
     /* NUL-terminated UTF-8, 0 .. CA_TASK_TEXT_MAX bytes (NULL as input = "") */
     const char *failure_message;
 } ca_task_result;
 
 /* RECEIPT (CA_KIND_TASK_RECEIPT): parent = the result. Settles and rates. */
 typedef struct ca_task_receipt {
+    unsigned int version; /* CA_TASK_RECEIPT_VERSION */
     ca_hash task;
     ca_hash award;      /* the award this receipt settles */
     ca_hash result;     /* = envelope parent */
@@ -118,12 +145,14 @@ typedef struct ca_task_receipt {
 /* CANCEL (CA_KIND_TASK_CANCEL): parent = the task id (before an award) or the
  * award (after its deadline passed without a result). */
 typedef struct ca_task_cancel {
+    unsigned int version; /* CA_TASK_CANCEL_VERSION */
     ca_hash task;
     const char *reason; /* NUL-terminated UTF-8, 0 .. CA_TASK_TEXT_MAX bytes (NULL as input = "") */
 } ca_task_cancel;
 
 /* DISPUTE (CA_KIND_TASK_DISPUTE): parent = any message of the thread. */
 typedef struct ca_task_dispute {
+    unsigned int version; /* CA_TASK_DISPUTE_VERSION */
     ca_hash task;
     const char *reason;  /* NUL-terminated UTF-8, 1 .. CA_TASK_TEXT_MAX bytes */
     const ca_hash *refs; /* message ids the dispute relies on, distinct */
@@ -132,9 +161,10 @@ typedef struct ca_task_dispute {
 
 /*
  * Builders: validate the body, encode it canonically and sign it in an
- * envelope. `env` gives created_at, expires_at, flags, recipient and parent;
- * its `kind` must be 0 or the builder's kind (else CA_ERR_WRONG_KIND: the
- * builder sets the kind). When env->parent is NULL the builder uses the
+ * envelope. After the NULL arguments, the body's version (then its
+ * content's, when it has one) is checked first: CA_ERR_UNSUPPORTED. `env` gives created_at,
+ * expires_at, flags, recipient and parent; its `kind` must be 0 or the builder's kind (else
+ * CA_ERR_WRONG_KIND: the builder sets the kind). When env->parent is NULL the builder uses the
  * parent the body implies (bid: task; award: bid; result: award; receipt:
  * result; cancel: task); when given it must match that
  * (CA_ERR_INVALID_ARGUMENT). Dispute needs an explicit parent. Output under
@@ -213,7 +243,8 @@ CA_API CA_NODISCARD ca_status ca_task_award_reply(const ca_identity *signer,
                                                   uint8_t *out, size_t out_cap, size_t *out_len,
                                                   ca_hash *id_out);
 /* RESULT answering an AWARD with `output` (inline bytes or hash + URI, the
- * rules of ca_task_result.output; NULL is CA_ERR_INVALID_ARGUMENT). A failure
+ * rules of ca_task_result.output, its version set; NULL is
+ * CA_ERR_INVALID_ARGUMENT). A failure
  * report is signed with ca_task_result_sign. */
 CA_API CA_NODISCARD ca_status ca_task_result_reply(
     const ca_identity *signer, const ca_envelope_params *env, const ca_task_msg *award,
@@ -260,7 +291,10 @@ CA_API int ca_task_msg_parent(const ca_task_msg *msg, ca_hash *out);
 CA_API CA_NODISCARD ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out,
                                                   size_t out_cap, size_t *out_len);
 
-/* Typed views: CA_ERR_WRONG_KIND when the message is of another kind. */
+/* Typed views. The caller sets out->version first (STRUCT RULE); checks, in
+ * this order: a NULL argument (CA_ERR_INVALID_ARGUMENT), the version
+ * (CA_ERR_UNSUPPORTED), CA_ERR_WRONG_KIND when the message is of another
+ * kind. The fields of that version are filled. */
 CA_API ca_status ca_task_msg_request(const ca_task_msg *msg, ca_task_request *out);
 CA_API ca_status ca_task_msg_bid(const ca_task_msg *msg, ca_task_bid *out);
 CA_API ca_status ca_task_msg_award(const ca_task_msg *msg, ca_task_award *out);

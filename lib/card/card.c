@@ -241,6 +241,8 @@ ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out
                                size_t *out_len)
 {
     CAI_REQUIRE_VERSION("ca_card_params", p->version, CA_CARD_PARAMS_VERSION);
+    CAI_REQUIRE_ELEM_SIZE("ca_card_capability", p->capability_size, CAI_CARD_CAPABILITY_SIZE_1,
+                          sizeof(ca_card_capability));
     if (p->name == NULL || p->endpoint == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "card needs a name and an endpoint");
     size_t name_len = strlen(p->name), end_len = strlen(p->endpoint);
@@ -260,10 +262,15 @@ ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out
                         p->capability_count, CA_CARD_CAPABILITIES_MAX);
     if (p->capabilities == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "card capabilities are NULL");
+    /* The caller's array, element size capability_size, in this build's layout. */
+    ca_card_capability caps[CA_CARD_CAPABILITIES_MAX];
+    for (size_t i = 0; i < p->capability_count; i++)
+        cai_elem_get(&caps[i], sizeof caps[i],
+                     (const uint8_t *)p->capabilities + i * p->capability_size, p->capability_size);
     /* Sort indices by name (insertion sort, at most 64 entries), refuse duplicates. */
     size_t order[CA_CARD_CAPABILITIES_MAX], lens[CA_CARD_CAPABILITIES_MAX];
     for (size_t i = 0; i < p->capability_count; i++) {
-        const char *n = p->capabilities[i].name;
+        const char *n = caps[i].name;
         if (n == NULL)
             return cai_fail(CA_ERR_BAD_CAPABILITY, "capability %zu has no name", i);
         lens[i] = strnlen(n, CA_CAPABILITY_MAX + 1);
@@ -273,7 +280,7 @@ ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out
         size_t j = i;
         while (j > 0) {
             size_t o = order[j - 1];
-            int c = name_cmp(p->capabilities[o].name, lens[o], n, lens[i]);
+            int c = name_cmp(caps[o].name, lens[o], n, lens[i]);
             if (c == 0)
                 return cai_fail(CA_ERR_INVALID_ARGUMENT, "capability '%s' listed twice", n);
             if (c < 0)
@@ -296,7 +303,7 @@ ca_status cai_card_body_encode(const ca_card_params *p, uint8_t *out, size_t out
     cw.sequence = p->sequence;
     cw.cap_count = p->capability_count;
     for (size_t k = 0; k < p->capability_count; k++) {
-        const ca_card_capability *c = &p->capabilities[order[k]];
+        const ca_card_capability *c = &caps[order[k]];
         cw.caps[k] = (card_cap_wire){c->name, lens[order[k]], c->price, c->latency_ms};
     }
     cai_wire_writer w;
@@ -499,6 +506,7 @@ ca_status cai_card_reencode(const ca_card *card, const ca_signature *sig, uint8_
     p.sequence = card->sequence;
     p.created_at = card->created_at;
     p.capabilities = card->caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = card->cap_count;
     return cai_card_encode_signed(&p, &card->agent, sig, out, out_cap, out_len);
 }
@@ -575,22 +583,28 @@ size_t ca_card_capability_count(const ca_card *card)
     return card != NULL ? card->cap_count : 0;
 }
 
-ca_status ca_card_capability_at(const ca_card *card, size_t index, ca_card_capability *out)
+ca_status ca_card_capability_at(const ca_card *card, size_t index, ca_card_capability *out,
+                                size_t capability_size)
 {
     CAI_REQUIRE(card);
     CAI_REQUIRE(out);
+    CAI_REQUIRE_ELEM_SIZE("ca_card_capability", capability_size, CAI_CARD_CAPABILITY_SIZE_1,
+                          sizeof(ca_card_capability));
     if (index >= card->cap_count)
         return cai_fail(CA_ERR_NOT_FOUND, "card has %zu capabilities, index %zu asked",
                         card->cap_count, index);
-    *out = card->caps[index];
+    cai_elem_put(out, capability_size, &card->caps[index], sizeof(ca_card_capability));
     return CA_OK;
 }
 
 ca_status ca_card_find_capability(const ca_card *card, const char *name, size_t name_len,
-                                  ca_card_capability *out)
+                                  ca_card_capability *out, size_t capability_size)
 {
     CAI_REQUIRE(card);
     CAI_REQUIRE(name);
+    if (out != NULL)
+        CAI_REQUIRE_ELEM_SIZE("ca_card_capability", capability_size, CAI_CARD_CAPABILITY_SIZE_1,
+                              sizeof(ca_card_capability));
     size_t lo = 0, hi = card->cap_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -598,7 +612,7 @@ ca_status ca_card_find_capability(const ca_card *card, const char *name, size_t 
         int c = name_cmp(n, strlen(n), name, name_len);
         if (c == 0) {
             if (out != NULL)
-                *out = card->caps[mid];
+                cai_elem_put(out, capability_size, &card->caps[mid], sizeof(ca_card_capability));
             return CA_OK;
         }
         if (c < 0)

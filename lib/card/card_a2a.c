@@ -159,7 +159,7 @@ static void payload_open(const ca_card *card, const char *did, cai_text *w)
     size_t n = ca_card_capability_count(card);
     for (size_t i = 0; i < n; i++) {
         ca_card_capability c;
-        (void)ca_card_capability_at(card, i, &c);
+        (void)ca_card_capability_at(card, i, &c, sizeof(ca_card_capability));
         cai_text_lit(w, i > 0 ? ",{\"skill\":" : "{\"skill\":");
         put_str(w, c.name);
         cai_text_lit(w, ",\"price\":");
@@ -174,7 +174,7 @@ static void payload_open(const ca_card *card, const char *did, cai_text *w)
                     "\"defaultOutputModes\":[\"application/octet-stream\"],\"skills\":[");
     for (size_t i = 0; i < n; i++) {
         ca_card_capability c;
-        (void)ca_card_capability_at(card, i, &c);
+        (void)ca_card_capability_at(card, i, &c, sizeof(ca_card_capability));
         char desc[96];
         if (c.latency_ms != 0)
             (void)snprintf(desc, sizeof desc, "price %" PRIu64 " base units, within %" PRIu64 " ms",
@@ -749,6 +749,7 @@ static ca_status rebuild(const ca_a2a_card *c, uint8_t **out, size_t *out_len, c
     cp.description = ca_a2a_card_description(c);
     cp.endpoint = ca_a2a_card_interface_url(c, 0);
     cp.capabilities = caps;
+    cp.capability_size = sizeof(ca_card_capability);
     cp.capability_count = d->nodes[prices].count;
     size_t n = 0;
     ca_status st = cai_card_encode_signed(&cp, agent, &s, NULL, 0, &n);

@@ -4,6 +4,10 @@
 
 #include "cyberagent/card.h"
 
+/* The 1.0 layout of ca_card_capability, the smallest element size accepted (STRUCT RULE,
+ * common.h). When the struct grows this stays the old layout's end, not sizeof. */
+#define CAI_CARD_CAPABILITY_SIZE_1 sizeof(ca_card_capability)
+
 /* Body map keys (docs/PROTOCOL.md). */
 enum {
     CAI_CARD_NAME = 0,

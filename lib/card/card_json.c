@@ -94,7 +94,7 @@ static void emit(const ca_card *card, const char *did, json_w *wp)
     size_t n = ca_card_capability_count(card);
     for (size_t i = 0; i < n; i++) {
         ca_card_capability c;
-        (void)ca_card_capability_at(card, i, &c);
+        (void)ca_card_capability_at(card, i, &c, sizeof c);
         jw_lit(&w, i > 0 ? ",{\"skill\":" : "{\"skill\":");
         jw_str(&w, c.name);
         jw_lit(&w, ",\"price\":");
@@ -109,7 +109,7 @@ static void emit(const ca_card *card, const char *did, json_w *wp)
                "\"defaultOutputModes\":[\"application/octet-stream\"],\"skills\":[");
     for (size_t i = 0; i < n; i++) {
         ca_card_capability c;
-        (void)ca_card_capability_at(card, i, &c);
+        (void)ca_card_capability_at(card, i, &c, sizeof c);
         jw_lit(&w, i > 0 ? ",{\"id\":" : "{\"id\":");
         jw_str(&w, c.name);
         jw_lit(&w, ",\"name\":");

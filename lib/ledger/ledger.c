@@ -1704,12 +1704,19 @@ ca_status ca_ledger_account(const ca_ledger *l, const ca_agent_id *id, ca_ledger
     CAI_REQUIRE(l);
     CAI_REQUIRE(id);
     CAI_REQUIRE(out);
+    CAI_REQUIRE_VERSION("ca_ledger_account_info", out->version, CA_LEDGER_ACCOUNT_INFO_VERSION);
     uint32_t i = acc_find(l, id);
     if (i == CAI_NONE)
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, "no such account");
     const cai_account *a = &l->accounts[i];
-    *out = (ca_ledger_account_info){a->balance, a->bonded,       a->unbonding,
-                                    a->nonce,   a->jailed_until, a->unbond_count};
+    /* Version 1 is every field below; a later version appends and fills only what the caller
+     * asked for. */
+    out->balance = a->balance;
+    out->bonded = a->bonded;
+    out->unbonding = a->unbonding;
+    out->nonce = a->nonce;
+    out->jailed_until = a->jailed_until;
+    out->unbonding_entries = a->unbond_count;
     return CA_OK;
 }
 
@@ -1729,7 +1736,7 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     CAI_REQUIRE(l);
     CAI_REQUIRE(award);
     CAI_REQUIRE(out);
-    CAI_REQUIRE_VERSION("ledger escrow info", out->version, CA_LEDGER_ESCROW_INFO_VERSION);
+    CAI_REQUIRE_VERSION("ca_ledger_escrow_info", out->version, CA_LEDGER_ESCROW_INFO_VERSION);
     uint32_t i = esc_find(l, award);
     if (i == CAI_NONE)
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW, "no escrow for this award");
@@ -1749,12 +1756,18 @@ ca_status ca_ledger_escrow(const ca_ledger *l, const ca_hash *award, ca_ledger_e
     return CA_OK;
 }
 
-void ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
+ca_status ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
 {
-    if (l == NULL || out == NULL)
-        return;
-    *out =
-        (ca_ledger_totals){l->minted, l->burned, l->escrowed, l->seq, l->n_accounts, l->n_escrows};
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(out);
+    CAI_REQUIRE_VERSION("ca_ledger_totals", out->version, CA_LEDGER_TOTALS_VERSION);
+    out->minted = l->minted;
+    out->burned = l->burned;
+    out->escrowed = l->escrowed;
+    out->seq = l->seq;
+    out->accounts = l->n_accounts;
+    out->escrows = l->n_escrows;
+    return CA_OK;
 }
 
 /* ------------------------------------------------------------------ check */

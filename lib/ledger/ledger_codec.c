@@ -161,6 +161,15 @@ ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap,
     return cai_ww_finish(&w, len);
 }
 
+/* Fills the caller's op (STRUCT RULE: version 1 is the whole struct; a later one fills only
+ * the caller's fields) from `op`, keeping the caller's version. */
+static void put_op(ca_ledger_op *out, const ca_ledger_op *op)
+{
+    unsigned int version = out->version;
+    *out = *op;
+    out->version = version;
+}
+
 /* Signs tag || ledger id || unsigned encoding. */
 static ca_status sign_tagged(const char *tag, const ca_hash *ledger, const ca_identity *id,
                              const uint8_t *enc, size_t n, ca_signature *sig)
@@ -222,18 +231,21 @@ ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out, const ca_task_msg *awar
 {
     CAI_REQUIRE(op_out);
     CAI_REQUIRE(award);
-    ca_task_award aw;
+    CAI_REQUIRE_OP_VERSION(op_out->version);
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
     ca_status st = ca_task_msg_award(award, &aw);
     if (st != CA_OK)
         return st;
-    memset(op_out, 0, sizeof *op_out);
-    op_out->type = CA_LEDGER_OP_ESCROW_OPEN;
-    ca_task_msg_sender(award, &op_out->signer);
-    op_out->counterparty = aw.worker;
-    ca_task_msg_id(award, &op_out->ref);
-    op_out->amount = aw.price;
-    op_out->amount2 = aw.collateral;
-    op_out->deadline = aw.deadline;
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_ESCROW_OPEN;
+    ca_task_msg_sender(award, &op.signer);
+    op.counterparty = aw.worker;
+    ca_task_msg_id(award, &op.ref);
+    op.amount = aw.price;
+    op.amount2 = aw.collateral;
+    op.deadline = aw.deadline;
+    put_op(op_out, &op);
     return CA_OK;
 }
 
@@ -241,18 +253,21 @@ ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out, const ca_task_msg *r
 {
     CAI_REQUIRE(op_out);
     CAI_REQUIRE(result);
-    ca_task_result rs;
+    CAI_REQUIRE_OP_VERSION(op_out->version);
+    ca_task_result rs = {.version = CA_TASK_RESULT_VERSION};
     ca_status st = ca_task_msg_result(result, &rs);
     if (st != CA_OK)
         return st;
     if (rs.failed)
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "a failure report is not a delivery (the worker refunds instead)");
-    memset(op_out, 0, sizeof *op_out);
-    op_out->type = CA_LEDGER_OP_ESCROW_DELIVER;
-    ca_task_msg_sender(result, &op_out->signer);
-    op_out->ref = rs.award;
-    ca_task_msg_id(result, &op_out->result);
+    ca_ledger_op op;
+    memset(&op, 0, sizeof op);
+    op.type = CA_LEDGER_OP_ESCROW_DELIVER;
+    ca_task_msg_sender(result, &op.signer);
+    op.ref = rs.award;
+    ca_task_msg_id(result, &op.result);
+    put_op(op_out, &op);
     return CA_OK;
 }
 
@@ -263,6 +278,7 @@ ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
     CAI_REQUIRE(op);
     CAI_REQUIRE(worker);
     CAI_REQUIRE(cosig_out);
+    CAI_REQUIRE_OP_VERSION(op->version);
     if (op->type != CA_LEDGER_OP_ESCROW_OPEN)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosignature");
     ca_status st = require_identity(worker, &op->counterparty, "cosigner is not the worker");
@@ -284,6 +300,7 @@ ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_o
     CAI_REQUIRE(signer);
     CAI_REQUIRE(out_len);
     *out_len = 0;
+    CAI_REQUIRE_OP_VERSION(op->version);
     ca_status st = require_identity(signer, &op->signer, "signer identity is not op->signer");
     if (st != CA_OK)
         return st;
@@ -334,6 +351,7 @@ ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const ca_ledger_op *op,
     CAI_REQUIRE(op);
     CAI_REQUIRE(out_len);
     *out_len = 0;
+    CAI_REQUIRE_OP_VERSION(op->version);
     if (op->type != CA_LEDGER_OP_ESCROW_OPEN) {
         if (cosigner != NULL)
             return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosigner");
@@ -361,6 +379,7 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
                         CA_LEDGER_OP_MAX_BYTES);
     ca_ledger_op v;
     memset(&v, 0, sizeof v);
+    v.version = CA_LEDGER_OP_VERSION;
     sig_wire x = {0, NULL, NULL};
     cai_wire_dec d;
     cai_wire_map m;
@@ -397,8 +416,13 @@ ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *
 {
     CAI_REQUIRE(msg);
     CAI_REQUIRE(op_out);
+    CAI_REQUIRE_OP_VERSION(op_out->version);
     const uint8_t *s, *c;
-    return decode(msg, msg_len, 1, op_out, &s, &c);
+    ca_ledger_op op;
+    ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
+    if (st == CA_OK)
+        put_op(op_out, &op);
+    return st;
 }
 
 /* Verifies signatures of decoded signed bytes for the ledger `ledger`. */
@@ -485,7 +509,7 @@ static ca_status check_result(const ca_ledger_op *op, const uint8_t *bytes, size
                       ca_status_str(st));
     if (st == CA_OK && ca_task_msg_parse(&msg, env, NULL) != CA_OK)
         st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT's body does not parse");
-    ca_task_result rs;
+    ca_task_result rs = {.version = CA_TASK_RESULT_VERSION};
     if (st == CA_OK && ca_task_msg_result(msg, &rs) != CA_OK)
         st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "not a RESULT");
     if (st == CA_OK) {
@@ -605,6 +629,7 @@ ca_status ca_ledger_apply(ca_ledger *l, const ca_ledger_op *op, uint64_t now, ui
 {
     CAI_REQUIRE(l);
     CAI_REQUIRE(op);
+    CAI_REQUIRE_OP_VERSION(op->version);
     ca_status st = cai_ledger_apply_trusted(l, op, now, 0);
     if (st != CA_OK)
         return st;
@@ -618,8 +643,12 @@ ca_status ca_ledger_apply_batch(ca_ledger *l, const ca_ledger_op *ops, size_t n,
 {
     CAI_REQUIRE(l);
     CAI_REQUIRE(results);
-    if (n > 0)
+    if (n > 0) {
         CAI_REQUIRE(ops);
+        /* ops[0]'s version names the array's layout (version 1: stride sizeof(ca_ledger_op));
+         * ca_ledger_apply refuses an op of another version in its own result. */
+        CAI_REQUIRE_OP_VERSION(ops[0].version);
+    }
     /* Index slots are fetched AHEAD ops ahead, records AHEAD / 2 ahead. */
     enum { AHEAD = 16 };
     uint32_t pos[AHEAD][2];
@@ -631,7 +660,11 @@ ca_status ca_ledger_apply_batch(ca_ledger *l, const ca_ledger_op *ops, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (i + AHEAD / 2 < n)
             cai_ledger_prefetch_records(l, pos[(i + AHEAD / 2) % AHEAD]);
-        results[i] = ca_ledger_apply(l, &ops[i], now, NULL);
+        results[i] =
+            ops[i].version == ops[0].version
+                ? ca_ledger_apply(l, &ops[i], now, NULL)
+                : cai_fail(CA_ERR_UNSUPPORTED, "ledger op %zu has version %u, the batch's is %u", i,
+                           ops[i].version, ops[0].version);
         ok += results[i] == CA_OK;
         /* pos[i % AHEAD] is free again: fill it for op i + AHEAD. */
         if (i + AHEAD < n)

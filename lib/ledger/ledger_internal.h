@@ -10,6 +10,14 @@
 
 #define CAI_NONE UINT32_MAX
 
+/* The public entry points check an op's version (STRUCT RULE, common.h); inside, every op
+ * is of this build's layout and its version is not read. */
+#define CAI_REQUIRE_OP_VERSION(v) CAI_REQUIRE_VERSION("ca_ledger_op", (v), CA_LEDGER_OP_VERSION)
+
+/* The 1.0 layout of ca_ledger_log_entry, the smallest element size accepted (STRUCT RULE).
+ * When the struct grows this stays the old layout's end, not sizeof. */
+#define CAI_LEDGER_LOG_ENTRY_SIZE_1 sizeof(ca_ledger_log_entry)
+
 /* 128-bit intermediates for fractions and sums (GCC and clang). */
 __extension__ typedef unsigned __int128 cai_u128;
 

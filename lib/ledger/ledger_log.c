@@ -36,6 +36,10 @@ static ca_status check_entry(const ca_ledger_log_entry *e)
                         "not both");
     if ((e->msg == NULL && e->msg_len != 0) || (e->attachment == NULL && e->attachment_len != 0))
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "a log entry's length has no bytes behind it");
+    /* An op of a layout this build does not read is the caller's error, not the log's: the
+     * call stops there and the entry consumes no position. */
+    if (e->op != NULL)
+        CAI_REQUIRE_OP_VERSION(e->op->version);
     return CA_OK;
 }
 
@@ -98,8 +102,8 @@ static ca_status apply_entry(ca_ledger *l, const ca_ledger_log_entry *e, ca_stat
     return CA_OK;
 }
 
-ca_status ca_ledger_apply_log(ca_ledger *l, const ca_ledger_log_entry *entries, size_t n,
-                              size_t entry_size, ca_status *results, size_t *done)
+ca_status ca_ledger_apply_log(ca_ledger *l, const ca_ledger_log_entry *entries, size_t entry_size,
+                              size_t n, ca_status *results, size_t *done)
 {
     if (done)
         *done = 0;
@@ -107,10 +111,8 @@ ca_status ca_ledger_apply_log(ca_ledger *l, const ca_ledger_log_entry *entries, 
     CAI_REQUIRE(results);
     if (n > 0)
         CAI_REQUIRE(entries);
-    if (entry_size != sizeof(ca_ledger_log_entry))
-        return cai_fail(CA_ERR_UNSUPPORTED,
-                        "log entries of %zu bytes are not supported (this build: %zu)", entry_size,
-                        sizeof(ca_ledger_log_entry));
+    CAI_REQUIRE_ELEM_SIZE("ca_ledger_log_entry", entry_size, CAI_LEDGER_LOG_ENTRY_SIZE_1,
+                          sizeof(ca_ledger_log_entry));
     ca_status st = CA_OK;
     size_t i = 0;
     for (; i < n; i++) {

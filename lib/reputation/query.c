@@ -21,15 +21,19 @@ void cai_reputation_fill_score(const ca_reputation *rep, uint32_t idx, ca_reputa
 }
 
 ca_status ca_reputation_get(const ca_reputation *rep, const ca_agent_id *agent,
-                            ca_reputation_score *out)
+                            ca_reputation_score *out, size_t score_size)
 {
     CAI_REQUIRE(rep);
     CAI_REQUIRE(agent);
     CAI_REQUIRE(out);
+    CAI_REQUIRE_ELEM_SIZE("ca_reputation_score", score_size, CAI_REPUTATION_SCORE_SIZE_1,
+                          sizeof(ca_reputation_score));
     uint32_t idx = cai_reputation_find(rep, agent);
     if (idx == UINT32_MAX)
         return cai_fail(CA_ERR_NOT_FOUND, "agent has no reputation record");
-    cai_reputation_fill_score(rep, idx, out);
+    ca_reputation_score sc;
+    cai_reputation_fill_score(rep, idx, &sc);
+    cai_elem_put(out, score_size, &sc, sizeof sc);
     return CA_OK;
 }
 
@@ -60,10 +64,12 @@ static void sift_down(const cai_rep_agent *ag, uint32_t *h, size_t n, size_t i)
 }
 
 ca_status ca_reputation_top(const ca_reputation *rep, size_t n, ca_reputation_score *out,
-                            size_t out_cap, size_t *out_len)
+                            size_t score_size, size_t out_cap, size_t *out_len)
 {
     CAI_REQUIRE(rep);
     CAI_REQUIRE(out_len);
+    CAI_REQUIRE_ELEM_SIZE("ca_reputation_score", score_size, CAI_REPUTATION_SCORE_SIZE_1,
+                          sizeof(ca_reputation_score));
     size_t k = n < rep->n_agents ? n : rep->n_agents;
     *out_len = k;
     if (k == 0)
@@ -87,7 +93,9 @@ ca_status ca_reputation_top(const ca_reputation *rep, size_t n, ca_reputation_sc
     }
     /* Pop worst-first into the back of out. */
     for (size_t m = k; m > 0; m--) {
-        cai_reputation_fill_score(rep, heap[0], &out[m - 1]);
+        ca_reputation_score sc;
+        cai_reputation_fill_score(rep, heap[0], &sc);
+        cai_elem_put((uint8_t *)out + (m - 1) * score_size, score_size, &sc, sizeof sc);
         heap[0] = heap[m - 1];
         sift_down(ag, heap, m - 1, 0);
     }

@@ -10,6 +10,7 @@ static ca_status settled_receipt(const ca_task *task, ca_task_receipt *receipt,
     if (msg == NULL)
         return cai_fail(CA_ERR_STATE, "task is %s: no accepted receipt to rate",
                         ca_task_state_name(ca_task_get_state(task)));
+    receipt->version = CA_TASK_RECEIPT_VERSION;
     ca_status st = ca_task_msg_receipt(msg, receipt);
     if (st != CA_OK)
         return st;
@@ -45,8 +46,7 @@ ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
     ca_status st = settled_receipt(task, &receipt, &at);
     if (st != CA_OK)
         return st;
-    ca_ledger_escrow_info esc;
-    esc.version = CA_LEDGER_ESCROW_INFO_VERSION;
+    ca_ledger_escrow_info esc = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
     if (ca_ledger_escrow(ledger, &receipt.award, &esc) != CA_OK)
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW,
                         "the ledger holds no escrow for the task's award: not paid through it");

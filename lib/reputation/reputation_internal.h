@@ -147,6 +147,10 @@ ca_status cai_reputation_ensure_order(ca_reputation *rep);
 /* Fills a public score record from an agent. */
 void cai_reputation_fill_score(const ca_reputation *rep, uint32_t idx, ca_reputation_score *out);
 
+/* The 1.0 layout of ca_reputation_score, the smallest element size accepted (STRUCT RULE,
+ * common.h). When the struct grows this stays the old layout's end, not sizeof. */
+#define CAI_REPUTATION_SCORE_SIZE_1 sizeof(ca_reputation_score)
+
 /* Allocates an empty handle with the same options (for imports). */
 ca_status cai_reputation_clone_empty(const ca_reputation *rep, ca_reputation **out);
 

@@ -656,16 +656,22 @@ ca_status ca_reputation_update(ca_reputation *rep, uint64_t now_ms, ca_reputatio
 {
     CAI_REQUIRE(rep);
     if (stats != NULL)
-        memset(stats, 0, sizeof *stats);
+        CAI_REQUIRE_VERSION("ca_reputation_stats", stats->version, CA_REPUTATION_STATS_VERSION);
     cai_rep_graph g;
     ca_status st = cai_reputation_build(rep, now_ms, &g);
     if (st != CA_OK)
         return st;
+    ca_reputation_stats all;
+    memset(&all, 0, sizeof all);
     cai_reputation_start(rep, &g, rep->opts.warm_start);
     cai_reputation_iterate(&g, rep->opts.damping_ppm / 1e6, rep->opts.tolerance,
-                           rep->opts.max_iterations, stats);
-    if (stats != NULL)
-        stats->ratings = rep->n_ratings;
+                           rep->opts.max_iterations, &all);
+    all.ratings = rep->n_ratings;
+    if (stats != NULL) {
+        /* Version 1 is the whole struct; a later one copies only the caller's fields. */
+        all.version = stats->version;
+        *stats = all;
+    }
     cai_reputation_commit(rep, &g, now_ms);
     cai_reputation_graph_free(&g);
     return CA_OK;

@@ -36,8 +36,8 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
                 prefix = (prefix << 8) | a->id.bytes[b];
             CHECK(p->id_prefix == prefix);
             cai_terms t;
-            cai_routing_terms(&rt->opts.weights, p->price, p->reputation_ppm, p->stake,
-                              p->latency_ms, &t);
+            cai_routing_terms(&rt->weights, p->price, p->reputation_ppm, p->stake, p->latency_ms,
+                              &t);
             CHECK(p->score == t.total);
             for (uint32_t s2 = 0; s2 < s; s2++)
                 CHECK(a->caps[s2].cap != a->caps[s].cap);

@@ -10,10 +10,12 @@
 #include "ledger/ledger_internal.h"
 #include "routing_internal.h"
 
-void ca_routing_weights_default(ca_routing_weights *w)
+ca_status ca_routing_weights_init(ca_routing_weights *w, unsigned int version)
 {
-    if (w == NULL)
-        return;
+    CAI_REQUIRE(w);
+    CAI_REQUIRE_VERSION("ca_routing_weights", version, CA_ROUTING_WEIGHTS_VERSION);
+    /* Version 1 is every field below; a later version writes only the caller's fields. */
+    w->version = version;
     w->price = CA_ROUTING_WEIGHTS_PRICE_DEFAULT;
     w->reputation = CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT;
     w->stake = CA_ROUTING_WEIGHTS_STAKE_DEFAULT;
@@ -21,6 +23,7 @@ void ca_routing_weights_default(ca_routing_weights *w)
     w->price_ref = CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT;
     w->stake_ref = CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT;
     w->latency_ref_ms = CA_ROUTING_WEIGHTS_LATENCY_REF_MS_DEFAULT;
+    return CA_OK;
 }
 
 /* Bytes of the options struct a caller compiled against version 1 has. */
@@ -41,16 +44,19 @@ ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version
     o.max_name_chars = CA_ROUTING_MAX_NAME_CHARS_DEFAULT;
     o.max_endpoint_bytes = CA_ROUTING_MAX_ENDPOINT_BYTES_DEFAULT;
     o.default_reputation_ppm = CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT;
-    ca_routing_weights_default(&o.weights);
+    o.weights = NULL;
     o.expected_agents = 0;
     o.max_card_lifetime_ms = CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT;
     memcpy(opts, &o, version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
     return CA_OK;
 }
 
-static ca_status check_weights(const ca_routing_weights *w)
+ca_status cai_routing_weights_read(const ca_routing_weights *in, ca_routing_weights *out)
 {
-    if (w->price_ref == 0 || w->stake_ref == 0 || w->latency_ref_ms == 0)
+    CAI_REQUIRE_VERSION("ca_routing_weights", in->version, CA_ROUTING_WEIGHTS_VERSION);
+    *out = *in; /* version 1 is the whole struct; a later one copies the caller's fields */
+    out->version = CA_ROUTING_WEIGHTS_VERSION;
+    if (out->price_ref == 0 || out->stake_ref == 0 || out->latency_ref_ms == 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "routing weights: price_ref, stake_ref and latency_ref_ms must be >= 1");
     return CA_OK;
@@ -564,13 +570,16 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         o.expected_agents > o.max_agents || o.max_card_lifetime_ms == 0)
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "routing options: a limit is zero or above the card's limit (card.h)");
-    st = check_weights(&o.weights);
-    if (st != CA_OK)
+    ca_routing_weights w;
+    (void)ca_routing_weights_init(&w, CA_ROUTING_WEIGHTS_VERSION);
+    if (o.weights != NULL && (st = cai_routing_weights_read(o.weights, &w)) != CA_OK)
         return st;
     ca_routing *rt = calloc(1, sizeof *rt);
     if (rt == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
     rt->opts = o;
+    rt->opts.weights = NULL; /* the caller's pointer was borrowed for this call */
+    rt->weights = w;
     rt->free_cap = CAI_NIL;
     rt->name_root = CAI_NIL;
     /* Names: a card's new names are made before the names only its old card held go. */
@@ -617,7 +626,7 @@ static void fill_posting(const ca_routing *rt, const cai_agent *a, uint32_t ai, 
                          uint64_t price, uint32_t latency_ms, cai_posting *p)
 {
     cai_terms t;
-    cai_routing_terms(&rt->opts.weights, price, a->reputation_ppm, a->stake, latency_ms, &t);
+    cai_routing_terms(&rt->weights, price, a->reputation_ppm, a->stake, latency_ms, &t);
     p->score = t.total;
     p->id_prefix = id_prefix(&a->id);
     p->price = price;
@@ -1073,7 +1082,7 @@ ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep)
         cai_agent *a = rt->agents[i];
         ca_reputation_score sc;
         /* The only failure left after the checks above: unknown to rep. */
-        if (ca_reputation_get(rep, &a->id, &sc) != CA_OK)
+        if (ca_reputation_get(rep, &a->id, &sc, sizeof sc) != CA_OK)
             continue;
         uint32_t ppm = (uint32_t)clamp_u64(sc.expected * (double)CA_LEDGER_PPM, 0.5, CA_LEDGER_PPM);
         if (a->reputation_ppm != ppm)
@@ -1092,12 +1101,13 @@ ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent, ca_rout
     CAI_REQUIRE(rt);
     CAI_REQUIRE(agent);
     CAI_REQUIRE(out);
+    CAI_REQUIRE_VERSION("ca_routing_agent_info", out->version, CA_ROUTING_AGENT_INFO_VERSION);
     uint32_t ai;
     ca_status st = lookup(rt, agent, &ai);
     if (st != CA_OK)
         return st;
     const cai_agent *a = rt->agents[ai];
-    memset(out, 0, sizeof *out);
+    /* Version 1 is every field below; a later version fills only the caller's fields. */
     out->sequence = a->sequence;
     out->valid_from = a->valid_from;
     out->valid_until = a->valid_until;
@@ -1162,7 +1172,7 @@ ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card, uint64_t now)
     cai_routing_capability caps[CA_CARD_CAPABILITIES_MAX];
     for (size_t i = 0; i < n; i++) {
         ca_card_capability c;
-        ca_status st = ca_card_capability_at(card, i, &c);
+        ca_status st = ca_card_capability_at(card, i, &c, sizeof c);
         if (st != CA_OK)
             return st;
         caps[i].name = c.name;

@@ -117,7 +117,8 @@ typedef struct cai_expiry {
 } cai_expiry;
 
 struct ca_routing {
-    ca_routing_options opts;
+    ca_routing_options opts;    /* opts.weights is NULL: the registry's own are below */
+    ca_routing_weights weights; /* this build's layout, defaults for fields the caller lacked */
 
     cai_agent **agents; /* dense; removal moves the last one into the hole */
     uint32_t nagents, agents_cap;
@@ -145,6 +146,16 @@ typedef struct cai_terms {
 
 void cai_routing_terms(const ca_routing_weights *w, uint64_t price, uint32_t reputation_ppm,
                        uint64_t stake, uint32_t latency_ms, cai_terms *out);
+
+/* Caller's weights (any known version, checked: CA_ERR_UNSUPPORTED, and every ref >= 1:
+ * CA_ERR_INVALID_ARGUMENT) into this build's layout, defaults for the fields it lacks. */
+ca_status cai_routing_weights_read(const ca_routing_weights *in, ca_routing_weights *out);
+
+/* The 1.0 layouts of the structs that travel in arrays (STRUCT RULE, common.h): the
+ * smallest element sizes the library accepts. When a struct grows, its constant stays
+ * what it was (write the number of the old layout's end, not sizeof). */
+#define CAI_ROUTING_RESULT_SIZE_1 sizeof(ca_routing_result)
+#define CAI_ROUTING_BID_SIZE_1    sizeof(ca_routing_bid)
 
 /* Lookups and checks shared by the query code. */
 int64_t cai_routing_find_agent(const ca_routing *rt, const ca_agent_id *id);

@@ -35,6 +35,12 @@ static int passes(const ca_routing *rt, const ca_routing_query *q, const cai_pos
     return a->valid_from <= q->now && q->now <= a->valid_until;
 }
 
+/* The caller's result array: element i at base + i * size (STRUCT RULE, element size). */
+typedef struct results {
+    uint8_t *base;
+    size_t size;
+} results;
+
 static void fill_result(const ca_routing *rt, const ca_routing_weights *w, const cai_posting *p,
                         uint32_t cap, uint32_t reputation_ppm, ca_routing_result *r)
 {
@@ -142,9 +148,14 @@ static frontier_item walk_pop(walk *w)
     return top;
 }
 
+static void put_result(results out, size_t i, const ca_routing_result *r)
+{
+    cai_elem_put(out.base + i * out.size, out.size, r, sizeof *r);
+}
+
 static ca_status select_indexed(const ca_routing *rt, const ca_routing_query *q,
-                                const uint32_t *list, size_t nlist, ca_routing_result *out,
-                                size_t k, size_t *count)
+                                const uint32_t *list, size_t nlist, results out, size_t k,
+                                size_t *count)
 {
     walk w;
     w.rt = rt;
@@ -166,10 +177,14 @@ static ca_status select_indexed(const ca_routing *rt, const ca_routing_query *q,
             if (nlist > 1) {
                 const uint8_t *id = rt->agents[p->agent]->id.bytes;
                 for (size_t i = 0; i < n && !dup; i++)
-                    dup = memcmp(out[i].agent.bytes, id, CA_AGENT_ID_BYTES) == 0;
+                    dup = memcmp(out.base + i * out.size + offsetof(ca_routing_result, agent), id,
+                                 CA_AGENT_ID_BYTES) == 0;
             }
-            if (!dup)
-                fill_result(rt, &rt->opts.weights, p, list[it.rank], p->reputation_ppm, &out[n++]);
+            if (!dup) {
+                ca_routing_result r;
+                fill_result(rt, &rt->weights, p, list[it.rank], p->reputation_ppm, &r);
+                put_result(out, n++, &r);
+            }
         }
         uint32_t l = 2 * it.pos + 1;
         if (l < c->count)
@@ -218,7 +233,7 @@ static int cand_agent_cmp(const void *pa, const void *pb)
 
 static ca_status select_scan(const ca_routing *rt, const ca_routing_query *q,
                              const ca_routing_weights *wt, const uint32_t *list, size_t nlist,
-                             ca_routing_result *out, size_t k, size_t *count)
+                             results out, size_t k, size_t *count)
 {
     size_t total = 0;
     for (size_t r = 0; r < nlist; r++)
@@ -259,7 +274,9 @@ static ca_status select_scan(const ca_routing *rt, const ca_routing_query *q,
         n = k;
     for (size_t i = 0; i < n; i++) {
         const cai_posting *p = &rt->caps[list[cs[i].rank]].heap[cs[i].pos];
-        fill_result(rt, wt, p, list[cs[i].rank], cs[i].reputation_ppm, &out[i]);
+        ca_routing_result r;
+        fill_result(rt, wt, p, list[cs[i].rank], cs[i].reputation_ppm, &r);
+        put_result(out, i, &r);
     }
     free(cs);
     *count = n;
@@ -273,25 +290,27 @@ static int same_weights(const ca_routing_weights *a, const ca_routing_weights *b
            a->stake_ref == b->stake_ref && a->latency_ref_ms == b->latency_ref_ms;
 }
 
-/* Checks a query; *wt receives the weights it ranks by. */
+/* Checks a query; *wt receives the weights it ranks by (this build's layout). */
 static ca_status check_query(const ca_routing *rt, const ca_routing_query *q,
-                             const ca_routing_weights **wt)
+                             ca_routing_weights *wt)
 {
     CAI_REQUIRE_VERSION("routing query", q->version, CA_ROUTING_QUERY_VERSION);
+    if (q->weights != NULL)
+        CAI_REQUIRE_VERSION("ca_routing_weights", q->weights->version, CA_ROUTING_WEIGHTS_VERSION);
     if (q->thompson != 0 && q->thompson != 1)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: thompson must be 0 or 1");
     ca_status st = cai_routing_check_name(rt, q->capability, q->capability_len, 1);
     if (st != CA_OK)
         return st;
-    *wt = q->weights ? q->weights : &rt->opts.weights;
-    if ((*wt)->price_ref == 0 || (*wt)->stake_ref == 0 || (*wt)->latency_ref_ms == 0)
-        return cai_fail(CA_ERR_INVALID_ARGUMENT,
-                        "routing weights: price_ref, stake_ref and latency_ref_ms must be >= 1");
-    return CA_OK;
+    if (q->weights == NULL) {
+        *wt = rt->weights;
+        return CA_OK;
+    }
+    return cai_routing_weights_read(q->weights, wt);
 }
 
 ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_routing_result *out,
-                            size_t k, size_t *out_count)
+                            size_t result_size, size_t k, size_t *out_count)
 {
     CAI_REQUIRE(rt);
     CAI_REQUIRE(q);
@@ -299,7 +318,9 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     *out_count = 0;
     if (k > 0 && out == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: out is NULL with k = %zu", k);
-    const ca_routing_weights *wt;
+    CAI_REQUIRE_ELEM_SIZE("ca_routing_result", result_size, CAI_ROUTING_RESULT_SIZE_1,
+                          sizeof(ca_routing_result));
+    ca_routing_weights wt;
     ca_status st = check_query(rt, q, &wt);
     if (st != CA_OK)
         return st;
@@ -313,9 +334,10 @@ ca_status ca_routing_select(const ca_routing *rt, const ca_routing_query *q, ca_
     if (st != CA_OK)
         return st;
     if (nlist > 0) {
-        int indexed = !q->thompson && same_weights(wt, &rt->opts.weights);
-        st = indexed ? select_indexed(rt, q, list, nlist, out, k, out_count)
-                     : select_scan(rt, q, wt, list, nlist, out, k, out_count);
+        results res = {(uint8_t *)out, result_size};
+        int indexed = !q->thompson && same_weights(&wt, &rt->weights);
+        st = indexed ? select_indexed(rt, q, list, nlist, res, k, out_count)
+                     : select_scan(rt, q, &wt, list, nlist, res, k, out_count);
     }
     if (list != buf)
         free(list);
@@ -333,17 +355,11 @@ static int cap_matches(const cai_cap *c, const char *pat, size_t len)
     return c->name_len == len && memcmp(c->name, pat, len) == 0;
 }
 
-ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
-                               const ca_routing_bid *bid, ca_routing_result *out)
+/* score_bid on checked arguments: this build's bid and result layouts. */
+static ca_status score_bid(const ca_routing *rt, const ca_routing_query *q,
+                           const ca_routing_weights *wt, const ca_routing_bid *bid,
+                           ca_routing_result *out)
 {
-    CAI_REQUIRE(rt);
-    CAI_REQUIRE(q);
-    CAI_REQUIRE(bid);
-    CAI_REQUIRE(out);
-    const ca_routing_weights *wt;
-    ca_status st = check_query(rt, q, &wt);
-    if (st != CA_OK)
-        return st;
     int64_t ai = cai_routing_find_agent(rt, &bid->agent);
     if (ai < 0)
         return cai_fail(CA_ERR_NOT_FOUND, "routing: bidder is not registered");
@@ -385,6 +401,31 @@ ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
     return CA_OK;
 }
 
+ca_status ca_routing_score_bid(const ca_routing *rt, const ca_routing_query *q,
+                               const ca_routing_bid *bid, size_t bid_size, ca_routing_result *out,
+                               size_t result_size)
+{
+    CAI_REQUIRE(rt);
+    CAI_REQUIRE(q);
+    CAI_REQUIRE(bid);
+    CAI_REQUIRE(out);
+    CAI_REQUIRE_ELEM_SIZE("ca_routing_bid", bid_size, CAI_ROUTING_BID_SIZE_1,
+                          sizeof(ca_routing_bid));
+    CAI_REQUIRE_ELEM_SIZE("ca_routing_result", result_size, CAI_ROUTING_RESULT_SIZE_1,
+                          sizeof(ca_routing_result));
+    ca_routing_weights wt;
+    ca_status st = check_query(rt, q, &wt);
+    if (st != CA_OK)
+        return st;
+    ca_routing_bid b;
+    cai_elem_get(&b, sizeof b, bid, bid_size);
+    ca_routing_result r;
+    st = score_bid(rt, q, &wt, &b, &r);
+    if (st == CA_OK || st == CA_ERR_ROUTING_INELIGIBLE)
+        cai_elem_put(out, result_size, &r, sizeof r);
+    return st;
+}
+
 static int result_rank_cmp(const void *pa, const void *pb)
 {
     const ca_routing_result *a = pa, *b = pb;
@@ -404,8 +445,9 @@ static int result_agent_cmp(const void *pa, const void *pb)
 }
 
 ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
-                               const ca_routing_bid *bids, size_t bid_count, ca_routing_result *out,
-                               size_t k, size_t *out_count)
+                               const ca_routing_bid *bids, size_t bid_size, size_t bid_count,
+                               ca_routing_result *out, size_t result_size, size_t k,
+                               size_t *out_count)
 {
     CAI_REQUIRE(rt);
     CAI_REQUIRE(q);
@@ -413,7 +455,11 @@ ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
     *out_count = 0;
     if ((bid_count > 0 && bids == NULL) || (k > 0 && out == NULL))
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "routing: bids or out is NULL");
-    const ca_routing_weights *wt;
+    CAI_REQUIRE_ELEM_SIZE("ca_routing_bid", bid_size, CAI_ROUTING_BID_SIZE_1,
+                          sizeof(ca_routing_bid));
+    CAI_REQUIRE_ELEM_SIZE("ca_routing_result", result_size, CAI_ROUTING_RESULT_SIZE_1,
+                          sizeof(ca_routing_result));
+    ca_routing_weights wt;
     ca_status st = check_query(rt, q, &wt);
     if (st != CA_OK)
         return st;
@@ -424,7 +470,9 @@ ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory ranking bids");
     size_t n = 0;
     for (size_t i = 0; i < bid_count; i++) {
-        st = ca_routing_score_bid(rt, q, &bids[i], &tmp[n]);
+        ca_routing_bid b;
+        cai_elem_get(&b, sizeof b, (const uint8_t *)bids + i * bid_size, bid_size);
+        st = score_bid(rt, q, &wt, &b, &tmp[n]);
         if (st == CA_OK)
             n++;
         else if (st != CA_ERR_NOT_FOUND && st != CA_ERR_ROUTING_INELIGIBLE) {
@@ -444,17 +492,23 @@ ca_status ca_routing_rank_bids(const ca_routing *rt, const ca_routing_query *q,
     qsort(tmp, n, sizeof *tmp, result_rank_cmp);
     if (n > k)
         n = k;
-    memcpy(out, tmp, n * sizeof *tmp);
+    for (size_t i = 0; i < n; i++)
+        cai_elem_put((uint8_t *)out + i * result_size, result_size, &tmp[i], sizeof tmp[i]);
     free(tmp);
     *out_count = n;
     return CA_OK;
 }
 
-ca_status ca_routing_result_explain(const ca_routing_result *r, char *out, size_t out_cap,
-                                    size_t *out_len)
+ca_status ca_routing_result_explain(const ca_routing_result *result, size_t result_size, char *out,
+                                    size_t out_cap, size_t *out_len)
 {
-    CAI_REQUIRE(r);
+    CAI_REQUIRE(result);
     CAI_REQUIRE(out_len);
+    CAI_REQUIRE_ELEM_SIZE("ca_routing_result", result_size, CAI_ROUTING_RESULT_SIZE_1,
+                          sizeof(ca_routing_result));
+    ca_routing_result copy;
+    cai_elem_get(&copy, sizeof copy, result, result_size);
+    const ca_routing_result *r = &copy;
     char buf[512];
     int n = snprintf(buf, sizeof buf,
                      "score %" PRId64 " = price %" PRId64 " (%" PRIu32 " ppm) + reputation %" PRId64

@@ -40,8 +40,12 @@ const char *cai_task_kind_word(uint32_t kind)
 
 /* ---- validation (builder side) ---- */
 
+/* The content a NULL pointer stands for: no bytes, inline. */
+static const ca_task_content no_content = {CA_TASK_CONTENT_VERSION, NULL, 0, NULL, {{0}}};
+
 static ca_status check_content(const char *what, const ca_task_content *c)
 {
+    CAI_REQUIRE_VERSION("ca_task_content", c->version, CA_TASK_CONTENT_VERSION);
     if (c->uri == NULL) {
         if (c->data_len > CA_TASK_INLINE_MAX)
             return cai_fail(CA_ERR_LIMIT, "%s: %zu inline bytes (at most %u)", what, c->data_len,
@@ -90,35 +94,23 @@ static ca_status check_ref(const void *obj, size_t index)
     return CA_OK;
 }
 
-/*
- * Content: {0: inline bytes} or {1: hash, 2: URI}, the same rows for a
- * request's input and a result's output (docs print them once and
- * contract_wire_tables checks that both tables print alike).
- */
+/* Content: {0: inline bytes} or {1: hash, 2: URI}, one table for a request's
+ * input and a result's output. */
 #define CONTENT_CHOICE .presence = CAI_WP_CHOICE, .sel_off = TB(has_uri)
-static const cai_wire_field input_rows[] = {
-    {CAI_WF_BIN(0, "data", tb, u.request.input.data, u.request.input.data_len), CONTENT_CHOICE,
-     .alt = 0, .max = CA_TASK_INLINE_MAX, .rule = "inline bytes"},
-    {CAI_WF_FIXED(1, "hash", tb, u.request.input.hash), CONTENT_CHOICE, .alt = 1,
+static const cai_wire_field content_rows[] = {
+    {CAI_WF_BIN(0, "data", tb, content.data, content.data_len), CONTENT_CHOICE, .alt = 0,
+     .max = CA_TASK_INLINE_MAX, .rule = "inline bytes"},
+    {CAI_WF_FIXED(1, "hash", tb, content.hash), CONTENT_CHOICE, .alt = 1,
      .rule = "BLAKE2b-256 of the content behind the URI"},
     {CAI_WF_STR(2, "uri", tb, uri, uri_len), CONTENT_CHOICE, .alt = 1, .min = 1,
      .max = CA_TASK_URI_MAX, .rule = "where to fetch it"},
 };
-static const cai_wire_field output_rows[] = {
-    {CAI_WF_BIN(0, "data", tb, u.result.output.data, u.result.output.data_len), CONTENT_CHOICE,
-     .alt = 0, .max = CA_TASK_INLINE_MAX, .rule = "inline bytes"},
-    {CAI_WF_FIXED(1, "hash", tb, u.result.output.hash), CONTENT_CHOICE, .alt = 1,
-     .rule = "BLAKE2b-256 of the content behind the URI"},
-    {CAI_WF_STR(2, "uri", tb, uri, uri_len), CONTENT_CHOICE, .alt = 1, .min = 1,
-     .max = CA_TASK_URI_MAX, .rule = "where to fetch it"},
-};
-static const cai_wire_table input_table = CAI_WF_TABLE("task content", input_rows, NULL);
-static const cai_wire_table output_table = CAI_WF_TABLE("task content", output_rows, NULL);
+static const cai_wire_table content_table = CAI_WF_TABLE("task content", content_rows, NULL);
 
 static const cai_wire_field request_rows[] = {
     {CAI_WF_STR(0, "capability", tb, text, text_len), .min = 1, .max = CA_CAPABILITY_MAX,
      .check = check_capability, .rule = "capability grammar (see cards)"},
-    {.key = 1, .name = "input", .type = CAI_WT_MAP, .sub = &input_table},
+    {.key = 1, .name = "input", .type = CAI_WT_MAP, .sub = &content_table},
     {CAI_WF_UINT(2, "max_price", tb, u.request.max_price), .rule = "the most the requester pays"},
     {CAI_WF_UINT(3, "deadline", tb, u.request.deadline),
      .rule = "result due by then; `deadline > created_at`"},
@@ -159,7 +151,7 @@ static const cai_wire_field result_rows[] = {
     {.key = 2,
      .name = "output",
      .type = CAI_WT_MAP,
-     .sub = &output_table,
+     .sub = &content_table,
      .presence = CAI_WP_CHOICE,
      .alt = 0,
      .sel_off = TB(u.result.failed)},
@@ -222,9 +214,29 @@ const cai_wire_table *cai_task_body_table(uint32_t kind)
 
 /* ---- encoding ---- */
 
-/* The content's URI (or none) into the body's views. */
+/* This build's version of each body struct, by kind. */
+static const unsigned int body_versions[7] = {
+    CA_TASK_REQUEST_VERSION, CA_TASK_BID_VERSION,    CA_TASK_AWARD_VERSION,  CA_TASK_RESULT_VERSION,
+    CA_TASK_RECEIPT_VERSION, CA_TASK_CANCEL_VERSION, CA_TASK_DISPUTE_VERSION};
+
+ca_status cai_task_body_version(uint32_t kind, const void *body)
+{
+    static const char *const names[] = {"ca_task_request", "ca_task_bid",     "ca_task_award",
+                                        "ca_task_result",  "ca_task_receipt", "ca_task_cancel",
+                                        "ca_task_dispute"};
+    if (!cai_task_kind(kind))
+        return cai_fail(CA_ERR_WRONG_KIND, "kind %u is not a task message", kind);
+    unsigned int version;
+    memcpy(&version, body, sizeof version); /* every body's first member */
+    CAI_REQUIRE_VERSION(names[kind - CA_KIND_TASK_REQUEST], version,
+                        body_versions[kind - CA_KIND_TASK_REQUEST]);
+    return CA_OK;
+}
+
+/* The content (checked) and its URI (or none) into the body's views. */
 static void content_view(cai_task_body *b, const ca_task_content *c)
 {
+    b->content = *c; /* version 1 is the whole struct */
     b->has_uri = c->uri != NULL;
     b->uri = c->uri;
     b->uri_len = c->uri != NULL ? strlen(c->uri) : 0;
@@ -235,8 +247,10 @@ ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, si
 {
     if (body == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "task body is NULL");
+    ca_status st = cai_task_body_version(kind, body);
+    if (st != CA_OK)
+        return st;
     cai_task_body b; /* only what the kind's rows read is set */
-    ca_status st = CA_OK;
     size_t n = 0;
     switch (kind) {
     case CA_KIND_TASK_REQUEST: {
@@ -245,12 +259,12 @@ ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, si
             return cai_fail(CA_ERR_BAD_CAPABILITY, "request has no capability");
         size_t cl = strnlen(r->capability, CA_CAPABILITY_MAX + 1);
         if ((st = ca_capability_check(r->capability, cl)) != CA_OK ||
-            (st = check_content("request input", &r->input)) != CA_OK)
+            (st = check_content("request input", r->input ? r->input : &no_content)) != CA_OK)
             return st;
-        b.u.request = *r;
+        b.u.request = *r; /* version 1 is the whole struct */
         b.text = r->capability;
         b.text_len = cl;
-        content_view(&b, &r->input);
+        content_view(&b, r->input ? r->input : &no_content);
         break;
     }
     case CA_KIND_TASK_BID:
@@ -264,14 +278,16 @@ ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, si
         if (r->failed) {
             if ((st = check_text("failure message", r->failure_message, 0, &n)) != CA_OK)
                 return st;
-        } else if ((st = check_content("result output", &r->output)) != CA_OK) {
+        } else if ((st = check_content("result output", r->output ? r->output : &no_content)) !=
+                   CA_OK) {
             return st;
         }
         b.u.result = *r;
         b.u.result.failed = r->failed != 0;
         b.text = r->failure_message;
         b.text_len = n;
-        content_view(&b, &r->output);
+        if (!r->failed)
+            content_view(&b, r->output ? r->output : &no_content);
         break;
     }
     case CA_KIND_TASK_RECEIPT: {
@@ -329,9 +345,14 @@ ca_status cai_task_body_decode(uint32_t kind, const uint8_t *data, size_t len, c
     cai_wd_init(&d, data, len);
     cai_wd_table(&d, &body_tables[kind - CA_KIND_TASK_REQUEST], out);
     ca_status st = cai_wd_finish(&d);
-    if (st != CA_OK)
+    if (st != CA_OK) {
         memset(out, 0, sizeof *out);
-    return st;
+        return st;
+    }
+    /* The decoded structs are of this build's versions (every body's first member). */
+    memcpy(&out->u, &body_versions[kind - CA_KIND_TASK_REQUEST], sizeof(unsigned int));
+    out->content.version = CA_TASK_CONTENT_VERSION;
+    return CA_OK;
 }
 
 bool cai_task_body_task(const cai_task_body *b, ca_hash *out)

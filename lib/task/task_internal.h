@@ -27,6 +27,9 @@ typedef struct cai_task_body {
     const char *uri; /* input or output URI */
     size_t uri_len;
     int has_uri; /* the content is a hash and a URI (1) or inline bytes (0) */
+    /* The request's input or the result's output (the public structs' content
+     * pointers are NULL here; the typed views point them at this). */
+    ca_task_content content;
     ca_hash refs[CA_TASK_REFS_MAX];
 } cai_task_body;
 
@@ -40,7 +43,12 @@ bool cai_task_kind(uint32_t kind);
 /* "request", "bid", ... for sentences; "message" for anything else. */
 const char *cai_task_kind_word(uint32_t kind);
 
-/* Validates `body` (the public struct for `kind`) and encodes it (OWNERSHIP RULE). */
+/* CA_ERR_UNSUPPORTED unless the version of `body` (the public struct for `kind`, not NULL)
+ * is one this build knows (STRUCT RULE, common.h). */
+ca_status cai_task_body_version(uint32_t kind, const void *body);
+
+/* Validates `body` (the public struct for `kind`, its version first) and encodes it
+ * (OWNERSHIP RULE). */
 ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, size_t out_cap,
                                size_t *out_len);
 

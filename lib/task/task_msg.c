@@ -64,7 +64,9 @@ static ca_status sign_body(const ca_identity *signer, const ca_envelope_params *
     CAI_REQUIRE(env);
     CAI_REQUIRE(body);
     CAI_REQUIRE(out_len);
-    ca_status st = check_env_kind(env, kind);
+    ca_status st = cai_task_body_version(kind, body);
+    if (st == CA_OK)
+        st = check_env_kind(env, kind);
     if (st != CA_OK)
         return st;
     ca_envelope_params p = *env;
@@ -105,8 +107,13 @@ ca_status ca_task_request_sign(const ca_identity *signer, const ca_envelope_para
                                const ca_task_request *body, uint8_t *out, size_t out_cap,
                                size_t *out_len, ca_hash *id_out)
 {
+    CAI_REQUIRE(signer);
     CAI_REQUIRE(env);
     CAI_REQUIRE(body);
+    CAI_REQUIRE(out_len);
+    ca_status st = cai_task_body_version(CA_KIND_TASK_REQUEST, body);
+    if (st != CA_OK)
+        return st;
     if (body->deadline <= env->created_at)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "request deadline is not after created_at");
     return sign_body(signer, env, CA_KIND_TASK_REQUEST, body, NULL,
@@ -208,7 +215,8 @@ ca_status ca_task_bid_reply(const ca_identity *signer, const ca_envelope_params 
         reply_params(signer, env, request, out_len, CA_KIND_TASK_REQUEST, CA_KIND_TASK_BID, &p);
     if (st != CA_OK)
         return st;
-    const ca_task_bid b = {request->id, price, completion, request->body.u.request.collateral};
+    const ca_task_bid b = {CA_TASK_BID_VERSION, request->id, price, completion,
+                           request->body.u.request.collateral};
     return sign_body(signer, &p, CA_KIND_TASK_BID, &b, &b.task, NULL, out, out_cap, out_len,
                      id_out);
 }
@@ -223,9 +231,13 @@ ca_status ca_task_award_reply(const ca_identity *signer, const ca_envelope_param
     if (st != CA_OK)
         return st;
     const ca_task_bid *terms = &bid->body.u.bid;
-    const ca_task_award a = {bid->task,         bid->id,
-                             bid->sender,       terms->price,
-                             terms->collateral, deadline != 0 ? deadline : terms->completion};
+    const ca_task_award a = {CA_TASK_AWARD_VERSION,
+                             bid->task,
+                             bid->id,
+                             bid->sender,
+                             terms->price,
+                             terms->collateral,
+                             deadline != 0 ? deadline : terms->completion};
     return sign_body(signer, &p, CA_KIND_TASK_AWARD, &a, &a.bid, NULL, out, out_cap, out_len,
                      id_out);
 }
@@ -242,9 +254,10 @@ ca_status ca_task_result_reply(const ca_identity *signer, const ca_envelope_para
     CAI_REQUIRE(output);
     ca_task_result r;
     memset(&r, 0, sizeof r);
+    r.version = CA_TASK_RESULT_VERSION;
     r.task = award->task;
     r.award = award->id;
-    r.output = *output;
+    r.output = output;
     return sign_body(signer, &p, CA_KIND_TASK_RESULT, &r, &r.award, NULL, out, out_cap, out_len,
                      id_out);
 }
@@ -259,9 +272,14 @@ ca_status ca_task_receipt_reply(const ca_identity *signer, const ca_envelope_par
         reply_params(signer, env, result, out_len, CA_KIND_TASK_RESULT, CA_KIND_TASK_RECEIPT, &p);
     if (st != CA_OK)
         return st;
-    const ca_task_receipt r = {
-        result->task, result->body.u.result.award, result->id, result->sender, accept, rating,
-        paid};
+    const ca_task_receipt r = {CA_TASK_RECEIPT_VERSION,
+                               result->task,
+                               result->body.u.result.award,
+                               result->id,
+                               result->sender,
+                               accept,
+                               rating,
+                               paid};
     return sign_body(signer, &p, CA_KIND_TASK_RECEIPT, &r, &r.result, NULL, out, out_cap, out_len,
                      id_out);
 }
@@ -341,11 +359,11 @@ ca_status cai_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca
     switch (kind) {
     case CA_KIND_TASK_REQUEST:
         b->u.request.capability = t;
-        b->u.request.input.uri = u;
+        b->content.uri = u;
         b->u.request.has_recipient = ca_envelope_recipient(env, &b->u.request.recipient) != 0;
         break;
     case CA_KIND_TASK_RESULT:
-        b->u.result.output.uri = u;
+        b->content.uri = u;
         b->u.result.failure_message = t;
         break;
     case CA_KIND_TASK_CANCEL:
@@ -453,23 +471,33 @@ ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out, size_t out_c
 }
 
 /* NOLINTBEGIN(bugprone-macro-parentheses): token pasting, not expressions */
-#define VIEW(name, KIND)                                                                           \
+#define VIEW(name, KIND, VERSION, FIX)                                                             \
     ca_status ca_task_msg_##name(const ca_task_msg *msg, ca_task_##name *out)                      \
     {                                                                                              \
         CAI_REQUIRE(msg);                                                                          \
         CAI_REQUIRE(out);                                                                          \
+        CAI_REQUIRE_VERSION("ca_task_" #name, out->version, VERSION);                              \
         if (msg->kind != KIND)                                                                     \
             return cai_fail(CA_ERR_WRONG_KIND, "task message of kind %u is not a " #name,          \
                             msg->kind);                                                            \
+        /* Version 1 is the whole struct; a later one copies the caller's version's fields. */     \
         *out = msg->body.u.name;                                                                   \
+        FIX(out, msg);                                                                             \
         return CA_OK;                                                                              \
     }
-VIEW(request, CA_KIND_TASK_REQUEST)
-VIEW(bid, CA_KIND_TASK_BID)
-VIEW(award, CA_KIND_TASK_AWARD)
-VIEW(result, CA_KIND_TASK_RESULT)
-VIEW(receipt, CA_KIND_TASK_RECEIPT)
-VIEW(cancel, CA_KIND_TASK_CANCEL)
-VIEW(dispute, CA_KIND_TASK_DISPUTE)
+/* The content a request or result view points to is the message's own. */
+#define NO_FIX(out, msg)     (void)0
+#define FIX_INPUT(out, msg)  ((out)->input = &(msg)->body.content)
+#define FIX_OUTPUT(out, msg) ((out)->output = (out)->failed ? NULL : &(msg)->body.content)
+VIEW(request, CA_KIND_TASK_REQUEST, CA_TASK_REQUEST_VERSION, FIX_INPUT)
+VIEW(bid, CA_KIND_TASK_BID, CA_TASK_BID_VERSION, NO_FIX)
+VIEW(award, CA_KIND_TASK_AWARD, CA_TASK_AWARD_VERSION, NO_FIX)
+VIEW(result, CA_KIND_TASK_RESULT, CA_TASK_RESULT_VERSION, FIX_OUTPUT)
+VIEW(receipt, CA_KIND_TASK_RECEIPT, CA_TASK_RECEIPT_VERSION, NO_FIX)
+VIEW(cancel, CA_KIND_TASK_CANCEL, CA_TASK_CANCEL_VERSION, NO_FIX)
+VIEW(dispute, CA_KIND_TASK_DISPUTE, CA_TASK_DISPUTE_VERSION, NO_FIX)
+#undef NO_FIX
+#undef FIX_INPUT
+#undef FIX_OUTPUT
 #undef VIEW
 /* NOLINTEND(bugprone-macro-parentheses) */

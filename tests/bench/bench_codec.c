@@ -78,6 +78,7 @@ static int card_setup(void)
     card_params.sequence = 3;
     card_params.created_at = 1700000000000ull;
     card_params.capabilities = card_caps;
+    card_params.capability_size = sizeof card_caps[0];
     card_params.capability_count = 8;
     return cai_card_body_encode(&card_params, card_body.bytes, sizeof card_body.bytes,
                                 &card_body.len) == CA_OK
@@ -121,7 +122,10 @@ static void fill_hash(uint8_t *p, size_t n, uint8_t seed)
 static int task_setup(void)
 {
     static const uint8_t input[96] = {1, 2, 3};
+    static ca_task_content content = {.version = CA_TASK_CONTENT_VERSION};
     memset(task_structs, 0, sizeof task_structs);
+    for (uint32_t k = 0; k < TASK_KINDS; k++) /* every body's first member: its version, 1 */
+        memcpy(&task_structs[k].u, &(unsigned int){1}, sizeof(unsigned int));
     ca_hash h = {{0}};
     ca_agent_id worker = {{0}};
     fill_hash(h.bytes, sizeof h.bytes, 7);
@@ -131,8 +135,9 @@ static int task_setup(void)
 
     ca_task_request *rq = &task_structs[0].u.request;
     rq->capability = "llm.translate.en-fr";
-    rq->input.data = input;
-    rq->input.data_len = sizeof input;
+    content.data = input;
+    content.data_len = sizeof input;
+    rq->input = &content;
     rq->max_price = 1000;
     rq->deadline = 1700000600000ull;
     rq->collateral = 100;
@@ -151,8 +156,10 @@ static int task_setup(void)
     ca_task_result *rs = &task_structs[3].u.result;
     rs->task = h;
     rs->award = task_refs[1];
-    rs->output.uri = "https://results.example/abc";
-    rs->output.hash = task_refs[2];
+    static ca_task_content output = {.version = CA_TASK_CONTENT_VERSION};
+    output.uri = "https://results.example/abc";
+    output.hash = task_refs[2];
+    rs->output = &output;
     ca_task_receipt *rc = &task_structs[4].u.receipt;
     rc->task = h;
     rc->award = task_refs[1];
@@ -206,6 +213,7 @@ static uint8_t ledger_sig[64], ledger_cosig[64];
 static int ledger_setup(void)
 {
     memset(ledger_structs, 0, sizeof ledger_structs);
+    ledger_structs[0].version = ledger_structs[1].version = CA_LEDGER_OP_VERSION;
     fill_hash(ledger_sig, sizeof ledger_sig, 3);
     fill_hash(ledger_cosig, sizeof ledger_cosig, 5);
     ca_ledger_op *o = &ledger_structs[0];
@@ -234,7 +242,7 @@ static int ledger_setup(void)
 static int op_ledger_decode(size_t i)
 {
     size_t k = i % 2;
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *s = NULL, *c = NULL;
     ca_status st = cai_ledger_op_decode_signed(ledger_ops[k].bytes, ledger_ops[k].len, &op, &s, &c);
     bench_consume(&op.type, sizeof op.type);

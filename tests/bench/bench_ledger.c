@@ -80,8 +80,7 @@ static ca_ledger_options bench_opts(void)
 /* Mints 1e9 units to every account. */
 static int setup(ca_ledger *l)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     memset(op.signer.bytes, 0xAA, 32);
     op.amount = 1000000000u;
@@ -121,6 +120,7 @@ static size_t run_ledger(ca_ledger *l, const xfer *x, size_t n, int durable)
     size_t ok = 0;
     for (size_t i = 0; i < BATCH; i++) {
         memset(&ops[i], 0, sizeof ops[i]);
+        ops[i].version = CA_LEDGER_OP_VERSION;
         ops[i].type = CA_LEDGER_OP_TRANSFER;
     }
     for (size_t base = 0; base < n; base += BATCH) {
@@ -284,8 +284,7 @@ static int recovery_build(const char *dir, long bytes)
     ca_ledger *l = NULL;
     if (ca_ledger_open(&l, dir, &o, NULL) != CA_OK)
         return -1;
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     memset(op.signer.bytes, 0xAA, 32);
     op.amount = 1;
@@ -431,8 +430,7 @@ static int run_flood(ca_ledger *l, int colliding, uint64_t seed, double t[2])
 {
     static ca_ledger_op ops[BATCH];
     static ca_status res[BATCH];
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     memset(op.signer.bytes, 0xAA, 32);
     memset(op.counterparty.bytes, 0x51, 32); /* the sender */
@@ -452,6 +450,7 @@ static int run_flood(ca_ledger *l, int colliding, uint64_t seed, double t[2])
             for (size_t i = 0; i < m; i++) {
                 ca_ledger_op *o = &ops[i];
                 memset(o, 0, sizeof *o);
+                o->version = CA_LEDGER_OP_VERSION;
                 memset(o->signer.bytes, 0x51, 32);
                 o->nonce = ++nonce;
                 o->amount = 1;
@@ -528,8 +527,7 @@ static double retention_cycles(uint64_t window, size_t n, uint64_t *kept)
     ca_ledger *l = NULL;
     if (ca_ledger_new(&l, &o) != CA_OK)
         return -1;
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     memset(op.signer.bytes, 0xAA, 32);
     for (int k = 0; k < 2; k++) {
@@ -545,6 +543,7 @@ static double retention_cycles(uint64_t window, size_t n, uint64_t *kept)
     uint64_t nonce = 0;
     for (size_t i = 0; i < n; i++) {
         memset(&op, 0, sizeof op);
+        op.version = CA_LEDGER_OP_VERSION;
         op.type = CA_LEDGER_OP_ESCROW_OPEN;
         memset(op.signer.bytes, 0x51, 32);
         memset(op.counterparty.bytes, 0x57, 32);
@@ -565,7 +564,7 @@ static double retention_cycles(uint64_t window, size_t n, uint64_t *kept)
         }
     }
     double t = cpu_now() - c0;
-    ca_ledger_totals tot;
+    ca_ledger_totals tot = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &tot);
     *kept = tot.escrows;
     ca_ledger_free(l);

@@ -553,8 +553,7 @@ static int run_throughput(const config *c)
     /* Setup: `per` single mints, one message each (so the setup ends at a
      * checkpoint), every agent funded for all its transfers. */
     for (size_t m = 0; m < per; m++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         op.signer = pub.ids[AGENTS];
         op.nonce = m + 1;
@@ -572,8 +571,7 @@ static int run_throughput(const config *c)
     for (size_t k = 0; k < (size_t)rounds * per; k++) {
         int s = (int)(k % per % AGENTS);
         for (size_t i = 0; i < c->frame; i++) {
-            ca_ledger_op op;
-            memset(&op, 0, sizeof op);
+            ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
             op.type = CA_LEDGER_OP_TRANSFER;
             op.signer = pub.ids[s];
             op.nonce = ++nonce[s];
@@ -704,8 +702,7 @@ static int run_restore(const config *c)
     fprintf(stderr, "bench_replication: signing %zu mints to new accounts (not timed)\n",
             c->accounts);
     for (size_t i = 0; i < c->accounts; i++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         op.signer = pub.ids[AGENTS];
         op.nonce = i + 1;

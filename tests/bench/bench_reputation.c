@@ -215,7 +215,7 @@ void bench_reputation(void)
     /* The iteration, and scipy's on the same graph: one of each per round, in turns
      * (bench_interleave), from the same start t = p; a first untimed run gives the result
      * scipy's is compared with. */
-    ca_reputation_stats st;
+    ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
     c_side cs = {rep, &g, o.damping_ppm / 1e6, o.tolerance, o.max_iterations, {0}};
     scipy_side sp;
     memset(&sp, 0, sizeof sp);

@@ -148,7 +148,7 @@ static void bench_registry(size_t nagents, size_t ncaps)
             }
             size_t n = 0;
             double a = bench_now();
-            (void)ca_routing_select(rt, &q, res, 10, &n);
+            (void)ca_routing_select(rt, &q, res, sizeof(ca_routing_result), 10, &n);
             double b = bench_now();
             found += n;
             lat[i] = (b - a) * 1e6;
@@ -172,7 +172,7 @@ static void bench_registry(size_t nagents, size_t ncaps)
         q.seed = i;
         size_t n = 0;
         double a = bench_now();
-        (void)ca_routing_select(rt, &q, res, 10, &n);
+        (void)ca_routing_select(rt, &q, res, sizeof(ca_routing_result), 10, &n);
         lat[i] = (bench_now() - a) * 1e6;
     }
     if (lat != NULL)

@@ -10,6 +10,10 @@
 #                      alone with CA_EXPERIMENTAL; contract_surface_selftest plants violations
 #   contract_status    status codes unique, in their module block, named in status.c
 #   contract_conventions options structs versioned (+ macro, _init), handles have _free
+#   contract_structs   every public struct can grow: a version field (+ CA_X_VERSION), or an
+#                      element size passed with every pointer to it, or a fixed byte value;
+#                      none embeds a growable struct by value (STRUCT RULE, common.h);
+#                      contract_structs_selftest: planted violations fail it
 #   contract_defaults  every documented default of an options/params struct is a
 #                      CA_<S>_<F>_DEFAULT macro that init writes (C probe against
 #                      the built library); values written beside a default's name in
@@ -83,6 +87,10 @@ if(Python3_Interpreter_FOUND)
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_layers.py --root ${PROJECT_SOURCE_DIR})
   add_test(NAME contract_layers_selftest
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_layers.py --self-test)
+  add_test(NAME contract_structs
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_structs.py --include ${PROJECT_SOURCE_DIR}/include)
+  add_test(NAME contract_structs_selftest
+    COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_structs.py --self-test)
   add_test(NAME contract_last_error
     COMMAND Python3::Interpreter ${CA_CONTRACT_DIR}/check_last_error.py --root ${PROJECT_SOURCE_DIR})
   add_test(NAME contract_last_error_selftest

@@ -260,8 +260,7 @@ static void ledger_keys(void)
     static const uint8_t sig[64];
     printf("@@ ledger op keys\n| type | keys |\n|------|------|\n");
     for (uint32_t type = 1; type <= CAI_LEDGER_OP_LAST; type++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = type;
         uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
         size_t len = 0;

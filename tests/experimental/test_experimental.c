@@ -53,7 +53,7 @@ static void test_add_entry(void **state)
     ca_routing_entry e = entry(&a, 2, &cap);
     assert_ok(ca_routing_add_entry(rt, &e, 10));
     assert_int_equal(ca_routing_count(rt), 1);
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, &a, &info));
     assert_int_equal(info.sequence, 2);
     assert_int_equal(info.capability_count, 1);
@@ -114,7 +114,7 @@ static void test_thompson_sample(void **state)
         q.seed = seed;
         ca_routing_result r;
         size_t got = 0;
-        assert_ok(ca_routing_select(rt, &q, &r, 1, &got));
+        assert_ok(ca_routing_select(rt, &q, &r, sizeof(ca_routing_result), 1, &got));
         assert_int_equal(got, 1);
         assert_ok(ca_routing_thompson_sample(seed, &a, 9000, 1000, &v));
         assert_int_equal(r.reputation_ppm, v);

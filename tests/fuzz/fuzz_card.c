@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = ca_card_capability_count(card);
     FUZZ_CHECK(n >= 1 && n <= CA_CARD_CAPABILITIES_MAX);
     for (size_t i = 0; i < n; i++)
-        FUZZ_CHECK(ca_card_capability_at(card, i, &caps[i]) == CA_OK);
+        FUZZ_CHECK(ca_card_capability_at(card, i, &caps[i], sizeof(ca_card_capability)) == CA_OK);
     ca_card_params p;
     FUZZ_CHECK(ca_card_params_init(&p, CA_CARD_PARAMS_VERSION) == CA_OK);
     p.name = ca_card_name(card);
@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.not_after = ca_card_not_after(card);
     p.sequence = ca_card_sequence(card);
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = n;
     uint8_t *again = malloc(size);
     size_t len = 0;

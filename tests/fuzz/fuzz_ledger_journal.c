@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rep.good_end <= size);
     FUZZ_CHECK(rep.crc_bytes <= size);
     if (st == CA_OK) {
-        ca_ledger_totals t;
+        ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
         ca_ledger_totals_get(l, &t);
         FUZZ_CHECK(t.seq == rep.replayed);
         ca_ledger_log_info li = {.version = CA_LEDGER_LOG_INFO_VERSION};

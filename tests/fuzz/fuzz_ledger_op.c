@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     ca_status st = FUZZ_CALL(ca_ledger_op_decode(data, size, &op));
     if (st != CA_OK) {
         FUZZ_CHECK(st == CA_ERR_MALFORMED || st == CA_ERR_LIMIT);

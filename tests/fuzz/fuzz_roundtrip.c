@@ -184,7 +184,7 @@ static void card_params(const ca_card *card, ca_card_params *p,
     size_t n = ca_card_capability_count(card);
     FUZZ_CHECK(n >= 1 && n <= CA_CARD_CAPABILITIES_MAX);
     for (size_t i = 0; i < n; i++)
-        FUZZ_CHECK(ca_card_capability_at(card, i, &caps[i]) == CA_OK);
+        FUZZ_CHECK(ca_card_capability_at(card, i, &caps[i], sizeof(ca_card_capability)) == CA_OK);
     p->name = ca_card_name(card);
     p->description = ca_card_description(card);
     p->endpoint = ca_card_endpoint(card);
@@ -194,6 +194,7 @@ static void card_params(const ca_card *card, ca_card_params *p,
     p->sequence = ca_card_sequence(card);
     p->created_at = ca_card_created_at(card);
     p->capabilities = caps;
+    p->capability_size = sizeof(ca_card_capability);
     p->capability_count = n;
 }
 
@@ -255,10 +256,12 @@ static void rt_task_body(uint32_t kind, const uint8_t *data, size_t size)
     switch (kind) {
     case CA_KIND_TASK_REQUEST:
         b.u.request.capability = text;
-        b.u.request.input.uri = u;
+        b.content.uri = u;
+        b.u.request.input = &b.content;
         break;
     case CA_KIND_TASK_RESULT:
-        b.u.result.output.uri = u;
+        b.content.uri = u;
+        b.u.result.output = b.u.result.failed ? NULL : &b.content;
         b.u.result.failure_message = text;
         break;
     case CA_KIND_TASK_CANCEL:
@@ -302,24 +305,31 @@ static void check_task_msg(const ca_task_msg *m, const ca_envelope *env)
     ca_status st = CA_ERR_WRONG_KIND;
     switch (kind) {
     case CA_KIND_TASK_REQUEST:
+        u.request.version = CA_TASK_REQUEST_VERSION;
         st = FUZZ_CALL(ca_task_msg_request(m, &u.request));
         break;
     case CA_KIND_TASK_BID:
+        u.bid.version = CA_TASK_BID_VERSION;
         st = FUZZ_CALL(ca_task_msg_bid(m, &u.bid));
         break;
     case CA_KIND_TASK_AWARD:
+        u.award.version = CA_TASK_AWARD_VERSION;
         st = FUZZ_CALL(ca_task_msg_award(m, &u.award));
         break;
     case CA_KIND_TASK_RESULT:
+        u.result.version = CA_TASK_RESULT_VERSION;
         st = FUZZ_CALL(ca_task_msg_result(m, &u.result));
         break;
     case CA_KIND_TASK_RECEIPT:
+        u.receipt.version = CA_TASK_RECEIPT_VERSION;
         st = FUZZ_CALL(ca_task_msg_receipt(m, &u.receipt));
         break;
     case CA_KIND_TASK_CANCEL:
+        u.cancel.version = CA_TASK_CANCEL_VERSION;
         st = FUZZ_CALL(ca_task_msg_cancel(m, &u.cancel));
         break;
     case CA_KIND_TASK_DISPUTE:
+        u.dispute.version = CA_TASK_DISPUTE_VERSION;
         st = FUZZ_CALL(ca_task_msg_dispute(m, &u.dispute));
         break;
     default:
@@ -450,7 +460,7 @@ static void rt_evidence(const uint8_t *data, size_t size)
 
 static void rt_ledger_op(const uint8_t *data, size_t size)
 {
-    ca_ledger_op op, pub;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION}, pub = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *s = NULL, *c = NULL;
     ca_status st = FUZZ_CALL(cai_ledger_op_decode_signed(data, size, &op, &s, &c));
     FUZZ_CHECK((ca_ledger_op_decode(data, size, &pub) == CA_OK) == (st == CA_OK));
@@ -470,7 +480,7 @@ static void rt_ledger_op(const uint8_t *data, size_t size)
 
 static void rt_ledger_op_raw(const uint8_t *data, size_t size)
 {
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     if (cai_ledger_op_decode_signed(data, size, &op, NULL, NULL) != CA_OK)
         return;
     uint8_t again[CA_LEDGER_OP_MAX_BYTES];
@@ -604,7 +614,7 @@ static void rt_rep_snapshot(const uint8_t *data, size_t size, int fix)
 /* An op's bytes from its decoded values: signed (with its signatures) or the unsigned encoding. */
 static size_t op_reencode(const uint8_t *p, size_t n, int is_signed, uint8_t *out, size_t cap)
 {
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *s = NULL, *c = NULL;
     size_t len = 0;
     if (is_signed) {

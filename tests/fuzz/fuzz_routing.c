@@ -179,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* A refused add may only have forgotten cards that ended (the prune). */
             FUZZ_CHECK(st == CA_OK || ca_routing_count(rt) <= before);
             if (st == CA_OK) {
-                ca_routing_agent_info info;
+                ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
                 FUZZ_CHECK(ca_routing_get(rt, &id, &info) == CA_OK);
                 FUZZ_CHECK(info.valid_until <= e.valid_until && info.valid_until <= now + 100);
             }
@@ -233,8 +233,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 q.min_reputation_ppm = (uint32_t)next(&rd) * 4000u;
             if (f & 8)
                 q.max_latency_ms = (uint32_t)next(&rd) * 10;
-            ca_routing_weights w;
-            ca_routing_weights_default(&w);
+            ca_routing_weights w = {.version = CA_ROUTING_WEIGHTS_VERSION};
+            (void)ca_routing_weights_init(&w, CA_ROUTING_WEIGHTS_VERSION);
             if (f & 16) {
                 w.price = next(&rd);
                 w.stake = next(&rd);
@@ -245,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t k = next(&rd) % 8, n = 99;
             ca_routing_result r[8];
             if (op == 7) {
-                st = FUZZ_CALL(ca_routing_select(rt, &q, r, k, &n));
+                st = FUZZ_CALL(ca_routing_select(rt, &q, r, sizeof(ca_routing_result), k, &n));
             } else {
                 ca_routing_bid bids[4];
                 for (int i = 0; i < 4; i++) {
@@ -253,7 +253,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     bids[i].price = (uint64_t)next(&rd) * 100;
                     bids[i].latency_ms = (uint32_t)next(&rd) * 10;
                 }
-                st = FUZZ_CALL(ca_routing_rank_bids(rt, &q, bids, 4, r, k, &n));
+                st = FUZZ_CALL(ca_routing_rank_bids(rt, &q, bids, sizeof(ca_routing_bid), 4, r,
+                                                    sizeof(ca_routing_result), k, &n));
             }
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_BAD_CAPABILITY);
             if (st == CA_OK)

@@ -35,10 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (kind) {
     case CA_KIND_TASK_REQUEST:
         b.u.request.capability = text;
-        b.u.request.input.uri = u;
+        b.content.uri = u;
+        b.u.request.input = &b.content;
         break;
     case CA_KIND_TASK_RESULT:
-        b.u.result.output.uri = u;
+        b.content.uri = u;
+        b.u.result.output = b.u.result.failed ? NULL : &b.content;
         b.u.result.failure_message = text;
         break;
     case CA_KIND_TASK_CANCEL:

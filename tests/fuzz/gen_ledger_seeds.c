@@ -110,8 +110,7 @@ static void emit_buf(const char *dir, const char *name, const buf *b)
 /* Agents of fuzz_ledger_options(): 0 the authority, 1 the arbiter (ids, no keys). */
 static ca_ledger_op op_of(uint32_t type, const ca_agent_id *signer, uint64_t nonce)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = *signer;
     op.nonce = nonce;
@@ -318,7 +317,7 @@ static void all_op_types(buf *seven, buf *all)
     op.counterparty = R;
     op.amount = 1;
     apply(l, &op, 50000);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     if (t.escrows != 0 || l->n_evidence != 0)
         DIE("all_op_types: %llu escrows and %u keys kept after the windows",
@@ -358,7 +357,7 @@ static uint64_t nonce_of(ca_ledger *l, const ca_identity *who)
 {
     ca_agent_id id;
     ca_identity_id(who, &id);
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     return ca_ledger_account(l, &id, &a) == CA_OK ? a.nonce + 1 : 1;
 }
 
@@ -458,7 +457,7 @@ static void signed_hire(buf *journal, buf *ops[5])
     sign_submit(l, &op, wi, NULL, NULL, 0, TH_T0 + 3200, NULL);
     op = op_of(CA_LEDGER_OP_WITHDRAW, &wid, nonce_of(l, wi));
     sign_submit(l, &op, wi, NULL, NULL, 0, TH_T0 + 100000, ops[4]);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     if (t.escrows != 0 || l->n_evidence != 0)
         DIE("signed_hire: %llu escrows and %u keys kept after the windows",
@@ -539,7 +538,7 @@ static void log_entries(buf *journal, buf *snap)
                               CA_OK};
     ca_status res[sizeof e / sizeof e[0]];
     size_t done = 0;
-    OK(ca_ledger_apply_log(l, e, sizeof e / sizeof e[0], sizeof e[0], res, &done));
+    OK(ca_ledger_apply_log(l, e, sizeof e[0], sizeof e / sizeof e[0], res, &done));
     for (size_t i = 0; i < sizeof e / sizeof e[0]; i++)
         if (res[i] != want[i])
             DIE("log_entries: entry %zu answered %s, expected %s", i, ca_status_str(res[i]),
@@ -678,7 +677,7 @@ static void journals(void)
     emit_buf("ledger_snapshot", "log_positions", &logs);
     const char *op_names[5] = {"transfer", "escrow_open", "deliver", "slash", "withdraw"};
     for (int i = 0; i < 5; i++) {
-        ca_ledger_op op;
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         OK(ca_ledger_op_decode(op_seeds[i]->p, op_seeds[i]->len, &op));
         emit_buf("ledger_op", op_names[i], op_seeds[i]);
         free(op_seeds[i]->p);

@@ -160,8 +160,7 @@ static ca_status ledger_op(sim *s, uint32_t type, const ca_agent_id *signer, uin
                            const ca_agent_id *counterparty, const ca_hash *ref, uint64_t amount,
                            uint64_t amount2)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = *signer;
     op.nonce = *nonce + 1;
@@ -189,7 +188,7 @@ static ca_status ledger_op(sim *s, uint32_t type, const ca_agent_id *signer, uin
 /* Pushes the ledger's stake (bonded + unbonding) to routing and reputation (full policy). */
 static ca_status push_stake(sim *s, uint32_t i)
 {
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     TRY(ca_ledger_account(s->led, &s->ag[i].id, &a));
     s->ag[i].stake = a.bonded + a.unbonding;
     TRY(ca_reputation_set_stake(s->rep, &s->ag[i].id, s->ag[i].stake));
@@ -230,7 +229,7 @@ static ca_status sync(sim *s)
     double gmax = 0.0;
     ca_reputation_score sc;
     for (uint32_t i = 0; i < n; i++) {
-        ca_status st = ca_reputation_get(s->rep, &s->ag[i].id, &sc);
+        ca_status st = ca_reputation_get(s->rep, &s->ag[i].id, &sc, sizeof(ca_reputation_score));
         if (st == CA_ERR_NOT_FOUND) {
             s->ag[i].global = 0.0;
             continue;
@@ -241,7 +240,7 @@ static ca_status sync(sim *s)
             gmax = sc.global;
     }
     for (uint32_t i = 0; i < n; i++) {
-        ca_status st = ca_reputation_get(s->rep, &s->ag[i].id, &sc);
+        ca_status st = ca_reputation_get(s->rep, &s->ag[i].id, &sc, sizeof(ca_reputation_score));
         if (st == CA_ERR_NOT_FOUND)
             continue;
         TRY(st);
@@ -291,15 +290,18 @@ static ca_status setup(sim *s)
     /* Every card is added once, at T0, and must last the whole run (days of
      * simulated time): this registry admits no card from outside the run. */
     o.max_card_lifetime_ms = UINT64_MAX;
+    ca_routing_weights w;
+    TRY(ca_routing_weights_init(&w, CA_ROUTING_WEIGHTS_VERSION));
+    o.weights = &w;
     if (s->policy == POL_EIGEN) {
-        o.weights.price = 0;
-        o.weights.stake = 0;
-        o.weights.latency = 0;
-        o.weights.reputation = 1;
+        w.price = 0;
+        w.stake = 0;
+        w.latency = 0;
+        w.reputation = 1;
         o.default_reputation_ppm = 0; /* no trust until EigenTrust gives some */
     } else {
         if (c->tuned)
-            o.weights.stake = c->stake_weight;
+            w.stake = c->stake_weight;
     }
     TRY(ca_routing_new(&s->rt, &o));
 
@@ -368,7 +370,8 @@ static ca_status choose(sim *s, const uint32_t *bidders, uint32_t nb, uint32_t *
         bids[b].latency_ms = 0;
     }
     size_t got = 0;
-    TRY(ca_routing_rank_bids(s->rt, &q, bids, nb, res, nb, &got));
+    TRY(ca_routing_rank_bids(s->rt, &q, bids, sizeof(ca_routing_bid), nb, res,
+                             sizeof(ca_routing_result), nb, &got));
     if (got == 0) {
         fprintf(stderr, "ca-sim: no eligible bid\n");
         return CA_ERR_STATE;
@@ -467,7 +470,7 @@ static ca_status run(const sim_config *c, int model, uint32_t share, int policy,
             /* Jailed agents cannot take escrowed work: they do not bid. */
             uint32_t kept = 0;
             for (uint32_t b = 0; b < nbid; b++) {
-                ca_ledger_account_info ai;
+                ca_ledger_account_info ai = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
                 st = ca_ledger_account(s.led, &s.ag[bidders[b]].id, &ai);
                 if (st != CA_OK)
                     break;

@@ -28,11 +28,11 @@ static inline ca_status th_request(th_msg *m, const ca_identity *who, uint64_t c
 {
     ca_envelope_params ep;
     th_env(&ep, created, NULL);
-    ca_task_request b;
-    memset(&b, 0, sizeof b);
+    ca_task_request b = {.version = CA_TASK_REQUEST_VERSION};
     b.capability = "llm.translate.en-fr";
-    b.input.data = (const uint8_t *)"bonjour";
-    b.input.data_len = 7;
+    const ca_task_content in = {
+        .version = CA_TASK_CONTENT_VERSION, .data = (const uint8_t *)"bonjour", .data_len = 7};
+    b.input = &in;
     b.max_price = max_price;
     b.deadline = deadline;
     b.collateral = collateral;
@@ -49,7 +49,7 @@ static inline ca_status th_bid(th_msg *m, const ca_identity *who, const ca_hash 
 {
     ca_envelope_params ep;
     th_env(&ep, created, NULL);
-    ca_task_bid b = {*task, price, completion, collateral};
+    ca_task_bid b = {CA_TASK_BID_VERSION, *task, price, completion, collateral};
     return ca_task_bid_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
 
@@ -59,7 +59,7 @@ static inline ca_status th_award(th_msg *m, const ca_identity *who, const ca_has
 {
     ca_envelope_params ep;
     th_env(&ep, created, NULL);
-    ca_task_award b = {*task, *bid, *worker, price, collateral, deadline};
+    ca_task_award b = {CA_TASK_AWARD_VERSION, *task, *bid, *worker, price, collateral, deadline};
     return ca_task_award_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
 
@@ -69,8 +69,8 @@ static inline ca_status th_result(th_msg *m, const ca_identity *who, const ca_ha
 {
     ca_envelope_params ep;
     th_env(&ep, created, NULL);
-    ca_task_result b;
-    memset(&b, 0, sizeof b);
+    ca_task_result b = {.version = CA_TASK_RESULT_VERSION};
+    ca_task_content out = {.version = CA_TASK_CONTENT_VERSION};
     b.task = *task;
     b.award = *award;
     b.failed = failed;
@@ -78,8 +78,9 @@ static inline ca_status th_result(th_msg *m, const ca_identity *who, const ca_ha
         b.failure_code = 7;
         b.failure_message = text;
     } else {
-        b.output.data = (const uint8_t *)text;
-        b.output.data_len = strlen(text);
+        out.data = (const uint8_t *)text;
+        out.data_len = strlen(text);
+        b.output = &out;
     }
     return ca_task_result_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
@@ -91,7 +92,8 @@ static inline ca_status th_receipt(th_msg *m, const ca_identity *who, const ca_h
 {
     ca_envelope_params ep;
     th_env(&ep, created, NULL);
-    ca_task_receipt b = {*task, *award, *result, *worker, accept, rating, paid};
+    ca_task_receipt b = {
+        CA_TASK_RECEIPT_VERSION, *task, *award, *result, *worker, accept, rating, paid};
     return ca_task_receipt_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
 
@@ -100,7 +102,7 @@ static inline ca_status th_cancel(th_msg *m, const ca_identity *who, const ca_ha
 {
     ca_envelope_params ep;
     th_env(&ep, created, parent);
-    ca_task_cancel b = {*task, "changed my mind"};
+    ca_task_cancel b = {CA_TASK_CANCEL_VERSION, *task, "changed my mind"};
     return ca_task_cancel_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
 
@@ -110,7 +112,7 @@ static inline ca_status th_dispute(th_msg *m, const ca_identity *who, const ca_h
 {
     ca_envelope_params ep;
     th_env(&ep, created, parent);
-    ca_task_dispute b = {*task, "output is not French", refs, n};
+    ca_task_dispute b = {CA_TASK_DISPUTE_VERSION, *task, "output is not French", refs, n};
     return ca_task_dispute_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
 

@@ -34,6 +34,7 @@ static void fill_params(ca_card_params *p)
     p->not_after = NOW + 3600000;
     p->sequence = 42;
     p->capabilities = caps3;
+    p->capability_size = sizeof(ca_card_capability);
     p->capability_count = 3;
     p->created_at = NOW;
 }
@@ -104,24 +105,27 @@ static void test_roundtrip(void **state)
     /* capabilities come back sorted by name */
     assert_int_equal(ca_card_capability_count(card), 3);
     ca_card_capability c;
-    assert_ok(ca_card_capability_at(card, 0, &c));
+    assert_ok(ca_card_capability_at(card, 0, &c, sizeof(ca_card_capability)));
     assert_string_equal(c.name, "img.resize");
     assert_true(c.price == 7 && c.latency_ms == 0);
-    assert_ok(ca_card_capability_at(card, 1, &c));
+    assert_ok(ca_card_capability_at(card, 1, &c, sizeof(ca_card_capability)));
     assert_string_equal(c.name, "llm.summarize");
-    assert_ok(ca_card_capability_at(card, 2, &c));
+    assert_ok(ca_card_capability_at(card, 2, &c, sizeof(ca_card_capability)));
     assert_string_equal(c.name, "llm.translate.en-fr");
     assert_true(c.price == 120 && c.latency_ms == 500);
-    assert_status(CA_ERR_NOT_FOUND, ca_card_capability_at(card, 3, &c));
-    assert_ok(ca_card_find_capability(card, "llm.summarize", 13, &c));
+    assert_status(CA_ERR_NOT_FOUND, ca_card_capability_at(card, 3, &c, sizeof(ca_card_capability)));
+    assert_ok(ca_card_find_capability(card, "llm.summarize", 13, &c, sizeof(ca_card_capability)));
     assert_true(c.price == 50 && c.latency_ms == 2000);
-    assert_status(CA_ERR_NOT_FOUND, ca_card_find_capability(card, "llm", 3, &c));
-    assert_status(CA_ERR_NOT_FOUND, ca_card_find_capability(card, "zzz", 3, &c));
+    assert_status(CA_ERR_NOT_FOUND,
+                  ca_card_find_capability(card, "llm", 3, &c, sizeof(ca_card_capability)));
+    assert_status(CA_ERR_NOT_FOUND,
+                  ca_card_find_capability(card, "zzz", 3, &c, sizeof(ca_card_capability)));
     ca_card_free(card);
 
     /* the order of the caller's array does not change the bytes */
     ca_card_capability rev[3] = {caps3[2], caps3[0], caps3[1]};
     p.capabilities = rev;
+    p.capability_size = sizeof(ca_card_capability);
     uint8_t buf2[2048];
     size_t len2 = sign_card(id, &p, buf2, sizeof buf2);
     assert_int_equal(len, len2);
@@ -159,10 +163,12 @@ static void test_builder_rejects(void **state)
     fill_params(&p);
     ca_card_capability dup[2] = {{"a.b", 1, 0}, {"a.b", 2, 0}};
     p.capabilities = dup;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 2;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_card_sign(id, &p, buf, sizeof buf, &len, NULL));
     ca_card_capability badcap[1] = {{"LLM", 1, 0}};
     p.capabilities = badcap;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 1;
     assert_status(CA_ERR_BAD_CAPABILITY, ca_card_sign(id, &p, buf, sizeof buf, &len, NULL));
     fill_params(&p);
@@ -178,6 +184,7 @@ static void test_builder_rejects(void **state)
         many[i] = (ca_card_capability){names[i], i, i};
     }
     p.capabilities = many;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = CA_CARD_CAPABILITIES_MAX;
     assert_ok(ca_card_sign(id, &p, buf, sizeof buf, &len, NULL));
     p.capability_count = CA_CARD_CAPABILITIES_MAX + 1;

@@ -42,6 +42,7 @@ static ca_card *make_card(const ca_identity *id)
     p.not_after = NOW + 3600000;
     p.sequence = 42;
     p.capabilities = caps3;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 3;
     p.created_at = NOW;
     uint8_t buf[2048];
@@ -683,6 +684,7 @@ static void test_largest_card(void **state)
     p.not_after = UINT64_MAX;
     p.sequence = UINT64_MAX;
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = CA_CARD_CAPABILITIES_MAX;
     p.created_at = UINT64_MAX - 1;
     static uint8_t buf[32768];
@@ -732,6 +734,7 @@ static void test_vector_file(void **state)
     p.not_after = 1731536000000ull;
     p.sequence = 3;
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 2;
     p.created_at = 1700000000000ull;
     uint8_t buf[2048];

@@ -544,6 +544,7 @@ static void test_app_sign_never_library_signature(void **state)
     cp.not_after = t0 + 3600000;
     cp.sequence = 1;
     cp.capabilities = &cap;
+    cp.capability_size = sizeof(ca_card_capability);
     cp.capability_count = 1;
     cp.created_at = t0;
     assert_ok(ca_card_sign(victim, &cp, enc, sizeof enc, &len, NULL));
@@ -551,8 +552,7 @@ static void test_app_sign_never_library_signature(void **state)
     assert_int_equal(public_sign_attack(victim, sbytes, slen, enc, len, check_card), 0);
 
     /* Ledger ops: a TRANSFER of the victim's funds to the peer. */
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_TRANSFER;
     op.signer = vid;
     op.nonce = 1;
@@ -569,6 +569,7 @@ static void test_app_sign_never_library_signature(void **state)
 
     /* Escrow consent: the victim (worker) never agreed to lock collateral for the peer. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_ESCROW_OPEN;
     op.signer = pid;
     op.nonce = 1;

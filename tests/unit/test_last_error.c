@@ -216,6 +216,7 @@ static void test_card(void **state)
     p.not_after = TH_T0 + 3600000;
     p.sequence = 1;
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 1;
     p.created_at = TH_T0;
     uint8_t buf[1024];
@@ -224,7 +225,8 @@ static void test_card(void **state)
     ca_card *card = NULL;
     assert_ok(ca_card_open(&card, buf, len, TH_T0 + 1, NULL));
     ca_card_capability c;
-    assert_ok(ca_card_find_capability(card, "llm.translate.en-fr", 19, &c));
+    assert_ok(
+        ca_card_find_capability(card, "llm.translate.en-fr", 19, &c, sizeof(ca_card_capability)));
     assert_not_cleared();
     first = keep();
     (void)ca_card_name(card);
@@ -232,8 +234,10 @@ static void test_card(void **state)
     (void)ca_card_valid_at(card, TH_T0);
     assert_untouched(&first);
 
-    expect_failure(CA_ERR_NOT_FOUND, ca_card_find_capability(card, "llm.summarize", 13, &c),
-                   "llm.summarize");
+    expect_failure(
+        CA_ERR_NOT_FOUND,
+        ca_card_find_capability(card, "llm.summarize", 13, &c, sizeof(ca_card_capability)),
+        "llm.summarize");
     assert_replaced(&first);
     first = keep();
     /* Nested: the envelope's clock check inside ca_card_open. */
@@ -307,8 +311,7 @@ static ca_agent_id agent(uint8_t k)
 static ca_ledger_op ledger_op(uint32_t type, uint8_t signer, uint64_t nonce, uint8_t to,
                               uint64_t amount)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = agent(signer);
     op.nonce = nonce;
@@ -338,7 +341,7 @@ static void test_ledger(void **state)
     assert_ok(ca_ledger_check(l));
     assert_not_cleared();
     first = keep();
-    ca_ledger_totals tot;
+    ca_ledger_totals tot = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &tot);
     assert_untouched(&first);
 
@@ -381,7 +384,7 @@ static void test_reputation(void **state)
     assert_ok(ca_reputation_add_rating(rep, &task, &a, &b, 80, 1000000, TH_T0));
     assert_ok(ca_reputation_update(rep, TH_T0 + 1, NULL));
     ca_reputation_score sc;
-    assert_ok(ca_reputation_get(rep, &b, &sc));
+    assert_ok(ca_reputation_get(rep, &b, &sc, sizeof(ca_reputation_score)));
     assert_not_cleared();
     first = keep();
     (void)ca_reputation_agent_count(rep);
@@ -425,6 +428,7 @@ static void test_routing(void **state)
     p.not_after = TH_T0 + 3600000;
     p.sequence = 2;
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 1;
     p.created_at = TH_T0;
     uint8_t buf[1024];
@@ -440,7 +444,7 @@ static void test_routing(void **state)
     q.now = TH_T0 + 2;
     ca_routing_result r[2];
     size_t n = 0;
-    assert_ok(ca_routing_select(rt, &q, r, 2, &n));
+    assert_ok(ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 2, &n));
     assert_int_equal(n, 1);
     assert_not_cleared();
     first = keep();

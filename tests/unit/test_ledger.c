@@ -42,9 +42,7 @@ static ca_hash result_of(unsigned k)
 /* A settled escrow's info, version set (the caller's job). */
 static ca_ledger_escrow_info esc_info(ca_ledger *l, const ca_hash *a)
 {
-    ca_ledger_escrow_info e;
-    memset(&e, 0, sizeof e);
-    e.version = CA_LEDGER_ESCROW_INFO_VERSION;
+    ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
     assert_ok(ca_ledger_escrow(l, a, &e));
     return e;
 }
@@ -75,8 +73,7 @@ static uint64_t nonces[256];
 
 static ca_ledger_op mkop(uint32_t type, unsigned signer)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = agent(signer);
     op.nonce = nonces[signer] + 1;
@@ -88,7 +85,8 @@ static ca_status run(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
 {
     ca_hash before, after;
     assert_ok(ca_ledger_state_hash(l, &before));
-    ca_ledger_totals tb, ta;
+    ca_ledger_totals tb = {.version = CA_LEDGER_TOTALS_VERSION},
+                     ta = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &tb);
     ca_status st = ca_ledger_apply(l, op, now, NULL);
     if (st == CA_OK) {
@@ -160,7 +158,7 @@ static ca_status slash(ca_ledger *l, unsigned reporter, unsigned offender, uint3
 
 static ca_ledger_account_info acct(ca_ledger *l, unsigned k)
 {
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     ca_agent_id id = agent(k);
     assert_ok(ca_ledger_account(l, &id, &a));
     return a;
@@ -204,7 +202,7 @@ static void test_mint_transfer(void **state)
     ca_ledger_options o = base_opts();
     ca_ledger *l = fresh(&o);
     ca_agent_id nobody = agent(9);
-    ca_ledger_account_info info;
+    ca_ledger_account_info info = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT, ca_ledger_account(l, &nobody, &info));
 
     /* Only the authority mints. */
@@ -218,7 +216,7 @@ static void test_mint_transfer(void **state)
     /* Supply overflow. */
     assert_status(CA_ERR_OVERFLOW, mint(l, 3, UINT64_MAX - 999));
     assert_ok(mint(l, 3, UINT64_MAX - 1000));
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_true(t.minted == UINT64_MAX);
     assert_int_equal(t.seq, 2);
@@ -325,7 +323,7 @@ static void test_escrow(void **state)
     assert_status(CA_ERR_LEDGER_ESCROW_EXISTS, esc_open(l, H, W, 1, 100, 20, 50, 0));
     assert_int_equal(acct(l, H).balance, 900);
     assert_int_equal(acct(l, W).balance, 80);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.escrowed, 120);
     ca_hash a1 = award(1);
@@ -388,12 +386,13 @@ static void test_escrow(void **state)
     assert_int_equal(acct(l, W).balance, wb + 30 + 15);
     ca_hash a4 = award(4);
     assert_int_equal(esc_info(l, &a4).paid, 30); /* split: the verdict's share of the payment */
-    assert_status(
-        CA_ERR_LEDGER_ESCROW_CLOSED,
-        run(l,
-            &(ca_ledger_op){
-                .type = op.type, .signer = op.signer, .nonce = nonces[ARB] + 1, .ref = op.ref},
-            70));
+    assert_status(CA_ERR_LEDGER_ESCROW_CLOSED, run(l,
+                                                   &(ca_ledger_op){.version = CA_LEDGER_OP_VERSION,
+                                                                   .type = op.type,
+                                                                   .signer = op.signer,
+                                                                   .nonce = nonces[ARB] + 1,
+                                                                   .ref = op.ref},
+                                                   70));
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.escrowed, 0);
     assert_int_equal(t.escrows, 4);
@@ -428,7 +427,7 @@ static void test_slash_rounding_and_shares(void **state)
     assert_int_equal(a.jailed_until, 1060);
     /* total 52: reporter floor(5.2)=5, no victim for equivocation, burn 47 */
     assert_int_equal(acct(l, REP).balance, 1 + 5);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.burned, 47);
     assert_status(CA_ERR_LEDGER_EVIDENCE_USED,
@@ -630,7 +629,7 @@ static void test_slash_edges(void **state)
     assert_status(CA_ERR_LEDGER_NO_STAKE,
                   slash(l, 3, 2, CA_LEDGER_EVIDENCE_EQUIVOCATION, (ca_hash){{2}}, 5000));
     assert_int_equal(acct(l, 2).jailed_until, 1001);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.burned, 70);
     ca_ledger_free(l);
@@ -685,8 +684,7 @@ static void test_op_and_record_writers(void **state)
 {
     (void)state;
     ca_identity *h = ident(2), *w = ident(3);
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_ESCROW_OPEN;
     ca_identity_id(h, &op.signer);
     ca_identity_id(w, &op.counterparty);
@@ -699,7 +697,7 @@ static void test_op_and_record_writers(void **state)
     size_t n = 0, m = 0;
     const ca_hash lid = {{0x1d}}; /* any ledger id: the signatures are not checked here */
     assert_ok(ca_ledger_op_sign(&lid, &op, h, w, msg, sizeof msg, &n));
-    ca_ledger_op back;
+    ca_ledger_op back = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *sig = NULL, *cosig = NULL;
     assert_ok(cai_ledger_op_decode_signed(msg, n, &back, &sig, &cosig));
     assert_non_null(cosig);
@@ -753,8 +751,7 @@ static void test_signed_ops(void **state)
 
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     op.signer = o.authority;
     op.nonce = 1;
@@ -767,7 +764,7 @@ static void test_signed_ops(void **state)
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_ledger_op_sign(&lid, &op, auth, w, msg, sizeof msg, &n));
     assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
-    ca_ledger_op back;
+    ca_ledger_op back = {.version = CA_LEDGER_OP_VERSION};
     assert_ok(ca_ledger_op_decode(msg, n, &back));
     assert_memory_equal(&back, &op, sizeof op);
     assert_ok(ca_ledger_op_verify(&lid, msg, n));
@@ -787,6 +784,7 @@ static void test_signed_ops(void **state)
 
     /* Escrow open needs the worker's cosignature. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_TRANSFER;
     op.signer = hid;
     op.nonce = 1;
@@ -795,6 +793,7 @@ static void test_signed_ops(void **state)
     assert_ok(ca_ledger_op_sign(&lid, &op, h, NULL, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 0, NULL));
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_ESCROW_OPEN;
     op.signer = hid;
     op.nonce = 2;
@@ -851,8 +850,7 @@ static void test_signed_ops(void **state)
     /* Every op type round-trips through sign / decode / verify. */
     for (uint32_t t = CA_LEDGER_OP_MINT; t <= CA_LEDGER_OP_SLASH; t++) {
         unsigned f = cai_ledger_type_fields(t);
-        ca_ledger_op x;
-        memset(&x, 0, sizeof x);
+        ca_ledger_op x = {.version = CA_LEDGER_OP_VERSION};
         x.type = t;
         x.signer = hid;
         x.nonce = 1000 + t;
@@ -882,6 +880,7 @@ static void test_signed_ops(void **state)
         assert_memory_equal(&back, &x, sizeof x);
         ca_ledger_op before;
         memset(&before, 0xa5, sizeof before);
+        before.version = CA_LEDGER_OP_VERSION; /* a layout this build fills */
         back = before;
         assert_status(CA_ERR_MALFORMED, ca_ledger_op_decode(bad, 40, &back));
         assert_memory_equal(&back, &before, sizeof before);
@@ -914,10 +913,10 @@ static void test_consent_to_award_terms(void **state)
     assert_ok(ca_task_msg_parse(&aw_msg, env, NULL));
     assert_ok(ca_envelope_open(&req_env, hh.request.buf, hh.request.len, TH_T0 + 400, NULL));
     assert_ok(ca_task_msg_parse(&req_msg, req_env, NULL));
-    ca_task_award aw;
+    ca_task_award aw = {.version = CA_TASK_AWARD_VERSION};
     assert_ok(ca_task_msg_award(aw_msg, &aw));
 
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_op_escrow_open(NULL, aw_msg));
     assert_true(ca_ledger_op_escrow_open(&op, req_msg) != CA_OK); /* not an AWARD */
     assert_ok(ca_ledger_op_escrow_open(&op, aw_msg));
@@ -948,8 +947,7 @@ static void test_consent_to_award_terms(void **state)
     uint64_t auth_nonce = 0;
     const ca_agent_id *to[2] = {&hid, &wid};
     for (int i = 0; i < 2; i++) {
-        ca_ledger_op m;
-        memset(&m, 0, sizeof m);
+        ca_ledger_op m = {.version = CA_LEDGER_OP_VERSION};
         m.type = CA_LEDGER_OP_MINT;
         m.signer = o.authority;
         m.nonce = ++auth_nonce;
@@ -959,8 +957,7 @@ static void test_consent_to_award_terms(void **state)
         assert_ok(ca_ledger_submit(l, msg, n, now, NULL));
     }
     /* Meanwhile the hirer spends its nonce 1 on something else. */
-    ca_ledger_op t;
-    memset(&t, 0, sizeof t);
+    ca_ledger_op t = {.version = CA_LEDGER_OP_VERSION};
     t.type = CA_LEDGER_OP_TRANSFER;
     t.signer = hid;
     t.nonce = 1;
@@ -1104,7 +1101,7 @@ static void test_durable(void **state)
     assert_ok(ca_ledger_open(&l, dir, &o, &info));
     assert_int_equal(info.replayed, 2);
     assert_true(info.torn_bytes > 0);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.seq, 17);
     ca_ledger_free(l);
@@ -1232,8 +1229,7 @@ static void test_durable_signed(void **state)
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     for (unsigned i = 1; i <= 4; i++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         op.signer = o.authority;
         op.nonce = i;
@@ -1274,8 +1270,7 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_id(l, &lid));
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     op.signer = o.authority;
     op.nonce = 1;
@@ -1289,6 +1284,7 @@ static void test_equivocation_evidence(void **state)
     assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 1, NULL));
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_BOND;
     op.signer = wid;
     op.nonce = 1;
@@ -1355,6 +1351,7 @@ static void test_equivocation_evidence(void **state)
     assert_int_equal(ca_evidence_deadline(NULL), 0);
 
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_SLASH;
     op.signer = rid;
     op.nonce = 1;
@@ -1393,7 +1390,7 @@ static void test_equivocation_evidence(void **state)
     assert_status(CA_ERR_LEDGER_BAD_EVIDENCE,
                   ca_ledger_submit_evidence(l, msg, n, forged, forged_len, 2, NULL));
     assert_ok(ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 2, NULL));
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_ok(ca_ledger_account(l, &wid, &a));
     assert_int_equal(a.bonded, 950);
     assert_int_equal(a.jailed_until, 2 + o.jail_equivocation);
@@ -1404,6 +1401,7 @@ static void test_equivocation_evidence(void **state)
                   ca_ledger_submit_evidence(l, msg, n, ev, ev_len, 3, NULL));
     /* Evidence only rides on equivocation slashes. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_WITHDRAW;
     op.signer = wid;
     op.nonce = 2;
@@ -1495,7 +1493,7 @@ static void test_colliding_keys(void **state)
     assert_index_small(l, 0, accounts);
     assert_index_small(l, 1, FLOOD_N);
     /* Every account and escrow is found where it is. */
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     ca_agent_id id;
     flood_key(id.bytes, FLOOD_N - 1, 16);
     assert_ok(ca_ledger_account(l, &id, &a));
@@ -1522,7 +1520,7 @@ static void test_colliding_keys(void **state)
     assert_ok(ca_ledger_check(l));
     assert_ok(ca_ledger_state_hash(l, &h2));
     assert_memory_equal(h1.bytes, h2.bytes, 32);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.accounts, accounts);
     assert_int_equal(t.escrows, FLOOD_N);
@@ -1549,7 +1547,7 @@ static ca_status submit_signed(ca_ledger *l, ca_ledger_op *op, const ca_identity
     assert_ok(ca_ledger_id(l, &lid));
     ca_agent_id id;
     ca_identity_id(signer, &id);
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     op->signer = id;
     op->nonce = ca_ledger_account(l, &id, &a) == CA_OK ? a.nonce + 1 : 1;
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
@@ -1592,9 +1590,10 @@ static void test_deliver_binds_result(void **state)
     const uint64_t now = TH_T0 + 2000, deadline = TH_T0 + 8000;
 
     /* Accounts and the escrow of the award. */
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     for (int i = 0; i < 2; i++) {
         memset(&op, 0, sizeof op);
+        op.version = CA_LEDGER_OP_VERSION;
         op.type = CA_LEDGER_OP_MINT;
         op.counterparty = i ? wid : hid;
         op.amount = 1000;
@@ -1609,7 +1608,7 @@ static void test_deliver_binds_result(void **state)
     assert_ok(ca_ledger_submit(l, msg, n, now, NULL));
 
     /* The builder: the DELIVER a RESULT calls for. */
-    ca_ledger_op dv;
+    ca_ledger_op dv = {.version = CA_LEDGER_OP_VERSION};
     assert_true(ca_ledger_op_escrow_deliver(&dv, aw) == CA_ERR_WRONG_KIND);
     assert_ok(ca_ledger_op_escrow_deliver(&dv, res));
     assert_int_equal(dv.type, CA_LEDGER_OP_ESCROW_DELIVER);
@@ -1684,6 +1683,7 @@ static void test_deliver_binds_result(void **state)
                   submit_signed(l, &op, w, hh.result.buf, hh.result.len, now));
     /* Delivered: the hirer can neither refund nor slash for a missed deadline. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_ESCROW_REFUND;
     op.ref = hh.award.id;
     assert_status(CA_ERR_LEDGER_DELIVERED, submit_signed(l, &op, h, NULL, 0, deadline + 1));
@@ -1692,6 +1692,7 @@ static void test_deliver_binds_result(void **state)
                   submit_signed(l, &op, h, hh.result.buf, hh.result.len, deadline + 1));
     /* Trusted path: the op still names a RESULT id, and only DELIVER names one. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_ESCROW_DELIVER;
     op.signer = wid;
     op.nonce = 2;
@@ -1865,9 +1866,10 @@ static void test_ops_bound_to_ledger(void **state)
     /* The same accounts on both (each MINT signed for its own ledger). */
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     for (int i = 0; i < 4; i++) {
         memset(&op, 0, sizeof op);
+        op.version = CA_LEDGER_OP_VERSION;
         op.type = CA_LEDGER_OP_MINT;
         op.signer = oa.authority;
         op.nonce = (uint64_t)(i / 2) + 1;
@@ -1878,6 +1880,7 @@ static void test_ops_bound_to_ledger(void **state)
     }
     /* A transfer signed for A: verifies for A only, applies on A only. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_TRANSFER;
     op.signer = hid;
     op.nonce = 1;
@@ -1888,12 +1891,13 @@ static void test_ops_bound_to_ledger(void **state)
     assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_op_verify(&idb, msg, n));
     assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_submit(b, msg, n, 0, NULL));
     assert_ok(ca_ledger_submit(a, msg, n, 0, NULL));
-    ca_ledger_account_info ai;
+    ca_ledger_account_info ai = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_ok(ca_ledger_account(b, &hid, &ai));
     assert_true(ai.balance == 1000 && ai.nonce == 0);
 
     /* The worker's consent names the ledger too: a consent for A opens nothing on B. */
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_ESCROW_OPEN;
     op.signer = hid;
     op.nonce = 1;
@@ -1916,9 +1920,7 @@ static void test_ops_bound_to_ledger(void **state)
     assert_ok(ca_ledger_op_sign_cosigned(&ida, &op, h, &consent, msg, sizeof msg, &n));
     assert_status(CA_ERR_BAD_SIGNATURE, ca_ledger_submit(b, msg, n, 0, NULL));
     assert_ok(ca_ledger_submit(a, msg, n, 0, NULL));
-    ca_ledger_escrow_info e;
-    memset(&e, 0, sizeof e);
-    e.version = CA_LEDGER_ESCROW_INFO_VERSION;
+    ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
     assert_status(CA_ERR_LEDGER_UNKNOWN_ESCROW, ca_ledger_escrow(b, &op.ref, &e));
     /* The info struct's version is the caller's: unknown ones are refused. */
     e.version = 0;
@@ -1944,7 +1946,7 @@ static void retention_step(ca_ledger *l, unsigned i, uint64_t *now)
 {
     *now += i % 97 == 0 && *now > 50 ? (uint64_t)-40 : 7; /* now and then the host steps back */
     unsigned k = i / 3;
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     switch (i % 3) {
     case 0: /* H hires W; the deadlines repeat, so drops tie on time and go by key */
         op = mkop(CA_LEDGER_OP_ESCROW_OPEN, 2);
@@ -2020,7 +2022,7 @@ static void test_retention_deterministic(void **state)
     ca_ledger *a = fresh(&o);
     retention_setup(a);
     uint64_t now = 0;
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     uint64_t most = 0;
     for (unsigned i = 0; i < STEPS; i++) {
         retention_step(a, i, &now);
@@ -2125,7 +2127,7 @@ static void test_retention_cost(void **state)
     op.counterparty = agent(2);
     op.amount = 1;
     assert_ok(ca_ledger_apply(l, &op, 1000 + N + 11, NULL));
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.escrows, 0);
     assert_int_equal(l->n_heap, 0);
@@ -2561,8 +2563,7 @@ static uint64_t rnd_amount(uint64_t *s)
 
 static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     uint32_t t = (uint32_t)(rnd(s, 60) == 0 ? rnd(s, 14) : 1 + rnd(s, 11));
     if (rnd(s, 4) == 0)
         t = CA_LEDGER_OP_TRANSFER;
@@ -2681,7 +2682,7 @@ static void compare(const ref_model *m, ca_ledger *l)
 {
     for (unsigned k = 0; k < N_AGENTS; k++) {
         ca_agent_id id = agent(k);
-        ca_ledger_account_info a;
+        ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
         assert_status(m->a[k].exists ? CA_OK : CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
                       ca_ledger_account(l, &id, &a));
         if (!m->a[k].exists)
@@ -2693,7 +2694,7 @@ static void compare(const ref_model *m, ca_ledger *l)
                     a.nonce == m->a[k].nonce && a.jailed_until == m->a[k].jail &&
                     a.unbonding_entries == (uint32_t)m->a[k].n);
     }
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_true(t.minted == m->minted && t.burned == m->burned);
     assert_int_equal(t.accounts, (uint64_t)m->naccounts);
@@ -2743,8 +2744,7 @@ static void run_differential(ca_ledger_options o, uint64_t seed, unsigned long n
         hist[got == CA_OK ? 0 : got <= -400 ? -got - 399 : got >= -10 ? 20 - got : 31]++;
         if (op.type >= 6 && op.type <= 10 && cai_load_le32(op.ref.bytes) < N_AWARDS) {
             unsigned k = cai_load_le32(op.ref.bytes);
-            ca_ledger_escrow_info e;
-            e.version = CA_LEDGER_ESCROW_INFO_VERSION;
+            ca_ledger_escrow_info e = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
             ca_status st = ca_ledger_escrow(l, &op.ref, &e);
             if (m->e[k].exists && memcmp(op.ref.bytes + 4, (uint8_t[28]){0}, 28) == 0) {
                 assert_ok(st);

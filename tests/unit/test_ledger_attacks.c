@@ -68,8 +68,7 @@ static unsigned index_of(const ca_agent_id *id)
 
 static ca_ledger_op mkop(uint32_t type, unsigned signer)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = agent(signer);
     op.nonce = nonces[signer] + 1;
@@ -84,7 +83,8 @@ static ca_ledger_op mkop(uint32_t type, unsigned signer)
 static ca_status run(ca_ledger *l, const ca_ledger_op *op, uint64_t now)
 {
     ca_hash before, after;
-    ca_ledger_totals tb, ta;
+    ca_ledger_totals tb = {.version = CA_LEDGER_TOTALS_VERSION},
+                     ta = {.version = CA_LEDGER_TOTALS_VERSION};
     assert_ok(ca_ledger_state_hash(l, &before));
     ca_ledger_totals_get(l, &tb);
     ca_status st = ca_ledger_apply(l, op, now, NULL);
@@ -159,10 +159,10 @@ static ca_status slash(ca_ledger *l, unsigned reporter, unsigned offender, uint3
 
 static ca_ledger_account_info acct(ca_ledger *l, unsigned k)
 {
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     ca_agent_id id = agent(k);
     if (ca_ledger_account(l, &id, &a) != CA_OK)
-        memset(&a, 0, sizeof a);
+        a = (ca_ledger_account_info){.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     return a;
 }
 
@@ -175,7 +175,7 @@ static uint64_t holdings(ca_ledger *l, unsigned k)
 
 static uint64_t burned(ca_ledger *l)
 {
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     return t.burned;
 }
@@ -242,7 +242,7 @@ static void test_escrowed_funds_spent_once(void **state)
             assert_status(CA_ERR_LEDGER_ESCROW_EXISTS, esc_open(l, H, W, 1, 1, 0, 500, 60));
             /* What the two parties hold together is what they started with; nothing burned. */
             assert_int_equal(holdings(l, H) + holdings(l, W), 110);
-            ca_ledger_totals t;
+            ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
             ca_ledger_totals_get(l, &t);
             assert_int_equal(t.escrowed, 0);
             assert_int_equal(t.burned, 0);
@@ -498,7 +498,7 @@ static void test_rounding_never_favours_the_actor(void **state)
         now += 20;
         assert_int_equal(holdings(l, A) + holdings(l, B), 10);
     }
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_true(t.escrows > 1000);
     assert_int_equal(t.burned, 0);
@@ -564,6 +564,8 @@ static void test_replayed_ops_apply_once(void **state)
     size_t lens[6];
     ca_ledger_op ops[6];
     memset(ops, 0, sizeof ops);
+    for (int i = 0; i < 6; i++)
+        ops[i].version = CA_LEDGER_OP_VERSION;
     ops[0].type = CA_LEDGER_OP_MINT;
     ops[0].signer = o.authority;
     ops[0].nonce = 1;
@@ -601,7 +603,7 @@ static void test_replayed_ops_apply_once(void **state)
         assert_ok(ca_ledger_submit(l, msgs[i], lens[i], 10, NULL));
         replays_refused(l, msgs, lens, (size_t)i + 1, 10);
     }
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_ok(ca_ledger_account(l, &wid, &a));
     assert_int_equal(a.balance, 1000 + 7 - 3 + 100);
     /* Another op under a used nonce is refused as well, whatever it says. */
@@ -646,8 +648,7 @@ static void test_oversize_inputs_refused(void **state)
     ca_ledger_options o = opts();
     ca_ledger *l = fresh(&o);
     assert_ok(mint(l, 2, 10));
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_SLASH;
     ca_identity_id(r, &op.signer);
     op.nonce = 1;
@@ -717,7 +718,7 @@ static void test_escrow_table_stays_available(void **state)
     assert_ok(esc_open(l, H, W, 1000, 100, 10, 500, 100));
     /* A deadline further ahead than max_escrow_duration would keep a record longer. */
     assert_status(CA_ERR_LIMIT, esc_open(l, H, W, 1001, 1, 0, 100 + 501, 100));
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.escrows, 17);
 
@@ -765,9 +766,10 @@ static void test_replayed_consent_after_drop(void **state)
     ca_identity_id(w, &wid);
     uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
-    ca_ledger_op op;
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     for (unsigned i = 0; i < 2; i++) {
         memset(&op, 0, sizeof op);
+        op.version = CA_LEDGER_OP_VERSION;
         op.type = CA_LEDGER_OP_MINT;
         op.signer = o.authority;
         op.nonce = i + 1;
@@ -776,8 +778,7 @@ static void test_replayed_consent_after_drop(void **state)
         assert_ok(ca_ledger_op_sign(&lid, &op, auth, NULL, msg, sizeof msg, &n));
         assert_ok(ca_ledger_submit(l, msg, n, 100, NULL));
     }
-    ca_ledger_op open;
-    memset(&open, 0, sizeof open);
+    ca_ledger_op open = {.version = CA_LEDGER_OP_VERSION};
     open.type = CA_LEDGER_OP_ESCROW_OPEN;
     open.signer = hid;
     open.nonce = 1;
@@ -790,13 +791,15 @@ static void test_replayed_consent_after_drop(void **state)
     assert_ok(ca_ledger_op_sign_cosigned(&lid, &open, h, &consent, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 100, NULL));
     memset(&op, 0, sizeof op);
+    op.version = CA_LEDGER_OP_VERSION;
     op.type = CA_LEDGER_OP_ESCROW_RELEASE;
     op.signer = hid;
     op.nonce = 2;
     op.ref = award(1);
     assert_ok(ca_ledger_op_sign(&lid, &op, h, NULL, msg, sizeof msg, &n));
     assert_ok(ca_ledger_submit(l, msg, n, 150, NULL));
-    memset(&op, 0, sizeof op); /* any op after 300 + 1000 drops the escrow */
+    op = (ca_ledger_op){.version =
+                            CA_LEDGER_OP_VERSION}; /* any op after 300 + 1000 drops the escrow */
     op.type = CA_LEDGER_OP_TRANSFER;
     op.signer = wid;
     op.nonce = 1;
@@ -933,7 +936,7 @@ static void test_reports_create_no_accounts(void **state)
     for (unsigned r = 10; r < 16; r++)
         assert_status(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
                       slash(l, r, X, CA_LEDGER_EVIDENCE_EQUIVOCATION, award(r), r));
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.accounts, 2);
     assert_int_equal(holdings(l, X), 1000);

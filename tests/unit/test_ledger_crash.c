@@ -66,8 +66,7 @@ static uint64_t rnd(uint64_t *s, uint64_t n)
  */
 static ca_ledger_op stream_op(const ca_ledger *l, uint64_t *s, uint64_t i)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     unsigned sg = (unsigned)rnd(s, N_AGENTS), cp = (unsigned)rnd(s, N_AGENTS);
     uint64_t r = rnd(s, 16);
     if (i < 4 || r == 0) {
@@ -102,7 +101,7 @@ static ca_ledger_op stream_op(const ca_ledger *l, uint64_t *s, uint64_t i)
         op.deadline = i; /* the task's deadline: now (now is i) */
     }
     op.signer = agent(sg);
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     op.nonce = (ca_ledger_account(l, &op.signer, &a) == CA_OK ? a.nonce : 0) + 1;
     return op;
 }
@@ -142,7 +141,7 @@ static void child_run(uint64_t seed, int fd)
         if (g == 0) {
             if (ca_ledger_snapshot(l) != CA_OK)
                 _exit(4);
-            ca_ledger_totals t;
+            ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
             ca_ledger_totals_get(l, &t);
             if (write(fd, &t.seq, 8) != 8)
                 _exit(5);
@@ -165,7 +164,7 @@ static ca_ledger *replay_prefix(uint64_t seed, uint64_t seq)
     assert_ok(ca_ledger_new(&l, &o));
     uint64_t s = seed;
     for (uint64_t i = 0;; i++) {
-        ca_ledger_totals t;
+        ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
         ca_ledger_totals_get(l, &t);
         if (t.seq == seq)
             break;
@@ -180,7 +179,8 @@ static ca_ledger *replay_prefix(uint64_t seed, uint64_t seq)
 static void assert_same_state(ca_ledger *a, ca_ledger *b)
 {
     ca_hash ha, hb;
-    ca_ledger_totals ta, tb;
+    ca_ledger_totals ta = {.version = CA_LEDGER_TOTALS_VERSION},
+                     tb = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(a, &ta);
     ca_ledger_totals_get(b, &tb);
     if (memcmp(&ta, &tb, sizeof ta) != 0)
@@ -193,9 +193,8 @@ static void assert_same_state(ca_ledger *a, ca_ledger *b)
                  (unsigned long long)ta.burned, (unsigned long long)tb.burned);
     for (unsigned k = 0; k < N_AGENTS; k++) {
         ca_agent_id id = agent(k);
-        ca_ledger_account_info x, y;
-        memset(&x, 0, sizeof x);
-        memset(&y, 0, sizeof y);
+        ca_ledger_account_info x = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION},
+                               y = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
         ca_status sx = ca_ledger_account(a, &id, &x), sy = ca_ledger_account(b, &id, &y);
         if (sx != sy || memcmp(&x, &y, sizeof x) != 0)
             fail_msg("account %u differs: bal %llu/%llu bonded %llu/%llu unb %llu/%llu nonce "
@@ -263,7 +262,7 @@ static void test_kill_recover(void **state)
         if (st != CA_OK)
             fail_msg("trial %u: reopen failed: %s (%s)", trial, ca_status_str(st), ca_last_error());
         assert_ok(ca_ledger_check(l));
-        ca_ledger_totals t;
+        ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
         ca_ledger_totals_get(l, &t);
         if (t.seq < acked)
             fail_msg("trial %u: recovered seq %llu < acknowledged durable seq %llu", trial,
@@ -341,7 +340,7 @@ static void crash_log_make(crash_log *cl, uint64_t seed, size_t n)
             e->op = &cl->ops[i];
         }
         ca_status res;
-        assert_ok(ca_ledger_apply_log(gen, e, 1, sizeof *e, &res, NULL));
+        assert_ok(ca_ledger_apply_log(gen, e, sizeof *e, 1, &res, NULL));
     }
     ca_ledger_free(gen);
 }
@@ -375,7 +374,7 @@ static void child_run_log(const crash_log *cl, uint64_t seed, int fd)
         size_t k = 1 + rnd(&gs, 16);
         if (k > cl->n - i)
             k = cl->n - i;
-        if (ca_ledger_apply_log(l, cl->e + i, k, sizeof cl->e[0], res, NULL) != CA_OK)
+        if (ca_ledger_apply_log(l, cl->e + i, sizeof cl->e[0], k, res, NULL) != CA_OK)
             _exit(7);
         i += k;
         uint64_t g = rnd(&gs, 32);
@@ -465,7 +464,7 @@ static void test_kill_recover_log(void **state)
         assert_ok(ca_ledger_new(&ref, &o));
         ca_status *res = calloc(cl.n + 1, sizeof *res);
         assert_non_null(res);
-        assert_ok(ca_ledger_apply_log(ref, cl.e, k, sizeof cl.e[0], res, NULL));
+        assert_ok(ca_ledger_apply_log(ref, cl.e, sizeof cl.e[0], k, res, NULL));
         assert_same_state(l, ref);
         assert_same_log_info(l, ref);
         ca_ledger_log_info li = {.version = CA_LEDGER_LOG_INFO_VERSION};
@@ -473,10 +472,10 @@ static void test_kill_recover_log(void **state)
         assert_int_equal(li.failed, info.failed);
         /* Read again from the start, and on for 50 more entries: the first k are skipped. */
         size_t upto = k + 50 < cl.n ? k + 50 : cl.n;
-        assert_ok(ca_ledger_apply_log(l, cl.e, upto, sizeof cl.e[0], res, NULL));
+        assert_ok(ca_ledger_apply_log(l, cl.e, sizeof cl.e[0], upto, res, NULL));
         for (size_t i = 0; i < k; i++)
             assert_int_equal(res[i], CA_ERR_LEDGER_STALE_POSITION);
-        assert_ok(ca_ledger_apply_log(ref, cl.e + k, upto - k, sizeof cl.e[0], res, NULL));
+        assert_ok(ca_ledger_apply_log(ref, cl.e + k, sizeof cl.e[0], upto - k, res, NULL));
         assert_same_state(l, ref);
         assert_same_log_info(l, ref);
         /* Durable from there on. */
@@ -556,7 +555,7 @@ static void build(uint64_t seed, unsigned before_snapshot, unsigned after)
     ca_ledger *l = NULL;
     assert_ok(ca_ledger_open(&l, dir, &o, NULL));
     uint64_t s = seed;
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     uint64_t i = 0;
     for (;; i++) {
         ca_ledger_totals_get(l, &t);
@@ -598,7 +597,7 @@ static size_t boundaries(const uint8_t *j, size_t len, size_t *out, size_t cap)
 /* Replays a prefix and checks totals and state hash (the stream of `seed`). */
 static void assert_prefix(ca_ledger *l, uint64_t seed, uint64_t seq)
 {
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.seq, seq);
     ca_ledger *ref = replay_prefix(seed, seq);
@@ -1007,8 +1006,7 @@ static void test_snapshot_hostile_counts(void **state)
     ca_ledger *l = NULL;
     assert_ok(ca_ledger_new(&l, &o));
     for (uint32_t i = 0; i < 20000; i++) { /* the first two to the offender and the reporter */
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         op.signer = agent(AUTH);
         op.nonce = i + 1;
@@ -1019,8 +1017,7 @@ static void test_snapshot_hostile_counts(void **state)
         assert_ok(ca_ledger_apply(l, &op, 0, NULL));
     }
     {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_BOND;
         op.signer = agent(4);
         op.nonce = 1;
@@ -1028,8 +1025,7 @@ static void test_snapshot_hostile_counts(void **state)
         assert_ok(ca_ledger_apply(l, &op, 0, NULL));
     }
     for (uint32_t i = 0; i < 5000; i++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_SLASH;
         op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
         op.signer = agent(3);
@@ -1097,13 +1093,12 @@ static void test_snapshot_then_stale_journal(void **state)
 /* One trusted MINT (seq = applied ops + 1), committed. */
 static void mint_commit(ca_ledger *l, uint64_t amount)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     op.signer = agent(AUTH);
     op.counterparty = agent(2);
     op.amount = amount;
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     op.nonce = (ca_ledger_account(l, &op.signer, &a) == CA_OK ? a.nonce : 0) + 1;
     assert_ok(ca_ledger_apply(l, &op, 1, NULL));
     assert_ok(ca_ledger_commit(l, NULL));
@@ -1225,12 +1220,12 @@ static void test_lock_other_process(void **state)
                      phase, ca_status_str(msg[0]), msg[1]);
     }
     mint_commit(l, 30);
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     ca_ledger_free(l);
     /* Nothing the parent committed was lost; once it closed, the other process opens. */
     assert_ok(ca_ledger_open(&l, dir, &o, NULL));
-    ca_ledger_totals t2;
+    ca_ledger_totals t2 = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t2);
     assert_int_equal(t2.seq, t.seq);
     assert_int_equal(t2.minted, 60);
@@ -1264,7 +1259,7 @@ static void test_lock_same_process(void **state)
     mint_commit(a, 6);
     ca_ledger_free(a);
     assert_ok(ca_ledger_open(&b, dir, &o, NULL));
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(b, &t);
     assert_int_equal(t.seq, 2);
     assert_int_equal(t.minted, 11);

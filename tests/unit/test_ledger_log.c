@@ -53,8 +53,7 @@ static ca_agent_id id_of(const ca_identity *i)
 
 static ca_ledger_op op_of(uint32_t type, ca_agent_id signer, uint64_t nonce)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = signer;
     op.nonce = nonce;
@@ -120,7 +119,7 @@ static void apply_log(ca_ledger *l, const ca_ledger_log_entry *e, size_t n, cons
     ca_status res[64];
     assert_true(n <= NE(res));
     size_t done = 99;
-    assert_ok(ca_ledger_apply_log(l, e, n, sizeof *e, res, &done));
+    assert_ok(ca_ledger_apply_log(l, e, sizeof *e, n, res, &done));
     assert_int_equal(done, n);
     for (size_t i = 0; i < n; i++)
         if (want != NULL && res[i] != want[i])
@@ -147,7 +146,7 @@ static ca_hash hash_of(ca_ledger *l)
 
 static uint64_t balance(const ca_ledger *l, ca_agent_id id)
 {
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     return ca_ledger_account(l, &id, &a) == CA_OK ? a.balance : 0;
 }
 
@@ -265,7 +264,8 @@ static void reread_range(ca_ledger *l, const range *r)
 {
     ca_hash before = hash_of(l);
     ca_ledger_log_info li = log_info(l);
-    ca_ledger_totals t0, t1;
+    ca_ledger_totals t0 = {.version = CA_LEDGER_TOTALS_VERSION},
+                     t1 = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t0);
     const ca_status stale[7] = {CA_ERR_LEDGER_STALE_POSITION, CA_ERR_LEDGER_STALE_POSITION,
                                 CA_ERR_LEDGER_STALE_POSITION, CA_ERR_LEDGER_STALE_POSITION,
@@ -298,7 +298,7 @@ static void test_refused_stays_refused(void **state)
     assert_int_equal(li.failed, 3);
     assert_int_equal(li.clock, 1006);
     assert_int_equal(li.durable_position, 8); /* in memory: nothing to wait for */
-    ca_ledger_totals t;
+    ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     assert_int_equal(t.seq, 4); /* refused entries take a position, not a seq */
     reread_range(l, &r);
@@ -434,7 +434,7 @@ static void test_positions_strict(void **state)
     ca_status res[3] = {1, 1, 1};
     size_t done = 99;
     assert_status(CA_ERR_INVALID_ARGUMENT,
-                  ca_ledger_apply_log(l, bad, 3, sizeof bad[0], res, &done));
+                  ca_ledger_apply_log(l, bad, sizeof bad[0], 3, res, &done));
     assert_int_equal(done, 1);
     assert_int_equal(res[0], CA_OK);
     assert_int_equal(res[1], CA_ERR_INVALID_ARGUMENT);
@@ -446,16 +446,16 @@ static void test_positions_strict(void **state)
     both.msg = x;
     both.msg_len = sizeof x;
     assert_status(CA_ERR_INVALID_ARGUMENT,
-                  ca_ledger_apply_log(l, &both, 1, sizeof both, res, &done));
+                  ca_ledger_apply_log(l, &both, sizeof both, 1, res, &done));
     assert_int_equal(done, 0);
     ca_ledger_log_entry nobytes = trusted(1003, 8, NULL);
     nobytes.msg_len = 5;
     assert_status(CA_ERR_INVALID_ARGUMENT,
-                  ca_ledger_apply_log(l, &nobytes, 1, sizeof nobytes, res, &done));
+                  ca_ledger_apply_log(l, &nobytes, sizeof nobytes, 1, res, &done));
     nobytes.msg_len = 0;
     nobytes.attachment_len = 5;
     assert_status(CA_ERR_INVALID_ARGUMENT,
-                  ca_ledger_apply_log(l, &nobytes, 1, sizeof nobytes, res, &done));
+                  ca_ledger_apply_log(l, &nobytes, sizeof nobytes, 1, res, &done));
     assert_int_equal(log_info(l).position, 1001);
     /* An empty entry (no op, no bytes) is a message that does not decode: refused, consumed. */
     nobytes.attachment_len = 0;
@@ -465,9 +465,9 @@ static void test_positions_strict(void **state)
     /* The caller's entry size must be this build's. */
     ca_ledger_log_entry next = trusted(1004, 9, &m3);
     assert_status(CA_ERR_UNSUPPORTED,
-                  ca_ledger_apply_log(l, &next, 1, sizeof next - 8, res, &done));
+                  ca_ledger_apply_log(l, &next, sizeof next - 8, 1, res, &done));
     assert_status(CA_ERR_UNSUPPORTED,
-                  ca_ledger_apply_log(l, &next, 1, sizeof next + 8, res, &done));
+                  ca_ledger_apply_log(l, &next, sizeof next + 8, 1, res, &done));
     assert_int_equal(done, 0);
     /* Info versions. */
     ca_ledger_log_info li;
@@ -476,9 +476,9 @@ static void test_positions_strict(void **state)
     li.version = CA_LEDGER_LOG_INFO_VERSION + 1;
     assert_status(CA_ERR_UNSUPPORTED, ca_ledger_log_position(l, &li));
     assert_status(CA_ERR_INVALID_ARGUMENT,
-                  ca_ledger_apply_log(l, NULL, 1, sizeof next, res, &done));
+                  ca_ledger_apply_log(l, NULL, sizeof next, 1, res, &done));
     assert_status(CA_ERR_INVALID_ARGUMENT,
-                  ca_ledger_apply_log(l, &next, 1, sizeof next, NULL, &done));
+                  ca_ledger_apply_log(l, &next, sizeof next, 1, NULL, &done));
     apply_log(l, NULL, 0, NULL);
     /* Ops without a position leave the position alone. */
     ca_ledger_op m4 = mint(agent(6), 4, 100);
@@ -524,9 +524,7 @@ static void test_now_rule(void **state)
     apply_log(l, e, NE(e), want);
     ca_ledger_log_info li = log_info(l);
     assert_int_equal(li.clock, 2000);
-    ca_ledger_escrow_info ei;
-    memset(&ei, 0, sizeof ei);
-    ei.version = CA_LEDGER_ESCROW_INFO_VERSION;
+    ca_ledger_escrow_info ei = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
     assert_ok(ca_ledger_escrow(l, &open.ref, &ei));
     assert_int_equal(ei.state, CA_LEDGER_ESCROW_REFUNDED);
     assert_int_equal(ei.missed, 1); /* settled at 2000, after its deadline */
@@ -568,7 +566,7 @@ static void history(ca_ledger *l, const th_hire *h, ca_identity *hi, ca_identity
     assert_ok(ca_envelope_decode(&env, h->award.buf, h->award.len, NULL));
     assert_ok(ca_task_msg_parse(&award, env, NULL));
     ca_envelope_free(env);
-    ca_ledger_op open;
+    ca_ledger_op open = {.version = CA_LEDGER_OP_VERSION};
     assert_ok(ca_ledger_op_escrow_open(&open, award));
     open.nonce = 1;
     ca_task_msg_free(award);
@@ -576,7 +574,7 @@ static void history(ca_ledger *l, const th_hire *h, ca_identity *hi, ca_identity
     assert_ok(ca_envelope_decode(&env, h->result.buf, h->result.len, NULL));
     assert_ok(ca_task_msg_parse(&result, env, NULL));
     ca_envelope_free(env);
-    ca_ledger_op deliver;
+    ca_ledger_op deliver = {.version = CA_LEDGER_OP_VERSION};
     assert_ok(ca_ledger_op_escrow_deliver(&deliver, result));
     deliver.nonce = 3;
     ca_task_msg_free(result);
@@ -659,9 +657,7 @@ static void test_snapshot_bytes(void **state)
     uint8_t *s3 = export_snapshot(copy, &n3);
     assert_int_equal(n3, n1);
     assert_memory_equal(s3, s1, n1);
-    ca_ledger_escrow_info ei;
-    memset(&ei, 0, sizeof ei);
-    ei.version = CA_LEDGER_ESCROW_INFO_VERSION;
+    ca_ledger_escrow_info ei = {.version = CA_LEDGER_ESCROW_INFO_VERSION};
     assert_ok(ca_ledger_escrow(copy, &h.award.id, &ei));
     assert_true(ei.delivered == 1 && memcmp(ei.result.bytes, h.result.id.bytes, 32) == 0);
     /* Both go on identically, entries before the snapshot skipped. */

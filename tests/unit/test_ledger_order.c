@@ -50,14 +50,13 @@ static ca_hash ref_of(unsigned k)
 
 static uint64_t last_nonce(const ca_ledger *l, const ca_agent_id *id)
 {
-    ca_ledger_account_info a;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     return ca_ledger_account(l, id, &a) == CA_OK ? a.nonce : 0;
 }
 
 static ca_ledger_op op_of(uint32_t type, unsigned signer)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = agent(signer);
     return op;

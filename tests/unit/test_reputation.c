@@ -79,7 +79,7 @@ static ca_reputation_score score_of(const ca_reputation *rep, uint32_t n)
 {
     ca_agent_id id = agent(n);
     ca_reputation_score s;
-    assert_ok(ca_reputation_get(rep, &id, &s));
+    assert_ok(ca_reputation_get(rep, &id, &s, sizeof(ca_reputation_score)));
     return s;
 }
 
@@ -102,7 +102,7 @@ static void test_options_and_lifecycle(void **state)
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_reputation_new(&rep, &o));
     assert_ok(ca_reputation_new(&rep, NULL));
     assert_int_equal(ca_reputation_agent_count(rep), 0);
-    ca_reputation_stats st;
+    ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, T0_MS, &st));
     assert_int_equal(st.agents, 0);
     assert_string_equal(ca_status_str(CA_ERR_DUPLICATE_RATING), "CA_ERR_DUPLICATE_RATING");
@@ -178,7 +178,8 @@ static void test_refusals_change_nothing(void **state)
     assert_int_equal(ca_reputation_rating_count(rep), 3);
     ca_agent_id missing = agent(77);
     ca_reputation_score s;
-    assert_status(CA_ERR_NOT_FOUND, ca_reputation_get(rep, &missing, &s));
+    assert_status(CA_ERR_NOT_FOUND,
+                  ca_reputation_get(rep, &missing, &s, sizeof(ca_reputation_score)));
     (void)h5;
     ca_reputation_free(rep);
 }
@@ -353,7 +354,7 @@ static void dense_reference(double s[DN][DN], const double p[DN], double a, doub
 /* One update of agents 0..DN-1; their scores must match a dense reference and sum to 1. */
 static void update_matches_dense(ca_reputation *rep, const double *ref)
 {
-    ca_reputation_stats st;
+    ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, T0_MS, &st));
     assert_true(st.converged);
     double sum = 0;
@@ -443,7 +444,7 @@ static void test_convergence_and_warm_start(void **state)
         ca_agent_id id = agent(i);
         assert_ok(ca_reputation_set_pretrusted(rep, &id, 1));
     }
-    ca_reputation_stats cold;
+    ca_reputation_stats cold = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, T0_MS + 1000 * 60000, &cold));
     assert_true(cold.converged);
     assert_true(cold.l1_change < 1e-8);
@@ -456,7 +457,7 @@ static void test_convergence_and_warm_start(void **state)
 
     /* A few new receipts: the warm update needs fewer iterations than a cold one. */
     fill_random(rep, 300, 10, 99, 100000);
-    ca_reputation_stats warm;
+    ca_reputation_stats warm = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, T0_MS + 1000 * 60000, &warm));
     assert_true(warm.converged);
     ca_reputation *cold_rep = new_rep_tol(1e-8);
@@ -466,7 +467,7 @@ static void test_convergence_and_warm_start(void **state)
         ca_agent_id id = agent(i);
         assert_ok(ca_reputation_set_pretrusted(cold_rep, &id, 1));
     }
-    ca_reputation_stats cold2;
+    ca_reputation_stats cold2 = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(cold_rep, T0_MS + 1000 * 60000, &cold2));
     print_message("cold %u iterations, warm after 10 new ratings %u\n", cold2.iterations,
                   warm.iterations);
@@ -483,7 +484,7 @@ static void test_convergence_and_warm_start(void **state)
     ca_reputation *capped = NULL;
     assert_ok(ca_reputation_new(&capped, &o));
     fill_random(capped, 300, 3000, 7, 1);
-    ca_reputation_stats cs;
+    ca_reputation_stats cs = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(capped, T0_MS, &cs));
     assert_int_equal(cs.iterations, 2);
     assert_false(cs.converged);
@@ -512,7 +513,8 @@ static void test_golden_bits(void **state)
         if (i % 9 == 0)
             assert_ok(ca_reputation_set_stake(rep, &id, 1000 + 37ull * i));
     }
-    ca_reputation_stats cold, warm;
+    ca_reputation_stats cold = {.version = CA_REPUTATION_STATS_VERSION},
+                        warm = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, T0_MS + 800 * 60000, &cold));
     fill_random(rep, 500, 50, 12, 100000);
     assert_ok(ca_reputation_update(rep, T0_MS + 2000 * 60000, &warm));
@@ -574,7 +576,8 @@ static void test_order_independent_bits(void **state)
         add(b, k, rs[k].i, rs[k].j, rs[k].v, rs[k].amount, rs[k].time);
     for (int round = 0; round < 2; round++) {
         uint64_t now = T0_MS + 6000 * 1000 + (uint64_t)round * 24 * HOUR_MS;
-        ca_reputation_stats sa, sb;
+        ca_reputation_stats sa = {.version = CA_REPUTATION_STATS_VERSION},
+                            sb = {.version = CA_REPUTATION_STATS_VERSION};
         assert_ok(ca_reputation_update(a, now, &sa));
         assert_ok(ca_reputation_update(b, now, &sb));
         assert_int_equal(sa.iterations, sb.iterations);
@@ -598,14 +601,16 @@ static void test_top(void **state)
     fill_random(rep, 50, 600, 11, 1);
     assert_ok(ca_reputation_update(rep, T0_MS, NULL));
     size_t len = 0;
-    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_reputation_top(rep, 10, NULL, 0, &len));
+    assert_status(CA_ERR_BUFFER_TOO_SMALL,
+                  ca_reputation_top(rep, 10, NULL, sizeof(ca_reputation_score), 0, &len));
     assert_int_equal(len, 10);
     ca_reputation_score top[60];
-    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_reputation_top(rep, 10, top, 9, &len));
-    assert_ok(ca_reputation_top(rep, 10, top, 60, &len));
+    assert_status(CA_ERR_BUFFER_TOO_SMALL,
+                  ca_reputation_top(rep, 10, top, sizeof(ca_reputation_score), 9, &len));
+    assert_ok(ca_reputation_top(rep, 10, top, sizeof(ca_reputation_score), 60, &len));
     assert_int_equal(len, 10);
     ca_reputation_score all[60];
-    assert_ok(ca_reputation_top(rep, 1000, all, 60, &len));
+    assert_ok(ca_reputation_top(rep, 1000, all, sizeof(ca_reputation_score), 60, &len));
     assert_int_equal(len, 50);
     for (size_t i = 1; i < len; i++)
         assert_true(all[i - 1].global > all[i].global ||
@@ -618,7 +623,7 @@ static void test_top(void **state)
     for (uint32_t n = 0; n < 50; n++)
         above += score_of(rep, n).global > top[9].global;
     assert_true(above < 10);
-    assert_ok(ca_reputation_top(rep, 0, NULL, 0, &len));
+    assert_ok(ca_reputation_top(rep, 0, NULL, sizeof(ca_reputation_score), 0, &len));
     assert_int_equal(len, 0);
     ca_reputation_free(rep);
 }
@@ -668,7 +673,7 @@ static void test_blocks_do_not_change_bits(void **state)
         fill_random(reps[r], 200, 4000, 21, 1);
         ca_agent_id id = agent(7);
         assert_ok(ca_reputation_set_pretrusted(reps[r], &id, 1));
-        ca_reputation_stats st;
+        ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
         assert_ok(ca_reputation_update(reps[r], T0_MS + 3600000, &st));
         assert_true(st.converged);
     }
@@ -714,12 +719,12 @@ static void test_receipt_from_task_thread(void **state)
     assert_int_equal(ca_reputation_rating_count(rep), 1);
     assert_ok(ca_reputation_update(rep, TH_T0 + 2000, NULL));
     ca_reputation_score s;
-    assert_ok(ca_reputation_get(rep, &wid, &s));
+    assert_ok(ca_reputation_get(rep, &wid, &s, sizeof(ca_reputation_score)));
     /* rating 90, paid 80: weight isqrt(80) = 8, so r = 7.2 and s = 0.8. */
     assert_int_equal(s.ratings_received, 1);
     assert_true(s.positive > 7.2 - 1e-9 && s.positive < 7.2 + 1e-9);
     assert_true(s.negative > 0.8 - 1e-9 && s.negative < 0.8 + 1e-9);
-    assert_ok(ca_reputation_get(rep, &rid, &s));
+    assert_ok(ca_reputation_get(rep, &rid, &s, sizeof(ca_reputation_score)));
     assert_int_equal(s.ratings_given, 1);
     /* The same task offered as plain fields is a duplicate too. */
     ca_hash task_id;
@@ -742,7 +747,7 @@ static void test_extremes(void **state)
         add(rep, k, 1, 2, 100, UINT64_MAX, T0_MS);
     add(rep, 5000, 2, 3, 0, UINT64_MAX, 0);
     add(rep, 5001, 3, 1, 55, 1, (uint64_t)UINT32_MAX * 1000);
-    ca_reputation_stats st;
+    ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, T0_MS, &st));
     assert_true(st.converged);
     double sum = 0;
@@ -820,8 +825,8 @@ static void test_snapshot_round_trip(void **state)
     for (uint32_t n = 0; n < 42; n++) {
         ca_agent_id id = agent(n);
         ca_reputation_score x, y;
-        ca_status st = ca_reputation_get(a, &id, &x);
-        assert_status(st, ca_reputation_get(b, &id, &y));
+        ca_status st = ca_reputation_get(a, &id, &x, sizeof(ca_reputation_score));
+        assert_status(st, ca_reputation_get(b, &id, &y, sizeof(ca_reputation_score)));
         if (st == CA_OK)
             assert_memory_equal(&x, &y, sizeof x);
     }
@@ -839,9 +844,9 @@ static void test_snapshot_round_trip(void **state)
     for (uint32_t n = 0; n < 42; n++) {
         ca_agent_id id = agent(n);
         ca_reputation_score p, q;
-        if (ca_reputation_get(a, &id, &p) != CA_OK)
+        if (ca_reputation_get(a, &id, &p, sizeof(ca_reputation_score)) != CA_OK)
             continue;
-        assert_ok(ca_reputation_get(b, &id, &q));
+        assert_ok(ca_reputation_get(b, &id, &q, sizeof(ca_reputation_score)));
         assert_memory_equal(&p, &q, sizeof p);
     }
     /* Only into an empty handle with the same scoring options. */
@@ -957,8 +962,7 @@ typedef struct settled_fx {
 static void sx_op(settled_fx *f, uint32_t type, int signer, int counterparty, uint64_t amount,
                   uint64_t amount2)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = f->id[signer];
     op.nonce = f->nonce[signer] + 1;
@@ -1023,7 +1027,7 @@ static void sx_expect(const settled_fx *f, ca_reputation *rep, double positive, 
 {
     assert_ok(ca_reputation_update(rep, TH_T0 + 2000, NULL));
     ca_reputation_score s;
-    assert_ok(ca_reputation_get(rep, &f->id[SX_W1], &s));
+    assert_ok(ca_reputation_get(rep, &f->id[SX_W1], &s, sizeof(ca_reputation_score)));
     assert_int_equal(s.ratings_received, 1);
     if (!(s.positive > positive - 1e-9 && s.positive < positive + 1e-9 &&
           s.negative > negative - 1e-9 && s.negative < negative + 1e-9))
@@ -1053,7 +1057,7 @@ static void test_settled_released(void **state)
     assert_status(CA_ERR_DUPLICATE_RATING, ca_reputation_add_receipt(rep, f.t));
     assert_int_equal(ca_reputation_rating_count(rep), 1);
     ca_reputation_score s;
-    assert_ok(ca_reputation_get(rep, &f.id[SX_REQ], &s));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_REQ], &s, sizeof(ca_reputation_score)));
     assert_int_equal(s.ratings_given, 1);
 
     /* A thread that is not settled yet has nothing to rate. */
@@ -1111,20 +1115,19 @@ static void test_sync_stakes(void **state)
     const uint64_t now = TH_T0 + 3000;
     assert_ok(ca_reputation_sync_stakes(rep, f.l, now));
     ca_reputation_score sc;
-    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc, sizeof(ca_reputation_score)));
     assert_int_equal(sc.stake, 300);
-    assert_ok(ca_reputation_get(rep, &f.id[SX_W2], &sc));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W2], &sc, sizeof(ca_reputation_score)));
     assert_int_equal(sc.stake, 200); /* 150 bonded + 50 unbonding */
-    assert_ok(ca_reputation_get(rep, &f.id[SX_REQ], &sc));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_REQ], &sc, sizeof(ca_reputation_score)));
     assert_int_equal(sc.stake, 0); /* an account, nothing bonded */
-    assert_ok(ca_reputation_get(rep, &stranger, &sc));
+    assert_ok(ca_reputation_get(rep, &stranger, &sc, sizeof(ca_reputation_score)));
     assert_int_equal(sc.stake, 0);                       /* no account */
     assert_int_equal(ca_reputation_agent_count(rep), 4); /* the ledger's other accounts not added */
 
     /* The arbiter rules against W1 (10% slashed, jailed 5 s): no stake weight while jailed. */
     sx_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SX_REQ, SX_W1, 80, 20);
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_SLASH;
     op.evidence = CA_LEDGER_EVIDENCE_DISPUTE;
     op.signer = f.id[SX_ARB];
@@ -1132,14 +1135,14 @@ static void test_sync_stakes(void **state)
     op.counterparty = f.id[SX_W1];
     op.ref = f.h.award.id;
     assert_ok(ca_ledger_apply(f.l, &op, now, NULL));
-    ca_ledger_account_info acc;
+    ca_ledger_account_info acc = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_ok(ca_ledger_account(f.l, &f.id[SX_W1], &acc));
     assert_true(acc.jailed_until > now);
     assert_ok(ca_reputation_sync_stakes(rep, f.l, now));
-    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc, sizeof(ca_reputation_score)));
     assert_int_equal(sc.stake, 0);
     assert_ok(ca_reputation_sync_stakes(rep, f.l, acc.jailed_until));
-    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc));
+    assert_ok(ca_reputation_get(rep, &f.id[SX_W1], &sc, sizeof(ca_reputation_score)));
     assert_int_equal(sc.stake, acc.bonded + acc.unbonding);
     assert_true(sc.stake < 300); /* what the slash left */
     ca_reputation_free(rep);
@@ -1400,9 +1403,9 @@ static void test_offense_snapshot(void **state)
     for (uint32_t n = 0; n < 80; n++) {
         ca_agent_id x = agent(n);
         ca_reputation_score p, q;
-        if (ca_reputation_get(a, &x, &p) != CA_OK)
+        if (ca_reputation_get(a, &x, &p, sizeof(ca_reputation_score)) != CA_OK)
             continue;
-        assert_ok(ca_reputation_get(c, &x, &q));
+        assert_ok(ca_reputation_get(c, &x, &q, sizeof(ca_reputation_score)));
         assert_memory_equal(&p, &q, sizeof p);
     }
     /* An offense with a task's fingerprint is refused on import. */
@@ -1482,8 +1485,8 @@ static void assert_same_scores(const ca_reputation *a, const ca_reputation *b)
     for (uint32_t n = 0; n < 64; n++) {
         ca_agent_id id = agent(n);
         ca_reputation_score x, y;
-        ca_status st = ca_reputation_get(a, &id, &x);
-        assert_status(st, ca_reputation_get(b, &id, &y));
+        ca_status st = ca_reputation_get(a, &id, &x, sizeof(ca_reputation_score));
+        assert_status(st, ca_reputation_get(b, &id, &y, sizeof(ca_reputation_score)));
         if (st != CA_OK)
             continue;
         assert_memory_equal(&x.global, &y.global, sizeof x.global);
@@ -1533,7 +1536,7 @@ static void test_prune_score_neutral(void **state)
     for (uint32_t n = 0; n < 64; n++) {
         ca_agent_id id = agent(n);
         ca_reputation_score x;
-        if (ca_reputation_get(b, &id, &x) != CA_OK)
+        if (ca_reputation_get(b, &id, &x, sizeof(ca_reputation_score)) != CA_OK)
             continue;
         assert_int_equal(x.ratings_received, m.received[n]);
         assert_int_equal(x.ratings_given, m.given[n]);
@@ -1542,7 +1545,8 @@ static void test_prune_score_neutral(void **state)
     assert_int_equal(s50.ratings_received + s50.ratings_given, 0);
 
     /* Updates at now and later give the same bits as on the unpruned copy. */
-    ca_reputation_stats sa, sb;
+    ca_reputation_stats sa = {.version = CA_REPUTATION_STATS_VERSION},
+                        sb = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(a, now, &sa));
     assert_ok(ca_reputation_update(b, now, &sb));
     assert_int_equal(sa.iterations, sb.iterations);
@@ -1752,7 +1756,7 @@ static void test_sybil_flood_needs_trust_or_stake(void **state)
                 ca_agent_id id = agent(SYB0 + i);
                 assert_ok(ca_reputation_set_stake(rep[c], &id, HONEST * 1000 / SYBILS));
             }
-        ca_reputation_stats st;
+        ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
         assert_ok(ca_reputation_update(rep[c], T0_MS, &st));
         assert_true(st.converged);
     }
@@ -1793,8 +1797,7 @@ static ca_status self_hire(ca_identity *s, ca_identity *w, uint64_t t0, ca_ledge
     const uint32_t types[4] = {CA_LEDGER_OP_ESCROW_OPEN, CA_LEDGER_OP_ESCROW_DELIVER,
                                CA_LEDGER_OP_ESCROW_RELEASE, CA_LEDGER_OP_TRANSFER};
     for (int k = 0; k < 4; k++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = types[k];
         int by_worker =
             types[k] == CA_LEDGER_OP_ESCROW_DELIVER || types[k] == CA_LEDGER_OP_TRANSFER;
@@ -1848,8 +1851,7 @@ static void test_sybil_self_hire_buys_beta_not_trust(void **state)
     assert_ok(ca_ledger_new(&l, &lo));
     const ca_agent_id *fund[2] = {&sid, &wid};
     for (int i = 0; i < 2; i++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         op.signer = auth;
         op.nonce = (uint64_t)i + 1;
@@ -1869,17 +1871,18 @@ static void test_sybil_self_hire_buys_beta_not_trust(void **state)
     uint64_t nonce[2] = {0, 0};
     for (uint64_t k = 0; k < 20; k++) /* 100 units each are enough: they come back every time */
         assert_ok(self_hire(s, w, TH_T0 + k * 20000, l, nonce, rep));
-    ca_ledger_account_info a, b;
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION},
+                           b = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_ok(ca_ledger_account(l, &sid, &a));
     assert_ok(ca_ledger_account(l, &wid, &b));
     /* Twenty paid ratings cost the pair nothing: each payment was sent back. */
     assert_int_equal(a.balance, 100);
     assert_int_equal(b.balance, 100);
-    ca_reputation_stats st;
+    ca_reputation_stats st = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(rep, TH_T0 + 20 * 20000, &st));
     ca_reputation_score sw, sv;
-    assert_ok(ca_reputation_get(rep, &wid, &sw));
-    assert_ok(ca_reputation_get(rep, &v, &sv));
+    assert_ok(ca_reputation_get(rep, &wid, &sw, sizeof(ca_reputation_score)));
+    assert_ok(ca_reputation_get(rep, &v, &sv, sizeof(ca_reputation_score)));
     assert_int_equal(sw.ratings_received, 20);
     assert_true(sw.expected > sv.expected); /* the local score is bought */
     assert_true(sw.global == 0.0);          /* the global score is not */
@@ -1908,7 +1911,7 @@ static void test_sybil_self_hire_buys_beta_not_trust(void **state)
     q.now = TH_T0;
     ca_routing_result r[2];
     size_t got = 0;
-    assert_ok(ca_routing_select(rt, &q, r, 2, &got));
+    assert_ok(ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 2, &got));
     assert_int_equal(got, 2);
     assert_memory_equal(r[0].agent.bytes, wid.bytes, sizeof wid.bytes);
     ca_routing_free(rt);
@@ -1982,7 +1985,8 @@ static void test_slander_leaves_global_trust(void **state)
     for (uint32_t s = 0; s < SLANDERERS; s++)
         for (uint64_t k = 0; k < 10; k++)
             add(slandered, 5000 + s * 10 + k, SL0 + s, VICTIM, 0, 100000000, T0_MS);
-    ca_reputation_stats sc, ss;
+    ca_reputation_stats sc = {.version = CA_REPUTATION_STATS_VERSION},
+                        ss = {.version = CA_REPUTATION_STATS_VERSION};
     assert_ok(ca_reputation_update(clean, T0_MS, &sc));
     assert_ok(ca_reputation_update(slandered, T0_MS, &ss));
     assert_int_equal(sc.edges, ss.edges);
@@ -1990,9 +1994,9 @@ static void test_slander_leaves_global_trust(void **state)
     for (uint32_t n = 0; n < SL0 + SLANDERERS; n++) {
         ca_agent_id id = agent(n);
         ca_reputation_score a, b;
-        if (ca_reputation_get(clean, &id, &a) != CA_OK)
+        if (ca_reputation_get(clean, &id, &a, sizeof(ca_reputation_score)) != CA_OK)
             continue;
-        assert_ok(ca_reputation_get(slandered, &id, &b));
+        assert_ok(ca_reputation_get(slandered, &id, &b, sizeof(ca_reputation_score)));
         assert_memory_equal(&a.global, &b.global, sizeof a.global);
     }
     ca_reputation_score a = score_of(clean, VICTIM), b = score_of(slandered, VICTIM);

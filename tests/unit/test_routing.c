@@ -77,7 +77,7 @@ static size_t run_query(const ca_routing *rt, const char *pat, ca_routing_result
     q.capability = pat;
     q.capability_len = strlen(pat);
     size_t n = 99;
-    assert_ok(ca_routing_select(rt, &q, out, k, &n));
+    assert_ok(ca_routing_select(rt, &q, out, sizeof(ca_routing_result), k, &n));
     return n;
 }
 
@@ -113,7 +113,10 @@ static void test_options_and_sizes(void **state)
     }
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
-    o.weights.price_ref = 0;
+    ca_routing_weights zero_ref;
+    assert_ok(ca_routing_weights_init(&zero_ref, CA_ROUTING_WEIGHTS_VERSION));
+    zero_ref.price_ref = 0;
+    o.weights = &zero_ref;
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_new(&rt, &o));
     assert_ok(ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION));
     o.expected_agents = 1000;
@@ -136,7 +139,7 @@ static void test_add_get_and_sequence_rules(void **state)
     assert_ok(cai_routing_add_entry(rt, &t.e, 10));
     assert_int_equal(ca_routing_count(rt), 1);
 
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, &t.e.agent, &info));
     assert_int_equal(info.sequence, 5);
     assert_int_equal(info.stake, 777);
@@ -304,7 +307,8 @@ static void test_prefix_matching(void **state)
     for (size_t i = 0; i < sizeof badpat / sizeof badpat[0]; i++) {
         q.capability = badpat[i];
         q.capability_len = strlen(badpat[i]);
-        assert_status(CA_ERR_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 16, &cnt));
+        assert_status(CA_ERR_BAD_CAPABILITY,
+                      ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 16, &cnt));
     }
     ca_routing_free(rt);
 }
@@ -398,8 +402,8 @@ static void test_select_refusal_order(void **state)
 {
     (void)state;
     ca_routing *rt = new_rt();
-    ca_routing_weights w;
-    ca_routing_weights_default(&w);
+    ca_routing_weights w = {.version = CA_ROUTING_WEIGHTS_VERSION};
+    (void)ca_routing_weights_init(&w, CA_ROUTING_WEIGHTS_VERSION);
     w.price_ref = 0;
     ca_routing_query q;
     assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
@@ -410,16 +414,21 @@ static void test_select_refusal_order(void **state)
     q.version = CA_ROUTING_QUERY_VERSION + 1;
     ca_routing_result r[2];
     size_t n = 9;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, NULL, 2, &n));
-    assert_status(CA_ERR_UNSUPPORTED, ca_routing_select(rt, &q, r, 2, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_routing_select(rt, &q, NULL, sizeof(ca_routing_result), 2, &n));
+    assert_status(CA_ERR_UNSUPPORTED,
+                  ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 2, &n));
     q.version = CA_ROUTING_QUERY_VERSION;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, r, 2, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 2, &n));
     assert_string_equal(ca_last_error(), "routing: thompson must be 0 or 1");
     q.thompson = 1;
-    assert_status(CA_ERR_BAD_CAPABILITY, ca_routing_select(rt, &q, r, 2, &n));
+    assert_status(CA_ERR_BAD_CAPABILITY,
+                  ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 2, &n));
     q.capability = "*";
     q.capability_len = 1;
-    assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_select(rt, &q, r, 2, &n));
+    assert_status(CA_ERR_INVALID_ARGUMENT,
+                  ca_routing_select(rt, &q, r, sizeof(ca_routing_result), 2, &n));
     assert_int_equal(n, 0);
     ca_routing_free(rt);
 }
@@ -441,7 +450,7 @@ static void test_explain_matches_documentation(void **state)
     assert_int_equal(run_query(rt, "svc", &r, 1, NULL), 1);
     char line[512];
     size_t len;
-    assert_ok(ca_routing_result_explain(&r, line, sizeof line, &len));
+    assert_ok(ca_routing_result_explain(&r, sizeof(ca_routing_result), line, sizeof line, &len));
 
     char doc[512];
     documented_explain_line(CA_TEST_VECTORS_DIR "/../../include/cyberagent/routing.h",
@@ -455,7 +464,7 @@ static void test_explain_matches_documentation(void **state)
     memset(&r, 0, sizeof r);
     r.score = r.price_term = r.reputation_term = r.stake_term = r.latency_term = INT64_MIN;
     r.price_ppm = r.reputation_ppm = r.stake_ppm = r.latency_ppm = UINT32_MAX;
-    assert_ok(ca_routing_result_explain(&r, line, sizeof line, &len));
+    assert_ok(ca_routing_result_explain(&r, sizeof(ca_routing_result), line, sizeof line, &len));
     assert_int_equal(len, 217);
     ca_routing_free(rt);
 }
@@ -482,8 +491,9 @@ static void test_ranking_terms_and_updates(void **state)
     assert_int_equal(r[0].score, 5000000);
     char line[256];
     size_t len;
-    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_routing_result_explain(&r[0], line, 10, &len));
-    assert_ok(ca_routing_result_explain(&r[0], line, sizeof line, &len));
+    assert_status(CA_ERR_BUFFER_TOO_SMALL,
+                  ca_routing_result_explain(&r[0], sizeof(ca_routing_result), line, 10, &len));
+    assert_ok(ca_routing_result_explain(&r[0], sizeof(ca_routing_result), line, sizeof line, &len));
     assert_int_equal(len, strlen(line));
     assert_string_equal(line, "score 5000000 = price 1500000 (500000 ppm) + reputation 2000000 "
                               "(500000 ppm) + stake 1000000 (500000 ppm) + latency 500000 "
@@ -516,7 +526,7 @@ static void test_ranking_terms_and_updates(void **state)
     th->e.sequence = 2;
     th->e.stake = 999999999;
     assert_ok(cai_routing_add_entry(rt, &th->e, 0));
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, high, &info));
     assert_int_equal(info.stake, 3000000);
     assert_int_equal(info.claimed_stake, 999999999);
@@ -533,8 +543,8 @@ static void test_ranking_terms_and_updates(void **state)
     assert_status(CA_ERR_NOT_FOUND, ca_routing_remove(rt, &nobody));
 
     /* Other weights: full-scan path, same terms formula. */
-    ca_routing_weights w;
-    ca_routing_weights_default(&w);
+    ca_routing_weights w = {.version = CA_ROUTING_WEIGHTS_VERSION};
+    (void)ca_routing_weights_init(&w, CA_ROUTING_WEIGHTS_VERSION);
     w.stake = 0;
     ca_routing_query q;
     assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
@@ -563,7 +573,7 @@ static void test_expiry_and_remove(void **state)
     assert_int_equal(ca_routing_count(rt), 25);
     for (uint32_t i = 0; i < 50; i++) {
         ca_agent_id id = make_id(i);
-        ca_routing_agent_info info;
+        ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
         ca_status st = ca_routing_get(rt, &id, &info);
         assert_int_equal(st, 100 + (i * 37) % 50 < 125 ? CA_ERR_NOT_FOUND : CA_OK);
     }
@@ -955,8 +965,8 @@ static void test_randomized_vs_brute_force(void **state)
         /* query */
         ca_routing_query q;
         assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
-        ca_routing_weights w;
-        ca_routing_weights_default(&w);
+        ca_routing_weights w = {.version = CA_ROUTING_WEIGHTS_VERSION};
+        (void)ca_routing_weights_init(&w, CA_ROUTING_WEIGHTS_VERSION);
         q.now = now - rnd() % 60;
         if (rnd() % 2)
             q.max_price = rnd() % 6000;
@@ -992,8 +1002,8 @@ static void test_randomized_vs_brute_force(void **state)
         size_t k = 1 + rnd() % 12;
         ca_routing_result got[16];
         static refres want[M_AGENTS];
-        ca_routing_weights defw;
-        ca_routing_weights_default(&defw);
+        ca_routing_weights defw = {.version = CA_ROUTING_WEIGHTS_VERSION};
+        (void)ca_routing_weights_init(&defw, CA_ROUTING_WEIGHTS_VERSION);
         ca_routing_query rq = q;
         if (rq.weights == NULL)
             rq.weights = &defw;
@@ -1049,6 +1059,7 @@ static ca_card *signed_card(uint8_t tag, uint64_t seq, uint64_t price, uint64_t 
     p.not_after = CARD_NOW + 3600000;
     p.sequence = seq;
     p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
     p.capability_count = 2;
     p.created_at = CARD_NOW;
     uint8_t buf[1024];
@@ -1077,7 +1088,7 @@ static void test_signed_cards(void **state)
 
     ca_agent_id agent;
     ca_card_agent(a2, &agent);
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, &agent, &info));
     assert_int_equal(info.sequence, 2);
     assert_int_equal(info.stake, 5000000);
@@ -1133,19 +1144,24 @@ static void test_bids(void **state)
     q.capability = "job.translate";
     q.capability_len = strlen(q.capability);
     ca_routing_result r[5];
-    assert_ok(ca_routing_score_bid(rt, &q, &bids[0], &r[0]));
+    assert_ok(ca_routing_score_bid(rt, &q, &bids[0], sizeof(ca_routing_bid), &r[0],
+                                   sizeof(ca_routing_result)));
     assert_int_equal(r[0].price, 1000);
     assert_int_equal(r[0].price_ppm, 500000);
     assert_int_equal(r[0].latency_ms, 800);
-    assert_status(CA_ERR_NOT_FOUND, ca_routing_score_bid(rt, &q, &bids[3], &r[0]));
-    assert_status(CA_ERR_NOT_FOUND, ca_routing_score_bid(rt, &q, &bids[4], &r[0]));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_score_bid(rt, &q, &bids[3], sizeof(ca_routing_bid),
+                                                         &r[0], sizeof(ca_routing_result)));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_score_bid(rt, &q, &bids[4], sizeof(ca_routing_bid),
+                                                         &r[0], sizeof(ca_routing_result)));
     ca_routing_bid fast = {id0, 1000, 100};
-    assert_ok(ca_routing_score_bid(rt, &q, &fast, &r[0]));
+    assert_ok(ca_routing_score_bid(rt, &q, &fast, sizeof(ca_routing_bid), &r[0],
+                                   sizeof(ca_routing_result)));
     assert_int_equal(r[0].latency_ms, 100);
     assert_int_equal(r[0].latency_ppm, 909090);
 
     size_t n = 0;
-    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 5, &n));
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, sizeof(ca_routing_bid), 5, r,
+                                   sizeof(ca_routing_result), 5, &n));
     assert_int_equal(n, 3);
     /* id1: price 800000*3 + rep 500000*4 = 4400000 + stake/latency (same for all)
      * id2: price  250000*3 + rep 900000*4 = 4350000; id0: 1500000 + 2000000 = 3500000 */
@@ -1153,30 +1169,38 @@ static void test_bids(void **state)
     assert_memory_equal(r[1].agent.bytes, id2.bytes, 32);
     assert_memory_equal(r[2].agent.bytes, id0.bytes, 32);
     assert_true(r[0].score > r[1].score && r[1].score > r[2].score);
-    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 1, &n));
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, sizeof(ca_routing_bid), 5, r,
+                                   sizeof(ca_routing_result), 1, &n));
     assert_int_equal(n, 1);
     assert_memory_equal(r[0].agent.bytes, id1.bytes, 32);
 
     /* A filter drops the bid, and says so. */
     q.max_price = 2000;
-    assert_status(CA_ERR_ROUTING_INELIGIBLE, ca_routing_score_bid(rt, &q, &bids[2], &r[0]));
+    assert_status(CA_ERR_ROUTING_INELIGIBLE,
+                  ca_routing_score_bid(rt, &q, &bids[2], sizeof(ca_routing_bid), &r[0],
+                                       sizeof(ca_routing_result)));
     assert_int_equal(r[0].price, 3000);
-    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 5, &n));
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, sizeof(ca_routing_bid), 5, r,
+                                   sizeof(ca_routing_result), 5, &n));
     assert_int_equal(n, 2);
     q.max_price = UINT64_MAX;
     /* Prefix patterns work for bids too. */
     q.capability = "job.*";
     q.capability_len = 5;
-    assert_ok(ca_routing_score_bid(rt, &q, &bids[3], &r[0]));
+    assert_ok(ca_routing_score_bid(rt, &q, &bids[3], sizeof(ca_routing_bid), &r[0],
+                                   sizeof(ca_routing_result)));
     assert_string_equal(r[0].capability, "job.review");
-    assert_ok(ca_routing_rank_bids(rt, &q, bids, 5, r, 5, &n));
+    assert_ok(ca_routing_rank_bids(rt, &q, bids, sizeof(ca_routing_bid), 5, r,
+                                   sizeof(ca_routing_result), 5, &n));
     assert_int_equal(n, 4);
     assert_memory_equal(r[0].agent.bytes, id3.bytes, 32); /* price 10 */
-    assert_ok(ca_routing_rank_bids(rt, &q, NULL, 0, r, 5, &n));
+    assert_ok(ca_routing_rank_bids(rt, &q, NULL, sizeof(ca_routing_bid), 0, r,
+                                   sizeof(ca_routing_result), 5, &n));
     assert_int_equal(n, 0);
     /* The same agent bidding twice appears once, with its better bid. */
     ca_routing_bid twice[3] = {{id0, 900, 0}, {id0, 100, 0}, {id1, 5000, 0}};
-    assert_ok(ca_routing_rank_bids(rt, &q, twice, 3, r, 5, &n));
+    assert_ok(ca_routing_rank_bids(rt, &q, twice, sizeof(ca_routing_bid), 3, r,
+                                   sizeof(ca_routing_result), 5, &n));
     assert_int_equal(n, 2);
     assert_memory_equal(r[0].agent.bytes, id0.bytes, 32);
     assert_int_equal(r[0].price, 100);
@@ -1196,8 +1220,7 @@ typedef struct sync_fx {
 static void sy_op(sync_fx *f, uint32_t type, uint32_t signer, uint32_t counterparty,
                   uint64_t amount, uint64_t amount2, uint64_t now)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = make_id(signer);
     op.nonce = ++f->nonce[signer];
@@ -1214,8 +1237,7 @@ static void sy_op(sync_fx *f, uint32_t type, uint32_t signer, uint32_t counterpa
 
 static void sy_mint(sync_fx *f, uint32_t to, uint64_t amount)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_MINT;
     op.signer = f->auth;
     op.nonce = ++f->auth_nonce;
@@ -1288,7 +1310,7 @@ static void test_sync_stakes(void **state)
     sy_fill(ref, 777777);
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_sync_stakes(NULL, f.l, 0));
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_routing_sync_stakes(rt, NULL, 0));
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     ca_agent_id id2 = make_id(2);
     assert_ok(ca_routing_get(rt, &id2, &info));
     assert_int_equal(info.stake, 777777); /* a failed call changed nothing */
@@ -1300,7 +1322,7 @@ static void test_sync_stakes(void **state)
     check_invariants(rt);
     for (uint32_t i = 0; i < SY_AGENTS; i++) {
         ca_agent_id id = make_id(i);
-        ca_ledger_account_info acc;
+        ca_ledger_account_info acc = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
         uint64_t want = 0;
         if (ca_ledger_account(f.l, &id, &acc) == CA_OK)
             want = acc.bonded + acc.unbonding;
@@ -1315,8 +1337,7 @@ static void test_sync_stakes(void **state)
 
     /* The arbiter rules against agent 5 (DISPUTE): slashed and jailed 5 s. */
     sy_op(&f, CA_LEDGER_OP_ESCROW_OPEN, SY_HIRER, 5, 80, 20, now);
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = CA_LEDGER_OP_SLASH;
     op.evidence = CA_LEDGER_EVIDENCE_DISPUTE;
     op.signer = f.arb;
@@ -1325,7 +1346,7 @@ static void test_sync_stakes(void **state)
     memset(op.ref.bytes, 0xE5, sizeof op.ref.bytes);
     assert_ok(ca_ledger_apply(f.l, &op, now, NULL));
     ca_agent_id id5 = make_id(5);
-    ca_ledger_account_info acc5;
+    ca_ledger_account_info acc5 = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
     assert_ok(ca_ledger_account(f.l, &id5, &acc5));
     assert_true(acc5.jailed_until > now);
     assert_true(acc5.bonded + acc5.unbonding > 0 && acc5.bonded + acc5.unbonding < 3500);
@@ -1352,7 +1373,9 @@ static void test_sync_stakes(void **state)
     ca_routing_bid bid = {id5, 100, 0};
     q.capability = "sync.job";
     q.capability_len = 8;
-    assert_status(CA_ERR_ROUTING_INELIGIBLE, ca_routing_score_bid(rt, &q, &bid, &r[0]));
+    assert_status(CA_ERR_ROUTING_INELIGIBLE,
+                  ca_routing_score_bid(rt, &q, &bid, sizeof(ca_routing_bid), &r[0],
+                                       sizeof(ca_routing_result)));
 
     /* A new card cannot raise the ledger's stake. */
     tentry t;
@@ -1424,17 +1447,18 @@ static void test_sync_reputation(void **state)
     assert_int_equal(ca_routing_count(rt), SY_AGENTS); /* the hirer is not added */
     for (uint32_t i = 0; i < SY_AGENTS; i++) {
         ca_agent_id id = make_id(i);
-        ca_routing_agent_info info;
+        ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
         assert_ok(ca_routing_get(rt, &id, &info));
         ca_reputation_score sc;
         if (i >= 30) {
-            assert_status(CA_ERR_NOT_FOUND, ca_reputation_get(rep, &id, &sc));
+            assert_status(CA_ERR_NOT_FOUND,
+                          ca_reputation_get(rep, &id, &sc, sizeof(ca_reputation_score)));
             assert_int_equal(info.reputation_ppm, 10000 * i);
             assert_int_equal(info.positive_milli, i);
             assert_int_equal(info.negative_milli, 2 * i);
             continue;
         }
-        assert_ok(ca_reputation_get(rep, &id, &sc));
+        assert_ok(ca_reputation_get(rep, &id, &sc, sizeof(ca_reputation_score)));
         /* The documented mapping (what the hiring demo pushed by hand). */
         double e = sc.expected * (double)CA_LEDGER_PPM + 0.5;
         uint32_t ppm = e >= (double)CA_LEDGER_PPM ? CA_LEDGER_PPM : (uint32_t)e;
@@ -1450,7 +1474,7 @@ static void test_sync_reputation(void **state)
         assert_ok(ca_routing_set_evidence(ref, &id, pm, nm));
     }
     ca_agent_id id7 = make_id(7);
-    ca_routing_agent_info info7;
+    ca_routing_agent_info info7 = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, &id7, &info7));
     assert_true(info7.positive_milli + info7.negative_milli > 1000); /* fractions kept */
     sy_same_rankings(rt, ref, 0);
@@ -1576,7 +1600,7 @@ static void test_far_future_flood_ends(void **state)
     }
     assert_int_equal(rt->live_caps, 64);
     ca_agent_id sybil = make_id(500);
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, &sybil, &info));
     assert_true(info.valid_until == t0 + life); /* clamped: 2^64-1 is not kept */
 
@@ -1799,7 +1823,7 @@ static void test_options_version_1(void **state)
     t.e.valid_until = UINT64_MAX;
     assert_ok(cai_routing_add_entry(rt, &t.e, 5));
     ca_agent_id id = make_id(1);
-    ca_routing_agent_info info;
+    ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
     assert_ok(ca_routing_get(rt, &id, &info));
     assert_true(info.valid_until == 5 + CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT);
     ca_routing_free(rt);

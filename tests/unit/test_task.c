@@ -95,7 +95,7 @@ static void test_happy_path(void **state)
     assert_string_equal(ca_task_state_name(ca_task_get_state(t)), "working");
     const ca_task_msg *aw = ca_task_last(t, CA_KIND_TASK_AWARD);
     assert_non_null(aw);
-    ca_task_award a;
+    ca_task_award a = {.version = CA_TASK_AWARD_VERSION};
     assert_ok(ca_task_msg_award(aw, &a));
     assert_memory_equal(a.worker.bytes, W1ID.bytes, 32);
     assert_true(a.price == 80 && a.collateral == 10 && a.deadline == T0 + 8000);
@@ -108,29 +108,29 @@ static void test_happy_path(void **state)
 
     /* typed views of every message */
     const ca_task_msg *m = ca_task_message(t, 0);
-    ca_task_request rq;
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     assert_ok(ca_task_msg_request(m, &rq));
     assert_string_equal(rq.capability, "llm.translate.en-fr");
-    assert_int_equal(rq.input.data_len, 7);
-    assert_memory_equal(rq.input.data, "bonjour", 7);
-    assert_null(rq.input.uri);
+    assert_int_equal(rq.input->data_len, 7);
+    assert_memory_equal(rq.input->data, "bonjour", 7);
+    assert_null(rq.input->uri);
     assert_false(rq.has_recipient);
     assert_false(ca_task_msg_parent(m, NULL));
-    ca_task_bid bid;
+    ca_task_bid bid = {.version = CA_TASK_BID_VERSION};
     assert_status(CA_ERR_WRONG_KIND, ca_task_msg_bid(m, &bid));
     m = ca_task_find(t, &h.result.id);
     assert_non_null(m);
-    ca_task_result res;
+    ca_task_result res = {.version = CA_TASK_RESULT_VERSION};
     assert_ok(ca_task_msg_result(m, &res));
     assert_false(res.failed);
-    assert_memory_equal(res.output.data, "bonjour -> hello", 16);
+    assert_memory_equal(res.output->data, "bonjour -> hello", 16);
     ca_hash parent;
     assert_true(ca_task_msg_parent(m, &parent));
     assert_memory_equal(parent.bytes, h.award.id.bytes, 32);
     ca_task_msg_task_id(m, &parent);
     assert_memory_equal(parent.bytes, h.request.id.bytes, 32);
     m = ca_task_find(t, &h.receipt.id);
-    ca_task_receipt rc;
+    ca_task_receipt rc = {.version = CA_TASK_RECEIPT_VERSION};
     assert_ok(ca_task_msg_receipt(m, &rc));
     assert_true(rc.accept && rc.rating == 90 && rc.paid == 80);
     assert_memory_equal(rc.worker.bytes, W1ID.bytes, 32);
@@ -166,7 +166,7 @@ static void test_failed_and_rejected(void **state)
     assert_ok(put(t, &h.bid1));
     assert_ok(put(t, &h.award));
     assert_ok(put(t, &h.result));
-    ca_task_result res;
+    ca_task_result res = {.version = CA_TASK_RESULT_VERSION};
     const ca_task_msg *m = ca_task_last(t, CA_KIND_TASK_RESULT);
     assert_non_null(m);
     assert_ok(ca_task_msg_result(m, &res));
@@ -293,7 +293,7 @@ static void test_bid_rules(void **state)
     th_msg req;
     assert_ok(th_request(&req, R, T0, T0 + 10000, 100, 10, &W2ID));
     assert_ok(th_new(&t, &req, T0 + 10));
-    ca_task_request rq;
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     assert_ok(ca_task_msg_request(ca_task_message(t, 0), &rq));
     assert_true(rq.has_recipient);
     assert_memory_equal(rq.recipient.bytes, W2ID.bytes, 32);
@@ -518,7 +518,7 @@ static void test_dispute_rules(void **state)
     assert_true(ca_task_disputed(t, CA_TASK_PARTY_REQUESTER));
     assert_false(ca_task_disputed(t, CA_TASK_PARTY_WORKER));
     assert_int_equal(ca_task_get_state(t), CA_TASK_INPUT_REQUIRED); /* state unchanged */
-    ca_task_dispute d;
+    ca_task_dispute d = {.version = CA_TASK_DISPUTE_VERSION};
     assert_ok(ca_task_msg_dispute(ca_task_find(t, &m.id), &d));
     assert_int_equal(d.ref_count, 2);
     assert_memory_equal(d.refs[1].bytes, h.result.id.bytes, 32);
@@ -534,7 +534,7 @@ static void test_dispute_rules(void **state)
     /* the builder needs an explicit parent and distinct refs */
     ca_envelope_params ep;
     th_env(&ep, T0, NULL);
-    ca_task_dispute body = {*task, "x", refs, 1};
+    ca_task_dispute body = {CA_TASK_DISPUTE_VERSION, *task, "x", refs, 1};
     size_t len;
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_task_dispute_sign(R, &ep, &body, m.buf, sizeof m.buf, &len, NULL));
@@ -755,12 +755,13 @@ static void test_bodies(void **state)
     ca_hash task = {{1}}, other = {{2}};
     /* a bid whose explicit parent differs from the task it names */
     th_env(&ep, T0, &other);
-    ca_task_bid bid = {task, 1, 2, 3};
+    ca_task_bid bid = {CA_TASK_BID_VERSION, task, 1, 2, 3};
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_task_bid_sign(W1, &ep, &bid, m.buf, sizeof m.buf, &m.len, NULL));
     /* a request with a parent */
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
+    ca_task_content rq_in = {.version = CA_TASK_CONTENT_VERSION};
+    rq.input = &rq_in;
     rq.capability = "a.b";
     rq.deadline = T0 + 1;
     assert_status(CA_ERR_INVALID_ARGUMENT,
@@ -770,36 +771,36 @@ static void test_bodies(void **state)
     assert_status(CA_ERR_BAD_CAPABILITY,
                   ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, NULL));
     rq.capability = "a.b";
-    rq.input.uri = "https://example.org/in.txt";
-    rq.input.data_len = 1;
-    rq.input.data = (const uint8_t *)"x";
+    rq_in.uri = "https://example.org/in.txt";
+    rq_in.data_len = 1;
+    rq_in.data = (const uint8_t *)"x";
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, NULL));
-    rq.input.data_len = 0;
-    memset(rq.input.hash.bytes, 0xab, 32);
+    rq_in.data_len = 0;
+    memset(rq_in.hash.bytes, 0xab, 32);
     assert_ok(ca_task_request_sign(R, &ep, &rq, m.buf, sizeof m.buf, &m.len, &m.id));
     ca_envelope *env = NULL;
     ca_task_msg *msg = NULL;
     assert_ok(ca_envelope_open(&env, m.buf, m.len, T0, NULL));
     assert_ok(ca_task_msg_parse(&msg, env, NULL));
-    ca_task_request got;
+    ca_task_request got = {.version = CA_TASK_REQUEST_VERSION};
     assert_ok(ca_task_msg_request(msg, &got));
-    assert_string_equal(got.input.uri, "https://example.org/in.txt");
-    assert_memory_equal(got.input.hash.bytes, rq.input.hash.bytes, 32);
+    assert_string_equal(got.input->uri, "https://example.org/in.txt");
+    assert_memory_equal(got.input->hash.bytes, rq.input->hash.bytes, 32);
     assert_int_equal(ca_task_msg_kind(msg), CA_KIND_TASK_REQUEST);
     assert_true(ca_task_msg_created_at(msg) == T0);
     ca_task_msg_free(msg);
     ca_envelope_free(env);
 
     /* sealed + compressed result: the recipient reads it, nobody else */
-    ca_task_result res;
-    memset(&res, 0, sizeof res);
+    ca_task_result res = {.version = CA_TASK_RESULT_VERSION};
     res.task = task;
     res.award = other;
     static uint8_t big[4000];
     memset(big, 'z', sizeof big);
-    res.output.data = big;
-    res.output.data_len = sizeof big;
+    const ca_task_content big_out = {
+        .version = CA_TASK_CONTENT_VERSION, .data = big, .data_len = sizeof big};
+    res.output = &big_out;
     th_env(&ep, T0, NULL);
     ep.recipient = &RID;
     ep.flags = CA_ENVELOPE_SEAL | CA_ENVELOPE_COMPRESS;
@@ -811,8 +812,8 @@ static void test_bodies(void **state)
     assert_status(CA_ERR_SEALED, ca_task_msg_parse(&msg, env, X));
     assert_ok(ca_task_msg_parse(&msg, env, R));
     assert_ok(ca_task_msg_result(msg, &res));
-    assert_int_equal(res.output.data_len, sizeof big);
-    assert_memory_equal(res.output.data, big, sizeof big);
+    assert_int_equal(res.output->data_len, sizeof big);
+    assert_memory_equal(res.output->data, big, sizeof big);
     ca_task_msg_free(msg);
     ca_envelope_free(env);
 
@@ -1136,11 +1137,11 @@ static void test_evidence_max_size(void **state)
     size_t rq_len = 0, r1_len = 0, r2_len = 0;
     ca_envelope_params ep;
     th_env(&ep, T0, NULL);
-    ca_task_request rb;
-    memset(&rb, 0, sizeof rb);
+    ca_task_request rb = {.version = CA_TASK_REQUEST_VERSION};
     rb.capability = "a123456789012345678901234567890.b12345678901234567890123456789";
-    rb.input.data = big;
-    rb.input.data_len = CA_TASK_INLINE_MAX;
+    const ca_task_content rb_in = {
+        .version = CA_TASK_CONTENT_VERSION, .data = big, .data_len = CA_TASK_INLINE_MAX};
+    rb.input = &rb_in;
     rb.max_price = UINT64_MAX;
     rb.deadline = UINT64_MAX;
     rb.collateral = UINT64_MAX;
@@ -1150,12 +1151,10 @@ static void test_evidence_max_size(void **state)
     assert_ok(th_bid(&bid, W1, &task, T0 + 1, UINT64_MAX, UINT64_MAX - 1, UINT64_MAX));
     assert_ok(
         th_award(&award, R, &task, &bid.id, &W1ID, UINT64_MAX, UINT64_MAX, UINT64_MAX, T0 + 2));
-    ca_task_result res;
-    memset(&res, 0, sizeof res);
+    ca_task_result res = {.version = CA_TASK_RESULT_VERSION};
     res.task = task;
     res.award = award.id;
-    res.output.data = big;
-    res.output.data_len = CA_TASK_INLINE_MAX;
+    res.output = &rb_in;
     th_env(&ep, T0 + 3, NULL);
     assert_ok(ca_task_result_sign(W1, &ep, &res, r1, cap, &r1_len, NULL));
     big[0] ^= 1;

@@ -91,13 +91,13 @@ static void test_reply_hire(void **state)
     ca_task_msg_free(rq);
     assert_ok(th_apply(t, &bid, T0 + 110));
     expect_envelope(&bid, CA_KIND_TASK_BID, &req.id, &RID);
-    ca_task_bid b;
+    ca_task_bid b = {.version = CA_TASK_BID_VERSION};
     assert_ok(ca_task_msg_bid(ca_task_last(t, CA_KIND_TASK_BID), &b));
     assert_memory_equal(b.task.bytes, req.id.bytes, CA_HASH_BYTES);
     assert_true(b.price == 80 && b.completion == T0 + 5000 && b.collateral == 10);
     /* The same bytes as the general builder given every field and the recipient. */
     ep.recipient = &RID;
-    const ca_task_bid full = {req.id, 80, T0 + 5000, 10};
+    const ca_task_bid full = {CA_TASK_BID_VERSION, req.id, 80, T0 + 5000, 10};
     assert_ok(ca_task_bid_sign(W1, &ep, &full, plain.buf, sizeof plain.buf, &plain.len, NULL));
     assert_int_equal(plain.len, bid.len);
     assert_memory_equal(plain.buf, bid.buf, bid.len);
@@ -111,7 +111,7 @@ static void test_reply_hire(void **state)
         ca_task_award_reply(R, &ep, bm, 0, award.buf, sizeof award.buf, &award.len, &award.id));
     assert_ok(th_apply(t, &award, T0 + 310));
     expect_envelope(&award, CA_KIND_TASK_AWARD, &bid.id, &W1ID);
-    ca_task_award a;
+    ca_task_award a = {.version = CA_TASK_AWARD_VERSION};
     assert_ok(ca_task_msg_award(ca_task_last(t, CA_KIND_TASK_AWARD), &a));
     assert_memory_equal(a.task.bytes, req.id.bytes, CA_HASH_BYTES);
     assert_memory_equal(a.bid.bytes, bid.id.bytes, CA_HASH_BYTES);
@@ -124,20 +124,21 @@ static void test_reply_hire(void **state)
 
     /* RESULT: the worker reads the award it got and decides the output. */
     ca_task_msg *am = parse(&award);
-    const ca_task_content out = {(const uint8_t *)"bonjour -> hello", 16, NULL, {{0}}};
+    const ca_task_content out = {
+        CA_TASK_CONTENT_VERSION, (const uint8_t *)"bonjour -> hello", 16, NULL, {{0}}};
     th_env(&ep, T0 + 1000, NULL);
     assert_ok(ca_task_result_reply(W1, &ep, am, &out, result.buf, sizeof result.buf, &result.len,
                                    &result.id));
     ca_task_msg_free(am);
     assert_ok(th_apply(t, &result, T0 + 1010));
     expect_envelope(&result, CA_KIND_TASK_RESULT, &award.id, &RID);
-    ca_task_result rs;
+    ca_task_result rs = {.version = CA_TASK_RESULT_VERSION};
     assert_ok(ca_task_msg_result(ca_task_last(t, CA_KIND_TASK_RESULT), &rs));
     assert_memory_equal(rs.task.bytes, req.id.bytes, CA_HASH_BYTES);
     assert_memory_equal(rs.award.bytes, award.id.bytes, CA_HASH_BYTES);
     assert_false(rs.failed);
-    assert_int_equal(rs.output.data_len, 16);
-    assert_memory_equal(rs.output.data, "bonjour -> hello", 16);
+    assert_int_equal(rs.output->data_len, 16);
+    assert_memory_equal(rs.output->data, "bonjour -> hello", 16);
 
     /* RECEIPT: the requester decides accept, rating and payment. */
     th_env(&ep, T0 + 2000, NULL);
@@ -146,7 +147,7 @@ static void test_reply_hire(void **state)
     assert_ok(th_apply(t, &receipt, T0 + 2010));
     assert_int_equal(ca_task_get_state(t), CA_TASK_COMPLETED);
     expect_envelope(&receipt, CA_KIND_TASK_RECEIPT, &result.id, &W1ID);
-    ca_task_receipt rc;
+    ca_task_receipt rc = {.version = CA_TASK_RECEIPT_VERSION};
     assert_ok(ca_task_msg_receipt(ca_task_last(t, CA_KIND_TASK_RECEIPT), &rc));
     assert_memory_equal(rc.task.bytes, req.id.bytes, CA_HASH_BYTES);
     assert_memory_equal(rc.award.bytes, award.id.bytes, CA_HASH_BYTES);
@@ -159,7 +160,8 @@ static void test_reply_hire(void **state)
 /* Signs the reply `which` (0 bid, 1 award, 2 result, 3 receipt) to `to`. */
 static ca_status reply(int which, const ca_envelope_params *ep, const ca_task_msg *to, th_msg *m)
 {
-    static const ca_task_content out = {(const uint8_t *)"done", 4, NULL, {{0}}};
+    static const ca_task_content out = {
+        CA_TASK_CONTENT_VERSION, (const uint8_t *)"done", 4, NULL, {{0}}};
     switch (which) {
     case 0:
         return ca_task_bid_reply(W1, ep, to, 80, T0 + 5000, m->buf, sizeof m->buf, &m->len, NULL);
@@ -231,7 +233,7 @@ static void test_reply_refusals(void **state)
     /* the body checks of the kind's builder */
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_task_result_reply(W1, &ep, msgs[2], NULL, m.buf, sizeof m.buf, &len, NULL));
-    const ca_task_content bad = {NULL, 5, NULL, {{0}}};
+    const ca_task_content bad = {CA_TASK_CONTENT_VERSION, NULL, 5, NULL, {{0}}};
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_task_result_reply(W1, &ep, msgs[2], &bad, m.buf, sizeof m.buf, &len, NULL));
     assert_status(CA_ERR_INVALID_ARGUMENT,
@@ -257,14 +259,13 @@ static void test_builder_params_kind(void **state)
     ca_envelope_params ep;
     th_env(&ep, T0, NULL);
     const ca_hash task = {{7}};
-    const ca_task_bid bid = {task, 80, T0 + 5000, 10};
+    const ca_task_bid bid = {CA_TASK_BID_VERSION, task, 80, T0 + 5000, 10};
     ep.kind = CA_KIND_TASK_AWARD;
     assert_status(CA_ERR_WRONG_KIND,
                   ca_task_bid_sign(W1, &ep, &bid, m.buf, sizeof m.buf, &m.len, NULL));
     ep.kind = CA_KIND_TASK_BID;
     assert_ok(ca_task_bid_sign(W1, &ep, &bid, m.buf, sizeof m.buf, &m.len, NULL));
-    ca_task_request rq;
-    memset(&rq, 0, sizeof rq);
+    ca_task_request rq = {.version = CA_TASK_REQUEST_VERSION};
     rq.capability = "llm.summarize";
     rq.max_price = 100;
     rq.deadline = T0 + 10000;

@@ -170,6 +170,9 @@ CONSTANTS = {
     "CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT": 10000,
     "CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT": 400000,
     "CA_LEDGER_ESCROW_INFO_VERSION": 1,
+    "CA_LEDGER_ACCOUNT_INFO_VERSION": 1,
+    "CA_LEDGER_TOTALS_VERSION": 1,
+    "CA_LEDGER_OP_VERSION": 1,
     "CA_LEDGER_OPEN_INFO_VERSION": 1,
     "CA_LEDGER_LOG_INFO_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
@@ -217,6 +220,7 @@ CONSTANTS = {
     "CA_REPUTATION_MAX_RATINGS_LIMIT": 4294967280,
     "CA_REPUTATION_OFFENSE_HALVINGS": 4,
     "CA_REPUTATION_OPTIONS_VERSION": 1,
+    "CA_REPUTATION_STATS_VERSION": 1,
     "CA_REPUTATION_DAMPING_PPM_DEFAULT": 150000,
     "CA_REPUTATION_HALF_LIFE_MS_DEFAULT": 2592000000,
     "CA_REPUTATION_MAX_AGENTS_DEFAULT": 16777216,
@@ -256,6 +260,8 @@ CONSTANTS = {
     "CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT": 1000000,
     "CA_ROUTING_OPTIONS_VERSION": 2,
     "CA_ROUTING_QUERY_VERSION": 1,
+    "CA_ROUTING_WEIGHTS_VERSION": 1,
+    "CA_ROUTING_AGENT_INFO_VERSION": 1,
     "CA_ROUTING_QUERY_MAX_PRICE_DEFAULT": 0xFFFFFFFFFFFFFFFF,
     # routing.h (bids)
     "CA_ERR_ROUTING_INELIGIBLE": -602,
@@ -276,6 +282,14 @@ CONSTANTS = {
     "CA_TASK_MAX_SKEW_MS_DEFAULT": 30000,
     "CA_TASK_NONBID_MAX": 6,
     "CA_TASK_OPTIONS_VERSION": 2,
+    "CA_TASK_CONTENT_VERSION": 1,
+    "CA_TASK_REQUEST_VERSION": 1,
+    "CA_TASK_BID_VERSION": 1,
+    "CA_TASK_AWARD_VERSION": 1,
+    "CA_TASK_RESULT_VERSION": 1,
+    "CA_TASK_RECEIPT_VERSION": 1,
+    "CA_TASK_CANCEL_VERSION": 1,
+    "CA_TASK_DISPUTE_VERSION": 1,
     "CA_TASK_RATING_MAX": 100,
     "CA_TASK_REFS_MAX": 16,
     "CA_TASK_REJECTED": 7,
@@ -369,6 +383,7 @@ class ca_replay_guard_options(Structure):
 
 class ca_ledger_op(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("type", c_uint32),
         ("evidence", c_uint32),
         ("signer", ca_agent_id),
@@ -442,6 +457,7 @@ class ca_ledger_log_info(Structure):
 
 class ca_ledger_account_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("balance", c_uint64),
         ("bonded", c_uint64),
         ("unbonding", c_uint64),
@@ -493,6 +509,7 @@ class ca_key_info(Structure):
 
 class ca_ledger_totals(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("minted", c_uint64),
         ("burned", c_uint64),
         ("escrowed", c_uint64),
@@ -525,6 +542,7 @@ class ca_card_params(Structure):
         ("not_after", c_uint64),
         ("sequence", c_uint64),
         ("capabilities", P(ca_card_capability)),
+        ("capability_size", c_size_t),
         ("capability_count", c_size_t),
         ("created_at", c_uint64),
     ]
@@ -547,6 +565,7 @@ class ca_reputation_options(Structure):
 
 class ca_reputation_stats(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("iterations", c_uint32),
         ("converged", c_int),
         ("l1_change", c_double),
@@ -592,6 +611,7 @@ class ca_reputation(Structure):
 
 class ca_routing_weights(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("price", c_uint32),
         ("reputation", c_uint32),
         ("stake", c_uint32),
@@ -612,7 +632,7 @@ class ca_routing_options(Structure):
         ("max_name_chars", c_size_t),
         ("max_endpoint_bytes", c_size_t),
         ("default_reputation_ppm", c_uint32),
-        ("weights", ca_routing_weights),
+        ("weights", P(ca_routing_weights)),
         ("expected_agents", c_size_t),
         ("max_card_lifetime_ms", c_uint64),
     ]
@@ -620,6 +640,7 @@ class ca_routing_options(Structure):
 
 class ca_routing_agent_info(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("sequence", c_uint64),
         ("valid_from", c_uint64),
         ("valid_until", c_uint64),
@@ -696,6 +717,7 @@ class ca_routing_bid(Structure):
 
 class ca_task_content(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("data", P(c_uint8)),  # binary: read with string_at(data, data_len)
         ("data_len", c_size_t),
         ("uri", buf),
@@ -705,8 +727,9 @@ class ca_task_content(Structure):
 
 class ca_task_request(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("capability", buf),
-        ("input", ca_task_content),
+        ("input", P(ca_task_content)),
         ("max_price", c_uint64),
         ("deadline", c_uint64),
         ("collateral", c_uint64),
@@ -717,6 +740,7 @@ class ca_task_request(Structure):
 
 class ca_task_bid(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("price", c_uint64),
         ("completion", c_uint64),
@@ -726,6 +750,7 @@ class ca_task_bid(Structure):
 
 class ca_task_award(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("bid", ca_hash),
         ("worker", ca_agent_id),
@@ -737,10 +762,11 @@ class ca_task_award(Structure):
 
 class ca_task_result(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("award", ca_hash),
         ("failed", c_int),
-        ("output", ca_task_content),
+        ("output", P(ca_task_content)),
         ("failure_code", c_uint64),
         ("failure_message", buf),
     ]
@@ -748,6 +774,7 @@ class ca_task_result(Structure):
 
 class ca_task_receipt(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("award", ca_hash),
         ("result", ca_hash),
@@ -760,6 +787,7 @@ class ca_task_receipt(Structure):
 
 class ca_task_cancel(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("reason", buf),
     ]
@@ -767,6 +795,7 @@ class ca_task_cancel(Structure):
 
 class ca_task_dispute(Structure):
     _fields_ = [
+        ("version", c_uint32),
         ("task", ca_hash),
         ("reason", buf),
         ("refs", P(ca_hash)),
@@ -1027,7 +1056,7 @@ SIGNATURES = [
     ("ca_ledger_account", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_account_info)]),
     ("ca_ledger_apply_batch", ca_status, [P(ca_ledger), P(ca_ledger_op), c_size_t, c_uint64, P(ca_status), P(c_size_t)]),
     ("ca_ledger_apply", ca_status, [P(ca_ledger), P(ca_ledger_op), c_uint64, P(c_uint64)]),
-    ("ca_ledger_apply_log", ca_status, [P(ca_ledger), P(ca_ledger_log_entry), c_size_t, c_size_t, P(ca_status), P(c_size_t)]),
+    ("ca_ledger_apply_log", ca_status, [P(ca_ledger), P(ca_ledger_log_entry), c_size_t, c_size_t, P(ca_status), P(c_size_t)]),  # entries, entry_size, n
     ("ca_ledger_check", ca_status, [P(ca_ledger)]),
     ("ca_ledger_commit", ca_status, [P(ca_ledger), P(c_uint64)]),
     ("ca_ledger_escrow", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_escrow_info)]),
@@ -1052,21 +1081,21 @@ SIGNATURES = [
     ("ca_ledger_snapshot_export", ca_status, [P(ca_ledger), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_state_hash", ca_status, [P(ca_ledger), P(ca_hash)]),
     ("ca_ledger_submit", ca_status, [P(ca_ledger), buf, c_size_t, c_uint64, P(c_uint64)]),
-    ("ca_ledger_totals_get", None, [P(ca_ledger), P(ca_ledger_totals)]),
+    ("ca_ledger_totals_get", ca_status, [P(ca_ledger), P(ca_ledger_totals)]),
     # card.h, reputation.h
     ("ca_capability_check", ca_status, [buf, c_size_t]),
     ("ca_capability_max", c_size_t, []),
     ("ca_capability_segments_max", c_size_t, []),
     ("ca_card_agent", None, [P(ca_card), P(ca_agent_id)]),
     ("ca_card_capabilities_max", c_size_t, []),
-    ("ca_card_capability_at", ca_status, [P(ca_card), c_size_t, P(ca_card_capability)]),
+    ("ca_card_capability_at", ca_status, [P(ca_card), c_size_t, P(ca_card_capability), c_size_t]),
     ("ca_card_capability_count", c_size_t, [P(ca_card)]),
     ("ca_card_created_at", c_uint64, [P(ca_card)]),
     ("ca_card_description", buf, [P(ca_card)]),
     ("ca_card_description_max", c_size_t, []),
     ("ca_card_endpoint", buf, [P(ca_card)]),
     ("ca_card_endpoint_max", c_size_t, []),
-    ("ca_card_find_capability", ca_status, [P(ca_card), buf, c_size_t, P(ca_card_capability)]),
+    ("ca_card_find_capability", ca_status, [P(ca_card), buf, c_size_t, P(ca_card_capability), c_size_t]),
     ("ca_card_free", None, [P(ca_card)]),
     ("ca_card_message_id", None, [P(ca_card), P(ca_hash)]),
     ("ca_card_name", buf, [P(ca_card)]),
@@ -1108,7 +1137,7 @@ SIGNATURES = [
     ("ca_reputation_add_settled", ca_status, [P(ca_reputation), P(ca_task), P(ca_ledger)]),
     ("ca_reputation_agent_count", c_size_t, [P(ca_reputation)]),
     ("ca_reputation_free", None, [P(ca_reputation)]),
-    ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score)]),
+    ("ca_reputation_get", ca_status, [P(ca_reputation), P(ca_agent_id), P(ca_reputation_score), c_size_t]),
     ("ca_reputation_new", ca_status, [P(P(ca_reputation)), P(ca_reputation_options)]),
     ("ca_reputation_options_init", ca_status, [P(ca_reputation_options), c_uint32]),
     ("ca_reputation_prune", ca_status, [P(ca_reputation), c_uint64, P(c_size_t)]),
@@ -1119,7 +1148,7 @@ SIGNATURES = [
     ("ca_reputation_sync_stakes", ca_status, [P(ca_reputation), P(ca_ledger), c_uint64]),
     ("ca_reputation_snapshot_export", ca_status, [P(ca_reputation), buf, c_size_t, P(c_size_t)]),
     ("ca_reputation_snapshot_import", ca_status, [P(ca_reputation), buf, c_size_t]),
-    ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, P(c_size_t)]),
+    ("ca_reputation_top", ca_status, [P(ca_reputation), c_size_t, P(ca_reputation_score), c_size_t, c_size_t, P(c_size_t)]),
     ("ca_reputation_update", ca_status, [P(ca_reputation), c_uint64, P(ca_reputation_stats)]),
     ("ca_kad_closest", ca_status, [P(ca_kad), P(ca_agent_id), P(ca_agent_id), c_size_t, P(c_size_t)]),
     ("ca_kad_count", c_size_t, [P(ca_kad)]),
@@ -1140,17 +1169,17 @@ SIGNATURES = [
     ("ca_routing_options_init", ca_status, [P(ca_routing_options), c_uint32]),
     ("ca_routing_query_init", ca_status, [P(ca_routing_query), c_uint32]),
     ("ca_routing_remove", ca_status, [P(ca_routing), P(ca_agent_id)]),
-    ("ca_routing_result_explain", ca_status, [P(ca_routing_result), buf, c_size_t, P(c_size_t)]),
-    ("ca_routing_select", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_result), c_size_t, P(c_size_t)]),
+    ("ca_routing_result_explain", ca_status, [P(ca_routing_result), c_size_t, buf, c_size_t, P(c_size_t)]),
+    ("ca_routing_select", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_result), c_size_t, c_size_t, P(c_size_t)]),
     ("ca_routing_set_evidence", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64, c_uint64]),
     ("ca_routing_set_reputation", ca_status, [P(ca_routing), P(ca_agent_id), c_uint32]),
     ("ca_routing_set_stake", ca_status, [P(ca_routing), P(ca_agent_id), c_uint64]),
     ("ca_routing_sync_reputation", ca_status, [P(ca_routing), P(ca_reputation)]),
     ("ca_routing_sync_stakes", ca_status, [P(ca_routing), P(ca_ledger), c_uint64]),
-    ("ca_routing_weights_default", None, [P(ca_routing_weights)]),
+    ("ca_routing_weights_init", ca_status, [P(ca_routing_weights), c_uint]),
     # routing.h (bids)
-    ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t, P(c_size_t)]),
-    ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), P(ca_routing_result)]),
+    ("ca_routing_rank_bids", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, c_size_t, P(ca_routing_result), c_size_t, c_size_t, P(c_size_t)]),
+    ("ca_routing_score_bid", ca_status, [P(ca_routing), P(ca_routing_query), P(ca_routing_bid), c_size_t, P(ca_routing_result), c_size_t]),
     # task.h
     ("ca_evidence_deadline", c_uint64, [P(ca_evidence)]),
     (

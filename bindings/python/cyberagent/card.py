@@ -102,6 +102,7 @@ def sign_card_with_id(
     p.not_after = not_after
     p.sequence = sequence
     p.capabilities = ctypes.cast(arr, ctypes.POINTER(_sigs.ca_card_capability)) if caps else None
+    p.capability_size = ctypes.sizeof(_sigs.ca_card_capability)
     p.capability_count = len(caps)
     p.created_at = created_at
     mid = _sigs.ca_hash()
@@ -243,21 +244,21 @@ class Card(LightHandle):
         out = []
         c = _sigs.ca_card_capability()
         for i in range(int(F.ca_card_capability_count(p))):
-            check(F.ca_card_capability_at(p, i, _byref(c)))
+            check(F.ca_card_capability_at(p, i, _byref(c), ctypes.sizeof(c)))
             out.append(_cap(c))
         return out
 
     def capability_at(self, index: int) -> Capability:
         """Capability number ``index``; :class:`~cyberagent.NotFoundError` when out of range."""
         c = _sigs.ca_card_capability()
-        check(F.ca_card_capability_at(self._p(), index, _byref(c)))
+        check(F.ca_card_capability_at(self._p(), index, _byref(c), ctypes.sizeof(c)))
         return _cap(c)
 
     def find_capability(self, name: str) -> Optional[Capability]:
         """The capability with this exact name, or None."""
         b = name.encode("utf-8")
         c = _sigs.ca_card_capability()
-        st = F.ca_card_find_capability(self._p(), b, len(b), _byref(c))
+        st = F.ca_card_find_capability(self._p(), b, len(b), _byref(c), ctypes.sizeof(c))
         if st == _C["CA_ERR_NOT_FOUND"]:
             return None
         if st != 0:

@@ -73,7 +73,7 @@ class LedgerOp:
     result: bytes = _ZERO32
 
     def to_c(self) -> _sigs.ca_ledger_op:
-        o = _sigs.ca_ledger_op()
+        o = _sigs.ca_ledger_op(version=_C["CA_LEDGER_OP_VERSION"])
         o.type = self.type
         o.evidence = self.evidence
         o.signer = _sigs.ca_agent_id.from_buffer_copy(_bytes(self.signer, "signer", 32))
@@ -260,7 +260,7 @@ def op_escrow_open(award: Any) -> LedgerOp:
     nonce 0: hirer and worker derive the same terms from it; the worker consents
     with :func:`op_cosign`, the hirer sets its next nonce and signs with
     :func:`op_sign_cosigned`."""
-    c = _sigs.ca_ledger_op()
+    c = _sigs.ca_ledger_op(version=_C["CA_LEDGER_OP_VERSION"])
     check(F.ca_ledger_op_escrow_open(_byref(c), award._p()))
     return LedgerOp.from_c(c)
 
@@ -270,7 +270,7 @@ def op_escrow_deliver(result: Any) -> LedgerOp:
     output) calls for, with nonce 0: signer = the worker, ref = its award,
     result = its message id. Submit the signed op with the RESULT's bytes
     (:meth:`Ledger.submit_evidence`)."""
-    c = _sigs.ca_ledger_op()
+    c = _sigs.ca_ledger_op(version=_C["CA_LEDGER_OP_VERSION"])
     check(F.ca_ledger_op_escrow_deliver(_byref(c), result._p()))
     return LedgerOp.from_c(c)
 
@@ -305,7 +305,7 @@ def op_sign_cosigned(
 def op_decode(msg: BytesLike) -> LedgerOp:
     """Strict decoder of signed op bytes (signatures are not checked here)."""
     m = _bytes(msg, "msg")
-    c = _sigs.ca_ledger_op()
+    c = _sigs.ca_ledger_op(version=_C["CA_LEDGER_OP_VERSION"])
     check(F.ca_ledger_op_decode(m, len(m), _byref(c)))
     return LedgerOp.from_c(c)
 
@@ -506,7 +506,7 @@ class Ledger(Handle):
         res = (_sigs.ca_status * max(n, 1))()
         done = ctypes.c_size_t()
         st = self._locked(lambda p: F.ca_ledger_apply_log(
-            p, arr, n, ctypes.sizeof(_sigs.ca_ledger_log_entry), res, _byref(done)))
+            p, arr, ctypes.sizeof(_sigs.ca_ledger_log_entry), n, res, _byref(done)))
         results = [int(res[i]) for i in range(n)]
         if st != 0:
             err = make_error(st)
@@ -526,7 +526,7 @@ class Ledger(Handle):
     def account(self, agent: BytesLike) -> AccountInfo:
         """The account of a public key; :class:`~cyberagent.LedgerUnknownAccountError` if none."""
         a = _sigs.ca_agent_id.from_buffer_copy(_bytes(agent, "agent", 32))
-        i = _sigs.ca_ledger_account_info()
+        i = _sigs.ca_ledger_account_info(version=_C["CA_LEDGER_ACCOUNT_INFO_VERSION"])
         self._locked(lambda p: check(F.ca_ledger_account(p, _byref(a), _byref(i))))
         return AccountInfo(
             int(i.balance), int(i.bonded), int(i.unbonding), int(i.nonce), int(i.jailed_until),
@@ -545,8 +545,8 @@ class Ledger(Handle):
         )
 
     def totals(self) -> Totals:
-        t = _sigs.ca_ledger_totals()
-        self._locked(lambda p: F.ca_ledger_totals_get(p, _byref(t)))
+        t = _sigs.ca_ledger_totals(version=_C["CA_LEDGER_TOTALS_VERSION"])
+        self._locked(lambda p: check(F.ca_ledger_totals_get(p, _byref(t))))
         return Totals(int(t.minted), int(t.burned), int(t.escrowed), int(t.seq), int(t.accounts), int(t.escrows))
 
     def state_hash(self) -> bytes:

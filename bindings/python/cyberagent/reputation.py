@@ -160,7 +160,7 @@ class Reputation(Handle):
 
     def update(self, now_ms: int) -> Stats:
         """Recomputes every score as of ``now_ms``."""
-        s = _sigs.ca_reputation_stats()
+        s = _sigs.ca_reputation_stats(version=_C["CA_REPUTATION_STATS_VERSION"])
         self._locked(lambda p: check(F.ca_reputation_update(p, now_ms, _byref(s))))
         return Stats(int(s.iterations), bool(s.converged), float(s.l1_change), int(s.agents), int(s.ratings), int(s.edges))
 
@@ -177,7 +177,7 @@ class Reputation(Handle):
         """Scores of one agent, or None when the agent is unknown."""
         a = _aid(agent, "agent")
         s = _sigs.ca_reputation_score()
-        st = self._locked(lambda p: F.ca_reputation_get(p, _byref(a), _byref(s)))
+        st = self._locked(lambda p: F.ca_reputation_get(p, _byref(a), _byref(s), ctypes.sizeof(s)))
         if st == _C["CA_ERR_NOT_FOUND"]:
             return None
         check(st)
@@ -190,7 +190,8 @@ class Reputation(Handle):
             k = min(n, int(F.ca_reputation_agent_count(p)))
             arr = (_sigs.ca_reputation_score * max(k, 1))()
             got = ctypes.c_size_t()
-            check(F.ca_reputation_top(p, n, arr, k, _byref(got)))
+            size = ctypes.sizeof(_sigs.ca_reputation_score)
+            check(F.ca_reputation_top(p, n, arr, size, k, _byref(got)))
             return [Score.from_c(arr[i]) for i in range(got.value)]
 
         return self._locked(run)

@@ -38,10 +38,10 @@ def routing_weights(**fields: int) -> _sigs.ca_routing_weights:
     """Utility weights: the defaults (price 3, reputation 4, stake 2, latency 1,
     price_ref 1000, stake_ref 1000000, latency_ref_ms 1000) with fields overridden."""
     w = _sigs.ca_routing_weights()
-    F.ca_routing_weights_default(_byref(w))
+    check(F.ca_routing_weights_init(_byref(w), _C["CA_ROUTING_WEIGHTS_VERSION"]))
     names = {f[0] for f in _sigs.ca_routing_weights._fields_}
     for k, v in fields.items():
-        if k not in names:
+        if k not in names or k == "version":
             raise TypeError("unknown weight %r" % k)
         setattr(w, k, v)
     return w
@@ -57,7 +57,7 @@ def routing_options(weights: Optional[_sigs.ca_routing_weights] = None, **fields
             raise TypeError("unknown routing option %r" % k)
         setattr(o, k, v)
     if weights is not None:
-        o.weights = weights
+        o.weights = ctypes.pointer(weights)  # the struct keeps the weights alive
     return o
 
 
@@ -99,7 +99,8 @@ class Candidate:
 
     @classmethod
     def from_c(cls, r: _sigs.ca_routing_result) -> "Candidate":
-        explanation = out_text(lambda out, cap, n: F.ca_routing_result_explain(_byref(r), out, cap, n), 160)
+        size = ctypes.sizeof(r)
+        explanation = out_text(lambda out, cap, n: F.ca_routing_result_explain(_byref(r), size, out, cap, n), 160)
         return cls(
             bytes(r.agent), r.capability[: r.capability_len].decode("utf-8"), int(r.score), int(r.price_term),
             int(r.reputation_term), int(r.stake_term), int(r.latency_term), int(r.price_ppm),
@@ -220,7 +221,7 @@ class Routing(Handle):
 
     def get(self, agent: BytesLike) -> Optional[AgentInfo]:
         a = _aid(agent)
-        i = _sigs.ca_routing_agent_info()
+        i = _sigs.ca_routing_agent_info(version=_C["CA_ROUTING_AGENT_INFO_VERSION"])
         st = self._locked(lambda p: F.ca_routing_get(p, _byref(a), _byref(i)))
         if st == _C["CA_ERR_NOT_FOUND"]:
             return None
@@ -260,7 +261,8 @@ class Routing(Handle):
         q = _query(capability, now, max_price, min_stake, min_reputation_ppm, max_latency_ms, weights, thompson, seed)
         arr = (_sigs.ca_routing_result * max(k, 1))()
         n = ctypes.c_size_t()
-        self._locked(lambda p: check(F.ca_routing_select(p, _byref(q), arr, k, _byref(n))))
+        size = ctypes.sizeof(_sigs.ca_routing_result)
+        self._locked(lambda p: check(F.ca_routing_select(p, _byref(q), arr, size, k, _byref(n))))
         return [Candidate.from_c(arr[i]) for i in range(n.value)]
 
     def score_bid(
@@ -285,7 +287,9 @@ class Routing(Handle):
         q = _query(capability, now, max_price, min_stake, min_reputation_ppm, max_latency_ms, weights, thompson, seed)
         b = _bid(bid)
         r = _sigs.ca_routing_result()
-        st = self._locked(lambda p: F.ca_routing_score_bid(p, _byref(q), _byref(b), _byref(r)))
+        st = self._locked(
+            lambda p: F.ca_routing_score_bid(p, _byref(q), _byref(b), ctypes.sizeof(b), _byref(r), ctypes.sizeof(r))
+        )
         if st == _C["CA_ERR_NOT_FOUND"]:
             return None, False
         if st not in (0, _C["CA_ERR_ROUTING_INELIGIBLE"]):
@@ -314,7 +318,12 @@ class Routing(Handle):
         arr = (_sigs.ca_routing_result * max(k, 1))()
         n = ctypes.c_size_t()
         self._locked(
-            lambda p: check(F.ca_routing_rank_bids(p, _byref(q), arr_b, len(bids), arr, k, _byref(n)))
+            lambda p: check(
+                F.ca_routing_rank_bids(
+                    p, _byref(q), arr_b, ctypes.sizeof(_sigs.ca_routing_bid), len(bids), arr,
+                    ctypes.sizeof(_sigs.ca_routing_result), k, _byref(n),
+                )
+            )
         )
         return [Candidate.from_c(arr[i]) for i in range(n.value)]
 

@@ -141,12 +141,16 @@ def _text(p: Optional[bytes]) -> str:
     return p.decode("utf-8") if p else ""
 
 
-def _content_out(c: _sigs.ca_task_content) -> Content:
+def _content_out(p: Any) -> Content:
+    c = p.contents  # the message's own content (a pointer in the body)
     data = ctypes.string_at(c.data, c.data_len) if c.data_len else b""
     return Content(data, c.uri.decode("utf-8") if c.uri else None, bytes(c.hash))
 
 
-def _content_in(c: _sigs.ca_task_content, value: Union[bytes, Content], keep: List[Any]) -> None:
+def _content_in(value: Union[bytes, Content], keep: List[Any]) -> _sigs.ca_task_content:
+    """A C content of this build's version for ``value``; ``keep`` holds what it points to."""
+    c = _sigs.ca_task_content(version=_C["CA_TASK_CONTENT_VERSION"])
+    keep.append(c)
     if isinstance(value, (bytes, bytearray, memoryview)):
         value = Content(bytes(value))
     if value.uri is not None:
@@ -160,6 +164,7 @@ def _content_in(c: _sigs.ca_task_content, value: Union[bytes, Content], keep: Li
         keep.append(buf)
         c.data = ctypes.cast(buf, _P(ctypes.c_uint8))
         c.data_len = len(d)
+    return c
 
 
 def _h(b: BytesLike, name: str) -> _sigs.ca_hash:
@@ -216,10 +221,10 @@ def sign_request(
     """A signed REQUEST; returns ``(envelope_bytes, task_id)``. ``recipient``
     makes it a direct hire (only that agent may bid)."""
     keep: List[Any] = []
-    b = _sigs.ca_task_request()
+    b = _sigs.ca_task_request(version=_C["CA_TASK_REQUEST_VERSION"])
     cap = capability.encode("utf-8")
     b.capability = cap
-    _content_in(b.input, input, keep)
+    b.input = ctypes.pointer(_content_in(input, keep))
     b.max_price, b.deadline, b.collateral = max_price, deadline, collateral
     return _sign(F.ca_task_request_sign, signer, b, created_at, expires_at, recipient, None)
 
@@ -229,7 +234,7 @@ def sign_bid(
     expires_at: int,
 ) -> Tuple[bytes, bytes]:
     """A signed BID (parent: the task); returns ``(envelope_bytes, bid_id)``."""
-    b = _sigs.ca_task_bid()
+    b = _sigs.ca_task_bid(version=_C["CA_TASK_BID_VERSION"])
     b.task = _h(task, "task")
     b.price, b.completion, b.collateral = price, completion, collateral
     return _sign(F.ca_task_bid_sign, signer, b, created_at, expires_at, None, None)
@@ -240,7 +245,7 @@ def sign_award(
     deadline: int, created_at: int, expires_at: int,
 ) -> Tuple[bytes, bytes]:
     """A signed AWARD (parent: the chosen bid); its id keys the escrow."""
-    b = _sigs.ca_task_award()
+    b = _sigs.ca_task_award(version=_C["CA_TASK_AWARD_VERSION"])
     b.task, b.bid, b.worker = _h(task, "task"), _h(bid, "bid"), _aid(worker, "worker")
     b.price, b.collateral, b.deadline = price, collateral, deadline
     return _sign(F.ca_task_award_sign, signer, b, created_at, expires_at, None, None)
@@ -253,11 +258,11 @@ def sign_result(
 ) -> Tuple[bytes, bytes]:
     """A signed RESULT (parent: the award): an output, or a failure report."""
     keep: List[Any] = []
-    b = _sigs.ca_task_result()
+    b = _sigs.ca_task_result(version=_C["CA_TASK_RESULT_VERSION"])
     b.task, b.award = _h(task, "task"), _h(award, "award")
     b.failed = 1 if failed else 0
     if not failed:
-        _content_in(b.output, output, keep)
+        b.output = ctypes.pointer(_content_in(output, keep))
     b.failure_code = failure_code
     if failure_message is not None:
         m = failure_message.encode("utf-8")
@@ -271,7 +276,7 @@ def sign_receipt(
     rating: int, paid: int, created_at: int, expires_at: int,
 ) -> Tuple[bytes, bytes]:
     """A signed RECEIPT (parent: the result): settles and rates."""
-    b = _sigs.ca_task_receipt()
+    b = _sigs.ca_task_receipt(version=_C["CA_TASK_RECEIPT_VERSION"])
     b.task, b.award, b.result = _h(task, "task"), _h(award, "award"), _h(result, "result")
     b.worker = _aid(worker, "worker")
     b.accept, b.rating, b.paid = 1 if accept else 0, rating, paid
@@ -283,7 +288,7 @@ def sign_cancel(
     parent: Optional[BytesLike] = None,
 ) -> Tuple[bytes, bytes]:
     """A signed CANCEL (parent: the task before an award, the award after a missed deadline)."""
-    b = _sigs.ca_task_cancel()
+    b = _sigs.ca_task_cancel(version=_C["CA_TASK_CANCEL_VERSION"])
     b.task = _h(task, "task")
     r = reason.encode("utf-8")
     b.reason = r
@@ -295,7 +300,7 @@ def sign_dispute(
     created_at: int, expires_at: int,
 ) -> Tuple[bytes, bytes]:
     """A signed DISPUTE (explicit parent: any message of the thread)."""
-    b = _sigs.ca_task_dispute()
+    b = _sigs.ca_task_dispute(version=_C["CA_TASK_DISPUTE_VERSION"])
     b.task = _h(task, "task")
     r = reason.encode("utf-8")
     b.reason = r
@@ -347,8 +352,7 @@ def reply_result(
     """A RESULT answering ``award`` (an AWARD :class:`TaskMessage`) with ``output``. A failure
     report is signed with :func:`sign_result`."""
     keep: List[Any] = []
-    c = _sigs.ca_task_content()
-    _content_in(c, output, keep)
+    c = _content_in(output, keep)
     sp = signer._p()
     return _reply(lambda ep, tp, *rest: F.ca_task_result_reply(sp, ep, tp, *rest), award,
                   _params(created_at, expires_at, compress), _byref(c))
@@ -390,7 +394,8 @@ def _body(kind: int, v: Any) -> Body:
         return Award(bytes(v.task), bytes(v.bid), bytes(v.worker), int(v.price), int(v.collateral), int(v.deadline))
     if kind == _C["CA_KIND_TASK_RESULT"]:
         return Result(
-            bytes(v.task), bytes(v.award), bool(v.failed), _content_out(v.output), int(v.failure_code),
+            bytes(v.task), bytes(v.award), bool(v.failed),
+            _content_out(v.output) if not v.failed else Content(b""), int(v.failure_code),
             _text(v.failure_message),
         )
     if kind == _C["CA_KIND_TASK_RECEIPT"]:
@@ -483,7 +488,7 @@ class TaskMessage(LightHandle):
         """The typed body: :class:`Request`, :class:`Bid`, :class:`Award`, ..."""
         kind = self.kind
         fname, ctype = _VIEWS[kind]
-        v = ctype()
+        v = ctype(version=_C[ctype.__name__.upper() + "_VERSION"])
         check(getattr(F, fname)(self._p(), _byref(v)))
         return _body(kind, v)
 
@@ -492,7 +497,7 @@ class TaskMessage(LightHandle):
         :class:`~cyberagent.WrongKindError` (as the C views do)."""
         for kind, (fname, ctype) in _VIEWS.items():
             if _KIND_OF.get(cls) == kind:
-                v = ctype()
+                v = ctype(version=_C[ctype.__name__.upper() + "_VERSION"])
                 check(getattr(F, fname)(self._p(), _byref(v)))
                 return _body(kind, v)
         raise TypeError("not a task body class: %r" % cls)

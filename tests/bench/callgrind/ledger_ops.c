@@ -29,8 +29,7 @@ static void id_of(ca_agent_id *id, uint32_t i)
 
 static ca_ledger_op op_of(uint32_t type, uint32_t signer)
 {
-    ca_ledger_op op;
-    memset(&op, 0, sizeof op);
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     op.type = type;
     op.signer = ids[signer];
     op.nonce = ++nonce[signer];
@@ -52,8 +51,7 @@ static void ref_of(ca_hash *h, uint32_t i)
 NOINLINE void phase_mint(void)
 {
     for (uint32_t i = 0; i < 2 * N; i++) {
-        ca_ledger_op op;
-        memset(&op, 0, sizeof op);
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = CA_LEDGER_OP_MINT;
         memset(op.signer.bytes, 0xAA, 32);
         op.nonce = ++auth_nonce;

@@ -465,6 +465,9 @@ pub const CA_LEDGER_SLASH_EQUIVOCATION_PPM_DEFAULT: u32 = 50000;
 pub const CA_LEDGER_SLASH_MISSED_DEADLINE_PPM_DEFAULT: u32 = 10000;
 pub const CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT: u32 = 400000;
 pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_ACCOUNT_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_TOTALS_VERSION: u32 = 1;
+pub const CA_LEDGER_OP_VERSION: u32 = 1;
 pub const CA_LEDGER_OPEN_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_LOG_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
@@ -484,6 +487,7 @@ pub const CA_LEDGER_PPM: u32 = 1000000;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_op {
+    pub version: c_uint,
     pub r#type: u32,
     pub evidence: u32,
     pub signer: ca_agent_id,
@@ -557,6 +561,7 @@ pub struct ca_ledger_log_info {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_account_info {
+    pub version: c_uint,
     pub balance: u64,
     pub bonded: u64,
     pub unbonding: u64,
@@ -584,6 +589,7 @@ pub struct ca_ledger_escrow_info {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_totals {
+    pub version: c_uint,
     pub minted: u64,
     pub burned: u64,
     pub escrowed: u64,
@@ -621,8 +627,8 @@ extern "C" {
     pub fn ca_ledger_apply_log(
         ledger: *mut ca_ledger,
         entries: *const ca_ledger_log_entry,
-        n: usize,
         entry_size: usize,
+        n: usize,
         results: *mut ca_status,
         done: *mut usize,
     ) -> ca_status;
@@ -703,7 +709,7 @@ extern "C" {
         now: u64,
         seq_out: *mut u64,
     ) -> ca_status;
-    pub fn ca_ledger_totals_get(ledger: *const ca_ledger, out: *mut ca_ledger_totals);
+    pub fn ca_ledger_totals_get(ledger: *const ca_ledger, out: *mut ca_ledger_totals) -> ca_status;
 }
 
 // ---- card.h, reputation.h ----
@@ -738,6 +744,7 @@ pub const CA_REPUTATION_MAX_AGENTS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_MAX_RATINGS_LIMIT: u32 = 4294967280;
 pub const CA_REPUTATION_OFFENSE_HALVINGS: u32 = 4;
 pub const CA_REPUTATION_OPTIONS_VERSION: u32 = 1;
+pub const CA_REPUTATION_STATS_VERSION: u32 = 1;
 pub const CA_REPUTATION_DAMPING_PPM_DEFAULT: u32 = 150000;
 pub const CA_REPUTATION_HALF_LIFE_MS_DEFAULT: u64 = 2592000000;
 pub const CA_REPUTATION_MAX_AGENTS_DEFAULT: u32 = 16777216;
@@ -769,6 +776,8 @@ pub struct ca_card_params {
     pub not_after: u64,
     pub sequence: u64,
     pub capabilities: *const ca_card_capability,
+    /// `size_of::<ca_card_capability>()`: the element size (STRUCT RULE, common.h).
+    pub capability_size: usize,
     pub capability_count: usize,
     pub created_at: u64,
 }
@@ -791,6 +800,7 @@ pub struct ca_reputation_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_reputation_stats {
+    pub version: c_uint,
     pub iterations: u32,
     pub converged: c_int,
     pub l1_change: f64,
@@ -849,6 +859,7 @@ extern "C" {
         card: *const ca_card,
         index: usize,
         out: *mut ca_card_capability,
+        capability_size: usize,
     ) -> ca_status;
     pub fn ca_card_capability_count(card: *const ca_card) -> usize;
     pub fn ca_card_created_at(card: *const ca_card) -> u64;
@@ -861,6 +872,7 @@ extern "C" {
         name: *const c_char,
         name_len: usize,
         out: *mut ca_card_capability,
+        capability_size: usize,
     ) -> ca_status;
     pub fn ca_card_free(card: *mut ca_card);
     pub fn ca_card_message_id(card: *const ca_card, out: *mut ca_hash);
@@ -965,6 +977,7 @@ extern "C" {
         rep: *const ca_reputation,
         agent: *const ca_agent_id,
         out: *mut ca_reputation_score,
+        score_size: usize,
     ) -> ca_status;
     pub fn ca_reputation_new(out: *mut *mut ca_reputation, opts: *const ca_reputation_options) -> ca_status;
     pub fn ca_reputation_options_init(opts: *mut ca_reputation_options, version: c_uint) -> ca_status;
@@ -998,6 +1011,7 @@ extern "C" {
         rep: *const ca_reputation,
         n: usize,
         out: *mut ca_reputation_score,
+        score_size: usize,
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
@@ -1037,11 +1051,14 @@ pub const CA_ROUTING_WEIGHTS_STAKE_DEFAULT: u32 = 2;
 pub const CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT: u64 = 1000000;
 pub const CA_ROUTING_OPTIONS_VERSION: u32 = 2;
 pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
+pub const CA_ROUTING_WEIGHTS_VERSION: u32 = 1;
+pub const CA_ROUTING_AGENT_INFO_VERSION: u32 = 1;
 pub const CA_ROUTING_QUERY_MAX_PRICE_DEFAULT: u64 = 0xFFFFFFFFFFFFFFFF;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_routing_weights {
+    pub version: c_uint,
     pub price: u32,
     pub reputation: u32,
     pub stake: u32,
@@ -1062,7 +1079,8 @@ pub struct ca_routing_options {
     pub max_name_chars: usize,
     pub max_endpoint_bytes: usize,
     pub default_reputation_ppm: u32,
-    pub weights: ca_routing_weights,
+    /// NULL: the defaults of `ca_routing_weights_init`; copied by `ca_routing_new`.
+    pub weights: *const ca_routing_weights,
     pub expected_agents: usize,
     /// Since version 2: how long after an add a card is kept at most (ms).
     pub max_card_lifetime_ms: u64,
@@ -1071,6 +1089,7 @@ pub struct ca_routing_options {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_routing_agent_info {
+    pub version: c_uint,
     pub sequence: u64,
     pub valid_from: u64,
     pub valid_until: u64,
@@ -1187,7 +1206,8 @@ extern "C" {
     pub fn ca_routing_query_init(q: *mut ca_routing_query, version: c_uint) -> ca_status;
     pub fn ca_routing_remove(rt: *mut ca_routing, agent: *const ca_agent_id) -> ca_status;
     pub fn ca_routing_result_explain(
-        r: *const ca_routing_result,
+        result: *const ca_routing_result,
+        result_size: usize,
         out: *mut c_char,
         out_cap: usize,
         out_len: *mut usize,
@@ -1196,6 +1216,7 @@ extern "C" {
         rt: *const ca_routing,
         q: *const ca_routing_query,
         out: *mut ca_routing_result,
+        result_size: usize,
         k: usize,
         out_count: *mut usize,
     ) -> ca_status;
@@ -1213,7 +1234,7 @@ extern "C" {
     pub fn ca_routing_set_stake(rt: *mut ca_routing, agent: *const ca_agent_id, stake: u64) -> ca_status;
     pub fn ca_routing_sync_reputation(rt: *mut ca_routing, rep: *const ca_reputation) -> ca_status;
     pub fn ca_routing_sync_stakes(rt: *mut ca_routing, ledger: *const ca_ledger, now_ms: u64) -> ca_status;
-    pub fn ca_routing_weights_default(w: *mut ca_routing_weights);
+    pub fn ca_routing_weights_init(w: *mut ca_routing_weights, version: c_uint) -> ca_status;
 }
 
 // ---- routing.h (bids) ----
@@ -1236,8 +1257,10 @@ extern "C" {
         rt: *const ca_routing,
         q: *const ca_routing_query,
         bids: *const ca_routing_bid,
+        bid_size: usize,
         bid_count: usize,
         out: *mut ca_routing_result,
+        result_size: usize,
         k: usize,
         out_count: *mut usize,
     ) -> ca_status;
@@ -1245,7 +1268,9 @@ extern "C" {
         rt: *const ca_routing,
         q: *const ca_routing_query,
         bid: *const ca_routing_bid,
+        bid_size: usize,
         out: *mut ca_routing_result,
+        result_size: usize,
     ) -> ca_status;
 }
 
@@ -1267,6 +1292,14 @@ pub const CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT: usize = 1052672;
 pub const CA_TASK_MAX_SKEW_MS_DEFAULT: u64 = 30000;
 pub const CA_TASK_NONBID_MAX: u32 = 6;
 pub const CA_TASK_OPTIONS_VERSION: u32 = 2;
+pub const CA_TASK_CONTENT_VERSION: u32 = 1;
+pub const CA_TASK_REQUEST_VERSION: u32 = 1;
+pub const CA_TASK_BID_VERSION: u32 = 1;
+pub const CA_TASK_AWARD_VERSION: u32 = 1;
+pub const CA_TASK_RESULT_VERSION: u32 = 1;
+pub const CA_TASK_RECEIPT_VERSION: u32 = 1;
+pub const CA_TASK_CANCEL_VERSION: u32 = 1;
+pub const CA_TASK_DISPUTE_VERSION: u32 = 1;
 pub const CA_TASK_PARTY_REQUESTER: u32 = 0;
 pub const CA_TASK_PARTY_WORKER: u32 = 1;
 pub const CA_TASK_RATING_MAX: u32 = 100;
@@ -1280,6 +1313,7 @@ pub const CA_TASK_WORKING: u32 = 2;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_content {
+    pub version: c_uint,
     pub data: *const u8,
     pub data_len: usize,
     pub uri: *const c_char,
@@ -1289,8 +1323,9 @@ pub struct ca_task_content {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_request {
+    pub version: c_uint,
     pub capability: *const c_char,
-    pub input: ca_task_content,
+    pub input: *const ca_task_content,
     pub max_price: u64,
     pub deadline: u64,
     pub collateral: u64,
@@ -1301,6 +1336,7 @@ pub struct ca_task_request {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_bid {
+    pub version: c_uint,
     pub task: ca_hash,
     pub price: u64,
     pub completion: u64,
@@ -1310,6 +1346,7 @@ pub struct ca_task_bid {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_award {
+    pub version: c_uint,
     pub task: ca_hash,
     pub bid: ca_hash,
     pub worker: ca_agent_id,
@@ -1321,10 +1358,11 @@ pub struct ca_task_award {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_result {
+    pub version: c_uint,
     pub task: ca_hash,
     pub award: ca_hash,
     pub failed: c_int,
-    pub output: ca_task_content,
+    pub output: *const ca_task_content,
     pub failure_code: u64,
     pub failure_message: *const c_char,
 }
@@ -1332,6 +1370,7 @@ pub struct ca_task_result {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_receipt {
+    pub version: c_uint,
     pub task: ca_hash,
     pub award: ca_hash,
     pub result: ca_hash,
@@ -1344,6 +1383,7 @@ pub struct ca_task_receipt {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_cancel {
+    pub version: c_uint,
     pub task: ca_hash,
     pub reason: *const c_char,
 }
@@ -1351,6 +1391,7 @@ pub struct ca_task_cancel {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ca_task_dispute {
+    pub version: c_uint,
     pub task: ca_hash,
     pub reason: *const c_char,
     pub refs: *const ca_hash,

@@ -121,6 +121,7 @@ pub fn sign_card(signer: &Identity, params: &CardParams) -> Result<(Vec<u8>, Has
         not_after: 0,
         sequence: 0,
         capabilities: ptr::null(),
+        capability_size: 0,
         capability_count: 0,
         created_at: 0,
     };
@@ -134,6 +135,7 @@ pub fn sign_card(signer: &Identity, params: &CardParams) -> Result<(Vec<u8>, Has
     p.not_after = params.not_after;
     p.sequence = params.sequence;
     p.capabilities = if caps.is_empty() { ptr::null() } else { caps.as_ptr() };
+    p.capability_size = std::mem::size_of::<sys::ca_card_capability>();
     p.capability_count = caps.len();
     p.created_at = params.created_at;
     let mut id = sys::ca_hash { bytes: [0; sys::CA_HASH_BYTES] };
@@ -288,7 +290,8 @@ impl Card {
     pub fn capability_at(&self, index: usize) -> Result<Capability> {
         let mut c = sys::ca_card_capability { name: ptr::null(), price: 0, latency_ms: 0 };
         // SAFETY: live handle, c writable.
-        check(unsafe { sys::ca_card_capability_at(self.raw(), index, &mut c) })?;
+        let size = std::mem::size_of_val(&c);
+        check(unsafe { sys::ca_card_capability_at(self.raw(), index, &mut c, size) })?;
         Ok(Card::conv(&c))
     }
 
@@ -302,7 +305,13 @@ impl Card {
         let mut c = sys::ca_card_capability { name: ptr::null(), price: 0, latency_ms: 0 };
         // SAFETY: name valid for its length.
         let st = unsafe {
-            sys::ca_card_find_capability(self.raw(), name.as_ptr() as *const c_char, name.len(), &mut c)
+            sys::ca_card_find_capability(
+                self.raw(),
+                name.as_ptr() as *const c_char,
+                name.len(),
+                &mut c,
+                std::mem::size_of::<sys::ca_card_capability>(),
+            )
         };
         match st {
             sys::CA_OK => Ok(Some(Card::conv(&c))),

@@ -33,6 +33,7 @@ pub struct LedgerOp {
 impl LedgerOp {
     pub fn to_c(&self) -> sys::ca_ledger_op {
         sys::ca_ledger_op {
+            version: sys::CA_LEDGER_OP_VERSION,
             r#type: self.kind,
             evidence: self.evidence,
             signer: sys::ca_agent_id { bytes: self.signer },
@@ -80,6 +81,7 @@ impl LedgerOp {
     pub fn escrow_deliver(result: &crate::TaskMsg<'_>) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
         let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        c.version = sys::CA_LEDGER_OP_VERSION; /* the layout this crate was built with */
         // SAFETY: the message lives for the call; c is writable.
         check(unsafe { sys::ca_ledger_op_escrow_deliver(&mut c, result.raw()) })?;
         Ok(LedgerOp::from_c(&c))
@@ -92,6 +94,7 @@ impl LedgerOp {
     pub fn escrow_open(award: &crate::TaskMsg<'_>) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
         let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        c.version = sys::CA_LEDGER_OP_VERSION; /* the layout this crate was built with */
         // SAFETY: the message lives for the call; c is writable.
         check(unsafe { sys::ca_ledger_op_escrow_open(&mut c, award.raw()) })?;
         Ok(LedgerOp::from_c(&c))
@@ -133,6 +136,7 @@ impl LedgerOp {
     pub fn decode(msg: &[u8]) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
         let mut c: sys::ca_ledger_op = unsafe { std::mem::zeroed() };
+        c.version = sys::CA_LEDGER_OP_VERSION; /* the layout this crate was built with */
         // SAFETY: msg valid for its length.
         check(unsafe { sys::ca_ledger_op_decode(msg.as_ptr(), msg.len(), &mut c) })?;
         Ok(LedgerOp::from_c(&c))
@@ -469,8 +473,8 @@ impl Ledger {
             sys::ca_ledger_apply_log(
                 self.ptr.as_ptr(),
                 c.as_ptr(),
-                c.len(),
                 std::mem::size_of::<sys::ca_ledger_log_entry>(),
+                c.len(),
                 results.as_mut_ptr(),
                 &mut done,
             )
@@ -497,6 +501,7 @@ impl Ledger {
         let a = sys::ca_agent_id { bytes: *id };
         // SAFETY: plain integers.
         let mut out: sys::ca_ledger_account_info = unsafe { std::mem::zeroed() };
+        out.version = sys::CA_LEDGER_ACCOUNT_INFO_VERSION;
         // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
         check(unsafe { sys::ca_ledger_account(self.ptr.as_ptr(), &a, &mut out) })?;
         Ok(out)
@@ -520,8 +525,10 @@ impl Ledger {
     pub fn totals(&self) -> sys::ca_ledger_totals {
         // SAFETY: plain integers.
         let mut t: sys::ca_ledger_totals = unsafe { std::mem::zeroed() };
-        // SAFETY: live handle.
-        unsafe { sys::ca_ledger_totals_get(self.ptr.as_ptr(), &mut t) };
+        t.version = sys::CA_LEDGER_TOTALS_VERSION;
+        // SAFETY: live handle. Cannot fail: a live handle and this build's version.
+        let st = unsafe { sys::ca_ledger_totals_get(self.ptr.as_ptr(), &mut t) };
+        debug_assert_eq!(st, 0);
         t
     }
 

@@ -144,6 +144,7 @@ impl Reputation {
     pub fn update(&mut self, now_ms: u64) -> Result<sys::ca_reputation_stats> {
         // SAFETY: plain data.
         let mut s: sys::ca_reputation_stats = unsafe { std::mem::zeroed() };
+        s.version = sys::CA_REPUTATION_STATS_VERSION;
         // SAFETY: exclusive access.
         check(unsafe { sys::ca_reputation_update(self.raw(), now_ms, &mut s) })?;
         Ok(s)
@@ -165,7 +166,8 @@ impl Reputation {
         // SAFETY: plain data.
         let mut s: sys::ca_reputation_score = unsafe { std::mem::zeroed() };
         // SAFETY: read-only query.
-        match unsafe { sys::ca_reputation_get(self.raw(), &a, &mut s) } {
+        let size = std::mem::size_of_val(&s);
+        match unsafe { sys::ca_reputation_get(self.raw(), &a, &mut s, size) } {
             sys::CA_OK => Ok(Some(s)),
             sys::CA_ERR_NOT_FOUND => Ok(None),
             other => Err(Error::from_status(other)),
@@ -179,7 +181,8 @@ impl Reputation {
         let mut v: Vec<sys::ca_reputation_score> = (0..k).map(|_| unsafe { std::mem::zeroed() }).collect();
         let mut got = 0usize;
         // SAFETY: v has k writable entries.
-        check(unsafe { sys::ca_reputation_top(self.raw(), n, v.as_mut_ptr(), v.len(), &mut got) })?;
+        let size = std::mem::size_of::<sys::ca_reputation_score>();
+        check(unsafe { sys::ca_reputation_top(self.raw(), n, v.as_mut_ptr(), size, v.len(), &mut got) })?;
         v.truncate(got);
         Ok(v)
     }

@@ -12,12 +12,14 @@ use crate::card::Card;
 use crate::error::{check, out_bytes, Error, Result};
 use crate::identity::PublicKey;
 
-/// Utility weights with the library defaults.
+/// Utility weights with the library defaults, of this crate's
+/// `CA_ROUTING_WEIGHTS_VERSION` (the options and queries point to them).
 pub fn routing_weights_default() -> sys::ca_routing_weights {
     // SAFETY: plain integers; then filled by the library.
     let mut w: sys::ca_routing_weights = unsafe { std::mem::zeroed() };
-    // SAFETY: w writable.
-    unsafe { sys::ca_routing_weights_default(&mut w) };
+    // SAFETY: w writable. Cannot fail: a valid pointer and this crate's version.
+    let st = unsafe { sys::ca_routing_weights_init(&mut w, sys::CA_ROUTING_WEIGHTS_VERSION) };
+    debug_assert_eq!(st, 0);
     w
 }
 
@@ -117,7 +119,8 @@ impl Candidate {
     pub fn explain(&self) -> String {
         let v = out_bytes(160, |out, cap, n| unsafe {
             // SAFETY: out writable for cap.
-            sys::ca_routing_result_explain(&self.0, out as *mut c_char, cap, n)
+            let size = std::mem::size_of::<sys::ca_routing_result>();
+            sys::ca_routing_result_explain(&self.0, size, out as *mut c_char, cap, n)
         })
         .unwrap_or_default();
         String::from_utf8_lossy(&v).into_owned()
@@ -244,6 +247,7 @@ impl Routing {
         let a = sys::ca_agent_id { bytes: *agent };
         // SAFETY: plain data.
         let mut i: sys::ca_routing_agent_info = unsafe { std::mem::zeroed() };
+        i.version = sys::CA_ROUTING_AGENT_INFO_VERSION;
         // SAFETY: const query.
         match unsafe { sys::ca_routing_get(self.ptr.as_ptr(), &a, &mut i) } {
             sys::CA_OK => Ok(Some(i)),
@@ -276,7 +280,8 @@ impl Routing {
         let mut v: Vec<sys::ca_routing_result> = (0..k).map(|_| unsafe { std::mem::zeroed() }).collect();
         let mut n = 0usize;
         // SAFETY: const query; v holds k entries; the pattern outlives the call.
-        check(unsafe { sys::ca_routing_select(self.ptr.as_ptr(), &cq, v.as_mut_ptr(), k, &mut n) })?;
+        let size = std::mem::size_of::<sys::ca_routing_result>();
+        check(unsafe { sys::ca_routing_select(self.ptr.as_ptr(), &cq, v.as_mut_ptr(), size, k, &mut n) })?;
         v.truncate(n);
         Ok(v.into_iter().map(Candidate).collect())
     }
@@ -292,7 +297,8 @@ impl Routing {
         // SAFETY: plain data.
         let mut r: sys::ca_routing_result = unsafe { std::mem::zeroed() };
         // SAFETY: const query; pointers valid.
-        match unsafe { sys::ca_routing_score_bid(self.ptr.as_ptr(), &cq, &b, &mut r) } {
+        let (bs, rs) = (std::mem::size_of_val(&b), std::mem::size_of_val(&r));
+        match unsafe { sys::ca_routing_score_bid(self.ptr.as_ptr(), &cq, &b, bs, &mut r, rs) } {
             sys::CA_OK => Ok(Some((Candidate(r), true))),
             sys::CA_ERR_ROUTING_INELIGIBLE => Ok(Some((Candidate(r), false))),
             sys::CA_ERR_NOT_FOUND => Ok(None),
@@ -313,8 +319,10 @@ impl Routing {
                 self.ptr.as_ptr(),
                 &cq,
                 cb.as_ptr(),
+                std::mem::size_of::<sys::ca_routing_bid>(),
                 cb.len(),
                 v.as_mut_ptr(),
+                std::mem::size_of::<sys::ca_routing_result>(),
                 k,
                 &mut n,
             )

@@ -92,14 +92,19 @@ fn cstr(s: &str) -> Result<CString> {
 /// Keeps the C strings a content borrows alive for the call.
 fn content_in(c: &Content, keep: &mut Vec<CString>) -> Result<sys::ca_task_content> {
     Ok(match c {
-        Content::Inline(d) => {
-            sys::ca_task_content { data: d.as_ptr(), data_len: d.len(), uri: ptr::null(), hash: zero_hash() }
-        }
+        Content::Inline(d) => sys::ca_task_content {
+            version: sys::CA_TASK_CONTENT_VERSION,
+            data: d.as_ptr(),
+            data_len: d.len(),
+            uri: ptr::null(),
+            hash: zero_hash(),
+        },
         Content::Uri { uri, hash } => {
             let u = cstr(uri)?;
             let p = u.as_ptr();
             keep.push(u);
             sys::ca_task_content {
+                version: sys::CA_TASK_CONTENT_VERSION,
                 data: ptr::null(),
                 data_len: 0,
                 uri: p,
@@ -118,7 +123,13 @@ unsafe fn text(p: *const c_char) -> String {
     }
 }
 
-unsafe fn content_out(c: &sys::ca_task_content) -> Content {
+/// The content a parsed body points to (the message's own); None: no content.
+unsafe fn content_out(p: *const sys::ca_task_content) -> Content {
+    if p.is_null() {
+        return Content::Inline(Vec::new());
+    }
+    // SAFETY: the library points it into the message, alive for the caller.
+    let c = unsafe { &*p };
     if !c.uri.is_null() {
         // SAFETY: NUL-terminated, lives as long as the message.
         Content::Uri { uri: unsafe { text(c.uri) }, hash: c.hash.bytes }
@@ -168,9 +179,11 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
     let bytes = match body {
         TaskBody::Request { capability, input, max_price, deadline, collateral, recipient } => {
             let cap = cstr(capability)?;
+            let content = content_in(input, &mut keep)?;
             let b = sys::ca_task_request {
+                version: sys::CA_TASK_REQUEST_VERSION,
                 capability: cap.as_ptr(),
-                input: content_in(input, &mut keep)?,
+                input: &content,
                 max_price: *max_price,
                 deadline: *deadline,
                 collateral: *collateral,
@@ -182,6 +195,7 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
         }
         TaskBody::Bid { task, price, completion, collateral } => {
             let b = sys::ca_task_bid {
+                version: sys::CA_TASK_BID_VERSION,
                 task: h(task),
                 price: *price,
                 completion: *completion,
@@ -191,6 +205,7 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
         }
         TaskBody::Award { task, bid, worker, price, collateral, deadline } => {
             let b = sys::ca_task_award {
+                version: sys::CA_TASK_AWARD_VERSION,
                 task: h(task),
                 bid: h(bid),
                 worker: a(worker),
@@ -202,20 +217,13 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
         }
         TaskBody::Result { task, award, failed, output, failure_code, failure_message } => {
             let msg = cstr(failure_message)?;
+            let content = if *failed { None } else { Some(content_in(output, &mut keep)?) };
             let b = sys::ca_task_result {
+                version: sys::CA_TASK_RESULT_VERSION,
                 task: h(task),
                 award: h(award),
                 failed: *failed as i32,
-                output: if *failed {
-                    sys::ca_task_content {
-                        data: ptr::null(),
-                        data_len: 0,
-                        uri: ptr::null(),
-                        hash: zero_hash(),
-                    }
-                } else {
-                    content_in(output, &mut keep)?
-                },
+                output: content.as_ref().map_or(ptr::null(), |c| c as *const _),
                 failure_code: *failure_code,
                 failure_message: msg.as_ptr(),
             };
@@ -223,6 +231,7 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
         }
         TaskBody::Receipt { task, award, result, worker, accept, rating, paid } => {
             let b = sys::ca_task_receipt {
+                version: sys::CA_TASK_RECEIPT_VERSION,
                 task: h(task),
                 award: h(award),
                 result: h(result),
@@ -235,13 +244,18 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
         }
         TaskBody::Cancel { task, reason } => {
             let r = cstr(reason)?;
-            let b = sys::ca_task_cancel { task: h(task), reason: r.as_ptr() };
+            let b = sys::ca_task_cancel {
+                version: sys::CA_TASK_CANCEL_VERSION,
+                task: h(task),
+                reason: r.as_ptr(),
+            };
             out_bytes(512, |o, c, n| unsafe { sys::ca_task_cancel_sign(s, ep_ref, &b, o, c, n, &mut id) })?
         }
         TaskBody::Dispute { task, reason, refs } => {
             let r = cstr(reason)?;
             let cr: Vec<sys::ca_hash> = refs.iter().map(h).collect();
             let b = sys::ca_task_dispute {
+                version: sys::CA_TASK_DISPUTE_VERSION,
                 task: h(task),
                 reason: r.as_ptr(),
                 refs: cr.as_ptr(),
@@ -503,10 +517,11 @@ impl<'a> TaskMsg<'a> {
             Ok(match self.kind() {
                 sys::CA_KIND_TASK_REQUEST => {
                     let mut v: sys::ca_task_request = std::mem::zeroed();
+                    v.version = sys::CA_TASK_REQUEST_VERSION;
                     check(sys::ca_task_msg_request(m, &mut v))?;
                     TaskBody::Request {
                         capability: text(v.capability),
-                        input: content_out(&v.input),
+                        input: content_out(v.input),
                         max_price: v.max_price,
                         deadline: v.deadline,
                         collateral: v.collateral,
@@ -515,6 +530,7 @@ impl<'a> TaskMsg<'a> {
                 }
                 sys::CA_KIND_TASK_BID => {
                     let mut v: sys::ca_task_bid = std::mem::zeroed();
+                    v.version = sys::CA_TASK_BID_VERSION;
                     check(sys::ca_task_msg_bid(m, &mut v))?;
                     TaskBody::Bid {
                         task: v.task.bytes,
@@ -525,6 +541,7 @@ impl<'a> TaskMsg<'a> {
                 }
                 sys::CA_KIND_TASK_AWARD => {
                     let mut v: sys::ca_task_award = std::mem::zeroed();
+                    v.version = sys::CA_TASK_AWARD_VERSION;
                     check(sys::ca_task_msg_award(m, &mut v))?;
                     TaskBody::Award {
                         task: v.task.bytes,
@@ -537,18 +554,20 @@ impl<'a> TaskMsg<'a> {
                 }
                 sys::CA_KIND_TASK_RESULT => {
                     let mut v: sys::ca_task_result = std::mem::zeroed();
+                    v.version = sys::CA_TASK_RESULT_VERSION;
                     check(sys::ca_task_msg_result(m, &mut v))?;
                     TaskBody::Result {
                         task: v.task.bytes,
                         award: v.award.bytes,
                         failed: v.failed != 0,
-                        output: content_out(&v.output),
+                        output: content_out(v.output),
                         failure_code: v.failure_code,
                         failure_message: text(v.failure_message),
                     }
                 }
                 sys::CA_KIND_TASK_RECEIPT => {
                     let mut v: sys::ca_task_receipt = std::mem::zeroed();
+                    v.version = sys::CA_TASK_RECEIPT_VERSION;
                     check(sys::ca_task_msg_receipt(m, &mut v))?;
                     TaskBody::Receipt {
                         task: v.task.bytes,
@@ -562,11 +581,13 @@ impl<'a> TaskMsg<'a> {
                 }
                 sys::CA_KIND_TASK_CANCEL => {
                     let mut v: sys::ca_task_cancel = std::mem::zeroed();
+                    v.version = sys::CA_TASK_CANCEL_VERSION;
                     check(sys::ca_task_msg_cancel(m, &mut v))?;
                     TaskBody::Cancel { task: v.task.bytes, reason: text(v.reason) }
                 }
                 _ => {
                     let mut v: sys::ca_task_dispute = std::mem::zeroed();
+                    v.version = sys::CA_TASK_DISPUTE_VERSION;
                     check(sys::ca_task_msg_dispute(m, &mut v))?;
                     let refs = if v.ref_count == 0 {
                         Vec::new()
