@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-lib="$root/build/dev/lib/libcyberagent.so.0"
+lib="$root/build/dev/lib/libcyberagent.so.1"
 if [ ! -e "$lib" ]; then
   cmake --preset dev >/dev/null
   cmake --build --preset dev -j 2 --target cyberagent

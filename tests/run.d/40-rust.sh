@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-if [ ! -e "$root/build/dev/lib/libcyberagent.so.0" ]; then
+if [ ! -e "$root/build/dev/lib/libcyberagent.so.1" ]; then
   cmake --preset dev >/dev/null
   cmake --build --preset dev -j 2 --target cyberagent
 fi

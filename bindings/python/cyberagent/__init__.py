@@ -107,4 +107,4 @@ from .delegation import Delegation, RevocationSet, sign_delegation, sign_revocat
 CONSTANTS = dict(_sigs.CONSTANTS)
 globals().update({k: v for k, v in _sigs.CONSTANTS.items() if not k.endswith("_")})
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"

@@ -5,11 +5,11 @@ Search order (the first that loads wins):
 1. ``CYBERAGENT_LIBRARY``: a path to the shared library. When set, it is the
    only candidate: a wrong path is an error, not a silent fallback.
 2. The build tree, when this package sits in a libcyberagent checkout
-   (``bindings/python/cyberagent``): ``build/dev/lib/libcyberagent.so.0``,
+   (``bindings/python/cyberagent``): ``build/dev/lib/libcyberagent.so.1``,
    then ``build/release/...``, then any other ``build/*/lib/`` (ASan builds
    last: they only load into an ASan-instrumented process).
 3. The system: ``ctypes.util.find_library("cyberagent")``, then
-   ``libcyberagent.so.0``, then ``libcyberagent.so``.
+   ``libcyberagent.so.1``, then ``libcyberagent.so``.
 """
 
 import ctypes
@@ -21,7 +21,7 @@ from typing import Callable, List, Optional
 
 from . import _sigs
 
-_SONAME = "libcyberagent.so.0"
+_SONAME = "libcyberagent.so.1"
 _lock = threading.Lock()
 _loaded_path: Optional[str] = None
 
@@ -64,7 +64,7 @@ def _open() -> ctypes.CDLL:
         _loaded_path = cand
         return lib
     raise ImportError(
-        "libcyberagent not found; set CYBERAGENT_LIBRARY to the path of libcyberagent.so.0 "
+        "libcyberagent not found; set CYBERAGENT_LIBRARY to the path of libcyberagent.so.1 "
         "(tried: %s)" % "; ".join(errors)
     )
 

@@ -30,7 +30,7 @@ def init() -> None:
 
 
 def version_string() -> str:
-    """Version of the loaded library, e.g. ``"0.1.0"``."""
+    """Version of the loaded library, e.g. ``"1.0.0"``."""
     return F.ca_version_string().decode("ascii")
 
 

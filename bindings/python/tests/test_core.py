@@ -143,7 +143,7 @@ class TestLoading(unittest.TestCase):
         self.assertEqual(r.stdout.strip(), path)
 
     def test_bad_env_variable_is_an_error_not_a_fallback(self):
-        r = self._run({"CYBERAGENT_LIBRARY": "/nonexistent/libcyberagent.so.0"})
+        r = self._run({"CYBERAGENT_LIBRARY": "/nonexistent/libcyberagent.so.1"})
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("CYBERAGENT_LIBRARY", r.stderr)
 
@@ -154,12 +154,12 @@ class TestLoading(unittest.TestCase):
         finally:
             if old is not None:
                 os.environ["CYBERAGENT_LIBRARY"] = old
-        self.assertIn("libcyberagent.so.0", cands)
+        self.assertIn("libcyberagent.so.1", cands)
         self.assertEqual(cands[-1], "libcyberagent.so")
         build = [c for c in cands if os.path.isabs(c)]
         for c in build:
             self.assertTrue(c.startswith(os.path.join(helpers.REPO_ROOT, "build")))
-        dev = os.path.join(helpers.REPO_ROOT, "build", "dev", "lib", "libcyberagent.so.0")
+        dev = os.path.join(helpers.REPO_ROOT, "build", "dev", "lib", "libcyberagent.so.1")
         if os.path.exists(dev):
             self.assertEqual(cands[0], dev)
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn has_lib(dir: &Path) -> bool {
-    dir.join("libcyberagent.so").exists() || dir.join("libcyberagent.so.0").exists()
+    dir.join("libcyberagent.so").exists() || dir.join("libcyberagent.so.1").exists()
 }
 
 fn build_tree(manifest: &Path) -> Option<PathBuf> {

@@ -86,10 +86,10 @@ extern "C" {
 }
 
 // ---- version.h ----
-pub const CA_VERSION_MAJOR: c_uint = 0;
-pub const CA_VERSION_MINOR: c_uint = 1;
+pub const CA_VERSION_MAJOR: c_uint = 1;
+pub const CA_VERSION_MINOR: c_uint = 0;
 pub const CA_VERSION_PATCH: c_uint = 0;
-pub const CA_VERSION_NUMBER: c_uint = 100;
+pub const CA_VERSION_NUMBER: c_uint = 10000;
 
 extern "C" {
     pub fn ca_version_string() -> *const c_char;

@@ -88,7 +88,7 @@ pub fn init() -> Result<()> {
     error::check(unsafe { sys::ca_init() })
 }
 
-/// Version of the linked library, e.g. `"0.1.0"`.
+/// Version of the linked library, e.g. `"1.0.0"`.
 pub fn version_string() -> String {
     // SAFETY: returns a static NUL-terminated string.
     unsafe { error::cstr(sys::ca_version_string()) }

@@ -150,7 +150,7 @@ fn x25519_and_core() {
     assert_eq!(cyberagent::x25519_public_key(&not_a_point).unwrap_err().status(), status::CA_ERR_BAD_KEY);
     cyberagent::init().unwrap();
     assert_eq!(cyberagent::version_number(), cyberagent::sys::CA_VERSION_NUMBER);
-    assert_eq!(cyberagent::version_string(), "0.1.0");
+    assert_eq!(cyberagent::version_string(), "1.0.0");
     assert_eq!(cyberagent::sizes(), [32, 32, 64, 32, 56, 128, 32]);
     assert!(cyberagent::equal(b"ab", b"ab"));
     assert!(!cyberagent::equal(b"ab", b"ac"));
