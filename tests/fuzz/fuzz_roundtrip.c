@@ -105,6 +105,7 @@
 #include "envelope/envelope_internal.h"
 #include "fuzz.h"
 #include "fuzz_ledger_common.h"
+#include "fuzz_task_views.h"
 #include "identity/identity_internal.h"
 #include "keyhistory/keyhistory_internal.h"
 #include "ledger/ledger_internal.h"
@@ -245,35 +246,8 @@ static void rt_task_body(uint32_t kind, const uint8_t *data, size_t size)
     cai_task_body b;
     if (cai_task_body_decode(kind, data, size, &b) != CA_OK)
         return;
-    /* NUL-terminated copies of the zero-copy strings, as ca_task_msg makes them */
-    char *text = calloc(1, b.text_len + 1), *uri = calloc(1, b.uri_len + 1);
-    FUZZ_CHECK(text != NULL && uri != NULL);
-    if (b.text_len > 0)
-        memcpy(text, b.text, b.text_len);
-    if (b.uri_len > 0)
-        memcpy(uri, b.uri, b.uri_len);
-    const char *u = b.uri != NULL ? uri : NULL;
-    switch (kind) {
-    case CA_KIND_TASK_REQUEST:
-        b.u.request.capability = text;
-        b.content.uri = u;
-        b.u.request.input = &b.content;
-        break;
-    case CA_KIND_TASK_RESULT:
-        b.content.uri = u;
-        b.u.result.output = b.u.result.failed ? NULL : &b.content;
-        b.u.result.failure_message = text;
-        break;
-    case CA_KIND_TASK_CANCEL:
-        b.u.cancel.reason = text;
-        break;
-    case CA_KIND_TASK_DISPUTE:
-        b.u.dispute.reason = text;
-        b.u.dispute.refs = b.refs;
-        break;
-    default:
-        break;
-    }
+    char *text, *uri;
+    fuzz_task_body_views(kind, &b, &text, &uri);
     uint8_t *again = buf_for(size);
     size_t n = 0;
     FUZZ_CHECK(cai_task_body_encode(kind, &b.u, again, size + 64, &n) == CA_OK);

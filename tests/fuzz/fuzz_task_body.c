@@ -9,6 +9,7 @@
 
 #include "cyberagent.h"
 #include "fuzz.h"
+#include "fuzz_task_views.h"
 #include "task/task_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -24,35 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(st == CA_ERR_MALFORMED || st == CA_ERR_BAD_CAPABILITY);
         return 0;
     }
-    /* NUL-terminated copies of the zero-copy strings, as ca_task_msg makes them */
-    char *text = calloc(1, b.text_len + 1), *uri = calloc(1, b.uri_len + 1);
-    FUZZ_CHECK(text != NULL && uri != NULL);
-    if (b.text_len > 0)
-        memcpy(text, b.text, b.text_len);
-    if (b.uri_len > 0)
-        memcpy(uri, b.uri, b.uri_len);
-    const char *u = b.uri != NULL ? uri : NULL;
-    switch (kind) {
-    case CA_KIND_TASK_REQUEST:
-        b.u.request.capability = text;
-        b.content.uri = u;
-        b.u.request.input = &b.content;
-        break;
-    case CA_KIND_TASK_RESULT:
-        b.content.uri = u;
-        b.u.result.output = b.u.result.failed ? NULL : &b.content;
-        b.u.result.failure_message = text;
-        break;
-    case CA_KIND_TASK_CANCEL:
-        b.u.cancel.reason = text;
-        break;
-    case CA_KIND_TASK_DISPUTE:
-        b.u.dispute.reason = text;
-        b.u.dispute.refs = b.refs;
-        break;
-    default:
-        break;
-    }
+    char *text, *uri;
+    fuzz_task_body_views(kind, &b, &text, &uri);
     uint8_t *again = malloc(len > 0 ? len : 1);
     size_t again_len = 0;
     FUZZ_CHECK(again != NULL);
