@@ -117,8 +117,8 @@ static const cai_wire_field link_elem = {CAI_WF_BIN(0, "link", cai_span, p, n), 
         .off = TB(chain), .aux_off = TB(chain_count), .stride = sizeof(cai_span), .min = 1,        \
         .max = CA_DELEGATION_MAX_DEPTH, .elem = &link_elem,                                        \
         .doc_type = "array (1 .. 8) of bin, ≤ 2048 bytes",                                         \
-        .rule = "delegation chain, root first (encoded delegations); absent when the sender acts " \
-                "for itself"                                                                       \
+        .rule = "the sender's delegation chain, root first, each link an encoded delegation "      \
+                "(IDENTITY.md)"                                                                    \
     }
 
 static const cai_wire_field request_rows[] = {
