@@ -170,7 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    NULL,
                                    0,
                                    cs,
-                                   nc};
+                                   nc,
+                                   NULL};
             size_t before = ca_routing_count(rt);
             st = FUZZ_CALL(cai_routing_add_entry(rt, &e, now));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_ROUTING_STALE || st == CA_ERR_ROUTING_CONFLICT ||
