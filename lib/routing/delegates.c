@@ -294,6 +294,18 @@ ca_status ca_routing_add_revocation(ca_routing *rt, const uint8_t *data, size_t 
     ca_status st = ca_revocation_open(data, len, &rv);
     if (st != CA_OK)
         return st;
+    return cai_routing_revoke(rt, &rv.delegation, &rv.revoker, now, removed);
+}
+
+ca_status cai_routing_revoke(ca_routing *rt, const ca_hash *delegation, const ca_agent_id *revoker,
+                             uint64_t now, size_t *removed)
+{
+    ca_status st;
+    if (removed != NULL)
+        *removed = 0;
+    ca_revocation_info rv;
+    rv.delegation = *delegation;
+    rv.revoker = *revoker;
     /* A link no registered chain holds: nothing to judge, nothing kept. */
     const uint32_t li = find_link(rt, &rv.delegation);
     rt->revocation_steps++;

@@ -210,6 +210,10 @@ int cai_routing_delegate_same(const ca_routing *rt, uint32_t d, const cai_delega
 void cai_routing_delegates_free(ca_routing *rt);
 /* Bytes the delegate index and the revoked links hold (their blocks). */
 size_t cai_routing_delegate_bytes(const ca_routing *rt);
+/* The revocation of `delegation` by `revoker` (already verified): ca_routing_add_revocation
+ * after the signature check. */
+ca_status cai_routing_revoke(ca_routing *rt, const ca_hash *delegation, const ca_agent_id *revoker,
+                             uint64_t now, size_t *removed);
 /* Forgets the revoked links whose expiry is before `now`. */
 void cai_routing_revocations_expire(ca_routing *rt, uint64_t now);
 /*
