@@ -275,15 +275,15 @@ CA_API CA_NODISCARD ca_status ca_routing_add_entry(ca_routing *rt, const ca_rout
  *     (ca_routing_add_revocation): its statuses, in its order;
  *   the leaf's audience is not the card's agent -> CA_ERR_DELEGATION_AUDIENCE;
  *   the leaf grants none of the card's capabilities -> CA_ERR_DELEGATION_CAPABILITY;
- *   CA_ERR_LIMIT at max_delegates (a new delegate);
- *   then everything ca_routing_add_card checks, for the card with only the
+ *   then everything ca_routing_add_card checks, in its order, for the card with only the
  *   capabilities the leaf grants (ca_delegation_grants) and kept while both
  *   the card and the chain are valid: valid from max(card not_before, chain
  *   not_before) to min(card not_after, chain expiry), so the chain's expiry
  *   ends the registration. The chain is part of the card's content for the
  *   sequence rule (the same sequence with another leaf, or without a chain,
  *   is CA_ERR_ROUTING_CONFLICT: a delegate moving to a new chain signs its
- *   card again with a higher sequence).
+ *   card again with a higher sequence); with the names' limit, a new
+ *   delegate beyond max_delegates is CA_ERR_LIMIT.
  * The delegate stands for its delegator's account: ca_routing_sync_stakes
  * and ca_routing_sync_reputation give it the delegator's stake and
  * reputation (and evidence), and a new delegate starts with those of its

@@ -449,13 +449,63 @@ static void test_delegate_limit(void **state)
     ca_routing_free(rt);
 }
 
+/* The ledger sync gives a delegate its delegator's stake, not its own account's. */
+static void test_sync_stakes(void **state)
+{
+    (void)state;
+    ca_agent_id auth, arb;
+    memset(auth.bytes, 0xA1, 32);
+    memset(arb.bytes, 0xA2, 32);
+    ca_ledger_options lo;
+    assert_ok(ca_ledger_options_init(&lo, CA_LEDGER_OPTIONS_VERSION));
+    lo.authority = auth;
+    lo.arbiter = arb;
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &lo));
+    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
+    op.type = CA_LEDGER_OP_MINT;
+    op.signer = auth;
+    op.nonce = 1;
+    op.counterparty = ids[P];
+    op.amount = 100000;
+    assert_ok(ca_ledger_apply(l, &op, 0, NULL));
+    op.counterparty = ids[D];
+    op.nonce = 2;
+    assert_ok(ca_ledger_apply(l, &op, 0, NULL));
+    ca_ledger_op bond = {.version = CA_LEDGER_OP_VERSION};
+    bond.type = CA_LEDGER_OP_BOND;
+    bond.signer = ids[P];
+    bond.nonce = 1;
+    bond.amount = 5000;
+    assert_ok(ca_ledger_apply(l, &bond, 0, NULL));
+    bond.signer = ids[D];
+    bond.amount = 3;
+    assert_ok(ca_ledger_apply(l, &bond, 0, NULL));
+
+    ca_routing *rt = new_rt(4);
+    ca_hash l0;
+    ca_delegation *c = dlg(P, D, "llm.*", NOW + HOUR, NULL, &l0);
+    assert_ok(add(rt, D, &c, 1, NOW));
+    ca_routing_agent_info ai = {.version = CA_ROUTING_AGENT_INFO_VERSION};
+    assert_ok(ca_routing_get(rt, &ids[D], &ai));
+    assert_int_equal(ai.stake, 7); /* the card's claim, until a sync */
+    assert_ok(ca_routing_sync_stakes(rt, l, NOW));
+    assert_ok(ca_routing_get(rt, &ids[D], &ai));
+    assert_int_equal(ai.stake, 5000); /* P's bond, not D's 3 */
+    assert_int_equal(ai.stake_from_ledger, 1);
+    assert_ok(cai_routing_check(rt));
+    ca_delegation_free(c);
+    ca_routing_free(rt);
+    ca_ledger_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register),         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_chain_expires),    cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_revocation_flood), cmocka_unit_test(test_revocation_limit),
-        cmocka_unit_test(test_delegate_limit),
+        cmocka_unit_test(test_delegate_limit),   cmocka_unit_test(test_sync_stakes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
