@@ -240,6 +240,20 @@ static inline uint64_t cai_idmap_hash_u64(const cai_idmap *m, uint64_t key)
     return cai_sip13_final(v0, v1, v2, v3);
 }
 
+/*
+ * The map's hash of a record index the OWNER assigned (dense 0, 1, 2, ...;
+ * e.g. the ledger's account numbers), for a side table keyed by it:
+ * multiply-add-shift under the map's key (Dietzfelbinger's universal
+ * family: for any set of indices chosen without the key, collisions are
+ * those of a random function up to a factor 2), three instructions instead
+ * of a SipHash. Not for bytes a peer chooses: those go through
+ * cai_idmap_hash. Insert and find through the cursor, comparing the index.
+ */
+static inline uint64_t cai_idmap_hash_index(const cai_idmap *m, uint32_t index)
+{
+    return ((m->key[0] | 1u) * (uint64_t)index + m->key[1]) >> 32;
+}
+
 /* 32-byte equality without a library call (hot path; keys are public, no constant time). */
 static inline int cai_eq32(const uint8_t *a, const uint8_t *b)
 {
