@@ -344,7 +344,8 @@ static size_t make_evidence(worker *w, int hirer, int offender, uint8_t *ev, siz
     r.deadline = now + 3600000u;
     if (ca_task_request_sign(w->ag[hirer].id, &ep, &r, rq, sizeof rq, &lr, &idr) != CA_OK)
         DIE("request: %s", ca_last_error());
-    ca_task_bid b = {CA_TASK_BID_VERSION, idr, 50, now + 1000, 0};
+    ca_task_bid b = {
+        .version = CA_TASK_BID_VERSION, .task = idr, .price = 50, .completion = now + 1000};
     if (ca_task_bid_sign(w->ag[offender].id, &ep, &b, b1, sizeof b1, &l1, &id1) != CA_OK)
         DIE("bid: %s", ca_last_error());
     b.price = 60;

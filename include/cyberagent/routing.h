@@ -18,6 +18,7 @@
 
 #include "card.h"
 #include "common.h"
+#include "delegation.h"
 #include "ledger.h"
 #include "reputation.h"
 
@@ -101,10 +102,13 @@ CA_API ca_status ca_routing_weights_init(ca_routing_weights *w, unsigned int ver
 #define CA_ROUTING_DEFAULT_REPUTATION_PPM_DEFAULT     500000u /* one half */
 /* A card is kept at most one day after its last add. */
 #define CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT 86400000ull
+#define CA_ROUTING_MAX_DELEGATES_DEFAULT        65536u /* 2^16 */
+#define CA_ROUTING_MAX_REVOCATIONS_DEFAULT      65536u /* 2^16 */
 
-/* Version 2 appended max_card_lifetime_ms. (Since 0.x's last layout change the
- * weights are referenced by pointer, so they grow on their own.) */
-#define CA_ROUTING_OPTIONS_VERSION 2u
+/* Version 2 appended max_card_lifetime_ms, version 3 max_delegates and
+ * max_revocations. (Since 0.x's last layout change the weights are referenced
+ * by pointer, so they grow on their own.) */
+#define CA_ROUTING_OPTIONS_VERSION 3u
 
 typedef struct ca_routing_options {
     unsigned int version; /* CA_ROUTING_OPTIONS_VERSION */
@@ -141,9 +145,17 @@ typedef struct ca_routing_options {
      * (only for a registry that admits no untrusted cards). A version-1
      * caller gets the default. */
     uint64_t max_card_lifetime_ms;
+    /* Since version 3. Delegates registered at most (ca_routing_add_delegate; each
+     * also counts as an agent, so more than max_agents means max_agents); default
+     * CA_ROUTING_MAX_DELEGATES_DEFAULT (65536). An older caller gets the default. */
+    size_t max_delegates;
+    /* Since version 3. Revoked delegations the registry remembers at most
+     * (ca_routing_add_revocation), 1 .. 2^30; default CA_ROUTING_MAX_REVOCATIONS_DEFAULT
+     * (65536). An older caller gets the default. */
+    size_t max_revocations;
 } ca_routing_options;
 
-/* Fills the defaults of the layout `version` names (a version-1 struct is
+/* Fills the defaults of the layout `version` names (a version-1 or 2 struct is
  * shorter: only its fields are written). CA_ERR_UNSUPPORTED when `version`
  * is newer than this build. */
 CA_API ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version);
@@ -251,13 +263,78 @@ CA_API CA_NODISCARD ca_status ca_routing_add_entry(ca_routing *rt, const ca_rout
                                                    uint64_t now);
 #endif
 
+/*
+ * DELEGATES. Adds or replaces the card of a delegate: an agent that acts for
+ * another (the delegator) under a delegation chain (delegation.h). `card` is
+ * the delegate's own signed card (ca_card_open / _parse); `chain` holds
+ * `count` links, root first, whose leaf's audience is the card's agent.
+ * Checks, in this order, each refusal leaving the registry unchanged:
+ *   NULL rt, card or chain -> CA_ERR_INVALID_ARGUMENT; opts->version -> CA_ERR_UNSUPPORTED;
+ *   ca_delegation_chain_verify at `now` with the caller's revocations (`opts`,
+ *     may be NULL) and the links this registry holds revoked
+ *     (ca_routing_add_revocation): its statuses, in its order;
+ *   the leaf's audience is not the card's agent -> CA_ERR_DELEGATION_AUDIENCE;
+ *   the leaf grants none of the card's capabilities -> CA_ERR_DELEGATION_CAPABILITY;
+ *   then everything ca_routing_add_card checks, in its order, for the card with only the
+ *   capabilities the leaf grants (ca_delegation_grants) and kept while both
+ *   the card and the chain are valid: valid from max(card not_before, chain
+ *   not_before) to min(card not_after, chain expiry), so the chain's expiry
+ *   ends the registration. The chain is part of the card's content for the
+ *   sequence rule (the same sequence with another leaf, or without a chain,
+ *   is CA_ERR_ROUTING_CONFLICT: a delegate moving to a new chain signs its
+ *   card again with a higher sequence); with the names' limit, a new
+ *   delegate beyond max_delegates is CA_ERR_LIMIT.
+ * The delegate stands for its delegator's account: ca_routing_sync_stakes
+ * and ca_routing_sync_reputation give it the delegator's stake and
+ * reputation (and evidence), and a new delegate starts with those of its
+ * delegator when the delegator is registered here (else as any agent: its
+ * card's claimed stake and the default reputation). ca_routing_get reports
+ * the delegator (version 2). Cost: the chain verify (one Ed25519 verify per
+ * link not opened) plus the card add, plus O(depth) expected for the index.
+ * Memory (64-bit): on top of the agents' bound (ADMISSION RULE), at most
+ * 1128 B a delegate (max_delegates) and 72 B a revoked link
+ * (max_revocations), plus malloc's overhead.
+ */
+CA_API CA_NODISCARD ca_status ca_routing_add_delegate(ca_routing *rt, const ca_card *card,
+                                                      const ca_delegation *const *chain,
+                                                      size_t count,
+                                                      const ca_delegation_verify_options *opts,
+                                                      uint64_t now);
+
+/*
+ * Applies a revocation (delegation.h, the encoded CA_KIND_REVOCATION
+ * envelope): opened (ca_revocation_open: its statuses, nothing changes on
+ * failure). When a registered delegate's chain holds the revoked delegation
+ * and the revoker issued it or a link above it (ca_delegation_chain_verify's
+ * rule), every delegate whose chain holds it is removed (a link revoked in
+ * the middle removes everything under it) and the registry remembers the
+ * link until its expiry, so no chain holding it is added again
+ * (CA_ERR_DELEGATION_REVOKED); `removed` (may be NULL) receives how many. A
+ * revocation with no force (a stranger's, or of a delegation no registered
+ * chain holds) is CA_OK and changes nothing, and nothing of it is kept: a
+ * flood of made-up revocations costs a signature check and one lookup each
+ * and no memory. (A revocation that arrives before the chain: pass it with
+ * the chain, in ca_routing_add_delegate's opts.) CA_ERR_LIMIT when the
+ * registry already remembers max_revocations revoked links whose expiry is
+ * not before `now` (those before it are forgotten first). Cost: O(d) for the
+ * revoker's force, O(delegates under the link) for the removals, no
+ * per-query cost (a revoked delegate is gone, from every query, Thompson
+ * exploration, bid ranking and lookup alike).
+ */
+CA_API CA_NODISCARD ca_status ca_routing_add_revocation(ca_routing *rt, const uint8_t *data,
+                                                        size_t len, uint64_t now, size_t *removed);
+
+/* Number of registered delegates (0 for NULL). */
+CA_API size_t ca_routing_delegate_count(const ca_routing *rt);
+
 /* Removes an agent. CA_ERR_NOT_FOUND when it is not registered. */
 CA_API ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent);
 
 /*
  * Removes every agent whose kept-until time ended (now > valid_until as
  * ca_routing_get reports it; every add does the same first). `removed` (may
- * be NULL) receives how many. O(removed * c log n).
+ * be NULL) receives how many. O(removed * c log n). Also forgets the revoked
+ * delegations whose expiry is before `now` (O(revoked links held)).
  */
 CA_API ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed);
 
@@ -313,7 +390,7 @@ CA_API CA_NODISCARD ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_le
  */
 CA_API CA_NODISCARD ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep);
 
-#define CA_ROUTING_AGENT_INFO_VERSION 1u
+#define CA_ROUTING_AGENT_INFO_VERSION 2u /* 2 appended delegated, principal, leaf */
 
 /* What the registry holds about one agent; filled by ca_routing_get, the
  * caller sets `version` first (STRUCT RULE, common.h). */
@@ -329,6 +406,10 @@ typedef struct ca_routing_agent_info {
     uint32_t reputation_ppm;
     uint32_t capability_count;
     int stake_from_ledger; /* 1 once ca_routing_set_stake was called */
+    /* Version 2. */
+    int delegated;         /* 1 for a delegate (ca_routing_add_delegate), else 0 */
+    ca_agent_id principal; /* whom it acts for: its chain's delegator, else the agent itself */
+    ca_hash leaf;          /* its chain's leaf id; all zero when not delegated */
 } ca_routing_agent_info;
 
 /* Checks, in this order: a NULL argument (CA_ERR_INVALID_ARGUMENT),

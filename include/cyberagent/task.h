@@ -23,6 +23,7 @@
 #define CYBERAGENT_TASK_H
 
 #include "common.h"
+#include "delegation.h"
 #include "envelope.h"
 #include "identity.h"
 
@@ -53,8 +54,8 @@ CA_API size_t ca_task_refs_max(void);
  * body: 0 or a version newer than this build is CA_ERR_UNSUPPORTED.
  */
 #define CA_TASK_CONTENT_VERSION 1u
-#define CA_TASK_REQUEST_VERSION 1u
-#define CA_TASK_BID_VERSION     1u
+#define CA_TASK_REQUEST_VERSION 2u /* 2 appended the delegation chain */
+#define CA_TASK_BID_VERSION     2u /* 2 appended the delegation chain */
 #define CA_TASK_AWARD_VERSION   1u
 #define CA_TASK_RESULT_VERSION  1u
 #define CA_TASK_RECEIPT_VERSION 1u
@@ -94,6 +95,11 @@ typedef struct ca_task_request {
      * recipient. Builder: set in ca_envelope_params.recipient. Parser: filled. */
     int has_recipient;
     ca_agent_id recipient;
+    /* Version 2. The delegation chain under which the sender posts the task for
+     * another agent (DELEGATED SIDES below); NULL / 0: the sender posts for
+     * itself. */
+    const ca_delegation *const *delegation;
+    size_t delegation_count;
 } ca_task_request;
 
 /* BID (CA_KIND_TASK_BID): parent = the task id. */
@@ -103,7 +109,45 @@ typedef struct ca_task_bid {
     uint64_t price;      /* <= request max_price */
     uint64_t completion; /* promised completion time; <= request deadline */
     uint64_t collateral; /* >= request collateral */
+    /* Version 2. The delegation chain under which the sender bids for another
+     * agent (DELEGATED SIDES below); NULL / 0: the sender bids for itself. */
+    const ca_delegation *const *delegation;
+    size_t delegation_count;
 } ca_task_bid;
+
+/*
+ * DELEGATED SIDES. A REQUEST or a BID may carry a delegation chain
+ * (delegation.h): its links, root first, 1 .. CA_DELEGATION_MAX_DEPTH of
+ * them, whose leaf's audience is the message's sender (the delegate), who
+ * then acts for the chain's delegator (the root's issuer): the delegator's
+ * account pays a delegated request's escrow, and its stake and reputation
+ * stand behind a delegated bid. As builder input, `delegation` points to
+ * `delegation_count` handles (ca_delegation_decode / _open; borrowed for the
+ * call) whose encoded bytes go into the body; a builder checks only that each
+ * pointer is set and the count is 0 .. CA_DELEGATION_MAX_DEPTH
+ * (CA_ERR_INVALID_ARGUMENT / CA_ERR_LIMIT). A parser fills them with the
+ * message's own decoded links (valid while the ca_task_msg lives); each link
+ * is decoded strictly (ca_delegation_decode: its statuses) but its signature
+ * is the thread's to check. A version-1 struct has no chain.
+ *
+ * A thread (ca_task_apply) accepts a delegated REQUEST or BID only when, in
+ * this order, after the message's other rules:
+ *   the chain verifies at the message's created_at with the thread's
+ *     revocations (ca_delegation_chain_verify: its statuses, in its order);
+ *   the leaf's audience is the sender             -> CA_ERR_DELEGATION_AUDIENCE
+ *   the leaf grants the request's capability      -> CA_ERR_DELEGATION_CAPABILITY
+ *   the money fits the leaf's task_cap: a request's max_price, a bid's
+ *     collateral (what the delegate locks)        -> CA_ERR_DELEGATION_TASK_CAP
+ *   a bid acts for another agent than the request does (the requester's
+ *     delegator may not bid through a delegate)   -> CA_ERR_TASK_FORBIDDEN
+ * The side's later messages (the requester's AWARD, RECEIPT, CANCEL and
+ * DISPUTE; the awarded worker's RESULT and DISPUTE) come from the same
+ * delegate (the thread's sender rules) and stay under the same chain: each is
+ * refused with the status of ca_delegation_chain_verify of that chain at its
+ * created_at (CA_ERR_EXPIRED, CA_ERR_DELEGATION_REVOKED, ...). So is an
+ * AWARD of a delegated bid whose chain no longer holds at the award's time.
+ * The spending caps over many tasks (total_cap) are the ledger's to count.
+ */
 
 /* AWARD (CA_KIND_TASK_AWARD): parent = the chosen bid; sets the escrow terms. */
 typedef struct ca_task_award {
@@ -287,6 +331,14 @@ CA_API uint64_t ca_task_msg_created_at(const ca_task_msg *msg);
 CA_API void ca_task_msg_task_id(const ca_task_msg *msg, ca_hash *out);
 /* 1 and *out filled when the message has a parent (every kind but request). */
 CA_API int ca_task_msg_parent(const ca_task_msg *msg, ca_hash *out);
+/*
+ * Whom the message acts for: 1 and *out = the delegator (the root's issuer)
+ * of the delegation chain a REQUEST or BID carries; else 0 and *out = the
+ * sender (also for every other kind). The chain as carried: a thread
+ * verified it when it accepted the message (DELEGATED SIDES). `out` may be
+ * NULL; 0 for a NULL msg (out untouched).
+ */
+CA_API int ca_task_msg_delegator(const ca_task_msg *msg, ca_agent_id *out);
 /* The encoded, signed envelope (OWNERSHIP RULE). */
 CA_API CA_NODISCARD ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out,
                                                   size_t out_cap, size_t *out_len);
@@ -320,10 +372,10 @@ typedef enum ca_task_state {
 CA_API const char *ca_task_state_name(ca_task_state state);
 
 /*
- * Version 2 appended max_bids. A version-1 struct (without it) is still
- * accepted and gets the default bid bound.
+ * Version 2 appended max_bids, version 3 revocations. An older struct
+ * (without them) is still accepted and gets their defaults.
  */
-#define CA_TASK_OPTIONS_VERSION 2u
+#define CA_TASK_OPTIONS_VERSION 3u
 
 /* Defaults of ca_task_options (what ca_task_options_init writes); the
  * envelope limits are the envelope's defaults. */
@@ -361,9 +413,19 @@ typedef struct ca_task_options {
     uint64_t max_skew_ms;
     /* Version 2. Bids a thread accepts; default CA_TASK_MAX_BIDS_DEFAULT (1000); at least 1. */
     size_t max_bids;
+    /* Version 3. Revocations the thread honours (delegation.h), borrowed: the set must
+     * outlive the thread, and the caller may add to it at any time (not during a call
+     * on the thread). A message of a delegated side is refused with
+     * CA_ERR_DELEGATION_REVOKED from the first apply after the set holds a revocation
+     * of a link of its chain by the issuer of that link or of one above it
+     * (DELEGATED SIDES); messages accepted before stay, and ca_task_side reports the
+     * side revoked. Audit mode (ca_task_deserialize, evidence) judges without
+     * revocations; the deserialized thread honours them from then on. Default NULL:
+     * none. */
+    const ca_revocation_set *revocations;
 } ca_task_options;
 
-/* Fills the defaults of the fields `version` has (1 or 2). CA_ERR_UNSUPPORTED
+/* Fills the defaults of the fields `version` has (1, 2 or 3). CA_ERR_UNSUPPORTED
  * for an unknown version. */
 CA_API ca_status ca_task_options_init(ca_task_options *opts, unsigned int version);
 
@@ -424,6 +486,37 @@ typedef enum ca_task_party {
 /* 1 when `party` has disputed, else 0 (also for a NULL task or a value
  * outside ca_task_party). */
 CA_API int ca_task_disputed(const ca_task *task, ca_task_party party);
+
+#define CA_TASK_SIDE_INFO_VERSION 1u
+
+/* Who a side of the thread is and whom it acts for (DELEGATED SIDES); filled by
+ * ca_task_side, the caller sets `version` first (STRUCT RULE). */
+typedef struct ca_task_side_info {
+    unsigned int version;  /* set by the caller: CA_TASK_SIDE_INFO_VERSION */
+    ca_agent_id agent;     /* who signs the side's messages: the requester, the awarded worker */
+    ca_agent_id principal; /* whom it acts for: the chain's delegator, else = agent. Its
+                              account pays (requester) or locks the collateral (worker), its
+                              stake and reputation stand behind the side */
+    uint32_t delegated;    /* 1 when the side acts under a delegation chain, else 0 */
+    uint32_t revoked;      /* 1 when the thread's revocations revoke a link of that chain */
+    size_t depth;          /* links of the chain; 0 when not delegated */
+    ca_hash root;          /* the chain's root id; all zero when not delegated */
+    ca_hash leaf;          /* the chain's leaf id; all zero when not delegated */
+    uint64_t task_cap;     /* the leaf's per-task cap; 0 when not delegated */
+    uint64_t expires_at;   /* the chain's expiry (the leaf's); 0 when not delegated */
+} ca_task_side_info;
+
+/*
+ * Fills `out` for `party`: the requester's side (its REQUEST's chain) or the
+ * awarded worker's (the chain of the bid the AWARD chose). Checks, in this
+ * order: a NULL argument (CA_ERR_INVALID_ARGUMENT), out->version
+ * (CA_ERR_UNSUPPORTED), a party outside ca_task_party
+ * (CA_ERR_INVALID_ARGUMENT), CA_ERR_NOT_FOUND for the worker before an award.
+ * `revoked` is looked up now in the options' revocation set: (d(d + 1)) / 2
+ * lookups for a chain of depth d. A bid's principal before an award:
+ * ca_task_msg_delegator.
+ */
+CA_API ca_status ca_task_side(const ca_task *task, ca_task_party party, ca_task_side_info *out);
 
 /* Accepted messages, in acceptance order (0 is the request). */
 CA_API size_t ca_task_message_count(const ca_task *task);

@@ -332,6 +332,16 @@ ca_status ca_delegation_open(ca_delegation **out, const uint8_t *data, size_t le
     return CA_OK;
 }
 
+const uint8_t *cai_delegation_raw(const ca_delegation *d, size_t *len)
+{
+    return cai_envelope_raw(d->env, len);
+}
+
+void cai_delegation_mark_checked(ca_delegation *d)
+{
+    d->sig_checked = true;
+}
+
 void ca_delegation_free(ca_delegation *d)
 {
     if (d == NULL)

@@ -35,4 +35,12 @@ ca_status cai_delegation_encode_signed(const ca_delegation_params *params,
 ca_status cai_revocation_reencode(const ca_revocation_info *info, const ca_signature *sig,
                                   uint8_t *out, size_t out_cap, size_t *out_len);
 
+/* The delegation's encoded bytes (its envelope's), without a copy: valid while `d` lives. */
+const uint8_t *cai_delegation_raw(const ca_delegation *d, size_t *len);
+
+/* Marks the signature of `d` checked, as ca_delegation_open does: for a verifier that
+ * just had ca_delegation_chain_verify check it, so later verifies of the same handle
+ * cost no signature check. */
+void cai_delegation_mark_checked(ca_delegation *d);
+
 #endif

@@ -10,7 +10,7 @@
 
 CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
 {
-    size_t postings = 0;
+    size_t postings = 0, delegates = 0;
     CHECK(rt->nagents <= rt->agents_cap && rt->nagents <= rt->opts.max_agents);
     CHECK(rt->nagents <= rt->expiry_cap);
     CHECK(rt->ids.count == rt->nagents && (size_t)rt->nagents * 2 <= rt->ids.cap);
@@ -43,7 +43,23 @@ CAI_ORACLE ca_status cai_routing_check(const ca_routing *rt)
                 CHECK(a->caps[s2].cap != a->caps[s].cap);
         }
         postings += a->ncaps;
+        if (a->delegate != CAI_NIL) {
+            CHECK(a->delegate < rt->ndel_slots);
+            const cai_delegate *d = &rt->dels[a->delegate];
+            CHECK(d->depth >= 1 && d->depth <= CA_DELEGATION_MAX_DEPTH);
+            CHECK(cai_eq32(d->agent.bytes, a->id.bytes));
+            for (uint32_t l = 0; l < d->depth; l++) {
+                CHECK(d->link[l] < rt->nlink_slots);
+                const cai_rlink *rl = &rt->links[d->link[l]];
+                CHECK(rl->members >= 1 && rl->level == l);
+                CHECK(cai_idmap_find(&rt->link_ids, rt->links, sizeof *rt->links, rl->id.bytes) ==
+                      d->link[l]);
+            }
+            delegates++;
+        }
     }
+    CHECK(delegates == rt->ndelegates && rt->ndelegates <= rt->opts.max_delegates);
+    CHECK(rt->link_ids.count == rt->nlinks && rt->nrevoked <= rt->opts.max_revocations);
     for (uint32_t j = 1; j < rt->nagents; j++)
         CHECK(rt->expiry[(j - 1) / 2].valid_until <= rt->expiry[j].valid_until);
     size_t live = 0, heap_total = 0;

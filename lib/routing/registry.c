@@ -26,8 +26,16 @@ ca_status ca_routing_weights_init(ca_routing_weights *w, unsigned int version)
     return CA_OK;
 }
 
-/* Bytes of the options struct a caller compiled against version 1 has. */
+/* Bytes of the options struct a caller compiled against version 1 or 2 has. */
 #define ROUTING_OPTIONS_V1_BYTES offsetof(ca_routing_options, max_card_lifetime_ms)
+#define ROUTING_OPTIONS_V2_BYTES offsetof(ca_routing_options, max_delegates)
+
+static size_t options_bytes(unsigned int version)
+{
+    return version == 1   ? ROUTING_OPTIONS_V1_BYTES
+           : version == 2 ? ROUTING_OPTIONS_V2_BYTES
+                          : sizeof(ca_routing_options);
+}
 
 ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version)
 {
@@ -47,7 +55,9 @@ ca_status ca_routing_options_init(ca_routing_options *opts, unsigned int version
     o.weights = NULL;
     o.expected_agents = 0;
     o.max_card_lifetime_ms = CA_ROUTING_MAX_CARD_LIFETIME_MS_DEFAULT;
-    memcpy(opts, &o, version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
+    o.max_delegates = CA_ROUTING_MAX_DELEGATES_DEFAULT;
+    o.max_revocations = CA_ROUTING_MAX_REVOCATIONS_DEFAULT;
+    memcpy(opts, &o, options_bytes(version));
     return CA_OK;
 }
 
@@ -560,14 +570,15 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
         CAI_REQUIRE_VERSION("routing options", opts->version, CA_ROUTING_OPTIONS_VERSION);
         /* A version-1 caller's struct ends before the fields added since. */
         (void)ca_routing_options_init(&o, CA_ROUTING_OPTIONS_VERSION);
-        memcpy(&o, opts, opts->version == 1 ? ROUTING_OPTIONS_V1_BYTES : sizeof o);
+        memcpy(&o, opts, options_bytes(opts->version));
     }
     if (o.max_agents == 0 || o.max_agents > UINT32_MAX / 4 || o.max_capabilities_per_agent == 0 ||
         o.max_capabilities_per_agent > CA_CARD_CAPABILITIES_MAX || o.max_capability_names == 0 ||
         o.max_capability_names > UINT32_MAX / 4 || o.max_capability_chars == 0 ||
         o.max_capability_chars > CA_CAPABILITY_MAX || o.max_name_chars > CA_CARD_NAME_MAX ||
         o.max_endpoint_bytes > CA_CARD_ENDPOINT_MAX || o.default_reputation_ppm > CA_LEDGER_PPM ||
-        o.expected_agents > o.max_agents || o.max_card_lifetime_ms == 0)
+        o.expected_agents > o.max_agents || o.max_card_lifetime_ms == 0 || o.max_revocations == 0 ||
+        o.max_revocations > CAI_IDMAP_MAX_ENTRIES)
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "routing options: a limit is zero or above the card's limit (card.h)");
     ca_routing_weights w;
@@ -577,11 +588,20 @@ ca_status ca_routing_new(ca_routing **out, const ca_routing_options *opts)
     ca_routing *rt = calloc(1, sizeof *rt);
     if (rt == NULL)
         return cai_fail(CA_ERR_NO_MEMORY, "routing: out of memory");
+    if (o.max_delegates > o.max_agents) /* a delegate is an agent too */
+        o.max_delegates = o.max_agents;
     rt->opts = o;
     rt->opts.weights = NULL; /* the caller's pointer was borrowed for this call */
     rt->weights = w;
     rt->free_cap = CAI_NIL;
     rt->name_root = CAI_NIL;
+    rt->free_del = CAI_NIL;
+    rt->free_link = CAI_NIL;
+    const size_t links = o.max_delegates * CA_DELEGATION_MAX_DEPTH;
+    (void)cai_idmap_init(&rt->link_ids, links == 0                      ? 1
+                                        : links < CAI_IDMAP_MAX_ENTRIES ? (uint32_t)links
+                                                                        : CAI_IDMAP_MAX_ENTRIES);
+    (void)cai_idmap_init(&rt->revoked_ids, (uint32_t)o.max_revocations);
     /* Names: a card's new names are made before the names only its old card held go. */
     size_t names = o.max_capability_names + o.max_capabilities_per_agent;
     (void)cai_idmap_init(&rt->ids, (uint32_t)o.max_agents); /* <= 2^30 - 1, checked above */
@@ -612,6 +632,7 @@ void ca_routing_free(ca_routing *rt)
     cai_idmap_free(&rt->ids);
     free(rt->caps);
     cai_idmap_free(&rt->names);
+    cai_routing_delegates_free(rt);
     free(rt);
 }
 
@@ -657,6 +678,9 @@ static void release_caps_of(ca_routing *rt, const cai_agent *a)
 /* Does the stored agent carry exactly the entry's content? */
 static int same_content(const ca_routing *rt, const cai_agent *a, const cai_routing_entry *e)
 {
+    if ((a->delegate == CAI_NIL) != (e->delegate == NULL) ||
+        (e->delegate != NULL && !cai_routing_delegate_same(rt, a->delegate, e->delegate)))
+        return 0;
     if (a->valid_from != e->valid_from || a->card_until != e->valid_until ||
         a->claimed_stake != e->stake || a->name_len != e->name_len ||
         a->endpoint_len != e->endpoint_len || a->ncaps != e->capability_count)
@@ -812,6 +836,8 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
     uint32_t cap_ids[CA_CARD_CAPABILITIES_MAX];
     uint64_t hashes[CA_CARD_CAPABILITIES_MAX];
     st = admit_names(rt, e, old, cap_ids, hashes);
+    if (st == CA_OK && e->delegate != NULL)
+        st = cai_routing_delegate_reserve(rt, e->delegate, old != NULL && old->delegate != CAI_NIL);
     if (st != CA_OK)
         return st;
 
@@ -856,6 +882,7 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
     a->ncaps = (uint8_t)ncaps;
     a->name_len = (uint8_t)e->name_len;
     a->endpoint_len = (uint16_t)e->endpoint_len;
+    a->delegate = CAI_NIL;
     if (e->name_len)
         memcpy((char *)cai_agent_name(a), e->name, e->name_len);
     if (e->endpoint_len)
@@ -869,6 +896,8 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         a->positive_milli = old->positive_milli;
         a->negative_milli = old->negative_milli;
         a->expiry_pos = old->expiry_pos;
+        if (old->delegate != CAI_NIL)
+            cai_routing_delegate_detach(rt, old->delegate);
         unlink_postings(rt, ai);
         rt->agents[ai] = a;
         /* Old capabilities nobody offers any more go away. */
@@ -886,12 +915,25 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         ai = rt->nagents++;
         a->stake = e->stake;
         a->reputation_ppm = rt->opts.default_reputation_ppm;
+        /* A new delegate weighs what its delegator weighs here, when it is registered. */
+        int64_t pi = e->delegate != NULL ? cai_routing_find_agent(rt, &e->delegate->principal) : -1;
+        if (pi >= 0) {
+            const cai_agent *pa = rt->agents[pi];
+            a->flags = pa->flags & CAI_AGENT_STAKE_FROM_LEDGER;
+            if (a->flags)
+                a->stake = pa->stake;
+            a->reputation_ppm = pa->reputation_ppm;
+            a->positive_milli = pa->positive_milli;
+            a->negative_milli = pa->negative_milli;
+        }
         rt->agents[ai] = a;
         cai_idmap_insert(&rt->ids, a->id.bytes, ai);
         a->expiry_pos = ai;
         expiry_put(rt, ai, (cai_expiry){a->valid_until, ai});
         expiry_sift(rt, ai);
     }
+    if (e->delegate != NULL)
+        a->delegate = cai_routing_delegate_attach(rt, &a->id, e->delegate);
     for (uint32_t s = 0; s < ncaps; s++) {
         cai_cap *c = &rt->caps[cap_ids[s]];
         a->caps[s].cap = cap_ids[s];
@@ -909,6 +951,8 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
 static void remove_agent(ca_routing *rt, uint32_t ai)
 {
     cai_agent *a = rt->agents[ai];
+    if (a->delegate != CAI_NIL)
+        cai_routing_delegate_detach(rt, a->delegate);
     unlink_postings(rt, ai);
     (void)cai_idmap_remove(&rt->ids, a->id.bytes, ai);
     /* expiry: move the last heap element into a's place */
@@ -936,6 +980,15 @@ static void remove_agent(ca_routing *rt, uint32_t ai)
     free(a);
 }
 
+ca_status cai_routing_remove_id(ca_routing *rt, const ca_agent_id *agent)
+{
+    int64_t ai = cai_routing_find_agent(rt, agent);
+    if (ai < 0)
+        return cai_fail(CA_ERR_NOT_FOUND, "routing: agent is not registered");
+    remove_agent(rt, (uint32_t)ai);
+    return CA_OK;
+}
+
 ca_status ca_routing_remove(ca_routing *rt, const ca_agent_id *agent)
 {
     CAI_REQUIRE(rt);
@@ -951,6 +1004,7 @@ ca_status ca_routing_expire(ca_routing *rt, uint64_t now, size_t *removed)
 {
     CAI_REQUIRE(rt);
     size_t n = prune_ended(rt, now);
+    cai_routing_revocations_expire(rt, now);
     if (removed != NULL)
         *removed = n;
     return CA_OK;
@@ -1025,6 +1079,12 @@ ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_
 
 /* ---- Bulk sync from the ledger and from reputation ---- */
 
+/* Whose account and score stand behind an agent: a delegate's delegator, else itself. */
+static const ca_agent_id *principal_of(const ca_routing *rt, const cai_agent *a)
+{
+    return a->delegate != CAI_NIL ? &rt->dels[a->delegate].principal : &a->id;
+}
+
 /*
  * Recomputes every posting from its agent's stake and reputation and rebuilds
  * every capability heap bottom-up: O(postings), no allocation, cannot fail.
@@ -1051,7 +1111,7 @@ ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger, uint64
     int changed = 0;
     for (uint32_t i = 0; i < rt->nagents; i++) {
         cai_agent *a = rt->agents[i];
-        const uint64_t stake = cai_ledger_weighed_stake(ledger, &a->id, now_ms);
+        const uint64_t stake = cai_ledger_weighed_stake(ledger, principal_of(rt, a), now_ms);
         if (a->stake != stake)
             changed = 1;
         a->stake = stake;
@@ -1082,7 +1142,7 @@ ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep)
         cai_agent *a = rt->agents[i];
         ca_reputation_score sc;
         /* The only failure left after the checks above: unknown to rep. */
-        if (ca_reputation_get(rep, &a->id, &sc, sizeof sc) != CA_OK)
+        if (ca_reputation_get(rep, principal_of(rt, a), &sc, sizeof sc) != CA_OK)
             continue;
         uint32_t ppm = (uint32_t)clamp_u64(sc.expected * (double)CA_LEDGER_PPM, 0.5, CA_LEDGER_PPM);
         if (a->reputation_ppm != ppm)
@@ -1118,6 +1178,15 @@ ca_status ca_routing_get(const ca_routing *rt, const ca_agent_id *agent, ca_rout
     out->reputation_ppm = a->reputation_ppm;
     out->capability_count = a->ncaps;
     out->stake_from_ledger = (a->flags & CAI_AGENT_STAKE_FROM_LEDGER) != 0;
+    if (out->version >= 2) {
+        out->delegated = a->delegate != CAI_NIL;
+        out->principal = *principal_of(rt, a);
+        memset(&out->leaf, 0, sizeof out->leaf);
+        if (a->delegate != CAI_NIL) {
+            const cai_delegate *d = &rt->dels[a->delegate];
+            out->leaf = rt->links[d->link[d->depth - 1]].id;
+        }
+    }
     return CA_OK;
 }
 
@@ -1192,6 +1261,7 @@ ca_status ca_routing_add_card(ca_routing *rt, const ca_card *card, uint64_t now)
     e.endpoint_len = strlen(ca_card_endpoint(card));
     e.capabilities = caps;
     e.capability_count = n;
+    e.delegate = NULL;
     return cai_routing_add_entry(rt, &e, now);
 }
 
@@ -1212,12 +1282,18 @@ ca_status ca_routing_add_entry(ca_routing *rt, const ca_routing_entry *entry, ui
         caps[i].price = entry->capabilities[i].price;
         caps[i].latency_ms = entry->capabilities[i].latency_ms;
     }
-    cai_routing_entry e = {entry->agent,           entry->sequence,
-                           entry->valid_from,      entry->valid_until,
-                           entry->stake,           entry->name,
-                           entry->name_len,        entry->endpoint,
-                           entry->endpoint_len,    caps,
-                           entry->capability_count};
+    cai_routing_entry e = {entry->agent,
+                           entry->sequence,
+                           entry->valid_from,
+                           entry->valid_until,
+                           entry->stake,
+                           entry->name,
+                           entry->name_len,
+                           entry->endpoint,
+                           entry->endpoint_len,
+                           caps,
+                           entry->capability_count,
+                           NULL};
     return cai_routing_add_entry(rt, &e, now);
 }
 #endif

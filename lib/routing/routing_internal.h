@@ -6,6 +6,7 @@
 #define CYBERAGENT_ROUTING_INTERNAL_H
 
 #include "core/idmap.h"
+#include "cyberagent/delegation.h"
 #include "cyberagent/routing.h"
 #include "internal.h"
 
@@ -16,6 +17,15 @@ typedef struct cai_routing_capability {
     uint64_t price;
     uint32_t latency_ms;
 } cai_routing_capability;
+
+/* A delegate's chain as the registry files it (verified by the caller of the add). */
+typedef struct cai_delegate_in {
+    ca_agent_id principal;                        /* the chain's delegator */
+    uint32_t depth;                               /* 1 .. CA_DELEGATION_MAX_DEPTH */
+    ca_hash ids[CA_DELEGATION_MAX_DEPTH];         /* link ids, root first */
+    ca_agent_id issuers[CA_DELEGATION_MAX_DEPTH]; /* link issuers */
+    uint64_t expires[CA_DELEGATION_MAX_DEPTH];    /* link expiries */
+} cai_delegate_in;
 
 typedef struct cai_routing_entry {
     ca_agent_id agent;
@@ -29,6 +39,7 @@ typedef struct cai_routing_entry {
     size_t endpoint_len;
     const cai_routing_capability *capabilities;
     size_t capability_count;
+    const cai_delegate_in *delegate; /* NULL: the agent acts for itself */
 } cai_routing_entry;
 
 /* Add or replace (the one implementation behind every public add). */
@@ -98,6 +109,7 @@ typedef struct cai_agent {
     uint8_t name_len;
     uint8_t ncaps;
     uint8_t flags;
+    uint32_t delegate;    /* index into rt->dels, CAI_NIL for an agent that acts for itself */
     cai_agent_cap caps[]; /* then name bytes, then endpoint bytes */
 } cai_agent;
 
@@ -110,6 +122,40 @@ static inline const uint8_t *cai_agent_endpoint(const cai_agent *a)
 {
     return (const uint8_t *)(a->caps + a->ncaps) + a->name_len;
 }
+
+/*
+ * The delegation index (docs/ROUTING.md, "Delegates and revocation"). Every
+ * link of a registered delegate's chain is filed once by its id (link_ids),
+ * with the list of delegates whose chain holds it. A link names its parent,
+ * so it sits at one level, under the same links, in every chain that holds
+ * it: whether a revoker issued it or a link above it is one answer per link.
+ * A member node is (delegate index * CA_DELEGATION_MAX_DEPTH + level).
+ */
+typedef struct cai_rlink {
+    ca_hash id; /* first: the id map reads keys at the record's start */
+    ca_agent_id issuer;
+    uint32_t head;    /* first member node, CAI_NIL when none */
+    uint32_t members; /* delegates whose chain holds the link; 0: the slot is free */
+    uint32_t next_free;
+    uint32_t level;      /* 0 for a root */
+    uint64_t expires_at; /* the link's expiry */
+} cai_rlink;
+
+typedef struct cai_delegate {
+    ca_agent_id agent;
+    ca_agent_id principal;
+    uint32_t depth;                         /* 0: the slot is free */
+    uint32_t link[CA_DELEGATION_MAX_DEPTH]; /* rt->links, root first */
+    uint32_t next[CA_DELEGATION_MAX_DEPTH]; /* member list of link[level] */
+    uint32_t prev[CA_DELEGATION_MAX_DEPTH];
+    uint32_t next_free;
+} cai_delegate;
+
+/* A link revoked with force: refused in every chain from then on, until it expires. */
+typedef struct cai_revoked {
+    ca_hash id; /* first: the id map reads keys at the record's start */
+    uint64_t until;
+} cai_revoked;
 
 typedef struct cai_expiry {
     uint64_t valid_until;
@@ -133,10 +179,55 @@ struct ca_routing {
     cai_idmap names;    /* capability name -> slot in caps (hashed with cai_idmap_hash_bytes) */
     uint32_t name_root; /* root of the name tree (CAI_NIL when empty) */
 
+    /* Delegates (cai_delegate), their links and the links revoked with force. */
+    cai_delegate *dels;
+    uint32_t ndel_slots, dels_cap, free_del, ndelegates;
+    cai_rlink *links;
+    uint32_t nlink_slots, links_cap, free_link, nlinks;
+    cai_idmap link_ids; /* link id -> index in links */
+    cai_revoked *revoked;
+    uint32_t nrevoked, revoked_cap;
+    cai_idmap revoked_ids; /* link id -> index in revoked */
+
     /* Work counters for tests (counted, never timed). */
-    uint64_t name_steps; /* name tree nodes visited + rotations, by adds and removals */
-    uint64_t pruned;     /* cards forgotten by the prune at the start of an add */
+    uint64_t name_steps;       /* name tree nodes visited + rotations, by adds and removals */
+    uint64_t pruned;           /* cards forgotten by the prune at the start of an add */
+    uint64_t revocation_steps; /* index records a revocation visited (links, members) */
 };
+
+/* ---- delegates (delegates.c) ---- */
+
+/* Room for `in`'s delegate record and its links not filed yet: CA_ERR_LIMIT at
+ * max_delegates (unless `replacing` a delegate's record); nothing changes on failure. */
+ca_status cai_routing_delegate_reserve(ca_routing *rt, const cai_delegate_in *in, int replacing);
+/* Files agent `agent` as a delegate under `in` (room reserved): its record's index. */
+uint32_t cai_routing_delegate_attach(ca_routing *rt, const ca_agent_id *agent,
+                                     const cai_delegate_in *in);
+/* Unfiles delegate record `d` (its links without members go). */
+void cai_routing_delegate_detach(ca_routing *rt, uint32_t d);
+/* 1 when the delegate record `d` holds exactly the chain `in` (same leaf). */
+int cai_routing_delegate_same(const ca_routing *rt, uint32_t d, const cai_delegate_in *in);
+void cai_routing_delegates_free(ca_routing *rt);
+/* Bytes the delegate index and the revoked links hold (their blocks). */
+size_t cai_routing_delegate_bytes(const ca_routing *rt);
+/* The revocation of `delegation` by `revoker` (already verified): ca_routing_add_revocation
+ * after the signature check. */
+ca_status cai_routing_revoke(ca_routing *rt, const ca_hash *delegation, const ca_agent_id *revoker,
+                             uint64_t now, size_t *removed);
+/* Forgets the revoked links whose expiry is before `now`. */
+void cai_routing_revocations_expire(ca_routing *rt, uint64_t now);
+/*
+ * What the delegate index and the revoked links hold at most
+ * (cai_routing_delegate_bytes), for D = max_delegates and R = max_revocations:
+ * a record and up to 8 links (each with <= 4 id-map slots) a delegate, a
+ * record and <= 4 id-map slots a revoked link: 1128 B a delegate and 72 B a
+ * revoked link on 64-bit builds (docs/ROUTING.md).
+ */
+#define CAI_ROUTING_DELEGATES_BYTES(D, R)                                                          \
+    ((D) * (sizeof(cai_delegate) + CA_DELEGATION_MAX_DEPTH * (sizeof(cai_rlink) + 4 * 8)) +        \
+     (R) * (sizeof(cai_revoked) + 4 * 8))
+/* A removal used by the revocation: the agent's whole record goes. */
+ca_status cai_routing_remove_id(ca_routing *rt, const ca_agent_id *agent);
 
 /* Features (ppm) and terms of one candidate. */
 typedef struct cai_terms {

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "core/idmap.h"
+#include "delegation/delegation_internal.h"
 #include "internal.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
@@ -30,6 +31,7 @@ struct ca_task {
     ca_task_state state;
     ca_hash id;
     ca_agent_id requester;
+    ca_agent_id principal; /* whom the requester acts for: its chain's delegator, or itself */
     /* The message of each kind ca_task_last answers: for BID and DISPUTE the latest. */
     const ca_task_msg *award, *result, *receipt, *cancel, *last_bid, *last_dispute;
     bool disputed[2]; /* indexed by ca_task_party */
@@ -63,7 +65,14 @@ const char *ca_task_state_name(ca_task_state state)
 /* Bytes of a ca_task_options of `version` (a caller's struct may be an older, shorter layout). */
 static size_t options_size(unsigned int version)
 {
-    return version == 1 ? offsetof(ca_task_options, max_bids) : sizeof(ca_task_options);
+    switch (version) {
+    case 1:
+        return offsetof(ca_task_options, max_bids);
+    case 2:
+        return offsetof(ca_task_options, revocations);
+    default:
+        return sizeof(ca_task_options);
+    }
 }
 
 static ca_status options_defaults(ca_task_options *opts)
@@ -197,6 +206,124 @@ static const ca_task_msg *conflicting(const ca_task *t, uint32_t kind, const ca_
 }
 
 #define U64(x) ((unsigned long long)(x))
+
+/* ---- delegated sides (task.h, DELEGATED SIDES) ---- */
+
+/*
+ * The chain `links` verified at `at`, with the thread's revocations unless
+ * in audit mode; `info` filled on success.
+ */
+static ca_status chain_holds(const ca_task *t, ca_delegation *const *links, size_t n, uint64_t at,
+                             bool audit, ca_delegation_chain_info *info)
+{
+    ca_delegation_verify_options vo;
+    ca_status st = ca_delegation_verify_options_init(&vo, CA_DELEGATION_VERIFY_OPTIONS_VERSION);
+    if (st != CA_OK)
+        return st;
+    vo.revocations = audit ? NULL : t->opts.revocations;
+    info->version = CA_DELEGATION_CHAIN_INFO_VERSION;
+    return ca_delegation_chain_verify((const ca_delegation *const *)links, n, at, &vo, info);
+}
+
+/*
+ * A REQUEST's or BID's own chain: verified at its created_at, its leaf's
+ * audience the sender, the capability granted, `money` within the leaf's
+ * task cap. *principal receives whom the message acts for (the sender
+ * without a chain). The links' signatures are marked checked on success, so
+ * the side's later messages re-verify the chain without them.
+ */
+static ca_status judge_chain(const ca_task *t, const cai_task_msg_view *m, const char *capability,
+                             uint64_t money, const char *money_word, bool audit,
+                             ca_agent_id *principal)
+{
+    *principal = *m->sender;
+    if (m->link_count == 0)
+        return CA_OK;
+    ca_delegation_chain_info info;
+    ca_status st = chain_holds(t, m->links, m->link_count, m->created_at, audit, &info);
+    if (st != CA_OK) {
+        char why[200];
+        (void)snprintf(why, sizeof why, "%s", ca_last_error());
+        return cai_fail(st, "%s under a delegation chain that does not hold: %s",
+                        cai_task_kind_word(m->kind), why);
+    }
+    if (memcmp(info.delegate.bytes, m->sender->bytes, CA_AGENT_ID_BYTES) != 0)
+        return cai_fail(CA_ERR_DELEGATION_AUDIENCE,
+                        "%s: the delegation chain is for another delegate than its sender",
+                        cai_task_kind_word(m->kind));
+    const ca_delegation *leaf = m->links[m->link_count - 1];
+    if ((st = ca_delegation_grants(leaf, capability, strlen(capability))) != CA_OK)
+        return cai_fail(st, "%s: the delegation chain does not grant capability '%s'",
+                        cai_task_kind_word(m->kind), capability);
+    if (money > info.task_cap)
+        return cai_fail(CA_ERR_DELEGATION_TASK_CAP,
+                        "%s: %s %llu is above the delegation chain's per-task cap %llu",
+                        cai_task_kind_word(m->kind), money_word, U64(money), U64(info.task_cap));
+    for (size_t i = 0; i < m->link_count; i++)
+        cai_delegation_mark_checked(m->links[i]);
+    *principal = info.delegator;
+    return CA_OK;
+}
+
+/* A delegated side's later message: its chain (of `side`, the REQUEST or the awarded BID)
+ * still holds at the message's created_at. */
+static ca_status side_holds(const ca_task *t, const ca_task_msg *side, const cai_task_msg_view *m,
+                            bool audit, const char *whose)
+{
+    cai_task_msg_view sv;
+    cai_task_msg_view_of(side, &sv);
+    if (sv.link_count == 0)
+        return CA_OK;
+    ca_delegation_chain_info info;
+    ca_status st = chain_holds(t, sv.links, sv.link_count, m->created_at, audit, &info);
+    if (st == CA_OK)
+        return CA_OK;
+    char why[200];
+    (void)snprintf(why, sizeof why, "%s", ca_last_error());
+    return cai_fail(st, "%s: the %s acts under a delegation chain that no longer holds: %s",
+                    cai_task_kind_word(m->kind), whose, why);
+}
+
+/*
+ * The delegation rules of a message that passed the protocol rules: a BID's
+ * own chain and principal; the requester's later messages under the
+ * request's chain, the worker's under its bid's; an AWARD of a delegated bid
+ * while that bid's chain holds.
+ */
+static ca_status check_delegation(const ca_task *t, const ca_task_msg *msg, bool audit)
+{
+    cai_task_msg_view m, req;
+    cai_task_msg_view_of(msg, &m);
+    cai_task_msg_view_of(t->msgs[0], &req);
+    if (m.kind == CA_KIND_TASK_BID) {
+        ca_agent_id principal;
+        ca_status st = judge_chain(t, &m, req.body->u.request.capability, m.body->u.bid.collateral,
+                                   "collateral", audit, &principal);
+        if (st != CA_OK)
+            return st;
+        if (memcmp(principal.bytes, t->principal.bytes, CA_AGENT_ID_BYTES) == 0)
+            return cai_fail(CA_ERR_TASK_FORBIDDEN,
+                            "the bid acts for the agent the request acts for");
+        return CA_OK;
+    }
+    if (memcmp(m.sender->bytes, t->requester.bytes, CA_AGENT_ID_BYTES) == 0) {
+        ca_status st = side_holds(t, t->msgs[0], &m, audit, "requester");
+        if (st == CA_OK && m.kind == CA_KIND_TASK_AWARD) {
+            const ca_task_msg *bid = find(t, m.parent); /* the rules found it */
+            st = bid != NULL ? side_holds(t, bid, &m, audit, "chosen bidder") : CA_OK;
+        }
+        return st;
+    }
+    /* The worker's RESULT or DISPUTE (the rules allow no one else here). */
+    if (t->award != NULL) {
+        cai_task_msg_view aw;
+        cai_task_msg_view_of(t->award, &aw);
+        const ca_task_msg *bid = find(t, aw.parent);
+        if (bid != NULL)
+            return side_holds(t, bid, &m, audit, "worker");
+    }
+    return CA_OK;
+}
 
 /*
  * The rules, for a thread in `state` (the thread's own state, or for a
@@ -401,7 +528,7 @@ static ca_task_state state_before(uint32_t kind)
  * CA_ERR_TASK_DUPLICATE, no offense) or a different one
  * (CA_ERR_TASK_EQUIVOCATION; ca_task_evidence can then prove it).
  */
-static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_t now,
+static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_t now, bool audit,
                                uint32_t *next)
 {
     cai_task_msg_view m, p;
@@ -409,11 +536,15 @@ static ca_status check_message(const ca_task *t, const ca_task_msg *msg, uint64_
     const ca_task_msg *prior = conflicting(t, m.kind, m.sender, m.id);
     if (prior == NULL) {
         ca_status st = check_rules(t, t->state, msg, now, next);
+        if (st == CA_OK)
+            st = check_delegation(t, msg, audit);
         if (st == CA_OK && m.kind == CA_KIND_TASK_BID && t->bids >= t->bid_cap)
             return cai_fail(CA_ERR_LIMIT, "task thread holds its maximum of %zu bids", t->bid_cap);
         return st;
     }
     ca_status st = check_rules(t, state_before(m.kind), msg, now, next);
+    if (st == CA_OK)
+        st = check_delegation(t, msg, audit);
     if (st != CA_OK)
         return st;
     cai_task_msg_view_of(prior, &p);
@@ -517,6 +648,9 @@ static ca_status task_new(ca_task **out, const ca_envelope *request, uint64_t no
             st = cai_fail(CA_ERR_TASK_DEADLINE, "request deadline is not after its creation");
         t->id = *v.id;
         t->requester = *v.sender;
+        if (st == CA_OK)
+            st = judge_chain(t, &v, v.body->u.request.capability, v.body->u.request.max_price,
+                             "max_price", audit, &t->principal);
     }
     if (st == CA_OK)
         st = accept_msg(t, msg, CA_TASK_SUBMITTED);
@@ -590,7 +724,7 @@ static ca_status task_apply(ca_task *t, const ca_envelope *env, uint64_t now, bo
     else if (!same_hash(v.task, &t->id))
         st = cai_fail(CA_ERR_TASK_MISMATCH, "message belongs to another task");
     else
-        st = check_message(t, msg, now, &next);
+        st = check_message(t, msg, now, audit, &next);
     if (st == CA_OK)
         st = accept_msg(t, msg, next);
     if (st != CA_OK)
@@ -679,6 +813,64 @@ int ca_task_disputed(const ca_task *task, ca_task_party party)
 {
     return task != NULL && (party == CA_TASK_PARTY_REQUESTER || party == CA_TASK_PARTY_WORKER) &&
            task->disputed[party];
+}
+
+/* 1 when the set revokes a link of the chain (chain_verify's rule: by its issuer or one above). */
+static bool chain_revoked(const ca_revocation_set *set, ca_delegation *const *links, size_t n)
+{
+    ca_delegation_info li[CA_DELEGATION_MAX_DEPTH];
+    for (size_t i = 0; i < n; i++) {
+        li[i].version = CA_DELEGATION_INFO_VERSION;
+        if (ca_delegation_get(links[i], &li[i]) != CA_OK)
+            return false;
+        for (size_t j = 0; j <= i; j++)
+            if (ca_revocation_set_contains(set, &li[i].id, &li[j].issuer))
+                return true;
+    }
+    return false;
+}
+
+ca_status ca_task_side(const ca_task *task, ca_task_party party, ca_task_side_info *out)
+{
+    CAI_REQUIRE(task);
+    CAI_REQUIRE(out);
+    CAI_REQUIRE_VERSION("ca_task_side_info", out->version, CA_TASK_SIDE_INFO_VERSION);
+    if (party != CA_TASK_PARTY_REQUESTER && party != CA_TASK_PARTY_WORKER)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "task party %d is neither requester nor worker",
+                        (int)party);
+    const ca_task_msg *side = task->msgs[0];
+    if (party == CA_TASK_PARTY_WORKER) {
+        if (task->award == NULL)
+            return cai_fail(CA_ERR_NOT_FOUND, "the task has no awarded worker yet");
+        cai_task_msg_view aw;
+        cai_task_msg_view_of(task->award, &aw);
+        side = find(task, aw.parent);
+    }
+    cai_task_msg_view v;
+    cai_task_msg_view_of(side, &v);
+    /* Version 1 is every field below. */
+    const unsigned int version = out->version;
+    memset(out, 0, sizeof *out);
+    out->version = version;
+    out->agent = *v.sender;
+    out->principal = *v.sender;
+    if (v.link_count == 0)
+        return CA_OK;
+    ca_delegation_info root = {.version = CA_DELEGATION_INFO_VERSION};
+    ca_delegation_info leaf = {.version = CA_DELEGATION_INFO_VERSION};
+    if (ca_delegation_get(v.links[0], &root) != CA_OK ||
+        ca_delegation_get(v.links[v.link_count - 1], &leaf) != CA_OK)
+        return cai_fail(CA_ERR_STATE, "task side: a link of its chain cannot be read");
+    out->principal = root.issuer;
+    out->delegated = 1;
+    out->revoked = task->opts.revocations != NULL &&
+                   chain_revoked(task->opts.revocations, v.links, v.link_count);
+    out->depth = v.link_count;
+    out->root = root.id;
+    out->leaf = leaf.id;
+    out->task_cap = leaf.task_cap;
+    out->expires_at = leaf.expires_at;
+    return CA_OK;
 }
 
 size_t ca_task_message_count(const ca_task *task)

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "card/card_internal.h"
+#include "delegation/delegation_internal.h"
 #include "internal.h"
 #include "task/task_internal.h"
 #include "wire/wire.h"
@@ -107,6 +108,19 @@ static const cai_wire_field content_rows[] = {
 };
 static const cai_wire_table content_table = CAI_WF_TABLE("task content", content_rows, NULL);
 
+/* A delegation chain (requests and bids): the encoded links, root first; absent when none. */
+static const cai_wire_field link_elem = {CAI_WF_BIN(0, "link", cai_span, p, n), .min = 1,
+                                         .max = CAI_TASK_DELEGATION_LINK_MAX};
+#define CHAIN_ROW(k)                                                                               \
+    {                                                                                              \
+        .key = (k), .name = "delegation", .type = CAI_WT_ARRAY, .presence = CAI_WP_NONZERO,        \
+        .off = TB(chain), .aux_off = TB(chain_count), .stride = sizeof(cai_span), .min = 1,        \
+        .max = CA_DELEGATION_MAX_DEPTH, .elem = &link_elem,                                        \
+        .doc_type = "array (1 .. 8) of bin, ≤ 2048 bytes",                                         \
+        .rule = "the sender's delegation chain, root first, each link an encoded delegation "      \
+                "(IDENTITY.md)"                                                                    \
+    }
+
 static const cai_wire_field request_rows[] = {
     {CAI_WF_STR(0, "capability", tb, text, text_len), .min = 1, .max = CA_CAPABILITY_MAX,
      .check = check_capability, .rule = "capability grammar (see cards)"},
@@ -116,6 +130,7 @@ static const cai_wire_field request_rows[] = {
      .rule = "result due by then; `deadline > created_at`"},
     {CAI_WF_UINT(4, "collateral", tb, u.request.collateral),
      .rule = "collateral the worker must lock"},
+    CHAIN_ROW(5),
 };
 
 static const cai_wire_field bid_rows[] = {
@@ -124,6 +139,7 @@ static const cai_wire_field bid_rows[] = {
     {CAI_WF_UINT(2, "completion", tb, u.bid.completion),
      .rule = "promised completion; `created_at < completion <= deadline`"},
     {CAI_WF_UINT(3, "collateral", tb, u.bid.collateral), .rule = "`>= request collateral`"},
+    CHAIN_ROW(4),
 };
 
 static const cai_wire_field award_rows[] = {
@@ -242,6 +258,28 @@ static void content_view(cai_task_body *b, const ca_task_content *c)
     b->uri_len = c->uri != NULL ? strlen(c->uri) : 0;
 }
 
+/* Bytes of the request and bid structs of version 1 (before the chain). */
+#define REQUEST_V1_BYTES offsetof(ca_task_request, delegation)
+#define BID_V1_BYTES     offsetof(ca_task_bid, delegation)
+
+/* A builder's chain (handles) into the body's spans. */
+static ca_status chain_view(cai_task_body *b, const ca_delegation *const *links, size_t n)
+{
+    if (n > CA_DELEGATION_MAX_DEPTH)
+        return cai_fail(CA_ERR_LIMIT, "delegation chain of %zu links (at most %u)", n,
+                        CA_DELEGATION_MAX_DEPTH);
+    if (n > 0 && links == NULL)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "delegation is NULL but delegation_count is %zu",
+                        n);
+    for (size_t i = 0; i < n; i++) {
+        if (links[i] == NULL)
+            return cai_fail(CA_ERR_INVALID_ARGUMENT, "delegation link %zu is NULL", i);
+        b->chain[i].p = cai_delegation_raw(links[i], &b->chain[i].n);
+    }
+    b->chain_count = n;
+    return CA_OK;
+}
+
 ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, size_t out_cap,
                                size_t *out_len)
 {
@@ -252,6 +290,7 @@ ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, si
         return st;
     cai_task_body b; /* only what the kind's rows read is set */
     size_t n = 0;
+    b.chain_count = 0;
     switch (kind) {
     case CA_KIND_TASK_REQUEST: {
         const ca_task_request *r = body;
@@ -261,15 +300,23 @@ ca_status cai_task_body_encode(uint32_t kind, const void *body, uint8_t *out, si
         if ((st = ca_capability_check(r->capability, cl)) != CA_OK ||
             (st = check_content("request input", r->input ? r->input : &no_content)) != CA_OK)
             return st;
-        b.u.request = *r; /* version 1 is the whole struct */
+        memset(&b.u.request, 0, sizeof b.u.request);
+        memcpy(&b.u.request, r, r->version == 1 ? REQUEST_V1_BYTES : sizeof *r);
+        if ((st = chain_view(&b, b.u.request.delegation, b.u.request.delegation_count)) != CA_OK)
+            return st;
         b.text = r->capability;
         b.text_len = cl;
         content_view(&b, r->input ? r->input : &no_content);
         break;
     }
-    case CA_KIND_TASK_BID:
-        b.u.bid = *(const ca_task_bid *)body;
+    case CA_KIND_TASK_BID: {
+        const ca_task_bid *bd = body;
+        memset(&b.u.bid, 0, sizeof b.u.bid);
+        memcpy(&b.u.bid, bd, bd->version == 1 ? BID_V1_BYTES : sizeof *bd);
+        if ((st = chain_view(&b, b.u.bid.delegation, b.u.bid.delegation_count)) != CA_OK)
+            return st;
         break;
+    }
     case CA_KIND_TASK_AWARD:
         b.u.award = *(const ca_task_award *)body;
         break;

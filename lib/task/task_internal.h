@@ -6,6 +6,16 @@
 
 #include "cyberagent/task.h"
 
+/* Bytes borrowed from elsewhere. */
+typedef struct cai_span {
+    const uint8_t *p;
+    size_t n;
+} cai_span;
+
+/* Most bytes of one encoded delegation link in a task body (a delegation
+ * envelope is at most ca_envelope_bound(1200) bytes, well below). */
+#define CAI_TASK_DELEGATION_LINK_MAX 2048u
+
 /*
  * A decoded body: the public struct of its kind, with zero-copy pointers
  * into the body bytes. Strings are NOT NUL-terminated here: their lengths
@@ -31,6 +41,9 @@ typedef struct cai_task_body {
      * pointers are NULL here; the typed views point them at this). */
     ca_task_content content;
     ca_hash refs[CA_TASK_REFS_MAX];
+    /* A request's or bid's delegation chain: the encoded links, root first (0: none). */
+    cai_span chain[CA_DELEGATION_MAX_DEPTH];
+    size_t chain_count;
 } cai_task_body;
 
 /* The body table (lib/wire) of a task kind; NULL for another kind. */
@@ -76,6 +89,8 @@ typedef struct cai_task_msg_view {
     size_t env_len;
     const uint8_t *body_bytes; /* canonical body: equal bytes, equal statement */
     size_t body_len;
+    ca_delegation *const *links; /* a request's or bid's decoded delegation chain, root first */
+    size_t link_count;           /* 0: the message carries none */
 } cai_task_msg_view;
 
 void cai_task_msg_view_of(const ca_task_msg *msg, cai_task_msg_view *v);
@@ -100,12 +115,6 @@ void cai_task_lookup_cost(const ca_task *t, cai_task_lookup_stats *st);
  */
 ca_status cai_task_audit_new(ca_task **out, const ca_envelope *request);
 ca_status cai_task_audit_apply(ca_task *t, const ca_envelope *env);
-
-/* Bytes borrowed from elsewhere. */
-typedef struct cai_span {
-    const uint8_t *p;
-    size_t n;
-} cai_span;
 
 /* Messages after the request on a side of equivocation evidence: bid, award, result. */
 #define CAI_EVIDENCE_CHAIN_MAX 3u

@@ -1,4 +1,6 @@
 /* Task messages: builders (body + envelope), strict parsing into a handle, typed views. */
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -17,6 +19,9 @@ struct ca_task_msg {
     size_t env_len;
     const uint8_t *body_bytes; /* the canonical body (opened and decompressed) */
     size_t body_len;
+    ca_delegation *links[CA_DELEGATION_MAX_DEPTH]; /* a request's or bid's chain, decoded */
+    size_t link_count;
+    ca_agent_id delegator; /* the root's issuer when link_count > 0 */
     /* followed by: env bytes, body bytes, text copy + NUL, uri copy + NUL */
 };
 
@@ -215,8 +220,11 @@ ca_status ca_task_bid_reply(const ca_identity *signer, const ca_envelope_params 
         reply_params(signer, env, request, out_len, CA_KIND_TASK_REQUEST, CA_KIND_TASK_BID, &p);
     if (st != CA_OK)
         return st;
-    const ca_task_bid b = {CA_TASK_BID_VERSION, request->id, price, completion,
-                           request->body.u.request.collateral};
+    const ca_task_bid b = {.version = CA_TASK_BID_VERSION,
+                           .task = request->id,
+                           .price = price,
+                           .completion = completion,
+                           .collateral = request->body.u.request.collateral};
     return sign_body(signer, &p, CA_KIND_TASK_BID, &b, &b.task, NULL, out, out_cap, out_len,
                      id_out);
 }
@@ -349,8 +357,23 @@ ca_status cai_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca
             st = cai_fail(CA_ERR_MALFORMED,
                           "malformed task message: envelope parent differs from the body's link");
     }
+    for (size_t i = 0; st == CA_OK && i < b->chain_count; i++) {
+        st = ca_delegation_decode(&m->links[i], b->chain[i].p, b->chain[i].n);
+        if (st != CA_OK) {
+            char why[200];
+            (void)snprintf(why, sizeof why, "%s", ca_last_error());
+            st = cai_fail(st, "task %s: delegation link %zu: %s", cai_task_kind_word(kind), i, why);
+        } else {
+            m->link_count = i + 1;
+        }
+    }
+    if (st == CA_OK && m->link_count > 0) {
+        ca_delegation_info root = {.version = CA_DELEGATION_INFO_VERSION};
+        st = ca_delegation_get(m->links[0], &root);
+        m->delegator = root.issuer;
+    }
     if (st != CA_OK) {
-        free(m);
+        ca_task_msg_free(m);
         return st;
     }
     /* NUL-terminated copies; the views point at them. */
@@ -361,6 +384,12 @@ ca_status cai_task_msg_parse(ca_task_msg **out, const ca_envelope *env, const ca
         b->u.request.capability = t;
         b->content.uri = u;
         b->u.request.has_recipient = ca_envelope_recipient(env, &b->u.request.recipient) != 0;
+        b->u.request.delegation = m->link_count ? (const ca_delegation *const *)m->links : NULL;
+        b->u.request.delegation_count = m->link_count;
+        break;
+    case CA_KIND_TASK_BID:
+        b->u.bid.delegation = m->link_count ? (const ca_delegation *const *)m->links : NULL;
+        b->u.bid.delegation_count = m->link_count;
         break;
     case CA_KIND_TASK_RESULT:
         b->content.uri = u;
@@ -404,6 +433,10 @@ ca_status ca_task_msg_open(ca_task_msg **out, const uint8_t *data, size_t len, u
 
 void ca_task_msg_free(ca_task_msg *msg)
 {
+    if (msg == NULL)
+        return;
+    for (size_t i = 0; i < msg->link_count; i++)
+        ca_delegation_free(msg->links[i]);
     free(msg);
 }
 
@@ -421,6 +454,17 @@ void cai_task_msg_view_of(const ca_task_msg *m, cai_task_msg_view *v)
     v->env_len = m->env_len;
     v->body_bytes = m->body_bytes;
     v->body_len = m->body_len;
+    v->links = m->links;
+    v->link_count = m->link_count;
+}
+
+int ca_task_msg_delegator(const ca_task_msg *msg, ca_agent_id *out)
+{
+    if (msg == NULL)
+        return 0;
+    if (out != NULL)
+        *out = msg->link_count > 0 ? msg->delegator : msg->sender;
+    return msg->link_count > 0;
 }
 
 uint32_t ca_task_msg_kind(const ca_task_msg *msg)
@@ -471,7 +515,7 @@ ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out, size_t out_c
 }
 
 /* NOLINTBEGIN(bugprone-macro-parentheses): token pasting, not expressions */
-#define VIEW(name, KIND, VERSION, FIX)                                                             \
+#define VIEW(name, KIND, VERSION, V1_BYTES, FIX)                                                   \
     ca_status ca_task_msg_##name(const ca_task_msg *msg, ca_task_##name *out)                      \
     {                                                                                              \
         CAI_REQUIRE(msg);                                                                          \
@@ -480,8 +524,10 @@ ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out, size_t out_c
         if (msg->kind != KIND)                                                                     \
             return cai_fail(CA_ERR_WRONG_KIND, "task message of kind %u is not a " #name,          \
                             msg->kind);                                                            \
-        /* Version 1 is the whole struct; a later one copies the caller's version's fields. */     \
-        *out = msg->body.u.name;                                                                   \
+        /* Only the fields of the caller's version; its version stays. */                          \
+        const unsigned int version = out->version;                                                 \
+        memcpy(out, &msg->body.u.name, version == 1 ? (V1_BYTES) : sizeof *out);                   \
+        out->version = version;                                                                    \
         FIX(out, msg);                                                                             \
         return CA_OK;                                                                              \
     }
@@ -489,13 +535,14 @@ ca_status ca_task_msg_encoded(const ca_task_msg *msg, uint8_t *out, size_t out_c
 #define NO_FIX(out, msg)     (void)0
 #define FIX_INPUT(out, msg)  ((out)->input = &(msg)->body.content)
 #define FIX_OUTPUT(out, msg) ((out)->output = (out)->failed ? NULL : &(msg)->body.content)
-VIEW(request, CA_KIND_TASK_REQUEST, CA_TASK_REQUEST_VERSION, FIX_INPUT)
-VIEW(bid, CA_KIND_TASK_BID, CA_TASK_BID_VERSION, NO_FIX)
-VIEW(award, CA_KIND_TASK_AWARD, CA_TASK_AWARD_VERSION, NO_FIX)
-VIEW(result, CA_KIND_TASK_RESULT, CA_TASK_RESULT_VERSION, FIX_OUTPUT)
-VIEW(receipt, CA_KIND_TASK_RECEIPT, CA_TASK_RECEIPT_VERSION, NO_FIX)
-VIEW(cancel, CA_KIND_TASK_CANCEL, CA_TASK_CANCEL_VERSION, NO_FIX)
-VIEW(dispute, CA_KIND_TASK_DISPUTE, CA_TASK_DISPUTE_VERSION, NO_FIX)
+VIEW(request, CA_KIND_TASK_REQUEST, CA_TASK_REQUEST_VERSION, offsetof(ca_task_request, delegation),
+     FIX_INPUT)
+VIEW(bid, CA_KIND_TASK_BID, CA_TASK_BID_VERSION, offsetof(ca_task_bid, delegation), NO_FIX)
+VIEW(award, CA_KIND_TASK_AWARD, CA_TASK_AWARD_VERSION, sizeof *out, NO_FIX)
+VIEW(result, CA_KIND_TASK_RESULT, CA_TASK_RESULT_VERSION, sizeof *out, FIX_OUTPUT)
+VIEW(receipt, CA_KIND_TASK_RECEIPT, CA_TASK_RECEIPT_VERSION, sizeof *out, NO_FIX)
+VIEW(cancel, CA_KIND_TASK_CANCEL, CA_TASK_CANCEL_VERSION, sizeof *out, NO_FIX)
+VIEW(dispute, CA_KIND_TASK_DISPUTE, CA_TASK_DISPUTE_VERSION, sizeof *out, NO_FIX)
 #undef NO_FIX
 #undef FIX_INPUT
 #undef FIX_OUTPUT

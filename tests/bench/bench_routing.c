@@ -102,7 +102,8 @@ static void bench_registry(size_t nagents, size_t ncaps)
                                (const uint8_t *)endpoint,
                                32,
                                &cap,
-                               1};
+                               1,
+                               NULL};
         if (cai_routing_add_entry(rt, &e, 1) != CA_OK) {
             fprintf(stderr, "bench_routing: add failed: %s\n", ca_last_error());
             return;
@@ -239,8 +240,8 @@ static double time_name_adds(char (*names)[24], size_t cards, int shared)
         }
         ca_agent_id id;
         rand_id(&id);
-        cai_routing_entry e = {id, 1,    0, UINT64_MAX, 1000, "sybil", 5, (const uint8_t *)"e",
-                               1,  caps, 16};
+        cai_routing_entry e = {id, 1,    0,  UINT64_MAX, 1000, "sybil", 5, (const uint8_t *)"e",
+                               1,  caps, 16, NULL};
         if (cai_routing_add_entry(rt, &e, 1) != CA_OK) {
             fprintf(stderr, "bench_routing: name add failed: %s\n", ca_last_error());
             ca_routing_free(rt);

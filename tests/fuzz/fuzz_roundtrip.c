@@ -247,12 +247,15 @@ static void rt_task_body(uint32_t kind, const uint8_t *data, size_t size)
     if (cai_task_body_decode(kind, data, size, &b) != CA_OK)
         return;
     char *text, *uri;
-    fuzz_task_body_views(kind, &b, &text, &uri);
-    uint8_t *again = buf_for(size);
-    size_t n = 0;
-    FUZZ_CHECK(cai_task_body_encode(kind, &b.u, again, size + 64, &n) == CA_OK);
-    same(again, n, data, size);
-    free(again);
+    ca_delegation *links[CA_DELEGATION_MAX_DEPTH];
+    if (fuzz_task_body_views(kind, &b, &text, &uri, links)) {
+        uint8_t *again = buf_for(size);
+        size_t n = 0;
+        FUZZ_CHECK(cai_task_body_encode(kind, &b.u, again, size + 64, &n) == CA_OK);
+        same(again, n, data, size);
+        free(again);
+        fuzz_task_links_free(links, b.chain_count);
+    }
     free(text);
     free(uri);
 }

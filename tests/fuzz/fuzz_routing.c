@@ -2,7 +2,7 @@
  * Fuzz target: routing has no decoder, so this one reads its input as a
  * stream of operations on a small registry and a small Kademlia table
  * (adds, replacements, removals, stake/reputation/evidence updates, expiry,
- * queries, bids; seen/failed/remove/closest).
+ * queries, bids, delegates and revocations; seen/failed/remove/closest).
  * Invariants: never crashes; every status is one the API documents; every
  * state the structures reach passes their full self-check; every query
  * answer is sorted, duplicate-free, within k, satisfies the filters, and its
@@ -131,6 +131,30 @@ static ca_kad *new_table(void)
     return kad;
 }
 
+/*
+ * A chain of `depth` links down a small tree: link i is named by the choices
+ * (one byte each, % 3) on the path to it, its issuer is the pool agent of its
+ * path (so one link always has one issuer, as a signature makes it), expiries
+ * narrow down the chain.
+ */
+static void fuzz_chain(reader *rd, cai_delegate_in *in, uint32_t depth, uint64_t now)
+{
+    uint8_t path[CA_DELEGATION_MAX_DEPTH] = {0};
+    in->depth = depth;
+    for (uint32_t i = 0; i < depth; i++) {
+        path[i] = (uint8_t)(next(rd) % 3);
+        memset(in->ids[i].bytes, 0, 32);
+        in->ids[i].bytes[0] = (uint8_t)i;
+        memcpy(in->ids[i].bytes + 1, path, i + 1);
+        unsigned who = 0;
+        for (uint32_t j = 0; j <= i; j++)
+            who = who * 3 + path[j];
+        in->issuers[i] = pool_id((uint8_t)(who % 24));
+        in->expires[i] = now + 400 - 50 * i;
+    }
+    in->principal = in->issuers[0];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader rd = {data, size};
@@ -139,13 +163,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t now = 100;
 
     for (int ops = 0; rd.n > 0 && ops < MAX_OPS; ops++) {
-        uint8_t op = next(&rd) % 12;
+        uint8_t op = next(&rd) % 14;
         ca_agent_id id = pool_id(next(&rd) % 24);
         ca_status st;
         int changed = 0; /* 1: routing may have changed, 2: the table may have */
-        if (op <= 8 && rt == NULL)
+        const int on_rt = op <= 8 || op >= 12;
+        if (on_rt && rt == NULL)
             rt = new_registry();
-        else if (op > 8 && kad == NULL)
+        else if (!on_rt && kad == NULL)
             kad = new_table();
         switch (op) {
         case 0:
@@ -170,7 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    NULL,
                                    0,
                                    cs,
-                                   nc};
+                                   nc,
+                                   NULL};
             size_t before = ca_routing_count(rt);
             st = FUZZ_CALL(cai_routing_add_entry(rt, &e, now));
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_ROUTING_STALE || st == CA_ERR_ROUTING_CONFLICT ||
@@ -275,6 +301,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(st == CA_OK || st == CA_ERR_NOT_FOUND);
             changed = st == CA_OK ? 2 : 0;
             break;
+        case 12: {
+            /* A delegate under a chain of links from a small tree: the link at level i
+             * is named by the path of choices to it, so chains share links above. */
+            cai_delegate_in in;
+            memset(&in, 0, sizeof in);
+            fuzz_chain(&rd, &in, 1 + next(&rd) % 3, now);
+            cai_routing_capability c = {caps[next(&rd) % 8], 0, (uint64_t)next(&rd) * 100, 0};
+            c.name_len = strlen(c.name);
+            cai_routing_entry e = {
+                id, next(&rd) % 4, now - 10, in.expires[in.depth - 1], 0, "d", 1, NULL, 0, &c, 1,
+                &in};
+            size_t before = ca_routing_count(rt);
+            st = FUZZ_CALL(cai_routing_add_entry(rt, &e, now));
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_ROUTING_STALE || st == CA_ERR_ROUTING_CONFLICT ||
+                       st == CA_ERR_EXPIRED || st == CA_ERR_LIMIT);
+            changed = st == CA_OK || ca_routing_count(rt) != before;
+            if (st == CA_OK) {
+                ca_routing_agent_info info = {.version = CA_ROUTING_AGENT_INFO_VERSION};
+                FUZZ_CHECK(ca_routing_get(rt, &id, &info) == CA_OK && info.delegated == 1);
+                FUZZ_CHECK(memcmp(info.principal.bytes, in.principal.bytes, 32) == 0);
+            }
+            break;
+        }
+        case 13: {
+            /* A revocation of a link of the tree by a pool agent. */
+            cai_delegate_in in;
+            memset(&in, 0, sizeof in);
+            fuzz_chain(&rd, &in, 1 + next(&rd) % 3, now);
+            const ca_hash *link = &in.ids[in.depth - 1];
+            size_t removed = 99, before = ca_routing_count(rt);
+            st = FUZZ_CALL(cai_routing_revoke(rt, link, &id, now, &removed));
+            FUZZ_CHECK(st == CA_OK || st == CA_ERR_LIMIT);
+            FUZZ_CHECK(ca_routing_count(rt) + removed == before);
+            if (removed > 0) /* no delegate under the link is left */
+                FUZZ_CHECK(cai_idmap_find(&rt->link_ids, rt->links, sizeof *rt->links,
+                                          link->bytes) == CAI_IDMAP_NONE ||
+                           rt->nlinks == 0);
+            changed = removed > 0;
+            break;
+        }
         default: {
             ca_agent_id out[8];
             size_t k = next(&rd) % 9, n = 99;

@@ -2,7 +2,8 @@
  * Fuzz target: the strict decoders of the seven task bodies. The first input
  * byte selects the kind (16 + byte % 7), the rest is the body.
  * Invariants: never crashes; a failure is CA_ERR_MALFORMED or
- * CA_ERR_BAD_CAPABILITY; an accepted body re-encodes to exactly the input.
+ * CA_ERR_BAD_CAPABILITY; an accepted body whose delegation links (requests
+ * and bids) are delegations re-encodes to exactly the input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     char *text, *uri;
-    fuzz_task_body_views(kind, &b, &text, &uri);
-    uint8_t *again = malloc(len > 0 ? len : 1);
-    size_t again_len = 0;
-    FUZZ_CHECK(again != NULL);
-    FUZZ_CHECK(cai_task_body_encode(kind, &b.u, again, len, &again_len) == CA_OK);
-    FUZZ_CHECK(again_len == len && memcmp(again, body, len) == 0);
-    free(again);
+    ca_delegation *links[CA_DELEGATION_MAX_DEPTH];
+    if (fuzz_task_body_views(kind, &b, &text, &uri, links)) {
+        uint8_t *again = malloc(len > 0 ? len : 1);
+        size_t again_len = 0;
+        FUZZ_CHECK(again != NULL);
+        FUZZ_CHECK(cai_task_body_encode(kind, &b.u, again, len, &again_len) == CA_OK);
+        FUZZ_CHECK(again_len == len && memcmp(again, body, len) == 0);
+        free(again);
+        fuzz_task_links_free(links, b.chain_count);
+    }
     free(text);
     free(uri);
     return 0;

@@ -116,6 +116,7 @@ def main():
         ref=b"\x11" * 32, amount=50, amount2=5, deadline=NOW + 60000)))
     write("ledger-journal-every-record-type", LEDGER_JOURNAL, journal(alice, bob))
     del alice, bob
+    delegated_seeds()
 
 
 def fuzz_agent(k):
@@ -166,6 +167,43 @@ def journal(alice, bob):
         del lg
         with open(os.path.join(d, "journal"), "rb") as f:
             return f.read()
+
+
+def delegated_seeds():
+    """A delegated hire (task.h, DELEGATED SIDES): a sub-agent posts for its
+    delegator through a two-link chain, a delegate bids for its own. Its
+    bodies go to the task_body corpus too, its thread to task_thread."""
+    from cyberagent import Delegation, delegation
+
+    p, d, e, w, b = (identity(t) for t in (11, 12, 13, 14, 15))
+
+    def grant(issuer, audience, caps, parent=None):
+        data, did = delegation.sign_delegation_with_id(
+            issuer, audience=audience.public_key, capabilities=caps, total_cap=1000, task_cap=100,
+            not_before=NOW - 3600000, expires_at=NOW + 86400000, parent=parent, created_at=NOW - 3600000)
+        return Delegation.decode(data), did
+
+    l0, id0 = grant(p, d, ["llm.*"])
+    l1, _ = grant(d, e, ["llm.translate.*"], id0)
+    lb, _ = grant(w, b, ["llm.*"])
+    rq, tid = task.sign_request(e, capability="llm.translate.en-fr", max_price=100, deadline=NOW + 60000,
+                                created_at=NOW, expires_at=NOW + 30000, collateral=10, delegation=[l0, l1])
+    bd, _ = task.sign_bid(b, task=tid, price=80, completion=NOW + 5000, collateral=10, created_at=NOW + 100,
+                          expires_at=NOW + 30000, delegation=[lb])
+    t = task.Task(rq, NOW)
+    t.apply(bd, NOW + 100)
+    aw, _ = task.reply_award(e, t.last(ca.CA_KIND_TASK_BID), created_at=NOW + 300, expires_at=NOW + 30000)
+    t.apply(aw, NOW + 300)
+    thread = t.serialize()
+    write("task-thread-delegated", TASK_THREAD, thread)
+    with open(os.path.join(CORPUS, "task_thread", "delegated"), "wb") as f:
+        f.write(thread)
+    for i, (name, data) in enumerate([("request", rq), ("bid", bd)]):
+        write("task-msg-delegated-" + name, TASK_MSG, data)
+        body = envelope.Envelope.decode(data).body()
+        write("task-body-%s-delegated" % name, TASK_BODY + i, body)
+        with open(os.path.join(CORPUS, "task_body", name + "_delegated"), "wb") as f:
+            f.write(bytes([i]) + body)
 
 
 if __name__ == "__main__":

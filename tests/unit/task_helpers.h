@@ -49,7 +49,11 @@ static inline ca_status th_bid(th_msg *m, const ca_identity *who, const ca_hash 
 {
     ca_envelope_params ep;
     th_env(&ep, created, NULL);
-    ca_task_bid b = {CA_TASK_BID_VERSION, *task, price, completion, collateral};
+    ca_task_bid b = {.version = CA_TASK_BID_VERSION,
+                     .task = *task,
+                     .price = price,
+                     .completion = completion,
+                     .collateral = collateral};
     return ca_task_bid_sign(who, &ep, &b, m->buf, sizeof m->buf, &m->len, &m->id);
 }
 

@@ -832,8 +832,8 @@ static cai_routing_entry model_entry(const magent *a, int i, cai_routing_capabil
     for (int c = 0; c < a->ncaps; c++)
         caps[c] = (cai_routing_capability){mcaps[a->caps[c].cap], strlen(mcaps[a->caps[c].cap]),
                                            a->caps[c].price, a->caps[c].latency};
-    cai_routing_entry e = {mids[i], a->seq, a->from, a->card_until, a->claimed,      "n",
-                           1,       NULL,   0,       caps,          (size_t)a->ncaps};
+    cai_routing_entry e = {mids[i], a->seq, a->from, a->card_until, a->claimed,       "n",
+                           1,       NULL,   0,       caps,          (size_t)a->ncaps, NULL};
     return e;
 }
 
@@ -868,8 +868,8 @@ static void model_add(ca_routing *rt, magent *m, int i, uint64_t now)
         caps[c] = (cai_routing_capability){mcaps[ci], strlen(mcaps[ci]), na.caps[c].price,
                                            na.caps[c].latency};
     }
-    cai_routing_entry e = {mids[i], na.seq, na.from, na.card_until, na.claimed,      "n",
-                           1,       NULL,   0,       caps,          (size_t)na.ncaps};
+    cai_routing_entry e = {mids[i], na.seq, na.from, na.card_until, na.claimed,       "n",
+                           1,       NULL,   0,       caps,          (size_t)na.ncaps, NULL};
     assert_ok(cai_routing_add_entry(rt, &e, now));
     if (m[i].present) {
         na.ledger = m[i].ledger;
@@ -928,7 +928,8 @@ static void test_randomized_vs_brute_force(void **state)
             /* stale and conflicting cards are refused and change nothing but
              * the prune every add starts with */
             cai_routing_capability c = {mcaps[0], 1, 1, 0};
-            cai_routing_entry e = {mids[i], m[i].seq - 1, 0, now + 10, 0, "n", 1, NULL, 0, &c, 1};
+            cai_routing_entry e = {mids[i], m[i].seq - 1, 0, now + 10, 0, "n",
+                                   1,       NULL,         0, &c,       1, NULL};
             model_prune(m, now);
             if (m[i].seq > 0)
                 assert_status(CA_ERR_ROUTING_STALE, cai_routing_add_entry(rt, &e, now));

@@ -755,7 +755,8 @@ static void test_bodies(void **state)
     ca_hash task = {{1}}, other = {{2}};
     /* a bid whose explicit parent differs from the task it names */
     th_env(&ep, T0, &other);
-    ca_task_bid bid = {CA_TASK_BID_VERSION, task, 1, 2, 3};
+    ca_task_bid bid = {
+        .version = CA_TASK_BID_VERSION, .task = task, .price = 1, .completion = 2, .collateral = 3};
     assert_status(CA_ERR_INVALID_ARGUMENT,
                   ca_task_bid_sign(W1, &ep, &bid, m.buf, sizeof m.buf, &m.len, NULL));
     /* a request with a parent */

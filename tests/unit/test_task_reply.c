@@ -97,7 +97,11 @@ static void test_reply_hire(void **state)
     assert_true(b.price == 80 && b.completion == T0 + 5000 && b.collateral == 10);
     /* The same bytes as the general builder given every field and the recipient. */
     ep.recipient = &RID;
-    const ca_task_bid full = {CA_TASK_BID_VERSION, req.id, 80, T0 + 5000, 10};
+    const ca_task_bid full = {.version = CA_TASK_BID_VERSION,
+                              .task = req.id,
+                              .price = 80,
+                              .completion = T0 + 5000,
+                              .collateral = 10};
     assert_ok(ca_task_bid_sign(W1, &ep, &full, plain.buf, sizeof plain.buf, &plain.len, NULL));
     assert_int_equal(plain.len, bid.len);
     assert_memory_equal(plain.buf, bid.buf, bid.len);
@@ -259,7 +263,11 @@ static void test_builder_params_kind(void **state)
     ca_envelope_params ep;
     th_env(&ep, T0, NULL);
     const ca_hash task = {{7}};
-    const ca_task_bid bid = {CA_TASK_BID_VERSION, task, 80, T0 + 5000, 10};
+    const ca_task_bid bid = {.version = CA_TASK_BID_VERSION,
+                             .task = task,
+                             .price = 80,
+                             .completion = T0 + 5000,
+                             .collateral = 10};
     ep.kind = CA_KIND_TASK_AWARD;
     assert_status(CA_ERR_WRONG_KIND,
                   ca_task_bid_sign(W1, &ep, &bid, m.buf, sizeof m.buf, &m.len, NULL));

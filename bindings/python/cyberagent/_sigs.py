@@ -258,10 +258,12 @@ CONSTANTS = {
     "CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT": 4,
     "CA_ROUTING_WEIGHTS_STAKE_DEFAULT": 2,
     "CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT": 1000000,
-    "CA_ROUTING_OPTIONS_VERSION": 2,
+    "CA_ROUTING_OPTIONS_VERSION": 3,
+    "CA_ROUTING_MAX_DELEGATES_DEFAULT": 65536,
+    "CA_ROUTING_MAX_REVOCATIONS_DEFAULT": 65536,
     "CA_ROUTING_QUERY_VERSION": 1,
     "CA_ROUTING_WEIGHTS_VERSION": 1,
-    "CA_ROUTING_AGENT_INFO_VERSION": 1,
+    "CA_ROUTING_AGENT_INFO_VERSION": 2,
     "CA_ROUTING_QUERY_MAX_PRICE_DEFAULT": 0xFFFFFFFFFFFFFFFF,
     # routing.h (bids)
     "CA_ERR_ROUTING_INELIGIBLE": -602,
@@ -281,10 +283,11 @@ CONSTANTS = {
     "CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT": 1052672,
     "CA_TASK_MAX_SKEW_MS_DEFAULT": 30000,
     "CA_TASK_NONBID_MAX": 6,
-    "CA_TASK_OPTIONS_VERSION": 2,
+    "CA_TASK_OPTIONS_VERSION": 3,
     "CA_TASK_CONTENT_VERSION": 1,
-    "CA_TASK_REQUEST_VERSION": 1,
-    "CA_TASK_BID_VERSION": 1,
+    "CA_TASK_REQUEST_VERSION": 2,
+    "CA_TASK_BID_VERSION": 2,
+    "CA_TASK_SIDE_INFO_VERSION": 1,
     "CA_TASK_AWARD_VERSION": 1,
     "CA_TASK_RESULT_VERSION": 1,
     "CA_TASK_RECEIPT_VERSION": 1,
@@ -609,6 +612,14 @@ class ca_reputation(Structure):
     """Opaque."""
 
 
+class ca_delegation(Structure):
+    """Opaque."""
+
+
+class ca_revocation_set(Structure):
+    """Opaque."""
+
+
 class ca_routing_weights(Structure):
     _fields_ = [
         ("version", c_uint32),
@@ -635,6 +646,8 @@ class ca_routing_options(Structure):
         ("weights", P(ca_routing_weights)),
         ("expected_agents", c_size_t),
         ("max_card_lifetime_ms", c_uint64),
+        ("max_delegates", c_size_t),
+        ("max_revocations", c_size_t),
     ]
 
 
@@ -651,6 +664,9 @@ class ca_routing_agent_info(Structure):
         ("reputation_ppm", c_uint32),
         ("capability_count", c_uint32),
         ("stake_from_ledger", c_int),
+        ("delegated", c_int),
+        ("principal", ca_agent_id),
+        ("leaf", ca_hash),
     ]
 
 
@@ -735,6 +751,8 @@ class ca_task_request(Structure):
         ("collateral", c_uint64),
         ("has_recipient", c_int),
         ("recipient", ca_agent_id),
+        ("delegation", P(P(ca_delegation))),
+        ("delegation_count", c_size_t),
     ]
 
 
@@ -745,6 +763,8 @@ class ca_task_bid(Structure):
         ("price", c_uint64),
         ("completion", c_uint64),
         ("collateral", c_uint64),
+        ("delegation", P(P(ca_delegation))),
+        ("delegation_count", c_size_t),
     ]
 
 
@@ -811,6 +831,22 @@ class ca_task_options(Structure):
         ("max_body_bytes", c_size_t),
         ("max_skew_ms", c_uint64),
         ("max_bids", c_size_t),
+        ("revocations", P(ca_revocation_set)),
+    ]
+
+
+class ca_task_side_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("agent", ca_agent_id),
+        ("principal", ca_agent_id),
+        ("delegated", c_uint32),
+        ("revoked", c_uint32),
+        ("depth", c_size_t),
+        ("root", ca_hash),
+        ("leaf", ca_hash),
+        ("task_cap", c_uint64),
+        ("expires_at", c_uint64),
     ]
 
 
@@ -823,14 +859,6 @@ class ca_task(Structure):
 
 
 class ca_task_msg(Structure):
-    """Opaque."""
-
-
-class ca_delegation(Structure):
-    """Opaque."""
-
-
-class ca_revocation_set(Structure):
     """Opaque."""
 
 
@@ -948,6 +976,7 @@ STRUCTS = [
     ca_task_cancel,
     ca_task_dispute,
     ca_task_options,
+    ca_task_side_info,
     ca_delegation_params,
     ca_delegation_info,
     ca_delegation_verify_options,
@@ -1159,6 +1188,9 @@ SIGNATURES = [
     ("ca_kad_remove", ca_status, [P(ca_kad), P(ca_agent_id)]),
     ("ca_kad_seen", ca_status, [P(ca_kad), P(ca_agent_id), P(c_int)]),
     ("ca_routing_add_card", ca_status, [P(ca_routing), P(ca_card), c_uint64]),
+    ("ca_routing_add_delegate", ca_status, [P(ca_routing), P(ca_card), P(P(ca_delegation)), c_size_t, P(ca_delegation_verify_options), c_uint64]),
+    ("ca_routing_add_revocation", ca_status, [P(ca_routing), buf, c_size_t, c_uint64, P(c_size_t)]),
+    ("ca_routing_delegate_count", c_size_t, [P(ca_routing)]),
     ("ca_routing_count", c_size_t, [P(ca_routing)]),
     ("ca_routing_endpoint", ca_status, [P(ca_routing), P(ca_agent_id), buf, c_size_t, P(c_size_t)]),
     ("ca_routing_expire", ca_status, [P(ca_routing), c_uint64, P(c_size_t)]),
@@ -1226,6 +1258,7 @@ SIGNATURES = [
     ("ca_task_msg_free", None, [P(ca_task_msg)]),
     ("ca_task_msg_id", None, [P(ca_task_msg), P(ca_hash)]),
     ("ca_task_msg_kind", c_uint32, [P(ca_task_msg)]),
+    ("ca_task_msg_delegator", c_int, [P(ca_task_msg), P(ca_agent_id)]),
     ("ca_task_msg_parent", c_int, [P(ca_task_msg), P(ca_hash)]),
     ("ca_task_msg_open", ca_status, [P(P(ca_task_msg)), buf, c_size_t, c_uint64, P(ca_envelope_options)]),
     ("ca_task_msg_parse", ca_status, [P(P(ca_task_msg)), P(ca_envelope), P(ca_identity)]),
@@ -1242,6 +1275,7 @@ SIGNATURES = [
     ("ca_task_refs_max", c_size_t, []),
     ("ca_task_request_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_request), buf, c_size_t, P(c_size_t), P(ca_hash)]),
     ("ca_task_requester", None, [P(ca_task), P(ca_agent_id)]),
+    ("ca_task_side", ca_status, [P(ca_task), c_int, P(ca_task_side_info)]),
     ("ca_task_result_reply", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_msg), P(ca_task_content), buf, c_size_t, P(c_size_t), P(ca_hash)]),
     ("ca_task_result_sign", ca_status, [P(ca_identity), P(ca_envelope_params), P(ca_task_result), buf, c_size_t, P(c_size_t), P(ca_hash)]),
     ("ca_task_serialize", ca_status, [P(ca_task), buf, c_size_t, P(c_size_t)]),

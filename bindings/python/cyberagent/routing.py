@@ -16,6 +16,7 @@ from . import _sigs
 from ._handle import Handle
 from ._lib import F, out_bytes, out_text
 from .card import Card
+from .delegation import Delegation, RevocationSet
 from .errors import check
 from .identity import BytesLike, _bytes
 
@@ -75,6 +76,9 @@ class AgentInfo:
     reputation_ppm: int
     capability_count: int
     stake_from_ledger: bool
+    delegated: bool = False
+    principal: bytes = bytes(32)  # whom it acts for: its chain's delegator, else itself
+    leaf: bytes = bytes(32)  # its chain's leaf id; zero when not delegated
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,38 @@ class Routing(Handle):
         c = card._p()
         self._locked(lambda p: check(F.ca_routing_add_card(p, c, now)))
 
+    def add_delegate(
+        self, card: Card, chain: Sequence[Delegation], now: int, revocations: Optional[RevocationSet] = None
+    ) -> None:
+        """Adds or replaces a delegate: its own card and the chain (root first) under
+        which it acts for the chain's delegator (routing.h, DELEGATES): listed for the
+        card's capabilities the leaf grants, kept while the chain holds, weighing what
+        its delegator weighs. ``revocations``: the caller's, checked with the registry's."""
+        c = card._p()
+        arr = (ctypes.POINTER(_sigs.ca_delegation) * max(len(chain), 1))(*[d._p() for d in chain])
+        if revocations is None:
+            self._locked(lambda p: check(F.ca_routing_add_delegate(p, c, arr, len(chain), None, now)))
+            return
+        o = _sigs.ca_delegation_verify_options()
+        check(F.ca_delegation_verify_options_init(_byref(o), _C["CA_DELEGATION_VERIFY_OPTIONS_VERSION"]))
+        o.revocations = revocations._p()
+        with revocations._lock:
+            self._locked(lambda p: check(F.ca_routing_add_delegate(p, c, arr, len(chain), _byref(o), now)))
+
+    def add_revocation(self, data: BytesLike, now: int) -> int:
+        """Applies a signed revocation: every delegate under a link revoked with force
+        goes (and that link is refused from then on); returns how many. A revocation
+        without force (a stranger's, or of a delegation no registered chain holds)
+        changes nothing."""
+        d = _bytes(data, "data")
+        n = ctypes.c_size_t()
+        self._locked(lambda p: check(F.ca_routing_add_revocation(p, d, len(d), now, _byref(n))))
+        return int(n.value)
+
+    @property
+    def delegate_count(self) -> int:
+        return int(self._locked(lambda p: F.ca_routing_delegate_count(p)))
+
     def remove(self, agent: BytesLike) -> None:
         a = _aid(agent)
         self._locked(lambda p: check(F.ca_routing_remove(p, _byref(a))))
@@ -229,7 +265,7 @@ class Routing(Handle):
         return AgentInfo(
             int(i.sequence), int(i.valid_from), int(i.valid_until), int(i.stake), int(i.claimed_stake),
             int(i.positive_milli), int(i.negative_milli), int(i.reputation_ppm), int(i.capability_count),
-            bool(i.stake_from_ledger),
+            bool(i.stake_from_ledger), bool(i.delegated), bytes(i.principal), bytes(i.leaf),
         )
 
     def endpoint(self, agent: BytesLike) -> bytes:

@@ -18,11 +18,12 @@ object may be shared. Functions are thread-safe.
 import ctypes
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 from . import _sigs
 from ._handle import Handle, LightHandle
 from ._lib import F, out_bytes
+from .delegation import Delegation, RevocationSet
 from .envelope import Envelope, Recipient, _recipient_key
 from .errors import check
 from .identity import BytesLike, Identity, _bytes
@@ -80,6 +81,8 @@ class Request:
     deadline: int
     collateral: int
     recipient: Optional[bytes]
+    # The delegation chain the sender posts under (encoded links, root first); () for none.
+    delegation: Tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,22 @@ class Bid:
     price: int
     completion: int
     collateral: int
+    # The delegation chain the sender bids under (encoded links, root first); () for none.
+    delegation: Tuple[bytes, ...] = ()
+
+
+class SideInfo(NamedTuple):
+    """Who a side of a thread is and whom it acts for (``ca_task_side``)."""
+
+    agent: bytes
+    principal: bytes
+    delegated: bool
+    revoked: bool
+    depth: int
+    root: bytes
+    leaf: bytes
+    task_cap: int
+    expires_at: int
 
 
 @dataclass(frozen=True)
@@ -217,26 +236,48 @@ def sign_request(
     collateral: int = 0,
     input: Union[bytes, Content] = b"",
     recipient: Optional[Recipient] = None,
+    delegation: Sequence[Delegation] = (),
 ) -> Tuple[bytes, bytes]:
     """A signed REQUEST; returns ``(envelope_bytes, task_id)``. ``recipient``
-    makes it a direct hire (only that agent may bid)."""
+    makes it a direct hire (only that agent may bid). ``delegation`` (links,
+    root first, the leaf's audience the signer) posts the task for the
+    chain's delegator (task.h, DELEGATED SIDES)."""
     keep: List[Any] = []
     b = _sigs.ca_task_request(version=_C["CA_TASK_REQUEST_VERSION"])
     cap = capability.encode("utf-8")
     b.capability = cap
     b.input = ctypes.pointer(_content_in(input, keep))
     b.max_price, b.deadline, b.collateral = max_price, deadline, collateral
+    b.delegation, b.delegation_count = _chain_in(delegation, keep)
     return _sign(F.ca_task_request_sign, signer, b, created_at, expires_at, recipient, None)
+
+
+def _chain_in(chain: Sequence[Delegation], keep: List[Any]) -> Tuple[Any, int]:
+    if not chain:
+        return None, 0
+    arr = (_P(_sigs.ca_delegation) * len(chain))(*[d._p() for d in chain])
+    keep.append((arr, list(chain)))
+    return ctypes.cast(arr, _P(_P(_sigs.ca_delegation))), len(chain)
+
+
+def _chain_out(v: Any) -> Tuple[bytes, ...]:
+    return tuple(
+        out_bytes(lambda out, cap, n, d=v.delegation[i]: F.ca_delegation_encoded(d, out, cap, n), 1024)
+        for i in range(v.delegation_count)
+    )
 
 
 def sign_bid(
     signer: Identity, *, task: BytesLike, price: int, completion: int, collateral: int, created_at: int,
-    expires_at: int,
+    expires_at: int, delegation: Sequence[Delegation] = (),
 ) -> Tuple[bytes, bytes]:
-    """A signed BID (parent: the task); returns ``(envelope_bytes, bid_id)``."""
+    """A signed BID (parent: the task); returns ``(envelope_bytes, bid_id)``.
+    ``delegation`` bids for the chain's delegator (task.h, DELEGATED SIDES)."""
+    keep: List[Any] = []
     b = _sigs.ca_task_bid(version=_C["CA_TASK_BID_VERSION"])
     b.task = _h(task, "task")
     b.price, b.completion, b.collateral = price, completion, collateral
+    b.delegation, b.delegation_count = _chain_in(delegation, keep)
     return _sign(F.ca_task_bid_sign, signer, b, created_at, expires_at, None, None)
 
 
@@ -386,10 +427,10 @@ def _body(kind: int, v: Any) -> Body:
     if kind == _C["CA_KIND_TASK_REQUEST"]:
         return Request(
             _text(v.capability), _content_out(v.input), int(v.max_price), int(v.deadline), int(v.collateral),
-            bytes(v.recipient) if v.has_recipient else None,
+            bytes(v.recipient) if v.has_recipient else None, _chain_out(v),
         )
     if kind == _C["CA_KIND_TASK_BID"]:
-        return Bid(bytes(v.task), int(v.price), int(v.completion), int(v.collateral))
+        return Bid(bytes(v.task), int(v.price), int(v.completion), int(v.collateral), _chain_out(v))
     if kind == _C["CA_KIND_TASK_AWARD"]:
         return Award(bytes(v.task), bytes(v.bid), bytes(v.worker), int(v.price), int(v.collateral), int(v.deadline))
     if kind == _C["CA_KIND_TASK_RESULT"]:
@@ -484,6 +525,13 @@ class TaskMessage(LightHandle):
         return out_bytes(lambda out, cap, n: F.ca_task_msg_encoded(p, out, cap, n), 1024)
 
     @property
+    def delegator(self) -> Optional[bytes]:
+        """The delegator of the delegation chain a REQUEST or BID carries (whom it
+        acts for), or None when the sender acts for itself."""
+        a = _sigs.ca_agent_id()
+        return bytes(a) if F.ca_task_msg_delegator(self._p(), _byref(a)) else None
+
+    @property
     def body(self) -> Body:
         """The typed body: :class:`Request`, :class:`Bid`, :class:`Award`, ..."""
         kind = self.kind
@@ -547,10 +595,17 @@ class Task(Handle):
     raises the precise status (:class:`~cyberagent.TaskOrderError`,
     :class:`~cyberagent.TaskEquivocationError`, ...)."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "_revocations")
 
-    def __init__(self, request: EnvelopeLike, now: int, **options: int) -> None:
-        o = task_options(**options) if options else None
+    def __init__(
+        self, request: EnvelopeLike, now: int, revocations: Optional[RevocationSet] = None, **options: int
+    ) -> None:
+        """``revocations`` (kept by the thread) are honoured from each apply on
+        (task.h, ``ca_task_options.revocations``)."""
+        o = task_options(**options) if options or revocations is not None else None
+        if revocations is not None:
+            o.revocations = revocations._p()
+        self._revocations = revocations
         op = _byref(o) if o is not None else None
         p = _P(_sigs.ca_task)()
         if isinstance(request, Envelope):
@@ -562,21 +617,41 @@ class Task(Handle):
         self._lock = threading.Lock()
 
     @classmethod
-    def deserialize(cls, data: BytesLike, **options: int) -> "Task":
+    def deserialize(cls, data: BytesLike, revocations: Optional[RevocationSet] = None, **options: int) -> "Task":
         """Rebuilds and audits a thread from :meth:`serialize` bytes (each
-        message re-verified at its own created_at)."""
+        message re-verified at its own created_at, without revocations; the
+        thread honours ``revocations`` from then on)."""
         d = _bytes(data, "data")
-        o = task_options(**options) if options else None
+        o = task_options(**options) if options or revocations is not None else None
+        if revocations is not None:
+            o.revocations = revocations._p()
         p = _P(_sigs.ca_task)()
         check(F.ca_task_deserialize(_byref(p), d, len(d), _byref(o) if o is not None else None))
         self = cls.__new__(cls)
         Handle.__init__(self, p, F.ca_task_free)
         self._lock = threading.Lock()
+        self._revocations = revocations
         return self
 
     def _locked(self, fn: Callable[[Any], T]) -> T:
-        with self._lock:
+        if self._revocations is None:
+            with self._lock:
+                return fn(self._p())
+        with self._lock, self._revocations._lock:  # the thread reads the set
             return fn(self._p())
+
+    def side(self, party: int = PARTY_REQUESTER) -> Optional[SideInfo]:
+        """Who ``party``'s side is and whom it acts for (its chain's delegator, or
+        itself); None for the worker before an award."""
+        i = _sigs.ca_task_side_info(version=_C["CA_TASK_SIDE_INFO_VERSION"])
+        st = self._locked(lambda p: F.ca_task_side(p, party, _byref(i)))
+        if st == _C["CA_ERR_NOT_FOUND"]:
+            return None
+        check(st)
+        return SideInfo(
+            bytes(i.agent), bytes(i.principal), bool(i.delegated), bool(i.revoked), int(i.depth), bytes(i.root),
+            bytes(i.leaf), int(i.task_cap), int(i.expires_at),
+        )
 
     def apply(self, envelope: EnvelopeLike, now: int) -> None:
         """Verifies and applies one message (envelope bytes or a decoded :class:`Envelope`)."""

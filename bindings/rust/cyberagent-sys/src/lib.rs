@@ -1049,10 +1049,12 @@ pub const CA_ROUTING_WEIGHTS_PRICE_REF_DEFAULT: u64 = 1000;
 pub const CA_ROUTING_WEIGHTS_REPUTATION_DEFAULT: u32 = 4;
 pub const CA_ROUTING_WEIGHTS_STAKE_DEFAULT: u32 = 2;
 pub const CA_ROUTING_WEIGHTS_STAKE_REF_DEFAULT: u64 = 1000000;
-pub const CA_ROUTING_OPTIONS_VERSION: u32 = 2;
+pub const CA_ROUTING_OPTIONS_VERSION: u32 = 3;
+pub const CA_ROUTING_MAX_DELEGATES_DEFAULT: usize = 65536;
+pub const CA_ROUTING_MAX_REVOCATIONS_DEFAULT: usize = 65536;
 pub const CA_ROUTING_QUERY_VERSION: u32 = 1;
 pub const CA_ROUTING_WEIGHTS_VERSION: u32 = 1;
-pub const CA_ROUTING_AGENT_INFO_VERSION: u32 = 1;
+pub const CA_ROUTING_AGENT_INFO_VERSION: u32 = 2;
 pub const CA_ROUTING_QUERY_MAX_PRICE_DEFAULT: u64 = 0xFFFFFFFFFFFFFFFF;
 
 #[repr(C)]
@@ -1084,6 +1086,10 @@ pub struct ca_routing_options {
     pub expected_agents: usize,
     /// Since version 2: how long after an add a card is kept at most (ms).
     pub max_card_lifetime_ms: u64,
+    /// Since version 3: delegates registered at most (`ca_routing_add_delegate`).
+    pub max_delegates: usize,
+    /// Since version 3: revoked delegations remembered at most (`ca_routing_add_revocation`).
+    pub max_revocations: usize,
 }
 
 #[repr(C)]
@@ -1100,6 +1106,12 @@ pub struct ca_routing_agent_info {
     pub reputation_ppm: u32,
     pub capability_count: u32,
     pub stake_from_ledger: c_int,
+    /// Version 2: 1 for a delegate.
+    pub delegated: c_int,
+    /// Version 2: whom it acts for (its chain's delegator, else itself).
+    pub principal: ca_agent_id,
+    /// Version 2: its chain's leaf id (zero when not delegated).
+    pub leaf: ca_hash,
 }
 
 #[repr(C)]
@@ -1179,6 +1191,22 @@ extern "C" {
     pub fn ca_kad_remove(kad: *mut ca_kad, id: *const ca_agent_id) -> ca_status;
     pub fn ca_kad_seen(kad: *mut ca_kad, id: *const ca_agent_id, outcome: *mut c_int) -> ca_status;
     pub fn ca_routing_add_card(rt: *mut ca_routing, card: *const ca_card, now: u64) -> ca_status;
+    pub fn ca_routing_add_delegate(
+        rt: *mut ca_routing,
+        card: *const ca_card,
+        chain: *const *const ca_delegation,
+        count: usize,
+        opts: *const ca_delegation_verify_options,
+        now: u64,
+    ) -> ca_status;
+    pub fn ca_routing_add_revocation(
+        rt: *mut ca_routing,
+        data: *const u8,
+        len: usize,
+        now: u64,
+        removed: *mut usize,
+    ) -> ca_status;
+    pub fn ca_routing_delegate_count(rt: *const ca_routing) -> usize;
     pub fn ca_routing_count(rt: *const ca_routing) -> usize;
     pub fn ca_routing_endpoint(
         rt: *const ca_routing,
@@ -1291,10 +1319,11 @@ pub const CA_TASK_MAX_BODY_BYTES_DEFAULT: usize = 1048576;
 pub const CA_TASK_MAX_ENVELOPE_BYTES_DEFAULT: usize = 1052672;
 pub const CA_TASK_MAX_SKEW_MS_DEFAULT: u64 = 30000;
 pub const CA_TASK_NONBID_MAX: u32 = 6;
-pub const CA_TASK_OPTIONS_VERSION: u32 = 2;
+pub const CA_TASK_OPTIONS_VERSION: u32 = 3;
 pub const CA_TASK_CONTENT_VERSION: u32 = 1;
-pub const CA_TASK_REQUEST_VERSION: u32 = 1;
-pub const CA_TASK_BID_VERSION: u32 = 1;
+pub const CA_TASK_REQUEST_VERSION: u32 = 2;
+pub const CA_TASK_BID_VERSION: u32 = 2;
+pub const CA_TASK_SIDE_INFO_VERSION: u32 = 1;
 pub const CA_TASK_AWARD_VERSION: u32 = 1;
 pub const CA_TASK_RESULT_VERSION: u32 = 1;
 pub const CA_TASK_RECEIPT_VERSION: u32 = 1;
@@ -1331,6 +1360,9 @@ pub struct ca_task_request {
     pub collateral: u64,
     pub has_recipient: c_int,
     pub recipient: ca_agent_id,
+    /// Version 2: the delegation chain the sender posts under (root first); NULL / 0: none.
+    pub delegation: *const *const ca_delegation,
+    pub delegation_count: usize,
 }
 
 #[repr(C)]
@@ -1341,6 +1373,9 @@ pub struct ca_task_bid {
     pub price: u64,
     pub completion: u64,
     pub collateral: u64,
+    /// Version 2: the delegation chain the sender bids under (root first); NULL / 0: none.
+    pub delegation: *const *const ca_delegation,
+    pub delegation_count: usize,
 }
 
 #[repr(C)]
@@ -1408,6 +1443,23 @@ pub struct ca_task_options {
     pub max_skew_ms: u64,
     /// Version 2: bids a thread accepts (`CA_TASK_MAX_BIDS_DEFAULT`); non-bid messages always fit.
     pub max_bids: usize,
+    /// Version 3: revocations the thread honours (borrowed; must outlive the thread).
+    pub revocations: *const ca_revocation_set,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_task_side_info {
+    pub version: c_uint,
+    pub agent: ca_agent_id,
+    pub principal: ca_agent_id,
+    pub delegated: u32,
+    pub revoked: u32,
+    pub depth: usize,
+    pub root: ca_hash,
+    pub leaf: ca_hash,
+    pub task_cap: u64,
+    pub expires_at: u64,
 }
 
 #[repr(C)]
@@ -1553,6 +1605,7 @@ extern "C" {
     pub fn ca_task_msg_free(msg: *mut ca_task_msg);
     pub fn ca_task_msg_id(msg: *const ca_task_msg, out: *mut ca_hash);
     pub fn ca_task_msg_kind(msg: *const ca_task_msg) -> u32;
+    pub fn ca_task_msg_delegator(msg: *const ca_task_msg, out: *mut ca_agent_id) -> c_int;
     pub fn ca_task_msg_parent(msg: *const ca_task_msg, out: *mut ca_hash) -> c_int;
     pub fn ca_task_msg_open(
         out: *mut *mut ca_task_msg,
@@ -1617,6 +1670,8 @@ extern "C" {
         id_out: *mut ca_hash,
     ) -> ca_status;
     pub fn ca_task_requester(task: *const ca_task, out: *mut ca_agent_id);
+    pub fn ca_task_side(task: *const ca_task, party: ca_task_party, out: *mut ca_task_side_info)
+        -> ca_status;
     pub fn ca_task_result_reply(
         signer: *const ca_identity,
         env: *const ca_envelope_params,

@@ -281,6 +281,12 @@ impl RevocationSet {
         check(unsafe { sys::ca_revocation_set_add(self.ptr.as_ptr(), data.as_ptr(), data.len()) })
     }
 
+    /// The C handle, for `ca_task_options.revocations`: the set must then outlive
+    /// the task thread and not be added to during a call on it.
+    pub fn as_ptr(&self) -> *const sys::ca_revocation_set {
+        self.ptr.as_ptr()
+    }
+
     pub fn contains(&self, delegation: &Hash, revoker: &PublicKey) -> bool {
         let h = sys::ca_hash { bytes: *delegation };
         let a = sys::ca_agent_id { bytes: *revoker };

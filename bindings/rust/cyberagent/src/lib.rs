@@ -57,7 +57,8 @@ pub use reputation::{reputation_limits, reputation_options, Reputation};
 pub use routing::{routing_options, routing_weights_default, Bid, Candidate, Kad, Query, Routing};
 pub use task::{
     evidence_encode, evidence_verify, reply_award, reply_bid, reply_receipt, reply_result, sign_task,
-    task_limits, task_options, task_state_name, Content, Evidence, Party, Task, TaskBody, TaskMsg,
+    sign_task_delegated, task_limits, task_options, task_state_name, Content, Evidence, Party, Task,
+    TaskBody, TaskMsg,
 };
 
 /// Status codes (`CA_OK`, `CA_ERR_*`) to compare with [`Error::status`].

@@ -9,6 +9,7 @@ use std::ptr::{self, NonNull};
 use cyberagent_sys as sys;
 
 use crate::card::Card;
+use crate::delegation::{Delegation, RevocationSet};
 use crate::error::{check, out_bytes, Error, Result};
 use crate::identity::PublicKey;
 
@@ -183,6 +184,53 @@ impl Routing {
     pub fn add_card(&mut self, card: &Card, now: u64) -> Result<()> {
         // SAFETY: exclusive access; card is live.
         check(unsafe { sys::ca_routing_add_card(self.ptr.as_ptr(), card.as_ptr(), now) })
+    }
+
+    /// Adds or replaces a delegate: its own card and the chain (root first)
+    /// under which it acts for the chain's delegator (routing.h, DELEGATES).
+    /// `revocations`: the caller's, checked along with the registry's.
+    pub fn add_delegate(
+        &mut self,
+        card: &Card,
+        chain: &[&Delegation],
+        now: u64,
+        revocations: Option<&RevocationSet>,
+    ) -> Result<()> {
+        let links: Vec<*const sys::ca_delegation> = chain.iter().map(|d| d.as_ptr()).collect();
+        // SAFETY: plain data, initialized by the library.
+        let mut o: sys::ca_delegation_verify_options = unsafe { std::mem::zeroed() };
+        // SAFETY: o writable.
+        check(unsafe {
+            sys::ca_delegation_verify_options_init(&mut o, sys::CA_DELEGATION_VERIFY_OPTIONS_VERSION)
+        })?;
+        o.revocations = revocations.map_or(ptr::null(), |r| r.as_ptr());
+        // SAFETY: exclusive access; card, links and the set live through the call.
+        check(unsafe {
+            sys::ca_routing_add_delegate(
+                self.ptr.as_ptr(),
+                card.as_ptr(),
+                links.as_ptr(),
+                links.len(),
+                &o,
+                now,
+            )
+        })
+    }
+
+    /// Applies a signed revocation; returns how many delegates it removed (0 for
+    /// one without force, which changes nothing).
+    pub fn add_revocation(&mut self, data: &[u8], now: u64) -> Result<usize> {
+        let mut n = 0usize;
+        // SAFETY: exclusive access; data valid for its length.
+        check(unsafe {
+            sys::ca_routing_add_revocation(self.ptr.as_ptr(), data.as_ptr(), data.len(), now, &mut n)
+        })?;
+        Ok(n)
+    }
+
+    pub fn delegate_count(&self) -> usize {
+        // SAFETY: const query.
+        unsafe { sys::ca_routing_delegate_count(self.ptr.as_ptr()) }
     }
 
     pub fn remove(&mut self, agent: &PublicKey) -> Result<()> {

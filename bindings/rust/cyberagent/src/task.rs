@@ -9,6 +9,7 @@ use std::ptr::{self, NonNull};
 
 use cyberagent_sys as sys;
 
+use crate::delegation::Delegation;
 use crate::envelope::{Envelope, EnvelopeParams};
 use crate::error::{check, out_bytes, Error, Result};
 use crate::identity::{Identity, PublicKey};
@@ -159,6 +160,25 @@ unsafe fn content_out(p: *const sys::ca_task_content) -> Content {
 /// # Ok::<(), cyberagent::Error>(())
 /// ```
 pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -> Result<(Vec<u8>, Hash)> {
+    sign_task_delegated(signer, env, body, &[])
+}
+
+/// [`sign_task`] for a sender that acts for another agent: a REQUEST or BID
+/// carrying `chain` (delegation links, root first, the leaf's audience the
+/// signer; task.h, DELEGATED SIDES). An empty chain is [`sign_task`]; a chain
+/// with another kind is `CA_ERR_INVALID_ARGUMENT`.
+pub fn sign_task_delegated(
+    signer: &Identity,
+    env: &EnvelopeParams<'_>,
+    body: &TaskBody,
+    chain: &[&Delegation],
+) -> Result<(Vec<u8>, Hash)> {
+    let links: Vec<*const sys::ca_delegation> = chain.iter().map(|d| d.as_ptr()).collect();
+    let (links_ptr, links_len) =
+        if links.is_empty() { (ptr::null(), 0) } else { (links.as_ptr(), links.len()) };
+    if !links.is_empty() && !matches!(body, TaskBody::Request { .. } | TaskBody::Bid { .. }) {
+        return Err(Error::invalid_argument("only a request or a bid carries a delegation chain"));
+    }
     let recipient = env.recipient.map(|r| sys::ca_agent_id { bytes: *r });
     let parent = env.parent.map(|p| sys::ca_hash { bytes: *p });
     // SAFETY: all-zero params are valid; then initialized by the library.
@@ -189,6 +209,8 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
                 collateral: *collateral,
                 has_recipient: recipient.is_some() as i32,
                 recipient: a(&recipient.unwrap_or([0; 32])),
+                delegation: links_ptr,
+                delegation_count: links_len,
             };
             // SAFETY (all arms): every pointer in the body and params outlives the call.
             out_bytes(1024, |o, c, n| unsafe { sys::ca_task_request_sign(s, ep_ref, &b, o, c, n, &mut id) })?
@@ -200,6 +222,8 @@ pub fn sign_task(signer: &Identity, env: &EnvelopeParams<'_>, body: &TaskBody) -
                 price: *price,
                 completion: *completion,
                 collateral: *collateral,
+                delegation: links_ptr,
+                delegation_count: links_len,
             };
             out_bytes(512, |o, c, n| unsafe { sys::ca_task_bid_sign(s, ep_ref, &b, o, c, n, &mut id) })?
         }
@@ -508,6 +532,44 @@ impl<'a> TaskMsg<'a> {
         out_bytes(1024, |o, c, n| unsafe { sys::ca_task_msg_encoded(self.raw(), o, c, n) })
     }
 
+    /// Whom the message acts for: the delegator of the delegation chain a
+    /// REQUEST or BID carries, or `None` when the sender acts for itself.
+    pub fn delegator(&self) -> Option<PublicKey> {
+        let mut a = sys::ca_agent_id { bytes: [0; 32] };
+        // SAFETY: live message, out writable.
+        (unsafe { sys::ca_task_msg_delegator(self.raw(), &mut a) } != 0).then_some(a.bytes)
+    }
+
+    /// The delegation chain a REQUEST or BID carries, each link's encoded bytes
+    /// (root first); empty for none or another kind.
+    pub fn delegation(&self) -> Result<Vec<Vec<u8>>> {
+        let m = self.raw();
+        // SAFETY: the views point into the message, read before this returns.
+        unsafe {
+            let (links, n) = match self.kind() {
+                sys::CA_KIND_TASK_REQUEST => {
+                    let mut v: sys::ca_task_request = std::mem::zeroed();
+                    v.version = sys::CA_TASK_REQUEST_VERSION;
+                    check(sys::ca_task_msg_request(m, &mut v))?;
+                    (v.delegation, v.delegation_count)
+                }
+                sys::CA_KIND_TASK_BID => {
+                    let mut v: sys::ca_task_bid = std::mem::zeroed();
+                    v.version = sys::CA_TASK_BID_VERSION;
+                    check(sys::ca_task_msg_bid(m, &mut v))?;
+                    (v.delegation, v.delegation_count)
+                }
+                _ => return Ok(Vec::new()),
+            };
+            (0..n)
+                .map(|i| {
+                    let d = *links.add(i);
+                    out_bytes(1024, |o, c, len| sys::ca_delegation_encoded(d, o, c, len))
+                })
+                .collect()
+        }
+    }
+
     /// The typed body.
     pub fn body(&self) -> Result<TaskBody> {
         let m = self.raw();
@@ -759,6 +821,20 @@ impl Task {
     /// Whether `party` has disputed.
     pub fn disputed(&self, party: Party) -> bool {
         unsafe { sys::ca_task_disputed(self.raw(), party.raw()) != 0 }
+    }
+
+    /// Who `party`'s side is and whom it acts for (task.h, DELEGATED SIDES);
+    /// `None` for the worker before an award.
+    pub fn side(&self, party: Party) -> Result<Option<sys::ca_task_side_info>> {
+        // SAFETY: plain data; the library fills it.
+        let mut i: sys::ca_task_side_info = unsafe { std::mem::zeroed() };
+        i.version = sys::CA_TASK_SIDE_INFO_VERSION;
+        // SAFETY: const query.
+        match unsafe { sys::ca_task_side(self.raw(), party.raw(), &mut i) } {
+            sys::CA_OK => Ok(Some(i)),
+            sys::CA_ERR_NOT_FOUND => Ok(None),
+            other => Err(Error::from_status(other)),
+        }
     }
 
     pub fn message_count(&self) -> usize {
