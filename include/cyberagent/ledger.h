@@ -605,12 +605,15 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const ca_hash *ledger_id, cons
 CA_API size_t ca_ledger_evidence_max_bytes(void);
 
 /*
- * Submits a signed op together with what it claims, for the two op kinds
- * that need it; the journal keeps both. Checks in order: the op decodes
+ * Submits a signed op together with what it claims, for the op kinds
+ * that need it; the journal keeps both. A KEY_EVENT carries its key event
+ * and is checked as KEY ROTATION below says (the event opens before the
+ * signature is checked, since its key signs the op). For the two other
+ * kinds, checks in order: the op decodes
  * (CA_ERR_MALFORMED / CA_ERR_LIMIT) and its signatures verify for this
- * ledger (CA_ERR_BAD_SIGNATURE); it is one of the two kinds below
- * (CA_ERR_INVALID_ARGUMENT); `evidence_len` <= CA_LEDGER_EVIDENCE_MAX_BYTES
- * (CA_ERR_LIMIT); the attachment proves the claim (else
+ * ledger (CA_ERR_BAD_SIGNATURE, or CA_ERR_KEY_ROTATED: KEY ROTATION); it is
+ * one of the two kinds below (CA_ERR_INVALID_ARGUMENT); `evidence_len` <=
+ * CA_LEDGER_EVIDENCE_MAX_BYTES (CA_ERR_LIMIT); the attachment proves the claim (else
  * CA_ERR_LEDGER_BAD_EVIDENCE); then every check of ca_ledger_apply.
  *
  * SLASH for EQUIVOCATION: `evidence` is the evidence object

@@ -906,6 +906,7 @@ static void test_max_sizes_and_v5(void **state)
     ca_ledger *from5 = NULL;
     assert_ok(ca_ledger_new_from_snapshot(&from5, &f.o, b5, len - 4));
     same_hash(plain, from5);
+    ca_ledger_free(from5);
     cai_store_le32(b5 + 8, 4); /* older ones stay refused */
     crypto_generichash(b5 + body + 32, 32, b5, body + 32, NULL, 0);
     assert_status(CA_ERR_LEDGER_CORRUPT, ca_ledger_new_from_snapshot(&from5, &f.o, b5, len - 4));
