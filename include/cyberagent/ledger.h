@@ -51,7 +51,9 @@ typedef enum ca_ledger_op_type {
     CA_LEDGER_OP_ESCROW_RELEASE = 8, /* hirer: payment and collateral to the worker */
     CA_LEDGER_OP_ESCROW_REFUND = 9,  /* worker any time; hirer after a missed deadline */
     CA_LEDGER_OP_ESCROW_SPLIT = 10,  /* arbiter: split by a dispute verdict */
-    CA_LEDGER_OP_SLASH = 11          /* reporter / arbiter: slash on evidence */
+    CA_LEDGER_OP_SLASH = 11,         /* reporter / arbiter: slash on evidence */
+    /* 12 is taken (REVOKE, delegation work). */
+    CA_LEDGER_OP_KEY_EVENT = 13 /* owner: bind the account to a key history, or rotate its key */
 } ca_ledger_op_type;
 
 /* Kinds of slashing evidence. Append-only. */
@@ -82,6 +84,7 @@ typedef enum ca_ledger_evidence {
  *   ESCROW_REFUND  worker/hirer -            award id   -              -                -
  *   ESCROW_SPLIT   arbiter      -            award id   pay to worker  collat. to hirer -
  *   SLASH          reporter     offender     see below  -              -                see below
+ *   KEY_EVENT      account      -            digest     sequence       -                -
  *
  * `result` is used by ESCROW_DELIVER only (non-zero): the message id of the
  * worker's RESULT, which the escrow records. A signed DELIVER is submitted
@@ -92,6 +95,9 @@ typedef enum ca_ledger_evidence {
  * request's deadline; no message of the offense can be created after it), the
  * offense time the evidence window counts from; 0 for MISSED_DEADLINE and
  * DISPUTE, whose offense time is the escrow's deadline (see AVAILABILITY).
+ * KEY_EVENT: `ref` is the key event's digest, `amount` its sequence (0 for the
+ * inception); the event's bytes travel with the signed op as its attachment
+ * (ca_ledger_submit_evidence). See KEY ROTATION below.
  * `nonce` is the signer's next nonce: 1 for its first op, then +1 per applied
  * op (failed ops consume nothing). A nonce already used answers
  * CA_ERR_LEDGER_DUPLICATE, so a retried op is never applied twice.
@@ -316,9 +322,9 @@ CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
  * (ops not yet committed included; commit first to export only what is
  * durable). OWNERSHIP RULE: with out NULL or out_cap too small,
  * CA_ERR_BUFFER_TOO_SMALL and *out_len the exact size (about 65 bytes an
- * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 184
- * fixed). Reads only (the handle is not const because the incremental state
- * hash is brought up to date).
+ * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 200 a
+ * key record (KEY ROTATION), 188 fixed). Reads only (the handle is not const because the
+ * incremental state hash is brought up to date).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_snapshot_export(ca_ledger *ledger, uint8_t *out,
                                                         size_t out_cap, size_t *out_len);
@@ -599,12 +605,15 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const ca_hash *ledger_id, cons
 CA_API size_t ca_ledger_evidence_max_bytes(void);
 
 /*
- * Submits a signed op together with what it claims, for the two op kinds
- * that need it; the journal keeps both. Checks in order: the op decodes
+ * Submits a signed op together with what it claims, for the op kinds
+ * that need it; the journal keeps both. A KEY_EVENT carries its key event
+ * and is checked as KEY ROTATION below says (the event opens before the
+ * signature is checked, since its key signs the op). For the two other
+ * kinds, checks in order: the op decodes
  * (CA_ERR_MALFORMED / CA_ERR_LIMIT) and its signatures verify for this
- * ledger (CA_ERR_BAD_SIGNATURE); it is one of the two kinds below
- * (CA_ERR_INVALID_ARGUMENT); `evidence_len` <= CA_LEDGER_EVIDENCE_MAX_BYTES
- * (CA_ERR_LIMIT); the attachment proves the claim (else
+ * ledger (CA_ERR_BAD_SIGNATURE, or CA_ERR_KEY_ROTATED: KEY ROTATION); it is
+ * one of the two kinds below (CA_ERR_INVALID_ARGUMENT); `evidence_len` <=
+ * CA_LEDGER_EVIDENCE_MAX_BYTES (CA_ERR_LIMIT); the attachment proves the claim (else
  * CA_ERR_LEDGER_BAD_EVIDENCE); then every check of ca_ledger_apply.
  *
  * SLASH for EQUIVOCATION: `evidence` is the evidence object
@@ -629,6 +638,104 @@ CA_API CA_NODISCARD ca_status ca_ledger_submit_evidence(ca_ledger *ledger, const
                                                         size_t msg_len, const uint8_t *evidence,
                                                         size_t evidence_len, uint64_t now,
                                                         uint64_t *seq_out);
+
+/*
+ * ---- KEY ROTATION: accounts follow the identity, not one key ----
+ * (docs/LEDGER.md "Key rotation", docs/IDENTITY.md "Key rotation with pre-rotation")
+ *
+ * An identity that rotates keeps ONE account: the account of its inception's
+ * first key (its did:key account, made as any other: by receiving units).
+ * KEY_EVENT ops bind that account to the identity's key history and follow
+ * it; the ledger keeps per bound account one key record (the stable
+ * identifier, the current key, the sequence, the last event's digest, the
+ * commitment to the next key, and when the last KEY_EVENT applied), never
+ * the history itself: O(1) per op and at most one record per account.
+ *
+ * - A KEY_EVENT is signed with the EVENT's key (the inception's first key, or
+ *   the key a rotation reveals: ca_ledger_op_sign_with_key), never with the
+ *   key it replaces, and is submitted with the event bytes as its attachment
+ *   (ca_ledger_submit_evidence, or a log entry's attachment); the journal
+ *   keeps them. A trusted KEY_EVENT (ca_ledger_apply, a log entry's `op`)
+ *   has no event and is refused (CA_ERR_LEDGER_BAD_EVIDENCE).
+ * - Inception (sequence 0): its key must be the signer, i.e. the account id
+ *   (CA_ERR_LEDGER_UNAUTHORIZED); the account must exist
+ *   (CA_ERR_LEDGER_UNKNOWN_ACCOUNT: events create no accounts) and have no
+ *   history yet (CA_ERR_KEY_EVENT_ORDER: one history per account).
+ * - Rotation: the account has a history, the event names its identifier,
+ *   sequence = the record's + 1 and prior = its last digest
+ *   (CA_ERR_KEY_EVENT_ORDER); its key is the committed one
+ *   (CA_ERR_KEY_NOT_COMMITTED: a thief holding the current key cannot
+ *   rotate); its time is not before the last event's and its key is neither
+ *   the current key nor the account id (CA_ERR_KEY_EVENT_ORDER).
+ * - THE RULE: from the KEY_EVENT's place in the ledger's order on (its log
+ *   position under ca_ledger_apply_log; its place in apply order otherwise)
+ *   every signed op for a bound account is verified with the record's
+ *   current key only: the op's signature when the account is op.signer, the
+ *   worker's consent of an ESCROW_OPEN when it is the worker, the sender of
+ *   the RESULT a DELIVER carries, the offender of equivocation evidence.
+ *   Every earlier key, the inception's included, signs nothing for it. A
+ *   signature that does not verify with the current key of an account that
+ *   has rotated answers CA_ERR_KEY_ROTATED (the ledger keeps no history, so
+ *   it does not tell an older key from a tampered op: both are "not the
+ *   current key"); for an account never rotated, CA_ERR_BAD_SIGNATURE as
+ *   before. Nonces are the account's, unchanged by rotation. Ops applied
+ *   trusted (ca_ledger_apply) carry no signature and are not key-checked.
+ *   ca_ledger_op_verify (no ledger state) checks against the ids the op names.
+ */
+
+/*
+ * Signs `op` for `ledger_id` with `key`, which need not be op->signer: the
+ * signer account's current key after a rotation, or the key a KEY_EVENT
+ * establishes (the revealed key of a rotation). The ledger decides whether
+ * the key signs for the account (KEY ROTATION above). For an ESCROW_OPEN,
+ * `cosig` is the worker's consent (NULL for other types) and `worker_key`
+ * the key that made it (NULL: op->counterparty); the consent is checked
+ * (CA_ERR_BAD_SIGNATURE) before signing. Otherwise as
+ * ca_ledger_op_sign_cosigned: CA_ERR_INVALID_ARGUMENT (NULL ledger_id, op,
+ * key, out_len; a cosig with another type, none with ESCROW_OPEN),
+ * CA_ERR_UNSUPPORTED (op->version), the op's shape, CA_ERR_BUFFER_TOO_SMALL.
+ */
+CA_API CA_NODISCARD ca_status
+ca_ledger_op_sign_with_key(const ca_hash *ledger_id, const ca_ledger_op *op, const ca_identity *key,
+                           const ca_signature *cosig, const ca_agent_id *worker_key, uint8_t *out,
+                           size_t out_cap, size_t *out_len);
+
+/*
+ * The worker's consent to an ESCROW_OPEN signed with `key`, which need not be
+ * op->counterparty: the worker account's current key after a rotation.
+ * Errors as ca_ledger_op_cosign, without its identity check.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_cosign_with_key(const ca_hash *ledger_id,
+                                                           const ca_ledger_op *op,
+                                                           const ca_identity *key,
+                                                           ca_signature *cosig_out);
+
+#define CA_LEDGER_KEY_INFO_VERSION 1u
+
+/* Filled by ca_ledger_key_state; the caller sets `version` first. */
+typedef struct ca_ledger_key_info {
+    unsigned int version; /* set by the caller: CA_LEDGER_KEY_INFO_VERSION */
+    ca_hash identifier;   /* the identity's stable id (its inception's digest) */
+    ca_agent_id key;      /* the current key: the only one that signs for the account */
+    uint64_t sequence;    /* last event's sequence (0: bound, never rotated) */
+    ca_hash digest;       /* last event's digest (the next rotation's prior) */
+    ca_hash next;         /* commitment to the next key (ca_key_commitment) */
+    uint64_t time;        /* last event's time (ms) */
+    uint64_t seq;         /* ledger seq the last KEY_EVENT took (its place in apply order) */
+    uint64_t position;    /* its log position (ca_ledger_apply_log), 0 when applied without */
+    uint64_t now;         /* the ledger's `now` when it applied */
+} ca_ledger_key_info;
+
+/*
+ * The key record of `account` (KEY ROTATION above). Checks, in this order:
+ * CA_ERR_INVALID_ARGUMENT (NULL), CA_ERR_UNSUPPORTED (out->version 0 or
+ * newer than this build), CA_ERR_LEDGER_UNKNOWN_ACCOUNT (no such account),
+ * CA_ERR_NOT_FOUND (the account is bound to no key history: its id is its key).
+ * O(1): one lookup.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_key_state(const ca_ledger *ledger,
+                                                  const ca_agent_id *account,
+                                                  ca_ledger_key_info *out);
 
 /* ---- queries ---- */
 

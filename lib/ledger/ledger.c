@@ -246,6 +246,11 @@ static void sum_add(uint64_t s[4], const uint8_t h[32], int negate)
     }
 }
 
+void cai_ledger_sum_add(uint64_t sum[4], const uint8_t h[32], int negate)
+{
+    sum_add(sum, h, negate);
+}
+
 static void account_digest(const ca_ledger *l, const cai_account *a, uint8_t out[32])
 {
     uint8_t buf[8 + 32 + 40 + 16 * 255], *p = buf;
@@ -434,7 +439,8 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
     if ((st = cai_idmap_init(&l->acc_index, opts->max_accounts)) ||
         (st = cai_idmap_init(&l->esc_index, opts->max_escrows)) ||
         (st = cai_idmap_init(&l->ev_index, CAI_IDMAP_MAX_ENTRIES)) ||
-        (st = cai_idmap_init(&l->hirer_index, opts->max_accounts))) {
+        (st = cai_idmap_init(&l->hirer_index, opts->max_accounts)) ||
+        (st = cai_ledger_keys_init(l))) {
         free(l);
         return st;
     }
@@ -483,6 +489,7 @@ void ca_ledger_free(ca_ledger *l)
     free(l->dirty_esc);
     free(l->hirers);
     cai_idmap_free(&l->hirer_index);
+    cai_ledger_keys_free(l);
     free(l);
 }
 
@@ -500,6 +507,7 @@ size_t cai_ledger_memory_bytes(const ca_ledger *l)
     n += (size_t)l->cap_evidence * sizeof(cai_evidence);
     n += cai_idmap_memory_bytes(&l->ev_index);
     n += (size_t)l->cap_heap * sizeof(cai_ledger_expiry);
+    n += cai_ledger_keys_memory(l);
     return n;
 }
 
@@ -1197,6 +1205,17 @@ static void commit_slash(ca_ledger *l, cai_op_ctx *c)
     record_evidence(l, sp);
 }
 
+/* KEY_EVENT: the rule and the records are ledger_keys.c's. */
+static ca_status check_key_event(ca_ledger *l, cai_op_ctx *c)
+{
+    return cai_ledger_key_event_check(l, c->op, c->si, &c->k);
+}
+
+static void commit_key_event(ca_ledger *l, cai_op_ctx *c)
+{
+    cai_ledger_key_event_commit(l, c->op, c->now);
+}
+
 /* ---- the table ---- */
 
 #define ROWS(rows) .checks = (rows), .n_checks = sizeof(rows) / sizeof((rows)[0])
@@ -1433,6 +1452,20 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
                                    .effect = "settles it: `amount` of the payment and the "
                                              "collateral but `amount2` to the worker, the rest "
                                              "to the hirer"},
+    [CA_LEDGER_OP_KEY_EVENT] = {.name = "KEY_EVENT",
+                                .type = CA_LEDGER_OP_KEY_EVENT,
+                                .fields = F_REF | F_AMT,
+                                .need = F_REF,
+                                .reserve = CAI_RES_KEY,
+                                .checks = cai_ledger_key_event_rows,
+                                .n_checks = CAI_KEY_EVENT_CHECKS,
+                                .check = check_key_event,
+                                .commit = commit_key_event,
+                                .who = "the account; signed with the event's key",
+                                .effect = "binds the account to the key history the attached "
+                                          "event begins (an inception) or moves its key record "
+                                          "to the event (a rotation): from here on only the "
+                                          "record's current key signs for the account"},
     [CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION)] =
         SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION, "SLASH EQUIVOCATION", slash_equivocation_rows,
                   check_slash_equivocation, CAI_SIGNER_ANY, 0, "a reporter",
@@ -1452,7 +1485,7 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
 
 unsigned cai_ledger_type_fields(uint32_t type)
 {
-    return type - 1u < CAI_LEDGER_OP_LAST ? cai_ledger_ops[type].fields : 0;
+    return cai_ledger_op_known(type) ? cai_ledger_ops[type].fields : 0;
 }
 
 size_t cai_ledger_op_steps(const cai_ledger_op_spec *s, cai_ledger_step *out, size_t cap)
@@ -1508,7 +1541,7 @@ static ca_status unused_fail(const ca_ledger_op *op, unsigned unused, unsigned *
  */
 STEP_FN ca_status op_carried(const ca_ledger_op *op, unsigned *set, unsigned *step)
 {
-    if (op->type - 1u >= CAI_LEDGER_OP_LAST) {
+    if (!cai_ledger_op_known(op->type)) {
         *step = CAI_STEP_TYPE;
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "unknown ledger op type %u", op->type);
     }
@@ -1628,6 +1661,8 @@ STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_sp
                      (r & CAI_RES_UNBOND) != 0);
     if (st == CA_OK && (r & CAI_RES_EXPIRY))
         st = cai_ledger_expiry_reserve(l, 1);
+    if (st == CA_OK && (r & CAI_RES_KEY))
+        st = cai_ledger_keys_reserve(l);
     if (st != CA_OK)
         *step = CAI_STEP_MEMORY;
     return st;
@@ -1949,6 +1984,8 @@ ca_status ca_ledger_check(ca_ledger *l)
         evidence_digest(&l->evidence[i], d);
         sum_add(sum, d, 0);
     }
+    if ((st = cai_ledger_keys_check(l, sum)) != CA_OK)
+        return st;
     if (memcmp(sum, l->hsum, sizeof sum) != 0)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "incremental state hash diverged");
     return CA_OK;

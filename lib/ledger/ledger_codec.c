@@ -203,16 +203,22 @@ static ca_status consent_encoding(const ca_ledger_op *op, uint8_t *enc, size_t c
     return cai_ledger_op_encode(&terms, enc, cap, n);
 }
 
+/* The worker's consent, made by `worker` (the worker's id, or its account's current key);
+ * `rotated`: the worker's account has rotated, so a consent by another key is CA_ERR_KEY_ROTATED
+ * (ledger.h, KEY ROTATION). */
 static ca_status verify_consent(const ca_hash *ledger, const ca_ledger_op *op,
-                                const uint8_t cosig[64])
+                                const ca_agent_id *worker, const uint8_t cosig[64], int rotated)
 {
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     ca_status st = consent_encoding(op, enc, sizeof enc, &n);
-    if (st == CA_OK &&
-        verify_tagged(consent_tag, ledger, &op->counterparty, enc, n, cosig) != CA_OK)
-        st = cai_fail(CA_ERR_BAD_SIGNATURE,
-                      "worker cosignature does not verify (other terms, or another ledger)");
+    if (st == CA_OK && verify_tagged(consent_tag, ledger, worker, enc, n, cosig) != CA_OK)
+        st = rotated ? cai_fail(CA_ERR_KEY_ROTATED,
+                                "worker consent is not by the worker account's current key (its "
+                                "key was rotated; an older key consents to nothing)")
+                     : cai_fail(CA_ERR_BAD_SIGNATURE,
+                                "worker cosignature does not verify (other terms, or another "
+                                "ledger)");
     return st;
 }
 
@@ -271,8 +277,8 @@ ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out, const ca_task_msg *r
     return CA_OK;
 }
 
-ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
-                              const ca_identity *worker, ca_signature *cosig_out)
+static ca_status cosign(const ca_hash *ledger_id, const ca_ledger_op *op, const ca_identity *worker,
+                        int check_id, ca_signature *cosig_out)
 {
     CAI_REQUIRE(ledger_id);
     CAI_REQUIRE(op);
@@ -281,7 +287,9 @@ ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
     CAI_REQUIRE_OP_VERSION(op->version);
     if (op->type != CA_LEDGER_OP_ESCROW_OPEN)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "only ESCROW_OPEN takes a cosignature");
-    ca_status st = require_identity(worker, &op->counterparty, "cosigner is not the worker");
+    ca_status st = check_id
+                       ? require_identity(worker, &op->counterparty, "cosigner is not the worker")
+                       : CA_OK;
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     if (st == CA_OK)
@@ -290,6 +298,23 @@ ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
         st = sign_tagged(consent_tag, ledger_id, worker, enc, n, cosig_out);
     return st;
 }
+
+ca_status ca_ledger_op_cosign(const ca_hash *ledger_id, const ca_ledger_op *op,
+                              const ca_identity *worker, ca_signature *cosig_out)
+{
+    return cosign(ledger_id, op, worker, 1, cosig_out);
+}
+
+ca_status ca_ledger_op_cosign_with_key(const ca_hash *ledger_id, const ca_ledger_op *op,
+                                       const ca_identity *key, ca_signature *cosig_out)
+{
+    return cosign(ledger_id, op, key, 0, cosig_out);
+}
+
+/* Signs with `signer` (checked by the caller); the consent is checked against `worker`. */
+static ca_status sign_op(const ca_hash *ledger_id, const ca_ledger_op *op,
+                         const ca_identity *signer, const ca_signature *cosig,
+                         const ca_agent_id *worker, uint8_t *out, size_t out_cap, size_t *out_len);
 
 ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_op *op,
                                      const ca_identity *signer, const ca_signature *cosig,
@@ -304,6 +329,29 @@ ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_o
     ca_status st = require_identity(signer, &op->signer, "signer identity is not op->signer");
     if (st != CA_OK)
         return st;
+    return sign_op(ledger_id, op, signer, cosig, &op->counterparty, out, out_cap, out_len);
+}
+
+ca_status ca_ledger_op_sign_with_key(const ca_hash *ledger_id, const ca_ledger_op *op,
+                                     const ca_identity *key, const ca_signature *cosig,
+                                     const ca_agent_id *worker_key, uint8_t *out, size_t out_cap,
+                                     size_t *out_len)
+{
+    CAI_REQUIRE(ledger_id);
+    CAI_REQUIRE(op);
+    CAI_REQUIRE(key);
+    CAI_REQUIRE(out_len);
+    *out_len = 0;
+    CAI_REQUIRE_OP_VERSION(op->version);
+    return sign_op(ledger_id, op, key, cosig, worker_key ? worker_key : &op->counterparty, out,
+                   out_cap, out_len);
+}
+
+static ca_status sign_op(const ca_hash *ledger_id, const ca_ledger_op *op,
+                         const ca_identity *signer, const ca_signature *cosig,
+                         const ca_agent_id *worker, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    ca_status st;
     int open = op->type == CA_LEDGER_OP_ESCROW_OPEN;
     if (open && cosig == NULL)
         return cai_fail(CA_ERR_INVALID_ARGUMENT, "ESCROW_OPEN needs the worker's cosignature");
@@ -314,7 +362,7 @@ ca_status ca_ledger_op_sign_cosigned(const ca_hash *ledger_id, const ca_ledger_o
     if ((st = cai_ledger_op_encode(op, enc, sizeof enc, &n)) != CA_OK)
         return st;
     /* A consent that does not verify is refused here, not by every replica later. */
-    if (open && (st = verify_consent(ledger_id, op, cosig->bytes)) != CA_OK)
+    if (open && (st = verify_consent(ledger_id, op, worker, cosig->bytes, 0)) != CA_OK)
         return st;
     ca_signature sig;
     if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, &sig)) != CA_OK)
@@ -394,6 +442,8 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
     ca_status st = cai_wd_finish(&d);
     if (st != CA_OK)
         return st;
+    if (!cai_ledger_op_known(v.type))
+        return cai_fail(CA_ERR_MALFORMED, "unknown ledger op type %u", v.type);
     *op = v;
     *sig = x.sig;
     *cosig = x.cosig;
@@ -425,20 +475,30 @@ ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *
     return st;
 }
 
-/* Verifies signatures of decoded signed bytes for the ledger `ledger`. */
+/* The keys that sign for an op's parties, and whether their accounts have rotated. */
+typedef struct op_keys {
+    const ca_agent_id *signer, *worker;
+    int signer_rotated, worker_rotated;
+} op_keys;
+
+/* Verifies signatures of decoded signed bytes for the ledger `ledger` with the keys `k`. */
 static ca_status verify_decoded(const ca_hash *ledger, const ca_ledger_op *op, const uint8_t *sig,
-                                const uint8_t *cosig)
+                                const uint8_t *cosig, const op_keys *k)
 {
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
     if (st != CA_OK)
         return st;
-    if (verify_tagged(sig_tag, ledger, &op->signer, enc, n, sig) != CA_OK)
-        return cai_fail(CA_ERR_BAD_SIGNATURE,
-                        "ledger op signature does not verify (tampered, or signed for another "
-                        "ledger id)");
-    return cosig != NULL ? verify_consent(ledger, op, cosig) : CA_OK;
+    if (verify_tagged(sig_tag, ledger, k->signer, enc, n, sig) != CA_OK)
+        return k->signer_rotated
+                   ? cai_fail(CA_ERR_KEY_ROTATED,
+                              "ledger op is not signed by the account's current key (its key was "
+                              "rotated; an older key signs nothing for it)")
+                   : cai_fail(CA_ERR_BAD_SIGNATURE,
+                              "ledger op signature does not verify (tampered, or signed for "
+                              "another ledger id)");
+    return cosig != NULL ? verify_consent(ledger, op, k->worker, cosig, k->worker_rotated) : CA_OK;
 }
 
 ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg, size_t msg_len)
@@ -448,8 +508,9 @@ ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg, size
     ca_ledger_op op;
     const uint8_t *s, *c;
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
+    op_keys k = {&op.signer, &op.counterparty, 0, 0};
     if (st == CA_OK)
-        st = verify_decoded(ledger_id, &op, s, c);
+        st = verify_decoded(ledger_id, &op, s, c, &k);
     return st;
 }
 
@@ -465,7 +526,8 @@ static int is_equivocation(const ca_ledger_op *op)
 
 /* Equivocation evidence: it verifies, names op's offender, op.ref as its offense key and
  * op.deadline as its task's deadline (the offense time of the evidence window). */
-static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, size_t ev_len)
+static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, size_t ev_len,
+                                    const ca_agent_id *offender_key, int rotated)
 {
     /* ref is the offense key (agent, task, kind): one slash per offense, whatever the pair. */
     ca_evidence *evo = NULL;
@@ -477,7 +539,11 @@ static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, s
     ca_evidence_offense(evo, &offense);
     uint64_t deadline = ca_evidence_deadline(evo);
     ca_evidence_free(evo);
-    if (memcmp(offender.bytes, op->counterparty.bytes, 32) != 0 ||
+    if (rotated && memcmp(offender.bytes, offender_key->bytes, 32) != 0)
+        return cai_fail(CA_ERR_KEY_ROTATED,
+                        "the evidence is not signed by the offender account's current key (its "
+                        "key was rotated)");
+    if (memcmp(offender.bytes, offender_key->bytes, 32) != 0 ||
         memcmp(offense.bytes, op->ref.bytes, 32) != 0)
         return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
                         "evidence names another offender or another offense than ref");
@@ -494,7 +560,7 @@ static ca_status check_equivocation(const ca_ledger_op *op, const uint8_t *ev, s
  * message id is op.result. *created_at receives its creation time.
  */
 static ca_status check_result(const ca_ledger_op *op, const uint8_t *bytes, size_t len,
-                              uint64_t *created_at)
+                              const op_keys *k, uint64_t *created_at)
 {
     ca_envelope *env = NULL;
     ca_task_msg *msg = NULL;
@@ -521,9 +587,12 @@ static ca_status check_result(const ca_ledger_op *op, const uint8_t *bytes, size
         if (rs.failed)
             st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
                           "the RESULT is a failure report, not a delivery");
-        else if (memcmp(sender.bytes, op->signer.bytes, 32) != 0)
-            st =
-                cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT is not signed by the op's signer");
+        else if (memcmp(sender.bytes, k->signer->bytes, 32) != 0)
+            st = k->signer_rotated
+                     ? cai_fail(CA_ERR_KEY_ROTATED, "the RESULT is not signed by the worker "
+                                                    "account's current key (its key was rotated)")
+                     : cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                                "the RESULT is not signed by the op's signer");
         else if (memcmp(rs.award.bytes, op->ref.bytes, 32) != 0)
             st = cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE, "the RESULT answers another award");
         else if (memcmp(id.bytes, op->result.bytes, 32) != 0)
@@ -543,9 +612,26 @@ ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, co
     ca_ledger_op op;
     const uint8_t *s, *c;
     ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
-    if (st == CA_OK)
-        st = verify_decoded(&l->id, &op, s, c);
     if (st != CA_OK)
+        return st;
+    /* Who signs (ledger.h, KEY ROTATION): a KEY_EVENT the key its event establishes, any other
+     * op the current keys of the accounts it names. */
+    op_keys k = {&op.signer, &op.counterparty, 0, 0};
+    ca_key_event_info kev;
+    const int key_event = op.type == CA_LEDGER_OP_KEY_EVENT;
+    if (key_event) {
+        if (att == NULL)
+            return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
+                            "a KEY_EVENT needs its event attached (ca_ledger_submit_evidence)");
+        if ((st = cai_ledger_key_event_open(att, att_len, &kev)) != CA_OK)
+            return st;
+        k.signer = &kev.key;
+    } else {
+        k.signer = cai_ledger_signing_key(l, &op.signer, &k.signer_rotated);
+        if (c != NULL || is_equivocation(&op))
+            k.worker = cai_ledger_signing_key(l, &op.counterparty, &k.worker_rotated);
+    }
+    if ((st = verify_decoded(&l->id, &op, s, c, &k)) != CA_OK)
         return st;
     int deliver = op.type == CA_LEDGER_OP_ESCROW_DELIVER;
     if (att == NULL && is_equivocation(&op))
@@ -555,22 +641,23 @@ ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, co
         return cai_fail(CA_ERR_LEDGER_BAD_EVIDENCE,
                         "a delivery needs its RESULT attached (ca_ledger_submit_evidence)");
     uint64_t result_at = 0;
-    if (att != NULL) {
+    if (att != NULL && !key_event) {
         if (!is_equivocation(&op) && !deliver)
             return cai_fail(CA_ERR_INVALID_ARGUMENT,
                             "only equivocation slashes and deliveries carry an attachment");
         if (att_len > CA_LEDGER_EVIDENCE_MAX_BYTES)
             return cai_fail(CA_ERR_LIMIT, "attachment of %zu bytes exceeds %u", att_len,
                             CA_LEDGER_EVIDENCE_MAX_BYTES);
-        st = deliver ? check_result(&op, att, att_len, &result_at)
-                     : check_equivocation(&op, att, att_len);
+        st = deliver ? check_result(&op, att, att_len, &k, &result_at)
+                     : check_equivocation(&op, att, att_len, k.worker, k.worker_rotated);
         if (st != CA_OK)
             return st;
     }
     if (l->store != NULL && (st = cai_store_reserve(l, 4 + msg_len + att_len)) != CA_OK)
         return st;
-    st = att != NULL && deliver ? cai_ledger_apply_delivery(l, &op, now, result_at)
-                                : cai_ledger_apply_op(l, &op, now);
+    st = key_event                ? cai_ledger_apply_key_event(l, &op, &kev, now, pos)
+         : att != NULL && deliver ? cai_ledger_apply_delivery(l, &op, now, result_at)
+                                  : cai_ledger_apply_op(l, &op, now);
     if (st != CA_OK)
         return st;
     if (l->store != NULL) {

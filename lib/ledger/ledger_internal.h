@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "core/idmap.h"
+#include "cyberagent/keyhistory.h"
 #include "cyberagent/ledger.h"
 #include "internal.h"
 
@@ -103,6 +104,35 @@ typedef struct cai_hcache_entry {
 
 typedef struct cai_store cai_store; /* durable mode, ledger_store.c */
 
+/*
+ * Key records (ledger_keys.c, docs/LEDGER.md "Key rotation"): one per account
+ * bound to a key history by a KEY_EVENT, what the ledger keeps of that history
+ * (never the events). Keyed by the account id (the inception's first key).
+ */
+typedef struct cai_keyrec {
+    ca_agent_id account; /* key; must stay first */
+    ca_hash identifier;  /* the identity's stable id (the inception's digest) */
+    ca_agent_id key;     /* current key: the only one that signs for the account */
+    ca_hash digest;      /* last event's digest (the next rotation's prior) */
+    ca_hash next;        /* commitment to the next key */
+    uint64_t sequence;   /* last event's sequence */
+    uint64_t time;       /* last event's time (a rotation's time is not before it) */
+    uint64_t now;        /* the ledger's now when the last KEY_EVENT applied */
+    uint64_t seq;        /* the seq that op took (its place in apply order) */
+    uint64_t position;   /* its log position (ca_ledger_apply_log), 0 for none */
+} cai_keyrec;
+
+typedef struct cai_ledger_keys {
+    cai_keyrec *recs;
+    uint32_t n, cap;
+    cai_idmap index; /* account id -> record; at most max_accounts entries */
+    /* The event of the KEY_EVENT op being applied (set around one apply by the signed path
+     * and journal replay; NULL otherwise) and that op's log position. */
+    const ca_key_event_info *pending;
+    uint64_t pending_pos;
+    uint64_t lookups; /* key records looked up, ever (tests count them) */
+} cai_ledger_keys;
+
 struct ca_ledger {
     ca_ledger_options opts; /* normalized: version CA_LEDGER_OPTIONS_VERSION, every field set */
     ca_hash id;             /* ledger id = options digest (ca_ledger_id) */
@@ -150,6 +180,8 @@ struct ca_ledger {
      * the state hash (every replica at one position agrees on them); journal and snapshot keep
      * them. */
     uint64_t log_pos, log_clock, log_failed;
+
+    cai_ledger_keys keys; /* key rotation (ledger_keys.c) */
 
     cai_store *store; /* NULL in memory mode */
 };
@@ -272,6 +304,33 @@ ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, co
 /* Trusted path: apply `op` at `now` and journal its unsigned encoding with position `pos`. */
 ca_status cai_ledger_apply_trusted(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                                    uint64_t pos);
+
+/* The state hash's sum (ledger.c): adds (negate 0) or removes (1) a record's digest. */
+void cai_ledger_sum_add(uint64_t sum[4], const uint8_t h[32], int negate);
+
+/* Key rotation (ledger_keys.c, docs/LEDGER.md "Key rotation"). */
+ca_status cai_ledger_keys_init(ca_ledger *l);
+void cai_ledger_keys_free(ca_ledger *l);
+size_t cai_ledger_keys_memory(const ca_ledger *l);
+/* The key that signs for `account` now: its record's current key, or the id itself when the
+ * account has no key history. *rotated: 1 when the history has a rotation (sequence >= 1).
+ * One record lookup at most (none while no account is bound). */
+const ca_agent_id *cai_ledger_signing_key(ca_ledger *l, const ca_agent_id *account, int *rotated);
+/* Room for one more key record (before a KEY_EVENT changes anything). */
+ca_status cai_ledger_keys_reserve(ca_ledger *l);
+/* Adds every key record's digest to sum (ca_ledger_check), and checks the records. */
+ca_status cai_ledger_keys_check(ca_ledger *l, uint64_t sum[4]);
+/* A KEY_EVENT's event bytes opened for the ledger: ca_key_event_open, failures answered
+ * CA_ERR_LEDGER_BAD_EVIDENCE (CA_ERR_LIMIT above CA_KEY_EVENT_MAX_BYTES). */
+ca_status cai_ledger_key_event_open(const uint8_t *event, size_t len, ca_key_event_info *out);
+/* Applies a KEY_EVENT op with its opened event (trusted: signatures checked by the caller or,
+ * replaying the journal, when it was written), at log position pos (0: none). */
+ca_status cai_ledger_apply_key_event(ca_ledger *l, const ca_ledger_op *op,
+                                     const ca_key_event_info *ev, uint64_t now, uint64_t pos);
+/* Snapshot section (format 6): size, writer, reader (CA_ERR_LEDGER_CORRUPT). */
+size_t cai_ledger_keys_snapshot_size(const ca_ledger *l);
+uint8_t *cai_ledger_keys_snapshot_write(const ca_ledger *l, uint8_t *p);
+ca_status cai_ledger_keys_snapshot_read(ca_ledger *l, const uint8_t **p, const uint8_t *end);
 
 /* Durable store (ledger_store.c). */
 /* Makes room for one record (before the op is applied), then appends it (cannot fail). */

@@ -39,7 +39,13 @@ typedef struct cai_ledger_check {
 
 enum { CAI_SIGNER_ANY = 0, CAI_SIGNER_AUTHORITY = 1, CAI_SIGNER_ARBITER = 2 };
 /* Records reserved before the commit (bits of cai_ledger_op_spec.reserve). */
-enum { CAI_RES_ESCROW = 1, CAI_RES_EVIDENCE = 2, CAI_RES_UNBOND = 4, CAI_RES_EXPIRY = 8 };
+enum {
+    CAI_RES_ESCROW = 1,
+    CAI_RES_EVIDENCE = 2,
+    CAI_RES_UNBOND = 4,
+    CAI_RES_EXPIRY = 8,
+    CAI_RES_KEY = 16 /* a key record (KEY_EVENT) */
+};
 
 typedef struct cai_ledger_op_spec {
     const char *name;  /* "TRANSFER", "SLASH EQUIVOCATION" */
@@ -93,7 +99,7 @@ size_t cai_ledger_op_steps(const struct cai_ledger_op_spec *s, cai_ledger_step *
  * The highest op type (ca_ledger_op_type): the one line to change, with a
  * row, when a type is appended.
  */
-#define CAI_LEDGER_OP_LAST CA_LEDGER_OP_SLASH
+#define CAI_LEDGER_OP_LAST CA_LEDGER_OP_KEY_EVENT
 /*
  * The types whose row the type alone names (every one but SLASH, whose row
  * depends on the evidence kind too): cai_ledger_apply_op has a case for each
@@ -118,10 +124,16 @@ size_t cai_ledger_op_steps(const struct cai_ledger_op_spec *s, cai_ledger_step *
                                                : (unsigned)CAI_LEDGER_OP_LAST + (kind)-1u)
 #define CAI_LEDGER_N_SPECS ((unsigned)CAI_LEDGER_OP_LAST + CA_LEDGER_EVIDENCE_DISPUTE)
 extern const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS];
+/* A type number with a row. The table may have a gap: a number another branch's type takes
+ * (REVOKE, 12, before the merge), an unknown type here. */
+static inline int cai_ledger_op_known(uint32_t type)
+{
+    return type - 1u < CAI_LEDGER_OP_LAST && cai_ledger_ops[type].name != NULL;
+}
 /* The op's row; NULL when its type, or a SLASH's evidence kind, is unknown. */
 static inline const cai_ledger_op_spec *cai_ledger_op_spec_of(const ca_ledger_op *op)
 {
-    if (op->type - 1u >= CAI_LEDGER_OP_LAST)
+    if (!cai_ledger_op_known(op->type))
         return NULL;
     if (op->type != CA_LEDGER_OP_SLASH)
         return &cai_ledger_ops[op->type];
@@ -141,6 +153,14 @@ ca_status cai_ledger_op_carried(const ca_ledger_op *op, unsigned *set, unsigned 
  * answer and, when it fails, the step that answers (tests walk the documented order). */
 ca_status cai_ledger_check_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                               const uint64_t *result_at, cai_ledger_step *failed);
+
+/* KEY_EVENT's row (ledger_keys.c): its checks, run with k counting those that passed (the
+ * CHECK convention of ledger.c), and its commit. */
+#define CAI_KEY_EVENT_CHECKS 9
+extern const cai_ledger_check cai_ledger_key_event_rows[CAI_KEY_EVENT_CHECKS];
+ca_status cai_ledger_key_event_check(ca_ledger *l, const ca_ledger_op *op, uint32_t si,
+                                     unsigned *k);
+void cai_ledger_key_event_commit(ca_ledger *l, const ca_ledger_op *op, uint64_t now);
 
 /* Op codec (ledger_codec.c). */
 /*

@@ -28,10 +28,13 @@
  *            deadline (u64) state u8 delivered u8 paid u64 (payment the worker received)
  *            missed u8 result[32] (RESULT id recorded by DELIVER, zero when none)
  *   evidence: key[32] expiry u64 (when it may be dropped) each |
+ *   n_keys u32 | key records: account[32] identifier[32] key[32] digest[32] next[32]
+ *            sequence time now seq position (u64 each) |
  *   state hash[32] | BLAKE2b-256 of all preceding bytes[32]
  * Version 2 added `paid`, version 3 `missed` and `result`, version 4 the horizon and the
- * evidence expiry, version 5 the log position, clock and refused count (older snapshots are
- * refused).
+ * evidence expiry, version 5 the log position, clock and refused count, version 6 the key
+ * records (ledger_keys.c). Version 5 is still read (no key records); older snapshots are
+ * refused.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* F_OFD_SETLK (open file description locks, Linux >= 3.15) */
@@ -53,7 +56,8 @@
 #include "ledger/ledger_internal.h"
 
 #define REC_HDR          CAI_RECORD_HEADER_BYTES
-#define CAI_SNAP_VERSION 5u
+#define CAI_SNAP_VERSION 6u
+#define SNAP_VERSION_MIN 5u   /* the oldest version read (5: no key records) */
 #define SNAP_FIXED       120u /* magic to the reserved u32 */
 #define SNAP_TAIL        64u  /* state hash and checksum */
 #define ESC_BYTES        107u
@@ -215,15 +219,23 @@ static ca_status replay_record(ca_ledger *l, const uint8_t *r, size_t avail, uin
         int sig_ok = rec.type != CAI_REC_TRUSTED;
         ca_status st = cai_ledger_op_decode_signed(rec.op, rec.op_len, &op, sig_ok ? &sig : NULL,
                                                    sig_ok ? &cosig : NULL);
-        /* Attachments ride on equivocation slashes (evidence) and deliveries (RESULT). */
+        /* Attachments ride on equivocation slashes (evidence), deliveries (RESULT) and key
+         * events (the event, which the op's apply reads again). */
+        const int key_event = st == CA_OK && op.type == CA_LEDGER_OP_KEY_EVENT;
         if (st == CA_OK && rec.type == CAI_REC_EVIDENCE &&
             (op.type != CA_LEDGER_OP_SLASH || op.evidence != CA_LEDGER_EVIDENCE_EQUIVOCATION) &&
-            op.type != CA_LEDGER_OP_ESCROW_DELIVER)
+            op.type != CA_LEDGER_OP_ESCROW_DELIVER && !key_event)
             st = CA_ERR_MALFORMED;
+        ca_key_event_info kev;
+        if (st == CA_OK && key_event)
+            st = rec.type == CAI_REC_EVIDENCE
+                     ? cai_ledger_key_event_open(rec.evidence, rec.evidence_len, &kev)
+                     : CA_ERR_MALFORMED;
         if (st != CA_OK)
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
                             (unsigned long long)seq);
-        st = cai_ledger_apply_op(l, &op, rec.now);
+        st = key_event ? cai_ledger_apply_key_event(l, &op, &kev, rec.now, rec.pos)
+                       : cai_ledger_apply_op(l, &op, rec.now);
         if (st != CA_OK)
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
                             (unsigned long long)seq, ca_status_str(st));
@@ -340,7 +352,7 @@ size_t cai_snapshot_size(const ca_ledger *l)
          (size_t)l->n_evidence * EV_BYTES;
     for (uint32_t i = 0; i < l->n_accounts; i++)
         n += (size_t)l->accounts[i].unbond_count * 16;
-    return n;
+    return n + cai_ledger_keys_snapshot_size(l);
 }
 
 static uint8_t *put(uint8_t *p, const void *data, size_t n)
@@ -412,6 +424,7 @@ void cai_snapshot_write(ca_ledger *l, uint8_t *out)
         p = put(p, l->evidence[i].key.bytes, 32);
         p = put64(p, l->evidence[i].expiry);
     }
+    p = cai_ledger_keys_snapshot_write(l, p);
     ca_hash h;
     (void)ca_ledger_state_hash(l, &h);
     p = put(p, h.bytes, 32);
@@ -463,9 +476,11 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     *out = NULL;
     if (len < SNAP_FIXED + SNAP_TAIL)
         return SNAP_FAIL("snapshot too short (%zu bytes)", len);
-    if (memcmp(buf, "CALSNAP1", 8) != 0 || cai_load_le32(buf + 8) != CAI_SNAP_VERSION ||
-        cai_load_le32(buf + 12) != 0)
-        return SNAP_FAIL("not a version %u ledger snapshot", CAI_SNAP_VERSION);
+    const uint32_t version = cai_load_le32(buf + 8);
+    if (memcmp(buf, "CALSNAP1", 8) != 0 || version < SNAP_VERSION_MIN ||
+        version > CAI_SNAP_VERSION || cai_load_le32(buf + 12) != 0)
+        return SNAP_FAIL("not a version %u..%u ledger snapshot", SNAP_VERSION_MIN,
+                         CAI_SNAP_VERSION);
     if (!(flags & CAI_SNAP_SKIP_CHECKSUM)) {
         uint8_t sum[32];
         crypto_generichash(sum, 32, buf, len - 32, NULL, 0);
@@ -588,6 +603,10 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
         if ((st = cai_ledger_load_evidence(l, &h, cai_load_le64(p + 32))) != CA_OK)
             goto fail;
     }
+    l->seq = seq; /* the key records are checked against it */
+    l->log_pos = log_pos;
+    if (version >= 6 && (st = cai_ledger_keys_snapshot_read(l, &r.p, r.end)) != CA_OK)
+        goto fail;
     if (r.p != r.end) {
         st = SNAP_FAIL("snapshot has trailing bytes");
         goto fail;

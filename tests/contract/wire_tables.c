@@ -260,6 +260,8 @@ static void ledger_keys(void)
     static const uint8_t sig[64];
     printf("@@ ledger op keys\n| type | keys |\n|------|------|\n");
     for (uint32_t type = 1; type <= CAI_LEDGER_OP_LAST; type++) {
+        if (!cai_ledger_op_known(type)) /* a number another branch's type takes */
+            continue;
         ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         op.type = type;
         uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
@@ -376,10 +378,13 @@ static void ledger_checks(void)
 {
     printf("@@ ledger ops\n| op | signed by | effect |\n|----|-----------|--------|\n");
     for (unsigned i = 1; i < CAI_LEDGER_N_SPECS; i++)
-        printf("| %s | %s | %s |\n", cai_ledger_ops[i].name, cai_ledger_ops[i].who,
-               cai_ledger_ops[i].effect);
+        if (cai_ledger_ops[i].name != NULL)
+            printf("| %s | %s | %s |\n", cai_ledger_ops[i].name, cai_ledger_ops[i].who,
+                   cai_ledger_ops[i].effect);
     for (unsigned i = 1; i < CAI_LEDGER_N_SPECS; i++) {
         const cai_ledger_op_spec *s = &cai_ledger_ops[i];
+        if (s->name == NULL)
+            continue;
         cai_ledger_step steps[64];
         size_t n = cai_ledger_op_steps(s, steps, 64);
         if (n > 64)

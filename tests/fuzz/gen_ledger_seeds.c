@@ -346,6 +346,24 @@ static void sign_submit(ca_ledger *l, ca_ledger_op *op, const ca_identity *signe
         put(signed_op, msg, n);
 }
 
+/* The same signed with `key` (ca_ledger_op_sign_with_key): a rotated account's current key, or
+ * a KEY_EVENT's event key. */
+static void key_submit(ca_ledger *l, ca_ledger_op *op, const ca_identity *key, const uint8_t *att,
+                       size_t att_len, uint64_t now, buf *signed_op)
+{
+    ca_hash lid;
+    OK(ca_ledger_id(l, &lid));
+    uint8_t msg[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    OK(ca_ledger_op_sign_with_key(&lid, op, key, NULL, NULL, msg, sizeof msg, &n));
+    if (att != NULL)
+        OK(ca_ledger_submit_evidence(l, msg, n, att, att_len, now, NULL));
+    else
+        OK(ca_ledger_submit(l, msg, n, now, NULL));
+    if (signed_op != NULL)
+        put(signed_op, msg, n);
+}
+
 static ca_envelope *env_of(const th_msg *m)
 {
     ca_envelope *e = NULL;
@@ -366,10 +384,12 @@ static uint64_t nonce_of(ca_ledger *l, const ca_identity *who)
  * (signed op and attachment): the escrow opened from the AWARD with the
  * worker's consent, a DELIVER with its RESULT, a release; a second escrow
  * whose deadline passes, refunded, then slashed for the missed deadline; an
- * equivocation slash with its evidence (two RESULTs); a last op after the
- * windows. The op seeds are taken from it.
+ * equivocation slash with its evidence (two RESULTs); the worker binds its
+ * account to a key history and rotates (KEY_EVENTs with their events,
+ * record type 3); its last ops, after the windows, signed with the new key.
+ * The op seeds are taken from it.
  */
-static void signed_hire(buf *journal, buf *ops[5])
+static void signed_hire(buf *journal, buf *ops[6])
 {
     ca_identity *hi = ident(1), *wi = ident(2), *w2 = ident(3);
     ca_agent_id hid, wid;
@@ -451,12 +471,39 @@ static void signed_hire(buf *journal, buf *ops[5])
     ca_envelope_free(aw);
     ca_envelope_free(ra);
     ca_envelope_free(rb);
+    /* The worker binds its account (inception, next key w1) and rotates to w1. */
+    ca_identity *w1 = ident(4), *wn = ident(5);
+    ca_agent_id w1id, wnid;
+    ca_identity_id(w1, &w1id);
+    ca_identity_id(wn, &wnid);
+    ca_hash c1, cn;
+    OK(ca_key_commitment(&w1id, &c1));
+    OK(ca_key_commitment(&wnid, &cn));
+    uint8_t inc[CA_KEY_EVENT_MAX_BYTES], rot[CA_KEY_EVENT_MAX_BYTES];
+    size_t inc_len = 0, rot_len = 0;
+    OK(ca_key_event_incept(wi, &c1, TH_T0 + 3150, inc, sizeof inc, &inc_len));
+    ca_key_history *kh = NULL;
+    OK(ca_key_history_new(&kh, inc, inc_len));
+    OK(ca_key_event_rotate(kh, w1, &cn, TH_T0 + 3160, rot, sizeof rot, &rot_len));
+    ca_key_history_free(kh);
+    ca_key_event_info ki = {.version = CA_KEY_EVENT_INFO_VERSION};
+    OK(ca_key_event_open(inc, inc_len, &ki));
+    op = op_of(CA_LEDGER_OP_KEY_EVENT, &wid, nonce_of(l, wi));
+    op.ref = ki.digest;
+    key_submit(l, &op, wi, inc, inc_len, TH_T0 + 3150, NULL);
+    OK(ca_key_event_open(rot, rot_len, &ki));
+    op = op_of(CA_LEDGER_OP_KEY_EVENT, &wid, nonce_of(l, wi));
+    op.ref = ki.digest;
+    op.amount = ki.sequence;
+    key_submit(l, &op, w1, rot, rot_len, TH_T0 + 3160, ops[5]);
     /* The worker leaves: unbond, and withdraw once matured, after every window. */
     op = op_of(CA_LEDGER_OP_UNBOND, &wid, nonce_of(l, wi));
     op.amount = 100;
-    sign_submit(l, &op, wi, NULL, NULL, 0, TH_T0 + 3200, NULL);
+    key_submit(l, &op, w1, NULL, 0, TH_T0 + 3200, NULL);
     op = op_of(CA_LEDGER_OP_WITHDRAW, &wid, nonce_of(l, wi));
-    sign_submit(l, &op, wi, NULL, NULL, 0, TH_T0 + 100000, ops[4]);
+    key_submit(l, &op, w1, NULL, 0, TH_T0 + 100000, ops[4]);
+    ca_identity_free(w1);
+    ca_identity_free(wn);
     ca_ledger_totals t = {.version = CA_LEDGER_TOTALS_VERSION};
     ca_ledger_totals_get(l, &t);
     if (t.escrows != 0 || l->n_evidence != 0)
@@ -617,8 +664,8 @@ static buf format2(const buf *seven, int with_records)
 static void journals(void)
 {
     buf seven = {0}, all = {0}, signed_j = {0};
-    buf *op_seeds[5];
-    for (int i = 0; i < 5; i++)
+    buf *op_seeds[6];
+    for (int i = 0; i < 6; i++)
         op_seeds[i] = calloc(1, sizeof(buf));
     all_op_types(&seven, &all);
     signed_hire(&signed_j, op_seeds);
@@ -675,8 +722,9 @@ static void journals(void)
     log_entries(&logj, &logs);
     emit_buf("ledger_journal", "log_positions", &logj);
     emit_buf("ledger_snapshot", "log_positions", &logs);
-    const char *op_names[5] = {"transfer", "escrow_open", "deliver", "slash", "withdraw"};
-    for (int i = 0; i < 5; i++) {
+    const char *op_names[6] = {"transfer", "escrow_open", "deliver",
+                               "slash",    "withdraw",    "key_event"};
+    for (int i = 0; i < 6; i++) {
         ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
         OK(ca_ledger_op_decode(op_seeds[i]->p, op_seeds[i]->len, &op));
         emit_buf("ledger_op", op_names[i], op_seeds[i]);

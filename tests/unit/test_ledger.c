@@ -1197,8 +1197,9 @@ static void test_snapshot_rejects_bad_payout(void **state)
         assert_ok(cai_snapshot_decode(buf, len, &o, 0, &back));
         ca_ledger_free(back);
         /* The one escrow is the last record: its payout is followed by `missed` and the result
-         * id (33 bytes), then the state hash and the checksum (64). */
-        uint8_t *paid = buf + len - 64 - 33 - 8;
+         * id (33 bytes), then the count of key records (4, none), the state hash and the
+         * checksum (64). */
+        uint8_t *paid = buf + len - 64 - 4 - 33 - 8;
         assert_int_equal(cai_load_le64(paid), split ? 40 : 100);
         const uint64_t bad[2][2] = {{99, 0}, {101, UINT64_MAX}};
         for (int k = 0; k < 2; k++) {
@@ -2303,10 +2304,11 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
     static const ca_agent_id zid;
     int uses_cp = t == 1 || t == 2 || t == 6 || t == 11;
     int uses_ref = t >= 6;
-    int uses_amt = (t >= 1 && t <= 4) || t == 6 || t == 10;
+    int uses_amt = (t >= 1 && t <= 4) || t == 6 || t == 10 || t == 13;
     int uses_amt2 = t == 6 || t == 10;
     int no_result = memcmp(&op->result, &zh, 32) == 0;
-    if (t < 1 || t > 11)
+    /* 12 (REVOKE) is another branch's type; 13 is KEY_EVENT. */
+    if (t < 1 || t > 13 || t == 12)
         return CA_ERR_INVALID_ARGUMENT;
     if ((!uses_cp && memcmp(&op->counterparty, &zid, 32)) ||
         (!uses_ref && memcmp(&op->ref, &zh, 32)) || (!uses_amt && op->amount) ||
@@ -2316,6 +2318,8 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
     if ((t <= 4 || t == 6) && op->amount == 0)
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 7 && no_result)
+        return CA_ERR_INVALID_ARGUMENT;
+    if (t == 13 && memcmp(&op->ref, &zh, 32) == 0)
         return CA_ERR_INVALID_ARGUMENT;
     if (t == 11 && (op->evidence < 1 || op->evidence > 3))
         return CA_ERR_INVALID_ARGUMENT;
@@ -2332,6 +2336,8 @@ static ca_status ref_apply(ref_model *m, const ca_ledger_op *op, uint64_t now)
         return CA_ERR_LEDGER_DUPLICATE;
     if (op->nonce != last + 1)
         return CA_ERR_LEDGER_BAD_NONCE;
+    if (t == 13) /* a trusted KEY_EVENT has no event attached */
+        return CA_ERR_LEDGER_BAD_EVIDENCE;
     int k = award_no(&op->ref);
     const uint64_t clock = now > m->horizon ? now : m->horizon;
 #define NEWACC(cond)                                                                               \

@@ -172,6 +172,7 @@ CONSTANTS = {
     "CA_LEDGER_ESCROW_INFO_VERSION": 1,
     "CA_LEDGER_ACCOUNT_INFO_VERSION": 1,
     "CA_LEDGER_TOTALS_VERSION": 1,
+    "CA_LEDGER_KEY_INFO_VERSION": 1,
     "CA_LEDGER_OP_VERSION": 1,
     "CA_LEDGER_OPEN_INFO_VERSION": 1,
     "CA_LEDGER_LOG_INFO_VERSION": 1,
@@ -184,6 +185,7 @@ CONSTANTS = {
     "CA_LEDGER_OP_MAX_BYTES": 4096,
     "CA_LEDGER_OP_MINT": 1,
     "CA_LEDGER_OP_SLASH": 11,
+    "CA_LEDGER_OP_KEY_EVENT": 13,
     "CA_LEDGER_OP_TRANSFER": 2,
     "CA_LEDGER_OP_UNBOND": 4,
     "CA_LEDGER_OP_WITHDRAW": 5,
@@ -483,6 +485,21 @@ class ca_ledger_escrow_info(Structure):
         ("missed", c_uint32),
         ("paid", c_uint64),
         ("result", ca_hash),
+    ]
+
+
+class ca_ledger_key_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("identifier", ca_hash),
+        ("key", ca_agent_id),
+        ("sequence", c_uint64),
+        ("digest", ca_hash),
+        ("next", ca_hash),
+        ("time", c_uint64),
+        ("seq", c_uint64),
+        ("position", c_uint64),
+        ("now", c_uint64),
     ]
 
 
@@ -952,6 +969,7 @@ STRUCTS = [
     ca_ledger_account_info,
     ca_ledger_escrow_info,
     ca_ledger_totals,
+    ca_ledger_key_info,
     ca_key_event_info,
     ca_key_info,
     ca_card_capability,
@@ -1097,6 +1115,9 @@ SIGNATURES = [
     ("ca_ledger_op_escrow_deliver", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_escrow_open", ca_status, [P(ca_ledger_op), P(ca_task_msg)]),
     ("ca_ledger_op_cosign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
+    ("ca_ledger_op_cosign_with_key", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
+    ("ca_ledger_op_sign_with_key", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), P(ca_agent_id), buf, c_size_t, P(c_size_t)]),
+    ("ca_ledger_key_state", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_key_info)]),
     ("ca_ledger_op_decode", ca_status, [buf, c_size_t, P(ca_ledger_op)]),
     ("ca_ledger_op_max_bytes", c_size_t, []),
     ("ca_ledger_op_sign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),

@@ -39,6 +39,7 @@ OP_ESCROW_RELEASE: int = _C["CA_LEDGER_OP_ESCROW_RELEASE"]
 OP_ESCROW_REFUND: int = _C["CA_LEDGER_OP_ESCROW_REFUND"]
 OP_ESCROW_SPLIT: int = _C["CA_LEDGER_OP_ESCROW_SPLIT"]
 OP_SLASH: int = _C["CA_LEDGER_OP_SLASH"]
+OP_KEY_EVENT: int = _C["CA_LEDGER_OP_KEY_EVENT"]
 EVIDENCE_EQUIVOCATION: int = _C["CA_LEDGER_EVIDENCE_EQUIVOCATION"]
 EVIDENCE_MISSED_DEADLINE: int = _C["CA_LEDGER_EVIDENCE_MISSED_DEADLINE"]
 EVIDENCE_DISPUTE: int = _C["CA_LEDGER_EVIDENCE_DISPUTE"]
@@ -49,6 +50,7 @@ ESCROW_SPLIT: int = _C["CA_LEDGER_ESCROW_SPLIT"]
 ESCROW_INFO_VERSION: int = _C["CA_LEDGER_ESCROW_INFO_VERSION"]
 OPEN_INFO_VERSION: int = _C["CA_LEDGER_OPEN_INFO_VERSION"]
 LOG_INFO_VERSION: int = _C["CA_LEDGER_LOG_INFO_VERSION"]
+KEY_INFO_VERSION: int = _C["CA_LEDGER_KEY_INFO_VERSION"]
 
 
 @dataclass
@@ -124,6 +126,21 @@ class EscrowInfo:
     missed: bool  # settled after its deadline with nothing delivered (still slashable once)
     paid: int  # what the worker received of the payment
     result: bytes  # message id of the RESULT recorded by DELIVER (32 zero bytes: none)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """An account's key record (``ca_ledger_key_info``, docs/LEDGER.md "Key rotation")."""
+
+    identifier: bytes  # the identity's stable id (its inception's digest)
+    key: bytes  # the current key: the only one that signs for the account
+    sequence: int  # last event's sequence (0: bound, never rotated)
+    digest: bytes  # last event's digest
+    next: bytes  # commitment to the next key
+    time: int  # last event's time (ms)
+    seq: int  # ledger seq the last KEY_EVENT took
+    position: int  # its log position (0: applied without one)
+    now: int  # the ledger's now when it applied
 
 
 @dataclass(frozen=True)
@@ -300,6 +317,41 @@ def op_sign_cosigned(
             _byref(lid), _byref(c), signer._p(), _byref(cs) if cs is not None else None, out, cap, n),
         _C["CA_LEDGER_OP_MAX_BYTES"],
     )
+
+
+def op_sign_with_key(
+    ledger_id: BytesLike,
+    op: LedgerOp,
+    key: Identity,
+    cosignature: Optional[BytesLike] = None,
+    worker_key: Optional[BytesLike] = None,
+) -> bytes:
+    """Signed op bytes made with ``key``, which need not be ``op.signer``: the
+    account's current key after a rotation, or the key a KEY_EVENT establishes
+    (ledger.h, KEY ROTATION). For ESCROW_OPEN, ``cosignature`` is the worker's
+    consent and ``worker_key`` the key that made it (None: ``op.counterparty``)."""
+    lid, c = _lid(ledger_id), op.to_c()
+    cs = None
+    if cosignature is not None:
+        cs = _sigs.ca_signature.from_buffer_copy(_bytes(cosignature, "cosignature", 64))
+    wk = None
+    if worker_key is not None:
+        wk = _sigs.ca_agent_id.from_buffer_copy(_bytes(worker_key, "worker_key", 32))
+    return out_bytes(
+        lambda out, cap, n: F.ca_ledger_op_sign_with_key(
+            _byref(lid), _byref(c), key._p(), _byref(cs) if cs is not None else None,
+            _byref(wk) if wk is not None else None, out, cap, n),
+        _C["CA_LEDGER_OP_MAX_BYTES"],
+    )
+
+
+def op_cosign_with_key(ledger_id: BytesLike, op: LedgerOp, key: Identity) -> bytes:
+    """The worker's consent to an ESCROW_OPEN made with ``key``, which need not
+    be ``op.counterparty``: the worker account's current key after a rotation."""
+    lid, c = _lid(ledger_id), op.to_c()
+    sig = _sigs.ca_signature()
+    check(F.ca_ledger_op_cosign_with_key(_byref(lid), _byref(c), key._p(), _byref(sig)))
+    return bytes(sig.bytes)
 
 
 def op_decode(msg: BytesLike) -> LedgerOp:
@@ -542,6 +594,18 @@ class Ledger(Handle):
         return EscrowInfo(
             bytes(e.hirer), bytes(e.worker), int(e.payment), int(e.collateral), int(e.deadline),
             int(e.state), bool(e.delivered), bool(e.missed), int(e.paid), bytes(e.result),
+        )
+
+    def key_state(self, account: BytesLike) -> KeyInfo:
+        """The key record of an account bound to a key history (KEY_EVENT);
+        :class:`~cyberagent.NotFoundError` when it has none,
+        :class:`~cyberagent.LedgerUnknownAccountError` without an account."""
+        a = _sigs.ca_agent_id.from_buffer_copy(_bytes(account, "account", 32))
+        k = _sigs.ca_ledger_key_info(version=KEY_INFO_VERSION)
+        self._locked(lambda p: check(F.ca_ledger_key_state(p, _byref(a), _byref(k))))
+        return KeyInfo(
+            bytes(k.identifier), bytes(k.key), int(k.sequence), bytes(k.digest), bytes(k.next),
+            int(k.time), int(k.seq), int(k.position), int(k.now),
         )
 
     def totals(self) -> Totals:

@@ -479,6 +479,8 @@ pub const CA_LEDGER_OP_ESCROW_SPLIT: u32 = 10;
 pub const CA_LEDGER_OP_MAX_BYTES: usize = 4096;
 pub const CA_LEDGER_OP_MINT: u32 = 1;
 pub const CA_LEDGER_OP_SLASH: u32 = 11;
+pub const CA_LEDGER_OP_KEY_EVENT: u32 = 13;
+pub const CA_LEDGER_KEY_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_TRANSFER: u32 = 2;
 pub const CA_LEDGER_OP_UNBOND: u32 = 4;
 pub const CA_LEDGER_OP_WITHDRAW: u32 = 5;
@@ -588,6 +590,21 @@ pub struct ca_ledger_escrow_info {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_key_info {
+    pub version: c_uint,
+    pub identifier: ca_hash,
+    pub key: ca_agent_id,
+    pub sequence: u64,
+    pub digest: ca_hash,
+    pub next: ca_hash,
+    pub time: u64,
+    pub seq: u64,
+    pub position: u64,
+    pub now: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
 pub struct ca_ledger_totals {
     pub version: c_uint,
     pub minted: u64,
@@ -678,6 +695,27 @@ extern "C" {
         out_len: *mut usize,
     ) -> ca_status;
     pub fn ca_ledger_op_verify(ledger_id: *const ca_hash, msg: *const u8, msg_len: usize) -> ca_status;
+    pub fn ca_ledger_op_sign_with_key(
+        ledger_id: *const ca_hash,
+        op: *const ca_ledger_op,
+        key: *const ca_identity,
+        cosig: *const ca_signature,
+        worker_key: *const ca_agent_id,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
+    pub fn ca_ledger_op_cosign_with_key(
+        ledger_id: *const ca_hash,
+        op: *const ca_ledger_op,
+        key: *const ca_identity,
+        cosig_out: *mut ca_signature,
+    ) -> ca_status;
+    pub fn ca_ledger_key_state(
+        ledger: *const ca_ledger,
+        account: *const ca_agent_id,
+        out: *mut ca_ledger_key_info,
+    ) -> ca_status;
     pub fn ca_ledger_open(
         out: *mut *mut ca_ledger,
         dir: *const c_char,

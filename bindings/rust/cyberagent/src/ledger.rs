@@ -132,6 +132,41 @@ impl LedgerOp {
         })
     }
 
+    /// Signed op bytes made with `key`, which need not be the op's signer: the
+    /// account's current key after a rotation, or the key a KEY_EVENT
+    /// establishes (ledger.h, KEY ROTATION). For ESCROW_OPEN, `cosignature` is
+    /// the worker's consent and `worker_key` the key that made it (`None`: the
+    /// counterparty).
+    pub fn sign_with_key(
+        &self,
+        ledger_id: &Hash,
+        key: &Identity,
+        cosignature: Option<&[u8; 64]>,
+        worker_key: Option<&PublicKey>,
+    ) -> Result<Vec<u8>> {
+        let c = self.to_c();
+        let lid = sys::ca_hash { bytes: *ledger_id };
+        let cs = cosignature.map(|b| sys::ca_signature { bytes: *b });
+        let cp = cs.as_ref().map_or(ptr::null(), |s| s as *const sys::ca_signature);
+        let wk = worker_key.map(|b| sys::ca_agent_id { bytes: *b });
+        let wp = wk.as_ref().map_or(ptr::null(), |w| w as *const sys::ca_agent_id);
+        out_bytes(sys::CA_LEDGER_OP_MAX_BYTES, |out, cap, n| unsafe {
+            // SAFETY: identity, consent and worker key live for the call; out writable for cap.
+            sys::ca_ledger_op_sign_with_key(&lid, &c, key.as_ptr(), cp, wp, out, cap, n)
+        })
+    }
+
+    /// The worker's consent to an ESCROW_OPEN made with `key`, which need not be
+    /// the counterparty: the worker account's current key after a rotation.
+    pub fn cosign_with_key(&self, ledger_id: &Hash, key: &Identity) -> Result<[u8; 64]> {
+        let c = self.to_c();
+        let lid = sys::ca_hash { bytes: *ledger_id };
+        let mut sig = sys::ca_signature { bytes: [0u8; 64] };
+        // SAFETY: the identity lives for the call; sig is writable.
+        check(unsafe { sys::ca_ledger_op_cosign_with_key(&lid, &c, key.as_ptr(), &mut sig) })?;
+        Ok(sig.bytes)
+    }
+
     /// Strict decoder of signed op bytes (signatures not checked).
     pub fn decode(msg: &[u8]) -> Result<LedgerOp> {
         // SAFETY: all-zero is a valid ca_ledger_op (plain integers and byte arrays).
@@ -514,6 +549,19 @@ impl Ledger {
         out.version = sys::CA_LEDGER_ESCROW_INFO_VERSION;
         // SAFETY: as above.
         check(unsafe { sys::ca_ledger_escrow(self.ptr.as_ptr(), &h, &mut out) })?;
+        Ok(out)
+    }
+
+    /// The key record of an account bound to a key history (KEY_EVENT):
+    /// `Err` with CA_ERR_NOT_FOUND when it has none, CA_ERR_LEDGER_UNKNOWN_ACCOUNT
+    /// without an account.
+    pub fn key_state(&self, account: &PublicKey) -> Result<sys::ca_ledger_key_info> {
+        let a = sys::ca_agent_id { bytes: *account };
+        // SAFETY: plain data.
+        let mut out: sys::ca_ledger_key_info = unsafe { std::mem::zeroed() };
+        out.version = sys::CA_LEDGER_KEY_INFO_VERSION;
+        // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
+        check(unsafe { sys::ca_ledger_key_state(self.ptr.as_ptr(), &a, &mut out) })?;
         Ok(out)
     }
 
