@@ -146,7 +146,10 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_rating(ca_reputation *rep, const
  * (state completed, rejected or failed), else CA_ERR_STATE. Then, as
  * docs/PROTOCOL.md says: rater = the requester (the receipt's signer),
  * ratee = the awarded worker, rating and weight from the receipt's `rating`
- * and `paid`, time = the receipt's created_at, one rating per task id.
+ * and `paid`, time = the receipt's created_at, one rating per task id. A
+ * side acting under a delegation chain (task.h, ca_task_side) counts as its
+ * principal, the chain's delegator: the rating is the delegator's and goes to
+ * the worker's delegator, whose stake and account stand behind the work.
  * The receipt's `paid` is the requester's own claim: where a ledger is kept,
  * use ca_reputation_add_settled, which checks the money. Same errors as
  * ca_reputation_add_rating.
@@ -162,17 +165,22 @@ CA_API CA_NODISCARD ca_status ca_reputation_add_receipt(ca_reputation *rep, cons
  *   - the ledger has an escrow for the receipt's award id, else
  *     CA_ERR_LEDGER_UNKNOWN_ESCROW (also once the ledger dropped it, after
  *     its deadline + max_evidence_age: ledger.h, AVAILABILITY);
- *   - the escrow's hirer is the task's requester (the rater) and its worker
- *     the receipt's worker (the ratee), else CA_ERR_ESCROW_MISMATCH;
+ *   - the escrow's hirer is the requester side and its worker the awarded
+ *     worker's side, else CA_ERR_ESCROW_MISMATCH. An escrow party is a side
+ *     when it is the side's agent, its principal (a delegated side: ledger.h,
+ *     DELEGATION), or an account whose current key (ledger.h, KEY ROTATION)
+ *     is one of them: a requester or worker whose account rotated signs with
+ *     its current key;
  *   - the escrow was released or split, else CA_ERR_UNPAID_RATING (open: not
  *     paid yet, add it again once settled; refunded: never paid).
  * The weight comes from what the ledger paid the worker
  * (`paid` of ca_ledger_escrow: the payment when released, the verdict's share of
  * it when split; collateral does not count), NOT from the receipt's `paid`:
  * where the two disagree the ledger wins. A split that paid the worker less
- * than unit_amount is CA_ERR_UNPAID_RATING. Rater, ratee, rating, time and
- * one rating per task id as ca_reputation_add_receipt, with the same errors
- * as ca_reputation_add_rating.
+ * than unit_amount is CA_ERR_UNPAID_RATING. The rater and the ratee are the
+ * escrow's hirer and worker accounts (which stay when keys rotate); rating,
+ * time and one rating per task id as ca_reputation_add_receipt, with the same
+ * errors as ca_reputation_add_rating.
  * THREAD SAFETY: reads `ledger`; no other call may use that ledger meanwhile.
  */
 CA_API CA_NODISCARD ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,

@@ -18,6 +18,15 @@ static ca_status settled_receipt(const ca_task *task, ca_task_receipt *receipt,
     return CA_OK;
 }
 
+/* Whom a side of the thread stands for: the delegator of a side acting under a delegation
+ * chain (task.h, ca_task_side), else the agent that signs it. */
+static void side_principal(const ca_task *task, ca_task_party party, ca_agent_id *out)
+{
+    ca_task_side_info side = {.version = CA_TASK_SIDE_INFO_VERSION};
+    if (ca_task_side(task, party, &side) == CA_OK)
+        *out = side.principal;
+}
+
 ca_status ca_reputation_add_receipt(ca_reputation *rep, const ca_task *task)
 {
     CAI_REQUIRE(rep);
@@ -28,11 +37,31 @@ ca_status ca_reputation_add_receipt(ca_reputation *rep, const ca_task *task)
     if (st != CA_OK)
         return st;
     ca_hash task_id;
-    ca_agent_id rater;
+    ca_agent_id rater, worker = receipt.worker;
     ca_task_id(task, &task_id);
     ca_task_requester(task, &rater);
-    return ca_reputation_add_rating(rep, &task_id, &rater, &receipt.worker, receipt.rating,
-                                    receipt.paid, at);
+    side_principal(task, CA_TASK_PARTY_REQUESTER, &rater);
+    side_principal(task, CA_TASK_PARTY_WORKER, &worker);
+    return ca_reputation_add_rating(rep, &task_id, &rater, &worker, receipt.rating, receipt.paid,
+                                    at);
+}
+
+/*
+ * 1 when the escrow's party `account` is the thread side whose agent is `agent` and whose
+ * principal is `principal`: the account is either of them (a delegated side's account is
+ * its delegator's), or the agent is the account's current key after a rotation (ledger.h,
+ * KEY ROTATION).
+ */
+static int is_party(const ca_ledger *ledger, const ca_agent_id *account, const ca_agent_id *agent,
+                    const ca_agent_id *principal)
+{
+    if (memcmp(account->bytes, principal->bytes, CA_AGENT_ID_BYTES) == 0 ||
+        memcmp(account->bytes, agent->bytes, CA_AGENT_ID_BYTES) == 0)
+        return 1;
+    ca_ledger_key_info key = {.version = CA_LEDGER_KEY_INFO_VERSION};
+    return ca_ledger_key_state(ledger, account, &key) == CA_OK &&
+           (memcmp(key.key.bytes, agent->bytes, CA_AGENT_ID_BYTES) == 0 ||
+            memcmp(key.key.bytes, principal->bytes, CA_AGENT_ID_BYTES) == 0);
 }
 
 ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
@@ -51,11 +80,14 @@ ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
         return cai_fail(CA_ERR_LEDGER_UNKNOWN_ESCROW,
                         "the ledger holds no escrow for the task's award: not paid through it");
     ca_hash task_id;
-    ca_agent_id rater;
+    ca_agent_id requester, rater, worker = receipt.worker;
     ca_task_id(task, &task_id);
-    ca_task_requester(task, &rater);
-    if (memcmp(esc.hirer.bytes, rater.bytes, CA_AGENT_ID_BYTES) != 0 ||
-        memcmp(esc.worker.bytes, receipt.worker.bytes, CA_AGENT_ID_BYTES) != 0)
+    ca_task_requester(task, &requester);
+    rater = requester;
+    side_principal(task, CA_TASK_PARTY_REQUESTER, &rater);
+    side_principal(task, CA_TASK_PARTY_WORKER, &worker);
+    if (!is_party(ledger, &esc.hirer, &requester, &rater) ||
+        !is_party(ledger, &esc.worker, &receipt.worker, &worker))
         return cai_fail(CA_ERR_ESCROW_MISMATCH,
                         "the award's escrow is between other parties than the requester and the "
                         "rated worker");
@@ -64,7 +96,8 @@ ca_status ca_reputation_add_settled(ca_reputation *rep, const ca_task *task,
                         "the task's escrow is still open: rate it once released or split");
     if (esc.state != CA_LEDGER_ESCROW_RELEASED && esc.state != CA_LEDGER_ESCROW_SPLIT)
         return cai_fail(CA_ERR_UNPAID_RATING, "the task's escrow was refunded: nothing was paid");
-    /* The ledger, not the receipt's `paid`, says what the rating cost. */
-    return ca_reputation_add_rating(rep, &task_id, &rater, &receipt.worker, receipt.rating,
+    /* The ledger, not the receipt's `paid`, says what the rating cost; the ratings go to the
+     * accounts the escrow names, which stay when keys rotate. */
+    return ca_reputation_add_rating(rep, &task_id, &esc.hirer, &esc.worker, receipt.rating,
                                     esc.paid, at);
 }
