@@ -174,6 +174,10 @@ static void base(trial *t)
         op->amount = 50;
         op->amount2 = 10;
         break;
+    case CA_LEDGER_OP_REVOKE:
+        *op = op_of(s->type, HIRER);
+        op->ref = ref_of(KEY);
+        break;
     default: /* SLASH */
         *op = op_of(s->type, s->evidence == CA_LEDGER_EVIDENCE_DISPUTE ? ARB : REPORTER);
         op->counterparty = agent(WORKER);
@@ -267,6 +271,8 @@ static void need_zero(trial *t)
         t->op.amount = 0;
     if (t->spec->need & F_RES)
         memset(&t->op.result, 0, sizeof t->op.result);
+    if (t->spec->need & F_REF)
+        memset(&t->op.ref, 0, sizeof t->op.ref);
 }
 EDIT(zero_set, t->op.deadline = 5)
 EDIT(not_the_role, t->op.signer = agent(REPORTER))
@@ -306,6 +312,7 @@ EDIT(by_deadline, t->now = DL1)
 EDIT(ppm_equivocation_zero, t->l->opts.slash_equivocation_ppm = 0)
 EDIT(ppm_missed_zero, t->l->opts.slash_missed_deadline_ppm = 0)
 EDIT(ppm_dispute_zero, t->l->opts.slash_dispute_ppm = 0)
+EDIT(revocations_full, t->l->opts.max_delegation_records = t->l->n_rev)
 static void clock_far(trial *t) /* every offense or deadline is out of the window */
 {
     t->l->opts.max_evidence_age = 0;
@@ -354,6 +361,8 @@ static const brk missed_b[] = {E(signer_fresh),
 static const brk dispute_b[] = {E(cp_fresh),  E(ref_none),         E(cp_reporter),
                                 E(clock_far), S(same_op_first, 1), E(ppm_dispute_zero)};
 
+static const brk revoke_b[] = {E(signer_fresh), E(revocations_full)};
+
 static const struct {
     const brk *b;
     size_t n;
@@ -369,6 +378,7 @@ static const struct {
     ROW(CA_LEDGER_OP_ESCROW_RELEASE, release_b),
     ROW(CA_LEDGER_OP_ESCROW_REFUND, refund_b),
     ROW(CA_LEDGER_OP_ESCROW_SPLIT, split_b),
+    ROW(CA_LEDGER_OP_REVOKE, revoke_b),
     ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION), equivocation_b),
     ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE), missed_b),
     ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_DISPUTE), dispute_b),
