@@ -682,7 +682,8 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign_delegated(
  * ca_ledger_submit, or ca_ledger_op_verify). CA_ERR_MALFORMED on any deviation
  * (CA_ERR_LIMIT above CA_LEDGER_DELEGATED_OP_MAX_BYTES, or above
  * CA_LEDGER_OP_MAX_BYTES without a chain). A delegated op's chain is decoded
- * too, each link strictly (ca_delegation_decode's statuses), and a version 2
+ * too, each link strictly (a link ca_delegation_decode refuses makes the op
+ * CA_ERR_MALFORMED, the link's status in ca_last_error()), and a version 2
  * op_out gets the leaf's id in `delegation` (zero for a direct op).
  * *op_out is written only on success.
  */

@@ -447,7 +447,9 @@ static ca_status decode_chain(const sig_wire *x, cai_dlg_ctx *d, ca_hash *leaf)
         ca_status st = ca_delegation_decode(&d->links[i], x->chain[i].p, x->chain[i].n);
         if (st != CA_OK) {
             cai_dlg_ctx_free(d);
-            return cai_fail(st, "ledger op: delegation %zu of its chain: %s", i, ca_last_error());
+            return cai_fail(CA_ERR_MALFORMED,
+                            "malformed ledger op: delegation %zu of its chain: %s (%s)", i,
+                            ca_status_str(st), ca_last_error());
         }
         d->count = i + 1;
     }
