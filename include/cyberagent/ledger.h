@@ -330,18 +330,19 @@ CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
 /*
  * SNAPSHOT BYTES. A snapshot is the whole state in one checksummed byte
  * string (the layout of the durable `snapshot` file, docs/LEDGER.md): every
- * account, escrow and evidence key, the totals, the horizon, and the log
- * position, clock and refused count (LOG). Replicas that processed the same
- * log up to the same position export identical bytes; a ledger made from
- * them has the exporter's state hash and log position.
+ * account, escrow, evidence key, delegation and revocation record, the
+ * totals, the horizon, and the log position, clock and refused count (LOG).
+ * Replicas that processed the same log up to the same position export
+ * identical bytes; a ledger made from them has the exporter's state hash and
+ * log position.
  *
  * ca_ledger_snapshot_export writes the current state, in memory or durable
  * (ops not yet committed included; commit first to export only what is
  * durable). OWNERSHIP RULE: with out NULL or out_cap too small,
  * CA_ERR_BUFFER_TOO_SMALL and *out_len the exact size (about 65 bytes an
- * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 184
- * fixed). Reads only (the handle is not const because the incremental state
- * hash is brought up to date).
+ * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 64 a
+ * delegation record, 72 a revocation, 192 fixed). Reads only (the handle is not const because the
+ * incremental state hash is brought up to date).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_snapshot_export(ca_ledger *ledger, uint8_t *out,
                                                         size_t out_cap, size_t *out_len);
@@ -541,7 +542,8 @@ CA_API CA_NODISCARD ca_status ca_ledger_log_position(const ca_ledger *ledger,
 
 /* ---- signed ops ---- */
 
-/* Largest signed op accepted (bytes). */
+/* Largest signed op without a delegation chain accepted (bytes); a delegated op:
+ * CA_LEDGER_DELEGATED_OP_MAX_BYTES (DELEGATION below). */
 #define CA_LEDGER_OP_MAX_BYTES 4096u
 CA_API size_t ca_ledger_op_max_bytes(void);
 
@@ -857,8 +859,10 @@ CA_API ca_status ca_ledger_state_hash(ca_ledger *ledger, ca_hash *out);
  * sums, escrow totals, index consistency, the incremental state hash, and
  * the retention rules: each kept record is in the expiry heap once, with its
  * time, none before the horizon, every escrow deadline and evidence time within
- * max_escrow_duration + max_evidence_age of the horizon, and no hirer above
- * max_escrows_per_hirer.
+ * max_escrow_duration + max_evidence_age of the horizon, no hirer above
+ * max_escrows_per_hirer, and the delegation and revocation records (each
+ * indexed and in the heap, spent <= total_cap, at most max_delegation_records
+ * of each, none kept past horizon + max_delegation_lifetime).
  * CA_OK or CA_ERR_LEDGER_INVARIANT with the first violation in ca_last_error().
  */
 CA_API CA_NODISCARD ca_status ca_ledger_check(ca_ledger *ledger);
