@@ -10,6 +10,9 @@
 #include <time.h>
 
 #define KEY_MAX 128
+/* The longest key, "snap.NAME.SEQ.PART" with a valid name (rcp_name_ok), a 20-digit seq
+ * and a 10-digit part, fits: the snprintf calls below never truncate. */
+_Static_assert(KEY_MAX > sizeof "snap..." + RCP_NAME_MAX + 20 + 10, "KEY_MAX holds every key");
 
 struct rcp {
     rjs *h;

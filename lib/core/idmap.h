@@ -240,6 +240,28 @@ static inline uint64_t cai_idmap_hash_u64(const cai_idmap *m, uint64_t key)
     return cai_sip13_final(v0, v1, v2, v3);
 }
 
+/*
+ * The map's hash of a record index the OWNER assigned (dense 0, 1, 2, ...;
+ * e.g. the ledger's account numbers), for a side table keyed by it: the
+ * index xor the map's key through a 64-bit finalizer (two multiply-xorshift
+ * rounds, every output bit depending on every input bit), a handful of
+ * instructions instead of a SipHash. Not a multiply-shift: linear probing
+ * over arithmetic progressions of keys (dense or strided indices) is that
+ * family's known bad case (test_idmap_index_keys failed with it). Not for
+ * bytes a peer chooses: those go through cai_idmap_hash. Insert and find
+ * through the cursor, comparing the index.
+ */
+static inline uint64_t cai_idmap_hash_index(const cai_idmap *m, uint32_t index)
+{
+    uint64_t x = (uint64_t)index ^ m->key[0];
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93u;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93u;
+    x ^= x >> 32;
+    return x ^ m->key[1];
+}
+
 /* 32-byte equality without a library call (hot path; keys are public, no constant time). */
 static inline int cai_eq32(const uint8_t *a, const uint8_t *b)
 {

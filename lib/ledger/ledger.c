@@ -213,8 +213,7 @@ static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, 
                                  max)) ||
             (st = cai_idmap_reserve(&l->acc_index, acc)) ||
             (st = cai_array_grow((void **)&l->dirty_acc, &l->cap_dirty_acc, want, sizeof(uint32_t),
-                                 max)) ||
-            (st = cai_array_grow((void **)&l->hired, &l->cap_hired, want, sizeof(uint32_t), max)))
+                                 max)))
             return st;
     }
     if (esc) {
@@ -225,6 +224,13 @@ static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, 
             (st = cai_idmap_reserve(&l->esc_index, esc)) ||
             (st = cai_array_grow((void **)&l->dirty_esc, &l->cap_dirty_esc, want, sizeof(uint32_t),
                                  max)))
+            return st;
+        /* Each new escrow may bring a new hirer; there are never more hirers than accounts. */
+        uint32_t room = l->opts.max_accounts - l->n_hirers, more = esc < room ? esc : room;
+        if (more > 0 &&
+            ((st = cai_array_grow((void **)&l->hirers, &l->cap_hirers, (uint64_t)l->n_hirers + more,
+                                  sizeof(cai_hirer), l->opts.max_accounts)) ||
+             (st = cai_idmap_reserve(&l->hirer_index, more))))
             return st;
     }
     if (ev) {
@@ -447,6 +453,7 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
     if ((st = cai_idmap_init(&l->acc_index, opts->max_accounts)) ||
         (st = cai_idmap_init(&l->esc_index, opts->max_escrows)) ||
         (st = cai_idmap_init(&l->ev_index, CAI_IDMAP_MAX_ENTRIES)) ||
+        (st = cai_idmap_init(&l->hirer_index, opts->max_accounts)) ||
         (st = cai_ledger_dlg_init(l))) {
         free(l);
         return st;
@@ -461,9 +468,8 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
         hint = opts->max_accounts;
     /* Exactly `hint` records (later growth doubles). */
     if (hint > 0 && (l->accounts = malloc((size_t)hint * sizeof(cai_account))) != NULL &&
-        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL &&
-        (l->hired = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
-        l->cap_accounts = l->cap_dirty_acc = l->cap_hired = hint;
+        (l->dirty_acc = malloc((size_t)hint * sizeof(uint32_t))) != NULL)
+        l->cap_accounts = l->cap_dirty_acc = hint;
     if (hint > 0 && reserve(l, hint, 0, 0, 0) != CA_OK) {
         ca_ledger_free(l);
         return cai_fail(CA_ERR_NO_MEMORY, "out of memory reserving %u accounts", hint);
@@ -496,7 +502,8 @@ void ca_ledger_free(ca_ledger *l)
     free(l->heap);
     free(l->dirty_acc);
     free(l->dirty_esc);
-    free(l->hired);
+    free(l->hirers);
+    cai_idmap_free(&l->hirer_index);
     free(l);
 }
 
@@ -506,7 +513,7 @@ size_t cai_ledger_memory_bytes(const ca_ledger *l)
         return 0;
     size_t n = sizeof *l;
     n += (size_t)l->cap_accounts * (sizeof(cai_account) + sizeof(uint32_t));
-    n += (size_t)l->cap_hired * sizeof(uint32_t);
+    n += (size_t)l->cap_hirers * sizeof(cai_hirer) + cai_idmap_memory_bytes(&l->hirer_index);
     n += cai_idmap_memory_bytes(&l->acc_index);
     n += (size_t)l->cap_unbonds * sizeof(cai_unbond);
     n += (size_t)l->cap_escrows * (sizeof(cai_escrow) + sizeof(uint32_t));
@@ -535,9 +542,58 @@ static uint32_t acc_create(ca_ledger *l, const ca_agent_id *id)
     a->unbond_head = CAI_NONE;
     a->flags = CAI_DIRTY;
     l->dirty_acc[l->n_dirty_acc++] = i;
-    l->hired[i] = 0;
     cai_idmap_insert_hashed(&l->acc_index, acc_hash(l, id), i);
     return i;
+}
+
+/* ---------------------------------------- escrows per hirer (derived, sparse) */
+
+/* The hirers[] record of account `acc`, or CAI_NONE when it holds no escrow. */
+static uint32_t hirer_find(const ca_ledger *l, uint32_t acc, uint64_t h)
+{
+    cai_idmap_cursor cur = cai_idmap_cursor_start(&l->hirer_index, h);
+    for (uint32_t i; (i = cai_idmap_cursor_next(&l->hirer_index, &cur)) != CAI_IDMAP_NONE;)
+        if (l->hirers[i].account == acc)
+            return i;
+    return CAI_NONE;
+}
+
+/* Escrows account `acc` holds as hirer, open or kept. */
+static uint32_t hired(const ca_ledger *l, uint32_t acc)
+{
+    uint32_t i = hirer_find(l, acc, cai_idmap_hash_index(&l->hirer_index, acc));
+    return i == CAI_NONE ? 0 : l->hirers[i].escrows;
+}
+
+/* One more escrow of hirer `acc` (room reserved with its escrow: cannot fail). */
+static void hired_inc(ca_ledger *l, uint32_t acc)
+{
+    uint64_t h = cai_idmap_hash_index(&l->hirer_index, acc);
+    uint32_t i = hirer_find(l, acc, h);
+    if (i != CAI_NONE) {
+        l->hirers[i].escrows++;
+        return;
+    }
+    i = l->n_hirers++;
+    l->hirers[i] = (cai_hirer){.account = acc, .escrows = 1};
+    cai_idmap_insert_hashed(&l->hirer_index, h, i);
+}
+
+/* One escrow of hirer `acc` fewer; a hirer left with none loses its record (the last fills
+ * the hole). */
+static void hired_dec(ca_ledger *l, uint32_t acc)
+{
+    uint64_t h = cai_idmap_hash_index(&l->hirer_index, acc);
+    uint32_t i = hirer_find(l, acc, h);
+    if (i == CAI_NONE || --l->hirers[i].escrows > 0)
+        return;
+    (void)cai_idmap_remove_hashed(&l->hirer_index, h, i);
+    uint32_t last = --l->n_hirers;
+    if (i == last)
+        return;
+    l->hirers[i] = l->hirers[last];
+    (void)cai_idmap_renumber_hashed(
+        &l->hirer_index, cai_idmap_hash_index(&l->hirer_index, l->hirers[i].account), last, i);
 }
 
 /* ceil(x * ppm / 10^6), <= x for ppm <= 10^6. */
@@ -589,7 +645,7 @@ static void drop_escrow(ca_ledger *l, uint32_t i)
         escrow_digest(l, e, d);
         sum_add(l->hsum, d, 1);
     }
-    l->hired[e->hirer]--;
+    hired_dec(l, e->hirer);
     (void)cai_idmap_remove(&l->esc_index, e->award.bytes, i);
     uint32_t last = --l->n_escrows;
     if (i == last)
@@ -812,7 +868,7 @@ STEP_FN ca_status check_escrow_open(ca_ledger *l, cai_op_ctx *c)
     CHECK(c->si != CAI_NONE, "hirer has no account");
     c->ci = acc_find(l, &op->counterparty);
     CHECK(c->ci != CAI_NONE, "worker has no account");
-    CHECK(l->hired[c->si] < o->max_escrows_per_hirer,
+    CHECK(hired(l, c->si) < o->max_escrows_per_hirer,
           "hirer holds the maximum of %u escrows (open or kept)", o->max_escrows_per_hirer);
     const cai_account *w = &l->accounts[c->ci];
     CHECK(now >= w->jailed_until, "worker jailed until %llu", (unsigned long long)w->jailed_until);
@@ -1070,7 +1126,7 @@ STEP_FN void commit_escrow_open(ca_ledger *l, cai_op_ctx *c)
     list_dirty_esc(l, e);
     l->escrows[e].flags = CAI_DIRTY;
     cai_idmap_insert(&l->esc_index, op->ref.bytes, e);
-    l->hired[c->si]++;
+    hired_inc(l, c->si);
     l->accounts[c->si].balance -= op->amount;
     l->accounts[c->ci].balance -= op->amount2;
     l->escrowed += op->amount + op->amount2;
@@ -1867,26 +1923,39 @@ ca_status ca_ledger_totals_get(const ca_ledger *l, ca_ledger_totals *out)
 /* ------------------------------------------------------------------ check */
 
 /*
- * Per-hirer escrow counts (derived state) by counting every escrow off its
- * hirer's count, then restoring them: no memory needed.
+ * Per-hirer escrow counts (derived state): every record names a distinct
+ * account, is found through the index and counts 1 .. max_escrows_per_hirer;
+ * then every escrow is counted off its hirer's record and the counts are
+ * restored: all must reach zero together. No memory needed.
  */
 static ca_status check_hired(ca_ledger *l)
 {
-    uint32_t i = 0;
-    for (; i < l->n_escrows && l->hired[l->escrows[i].hirer] > 0; i++)
-        l->hired[l->escrows[i].hirer]--;
+    if (l->hirer_index.count != l->n_hirers)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT, "hirer index holds %u entries for %u hirers",
+                        l->hirer_index.count, l->n_hirers);
+    for (uint32_t k = 0; k < l->n_hirers; k++) {
+        const cai_hirer *r = &l->hirers[k];
+        if (r->account >= l->n_accounts || r->escrows == 0 ||
+            r->escrows > l->opts.max_escrows_per_hirer ||
+            hirer_find(l, r->account, cai_idmap_hash_index(&l->hirer_index, r->account)) != k)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT, "hirer record %u is wrong", k);
+    }
+    uint32_t i = 0, k = CAI_NONE;
+    for (; i < l->n_escrows; i++) {
+        uint32_t a = l->escrows[i].hirer;
+        k = hirer_find(l, a, cai_idmap_hash_index(&l->hirer_index, a));
+        if (k == CAI_NONE || l->hirers[k].escrows == 0)
+            break;
+        l->hirers[k].escrows--;
+    }
     int ok = i == l->n_escrows;
-    for (uint32_t a = 0; ok && a < l->n_accounts; a++)
-        ok = l->hired[a] == 0;
-    while (i-- > 0)
-        l->hired[l->escrows[i].hirer]++;
-    if (!ok)
-        return cai_fail(CA_ERR_LEDGER_INVARIANT, "per-hirer escrow counts are wrong");
-    for (uint32_t a = 0; a < l->n_accounts; a++)
-        if (l->hired[a] > l->opts.max_escrows_per_hirer)
-            return cai_fail(CA_ERR_LEDGER_INVARIANT, "account %u holds more escrows than allowed",
-                            a);
-    return CA_OK;
+    for (uint32_t j = 0; ok && j < l->n_hirers; j++)
+        ok = l->hirers[j].escrows == 0;
+    while (i-- > 0) {
+        uint32_t a = l->escrows[i].hirer;
+        l->hirers[hirer_find(l, a, cai_idmap_hash_index(&l->hirer_index, a))].escrows++;
+    }
+    return ok ? CA_OK : cai_fail(CA_ERR_LEDGER_INVARIANT, "per-hirer escrow counts are wrong");
 }
 
 /* The retention rules (ledger.h, AVAILABILITY) hold: see ca_ledger_check. */
@@ -2021,7 +2090,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats an escrow");
     if (l->n_escrows >= l->opts.max_escrows)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows");
-    if (l->hired[e->hirer] >= l->opts.max_escrows_per_hirer)
+    if (hired(l, e->hirer) >= l->opts.max_escrows_per_hirer)
         return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot holds too many escrows of one hirer");
     ca_status st = reserve(l, 0, 1, 0, 0);
     if (st == CA_OK && e->state != CA_LEDGER_ESCROW_OPEN)
@@ -2035,7 +2104,7 @@ ca_status cai_ledger_load_escrow(ca_ledger *l, const cai_escrow *e)
     list_dirty_esc(l, i);
     l->escrows[i].flags = CAI_DIRTY;
     cai_idmap_insert(&l->esc_index, e->award.bytes, i);
-    l->hired[e->hirer]++;
+    hired_inc(l, e->hirer);
     if (e->state == CA_LEDGER_ESCROW_OPEN)
         l->escrowed += e->payment + e->collateral; /* caller checks overflow */
     else

@@ -79,6 +79,11 @@ typedef struct cai_rev_rec {
     uint32_t hpos;
     uint32_t unused;
 } cai_rev_rec;
+/* A hirer's count of escrows it holds, open or kept (max_escrows_per_hirer). */
+typedef struct cai_hirer {
+    uint32_t account; /* index in l->accounts */
+    uint32_t escrows; /* >= 1: a hirer with none has no record */
+} cai_hirer;
 
 /* A used evidence key and when it may be forgotten. */
 typedef struct cai_evidence {
@@ -130,10 +135,12 @@ struct ca_ledger {
     uint32_t n_accounts, cap_accounts;
     cai_idmap acc_index;
     cai_hcache_entry hcache[CAI_HCACHE_SETS][2];
-    /* Per account: escrows it holds as hirer, open or kept (derived: not hashed, not in
-     * snapshots; apart from the records, which transfers alone touch). */
-    uint32_t *hired;
-    uint32_t cap_hired;
+    /* Escrows each hirer holds, open or kept: one record per account that holds any
+     * (derived: not hashed, not in snapshots). Sparse, so an account that never hires
+     * costs nothing here and the account records stay what transfers touch. */
+    cai_hirer *hirers;
+    uint32_t n_hirers, cap_hirers;
+    cai_idmap hirer_index; /* account index (as a 64-bit key's hash) -> hirers[] */
 
     cai_unbond *unbonds;
     uint32_t n_unbonds, cap_unbonds, unbond_free;

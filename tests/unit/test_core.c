@@ -448,6 +448,39 @@ static void test_idmap_adversarial_keys(void **state)
 }
 
 /*
+ * Owner-assigned indices (cai_idmap_hash_index): all of 0..N-1, every 64th
+ * one and every 2^k-spaced one (strides that break an unkeyed multiplicative
+ * hash) each spread like random keys: the same probe bounds.
+ */
+static void test_idmap_index_keys(void **state)
+{
+    (void)state;
+    assert_ok(ca_init());
+    enum { N = 65536 };
+    static const uint32_t stride[] = {1, 64, 4096, 65536};
+    for (size_t s = 0; s < sizeof stride / sizeof stride[0]; s++) {
+        cai_idmap m;
+        assert_ok(cai_idmap_init(&m, N));
+        assert_ok(cai_idmap_reserve(&m, N));
+        for (uint32_t i = 0; i < N; i++)
+            cai_idmap_insert_hashed(&m, cai_idmap_hash_index(&m, i * stride[s]), i);
+        uint64_t probes = 0;
+        for (uint32_t i = 0; i < N; i++) {
+            cai_idmap_cursor c =
+                cai_idmap_cursor_start(&m, cai_idmap_hash_index(&m, i * stride[s]));
+            uint32_t got;
+            do
+                probes++;
+            while ((got = cai_idmap_cursor_next(&m, &c)) != CAI_IDMAP_NONE && got != i);
+            assert_int_equal(got, i);
+        }
+        assert_true((double)probes <= MEAN_HIT_MAX * N);
+        assert_probes_small(&m);
+        cai_idmap_free(&m);
+    }
+}
+
+/*
  * Any slot count: an exact reserve takes 2 slots a key (not the next power of
  * two), homes come from a multiply-shift of the hash bits, and runs wrap
  * around the end of a table of 10 slots exactly as in a table of 16.
@@ -617,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_idmap_growth_renumber),
         cmocka_unit_test(test_idmap_reserve_limit),
         cmocka_unit_test(test_idmap_adversarial_keys),
+        cmocka_unit_test(test_idmap_index_keys),
         cmocka_unit_test(test_idmap_exact_sizes),
         cmocka_unit_test(test_idmap_u64_set),
         cmocka_unit_test(test_array_grow),

@@ -2080,11 +2080,67 @@ static void test_retention_deterministic(void **state)
     a->horizon = a->heap[0].at + 1;
     assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
     a->horizon = horizon;
-    a->hired[a->escrows[0].hirer]++;
+    uint32_t k = 0;
+    while (k < a->n_hirers && a->hirers[k].account != a->escrows[0].hirer)
+        k++;
+    assert_true(k < a->n_hirers);
+    a->hirers[k].escrows++;
     assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
-    a->hired[a->escrows[0].hirer]--;
+    a->hirers[k].escrows--;
+    assert_ok(ca_ledger_check(a));
+    /* A record at zero escrows is wrong too: a hirer with none keeps no record. */
+    uint32_t saved = a->hirers[k].escrows;
+    a->hirers[k].escrows = 0;
+    assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(a));
+    a->hirers[k].escrows = saved;
     assert_ok(ca_ledger_check(a));
     ca_ledger_free(a);
+}
+
+/*
+ * The per-hirer escrow counts are sparse: accounts that never hire hold no
+ * record (1000 funded accounts: no memory for counts at all), a hirer holds
+ * one record while it has an escrow open or kept, and loses it when its last
+ * one is dropped; the quota counts across that.
+ */
+static void test_hirer_counts_sparse(void **state)
+{
+    (void)state;
+    ca_ledger_options o = retention_opts();
+    o.max_escrows_per_hirer = 2;
+    ca_ledger *l = fresh(&o);
+    for (unsigned k = 10; k < 60; k++)
+        assert_ok(mint(l, k, 1000));
+    assert_int_equal(l->n_hirers, 0);
+    assert_int_equal(l->cap_hirers, 0);
+    assert_int_equal(cai_idmap_memory_bytes(&l->hirer_index), 0);
+    /* Three hirers, one with two escrows (its quota), one worker. */
+    assert_ok(esc_open(l, 10, 50, 1, 5, 0, 90, 1));
+    assert_ok(esc_open(l, 11, 50, 2, 5, 0, 90, 1));
+    assert_ok(esc_open(l, 11, 50, 3, 5, 0, 90, 1));
+    assert_ok(esc_open(l, 12, 50, 4, 5, 0, 90, 1));
+    assert_int_equal(l->n_hirers, 3);
+    assert_status(CA_ERR_LIMIT, esc_open(l, 11, 50, 5, 5, 0, 90, 1));
+    assert_ok(ca_ledger_check(l));
+    /* Settled escrows are kept (and counted) until the window passes... */
+    for (unsigned k = 1; k <= 4; k++)
+        assert_ok(esc_op(l, CA_LEDGER_OP_ESCROW_RELEASE, k == 1 ? 10 : k < 4 ? 11 : 12, k, 2));
+    assert_int_equal(l->n_hirers, 3);
+    assert_status(CA_ERR_LIMIT, esc_open(l, 11, 50, 5, 5, 0, 90, 2));
+    /* ...then dropped by a later op, and with the last one the hirer's record goes. */
+    assert_ok(xfer(l, 13, 14, 1));
+    ca_ledger_op op = mkop(CA_LEDGER_OP_TRANSFER, 13);
+    op.counterparty = agent(14);
+    op.amount = 1;
+    assert_ok(run(l, &op, 1000));
+    assert_int_equal(l->n_escrows, 0);
+    assert_int_equal(l->n_hirers, 0);
+    assert_int_equal(l->hirer_index.count, 0);
+    assert_ok(esc_open(l, 11, 50, 6, 5, 0, 1050, 1000));
+    assert_ok(esc_open(l, 11, 50, 7, 5, 0, 1050, 1000));
+    assert_int_equal(l->n_hirers, 1);
+    assert_ok(ca_ledger_check(l));
+    ca_ledger_free(l);
 }
 
 /*
@@ -2854,6 +2910,7 @@ int main(void)
         cmocka_unit_test(test_deliver_binds_result),
         cmocka_unit_test(test_ops_bound_to_ledger),
         cmocka_unit_test(test_retention_deterministic),
+        cmocka_unit_test(test_hirer_counts_sparse),
         cmocka_unit_test(test_retention_cost),
         cmocka_unit_test(test_differential),
     };

@@ -10,6 +10,17 @@
 #include <string.h>
 
 #include "cyberagent.h"
+#ifdef CA_LEDGER_OP_VERSION
+#define OP_INIT                                                                                    \
+    {                                                                                              \
+        .version = CA_LEDGER_OP_VERSION                                                            \
+    }
+#else
+#define OP_INIT                                                                                    \
+    {                                                                                              \
+        0                                                                                          \
+    }
+#endif
 
 #define N        4000u
 #define NOINLINE __attribute__((noinline))
@@ -29,7 +40,7 @@ static void id_of(ca_agent_id *id, uint32_t i)
 
 static ca_ledger_op op_of(uint32_t type, uint32_t signer)
 {
-    ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
+    ca_ledger_op op = OP_INIT;
     op.type = type;
     op.signer = ids[signer];
     op.nonce = ++nonce[signer];
@@ -51,7 +62,7 @@ static void ref_of(ca_hash *h, uint32_t i)
 NOINLINE void phase_mint(void)
 {
     for (uint32_t i = 0; i < 2 * N; i++) {
-        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
+        ca_ledger_op op = OP_INIT;
         op.type = CA_LEDGER_OP_MINT;
         memset(op.signer.bytes, 0xAA, 32);
         op.nonce = ++auth_nonce;
@@ -137,7 +148,7 @@ NOINLINE void phase_withdraw(void)
 {
     for (uint32_t i = 0; i < N; i++) {
         ca_ledger_op op = op_of(CA_LEDGER_OP_WITHDRAW, i);
-        apply(&op, 6 + CA_LEDGER_UNBONDING_DELAY_DEFAULT, 1);
+        apply(&op, 6 + 1814400000u, 1);
     }
 }
 
