@@ -404,8 +404,9 @@ CA_API CA_NODISCARD ca_status ca_ledger_apply(ca_ledger *ledger, const ca_ledger
  * ops that succeeded. Returns CA_OK when the call itself was valid; per-op
  * failures (and a failing journal, CA_ERR_IO) are in results. The array is
  * of one layout: ops[0].version names it (CA_ERR_UNSUPPORTED for the call
- * when unknown), and an op of another version gets CA_ERR_UNSUPPORTED in
- * its results[i].
+ * when unknown; version 1 ops are the struct without `delegation`, and the
+ * array is walked with that stride), and an op of another version gets
+ * CA_ERR_UNSUPPORTED in its results[i].
  */
 CA_API CA_NODISCARD ca_status ca_ledger_apply_batch(ca_ledger *ledger, const ca_ledger_op *ops,
                                                     size_t n, uint64_t now, ca_status *results,

@@ -493,13 +493,16 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
     if (x.chain_count == 0 && len > CA_LEDGER_OP_MAX_BYTES)
         return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes without a chain exceeds %u", len,
                         CA_LEDGER_OP_MAX_BYTES);
-    cai_dlg_ctx local;
-    cai_dlg_ctx *dc = chain != NULL ? chain : &local;
-    dc->count = 0;
-    if (x.chain_count > 0 && (st = decode_chain(&x, dc, &v.delegation)) != CA_OK)
-        return st;
-    if (chain == NULL)
-        cai_dlg_ctx_free(dc);
+    if (x.chain_count > 0) {
+        cai_dlg_ctx local = {.count = 0}; /* the links decoded to be checked, then freed */
+        cai_dlg_ctx *dc = chain != NULL ? chain : &local;
+        if ((st = decode_chain(&x, dc, &v.delegation)) != CA_OK)
+            return st;
+        if (chain == NULL)
+            cai_dlg_ctx_free(dc);
+    } else if (chain != NULL) {
+        chain->count = 0;
+    }
     *op = v;
     *sig = x.sig;
     *cosig = x.cosig;

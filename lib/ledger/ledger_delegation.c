@@ -130,7 +130,8 @@ uint32_t cai_ledger_rev_find(const ca_ledger *l, const ca_hash *id, const ca_age
     uint8_t key[64];
     cai_idmap_cursor c = cai_idmap_cursor_start(&l->rev_index, rev_key_hash(l, id, revoker, key));
     for (uint32_t i; (i = cai_idmap_cursor_next(&l->rev_index, &c)) != CAI_IDMAP_NONE;)
-        if (memcmp(l->rev[i].id.bytes, key, 64) == 0)
+        if (memcmp(l->rev[i].id.bytes, key, 32) == 0 &&
+            memcmp(l->rev[i].revoker.bytes, key + 32, 32) == 0)
             return i;
     return CAI_NONE;
 }

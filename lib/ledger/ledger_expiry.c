@@ -18,7 +18,7 @@
 #include "core/array.h"
 #include "ledger/ledger_internal.h"
 
-/* The record's key (a revocation's is its delegation id and revoker: 64 bytes). */
+/* The record's key (a revocation's: its delegation id, then its revoker breaks ties). */
 static const uint8_t *entry_key(const ca_ledger *l, const cai_ledger_expiry *x)
 {
     switch (x->kind) {
@@ -32,12 +32,6 @@ static const uint8_t *entry_key(const ca_ledger *l, const cai_ledger_expiry *x)
         return l->rev[x->idx].id.bytes;
     }
 }
-
-static size_t key_len(uint32_t kind)
-{
-    return kind == CAI_EXP_REVOCATION ? 64u : 32u;
-}
-_Static_assert(offsetof(cai_rev_rec, revoker) == 32, "a revocation's key is 64 contiguous bytes");
 
 static uint32_t *hpos_of(ca_ledger *l, uint32_t kind, uint32_t idx)
 {
@@ -80,7 +74,10 @@ static int before(const ca_ledger *l, const cai_ledger_expiry *a, const cai_ledg
         return a->at < b->at;
     if (a->kind != b->kind)
         return a->kind < b->kind;
-    return memcmp(entry_key(l, a), entry_key(l, b), key_len(a->kind)) < 0;
+    int c = memcmp(entry_key(l, a), entry_key(l, b), 32);
+    if (c == 0 && a->kind == CAI_EXP_REVOCATION) /* the same delegation: by revoker */
+        c = memcmp(l->rev[a->idx].revoker.bytes, l->rev[b->idx].revoker.bytes, 32);
+    return c < 0;
 }
 
 static void put(ca_ledger *l, uint32_t pos, const cai_ledger_expiry *x)

@@ -149,8 +149,9 @@ static ca_status direct(ca_ledger *l, ca_ledger_op op, uint64_t now)
     ca_hash lid;
     assert_ok(ca_ledger_id(l, &lid));
     int who = 0;
-    while (who < N_IDS && memcmp(aid[who].bytes, op.signer.bytes, 32) != 0)
+    while (who + 1 < N_IDS && memcmp(aid[who].bytes, op.signer.bytes, 32) != 0)
         who++;
+    assert_memory_equal(aid[who].bytes, op.signer.bytes, 32);
     op.nonce = account_nonce(l, who) + 1;
     uint8_t buf[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
