@@ -155,6 +155,8 @@ enum {
     CA_ERR_LEDGER_NO_STAKE = -418,           /* the offender has nothing a slash could take */
     CA_ERR_LEDGER_EVIDENCE_EXPIRED = -419,   /* the offense is older than max_evidence_age */
     CA_ERR_LEDGER_STALE_POSITION = -420,     /* log position not after the ledger's: skipped */
+    CA_ERR_LEDGER_CAP_EXCEEDED = -421,       /* a spend above a delegation's task or total cap */
+    CA_ERR_LEDGER_UNKNOWN_DELEGATION = -422, /* no record of this delegation (or revocation) */
 
     /* reputation: -500 .. -599 */
     CA_ERR_SELF_RATING = -500,        /* an agent rated itself */

@@ -29,6 +29,7 @@
 #define CYBERAGENT_LEDGER_H
 
 #include "common.h"
+#include "delegation.h"
 #include "identity.h"
 #include "task.h"
 
@@ -52,7 +53,7 @@ typedef enum ca_ledger_op_type {
     CA_LEDGER_OP_ESCROW_REFUND = 9,  /* worker any time; hirer after a missed deadline */
     CA_LEDGER_OP_ESCROW_SPLIT = 10,  /* arbiter: split by a dispute verdict */
     CA_LEDGER_OP_SLASH = 11,         /* reporter / arbiter: slash on evidence */
-    /* 12 is taken (REVOKE, delegation work). */
+    CA_LEDGER_OP_REVOKE = 12,        /* revoker: records a revocation of a delegation (`ref`) */
     CA_LEDGER_OP_KEY_EVENT = 13 /* owner: bind the account to a key history, or rotate its key */
 } ca_ledger_op_type;
 
@@ -84,6 +85,7 @@ typedef enum ca_ledger_evidence {
  *   ESCROW_REFUND  worker/hirer -            award id   -              -                -
  *   ESCROW_SPLIT   arbiter      -            award id   pay to worker  collat. to hirer -
  *   SLASH          reporter     offender     see below  -              -                see below
+ *   REVOKE         revoker      -            deleg. id  -              -                -
  *   KEY_EVENT      account      -            digest     sequence       -                -
  *
  * `result` is used by ESCROW_DELIVER only (non-zero): the message id of the
@@ -150,7 +152,7 @@ typedef enum ca_ledger_evidence {
  *   EVIDENCE_EXPIRED), EVIDENCE_USED, NO_STAKE, then account and memory
  *   limits.
  */
-#define CA_LEDGER_OP_VERSION 1u
+#define CA_LEDGER_OP_VERSION 2u
 
 typedef struct ca_ledger_op {
     unsigned int version; /* CA_LEDGER_OP_VERSION */
@@ -164,9 +166,15 @@ typedef struct ca_ledger_op {
     uint64_t amount2;
     uint64_t deadline;
     ca_hash result; /* ESCROW_DELIVER only: message id of the RESULT delivered */
+    /* Version 2. The leaf id of the delegation chain a delegated op carries (DELEGATION
+     * below): filled by ca_ledger_op_decode, all-zero for a direct op. It is not encoded (the
+     * chain is): a trusted op (ca_ledger_apply, a log entry's `op`) with a non-zero value is
+     * refused (CA_ERR_INVALID_ARGUMENT: only signed bytes carry a chain). Version 1 callers
+     * have no such field: they read and pass direct ops only. */
+    ca_hash delegation;
 } ca_ledger_op;
 
-#define CA_LEDGER_OPTIONS_VERSION 3u
+#define CA_LEDGER_OPTIONS_VERSION 4u
 
 /* Defaults of ca_ledger_options (what ca_ledger_options_init writes; times in ms). */
 #define CA_LEDGER_UNBONDING_DELAY_DEFAULT           1814400000u /* 21 days */
@@ -180,8 +188,10 @@ typedef struct ca_ledger_op {
 #define CA_LEDGER_MAX_ACCOUNTS_DEFAULT              16777216u /* 2^24 */
 #define CA_LEDGER_MAX_ESCROWS_DEFAULT               16777216u /* 2^24 */
 #define CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT          CA_LEDGER_UNBONDING_DELAY_DEFAULT
-#define CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT       2592000000u /* 30 days */
-#define CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT     65536u      /* 2^16 */
+#define CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT       2592000000u    /* 30 days */
+#define CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT     65536u         /* 2^16 */
+#define CA_LEDGER_MAX_DELEGATION_RECORDS_DEFAULT    1048576u       /* 2^20 */
+#define CA_LEDGER_MAX_DELEGATION_LIFETIME_DEFAULT   31536000000ull /* 365 days */
 
 /*
  * Ledger parameters. Every field except the capacity hint is part of the
@@ -238,13 +248,22 @@ typedef struct ca_ledger_options {
     /* Escrows a hirer holds, open or kept, 1..2^30; default
      * CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT (65536 = 2^16). */
     uint32_t max_escrows_per_hirer;
+    /* Version 4 (DELEGATION below; callers of versions 1 to 3 get the defaults). */
+    /* Delegation records kept (spent, nonce, expiry per delegation id used), and revocation
+     * records kept, each at most this many, 1..2^30; default
+     * CA_LEDGER_MAX_DELEGATION_RECORDS_DEFAULT (1048576 = 2^20). */
+    uint32_t max_delegation_records;
+    /* Most expires_at - created_at of a delegation used, and most expires_at - T; how long a
+     * REVOKE is kept; >= 1; default CA_LEDGER_MAX_DELEGATION_LIFETIME_DEFAULT
+     * (31536000000 = 365 days). */
+    uint64_t max_delegation_lifetime;
 } ca_ledger_options;
 
 /*
  * Writes each field's default named above (the CA_LEDGER_*_DEFAULT macros;
  * authority, arbiter, network and the jails other than equivocation zero:
  * set authority and arbiter). Writes only the fields of `version` (1: up to
- * initial_accounts, 2: up to network).
+ * initial_accounts, 2: up to network, 3: up to max_escrows_per_hirer).
  * CA_ERR_UNSUPPORTED when `version` is 0 or newer than this build. Every
  * function that takes options reads a caller's struct only up to its
  * version's last field and uses these defaults for the fields after it.
@@ -255,7 +274,10 @@ CA_API ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int ve
  * The ledger id: BLAKE2b-256 of "cyberagent/1/ledger-options" followed by
  * every replicated option in a fixed little-endian layout (the version 3
  * fields included, defaults too, so ids differ from those of builds before
- * version 3), then `network` when it is not all-zero (docs/LEDGER.md).
+ * version 3), then `network` when it is not all-zero, then the two version 4
+ * fields when either differs from its default (so a ledger under default
+ * options keeps the id, journal and snapshots of the builds before version
+ * 4; docs/LEDGER.md).
  * Replicas of one ledger share
  * it; the journal and snapshot headers carry it; signed ops and escrow
  * consents are bound to it, so an op signed for one ledger answers
@@ -313,17 +335,19 @@ CA_API CA_NODISCARD ca_status ca_ledger_open(ca_ledger **out, const char *dir,
 /*
  * SNAPSHOT BYTES. A snapshot is the whole state in one checksummed byte
  * string (the layout of the durable `snapshot` file, docs/LEDGER.md): every
- * account, escrow and evidence key, the totals, the horizon, and the log
- * position, clock and refused count (LOG). Replicas that processed the same
- * log up to the same position export identical bytes; a ledger made from
- * them has the exporter's state hash and log position.
+ * account, escrow, evidence key, delegation and revocation record, the
+ * totals, the horizon, and the log position, clock and refused count (LOG).
+ * Replicas that processed the same log up to the same position export
+ * identical bytes; a ledger made from them has the exporter's state hash and
+ * log position.
  *
  * ca_ledger_snapshot_export writes the current state, in memory or durable
  * (ops not yet committed included; commit first to export only what is
  * durable). OWNERSHIP RULE: with out NULL or out_cap too small,
  * CA_ERR_BUFFER_TOO_SMALL and *out_len the exact size (about 65 bytes an
- * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 200 a
- * key record (KEY ROTATION), 188 fixed). Reads only (the handle is not const because the
+ * account + 16 an unbonding entry, 107 an escrow, 40 an evidence key, 64 a
+ * delegation record, 72 a revocation, 200 a key record (KEY ROTATION), 196
+ * fixed). Reads only (the handle is not const because the
  * incremental state hash is brought up to date).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_snapshot_export(ca_ledger *ledger, uint8_t *out,
@@ -386,8 +410,9 @@ CA_API CA_NODISCARD ca_status ca_ledger_apply(ca_ledger *ledger, const ca_ledger
  * ops that succeeded. Returns CA_OK when the call itself was valid; per-op
  * failures (and a failing journal, CA_ERR_IO) are in results. The array is
  * of one layout: ops[0].version names it (CA_ERR_UNSUPPORTED for the call
- * when unknown), and an op of another version gets CA_ERR_UNSUPPORTED in
- * its results[i].
+ * when unknown; version 1 ops are the struct without `delegation`, and the
+ * array is walked with that stride), and an op of another version gets
+ * CA_ERR_UNSUPPORTED in its results[i].
  */
 CA_API CA_NODISCARD ca_status ca_ledger_apply_batch(ca_ledger *ledger, const ca_ledger_op *ops,
                                                     size_t n, uint64_t now, ca_status *results,
@@ -524,7 +549,8 @@ CA_API CA_NODISCARD ca_status ca_ledger_log_position(const ca_ledger *ledger,
 
 /* ---- signed ops ---- */
 
-/* Largest signed op accepted (bytes). */
+/* Largest signed op without a delegation chain accepted (bytes); a delegated op:
+ * CA_LEDGER_DELEGATED_OP_MAX_BYTES (DELEGATION below). */
 #define CA_LEDGER_OP_MAX_BYTES 4096u
 CA_API size_t ca_ledger_op_max_bytes(void);
 
@@ -585,9 +611,90 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out,
                                                           const ca_task_msg *result);
 
 /*
+ * ---- DELEGATION: ops signed by a delegate (docs/LEDGER.md, "Delegation") ----
+ *
+ * A delegate may sign an op for the delegator (the root issuer of a
+ * delegation chain, delegation.h) when the op carries the chain: op.signer
+ * is the delegator, the account the op acts for (its balance pays, it is
+ * the escrow's hirer), and the signature is the delegate's (the leaf's
+ * audience): Ed25519 over "cyberagent/1/ledger-op-delegated" || ledger id ||
+ * the op's unsigned encoding || the leaf's id (which commits to the whole
+ * chain through the parent ids). Allowed types: TRANSFER, ESCROW_OPEN (the
+ * worker's consent as for any ESCROW_OPEN: hirer = the delegator),
+ * ESCROW_RELEASE and ESCROW_REFUND (the hirer's side); any other type
+ * answers CA_ERR_LEDGER_UNAUTHORIZED.
+ *
+ * Checks of a delegated op when it is applied, after the steps shape and
+ * signer (1 and 2 of "Checks"), in this order, T = max(now, horizon):
+ *   D1 the type is allowed                           -> CA_ERR_LEDGER_UNAUTHORIZED
+ *   D2 the root's issuer is op.signer                -> CA_ERR_LEDGER_UNAUTHORIZED
+ *   D3 every link: expires_at - created_at <= max_delegation_lifetime and
+ *      expires_at <= T + max_delegation_lifetime     -> CA_ERR_LIMIT
+ *   D4 the leaf grants CA_LEDGER_CAPABILITY_TRANSFER (TRANSFER) or
+ *      CA_LEDGER_CAPABILITY_ESCROW (the escrow ops)  -> CA_ERR_DELEGATION_CAPABILITY
+ *   D5 ca_delegation_chain_verify at T, its revocations the ledger's REVOKE
+ *      records (those applied before this op)        -> its statuses
+ *   D6 the nonce: the leaf record's last nonce + 1   -> CA_ERR_LEDGER_DUPLICATE,
+ *                                                       CA_ERR_LEDGER_BAD_NONCE
+ *   D7 the caps: with spend = TRANSFER's amount, ESCROW_OPEN's payment,
+ *      0 for RELEASE and REFUND, every link has spend <= task_cap and
+ *      spent + spend <= total_cap                    -> CA_ERR_LEDGER_CAP_EXCEEDED
+ *   D8 the records the op adds fit max_delegation_records -> CA_ERR_LIMIT
+ * then the row's own checks (step 4) and room (step 5). D6 takes the place
+ * of the signer's nonce: a delegated op neither reads nor moves the
+ * delegator's account nonce. The op's signature is checked before
+ * (ca_ledger_submit) against the leaf's audience, so an op signed by anyone
+ * else answers CA_ERR_BAD_SIGNATURE.
+ *
+ * Records (replicated: state hash, journal, snapshot): per delegation id of
+ * any link of an applied delegated op, `spent` (units of every spend through
+ * it, all-or-nothing over the links; a refund gives nothing back), `nonce`
+ * (the last of the ops applied with it as the leaf; the first is 1) and its
+ * expiry, dropped once expires_at < horizon; per REVOKE, (delegation id,
+ * revoker), kept until T + max_delegation_lifetime of its op.
+ */
+
+/* Capabilities a delegation must grant (ca_delegation_grants) for a delegated op. */
+#define CA_LEDGER_CAPABILITY_TRANSFER "ledger.transfer"
+#define CA_LEDGER_CAPABILITY_ESCROW   "ledger.escrow"
+
+/* Largest signed delegated op accepted (bytes): the op, its signatures and a chain of
+ * CA_DELEGATION_MAX_DEPTH delegations of ca_envelope_bound(1200) bytes each fit. */
+#define CA_LEDGER_DELEGATED_OP_MAX_BYTES 16384u
+CA_API size_t ca_ledger_delegated_op_max_bytes(void);
+
+/*
+ * Signs `op` as `delegate` for the delegator op->signer, carrying the chain
+ * chain[0] (the root, issued by op->signer) .. chain[count - 1] (the leaf,
+ * whose audience is `delegate`), each the encoded bytes of a delegation
+ * (ca_delegation_sign) of chain_lens[i] bytes. `cosig`: the worker's consent
+ * for ESCROW_OPEN (ca_ledger_op_cosign; checked, CA_ERR_BAD_SIGNATURE), NULL
+ * for the other types. Output: the signed bytes (OWNERSHIP RULE;
+ * CA_LEDGER_DELEGATED_OP_MAX_BYTES suffice). Checks, in this order:
+ * CA_ERR_INVALID_ARGUMENT (a NULL argument other than cosig; count 0),
+ * CA_ERR_UNSUPPORTED (op version), CA_ERR_LIMIT (count >
+ * CA_DELEGATION_MAX_DEPTH), CA_ERR_LEDGER_UNAUTHORIZED (a type not allowed
+ * under a delegation), each link's decoding (ca_delegation_decode's
+ * statuses), CA_ERR_INVALID_ARGUMENT (the root's issuer is not op->signer,
+ * the leaf's audience is not `delegate`, op->delegation neither zero nor the
+ * leaf's id, a cosig missing for ESCROW_OPEN or given for another type),
+ * then the op's shape (as ca_ledger_op_sign) and the consent. It does not
+ * verify the chain (its validity is the ledger's, at the op's time).
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_op_sign_delegated(
+    const ca_hash *ledger_id, const ca_ledger_op *op, const ca_identity *delegate,
+    const ca_signature *cosig, const uint8_t *const *chain, const size_t *chain_lens, size_t count,
+    uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
  * Strict decoder of signed op bytes (signatures are NOT checked here; use
  * ca_ledger_submit, or ca_ledger_op_verify). CA_ERR_MALFORMED on any deviation
- * (CA_ERR_LIMIT above CA_LEDGER_OP_MAX_BYTES). *op_out is written only on success.
+ * (CA_ERR_LIMIT above CA_LEDGER_DELEGATED_OP_MAX_BYTES, or above
+ * CA_LEDGER_OP_MAX_BYTES without a chain). A delegated op's chain is decoded
+ * too, each link strictly (a link ca_delegation_decode refuses makes the op
+ * CA_ERR_MALFORMED, the link's status in ca_last_error()), and a version 2
+ * op_out gets the leaf's id in `delegation` (zero for a direct op).
+ * *op_out is written only on success.
  */
 CA_API CA_NODISCARD ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len,
                                                   ca_ledger_op *op_out);
@@ -595,7 +702,9 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg
 /*
  * Checks the signatures of signed op bytes for the ledger `ledger_id`.
  * CA_OK, CA_ERR_BAD_SIGNATURE (also when signed for another ledger) or
- * CA_ERR_MALFORMED / CA_ERR_LIMIT.
+ * CA_ERR_MALFORMED / CA_ERR_LIMIT. A delegated op's signature is checked
+ * against its leaf's audience; its chain is only decoded (whether the chain
+ * holds is decided when the op is applied, at its time).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg,
                                                   size_t msg_len);
@@ -799,6 +908,37 @@ typedef struct ca_ledger_escrow_info {
 CA_API CA_NODISCARD ca_status ca_ledger_escrow(const ca_ledger *ledger, const ca_hash *award_id,
                                                ca_ledger_escrow_info *out);
 
+#define CA_LEDGER_DELEGATION_INFO_VERSION 1u
+
+/* Filled by ca_ledger_delegation; the caller sets `version` first. */
+typedef struct ca_ledger_delegation_info {
+    unsigned int version; /* set by the caller: CA_LEDGER_DELEGATION_INFO_VERSION */
+    uint64_t spent;       /* units spent through it, as any link of a chain (never given back) */
+    uint64_t total_cap;   /* its total_cap: spent <= total_cap */
+    uint64_t nonce;       /* last nonce of an op applied with it as the leaf (0: none yet) */
+    uint64_t expires_at;  /* its expiry: the record is dropped once the horizon passes it */
+} ca_ledger_delegation_info;
+
+/*
+ * The ledger's record of a delegation id. Checks, in this order: a NULL
+ * argument (CA_ERR_INVALID_ARGUMENT), out->version (CA_ERR_UNSUPPORTED),
+ * then CA_ERR_LEDGER_UNKNOWN_DELEGATION when no applied op used it (as any
+ * link) or its record was dropped.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_delegation(const ca_ledger *ledger, const ca_hash *id,
+                                                   ca_ledger_delegation_info *out);
+
+/*
+ * Whether the ledger holds a REVOKE of `delegation` by `revoker`: CA_OK
+ * (*kept_until, may be NULL, = when its record is dropped: it is dropped once
+ * the horizon passes it), CA_ERR_LEDGER_UNKNOWN_DELEGATION when none is held,
+ * CA_ERR_INVALID_ARGUMENT for a NULL ledger, delegation or revoker.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_revocation(const ca_ledger *ledger,
+                                                   const ca_hash *delegation,
+                                                   const ca_agent_id *revoker,
+                                                   uint64_t *kept_until);
+
 #define CA_LEDGER_TOTALS_VERSION 1u
 
 /* Filled by ca_ledger_totals_get; the caller sets `version` first. */
@@ -827,8 +967,10 @@ CA_API ca_status ca_ledger_state_hash(ca_ledger *ledger, ca_hash *out);
  * sums, escrow totals, index consistency, the incremental state hash, and
  * the retention rules: each kept record is in the expiry heap once, with its
  * time, none before the horizon, every escrow deadline and evidence time within
- * max_escrow_duration + max_evidence_age of the horizon, and no hirer above
- * max_escrows_per_hirer.
+ * max_escrow_duration + max_evidence_age of the horizon, no hirer above
+ * max_escrows_per_hirer, and the delegation and revocation records (each
+ * indexed and in the heap, spent <= total_cap, at most max_delegation_records
+ * of each, none kept past horizon + max_delegation_lifetime).
  * CA_OK or CA_ERR_LEDGER_INVARIANT with the first violation in ca_last_error().
  */
 CA_API CA_NODISCARD ca_status ca_ledger_check(ca_ledger *ledger);

@@ -90,6 +90,8 @@ const char *ca_status_str(ca_status status)
         CAI_NAME(CA_ERR_LEDGER_NO_STAKE)
         CAI_NAME(CA_ERR_LEDGER_EVIDENCE_EXPIRED)
         CAI_NAME(CA_ERR_LEDGER_STALE_POSITION)
+        CAI_NAME(CA_ERR_LEDGER_CAP_EXCEEDED)
+        CAI_NAME(CA_ERR_LEDGER_UNKNOWN_DELEGATION)
 
         /* reputation */
         CAI_NAME(CA_ERR_SELF_RATING)

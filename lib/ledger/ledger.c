@@ -20,7 +20,8 @@ size_t ca_ledger_op_max_bytes(void)
 /* Size of the options struct a caller of `version` has (fields are only appended). */
 static size_t options_size(unsigned int version)
 {
-    return version >= 3   ? sizeof(ca_ledger_options)
+    return version >= 4   ? sizeof(ca_ledger_options)
+           : version == 3 ? offsetof(ca_ledger_options, max_delegation_records)
            : version == 2 ? offsetof(ca_ledger_options, max_evidence_age)
                           : offsetof(ca_ledger_options, network);
 }
@@ -45,6 +46,10 @@ ca_status ca_ledger_options_init(ca_ledger_options *opts, unsigned int version)
         opts->max_evidence_age = CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT;
         opts->max_escrow_duration = CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT;
         opts->max_escrows_per_hirer = CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT;
+    }
+    if (version >= 4) {
+        opts->max_delegation_records = CA_LEDGER_MAX_DELEGATION_RECORDS_DEFAULT;
+        opts->max_delegation_lifetime = CA_LEDGER_MAX_DELEGATION_LIFETIME_DEFAULT;
     }
     return CA_OK;
 }
@@ -78,6 +83,10 @@ ca_status cai_ledger_validate_options(const ca_ledger_options *opts)
         o->max_escrows_per_hirer > (1u << 30))
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "max_escrow_duration must be >= 1, max_escrows_per_hirer 1..2^30");
+    if (o->max_delegation_records < 1 || o->max_delegation_records > (1u << 30) ||
+        o->max_delegation_lifetime < 1)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                        "max_delegation_records must be 1..2^30, max_delegation_lifetime >= 1");
     return CA_OK;
 }
 
@@ -86,7 +95,7 @@ void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32])
     ca_ledger_options norm;
     cai_ledger_options_normalize(opts, &norm);
     const ca_ledger_options *o = &norm;
-    uint8_t buf[27 + 64 + 15 * 8 + 32], *p = buf;
+    uint8_t buf[27 + 64 + 15 * 8 + 32 + 2 * 8], *p = buf;
     memcpy(p, "cyberagent/1/ledger-options", 27);
     p += 27;
     memcpy(p, o->authority.bytes, 32);
@@ -107,6 +116,14 @@ void cai_ledger_options_digest(const ca_ledger_options *opts, uint8_t out[32])
     if (memcmp(o->network.bytes, unset, 32) != 0) {
         memcpy(p, o->network.bytes, 32);
         p += 32;
+    }
+    /* The version 4 fields only when not the defaults: a ledger under default options keeps
+     * the id (and the journal and snapshots) it had before delegated ops existed. */
+    if (o->max_delegation_records != CA_LEDGER_MAX_DELEGATION_RECORDS_DEFAULT ||
+        o->max_delegation_lifetime != CA_LEDGER_MAX_DELEGATION_LIFETIME_DEFAULT) {
+        cai_store_le64(p, o->max_delegation_records);
+        cai_store_le64(p + 8, o->max_delegation_lifetime);
+        p += 16;
     }
     crypto_generichash(out, 32, buf, (size_t)(p - buf), NULL, 0);
 }
@@ -233,7 +250,7 @@ static ca_status reserve(ca_ledger *l, uint32_t acc, uint32_t esc, uint32_t ev, 
 
 /* ------------------------------------------------------------- state hash */
 
-static void sum_add(uint64_t s[4], const uint8_t h[32], int negate)
+void cai_ledger_sum_add(uint64_t s[4], const uint8_t h[32], int negate)
 {
     cai_u128 carry = negate ? 1 : 0;
     for (int i = 0; i < 4; i++) {
@@ -246,10 +263,7 @@ static void sum_add(uint64_t s[4], const uint8_t h[32], int negate)
     }
 }
 
-void cai_ledger_sum_add(uint64_t sum[4], const uint8_t h[32], int negate)
-{
-    sum_add(sum, h, negate);
-}
+#define sum_add cai_ledger_sum_add
 
 static void account_digest(const ca_ledger *l, const cai_account *a, uint8_t out[32])
 {
@@ -440,7 +454,7 @@ ca_status cai_ledger_create(ca_ledger **out, const ca_ledger_options *opts)
         (st = cai_idmap_init(&l->esc_index, opts->max_escrows)) ||
         (st = cai_idmap_init(&l->ev_index, CAI_IDMAP_MAX_ENTRIES)) ||
         (st = cai_idmap_init(&l->hirer_index, opts->max_accounts)) ||
-        (st = cai_ledger_keys_init(l))) {
+        (st = cai_ledger_keys_init(l)) || (st = cai_ledger_dlg_init(l))) {
         free(l);
         return st;
     }
@@ -484,6 +498,7 @@ void ca_ledger_free(ca_ledger *l)
     cai_idmap_free(&l->esc_index);
     free(l->evidence);
     cai_idmap_free(&l->ev_index);
+    cai_ledger_dlg_free(l);
     free(l->heap);
     free(l->dirty_acc);
     free(l->dirty_esc);
@@ -508,6 +523,7 @@ size_t cai_ledger_memory_bytes(const ca_ledger *l)
     n += cai_idmap_memory_bytes(&l->ev_index);
     n += (size_t)l->cap_heap * sizeof(cai_ledger_expiry);
     n += cai_ledger_keys_memory(l);
+    n += cai_ledger_dlg_memory(l);
     return n;
 }
 
@@ -673,8 +689,12 @@ static void advance_horizon(ca_ledger *l, uint64_t now)
         cai_ledger_expiry x = cai_ledger_expiry_pop(l);
         if (x.kind == CAI_EXP_ESCROW)
             drop_escrow(l, x.idx);
-        else
+        else if (x.kind == CAI_EXP_EVIDENCE)
             drop_evidence(l, x.idx);
+        else if (x.kind == CAI_EXP_DELEGATION)
+            cai_ledger_dlg_drop(l, x.idx);
+        else
+            cai_ledger_rev_drop(l, x.idx);
     }
 }
 
@@ -712,6 +732,7 @@ struct cai_op_ctx {
     unsigned k;                /* checks of the row that passed (CHECK) */
     uint64_t mature_at;        /* UNBOND */
     slash_plan sp;             /* SLASH */
+    cai_dlg_ctx *dg;           /* a delegated op's chain and records, NULL for a direct op */
 };
 
 /* Option fields of a SLASH row: the fraction (uint32_t) and the jail term (uint64_t). */
@@ -1002,6 +1023,18 @@ static ca_status check_slash_dispute(ca_ledger *l, cai_op_ctx *c)
     return check_slash_tail(l, c, k);
 }
 
+/* A REVOKE: the revoker has an account (reports create none), and a new record fits (a held
+ * one is renewed). c->ei: the record held, or CAI_NONE. */
+static ca_status check_revoke(ca_ledger *l, cai_op_ctx *c)
+{
+    unsigned k = 0;
+    CHECK(c->si != CAI_NONE, "revoker has no account");
+    c->ei = cai_ledger_rev_find(l, &c->op->ref, &c->op->signer);
+    CHECK(c->ei != CAI_NONE || l->n_rev < l->opts.max_delegation_records,
+          "ledger holds the maximum of %u revocations", l->opts.max_delegation_records);
+    return CHECKED();
+}
+
 /* ---- commits (cannot fail: checked, memory reserved, amounts bounded by minted) ---- */
 
 STEP_FN void commit_mint(ca_ledger *l, cai_op_ctx *c)
@@ -1216,6 +1249,11 @@ static void commit_key_event(ca_ledger *l, cai_op_ctx *c)
     cai_ledger_key_event_commit(l, c->op, c->now);
 }
 
+static void commit_revoke(ca_ledger *l, cai_op_ctx *c)
+{
+    cai_ledger_rev_commit(l, &c->op->ref, &c->op->signer, c->ei, clock_at(l, c->now));
+}
+
 /* ---- the table ---- */
 
 #define ROWS(rows) .checks = (rows), .n_checks = sizeof(rows) / sizeof((rows)[0])
@@ -1336,6 +1374,12 @@ static const cai_ledger_check slash_dispute_rows[] = {
     SLASH_TAIL_ROWS("the escrow's deadline", "slash_dispute_ppm"),
 };
 
+static const cai_ledger_check revoke_rows[] = {
+    HAS_ACCOUNT("the signer (revoker)"),
+    ROW(CA_ERR_LIMIT, "a REVOKE of `ref` by the signer is held (it is renewed), or the ledger "
+                      "holds fewer than `max_delegation_records` revocations"),
+};
+
 #define SLASH_ROW(kind, nm, rows, check_, signer_, zero_, who_, effect_)                           \
     {                                                                                              \
         .name = (nm), .type = CA_LEDGER_OP_SLASH, .evidence = (kind),                              \
@@ -1452,6 +1496,20 @@ const cai_ledger_op_spec cai_ledger_ops[CAI_LEDGER_N_SPECS] = {
                                    .effect = "settles it: `amount` of the payment and the "
                                              "collateral but `amount2` to the worker, the rest "
                                              "to the hirer"},
+    [CA_LEDGER_OP_REVOKE] = {.name = "REVOKE",
+                             .type = CA_LEDGER_OP_REVOKE,
+                             .fields = F_REF,
+                             .need = F_REF,
+                             .reserve = CAI_RES_REVOKE | CAI_RES_EXPIRY,
+                             ROWS(revoke_rows),
+                             .check = check_revoke,
+                             .commit = commit_revoke,
+                             .who = "a revoker (an issuer of a delegation chain)",
+                             .effect = "records the revocation of the delegation `ref` by the "
+                                       "signer, kept until T + `max_delegation_lifetime` (a "
+                                       "second one renews it); from here on a chain in which "
+                                       "the signer issued `ref` or a link above it is refused "
+                                       "(\"Delegation\")"},
     [CA_LEDGER_OP_KEY_EVENT] = {.name = "KEY_EVENT",
                                 .type = CA_LEDGER_OP_KEY_EVENT,
                                 .fields = F_REF | F_AMT,
@@ -1659,10 +1717,14 @@ STEP_FN ca_status check_room(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_sp
     if ((fresh != 0 || (r & (CAI_RES_ESCROW | CAI_RES_EVIDENCE | CAI_RES_UNBOND)) != 0))
         st = reserve(l, fresh, (r & CAI_RES_ESCROW) != 0, (r & CAI_RES_EVIDENCE) != 0,
                      (r & CAI_RES_UNBOND) != 0);
+    if (st == CA_OK && (r & CAI_RES_REVOKE) && c->ei == CAI_NONE)
+        st = cai_ledger_rev_reserve(l);
     if (st == CA_OK && (r & CAI_RES_EXPIRY))
         st = cai_ledger_expiry_reserve(l, 1);
     if (st == CA_OK && (r & CAI_RES_KEY))
         st = cai_ledger_keys_reserve(l);
+    if (st == CA_OK && c->dg != NULL)
+        st = cai_ledger_dlg_reserve(l, c->dg);
     if (st != CA_OK)
         *step = CAI_STEP_MEMORY;
     return st;
@@ -1682,8 +1744,15 @@ STEP_FN ca_status check_rest(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_sp
     c->result_at = result_at;
     c->si = acc_find(l, &op->signer);
     c->ci = c->ei = CAI_NONE;
-    if ((st = check_nonce(l, c->si, op->nonce, step)))
+    if (c->dg != NULL) {
+        /* A delegated op: the delegation's checks, its leaf's nonce in place of the signer's. */
+        if ((st = cai_ledger_dlg_check(l, c->dg, op, now))) {
+            *step = CAI_STEP_DELEGATION;
+            return st;
+        }
+    } else if ((st = check_nonce(l, c->si, op->nonce, step))) {
         return st;
+    }
     if ((st = s->check(l, c))) {
         *step = CAI_STEP_CHECK;
         return st;
@@ -1710,8 +1779,11 @@ STEP_FN void commit_op(ca_ledger *l, cai_op_ctx *c, const cai_ledger_op_spec *s,
         c->si = acc_create(l, &op->signer);
     else
         touch_acc(l, c->si);
-    l->accounts[c->si].nonce = op->nonce;
+    if (c->dg == NULL)
+        l->accounts[c->si].nonce = op->nonce;
     s->commit(l, c);
+    if (c->dg != NULL)
+        cai_ledger_dlg_commit(l, c->dg, op->nonce);
     advance_horizon(l, now);
     l->seq++;
 }
@@ -1726,6 +1798,7 @@ STEP_FN ca_status apply_row(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
     cai_op_ctx c;
     unsigned step;
     ca_status st;
+    c.dg = NULL;
     if ((st = check_shape_of(op, s, &step)) ||
         (st = check_rest(l, &c, s, op, now, result_at, &step)))
         return st;
@@ -1757,6 +1830,7 @@ static ca_status apply_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
     default: {
         cai_op_ctx c;
         unsigned step;
+        c.dg = NULL;
         ca_status st = check_op(l, &c, op, now, result_at, &step);
         if (st != CA_OK)
             return st;
@@ -1777,12 +1851,26 @@ ca_status cai_ledger_apply_delivery(ca_ledger *l, const ca_ledger_op *op, uint64
     return apply_op(l, op, now, &result_at);
 }
 
+ca_status cai_ledger_apply_delegated(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                                     cai_dlg_ctx *d)
+{
+    cai_op_ctx c;
+    unsigned step;
+    c.dg = d;
+    ca_status st = check_op(l, &c, op, now, NULL, &step);
+    if (st != CA_OK)
+        return st;
+    commit_op(l, &c, c.spec, op, now);
+    return CA_OK;
+}
+
 ca_status cai_ledger_check_op(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
                               const uint64_t *result_at, cai_ledger_step *failed)
 {
     cai_op_ctx c;
     unsigned step = CAI_STEP_TYPE;
     c.k = 0;
+    c.dg = NULL;
     ca_status st = check_op(l, &c, op, now, result_at, &step);
     *failed = (cai_ledger_step){(uint8_t)step, (uint8_t)(step == CAI_STEP_CHECK ? c.k : 0), st};
     return st;
@@ -1985,6 +2073,8 @@ ca_status ca_ledger_check(ca_ledger *l)
         sum_add(sum, d, 0);
     }
     if ((st = cai_ledger_keys_check(l, sum)) != CA_OK)
+        return st;
+    if ((st = cai_ledger_dlg_check_all(l, sum)) != CA_OK)
         return st;
     if (memcmp(sum, l->hsum, sizeof sum) != 0)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "incremental state hash diverged");

@@ -16,6 +16,13 @@
  * the nonce set to 0, so it can be given before the hirer knows which nonce
  * the op will carry (its other ops may come first), and, under its own tag,
  * it can never pass for an op signature.
+ *
+ * A delegated op (ledger.h, DELEGATION) carries key 12, the chain: an array
+ * of 1 .. CA_DELEGATION_MAX_DEPTH encoded delegations, root first. Its key 15
+ * is the delegate's signature (the leaf's audience) over
+ * "cyberagent/1/ledger-op-delegated" || ledger id || the unsigned encoding ||
+ * the leaf's id; the decoder decodes each link strictly and reports the
+ * leaf's id as op.delegation.
  */
 #include <stdlib.h>
 
@@ -29,8 +36,23 @@
 
 static const char sig_tag[] = "cyberagent/1/ledger-op";
 static const char consent_tag[] = "cyberagent/1/escrow-consent";
-#define TAG_MAX (sizeof consent_tag - 1)
-_Static_assert(sizeof sig_tag <= sizeof consent_tag, "TAG_MAX is the longest tag");
+static const char delegated_tag[] = "cyberagent/1/ledger-op-delegated";
+#define TAG_MAX (sizeof delegated_tag - 1)
+_Static_assert(sizeof sig_tag <= sizeof delegated_tag && sizeof consent_tag <= sizeof delegated_tag,
+               "TAG_MAX is the longest tag");
+
+/* Largest encoded delegation (delegation.h: at most ca_envelope_bound(1200)). */
+#define DLG_BYTES_MAX (1200u + CA_ENVELOPE_MAX_OVERHEAD)
+/* A chain of the deepest kind, each link with its bin header (3 bytes), the array's (1), the op
+ * and its signatures fit the limit of a delegated op. */
+_Static_assert(CA_DELEGATION_MAX_DEPTH *(DLG_BYTES_MAX + 3u) + 1u + CA_LEDGER_OP_MAX_BYTES <=
+                   CA_LEDGER_DELEGATED_OP_MAX_BYTES,
+               "CA_LEDGER_DELEGATED_OP_MAX_BYTES holds the deepest chain");
+
+size_t ca_ledger_delegated_op_max_bytes(void)
+{
+    return CA_LEDGER_DELEGATED_OP_MAX_BYTES;
+}
 
 /*
  * The op's rows, over ca_ledger_op itself, and the signatures' rows, over
@@ -38,9 +60,16 @@ _Static_assert(sizeof sig_tag <= sizeof consent_tag, "TAG_MAX is the longest tag
  * decoder reads them, docs/LEDGER.md prints them. A field an op type does not
  * use is absent (WHEN: cai_ledger_type_fields of the type, read first).
  */
+typedef struct chain_view {
+    const uint8_t *p;
+    size_t n;
+} chain_view;
+
 typedef struct sig_wire {
     uint32_t type; /* the op's */
     const uint8_t *cosig, *sig;
+    size_t chain_count; /* 0: a direct op */
+    chain_view chain[CA_DELEGATION_MAX_DEPTH];
 } sig_wire;
 
 #define F_COSIG 1u /* signature rows: ESCROW_OPEN carries the worker's cosignature */
@@ -74,10 +103,26 @@ static const cai_wire_field op_rows[] = {
      .rule = "the RESULT's message id"},
 };
 
+static const cai_wire_field chain_elem = {CAI_WF_BIN(12, "delegation", chain_view, p, n), .min = 1,
+                                          .max = DLG_BYTES_MAX};
+
 static const cai_wire_field sig_rows[] = {
+    {.key = 12,
+     .name = "chain",
+     .type = CAI_WT_ARRAY,
+     .presence = CAI_WP_NONZERO,
+     .off = offsetof(sig_wire, chain),
+     .aux_off = offsetof(sig_wire, chain_count),
+     .stride = sizeof(chain_view),
+     .min = 1,
+     .max = CA_DELEGATION_MAX_DEPTH,
+     .elem = &chain_elem,
+     .doc_type = "array (1 .. 8) of bin",
+     .rule = "a delegated op only: the encoded delegations, root first (\"Delegation\")"},
     {CAI_WF_REF(14, "cosignature", sig_wire, cosig, 64), .presence = CAI_WP_WHEN, .when = F_COSIG,
      .rule = "ESCROW_OPEN: the worker's consent"},
-    {CAI_WF_REF(15, "signature", sig_wire, sig, 64), .rule = "the signer's"},
+    {CAI_WF_REF(15, "signature", sig_wire, sig, 64),
+     .rule = "the signer's; a delegated op's: the delegate's (the leaf's audience)"},
 };
 
 const cai_wire_table cai_ledger_op_table = CAI_WF_TABLE("ledger op", op_rows, op_select);
@@ -161,44 +206,54 @@ ca_status cai_ledger_op_encode(const ca_ledger_op *op, uint8_t *out, size_t cap,
     return cai_ww_finish(&w, len);
 }
 
-/* Fills the caller's op (STRUCT RULE: version 1 is the whole struct; a later one fills only
- * the caller's fields) from `op`, keeping the caller's version. */
+/* Fills the caller's op (STRUCT RULE: only the fields of the caller's version) from `op`,
+ * keeping the caller's version. */
 static void put_op(ca_ledger_op *out, const ca_ledger_op *op)
 {
     unsigned int version = out->version;
-    *out = *op;
+    memcpy(out, op, cai_ledger_op_size(version));
     out->version = version;
 }
 
-/* Signs tag || ledger id || unsigned encoding. */
-static ca_status sign_tagged(const char *tag, const ca_hash *ledger, const ca_identity *id,
-                             const uint8_t *enc, size_t n, ca_signature *sig)
+/* What a signature covers: tag || ledger id || unsigned encoding (|| the leaf's id for a
+ * delegated op, `leaf` not NULL). Returns the length. */
+static size_t signed_bytes(uint8_t *buf, const char *tag, const ca_hash *ledger, const uint8_t *enc,
+                           size_t n, const ca_hash *leaf)
 {
-    uint8_t buf[TAG_MAX + 32 + CA_LEDGER_OP_MAX_BYTES];
     const size_t t = strlen(tag);
     memcpy(buf, tag, t);
     memcpy(buf + t, ledger->bytes, 32);
     memcpy(buf + t + 32, enc, n);
-    return cai_identity_sign(id, buf, t + 32 + n, sig);
+    if (leaf == NULL)
+        return t + 32 + n;
+    memcpy(buf + t + 32 + n, leaf->bytes, 32);
+    return t + 64 + n;
+}
+
+#define SIGNED_MAX (TAG_MAX + 64 + CA_LEDGER_OP_MAX_BYTES)
+
+static ca_status sign_tagged(const char *tag, const ca_hash *ledger, const ca_identity *id,
+                             const uint8_t *enc, size_t n, const ca_hash *leaf, ca_signature *sig)
+{
+    uint8_t buf[SIGNED_MAX];
+    return cai_identity_sign(id, buf, signed_bytes(buf, tag, ledger, enc, n, leaf), sig);
 }
 
 static ca_status verify_tagged(const char *tag, const ca_hash *ledger, const ca_agent_id *who,
-                               const uint8_t *enc, size_t n, const uint8_t sig[64])
+                               const uint8_t *enc, size_t n, const ca_hash *leaf,
+                               const uint8_t sig[64])
 {
-    uint8_t buf[TAG_MAX + 32 + CA_LEDGER_OP_MAX_BYTES];
-    const size_t t = strlen(tag);
-    memcpy(buf, tag, t);
-    memcpy(buf + t, ledger->bytes, 32);
-    memcpy(buf + t + 32, enc, n);
+    uint8_t buf[SIGNED_MAX];
     ca_signature s;
     memcpy(s.bytes, sig, 64);
-    return cai_identity_verify(who, buf, t + 32 + n, &s);
+    return cai_identity_verify(who, buf, signed_bytes(buf, tag, ledger, enc, n, leaf), &s);
 }
 
 /* What the worker's consent covers: the op's unsigned encoding with nonce 0. */
 static ca_status consent_encoding(const ca_ledger_op *op, uint8_t *enc, size_t cap, size_t *n)
 {
-    ca_ledger_op terms = *op;
+    ca_ledger_op terms;
+    cai_ledger_op_in(op, &terms);
     terms.nonce = 0;
     return cai_ledger_op_encode(&terms, enc, cap, n);
 }
@@ -212,7 +267,7 @@ static ca_status verify_consent(const ca_hash *ledger, const ca_ledger_op *op,
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     ca_status st = consent_encoding(op, enc, sizeof enc, &n);
-    if (st == CA_OK && verify_tagged(consent_tag, ledger, worker, enc, n, cosig) != CA_OK)
+    if (st == CA_OK && verify_tagged(consent_tag, ledger, worker, enc, n, NULL, cosig) != CA_OK)
         st = rotated ? cai_fail(CA_ERR_KEY_ROTATED,
                                 "worker consent is not by the worker account's current key (its "
                                 "key was rotated; an older key consents to nothing)")
@@ -295,7 +350,7 @@ static ca_status cosign(const ca_hash *ledger_id, const ca_ledger_op *op, const 
     if (st == CA_OK)
         st = consent_encoding(op, enc, sizeof enc, &n);
     if (st == CA_OK)
-        st = sign_tagged(consent_tag, ledger_id, worker, enc, n, cosig_out);
+        st = sign_tagged(consent_tag, ledger_id, worker, enc, n, NULL, cosig_out);
     return st;
 }
 
@@ -365,7 +420,7 @@ static ca_status sign_op(const ca_hash *ledger_id, const ca_ledger_op *op,
     if (open && (st = verify_consent(ledger_id, op, worker, cosig->bytes, 0)) != CA_OK)
         return st;
     ca_signature sig;
-    if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, &sig)) != CA_OK)
+    if ((st = sign_tagged(sig_tag, ledger_id, signer, enc, n, NULL, &sig)) != CA_OK)
         return st;
     return cai_ledger_op_encode_signed(op, sig.bytes, open ? cosig->bytes : NULL, out, out_cap,
                                        out_len);
@@ -375,6 +430,14 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       const uint8_t *cosig, uint8_t *out, size_t out_cap,
                                       size_t *out_len)
 {
+    return cai_ledger_op_encode_signed_chain(op, sig, cosig, NULL, NULL, 0, out, out_cap, out_len);
+}
+
+ca_status cai_ledger_op_encode_signed_chain(const ca_ledger_op *op, const uint8_t sig[64],
+                                            const uint8_t *cosig, const uint8_t *const *chain,
+                                            const size_t *lens, size_t count, uint8_t *out,
+                                            size_t out_cap, size_t *out_len)
+{
     uint32_t entries = 0;
     ca_status st = op_entries(op, &entries);
     if (st != CA_OK)
@@ -382,9 +445,19 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
     if ((cosig != NULL) != (op->type == CA_LEDGER_OP_ESCROW_OPEN))
         return cai_fail(CA_ERR_INVALID_ARGUMENT,
                         "a cosignature goes with ESCROW_OPEN and with nothing else");
+    if (count > CA_DELEGATION_MAX_DEPTH)
+        return cai_fail(CA_ERR_LIMIT, "a chain of %zu delegations exceeds %u", count,
+                        CA_DELEGATION_MAX_DEPTH);
     cai_wire_writer w;
     cai_ww_init(&w, out, out_cap);
-    sig_wire x = {op->type, cosig, sig};
+    sig_wire x;
+    memset(&x, 0, sizeof x);
+    x.type = op->type;
+    x.cosig = cosig;
+    x.sig = sig;
+    x.chain_count = count;
+    for (size_t i = 0; i < count; i++)
+        x.chain[i] = (chain_view){chain[i], lens[i]};
     cai_ww_map(&w, entries + cai_wire_count(&cai_ledger_op_sig_table, &x));
     cai_wire_put(&w, &cai_ledger_op_table, op);
     cai_wire_put(&w, &cai_ledger_op_sig_table, &x);
@@ -414,21 +487,44 @@ ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const ca_ledger_op *op,
     return st;
 }
 
+/* Decodes each link of a chain strictly into d (count 0 on failure). */
+static ca_status decode_chain(const sig_wire *x, cai_dlg_ctx *d, ca_hash *leaf)
+{
+    d->count = 0;
+    for (size_t i = 0; i < x->chain_count; i++) {
+        ca_status st = ca_delegation_decode(&d->links[i], x->chain[i].p, x->chain[i].n);
+        if (st != CA_OK) {
+            cai_dlg_ctx_free(d);
+            return cai_fail(CA_ERR_MALFORMED,
+                            "malformed ledger op: delegation %zu of its chain: %s (%s)", i,
+                            ca_status_str(st), ca_last_error());
+        }
+        d->count = i + 1;
+    }
+    ca_delegation_info info = {.version = CA_DELEGATION_INFO_VERSION};
+    cai_dlg_info(d->links[d->count - 1], &info);
+    *leaf = info.id;
+    return CA_OK;
+}
+
 /*
  * Strict decoder. `want_sig`: 1 for signed bytes (key 15 required, key 14
- * exactly for ESCROW_OPEN), 0 for the unsigned encoding (neither). Writes
- * *op, *sig and *cosig only on success.
+ * exactly for ESCROW_OPEN, key 12 for a delegated op), 0 for the unsigned
+ * encoding (none of them). Writes *op, *sig and *cosig only on success; a
+ * delegated op's links go to *chain (NULL: decoded, then freed), count 0 for
+ * a direct op.
  */
 static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_op *op,
-                        const uint8_t **sig, const uint8_t **cosig)
+                        const uint8_t **sig, const uint8_t **cosig, cai_dlg_ctx *chain)
 {
-    if (len > CA_LEDGER_OP_MAX_BYTES)
+    if (len > CA_LEDGER_DELEGATED_OP_MAX_BYTES)
         return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes exceeds %u", len,
-                        CA_LEDGER_OP_MAX_BYTES);
+                        CA_LEDGER_DELEGATED_OP_MAX_BYTES);
     ca_ledger_op v;
     memset(&v, 0, sizeof v);
     v.version = CA_LEDGER_OP_VERSION;
-    sig_wire x = {0, NULL, NULL};
+    sig_wire x;
+    memset(&x, 0, offsetof(sig_wire, chain)); /* the array decoder clears each element */
     cai_wire_dec d;
     cai_wire_map m;
     cai_wd_init(&d, msg, len);
@@ -444,6 +540,19 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
         return st;
     if (!cai_ledger_op_known(v.type))
         return cai_fail(CA_ERR_MALFORMED, "unknown ledger op type %u", v.type);
+    if (x.chain_count == 0 && len > CA_LEDGER_OP_MAX_BYTES)
+        return cai_fail(CA_ERR_LIMIT, "ledger op of %zu bytes without a chain exceeds %u", len,
+                        CA_LEDGER_OP_MAX_BYTES);
+    if (x.chain_count > 0) {
+        cai_dlg_ctx local = {.count = 0}; /* the links decoded to be checked, then freed */
+        cai_dlg_ctx *dc = chain != NULL ? chain : &local;
+        if ((st = decode_chain(&x, dc, &v.delegation)) != CA_OK)
+            return st;
+        if (chain == NULL)
+            cai_dlg_ctx_free(dc);
+    } else if (chain != NULL) {
+        chain->count = 0;
+    }
     *op = v;
     *sig = x.sig;
     *cosig = x.cosig;
@@ -451,10 +560,13 @@ static ca_status decode(const uint8_t *msg, size_t len, int want_sig, ca_ledger_
 }
 
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
-                                      const uint8_t **sig, const uint8_t **cosig)
+                                      const uint8_t **sig, const uint8_t **cosig,
+                                      cai_dlg_ctx *chain)
 {
     const uint8_t *s = NULL, *c = NULL;
-    ca_status st = decode(msg, len, sig != NULL, op, &s, &c);
+    if (chain != NULL)
+        chain->count = 0;
+    ca_status st = decode(msg, len, sig != NULL, op, &s, &c, chain);
     if (st == CA_OK && sig)
         *sig = s;
     if (st == CA_OK && cosig)
@@ -469,7 +581,7 @@ ca_status ca_ledger_op_decode(const uint8_t *msg, size_t msg_len, ca_ledger_op *
     CAI_REQUIRE_OP_VERSION(op_out->version);
     const uint8_t *s, *c;
     ca_ledger_op op;
-    ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
+    ca_status st = decode(msg, msg_len, 1, &op, &s, &c, NULL);
     if (st == CA_OK)
         put_op(op_out, &op);
     return st;
@@ -481,16 +593,25 @@ typedef struct op_keys {
     int signer_rotated, worker_rotated;
 } op_keys;
 
-/* Verifies signatures of decoded signed bytes for the ledger `ledger` with the keys `k`. */
+/* Verifies signatures of decoded signed bytes for the ledger `ledger` with the keys `k`; a
+ * delegated op's (chain count > 0) is the leaf's audience's over the delegated tag and the
+ * leaf's id. */
 static ca_status verify_decoded(const ca_hash *ledger, const ca_ledger_op *op, const uint8_t *sig,
-                                const uint8_t *cosig, const op_keys *k)
+                                const uint8_t *cosig, const cai_dlg_ctx *chain, const op_keys *k)
 {
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
     ca_status st = cai_ledger_op_encode(op, enc, sizeof enc, &n);
     if (st != CA_OK)
         return st;
-    if (verify_tagged(sig_tag, ledger, k->signer, enc, n, sig) != CA_OK)
+    if (chain->count > 0) {
+        ca_delegation_info leaf = {.version = CA_DELEGATION_INFO_VERSION};
+        cai_dlg_info(chain->links[chain->count - 1], &leaf);
+        if (verify_tagged(delegated_tag, ledger, &leaf.audience, enc, n, &leaf.id, sig) != CA_OK)
+            return cai_fail(CA_ERR_BAD_SIGNATURE,
+                            "delegated ledger op signature does not verify (not by the leaf's "
+                            "audience, tampered, or signed for another ledger id)");
+    } else if (verify_tagged(sig_tag, ledger, k->signer, enc, n, NULL, sig) != CA_OK) {
         return k->signer_rotated
                    ? cai_fail(CA_ERR_KEY_ROTATED,
                               "ledger op is not signed by the account's current key (its key was "
@@ -498,6 +619,7 @@ static ca_status verify_decoded(const ca_hash *ledger, const ca_ledger_op *op, c
                    : cai_fail(CA_ERR_BAD_SIGNATURE,
                               "ledger op signature does not verify (tampered, or signed for "
                               "another ledger id)");
+    }
     return cosig != NULL ? verify_consent(ledger, op, k->worker, cosig, k->worker_rotated) : CA_OK;
 }
 
@@ -507,11 +629,85 @@ ca_status ca_ledger_op_verify(const ca_hash *ledger_id, const uint8_t *msg, size
     CAI_REQUIRE(msg);
     ca_ledger_op op;
     const uint8_t *s, *c;
-    ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
-    op_keys k = {&op.signer, &op.counterparty, 0, 0};
-    if (st == CA_OK)
-        st = verify_decoded(ledger_id, &op, s, c, &k);
+    cai_dlg_ctx chain;
+    ca_status st = decode(msg, msg_len, 1, &op, &s, &c, &chain);
+    if (st == CA_OK) {
+        const op_keys k = {&op.signer, &op.counterparty, 0, 0};
+        st = verify_decoded(ledger_id, &op, s, c, &chain, &k);
+        cai_dlg_ctx_free(&chain);
+    }
     return st;
+}
+
+/* The delegation of a chain link's encoded bytes (for the signer's checks). */
+ca_status ca_ledger_op_sign_delegated(const ca_hash *ledger_id, const ca_ledger_op *op,
+                                      const ca_identity *delegate, const ca_signature *cosig,
+                                      const uint8_t *const *chain, const size_t *chain_lens,
+                                      size_t count, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    CAI_REQUIRE(ledger_id);
+    CAI_REQUIRE(op);
+    CAI_REQUIRE(delegate);
+    CAI_REQUIRE(chain);
+    CAI_REQUIRE(chain_lens);
+    CAI_REQUIRE(out_len);
+    *out_len = 0;
+    if (count == 0)
+        return cai_fail(CA_ERR_INVALID_ARGUMENT, "a delegated op carries a chain of 1 or more");
+    CAI_REQUIRE_OP_VERSION(op->version);
+    if (count > CA_DELEGATION_MAX_DEPTH)
+        return cai_fail(CA_ERR_LIMIT, "a chain of %zu delegations exceeds %u", count,
+                        CA_DELEGATION_MAX_DEPTH);
+    ca_ledger_op v;
+    cai_ledger_op_in(op, &v);
+    if (cai_ledger_delegated_capability(v.type) == NULL)
+        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED,
+                        "op type %u cannot be signed under a delegation", v.type);
+    for (size_t i = 0; i < count; i++)
+        if (chain[i] == NULL || chain_lens[i] > DLG_BYTES_MAX)
+            return cai_fail(chain[i] == NULL ? CA_ERR_INVALID_ARGUMENT : CA_ERR_LIMIT,
+                            "chain link %zu is missing or longer than a delegation can be", i);
+    cai_dlg_ctx d;
+    d.count = 0;
+    ca_status st = CA_OK;
+    for (size_t i = 0; i < count && st == CA_OK; i++)
+        if ((st = ca_delegation_decode(&d.links[i], chain[i], chain_lens[i])) == CA_OK)
+            d.count = i + 1;
+    ca_delegation_info root = {.version = CA_DELEGATION_INFO_VERSION};
+    ca_delegation_info leaf = {.version = CA_DELEGATION_INFO_VERSION};
+    ca_agent_id me;
+    static const uint8_t zero[32];
+    if (st == CA_OK) {
+        cai_dlg_info(d.links[0], &root);
+        cai_dlg_info(d.links[count - 1], &leaf);
+        ca_identity_id(delegate, &me);
+        if (!cai_eq32(root.issuer.bytes, v.signer.bytes))
+            st = cai_fail(CA_ERR_INVALID_ARGUMENT, "the chain's root is not issued by op->signer");
+        else if (!cai_eq32(leaf.audience.bytes, me.bytes))
+            st = cai_fail(CA_ERR_INVALID_ARGUMENT, "the chain's leaf is not for this delegate");
+        else if (!cai_eq32(v.delegation.bytes, zero) &&
+                 !cai_eq32(v.delegation.bytes, leaf.id.bytes))
+            st = cai_fail(CA_ERR_INVALID_ARGUMENT, "op->delegation is not the chain's leaf");
+        else if ((cosig != NULL) != (v.type == CA_LEDGER_OP_ESCROW_OPEN))
+            st = cai_fail(CA_ERR_INVALID_ARGUMENT,
+                          "ESCROW_OPEN takes the worker's cosignature, other types none");
+    }
+    cai_dlg_ctx_free(&d);
+    if (st != CA_OK)
+        return st;
+    memset(v.delegation.bytes, 0, sizeof v.delegation.bytes);
+    uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    if ((st = cai_ledger_op_encode(&v, enc, sizeof enc, &n)) != CA_OK)
+        return st;
+    if (cosig != NULL &&
+        (st = verify_consent(ledger_id, &v, &v.counterparty, cosig->bytes, 0)) != CA_OK)
+        return st;
+    ca_signature sig;
+    if ((st = sign_tagged(delegated_tag, ledger_id, delegate, enc, n, &leaf.id, &sig)) != CA_OK)
+        return st;
+    return cai_ledger_op_encode_signed_chain(&v, sig.bytes, cosig != NULL ? cosig->bytes : NULL,
+                                             chain, chain_lens, count, out, out_cap, out_len);
 }
 
 size_t ca_ledger_evidence_max_bytes(void)
@@ -605,15 +801,33 @@ static ca_status check_result(const ca_ledger_op *op, const uint8_t *bytes, size
     return st;
 }
 
+static ca_status submit_decoded(ca_ledger *l, const ca_ledger_op *opp, const uint8_t *s,
+                                const uint8_t *c, cai_dlg_ctx *chain, const uint8_t *msg,
+                                size_t msg_len, const uint8_t *att, size_t att_len, uint64_t now,
+                                uint64_t pos);
+
 /* Decode, signatures, attachment (when given), apply, journal (with log position `pos`). */
 ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, const uint8_t *att,
                             size_t att_len, uint64_t now, uint64_t pos)
 {
     ca_ledger_op op;
     const uint8_t *s, *c;
-    ca_status st = decode(msg, msg_len, 1, &op, &s, &c);
+    cai_dlg_ctx chain;
+    ca_status st = decode(msg, msg_len, 1, &op, &s, &c, &chain);
     if (st != CA_OK)
         return st;
+    st = submit_decoded(l, &op, s, c, &chain, msg, msg_len, att, att_len, now, pos);
+    cai_dlg_ctx_free(&chain);
+    return st;
+}
+
+static ca_status submit_decoded(ca_ledger *l, const ca_ledger_op *opp, const uint8_t *s,
+                                const uint8_t *c, cai_dlg_ctx *chain, const uint8_t *msg,
+                                size_t msg_len, const uint8_t *att, size_t att_len, uint64_t now,
+                                uint64_t pos)
+{
+    const ca_ledger_op op = *opp;
+    ca_status st = CA_OK;
     /* Who signs (ledger.h, KEY ROTATION): a KEY_EVENT the key its event establishes, any other
      * op the current keys of the accounts it names. */
     op_keys k = {&op.signer, &op.counterparty, 0, 0};
@@ -631,7 +845,7 @@ ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, co
         if (c != NULL || is_equivocation(&op))
             k.worker = cai_ledger_signing_key(l, &op.counterparty, &k.worker_rotated);
     }
-    if ((st = verify_decoded(&l->id, &op, s, c, &k)) != CA_OK)
+    if ((st = verify_decoded(&l->id, &op, s, c, chain, &k)) != CA_OK)
         return st;
     int deliver = op.type == CA_LEDGER_OP_ESCROW_DELIVER;
     if (att == NULL && is_equivocation(&op))
@@ -656,6 +870,7 @@ ca_status cai_ledger_submit(ca_ledger *l, const uint8_t *msg, size_t msg_len, co
     if (l->store != NULL && (st = cai_store_reserve(l, 4 + msg_len + att_len)) != CA_OK)
         return st;
     st = key_event                ? cai_ledger_apply_key_event(l, &op, &kev, now, pos)
+         : chain->count > 0       ? cai_ledger_apply_delegated(l, &op, now, chain)
          : att != NULL && deliver ? cai_ledger_apply_delivery(l, &op, now, result_at)
                                   : cai_ledger_apply_op(l, &op, now);
     if (st != CA_OK)
@@ -700,6 +915,17 @@ ca_status ca_ledger_submit_evidence(ca_ledger *l, const uint8_t *msg, size_t msg
 
 ca_status cai_ledger_apply_trusted(ca_ledger *l, const ca_ledger_op *op, uint64_t now, uint64_t pos)
 {
+    ca_ledger_op older;
+    if (op->version < CA_LEDGER_OP_VERSION) {
+        cai_ledger_op_in(op, &older); /* a version 1 op: no delegation field */
+        op = &older;
+    } else {
+        static const uint8_t zero[32];
+        if (!cai_eq32(op->delegation.bytes, zero))
+            return cai_fail(CA_ERR_INVALID_ARGUMENT,
+                            "a trusted op names a delegation: only signed bytes carry a chain "
+                            "(ca_ledger_submit)");
+    }
     if (l->store == NULL)
         return cai_ledger_apply_op(l, op, now);
     uint8_t enc[CA_LEDGER_OP_MAX_BYTES];
@@ -740,23 +966,28 @@ ca_status ca_ledger_apply_batch(ca_ledger *l, const ca_ledger_op *ops, size_t n,
     enum { AHEAD = 16 };
     uint32_t pos[AHEAD][2];
     size_t ok = 0;
+    /* The array's stride is the size of ops[0]'s version (STRUCT RULE). */
+    const size_t stride = n > 0 ? cai_ledger_op_size(ops[0].version) : 0;
+#define OP_AT(i) ((const ca_ledger_op *)(const void *)((const uint8_t *)ops + (i)*stride))
     for (size_t i = 0; i < n && i < AHEAD; i++)
-        cai_ledger_prefetch_slots(l, &ops[i], pos[i % AHEAD]);
+        cai_ledger_prefetch_slots(l, OP_AT(i), pos[i % AHEAD]);
     for (size_t i = 0; i < n && i < AHEAD / 2; i++)
         cai_ledger_prefetch_records(l, pos[i % AHEAD]);
     for (size_t i = 0; i < n; i++) {
         if (i + AHEAD / 2 < n)
             cai_ledger_prefetch_records(l, pos[(i + AHEAD / 2) % AHEAD]);
+        const ca_ledger_op *op = OP_AT(i);
         results[i] =
-            ops[i].version == ops[0].version
-                ? ca_ledger_apply(l, &ops[i], now, NULL)
+            op->version == ops[0].version
+                ? ca_ledger_apply(l, op, now, NULL)
                 : cai_fail(CA_ERR_UNSUPPORTED, "ledger op %zu has version %u, the batch's is %u", i,
-                           ops[i].version, ops[0].version);
+                           op->version, ops[0].version);
         ok += results[i] == CA_OK;
         /* pos[i % AHEAD] is free again: fill it for op i + AHEAD. */
         if (i + AHEAD < n)
-            cai_ledger_prefetch_slots(l, &ops[i + AHEAD], pos[i % AHEAD]);
+            cai_ledger_prefetch_slots(l, OP_AT(i + AHEAD), pos[i % AHEAD]);
     }
+#undef OP_AT
     if (applied)
         *applied = ok;
     return CA_OK;

@@ -18,15 +18,53 @@
 #include "core/array.h"
 #include "ledger/ledger_internal.h"
 
+/* The record's key (a revocation's: its delegation id, then its revoker breaks ties). */
 static const uint8_t *entry_key(const ca_ledger *l, const cai_ledger_expiry *x)
 {
-    return x->kind == CAI_EXP_ESCROW ? l->escrows[x->idx].award.bytes
-                                     : l->evidence[x->idx].key.bytes;
+    switch (x->kind) {
+    case CAI_EXP_ESCROW:
+        return l->escrows[x->idx].award.bytes;
+    case CAI_EXP_EVIDENCE:
+        return l->evidence[x->idx].key.bytes;
+    case CAI_EXP_DELEGATION:
+        return l->dlg[x->idx].id.bytes;
+    default:
+        return l->rev[x->idx].id.bytes;
+    }
+}
+
+static uint32_t *hpos_of(ca_ledger *l, uint32_t kind, uint32_t idx)
+{
+    switch (kind) {
+    case CAI_EXP_ESCROW:
+        return &l->escrows[idx].hpos;
+    case CAI_EXP_EVIDENCE:
+        return &l->evidence[idx].hpos;
+    case CAI_EXP_DELEGATION:
+        return &l->dlg[idx].hpos;
+    default:
+        return &l->rev[idx].hpos;
+    }
 }
 
 static uint32_t *entry_hpos(ca_ledger *l, const cai_ledger_expiry *x)
 {
-    return x->kind == CAI_EXP_ESCROW ? &l->escrows[x->idx].hpos : &l->evidence[x->idx].hpos;
+    return hpos_of(l, x->kind, x->idx);
+}
+
+/* The time of a record of `kind`. */
+static uint64_t record_at(const ca_ledger *l, uint32_t kind, uint32_t idx)
+{
+    switch (kind) {
+    case CAI_EXP_ESCROW:
+        return cai_escrow_expiry(l, &l->escrows[idx]);
+    case CAI_EXP_EVIDENCE:
+        return l->evidence[idx].expiry;
+    case CAI_EXP_DELEGATION:
+        return l->dlg[idx].expires_at;
+    default:
+        return l->rev[idx].until;
+    }
 }
 
 /* a strictly before b in (at, kind, key) order. */
@@ -36,7 +74,10 @@ static int before(const ca_ledger *l, const cai_ledger_expiry *a, const cai_ledg
         return a->at < b->at;
     if (a->kind != b->kind)
         return a->kind < b->kind;
-    return memcmp(entry_key(l, a), entry_key(l, b), 32) < 0;
+    int c = memcmp(entry_key(l, a), entry_key(l, b), 32);
+    if (c == 0 && a->kind == CAI_EXP_REVOCATION) /* the same delegation: by revoker */
+        c = memcmp(l->rev[a->idx].revoker.bytes, l->rev[b->idx].revoker.bytes, 32);
+    return c < 0;
 }
 
 static void put(ca_ledger *l, uint32_t pos, const cai_ledger_expiry *x)
@@ -86,8 +127,7 @@ ca_status cai_ledger_expiry_reserve(ca_ledger *l, uint32_t more)
 void cai_ledger_expiry_push(ca_ledger *l, uint32_t kind, uint32_t idx)
 {
     cai_ledger_expiry x = {0, idx, kind};
-    x.at =
-        kind == CAI_EXP_ESCROW ? cai_escrow_expiry(l, &l->escrows[idx]) : l->evidence[idx].expiry;
+    x.at = record_at(l, kind, idx);
     uint32_t pos = l->n_heap++;
     put(l, pos, &x);
     sift_up(l, pos);
@@ -106,14 +146,31 @@ cai_ledger_expiry cai_ledger_expiry_pop(ca_ledger *l)
 
 void cai_ledger_expiry_moved(ca_ledger *l, uint32_t kind, uint32_t to)
 {
-    uint32_t pos = kind == CAI_EXP_ESCROW ? l->escrows[to].hpos : l->evidence[to].hpos;
+    uint32_t pos = *hpos_of(l, kind, to);
     if (pos != CAI_NONE)
         l->heap[pos].idx = to;
 }
 
+void cai_ledger_expiry_later(ca_ledger *l, uint32_t kind, uint32_t idx)
+{
+    uint32_t pos = *hpos_of(l, kind, idx);
+    l->heap[pos].at = record_at(l, kind, idx);
+    sift_down(l, pos);
+}
+
 ca_status cai_ledger_expiry_check(const ca_ledger *l)
 {
-    uint32_t kept = l->n_evidence;
+    uint32_t kept = l->n_evidence + l->n_dlg + l->n_rev;
+    for (uint32_t kind = CAI_EXP_DELEGATION; kind <= CAI_EXP_REVOCATION; kind++) {
+        uint32_t n = kind == CAI_EXP_DELEGATION ? l->n_dlg : l->n_rev;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t p = kind == CAI_EXP_DELEGATION ? l->dlg[i].hpos : l->rev[i].hpos;
+            if (p >= l->n_heap || l->heap[p].kind != kind || l->heap[p].idx != i ||
+                l->heap[p].at != record_at(l, kind, i))
+                return cai_fail(CA_ERR_LEDGER_INVARIANT, "%s record %u has no expiry entry",
+                                kind == CAI_EXP_DELEGATION ? "delegation" : "revocation", i);
+        }
+    }
     for (uint32_t i = 0; i < l->n_escrows; i++) {
         const cai_escrow *e = &l->escrows[i];
         uint32_t p = e->hpos;

@@ -2,6 +2,7 @@
 #ifndef CYBERAGENT_LEDGER_INTERNAL_H
 #define CYBERAGENT_LEDGER_INTERNAL_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "core/idmap.h"
@@ -58,6 +59,27 @@ typedef struct cai_escrow {
     ca_hash result; /* RESULT message id recorded by DELIVER (zero until delivered) */
 } cai_escrow;
 
+typedef struct cai_dlg_ctx cai_dlg_ctx; /* a delegated op's chain (below) */
+
+/* A delegation id some applied delegated op used (ledger_delegation.c). */
+typedef struct cai_dlg_rec {
+    ca_hash id;          /* key; must stay first */
+    uint64_t spent;      /* units spent through it, <= total_cap */
+    uint64_t total_cap;  /* its total_cap */
+    uint64_t nonce;      /* last nonce of an op with it as the leaf, 0 for none */
+    uint64_t expires_at; /* dropped once the horizon passes it */
+    uint32_t hpos;       /* position in the expiry heap */
+    uint32_t unused;
+} cai_dlg_rec;
+
+/* A REVOKE applied: (delegation id, revoker), found through the idmap's cursor. */
+typedef struct cai_rev_rec {
+    ca_hash id; /* key: id then revoker, 64 contiguous bytes */
+    ca_agent_id revoker;
+    uint64_t until; /* dropped once the horizon passes it */
+    uint32_t hpos;
+    uint32_t unused;
+} cai_rev_rec;
 /* A hirer's count of escrows it holds, open or kept (max_escrows_per_hirer). */
 typedef struct cai_hirer {
     uint32_t account; /* index in l->accounts */
@@ -79,7 +101,7 @@ typedef struct cai_evidence {
  * that depends on the state alone, never on the heap's layout. Each record
  * holds its entry's position (hpos), so moving either side is O(1).
  */
-enum { CAI_EXP_ESCROW = 0, CAI_EXP_EVIDENCE = 1 };
+enum { CAI_EXP_ESCROW = 0, CAI_EXP_EVIDENCE = 1, CAI_EXP_DELEGATION = 2, CAI_EXP_REVOCATION = 3 };
 typedef struct cai_ledger_expiry {
     uint64_t at;
     uint32_t idx; /* record index in l->escrows or l->evidence */
@@ -160,6 +182,15 @@ struct ca_ledger {
     cai_evidence *evidence;
     uint32_t n_evidence, cap_evidence;
     cai_idmap ev_index;
+
+    /* Delegation and revocation records (ledger_delegation.c), each hashed into hsum as it
+     * changes (no dirty list: an op touches at most CA_DELEGATION_MAX_DEPTH of them). */
+    cai_dlg_rec *dlg;
+    uint32_t n_dlg, cap_dlg;
+    cai_idmap dlg_index;
+    cai_rev_rec *rev;
+    uint32_t n_rev, cap_rev;
+    cai_idmap rev_index;
 
     cai_ledger_expiry *heap; /* kept records by expiry (ledger_expiry.c) */
     uint32_t n_heap, cap_heap;
@@ -290,9 +321,33 @@ ca_status cai_ledger_op_encode_signed(const ca_ledger_op *op, const uint8_t sig[
                                       size_t *out_len);
 /* Strict decode of signed bytes (sig and cosig non-NULL: *sig and, for ESCROW_OPEN, *cosig point
  * at the 64-byte signatures in msg) or of the unsigned encoding (sig and cosig NULL). Writes
- * its outputs only on success. */
+ * its outputs only on success. `chain` (may be NULL: the links are decoded, then freed): a
+ * delegated op's decoded links, the caller's to free (cai_dlg_ctx_free); count 0 for a direct
+ * op. op->delegation is the leaf's id (zero for a direct op). */
 ca_status cai_ledger_op_decode_signed(const uint8_t *msg, size_t len, ca_ledger_op *op,
-                                      const uint8_t **sig, const uint8_t **cosig);
+                                      const uint8_t **sig, const uint8_t **cosig,
+                                      cai_dlg_ctx *chain);
+/* The same signed bytes with a chain (count links of lens[i] bytes; count 0: a direct op). */
+ca_status cai_ledger_op_encode_signed_chain(const ca_ledger_op *op, const uint8_t sig[64],
+                                            const uint8_t *cosig, const uint8_t *const *chain,
+                                            const size_t *lens, size_t count, uint8_t *out,
+                                            size_t out_cap, size_t *out_len);
+/* A caller's op (any known version) as this build's layout: fields the caller's version lacks
+ * are zero. */
+static inline void cai_ledger_op_in(const ca_ledger_op *in, ca_ledger_op *out)
+{
+    if (in->version >= CA_LEDGER_OP_VERSION) {
+        *out = *in;
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out, in, offsetof(ca_ledger_op, delegation));
+}
+/* Size of the caller's op struct of `version` (the stride of an op array). */
+static inline size_t cai_ledger_op_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(ca_ledger_op) : offsetof(ca_ledger_op, delegation);
+}
 
 /*
  * Signed path (ledger_codec.c): decode, verify for this ledger, check the attachment (att NULL:
@@ -331,6 +386,56 @@ ca_status cai_ledger_apply_key_event(ca_ledger *l, const ca_ledger_op *op,
 size_t cai_ledger_keys_snapshot_size(const ca_ledger *l);
 uint8_t *cai_ledger_keys_snapshot_write(const ca_ledger *l, uint8_t *p);
 ca_status cai_ledger_keys_snapshot_read(ca_ledger *l, const uint8_t **p, const uint8_t *end);
+/* ---- delegation (ledger_delegation.c; ledger.h, DELEGATION) ---- */
+
+/* A delegated op being applied: its decoded chain (owned by the caller) and what the checks
+ * found, for the commit. */
+struct cai_dlg_ctx {
+    ca_delegation *links[CA_DELEGATION_MAX_DEPTH];
+    size_t count;
+    ca_hash ids[CA_DELEGATION_MAX_DEPTH];
+    uint64_t expires[CA_DELEGATION_MAX_DEPTH];
+    uint64_t total_caps[CA_DELEGATION_MAX_DEPTH];
+    uint32_t rec[CA_DELEGATION_MAX_DEPTH]; /* record index, CAI_NONE: to be made */
+    uint32_t fresh;                        /* records the commit makes */
+    uint64_t spend;
+};
+void cai_dlg_ctx_free(cai_dlg_ctx *d);
+/* A decoded delegation's fields (out->version set here; cannot fail on a handle). */
+void cai_dlg_info(const ca_delegation *d, ca_delegation_info *out);
+/* The types a delegation may sign, and the capability each needs (NULL: not allowed). */
+const char *cai_ledger_delegated_capability(uint32_t type);
+
+ca_status cai_ledger_dlg_init(ca_ledger *l);
+void cai_ledger_dlg_free(ca_ledger *l);
+size_t cai_ledger_dlg_memory(const ca_ledger *l);
+/* Checks D1..D8 (ledger.h) of a delegated op at `now` (T computed inside). */
+ca_status cai_ledger_dlg_check(ca_ledger *l, cai_dlg_ctx *d, const ca_ledger_op *op, uint64_t now);
+/* Room for the records the commit makes (CA_ERR_NO_MEMORY). */
+ca_status cai_ledger_dlg_reserve(ca_ledger *l, const cai_dlg_ctx *d);
+/* Records the spend on every link and the leaf's nonce (cannot fail: room reserved). */
+void cai_ledger_dlg_commit(ca_ledger *l, cai_dlg_ctx *d, uint64_t nonce);
+/* REVOKE: the record held (CAI_NONE: none); room for a new one (CA_ERR_LIMIT, NO_MEMORY);
+ * the commit (a new record, or a held one renewed) at T. */
+uint32_t cai_ledger_rev_find(const ca_ledger *l, const ca_hash *id, const ca_agent_id *revoker);
+ca_status cai_ledger_rev_reserve(ca_ledger *l);
+void cai_ledger_rev_commit(ca_ledger *l, const ca_hash *id, const ca_agent_id *revoker,
+                           uint32_t held, uint64_t t);
+/* Expired records (the heap popped them). */
+void cai_ledger_dlg_drop(ca_ledger *l, uint32_t i);
+void cai_ledger_rev_drop(ca_ledger *l, uint32_t i);
+/* Snapshot loading (duplicates, limits: CA_ERR_LEDGER_CORRUPT). */
+ca_status cai_ledger_load_dlg(ca_ledger *l, const cai_dlg_rec *r);
+ca_status cai_ledger_load_rev(ca_ledger *l, const cai_rev_rec *r);
+/* ca_ledger_check's part: index, spent <= total_cap, counts, retention; adds each record's hash
+ * to `sum`. */
+ca_status cai_ledger_dlg_check_all(const ca_ledger *l, uint64_t sum[4]);
+
+/* The codec's decoded chain of a signed delegated op. */
+ca_status cai_ledger_apply_delegated(ca_ledger *l, const ca_ledger_op *op, uint64_t now,
+                                     cai_dlg_ctx *d);
+/* Expiry heap: a record's time grew (a renewed revocation). */
+void cai_ledger_expiry_later(ca_ledger *l, uint32_t kind, uint32_t idx);
 
 /* Durable store (ledger_store.c). */
 /* Makes room for one record (before the op is applied), then appends it (cannot fail). */
@@ -362,7 +467,7 @@ extern int cai_ledger_sync_disabled;
     4u /* payload: status i32 | op id[32]: a log entry refused at its position */
 #define CAI_REFUSED_BYTES 36u
 /* Largest journal record payload, and the record header (ledger_store.c). */
-#define CAI_RECORD_MAX          (4u + CA_LEDGER_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
+#define CAI_RECORD_MAX          (4u + CA_LEDGER_DELEGATED_OP_MAX_BYTES + CA_LEDGER_EVIDENCE_MAX_BYTES)
 #define CAI_RECORD_HEADER_BYTES 37u
 /* Offsets in the record header: len u32 | seq u64 | now u64 | pos u64 | type u8 | pcrc u32 |
  * hcrc u32. */

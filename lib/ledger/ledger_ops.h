@@ -44,7 +44,8 @@ enum {
     CAI_RES_EVIDENCE = 2,
     CAI_RES_UNBOND = 4,
     CAI_RES_EXPIRY = 8,
-    CAI_RES_KEY = 16 /* a key record (KEY_EVENT) */
+    CAI_RES_KEY = 16,   /* a key record (KEY_EVENT) */
+    CAI_RES_REVOKE = 32 /* a revocation record (REVOKE) */
 };
 
 typedef struct cai_ledger_op_spec {
@@ -74,7 +75,7 @@ typedef struct cai_ledger_op_spec {
  * `checks` for CAI_STEP_CHECK. Returns the count (writes at most cap).
  */
 enum {
-    CAI_STEP_TYPE,       /* type 1 .. 11 */
+    CAI_STEP_TYPE,       /* type 1 .. CAI_LEDGER_OP_LAST */
     CAI_STEP_UNUSED,     /* fields the type does not carry are zero */
     CAI_STEP_EVIDENCE,   /* SLASH: evidence kind 1 .. 3 */
     CAI_STEP_NEED,       /* `need` fields not zero */
@@ -85,7 +86,8 @@ enum {
     CAI_STEP_NONCE_NEXT, /* nonce == last + 1 */
     CAI_STEP_CHECK,      /* checks[k] */
     CAI_STEP_ACCOUNTS,   /* new accounts within max_accounts */
-    CAI_STEP_MEMORY      /* room for the records added */
+    CAI_STEP_MEMORY,     /* room for the records added */
+    CAI_STEP_DELEGATION  /* a delegated op's checks D1..D8 (ledger.h), in place of the nonce */
 };
 typedef struct cai_ledger_step {
     uint8_t kind; /* CAI_STEP_* */
@@ -116,7 +118,8 @@ size_t cai_ledger_op_steps(const struct cai_ledger_op_spec *s, cai_ledger_step *
     X(CA_LEDGER_OP_ESCROW_DELIVER)                                                                 \
     X(CA_LEDGER_OP_ESCROW_RELEASE)                                                                 \
     X(CA_LEDGER_OP_ESCROW_REFUND)                                                                  \
-    X(CA_LEDGER_OP_ESCROW_SPLIT)
+    X(CA_LEDGER_OP_ESCROW_SPLIT)                                                                   \
+    X(CA_LEDGER_OP_REVOKE)
 /* Rows 1 .. LAST by type, SLASH's being its EQUIVOCATION row; the other evidence kinds after them
  * (row 0 unused). */
 #define CAI_LEDGER_SLASH_ROW(kind)                                                                 \

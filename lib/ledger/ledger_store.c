@@ -30,11 +30,14 @@
  *   evidence: key[32] expiry u64 (when it may be dropped) each |
  *   n_keys u32 | key records: account[32] identifier[32] key[32] digest[32] next[32]
  *            sequence time now seq position (u64 each) |
+ *   n_delegations u32 | n_revocations u32 |
+ *   delegations: id[32] spent total_cap nonce expires_at (u64 each) |
+ *   revocations: delegation id[32] revoker[32] until u64 |
  *   state hash[32] | BLAKE2b-256 of all preceding bytes[32]
  * Version 2 added `paid`, version 3 `missed` and `result`, version 4 the horizon and the
  * evidence expiry, version 5 the log position, clock and refused count, version 6 the key
- * records (ledger_keys.c). Version 5 is still read (no key records); older snapshots are
- * refused.
+ * records (ledger_keys.c) and the delegation and revocation records (ledger_delegation.c).
+ * Version 5 is still read (as holding none of them); older snapshots are refused.
  */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* F_OFD_SETLK (open file description locks, Linux >= 3.15) */
@@ -57,7 +60,9 @@
 
 #define REC_HDR          CAI_RECORD_HEADER_BYTES
 #define CAI_SNAP_VERSION 6u
-#define SNAP_VERSION_MIN 5u   /* the oldest version read (5: no key records) */
+#define SNAP_VERSION_MIN 5u /* the oldest version read (5: no key records) */
+#define DLG_BYTES        64u
+#define REV_BYTES        72u
 #define SNAP_FIXED       120u /* magic to the reserved u32 */
 #define SNAP_TAIL        64u  /* state hash and checksum */
 #define ESC_BYTES        107u
@@ -217,8 +222,9 @@ static ca_status replay_record(ca_ledger *l, const uint8_t *r, size_t avail, uin
         ca_ledger_op op;
         const uint8_t *sig = NULL, *cosig = NULL;
         int sig_ok = rec.type != CAI_REC_TRUSTED;
+        cai_dlg_ctx chain = {.count = 0};
         ca_status st = cai_ledger_op_decode_signed(rec.op, rec.op_len, &op, sig_ok ? &sig : NULL,
-                                                   sig_ok ? &cosig : NULL);
+                                                   sig_ok ? &cosig : NULL, &chain);
         /* Attachments ride on equivocation slashes (evidence), deliveries (RESULT) and key
          * events (the event, which the op's apply reads again). */
         const int key_event = st == CA_OK && op.type == CA_LEDGER_OP_KEY_EVENT;
@@ -231,11 +237,17 @@ static ca_status replay_record(ca_ledger *l, const uint8_t *r, size_t avail, uin
             st = rec.type == CAI_REC_EVIDENCE
                      ? cai_ledger_key_event_open(rec.evidence, rec.evidence_len, &kev)
                      : CA_ERR_MALFORMED;
-        if (st != CA_OK)
+        if (st != CA_OK) {
+            cai_dlg_ctx_free(&chain);
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu does not decode",
                             (unsigned long long)seq);
-        st = key_event ? cai_ledger_apply_key_event(l, &op, &kev, rec.now, rec.pos)
-                       : cai_ledger_apply_op(l, &op, rec.now);
+        }
+        /* A delegated op's chain is verified again (at the record's time, against the
+         * revocations replayed before it): its links' signatures are part of the rule. */
+        st = key_event         ? cai_ledger_apply_key_event(l, &op, &kev, rec.now, rec.pos)
+             : chain.count > 0 ? cai_ledger_apply_delegated(l, &op, rec.now, &chain)
+                               : cai_ledger_apply_op(l, &op, rec.now);
+        cai_dlg_ctx_free(&chain);
         if (st != CA_OK)
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "journal record %llu no longer applies (%s)",
                             (unsigned long long)seq, ca_status_str(st));
@@ -350,6 +362,7 @@ size_t cai_snapshot_size(const ca_ledger *l)
     size_t n = SNAP_FIXED + SNAP_TAIL;
     n += (size_t)l->n_accounts * 65 + (size_t)l->n_escrows * ESC_BYTES +
          (size_t)l->n_evidence * EV_BYTES;
+    n += 8 + (size_t)l->n_dlg * DLG_BYTES + (size_t)l->n_rev * REV_BYTES;
     for (uint32_t i = 0; i < l->n_accounts; i++)
         n += (size_t)l->accounts[i].unbond_count * 16;
     return n + cai_ledger_keys_snapshot_size(l);
@@ -425,6 +438,21 @@ void cai_snapshot_write(ca_ledger *l, uint8_t *out)
         p = put64(p, l->evidence[i].expiry);
     }
     p = cai_ledger_keys_snapshot_write(l, p);
+    p = put32(p, l->n_dlg);
+    p = put32(p, l->n_rev);
+    for (uint32_t i = 0; i < l->n_dlg; i++) {
+        const cai_dlg_rec *r = &l->dlg[i];
+        p = put(p, r->id.bytes, 32);
+        p = put64(p, r->spent);
+        p = put64(p, r->total_cap);
+        p = put64(p, r->nonce);
+        p = put64(p, r->expires_at);
+    }
+    for (uint32_t i = 0; i < l->n_rev; i++) {
+        p = put(p, l->rev[i].id.bytes, 32);
+        p = put(p, l->rev[i].revoker.bytes, 32);
+        p = put64(p, l->rev[i].until);
+    }
     ca_hash h;
     (void)ca_ledger_state_hash(l, &h);
     p = put(p, h.bytes, 32);
@@ -469,6 +497,44 @@ static int rd_take(rd *r, size_t n, const uint8_t **out)
 }
 
 #define SNAP_FAIL(...) cai_fail(CA_ERR_LEDGER_CORRUPT, __VA_ARGS__)
+
+/* Version 6's delegation and revocation records (counts checked against the bytes first). */
+static ca_status load_delegations(ca_ledger *l, rd *r)
+{
+    const uint8_t *p;
+    if (!rd_take(r, 8, &p))
+        return SNAP_FAIL("snapshot truncated before its delegation records");
+    const uint32_t nd = cai_load_le32(p), nr = cai_load_le32(p + 4);
+    if ((uint64_t)nd * DLG_BYTES + (uint64_t)nr * REV_BYTES > (uint64_t)(r->end - r->p) ||
+        nd > l->opts.max_delegation_records || nr > l->opts.max_delegation_records)
+        return SNAP_FAIL("snapshot claims %u delegation and %u revocation records, more than its "
+                         "bytes or the options allow",
+                         nd, nr);
+    ca_status st;
+    for (uint32_t i = 0; i < nd; i++) {
+        cai_dlg_rec d;
+        memset(&d, 0, sizeof d);
+        (void)rd_take(r, DLG_BYTES, &p);
+        memcpy(d.id.bytes, p, 32);
+        d.spent = cai_load_le64(p + 32);
+        d.total_cap = cai_load_le64(p + 40);
+        d.nonce = cai_load_le64(p + 48);
+        d.expires_at = cai_load_le64(p + 56);
+        if ((st = cai_ledger_load_dlg(l, &d)) != CA_OK)
+            return st;
+    }
+    for (uint32_t i = 0; i < nr; i++) {
+        cai_rev_rec v;
+        memset(&v, 0, sizeof v);
+        (void)rd_take(r, REV_BYTES, &p);
+        memcpy(v.id.bytes, p, 32);
+        memcpy(v.revoker.bytes, p + 32, 32);
+        v.until = cai_load_le64(p + 64);
+        if ((st = cai_ledger_load_rev(l, &v)) != CA_OK)
+            return st;
+    }
+    return CA_OK;
+}
 
 ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_options *opts,
                               unsigned flags, ca_ledger **out)
@@ -606,6 +672,8 @@ ca_status cai_snapshot_decode(const uint8_t *buf, size_t len, const ca_ledger_op
     l->seq = seq; /* the key records are checked against it */
     l->log_pos = log_pos;
     if (version >= 6 && (st = cai_ledger_keys_snapshot_read(l, &r.p, r.end)) != CA_OK)
+        goto fail;
+    if (version >= 6 && (st = load_delegations(l, &r)) != CA_OK)
         goto fail;
     if (r.p != r.end) {
         st = SNAP_FAIL("snapshot has trailing bytes");

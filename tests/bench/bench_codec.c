@@ -244,7 +244,8 @@ static int op_ledger_decode(size_t i)
     size_t k = i % 2;
     ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *s = NULL, *c = NULL;
-    ca_status st = cai_ledger_op_decode_signed(ledger_ops[k].bytes, ledger_ops[k].len, &op, &s, &c);
+    ca_status st =
+        cai_ledger_op_decode_signed(ledger_ops[k].bytes, ledger_ops[k].len, &op, &s, &c, NULL);
     bench_consume(&op.type, sizeof op.type);
     return st != CA_OK;
 }

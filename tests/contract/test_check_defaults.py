@@ -118,8 +118,8 @@ class TestCheckDefaults(unittest.TestCase):
                           "CA_TASK_BIDS_DEFAULT, which no header defines")
 
     def test_stray_default_macro_is_refused(self):
-        self.edit("include/cyberagent/ledger.h", "#define CA_LEDGER_OPTIONS_VERSION 3u",
-                  "#define CA_LEDGER_OPTIONS_VERSION 3u\n#define CA_LEDGER_DEFAULT_UNBONDING_DELAY 1u")
+        self.edit("include/cyberagent/ledger.h", "#define CA_LEDGER_OPTIONS_VERSION 4u",
+                  "#define CA_LEDGER_OPTIONS_VERSION 4u\n#define CA_LEDGER_DEFAULT_UNBONDING_DELAY 1u")
         self.assert_fails("#define CA_LEDGER_DEFAULT_UNBONDING_DELAY: not the CA_<S>_<F>_DEFAULT")
 
     def test_stale_name_in_docs_is_refused(self):

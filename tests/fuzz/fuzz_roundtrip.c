@@ -439,7 +439,7 @@ static void rt_ledger_op(const uint8_t *data, size_t size)
 {
     ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION}, pub = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *s = NULL, *c = NULL;
-    ca_status st = FUZZ_CALL(cai_ledger_op_decode_signed(data, size, &op, &s, &c));
+    ca_status st = FUZZ_CALL(cai_ledger_op_decode_signed(data, size, &op, &s, &c, NULL));
     FUZZ_CHECK((ca_ledger_op_decode(data, size, &pub) == CA_OK) == (st == CA_OK));
     if (st != CA_OK)
         return;
@@ -458,7 +458,7 @@ static void rt_ledger_op(const uint8_t *data, size_t size)
 static void rt_ledger_op_raw(const uint8_t *data, size_t size)
 {
     ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
-    if (cai_ledger_op_decode_signed(data, size, &op, NULL, NULL) != CA_OK)
+    if (cai_ledger_op_decode_signed(data, size, &op, NULL, NULL, NULL) != CA_OK)
         return;
     uint8_t again[CA_LEDGER_OP_MAX_BYTES];
     size_t n = 0;
@@ -595,7 +595,7 @@ static size_t op_reencode(const uint8_t *p, size_t n, int is_signed, uint8_t *ou
     const uint8_t *s = NULL, *c = NULL;
     size_t len = 0;
     if (is_signed) {
-        FUZZ_CHECK(cai_ledger_op_decode_signed(p, n, &op, &s, &c) == CA_OK);
+        FUZZ_CHECK(cai_ledger_op_decode_signed(p, n, &op, &s, &c, NULL) == CA_OK);
         uint8_t sig[64], cosig[64];
         memcpy(sig, s, sizeof sig);
         if (c != NULL)
@@ -603,7 +603,7 @@ static size_t op_reencode(const uint8_t *p, size_t n, int is_signed, uint8_t *ou
         FUZZ_CHECK(cai_ledger_op_encode_signed(&op, sig, c != NULL ? cosig : NULL, out, cap,
                                                &len) == CA_OK);
     } else {
-        FUZZ_CHECK(cai_ledger_op_decode_signed(p, n, &op, NULL, NULL) == CA_OK);
+        FUZZ_CHECK(cai_ledger_op_decode_signed(p, n, &op, NULL, NULL, NULL) == CA_OK);
         FUZZ_CHECK(cai_ledger_op_encode(&op, out, cap, &len) == CA_OK);
     }
     return len;

@@ -603,6 +603,85 @@ static void log_entries(buf *journal, buf *snap)
     ca_identity_free(wi);
 }
 
+/* ---------------------------------------------------------------- delegated ops */
+
+static void dlg_link(const ca_identity *issuer, const ca_agent_id *audience, uint64_t total,
+                     uint64_t expires, const ca_hash *parent, uint8_t *out, size_t *len,
+                     ca_hash *id)
+{
+    static const char *const caps[] = {CA_LEDGER_CAPABILITY_ESCROW, CA_LEDGER_CAPABILITY_TRANSFER};
+    ca_delegation_params p;
+    OK(ca_delegation_params_init(&p, CA_DELEGATION_PARAMS_VERSION));
+    p.audience = audience;
+    p.capabilities = caps;
+    p.capability_count = 2;
+    p.total_cap = total;
+    p.task_cap = total / 2;
+    p.created_at = 900;
+    p.expires_at = expires;
+    p.parent = parent;
+    OK(ca_delegation_sign(issuer, &p, out, 1600, len, id));
+}
+
+/*
+ * Ops signed by delegates (ledger.h, DELEGATION) and a REVOKE: a delegator D
+ * hands B a right, B passes part of it to C; C spends, D's REVOKE of B's link
+ * to C cuts C off (refused, not journaled), B spends on. The journal holds the
+ * delegated records (chains verified again on replay); `snap` the records of
+ * spent caps and the revocation; op seeds: C's depth-2 transfer, B's depth-1
+ * transfer, the REVOKE.
+ */
+static void delegated(buf *journal, buf *snap, buf *ops[3])
+{
+    ca_identity *di = ident(7), *bi = ident(8), *ci = ident(9);
+    ca_agent_id did, bid, cid;
+    ca_identity_id(di, &did);
+    ca_identity_id(bi, &bid);
+    ca_identity_id(ci, &cid);
+    const ca_agent_id R = fuzz_ledger_agent(4);
+    ca_ledger *l = open_fresh();
+    ca_hash lid;
+    OK(ca_ledger_id(l, &lid));
+    ca_ledger_op m = mint(&did, 1, 1000);
+    apply(l, &m, 1000);
+    uint8_t rootl[1600], sub[1600];
+    size_t rn = 0, sn = 0;
+    ca_hash rid, sid;
+    dlg_link(di, &bid, 300, 100000, NULL, rootl, &rn, &rid);
+    dlg_link(bi, &cid, 100, 90000, &rid, sub, &sn, &sid);
+    const uint8_t *chain[2] = {rootl, sub};
+    const size_t lens[2] = {rn, sn};
+    ca_ledger_op t = op_of(CA_LEDGER_OP_TRANSFER, &did, 1);
+    t.counterparty = R;
+    t.amount = 40;
+    uint8_t c1[CA_LEDGER_DELEGATED_OP_MAX_BYTES], b1[CA_LEDGER_DELEGATED_OP_MAX_BYTES],
+        c2[CA_LEDGER_DELEGATED_OP_MAX_BYTES], rv[CA_LEDGER_OP_MAX_BYTES];
+    size_t n1 = 0, nb = 0, n2 = 0, nr = 0;
+    OK(ca_ledger_op_sign_delegated(&lid, &t, ci, NULL, chain, lens, 2, c1, sizeof c1, &n1));
+    OK(ca_ledger_op_sign_delegated(&lid, &t, bi, NULL, chain, lens, 1, b1, sizeof b1, &nb));
+    t.nonce = 2;
+    OK(ca_ledger_op_sign_delegated(&lid, &t, ci, NULL, chain, lens, 2, c2, sizeof c2, &n2));
+    ca_ledger_op r = op_of(CA_LEDGER_OP_REVOKE, &did, 1);
+    r.ref = sid;
+    OK(ca_ledger_op_sign(&lid, &r, di, NULL, rv, sizeof rv, &nr));
+    OK(ca_ledger_submit(l, c1, n1, 1001, NULL));
+    OK(ca_ledger_submit(l, rv, nr, 1002, NULL));
+    if (ca_ledger_submit(l, c2, n2, 1003, NULL) != CA_ERR_DELEGATION_REVOKED)
+        DIE("delegated: a revoked link still spends");
+    OK(ca_ledger_submit(l, b1, nb, 1004, NULL));
+    if (l->n_dlg != 2 || l->n_rev != 1)
+        DIE("delegated: %u delegation and %u revocation records", l->n_dlg, l->n_rev);
+    *snap = snapshot_of(l);
+    *journal = close_journal(l);
+    expect_replay("delegated", journal, CA_OK, 4);
+    put(ops[0], c1, n1);
+    put(ops[1], b1, nb);
+    put(ops[2], rv, nr);
+    ca_identity_free(di);
+    ca_identity_free(bi);
+    ca_identity_free(ci);
+}
+
 /* ---------------------------------------------------------------- damaged journals */
 
 /* A format 1 journal: its header (options digest of today's options) and seven records. */
@@ -722,6 +801,20 @@ static void journals(void)
     log_entries(&logj, &logs);
     emit_buf("ledger_journal", "log_positions", &logj);
     emit_buf("ledger_snapshot", "log_positions", &logs);
+    buf dj = {0}, ds = {0}, d0 = {0}, d1 = {0}, d2 = {0};
+    buf *dops[3] = {&d0, &d1, &d2};
+    delegated(&dj, &ds, dops);
+    emit_buf("ledger_journal", "delegated", &dj);
+    emit_buf("ledger_snapshot", "delegated", &ds);
+    const char *dnames[3] = {"delegated_depth2", "delegated_depth1", "revoke"};
+    for (int i = 0; i < 3; i++) {
+        ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
+        OK(ca_ledger_op_decode(dops[i]->p, dops[i]->len, &op));
+        emit_buf("ledger_op", dnames[i], dops[i]);
+        free(dops[i]->p);
+    }
+    free(dj.p);
+    free(ds.p);
     const char *op_names[6] = {"transfer", "escrow_open", "deliver",
                                "slash",    "withdraw",    "key_event"};
     for (int i = 0; i < 6; i++) {

@@ -699,7 +699,7 @@ static void test_op_and_record_writers(void **state)
     assert_ok(ca_ledger_op_sign(&lid, &op, h, w, msg, sizeof msg, &n));
     ca_ledger_op back = {.version = CA_LEDGER_OP_VERSION};
     const uint8_t *sig = NULL, *cosig = NULL;
-    assert_ok(cai_ledger_op_decode_signed(msg, n, &back, &sig, &cosig));
+    assert_ok(cai_ledger_op_decode_signed(msg, n, &back, &sig, &cosig, NULL));
     assert_non_null(cosig);
     assert_ok(cai_ledger_op_encode_signed(&back, sig, cosig, again, sizeof again, &m));
     assert_int_equal(m, n);
@@ -1197,9 +1197,9 @@ static void test_snapshot_rejects_bad_payout(void **state)
         assert_ok(cai_snapshot_decode(buf, len, &o, 0, &back));
         ca_ledger_free(back);
         /* The one escrow is the last record: its payout is followed by `missed` and the result
-         * id (33 bytes), then the count of key records (4, none), the state hash and the
-         * checksum (64). */
-        uint8_t *paid = buf + len - 64 - 4 - 33 - 8;
+         * id (33 bytes), then the count of key records (4, none), the two record counts of
+         * delegations and revocations (8, both 0), the state hash and the checksum (64). */
+        uint8_t *paid = buf + len - 64 - 8 - 4 - 33 - 8;
         assert_int_equal(cai_load_le64(paid), split ? 40 : 100);
         const uint64_t bad[2][2] = {{99, 0}, {101, UINT64_MAX}};
         for (int k = 0; k < 2; k++) {
@@ -2627,6 +2627,8 @@ static ca_ledger_op random_op(ref_model *m, uint64_t *s, uint64_t now)
 {
     ca_ledger_op op = {.version = CA_LEDGER_OP_VERSION};
     uint32_t t = (uint32_t)(rnd(s, 60) == 0 ? rnd(s, 14) : 1 + rnd(s, 11));
+    if (t > 11) /* types after SLASH (REVOKE, ...) have tests of their own: here, unknown ones */
+        t += 100;
     if (rnd(s, 4) == 0)
         t = CA_LEDGER_OP_TRANSFER;
     op.type = t;

@@ -638,8 +638,8 @@ static void test_replayed_ops_apply_once(void **state)
 
 /*
  * Sizes a peer controls are bounded before any work: a signed op longer than
- * CA_LEDGER_OP_MAX_BYTES and evidence longer than CA_LEDGER_EVIDENCE_MAX_BYTES
- * are CA_ERR_LIMIT, whatever they contain, and change nothing.
+ * CA_LEDGER_DELEGATED_OP_MAX_BYTES (the largest, with a chain) and evidence longer than
+ * CA_LEDGER_EVIDENCE_MAX_BYTES are CA_ERR_LIMIT, whatever they contain, and change nothing.
  */
 static void test_oversize_inputs_refused(void **state)
 {
@@ -655,7 +655,7 @@ static void test_oversize_inputs_refused(void **state)
     op.counterparty = agent(2);
     op.evidence = CA_LEDGER_EVIDENCE_EQUIVOCATION;
     op.ref = award(1);
-    uint8_t msg[CA_LEDGER_OP_MAX_BYTES + 1];
+    uint8_t msg[CA_LEDGER_DELEGATED_OP_MAX_BYTES + 1];
     size_t n = 0;
     ca_hash lid;
     assert_ok(ca_ledger_id(l, &lid));

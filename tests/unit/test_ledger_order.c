@@ -212,6 +212,10 @@ static void base(trial *t)
         op->amount = 50;
         op->amount2 = 10;
         break;
+    case CA_LEDGER_OP_REVOKE:
+        *op = op_of(s->type, HIRER);
+        op->ref = ref_of(KEY);
+        break;
     case CA_LEDGER_OP_KEY_EVENT: { /* the reporter's first rotation, after its inception */
         ca_key_event_info inc = inception_of(REPORTER, KEY);
         ca_ledger_op i = op_of(s->type, REPORTER);
@@ -318,6 +322,8 @@ static void need_zero(trial *t)
         t->op.amount = 0;
     if (t->spec->need & F_RES)
         memset(&t->op.result, 0, sizeof t->op.result);
+    if (t->spec->need & F_REF)
+        memset(&t->op.ref, 0, sizeof t->op.ref);
 }
 EDIT(zero_set, t->op.deadline = 5)
 EDIT(not_the_role, t->op.signer = agent(REPORTER))
@@ -382,6 +388,7 @@ static void seq_skips(trial *t)
 }
 EDIT(key_uncommitted, t->ev.key = agent(OTHER_KEY))
 EDIT(time_back, t->ev.time = T0 - 1)
+EDIT(revocations_full, t->l->opts.max_delegation_records = t->l->n_rev)
 static void clock_far(trial *t) /* every offense or deadline is out of the window */
 {
     t->l->opts.max_evidence_age = 0;
@@ -433,6 +440,8 @@ static const brk key_event_b[] = {E(no_event),     E(ref_other),       E(signer_
 static const brk dispute_b[] = {E(cp_fresh),  E(ref_none),         E(cp_reporter),
                                 E(clock_far), S(same_op_first, 1), E(ppm_dispute_zero)};
 
+static const brk revoke_b[] = {E(signer_fresh), E(revocations_full)};
+
 static const struct {
     const brk *b;
     size_t n;
@@ -448,6 +457,7 @@ static const struct {
     ROW(CA_LEDGER_OP_ESCROW_RELEASE, release_b),
     ROW(CA_LEDGER_OP_ESCROW_REFUND, refund_b),
     ROW(CA_LEDGER_OP_ESCROW_SPLIT, split_b),
+    ROW(CA_LEDGER_OP_REVOKE, revoke_b),
     ROW(CA_LEDGER_OP_KEY_EVENT, key_event_b),
     ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_EQUIVOCATION), equivocation_b),
     ROW(CAI_LEDGER_SLASH_ROW(CA_LEDGER_EVIDENCE_MISSED_DEADLINE), missed_b),

@@ -142,6 +142,8 @@ CONSTANTS = {
     "CA_ERR_LEDGER_NO_STAKE": -418,
     "CA_ERR_LEDGER_EVIDENCE_EXPIRED": -419,
     "CA_ERR_LEDGER_STALE_POSITION": -420,
+    "CA_ERR_LEDGER_CAP_EXCEEDED": -421,
+    "CA_ERR_LEDGER_UNKNOWN_DELEGATION": -422,
     "CA_ERR_LEDGER_SELF_DEALING": -413,
     "CA_ERR_LEDGER_TOO_EARLY": -410,
     "CA_ERR_LEDGER_TOO_LATE": -411,
@@ -155,11 +157,15 @@ CONSTANTS = {
     "CA_LEDGER_EVIDENCE_DISPUTE": 3,
     "CA_LEDGER_EVIDENCE_EQUIVOCATION": 1,
     "CA_LEDGER_EVIDENCE_MISSED_DEADLINE": 2,
-    "CA_LEDGER_OPTIONS_VERSION": 3,
+    "CA_LEDGER_OPTIONS_VERSION": 4,
     "CA_LEDGER_UNBONDING_DELAY_DEFAULT": 1_814_400_000,
     "CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT": 1_814_400_000,
     "CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT": 2_592_000_000,
     "CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT": 65536,
+    "CA_LEDGER_MAX_DELEGATION_RECORDS_DEFAULT": 1_048_576,
+    "CA_LEDGER_MAX_DELEGATION_LIFETIME_DEFAULT": 31_536_000_000,
+    "CA_LEDGER_DELEGATED_OP_MAX_BYTES": 16384,
+    "CA_LEDGER_DELEGATION_INFO_VERSION": 1,
     "CA_LEDGER_JAIL_EQUIVOCATION_DEFAULT": 604800000,
     "CA_LEDGER_MAX_ACCOUNTS_DEFAULT": 16777216,
     "CA_LEDGER_MAX_ESCROWS_DEFAULT": 16777216,
@@ -173,7 +179,7 @@ CONSTANTS = {
     "CA_LEDGER_ACCOUNT_INFO_VERSION": 1,
     "CA_LEDGER_TOTALS_VERSION": 1,
     "CA_LEDGER_KEY_INFO_VERSION": 1,
-    "CA_LEDGER_OP_VERSION": 1,
+    "CA_LEDGER_OP_VERSION": 2,
     "CA_LEDGER_OPEN_INFO_VERSION": 1,
     "CA_LEDGER_LOG_INFO_VERSION": 1,
     "CA_LEDGER_OP_BOND": 3,
@@ -189,6 +195,7 @@ CONSTANTS = {
     "CA_LEDGER_OP_TRANSFER": 2,
     "CA_LEDGER_OP_UNBOND": 4,
     "CA_LEDGER_OP_WITHDRAW": 5,
+    "CA_LEDGER_OP_REVOKE": 12,
     "CA_LEDGER_PPM": 1000000,
     # card.h, reputation.h
     "CA_CAPABILITY_MAX": 64,
@@ -399,6 +406,7 @@ class ca_ledger_op(Structure):
         ("amount2", c_uint64),
         ("deadline", c_uint64),
         ("result", ca_hash),
+        ("delegation", ca_hash),  # version 2
     ]
 
 
@@ -424,6 +432,8 @@ class ca_ledger_options(Structure):
         ("max_evidence_age", c_uint64),
         ("max_escrow_duration", c_uint64),
         ("max_escrows_per_hirer", c_uint32),
+        ("max_delegation_records", c_uint32),  # version 4
+        ("max_delegation_lifetime", c_uint64),
     ]
 
 
@@ -500,6 +510,16 @@ class ca_ledger_key_info(Structure):
         ("seq", c_uint64),
         ("position", c_uint64),
         ("now", c_uint64),
+    ]
+
+
+class ca_ledger_delegation_info(Structure):
+    _fields_ = [
+        ("version", c_uint32),
+        ("spent", c_uint64),
+        ("total_cap", c_uint64),
+        ("nonce", c_uint64),
+        ("expires_at", c_uint64),
     ]
 
 
@@ -968,6 +988,7 @@ STRUCTS = [
     ca_ledger_log_info,
     ca_ledger_account_info,
     ca_ledger_escrow_info,
+    ca_ledger_delegation_info,
     ca_ledger_totals,
     ca_ledger_key_info,
     ca_key_event_info,
@@ -1123,6 +1144,10 @@ SIGNATURES = [
     ("ca_ledger_op_sign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_sign_cosigned", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_op_verify", ca_status, [P(ca_hash), buf, c_size_t]),
+    ("ca_ledger_delegated_op_max_bytes", c_size_t, []),
+    ("ca_ledger_op_sign_delegated", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), P(c_char_p), P(c_size_t), c_size_t, buf, c_size_t, P(c_size_t)]),  # chain, chain_lens, count
+    ("ca_ledger_delegation", ca_status, [P(ca_ledger), P(ca_hash), P(ca_ledger_delegation_info)]),
+    ("ca_ledger_revocation", ca_status, [P(ca_ledger), P(ca_hash), P(ca_agent_id), P(c_uint64)]),
     ("ca_ledger_open", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), P(ca_ledger_open_info)]),
     ("ca_ledger_open_from_snapshot", ca_status, [P(P(ca_ledger)), buf, P(ca_ledger_options), buf, c_size_t, P(ca_ledger_open_info)]),
     ("ca_ledger_options_id", ca_status, [P(ca_ledger_options), P(ca_hash)]),

@@ -40,6 +40,9 @@ OP_ESCROW_REFUND: int = _C["CA_LEDGER_OP_ESCROW_REFUND"]
 OP_ESCROW_SPLIT: int = _C["CA_LEDGER_OP_ESCROW_SPLIT"]
 OP_SLASH: int = _C["CA_LEDGER_OP_SLASH"]
 OP_KEY_EVENT: int = _C["CA_LEDGER_OP_KEY_EVENT"]
+OP_REVOKE: int = _C["CA_LEDGER_OP_REVOKE"]
+CAPABILITY_TRANSFER: str = "ledger.transfer"  # CA_LEDGER_CAPABILITY_TRANSFER
+CAPABILITY_ESCROW: str = "ledger.escrow"  # CA_LEDGER_CAPABILITY_ESCROW
 EVIDENCE_EQUIVOCATION: int = _C["CA_LEDGER_EVIDENCE_EQUIVOCATION"]
 EVIDENCE_MISSED_DEADLINE: int = _C["CA_LEDGER_EVIDENCE_MISSED_DEADLINE"]
 EVIDENCE_DISPUTE: int = _C["CA_LEDGER_EVIDENCE_DISPUTE"]
@@ -60,7 +63,9 @@ class LedgerOp:
     See include/cyberagent/ledger.h for which fields each type uses, e.g.
     ``LedgerOp(OP_TRANSFER, signer=alice.public_key, nonce=1,
     counterparty=bob.public_key, amount=10)``. ``result`` is the RESULT's
-    message id, for ESCROW_DELIVER only.
+    message id, for ESCROW_DELIVER only. ``delegation`` is the leaf id of
+    the chain a delegated op carries (what :func:`op_decode` reports; 32
+    zero bytes for a direct op); :meth:`Ledger.apply` refuses it non-zero.
     """
 
     type: int
@@ -73,6 +78,7 @@ class LedgerOp:
     deadline: int = 0
     evidence: int = 0
     result: bytes = _ZERO32
+    delegation: bytes = _ZERO32
 
     def to_c(self) -> _sigs.ca_ledger_op:
         o = _sigs.ca_ledger_op(version=_C["CA_LEDGER_OP_VERSION"])
@@ -86,6 +92,7 @@ class LedgerOp:
         o.amount2 = self.amount2
         o.deadline = self.deadline
         o.result = _sigs.ca_hash.from_buffer_copy(_bytes(self.result, "result", 32))
+        o.delegation = _sigs.ca_hash.from_buffer_copy(_bytes(self.delegation, "delegation", 32))
         return o
 
     @classmethod
@@ -101,6 +108,7 @@ class LedgerOp:
             deadline=int(o.deadline),
             evidence=int(o.evidence),
             result=bytes(o.result),
+            delegation=bytes(o.delegation),
         )
 
 
@@ -141,6 +149,16 @@ class KeyInfo:
     seq: int  # ledger seq the last KEY_EVENT took
     position: int  # its log position (0: applied without one)
     now: int  # the ledger's now when it applied
+
+
+@dataclass(frozen=True)
+class DelegationRecord:
+    """The ledger's record of a delegation id (:meth:`Ledger.delegation`)."""
+
+    spent: int  # units spent through it, as any link of a chain (never given back)
+    total_cap: int
+    nonce: int  # last nonce of an op applied with it as the leaf (0: none yet)
+    expires_at: int  # dropped once the ledger's horizon passes it
 
 
 @dataclass(frozen=True)
@@ -352,6 +370,43 @@ def op_cosign_with_key(ledger_id: BytesLike, op: LedgerOp, key: Identity) -> byt
     sig = _sigs.ca_signature()
     check(F.ca_ledger_op_cosign_with_key(_byref(lid), _byref(c), key._p(), _byref(sig)))
     return bytes(sig.bytes)
+
+
+def delegated_op_max_bytes() -> int:
+    """Largest signed delegated op (with its chain) the ledger accepts, in bytes."""
+    return int(F.ca_ledger_delegated_op_max_bytes())
+
+
+def op_sign_delegated(
+    ledger_id: BytesLike,
+    op: LedgerOp,
+    delegate: Identity,
+    chain: "list[BytesLike]",
+    cosignature: Optional[BytesLike] = None,
+) -> bytes:
+    """Signed op bytes for ``ledger_id`` signed by ``delegate`` for the delegator
+    ``op.signer``, carrying ``chain``: the encoded delegations, root (issued by
+    ``op.signer``) first, leaf (whose audience is ``delegate``) last. TRANSFER,
+    ESCROW_OPEN (with the worker's ``cosignature``), ESCROW_RELEASE and
+    ESCROW_REFUND only. The ledger checks the chain when it applies the op
+    (docs/LEDGER.md, "Delegation")."""
+    lid, c = _lid(ledger_id), op.to_c()
+    links = [_bytes(x, "chain") for x in chain]
+    n = len(links)
+    arr = (ctypes.c_char_p * max(n, 1))(*links)
+    lens = (ctypes.c_size_t * max(n, 1))(*[len(x) for x in links])
+    cs = None
+    if cosignature is not None:
+        cs = _sigs.ca_signature.from_buffer_copy(_bytes(cosignature, "cosignature", 64))
+    dp = delegate._p()
+    out = out_bytes(
+        lambda o, cap, m: F.ca_ledger_op_sign_delegated(
+            _byref(lid), _byref(c), dp, _byref(cs) if cs is not None else None,
+            ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p)), lens, n, o, cap, m),
+        _C["CA_LEDGER_DELEGATED_OP_MAX_BYTES"],
+    )
+    del arr, links
+    return out
 
 
 def op_decode(msg: BytesLike) -> LedgerOp:
@@ -607,6 +662,27 @@ class Ledger(Handle):
             bytes(k.identifier), bytes(k.key), int(k.sequence), bytes(k.digest), bytes(k.next),
             int(k.time), int(k.seq), int(k.position), int(k.now),
         )
+
+    def delegation(self, delegation_id: BytesLike) -> DelegationRecord:
+        """The ledger's record of a delegation id (spent, nonce, expiry);
+        :class:`~cyberagent.Error` with CA_ERR_LEDGER_UNKNOWN_DELEGATION when
+        no applied op used it or its record was dropped."""
+        h = _sigs.ca_hash.from_buffer_copy(_bytes(delegation_id, "delegation_id", 32))
+        d = _sigs.ca_ledger_delegation_info(version=_C["CA_LEDGER_DELEGATION_INFO_VERSION"])
+        self._locked(lambda p: check(F.ca_ledger_delegation(p, _byref(h), _byref(d))))
+        return DelegationRecord(int(d.spent), int(d.total_cap), int(d.nonce), int(d.expires_at))
+
+    def revocation(self, delegation_id: BytesLike, revoker: BytesLike) -> Optional[int]:
+        """When the ledger drops its REVOKE of ``delegation_id`` by ``revoker``
+        (ms), or None when it holds none."""
+        h = _sigs.ca_hash.from_buffer_copy(_bytes(delegation_id, "delegation_id", 32))
+        r = _sigs.ca_agent_id.from_buffer_copy(_bytes(revoker, "revoker", 32))
+        until = ctypes.c_uint64()
+        st = self._locked(lambda p: F.ca_ledger_revocation(p, _byref(h), _byref(r), _byref(until)))
+        if st == _C["CA_ERR_LEDGER_UNKNOWN_DELEGATION"]:
+            return None
+        check(st)
+        return int(until.value)
 
     def totals(self) -> Totals:
         t = _sigs.ca_ledger_totals(version=_C["CA_LEDGER_TOTALS_VERSION"])

@@ -104,7 +104,7 @@ class TestLedgerLog(unittest.TestCase):
         log = self.make()
         log.led.apply_log(log.entries)
         snap = log.led.snapshot_export()
-        self.assertEqual(len(Ledger(authority=log.auth.public_key).snapshot_export()), 188)
+        self.assertEqual(len(Ledger(authority=log.auth.public_key).snapshot_export()), 196)
         copy = Ledger.from_snapshot(snap, authority=log.auth.public_key)
         self.assertEqual(copy.state_hash(), log.led.state_hash())
         self.assertEqual(copy.log_position(), log.led.log_position())

@@ -16,6 +16,7 @@ _byref = ctypes.byref
 # Structs the caller versions; structs passed with an element size.
 VERSIONED = [
     "ca_ledger_op", "ca_ledger_account_info", "ca_ledger_escrow_info", "ca_ledger_totals",
+    "ca_ledger_delegation_info",
     "ca_reputation_stats", "ca_routing_weights", "ca_routing_agent_info", "ca_task_content",
     "ca_task_request", "ca_task_bid", "ca_task_award", "ca_task_result", "ca_task_receipt",
     "ca_task_cancel", "ca_task_dispute",
@@ -40,7 +41,8 @@ class StructRule(unittest.TestCase):
             i = _sigs.ca_ledger_account_info(version=bad)
             st = led._locked(lambda p: F.ca_ledger_account(p, _byref(a), _byref(i)))
             self.assertEqual(st, _C["CA_ERR_UNSUPPORTED"])
-            op = _sigs.ca_ledger_op(version=bad, type=_C["CA_LEDGER_OP_MINT"])
+            op = _sigs.ca_ledger_op(version=bad and _C["CA_LEDGER_OP_VERSION"] + 1,
+                                    type=_C["CA_LEDGER_OP_MINT"])
             st = led._locked(lambda p: F.ca_ledger_apply(p, _byref(op), 1, None))
             self.assertEqual(st, _C["CA_ERR_UNSUPPORTED"])
             with self.assertRaises(cyberagent.UnsupportedError):

@@ -437,6 +437,8 @@ pub const CA_ERR_LEDGER_OPTIONS_MISMATCH: ca_status = -417;
 pub const CA_ERR_LEDGER_NO_STAKE: ca_status = -418;
 pub const CA_ERR_LEDGER_EVIDENCE_EXPIRED: ca_status = -419;
 pub const CA_ERR_LEDGER_STALE_POSITION: ca_status = -420;
+pub const CA_ERR_LEDGER_CAP_EXCEEDED: ca_status = -421;
+pub const CA_ERR_LEDGER_UNKNOWN_DELEGATION: ca_status = -422;
 pub const CA_ERR_LEDGER_SELF_DEALING: ca_status = -413;
 pub const CA_ERR_LEDGER_TOO_EARLY: ca_status = -410;
 pub const CA_ERR_LEDGER_TOO_LATE: ca_status = -411;
@@ -450,11 +452,17 @@ pub const CA_LEDGER_ESCROW_SPLIT: u32 = 4;
 pub const CA_LEDGER_EVIDENCE_DISPUTE: u32 = 3;
 pub const CA_LEDGER_EVIDENCE_EQUIVOCATION: u32 = 1;
 pub const CA_LEDGER_EVIDENCE_MISSED_DEADLINE: u32 = 2;
-pub const CA_LEDGER_OPTIONS_VERSION: u32 = 3;
+pub const CA_LEDGER_OPTIONS_VERSION: u32 = 4;
 pub const CA_LEDGER_UNBONDING_DELAY_DEFAULT: u32 = 1814400000;
 pub const CA_LEDGER_MAX_EVIDENCE_AGE_DEFAULT: u32 = 1814400000;
 pub const CA_LEDGER_MAX_ESCROW_DURATION_DEFAULT: u32 = 2592000000;
 pub const CA_LEDGER_MAX_ESCROWS_PER_HIRER_DEFAULT: u32 = 65536;
+pub const CA_LEDGER_MAX_DELEGATION_RECORDS_DEFAULT: u32 = 1048576;
+pub const CA_LEDGER_MAX_DELEGATION_LIFETIME_DEFAULT: u64 = 31536000000;
+pub const CA_LEDGER_DELEGATED_OP_MAX_BYTES: usize = 16384;
+pub const CA_LEDGER_DELEGATION_INFO_VERSION: u32 = 1;
+pub const CA_LEDGER_CAPABILITY_TRANSFER: &str = "ledger.transfer";
+pub const CA_LEDGER_CAPABILITY_ESCROW: &str = "ledger.escrow";
 pub const CA_LEDGER_JAIL_EQUIVOCATION_DEFAULT: u64 = 604800000;
 pub const CA_LEDGER_MAX_ACCOUNTS_DEFAULT: u32 = 16777216;
 pub const CA_LEDGER_MAX_ESCROWS_DEFAULT: u32 = 16777216;
@@ -467,7 +475,7 @@ pub const CA_LEDGER_VICTIM_SHARE_PPM_DEFAULT: u32 = 400000;
 pub const CA_LEDGER_ESCROW_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_ACCOUNT_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_TOTALS_VERSION: u32 = 1;
-pub const CA_LEDGER_OP_VERSION: u32 = 1;
+pub const CA_LEDGER_OP_VERSION: u32 = 2;
 pub const CA_LEDGER_OPEN_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_LOG_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_BOND: u32 = 3;
@@ -484,6 +492,7 @@ pub const CA_LEDGER_KEY_INFO_VERSION: u32 = 1;
 pub const CA_LEDGER_OP_TRANSFER: u32 = 2;
 pub const CA_LEDGER_OP_UNBOND: u32 = 4;
 pub const CA_LEDGER_OP_WITHDRAW: u32 = 5;
+pub const CA_LEDGER_OP_REVOKE: u32 = 12;
 pub const CA_LEDGER_PPM: u32 = 1000000;
 
 #[repr(C)]
@@ -500,6 +509,8 @@ pub struct ca_ledger_op {
     pub amount2: u64,
     pub deadline: u64,
     pub result: ca_hash,
+    /// Version 2: the leaf id of a delegated op's chain (zero for a direct op).
+    pub delegation: ca_hash,
 }
 
 #[repr(C)]
@@ -525,6 +536,9 @@ pub struct ca_ledger_options {
     pub max_evidence_age: u64,
     pub max_escrow_duration: u64,
     pub max_escrows_per_hirer: u32,
+    /// Version 4.
+    pub max_delegation_records: u32,
+    pub max_delegation_lifetime: u64,
 }
 
 #[repr(C)]
@@ -601,6 +615,16 @@ pub struct ca_ledger_key_info {
     pub seq: u64,
     pub position: u64,
     pub now: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ca_ledger_delegation_info {
+    pub version: c_uint,
+    pub spent: u64,
+    pub total_cap: u64,
+    pub nonce: u64,
+    pub expires_at: u64,
 }
 
 #[repr(C)]
@@ -705,6 +729,19 @@ extern "C" {
         out_cap: usize,
         out_len: *mut usize,
     ) -> ca_status;
+    pub fn ca_ledger_delegated_op_max_bytes() -> usize;
+    pub fn ca_ledger_op_sign_delegated(
+        ledger_id: *const ca_hash,
+        op: *const ca_ledger_op,
+        delegate: *const ca_identity,
+        cosig: *const ca_signature,
+        chain: *const *const u8,
+        chain_lens: *const usize,
+        count: usize,
+        out: *mut u8,
+        out_cap: usize,
+        out_len: *mut usize,
+    ) -> ca_status;
     pub fn ca_ledger_op_cosign_with_key(
         ledger_id: *const ca_hash,
         op: *const ca_ledger_op,
@@ -715,6 +752,17 @@ extern "C" {
         ledger: *const ca_ledger,
         account: *const ca_agent_id,
         out: *mut ca_ledger_key_info,
+    ) -> ca_status;
+    pub fn ca_ledger_delegation(
+        ledger: *const ca_ledger,
+        id: *const ca_hash,
+        out: *mut ca_ledger_delegation_info,
+    ) -> ca_status;
+    pub fn ca_ledger_revocation(
+        ledger: *const ca_ledger,
+        delegation: *const ca_hash,
+        revoker: *const ca_agent_id,
+        kept_until: *mut u64,
     ) -> ca_status;
     pub fn ca_ledger_open(
         out: *mut *mut ca_ledger,

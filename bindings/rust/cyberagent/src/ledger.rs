@@ -28,6 +28,9 @@ pub struct LedgerOp {
     pub deadline: u64,
     /// ESCROW_DELIVER only: the message id of the RESULT delivered.
     pub result: Hash,
+    /// The leaf id of the chain a delegated op carries (what [`LedgerOp::decode`]
+    /// reports; zero for a direct op). [`Ledger::apply`] refuses it non-zero.
+    pub delegation: Hash,
 }
 
 impl LedgerOp {
@@ -44,6 +47,7 @@ impl LedgerOp {
             amount2: self.amount2,
             deadline: self.deadline,
             result: sys::ca_hash { bytes: self.result },
+            delegation: sys::ca_hash { bytes: self.delegation },
         }
     }
 
@@ -59,6 +63,7 @@ impl LedgerOp {
             amount2: o.amount2,
             deadline: o.deadline,
             result: o.result.bytes,
+            delegation: o.delegation.bytes,
         }
     }
 
@@ -165,6 +170,42 @@ impl LedgerOp {
         // SAFETY: the identity lives for the call; sig is writable.
         check(unsafe { sys::ca_ledger_op_cosign_with_key(&lid, &c, key.as_ptr(), &mut sig) })?;
         Ok(sig.bytes)
+    }
+
+    /// Signed op bytes for `ledger_id` signed by `delegate` for the delegator
+    /// `self.signer`, carrying `chain`: the encoded delegations, root (issued
+    /// by the delegator) first, leaf (whose audience is `delegate`) last.
+    /// TRANSFER, ESCROW_OPEN (with the worker's `cosignature`), ESCROW_RELEASE
+    /// and ESCROW_REFUND only; the ledger checks the chain when it applies the
+    /// op (docs/LEDGER.md, "Delegation").
+    pub fn sign_delegated(
+        &self,
+        ledger_id: &Hash,
+        delegate: &Identity,
+        chain: &[&[u8]],
+        cosignature: Option<&[u8; 64]>,
+    ) -> Result<Vec<u8>> {
+        let c = self.to_c();
+        let lid = sys::ca_hash { bytes: *ledger_id };
+        let cs = cosignature.map(|b| sys::ca_signature { bytes: *b });
+        let cp = cs.as_ref().map_or(ptr::null(), |s| s as *const sys::ca_signature);
+        let ptrs: Vec<*const u8> = chain.iter().map(|l| l.as_ptr()).collect();
+        let lens: Vec<usize> = chain.iter().map(|l| l.len()).collect();
+        out_bytes(sys::CA_LEDGER_DELEGATED_OP_MAX_BYTES, |out, cap, n| unsafe {
+            // SAFETY: the chain's slices, identity and consent live for the call; out writable.
+            sys::ca_ledger_op_sign_delegated(
+                &lid,
+                &c,
+                delegate.as_ptr(),
+                cp,
+                ptrs.as_ptr(),
+                lens.as_ptr(),
+                chain.len(),
+                out,
+                cap,
+                n,
+            )
+        })
     }
 
     /// Strict decoder of signed op bytes (signatures not checked).
@@ -563,6 +604,32 @@ impl Ledger {
         // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
         check(unsafe { sys::ca_ledger_key_state(self.ptr.as_ptr(), &a, &mut out) })?;
         Ok(out)
+    }
+
+    /// The ledger's record of a delegation id (spent, total cap, the leaf nonce, expiry);
+    /// `CA_ERR_LEDGER_UNKNOWN_DELEGATION` when no applied op used it or it was dropped.
+    pub fn delegation(&self, id: &Hash) -> Result<sys::ca_ledger_delegation_info> {
+        let h = sys::ca_hash { bytes: *id };
+        // SAFETY: plain data.
+        let mut out: sys::ca_ledger_delegation_info = unsafe { std::mem::zeroed() };
+        out.version = sys::CA_LEDGER_DELEGATION_INFO_VERSION;
+        // SAFETY: live handle, valid pointers.
+        check(unsafe { sys::ca_ledger_delegation(self.ptr.as_ptr(), &h, &mut out) })?;
+        Ok(out)
+    }
+
+    /// When the ledger drops its REVOKE of `delegation` by `revoker` (ms), or
+    /// `None` when it holds none.
+    pub fn revocation(&self, delegation: &Hash, revoker: &PublicKey) -> Result<Option<u64>> {
+        let h = sys::ca_hash { bytes: *delegation };
+        let r = sys::ca_agent_id { bytes: *revoker };
+        let mut until = 0u64;
+        // SAFETY: live handle, valid pointers.
+        match unsafe { sys::ca_ledger_revocation(self.ptr.as_ptr(), &h, &r, &mut until) } {
+            sys::CA_OK => Ok(Some(until)),
+            sys::CA_ERR_LEDGER_UNKNOWN_DELEGATION => Ok(None),
+            other => Err(Error::from_status(other)),
+        }
     }
 
     /// The raw handle for read-only use by other modules, valid while `self` lives.

@@ -156,7 +156,7 @@ fn snapshot_bytes_and_restore() {
     let mut mem = Ledger::new(&log.opts).unwrap();
     mem.apply_log(&log.entries()).unwrap();
     let snap = mem.snapshot_export().unwrap();
-    assert_eq!(Ledger::new(&log.opts).unwrap().snapshot_export().unwrap().len(), 188);
+    assert_eq!(Ledger::new(&log.opts).unwrap().snapshot_export().unwrap().len(), 196);
     let mut copy = Ledger::from_snapshot(&log.opts, &snap).unwrap();
     assert_eq!(copy.state_hash().unwrap(), mem.state_hash().unwrap());
     let (a, b) = (mem.log_position().unwrap(), copy.log_position().unwrap());
