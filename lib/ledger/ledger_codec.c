@@ -919,7 +919,8 @@ static __attribute__((cold, noinline)) ca_status
 apply_trusted_v1(ca_ledger *l, const ca_ledger_op *op, uint64_t now, uint64_t pos)
 {
     ca_ledger_op newer;
-    cai_ledger_op_in(op, &newer);
+    cai_ledger_op_in(op, &newer); /* delegation all zero */
+    newer.version = CA_LEDGER_OP_VERSION;
     return cai_ledger_apply_trusted(l, &newer, now, pos);
 }
 
