@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first quick-start command: installs what is missing, builds the
-# release preset, walks through the `cyberagent` CLI, and ends with the hiring
-# demo (examples/hire): a dozen agents hiring each other in one process.
+# release preset, walks through the `cyberagent` CLI, shows a hire through a
+# delegate (examples/hire_delegated), and ends with the hiring demo
+# (examples/hire): a dozen agents hiring each other in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/deps.sh
@@ -48,6 +49,13 @@ show "flip one byte of task.env, then: cyberagent verify"
 python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; sys.stdout.buffer.write(b)' \
   "$demo/task.env" >"$demo/tampered.env"
 "$cli" verify --now "$now" <"$demo/tampered.env" 2>&1 || echo "(exit status $?: rejected)"
+
+echo
+echo "=== hiring through a delegate: alice signs her sub-agent scout a capped budget,"
+echo "    scout hires bob for her; the cap, then alice's revocation, stop scout"
+echo "    (source: examples/hire_delegated/hire_delegated.c) ==="
+echo
+"$PWD/build/release/examples/hire_delegated/hire_delegated"
 
 echo
 echo "=== the hiring demo: agents hire agents (source: examples/hire/, data flow:"

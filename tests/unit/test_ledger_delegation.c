@@ -1073,6 +1073,28 @@ static void test_options_v4(void **state)
     assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_options_id(&v4, &b));
 }
 
+/* The check holds a chain to 1 .. CA_DELEGATION_MAX_DEPTH links itself (the decoder gives no
+ * other length): 0 links and one too many answer CA_ERR_INVALID_ARGUMENT and change nothing.
+ * Before, 0 links read an unwritten info[0] (gcc -O3 -Werror refused to build the release
+ * preset over it) and MAX_DEPTH + 1 wrote past info[]. */
+static void test_check_chain_length(void **state)
+{
+    (void)state;
+    ca_ledger_options o = opts();
+    ca_ledger *l = world(&o);
+    ca_hash before, after;
+    assert_ok(ca_ledger_state_hash(l, &before));
+    cai_dlg_ctx d;
+    memset(&d, 0, sizeof d);
+    const ca_ledger_op op = transfer(DLG, X, 1, 1);
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_ledger_dlg_check(l, &d, &op, T0));
+    d.count = CA_DELEGATION_MAX_DEPTH + 1;
+    assert_status(CA_ERR_INVALID_ARGUMENT, cai_ledger_dlg_check(l, &d, &op, T0));
+    assert_ok(ca_ledger_state_hash(l, &after));
+    assert_memory_equal(before.bytes, after.bytes, sizeof before.bytes);
+    ca_ledger_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1080,6 +1102,7 @@ int main(void)
         cmocka_unit_test(test_check_order),         cmocka_unit_test(test_adversarial_chains),
         cmocka_unit_test(test_revocation_position), cmocka_unit_test(test_records_bounded),
         cmocka_unit_test(test_differential),        cmocka_unit_test(test_options_v4),
+        cmocka_unit_test(test_check_chain_length),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
