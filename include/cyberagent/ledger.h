@@ -585,6 +585,10 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_sign(const ca_hash *ledger_id, const 
  * (the requester), counterparty = the awarded worker, ref = the award's
  * message id, amount = its price, amount2 = its collateral, deadline = its
  * deadline. `award` must be an AWARD (else the error of ca_task_msg_award).
+ * A requester acting under a delegation (task.h, ca_task_side: `delegated`)
+ * pays from its delegator's account: set op_out->signer to the side's
+ * `principal` before the worker consents, and sign with
+ * ca_ledger_op_sign_delegated (examples/hire_delegated).
  */
 CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_open(ca_ledger_op *op_out,
                                                        const ca_task_msg *award);
