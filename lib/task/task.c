@@ -244,8 +244,8 @@ static ca_status judge_chain(const ca_task *t, const cai_task_msg_view *m, const
     if (st != CA_OK) {
         char why[200];
         (void)snprintf(why, sizeof why, "%s", ca_last_error());
-        return cai_fail(st, "%s under a delegation chain that does not hold: %s",
-                        cai_task_kind_word(m->kind), why);
+        return cai_fail(st, "%s under a chain that does not hold: %s", cai_task_kind_word(m->kind),
+                        why);
     }
     if (memcmp(info.delegate.bytes, m->sender->bytes, CA_AGENT_ID_BYTES) != 0)
         return cai_fail(CA_ERR_DELEGATION_AUDIENCE,
