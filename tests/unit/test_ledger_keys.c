@@ -1139,13 +1139,207 @@ static void test_account_of_key_cost(void **state)
     ca_ledger_free(l);
 }
 
+/* ------------------------------------------------ routing and reputation follow the identity */
+
+/* A card for `key`, offering "job.run" at price 100 and claiming `stake`. */
+static ca_card *card_of(const ca_identity *key, uint64_t seq, uint64_t stake)
+{
+    const ca_card_capability caps[] = {{"job.run", 100, 0}};
+    ca_card_params p;
+    assert_ok(ca_card_params_init(&p, CA_CARD_PARAMS_VERSION));
+    p.name = "worker";
+    p.endpoint = "nats://worker";
+    p.stake = stake;
+    p.not_before = NOW - 1000;
+    p.not_after = NOW + 3600000;
+    p.sequence = seq;
+    p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
+    p.capability_count = 1;
+    p.created_at = NOW;
+    uint8_t buf[1024];
+    size_t len = 0;
+    assert_ok(ca_card_sign(key, &p, buf, sizeof buf, &len, NULL));
+    ca_card *card = NULL;
+    assert_ok(ca_card_open(&card, buf, len, NOW, NULL));
+    return card;
+}
+
+static ca_routing_agent_info routed(const ca_routing *rt, const ca_agent_id *agent)
+{
+    ca_routing_agent_info i = {.version = CA_ROUTING_AGENT_INFO_VERSION};
+    assert_ok(ca_routing_get(rt, agent, &i));
+    return i;
+}
+
+/* "job.run" ranked with min_stake 1: the agents in order, their number. */
+static size_t ranked(const ca_routing *rt, ca_agent_id *out)
+{
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "job.run";
+    q.capability_len = 7;
+    q.now = NOW;
+    q.min_stake = 1;
+    ca_routing_result r[4];
+    size_t n = 0;
+    assert_ok(ca_routing_select(rt, &q, r, sizeof r[0], 4, &n));
+    for (size_t i = 0; i < n; i++)
+        out[i] = r[i].agent;
+    return n;
+}
+
+static uint32_t ppm_of(const ca_reputation *rep, const ca_agent_id *id)
+{
+    ca_reputation_score sc;
+    assert_ok(ca_reputation_get(rep, id, &sc, sizeof sc));
+    double e = sc.expected * (double)CA_LEDGER_PPM + 0.5;
+    return e >= (double)CA_LEDGER_PPM ? CA_LEDGER_PPM : (uint32_t)e;
+}
+
+/* After A rotates from k0 to k1, its card signed by k1 ranks in routing with A's stake and
+ * score (ca_routing_sync_stakes resolves the key to the account, ca_routing_sync_reputation
+ * reads the account's score); its card signed by k0 is dropped at the sync, and again if it
+ * comes back; reputation's stake sync gives a rating of k1 A's stake once. */
+static void test_routing_follows_identity(void **state)
+{
+    (void)state;
+    fx f;
+    fx_new(&f);
+    ca_identity *kc = key_n(60);
+    const ca_agent_id C = id_of(kc), H = fake(0x48), K0 = f.A, K1 = id_of(f.k1);
+    mint(f.l, &C, 1000);
+    ca_ledger_op b = mkop(CA_LEDGER_OP_BOND, &f.A);
+    b.amount = 300;
+    trusted(f.l, b, NOW);
+    b = mkop(CA_LEDGER_OP_BOND, &C);
+    b.amount = 100;
+    trusted(f.l, b, NOW);
+    /* Reputation keeps ratings under accounts (ca_reputation_add_settled): A rated well, C
+     * badly, by H. */
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, NULL));
+    for (uint8_t i = 0; i < 6; i++) {
+        ca_hash task;
+        memset(task.bytes, i, sizeof task.bytes);
+        assert_ok(ca_reputation_add_rating(rep, &task, &H, &f.A, 100, 100, NOW + i));
+        task.bytes[0] = 0xC0;
+        assert_ok(ca_reputation_add_rating(rep, &task, &H, &C, 0, 100, NOW + i));
+    }
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, NOW));
+    assert_ok(ca_reputation_update(rep, NOW + 10, NULL));
+    const uint32_t a_ppm = ppm_of(rep, &f.A), c_ppm = ppm_of(rep, &C);
+    assert_true(a_ppm > c_ppm);
+
+    ca_routing_options ro;
+    assert_ok(ca_routing_options_init(&ro, CA_ROUTING_OPTIONS_VERSION));
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &ro));
+    ca_card *old_card = card_of(f.k0, 1, 0), *new_card = card_of(f.k1, 1, 0);
+    ca_card *c_card = card_of(kc, 1, 0);
+    assert_ok(ca_routing_add_card(rt, old_card, NOW));
+    assert_ok(ca_routing_add_card(rt, c_card, NOW));
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW));
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    assert_int_equal(routed(rt, &K0).stake, 300);
+    assert_int_equal(routed(rt, &K0).reputation_ppm, a_ppm);
+
+    /* Inception, then the rotation to k1; the owner publishes its card signed by k1. */
+    sop s = key_event_op(f.l, &f.A, f.inc, f.inc_len, f.k0);
+    assert_ok(submit(f.l, &s, NOW + 1));
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW)); /* bound, not rotated: nothing changes */
+    assert_int_equal(routed(rt, &K0).stake, 300);
+    s = key_event_op(f.l, &f.A, f.rot, f.rot_len, f.k1);
+    assert_ok(submit(f.l, &s, NOW + 10));
+    assert_ok(ca_routing_add_card(rt, new_card, NOW));
+    /* Before the syncs: the new card has its claimed stake (0) and the default reputation. */
+    ca_routing_agent_info i1 = routed(rt, &K1);
+    assert_int_equal(i1.stake, 0);
+    assert_int_equal(i1.reputation_ppm, ro.default_reputation_ppm);
+    ca_agent_id order[4];
+    size_t n = ranked(rt, order);
+    assert_int_equal(n, 2); /* k0's card (stake 300) and C's; k1's has none */
+    assert_memory_equal(order[0].bytes, K0.bytes, 32);
+
+    /* The syncs: k1's card gets A's stake and score, k0's card is dropped. */
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW));
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, NOW));
+    assert_ok(ca_reputation_update(rep, NOW + 20, NULL));
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    i1 = routed(rt, &K1);
+    assert_int_equal(i1.stake, 300);
+    assert_int_equal(i1.stake_from_ledger, 1);
+    assert_int_equal(i1.reputation_ppm, ppm_of(rep, &f.A));
+    assert_int_equal(i1.reputation_ppm, a_ppm);
+    ca_routing_agent_info gone = {.version = CA_ROUTING_AGENT_INFO_VERSION};
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_get(rt, &K0, &gone));
+    assert_int_equal(ca_routing_count(rt), 2);
+    n = ranked(rt, order);
+    assert_int_equal(n, 2);
+    assert_memory_equal(order[0].bytes, K1.bytes, 32); /* A's stake and score rank it first */
+    assert_memory_equal(order[1].bytes, C.bytes, 32);
+    assert_int_equal(routed(rt, &C).stake, 100);
+    assert_int_equal(routed(rt, &C).reputation_ppm, c_ppm);
+    /* The old key's card, added again (adding reads no ledger), is dropped at the next sync. */
+    assert_ok(ca_routing_add_card(rt, old_card, NOW));
+    assert_int_equal(ca_routing_count(rt), 3);
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_get(rt, &K0, &gone));
+    assert_int_equal(ca_routing_count(rt), 2);
+    assert_int_equal(routed(rt, &K1).stake, 300);
+    /* A replaced card of k1 keeps A's stake and score. */
+    ca_card *new_card2 = card_of(f.k1, 2, 0);
+    assert_ok(ca_routing_add_card(rt, new_card2, NOW));
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    assert_int_equal(routed(rt, &K1).stake, 300);
+    assert_int_equal(routed(rt, &K1).reputation_ppm, a_ppm);
+
+    /* Reputation: A keeps its stake (ratings are filed under it); k1 rated as well gets none
+     * (the identity's stake is counted once, under its account) ... */
+    ca_reputation_score sc;
+    assert_ok(ca_reputation_get(rep, &f.A, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 300);
+    ca_hash t9;
+    memset(t9.bytes, 0x99, sizeof t9.bytes);
+    assert_ok(ca_reputation_add_rating(rep, &t9, &H, &K1, 100, 100, NOW + 30));
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, NOW));
+    assert_ok(ca_reputation_update(rep, NOW + 40, NULL));
+    assert_ok(ca_reputation_get(rep, &K1, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 0);
+    assert_ok(ca_reputation_get(rep, &f.A, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 300);
+    /* ... and in a handle that knows k1 only, k1 gets A's stake. */
+    ca_reputation *rep2 = NULL;
+    assert_ok(ca_reputation_new(&rep2, NULL));
+    assert_ok(ca_reputation_add_rating(rep2, &t9, &H, &K1, 100, 100, NOW + 30));
+    assert_ok(ca_reputation_sync_stakes(rep2, f.l, NOW));
+    assert_ok(ca_reputation_update(rep2, NOW + 40, NULL));
+    assert_ok(ca_reputation_get(rep2, &K1, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 300);
+
+    ca_reputation_free(rep2);
+    ca_card_free(new_card2);
+    ca_card_free(old_card);
+    ca_card_free(new_card);
+    ca_card_free(c_card);
+    ca_routing_free(rt);
+    ca_reputation_free(rep);
+    ca_identity_free(kc);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_recovery_drill), cmocka_unit_test(test_inception_rules),
-        cmocka_unit_test(test_rotation_rules), cmocka_unit_test(test_old_keys_sign_nothing),
-        cmocka_unit_test(test_rotation_cost),  cmocka_unit_test(test_max_sizes_and_v5),
-        cmocka_unit_test(test_account_of_key), cmocka_unit_test(test_account_of_key_cost),
+        cmocka_unit_test(test_recovery_drill),
+        cmocka_unit_test(test_inception_rules),
+        cmocka_unit_test(test_rotation_rules),
+        cmocka_unit_test(test_old_keys_sign_nothing),
+        cmocka_unit_test(test_rotation_cost),
+        cmocka_unit_test(test_max_sizes_and_v5),
+        cmocka_unit_test(test_account_of_key),
+        cmocka_unit_test(test_account_of_key_cost),
+        cmocka_unit_test(test_routing_follows_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
