@@ -779,7 +779,9 @@ CA_API CA_NODISCARD ca_status ca_ledger_submit_evidence(ca_ledger *ledger, const
  *   (CA_ERR_KEY_EVENT_ORDER); its key is the committed one
  *   (CA_ERR_KEY_NOT_COMMITTED: a thief holding the current key cannot
  *   rotate); its time is not before the last event's and its key is neither
- *   the current key nor the account id (CA_ERR_KEY_EVENT_ORDER).
+ *   the current key nor the account id nor the current key of another
+ *   account that has rotated (CA_ERR_KEY_EVENT_ORDER: a key signs for one
+ *   identity at most).
  * - THE RULE: from the KEY_EVENT's place in the ledger's order on (its log
  *   position under ca_ledger_apply_log; its place in apply order otherwise)
  *   every signed op for a bound account is verified with the record's
@@ -849,6 +851,32 @@ typedef struct ca_ledger_key_info {
 CA_API CA_NODISCARD ca_status ca_ledger_key_state(const ca_ledger *ledger,
                                                   const ca_agent_id *account,
                                                   ca_ledger_key_info *out);
+
+/*
+ * The account `key` signs for now: what routing and reputation ask to give a
+ * card signed by an identity's current key its account's stake and score
+ * (docs/LEDGER.md "Key rotation", "Which account a key speaks for").
+ * Answers, in this order:
+ * - CA_ERR_INVALID_ARGUMENT: a NULL argument;
+ * - CA_OK, *account_out = the account, when `key` is the current key of an
+ *   account that has rotated (its record's sequence >= 1), whatever else the
+ *   key is (an account of its own too: the identity's account wins);
+ * - CA_ERR_KEY_ROTATED when `key` is the id of an account whose record has
+ *   rotated to another key: the replaced key speaks for nothing;
+ * - CA_OK, *account_out = key, when `key` is an account otherwise (never
+ *   bound, or bound and not rotated: its id is its key);
+ * - CA_ERR_LEDGER_UNKNOWN_ACCOUNT otherwise, including a key replaced by a
+ *   later rotation that is no account (the ledger keeps no history).
+ * A key is the current key of at most one rotated account (the KEY_EVENT row
+ * refuses a rotation to a key that already is one). *account_out is written
+ * on CA_OK only. O(1) expected: at most three id-map lookups (a reverse
+ * index from current keys to accounts, kept with the key records; derived
+ * state, not part of the state hash or the snapshot bytes), the history
+ * never walked.
+ */
+CA_API CA_NODISCARD ca_status ca_ledger_account_of_key(const ca_ledger *ledger,
+                                                       const ca_agent_id *key,
+                                                       ca_agent_id *account_out);
 
 /* ---- queries ---- */
 

@@ -202,6 +202,14 @@ CA_API CA_NODISCARD ca_status ca_reputation_set_stake(ca_reputation *rep, const 
  * until released). The ledger becomes the only source of stakes: values set
  * with ca_reputation_set_stake are overwritten. Agents the ledger knows but
  * the handle does not are not added (register them with set_stake first).
+ * After a key rotation (ledger.h, ca_ledger_account_of_key): an agent that
+ * is an account gets that account's stake, the account of a rotated identity
+ * included (ca_reputation_add_settled files ratings under it); an agent that
+ * is the current key of a rotated identity gets its account's stake when the
+ * handle does not know the account, else 0 (an identity's stake is counted
+ * once, under its account); the ledger's precedence holds (a key that is
+ * both its own account and a rotated identity's current key is the
+ * identity's).
  * O(agents) lookups. Used by the teleport vector at the next update.
  * THREAD SAFETY: reads `ledger`; no other call may use that ledger meanwhile.
  */

@@ -362,7 +362,7 @@ CA_API ca_status ca_routing_set_evidence(ca_routing *rt, const ca_agent_id *agen
 CA_API ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, uint64_t stake);
 
 /*
- * Stakes of every registered agent from `ledger`, as of now_ms, exactly as
+ * Stakes of every registered agent from `ledger`, as of now_ms, as
  * ca_reputation_sync_stakes reads them: bonded + unbonding (saturating), 0
  * for an agent without a ledger account, and 0 while the ledger jails the
  * agent (jailed_until > now_ms). Each value counts as set with
@@ -370,6 +370,19 @@ CA_API ca_status ca_routing_set_stake(ca_routing *rt, const ca_agent_id *agent, 
  * query with min_stake >= 1 excludes jailed and unbonded agents until the
  * next sync after their release. Cannot fail once the arguments are checked.
  * O(postings), no allocation.
+ * Keys, not accounts, sign cards: each agent's principal (the agent, or a
+ * delegate's delegator) is resolved with ca_ledger_account_of_key first
+ * (docs/ROUTING.md "Cards after a key rotation"):
+ * - the current key of an identity that has rotated gets its ACCOUNT's stake
+ *   (and, at the next ca_routing_sync_reputation, its account's score);
+ * - an account's own key gets its account's stake, as before;
+ * - a key the ledger answers CA_ERR_KEY_ROTATED for (the id of an account
+ *   whose key has rotated away: it speaks for nothing) is REMOVED from the
+ *   registry, as ca_routing_remove would (ca_routing_count drops; adding its
+ *   card again registers it until the next sync);
+ * - any other key gets 0.
+ * The account resolved here is kept with the agent (across a replacement of
+ * its card that acts for the same principal) until the next sync.
  * THREAD SAFETY: needs exclusive access to `rt`; reads `ledger`, which no
  * other call may use meanwhile.
  */
@@ -378,7 +391,10 @@ CA_API CA_NODISCARD ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_le
 
 /*
  * Reputation and Beta evidence of every registered agent that `rep` knows,
- * from its scores as of its last update (ca_reputation_get):
+ * from its scores as of its last update (ca_reputation_get). The id looked
+ * up is the account the last ca_routing_sync_stakes resolved for the agent
+ * (a rotated identity's current key: its account, under which reputation
+ * files ratings), before any such sync the agent's principal:
  *     reputation_ppm = round(expected * CA_LEDGER_PPM), at most CA_LEDGER_PPM
  *     positive_milli = floor(positive * 1000), negative_milli = floor(negative * 1000)
  * (what ca_routing_set_reputation and ca_routing_set_evidence would set).

@@ -148,6 +148,11 @@ typedef struct cai_ledger_keys {
     cai_keyrec *recs;
     uint32_t n, cap;
     cai_idmap index; /* account id -> record; at most max_accounts entries */
+    /* A rotated record's (sequence >= 1) current key -> the record: derived state (kept by
+     * the commit, journal replay and snapshot load; neither hashed nor in the snapshot), at
+     * most one entry a record. Its keys are unique: a rotation to a key that is already
+     * another record's current key is refused (the KEY_EVENT row). */
+    cai_idmap by_key;
     /* The event of the KEY_EVENT op being applied (set around one apply by the signed path
      * and journal replay; NULL otherwise) and that op's log position. */
     const ca_key_event_info *pending;
@@ -371,8 +376,20 @@ size_t cai_ledger_keys_memory(const ca_ledger *l);
  * account has no key history. *rotated: 1 when the history has a rotation (sequence >= 1).
  * One record lookup at most (none while no account is bound). */
 const ca_agent_id *cai_ledger_signing_key(ca_ledger *l, const ca_agent_id *account, int *rotated);
-/* Room for one more key record (before a KEY_EVENT changes anything). */
+/* Room for one more key record and reverse index entry (before a KEY_EVENT changes anything). */
 ca_status cai_ledger_keys_reserve(ca_ledger *l);
+/*
+ * The account `key` signs for now (ledger.h, ca_ledger_account_of_key), without recording an
+ * error: CAI_KEY_SIGNS with *account set (CA_OK there), CAI_KEY_REPLACED (CA_ERR_KEY_ROTATED)
+ * or CAI_KEY_UNKNOWN (CA_ERR_LEDGER_UNKNOWN_ACCOUNT). At most three map lookups (reverse
+ * index, accounts, key records), none in the key maps while they are empty; `probes` (may be
+ * NULL) receives the reverse index's slots visited.
+ */
+#define CAI_KEY_SIGNS    0
+#define CAI_KEY_REPLACED 1
+#define CAI_KEY_UNKNOWN  2
+int cai_ledger_account_of_key(const ca_ledger *l, const ca_agent_id *key, ca_agent_id *account,
+                              uint64_t *probes);
 /* Adds every key record's digest to sum (ca_ledger_check), and checks the records. */
 ca_status cai_ledger_keys_check(ca_ledger *l, uint64_t sum[4]);
 /* A KEY_EVENT's event bytes opened for the ledger: ca_key_event_open, failures answered

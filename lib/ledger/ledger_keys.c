@@ -13,6 +13,13 @@
  * Records are part of the state hash (a sum term each), the snapshot (format
  * 6, a section after the evidence keys) and, through the KEY_EVENT ops and
  * their event bytes, the journal.
+ *
+ * The reverse index (keys.by_key) files every rotated record under its
+ * current key, so "which account does this key sign for now?"
+ * (ca_ledger_account_of_key: routing and reputation resolve a card's key
+ * with it) is one lookup too. It is derived state: the commit keeps it, journal
+ * replay rebuilds it through the commit, snapshot load through the records;
+ * it is neither hashed nor written.
  */
 #include <stdlib.h>
 
@@ -26,7 +33,8 @@
 ca_status cai_ledger_keys_init(ca_ledger *l)
 {
     memset(&l->keys, 0, sizeof l->keys);
-    return cai_idmap_init(&l->keys.index, l->opts.max_accounts);
+    ca_status st = cai_idmap_init(&l->keys.index, l->opts.max_accounts);
+    return st != CA_OK ? st : cai_idmap_init(&l->keys.by_key, l->opts.max_accounts);
 }
 
 void cai_ledger_keys_free(ca_ledger *l)
@@ -34,16 +42,30 @@ void cai_ledger_keys_free(ca_ledger *l)
     free(l->keys.recs);
     l->keys.recs = NULL;
     cai_idmap_free(&l->keys.index);
+    cai_idmap_free(&l->keys.by_key);
 }
 
 size_t cai_ledger_keys_memory(const ca_ledger *l)
 {
-    return (size_t)l->keys.cap * sizeof(cai_keyrec) + cai_idmap_memory_bytes(&l->keys.index);
+    return (size_t)l->keys.cap * sizeof(cai_keyrec) + cai_idmap_memory_bytes(&l->keys.index) +
+           cai_idmap_memory_bytes(&l->keys.by_key);
 }
 
 static uint32_t rec_find(const ca_ledger *l, const ca_agent_id *account)
 {
     return cai_idmap_find(&l->keys.index, l->keys.recs, sizeof(cai_keyrec), account->bytes);
+}
+
+/* The rotated record whose current key is `key` (CAI_IDMAP_NONE: none); the reverse index reads
+ * each record's `key` field. */
+static uint32_t rec_find_key(const ca_ledger *l, const ca_agent_id *key, uint64_t *probes)
+{
+    const cai_idmap *m = &l->keys.by_key;
+    if (m->count == 0)
+        return CAI_IDMAP_NONE;
+    return cai_idmap_find_hashed(m, (const uint8_t *)l->keys.recs + offsetof(cai_keyrec, key),
+                                 sizeof(cai_keyrec), key->bytes, cai_idmap_hash(m, key->bytes),
+                                 probes);
 }
 
 const ca_agent_id *cai_ledger_signing_key(ca_ledger *l, const ca_agent_id *account, int *rotated)
@@ -63,7 +85,9 @@ ca_status cai_ledger_keys_reserve(ca_ledger *l)
 {
     ca_status st = cai_array_grow((void **)&l->keys.recs, &l->keys.cap, (uint64_t)l->keys.n + 1,
                                   sizeof(cai_keyrec), l->opts.max_accounts);
-    return st != CA_OK ? st : cai_idmap_reserve(&l->keys.index, 1);
+    if (st == CA_OK)
+        st = cai_idmap_reserve(&l->keys.index, 1);
+    return st != CA_OK ? st : cai_idmap_reserve(&l->keys.by_key, 1);
 }
 
 /* A record's term of the state hash: every replicated field; seq and position stay out, as the
@@ -104,15 +128,26 @@ ca_status cai_ledger_keys_check(ca_ledger *l, uint64_t sum[4])
     uint8_t d[32];
     if (l->keys.index.count != l->keys.n || l->keys.n > l->n_accounts)
         return cai_fail(CA_ERR_LEDGER_INVARIANT, "key record count mismatch");
+    uint32_t rotated = 0;
     for (uint32_t i = 0; i < l->keys.n; i++) {
         const cai_keyrec *r = &l->keys.recs[i];
         if (rec_find(l, &r->account) != i)
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "key record %u not found by its account", i);
+        /* The reverse index: every rotated record under its current key, and nothing else
+         * (with the count below, a stale or foreign entry would show). */
+        rotated += r->sequence > 0;
+        if (r->sequence > 0 && rec_find_key(l, &r->key, NULL) != i)
+            return cai_fail(CA_ERR_LEDGER_INVARIANT,
+                            "key record %u is not found by its current key", i);
         if (!rec_ok(l, r) || r->seq > l->seq || r->position > l->log_pos)
             return cai_fail(CA_ERR_LEDGER_INVARIANT, "key record %u inconsistent", i);
         rec_digest(r, d);
         cai_ledger_sum_add(sum, d, 0);
     }
+    if (l->keys.by_key.count != rotated)
+        return cai_fail(CA_ERR_LEDGER_INVARIANT,
+                        "the reverse key index holds %u entries for %u rotated records",
+                        l->keys.by_key.count, rotated);
     return CA_OK;
 }
 
@@ -153,7 +188,7 @@ const cai_ledger_check cai_ledger_key_event_rows[CAI_KEY_EVENT_CHECKS] = {
         "a rotation: its key is the one the account's last event committed to"),
     ROW(CA_ERR_KEY_EVENT_ORDER,
         "a rotation: its time ≥ the last event's, and its key is neither the current key nor "
-        "the account id"),
+        "the account id nor the current key of another account that has rotated"),
 };
 
 #define CHECK(ok, ...)                                                                             \
@@ -195,8 +230,10 @@ ca_status cai_ledger_key_event_check(ca_ledger *l, const ca_ledger_op *op, uint3
     CHECK(committed && cai_eq32(c.bytes, r->next.bytes),
           "the rotation's key is not the one the last event committed to");
     CHECK(ev->time >= r->time && !cai_eq32(ev->key.bytes, r->key.bytes) &&
-              !cai_eq32(ev->key.bytes, r->account.bytes),
-          "the rotation is dated before the last event, or brings back a key of the history");
+              !cai_eq32(ev->key.bytes, r->account.bytes) &&
+              rec_find_key(l, &ev->key, NULL) == CAI_IDMAP_NONE,
+          "the rotation is dated before the last event, brings back a key of the history, or "
+          "takes a key that signs for another account already");
     *k = n;
     return CA_OK;
 }
@@ -219,6 +256,9 @@ void cai_ledger_key_event_commit(ca_ledger *l, const ca_ledger_op *op, uint64_t 
         r = &l->keys.recs[i];
         rec_digest(r, d);
         cai_ledger_sum_add(l->hsum, d, 1);
+        /* The replaced key signs for nothing any more: out of the reverse index. */
+        if (r->sequence > 0)
+            (void)cai_idmap_remove(&l->keys.by_key, r->key.bytes, i);
     }
     r->key = ev->key;
     r->digest = ev->digest;
@@ -228,6 +268,8 @@ void cai_ledger_key_event_commit(ca_ledger *l, const ca_ledger_op *op, uint64_t 
     r->now = now;
     r->seq = l->seq + 1; /* the seq this op takes */
     r->position = l->keys.pending_pos;
+    if (r->sequence > 0) /* room reserved; the row checked the key is in no other entry */
+        cai_idmap_insert(&l->keys.by_key, r->key.bytes, i);
     rec_digest(r, d);
     cai_ledger_sum_add(l->hsum, d, 0);
 }
@@ -270,6 +312,45 @@ ca_status ca_ledger_key_state(const ca_ledger *l, const ca_agent_id *account,
     out->seq = r->seq;
     out->position = r->position;
     out->now = r->now;
+    return CA_OK;
+}
+
+int cai_ledger_account_of_key(const ca_ledger *l, const ca_agent_id *key, ca_agent_id *account,
+                              uint64_t *probes)
+{
+    /* 1. The current key of a rotated record signs for that record's account, whatever else
+     * the key is (an account of its own included: anyone can make an account for a key by
+     * sending it units, and that must not take the identity's place). */
+    uint32_t i = rec_find_key(l, key, probes);
+    if (i != CAI_IDMAP_NONE) {
+        *account = l->keys.recs[i].account;
+        return CAI_KEY_SIGNS;
+    }
+    /* 2. An account signs for itself unless its record has rotated away from its id. */
+    if (cai_idmap_find(&l->acc_index, l->accounts, sizeof(cai_account), key->bytes) ==
+        CAI_IDMAP_NONE)
+        return CAI_KEY_UNKNOWN;
+    if (l->keys.n > 0 && (i = rec_find(l, key)) != CAI_IDMAP_NONE && l->keys.recs[i].sequence > 0)
+        return CAI_KEY_REPLACED;
+    *account = *key;
+    return CAI_KEY_SIGNS;
+}
+
+ca_status ca_ledger_account_of_key(const ca_ledger *l, const ca_agent_id *key,
+                                   ca_agent_id *account_out)
+{
+    CAI_REQUIRE(l);
+    CAI_REQUIRE(key);
+    CAI_REQUIRE(account_out);
+    ca_agent_id a;
+    int k = cai_ledger_account_of_key(l, key, &a, NULL);
+    if (k == CAI_KEY_REPLACED)
+        return cai_fail(CA_ERR_KEY_ROTATED, "the key is the id of an account whose key has "
+                                            "rotated away: it signs for nothing now");
+    if (k == CAI_KEY_UNKNOWN)
+        return cai_fail(CA_ERR_LEDGER_UNKNOWN_ACCOUNT,
+                        "the key is no account and no rotated account's current key");
+    *account_out = a;
     return CA_OK;
 }
 
@@ -330,12 +411,17 @@ ca_status cai_ledger_keys_snapshot_read(ca_ledger *l, const uint8_t **pp, const 
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot repeats the key record of an account");
         if (!rec_ok(l, &r))
             return cai_fail(CA_ERR_LEDGER_CORRUPT, "snapshot key record %u is inconsistent", i);
+        if (r.sequence > 0 && rec_find_key(l, &r.key, NULL) != CAI_IDMAP_NONE)
+            return cai_fail(CA_ERR_LEDGER_CORRUPT,
+                            "snapshot key record %u takes a key another rotated record holds", i);
         ca_status st = cai_ledger_keys_reserve(l);
         if (st != CA_OK)
             return st;
         uint32_t k = l->keys.n++;
         l->keys.recs[k] = r;
         cai_idmap_insert(&l->keys.index, r.account.bytes, k);
+        if (r.sequence > 0)
+            cai_idmap_insert(&l->keys.by_key, r.key.bytes, k);
         uint8_t d[32];
         rec_digest(&r, d);
         cai_ledger_sum_add(l->hsum, d, 0);

@@ -891,6 +891,15 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
     if (old != NULL) {
         ai = (uint32_t)found;
         a->flags = old->flags;
+        /* The account resolved for the old card holds for the new one if it acts for the same
+         * principal; otherwise the next sync resolves it. */
+        const ca_agent_id *was =
+            old->delegate != CAI_NIL ? &rt->dels[old->delegate].principal : &old->id;
+        const ca_agent_id *now_for = e->delegate != NULL ? &e->delegate->principal : &e->agent;
+        if (cai_eq32(was->bytes, now_for->bytes))
+            a->account = old->account;
+        else
+            a->flags &= (uint8_t)~CAI_AGENT_ACCOUNT_FROM_LEDGER;
         a->stake = (old->flags & CAI_AGENT_STAKE_FROM_LEDGER) ? old->stake : e->stake;
         a->reputation_ppm = old->reputation_ppm;
         a->positive_milli = old->positive_milli;
@@ -920,6 +929,10 @@ ca_status cai_routing_add_entry(ca_routing *rt, const cai_routing_entry *e, uint
         if (pi >= 0) {
             const cai_agent *pa = rt->agents[pi];
             a->flags = pa->flags & CAI_AGENT_STAKE_FROM_LEDGER;
+            if (pa->delegate == CAI_NIL && (pa->flags & CAI_AGENT_ACCOUNT_FROM_LEDGER)) {
+                a->flags |= CAI_AGENT_ACCOUNT_FROM_LEDGER; /* the same principal, resolved */
+                a->account = pa->account;
+            }
             if (a->flags)
                 a->stake = pa->stake;
             a->reputation_ppm = pa->reputation_ppm;
@@ -1085,6 +1098,14 @@ static const ca_agent_id *principal_of(const ca_routing *rt, const cai_agent *a)
     return a->delegate != CAI_NIL ? &rt->dels[a->delegate].principal : &a->id;
 }
 
+/* The id reputation files the agent's score under: the account its principal's key signs for
+ * as of the last ca_routing_sync_stakes (a rotated identity's current key: the account), else
+ * the principal itself. */
+static const ca_agent_id *account_of(const ca_routing *rt, const cai_agent *a)
+{
+    return (a->flags & CAI_AGENT_ACCOUNT_FROM_LEDGER) ? &a->account : principal_of(rt, a);
+}
+
 /*
  * Recomputes every posting from its agent's stake and reputation and rebuilds
  * every capability heap bottom-up: O(postings), no allocation, cannot fail.
@@ -1109,13 +1130,26 @@ ca_status ca_routing_sync_stakes(ca_routing *rt, const ca_ledger *ledger, uint64
     CAI_REQUIRE(rt);
     CAI_REQUIRE(ledger);
     int changed = 0;
-    for (uint32_t i = 0; i < rt->nagents; i++) {
+    for (uint32_t i = 0; i < rt->nagents;) {
         cai_agent *a = rt->agents[i];
-        const uint64_t stake = cai_ledger_weighed_stake(ledger, principal_of(rt, a), now_ms);
+        ca_agent_id account;
+        const int k = cai_ledger_account_of_key(ledger, principal_of(rt, a), &account, NULL);
+        if (k == CAI_KEY_REPLACED) {
+            /* The card's key was an identity's and has rotated away: it speaks for nothing.
+             * The last agent moves into index i, which is looked at next. */
+            remove_agent(rt, i);
+            continue;
+        }
+        if (k == CAI_KEY_UNKNOWN)
+            account = *principal_of(rt, a);
+        const uint64_t stake =
+            k == CAI_KEY_SIGNS ? cai_ledger_weighed_stake(ledger, &account, now_ms) : 0;
         if (a->stake != stake)
             changed = 1;
         a->stake = stake;
-        a->flags |= CAI_AGENT_STAKE_FROM_LEDGER;
+        a->account = account;
+        a->flags |= CAI_AGENT_STAKE_FROM_LEDGER | CAI_AGENT_ACCOUNT_FROM_LEDGER;
+        i++;
     }
     if (changed)
         rebuild_postings(rt);
@@ -1142,7 +1176,7 @@ ca_status ca_routing_sync_reputation(ca_routing *rt, const ca_reputation *rep)
         cai_agent *a = rt->agents[i];
         ca_reputation_score sc;
         /* The only failure left after the checks above: unknown to rep. */
-        if (ca_reputation_get(rep, principal_of(rt, a), &sc, sizeof sc) != CA_OK)
+        if (ca_reputation_get(rep, account_of(rt, a), &sc, sizeof sc) != CA_OK)
             continue;
         uint32_t ppm = (uint32_t)clamp_u64(sc.expected * (double)CA_LEDGER_PPM, 0.5, CA_LEDGER_PPM);
         if (a->reputation_ppm != ppm)

@@ -91,6 +91,9 @@ typedef struct cai_agent_cap {
 } cai_agent_cap;
 
 #define CAI_AGENT_STAKE_FROM_LEDGER 1u
+/* `account` holds the account the ledger said the agent's principal signs for at the last
+ * ca_routing_sync_stakes (ledger.h, ca_ledger_account_of_key); without it, the principal. */
+#define CAI_AGENT_ACCOUNT_FROM_LEDGER 2u
 
 /* One registered agent: one allocation, fixed part + caps + name + endpoint. */
 typedef struct cai_agent {
@@ -110,6 +113,7 @@ typedef struct cai_agent {
     uint8_t ncaps;
     uint8_t flags;
     uint32_t delegate;    /* index into rt->dels, CAI_NIL for an agent that acts for itself */
+    ca_agent_id account;  /* whose stake and score it gets (CAI_AGENT_ACCOUNT_FROM_LEDGER) */
     cai_agent_cap caps[]; /* then name bytes, then endpoint bytes */
 } cai_agent;
 

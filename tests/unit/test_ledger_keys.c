@@ -957,12 +957,389 @@ static void test_max_sizes_and_v5(void **state)
     fx_free(&f);
 }
 
+/* ------------------------------------------------------- which account a key speaks for */
+
+/* ca_ledger_account_of_key answers `want` for `key` (and the account on CA_OK). */
+static void speaks_for(const ca_ledger *l, const ca_agent_id *key, ca_status want,
+                       const ca_agent_id *account)
+{
+    ca_agent_id got = fake(0xEE);
+    assert_status(want, ca_ledger_account_of_key(l, key, &got));
+    if (want == CA_OK)
+        assert_memory_equal(got.bytes, account->bytes, 32);
+    else
+        assert_memory_equal(got.bytes, fake(0xEE).bytes, 32); /* written on CA_OK only */
+}
+
+/* The answers of ledger.h's ca_ledger_account_of_key, in order, and the reverse index they
+ * read: kept by rotations, a rotation to another identity's current key refused, rebuilt by
+ * journal replay and by snapshot loads (file and bytes), checked by ca_ledger_check. */
+static void test_account_of_key(void **state)
+{
+    (void)state;
+    fx f;
+    fx_new(&f);
+    const ca_agent_id K1 = id_of(f.k1), K2 = id_of(f.k2), X = fake(0x77);
+    ca_agent_id out;
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_account_of_key(NULL, &f.A, &out));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_account_of_key(f.l, NULL, &out));
+    assert_status(CA_ERR_INVALID_ARGUMENT, ca_ledger_account_of_key(f.l, &f.A, NULL));
+    /* Not bound: an account speaks for itself, anything else for nothing. */
+    speaks_for(f.l, &f.A, CA_OK, &f.A);
+    speaks_for(f.l, &K1, CA_ERR_LEDGER_UNKNOWN_ACCOUNT, NULL);
+    speaks_for(f.l, &X, CA_ERR_LEDGER_UNKNOWN_ACCOUNT, NULL);
+    sop s = key_event_op(f.l, &f.A, f.inc, f.inc_len, f.k0);
+    assert_ok(submit(f.l, &s, NOW + 1));
+    speaks_for(f.l, &f.A, CA_OK, &f.A); /* bound, not rotated: its id is its key */
+    speaks_for(f.l, &K1, CA_ERR_LEDGER_UNKNOWN_ACCOUNT, NULL);
+
+    /* B commits to k1 too (the same owner, or a copied commitment). */
+    ca_identity *kb = key_n(41);
+    const ca_agent_id B = id_of(kb);
+    mint(f.l, &B, 10);
+    uint8_t ib[CA_KEY_EVENT_MAX_BYTES], rb[CA_KEY_EVENT_MAX_BYTES];
+    size_t ibn = 0, rbn = 0;
+    incept_event(kb, f.k1, NOW, ib, &ibn);
+    ca_key_history *hb = NULL;
+    assert_ok(ca_key_history_new(&hb, ib, ibn));
+    s = key_event_op(f.l, &B, ib, ibn, kb);
+    assert_ok(submit(f.l, &s, NOW + 2));
+    ca_hash cx = commit_of(f.other);
+    assert_ok(ca_key_event_rotate(hb, f.k1, &cx, NOW + 5, rb, sizeof rb, &rbn));
+
+    /* A rotates to k1: k1 speaks for A, A's id for nothing. */
+    s = key_event_op(f.l, &f.A, f.rot, f.rot_len, f.k1);
+    assert_ok(submit(f.l, &s, NOW + 10));
+    speaks_for(f.l, &K1, CA_OK, &f.A);
+    speaks_for(f.l, &f.A, CA_ERR_KEY_ROTATED, NULL);
+    speaks_for(f.l, &B, CA_OK, &B);
+    assert_int_equal(f.l->keys.by_key.count, 1);
+    /* B's rotation to k1 is refused: k1 signs for A already (a key speaks for one identity). */
+    sop rot_b = key_event_op(f.l, &B, rb, rbn, f.k1);
+    refused(f.l, CA_ERR_KEY_EVENT_ORDER, &rot_b);
+    speaks_for(f.l, &K1, CA_OK, &f.A);
+    /* An account made for k1 (anyone can send it units) does not take A's place. */
+    mint(f.l, &K1, 3);
+    speaks_for(f.l, &K1, CA_OK, &f.A);
+    assert_ok(ca_ledger_check(f.l));
+
+    /* A rotates on to k2: k1 leaves the index and speaks for its own account now. */
+    assert_ok(ca_key_history_append(f.hist, f.rot, f.rot_len));
+    uint8_t r2[CA_KEY_EVENT_MAX_BYTES];
+    size_t r2n = 0;
+    assert_ok(ca_key_event_rotate(f.hist, f.k2, &cx, NOW + 20, r2, sizeof r2, &r2n));
+    s = key_event_op(f.l, &f.A, r2, r2n, f.k2);
+    assert_ok(submit(f.l, &s, NOW + 20));
+    speaks_for(f.l, &K2, CA_OK, &f.A);
+    speaks_for(f.l, &K1, CA_OK, &K1);
+    speaks_for(f.l, &f.A, CA_ERR_KEY_ROTATED, NULL);
+    assert_int_equal(f.l->keys.by_key.count, 1);
+    /* Now B may rotate to k1 (k1 is nobody's current key any more). */
+    rot_b = key_event_op(f.l, &B, rb, rbn, f.k1);
+    assert_ok(submit(f.l, &rot_b, NOW + 21));
+    speaks_for(f.l, &K1, CA_OK, &B);
+    speaks_for(f.l, &B, CA_ERR_KEY_ROTATED, NULL);
+    assert_int_equal(f.l->keys.by_key.count, 2);
+    assert_ok(ca_ledger_check(f.l));
+
+    /* The index is derived state: the state hash of a ledger holding it equals the hash of
+     * the same records without it (snapshot bytes carry no index: the copy rebuilds it). */
+    size_t sn = 0;
+    assert_status(CA_ERR_BUFFER_TOO_SMALL, ca_ledger_snapshot_export(f.l, NULL, 0, &sn));
+    uint8_t *snap = malloc(sn);
+    assert_ok(ca_ledger_snapshot_export(f.l, snap, sn, &sn));
+    ca_ledger *copy = NULL;
+    assert_ok(ca_ledger_new_from_snapshot(&copy, &f.o, snap, sn));
+    same_hash(f.l, copy);
+    speaks_for(copy, &K2, CA_OK, &f.A);
+    speaks_for(copy, &K1, CA_OK, &B);
+    speaks_for(copy, &f.A, CA_ERR_KEY_ROTATED, NULL);
+    assert_int_equal(copy->keys.by_key.count, 2);
+    assert_ok(ca_ledger_check(copy));
+    /* A damaged index is found by the check. */
+    (void)cai_idmap_remove(&copy->keys.by_key, K1.bytes, 1);
+    assert_status(CA_ERR_LEDGER_INVARIANT, ca_ledger_check(copy));
+    ca_ledger_free(copy);
+    free(snap);
+
+    /* Durable: the same events through the journal, then through a snapshot file. */
+    char *dir = tmpdir();
+    ca_ledger *d = NULL;
+    assert_ok(ca_ledger_open(&d, dir, &f.o, NULL));
+    mint(d, &f.A, 1000);
+    s = key_event_op(d, &f.A, f.inc, f.inc_len, f.k0);
+    assert_ok(submit(d, &s, NOW + 1));
+    s = key_event_op(d, &f.A, f.rot, f.rot_len, f.k1);
+    assert_ok(submit(d, &s, NOW + 10));
+    s = key_event_op(d, &f.A, r2, r2n, f.k2);
+    assert_ok(submit(d, &s, NOW + 20));
+    assert_ok(ca_ledger_commit(d, NULL));
+    ca_ledger_free(d);
+    d = NULL;
+    assert_ok(ca_ledger_open(&d, dir, &f.o, NULL)); /* journal replay */
+    speaks_for(d, &K2, CA_OK, &f.A);
+    speaks_for(d, &K1, CA_ERR_LEDGER_UNKNOWN_ACCOUNT, NULL); /* replaced, and no account */
+    speaks_for(d, &f.A, CA_ERR_KEY_ROTATED, NULL);
+    assert_int_equal(d->keys.by_key.count, 1);
+    assert_ok(ca_ledger_check(d));
+    assert_ok(ca_ledger_snapshot(d));
+    ca_ledger_free(d);
+    d = NULL;
+    assert_ok(ca_ledger_open(&d, dir, &f.o, NULL)); /* snapshot file */
+    speaks_for(d, &K2, CA_OK, &f.A);
+    speaks_for(d, &f.A, CA_ERR_KEY_ROTATED, NULL);
+    assert_int_equal(d->keys.by_key.count, 1);
+    assert_ok(ca_ledger_check(d));
+    ca_ledger_free(d);
+    rmdir_all(dir);
+
+    ca_key_history_free(hb);
+    ca_identity_free(kb);
+    fx_free(&f);
+}
+
+/* The lookup is one probe sequence of the reverse index, not a walk of the records: with 2000
+ * rotated accounts, 2000 lookups of current keys and 2000 of strangers visit a few slots each
+ * (load <= 1/2: about 1.5 for a hit, 2.5 for a miss on average). */
+static void test_account_of_key_cost(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    ca_ledger_options o = opts();
+    ca_ledger *l = NULL;
+    assert_ok(ca_ledger_new(&l, &o));
+    /* Records made directly (signing 4000 events would only slow the test): the same fields a
+     * rotation's commit writes, filed as the commit files them. */
+    for (uint32_t i = 0; i < N; i++) {
+        ca_agent_id acc = fake(0), key = fake(0);
+        cai_store_le32(acc.bytes, i + 1);
+        cai_store_le32(key.bytes + 4, i + 1);
+        mint(l, &acc, 1);
+        assert_ok(cai_ledger_keys_reserve(l));
+        cai_keyrec *r = &l->keys.recs[l->keys.n];
+        memset(r, 0, sizeof *r);
+        r->account = acc;
+        r->key = key;
+        r->sequence = 1;
+        cai_idmap_insert(&l->keys.index, acc.bytes, l->keys.n);
+        cai_idmap_insert(&l->keys.by_key, key.bytes, l->keys.n);
+        l->keys.n++;
+    }
+    uint64_t hit = 0, miss = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        ca_agent_id key = fake(0), stranger = fake(0x99), acc;
+        cai_store_le32(key.bytes + 4, i + 1);
+        cai_store_le32(stranger.bytes, i);
+        assert_int_equal(cai_ledger_account_of_key(l, &key, &acc, &hit), CAI_KEY_SIGNS);
+        assert_int_equal(cai_load_le32(acc.bytes), i + 1);
+        assert_int_equal(cai_ledger_account_of_key(l, &stranger, &acc, &miss), CAI_KEY_UNKNOWN);
+    }
+    assert_true(hit >= N && hit <= 3 * N);   /* mean <= 3 probes: no walk of 2000 records */
+    assert_true(miss >= N && miss <= 6 * N); /* an unsuccessful find ends at an empty slot */
+    ca_ledger_free(l);
+}
+
+/* ------------------------------------------------ routing and reputation follow the identity */
+
+/* A card for `key`, offering "job.run" at price 100 and claiming `stake`. */
+static ca_card *card_of(const ca_identity *key, uint64_t seq, uint64_t stake)
+{
+    const ca_card_capability caps[] = {{"job.run", 100, 0}};
+    ca_card_params p;
+    assert_ok(ca_card_params_init(&p, CA_CARD_PARAMS_VERSION));
+    p.name = "worker";
+    p.endpoint = "nats://worker";
+    p.stake = stake;
+    p.not_before = NOW - 1000;
+    p.not_after = NOW + 3600000;
+    p.sequence = seq;
+    p.capabilities = caps;
+    p.capability_size = sizeof(ca_card_capability);
+    p.capability_count = 1;
+    p.created_at = NOW;
+    uint8_t buf[1024];
+    size_t len = 0;
+    assert_ok(ca_card_sign(key, &p, buf, sizeof buf, &len, NULL));
+    ca_card *card = NULL;
+    assert_ok(ca_card_open(&card, buf, len, NOW, NULL));
+    return card;
+}
+
+static ca_routing_agent_info routed(const ca_routing *rt, const ca_agent_id *agent)
+{
+    ca_routing_agent_info i = {.version = CA_ROUTING_AGENT_INFO_VERSION};
+    assert_ok(ca_routing_get(rt, agent, &i));
+    return i;
+}
+
+/* "job.run" ranked with min_stake 1: the agents in order, their number. */
+static size_t ranked(const ca_routing *rt, ca_agent_id *out)
+{
+    ca_routing_query q;
+    assert_ok(ca_routing_query_init(&q, CA_ROUTING_QUERY_VERSION));
+    q.capability = "job.run";
+    q.capability_len = 7;
+    q.now = NOW;
+    q.min_stake = 1;
+    ca_routing_result r[4];
+    size_t n = 0;
+    assert_ok(ca_routing_select(rt, &q, r, sizeof r[0], 4, &n));
+    for (size_t i = 0; i < n; i++)
+        out[i] = r[i].agent;
+    return n;
+}
+
+static uint32_t ppm_of(const ca_reputation *rep, const ca_agent_id *id)
+{
+    ca_reputation_score sc;
+    assert_ok(ca_reputation_get(rep, id, &sc, sizeof sc));
+    double e = sc.expected * (double)CA_LEDGER_PPM + 0.5;
+    return e >= (double)CA_LEDGER_PPM ? CA_LEDGER_PPM : (uint32_t)e;
+}
+
+/* After A rotates from k0 to k1, its card signed by k1 ranks in routing with A's stake and
+ * score (ca_routing_sync_stakes resolves the key to the account, ca_routing_sync_reputation
+ * reads the account's score); its card signed by k0 is dropped at the sync, and again if it
+ * comes back; reputation's stake sync gives a rating of k1 A's stake once. */
+static void test_routing_follows_identity(void **state)
+{
+    (void)state;
+    fx f;
+    fx_new(&f);
+    ca_identity *kc = key_n(60);
+    const ca_agent_id C = id_of(kc), H = fake(0x48), K0 = f.A, K1 = id_of(f.k1);
+    mint(f.l, &C, 1000);
+    ca_ledger_op b = mkop(CA_LEDGER_OP_BOND, &f.A);
+    b.amount = 300;
+    trusted(f.l, b, NOW);
+    b = mkop(CA_LEDGER_OP_BOND, &C);
+    b.amount = 100;
+    trusted(f.l, b, NOW);
+    /* Reputation keeps ratings under accounts (ca_reputation_add_settled): A rated well, C
+     * badly, by H. */
+    ca_reputation *rep = NULL;
+    assert_ok(ca_reputation_new(&rep, NULL));
+    for (uint8_t i = 0; i < 6; i++) {
+        ca_hash task;
+        memset(task.bytes, i, sizeof task.bytes);
+        assert_ok(ca_reputation_add_rating(rep, &task, &H, &f.A, 100, 100, NOW + i));
+        task.bytes[0] = 0xC0;
+        assert_ok(ca_reputation_add_rating(rep, &task, &H, &C, 0, 100, NOW + i));
+    }
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, NOW));
+    assert_ok(ca_reputation_update(rep, NOW + 10, NULL));
+    const uint32_t a_ppm = ppm_of(rep, &f.A), c_ppm = ppm_of(rep, &C);
+    assert_true(a_ppm > c_ppm);
+
+    ca_routing_options ro;
+    assert_ok(ca_routing_options_init(&ro, CA_ROUTING_OPTIONS_VERSION));
+    ca_routing *rt = NULL;
+    assert_ok(ca_routing_new(&rt, &ro));
+    ca_card *old_card = card_of(f.k0, 1, 0), *new_card = card_of(f.k1, 1, 0);
+    ca_card *c_card = card_of(kc, 1, 0);
+    assert_ok(ca_routing_add_card(rt, old_card, NOW));
+    assert_ok(ca_routing_add_card(rt, c_card, NOW));
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW));
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    assert_int_equal(routed(rt, &K0).stake, 300);
+    assert_int_equal(routed(rt, &K0).reputation_ppm, a_ppm);
+
+    /* Inception, then the rotation to k1; the owner publishes its card signed by k1. */
+    sop s = key_event_op(f.l, &f.A, f.inc, f.inc_len, f.k0);
+    assert_ok(submit(f.l, &s, NOW + 1));
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW)); /* bound, not rotated: nothing changes */
+    assert_int_equal(routed(rt, &K0).stake, 300);
+    s = key_event_op(f.l, &f.A, f.rot, f.rot_len, f.k1);
+    assert_ok(submit(f.l, &s, NOW + 10));
+    assert_ok(ca_routing_add_card(rt, new_card, NOW));
+    /* Before the syncs: the new card has its claimed stake (0) and the default reputation. */
+    ca_routing_agent_info i1 = routed(rt, &K1);
+    assert_int_equal(i1.stake, 0);
+    assert_int_equal(i1.reputation_ppm, ro.default_reputation_ppm);
+    ca_agent_id order[4];
+    size_t n = ranked(rt, order);
+    assert_int_equal(n, 2); /* k0's card (stake 300) and C's; k1's has none */
+    assert_memory_equal(order[0].bytes, K0.bytes, 32);
+
+    /* The syncs: k1's card gets A's stake and score, k0's card is dropped. */
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW));
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, NOW));
+    assert_ok(ca_reputation_update(rep, NOW + 20, NULL));
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    i1 = routed(rt, &K1);
+    assert_int_equal(i1.stake, 300);
+    assert_int_equal(i1.stake_from_ledger, 1);
+    assert_int_equal(i1.reputation_ppm, ppm_of(rep, &f.A));
+    assert_int_equal(i1.reputation_ppm, a_ppm);
+    ca_routing_agent_info gone = {.version = CA_ROUTING_AGENT_INFO_VERSION};
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_get(rt, &K0, &gone));
+    assert_int_equal(ca_routing_count(rt), 2);
+    n = ranked(rt, order);
+    assert_int_equal(n, 2);
+    assert_memory_equal(order[0].bytes, K1.bytes, 32); /* A's stake and score rank it first */
+    assert_memory_equal(order[1].bytes, C.bytes, 32);
+    assert_int_equal(routed(rt, &C).stake, 100);
+    assert_int_equal(routed(rt, &C).reputation_ppm, c_ppm);
+    /* The old key's card, added again (adding reads no ledger), is dropped at the next sync. */
+    assert_ok(ca_routing_add_card(rt, old_card, NOW));
+    assert_int_equal(ca_routing_count(rt), 3);
+    assert_ok(ca_routing_sync_stakes(rt, f.l, NOW));
+    assert_status(CA_ERR_NOT_FOUND, ca_routing_get(rt, &K0, &gone));
+    assert_int_equal(ca_routing_count(rt), 2);
+    assert_int_equal(routed(rt, &K1).stake, 300);
+    /* A replaced card of k1 keeps A's stake and score. */
+    ca_card *new_card2 = card_of(f.k1, 2, 0);
+    assert_ok(ca_routing_add_card(rt, new_card2, NOW));
+    assert_ok(ca_routing_sync_reputation(rt, rep));
+    assert_int_equal(routed(rt, &K1).stake, 300);
+    assert_int_equal(routed(rt, &K1).reputation_ppm, a_ppm);
+
+    /* Reputation: A keeps its stake (ratings are filed under it); k1 rated as well gets none
+     * (the identity's stake is counted once, under its account) ... */
+    ca_reputation_score sc;
+    assert_ok(ca_reputation_get(rep, &f.A, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 300);
+    ca_hash t9;
+    memset(t9.bytes, 0x99, sizeof t9.bytes);
+    assert_ok(ca_reputation_add_rating(rep, &t9, &H, &K1, 100, 100, NOW + 30));
+    assert_ok(ca_reputation_sync_stakes(rep, f.l, NOW));
+    assert_ok(ca_reputation_update(rep, NOW + 40, NULL));
+    assert_ok(ca_reputation_get(rep, &K1, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 0);
+    assert_ok(ca_reputation_get(rep, &f.A, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 300);
+    /* ... and in a handle that knows k1 only, k1 gets A's stake. */
+    ca_reputation *rep2 = NULL;
+    assert_ok(ca_reputation_new(&rep2, NULL));
+    assert_ok(ca_reputation_add_rating(rep2, &t9, &H, &K1, 100, 100, NOW + 30));
+    assert_ok(ca_reputation_sync_stakes(rep2, f.l, NOW));
+    assert_ok(ca_reputation_update(rep2, NOW + 40, NULL));
+    assert_ok(ca_reputation_get(rep2, &K1, &sc, sizeof sc));
+    assert_int_equal(sc.stake, 300);
+
+    ca_reputation_free(rep2);
+    ca_card_free(new_card2);
+    ca_card_free(old_card);
+    ca_card_free(new_card);
+    ca_card_free(c_card);
+    ca_routing_free(rt);
+    ca_reputation_free(rep);
+    ca_identity_free(kc);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_recovery_drill), cmocka_unit_test(test_inception_rules),
-        cmocka_unit_test(test_rotation_rules), cmocka_unit_test(test_old_keys_sign_nothing),
-        cmocka_unit_test(test_rotation_cost),  cmocka_unit_test(test_max_sizes_and_v5),
+        cmocka_unit_test(test_recovery_drill),
+        cmocka_unit_test(test_inception_rules),
+        cmocka_unit_test(test_rotation_rules),
+        cmocka_unit_test(test_old_keys_sign_nothing),
+        cmocka_unit_test(test_rotation_cost),
+        cmocka_unit_test(test_max_sizes_and_v5),
+        cmocka_unit_test(test_account_of_key),
+        cmocka_unit_test(test_account_of_key_cost),
+        cmocka_unit_test(test_routing_follows_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

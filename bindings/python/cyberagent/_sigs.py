@@ -1139,6 +1139,7 @@ SIGNATURES = [
     ("ca_ledger_op_cosign_with_key", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature)]),
     ("ca_ledger_op_sign_with_key", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_signature), P(ca_agent_id), buf, c_size_t, P(c_size_t)]),
     ("ca_ledger_key_state", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_ledger_key_info)]),
+    ("ca_ledger_account_of_key", ca_status, [P(ca_ledger), P(ca_agent_id), P(ca_agent_id)]),
     ("ca_ledger_op_decode", ca_status, [buf, c_size_t, P(ca_ledger_op)]),
     ("ca_ledger_op_max_bytes", c_size_t, []),
     ("ca_ledger_op_sign", ca_status, [P(ca_hash), P(ca_ledger_op), P(ca_identity), P(ca_identity), buf, c_size_t, P(c_size_t)]),

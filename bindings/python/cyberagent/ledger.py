@@ -663,6 +663,16 @@ class Ledger(Handle):
             int(k.time), int(k.seq), int(k.position), int(k.now),
         )
 
+    def account_of_key(self, key: BytesLike) -> bytes:
+        """The account ``key`` signs for now (ledger.h, ca_ledger_account_of_key): the
+        account of a rotated identity whose current key it is, else the key itself when it
+        is an account; :class:`~cyberagent.KeyRotatedError` for the id of an account whose
+        key has rotated away, :class:`~cyberagent.LedgerUnknownAccountError` otherwise."""
+        k = _sigs.ca_agent_id.from_buffer_copy(_bytes(key, "key", 32))
+        out = _sigs.ca_agent_id()
+        self._locked(lambda p: check(F.ca_ledger_account_of_key(p, _byref(k), _byref(out))))
+        return bytes(out)
+
     def delegation(self, delegation_id: BytesLike) -> DelegationRecord:
         """The ledger's record of a delegation id (spent, nonce, expiry);
         :class:`~cyberagent.Error` with CA_ERR_LEDGER_UNKNOWN_DELEGATION when

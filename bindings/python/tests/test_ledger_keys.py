@@ -51,6 +51,13 @@ class TestLedgerKeys(unittest.TestCase):
         self.assertEqual(res, [0, 0, rotated, rotated, 0])
         ks = led.key_state(A)
         self.assertEqual((ks.sequence, ks.key, ks.identifier, ks.position), (1, k1.public_key, info.digest, 2))
+        # which account a key speaks for: k1 for A, A's id (k0) for nothing
+        self.assertEqual(led.account_of_key(k1.public_key), A)
+        self.assertEqual(led.account_of_key(dest.public_key), dest.public_key)
+        with self.assertRaises(cyberagent.KeyRotatedError):
+            led.account_of_key(A)
+        with self.assertRaises(cyberagent.LedgerUnknownAccountError):
+            led.account_of_key(k2.public_key)
         a = led.account(A)
         self.assertEqual((a.balance, a.bonded), (1000 - 300 - 20, 300))
         back = Ledger.from_snapshot(led.snapshot_export(), authority=auth.public_key, unbonding_delay=1000)

@@ -753,6 +753,11 @@ extern "C" {
         account: *const ca_agent_id,
         out: *mut ca_ledger_key_info,
     ) -> ca_status;
+    pub fn ca_ledger_account_of_key(
+        ledger: *const ca_ledger,
+        key: *const ca_agent_id,
+        account_out: *mut ca_agent_id,
+    ) -> ca_status;
     pub fn ca_ledger_delegation(
         ledger: *const ca_ledger,
         id: *const ca_hash,

@@ -606,6 +606,18 @@ impl Ledger {
         Ok(out)
     }
 
+    /// The account `key` signs for now (ledger.h, `ca_ledger_account_of_key`): the account
+    /// of a rotated identity whose current key it is, else the key itself when it is an
+    /// account; `Err` with CA_ERR_KEY_ROTATED for the id of an account whose key has rotated
+    /// away, CA_ERR_LEDGER_UNKNOWN_ACCOUNT otherwise.
+    pub fn account_of_key(&self, key: &PublicKey) -> Result<PublicKey> {
+        let k = sys::ca_agent_id { bytes: *key };
+        let mut out = sys::ca_agent_id { bytes: [0u8; 32] };
+        // SAFETY: read-only query on a handle nobody mutates (&self, not Sync).
+        check(unsafe { sys::ca_ledger_account_of_key(self.ptr.as_ptr(), &k, &mut out) })?;
+        Ok(out.bytes)
+    }
+
     /// The ledger's record of a delegation id (spent, total cap, the leaf nonce, expiry);
     /// `CA_ERR_LEDGER_UNKNOWN_DELEGATION` when no applied op used it or it was dropped.
     pub fn delegation(&self, id: &Hash) -> Result<sys::ca_ledger_delegation_info> {

@@ -72,6 +72,14 @@ fn recovery_drill() {
         (1, k1.public_key(), ie.digest, 2)
     );
     assert_eq!(led.account(&a).unwrap().balance, 1000 - 20);
+    // Which account a key speaks for: k1 for A, A's id (k0) for nothing, k2 (not revealed) none.
+    assert_eq!(led.account_of_key(&k1.public_key()).unwrap(), a);
+    assert_eq!(led.account_of_key(&[9; 32]).unwrap(), [9; 32]);
+    assert_eq!(led.account_of_key(&a).unwrap_err().status(), sys::CA_ERR_KEY_ROTATED);
+    assert_eq!(
+        led.account_of_key(&k2.public_key()).unwrap_err().status(),
+        sys::CA_ERR_LEDGER_UNKNOWN_ACCOUNT
+    );
     let snap = led.snapshot_export().unwrap();
     let mut back = Ledger::from_snapshot(&opts, &snap).unwrap();
     assert_eq!(back.state_hash().unwrap(), led.state_hash().unwrap());
