@@ -631,13 +631,17 @@ CA_API CA_NODISCARD ca_status ca_ledger_op_escrow_deliver(ca_ledger_op *op_out,
  * Checks of a delegated op when it is applied, after the steps shape and
  * signer (1 and 2 of "Checks"), in this order, T = max(now, horizon):
  *   D1 the type is allowed                           -> CA_ERR_LEDGER_UNAUTHORIZED
- *   D2 the root's issuer is op.signer                -> CA_ERR_LEDGER_UNAUTHORIZED
+ *   D2 the root's issuer is the key that signs for op.signer's account (its
+ *      id; its current key once it rotated)          -> CA_ERR_KEY_ROTATED (rotated),
+ *                                                       CA_ERR_LEDGER_UNAUTHORIZED
  *   D3 every link: expires_at - created_at <= max_delegation_lifetime and
  *      expires_at <= T + max_delegation_lifetime     -> CA_ERR_LIMIT
  *   D4 the leaf grants CA_LEDGER_CAPABILITY_TRANSFER (TRANSFER) or
  *      CA_LEDGER_CAPABILITY_ESCROW (the escrow ops)  -> CA_ERR_DELEGATION_CAPABILITY
  *   D5 ca_delegation_chain_verify at T, its revocations the ledger's REVOKE
- *      records (those applied before this op)        -> its statuses
+ *      records (those applied before this op; an issuer key finds the REVOKE
+ *      filed under it or under the account it is the current key of)
+ *                                                    -> its statuses
  *   D6 the nonce: the leaf record's last nonce + 1   -> CA_ERR_LEDGER_DUPLICATE,
  *                                                       CA_ERR_LEDGER_BAD_NONCE
  *   D7 the caps: with spend = TRANSFER's amount, ESCROW_OPEN's payment,
@@ -669,7 +673,8 @@ CA_API size_t ca_ledger_delegated_op_max_bytes(void);
 
 /*
  * Signs `op` as `delegate` for the delegator op->signer, carrying the chain
- * chain[0] (the root, issued by op->signer) .. chain[count - 1] (the leaf,
+ * chain[0] (the root, issued by the key that signs for op->signer: its id, or
+ * its current key after a rotation) .. chain[count - 1] (the leaf,
  * whose audience is `delegate`), each the encoded bytes of a delegation
  * (ca_delegation_sign) of chain_lens[i] bytes. `cosig`: the worker's consent
  * for ESCROW_OPEN (ca_ledger_op_cosign; checked, CA_ERR_BAD_SIGNATURE), NULL
@@ -679,8 +684,8 @@ CA_API size_t ca_ledger_delegated_op_max_bytes(void);
  * CA_ERR_UNSUPPORTED (op version), CA_ERR_LIMIT (count >
  * CA_DELEGATION_MAX_DEPTH), CA_ERR_LEDGER_UNAUTHORIZED (a type not allowed
  * under a delegation), each link's decoding (ca_delegation_decode's
- * statuses), CA_ERR_INVALID_ARGUMENT (the root's issuer is not op->signer,
- * the leaf's audience is not `delegate`, op->delegation neither zero nor the
+ * statuses), CA_ERR_INVALID_ARGUMENT (the leaf's audience is not
+ * `delegate`, op->delegation neither zero nor the
  * leaf's id, a cosig missing for ESCROW_OPEN or given for another type),
  * then the op's shape (as ca_ledger_op_sign) and the consent. It does not
  * verify the chain (its validity is the ledger's, at the op's time).

@@ -139,9 +139,18 @@ uint32_t cai_ledger_rev_find(const ca_ledger *l, const ca_hash *id, const ca_age
 /* ---------------------------------------------------------------- checks */
 
 /* The chain verifier's revocation lookup: the REVOKE records applied so far. */
+/* A link's issuer is a key; a REVOKE is filed under its signer's account. So the issuer's
+ * revocation is the one filed under the key itself, or under the account it is the current
+ * key of (a rotated revoker's). */
 static int rev_lookup(void *ctx, const ca_hash *delegation, const ca_agent_id *revoker)
 {
-    return cai_ledger_rev_find(ctx, delegation, revoker) != CAI_NONE;
+    const ca_ledger *l = ctx;
+    if (cai_ledger_rev_find(l, delegation, revoker) != CAI_NONE)
+        return 1;
+    ca_agent_id account;
+    return cai_ledger_account_of_key(l, revoker, &account, NULL) == CAI_KEY_SIGNS &&
+           !cai_eq32(account.bytes, revoker->bytes) &&
+           cai_ledger_rev_find(l, delegation, &account) != CAI_NONE;
 }
 
 ca_status cai_ledger_dlg_check(ca_ledger *l, cai_dlg_ctx *d, const ca_ledger_op *op, uint64_t now)
@@ -164,10 +173,17 @@ ca_status cai_ledger_dlg_check(ca_ledger *l, cai_dlg_ctx *d, const ca_ledger_op 
         info[i].version = CA_DELEGATION_INFO_VERSION;
         cai_dlg_info(d->links[i], &info[i]);
     }
-    /* D2 */
-    if (!cai_eq32(info[0].issuer.bytes, op->signer.bytes))
-        return cai_fail(CA_ERR_LEDGER_UNAUTHORIZED,
-                        "the chain's root was not issued by op.signer (the delegator)");
+    /* D2: the root is issued by the key that signs for the delegator's account now (its id, or
+     * its current key after a rotation: a chain the replaced key issued spends nothing). */
+    int rotated = 0;
+    const ca_agent_id *issuer = cai_ledger_signing_key(l, &op->signer, &rotated);
+    if (!cai_eq32(info[0].issuer.bytes, issuer->bytes))
+        return rotated ? cai_fail(CA_ERR_KEY_ROTATED,
+                                  "the chain's root was not issued by the delegator account's "
+                                  "current key (its key was rotated; an older key delegates "
+                                  "nothing)")
+                       : cai_fail(CA_ERR_LEDGER_UNAUTHORIZED,
+                                  "the chain's root was not issued by op.signer (the delegator)");
     /* D3 */
     for (size_t i = 0; i < n; i++) {
         const uint64_t lived =

@@ -242,6 +242,85 @@ static ca_ledger_delegation_info record(const ca_ledger *l, const ca_hash *id)
     return d;
 }
 
+/* Signs `op` for its signer's account with key `k` (a rotated account's current key) and submits
+ * it with `att` attached when given (a KEY_EVENT's event). */
+static ca_status with_key(ca_ledger *l, ca_ledger_op op, int k, const uint8_t *att, size_t att_len,
+                          uint64_t now)
+{
+    ca_hash lid;
+    assert_ok(ca_ledger_id(l, &lid));
+    ca_ledger_account_info a = {.version = CA_LEDGER_ACCOUNT_INFO_VERSION};
+    assert_ok(ca_ledger_account(l, &op.signer, &a));
+    op.nonce = a.nonce + 1;
+    uint8_t buf[CA_LEDGER_OP_MAX_BYTES];
+    size_t n = 0;
+    assert_ok(ca_ledger_op_sign_with_key(&lid, &op, ids[k], NULL, NULL, buf, sizeof buf, &n));
+    return att != NULL ? ca_ledger_submit_evidence(l, buf, n, att, att_len, now, NULL)
+                       : ca_ledger_submit(l, buf, n, now, NULL);
+}
+
+/* A KEY_EVENT for DLG's account carrying `ev`, signed by key `k`. */
+static ca_status key_event(ca_ledger *l, const uint8_t *ev, size_t len, int k, uint64_t now)
+{
+    ca_key_event_info info = {.version = CA_KEY_EVENT_INFO_VERSION};
+    assert_ok(ca_key_event_open(ev, len, &info));
+    ca_ledger_op op = mkop(CA_LEDGER_OP_KEY_EVENT, DLG, 0);
+    op.ref = info.digest;
+    op.amount = info.sequence;
+    return with_key(l, op, k, ev, len, now);
+}
+
+/*
+ * A delegator that rotates its key: chains its replaced key issued spend nothing from the
+ * rotation on (CA_ERR_KEY_ROTATED), chains its current key issues spend for the same account,
+ * and its REVOKE (signed with the current key, filed under the account) has force over them.
+ */
+static void test_rotated_delegator(void **state)
+{
+    (void)state;
+    ca_ledger_options o = opts();
+    ca_ledger *l = world(&o);
+    const terms t = xfer_terms(500, 100, T0 + 50000);
+    dlink old = mklink(DLG, B, t, NULL);
+    chain ch_old = chain_of(&old, NULL, NULL);
+    ca_ledger_op op = transfer(DLG, X, 10, 1);
+    assert_ok(dsubmit(l, B, &ch_old, &op, T0 + 1));
+
+    /* DLG binds its account (next key: F's) and rotates to F (next: E's). */
+    ca_hash next;
+    uint8_t inc[CA_KEY_EVENT_MAX_BYTES], rot[CA_KEY_EVENT_MAX_BYTES];
+    size_t inc_len = 0, rot_len = 0;
+    assert_ok(ca_key_commitment(&aid[F], &next));
+    assert_ok(ca_key_event_incept(ids[DLG], &next, T0 + 2, inc, sizeof inc, &inc_len));
+    assert_ok(key_event(l, inc, inc_len, DLG, T0 + 2));
+    ca_key_history *h = NULL;
+    assert_ok(ca_key_history_new(&h, inc, inc_len));
+    assert_ok(ca_key_commitment(&aid[E], &next));
+    assert_ok(ca_key_event_rotate(h, ids[F], &next, T0 + 3, rot, sizeof rot, &rot_len));
+    assert_ok(key_event(l, rot, rot_len, F, T0 + 3));
+
+    /* The replaced key's chain spends nothing now. */
+    op.nonce = 2;
+    assert_status(CA_ERR_KEY_ROTATED, dsubmit(l, B, &ch_old, &op, T0 + 4));
+    /* The current key's chain spends from the same account. */
+    const uint64_t before = balance(l, DLG);
+    dlink cur = mklink(F, B, t, NULL);
+    chain ch_cur = chain_of(&cur, NULL, NULL);
+    op.nonce = 1;
+    assert_ok(dsubmit(l, B, &ch_cur, &op, T0 + 5));
+    assert_int_equal(balance(l, DLG), before - 10);
+    /* The account revokes it with its current key: the REVOKE is filed under the account, the
+     * link's issuer is the key; it has force. */
+    ca_ledger_op rv = mkop(CA_LEDGER_OP_REVOKE, DLG, 0);
+    rv.ref = cur.id;
+    assert_ok(with_key(l, rv, F, NULL, 0, T0 + 6));
+    op.nonce = 2;
+    assert_status(CA_ERR_DELEGATION_REVOKED, dsubmit(l, B, &ch_cur, &op, T0 + 7));
+    assert_ok(ca_ledger_check(l));
+    ca_key_history_free(h);
+    ca_ledger_free(l);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 /* A delegate spends the delegator's balance; the delegator's own nonce is untouched; the
@@ -604,9 +683,11 @@ static void test_adversarial_chains(void **state)
     dlink xr = mklink(X, B, xfer_terms(100, 40, T0 + 5000), NULL);
     chain cx = chain_of(&xr, NULL, NULL);
     ca_ledger_op o2 = transfer(DLG, R, 5, 1);
-    assert_status(
-        CA_ERR_INVALID_ARGUMENT,
+    /* The signer cannot know the account's current key, so signing works; the ledger refuses
+     * (D2). */
+    assert_ok(
         ca_ledger_op_sign_delegated(&lid, &o2, ids[B], NULL, cx.p, cx.n, 1, buf, sizeof buf, &n));
+    assert_status(CA_ERR_LEDGER_UNAUTHORIZED, ca_ledger_submit(l, buf, n, T0, NULL));
     assert_status(CA_ERR_LEDGER_UNAUTHORIZED, raw_submit(l, &o2, B, &cx, &xr.id, T0));
     /* A chain for another delegate: C signs with B's chain. */
     terms tb = xfer_terms(100, 40, T0 + 5000);
@@ -1098,10 +1179,15 @@ static void test_check_chain_length(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delegated_transfer),  cmocka_unit_test(test_caps),
-        cmocka_unit_test(test_check_order),         cmocka_unit_test(test_adversarial_chains),
-        cmocka_unit_test(test_revocation_position), cmocka_unit_test(test_records_bounded),
-        cmocka_unit_test(test_differential),        cmocka_unit_test(test_options_v4),
+        cmocka_unit_test(test_delegated_transfer),
+        cmocka_unit_test(test_rotated_delegator),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_check_order),
+        cmocka_unit_test(test_adversarial_chains),
+        cmocka_unit_test(test_revocation_position),
+        cmocka_unit_test(test_records_bounded),
+        cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_options_v4),
         cmocka_unit_test(test_check_chain_length),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
