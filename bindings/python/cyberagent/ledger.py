@@ -386,7 +386,8 @@ def op_sign_delegated(
 ) -> bytes:
     """Signed op bytes for ``ledger_id`` signed by ``delegate`` for the delegator
     ``op.signer``, carrying ``chain``: the encoded delegations, root (issued by
-    ``op.signer``) first, leaf (whose audience is ``delegate``) last. TRANSFER,
+    the key that signs for ``op.signer``: its id, or its current key after a
+    rotation) first, leaf (whose audience is ``delegate``) last. TRANSFER,
     ESCROW_OPEN (with the worker's ``cosignature``), ESCROW_RELEASE and
     ESCROW_REFUND only. The ledger checks the chain when it applies the op
     (docs/LEDGER.md, "Delegation")."""

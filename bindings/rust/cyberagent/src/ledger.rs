@@ -174,7 +174,8 @@ impl LedgerOp {
 
     /// Signed op bytes for `ledger_id` signed by `delegate` for the delegator
     /// `self.signer`, carrying `chain`: the encoded delegations, root (issued
-    /// by the delegator) first, leaf (whose audience is `delegate`) last.
+    /// by the delegator's key: its id, or its current key after a rotation)
+    /// first, leaf (whose audience is `delegate`) last.
     /// TRANSFER, ESCROW_OPEN (with the worker's `cosignature`), ESCROW_RELEASE
     /// and ESCROW_REFUND only; the ledger checks the chain when it applies the
     /// op (docs/LEDGER.md, "Delegation").
