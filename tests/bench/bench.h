@@ -88,7 +88,9 @@ typedef struct bench_area {
 #define BENCH_AREAS(X)                                                                             \
     X(identity)                                                                                    \
     X(envelope)                                                                                    \
-    X(keyhistory) X(delegation) X(routing) X(task) X(hire) X(reputation) X(ledger) X(codec) X(nats)
+    X(keyhistory)                                                                                  \
+    X(delegation)                                                                                  \
+    X(routing) X(task) X(hire) X(reputation) X(ledger) X(ledger_identity) X(codec) X(nats)
 
 #define BENCH_DECLARE(area) void bench_##area(void);
 BENCH_AREAS(BENCH_DECLARE)
