@@ -48,20 +48,6 @@ static rjs_status failf(rcp *s, rjs_status st, const char *fmt, ...)
     return st;
 }
 
-int rcp_name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > RCP_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
 rjs_status rcp_open(rcp **out, rjs *h, const char *bucket, int replicas)
 {
     *out = NULL;
@@ -156,27 +142,27 @@ static int get(rcp *s, const char *key, char *buf, size_t cap, size_t *len)
 
 rjs_status rcp_put_checkpoint(rcp *s, const char *name, const rc_checkpoint *cp)
 {
-    char key[KEY_MAX], line[RC_LINE_MAX];
+    char key[KEY_MAX], v[RCP_CP_VALUE_MAX];
     if (!rcp_name_ok(name))
         return failf(s, RJS_ERR_ARG, "bad replica name");
     snprintf(key, sizeof key, "cp.%s.%" PRIu64, name, cp->seq);
-    rc_format(cp, line);
-    const char *v = strchr(line, ' ') + 1; /* "HASH FAILED" */
+    rcp_format_cp_value(cp, v);
     return put(s, key, v, strlen(v));
 }
 
 rjs_status rcp_get_checkpoint(rcp *s, const char *name, uint64_t seq, rc_checkpoint *cp, int *found)
 {
-    char key[KEY_MAX], v[RC_LINE_MAX], line[RC_LINE_MAX + 24];
+    char key[KEY_MAX], v[RCP_CP_VALUE_MAX];
+    size_t len = 0;
     *found = 0;
     snprintf(key, sizeof key, "cp.%s.%" PRIu64, name, seq);
-    int r = get(s, key, v, sizeof v, NULL);
+    int r = get(s, key, v, sizeof v, &len);
     if (r < 0)
         return RJS_ERR_NATS;
     if (r == 0)
         return RJS_OK;
-    snprintf(line, sizeof line, "%" PRIu64 " %s", seq, v);
-    if (rc_parse(line, cp) != 0)
+    /* get() cut a longer value at sizeof v - 1 bytes: not a checkpoint either */
+    if (len >= sizeof v || rcp_parse_cp_value(v, len, seq, cp) != 0)
         return failf(s, RJS_ERR_NATS, "%s: not a checkpoint", key);
     *found = 1;
     return RJS_OK;
@@ -198,7 +184,7 @@ static int slot_of(rcp *s, const char *name)
 rjs_status rcp_put_snapshot(rcp *s, const char *name, const rc_checkpoint *cp, const uint8_t *bytes,
                             size_t len)
 {
-    char key[KEY_MAX], line[RC_LINE_MAX], idx[RC_LINE_MAX + 48];
+    char key[KEY_MAX], idx[RCP_INDEX_MAX];
     if (!rcp_name_ok(name))
         return failf(s, RJS_ERR_ARG, "bad replica name");
     uint32_t chunks = (uint32_t)((len + RCP_CHUNK - 1) / RCP_CHUNK);
@@ -209,8 +195,8 @@ rjs_status rcp_put_snapshot(rcp *s, const char *name, const rc_checkpoint *cp, c
         if (st != RJS_OK)
             return st;
     }
-    rc_format(cp, line);
-    snprintf(idx, sizeof idx, "%s %" PRIu32 " %zu", line, chunks, len);
+    rcp_index ix = {.cp = *cp, .chunks = chunks, .bytes = len};
+    rcp_format_index(&ix, idx);
     snprintf(key, sizeof key, "snapidx.%s", name);
     rjs_status st = put(s, key, idx, strlen(idx));
     if (st != RJS_OK)
@@ -235,7 +221,8 @@ typedef struct cand {
 
 /* Every value under the key filter: calls fn(ctx, key, value) for each. */
 static rjs_status watch_all(rcp *s, const char *filter,
-                            void (*fn)(void *ctx, const char *key, const char *v), void *ctx)
+                            void (*fn)(void *ctx, const char *key, const char *v, size_t len),
+                            void *ctx)
 {
     kvWatcher *w = NULL;
     kvWatchOptions wo;
@@ -247,12 +234,12 @@ static rjs_status watch_all(rcp *s, const char *filter,
         ns = kvWatcher_Next(&e, w, 5000);
         if (ns != NATS_OK || e == NULL)
             break;
-        char v[RC_LINE_MAX + 48];
+        char v[RCP_INDEX_MAX];
         size_t n = (size_t)kvEntry_ValueLen(e);
-        if (n < sizeof v) {
+        if (n < sizeof v) { /* a longer value is no value of this bucket */
             memcpy(v, kvEntry_Value(e), n);
             v[n] = 0;
-            fn(ctx, kvEntry_Key(e), v);
+            fn(ctx, kvEntry_Key(e), v, n);
         }
         kvEntry_Destroy(e);
     }
@@ -266,23 +253,22 @@ typedef struct cands {
     int n;
 } cands;
 
-static void add_cand(void *ctx, const char *key, const char *v)
+static void add_cand(void *ctx, const char *key, const char *v, size_t len)
 {
     cands *cs = ctx;
-    if (cs->n == 64 || strncmp(key, "snapidx.", 8) != 0)
+    rcp_index ix;
+    if (cs->n == 64 || strncmp(key, "snapidx.", 8) != 0 || !rcp_name_ok(key + 8) ||
+        rcp_parse_index(v, len, &ix) != 0)
         return;
+#if SIZE_MAX < UINT64_MAX
+    if (ix.bytes > SIZE_MAX)
+        return;
+#endif
     cand *c = &cs->c[cs->n];
-    unsigned chunks = 0;
-    size_t len = 0;
-    const char *p = v;
-    for (int sp = 0; sp < 3 && p != NULL; sp++) /* past "SEQ HASH FAILED " */
-        p = strchr(p + (sp ? 1 : 0), ' ');
-    if (p == NULL || rc_parse(v, &c->cp) != 0 || sscanf(p, " %u %zu", &chunks, &len) != 2 ||
-        !rcp_name_ok(key + 8))
-        return;
     snprintf(c->name, sizeof c->name, "%s", key + 8);
-    c->chunks = chunks;
-    c->len = len;
+    c->cp = ix.cp;
+    c->chunks = ix.chunks;
+    c->len = (size_t)ix.bytes;
     cs->n++;
 }
 
@@ -291,25 +277,17 @@ typedef struct confirm {
     char by[RCP_NAME_MAX + 1];
 } confirm;
 
-static void check_cp(void *ctx, const char *key, const char *v)
+static void check_cp(void *ctx, const char *key, const char *v, size_t len)
 {
     confirm *cf = ctx;
-    /* key = cp.NAME.SEQ */
-    const char *name = key + 3, *dot = strrchr(key, '.');
-    char who[RCP_NAME_MAX + 1], line[RC_LINE_MAX + 24];
-    if (cf->by[0] != 0 || dot == NULL || dot <= name)
+    char who[RCP_NAME_MAX + 1];
+    uint64_t seq = 0;
+    rc_checkpoint cp;
+    if (cf->by[0] != 0 || rcp_parse_cp_key(key, who, &seq) != 0 || seq != cf->c->cp.seq)
         return;
-    size_t n = (size_t)(dot - name);
-    if (n > RCP_NAME_MAX)
-        return;
-    memcpy(who, name, n);
-    who[n] = 0;
     if (strcmp(who, cf->c->name) == 0)
         return; /* the writer cannot confirm itself */
-    rc_checkpoint cp;
-    int w = snprintf(line, sizeof line, "%" PRIu64 " %s", cf->c->cp.seq, v);
-    if (w > 0 && (size_t)w < sizeof line && rc_parse(line, &cp) == 0 &&
-        cp.failed == cf->c->cp.failed &&
+    if (rcp_parse_cp_value(v, len, seq, &cp) == 0 && cp.failed == cf->c->cp.failed &&
         memcmp(cp.hash.bytes, cf->c->cp.hash.bytes, sizeof cp.hash.bytes) == 0)
         snprintf(cf->by, sizeof cf->by, "%s", who);
 }

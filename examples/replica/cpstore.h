@@ -7,6 +7,11 @@
  *   snapidx.NAME       "SEQ HASH FAILED CHUNKS BYTES" of NAME's newest snapshot
  *   snap.NAME.SEQ.I    chunk I (0-based, RCP_CHUNK bytes but the last) of its bytes
  *
+ * The values' exact forms and what a reader refuses are in cpformat.h; a
+ * value that is not in that form is ignored (a snapshot index, a confirming
+ * checkpoint) or reported (rcp_get_checkpoint: RJS_ERR_NATS, "not a
+ * checkpoint").
+ *
  * A snapshot is written chunks first, then its index; the chunks of NAME's
  * previous snapshot are purged after. A replica that restores takes the
  * newest snapshot (largest SEQ over every snapidx key) that a checkpoint of
@@ -22,13 +27,12 @@
 #ifndef CA_EXAMPLES_REPLICA_CPSTORE_H
 #define CA_EXAMPLES_REPLICA_CPSTORE_H
 
+#include "cpformat.h" /* the keys and values, their limits and strict parsers */
 #include "js.h"
 #include "replica_core.h"
 
 #define RCP_DEFAULT_BUCKET    "LEDGER_CP"
-#define RCP_CHUNK             (512u * 1024u)
 #define RCP_WRITE_DEADLINE_MS 15000
-#define RCP_NAME_MAX          32
 
 typedef struct rcp rcp;
 
@@ -37,9 +41,6 @@ typedef struct rcp rcp;
 rjs_status rcp_open(rcp **out, rjs *h, const char *bucket, int replicas);
 void rcp_close(rcp *s); /* NULL is a no-op */
 const char *rcp_error(const rcp *s);
-
-/* 1 if name is a valid replica name. */
-int rcp_name_ok(const char *name);
 
 rjs_status rcp_put_checkpoint(rcp *s, const char *name, const rc_checkpoint *cp);
 

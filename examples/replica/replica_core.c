@@ -17,7 +17,8 @@ struct rc_core {
     char err[256];
 };
 
-static ca_status fail(rc_core *c, ca_status st, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static ca_status fail(rc_core *c, ca_status st,
+                                                            const char *fmt, ...)
 {
     if (c != NULL) {
         va_list ap;
@@ -318,21 +319,65 @@ void rc_format(const rc_checkpoint *cp, char out[RC_LINE_MAX])
              (unsigned long long)cp->failed);
 }
 
+size_t rc_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    size_t n = 0;
+    uint64_t v = 0;
+    while (n < len && s[n] >= '0' && s[n] <= '9') {
+        unsigned d = (unsigned)(s[n] - '0');
+        if (n > 0 && v == 0)
+            return 0; /* a leading zero */
+        if (v > (UINT64_MAX - d) / 10)
+            return 0; /* above UINT64_MAX */
+        v = v * 10 + d;
+        n++;
+    }
+    if (n > 0)
+        *out = v;
+    return n;
+}
+
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1; /* upper case is not the canonical form */
+}
+
+size_t rc_parse_prefix(const char *s, size_t len, rc_checkpoint *cp)
+{
+    rc_checkpoint tmp;
+    size_t off = rc_parse_u64(s, len, &tmp.seq);
+    if (off == 0 || len - off < 1 + 2 * CA_HASH_BYTES + 1 || s[off] != ' ')
+        return 0;
+    off++;
+    for (size_t i = 0; i < CA_HASH_BYTES; i++, off += 2) {
+        int hi = hex_digit(s[off]), lo = hex_digit(s[off + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        tmp.hash.bytes[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (s[off] != ' ')
+        return 0;
+    off++;
+    size_t n = rc_parse_u64(s + off, len - off, &tmp.failed);
+    if (n == 0)
+        return 0;
+    off += n;
+    if (off < len && s[off] != ' ' && s[off] != '\n')
+        return 0;
+    *cp = tmp;
+    return off;
+}
+
 int rc_parse(const char *s, rc_checkpoint *cp)
 {
-    unsigned long long seq = 0, failed = 0;
-    char hex[2 * CA_HASH_BYTES + 2];
-    int used = 0;
-    if (sscanf(s, "%llu %65s %llu%n", &seq, hex, &failed, &used) != 3 ||
-        strlen(hex) != 2 * CA_HASH_BYTES)
+    size_t len = strlen(s);
+    rc_checkpoint tmp;
+    if (len == 0 || rc_parse_prefix(s, len, &tmp) != len)
         return -1;
-    for (size_t i = 0; i < CA_HASH_BYTES; i++) {
-        unsigned v = 0;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        cp->hash.bytes[i] = (uint8_t)v;
-    }
-    cp->seq = seq;
-    cp->failed = failed;
+    *cp = tmp;
     return 0;
 }

@@ -134,8 +134,25 @@ ca_ledger *rc_ledger(rc_core *c);
 const char *rc_error(const rc_core *c);
 void rc_close(rc_core *c); /* NULL is a no-op; does not commit */
 
-/* "SEQ HASH FAILED" (hash as 64 lowercase hex) and back (0 / -1). */
+/* CHECKPOINT LINES. rc_format writes "SEQ HASH FAILED": SEQ and FAILED in
+ * decimal (no sign, no leading zero: "0" for zero), HASH as 64 lowercase hex
+ * digits, one space between fields, nothing before or after. That is the
+ * one canonical form, and the only one the parsers accept: a line they
+ * accept formats back to exactly its bytes. Refused: upper-case hex, a sign,
+ * a leading zero, a value above UINT64_MAX, other or repeated white space,
+ * anything after FAILED (rc_parse).
+ *
+ * rc_parse: the whole NUL-terminated string is one line: 0, else -1 (and
+ * *cp unchanged).
+ * rc_parse_prefix: a line at the start of s[0..len) (no NUL needed),
+ * followed by the end, a space or '\n' (program output such as
+ * "checkpoint SEQ HASH FAILED\n"): returns its length, else 0 (*cp unchanged).
+ * rc_parse_u64: the canonical decimal at the start of s[0..len): returns its
+ * digits' count (the next byte is not a digit), else 0 (no digit, a leading
+ * zero, above UINT64_MAX; *out unchanged). */
 void rc_format(const rc_checkpoint *cp, char out[RC_LINE_MAX]);
 int rc_parse(const char *s, rc_checkpoint *cp);
+size_t rc_parse_prefix(const char *s, size_t len, rc_checkpoint *cp);
+size_t rc_parse_u64(const char *s, size_t len, uint64_t *out);
 
 #endif

@@ -5,13 +5,16 @@
  * same checkpoints; a durable replica that stops without committing resumes
  * from its journal at the right sequence and ends in the same state; a
  * snapshot installed in a new directory continues from its position; a gap
- * in the sequence is refused.
+ * in the sequence is refused. Checkpoint lines and the checkpoint bucket's
+ * values have one form each (the strict parsers refuse what the old sscanf
+ * parser let through).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cpformat.h"
 #include "replica_core.h"
 
 static int failures;
@@ -134,6 +137,132 @@ static void test_frames(void)
     CHECK(rc_frame_split(a, 3, out) == 1 && out[0].op == a && out[0].op_len == 3);
 }
 
+#define H64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+/* Each accepted by the sscanf parser rc_parse was before (as seq 1000, that
+ * hash, 3, or a wrapped or saturated number), none of them rc_format's form. */
+static const char *const old_forms[] = {
+    "+1000 " H64 " 3",
+    "01000 " H64 " 3",
+    " 1000 " H64 " 3",
+    "1000  " H64 " 3",
+    "1000\t" H64 " 3",
+    "1000 " H64 " 3\n",
+    "1000 " H64 " 3 junk",
+    "1000 " H64 " 3junk",
+    "1000 " H64 " +3",
+    "1000 00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff 3",
+    "1000 0x112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 3",
+    "1000 +0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 3",
+    "-1 " H64 " 3",
+    "18446744073709551616 " H64 " 3",
+    "1000 " H64 " 99999999999999999999999",
+};
+
+static void test_lines(void)
+{
+    rc_checkpoint cp, keep;
+    memset(&keep, 0x5a, sizeof keep);
+    for (size_t i = 0; i < sizeof old_forms / sizeof old_forms[0]; i++) {
+        cp = keep;
+        if (rc_parse(old_forms[i], &cp) != -1)
+            fprintf(stderr, "accepted: \"%s\"\n", old_forms[i]);
+        CHECK(rc_parse(old_forms[i], &cp) == -1 && memcmp(&cp, &keep, sizeof cp) == 0);
+    }
+    CHECK(rc_parse("", &cp) == -1);
+    CHECK(rc_parse("1000 " H64 " 3", &cp) == 0 && cp.seq == 1000 && cp.failed == 3 &&
+          cp.hash.bytes[0] == 0x00 && cp.hash.bytes[1] == 0x11 && cp.hash.bytes[31] == 0xff);
+    CHECK(rc_parse("18446744073709551615 " H64 " 0", &cp) == 0 && cp.seq == UINT64_MAX &&
+          cp.failed == 0);
+    char line[RC_LINE_MAX];
+    rc_format(&cp, line);
+    CHECK(strcmp(line, "18446744073709551615 " H64 " 0") == 0);
+    /* A line at the start of program output: followed by the end, a space or '\n'. */
+    const char *out = "1000 " H64 " 3 snapshot r1 r3\n";
+    CHECK(rc_parse_prefix(out, strlen(out), &cp) == strlen("1000 " H64 " 3") && cp.seq == 1000);
+    out = "1000 " H64 " 3\n";
+    CHECK(rc_parse_prefix(out, strlen(out), &cp) == strlen(out) - 1);
+    CHECK(rc_parse_prefix(out, strlen(out) - 3, &cp) == 0); /* cut inside the hash's tail */
+    out = "1000 " H64 " 3x";
+    CHECK(rc_parse_prefix(out, strlen(out), &cp) == 0);
+    uint64_t v = 7;
+    CHECK(rc_parse_u64("0", 1, &v) == 1 && v == 0);
+    CHECK(rc_parse_u64("00", 2, &v) == 0 && v == 0);
+    CHECK(rc_parse_u64("42 ", 3, &v) == 2 && v == 42);
+    CHECK(rc_parse_u64("18446744073709551616", 20, &v) == 0 && v == 42);
+    CHECK(rc_parse_u64("425", 2, &v) == 2 && v == 42); /* stops at len */
+}
+
+static void test_bucket_values(void)
+{
+    rc_checkpoint cp = {.seq = 7}, keep;
+    memset(&keep, 0x5a, sizeof keep);
+    const char *val = H64 " 3";
+    char buf[RCP_INDEX_MAX];
+    CHECK(rcp_parse_cp_value(val, strlen(val), 1000, &cp) == 0 && cp.seq == 1000 && cp.failed == 3);
+    rcp_format_cp_value(&cp, buf);
+    CHECK(strcmp(buf, val) == 0);
+    /* A NUL inside the value: the old reader copied it as a C string and
+     * saw "HASH 3"; a newline or text after the count was accepted too. */
+    static const char nul[] = H64 " 3\0junk";
+    cp = keep;
+    CHECK(rcp_parse_cp_value(nul, sizeof nul - 1, 1000, &cp) == -1);
+    CHECK(rcp_parse_cp_value(H64 " 3\n", strlen(H64) + 3, 1000, &cp) == -1);
+    CHECK(rcp_parse_cp_value(H64 " 3 4", strlen(H64) + 4, 1000, &cp) == -1);
+    CHECK(memcmp(&cp, &keep, sizeof cp) == 0);
+
+    rcp_index ix, ikeep;
+    memset(&ikeep, 0x5a, sizeof ikeep);
+    const char *idx = "1000 " H64 " 3 2 524289";
+    CHECK(rcp_parse_index(idx, strlen(idx), &ix) == 0 && ix.cp.seq == 1000 && ix.cp.failed == 3 &&
+          ix.chunks == 2 && ix.bytes == RCP_CHUNK + 1);
+    rcp_format_index(&ix, buf);
+    CHECK(strcmp(buf, idx) == 0);
+    idx = "1000 " H64 " 3 1 524288";
+    CHECK(rcp_parse_index(idx, strlen(idx), &ix) == 0 && ix.chunks == 1);
+    /* Refused: a chunk count that is not ceil(BYTES / RCP_CHUNK), no bytes,
+     * a count above UINT32_MAX, and the old reader's misreadings (it took the
+     * line with sscanf but found CHUNKS after the third space by strchr, so
+     * a doubled space moved the fields it read). */
+    static const char *const bad[] = {
+        "1000 " H64 " 3 1 524289",  "1000 " H64 " 3 3 524289",
+        "1000 " H64 " 3 0 0",       "1000 " H64 " 3 4294967296 2251799813685248",
+        "1000  " H64 " 3 2 524289", "1000 " H64 " 3 2 524289\n",
+        "1000 " H64 " 3 2  524289", "1000 " H64 " 3 -2 524289",
+        "1000 " H64 " 3 2 0524289", "1000 " H64 " 3 2",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ix = ikeep;
+        CHECK(rcp_parse_index(bad[i], strlen(bad[i]), &ix) == -1 &&
+              memcmp(&ix, &ikeep, sizeof ix) == 0);
+    }
+    idx = "1 " H64 " 0 4294967295 2251799813160960"; /* the most chunks */
+    CHECK(rcp_parse_index(idx, strlen(idx), &ix) == 0 && ix.chunks == UINT32_MAX);
+
+    char name[RCP_NAME_MAX + 1];
+    uint64_t seq = 0;
+    CHECK(rcp_parse_cp_key("cp.r-1_X.250", name, &seq) == 0 && strcmp(name, "r-1_X") == 0 &&
+          seq == 250);
+    static const char *const bad_keys[] = {
+        "cp..250",
+        "cp.r1.",
+        "cp.r1.0250",
+        "cp.r1.250.1",
+        "cp.r 1.250",
+        "cp.r1.+250",
+        "snap.r1.250",
+        "cp.r1.18446744073709551616",
+        "cp.abcdefghijklmnopqrstuvwxyzABCDEFG.1", /* 33 characters */
+    };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        seq = 99;
+        CHECK(rcp_parse_cp_key(bad_keys[i], name, &seq) == -1 && seq == 99);
+    }
+    CHECK(rcp_name_ok("abcdefghijklmnopqrstuvwxyzABCDEF") == 1);
+    CHECK(rcp_name_ok("abcdefghijklmnopqrstuvwxyzABCDEFG") == 0);
+    CHECK(rcp_name_ok("") == 0 && rcp_name_ok("r.1") == 0);
+}
+
 typedef struct seen {
     unsigned applied, refused, stale;
 } seen;
@@ -187,6 +316,8 @@ int main(int argc, char **argv)
     rmdir_all(d2);
     OK(ca_init());
     test_frames();
+    test_lines();
+    test_bucket_values();
     build_log();
 
     seen sm = {0}, sd = {0};

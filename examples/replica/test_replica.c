@@ -691,7 +691,8 @@ static void parse_out(const proc *p, parsed *r)
     char line[512];
     while (fgets(line, sizeof line, f) != NULL) {
         rc_checkpoint cp;
-        if (strncmp(line, "checkpoint ", 11) == 0 && rc_parse(line + 11, &cp) == 0) {
+        if (strncmp(line, "checkpoint ", 11) == 0 &&
+            rc_parse_prefix(line + 11, strlen(line + 11), &cp) != 0) {
             uint64_t k = cp.seq / every;
             if (cp.seq % every != 0 || k >= 4096) {
                 r->dup_conflicts++;
@@ -701,11 +702,12 @@ static void parse_out(const proc *p, parsed *r)
                 r->dup_conflicts++;
             r->cp[k] = cp;
             r->have[k] = 1;
-        } else if (strncmp(line, "final ", 6) == 0 && rc_parse(line + 6, &cp) == 0) {
+        } else if (strncmp(line, "final ", 6) == 0 &&
+                   rc_parse_prefix(line + 6, strlen(line + 6), &cp) != 0) {
             r->fin = cp;
             r->nfinal++;
         } else if (strncmp(line, "start ", 6) == 0 && r->nstart < 4 &&
-                   rc_parse(line + 6, &cp) == 0) {
+                   rc_parse_prefix(line + 6, strlen(line + 6), &cp) != 0) {
             int n = r->nstart++;
             r->start_seq[n] = cp.seq;
             /* "start SEQ HASH FAILED HOW WRITER CONFIRMER" */

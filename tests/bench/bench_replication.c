@@ -149,7 +149,8 @@ static void replica_line(replica *r, const char *line, double now)
     if (strncmp(line, "start ", 6) == 0) {
         r->started = 1;
         r->start_t = now;
-    } else if (strncmp(line, "checkpoint ", 11) == 0 && rc_parse(line + 11, &cp) == 0) {
+    } else if (strncmp(line, "checkpoint ", 11) == 0 &&
+               rc_parse_prefix(line + 11, strlen(line + 11), &cp) != 0) {
         r->cp_seq = cp.seq;
         r->cp_failed = cp.failed;
         r->cp_t = now;
