@@ -315,22 +315,30 @@ rjs_status rcp_find_snapshot(rcp *s, uint64_t min_seq, int *found, rc_checkpoint
         confirm cf = {.c = c, .by = ""};
         if ((st = watch_all(s, filter, check_cp, &cf)) != RJS_OK)
             return st;
-        uint8_t *b = cf.by[0] != 0 && c->len > 0 ? malloc(c->len) : NULL;
+        /* The buffer grows with the chunks that arrive, never to an index's claim up front:
+         * an index is anyone's bytes and may claim far more than the bucket holds. */
+        uint8_t *b = NULL;
         size_t off = 0;
-        for (uint32_t i = 0; b != NULL && i < c->chunks; i++) {
+        int ok = cf.by[0] != 0;
+        for (uint32_t i = 0; ok && i < c->chunks; i++) {
             char key[KEY_MAX];
             snprintf(key, sizeof key, "snap.%s.%" PRIu64 ".%" PRIu32, c->name, c->cp.seq, i);
             kvEntry *e = NULL;
             size_t n = 0;
-            if (kvStore_Get(&e, s->kv, key) == NATS_OK &&
-                (n = (size_t)kvEntry_ValueLen(e)) <= c->len - off) {
+            uint8_t *grown = NULL;
+            ok = kvStore_Get(&e, s->kv, key) == NATS_OK &&
+                 (n = (size_t)kvEntry_ValueLen(e)) <= c->len - off && n <= RCP_CHUNK && n > 0 &&
+                 (grown = realloc(b, off + n)) != NULL;
+            if (ok) { /* else purged meanwhile (a newer snapshot), unreadable or too long */
+                b = grown;
                 memcpy(b + off, kvEntry_Value(e), n);
                 off += n;
-            } else {
-                free(b); /* purged meanwhile (a newer snapshot) or unreadable */
-                b = NULL;
             }
             kvEntry_Destroy(e);
+        }
+        if (!ok) {
+            free(b);
+            b = NULL;
         }
         if (b != NULL && off == c->len) {
             *found = 1;
