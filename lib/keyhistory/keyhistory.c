@@ -119,9 +119,8 @@ static size_t signed_bytes(const cai_key_event *ev,
     return EVENT_TAG_LEN + unsigned_encoding(ev, out + EVENT_TAG_LEN);
 }
 
-/* Signs `ev` with `signer` (whose key ev->key is), writes the event and its digest. */
-static ca_status sign_event(cai_key_event *ev, const ca_identity *signer, uint8_t *out,
-                            size_t out_cap, size_t *out_len)
+ca_status cai_key_event_sign(cai_key_event *ev, const ca_identity *signer, uint8_t *out,
+                             size_t out_cap, size_t *out_len)
 {
     uint8_t sb[EVENT_TAG_LEN + CA_KEY_EVENT_MAX_BYTES];
     size_t n = signed_bytes(ev, sb);
@@ -163,7 +162,7 @@ ca_status ca_key_event_incept(const ca_identity *first, const ca_hash *next, uin
     memcpy(ev.key, k.bytes, 32);
     memcpy(ev.next, next->bytes, 32);
     ev.time = time;
-    return sign_event(&ev, first, out, out_cap, out_len);
+    return cai_key_event_sign(&ev, first, out, out_cap, out_len);
 }
 
 /* Opens an event: strict decode, signature by its key, digest. */
@@ -336,7 +335,7 @@ ca_status ca_key_event_rotate(const ca_key_history *history, const ca_identity *
     memcpy(ev.key, k.bytes, 32);
     memcpy(ev.next, next->bytes, 32);
     ev.time = time;
-    return sign_event(&ev, revealed, out, out_cap, out_len);
+    return cai_key_event_sign(&ev, revealed, out, out_cap, out_len);
 }
 
 ca_status ca_key_history_append(ca_key_history *history, const uint8_t *event, size_t len)

@@ -31,6 +31,14 @@ ca_status cai_key_event_decode(const uint8_t *data, size_t len, cai_key_event *e
 /* Canonical encoding of a decoded (or built) event, signature included (OWNERSHIP RULE). */
 ca_status cai_key_event_encode(const cai_key_event *ev, uint8_t *out, size_t cap, size_t *len);
 
+/*
+ * Signs `ev` with `signer` over the event's signed bytes, sets its signature and writes the
+ * encoding (OWNERSHIP RULE). Checks no rule: the event makers check theirs first; tests and
+ * fuzz targets use it to forge events the rules refuse.
+ */
+ca_status cai_key_event_sign(cai_key_event *ev, const ca_identity *signer, uint8_t *out,
+                             size_t out_cap, size_t *out_len);
+
 /* Lookups the history made (tests count them: an envelope from the current key makes none). */
 uint64_t cai_key_history_lookups(const ca_key_history *history);
 

@@ -164,4 +164,16 @@ static inline ca_status th_build_hire(th_hire *h, const ca_identity *req, const 
     return st;
 }
 
+/* A thread holding the whole of a th_build_hire hire, each message applied at its time + 10. */
+static inline ca_status th_hire_thread(ca_task **t, const th_hire *h)
+{
+    *t = NULL;
+    ca_status st = th_new(t, &h->request, TH_T0 + 10);
+    const th_msg *rest[] = {&h->bid1, &h->bid2, &h->award, &h->result, &h->receipt};
+    const uint64_t at[] = {110, 210, 310, 1010, 2010};
+    for (size_t i = 0; st == CA_OK && i < sizeof rest / sizeof rest[0]; i++)
+        st = th_apply(*t, rest[i], TH_T0 + at[i]);
+    return st;
+}
+
 #endif

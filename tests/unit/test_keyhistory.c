@@ -56,19 +56,8 @@ static void rotate(ca_key_history *h, ca_identity *revealed, ca_identity *next, 
 static size_t forge(const cai_key_event *in, const ca_identity *signer, uint8_t *out)
 {
     cai_key_event ev = *in;
-    uint8_t sb[64 + CA_KEY_EVENT_MAX_BYTES];
-    static const char tag[] = "cyberagent/1/key-event";
-    memcpy(sb, tag, sizeof tag - 1);
-    cai_wire_writer w;
-    cai_ww_init(&w, sb + sizeof tag - 1, CA_KEY_EVENT_MAX_BYTES);
-    cai_wire_put_map(&w, &cai_key_event_table, &ev);
-    size_t n = 0;
-    assert_ok(cai_ww_finish(&w, &n));
-    ca_signature sig;
-    assert_ok(cai_identity_sign(signer, sb, sizeof tag - 1 + n, &sig));
-    memcpy(ev.signature, sig.bytes, 64);
     size_t len = 0;
-    assert_ok(cai_key_event_encode(&ev, out, CA_KEY_EVENT_MAX_BYTES, &len));
+    assert_ok(cai_key_event_sign(&ev, signer, out, CA_KEY_EVENT_MAX_BYTES, &len));
     return len;
 }
 

@@ -52,19 +52,8 @@ static ca_agent_id fake(uint8_t b)
 static size_t forge(const cai_key_event *in, const ca_identity *signer, uint8_t *out)
 {
     cai_key_event ev = *in;
-    uint8_t sb[64 + CA_KEY_EVENT_MAX_BYTES];
-    static const char tag[] = "cyberagent/1/key-event";
-    memcpy(sb, tag, sizeof tag - 1);
-    cai_wire_writer w;
-    cai_ww_init(&w, sb + sizeof tag - 1, CA_KEY_EVENT_MAX_BYTES);
-    cai_wire_put_map(&w, &cai_key_event_table, &ev);
-    size_t n = 0;
-    assert_ok(cai_ww_finish(&w, &n));
-    ca_signature sig;
-    assert_ok(cai_identity_sign(signer, sb, sizeof tag - 1 + n, &sig));
-    memcpy(ev.signature, sig.bytes, 64);
     size_t len = 0;
-    assert_ok(cai_key_event_encode(&ev, out, CA_KEY_EVENT_MAX_BYTES, &len));
+    assert_ok(cai_key_event_sign(&ev, signer, out, CA_KEY_EVENT_MAX_BYTES, &len));
     return len;
 }
 
@@ -219,6 +208,23 @@ static void rmdir_all(char *d)
 
 /* ------------------------------------------------------------ recovery drill */
 
+/* An escrow of 80 (collateral 10) from `hirer` to `worker` for `award`, opened and released by
+ * trusted ops at `now`: the task was paid through the ledger. */
+static void paid_escrow(ca_ledger *l, const ca_agent_id *hirer, const ca_agent_id *worker,
+                        const ca_hash *award, uint64_t now)
+{
+    ca_ledger_op eo = mkop(CA_LEDGER_OP_ESCROW_OPEN, hirer);
+    eo.counterparty = *worker;
+    eo.ref = *award;
+    eo.amount = 80;
+    eo.amount2 = 10;
+    eo.deadline = now + 100000;
+    trusted(l, eo, now);
+    ca_ledger_op rel = mkop(CA_LEDGER_OP_ESCROW_RELEASE, hirer);
+    rel.ref = *award;
+    trusted(l, rel, now);
+}
+
 static void test_recovery_drill(void **state)
 {
     (void)state;
@@ -237,22 +243,8 @@ static void test_recovery_drill(void **state)
     th_hire h;
     assert_ok(th_build_hire(&h, hirer, k0, w2, 0));
     ca_task *task = NULL;
-    assert_ok(th_new(&task, &h.request, TH_T0 + 10));
-    assert_ok(th_apply(task, &h.bid1, TH_T0 + 110));
-    assert_ok(th_apply(task, &h.bid2, TH_T0 + 210));
-    assert_ok(th_apply(task, &h.award, TH_T0 + 310));
-    assert_ok(th_apply(task, &h.result, TH_T0 + 1010));
-    assert_ok(th_apply(task, &h.receipt, TH_T0 + 2010));
-    ca_ledger_op eo = mkop(CA_LEDGER_OP_ESCROW_OPEN, &H);
-    eo.counterparty = A;
-    eo.ref = h.award.id;
-    eo.amount = 80;
-    eo.amount2 = 10;
-    eo.deadline = TH_T0 + 100000;
-    trusted(l, eo, NOW);
-    ca_ledger_op rel = mkop(CA_LEDGER_OP_ESCROW_RELEASE, &H);
-    rel.ref = h.award.id;
-    trusted(l, rel, NOW);
+    assert_ok(th_hire_thread(&task, &h));
+    paid_escrow(l, &H, &A, &h.award.id, NOW);
     ca_reputation_options ro;
     assert_ok(ca_reputation_options_init(&ro, CA_REPUTATION_OPTIONS_VERSION));
     ca_reputation *rep = NULL;
@@ -427,21 +419,8 @@ static void test_recovery_drill(void **state)
     th_hire h2;
     assert_ok(th_build_hire(&h2, w, k1, w2, 0));
     ca_task *task2 = NULL;
-    assert_ok(th_new(&task2, &h2.request, TH_T0 + 10));
-    assert_ok(th_apply(task2, &h2.bid1, TH_T0 + 110));
-    assert_ok(th_apply(task2, &h2.bid2, TH_T0 + 210));
-    assert_ok(th_apply(task2, &h2.award, TH_T0 + 310));
-    assert_ok(th_apply(task2, &h2.result, TH_T0 + 1010));
-    assert_ok(th_apply(task2, &h2.receipt, TH_T0 + 2010));
-    eo = mkop(CA_LEDGER_OP_ESCROW_OPEN, &W);
-    eo.counterparty = A;
-    eo.ref = h2.award.id;
-    eo.amount = 80;
-    eo.deadline = NOW + 100000;
-    trusted(l, eo, NOW + 100);
-    rel = mkop(CA_LEDGER_OP_ESCROW_RELEASE, &W);
-    rel.ref = h2.award.id;
-    trusted(l, rel, NOW + 100);
+    assert_ok(th_hire_thread(&task2, &h2));
+    paid_escrow(l, &W, &A, &h2.award.id, NOW + 100);
     assert_ok(ca_reputation_add_settled(rep, task2, l));
     ca_reputation_score by_key;
     const ca_agent_id K1 = id_of(k1);

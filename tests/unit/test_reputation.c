@@ -993,12 +993,7 @@ static void sx_setup_jail(settled_fx *f, uint64_t receipt_paid, uint64_t jail_ms
     if (receipt_paid != 80)
         assert_ok(th_receipt(&f->h.receipt, f->who[SX_REQ], &f->h.request.id, &f->h.award.id,
                              &f->h.result.id, &f->id[SX_W1], 1, 90, receipt_paid, TH_T0 + 2000));
-    assert_ok(th_new(&f->t, &f->h.request, TH_T0 + 10));
-    assert_ok(th_apply(f->t, &f->h.bid1, TH_T0 + 110));
-    assert_ok(th_apply(f->t, &f->h.bid2, TH_T0 + 210));
-    assert_ok(th_apply(f->t, &f->h.award, TH_T0 + 310));
-    assert_ok(th_apply(f->t, &f->h.result, TH_T0 + 1010));
-    assert_ok(th_apply(f->t, &f->h.receipt, TH_T0 + 2010));
+    assert_ok(th_hire_thread(&f->t, &f->h));
     ca_ledger_options o;
     assert_ok(ca_ledger_options_init(&o, CA_LEDGER_OPTIONS_VERSION));
     o.authority = f->id[SX_AUTH];
