@@ -22,21 +22,13 @@ static ca_agent_id ids[NKEYS];
 static int setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NKEYS; i++) {
-        uint8_t seed[32] = {(uint8_t)i, 0xde, 0x1e};
-        if (ca_identity_from_seed(&keys[i], seed) != CA_OK)
-            return -1;
-        ca_identity_id(keys[i], &ids[i]);
-    }
-    return 0;
+    return test_keys_new(keys, ids, NKEYS, 0xde, 0x1e);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NKEYS; i++)
-        ca_identity_free(keys[i]);
-    return 0;
+    return test_keys_free(keys, NKEYS);
 }
 
 /* One link's terms. */

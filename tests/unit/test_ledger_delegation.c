@@ -23,20 +23,13 @@ static ca_agent_id aid[N_IDS];
 static int setup(void **state)
 {
     (void)state;
-    for (int k = 0; k < N_IDS; k++) {
-        uint8_t seed[32] = {(uint8_t)k, 0xD1, 0x6A};
-        assert_ok(ca_identity_from_seed(&ids[k], seed));
-        ca_identity_id(ids[k], &aid[k]);
-    }
-    return 0;
+    return test_keys_new(ids, aid, N_IDS, 0xD1, 0x6A);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int k = 0; k < N_IDS; k++)
-        ca_identity_free(ids[k]);
-    return 0;
+    return test_keys_free(ids, N_IDS);
 }
 
 static ca_ledger_options opts(void)

@@ -22,21 +22,13 @@ static ca_agent_id ids[NK];
 static int setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NK; i++) {
-        uint8_t seed[32] = {(uint8_t)i, 0x40, 0x91};
-        if (ca_identity_from_seed(&keys[i], seed) != CA_OK)
-            return -1;
-        ca_identity_id(keys[i], &ids[i]);
-    }
-    return 0;
+    return test_keys_new(keys, ids, NK, 0x40, 0x91);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NK; i++)
-        ca_identity_free(keys[i]);
-    return 0;
+    return test_keys_free(keys, NK);
 }
 
 static ca_delegation *dlg(int issuer, int audience, const char *cap, uint64_t expires,

@@ -21,21 +21,13 @@ static ca_agent_id ids[NK];
 static int setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < NK; i++) {
-        uint8_t seed[32] = {(uint8_t)i, 0x7a, 0x5c};
-        if (ca_identity_from_seed(&keys[i], seed) != CA_OK)
-            return -1;
-        ca_identity_id(keys[i], &ids[i]);
-    }
-    return 0;
+    return test_keys_new(keys, ids, NK, 0x7a, 0x5c);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < NK; i++)
-        ca_identity_free(keys[i]);
-    return 0;
+    return test_keys_free(keys, NK);
 }
 
 /* One delegation issuer -> audience, decoded (not opened); its id in *id. */

@@ -66,4 +66,25 @@ static inline void test_hex_exact(const char *hex, uint8_t *out, size_t len)
     assert_int_equal(test_hex_decode(hex, out, len), len);
 }
 
+/* n deterministic identities (seed = {index, tag[0], tag[1]}, zeros after) and their ids; -1
+ * on failure (a cmocka setup returns it). */
+static inline int test_keys_new(ca_identity **keys, ca_agent_id *ids, int n, uint8_t tag0,
+                                uint8_t tag1)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t seed[32] = {(uint8_t)i, tag0, tag1};
+        if (ca_identity_from_seed(&keys[i], seed) != CA_OK)
+            return -1;
+        ca_identity_id(keys[i], &ids[i]);
+    }
+    return 0;
+}
+
+static inline int test_keys_free(ca_identity **keys, int n)
+{
+    for (int i = 0; i < n; i++)
+        ca_identity_free(keys[i]);
+    return 0;
+}
+
 #endif
