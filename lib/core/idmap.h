@@ -247,7 +247,7 @@ static inline uint64_t cai_idmap_hash_u64(const cai_idmap *m, uint64_t key)
  * rounds, every output bit depending on every input bit), a handful of
  * instructions instead of a SipHash. Not a multiply-shift: linear probing
  * over arithmetic progressions of keys (dense or strided indices) is that
- * family's known bad case (test_idmap_index_keys failed with it). Not for
+ * family's known bad case (test_idmap_index_keys failed once with it). Not for
  * bytes a peer chooses: those go through cai_idmap_hash. Insert and find
  * through the cursor, comparing the index.
  */

@@ -206,10 +206,9 @@ static int delegate(const ca_identity *issuer, const ca_identity *audience, cons
 
 static int setup(world *w, size_t per_side)
 {
-    const ca_identity **all[] = {(const ca_identity **)&w->auth, (const ca_identity **)&w->sink_id,
-                                 (const ca_identity **)&w->dlg, (const ca_identity **)&w->mid};
+    ca_identity **all[] = {&w->auth, &w->sink_id, &w->dlg, &w->mid};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (ca_identity_generate((ca_identity **)all[i]) != CA_OK)
+        if (ca_identity_generate(all[i]) != CA_OK)
             return fail("identity");
     for (int a = 0; a < ACCTS; a++) {
         if (ca_identity_generate(&w->plain[a]) != CA_OK ||
